@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { errorBody, errors, type ErrorCode } from './errors.ts';
+
+/** Maps a parser or timeout error from Node's HTTP server to our reply code. */
+export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': return 'GW_ERR_HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return 'GW_ERR_REQUEST_TIMEOUT';
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CONTENT_LENGTH': return 'GW_ERR_AMBIGUOUS_FRAMING';
+    default: return 'GW_ERR_BAD_REQUEST';
+  }
+}
+
+/**
+ * Answers a request Node's parser refused (it never reaches a handler) with
+ * our JSON error, then closes: after a framing error the rest of the stream
+ * cannot be trusted. Returns the code, or undefined when nothing was written.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): ErrorCode | undefined {
+  const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return undefined;
+  }
+  const code = clientErrorCode(err);
+  const status = errors[code].status;
+  const body = errorBody(code, randomUUID());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  return code;
+}

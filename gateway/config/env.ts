@@ -1,0 +1,59 @@
+import type { TSchema } from 'typebox';
+import { ConfigSchema } from './schema.ts';
+
+/**
+ * Deploy-time settings (everything outside `services`) can be overridden by
+ * `TOLLGATE_<PATH>` variables: `proxy.listen` → `TOLLGATE_PROXY_LISTEN`,
+ * `proxy.max_body_bytes` → `TOLLGATE_PROXY_MAX_BODY_BYTES`.
+ */
+export interface EnvSetting {
+  env: string;
+  path: string[];
+  schema: TSchema & { description?: string; default?: unknown };
+}
+
+export function envSettings(): EnvSetting[] {
+  const out: EnvSetting[] = [];
+  const walk = (schema: any, path: string[]) => {
+    if (schema.type === 'object' && schema.properties) {
+      for (const [key, sub] of Object.entries<any>(schema.properties)) {
+        if (path.length === 0 && key === 'services') continue;
+        walk(sub, [...path, key]);
+      }
+      return;
+    }
+    out.push({ env: `TOLLGATE_${path.join('_').toUpperCase()}`, path, schema });
+  };
+  walk(ConfigSchema, []);
+  return out;
+}
+
+function coerce(schema: any, text: string): unknown {
+  const types = new Set<string>();
+  const collect = (s: any) => {
+    if (s.anyOf) s.anyOf.forEach(collect);
+    else if (s.const !== undefined) types.add(typeof s.const);
+    else if (s.type) types.add(s.type);
+  };
+  collect(schema);
+  if ((types.has('integer') || types.has('number')) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (types.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
+}
+
+/** Applies TOLLGATE_* overrides to a raw config in place; returns the names applied. */
+export function applyEnvOverrides(raw: Record<string, any>, env: NodeJS.ProcessEnv = process.env): string[] {
+  const applied: string[] = [];
+  for (const s of envSettings()) {
+    const text = env[s.env];
+    if (text === undefined || text === '') continue;
+    let node = raw;
+    for (const key of s.path.slice(0, -1)) {
+      if (node[key] === undefined || node[key] === null || typeof node[key] !== 'object') node[key] = {};
+      node = node[key];
+    }
+    node[s.path[s.path.length - 1]] = coerce(s.schema, text);
+    applied.push(s.env);
+  }
+  return applied;
+}

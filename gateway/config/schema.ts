@@ -1,0 +1,46 @@
+import Type, { type Static } from 'typebox';
+import { RouteSchema } from '../router/schema.ts';
+import { UpstreamSchema } from '../upstream/schema.ts';
+
+const Listen = (def: string, what: string) =>
+  Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: def, description: `${what} address, host:port (default ${def}).` });
+
+export const ServiceSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique service name, used in metrics and the admin API.' }),
+  routes: Type.Array(RouteSchema, { minItems: 1, description: 'How requests reach this service.' }),
+  upstream: UpstreamSchema,
+}, { additionalProperties: false });
+
+export const ConfigSchema = Type.Object({
+  workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { default: 1, description: 'Proxy worker processes; `auto` = one per core (default 1).' }),
+  proxy: Type.Object({
+    listen: Listen('127.0.0.1:8080', 'Proxy listener'),
+    max_header_bytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'Largest request head (line + headers); larger gets 431 (default 16384).' }),
+    max_body_bytes: Type.Integer({ minimum: 0, default: 10485760, description: 'Largest request body; larger gets 413; 0 = unlimited (default 10485760).' }),
+    header_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'A client must send the request head within this (default 10000).' }),
+    request_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'A client must send the whole request within this (default 60000).' }),
+    keep_alive_ms: Type.Integer({ minimum: 100, default: 5000, description: 'Idle client keep-alive (default 5000).' }),
+    drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
+  }, { additionalProperties: false, default: {} }),
+  admin: Type.Object({
+    listen: Listen('127.0.0.1:9080', 'Admin listener'),
+    token: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for the admin API; required when `listen` is not loopback.' })),
+  }, { additionalProperties: false, default: {} }),
+  log: Type.Object({
+    level: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level (default info).' }),
+    access_log: Type.Boolean({ default: false, description: 'One JSON line per request, written off the request path (default false).' }),
+  }, { additionalProperties: false, default: {} }),
+  store: Type.Object({
+    kind: Type.Union([Type.Literal('file'), Type.Literal('redis')], { default: 'file', description: '`file` (single node) or `redis` (cluster) for admin edits and config history (default file).' }),
+    dir: Type.String({ default: '.data/config', description: 'File store directory (default .data/config).' }),
+    redis_url: Type.String({ default: 'redis://127.0.0.1:6379', description: 'Redis store URL (default redis://127.0.0.1:6379).' }),
+    prefix: Type.String({ default: 'tollgate:', description: 'Redis key prefix; nodes sharing it share config (default tollgate:).' }),
+    history_limit: Type.Integer({ minimum: 1, maximum: 10000, default: 50, description: 'Config versions kept (default 50).' }),
+  }, { additionalProperties: false, default: {} }),
+  services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),
+}, { additionalProperties: false });
+
+export type Config = Static<typeof ConfigSchema>;
+export type ServiceConfig = Static<typeof ServiceSchema>;
+export type RouteConfig = Config['services'][number]['routes'][number];
+export type UpstreamConfig = Config['services'][number]['upstream'];

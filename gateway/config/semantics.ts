@@ -1,0 +1,96 @@
+import type { ConfigError } from '../control/types.ts';
+import type { Config } from './schema.ts';
+
+function regexError(source: string): string | undefined {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+/** Rules a JSON Schema cannot state: uniqueness, regexes that compile, required pairs. */
+export function checkSemantics(config: Config): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const err = (path: string, message: string) => errors.push({ path, message });
+
+  for (const key of ['proxy', 'admin'] as const) {
+    const { port } = splitListen(config[key].listen);
+    if (!(port >= 0 && port <= 65535)) err(`/${key}/listen`, 'port must be 0-65535 (0 = any free port)');
+  }
+  if (!isLoopbackHost(splitListen(config.admin.listen).host) && !config.admin.token) {
+    err('/admin/token', 'required when admin.listen is not a loopback address (set TOLLGATE_ADMIN_TOKEN)');
+  }
+
+  const services = new Map<string, number>();
+  const routeNames = new Map<string, string>();
+  config.services.forEach((svc, si) => {
+    const base = `/services/${si}`;
+    if (services.has(svc.name)) err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
+    services.set(svc.name, si);
+
+    svc.routes.forEach((route, ri) => {
+      const rbase = `${base}/routes/${ri}`;
+      const name = route.name ?? `${svc.name}-${ri}`;
+      if (routeNames.has(name)) err(`${rbase}/name`, `duplicate route name "${name}" (also ${routeNames.get(name)})`);
+      routeNames.set(name, rbase);
+      route.paths.forEach((p, pi) => {
+        if (p.startsWith('~')) {
+          const e = regexError(p.slice(1));
+          if (e) err(`${rbase}/paths/${pi}`, e);
+        } else if (!(p.startsWith('/') || p.startsWith('=/'))) {
+          err(`${rbase}/paths/${pi}`, 'must be /prefix, =/exact or ~regex');
+        }
+      });
+      if (route.strip_prefix && route.paths.some((p) => p.startsWith('~'))) {
+        err(`${rbase}/strip_prefix`, 'cannot strip a regex path; use rewrite');
+      }
+      if (route.rewrite) {
+        const e = regexError(route.rewrite.regex);
+        if (e) err(`${rbase}/rewrite/regex`, e);
+      }
+      for (const [h, v] of Object.entries(route.headers)) {
+        if (v.startsWith('~')) {
+          const e = regexError(v.slice(1));
+          if (e) err(`${rbase}/headers/${h}`, e);
+        }
+      }
+    });
+
+    const up = svc.upstream;
+    if (up.targets.length === 0 && !up.dns) err(`${base}/upstream/targets`, 'at least one target (or upstream.dns) is required');
+    if (up.targets.length > 0 && up.dns) err(`${base}/upstream/dns`, 'use either targets or dns, not both');
+    const origins = new Set<string>();
+    up.targets.forEach((t, ti) => {
+      let origin: string;
+      try {
+        origin = new URL(t.url).origin;
+      } catch {
+        err(`${base}/upstream/targets/${ti}/url`, 'not a valid URL');
+        return;
+      }
+      if (origins.has(origin)) err(`${base}/upstream/targets/${ti}/url`, `duplicate target ${origin}`);
+      origins.add(origin);
+    });
+    const hashOn = up.hash_on;
+    if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
+      err(`${base}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
+    }
+    const active = up.health.active;
+    if (active && active.timeout_ms >= active.interval_ms) {
+      err(`${base}/upstream/health/active/timeout_ms`, 'must be less than interval_ms');
+    }
+  });
+  return errors;
+}

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, errors, type ErrorCode } from './errors.ts';
+import type { CompiledRoute, Snapshot } from './snapshot.ts';
+import type { BalanceRequest } from './upstream/balancer.ts';
+import type { Target } from './upstream/target.ts';
+
+/**
+ * Per-request state handed from stage to stage. Holds the snapshot the
+ * request started on, so a reload mid-request never changes its config.
+ */
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly snapshot: Snapshot;
+  /** performance.now() when the request head was parsed. */
+  readonly startMs: number;
+  requestId = '';
+  /** Host without port, lower-cased ('' when absent). */
+  host = '';
+  /** Path without query, normalised. */
+  path = '/';
+  /** Query string including its `?`, or ''. */
+  query = '';
+  clientIp: string;
+  route: CompiledRoute | undefined = undefined;
+  /** Matched prefix of a prefix route (for strip_prefix). */
+  matchedPrefix = '';
+  /** Path (with query) sent upstream. */
+  upstreamPath = '/';
+  upstreamHeaders: Record<string, string | string[]> = {};
+  target: Target | undefined = undefined;
+  /** Code of a reply the gateway wrote itself. */
+  errorCode: ErrorCode | undefined = undefined;
+  /** Set while an upstream exchange is in flight; aborts it. */
+  abortUpstream: ((reason: Error) => void) | undefined = undefined;
+  finished = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number) {
+    this.req = req;
+    this.res = res;
+    this.snapshot = snapshot;
+    this.startMs = startMs;
+    this.clientIp = req.socket.remoteAddress ?? '';
+  }
+
+  /** What a balancer may look at. */
+  balanceRequest(): BalanceRequest {
+    return { clientIp: this.clientIp, headers: this.req.headers, path: this.path, query: this.query.length > 1 ? this.query.slice(1) : '' };
+  }
+
+  /**
+   * Ends the request with a gateway-written JSON error. Safe to call once the
+   * response has started: then the client connection is cut instead, because
+   * a status line cannot be taken back.
+   */
+  reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
+    const res = this.res;
+    this.errorCode = code;
+    if (res.headersSent) {
+      res.destroy();
+      return false;
+    }
+    const body = errorBody(code, this.requestId);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': this.requestId,
+      ...extraHeaders,
+    };
+    res.writeHead(errors[code].status, headers);
+    res.end(body);
+    return false;
+  }
+}

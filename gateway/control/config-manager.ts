@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { loadConfigFile, validateConfig } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import type {
+  ApplyResult, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, RawConfig, UpstreamHealth,
+} from './types.ts';
+
+/** Where compiled configs go: the in-process data plane, or every worker over IPC. */
+export interface DataPlanePort {
+  apply(config: Config, version: number): void;
+  health(): UpstreamHealth[];
+  metrics(): Promise<{ contentType: string; body: string }>;
+  onReload?(result: 'ok' | 'invalid'): void;
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const summary = ({ config: _c, ...rest }: ConfigVersion): ConfigVersionSummary => rest;
+
+/**
+ * Owns the config lifecycle: the file, the store (history, admin edits, other
+ * nodes' changes) and pushing validated configs to the data plane. Applies
+ * are serialised, so two admin edits never interleave. An invalid config is
+ * rejected whole with the path of every error and the old one keeps serving.
+ */
+export class ConfigManager implements ControlPlane {
+  private readonly file: string;
+  private readonly store: ConfigStore;
+  private readonly port: DataPlanePort;
+  private readonly log: Logger;
+  private head!: ConfigVersion;
+  private fileHash = '';
+  private queue: Promise<unknown> = Promise.resolve();
+  private isReady = false;
+
+  constructor(opts: { file: string; store: ConfigStore; port: DataPlanePort; log: Logger }) {
+    this.file = opts.file;
+    this.store = opts.store;
+    this.port = opts.port;
+    this.log = opts.log;
+  }
+
+  /**
+   * Picks the config to start with. File store: the newest admin edit when it
+   * was made on top of this same file, else the file (a changed file wins).
+   * Redis store: the cluster's head when there is one (a node joining a
+   * cluster adopts its config), else the file seeds it.
+   */
+  static async initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
+    const hash = sha256(file.text);
+    const head = await store.head();
+    if (head && (shared || head.fileHash === hash) && validateConfig(head.config).ok) return { version: head, reused: true };
+    const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' });
+    return { version, reused: false };
+  }
+
+  /** Sets the serving version (already applied to the data plane by the caller) and starts watching other nodes. */
+  init(version: ConfigVersion, fileHash: string): void {
+    this.head = version;
+    this.fileHash = fileHash;
+    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); });
+  }
+
+  setReady(ready: boolean): void {
+    this.isReady = ready;
+  }
+
+  ready(): boolean {
+    return this.isReady;
+  }
+
+  current(): ConfigVersion {
+    return this.head;
+  }
+
+  validate(raw: unknown): ConfigError[] {
+    const r = validateConfig(raw);
+    return r.ok ? [] : r.errors;
+  }
+
+  apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult> {
+    return this.serialise(() => this.applyNow(raw, source, note, this.fileHash));
+  }
+
+  /** Re-reads the config file (SIGHUP, file change, admin reload). An unchanged file is a no-op. */
+  reloadFromFile(): Promise<ApplyResult> {
+    return this.serialise(async () => {
+      const loaded = loadConfigFile(this.file);
+      if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
+        this.port.onReload?.('invalid');
+        this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');
+        return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
+      }
+      const hash = sha256(loaded.text);
+      if (hash === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
+      this.fileHash = hash;
+      return this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
+    });
+  }
+
+  history(limit: number): Promise<ConfigVersionSummary[]> {
+    return this.store.list(limit);
+  }
+
+  async rollback(version: number): Promise<ApplyResult | undefined> {
+    const v = await this.store.get(version);
+    if (!v) return undefined;
+    return this.serialise(() => this.applyNow(v.config, 'rollback', `rollback to ${version}`, this.fileHash));
+  }
+
+  health(): UpstreamHealth[] {
+    return this.port.health();
+  }
+
+  metrics(): Promise<{ contentType: string; body: string }> {
+    return this.port.metrics();
+  }
+
+  private serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string): Promise<ApplyResult> {
+    const result = validateConfig(raw);
+    if (!result.ok) {
+      this.port.onReload?.('invalid');
+      this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');
+      return { ok: false, errors: result.errors };
+    }
+    const version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note });
+    this.port.apply(result.config, version.version);
+    this.head = version;
+    this.port.onReload?.('ok');
+    this.log.info({ version: version.version, source, note }, 'config applied');
+    return { ok: true, version: summary(version) };
+  }
+
+  /** Another node moved the shared head: apply it here without appending. */
+  private async adopt(v: ConfigVersion): Promise<void> {
+    if (v.version <= this.head.version) return;
+    const result = validateConfig(v.config);
+    if (!result.ok) {
+      this.port.onReload?.('invalid');
+      this.log.error({ version: v.version, errors: result.errors }, 'shared config version rejected here; the previous config keeps serving');
+      return;
+    }
+    this.port.apply(result.config, v.version);
+    this.head = v;
+    this.port.onReload?.('ok');
+    this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
+  }
+}

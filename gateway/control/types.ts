@@ -1,0 +1,78 @@
+/**
+ * The control plane's contracts: how config versions are stored and applied.
+ * The data plane (proxy workers) only ever sees compiled snapshots.
+ */
+
+/** A config as the operator wrote it (YAML or JSON), before defaults. */
+export type RawConfig = Record<string, unknown>;
+
+export type ConfigSource = 'file' | 'admin' | 'rollback' | 'reload';
+
+export interface ConfigVersion {
+  /** Monotonic, assigned by the store (1, 2, 3, ...). */
+  version: number;
+  config: RawConfig;
+  source: ConfigSource;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** sha256 of the config file this version was built from (file/reload versions), or of the file it was applied on top of (admin/rollback). */
+  fileHash: string;
+  /** Free text, e.g. "PUT /services/api" or "rollback to 3". */
+  note: string;
+}
+
+export type ConfigVersionSummary = Omit<ConfigVersion, 'config'>;
+
+/**
+ * Persists applied config versions. File store (single node) or Redis
+ * (cluster: every node watches and applies the head within a second).
+ * History is bounded; the oldest versions are pruned past `historyLimit`.
+ */
+export interface ConfigStore {
+  head(): Promise<ConfigVersion | undefined>;
+  get(version: number): Promise<ConfigVersion | undefined>;
+  /** Newest first. */
+  list(limit: number): Promise<ConfigVersionSummary[]>;
+  /** Assigns the next version number atomically and makes it the head. */
+  append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion>;
+  /** Called when another writer (another node) moves the head. No-op for single-node stores. */
+  watch(onHead: (v: ConfigVersion) => void): void;
+  close(): Promise<void>;
+}
+
+/** One field error: JSON-pointer-like path (`/services/0/upstream/targets/1/url`) and what is wrong. */
+export interface ConfigError {
+  path: string;
+  message: string;
+}
+
+export type ApplyResult =
+  | { ok: true; version: ConfigVersionSummary }
+  | { ok: false; errors: ConfigError[] };
+
+export interface TargetHealth {
+  id: string;
+  weight: number;
+  healthy: boolean;
+  ejected: boolean;
+  active: number;
+}
+
+export interface UpstreamHealth {
+  service: string;
+  targets: TargetHealth[];
+}
+
+/** What the admin API drives. Implemented by gateway/control/config-manager.ts. */
+export interface ControlPlane {
+  current(): ConfigVersion;
+  validate(raw: unknown): ConfigError[];
+  apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult>;
+  history(limit: number): Promise<ConfigVersionSummary[]>;
+  rollback(version: number): Promise<ApplyResult | undefined>;
+  health(): UpstreamHealth[];
+  /** Prometheus text exposition of every process (workers aggregated). */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** True once a config is compiled and the proxy listener accepts connections. */
+  ready(): boolean;
+}

@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { answerClientError } from './client-errors.ts';
+import type { Config } from './config/schema.ts';
+import { splitListen } from './config/semantics.ts';
+import { RequestContext } from './context.ts';
+import type { UpstreamHealth } from './control/types.ts';
+import type { Logger } from './log.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { run } from './pipeline.ts';
+import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { UpstreamPool } from './upstream/pool.ts';
+
+/**
+ * The proxy listener and everything a request touches. `apply` compiles a
+ * validated config into a new immutable snapshot and swaps it in one
+ * assignment; requests already running keep the snapshot they started with.
+ */
+export class DataPlane {
+  private snapshot: Snapshot | undefined;
+  private pools = new Map<string, UpstreamPool>();
+  private readonly server: Server;
+  private readonly metrics: GatewayMetrics;
+  private readonly log: Logger;
+  private readonly accessLog: Logger | undefined;
+  private inflight = 0;
+  private draining = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger) {
+    this.metrics = metrics;
+    this.log = log;
+    this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
+    metrics.inflightSource.count = () => this.inflight;
+    const p = initial.proxy;
+    // Limits the listener is created with; changing them needs a restart.
+    this.server = createServer({
+      maxHeaderSize: p.max_header_bytes,
+      headersTimeout: p.header_timeout_ms,
+      requestTimeout: p.request_timeout_ms,
+      keepAliveTimeout: p.keep_alive_ms,
+      requireHostHeader: true,
+      connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
+    }, this.handle);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = answerClientError(err, socket);
+      if (!code) return;
+      metrics.gatewayErrors.inc({ code });
+      const status = Number(code === 'GW_ERR_HEADERS_TOO_LARGE' ? 431 : code === 'GW_ERR_REQUEST_TIMEOUT' ? 408 : 400);
+      this.snapshot?.unrouted.requestsByClass[Math.floor(status / 100) - 1].inc();
+    });
+    this.apply(initial, version);
+  }
+
+  get current(): Snapshot {
+    return this.snapshot!;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = splitListen(this.current.config.proxy.listen);
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
+      });
+    });
+  }
+
+  /** Compiles and swaps. Upstreams whose config is unchanged keep their pools and health state. */
+  apply(config: Config, version: number): void {
+    const next = new Map<string, UpstreamPool>();
+    const keep = new Set<UpstreamPool>();
+    for (const svc of config.services) {
+      const old = this.pools.get(svc.name);
+      if (old && JSON.stringify(old.config) === JSON.stringify(svc.upstream)) {
+        next.set(svc.name, old);
+        keep.add(old);
+        continue;
+      }
+      const pool = new UpstreamPool(svc.name, svc.upstream, this.metrics, {
+        log: (level, msg, fields) => this.log[level](fields, msg),
+      });
+      pool.start();
+      next.set(svc.name, pool);
+    }
+    const prev = this.snapshot?.config;
+    if (prev && prev.proxy.listen !== config.proxy.listen) {
+      this.log.warn({ from: prev.proxy.listen, to: config.proxy.listen }, 'proxy.listen changes take effect on restart');
+    }
+    this.snapshot = compileSnapshot(config, version, this.metrics, next);
+    for (const pool of this.pools.values()) {
+      // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
+      if (!keep.has(pool)) pool.retire(pool.config.timeouts.total_ms || 60000);
+    }
+    this.pools = next;
+    this.metrics.configVersion.set(version);
+  }
+
+  private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const snap = this.snapshot!;
+    const ctx = new RequestContext(req, res, snap, performance.now());
+    this.inflight++;
+    res.once('close', () => this.done(ctx));
+    if (this.draining) res.shouldKeepAlive = false;
+    for (const h of snap.edgeChain) if (h(ctx) === false) return;
+    run(ctx, ctx.route!.chain, 0, this.stageError);
+  };
+
+  private readonly stageError = (ctx: RequestContext, err: unknown): void => {
+    this.log.error({ err, request_id: ctx.requestId }, 'pipeline stage failed');
+    ctx.reply('GW_ERR_INTERNAL');
+  };
+
+  private done(ctx: RequestContext): void {
+    ctx.finished = true;
+    const res = ctx.res;
+    // The client left before we answered: stop the upstream work it asked for.
+    if (ctx.abortUpstream) ctx.abortUpstream(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
+    const status = res.headersSent ? res.statusCode : 499;
+    const seconds = (performance.now() - ctx.startMs) / 1000;
+    const m = ctx.route ?? ctx.snapshot.unrouted;
+    m.requestsByClass[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))].inc();
+    m.duration.observe(seconds);
+    if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
+    if (this.accessLog) {
+      this.accessLog.info({
+        request_id: ctx.requestId, method: ctx.req.method, host: ctx.host, path: ctx.path, status,
+        service: ctx.route?.service.name ?? '', route: ctx.route?.name ?? '', target: ctx.target?.id ?? '',
+        client_ip: ctx.clientIp, duration_ms: Math.round(seconds * 1e6) / 1e3, code: ctx.errorCode,
+      });
+    }
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  health(): UpstreamHealth[] {
+    const now = Date.now();
+    return [...this.pools.values()].map((pool) => ({
+      service: pool.service,
+      targets: pool.targets.map((t) => ({
+        id: t.id, weight: t.weight, healthy: t.healthy, ejected: t.ejectedUntil > now, active: t.active,
+      })),
+    }));
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle keep-alive connections, let
+   * in-flight requests finish (their responses carry Connection: close) for
+   * up to `drainMs`, then cut what is left and close the upstream pools.
+   */
+  async close(drainMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, drainMs);
+        this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    this.server.closeAllConnections();
+    await closed;
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Every reply the gateway writes itself carries one of these codes. Codes are
+ * never reused or renamed once released; retire one by leaving it here with
+ * `retired: true`. 5xx messages say nothing internal (no addresses, no stacks).
+ */
+export interface ErrorDef {
+  status: number;
+  message: string;
+  retired?: boolean;
+}
+
+export const errors = {
+  GW_ERR_NO_ROUTE: { status: 404, message: 'No route matches this request.' },
+  GW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (Content-Length and Transfer-Encoding).' },
+  GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.' },
+  GW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
+  GW_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.' },
+  GW_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the size limit.' },
+  GW_ERR_BAD_GATEWAY: { status: 502, message: 'The upstream sent an invalid response.' },
+  GW_ERR_UPSTREAM_REFUSED: { status: 502, message: 'The upstream could not be reached.' },
+  GW_ERR_RESPONSE_TOO_LARGE: { status: 502, message: 'The upstream response exceeds the size limit.' },
+  GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, message: 'No healthy upstream target is available.' },
+  GW_ERR_SHUTTING_DOWN: { status: 503, message: 'The gateway is shutting down.' },
+  GW_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time.' },
+  GW_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
+  GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.' },
+  GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.' },
+  GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.' },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof errors;
+
+/** The JSON body of a gateway-written reply. */
+export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
+  return JSON.stringify({ code, message: message ?? errors[code].message, request_id: requestId });
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
+
+/**
+ * The data plane's metrics. Label values are bounded: service and route come
+ * from config, status_class is one of 1xx-5xx, code from the error registry.
+ * In cluster mode each worker has this registry and the primary aggregates.
+ */
+export function createGatewayMetrics(register = new Registry()) {
+  const registers = [register];
+  /** The data plane points this at its in-flight count; read only at scrape time. */
+  const inflightSource = { count: () => 0 };
+  return {
+    register,
+    inflightSource,
+    requests: new Counter({
+      name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.',
+      labelNames: ['service', 'route', 'status_class'] as const, registers,
+    }),
+    duration: new Histogram({
+      name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.',
+      labelNames: ['service', 'route'] as const, buckets: [...LATENCY_BUCKETS_S], registers,
+    }),
+    gatewayErrors: new Counter({
+      name: 'tollgate_gateway_errors_total', help: 'Replies written by the gateway itself, by error code.',
+      labelNames: ['code'] as const, registers,
+    }),
+    retries: new Counter({
+      name: 'tollgate_upstream_retries_total', help: 'Requests retried on another target after a connect failure.',
+      labelNames: ['service'] as const, registers,
+    }),
+    targetHealthy: new Gauge({
+      name: 'tollgate_upstream_target_healthy', help: '1 when the active health check passes (and the target is not ejected), else 0.',
+      labelNames: ['service', 'target'] as const, registers, aggregator: 'min',
+    }),
+    ejections: new Counter({
+      name: 'tollgate_upstream_ejections_total', help: 'Targets ejected by passive health checking.',
+      labelNames: ['service', 'target'] as const, registers,
+    }),
+    inflight: new Gauge({
+      name: 'tollgate_inflight_requests', help: 'Requests being served now.', registers,
+      collect() { this.set(inflightSource.count()); },
+    }),
+    configVersion: new Gauge({
+      name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',
+    }),
+    reloads: new Counter({
+      name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok, invalid).',
+      labelNames: ['result'] as const, registers,
+    }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,61 @@
+import type { RequestContext } from './context.ts';
+import type { CompiledRoute, Snapshot } from './snapshot.ts';
+import { requestId } from './stages/request-id/index.ts';
+import { routeMatch } from './stages/route-match/index.ts';
+import { bodyLimit } from './stages/body-limit/index.ts';
+import { rewrite } from './stages/rewrite/index.ts';
+import { requestHeaders } from './stages/request-headers/index.ts';
+import { proxy } from './stages/proxy/index.ts';
+
+/**
+ * A stage continues (returns undefined) or ends the request with a reply
+ * (returns false). It may return a promise when it must wait (a shared rate
+ * limit); everything else stays synchronous so an ordinary request costs no
+ * extra ticks.
+ */
+export type StageResult = void | false | Promise<void | false>;
+export type Handler = (ctx: RequestContext) => StageResult;
+
+/** Edge stages run for every request, before a route is known. */
+export interface EdgeStage { name: string; scope: 'edge'; init(snapshot: Snapshot): Handler }
+/** Route stages are built per route; returning undefined means "nothing to do here". */
+export interface RouteStage { name: string; scope: 'route'; init(route: CompiledRoute): Handler | undefined }
+export type Stage = EdgeStage | RouteStage;
+
+/** The request path, in order. The proxy is always last. */
+export const stages: readonly Stage[] = [
+  requestId,       // 1. keep a valid X-Request-Id or make one
+  routeMatch,      // 2. host, path, method, headers → route, or 404
+  // 3-6 come with the security issue: client ip / ACL → authenticate → authorise → rate limit
+  bodyLimit,       // 7. request body size and framing → 413 / 400
+  rewrite,         // 8. strip_prefix, regex rewrite
+  requestHeaders,  // 9. hop-by-hop removal, X-Forwarded-*, add/set/remove
+  proxy,           // 10. balance → upstream → stream the response back
+];
+
+export function buildEdgeChain(snapshot: Snapshot): Handler[] {
+  return stages.filter((s): s is EdgeStage => s.scope === 'edge').map((s) => s.init(snapshot));
+}
+
+export function buildRouteChain(route: CompiledRoute): Handler[] {
+  const chain: Handler[] = [];
+  for (const s of stages) {
+    if (s.scope !== 'route') continue;
+    const h = s.init(route);
+    if (h) chain.push(h);
+  }
+  return chain;
+}
+
+/** Runs handlers from `i`; synchronous until a stage returns a promise. */
+export function run(ctx: RequestContext, chain: readonly Handler[], i: number, onError: (ctx: RequestContext, err: unknown) => void): void {
+  for (; i < chain.length; i++) {
+    const r = chain[i](ctx);
+    if (r === false) return;
+    if (r !== undefined) {
+      const next = i + 1;
+      r.then((v) => { if (v !== false) run(ctx, chain, next, onError); }, (err) => onError(ctx, err));
+      return;
+    }
+  }
+}

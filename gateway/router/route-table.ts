@@ -1,0 +1,121 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Config, RouteConfig } from '../config/schema.ts';
+
+type PathMatcher =
+  | { kind: 'exact'; path: string }
+  | { kind: 'prefix'; prefix: string }
+  | { kind: 'regex'; re: RegExp };
+
+type HostMatcher =
+  | { kind: 'any' }
+  | { kind: 'exact'; host: string }
+  | { kind: 'wildcard'; suffix: string };
+
+export interface RouteMatch<R> {
+  route: R;
+  /** The matched prefix (prefix paths only), for strip_prefix. */
+  prefix: string;
+}
+
+interface Entry<R> {
+  route: R;
+  host: HostMatcher;
+  path: PathMatcher | undefined;
+  methods: ReadonlySet<string> | undefined;
+  headers: [string, string | RegExp][];
+  rank: number[];
+}
+
+const pathRank = (p: PathMatcher | undefined): number[] => {
+  if (!p) return [0, 0];
+  if (p.kind === 'exact') return [3, p.path.length];
+  if (p.kind === 'prefix') return [2, p.prefix.length];
+  return [1, 0];
+};
+
+function parsePath(p: string): PathMatcher {
+  if (p.startsWith('=')) return { kind: 'exact', path: p.slice(1) };
+  if (p.startsWith('~')) return { kind: 'regex', re: new RegExp(p.slice(1)) };
+  return { kind: 'prefix', prefix: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p };
+}
+
+function parseHost(h: string): HostMatcher {
+  const host = h.toLowerCase();
+  return host.startsWith('*.') ? { kind: 'wildcard', suffix: host.slice(1) } : { kind: 'exact', host };
+}
+
+/**
+ * Route selection, in this order (the first that differs decides):
+ * 1. `priority`, higher first;
+ * 2. host: exact, then wildcard (longer suffix first), then routes without hosts;
+ * 3. path: exact, then prefix (longest first), then regex, then routes without paths;
+ * 4. more conditions (methods, headers) first;
+ * 5. config order.
+ * Entries are sorted once at compile; a match is a scan that stops at the first hit.
+ */
+export class RouteTable<R> {
+  private readonly entries: Entry<R>[] = [];
+
+  constructor(routes: { route: R; config: RouteConfig }[]) {
+    let order = 0;
+    for (const { route, config } of routes) {
+      const hosts = config.hosts.length ? config.hosts.map(parseHost) : [{ kind: 'any' } as HostMatcher];
+      const paths = config.paths.length ? config.paths.map(parsePath) : [undefined];
+      const methods = config.methods.length ? new Set(config.methods) : undefined;
+      const headers = Object.entries(config.headers).map(([k, v]): [string, string | RegExp] =>
+        [k.toLowerCase(), v.startsWith('~') ? new RegExp(v.slice(1)) : v]);
+      for (const host of hosts) {
+        for (const path of paths) {
+          const hostRank = host.kind === 'exact' ? [2, 0] : host.kind === 'wildcard' ? [1, host.suffix.length] : [0, 0];
+          const conditions = (methods ? 1 : 0) + headers.length;
+          this.entries.push({ route, host, path, methods, headers,
+            rank: [config.priority, ...hostRank, ...pathRank(path), conditions, -order++] });
+        }
+      }
+    }
+    this.entries.sort((a, b) => {
+      for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return b.rank[i] - a.rank[i];
+      return 0;
+    });
+  }
+
+  /** `host` is lower-cased without port; `hostWithPort` as sent. */
+  match(method: string, host: string, hostWithPort: string, path: string, headers: IncomingHttpHeaders): RouteMatch<R> | undefined {
+    for (const e of this.entries) {
+      const h = e.host;
+      if (h.kind === 'exact') {
+        if (h.host !== host && h.host !== hostWithPort) continue;
+      } else if (h.kind === 'wildcard') {
+        if (!(host.endsWith(h.suffix) && host.length > h.suffix.length)) continue;
+      }
+      let prefix = '';
+      const p = e.path;
+      if (p) {
+        if (p.kind === 'prefix') {
+          if (!path.startsWith(p.prefix)) continue;
+          // Prefixes match whole segments: /api matches /api and /api/x, never /apix.
+          if (path.length > p.prefix.length && p.prefix !== '/' && path.charCodeAt(p.prefix.length) !== 47) continue;
+          prefix = p.prefix;
+        } else if (p.kind === 'exact') {
+          if (path !== p.path) continue;
+        } else if (!p.re.test(path)) continue;
+      }
+      if (e.methods && !e.methods.has(method)) continue;
+      if (e.headers.length && !matchHeaders(e.headers, headers)) continue;
+      return { route: e.route, prefix };
+    }
+    return undefined;
+  }
+}
+
+function matchHeaders(wanted: [string, string | RegExp][], headers: IncomingHttpHeaders): boolean {
+  for (const [name, want] of wanted) {
+    const raw = headers[name];
+    if (raw === undefined) return false;
+    const value = Array.isArray(raw) ? raw.join(', ') : raw;
+    if (typeof want === 'string' ? value !== want : !want.test(value)) return false;
+  }
+  return true;
+}
+
+export type { Config };

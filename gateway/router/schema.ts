@@ -1,0 +1,24 @@
+import Type from 'typebox';
+
+const HeaderOps = Type.Object({
+  add: Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), { default: {}, description: 'Headers appended (kept beside existing values).' }),
+  set: Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), { default: {}, description: 'Headers replaced.' }),
+  remove: Type.Array(Type.String(), { default: [], description: 'Headers removed.' }),
+}, { additionalProperties: false, default: {} });
+
+export const RouteSchema = Type.Object({
+  name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Route name used in metrics and logs (default `<service>-<index>`).' })),
+  hosts: Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$' }), { default: [], description: 'Host names, exact or `*.example.com`; empty matches any host.' }),
+  paths: Type.Array(Type.String({ minLength: 1 }), { default: [], description: '`/prefix` (longest wins), `=/exact`, or `~regex`; empty matches any path.' }),
+  methods: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Allowed methods; empty matches any.' }),
+  headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Required request headers: exact value, or `~regex`.' }),
+  priority: Type.Integer({ default: 0, description: 'Higher priority routes are tried first (default 0).' }),
+  strip_prefix: Type.Boolean({ default: false, description: 'Remove the matched path prefix before proxying (default false).' }),
+  rewrite: Type.Optional(Type.Object({
+    regex: Type.String({ minLength: 1, description: 'Regular expression applied to the path.' }),
+    replacement: Type.String({ description: 'Replacement with `$1`-style groups.' }),
+  }, { additionalProperties: false })),
+  preserve_host: Type.Boolean({ default: false, description: 'Send the client\'s Host upstream instead of the target\'s (default false).' }),
+  request_headers: HeaderOps,
+  response_headers: HeaderOps,
+}, { additionalProperties: false });

@@ -1,0 +1,31 @@
+import type { ErrorCode } from '../../errors.ts';
+
+/** Errors where the request never reached the target: safe to retry elsewhere for idempotent methods. */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL',
+]);
+
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
+
+export function isConnectFailure(err: Error): boolean {
+  return CONNECT_FAILURES.has((err as NodeJS.ErrnoException).code ?? '');
+}
+
+/** Maps an upstream error to the reply code; anything unrecognised is a bad gateway. */
+export function classifyUpstreamError(err: Error): ErrorCode {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (TIMEOUTS.has(code)) return 'GW_ERR_UPSTREAM_TIMEOUT';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || code === 'TOLLGATE_RESPONSE_TOO_LARGE') return 'GW_ERR_RESPONSE_TOO_LARGE';
+  if (CONNECT_FAILURES.has(code)) return 'GW_ERR_UPSTREAM_REFUSED';
+  return 'GW_ERR_BAD_GATEWAY';
+}
+
+export class GatewayError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -1,0 +1,141 @@
+import { Transform, type Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../../context.ts';
+import type { CompiledRoute } from '../../snapshot.ts';
+import type { Target } from '../../upstream/target.ts';
+import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
+import { responseHeaders } from './response-headers.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+/**
+ * One attempt to send a request to one target, as an undici dispatch handler:
+ * the response streams straight into the client's ServerResponse with
+ * backpressure both ways (the request body is piped by undici, which pauses
+ * the client socket when the upstream is slow; the response pauses undici when
+ * the client is slow). Nothing is buffered whole.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  private readonly ctx: RequestContext;
+  private readonly route: CompiledRoute;
+  private readonly target: Target;
+  private readonly tried: Set<Target> | undefined;
+  private readonly hasBody: boolean;
+  private controller: Controller | undefined = undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private done = false;
+  private readonly resume = () => this.controller?.resume();
+
+  static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined): void {
+    const upstream = route.service.upstream;
+    const target = upstream.pick(ctx.balanceRequest(), tried);
+    if (!target) {
+      ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
+      return;
+    }
+    new Exchange(ctx, route, target, tried).send();
+  }
+
+  private constructor(ctx: RequestContext, route: CompiledRoute, target: Target, tried: Set<Target> | undefined) {
+    this.ctx = ctx;
+    this.route = route;
+    this.target = target;
+    this.tried = tried;
+    const h = ctx.req.headers;
+    this.hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+  }
+
+  private send(): void {
+    const { ctx, route, target } = this;
+    const req = ctx.req;
+    const headers = ctx.upstreamHeaders;
+    if (!route.config.preserve_host) headers.host = target.host;
+    ctx.target = target;
+    target.active++;
+    ctx.abortUpstream = (reason) => this.controller?.abort(reason);
+    const totalMs = route.service.upstream.config.timeouts.total_ms;
+    if (totalMs > 0) this.timer = setTimeout(() => this.controller?.abort(new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout')), totalMs);
+    route.service.upstream.dispatcher(target).dispatch({
+      path: ctx.upstreamPath,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: this.hasBody ? this.body() : null,
+    }, this);
+  }
+
+  /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */
+  private body(): Readable {
+    const req = this.ctx.req;
+    const max = this.ctx.snapshot.config.proxy.max_body_bytes;
+    if (max === 0 || req.headers['content-length'] !== undefined) return req;
+    let seen = 0;
+    const limited = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        seen += chunk.length;
+        if (seen > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
+        else cb(null, chunk);
+      },
+    });
+    req.pipe(limited);
+    return limited;
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.ctx.finished) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return;
+    const upstream = this.route.service.upstream;
+    if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
+    else upstream.passive.recordSuccess(this.target);
+    const res = this.ctx.res;
+    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId));
+    if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.end();
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (!this.ctx.res.write(chunk)) {
+      controller.pause();
+      this.ctx.res.once('drain', this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finish();
+    this.ctx.res.end();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    this.finish();
+    const { ctx, route, target } = this;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    if (code === 'TOLLGATE_BODY_TOO_LARGE') {
+      ctx.reply('GW_ERR_BODY_TOO_LARGE', { connection: 'close' });
+      return;
+    }
+    const upstream = route.service.upstream;
+    const replyCode = classifyUpstreamError(err);
+    if (replyCode !== 'GW_ERR_BAD_GATEWAY' || isConnectFailure(err)) upstream.passive.recordFailure(target, Date.now());
+    if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '')) {
+      const tried = this.tried ?? new Set<Target>();
+      tried.add(target);
+      if (tried.size <= upstream.config.retries) {
+        ctx.snapshot.metrics.retries.inc({ service: route.service.name });
+        Exchange.start(ctx, route, tried);
+        return;
+      }
+    }
+    ctx.reply(replyCode);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.target.active--;
+    this.ctx.abortUpstream = undefined;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,58 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteStage } from '../../pipeline.ts';
+
+/** RFC 9110 7.6.1 hop-by-hop headers, plus ones undici must not be handed (it frames the body itself). */
+export const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization', 'expect',
+]);
+
+/** Copies end-to-end headers: drops hop-by-hop ones and any named in Connection. */
+export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const conn = headers.connection;
+  const named = conn && conn !== 'keep-alive' && conn !== 'close'
+    ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (named && named.has(name))) continue;
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+export function applyHeaderOps(headers: Record<string, string | string[] | number>, ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] }): void {
+  for (const name of ops.remove) delete headers[name];
+  for (const [name, value] of Object.entries(ops.set)) headers[name] = value;
+  for (const [name, value] of Object.entries(ops.add)) {
+    const cur = headers[name];
+    headers[name] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : [String(cur), value];
+  }
+}
+
+function lowerOps(ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] }) {
+  const lower = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
+  return { add: lower(ops.add), set: lower(ops.set), remove: ops.remove.map((r) => r.toLowerCase()) };
+}
+
+export const requestHeaders: RouteStage = {
+  name: 'request-headers',
+  scope: 'route',
+  init: (route) => {
+    const ops = lowerOps(route.config.request_headers);
+    const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
+    return (ctx) => {
+      const h = endToEnd(ctx.req.headers);
+      const xff = h['x-forwarded-for'];
+      h['x-forwarded-for'] = xff ? `${xff}, ${ctx.clientIp}` : ctx.clientIp;
+      h['x-forwarded-proto'] = 'http';
+      const host = ctx.req.headers.host;
+      if (host) h['x-forwarded-host'] = host;
+      h['x-request-id'] = ctx.requestId;
+      if (hasOps) applyHeaderOps(h, ops);
+      ctx.upstreamHeaders = h;
+    };
+  },
+};
+
+export { lowerOps };

@@ -1,0 +1,243 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Target } from '../target.ts';
+import { ActiveHealthChecker, type ActiveHealthOptions } from './active.ts';
+
+const base: ActiveHealthOptions = {
+  kind: 'http',
+  path: '/healthz',
+  intervalMs: 20,
+  timeoutMs: 200,
+  expectedStatuses: [200],
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
+
+/** An upstream whose /healthz answers `status`; counts checks served since the last flip. */
+async function healthServer(status = 200) {
+  const state = { status, sinceFlip: 0, total: 0, hosts: [] as (string | undefined)[] };
+  const server = createServer((req, res) => {
+    if (req.url !== '/healthz') {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    state.total++;
+    state.sinceFlip++;
+    state.hosts.push(req.headers.host);
+    res.statusCode = state.status;
+    res.end('ok');
+  });
+  const origin = await listen(server);
+  return {
+    origin,
+    state,
+    flip(next: number) {
+      state.status = next;
+      state.sinceFlip = 0;
+    },
+    close: () => closeServer(server),
+  };
+}
+
+/** An upstream that accepts requests and never answers them. */
+async function hangingServer() {
+  const state = { requests: 0 };
+  const server = createServer(() => {
+    state.requests++;
+  });
+  const origin = await listen(server);
+  return { origin, state, close: () => closeServer(server) };
+}
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  server.close();
+  await once(server, 'close');
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+test('marks a target unhealthy after exactly unhealthyThreshold failed checks', async (t) => {
+  const upstream = await healthServer(200);
+  const target = new Target(upstream.origin);
+  const seenAtChange: number[] = [];
+  const checker = new ActiveHealthChecker({ ...base, unhealthyThreshold: 3 }, () => seenAtChange.push(upstream.state.sinceFlip));
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => upstream.state.total >= 2);
+  assert.equal(target.healthy, true);
+
+  upstream.flip(503);
+  await waitFor(() => seenAtChange.length === 1);
+  assert.equal(target.healthy, false);
+  assert.deepEqual(seenAtChange, [3]);
+});
+
+test('marks an unhealthy target healthy after exactly healthyThreshold successful checks', async (t) => {
+  const upstream = await healthServer(200);
+  const target = new Target(upstream.origin);
+  target.healthy = false;
+  const seenAtChange: number[] = [];
+  const checker = new ActiveHealthChecker({ ...base, healthyThreshold: 3 }, () => seenAtChange.push(upstream.state.sinceFlip));
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => seenAtChange.length === 1);
+  assert.equal(target.healthy, true);
+  assert.deepEqual(seenAtChange, [3]);
+});
+
+test('calls onChange only on transitions', async (t) => {
+  const upstream = await healthServer(200);
+  const target = new Target(upstream.origin);
+  const calls: [Target, boolean][] = [];
+  const checker = new ActiveHealthChecker(base, (tg, healthy) => calls.push([tg, healthy]));
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => upstream.state.total >= 5);
+  assert.deepEqual(calls, []);
+
+  upstream.flip(503);
+  await waitFor(() => upstream.state.sinceFlip >= 6);
+  upstream.flip(200);
+  await waitFor(() => upstream.state.sinceFlip >= 6);
+  assert.deepEqual(calls, [[target, false], [target, true]]);
+});
+
+test('treats a status outside expectedStatuses as a failure and sends the configured Host header', async (t) => {
+  const upstream = await healthServer(200);
+  const target = new Target(upstream.origin);
+  const checker = new ActiveHealthChecker({ ...base, expectedStatuses: [204], host: 'api.example.test' }, () => {});
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => !target.healthy);
+  assert.equal(upstream.state.hosts[0], 'api.example.test');
+});
+
+test('counts a check unanswered within timeoutMs as a failure, and never overlaps checks of one target', async (t) => {
+  const upstream = await hangingServer();
+  const target = new Target(upstream.origin);
+  const timeoutMs = 100;
+  const checker = new ActiveHealthChecker({ ...base, intervalMs: 20, timeoutMs }, () => {});
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  const startedMs = Date.now();
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => !target.healthy);
+  assert.ok(Date.now() - startedMs >= 2 * timeoutMs, 'two timeouts must pass before the verdict');
+
+  await sleep(300);
+  // Overlapping checks would start one per 20 ms tick (~25 in 500 ms);
+  // checks that wait for the previous one allow about one per timeout.
+  const elapsedMs = Date.now() - startedMs;
+  assert.ok(upstream.state.requests <= Math.ceil(elapsedMs / timeoutMs) + 1, `${upstream.state.requests} checks in ${elapsedMs} ms`);
+});
+
+test('checks TCP targets by connecting, following the port as it closes and reopens', async (t) => {
+  const server = createTcpServer((socket) => socket.destroy());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const target = new Target(`http://127.0.0.1:${port}`);
+  const calls: boolean[] = [];
+  const checker = new ActiveHealthChecker({ ...base, kind: 'tcp' }, (_t, healthy) => calls.push(healthy));
+  t.after(async () => {
+    checker.stop();
+    if (server.listening) {
+      server.close();
+      await once(server, 'close');
+    }
+  });
+  checker.setTargets([target]);
+  checker.start();
+  await sleep(100);
+  assert.deepEqual(calls, []);
+
+  server.close();
+  await once(server, 'close');
+  await waitFor(() => calls.length === 1);
+  assert.equal(target.healthy, false);
+
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  await waitFor(() => calls.length === 2);
+  assert.equal(target.healthy, true);
+  assert.deepEqual(calls, [false, true]);
+});
+
+test('setTargets starts checking new targets and stops checking removed ones', async (t) => {
+  const a = await healthServer(200);
+  const b = await healthServer(200);
+  const targetA = new Target(a.origin);
+  const targetB = new Target(b.origin);
+  const checker = new ActiveHealthChecker(base, () => {});
+  t.after(async () => { checker.stop(); await a.close(); await b.close(); });
+  checker.setTargets([targetA]);
+  checker.start();
+  await waitFor(() => a.state.total >= 2);
+  assert.equal(b.state.total, 0);
+
+  checker.setTargets([targetB]);
+  await waitFor(() => b.state.total >= 2);
+  const aChecks = a.state.total;
+  await sleep(100);
+  assert.equal(a.state.total, aChecks);
+});
+
+test('stop() ends every check, so no more requests reach the target', async (t) => {
+  const upstream = await healthServer(200);
+  const checker = new ActiveHealthChecker(base, () => {});
+  t.after(() => upstream.close());
+  checker.setTargets([new Target(upstream.origin)]);
+  checker.start();
+  await waitFor(() => upstream.state.total >= 2);
+  checker.stop();
+  const seen = upstream.state.total;
+  await sleep(100);
+  assert.equal(upstream.state.total, seen);
+});
+
+test('stop() aborts a hanging check so the process can exit', async (t) => {
+  const upstream = await hangingServer();
+  t.after(() => upstream.close());
+  const script = `
+    import { ActiveHealthChecker } from ${JSON.stringify(new URL('./active.ts', import.meta.url).href)};
+    import { Target } from ${JSON.stringify(new URL('../target.ts', import.meta.url).href)};
+    const checker = new ActiveHealthChecker({ kind: 'http', path: '/healthz', intervalMs: 20, timeoutMs: 60000,
+      expectedStatuses: [200], healthyThreshold: 1, unhealthyThreshold: 1 }, () => {});
+    checker.setTargets([new Target(process.env.ORIGIN)]);
+    checker.start();
+    setTimeout(() => checker.stop(), 200);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ORIGIN: upstream.origin },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const killer = setTimeout(() => child.kill(), 5000);
+  const [code, signal] = await once(child, 'exit');
+  clearTimeout(killer);
+  assert.equal(signal, null, 'the child had to be killed: something kept it alive after stop()');
+  assert.equal(code, 0);
+  assert.equal(upstream.state.requests, 1, 'one check was in flight when stop() ran');
+});

@@ -1,0 +1,168 @@
+import { Agent } from 'undici';
+import type { Target } from '../target.ts';
+import { probeHttp, type HttpProbe } from './http-probe.ts';
+import { probeTcp } from './tcp-probe.ts';
+
+export interface ActiveHealthOptions {
+  kind: 'http' | 'tcp';
+  /** Path probed by HTTP checks, starting with `/`; unused by TCP checks. */
+  path: string;
+  /** Time between the starts of two checks of one target. */
+  intervalMs: number;
+  /** A check (connect, headers and body) slower than this fails. */
+  timeoutMs: number;
+  /** Exact HTTP statuses that count as healthy, e.g. [200, 204]; no ranges. */
+  expectedStatuses: readonly number[];
+  /** Consecutive successes that bring an unhealthy target back. */
+  healthyThreshold: number;
+  /** Consecutive failures that take a healthy target out. */
+  unhealthyThreshold: number;
+  /** Host header of HTTP checks; the target's host:port when absent. */
+  host?: string;
+}
+
+export type HealthChangeListener = (target: Target, healthy: boolean) => void;
+
+interface CheckState {
+  readonly target: Target;
+  successes: number;
+  failures: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Set while a check runs; also how a settling check knows it was cancelled. */
+  inFlight: AbortController | undefined;
+}
+
+/**
+ * The first check of a target waits a random part of this share of the
+ * interval, so targets added together are not probed in lock-step, yet a dead
+ * target is still found soon after start.
+ */
+const FIRST_CHECK_JITTER = 0.2;
+
+/**
+ * Probes every target on its own timer and writes `target.healthy`.
+ * A target's counters start at zero when it is first given, and it keeps its
+ * current verdict (new Targets are healthy). `onChange` runs on transitions
+ * only and must not throw.
+ */
+export class ActiveHealthChecker {
+  readonly #options: ActiveHealthOptions;
+  readonly #expectedStatuses: ReadonlySet<number>;
+  readonly #onChange: HealthChangeListener;
+  readonly #states = new Map<Target, CheckState>();
+  #running = false;
+  /** Checks get their own pool so they never queue behind proxied requests. */
+  #agent: Agent | undefined;
+
+  constructor(options: ActiveHealthOptions, onChange: HealthChangeListener) {
+    for (const key of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) {
+      if (!(options[key] > 0)) throw new RangeError(`${key} must be positive, got ${options[key]}`);
+    }
+    this.#options = { ...options };
+    this.#expectedStatuses = new Set(options.expectedStatuses);
+    this.#onChange = onChange;
+  }
+
+  /** Replaces the checked set; targets are matched by identity. */
+  setTargets(targets: readonly Target[]): void {
+    const wanted = new Set(targets);
+    for (const [target, state] of this.#states) {
+      if (wanted.has(target)) continue;
+      this.#cancel(state);
+      this.#states.delete(target);
+    }
+    for (const target of wanted) {
+      if (this.#states.has(target)) continue;
+      const state: CheckState = { target, successes: 0, failures: 0, timer: undefined, inFlight: undefined };
+      this.#states.set(target, state);
+      if (this.#running) this.#scheduleFirst(state);
+    }
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    for (const state of this.#states.values()) this.#scheduleFirst(state);
+  }
+
+  /** Clears every timer and aborts running checks; start() may follow. */
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    for (const state of this.#states.values()) this.#cancel(state);
+    void this.#agent?.destroy().catch(() => {});
+    this.#agent = undefined;
+  }
+
+  #scheduleFirst(state: CheckState): void {
+    this.#schedule(state, Math.random() * this.#options.intervalMs * FIRST_CHECK_JITTER);
+  }
+
+  #schedule(state: CheckState, delayMs: number): void {
+    state.timer = setTimeout(() => this.#tick(state), delayMs).unref();
+  }
+
+  #tick(state: CheckState): void {
+    // Scheduling from the tick, not from the result, keeps the cadence even
+    // when checks are slow; a tick that finds its check still running skips.
+    this.#schedule(state, this.#options.intervalMs);
+    if (state.inFlight === undefined) void this.#check(state);
+  }
+
+  #cancel(state: CheckState): void {
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    const controller = state.inFlight;
+    state.inFlight = undefined;
+    controller?.abort();
+  }
+
+  async #check(state: CheckState): Promise<void> {
+    const controller = new AbortController();
+    state.inFlight = controller;
+    const timeout = setTimeout(() => controller.abort(new Error('health check timed out')), this.#options.timeoutMs).unref();
+    let ok: boolean;
+    try {
+      ok = await this.#probe(state.target.origin, controller.signal);
+    } catch {
+      ok = false;
+    } finally {
+      clearTimeout(timeout);
+    }
+    // Cancelled by stop() or setTargets(): the result means nothing.
+    if (state.inFlight !== controller) return;
+    state.inFlight = undefined;
+    this.#record(state, ok);
+  }
+
+  #probe(origin: string, signal: AbortSignal): Promise<boolean> {
+    if (this.#options.kind === 'tcp') return probeTcp(origin, signal);
+    this.#agent ??= new Agent({ connections: 1, connect: { timeout: this.#options.timeoutMs } });
+    const probe: HttpProbe = {
+      path: this.#options.path,
+      host: this.#options.host,
+      expectedStatuses: this.#expectedStatuses,
+      dispatcher: this.#agent,
+    };
+    return probeHttp(origin, probe, signal);
+  }
+
+  #record(state: CheckState, ok: boolean): void {
+    const { target } = state;
+    if (ok) {
+      state.failures = 0;
+      state.successes++;
+      if (!target.healthy && state.successes >= this.#options.healthyThreshold) {
+        target.healthy = true;
+        this.#onChange(target, true);
+      }
+    } else {
+      state.successes = 0;
+      state.failures++;
+      if (target.healthy && state.failures >= this.#options.unhealthyThreshold) {
+        target.healthy = false;
+        this.#onChange(target, false);
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { request, type Dispatcher } from 'undici';
+
+export interface HttpProbe {
+  /** Path with optional query, starting with `/`. */
+  path: string;
+  /** Host header to send; the target's own host:port when absent. */
+  host?: string;
+  expectedStatuses: ReadonlySet<number>;
+  dispatcher: Dispatcher;
+}
+
+/** Largest health response body read before the connection is dropped. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * GETs `origin + path`; resolves true when the status is expected, false
+ * otherwise, and rejects on connection errors and when `signal` aborts.
+ */
+export async function probeHttp(origin: string, probe: HttpProbe, signal: AbortSignal): Promise<boolean> {
+  const url = origin.replace(/\/$/, '') + probe.path;
+  const { statusCode, body } = await request(url, {
+    method: 'GET',
+    dispatcher: probe.dispatcher,
+    headers: probe.host === undefined ? undefined : { host: probe.host },
+    signal,
+    // A fresh connection per check: it proves the target still accepts
+    // connections, and no idle socket can race the upstream's keep-alive close.
+    reset: true,
+  });
+  // The body must be consumed (or dropped) before the check counts as done.
+  await body.dump({ limit: MAX_BODY_BYTES, signal });
+  return probe.expectedStatuses.has(statusCode);
+}

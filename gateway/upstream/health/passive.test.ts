@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Target } from '../target.ts';
+import { PassiveHealth } from './passive.ts';
+
+const options = { maxFailures: 3, ejectionMs: 1000, failureStatuses: [502, 503, 504] };
+
+test('ejects a target for ejectionMs after maxFailures consecutive failures', () => {
+  const events: boolean[] = [];
+  const passive = new PassiveHealth(options, (_t, ejected) => events.push(ejected));
+  const target = new Target('http://127.0.0.1:9001');
+  passive.recordFailure(target, 100);
+  passive.recordFailure(target, 110);
+  assert.equal(target.ejectedUntil, 0);
+  assert.equal(target.available(110), true);
+
+  passive.recordFailure(target, 120);
+  assert.equal(target.ejectedUntil, 1120);
+  assert.equal(target.available(1119), false);
+  assert.equal(target.available(1120), true);
+  assert.deepEqual(events, [true]);
+});
+
+test('a success resets the failure count', () => {
+  const passive = new PassiveHealth(options);
+  const target = new Target('http://127.0.0.1:9001');
+  passive.recordFailure(target, 100);
+  passive.recordFailure(target, 100);
+  passive.recordSuccess(target, 100);
+  assert.equal(target.consecutiveFailures, 0);
+  passive.recordFailure(target, 100);
+  passive.recordFailure(target, 100);
+  assert.equal(target.ejectedUntil, 0);
+});
+
+test('failures of requests in flight at ejection do not extend it', () => {
+  const passive = new PassiveHealth(options);
+  const target = new Target('http://127.0.0.1:9001');
+  for (let i = 0; i < 3; i++) passive.recordFailure(target, 100);
+  passive.recordFailure(target, 500);
+  assert.equal(target.ejectedUntil, 1100);
+});
+
+test('a target still failing after its rest is ejected again by its first failure', () => {
+  const events: boolean[] = [];
+  const passive = new PassiveHealth(options, (_t, ejected) => events.push(ejected));
+  const target = new Target('http://127.0.0.1:9001');
+  for (let i = 0; i < 3; i++) passive.recordFailure(target, 100);
+  passive.recordFailure(target, 1200);
+  assert.equal(target.ejectedUntil, 2200);
+  assert.deepEqual(events, [true, true]);
+});
+
+test('a success after the rest ends the ejection and reports it once', () => {
+  const events: boolean[] = [];
+  const passive = new PassiveHealth(options, (_t, ejected) => events.push(ejected));
+  const target = new Target('http://127.0.0.1:9001');
+  for (let i = 0; i < 3; i++) passive.recordFailure(target, 100);
+  passive.recordSuccess(target, 500);
+  assert.equal(target.ejectedUntil, 1100, 'a success during the rest does not cut it short');
+  passive.recordSuccess(target, 1200);
+  passive.recordSuccess(target, 1300);
+  assert.equal(target.ejectedUntil, 0);
+  assert.deepEqual(events, [true, false]);
+});
+
+test('maxFailures 0 never ejects', () => {
+  const passive = new PassiveHealth({ ...options, maxFailures: 0 }, () => assert.fail('no ejection expected'));
+  const target = new Target('http://127.0.0.1:9001');
+  for (let i = 0; i < 100; i++) passive.recordFailure(target, 100);
+  assert.equal(target.ejectedUntil, 0);
+});
+
+test('isFailureStatus matches exactly the configured statuses', () => {
+  const passive = new PassiveHealth(options);
+  assert.equal(passive.isFailureStatus(503), true);
+  assert.equal(passive.isFailureStatus(500), false);
+  assert.equal(passive.isFailureStatus(200), false);
+});

@@ -1,0 +1,60 @@
+import type { Target } from '../target.ts';
+
+export interface PassiveHealthOptions {
+  /** Consecutive failed requests that eject a target; 0 disables ejection. */
+  maxFailures: number;
+  /** How long an ejected target rests. */
+  ejectionMs: number;
+  /** Upstream statuses that count as failures (connect errors and timeouts always do). */
+  failureStatuses: readonly number[];
+}
+
+/** Called with true when a target is ejected, false when a success shows it is back. */
+export type EjectionListener = (target: Target, ejected: boolean) => void;
+
+/**
+ * Ejects targets that fail real requests, judged from the proxy's own
+ * results. State lives on the Target (`consecutiveFailures`, `ejectedUntil`)
+ * so it survives a config reload together with the Target.
+ */
+export class PassiveHealth {
+  readonly #maxFailures: number;
+  readonly #ejectionMs: number;
+  readonly #failureStatuses: ReadonlySet<number>;
+  readonly #onChange: EjectionListener | undefined;
+
+  constructor(options: PassiveHealthOptions, onChange?: EjectionListener) {
+    this.#maxFailures = options.maxFailures;
+    this.#ejectionMs = options.ejectionMs;
+    this.#failureStatuses = new Set(options.failureStatuses);
+    this.#onChange = onChange;
+  }
+
+  isFailureStatus(status: number): boolean {
+    return this.#failureStatuses.has(status);
+  }
+
+  /**
+   * Resets the failure count. A success does not cut a running ejection
+   * short: it may come from a request sent before the target was ejected.
+   */
+  recordSuccess(target: Target, nowMs = Date.now()): void {
+    target.consecutiveFailures = 0;
+    if (target.ejectedUntil !== 0 && target.ejectedUntil <= nowMs) {
+      target.ejectedUntil = 0;
+      this.#onChange?.(target, false);
+    }
+  }
+
+  recordFailure(target: Target, nowMs: number): void {
+    target.consecutiveFailures++;
+    if (this.#maxFailures === 0 || target.consecutiveFailures < this.#maxFailures) return;
+    // Failures of requests already in flight at ejection do not extend the rest.
+    if (target.ejectedUntil > nowMs) return;
+    // The count is kept (only a success resets it), so after its rest a
+    // still-broken target is ejected again by its first failed request
+    // rather than by maxFailures more.
+    target.ejectedUntil = nowMs + this.#ejectionMs;
+    this.#onChange?.(target, true);
+  }
+}

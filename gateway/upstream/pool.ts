@@ -1,0 +1,153 @@
+import { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/schema.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { BalanceRequest, Balancer } from './balancer.ts';
+import { balancers, type BalancerName } from './balancers/index.ts';
+import { ActiveHealthChecker } from './health/active.ts';
+import { PassiveHealth } from './health/passive.ts';
+import type { TargetSource } from './discovery/source.ts';
+import { StaticSource } from './discovery/static.ts';
+import { DnsSource } from './discovery/dns.ts';
+import { Target } from './target.ts';
+
+export interface PoolEvents {
+  log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * One service's upstream: its targets, their connection pools, the balancer
+ * and health checking. Built once per distinct upstream config; a reload that
+ * leaves the upstream config unchanged keeps the same UpstreamPool (and so its
+ * connections and health state).
+ */
+export class UpstreamPool {
+  readonly service: string;
+  readonly config: UpstreamConfig;
+  targets: readonly Target[] = [];
+  readonly passive: PassiveHealth;
+  private balancer: Balancer;
+  private readonly dispatchers = new Map<string, Pool>();
+  private readonly source: TargetSource;
+  private readonly active: ActiveHealthChecker | undefined;
+  private readonly metrics: GatewayMetrics;
+  private readonly events: PoolEvents;
+  private closed = false;
+
+  /** Eligible = healthy and not ejected. One closure for the pool, not one per request. */
+  readonly eligible = (t: Target): boolean => t.healthy && t.ejectedUntil <= Date.now();
+
+  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents) {
+    this.service = service;
+    this.config = config;
+    this.metrics = metrics;
+    this.events = events;
+    this.balancer = this.makeBalancer([]);
+    this.passive = new PassiveHealth({
+      maxFailures: config.health.passive.max_failures,
+      ejectionMs: config.health.passive.ejection_ms,
+      failureStatuses: config.health.passive.failure_statuses,
+    }, (target: Target, ejected: boolean) => {
+      if (ejected) metrics.ejections.inc({ service, target: target.id });
+      this.publishHealth(target);
+      events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
+    });
+    const a = config.health.active;
+    if (a) {
+      this.active = new ActiveHealthChecker({
+        kind: a.kind, path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms,
+        expectedStatuses: a.expected_statuses, healthyThreshold: a.healthy_threshold,
+        unhealthyThreshold: a.unhealthy_threshold,
+      }, (target, healthy) => {
+        this.publishHealth(target);
+        events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id });
+      });
+    }
+    this.source = config.dns
+      ? new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
+        minTtlMs: config.dns.min_ttl_ms, maxTtlMs: config.dns.max_ttl_ms,
+        onError: (err: Error) => events.log('warn', 'dns resolution failed', { service, err: err.message }) })
+      : new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+  }
+
+  start(): void {
+    this.source.start((list) => this.setTargets(list));
+    this.active?.start();
+  }
+
+  private makeBalancer(targets: readonly Target[]): Balancer {
+    const hashOn = this.config.hash_on;
+    return balancers[this.config.balancer as BalancerName](targets, {
+      hashOn: hashOn ? { source: hashOn.source as 'ip', name: hashOn.name } : undefined,
+    });
+  }
+
+  private setTargets(list: { origin: string; weight: number }[]): void {
+    if (this.closed) return;
+    const old = new Map(this.targets.map((t) => [t.id, t]));
+    const next = list.map(({ origin, weight }) => {
+      const kept = old.get(origin);
+      return kept && kept.weight === weight ? kept : new Target(origin, weight);
+    });
+    const nextIds = new Set(next.map((t) => t.id));
+    for (const t of this.targets) {
+      if (nextIds.has(t.id)) continue;
+      this.metrics.targetHealthy.remove({ service: this.service, target: t.id });
+      const pool = this.dispatchers.get(t.id);
+      this.dispatchers.delete(t.id);
+      void pool?.close().catch(() => undefined);
+    }
+    this.targets = next;
+    this.balancer = this.makeBalancer(next);
+    this.active?.setTargets(next);
+    for (const t of next) this.publishHealth(t);
+  }
+
+  private publishHealth(t: Target): void {
+    this.metrics.targetHealthy.set({ service: this.service, target: t.id }, this.eligible(t) ? 1 : 0);
+  }
+
+  pick(req: BalanceRequest, tried?: ReadonlySet<Target>): Target | undefined {
+    if (!tried) return this.balancer.pick(req, this.eligible);
+    return this.balancer.pick(req, (t) => !tried.has(t) && this.eligible(t));
+  }
+
+  dispatcher(target: Target): Pool {
+    let pool = this.dispatchers.get(target.id);
+    if (!pool) {
+      const c = this.config;
+      pool = new Pool(target.origin, {
+        connections: c.pool.connections,
+        pipelining: c.pool.pipelining,
+        keepAliveTimeout: c.pool.keep_alive_ms,
+        keepAliveMaxTimeout: c.pool.keep_alive_ms,
+        connect: { timeout: c.timeouts.connect_ms },
+        headersTimeout: c.timeouts.header_ms,
+        bodyTimeout: c.timeouts.body_idle_ms,
+        maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
+      });
+      this.dispatchers.set(target.id, pool);
+    }
+    return pool;
+  }
+
+  /** Replaced by a reload: stop checking now, close the connections after `graceMs`. */
+  retire(graceMs: number): void {
+    this.closed = true;
+    this.active?.stop();
+    this.source.stop();
+    setTimeout(() => void this.close(), graceMs).unref();
+  }
+
+  /** Stops health checks and closes the pools once their in-flight requests finish. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.active?.stop();
+    this.source.stop();
+    for (const t of this.targets) this.metrics.targetHealthy.remove({ service: this.service, target: t.id });
+    const pools = [...this.dispatchers.values()];
+    this.dispatchers.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+  }
+}
+
+export type { BalanceRequest };

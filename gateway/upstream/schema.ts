@@ -1,0 +1,68 @@
+import Type from 'typebox';
+
+const balancerNames = ['round_robin', 'weighted_round_robin', 'random', 'least_connections', 'consistent_hash', 'ip_hash'] as const;
+
+const TargetSchema = Type.Object({
+  url: Type.String({ pattern: '^https?://[^/?#]+/?$', description: 'Origin of the target, `http://host:port` (no path).' }),
+  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share for weighted balancers (default 1).' }),
+}, { additionalProperties: false });
+
+const DnsSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: 'Hostname whose A/AAAA records are the targets.' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Port of every resolved target.' }),
+  scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'Scheme of the resolved targets (default http).' }),
+  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Weight of each resolved target (default 1).' }),
+  min_ttl_ms: Type.Integer({ minimum: 100, default: 1000, description: 'Re-resolve no more often than this (default 1000).' }),
+  max_ttl_ms: Type.Integer({ minimum: 100, default: 60000, description: 'Re-resolve at least this often (default 60000).' }),
+}, { additionalProperties: false });
+
+const HashOnSchema = Type.Object({
+  source: Type.Union(['ip', 'header', 'cookie', 'path', 'query'].map((s) => Type.Literal(s)), { default: 'ip', description: 'Where the hash key comes from (default ip).' }),
+  name: Type.Optional(Type.String({ minLength: 1, description: 'Header, cookie or query-argument name (for header, cookie, query).' })),
+}, { additionalProperties: false, default: {} });
+
+const ActiveHealthSchema = Type.Object({
+  kind: Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: 'http', description: 'HTTP GET of `path`, or a TCP connect (default http).' }),
+  path: Type.String({ pattern: '^/', default: '/healthz', description: 'Path probed by HTTP checks (default /healthz).' }),
+  interval_ms: Type.Integer({ minimum: 50, default: 5000, description: 'Time between checks of one target (default 5000).' }),
+  timeout_ms: Type.Integer({ minimum: 10, default: 1000, description: 'A check slower than this fails (default 1000).' }),
+  expected_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [200, 204], description: 'HTTP statuses that count as healthy (default [200, 204]).' }),
+  healthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive successes that bring a target back (default 2).' }),
+  unhealthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a target out (default 2).' }),
+}, { additionalProperties: false });
+
+const PassiveHealthSchema = Type.Object({
+  max_failures: Type.Integer({ minimum: 0, default: 5, description: 'Consecutive failed requests that eject a target; 0 disables (default 5).' }),
+  ejection_ms: Type.Integer({ minimum: 100, default: 10000, description: 'How long an ejected target rests (default 10000).' }),
+  failure_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [502, 503, 504], description: 'Upstream statuses counted as failures, besides connect errors and timeouts (default [502, 503, 504]).' }),
+}, { additionalProperties: false, default: {} });
+
+const PoolSchema = Type.Object({
+  connections: Type.Integer({ minimum: 1, maximum: 10000, default: 128, description: 'Max connections per target (default 128).' }),
+  keep_alive_ms: Type.Integer({ minimum: 100, default: 4000, description: 'Idle keep-alive per connection; keep it below the upstream\'s own keep-alive timeout (default 4000).' }),
+  pipelining: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Requests in flight per connection (default 1).' }),
+}, { additionalProperties: false, default: {} });
+
+const TimeoutsSchema = Type.Object({
+  connect_ms: Type.Integer({ minimum: 1, default: 2000, description: 'TCP (and TLS) connect timeout (default 2000).' }),
+  header_ms: Type.Integer({ minimum: 1, default: 30000, description: 'Time from request sent to response headers (default 30000).' }),
+  body_idle_ms: Type.Integer({ minimum: 1, default: 30000, description: 'Max gap between response body chunks (default 30000).' }),
+  total_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Whole exchange with the upstream; 0 = none (default 60000).' }),
+}, { additionalProperties: false, default: {} });
+
+export const UpstreamSchema = Type.Object({
+  balancer: Type.Union(balancerNames.map((n) => Type.Literal(n)), { default: 'round_robin', description: 'Load-balancing algorithm (default round_robin).' }),
+  hash_on: Type.Optional(HashOnSchema),
+  targets: Type.Array(TargetSchema, { default: [], description: 'Static targets.' }),
+  dns: Type.Optional(DnsSchema),
+  pool: PoolSchema,
+  timeouts: TimeoutsSchema,
+  retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of an idempotent request on another target after a connect failure; never after the response started (default 1).' }),
+  max_response_bytes: Type.Integer({ minimum: 0, default: 0, description: 'Largest upstream response body; 0 = unlimited (default 0).' }),
+  health: Type.Object({
+    active: Type.Optional(ActiveHealthSchema),
+    passive: PassiveHealthSchema,
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export { balancerNames };
