@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-errors.ts';
+import { errors } from './errors.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from './config/semantics.ts';
 import { RequestContext } from './context.ts';
@@ -10,6 +11,8 @@ import type { GatewayMetrics } from './metrics.ts';
 import { run } from './pipeline.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+
+type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
 
 /**
  * The proxy listener and everything a request touches. `apply` compiles a
@@ -39,15 +42,15 @@ export class DataPlane {
       headersTimeout: p.header_timeout_ms,
       requestTimeout: p.request_timeout_ms,
       keepAliveTimeout: p.keep_alive_ms,
-      requireHostHeader: true,
+      // Host is checked in route-match so the refusal is our JSON error, not Node's bare 400.
+      requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
     }, this.handle);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = answerClientError(err, socket);
       if (!code) return;
       metrics.gatewayErrors.inc({ code });
-      const status = Number(code === 'GW_ERR_HEADERS_TOO_LARGE' ? 431 : code === 'GW_ERR_REQUEST_TIMEOUT' ? 408 : 400);
-      this.snapshot?.unrouted.requestsByClass[Math.floor(status / 100) - 1].inc();
+      this.snapshot?.unrouted.record(errors[code].status, 0);
     });
     this.apply(initial, version);
   }
@@ -102,7 +105,8 @@ export class DataPlane {
     const snap = this.snapshot!;
     const ctx = new RequestContext(req, res, snap, performance.now());
     this.inflight++;
-    res.once('close', () => this.done(ctx));
+    (res as ResponseWithContext).tollgate = ctx;
+    res.once('close', this.onClose);
     if (this.draining) res.shouldKeepAlive = false;
     for (const h of snap.edgeChain) if (h(ctx) === false) return;
     run(ctx, ctx.route!.chain, 0, this.stageError);
@@ -113,6 +117,9 @@ export class DataPlane {
     ctx.reply('GW_ERR_INTERNAL');
   };
 
+  /** One shared listener (no closure per request); `this` of an event listener is the emitter. */
+  private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
+
   private done(ctx: RequestContext): void {
     ctx.finished = true;
     const res = ctx.res;
@@ -120,9 +127,7 @@ export class DataPlane {
     if (ctx.abortUpstream) ctx.abortUpstream(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
     const status = res.headersSent ? res.statusCode : 499;
     const seconds = (performance.now() - ctx.startMs) / 1000;
-    const m = ctx.route ?? ctx.snapshot.unrouted;
-    m.requestsByClass[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))].inc();
-    m.duration.observe(seconds);
+    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({

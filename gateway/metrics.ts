@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { RouteStatsRegistry } from './route-stats.ts';
 
 /**
  * The data plane's metrics. Label values are bounded: service and route come
@@ -10,17 +10,14 @@ export function createGatewayMetrics(register = new Registry()) {
   const registers = [register];
   /** The data plane points this at its in-flight count; read only at scrape time. */
   const inflightSource = { count: () => 0 };
+  // Requests and latency are counted per route as plain numbers (see route-stats.ts).
+  const routeStats = new RouteStatsRegistry();
+  for (const m of routeStats.metrics()) register.registerMetric(m as never);
+  collectDefaultMetrics({ register });
   return {
     register,
     inflightSource,
-    requests: new Counter({
-      name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.',
-      labelNames: ['service', 'route', 'status_class'] as const, registers,
-    }),
-    duration: new Histogram({
-      name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.',
-      labelNames: ['service', 'route'] as const, buckets: [...LATENCY_BUCKETS_S], registers,
-    }),
+    routeStats,
     gatewayErrors: new Counter({
       name: 'tollgate_gateway_errors_total', help: 'Replies written by the gateway itself, by error code.',
       labelNames: ['code'] as const, registers,

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import Value from 'typebox/value';
+import { Settings } from 'typebox/system';
 import type { ConfigError } from '../control/types.ts';
 import { ConfigSchema, type Config } from './schema.ts';
 import { applyEnvOverrides } from './env.ts';
 import { checkSemantics } from './semantics.ts';
+
+// Report every bad field at once, not the first few (TypeBox stops at 8 by default).
+Settings.Set({ maxErrors: 1000 });
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 

@@ -87,10 +87,6 @@ export function checkSemantics(config: Config): ConfigError[] {
     if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
       err(`${base}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
     }
-    const active = up.health.active;
-    if (active && active.timeout_ms >= active.interval_ms) {
-      err(`${base}/upstream/health/active/timeout_ms`, 'must be less than interval_ms');
-    }
   });
   return errors;
 }

@@ -25,7 +25,7 @@ const ActiveHealthSchema = Type.Object({
   kind: Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: 'http', description: 'HTTP GET of `path`, or a TCP connect (default http).' }),
   path: Type.String({ pattern: '^/', default: '/healthz', description: 'Path probed by HTTP checks (default /healthz).' }),
   interval_ms: Type.Integer({ minimum: 50, default: 5000, description: 'Time between checks of one target (default 5000).' }),
-  timeout_ms: Type.Integer({ minimum: 10, default: 1000, description: 'A check slower than this fails (default 1000).' }),
+  timeout_ms: Type.Integer({ minimum: 10, default: 1000, description: 'A check slower than this fails; checks of one target never overlap (default 1000).' }),
   expected_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [200, 204], description: 'HTTP statuses that count as healthy (default [200, 204]).' }),
   healthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive successes that bring a target back (default 2).' }),
   unhealthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a target out (default 2).' }),

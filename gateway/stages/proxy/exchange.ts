@@ -88,6 +88,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
     const upstream = this.route.service.upstream;
+    const max = upstream.config.max_response_bytes;
+    // undici enforces the limit while the body streams; a declared length over it is refused before the head goes out.
+    if (max > 0 && Number(headers['content-length']) > max) {
+      controller.abort(new GatewayError('TOLLGATE_RESPONSE_TOO_LARGE', 'response too large'));
+      return;
+    }
     if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
     else upstream.passive.recordSuccess(this.target);
     const res = this.ctx.res;
@@ -118,7 +124,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const upstream = route.service.upstream;
     const replyCode = classifyUpstreamError(err);
-    if (replyCode !== 'GW_ERR_BAD_GATEWAY' || isConnectFailure(err)) upstream.passive.recordFailure(target, Date.now());
+    // A response that is merely too large says nothing about the target's health.
+    if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') upstream.passive.recordFailure(target, Date.now());
     if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '')) {
       const tried = this.tried ?? new Set<Target>();
       tried.add(target);

@@ -15,22 +15,48 @@ export function hostOf(header: string | undefined): string {
   return header.slice(0, end).toLowerCase();
 }
 
+/** Counts Host fields as sent; Node keeps only the first, so a second would go unseen. */
+function hostFields(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i];
+    if (k.length === 4 && (k === 'Host' || k === 'host' || k.toLowerCase() === 'host')) n++;
+  }
+  return n;
+}
+
+/** absolute-form target (RFC 9112 3.2.2): `http://authority/path?q` → authority and origin-form. */
+export function splitAbsoluteForm(url: string): { authority: string; path: string } | undefined {
+  const m = /^https?:\/\/([^/?#@\s]+)((?:[/?][^#\s]*)?)$/i.exec(url);
+  if (!m) return undefined;
+  const rest = m[2] || '/';
+  return { authority: m[1], path: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
+}
+
 export const routeMatch: EdgeStage = {
   name: 'route-match',
   scope: 'edge',
   init: (snapshot) => (ctx) => {
     const req = ctx.req;
-    const url = req.url ?? '/';
+    let url = req.url ?? '/';
+    if (hostFields(req.rawHeaders) > 1) return ctx.reply('GW_ERR_BAD_REQUEST', { connection: 'close' });
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      // A server must accept absolute-form; its authority then replaces Host.
+      const abs = splitAbsoluteForm(url);
+      if (!abs) return ctx.reply('GW_ERR_BAD_REQUEST');
+      req.headers.host = abs.authority;
+      url = abs.path;
+    }
+    const hostHeader = req.headers.host;
+    if (hostHeader === undefined && req.httpVersionMinor >= 1) return ctx.reply('GW_ERR_BAD_REQUEST', { connection: 'close' });
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     ctx.query = q === -1 ? '' : url.slice(q);
-    if (rawPath.charCodeAt(0) !== 47 /* / */) return ctx.reply('GW_ERR_BAD_REQUEST');
     const path = normalizePath(rawPath);
     if (path === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
     ctx.path = path;
-    const hostHeader = req.headers.host ?? '';
     ctx.host = hostOf(hostHeader);
-    const m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostHeader.toLowerCase(), path, req.headers);
+    const m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostHeader ? hostHeader.toLowerCase() : '', path, req.headers);
     if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
     ctx.route = m.route;
     ctx.matchedPrefix = m.prefix;

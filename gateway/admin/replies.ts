@@ -1,0 +1,103 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { errors, type ErrorCode } from '../errors.ts';
+import type { ConfigError } from '../control/types.ts';
+
+/** Keys that could reach an object's prototype if a body were ever merged into one. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Every error reply the admin API writes: `{code, message, errors?, request_id}`. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message?: string, fieldErrors?: ConfigError[]): FastifyReply {
+  const body: Record<string, unknown> = { code, message: message ?? errors[code].message };
+  if (fieldErrors) body.errors = fieldErrors;
+  body.request_id = reply.request.id;
+  return reply.code(errors[code].status).type('application/json; charset=utf-8').send(body);
+}
+
+class BodyError extends Error {
+  readonly statusCode = 400;
+}
+
+/**
+ * JSON.parse keeps `__proto__` as a plain own key, so one walk rejects all
+ * three poisoning keys and names where they are. Iterative: a deeply nested
+ * body must not overflow the stack.
+ */
+export function findForbiddenKey(value: unknown): string | undefined {
+  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    for (const key of Object.keys(item.value)) {
+      const path = `${item.path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (FORBIDDEN_KEYS.has(key)) return path;
+      stack.push({ value: (item.value as Record<string, unknown>)[key], path });
+    }
+  }
+  return undefined;
+}
+
+function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw new BodyError('request body is empty; send a JSON document');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new BodyError(`malformed JSON body: ${(err as Error).message}`);
+  }
+  const forbidden = findForbiddenKey(value);
+  if (forbidden !== undefined) throw new BodyError(`forbidden key at ${forbidden}: __proto__, constructor and prototype are not allowed`);
+  return value;
+}
+
+/** Replaces fastify's JSON parser so a malformed body's reply says what is wrong with it. */
+export function installJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
+
+/** Maps everything fastify or a route throws onto the error registry; 5xx bodies stay opaque. */
+export function installErrorReplies(app: FastifyInstance): void {
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'GW_ERR_NOT_FOUND', `no admin route ${req.method} ${req.url.split('?')[0]}`));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) {
+      const where = err.validationContext ?? 'request';
+      const fieldErrors = err.validation.map((v) => ({
+        path: `${where === 'body' ? '' : `/${where}`}${v.instancePath || ''}${propertyOf(v.params)}`,
+        message: v.message ?? 'is invalid',
+      }));
+      return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid ${where}: ${fieldErrors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, fieldErrors);
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'GW_ERR_BODY_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'GW_ERR_BAD_REQUEST', 'Content-Type must be application/json');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'GW_ERR_BAD_REQUEST', 'request body is empty; send a JSON document');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 'GW_ERR_BAD_REQUEST', 'malformed JSON body');
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 404) return sendError(reply, 'GW_ERR_NOT_FOUND');
+    if (status === 413) return sendError(reply, 'GW_ERR_BODY_TOO_LARGE');
+    if (status >= 400 && status < 500) return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message);
+    req.log.error({ err }, 'admin request failed');
+    return sendError(reply, 'GW_ERR_INTERNAL');
+  });
+}
+
+/** Required and unknown properties are reported at the property itself, not at its parent. */
+function propertyOf(params: unknown): string {
+  const p = params as { missingProperty?: unknown; additionalProperty?: unknown } | undefined;
+  const key = p?.missingProperty ?? p?.additionalProperty;
+  return typeof key === 'string' ? `/${key}` : '';
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { ControlPlane, TargetHealth } from '../../control/types.ts';
+import { sendError } from '../replies.ts';
+import { errorResponses, ServiceParam, UpstreamBody, UpstreamView, VersionSummary } from '../schemas.ts';
+import { sendApplyResult } from './config.ts';
+import { currentServices, withServices, type RawService } from './services.ts';
+
+interface UpstreamView {
+  service: string;
+  upstream: Record<string, unknown>;
+  health: TargetHealth[];
+}
+
+function view(service: RawService, health: Map<string, TargetHealth[]>): UpstreamView {
+  const name = String(service.name);
+  const upstream = typeof service.upstream === 'object' && service.upstream !== null ? (service.upstream as Record<string, unknown>) : {};
+  return { service: name, upstream, health: health.get(name) ?? [] };
+}
+
+function healthByService(control: ControlPlane): Map<string, TargetHealth[]> {
+  return new Map(control.health().map((h) => [h.service, h.targets]));
+}
+
+/** Each service's upstream as configured, beside its live target health; replacing one applies the whole config. */
+export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): void {
+  app.get('/upstreams', {
+    schema: {
+      summary: 'Every service\'s upstream with live target health.',
+      tags: ['upstreams'],
+      response: { 200: { type: 'array', items: UpstreamView }, ...errorResponses() },
+    },
+  }, async () => {
+    const health = healthByService(control);
+    return currentServices(control).map((s) => view(s, health));
+  });
+
+  app.get<{ Params: { service: string } }>('/upstreams/:service', {
+    schema: {
+      summary: 'One service\'s upstream with live target health.',
+      tags: ['upstreams'],
+      params: ServiceParam,
+      response: { 200: UpstreamView, ...errorResponses(404) },
+    },
+  }, async (req, reply) => {
+    const service = currentServices(control).find((s) => s.name === req.params.service);
+    if (!service) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.service}"`);
+    return view(service, healthByService(control));
+  });
+
+  app.put<{ Params: { service: string }; Body: Record<string, unknown> }>('/upstreams/:service', {
+    schema: {
+      summary: 'Replaces one service\'s upstream and applies the whole config.',
+      tags: ['upstreams'],
+      params: ServiceParam,
+      body: UpstreamBody,
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 413) },
+    },
+  }, async (req, reply) => {
+    const name = req.params.service;
+    const services = [...currentServices(control)];
+    const i = services.findIndex((s) => s.name === name);
+    if (i === -1) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${name}"`);
+    services[i] = { ...services[i], upstream: req.body };
+    return sendApplyResult(reply, await control.apply(withServices(control, services), 'admin', `PUT /upstreams/${name}`));
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * JSON Schemas of the admin routes: fastify validates requests with them and
+ * @fastify/swagger builds /openapi.json from them. Config bodies are only
+ * checked to be objects here; the config schema itself is applied by the
+ * control plane, whose errors name every path (one schema, one set of errors).
+ */
+
+export const FieldError = {
+  type: 'object',
+  required: ['path', 'message'],
+  properties: {
+    path: { type: 'string', description: 'JSON-pointer-like path of the field, e.g. `/services/0/upstream/targets/1/url`.' },
+    message: { type: 'string' },
+  },
+} as const;
+
+export const ErrorReply = {
+  type: 'object',
+  description: 'Every error: a code from the gateway error registry, a message and the request id.',
+  required: ['code', 'message', 'request_id'],
+  properties: {
+    code: { type: 'string', description: 'GW_ERR_* code.' },
+    message: { type: 'string' },
+    errors: { type: 'array', items: FieldError, description: 'Field errors (invalid config or request).' },
+    request_id: { type: 'string', description: 'X-Request-Id of the request (generated when absent).' },
+  },
+} as const;
+
+/** A free-form object: the config schema is enforced by the control plane, not by the route. */
+const AnyObject = { type: 'object', additionalProperties: true } as const;
+
+export const ConfigBody = { ...AnyObject, description: 'A whole config, as in the config file (see tollgate.schema.json).' } as const;
+export const ServiceBody = {
+  ...AnyObject,
+  description: 'One service as in `services[]` of the config; `name` may be omitted (taken from the URL).',
+  properties: { name: { type: 'string' } },
+} as const;
+export const UpstreamBody = { ...AnyObject, description: 'A service\'s `upstream` object, as in the config.' } as const;
+
+const summaryProperties = {
+  version: { type: 'integer', description: 'Monotonic config version.' },
+  source: { type: 'string', enum: ['file', 'admin', 'rollback', 'reload'] },
+  createdAt: { type: 'string', description: 'ISO-8601 UTC.' },
+  fileHash: { type: 'string', description: 'sha256 of the config file this version was built from or on top of.' },
+  note: { type: 'string' },
+} as const;
+
+export const VersionSummary = {
+  type: 'object',
+  required: ['version', 'source', 'createdAt', 'fileHash', 'note'],
+  properties: summaryProperties,
+} as const;
+
+export const VersionWithConfig = {
+  type: 'object',
+  required: ['version', 'source', 'createdAt', 'fileHash', 'note', 'config'],
+  properties: { ...summaryProperties, config: AnyObject },
+} as const;
+
+const TargetHealth = {
+  type: 'object',
+  required: ['id', 'weight', 'healthy', 'ejected', 'active'],
+  properties: {
+    id: { type: 'string', description: 'Target origin, e.g. `http://127.0.0.1:9001`.' },
+    weight: { type: 'integer' },
+    healthy: { type: 'boolean', description: 'Verdict of the active health checker.' },
+    ejected: { type: 'boolean', description: 'Passively ejected after consecutive failures.' },
+    active: { type: 'integer', description: 'Requests in flight.' },
+  },
+} as const;
+
+export const UpstreamHealth = {
+  type: 'object',
+  required: ['service', 'targets'],
+  properties: { service: { type: 'string' }, targets: { type: 'array', items: TargetHealth } },
+} as const;
+
+export const UpstreamView = {
+  type: 'object',
+  required: ['service', 'upstream', 'health'],
+  properties: {
+    service: { type: 'string' },
+    upstream: { ...AnyObject, description: 'The upstream as configured (before defaults).' },
+    health: { type: 'array', items: TargetHealth, description: 'Live state of each target; empty when the data plane has none yet.' },
+  },
+} as const;
+
+export const NameParam = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Service name.' } },
+} as const;
+
+export const ServiceParam = {
+  type: 'object',
+  required: ['service'],
+  properties: { service: NameParam.properties.name },
+} as const;
+
+/** The usual error replies of a route, for the OpenAPI document. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorReply> {
+  const out: Record<number, typeof ErrorReply> = { 401: ErrorReply };
+  for (const s of statuses) out[s] = ErrorReply;
+  return out;
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { ControlPlane } from '../control/types.ts';
+import { installBearerAuth } from './auth.ts';
+import { installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
+import { configRoutes } from './routes/config.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { serviceRoutes } from './routes/services.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
+
+export interface AdminOptions {
+  host: string;
+  /** 0 picks a free port; the chosen one is returned. */
+  port: number;
+  /** When set, every route but /healthz and /readyz requires `Authorization: Bearer <token>`. */
+  token?: string;
+  control: ControlPlane;
+  logger?: Logger;
+}
+
+export interface AdminServer {
+  close(): Promise<void>;
+  port: number;
+}
+
+/** A client's id is kept only when it is short and printable, so it cannot forge log lines. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Starts the admin REST API. Refusing a non-loopback host without a token is
+ * the caller's decision (see isLoopback in ./loopback.ts).
+ */
+export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
+  const app = Fastify({
+    // Without a logger fastify logs nothing; the typed cast keeps routes on the base logger type.
+    loggerInstance: opts.logger as FastifyBaseLogger | undefined,
+    bodyLimit: MAX_BODY_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Unknown properties are errors to report, not fields to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tollgate admin API',
+        version: '1',
+        description: 'Config, services and upstreams of a Tollgate gateway. Errors are `{code, message, request_id}`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: opts.token ? [{ bearer: [] }] : [],
+    },
+  });
+
+  installJsonParser(app);
+  installErrorReplies(app);
+  if (opts.token) installBearerAuth(app, opts.token);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  opsRoutes(app, opts.control);
+  configRoutes(app, opts.control);
+  serviceRoutes(app, opts.control);
+  upstreamRoutes(app, opts.control);
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const port = (app.server.address() as AddressInfo).port;
+  return { port, close: () => app.close() };
+}

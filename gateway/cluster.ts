@@ -1,0 +1,127 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from './config/schema.ts';
+import { splitListen } from './config/semantics.ts';
+import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
+import type { UpstreamHealth } from './control/types.ts';
+import { DataPlane } from './data-plane.ts';
+import type { Logger } from './log.ts';
+import { createGatewayMetrics } from './metrics.ts';
+import { openStore, startAdminFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
+
+/** Messages between the primary (control plane) and proxy workers. */
+type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'shutdown' };
+type ToPrimary = { tg: 'listening' } | { tg: 'health'; health: UpstreamHealth[] };
+
+const HEALTH_PUSH_MS = 500;
+
+/** Merges every worker's view: a target is healthy only if all workers find it so. */
+function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
+  const out = new Map<string, Map<string, UpstreamHealth['targets'][number]>>();
+  for (const view of views) {
+    for (const up of view) {
+      const targets = out.get(up.service) ?? new Map();
+      out.set(up.service, targets);
+      for (const t of up.targets) {
+        const m = targets.get(t.id);
+        targets.set(t.id, m ? { ...m, healthy: m.healthy && t.healthy, ejected: m.ejected || t.ejected, active: m.active + t.active } : { ...t });
+      }
+    }
+  }
+  return [...out].map(([service, targets]) => ({ service, targets: [...targets.values()] }));
+}
+
+/**
+ * workers > 1: the primary keeps the control plane (config, store, admin API,
+ * metrics aggregation) and forks proxy workers that share the listening port.
+ * Each worker runs its own health checks and passive ejection; the primary
+ * pushes every applied config to all of them and re-forks a worker that dies.
+ */
+export async function startPrimary(loaded: LoadedFile, workers: number, log: Logger): Promise<RunningGateway> {
+  // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const store = openStore(loaded.config, log);
+  const { version, config } = await startingConfig(loaded, store);
+  let current = { config, version: version.version };
+  const health = new Map<number, UpstreamHealth[]>();
+  const aggregator = new AggregatorRegistry();
+  const reloads = createGatewayMetrics().reloads;
+  let stopping = false;
+
+  const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
+  const fork = (): Promise<void> => new Promise((resolve) => {
+    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1' });
+    w.on('message', (msg: ToPrimary) => {
+      if (msg?.tg === 'listening') resolve();
+      else if (msg?.tg === 'health') health.set(w.id, msg.health);
+    });
+    w.on('online', () => send(w, { tg: 'apply', ...current }));
+    w.on('exit', (code, signal) => {
+      health.delete(w.id);
+      if (stopping) return;
+      log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
+      setTimeout(() => void fork(), 500).unref();
+    });
+  });
+
+  const port: DataPlanePort = {
+    apply: (c, v) => {
+      current = { config: c, version: v };
+      for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'apply', config: c, version: v });
+    },
+    health: () => mergeHealth([...health.values()]),
+    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    onReload: (result) => reloads.inc({ result }),
+  };
+  const manager = new ConfigManager({ file: loaded.file, store, port, log });
+  manager.init(version, sha256(loaded.text));
+  await Promise.all(Array.from({ length: workers }, fork));
+  const { admin, address } = await startAdminFor(config, manager, log);
+  manager.setReady(true);
+  const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
+  log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
+  return {
+    proxy: splitListen(config.proxy.listen), admin: address, manager,
+    async close() {
+      stopping = true;
+      manager.setReady(false);
+      stopWatching();
+      const exits = Object.values(cluster.workers ?? {}).map((w) => w && new Promise((r) => { w.once('exit', r); send(w, { tg: 'shutdown' }); }));
+      await Promise.all(exits);
+      await admin.close();
+      await store.close();
+    },
+  };
+}
+
+/** A proxy worker: waits for its first config, listens, then follows the primary. */
+export function runWorker(log: Logger): void {
+  const metrics = createGatewayMetrics();
+  AggregatorRegistry.setRegistries([metrics.register]);
+  let plane: DataPlane | undefined;
+  const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };
+  const timer = setInterval(push, HEALTH_PUSH_MS);
+  timer.unref();
+  process.on('message', async (msg: ToWorker) => {
+    if (msg?.tg === 'apply') {
+      if (plane) {
+        plane.apply(msg.config, msg.version);
+        return;
+      }
+      plane = new DataPlane(msg.config, msg.version, metrics, log);
+      await plane.listen();
+      process.send?.({ tg: 'listening' } satisfies ToPrimary);
+      push();
+    } else if (msg?.tg === 'shutdown') {
+      clearInterval(timer);
+      await plane?.close(plane.current.config.proxy.drain_timeout_ms);
+      log.flush();
+      process.exit(0);
+    }
+  });
+  // A SIGTERM/SIGINT to the whole process group is handled by the primary's shutdown message.
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGINT', () => undefined);
+}
+
+export const isClusterWorker = () => cluster.isWorker && process.env.TOLLGATE_CLUSTER_WORKER === '1';

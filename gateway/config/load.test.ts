@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseConfigText, validateConfig } from './load.ts';
+import { applyEnvOverrides } from './env.ts';
+
+const ok = (raw: unknown) => {
+  const r = validateConfig(raw, {});
+  if (!r.ok) assert.fail(JSON.stringify(r.errors));
+  return r.config;
+};
+const errorsOf = (raw: unknown) => {
+  const r = validateConfig(raw, {});
+  assert.equal(r.ok, false, 'expected the config to be rejected');
+  return r.ok ? [] : r.errors;
+};
+
+test('accepts the issue example config as written and fills defaults', () => {
+  const parsed = parseConfigText(readFileSync(new URL('../examples/quickstart.yaml', import.meta.url), 'utf8'));
+  assert.ok(parsed.ok);
+  const c = ok(parsed.raw);
+  assert.equal(c.services[0].upstream.targets[1].weight, 2);
+  assert.equal(c.services[0].upstream.targets[0].weight, 1);
+  assert.equal(c.services[0].upstream.health.active?.interval_ms, 500);
+  assert.equal(c.services[0].upstream.pool.connections, 128);
+  assert.equal(c.workers, 1);
+});
+
+test('names the path of every bad field at once', () => {
+  const errs = errorsOf({
+    proxy: { listen: 'nope', colour: 'blue' },
+    services: [{ name: 'a', routes: [{ paths: ['/x'], methods: ['get'] }], upstream: { balancer: 'fastest', targets: [{ url: 'ftp://x' }] } }],
+  });
+  const paths = errs.map((e) => e.path);
+  for (const p of ['/proxy/listen', '/proxy/colour', '/services/0/routes/0/methods/0', '/services/0/upstream/balancer', '/services/0/upstream/targets/0/url']) {
+    assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(errs)}`);
+  }
+});
+
+test('rejects duplicate names, bad regexes, missing targets and hash keys without a name', () => {
+  const svc = (name: string, extra: Record<string, unknown> = {}) => ({ name, routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, ...extra });
+  const errs = errorsOf({
+    services: [
+      svc('a'),
+      svc('a'),
+      { name: 'b', routes: [{ paths: ['~(['], rewrite: { regex: '(', replacement: '' } }], upstream: { targets: [], hash_on: { source: 'header' } } },
+    ],
+  });
+  const byPath = Object.fromEntries(errs.map((e) => [e.path, e.message]));
+  assert.match(byPath['/services/1/name'], /duplicate service name/);
+  assert.match(byPath['/services/2/routes/0/paths/0'], /invalid regular expression/);
+  assert.match(byPath['/services/2/routes/0/rewrite/regex'], /invalid regular expression/);
+  assert.match(byPath['/services/2/upstream/targets'], /at least one target/);
+  assert.match(byPath['/services/2/upstream/hash_on/name'], /required/);
+});
+
+test('requires an admin token when the admin listener is not loopback', () => {
+  const errs = errorsOf({ admin: { listen: '0.0.0.0:9080' } });
+  assert.deepEqual(errs.map((e) => e.path), ['/admin/token']);
+  ok({ admin: { listen: '0.0.0.0:9080', token: 'a-long-enough-admin-token' } });
+});
+
+test('YAML syntax errors carry the line', () => {
+  const r = parseConfigText('services:\n  - name: [\n');
+  assert.equal(r.ok, false);
+  assert.match(r.ok ? '' : r.errors[0].message, /line \d+/);
+});
+
+test('TOLLGATE_* variables override deploy-time settings with the schema type', () => {
+  const raw: Record<string, any> = { proxy: { listen: '127.0.0.1:1' } };
+  const applied = applyEnvOverrides(raw, { TOLLGATE_PROXY_LISTEN: '127.0.0.1:2', TOLLGATE_WORKERS: '4', TOLLGATE_LOG_ACCESS_LOG: 'true', TOLLGATE_SERVICES: 'x' });
+  assert.deepEqual(applied.sort(), ['TOLLGATE_LOG_ACCESS_LOG', 'TOLLGATE_PROXY_LISTEN', 'TOLLGATE_WORKERS']);
+  assert.deepEqual(raw, { proxy: { listen: '127.0.0.1:2' }, workers: 4, log: { access_log: true } });
+  assert.equal(ok({ ...raw }).workers, 4);
+  const r = validateConfig({}, { TOLLGATE_WORKERS: 'auto', TOLLGATE_PROXY_MAX_BODY_BYTES: '12' });
+  assert.ok(r.ok && r.config.workers === 'auto' && r.config.proxy.max_body_bytes === 12);
+});
+
+test('an env override that is invalid is reported at its path', () => {
+  const r = validateConfig({}, { TOLLGATE_PROXY_MAX_BODY_BYTES: 'lots' });
+  assert.equal(r.ok, false);
+  assert.equal(r.ok ? '' : r.errors[0].path, '/proxy/max_body_bytes');
+});

@@ -1,0 +1,84 @@
+import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
+
+/**
+ * Per-route request counters kept as plain numbers on the request path and
+ * turned into Prometheus samples only at scrape time. prom-client's labelled
+ * children hash their labels on every inc/observe, which is measurable at
+ * proxy rates; these cost an array index and an add.
+ */
+export class RouteStats {
+  readonly service: string;
+  readonly route: string;
+  /** Index = status class - 1 (1xx..5xx). */
+  readonly byClass = new Float64Array(5);
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  readonly buckets = new Float64Array(LATENCY_BUCKETS_S.length + 1);
+  sumSeconds = 0;
+  count = 0;
+
+  constructor(service: string, route: string) {
+    this.service = service;
+    this.route = route;
+  }
+
+  record(status: number, seconds: number): void {
+    const c = (status / 100) | 0;
+    this.byClass[c >= 1 && c <= 5 ? c - 1 : 4]++;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
+    this.buckets[i]++;
+    this.sumSeconds += seconds;
+    this.count++;
+  }
+}
+
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/** Every RouteStats ever made in this process, so counters survive reloads (bounded by distinct route names). */
+export class RouteStatsRegistry {
+  private readonly all = new Map<string, RouteStats>();
+
+  get(service: string, route: string): RouteStats {
+    const key = `${service}\0${route}`;
+    let s = this.all.get(key);
+    if (!s) {
+      s = new RouteStats(service, route);
+      this.all.set(key, s);
+    }
+    return s;
+  }
+
+  /** prom-client-compatible metric objects (name, help, type, get()) for a Registry. */
+  metrics() {
+    const stats = () => [...this.all.values()];
+    return [
+      {
+        name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.', type: 'counter', aggregator: 'sum',
+        get: () => ({
+          name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.', type: 'counter', aggregator: 'sum',
+          values: stats().flatMap((s) => CLASSES.map((c, i) => ({ labels: { service: s.service, route: s.route, status_class: c }, value: s.byClass[i] })).filter((v) => v.value > 0)),
+        }),
+      },
+      {
+        name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.', type: 'histogram', aggregator: 'sum',
+        get: () => {
+          const values: Sample[] = [];
+          for (const s of stats()) {
+            if (s.count === 0) continue;
+            const labels = { service: s.service, route: s.route };
+            let cumulative = 0;
+            LATENCY_BUCKETS_S.forEach((le, i) => {
+              cumulative += s.buckets[i];
+              values.push({ labels: { ...labels, le }, value: cumulative, metricName: 'tollgate_request_duration_seconds_bucket' });
+            });
+            values.push({ labels: { ...labels, le: '+Inf' }, value: s.count, metricName: 'tollgate_request_duration_seconds_bucket' });
+            values.push({ labels, value: s.sumSeconds, metricName: 'tollgate_request_duration_seconds_sum' });
+            values.push({ labels, value: s.count, metricName: 'tollgate_request_duration_seconds_count' });
+          }
+          return { name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.', type: 'histogram', aggregator: 'sum', values };
+        },
+      },
+    ];
+  }
+}

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Value from 'typebox/value';
+import { RouteSchema } from './schema.ts';
+import { RouteTable } from './route-table.ts';
+import { normalizePath } from './normalize.ts';
+import type { RouteConfig } from '../config/schema.ts';
+
+const route = (r: Partial<RouteConfig> & Record<string, unknown>): RouteConfig => Value.Default(RouteSchema, structuredClone(r)) as RouteConfig;
+const table = (routes: Record<string, Partial<RouteConfig>>) =>
+  new RouteTable(Object.entries(routes).map(([name, r]) => ({ route: name, config: route(r) })));
+const m = (t: RouteTable<string>, path: string, host = 'a.test', method = 'GET', headers = {}) =>
+  t.match(method, host, host, path, headers)?.route;
+
+test('the route schema rejects unknown fields and lower-case methods', () => {
+  assert.equal(Value.Check(RouteSchema, route({ paths: ['/'] })), true);
+  assert.equal(Value.Check(RouteSchema, { ...route({}), colour: 1 }), false);
+  assert.equal(Value.Check(RouteSchema, route({ methods: ['get'] })), false);
+});
+
+test('longest prefix wins, on whole segments only', () => {
+  const t = table({ api: { paths: ['/api'] }, v1: { paths: ['/api/v1'] }, root: { paths: ['/'] } });
+  assert.equal(m(t, '/api/v1/users'), 'v1');
+  assert.equal(m(t, '/api/v2'), 'api');
+  assert.equal(m(t, '/api'), 'api');
+  assert.equal(m(t, '/apix'), 'root');
+});
+
+test('exact beats prefix beats regex; priority beats all', () => {
+  const t = table({ exact: { paths: ['=/a/b'] }, prefix: { paths: ['/a'] }, re: { paths: ['~^/a/.*$'] }, re2: { paths: ['~^/z/\\d+$'] } });
+  assert.equal(m(t, '/a/b'), 'exact');
+  assert.equal(m(t, '/a/c'), 'prefix');
+  assert.equal(m(t, '/z/12'), 're2');
+  assert.equal(m(t, '/z/x'), undefined);
+  const p = table({ prefix: { paths: ['/a'] }, low: { paths: ['~^/a'], priority: 10 } });
+  assert.equal(m(p, '/a/b'), 'low');
+});
+
+test('exact host beats wildcard beats any host', () => {
+  const t = table({ any: { paths: ['/'] }, wild: { hosts: ['*.example.com'], paths: ['/'] }, exact: { hosts: ['api.example.com'], paths: ['/'] } });
+  assert.equal(m(t, '/', 'api.example.com'), 'exact');
+  assert.equal(m(t, '/', 'www.example.com'), 'wild');
+  assert.equal(m(t, '/', 'example.com'), 'any');
+  assert.equal(m(t, '/', ''), 'any');
+});
+
+test('methods and header conditions narrow a route', () => {
+  const t = table({ get: { paths: ['/'], methods: ['GET'] }, canary: { paths: ['/'], methods: ['GET'], headers: { 'X-Canary': 'yes' } }, re: { paths: ['/'], methods: ['GET'], headers: { 'x-ver': '~^v[23]$' } } });
+  assert.equal(m(t, '/', 'h', 'GET', { 'x-canary': 'yes' }), 'canary');
+  assert.equal(m(t, '/', 'h', 'GET', { 'x-ver': 'v3' }), 're');
+  assert.equal(m(t, '/', 'h', 'GET', {}), 'get');
+  assert.equal(m(t, '/', 'h', 'POST', {}), undefined);
+});
+
+test('path normalisation resolves dot segments, merges slashes and decodes unreserved escapes', () => {
+  assert.equal(normalizePath('/a/b'), '/a/b');
+  assert.equal(normalizePath('//a//b/'), '/a/b/');
+  assert.equal(normalizePath('/a/./b/../c'), '/a/c');
+  assert.equal(normalizePath('/../../etc'), '/etc');
+  assert.equal(normalizePath('/%61pi/%2e%2e/admin'), '/admin');
+  assert.equal(normalizePath('/a%2Fb'), '/a%2Fb');
+  assert.equal(normalizePath('/a%zz'), undefined);
+  assert.equal(normalizePath('/a%00b'), undefined);
+});

@@ -1,0 +1,95 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { startAdmin } from './admin/server.ts';
+import type { Config } from './config/schema.ts';
+import { splitListen } from './config/semantics.ts';
+import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
+import { createStore } from './control/store/index.ts';
+import type { ConfigStore, RawConfig } from './control/types.ts';
+import { DataPlane } from './data-plane.ts';
+import type { Logger } from './log.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { validateConfig } from './config/load.ts';
+
+export interface LoadedFile { file: string; raw: RawConfig; text: string; config: Config }
+
+export interface RunningGateway {
+  proxy: { host: string; port: number };
+  admin: { host: string; port: number };
+  manager: ConfigManager;
+  close(): Promise<void>;
+}
+
+export function openStore(config: Config, log: Logger): ConfigStore {
+  const s = config.store;
+  return s.kind === 'redis'
+    ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, onError: (err) => log.warn({ err: err.message }, 'config store (redis) error') })
+    : createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
+}
+
+/** The version to start from, validated (the store's head may have been written by an older release). */
+export async function startingConfig(loaded: LoadedFile, store: ConfigStore) {
+  const { version } = await ConfigManager.initialVersion(loaded, store, loaded.config.store.kind === 'redis');
+  const v = validateConfig(version.config);
+  if (!v.ok) throw new Error('stored config is invalid');
+  return { version, config: v.config };
+}
+
+/** Reload on SIGHUP and when the file changes (editors replace files, so the directory is watched). */
+export function watchReloads(file: string, reload: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const debounced = () => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, 100);
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(file), (_event, name) => { if (name === basename(file)) debounced(); });
+  } catch { /* a file system without watch support still reloads on SIGHUP */ }
+  process.on('SIGHUP', debounced);
+  return () => {
+    clearTimeout(timer);
+    watcher?.close();
+    process.off('SIGHUP', debounced);
+  };
+}
+
+export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger) {
+  const { host, port } = splitListen(config.admin.listen);
+  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }) });
+  return { admin, address: { host, port: admin.port } };
+}
+
+export function localPort(plane: () => DataPlane, metrics: GatewayMetrics): DataPlanePort {
+  return {
+    apply: (c, v) => plane().apply(c, v),
+    health: () => plane().health(),
+    metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
+    onReload: (result) => metrics.reloads.inc({ result }),
+  };
+}
+
+/** Everything in one process (workers: 1): data plane, control plane, admin API. */
+export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
+  const store = openStore(loaded.config, log);
+  const { version, config } = await startingConfig(loaded, store);
+  const metrics = createGatewayMetrics();
+  const plane = new DataPlane(config, version.version, metrics, log);
+  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
+  manager.init(version, sha256(loaded.text));
+  const proxy = await plane.listen();
+  const { admin, address } = await startAdminFor(config, manager, log);
+  manager.setReady(true);
+  const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
+  log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');
+  return {
+    proxy, admin: address, manager,
+    async close() {
+      manager.setReady(false);
+      stopWatching();
+      await plane.close(manager.current() ? config.proxy.drain_timeout_ms : 0);
+      await admin.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { keepAliveAgent, send } from '../helpers/http-client.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+
+// Requests a conforming client never sends. Each must be refused by the
+// gateway itself, as JSON, without a byte of it reaching the upstream:
+// a proxy that forwards ambiguous framing is a request-smuggling vector.
+
+let gw: TestGateway;
+let up: TestUpstream;
+
+before(async () => {
+  up = await startUpstream('echo');
+  gw = await startGateway({ services: [{ name: 'echo', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }] } }] });
+});
+
+after(async () => {
+  await gw?.close();
+  await up?.close();
+});
+
+/** Sends raw bytes; asserts a gateway-written JSON error with one of `statuses`, and that the upstream saw nothing. */
+async function refused(bytes: string, statuses: number[], opts: { forwardedHeadOk?: boolean } = {}) {
+  const before = up.seen.length;
+  const res = await rawRequest(gw.proxy.port, bytes);
+  assert.ok(statuses.includes(res.status), `expected ${statuses}, got:\n${res.text}`);
+  const head = res.text.slice(0, res.text.indexOf('\r\n\r\n'));
+  assert.match(head, /\r\ncontent-type: application\/json/i, `not JSON:\n${res.text}`);
+  const body = JSON.parse(res.text.slice(head.length + 4));
+  assert.match(body.code, /^GW_ERR_/);
+  assert.equal(typeof body.request_id, 'string');
+  if (!opts.forwardedHeadOk) assert.equal(up.seen.length, before, `reached the upstream:\n${bytes}`);
+  // The gateway still serves a well-formed request afterwards.
+  assert.equal((await send(gw.url, '/after')).status, 200);
+  return body.code as string;
+}
+
+test('Content-Length together with Transfer-Encoding gets 400 and is not forwarded', async () => {
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', [400]);
+});
+
+test('two different Content-Lengths get 400', async () => {
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!', [400]);
+});
+
+test('a Content-Length that is not a number gets 400', async () => {
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5x\r\n\r\nhello', [400]);
+});
+
+test('Transfer-Encoding gzip, chunked gets 400 or 501 and is not forwarded', async () => {
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', [400, 501]);
+});
+
+test('Transfer-Encoding xchunked gets 400 or 501 and is not forwarded', async () => {
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n', [400, 501]);
+});
+
+test('Transfer-Encoding on HTTP/1.0 gets 400 and is not forwarded', async () => {
+  await refused('POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', [400]);
+});
+
+test('a bad chunk size gets 400', async () => {
+  // The head is valid, so the request may already be on its way upstream when the body turns bad.
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', [400], { forwardedHeadOk: true });
+});
+
+test('a bad method gets 400', async () => {
+  await refused('G@T / HTTP/1.1\r\nHost: a\r\n\r\n', [400]);
+});
+
+test('a bad request target gets 400', async () => {
+  await refused('GET /a b HTTP/1.1\r\nHost: a\r\n\r\n', [400]);
+  await refused('GET /\x01x HTTP/1.1\r\nHost: a\r\n\r\n', [400]);
+  await refused('GET nothing-like-a-path HTTP/1.1\r\nHost: a\r\n\r\n', [400]);
+});
+
+test('a bad HTTP version gets 400', async () => {
+  await refused('GET / HTTP/9.9\r\nHost: a\r\n\r\n', [400, 505]);
+});
+
+test('an HTTP/1.1 request without Host gets 400 JSON', async () => {
+  await refused('GET / HTTP/1.1\r\nX-A: b\r\n\r\n', [400]);
+});
+
+test('two Host headers get 400 (RFC 9112 3.2), so routing and upstream cannot disagree on the host', async () => {
+  await refused('GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n', [400]);
+});
+
+test('an obs-fold header gets 400', async () => {
+  await refused('GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n', [400]);
+});
+
+test('a NUL in a header value gets 400', async () => {
+  await refused('GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n', [400]);
+});
+
+test('whitespace between a header name and its colon gets 400', async () => {
+  await refused('GET / HTTP/1.1\r\nHost : a\r\n\r\n', [400]);
+});
+
+test('a HEAD response has no body and the keep-alive connection stays usable', async () => {
+  const agent = keepAliveAgent();
+  const head = await send(gw.url, '/h', { method: 'HEAD', agent });
+  assert.equal(head.status, 200);
+  assert.equal(head.body.length, 0);
+  const get = await send(gw.url, '/g', { agent });
+  assert.equal(get.status, 200);
+  assert.equal(get.json().url, '/g');
+  agent.destroy();
+});
+
+test('pipelined requests are answered in order', async () => {
+  const res = await rawRequest(gw.proxy.port, 'GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  const statuses = [...res.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '200'], res.text);
+  assert.ok(res.text.indexOf('"url":"/one"') < res.text.indexOf('"url":"/two"'), res.text);
+});

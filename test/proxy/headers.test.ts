@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { send } from '../helpers/http-client.ts';
+import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+
+let gw: TestGateway;
+let echo: TestUpstream;
+let raw: RawUpstream;
+
+const HOPPY_RESPONSE = [
+  'HTTP/1.1 200 OK',
+  'Content-Type: text/plain',
+  'Content-Length: 2',
+  'Connection: keep-alive, X-Up-Hop',
+  'X-Up-Hop: secret',
+  'Keep-Alive: timeout=99, max=7',
+  'Proxy-Authenticate: Basic realm="up"',
+  'Upgrade: h2c',
+  'Trailer: X-Checksum',
+  'X-End-To-End: kept',
+  'X-Powered-By: upstream',
+  'X-Resp-Set: from-upstream',
+  'X-Resp-Add: from-upstream',
+  'X-Request-Id: chosen-by-upstream',
+  '', 'ok',
+].join('\r\n');
+
+before(async () => {
+  echo = await startUpstream('echo');
+  raw = await startRawUpstream((socket) => socket.write(HOPPY_RESPONSE));
+  const target = { targets: [{ url: echo.url }] };
+  gw = await startGateway({
+    services: [
+      { name: 'plain', routes: [{ paths: ['/plain'] }], upstream: target },
+      { name: 'keephost', routes: [{ paths: ['/keephost'], preserve_host: true }], upstream: target },
+      {
+        name: 'ops', upstream: target,
+        routes: [{
+          paths: ['/ops'],
+          request_headers: { add: { 'X-Added': 'gw' }, set: { 'X-Set': 'gw', 'User-Agent': 'tollgate-test' }, remove: ['X-Remove-Me', 'Cookie'] },
+        }],
+      },
+      {
+        name: 'hoppy', upstream: { targets: [{ url: raw.url }] },
+        routes: [{
+          paths: ['/hoppy'],
+          response_headers: { add: { 'X-Resp-Add': 'gw' }, set: { 'X-Resp-Set': 'gw', 'X-Frame-Options': 'DENY' }, remove: ['X-Powered-By'] },
+        }],
+      },
+    ],
+  });
+});
+
+after(async () => {
+  await gw?.close();
+  await echo?.close();
+  await raw?.close();
+});
+
+/** Headers the echo upstream received. */
+async function upstreamHeaders(path: string, headers: Record<string, string> = {}, localAddress?: string) {
+  const res = await send(gw.url, path, { headers, localAddress });
+  assert.equal(res.status, 200, res.text);
+  return { sent: res.json().headers as Record<string, string>, res };
+}
+
+test('hop-by-hop request headers and headers named in Connection never reach the upstream', async () => {
+  const { sent } = await upstreamHeaders('/plain', {
+    connection: 'keep-alive, X-Client-Hop',
+    'x-client-hop': 'secret',
+    'keep-alive': 'timeout=99',
+    te: 'trailers',
+    upgrade: 'h2c',
+    'proxy-authorization': 'Basic c2VjcmV0',
+    'proxy-connection': 'keep-alive',
+    'x-end-to-end': 'kept',
+  });
+  for (const name of ['x-client-hop', 'keep-alive', 'te', 'upgrade', 'proxy-authorization', 'proxy-connection']) {
+    assert.equal(sent[name], undefined, `${name} reached the upstream`);
+  }
+  assert.ok(!String(sent.connection ?? '').toLowerCase().includes('x-client-hop'));
+  assert.equal(sent['x-end-to-end'], 'kept');
+});
+
+test('hop-by-hop response headers and headers named in Connection never reach the client', async () => {
+  const res = await send(gw.url, '/hoppy');
+  assert.equal(res.status, 200);
+  assert.equal(res.text, 'ok');
+  for (const name of ['x-up-hop', 'proxy-authenticate', 'upgrade', 'trailer']) {
+    assert.equal(res.headers[name], undefined, `${name} reached the client`);
+  }
+  // The gateway's own keep-alive with the client is fine; the upstream's values are not.
+  assert.ok(!String(res.headers['keep-alive'] ?? '').includes('99'));
+  assert.ok(!String(res.headers.connection ?? '').toLowerCase().includes('x-up-hop'));
+  assert.equal(res.headers['x-end-to-end'], 'kept');
+});
+
+test('X-Forwarded-For is appended with the client address; -Proto and -Host are set, not trusted', async () => {
+  const first = await upstreamHeaders('/plain', { host: 'shop.test:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }, '127.0.0.9');
+  assert.equal(first.sent['x-forwarded-for'], '127.0.0.9');
+  assert.equal(first.sent['x-forwarded-proto'], 'http');
+  assert.equal(first.sent['x-forwarded-host'], 'shop.test:8080');
+  const chained = await upstreamHeaders('/plain', { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
+  assert.equal(chained.sent['x-forwarded-for'], '203.0.113.7, 10.0.0.1, 127.0.0.1');
+});
+
+test('the upstream sees its own host unless the route preserves the client Host', async () => {
+  const plain = await upstreamHeaders('/plain', { host: 'shop.test' });
+  assert.equal(plain.sent.host, `127.0.0.1:${echo.port}`);
+  const kept = await upstreamHeaders('/keephost', { host: 'shop.test' });
+  assert.equal(kept.sent.host, 'shop.test');
+});
+
+test('a valid client X-Request-Id is kept and returned to the client', async () => {
+  const { sent, res } = await upstreamHeaders('/plain', { 'x-request-id': 'order-42.retry:1' });
+  assert.equal(sent['x-request-id'], 'order-42.retry:1');
+  assert.equal(res.headers['x-request-id'], 'order-42.retry:1');
+});
+
+test('a missing or invalid X-Request-Id is replaced by a generated one, the same upstream and downstream', async () => {
+  const ids = new Set<string>();
+  for (const given of [undefined, 'has spaces in it', 'x'.repeat(200), '<script>']) {
+    const { sent, res } = await upstreamHeaders('/plain', given === undefined ? {} : { 'x-request-id': given });
+    const id = sent['x-request-id'];
+    assert.ok(id && id !== given, `kept ${given}`);
+    assert.match(id, /^[A-Za-z0-9._:@+=/-]{1,128}$/);
+    assert.equal(res.headers['x-request-id'], id);
+    ids.add(id);
+  }
+  assert.equal(ids.size, 4, 'generated ids repeat');
+});
+
+test('the client sees the gateway request id, not one the upstream sent', async () => {
+  const res = await send(gw.url, '/hoppy', { headers: { 'x-request-id': 'mine-1' } });
+  assert.equal(res.headers['x-request-id'], 'mine-1');
+});
+
+test('request_headers add, set and remove, with names in any case', async () => {
+  const { sent } = await upstreamHeaders('/ops', {
+    'x-added': 'client', 'x-set': 'client', 'x-remove-me': 'bye', cookie: 'session=1', 'user-agent': 'curl/8',
+  });
+  assert.equal(sent['x-added'], 'client, gw');
+  assert.equal(sent['x-set'], 'gw');
+  assert.equal(sent['user-agent'], 'tollgate-test');
+  assert.equal(sent['x-remove-me'], undefined);
+  assert.equal(sent.cookie, undefined);
+  const bare = await upstreamHeaders('/ops');
+  assert.equal(bare.sent['x-added'], 'gw');
+});
+
+test('response_headers add, set and remove', async () => {
+  const res = await send(gw.url, '/hoppy');
+  assert.equal(res.headers['x-powered-by'], undefined);
+  assert.equal(res.headers['x-resp-set'], 'gw');
+  assert.equal(res.headers['x-frame-options'], 'DENY');
+  const added: string[] = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i].toLowerCase() === 'x-resp-add') added.push(res.rawHeaders[i + 1]);
+  assert.deepEqual(added.join(', ').split(', '), ['from-upstream', 'gw']);
+});

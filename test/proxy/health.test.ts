@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { test } from 'node:test';
+import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { keepAliveAgent, send, type SendResult } from '../helpers/http-client.ts';
+import { closedPort } from '../helpers/raw-upstream.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+
+const FAST_CHECKS = { interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 1, healthy_threshold: 1 };
+
+async function withGateway(upstream: Record<string, unknown>, fn: (gw: TestGateway) => Promise<void>, cleanup: TestUpstream[] = []) {
+  const gw = await startGateway({ services: [{ name: 'svc', routes: [{ paths: ['/'] }], upstream }] });
+  try {
+    await fn(gw);
+  } finally {
+    await gw.close();
+    await Promise.all(cleanup.map((u) => u.close()));
+  }
+}
+
+const nameOf = (r: SendResult) => (r.status === 200 ? r.json().name : `status ${r.status}`);
+
+test('with active checks, a stopped target stops getting traffic within about one interval, and comes back when restored', async () => {
+  const a = await startUpstream('a');
+  const b = await startUpstream('b');
+  // No retries and no passive ejection: only the active checker can hide a dead target.
+  await withGateway({
+    targets: [{ url: a.url }, { url: b.url }], retries: 0,
+    health: { active: FAST_CHECKS, passive: { max_failures: 0 } },
+  }, async (gw) => {
+    const agent = keepAliveAgent();
+    const warm = [];
+    for (let i = 0; i < 4; i++) warm.push(nameOf(await send(gw.url, '/', { agent })));
+    assert.deepEqual(new Set(warm), new Set(['a', 'b']));
+
+    await a.close();
+    await sleep(250);
+    const after = [];
+    for (let i = 0; i < 40; i++) after.push(nameOf(await send(gw.url, '/', { agent })));
+    assert.deepEqual(new Set(after), new Set(['b']), `after stopping a: ${after}`);
+
+    await new Promise<void>((r) => a.server.listen(a.port, '127.0.0.1', () => r()));
+    const seenBefore = a.seen.filter((s) => s.url === '/').length;
+    const restoredMs = performance.now();
+    const back = await eventually(async () => nameOf(await send(gw.url, '/', { agent })) === 'a', 2000, 10);
+    assert.ok(back, 'a never came back');
+    assert.ok(performance.now() - restoredMs < 1000, `took ${performance.now() - restoredMs} ms`);
+    assert.ok(a.seen.filter((s) => s.url === '/').length > seenBefore);
+    agent.destroy();
+  }, [a, b]);
+});
+
+test('an idempotent GET whose target refuses the connection is retried on another target', async () => {
+  const live = await startUpstream('live');
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  await withGateway({
+    targets: [{ url: dead }, { url: live.url }], retries: 1, health: { passive: { max_failures: 0 } },
+  }, async (gw) => {
+    const results = [];
+    for (let i = 0; i < 20; i++) results.push(nameOf(await send(gw.url, '/get')));
+    assert.deepEqual(new Set(results), new Set(['live']), String(results));
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    const retried = /^tollgate_upstream_retries_total\{service="svc"\} (\d+)/m.exec(metrics);
+    assert.ok(retried && Number(retried[1]) >= 10, `retries metric: ${retried?.[0]}`);
+  }, [live]);
+});
+
+test('a POST with a body is not retried after a connect failure', async () => {
+  const live = await startUpstream('live');
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  await withGateway({
+    targets: [{ url: dead }, { url: live.url }], retries: 1, health: { passive: { max_failures: 0 } },
+  }, async (gw) => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await send(gw.url, '/post', { method: 'POST', body: `order ${i}`, headers: { 'content-type': 'text/plain' } });
+      if (res.status !== 200) assert.equal(res.json().code, 'GW_ERR_UPSTREAM_REFUSED');
+      statuses.push(res.status);
+    }
+    // Round robin over one dead and one live target: two of four land on the dead one.
+    assert.deepEqual(statuses.filter((s) => s === 502).length, 2, String(statuses));
+    assert.equal(live.seen.filter((s) => s.method === 'POST').length, 2);
+  }, [live]);
+});
+
+test('a target answering 502 max_failures times in a row is ejected for ejection_ms', async () => {
+  const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream says no');
+  });
+  const good = await startUpstream('good');
+  await withGateway({
+    targets: [{ url: bad.url }, { url: good.url }], retries: 0,
+    health: { passive: { max_failures: 3, ejection_ms: 400 } },
+  }, async (gw) => {
+    const agent = keepAliveAgent();
+    const badHits = () => bad.seen.filter((s) => s.url === '/').length;
+    const statuses = [];
+    for (let i = 0; i < 30; i++) statuses.push((await send(gw.url, '/', { agent })).status);
+    assert.equal(badHits(), 3, 'the bad target kept getting requests after 3 failures');
+    assert.equal(statuses.filter((s) => s === 502).length, 3);
+
+    await sleep(450);
+    for (let i = 0; i < 10; i++) await send(gw.url, '/', { agent });
+    // Back after its rest, and out again on the first failure: still broken.
+    assert.equal(badHits(), 4);
+    agent.destroy();
+  }, [bad, good]);
+});
+
+test('when every target is down by active checks the gateway answers 503 in well under a second', async () => {
+  const deadA = `http://127.0.0.1:${await closedPort()}`;
+  const deadB = `http://127.0.0.1:${await closedPort()}`;
+  await withGateway({ targets: [{ url: deadA }, { url: deadB }], health: { active: FAST_CHECKS, passive: { max_failures: 0 } } }, async (gw) => {
+    const ok = await eventually(async () => (await send(gw.url, '/')).status === 503, 2000);
+    assert.ok(ok, 'never reported unavailable');
+    for (let i = 0; i < 5; i++) {
+      const res = await send(gw.url, '/');
+      assert.equal(res.status, 503);
+      assert.equal(res.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
+      assert.ok(res.ms < 250, `took ${res.ms} ms`);
+    }
+  });
+});
+
+test('targets that accept connections but never answer are found down by checks, so requests fail fast instead of waiting', async () => {
+  const hangers = [await startUpstream('hang-a', () => undefined), await startUpstream('hang-b', () => undefined)];
+  const checks = { ...FAST_CHECKS, timeout_ms: 50 };
+  // /healthz of the helper answers, so probe a path that hangs.
+  await withGateway({
+    targets: hangers.map((h) => ({ url: h.url })), health: { active: { ...checks, path: '/hang' }, passive: { max_failures: 0 } },
+  }, async (gw) => {
+    await sleep(300);
+    const res = await send(gw.url, '/');
+    assert.equal(res.status, 503, res.text);
+    assert.equal(res.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
+    assert.ok(res.ms < 250, `took ${res.ms} ms`);
+  }, hangers);
+});
+
+test('when passive ejection has taken out every target the gateway answers 503 at once', async () => {
+  const deadA = `http://127.0.0.1:${await closedPort()}`;
+  const deadB = `http://127.0.0.1:${await closedPort()}`;
+  await withGateway({ targets: [{ url: deadA }, { url: deadB }], retries: 1, health: { passive: { max_failures: 1 } } }, async (gw) => {
+    const first = await send(gw.url, '/');
+    assert.equal(first.status, 502);
+    assert.equal(first.json().code, 'GW_ERR_UPSTREAM_REFUSED');
+    const next = await send(gw.url, '/');
+    assert.equal(next.status, 503);
+    assert.equal(next.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
+    assert.ok(next.ms < 250, `took ${next.ms} ms`);
+  });
+});

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { after, before, test } from 'node:test';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { send, type SendResult } from '../helpers/http-client.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+
+let gw: TestGateway;
+let echo: TestUpstream;
+let slow: TestUpstream;
+
+/** Never answers /…/nohead; trickles a chunk every 50 ms on /…/trickle; one chunk then silence on /…/stall; sized bodies on /big/…. */
+function slowHandler(req: IncomingMessage, res: ServerResponse) {
+  req.resume();
+  const url = req.url ?? '';
+  if (url.endsWith('/nohead')) return;
+  if (url.endsWith('/trickle')) {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const t = setInterval(() => res.write('.'), 50);
+    res.on('close', () => clearInterval(t));
+    return;
+  }
+  if (url.endsWith('/stall')) {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+    res.write('first');
+    return;
+  }
+  if (url === '/big/declared') return void res.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5000));
+  if (url === '/big/exact') return void res.writeHead(200, { 'content-length': '1000' }).end('x'.repeat(1000));
+  if (url === '/big/chunked') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    for (let i = 0; i < 5; i++) res.write('x'.repeat(1000));
+    res.end();
+    return;
+  }
+  res.writeHead(404).end();
+}
+
+before(async () => {
+  echo = await startUpstream('echo');
+  slow = await startUpstream('slow', slowHandler);
+  const svc = (name: string, upstream: Record<string, unknown>) =>
+    ({ name, routes: [{ paths: [`/${name}`] }], upstream: { targets: [{ url: slow.url }], health: { passive: { max_failures: 0 } }, ...upstream } });
+  gw = await startGateway({
+    proxy: { max_body_bytes: 1024, max_header_bytes: 4096, header_timeout_ms: 300 },
+    services: [
+      { name: 'echo', routes: [{ paths: ['/echo'] }], upstream: { targets: [{ url: echo.url }] } },
+      svc('head', { timeouts: { header_ms: 200 } }),
+      svc('total', { timeouts: { header_ms: 5000, body_idle_ms: 5000, total_ms: 300 } }),
+      svc('idle', { timeouts: { body_idle_ms: 200 } }),
+      svc('big', { max_response_bytes: 1000 }),
+    ],
+  });
+});
+
+after(async () => {
+  await gw?.close();
+  await echo?.close();
+  await slow?.close();
+});
+
+/** The response must not look complete: the request fails, or the body is shorter than declared. */
+async function assertCutShort(p: Promise<SendResult>, fullBytes: number) {
+  const r = await p.then((res) => res, (err: Error) => err);
+  if (r instanceof Error) return;
+  assert.ok(r.status !== 200 || r.body.length < fullBytes, `a complete-looking ${r.status} of ${r.body.length} bytes`);
+}
+
+const jsonCode = (text: string) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).code;
+
+test('an upstream that never sends headers gets 504 GW_ERR_UPSTREAM_TIMEOUT after header_ms', async () => {
+  const res = await send(gw.url, '/head/nohead');
+  assert.equal(res.status, 504);
+  assert.equal(res.json().code, 'GW_ERR_UPSTREAM_TIMEOUT');
+  assert.ok(res.ms >= 180 && res.ms < 2000, `took ${res.ms} ms`);
+});
+
+// undici runs header and body-idle timeouts on coarse timers (about 1 s resolution) to stay fast;
+// the README documents it and total_ms is the precise bound.
+test('header_ms fires no earlier than set and within the documented ~1 s resolution', async () => {
+  const res = await send(gw.url, '/head/nohead');
+  assert.equal(res.status, 504);
+  assert.ok(res.ms >= 190 && res.ms < 1700, `took ${res.ms} ms`);
+});
+
+test('total_ms bounds the whole exchange: 504 before headers', async () => {
+  const res = await send(gw.url, '/total/nohead');
+  assert.equal(res.status, 504);
+  assert.equal(res.json().code, 'GW_ERR_UPSTREAM_TIMEOUT');
+  assert.ok(res.ms >= 280 && res.ms < 2000, `took ${res.ms} ms`);
+});
+
+test('total_ms bounds the whole exchange: a trickling body is cut off', async () => {
+  const started = performance.now();
+  await assertCutShort(send(gw.url, '/total/trickle'), Infinity);
+  const ms = performance.now() - started;
+  assert.ok(ms >= 280 && ms < 2000, `took ${ms} ms`);
+});
+
+test('body_idle_ms cuts a response whose body stalls', async () => {
+  const started = performance.now();
+  await assertCutShort(send(gw.url, '/idle/stall'), 100);
+  const ms = performance.now() - started;
+  assert.ok(ms >= 180 && ms < 2000, `took ${ms} ms`);
+});
+
+test('body_idle_ms fires within the documented ~1 s resolution', async () => {
+  const started = performance.now();
+  await assertCutShort(send(gw.url, '/idle/stall'), 100);
+  const ms = performance.now() - started;
+  assert.ok(ms >= 190 && ms < 1700, `took ${ms} ms`);
+});
+
+test('a response within max_response_bytes passes whole', async () => {
+  const res = await send(gw.url, '/big/exact');
+  assert.equal(res.status, 200);
+  assert.equal(res.body.length, 1000);
+});
+
+test('a response declaring a Content-Length over max_response_bytes gets 502 GW_ERR_RESPONSE_TOO_LARGE', async () => {
+  const res = await send(gw.url, '/big/declared');
+  assert.equal(res.status, 502);
+  assert.equal(res.json().code, 'GW_ERR_RESPONSE_TOO_LARGE');
+});
+
+test('a chunked response growing past max_response_bytes never looks complete to the client', async () => {
+  await assertCutShort(send(gw.url, '/big/chunked'), 5000);
+  // The gateway still serves afterwards.
+  assert.equal((await send(gw.url, '/big/exact')).status, 200);
+});
+
+test('a request body over max_body_bytes with Content-Length gets 413 and is not forwarded', async () => {
+  const before = echo.seen.length;
+  const res = await rawRequest(gw.proxy.port, `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\n\r\n${'x'.repeat(2048)}`);
+  assert.equal(res.status, 413, res.text);
+  assert.equal(jsonCode(res.text), 'GW_ERR_BODY_TOO_LARGE');
+  assert.equal(echo.seen.length, before);
+});
+
+test('a chunked request body growing past max_body_bytes gets 413', async () => {
+  const chunk = `400\r\n${'x'.repeat(1024)}\r\n`;
+  const res = await rawRequest(gw.proxy.port, `POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.repeat(4)}0\r\n\r\n`);
+  assert.equal(res.status, 413, res.text);
+  assert.equal(jsonCode(res.text), 'GW_ERR_BODY_TOO_LARGE');
+  // The upstream connection that carried the cut body is not reused for the next request.
+  assert.equal((await send(gw.url, '/echo', { method: 'POST', body: 'next' })).status, 200);
+});
+
+test('a request body of exactly max_body_bytes passes, with Content-Length or chunked', async () => {
+  const body = 'y'.repeat(1024);
+  assert.equal((await send(gw.url, '/echo', { method: 'POST', body })).status, 200);
+  const res = await rawRequest(gw.proxy.port, `POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n400\r\n${body}\r\n0\r\n\r\n`);
+  assert.equal(res.status, 200, res.text);
+});
+
+test('request headers over max_header_bytes get 431 JSON and are not forwarded', async () => {
+  const before = echo.seen.length;
+  const res = await rawRequest(gw.proxy.port, `GET /echo HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(6000)}\r\n\r\n`);
+  assert.equal(res.status, 431, res.text);
+  assert.equal(jsonCode(res.text), 'GW_ERR_HEADERS_TOO_LARGE');
+  assert.equal(echo.seen.length, before);
+  assert.equal((await send(gw.url, '/echo', { headers: { 'x-big': 'a'.repeat(2000) } })).status, 200);
+});
+
+test('a request line over max_header_bytes gets 414 or 431 JSON and is not forwarded', async () => {
+  const before = echo.seen.length;
+  const res = await rawRequest(gw.proxy.port, `GET /echo/${'a'.repeat(6000)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+  assert.ok(res.status === 414 || res.status === 431, res.text);
+  assert.match(jsonCode(res.text), /^GW_ERR_/);
+  assert.equal(echo.seen.length, before);
+});
+
+test('a client that does not finish its request head within header_timeout_ms gets 408 JSON', async () => {
+  const started = performance.now();
+  const res = await rawRequest(gw.proxy.port, 'GET /echo HTTP/1.1\r\nHost: a\r\n', 3000);
+  const ms = performance.now() - started;
+  assert.equal(res.status, 408, res.text);
+  assert.equal(jsonCode(res.text), 'GW_ERR_REQUEST_TIMEOUT');
+  assert.ok(ms >= 280 && ms < 1500, `took ${ms} ms`);
+});
