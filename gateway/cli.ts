@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
 import { splitListen } from './config/semantics.ts';
-import { ConfigSchema } from './config/schema.ts';
+import { configJsonSchema } from './config/validator.ts';
 import { createLogger } from './log.ts';
 import { isClusterWorker, runWorker, startPrimary } from './cluster.ts';
 import { startSingle, type RunningGateway } from './single.ts';
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   });
   const command = positionals[0] ?? 'run';
   if (values.help) { console.log(USAGE); return 0; }
-  if (command === 'schema') { console.log(JSON.stringify(ConfigSchema, null, 2)); return 0; }
+  if (command === 'schema') { console.log(JSON.stringify(configJsonSchema, null, 2)); return 0; }
   if (command !== 'run' && command !== 'validate') { console.error(`unknown command "${command}"\n\n${USAGE}`); return 2; }
 
   const file = resolve(values.config ?? process.env.TOLLGATE_CONFIG ?? 'tollgate.yaml');

@@ -1,12 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
 import { splitListen } from './config/semantics.ts';
 import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
-import { createGatewayMetrics } from './metrics.ts';
+import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
 import { openStore, startAdminFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
@@ -40,12 +40,14 @@ function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
 export async function startPrimary(loaded: LoadedFile, workers: number, log: Logger): Promise<RunningGateway> {
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const store = openStore(loaded.config, log);
+  const store = await openStore(loaded.config, log);
   const { version, config } = await startingConfig(loaded, store);
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
   const aggregator = new AggregatorRegistry();
-  const reloads = createGatewayMetrics().reloads;
+  // The primary's own metrics (config applies happen here); workers report the rest.
+  const own = new Registry();
+  const reloads = createReloadsCounter(own);
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
@@ -70,7 +72,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'apply', config: c, version: v });
     },
     health: () => mergeHealth([...health.values()]),
-    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.clusterMetrics()}\n${await own.metrics()}` }),
     onReload: (result) => reloads.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
@@ -97,6 +99,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
 /** A proxy worker: waits for its first config, listens, then follows the primary. */
 export function runWorker(log: Logger): void {
   const metrics = createGatewayMetrics();
+  // Constructing one installs the listener that answers the primary's metrics requests.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.register]);
   let plane: DataPlane | undefined;
   const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };

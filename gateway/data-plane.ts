@@ -84,7 +84,7 @@ export class DataPlane {
       }
       const pool = new UpstreamPool(svc.name, svc.upstream, this.metrics, {
         log: (level, msg, fields) => this.log[level](fields, msg),
-      });
+      }, old);
       pool.start();
       next.set(svc.name, pool);
     }
@@ -94,8 +94,14 @@ export class DataPlane {
     }
     this.snapshot = compileSnapshot(config, version, this.metrics, next);
     for (const pool of this.pools.values()) {
+      if (keep.has(pool)) continue;
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
-      if (!keep.has(pool)) pool.retire(pool.config.timeouts.total_ms || 60000);
+      pool.retire(pool.config.timeouts.total_ms || 60000);
+      // Its health series go unless the replacement publishes the same service and target.
+      const successor = next.get(pool.service);
+      for (const t of pool.targets) {
+        if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.service, target: t.id });
+      }
     }
     this.pools = next;
     this.metrics.configVersion.set(version);

@@ -41,11 +41,16 @@ export function createGatewayMetrics(register = new Registry()) {
     configVersion: new Gauge({
       name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',
     }),
-    reloads: new Counter({
-      name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok, invalid).',
-      labelNames: ['result'] as const, registers,
-    }),
+    reloads: createReloadsCounter(register),
   };
+}
+
+/** Counted where configs are applied: the single process, or the cluster primary. */
+export function createReloadsCounter(register: Registry) {
+  return new Counter({
+    name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok, invalid).',
+    labelNames: ['result'] as const, registers: [register],
+  });
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -20,7 +20,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export function openStore(config: Config, log: Logger): ConfigStore {
+export function openStore(config: Config, log: Logger): Promise<ConfigStore> {
   const s = config.store;
   return s.kind === 'redis'
     ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, onError: (err) => log.warn({ err: err.message }, 'config store (redis) error') })
@@ -71,7 +71,7 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics): Data
 
 /** Everything in one process (workers: 1): data plane, control plane, admin API. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
-  const store = openStore(loaded.config, log);
+  const store = await openStore(loaded.config, log);
   const { version, config } = await startingConfig(loaded, store);
   const metrics = createGatewayMetrics();
   const plane = new DataPlane(config, version.version, metrics, log);

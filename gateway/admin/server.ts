@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/types.ts';
+import { acceptRequestId } from '../stages/request-id/index.ts';
 import { installBearerAuth } from './auth.ts';
 import { installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
@@ -26,9 +26,6 @@ export interface AdminServer {
   port: number;
 }
 
-/** A client's id is kept only when it is short and printable, so it cannot forge log lines. */
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
  * Starts the admin REST API. Refusing a non-loopback host without a token is
  * the caller's decision (see isLoopback in ./loopback.ts).
@@ -40,10 +37,8 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     bodyLimit: MAX_BODY_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // The same rule as the proxy: a client's id is kept only when it is short and plain.
+    genReqId: (req) => acceptRequestId(req.headers['x-request-id']),
     // Unknown properties are errors to report, not fields to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
   });

@@ -1,5 +1,4 @@
-import type { TSchema } from 'typebox';
-import { ConfigSchema } from './schema.ts';
+import { configJsonSchema } from './validator.ts';
 
 /**
  * Deploy-time settings (everything outside `services`) can be overridden by
@@ -9,7 +8,7 @@ import { ConfigSchema } from './schema.ts';
 export interface EnvSetting {
   env: string;
   path: string[];
-  schema: TSchema & { description?: string; default?: unknown };
+  schema: { description?: string; default?: unknown };
 }
 
 export function envSettings(): EnvSetting[] {
@@ -24,7 +23,7 @@ export function envSettings(): EnvSetting[] {
     }
     out.push({ env: `TOLLGATE_${path.join('_').toUpperCase()}`, path, schema });
   };
-  walk(ConfigSchema, []);
+  walk(configJsonSchema, []);
   return out;
 }
 

@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import Value from 'typebox/value';
-import { Settings } from 'typebox/system';
 import type { ConfigError } from '../control/types.ts';
-import { ConfigSchema, type Config } from './schema.ts';
+import type { Config } from './schema.ts';
+import { schemaErrors } from './validator.ts';
 import { applyEnvOverrides } from './env.ts';
 import { checkSemantics } from './semantics.ts';
-
-// Report every bad field at once, not the first few (TypeBox stops at 8 by default).
-Settings.Set({ maxErrors: 1000 });
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
@@ -25,37 +21,6 @@ export function parseConfigText(text: string): { ok: true; raw: Record<string, u
   }
 }
 
-function schemaErrors(value: unknown): ConfigError[] {
-  const out: ConfigError[] = [];
-  const seen = new Set<string>();
-  for (const e of Value.Errors(ConfigSchema, value)) {
-    // TypeBox reports an unknown key twice (as `false` schema and as additionalProperties); keep one.
-    if (e.keyword === 'boolean') continue;
-    let path = e.instancePath;
-    let message = e.message;
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperties: string[] }).additionalProperties;
-      for (const key of extra) push(`${path}/${key}`, 'unknown field');
-      continue;
-    }
-    if (e.keyword === 'anyOf') message = 'must be one of the allowed values';
-    if (e.keyword === 'const') continue;
-    if (e.keyword === 'pattern') message = `${message} (got ${JSON.stringify(valueAt(value, path))})`;
-    push(path, message);
-  }
-  function push(path: string, message: string) {
-    const key = `${path}\0${message}`;
-    if (!seen.has(key)) { seen.add(key); out.push({ path, message }); }
-  }
-  return out;
-}
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let node: any = root;
-  for (const part of pointer.split('/').slice(1)) node = node?.[part];
-  return node;
-}
-
 /**
  * Validates a raw config: TOLLGATE_* overrides (on a copy; the raw config as
  * written is what history keeps), defaults, schema, then cross-field rules.
@@ -64,11 +29,11 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: [{ path: '', message: 'the config must be an object' }] };
   const copy = structuredClone(raw) as Record<string, unknown>;
   applyEnvOverrides(copy, env);
-  const withDefaults = Value.Default(ConfigSchema, copy) as Config;
-  const errors = schemaErrors(withDefaults);
+  // Cross-field rules run even when the schema already failed, so one pass reports every error.
+  const errors = schemaErrors(copy);
+  const withDefaults = copy as Config;
+  errors.push(...checkSemantics(withDefaults));
   if (errors.length > 0) return { ok: false, errors };
-  const semantic = checkSemantics(withDefaults);
-  if (semantic.length > 0) return { ok: false, errors: semantic };
   return { ok: true, config: withDefaults };
 }
 

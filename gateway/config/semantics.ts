@@ -1,4 +1,5 @@
 import type { ConfigError } from '../control/types.ts';
+import { isLoopback } from '../admin/loopback.ts';
 import type { Config } from './schema.ts';
 
 function regexError(source: string): string | undefined {
@@ -10,32 +11,41 @@ function regexError(source: string): string | undefined {
   }
 }
 
-function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
-}
-
 export function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
 
-/** Rules a JSON Schema cannot state: uniqueness, regexes that compile, required pairs. */
+/**
+ * Rules a JSON Schema cannot state: uniqueness, regexes that compile, required
+ * pairs. Runs on schema-invalid configs too, so each part is guarded: a part
+ * whose shape is wrong was reported by the schema and is skipped here.
+ */
 export function checkSemantics(config: Config): ConfigError[] {
   const errors: ConfigError[] = [];
   const err = (path: string, message: string) => errors.push({ path, message });
+  const guard = (fn: () => void) => { try { fn(); } catch { /* wrong shape: the schema error stands */ } };
+  guard(() => checkListeners(config, err));
+  if (!Array.isArray(config.services)) return errors;
+  const services = new Map<string, number>();
+  const routeNames = new Map<string, string>();
+  config.services.forEach((svc, si) => guard(() => checkService(svc, si, services, routeNames, err)));
+  return errors;
+}
 
+type Report = (path: string, message: string) => void;
+
+function checkListeners(config: Config, err: Report): void {
   for (const key of ['proxy', 'admin'] as const) {
     const { port } = splitListen(config[key].listen);
     if (!(port >= 0 && port <= 65535)) err(`/${key}/listen`, 'port must be 0-65535 (0 = any free port)');
   }
-  if (!isLoopbackHost(splitListen(config.admin.listen).host) && !config.admin.token) {
+  if (!isLoopback(splitListen(config.admin.listen).host) && !config.admin.token) {
     err('/admin/token', 'required when admin.listen is not a loopback address (set TOLLGATE_ADMIN_TOKEN)');
   }
+}
 
-  const services = new Map<string, number>();
-  const routeNames = new Map<string, string>();
-  config.services.forEach((svc, si) => {
+function checkService(svc: Config['services'][number], si: number, services: Map<string, number>, routeNames: Map<string, string>, err: Report): void {
     const base = `/services/${si}`;
     if (services.has(svc.name)) err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
     services.set(svc.name, si);
@@ -87,6 +97,4 @@ export function checkSemantics(config: Config): ConfigError[] {
     if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
       err(`${base}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
     }
-  });
-  return errors;
 }

@@ -36,8 +36,12 @@ export class UpstreamPool {
   /** Eligible = healthy and not ejected. One closure for the pool, not one per request. */
   readonly eligible = (t: Target): boolean => t.healthy && t.ejectedUntil <= Date.now();
 
-  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents) {
+  /** The pool this one replaces (same service, changed config): its targets' health carries over. */
+  private previous: UpstreamPool | undefined;
+
+  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents, previous?: UpstreamPool) {
     this.service = service;
+    this.previous = previous;
     this.config = config;
     this.metrics = metrics;
     this.events = events;
@@ -84,9 +88,20 @@ export class UpstreamPool {
   private setTargets(list: { origin: string; weight: number }[]): void {
     if (this.closed) return;
     const old = new Map(this.targets.map((t) => [t.id, t]));
+    const inherited = new Map((this.previous?.targets ?? []).map((t) => [t.id, t]));
+    this.previous = undefined;
     const next = list.map(({ origin, weight }) => {
       const kept = old.get(origin);
-      return kept && kept.weight === weight ? kept : new Target(origin, weight);
+      if (kept && kept.weight === weight) return kept;
+      const t = new Target(origin, weight);
+      // A reload or a weight change must not bring a dead target back until checks notice again.
+      const before = kept ?? inherited.get(origin);
+      if (before) {
+        t.healthy = before.healthy;
+        t.ejectedUntil = before.ejectedUntil;
+        t.consecutiveFailures = before.consecutiveFailures;
+      }
+      return t;
     });
     const nextIds = new Set(next.map((t) => t.id));
     for (const t of this.targets) {
@@ -143,7 +158,6 @@ export class UpstreamPool {
     this.closed = true;
     this.active?.stop();
     this.source.stop();
-    for (const t of this.targets) this.metrics.targetHealthy.remove({ service: this.service, target: t.id });
     const pools = [...this.dispatchers.values()];
     this.dispatchers.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));

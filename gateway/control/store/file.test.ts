@@ -73,12 +73,12 @@ test('versions past historyLimit are pruned from disk', () =>
 
 test('a store reopened on the same directory keeps the head and continues numbering', () =>
   withDir(async (dir) => {
-    const before = createStore({ kind: 'file', dir });
+    const before = await createStore({ kind: 'file', dir });
     await before.append(draft(1));
     await before.append(draft(2));
     await before.close();
 
-    const after = createStore({ kind: 'file', dir });
+    const after = await createStore({ kind: 'file', dir });
     assert.deepEqual(await after.head(), { ...draft(2), version: 2 });
     assert.equal((await after.append(draft(3))).version, 3);
     await after.close();

@@ -1,0 +1,139 @@
+// Turns measurements into the printed table, the target checks and results/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { PeakResult, RateResult } from './load.ts';
+
+export interface PeakRow {
+  name: string;
+  /** Set instead of the measurements when the competitor did not run. */
+  note?: string;
+  result?: PeakResult;
+  /** Server CPU time (user + system, whole process tree) per request during the measured run. */
+  cpuUsPerRequest?: number;
+  rssIdleBytes?: number;
+  rssPeakBytes?: number;
+  processes?: number;
+}
+
+/** One competitor's open-loop rounds and their medians. */
+export interface HalfLoadSide {
+  rounds: RateResult[];
+  p50Ms: number;
+  p99Ms: number;
+  achievedRps: number;
+  errors: number;
+}
+
+export interface HalfLoad {
+  rateRps: number;
+  basis: string;
+  bareUndici?: HalfLoadSide;
+  tollgate?: HalfLoadSide;
+  p99DiffMs?: number;
+  /** Rounds disagreed by more than 3x: the machine was busy, so no verdict on the p99 target. */
+  unstable?: boolean;
+  note?: string;
+}
+
+export interface Check {
+  name: string;
+  value?: number;
+  target?: { op: '>=' | '<=' | '<'; limit: number };
+  pass?: boolean;
+  /** Measured, but too noisy to judge. */
+  unstable?: boolean;
+}
+
+const mb = (bytes?: number) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1));
+const fixed = (n: number | undefined, digits: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+
+export function printPeakTable(rows: PeakRow[], header: string): void {
+  console.log(`\n${header}`);
+  const cols = ['competitor', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'CPU us/req', 'RSS idle MB', 'RSS peak MB', 'procs'];
+  const widths = [20, 9, 7, 7, 6, 7, 10, 11, 11, 5];
+  const line = (cells: string[]) =>
+    console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' '));
+  line(cols);
+  for (const row of rows) {
+    const r = row.result;
+    if (!r) {
+      console.log(`${row.name}: ${row.note}`);
+      continue;
+    }
+    line([row.name, r.rps.toFixed(0), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), String(r.errors), String(r.non2xx),
+      fixed(row.cpuUsPerRequest, 1), mb(row.rssIdleBytes), mb(row.rssPeakBytes), String(row.processes ?? '-')]);
+  }
+}
+
+/** True when any side's per-round p99s differ by more than 3x. */
+export function roundsDisagree(sides: (HalfLoadSide | undefined)[]): boolean {
+  return sides.some((side) => {
+    const p99s = side?.rounds.map((r) => r.p99Ms) ?? [];
+    return p99s.length > 1 && Math.max(...p99s) > 3 * Math.min(...p99s);
+  });
+}
+
+export function printHalfLoad(h: HalfLoad, connections: number, durationS: number, rounds: number): void {
+  console.log(`\np99 at half load: ${h.rateRps.toFixed(0)} req/s (${h.basis}), open loop, ${connections} connections, ` +
+    `${rounds} alternating rounds of ${durationS} s, medians`);
+  const line = (name: string, r?: HalfLoadSide) =>
+    console.log(r
+      ? `${name.padEnd(20)} achieved ${r.achievedRps.toFixed(0).padStart(7)} req/s   p50 ${fixed(r.p50Ms, 2).padStart(7)} ms   ` +
+        `p99 ${fixed(r.p99Ms, 2).padStart(7)} ms   errors ${r.errors}   (p99 per round: ${r.rounds.map((x) => fixed(x.p99Ms, 2)).join(', ')})`
+      : `${name.padEnd(20)} -`);
+  line('bare-undici', h.bareUndici);
+  line('tollgate', h.tollgate);
+  if (h.unstable) console.log('note: rounds disagree by more than 3x; the machine was busy. Rerun, or raise BENCH_HALF_LOAD_ROUNDS.');
+  if (h.note) console.log(h.note);
+  console.log(`p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`}`);
+}
+
+function judge(name: string, value: number | undefined, target?: Check['target']): Check {
+  if (value === undefined || Number.isNaN(value) || !target) return { name, value, target };
+  const pass = target.op === '>=' ? value >= target.limit : target.op === '<=' ? value <= target.limit : value < target.limit;
+  return { name, value, target, pass };
+}
+
+export function buildChecks(rows: PeakRow[], half: HalfLoad): Check[] {
+  const rps = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
+  const ratio = (name: string) => {
+    const t = rps('tollgate');
+    const other = rps(name);
+    return t === undefined || other === undefined ? undefined : t / other;
+  };
+  const tollgate = rows.find((r) => r.name === 'tollgate');
+  const bareCpu = rows.find((r) => r.name === 'bare-undici')?.cpuUsPerRequest;
+  const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
+  return [
+    judge('tollgate / bare-undici req/s', ratio('bare-undici'), { op: '>=', limit: 1.0 }),
+    judge('tollgate / fastify-http-proxy req/s', ratio('fastify-http-proxy'), { op: '>=', limit: 1.5 }),
+    judge('tollgate / nginx req/s', ratio('nginx')),
+    judge('tollgate / upstream-direct req/s', ratio('upstream')),
+    // CPU per request barely moves when a shared machine is busy, unlike req/s and p99.
+    judge('tollgate / bare-undici CPU per request',
+      tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu),
+    half.unstable
+      ? { name: 'p99 difference at half load, ms', value: half.p99DiffMs, target: { op: '<=', limit: 1 }, unstable: true }
+      : judge('p99 difference at half load, ms', half.p99DiffMs, { op: '<=', limit: 1 }),
+    judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
+    judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
+  ];
+}
+
+export function printChecks(checks: Check[]): void {
+  console.log('\nTargets');
+  for (const c of checks) {
+    const value = fixed(c.value, 2).padStart(8);
+    const target = c.target ? `target ${c.target.op} ${c.target.limit}` : '';
+    const verdict = c.value === undefined ? 'n/a' : c.unstable ? 'UNSTABLE (rerun)' : c.pass === undefined ? '' : c.pass ? 'PASS' : 'MISS';
+    console.log(`${c.name.padEnd(38)} ${value}   ${target.padEnd(14)} ${verdict}`);
+  }
+}
+
+export function writeResults(data: unknown): string {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}latest.json`;
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
+}

@@ -1,0 +1,138 @@
+// `npm run bench`: every competitor, one after another, same load settings, one upstream.
+import { cpus } from 'node:os';
+import { rmSync } from 'node:fs';
+import { peakGenerator, runPeak, runRate, type RateResult } from './load.ts';
+import { installCleanup } from './procs.ts';
+import {
+  buildChecks, printChecks, printHalfLoad, printPeakTable, roundsDisagree, writeResults,
+  type HalfLoad, type HalfLoadSide, type PeakRow,
+} from './report.ts';
+import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
+import { competitors, findCompetitor, newWorkDir, startUpstream, type Competitor, type RunningServer } from './servers.ts';
+import { pinningNote } from './cpu-pin.ts';
+
+const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? 3);
+const warmupS = 2;
+// Let start-up garbage settle before reading idle RSS.
+const idleSettleMs = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function measurePeak(c: Competitor, origin: string, workDir: string): Promise<PeakRow> {
+  const why = c.unavailable();
+  if (why) return { name: c.name, note: why };
+  let server: RunningServer | undefined;
+  try {
+    server = await c.start(origin, workDir);
+    await sleep(idleSettleMs);
+    const idle = treeRss(server.pid);
+    const sampler = new RssSampler(server.pid);
+    await runPeak(server.url, warmupS, connections);
+    const cpuBeforeUs = treeCpuUs(server.pid);
+    const result = await runPeak(server.url, durationS, connections);
+    const cpuUsPerRequest = (treeCpuUs(server.pid) - cpuBeforeUs) / result.requests;
+    return {
+      name: c.name, result, cpuUsPerRequest,
+      rssIdleBytes: idle.totalBytes, rssPeakBytes: sampler.stop(), processes: idle.processes,
+    };
+  } catch (err) {
+    return { name: c.name, note: `failed: ${(err as Error).message}` };
+  } finally {
+    await server?.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function summarize(rounds: RateResult[]): HalfLoadSide {
+  return {
+    rounds,
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    achievedRps: median(rounds.map((r) => r.achievedRps)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/**
+ * Both servers run side by side (the idle one costs nothing), each warmed the
+ * same way as in the peak phase, then measured in alternating rounds so that
+ * noise from a shared machine lands on both and the medians compare fairly.
+ */
+async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promise<HalfLoad> {
+  const peakOf = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
+  const tollgateRps = peakOf('tollgate');
+  const basisRps = tollgateRps ?? peakOf('bare-undici');
+  if (basisRps === undefined) return { rateRps: 0, basis: 'no peak measured', note: 'skipped: neither tollgate nor bare-undici ran' };
+  const half: HalfLoad = {
+    rateRps: basisRps / 2,
+    basis: tollgateRps !== undefined ? "half of tollgate's peak" : "tollgate not measured: half of bare-undici's peak",
+  };
+  const names = (['bare-undici', 'tollgate'] as const).filter((n) => peakOf(n) !== undefined);
+  const servers: RunningServer[] = [];
+  try {
+    for (const name of names) servers.push(await findCompetitor(name).start(origin, workDir));
+    for (const s of servers) await runPeak(s.url, warmupS, connections);
+    const rounds: RateResult[][] = names.map(() => []);
+    for (let round = 0; round < halfLoadRounds; round++) {
+      for (const [i, s] of servers.entries()) rounds[i].push(await runRate(s.url, half.rateRps, connections, durationS, warmupS));
+    }
+    for (const [i, name] of names.entries()) {
+      if (name === 'tollgate') half.tollgate = summarize(rounds[i]);
+      else half.bareUndici = summarize(rounds[i]);
+    }
+  } catch (err) {
+    half.note = `failed: ${(err as Error).message}`;
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  if (half.tollgate && half.bareUndici) half.p99DiffMs = half.tollgate.p99Ms - half.bareUndici.p99Ms;
+  half.unstable = roundsDisagree([half.bareUndici, half.tollgate]);
+  return half;
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const generator = peakGenerator();
+  const workDir = newWorkDir();
+  const header = `Peak load: ${generator}${generator === 'wrk' ? ' (1 thread)' : ''}, ${connections} connections, ` +
+    `${durationS} s after ${warmupS} s warm-up, ${cpus().length} CPUs, ${pinningNote()}, node ${process.version}`;
+  console.log(header);
+  const upstream = await startUpstream(workDir);
+  const origin = new URL(upstream.url).origin;
+  let keepLogs = false;
+  try {
+    const rows: PeakRow[] = [];
+    for (const c of competitors) {
+      console.log(`  measuring ${c.name} ...`);
+      rows.push(await measurePeak(c, origin, workDir));
+    }
+    console.log('  measuring p99 at half load ...');
+    const half = await halfLoad(rows, origin, workDir);
+    printPeakTable(rows, header);
+    printHalfLoad(half, connections, durationS, halfLoadRounds);
+    const checks = buildChecks(rows, half);
+    printChecks(checks);
+    const file = writeResults({
+      at: new Date().toISOString(),
+      settings: { generator, durationS, warmupS, connections, halfLoadRounds, cpus: cpus().length, pinning: pinningNote(), node: process.version },
+      peak: rows,
+      halfLoad: half,
+      checks,
+    });
+    console.log(`\nwrote ${file}`);
+    keepLogs = rows.some((r) => r.note?.startsWith('failed'));
+  } finally {
+    await upstream.stop();
+  }
+  if (keepLogs) console.log(`logs kept in ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,153 @@
+// How each competitor is started. Each start() resolves once the server answers 200 through to the upstream.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { onPath, spawnTracked, stopTracked, logExcerpt } from './procs.ts';
+import { freePort, waitReady } from './ready.ts';
+import { pinned, type Role } from './cpu-pin.ts';
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export interface Competitor {
+  name: string;
+  /** Why it cannot run here, or undefined when it can. */
+  unavailable(): string | undefined;
+  start(upstreamOrigin: string, workDir: string): Promise<RunningServer>;
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const benchFile = (f: string) => join(repoRoot, 'bench', f);
+
+async function launch(
+  name: string, role: Role, cmd: string, args: string[], port: number, workDir: string,
+): Promise<RunningServer> {
+  const logFile = join(workDir, `${name}.log`);
+  const child = spawnTracked(...pinned(role, cmd, args), { logFile, cwd: repoRoot });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await waitReady(url, child);
+  } catch (err) {
+    await stopTracked(child);
+    throw new Error(`${name}: ${(err as Error).message}\n--- ${logFile} ---\n${logExcerpt(logFile)}`);
+  }
+  return { url, pid: child.pid as number, stop: () => stopTracked(child) };
+}
+
+function nodeServer(name: string, script: string): Competitor {
+  return {
+    name,
+    unavailable: () => undefined,
+    async start(upstreamOrigin, workDir) {
+      const port = await freePort();
+      return launch(name, 'server', process.execPath, [benchFile(script), String(port), upstreamOrigin], port, workDir);
+    },
+  };
+}
+
+/** The shared origin every proxy forwards to; it runs beside the load generator, not on the server CPU. */
+export async function startUpstream(workDir: string): Promise<RunningServer> {
+  const port = await freePort();
+  return launch('upstream', 'support', process.execPath, [benchFile('upstream.ts'), String(port)], port, workDir);
+}
+
+/** The origin itself as a competitor: a second instance, measured on the server CPU like every proxy. */
+const upstreamDirect: Competitor = {
+  name: 'upstream',
+  unavailable: () => undefined,
+  async start(_upstreamOrigin, workDir) {
+    const port = await freePort();
+    return launch('upstream-direct', 'server', process.execPath, [benchFile('upstream.ts'), String(port)], port, workDir);
+  },
+};
+
+function nginxConf(dir: string, port: number, upstreamOrigin: string): string {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream origin {
+    server ${new URL(upstreamOrigin).host};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://origin;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+const nginx: Competitor = {
+  name: 'nginx',
+  unavailable: () => (onPath('nginx') ? undefined : 'not available (nginx not on PATH)'),
+  async start(upstreamOrigin, workDir) {
+    const dir = mkdtempSync(join(workDir, 'nginx-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstreamOrigin));
+    // -e: nginx opens its default error log before reading the config unless told otherwise.
+    return launch('nginx', 'server', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')], port, workDir);
+  },
+};
+
+/** Rewrites a `host:port` listen value (or a {host, port} object) to the given port on 127.0.0.1. */
+function listenOn(template: unknown, port: number): unknown {
+  if (template !== null && typeof template === 'object') return { ...template, host: '127.0.0.1', port };
+  return `127.0.0.1:${port}`;
+}
+
+// BENCH_TOLLGATE_CLI benches another entry point (a build, a checkout elsewhere) with the same config.
+const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'gateway/cli.ts');
+
+const tollgate: Competitor = {
+  name: 'tollgate',
+  unavailable: () => (existsSync(tollgateCli) ? undefined : `not available (${relative(repoRoot, tollgateCli)} missing)`),
+  async start(upstreamOrigin, workDir) {
+    const proxyPort = await freePort();
+    const adminPort = await freePort();
+    const config = parse(readFileSync(benchFile('tollgate.yaml'), 'utf8'));
+    config.proxy.listen = listenOn(config.proxy.listen, proxyPort);
+    config.admin.listen = listenOn(config.admin.listen, adminPort);
+    config.services[0].upstream.targets = [{ url: upstreamOrigin }];
+    const configFile = join(workDir, 'tollgate.yaml');
+    writeFileSync(configFile, stringify(config));
+    const node = join(repoRoot, 'node_modules/.bin/node');
+    return launch('tollgate', 'server', node, [tollgateCli, '--config', configFile], proxyPort, workDir);
+  },
+};
+
+/** Every competitor, in the order they are measured. */
+export const competitors: Competitor[] = [
+  upstreamDirect,
+  nodeServer('bare-undici', 'bare-undici.ts'),
+  nodeServer('fastify-http-proxy', 'fastify-proxy.ts'),
+  nginx,
+  tollgate,
+];
+
+export function findCompetitor(name: string): Competitor {
+  const c = competitors.find((p) => p.name === name);
+  if (!c) throw new Error(`no competitor ${name}`);
+  return c;
+}
+
+export function newWorkDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+}

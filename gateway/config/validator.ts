@@ -1,0 +1,50 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { ConfigError } from '../control/types.ts';
+import type { Config } from './schema.ts';
+import schema from './tollgate.schema.json' with { type: 'json' };
+
+/**
+ * Validates against the published JSON Schema, which `npm run generate`
+ * derives from the TypeBox schema in schema.ts (a test keeps them equal).
+ * At run time only this JSON and ajv (which fastify loads anyway) are used:
+ * TypeBox's runtime would cost ~20 MB of RSS for nothing.
+ */
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<Config>(schema);
+
+export { schema as configJsonSchema };
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node: any = root;
+  for (const part of pointer.split('/').slice(1)) node = node?.[part];
+  return node;
+}
+
+/** Fills defaults in place and returns every schema error with its path. */
+export function schemaErrors(value: unknown): ConfigError[] {
+  if (validate(value)) return [];
+  const all = validate.errors ?? [];
+  // An anyOf failure also reports each branch's failure at the same path; keep only the anyOf line.
+  const anyOfPaths = new Set(all.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const out: ConfigError[] = [];
+  const seen = new Set<string>();
+  const push = (path: string, message: string) => {
+    const key = `${path}\0${message}`;
+    if (!seen.has(key)) { seen.add(key); out.push({ path, message }); }
+  };
+  for (const e of all as ErrorObject[]) {
+    const path = e.instancePath;
+    if (e.keyword === 'additionalProperties') {
+      push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, 'unknown field');
+    } else if (e.keyword === 'anyOf') {
+      push(path, 'must be one of the allowed values');
+    } else if (anyOfPaths.has(path)) {
+      continue;
+    } else if (e.keyword === 'pattern') {
+      push(path, `${e.message} (got ${JSON.stringify(valueAt(value, path))})`);
+    } else {
+      push(path, e.message ?? e.keyword);
+    }
+  }
+  return out;
+}

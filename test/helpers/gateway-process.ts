@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The pinned Node 24 (the system node cannot strip types). */
+export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
+export const CLI = join(REPO_ROOT, 'gateway/cli.ts');
+
+export const tempDir = (prefix = 'tollgate-op-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** Writes `config` as YAML to dir/name and returns the path. */
+export function writeYaml(dir: string, name: string, config: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config));
+  return file;
+}
+
+/** A port that was free a moment ago, for settings that cannot take port 0 (fixed cluster ports, env overrides). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when nothing listens on 127.0.0.1:port. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The child's environment: ours minus TOLLGATE_* settings and the test runner's context, plus `env`. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('TOLLGATE_') || k.startsWith('NODE_TEST')) continue;
+    out[k] = v;
+  }
+  return { ...out, ...env };
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs `tollgate ARGS` to completion (validate, schema, a start that must fail). */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE_BIN, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`)); }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      // 'exit' can come before the pipes are drained.
+      setImmediate(() => resolve({ code, stdout, stderr }));
+    });
+  });
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Every JSON log line so far (pino, stdout). */
+  logs: Record<string, any>[];
+  stderr(): string;
+  proxyUrl: string;
+  adminUrl: string;
+  /** Resolves with the first log line (past or future) matching `pred`. */
+  waitForLog(pred: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL if it is still running after `timeoutMs`. */
+  stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const addressOf = (a: unknown): string | undefined => {
+  if (typeof a === 'string') return a.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+  if (a && typeof a === 'object' && 'port' in a) return `127.0.0.1:${(a as { port: number }).port}`;
+  return undefined;
+};
+
+/**
+ * Runs `tollgate --config FILE ARGS` as a child process and waits for its
+ * "tollgate listening" log line (the config must log at info or lower).
+ */
+export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+  const child = spawn(NODE_BIN, [CLI, '--config', file, ...(opts.args ?? [])], { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, any>[] = [];
+  const waiters: { pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buffered += c.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let parsed: Record<string, any>;
+      try { parsed = JSON.parse(line); } catch { parsed = { msg: line, raw: true }; }
+      logs.push(parsed);
+      for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
+    }
+  });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+
+  const waitForLog = (pred: (l: Record<string, any>) => boolean, timeoutMs = 10000) => {
+    const hit = logs.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise<Record<string, any>>((resolve, reject) => {
+      const w = { pred, resolve: (l: Record<string, any>) => { clearTimeout(t); resolve(l); } };
+      const t = setTimeout(() => {
+        waiters.splice(waiters.indexOf(w), 1);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; stderr:\n${stderr}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
+      }, timeoutMs);
+      waiters.push(w);
+      void exited.then(() => { if (waiters.includes(w)) { clearTimeout(t); waiters.splice(waiters.indexOf(w), 1); reject(new Error(`tollgate exited before the expected log line; stderr:\n${stderr}`)); } });
+    });
+  };
+
+  let listening: Record<string, any>;
+  try {
+    listening = await waitForLog((l) => l.msg === 'tollgate listening', opts.startTimeoutMs ?? 15000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const stop = async (timeoutMs = 10000) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const r = await exited;
+    clearTimeout(t);
+    return r;
+  };
+  return {
+    child, pid: child.pid!, logs, stderr: () => stderr, waitForLog, exited, stop,
+    proxyUrl: `http://${addressOf(listening.proxy)}`,
+    adminUrl: `http://${addressOf(listening.admin)}`,
+  };
+}

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { eventually, service, sleep, startGateway } from '../helpers/gateway.ts';
+import { startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { adminClient } from './admin.ts';
+import { get, metricValue } from './client.ts';
+
+let up: TestUpstream;
+let slow: TestUpstream;
+let slowArrived: () => void = () => undefined;
+
+before(async () => {
+  up = await startUpstream('up');
+  slow = await startUpstream('slow', (req, res) => {
+    slowArrived();
+    setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow done'), 800);
+  });
+});
+after(() => Promise.all([up.close(), slow.close()]));
+
+/** Service `svc` on `/` whose responses carry `x-variant: <variant>`. */
+const variant = (v: string) => ({
+  services: [service('svc', [up.url], [{ paths: ['/'], response_headers: { set: { 'x-variant': v } } }])],
+});
+const variantOf = async (url: string) => (await get(`${url}/x`)).headers['x-variant'];
+
+/** A config the loader rejects, with errors at known paths (a bad regex, a duplicate name). */
+const INVALID_PATHS = ['/services/0/routes/0/paths/0', '/services/1/name'];
+const invalidConfig = () => ({
+  services: [
+    service('svc', [up.url], [{ paths: ['~([a-'] }]),
+    service('svc', [up.url], [{ paths: ['/other'] }]),
+  ],
+});
+
+const reloadCount = async (adminUrl: string, result: string) =>
+  metricValue((await get(`${adminUrl}/metrics`)).text, 'tollgate_config_reloads_total', { result }) ?? 0;
+
+test('a changed config file is applied without a restart', async () => {
+  const gw = await startGateway(variant('one'));
+  try {
+    assert.equal(await variantOf(gw.url), 'one');
+    gw.writeConfig(variant('two'));
+    assert.equal(await eventually(async () => (await variantOf(gw.url)) === 'two'), true);
+    assert.equal(gw.manager.current().source, 'reload');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('an invalid config file is rejected whole, the old config keeps serving, and the errors name the paths', async () => {
+  const gw = await startGateway(variant('one'));
+  try {
+    const versionBefore = gw.manager.current().version;
+    gw.writeConfig(invalidConfig());
+    assert.ok(await eventually(async () => (await reloadCount(gw.adminUrl, 'invalid')) >= 1), 'the watcher tried the file and rejected it');
+    assert.equal(await variantOf(gw.url), 'one');
+    assert.equal(gw.manager.current().version, versionBefore);
+    // What the watcher ran, asked again to see the errors it logged.
+    const r = await gw.manager.reloadFromFile();
+    assert.equal(r.ok, false);
+    const paths = !r.ok ? r.errors.map((e) => e.path) : [];
+    for (const p of INVALID_PATHS) assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('SIGHUP re-reads the config file; an invalid one is logged with its paths and the old one keeps serving', async () => {
+  // The file the gateway watches is a symlink into another directory, so edits
+  // to the real file are invisible to the directory watcher: only SIGHUP can apply them.
+  const realDir = tempDir();
+  const linkDir = tempDir();
+  const base = { proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(linkDir, 'store') }, log: { level: 'info' } };
+  const real = writeYaml(realDir, 'real.yaml', { ...base, ...variant('one') });
+  const link = join(linkDir, 'tollgate.yaml');
+  symlinkSync(real, link);
+  const gw = await startGatewayProcess(link);
+  try {
+    assert.equal(await variantOf(gw.proxyUrl), 'one');
+    writeYaml(realDir, 'real.yaml', { ...base, ...variant('two') });
+    await sleep(400);
+    assert.equal(await variantOf(gw.proxyUrl), 'one', 'not applied before SIGHUP');
+    gw.child.kill('SIGHUP');
+    assert.equal(await eventually(async () => (await variantOf(gw.proxyUrl)) === 'two'), true);
+
+    writeYaml(realDir, 'real.yaml', { ...base, ...invalidConfig() });
+    gw.child.kill('SIGHUP');
+    const rejected = await gw.waitForLog((l) => /config file rejected/.test(l.msg ?? ''));
+    const paths = (rejected.errors as { path: string }[]).map((e) => e.path);
+    for (const p of INVALID_PATHS) assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
+    assert.equal(await variantOf(gw.proxyUrl), 'two');
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
+  }
+});
+
+test('admin PUT /config applies a valid config and rejects an invalid one whole, naming the paths', async () => {
+  const gw = await startGateway(variant('one'));
+  const admin = adminClient(gw.adminUrl);
+  try {
+    const ok = await admin.putConfig(variant('two'));
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(await variantOf(gw.url), 'two', 'applied before the PUT answers');
+    const versionBefore = gw.manager.current().version;
+
+    const bad = await admin.putConfig(invalidConfig());
+    assert.equal(bad.status, 400, bad.text);
+    const body = bad.json();
+    assert.equal(body.code, 'GW_ERR_CONFIG_INVALID');
+    const paths = (body.errors as { path: string }[]).map((e) => e.path);
+    for (const p of INVALID_PATHS) assert.ok(paths.includes(p), `missing ${p} in ${bad.text}`);
+    assert.equal(await variantOf(gw.url), 'two');
+    assert.equal(gw.manager.current().version, versionBefore);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a request in flight when its route is removed finishes with 200 on the config it started with', async () => {
+  const gw = await startGateway({
+    services: [
+      service('slow', [slow.url], [{ paths: ['/slow'], response_headers: { set: { 'x-variant': 'old' } } }]),
+      service('svc', [up.url], [{ paths: ['/'] }]),
+    ],
+  });
+  try {
+    const arrived = new Promise<void>((r) => { slowArrived = r; });
+    const inflight = get(`${gw.url}/slow/1`);
+    await arrived;
+    const version = gw.manager.current().version;
+    gw.writeConfig({ services: [service('svc', [up.url], [{ paths: ['/'] }])] });
+    assert.ok(await eventually(() => gw.manager.current().version > version, 2000), 'the file change was applied');
+    // The route is gone for new requests (they fall through to `/`) while the slow one is still running.
+    assert.equal((await get(`${gw.url}/slow/2`)).json().name, 'up');
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'slow done');
+    assert.equal(r.headers['x-variant'], 'old');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a request in flight when its service is removed through the admin API still completes', async () => {
+  const gw = await startGateway({ services: [service('slow', [slow.url], [{ paths: ['/slow'] }])] });
+  try {
+    const arrived = new Promise<void>((r) => { slowArrived = r; });
+    const inflight = get(`${gw.url}/slow/1`);
+    await arrived;
+    const del = await adminClient(gw.adminUrl).deleteService('slow');
+    assert.ok(del.status === 200 || del.status === 204, del.text);
+    assert.equal((await get(`${gw.url}/slow/2`)).status, 404);
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'slow done');
+  } finally {
+    await gw.close();
+  }
+});

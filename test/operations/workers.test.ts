@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { eventually } from '../helpers/gateway.ts';
+import { freePort, startGatewayProcess, tempDir, writeYaml, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { get, getFresh, metricValue } from './client.ts';
+import { childPids, localTcpPorts } from './proc.ts';
+
+const REQUESTS = 60;
+const CONCURRENCY = 12;
+
+let up: TestUpstream;
+let gw: GatewayProcess;
+let file: string;
+/** Source ports of the gateway→upstream connections, to trace each request to the worker that sent it. */
+const upstreamPeerPorts = new Set<number>();
+let base: Record<string, unknown>;
+
+const withVariant = (variant: string) => ({
+  ...base,
+  services: [{
+    name: 'echo',
+    routes: [{ paths: ['/'], response_headers: { set: { 'x-variant': variant } } }],
+    upstream: { targets: [{ url: up.url }] },
+  }],
+});
+
+/** REQUESTS GETs, CONCURRENCY at a time, each on its own connection so the kernel spreads them over the workers. */
+async function burst(path: string) {
+  const replies: Awaited<ReturnType<typeof getFresh>>[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < REQUESTS) {
+      next++;
+      replies.push(await getFresh(`${gw.proxyUrl}${path}`));
+    }
+  }));
+  return replies;
+}
+
+const metrics = async () => (await get(`${gw.adminUrl}/metrics`)).text;
+/** The workers that sent at least one request upstream (their sockets are the peers the upstream saw). */
+const servingWorkers = () => childPids(gw.pid).filter((pid) => [...localTcpPorts(pid)].some((p) => upstreamPeerPorts.has(p)));
+
+before(async () => {
+  up = await startUpstream('echo', (req, res) => {
+    upstreamPeerPorts.add(req.socket.remotePort!);
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+  });
+  const port = await freePort();
+  const dir = tempDir();
+  base = {
+    workers: 2,
+    // Workers share one listening port, which must be known up front (port 0 would be reported as 0).
+    proxy: { listen: `127.0.0.1:${port}` },
+    admin: { listen: '127.0.0.1:0' },
+    store: { dir: join(dir, 'store') },
+    log: { level: 'info' },
+  };
+  file = writeYaml(dir, 'workers.yaml', withVariant('one'));
+  gw = await startGatewayProcess(file);
+});
+
+after(async () => {
+  if (gw) assert.equal((await gw.stop()).code, 0, 'the primary stops its workers and exits 0');
+  await up?.close();
+});
+
+test('a workers: 2 gateway runs two proxy workers that both serve requests', async () => {
+  const workers = childPids(gw.pid);
+  assert.equal(workers.length, 2, `worker pids: ${workers}`);
+  const replies = await burst('/a');
+  assert.deepEqual(replies.filter((r) => r.status !== 200), []);
+  assert.deepEqual(servingWorkers(), workers, 'each worker sent at least one request upstream');
+});
+
+
+test('admin /metrics sums tollgate_requests_total over both workers and reports their config version', async () => {
+  const first = await get(`${gw.adminUrl}/metrics`);
+  assert.equal(first.status, 200, first.text);
+  const before = metricValue(first.text, 'tollgate_requests_total', { service: 'echo', status_class: '2xx' }) ?? 0;
+  await burst('/b');
+  const total = await eventually(async () => {
+    const v = metricValue(await metrics(), 'tollgate_requests_total', { service: 'echo', status_class: '2xx' }) ?? 0;
+    return v - before === REQUESTS ? v : 0;
+  }, 3000);
+  assert.equal(total - before, REQUESTS);
+  assert.equal(metricValue(await metrics(), 'tollgate_config_version'), 1);
+});
+
+test('a config reload reaches every worker', async () => {
+  writeYaml(join(file, '..'), 'workers.yaml', withVariant('two'));
+  upstreamPeerPorts.clear();
+  // Applies reach the workers over IPC one after the other: wait until a whole burst sees the new config.
+  const replies = await eventually(async () => {
+    const r = await burst('/c');
+    return r.every((x) => x.headers['x-variant'] === 'two') ? r : undefined;
+  }, 5000, 50);
+  assert.ok(replies, 'a burst of requests all saw the new config');
+  assert.deepEqual(servingWorkers(), childPids(gw.pid), 'and both workers served it');
+});
+
+test('admin /metrics counts config reloads with workers > 1', async () => {
+  const r = await get(`${gw.adminUrl}/metrics`);
+  assert.equal(r.status, 200, r.text);
+  assert.ok((metricValue(r.text, 'tollgate_config_reloads_total', { result: 'ok' }) ?? 0) >= 1, 'the reload above is counted');
+});
+
+test('a killed worker is replaced by a new one that serves the current config', async () => {
+  const workers = childPids(gw.pid);
+  assert.equal(workers.length, 2);
+  process.kill(workers[0], 'SIGKILL');
+  const replaced = await eventually(() => {
+    const now = childPids(gw.pid);
+    return now.length === 2 && !now.includes(workers[0]) ? now : undefined;
+  }, 10000, 50);
+  assert.ok(replaced, `workers after the kill: ${childPids(gw.pid)}`);
+  await gw.waitForLog((l) => l.msg === 'proxy worker died; starting another');
+  // The new worker listens after it receives its first config; until then the survivor serves.
+  const replies = await eventually(async () => {
+    const r = await burst('/d');
+    return r.every((x) => x.status === 200 && x.headers['x-variant'] === 'two') ? r : undefined;
+  }, 5000, 100);
+  assert.ok(replies, 'every request after the replacement succeeds on the current config');
+  const fresh = replaced.find((pid) => !workers.includes(pid))!;
+  assert.ok(await eventually(async () => (await burst('/e'), servingWorkers().includes(fresh)), 5000), 'the new worker serves requests');
+});
