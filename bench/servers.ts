@@ -25,11 +25,11 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const benchFile = (f: string) => join(repoRoot, 'bench', f);
 
 async function launch(
-  name: string, role: Role, cmd: string, args: string[], port: number, workDir: string,
+  name: string, role: Role, cmd: string, args: string[], port: number, workDir: string, path = '/',
 ): Promise<RunningServer> {
   const logFile = join(workDir, `${name}.log`);
   const child = spawnTracked(...pinned(role, cmd, args), { logFile, cwd: repoRoot });
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `http://127.0.0.1:${port}${path}`;
   try {
     await waitReady(url, child);
   } catch (err) {
@@ -51,10 +51,16 @@ function nodeServer(name: string, script: string): Competitor {
 }
 
 /** The shared origin every proxy forwards to; it runs beside the load generator, not on the server CPU. */
-export async function startUpstream(workDir: string): Promise<RunningServer> {
+export async function startUpstream(workDir: string): Promise<RunningServer & { secondOrigin: string }> {
   const port = await freePort();
-  return launch('upstream', 'support', process.execPath, [benchFile('upstream.ts'), String(port)], port, workDir);
+  const second = await freePort();
+  const server = await launch('upstream', 'support', process.execPath, [benchFile('upstream.ts'), String(port), String(second)], port, workDir);
+  secondOrigin = `http://127.0.0.1:${second}`;
+  return { ...server, secondOrigin };
 }
+
+/** The upstream's second port: tollgate's config has two targets, as the issue's example does. */
+let secondOrigin = '';
 
 /** The origin itself as a competitor: a second instance, measured on the server CPU like every proxy. */
 const upstreamDirect: Competitor = {
@@ -113,8 +119,9 @@ function listenOn(template: unknown, port: number): unknown {
   return `127.0.0.1:${port}`;
 }
 
-// BENCH_TOLLGATE_CLI benches another entry point (a build, a checkout elsewhere) with the same config.
-const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'gateway/cli.ts');
+// Tollgate runs as users run it: bin/tollgate (the build in dist/, with its heap settings); `npm run bench` builds first.
+// BENCH_TOLLGATE_CLI benches another entry point (a checkout elsewhere) with the same config.
+const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'bin/tollgate');
 
 const tollgate: Competitor = {
   name: 'tollgate',
@@ -125,11 +132,15 @@ const tollgate: Competitor = {
     const config = parse(readFileSync(benchFile('tollgate.yaml'), 'utf8'));
     config.proxy.listen = listenOn(config.proxy.listen, proxyPort);
     config.admin.listen = listenOn(config.admin.listen, adminPort);
-    config.services[0].upstream.targets = [{ url: upstreamOrigin }];
+    const [first, second] = config.services[0].upstream.targets;
+    config.services[0].upstream.targets = [{ ...first, url: upstreamOrigin }, { ...second, url: secondOrigin || upstreamOrigin }];
+    config.store = { dir: join(workDir, 'tollgate-store') };
     const configFile = join(workDir, 'tollgate.yaml');
     writeFileSync(configFile, stringify(config));
-    const node = join(repoRoot, 'node_modules/.bin/node');
-    return launch('tollgate', 'server', node, [tollgateCli, '--config', configFile], proxyPort, workDir);
+    const [cmd, args] = tollgateCli.endsWith('.ts')
+      ? [join(repoRoot, 'node_modules/.bin/node'), [tollgateCli]]
+      : [tollgateCli, []];
+    return launch('tollgate', 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, '/api/');
   },
 };
 

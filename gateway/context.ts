@@ -5,10 +5,11 @@ import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
 
 /**
- * Per-request state handed from stage to stage. Holds the snapshot the
+ * Per-request state handed from stage to stage. It is also the BalanceRequest
+ * a balancer reads (clientIp, headers, path, query). Holds the snapshot the
  * request started on, so a reload mid-request never changes its config.
  */
-export class RequestContext {
+export class RequestContext implements BalanceRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly snapshot: Snapshot;
@@ -19,8 +20,10 @@ export class RequestContext {
   host = '';
   /** Path without query, normalised. */
   path = '/';
-  /** Query string including its `?`, or ''. */
+  /** Raw query string without its `?` ('' when none). */
   query = '';
+  /** The request headers (the context is the BalanceRequest balancers read, so nothing is allocated for them). */
+  readonly headers: IncomingMessage['headers'];
   clientIp: string;
   route: CompiledRoute | undefined = undefined;
   /** Matched prefix of a prefix route (for strip_prefix). */
@@ -31,8 +34,8 @@ export class RequestContext {
   target: Target | undefined = undefined;
   /** Code of a reply the gateway wrote itself. */
   errorCode: ErrorCode | undefined = undefined;
-  /** Set while an upstream exchange is in flight; aborts it. */
-  abortUpstream: ((reason: Error) => void) | undefined = undefined;
+  /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
+  exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number) {
@@ -40,12 +43,8 @@ export class RequestContext {
     this.res = res;
     this.snapshot = snapshot;
     this.startMs = startMs;
+    this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
-  }
-
-  /** What a balancer may look at. */
-  balanceRequest(): BalanceRequest {
-    return { clientIp: this.clientIp, headers: this.req.headers, path: this.path, query: this.query.length > 1 ? this.query.slice(1) : '' };
   }
 
   /**

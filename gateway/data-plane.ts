@@ -130,7 +130,7 @@ export class DataPlane {
     ctx.finished = true;
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
-    if (ctx.abortUpstream) ctx.abortUpstream(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
+    if (ctx.exchange) ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
     const status = res.headersSent ? res.statusCode : 499;
     const seconds = (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);

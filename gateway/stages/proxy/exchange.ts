@@ -24,11 +24,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private controller: Controller | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
   private done = false;
-  private readonly resume = () => this.controller?.resume();
+  /** Made on the first backpressure only; most responses never need it. */
+  private resume: (() => void) | undefined = undefined;
 
   static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined): void {
     const upstream = route.service.upstream;
-    const target = upstream.pick(ctx.balanceRequest(), tried);
+    const target = upstream.pick(ctx, tried);
     if (!target) {
       ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
       return;
@@ -52,7 +53,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
     target.active++;
-    ctx.abortUpstream = (reason) => this.controller?.abort(reason);
+    ctx.exchange = this;
     const totalMs = route.service.upstream.config.timeouts.total_ms;
     if (totalMs > 0) this.timer = setTimeout(() => this.controller?.abort(new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout')), totalMs);
     route.service.upstream.dispatcher(target).dispatch({
@@ -80,6 +81,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return limited;
   }
 
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+  }
+
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     if (this.ctx.finished) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
@@ -104,6 +109,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (!this.ctx.res.write(chunk)) {
       controller.pause();
+      this.resume ??= () => this.controller?.resume();
       this.ctx.res.once('drain', this.resume);
     }
   }
@@ -142,7 +148,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.target.active--;
-    this.ctx.abortUpstream = undefined;
+    this.ctx.exchange = undefined;
     if (this.timer) clearTimeout(this.timer);
   }
 }

@@ -18,7 +18,7 @@ export const rewrite: RouteStage = {
         path = path.replace(re, replacement);
         if (path.charCodeAt(0) !== 47) path = '/' + path;
       }
-      ctx.upstreamPath = path + ctx.query;
+      ctx.upstreamPath = ctx.query === '' ? path : `${path}?${ctx.query}`;
     };
   },
 };

@@ -51,7 +51,7 @@ export const routeMatch: EdgeStage = {
     if (hostHeader === undefined && req.httpVersionMinor >= 1) return ctx.reply('GW_ERR_BAD_REQUEST', { connection: 'close' });
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
-    ctx.query = q === -1 ? '' : url.slice(q);
+    ctx.query = q === -1 ? '' : url.slice(q + 1);
     const path = normalizePath(rawPath);
     if (path === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
     ctx.path = path;
