@@ -51,18 +51,25 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
-  const fork = (): Promise<void> => new Promise((resolve) => {
+  let started = false;
+  const fork = (): Promise<void> => new Promise((resolve, reject) => {
     const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1' });
+    let listening = false;
     w.on('message', (msg: ToPrimary) => {
-      if (msg?.tg === 'listening') resolve();
+      if (msg?.tg === 'listening') { listening = true; resolve(); }
       else if (msg?.tg === 'health') health.set(w.id, msg.health);
     });
     w.on('online', () => send(w, { tg: 'apply', ...current }));
     w.on('exit', (code, signal) => {
       health.delete(w.id);
       if (stopping) return;
+      // A worker that cannot even listen at start (port taken, bad address) would only crash again: fail the start.
+      if (!started && !listening) {
+        reject(new Error(`proxy worker exited (code ${code}, signal ${signal}) before listening; its log says why`));
+        return;
+      }
       log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
-      setTimeout(() => void fork(), 500).unref();
+      setTimeout(() => void fork().catch((err) => log.error({ err: err.message }, 'replacement worker failed')), 500).unref();
     });
   });
 
@@ -77,7 +84,15 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, sha256(loaded.text));
-  await Promise.all(Array.from({ length: workers }, fork));
+  try {
+    await Promise.all(Array.from({ length: workers }, fork));
+  } catch (err) {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    await store.close();
+    throw err;
+  }
+  started = true;
   const { admin, address } = await startAdminFor(config, manager, log);
   manager.setReady(true);
   const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
@@ -113,7 +128,13 @@ export function runWorker(log: Logger): void {
         return;
       }
       plane = new DataPlane(msg.config, msg.version, metrics, log);
-      await plane.listen();
+      try {
+        await plane.listen();
+      } catch (err) {
+        log.fatal({ err: (err as Error).message }, 'proxy worker cannot listen');
+        log.flush();
+        process.exit(1);
+      }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
       push();
     } else if (msg?.tg === 'shutdown') {

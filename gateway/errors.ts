@@ -21,7 +21,6 @@ export const errors = {
   GW_ERR_UPSTREAM_REFUSED: { status: 502, message: 'The upstream could not be reached.' },
   GW_ERR_RESPONSE_TOO_LARGE: { status: 502, message: 'The upstream response exceeds the size limit.' },
   GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, message: 'No healthy upstream target is available.' },
-  GW_ERR_SHUTTING_DOWN: { status: 503, message: 'The gateway is shutting down.' },
   GW_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time.' },
   GW_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
   GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.' },

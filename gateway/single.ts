@@ -77,8 +77,18 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const plane = new DataPlane(config, version.version, metrics, log);
   const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
   manager.init(version, sha256(loaded.text));
-  const proxy = await plane.listen();
-  const { admin, address } = await startAdminFor(config, manager, log);
+  let proxy: { host: string; port: number };
+  let started: Awaited<ReturnType<typeof startAdminFor>>;
+  try {
+    proxy = await plane.listen();
+    started = await startAdminFor(config, manager, log);
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start.
+    await plane.close(0);
+    await store.close();
+    throw err;
+  }
+  const { admin, address } = started;
   manager.setReady(true);
   const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
   log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');

@@ -2,6 +2,7 @@ import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ConfigStore, ConfigVersion, ConfigVersionSummary } from '../types.ts';
+import { versionRecord } from './record.ts';
 
 export interface FileConfigStoreOptions {
   dir: string;
@@ -90,13 +91,7 @@ export class FileConfigStore implements ConfigStore {
 
   async #append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
     await this.#ensureDir();
-    const record = {
-      config: v.config,
-      source: v.source,
-      createdAt: v.createdAt,
-      fileHash: v.fileHash,
-      note: v.note,
-    };
+    const record = versionRecord(v);
     const tmp = await this.#writeTemp(JSON.stringify(record));
     let version = (await this.#headVersion()) + 1;
     try {

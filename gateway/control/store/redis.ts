@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ConfigStore, ConfigVersion, ConfigVersionSummary } from '../types.ts';
 import { DEFAULT_HISTORY_LIMIT } from './file.ts';
+import { versionRecord } from './record.ts';
 
 export interface RedisConfigStoreOptions {
   url: string;
@@ -128,13 +129,7 @@ export class RedisConfigStore implements ConfigStore {
   }
 
   async append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
-    const record = {
-      config: v.config,
-      source: v.source,
-      createdAt: v.createdAt,
-      fileHash: v.fileHash,
-      note: v.note,
-    };
+    const record = versionRecord(v);
     const pending = this.#evalAppend(JSON.stringify(record));
     this.#appendsInFlight.add(pending);
     try {
