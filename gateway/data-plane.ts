@@ -114,8 +114,13 @@ export class DataPlane {
     (res as ResponseWithContext).tollgate = ctx;
     res.once('close', this.onClose);
     if (this.draining) res.shouldKeepAlive = false;
-    for (const h of snap.edgeChain) if (h(ctx) === false) return;
-    run(ctx, ctx.route!.chain, 0, this.stageError);
+    // A bug in a stage must cost one request a 500, never the process.
+    try {
+      for (const h of snap.edgeChain) if (h(ctx) === false) return;
+      run(ctx, ctx.route!.chain, 0, this.stageError);
+    } catch (err) {
+      this.stageError(ctx, err);
+    }
   };
 
   private readonly stageError = (ctx: RequestContext, err: unknown): void => {

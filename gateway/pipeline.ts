@@ -47,14 +47,21 @@ export function buildRouteChain(route: CompiledRoute): Handler[] {
   return chain;
 }
 
-/** Runs handlers from `i`; synchronous until a stage returns a promise. */
+/** Runs handlers from `i`; synchronous until a stage returns a promise. Throws go to `onError`. */
 export function run(ctx: RequestContext, chain: readonly Handler[], i: number, onError: (ctx: RequestContext, err: unknown) => void): void {
   for (; i < chain.length; i++) {
     const r = chain[i](ctx);
     if (r === false) return;
     if (r !== undefined) {
       const next = i + 1;
-      r.then((v) => { if (v !== false) run(ctx, chain, next, onError); }, (err) => onError(ctx, err));
+      r.then((v) => {
+        if (v === false) return;
+        try {
+          run(ctx, chain, next, onError);
+        } catch (err) {
+          onError(ctx, err);
+        }
+      }, (err) => onError(ctx, err));
       return;
     }
   }

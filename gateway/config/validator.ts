@@ -9,7 +9,8 @@ import schema from './tollgate.schema.json' with { type: 'json' };
  * At run time only this JSON and ajv (which fastify loads anyway) are used:
  * TypeBox's runtime would cost ~20 MB of RSS for nothing.
  */
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// verbose: errors carry their schema, so an enum-like anyOf can name the allowed values.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const validate = ajv.compile<Config>(schema);
 
 export { schema as configJsonSchema };
@@ -18,6 +19,12 @@ function valueAt(root: unknown, pointer: string): unknown {
   let node: any = root;
   for (const part of pointer.split('/').slice(1)) node = node?.[part];
   return node;
+}
+
+function allowedValues(branches: unknown): string {
+  const list = Array.isArray(branches) ? branches : [];
+  const names = list.map((b: { const?: unknown; type?: string }) => (b.const !== undefined ? JSON.stringify(b.const) : `a ${b.type}`));
+  return names.length ? `must be one of ${names.join(', ')}` : 'must be one of the allowed values';
 }
 
 /** Fills defaults in place and returns every schema error with its path. */
@@ -37,7 +44,7 @@ export function schemaErrors(value: unknown): ConfigError[] {
     if (e.keyword === 'additionalProperties') {
       push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, 'unknown field');
     } else if (e.keyword === 'anyOf') {
-      push(path, 'must be one of the allowed values');
+      push(path, allowedValues(e.schema));
     } else if (anyOfPaths.has(path)) {
       continue;
     } else if (e.keyword === 'pattern') {

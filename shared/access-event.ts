@@ -1,0 +1,65 @@
+/**
+ * One request the gateway saw, as a fact. Written after the response
+ * completes (never awaited on the request path) for every request, including
+ * the ones the gateway rejected or could not route. No bodies.
+ *
+ * This file is the contract; the codec (versioned binary or JSON, chosen by
+ * measurement) lives beside it in access-event-codec.ts.
+ */
+export interface AccessEvent {
+  /** Unique, time-sortable id (e.g. UUIDv7 or ULID), as text. */
+  id: string;
+  /** Request start, epoch milliseconds. */
+  startMs: number;
+  /** Gateway node name (host name or configured node id). */
+  node: string;
+  /** Tenant id; '' when anonymous (authentication fills it later). */
+  appId: string;
+  /** Service and route names ('' when no route matched). */
+  service: string;
+  route: string;
+  method: string;
+  /** Status sent to the client (499 when the client left first). */
+  status: number;
+  /** Status the upstream answered, 0 when no upstream answered. */
+  upstreamStatus: number;
+  /** Microseconds: whole request, time waiting on the upstream, and the gateway's own share. */
+  totalUs: number;
+  upstreamUs: number;
+  gatewayUs: number;
+  bytesIn: number;
+  bytesOut: number;
+  clientIp: string;
+  /** Upstream target origin, '' when none was picked. */
+  target: string;
+  errorClass: ErrorClass;
+  /** W3C trace id (32 hex), '' when none. */
+  traceId: string;
+}
+
+/**
+ * Why a request did not get an ordinary upstream answer. One list for the
+ * gateway, the collector, QPD limits and billing; append only (stored events
+ * keep their index in binary encodings).
+ */
+export const ERROR_CLASSES = [
+  'none',
+  'no_route',
+  'bad_request',
+  'body_too_large',
+  'headers_too_large',
+  'request_timeout',
+  'client_closed',
+  'unauthorized',
+  'forbidden',
+  'rate_limited',
+  'circuit_open',
+  'upstream_unavailable',
+  'upstream_refused',
+  'upstream_timeout',
+  'bad_gateway',
+  'response_too_large',
+  'internal',
+] as const;
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
