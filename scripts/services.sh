@@ -5,13 +5,17 @@
 #   scripts/services.sh up|down|status [service...]
 #
 # Each service has <name>_up, <name>_down and <name>_status functions; adding
-# one (ClickHouse, Kafka) means adding three functions and one SERVICES entry.
-# Every command is idempotent: `up` on a running service only re-checks it.
+# one means adding three functions and one SERVICES entry. Every command is
+# idempotent: `up` on a running service only re-checks it. `up` prints one
+# TOLLGATE_TEST_*=value line per service on stdout (logs go to stderr);
+# `status` exits 1 when any named service is down.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis)
+SERVICES=(redis clickhouse kafka promtool)
+# Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
 
 # A non-default port so a system Redis on 6379 is never touched.
 REDIS_PORT="${TOLLGATE_REDIS_PORT:-6399}"
@@ -34,6 +38,48 @@ apt_install() {
   fi
 }
 
+# Runs "$@" until it succeeds; after timeout_s prints the log's tail and fails.
+wait_until() {
+  local timeout_s="$1" what="$2" logfile="$3"
+  shift 3
+  local deadline=$((SECONDS + timeout_s))
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$logfile" >&2 2>/dev/null || true
+      die "timed out after ${timeout_s}s waiting for $what; log: $logfile"
+    fi
+    sleep 0.3
+  done
+}
+
+# SIGTERM, then SIGKILL if pid outlives timeout_s (a killed server recovers on its next start).
+stop_pid() {
+  local name="$1" pid="$2" timeout_s="$3"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + timeout_s))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "$name (pid $pid) did not stop within ${timeout_s}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The pid in pid_file when that process is alive and its command line holds
+# marker, so a pid reused by another program after a crash is never signalled.
+pid_of() {
+  local pid_file="$1" marker="$2" pid
+  [ -f "$pid_file" ] || return 0
+  pid="$(cat "$pid_file" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker" && echo "$pid"
+  return 0
+}
+
 redis_ping() {
   [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true)" = "PONG" ]
 }
@@ -46,24 +92,10 @@ redis_up() {
     log "redis already up on 127.0.0.1:$REDIS_PORT"
   else
     mkdir -p "$REDIS_DIR"
-    redis-server \
-      --bind 127.0.0.1 \
-      --port "$REDIS_PORT" \
-      --daemonize yes \
-      --dir "$REDIS_DIR" \
-      --pidfile "$REDIS_DIR/redis.pid" \
-      --logfile "$REDIS_DIR/redis.log" \
-      --save '' \
-      --appendonly no \
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
+      --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save '' --appendonly no \
       || die "redis-server failed to start; see $REDIS_DIR/redis.log"
-    local deadline=$((SECONDS + REDIS_START_TIMEOUT_S))
-    until redis_ping; do
-      if [ "$SECONDS" -ge "$deadline" ]; then
-        tail -n 20 "$REDIS_DIR/redis.log" >&2 2>/dev/null || true
-        die "redis did not answer PONG on 127.0.0.1:$REDIS_PORT within ${REDIS_START_TIMEOUT_S}s; log: $REDIS_DIR/redis.log"
-      fi
-      sleep 0.2
-    done
+    wait_until "$REDIS_START_TIMEOUT_S" "redis to answer PONG on 127.0.0.1:$REDIS_PORT" "$REDIS_DIR/redis.log" redis_ping
     log "redis up on 127.0.0.1:$REDIS_PORT (data in $REDIS_DIR)"
   fi
   echo "TOLLGATE_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
@@ -89,6 +121,148 @@ redis_status() {
     echo "redis: up (127.0.0.1:$REDIS_PORT)"
   else
     echo "redis: down"
+    return 1
+  fi
+}
+
+# ClickHouse from Debian (18.16 here), run as our own daemon rather than the
+# system service, with a config kept to what 18.16 and current releases accept
+# (the <yandex> root is still read by current ClickHouse).
+CLICKHOUSE_HTTP_PORT="${TOLLGATE_CLICKHOUSE_HTTP_PORT:-8124}"
+CLICKHOUSE_TCP_PORT="${TOLLGATE_CLICKHOUSE_TCP_PORT:-9124}"
+CLICKHOUSE_DIR="$SERVICES_DIR/clickhouse"
+CLICKHOUSE_PID_FILE="$CLICKHOUSE_DIR/clickhouse.pid"
+CLICKHOUSE_START_TIMEOUT_S=30
+CLICKHOUSE_STOP_TIMEOUT_S=30
+
+clickhouse_ping() {
+  [ "$(curl -s --max-time 2 "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" 2>/dev/null || true)" = "Ok." ]
+}
+
+# The pid file is removed by a clean shutdown; after a crash the process is
+# found by its config path, which only this script uses.
+clickhouse_pid() {
+  local pid
+  pid="$(pid_of "$CLICKHOUSE_PID_FILE" "$CLICKHOUSE_DIR/config.xml")"
+  [ -n "$pid" ] || pid="$(pgrep -f -- "--config-file=$CLICKHOUSE_DIR/config.xml" | head -n 1 || true)"
+  echo "$pid"
+}
+
+clickhouse_ready() {
+  clickhouse_ping && return 0
+  [ -n "$(clickhouse_pid)" ] && return 1
+  tail -n 20 "$CLICKHOUSE_DIR/log/stderr.log" "$CLICKHOUSE_DIR/log/clickhouse-server.err.log" >&2 2>/dev/null || true
+  die "clickhouse-server exited while starting; logs in $CLICKHOUSE_DIR/log/"
+}
+
+clickhouse_write_config() {
+  local d="$CLICKHOUSE_DIR"
+  mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/log"
+  # No interserver_http_port: a single server has no replicas to talk to.
+  # Caches are capped well below the defaults (8 GiB and 5 GiB) for a 24 GiB test machine.
+  cat >"$d/config.xml" <<EOF
+<?xml version="1.0"?>
+<!-- Generated by scripts/services.sh on every start; edit the script, not this file. -->
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$d/log/clickhouse-server.log</log>
+        <errorlog>$d/log/clickhouse-server.err.log</errorlog>
+        <size>50M</size>
+        <count>2</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <http_port>$CLICKHOUSE_HTTP_PORT</http_port>
+    <tcp_port>$CLICKHOUSE_TCP_PORT</tcp_port>
+    <path>$d/data/</path>
+    <tmp_path>$d/tmp/</tmp_path>
+    <user_files_path>$d/user_files/</user_files_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mark_cache_size>268435456</mark_cache_size>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+EOF
+  cat >"$d/users.xml" <<EOF
+<?xml version="1.0"?>
+<!-- Generated by scripts/services.sh: the default user, no password, loopback only. -->
+<yandex>
+    <profiles><default/></profiles>
+    <users><default>
+        <password/><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota>
+    </default></users>
+    <quotas><default/></quotas>
+</yandex>
+EOF
+}
+
+clickhouse_up() {
+  command -v clickhouse-server >/dev/null || apt_install clickhouse-server
+  command -v clickhouse-client >/dev/null || apt_install clickhouse-client
+  command -v curl >/dev/null || apt_install curl
+  if clickhouse_ping; then
+    log "clickhouse already up on 127.0.0.1:$CLICKHOUSE_HTTP_PORT"
+  else
+    # A server that runs but does not answer yet is still starting: wait for it. A pid file
+    # left by a killed server would stop a new one whenever its pid has been reused.
+    if [ -z "$(clickhouse_pid)" ]; then
+      rm -f "$CLICKHOUSE_PID_FILE"
+      clickhouse_write_config
+      clickhouse-server --config-file="$CLICKHOUSE_DIR/config.xml" --pid-file="$CLICKHOUSE_PID_FILE" --daemon \
+        >"$CLICKHOUSE_DIR/log/start.log" 2>&1 </dev/null \
+        || { cat "$CLICKHOUSE_DIR/log/start.log" >&2; die "clickhouse-server failed to start"; }
+    fi
+    wait_until "$CLICKHOUSE_START_TIMEOUT_S" "clickhouse to answer Ok. on 127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping" \
+      "$CLICKHOUSE_DIR/log/clickhouse-server.err.log" clickhouse_ready
+    log "clickhouse $(clickhouse-client --version 2>/dev/null | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) up on 127.0.0.1:$CLICKHOUSE_HTTP_PORT (native $CLICKHOUSE_TCP_PORT, data in $CLICKHOUSE_DIR)"
+  fi
+  echo "TOLLGATE_TEST_CLICKHOUSE_URL=http://127.0.0.1:$CLICKHOUSE_HTTP_PORT"
+}
+
+clickhouse_down() {
+  local pid
+  pid="$(clickhouse_pid)"
+  if [ -z "$pid" ]; then
+    clickhouse_ping && die "something answers on 127.0.0.1:$CLICKHOUSE_HTTP_PORT but this script did not start it"
+    log "clickhouse already down"
+    return 0
+  fi
+  stop_pid clickhouse "$pid" "$CLICKHOUSE_STOP_TIMEOUT_S"
+  rm -f "$CLICKHOUSE_PID_FILE"
+  log "clickhouse stopped"
+}
+
+clickhouse_status() {
+  if clickhouse_ping; then
+    echo "clickhouse: up (http://127.0.0.1:$CLICKHOUSE_HTTP_PORT)"
+  else
+    echo "clickhouse: down"
+    return 1
+  fi
+}
+
+# shellcheck source=kafka/service.sh
+source "$REPO_ROOT/scripts/kafka/service.sh"
+
+promtool_up() {
+  command -v promtool >/dev/null || apt_install prometheus
+  command -v promtool >/dev/null || die "the prometheus package installed no promtool"
+  log "promtool at $(command -v promtool)"
+  echo "TOLLGATE_TEST_PROMTOOL=$(command -v promtool)"
+}
+
+# promtool is a binary, not a daemon: there is nothing to stop.
+promtool_down() { log "promtool has no daemon to stop"; }
+
+promtool_status() {
+  if command -v promtool >/dev/null; then
+    echo "promtool: up ($(command -v promtool))"
+  else
+    echo "promtool: down (not installed)"
+    return 1
   fi
 }
 
@@ -111,9 +285,15 @@ main() {
   for name in "${targets[@]}"; do
     declare -F "${name}_${action}" >/dev/null || die "unknown service '$name' (known: ${SERVICES[*]})"
   done
+  local failed=0
   for name in "${targets[@]}"; do
-    "${name}_${action}"
+    if [ "$action" = status ]; then
+      "${name}_status" || failed=1
+    else
+      "${name}_${action}"
+    fi
   done
+  return "$failed"
 }
 
 main "$@"

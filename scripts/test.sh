@@ -9,15 +9,28 @@ echo "== typecheck"
 npx tsc -p .
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): starting Redis"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool"
   bash scripts/services.sh up
 fi
-if bash scripts/services.sh status >/dev/null 2>&1; then
-  export TOLLGATE_TEST_REDIS_URL="${TOLLGATE_TEST_REDIS_URL:-redis://127.0.0.1:6399}"
-else
-  echo "== note: Redis is not running; Redis-backed suites will skip. Enable them with: npm run services:up"
+# Each running service enables its suites; the values match what `services.sh up`
+# prints, and a variable already set wins.
+not_running=()
+use_service() {
+  local name="$1" var="$2" value="$3"
+  if bash scripts/services.sh status "$name" >/dev/null 2>&1; then
+    export "$var=${!var:-$value}"
+  else
+    not_running+=("$name")
+  fi
+}
+use_service redis TOLLGATE_TEST_REDIS_URL "redis://127.0.0.1:${TOLLGATE_REDIS_PORT:-6399}"
+use_service clickhouse TOLLGATE_TEST_CLICKHOUSE_URL "http://127.0.0.1:${TOLLGATE_CLICKHOUSE_HTTP_PORT:-8124}"
+use_service kafka TOLLGATE_TEST_KAFKA_BROKERS "127.0.0.1:${TOLLGATE_KAFKA_PORT:-9192}"
+use_service promtool TOLLGATE_TEST_PROMTOOL "$(command -v promtool || true)"
+if [ ${#not_running[@]} -gt 0 ]; then
+  echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi
 
 echo "== tests"
 node --test --test-timeout=120000 --test-concurrency=2 \
-  'gateway/**/*.test.ts' 'test/**/*.test.ts' 'bench/**/*.test.ts' "$@"
+  'gateway/**/*.test.ts' 'collector/**/*.test.ts' 'shared/**/*.test.ts' 'dashboards/**/*.test.ts' 'test/**/*.test.ts' 'bench/**/*.test.ts' "$@"
