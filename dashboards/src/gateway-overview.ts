@@ -1,0 +1,119 @@
+import { QueryVariableBuilder, RowBuilder, VariableRefresh, VariableSort } from '@grafana/grafana-foundation-sdk/dashboard';
+import { newDashboard, stat, timeSeries, upDownTimeline } from './common.ts';
+import type { Dashboard } from './common.ts';
+import { PROMETHEUS_PLUGIN_ID, histogramQuantile, prometheusDatasource as ds, promTargets } from './prometheus.ts';
+
+export const GATEWAY_OVERVIEW_UID = 'tollgate-gateway-overview';
+
+// `=~` so the "All" value (.*) and multi-selection both work.
+const SERVICE = '{service=~"$service"}';
+const SERVICE_5XX = '{service=~"$service", status_class="5xx"}';
+
+function requestRate(selector: string): string {
+  return `sum by (service) (rate(tollgate_requests_total${selector}[$__rate_interval]))`;
+}
+
+export function gatewayOverview(): Dashboard {
+  const latency = (q: number) => timeSeries({
+    title: `p${Math.round(q * 100)} latency by service`,
+    description: `${Math.round(q * 100)}th percentile of time from request received to response finished (tollgate_request_duration_seconds).`,
+    datasource: ds,
+    targets: promTargets({ expr: histogramQuantile(q, 'tollgate_request_duration_seconds_bucket', SERVICE, 'service'), legend: '{{service}}' }),
+    unit: 's',
+    width: 8,
+  });
+
+  return newDashboard({
+    uid: GATEWAY_OVERVIEW_UID,
+    title: 'Tollgate / Gateway overview',
+    description: 'Traffic, errors, latency and upstream health of the Tollgate gateways, from Prometheus (job tollgate-gateway).',
+    pluginId: PROMETHEUS_PLUGIN_ID,
+    datasourceLabel: 'Prometheus',
+    timeFrom: 'now-1h',
+    refresh: '30s',
+    timezone: 'browser',
+  })
+    .withVariable(new QueryVariableBuilder('service')
+      .label('Service')
+      .datasource(ds)
+      .query('label_values(tollgate_requests_total, service)')
+      .definition('label_values(tollgate_requests_total, service)')
+      .refresh(VariableRefresh.OnTimeRangeChanged)
+      .sort(VariableSort.AlphabeticalAsc)
+      .multi(true)
+      .includeAll(true)
+      .allValue('.*'))
+
+    .withRow(new RowBuilder('Traffic'))
+    .withPanel(timeSeries({
+      title: 'Request rate by service',
+      description: 'Requests answered per second, including the ones the gateway rejected itself.',
+      datasource: ds,
+      targets: promTargets({ expr: requestRate(SERVICE), legend: '{{service}}' }),
+      unit: 'reqps',
+      width: 12,
+    }))
+    .withPanel(timeSeries({
+      title: '5xx ratio by service',
+      description: 'Share of requests answered with a 5xx status, from the gateway or the upstream.',
+      datasource: ds,
+      targets: promTargets({ expr: `${requestRate(SERVICE_5XX)}\n/\n${requestRate(SERVICE)}`, legend: '{{service}}' }),
+      unit: 'percentunit',
+      width: 12,
+      min: 0,
+    }))
+
+    .withRow(new RowBuilder('Latency'))
+    .withPanel(latency(0.5))
+    .withPanel(latency(0.95))
+    .withPanel(latency(0.99))
+
+    .withRow(new RowBuilder('Errors and upstreams'))
+    .withPanel(timeSeries({
+      title: 'Gateway errors by code',
+      description: 'Replies the gateway wrote itself (no route, unauthorized, rate limited, upstream timeout, …), by error code.',
+      datasource: ds,
+      targets: promTargets({ expr: 'sum by (code) (rate(tollgate_gateway_errors_total[$__rate_interval]))', legend: '{{code}}' }),
+      unit: 'reqps',
+      width: 12,
+      stacked: true,
+    }))
+    .withPanel(upDownTimeline({
+      title: 'Upstream target health',
+      description: 'Active health check result per target; a target ejected by passive checks also shows as down.',
+      datasource: ds,
+      targets: promTargets({ expr: `min by (service, target) (tollgate_upstream_target_healthy${SERVICE})`, legend: '{{service}} {{target}}' }),
+      width: 12,
+      upText: 'healthy',
+      downText: 'down',
+    }))
+
+    .withRow(new RowBuilder('Processes and config'))
+    .withPanel(timeSeries({
+      title: 'In-flight requests',
+      description: 'Requests being served now, per gateway process.',
+      datasource: ds,
+      targets: promTargets({ expr: 'sum by (instance) (tollgate_inflight_requests)', legend: '{{instance}}' }),
+      unit: 'short',
+      width: 10,
+    }))
+    .withPanel(stat({
+      title: 'Config version',
+      description: 'Config version each gateway serves; more than one value means a reload has not reached every node.',
+      datasource: ds,
+      targets: promTargets({ expr: 'max by (instance) (tollgate_config_version)', legend: '{{instance}}' }),
+      unit: 'none',
+      width: 4,
+      height: 8,
+    }))
+    .withPanel(timeSeries({
+      title: 'Config reloads',
+      description: 'Config applies by result; `invalid` means the new config was rejected and the old one keeps serving.',
+      datasource: ds,
+      targets: promTargets({ expr: 'sum by (result) (increase(tollgate_config_reloads_total[$__rate_interval]))', legend: '{{result}}' }),
+      unit: 'short',
+      width: 10,
+      bars: true,
+    }))
+    .build();
+}
