@@ -1,0 +1,295 @@
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { readCheckpoint } from './checkpoint.ts';
+import { FRAME_HEADER_BYTES, writeFrame } from './frame.ts';
+import { recoverTail } from './recover-tail.ts';
+import { listSegments, segmentPath, syncDir, writeAll } from './segment-files.ts';
+import { resolveOptions, type DropReason, type ResolvedOptions, type SegmentLogOptions, type WarnLogger } from './segment-log-options.ts';
+
+export type { DropReason, SegmentLogOptions, WarnLogger } from './segment-log-options.ts';
+
+/** Frames waiting to be written, all bound for one segment, contiguous from `position`. */
+interface Batch {
+  segmentBase: number;
+  position: number;
+  buffer: Buffer;
+  usedBytes: number;
+  records: number;
+}
+
+/** Drops are reported at most this often, so a flood of them is a few calls, not one per record. */
+const DROP_REPORT_MS = 10;
+
+/** How often a writer that is full re-reads the directory to see what retention freed. */
+const FULL_RESCAN_MS = 1000;
+
+/**
+ * Append-only log of opaque records in segment files. A position is one byte
+ * offset across the whole log: a record's position is where its frame starts,
+ * and a segment file is named by the position of its first byte. `append` only
+ * copies into an in-memory batch; batches are written with one writev per flush
+ * off the caller's path. See README.md for the recovery and bound policies.
+ */
+export class SegmentLog {
+  readonly dir: string;
+  readonly stats = { appended: 0, written: 0, dropped: 0, recoveredTruncatedBytes: 0 };
+  readonly #options: ResolvedOptions;
+  readonly #onDrop: SegmentLogOptions['onDrop'];
+  readonly #logger: WarnLogger | undefined;
+  #handle: FileHandle;
+  #fileBase: number;
+  #appendBase: number;
+  #appendPosition: number;
+  #writtenPosition: number;
+  #durablePosition: number;
+  #oldestBase: number;
+  #pending: Batch[] = [];
+  #pendingBytes = 0;
+  #io: Promise<void> = Promise.resolve();
+  #writeQueued = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #fsyncTimer: NodeJS.Timeout | undefined;
+  #dropTimer: NodeJS.Timeout | undefined;
+  readonly #unreportedDrops = new Map<DropReason, number>();
+  #lastRescanMs = 0;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Opens or creates the log in `dir`. The last segment is recovered (a torn tail
+   * is cut off, logged and counted) and appends go to a fresh segment that starts
+   * no earlier than the consumer's checkpoint, so a position is never reused.
+   */
+  static async open(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
+    const resolved = resolveOptions(options);
+    await mkdir(dir, { recursive: true });
+    const bases = await listSegments(dir);
+    let end = 0;
+    let lastSizeBytes = -1;
+    let truncatedBytes = 0;
+    const last = bases.at(-1);
+    if (last !== undefined) {
+      const recovery = await recoverTail(segmentPath(dir, last), resolved.maxRecordBytes);
+      lastSizeBytes = recovery.sizeBytes;
+      truncatedBytes = recovery.truncatedBytes;
+      end = last + recovery.sizeBytes;
+      if (truncatedBytes > 0) {
+        options.logger?.warn({ dir, segmentBase: last, truncatedBytes }, 'segment log: cut a torn tail off the last segment');
+      }
+    }
+    const base = Math.max(end, await checkpointOrZero(dir, options.logger));
+    const reuse = last === base && lastSizeBytes === 0;
+    const handle = await open(segmentPath(dir, base), reuse ? 'r+' : 'w');
+    if (!reuse) await syncDir(dir);
+    const log = new SegmentLog(dir, resolved, options, handle, base, bases[0] ?? base);
+    log.stats.recoveredTruncatedBytes = truncatedBytes;
+    return log;
+  }
+
+  private constructor(dir: string, options: ResolvedOptions, hooks: SegmentLogOptions, handle: FileHandle, base: number, oldestBase: number) {
+    this.dir = dir;
+    this.#options = options;
+    this.#onDrop = hooks.onDrop;
+    this.#logger = hooks.logger;
+    this.#handle = handle;
+    this.#fileBase = base;
+    this.#appendBase = base;
+    this.#appendPosition = base;
+    this.#writtenPosition = base;
+    this.#durablePosition = base;
+    this.#oldestBase = oldestBase;
+  }
+
+  /** Position the next appended record will get. */
+  get endPosition(): number {
+    return this.#appendPosition;
+  }
+
+  /** Everything before this is in the segment files (maybe not yet fsynced); readers stop here. */
+  get writtenPosition(): number {
+    return this.#writtenPosition;
+  }
+
+  /** Everything before this has been fsynced. */
+  get durablePosition(): number {
+    return this.#durablePosition;
+  }
+
+  /** Bytes counted against `maxTotalBytes`: retained segments plus the unwritten batch. */
+  get retainedBytes(): number {
+    return this.#appendPosition - this.#oldestBase;
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * Queues one record; false when it was dropped (counted, reported through onDrop).
+   * When the bound would be exceeded the newest record is the one dropped: records
+   * already accepted keep their place, so the log never has holes in its middle.
+   */
+  append(record: Buffer): boolean {
+    if (this.#closing) return this.#drop('closed', 1);
+    if (record.length === 0 || record.length > this.#options.maxRecordBytes) return this.#drop('invalid_size', 1);
+    const frameBytes = FRAME_HEADER_BYTES + record.length;
+    if (this.#pendingBytes + frameBytes > this.#options.maxPendingBytes) return this.#drop('backlog', 1);
+    if (this.#appendPosition + frameBytes - this.#oldestBase > this.#options.maxTotalBytes) {
+      if (performance.now() - this.#lastRescanMs > FULL_RESCAN_MS) void this.#rescanOldest();
+      return this.#drop('full', 1);
+    }
+    const segmentFull = this.#appendPosition - this.#appendBase + frameBytes > this.#options.segmentBytes;
+    if (segmentFull && this.#appendPosition > this.#appendBase) this.#appendBase = this.#appendPosition;
+    let batch = this.#pending.at(-1);
+    if (batch === undefined || batch.segmentBase !== this.#appendBase || batch.usedBytes + frameBytes > batch.buffer.length) {
+      const buffer = Buffer.allocUnsafe(Math.max(this.#options.flushBytes, frameBytes));
+      batch = { segmentBase: this.#appendBase, position: this.#appendPosition, buffer, usedBytes: 0, records: 0 };
+      this.#pending.push(batch);
+    }
+    batch.usedBytes = writeFrame(batch.buffer, batch.usedBytes, record);
+    batch.records += 1;
+    this.#appendPosition += frameBytes;
+    this.#pendingBytes += frameBytes;
+    this.stats.appended += 1;
+    if (this.#pendingBytes >= this.#options.flushBytes || this.#options.fsyncEveryMs === 0) this.#queueWrite();
+    else this.#flushTimer ??= setTimeout(() => this.#queueWrite(), this.#options.flushIntervalMs);
+    return true;
+  }
+
+  /** Resolves once every record appended so far is written (not necessarily fsynced). */
+  async flush(): Promise<void> {
+    this.#queueWrite();
+    await this.#io;
+  }
+
+  /** Told by an in-process reader after retention, so freed space is usable at once. */
+  noteOldestSegment(base: number): void {
+    this.#oldestBase = Math.max(this.#oldestBase, base);
+  }
+
+  /** Writes and fsyncs what was appended, then closes; later appends are dropped as `closed`. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.flush();
+      clearTimeout(this.#fsyncTimer);
+      this.#enqueue(() => this.#sync());
+      await this.#io;
+      await this.#handle.close();
+      this.#reportDrops();
+    })();
+    return this.#closing;
+  }
+
+  #queueWrite(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#writeQueued) return;
+    this.#writeQueued = true;
+    this.#enqueue(() => {
+      this.#writeQueued = false;
+      return this.#writePending();
+    });
+  }
+
+  /** Disk work runs one task at a time, so a rotation never closes a file under a write or fsync. */
+  #enqueue(task: () => Promise<void>): void {
+    this.#io = this.#io.then(task).catch((error: unknown) => {
+      this.#logger?.warn({ dir: this.dir, err: error }, 'segment log: disk task failed');
+    });
+  }
+
+  async #writePending(): Promise<void> {
+    const batches = this.#pending;
+    this.#pending = [];
+    let written = 0;
+    try {
+      while (written < batches.length) {
+        const segmentBase = batches[written].segmentBase;
+        let groupEnd = written;
+        while (groupEnd < batches.length && batches[groupEnd].segmentBase === segmentBase) groupEnd += 1;
+        const group = batches.slice(written, groupEnd);
+        if (segmentBase !== this.#fileBase) await this.#rotateTo(segmentBase);
+        await writeAll(this.#handle, group.map((b) => b.buffer.subarray(0, b.usedBytes)), group[0].position - segmentBase);
+        for (const batch of group) {
+          this.#writtenPosition = batch.position + batch.usedBytes;
+          this.#pendingBytes -= batch.usedBytes;
+          this.stats.written += batch.records;
+        }
+        written = groupEnd;
+      }
+    } catch (error) {
+      this.#abandonUnwritten(batches.slice(written), error);
+      return;
+    }
+    if (this.#options.fsyncEveryMs === 0) await this.#sync();
+    else this.#fsyncTimer ??= setTimeout(() => {
+      this.#fsyncTimer = undefined;
+      this.#enqueue(() => this.#sync());
+    }, this.#options.fsyncEveryMs);
+  }
+
+  /**
+   * The disk refused a write (ENOSPC, EIO). Every unwritten record is dropped and
+   * counted, and appending restarts from what is on disk, so positions stay contiguous.
+   */
+  #abandonUnwritten(failed: Batch[], error: unknown): void {
+    const lost = [...failed, ...this.#pending].reduce((sum, batch) => sum + batch.records, 0);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#appendPosition = this.#writtenPosition;
+    this.#appendBase = this.#fileBase;
+    this.#logger?.warn({ dir: this.dir, err: error, lost }, 'segment log: write failed, records dropped');
+    this.#drop('io_error', lost);
+    // A partial write may have left bytes past the written end; cut them so the segment ends on a frame.
+    this.#enqueue(() => this.#handle.truncate(this.#writtenPosition - this.#fileBase));
+  }
+
+  /**
+   * The old segment is fsynced before its successor exists: readers take a
+   * successor as proof that a segment is sealed, and a sealed segment is complete on disk.
+   */
+  async #rotateTo(base: number): Promise<void> {
+    await this.#sync();
+    const next = await open(segmentPath(this.dir, base), 'w');
+    await this.#handle.close();
+    this.#handle = next;
+    this.#fileBase = base;
+    await syncDir(this.dir);
+    void this.#rescanOldest();
+  }
+
+  async #sync(): Promise<void> {
+    const upTo = this.#writtenPosition;
+    await this.#handle.sync();
+    this.#durablePosition = upTo;
+  }
+
+  async #rescanOldest(): Promise<void> {
+    this.#lastRescanMs = performance.now();
+    const bases = await listSegments(this.dir).catch(() => []);
+    if (bases.length > 0) this.noteOldestSegment(bases[0]);
+  }
+
+  #drop(reason: DropReason, count: number): false {
+    if (count === 0) return false;
+    this.stats.dropped += count;
+    this.#unreportedDrops.set(reason, (this.#unreportedDrops.get(reason) ?? 0) + count);
+    this.#dropTimer ??= setTimeout(() => this.#reportDrops(), DROP_REPORT_MS);
+    return false;
+  }
+
+  #reportDrops(): void {
+    clearTimeout(this.#dropTimer);
+    this.#dropTimer = undefined;
+    for (const [reason, count] of this.#unreportedDrops) this.#onDrop?.(count, reason);
+    this.#unreportedDrops.clear();
+  }
+}
+
+/** A damaged checkpoint must not stop the gateway; it only means appends may start lower. */
+async function checkpointOrZero(dir: string, logger: WarnLogger | undefined): Promise<number> {
+  try {
+    return (await readCheckpoint(dir)) ?? 0;
+  } catch (error) {
+    logger?.warn({ dir, err: error }, 'segment log: ignoring an unreadable consumer checkpoint');
+    return 0;
+  }
+}
