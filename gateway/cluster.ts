@@ -7,6 +7,8 @@ import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
 import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
+import { createEventSink, nodeName } from './events/index.ts';
+import type { EventSink } from './events/sink.ts';
 import { openStore, startAdminFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
@@ -52,8 +54,9 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
   let started = false;
-  const fork = (): Promise<void> => new Promise((resolve, reject) => {
-    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1' });
+  // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
+  const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
+    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index) });
     let listening = false;
     w.on('message', (msg: ToPrimary) => {
       if (msg?.tg === 'listening') { listening = true; resolve(); }
@@ -69,7 +72,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
         return;
       }
       log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
-      setTimeout(() => void fork().catch((err) => log.error({ err: err.message }, 'replacement worker failed')), 500).unref();
+      setTimeout(() => void fork(index).catch((err) => log.error({ err: err.message }, 'replacement worker failed')), 500).unref();
     });
   });
 
@@ -85,7 +88,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, sha256(loaded.text));
   try {
-    await Promise.all(Array.from({ length: workers }, fork));
+    await Promise.all(Array.from({ length: workers }, (_, i) => fork(i)));
   } catch (err) {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.kill();
@@ -118,17 +121,22 @@ export function runWorker(log: Logger): void {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.register]);
   let plane: DataPlane | undefined;
+  let sink: EventSink | undefined;
   const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };
   const timer = setInterval(push, HEALTH_PUSH_MS);
   timer.unref();
-  process.on('message', async (msg: ToWorker) => {
+  // Messages are handled one at a time: an apply arriving while the first one still opens the sink waits for it.
+  let queue: Promise<void> = Promise.resolve();
+  process.on('message', (msg: ToWorker) => { queue = queue.then(() => handle(msg)); });
+  const handle = async (msg: ToWorker): Promise<void> => {
     if (msg?.tg === 'apply') {
       if (plane) {
         plane.apply(msg.config, msg.version);
         return;
       }
-      plane = new DataPlane(msg.config, msg.version, metrics, log);
       try {
+        sink = await createEventSink(msg.config, metrics.events, log, `w${process.env.TOLLGATE_WORKER_INDEX ?? '0'}`);
+        plane = new DataPlane(msg.config, msg.version, metrics, log, { sink, node: nodeName(msg.config) });
         await plane.listen();
       } catch (err) {
         log.fatal({ err: (err as Error).message }, 'proxy worker cannot listen');
@@ -140,10 +148,11 @@ export function runWorker(log: Logger): void {
     } else if (msg?.tg === 'shutdown') {
       clearInterval(timer);
       await plane?.close(plane.current.config.proxy.drain_timeout_ms);
+      await sink?.close(5000);
       log.flush();
       process.exit(0);
     }
-  });
+  };
   // A SIGTERM/SIGINT to the whole process group is handled by the primary's shutdown message.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);

@@ -37,6 +37,13 @@ export class RequestContext implements BalanceRequest {
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
   exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
+  /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
+  upstreamStatus = 0;
+  upstreamStartMs = 0;
+  upstreamMs = 0;
+  /** Body bytes received from the client and sent to it. */
+  bytesIn = 0;
+  bytesOut = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number) {
     this.req = req;
@@ -68,6 +75,7 @@ export class RequestContext implements BalanceRequest {
     };
     res.writeHead(errors[code].status, headers);
     res.end(body);
+    this.bytesOut = headers['content-length'] as number;
     return false;
   }
 }

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-errors.ts';
 import { errors } from './errors.ts';
+import type { EventSink } from './events/sink.ts';
+import { accessEvent, rejectedEvent } from './events/access-event.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from './config/semantics.ts';
 import { RequestContext } from './context.ts';
@@ -29,10 +31,14 @@ export class DataPlane {
   private inflight = 0;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly sink: EventSink | undefined;
+  private readonly node: string;
 
-  constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger) {
+  constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger, events?: { sink: EventSink | undefined; node: string }) {
     this.metrics = metrics;
     this.log = log;
+    this.sink = events?.sink;
+    this.node = events?.node ?? '';
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     metrics.inflightSource.count = () => this.inflight;
     const p = initial.proxy;
@@ -51,6 +57,8 @@ export class DataPlane {
       if (!code) return;
       metrics.gatewayErrors.inc({ code });
       this.snapshot?.unrouted.record(errors[code].status, 0);
+      // The parser refused it, so it never became a request; it is still counted, with its reason.
+      this.sink?.emit(rejectedEvent(code, this.node, socket.remoteAddress ?? ''));
     });
     this.apply(initial, version);
   }
@@ -139,6 +147,7 @@ export class DataPlane {
     const status = res.headersSent ? res.statusCode : 499;
     const seconds = (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
+    if (this.sink) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({

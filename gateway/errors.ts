@@ -1,3 +1,5 @@
+import type { ErrorClass } from '../shared/access-event.ts';
+
 /**
  * Every reply the gateway writes itself carries one of these codes. Codes are
  * never reused or renamed once released; retire one by leaving it here with
@@ -6,26 +8,28 @@
 export interface ErrorDef {
   status: number;
   message: string;
+  /** The access event's error class for a request that ended with this reply. */
+  errorClass: ErrorClass;
   retired?: boolean;
 }
 
 export const errors = {
-  GW_ERR_NO_ROUTE: { status: 404, message: 'No route matches this request.' },
-  GW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
-  GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (Content-Length and Transfer-Encoding).' },
-  GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.' },
-  GW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The client did not send the request in time.' },
-  GW_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.' },
-  GW_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the size limit.' },
-  GW_ERR_BAD_GATEWAY: { status: 502, message: 'The upstream sent an invalid response.' },
-  GW_ERR_UPSTREAM_REFUSED: { status: 502, message: 'The upstream could not be reached.' },
-  GW_ERR_RESPONSE_TOO_LARGE: { status: 502, message: 'The upstream response exceeds the size limit.' },
-  GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, message: 'No healthy upstream target is available.' },
-  GW_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time.' },
-  GW_ERR_INTERNAL: { status: 500, message: 'Internal error.' },
-  GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.' },
-  GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.' },
-  GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.' },
+  GW_ERR_NO_ROUTE: { status: 404, message: 'No route matches this request.', errorClass: 'no_route' },
+  GW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.', errorClass: 'bad_request' },
+  GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (Content-Length and Transfer-Encoding).', errorClass: 'bad_request' },
+  GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.', errorClass: 'bad_request' },
+  GW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The client did not send the request in time.', errorClass: 'request_timeout' },
+  GW_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.', errorClass: 'body_too_large' },
+  GW_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the size limit.', errorClass: 'headers_too_large' },
+  GW_ERR_BAD_GATEWAY: { status: 502, message: 'The upstream sent an invalid response.', errorClass: 'bad_gateway' },
+  GW_ERR_UPSTREAM_REFUSED: { status: 502, message: 'The upstream could not be reached.', errorClass: 'upstream_refused' },
+  GW_ERR_RESPONSE_TOO_LARGE: { status: 502, message: 'The upstream response exceeds the size limit.', errorClass: 'response_too_large' },
+  GW_ERR_UPSTREAM_UNAVAILABLE: { status: 503, message: 'No healthy upstream target is available.', errorClass: 'upstream_unavailable' },
+  GW_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream did not answer in time.', errorClass: 'upstream_timeout' },
+  GW_ERR_INTERNAL: { status: 500, message: 'Internal error.', errorClass: 'internal' },
+  GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.', errorClass: 'unauthorized' },
+  GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.', errorClass: 'bad_request' },
+  GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.', errorClass: 'no_route' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof errors;

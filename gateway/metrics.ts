@@ -42,8 +42,40 @@ export function createGatewayMetrics(register = new Registry()) {
       name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',
     }),
     reloads: createReloadsCounter(register),
+    events: createEventMetrics(register),
   };
 }
+
+/** The event sink's counters: nothing is dropped without being counted here (and logged). */
+export function createEventMetrics(register: Registry) {
+  const registers = [register];
+  /** The sink points these at its own plain counters; read only at scrape time. */
+  const source = { emitted: () => 0, spoolBytes: () => 0, spoolEvents: () => 0 };
+  let reportedEmitted = 0;
+  return {
+    source,
+    emitted: new Counter({
+      name: 'tollgate_events_emitted_total', help: 'Access events accepted by the sink.', registers,
+      collect() {
+        const now = source.emitted();
+        if (now > reportedEmitted) this.inc(now - reportedEmitted);
+        reportedEmitted = now;
+      },
+    }),
+    dropped: new Counter({ name: 'tollgate_events_dropped_total', help: 'Access events dropped, by reason.', labelNames: ['reason'] as const, registers }),
+    spoolBytes: new Gauge({
+      name: 'tollgate_event_spool_bytes', help: 'Bytes of events kept on local disk (embedded log not yet consumed, or Kafka spool).', registers,
+      collect() { this.set(source.spoolBytes()); },
+    }),
+    spoolEvents: new Gauge({
+      name: 'tollgate_event_spool_events', help: 'Events waiting in the Kafka spool.', registers,
+      collect() { this.set(source.spoolEvents()); },
+    }),
+    sinkUp: new Gauge({ name: 'tollgate_event_sink_up', help: '1 when the sink can deliver (Kafka reachable; always 1 for embedded).', registers }),
+  };
+}
+
+export type EventMetrics = ReturnType<typeof createEventMetrics>;
 
 /** Counted where configs are applied: the single process, or the cluster primary. */
 export function createReloadsCounter(register: Registry) {

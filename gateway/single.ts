@@ -10,6 +10,7 @@ import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
+import { createEventSink, nodeName } from './events/index.ts';
 
 export interface LoadedFile { file: string; raw: RawConfig; text: string; config: Config }
 
@@ -74,7 +75,8 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const store = await openStore(loaded.config, log);
   const { version, config } = await startingConfig(loaded, store);
   const metrics = createGatewayMetrics();
-  const plane = new DataPlane(config, version.version, metrics, log);
+  const sink = await createEventSink(config, metrics.events, log);
+  const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
   const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
   manager.init(version, sha256(loaded.text));
   let proxy: { host: string; port: number };
@@ -85,6 +87,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   } catch (err) {
     // Nothing may keep the process alive after a failed start.
     await plane.close(0);
+    await sink?.close(1000);
     await store.close();
     throw err;
   }
@@ -97,7 +100,9 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
     async close() {
       manager.setReady(false);
       stopWatching();
-      await plane.close(manager.current() ? config.proxy.drain_timeout_ms : 0);
+      await plane.close(config.proxy.drain_timeout_ms);
+      // After the drain, so the last requests' events are kept too.
+      await sink?.close(5000);
       await admin.close();
       await store.close();
     },

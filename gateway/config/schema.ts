@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { RouteSchema } from '../router/schema.ts';
 import { UpstreamSchema } from '../upstream/schema.ts';
+import { EventsSchema } from '../events/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: def, description: `${what} address, host:port (default ${def}).` });
@@ -37,6 +38,7 @@ export const ConfigSchema = Type.Object({
     prefix: Type.String({ default: 'tollgate:', description: 'Redis key prefix; nodes sharing it share config (default tollgate:).' }),
     history_limit: Type.Integer({ minimum: 1, maximum: 10000, default: 50, description: 'Config versions kept (default 50).' }),
   }, { additionalProperties: false, default: {} }),
+  events: EventsSchema,
   services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),
 }, { additionalProperties: false });
 

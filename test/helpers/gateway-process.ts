@@ -48,7 +48,8 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     if (k.startsWith('TOLLGATE_') || k.startsWith('NODE_TEST')) continue;
     out[k] = v;
   }
-  return { ...out, ...env };
+  // Every child gateway writes its access events to a directory of its own, never the repository's .data/.
+  return { TOLLGATE_EVENTS_DIR: tempDir('tollgate-events-'), ...out, ...env };
 }
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }

@@ -30,6 +30,7 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     proxy: { listen: '127.0.0.1:0', ...(config.proxy as object) },
     admin: { listen: '127.0.0.1:0', ...(config.admin as object) },
     store: { dir: join(dir, 'store'), ...(config.store as object) },
+    events: { dir: join(dir, 'events'), ...(config.events as object) },
     log: { level: process.env.TOLLGATE_TEST_LOG ?? 'silent', ...(config.log as object) },
   };
   writeFileSync(file, stringify(full));
@@ -41,7 +42,7 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     url: `http://127.0.0.1:${gw.proxy.port}`,
     adminUrl: `http://127.0.0.1:${gw.admin.port}`,
     file, dir,
-    writeConfig: (c) => writeFileSync(file, stringify({ ...full, ...c, proxy: full.proxy, admin: full.admin, store: full.store, log: full.log })),
+    writeConfig: (c) => writeFileSync(file, stringify({ ...full, ...c, proxy: full.proxy, admin: full.admin, store: full.store, events: full.events, log: full.log })),
   };
 }
 

@@ -52,6 +52,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers = ctx.upstreamHeaders;
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
+    if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = performance.now();
     target.active++;
     ctx.exchange = this;
     const totalMs = route.service.upstream.config.timeouts.total_ms;
@@ -68,12 +69,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private body(): Readable {
     const req = this.ctx.req;
     const max = this.ctx.snapshot.config.proxy.max_body_bytes;
-    if (max === 0 || req.headers['content-length'] !== undefined) return req;
-    let seen = 0;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      this.ctx.bytesIn = Number(declared);
+      return req;
+    }
+    const ctx = this.ctx;
     const limited = new Transform({
       transform: (chunk: Buffer, _enc, cb) => {
-        seen += chunk.length;
-        if (seen > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
+        ctx.bytesIn += chunk.length;
+        if (max > 0 && ctx.bytesIn > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
         else cb(null, chunk);
       },
     });
@@ -92,6 +97,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
+    this.ctx.upstreamStatus = statusCode;
     const upstream = this.route.service.upstream;
     const max = upstream.config.max_response_bytes;
     // undici enforces the limit while the body streams; a declared length over it is refused before the head goes out.
@@ -107,6 +113,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    this.ctx.bytesOut += chunk.length;
     if (!this.ctx.res.write(chunk)) {
       controller.pause();
       this.resume ??= () => this.controller?.resume();
@@ -148,6 +155,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.target.active--;
+    this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;
     if (this.timer) clearTimeout(this.timer);
   }
