@@ -1,0 +1,168 @@
+/**
+ * Per (granularity, bucket, app, service) traffic counters, built from access
+ * events without I/O. Every field is a sum, so counters aggregated from any
+ * split of the events and merged give the same result as one pass over all of
+ * them: batches, sources and services merge by addition alone.
+ */
+import { ERROR_CLASSES } from '../../shared/access-event.ts';
+import type { AccessEvent } from '../../shared/access-event.ts';
+import { isBillable } from '../../shared/billable.ts';
+import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
+
+export interface TrafficCounters {
+  requests: number;
+  status2xx: number;
+  status3xx: number;
+  status4xx: number;
+  status5xx: number;
+  billable: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Requests per error class, indexed like ERROR_CLASSES; slot 0 ('none') stays 0. */
+  rejections: number[];
+  /**
+   * Requests per latency bucket of totalUs (not cumulative), `le` semantics like
+   * Prometheus against LATENCY_BUCKETS_S, plus a last +Inf slot.
+   */
+  latency: number[];
+}
+
+export type Granularity = 'hour' | 'day';
+
+export const GRANULARITIES: readonly Granularity[] = ['hour', 'day'];
+
+export interface TrafficDelta {
+  granularity: Granularity;
+  /** UTC hour or day start, epoch milliseconds. */
+  bucketStartMs: number;
+  appId: string;
+  service: string;
+  counters: TrafficCounters;
+}
+
+const BUCKET_MS: Record<Granularity, number> = { hour: 3_600_000, day: 86_400_000 };
+/** Rounded like the ClickHouse report (collector/clickhouse/traffic-report.ts), so both compare bucket by bucket. */
+const LATENCY_BOUNDS_US = LATENCY_BUCKETS_S.map((s) => Math.round(s * 1e6));
+const LATENCY_BOUNDS_MS = LATENCY_BUCKETS_S.map((s) => s * 1000);
+const ERROR_CLASS_INDEX = new Map<string, number>(ERROR_CLASSES.map((c, i) => [c, i]));
+
+/** Epoch ms and 86,400,000 ms days are both UTC-aligned, so flooring gives UTC hour and day starts. */
+export function bucketStartMs(granularity: Granularity, epochMs: number): number {
+  const size = BUCKET_MS[granularity];
+  return Math.floor(epochMs / size) * size;
+}
+
+export function bucketSizeMs(granularity: Granularity): number {
+  return BUCKET_MS[granularity];
+}
+
+export function emptyCounters(): TrafficCounters {
+  return {
+    requests: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, billable: 0, bytesIn: 0, bytesOut: 0,
+    rejections: new Array<number>(ERROR_CLASSES.length).fill(0),
+    latency: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0),
+  };
+}
+
+/** The slot of `totalUs` in `latency`. */
+export function latencySlot(totalUs: number): number {
+  for (let i = 0; i < LATENCY_BOUNDS_US.length; i++) if (totalUs <= LATENCY_BOUNDS_US[i]) return i;
+  return LATENCY_BOUNDS_US.length;
+}
+
+export function addEvent(c: TrafficCounters, e: AccessEvent): void {
+  c.requests += 1;
+  const statusClass = Math.floor(e.status / 100);
+  if (statusClass === 2) c.status2xx += 1;
+  else if (statusClass === 3) c.status3xx += 1;
+  else if (statusClass === 4) c.status4xx += 1;
+  else if (statusClass === 5) c.status5xx += 1;
+  if (isBillable(e)) c.billable += 1;
+  c.bytesIn += e.bytesIn;
+  c.bytesOut += e.bytesOut;
+  const errorIndex = ERROR_CLASS_INDEX.get(e.errorClass) ?? 0;
+  if (errorIndex !== 0) c.rejections[errorIndex] += 1;
+  c.latency[latencySlot(e.totalUs)] += 1;
+}
+
+/** a + b, field by field. Arrays of different lengths (a list grew since a row was stored) keep the longer length. */
+export function mergeCounters(a: TrafficCounters, b: TrafficCounters): TrafficCounters {
+  return {
+    requests: a.requests + b.requests,
+    status2xx: a.status2xx + b.status2xx,
+    status3xx: a.status3xx + b.status3xx,
+    status4xx: a.status4xx + b.status4xx,
+    status5xx: a.status5xx + b.status5xx,
+    billable: a.billable + b.billable,
+    bytesIn: a.bytesIn + b.bytesIn,
+    bytesOut: a.bytesOut + b.bytesOut,
+    rejections: addArrays(a.rejections, b.rejections),
+    latency: addArrays(a.latency, b.latency),
+  };
+}
+
+function addArrays(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(Math.max(a.length, b.length));
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] ?? 0) + (b[i] ?? 0);
+  return out;
+}
+
+/**
+ * The q-quantile of a latency histogram in milliseconds, as Prometheus'
+ * histogram_quantile computes it: find the bucket the rank q × total falls in
+ * and interpolate linearly inside it (the first bucket starts at 0; a rank in
+ * the +Inf bucket answers the highest finite bound). 0 for an empty histogram.
+ * Rounded to the microsecond, as the ClickHouse report rounds.
+ */
+export function quantileMs(latency: readonly number[], q: number): number {
+  let total = 0;
+  for (const n of latency) total += n;
+  if (total === 0) return 0;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < latency.length; i++) {
+    const cumulative = below + latency[i];
+    if (cumulative >= rank && latency[i] > 0) {
+      if (i >= LATENCY_BOUNDS_MS.length) return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
+      const lower = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1];
+      const upper = LATENCY_BOUNDS_MS[i];
+      return Math.round((lower + (upper - lower) * ((rank - below) / latency[i])) * 1000) / 1000;
+    }
+    below = cumulative;
+  }
+  return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
+}
+
+/**
+ * Sums events into hour and day counters per (app, service). One instance
+ * serves one batch: add its events, then drain the deltas to write.
+ */
+export class TrafficAggregator {
+  #rows = new Map<string, TrafficDelta>();
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  add(e: AccessEvent): void {
+    // Bucket digits and granularity hold no space and JSON keeps the strings apart, so keys cannot collide.
+    const appService = JSON.stringify([e.appId, e.service]);
+    for (const granularity of GRANULARITIES) {
+      const start = bucketStartMs(granularity, e.startMs);
+      const key = `${granularity} ${start} ${appService}`;
+      let row = this.#rows.get(key);
+      if (row === undefined) {
+        row = { granularity, bucketStartMs: start, appId: e.appId, service: e.service, counters: emptyCounters() };
+        this.#rows.set(key, row);
+      }
+      addEvent(row.counters, e);
+    }
+  }
+
+  /** The deltas added since the last drain; the aggregator is empty afterwards. */
+  drain(): TrafficDelta[] {
+    const out = [...this.#rows.values()];
+    this.#rows = new Map();
+    return out;
+  }
+}

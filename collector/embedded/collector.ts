@@ -1,0 +1,235 @@
+import { EventDecodeError, decode } from '../../shared/access-event-codec.ts';
+import { SegmentReader } from '../../gateway/events/segment-log/segment-reader.ts';
+import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
+import { LiveStats, type LiveSnapshot } from './live-stats.ts';
+import { discoverLogDirs, logEndPosition, type LogSource } from './sources.ts';
+import { StalePositionError, type DeadLetter, type EmbeddedStore } from './store.ts';
+
+export interface CollectorLogger {
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+}
+
+export interface EmbeddedCollectorOptions {
+  /** The gateway's events.dir: `<dir>/log` and every `<dir>/w<N>/log` are consumed. */
+  eventsDir: string;
+  store: EmbeddedStore;
+  /** Wait between passes that found nothing more to read (default 200). */
+  pollIntervalMs?: number;
+  /** Records per batch, i.e. per store transaction (default 5000). */
+  batchRecords?: number;
+  logger?: CollectorLogger;
+  /** Clock of the live stats (default Date.now). */
+  now?: () => number;
+}
+
+export interface CollectorStats {
+  /** Events counted into the aggregates since start. */
+  counted: number;
+  /** Records that were not decodable, stored in dead_letters, since start. */
+  deadLetters: number;
+  /** Bytes written to the logs but not yet counted, per source, as of the last pass. */
+  lagBytes: Record<string, number>;
+  /** Records the segment readers skipped (bad checksum) and bytes they quarantined. */
+  damagedRecords: number;
+  quarantinedBytes: number;
+  batches: number;
+  /** Batches that failed to read or store (retried from the same position). */
+  failedBatches: number;
+}
+
+export interface BatchInfo {
+  source: string;
+  records: number;
+  seconds: number;
+}
+
+interface SourceState extends LogSource {
+  reader: SegmentReader;
+  /** The stored position: where the next batch is read from. */
+  position: number;
+  failing: boolean;
+}
+
+/**
+ * The single-node collector: consumes every gateway segment log under the
+ * events directory, aggregates each batch and writes it with its next
+ * position in one store transaction. The store's position, not the segment
+ * reader's checkpoint, is where it resumes; the checkpoint is committed only
+ * after the transaction, to let the log delete consumed segments.
+ */
+export class EmbeddedCollector {
+  readonly #opts: Required<Omit<EmbeddedCollectorOptions, 'logger'>> & { logger?: CollectorLogger };
+  readonly #sources = new Map<string, SourceState>();
+  readonly #live: LiveStats;
+  readonly #listeners: Array<(b: BatchInfo) => void> = [];
+  readonly #stats: Omit<CollectorStats, 'damagedRecords' | 'quarantinedBytes'> = {
+    counted: 0, deadLetters: 0, lagBytes: {}, batches: 0, failedBatches: 0,
+  };
+  #pass: Promise<number> = Promise.resolve(0);
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+
+  constructor(options: EmbeddedCollectorOptions) {
+    this.#opts = {
+      ...options,
+      pollIntervalMs: options.pollIntervalMs ?? 200,
+      batchRecords: options.batchRecords ?? 5000,
+      now: options.now ?? Date.now,
+    };
+    this.#live = new LiveStats(this.#opts.now);
+  }
+
+  get stats(): CollectorStats {
+    let damagedRecords = 0;
+    let quarantinedBytes = 0;
+    for (const s of this.#sources.values()) {
+      damagedRecords += s.reader.stats.skippedRecords;
+      quarantinedBytes += s.reader.stats.quarantinedBytes;
+    }
+    return { ...this.#stats, lagBytes: { ...this.#stats.lagBytes }, damagedRecords, quarantinedBytes };
+  }
+
+  live(): LiveSnapshot {
+    return this.#live.snapshot();
+  }
+
+  /** Called after every stored batch (for the batch-duration histogram). */
+  onBatch(listener: (b: BatchInfo) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Seeds today's live counts from the store and starts polling. */
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    const day = bucketStartMs('day', this.#opts.now());
+    const rows = this.#opts.store.trafficRows({ granularity: 'day', fromMs: day, toMs: day + 86_400_000 });
+    this.#live.seed(day, rows.map((r) => ({ appId: r.appId, service: r.service, requests: r.counters.requests })));
+    this.#stopping = false;
+    this.#loop = this.#run();
+  }
+
+  /** Stops polling after the batch in flight is stored, and closes the readers. The store stays open. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#loop;
+    await this.#pass.catch(() => undefined);
+    this.#loop = undefined;
+    for (const s of this.#sources.values()) await s.reader.close();
+    this.#sources.clear();
+  }
+
+  /** One pass over every log: reads and stores at most one batch per source. Returns the records handled. */
+  pollOnce(): Promise<number> {
+    const pass = this.#pass.catch(() => 0).then(() => this.#passOnce());
+    this.#pass = pass;
+    return pass;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let handled = 0;
+      try {
+        handled = await this.pollOnce();
+      } catch (error) {
+        this.#opts.logger?.warn({ err: error }, 'collector: pass failed');
+      }
+      // A full batch means more is waiting: go on at once.
+      if (this.#stopping || handled >= this.#opts.batchRecords) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#opts.pollIntervalMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  async #passOnce(): Promise<number> {
+    await this.#discover();
+    let handled = 0;
+    for (const s of this.#sources.values()) {
+      handled = Math.max(handled, await this.#pollSource(s));
+      this.#stats.lagBytes[s.source] = Math.max(0, (await logEndPosition(s.dir)) - s.position);
+    }
+    return handled;
+  }
+
+  async #discover(): Promise<void> {
+    for (const found of await discoverLogDirs(this.#opts.eventsDir)) {
+      if (this.#sources.has(found.source)) continue;
+      const reader = await SegmentReader.open(found.dir, { logger: this.#opts.logger });
+      const position = this.#opts.store.positionOf(found.source) ?? reader.committed;
+      this.#sources.set(found.source, { ...found, reader, position, failing: false });
+    }
+  }
+
+  async #pollSource(s: SourceState): Promise<number> {
+    const startedMs = performance.now();
+    const from = s.position;
+    try {
+      const { records, next } = await s.reader.read(from, this.#opts.batchRecords);
+      if (next === from) return 0;
+      const aggregator = new TrafficAggregator();
+      const perSecond = new Map<number, number>();
+      const deadLetters: DeadLetter[] = [];
+      for (const record of records) {
+        let event;
+        try {
+          event = decode(record.payload);
+        } catch (error) {
+          const reason = error instanceof EventDecodeError ? error.reason : 'invalid';
+          deadLetters.push({ source: s.source, position: record.position, reason, raw: record.payload });
+          continue;
+        }
+        aggregator.add(event);
+        const second = Math.floor(event.startMs / 1000);
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+      }
+      const deltas = aggregator.drain();
+      // Synchronous: the payload views dead letters hold are copied into SQLite before the next read reuses them.
+      this.#opts.store.applyBatch({ source: s.source, from, next, deltas, deadLetters });
+      s.position = next;
+      this.#live.apply(deltas, perSecond);
+      this.#stats.counted += records.length - deadLetters.length;
+      this.#stats.deadLetters += deadLetters.length;
+      this.#stats.batches += 1;
+      if (deadLetters.length > 0) {
+        this.#opts.logger?.warn(
+          { source: s.source, count: deadLetters.length, position: deadLetters[0].position, reason: deadLetters[0].reason },
+          'collector: undecodable records stored as dead letters',
+        );
+      }
+      if (s.failing) this.#opts.logger?.info({ source: s.source }, 'collector: batches are stored again');
+      s.failing = false;
+      await this.#commitReader(s, next);
+      const info = { source: s.source, records: records.length, seconds: (performance.now() - startedMs) / 1000 };
+      for (const listener of this.#listeners) listener(info);
+      return records.length;
+    } catch (error) {
+      this.#stats.failedBatches += 1;
+      // Another writer moved the stored position (a second collector on the same store): follow it.
+      if (error instanceof StalePositionError) s.position = this.#opts.store.positionOf(s.source) ?? s.position;
+      if (!s.failing) this.#opts.logger?.warn({ err: error, source: s.source, position: from }, 'collector: batch failed; retrying from the same position');
+      s.failing = true;
+      return 0;
+    }
+  }
+
+  /**
+   * After the transaction: a crash before this commit resumes from the store's position, never counting
+   * twice. The checkpoint only lets the log delete consumed segments, so a failure here delays that, nothing more.
+   */
+  async #commitReader(s: SourceState, next: number): Promise<void> {
+    if (next <= s.reader.committed) return;
+    try {
+      await s.reader.commit(next);
+    } catch (error) {
+      this.#opts.logger?.warn({ err: error, source: s.source, position: next }, 'collector: segment log checkpoint failed; consumed segments are kept');
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { EmbeddedEventSink } from '../../gateway/events/embedded.ts';
+import { createEventMetrics } from '../../gateway/metrics.ts';
+import { eventually } from '../../test/helpers/gateway.ts';
+import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
+import { startEmbeddedAnalytics } from './index.ts';
+
+test('single-node analytics: events from the sink are counted and served by the reports API', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-analytics-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const register = new Registry();
+  const analytics = await startEmbeddedAnalytics({ eventsDir: dir, pollIntervalMs: 10, register });
+  t.after(() => analytics.close());
+  const app = Fastify();
+  analytics.registerRoutes(app);
+  t.after(() => app.close());
+
+  const sink = await EmbeddedEventSink.open(dir, 16 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
+  const startMs = Date.now() - 1000;
+  for (let i = 0; i < 30; i++) sink.emit(sampleEvent({ startMs, status: i < 3 ? 500 : 200, upstreamStatus: i < 3 ? 500 : 200 }));
+  await sink.close(5000);
+  assert.ok(await eventually(() => analytics.collector.stats.counted === 30, 5000), 'the collector caught up');
+
+  const hour = new Date(Math.floor(startMs / 3_600_000) * 3_600_000);
+  const from = hour.toISOString();
+  const to = new Date(hour.getTime() + 3_600_000).toISOString();
+  const traffic = await app.inject(`/reports/traffic?from=${from}&to=${to}&app=acme`);
+  assert.equal(traffic.statusCode, 200);
+  assert.deepEqual(traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx]), [[from, 30, 3]]);
+  const day = from.slice(0, 10);
+  const qpd = await app.inject(`/billing/qpd?from=${day}&to=${day}`);
+  assert.deepEqual(qpd.json().rows, [{ date: day, app_id: 'acme', requests: 30, billable_requests: 27, final: false }]);
+  const live = (await app.inject('/stats/live')).json();
+  assert.deepEqual(live.today, [{ app_id: 'acme', service: 'api', requests: 30 }]);
+  assert.match(await register.metrics(), /tollgate_collector_events_total\{result="counted"\} 30/);
+});

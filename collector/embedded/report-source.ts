@@ -1,0 +1,26 @@
+import type { BucketTraffic, DailyAppRow, LiveSnapshot, ReportSource, TrafficSelection } from '../reports/source.ts';
+import type { EmbeddedCollector } from './collector.ts';
+import type { EmbeddedStore } from './store.ts';
+
+/** The reports API over the single-node store, with live stats from the in-process collector. */
+export class EmbeddedReportSource implements ReportSource {
+  readonly #store: EmbeddedStore;
+  readonly #collector: Pick<EmbeddedCollector, 'live'>;
+
+  constructor(store: EmbeddedStore, collector: Pick<EmbeddedCollector, 'live'>) {
+    this.#store = store;
+    this.#collector = collector;
+  }
+
+  async traffic(q: TrafficSelection): Promise<BucketTraffic[]> {
+    return this.#store.trafficRows(q);
+  }
+
+  async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
+    return this.#store.dailyAppRows(fromMs, toMs);
+  }
+
+  async live(): Promise<LiveSnapshot> {
+    return this.#collector.live();
+  }
+}

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrafficAggregator } from '../aggregate/traffic.ts';
+import { sampleEvent, SAMPLE_START_MS } from '../aggregate/sample-event.fixture.ts';
+import { EmbeddedStore, MAX_DEAD_LETTER_BYTES, StalePositionError, type StoreBatch } from './store.ts';
+
+const HOUR_MS = 3_600_000;
+
+async function tempDb(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-store-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return join(dir, 'aggregates.db');
+}
+
+function batchOf(events: number, from: number, startMs = SAMPLE_START_MS): StoreBatch {
+  const agg = new TrafficAggregator();
+  for (let i = 0; i < events; i++) agg.add(sampleEvent({ startMs, totalUs: 1000 * (i + 1) }));
+  return { source: 'log', from, next: from + events * 100, deltas: agg.drain(), deadLetters: [] };
+}
+
+function hourRequests(store: EmbeddedStore, startMs = SAMPLE_START_MS): number {
+  const rows = store.trafficRows({ granularity: 'hour', fromMs: startMs - HOUR_MS, toMs: startMs + HOUR_MS });
+  return rows.reduce((sum, r) => sum + r.counters.requests, 0);
+}
+
+test('upserts add counters and histograms to the stored row', async (t) => {
+  const store = EmbeddedStore.open(await tempDb(t));
+  t.after(() => store.close());
+  store.applyBatch(batchOf(3, 0));
+  store.applyBatch(batchOf(2, 300));
+  const [hour] = store.trafficRows({ granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
+  assert.equal(hour.counters.requests, 5);
+  assert.equal(hour.counters.billable, 5);
+  assert.equal(hour.counters.bytesOut, 500);
+  assert.deepEqual(hour.counters.latency.slice(0, 4), [0, 2, 2, 1], '1 ms twice, 2 ms twice, 3 ms once');
+  assert.equal(store.positionOf('log'), 500);
+  assert.deepEqual(store.dailyAppRows(0, Number.MAX_SAFE_INTEGER), [
+    { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5 },
+  ]);
+});
+
+test('a crash before the transaction leaves nothing, and the batch read again counts once', async (t) => {
+  const path = await tempDb(t);
+  const batch = batchOf(4, 0);
+  EmbeddedStore.open(path).close(); // the collector read the batch and died before storing it
+  const store = EmbeddedStore.open(path);
+  t.after(() => store.close());
+  assert.equal(store.positionOf('log'), undefined, 'resumes from the start');
+  store.applyBatch(batch);
+  assert.equal(hourRequests(store), 4);
+});
+
+test('a crash after the transaction resumes past the batch, and a replay of it is refused', async (t) => {
+  const path = await tempDb(t);
+  const first = EmbeddedStore.open(path);
+  first.applyBatch(batchOf(4, 0));
+  first.close(); // crashed before the segment log's checkpoint was written
+  const store = EmbeddedStore.open(path);
+  t.after(() => store.close());
+  assert.equal(store.positionOf('log'), 400, 'resumes after the stored batch, whatever the checkpoint says');
+  assert.throws(() => store.applyBatch(batchOf(4, 0)), StalePositionError);
+  assert.equal(hourRequests(store), 4, 'counted once');
+  store.applyBatch(batchOf(1, 400));
+  assert.equal(hourRequests(store), 5);
+});
+
+test('a batch that fails half way leaves neither its counts nor its position', async (t) => {
+  const store = EmbeddedStore.open(await tempDb(t));
+  t.after(() => store.close());
+  store.applyBatch(batchOf(1, 0));
+  const broken = batchOf(2, 100, SAMPLE_START_MS + 5 * HOUR_MS);
+  broken.deltas.push({ ...broken.deltas[0], appId: 'other', counters: { ...broken.deltas[0].counters, requests: null as unknown as number } });
+  assert.throws(() => store.applyBatch(broken), /NOT NULL/);
+  assert.equal(hourRequests(store, SAMPLE_START_MS + 5 * HOUR_MS), 0, 'the rows written before the failure were rolled back');
+  assert.equal(store.positionOf('log'), 100);
+  store.applyBatch(batchOf(2, 100, SAMPLE_START_MS + 5 * HOUR_MS));
+  assert.equal(hourRequests(store, SAMPLE_START_MS + 5 * HOUR_MS), 2);
+});
+
+test('dead letters keep a bounded prefix of the raw bytes, once per record', async (t) => {
+  const store = EmbeddedStore.open(await tempDb(t));
+  t.after(() => store.close());
+  const raw = Buffer.alloc(MAX_DEAD_LETTER_BYTES + 100, 7);
+  store.applyBatch({ source: 'log', from: 0, next: 10, deltas: [], deadLetters: [{ source: 'log', position: 0, reason: 'unknown_version', raw }] });
+  const [letter] = store.deadLetters();
+  assert.equal(letter.reason, 'unknown_version');
+  assert.equal(letter.raw.length, MAX_DEAD_LETTER_BYTES);
+  assert.equal(letter.rawBytes, raw.length);
+  assert.equal(store.positionOf('log'), 10);
+});
+
+/** Starts the applying child, SIGKILLs it once it reported passing `afterPosition` (plus a little). */
+async function killWhileApplying(path: string, afterPosition: number, delayMs: number): Promise<void> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-store.fixture.ts'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let timer: NodeJS.Timeout | undefined;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const at = [...chunk.matchAll(/at (\d+)/g)].map((m) => Number(m[1]));
+    if (at.some((p) => p >= afterPosition)) timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs);
+  });
+  const [, signal] = (await new Promise((resolve) => child.on('exit', (...args) => resolve(args)))) as [number | null, string | null];
+  clearTimeout(timer);
+  assert.equal(signal, 'SIGKILL', 'the child ran until killed');
+}
+
+test('a store killed with SIGKILL at any moment holds exactly the records up to its stored position', async (t) => {
+  const path = await tempDb(t);
+  let position = 0;
+  for (const delayMs of [0, 3, 11, 23]) {
+    await killWhileApplying(path, position + 200, delayMs);
+    const store = EmbeddedStore.open(path);
+    const stored = store.positionOf('crash') ?? 0;
+    assert.ok(stored > position, 'the restarted child went on from the stored position');
+    position = stored;
+    for (const granularity of ['hour', 'day'] as const) {
+      const rows = store.trafficRows({ granularity, fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
+      assert.equal(rows.reduce((sum, r) => sum + r.counters.requests, 0), stored, `${granularity} counts = stored position`);
+      assert.equal(rows.reduce((sum, r) => sum + r.counters.latency[3], 0), stored, `${granularity} histograms = stored position`);
+    }
+    store.close();
+  }
+});

@@ -1,0 +1,51 @@
+import type { DailyAppRow } from './source.ts';
+import { DAY_MS } from './params.ts';
+
+/** Late events are accepted this long after a day ends; until then the day's numbers may still grow. */
+export const DEFAULT_LATENESS_MS = 48 * 3_600_000;
+
+/** One row of GET /billing/qpd. */
+export interface QpdRow {
+  /** UTC day, YYYY-MM-DD. */
+  date: string;
+  app_id: string;
+  requests: number;
+  /** Requests billable by shared/billable.ts, the definition QPD limits use too. */
+  billable_requests: number;
+  /** True once the lateness window after the day has passed: the numbers will not change. */
+  final: boolean;
+}
+
+export const QPD_COLUMNS = ['date', 'app_id', 'requests', 'billable_requests', 'final'] as const;
+
+/**
+ * One row per app and day, by date then app. Anonymous traffic (app_id '')
+ * has no tenant to bill and is left out; it stays in the traffic reports.
+ */
+export function qpdRows(rows: readonly DailyAppRow[], nowMs: number, latenessMs: number): QpdRow[] {
+  return rows
+    .filter((r) => r.appId !== '')
+    .map((r) => ({
+      date: new Date(r.dayStartMs).toISOString().slice(0, 10),
+      app_id: r.appId,
+      requests: r.requests,
+      billable_requests: r.billable,
+      final: r.dayStartMs + DAY_MS + latenessMs <= nowMs,
+    }))
+    .sort((a, b) => (a.date === b.date ? compare(a.app_id, b.app_id) : compare(a.date, b.date)));
+}
+
+/** RFC 4180: a header line, CRLF line ends, fields quoted when they hold a comma, quote or line break. */
+export function qpdCsv(rows: readonly QpdRow[]): string {
+  const lines = [QPD_COLUMNS.join(',')];
+  for (const r of rows) lines.push(QPD_COLUMNS.map((c) => csvField(String(r[c]))).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * Query-string validation for the reports API. Every failure names the
+ * field, so a 400 says which parameter to fix.
+ */
+export class ParamError extends Error {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`${field}: ${problem}`);
+    this.name = 'ParamError';
+    this.field = field;
+  }
+}
+
+export const DAY_MS = 86_400_000;
+
+type Query = Record<string, unknown>;
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+// A zone is required: a time without one would depend on the server's time zone.
+const TIME = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Refuses parameters not in `allowed`: a misspelt filter must not silently widen a report. */
+export function rejectUnknown(query: Query, allowed: readonly string[]): void {
+  for (const key of Object.keys(query)) {
+    if (allowed.includes(key)) continue;
+    throw new ParamError(key, allowed.length === 0 ? 'unknown parameter; none are taken' : `unknown parameter; expected one of ${allowed.join(', ')}`);
+  }
+}
+
+/** The value of `field`, or undefined when absent. Given twice or empty is an error. */
+export function optionalString(query: Query, field: string): string | undefined {
+  const value = query[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ParamError(field, 'give it once');
+  if (value === '') throw new ParamError(field, 'must not be empty; omit it instead');
+  return value;
+}
+
+export function requiredString(query: Query, field: string): string {
+  const value = optionalString(query, field);
+  if (value === undefined) throw new ParamError(field, 'is required');
+  return value;
+}
+
+export function oneOf<T extends string>(query: Query, field: string, allowed: readonly T[], fallback: T): T {
+  const value = optionalString(query, field);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new ParamError(field, `must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** Epoch ms of a YYYY-MM-DD calendar date at 00:00 UTC. */
+export function dateParam(query: Query, field: string): number {
+  const value = requiredString(query, field);
+  const ms = calendarDateMs(value);
+  if (ms === undefined) throw new ParamError(field, 'must be a date YYYY-MM-DD');
+  return ms;
+}
+
+/** Epoch ms of an ISO 8601 time with a zone (2025-03-10T13:00:00Z) or a date (UTC midnight). */
+export function timeParam(query: Query, field: string): number {
+  const value = requiredString(query, field);
+  const dateOnly = calendarDateMs(value);
+  if (dateOnly !== undefined) return dateOnly;
+  const match = TIME.exec(value);
+  const ms = match && calendarDateMs(match[1]) !== undefined ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw new ParamError(field, 'must be an ISO 8601 time with a zone, e.g. 2025-03-10T13:00:00Z');
+  return ms;
+}
+
+/** Checks from < to and that the range spans at most `maxDays`. */
+export function checkRange(fromMs: number, toMs: number, maxDays: number): void {
+  if (fromMs >= toMs) throw new ParamError('from', 'must be before to');
+  if (toMs - fromMs > maxDays * DAY_MS) throw new ParamError('to', `the range may span at most ${maxDays} days`);
+}
+
+function calendarDateMs(value: string): number | undefined {
+  const m = DATE.exec(value);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const ms = Date.UTC(year, month - 1, day);
+  const back = new Date(ms);
+  // Date.UTC rolls 2025-02-30 over into March; a date that does not round-trip does not exist.
+  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day) return undefined;
+  return ms;
+}

@@ -1,0 +1,87 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GRANULARITIES } from '../aggregate/traffic.ts';
+import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
+import {
+  checkRange, DAY_MS, dateParam, oneOf, optionalString, ParamError, rejectUnknown, timeParam,
+} from './params.ts';
+import type { ReportSource } from './source.ts';
+import { trafficReport } from './traffic-report.ts';
+
+export interface ReportRouteOptions {
+  /** How long after a day ends late events still count; `final` is true after it (default 48 h). */
+  latenessMs?: number;
+  /** Longest range one request may ask for (default 366 days). */
+  maxRangeDays?: number;
+  now?: () => number;
+}
+
+type Query = Record<string, unknown>;
+
+/**
+ * Mounts the reports API on the admin server (which owns auth and the error
+ * handler for anything but parameter errors):
+ *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=
+ *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv   (both dates inclusive)
+ *   GET /stats/live
+ */
+export function registerReportRoutes(app: FastifyInstance, source: ReportSource, options: ReportRouteOptions = {}): void {
+  const latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
+  const maxRangeDays = options.maxRangeDays ?? 366;
+  const now = options.now ?? Date.now;
+
+  app.get('/reports/traffic', async (req, reply) => {
+    const query = req.query as Query;
+    let selection;
+    try {
+      rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
+      const fromMs = timeParam(query, 'from');
+      const toMs = timeParam(query, 'to');
+      checkRange(fromMs, toMs, maxRangeDays);
+      selection = {
+        fromMs, toMs,
+        granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
+        appId: optionalString(query, 'app'),
+        service: optionalString(query, 'service'),
+      };
+    } catch (error) {
+      return badRequest(req, reply, error);
+    }
+    return { rows: trafficReport(await source.traffic(selection)) };
+  });
+
+  app.get('/billing/qpd', async (req, reply) => {
+    const query = req.query as Query;
+    let range;
+    try {
+      rejectUnknown(query, ['from', 'to', 'format']);
+      const fromMs = dateParam(query, 'from');
+      // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
+      const toMs = dateParam(query, 'to') + DAY_MS;
+      checkRange(fromMs, toMs, maxRangeDays);
+      range = { fromMs, toMs, format: oneOf(query, 'format', ['json', 'csv'] as const, 'json') };
+    } catch (error) {
+      return badRequest(req, reply, error);
+    }
+    const rows = qpdRows(await source.dailyApps(range.fromMs, range.toMs), now(), latenessMs);
+    if (range.format === 'json') return { rows };
+    const name = `qpd-${new Date(range.fromMs).toISOString().slice(0, 10)}-${new Date(range.toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(qpdCsv(rows));
+  });
+
+  app.get('/stats/live', async (req, reply) => {
+    try {
+      rejectUnknown(req.query as Query, []);
+    } catch (error) {
+      return badRequest(req, reply, error);
+    }
+    return source.live();
+  });
+}
+
+function badRequest(req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  if (!(error instanceof ParamError)) throw error;
+  return reply
+    .code(400)
+    .type('application/json; charset=utf-8')
+    .send({ code: 'GW_ERR_BAD_REQUEST', message: error.message, request_id: req.id });
+}

@@ -1,0 +1,44 @@
+import type { Granularity, TrafficCounters } from '../aggregate/traffic.ts';
+
+/**
+ * Where the reports API reads from: the single-node embedded store today, a
+ * ClickHouse + Redis implementation in cluster mode. Sources return stored
+ * counters; the report functions merge them and derive quantiles, so every
+ * source gives the same numbers for the same events.
+ */
+export interface ReportSource {
+  /** Traffic with bucket start in [fromMs, toMs); any number of rows per bucket (they are summed). */
+  traffic(q: TrafficSelection): Promise<BucketTraffic[]>;
+  /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
+  dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]>;
+  live(): Promise<LiveSnapshot>;
+}
+
+export interface TrafficSelection {
+  granularity: Granularity;
+  fromMs: number;
+  toMs: number;
+  /** Only this app / service; omitted = summed over all. */
+  appId?: string;
+  service?: string;
+}
+
+export interface BucketTraffic {
+  /** UTC hour or day start, epoch ms. */
+  bucketStartMs: number;
+  counters: TrafficCounters;
+}
+
+export interface DailyAppRow {
+  dayStartMs: number;
+  appId: string;
+  requests: number;
+  billable: number;
+}
+
+export interface LiveSnapshot {
+  /** Requests per second over the last complete 10 seconds of request start times. */
+  qps: number;
+  /** Today's (UTC) requests per app and service. */
+  today: Array<{ app_id: string; service: string; requests: number }>;
+}
