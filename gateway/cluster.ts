@@ -9,7 +9,7 @@ import type { Logger } from './log.ts';
 import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
-import { openStore, startAdminFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
+import { openStore, startAdminFor, startAnalyticsFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'shutdown' };
@@ -96,7 +96,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     throw err;
   }
   started = true;
-  const { admin, address } = await startAdminFor(config, manager, log);
+  const analytics = await startAnalyticsFor(config, own, log);
+  const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes);
   manager.setReady(true);
   const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
@@ -108,6 +109,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       stopWatching();
       const exits = Object.values(cluster.workers ?? {}).map((w) => w && new Promise((r) => { w.once('exit', r); send(w, { tg: 'shutdown' }); }));
       await Promise.all(exits);
+      await analytics?.close();
       await admin.close();
       await store.close();
     },

@@ -1,5 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { startEmbeddedAnalytics, type EmbeddedAnalytics } from '../collector/embedded/index.ts';
 import { startAdmin } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from './config/semantics.ts';
@@ -55,9 +58,9 @@ export function watchReloads(file: string, reload: () => void): () => void {
   };
 }
 
-export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger) {
+export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger, extraRoutes?: (app: FastifyInstance) => void) {
   const { host, port } = splitListen(config.admin.listen);
-  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }) });
+  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }), extraRoutes });
   return { admin, address: { host, port: admin.port } };
 }
 
@@ -70,7 +73,17 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics): Data
   };
 }
 
-/** Everything in one process (workers: 1): data plane, control plane, admin API. */
+/**
+ * Single node: the in-process collector reads the embedded event log(s) and
+ * serves the reports API on the admin listener. One reader per log: in
+ * cluster mode only the primary runs it.
+ */
+export async function startAnalyticsFor(config: Config, register: Registry, log: Logger): Promise<EmbeddedAnalytics | undefined> {
+  if (config.events.sink !== 'embedded') return undefined;
+  return startEmbeddedAnalytics({ eventsDir: config.events.dir, register, logger: log.child({ component: 'collector' }) });
+}
+
+/** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
   const store = await openStore(loaded.config, log);
   const { version, config } = await startingConfig(loaded, store);
@@ -81,13 +94,16 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   manager.init(version, sha256(loaded.text));
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
+  let analytics: EmbeddedAnalytics | undefined;
   try {
+    analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
-    started = await startAdminFor(config, manager, log);
+    started = await startAdminFor(config, manager, log, analytics?.registerRoutes);
   } catch (err) {
     // Nothing may keep the process alive after a failed start.
     await plane.close(0);
     await sink?.close(1000);
+    await analytics?.close();
     await store.close();
     throw err;
   }
@@ -103,6 +119,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
       await plane.close(config.proxy.drain_timeout_ms);
       // After the drain, so the last requests' events are kept too.
       await sink?.close(5000);
+      await analytics?.close();
       await admin.close();
       await store.close();
     },

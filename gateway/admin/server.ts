@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/types.ts';
@@ -19,6 +19,8 @@ export interface AdminOptions {
   token?: string;
   control: ControlPlane;
   logger?: Logger;
+  /** More routes behind the same auth (the reports API of the single-node collector). */
+  extraRoutes?: (app: FastifyInstance) => void;
 }
 
 export interface AdminServer {
@@ -67,6 +69,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   configRoutes(app, opts.control);
   serviceRoutes(app, opts.control);
   upstreamRoutes(app, opts.control);
+  opts.extraRoutes?.(app);
 
   await app.listen({ host: opts.host, port: opts.port });
   const port = (app.server.address() as AddressInfo).port;
