@@ -29,3 +29,23 @@ test('the gateway config the compose file mounts is valid with the compose envir
   assert.equal(r.config.store.kind, 'redis');
   assert.equal(r.config.admin.listen, '0.0.0.0:9080');
 });
+
+test('the Prometheus config compose mounts scrapes the gateway and loads rule files that are mounted and valid', async (t) => {
+  const promtool = process.env.TOLLGATE_TEST_PROMTOOL;
+  if (!promtool) {
+    if (process.env.CI === 'true') assert.fail('TOLLGATE_TEST_PROMTOOL is unset under CI=true');
+    t.skip('promtool not found; run `npm run services:up`');
+    return;
+  }
+  const prom = parse(readFileSync(new URL('alerts/prometheus.yml', root), 'utf8'));
+  assert.deepEqual(prom.scrape_configs.map((s: { job_name: string }) => s.job_name), ['tollgate-gateway']);
+  const mounts: string[] = compose.services.prometheus.volumes;
+  for (const file of prom.rule_files) {
+    const mount = mounts.find((m) => m.split(':')[1] === file);
+    assert.ok(mount, `${file} is not mounted`);
+    assert.ok(existsSync(new URL(mount.split(':')[0], root)));
+  }
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(promtool, ['check', 'rules', new URL('alerts/tollgate.rules.yml', root).pathname], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
