@@ -8,6 +8,7 @@
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
 import type { ClickHouseClient } from './http-client.ts';
 import { dateTimeFromEpochS, quoteString } from './sql.ts';
+import type { TrafficReportRow } from '../reports/traffic-report.ts';
 
 export interface TrafficQuery {
   appId: string;
@@ -19,20 +20,8 @@ export interface TrafficQuery {
   granularity: 'hour' | 'day';
 }
 
-export interface TrafficRow {
-  /** Bucket start, epoch seconds (UTC hour or day). */
-  bucket: number;
-  requests: number;
-  status_2xx: number;
-  status_3xx: number;
-  status_4xx: number;
-  status_5xx: number;
-  bytes_in: number;
-  bytes_out: number;
-  latency_p50_ms: number;
-  latency_p95_ms: number;
-  latency_p99_ms: number;
-}
+/** A GET /reports/traffic row as ClickHouse returns it: the bucket start in epoch seconds (UTC hour or day). */
+export type TrafficRow = Omit<TrafficReportRow, 'bucket'> & { bucket: number };
 
 const COUNTERS = ['requests', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'bytes_in', 'bytes_out'] as const;
 const BUCKET_SECONDS = { hour: 3600, day: 86_400 } as const;
