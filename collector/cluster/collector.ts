@@ -1,0 +1,274 @@
+/**
+ * The cluster collector: consumes the access-event topic in a consumer group,
+ * counts every event exactly once into per-source running totals
+ * (source-totals.ts), writes raw events and the new cumulative rows to
+ * ClickHouse, and commits Kafka offsets only after ClickHouse acknowledged
+ * them all. Batches are processed one at a time with the stream paused, so a
+ * ClickHouse outage stops consumption (lag grows) instead of losing data.
+ */
+import { Consumer } from '@platformatic/kafka';
+import type { Message, MessagesStream } from '@platformatic/kafka';
+import type { Logger } from 'pino';
+import type { AccessEvent } from '../../shared/access-event.ts';
+import { decode, EventDecodeError } from '../../shared/access-event-codec.ts';
+import type { ClickHouseClient } from '../clickhouse/http-client.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
+import { retryUntilDone, StoppedError } from './retry.ts';
+import { SourceTotals } from './source-totals.ts';
+import type { AggregateRow } from './source-totals.ts';
+
+export interface ClusterCollectorOptions {
+  brokers: string[];
+  topic: string;
+  groupId: string;
+  clientId?: string;
+  /** Client whose default database holds the migrated tables. */
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  /** A batch is flushed at this many records (default 5000)… */
+  batchMaxEvents?: number;
+  /** …or this long after its first record arrived (default 200). */
+  batchMaxWaitMs?: number;
+  /** Events older than this are dead-lettered, not counted (default 48 h). */
+  latenessMs?: number;
+  /** How far back, in offsets of one partition, a repeated event_id is a duplicate (default 1,000,000). */
+  dedupOffsets?: number;
+  /** How long the group waits for a silent member (e.g. SIGKILLed) before reassigning its partitions (default 10000). */
+  sessionTimeoutMs?: number;
+  retryInitialDelayMs?: number;
+  retryMaxDelayMs?: number;
+  now?: () => number;
+}
+
+export interface CollectorStats {
+  counted: number;
+  /** Redelivered records already in the totals (below every mark they touch). */
+  redelivered: number;
+  duplicate: number;
+  deadLetter: number;
+  tooLate: number;
+  batches: number;
+  insertFailures: number;
+}
+
+type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
+
+export class ClusterCollector {
+  readonly stats: CollectorStats = { counted: 0, redelivered: 0, duplicate: 0, deadLetter: 0, tooLate: 0, batches: 0, insertFailures: 0 };
+  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId'>> & { clientId: string };
+  readonly #sources = new Map<string, SourceTotals>();
+  readonly #abort = new AbortController();
+  #deadLetters: DeadLetterSink;
+  #consumer: Consumer | undefined;
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #buffer: Record_[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #generation = 0;
+  #loadedGeneration = 0;
+  #stopping = false;
+  #failed: ((error: Error) => void) | undefined;
+
+  constructor(options: ClusterCollectorOptions) {
+    this.#options = {
+      clientId: 'tollgate-collector',
+      batchMaxEvents: 5000,
+      batchMaxWaitMs: 200,
+      latenessMs: 48 * 3600_000,
+      dedupOffsets: 1_000_000,
+      sessionTimeoutMs: 10_000,
+      retryInitialDelayMs: 100,
+      retryMaxDelayMs: 5000,
+      now: Date.now,
+      ...options,
+    };
+    this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
+  }
+
+  /** Joins the group and starts consuming; `onFatal` hears an error that must end the process. */
+  async start(onFatal: (error: Error) => void): Promise<void> {
+    this.#failed = onFatal;
+    await this.#deadLetters.ensureTopic();
+    const consumer = new Consumer({
+      clientId: this.#options.clientId,
+      groupId: this.#options.groupId,
+      bootstrapBrokers: this.#options.brokers,
+      sessionTimeout: this.#options.sessionTimeoutMs,
+      heartbeatInterval: 1000,
+    });
+    this.#consumer = consumer;
+    // A (re)join may hand us partitions another member advanced: reload their totals.
+    consumer.on('consumer:group:join', () => this.#generation++);
+    const stream = await consumer.consume({ topics: [this.#options.topic], autocommit: false, mode: 'committed', fallbackMode: 'earliest' });
+    this.#stream = stream;
+    stream.on('data', (message: Record_) => this.#onRecord(message));
+    stream.on('error', (error: Error) => this.#fatal(error));
+  }
+
+  /** Finishes the batch in hand (bounded by timeoutMs while ClickHouse is away), commits, leaves the group. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    const giveUp = setTimeout(() => this.#abort.abort(), timeoutMs);
+    try {
+      await this.#flushing;
+      if (!this.#abort.signal.aborted) await this.#flush();
+    } finally {
+      clearTimeout(giveUp);
+      this.#abort.abort();
+      await this.#stream?.close().catch(() => {});
+      await this.#consumer?.close(true).catch(() => {});
+      await this.#deadLetters.close().catch(() => {});
+    }
+  }
+
+  #onRecord(message: Record_): void {
+    this.#buffer.push(message);
+    if (this.#flushing || this.#stopping) return;
+    if (this.#buffer.length >= this.#options.batchMaxEvents) this.#startFlush();
+    else this.#timer ??= setTimeout(() => this.#startFlush(), this.#options.batchMaxWaitMs);
+  }
+
+  #startFlush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#flushing || this.#stopping) return;
+    this.#stream?.pause();
+    this.#flushing = this.#flush()
+      .catch((error: Error) => {
+        if (!(error instanceof StoppedError)) this.#fatal(error);
+      })
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#stopping) return;
+        this.#stream?.resume();
+        if (this.#buffer.length >= this.#options.batchMaxEvents) this.#startFlush();
+        else if (this.#buffer.length > 0) this.#timer ??= setTimeout(() => this.#startFlush(), this.#options.batchMaxWaitMs);
+      });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#buffer;
+    this.#buffer = [];
+    if (batch.length === 0) return;
+    const startedMs = performance.now();
+    if (this.#loadedGeneration !== this.#generation) {
+      // Safe here: flushes run one at a time, so none of our writes is in flight.
+      this.#sources.clear();
+      this.#loadedGeneration = this.#generation;
+    }
+    const db = this.#options.clickhouse;
+    const nowMs = this.#options.now();
+    const rawRows: Record<string, unknown>[] = [];
+    const deadLetters: DeadLetter[] = [];
+    const touched = new Set<SourceTotals>();
+    const lastByPartition = new Map<string, Record_>();
+    for (const message of batch) {
+      const source = `kafka:${message.topic}:${message.partition}`;
+      const totals = await this.#totals(source, nowMs);
+      touched.add(totals);
+      lastByPartition.set(source, message);
+      const offset = Number(message.offset);
+      let event: AccessEvent;
+      try {
+        // A null record value (a tombstone) arrives as undefined: malformed like any other.
+        event = decode(message.value ?? Buffer.alloc(0));
+      } catch (error) {
+        if (!(error instanceof EventDecodeError)) throw error;
+        deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: `malformed: ${error.reason}: ${error.message}`, source, offset });
+        this.stats.deadLetter++;
+        continue;
+      }
+      const result = totals.count(event, offset, nowMs);
+      if (result === 'duplicate') this.stats.duplicate++;
+      else if (result === 'too_late') {
+        this.stats.tooLate++;
+        this.stats.deadLetter++;
+        deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: 'too_late', source, offset });
+      } else {
+        if (result === 'counted') this.stats.counted++;
+        else this.stats.redelivered++;
+        // Redelivered events are written again too: access_events collapses them.
+        rawRows.push(rawRow(event, source, offset));
+      }
+    }
+    const hourly: AggregateRow[] = [];
+    const daily: AggregateRow[] = [];
+    for (const totals of touched) {
+      const rows = totals.dirtyRows();
+      hourly.push(...rows.hourly);
+      daily.push(...rows.daily);
+    }
+    await this.#retry('dead-letter', () => this.#deadLetters.send(deadLetters));
+    await this.#retry('access_events', () => db.insert('access_events', rawRows));
+    await this.#retry('traffic_hourly', () => db.insert('traffic_hourly', hourly as unknown as Record<string, unknown>[]));
+    await this.#retry('traffic_daily', () => db.insert('traffic_daily', daily as unknown as Record<string, unknown>[]));
+    for (const totals of touched) {
+      totals.markWritten();
+      totals.evict(nowMs);
+    }
+    for (const message of lastByPartition.values()) {
+      // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
+      await Promise.resolve(message.commit()).catch((error: Error) =>
+        this.#options.logger.warn({ err: error, partition: message.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
+      );
+    }
+    this.stats.batches++;
+    this.#options.logger.debug({ records: batch.length, ms: Math.round(performance.now() - startedMs), stats: this.stats }, 'batch committed');
+  }
+
+  async #totals(source: string, nowMs: number): Promise<SourceTotals> {
+    let totals = this.#sources.get(source);
+    if (totals) return totals;
+    totals = new SourceTotals(source, { latenessMs: this.#options.latenessMs, dedupOffsets: this.#options.dedupOffsets });
+    const loading = totals;
+    await this.#retry('load totals', () => loading.load(this.#options.clickhouse, nowMs));
+    this.#sources.set(source, totals);
+    this.#options.logger.info({ source }, 'loaded running totals');
+    return totals;
+  }
+
+  #retry<T>(what: string, write: () => Promise<T>): Promise<T> {
+    return retryUntilDone(write, {
+      initialDelayMs: this.#options.retryInitialDelayMs,
+      maxDelayMs: this.#options.retryMaxDelayMs,
+      signal: this.#abort.signal,
+      onFailure: (error, attempt, delayMs) => {
+        this.stats.insertFailures++;
+        this.#options.logger.warn({ err: error, attempt, delayMs }, `${what} failed; retrying, consumption paused`);
+      },
+    });
+  }
+
+  #fatal(error: Error): void {
+    this.#options.logger.error({ err: error }, 'collector failed');
+    this.#failed?.(error);
+  }
+}
+
+function rawRow(event: AccessEvent, source: string, offset: number): Record<string, unknown> {
+  return {
+    event_id: event.id,
+    ts: Math.floor(event.startMs / 1000),
+    ts_ms: event.startMs % 1000,
+    node: event.node,
+    app_id: event.appId,
+    service: event.service,
+    route: event.route,
+    method: event.method,
+    status: event.status,
+    upstream_status: event.upstreamStatus,
+    total_us: event.totalUs,
+    upstream_us: event.upstreamUs,
+    gateway_us: event.gatewayUs,
+    bytes_in: event.bytesIn,
+    bytes_out: event.bytesOut,
+    client_ip: event.clientIp,
+    target: event.target,
+    error_class: event.errorClass,
+    trace_id: event.traceId,
+    source,
+    source_offset: offset,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * `node collector/cluster/main.ts`: the cluster collector process
+ * (tollgate-collector). SIGTERM/SIGINT finish the batch in hand, commit and
+ * exit 0; any other failure exits 1 without committing, so a supervisor's
+ * restart redelivers and nothing is lost or counted twice.
+ */
+import { pino } from 'pino';
+import { createClickHouseClient } from '../clickhouse/http-client.ts';
+import { ClusterCollector } from './collector.ts';
+import { configFromEnv } from './config.ts';
+
+const config = configFromEnv(process.env);
+const logger = pino({ name: 'tollgate-collector', level: config.logLevel });
+const collector = new ClusterCollector({
+  brokers: config.brokers,
+  topic: config.topic,
+  groupId: config.groupId,
+  clientId: config.clientId,
+  clickhouse: createClickHouseClient({ url: config.clickhouseUrl, database: config.clickhouseDatabase, timeoutMs: 10_000 }),
+  logger,
+  batchMaxEvents: config.batchMaxEvents,
+  batchMaxWaitMs: config.batchMaxWaitMs,
+  latenessMs: config.latenessMs,
+  sessionTimeoutMs: config.sessionTimeoutMs,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping: finishing the batch in hand');
+  await collector.stop();
+  logger.info({ stats: collector.stats }, 'stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await collector.start((error) => {
+  logger.fatal({ err: error }, 'exiting without committing the batch in hand');
+  process.exit(1);
+});
+logger.info({ topic: config.topic, group: config.groupId, database: config.clickhouseDatabase }, 'collector started');

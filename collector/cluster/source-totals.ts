@@ -1,0 +1,185 @@
+/**
+ * The running totals of one source (one Kafka partition) as
+ * migrations/README.md prescribes: per (granularity, bucket, app, service) the
+ * cumulative counters and the offset of the last event counted into them (the
+ * key's mark). An event is counted into a key only above its mark, so
+ * redelivery from any earlier offset, however batches are cut, adds nothing;
+ * every row written is a pure function of the log's prefix.
+ */
+import type { AccessEvent } from '../../shared/access-event.ts';
+import type { ClickHouseClient } from '../clickhouse/http-client.ts';
+import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
+import type { TrafficCounters } from '../aggregate/traffic.ts';
+import { addEvent, emptyCounters } from '../aggregate/traffic.ts';
+import type { AggregateColumns } from './traffic-counters.ts';
+import { AGGREGATE_COLUMNS, fromColumns, toColumns } from './traffic-counters.ts';
+
+export const HOUR_S = 3600;
+export const DAY_S = 86_400;
+
+export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
+
+interface KeyTotals {
+  bucketS: number;
+  appId: string;
+  service: string;
+  /** Offset of the last event counted into counters; -1 = none yet. */
+  mark: number;
+  counters: TrafficCounters;
+  dirty: boolean;
+}
+
+export interface AggregateRow extends AggregateColumns {
+  bucket: number;
+  app_id: string;
+  service: string;
+  source: string;
+  source_offset: number;
+}
+
+export interface SourceTotalsOptions {
+  /** Events whose start is older than this (vs. the clock) are not counted (default 48 h). */
+  latenessMs: number;
+  /** A repeated event_id within this many offsets of its first occurrence is a duplicate. */
+  dedupOffsets: number;
+}
+
+export class SourceTotals {
+  readonly source: string;
+  readonly #options: SourceTotalsOptions;
+  readonly #hourly = new Map<string, KeyTotals>();
+  readonly #daily = new Map<string, KeyTotals>();
+  /** event_id → offset of its first occurrence, in offset order (oldest first). */
+  readonly #seen = new Map<string, number>();
+  /** Day buckets before this were not loaded (or were evicted): never count into them. */
+  #loadedFromS = 0;
+
+  constructor(source: string, options: SourceTotalsOptions) {
+    this.source = source;
+    this.#options = options;
+  }
+
+  /**
+   * Loads the newest row of every key of this source within the lateness
+   * window, per table, and the event ids counted in the dedup window. Must run
+   * when none of this collector's writes for the source is in flight.
+   */
+  async load(db: ClickHouseClient, nowMs: number): Promise<void> {
+    // Day-aligned and a day early, so no key an accepted event can touch is missing.
+    this.#loadedFromS = Math.floor((nowMs - this.#options.latenessMs) / 1000 / DAY_S) * DAY_S - DAY_S;
+    let highestMark = -1;
+    for (const [table, keys] of [['traffic_hourly', this.#hourly], ['traffic_daily', this.#daily]] as const) {
+      keys.clear();
+      const rows = await db.query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket_s, app_id, service,
+    max(source_offset) AS mark,
+    ${AGGREGATE_COLUMNS.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(',\n    ')}
+FROM ${table}
+WHERE source = ${quoteString(this.source)} AND bucket >= ${dateTimeFromEpochS(this.#loadedFromS)}
+GROUP BY bucket, app_id, service`);
+      for (const row of rows) {
+        const key: KeyTotals = {
+          bucketS: Number(row.bucket_s),
+          appId: String(row.app_id),
+          service: String(row.service),
+          mark: Number(row.mark),
+          counters: fromColumns(row),
+          dirty: false,
+        };
+        keys.set(keyOf(key.bucketS, key.appId, key.service), key);
+        highestMark = Math.max(highestMark, key.mark);
+      }
+    }
+    this.#seen.clear();
+    if (highestMark < 0) return;
+    const ids = await db.query<{ event_id: string; first: number }>(`SELECT event_id, min(source_offset) AS first
+FROM access_events
+WHERE source = ${quoteString(this.source)} AND ts >= ${dateTimeFromEpochS(this.#loadedFromS)}
+    AND source_offset > ${Math.max(0, highestMark - this.#options.dedupOffsets)}
+GROUP BY event_id
+ORDER BY first`);
+    for (const { event_id, first } of ids) this.#seen.set(event_id, Number(first));
+  }
+
+  /**
+   * Adds the event at `offset` to its hour and day keys where it is above
+   * their marks. Offsets of one source must arrive in increasing order, except
+   * that a redelivery may start again anywhere below.
+   */
+  count(event: AccessEvent, offset: number, nowMs: number): CountResult {
+    const first = this.#seen.get(event.id);
+    if (first !== undefined && first < offset && offset - first <= this.#options.dedupOffsets) return 'duplicate';
+    const hourS = Math.floor(event.startMs / 1000 / HOUR_S) * HOUR_S;
+    const dayS = Math.floor(event.startMs / 1000 / DAY_S) * DAY_S;
+    if (event.startMs < nowMs - this.#options.latenessMs || dayS < this.#loadedFromS) return 'too_late';
+    if (first === undefined) this.#remember(event.id, offset);
+    const hour = this.#key(this.#hourly, hourS, event);
+    const day = this.#key(this.#daily, dayS, event);
+    let counted = false;
+    for (const key of [hour, day]) {
+      if (offset <= key.mark) continue;
+      addEvent(key.counters, event);
+      key.mark = offset;
+      key.dirty = true;
+      counted = true;
+    }
+    return counted ? 'counted' : 'redelivered';
+  }
+
+  /** The new cumulative rows of every key counted into since the last markWritten(). */
+  dirtyRows(): { hourly: AggregateRow[]; daily: AggregateRow[] } {
+    return { hourly: this.#rows(this.#hourly), daily: this.#rows(this.#daily) };
+  }
+
+  markWritten(): void {
+    for (const keys of [this.#hourly, this.#daily]) for (const key of keys.values()) key.dirty = false;
+  }
+
+  /** Forgets keys wholly outside the lateness window; events for them are too late from now on. */
+  evict(nowMs: number): void {
+    const fromS = Math.floor((nowMs - this.#options.latenessMs) / 1000 / DAY_S) * DAY_S - DAY_S;
+    if (fromS <= this.#loadedFromS) return;
+    this.#loadedFromS = fromS;
+    for (const keys of [this.#hourly, this.#daily]) {
+      for (const [id, key] of keys) if (key.bucketS < fromS && !key.dirty) keys.delete(id);
+    }
+  }
+
+  #remember(eventId: string, offset: number): void {
+    this.#seen.set(eventId, offset);
+    const oldest = offset - this.#options.dedupOffsets;
+    for (const [id, first] of this.#seen) {
+      if (first >= oldest) break;
+      this.#seen.delete(id);
+    }
+  }
+
+  #key(keys: Map<string, KeyTotals>, bucketS: number, event: AccessEvent): KeyTotals {
+    const id = keyOf(bucketS, event.appId, event.service);
+    let key = keys.get(id);
+    if (!key) {
+      key = { bucketS, appId: event.appId, service: event.service, mark: -1, counters: emptyCounters(), dirty: false };
+      keys.set(id, key);
+    }
+    return key;
+  }
+
+  #rows(keys: Map<string, KeyTotals>): AggregateRow[] {
+    const rows: AggregateRow[] = [];
+    for (const key of keys.values()) {
+      if (!key.dirty) continue;
+      rows.push({
+        bucket: key.bucketS,
+        app_id: key.appId,
+        service: key.service,
+        source: this.source,
+        source_offset: key.mark,
+        ...toColumns(key.counters),
+      });
+    }
+    return rows;
+  }
+}
+
+function keyOf(bucketS: number, appId: string, service: string): string {
+  return `${bucketS}\u0000${appId}\u0000${service}`;
+}

@@ -1,0 +1,99 @@
+/**
+ * Access events for the collector suites, and the traffic report they must
+ * produce, computed here independently of the collector.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
+import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
+import { queryTraffic, rawTrafficSql, trafficSql } from '../../collector/clickhouse/traffic-report.ts';
+import type { TrafficQuery, TrafficRow } from '../../collector/clickhouse/traffic-report.ts';
+
+export const APPS = ['app-a', 'app-b', ''];
+const SERVICES = ['orders', 'users'];
+const STATUSES: [number, number, ErrorClass][] = [
+  [200, 200, 'none'], [201, 201, 'none'], [304, 304, 'none'], [404, 404, 'none'],
+  [429, 0, 'rate_limited'], [401, 0, 'unauthorized'], [503, 503, 'none'], [504, 0, 'upstream_timeout'],
+];
+const LATENCIES_US = [120, 700, 3_000, 40_000, 180_000, 900_000, 45_000_000];
+
+/** n events spread over the last ~5 hours (so over hours, and sometimes two days), deterministic but for ids. */
+export function makeEvents(n: number, nowMs = Date.now()): AccessEvent[] {
+  const events: AccessEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const [status, upstreamStatus, errorClass] = STATUSES[(i * 7) % STATUSES.length];
+    events.push({
+      id: randomUUID(),
+      startMs: nowMs - ((i * 7919) % (5 * 3600_000)),
+      node: 'gw-1',
+      appId: APPS[i % APPS.length],
+      service: SERVICES[(i >> 1) % SERVICES.length],
+      route: '/r',
+      method: 'GET',
+      status,
+      upstreamStatus,
+      totalUs: LATENCIES_US[(i * 3) % LATENCIES_US.length],
+      upstreamUs: 0,
+      gatewayUs: 50,
+      bytesIn: 100 + (i % 13),
+      bytesOut: 1000 + (i % 977),
+      clientIp: '10.0.0.1',
+      target: '',
+      errorClass,
+      traceId: '',
+    });
+  }
+  return events;
+}
+
+type Counts = Omit<TrafficRow, 'latency_p50_ms' | 'latency_p95_ms' | 'latency_p99_ms'>;
+
+export function expectedCounts(events: readonly AccessEvent[], appId: string, granularity: 'hour' | 'day'): Counts[] {
+  const stepMs = granularity === 'hour' ? 3600_000 : 86_400_000;
+  const rows = new Map<number, Counts>();
+  for (const e of events) {
+    if (e.appId !== appId) continue;
+    const bucket = (Math.floor(e.startMs / stepMs) * stepMs) / 1000;
+    let row = rows.get(bucket);
+    if (!row) {
+      row = { bucket, requests: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, bytes_in: 0, bytes_out: 0 };
+      rows.set(bucket, row);
+    }
+    row.requests++;
+    const k = `status_${Math.floor(e.status / 100)}xx` as 'status_2xx';
+    row[k]++;
+    row.bytes_in += e.bytesIn;
+    row.bytes_out += e.bytesOut;
+  }
+  return [...rows.values()].sort((a, b) => a.bucket - b.bucket);
+}
+
+export interface ReportCheck {
+  /** Aggregate report counts, per app and granularity. */
+  actual: Counts[][];
+  expected: Counts[][];
+  /** Aggregate report rows (with percentiles) and the same from the raw events. */
+  aggregate: TrafficRow[][];
+  raw: TrafficRow[][];
+}
+
+/** Every app's hourly and daily report: counts vs. the expectation, and aggregate vs. raw. */
+export async function readReports(db: ClickHouseClient, events: readonly AccessEvent[]): Promise<ReportCheck> {
+  const check: ReportCheck = { actual: [], expected: [], aggregate: [], raw: [] };
+  for (const appId of APPS) {
+    for (const granularity of ['hour', 'day'] as const) {
+      const query: TrafficQuery = { appId, granularity, fromS: 0, toS: Math.floor(Date.now() / 1000) + 86_400 };
+      const rows = await queryTraffic(db, trafficSql(query));
+      check.aggregate.push(rows);
+      check.raw.push(await queryTraffic(db, rawTrafficSql(query)));
+      check.actual.push(rows.map(({ latency_p50_ms, latency_p95_ms, latency_p99_ms, ...counts }) => counts));
+      check.expected.push(expectedCounts(events, appId, granularity));
+    }
+  }
+  return check;
+}
+
+export async function totalRequests(db: ClickHouseClient): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`SELECT sum(requests) AS n FROM
+    (SELECT argMax(requests, source_offset) AS requests FROM traffic_daily GROUP BY bucket, app_id, service, source)`);
+  return Number(row?.n ?? 0);
+}
