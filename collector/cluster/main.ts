@@ -9,7 +9,14 @@ import { createClickHouseClient } from '../clickhouse/http-client.ts';
 import { ClusterCollector } from './collector.ts';
 import { configFromEnv } from './config.ts';
 
-const config = configFromEnv(process.env);
+let config: ReturnType<typeof configFromEnv>;
+try {
+  config = configFromEnv(process.env);
+} catch (err) {
+  // A settings mistake gets one clear line, not a stack trace.
+  console.error(`tollgate-collector: ${(err as Error).message}`);
+  process.exit(2);
+}
 const logger = pino({ name: 'tollgate-collector', level: config.logLevel });
 const collector = new ClusterCollector({
   brokers: config.brokers,
