@@ -117,6 +117,10 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad): Check[] {
       : judge('p99 difference at half load, ms', half.p99DiffMs, { op: '<=', limit: 1 }),
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
+    // What access events and the in-process collector cost, measured in the same run.
+    judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
+    judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
+    judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes)),
   ];
 }
 

@@ -123,8 +123,13 @@ function listenOn(template: unknown, port: number): unknown {
 // BENCH_TOLLGATE_CLI benches another entry point (a checkout elsewhere) with the same config.
 const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'bin/tollgate');
 
-const tollgate: Competitor = {
-  name: 'tollgate',
+/**
+ * `tollgate`: the proxy alone (access events off). `tollgate+events`: the
+ * default single-node setup, where every request also becomes an access event
+ * in the embedded log and the in-process collector aggregates it.
+ */
+const tollgateVariant = (name: string, events: Record<string, unknown>): Competitor => ({
+  name,
   unavailable: () => (existsSync(tollgateCli) ? undefined : `not available (${relative(repoRoot, tollgateCli)} missing)`),
   async start(upstreamOrigin, workDir) {
     const proxyPort = await freePort();
@@ -134,15 +139,18 @@ const tollgate: Competitor = {
     config.admin.listen = listenOn(config.admin.listen, adminPort);
     const [first, second] = config.services[0].upstream.targets;
     config.services[0].upstream.targets = [{ ...first, url: upstreamOrigin }, { ...second, url: secondOrigin || upstreamOrigin }];
-    config.store = { dir: join(workDir, 'tollgate-store') };
-    const configFile = join(workDir, 'tollgate.yaml');
+    config.store = { dir: join(workDir, `${name}-store`) };
+    config.events = { dir: join(workDir, `${name}-events`), ...events };
+    const configFile = join(workDir, `${name}.yaml`);
     writeFileSync(configFile, stringify(config));
     const [cmd, args] = tollgateCli.endsWith('.ts')
       ? [join(repoRoot, 'node_modules/.bin/node'), [tollgateCli]]
       : [tollgateCli, []];
-    return launch('tollgate', 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, '/api/');
+    return launch(name, 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, '/api/');
   },
-};
+});
+const tollgate = tollgateVariant('tollgate', { sink: 'none' });
+const tollgateEvents = tollgateVariant('tollgate+events', { sink: 'embedded' });
 
 /** Every competitor, in the order they are measured. */
 export const competitors: Competitor[] = [
@@ -151,6 +159,7 @@ export const competitors: Competitor[] = [
   nodeServer('fastify-http-proxy', 'fastify-proxy.ts'),
   nginx,
   tollgate,
+  tollgateEvents,
 ];
 
 export function findCompetitor(name: string): Competitor {
