@@ -19,9 +19,15 @@ export async function createEventSink(config: Config, metrics: EventMetrics, log
       return undefined;
     case 'embedded':
       return EmbeddedEventSink.open(dir, e.max_bytes, metrics, log.child({ component: 'events' }));
-    case 'kafka':
-      // KAFKA_SINK_PENDING: wired when gateway/events/kafka/ lands.
-      throw new Error('events.sink: kafka is not available yet');
+    case 'kafka': {
+      // Loaded only when asked for, so a single node does not carry the Kafka client in memory.
+      const { createKafkaSink } = await import('./kafka/index.ts');
+      return createKafkaSink({
+        brokers: e.kafka.brokers, topic: e.kafka.topic, clientId: e.kafka.client_id, flushMs: e.kafka.flush_ms,
+        batchEvents: e.kafka.batch_events, compression: e.kafka.compression, timeoutMs: e.kafka.timeout_ms,
+        dir, maxBytes: e.max_bytes,
+      }, metrics, log.child({ component: 'events' }));
+    }
   }
 }
 

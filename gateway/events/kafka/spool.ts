@@ -1,0 +1,176 @@
+import { FRAME_HEADER_BYTES } from '../segment-log/frame.ts';
+import { SegmentLog, type DropReason, type WarnLogger } from '../segment-log/segment-log.ts';
+import { SegmentReader } from '../segment-log/segment-reader.ts';
+
+export interface SpoolOptions {
+  /** Disk bound: segments kept plus the unwritten batch. Past it the newest event is dropped. */
+  maxBytes: number;
+  /** Dropped records, coalesced (see SegmentLog's onDrop). Must not throw. */
+  onDrop: (count: number, reason: DropReason) => void;
+  logger?: WarnLogger;
+}
+
+export interface SpoolBatch {
+  /** Views into fresh read buffers: the reader never reuses them, so a send may hold them. */
+  records: Buffer[];
+  next: number;
+}
+
+// An encoded AccessEvent is at most ~37 KB (nine strings capped at 4 KiB each).
+const MAX_RECORD_BYTES = 64 * 1024;
+// Appended but not yet written: the disk falling this far behind drops events as `backlog`.
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The Kafka sink's disk spool: events Kafka has not acknowledged, in emission
+ * order, in a segment log whose single consumer is the sink itself. Everything
+ * from `readPosition` to the end is unsent; the checkpoint (committed only after
+ * Kafka acknowledged) is where a restarted gateway resumes, so a crash resends
+ * at most the batches in flight (at-least-once), never skips one.
+ */
+export class KafkaSpool {
+  readonly #log: SegmentLog;
+  readonly #reader: SegmentReader;
+  readonly #maxBytes: number;
+  /** Where unsent records start; the checkpoint trails it by the commits not yet durable. */
+  #readPosition: number;
+  /** Records found by `countUnsent` stop here: later ones were counted as they were appended. */
+  readonly #openEnd: number;
+  #unsentEvents = 0;
+  #commits: Promise<void> = Promise.resolve();
+  readonly #logger: WarnLogger | undefined;
+
+  static async open(dir: string, options: SpoolOptions): Promise<KafkaSpool> {
+    // Segments of a sixteenth of the bound, so what was sent is freed in small steps.
+    const segmentBytes = Math.min(MAX_SEGMENT_BYTES, Math.max(MAX_RECORD_BYTES + FRAME_HEADER_BYTES, Math.floor(options.maxBytes / 16)));
+    let spool: KafkaSpool | undefined;
+    const log = await SegmentLog.open(dir, {
+      maxTotalBytes: options.maxBytes,
+      segmentBytes,
+      maxRecordBytes: MAX_RECORD_BYTES,
+      maxPendingBytes: MAX_PENDING_BYTES,
+      logger: options.logger,
+      onDrop: (count, reason) => {
+        // A disk error drops records that were accepted (and counted as unsent).
+        if (reason === 'io_error' && spool) spool.#unsentEvents = Math.max(0, spool.#unsentEvents - count);
+        options.onDrop(count, reason);
+      },
+    });
+    const reader = await SegmentReader.open(dir, { log, maxRecordBytes: MAX_RECORD_BYTES, logger: options.logger });
+    spool = new KafkaSpool(log, reader, options);
+    return spool;
+  }
+
+  private constructor(log: SegmentLog, reader: SegmentReader, options: SpoolOptions) {
+    this.#log = log;
+    this.#reader = reader;
+    this.#maxBytes = options.maxBytes;
+    this.#logger = options.logger;
+    this.#readPosition = reader.committed;
+    this.#openEnd = log.endPosition;
+  }
+
+  /** True while some appended record has not been acknowledged by Kafka. */
+  get pending(): boolean {
+    return this.#readPosition < this.#log.endPosition;
+  }
+
+  get unsentBytes(): number {
+    return Math.max(0, this.#log.endPosition - this.#readPosition);
+  }
+
+  get unsentEvents(): number {
+    return this.#unsentEvents;
+  }
+
+  get endPosition(): number {
+    return this.#log.endPosition;
+  }
+
+  get readPosition(): number {
+    return this.#readPosition;
+  }
+
+  /** The writer's counters: `written` records survive a SIGKILL (they are in the page cache). */
+  get stats(): Readonly<SegmentLog['stats']> {
+    return this.#log.stats;
+  }
+
+  /** Whether `count` records of `bytes` in all would all be accepted now (the bounds `append` checks). */
+  fits(bytes: number, count: number): boolean {
+    const frameBytes = bytes + count * FRAME_HEADER_BYTES;
+    return this.#log.retainedBytes + frameBytes <= this.#maxBytes && this.#log.pendingBytes + frameBytes <= MAX_PENDING_BYTES;
+  }
+
+  /** False when dropped; the drop reaches `onDrop` (so it is counted and logged). */
+  append(record: Buffer): boolean {
+    if (!this.#log.append(record)) return false;
+    this.#unsentEvents += 1;
+    return true;
+  }
+
+  /**
+   * Counts the unsent records a previous run left, for the spool_events gauge.
+   * Reads everything once; `stop()` true ends it early (the gauge then reads low).
+   */
+  async countUnsent(stop: () => boolean): Promise<void> {
+    let position = this.#readPosition;
+    while (position < this.#openEnd && !stop()) {
+      const { records, next } = await this.#reader.read(position, 4096);
+      for (const record of records) if (record.position < this.#openEnd) this.#unsentEvents += 1;
+      if (records.length === 0 || next <= position) break;
+      position = next;
+    }
+  }
+
+  /** The oldest unsent records: at most `maxRecords` of at most `maxBytes` together (but at least one). */
+  async read(maxRecords: number, maxBytes: number): Promise<SpoolBatch> {
+    if (this.#log.writtenPosition < this.#log.endPosition) await this.#log.flush();
+    // Taken before reading: what is written while the read runs was not looked at.
+    const writtenBefore = this.#log.writtenPosition;
+    const { records, next } = await this.#reader.read(this.#readPosition, maxRecords);
+    if (records.length > 0) {
+      let count = 0;
+      let bytes = 0;
+      while (count < records.length && (count === 0 || bytes + records[count].payload.length <= maxBytes)) bytes += records[count++].payload.length;
+      const rest = records[count];
+      return { records: records.slice(0, count).map((r) => r.payload), next: rest === undefined ? next : rest.position };
+    }
+    // Nothing readable up to the written end: gaps or damage the reader stepped over (and logged).
+    const end = next > this.#readPosition ? next : writtenBefore;
+    if (end > this.#readPosition) this.#advance(end, 0);
+    return { records: [], next: this.#readPosition };
+  }
+
+  /** Kafka acknowledged the records before `next`: they are never sent again, even after a crash. */
+  delivered(next: number, count: number): void {
+    this.#advance(next, count);
+  }
+
+  /**
+   * Records from `start` to `end` were delivered by another path (a batch copied here
+   * while its send was still in flight). Only skipped when they are the next unsent ones.
+   */
+  skip(start: number, end: number, count: number): boolean {
+    if (start !== this.#readPosition) return false;
+    this.#advance(end, count);
+    return true;
+  }
+
+  /** Writes and fsyncs what was appended, waits for the last checkpoint, closes the files. */
+  async close(): Promise<void> {
+    await this.#log.close();
+    await this.#commits;
+    await this.#reader.close();
+  }
+
+  #advance(position: number, count: number): void {
+    this.#readPosition = position;
+    this.#unsentEvents = Math.max(0, this.#unsentEvents - count);
+    // Commits run in order off the send path; a failed one only means a resend after a restart.
+    this.#commits = this.#commits
+      .then(() => this.#reader.commit(position))
+      .catch((error: unknown) => this.#logger?.warn({ err: error, position }, 'kafka spool: checkpoint not written; a restart resends those events'));
+  }
+}
