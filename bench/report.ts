@@ -121,6 +121,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad): Check[] {
     judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
     judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
     judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes)),
+    judge('tollgate+kafka / tollgate req/s (emission cost)', rps('tollgate+kafka') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+kafka')! / rps('tollgate')!, { op: '>=', limit: 0.95 }),
   ];
 }
 

@@ -8,7 +8,7 @@ import {
   type HalfLoad, type HalfLoadSide, type PeakRow,
 } from './report.ts';
 import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
-import { competitors, findCompetitor, newWorkDir, startUpstream, type Competitor, type RunningServer } from './servers.ts';
+import { competitors, findCompetitor, newWorkDir, probeKafka, startUpstream, type Competitor, type RunningServer } from './servers.ts';
 import { pinningNote } from './cpu-pin.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -99,6 +99,7 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
 
 async function main(): Promise<void> {
   installCleanup();
+  await probeKafka();
   const generator = peakGenerator();
   const workDir = newWorkDir();
   const header = `Peak load: ${generator}${generator === 'wrk' ? ' (1 thread)' : ''}, ${connections} connections, ` +

@@ -128,9 +128,9 @@ const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'bin/tollga
  * default single-node setup, where every request also becomes an access event
  * in the embedded log and the in-process collector aggregates it.
  */
-const tollgateVariant = (name: string, events: Record<string, unknown>): Competitor => ({
+const tollgateVariant = (name: string, events: Record<string, unknown>, needs?: () => string | undefined): Competitor => ({
   name,
-  unavailable: () => (existsSync(tollgateCli) ? undefined : `not available (${relative(repoRoot, tollgateCli)} missing)`),
+  unavailable: () => (existsSync(tollgateCli) ? needs?.() : `not available (${relative(repoRoot, tollgateCli)} missing)`),
   async start(upstreamOrigin, workDir) {
     const proxyPort = await freePort();
     const adminPort = await freePort();
@@ -151,6 +151,22 @@ const tollgateVariant = (name: string, events: Record<string, unknown>): Competi
 });
 const tollgate = tollgateVariant('tollgate', { sink: 'none' });
 const tollgateEvents = tollgateVariant('tollgate+events', { sink: 'embedded' });
+// The cluster setup's emission cost: events to Kafka (npm run services:up starts one on 9192).
+const kafkaBrokers = process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9192';
+const tollgateKafka = tollgateVariant('tollgate+kafka', { sink: 'kafka', kafka: { brokers: kafkaBrokers.split(','), topic: `tollgate-bench-${process.pid}` } },
+  () => (kafkaReachable ? undefined : `not available (no Kafka on ${kafkaBrokers}; npm run services:up)`));
+
+/** Checked once before the run (see probeKafka), so unavailable() can stay synchronous. */
+let kafkaReachable = false;
+export async function probeKafka(): Promise<void> {
+  const [host, port] = kafkaBrokers.split(',')[0].split(':');
+  const { connect } = await import('node:net');
+  kafkaReachable = await new Promise<boolean>((resolve) => {
+    const s = connect(Number(port), host, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+    s.setTimeout(1000, () => { s.destroy(); resolve(false); });
+  });
+}
 
 /** Every competitor, in the order they are measured. */
 export const competitors: Competitor[] = [
@@ -160,6 +176,7 @@ export const competitors: Competitor[] = [
   nginx,
   tollgate,
   tollgateEvents,
+  tollgateKafka,
 ];
 
 export function findCompetitor(name: string): Competitor {
