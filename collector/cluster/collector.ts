@@ -13,6 +13,8 @@ import type { AccessEvent } from '../../shared/access-event.ts';
 import { decode, EventDecodeError } from '../../shared/access-event-codec.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import type { DeadLetter } from './dead-letter.ts';
+import type { LiveCounters, LiveEvent } from './live-counters.ts';
+import type { CollectorMetrics } from './metrics.ts';
 import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
 import { retryUntilDone, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';
@@ -39,6 +41,11 @@ export interface ClusterCollectorOptions {
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   now?: () => number;
+  /** Best-effort Redis live counters, updated after ClickHouse acked and before the commit. */
+  liveCounters?: LiveCounters;
+  metrics?: CollectorMetrics;
+  /** How often consumer lag is measured for metrics (default 5000). */
+  lagIntervalMs?: number;
 }
 
 export interface CollectorStats {
@@ -50,13 +57,15 @@ export interface CollectorStats {
   tooLate: number;
   batches: number;
   insertFailures: number;
+  /** Batches whose live counters could not reach Redis (skipped; ClickHouse unaffected). */
+  redisErrors: number;
 }
 
 type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
 
 export class ClusterCollector {
-  readonly stats: CollectorStats = { counted: 0, redelivered: 0, duplicate: 0, deadLetter: 0, tooLate: 0, batches: 0, insertFailures: 0 };
-  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId'>> & { clientId: string };
+  readonly stats: CollectorStats = { counted: 0, redelivered: 0, duplicate: 0, deadLetter: 0, tooLate: 0, batches: 0, insertFailures: 0, redisErrors: 0 };
+  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> & Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
   readonly #sources = new Map<string, SourceTotals>();
   readonly #abort = new AbortController();
   #deadLetters: DeadLetterSink;
@@ -80,10 +89,12 @@ export class ClusterCollector {
       sessionTimeoutMs: 10_000,
       retryInitialDelayMs: 100,
       retryMaxDelayMs: 5000,
+      lagIntervalMs: 5000,
       now: Date.now,
       ...options,
     };
     this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
+    options.metrics?.observe(this.stats, () => options.liveCounters?.up);
   }
 
   /** Joins the group and starts consuming; `onFatal` hears an error that must end the process. */
@@ -104,6 +115,11 @@ export class ClusterCollector {
     this.#stream = stream;
     stream.on('data', (message: Record_) => this.#onRecord(message));
     stream.on('error', (error: Error) => this.#fatal(error));
+    const metrics = this.#options.metrics;
+    if (metrics) {
+      consumer.on('consumer:lag', (lag) => metrics.setLag(lag));
+      consumer.startLagMonitoring({ topics: [this.#options.topic] }, this.#options.lagIntervalMs);
+    }
   }
 
   /** Finishes the batch in hand (bounded by timeoutMs while ClickHouse is away), commits, leaves the group. */
@@ -118,6 +134,7 @@ export class ClusterCollector {
       clearTimeout(giveUp);
       this.#abort.abort();
       await this.#stream?.close().catch(() => {});
+      this.#consumer?.stopLagMonitoring();
       await this.#consumer?.close(true).catch(() => {});
       await this.#deadLetters.close().catch(() => {});
     }
@@ -164,6 +181,7 @@ export class ClusterCollector {
     const deadLetters: DeadLetter[] = [];
     const touched = new Set<SourceTotals>();
     const lastByPartition = new Map<string, Record_>();
+    const live = new Map<string, LiveEvent[]>();
     for (const message of batch) {
       const source = `kafka:${message.topic}:${message.partition}`;
       const totals = await this.#totals(source, nowMs);
@@ -189,6 +207,10 @@ export class ClusterCollector {
       } else {
         if (result === 'counted') this.stats.counted++;
         else this.stats.redelivered++;
+        // Redelivered too: Redis keeps its own per-partition mark and skips what it already has.
+        const partitionLive = live.get(source) ?? [];
+        live.set(source, partitionLive);
+        partitionLive.push({ offset, event });
         // Redelivered events are written again too: access_events collapses them.
         rawRows.push(rawRow(event, source, offset));
       }
@@ -201,12 +223,19 @@ export class ClusterCollector {
       daily.push(...rows.daily);
     }
     await this.#retry('dead-letter', () => this.#deadLetters.send(deadLetters));
-    await this.#retry('access_events', () => db.insert('access_events', rawRows));
-    await this.#retry('traffic_hourly', () => db.insert('traffic_hourly', hourly as unknown as Record<string, unknown>[]));
-    await this.#retry('traffic_daily', () => db.insert('traffic_daily', daily as unknown as Record<string, unknown>[]));
+    await this.#insert('access_events', rawRows);
+    await this.#insert('traffic_hourly', hourly as unknown as Record<string, unknown>[]);
+    await this.#insert('traffic_daily', daily as unknown as Record<string, unknown>[]);
     for (const totals of touched) {
       totals.markWritten();
       totals.evict(nowMs);
+    }
+    const liveCounters = this.#options.liveCounters;
+    if (liveCounters) {
+      for (const [source, events] of live) {
+        const { topic, partition } = lastByPartition.get(source)!;
+        if (!(await liveCounters.apply(topic, partition, events))) this.stats.redisErrors++;
+      }
     }
     for (const message of lastByPartition.values()) {
       // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
@@ -215,6 +244,7 @@ export class ClusterCollector {
       );
     }
     this.stats.batches++;
+    this.#options.metrics?.batch((performance.now() - startedMs) / 1000);
     this.#options.logger.debug({ records: batch.length, ms: Math.round(performance.now() - startedMs), stats: this.stats }, 'batch committed');
   }
 
@@ -229,6 +259,12 @@ export class ClusterCollector {
     return totals;
   }
 
+  async #insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#retry(table, () => this.#options.clickhouse.insert(table, rows));
+    this.#options.metrics?.inserted(table);
+  }
+
   #retry<T>(what: string, write: () => Promise<T>): Promise<T> {
     return retryUntilDone(write, {
       initialDelayMs: this.#options.retryInitialDelayMs,
@@ -236,6 +272,7 @@ export class ClusterCollector {
       signal: this.#abort.signal,
       onFailure: (error, attempt, delayMs) => {
         this.stats.insertFailures++;
+        if (what === 'access_events' || what.startsWith('traffic_')) this.#options.metrics?.insertFailed(what);
         this.#options.logger.warn({ err: error, attempt, delayMs }, `${what} failed; retrying, consumption paused`);
       },
     });

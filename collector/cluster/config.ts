@@ -13,6 +13,11 @@ export interface CollectorConfig {
   latenessMs: number;
   sessionTimeoutMs: number;
   logLevel: string;
+  /** Live counters are off without it. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  /** host:port of the Prometheus /metrics listener. */
+  metricsListen: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): CollectorConfig {
@@ -30,6 +35,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): CollectorConfig {
     latenessMs: positiveInt(env, 'TOLLGATE_COLLECTOR_LATENESS_HOURS', 48) * 3600_000,
     sessionTimeoutMs: positiveInt(env, 'TOLLGATE_COLLECTOR_SESSION_TIMEOUT_MS', 10_000),
     logLevel: env.TOLLGATE_LOG_LEVEL || 'info',
+    redisUrl: env.TOLLGATE_REDIS_URL || undefined,
+    redisPrefix: env.TOLLGATE_REDIS_PREFIX || 'tollgate:live:',
+    metricsListen: env.TOLLGATE_COLLECTOR_METRICS_LISTEN || '127.0.0.1:9091',
   };
 }
 

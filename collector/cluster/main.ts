@@ -8,6 +8,8 @@ import { pino } from 'pino';
 import { createClickHouseClient } from '../clickhouse/http-client.ts';
 import { ClusterCollector } from './collector.ts';
 import { configFromEnv } from './config.ts';
+import { LiveCounters } from './live-counters.ts';
+import { CollectorMetrics, startMetricsServer } from './metrics.ts';
 
 let config: ReturnType<typeof configFromEnv>;
 try {
@@ -18,6 +20,9 @@ try {
   process.exit(2);
 }
 const logger = pino({ name: 'tollgate-collector', level: config.logLevel });
+const metrics = new CollectorMetrics();
+const liveCounters = config.redisUrl ? new LiveCounters({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
+if (liveCounters && !(await liveCounters.connect())) logger.warn('redis not reachable yet; live counters skipped until it is');
 const collector = new ClusterCollector({
   brokers: config.brokers,
   topic: config.topic,
@@ -29,7 +34,10 @@ const collector = new ClusterCollector({
   batchMaxWaitMs: config.batchMaxWaitMs,
   latenessMs: config.latenessMs,
   sessionTimeoutMs: config.sessionTimeoutMs,
+  liveCounters,
+  metrics,
 });
+const metricsServer = await startMetricsServer(config.metricsListen, metrics.registry);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -37,6 +45,8 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'stopping: finishing the batch in hand');
   await collector.stop();
+  await liveCounters?.close();
+  metricsServer.close();
   logger.info({ stats: collector.stats }, 'stopped');
   process.exit(0);
 }
@@ -47,4 +57,4 @@ await collector.start((error) => {
   logger.fatal({ err: error }, 'exiting without committing the batch in hand');
   process.exit(1);
 });
-logger.info({ topic: config.topic, group: config.groupId, database: config.clickhouseDatabase }, 'collector started');
+logger.info({ topic: config.topic, group: config.groupId, database: config.clickhouseDatabase, metrics: metricsServer.address(), liveCounters: Boolean(liveCounters) }, 'collector started');

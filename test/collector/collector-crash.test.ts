@@ -25,6 +25,7 @@ function startCollectorProcess(s: Scratch): Running {
       TOLLGATE_CLICKHOUSE_DATABASE: s.database,
       TOLLGATE_COLLECTOR_TOPIC: s.topic,
       TOLLGATE_COLLECTOR_GROUP: s.groupId,
+      TOLLGATE_COLLECTOR_METRICS_LISTEN: '127.0.0.1:0',
       // Small batches so a kill lands between, and inside, many flushes.
       TOLLGATE_COLLECTOR_BATCH_EVENTS: '150',
       TOLLGATE_COLLECTOR_BATCH_WAIT_MS: '20',

@@ -1,0 +1,110 @@
+/**
+ * The collector's Prometheus metrics (Prometheus job `tollgate-collector`),
+ * served on their own listener. Names are fixed: alerts/ and dashboards/ use them.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { once } from 'node:events';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CollectorStats } from './collector.ts';
+
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091';
+const BATCH_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly #inserts: Counter<'table'>;
+  readonly #insertFailures: Counter<'table'>;
+  readonly #lag: Gauge<'topic' | 'partition'>;
+  readonly #batchSeconds: Histogram;
+  #stats: CollectorStats | undefined;
+  #redisUp: () => boolean | undefined = () => undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    const metrics = this;
+    // The event counts live in CollectorStats; read them at scrape time rather than counting twice.
+    const seen = { counted: 0, duplicate: 0, dead_letter: 0 };
+    new Counter({
+      name: 'tollgate_collector_events_total',
+      help: 'Records consumed, by result: counted (first time into the aggregates), duplicate (a re-sent event_id), dead_letter (malformed or too late)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const stats = metrics.#stats;
+        if (!stats) return;
+        const now = { counted: stats.counted, duplicate: stats.duplicate, dead_letter: stats.deadLetter };
+        for (const result of ['counted', 'duplicate', 'dead_letter'] as const) {
+          this.inc({ result }, now[result] - seen[result]);
+          seen[result] = now[result];
+        }
+      },
+    });
+    this.#lag = new Gauge({
+      name: 'tollgate_collector_consumer_lag',
+      help: "Records behind per assigned partition: the partition's high watermark minus the group's committed offset",
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.#inserts = new Counter({ name: 'tollgate_collector_clickhouse_inserts_total', help: 'ClickHouse inserts acknowledged, per table', labelNames: ['table'], registers });
+    this.#insertFailures = new Counter({ name: 'tollgate_collector_clickhouse_insert_failures_total', help: 'ClickHouse insert attempts that failed (each is retried), per table', labelNames: ['table'], registers });
+    this.#batchSeconds = new Histogram({ name: 'tollgate_collector_batch_seconds', help: 'Time to process one batch, from flush start to offsets committed', buckets: BATCH_BUCKETS_S, registers });
+    new Gauge({
+      name: 'tollgate_collector_redis_up',
+      help: '1 when the last live-counter update reached Redis, 0 when Redis is unavailable or not configured',
+      registers,
+      collect() {
+        this.set(metrics.#redisUp() ? 1 : 0);
+      },
+    });
+  }
+
+  /** The collector whose stats the event counter reports. */
+  observe(stats: CollectorStats, redisUp: () => boolean | undefined): void {
+    this.#stats = stats;
+    this.#redisUp = redisUp;
+  }
+
+  inserted(table: string): void {
+    this.#inserts.inc({ table });
+  }
+
+  insertFailed(table: string): void {
+    this.#insertFailures.inc({ table });
+  }
+
+  batch(seconds: number): void {
+    this.#batchSeconds.observe(seconds);
+  }
+
+  /** Replaces the lag series: partitions no longer assigned to us (lag < 0 from the client) disappear. */
+  setLag(lag: Map<string, bigint[]>): void {
+    this.#lag.reset();
+    for (const [topic, partitions] of lag) {
+      partitions.forEach((n, partition) => {
+        if (n >= 0n) this.#lag.set({ topic, partition: String(partition) }, Number(n));
+      });
+    }
+  }
+}
+
+/** Serves GET /metrics on `host:port` (port 0 = ephemeral; read server.address()). */
+export async function startMetricsServer(listen: string, registry: Registry): Promise<Server> {
+  const at = listen.lastIndexOf(':');
+  const host = at > 0 ? listen.slice(0, at).replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const port = Number(at >= 0 ? listen.slice(at + 1) : listen);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`metrics listen address must be host:port, got ${JSON.stringify(listen)}`);
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+    );
+  });
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server;
+}
