@@ -1,52 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encode } from '../../shared/access-event-codec.ts';
 import { makeEvents, readReports, totalRequests } from './events.ts';
-import type { Scratch } from './services.ts';
+import { killCollector as kill, startCollectorProcess } from './collector-process.ts';
 import { committedOffsets, produce, skipWithoutServices as skip, waitFor, withScratch } from './services.ts';
-
-const MAIN = fileURLToPath(new URL('../../collector/cluster/main.ts', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  output: string[];
-}
-
-function startCollectorProcess(s: Scratch): Running {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      TOLLGATE_KAFKA_BROKERS: s.brokers.join(','),
-      TOLLGATE_CLICKHOUSE_URL: s.clickhouseUrl,
-      TOLLGATE_CLICKHOUSE_DATABASE: s.database,
-      TOLLGATE_COLLECTOR_TOPIC: s.topic,
-      TOLLGATE_COLLECTOR_GROUP: s.groupId,
-      TOLLGATE_COLLECTOR_METRICS_LISTEN: '127.0.0.1:0',
-      // Small batches so a kill lands between, and inside, many flushes.
-      TOLLGATE_COLLECTOR_BATCH_EVENTS: '150',
-      TOLLGATE_COLLECTOR_BATCH_WAIT_MS: '20',
-      // The broker's minimum: a killed member's partitions move on sooner.
-      TOLLGATE_COLLECTOR_SESSION_TIMEOUT_MS: '6000',
-      TOLLGATE_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  return { child, output };
-}
-
-async function kill(running: Running): Promise<void> {
-  if (running.child.exitCode !== null) assert.fail(`collector exited early:\n${running.output.join('')}`);
-  const exited = once(running.child, 'exit');
-  running.child.kill('SIGKILL');
-  await exited;
-}
 
 test('gives identical numbers when the collector is SIGKILLed mid-stream and restarted, twice', { skip, timeout: 120_000 }, async () => {
   await withScratch(3, async (s) => {

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { killCollector, startCollectorProcess } from './collector-process.ts';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { ClusterCollector } from '../../collector/cluster/collector.ts';
@@ -24,7 +22,6 @@ const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 const skip =
   skipWithoutServices ||
   (!REDIS_URL && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the variables it prints' : false);
-const MAIN = fileURLToPath(new URL('../../collector/cluster/main.ts', import.meta.url));
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A scratch key prefix in the test Redis, deleted afterwards. */
@@ -127,53 +124,20 @@ test('adds nothing to the live counters when every record is redelivered, as aft
   }));
 });
 
-interface Running {
-  child: ChildProcess;
-  output: string[];
-}
-
-function startCollectorProcess(s: Scratch, prefix: string): Running {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      TOLLGATE_KAFKA_BROKERS: s.brokers.join(','),
-      TOLLGATE_CLICKHOUSE_URL: s.clickhouseUrl,
-      TOLLGATE_CLICKHOUSE_DATABASE: s.database,
-      TOLLGATE_COLLECTOR_TOPIC: s.topic,
-      TOLLGATE_COLLECTOR_GROUP: s.groupId,
-      TOLLGATE_COLLECTOR_BATCH_EVENTS: '150',
-      TOLLGATE_COLLECTOR_BATCH_WAIT_MS: '20',
-      TOLLGATE_COLLECTOR_SESSION_TIMEOUT_MS: '6000',
-      TOLLGATE_COLLECTOR_METRICS_LISTEN: '127.0.0.1:0',
-      TOLLGATE_REDIS_URL: REDIS_URL,
-      TOLLGATE_REDIS_PREFIX: prefix,
-      TOLLGATE_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  return { child, output };
-}
-
 test('live counters still equal the produced counts after the collector is SIGKILLed mid-stream and restarted, twice', { skip, timeout: 120_000 }, async () => {
   await withScratch(3, (s) => withRedis(async (redis, prefix) => {
     const events = makeEvents(9000);
     await produce(s.brokers, s.topic, records(events, 3));
-    let running = startCollectorProcess(s, prefix);
+    let running = startCollectorProcess(s, { TOLLGATE_REDIS_URL: REDIS_URL!, TOLLGATE_REDIS_PREFIX: prefix });
     try {
       for (const fraction of [0.2, 0.5]) {
         const atKill = await waitFor(`${fraction * 100}% counted`, async () => {
           const n = await totalRequests(s.db);
           return n >= fraction * events.length && n;
         }, 60_000, 20);
-        if (running.child.exitCode !== null) assert.fail(`collector exited early:\n${running.output.join('')}`);
-        const exited = once(running.child, 'exit');
-        running.child.kill('SIGKILL');
-        await exited;
+        await killCollector(running);
         assert.ok(atKill < events.length, 'the kill must land before the end of the stream for this test to mean anything');
-        running = startCollectorProcess(s, prefix);
+        running = startCollectorProcess(s, { TOLLGATE_REDIS_URL: REDIS_URL!, TOLLGATE_REDIS_PREFIX: prefix });
       }
       await waitFor('every offset committed', () => allCommitted(s, 3000), 60_000);
       const nowMs = Date.now();
