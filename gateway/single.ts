@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { startEmbeddedAnalytics, type EmbeddedAnalytics } from '../collector/embedded/index.ts';
+import { startEmbeddedAnalytics } from '../collector/embedded/index.ts';
 import { startAdmin } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from './config/semantics.ts';
@@ -78,9 +78,37 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics): Data
  * serves the reports API on the admin listener. One reader per log: in
  * cluster mode only the primary runs it.
  */
-export async function startAnalyticsFor(config: Config, register: Registry, log: Logger): Promise<EmbeddedAnalytics | undefined> {
-  if (config.events.sink !== 'embedded') return undefined;
-  return startEmbeddedAnalytics({ eventsDir: config.events.dir, register, logger: log.child({ component: 'collector' }) });
+export async function startAnalyticsFor(config: Config, register: Registry, log: Logger): Promise<Analytics | undefined> {
+  if (config.events.sink === 'embedded') {
+    return startEmbeddedAnalytics({ eventsDir: config.events.dir, register, logger: log.child({ component: 'collector' }) });
+  }
+  if (config.reports.clickhouse_url) return startClusterReports(config);
+  return undefined;
+}
+
+/** What the admin listener needs from the analytics side: routes to mount and something to close. */
+export interface Analytics {
+  registerRoutes(app: FastifyInstance): void;
+  close(): Promise<void>;
+}
+
+/** Cluster mode: reports from the collector's ClickHouse tables, live stats from its Redis counters. */
+async function startClusterReports(config: Config): Promise<Analytics> {
+  const r = config.reports;
+  const [{ Redis }, { createClickHouseClient }, { ClickHouseReportSource }, { registerReportRoutes }] = await Promise.all([
+    import('ioredis'), import('../collector/clickhouse/http-client.ts'), import('../collector/cluster/report-source.ts'), import('../collector/reports/routes.ts'),
+  ]);
+  // Without a Redis URL the connection points nowhere and live stats answer degraded at once.
+  const redis = new Redis(r.redis_url || 'redis://127.0.0.1:1', { lazyConnect: !r.redis_url, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500 });
+  redis.on('error', () => undefined);
+  const source = new ClickHouseReportSource({
+    clickhouse: createClickHouseClient({ url: r.clickhouse_url, database: r.clickhouse_database, timeoutMs: 10_000 }),
+    redis, livePrefix: r.redis_prefix,
+  });
+  return {
+    registerRoutes: (app) => registerReportRoutes(app, source, {}),
+    close: async () => { redis.disconnect(); },
+  };
 }
 
 /** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
@@ -94,7 +122,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   manager.init(version, sha256(loaded.text));
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
-  let analytics: EmbeddedAnalytics | undefined;
+  let analytics: Analytics | undefined;
   try {
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();

@@ -284,7 +284,7 @@ export class ClusterCollector {
   }
 }
 
-function rawRow(event: AccessEvent, source: string, offset: number): Record<string, unknown> {
+export function rawRow(event: AccessEvent, source: string, offset: number): Record<string, unknown> {
   return {
     event_id: event.id,
     ts: Math.floor(event.startMs / 1000),

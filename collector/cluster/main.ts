@@ -3,6 +3,7 @@
  * (tollgate-collector). SIGTERM/SIGINT finish the batch in hand, commit and
  * exit 0; any other failure exits 1 without committing, so a supervisor's
  * restart redelivers and nothing is lost or counted twice.
+ * `tollgate-collector replay --from TIME` rebuilds the aggregates instead (replay.ts).
  */
 import { pino } from 'pino';
 import { createClickHouseClient } from '../clickhouse/http-client.ts';
@@ -10,6 +11,17 @@ import { ClusterCollector } from './collector.ts';
 import { configFromEnv } from './config.ts';
 import { LiveCounters } from './live-counters.ts';
 import { CollectorMetrics, startMetricsServer } from './metrics.ts';
+import { replayCommand } from './replay.ts';
+
+// `replay --from TIME` rebuilds aggregates from raw events and exits; it needs ClickHouse only, not Kafka.
+if (process.argv[2] === 'replay') {
+  try {
+    process.exit(await replayCommand(process.argv.slice(3), process.env, (url) => createClickHouseClient({ url, timeoutMs: 300_000 })));
+  } catch (err) {
+    console.error(`tollgate-collector replay: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
 
 let config: ReturnType<typeof configFromEnv>;
 try {

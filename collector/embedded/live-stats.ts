@@ -64,7 +64,7 @@ export class LiveStats {
     const today = [...this.#today.values()]
       .map((r) => ({ ...r }))
       .sort((a, b) => (a.app_id === b.app_id ? cmp(a.service, b.service) : cmp(a.app_id, b.app_id)));
-    return { qps: sum / this.#windowS, today };
+    return { status: 'ok', qps: sum / this.#windowS, today };
   }
 
   #rollDay(): void {

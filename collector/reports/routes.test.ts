@@ -126,7 +126,7 @@ test('live stats give the current qps and today per app and service', async (t) 
   const app = await server(t);
   const res = await get(app, '/stats/live');
   assert.equal(res.status, 200);
-  assert.deepEqual(res.body, { qps: 4, today: [{ app_id: 'acme', service: 'api', requests: 3 }] });
+  assert.deepEqual(res.body, { status: 'ok', qps: 4, today: [{ app_id: 'acme', service: 'api', requests: 3 }] });
 });
 
 test('parameter errors are 400 GW_ERR_BAD_REQUEST naming the field', async (t) => {

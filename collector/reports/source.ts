@@ -36,9 +36,25 @@ export interface DailyAppRow {
   billable: number;
 }
 
-export interface LiveSnapshot {
-  /** Requests per second over the last complete 10 seconds of request start times. */
-  qps: number;
-  /** Today's (UTC) requests per app and service. */
-  today: Array<{ app_id: string; service: string; requests: number }>;
+export interface LiveRow {
+  app_id: string;
+  service: string;
+  requests: number;
 }
+
+/**
+ * GET /stats/live. `degraded` when the live counters cannot be read (cluster
+ * mode with Redis away): the answer still comes, with the reason and no qps,
+ * while traffic and billing reports stay exact.
+ */
+export type LiveSnapshot =
+  | {
+    status: 'ok';
+    /** Requests per second over the last complete 10 seconds of request start times. */
+    qps: number;
+    /** Today's (UTC) requests per app and service. */
+    today: LiveRow[];
+    /** This hour's (UTC) requests per app and service; only the cluster source keeps them. */
+    current_hour?: LiveRow[];
+  }
+  | { status: 'degraded'; reason: string; qps: null; today: LiveRow[]; current_hour?: LiveRow[] };

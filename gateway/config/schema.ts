@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { RouteSchema } from '../router/schema.ts';
 import { UpstreamSchema } from '../upstream/schema.ts';
 import { EventsSchema } from '../events/schema.ts';
+import { ReportsSchema } from '../events/reports-schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: def, description: `${what} address, host:port (default ${def}).` });
@@ -39,6 +40,7 @@ export const ConfigSchema = Type.Object({
     history_limit: Type.Integer({ minimum: 1, maximum: 10000, default: 50, description: 'Config versions kept (default 50).' }),
   }, { additionalProperties: false, default: {} }),
   events: EventsSchema,
+  reports: ReportsSchema,
   services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),
 }, { additionalProperties: false });
 

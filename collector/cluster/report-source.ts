@@ -1,0 +1,93 @@
+/**
+ * The reports API in cluster mode: traffic and billing from the ClickHouse
+ * aggregate tables, live stats from the Redis live counters. Like the
+ * embedded source it returns stored counters (merged histograms included) and
+ * leaves quantiles to collector/reports, so both modes give the same numbers.
+ */
+import type { Redis } from 'ioredis';
+import type { ClickHouseClient } from '../clickhouse/http-client.ts';
+import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
+import type { BucketTraffic, DailyAppRow, LiveSnapshot, ReportSource, TrafficSelection } from '../reports/source.ts';
+import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
+import { readLiveStats } from './live-stats.ts';
+import { AGGREGATE_COLUMNS, fromColumns } from './traffic-counters.ts';
+
+export interface ClickHouseReportSourceOptions {
+  /** Client whose default database holds the migrated aggregate tables. */
+  clickhouse: ClickHouseClient;
+  /** Connection owned by the caller; a client that is not ready gives a degraded live answer at once. */
+  redis: Redis;
+  /** Key prefix of the live counters (default 'tollgate:live:'). */
+  livePrefix?: string;
+  /** Longest wait for Redis in live() before answering degraded (default 500). */
+  liveTimeoutMs?: number;
+  now?: () => number;
+}
+
+const ARRAYS: ReadonlySet<string> = new Set(['rejections', 'latency_buckets']);
+
+export class ClickHouseReportSource implements ReportSource {
+  readonly #clickhouse: ClickHouseClient;
+  readonly #redis: Redis;
+  readonly #livePrefix: string;
+  readonly #liveTimeoutMs: number;
+  readonly #now: () => number;
+
+  constructor(options: ClickHouseReportSourceOptions) {
+    this.#clickhouse = options.clickhouse;
+    this.#redis = options.redis;
+    this.#livePrefix = options.livePrefix ?? DEFAULT_LIVE_PREFIX;
+    this.#liveTimeoutMs = options.liveTimeoutMs ?? 500;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async traffic(q: TrafficSelection): Promise<BucketTraffic[]> {
+    const table = q.granularity === 'hour' ? 'traffic_hourly' : 'traffic_daily';
+    const where = [...rangeFilter(q.fromMs, q.toMs)];
+    if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
+    if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
+    // sumForEach merges histograms of different lengths (a bucket appended later) slot by slot.
+    const summed = AGGREGATE_COLUMNS.map((c) => `${ARRAYS.has(c) ? 'sumForEach' : 'sum'}(${c}) AS ${c}`);
+    const rows = await this.#clickhouse.query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket,
+    ${summed.join(',\n    ')}
+FROM (${newestPerKey(table, AGGREGATE_COLUMNS, where)})
+GROUP BY bucket
+ORDER BY bucket`);
+    return rows.map((r) => ({ bucketStartMs: Number(r.bucket) * 1000, counters: fromColumns(r) }));
+  }
+
+  async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
+    const rows = await this.#clickhouse.query<{ bucket: number; app_id: string; requests: number; billable: number }>(
+      `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable
+FROM (${newestPerKey('traffic_daily', ['requests', 'billable'], rangeFilter(fromMs, toMs))})
+GROUP BY bucket, app_id
+ORDER BY bucket, app_id`);
+    return rows.map((r) => ({ dayStartMs: Number(r.bucket) * 1000, appId: r.app_id, requests: Number(r.requests), billable: Number(r.billable) }));
+  }
+
+  /** Never throws: an absent or slow Redis answers `degraded` with the reason within liveTimeoutMs. */
+  async live(): Promise<LiveSnapshot> {
+    return readLiveStats(this.#redis, this.#livePrefix, this.#now(), this.#liveTimeoutMs);
+  }
+}
+
+/**
+ * Each (bucket, app, service, source) key's rows are cumulative and versioned
+ * by source_offset, so the newest row per key (argMax) counts every event of
+ * the key once, whether older versions and duplicates are merged away or not
+ * (migrations/README.md). Callers sum keys afterwards.
+ */
+function newestPerKey(table: string, columns: readonly string[], where: readonly string[]): string {
+  return `SELECT bucket, app_id, service, source,
+        ${columns.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(',\n        ')}
+    FROM ${table}
+    WHERE ${where.join(' AND ')}
+    GROUP BY bucket, app_id, service, source`;
+}
+
+/** Bucket starts in [fromMs, toMs); bucket starts are whole seconds, so rounding the bounds up keeps the range exact. */
+function rangeFilter(fromMs: number, toMs: number): string[] {
+  const fromS = Math.max(0, Math.ceil(fromMs / 1000));
+  const toS = Math.max(0, Math.ceil(toMs / 1000));
+  return [`bucket >= ${dateTimeFromEpochS(fromS)}`, `bucket < ${dateTimeFromEpochS(toS)}`];
+}
