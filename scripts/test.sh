@@ -34,4 +34,4 @@ fi
 # One file at a time: the Kafka outage suite stops the shared broker, which must not happen under another suite.
 echo "== tests"
 node --test --test-timeout=120000 --test-concurrency=1 \
-  'gateway/**/*.test.ts' 'collector/**/*.test.ts' 'shared/**/*.test.ts' 'dashboards/**/*.test.ts' 'test/**/*.test.ts' 'bench/**/*.test.ts' "$@"
+  'gateway/**/*.test.ts' 'collector/**/*.test.ts' 'shared/**/*.test.ts' 'dashboards/**/*.test.ts' 'test/**/*.test.ts' "$@"

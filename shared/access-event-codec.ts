@@ -1,7 +1,7 @@
 /**
  * The AccessEvent wire format: one event per record (Kafka message, segment
  * log entry), first byte = format version. Binary v1 was chosen over JSON by
- * measurement (`node_modules/.bin/node bench/events/codec.bench.ts`; 4096 realistic
+ * measurement (`node_modules/.bin/node test/bench/events/codec.bench.ts`; 4096 realistic
  * events, Node 24.21, 2-core VM, median of 7 interleaved rounds; zstd = bytes per
  * event when 500-event batches are compressed, as a Kafka producer would):
  *                mean B  max B  zstd B   encode     decode     encode+decode

@@ -3,7 +3,7 @@ import { findErrorBy, NetworkError, ProduceAcks, Producer, type CompressionAlgor
 /**
  * What the Kafka sink needs from a client library, so the library is
  * swappable. @platformatic/kafka was chosen over kafkajs by
- * bench/events/kafka-producer.bench.ts (see README.md beside this file).
+ * test/bench/events/kafka-producer.bench.ts (see README.md beside this file).
  */
 export interface EventProducer {
   /** Resolves once the broker acknowledged every record (acks=all); one call in flight at a time. */

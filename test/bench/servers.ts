@@ -21,8 +21,8 @@ export interface Competitor {
   start(upstreamOrigin: string, workDir: string): Promise<RunningServer>;
 }
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const benchFile = (f: string) => join(repoRoot, 'bench', f);
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const benchFile = (f: string) => join(repoRoot, 'test', 'bench', f);
 
 async function launch(
   name: string, role: Role, cmd: string, args: string[], port: number, workDir: string, path = '/',
@@ -119,9 +119,9 @@ function listenOn(template: unknown, port: number): unknown {
   return `127.0.0.1:${port}`;
 }
 
-// Tollgate runs as users run it: bin/tollgate (the build in dist/, with its heap settings); `npm run bench` builds first.
+// Tollgate runs as users run it: scripts/bin/tollgate (the build in dist/, with its heap settings); `npm run bench` builds first.
 // BENCH_TOLLGATE_CLI benches another entry point (a checkout elsewhere) with the same config.
-const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'bin/tollgate');
+const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'scripts/bin/tollgate');
 
 /**
  * `tollgate`: the proxy alone (access events off). `tollgate+events`: the

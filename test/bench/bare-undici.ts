@@ -1,5 +1,5 @@
 // The floor: the least a correct pass-through proxy on node:http + undici does.
-// Usage: node bench/bare-undici.ts PORT UPSTREAM_ORIGIN
+// Usage: node test/bench/bare-undici.ts PORT UPSTREAM_ORIGIN
 import http from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 

@@ -1,8 +1,8 @@
 // Event id generation: the pooled UUIDv7 generator against Node's native
 // (v4, not time-sortable) randomUUID and a naive UUIDv7 that asks crypto for
-// fresh bytes on every id. Run: node_modules/.bin/node bench/events/id.bench.ts
+// fresh bytes on every id. Run: node_modules/.bin/node test/bench/events/id.bench.ts
 import { randomBytes, randomUUID } from 'node:crypto';
-import { newEventId } from '../../shared/access-event-id.ts';
+import { newEventId } from '../../../shared/access-event-id.ts';
 import { compareOpsPerSecond, formatOps } from './measure.ts';
 
 function naiveUuidV7(): string {

@@ -6,13 +6,13 @@
 // + system) and the ratio. Rounds of the two are interleaved; each reports its
 // median round.
 //
-// Run: node_modules/.bin/node bench/events/kafka-producer.bench.ts
+// Run: node_modules/.bin/node test/bench/events/kafka-producer.bench.ts
 // Needs Kafka (`npm run services:up`; TOLLGATE_TEST_KAFKA_BROKERS, default
 // 127.0.0.1:9192). kafkajs lost, so it is not a dependency; to rerun the
 // comparison: `npm i --no-save kafkajs` first. Without it only the winner runs.
 import { randomUUID } from 'node:crypto';
 import { Admin, ProduceAcks, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka';
-import { encode } from '../../shared/access-event-codec.ts';
+import { encode } from '../../../shared/access-event-codec.ts';
 import { sampleEvents } from './sample-events.ts';
 
 const brokers = (process.env.TOLLGATE_TEST_KAFKA_BROKERS ?? '127.0.0.1:9192').split(',');

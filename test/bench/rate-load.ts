@@ -2,7 +2,7 @@
 // matter how slow replies are, through an undici Pool of fixed size. Latency
 // runs from dispatch (on schedule, ±1 ms tick) to the last body byte, so
 // time spent queued behind a busy pool counts.
-// Usage: node bench/rate-load.ts URL RPS CONNECTIONS DURATION_S WARMUP_S
+// Usage: node test/bench/rate-load.ts URL RPS CONNECTIONS DURATION_S WARMUP_S
 import { Pool } from 'undici';
 
 const [url, rpsArg, connArg, durationArg, warmupArg] = process.argv.slice(2);

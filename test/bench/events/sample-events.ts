@@ -2,8 +2,8 @@
 // upstream failures, IPv4 clients mostly seen as IPv4-mapped IPv6 (a
 // dual-stack listener), half the requests traced. Seeded, so every run and
 // every competitor sees the same events.
-import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
-import { EventIdGenerator } from '../../shared/access-event-id.ts';
+import type { AccessEvent, ErrorClass } from '../../../shared/access-event.ts';
+import { EventIdGenerator } from '../../../shared/access-event-id.ts';
 
 function seededRandom(seed: number): () => number {
   let s = seed >>> 0;

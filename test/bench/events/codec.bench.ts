@@ -1,12 +1,12 @@
 // Binary v1 (the production codec) against JSON, on the same realistic events:
 // encode, decode and round-trip ops/s, and record size.
-// Run: node_modules/.bin/node bench/events/codec.bench.ts
+// Run: node_modules/.bin/node test/bench/events/codec.bench.ts
 // The JSON competitors live only here; they validate what they decode as the
 // binary codec does (types, safe integers, 4 KiB strings, known errorClass),
 // or the comparison would reward doing less.
-import { ERROR_CLASSES } from '../../shared/access-event.ts';
-import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
-import { decode, encode, MAX_FIELD_BYTES } from '../../shared/access-event-codec.ts';
+import { ERROR_CLASSES } from '../../../shared/access-event.ts';
+import type { AccessEvent, ErrorClass } from '../../../shared/access-event.ts';
+import { decode, encode, MAX_FIELD_BYTES } from '../../../shared/access-event-codec.ts';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { compareOpsPerSecond, formatOps } from './measure.ts';
 import { sampleEvents } from './sample-events.ts';

@@ -1,5 +1,5 @@
 // fastify + @fastify/http-proxy with its defaults (undici, 128 connections).
-// Usage: node bench/fastify-proxy.ts PORT UPSTREAM_ORIGIN
+// Usage: node test/bench/fastify-proxy.ts PORT UPSTREAM_ORIGIN
 import Fastify from 'fastify';
 import proxy from '@fastify/http-proxy';
 

@@ -1,5 +1,5 @@
 // Fallback load generator when wrk is absent, in its own process so it does not share the runner's event loop.
-// Usage: node bench/autocannon-load.ts URL CONNECTIONS DURATION_S
+// Usage: node test/bench/autocannon-load.ts URL CONNECTIONS DURATION_S
 import { createRequire } from 'node:module';
 
 interface AutocannonResult {
