@@ -37,6 +37,8 @@ function coerce(schema: any, text: string): unknown {
   collect(schema);
   if ((types.has('integer') || types.has('number')) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (types.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
+  // Lists (Kafka brokers) are comma-separated: TOLLGATE_EVENTS_KAFKA_BROKERS=kafka-1:9092,kafka-2:9092
+  if (types.has('array')) return text.split(',').map((s) => s.trim()).filter(Boolean);
   return text;
 }
 

@@ -72,8 +72,9 @@ test('TOLLGATE_* variables override deploy-time settings with the schema type', 
   assert.deepEqual(applied.sort(), ['TOLLGATE_LOG_ACCESS_LOG', 'TOLLGATE_PROXY_LISTEN', 'TOLLGATE_WORKERS']);
   assert.deepEqual(raw, { proxy: { listen: '127.0.0.1:2' }, workers: 4, log: { access_log: true } });
   assert.equal(ok({ ...raw }).workers, 4);
-  const r = validateConfig({}, { TOLLGATE_WORKERS: 'auto', TOLLGATE_PROXY_MAX_BODY_BYTES: '12' });
+  const r = validateConfig({}, { TOLLGATE_WORKERS: 'auto', TOLLGATE_PROXY_MAX_BODY_BYTES: '12', TOLLGATE_EVENTS_KAFKA_BROKERS: 'k1:9092, k2:9092' });
   assert.ok(r.ok && r.config.workers === 'auto' && r.config.proxy.max_body_bytes === 12);
+  assert.deepEqual(r.config.events.kafka.brokers, ['k1:9092', 'k2:9092'], 'lists are comma-separated');
 });
 
 test('an env override that is invalid is reported at its path', () => {

@@ -28,6 +28,9 @@ test('the gateway config the compose file mounts is valid with the compose envir
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   assert.equal(r.config.store.kind, 'redis');
   assert.equal(r.config.admin.listen, '0.0.0.0:9080');
+  assert.equal(r.config.events.sink, 'kafka');
+  assert.deepEqual(r.config.events.kafka.brokers, ['kafka:9092']);
+  assert.equal(r.config.reports.clickhouse_url, 'http://clickhouse:8123');
 });
 
 test('the Prometheus config compose mounts scrapes the gateway and loads rule files that are mounted and valid', async (t) => {
@@ -38,7 +41,7 @@ test('the Prometheus config compose mounts scrapes the gateway and loads rule fi
     return;
   }
   const prom = parse(readFileSync(new URL('alerts/prometheus.yml', root), 'utf8'));
-  assert.deepEqual(prom.scrape_configs.map((s: { job_name: string }) => s.job_name), ['tollgate-gateway']);
+  assert.deepEqual(prom.scrape_configs.map((s: { job_name: string }) => s.job_name), ['tollgate-gateway', 'tollgate-collector']);
   const mounts: string[] = compose.services.prometheus.volumes;
   for (const file of prom.rule_files) {
     const mount = mounts.find((m) => m.split(':')[1] === file);
@@ -48,4 +51,14 @@ test('the Prometheus config compose mounts scrapes the gateway and loads rule fi
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(promtool, ['check', 'rules', new URL('alerts/tollgate.rules.yml', root).pathname], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+});
+
+test('the compose file has the whole cluster: gateway, collector, Kafka, ClickHouse (migrated first), Redis, Prometheus, Grafana', () => {
+  for (const name of ['gateway', 'collector', 'migrate', 'kafka', 'clickhouse', 'redis', 'prometheus', 'grafana']) {
+    assert.ok(compose.services[name], `${name} is missing`);
+  }
+  const kafka = compose.services.kafka.environment;
+  assert.match(kafka.KAFKA_PROCESS_ROLES, /broker,controller/, 'Kafka runs in KRaft mode');
+  assert.equal(compose.services.collector.depends_on.migrate.condition, 'service_completed_successfully');
+  assert.equal(compose.services.collector.environment.TOLLGATE_KAFKA_BROKERS, compose.services.gateway.environment.TOLLGATE_EVENTS_KAFKA_BROKERS, 'gateway and collector use the same brokers');
 });
