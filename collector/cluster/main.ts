@@ -7,6 +7,7 @@
  */
 import { pino } from 'pino';
 import { createClickHouseClient } from '../clickhouse/http-client.ts';
+import { enforceRetention } from '../clickhouse/retention.ts';
 import { ClusterCollector } from './collector.ts';
 import { configFromEnv } from './config.ts';
 import { LiveCounters } from './live-counters.ts';
@@ -70,3 +71,12 @@ await collector.start((error) => {
   process.exit(1);
 });
 logger.info({ topic: config.topic, group: config.groupId, database: config.clickhouseDatabase, metrics: metricsServer.address(), liveCounters: Boolean(liveCounters) }, 'collector started');
+
+// Raw-event retention: a TTL on ClickHouse 19.6+, dropped day partitions on older servers (18.16 has no table TTL).
+const retentionDays = Number(process.env.TOLLGATE_CLICKHOUSE_RETENTION_DAYS || 30);
+const retentionClient = createClickHouseClient({ url: config.clickhouseUrl, timeoutMs: 60_000 });
+const applyRetention = () => enforceRetention(retentionClient, { database: config.clickhouseDatabase, retentionDays })
+  .then((r) => { if (r.droppedPartitions.length || r.ttlUpdated) logger.info({ retention: r }, 'raw-event retention applied'); })
+  .catch((err) => logger.warn({ err: (err as Error).message }, 'raw-event retention failed; retrying in an hour'));
+void applyRetention();
+setInterval(() => void applyRetention(), 3_600_000).unref();
