@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
-import { splitListen } from './config/semantics.ts';
+import { splitListen } from '../shared/listen.ts';
 import { configJsonSchema } from './config/validator.ts';
 import { createLogger } from './log.ts';
 import { isClusterWorker, runWorker, startPrimary } from './cluster.ts';

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
-import { splitListen } from './config/semantics.ts';
+import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';

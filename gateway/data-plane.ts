@@ -5,7 +5,7 @@ import { errors } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
 import type { Config } from './config/schema.ts';
-import { splitListen } from './config/semantics.ts';
+import { splitListen } from '../shared/listen.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import type { Logger } from './log.ts';

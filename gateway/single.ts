@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { startEmbeddedAnalytics } from '../collector/embedded/index.ts';
 import { startAdmin } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
-import { splitListen } from './config/semantics.ts';
+import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
 import { createStore } from './control/store/index.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';

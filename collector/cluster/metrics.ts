@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CollectorStats } from './collector.ts';
+import { splitListen } from '../../shared/listen.ts';
 
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091';
 const BATCH_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -90,9 +91,7 @@ export class CollectorMetrics {
 
 /** Serves GET /metrics on `host:port` (port 0 = ephemeral; read server.address()). */
 export async function startMetricsServer(listen: string, registry: Registry): Promise<Server> {
-  const at = listen.lastIndexOf(':');
-  const host = at > 0 ? listen.slice(0, at).replace(/^\[|\]$/g, '') : '127.0.0.1';
-  const port = Number(at >= 0 ? listen.slice(at + 1) : listen);
+  const { host, port } = splitListen(listen);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`metrics listen address must be host:port, got ${JSON.stringify(listen)}`);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {

@@ -1,5 +1,6 @@
 import type { ConfigError } from '../control/types.ts';
 import { isLoopback } from '../admin/loopback.ts';
+import { splitListen } from '../../shared/listen.ts';
 import type { Config } from './schema.ts';
 
 function regexError(source: string): string | undefined {
@@ -11,10 +12,6 @@ function regexError(source: string): string | undefined {
   }
 }
 
-export function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
-}
 
 /**
  * Rules a JSON Schema cannot state: uniqueness, regexes that compile, required

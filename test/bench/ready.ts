@@ -3,17 +3,6 @@ import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { hasExited } from './procs.ts';
 
-/** An ephemeral port the OS just handed out on 127.0.0.1, released for the caller to bind. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tcpConnects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -46,3 +35,5 @@ export async function waitReady(url: string, child: ChildProcess, timeoutMs = 15
   }
   throw new Error(`not ready within ${timeoutMs} ms (${url})`);
 }
+
+export { freePort } from '../helpers/ports.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { Scratch } from './services.ts';
+import { totalRequests } from './events.ts';
+import { waitFor, type Scratch } from './services.ts';
 
 const MAIN = fileURLToPath(new URL('../../collector/cluster/main.ts', import.meta.url));
 
@@ -47,4 +48,27 @@ export async function killCollector(running: CollectorProcess): Promise<void> {
   const exited = once(running.child, 'exit');
   running.child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * Starts a collector, SIGKILLs it once 20% and again once 50% of `total`
+ * events are counted, restarting it each time; returns the third, running one.
+ */
+export async function crashTwiceMidStream(s: Scratch, total: number, env: Record<string, string> = {}): Promise<CollectorProcess> {
+  let running = startCollectorProcess(s, env);
+  try {
+    for (const fraction of [0.2, 0.5]) {
+      const atKill = await waitFor(`${fraction * 100}% counted`, async () => {
+        const n = await totalRequests(s.db);
+        return n >= fraction * total && n;
+      }, 60_000, 20);
+      await killCollector(running);
+      assert.ok(atKill < total, 'the kill must land before the end of the stream for this test to mean anything');
+      running = startCollectorProcess(s, env);
+    }
+    return running;
+  } catch (err) {
+    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+    throw err;
+  }
 }

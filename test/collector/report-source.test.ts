@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -18,6 +17,7 @@ import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts'
 import { EmbeddedStore } from '../../collector/embedded/store.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
+import { closedPort } from '../helpers/ports.ts';
 
 const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 const skip =
@@ -107,14 +107,6 @@ function embeddedSource(): { source: EmbeddedReportSource; close(): void } {
   return { source: new EmbeddedReportSource(store, { live: () => live.snapshot() }), close: () => store.close() };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function json(app: FastifyInstance, url: string): Promise<any> {
   const res = await app.inject(url);

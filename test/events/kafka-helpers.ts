@@ -5,7 +5,6 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -128,14 +127,6 @@ export function capturedLogger(): { log: pino.Logger; lines: Record<string, unkn
   return { log: pino({ level: 'debug' }, stream), lines };
 }
 
-/** A loopback port nothing listens on (it was free a moment ago). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Every record in the topic's partitions, decoded, in offset order per partition
@@ -199,3 +190,5 @@ export async function readSpool(dir: string): Promise<AccessEvent[]> {
     await reader.close();
   }
 }
+
+export { closedPort } from '../helpers/ports.ts';

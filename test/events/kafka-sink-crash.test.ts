@@ -2,8 +2,6 @@
 // next start; a torn last record is cut off, never sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,32 +9,10 @@ import { fileURLToPath } from 'node:url';
 import {
   capturedLogger, holdKafkaLock, openSink, closedPort, eventually, kafkaBrokers, randomTopic, range, readTopic, sinkConfig, summarize, testMetrics,
 } from './kafka-helpers.ts';
+import { runUntilWrittenThenKill } from '../helpers/kill-after-written.ts';
 
-const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./kafka-sink-crash.fixture.ts', import.meta.url));
 
-/** Runs the fixture until its spool has written `killAfterWritten` events, SIGKILLs it, returns the last counts it printed. */
-async function runAndKill(dir: string, port: number, killAfterWritten: number): Promise<{ written: number; dropped: number }> {
-  const child = spawn(NODE, [FIXTURE, dir, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let written = 0;
-  let dropped = 0;
-  let pending = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (text: string) => {
-    const lines = (pending + text).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const match = /^written (\d+) dropped (\d+)$/.exec(line);
-      if (match === null) continue;
-      written = Math.max(written, Number(match[1]));
-      dropped = Math.max(dropped, Number(match[2]));
-    }
-    if (written >= killAfterWritten) child.kill('SIGKILL');
-  });
-  const [, signal] = await once(child, 'close');
-  assert.equal(signal, 'SIGKILL', 'the gateway ran until killed');
-  return { written, dropped };
-}
 
 test('a sink killed with SIGKILL replays its spool on restart, cutting off a torn last record', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers(t);
@@ -44,7 +20,7 @@ test('a sink killed with SIGKILL replays its spool on restart, cutting off a tor
   await holdKafkaLock(t);
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-kafka-crash-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const killed = await runAndKill(dir, await closedPort(), 20_000);
+  const killed = await runUntilWrittenThenKill(FIXTURE, [dir, String(await closedPort())], 20_000);
   assert.equal(killed.dropped, 0, 'the spool kept up, so every missing event is from the kill');
 
   // A record torn mid-write: a header announcing 150 bytes, and only 40 of them.

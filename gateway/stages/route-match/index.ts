@@ -1,7 +1,7 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import { normalizePath } from '../../router/normalize.ts';
 
-/** Host header → lower-case host without port. Handles `[v6]:port`, a bare host and a missing Host. */
+/** Lower-cased Host header → host without port. Handles `[v6]:port`, a bare host and a missing Host. */
 export function hostOf(header: string | undefined): string {
   if (!header) return '';
   let end = header.length;
@@ -12,7 +12,7 @@ export function hostOf(header: string | undefined): string {
     const colon = header.indexOf(':');
     if (colon !== -1) end = colon;
   }
-  return header.slice(0, end).toLowerCase();
+  return header.slice(0, end);
 }
 
 /** Counts Host fields as sent; Node keeps only the first, so a second would go unseen. */
@@ -55,8 +55,9 @@ export const routeMatch: EdgeStage = {
     const path = normalizePath(rawPath);
     if (path === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
     ctx.path = path;
-    ctx.host = hostOf(hostHeader);
-    const m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostHeader ? hostHeader.toLowerCase() : '', path, req.headers);
+    const hostLower = hostHeader ? hostHeader.toLowerCase() : '';
+    ctx.host = hostOf(hostLower);
+    const m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostLower, path, req.headers);
     if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
     ctx.route = m.route;
     ctx.matchedPrefix = m.prefix;
