@@ -3,6 +3,7 @@ import { errorBody, errors, type ErrorCode } from './errors.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
+import type { App } from './apps/types.ts';
 
 /**
  * Per-request state handed from stage to stage. It is also the BalanceRequest
@@ -26,6 +27,9 @@ export class RequestContext implements BalanceRequest {
   readonly headers: IncomingMessage['headers'];
   clientIp: string;
   route: CompiledRoute | undefined = undefined;
+  /** The authenticated tenant ('' and undefined when anonymous). */
+  appId = '';
+  app: App | undefined = undefined;
   /** Matched prefix of a prefix route (for strip_prefix). */
   matchedPrefix = '';
   /** Path (with query) sent upstream. */

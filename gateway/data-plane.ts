@@ -13,6 +13,8 @@ import type { GatewayMetrics } from './metrics.ts';
 import { run } from './pipeline.ts';
 import { compileSnapshot, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
 
@@ -33,6 +35,8 @@ export class DataPlane {
   private idleWaiters: (() => void)[] = [];
   private readonly sink: EventSink | undefined;
   private readonly node: string;
+  /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
+  readonly runtime: Runtime;
 
   constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger, events?: { sink: EventSink | undefined; node: string }) {
     this.metrics = metrics;
@@ -40,6 +44,7 @@ export class DataPlane {
     this.sink = events?.sink;
     this.node = events?.node ?? '';
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
+    this.runtime = createRuntime(metrics, log);
     metrics.inflightSource.count = () => this.inflight;
     const p = initial.proxy;
     // Limits the listener is created with; changing them needs a restart.
@@ -100,7 +105,7 @@ export class DataPlane {
     if (prev && prev.proxy.listen !== config.proxy.listen) {
       this.log.warn({ from: prev.proxy.listen, to: config.proxy.listen }, 'proxy.listen changes take effect on restart');
     }
-    this.snapshot = compileSnapshot(config, version, this.metrics, next);
+    this.snapshot = compileSnapshot(config, version, this.metrics, next, this.runtime);
     for (const pool of this.pools.values()) {
       if (keep.has(pool)) continue;
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
@@ -159,6 +164,11 @@ export class DataPlane {
     if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Apps and signing keys from the control plane; requests read it per request, so no recompile is needed. */
+  setIdentity(identity: Identity): void {
+    this.runtime.identity = identity;
+  }
+
   health(): UpstreamHealth[] {
     const now = Date.now();
     return [...this.pools.values()].map((pool) => ({
@@ -187,5 +197,6 @@ export class DataPlane {
     this.server.closeAllConnections();
     await closed;
     await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await Promise.all(this.runtime.closers.map((c) => c()));
   }
 }

@@ -30,6 +30,21 @@ export const errors = {
   GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.', errorClass: 'unauthorized' },
   GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.', errorClass: 'bad_request' },
   GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.', errorClass: 'no_route' },
+  GW_ERR_UNAUTHORIZED: { status: 401, message: 'Credentials are required.', errorClass: 'unauthorized' },
+  GW_ERR_TOKEN_INVALID: { status: 401, message: 'The token is invalid.', errorClass: 'unauthorized' },
+  GW_ERR_TOKEN_EXPIRED: { status: 401, message: 'The token has expired.', errorClass: 'unauthorized' },
+  GW_ERR_API_KEY_INVALID: { status: 401, message: 'The API key is invalid.', errorClass: 'unauthorized' },
+  GW_ERR_CLIENT_AUTH_FAILED: { status: 401, message: 'The client credentials are invalid.', errorClass: 'unauthorized' },
+  GW_ERR_TOKEN_REQUEST_INVALID: { status: 400, message: 'The token request is malformed.', errorClass: 'bad_request' },
+  GW_ERR_APP_DISABLED: { status: 403, message: 'The app is disabled.', errorClass: 'forbidden' },
+  GW_ERR_FORBIDDEN: { status: 403, message: 'The caller may not use this route.', errorClass: 'forbidden' },
+  GW_ERR_IP_DENIED: { status: 403, message: 'The client address is not allowed.', errorClass: 'forbidden' },
+  GW_ERR_CORS_REJECTED: { status: 403, message: 'The cross-origin request is not allowed.', errorClass: 'forbidden' },
+  GW_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests.', errorClass: 'rate_limited' },
+  GW_ERR_QUOTA_EXCEEDED: { status: 429, message: 'The daily request quota is used up.', errorClass: 'quota_exceeded' },
+  GW_ERR_RATE_LIMIT_UNAVAILABLE: { status: 503, message: 'The rate limit cannot be checked right now.', errorClass: 'rate_limited' },
+  GW_ERR_CIRCUIT_OPEN: { status: 503, message: 'The upstream is failing; requests are paused.', errorClass: 'circuit_open' },
+  GW_ERR_INJECTION_BLOCKED: { status: 403, message: 'The request looks like an injection attack.', errorClass: 'injection_blocked' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof errors;

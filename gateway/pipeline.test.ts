@@ -6,7 +6,10 @@ import type { RequestContext } from './context.ts';
 const ctx = {} as RequestContext;
 
 test('the pipeline lists its stages in order and ends with the proxy', () => {
-  assert.deepEqual(stages.map((s) => s.name), ['request-id', 'route-match', 'body-limit', 'rewrite', 'request-headers', 'proxy']);
+  assert.deepEqual(stages.map((s) => s.name), [
+    'request-id', 'token-endpoint', 'route-match', 'client-ip', 'cors', 'ip-acl', 'authenticate', 'authorise',
+    'rate-limit', 'guard', 'body-limit', 'canary', 'rewrite', 'request-headers', 'proxy',
+  ]);
 });
 
 test('a stage returning false ends the request: later stages do not run', () => {

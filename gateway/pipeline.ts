@@ -1,7 +1,16 @@
 import type { RequestContext } from './context.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import { requestId } from './stages/request-id/index.ts';
+import { tokenEndpoint } from './stages/token-endpoint/index.ts';
 import { routeMatch } from './stages/route-match/index.ts';
+import { clientIp } from './stages/client-ip/index.ts';
+import { cors } from './stages/cors/index.ts';
+import { ipAcl } from './stages/ip-acl/index.ts';
+import { authenticate } from './stages/authenticate/index.ts';
+import { authorise } from './stages/authorise/index.ts';
+import { rateLimit } from './stages/rate-limit/index.ts';
+import { guard } from './stages/guard/index.ts';
+import { canary } from './stages/canary/index.ts';
 import { bodyLimit } from './stages/body-limit/index.ts';
 import { rewrite } from './stages/rewrite/index.ts';
 import { requestHeaders } from './stages/request-headers/index.ts';
@@ -25,12 +34,20 @@ export type Stage = EdgeStage | RouteStage;
 /** The request path, in order. The proxy is always last. */
 export const stages: readonly Stage[] = [
   requestId,       // 1. keep a valid X-Request-Id or make one
-  routeMatch,      // 2. host, path, method, headers → route, or 404
-  // 3-6 come with the security issue: client ip / ACL → authenticate → authorise → rate limit
-  bodyLimit,       // 7. request body size and framing → 413 / 400
-  rewrite,         // 8. strip_prefix, regex rewrite
-  requestHeaders,  // 9. hop-by-hop removal, X-Forwarded-*, add/set/remove
-  proxy,           // 10. balance → upstream → stream the response back
+  tokenEndpoint,   // 2. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
+  routeMatch,      // 3. host, path, method, headers → route, or 404
+  clientIp,        // 4. the client address, from X-Forwarded-For only through trusted proxies
+  cors,            // 5. answer preflights before anything asks for credentials
+  ipAcl,           // 6. service and app IP allow / deny lists → 403
+  authenticate,    // 7. JWT or API key → the app, or 401
+  authorise,       // 8. RBAC: the app's roles grant this route and method, or 403
+  rateLimit,       // 9. QPS token buckets and QPD quotas → 429
+  guard,           // 10. SQL injection and XSS → 403 or a log line
+  bodyLimit,       // 11. request body size and framing → 413 / 400
+  canary,          // 12. pick the upstream group (stable or canary)
+  rewrite,         // 13. strip_prefix, regex rewrite
+  requestHeaders,  // 14. hop-by-hop removal, X-Forwarded-*, add/set/remove
+  proxy,           // 15. breaker → balance → upstream → stream the response back
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {

@@ -1,5 +1,6 @@
 import type { Config, RouteConfig } from './config/schema.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Runtime } from './runtime.ts';
 import type { RouteStats } from './route-stats.ts';
 import { buildEdgeChain, buildRouteChain, type Handler } from './pipeline.ts';
 import { RouteTable } from './router/route-table.ts';
@@ -21,6 +22,8 @@ export interface CompiledRoute {
   responseOps: HeaderOps | undefined;
   /** Requests and latency of this route; survives reloads that keep the route's name. */
   stats: RouteStats;
+  /** Process-long state and the current identity (read per request: it changes without a reload). */
+  runtime: Runtime;
 }
 
 /** An immutable, compiled config: what one request runs on from start to end. */
@@ -33,9 +36,10 @@ export interface Snapshot {
   services: Map<string, CompiledService>;
   /** Stats of requests that matched no route (service and route labels ''). */
   unrouted: RouteStats;
+  runtime: Runtime;
 }
 
-export function compileSnapshot(config: Config, version: number, metrics: GatewayMetrics, pools: Map<string, UpstreamPool>): Snapshot {
+export function compileSnapshot(config: Config, version: number, metrics: GatewayMetrics, pools: Map<string, UpstreamPool>, runtime: Runtime): Snapshot {
   const services = new Map<string, CompiledService>();
   const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
   for (const svc of config.services) {
@@ -47,14 +51,14 @@ export function compileSnapshot(config: Config, version: number, metrics: Gatewa
       const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
       const route: CompiledRoute = {
         name, config: rc, snapshotConfig: config, service, chain: [],
-        responseOps: hasOps ? ops : undefined, stats: metrics.routeStats.get(svc.name, name),
+        responseOps: hasOps ? ops : undefined, stats: metrics.routeStats.get(svc.name, name), runtime,
       };
       route.chain = buildRouteChain(route);
       routes.push({ route, config: rc });
     });
   }
   const snapshot: Snapshot = {
-    version, config, table: new RouteTable(routes), edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''),
+    version, config, table: new RouteTable(routes), edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,
   };
   snapshot.edgeChain = buildEdgeChain(snapshot);
   return snapshot;

@@ -60,6 +60,8 @@ export const ERROR_CLASSES = [
   'bad_gateway',
   'response_too_large',
   'internal',
+  'quota_exceeded',
+  'injection_blocked',
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

@@ -3,6 +3,15 @@ import { RouteSchema } from '../router/schema.ts';
 import { UpstreamSchema } from '../upstream/schema.ts';
 import { EventsSchema } from '../events/schema.ts';
 import { ReportsSchema } from '../events/reports-schema.ts';
+import { TrustedProxiesSchema } from '../stages/client-ip/schema.ts';
+import { CorsSchema } from '../stages/cors/schema.ts';
+import { AclSchema } from '../stages/ip-acl/schema.ts';
+import { AuthSchema } from '../stages/authenticate/schema.ts';
+import { RbacSchema } from '../stages/authorise/schema.ts';
+import { RateLimitsSchema, RateLimitStoreSchema } from '../stages/rate-limit/schema.ts';
+import { GuardSchema } from '../stages/guard/schema.ts';
+import { CanarySchema } from '../stages/canary/schema.ts';
+import { TokensSchema } from '../stages/token-endpoint/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: def, description: `${what} address, host:port (default ${def}).` });
@@ -11,6 +20,14 @@ export const ServiceSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Unique service name, used in metrics and the admin API.' }),
   routes: Type.Array(RouteSchema, { minItems: 1, description: 'How requests reach this service.' }),
   upstream: UpstreamSchema,
+  cors: CorsSchema,
+  acl: AclSchema,
+  auth: AuthSchema,
+  rbac: RbacSchema,
+  rate_limits: RateLimitsSchema,
+  guard: GuardSchema,
+  max_body_bytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest request body for this service; overrides `proxy.max_body_bytes`; 0 = unlimited.' })),
+  canary: CanarySchema,
 }, { additionalProperties: false });
 
 export const ConfigSchema = Type.Object({
@@ -39,6 +56,9 @@ export const ConfigSchema = Type.Object({
     prefix: Type.String({ default: 'tollgate:', description: 'Redis key prefix; nodes sharing it share config (default tollgate:).' }),
     history_limit: Type.Integer({ minimum: 1, maximum: 10000, default: 50, description: 'Config versions kept (default 50).' }),
   }, { additionalProperties: false, default: {} }),
+  trusted_proxies: TrustedProxiesSchema,
+  tokens: TokensSchema,
+  rate_limit: RateLimitStoreSchema,
   events: EventsSchema,
   reports: ReportsSchema,
   services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),

@@ -18,7 +18,7 @@ export function accessEvent(ctx: RequestContext, status: number, seconds: number
     id: newEventId(),
     startMs: Math.round(performance.timeOrigin + ctx.startMs),
     node,
-    appId: '',
+    appId: ctx.appId,
     service: ctx.route ? ctx.route.service.name : '',
     route: ctx.route ? ctx.route.name : '',
     method: ctx.req.method ?? '',

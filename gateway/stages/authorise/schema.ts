@@ -1,0 +1,3 @@
+import Type from 'typebox';
+
+export const RbacSchema = Type.Optional(Type.Object({}, { additionalProperties: false, description: 'RBAC (stub).' }));

@@ -1,0 +1,3 @@
+import Type from 'typebox';
+
+export const GuardSchema = Type.Optional(Type.Object({}, { additionalProperties: false, description: 'Injection guard (stub).' }));
