@@ -19,6 +19,9 @@ import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
 import { retryUntilDone, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';
 import type { AggregateRow } from './source-totals.ts';
+import { RAW_INSERT_TSV, rawRowTsv, tsvString } from './raw-rows.ts';
+
+export { rawRow } from './raw-rows.ts';
 
 export interface ClusterCollectorOptions {
   brokers: string[];
@@ -62,6 +65,16 @@ export interface CollectorStats {
 }
 
 type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
+
+/** One partition's share of a batch. */
+interface PartitionBatch {
+  source: string;
+  sourceTsv: string;
+  totals: SourceTotals;
+  /** Its newest record: committing it commits the partition up to there. */
+  last: Record_;
+  live: LiveEvent[];
+}
 
 export class ClusterCollector {
   readonly stats: CollectorStats = { counted: 0, redelivered: 0, duplicate: 0, deadLetter: 0, tooLate: 0, batches: 0, insertFailures: 0, redisErrors: 0 };
@@ -128,8 +141,9 @@ export class ClusterCollector {
     clearTimeout(this.#timer);
     const giveUp = setTimeout(() => this.#abort.abort(), timeoutMs);
     try {
+      this.#stream?.pause();
       await this.#flushing;
-      if (!this.#abort.signal.aborted) await this.#flush();
+      while (!this.#abort.signal.aborted && this.#buffer.length > 0) await this.#flush();
     } finally {
       clearTimeout(giveUp);
       this.#abort.abort();
@@ -142,7 +156,14 @@ export class ClusterCollector {
 
   #onRecord(message: Record_): void {
     this.#buffer.push(message);
-    if (this.#flushing || this.#stopping) return;
+    if (this.#stopping) return;
+    // The stream keeps fetching while a batch is written, so the next batch is
+    // ready when the writes finish; it pauses once that batch is full (memory
+    // stays bounded at two batches, and a ClickHouse outage still stops consumption).
+    if (this.#flushing) {
+      if (this.#buffer.length >= this.#options.batchMaxEvents) this.#stream?.pause();
+      return;
+    }
     if (this.#buffer.length >= this.#options.batchMaxEvents) this.#startFlush();
     else this.#timer ??= setTimeout(() => this.#startFlush(), this.#options.batchMaxWaitMs);
   }
@@ -151,7 +172,6 @@ export class ClusterCollector {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#flushing || this.#stopping) return;
-    this.#stream?.pause();
     this.#flushing = this.#flush()
       .catch((error: Error) => {
         if (!(error instanceof StoppedError)) this.#fatal(error);
@@ -166,8 +186,8 @@ export class ClusterCollector {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#buffer;
-    this.#buffer = [];
+    const batch = this.#buffer.length > this.#options.batchMaxEvents ? this.#buffer.splice(0, this.#options.batchMaxEvents) : this.#buffer;
+    if (batch === this.#buffer) this.#buffer = [];
     if (batch.length === 0) return;
     const startedMs = performance.now();
     if (this.#loadedGeneration !== this.#generation) {
@@ -175,18 +195,22 @@ export class ClusterCollector {
       this.#sources.clear();
       this.#loadedGeneration = this.#generation;
     }
-    const db = this.#options.clickhouse;
     const nowMs = this.#options.now();
-    const rawRows: Record<string, unknown>[] = [];
+    let rawTsv = '';
     const deadLetters: DeadLetter[] = [];
-    const touched = new Set<SourceTotals>();
-    const lastByPartition = new Map<string, Record_>();
-    const live = new Map<string, LiveEvent[]>();
+    // Keyed by topic and partition number: no string is built per record.
+    const partitions = new Map<string, Map<number, PartitionBatch>>();
     for (const message of batch) {
-      const source = `kafka:${message.topic}:${message.partition}`;
-      const totals = await this.#totals(source, nowMs);
-      touched.add(totals);
-      lastByPartition.set(source, message);
+      let byPartition = partitions.get(message.topic);
+      if (byPartition === undefined) partitions.set(message.topic, (byPartition = new Map()));
+      let part = byPartition.get(message.partition);
+      if (part === undefined) {
+        const source = `kafka:${message.topic}:${message.partition}`;
+        part = { source, sourceTsv: tsvString(source), totals: await this.#totals(source, nowMs), last: message, live: [] };
+        byPartition.set(message.partition, part);
+      }
+      part.last = message;
+      const { source, totals } = part;
       const offset = Number(message.offset);
       let event: AccessEvent;
       try {
@@ -208,41 +232,46 @@ export class ClusterCollector {
         if (result === 'counted') this.stats.counted++;
         else this.stats.redelivered++;
         // Redelivered too: Redis keeps its own per-partition mark and skips what it already has.
-        const partitionLive = live.get(source) ?? [];
-        live.set(source, partitionLive);
-        partitionLive.push({ offset, event });
+        part.live.push({ offset, event });
         // Redelivered events are written again too: access_events collapses them.
-        rawRows.push(rawRow(event, source, offset));
+        rawTsv += rawRowTsv(event, part.sourceTsv, offset);
       }
     }
+    const parts = [...partitions.values()].flatMap((byPartition) => [...byPartition.values()]);
     const hourly: AggregateRow[] = [];
     const daily: AggregateRow[] = [];
-    for (const totals of touched) {
+    for (const { totals } of parts) {
       const rows = totals.dirtyRows();
       hourly.push(...rows.hourly);
       daily.push(...rows.daily);
     }
     await this.#retry('dead-letter', () => this.#deadLetters.send(deadLetters));
-    await this.#insert('access_events', rawRows);
-    await this.#insert('traffic_hourly', hourly as unknown as Record<string, unknown>[]);
-    await this.#insert('traffic_daily', daily as unknown as Record<string, unknown>[]);
-    for (const totals of touched) {
+    // Raw events before the aggregate rows that count them (migrations/README.md, Replay); the two aggregate tables are independent.
+    if (rawTsv !== '') {
+      const body = RAW_INSERT_TSV + rawTsv;
+      await this.#retry('access_events', () => this.#options.clickhouse.exec(body));
+      this.#options.metrics?.inserted('access_events');
+    }
+    await Promise.all([
+      this.#insert('traffic_hourly', hourly as unknown as Record<string, unknown>[]),
+      this.#insert('traffic_daily', daily as unknown as Record<string, unknown>[]),
+    ]);
+    for (const { totals } of parts) {
       totals.markWritten();
       totals.evict(nowMs);
     }
     const liveCounters = this.#options.liveCounters;
+    // Each partition has its own mark in Redis and its own committed offset: they go in parallel.
     if (liveCounters) {
-      for (const [source, events] of live) {
-        const { topic, partition } = lastByPartition.get(source)!;
-        if (!(await liveCounters.apply(topic, partition, events))) this.stats.redisErrors++;
-      }
+      await Promise.all(parts.map(async ({ last, live }) => {
+        if (!(await liveCounters.apply(last.topic, last.partition, live))) this.stats.redisErrors++;
+      }));
     }
-    for (const message of lastByPartition.values()) {
+    await Promise.all(parts.map(({ last }) =>
       // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
-      await Promise.resolve(message.commit()).catch((error: Error) =>
-        this.#options.logger.warn({ err: error, partition: message.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
-      );
-    }
+      Promise.resolve(last.commit()).catch((error: Error) =>
+        this.#options.logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
+      )));
     this.stats.batches++;
     this.#options.metrics?.batch((performance.now() - startedMs) / 1000);
     this.#options.logger.debug({ records: batch.length, ms: Math.round(performance.now() - startedMs), stats: this.stats }, 'batch committed');
@@ -282,30 +311,4 @@ export class ClusterCollector {
     this.#options.logger.error({ err: error }, 'collector failed');
     this.#failed?.(error);
   }
-}
-
-export function rawRow(event: AccessEvent, source: string, offset: number): Record<string, unknown> {
-  return {
-    event_id: event.id,
-    ts: Math.floor(event.startMs / 1000),
-    ts_ms: event.startMs % 1000,
-    node: event.node,
-    app_id: event.appId,
-    service: event.service,
-    route: event.route,
-    method: event.method,
-    status: event.status,
-    upstream_status: event.upstreamStatus,
-    total_us: event.totalUs,
-    upstream_us: event.upstreamUs,
-    gateway_us: event.gatewayUs,
-    bytes_in: event.bytesIn,
-    bytes_out: event.bytesOut,
-    client_ip: event.clientIp,
-    target: event.target,
-    error_class: event.errorClass,
-    trace_id: event.traceId,
-    source,
-    source_offset: offset,
-  };
 }

@@ -51,6 +51,10 @@ export class SourceTotals {
   readonly #daily = new Map<string, KeyTotals>();
   /** event_id → offset of its first occurrence, in offset order (oldest first). */
   readonly #seen = new Map<string, number>();
+  /** The first offset in #seen (a lower bound), so #remember walks it only when something is due to go. */
+  #seenOldest = Number.NEGATIVE_INFINITY;
+  /** app → service → the keys its latest event was counted into; only ever points at keys in the maps above. */
+  readonly #recent = new Map<string, Map<string, { hour: KeyTotals; day: KeyTotals }>>();
   /** Day buckets before this were not loaded (or were evicted): never count into them. */
   #loadedFromS = 0;
 
@@ -89,7 +93,9 @@ GROUP BY bucket, app_id, service`);
         highestMark = Math.max(highestMark, key.mark);
       }
     }
+    this.#recent.clear();
     this.#seen.clear();
+    this.#seenOldest = Number.NEGATIVE_INFINITY;
     if (highestMark < 0) return;
     const ids = await db.query<{ event_id: string; first: number }>(`SELECT event_id, min(source_offset) AS first
 FROM access_events
@@ -112,17 +118,21 @@ ORDER BY first`);
     const dayS = Math.floor(event.startMs / 1000 / DAY_S) * DAY_S;
     if (event.startMs < nowMs - this.#options.latenessMs || dayS < this.#loadedFromS) return 'too_late';
     if (first === undefined) this.#remember(event.id, offset);
-    const hour = this.#key(this.#hourly, hourS, event);
-    const day = this.#key(this.#daily, dayS, event);
-    let counted = false;
-    for (const key of [hour, day]) {
-      if (offset <= key.mark) continue;
-      addEvent(key.counters, event);
-      key.mark = offset;
-      key.dirty = true;
-      counted = true;
+    // The (app, service) pair's current hour and day keys are cached: most events
+    // hit them, which spares building and hashing a key string per event.
+    let recent = this.#recent.get(event.appId)?.get(event.service);
+    if (recent === undefined) {
+      let byService = this.#recent.get(event.appId);
+      if (byService === undefined) this.#recent.set(event.appId, (byService = new Map()));
+      recent = { hour: this.#key(this.#hourly, hourS, event), day: this.#key(this.#daily, dayS, event) };
+      byService.set(event.service, recent);
+    } else {
+      if (recent.hour.bucketS !== hourS) recent.hour = this.#key(this.#hourly, hourS, event);
+      if (recent.day.bucketS !== dayS) recent.day = this.#key(this.#daily, dayS, event);
     }
-    return counted ? 'counted' : 'redelivered';
+    const hour = countInto(recent.hour, event, offset);
+    const day = countInto(recent.day, event, offset);
+    return hour || day ? 'counted' : 'redelivered';
   }
 
   /** The new cumulative rows of every key counted into since the last markWritten(). */
@@ -142,13 +152,18 @@ ORDER BY first`);
     for (const keys of [this.#hourly, this.#daily]) {
       for (const [id, key] of keys) if (key.bucketS < fromS && !key.dirty) keys.delete(id);
     }
+    this.#recent.clear();
   }
 
   #remember(eventId: string, offset: number): void {
     this.#seen.set(eventId, offset);
     const oldest = offset - this.#options.dedupOffsets;
+    if (this.#seenOldest >= oldest) return;
     for (const [id, first] of this.#seen) {
-      if (first >= oldest) break;
+      if (first >= oldest) {
+        this.#seenOldest = first;
+        break;
+      }
       this.#seen.delete(id);
     }
   }
@@ -178,6 +193,15 @@ ORDER BY first`);
     }
     return rows;
   }
+}
+
+/** Adds the event at `offset` to the key if it is above the key's mark. */
+function countInto(key: KeyTotals, event: AccessEvent, offset: number): boolean {
+  if (offset <= key.mark) return false;
+  addEvent(key.counters, event);
+  key.mark = offset;
+  key.dirty = true;
+  return true;
 }
 
 function keyOf(bucketS: number, appId: string, service: string): string {

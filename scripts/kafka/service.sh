@@ -6,8 +6,10 @@
 
 KAFKA_PORT="${TOLLGATE_KAFKA_PORT:-9192}"
 KAFKA_CONTROLLER_PORT="${TOLLGATE_KAFKA_CONTROLLER_PORT:-9193}"
-KAFKA_DIR="$SERVICES_DIR/kafka"
-KAFKA_LIBS="$KAFKA_DIR/libs"
+# TOLLGATE_KAFKA_DIR (with the two ports) runs a private broker beside the shared one, e.g. for
+# test/bench/analytics/outage.bench.ts, which stops its broker; the jars stay shared.
+KAFKA_DIR="${TOLLGATE_KAFKA_DIR:-$SERVICES_DIR/kafka}"
+KAFKA_LIBS="$SERVICES_DIR/kafka/libs"
 KAFKA_POM="$REPO_ROOT/scripts/kafka/pom.xml"
 KAFKA_PID_FILE="$KAFKA_DIR/kafka.pid"
 # A cold JVM start plus KRaft election takes ~10 s on two cores; leave room for a loaded CI box.

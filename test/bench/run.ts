@@ -110,7 +110,9 @@ async function main(): Promise<void> {
   let keepLogs = false;
   try {
     const rows: PeakRow[] = [];
-    for (const c of competitors) {
+    // BENCH_ONLY=bare-undici,tollgate measures just those (faster iteration; the checks need both).
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const c of competitors.filter((x) => !only || only.includes(x.name))) {
       console.log(`  measuring ${c.name} ...`);
       rows.push(await measurePeak(c, origin, workDir));
     }
@@ -136,4 +138,11 @@ async function main(): Promise<void> {
   else rmSync(workDir, { recursive: true, force: true });
 }
 
-await main();
+// `npm run bench -- --analytics[=collector,report,outage]` runs the analytics issue's benchmarks instead (test/bench/analytics/).
+const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
+const analytics = analyticsSelection(process.argv.slice(2));
+if (analytics) {
+  installCleanup();
+  await runAnalytics(analytics);
+  process.exit(0);
+} else await main();
