@@ -9,10 +9,12 @@ import type { Logger } from './log.ts';
 import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
+import { startIdentity } from './apps/start.ts';
+import { identityFromWire, type IdentityWire } from './apps/identity.ts';
 import { openStore, startAdminFor, startAnalyticsFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
-type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'shutdown' };
+type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
 type ToPrimary = { tg: 'listening' } | { tg: 'health'; health: UpstreamHealth[] };
 
 const HEALTH_PUSH_MS = 500;
@@ -53,6 +55,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
+  // Apps and keys go to every worker on each change; a new worker gets them before its first config.
+  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => current.config.tokens, log);
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
   const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
@@ -62,7 +66,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       if (msg?.tg === 'listening') { listening = true; resolve(); }
       else if (msg?.tg === 'health') health.set(w.id, msg.health);
     });
-    w.on('online', () => send(w, { tg: 'apply', ...current }));
+    w.on('online', () => { send(w, { tg: 'identity', identity: identity.wire() }); send(w, { tg: 'apply', ...current }); });
     w.on('exit', (code, signal) => {
       health.delete(w.id);
       if (stopping) return;
@@ -92,12 +96,13 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   } catch (err) {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    await identity.close();
     await store.close();
     throw err;
   }
   started = true;
   const analytics = await startAnalyticsFor(config, own, log);
-  const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes);
+  const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
   manager.setReady(true);
   const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
@@ -111,6 +116,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       await Promise.all(exits);
       await analytics?.close();
       await admin.close();
+      await identity.close();
       await store.close();
     },
   };
@@ -124,6 +130,7 @@ export function runWorker(log: Logger): void {
   AggregatorRegistry.setRegistries([metrics.register]);
   let plane: DataPlane | undefined;
   let sink: EventSink | undefined;
+  let identity: IdentityWire | undefined;
   const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };
   const timer = setInterval(push, HEALTH_PUSH_MS);
   timer.unref();
@@ -131,7 +138,10 @@ export function runWorker(log: Logger): void {
   let queue: Promise<void> = Promise.resolve();
   process.on('message', (msg: ToWorker) => { queue = queue.then(() => handle(msg)); });
   const handle = async (msg: ToWorker): Promise<void> => {
-    if (msg?.tg === 'apply') {
+    if (msg?.tg === 'identity') {
+      identity = msg.identity;
+      plane?.setIdentity(identityFromWire(identity));
+    } else if (msg?.tg === 'apply') {
       if (plane) {
         plane.apply(msg.config, msg.version);
         return;
@@ -139,6 +149,7 @@ export function runWorker(log: Logger): void {
       try {
         sink = await createEventSink(msg.config, metrics.events, log, `w${process.env.TOLLGATE_WORKER_INDEX ?? '0'}`);
         plane = new DataPlane(msg.config, msg.version, metrics, log, { sink, node: nodeName(msg.config) });
+        if (identity) plane.setIdentity(identityFromWire(identity));
         await plane.listen();
       } catch (err) {
         log.fatal({ err: (err as Error).message }, 'proxy worker cannot listen');

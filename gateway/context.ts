@@ -3,6 +3,7 @@ import { errorBody, errors, type ErrorCode } from './errors.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
+import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from './apps/types.ts';
 
 /**
@@ -36,6 +37,16 @@ export class RequestContext implements BalanceRequest {
   upstreamPath = '/';
   upstreamHeaders: Record<string, string | string[]> = {};
   target: Target | undefined = undefined;
+  /** The canary group's upstream when the canary stage chose one; else the proxy uses the route's service upstream. */
+  upstream: UpstreamPool | undefined = undefined;
+  /** Headers a stage adds to whatever answers this request, proxied or gateway-written (CORS); shared objects, never mutated. */
+  responseHeaders: Record<string, string> | undefined = undefined;
+  /** Largest request body: proxy.max_body_bytes, or the service's max_body_bytes (set by body-limit); 0 = unlimited. */
+  maxBodyBytes: number;
+  /** Run once when the response is done, with its final status (rate-limit: refund a QPD unit the request did not bill). A shared function, never a per-request closure. */
+  onDone: ((ctx: RequestContext, status: number) => void) | undefined = undefined;
+  /** A request body a stage already read whole (the guard's bounded JSON inspection); the proxy sends it instead of the client stream. */
+  body: Buffer | undefined = undefined;
   /** Code of a reply the gateway wrote itself. */
   errorCode: ErrorCode | undefined = undefined;
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
@@ -56,6 +67,7 @@ export class RequestContext implements BalanceRequest {
     this.startMs = startMs;
     this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
+    this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
   }
 
   /**
@@ -75,6 +87,7 @@ export class RequestContext implements BalanceRequest {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-request-id': this.requestId,
+      ...this.responseHeaders,
       ...extraHeaders,
     };
     res.writeHead(errors[code].status, headers);

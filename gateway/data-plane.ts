@@ -4,14 +4,14 @@ import { answerClientError } from './client-errors.ts';
 import { errors } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, UpstreamConfig } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import type { Logger } from './log.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { run } from './pipeline.ts';
-import { compileSnapshot, type Snapshot } from './snapshot.ts';
+import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import type { Identity } from './apps/types.ts';
@@ -88,18 +88,24 @@ export class DataPlane {
   apply(config: Config, version: number): void {
     const next = new Map<string, UpstreamPool>();
     const keep = new Set<UpstreamPool>();
+    // One pool per service, plus one per canary group; each keeps its pool (and breaker) while its config is unchanged.
+    const wanted: { key: string; service: string; group: string; upstream: UpstreamConfig }[] = [];
     for (const svc of config.services) {
-      const old = this.pools.get(svc.name);
-      if (old && JSON.stringify(old.config) === JSON.stringify(svc.upstream)) {
-        next.set(svc.name, old);
+      wanted.push({ key: svc.name, service: svc.name, group: '', upstream: svc.upstream });
+      for (const g of svc.canary?.groups ?? []) wanted.push({ key: groupPoolKey(svc.name, g.name), service: svc.name, group: g.name, upstream: g.upstream });
+    }
+    for (const w of wanted) {
+      const old = this.pools.get(w.key);
+      if (old && JSON.stringify(old.config) === JSON.stringify(w.upstream)) {
+        next.set(w.key, old);
         keep.add(old);
         continue;
       }
-      const pool = new UpstreamPool(svc.name, svc.upstream, this.metrics, {
+      const pool = new UpstreamPool(w.service, w.upstream, this.metrics, {
         log: (level, msg, fields) => this.log[level](fields, msg),
-      }, old);
+      }, old, w.group);
       pool.start();
-      next.set(svc.name, pool);
+      next.set(w.key, pool);
     }
     const prev = this.snapshot?.config;
     if (prev && prev.proxy.listen !== config.proxy.listen) {
@@ -111,9 +117,10 @@ export class DataPlane {
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
       pool.retire(pool.config.timeouts.total_ms || 60000);
       // Its health series go unless the replacement publishes the same service and target.
-      const successor = next.get(pool.service);
+      const successor = next.get(pool.group ? groupPoolKey(pool.service, pool.group) : pool.service);
+      if (!successor) pool.forgetMetrics();
       for (const t of pool.targets) {
-        if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.service, target: t.id });
+        if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.label, target: t.id });
       }
     }
     this.pools = next;
@@ -150,6 +157,7 @@ export class DataPlane {
     // The client left before we answered: stop the upstream work it asked for.
     if (ctx.exchange) ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
     const status = res.headersSent ? res.statusCode : 499;
+    if (ctx.onDone) ctx.onDone(ctx, status);
     const seconds = (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     if (this.sink) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
@@ -172,7 +180,7 @@ export class DataPlane {
   health(): UpstreamHealth[] {
     const now = Date.now();
     return [...this.pools.values()].map((pool) => ({
-      service: pool.service,
+      service: pool.label,
       targets: pool.targets.map((t) => ({
         id: t.id, weight: t.weight, healthy: t.healthy, ejected: t.ejectedUntil > now, active: t.active,
       })),

@@ -14,6 +14,9 @@ import type { Logger } from './log.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
 import { createEventSink, nodeName } from './events/index.ts';
+import { startIdentity } from './apps/start.ts';
+import { identityFromWire } from './apps/identity.ts';
+import type { IdentityManager } from './apps/manager.ts';
 
 export interface LoadedFile { file: string; raw: RawConfig; text: string; config: Config }
 
@@ -58,9 +61,9 @@ export function watchReloads(file: string, reload: () => void): () => void {
   };
 }
 
-export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger, extraRoutes?: (app: FastifyInstance) => void) {
+export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger, extraRoutes?: (app: FastifyInstance) => void, identity?: IdentityManager) {
   const { host, port } = splitListen(config.admin.listen);
-  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }), extraRoutes });
+  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }), extraRoutes, identity });
   return { admin, address: { host, port: admin.port } };
 }
 
@@ -123,15 +126,18 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
   let analytics: Analytics | undefined;
+  let identity: IdentityManager | undefined;
   try {
+    identity = await startIdentity(config, (wire) => plane.setIdentity(identityFromWire(wire)), () => plane.current.config.tokens, log);
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
-    started = await startAdminFor(config, manager, log, analytics?.registerRoutes);
+    started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
   } catch (err) {
     // Nothing may keep the process alive after a failed start.
     await plane.close(0);
     await sink?.close(1000);
     await analytics?.close();
+    await identity?.close();
     await store.close();
     throw err;
   }
@@ -149,6 +155,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
       await sink?.close(5000);
       await analytics?.close();
       await admin.close();
+      await identity?.close();
       await store.close();
     },
   };

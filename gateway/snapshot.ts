@@ -1,4 +1,4 @@
-import type { Config, RouteConfig } from './config/schema.ts';
+import type { Config, RouteConfig, ServiceConfig } from './config/schema.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Runtime } from './runtime.ts';
 import type { RouteStats } from './route-stats.ts';
@@ -8,9 +8,24 @@ import { lowerOps } from './stages/request-headers/index.ts';
 import type { HeaderOps } from './stages/proxy/response-headers.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 
+export interface UpstreamGroup {
+  /** `stable` for the service's own upstream, else the canary group's name. */
+  name: string;
+  weight: number;
+  upstream: UpstreamPool;
+}
+
 export interface CompiledService {
   name: string;
   upstream: UpstreamPool;
+  /** With a canary: stable first, then the canary groups; empty without one. */
+  groups: UpstreamGroup[];
+  canary: ServiceConfig['canary'];
+}
+
+/** Key of a canary group's pool in the data plane's pool map (the stable pool is keyed by the service name). */
+export function groupPoolKey(service: string, group: string): string {
+  return `${service}\u0000${group}`;
 }
 
 export interface CompiledRoute {
@@ -43,7 +58,12 @@ export function compileSnapshot(config: Config, version: number, metrics: Gatewa
   const services = new Map<string, CompiledService>();
   const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
   for (const svc of config.services) {
-    const service: CompiledService = { name: svc.name, upstream: pools.get(svc.name)! };
+    const upstream = pools.get(svc.name)!;
+    const groups: UpstreamGroup[] = svc.canary
+      ? [{ name: 'stable', weight: svc.canary.stable_weight, upstream },
+        ...svc.canary.groups.map((g) => ({ name: g.name, weight: g.weight, upstream: pools.get(groupPoolKey(svc.name, g.name))! }))]
+      : [];
+    const service: CompiledService = { name: svc.name, upstream, groups, canary: svc.canary };
     services.set(svc.name, service);
     svc.routes.forEach((rc, i) => {
       const name = rc.name ?? `${svc.name}-${i}`;

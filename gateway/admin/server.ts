@@ -10,6 +10,8 @@ import { configRoutes } from './routes/config.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
+import { appRoutes } from './routes/apps.ts';
+import type { IdentityManager } from '../apps/manager.ts';
 
 export interface AdminOptions {
   host: string;
@@ -21,6 +23,8 @@ export interface AdminOptions {
   logger?: Logger;
   /** More routes behind the same auth (the reports API of the single-node collector). */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** Apps and signing keys (/apps, /keys). */
+  identity?: IdentityManager;
 }
 
 export interface AdminServer {
@@ -69,6 +73,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   configRoutes(app, opts.control);
   serviceRoutes(app, opts.control);
   upstreamRoutes(app, opts.control);
+  if (opts.identity) appRoutes(app, opts.identity);
   opts.extraRoutes?.(app);
 
   await app.listen({ host: opts.host, port: opts.port });

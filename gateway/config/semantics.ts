@@ -2,6 +2,9 @@ import type { ConfigError } from '../control/types.ts';
 import { isLoopback } from '../admin/loopback.ts';
 import { splitListen } from '../../shared/listen.ts';
 import type { Config } from './schema.ts';
+import { checkCanary } from '../stages/canary/semantics.ts';
+import { checkRateLimits } from '../stages/rate-limit/semantics.ts';
+import { checkAccessControl, checkTrustedProxies } from '../stages/ip-acl/semantics.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -23,6 +26,7 @@ export function checkSemantics(config: Config): ConfigError[] {
   const err = (path: string, message: string) => errors.push({ path, message });
   const guard = (fn: () => void) => { try { fn(); } catch { /* wrong shape: the schema error stands */ } };
   guard(() => checkListeners(config, err));
+  guard(() => checkTrustedProxies(config, err));
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
   const routeNames = new Map<string, string>();
@@ -46,6 +50,8 @@ function checkService(svc: Config['services'][number], si: number, services: Map
     const base = `/services/${si}`;
     if (services.has(svc.name)) err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
     services.set(svc.name, si);
+    checkRateLimits(svc, base, err);
+    checkAccessControl(svc, base, err);
 
     svc.routes.forEach((route, ri) => {
       const rbase = `${base}/routes/${ri}`;
@@ -94,4 +100,5 @@ function checkService(svc: Config['services'][number], si: number, services: Map
     if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
       err(`${base}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
     }
+    checkCanary(svc, base, err);
 }

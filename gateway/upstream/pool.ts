@@ -9,9 +9,19 @@ import type { TargetSource } from './discovery/source.ts';
 import { StaticSource } from './discovery/static.ts';
 import { DnsSource } from './discovery/dns.ts';
 import { Target } from './target.ts';
+import { CircuitBreaker, stateNames } from './breaker.ts';
+import { RetryBudget } from './retry-budget.ts';
+import { upstreamMetrics } from './metrics.ts';
 
 export interface PoolEvents {
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+}
+
+/** Counters a request may bump, resolved to their label children once per pool (no label lookup per request). */
+interface PoolCounters {
+  retries: { inc(): void };
+  retriesSkipped: { inc(): void };
+  breakerRejected: { inc(): void };
 }
 
 /**
@@ -22,7 +32,16 @@ export interface PoolEvents {
  */
 export class UpstreamPool {
   readonly service: string;
+  /** Canary group name; '' for the service's own upstream. */
+  readonly group: string;
+  /** `service` in health metrics and the admin health view: `service/group` for a canary group (names cannot contain '/'). */
+  readonly label: string;
   readonly config: UpstreamConfig;
+  /** Undefined unless `breaker.enabled`: the proxy pays one property read when it is off. */
+  readonly breaker: CircuitBreaker | undefined;
+  /** Undefined when `retries` is 0. */
+  readonly retryBudget: RetryBudget | undefined;
+  readonly counters: PoolCounters;
   targets: readonly Target[] = [];
   readonly passive: PassiveHealth;
   private balancer: Balancer;
@@ -39,19 +58,46 @@ export class UpstreamPool {
   /** The pool this one replaces (same service, changed config): its targets' health carries over. */
   private previous: UpstreamPool | undefined;
 
-  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents, previous?: UpstreamPool) {
+  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents, previous?: UpstreamPool, group = '') {
     this.service = service;
+    this.group = group;
+    this.label = group ? `${service}/${group}` : service;
     this.previous = previous;
     this.config = config;
     this.metrics = metrics;
     this.events = events;
     this.balancer = this.makeBalancer([]);
+    const um = upstreamMetrics(metrics);
+    const labels = { service, group };
+    this.counters = {
+      retries: metrics.retries.labels({ service }),
+      retriesSkipped: um.retriesSkipped.labels(labels),
+      breakerRejected: um.breakerRejected.labels(labels),
+    };
+    const b = config.breaker;
+    if (b.enabled) {
+      this.breaker = new CircuitBreaker({
+        minRequests: b.min_requests, errorRatio: b.error_ratio, windowMs: b.window_ms, openMs: b.open_ms,
+        halfOpenProbes: b.half_open_probes, failureStatuses: b.failure_statuses,
+      }, (to) => {
+        um.breakerState.set(labels, to);
+        um.breakerTransitions.inc({ service, group, to: stateNames[to] });
+        events.log(to === 1 ? 'warn' : 'info', `circuit ${stateNames[to].replace('_', '-')}`, { service, group });
+      });
+      // A changed upstream config starts a fresh, closed breaker (an unchanged one keeps this pool and its breaker).
+      um.breakerState.set(labels, 0);
+    } else {
+      this.breaker = undefined;
+      um.breakerState.remove(labels);
+    }
+    const rb = config.retry_budget;
+    this.retryBudget = config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
     this.passive = new PassiveHealth({
       maxFailures: config.health.passive.max_failures,
       ejectionMs: config.health.passive.ejection_ms,
       failureStatuses: config.health.passive.failure_statuses,
     }, (target: Target, ejected: boolean) => {
-      if (ejected) metrics.ejections.inc({ service, target: target.id });
+      if (ejected) metrics.ejections.inc({ service: this.label, target: target.id });
       this.publishHealth(target);
       events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
     });
@@ -106,7 +152,7 @@ export class UpstreamPool {
     const nextIds = new Set(next.map((t) => t.id));
     for (const t of this.targets) {
       if (nextIds.has(t.id)) continue;
-      this.metrics.targetHealthy.remove({ service: this.service, target: t.id });
+      this.metrics.targetHealthy.remove({ service: this.label, target: t.id });
       const pool = this.dispatchers.get(t.id);
       this.dispatchers.delete(t.id);
       void pool?.close().catch(() => undefined);
@@ -118,7 +164,7 @@ export class UpstreamPool {
   }
 
   private publishHealth(t: Target): void {
-    this.metrics.targetHealthy.set({ service: this.service, target: t.id }, this.eligible(t) ? 1 : 0);
+    this.metrics.targetHealthy.set({ service: this.label, target: t.id }, this.eligible(t) ? 1 : 0);
   }
 
   pick(req: BalanceRequest, tried?: ReadonlySet<Target>): Target | undefined {
@@ -143,6 +189,12 @@ export class UpstreamPool {
       this.dispatchers.set(target.id, pool);
     }
     return pool;
+  }
+
+  /** The service or group left the config: drop its breaker series (health series are handled by the data plane). */
+  forgetMetrics(): void {
+    const um = upstreamMetrics(this.metrics);
+    um.breakerState.remove({ service: this.service, group: this.group });
   }
 
   /** Replaced by a reload: stop checking now, close the connections after `graceMs`. */

@@ -50,6 +50,22 @@ const TimeoutsSchema = Type.Object({
   total_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Whole exchange with the upstream; 0 = none (default 60000).' }),
 }, { additionalProperties: false, default: {} });
 
+const BreakerSchema = Type.Object({
+  enabled: Type.Boolean({ default: false, description: 'Stop sending to a failing upstream and answer 503 GW_ERR_CIRCUIT_OPEN at once (default false).' }),
+  min_requests: Type.Integer({ minimum: 1, default: 20, description: 'Outcomes the window must hold before the error ratio can open the circuit (default 20).' }),
+  error_ratio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'Failed share of the window\'s outcomes that opens the circuit (default 0.5).' }),
+  window_ms: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'Rolling window the ratio is measured over (default 10000).' }),
+  open_ms: Type.Integer({ minimum: 10, maximum: 3600000, default: 5000, description: 'How long an open circuit refuses before letting probes through (default 5000).' }),
+  half_open_probes: Type.Integer({ minimum: 1, maximum: 1000, default: 3, description: 'Requests let through when half-open; that many successes close the circuit, one failure reopens it (default 3).' }),
+  failure_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [500, 502, 503, 504], description: 'Upstream statuses counted as failures, besides connect errors and timeouts (default [500, 502, 503, 504]).' }),
+}, { additionalProperties: false, default: {} });
+
+const RetryBudgetSchema = Type.Object({
+  ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.2, description: 'Retries allowed per request over the window, so retries cannot multiply an outage (default 0.2).' }),
+  min_per_s: Type.Number({ minimum: 0, maximum: 100000, default: 10, description: 'Retries per second always allowed, whatever the request count (default 10).' }),
+  window_ms: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'Window over which requests and retries are counted (default 10000).' }),
+}, { additionalProperties: false, default: {} });
+
 export const UpstreamSchema = Type.Object({
   balancer: Type.Union(balancerNames.map((n) => Type.Literal(n)), { default: 'round_robin', description: 'Load-balancing algorithm (default round_robin).' }),
   hash_on: Type.Optional(HashOnSchema),
@@ -57,7 +73,9 @@ export const UpstreamSchema = Type.Object({
   dns: Type.Optional(DnsSchema),
   pool: PoolSchema,
   timeouts: TimeoutsSchema,
-  retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of an idempotent request on another target after a connect failure; never after the response started (default 1).' }),
+  retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of an idempotent request on another target after a connect failure, within `retry_budget`; never after the response started (default 1).' }),
+  retry_budget: RetryBudgetSchema,
+  breaker: BreakerSchema,
   max_response_bytes: Type.Integer({ minimum: 0, default: 0, description: 'Largest upstream response body; 0 = unlimited (default 0).' }),
   health: Type.Object({
     active: Type.Optional(ActiveHealthSchema),

@@ -1,4 +1,5 @@
 import type { RouteStage } from '../../pipeline.ts';
+import { serviceConfig } from '../ip-acl/service-config.ts';
 
 /**
  * Request framing and size. Node's parser already rejects Content-Length with
@@ -9,8 +10,11 @@ export const bodyLimit: RouteStage = {
   name: 'body-limit',
   scope: 'route',
   init: (route) => {
-    const max = route.snapshotConfig.proxy.max_body_bytes;
+    // The service's limit replaces the global one both here (declared lengths) and in the proxy (chunked bodies, counted as they stream).
+    const own = serviceConfig(route).max_body_bytes;
+    const max = own ?? route.snapshotConfig.proxy.max_body_bytes;
     return (ctx) => {
+      if (own !== undefined) ctx.maxBodyBytes = own;
       const h = ctx.req.headers;
       const te = h['transfer-encoding'];
       if (te !== undefined) {

@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../../context.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import type { Target } from '../../upstream/target.ts';
+import type { UpstreamPool } from '../../upstream/pool.ts';
+import { OPEN } from '../../upstream/breaker.ts';
 import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
@@ -19,27 +21,46 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly ctx: RequestContext;
   private readonly route: CompiledRoute;
   private readonly target: Target;
+  /** The service's upstream, or the canary group the canary stage chose. */
+  private readonly upstream: UpstreamPool;
   private readonly tried: Set<Target> | undefined;
   private readonly hasBody: boolean;
   private controller: Controller | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
   private done = false;
+  /** This attempt's outcome went to the breaker (once per attempt, never twice). */
+  private recorded = false;
   /** Made on the first backpressure only; most responses never need it. */
   private resume: (() => void) | undefined = undefined;
 
   static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined): void {
-    const upstream = route.service.upstream;
+    const upstream = ctx.upstream ?? route.service.upstream;
+    if (tried === undefined) {
+      const breaker = upstream.breaker;
+      const budget = upstream.retryBudget;
+      if (breaker !== undefined || budget !== undefined) {
+        // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
+        const now = ctx.startMs;
+        if (breaker !== undefined && !breaker.allow(now)) {
+          upstream.counters.breakerRejected.inc();
+          ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
+          return;
+        }
+        budget?.request(now);
+      }
+    }
     const target = upstream.pick(ctx, tried);
     if (!target) {
       ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
       return;
     }
-    new Exchange(ctx, route, target, tried).send();
+    new Exchange(ctx, route, upstream, target, tried).send();
   }
 
-  private constructor(ctx: RequestContext, route: CompiledRoute, target: Target, tried: Set<Target> | undefined) {
+  private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target, tried: Set<Target> | undefined) {
     this.ctx = ctx;
     this.route = route;
+    this.upstream = upstream;
     this.target = target;
     this.tried = tried;
     const h = ctx.req.headers;
@@ -55,9 +76,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = performance.now();
     target.active++;
     ctx.exchange = this;
-    const totalMs = route.service.upstream.config.timeouts.total_ms;
+    const upstream = this.upstream;
+    const totalMs = upstream.config.timeouts.total_ms;
     if (totalMs > 0) this.timer = setTimeout(() => this.controller?.abort(new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout')), totalMs);
-    route.service.upstream.dispatcher(target).dispatch({
+    upstream.dispatcher(target).dispatch({
       path: ctx.upstreamPath,
       method: req.method as Dispatcher.HttpMethod,
       headers,
@@ -66,9 +88,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */
-  private body(): Readable {
+  private body(): Readable | Buffer {
+    if (this.ctx.body !== undefined) return this.ctx.body; // read by the guard (bytesIn counted there)
     const req = this.ctx.req;
-    const max = this.ctx.snapshot.config.proxy.max_body_bytes;
+    const max = this.ctx.maxBodyBytes;
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
       this.ctx.bytesIn = Number(declared);
@@ -98,17 +121,21 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
     this.ctx.upstreamStatus = statusCode;
-    const upstream = this.route.service.upstream;
+    const upstream = this.upstream;
     const max = upstream.config.max_response_bytes;
     // undici enforces the limit while the body streams; a declared length over it is refused before the head goes out.
     if (max > 0 && Number(headers['content-length']) > max) {
       controller.abort(new GatewayError('TOLLGATE_RESPONSE_TOO_LARGE', 'response too large'));
       return;
     }
+    if (upstream.breaker !== undefined) {
+      this.recorded = true;
+      upstream.breaker.record(performance.now(), statusCode);
+    }
     if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
     else upstream.passive.recordSuccess(this.target);
     const res = this.ctx.res;
-    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId));
+    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders));
     if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.end();
   }
 
@@ -135,17 +162,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
       ctx.reply('GW_ERR_BODY_TOO_LARGE', { connection: 'close' });
       return;
     }
-    const upstream = route.service.upstream;
+    const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
     // A response that is merely too large says nothing about the target's health.
-    if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') upstream.passive.recordFailure(target, Date.now());
+    if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
+      const now = Date.now();
+      upstream.passive.recordFailure(target, now);
+      if (upstream.breaker !== undefined && !this.recorded) {
+        this.recorded = true;
+        upstream.breaker.recordOutcome(performance.now(), true);
+      }
+    }
     if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '')) {
       const tried = this.tried ?? new Set<Target>();
       tried.add(target);
-      if (tried.size <= upstream.config.retries) {
-        ctx.snapshot.metrics.retries.inc({ service: route.service.name });
-        Exchange.start(ctx, route, tried);
-        return;
+      // A circuit this failure just opened means no more attempts, retries included.
+      if (tried.size <= upstream.config.retries && upstream.breaker?.state !== OPEN) {
+        if (upstream.retryBudget!.tryRetry(performance.now())) {
+          upstream.counters.retries.inc();
+          Exchange.start(ctx, route, tried);
+          return;
+        }
+        upstream.counters.retriesSkipped.inc();
       }
     }
     ctx.reply(replyCode);

@@ -2,8 +2,8 @@ import { HOP_BY_HOP, applyHeaderOps } from '../request-headers/index.ts';
 
 export interface HeaderOps { add: Record<string, string>; set: Record<string, string>; remove: string[] }
 
-/** Upstream response headers minus hop-by-hop ones, plus the route's edits and the request id. */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>, ops: HeaderOps | undefined, requestId: string): Record<string, string | string[]> {
+/** Upstream response headers minus hop-by-hop ones, plus the route's edits, the request id and per-request headers from stages (CORS). */
+export function responseHeaders(headers: Record<string, string | string[] | undefined>, ops: HeaderOps | undefined, requestId: string, extra?: Record<string, string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
   const named = typeof conn === 'string' && conn !== 'keep-alive' && conn !== 'close'
@@ -14,6 +14,13 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
     if (v !== undefined) out[name] = v;
   }
   if (ops) applyHeaderOps(out, ops);
+  if (extra) {
+    for (const name in extra) {
+      const cur = out[name];
+      // Vary lists add up (the upstream's own reasons stay); every other stage header replaces the upstream's.
+      out[name] = name === 'vary' && cur !== undefined ? `${cur}, ${extra[name]}` : extra[name];
+    }
+  }
   out['x-request-id'] = requestId;
   return out;
 }

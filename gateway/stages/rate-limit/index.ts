@@ -1,8 +1,18 @@
 import type { RouteStage } from '../../pipeline.ts';
+import { compilePolicies } from './compile.ts';
+import { RouteLimiter } from './route-limiter.ts';
 
-/** QPS and QPD limits, local or Redis (stub: filled in by the security issue's work). */
+/**
+ * QPS token buckets and QPD quotas (service, route, client IP or app keyed),
+ * local or shared in Redis. Routes without a policy get no handler.
+ */
 export const rateLimit: RouteStage = {
   name: 'rate-limit',
   scope: 'route',
-  init: () => undefined,
+  init: (route) => {
+    const policies = compilePolicies(route);
+    if (policies.length === 0) return undefined;
+    const limiter = new RouteLimiter(policies);
+    return policies.some((p) => p.redis !== undefined) ? limiter.checkShared : limiter.checkLocal;
+  },
 };

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteStage } from '../../pipeline.ts';
+import { unmapIp } from '../../net/ip.ts';
 
 /** RFC 9110 7.6.1 hop-by-hop headers, plus ones undici must not be handed (it frames the body itself). */
 export const HOP_BY_HOP = new Set([
@@ -44,7 +45,9 @@ export const requestHeaders: RouteStage = {
     return (ctx) => {
       const h = endToEnd(ctx.req.headers);
       const xff = h['x-forwarded-for'];
-      h['x-forwarded-for'] = xff ? `${xff}, ${ctx.clientIp}` : ctx.clientIp;
+      // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
+      const peer = unmapIp(ctx.req.socket.remoteAddress ?? '');
+      h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
       h['x-forwarded-proto'] = 'http';
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;

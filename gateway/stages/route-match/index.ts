@@ -1,5 +1,8 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import { normalizePath } from '../../router/normalize.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Snapshot } from '../../snapshot.ts';
+import { corsRoutes } from '../cors/index.ts';
 
 /** Lower-cased Host header → host without port. Handles `[v6]:port`, a bare host and a missing Host. */
 export function hostOf(header: string | undefined): string {
@@ -33,6 +36,13 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
   return { authority: m[1], path: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
 }
 
+function preflightRoute(snapshot: Snapshot, host: string, hostLower: string, path: string, headers: IncomingHttpHeaders) {
+  const method = headers['access-control-request-method'];
+  if (method === undefined || headers.origin === undefined) return undefined;
+  const m = snapshot.table.match(method, host, hostLower, path, headers);
+  return m && corsRoutes.has(m.route) ? m : undefined;
+}
+
 export const routeMatch: EdgeStage = {
   name: 'route-match',
   scope: 'edge',
@@ -57,7 +67,9 @@ export const routeMatch: EdgeStage = {
     ctx.path = path;
     const hostLower = hostHeader ? hostHeader.toLowerCase() : '';
     ctx.host = hostOf(hostLower);
-    const m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostLower, path, req.headers);
+    let m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostLower, path, req.headers);
+    // A CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS.
+    if (!m && req.method === 'OPTIONS') m = preflightRoute(snapshot, ctx.host, hostLower, path, req.headers);
     if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
     ctx.route = m.route;
     ctx.matchedPrefix = m.prefix;

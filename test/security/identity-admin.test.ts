@@ -1,0 +1,136 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../helpers/gateway.ts';
+import { admin, createApp, getToken, startAuthRig, tokenRequest, type AuthRig } from './identity-helpers.ts';
+
+let rig: AuthRig;
+before(async () => { rig = await startAuthRig({ type: 'jwt' }); });
+after(() => rig.close());
+
+test('POST /apps returns the secret once; GET never shows a secret or its hash', async () => {
+  const created = await admin(rig.gw, 'POST', '/apps', { id: 'billing', name: 'Billing', qps: 10, burst: 20, qpd: 1000, roles: ['reader'], allowed_ips: ['10.0.0.0/8', '::ffff:192.168.1.1'] });
+  assert.equal(created.status, 201);
+  assert.match(created.json.secret, /^[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual({ ...created.json.app, secrets: undefined, created_at: undefined, updated_at: undefined }, {
+    id: 'billing', name: 'Billing', status: 'enabled', qps: 10, burst: 20, qpd: 1000, roles: ['reader'], allowed_ips: ['10.0.0.0/8', '::ffff:192.168.1.1'],
+    secrets: undefined, created_at: undefined, updated_at: undefined,
+  });
+  const secret = created.json.secret as string;
+  const one = await admin(rig.gw, 'GET', '/apps/billing');
+  const all = await admin(rig.gw, 'GET', '/apps');
+  assert.equal(one.status, 200);
+  assert.ok(all.json.some((a: { id: string }) => a.id === 'billing'));
+  for (const text of [JSON.stringify(one.json), JSON.stringify(all.json)]) {
+    assert.ok(!text.includes(secret), 'no secret');
+    assert.ok(!text.includes('scrypt'), 'no hash');
+  }
+  assert.equal(one.json.secrets.length, 1);
+  // Stored as a hash only.
+  const stored = readFileSync(join(rig.gw.dir, 'store', 'identity', 'identity.json'), 'utf8');
+  assert.ok(!stored.includes(secret));
+  assert.match(stored, /scrypt\$16384/);
+});
+
+test('PUT replaces an app\'s fields and keeps its secret; DELETE removes it; both 404 for an unknown id', async () => {
+  const { id, secret } = await createApp(rig.gw, { name: 'orders' });
+  const put = await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'orders v2', status: 'disabled', roles: ['writer'] });
+  assert.equal(put.status, 200);
+  assert.equal(put.json.name, 'orders v2');
+  assert.equal(put.json.status, 'disabled');
+  assert.deepEqual(put.json.roles, ['writer']);
+  assert.equal(put.json.secrets.length, 1);
+  await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'orders v2' });
+  assert.ok(await getToken(rig.gw.url, id, secret), 'the secret survived the PUT');
+  assert.equal((await admin(rig.gw, 'DELETE', `/apps/${id}`)).status, 204);
+  for (const [method, body] of [['GET'], ['PUT', { name: 'x' }], ['DELETE'], ['POST']] as const) {
+    const path = method === 'POST' ? `/apps/${id}/secret` : `/apps/${id}`;
+    const r = await admin(rig.gw, method, path, body);
+    assert.equal(r.status, 404, `${method} ${path}`);
+    assert.equal(r.json.code, 'GW_ERR_NOT_FOUND');
+  }
+});
+
+test('malformed app payloads get 400 naming the field', async () => {
+  const cases: [unknown, string][] = [
+    [{}, '/name'],
+    [{ name: 'x', status: 'paused' }, '/status'],
+    [{ name: 'x', qps: -1 }, '/qps'],
+    [{ name: 'x', qpd: 'many' }, '/qpd'],
+    [{ name: 'x', roles: ['has space'] }, '/roles/0'],
+    [{ name: 'x', allowed_ips: ['10.0.0.0/33'] }, '/allowed_ips/0'],
+    [{ name: 'x', allowed_ips: ['1.2.3.4', 'not-an-ip'] }, '/allowed_ips/1'],
+    [{ name: 'x', id: 'has.dot' }, '/id'],
+    [{ name: 'x', secret: 'mine' }, '/secret'],
+  ];
+  for (const [body, path] of cases) {
+    const r = await admin(rig.gw, 'POST', '/apps', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.json.code, 'GW_ERR_BAD_REQUEST');
+    assert.ok(r.json.errors.some((e: { path: string }) => e.path === path), `${JSON.stringify(body)} → ${JSON.stringify(r.json.errors)}`);
+  }
+  await createApp(rig.gw, { id: 'dup' });
+  const dup = await admin(rig.gw, 'POST', '/apps', { id: 'dup', name: 'again' });
+  assert.equal(dup.status, 400);
+  assert.equal(dup.json.errors[0].path, '/id');
+});
+
+test('prototype-pollution keys in an app payload are rejected and pollute nothing', async () => {
+  for (const raw of ['{"name":"x","__proto__":{"status":"disabled"}}', '{"name":"x","constructor":{"prototype":{"polluted":1}}}', '{"name":"x","roles":[],"qps":1,"burst":{"__proto__":{}}}']) {
+    const r = await admin(rig.gw, 'POST', '/apps', raw);
+    assert.equal(r.status, 400, raw);
+    assert.equal(r.json.code, 'GW_ERR_BAD_REQUEST');
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).status, undefined);
+});
+
+test('a rotated secret is shown once; the old one keeps working for the overlap window, then stops', async () => {
+  const { id, secret: old } = await createApp(rig.gw);
+  assert.ok(await getToken(rig.gw.url, id, old));
+  const rotated = await admin(rig.gw, 'POST', `/apps/${id}/secret?overlap_s=2`);
+  assert.equal(rotated.status, 200);
+  const fresh = rotated.json.secret as string;
+  assert.notEqual(fresh, old);
+  assert.equal(rotated.json.app.secrets.length, 2);
+  assert.ok(rotated.json.app.secrets[0].expires_at, 'the old secret has an expiry');
+  assert.ok(await getToken(rig.gw.url, id, fresh));
+  // The old secret was verified (and cached) before the rotation: it still works within the overlap.
+  assert.equal((await tokenRequest(rig.gw.url, id, old)).status, 200);
+  await sleep(2200);
+  const late = await tokenRequest(rig.gw.url, id, old);
+  assert.equal(late.status, 401);
+  assert.equal((await late.json() as { code: string }).code, 'GW_ERR_CLIENT_AUTH_FAILED');
+  assert.equal((await tokenRequest(rig.gw.url, id, fresh)).status, 200);
+});
+
+test('key rotation: JWKS lists both keys and a token signed with the old key still verifies', async () => {
+  const { id, secret } = await createApp(rig.gw);
+  const before = (await admin(rig.gw, 'GET', '/keys')).json as { kid: string; current: boolean }[];
+  const oldToken = await getToken(rig.gw.url, id, secret);
+  const rotated = await admin(rig.gw, 'POST', '/keys/rotate');
+  assert.equal(rotated.status, 200);
+  assert.equal(rotated.json.current, true);
+  assert.ok(!before.some((k) => k.kid === rotated.json.kid));
+  const keys = (await admin(rig.gw, 'GET', '/keys')).json as { kid: string; current: boolean; retired_at?: string; alg: string }[];
+  assert.equal(keys.filter((k) => k.current).length, 1);
+  assert.ok(keys.some((k) => k.retired_at && before.some((b) => b.current && b.kid === k.kid)));
+  assert.ok(keys.every((k) => k.alg === 'ES256'));
+  assert.ok(!JSON.stringify(keys).includes('"d"'), 'no private key material');
+  const jwks = await (await fetch(`${rig.gw.url}/.well-known/jwks.json`)).json() as { keys: { kid: string; d?: string }[] };
+  const oldKid = before.find((k) => k.current)!.kid;
+  assert.deepEqual(new Set(jwks.keys.map((k) => k.kid)), new Set([oldKid, rotated.json.kid]));
+  assert.ok(jwks.keys.every((k) => k.d === undefined));
+  const newToken = await getToken(rig.gw.url, id, secret);
+  const kidOf = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid;
+  assert.equal(kidOf(oldToken), oldKid);
+  assert.equal(kidOf(newToken), rotated.json.kid);
+  for (const t of [oldToken, newToken]) assert.equal((await fetch(`${rig.gw.url}/x`, { headers: { authorization: `Bearer ${t}` } })).status, 200);
+});
+
+test('the OpenAPI document describes the app and key routes', async () => {
+  const doc = (await admin(rig.gw, 'GET', '/openapi.json')).json;
+  for (const p of ['/apps', '/apps/{id}', '/apps/{id}/secret', '/keys', '/keys/rotate']) assert.ok(doc.paths[p], p);
+  assert.ok(doc.paths['/apps'].post.responses['201']);
+});

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { startGateway, service, sleep, type TestGateway } from '../helpers/gateway.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+import { admin, call, createApp, getToken } from './identity-helpers.ts';
+
+// Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
+const url = process.env.TOLLGATE_TEST_REDIS_URL;
+const skip = !url && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset' : false;
+
+test('two gateway nodes sharing a Redis store: tokens issued by one verify on the other; a disable on one is refused by the other within a second', { skip }, async () => {
+  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+  const upstream = await startUpstream('api');
+  const config = { store: { kind: 'redis', redis_url: url, prefix }, services: [{ ...service('api', [upstream.url]), auth: { type: 'jwt' } }] };
+  const nodes: TestGateway[] = [];
+  try {
+    nodes.push(await startGateway(config));
+    nodes.push(await startGateway(config));
+    const [a, b] = nodes;
+    // Both nodes use the one signing key the first node made.
+    const jwksA = await (await fetch(`${a.url}/.well-known/jwks.json`)).json();
+    const jwksB = await (await fetch(`${b.url}/.well-known/jwks.json`)).json();
+    assert.deepEqual(jwksB, jwksA);
+
+    const { id, secret } = await createApp(a);
+    // The app reaches node B through Redis.
+    let seen = -1;
+    for (let t = 0; t < 50 && seen !== 200; t++) seen = (await admin(b, 'GET', `/apps/${id}`)).status, seen !== 200 && await sleep(20);
+    assert.equal(seen, 200);
+    const token = await getToken(a.url, id, secret);
+    const tokenB = await getToken(b.url, id, secret);
+    for (const t of [token, tokenB]) {
+      assert.equal((await call(a.url, '/x', { authorization: `Bearer ${t}` })).status, 200);
+      assert.equal((await call(b.url, '/x', { authorization: `Bearer ${t}` })).status, 200);
+    }
+
+    const disabledAt = Date.now();
+    assert.equal((await admin(a, 'PUT', `/apps/${id}`, { name: 'x', status: 'disabled' })).status, 200);
+    let refusedAfterMs = -1;
+    while (Date.now() - disabledAt < 2000) {
+      const r = await call(b.url, '/x', { authorization: `Bearer ${token}` });
+      if (r.status === 403) {
+        assert.equal(r.json.code, 'GW_ERR_APP_DISABLED');
+        refusedAfterMs = Date.now() - disabledAt;
+        break;
+      }
+      await sleep(10);
+    }
+    assert.ok(refusedAfterMs >= 0 && refusedAfterMs < 1000, `node B refused the disabled app after ${refusedAfterMs} ms`);
+    console.log(`# disable on node A refused by node B after ${refusedAfterMs} ms`);
+
+    // A key rotated on node B is served by node A's JWKS, and both still verify the older token.
+    const rotated = await admin(b, 'POST', '/keys/rotate');
+    let kids: string[] = [];
+    for (let t = 0; t < 50 && !kids.includes(rotated.json.kid); t++) {
+      kids = ((await (await fetch(`${a.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      if (!kids.includes(rotated.json.kid)) await sleep(20);
+    }
+    assert.equal(kids.length, 2);
+    await admin(a, 'PUT', `/apps/${id}`, { name: 'x' });
+    await sleep(100);
+    assert.equal((await call(b.url, '/x', { authorization: `Bearer ${token}` })).status, 200);
+    const fresh = await getToken(a.url, id, secret);
+    assert.equal(JSON.parse(Buffer.from(fresh.split('.')[0], 'base64url').toString()).kid, rotated.json.kid);
+    assert.equal((await call(b.url, '/x', { authorization: `Bearer ${fresh}` })).status, 200);
+  } finally {
+    for (const n of nodes) await n.close();
+    await upstream.close();
+    const raw = new Redis(url!);
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length) await raw.del(...keys);
+    await raw.quit();
+  }
+});
