@@ -34,10 +34,11 @@ function parseMarked<T>(stdout: string): T {
   return JSON.parse(line.slice('BENCH_JSON '.length)) as T;
 }
 
-export async function runPeak(url: string, durationS: number, connections: number): Promise<PeakResult> {
+/** `headers` go on every request (e.g. the bearer token of the secured variants). */
+export async function runPeak(url: string, durationS: number, connections: number, headers: Record<string, string> = {}): Promise<PeakResult> {
   const args = peakGenerator() === 'wrk'
-    ? ['wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '5s', '-s', here('./wrk-report.lua'), url]] as const
-    : [process.execPath, [here('./autocannon-load.ts'), url, String(connections), String(durationS)]] as const;
+    ? ['wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '5s', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), '-s', here('./wrk-report.lua'), url]] as const
+    : [process.execPath, [here('./autocannon-load.ts'), url, String(connections), String(durationS), JSON.stringify(headers)]] as const;
   const raw = parseMarked<{ requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; non2xx: number }>(
     await runToCompletion(...pinned('support', args[0], [...args[1]])),
   );

@@ -103,6 +103,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad): Check[] {
   };
   const tollgate = rows.find((r) => r.name === 'tollgate');
   const bareCpu = rows.find((r) => r.name === 'bare-undici')?.cpuUsPerRequest;
+  const cpuOf = (name: string) => rows.find((r) => r.name === name)?.cpuUsPerRequest;
   const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
   return [
     judge('tollgate / bare-undici req/s', ratio('bare-undici'), { op: '>=', limit: 1.0 }),
@@ -121,6 +122,12 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad): Check[] {
     judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
     judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
     judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes)),
+    // The security issue: JWT + RBAC + IP list + local QPS limit on the route, against the floor.
+    judge('tollgate+secure / bare-undici req/s', rps('tollgate+secure') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+secure')! / rps('bare-undici')!, { op: '>=', limit: 0.9 }),
+    judge('tollgate+secure / tollgate req/s', rps('tollgate+secure') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+secure')! / rps('tollgate')!),
+    // What the Redis-backed limit costs per request: gateway CPU µs over the local one's, and the req/s ratio.
+    judge('secure-redis − secure CPU µs/req', cpuOf('tollgate+secure-redis') === undefined || cpuOf('tollgate+secure') === undefined ? undefined : cpuOf('tollgate+secure-redis')! - cpuOf('tollgate+secure')!),
+    judge('tollgate+secure-redis / +secure req/s', rps('tollgate+secure-redis') === undefined || rps('tollgate+secure') === undefined ? undefined : rps('tollgate+secure-redis')! / rps('tollgate+secure')!),
     judge('tollgate+kafka / tollgate req/s (emission cost)', rps('tollgate+kafka') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+kafka')! / rps('tollgate')!, { op: '>=', limit: 0.95 }),
   ];
 }

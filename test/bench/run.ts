@@ -29,9 +29,9 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
     await sleep(idleSettleMs);
     const idle = treeRss(server.pid);
     const sampler = new RssSampler(server.pid);
-    await runPeak(server.url, warmupS, connections);
+    await runPeak(server.url, warmupS, connections, server.headers);
     const cpuBeforeUs = treeCpuUs(server.pid);
-    const result = await runPeak(server.url, durationS, connections);
+    const result = await runPeak(server.url, durationS, connections, server.headers);
     const cpuUsPerRequest = (treeCpuUs(server.pid) - cpuBeforeUs) / result.requests;
     return {
       name: c.name, result, cpuUsPerRequest,

@@ -12,6 +12,10 @@ export interface RunningServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** Sent with every request of the load (the secured variants' bearer token). */
+  headers?: Record<string, string>;
+  /** Tollgate's admin API. */
+  adminUrl?: string;
 }
 
 export interface Competitor {
@@ -128,7 +132,9 @@ const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'scripts/bi
  * default single-node setup, where every request also becomes an access event
  * in the embedded log and the in-process collector aggregates it.
  */
-const tollgateVariant = (name: string, events: Record<string, unknown>, needs?: () => string | undefined): Competitor => ({
+const tollgateVariant = (
+  name: string, events: Record<string, unknown>, needs?: () => string | undefined, edit?: (config: BenchConfig) => void,
+): Competitor => ({
   name,
   unavailable: () => (existsSync(tollgateCli) ? needs?.() : `not available (${relative(repoRoot, tollgateCli)} missing)`),
   async start(upstreamOrigin, workDir) {
@@ -141,15 +147,24 @@ const tollgateVariant = (name: string, events: Record<string, unknown>, needs?: 
     config.services[0].upstream.targets = [{ ...first, url: upstreamOrigin }, { ...second, url: secondOrigin || upstreamOrigin }];
     config.store = { dir: join(workDir, `${name}-store`) };
     config.events = { dir: join(workDir, `${name}-events`), ...events };
+    edit?.(config);
     const configFile = join(workDir, `${name}.yaml`);
     writeFileSync(configFile, stringify(config));
     const [cmd, args] = tollgateCli.endsWith('.ts')
       ? [join(repoRoot, 'node_modules/.bin/node'), [tollgateCli]]
       : [tollgateCli, []];
-    return launch(name, 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, '/api/');
+    // A secured /api/ refuses the readiness probe; those variants add an open /ready/ service.
+    const readyPath = config.services.some((svc: { name: string }) => svc.name === 'ready') ? '/ready/' : '/api/';
+    const server = await launch(name, 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, readyPath);
+    return { ...server, adminUrl: `http://127.0.0.1:${adminPort}` };
   },
 });
 const tollgate = tollgateVariant('tollgate', { sink: 'none' });
+// The security issue's bench: JWT auth, RBAC, an IP list and a QPS limit on the route (local, then in Redis).
+const benchRedis = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6399';
+const tollgateSecure = secured(tollgateVariant('tollgate+secure', { sink: 'none' }, undefined, (c) => secureConfig(c, 'local')));
+const tollgateSecureRedis = secured(tollgateVariant('tollgate+secure-redis', { sink: 'none' },
+  () => (redisReachable ? undefined : `not available (no Redis at ${benchRedis}; npm run services:up)`), (c) => secureConfig(c, 'redis')));
 const tollgateEvents = tollgateVariant('tollgate+events', { sink: 'embedded' });
 // The cluster setup's emission cost: events to Kafka (npm run services:up starts one on 9192).
 const kafkaBrokers = process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9192';
@@ -158,14 +173,72 @@ const tollgateKafka = tollgateVariant('tollgate+kafka', { sink: 'kafka', kafka: 
 
 /** Checked once before the run (see probeKafka), so unavailable() can stay synchronous. */
 let kafkaReachable = false;
+let redisReachable = false;
 export async function probeKafka(): Promise<void> {
   const [host, port] = kafkaBrokers.split(',')[0].split(':');
+  kafkaReachable = await reachable(host, Number(port));
+  const redis = new URL(benchRedis);
+  redisReachable = await reachable(redis.hostname, Number(redis.port || 6379));
+}
+
+async function reachable(host: string, port: number): Promise<boolean> {
   const { connect } = await import('node:net');
-  kafkaReachable = await new Promise<boolean>((resolve) => {
-    const s = connect(Number(port), host, () => { s.destroy(); resolve(true); });
+  return new Promise<boolean>((resolve) => {
+    const s = connect(port, host, () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
     s.setTimeout(1000, () => { s.destroy(); resolve(false); });
   });
+}
+
+/** The YAML document as parsed (the bench edits it freely). */
+type BenchConfig = any;
+
+/**
+ * The bench service with every check of the security issue's target on its
+ * route: a gateway-issued JWT, an RBAC grant, an IP allow list and a QPS
+ * limit per client address set high enough never to refuse (what is measured
+ * is the checking). A second, open service answers the readiness probe.
+ */
+function secureConfig(config: BenchConfig, backend: 'local' | 'redis'): void {
+  const api = config.services[0];
+  api.auth = { type: 'jwt' };
+  api.rbac = { roles: { reader: [{ routes: ['*'], methods: ['GET'] }] } };
+  api.acl = { allow: ['127.0.0.0/8', '::1'] };
+  api.rate_limits = [{ name: 'per-client', key: 'client_ip', qps: 1_000_000, burst: 1_000_000, backend, on_redis_error: 'open' }];
+  config.rate_limit = { redis_url: benchRedis, prefix: `tollgate-bench-${process.pid}:`, timeout_ms: 50 };
+  config.tokens = { ttl_s: 3600 };
+  config.services.push({ name: 'ready', routes: [{ paths: ['/ready'], strip_prefix: true }], upstream: { targets: [{ url: api.upstream.targets[0].url }] } });
+}
+
+/** Starts a secured variant: readiness through /ready, then an app, its token, and the load on /api/ with it. */
+function secured(c: Competitor): Competitor {
+  return {
+    ...c,
+    async start(upstreamOrigin, workDir) {
+      const server = await c.start(upstreamOrigin, workDir);
+      try {
+        const admin = server.adminUrl!;
+        const made = await fetch(`${admin}/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', roles: ['reader'] }) });
+        if (made.status !== 201) throw new Error(`POST /apps: ${made.status} ${await made.text()}`);
+        const { app, secret } = await made.json() as { app: { id: string }; secret: string };
+        const proxy = new URL(server.url);
+        const tokenRes = await fetch(`${proxy.origin}/oauth/token`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${app.id}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+        if (tokenRes.status !== 200) throw new Error(`POST /oauth/token: ${tokenRes.status} ${await tokenRes.text()}`);
+        const { access_token: token } = await tokenRes.json() as { access_token: string };
+        const headers = { authorization: `Bearer ${token}` };
+        const check = await fetch(new URL('/api/', proxy), { headers });
+        if (check.status !== 200) throw new Error(`GET /api/ with the token: ${check.status} ${await check.text()}`);
+        return { ...server, url: new URL('/api/', proxy).href, headers };
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    },
+  };
 }
 
 /** Every competitor, in the order they are measured. */
@@ -177,6 +250,8 @@ export const competitors: Competitor[] = [
   tollgate,
   tollgateEvents,
   tollgateKafka,
+  tollgateSecure,
+  tollgateSecureRedis,
 ];
 
 export function findCompetitor(name: string): Competitor {
