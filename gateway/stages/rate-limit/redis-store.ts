@@ -82,6 +82,8 @@ export class RedisLimits {
       // Come back quickly after an outage: requests use the fallback meanwhile.
       retryStrategy: (times: number) => Math.min(times * 50, 500),
       connectionName: 'tollgate-rate-limit',
+      // Concurrent checks share one write and one read per event-loop tick instead of a syscall pair each.
+      enableAutoPipelining: true,
     };
     const { Redis } = loadLibs();
     this.buckets = new Redis(store.redis_url, options);
