@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Lru } from './lru.ts';
-import { matchSecret, secretExpiry } from './secret.ts';
+import { hashSecret, matchSecret, secretExpiry, verifySecret } from './secret.ts';
 import type { App, Identity } from './types.ts';
 
 interface Verified {
@@ -14,6 +14,13 @@ interface Verified {
 
 /** Concurrent scrypt verifications per process; more are refused, so guessing cannot queue unbounded CPU work. */
 export const MAX_PENDING_VERIFICATIONS = 32;
+
+let decoy: Promise<string> | undefined;
+/** A hash no secret matches (its secret is thrown away), made once per process. */
+function decoyHash(): Promise<string> {
+  decoy ??= hashSecret(randomBytes(32).toString('base64url'));
+  return decoy;
+}
 
 /**
  * App id + secret checks for the token endpoint and API keys. scrypt is slow
@@ -58,10 +65,14 @@ export class CredentialCache {
   /** scrypt against the app's live secrets; 'busy' when too many verifications are already running. */
   async verify(identity: Identity, appId: string, secret: string, key: string, nowMs: number): Promise<App | undefined | 'busy'> {
     const app = identity.apps.get(appId);
-    if (app === undefined) return undefined;
     if (this.pending >= MAX_PENDING_VERIFICATIONS) return 'busy';
     this.pending++;
     try {
+      if (app === undefined) {
+        // An unknown id costs the scrypt a wrong secret costs, so response times do not tell which app ids exist.
+        if (secret.length >= 16 && secret.length <= 128) await verifySecret(secret, await decoyHash());
+        return undefined;
+      }
       const s = await matchSecret(app, secret, nowMs);
       if (s === undefined) return undefined;
       this.lru.set(key, { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version });
