@@ -28,7 +28,7 @@
  */
 import { ERROR_CLASSES } from './access-event.ts';
 import type { AccessEvent, ErrorClass } from './access-event.ts';
-import { traceIdFromBytes, traceIdToBytes, uuidFromBytes, uuidToBytes } from './access-event-id.ts';
+import { eventIdToBytes, traceIdFromBytes, traceIdToBytes, uuidFromBytes } from './access-event-id.ts';
 import { formatIpv4, formatIpv6, ipv4ToBytes, ipv6ToBytes } from './access-event-ip.ts';
 
 export const FORMAT_VERSION = 1;
@@ -78,7 +78,7 @@ export function encode(event: AccessEvent): Buffer {
   scratch[0] = FORMAT_VERSION;
   pos = 2;
   let flags = 0;
-  if (uuidToBytes(event.id, scratch, pos)) {
+  if (eventIdToBytes(event.id, scratch, pos)) {
     flags |= FLAG_ID_RAW;
     pos += 16;
   } else writeString(event.id, 'id');

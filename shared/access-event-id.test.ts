@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EventIdGenerator, eventIdTimeMs, newEventId, traceIdFromBytes, traceIdToBytes, uuidFromBytes, uuidToBytes,
+  EventIdGenerator, eventIdTimeMs, eventIdToBytes, newEventId, traceIdFromBytes, traceIdToBytes, uuidFromBytes, uuidToBytes,
 } from './access-event-id.ts';
 
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -78,4 +78,18 @@ test('W3C trace ids round-trip through 16 bytes; uppercase or wrong lengths are 
   for (const text of [traceId.toUpperCase(), traceId.slice(1), `${traceId}0`, traceId.replace('f', 'x'), '']) {
     assert.equal(traceIdToBytes(text, out, 0), false, text);
   }
+});
+
+test('eventIdToBytes copies the id just made and parses any other id, with the same bytes either way', () => {
+  const older = newEventId();
+  const latest = newEventId();
+  for (const id of [latest, older, latest.toUpperCase(), '']) {
+    const copied = new Uint8Array(16);
+    const parsed = new Uint8Array(16);
+    assert.equal(eventIdToBytes(id, copied, 0), uuidToBytes(id, parsed, 0), id);
+    assert.deepEqual(copied, parsed, id);
+  }
+  const out = new Uint8Array(16);
+  assert.equal(eventIdToBytes(latest, out, 0), true);
+  assert.equal(uuidFromBytes(out, 0), latest);
 });

@@ -24,13 +24,22 @@ export type NowMs = () => number;
 const RANDOM_POOL_BYTES = 4096;
 const COUNTER_LOW_MAX = 0x3fffffff;
 const COUNTER_HIGH_MAX = 0xfff;
-const TWO_POW_32 = 0x100000000;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+// Text positions of the 16 bytes' hex pairs; the dashes between stay put.
+const UUID_HEX_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+const HEX_CODES = Buffer.from(HEX.join(''), 'latin1');
 
 export class EventIdGenerator {
   readonly #nowMs: NowMs;
   readonly #pool = Buffer.allocUnsafe(RANDOM_POOL_BYTES);
+  // The last id as bytes and as text: the text is made from one flat buffer
+  // (a third of the cost of concatenating 20 pieces, which the codec would
+  // then have to flatten), and the codec copies the bytes instead of parsing.
+  readonly #bytes = Buffer.alloc(16);
+  readonly #text = Buffer.alloc(36, 0x2d);
+  #lastText: string | undefined;
   #poolOffset = RANDOM_POOL_BYTES;
   #lastMs = -1;
   #counterHigh = 0;
@@ -55,19 +64,28 @@ export class EventIdGenerator {
       this.#seedCounter();
     }
     const ms = this.#lastMs;
-    const msHigh = Math.floor(ms / TWO_POW_32);
-    const msLow = ms >>> 0;
-    const high = this.#counterHigh;
-    const low = this.#counterLow;
-    const tail = this.#random32();
-    return (
-      HEX[(msHigh >>> 8) & 0xff] + HEX[msHigh & 0xff] + HEX[msLow >>> 24] + HEX[(msLow >>> 16) & 0xff] +
-      '-' + HEX[(msLow >>> 8) & 0xff] + HEX[msLow & 0xff] +
-      '-' + HEX[0x70 | (high >>> 8)] + HEX[high & 0xff] +
-      '-' + HEX[0x80 | (low >>> 24)] + HEX[(low >>> 16) & 0xff] +
-      '-' + HEX[(low >>> 8) & 0xff] + HEX[low & 0xff] +
-      HEX[tail >>> 24] + HEX[(tail >>> 16) & 0xff] + HEX[(tail >>> 8) & 0xff] + HEX[tail & 0xff]
-    );
+    const b = this.#bytes;
+    b.writeUIntBE(ms, 0, 6);
+    b[6] = 0x70 | (this.#counterHigh >>> 8);
+    b[7] = this.#counterHigh & 0xff;
+    b.writeUInt32BE((0x80000000 | this.#counterLow) >>> 0, 8);
+    b.writeUInt32BE(this.#random32(), 12);
+    const text = this.#text;
+    for (let i = 0; i < 16; i++) {
+      const at = UUID_HEX_AT[i];
+      const hex = b[i] << 1;
+      text[at] = HEX_CODES[hex];
+      text[at + 1] = HEX_CODES[hex + 1];
+    }
+    this.#lastText = text.toString('latin1', 0, 36);
+    return this.#lastText;
+  }
+
+  /** Writes the 16 bytes of `id` at out[offset] when it is the last id this generator made; false otherwise. */
+  copyLastBytes(id: string, out: Uint8Array, offset: number): boolean {
+    if (id !== this.#lastText) return false;
+    out.set(this.#bytes, offset);
+    return true;
   }
 
   #seedCounter(): void {
@@ -94,6 +112,15 @@ export function newEventId(): string {
   return processGenerator.next();
 }
 
+/**
+ * Writes the 16 bytes of a canonical UUID text at out[offset]; false for any
+ * other text. The id newEventId made last (the event being encoded, nearly
+ * always) is copied rather than parsed.
+ */
+export function eventIdToBytes(id: string, out: Uint8Array, offset: number): boolean {
+  return processGenerator.copyLastBytes(id, out, offset) || uuidToBytes(id, out, offset);
+}
+
 /** Epoch ms an id was minted at, or undefined when `id` is not a canonical UUIDv7. */
 export function eventIdTimeMs(id: string): number | undefined {
   if (!UUID7_TEXT.test(id)) return undefined;
@@ -101,9 +128,6 @@ export function eventIdTimeMs(id: string): number | undefined {
 }
 
 const UUID7_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-// Where the 16 byte pairs sit in the 36-char text.
-const UUID_HEX_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
 /**
  * Writes the 16 bytes of a canonical (lowercase, dashed) UUID text of any
