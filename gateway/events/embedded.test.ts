@@ -13,7 +13,8 @@ async function readAll(dir: string): Promise<AccessEvent[]> {
   const reader = await SegmentReader.open(join(dir, 'log'));
   try {
     const out: AccessEvent[] = [];
-    let from = reader.committed;
+    // From the oldest record, not the checkpoint: the in-process collector may already have consumed (committed) them.
+    let from = 0;
     for (;;) {
       const r = await reader.read(from, 1000);
       for (const rec of r.records) out.push(decode(rec.payload));
