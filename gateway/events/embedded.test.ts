@@ -1,37 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { startGateway, eventually } from '../../test/helpers/gateway.ts';
 import { send } from '../../test/helpers/http-client.ts';
 import { rawRequest } from '../../test/helpers/raw-http.ts';
 import { startUpstream } from '../../test/helpers/upstream.ts';
-import { decode } from '../../shared/access-event-codec.ts';
-import type { AccessEvent } from '../../shared/access-event.ts';
-import { SegmentReader } from './segment-log/segment-reader.ts';
-
-async function readAll(dir: string): Promise<AccessEvent[]> {
-  const reader = await SegmentReader.open(join(dir, 'log'));
-  try {
-    const out: AccessEvent[] = [];
-    // From the oldest record, not the checkpoint: the in-process collector may already have consumed (committed) them.
-    let from = 0;
-    for (;;) {
-      const r = await reader.read(from, 1000);
-      for (const rec of r.records) out.push(decode(rec.payload));
-      if (r.records.length === 0) return out;
-      from = r.next;
-    }
-  } finally {
-    await reader.close();
-  }
-}
+import { readEvents } from '../../test/helpers/events.ts';
 
 test('every request becomes one access event in the embedded log, rejections included, with its reason', async () => {
   const up = await startUpstream('up');
   const gw = await startGateway({
     services: [{ name: 'api', routes: [{ name: 'api-route', paths: ['/api'], strip_prefix: true }], upstream: { targets: [{ url: up.url }] } }],
   });
-  const dir = join(gw.dir, 'events');
   try {
     const ok = await send(gw.url, '/api/hello', { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
     assert.equal(ok.status, 200);
@@ -44,7 +23,7 @@ test('every request becomes one access event in the embedded log, rejections inc
     await gw.close();
     await up.close();
   }
-  const events = await eventually(async () => { const e = await readAll(dir); return e.length >= 4 ? e : undefined; }, 3000);
+  const events = await eventually(async () => { const e = await readEvents(gw); return e.length >= 4 ? e : undefined; }, 3000);
   assert.ok(events, 'events were written');
   assert.equal(events.length, 4, 'exactly one event per request');
   assert.equal(new Set(events.map((e) => e.id)).size, 4, 'ids are unique');

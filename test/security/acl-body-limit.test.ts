@@ -4,7 +4,8 @@ import { request } from 'node:http';
 import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { eventsAtLeast, metric } from './access-helpers.ts';
+import { anyEvent, eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 /** A POST with a chunked body (no Content-Length), written in `chunks` pieces. */
 function postChunked(base: string, path: string, bytes: number, chunks = 4): Promise<{ status: number; code?: string }> {
@@ -60,12 +61,12 @@ test('a service max_body_bytes overrides proxy.max_body_bytes, for declared leng
     assert.equal((await send(gw.url, '/global', { method: 'POST', body: 'x'.repeat(1001) })).status, 413);
     assert.equal((await postChunked(gw.url, '/global', 3000)).status, 413);
     assert.equal((await postChunked(gw.url, '/global', 900)).status, 200);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_gateway_errors_total', 'code="GW_ERR_BODY_TOO_LARGE"'), 5);
+    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BODY_TOO_LARGE"'), 5);
   } finally {
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 10);
+  const events = await eventsWhere(gw, anyEvent, 10);
   const tooLarge = events.filter((e) => e.errorClass === 'body_too_large');
   assert.equal(tooLarge.length, 5);
   assert.ok(tooLarge.every((e) => e.status === 413));

@@ -6,7 +6,8 @@ import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { eventsAtLeast, metric } from './access-helpers.ts';
+import { anyEvent, eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 /** What the upstream echoes back: its view of the forwarded headers. */
 const echoed = (r: { json<T>(): T }) => r.json<{ headers: Record<string, string> }>().headers;
@@ -17,18 +18,18 @@ test('X-Forwarded-For from an untrusted peer is ignored: the spoofed address nev
     services: [{ ...service('api', [up.url]), acl: { allow: ['10.0.0.0/8'] } }],
   });
   try {
-    const before = await metric(gw.adminUrl, 'tollgate_ip_denied_total', 'service="api",list="service"');
+    const before = await metric(gw, 'tollgate_ip_denied_total', 'service="api",list="service"');
     const r = await send(gw.url, '/x', { headers: { 'x-forwarded-for': '10.1.2.3' } });
     assert.equal(r.status, 403);
     assert.equal(r.json().code, 'GW_ERR_IP_DENIED');
-    assert.equal(await metric(gw.adminUrl, 'tollgate_ip_denied_total', 'service="api",list="service"'), before + 1);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_gateway_errors_total', 'code="GW_ERR_IP_DENIED"'), 1);
+    assert.equal(await metric(gw, 'tollgate_ip_denied_total', 'service="api",list="service"'), before + 1);
+    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_IP_DENIED"'), 1);
     assert.equal(up.seen.length, 0, 'nothing reached the upstream');
   } finally {
     await gw.close();
     await up.close();
   }
-  const [e] = await eventsAtLeast(gw.dir, 1);
+  const [e] = await eventsWhere(gw, anyEvent, 1);
   assert.equal(e.status, 403);
   assert.equal(e.errorClass, 'forbidden');
   assert.equal(e.clientIp, '127.0.0.1', 'the socket address, not the header');
@@ -55,7 +56,7 @@ test('through a trusted proxy the client is the rightmost untrusted X-Forwarded-
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 3);
+  const events = await eventsWhere(gw, anyEvent, 3);
   assert.deepEqual(events.map((e) => e.clientIp).sort(), ['192.168.5.5', '198.51.100.1', '203.0.113.7']);
 });
 
@@ -96,8 +97,8 @@ test('service deny wins over allow; an empty allow list allows everyone not deni
     assert.equal((await send(gw.url, '/deny', { localAddress: '127.0.0.7' })).status, 403);
     assert.equal((await send(gw.url, '/deny', { localAddress: '127.0.0.6' })).status, 200);
     assert.equal((await send(gw.url, '/open', { localAddress: '127.0.0.9' })).status, 200);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_ip_denied_total', 'service="both",list="service"'), 1);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_ip_denied_total', 'service="deny-only",list="service"'), 1);
+    assert.equal(await metric(gw, 'tollgate_ip_denied_total', 'service="both",list="service"'), 1);
+    assert.equal(await metric(gw, 'tollgate_ip_denied_total', 'service="deny-only",list="service"'), 1);
   } finally {
     await gw.close();
     await up.close();
@@ -144,9 +145,9 @@ test('IPv6 clients are matched by IPv6 blocks, and a dual-stack listener\'s ::ff
     await gwDual.close();
     await up.close();
   }
-  const [e] = await eventsAtLeast(gw6.dir, 1);
+  const [e] = await eventsWhere(gw6, anyEvent, 1);
   assert.equal(e.clientIp, '::1');
-  const events = await eventsAtLeast(gwDual.dir, 2);
+  const events = await eventsWhere(gwDual, anyEvent, 2);
   assert.deepEqual(events.map((x) => x.clientIp).sort(), ['127.0.0.4', '127.0.0.5'], 'access events carry the unmapped address');
 });
 

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWTPayload } from 'jose';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { admin, call, createApp, eventWhere, getToken, metric, startAuthRig, tokenRequest, type AuthRig } from './identity-helpers.ts';
+import { admin, createApp, getToken, tokenRequest } from '../helpers/admin.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
+import { call, startAuthRig, type AuthRig } from './auth-rig.ts';
 
 let rig: AuthRig;
 let idp: Server;
@@ -74,9 +77,9 @@ test('a token from POST /oauth/token reaches the upstream, which sees the app id
   const r = await call(rig.gw.url, '/x', { authorization: `Bearer ${body.access_token}`, 'x-tollgate-app-id': 'spoofed' });
   assert.equal(r.status, 200);
   assert.equal(r.json.headers['x-tollgate-app-id'], id);
-  const ev = await eventWhere(rig.gw, (e) => e.appId === id && e.status === 200 && e.service === 'api');
+  const [ev] = await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 200 && e.service === 'api');
   assert.ok(ev, 'the access event names the app');
-  const tokenEv = await eventWhere(rig.gw, (e) => e.appId === id && e.service === '' && e.status === 200);
+  const [tokenEv] = await eventsWhere(rig.gw, (e) => e.appId === id && e.service === '' && e.status === 200);
   assert.ok(tokenEv, 'the token request is an access event with the app id too');
 });
 
@@ -99,14 +102,14 @@ test('anonymous paths skip authentication: exact entries match exactly, `*` entr
 });
 
 test('no credentials: 401 GW_ERR_UNAUTHORIZED with a Bearer challenge, counted and recorded', async () => {
-  const before = await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_UNAUTHORIZED"}');
+  const before = await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_UNAUTHORIZED"');
   const r = await call(rig.gw.url, '/needs-auth');
   assert.equal(r.status, 401);
   assert.equal(r.json.code, 'GW_ERR_UNAUTHORIZED');
   assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/);
-  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_UNAUTHORIZED"}'), before + 1);
-  assert.ok(await metric(rig.gw, 'tollgate_gateway_errors_total{code="GW_ERR_UNAUTHORIZED"}') >= 1);
-  const ev = await eventWhere(rig.gw, (e) => e.status === 401 && e.errorClass === 'unauthorized' && e.service === 'api' && e.appId === '');
+  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_UNAUTHORIZED"'), before + 1);
+  assert.ok(await metric(rig.gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_UNAUTHORIZED"') >= 1);
+  const [ev] = await eventsWhere(rig.gw, (e) => e.status === 401 && e.errorClass === 'unauthorized' && e.service === 'api' && e.appId === '');
   assert.ok(ev);
 });
 
@@ -134,12 +137,12 @@ test('bad tokens get 401 with a code, never a 500', async () => {
     ['garbage segments', '%%%.$$$.###', 'GW_ERR_TOKEN_INVALID'],
     ['valid signature, unknown app', await forge({ sub: 'no-such-app' }), 'GW_ERR_TOKEN_INVALID'],
   ];
-  const before = await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_TOKEN_INVALID"}');
+  const before = await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_TOKEN_INVALID"');
   for (const [label, token, code] of cases) await expectReject(token, 401, code, label);
   const invalid = cases.filter((c) => c[2] === 'GW_ERR_TOKEN_INVALID').length;
-  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_TOKEN_INVALID"}'), before + invalid);
-  assert.ok(await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_TOKEN_EXPIRED"}') >= 1);
-  assert.equal(await metric(rig.gw, 'tollgate_gateway_errors_total{code="GW_ERR_INTERNAL"}'), 0);
+  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_TOKEN_INVALID"'), before + invalid);
+  assert.ok(await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_TOKEN_EXPIRED"') >= 1);
+  assert.equal(await metric(rig.gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_INTERNAL"'), 0);
   const r = await call(rig.gw.url, '/x', { authorization: 'Basic abc' });
   assert.equal(r.json.code, 'GW_ERR_UNAUTHORIZED');
 });
@@ -153,8 +156,8 @@ test('a disabled app\'s valid (even cached) token gets 403 at once; re-enabled i
   const r = await call(rig.gw.url, '/x', auth);
   assert.equal(r.status, 403);
   assert.equal(r.json.code, 'GW_ERR_APP_DISABLED');
-  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total{service="api",code="GW_ERR_APP_DISABLED"}'), 1);
-  const ev = await eventWhere(rig.gw, (e) => e.appId === id && e.status === 403);
+  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_APP_DISABLED"'), 1);
+  const [ev] = await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 403);
   assert.equal(ev?.errorClass, 'forbidden');
   const tr = await tokenRequest(rig.gw.url, id, secret);
   assert.equal(tr.status, 403, 'no new tokens for a disabled app');
@@ -187,9 +190,9 @@ test('the token endpoint refuses bad requests with their codes', async () => {
   assert.equal(big.status, 413);
   const viaForm = await fetch(`${rig.gw.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_id=${id}&client_secret=${secret}` });
   assert.equal(viaForm.status, 200, 'client_secret_post works too');
-  assert.ok(await metric(rig.gw, 'tollgate_token_requests_total{result="GW_ERR_CLIENT_AUTH_FAILED"}') >= 3);
-  assert.ok(await metric(rig.gw, 'tollgate_token_requests_total{result="issued"}') >= 1);
-  const ev = await eventWhere(rig.gw, (e) => e.status === 401 && e.service === '' && e.errorClass === 'unauthorized');
+  assert.ok(await metric(rig.gw, 'tollgate_token_requests_total', 'result="GW_ERR_CLIENT_AUTH_FAILED"') >= 3);
+  assert.ok(await metric(rig.gw, 'tollgate_token_requests_total', 'result="issued"') >= 1);
+  const [ev] = await eventsWhere(rig.gw, (e) => e.status === 401 && e.service === '' && e.errorClass === 'unauthorized');
   assert.ok(ev, 'a failed token request is an access event');
 });
 

@@ -4,7 +4,7 @@ import { startGateway } from '../helpers/gateway.ts';
 import { keepAliveAgent, send } from '../helpers/http-client.ts';
 import { closedPort } from '../helpers/ports.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { metric } from './upstream-helpers.ts';
+import { metric } from '../helpers/metrics.ts';
 
 /**
  * Round robin over one refusing and one live target, retries: 1, passive

@@ -5,7 +5,9 @@ import { eventually, sleep, startGateway, type TestGateway } from '../helpers/ga
 import { send } from '../helpers/http-client.ts';
 import { closedPort } from '../helpers/ports.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { eventsWhere, metric, reload } from './upstream-helpers.ts';
+import { reload } from '../helpers/admin.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 // open_ms leaves room for a loaded test machine: a refusal expected inside it must not land after it.
 const BREAKER = { enabled: true, min_requests: 5, error_ratio: 0.5, window_ms: 10000, open_ms: 1000, half_open_probes: 2 };

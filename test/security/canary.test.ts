@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { keepAliveAgent, send, type SendOptions } from '../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { eventsWhere, metric, reload } from './upstream-helpers.ts';
+import { reload } from '../helpers/admin.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 async function withCanary(canary: Record<string, unknown>, fn: (gw: TestGateway, stable: TestUpstream, beta: TestUpstream) => Promise<void>) {
   const stable = await startUpstream('stable');

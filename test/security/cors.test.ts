@@ -4,7 +4,8 @@ import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { validateConfig } from '../../gateway/config/load.ts';
-import { eventsAtLeast, metric } from './access-helpers.ts';
+import { anyEvent, eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 const APP = 'https://app.example.com';
 
@@ -54,12 +55,12 @@ test('an allowed preflight is answered by the gateway with 204 and the allow hea
     assert.equal(any.headers['access-control-allow-origin'], '*');
     assert.equal(any.headers['access-control-allow-headers'], 'x-whatever', '`*` echoes the asked-for headers');
     assert.equal(up.seen.length, 0, 'preflights never reach the upstream');
-    assert.equal(await metric(gw.adminUrl, 'tollgate_cors_preflights_total', 'service="web",result="allowed"'), 2);
+    assert.equal(await metric(gw, 'tollgate_cors_preflights_total', 'service="web",result="allowed"'), 2);
   } finally {
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 3);
+  const events = await eventsWhere(gw, anyEvent, 3);
   assert.ok(events.every((e) => e.status === 204 && e.errorClass === 'none' && e.upstreamStatus === 0), 'counted, not billable');
 });
 
@@ -79,8 +80,8 @@ test('a preflight from a disallowed origin, or asking for a disallowed method or
       assert.equal(r.json().code, 'GW_ERR_CORS_REJECTED');
       assert.equal(r.headers['access-control-allow-origin'], undefined);
     }
-    assert.equal(await metric(gw.adminUrl, 'tollgate_cors_preflights_total', 'service="web",result="rejected"'), 5);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_gateway_errors_total', 'code="GW_ERR_CORS_REJECTED"'), 5);
+    assert.equal(await metric(gw, 'tollgate_cors_preflights_total', 'service="web",result="rejected"'), 5);
+    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_CORS_REJECTED"'), 5);
     // A method no route serves finds no route: 404, which fails the preflight as well.
     assert.equal((await preflight(gw.url, '/web', APP, 'PATCH')).status, 404);
     // A service without CORS keeps its method list: no preflight shortcut to its upstream.
@@ -90,7 +91,7 @@ test('a preflight from a disallowed origin, or asking for a disallowed method or
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 7);
+  const events = await eventsWhere(gw, anyEvent, 7);
   assert.equal(events.filter((e) => e.status === 403 && e.errorClass === 'forbidden' && e.service === 'web').length, 5);
 });
 

@@ -7,7 +7,8 @@ import { service, startGateway } from '../helpers/gateway.ts';
 import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { eventsAtLeast, metric } from './access-helpers.ts';
+import { anyEvent, eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 import { loadCorpus } from '../../gateway/stages/guard/corpus/evaluate.ts';
 
 /** Runs fn over xs with at most `limit` in flight, results in order. */
@@ -23,8 +24,8 @@ async function mapLimited<T, R>(xs: readonly T[], limit: number, fn: (x: T) => P
   return out;
 }
 
-const detections = (adminUrl: string, svc: string, kind: string, action: string) =>
-  metric(adminUrl, 'tollgate_guard_detections_total', `service="${svc}",kind="${kind}",action="${action}"`);
+const detections = (gw: { adminUrl: string }, svc: string, kind: string, action: string) =>
+  metric(gw, 'tollgate_guard_detections_total', `service="${svc}",kind="${kind}",action="${action}"`);
 
 test('block: SQL injection in the query and XSS in a header get 403 GW_ERR_INJECTION_BLOCKED, counted, with access events of class injection_blocked; clean requests pass', async () => {
   const up = await startUpstream('up');
@@ -47,14 +48,14 @@ test('block: SQL injection in the query and XSS in a header get 403 GW_ERR_INJEC
     }
     assert.equal((await send(gw.url, "/open/search?q=%27%20or%201%3D1--")).status, 200, 'a service without guard is not inspected');
     assert.equal(up.seen.filter((r) => r.url.startsWith('/shop')).length, 4, 'blocked requests never reached the upstream');
-    assert.equal(await detections(gw.adminUrl, 'shop', 'sqli', 'blocked'), 2);
-    assert.equal(await detections(gw.adminUrl, 'shop', 'xss', 'blocked'), 1);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_gateway_errors_total', 'code="GW_ERR_INJECTION_BLOCKED"'), 3);
+    assert.equal(await detections(gw, 'shop', 'sqli', 'blocked'), 2);
+    assert.equal(await detections(gw, 'shop', 'xss', 'blocked'), 1);
+    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_INJECTION_BLOCKED"'), 3);
   } finally {
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 8);
+  const events = await eventsWhere(gw, anyEvent, 8);
   const blocked = events.filter((e) => e.status === 403);
   assert.equal(blocked.length, 3);
   for (const e of blocked) {
@@ -123,7 +124,7 @@ test('json_body: string values of a JSON body are inspected, and a clean body ar
     const blocked = await post(gw.url, '/orders', bad, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bad) });
     assert.equal(blocked.status, 403);
     assert.equal(JSON.parse(blocked.text).code, 'GW_ERR_INJECTION_BLOCKED');
-    assert.equal(await detections(gw.adminUrl, 'api', 'xss', 'blocked'), 1);
+    assert.equal(await detections(gw, 'api', 'xss', 'blocked'), 1);
 
     // Not JSON: not read, streamed as before.
     assert.equal((await post(gw.url, '/form', "q=' or 1=1--", { 'content-type': 'text/plain', 'content-length': 12 })).status, 200);
@@ -136,7 +137,7 @@ test('json_body: string values of a JSON body are inspected, and a clean body ar
     assert.equal((await post(gw.url, '/orders', bad, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })).status, 200);
     // Invalid JSON: forwarded as it came, counted.
     assert.equal((await post(gw.url, '/orders', '{"a": <script>', { 'content-type': 'application/json', 'content-length': 14 })).status, 200);
-    const bodies = (result: string) => metric(gw.adminUrl, 'tollgate_guard_bodies_total', `service="api",result="${result}"`);
+    const bodies = (result: string) => metric(gw, 'tollgate_guard_bodies_total', `service="api",result="${result}"`);
     assert.equal(await bodies('inspected'), 2);
     assert.equal(await bodies('too_large'), 1);
     assert.equal(await bodies('chunked'), 1);
@@ -177,8 +178,8 @@ test('log_only: a detection is logged (rate-limited) and counted, and the reques
       assert.equal(res.status, 200, 'passed through');
     }
     assert.equal(up.seen.length, 5);
-    assert.equal(await detections(gw.adminUrl, 'api', 'xss', 'logged'), 5);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_gateway_errors_total', 'code="GW_ERR_INJECTION_BLOCKED"'), 0);
+    assert.equal(await detections(gw, 'api', 'xss', 'logged'), 5);
+    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_INJECTION_BLOCKED"'), 0);
     const line = await gw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('injection guard'));
     assert.equal(line.level, 40, 'a warning');
     assert.equal(line.service, 'api');
@@ -187,8 +188,8 @@ test('log_only: a detection is logged (rate-limited) and counted, and the reques
     assert.equal(gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('injection guard')).length, 1, 'one line per second, not one per request');
     // A request carrying both kinds is one detection (the first found: the path's XSS), not two.
     assert.equal((await send(gw.proxyUrl, '/x%3Cscript%3Ealert(1)%3C%2Fscript%3E?id=1%20or%201%3D1')).status, 200);
-    assert.equal(await detections(gw.adminUrl, 'api', 'xss', 'logged'), 6);
-    assert.equal(await detections(gw.adminUrl, 'api', 'sqli', 'logged'), 0);
+    assert.equal(await detections(gw, 'api', 'xss', 'logged'), 6);
+    assert.equal(await detections(gw, 'api', 'sqli', 'logged'), 0);
   } finally {
     await gw.stop();
     await up.close();

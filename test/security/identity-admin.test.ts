@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../helpers/gateway.ts';
-import { admin, createApp, getToken, startAuthRig, tokenRequest, type AuthRig } from './identity-helpers.ts';
+import { admin, createApp, getToken, tokenRequest } from '../helpers/admin.ts';
+import { startAuthRig, type AuthRig } from './auth-rig.ts';
 
 let rig: AuthRig;
 before(async () => { rig = await startAuthRig({ type: 'jwt' }); });

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startGateway, service, sleep, type TestGateway } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { admin, call, createApp, getToken } from './identity-helpers.ts';
+import { admin, createApp, getToken } from '../helpers/admin.ts';
+import { call } from './auth-rig.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;

@@ -6,7 +6,7 @@ import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/ga
 import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { childPids } from '../operations/proc.ts';
-import { admin, createApp, getToken } from './identity-helpers.ts';
+import { admin, createApp, getToken } from '../helpers/admin.ts';
 
 /** 40 requests on fresh connections, so the kernel spreads them over both workers. */
 async function statuses(url: string, token: string): Promise<number[]> {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { admin, call, createApp, getToken, startAuthRig } from './identity-helpers.ts';
-import { eventsWhere, metric } from './upstream-helpers.ts';
+import { admin, createApp, getToken } from '../helpers/admin.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
+import { call, startAuthRig } from './auth-rig.ts';
 
 const auth = (secretOf: string, id: string) => ({ 'x-api-key': `${id}.${secretOf}` });
 

@@ -6,7 +6,8 @@ import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/ga
 import { send } from '../helpers/http-client.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { eventsWhere, metric } from './upstream-helpers.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 const skip = !REDIS_URL && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the variables it prints' : false;

@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { eventsWhere, metric, reload } from './upstream-helpers.ts';
+import { reload } from '../helpers/admin.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 const decisions = (gw: TestGateway, policy: string, result: string) =>
   metric(gw, 'tollgate_rate_limit_decisions_total', `service="svc",policy="${policy}",result="${result}"`);

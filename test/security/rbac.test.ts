@@ -4,7 +4,9 @@ import { eventually, service, startGateway, type TestGateway } from '../helpers/
 import { send } from '../helpers/http-client.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { eventsAtLeast, metric } from './access-helpers.ts';
+import { createApp } from '../helpers/admin.ts';
+import { anyEvent, eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 
 const ROUTES = [
   { name: 'catalog', paths: ['/catalog'] },
@@ -19,11 +21,10 @@ const ROLES = {
   ops: [{ routes: ['*'] }],
 };
 
-async function createApp(gw: TestGateway, body: Record<string, unknown>): Promise<string> {
-  const r = await fetch(`${gw.adminUrl}/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(r.status, 201, await r.clone().text());
-  const { app, secret } = await r.json() as { app: { id: string }; secret: string };
-  return `${app.id}.${secret}`;
+/** An app created through the admin API, as its API key `<id>.<secret>`. */
+async function apiKey(gw: TestGateway, body: Record<string, unknown>): Promise<string> {
+  const { id, secret } = await createApp(gw, body);
+  return `${id}.${secret}`;
 }
 
 async function rbacGateway(): Promise<{ up: TestUpstream; gw: TestGateway; keys: Record<string, string> }> {
@@ -38,11 +39,11 @@ async function rbacGateway(): Promise<{ up: TestUpstream; gw: TestGateway; keys:
     ],
   });
   const keys = {
-    reader: await createApp(gw, { id: 'reader-app', name: 'r', roles: ['reader'] }),
-    writer: await createApp(gw, { id: 'writer-app', name: 'w', roles: ['writer'] }),
-    support: await createApp(gw, { id: 'support-app', name: 's', roles: ['support'] }),
-    ops: await createApp(gw, { id: 'ops-app', name: 'o', roles: ['ops', 'reader'], allowed_ips: ['127.0.0.0/30', '::1'] }),
-    none: await createApp(gw, { id: 'roleless', name: 'n', roles: [] }),
+    reader: await apiKey(gw, { id: 'reader-app', name: 'r', roles: ['reader'] }),
+    writer: await apiKey(gw, { id: 'writer-app', name: 'w', roles: ['writer'] }),
+    support: await apiKey(gw, { id: 'support-app', name: 's', roles: ['support'] }),
+    ops: await apiKey(gw, { id: 'ops-app', name: 'o', roles: ['ops', 'reader'], allowed_ips: ['127.0.0.0/30', '::1'] }),
+    none: await apiKey(gw, { id: 'roleless', name: 'n', roles: [] }),
   };
   // The identity reaches the data plane within a second.
   const ready = await eventually(async () => (await send(gw.url, '/catalog', { headers: { 'x-api-key': keys.none } })).status === 403, 3000);
@@ -70,12 +71,12 @@ test('roles grant routes and methods; everything else is denied with 403 GW_ERR_
     assert.equal(await status('/catalog', keys.none), 403, 'no roles, no access');
     const denied = await send(gw.url, '/orders/1', as(keys.reader));
     assert.equal(denied.json().code, 'GW_ERR_FORBIDDEN');
-    assert.equal(await metric(gw.adminUrl, 'tollgate_rbac_denied_total', 'service="shop",route="orders",reason="no_grant"'), 3);
+    assert.equal(await metric(gw, 'tollgate_rbac_denied_total', 'service="shop",route="orders",reason="no_grant"'), 3);
   } finally {
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 13);
+  const events = await eventsWhere(gw, anyEvent, 13);
   const forbidden = events.filter((e) => e.status === 403 && e.errorClass === 'forbidden' && e.appId === 'reader-app');
   assert.ok(forbidden.length >= 3, 'the refused app is named in its access events');
 });
@@ -116,7 +117,7 @@ test('path tricks (//, /./, /../, %2e, %2F, backslash) either normalise to the d
     const raw = await rawRequest(gw.proxy.port, `GET /catalog\\..\\admin HTTP/1.1\r\nHost: a\r\nX-Api-Key: ${keys.reader}\r\nConnection: close\r\n\r\n`);
     assert.ok(raw.status === 400, `a raw backslash path is refused (got ${raw.status})`);
     assert.equal(up.seen.length, before, 'none of them reached the upstream');
-    assert.ok(await metric(gw.adminUrl, 'tollgate_rbac_denied_total', 'service="shop",route="catalog",reason="ambiguous_path"') >= 2);
+    assert.ok(await metric(gw, 'tollgate_rbac_denied_total', 'service="shop",route="catalog",reason="ambiguous_path"') >= 2);
   } finally {
     await gw.close();
     await up.close();
@@ -133,7 +134,7 @@ test('case: paths are case-sensitive by default; with case_insensitive_paths a c
     const legacy = (path: string) => send(gw.url, path, as(keys.reader, { host: 'legacy.test' }));
     assert.equal((await legacy('/Home')).status, 200);
     for (const p of ['/ADMIN/users', '/Admin', '/aDmIn/x']) assert.equal((await legacy(p)).status, 403, p);
-    assert.equal(await metric(gw.adminUrl, 'tollgate_rbac_denied_total', 'service="legacy",route="legacy-root",reason="no_grant"'), 3);
+    assert.equal(await metric(gw, 'tollgate_rbac_denied_total', 'service="legacy",route="legacy-root",reason="no_grant"'), 3);
   } finally {
     await gw.close();
     await up.close();
@@ -147,7 +148,7 @@ test('an app\'s allowedIps are enforced after authentication: 403 GW_ERR_IP_DENI
     const r = await send(gw.url, '/admin/x', { ...as(keys.ops), localAddress: '127.0.0.9' });
     assert.equal(r.status, 403);
     assert.equal(r.json().code, 'GW_ERR_IP_DENIED');
-    assert.equal(await metric(gw.adminUrl, 'tollgate_ip_denied_total', 'service="shop",list="app"'), 1);
+    assert.equal(await metric(gw, 'tollgate_ip_denied_total', 'service="shop",list="app"'), 1);
     // Other apps carry no list: any address.
     assert.equal((await send(gw.url, '/catalog', { ...as(keys.reader), localAddress: '127.0.0.9' })).status, 200);
     // A list change reaches the data plane without a reload.
@@ -160,6 +161,6 @@ test('an app\'s allowedIps are enforced after authentication: 403 GW_ERR_IP_DENI
     await gw.close();
     await up.close();
   }
-  const events = await eventsAtLeast(gw.dir, 1);
+  const events = await eventsWhere(gw, anyEvent, 1);
   assert.ok(events.some((e) => e.appId === 'ops-app' && e.status === 403 && e.errorClass === 'forbidden' && e.clientIp === '127.0.0.9'));
 });

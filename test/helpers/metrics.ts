@@ -1,0 +1,12 @@
+/**
+ * The value of one sample in a gateway's admin /metrics, 0 when absent.
+ * `labels` as rendered, in exposition order, e.g. `service="api",code="GW_ERR_IP_DENIED"`.
+ */
+export async function metric(gw: { adminUrl: string }, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const series = labels ? `${name}{${labels}}` : name;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
