@@ -1,17 +1,17 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
+import type { Socket } from 'node:net';
 import type { RateLimiterRedis } from 'rate-limiter-flexible';
 import { stateOf, type Runtime } from '../../runtime.ts';
 import type { RateLimitStore } from './schema.ts';
 
 /**
- * A token bucket in Redis, run atomically by rate-limiter-flexible in place
- * of its fixed-window script. The library passes (points to take, ttl s,
- * limiter points, limiter duration s); the limiter is built with points =
- * burst and duration = burst / qps, so the refill rate travels with the call
- * and one script serves every policy. Redis's own clock makes every node see
- * the same refill. Returns {consumed, ms}: consumed > burst means refused
- * (the library's rule) and ms is then the wait for a token.
+ * A token bucket in Redis, run atomically with Redis's own clock, so every
+ * node sees the same refill. It keeps the argument layout of
+ * rate-limiter-flexible's script slot, where it first ran (points to take,
+ * ttl s, burst, burst / qps s), so the script and its keys are unchanged.
+ * Returns {consumed, ms}: consumed > burst means refused and ms is then the
+ * wait for a token; otherwise burst - consumed whole tokens are left.
  */
 const TOKEN_BUCKET_LUA = `
 local burst = tonumber(ARGV[3])
@@ -38,13 +38,13 @@ return {burst - math.floor(tokens), math.ceil((1 - (tokens % 1)) / rate / 1000)}
  * policy is compiled, so a gateway without one does not carry them in memory.
  * Both are CommonJS, and snapshots compile synchronously: hence require.
  */
-let libs: { Redis: typeof import('ioredis').Redis; RateLimiterRedis: typeof import('rate-limiter-flexible').RateLimiterRedis; RateLimiterRes: typeof import('rate-limiter-flexible').RateLimiterRes } | undefined;
+let libs: { Redis: typeof import('ioredis').Redis; RateLimiterRedis: typeof import('rate-limiter-flexible').RateLimiterRedis } | undefined;
 function loadLibs(): NonNullable<typeof libs> {
   if (!libs) {
     const require = createRequire(import.meta.url);
     const { Redis } = require('ioredis') as typeof import('ioredis');
-    const { RateLimiterRedis, RateLimiterRes } = require('rate-limiter-flexible') as typeof import('rate-limiter-flexible');
-    libs = { Redis, RateLimiterRedis, RateLimiterRes };
+    const { RateLimiterRedis } = require('rate-limiter-flexible') as typeof import('rate-limiter-flexible');
+    libs = { Redis, RateLimiterRedis };
   }
   return libs;
 }
@@ -55,80 +55,89 @@ const QUOTA_TTL_S = 2 * 86_400 + 3_600;
 /** Outcome of one shared check: >= 0 allowed (units left), < 0 refused (minus ms to wait), undefined = Redis failed. */
 export type SharedResult = number | undefined;
 
+/** The client with the bucket script defined on it (ioredis: EVALSHA, EVAL once per connection and after a NOSCRIPT). */
+type BucketClient = Redis & { tollgateTokenBucket(key: string, take: number, ttlS: number, burst: number, durationS: number): Promise<[number, number]> };
+
+function allowedOrWait(reply: [number, number], burst: number): number {
+  return reply[0] > burst ? -Math.max(1, reply[1]) : Math.max(burst - reply[0], 0);
+}
+const failed = (): undefined => undefined;
+
 /**
- * The Redis side of `backend: redis` policies: one pair of connections per
- * (url, prefix, timeout) for the life of the runtime (closed with it). Two
- * connections because rate-limiter-flexible defines its script as one
- * command name per client, and quotas keep the library's stock counter.
- * Offline queue off and a command timeout: an unreachable Redis fails a
- * call within `timeout_ms`, it never makes a request wait longer.
+ * The Redis side of `backend: redis` policies: one connection per (url,
+ * prefix, timeout) for the life of the runtime (closed with it). Offline
+ * queue off and a command timeout: an unreachable Redis fails a call within
+ * `timeout_ms`, it never makes a request wait longer.
+ *
+ * Cost (profiled, see README): at gateway load few checks are in flight at
+ * once, and what a check cost was per-command machinery, not Redis: the
+ * library's consume chain (4 promises and a result object around one script
+ * call) and ioredis auto-pipelining (a Pipeline object, its promises and a
+ * setImmediate per batch, even a batch of one). So the QPS bucket calls its
+ * script through ioredis directly, and instead of auto-pipelining the socket
+ * is corked on a tick's first command and uncorked in setImmediate: every
+ * command of that event-loop turn (buckets, quotas, refunds) goes out in one
+ * write, with no per-batch objects. QPD keeps rate-limiter-flexible's stock
+ * counter (consume / reward), which is already one script call.
  */
 export class RedisLimits {
   readonly url: string;
-  private readonly buckets: Redis;
-  private readonly quotas: Redis;
-  private readonly bucketLimiters = new Map<string, RateLimiterRedis>();
+  private readonly client: BucketClient;
   private readonly quotaLimiter: RateLimiterRedis;
-  private readonly prefix: string;
+  private readonly bucketPrefix: string;
+  /** The socket corked for this turn of the event loop, if any. */
+  private corked: Socket | undefined;
+  private readonly uncork = (): void => {
+    const s = this.corked;
+    this.corked = undefined;
+    s?.uncork();
+  };
   up = false;
 
   constructor(store: RateLimitStore, runtime: Runtime) {
     this.url = store.redis_url;
-    this.prefix = store.prefix;
-    const options = {
+    this.bucketPrefix = `${store.prefix}qps:`;
+    const { Redis, RateLimiterRedis } = loadLibs();
+    const client = new Redis(store.redis_url, {
       commandTimeout: store.timeout_ms,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       // Come back quickly after an outage: requests use the fallback meanwhile.
       retryStrategy: (times: number) => Math.min(times * 50, 500),
       connectionName: 'tollgate-rate-limit',
-      // Concurrent checks share one write and one read per event-loop tick instead of a syscall pair each.
-      enableAutoPipelining: true,
-    };
-    const { Redis } = loadLibs();
-    this.buckets = new Redis(store.redis_url, options);
-    this.quotas = new Redis(store.redis_url, options);
-    for (const client of [this.buckets, this.quotas]) {
-      // Without a listener ioredis prints every reconnect failure to stderr.
-      client.on('error', (err: Error) => {
-        if (this.up) runtime.log.warn({ err: err.message, url: this.url }, 'rate-limit redis unreachable; policies follow on_redis_error');
-        this.up = false;
-      });
-      client.on('ready', () => {
-        if (!this.up) runtime.log.info({ url: this.url }, 'rate-limit redis connected');
-        this.up = true;
-      });
-    }
-    this.quotaLimiter = new (loadLibs().RateLimiterRedis)({
-      storeClient: this.quotas, points: Number.MAX_SAFE_INTEGER, duration: QUOTA_TTL_S, keyPrefix: `${this.prefix}qpd`, rejectIfRedisNotReady: true,
+    }) as BucketClient;
+    client.defineCommand('tollgateTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
+    // Without a listener ioredis prints every reconnect failure to stderr.
+    client.on('error', (err: Error) => {
+      if (this.up) runtime.log.warn({ err: err.message, url: this.url }, 'rate-limit redis unreachable; policies follow on_redis_error');
+      this.up = false;
     });
-    runtime.closers.push(() => { this.buckets.disconnect(); this.quotas.disconnect(); });
+    client.on('ready', () => {
+      if (!this.up) runtime.log.info({ url: this.url }, 'rate-limit redis connected');
+      this.up = true;
+    });
+    this.client = client;
+    this.quotaLimiter = new RateLimiterRedis({
+      storeClient: client, points: Number.MAX_SAFE_INTEGER, duration: QUOTA_TTL_S, keyPrefix: `${store.prefix}qpd`, rejectIfRedisNotReady: true,
+    });
+    runtime.closers.push(() => { client.disconnect(); });
   }
 
-  /** Takes a token from the shared bucket `key`. */
-  async take(key: string, qps: number, burst: number): Promise<SharedResult> {
-    const id = `${burst}/${qps}`;
-    let limiter = this.bucketLimiters.get(id);
-    if (limiter === undefined) {
-      // One limiter per distinct (burst, qps): bounded by the policies and app records that exist.
-      if (this.bucketLimiters.size >= 10_000) this.bucketLimiters.clear();
-      limiter = new (loadLibs().RateLimiterRedis)({
-        storeClient: this.buckets, points: burst, duration: burst / qps, keyPrefix: `${this.prefix}qps`,
-        customIncrTtlLuaScript: TOKEN_BUCKET_LUA, rejectIfRedisNotReady: true,
-      });
-      this.bucketLimiters.set(id, limiter);
-    }
-    try {
-      return (await limiter.consume(key, 1)).remainingPoints;
-    } catch (res) {
-      return res instanceof loadLibs().RateLimiterRes ? -Math.max(1, res.msBeforeNext) : undefined;
-    }
+  /** Takes a token from the shared bucket `key` (burst >= qps, so burst / qps >= 1 s, the ttl argument). */
+  take(key: string, qps: number, burst: number): Promise<SharedResult> {
+    // The library's rejectIfRedisNotReady: no command while (re)connecting.
+    if (this.client.status !== 'ready') return Promise.resolve(undefined);
+    this.cork();
+    const durationS = burst / qps;
+    return this.client.tollgateTokenBucket(this.bucketPrefix + key, 1, Math.floor(durationS), burst, durationS)
+      .then((reply) => allowedOrWait(reply, burst), failed);
   }
 
   /** Reserves one unit of the shared daily quota `key` (the day is part of the key). */
   async reserve(key: string, limit: number): Promise<SharedResult> {
     let used: number;
     try {
+      this.cork();
       used = (await this.quotaLimiter.consume(key, 1)).consumedPoints;
     } catch {
       return undefined;
@@ -141,7 +150,17 @@ export class RedisLimits {
 
   /** Gives back a reserved unit; a failure is only logged by the client (the quota errs towards refusing). */
   refund(key: string): void {
+    this.cork();
     this.quotaLimiter.reward(key, 1).catch(() => {});
+  }
+
+  /** Holds this turn's commands for one write (see the class comment); the library writes synchronously inside consume/reward. */
+  private cork(): void {
+    const s = this.client.stream as Socket | undefined;
+    if (this.corked !== undefined || s === undefined || this.client.status !== 'ready') return;
+    s.cork();
+    this.corked = s;
+    setImmediate(this.uncork);
   }
 }
 
