@@ -14,6 +14,10 @@ export interface PrivateRedis {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung server, the case timeouts exist for). */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 /** Undefined (with a skip, or a failure under CI) when redis-server is not installed. */
@@ -45,7 +49,10 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis | 
     return undefined;
   }
   t.after(stop);
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  const signal = (sig: NodeJS.Signals) => { if (child && child.exitCode === null) child.kill(sig); };
+  // A frozen server never exits on SIGKILL's behalf in stop(): thaw first.
+  t.after(() => signal('SIGCONT'));
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, freeze: () => signal('SIGSTOP'), thaw: () => signal('SIGCONT') };
 }
 
 /** Resolves once something accepts connections on the port, or false after `ms`. */

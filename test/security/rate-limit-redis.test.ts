@@ -136,3 +136,45 @@ test('Redis stopped mid-test: fail-open keeps the insurance limit, fail-closed a
     await up.close();
   }
 });
+
+test('a hung Redis (connections open, no answers): both modes decide within the timeout, never wait on it, and recover when it answers again', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const up = await startUpstream('up');
+  const policy = { name: 'p', qps: 100, burst: 100, backend: 'redis' };
+  const gw = await startGateway({
+    rate_limit: { redis_url: redis.url, prefix: 'rl-hang:' },
+    services: [
+      { ...service('open', [up.url], [{ name: 'open', paths: ['/open'] }]), rate_limits: [{ ...policy, on_redis_error: 'open' }] },
+      { ...service('closed', [up.url], [{ name: 'closed', paths: ['/closed'] }]), rate_limits: [{ ...policy, on_redis_error: 'closed' }] },
+    ],
+  });
+  try {
+    assert.ok(await eventually(async () => (await send(gw.url, '/closed')).status === 200), 'redis reachable');
+    redis.freeze();
+    const since = Date.now();
+    const open: number[] = [];
+    const closed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      open.push((await send(gw.url, '/open')).status);
+      closed.push((await send(gw.url, '/closed')).status);
+    }
+    assert.deepEqual(open, [200, 200, 200, 200, 200]);
+    assert.deepEqual(closed, [503, 503, 503, 503, 503]);
+    assert.equal(await decisions(gw, 'open', 'error_open') >= 5, true);
+    assert.equal(await decisions(gw, 'closed', 'error_closed') >= 5, true);
+    // Each answer waited for the default 8 ms command timeout, not for the hung server: the typical
+    // one within the issue's 10 ms, the slowest (a loaded machine) still far from a hang.
+    const events = await eventsWhere(gw, (e) => e.startMs >= since && (e.service === 'open' || e.service === 'closed'), 10);
+    const us = events.map((e) => e.gatewayUs).sort((a, b) => a - b);
+    t.diagnostic(`gateway µs while Redis hung: ${us}`);
+    assert.equal(us.length, 10);
+    assert.ok(us[5] < 10_000, `median ${us[5]} µs`);
+    assert.ok(us[9] < 250_000, `slowest ${us[9]} µs`);
+    redis.thaw();
+    assert.ok(await eventually(async () => (await send(gw.url, '/closed')).status === 200, 5000), 'closed recovers');
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});

@@ -14,7 +14,7 @@ test('a rate-limit policy and the store get the documented defaults', () => {
     name: 'p', qps: 5, key: 'service', routes: [], time_zone: 'UTC', backend: 'local', on_redis_error: 'open',
   });
   assert.deepEqual(r.config.rate_limit, {
-    redis_url: 'redis://127.0.0.1:6379', prefix: 'tollgate:rl:', timeout_ms: 10, insurance_fraction: 1, max_keys: 100000,
+    redis_url: 'redis://127.0.0.1:6379', prefix: 'tollgate:rl:', timeout_ms: 8, insurance_fraction: 1, max_keys: 100000,
   });
 });
 
