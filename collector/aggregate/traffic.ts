@@ -70,7 +70,8 @@ export function latencySlot(totalUs: number): number {
   return LATENCY_BOUNDS_US.length;
 }
 
-export function addEvent(c: TrafficCounters, e: AccessEvent): void {
+/** Reads only these fields, so the cluster collector can pass its view of a record (collector/cluster/event-view.ts). */
+export function addEvent(c: TrafficCounters, e: Pick<AccessEvent, 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>): void {
   c.requests += 1;
   const statusClass = Math.floor(e.status / 100);
   if (statusClass === 2) c.status2xx += 1;

@@ -29,8 +29,8 @@ export class ClickHouseError extends Error {
 
 export interface ClickHouseClient {
   readonly database: string | undefined;
-  /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
-  exec(sql: string): Promise<void>;
+  /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT, or an INSERT with its data as UTF-8 bytes). */
+  exec(sql: string | Uint8Array): Promise<void>;
   /** Runs a SELECT and returns its rows; 64-bit integers arrive as numbers. */
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
   /** Inserts rows (objects keyed by column name) in one request, i.e. one block. */
@@ -67,7 +67,7 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
   const timeoutMs = options.timeoutMs ?? 30_000;
   let versionPromise: Promise<ServerVersion> | undefined;
 
-  async function post(body: string, database: string | undefined): Promise<string> {
+  async function post(body: string | Uint8Array, database: string | undefined): Promise<string> {
     const url = new URL(baseUrl);
     for (const [key, value] of Object.entries(COMMON_SETTINGS)) url.searchParams.set(key, value);
     if (database) url.searchParams.set('database', database);
@@ -75,7 +75,8 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     if (authorization) headers.authorization = authorization;
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(timeoutMs) });
+      // Bytes are never a SharedArrayBuffer view here; the DOM typing wants that said.
+      response = await fetch(url, { method: 'POST', body: body as string | Uint8Array<ArrayBuffer>, headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       // fetch says only "fetch failed"; the cause (ECONNREFUSED, timeout) is what an operator needs.
       const cause = (error as Error).cause as Error | undefined;

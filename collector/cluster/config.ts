@@ -30,7 +30,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): CollectorConfig {
     clientId: env.TOLLGATE_COLLECTOR_CLIENT_ID || 'tollgate-collector',
     clickhouseUrl: env.TOLLGATE_CLICKHOUSE_URL || 'http://127.0.0.1:8123',
     clickhouseDatabase: env.TOLLGATE_CLICKHOUSE_DATABASE || 'tollgate',
-    batchMaxEvents: positiveInt(env, 'TOLLGATE_COLLECTOR_BATCH_EVENTS', 5000),
+    batchMaxEvents: positiveInt(env, 'TOLLGATE_COLLECTOR_BATCH_EVENTS', 20_000),
     batchMaxWaitMs: positiveInt(env, 'TOLLGATE_COLLECTOR_BATCH_WAIT_MS', 200),
     latenessMs: positiveInt(env, 'TOLLGATE_COLLECTOR_LATENESS_HOURS', 48) * 3600_000,
     sessionTimeoutMs: positiveInt(env, 'TOLLGATE_COLLECTOR_SESSION_TIMEOUT_MS', 10_000),

@@ -71,7 +71,7 @@ return {1, ARGV[2]}
 
 export interface LiveEvent {
   offset: number;
-  event: AccessEvent;
+  event: Pick<AccessEvent, 'startMs' | 'appId' | 'service'>;
 }
 
 export interface LiveCountersOptions {
@@ -214,7 +214,7 @@ export class LiveCounters {
 /** Events per bucket start (epoch s) → app → service. */
 type PairCounts = Map<string, Map<string, number>>;
 
-function countPair(buckets: Map<number, PairCounts>, startS: number, e: AccessEvent): void {
+function countPair(buckets: Map<number, PairCounts>, startS: number, e: LiveEvent['event']): void {
   let pairs = buckets.get(startS);
   if (pairs === undefined) buckets.set(startS, (pairs = new Map()));
   let byService = pairs.get(e.appId);

@@ -7,6 +7,8 @@
  * every row written is a pure function of the log's prefix.
  */
 import type { AccessEvent } from '../../shared/access-event.ts';
+import type { EventView } from './event-view.ts';
+import { IdWindow } from './id-window.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
 import type { TrafficCounters } from '../aggregate/traffic.ts';
@@ -19,6 +21,9 @@ export const DAY_S = 86_400;
 
 export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
 
+/** What counting reads of an event: an AccessEvent, or the collector's EventView of a record. */
+type Counted = Pick<AccessEvent, 'startMs' | 'appId' | 'service' | 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>;
+
 interface KeyTotals {
   bucketS: number;
   appId: string;
@@ -27,6 +32,8 @@ interface KeyTotals {
   mark: number;
   counters: TrafficCounters;
   dirty: boolean;
+  /** The dirtyRows() snapshot the key's last count goes out in. */
+  snapshot: number;
 }
 
 export interface AggregateRow extends AggregateColumns {
@@ -50,11 +57,11 @@ export class SourceTotals {
   readonly #hourly = new Map<string, KeyTotals>();
   readonly #daily = new Map<string, KeyTotals>();
   /** event_id → offset of its first occurrence, in offset order (oldest first). */
-  readonly #seen = new Map<string, number>();
-  /** The first offset in #seen (a lower bound), so #remember walks it only when something is due to go. */
-  #seenOldest = Number.NEGATIVE_INFINITY;
+  readonly #seen = new IdWindow();
   /** app → service → the keys its latest event was counted into; only ever points at keys in the maps above. */
   readonly #recent = new Map<string, Map<string, { hour: KeyTotals; day: KeyTotals }>>();
+  /** The number the next dirtyRows() snapshot gets. */
+  #snapshot = 0;
   /** Day buckets before this were not loaded (or were evicted): never count into them. */
   #loadedFromS = 0;
 
@@ -88,6 +95,7 @@ GROUP BY bucket, app_id, service`);
           mark: Number(row.mark),
           counters: fromColumns(row),
           dirty: false,
+          snapshot: 0,
         };
         keys.set(keyOf(key.bucketS, key.appId, key.service), key);
         highestMark = Math.max(highestMark, key.mark);
@@ -95,7 +103,6 @@ GROUP BY bucket, app_id, service`);
     }
     this.#recent.clear();
     this.#seen.clear();
-    this.#seenOldest = Number.NEGATIVE_INFINITY;
     if (highestMark < 0) return;
     const ids = await db.query<{ event_id: string; first: number }>(`SELECT event_id, min(source_offset) AS first
 FROM access_events
@@ -103,7 +110,7 @@ WHERE source = ${quoteString(this.source)} AND ts >= ${dateTimeFromEpochS(this.#
     AND source_offset > ${Math.max(0, highestMark - this.#options.dedupOffsets)}
 GROUP BY event_id
 ORDER BY first`);
-    for (const { event_id, first } of ids) this.#seen.set(event_id, Number(first));
+    for (const { event_id, first } of ids) this.#seen.rememberText(event_id, Number(first), Number.NEGATIVE_INFINITY);
   }
 
   /**
@@ -112,12 +119,36 @@ ORDER BY first`);
    * that a redelivery may start again anywhere below.
    */
   count(event: AccessEvent, offset: number, nowMs: number): CountResult {
-    const first = this.#seen.get(event.id);
-    if (first !== undefined && first < offset && offset - first <= this.#options.dedupOffsets) return 'duplicate';
+    const first = this.#seen.firstOfText(event.id);
+    if (this.#isDuplicate(first, offset)) return 'duplicate';
+    if (this.#isTooLate(event.startMs, nowMs)) return 'too_late';
+    if (first < 0) this.#seen.rememberText(event.id, offset, offset - this.#options.dedupOffsets);
+    return this.#countInto(event, offset);
+  }
+
+  /** count() for a record read by event-view.ts: the id is looked up by its bytes, no string is made. */
+  countView(view: EventView, offset: number, nowMs: number): CountResult {
+    if (view.idAt < 0) return this.count(view.event as AccessEvent, offset, nowMs);
+    const first = this.#seen.firstOfBytes(view.bytes, view.idAt);
+    if (this.#isDuplicate(first, offset)) return 'duplicate';
+    if (this.#isTooLate(view.startMs, nowMs)) return 'too_late';
+    if (first < 0) this.#seen.rememberBytes(view.bytes, view.idAt, offset, offset - this.#options.dedupOffsets);
+    return this.#countInto(view, offset);
+  }
+
+  /** The id was first seen at `first` (-1: not held): a duplicate when that is earlier and within the window. */
+  #isDuplicate(first: number, offset: number): boolean {
+    return first >= 0 && first < offset && offset - first <= this.#options.dedupOffsets;
+  }
+
+  #isTooLate(startMs: number, nowMs: number): boolean {
+    const dayS = Math.floor(startMs / 1000 / DAY_S) * DAY_S;
+    return startMs < nowMs - this.#options.latenessMs || dayS < this.#loadedFromS;
+  }
+
+  #countInto(event: Counted, offset: number): CountResult {
     const hourS = Math.floor(event.startMs / 1000 / HOUR_S) * HOUR_S;
     const dayS = Math.floor(event.startMs / 1000 / DAY_S) * DAY_S;
-    if (event.startMs < nowMs - this.#options.latenessMs || dayS < this.#loadedFromS) return 'too_late';
-    if (first === undefined) this.#remember(event.id, offset);
     // The (app, service) pair's current hour and day keys are cached: most events
     // hit them, which spares building and hashing a key string per event.
     let recent = this.#recent.get(event.appId)?.get(event.service);
@@ -130,18 +161,28 @@ ORDER BY first`);
       if (recent.hour.bucketS !== hourS) recent.hour = this.#key(this.#hourly, hourS, event);
       if (recent.day.bucketS !== dayS) recent.day = this.#key(this.#daily, dayS, event);
     }
-    const hour = countInto(recent.hour, event, offset);
-    const day = countInto(recent.day, event, offset);
+    const hour = countInto(recent.hour, event, offset, this.#snapshot);
+    const day = countInto(recent.day, event, offset, this.#snapshot);
     return hour || day ? 'counted' : 'redelivered';
   }
 
-  /** The new cumulative rows of every key counted into since the last markWritten(). */
-  dirtyRows(): { hourly: AggregateRow[]; daily: AggregateRow[] } {
-    return { hourly: this.#rows(this.#hourly), daily: this.#rows(this.#daily) };
+  /**
+   * The new cumulative rows of every key counted into since the last
+   * markWritten(), and the number of this snapshot for markWritten(upTo).
+   */
+  dirtyRows(): { hourly: AggregateRow[]; daily: AggregateRow[]; snapshot: number } {
+    const rows = { hourly: this.#rows(this.#hourly), daily: this.#rows(this.#daily), snapshot: this.#snapshot };
+    this.#snapshot++;
+    return rows;
   }
 
-  markWritten(): void {
-    for (const keys of [this.#hourly, this.#daily]) for (const key of keys.values()) key.dirty = false;
+  /**
+   * The rows of snapshots up to `upTo` are in ClickHouse. A key counted into
+   * after that snapshot stays dirty: the collector counts the next batch while
+   * this one is written.
+   */
+  markWritten(upTo = Number.POSITIVE_INFINITY): void {
+    for (const keys of [this.#hourly, this.#daily]) for (const key of keys.values()) if (key.snapshot <= upTo) key.dirty = false;
   }
 
   /** Forgets keys wholly outside the lateness window; events for them are too late from now on. */
@@ -155,24 +196,11 @@ ORDER BY first`);
     this.#recent.clear();
   }
 
-  #remember(eventId: string, offset: number): void {
-    this.#seen.set(eventId, offset);
-    const oldest = offset - this.#options.dedupOffsets;
-    if (this.#seenOldest >= oldest) return;
-    for (const [id, first] of this.#seen) {
-      if (first >= oldest) {
-        this.#seenOldest = first;
-        break;
-      }
-      this.#seen.delete(id);
-    }
-  }
-
-  #key(keys: Map<string, KeyTotals>, bucketS: number, event: AccessEvent): KeyTotals {
+  #key(keys: Map<string, KeyTotals>, bucketS: number, event: Counted): KeyTotals {
     const id = keyOf(bucketS, event.appId, event.service);
     let key = keys.get(id);
     if (!key) {
-      key = { bucketS, appId: event.appId, service: event.service, mark: -1, counters: emptyCounters(), dirty: false };
+      key = { bucketS, appId: event.appId, service: event.service, mark: -1, counters: emptyCounters(), dirty: false, snapshot: 0 };
       keys.set(id, key);
     }
     return key;
@@ -196,11 +224,12 @@ ORDER BY first`);
 }
 
 /** Adds the event at `offset` to the key if it is above the key's mark. */
-function countInto(key: KeyTotals, event: AccessEvent, offset: number): boolean {
+function countInto(key: KeyTotals, event: Counted, offset: number, snapshot: number): boolean {
   if (offset <= key.mark) return false;
   addEvent(key.counters, event);
   key.mark = offset;
   key.dirty = true;
+  key.snapshot = snapshot;
   return true;
 }
 

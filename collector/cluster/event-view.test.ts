@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decode, encode, EventDecodeError } from '../../shared/access-event-codec.ts';
+import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
+import { emptyView, readEvent } from './event-view.ts';
+import { RAW_INSERT_TSV, rawRowTsv, tsvString } from './raw-rows.ts';
+import { RawTsvBody } from './raw-tsv.ts';
+
+const SOURCE = 'kafka:t:0';
+
+// The fast path (raw id, ASCII) and the decode() fallback (a text id, non-ASCII).
+const EVENTS = [
+  sampleEvent(),
+  sampleEvent({ clientIp: '::ffff:10.1.2.3', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', errorClass: 'rate_limited', status: 429, upstreamStatus: 0 }),
+  sampleEvent({ clientIp: '2001:db8::1', bytesOut: 2 ** 40, totalUs: 0, bytesIn: 2 ** 31 + 7 }),
+  sampleEvent({ clientIp: 'unix:/tmp/s', route: 'tab\there\nnew\\line\r', target: '' }),
+  sampleEvent({ id: 'not-a-uuid', service: 'ünïcode' }),
+  sampleEvent({ traceId: 'short-trace', node: '', route: 'ünï' }),
+];
+const FAST = [true, true, true, true, false, false];
+
+test('reads every field counting and raw rows need exactly as decode() does', () => {
+  const view = emptyView();
+  EVENTS.forEach((event, i) => {
+    readEvent(encode(event), view);
+    assert.equal(view.event === undefined, FAST[i], 'only a text id or non-ASCII text takes decode()');
+    for (const field of ['startMs', 'appId', 'service', 'status', 'upstreamStatus', 'totalUs', 'upstreamUs', 'gatewayUs', 'bytesIn', 'bytesOut', 'errorClass'] as const) {
+      assert.equal(view[field], event[field], `${field} of event ${i}`);
+    }
+  });
+});
+
+test('writes the same raw-row bytes as rawRowTsv of the decoded event, fast path and fallback alike', () => {
+  const body = new RawTsvBody();
+  body.reset();
+  const view = emptyView();
+  let expected = RAW_INSERT_TSV;
+  EVENTS.forEach((event, i) => {
+    readEvent(encode(event), view);
+    body.add(view, Buffer.from(tsvString(SOURCE)), 1000 + i);
+    expected += rawRowTsv(decode(encode(event)), tsvString(SOURCE), 1000 + i);
+  });
+  assert.equal(body.rows, EVENTS.length);
+  assert.equal(body.body().toString('utf8'), expected);
+  body.reset();
+  assert.equal(body.body().toString('utf8'), RAW_INSERT_TSV);
+});
+
+test('rejects a malformed record with the same reason as decode()', () => {
+  const good = encode(sampleEvent());
+  const bad = [
+    Buffer.alloc(0),
+    Buffer.from([9, 1]),
+    good.subarray(0, good.length - 1),
+    Buffer.concat([good, Buffer.from([0])]),
+    Buffer.from([good[0], 0x80 | good[1], ...good.subarray(2)]),
+  ];
+  for (const bytes of bad) {
+    const reason = (() => { try { decode(bytes); return 'accepted'; } catch (e) { return (e as EventDecodeError).reason; } })();
+    assert.notEqual(reason, 'accepted');
+    assert.throws(() => readEvent(bytes, emptyView()), (e: unknown) => e instanceof EventDecodeError && e.reason === reason);
+  }
+});
