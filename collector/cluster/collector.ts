@@ -8,20 +8,19 @@
  * so a ClickHouse outage stops consumption (lag grows) instead of losing data.
  */
 import { Consumer } from '@platformatic/kafka';
-import type { Message, MessagesStream } from '@platformatic/kafka';
+import type { MessagesStream } from '@platformatic/kafka';
 import type { Logger } from 'pino';
-import { EventDecodeError } from '../../shared/access-event-codec.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
-import type { DeadLetter } from './dead-letter.ts';
-import type { LiveCounters, LiveEvent } from './live-counters.ts';
-import type { CollectorMetrics } from './metrics.ts';
+import { BatchWriter } from './batch-writer.ts';
+import { countBatch } from './count-batch.ts';
+import type { Record_ } from './count-batch.ts';
 import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
-import { retryUntilDone, StoppedError } from './retry.ts';
-import { SourceTotals } from './source-totals.ts';
-import type { AggregateRow } from './source-totals.ts';
-import { tsvString } from './raw-rows.ts';
-import { emptyView, readEvent } from './event-view.ts';
+import { emptyView } from './event-view.ts';
+import type { LiveCounters } from './live-counters.ts';
+import type { CollectorMetrics } from './metrics.ts';
 import { RawTsvBody } from './raw-tsv.ts';
+import { StoppedError } from './retry.ts';
+import { SourceTotals } from './source-totals.ts';
 
 export { rawRow } from './raw-rows.ts';
 
@@ -50,7 +49,7 @@ export interface ClusterCollectorOptions {
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   now?: () => number;
-  /** Best-effort Redis live counters, updated after ClickHouse acked and before the commit. */
+  /** Redis live counters, updated after ClickHouse acked and before the commit (deferred, not waited for, while Redis is away). */
   liveCounters?: LiveCounters;
   metrics?: CollectorMetrics;
   /** How often consumer lag is measured for metrics (default 5000). */
@@ -73,36 +72,8 @@ export interface CollectorStats {
   tooLate: number;
   batches: number;
   insertFailures: number;
-  /** Batches whose live counters could not reach Redis (skipped; ClickHouse unaffected). */
+  /** Batches whose live counters could not reach Redis at once (kept in LiveCounters' backlog, applied when it answers; ClickHouse unaffected). */
   redisErrors: number;
-}
-
-type Record_ = Message<Buffer, Buffer, Buffer, Buffer>;
-
-/** One partition's share of a batch. */
-interface PartitionBatch {
-  source: string;
-  /** The source as TSV-escaped bytes, for every raw row of the partition. */
-  sourceTsv: Buffer;
-  totals: SourceTotals;
-  /** The totals' dirtyRows() snapshot this batch writes. */
-  snapshot: number;
-  /** Its newest record: committing it commits the partition up to there. */
-  last: Record_;
-  live: LiveEvent[];
-}
-
-/** A batch counted and waiting for (or in) its writes. */
-interface CountedBatch {
-  records: number;
-  parts: PartitionBatch[];
-  deadLetters: DeadLetter[];
-  rawBody: RawTsvBody;
-  hourly: AggregateRow[];
-  daily: AggregateRow[];
-  nowMs: number;
-  startedMs: number;
-  countMs: number;
 }
 
 export class ClusterCollector {
@@ -110,7 +81,8 @@ export class ClusterCollector {
   readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> & Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
   readonly #sources = new Map<string, SourceTotals>();
   readonly #abort = new AbortController();
-  #deadLetters: DeadLetterSink;
+  readonly #deadLetters: DeadLetterSink;
+  readonly #writer: BatchWriter;
   #consumer: Consumer | undefined;
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #buffer: Record_[] = [];
@@ -144,7 +116,12 @@ export class ClusterCollector {
       ...options,
     };
     this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
-    options.metrics?.observe(this.stats, () => options.liveCounters?.up);
+    this.#writer = new BatchWriter({
+      clickhouse: this.#options.clickhouse, deadLetters: this.#deadLetters, liveCounters: options.liveCounters, metrics: options.metrics,
+      logger: this.#options.logger, stats: this.stats, retryInitialDelayMs: this.#options.retryInitialDelayMs,
+      retryMaxDelayMs: this.#options.retryMaxDelayMs, signal: this.#abort.signal,
+    });
+    options.metrics?.observe(this.stats, options.liveCounters);
   }
 
   /** Joins the group and starts consuming; `onFatal` hears an error that must end the process. */
@@ -227,11 +204,11 @@ export class ClusterCollector {
   }
 
   /**
-   * Counts the next batch, then hands it to #write once the previous batch's
-   * writes are done: counting (CPU) overlaps the previous batch's ClickHouse,
-   * Redis and commit round trips (waiting), while writes and commits stay one
-   * batch at a time and in order. At most two batches are held: one written,
-   * one counted.
+   * Counts the next batch, then hands it to the writer once the previous
+   * batch's writes are done: counting (CPU) overlaps the previous batch's
+   * ClickHouse, Redis and commit round trips (waiting), while writes and
+   * commits stay one batch at a time and in order. At most two batches are
+   * held: one written, one counted.
    */
   async #flush(): Promise<void> {
     const batch = this.#buffer.length > this.#options.batchMaxEvents ? this.#buffer.splice(0, this.#options.batchMaxEvents) : this.#buffer;
@@ -242,148 +219,34 @@ export class ClusterCollector {
       // Totals are reloaded from ClickHouse: none of our writes may be in flight.
       await this.#writing;
       this.#sources.clear();
+      this.#options.liveCounters?.reassigned();
       this.#loadedGeneration = this.#generation;
     }
-    const nowMs = this.#options.now();
-    const view = this.#view;
     // Two bodies in turn: one may still be in the previous batch's insert.
-    const rawBody = (this.#rawBodies[this.#flushes++ % 2]);
+    const rawBody = this.#rawBodies[this.#flushes++ % 2];
     rawBody.reset();
-    const deadLetters: DeadLetter[] = [];
-    // Keyed by topic and partition number: no string is built per record.
-    const partitions = new Map<string, Map<number, PartitionBatch>>();
-    for (const message of batch) {
-      let byPartition = partitions.get(message.topic);
-      if (byPartition === undefined) partitions.set(message.topic, (byPartition = new Map()));
-      let part = byPartition.get(message.partition);
-      if (part === undefined) {
-        const source = `kafka:${message.topic}:${message.partition}`;
-        // A source not loaded yet has none of our writes in flight, so loading it here is safe.
-        part = { source, sourceTsv: Buffer.from(tsvString(source), 'utf8'), totals: await this.#totals(source, nowMs), snapshot: 0, last: message, live: [] };
-        byPartition.set(message.partition, part);
-      }
-      part.last = message;
-      const { source, totals } = part;
-      const offset = Number(message.offset);
-      try {
-        // A null record value (a tombstone) arrives as undefined: malformed like any other.
-        readEvent(message.value ?? Buffer.alloc(0), view);
-      } catch (error) {
-        if (!(error instanceof EventDecodeError)) throw error;
-        deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: `malformed: ${error.reason}: ${error.message}`, source, offset });
-        this.stats.deadLetter++;
-        continue;
-      }
-      const result = totals.countView(view, offset, nowMs);
-      if (result === 'duplicate') this.stats.duplicate++;
-      else if (result === 'too_late') {
-        this.stats.tooLate++;
-        this.stats.deadLetter++;
-        deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: 'too_late', source, offset });
-      } else {
-        if (result === 'counted') this.stats.counted++;
-        else this.stats.redelivered++;
-        // Redelivered too: Redis keeps its own per-partition mark and skips what it already has.
-        part.live.push({ offset, event: { startMs: view.startMs, appId: view.appId, service: view.service } });
-        // Redelivered events are written again too: access_events collapses them.
-        rawBody.add(view, part.sourceTsv, offset);
-      }
-    }
-    const parts = [...partitions.values()].flatMap((byPartition) => [...byPartition.values()]);
-    const hourly: AggregateRow[] = [];
-    const daily: AggregateRow[] = [];
-    // Snapshotted before any await: a key the previous batch's markWritten() clears is already in these rows.
-    for (const part of parts) {
-      const rows = part.totals.dirtyRows();
-      part.snapshot = rows.snapshot;
-      hourly.push(...rows.hourly);
-      daily.push(...rows.daily);
-    }
-    const countedMs = performance.now();
+    const counted = await countBatch(batch, {
+      stats: this.stats, view: this.#view, rawBody, totals: this.#totalsOf, nowMs: this.#options.now(), startedMs,
+    });
     await this.#writing;
     if (this.#writeFailed) throw this.#writeFailed;
-    const write = this.#write({ records: batch.length, parts, deadLetters, rawBody, hourly, daily, nowMs, startedMs, countMs: countedMs - startedMs });
-    this.#writing = write.catch((error: Error) => {
+    this.#writing = this.#writer.write(counted).catch((error: Error) => {
       // Nothing after a failed batch may be written or committed: its events would be skipped.
       this.#writeFailed = error;
       if (!(error instanceof StoppedError)) this.#fatal(error);
     });
   }
 
-  async #write(b: CountedBatch): Promise<void> {
-    const writeStartMs = performance.now();
-    await this.#retry('dead-letter', () => this.#deadLetters.send(b.deadLetters));
-    // Raw events before the aggregate rows that count them (migrations/README.md, Replay); the two aggregate tables are independent.
-    if (b.rawBody.rows > 0) {
-      const body = b.rawBody.body();
-      await this.#retry('access_events', () => this.#options.clickhouse.exec(body));
-      this.#options.metrics?.inserted('access_events');
-    }
-    await Promise.all([
-      this.#insert('traffic_hourly', b.hourly as unknown as Record<string, unknown>[]),
-      this.#insert('traffic_daily', b.daily as unknown as Record<string, unknown>[]),
-    ]);
-    for (const { totals, snapshot } of b.parts) {
-      totals.markWritten(snapshot);
-      totals.evict(b.nowMs);
-    }
-    const writtenMs = performance.now();
-    const liveCounters = this.#options.liveCounters;
-    // Each partition has its own mark in Redis and its own committed offset: they go in parallel.
-    if (liveCounters) {
-      await Promise.all(b.parts.map(async ({ last, live }) => {
-        if (!(await liveCounters.apply(last.topic, last.partition, live))) this.stats.redisErrors++;
-      }));
-    }
-    const liveMs = performance.now();
-    await Promise.all(b.parts.map(({ last }) =>
-      // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
-      Promise.resolve(last.commit()).catch((error: Error) =>
-        this.#options.logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
-      )));
-    this.stats.batches++;
-    const doneMs = performance.now();
-    this.#options.metrics?.batch((doneMs - b.startedMs) / 1000);
-    this.#options.logger.debug({
-      records: b.records, ms: Math.round(doneMs - b.startedMs),
-      // Where a batch's time goes: counting, waiting for the previous batch, ClickHouse, Redis, commit.
-      phasesMs: {
-        count: Math.round(b.countMs), queued: Math.round(writeStartMs - b.startedMs - b.countMs), clickhouse: Math.round(writtenMs - writeStartMs),
-        redis: Math.round(liveMs - writtenMs), commit: Math.round(doneMs - liveMs),
-      },
-      stats: this.stats,
-    }, 'batch committed');
-  }
-
-  async #totals(source: string, nowMs: number): Promise<SourceTotals> {
+  readonly #totalsOf = async (source: string, nowMs: number): Promise<SourceTotals> => {
     let totals = this.#sources.get(source);
     if (totals) return totals;
     totals = new SourceTotals(source, { latenessMs: this.#options.latenessMs, dedupOffsets: this.#options.dedupOffsets });
     const loading = totals;
-    await this.#retry('load totals', () => loading.load(this.#options.clickhouse, nowMs));
+    await this.#writer.retry('load totals', () => loading.load(this.#options.clickhouse, nowMs));
     this.#sources.set(source, totals);
     this.#options.logger.info({ source }, 'loaded running totals');
     return totals;
-  }
-
-  async #insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.#retry(table, () => this.#options.clickhouse.insert(table, rows));
-    this.#options.metrics?.inserted(table);
-  }
-
-  #retry<T>(what: string, write: () => Promise<T>): Promise<T> {
-    return retryUntilDone(write, {
-      initialDelayMs: this.#options.retryInitialDelayMs,
-      maxDelayMs: this.#options.retryMaxDelayMs,
-      signal: this.#abort.signal,
-      onFailure: (error, attempt, delayMs) => {
-        this.stats.insertFailures++;
-        if (what === 'access_events' || what.startsWith('traffic_')) this.#options.metrics?.insertFailed(what);
-        this.#options.logger.warn({ err: error, attempt, delayMs }, `${what} failed; retrying, consumption paused`);
-      },
-    });
-  }
+  };
 
   #fatal(error: Error): void {
     this.#options.logger.error({ err: error }, 'collector failed');

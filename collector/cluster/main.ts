@@ -34,8 +34,9 @@ try {
 }
 const logger = pino({ name: 'tollgate-collector', level: config.logLevel });
 const metrics = new CollectorMetrics();
-const liveCounters = config.redisUrl ? new LiveCounters({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
-if (liveCounters && !(await liveCounters.connect())) logger.warn('redis not reachable yet; live counters skipped until it is');
+// One batch's share of a partition is the most a crash can leave applied in Redis but uncommitted: keep that many events one by one while a mark is unknown.
+const liveCounters = config.redisUrl ? new LiveCounters({ url: config.redisUrl, prefix: config.redisPrefix, logger, maxUncertainEvents: config.batchMaxEvents }) : undefined;
+if (liveCounters && !(await liveCounters.connect())) logger.warn('redis not reachable yet; live counters wait in memory until it is');
 const collector = new ClusterCollector({
   brokers: config.brokers,
   topic: config.topic,

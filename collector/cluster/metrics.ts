@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CollectorStats } from './collector.ts';
+import type { LiveCounters } from './live-counters.ts';
 import { splitListen } from '../../shared/listen.ts';
 
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091';
@@ -19,7 +20,7 @@ export class CollectorMetrics {
   readonly #lag: Gauge<'topic' | 'partition'>;
   readonly #batchSeconds: Histogram;
   #stats: CollectorStats | undefined;
-  #redisUp: () => boolean | undefined = () => undefined;
+  #live: Pick<LiveCounters, 'up' | 'pending' | 'dropped'> | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -55,15 +56,46 @@ export class CollectorMetrics {
       help: '1 when the last live-counter update reached Redis, 0 when Redis is unavailable or not configured',
       registers,
       collect() {
-        this.set(metrics.#redisUp() ? 1 : 0);
+        this.set(metrics.#live?.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_collector_live_pending_events',
+      help: 'Events whose live-counter increments wait in memory for Redis (applied, exactly once, when it answers; lost if the collector is SIGKILLed meanwhile)',
+      registers,
+      collect() {
+        this.set(metrics.#live?.pending.events ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_collector_live_pending_cells',
+      help: 'Counter cells (bucket x app x service, and seconds) held for Redis; bounded by the collector\'s max pending cells',
+      registers,
+      collect() {
+        this.set(metrics.#live?.pending.cells ?? 0);
+      },
+    });
+    const dropped = { cap: 0, conflict: 0 };
+    new Counter({
+      name: 'tollgate_collector_live_dropped_increments_total',
+      help: 'Requests left out of live counters, by reason: cap (the pending-cells bound was full), conflict (another writer had applied part of a merged backlog range)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const live = metrics.#live;
+        if (!live) return;
+        for (const reason of ['cap', 'conflict'] as const) {
+          this.inc({ reason }, live.dropped[reason] - dropped[reason]);
+          dropped[reason] = live.dropped[reason];
+        }
       },
     });
   }
 
-  /** The collector whose stats the event counter reports. */
-  observe(stats: CollectorStats, redisUp: () => boolean | undefined): void {
+  /** The collector whose stats the event counter reports, and its live counters (if any). */
+  observe(stats: CollectorStats, live: Pick<LiveCounters, 'up' | 'pending' | 'dropped'> | undefined): void {
     this.#stats = stats;
-    this.#redisUp = redisUp;
+    this.#live = live;
   }
 
   inserted(table: string): void {

@@ -211,6 +211,9 @@ test('GET /metrics shows the events, inserts, batches, consumer lag and redis_up
       assert.equal(sample(body, 'tollgate_collector_clickhouse_insert_failures_total'), undefined, 'no failures, so no failure series');
       assert.equal(sample(body, 'tollgate_collector_batch_seconds_count'), collector.stats.batches);
       assert.equal(sample(body, 'tollgate_collector_redis_up'), 1);
+      assert.equal(sample(body, 'tollgate_collector_live_pending_events'), 0);
+      assert.equal(sample(body, 'tollgate_collector_live_pending_cells'), 0);
+      assert.equal(sample(body, 'tollgate_collector_live_dropped_increments_total{reason="cap"}'), 0);
       assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
     } finally {
       await collector.stop();

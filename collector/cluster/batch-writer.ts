@@ -1,0 +1,112 @@
+/**
+ * The write step of one counted batch, in the order exactness needs:
+ * dead letters, then raw events, then the hour/day rows that count them
+ * (migrations/README.md, Replay), then the Redis live counters, then the Kafka
+ * offset commit. Every ClickHouse write is retried until it succeeds (or the
+ * collector stops), so nothing is committed that ClickHouse has not got. The
+ * live counters never hold a batch up beyond one bounded Redis command: what
+ * cannot reach Redis waits in LiveCounters' backlog and the commit goes on.
+ */
+import type { Logger } from 'pino';
+import type { ClickHouseClient } from '../clickhouse/http-client.ts';
+import type { CountedBatch } from './count-batch.ts';
+import type { DeadLetterSink } from './dead-letter.ts';
+import type { LiveCounters } from './live-counters.ts';
+import type { CollectorMetrics } from './metrics.ts';
+import { retryUntilDone } from './retry.ts';
+
+/** The write outcomes BatchWriter adds to (CollectorStats' write fields). */
+export interface WriteStats {
+  batches: number;
+  insertFailures: number;
+  redisErrors: number;
+}
+
+export interface BatchWriterOptions {
+  clickhouse: ClickHouseClient;
+  deadLetters: DeadLetterSink;
+  liveCounters: LiveCounters | undefined;
+  metrics: CollectorMetrics | undefined;
+  logger: Logger;
+  stats: WriteStats;
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+  /** Aborted when the collector stops: retries end with StoppedError. */
+  signal: AbortSignal;
+}
+
+export class BatchWriter {
+  readonly #o: BatchWriterOptions;
+
+  constructor(options: BatchWriterOptions) {
+    this.#o = options;
+  }
+
+  /** Writes and commits one batch; rejects only with StoppedError (or a bug), never on an outage. */
+  async write(b: CountedBatch): Promise<void> {
+    const { logger, metrics, stats } = this.#o;
+    const writeStartMs = performance.now();
+    await this.retry('dead-letter', () => this.#o.deadLetters.send(b.deadLetters));
+    // Raw events before the aggregate rows that count them (migrations/README.md, Replay); the two aggregate tables are independent.
+    if (b.rawBody.rows > 0) {
+      const body = b.rawBody.body();
+      await this.retry('access_events', () => this.#o.clickhouse.exec(body));
+      metrics?.inserted('access_events');
+    }
+    await Promise.all([
+      this.#insert('traffic_hourly', b.hourly as unknown as Record<string, unknown>[]),
+      this.#insert('traffic_daily', b.daily as unknown as Record<string, unknown>[]),
+    ]);
+    for (const { totals, snapshot } of b.parts) {
+      totals.markWritten(snapshot);
+      totals.evict(b.nowMs);
+    }
+    const writtenMs = performance.now();
+    const liveCounters = this.#o.liveCounters;
+    // Each partition has its own mark in Redis and its own committed offset: they go in parallel.
+    // Live counters go before the commit so that a crash in between redelivers (and the mark skips) rather than loses them.
+    if (liveCounters) {
+      await Promise.all(b.parts.map(async ({ last, live }) => {
+        if (!(await liveCounters.apply(last.topic, last.partition, live))) stats.redisErrors++;
+      }));
+    }
+    const liveMs = performance.now();
+    await Promise.all(b.parts.map(({ last }) =>
+      // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
+      Promise.resolve(last.commit()).catch((error: Error) =>
+        logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
+      )));
+    stats.batches++;
+    const doneMs = performance.now();
+    metrics?.batch((doneMs - b.startedMs) / 1000);
+    logger.debug({
+      records: b.records, ms: Math.round(doneMs - b.startedMs),
+      // Where a batch's time goes: counting, waiting for the previous batch, ClickHouse, Redis, commit.
+      phasesMs: {
+        count: Math.round(b.countMs), queued: Math.round(writeStartMs - b.startedMs - b.countMs), clickhouse: Math.round(writtenMs - writeStartMs),
+        redis: Math.round(liveMs - writtenMs), commit: Math.round(doneMs - liveMs),
+      },
+      stats,
+    }, 'batch committed');
+  }
+
+  /** Retries an idempotent ClickHouse (or Kafka dead-letter) call until it succeeds or the collector stops. */
+  retry<T>(what: string, write: () => Promise<T>): Promise<T> {
+    return retryUntilDone(write, {
+      initialDelayMs: this.#o.retryInitialDelayMs,
+      maxDelayMs: this.#o.retryMaxDelayMs,
+      signal: this.#o.signal,
+      onFailure: (error, attempt, delayMs) => {
+        this.#o.stats.insertFailures++;
+        if (what === 'access_events' || what.startsWith('traffic_')) this.#o.metrics?.insertFailed(what);
+        this.#o.logger.warn({ err: error, attempt, delayMs }, `${what} failed; retrying, consumption paused`);
+      },
+    });
+  }
+
+  async #insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.retry(table, () => this.#o.clickhouse.insert(table, rows));
+    this.#o.metrics?.inserted(table);
+  }
+}
