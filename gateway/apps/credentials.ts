@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Lru } from './lru.ts';
+import { Lru } from '../lru.ts';
 import { hashSecret, matchSecret, secretExpiry, verifySecret } from './secret.ts';
 import type { App, Identity } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge } from 'prom-client';
 import { CredentialCache } from '../../apps/credentials.ts';
-import { Lru } from '../../apps/lru.ts';
+import { Lru } from '../../lru.ts';
 import { stateOf, type Runtime } from '../../runtime.ts';
 import type { ErrorCode } from '../../errors.ts';
 

@@ -1,3 +1,5 @@
+import { Lru } from '../../lru.ts';
+
 /** One key's usage on one day (`dayMs` = the day's start, see ZoneDays). */
 interface Usage {
   dayMs: number;
@@ -15,15 +17,19 @@ interface Usage {
  */
 export class DailyQuota {
   readonly maxKeys: number;
-  evictions = 0;
-  private readonly usage = new Map<string, Usage>();
+  private readonly usage: Lru<string, Usage>;
 
   constructor(maxKeys: number) {
     this.maxKeys = maxKeys;
+    this.usage = new Lru(maxKeys);
   }
 
   get size(): number {
     return this.usage.size;
+  }
+
+  get evictions(): number {
+    return this.usage.evictions;
   }
 
   /** Reserves one unit of `limit` for `key` on day `dayMs`: the units left after it, or -1 (nothing reserved) when used up. */
@@ -31,18 +37,13 @@ export class DailyQuota {
     const usage = this.usage;
     let u = usage.get(key);
     if (u === undefined) {
-      if (usage.size >= this.maxKeys) this.evictOldest();
       u = { dayMs, used: 0 };
       usage.set(key, u);
-    } else {
-      usage.delete(key);
-      usage.set(key, u);
-      if (u.dayMs !== dayMs) {
-        // A new day; a reservation from a day before is simply forgotten.
-        if (dayMs < u.dayMs) return limit - 1;
-        u.dayMs = dayMs;
-        u.used = 0;
-      }
+    } else if (u.dayMs !== dayMs) {
+      // A new day; a reservation from a day before is simply forgotten.
+      if (dayMs < u.dayMs) return limit - 1;
+      u.dayMs = dayMs;
+      u.used = 0;
     }
     if (u.used >= limit) return -1;
     u.used++;
@@ -59,13 +60,5 @@ export class DailyQuota {
   used(key: string, dayMs: number): number {
     const u = this.usage.get(key);
     return u !== undefined && u.dayMs === dayMs ? u.used : 0;
-  }
-
-  private evictOldest(): void {
-    const oldest = this.usage.keys().next();
-    if (!oldest.done) {
-      this.usage.delete(oldest.value);
-      this.evictions++;
-    }
   }
 }

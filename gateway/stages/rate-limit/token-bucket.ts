@@ -1,3 +1,5 @@
+import { Lru } from '../../lru.ts';
+
 /** One key's bucket: tokens left as of `atMs` (a monotonic clock, e.g. performance.now()). */
 interface Bucket {
   tokens: number;
@@ -15,15 +17,19 @@ interface Bucket {
  */
 export class TokenBucket {
   readonly maxKeys: number;
-  evictions = 0;
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: Lru<string, Bucket>;
 
   constructor(maxKeys: number) {
     this.maxKeys = maxKeys;
+    this.buckets = new Lru(maxKeys);
   }
 
   get size(): number {
     return this.buckets.size;
+  }
+
+  get evictions(): number {
+    return this.buckets.evictions;
   }
 
   /**
@@ -34,14 +40,10 @@ export class TokenBucket {
     const buckets = this.buckets;
     let b = buckets.get(key);
     if (b === undefined) {
-      if (buckets.size >= this.maxKeys) this.evictOldest();
       b = { tokens: burst - 1, atMs: nowMs };
       buckets.set(key, b);
       return b.tokens;
     }
-    // Re-insert so Map order is least recently used first.
-    buckets.delete(key);
-    buckets.set(key, b);
     let tokens = b.tokens + (nowMs - b.atMs) * ratePerS / 1000;
     if (tokens > burst) tokens = burst;
     b.atMs = nowMs;
@@ -52,13 +54,5 @@ export class TokenBucket {
     }
     b.tokens = tokens;
     return -Math.max(1, Math.ceil((1 - tokens) * 1000 / ratePerS));
-  }
-
-  private evictOldest(): void {
-    const oldest = this.buckets.keys().next();
-    if (!oldest.done) {
-      this.buckets.delete(oldest.value);
-      this.evictions++;
-    }
   }
 }

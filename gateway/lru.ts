@@ -8,13 +8,15 @@ interface Slot<V> {
  * way ("second chance"): a hit only marks its entry, and eviction walks from
  * the oldest insert, giving marked entries another round at the back. A true
  * LRU on Map (delete + set on every hit) measured ~2 µs per hit with fresh
- * 400-byte token keys; a mark costs nothing. `max` 0 keeps nothing. Hits and
- * misses are plain numbers, read at scrape time.
+ * 400-byte token keys; a mark costs nothing. `max` 0 keeps nothing. Hits,
+ * misses and evictions are plain numbers, read at scrape time. Used for every
+ * per-key map that must stay bounded (token caches, rate-limit counters).
  */
 export class Lru<K, V> {
   max: number;
   hits = 0;
   misses = 0;
+  evictions = 0;
   readonly #map = new Map<K, Slot<V>>();
 
   constructor(max: number) {
@@ -52,6 +54,8 @@ export class Lru<K, V> {
       if (s.used) {
         s.used = false;
         map.set(oldest, s);
+      } else {
+        this.evictions++;
       }
     }
     map.set(key, { value, used: false });

@@ -23,3 +23,16 @@ test('max 0 keeps nothing', () => {
   assert.equal(l.get('a'), undefined);
   assert.equal(l.size, 0);
 });
+
+test('evictions counts entries dropped for room, not entries given a second chance', () => {
+  const lru = new Lru<string, number>(2);
+  lru.set('a', 1);
+  lru.set('b', 2);
+  lru.get('a');
+  lru.set('c', 3); // a is marked and moves to the back; b goes
+  assert.equal(lru.evictions, 1);
+  assert.equal(lru.get('b'), undefined);
+  lru.set('d', 4); // a lost its mark above, so it goes now
+  assert.equal(lru.evictions, 2);
+  assert.equal(lru.get('a'), undefined);
+});
