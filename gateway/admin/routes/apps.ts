@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError, type AppInput, type IdentityManager } from '../../apps/manager.ts';
 import type { StoredKey } from '../../apps/doc.ts';
@@ -6,6 +5,7 @@ import { currentKey } from '../../apps/keys.ts';
 import type { App } from '../../apps/types.ts';
 import { sendError } from '../replies.ts';
 import { errorResponses } from '../schemas.ts';
+import { cidrErrors } from '../../net/cidr.ts';
 
 const AppId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'App id: letters, digits, `_` and `-` (no `.`: API keys are `<app_id>.<secret>`).' } as const;
 const Limit = { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000_000, description: 'Unset or null = no app limit.' } as const;
@@ -66,28 +66,18 @@ function keyView(k: StoredKey, current: StoredKey | undefined) {
   return { kid: k.kid, alg: k.alg, current: k === current, created_at: iso(k.createdAt), ...(k.retiredAt === undefined ? {} : { retired_at: iso(k.retiredAt) }) };
 }
 
-/** An address or CIDR (v4, v6, `::ffff:` mapped); the schema cannot say it, so the route names the bad entry. */
-function badIp(list: string[] | undefined): number {
-  if (!list) return -1;
-  return list.findIndex((entry) => {
-    const [addr, bits, extra] = entry.split('/');
-    const family = isIP(addr);
-    if (family === 0 || extra !== undefined) return true;
-    if (bits === undefined) return false;
-    return !/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
-  });
-}
-
 function appErrorReply(reply: FastifyReply, err: unknown) {
   if (!(err instanceof AppError)) throw err;
   if (err.kind === 'not_found') return sendError(reply, 'GW_ERR_NOT_FOUND', err.message);
   return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message, [{ path: err.kind === 'exists' ? '/id' : '/', message: err.message }]);
 }
 
+/** Addresses or CIDRs, checked by the parser the gateway matches them with; the schema cannot say it, so the route names the bad entry. */
 function checkIps(reply: FastifyReply, body: AppInput) {
-  const i = badIp(body.allowed_ips);
-  if (i < 0) return undefined;
-  const message = `"${body.allowed_ips![i]}" is not an IP address or CIDR`;
+  const [bad] = cidrErrors(body.allowed_ips ?? []);
+  if (bad === undefined) return undefined;
+  const i = bad.index;
+  const message = `"${body.allowed_ips![i]}" is not an IP address or CIDR: ${bad.message}`;
   return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid body: /allowed_ips/${i} ${message}`, [{ path: `/allowed_ips/${i}`, message }]);
 }
 
