@@ -20,7 +20,8 @@ export interface CompiledService {
   upstream: UpstreamPool;
   /** With a canary: stable first, then the canary groups; empty without one. */
   groups: UpstreamGroup[];
-  canary: ServiceConfig['canary'];
+  /** The service as configured: what its stages compile from (auth, acl, rate_limits, canary, …). */
+  config: ServiceConfig;
 }
 
 /** Key of a canary group's pool in the data plane's pool map (the stable pool is keyed by the service name). */
@@ -63,7 +64,7 @@ export function compileSnapshot(config: Config, version: number, metrics: Gatewa
       ? [{ name: 'stable', weight: svc.canary.stable_weight, upstream },
         ...svc.canary.groups.map((g) => ({ name: g.name, weight: g.weight, upstream: pools.get(groupPoolKey(svc.name, g.name))! }))]
       : [];
-    const service: CompiledService = { name: svc.name, upstream, groups, canary: svc.canary };
+    const service: CompiledService = { name: svc.name, upstream, groups, config: svc };
     services.set(svc.name, service);
     svc.routes.forEach((rc, i) => {
       const name = rc.name ?? `${svc.name}-${i}`;

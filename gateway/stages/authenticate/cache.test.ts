@@ -22,7 +22,7 @@ async function setup() {
   const now = Date.now();
   const app: App = { id: 'app1', name: 'a', status: 'enabled', secrets: [], allowedIps: [], roles: [], createdAt: now, updatedAt: now };
   runtime.identity = identityFromWire({ version: 1, apps: [app], publicKeys: [key.publicJwk], signingKey: { kid: key.kid, alg: key.alg, privateJwk: key.privateJwk } });
-  const route = { name: 'api-0', config: config.services[0].routes[0], snapshotConfig: config, service: { name: 'api' }, runtime } as unknown as CompiledRoute;
+  const route = { name: 'api-0', config: config.services[0].routes[0], snapshotConfig: config, service: { name: 'api', config: config.services[0] }, runtime } as unknown as CompiledRoute;
   const handler = authenticate.init(route)!;
   const token = await issueToken(runtime, runtime.identity.signingKey!, config.tokens, 'app1');
   const replies: string[] = [];

@@ -1,6 +1,5 @@
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
-import type { CompiledRoute } from '../../snapshot.ts';
 import type { App } from '../../apps/types.ts';
 import { CredentialCache } from '../../apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
@@ -124,16 +123,12 @@ function apiKeyHandler(c: Compiled, header: string) {
   };
 }
 
-function authOf(route: CompiledRoute): AuthConfig | undefined {
-  return route.snapshotConfig.services.find((s) => s.name === route.service.name)?.auth;
-}
-
 /** Authenticate the app per service: JWT (gateway-issued or external issuers) or an API key; `none` only strips the app header. */
 export const authenticate: RouteStage = {
   name: 'authenticate',
   scope: 'route',
   init: (route) => {
-    const auth = authOf(route);
+    const auth: AuthConfig | undefined = route.service.config.auth;
     const appHeader = (auth?.app_header ?? 'x-tollgate-app-id').toLowerCase();
     if (!auth || auth.type === 'none') {
       // Nothing to check, but a client must still not be able to name an app upstream.

@@ -1,7 +1,6 @@
 import type { RouteStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import { accessMetrics } from '../ip-acl/metrics.ts';
-import { serviceConfig } from '../ip-acl/service-config.ts';
 import { appIpMatcher } from './app-ips.ts';
 import { anonymousMatcher, RouteGrants } from './grants.ts';
 
@@ -29,7 +28,7 @@ export const authorise: RouteStage = {
   name: 'authorise',
   scope: 'route',
   init: (route) => {
-    const svc = serviceConfig(route);
+    const svc = route.service.config;
     const rbac = svc.rbac?.enabled ? svc.rbac : undefined;
     const authenticated = svc.auth !== undefined && svc.auth.type !== 'none';
     if (!rbac && !authenticated) return undefined;

@@ -1,5 +1,4 @@
 import type { RouteStage } from '../../pipeline.ts';
-import { serviceConfig } from '../ip-acl/service-config.ts';
 
 /**
  * Request framing and size. Node's parser already rejects Content-Length with
@@ -11,7 +10,7 @@ export const bodyLimit: RouteStage = {
   scope: 'route',
   init: (route) => {
     // The service's limit replaces the global one both here (declared lengths) and in the proxy (chunked bodies, counted as they stream).
-    const own = serviceConfig(route).max_body_bytes;
+    const own = route.service.config.max_body_bytes;
     const max = own ?? route.snapshotConfig.proxy.max_body_bytes;
     return (ctx) => {
       if (own !== undefined) ctx.maxBodyBytes = own;

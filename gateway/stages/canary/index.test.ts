@@ -6,7 +6,7 @@ import { createGatewayMetrics } from '../../metrics.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { canary } from './index.ts';
 
-type Conf = NonNullable<CompiledRoute['service']['canary']>;
+type Conf = NonNullable<CompiledRoute['service']['config']['canary']>;
 
 /** The real stage over a route whose groups' pools are stand-ins: the stage only hands the chosen pool on. */
 function stage(conf: Partial<Conf>, weights: number[]) {
@@ -18,7 +18,7 @@ function stage(conf: Partial<Conf>, weights: number[]) {
     groups: [], ...conf,
   } as Conf;
   const route = {
-    service: { name: 'svc', canary: full, groups: names.map((name, i) => ({ name, weight: weights[i], upstream: pools[i] })) },
+    service: { name: 'svc', config: { canary: full }, groups: names.map((name, i) => ({ name, weight: weights[i], upstream: pools[i] })) },
     runtime: { metrics },
   } as unknown as CompiledRoute;
   const handler = canary.init(route)!;
@@ -31,7 +31,7 @@ function stage(conf: Partial<Conf>, weights: number[]) {
 }
 
 test('a route without a canary gets no stage', () => {
-  const route = { service: { name: 'svc', canary: undefined, groups: [] } } as unknown as CompiledRoute;
+  const route = { service: { name: 'svc', config: {}, groups: [] } } as unknown as CompiledRoute;
   assert.equal(canary.init(route), undefined);
 });
 

@@ -44,7 +44,7 @@ export const canary: RouteStage = {
   name: 'canary',
   scope: 'route',
   init: (route) => {
-    const conf = route.service.canary;
+    const conf = route.service.config.canary;
     const groups = route.service.groups;
     if (!conf || groups.length < 2) return undefined;
     const pools: UpstreamPool[] = groups.map((g) => g.upstream);

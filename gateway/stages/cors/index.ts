@@ -1,7 +1,6 @@
 import type { RouteStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import { accessMetrics } from '../ip-acl/metrics.ts';
-import { serviceConfig } from '../ip-acl/service-config.ts';
 import { compileCors, headersAllowed, type CorsPolicy } from './policy.ts';
 
 /** Routes whose service answers CORS preflights; route-match lets a preflight reach them even when OPTIONS is not among their methods. */
@@ -22,7 +21,7 @@ export const cors: RouteStage = {
   name: 'cors',
   scope: 'route',
   init: (route) => {
-    const conf = serviceConfig(route).cors;
+    const conf = route.service.config.cors;
     if (!conf) return undefined;
     corsRoutes.add(route);
     const policy = compileCors(conf);

@@ -123,7 +123,7 @@ export const guard: RouteStage = {
   name: 'guard',
   scope: 'route',
   init: (route) => {
-    const conf = route.snapshotConfig.services.find((s) => s.name === route.service.name)?.guard;
+    const conf = route.service.config.guard;
     if (conf === undefined || (!conf.sqli && !conf.xss)) return undefined;
     return build(route, conf);
   },

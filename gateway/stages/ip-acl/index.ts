@@ -1,7 +1,6 @@
 import type { RouteStage } from '../../pipeline.ts';
 import { compileCidrs } from '../../net/cidr.ts';
 import { accessMetrics } from './metrics.ts';
-import { serviceConfig } from './service-config.ts';
 
 /**
  * The service's IP lists against ctx.clientIp (already resolved through
@@ -12,7 +11,7 @@ export const ipAcl: RouteStage = {
   name: 'ip-acl',
   scope: 'route',
   init: (route) => {
-    const acl = serviceConfig(route).acl;
+    const acl = route.service.config.acl;
     if (!acl || (acl.allow.length === 0 && acl.deny.length === 0)) return undefined;
     const allow = acl.allow.length ? compileCidrs(acl.allow) : undefined;
     const deny = acl.deny.length ? compileCidrs(acl.deny) : undefined;

@@ -43,10 +43,9 @@ function daysIn(zone: string): ZoneDays {
 
 /** The policies of the route's service that apply to this route, in config order. */
 export function compilePolicies(route: CompiledRoute): CompiledPolicy[] {
-  const svc = route.snapshotConfig.services.find((s) => s.name === route.service.name);
   const store = route.snapshotConfig.rate_limit as RateLimitStore;
   const out: CompiledPolicy[] = [];
-  for (const p of svc?.rate_limits ?? []) {
+  for (const p of route.service.config.rate_limits ?? []) {
     if (p.routes.length > 0 && !p.routes.includes(route.name)) continue;
     const keyKind = KEY_KINDS[p.key];
     out.push({

@@ -17,8 +17,8 @@ const redisUrl = process.argv[2] ?? process.env.TOLLGATE_TEST_REDIS_URL ?? 'redi
 const runtime = createRuntime(createGatewayMetrics(), createLogger('silent'));
 const store = { redis_url: redisUrl, prefix: `bench-${process.pid}:`, timeout_ms: 50, insurance_fraction: 1, max_keys: 100_000 };
 const routeWith = (policies: unknown[]) => ({
-  name: 'r', config: {}, service: { name: 's' }, runtime,
-  snapshotConfig: { rate_limit: store, services: [{ name: 's', rate_limits: policies }] },
+  name: 'r', config: {}, service: { name: 's', config: { name: 's', rate_limits: policies } }, runtime,
+  snapshotConfig: { rate_limit: store },
 }) as unknown as CompiledRoute;
 const big = 1_000_000_000;
 const defaults = { routes: [], time_zone: 'UTC', on_redis_error: 'open' };

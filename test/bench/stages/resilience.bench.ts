@@ -55,7 +55,7 @@ console.log(`${'  of which performance.now()'.padEnd(36)} ${(Number(process.hrti
 function canaryHandler(sticky: Record<string, string>) {
   const route = {
     service: {
-      name: 'svc', canary: { stable_weight: 90, sticky, force_header: { name: 'x-canary', value: 'always' }, groups: [] },
+      name: 'svc', config: { canary: { stable_weight: 90, sticky, force_header: { name: 'x-canary', value: 'always' }, groups: [] } },
       groups: [{ name: 'stable', weight: 90, upstream: {} }, { name: 'beta', weight: 10, upstream: {} }],
     },
     runtime: { metrics: createGatewayMetrics(new Registry()) },
