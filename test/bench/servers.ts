@@ -7,6 +7,7 @@ import { parse, stringify } from 'yaml';
 import { onPath, spawnTracked, stopTracked, logExcerpt } from './procs.ts';
 import { freePort, waitReady } from './ready.ts';
 import { pinned, type Role } from './cpu-pin.ts';
+import { createApp, getToken } from '../helpers/admin.ts';
 
 export interface RunningServer {
   url: string;
@@ -217,18 +218,9 @@ function secured(c: Competitor): Competitor {
     async start(upstreamOrigin, workDir) {
       const server = await c.start(upstreamOrigin, workDir);
       try {
-        const admin = server.adminUrl!;
-        const made = await fetch(`${admin}/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', roles: ['reader'] }) });
-        if (made.status !== 201) throw new Error(`POST /apps: ${made.status} ${await made.text()}`);
-        const { app, secret } = await made.json() as { app: { id: string }; secret: string };
+        const app = await createApp({ adminUrl: server.adminUrl! }, { name: 'bench', roles: ['reader'] });
         const proxy = new URL(server.url);
-        const tokenRes = await fetch(`${proxy.origin}/oauth/token`, {
-          method: 'POST',
-          headers: { authorization: `Basic ${Buffer.from(`${app.id}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-          body: 'grant_type=client_credentials',
-        });
-        if (tokenRes.status !== 200) throw new Error(`POST /oauth/token: ${tokenRes.status} ${await tokenRes.text()}`);
-        const { access_token: token } = await tokenRes.json() as { access_token: string };
+        const token = await getToken(proxy.origin, app.id, app.secret);
         const headers = { authorization: `Bearer ${token}` };
         const check = await fetch(new URL('/api/', proxy), { headers });
         if (check.status !== 200) throw new Error(`GET /api/ with the token: ${check.status} ${await check.text()}`);
