@@ -1,3 +1,5 @@
+// First: keeps nextTick's hidden class before anything else loads (see tick-shape.ts).
+import './tick-shape.ts';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
