@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../shared/http.ts';
 import type { Socket } from 'node:net';
 import { errorBody, errors, type ErrorCode } from './errors.ts';
 

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '../shared/http.ts';
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-errors.ts';
 import { errors } from './errors.ts';

@@ -2,7 +2,7 @@
  * The collector's Prometheus metrics (Prometheus job `tollgate-collector`),
  * served on their own listener. Names are fixed: alerts/ and dashboards/ use them.
  */
-import { createServer } from 'node:http';
+import { createServer } from '../../shared/http.ts';
 import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';

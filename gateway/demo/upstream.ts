@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer } from '../../shared/http.ts';
 
 /**
  * A tiny upstream for the quick start (`--demo`): answers /healthz and echoes

@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from './undici.ts';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { BalanceRequest, Balancer } from './balancer.ts';

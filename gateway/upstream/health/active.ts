@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent } from '../undici.ts';
 import type { Target } from '../target.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
 import { probeTcp } from './tcp-probe.ts';

@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../undici.ts';
 
 export interface HttpProbe {
   /** Path with optional query, starting with `/`. */
@@ -17,10 +18,10 @@ const MAX_BODY_BYTES = 64 * 1024;
  * otherwise, and rejects on connection errors and when `signal` aborts.
  */
 export async function probeHttp(origin: string, probe: HttpProbe, signal: AbortSignal): Promise<boolean> {
-  const url = origin.replace(/\/$/, '') + probe.path;
-  const { statusCode, body } = await request(url, {
+  const { statusCode, body } = await request(probe.dispatcher, {
+    origin: origin.replace(/\/$/, ''),
+    path: probe.path,
     method: 'GET',
-    dispatcher: probe.dispatcher,
     headers: probe.host === undefined ? undefined : { host: probe.host },
     signal,
     // A fresh connection per check: it proves the target still accepts
