@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadConfigFile } from './config/load.ts';
 import { splitListen } from '../shared/listen.ts';
-import { configJsonSchema } from './config/validator.ts';
+import { configJsonSchema, releaseValidator } from './config/validator.ts';
 import { createLogger } from './log.ts';
 import { isClusterWorker, runWorker, startPrimary } from './cluster.ts';
 import { startSingle, type RunningGateway } from './single.ts';
@@ -84,6 +84,7 @@ async function main(): Promise<number> {
     console.error(`tollgate failed to start: ${e.message}${e.code === 'EADDRINUSE' ? ` (is another process on ${splitListen(config.proxy.listen).port} or ${splitListen(config.admin.listen).port}?)` : ''}`);
     return 1;
   }
+  releaseValidator();
   releaseStartupMemory();
   let stopping = false;
   const stop = (signal: string) => {

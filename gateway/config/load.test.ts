@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, validateConfig } from './load.ts';
 import { applyEnvOverrides } from './env.ts';
+import { releaseValidator } from './validator.ts';
 
 const ok = (raw: unknown) => {
   const r = validateConfig(raw, {});
@@ -81,4 +82,12 @@ test('an env override that is invalid is reported at its path', () => {
   const r = validateConfig({}, { TOLLGATE_PROXY_MAX_BODY_BYTES: 'lots' });
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.errors[0].path, '/proxy/max_body_bytes');
+});
+
+test('the schema validator, let go after start-up, compiles again on the next load', () => {
+  releaseValidator();
+  const errs = errorsOf({ services: [], workers: 0 });
+  assert.ok(errs.some((e) => e.path === '/workers'), JSON.stringify(errs));
+  releaseValidator();
+  assert.equal(ok({ services: [] }).workers, 1, 'defaults are filled by the recompiled validator');
 });

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ConfigError } from '../control/types.ts';
 import type { Config } from './schema.ts';
 import schema from './tollgate.schema.json' with { type: 'json' };
@@ -9,9 +9,31 @@ import schema from './tollgate.schema.json' with { type: 'json' };
  * At run time only this JSON and ajv (which fastify loads anyway) are used:
  * TypeBox's runtime would cost ~20 MB of RSS for nothing.
  */
-// verbose: errors carry their schema, so an enum-like anyOf can name the allowed values.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-const validate = ajv.compile<Config>(schema);
+/**
+ * The compiled validator is ~5 MB of heap (ajv's generated code, the schema
+ * it closes over and ajv's own codegen state) that only a config load or an
+ * admin apply needs: it is compiled on first use and let go a minute after
+ * the last one (cli.ts lets it go at once after start-up), so an idle gateway
+ * does not carry it (README, Performance). A compile takes ~0.1–0.2 s.
+ */
+const RELEASE_AFTER_MS = 60_000;
+let compiled: ValidateFunction<Config> | undefined;
+let releaseTimer: NodeJS.Timeout | undefined;
+
+function validator(): ValidateFunction<Config> {
+  // verbose: errors carry their schema, so an enum-like anyOf can name the allowed values.
+  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true }).compile<Config>(schema);
+  if (releaseTimer) releaseTimer.refresh();
+  else releaseTimer = setTimeout(releaseValidator, RELEASE_AFTER_MS).unref();
+  return compiled;
+}
+
+/** Lets the compiled validator go now (cli.ts, before the start-up GC); the next use compiles it again. */
+export function releaseValidator(): void {
+  compiled = undefined;
+  clearTimeout(releaseTimer);
+  releaseTimer = undefined;
+}
 
 export { schema as configJsonSchema };
 
@@ -29,6 +51,7 @@ function allowedValues(branches: unknown): string {
 
 /** Fills defaults in place and returns every schema error with its path. */
 export function schemaErrors(value: unknown): ConfigError[] {
+  const validate = validator();
   if (validate(value)) return [];
   const all = validate.errors ?? [];
   // An anyOf failure also reports each branch's failure at the same path; keep only the anyOf line.
