@@ -4,8 +4,8 @@ import { rmSync } from 'node:fs';
 import { peakGenerator, runPeak, runRate, type RateResult } from './load.ts';
 import { installCleanup } from './procs.ts';
 import {
-  buildChecks, printChecks, printHalfLoad, printPeakTable, roundsDisagree, writeResults,
-  type HalfLoad, type HalfLoadSide, type PeakRow,
+  buildChecks, median, printChecks, printHalfLoad, printPeakTable, roundsDisagree, writeResults,
+  printPaired, type HalfLoad, type HalfLoadSide, type Paired, type PairedRound, type PeakRow,
 } from './report.ts';
 import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
 import { competitors, findCompetitor, newWorkDir, probeKafka, startUpstream, type Competitor, type RunningServer } from './servers.ts';
@@ -14,6 +14,7 @@ import { pinningNote } from './cpu-pin.ts';
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? 3);
+const pairedRounds = Number(process.env.BENCH_PAIRED_ROUNDS ?? 3);
 const warmupS = 2;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
@@ -42,12 +43,6 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
   } finally {
     await server?.stop();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function summarize(rounds: RateResult[]): HalfLoadSide {
@@ -97,6 +92,41 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
   return half;
 }
 
+/**
+ * The ratios the targets judge against the floor, measured again with the
+ * floor and the gateway variants running side by side, in alternating peak
+ * rounds. On a shared machine a neighbour's burst during one competitor's
+ * sequential run moves the table's ratios by ±15%; a burst here lands on
+ * one round of each, and the median of the per-round ratios barely moves.
+ */
+async function paired(rows: PeakRow[], origin: string, workDir: string): Promise<Paired> {
+  const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
+  const names = ['bare-undici', 'tollgate', 'tollgate+secure'].filter(ran);
+  if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
+  const servers: RunningServer[] = [];
+  const rounds: PairedRound[] = [];
+  try {
+    for (const name of names) servers.push(await findCompetitor(name).start(origin, workDir));
+    for (const s of servers) await runPeak(s.url, warmupS, connections, s.headers);
+    for (let round = 0; round < pairedRounds; round++) {
+      const rps: number[] = [];
+      const cpuUs: number[] = [];
+      for (const s of servers) {
+        const before = treeCpuUs(s.pid);
+        const result = await runPeak(s.url, durationS, connections, s.headers);
+        rps.push(result.rps);
+        cpuUs.push((treeCpuUs(s.pid) - before) / result.requests);
+      }
+      rounds.push({ rps, cpuUs });
+    }
+  } catch (err) {
+    return { names, rounds, note: `failed: ${(err as Error).message}` };
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  return { names, rounds };
+}
+
 async function main(): Promise<void> {
   installCleanup();
   await probeKafka();
@@ -116,16 +146,20 @@ async function main(): Promise<void> {
       console.log(`  measuring ${c.name} ...`);
       rows.push(await measurePeak(c, origin, workDir));
     }
+    console.log(`  measuring ${pairedRounds} alternating peak rounds against bare-undici ...`);
+    const pairs = await paired(rows, origin, workDir);
     console.log('  measuring p99 at half load ...');
     const half = await halfLoad(rows, origin, workDir);
     printPeakTable(rows, header);
+    printPaired(pairs, durationS);
     printHalfLoad(half, connections, durationS, halfLoadRounds);
-    const checks = buildChecks(rows, half);
+    const checks = buildChecks(rows, half, pairs);
     printChecks(checks);
     const file = writeResults({
       at: new Date().toISOString(),
-      settings: { generator, durationS, warmupS, connections, halfLoadRounds, cpus: cpus().length, pinning: pinningNote(), node: process.version },
+      settings: { generator, durationS, warmupS, connections, halfLoadRounds, pairedRounds, cpus: cpus().length, pinning: pinningNote(), node: process.version },
       peak: rows,
+      paired: pairs,
       halfLoad: half,
       checks,
     });
