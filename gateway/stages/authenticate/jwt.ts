@@ -25,16 +25,18 @@ export type JwtResult =
   | { ok: false; code: 'GW_ERR_TOKEN_INVALID' | 'GW_ERR_TOKEN_EXPIRED'; reason: string };
 
 /**
- * Remote key sets live as long as the process (per URL), so a reload does
- * not refetch them; jose caches the keys, refetches on an unknown kid (at
- * most once per cooldown) and bounds each fetch with a timeout.
+ * Remote key sets live as long as the process (per URL and cooldown), so a
+ * reload does not refetch them; jose caches the keys, refetches on an
+ * unknown kid (an issuer's key rotation, at most once per cooldown) and
+ * bounds each fetch with a timeout.
  */
-function remoteKeys(runtime: Runtime, url: string): JWTVerifyGetKey {
+function remoteKeys(runtime: Runtime, url: string, cooldownMs: number): JWTVerifyGetKey {
   const sets = stateOf(runtime, 'authenticate:jwks', () => new Map<string, JWTVerifyGetKey>());
-  let set = sets.get(url);
+  const id = `${cooldownMs} ${url}`;
+  let set = sets.get(id);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-    sets.set(url, set);
+    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: cooldownMs, cacheMaxAge: 600_000 });
+    sets.set(id, set);
   }
   return set;
 }
@@ -42,7 +44,7 @@ function remoteKeys(runtime: Runtime, url: string): JWTVerifyGetKey {
 export function compileJwtPolicy(auth: AuthConfig, tokens: TokensConfig, runtime: Runtime): JwtPolicy {
   const issuers = new Map<string, Issuer>();
   for (const i of auth.issuers) {
-    issuers.set(i.issuer, { getKey: remoteKeys(runtime, i.jwks_url), audience: i.audience, algorithms: i.algorithms, appClaim: i.app_claim, requireApp: i.require_app });
+    issuers.set(i.issuer, { getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms), audience: i.audience, algorithms: i.algorithms, appClaim: i.app_claim, requireApp: i.require_app });
   }
   return {
     gateway: auth.gateway_tokens ? { issuer: tokens.issuer, audience: tokens.audience } : undefined,

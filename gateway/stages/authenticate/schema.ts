@@ -13,6 +13,7 @@ const IssuerSchema = Type.Object({
   algorithms: Type.Array(Type.Union(VerifyAlgorithms.map((a) => Type.Literal(a))), { minItems: 1, default: ['RS256', 'ES256'], description: 'Accepted `alg` values (default [RS256, ES256]).' }),
   app_claim: Type.String({ minLength: 1, default: 'sub', description: 'Claim naming the app (default sub).' }),
   require_app: Type.Boolean({ default: false, description: 'Refuse a token whose app is not a registered app (default false: the claim is used as the app id as is).' }),
+  jwks_cooldown_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'Least time between two JWKS fetches: an unknown kid refetches the keys at most this often (default 30000).' }),
 }, { additionalProperties: false });
 
 const AuthObject = Type.Object({
