@@ -8,8 +8,7 @@ import schema from './tollgate.schema.json' with { type: 'json' };
  * derives from the TypeBox schema in schema.ts (a test keeps them equal).
  * At run time only this JSON and ajv (which fastify loads anyway) are used:
  * TypeBox's runtime would cost ~20 MB of RSS for nothing.
- */
-/**
+ *
  * The compiled validator is ~5 MB of heap (ajv's generated code, the schema
  * it closes over and ajv's own codegen state) that only a config load or an
  * admin apply needs: it is compiled on first use and let go a minute after
