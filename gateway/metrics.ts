@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RouteStatsRegistry } from './route-stats.ts';
+import { totalsCounter } from '../shared/totals-counter.ts';
 
 /**
  * The data plane's metrics. Label values are bounded: service and route come
@@ -51,17 +52,9 @@ export function createEventMetrics(register: Registry) {
   const registers = [register];
   /** The sink points these at its own plain counters; read only at scrape time. */
   const source = { emitted: () => 0, spoolBytes: () => 0, spoolEvents: () => 0 };
-  let reportedEmitted = 0;
   return {
     source,
-    emitted: new Counter({
-      name: 'tollgate_events_emitted_total', help: 'Access events accepted by the sink.', registers,
-      collect() {
-        const now = source.emitted();
-        if (now > reportedEmitted) this.inc(now - reportedEmitted);
-        reportedEmitted = now;
-      },
-    }),
+    emitted: totalsCounter({ name: 'tollgate_events_emitted_total', help: 'Access events accepted by the sink.', registers }, () => [[{}, source.emitted()]]),
     dropped: new Counter({ name: 'tollgate_events_dropped_total', help: 'Access events dropped, by reason.', labelNames: ['reason'] as const, registers }),
     spoolBytes: new Gauge({
       name: 'tollgate_event_spool_bytes', help: 'Bytes of events kept on local disk (embedded log not yet consumed, or Kafka spool).', registers,

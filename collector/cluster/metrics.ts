@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CollectorStats } from './collector.ts';
 import type { LiveCounters } from './live-counters.ts';
 import { splitListen } from '../../shared/listen.ts';
+import { totalsCounter } from '../../shared/totals-counter.ts';
 
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9091';
 const BATCH_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -26,21 +27,14 @@ export class CollectorMetrics {
     const registers = [this.registry];
     const metrics = this;
     // The event counts live in CollectorStats; read them at scrape time rather than counting twice.
-    const seen = { counted: 0, duplicate: 0, dead_letter: 0 };
-    new Counter({
+    totalsCounter({
       name: 'tollgate_collector_events_total',
       help: 'Records consumed, by result: counted (first time into the aggregates), duplicate (a re-sent event_id), dead_letter (malformed or too late)',
-      labelNames: ['result'],
+      labelNames: ['result'] as const,
       registers,
-      collect() {
-        const stats = metrics.#stats;
-        if (!stats) return;
-        const now = { counted: stats.counted, duplicate: stats.duplicate, dead_letter: stats.deadLetter };
-        for (const result of ['counted', 'duplicate', 'dead_letter'] as const) {
-          this.inc({ result }, now[result] - seen[result]);
-          seen[result] = now[result];
-        }
-      },
+    }, () => {
+      const stats = metrics.#stats;
+      return stats ? [[{ result: 'counted' }, stats.counted], [{ result: 'duplicate' }, stats.duplicate], [{ result: 'dead_letter' }, stats.deadLetter]] : [];
     });
     this.#lag = new Gauge({
       name: 'tollgate_collector_consumer_lag',
@@ -75,20 +69,14 @@ export class CollectorMetrics {
         this.set(metrics.#live?.pending.cells ?? 0);
       },
     });
-    const dropped = { cap: 0, conflict: 0 };
-    new Counter({
+    totalsCounter({
       name: 'tollgate_collector_live_dropped_increments_total',
       help: 'Requests left out of live counters, by reason: cap (the pending-cells bound was full), conflict (another writer had applied part of a merged backlog range)',
-      labelNames: ['reason'],
+      labelNames: ['reason'] as const,
       registers,
-      collect() {
-        const live = metrics.#live;
-        if (!live) return;
-        for (const reason of ['cap', 'conflict'] as const) {
-          this.inc({ reason }, live.dropped[reason] - dropped[reason]);
-          dropped[reason] = live.dropped[reason];
-        }
-      },
+    }, () => {
+      const live = metrics.#live;
+      return live ? [[{ reason: 'cap' }, live.dropped.cap], [{ reason: 'conflict' }, live.dropped.conflict]] : [];
     });
   }
 

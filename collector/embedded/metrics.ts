@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { EmbeddedCollector } from './collector.ts';
+import { totalsCounter } from '../../shared/totals-counter.ts';
 
 /**
  * The collector's Prometheus metrics (names shared with the cluster
@@ -10,18 +11,10 @@ import type { EmbeddedCollector } from './collector.ts';
  */
 export function registerCollectorMetrics(register: Registry, collector: Pick<EmbeddedCollector, 'stats' | 'onBatch'>): void {
   const registers = [register];
-  const reported = { counted: 0, dead_letter: 0 };
-  new Counter({
+  totalsCounter({
     name: 'tollgate_collector_events_total', help: 'Events consumed by the collector, by result (counted, dead_letter).',
     labelNames: ['result'] as const, registers,
-    collect() {
-      const s = collector.stats;
-      for (const [result, now] of [['counted', s.counted], ['dead_letter', s.deadLetters]] as const) {
-        if (now > reported[result]) this.inc({ result }, now - reported[result]);
-        reported[result] = now;
-      }
-    },
-  });
+  }, () => [[{ result: 'counted' }, collector.stats.counted], [{ result: 'dead_letter' }, collector.stats.deadLetters]]);
   new Gauge({
     name: 'tollgate_collector_consumer_lag', help: 'How far the collector is behind its source (embedded log: bytes; Kafka: messages).',
     labelNames: ['topic', 'partition'] as const, registers,

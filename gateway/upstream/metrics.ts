@@ -1,5 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayMetrics } from '../metrics.ts';
+import { totalsCounter } from '../../shared/totals-counter.ts';
+
+/** A per-request count kept as a plain number, read at scrape time (shared/totals-counter.ts). */
+export interface PlainCount { n: number }
 
 /**
  * Breaker, retry-budget and canary metrics, registered once per registry (a
@@ -7,9 +11,6 @@ import type { GatewayMetrics } from '../metrics.ts';
  * values come from config: service, group (canary group name, '' for the
  * service's own upstream), state (three values).
  */
-/** A per-request count kept as a plain number (prom-client's labelled inc hashes its labels on every call); read at scrape time. */
-export interface PlainCount { n: number; reported: number }
-
 function create(register: Registry) {
   const registers = [register];
   /** Keyed by service and group; one entry per pair ever configured in this process (config-bounded). */
@@ -32,16 +33,10 @@ function create(register: Registry) {
       name: 'tollgate_upstream_retries_skipped_total', help: 'Retries not made because the retry budget was spent.',
       labelNames: ['service', 'group'] as const, registers,
     }),
-    canaryRequests: new Counter({
+    canaryRequests: totalsCounter({
       name: 'tollgate_canary_requests_total', help: 'Requests routed by the canary stage, by upstream group (stable = the service\'s own upstream).',
       labelNames: ['service', 'group'] as const, registers,
-      collect() {
-        for (const { service, group, count } of canaryCounts.values()) {
-          if (count.n > count.reported) this.inc({ service, group }, count.n - count.reported);
-          count.reported = count.n;
-        }
-      },
-    }),
+    }, () => [...canaryCounts.values()].map(({ service, group, count }) => [{ service, group }, count.n] as const)),
   };
 }
 
@@ -64,7 +59,7 @@ export function canaryCount(metrics: GatewayMetrics, service: string, group: str
   const key = `${service}\u0000${group}`;
   let entry = counts.get(key);
   if (!entry) {
-    entry = { service, group, count: { n: 0, reported: 0 } };
+    entry = { service, group, count: { n: 0 } };
     counts.set(key, entry);
   }
   return entry.count;

@@ -3,6 +3,7 @@ import { CredentialCache } from '../../apps/credentials.ts';
 import { Lru } from '../../lru.ts';
 import { stateOf, type Runtime } from '../../runtime.ts';
 import type { ErrorCode } from '../../errors.ts';
+import { totalsCounter } from '../../../shared/totals-counter.ts';
 
 /** What a verified token is remembered as (until exp, re-checked when the identity changes). */
 export interface VerifiedToken {
@@ -29,19 +30,15 @@ export function authState(runtime: Runtime, cacheSize: number) {
     const tokens = new Lru<string, VerifiedToken>(cacheSize);
     const credentials = new CredentialCache(cacheSize);
     const registers = [runtime.metrics.register];
-    let reported = { tokenHits: 0, tokenMisses: 0, keyHits: 0, keyMisses: 0 };
-    const cacheTotal = new Counter({
+    const cacheTotal = totalsCounter({
       name: 'tollgate_auth_cache_total', help: 'Verified-token and credential cache lookups, by kind (jwt, credentials) and result (hit, miss).',
       labelNames: ['kind', 'result'] as const, registers,
-      collect() {
-        const now = { tokenHits: tokens.hits, tokenMisses: tokens.misses, keyHits: credentials.lru.hits, keyMisses: credentials.lru.misses };
-        this.inc({ kind: 'jwt', result: 'hit' }, now.tokenHits - reported.tokenHits);
-        this.inc({ kind: 'jwt', result: 'miss' }, now.tokenMisses - reported.tokenMisses);
-        this.inc({ kind: 'credentials', result: 'hit' }, now.keyHits - reported.keyHits);
-        this.inc({ kind: 'credentials', result: 'miss' }, now.keyMisses - reported.keyMisses);
-        reported = now;
-      },
-    });
+    }, () => [
+      [{ kind: 'jwt', result: 'hit' }, tokens.hits],
+      [{ kind: 'jwt', result: 'miss' }, tokens.misses],
+      [{ kind: 'credentials', result: 'hit' }, credentials.lru.hits],
+      [{ kind: 'credentials', result: 'miss' }, credentials.lru.misses],
+    ]);
     return {
       tokens,
       credentials,
