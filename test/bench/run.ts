@@ -1,7 +1,7 @@
 // `npm run bench`: every competitor, one after another, same load settings, one upstream.
 import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
-import { peakGenerator, runPeak, runRate, type RateResult } from './load.ts';
+import { peakGenerator, runPeak, runRate, type PeakResult, type RateResult } from './load.ts';
 import { installCleanup } from './procs.ts';
 import {
   buildChecks, median, printChecks, printHalfLoad, printPeakTable, roundsDisagree, writeResults,
@@ -31,9 +31,7 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
     const idle = treeRss(server.pid);
     const sampler = new RssSampler(server.pid);
     await runPeak(server.url, warmupS, connections, server.headers);
-    const cpuBeforeUs = treeCpuUs(server.pid);
-    const result = await runPeak(server.url, durationS, connections, server.headers);
-    const cpuUsPerRequest = (treeCpuUs(server.pid) - cpuBeforeUs) / result.requests;
+    const { result, cpuUsPerRequest } = await peakWithCpu(server);
     return {
       name: c.name, result, cpuUsPerRequest,
       rssIdleBytes: idle.totalBytes, rssPeakBytes: sampler.stop(), processes: idle.processes,
@@ -55,11 +53,7 @@ function summarize(rounds: RateResult[]): HalfLoadSide {
   };
 }
 
-/**
- * Both servers run side by side (the idle one costs nothing), each warmed the
- * same way as in the peak phase, then measured in alternating rounds so that
- * noise from a shared machine lands on both and the medians compare fairly.
- */
+/** p99 of the floor and Tollgate at half of Tollgate's peak, open loop, in alternating rounds side by side; medians. */
 async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promise<HalfLoad> {
   const peakOf = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
   const tollgateRps = peakOf('tollgate');
@@ -70,22 +64,20 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
     basis: tollgateRps !== undefined ? "half of tollgate's peak" : "tollgate not measured: half of bare-undici's peak",
   };
   const names = (['bare-undici', 'tollgate'] as const).filter((n) => peakOf(n) !== undefined);
-  const servers: RunningServer[] = [];
   try {
-    for (const name of names) servers.push(await findCompetitor(name).start(origin, workDir));
-    for (const s of servers) await runPeak(s.url, warmupS, connections);
-    const rounds: RateResult[][] = names.map(() => []);
-    for (let round = 0; round < halfLoadRounds; round++) {
-      for (const [i, s] of servers.entries()) rounds[i].push(await runRate(s.url, half.rateRps, connections, durationS, warmupS));
-    }
+    const rounds = await sideBySide(names, origin, workDir, async (servers) => {
+      const perServer: RateResult[][] = names.map(() => []);
+      for (let round = 0; round < halfLoadRounds; round++) {
+        for (const [i, s] of servers.entries()) perServer[i].push(await runRate(s.url, half.rateRps, connections, durationS, warmupS));
+      }
+      return perServer;
+    });
     for (const [i, name] of names.entries()) {
       if (name === 'tollgate') half.tollgate = summarize(rounds[i]);
       else half.bareUndici = summarize(rounds[i]);
     }
   } catch (err) {
     half.note = `failed: ${(err as Error).message}`;
-  } finally {
-    for (const s of servers) await s.stop();
   }
   if (half.tollgate && half.bareUndici) half.p99DiffMs = half.tollgate.p99Ms - half.bareUndici.p99Ms;
   half.unstable = roundsDisagree([half.bareUndici, half.tollgate]);
@@ -103,28 +95,47 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
   const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
   const names = ['bare-undici', 'tollgate', 'tollgate+secure'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
-  const servers: RunningServer[] = [];
   const rounds: PairedRound[] = [];
+  try {
+    await sideBySide(names, origin, workDir, async (servers) => {
+      for (let round = 0; round < pairedRounds; round++) {
+        const rps: number[] = [];
+        const cpuUs: number[] = [];
+        for (const s of servers) {
+          const { result, cpuUsPerRequest } = await peakWithCpu(s);
+          rps.push(result.rps);
+          cpuUs.push(cpuUsPerRequest);
+        }
+        rounds.push({ rps, cpuUs });
+      }
+    });
+  } catch (err) {
+    return { names, rounds, note: `failed: ${(err as Error).message}` };
+  }
+  return { names, rounds };
+}
+
+/** One measured peak run against a started, warmed server: the result and the server's CPU µs per request. */
+async function peakWithCpu(s: RunningServer): Promise<{ result: PeakResult; cpuUsPerRequest: number }> {
+  const before = treeCpuUs(s.pid);
+  const result = await runPeak(s.url, durationS, connections, s.headers);
+  return { result, cpuUsPerRequest: (treeCpuUs(s.pid) - before) / result.requests };
+}
+
+/**
+ * Starts the named competitors side by side (an idle one costs nothing),
+ * warms each the way the peak phase does, runs `measure` on them and stops
+ * them, so alternating rounds put a shared machine's noise on every side.
+ */
+async function sideBySide<T>(names: readonly string[], origin: string, workDir: string, measure: (servers: RunningServer[]) => Promise<T>): Promise<T> {
+  const servers: RunningServer[] = [];
   try {
     for (const name of names) servers.push(await findCompetitor(name).start(origin, workDir));
     for (const s of servers) await runPeak(s.url, warmupS, connections, s.headers);
-    for (let round = 0; round < pairedRounds; round++) {
-      const rps: number[] = [];
-      const cpuUs: number[] = [];
-      for (const s of servers) {
-        const before = treeCpuUs(s.pid);
-        const result = await runPeak(s.url, durationS, connections, s.headers);
-        rps.push(result.rps);
-        cpuUs.push((treeCpuUs(s.pid) - before) / result.requests);
-      }
-      rounds.push({ rps, cpuUs });
-    }
-  } catch (err) {
-    return { names, rounds, note: `failed: ${(err as Error).message}` };
+    return await measure(servers);
   } finally {
     for (const s of servers) await s.stop();
   }
-  return { names, rounds };
 }
 
 async function main(): Promise<void> {
