@@ -7,7 +7,7 @@ const CHILD = `
 const { createHook: hook } = await import('node:async_hooks');
 const { pinTickShape } = await import(${JSON.stringify(new URL('./tick-shape.ts', import.meta.url).href)});
 const pinned = pinTickShape();
-// What cli.ts does next: loading the config compiles its schema with ajv, which crowds the root object shape.
+// What command.ts does next: loading the config compiles its schema with ajv, which crowds the root object shape.
 const { schemaErrors } = await import(${JSON.stringify(new URL('./config/validator.ts', import.meta.url).href)});
 schemaErrors({ services: [] });
 const same = [];

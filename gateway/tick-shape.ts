@@ -6,7 +6,7 @@ import { createHook } from 'node:async_hooks';
  *
  * Node makes each entry from one object literal with computed (symbol) keys.
  * When a full GC finds no entry alive (start-up, the memory-reducing GC in
- * cli.ts, any quiet spell) and the root object shape is crowded with
+ * command.ts, any quiet spell) and the root object shape is crowded with
  * transitions (ajv's compile of the config schema adds ~1,300), V8 builds a
  * new hidden class at the next tick. After a few rounds the literal's inline
  * cache is megamorphic for good and every nextTick, several per proxied

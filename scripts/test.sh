@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 echo "== typecheck"
 npx tsc -p .
 
+# The tests that start gateway processes run the bundle users run (scripts/bin/tollgate), built now.
+echo "== build"
+npm run build --silent
+export TOLLGATE_TEST_CLI="${TOLLGATE_TEST_CLI:-dist/bundle/cli.js}"
+
 if [[ "${CI:-}" == "true" ]]; then
   echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool"
   bash scripts/services.sh up

@@ -12,7 +12,7 @@ import schema from './tollgate.schema.json' with { type: 'json' };
  * The compiled validator is ~5 MB of heap (ajv's generated code, the schema
  * it closes over and ajv's own codegen state) that only a config load or an
  * admin apply needs: it is compiled on first use and let go a minute after
- * the last one (cli.ts lets it go at once after start-up), so an idle gateway
+ * the last one (command.ts lets it go at once after start-up), so an idle gateway
  * does not carry it (README, Performance). A compile takes ~0.1–0.2 s.
  */
 const RELEASE_AFTER_MS = 60_000;
@@ -27,7 +27,7 @@ function validator(): ValidateFunction<Config> {
   return compiled;
 }
 
-/** Lets the compiled validator go now (cli.ts, before the start-up GC); the next use compiles it again. */
+/** Lets the compiled validator go now (command.ts, before the start-up GC); the next use compiles it again. */
 export function releaseValidator(): void {
   compiled = undefined;
   clearTimeout(releaseTimer);

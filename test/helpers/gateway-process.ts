@@ -2,14 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The pinned Node 24 (the system node cannot strip types). */
 export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
-export const CLI = join(REPO_ROOT, 'gateway/cli.ts');
+/**
+ * The gateway the process tests run. `npm test` builds first and points
+ * TOLLGATE_TEST_CLI at the bundle (dist/bundle/cli.js), which is what users
+ * run; a test file run on its own runs the sources.
+ */
+export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/cli.ts');
 
 export const tempDir = (prefix = 'tollgate-op-') => mkdtempSync(join(tmpdir(), prefix));
 
