@@ -1,8 +1,10 @@
 // The process entry (package.json bin; scripts/bin/tollgate runs its bundle).
-// tick-shape.ts runs before any other module is evaluated: it keeps
-// nextTick's hidden class, before ajv's compile crowds the root object shape.
-// The commands come in by dynamic import: with a static import the bundle
-// (scripts/bundle.ts) would evaluate the chunks they share before it.
+// Two modules run before any other module is evaluated:
+// - tick-shape.ts keeps nextTick's hidden class, before ajv's compile crowds the root object shape;
+// - startup-tiering.ts turns V8's optimising tiers off until the gateway listens.
+// The commands come in by dynamic import: with static imports the bundle
+// (scripts/bundle.ts) would evaluate the chunks they share before these two.
 import './tick-shape.ts';
+import './startup-tiering.ts';
 
 await import('./command.ts');

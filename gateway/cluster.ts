@@ -12,6 +12,7 @@ import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
 import { identityFromWire, type IdentityWire } from './apps/identity.ts';
 import { openStore, startAdminFor, startAnalyticsFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
+import { endStartupTiering } from './startup-tiering.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
@@ -157,6 +158,7 @@ export function runWorker(log: Logger): void {
         process.exit(1);
       }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
+      endStartupTiering();
       push();
     } else if (msg?.tg === 'shutdown') {
       clearInterval(timer);

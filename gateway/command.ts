@@ -1,4 +1,5 @@
 // The gateway's commands; cli.ts (the process entry) loads this module.
+import { endStartupTiering } from './startup-tiering.ts';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
     console.error(`tollgate failed to start: ${e.message}${e.code === 'EADDRINUSE' ? ` (is another process on ${splitListen(config.proxy.listen).port} or ${splitListen(config.admin.listen).port}?)` : ''}`);
     return 1;
   }
+  endStartupTiering();
   releaseValidator();
   releaseStartupMemory();
   let stopping = false;
