@@ -13,12 +13,32 @@
 // and licence comments, which keep theirs, move to cli.js.LEGAL.txt.
 // Identifiers are not minified, so stack traces keep function names; the .map
 // files beside the chunks give source positions (node --enable-source-maps).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE_DIR = 'dist/bundle';
+
+/**
+ * Packages left to Node's loader: they read files beside their own modules
+ * (@platformatic/kafka's CRC and its WebAssembly, found from import.meta.url),
+ * which a bundle moves away from them. Only the Kafka sink's chunk imports it.
+ */
+const EXTERNAL = ['@platformatic/kafka'];
+
+/**
+ * Bundled package modules that name their own location, and why each is safe.
+ * Any other bundled module that does fails the build: bundled, it would look
+ * for its files in dist/bundle/ (how the Kafka sink broke before EXTERNAL).
+ */
+const LOCATION_OK: Record<string, string> = {
+  'node_modules/thread-stream/index.js': 'pino transports only; the gateway logs through pino.destination()',
+  'node_modules/pino/lib/transport.js': 'pino transports only; the gateway logs through pino.destination()',
+  'node_modules/ioredis/built/Command.js': '__dirname only trims stack frames when showFriendlyErrorStack is on',
+  'node_modules/@fastify/swagger/lib/util/read-package-json.js': 'its own version, read in a try; the OpenAPI document sets info.version itself',
+};
+const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename)|require\.resolve/;
 
 async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
@@ -36,12 +56,21 @@ async function bundleGateway(): Promise<void> {
     charset: 'ascii',
     legalComments: 'external',
     sourcemap: 'linked',
+    external: EXTERNAL,
+    metafile: true,
+    // A free __dirname in an ES module throws; these name the bundle's own directory.
+    define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
     // CommonJS packages inside an ES module bundle call require() for Node's
     // built-ins; esbuild's own shim throws for those, so give them the real one.
     banner: { js: "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
   if (result.errors.length > 0) throw new Error('esbuild failed');
+  const misplaced = Object.keys(result.metafile.inputs).filter((file) =>
+    file.includes('node_modules/') && !(file in LOCATION_OK) && NAMES_LOCATION.test(readFileSync(`${root}${file}`, 'utf8')));
+  if (misplaced.length > 0) {
+    throw new Error(`bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`);
+  }
 }
 
 await bundleGateway();
