@@ -21,11 +21,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE_DIR = 'dist/bundle';
 
 /**
- * Packages left to Node's loader: they read files beside their own modules
- * (@platformatic/kafka's CRC and its WebAssembly, found from import.meta.url),
- * which a bundle moves away from them. Only the Kafka sink's chunk imports it.
+ * Packages left to Node's loader. Only cluster-mode chunks import them, so
+ * bundling them saves nothing at a single node's idle, and bundled they broke:
+ * @platformatic/kafka reads its WebAssembly beside its own modules (the Kafka
+ * sink failed to start), and ioredis's classes came out of esbuild's CommonJS
+ * interop as undefined ("Redis is not a constructor" with a Redis store).
  */
-const EXTERNAL = ['@platformatic/kafka'];
+const EXTERNAL = ['@platformatic/kafka', 'ioredis'];
 
 /**
  * Bundled package modules that name their own location, and why each is safe.
@@ -35,7 +37,6 @@ const EXTERNAL = ['@platformatic/kafka'];
 const LOCATION_OK: Record<string, string> = {
   'node_modules/thread-stream/index.js': 'pino transports only; the gateway logs through pino.destination()',
   'node_modules/pino/lib/transport.js': 'pino transports only; the gateway logs through pino.destination()',
-  'node_modules/ioredis/built/Command.js': '__dirname only trims stack frames when showFriendlyErrorStack is on',
   'node_modules/@fastify/swagger/lib/util/read-package-json.js': 'its own version, read in a try; the OpenAPI document sets info.version itself',
 };
 const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename)|require\.resolve/;
