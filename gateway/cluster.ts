@@ -13,6 +13,7 @@ import { startIdentity } from './apps/start.ts';
 import { identityFromWire, type IdentityWire } from './apps/identity.ts';
 import { openStore, startAdminFor, startAnalyticsFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 import { endStartupTiering } from './startup-tiering.ts';
+import { releaseMemory } from './memory.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
@@ -159,6 +160,8 @@ export function runWorker(log: Logger): void {
       }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
       endStartupTiering();
+      // As in a single process: start-up grew the young generation to its largest size.
+      releaseMemory();
       push();
     } else if (msg?.tg === 'shutdown') {
       clearInterval(timer);

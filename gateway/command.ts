@@ -1,10 +1,9 @@
 // The gateway's commands; cli.ts (the process entry) loads this module.
 import { endStartupTiering } from './startup-tiering.ts';
+import { releaseMemory } from './memory.ts';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { loadConfigFile } from './config/load.ts';
 import { splitListen } from '../shared/listen.ts';
 import { configJsonSchema, releaseValidator } from './config/validator.ts';
@@ -21,21 +20,6 @@ const USAGE = `Usage:
   --config FILE   config file (default $TOLLGATE_CONFIG or ./tollgate.yaml)
   --demo          also start a demo upstream on every loopback static target (quick start)
 Every deploy-time setting can be overridden with TOLLGATE_<PATH>, e.g. TOLLGATE_PROXY_LISTEN.`;
-
-/**
- * Start-up (module loading, config and route schema compilation) grows V8's
- * young generation to its largest size, and those pages stay committed while
- * the gateway idles (~20 MB). One memory-reducing full GC, once, after start,
- * hands them back to the OS; under load the young generation grows again as
- * V8 sees fit (README, Performance). `gc` is taken from a throw-away context so
- * it never appears on globalThis.
- */
-function releaseStartupMemory(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
-  setFlagsFromString('--no-expose-gc');
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-}
 
 async function main(): Promise<number> {
   if (isClusterWorker()) {
@@ -86,7 +70,8 @@ async function main(): Promise<number> {
   }
   endStartupTiering();
   releaseValidator();
-  releaseStartupMemory();
+  // Start-up grew V8's young generation to its largest size (~20 MB stayed committed while idle).
+  releaseMemory();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);

@@ -15,6 +15,7 @@ import { run } from './pipeline.ts';
 import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { QuietRelease } from './memory.ts';
 import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
@@ -32,6 +33,9 @@ export class DataPlane {
   private readonly log: Logger;
   private readonly accessLog: Logger | undefined;
   private inflight = 0;
+  /** Requests taken so far; QuietRelease watches it. */
+  private served = 0;
+  private quietRelease: QuietRelease | undefined;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
   private readonly sink: EventSink | undefined;
@@ -79,6 +83,8 @@ export class DataPlane {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
         this.server.off('error', reject);
+        // Memory a burst of traffic grew goes back once the data plane has been quiet a while.
+        this.quietRelease ??= new QuietRelease({ served: () => this.served });
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
       });
@@ -132,6 +138,7 @@ export class DataPlane {
     const snap = this.snapshot!;
     const ctx = new RequestContext(req, res, snap, performance.now());
     this.inflight++;
+    this.served++;
     (res as ResponseWithContext).tollgate = ctx;
     res.once('close', this.onClose);
     if (this.draining) res.shouldKeepAlive = false;
@@ -195,6 +202,7 @@ export class DataPlane {
    */
   async close(drainMs: number): Promise<void> {
     this.draining = true;
+    this.quietRelease?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inflight > 0) {
