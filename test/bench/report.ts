@@ -48,10 +48,10 @@ export interface Paired {
   note?: string;
 }
 
-/** Median over rounds of competitor `name`'s value divided by bare-undici's in the same round. */
-export function pairedRatio(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs'): number | undefined {
+/** Median over rounds of competitor `name`'s value divided by `base`'s in the same round. */
+export function pairedRatio(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number | undefined {
   const i = p?.names.indexOf(name) ?? -1;
-  const b = p?.names.indexOf('bare-undici') ?? -1;
+  const b = p?.names.indexOf(base) ?? -1;
   if (!p || i < 0 || b < 0 || p.rounds.length === 0) return undefined;
   return median(p.rounds.map((r) => r[of][i] / r[of][b]));
 }
@@ -70,6 +70,8 @@ Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side)
     const ratio = name === 'bare-undici' ? '' : `   median / bare-undici: req/s ${fixed(pairedRatio(p, name, 'rps'), 2)}, CPU ${fixed(pairedRatio(p, name, 'cpuUs'), 2)}`;
     console.log(`${name.padEnd(20)} ${cells}${ratio}`);
   }
+  const overFastify = pairedRatio(p, 'tollgate', 'rps', 'fastify-http-proxy');
+  if (overFastify !== undefined) console.log(`tollgate / fastify-http-proxy req/s, median of rounds: ${fixed(overFastify, 2)}`);
   if (p.note) console.log(p.note);
 }
 
@@ -144,10 +146,11 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
   const cpuOf = (name: string) => rows.find((r) => r.name === name)?.cpuUsPerRequest;
   const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
   return [
-    // The floor's targets are judged on the alternating rounds; the sequential table's ratio is shown beside them.
+    // Targets against the floor and @fastify/http-proxy are judged on the alternating rounds; the sequential table's ratios are shown beside them.
     judge('tollgate / bare-undici req/s (alternating, median)', pairedRatio(pairs, 'tollgate', 'rps'), { op: '>=', limit: 1.0 }),
     judge('tollgate / bare-undici req/s (sequential)', ratio('bare-undici')),
-    judge('tollgate / fastify-http-proxy req/s', ratio('fastify-http-proxy'), { op: '>=', limit: 1.5 }),
+    judge('tollgate / fastify-http-proxy req/s (alternating, median)', pairedRatio(pairs, 'tollgate', 'rps', 'fastify-http-proxy'), { op: '>=', limit: 1.5 }),
+    judge('tollgate / fastify-http-proxy req/s (sequential)', ratio('fastify-http-proxy')),
     judge('tollgate / nginx req/s', ratio('nginx')),
     judge('tollgate / upstream-direct req/s', ratio('upstream')),
     // CPU per request barely moves when a shared machine is busy, unlike req/s and p99.

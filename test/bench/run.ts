@@ -85,15 +85,15 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
 }
 
 /**
- * The ratios the targets judge against the floor, measured again with the
- * floor and the gateway variants running side by side, in alternating peak
+ * The ratios the targets judge against the floor and @fastify/http-proxy, measured again with the
+ * floor, the gateway variants and @fastify/http-proxy running side by side, in alternating peak
  * rounds. On a shared machine a neighbour's burst during one competitor's
  * sequential run moves the table's ratios by ±15%; a burst here lands on
  * one round of each, and the median of the per-round ratios barely moves.
  */
 async function paired(rows: PeakRow[], origin: string, workDir: string): Promise<Paired> {
   const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
-  const names = ['bare-undici', 'tollgate', 'tollgate+secure'].filter(ran);
+  const names = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
   try {
