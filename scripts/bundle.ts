@@ -14,6 +14,7 @@
 // Identifiers are not minified, so stack traces keep function names; the .map
 // files beside the chunks give source positions (node --enable-source-maps).
 import { readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -67,8 +68,10 @@ async function bundleGateway(): Promise<void> {
     logLevel: 'warning',
   });
   if (result.errors.length > 0) throw new Error('esbuild failed');
+  // Input paths are relative to the repository; node_modules may be a link elsewhere, so match from it.
   const misplaced = Object.keys(result.metafile.inputs).filter((file) =>
-    file.includes('node_modules/') && !(file in LOCATION_OK) && NAMES_LOCATION.test(readFileSync(`${root}${file}`, 'utf8')));
+    file.includes('node_modules/') && !(file.slice(file.lastIndexOf('node_modules/')) in LOCATION_OK)
+    && NAMES_LOCATION.test(readFileSync(resolve(root, file), 'utf8')));
   if (misplaced.length > 0) {
     throw new Error(`bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`);
   }

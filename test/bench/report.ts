@@ -64,7 +64,7 @@ export function median(values: number[]): number {
 
 export function printPaired(p: Paired, durationS: number): void {
   console.log(`
-Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side): req/s, CPU us/req`);
+Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side, each round starting with the next competitor): req/s, CPU us/req`);
   for (const [i, name] of p.names.entries()) {
     const cells = p.rounds.map((r) => `${r.rps[i].toFixed(0)} / ${r.cpuUs[i].toFixed(1)}`).join('   ');
     const ratio = name === 'bare-undici' ? '' : `   median / bare-undici: req/s ${fixed(pairedRatio(p, name, 'rps'), 2)}, CPU ${fixed(pairedRatio(p, name, 'cpuUs'), 2)}`;

@@ -14,7 +14,8 @@ import { pinningNote } from './cpu-pin.ts';
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? 3);
-const pairedRounds = Number(process.env.BENCH_PAIRED_ROUNDS ?? 3);
+// Alternating peak rounds: by default one per competitor in them, so each starts a round once.
+const pairedRoundsSetting = Number(process.env.BENCH_PAIRED_ROUNDS ?? 0);
 const warmupS = 2;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
@@ -68,7 +69,10 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
     const rounds = await sideBySide(names, origin, workDir, async (servers) => {
       const perServer: RateResult[][] = names.map(() => []);
       for (let round = 0; round < halfLoadRounds; round++) {
-        for (const [i, s] of servers.entries()) perServer[i].push(await runRate(s.url, half.rateRps, connections, durationS, warmupS));
+        for (let k = 0; k < servers.length; k++) {
+          const i = (round + k) % servers.length; // each round starts with the next side, as in paired()
+          perServer[i].push(await runRate(servers[i].url, half.rateRps, connections, durationS, warmupS));
+        }
       }
       return perServer;
     });
@@ -96,15 +100,19 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
   const names = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
+  const pairedRounds = pairedRoundsSetting || names.length;
   try {
     await sideBySide(names, origin, workDir, async (servers) => {
       for (let round = 0; round < pairedRounds; round++) {
         const rps: number[] = [];
         const cpuUs: number[] = [];
-        for (const s of servers) {
-          const { result, cpuUsPerRequest } = await peakWithCpu(s);
-          rps.push(result.rps);
-          cpuUs.push(cpuUsPerRequest);
+        // Each round starts with the next competitor: in one run the machine slowed through every
+        // round, and a fixed order put that on whoever ran last.
+        for (let k = 0; k < servers.length; k++) {
+          const i = (round + k) % servers.length;
+          const { result, cpuUsPerRequest } = await peakWithCpu(servers[i]);
+          rps[i] = result.rps;
+          cpuUs[i] = cpuUsPerRequest;
         }
         rounds.push({ rps, cpuUs });
       }
@@ -157,7 +165,7 @@ async function main(): Promise<void> {
       console.log(`  measuring ${c.name} ...`);
       rows.push(await measurePeak(c, origin, workDir));
     }
-    console.log(`  measuring ${pairedRounds} alternating peak rounds against bare-undici ...`);
+    console.log('  measuring alternating peak rounds against bare-undici ...');
     const pairs = await paired(rows, origin, workDir);
     console.log('  measuring p99 at half load ...');
     const half = await halfLoad(rows, origin, workDir);
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     printChecks(checks);
     const file = writeResults({
       at: new Date().toISOString(),
-      settings: { generator, durationS, warmupS, connections, halfLoadRounds, pairedRounds, cpus: cpus().length, pinning: pinningNote(), node: process.version },
+      settings: { generator, durationS, warmupS, connections, halfLoadRounds, pairedRounds: pairs.rounds.length, cpus: cpus().length, pinning: pinningNote(), node: process.version },
       peak: rows,
       paired: pairs,
       halfLoad: half,
