@@ -56,7 +56,6 @@ export class QuietRelease {
   #lastServed: number;
   #quietSince: number;
   #baseline: number;
-  releases = 0;
 
   constructor(opts: QuietReleaseOptions) {
     this.#served = opts.served;
@@ -87,7 +86,6 @@ export class QuietRelease {
     if (now - this.#quietSince < this.#quietMs - 1000) return;
     if (heap - this.#baseline < this.#minGrowthBytes) return;
     this.#release();
-    this.releases++;
     this.#baseline = this.#heapBytes();
   }
 

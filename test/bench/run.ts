@@ -69,10 +69,7 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
     const rounds = await sideBySide(names, origin, workDir, async (servers) => {
       const perServer: RateResult[][] = names.map(() => []);
       for (let round = 0; round < halfLoadRounds; round++) {
-        for (let k = 0; k < servers.length; k++) {
-          const i = (round + k) % servers.length; // each round starts with the next side, as in paired()
-          perServer[i].push(await runRate(servers[i].url, half.rateRps, connections, durationS, warmupS));
-        }
+        await inTurn(servers, round, async (s, i) => { perServer[i].push(await runRate(s.url, half.rateRps, connections, durationS, warmupS)); });
       }
       return perServer;
     });
@@ -106,14 +103,11 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
       for (let round = 0; round < pairedRounds; round++) {
         const rps: number[] = [];
         const cpuUs: number[] = [];
-        // Each round starts with the next competitor: in one run the machine slowed through every
-        // round, and a fixed order put that on whoever ran last.
-        for (let k = 0; k < servers.length; k++) {
-          const i = (round + k) % servers.length;
-          const { result, cpuUsPerRequest } = await peakWithCpu(servers[i]);
+        await inTurn(servers, round, async (s, i) => {
+          const { result, cpuUsPerRequest } = await peakWithCpu(s);
           rps[i] = result.rps;
           cpuUs[i] = cpuUsPerRequest;
-        }
+        });
         rounds.push({ rps, cpuUs });
       }
     });
@@ -121,6 +115,18 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
     return { names, rounds, note: `failed: ${(err as Error).message}` };
   }
   return { names, rounds };
+}
+
+/**
+ * Measures each server once in round `round`, starting with the next one each
+ * round: in one run the machine slowed through every round, and a fixed order
+ * put that on whoever ran last.
+ */
+async function inTurn(servers: RunningServer[], round: number, measure: (s: RunningServer, i: number) => Promise<void>): Promise<void> {
+  for (let k = 0; k < servers.length; k++) {
+    const i = (round + k) % servers.length;
+    await measure(servers[i], i);
+  }
 }
 
 /** One measured peak run against a started, warmed server: the result and the server's CPU µs per request. */
