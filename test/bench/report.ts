@@ -113,9 +113,9 @@ export function roundsDisagree(sides: (HalfLoadSide | undefined)[]): boolean {
   });
 }
 
-export function printHalfLoad(h: HalfLoad, connections: number, durationS: number, rounds: number): void {
+export function printHalfLoad(h: HalfLoad, connections: number, durationS: number, warmupS: number, rounds: number): void {
   console.log(`\np99 at half load: ${h.rateRps.toFixed(0)} req/s (${h.basis}), open loop, ${connections} connections, ` +
-    `${rounds} alternating rounds of ${durationS} s, medians`);
+    `${rounds} alternating rounds of ${durationS} s after ${warmupS} s warm-up, medians`);
   const line = (name: string, r?: HalfLoadSide) =>
     console.log(r
       ? `${name.padEnd(20)} achieved ${r.achievedRps.toFixed(0).padStart(7)} req/s   p50 ${fixed(r.p50Ms, 2).padStart(7)} ms   ` +
