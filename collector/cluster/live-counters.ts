@@ -21,7 +21,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AccessEvent } from '../../shared/access-event.ts';
-import { deltaOf, mergeDelta, pruneDelta, scriptArgs } from './live-delta.ts';
+import { deltaOf, emptyDelta, mergeDelta, pruneDelta, scriptArgs } from './live-delta.ts';
 import type { LiveDelta, LiveKeys } from './live-delta.ts';
 import { APPLY_LUA, DEFAULT_LIVE_PREFIX, dayKey, hourKey, MARK_TTL_S, markKey, secondKey, serviceField } from './live-layout.ts';
 
@@ -199,13 +199,21 @@ export class LiveCounters {
     if (fresh.length === 0) return;
     const nowMs = this.#now();
     const delta = deltaOf(fresh, nowMs);
-    const tail = p.queue[p.queue.length - 1];
-    if (tail === undefined || tail.sealed || tail.delta === undefined) {
+    let tail = p.queue[p.queue.length - 1];
+    // Nothing waits: this batch goes to Redis now, whole.
+    if (tail === undefined) {
       p.queue.push({ events: undefined, delta, first: fresh[0].offset, last, sealed: false });
       return;
     }
-    pruneDelta(tail.delta, nowMs);
-    const refused = mergeDelta(tail.delta, delta, this.#maxPendingCells - this.pending.cells);
+    // Behind an entry that cannot be merged into (sent once, or held event by event), a new
+    // entry starts, under the same bound as merges: the cells the backlog holds count against it.
+    if (tail.sealed || tail.delta === undefined) {
+      tail = { events: undefined, delta: emptyDelta(), first: fresh[0].offset, last, sealed: false };
+      p.queue.push(tail);
+    }
+    const into = tail.delta!;
+    pruneDelta(into, nowMs);
+    const refused = mergeDelta(into, delta, this.#maxPendingCells - this.pending.cells);
     tail.last = last;
     if (refused > 0) {
       if (this.dropped.cap === 0) this.#logger.warn({ maxPendingCells: this.#maxPendingCells }, 'live-counter backlog full; increments of new cells are dropped until Redis is back');

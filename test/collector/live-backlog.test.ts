@@ -68,8 +68,7 @@ test('a full backlog keeps adding to the cells it holds, drops new cells and cou
     assert.ok(await live.connect(2000));
     assert.equal(await live.apply(TOPIC, 0, batch(0, 9)), true);
     await server.stop();
-    // This case is the outage noticed before the next batch. A batch that comes first is sealed by
-    // its failed attempt, and the next one starts a new entry instead of adding to it.
+    // The outage noticed before the next batch (the next test has a batch that comes first).
     await waitFor('the client sees Redis gone', async () => !live.up, 5000);
     // The first batch of the outage is held whole; the second adds to its cells (s0, s1) and brings new ones (s2, s3), which are refused.
     assert.equal(await live.apply(TOPIC, 0, batch(10, 19)), false);
@@ -81,6 +80,32 @@ test('a full backlog keeps adding to the cells it holds, drops new cells and cou
     // Redis came back empty: what is there is the backlog, short by the refused cells.
     assert.equal(await todayTotal(server.url, prefix), 20);
   } finally {
+    await live.close();
+  }
+});
+
+test('a batch that races the outage is sealed by its failed attempt; the entry after it is held to the same bound', { timeout: 30_000 }, async (t) => {
+  const server = await startPrivateRedis(t);
+  if (!server) return;
+  const prefix = 'live:';
+  const live = new LiveCounters({ url: server.url, prefix, logger, retryIntervalMs: 100, commandTimeoutMs: 200, maxPendingCells: 0 });
+  try {
+    assert.ok(await live.connect(2000));
+    assert.equal(await live.apply(TOPIC, 0, batch(0, 9)), true);
+    // Redis hangs while the connection still looks ready: the next batch is sent, times out and is sealed.
+    server.freeze();
+    assert.equal(await live.apply(TOPIC, 0, batch(10, 19)), false);
+    // The one after cannot be merged into the sealed entry. Its cells are all new to the entry it starts,
+    // and with the backlog at its bound they are refused: 20 requests, each for its day and its hour cell.
+    assert.equal(await live.apply(TOPIC, 0, batch(20, 39, 4)), false);
+    assert.equal(live.dropped.cap, 40);
+    assert.equal(live.pending.events, 30);
+    server.thaw();
+    await waitFor('the backlog applied', async () => live.pending.events === 0, 10_000);
+    // The sealed batch landed once (its retry found the mark past it, or applied it), the refused one not at all.
+    assert.equal(await todayTotal(server.url, prefix), 20);
+  } finally {
+    server.thaw();
     await live.close();
   }
 });
