@@ -27,6 +27,14 @@ export class ClickHouseError extends Error {
   }
 }
 
+/** No answer from the server: refused, reset, or past the client's timeout. */
+export class ClickHouseUnreachableError extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'ClickHouseUnreachableError';
+  }
+}
+
 export interface ClickHouseClient {
   readonly database: string | undefined;
   /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT, or an INSERT with its data as UTF-8 bytes). */
@@ -80,7 +88,7 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     } catch (error) {
       // fetch says only "fetch failed"; the cause (ECONNREFUSED, timeout) is what an operator needs.
       const cause = (error as Error).cause as Error | undefined;
-      throw new Error(`cannot reach ClickHouse at ${url.origin}: ${cause?.message ?? (error as Error).message}`, { cause: error });
+      throw new ClickHouseUnreachableError(`cannot reach ClickHouse at ${url.origin}: ${cause?.message ?? (error as Error).message}`, { cause: error });
     }
     const text = await response.text();
     if (!response.ok) {

@@ -5,9 +5,9 @@
  * leaves quantiles to collector/reports, so both modes give the same numbers.
  */
 import type { Redis } from 'ioredis';
-import type { ClickHouseClient } from '../clickhouse/http-client.ts';
+import { ClickHouseError, ClickHouseUnreachableError, type ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
-import type { BucketTraffic, DailyAppRow, LiveSnapshot, ReportSource, TrafficSelection } from '../reports/source.ts';
+import { ReportsUnavailableError, type BucketTraffic, type DailyAppRow, type LiveSnapshot, type ReportSource, type TrafficSelection } from '../reports/source.ts';
 import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
 import { readLiveStats } from './live-stats.ts';
 import { AGGREGATE_COLUMNS, fromColumns } from './traffic-counters.ts';
@@ -25,6 +25,8 @@ export interface ClickHouseReportSourceOptions {
 }
 
 const ARRAYS: ReadonlySet<string> = new Set(['rejections', 'latency_buckets']);
+/** ClickHouse error codes of a database or table that is not there: 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE. */
+const NOT_MIGRATED: ReadonlySet<number> = new Set([60, 81]);
 
 export class ClickHouseReportSource implements ReportSource {
   readonly #clickhouse: ClickHouseClient;
@@ -48,7 +50,7 @@ export class ClickHouseReportSource implements ReportSource {
     if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
     // sumForEach merges histograms of different lengths (a bucket appended later) slot by slot.
     const summed = AGGREGATE_COLUMNS.map((c) => `${ARRAYS.has(c) ? 'sumForEach' : 'sum'}(${c}) AS ${c}`);
-    const rows = await this.#clickhouse.query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket,
+    const rows = await this.#query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket,
     ${summed.join(',\n    ')}
 FROM (${newestPerKey(table, AGGREGATE_COLUMNS, where)})
 GROUP BY bucket
@@ -57,12 +59,25 @@ ORDER BY bucket`);
   }
 
   async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
-    const rows = await this.#clickhouse.query<{ bucket: number; app_id: string; requests: number; billable: number }>(
+    const rows = await this.#query<{ bucket: number; app_id: string; requests: number; billable: number }>(
       `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable
 FROM (${newestPerKey('traffic_daily', ['requests', 'billable'], rangeFilter(fromMs, toMs))})
 GROUP BY bucket, app_id
 ORDER BY bucket, app_id`);
     return rows.map((r) => ({ dayStartMs: Number(r.bucket) * 1000, appId: r.app_id, requests: Number(r.requests), billable: Number(r.billable) }));
+  }
+
+  /** A store that cannot answer (unreachable, or not migrated) is ReportsUnavailableError; anything else is a bug and passes. */
+  async #query<T>(sql: string): Promise<T[]> {
+    try {
+      return await this.#clickhouse.query<T>(sql);
+    } catch (error) {
+      if (error instanceof ClickHouseError && error.code !== undefined && NOT_MIGRATED.has(error.code)) {
+        throw new ReportsUnavailableError('The reports database is not set up: run `npm run migrate` against this ClickHouse.', { cause: error });
+      }
+      if (error instanceof ClickHouseUnreachableError) throw new ReportsUnavailableError('ClickHouse cannot be reached or did not answer in time.', { cause: error });
+      throw error;
+    }
   }
 
   /** Never throws: an absent or slow Redis answers `degraded` with the reason within liveTimeoutMs. */

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors, type ErrorCode } from '../../gateway/errors.ts';
 import { GRANULARITIES } from '../aggregate/traffic.ts';
 import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
 import {
   checkRange, DAY_MS, dateParam, oneOf, optionalString, ParamError, rejectUnknown, timeParam,
 } from './params.ts';
-import type { ReportSource } from './source.ts';
+import { ReportsUnavailableError, type ReportSource } from './source.ts';
 import { trafficReport } from './traffic-report.ts';
 
 export interface ReportRouteOptions {
@@ -46,7 +47,11 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
     } catch (error) {
       return badRequest(req, reply, error);
     }
-    return { rows: trafficReport(await source.traffic(selection)) };
+    try {
+      return { rows: trafficReport(await source.traffic(selection)) };
+    } catch (error) {
+      return unavailable(req, reply, error);
+    }
   });
 
   app.get('/billing/qpd', async (req, reply) => {
@@ -62,7 +67,12 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
     } catch (error) {
       return badRequest(req, reply, error);
     }
-    const rows = qpdRows(await source.dailyApps(range.fromMs, range.toMs), now(), latenessMs);
+    let rows;
+    try {
+      rows = qpdRows(await source.dailyApps(range.fromMs, range.toMs), now(), latenessMs);
+    } catch (error) {
+      return unavailable(req, reply, error);
+    }
     if (range.format === 'json') return { rows };
     const name = `qpd-${new Date(range.fromMs).toISOString().slice(0, 10)}-${new Date(range.toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(qpdCsv(rows));
@@ -80,8 +90,19 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
 
 function badRequest(req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof ParamError)) throw error;
+  return sendError(req, reply, 'GW_ERR_BAD_REQUEST', error.message);
+}
+
+/** A store that cannot answer is 503 with what to do; its cause (addresses included) goes to the log only. */
+function unavailable(req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  if (!(error instanceof ReportsUnavailableError)) throw error;
+  req.log.warn({ err: error.cause ?? error }, error.message);
+  return sendError(req, reply, 'GW_ERR_REPORTS_UNAVAILABLE', error.message);
+}
+
+function sendError(req: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
   return reply
-    .code(400)
+    .code(errors[code].status)
     .type('application/json; charset=utf-8')
-    .send({ code: 'GW_ERR_BAD_REQUEST', message: error.message, request_id: req.id });
+    .send({ code, message, request_id: req.id });
 }

@@ -14,6 +14,18 @@ export interface ReportSource {
   live(): Promise<LiveSnapshot>;
 }
 
+/**
+ * The store behind a source cannot answer: unreachable, or not set up (its
+ * database or tables missing). The reports API answers 503
+ * GW_ERR_REPORTS_UNAVAILABLE with `message`, which names no address.
+ */
+export class ReportsUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReportsUnavailableError';
+  }
+}
+
 export interface TrafficSelection {
   granularity: Granularity;
   fromMs: number;

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { addEvent, bucketStartMs, emptyCounters, GRANULARITIES, TrafficAggregator, type TrafficCounters } from '../../collector/aggregate/traffic.ts';
 import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
-import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
+import { createClickHouseClient, type ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 import { skipWithoutClickHouse, testClickHouseClient, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
 import { dayKey, hourKey, secondKey, serviceField } from '../../collector/cluster/live-counters.ts';
@@ -215,4 +215,38 @@ test('live stats answer degraded at once with the reason when Redis is unreachab
       redis.disconnect();
     }
   });
+});
+
+test('reports answer 503 GW_ERR_REPORTS_UNAVAILABLE when the database is not migrated or ClickHouse is unreachable', { skip, timeout: 30_000 }, async () => {
+  const redis = new Redis({ host: '127.0.0.1', port: await closedPort(), retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+  redis.on('error', () => {});
+  const client = testClickHouseClient();
+  const unreachable = createClickHouseClient({ url: `http://127.0.0.1:${await closedPort()}` });
+  // A database that was never created (nothing migrated), then a server that is not there.
+  const cases = [
+    { db: client.withDatabase(`tollgate_test_${randomBytes(6).toString('hex')}`), message: /run `npm run migrate`/ },
+    { db: unreachable, message: /^ClickHouse cannot be reached/ },
+  ];
+  try {
+    for (const { db, message } of cases) {
+      const app = await serve(new ClickHouseReportSource({ clickhouse: db, redis, now: () => NOW }));
+      try {
+        for (const url of ['/reports/traffic?from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z', '/billing/qpd?from=2025-03-10&to=2025-03-10&format=csv']) {
+          const res = await app.inject(url);
+          assert.equal(res.statusCode, 503, `${url}: ${res.body}`);
+          const body = res.json();
+          assert.equal(body.code, 'GW_ERR_REPORTS_UNAVAILABLE');
+          assert.match(body.message, message);
+          assert.doesNotMatch(body.message, /127\.0\.0\.1|Code: /, 'the reply names no address and no ClickHouse internals');
+          assert.ok(body.request_id);
+        }
+        // Parameters are still checked first: a bad request stays 400 whatever the store.
+        assert.equal((await app.inject('/reports/traffic?from=x')).statusCode, 400);
+      } finally {
+        await app.close();
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
 });
