@@ -83,8 +83,9 @@ export class DataPlane {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
         this.server.off('error', reject);
-        // Memory a burst of traffic grew goes back once the data plane has been quiet a while.
-        this.quietRelease ??= new QuietRelease({ served: () => this.served });
+        // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
+        const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
+        if (quietMs > 0) this.quietRelease ??= new QuietRelease({ served: () => this.served, quietMs, checkEveryMs: Math.min(10_000, quietMs) });
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
       });

@@ -40,6 +40,10 @@ export const ConfigSchema = Type.Object({
     request_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'A client must send the whole request within this (default 60000).' }),
     keep_alive_ms: Type.Integer({ minimum: 100, default: 5000, description: 'Idle client keep-alive (default 5000).' }),
     drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
+    release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {
+      default: 0,
+      description: 'After this long without a proxied request (0, or at least 5000), one memory-reducing GC gives memory a burst grew back to the OS; it blocks the event loop once (30-300 ms), and the first seconds of traffic after it cost up to twice the CPU per request. 0 = never (default 0). Read at start.',
+    }),
   }, { additionalProperties: false, default: {} }),
   admin: Type.Object({
     listen: Listen('127.0.0.1:9080', 'Admin listener'),
