@@ -9,8 +9,10 @@ let gc: Gc | undefined;
  * free heap pages back to the OS. Start-up grows the young generation to its
  * largest size and a burst of traffic does the same; V8's own memory reducer
  * did not shrink either while the gateway idled (README, Performance). It
- * blocks the event loop once (30-300 ms here), so it runs only right after
- * start and when the data plane is quiet (QuietRelease). `gc` is taken from a
+ * blocks the event loop once (30-300 ms here), and the first seconds of
+ * traffic after it cost up to twice the CPU per request, so it runs right
+ * after start and, only when `proxy.release_memory_after_idle_ms` asks for it,
+ * when the data plane is quiet (QuietRelease). `gc` is taken from a
  * throw-away context so it never appears on globalThis.
  */
 export function releaseMemory(): void {
@@ -38,7 +40,8 @@ export interface QuietReleaseOptions {
 
 /**
  * After traffic stops, releases memory once: when no request has arrived for
- * `quietMs` (30 s) and the committed heap is `minGrowthBytes` (8 MB) above
+ * `quietMs` (default 30 s; the data plane passes its config's
+ * `release_memory_after_idle_ms`) and the committed heap is `minGrowthBytes` (8 MB) above
  * its lowest since the previous release (or since start: the start-up
  * release lowers it). A burst left ~37 MB of young
  * generation committed for as long as we watched (113 MB RSS, 90 s after the
