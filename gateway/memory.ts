@@ -10,7 +10,7 @@ let gc: Gc | undefined;
  * largest size and a burst of traffic does the same; V8's own memory reducer
  * did not shrink either while the gateway idled (README, Performance). It
  * blocks the event loop once (30-300 ms here), and the first seconds of
- * traffic after it cost up to twice the CPU per request, so it runs right
+ * traffic after it cost 1.5-2.5x the CPU per request, so it runs right
  * after start and, only when `proxy.release_memory_after_idle_ms` asks for it,
  * when the data plane is quiet (QuietRelease). `gc` is taken from a
  * throw-away context so it never appears on globalThis.

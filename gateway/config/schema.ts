@@ -42,7 +42,7 @@ export const ConfigSchema = Type.Object({
     drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
     release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {
       default: 0,
-      description: 'After this long without a proxied request (0, or at least 5000), one memory-reducing GC gives memory a burst grew back to the OS; it blocks the event loop once (30-300 ms), and the first seconds of traffic after it cost up to twice the CPU per request. 0 = never (default 0). Read at start.',
+      description: 'After this long without a proxied request (0, or at least 5000), one memory-reducing GC gives memory a burst grew back to the OS; it blocks the event loop once (30-300 ms), and the first seconds of traffic after it cost 1.5-2.5x the CPU per request. 0 = never (default 0). Read at start.',
     }),
   }, { additionalProperties: false, default: {} }),
   admin: Type.Object({
