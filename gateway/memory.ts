@@ -28,7 +28,7 @@ export interface QuietReleaseOptions {
   /** Requests the data plane has taken so far (any monotonic count). */
   served: () => number;
   /** How long no request may arrive before memory is released. */
-  quietMs?: number;
+  quietMs: number;
   /** Committed heap must have grown this much above its lowest since the last release. */
   minGrowthBytes?: number;
   checkEveryMs?: number;
@@ -40,8 +40,8 @@ export interface QuietReleaseOptions {
 
 /**
  * After traffic stops, releases memory once: when no request has arrived for
- * `quietMs` (default 30 s; the data plane passes its config's
- * `release_memory_after_idle_ms`) and the committed heap is `minGrowthBytes` (8 MB) above
+ * `quietMs` (the config's `proxy.release_memory_after_idle_ms`) and the
+ * committed heap is `minGrowthBytes` (8 MB) above
  * its lowest since the previous release (or since start: the start-up
  * release lowers it). A burst left ~37 MB of young
  * generation committed for as long as we watched (113 MB RSS, 90 s after the
@@ -62,7 +62,7 @@ export class QuietRelease {
 
   constructor(opts: QuietReleaseOptions) {
     this.#served = opts.served;
-    this.#quietMs = opts.quietMs ?? 30_000;
+    this.#quietMs = opts.quietMs;
     this.#minGrowthBytes = opts.minGrowthBytes ?? 8 * 2 ** 20;
     this.#now = opts.now ?? (() => performance.now());
     this.#heapBytes = opts.heapBytes ?? (() => getHeapStatistics().total_heap_size);

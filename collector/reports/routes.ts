@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors, type ErrorCode } from '../../gateway/errors.ts';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { sendError } from '../../gateway/admin/replies.ts';
 import { GRANULARITIES } from '../aggregate/traffic.ts';
 import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
 import {
@@ -45,12 +45,12 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
         service: optionalString(query, 'service'),
       };
     } catch (error) {
-      return badRequest(req, reply, error);
+      return badRequest(reply, error);
     }
     try {
       return { rows: trafficReport(await source.traffic(selection)) };
     } catch (error) {
-      return unavailable(req, reply, error);
+      return unavailable(reply, error);
     }
   });
 
@@ -65,13 +65,13 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
       checkRange(fromMs, toMs, maxRangeDays);
       range = { fromMs, toMs, format: oneOf(query, 'format', ['json', 'csv'] as const, 'json') };
     } catch (error) {
-      return badRequest(req, reply, error);
+      return badRequest(reply, error);
     }
     let rows;
     try {
       rows = qpdRows(await source.dailyApps(range.fromMs, range.toMs), now(), latenessMs);
     } catch (error) {
-      return unavailable(req, reply, error);
+      return unavailable(reply, error);
     }
     if (range.format === 'json') return { rows };
     const name = `qpd-${new Date(range.fromMs).toISOString().slice(0, 10)}-${new Date(range.toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
@@ -82,27 +82,20 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
     try {
       rejectUnknown(req.query as Query, []);
     } catch (error) {
-      return badRequest(req, reply, error);
+      return badRequest(reply, error);
     }
     return source.live();
   });
 }
 
-function badRequest(req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+function badRequest(reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof ParamError)) throw error;
-  return sendError(req, reply, 'GW_ERR_BAD_REQUEST', error.message);
+  return sendError(reply, 'GW_ERR_BAD_REQUEST', error.message);
 }
 
 /** A store that cannot answer is 503 with what to do; its cause (addresses included) goes to the log only. */
-function unavailable(req: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+function unavailable(reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof ReportsUnavailableError)) throw error;
-  req.log.warn({ err: error.cause ?? error }, error.message);
-  return sendError(req, reply, 'GW_ERR_REPORTS_UNAVAILABLE', error.message);
-}
-
-function sendError(req: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply
-    .code(errors[code].status)
-    .type('application/json; charset=utf-8')
-    .send({ code, message, request_id: req.id });
+  reply.request.log.warn({ err: error.cause ?? error }, error.message);
+  return sendError(reply, 'GW_ERR_REPORTS_UNAVAILABLE', error.message);
 }
