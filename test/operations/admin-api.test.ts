@@ -85,7 +85,7 @@ test('an invalid service PUT is rejected with the paths of its errors and change
 test('upstreams and /health show live target health', async () => {
   const put = await admin.putService({
     ...bService(['/b']),
-    upstream: { targets: [{ url: two.url }], health: { active: { path: '/healthz', interval_ms: 50, timeout_ms: 40, healthy_threshold: 1, unhealthy_threshold: 1 } } },
+    upstream: { targets: [{ url: two.url }], health: { active: { path: '/healthz', interval_ms: 50, timeout_ms: 1000, healthy_threshold: 1, unhealthy_threshold: 1 } } },
   });
   assert.ok(put.status < 300, put.text);
   /** The live state of b's one target, from GET /upstreams ({service, upstream, health}) or GET /health ({service, targets}). */

@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => Promise.all([up.close(), down.close()]));
 
-const ACTIVE = { path: '/healthz', interval_ms: 50, timeout_ms: 40, healthy_threshold: 1, unhealthy_threshold: 1 };
+const ACTIVE = { path: '/healthz', interval_ms: 50, timeout_ms: 1000, healthy_threshold: 1, unhealthy_threshold: 1 };
 const svc = (weights: [number, number], totalMs = 60000) => ({
   name: 'svc',
   routes: [{ paths: ['/'] }],

@@ -6,7 +6,10 @@ import { keepAliveAgent, send, type SendResult } from '../helpers/http-client.ts
 import { closedPort } from '../helpers/raw-upstream.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
-const FAST_CHECKS = { interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 1, healthy_threshold: 1 };
+// Stopped targets refuse at once, so checks find them down without waiting for
+// the timeout; a short one would only let a stall of this loaded process (which
+// also runs the upstreams) fail checks of live targets.
+const FAST_CHECKS = { interval_ms: 100, timeout_ms: 1000, unhealthy_threshold: 1, healthy_threshold: 1 };
 
 async function withGateway(upstream: Record<string, unknown>, fn: (gw: TestGateway) => Promise<void>, cleanup: TestUpstream[] = []) {
   const gw = await startGateway({ services: [{ name: 'svc', routes: [{ paths: ['/'] }], upstream }] });

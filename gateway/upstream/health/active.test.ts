@@ -1,8 +1,9 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Target } from '../target.ts';
@@ -240,4 +241,54 @@ test('stop() aborts a hanging check so the process can exit', async (t) => {
   assert.equal(signal, null, 'the child had to be killed: something kept it alive after stop()');
   assert.equal(code, 0);
   assert.equal(upstream.state.requests, 1, 'one check was in flight when stop() ran');
+});
+
+/** An HTTP upstream in a child process, so it answers while this process's event loop is blocked. */
+async function childHealthServer(t: TestContext): Promise<{ origin: string; checks: () => Promise<number> }> {
+  const script = `
+    let n = 0;
+    const server = require('node:http').createServer((req, res) => {
+      if (req.url === '/count') return res.end(String(n));
+      n++;
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  const [line] = await once(child.stdout!, 'data');
+  const origin = `http://127.0.0.1:${String(line).trim()}`;
+  return { origin, checks: async () => Number(await (await fetch(`${origin}/count`)).text()) };
+}
+
+// HTTP only: a loopback connect completes before this process's loop can block
+// behind it, so a TCP check cannot be made late this way. Both share the timer.
+test("a check answered in time is not failed because this process's event loop was blocked past the timeout", async (t) => {
+  const upstream = await childHealthServer(t);
+  const target = new Target(upstream.origin);
+  const changes: boolean[] = [];
+  const checker = new ActiveHealthChecker({ ...base, intervalMs: 50, timeoutMs: 100, unhealthyThreshold: 1, healthyThreshold: 1 },
+    (_t, healthy) => changes.push(healthy));
+  t.after(() => checker.stop());
+  // Block the loop for 3x the timeout just after each of the first checks
+  // has sent its request: the answer arrives during the block, and the
+  // timeout timer is due when it ends.
+  let blocks = 0;
+  const block = (): void => {
+    if (blocks >= 3) return;
+    blocks++;
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+  };
+  // undici publishes sendHeaders just before it writes them: block after.
+  const blockAfterWrite = (): void => void setImmediate(block);
+  subscribe('undici:client:sendHeaders', blockAfterWrite);
+  t.after(() => unsubscribe('undici:client:sendHeaders', blockAfterWrite));
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => blocks >= 3);
+  await sleep(200);
+  assert.ok(await upstream.checks() >= 3);
+  assert.deepEqual(changes, [], 'the target was marked down by a timeout that fired only because the loop was blocked');
+  assert.equal(target.healthy, true);
 });

@@ -120,7 +120,15 @@ export class ActiveHealthChecker {
   async #check(state: CheckState): Promise<void> {
     const controller = new AbortController();
     state.inFlight = controller;
-    const timeout = setTimeout(() => controller.abort(new Error('health check timed out')), this.#options.timeoutMs).unref();
+    // When the timer fires, the abort waits for the I/O phase of the loop
+    // (setImmediate runs after it). If this process's own loop was blocked past
+    // the deadline (a long GC, a CPU-starved host), the timer comes due together
+    // with an answer that arrived meanwhile, and timers run before I/O: without
+    // the wait, the gateway's stall would be counted against the target.
+    let abortSoon: NodeJS.Immediate | undefined;
+    const timeout = setTimeout(() => {
+      abortSoon = setImmediate(() => controller.abort(new Error('health check timed out'))).unref();
+    }, this.#options.timeoutMs).unref();
     let ok: boolean;
     try {
       ok = await this.#probe(state.target.origin, controller.signal);
@@ -128,6 +136,7 @@ export class ActiveHealthChecker {
       ok = false;
     } finally {
       clearTimeout(timeout);
+      clearImmediate(abortSoon);
     }
     // Cancelled by stop() or setTargets(): the result means nothing.
     if (state.inFlight !== controller) return;
