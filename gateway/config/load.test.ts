@@ -91,3 +91,10 @@ test('the schema validator, let go after start-up, compiles again on the next lo
   releaseValidator();
   assert.equal(ok({ services: [] }).workers, 1, 'defaults are filled by the recompiled validator');
 });
+
+test('health.active.reuse_connection is off by default, taken when true, and must be a boolean', () => {
+  const svc = (active: Record<string, unknown>) => ({ services: [{ name: 'a', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }], health: { active } } }] });
+  assert.equal(ok(svc({})).services[0].upstream.health.active?.reuse_connection, false);
+  assert.equal(ok(svc({ reuse_connection: true })).services[0].upstream.health.active?.reuse_connection, true);
+  assert.deepEqual(errorsOf(svc({ reuse_connection: 'yes' })).map((e) => e.path), ['/services/0/upstream/health/active/reuse_connection']);
+});

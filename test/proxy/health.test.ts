@@ -154,3 +154,20 @@ test('when passive ejection has taken out every target the gateway answers 503 a
     assert.ok(next.ms < 250, `took ${next.ms} ms`);
   });
 });
+
+test('reuse_connection: active checks through the gateway keep one connection per target instead of one per check', async () => {
+  for (const reuse of [false, true]) {
+    const a = await startUpstream('a');
+    let connections = 0;
+    a.server.on('connection', () => connections++);
+    await withGateway({
+      targets: [{ url: a.url }], health: { active: { ...FAST_CHECKS, interval_ms: 50, reuse_connection: reuse } },
+    }, async () => {
+      // No proxied traffic: every connection the upstream sees is a check's.
+      assert.ok(await eventually(async () => a.seen.filter((s) => s.url === '/healthz').length >= 6, 3000), 'checks did not run');
+    }, [a]);
+    const checks = a.seen.filter((s) => s.url === '/healthz').length;
+    if (reuse) assert.equal(connections, 1, `${checks} checks over ${connections} connections`);
+    else assert.ok(connections >= 6, `${checks} checks over ${connections} connections`);
+  }
+});

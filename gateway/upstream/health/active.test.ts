@@ -38,6 +38,9 @@ async function healthServer(status = 200) {
   return {
     origin,
     state,
+    onConnection(listener: () => void) {
+      server.on('connection', listener);
+    },
     flip(next: number) {
       state.status = next;
       state.sinceFlip = 0;
@@ -291,4 +294,57 @@ test("a check answered in time is not failed because this process's event loop w
   assert.ok(await upstream.checks() >= 3);
   assert.deepEqual(changes, [], 'the target was marked down by a timeout that fired only because the loop was blocked');
   assert.equal(target.healthy, true);
+});
+
+test('HTTP checks open a connection each by default, and share one with reuseConnection', async (t) => {
+  for (const reuseConnection of [false, true]) {
+    const upstream = await healthServer(200);
+    let connections = 0;
+    const target = new Target(upstream.origin);
+    const checker = new ActiveHealthChecker({ ...base, intervalMs: 30, reuseConnection }, () => {});
+    t.after(async () => { checker.stop(); await upstream.close(); });
+    upstream.onConnection(() => connections++);
+    checker.setTargets([target]);
+    checker.start();
+    await waitFor(() => upstream.state.total >= 6);
+    checker.stop();
+    if (reuseConnection) assert.equal(connections, 1, `${upstream.state.total} checks over ${connections} connections`);
+    else assert.ok(connections >= 6, `${upstream.state.total} checks over ${connections} connections`);
+    assert.equal(target.healthy, true);
+  }
+});
+
+test('with reuseConnection, an upstream that closes idle connections before the next check (no Keep-Alive hint) fails no check', async (t) => {
+  // Raw HTTP/1.1: answers each request, sends no Keep-Alive hint, and closes a
+  // connection left idle for 20 ms, well before the next check.
+  const state = { connections: 0, requests: 0 };
+  const server = createTcpServer((socket) => {
+    state.connections++;
+    let buffered = '';
+    let idle: NodeJS.Timeout | undefined;
+    socket.on('data', (chunk) => {
+      clearTimeout(idle);
+      buffered += chunk.toString('latin1');
+      while (buffered.includes('\r\n\r\n')) {
+        buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
+        state.requests++;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      }
+      idle = setTimeout(() => socket.end(), 20);
+    });
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const target = new Target(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const changes: boolean[] = [];
+  const checker = new ActiveHealthChecker({ ...base, intervalMs: 80, unhealthyThreshold: 1, reuseConnection: true }, (_t, healthy) => changes.push(healthy));
+  t.after(() => checker.stop());
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => state.requests >= 8);
+  assert.deepEqual(changes, [], 'a check failed on a connection the upstream had closed while idle');
+  assert.equal(target.healthy, true);
+  assert.ok(state.connections >= state.requests - 1, `${state.requests} checks over ${state.connections} connections: closed ones were not reused`);
 });

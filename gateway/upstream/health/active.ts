@@ -19,6 +19,8 @@ export interface ActiveHealthOptions {
   unhealthyThreshold: number;
   /** Host header of HTTP checks; the target's host:port when absent. */
   host?: string;
+  /** HTTP checks keep one idle connection per target between checks (default: a new one per check). */
+  reuseConnection?: boolean;
 }
 
 export type HealthChangeListener = (target: Target, healthy: boolean) => void;
@@ -146,12 +148,19 @@ export class ActiveHealthChecker {
 
   #probe(origin: string, signal: AbortSignal): Promise<boolean> {
     if (this.#options.kind === 'tcp') return probeTcp(origin, signal);
-    this.#agent ??= new Agent({ connections: 1, connect: { timeout: this.#options.timeoutMs } });
+    const { intervalMs, timeoutMs, reuseConnection } = this.#options;
+    // A reused connection must outlive the wait for the next check; undici
+    // still closes it sooner when the upstream's Keep-Alive hint says so.
+    this.#agent ??= new Agent({
+      connections: 1, connect: { timeout: timeoutMs },
+      ...(reuseConnection ? { keepAliveTimeout: intervalMs + timeoutMs + 1000, keepAliveMaxTimeout: intervalMs + timeoutMs + 1000 } : {}),
+    });
     const probe: HttpProbe = {
       path: this.#options.path,
       host: this.#options.host,
       expectedStatuses: this.#expectedStatuses,
       dispatcher: this.#agent,
+      reuseConnection,
     };
     return probeHttp(origin, probe, signal);
   }

@@ -8,6 +8,8 @@ export interface HttpProbe {
   host?: string;
   expectedStatuses: ReadonlySet<number>;
   dispatcher: Dispatcher;
+  /** Keep the connection for the next check instead of closing it after this one. */
+  reuseConnection?: boolean;
 }
 
 /** Largest health response body read before the connection is dropped. */
@@ -24,9 +26,10 @@ export async function probeHttp(origin: string, probe: HttpProbe, signal: AbortS
     method: 'GET',
     headers: probe.host === undefined ? undefined : { host: probe.host },
     signal,
-    // A fresh connection per check: it proves the target still accepts
-    // connections, and no idle socket can race the upstream's keep-alive close.
-    reset: true,
+    // By default a fresh connection per check: it proves the target still
+    // accepts connections, and no idle socket can race the upstream's
+    // keep-alive close. Reuse trades that for no connect per check.
+    reset: probe.reuseConnection !== true,
   });
   // The body must be consumed (or dropped) before the check counts as done.
   await body.dump({ limit: MAX_BODY_BYTES, signal });
