@@ -62,10 +62,9 @@ const GC_KINDS: Record<number, string> = {
  * entry of each list its observer gets, and Node hands GCs that happen in one
  * turn of the loop over together, so it missed GCs: it counted one of four for
  * two back-to-back full GCs, and 2-4 of ~85 went missing in a 3 s allocation
- * loop. This puts the same
- * metric (name, help, kind label, buckets) in its place, fed every entry.
- * prom-client's own observer cannot be disconnected; it keeps feeding a
- * histogram no registry exports.
+ * loop. This puts the same metric (name, help, kind label, buckets) in its
+ * place, fed every entry. prom-client's own observer cannot be disconnected;
+ * it keeps feeding a histogram no registry exports.
  */
 function exactGcHistogram(register: Registry): void {
   register.removeSingleMetric(GC_METRIC);
