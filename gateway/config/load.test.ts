@@ -98,3 +98,13 @@ test('health.active.reuse_connection is off by default, taken when true, and mus
   assert.equal(ok(svc({ reuse_connection: true })).services[0].upstream.health.active?.reuse_connection, true);
   assert.deepEqual(errorsOf(svc({ reuse_connection: 'yes' })).map((e) => e.path), ['/services/0/upstream/health/active/reuse_connection']);
 });
+
+test('health.active.host takes a host name or address with an optional port, and nothing that could break the header', () => {
+  const svc = (host: unknown) => ({ services: [{ name: 'a', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }], health: { active: { host } } } }] });
+  for (const good of ['api.internal', 'api.internal:8443', '10.0.0.7', '[::1]:8080', 'localhost']) {
+    assert.equal(ok(svc(good)).services[0].upstream.health.active?.host, good);
+  }
+  for (const bad of ['', 'a b', 'api.internal\r\nx-evil: 1', 'http://api.internal', 'api.internal/healthz', '-api', 'api..internal']) {
+    assert.deepEqual(errorsOf(svc(bad)).map((e) => e.path), ['/services/0/upstream/health/active/host'], JSON.stringify(bad));
+  }
+});

@@ -106,7 +106,7 @@ export class UpstreamPool {
       this.active = new ActiveHealthChecker({
         kind: a.kind, path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms,
         expectedStatuses: a.expected_statuses, healthyThreshold: a.healthy_threshold,
-        unhealthyThreshold: a.unhealthy_threshold, reuseConnection: a.reuse_connection,
+        unhealthyThreshold: a.unhealthy_threshold, reuseConnection: a.reuse_connection, host: a.host,
       }, (target, healthy) => {
         this.publishHealth(target);
         events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id });

@@ -29,6 +29,10 @@ const ActiveHealthSchema = Type.Object({
   expected_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [200, 204], description: 'HTTP statuses that count as healthy (default [200, 204]).' }),
   healthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive successes that bring a target back (default 2).' }),
   unhealthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a target out (default 2).' }),
+  host: Type.Optional(Type.String({
+    pattern: '^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$',
+    description: 'Host header of HTTP checks, a host name or address with an optional port; the target\'s own host:port when absent.',
+  })),
   reuse_connection: Type.Boolean({ default: false, description: 'HTTP checks keep one idle connection per target between checks instead of opening one per check; the upstream\'s keep-alive timeout should exceed interval_ms (default false).' }),
 }, { additionalProperties: false });
 

@@ -171,3 +171,14 @@ test('reuse_connection: active checks through the gateway keep one connection pe
     else assert.ok(connections >= 6, `${checks} checks over ${connections} connections`);
   }
 });
+
+test('health.active.host is the Host header of the checks; without it the checks name the target', async () => {
+  for (const host of ['api.internal:8443', undefined]) {
+    const a = await startUpstream('a');
+    await withGateway({ targets: [{ url: a.url }], health: { active: { ...FAST_CHECKS, interval_ms: 50, ...(host ? { host } : {}) } } }, async () => {
+      assert.ok(await eventually(async () => a.seen.some((s) => s.url === '/healthz'), 3000), 'checks did not run');
+    }, [a]);
+    const hosts = new Set(a.seen.filter((s) => s.url === '/healthz').map((s) => s.headers.host));
+    assert.deepEqual(hosts, new Set([host ?? `127.0.0.1:${a.port}`]));
+  }
+});
