@@ -3,6 +3,8 @@
  * field, so a 400 says which parameter to fix.
  */
 export class ParamError extends Error {
+  /** The admin API's error handler answers 400 GW_ERR_BAD_REQUEST with `message`. */
+  readonly statusCode = 400;
   readonly field: string;
   constructor(field: string, problem: string) {
     super(`${field}: ${problem}`);

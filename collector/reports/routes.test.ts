@@ -8,6 +8,7 @@ import { LiveStats } from '../embedded/live-stats.ts';
 import { EmbeddedReportSource } from '../embedded/report-source.ts';
 import { EmbeddedStore } from '../embedded/store.ts';
 import { registerReportRoutes } from './routes.ts';
+import { installErrorReplies } from '../../gateway/admin/replies.ts';
 
 const H = 3_600_000;
 const T = Date.UTC(2025, 2, 10, 13);
@@ -37,6 +38,7 @@ async function server(t: { after(fn: () => Promise<void> | void): void }): Promi
     new Map([[Math.floor(NOW / 1000) - 2, 40]]));
   // Like the admin server: the request id comes from X-Request-Id.
   const app = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
+  installErrorReplies(app); // as the admin server does
   registerReportRoutes(app, new EmbeddedReportSource(store, { live: () => live.snapshot() }), { now: () => NOW });
   await app.ready();
   t.after(async () => {

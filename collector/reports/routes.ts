@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { sendError } from '../../gateway/admin/replies.ts';
+import type { FastifyInstance } from 'fastify';
 import { GRANULARITIES } from '../aggregate/traffic.ts';
 import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
 import {
-  checkRange, DAY_MS, dateParam, oneOf, optionalString, ParamError, rejectUnknown, timeParam,
+  checkRange, DAY_MS, dateParam, oneOf, optionalString, rejectUnknown, timeParam,
 } from './params.ts';
-import { ReportsUnavailableError, type ReportSource } from './source.ts';
+import type { ReportSource } from './source.ts';
 import { trafficReport } from './traffic-report.ts';
 
 export interface ReportRouteOptions {
@@ -19,8 +18,9 @@ export interface ReportRouteOptions {
 type Query = Record<string, unknown>;
 
 /**
- * Mounts the reports API on the admin server (which owns auth and the error
- * handler for anything but parameter errors):
+ * Mounts the reports API on the admin server, which owns auth and the error
+ * replies: a bad parameter (ParamError) is 400 GW_ERR_BAD_REQUEST and a store
+ * that cannot answer (ReportsUnavailableError) 503 GW_ERR_REPORTS_UNAVAILABLE.
  *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=
  *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv   (both dates inclusive)
  *   GET /stats/live
@@ -32,70 +32,35 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
 
   app.get('/reports/traffic', async (req, reply) => {
     const query = req.query as Query;
-    let selection;
-    try {
-      rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
-      const fromMs = timeParam(query, 'from');
-      const toMs = timeParam(query, 'to');
-      checkRange(fromMs, toMs, maxRangeDays);
-      selection = {
-        fromMs, toMs,
-        granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
-        appId: optionalString(query, 'app'),
-        service: optionalString(query, 'service'),
-      };
-    } catch (error) {
-      return badRequest(reply, error);
-    }
-    try {
-      return { rows: trafficReport(await source.traffic(selection)) };
-    } catch (error) {
-      return unavailable(reply, error);
-    }
+    rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
+    const fromMs = timeParam(query, 'from');
+    const toMs = timeParam(query, 'to');
+    checkRange(fromMs, toMs, maxRangeDays);
+    const selection = {
+      fromMs, toMs,
+      granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
+      appId: optionalString(query, 'app'),
+      service: optionalString(query, 'service'),
+    };
+    return { rows: trafficReport(await source.traffic(selection)) };
   });
 
   app.get('/billing/qpd', async (req, reply) => {
     const query = req.query as Query;
-    let range;
-    try {
-      rejectUnknown(query, ['from', 'to', 'format']);
-      const fromMs = dateParam(query, 'from');
-      // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
-      const toMs = dateParam(query, 'to') + DAY_MS;
-      checkRange(fromMs, toMs, maxRangeDays);
-      range = { fromMs, toMs, format: oneOf(query, 'format', ['json', 'csv'] as const, 'json') };
-    } catch (error) {
-      return badRequest(reply, error);
-    }
-    let rows;
-    try {
-      rows = qpdRows(await source.dailyApps(range.fromMs, range.toMs), now(), latenessMs);
-    } catch (error) {
-      return unavailable(reply, error);
-    }
-    if (range.format === 'json') return { rows };
-    const name = `qpd-${new Date(range.fromMs).toISOString().slice(0, 10)}-${new Date(range.toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
+    rejectUnknown(query, ['from', 'to', 'format']);
+    const fromMs = dateParam(query, 'from');
+    // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
+    const toMs = dateParam(query, 'to') + DAY_MS;
+    checkRange(fromMs, toMs, maxRangeDays);
+    const format = oneOf(query, 'format', ['json', 'csv'] as const, 'json');
+    const rows = qpdRows(await source.dailyApps(fromMs, toMs), now(), latenessMs);
+    if (format === 'json') return { rows };
+    const name = `qpd-${new Date(fromMs).toISOString().slice(0, 10)}-${new Date(toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(qpdCsv(rows));
   });
 
-  app.get('/stats/live', async (req, reply) => {
-    try {
-      rejectUnknown(req.query as Query, []);
-    } catch (error) {
-      return badRequest(reply, error);
-    }
+  app.get('/stats/live', async (req) => {
+    rejectUnknown(req.query as Query, []);
     return source.live();
   });
-}
-
-function badRequest(reply: FastifyReply, error: unknown): FastifyReply {
-  if (!(error instanceof ParamError)) throw error;
-  return sendError(reply, 'GW_ERR_BAD_REQUEST', error.message);
-}
-
-/** A store that cannot answer is 503 with what to do; its cause (addresses included) goes to the log only. */
-function unavailable(reply: FastifyReply, error: unknown): FastifyReply {
-  if (!(error instanceof ReportsUnavailableError)) throw error;
-  reply.request.log.warn({ err: error.cause ?? error }, error.message);
-  return sendError(reply, 'GW_ERR_REPORTS_UNAVAILABLE', error.message);
 }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../gateway/errors.ts';
 import type { Granularity, TrafficCounters } from '../aggregate/traffic.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface ReportSource {
  * GW_ERR_REPORTS_UNAVAILABLE with `message`, which names no address.
  */
 export class ReportsUnavailableError extends Error {
+  /** The admin API's error handler answers with this code and `message`. */
+  readonly replyCode: ErrorCode = 'GW_ERR_REPORTS_UNAVAILABLE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ReportsUnavailableError';

@@ -63,7 +63,13 @@ export function installJsonParser(app: FastifyInstance): void {
   });
 }
 
-/** Maps everything fastify or a route throws onto the error registry; 5xx bodies stay opaque. */
+/**
+ * Maps everything fastify or a route throws onto the error registry; 5xx
+ * bodies stay opaque. A route's error may name its reply: `statusCode` 4xx
+ * answers GW_ERR_BAD_REQUEST with its message, and `replyCode` answers that
+ * registry code with its message (which must name nothing internal; the cause
+ * of a 5xx goes to the log).
+ */
 export function installErrorReplies(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => sendError(reply, 'GW_ERR_NOT_FOUND', `no admin route ${req.method} ${req.url.split('?')[0]}`));
 
@@ -85,6 +91,11 @@ export function installErrorReplies(app: FastifyInstance): void {
         return sendError(reply, 'GW_ERR_BAD_REQUEST', 'request body is empty; send a JSON document');
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
         return sendError(reply, 'GW_ERR_BAD_REQUEST', 'malformed JSON body');
+    }
+    const replyCode = (err as { replyCode?: ErrorCode }).replyCode;
+    if (replyCode !== undefined && Object.hasOwn(errors, replyCode)) {
+      if (errors[replyCode].status >= 500) req.log.warn({ err: err.cause ?? err }, err.message);
+      return sendError(reply, replyCode, err.message);
     }
     const status = err.statusCode ?? 500;
     if (status === 404) return sendError(reply, 'GW_ERR_NOT_FOUND');

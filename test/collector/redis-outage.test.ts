@@ -16,6 +16,7 @@ import { ClusterCollector } from '../../collector/cluster/collector.ts';
 import { LiveCounters } from '../../collector/cluster/live-counters.ts';
 import { ClickHouseReportSource } from '../../collector/cluster/report-source.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
+import { installErrorReplies } from '../../gateway/admin/replies.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { encode } from '../../shared/access-event-codec.ts';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.ts';
@@ -123,6 +124,7 @@ async function outageTest(t: TestContext, outage: Outage): Promise<void> {
     const reader = new Redis(redisServer.url, { commandTimeout: 500, maxRetriesPerRequest: null, retryStrategy: () => 100 });
     reader.on('error', () => {});
     const app = Fastify();
+    installErrorReplies(app); // as the admin server does
     registerReportRoutes(app, new ClickHouseReportSource({ clickhouse: s.db, redis: reader, livePrefix: prefix }));
     await app.ready();
     await collector.start((error) => assert.fail(`collector failed: ${error.message}`));

@@ -16,6 +16,7 @@ import { LiveStats } from '../../collector/embedded/live-stats.ts';
 import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts';
 import { EmbeddedStore } from '../../collector/embedded/store.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
+import { installErrorReplies } from '../../gateway/admin/replies.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { closedPort } from '../helpers/ports.ts';
 
@@ -92,6 +93,7 @@ async function seedClickHouse(db: ClickHouseClient): Promise<void> {
 
 async function serve(source: EmbeddedReportSource | ClickHouseReportSource): Promise<FastifyInstance> {
   const app = Fastify();
+  installErrorReplies(app); // as the admin server does
   registerReportRoutes(app, source, { now: () => NOW });
   await app.ready();
   return app;
