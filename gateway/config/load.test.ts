@@ -55,6 +55,18 @@ test('rejects duplicate names, bad regexes, missing targets and hash keys withou
   assert.match(byPath['/services/2/upstream/hash_on/name'], /required/);
 });
 
+test('upstream keep-alive: an announced timeout is followed up to keep_alive_max_ms, which may not be below keep_alive_ms', () => {
+  const svc = (pool: Record<string, unknown>) => ({ services: [{ name: 'a', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }], pool } }] });
+  const c = ok(svc({}));
+  assert.equal(c.services[0].upstream.pool.keep_alive_ms, 4000);
+  assert.equal(c.services[0].upstream.pool.keep_alive_max_ms, 60000);
+  assert.equal(c.proxy.keep_alive_ms, 65000, 'client keep-alive above the 60 s idle timeout of common load balancers');
+  ok(svc({ keep_alive_ms: 3000, keep_alive_max_ms: 3000 }));
+  const errs = errorsOf(svc({ keep_alive_ms: 3000, keep_alive_max_ms: 2000 }));
+  assert.deepEqual(errs.map((e) => e.path), ['/services/0/upstream/pool/keep_alive_max_ms']);
+  assert.match(errs[0].message, /at least pool.keep_alive_ms \(3000\)/);
+});
+
 test('requires an admin token when the admin listener is not loopback', () => {
   const errs = errorsOf({ admin: { listen: '0.0.0.0:9080' } });
   assert.deepEqual(errs.map((e) => e.path), ['/admin/token']);

@@ -3,6 +3,7 @@ import { isLoopback } from '../admin/loopback.ts';
 import { splitListen } from '../../shared/listen.ts';
 import type { Config } from './schema.ts';
 import { checkCanary } from '../stages/canary/semantics.ts';
+import { checkUpstream } from '../upstream/semantics.ts';
 import { checkRateLimits } from '../stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../stages/ip-acl/semantics.ts';
 
@@ -81,24 +82,6 @@ function checkService(svc: Config['services'][number], si: number, services: Map
       }
     });
 
-    const up = svc.upstream;
-    if (up.targets.length === 0 && !up.dns) err(`${base}/upstream/targets`, 'at least one target (or upstream.dns) is required');
-    if (up.targets.length > 0 && up.dns) err(`${base}/upstream/dns`, 'use either targets or dns, not both');
-    const origins = new Set<string>();
-    up.targets.forEach((t, ti) => {
-      let origin: string;
-      try {
-        origin = new URL(t.url).origin;
-      } catch {
-        err(`${base}/upstream/targets/${ti}/url`, 'not a valid URL');
-        return;
-      }
-      if (origins.has(origin)) err(`${base}/upstream/targets/${ti}/url`, `duplicate target ${origin}`);
-      origins.add(origin);
-    });
-    const hashOn = up.hash_on;
-    if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
-      err(`${base}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
-    }
+    checkUpstream(svc.upstream, `${base}/upstream`, err);
     checkCanary(svc, base, err);
 }

@@ -180,7 +180,8 @@ export class UpstreamPool {
         connections: c.pool.connections,
         pipelining: c.pool.pipelining,
         keepAliveTimeout: c.pool.keep_alive_ms,
-        keepAliveMaxTimeout: c.pool.keep_alive_ms,
+        // An upstream that announces its own timeout is followed, less undici's 2 s margin, up to the ceiling.
+        keepAliveMaxTimeout: c.pool.keep_alive_max_ms,
         connect: { timeout: c.timeouts.connect_ms },
         headersTimeout: c.timeouts.header_ms,
         bodyTimeout: c.timeouts.body_idle_ms,

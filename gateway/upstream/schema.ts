@@ -44,7 +44,8 @@ const PassiveHealthSchema = Type.Object({
 
 const PoolSchema = Type.Object({
   connections: Type.Integer({ minimum: 1, maximum: 10000, default: 128, description: 'Max connections per target (default 128).' }),
-  keep_alive_ms: Type.Integer({ minimum: 100, default: 4000, description: 'Idle keep-alive per connection; keep it below the upstream\'s own keep-alive timeout (default 4000).' }),
+  keep_alive_ms: Type.Integer({ minimum: 100, default: 4000, description: 'Idle keep-alive per connection when the upstream announces no timeout of its own; keep it below the upstream\'s keep-alive timeout (default 4000).' }),
+  keep_alive_max_ms: Type.Integer({ minimum: 100, default: 60000, description: 'When the upstream announces its keep-alive timeout (`Keep-Alive: timeout=N`), an idle connection is kept N seconds less 2 s, at most this long; at least `keep_alive_ms`; set it equal to `keep_alive_ms` to ignore the announcement (default 60000).' }),
   pipelining: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Requests in flight per connection (default 1).' }),
 }, { additionalProperties: false, default: {} });
 

@@ -1,4 +1,5 @@
 import type { ServiceConfig } from '../../config/schema.ts';
+import { checkUpstream } from '../../upstream/semantics.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -15,13 +16,7 @@ export function checkCanary(svc: ServiceConfig, base: string, err: Report): void
     else if (names.has(g.name)) err(`${gbase}/name`, `duplicate group name "${g.name}"`);
     names.add(g.name);
     total += g.weight;
-    const up = g.upstream;
-    if (up.targets.length === 0 && !up.dns) err(`${gbase}/upstream/targets`, 'at least one target (or upstream.dns) is required');
-    if (up.targets.length > 0 && up.dns) err(`${gbase}/upstream/dns`, 'use either targets or dns, not both');
-    const hashOn = up.hash_on;
-    if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
-      err(`${gbase}/upstream/hash_on/name`, `required when source is ${hashOn.source}`);
-    }
+    checkUpstream(g.upstream, `${gbase}/upstream`, err);
   });
   if (total <= 0) err(`${cbase}/stable_weight`, 'stable_weight plus the groups\' weights must be above 0');
   if ((c.sticky.source === 'cookie' || c.sticky.source === 'header') && !c.sticky.name) {
