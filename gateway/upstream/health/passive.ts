@@ -38,9 +38,10 @@ export class PassiveHealth {
    * Resets the failure count. A success does not cut a running ejection
    * short: it may come from a request sent before the target was ejected.
    */
-  recordSuccess(target: Target, nowMs = Date.now()): void {
+  /** `nowMs` is read only for an ejected target: a success on a healthy one (nearly every request) reads no clock. */
+  recordSuccess(target: Target, nowMs?: number): void {
     target.consecutiveFailures = 0;
-    if (target.ejectedUntil !== 0 && target.ejectedUntil <= nowMs) {
+    if (target.ejectedUntil !== 0 && target.ejectedUntil <= (nowMs ?? Date.now())) {
       target.ejectedUntil = 0;
       this.#onChange?.(target, false);
     }
