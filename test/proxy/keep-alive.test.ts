@@ -9,13 +9,13 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 // pool.keep_alive_max_ms; one that announces none gets pool.keep_alive_ms.
 
 let gw: TestGateway;
-let announcing: TestUpstream; // keepAliveTimeout 3 s: announces timeout=3, so 1 s is kept
+let announcing: TestUpstream; // keepAliveTimeout 4 s: announces timeout=4, so 2 s is kept
 let silent: TestUpstream; // keepAliveTimeout 0: announces nothing and never closes an idle socket
 const connections = new Map<TestUpstream, number>();
 
 before(async () => {
   announcing = await startUpstream('announcing');
-  announcing.server.keepAliveTimeout = 3000;
+  announcing.server.keepAliveTimeout = 4000;
   silent = await startUpstream('silent');
   silent.server.keepAliveTimeout = 0;
   for (const up of [announcing, silent]) {
@@ -47,7 +47,7 @@ async function connectionsForTwoRequests(prefix: string, up: TestUpstream): Prom
   return connections.get(up)! - before;
 }
 
-test('an upstream announcing timeout=3 keeps an idle connection past keep_alive_ms (3 s less 2 s)', async () => {
+test('an upstream announcing timeout=4 keeps an idle connection past keep_alive_ms (4 s less 2 s)', async () => {
   assert.equal(await connectionsForTwoRequests('/followed', announcing), 1);
 });
 

@@ -37,8 +37,9 @@ export class PassiveHealth {
   /**
    * Resets the failure count. A success does not cut a running ejection
    * short: it may come from a request sent before the target was ejected.
+   * The clock is read only for an ejected target, so a success on a healthy
+   * one (nearly every request) reads none.
    */
-  /** `nowMs` is read only for an ejected target: a success on a healthy one (nearly every request) reads no clock. */
   recordSuccess(target: Target, nowMs?: number): void {
     target.consecutiveFailures = 0;
     if (target.ejectedUntil !== 0 && target.ejectedUntil <= (nowMs ?? Date.now())) {
