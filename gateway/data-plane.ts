@@ -141,7 +141,8 @@ export class DataPlane {
     this.inflight++;
     this.served++;
     (res as ResponseWithContext).tollgate = ctx;
-    res.once('close', this.onClose);
+    // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
+    res.on('close', this.onClose);
     if (this.draining) res.shouldKeepAlive = false;
     // A bug in a stage must cost one request a 500, never the process.
     try {
@@ -161,6 +162,7 @@ export class DataPlane {
   private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
 
   private done(ctx: RequestContext): void {
+    if (ctx.finished) return;
     ctx.finished = true;
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
