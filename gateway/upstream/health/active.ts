@@ -151,9 +151,10 @@ export class ActiveHealthChecker {
     const { intervalMs, timeoutMs, reuseConnection } = this.#options;
     // A reused connection must outlive the wait for the next check; undici
     // still closes it sooner when the upstream's Keep-Alive hint says so.
+    const idleMs = intervalMs + timeoutMs + 1000;
     this.#agent ??= new Agent({
       connections: 1, connect: { timeout: timeoutMs },
-      ...(reuseConnection ? { keepAliveTimeout: intervalMs + timeoutMs + 1000, keepAliveMaxTimeout: intervalMs + timeoutMs + 1000 } : {}),
+      ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
     });
     const probe: HttpProbe = {
       path: this.#options.path,
