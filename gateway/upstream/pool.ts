@@ -186,6 +186,8 @@ export class UpstreamPool {
         headersTimeout: c.timeouts.header_ms,
         bodyTimeout: c.timeouts.body_idle_ms,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
+        // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is built.
+        allowH2: false,
       });
       this.dispatchers.set(target.id, pool);
     }

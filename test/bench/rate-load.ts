@@ -42,16 +42,13 @@ function runPhase(durationS: number): Promise<Phase> {
       const t0 = process.hrtime.bigint();
       let status = 0;
       pool.dispatch({ origin: target.origin, path: target.pathname + target.search, method: 'GET' }, {
-        // The Pool's own dispatch takes the classic handler shape.
-        onConnect() {},
-        onHeaders(statusCode) { status = statusCode; return true; },
-        onData() { return true; },
-        onComplete() {
+        onResponseStart(_controller, statusCode) { status = statusCode; },
+        onResponseEnd() {
           if (status === 200) latenciesMs[completed++] = Number(process.hrtime.bigint() - t0) / 1e6;
           else errors++;
           settle();
         },
-        onError() {
+        onResponseError() {
           errors++;
           settle();
         },
