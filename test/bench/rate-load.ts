@@ -42,7 +42,9 @@ function runPhase(durationS: number): Promise<Phase> {
       const t0 = process.hrtime.bigint();
       let status = 0;
       pool.dispatch({ origin: target.origin, path: target.pathname + target.search, method: 'GET' }, {
+        onRequestStart() {},
         onResponseStart(_controller, statusCode) { status = statusCode; },
+        onResponseData() {},
         onResponseEnd() {
           if (status === 200) latenciesMs[completed++] = Number(process.hrtime.bigint() - t0) / 1e6;
           else errors++;
