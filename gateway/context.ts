@@ -52,6 +52,8 @@ export class RequestContext implements BalanceRequest {
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
   exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
+  /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its clock reads. */
+  readonly timeUpstream: boolean;
   /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
   upstreamStatus = 0;
   upstreamStartMs = 0;
@@ -60,11 +62,12 @@ export class RequestContext implements BalanceRequest {
   bytesIn = 0;
   bytesOut = 0;
 
-  constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number) {
+  constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number, timeUpstream: boolean) {
     this.req = req;
     this.res = res;
     this.snapshot = snapshot;
     this.startMs = startMs;
+    this.timeUpstream = timeUpstream;
     this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;

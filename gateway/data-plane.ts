@@ -137,7 +137,7 @@ export class DataPlane {
 
   private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const snap = this.snapshot!;
-    const ctx = new RequestContext(req, res, snap, performance.now());
+    const ctx = new RequestContext(req, res, snap, performance.now(), this.sink !== undefined);
     this.inflight++;
     this.served++;
     (res as ResponseWithContext).tollgate = ctx;

@@ -1,4 +1,5 @@
 import { Pool } from './undici.ts';
+import { DeadlineQueue } from './deadlines.ts';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { BalanceRequest, Balancer } from './balancer.ts';
@@ -41,6 +42,8 @@ export class UpstreamPool {
   readonly breaker: CircuitBreaker | undefined;
   /** Undefined when `retries` is 0. */
   readonly retryBudget: RetryBudget | undefined;
+  /** `timeouts.total_ms` for every exchange with this upstream, on one timer; undefined when it is 0 (none). */
+  readonly totalTimeouts: DeadlineQueue | undefined;
   readonly counters: PoolCounters;
   targets: readonly Target[] = [];
   readonly passive: PassiveHealth;
@@ -52,8 +55,8 @@ export class UpstreamPool {
   private readonly events: PoolEvents;
   private closed = false;
 
-  /** Eligible = healthy and not ejected. One closure for the pool, not one per request. */
-  readonly eligible = (t: Target): boolean => t.healthy && t.ejectedUntil <= Date.now();
+  /** Eligible = healthy and not ejected. One closure for the pool, not one per request; no clock read unless the target was ejected. */
+  readonly eligible = (t: Target): boolean => t.healthy && (t.ejectedUntil === 0 || t.ejectedUntil <= Date.now());
 
   /** The pool this one replaces (same service, changed config): its targets' health carries over. */
   private previous: UpstreamPool | undefined;
@@ -91,6 +94,7 @@ export class UpstreamPool {
       um.breakerState.remove(labels);
     }
     const rb = config.retry_budget;
+    this.totalTimeouts = config.timeouts.total_ms > 0 ? new DeadlineQueue(config.timeouts.total_ms) : undefined;
     this.retryBudget = config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
     this.passive = new PassiveHealth({
       maxFailures: config.health.passive.max_failures,

@@ -48,6 +48,7 @@ before(async () => {
       { name: 'echo', routes: [{ paths: ['/echo'] }], upstream: { targets: [{ url: echo.url }] } },
       svc('head', { timeouts: { header_ms: 200 } }),
       svc('total', { timeouts: { header_ms: 5000, body_idle_ms: 5000, total_ms: 300 } }),
+      svc('queued', { pool: { connections: 1 }, timeouts: { header_ms: 5000, total_ms: 300 } }),
       svc('idle', { timeouts: { body_idle_ms: 200 } }),
       svc('big', { max_response_bytes: 1000 }),
     ],
@@ -89,6 +90,16 @@ test('total_ms bounds the whole exchange: 504 before headers', async () => {
   assert.equal(res.status, 504);
   assert.equal(res.json().code, 'GW_ERR_UPSTREAM_TIMEOUT');
   assert.ok(res.ms >= 280 && res.ms < 2000, `took ${res.ms} ms`);
+});
+
+test('total_ms also bounds a request waiting for a connection: each of two on a one-connection pool gets 504 on time', async () => {
+  // The second waits in undici's queue behind the first, which never gets headers.
+  const [first, second] = await Promise.all([send(gw.url, '/queued/nohead'), send(gw.url, '/queued/nohead')]);
+  for (const res of [first, second]) {
+    assert.equal(res.status, 504);
+    assert.equal(res.json().code, 'GW_ERR_UPSTREAM_TIMEOUT');
+    assert.ok(res.ms >= 280 && res.ms < 1000, `took ${res.ms} ms`);
+  }
 });
 
 test('total_ms bounds the whole exchange: a trickling body is cut off', async () => {

@@ -5,6 +5,7 @@ import type { CompiledRoute } from '../../snapshot.ts';
 import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
+import type { Deadline } from '../../upstream/deadlines.ts';
 import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
@@ -17,7 +18,7 @@ type Controller = Dispatcher.DispatchController;
  * the client socket when the upstream is slow; the response pauses undici when
  * the client is slow). Nothing is buffered whole.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private readonly ctx: RequestContext;
   private readonly route: CompiledRoute;
   private readonly target: Target;
@@ -26,8 +27,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly tried: Set<Target> | undefined;
   private readonly hasBody: boolean;
   private controller: Controller | undefined = undefined;
-  private timer: NodeJS.Timeout | undefined = undefined;
   private done = false;
+  /** Links in the upstream's total-timeout queue (Deadline). */
+  deadlineMs = 0;
+  prevDeadline: Deadline | undefined = undefined;
+  nextDeadline: Deadline | undefined = undefined;
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
   private recorded = false;
   /** Made on the first backpressure only; most responses never need it. */
@@ -73,12 +77,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers = ctx.upstreamHeaders;
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
-    if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = performance.now();
+    const upstream = this.upstream;
+    const deadlines = upstream.totalTimeouts;
+    if (deadlines !== undefined || ctx.timeUpstream) {
+      const now = performance.now();
+      if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = now;
+      deadlines?.add(this, now);
+    }
     target.active++;
     ctx.exchange = this;
-    const upstream = this.upstream;
-    const totalMs = upstream.config.timeouts.total_ms;
-    if (totalMs > 0) this.timer = setTimeout(() => this.controller?.abort(new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout')), totalMs);
     upstream.dispatcher(target).dispatch({
       path: ctx.upstreamPath,
       method: req.method as Dispatcher.HttpMethod,
@@ -113,9 +120,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.controller?.abort(reason);
   }
 
+  /** total_ms is up. A request still queued in undici (every connection busy) has no controller yet: it gets its 504 now, and undici drops it when it starts. */
+  expire(): void {
+    const err = new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout');
+    if (this.controller) this.controller.abort(err);
+    else this.onResponseError(undefined, err);
+  }
+
   onRequestStart(controller: Controller): void {
     this.controller = controller;
-    if (this.ctx.finished) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
+    // The client left, or the request timed out while it waited for a connection.
+    if (this.ctx.finished || this.done) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -153,7 +168,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.ctx.res.end();
   }
 
-  onResponseError(_controller: Controller, err: Error): void {
+  onResponseError(_controller: Controller | undefined, err: Error): void {
+    if (this.done && (err as NodeJS.ErrnoException).code === 'TOLLGATE_CLIENT_CLOSED') return; // already answered (expire)
     this.finish();
     const { ctx, route, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
@@ -193,8 +209,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.target.active--;
-    this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
+    if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;
-    if (this.timer) clearTimeout(this.timer);
+    this.upstream.totalTimeouts?.remove(this);
   }
 }

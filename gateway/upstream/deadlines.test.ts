@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeadlineQueue, type Deadline } from './deadlines.ts';
+
+function entry(name: string, expired: { name: string; atMs: number }[], onExpire?: () => void): Deadline {
+  return {
+    deadlineMs: 0, prevDeadline: undefined, nextDeadline: undefined,
+    expire() { expired.push({ name, atMs: performance.now() }); onExpire?.(); },
+  };
+}
+
+test('entries expire in the order they were added, each no earlier than the timeout after it was added', async () => {
+  const q = new DeadlineQueue(60);
+  const expired: { name: string; atMs: number }[] = [];
+  const added = new Map<string, number>();
+  for (const name of ['a', 'b', 'c']) {
+    const now = performance.now();
+    added.set(name, now);
+    q.add(entry(name, expired), now);
+    await sleep(15);
+  }
+  await sleep(120);
+  assert.deepEqual(expired.map((e) => e.name), ['a', 'b', 'c']);
+  for (const e of expired) {
+    const waited = e.atMs - added.get(e.name)!;
+    assert.ok(waited >= 59 && waited < 60 + 50, `${e.name} expired after ${waited.toFixed(1)} ms`);
+  }
+  assert.equal(q.size, 0);
+});
+
+test('a removed entry never expires, wherever it was in the queue', async () => {
+  const q = new DeadlineQueue(30);
+  const expired: { name: string; atMs: number }[] = [];
+  const entries = ['head', 'middle', 'kept', 'tail'].map((name) => entry(name, expired));
+  for (const e of entries) q.add(e, performance.now());
+  q.remove(entries[0]);
+  q.remove(entries[1]);
+  q.remove(entries[3]);
+  q.remove(entries[3]); // twice is harmless
+  assert.equal(q.size, 1);
+  await sleep(80);
+  assert.deepEqual(expired.map((e) => e.name), ['kept']);
+  q.remove(entries[2]); // after it expired: harmless
+  assert.equal(q.size, 0);
+});
+
+test('an entry added while another expires (a retry) gets a whole timeout of its own', async () => {
+  const q = new DeadlineQueue(40);
+  const expired: { name: string; atMs: number }[] = [];
+  let retryAddedAt = 0;
+  const first = entry('first', expired, () => {
+    retryAddedAt = performance.now();
+    q.add(entry('retry', expired), retryAddedAt);
+  });
+  q.add(first, performance.now());
+  await sleep(60);
+  assert.deepEqual(expired.map((e) => e.name), ['first']);
+  await sleep(60);
+  assert.deepEqual(expired.map((e) => e.name), ['first', 'retry']);
+  assert.ok(expired[1].atMs - retryAddedAt >= 39, 'the retry waited its own timeout');
+});
+
+test('entries that finish in time leave nothing behind, and the queue works again after it emptied', async () => {
+  const q = new DeadlineQueue(20);
+  const expired: { name: string; atMs: number }[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const e = entry(`e${i}`, expired);
+    q.add(e, performance.now());
+    q.remove(e);
+  }
+  assert.equal(q.size, 0);
+  await sleep(50);
+  assert.equal(expired.length, 0);
+  q.add(entry('later', expired), performance.now());
+  await sleep(50);
+  assert.deepEqual(expired.map((e) => e.name), ['later']);
+});
