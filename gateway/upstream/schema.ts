@@ -53,7 +53,7 @@ const TimeoutsSchema = Type.Object({
   connect_ms: Type.Integer({ minimum: 1, default: 2000, description: 'TCP (and TLS) connect timeout (default 2000).' }),
   header_ms: Type.Integer({ minimum: 1, default: 30000, description: 'Time from request sent to response headers (default 30000).' }),
   body_idle_ms: Type.Integer({ minimum: 1, default: 30000, description: 'Max gap between response body chunks (default 30000).' }),
-  total_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Whole exchange with the upstream; 0 = none (default 60000).' }),
+  total_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Whole exchange with the upstream, counted from dispatch, so the wait for a free connection counts too; 0 = none (default 60000).' }),
 }, { additionalProperties: false, default: {} });
 
 const BreakerSchema = Type.Object({
