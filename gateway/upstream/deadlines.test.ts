@@ -76,3 +76,25 @@ test('entries that finish in time leave nothing behind, and the queue works agai
   await sleep(50);
   assert.deepEqual(expired.map((e) => e.name), ['later']);
 });
+
+test('an expire() that throws does not stop the entries after it from expiring', async () => {
+  const q = new DeadlineQueue(20);
+  const expired: { name: string; atMs: number }[] = [];
+  const thrown: unknown[] = [];
+  const onUncaught = (err: unknown) => thrown.push(err);
+  // The throw escapes the timer callback, as it did from a per-request setTimeout.
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', onUncaught);
+  try {
+    q.add(entry('throws', expired, () => { throw new Error('boom'); }), performance.now());
+    await sleep(5);
+    q.add(entry('next', expired), performance.now());
+    await sleep(80);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const l of listeners) process.on('uncaughtException', l);
+  }
+  assert.equal(thrown.length, 1);
+  assert.deepEqual(expired.map((e) => e.name), ['throws', 'next']);
+});

@@ -69,12 +69,16 @@ export class DeadlineQueue {
   readonly #fire = (): void => {
     this.#timer = undefined;
     const now = performance.now();
-    // Node's timers count whole milliseconds on their own clock: an entry within 1 ms of its deadline is due.
-    for (let e = this.#head; e && e.deadlineMs <= now + 1; e = this.#head) {
-      // Out of the queue before expire() runs, which may add (a retry) or remove entries.
-      this.remove(e);
-      e.expire();
+    try {
+      // Node's timers count whole milliseconds on their own clock: an entry within 1 ms of its deadline is due.
+      for (let e = this.#head; e && e.deadlineMs <= now + 1; e = this.#head) {
+        // Out of the queue before expire() runs, which may add (a retry) or remove entries.
+        this.remove(e);
+        e.expire();
+      }
+    } finally {
+      // Re-armed even when an expire() throws, so the entries after it still time out.
+      if (this.#head && this.#timer === undefined) this.#arm(this.#head.deadlineMs - now);
     }
-    if (this.#head) this.#arm(this.#head.deadlineMs - now);
   };
 }
