@@ -55,8 +55,8 @@ export class UpstreamPool {
   private readonly events: PoolEvents;
   private closed = false;
 
-  /** Eligible = healthy and not ejected. One closure for the pool, not one per request; no clock read unless the target was ejected. */
-  readonly eligible = (t: Target): boolean => t.healthy && (t.ejectedUntil === 0 || t.ejectedUntil <= Date.now());
+  /** Target.available as one closure for the pool, not one per request. */
+  readonly eligible = (t: Target): boolean => t.available();
 
   /** The pool this one replaces (same service, changed config): its targets' health carries over. */
   private previous: UpstreamPool | undefined;

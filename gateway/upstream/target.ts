@@ -27,7 +27,8 @@ export class Target {
     this.weight = weight;
   }
 
-  available(nowMs: number): boolean {
-    return this.healthy && this.ejectedUntil <= nowMs;
+  /** Healthy and not ejected. The clock is read only for a target that was ejected (`nowMs` when the caller has it). */
+  available(nowMs?: number): boolean {
+    return this.healthy && (this.ejectedUntil === 0 || this.ejectedUntil <= (nowMs ?? Date.now()));
   }
 }

@@ -14,7 +14,7 @@ export function request(clientIp = '127.0.0.1', headers: IncomingHttpHeaders = {
 export const everyTarget = (): boolean => true;
 
 export function available(t: Target): boolean {
-  return t.available(Date.now());
+  return t.available();
 }
 
 /** Picks `count` times and returns how often each target (by position in `targets`) was picked. */
