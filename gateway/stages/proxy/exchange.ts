@@ -169,8 +169,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   }
 
   onResponseError(_controller: Controller | undefined, err: Error): void {
-    if (this.done && (err as NodeJS.ErrnoException).code === 'TOLLGATE_CLIENT_CLOSED') return; // already answered (expire)
-    this.finish();
+    this.finish(); // a no-op when expire() already answered; undici's later abort then returns below
     const { ctx, route, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
