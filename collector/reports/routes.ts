@@ -30,7 +30,7 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
   const maxRangeDays = options.maxRangeDays ?? 366;
   const now = options.now ?? Date.now;
 
-  app.get('/reports/traffic', async (req, reply) => {
+  app.get('/reports/traffic', async (req) => {
     const query = req.query as Query;
     rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
     const fromMs = timeParam(query, 'from');
