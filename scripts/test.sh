@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 echo "== typecheck"
 npx tsc -p .
 
-# The tests that start gateway processes run the bundle users run (scripts/bin/tollgate), built
+# The tests that start gateway processes run what users run (scripts/bin/tollgate on the bundle), built
 # now from the sources just checked (the module-by-module tsc emit of `npm run build` is not needed).
 echo "== bundle"
 node scripts/bundle.ts

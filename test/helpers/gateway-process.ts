@@ -15,6 +15,13 @@ export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
  * run; a test file run on its own runs the sources.
  */
 export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/cli.ts');
+/** The launcher users run (package.json bin): the bundle on the pinned Node with the gateway's V8 and malloc settings. */
+export const LAUNCHER = join(REPO_ROOT, 'scripts/bin/tollgate');
+
+/** The command line for `tollgate ARGS`: through the launcher when the bundle is under test, else the sources on the pinned Node. */
+function tollgateCommand(args: string[]): [string, string[]] {
+  return CLI === join(REPO_ROOT, 'dist/bundle/cli.js') ? [LAUNCHER, args] : [NODE_BIN, [CLI, ...args]];
+}
 
 export const tempDir = (prefix = 'tollgate-op-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -51,7 +58,7 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 /** Runs `tollgate ARGS` to completion (validate, schema, a start that must fail). */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE_BIN, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...tollgateCommand(args), { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => { stdout += c; });
@@ -91,7 +98,7 @@ const addressOf = (a: unknown): string | undefined => {
  * "tollgate listening" log line (the config must log at info or lower).
  */
 export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
-  const child = spawn(NODE_BIN, [CLI, '--config', file, ...(opts.args ?? [])], { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])]), { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const waiters: { pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
   let buffered = '';

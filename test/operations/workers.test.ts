@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually } from '../helpers/gateway.ts';
-import { freePort, startGatewayProcess, tempDir, writeYaml, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { readFileSync } from 'node:fs';
+import { CLI, freePort, REPO_ROOT, startGatewayProcess, tempDir, writeYaml, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { get, getFresh, metricValue } from './client.ts';
 import { childPids, localTcpPorts } from './proc.ts';
@@ -76,6 +77,25 @@ test('a workers: 2 gateway runs two proxy workers that both serve requests', asy
   assert.deepEqual(servingWorkers(), workers, 'each worker sent at least one request upstream');
 });
 
+
+// scripts/bin/tollgate (README, Performance) passes V8 flags Node refuses in NODE_OPTIONS as
+// arguments; cluster workers must inherit them from the primary's execArgv.
+test('run by scripts/bin/tollgate, the primary and both workers have the memory reducer off and the heap settings', (t) => {
+  if (CLI !== join(REPO_ROOT, 'dist/bundle/cli.js')) {
+    t.skip('the gateway under test is the sources, not the bundle the launcher runs (npm test builds and runs the bundle)');
+    return;
+  }
+  const proc = (pid: number, file: string) => readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0');
+  for (const pid of [gw.pid, ...childPids(gw.pid)]) {
+    const argv = proc(pid, 'cmdline');
+    assert.ok(argv.includes('--no-memory-reducer'), `pid ${pid}: ${argv.join(' ')}`);
+    assert.ok(argv.some((a) => a.endsWith('dist/bundle/cli.js')), `pid ${pid} runs the bundle: ${argv.join(' ')}`);
+    const env = proc(pid, 'environ');
+    assert.ok(env.some((e) => /^NODE_OPTIONS=.*--max-semi-space-size=32/.test(e)), `pid ${pid} NODE_OPTIONS`);
+    assert.ok(env.includes('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768'), `pid ${pid} GLIBC_TUNABLES`);
+  }
+  assert.equal(childPids(gw.pid).length, 2);
+});
 
 test('admin /metrics sums tollgate_requests_total over both workers and reports their config version', async () => {
   const first = await get(`${gw.adminUrl}/metrics`);
