@@ -1,5 +1,17 @@
 import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import processCpuTotal from 'prom-client/lib/metrics/processCpuTotal.js';
+import processStartTime from 'prom-client/lib/metrics/processStartTime.js';
+import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
+import processOpenFileDescriptors from 'prom-client/lib/metrics/processOpenFileDescriptors.js';
+import processMaxFileDescriptors from 'prom-client/lib/metrics/processMaxFileDescriptors.js';
+import eventLoopLag from 'prom-client/lib/metrics/eventLoopLag.js';
+import processResources from 'prom-client/lib/metrics/processResources.js';
+import processHandles from 'prom-client/lib/metrics/processHandles.js';
+import processRequests from 'prom-client/lib/metrics/processRequests.js';
+import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
+import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
+import version from 'prom-client/lib/metrics/version.js';
 import { RouteStatsRegistry } from './route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
 
@@ -15,7 +27,7 @@ export function createGatewayMetrics(register = new Registry()) {
   // Requests and latency are counted per route as plain numbers (see route-stats.ts).
   const routeStats = new RouteStatsRegistry();
   for (const m of routeStats.metrics()) register.registerMetric(m as never);
-  collectDefaultMetrics({ register });
+  defaultMetricsButGc(register);
   exactGcHistogram(register);
   return {
     register,
@@ -49,6 +61,25 @@ export function createGatewayMetrics(register = new Registry()) {
   };
 }
 
+/**
+ * prom-client's default metrics, all but `gc`: its GC observer would run
+ * beside ours on every collection and feed a histogram exactGcHistogram takes
+ * out of the registry anyway. These are the modules collectDefaultMetrics
+ * calls, in its order (already in the bundle through prom-client's index); a
+ * test checks the list against prom-client's own `metricsList`, so an upgrade
+ * that adds or renames one fails it.
+ */
+export const DEFAULT_METRICS_BUT_GC = {
+  processCpuTotal, processStartTime, osMemoryHeap, processOpenFileDescriptors, processMaxFileDescriptors,
+  eventLoopLag, processResources, processHandles, processRequests, heapSizeAndUsed, heapSpacesSizeAndUsed, version,
+};
+
+function defaultMetricsButGc(register: Registry): void {
+  // collectDefaultMetrics' own defaults.
+  const config = { register, eventLoopMonitoringPrecision: 10 };
+  for (const collect of Object.values(DEFAULT_METRICS_BUT_GC)) collect(register, config);
+}
+
 const GC_METRIC = 'nodejs_gc_duration_seconds';
 const GC_KINDS: Record<number, string> = {
   [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
@@ -63,11 +94,10 @@ const GC_KINDS: Record<number, string> = {
  * turn of the loop over together, so it missed GCs: it counted one of four for
  * two back-to-back full GCs, and 2-4 of ~85 went missing in a 3 s allocation
  * loop. This puts the same metric (name, help, kind label, buckets) in its
- * place, fed every entry. prom-client's own observer cannot be disconnected;
- * it keeps feeding a histogram no registry exports.
+ * place, fed every entry; prom-client's own observer is never started
+ * (defaultMetricsButGc).
  */
 function exactGcHistogram(register: Registry): void {
-  register.removeSingleMetric(GC_METRIC);
   const histogram = new Histogram({
     name: GC_METRIC,
     help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
