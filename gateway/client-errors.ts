@@ -27,8 +27,21 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
     return undefined;
   }
   const code = clientErrorCode(err);
-  const status = errors[code].status;
-  const body = errorBody(code, randomUUID());
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  endWithError(socket, code, randomUUID());
   return code;
+}
+
+/** How long a client gets to read an error and close before its connection is cut. */
+const CLOSE_GRACE_MS = 5000;
+
+/**
+ * Writes a gateway error straight to a socket Node's HTTP server has let go of
+ * (a parser error, a CONNECT request) and closes it: a client that never
+ * closes its side loses the connection after CLOSE_GRACE_MS.
+ */
+export function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
+  const status = errors[code].status;
+  const body = errorBody(code, requestId);
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from '../shared/http.ts';
 import type { Socket } from 'node:net';
-import { answerClientError } from './client-errors.ts';
-import { errors } from './errors.ts';
+import { answerClientError, endWithError } from './client-errors.ts';
+import { errors, type ErrorCode } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
 import type { Config, UpstreamConfig } from './config/schema.ts';
@@ -16,6 +16,7 @@ import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from './memory.ts';
+import { acceptRequestId } from './stages/request-id/index.ts';
 import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
@@ -64,13 +65,22 @@ export class DataPlane {
     }, this.handle);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = answerClientError(err, socket);
-      if (!code) return;
-      metrics.gatewayErrors.inc({ code });
-      this.snapshot?.unrouted.record(errors[code].status, 0);
       // The parser refused it, so it never became a request; it is still counted, with its reason.
-      this.sink?.emit(rejectedEvent(code, this.node, socket.remoteAddress ?? ''));
+      if (code) this.countRejected(code, socket);
+    });
+    // A reverse proxy does not tunnel: CONNECT gets a JSON 501, where Node alone would drop the connection without a word.
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      endWithError(socket, 'GW_ERR_METHOD_NOT_SUPPORTED', acceptRequestId(req.headers['x-request-id']));
+      this.countRejected('GW_ERR_METHOD_NOT_SUPPORTED', socket);
     });
     this.apply(initial, version);
+  }
+
+  /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access event. */
+  private countRejected(code: ErrorCode, socket: Socket): void {
+    this.metrics.gatewayErrors.inc({ code });
+    this.snapshot?.unrouted.record(errors[code].status, 0);
+    this.sink?.emit(rejectedEvent(code, this.node, socket.remoteAddress ?? ''));
   }
 
   get current(): Snapshot {

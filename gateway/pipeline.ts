@@ -33,7 +33,7 @@ export type Stage = EdgeStage | RouteStage;
 
 /** The request path, in order. The proxy is always last. */
 export const stages: readonly Stage[] = [
-  requestId,       // 1. keep a valid X-Request-Id or make one
+  requestId,       // 1. keep a valid X-Request-Id or make one; refuse a request line that is not HTTP/1.x
   tokenEndpoint,   // 2. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
   routeMatch,      // 3. host, path, method, headers → route, or 404
   clientIp,        // 4. the client address, from X-Forwarded-For only through trusted proxies

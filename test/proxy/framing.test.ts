@@ -81,6 +81,26 @@ test('a bad HTTP version gets 400', async () => {
   await refused('GET / HTTP/9.9\r\nHost: a\r\n\r\n', [400, 505]);
 });
 
+test('an HTTP/2.0 request line gets 505 and is not forwarded, with Host or without', async () => {
+  // Node's parser takes it (and wants no Host for it); nginx answers 505.
+  assert.equal(await refused('GET / HTTP/2.0\r\nHost: a\r\n\r\n', [505]), 'GW_ERR_HTTP_VERSION_NOT_SUPPORTED');
+  assert.equal(await refused('GET / HTTP/2.0\r\n\r\n', [505]), 'GW_ERR_HTTP_VERSION_NOT_SUPPORTED');
+});
+
+test('an HTTP/0.9 request line with headers gets 400 and is not forwarded', async () => {
+  // HTTP/0.9 had neither a version token nor headers; Node's parser takes this, nginx answers 400.
+  assert.equal(await refused('GET / HTTP/0.9\r\nHost: a\r\n\r\n', [400]), 'GW_ERR_BAD_REQUEST');
+});
+
+test('CONNECT gets a JSON 501 and the connection closes; nothing is tunnelled', async () => {
+  const res = await rawRequest(gw.proxy.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: connect-1\r\n\r\n');
+  assert.ok(res.closed, 'the connection stayed open');
+  assert.equal(res.status, 501, res.text);
+  assert.match(res.text, /\r\nx-request-id: connect-1\r\n/i);
+  assert.equal(JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)).code, 'GW_ERR_METHOD_NOT_SUPPORTED');
+  assert.equal(await refused('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', [501]), 'GW_ERR_METHOD_NOT_SUPPORTED');
+});
+
 test('an HTTP/1.1 request without Host gets 400 JSON', async () => {
   await refused('GET / HTTP/1.1\r\nX-A: b\r\n\r\n', [400]);
 });

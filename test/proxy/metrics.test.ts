@@ -61,6 +61,15 @@ test('a request the parser refuses is counted as an unrouted 4xx with its code',
   assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_AMBIGUOUS_FRAMING"}'), 1, text);
 });
 
+test('a CONNECT request, which never reaches the request path, is counted as an unrouted 5xx with its code', async () => {
+  const before = sample(await scrape(), 'tollgate_requests_total{service="",route="",status_class="5xx"}') ?? 0;
+  const res = await rawRequest(gw.proxy.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n');
+  assert.equal(res.status, 501);
+  const text = await scrape();
+  assert.equal(sample(text, 'tollgate_requests_total{service="",route="",status_class="5xx"}'), before + 1, text);
+  assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_METHOD_NOT_SUPPORTED"}'), 1, text);
+});
+
 test('a reply the gateway writes after routing is counted once, under its route and its code', async () => {
   const res = await send(gw.url, '/gone');
   assert.equal(res.status, 502);
