@@ -190,3 +190,26 @@ test('a client that does not finish its request head within header_timeout_ms ge
   assert.equal(jsonCode(res.text), 'GW_ERR_REQUEST_TIMEOUT');
   assert.ok(ms >= 280 && ms < 1500, `took ${ms} ms`);
 });
+
+test('more than 1000 header fields get 431 even under a large max_header_bytes, never a request with fields silently dropped', async () => {
+  // Node's parser refuses the 1001st field (a header overflow) rather than dropping it; this holds it to that.
+  const big = await startGateway({
+    proxy: { max_header_bytes: 1048576 },
+    services: [{ name: 'echo', routes: [{ paths: ['/echo'] }], upstream: { targets: [{ url: echo.url }] } }],
+  });
+  try {
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `x${i}: 1\r\n`).join('');
+    const before = echo.seen.length;
+    // Host, 998 more, X-Last and Connection: 1001 fields.
+    const res = await rawRequest(big.proxy.port, `GET /echo HTTP/1.1\r\nHost: a\r\n${fields(998)}X-Last: yes\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 431, res.text);
+    assert.equal(jsonCode(res.text), 'GW_ERR_HEADERS_TOO_LARGE');
+    assert.equal(echo.seen.length, before, 'forwarded');
+    // 990 fields pass whole (the gateway's own four added, the upstream's parser takes them too): the upstream sees the last one.
+    const ok = await rawRequest(big.proxy.port, `GET /echo HTTP/1.1\r\nHost: a\r\n${fields(987)}X-Last: yes\r\nConnection: close\r\n\r\n`);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(echo.seen.at(-1)?.headers['x-last'], 'yes');
+  } finally {
+    await big.close();
+  }
+});
