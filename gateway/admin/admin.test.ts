@@ -4,6 +4,7 @@ import type {
   ApplyResult, ConfigError, ConfigSource, ConfigVersion, ConfigVersionSummary, ControlPlane, UpstreamHealth,
 } from '../control/types.ts';
 import { startAdmin } from './server.ts';
+import { rawRequest } from '../../test/helpers/raw-http.ts';
 
 /**
  * A minimal in-memory control plane: the admin API is what is under test.
@@ -292,3 +293,16 @@ test('errors carry the client\'s X-Request-Id, or a generated one', () =>
     const generated = await call('GET', '/services/nope', { headers: { 'x-request-id': 'bad id\twith tab' } });
     assert.match(generated.body.request_id, /^[0-9a-f-]{36}$/);
   }));
+
+test('CONNECT gets a JSON 501 and the connection closes, as on the proxy listener', async () => {
+  const admin = await startAdmin({ host: '127.0.0.1', port: 0, control: new MemoryControlPlane({ services: [] }) });
+  try {
+    const res = await rawRequest(admin.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: admin-connect\r\n\r\n');
+    assert.ok(res.closed, 'the connection stayed open');
+    assert.equal(res.status, 501, res.text);
+    assert.match(res.text, /\r\nx-request-id: admin-connect\r\n/i);
+    assert.equal(JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)).code, 'GW_ERR_METHOD_NOT_SUPPORTED');
+  } finally {
+    await admin.close();
+  }
+});

@@ -1,9 +1,11 @@
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/types.ts';
 import { acceptRequestId } from '../stages/request-id/index.ts';
+import { endWithError } from '../client-errors.ts';
 import { installBearerAuth } from './auth.ts';
 import { installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
@@ -62,6 +64,10 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     },
   });
 
+  // As on the proxy listener: CONNECT gets a JSON 501, where Node alone would drop the connection without a reply.
+  app.server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    endWithError(socket, 'GW_ERR_METHOD_NOT_SUPPORTED', acceptRequestId(req.headers['x-request-id']));
+  });
   installJsonParser(app);
   installErrorReplies(app);
   if (opts.token) installBearerAuth(app, opts.token);
