@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from '../shared/http.ts';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { acceptRequestId } from './stages/request-id/index.ts';
 import { errorBody, errors, type ErrorCode } from './errors.ts';
 
 /** Maps a parser or timeout error from Node's HTTP server to our reply code. */
@@ -31,6 +33,17 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   return code;
 }
 
+/**
+ * Answers CONNECT, which Node hands to the 'connect' event instead of a
+ * request handler (and, with no listener, drops without a reply): a reverse
+ * proxy does not tunnel. Used by the proxy and admin listeners alike.
+ */
+export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
+  const code = 'GW_ERR_METHOD_NOT_SUPPORTED';
+  endWithError(socket, code, acceptRequestId(req.headers['x-request-id']));
+  return code;
+}
+
 /** How long a client gets to read an error and close before its connection is cut. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -39,7 +52,7 @@ const CLOSE_GRACE_MS = 5000;
  * (a parser error, a CONNECT request) and closes it: a client that never
  * closes its side loses the connection after CLOSE_GRACE_MS.
  */
-export function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
+function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
   const status = errors[code].status;
   const body = errorBody(code, requestId);
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();

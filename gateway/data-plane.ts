@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from '../shared/http.ts';
 import type { Socket } from 'node:net';
-import { answerClientError, endWithError } from './client-errors.ts';
+import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
@@ -16,7 +16,6 @@ import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from './memory.ts';
-import { acceptRequestId } from './stages/request-id/index.ts';
 import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
@@ -68,11 +67,7 @@ export class DataPlane {
       // The parser refused it, so it never became a request; it is still counted, with its reason.
       if (code) this.countRejected(code, socket);
     });
-    // A reverse proxy does not tunnel: CONNECT gets a JSON 501, where Node alone would drop the connection without a word.
-    this.server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      endWithError(socket, 'GW_ERR_METHOD_NOT_SUPPORTED', acceptRequestId(req.headers['x-request-id']));
-      this.countRejected('GW_ERR_METHOD_NOT_SUPPORTED', socket);
-    });
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.countRejected(answerConnect(req, socket), socket));
     this.apply(initial, version);
   }
 

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/types.ts';
 import { acceptRequestId } from '../stages/request-id/index.ts';
-import { endWithError } from '../client-errors.ts';
+import { answerConnect } from '../client-errors.ts';
 import { installBearerAuth } from './auth.ts';
 import { installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
@@ -64,10 +64,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
     },
   });
 
-  // As on the proxy listener: CONNECT gets a JSON 501, where Node alone would drop the connection without a reply.
-  app.server.on('connect', (req: IncomingMessage, socket: Socket) => {
-    endWithError(socket, 'GW_ERR_METHOD_NOT_SUPPORTED', acceptRequestId(req.headers['x-request-id']));
-  });
+  app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
   installJsonParser(app);
   installErrorReplies(app);
   if (opts.token) installBearerAuth(app, opts.token);
