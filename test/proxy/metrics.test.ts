@@ -52,22 +52,23 @@ test('a 404 and a 200 are counted by service, route and status class, and the 40
   assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_NO_ROUTE"}'), 1, text);
 });
 
-test('a request the parser refuses is counted as an unrouted 4xx with its code', async () => {
-  const before = sample(await scrape(), 'tollgate_requests_total{service="",route="",status_class="4xx"}') ?? 0;
-  const res = await rawRequest(gw.proxy.port, 'POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab');
-  assert.equal(res.status, 400);
+/** Sends raw bytes the request path never sees; asserts the reply's status and that it was counted as unrouted, under its status class and code. */
+async function countedUnrouted(bytes: string, status: number, code: string) {
+  const series = `tollgate_requests_total{service="",route="",status_class="${String(status)[0]}xx"}`;
+  const before = sample(await scrape(), series) ?? 0;
+  const res = await rawRequest(gw.proxy.port, bytes);
+  assert.equal(res.status, status);
   const text = await scrape();
-  assert.equal(sample(text, 'tollgate_requests_total{service="",route="",status_class="4xx"}'), before + 1, text);
-  assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_AMBIGUOUS_FRAMING"}'), 1, text);
+  assert.equal(sample(text, series), before + 1, text);
+  assert.equal(sample(text, `tollgate_gateway_errors_total{code="${code}"}`), 1, text);
+}
+
+test('a request the parser refuses is counted as an unrouted 4xx with its code', async () => {
+  await countedUnrouted('POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400, 'GW_ERR_AMBIGUOUS_FRAMING');
 });
 
 test('a CONNECT request, which never reaches the request path, is counted as an unrouted 5xx with its code', async () => {
-  const before = sample(await scrape(), 'tollgate_requests_total{service="",route="",status_class="5xx"}') ?? 0;
-  const res = await rawRequest(gw.proxy.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n');
-  assert.equal(res.status, 501);
-  const text = await scrape();
-  assert.equal(sample(text, 'tollgate_requests_total{service="",route="",status_class="5xx"}'), before + 1, text);
-  assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_METHOD_NOT_SUPPORTED"}'), 1, text);
+  await countedUnrouted('CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n', 501, 'GW_ERR_METHOD_NOT_SUPPORTED');
 });
 
 test('a reply the gateway writes after routing is counted once, under its route and its code', async () => {
