@@ -20,6 +20,7 @@ export const errors = {
   GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.', errorClass: 'bad_request' },
   GW_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are served on this listener.', errorClass: 'bad_request' },
   GW_ERR_METHOD_NOT_SUPPORTED: { status: 501, message: 'The gateway does not support this method.', errorClass: 'bad_request' },
+  GW_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.', errorClass: 'bad_request' },
   GW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The client did not send the request in time.', errorClass: 'request_timeout' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.', errorClass: 'body_too_large' },
   GW_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers exceed the size limit.', errorClass: 'headers_too_large' },

@@ -10,7 +10,7 @@ export const RouteSchema = Type.Object({
   name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Route name used in metrics and logs (default `<service>-<index>`).' })),
   hosts: Type.Array(Type.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$' }), { default: [], description: 'Host names, exact or `*.example.com`; empty matches any host.' }),
   paths: Type.Array(Type.String({ minLength: 1 }), { default: [], description: '`/prefix` (longest wins), `=/exact`, or `~regex`; empty matches any path.' }),
-  methods: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Allowed methods; empty matches any.' }),
+  methods: Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { default: [], description: 'Allowed methods; empty matches any but TRACE, which only a route that lists it gets (405 otherwise).' }),
   headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Required request headers: exact value, or `~regex`.' }),
   priority: Type.Integer({ default: 0, description: 'Higher priority routes are tried first (default 0).' }),
   strip_prefix: Type.Boolean({ default: false, description: 'Remove the matched path prefix before proxying (default false).' }),

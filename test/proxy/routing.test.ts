@@ -25,6 +25,7 @@ const routes: Record<string, Record<string, unknown>[]> = {
   'm-post': [{ paths: ['/m'], methods: ['POST'] }],
   'm-any': [{ paths: ['/m'] }],
   'm-only': [{ paths: ['/monly'], methods: ['GET', 'HEAD'] }],
+  'm-trace': [{ paths: ['/mtrace'], methods: ['GET', 'TRACE'] }],
   'hdr-v2': [{ paths: ['/hdr'], headers: { 'X-Version': '2' } }],
   'hdr-beta': [{ paths: ['/hdr'], headers: { 'x-channel': '~^beta-' } }],
   'hdr-none': [{ paths: ['/hdr'] }],
@@ -110,6 +111,21 @@ test('methods narrow a route, and a route with a method condition beats one with
   assert.equal(await via('/m', { method: 'POST', body: 'x' }), 'm-post');
   assert.equal(await via('/m', { method: 'DELETE' }), 'm-any');
   assert.equal(await via('/monly', { method: 'DELETE' }), '404');
+});
+
+test('TRACE gets 405 with Allow and never reaches the upstream, unless the route lists TRACE', async () => {
+  // The upstream would echo the request back, headers the gateway added included.
+  const seen = () => upstreams.reduce((n, u) => n + u.seen.filter((s) => s.method === 'TRACE').length, 0);
+  const res = await send(gw.url, '/m', { method: 'TRACE' });
+  assert.equal(res.status, 405, res.text);
+  assert.equal(res.json().code, 'GW_ERR_METHOD_NOT_ALLOWED');
+  assert.equal(res.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  assert.equal(res.headers['x-request-id'], res.json().request_id);
+  assert.equal(seen(), 0);
+  // A route whose methods leave TRACE out does not match it at all.
+  assert.equal(await via('/monly', { method: 'TRACE' }), '404');
+  assert.equal(await via('/mtrace', { method: 'TRACE' }), 'm-trace');
+  assert.equal(seen(), 1);
 });
 
 test('header conditions match exact values and ~regex, case-insensitively by name', async () => {

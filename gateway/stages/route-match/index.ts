@@ -43,6 +43,12 @@ function preflightRoute(snapshot: Snapshot, host: string, hostLower: string, pat
   return m && corsRoutes.has(m.route) ? m : undefined;
 }
 
+/**
+ * What a 405 for TRACE lists: a route that takes any method takes every
+ * method but TRACE (and CONNECT, which never gets this far).
+ */
+export const ALLOW_BUT_TRACE = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
 export const routeMatch: EdgeStage = {
   name: 'route-match',
   scope: 'edge',
@@ -71,6 +77,13 @@ export const routeMatch: EdgeStage = {
     // A CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS.
     if (!m && req.method === 'OPTIONS') m = preflightRoute(snapshot, ctx.host, hostLower, path, req.headers);
     if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
+    // The upstream would echo TRACE back whole, with the headers the gateway
+    // adds on the way (X-Forwarded-*, a route's request_headers, which may
+    // carry an upstream credential): only a route that lists TRACE gets it.
+    if (req.method === 'TRACE' && !m.route.config.methods.includes('TRACE')) {
+      ctx.route = m.route;
+      return ctx.reply('GW_ERR_METHOD_NOT_ALLOWED', { allow: ALLOW_BUT_TRACE });
+    }
     ctx.route = m.route;
     ctx.matchedPrefix = m.prefix;
   },
