@@ -171,9 +171,12 @@ export function runWorker(log: Logger): void {
       process.exit(0);
     }
   };
-  // A SIGTERM/SIGINT to the whole process group is handled by the primary's shutdown message.
+  // A signal to the whole process group (kill -PGID, pkill -f tollgate) is the primary's to act on:
+  // SIGTERM/SIGINT through its shutdown message, SIGHUP as a reload it sends on as an apply.
+  // SIGHUP's default action would kill the worker with its requests in flight.
   process.on('SIGTERM', () => undefined);
   process.on('SIGINT', () => undefined);
+  process.on('SIGHUP', () => undefined);
 }
 
 export const isClusterWorker = () => cluster.isWorker && process.env.TOLLGATE_CLUSTER_WORKER === '1';

@@ -147,3 +147,20 @@ test('a killed worker is replaced by a new one that serves the current config', 
   const fresh = replaced.find((pid) => !workers.includes(pid))!;
   assert.ok(await eventually(async () => (await burst('/e'), servingWorkers().includes(fresh)), 5000), 'the new worker serves requests');
 });
+
+test('SIGHUP to the primary and its workers (a process-group HUP) reloads and kills no worker', async () => {
+  const workers = childPids(gw.pid);
+  assert.equal(workers.length, 2);
+  const died = () => gw.logs.filter((l) => l.msg === 'proxy worker died; starting another').length;
+  const diedBefore = died();
+  writeYaml(join(file, '..'), 'workers.yaml', withVariant('hup'));
+  // What `pkill -HUP -f tollgate` or `kill -HUP -PGID` does: every process gets the signal.
+  for (const pid of [gw.pid, ...workers]) process.kill(pid, 'SIGHUP');
+  const replies = await eventually(async () => {
+    const r = await burst('/hup');
+    return r.every((x) => x.status === 200 && x.headers['x-variant'] === 'hup') ? r : undefined;
+  }, 5000, 50);
+  assert.ok(replies, 'a burst of requests all saw the reloaded config');
+  assert.deepEqual(childPids(gw.pid), workers, 'the same two workers still serve');
+  assert.equal(died(), diedBefore, 'no worker died');
+});
