@@ -120,3 +120,31 @@ test('health.active.host takes a host name or address with an optional port, and
     assert.deepEqual(errorsOf(svc(bad)).map((e) => e.path), ['/services/0/upstream/health/active/host'], JSON.stringify(bad));
   }
 });
+
+test('header names and values in routes must be valid HTTP fields: a bad one is named, not found later as a 502 per request', () => {
+  const errs = errorsOf({
+    services: [{
+      name: 'a',
+      routes: [{
+        paths: ['/'],
+        headers: { 'x y': '1' },
+        request_headers: { set: { 'bad header': 'v', ok: 'a\r\nInjected: 1' }, add: { 'x-nul': 'a\0b' }, remove: ['no pe'] },
+        response_headers: { add: { 'x-tab': 'a\tb', 'x-vis': '"quoted" é' }, set: { 'x-lf': 'a\nb', 'x-wide': 'a→b' } },
+      }],
+      upstream: { targets: [{ url: 'http://127.0.0.1:1' }] },
+    }],
+  });
+  const byPath = Object.fromEntries(errs.map((e) => [e.path, e.message]));
+  const r = '/services/0/routes/0';
+  assert.match(byPath[`${r}/headers/x y`], /name must match pattern/);
+  assert.match(byPath[`${r}/request_headers/set/bad header`], /name must match pattern/);
+  assert.match(byPath[`${r}/request_headers/set/ok`], /must match pattern/);
+  assert.match(byPath[`${r}/request_headers/add/x-nul`], /must match pattern/);
+  assert.match(byPath[`${r}/request_headers/remove/0`], /must match pattern/);
+  assert.match(byPath[`${r}/response_headers/set/x-lf`], /must match pattern/);
+  assert.match(byPath[`${r}/response_headers/set/x-wide`], /must match pattern/, 'Node refuses to send a character above U+00FF');
+  // A tab, quotes and non-ASCII text are legal field content.
+  assert.equal(byPath[`${r}/response_headers/add/x-tab`], undefined);
+  assert.equal(byPath[`${r}/response_headers/add/x-vis`], undefined);
+  assert.equal(errs.length, 7, JSON.stringify(errs));
+});

@@ -64,7 +64,9 @@ export function schemaErrors(value: unknown): ConfigError[] {
   for (const e of all as ErrorObject[]) {
     const path = e.instancePath;
     if (e.keyword === 'additionalProperties') {
-      push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, 'unknown field');
+      // A map whose keys must match a pattern (header names) refuses a key, rather than an unknown field.
+      const keys = Object.keys((e.parentSchema as { patternProperties?: object } | undefined)?.patternProperties ?? {});
+      push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, keys.length ? `name must match pattern "${keys.join('" or "')}"` : 'unknown field');
     } else if (e.keyword === 'anyOf') {
       push(path, allowedValues(e.schema));
     } else if (anyOfPaths.has(path)) {
