@@ -16,7 +16,7 @@ export interface ErrorDef {
 export const errors = {
   GW_ERR_NO_ROUTE: { status: 404, message: 'No route matches this request.', errorClass: 'no_route' },
   GW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.', errorClass: 'bad_request' },
-  GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (Content-Length and Transfer-Encoding).', errorClass: 'bad_request' },
+  GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (conflicting Content-Length or Transfer-Encoding).', errorClass: 'bad_request' },
   GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.', errorClass: 'bad_request' },
   GW_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are served on this listener.', errorClass: 'bad_request' },
   GW_ERR_METHOD_NOT_SUPPORTED: { status: 501, message: 'The gateway does not support this method.', errorClass: 'bad_request' },

@@ -101,6 +101,37 @@ test('CONNECT gets a JSON 501 and the connection closes; nothing is tunnelled', 
   assert.equal(await refused('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', [501]), 'GW_ERR_METHOD_NOT_SUPPORTED');
 });
 
+test('a fragment in the request target gets 400 and is not forwarded', async () => {
+  // Matched as part of the path, `/admin#` would miss a `=/admin` route (and its access rules) and
+  // reach another route, while the upstream drops the fragment (HAProxy CVE-2023-45539).
+  for (const target of ['/admin#', '/admin#x', '/api/v1#x', '/index.html#.png']) {
+    assert.equal(await refused(`GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`, [400]), 'GW_ERR_BAD_REQUEST', target);
+  }
+});
+
+test('a Host value that is not a host[:port] gets 400 and is not forwarded', async () => {
+  for (const host of ['evil.com/.example.com', 'a?b', 'a#b', 'a b', '<script>', 'a\\b', 'a@b', '[::1', 'a:80x']) {
+    assert.equal(await refused(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`, [400]), 'GW_ERR_BAD_REQUEST', host);
+  }
+  // absolute-form: its authority replaces Host, so it is held to the same rule.
+  assert.equal(await refused('GET http://a<b/x HTTP/1.1\r\nHost: a\r\n\r\n', [400]), 'GW_ERR_BAD_REQUEST');
+  for (const host of ['a', 'a.test:8080', '127.0.0.1:1', '[::1]:8080', 'xn--bcher-kva.example', 'a_b.internal', 'a.test.', '']) {
+    const res = await rawRequest(gw.proxy.port, `GET /ok HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 200, `${host}: ${res.text}`);
+  }
+});
+
+test('the Host checks come before the gateway-owned endpoints too', async () => {
+  for (const bytes of [
+    'GET /.well-known/jwks.json HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
+    'GET /.well-known/jwks.json HTTP/1.1\r\n\r\n',
+    'GET /.well-known/jwks.json HTTP/1.1\r\nHost: a/b\r\n\r\n',
+  ]) {
+    const res = await rawRequest(gw.proxy.port, bytes);
+    assert.equal(res.status, 400, res.text);
+  }
+});
+
 test('an HTTP/1.1 request without Host gets 400 JSON', async () => {
   await refused('GET / HTTP/1.1\r\nX-A: b\r\n\r\n', [400]);
 });

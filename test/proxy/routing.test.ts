@@ -149,6 +149,21 @@ test('a port-less Host, an IPv6 Host and no Host at all (HTTP/1.0) are routed wi
   assert.equal(await via('/h', host('api.example.com')), 'host-exact');
 });
 
+test('a fully qualified Host (trailing dot) routes like the bare name', async () => {
+  assert.equal(await via('/h', host('api.example.com.')), 'host-exact');
+  assert.equal(await via('/h', host('x.eu.example.com.:8080')), 'host-wild-long');
+  assert.equal(await via('/h', host('ports.test.:8443')), 'host-port');
+});
+
+test('an unsupported transfer coding gets 501 and a closed connection where no route matches too', async () => {
+  // Refused before routing: a 404 on a kept-alive connection would leave the body's framing to chance.
+  const res = await rawRequest(gw.proxy.port,
+    'POST /nowhere HTTP/1.1\r\nHost: nowhere.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\nGET /h HTTP/1.1\r\nHost: api.example.com\r\n\r\n');
+  assert.equal(res.status, 501, res.text);
+  assert.ok(res.closed, 'the connection stayed open');
+  assert.equal(res.text.match(/HTTP\/1\.1 /g)?.length, 1, `the pipelined request was answered:\n${res.text}`);
+});
+
 test('a request no route matches gets 404 JSON {code, message, request_id} with the same X-Request-Id', async () => {
   const res = await send(gw.url, '/nowhere', { headers: { host: 'nowhere.test' } });
   assert.equal(res.status, 404);

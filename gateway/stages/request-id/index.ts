@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EdgeStage } from '../../pipeline.ts';
+import type { RequestContext } from '../../context.ts';
+import type { ErrorCode } from '../../errors.ts';
 
 /** A client-sent id is kept only when it is short and plain, so it is safe in logs and headers. */
 const VALID_ID = /^[A-Za-z0-9._:@+=\/-]{1,128}$/;
@@ -8,15 +10,61 @@ export function acceptRequestId(value: string | string[] | undefined): string {
   return typeof value === 'string' && VALID_ID.test(value) ? value : randomUUID();
 }
 
+/** RFC 3986 host (reg-name, IPv4 or an IP literal) with an optional port; nothing that could end a path or a header. */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+
+export const validHost = (host: string): boolean => VALID_HOST.test(host);
+
+/** Counts Host fields as sent; Node keeps only the first, so a second would go unseen. */
+function hostFields(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i];
+    if (k.length === 4 && (k === 'Host' || k === 'host' || k.toLowerCase() === 'host')) n++;
+  }
+  return n;
+}
+
+/**
+ * What every request must be before any stage acts on it (the token
+ * endpoint included), refused the way nginx and HAProxy refuse it. Node's
+ * parser lets all of these through.
+ */
+function malformed(req: RequestContext['req']): [ErrorCode, Record<string, string>?] | undefined {
+  // `HTTP/2.0` and `HTTP/0.9` request lines (with headers, and 2.0 needing no
+  // Host) are not HTTP/1.x; nginx answers 505 and 400.
+  const major = req.httpVersionMajor;
+  if (major !== 1) return [major > 1 ? 'GW_ERR_HTTP_VERSION_NOT_SUPPORTED' : 'GW_ERR_BAD_REQUEST', CLOSE];
+  // A fragment is not part of a request target (RFC 9112 3.2). Kept, it would
+  // sit in the path matched against routes while the upstream drops it:
+  // `/admin#` would pass a `=/admin` route's access rules by matching another
+  // route (HAProxy CVE-2023-45539).
+  if (req.url !== undefined && req.url.includes('#')) return ['GW_ERR_BAD_REQUEST'];
+  // Two Hosts would let routing and the upstream disagree on the host (RFC 9112 3.2).
+  if (hostFields(req.rawHeaders) > 1) return ['GW_ERR_BAD_REQUEST', CLOSE];
+  const host = req.headers.host;
+  if (host === undefined) {
+    if (req.httpVersionMinor >= 1) return ['GW_ERR_BAD_REQUEST', CLOSE];
+  } else if (!validHost(host)) return ['GW_ERR_BAD_REQUEST', CLOSE];
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    // nginx: 501 for any coding but chunked; HTTP/1.0 has no chunked framing
+    // at all. Refused here, before routing, so an unrouted request cannot
+    // leave such a body behind on a kept-alive connection.
+    if (te.toLowerCase() !== 'chunked') return ['GW_ERR_UNSUPPORTED_TRANSFER_ENCODING', CLOSE];
+    if (req.httpVersionMinor === 0) return ['GW_ERR_AMBIGUOUS_FRAMING', CLOSE];
+  }
+  return undefined;
+}
+
+const CLOSE = { connection: 'close' };
+
 export const requestId: EdgeStage = {
   name: 'request-id',
   scope: 'edge',
   init: () => (ctx) => {
     ctx.requestId = acceptRequestId(ctx.req.headers['x-request-id']);
-    // Node's parser also takes `HTTP/2.0` and `HTTP/0.9` request lines (with
-    // headers, and 2.0 needing no Host); neither is HTTP/1.x, so no later stage
-    // sees them. nginx answers the same: 505 and 400.
-    const major = ctx.req.httpVersionMajor;
-    if (major !== 1) return ctx.reply(major > 1 ? 'GW_ERR_HTTP_VERSION_NOT_SUPPORTED' : 'GW_ERR_BAD_REQUEST', { connection: 'close' });
+    const refusal = malformed(ctx.req);
+    if (refusal) return ctx.reply(refusal[0], refusal[1]);
   },
 };

@@ -3,6 +3,7 @@ import { normalizePath } from '../../router/normalize.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Snapshot } from '../../snapshot.ts';
 import { corsRoutes } from '../cors/index.ts';
+import { validHost } from '../request-id/index.ts';
 
 /** Lower-cased Host header → host without port. Handles `[v6]:port`, a bare host and a missing Host. */
 export function hostOf(header: string | undefined): string {
@@ -16,16 +17,6 @@ export function hostOf(header: string | undefined): string {
     if (colon !== -1) end = colon;
   }
   return header.slice(0, end);
-}
-
-/** Counts Host fields as sent; Node keeps only the first, so a second would go unseen. */
-function hostFields(raw: string[]): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const k = raw[i];
-    if (k.length === 4 && (k === 'Host' || k === 'host' || k.toLowerCase() === 'host')) n++;
-  }
-  return n;
 }
 
 /** absolute-form target (RFC 9112 3.2.2): `http://authority/path?q` → authority and origin-form. */
@@ -55,24 +46,29 @@ export const routeMatch: EdgeStage = {
   init: (snapshot) => (ctx) => {
     const req = ctx.req;
     let url = req.url ?? '/';
-    if (hostFields(req.rawHeaders) > 1) return ctx.reply('GW_ERR_BAD_REQUEST', { connection: 'close' });
+    // The Host header and the request line were checked at the edge (request-id stage).
     if (url.charCodeAt(0) !== 47 /* / */) {
       // A server must accept absolute-form; its authority then replaces Host.
       const abs = splitAbsoluteForm(url);
-      if (!abs) return ctx.reply('GW_ERR_BAD_REQUEST');
+      if (!abs || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
       req.headers.host = abs.authority;
       url = abs.path;
     }
     const hostHeader = req.headers.host;
-    if (hostHeader === undefined && req.httpVersionMinor >= 1) return ctx.reply('GW_ERR_BAD_REQUEST', { connection: 'close' });
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     ctx.query = q === -1 ? '' : url.slice(q + 1);
     const path = normalizePath(rawPath);
     if (path === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
     ctx.path = path;
-    const hostLower = hostHeader ? hostHeader.toLowerCase() : '';
+    let hostLower = hostHeader ? hostHeader.toLowerCase() : '';
     ctx.host = hostOf(hostLower);
+    // `api.example.com.` is the same name, fully qualified (nginx drops the dot too).
+    if (ctx.host.length > 1 && ctx.host.charCodeAt(ctx.host.length - 1) === 46 /* . */) {
+      const bare = ctx.host.slice(0, -1);
+      hostLower = bare + hostLower.slice(ctx.host.length);
+      ctx.host = bare;
+    }
     let m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostLower, path, req.headers);
     // A CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS.
     if (!m && req.method === 'OPTIONS') m = preflightRoute(snapshot, ctx.host, hostLower, path, req.headers);
