@@ -23,15 +23,30 @@ export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
  * cannot be trusted. Returns the code, or undefined when nothing was written.
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): ErrorCode | undefined {
-  const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+  const s = socket as ServerSocket;
+  // The response on the socket now (Node's), with the data plane's context on it when it has one.
+  const pending = s._httpMessage;
+  // With none, a request still being read already had its response: the
+  // upstream answered before the client finished sending its body (a request
+  // timeout then). A second response to one request would desynchronise the
+  // client; the connection is cut instead, as when the response is under way.
+  const incoming = s.parser?.incoming;
+  const answered = pending ? pending.headersSent : incoming != null && !incoming.complete;
+  if (err.code === 'ECONNRESET' || !socket.writable || answered) {
     socket.destroy();
     return undefined;
   }
   const code = clientErrorCode(err);
-  endWithError(socket, code, randomUUID());
+  // A request the handler already has (a body too slow to arrive) keeps the id it was given and sent upstream.
+  endWithError(socket, code, pending?.tollgate?.requestId ?? randomUUID());
   return code;
 }
+
+/** The parts of Node's server socket (internal, stable since Node 0.x) the answer depends on. */
+type ServerSocket = Socket & {
+  _httpMessage?: { headersSent?: boolean; tollgate?: { requestId: string } } | null;
+  parser?: { incoming?: IncomingMessage | null } | null;
+};
 
 /**
  * Answers CONNECT, which Node hands to the 'connect' event instead of a

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send, type SendResult } from '../helpers/http-client.ts';
@@ -211,5 +212,46 @@ test('more than 1000 header fields get 431 even under a large max_header_bytes, 
     assert.equal(echo.seen.at(-1)?.headers['x-last'], 'yes');
   } finally {
     await big.close();
+  }
+});
+
+/** Sends a head declaring 900 body bytes, then one byte every 100 ms; returns all the gateway wrote until it closed. */
+function trickleBody(port: number, path: string, requestId: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nX-Request-Id: ${requestId}\r\nContent-Length: 900\r\n\r\n`);
+    const t = setInterval(() => { if (socket.writable) socket.write('x'); }, 100);
+    const done = () => { clearInterval(t); clearTimeout(cap); socket.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); };
+    const cap = setTimeout(done, 4000);
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+test('a body slower than request_timeout_ms: 408 with the request id it was given, and never a second response after the upstream answered', async () => {
+  const up = await startUpstream('early', (req, res) => {
+    // /early answers before the body is in; /wait reads the body first.
+    if (req.url === '/early') res.writeHead(200, { 'content-length': '2' }).end('ok');
+    req.on('data', () => undefined);
+    req.on('end', () => { if (!res.headersSent) res.writeHead(200, { 'content-length': '2' }).end('ok'); });
+  });
+  const g = await startGateway({
+    proxy: { request_timeout_ms: 600, header_timeout_ms: 300 },
+    services: [{ name: 'early', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }] } }],
+  });
+  try {
+    const early = await trickleBody(g.proxy.port, '/early', 'early-1');
+    assert.equal(early.match(/HTTP\/1\.1 \d{3}/g)?.join(), 'HTTP/1.1 200', `one response only:\n${early}`);
+    assert.match(early, /\r\nx-request-id: early-1\r\n/i);
+
+    const waiting = await trickleBody(g.proxy.port, '/wait', 'wait-1');
+    assert.equal(waiting.match(/HTTP\/1\.1 \d{3}/g)?.join(), 'HTTP/1.1 408', waiting);
+    assert.match(waiting, /\r\nx-request-id: wait-1\r\n/i, 'the 408 carries the id the request was given and sent upstream');
+    assert.equal(JSON.parse(waiting.slice(waiting.indexOf('\r\n\r\n') + 4)).request_id, 'wait-1');
+  } finally {
+    await g.close();
+    await up.close();
   }
 });
