@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load.ts';
+import { unknownEnvVariables } from './config/env.ts';
 import { splitListen } from '../shared/listen.ts';
 import { configJsonSchema, releaseValidator } from './config/validator.ts';
 import { createLogger } from './log.ts';
@@ -42,10 +43,16 @@ async function main(): Promise<number> {
     for (const e of loaded.errors) console.error(`  ${e.path || '(root)'}: ${e.message}`);
     return 1;
   }
-  if (command === 'validate') { console.log(`${file}: valid`); return 0; }
+  const unknownEnv = unknownEnvVariables();
+  if (command === 'validate') {
+    if (unknownEnv.length) console.error(`warning: ${unknownEnv.join(', ')} set nothing (no such setting); ignored`);
+    console.log(`${file}: valid`);
+    return 0;
+  }
 
   const config = loaded.config;
   const log = createLogger(config.log.level, { role: 'gateway' });
+  if (unknownEnv.length) log.warn({ variables: unknownEnv }, 'TOLLGATE_* variables that set nothing (no such setting) are ignored');
   if (values.demo) {
     for (const svc of config.services) {
       for (const t of svc.upstream.targets) {

@@ -42,9 +42,9 @@ function coerce(schema: any, text: string): unknown {
   return text;
 }
 
-/** Applies TOLLGATE_* overrides to a raw config in place; returns the names applied. */
-export function applyEnvOverrides(raw: Record<string, any>, env: NodeJS.ProcessEnv = process.env): string[] {
-  const applied: string[] = [];
+/** Applies TOLLGATE_* overrides to a raw config in place; returns the settings applied. */
+export function applyEnvOverrides(raw: Record<string, any>, env: NodeJS.ProcessEnv = process.env): EnvSetting[] {
+  const applied: EnvSetting[] = [];
   for (const s of envSettings()) {
     const text = env[s.env];
     if (text === undefined || text === '') continue;
@@ -54,7 +54,25 @@ export function applyEnvOverrides(raw: Record<string, any>, env: NodeJS.ProcessE
       node = node[key];
     }
     node[s.path[s.path.length - 1]] = coerce(s.schema, text);
-    applied.push(s.env);
+    applied.push(s);
   }
   return applied;
+}
+
+/**
+ * TOLLGATE_* variables the processes read besides the config overrides: the
+ * config file, the cluster's own, the collector's and the tests'.
+ */
+const RUNTIME_VARIABLES = new Set([
+  'TOLLGATE_CONFIG', 'TOLLGATE_CLUSTER_WORKER', 'TOLLGATE_WORKER_INDEX',
+  'TOLLGATE_CLICKHOUSE_URL', 'TOLLGATE_CLICKHOUSE_DATABASE', 'TOLLGATE_CLICKHOUSE_RETENTION_DAYS',
+  'TOLLGATE_KAFKA_BROKERS', 'TOLLGATE_REDIS_URL', 'TOLLGATE_REDIS_PREFIX',
+  'TOLLGATE_COLLECTOR_CLIENT_ID', 'TOLLGATE_COLLECTOR_GROUP', 'TOLLGATE_COLLECTOR_METRICS_LISTEN', 'TOLLGATE_COLLECTOR_TOPIC',
+]);
+
+/** TOLLGATE_* variables that set nothing (a misspelt override is otherwise silently ignored). */
+export function unknownEnvVariables(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set(envSettings().map((s) => s.env));
+  return Object.keys(env).filter((name) => name.startsWith('TOLLGATE_') && !known.has(name) &&
+    !RUNTIME_VARIABLES.has(name) && !name.startsWith('TOLLGATE_TEST_')).sort();
 }

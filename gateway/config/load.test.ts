@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, validateConfig } from './load.ts';
-import { applyEnvOverrides } from './env.ts';
+import { applyEnvOverrides, unknownEnvVariables } from './env.ts';
 import { releaseValidator } from './validator.ts';
 
 const ok = (raw: unknown) => {
@@ -82,7 +82,7 @@ test('YAML syntax errors carry the line', () => {
 test('TOLLGATE_* variables override deploy-time settings with the schema type', () => {
   const raw: Record<string, any> = { proxy: { listen: '127.0.0.1:1' } };
   const applied = applyEnvOverrides(raw, { TOLLGATE_PROXY_LISTEN: '127.0.0.1:2', TOLLGATE_WORKERS: '4', TOLLGATE_LOG_ACCESS_LOG: 'true', TOLLGATE_SERVICES: 'x' });
-  assert.deepEqual(applied.sort(), ['TOLLGATE_LOG_ACCESS_LOG', 'TOLLGATE_PROXY_LISTEN', 'TOLLGATE_WORKERS']);
+  assert.deepEqual(applied.map((s) => s.env).sort(), ['TOLLGATE_LOG_ACCESS_LOG', 'TOLLGATE_PROXY_LISTEN', 'TOLLGATE_WORKERS']);
   assert.deepEqual(raw, { proxy: { listen: '127.0.0.1:2' }, workers: 4, log: { access_log: true } });
   assert.equal(ok({ ...raw }).workers, 4);
   const r = validateConfig({}, { TOLLGATE_WORKERS: 'auto', TOLLGATE_PROXY_MAX_BODY_BYTES: '12', TOLLGATE_EVENTS_KAFKA_BROKERS: 'k1:9092, k2:9092' });
@@ -90,10 +90,21 @@ test('TOLLGATE_* variables override deploy-time settings with the schema type', 
   assert.deepEqual(r.config.events.kafka.brokers, ['k1:9092', 'k2:9092'], 'lists are comma-separated');
 });
 
-test('an env override that is invalid is reported at its path', () => {
-  const r = validateConfig({}, { TOLLGATE_PROXY_MAX_BODY_BYTES: 'lots' });
+test('an env override that is invalid is reported at its path, naming the variable and its value', () => {
+  const r = validateConfig({ proxy: { max_body_bytes: 5 } }, { TOLLGATE_PROXY_MAX_BODY_BYTES: '10MB' });
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.errors[0].path, '/proxy/max_body_bytes');
+  assert.match(r.ok ? '' : r.errors[0].message, /must be integer.*\(set by TOLLGATE_PROXY_MAX_BODY_BYTES="10MB"\)$/);
+  // An error the file itself causes is not blamed on a variable.
+  const own = validateConfig({ proxy: { max_body_bytes: 'lots' } }, { TOLLGATE_PROXY_LISTEN: '127.0.0.1:2' });
+  assert.ok(!own.ok && !own.errors[0].message.includes('set by'), JSON.stringify(own));
+});
+
+test('TOLLGATE_* variables that set nothing are found (a misspelt override), runtime and test ones are not', () => {
+  assert.deepEqual(unknownEnvVariables({
+    TOLLGATE_PROXY_MAX_BODY_BYTE: '1', TOLLGATE_PROXY_LISTEN: '127.0.0.1:2', TOLLGATE_CONFIG: 'x.yaml',
+    TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_TEST_REDIS_URL: 'redis://x', TOLLGATE_SERVICES: 'x', PATH: '/bin',
+  }), ['TOLLGATE_PROXY_MAX_BODY_BYTE', 'TOLLGATE_SERVICES']);
 });
 
 test('the schema validator, let go after start-up, compiles again on the next load', () => {

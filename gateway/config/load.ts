@@ -3,7 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ConfigError } from '../control/types.ts';
 import type { Config } from './schema.ts';
 import { schemaErrors } from './validator.ts';
-import { applyEnvOverrides } from './env.ts';
+import { applyEnvOverrides, type EnvSetting } from './env.ts';
 import { checkSemantics } from './semantics.ts';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
@@ -28,13 +28,22 @@ export function parseConfigText(text: string): { ok: true; raw: Record<string, u
 export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): LoadResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: [{ path: '', message: 'the config must be an object' }] };
   const copy = structuredClone(raw) as Record<string, unknown>;
-  applyEnvOverrides(copy, env);
+  const fromEnv = applyEnvOverrides(copy, env);
   // Cross-field rules run even when the schema already failed, so one pass reports every error.
   const errors = schemaErrors(copy);
   const withDefaults = copy as Config;
   errors.push(...checkSemantics(withDefaults));
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors: errors.map((e) => blameEnv(e, fromEnv, env)) };
   return { ok: true, config: withDefaults };
+}
+
+/** An error at a setting a TOLLGATE_* variable overrode says so: the file may not even mention it. */
+function blameEnv(e: ConfigError, fromEnv: EnvSetting[], env: NodeJS.ProcessEnv): ConfigError {
+  const s = fromEnv.find((x) => {
+    const at = `/${x.path.join('/')}`;
+    return e.path === at || e.path.startsWith(`${at}/`);
+  });
+  return s ? { ...e, message: `${e.message} (set by ${s.env}=${JSON.stringify(env[s.env])})` } : e;
 }
 
 /** Reads, parses and validates a config file. */
