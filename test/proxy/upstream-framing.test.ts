@@ -27,6 +27,7 @@ before(async () => {
     const broken = BROKEN[path];
     if (path === '/length-and-chunked') return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
     if (path === '/no-content') return void socket.write('HTTP/1.1 204 No Content\r\nX-Done: yes\r\n\r\n');
+    if (path === '/no-content-length') return void socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n');
     if (path === '/not-modified') return void socket.write('HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n');
     if (broken === undefined) {
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
@@ -95,6 +96,10 @@ test('204 and 304 responses pass through without a body and the connections stay
   assert.equal(noContent.status, 204);
   assert.equal(noContent.headers['x-done'], 'yes');
   assert.equal(noContent.body.length, 0);
+  // A Content-Length on a 204 is not passed on (RFC 9110 8.6).
+  const withLength = await send(gw.url, '/no-content-length', { agent });
+  assert.equal(withLength.status, 204);
+  assert.equal(withLength.headers['content-length'], undefined);
   const notModified = await send(gw.url, '/not-modified', { agent, headers: { 'if-none-match': '"v1"' } });
   assert.equal(notModified.status, 304);
   assert.equal(notModified.headers.etag, '"v1"');

@@ -150,7 +150,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
     else upstream.passive.recordSuccess(this.target);
     const res = this.ctx.res;
-    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders));
+    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode));
     if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.end();
   }
 

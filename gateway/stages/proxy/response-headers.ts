@@ -3,10 +3,12 @@ import { HOP_BY_HOP, applyHeaderOps } from '../request-headers/index.ts';
 export interface HeaderOps { add: Record<string, string>; set: Record<string, string>; remove: string[] }
 
 /** Upstream response headers minus hop-by-hop ones, plus the route's edits, the request id and per-request headers from stages (CORS). */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>, ops: HeaderOps | undefined, requestId: string, extra?: Record<string, string>): Record<string, string | string[]> {
+export function responseHeaders(headers: Record<string, string | string[] | undefined>, ops: HeaderOps | undefined, requestId: string, extra?: Record<string, string>, status = 200): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const conn = headers.connection;
-  const named = typeof conn === 'string' && conn !== 'keep-alive' && conn !== 'close'
+  // undici gives a header sent on several lines as an array: every Connection line names hop-by-hop headers.
+  const c = headers.connection;
+  const conn = Array.isArray(c) ? c.join(',') : c;
+  const named = conn !== undefined && conn !== 'keep-alive' && conn !== 'close'
     ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || (named && named.has(name))) continue;
@@ -21,6 +23,8 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
       out[name] = name === 'vary' && cur !== undefined ? `${cur}, ${extra[name]}` : extra[name];
     }
   }
+  // A 204 has no content, so no Content-Length (RFC 9110 8.6; nginx drops it too).
+  if (status === 204) delete out['content-length'];
   out['x-request-id'] = requestId;
   return out;
 }
