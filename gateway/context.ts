@@ -47,6 +47,8 @@ export class RequestContext implements BalanceRequest {
   onDone: ((ctx: RequestContext, status: number) => void) | undefined = undefined;
   /** A request body a stage already read whole (the guard's bounded JSON inspection); the proxy sends it instead of the client stream. */
   body: Buffer | undefined = undefined;
+  /** The client sent `Expect: 100-continue` and waits for a 100 before its body (continueBody). */
+  expectsContinue = false;
   /** Code of a reply the gateway wrote itself. */
   errorCode: ErrorCode | undefined = undefined;
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
@@ -78,6 +80,17 @@ export class RequestContext implements BalanceRequest {
    * response has started: then the client connection is cut instead, because
    * a status line cannot be taken back.
    */
+  /**
+   * Sends the 100 Continue a client that sent `Expect: 100-continue` waits
+   * for, once, when a stage is about to read the body: a request refused
+   * before (404, 401, 413, ...) never gets one, and its body is never sent.
+   */
+  continueBody(): void {
+    if (!this.expectsContinue) return;
+    this.expectsContinue = false;
+    this.res.writeContinue();
+  }
+
   reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
     const res = this.res;
     this.errorCode = code;

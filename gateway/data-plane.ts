@@ -58,7 +58,7 @@ export class DataPlane {
       headersTimeout: p.header_timeout_ms,
       requestTimeout: p.request_timeout_ms,
       keepAliveTimeout: p.keep_alive_ms,
-      // Host is checked in route-match so the refusal is our JSON error, not Node's bare 400.
+      // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
     }, this.handle);
@@ -68,6 +68,13 @@ export class DataPlane {
       if (code) this.countRejected(code, socket);
     });
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.countRejected(answerConnect(req, socket), socket));
+    // Without these listeners Node answers `Expect: 100-continue` with a 100
+    // before any stage has looked at the request, and any other expectation
+    // with a bare 417. The 100 now goes out only when the body is about to be
+    // read (RequestContext.continueBody); other expectations are ignored, as
+    // nginx and HAProxy do (RFC 9110 10.1.1 allows either).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
+    this.server.on('checkExpectation', this.handle);
     this.apply(initial, version);
   }
 
@@ -140,9 +147,10 @@ export class DataPlane {
     this.metrics.configVersion.set(version);
   }
 
-  private readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  private readonly handle = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void => {
     const snap = this.snapshot!;
     const ctx = new RequestContext(req, res, snap, performance.now(), this.sink !== undefined);
+    if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
     (res as ResponseWithContext).tollgate = ctx;

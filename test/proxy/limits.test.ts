@@ -255,3 +255,53 @@ test('a body slower than request_timeout_ms: 408 with the request id it was give
     await up.close();
   }
 });
+
+/** Sends a head with `Expect`, waits up to 500 ms for what the gateway says, then sends `body` and reads until close. */
+function expectExchange(port: number, head: string, body: string): Promise<{ beforeBody: string; all: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let beforeBody: string | undefined;
+    socket.write(head);
+    const bodyTimer = setTimeout(() => {
+      beforeBody = Buffer.concat(chunks).toString('latin1');
+      if (socket.writable) socket.write(body);
+    }, 500);
+    const done = () => {
+      clearTimeout(bodyTimer);
+      clearTimeout(cap);
+      socket.destroy();
+      const all = Buffer.concat(chunks).toString('latin1');
+      resolve({ beforeBody: beforeBody ?? all, all }); // closed before the body was due: all of it came first
+    };
+    const cap = setTimeout(done, 2500);
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+test('Expect: 100-continue gets its 100 only when the body is about to be forwarded; a refused request gets its answer without one', async () => {
+  const ok = await expectExchange(gw.proxy.port,
+    'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n', 'hello');
+  assert.match(ok.beforeBody, /^HTTP\/1\.1 100 Continue\r\n\r\n$/, ok.beforeBody);
+  assert.match(ok.all, /\r\n\r\nHTTP\/1\.1 200 OK\r\n/, ok.all);
+  const sent = echo.seen.at(-1)!;
+  assert.equal(sent.headers.expect, undefined, 'Expect is hop-by-hop: the gateway asked for the body itself');
+  assert.equal(sent.headers['content-length'], '5');
+
+  const tooLarge = await expectExchange(gw.proxy.port,
+    'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n', 'x'.repeat(5000));
+  assert.match(tooLarge.beforeBody, /^HTTP\/1\.1 413 /, `no 100 before the 413:\n${tooLarge.beforeBody}`);
+  const noRoute = await expectExchange(gw.proxy.port,
+    'POST /nowhere HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n', 'hello');
+  assert.match(noRoute.beforeBody, /^HTTP\/1\.1 404 /, noRoute.beforeBody);
+});
+
+test('an expectation other than 100-continue is ignored, as nginx does, not answered with a bare 417', async () => {
+  const before = echo.seen.length;
+  const res = await rawRequest(gw.proxy.port, 'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+  assert.equal(res.status, 200, res.text);
+  assert.equal(echo.seen.length, before + 1);
+  assert.equal(echo.seen.at(-1)!.headers.expect, undefined);
+});

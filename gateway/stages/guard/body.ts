@@ -16,6 +16,7 @@ export function isJson(ctx: RequestContext): boolean {
  */
 export function readBody(ctx: RequestContext, length: number): Promise<Buffer | undefined> {
   const req = ctx.req;
+  ctx.continueBody();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -97,6 +97,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */
   private body(): Readable | Buffer {
     if (this.ctx.body !== undefined) return this.ctx.body; // read by the guard (bytesIn counted there)
+    this.ctx.continueBody();
     const req = this.ctx.req;
     const max = this.ctx.maxBodyBytes;
     const declared = req.headers['content-length'];

@@ -40,6 +40,7 @@ function readBody(ctx: RequestContext, max: number): Promise<string | undefined 
     const chunks: Buffer[] = [];
     let size = 0;
     const req = ctx.req;
+    ctx.continueBody();
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
