@@ -39,6 +39,7 @@ export const ConfigSchema = Type.Object({
     header_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'A client must send the request head within this (default 10000).' }),
     request_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'A client must send the whole request within this (default 60000).' }),
     keep_alive_ms: Type.Integer({ minimum: 100, default: 65000, description: 'Idle client keep-alive, announced in `Keep-Alive: timeout`; above the 60 s idle timeout of common load balancers in front, so they never reuse a connection the gateway is closing (default 65000).' }),
+    send_timeout_ms: Type.Integer({ minimum: 0, default: 60000, description: 'A client that takes none of a response for this long (the gateway waiting on it to read) loses the connection, and the upstream request is aborted, as nginx send_timeout; 0 = never (default 60000).' }),
     drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
     release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {
       default: 0,

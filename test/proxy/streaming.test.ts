@@ -36,6 +36,7 @@ function handler(req: IncomingMessage, res: ServerResponse) {
   if (m) {
     req.resume();
     const total = Number(m[1]) * MB;
+    upstreamClosed = new Promise((resolve) => res.once('close', resolve));
     producer.written = 0;
     producer.blocked = false;
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
@@ -129,6 +130,44 @@ test('a slow client holds back a fast upstream (backpressure end to end) and sti
   res.resume();
   await ended;
   assert.equal(received, total);
+});
+
+test('a client that reads nothing for proxy.send_timeout_ms loses the connection, and the upstream request is aborted', async () => {
+  const g = await startGateway({
+    proxy: { max_body_bytes: 0, send_timeout_ms: 400 },
+    services: [{ name: 'stream', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }], timeouts: { total_ms: 0 } } }],
+  });
+  try {
+    let received = 0;
+    let stalled = false;
+    let res!: IncomingMessage;
+    const paused = new Promise<void>((resolve, reject) => {
+      request(`${g.url}/produce/50`, (r) => {
+        res = r;
+        r.on('data', (c: Buffer) => {
+          received += c.length;
+          if (received >= MB && !stalled) { stalled = true; r.pause(); resolve(); }
+        });
+      }).on('error', reject).end();
+    });
+    await paused;
+    const stalledAt = performance.now();
+    // The gateway gives up on the client: the upstream request is aborted, not left paused for good.
+    await Promise.race([upstreamClosed, sleep(3000).then(() => assert.fail('the upstream response was not aborted within 3 s'))]);
+    const ms = performance.now() - stalledAt;
+    assert.ok(ms >= 300, `aborted after ${ms.toFixed(0)} ms, before send_timeout_ms`);
+    assert.ok(producer.written < 50 * MB, 'the upstream finished writing');
+    // A paused client reads nothing, so it learns of the cut when it reads again: an aborted response, never a clean end.
+    const outcome = await new Promise<string>((resolve) => {
+      res.on('end', () => resolve('ended'));
+      res.on('error', (err) => resolve(`error ${err.message}`));
+      res.resume();
+    });
+    assert.match(outcome, /^error/, outcome);
+    assert.ok(received < 50 * MB);
+  } finally {
+    await g.close();
+  }
 });
 
 async function streamsBodyFirst(headers: Record<string, string>, first: string, rest: string) {

@@ -36,6 +36,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private recorded = false;
   /** Made on the first backpressure only; most responses never need it. */
   private resume: (() => void) | undefined = undefined;
+  /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
+  private sendTimer: NodeJS.Timeout | undefined = undefined;
 
   static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined): void {
     const upstream = ctx.upstream ?? route.service.upstream;
@@ -159,8 +161,21 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     this.ctx.bytesOut += chunk.length;
     if (!this.ctx.res.write(chunk)) {
       controller.pause();
-      this.resume ??= () => this.controller?.resume();
+      this.resume ??= () => {
+        if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+        this.sendTimer = undefined;
+        this.controller?.resume();
+      };
       this.ctx.res.once('drain', this.resume);
+      // The upstream body-idle timeout cannot fire while the gateway itself
+      // holds the upstream paused, so a client that stopped reading would
+      // keep both connections for good. Cutting the client ends the request
+      // the way a client that leaves does (the upstream request is aborted).
+      const ms = this.ctx.snapshot.config.proxy.send_timeout_ms;
+      if (ms > 0) {
+        const res = this.ctx.res;
+        this.sendTimer = setTimeout(() => res.destroy(), ms);
+      }
     }
   }
 
@@ -208,6 +223,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
     this.target.active--;
     if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;
