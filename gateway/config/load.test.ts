@@ -79,6 +79,17 @@ test('YAML syntax errors carry the line', () => {
   assert.match(r.ok ? '' : r.errors[0].message, /line \d+/);
 });
 
+test('a text with no document (empty, blank, only comments, a bare ---) is refused; {} is an all-defaults config', () => {
+  for (const text of ['', '\n  \n', '# only a comment\n', '---\n', '~\n']) {
+    const r = parseConfigText(text, '/etc/tollgate/gw.yaml');
+    assert.equal(r.ok, false, JSON.stringify(text));
+    assert.match(r.ok ? '' : r.errors[0].message, /\/etc\/tollgate\/gw\.yaml holds no config: it is empty/);
+  }
+  const empty = parseConfigText('{}\n');
+  assert.ok(empty.ok);
+  assert.equal(ok(empty.raw).workers, 1);
+});
+
 test('TOLLGATE_* variables override deploy-time settings with the schema type', () => {
   const raw: Record<string, any> = { proxy: { listen: '127.0.0.1:1' } };
   const applied = applyEnvOverrides(raw, { TOLLGATE_PROXY_LISTEN: '127.0.0.1:2', TOLLGATE_WORKERS: '4', TOLLGATE_LOG_ACCESS_LOG: 'true', TOLLGATE_SERVICES: 'x' });

@@ -8,10 +8,17 @@ import { checkSemantics } from './semantics.ts';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
-/** Parses YAML (or JSON) text into a raw object; syntax errors carry line numbers. */
-export function parseConfigText(text: string): { ok: true; raw: Record<string, unknown> } | { ok: false; errors: ConfigError[] } {
+/**
+ * Parses YAML (or JSON) text into a raw object; syntax errors carry line
+ * numbers. Text with no document (empty, blank, only comments, a bare `---`
+ * or `null`) is refused: it is far more often a file caught half-written or
+ * truncated by mistake than a wish to serve nothing, and applying it would
+ * drop every route. An explicit `{}` is still an (all-defaults) config.
+ */
+export function parseConfigText(text: string, source = 'the config'): { ok: true; raw: Record<string, unknown> } | { ok: false; errors: ConfigError[] } {
   try {
-    const raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
+    const raw = parseYaml(text, { maxAliasCount: 100 });
+    if (raw === null || raw === undefined) return { ok: false, errors: [{ path: '', message: `${source} holds no config: it is empty or has only comments (write {} for an all-defaults config)` }] };
     if (typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, errors: [{ path: '', message: 'the config must be a mapping' }] };
     return { ok: true, raw };
   } catch (err) {
@@ -54,7 +61,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }] };
   }
-  const parsed = parseConfigText(text);
+  const parsed = parseConfigText(text, file);
   if (!parsed.ok) return parsed;
   return { ...validateConfig(parsed.raw, env), raw: parsed.raw, text };
 }

@@ -67,6 +67,18 @@ test('validate names a bad regex, a duplicate service name and missing targets b
   assert.match(r.stderr, /\/services\/1\/upstream\/targets: at least one target/);
 });
 
+test('an empty config file is refused by validate and by a start, naming the file', async () => {
+  for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# everything commented out\n']]) {
+    const file = writeYaml(dir, name, text);
+    const r = await runCli(['validate', '--config', file]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.ok(r.stderr.includes(`${file} holds no config: it is empty`), r.stderr);
+    const run = await runCli(['--config', file]);
+    assert.equal(run.code, 1, run.stdout);
+    assert.ok(run.stderr.includes(`${file} holds no config`), run.stderr);
+  }
+});
+
 test('validate prints "valid" and exits 0 for a valid file', async () => {
   const file = writeYaml(dir, 'good.yaml', runnable('http://127.0.0.1:9'));
   const r = await runCli(['validate', '--config', file]);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually, service, sleep, startGateway } from '../helpers/gateway.ts';
@@ -64,6 +64,29 @@ test('an invalid config file is rejected whole, the old config keeps serving, an
     assert.equal(r.ok, false);
     const paths = !r.ok ? r.errors.map((e) => e.path) : [];
     for (const p of INVALID_PATHS) assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a config file emptied for a moment is refused; the old config and the admin edits keep serving', async () => {
+  // What broke: `: > gw.yaml; sleep 0.6; cat gw.yaml.bak > gw.yaml` applied the empty config (every route 404, admin edits dropped).
+  const gw = await startGateway(variant('one'));
+  const admin = adminClient(gw.adminUrl);
+  try {
+    assert.equal((await admin.putService(service('added', [up.url], [{ paths: ['/added'] }]))).status, 200);
+    const versionBefore = gw.manager.current().version;
+    const backup = readFileSync(gw.file, 'utf8');
+    writeFileSync(gw.file, '');
+    assert.ok(await eventually(async () => (await reloadCount(gw.adminUrl, 'invalid')) >= 1), 'the watcher tried the empty file and refused it');
+    await sleep(300);
+    writeFileSync(gw.file, backup);
+    await sleep(600);
+    assert.equal(gw.manager.current().version, versionBefore, 'nothing was applied');
+    assert.equal(await variantOf(gw.url), 'one');
+    assert.equal((await get(`${gw.url}/added/x`)).json().name, 'up', 'the admin-added service still serves');
+    const r = await gw.manager.reloadFromFile();
+    assert.ok(r.ok, 'the restored file is the one already serving');
   } finally {
     await gw.close();
   }
