@@ -11,7 +11,8 @@ export interface DataPlanePort {
   apply(config: Config, version: number): void;
   health(): UpstreamHealth[];
   metrics(): Promise<{ contentType: string; body: string }>;
-  onReload?(result: 'ok' | 'invalid'): void;
+  /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
+  onReload?(result: 'ok' | 'invalid' | 'error'): void;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -94,8 +95,15 @@ export class ConfigManager implements ControlPlane {
       }
       const hash = sha256(loaded.text);
       if (hash === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
-      this.fileHash = hash;
-      return this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
+      let result: ApplyResult;
+      try {
+        result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
+      } catch (err) {
+        return { ok: false, errors: [{ path: '', message: `the config store could not save it: ${(err as Error).message}` }] };
+      }
+      // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
+      if (result.ok) this.fileHash = hash;
+      return result;
     });
   }
 
@@ -130,7 +138,15 @@ export class ConfigManager implements ControlPlane {
       this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');
       return { ok: false, errors: result.errors };
     }
-    const version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note });
+    let version: ConfigVersion;
+    try {
+      version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note });
+    } catch (err) {
+      // Nothing is applied that the store does not hold: a restart or another node would not know it.
+      this.port.onReload?.('error');
+      this.log.error({ source, note, err: (err as Error).message }, 'config not applied: the config store could not save it; the previous config keeps serving');
+      throw err;
+    }
     this.port.apply(result.config, version.version);
     this.head = version;
     this.port.onReload?.('ok');

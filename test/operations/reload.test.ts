@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually, service, sleep, startGateway } from '../helpers/gateway.ts';
@@ -116,6 +116,37 @@ test('SIGHUP re-reads the config file; an invalid one is logged with its paths a
     const paths = (rejected.errors as { path: string }[]).map((e) => e.path);
     for (const p of INVALID_PATHS) assert.ok(paths.includes(p), `missing ${p} in ${JSON.stringify(paths)}`);
     assert.equal(await variantOf(gw.proxyUrl), 'two');
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
+  }
+});
+
+test('a file reload the store cannot save is logged as an error, counted, keeps the old config, and the next SIGHUP applies it', async () => {
+  // What broke: the file's hash was recorded before the store write, so after a failed write every later reload skipped the file.
+  const dir = tempDir();
+  const base = { proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(dir, 'store') }, log: { level: 'info' } };
+  const file = writeYaml(dir, 'tollgate.yaml', { ...base, ...variant('one') });
+  const gw = await startGatewayProcess(file);
+  const head = join(dir, 'store', 'HEAD');
+  try {
+    assert.equal(await variantOf(gw.proxyUrl), 'one');
+    // A store that cannot write: its HEAD pointer is a directory now.
+    rmSync(head);
+    mkdirSync(head);
+    writeYaml(dir, 'tollgate.yaml', { ...base, ...variant('two') });
+    const failed = await gw.waitForLog((l) => /config store could not save/.test(l.msg ?? ''));
+    assert.equal(failed.level, 50, 'logged at error level');
+    assert.equal(await reloadCount(gw.adminUrl, 'error'), 1);
+    assert.equal(await variantOf(gw.proxyUrl), 'one', 'the old config keeps serving');
+    const put = await adminClient(gw.adminUrl).putService(service('added', [up.url], [{ paths: ['/added'] }]));
+    assert.equal(put.status, 500, put.text);
+    assert.equal((await get(`${gw.proxyUrl}/added/x`)).json().name, 'up', 'nothing the store did not save is served (falls through to /)');
+    assert.equal((await get(`${gw.proxyUrl}/added/x`)).headers['x-variant'], 'one');
+
+    rmdirSync(head);
+    gw.child.kill('SIGHUP');
+    assert.equal(await eventually(async () => (await variantOf(gw.proxyUrl)) === 'two'), true, 'SIGHUP retried the file');
+    assert.equal(await reloadCount(gw.adminUrl, 'error'), 2, 'the file and the admin edit each failed once');
   } finally {
     assert.equal((await gw.stop()).code, 0);
   }
