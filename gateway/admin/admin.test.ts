@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type {
-  ApplyResult, ConfigError, ConfigSource, ConfigVersion, ConfigVersionSummary, ControlPlane, UpstreamHealth,
+  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, UpstreamHealth,
 } from '../control/types.ts';
 import { startAdmin } from './server.ts';
 import { rawRequest } from '../../test/helpers/raw-http.ts';
@@ -45,12 +45,19 @@ class MemoryControlPlane implements ControlPlane {
     return { ok: true, version: this.#push(raw as Record<string, unknown>, source, note) };
   }
 
+  async edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult> {
+    if (ifMatch && !ifMatch.includes(this.current().version)) return { ok: false, versionMismatch: { serving: this.current().version } };
+    const next = change(this.current().config);
+    return 'notFound' in next ? { ok: false, notFound: next.notFound } : this.apply(next.config, 'admin', note);
+  }
+
   async history(limit: number): Promise<ConfigVersionSummary[]> {
     return this.versions.slice().reverse().slice(0, limit).map(({ config: _c, ...s }) => s);
   }
 
-  async rollback(version: number): Promise<ApplyResult | undefined> {
+  async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = this.versions.find((x) => x.version === version);
+    if (v && ifMatch && !ifMatch.includes(this.current().version)) return { ok: false, versionMismatch: { serving: this.current().version } };
     return v && this.apply(v.config, 'rollback', `rollback to ${version}`);
   }
 

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type {
-  ApplyResult, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, RawConfig, UpstreamHealth,
+  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
 
 /** Where compiled configs go: the in-process data plane, or every worker over IPC. */
@@ -84,6 +84,16 @@ export class ConfigManager implements ControlPlane {
     return this.serialise(() => this.applyNow(raw, source, note, this.fileHash));
   }
 
+  edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult> {
+    return this.serialise(async () => {
+      const stale = this.mismatch(ifMatch);
+      if (stale) return stale;
+      const next = change(this.head.config);
+      if ('notFound' in next) return { ok: false, notFound: next.notFound };
+      return this.applyNow(next.config, 'admin', note, this.fileHash);
+    });
+  }
+
   /** Re-reads the config file (SIGHUP, file change, admin reload). An unchanged file is a no-op. */
   reloadFromFile(): Promise<ApplyResult> {
     return this.serialise(async () => {
@@ -111,10 +121,16 @@ export class ConfigManager implements ControlPlane {
     return this.store.list(limit);
   }
 
-  async rollback(version: number): Promise<ApplyResult | undefined> {
+  async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = await this.store.get(version);
     if (!v) return undefined;
-    return this.serialise(() => this.applyNow(v.config, 'rollback', `rollback to ${version}`, this.fileHash));
+    return this.serialise(async () => this.mismatch(ifMatch) ?? this.applyNow(v.config, 'rollback', `rollback to ${version}`, this.fileHash));
+  }
+
+  /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */
+  private mismatch(ifMatch: number[] | undefined): EditResult | undefined {
+    if (ifMatch === undefined || ifMatch.includes(this.head.version)) return undefined;
+    return { ok: false, versionMismatch: { serving: this.head.version } };
   }
 
   health(): UpstreamHealth[] {

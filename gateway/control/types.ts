@@ -50,6 +50,18 @@ export type ApplyResult =
   | { ok: true; version: ConfigVersionSummary }
   | { ok: false; errors: ConfigError[] };
 
+/**
+ * An admin edit: given the config serving when the edit's turn in the apply
+ * queue comes, the config to apply, or what it found missing.
+ */
+export type ConfigEdit = (serving: RawConfig) => { config: RawConfig } | { notFound: string };
+
+export type EditResult =
+  | ApplyResult
+  | { ok: false; notFound: string }
+  /** If-Match named versions of which none is serving any more. */
+  | { ok: false; versionMismatch: { serving: number } };
+
 export interface TargetHealth {
   id: string;
   weight: number;
@@ -68,8 +80,15 @@ export interface ControlPlane {
   current(): ConfigVersion;
   validate(raw: unknown): ConfigError[];
   apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult>;
+  /**
+   * A read-modify-write inside the apply queue, so concurrent edits compose
+   * instead of each overwriting the others. With `ifMatch` (the versions an
+   * If-Match header names) it is refused unless one of them still serves.
+   */
+  edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult>;
   history(limit: number): Promise<ConfigVersionSummary[]>;
-  rollback(version: number): Promise<ApplyResult | undefined>;
+  /** Undefined when the version is not in the history. */
+  rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined>;
   health(): UpstreamHealth[];
   /** Prometheus text exposition of every process (workers aggregated). */
   metrics(): Promise<{ contentType: string; body: string }>;

@@ -1,20 +1,18 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ApplyResult, ControlPlane } from '../../control/types.ts';
+import type { FastifyInstance } from 'fastify';
+import type { ControlPlane } from '../../control/types.ts';
 import { sendError } from '../replies.ts';
+import { etagOf, ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
 import { ConfigBody, errorResponses, VersionSummary, VersionWithConfig } from '../schemas.ts';
-
-/** Replies to an apply: the new version, or 400 with every field error. */
-export function sendApplyResult(reply: FastifyReply, result: ApplyResult): FastifyReply {
-  if (result.ok) return reply.send(result.version);
-  const n = result.errors.length;
-  return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config rejected with ${n} error${n === 1 ? '' : 's'}; the previous config keeps serving`, result.errors);
-}
 
 /** The whole config: read, validate, replace, history and rollback. */
 export function configRoutes(app: FastifyInstance, control: ControlPlane): void {
   app.get('/config', {
-    schema: { summary: 'The config version now serving.', tags: ['config'], response: { 200: VersionWithConfig, ...errorResponses() } },
-  }, async () => control.current());
+    schema: { summary: 'The config version now serving; its ETag is the version.', tags: ['config'], response: { 200: VersionWithConfig, ...errorResponses() } },
+  }, async (_req, reply) => {
+    const serving = control.current();
+    reply.header('etag', etagOf(serving.version));
+    return serving;
+  });
 
   app.post('/config/validate', {
     schema: {
@@ -36,10 +34,14 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     schema: {
       summary: 'Replaces the whole config; applied atomically or not at all.',
       tags: ['config'],
+      headers: IfMatchHeaders,
       body: ConfigBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 413) },
+      response: { 200: VersionSummary, ...errorResponses(400, 412, 413) },
     },
-  }, async (req, reply) => sendApplyResult(reply, await control.apply(req.body, 'admin', 'PUT /config')));
+  }, async (req, reply) => {
+    const body = req.body as Record<string, unknown>;
+    return sendEditResult(reply, await control.edit(() => ({ config: body }), 'PUT /config', ifMatchOf(req)));
+  });
 
   app.get<{ Querystring: { limit: number } }>('/config/history', {
     schema: {
@@ -57,17 +59,18 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     schema: {
       summary: 'Applies an earlier version again, as a new version.',
       tags: ['config'],
+      headers: IfMatchHeaders,
       body: {
         type: 'object',
         required: ['version'],
         additionalProperties: false,
         properties: { version: { type: 'integer', minimum: 1, description: 'Version to return to.' } },
       },
-      response: { 200: VersionSummary, ...errorResponses(400, 404) },
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 412) },
     },
   }, async (req, reply) => {
-    const result = await control.rollback(req.body.version);
+    const result = await control.rollback(req.body.version, ifMatchOf(req));
     if (!result) return sendError(reply, 'GW_ERR_NOT_FOUND', `config version ${req.body.version} is not in the history`);
-    return sendApplyResult(reply, result);
+    return sendEditResult(reply, result);
   });
 }

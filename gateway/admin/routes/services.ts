@@ -1,32 +1,42 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ControlPlane, RawConfig } from '../../control/types.ts';
 import { sendError } from '../replies.ts';
+import { etagOf, ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
 import { errorResponses, NameParam, ServiceBody, VersionSummary } from '../schemas.ts';
-import { sendApplyResult } from './config.ts';
 
 export type RawService = Record<string, unknown> & { name?: unknown };
 
-/** The serving config's services as written (before defaults); a missing list is an empty one. */
-export function currentServices(control: ControlPlane): RawService[] {
-  const services = control.current().config.services;
-  return Array.isArray(services) ? (services as RawService[]) : [];
+/** A config's services as written (before defaults); a missing list is an empty one. */
+export function servicesOf(config: RawConfig): RawService[] {
+  return Array.isArray(config.services) ? (config.services as RawService[]) : [];
 }
 
-/** A copy of the serving config with `services` replaced; the serving config is never mutated. */
-export function withServices(control: ControlPlane, services: RawService[]): RawConfig {
-  return { ...control.current().config, services };
+/** A copy of `config` with `services` replaced; the serving config is never mutated. */
+export function withServices(config: RawConfig, services: RawService[]): RawConfig {
+  return { ...config, services };
 }
 
-/** Services: list, read, insert or replace one, delete one. Every edit applies the whole config. */
+/** The serving config's services, with its version as the reply's ETag. */
+export function servingServices(control: ControlPlane, reply: FastifyReply): RawService[] {
+  const serving = control.current();
+  reply.header('etag', etagOf(serving.version));
+  return servicesOf(serving.config);
+}
+
+/**
+ * Services: list, read, insert or replace one, delete one. Every edit reads
+ * and applies the whole config inside the apply queue, so parallel edits of
+ * different services all land.
+ */
 export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void {
   app.get('/services', {
-    schema: { summary: 'Every configured service.', tags: ['services'], response: { 200: { type: 'array', items: ServiceBody }, ...errorResponses() } },
-  }, async () => currentServices(control));
+    schema: { summary: 'Every configured service; the ETag is the config version.', tags: ['services'], response: { 200: { type: 'array', items: ServiceBody }, ...errorResponses() } },
+  }, async (_req, reply) => servingServices(control, reply));
 
   app.get<{ Params: { name: string } }>('/services/:name', {
-    schema: { summary: 'One service.', tags: ['services'], params: NameParam, response: { 200: ServiceBody, ...errorResponses(404) } },
+    schema: { summary: 'One service; the ETag is the config version.', tags: ['services'], params: NameParam, response: { 200: ServiceBody, ...errorResponses(404) } },
   }, async (req, reply) => {
-    const service = currentServices(control).find((s) => s.name === req.params.name);
+    const service = servingServices(control, reply).find((s) => s.name === req.params.name);
     return service ?? sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.name}"`);
   });
 
@@ -35,8 +45,9 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
       summary: 'Inserts or replaces one service and applies the whole config.',
       tags: ['services'],
       params: NameParam,
+      headers: IfMatchHeaders,
       body: ServiceBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 413) },
+      response: { 200: VersionSummary, ...errorResponses(400, 412, 413) },
     },
   }, async (req, reply) => {
     const { name } = req.params;
@@ -46,11 +57,14 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
       ]);
     }
     const service = { ...req.body, name };
-    const services = [...currentServices(control)];
-    const i = services.findIndex((s) => s.name === name);
-    if (i === -1) services.push(service);
-    else services[i] = service;
-    return sendApplyResult(reply, await control.apply(withServices(control, services), 'admin', `PUT /services/${name}`));
+    const result = await control.edit((serving) => {
+      const services = [...servicesOf(serving)];
+      const i = services.findIndex((s) => s.name === name);
+      if (i === -1) services.push(service);
+      else services[i] = service;
+      return { config: withServices(serving, services) };
+    }, `PUT /services/${name}`, ifMatchOf(req));
+    return sendEditResult(reply, result);
   });
 
   app.delete<{ Params: { name: string } }>('/services/:name', {
@@ -58,13 +72,16 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
       summary: 'Removes one service and applies the whole config.',
       tags: ['services'],
       params: NameParam,
-      response: { 200: VersionSummary, ...errorResponses(400, 404) },
+      headers: IfMatchHeaders,
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 412) },
     },
   }, async (req, reply) => {
     const { name } = req.params;
-    const services = currentServices(control);
-    if (!services.some((s) => s.name === name)) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${name}"`);
-    const rest = services.filter((s) => s.name !== name);
-    return sendApplyResult(reply, await control.apply(withServices(control, rest), 'admin', `DELETE /services/${name}`));
+    const result = await control.edit((serving) => {
+      const services = servicesOf(serving);
+      if (!services.some((s) => s.name === name)) return { notFound: `no service named "${name}"` };
+      return { config: withServices(serving, services.filter((s) => s.name !== name)) };
+    }, `DELETE /services/${name}`, ifMatchOf(req));
+    return sendEditResult(reply, result);
   });
 }

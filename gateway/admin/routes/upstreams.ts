@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane, TargetHealth } from '../../control/types.ts';
 import { sendError } from '../replies.ts';
+import { ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
 import { errorResponses, ServiceParam, UpstreamBody, UpstreamView, VersionSummary } from '../schemas.ts';
-import { sendApplyResult } from './config.ts';
-import { currentServices, withServices, type RawService } from './services.ts';
+import { servicesOf, servingServices, withServices, type RawService } from './services.ts';
 
 interface UpstreamView {
   service: string;
@@ -25,24 +25,24 @@ function healthByService(control: ControlPlane): Map<string, TargetHealth[]> {
 export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): void {
   app.get('/upstreams', {
     schema: {
-      summary: 'Every service\'s upstream with live target health.',
+      summary: 'Every service\'s upstream with live target health; the ETag is the config version.',
       tags: ['upstreams'],
       response: { 200: { type: 'array', items: UpstreamView }, ...errorResponses() },
     },
-  }, async () => {
+  }, async (_req, reply) => {
     const health = healthByService(control);
-    return currentServices(control).map((s) => view(s, health));
+    return servingServices(control, reply).map((s) => view(s, health));
   });
 
   app.get<{ Params: { service: string } }>('/upstreams/:service', {
     schema: {
-      summary: 'One service\'s upstream with live target health.',
+      summary: 'One service\'s upstream with live target health; the ETag is the config version.',
       tags: ['upstreams'],
       params: ServiceParam,
       response: { 200: UpstreamView, ...errorResponses(404) },
     },
   }, async (req, reply) => {
-    const service = currentServices(control).find((s) => s.name === req.params.service);
+    const service = servingServices(control, reply).find((s) => s.name === req.params.service);
     if (!service) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.service}"`);
     return view(service, healthByService(control));
   });
@@ -52,15 +52,19 @@ export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): voi
       summary: 'Replaces one service\'s upstream and applies the whole config.',
       tags: ['upstreams'],
       params: ServiceParam,
+      headers: IfMatchHeaders,
       body: UpstreamBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 413) },
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 412, 413) },
     },
   }, async (req, reply) => {
     const name = req.params.service;
-    const services = [...currentServices(control)];
-    const i = services.findIndex((s) => s.name === name);
-    if (i === -1) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${name}"`);
-    services[i] = { ...services[i], upstream: req.body };
-    return sendApplyResult(reply, await control.apply(withServices(control, services), 'admin', `PUT /upstreams/${name}`));
+    const result = await control.edit((serving) => {
+      const services = [...servicesOf(serving)];
+      const i = services.findIndex((s) => s.name === name);
+      if (i === -1) return { notFound: `no service named "${name}"` };
+      services[i] = { ...services[i], upstream: req.body };
+      return { config: withServices(serving, services) };
+    }, `PUT /upstreams/${name}`, ifMatchOf(req));
+    return sendEditResult(reply, result);
   });
 }

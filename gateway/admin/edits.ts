@@ -1,0 +1,57 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EditResult } from '../control/types.ts';
+import { sendError } from './replies.ts';
+
+/**
+ * Optimistic concurrency: every GET of the config (or a part of it) carries
+ * the serving config version as a strong ETag, and every write takes an
+ * optional If-Match with it. An edit based on a version that no longer serves
+ * gets 412 and changes nothing; without If-Match edits still compose, since
+ * each one reads the config inside the apply queue.
+ */
+
+/** The config version as an entity tag: `"12"`. */
+export const etagOf = (version: number) => `"${version}"`;
+
+/** The If-Match header of the write routes, for validation and the OpenAPI document. */
+export const IfMatchHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': { type: 'string', description: 'The ETag of a GET (the config version, e.g. `"12"`): the write is refused with 412 unless that version still serves. Optional.' },
+  },
+} as const;
+
+class IfMatchError extends Error {
+  readonly statusCode = 400;
+}
+
+/**
+ * If-Match → the config versions the write was based on; undefined when the
+ * header is absent or `*` (a config always exists). The comparison is strong
+ * (RFC 9110 §13.1.1): a weak tag (`W/"12"`) or one that is no version matches
+ * nothing. A value that is not entity tags at all is a 400 saying what to send.
+ */
+export function ifMatchOf(req: FastifyRequest): number[] | undefined {
+  const header = req.headers['if-match'];
+  if (header === undefined || header.trim() === '*') return undefined;
+  const versions: number[] = [];
+  for (const tag of header.split(',').map((t) => t.trim())) {
+    const m = /^(W\/)?"([^"]*)"$/.exec(tag);
+    if (!m) throw new IfMatchError(`If-Match must list quoted ETags such as "12" (the ETag of a GET), got ${JSON.stringify(tag)}`);
+    if (!m[1] && /^[1-9]\d{0,15}$/.test(m[2])) versions.push(Number(m[2]));
+  }
+  return versions;
+}
+
+/** Replies to an edit: the new version (and its ETag), 404, 412 (with the serving ETag) or 400 with every field error. */
+export function sendEditResult(reply: FastifyReply, result: EditResult): FastifyReply {
+  if (result.ok) return reply.header('etag', etagOf(result.version.version)).send(result.version);
+  if ('notFound' in result) return sendError(reply, 'GW_ERR_NOT_FOUND', result.notFound);
+  if ('versionMismatch' in result) {
+    const { serving } = result.versionMismatch;
+    reply.header('etag', etagOf(serving));
+    return sendError(reply, 'GW_ERR_CONFIG_VERSION_MISMATCH', `the config is at version ${serving}, not the one in If-Match: read it again (ETag "${serving}") and redo the edit; nothing was changed`);
+  }
+  const n = result.errors.length;
+  return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config rejected with ${n} error${n === 1 ? '' : 's'}; the previous config keeps serving`, result.errors);
+}
