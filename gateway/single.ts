@@ -1,4 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -42,22 +43,75 @@ export async function startingConfig(loaded: LoadedFile, store: ConfigStore) {
   return { version, config: v.config };
 }
 
-/** Reload on SIGHUP and when the file changes (editors replace files, so the directory is watched). */
-export function watchReloads(file: string, reload: () => void): () => void {
+/** Quiet time after the last event before acting on it: editors and `cp` raise several per save. */
+const DEBOUNCE_MS = 100;
+/**
+ * A changed file is applied only once two reads this far apart agree, and
+ * then with the text read. `cat new > gw.yaml`, scp and other slow writers
+ * truncate first and write in chunks, and a stall between chunks is
+ * indistinguishable from the end of the write; a half-written file can even
+ * be a valid config (the first of two services). Each further event starts
+ * over, and a file that still differs is read again until it holds still.
+ * Renames (editors' atomic saves, Kubernetes' ..data swap) are whole at once
+ * and only pay the delay. An emptied file that holds still is refused by the
+ * loader (no document), so truncate-then-write never applies the empty file.
+ */
+const SETTLE_MS = 250;
+
+const readText = (file: string) => { try { return readFileSync(file, 'utf8'); } catch { return undefined; } };
+const resolved = (file: string) => { try { return realpathSync(file); } catch { return undefined; } };
+
+/**
+ * Reload on SIGHUP (at once) and when the file changes (once it holds still).
+ * The directory is watched, since editors replace files. `reload` gets the
+ * settled text for a file change; nothing for SIGHUP, which reads the file.
+ */
+export function watchReloads(file: string, reload: (settledText?: string) => void): () => void {
+  // Bumped by every event and by stop(): a settle that is overtaken gives up, so only the newest applies.
+  let generation = 0;
   let timer: NodeJS.Timeout | undefined;
-  const debounced = () => {
-    clearTimeout(timer);
-    timer = setTimeout(reload, 100);
+  const settle = async (g: number) => {
+    let text = readText(file);
+    for (;;) {
+      await sleep(SETTLE_MS);
+      if (g !== generation) return;
+      const again = readText(file);
+      if (again === text) break;
+      text = again;
+    }
+    // Unreadable (deleted, mid-rename) both times: the reload reads it and reports why.
+    reload(text);
   };
+  const changed = () => {
+    clearTimeout(timer);
+    const g = ++generation;
+    timer = setTimeout(() => void settle(g), DEBOUNCE_MS);
+  };
+  // A Kubernetes ConfigMap volume is gw.yaml -> ..data/gw.yaml with ..data -> ..<timestamp>/,
+  // updated by renaming a new ..data over the old: the event names ..data, never gw.yaml.
+  // So an event on any name counts when the file now resolves to another place.
+  let target = resolved(file);
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dirname(file), (_event, name) => { if (name === basename(file)) debounced(); });
+    watcher = watch(dirname(file), (_event, name) => {
+      const now = resolved(file);
+      const moved = now !== target;
+      target = now;
+      if (moved || name === null || name === basename(file)) changed();
+    });
   } catch { /* a file system without watch support still reloads on SIGHUP */ }
-  process.on('SIGHUP', debounced);
+  let hupTimer: NodeJS.Timeout | undefined;
+  const hup = () => {
+    clearTimeout(hupTimer);
+    hupTimer = setTimeout(() => reload(), DEBOUNCE_MS);
+  };
+  process.on('SIGHUP', hup);
   return () => {
+    generation++;
     clearTimeout(timer);
+    clearTimeout(hupTimer);
     watcher?.close();
-    process.off('SIGHUP', debounced);
+    process.off('SIGHUP', hup);
   };
 }
 
@@ -143,7 +197,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   }
   const { admin, address } = started;
   manager.setReady(true);
-  const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
+  const stopWatching = watchReloads(loaded.file, (text) => void manager.reloadFromFile(text));
   log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');
   return {
     proxy, admin: address, manager,

@@ -53,14 +53,21 @@ function blameEnv(e: ConfigError, fromEnv: EnvSetting[], env: NodeJS.ProcessEnv)
   return s ? { ...e, message: `${e.message} (set by ${s.env}=${JSON.stringify(env[s.env])})` } : e;
 }
 
+export type FileLoadResult = LoadResult & { raw?: Record<string, unknown>; text?: string };
+
 /** Reads, parses and validates a config file. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadResult & { raw?: Record<string, unknown>; text?: string } {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): FileLoadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }] };
   }
+  return loadConfigText(file, text, env);
+}
+
+/** Parses and validates text already read from `file` (named in errors). */
+export function loadConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env): FileLoadResult {
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) return parsed;
   return { ...validateConfig(parsed.raw, env), raw: parsed.raw, text };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
-import { loadConfigFile, validateConfig } from '../config/load.ts';
+import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
@@ -94,10 +94,13 @@ export class ConfigManager implements ControlPlane {
     });
   }
 
-  /** Re-reads the config file (SIGHUP, file change, admin reload). An unchanged file is a no-op. */
-  reloadFromFile(): Promise<ApplyResult> {
+  /**
+   * Re-reads the config file (SIGHUP, file change, admin reload), or takes
+   * `text` the watcher already read and found settled. An unchanged file is a no-op.
+   */
+  reloadFromFile(text?: string): Promise<ApplyResult> {
     return this.serialise(async () => {
-      const loaded = loadConfigFile(this.file);
+      const loaded = text === undefined ? loadConfigFile(this.file) : loadConfigText(this.file, text);
       if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
         this.port.onReload?.('invalid');
         this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { eventually, service, sleep, startGateway } from '../helpers/gateway.ts';
@@ -89,6 +90,54 @@ test('a config file emptied for a moment is refused; the old config and the admi
     assert.ok(r.ok, 'the restored file is the one already serving');
   } finally {
     await gw.close();
+  }
+});
+
+test('a file written in two chunks with a pause between them is applied once, whole', async () => {
+  // What broke: the watcher applied whatever the file held 100 ms after the first event, so a stalled writer's first half was served.
+  const gw = await startGateway(variant('one'));
+  try {
+    const version = gw.manager.current().version;
+    const { services: _s, ...rest } = parseYaml(readFileSync(gw.file, 'utf8'));
+    const text = stringifyYaml({ ...rest, ...variant('two'), services: [...variant('two').services, service('second', [up.url], [{ paths: ['/second'] }])] });
+    // The first half is itself a valid config: the same file with only the first service.
+    const cut = text.lastIndexOf('\n', text.indexOf('- name: second')) + 1;
+    writeFileSync(gw.file, text.slice(0, cut));
+    await sleep(130);
+    appendFileSync(gw.file, text.slice(cut));
+    assert.ok(await eventually(() => gw.manager.current().version > version), 'the file was applied');
+    await sleep(800);
+    assert.equal(gw.manager.current().version, version + 1, 'one version: the half-written file was never applied');
+    const applied = gw.manager.current().config.services as { name: string }[];
+    assert.deepEqual(applied.map((s) => s.name), ['svc', 'second']);
+    assert.equal(await variantOf(gw.url), 'two');
+  } finally {
+    await gw.close();
+  }
+});
+
+test('a Kubernetes ConfigMap update (..data swapped by rename under a gw.yaml -> ..data/gw.yaml link) is applied', async () => {
+  // What broke: the watcher only reacted to events naming gw.yaml, and a ConfigMap update names ..data.
+  const mount = tempDir();
+  const base = { proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(tempDir(), 'store') }, log: { level: 'info' } };
+  // What the kubelet does: write a new timestamped directory, point ..data_tmp at it, rename it over ..data.
+  const publish = (stamp: string, config: unknown) => {
+    mkdirSync(join(mount, stamp));
+    writeYaml(join(mount, stamp), 'gw.yaml', config);
+    symlinkSync(stamp, join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+  };
+  publish('..2026_11_23_10_00_00.1', { ...base, ...variant('one') });
+  symlinkSync('..data/gw.yaml', join(mount, 'gw.yaml'));
+  const gw = await startGatewayProcess(join(mount, 'gw.yaml'));
+  try {
+    assert.equal(await variantOf(gw.proxyUrl), 'one');
+    publish('..2026_11_23_10_01_00.2', { ...base, ...variant('two') });
+    rmSync(join(mount, '..2026_11_23_10_00_00.1'), { recursive: true });
+    assert.equal(await eventually(async () => (await variantOf(gw.proxyUrl)) === 'two'), true, 'the swap was applied');
+    await gw.waitForLog((l) => l.msg === 'config applied' && l.source === 'reload');
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
   }
 });
 
