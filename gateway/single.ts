@@ -7,7 +7,8 @@ import { startEmbeddedAnalytics } from '../collector/embedded/index.ts';
 import { startAdmin } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
-import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
+import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
+import { fileHashOf } from './control/file-hash.ts';
 import { createStore } from './control/store/index.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
@@ -176,7 +177,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
   const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
-  manager.init(version, sha256(loaded.text));
+  manager.init(version, fileHashOf(loaded.raw));
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
   let analytics: Analytics | undefined;

@@ -41,7 +41,7 @@ const summaryProperties = {
   version: { type: 'integer', description: 'Monotonic config version.' },
   source: { type: 'string', enum: ['file', 'admin', 'rollback', 'reload'] },
   createdAt: { type: 'string', description: 'ISO-8601 UTC.' },
-  fileHash: { type: 'string', description: 'sha256 of the config file this version was built from or on top of.' },
+  fileHash: { type: 'string', description: 'sha256 of the config file (its parsed config, so comments and formatting do not count) this version was built from or on top of.' },
   note: { type: 'string' },
 } as const;
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
+import { fileHashOf, sha256 } from './file-hash.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
@@ -15,7 +15,10 @@ export interface DataPlanePort {
   onReload?(result: 'ok' | 'invalid' | 'error'): void;
 }
 
-export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+export { sha256 };
+
+/** How far back a file reload looks for the admin edits it replaces. */
+const EDITS_SCAN = 100;
 
 const summary = ({ config: _c, ...rest }: ConfigVersion): ConfigVersionSummary => rest;
 
@@ -49,14 +52,20 @@ export class ConfigManager implements ControlPlane {
    * cluster adopts its config), else the file seeds it.
    */
   static async initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
-    const hash = sha256(file.text);
+    const hash = fileHashOf(file.raw);
     const head = await store.head();
-    if (head && (shared || head.fileHash === hash) && validateConfig(head.config).ok) return { version: head, reused: true };
+    // Versions stored by earlier releases hashed the file's bytes.
+    const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
+    if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
     const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' });
     return { version, reused: false };
   }
 
-  /** Sets the serving version (already applied to the data plane by the caller) and starts watching other nodes. */
+  /**
+   * Sets the serving version (already applied to the data plane by the
+   * caller) and starts watching other nodes. `fileHash`: fileHashOf the
+   * file's config (the hash of its bytes is understood too).
+   */
   init(version: ConfigVersion, fileHash: string): void {
     this.head = version;
     this.fileHash = fileHash;
@@ -106,8 +115,10 @@ export class ConfigManager implements ControlPlane {
         this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');
         return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
       }
-      const hash = sha256(loaded.text);
-      if (hash === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
+      // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
+      const hash = fileHashOf(loaded.raw);
+      if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
+      const replaced = await this.editsSinceFile();
       let result: ApplyResult;
       try {
         result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
@@ -115,7 +126,15 @@ export class ConfigManager implements ControlPlane {
         return { ok: false, errors: [{ path: '', message: `the config store could not save it: ${(err as Error).message}` }] };
       }
       // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
-      if (result.ok) this.fileHash = hash;
+      if (!result.ok) return result;
+      this.fileHash = hash;
+      const { edits, more } = replaced;
+      if (edits.length > 0) {
+        this.log.warn({
+          file: this.file, version: result.version.version, replaced_edits: more ? `${edits.length}+` : edits.length,
+          replaced: edits.slice(0, 20).map((v) => `${v.version} ${v.source}: ${v.note}`),
+        }, 'config file applied over admin edits made since it was last applied; they no longer serve (the file wins)');
+      }
       return result;
     });
   }
@@ -128,6 +147,23 @@ export class ConfigManager implements ControlPlane {
     const v = await this.store.get(version);
     if (!v) return undefined;
     return this.serialise(async () => this.mismatch(ifMatch) ?? this.applyNow(v.config, 'rollback', `rollback to ${version}`, this.fileHash));
+  }
+
+  /**
+   * Admin edits and rollbacks since the file was last applied, newest first:
+   * what a file reload replaces. `more`: the history ends (pruned) before it
+   * reaches the file's version, so there were at least this many.
+   */
+  private async editsSinceFile(): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
+    const edits: ConfigVersionSummary[] = [];
+    if (this.head.source === 'file' || this.head.source === 'reload') return { edits, more: false };
+    // A store that cannot list its history will not save the new version either; the apply reports that.
+    for (const v of await this.store.list(EDITS_SCAN).catch(() => [])) {
+      if (v.version > this.head.version) continue;
+      if (v.source === 'file' || v.source === 'reload') return { edits, more: false };
+      edits.push(v);
+    }
+    return { edits, more: true };
   }
 
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */

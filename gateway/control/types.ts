@@ -15,7 +15,7 @@ export interface ConfigVersion {
   source: ConfigSource;
   /** ISO-8601 UTC. */
   createdAt: string;
-  /** sha256 of the config file this version was built from (file/reload versions), or of the file it was applied on top of (admin/rollback). */
+  /** Hash of the config file this version was built from (file/reload versions), or of the file it was applied on top of (admin/rollback): of the file's parsed config (control/file-hash.ts), so comments and formatting do not count; earlier releases hashed its bytes. */
   fileHash: string;
   /** Free text, e.g. "PUT /services/api" or "rollback to 3". */
   note: string;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { restartGateway } from '../helpers/restart.ts';
@@ -46,6 +47,22 @@ test('a config file edited while the gateway was down wins over earlier admin ed
     assert.equal(second.manager.current().source, 'file');
     const sources = (await adminClient(second.adminUrl).history()).json().map((v: { source: string }) => v.source);
     assert.ok(sources.includes('admin'), 'the admin edit stays in history');
+  } finally {
+    await second?.close();
+  }
+});
+
+test('a comment added to the file while the gateway was down keeps the admin edits on restart', async () => {
+  const first = await startGateway({ services: [service('api', [one.url], [{ paths: ['/api'] }])] });
+  let second: TestGateway | undefined;
+  try {
+    const put = await adminClient(first.adminUrl).putService(service('edit', [two.url], [{ paths: ['/edit'] }]));
+    assert.ok(put.status < 300, put.text);
+    await first.close();
+    appendFileSync(first.file, '# reviewed, nothing changed\n');
+    second = await restartGateway(first);
+    assert.equal((await get(`${second.url}/edit/x`)).json().name, 'two', 'the edit is still served');
+    assert.equal(second.manager.current().source, 'admin');
   } finally {
     await second?.close();
   }

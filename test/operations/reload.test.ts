@@ -201,6 +201,54 @@ test('a file reload the store cannot save is logged as an error, counted, keeps 
   }
 });
 
+test('a file reload over admin edits warns, naming how many and which; the file wins', async () => {
+  // What broke: a file change silently dropped admin edits, with only an info "config applied".
+  const dir = tempDir();
+  const base = { proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(dir, 'store') }, log: { level: 'info' } };
+  const file = writeYaml(dir, 'tollgate.yaml', { ...base, ...variant('one') });
+  const gw = await startGatewayProcess(file);
+  const admin = adminClient(gw.adminUrl);
+  try {
+    assert.equal((await admin.putService(service('added', [up.url], [{ paths: ['/added'] }]))).status, 200);
+    assert.equal((await admin.putService(service('other', [up.url], [{ paths: ['/other'] }]))).status, 200);
+    writeYaml(dir, 'tollgate.yaml', { ...base, ...variant('two') });
+    const warned = await gw.waitForLog((l) => /config file applied over admin edits/.test(l.msg ?? ''));
+    assert.equal(warned.level, 40, 'a warning');
+    assert.equal(warned.replaced_edits, 2);
+    assert.deepEqual(warned.replaced, ['3 admin: PUT /services/other', '2 admin: PUT /services/added']);
+    assert.equal(await variantOf(gw.proxyUrl), 'two');
+    assert.equal((await get(`${gw.proxyUrl}/added/x`)).headers['x-variant'], 'two', 'the admin-added service is gone');
+    // The next file change replaces no admin edit: no warning.
+    writeYaml(dir, 'tollgate.yaml', { ...base, ...variant('three') });
+    assert.equal(await eventually(async () => (await variantOf(gw.proxyUrl)) === 'three'), true);
+    assert.equal(gw.logs.filter((l) => /config file applied over admin edits/.test(l.msg ?? '')).length, 1);
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
+  }
+});
+
+test('a comment-only or reformatted file is no new version and keeps the admin edits', async () => {
+  // What broke: appending a comment reloaded the file as a new version and dropped an admin-added service.
+  const gw = await startGateway(variant('one'));
+  try {
+    assert.equal((await adminClient(gw.adminUrl).putService(service('added', [up.url], [{ paths: ['/added'] }]))).status, 200);
+    const version = gw.manager.current().version;
+    appendFileSync(gw.file, '# a comment\n');
+    const r = await gw.manager.reloadFromFile();
+    assert.ok(r.ok && r.version.version === version, 'SIGHUP and the watcher find nothing to apply');
+    // Reordered keys and flow style say the same thing too.
+    const raw = parseYaml(readFileSync(gw.file, 'utf8'));
+    writeFileSync(gw.file, JSON.stringify(Object.fromEntries(Object.entries(raw).reverse()), null, 1));
+    assert.ok((await gw.manager.reloadFromFile()).ok);
+    await sleep(700);
+    assert.equal(gw.manager.current().version, version);
+    assert.equal((await get(`${gw.url}/added/x`)).headers['x-variant'], undefined, 'the admin-added service still serves');
+    assert.equal((await get(`${gw.url}/added/x`)).json().name, 'up');
+  } finally {
+    await gw.close();
+  }
+});
+
 test('admin PUT /config applies a valid config and rejects an invalid one whole, naming the paths', async () => {
   const gw = await startGateway(variant('one'));
   const admin = adminClient(gw.adminUrl);
