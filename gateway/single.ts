@@ -177,7 +177,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
   const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
-  manager.init(version, fileHashOf(loaded.raw));
+  manager.init(version, fileHashOf(loaded.raw), config);
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
   let analytics: Analytics | undefined;

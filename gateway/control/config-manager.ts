@@ -34,6 +34,8 @@ export class ConfigManager implements ControlPlane {
   private readonly port: DataPlanePort;
   private readonly log: Logger;
   private head!: ConfigVersion;
+  /** The serving config's log settings (with defaults and env overrides). */
+  private logSettings: Config['log'] | undefined;
   private fileHash = '';
   private queue: Promise<unknown> = Promise.resolve();
   private isReady = false;
@@ -64,11 +66,15 @@ export class ConfigManager implements ControlPlane {
   /**
    * Sets the serving version (already applied to the data plane by the
    * caller) and starts watching other nodes. `fileHash`: fileHashOf the
-   * file's config (the hash of its bytes is understood too).
+   * file's config (the hash of its bytes is understood too); `config`: the
+   * version validated (validated here when absent).
    */
-  init(version: ConfigVersion, fileHash: string): void {
+  init(version: ConfigVersion, fileHash: string, config?: Config): void {
     this.head = version;
     this.fileHash = fileHash;
+    // The serving version may be an admin edit whose log settings differ from the file's the logger was made with.
+    const serving = config ? { ok: true as const, config } : validateConfig(version.config);
+    if (serving.ok) this.applyLogSettings(serving.config.log);
     this.store.watch((v) => { void this.serialise(() => this.adopt(v)); });
   }
 
@@ -204,9 +210,33 @@ export class ConfigManager implements ControlPlane {
     }
     this.port.apply(result.config, version.version);
     this.head = version;
+    this.applyLogSettings(result.config.log);
     this.port.onReload?.('ok');
     this.log.info({ version: version.version, source, note }, 'config applied');
     return { ok: true, version: summary(version) };
+  }
+
+  /**
+   * log.level applies at once: the logger given is the process's root, and
+   * pino's children (admin, collector, per request) follow a root's level
+   * unless they set their own. log.access_log is read when the data plane is
+   * built, so like proxy.listen it takes effect on restart, and a reload says so.
+   */
+  private applyLogSettings(next: Config['log']): void {
+    const prev = this.logSettings;
+    this.logSettings = next;
+    if (this.log.level !== next.level) {
+      const from = this.log.level;
+      // Said at info by whichever of the two levels shows it.
+      const say = () => this.log.info({ from, to: next.level }, 'log level changed');
+      const shownBefore = this.log.isLevelEnabled('info');
+      if (shownBefore) say();
+      this.log.level = next.level;
+      if (!shownBefore && this.log.isLevelEnabled('info')) say();
+    }
+    if (prev && prev.access_log !== next.access_log) {
+      this.log.warn({ from: prev.access_log, to: next.access_log }, 'log.access_log changes take effect on restart');
+    }
   }
 
   /** Another node moved the shared head: apply it here without appending. */
@@ -220,6 +250,7 @@ export class ConfigManager implements ControlPlane {
     }
     this.port.apply(result.config, v.version);
     this.head = v;
+    this.applyLogSettings(result.config.log);
     this.port.onReload?.('ok');
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
   }

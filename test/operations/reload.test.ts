@@ -249,6 +249,37 @@ test('a comment-only or reformatted file is no new version and keeps the admin e
   }
 });
 
+test('log.level applies on reload without a restart; a log.access_log change warns that it needs one', async () => {
+  // What broke: both reloaded as "config applied" and changed nothing until a restart, without a word.
+  const dir = tempDir();
+  const base = { proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(dir, 'store') } };
+  const file = writeYaml(dir, 'tollgate.yaml', { ...base, log: { level: 'info' }, ...variant('one') });
+  const gw = await startGatewayProcess(file);
+  const admin = adminClient(gw.adminUrl);
+  try {
+    writeYaml(dir, 'tollgate.yaml', { ...base, log: { level: 'warn' }, ...variant('two') });
+    assert.equal(await eventually(async () => (await variantOf(gw.proxyUrl)) === 'two'), true);
+    const quietFrom = gw.logs.length;
+    const put = await admin.putService(service('added', [up.url], [{ paths: ['/added'] }]));
+    assert.equal(put.status, 200);
+    assert.equal((await admin.putConfig(invalidConfig())).status, 400);
+    // Log lines come in order: once the warning is here, an info line of the edit before it would be too.
+    await gw.waitForLog((l) => l.msg?.startsWith('config rejected'));
+    const quiet = gw.logs.slice(quietFrom);
+    assert.deepEqual(quiet.filter((l) => l.level < 40).map((l) => l.msg), [], 'no info lines at level warn, the admin listener\'s included');
+    assert.ok(quiet.some((l) => l.level === 40), 'warnings still show');
+    assert.ok(gw.logs.some((l) => l.msg === 'log level changed' && l.from === 'info' && l.to === 'warn'));
+
+    writeYaml(dir, 'tollgate.yaml', { ...base, log: { level: 'info', access_log: true }, ...variant('three') });
+    const restartOnly = await gw.waitForLog((l) => l.msg === 'log.access_log changes take effect on restart');
+    assert.equal(restartOnly.level, 40);
+    await gw.waitForLog((l) => l.msg === 'config applied' && l.source === 'reload' && l.version === put.json().version + 1);
+    assert.equal(await variantOf(gw.proxyUrl), 'three');
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
+  }
+});
+
 test('admin PUT /config applies a valid config and rejects an invalid one whole, naming the paths', async () => {
   const gw = await startGateway(variant('one'));
   const admin = adminClient(gw.adminUrl);
