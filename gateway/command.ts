@@ -73,7 +73,8 @@ async function main(): Promise<number> {
     log.fatal({ err: e.message, code: e.code }, 'tollgate failed to start');
     log.flush();
     console.error(`tollgate failed to start: ${e.message}${e.code === 'EADDRINUSE' ? ` (is another process on ${splitListen(config.proxy.listen).port} or ${splitListen(config.admin.listen).port}?)` : ''}`);
-    return 1;
+    // What the start opened is closed, but nothing may keep a failed start alive (a client still reconnecting, a worker).
+    process.exit(1);
   }
   endStartupTiering();
   releaseValidator();

@@ -172,7 +172,15 @@ async function startClusterReports(config: Config): Promise<Analytics> {
 /** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
   const store = await openStore(loaded.config, log);
-  const { version, config } = await startingConfig(loaded, store);
+  let starting: Awaited<ReturnType<typeof startingConfig>>;
+  try {
+    starting = await startingConfig(loaded, store);
+  } catch (err) {
+    // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
+    await store.close();
+    throw err;
+  }
+  const { version, config } = starting;
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
