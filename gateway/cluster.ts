@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
-import { ConfigManager, sha256, type DataPlanePort } from './control/config-manager.ts';
+import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
+import { fileHashOf } from './control/file-hash.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
@@ -47,7 +48,14 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const store = await openStore(loaded.config, log);
-  const { version, config } = await startingConfig(loaded, store);
+  let starting: Awaited<ReturnType<typeof startingConfig>>;
+  try {
+    starting = await startingConfig(loaded, store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const { version, config } = starting;
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
   const aggregator = new AggregatorRegistry();
@@ -92,7 +100,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     onReload: (result) => reloads.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
-  manager.init(version, sha256(loaded.text));
+  manager.init(version, fileHashOf(loaded.raw), config);
   try {
     await Promise.all(Array.from({ length: workers }, (_, i) => fork(i)));
   } catch (err) {
@@ -106,7 +114,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const analytics = await startAnalyticsFor(config, own, log);
   const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
   manager.setReady(true);
-  const stopWatching = watchReloads(loaded.file, () => void manager.reloadFromFile());
+  const stopWatching = watchReloads(loaded.file, (text) => void manager.reloadFromFile(text));
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
   return {
     proxy: splitListen(config.proxy.listen), admin: address, manager,
