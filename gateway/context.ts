@@ -76,11 +76,6 @@ export class RequestContext implements BalanceRequest {
   }
 
   /**
-   * Ends the request with a gateway-written JSON error. Safe to call once the
-   * response has started: then the client connection is cut instead, because
-   * a status line cannot be taken back.
-   */
-  /**
    * Sends the 100 Continue a client that sent `Expect: 100-continue` waits
    * for, once, when a stage is about to read the body: a request refused
    * before (404, 401, 413, ...) never gets one, and its body is never sent.
@@ -91,6 +86,11 @@ export class RequestContext implements BalanceRequest {
     this.res.writeContinue();
   }
 
+  /**
+   * Ends the request with a gateway-written JSON error. Safe to call once the
+   * response has started: then the client connection is cut instead, because
+   * a status line cannot be taken back.
+   */
   reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
     const res = this.res;
     this.errorCode = code;
