@@ -101,7 +101,10 @@ test('Redis stopped mid-test: fail-open keeps the insurance limit, fail-closed a
     const limitedBefore = await decisions(gw, 'open', 'limited');
     const openBefore = await decisions(gw, 'open', 'error_open');
     r = await admitted('/open', 5);
-    assert.ok(r.ok >= 2 && r.ok <= 2 + Math.floor(r.seconds / 2), `${r.ok} admitted in ${r.seconds} s`);
+    // A slow Redis answer before the outage was a fail-open too, and took its token from the same
+    // insurance bucket (refilled at 0.5 a second): the bucket may start the outage short by that many.
+    const least = Math.max(0, 2 - openBefore);
+    assert.ok(r.ok >= least && r.ok <= 2 + Math.floor(r.seconds / 2), `${r.ok} admitted in ${r.seconds} s (${openBefore} fail-opens before the outage)`);
     assert.equal(await decisions(gw, 'open', 'error_open'), openBefore + r.ok);
     assert.equal(await decisions(gw, 'open', 'limited'), limitedBefore + 5 - r.ok);
     // Closed: 503 with its code.
