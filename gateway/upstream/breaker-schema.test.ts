@@ -28,3 +28,13 @@ test('an out-of-range breaker or retry budget field is rejected with its path', 
     assert.ok(!r.ok && r.errors.some((e) => e.path.startsWith(path)), `${JSON.stringify(upstream)}: ${JSON.stringify(!r.ok && r.errors)}`);
   }
 });
+
+test('health.passive.max_ejected_percent defaults to 50 and must be 0-100', () => {
+  const r = validateConfig(svc({}), {});
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  assert.equal(r.config.services[0].upstream.health.passive.max_ejected_percent, 50);
+  for (const bad of [-1, 101, 12.5]) {
+    const v = validateConfig(svc({ health: { passive: { max_ejected_percent: bad } } }), {});
+    assert.ok(!v.ok && v.errors.some((e) => e.path === '/services/0/upstream/health/passive/max_ejected_percent'), `${bad}: ${JSON.stringify(!v.ok && v.errors)}`);
+  }
+});

@@ -29,6 +29,10 @@ function create(register: Registry) {
       name: 'tollgate_upstream_breaker_rejected_total', help: 'Requests answered 503 GW_ERR_CIRCUIT_OPEN without an upstream attempt.',
       labelNames: ['service', 'group'] as const, registers,
     }),
+    ejectionsOverflow: new Counter({
+      name: 'tollgate_upstream_ejections_overflow_total', help: 'Passive ejections not made because health.passive.max_ejected_percent of the targets were already ejected.',
+      labelNames: ['service'] as const, registers,
+    }),
     retriesSkipped: new Counter({
       name: 'tollgate_upstream_retries_skipped_total', help: 'Retries not made because the retry budget was spent.',
       labelNames: ['service', 'group'] as const, registers,

@@ -100,11 +100,12 @@ export class UpstreamPool {
       maxFailures: config.health.passive.max_failures,
       ejectionMs: config.health.passive.ejection_ms,
       failureStatuses: config.health.passive.failure_statuses,
+      maxEjectedPercent: config.health.passive.max_ejected_percent,
     }, (target: Target, ejected: boolean) => {
       if (ejected) metrics.ejections.inc({ service: this.label, target: target.id });
       this.publishHealth(target);
       events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
-    });
+    }, () => this.targets, () => um.ejectionsOverflow.inc({ service: this.label }));
     const a = config.health.active;
     if (a) {
       this.active = new ActiveHealthChecker({

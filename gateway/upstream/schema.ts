@@ -40,6 +40,7 @@ const PassiveHealthSchema = Type.Object({
   max_failures: Type.Integer({ minimum: 0, default: 5, description: 'Consecutive failed requests that eject a target; 0 disables (default 5).' }),
   ejection_ms: Type.Integer({ minimum: 100, default: 10000, description: 'How long an ejected target rests (default 10000).' }),
   failure_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [502, 503, 504], description: 'Upstream statuses counted as failures, besides connect errors and timeouts (default [502, 503, 504]).' }),
+  max_ejected_percent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'Most of the upstream\'s targets, in percent rounded down, that passive ejection holds out at once; a failing target past the cap keeps serving. At 50 a lone target is never ejected, one of two or three, two of four; 100 lets every target be ejected (default 50).' }),
 }, { additionalProperties: false, default: {} });
 
 const PoolSchema = Type.Object({

@@ -141,10 +141,10 @@ test('targets that accept connections but never answer are found down by checks,
   }, hangers);
 });
 
-test('when passive ejection has taken out every target the gateway answers 503 at once', async () => {
+test('when passive ejection may take out every target (max_ejected_percent 100) and has, the gateway answers 503 at once', async () => {
   const deadA = `http://127.0.0.1:${await closedPort()}`;
   const deadB = `http://127.0.0.1:${await closedPort()}`;
-  await withGateway({ targets: [{ url: deadA }, { url: deadB }], retries: 1, health: { passive: { max_failures: 1 } } }, async (gw) => {
+  await withGateway({ targets: [{ url: deadA }, { url: deadB }], retries: 1, health: { passive: { max_failures: 1, max_ejected_percent: 100 } } }, async (gw) => {
     const first = await send(gw.url, '/');
     assert.equal(first.status, 502);
     assert.equal(first.json().code, 'GW_ERR_UPSTREAM_REFUSED');
@@ -153,6 +153,42 @@ test('when passive ejection has taken out every target the gateway answers 503 a
     assert.equal(next.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
     assert.ok(next.ms < 250, `took ${next.ms} ms`);
   });
+});
+
+// Regression: five application 503s on /err ejected the lone target, and /ok got 503 GW_ERR_UPSTREAM_UNAVAILABLE for ejection_ms.
+test('a lone target answering 503 on one path is not passively ejected: its other paths keep being served', async () => {
+  const app = await startUpstream('app', (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(req.url === '/err' ? 503 : 200, { 'content-type': 'text/plain' }).end(req.url);
+  });
+  await withGateway({ targets: [{ url: app.url }], retries: 0 }, async (gw) => {
+    const agent = keepAliveAgent();
+    for (let i = 0; i < 10; i++) assert.equal((await send(gw.url, '/err', { agent })).status, 503);
+    const ok = await send(gw.url, '/ok', { agent });
+    assert.equal(ok.status, 200, ok.text);
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.doesNotMatch(metrics, /^tollgate_upstream_ejections_total\{/m);
+    assert.match(metrics, /^tollgate_upstream_ejections_overflow_total\{service="svc"\} 6$/m, 'failures 5 to 10 would each have ejected it');
+    agent.destroy();
+  }, [app]);
+});
+
+test('with four failing targets and max_ejected_percent 50, two are ejected and the other two keep getting requests', async () => {
+  const failing = await Promise.all([1, 2, 3, 4].map((n) => startUpstream(`f${n}`, (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(503).end();
+  })));
+  await withGateway({
+    targets: failing.map((u) => ({ url: u.url })), retries: 0, health: { passive: { max_failures: 2, ejection_ms: 60000, max_ejected_percent: 50 } },
+  }, async (gw) => {
+    for (let i = 0; i < 40; i++) assert.equal((await send(gw.url, '/')).status, 503);
+    const health = await (await fetch(`${gw.adminUrl}/health`)).json() as { service: string; targets: { id: string; ejected: boolean }[] }[];
+    const targets = health.find((h) => h.service === 'svc')!.targets;
+    assert.equal(targets.filter((t) => t.ejected).length, 2, JSON.stringify(targets));
+    const hits = failing.map((u) => u.seen.filter((s) => s.url === '/').length);
+    assert.equal(hits.filter((n) => n === 2).length, 2, `the ejected two got max_failures requests each: ${hits}`);
+    assert.equal(hits.reduce((a, b) => a + b, 0), 40);
+  }, failing);
 });
 
 test('reuse_connection: active checks through the gateway keep one connection per target instead of one per check', async () => {

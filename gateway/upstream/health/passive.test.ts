@@ -77,3 +77,29 @@ test('isFailureStatus matches exactly the configured statuses', () => {
   assert.equal(passive.isFailureStatus(500), false);
   assert.equal(passive.isFailureStatus(200), false);
 });
+
+test('a lone target is never ejected under a cap below 100%: its failures count as overflow instead', () => {
+  const target = new Target('http://127.0.0.1:9001');
+  let overflows = 0;
+  const passive = new PassiveHealth({ ...options, maxEjectedPercent: 50 }, () => assert.fail('no ejection expected'), () => [target], () => overflows++);
+  for (let i = 0; i < 10; i++) passive.recordFailure(target, 100);
+  assert.equal(target.ejectedUntil, 0);
+  assert.equal(target.available(100), true);
+  assert.equal(overflows, 8, 'every failure from the 3rd on would have ejected it');
+});
+
+test('with four targets and a cap of 50%, at most two are ejected at once; a third goes once a rest ends', () => {
+  const targets = [1, 2, 3, 4].map((n) => new Target(`http://127.0.0.1:900${n}`));
+  const passive = new PassiveHealth({ ...options, maxEjectedPercent: 50 }, undefined, () => targets);
+  for (const t of targets) for (let i = 0; i < 3; i++) passive.recordFailure(t, 100);
+  assert.deepEqual(targets.map((t) => t.available(100)), [false, false, true, true]);
+  passive.recordFailure(targets[2], 1200);
+  assert.deepEqual(targets.map((t) => t.available(1200)), [true, true, false, true], 'the first two rested; the third is out now');
+});
+
+test('a cap of 100% lets every target be ejected', () => {
+  const targets = [1, 2].map((n) => new Target(`http://127.0.0.1:900${n}`));
+  const passive = new PassiveHealth({ ...options, maxEjectedPercent: 100 }, undefined, () => targets);
+  for (const t of targets) for (let i = 0; i < 3; i++) passive.recordFailure(t, 100);
+  assert.deepEqual(targets.map((t) => t.available(100)), [false, false]);
+});

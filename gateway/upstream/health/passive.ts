@@ -7,10 +7,19 @@ export interface PassiveHealthOptions {
   ejectionMs: number;
   /** Upstream statuses that count as failures (connect errors and timeouts always do). */
   failureStatuses: readonly number[];
+  /**
+   * Most targets of the upstream that may be ejected at once, as a percentage
+   * of them, rounded down (default 100): at 50 a lone target is never ejected
+   * and two of four at most.
+   */
+  maxEjectedPercent?: number;
 }
 
 /** Called with true when a target is ejected, false when a success shows it is back. */
 export type EjectionListener = (target: Target, ejected: boolean) => void;
+
+/** Called when a target qualified for ejection but the cap kept it in. */
+export type OverflowListener = (target: Target) => void;
 
 /**
  * Ejects targets that fail real requests, judged from the proxy's own
@@ -21,13 +30,20 @@ export class PassiveHealth {
   readonly #maxFailures: number;
   readonly #ejectionMs: number;
   readonly #failureStatuses: ReadonlySet<number>;
+  readonly #maxEjectedPercent: number;
   readonly #onChange: EjectionListener | undefined;
+  /** The upstream's current targets, read only when a target qualifies for ejection. */
+  readonly #peers: () => readonly Target[];
+  readonly #onOverflow: OverflowListener | undefined;
 
-  constructor(options: PassiveHealthOptions, onChange?: EjectionListener) {
+  constructor(options: PassiveHealthOptions, onChange?: EjectionListener, peers?: () => readonly Target[], onOverflow?: OverflowListener) {
     this.#maxFailures = options.maxFailures;
     this.#ejectionMs = options.ejectionMs;
     this.#failureStatuses = new Set(options.failureStatuses);
+    this.#maxEjectedPercent = options.maxEjectedPercent ?? 100;
     this.#onChange = onChange;
+    this.#peers = peers ?? (() => []);
+    this.#onOverflow = onOverflow;
   }
 
   isFailureStatus(status: number): boolean {
@@ -53,10 +69,28 @@ export class PassiveHealth {
     if (this.#maxFailures === 0 || target.consecutiveFailures < this.#maxFailures) return;
     // Failures of requests already in flight at ejection do not extend the rest.
     if (target.ejectedUntil > nowMs) return;
+    if (this.#maxEjectedPercent < 100 && !this.#mayEject(target, nowMs)) {
+      this.#onOverflow?.(target);
+      return;
+    }
     // The count is kept (only a success resets it), so after its rest a
     // still-broken target is ejected again by its first failed request
     // rather than by maxFailures more.
     target.ejectedUntil = nowMs + this.#ejectionMs;
     this.#onChange?.(target, true);
+  }
+
+  /**
+   * Envoy's max_ejection_percent: passive ejection alone never takes more
+   * than this share of the targets out, so application errors (a 503 on one
+   * path) cannot turn into "no target available" for every path. Counted
+   * only on the rare path where a target has just reached maxFailures.
+   */
+  #mayEject(target: Target, nowMs: number): boolean {
+    const peers = this.#peers();
+    const cap = Math.floor((Math.max(peers.length, 1) * this.#maxEjectedPercent) / 100);
+    let ejected = 0;
+    for (const t of peers) if (t !== target && t.ejectedUntil > nowMs) ejected++;
+    return ejected < cap;
   }
 }
