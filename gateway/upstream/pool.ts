@@ -6,7 +6,7 @@ import type { BalanceRequest, Balancer } from './balancer.ts';
 import { balancers, type BalancerName } from './balancers/index.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { PassiveHealth } from './health/passive.ts';
-import type { TargetSource } from './discovery/source.ts';
+import type { DiscoveredTarget, TargetSource } from './discovery/source.ts';
 import { StaticSource } from './discovery/static.ts';
 import { DnsSource } from './discovery/dns.ts';
 import { Target } from './target.ts';
@@ -136,15 +136,15 @@ export class UpstreamPool {
     });
   }
 
-  private setTargets(list: { origin: string; weight: number }[]): void {
+  private setTargets(list: DiscoveredTarget[]): void {
     if (this.closed) return;
     const old = new Map(this.targets.map((t) => [t.id, t]));
     const inherited = new Map((this.previous?.targets ?? []).map((t) => [t.id, t]));
     this.previous = undefined;
-    const next = list.map(({ origin, weight }) => {
+    const next = list.map(({ origin, weight, hostname }) => {
       const kept = old.get(origin);
-      if (kept && kept.weight === weight) return kept;
-      const t = new Target(origin, weight);
+      if (kept && kept.weight === weight && kept.servername === hostname) return kept;
+      const t = new Target(origin, weight, hostname);
       // A reload or a weight change must not bring a dead target back until checks notice again.
       const before = kept ?? inherited.get(origin);
       if (before) {

@@ -8,7 +8,7 @@ const TargetSchema = Type.Object({
 }, { additionalProperties: false });
 
 const DnsSchema = Type.Object({
-  name: Type.String({ minLength: 1, description: 'Hostname whose A/AAAA records are the targets.' }),
+  name: Type.String({ minLength: 1, description: 'Hostname whose A/AAAA records are the targets; it is their Host (with the port unless it is the scheme\'s default) and, for https, their TLS server name.' }),
   port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Port of every resolved target.' }),
   scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http', description: 'Scheme of the resolved targets (default http).' }),
   weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Weight of each resolved target (default 1).' }),
@@ -31,7 +31,7 @@ const ActiveHealthSchema = Type.Object({
   unhealthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a target out (default 2).' }),
   host: Type.Optional(Type.String({
     pattern: '^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$',
-    description: 'Host header of HTTP checks, a host name or address with an optional port; the target\'s own host:port when absent.',
+    description: 'Host header of HTTP checks, a host name or address with an optional port; when absent, the Host the proxy sends the target (its host:port, or for DNS targets the name and port).',
   })),
   reuse_connection: Type.Boolean({ default: false, description: 'HTTP checks keep one idle connection per target between checks instead of opening one per check; the upstream\'s keep-alive timeout should exceed interval_ms (default false).' }),
 }, { additionalProperties: false });

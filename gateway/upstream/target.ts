@@ -8,8 +8,14 @@ export class Target {
   /** Stable id within its upstream: the origin, e.g. `http://127.0.0.1:9001`. */
   readonly id: string;
   readonly origin: string;
-  /** `host[:port]` of the origin, sent as Host unless the route preserves the client's. */
+  /**
+   * Sent as Host unless the route preserves the client's: `host[:port]` of the
+   * origin, or for a target discovered by name (DNS) that name, with the port
+   * unless it is the scheme's default.
+   */
   readonly host: string;
+  /** TLS server name (SNI and the name the certificate must match) of a target discovered by name; undefined otherwise (undici then takes the Host's name). */
+  readonly servername: string | undefined;
   readonly weight: number;
   /** Requests currently in flight to this target (least connections reads it). */
   active = 0;
@@ -20,10 +26,13 @@ export class Target {
   /** Consecutive passive failures since the last success. */
   consecutiveFailures = 0;
 
-  constructor(origin: string, weight = 1) {
+  constructor(origin: string, weight = 1, hostname?: string) {
     this.id = origin;
     this.origin = origin;
-    this.host = new URL(origin).host;
+    const url = new URL(origin);
+    // URL leaves the port out when it is the scheme's default, as a Host header does.
+    this.host = hostname === undefined ? url.host : url.port === '' ? hostname : `${hostname}:${url.port}`;
+    this.servername = hostname;
     this.weight = weight;
   }
 

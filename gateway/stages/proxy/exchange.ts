@@ -93,7 +93,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       method: req.method as Dispatcher.HttpMethod,
       headers,
       body: this.hasBody ? this.body() : null,
-    }, this);
+      // The DNS name of a discovered target, also under preserve_host; else undici takes the Host's name.
+      servername: target.servername,
+    } as Dispatcher.DispatchOptions, this);
   }
 
   /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */

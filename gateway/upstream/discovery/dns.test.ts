@@ -97,7 +97,7 @@ test('resolves localhost through the system resolver into scheme://ip:port origi
   assert.ok(emitted[0].every((x) => x.weight === 5));
 });
 
-test('emits A and AAAA records as origins, IPv6 in brackets, with the configured weight', async (t) => {
+test('emits A and AAAA records as origins, IPv6 in brackets, with the configured weight and the name they were found by', async (t) => {
   const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.3', '127.0.0.2'], aaaa: ['::1'], ttlS: 60 } });
   const emitted: DiscoveredTarget[][] = [];
   const source = new DnsSource({ hostname: 'api.svc.invalid', port: 9000, scheme: 'https', weight: 3, servers: [dns.server] });
@@ -105,10 +105,18 @@ test('emits A and AAAA records as origins, IPv6 in brackets, with the configured
   source.start((targets) => emitted.push(targets));
   await waitFor(() => emitted.length === 1);
   assert.deepEqual(emitted[0], [
-    { origin: 'https://127.0.0.2:9000', weight: 3 },
-    { origin: 'https://127.0.0.3:9000', weight: 3 },
-    { origin: 'https://[::1]:9000', weight: 3 },
+    { origin: 'https://127.0.0.2:9000', weight: 3, hostname: 'api.svc.invalid' },
+    { origin: 'https://127.0.0.3:9000', weight: 3, hostname: 'api.svc.invalid' },
+    { origin: 'https://[::1]:9000', weight: 3, hostname: 'api.svc.invalid' },
   ]);
+});
+
+test('an address given as the name is emitted without a hostname: it is its own Host', () => {
+  const emitted: DiscoveredTarget[][] = [];
+  const source = new DnsSource({ hostname: '127.0.0.9', port: 9000 });
+  source.start((targets) => emitted.push(targets));
+  source.stop();
+  assert.deepEqual(emitted, [[{ origin: 'http://127.0.0.9:9000', weight: 1 }]]);
 });
 
 test('re-resolves when the smallest TTL runs out and emits only when the set changes', async (t) => {

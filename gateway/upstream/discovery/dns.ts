@@ -131,14 +131,16 @@ export class DnsSource implements TargetSource {
   }
 
   #emitIfChanged(addresses: string[]): void {
-    const { scheme, port, weight } = this.#options;
+    const { scheme, port, weight, hostname } = this.#options;
     const origins = [...new Set(addresses)]
       .map((ip) => `${scheme}://${ip.includes(':') ? `[${ip}]` : ip}:${port}`)
       .sort();
     const key = origins.join(' ');
     if (key === this.#lastKey) return;
     this.#lastKey = key;
-    this.#onTargets?.(origins.map((origin) => ({ origin, weight }) satisfies DiscoveredTarget));
+    // An address given as the name is its own Host and has no TLS name.
+    const name = isIP(hostname) === 0 ? hostname : undefined;
+    this.#onTargets?.(origins.map((origin) => ({ origin, weight, ...(name ? { hostname: name } : {}) }) satisfies DiscoveredTarget));
   }
 }
 

@@ -3,6 +3,12 @@ export interface DiscoveredTarget {
   /** `scheme://host:port`, IPv6 hosts in brackets. */
   origin: string;
   weight: number;
+  /**
+   * The name the target was found by when `origin` holds a resolved address
+   * (DNS): sent as Host (with the port unless it is the scheme's default) and
+   * as the TLS server name, as nginx and Kong do; absent for static targets.
+   */
+  hostname?: string;
 }
 
 export type TargetsListener = (targets: DiscoveredTarget[]) => void;

@@ -139,6 +139,18 @@ test('treats a status outside expectedStatuses as a failure and sends the config
   assert.equal(upstream.state.hosts[0], 'api.example.test');
 });
 
+test('a target found by DNS is checked with its name as Host, with the port', async (t) => {
+  const upstream = await healthServer(200);
+  const port = new URL(upstream.origin).port;
+  const target = new Target(upstream.origin, 1, 'localhost');
+  const checker = new ActiveHealthChecker(base, () => {});
+  t.after(async () => { checker.stop(); await upstream.close(); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => upstream.state.total >= 1);
+  assert.equal(upstream.state.hosts[0], `localhost:${port}`);
+});
+
 test('counts a check unanswered within timeoutMs as a failure, and never overlaps checks of one target', async (t) => {
   const upstream = await hangingServer();
   const target = new Target(upstream.origin);

@@ -17,7 +17,7 @@ export interface ActiveHealthOptions {
   healthyThreshold: number;
   /** Consecutive failures that take a healthy target out. */
   unhealthyThreshold: number;
-  /** Host header of HTTP checks; the target's host:port when absent. */
+  /** Host header of HTTP checks; the target's own Host (its DNS name for discovered targets) when absent. */
   host?: string;
   /** HTTP checks keep one idle connection per target between checks (default: a new one per check). */
   reuseConnection?: boolean;
@@ -133,7 +133,7 @@ export class ActiveHealthChecker {
     }, this.#options.timeoutMs).unref();
     let ok: boolean;
     try {
-      ok = await this.#probe(state.target.origin, controller.signal);
+      ok = await this.#probe(state.target, controller.signal);
     } catch {
       ok = false;
     } finally {
@@ -146,8 +146,8 @@ export class ActiveHealthChecker {
     this.#record(state, ok);
   }
 
-  #probe(origin: string, signal: AbortSignal): Promise<boolean> {
-    if (this.#options.kind === 'tcp') return probeTcp(origin, signal);
+  #probe(target: Target, signal: AbortSignal): Promise<boolean> {
+    if (this.#options.kind === 'tcp') return probeTcp(target.origin, signal);
     const { intervalMs, timeoutMs, reuseConnection } = this.#options;
     // A reused connection must outlive the wait for the next check; undici
     // still closes it sooner when the upstream's Keep-Alive hint says so.
@@ -158,12 +158,14 @@ export class ActiveHealthChecker {
     });
     const probe: HttpProbe = {
       path: this.#options.path,
-      host: this.#options.host,
+      // A target found by DNS is checked under its name, as the proxy sends it.
+      host: this.#options.host ?? target.host,
+      servername: target.servername,
       expectedStatuses: this.#expectedStatuses,
       dispatcher: this.#agent,
       reuseConnection,
     };
-    return probeHttp(origin, probe, signal);
+    return probeHttp(target.origin, probe, signal);
   }
 
   #record(state: CheckState, ok: boolean): void {

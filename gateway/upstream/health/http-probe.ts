@@ -6,6 +6,8 @@ export interface HttpProbe {
   path: string;
   /** Host header to send; the target's own host:port when absent. */
   host?: string;
+  /** TLS server name; undici takes the Host's name when absent. */
+  servername?: string;
   expectedStatuses: ReadonlySet<number>;
   dispatcher: Dispatcher;
   /** Keep the connection for the next check instead of closing it after this one. */
@@ -25,12 +27,13 @@ export async function probeHttp(origin: string, probe: HttpProbe, signal: AbortS
     path: probe.path,
     method: 'GET',
     headers: probe.host === undefined ? undefined : { host: probe.host },
+    servername: probe.servername,
     signal,
     // By default a fresh connection per check: it proves the target still
     // accepts connections, and no idle socket can race the upstream's
     // keep-alive close. Reuse trades that for no connect per check.
     reset: probe.reuseConnection !== true,
-  });
+  } as Dispatcher.RequestOptions);
   // The body must be consumed (or dropped) before the check counts as done.
   await body.dump({ limit: MAX_BODY_BYTES, signal });
   return probe.expectedStatuses.has(statusCode);

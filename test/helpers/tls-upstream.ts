@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { getCACertificates, setDefaultCACertificates, type TLSSocket } from 'node:tls';
+
+/**
+ * A self-signed certificate for the name `localhost` only (no IP in its
+ * altnames, valid to 2126; made with `openssl req -x509 -newkey ec -nodes
+ * -subj /CN=localhost -addext subjectAltName=DNS:localhost`), so a client
+ * that checks it against 127.0.0.1 instead of the name fails.
+ */
+const dir = new URL('./tls/', import.meta.url);
+export const LOCALHOST_CERT = readFileSync(new URL('localhost-cert.pem', dir), 'utf8');
+const LOCALHOST_KEY = readFileSync(new URL('localhost-key.pem', dir), 'utf8');
+
+/** Makes this process's TLS clients (undici in an in-process gateway included) trust LOCALHOST_CERT besides the usual roots. */
+export function trustLocalhostCert(): void {
+  const current = getCACertificates('default');
+  if (!current.includes(LOCALHOST_CERT)) setDefaultCACertificates([...current, LOCALHOST_CERT]);
+}
+
+export interface TlsUpstream {
+  server: Server;
+  port: number;
+  /** Host header and TLS server name (SNI) of every request, newest last. */
+  seen: { host: string | undefined; servername: string | false | null }[];
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on 127.0.0.1:0 with LOCALHOST_CERT, answering 200 with JSON `{name, host, servername}`. */
+export async function startTlsUpstream(name: string): Promise<TlsUpstream> {
+  const seen: TlsUpstream['seen'] = [];
+  const server = createServer({ key: LOCALHOST_KEY, cert: LOCALHOST_CERT }, (req, res) => {
+    const entry = { host: req.headers.host, servername: (req.socket as TLSSocket).servername };
+    seen.push(entry);
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, ...entry }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    server, port: (server.address() as AddressInfo).port, seen,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
