@@ -13,9 +13,10 @@ import { Target } from './target.ts';
 import { CircuitBreaker, stateNames } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { upstreamMetrics } from './metrics.ts';
+import { UpstreamFailureLog } from './failure-log.ts';
 
 export interface PoolEvents {
-  log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+  log(level: 'info' | 'warn', msg: string, fields: object): void;
 }
 
 /** Counters a request may bump, resolved to their label children once per pool (no label lookup per request). */
@@ -47,6 +48,8 @@ export class UpstreamPool {
   readonly counters: PoolCounters;
   targets: readonly Target[] = [];
   readonly passive: PassiveHealth;
+  /** Why exchanges with this upstream's targets failed, logged at warn, throttled per target and error code. */
+  readonly failures: UpstreamFailureLog;
   private balancer: Balancer;
   private readonly dispatchers = new Map<string, Pool>();
   private readonly source: TargetSource;
@@ -106,6 +109,7 @@ export class UpstreamPool {
       this.publishHealth(target);
       events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
     }, () => this.targets, () => um.ejectionsOverflow.inc({ service: this.label }));
+    this.failures = new UpstreamFailureLog((fields) => events.log('warn', 'upstream request failed', fields));
     const a = config.health.active;
     if (a) {
       this.active = new ActiveHealthChecker({
@@ -218,6 +222,7 @@ export class UpstreamPool {
     this.closed = true;
     this.active?.stop();
     this.source.stop();
+    this.failures.flush();
     const pools = [...this.dispatchers.values()];
     this.dispatchers.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));

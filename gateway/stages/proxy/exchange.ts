@@ -197,6 +197,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     }
     const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
+    upstream.failures.report({
+      service: upstream.service, group: upstream.group, target: target.id, request_id: ctx.requestId,
+      code: replyCode, err_code: code ?? err.name, err: err.message,
+    });
     // A response that is merely too large says nothing about the target's health.
     if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
       const now = Date.now();
