@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from '../shared/http.ts';
+import { createServer, ServerResponse as NodeServerResponse } from '../shared/http.ts';
 import type { Socket } from 'node:net';
 import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from './errors.ts';
@@ -36,7 +36,14 @@ export class DataPlane {
   /** Requests taken so far; QuietRelease watches it. */
   private served = 0;
   private quietRelease: QuietRelease | undefined;
-  private draining = false;
+  /**
+   * The class of this plane's responses: ServerResponse as it is until the
+   * drain starts, when close() makes its writeHead send Connection: close.
+   * So a request in flight at shutdown, whose head is not written yet, is
+   * answered with Connection: close too, at no cost per request. One class
+   * per plane, as tests run several in one process.
+   */
+  private readonly Response = class ProxyResponse extends NodeServerResponse {};
   private idleWaiters: (() => void)[] = [];
   private readonly sink: EventSink | undefined;
   private readonly node: string;
@@ -61,6 +68,7 @@ export class DataPlane {
       // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
+      ServerResponse: this.Response,
     }, this.handle);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = answerClientError(err, socket);
@@ -156,7 +164,6 @@ export class DataPlane {
     (res as ResponseWithContext).tollgate = ctx;
     // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
     res.on('close', this.onClose);
-    if (this.draining) res.shouldKeepAlive = false;
     // A bug in a stage must cost one request a 500, never the process.
     try {
       for (const h of snap.edgeChain) if (h(ctx) === false) return;
@@ -213,11 +220,16 @@ export class DataPlane {
 
   /**
    * Graceful shutdown: stop accepting, close idle keep-alive connections, let
-   * in-flight requests finish (their responses carry Connection: close) for
-   * up to `drainMs`, then cut what is left and close the upstream pools.
+   * in-flight requests finish for up to `drainMs` (every response whose head
+   * is written from now on carries Connection: close), then cut what is left
+   * and close the upstream pools.
    */
   async close(drainMs: number): Promise<void> {
-    this.draining = true;
+    const writeHead = NodeServerResponse.prototype.writeHead;
+    this.Response.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      this.shouldKeepAlive = false;
+      return writeHead.apply(this, args as Parameters<typeof writeHead>);
+    } as typeof writeHead;
     this.quietRelease?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
