@@ -89,12 +89,19 @@ export class RequestContext implements BalanceRequest {
   /**
    * Ends the request with a gateway-written JSON error. Safe to call once the
    * response has started: then the client connection is cut instead, because
-   * a status line cannot be taken back.
+   * a status line cannot be taken back, and the cut is counted in
+   * tollgate_responses_aborted_total.
    */
   reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
     const res = this.res;
     this.errorCode = code;
     if (res.headersSent) {
+      // Counted apart from requests_total, which keeps the status the client saw, so a cut 200 is not taken for a clean one.
+      if (!res.destroyed) {
+        this.snapshot.metrics.responsesAborted.inc({
+          service: this.route ? this.route.service.name : '', status_class: `${(res.statusCode / 100) | 0}xx`, reason: errors[code].errorClass,
+        });
+      }
       res.destroy();
       return false;
     }

@@ -37,6 +37,11 @@ export function createGatewayMetrics(register = new Registry()) {
       name: 'tollgate_gateway_errors_total', help: 'Replies written by the gateway itself, by error code.',
       labelNames: ['code'] as const, registers,
     }),
+    responsesAborted: new Counter({
+      name: 'tollgate_responses_aborted_total',
+      help: 'Responses the gateway cut off after their status line was sent (the client saw the status, then a closed connection), by service, status class sent and reason (the access event\'s error class, e.g. upstream_timeout).',
+      labelNames: ['service', 'status_class', 'reason'] as const, registers,
+    }),
     retries: new Counter({
       name: 'tollgate_upstream_retries_total', help: 'Requests retried on another target after a connect failure.',
       labelNames: ['service'] as const, registers,

@@ -1,5 +1,8 @@
 import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
 
+/** Histogram slots per status class: one per bucket, then +Inf. */
+const SLOTS = LATENCY_BUCKETS_S.length + 1;
+
 /**
  * Per-route request counters kept as plain numbers on the request path and
  * turned into Prometheus samples only at scrape time. prom-client's labelled
@@ -9,12 +12,12 @@ import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
 export class RouteStats {
   readonly service: string;
   readonly route: string;
-  /** Index = status class - 1 (1xx..5xx). */
+  /** Requests per status class, index = class - 1 (1xx..5xx); also each class's histogram count. */
   readonly byClass = new Float64Array(5);
-  /** Non-cumulative counts per bucket; the last slot is +Inf. */
-  readonly buckets = new Float64Array(LATENCY_BUCKETS_S.length + 1);
-  sumSeconds = 0;
-  count = 0;
+  /** Non-cumulative counts per class and bucket: class index k's SLOTS slots start at k * SLOTS; the last of them is +Inf. */
+  readonly buckets = new Float64Array(5 * SLOTS);
+  /** Summed seconds per class, same index as byClass. */
+  readonly sumSeconds = new Float64Array(5);
 
   constructor(service: string, route: string) {
     this.service = service;
@@ -23,16 +26,18 @@ export class RouteStats {
 
   record(status: number, seconds: number): void {
     const c = (status / 100) | 0;
-    this.byClass[c >= 1 && c <= 5 ? c - 1 : 4]++;
+    const k = c >= 1 && c <= 5 ? c - 1 : 4;
+    this.byClass[k]++;
     let i = 0;
     while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
-    this.buckets[i]++;
-    this.sumSeconds += seconds;
-    this.count++;
+    this.buckets[k * SLOTS + i]++;
+    this.sumSeconds[k] += seconds;
   }
 }
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+/** By status class, so fast errors and slow successes are told apart; five classes at most per route. */
+const DURATION_HELP = 'Time from request received to response finished, by service, route and status class.';
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
 /** Every RouteStats ever made in this process, so counters survive reloads (bounded by distinct route names). */
@@ -61,22 +66,25 @@ export class RouteStatsRegistry {
         }),
       },
       {
-        name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.', type: 'histogram', aggregator: 'sum',
+        name: 'tollgate_request_duration_seconds', help: DURATION_HELP, type: 'histogram', aggregator: 'sum',
         get: () => {
           const values: Sample[] = [];
           for (const s of stats()) {
-            if (s.count === 0) continue;
-            const labels = { service: s.service, route: s.route };
-            let cumulative = 0;
-            LATENCY_BUCKETS_S.forEach((le, i) => {
-              cumulative += s.buckets[i];
-              values.push({ labels: { ...labels, le }, value: cumulative, metricName: 'tollgate_request_duration_seconds_bucket' });
+            CLASSES.forEach((statusClass, k) => {
+              const count = s.byClass[k];
+              if (count === 0) return;
+              const labels = { service: s.service, route: s.route, status_class: statusClass };
+              let cumulative = 0;
+              LATENCY_BUCKETS_S.forEach((le, i) => {
+                cumulative += s.buckets[k * SLOTS + i];
+                values.push({ labels: { ...labels, le }, value: cumulative, metricName: 'tollgate_request_duration_seconds_bucket' });
+              });
+              values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: 'tollgate_request_duration_seconds_bucket' });
+              values.push({ labels, value: s.sumSeconds[k], metricName: 'tollgate_request_duration_seconds_sum' });
+              values.push({ labels, value: count, metricName: 'tollgate_request_duration_seconds_count' });
             });
-            values.push({ labels: { ...labels, le: '+Inf' }, value: s.count, metricName: 'tollgate_request_duration_seconds_bucket' });
-            values.push({ labels, value: s.sumSeconds, metricName: 'tollgate_request_duration_seconds_sum' });
-            values.push({ labels, value: s.count, metricName: 'tollgate_request_duration_seconds_count' });
           }
-          return { name: 'tollgate_request_duration_seconds', help: 'Time from request received to response finished.', type: 'histogram', aggregator: 'sum', values };
+          return { name: 'tollgate_request_duration_seconds', help: DURATION_HELP, type: 'histogram', aggregator: 'sum', values };
         },
       },
     ];

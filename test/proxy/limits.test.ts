@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send, type SendResult } from '../helpers/http-client.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -62,6 +63,13 @@ after(async () => {
   await slow?.close();
 });
 
+const scrape = async () => (await fetch(`${gw.adminUrl}/metrics`)).text();
+/** Value of one sample, labels given in exposition order; undefined when absent. */
+function sampleOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
 /** The response must not look complete: the request fails, or the body is shorter than declared. */
 async function assertCutShort(p: Promise<SendResult>, fullBytes: number) {
   const r = await p.then((res) => res, (err: Error) => err);
@@ -115,6 +123,24 @@ test('body_idle_ms cuts a response whose body stalls', async () => {
   await assertCutShort(send(gw.url, '/idle/stall'), 100);
   const ms = performance.now() - started;
   assert.ok(ms >= 180 && ms < 2000, `took ${ms} ms`);
+});
+
+// Regression: a response cut off by the body-idle timeout was counted as a plain 2xx.
+test('a response cut by body_idle_ms keeps its 200 in requests_total but is counted as aborted, and its access event says upstream_timeout', async () => {
+  const aborted = 'tollgate_responses_aborted_total{service="idle",status_class="2xx",reason="upstream_timeout"}';
+  const ok = (text: string) => text.split('\n').filter((l) => l.startsWith('tollgate_requests_total{service="idle"') && l.includes('status_class="2xx"'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const first = await scrape();
+  const before = sampleOf(first, aborted) ?? 0;
+  const okBefore = ok(first);
+  const res = await send(gw.url, '/idle/stall').then((r) => r, (err: Error) => err);
+  assert.ok(res instanceof Error || res.body.length < 100, 'the response was cut');
+  const counted = await eventually(async () => sampleOf(await scrape(), aborted) === before + 1, 2000);
+  assert.ok(counted, `${aborted} went from ${before} to ${sampleOf(await scrape(), aborted)}`);
+  assert.equal(ok(await scrape()), okBefore + 1, 'requests_total keeps the status the client saw');
+  const [event] = await eventsWhere(gw, (e) => e.service === 'idle' && e.status === 200 && e.errorClass === 'upstream_timeout');
+  assert.ok(event, 'the access event records the cut');
+  assert.equal(event.upstreamStatus, 200);
 });
 
 test('body_idle_ms fires within the documented ~1 s resolution', async () => {

@@ -80,3 +80,15 @@ test('a reply the gateway writes after routing is counted once, under its route 
   assert.equal(sample(text, 'tollgate_requests_total{service="gone",route="gone-all",status_class="5xx"}'), 1, text);
   assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_UPSTREAM_REFUSED"}'), 1, text);
 });
+
+test('request duration is labelled by status class, so a fast 502 and a 200 fall in separate histograms', async () => {
+  await send(gw.url, '/api/items');
+  await send(gw.url, '/gone');
+  let text = '';
+  await eventually(async () => (sample(text = await scrape(), 'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="5xx"}') ?? 0) >= 1, 2000);
+  assert.ok((sample(text, 'tollgate_request_duration_seconds_count{service="shop",route="shop-api",status_class="2xx"}') ?? 0) >= 1, text);
+  assert.equal(sample(text, 'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="2xx"}'), undefined, text);
+  const labelSets = new Set(text.split('\n').filter((l) => l.startsWith('tollgate_request_duration_seconds'))
+    .map((l) => [...l.matchAll(/(\w+)="/g)].map((m) => m[1]).sort().join(',')));
+  assert.deepEqual(labelSets, new Set(['le,route,service,status_class', 'route,service,status_class']));
+});
