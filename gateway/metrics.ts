@@ -144,7 +144,7 @@ export type EventMetrics = ReturnType<typeof createEventMetrics>;
 /** Counted where configs are applied: the single process, or the cluster primary. */
 export function createReloadsCounter(register: Registry) {
   return new Counter({
-    name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok, invalid).',
+    name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',
     labelNames: ['result'] as const, registers: [register],
   });
 }
