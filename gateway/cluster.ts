@@ -8,6 +8,7 @@ import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
 import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
+import { ClusterMetrics } from './cluster-metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
@@ -58,7 +59,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const { version, config } = starting;
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
-  const aggregator = new AggregatorRegistry();
+  // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.
+  const aggregator = new ClusterMetrics();
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
   const reloads = createReloadsCounter(own);
@@ -96,7 +98,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'apply', config: c, version: v });
     },
     health: () => mergeHealth([...health.values()]),
-    metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.clusterMetrics()}\n${await own.metrics()}` }),
+    metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
     onReload: (result) => reloads.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });

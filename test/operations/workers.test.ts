@@ -128,9 +128,12 @@ test('admin /metrics counts config reloads with workers > 1', async () => {
   assert.ok((metricValue(r.text, 'tollgate_config_reloads_total', { result: 'ok' }) ?? 0) >= 1, 'the reload above is counted');
 });
 
-test('a killed worker is replaced by a new one that serves the current config', async () => {
+test('a killed worker is replaced by a new one that serves the current config, and cluster-wide counters do not go down', async () => {
   const workers = childPids(gw.pid);
   assert.equal(workers.length, 2);
+  // Both workers have served requests (the tests above check it), so each holds part of the count.
+  const counted = metricValue(await metrics(), 'tollgate_requests_total') ?? 0;
+  assert.ok(counted >= 3 * REQUESTS, `requests counted before the kill: ${counted}`);
   process.kill(workers[0], 'SIGKILL');
   const replaced = await eventually(() => {
     const now = childPids(gw.pid);
@@ -138,6 +141,10 @@ test('a killed worker is replaced by a new one that serves the current config', 
   }, 10000, 50);
   assert.ok(replaced, `workers after the kill: ${childPids(gw.pid)}`);
   await gw.waitForLog((l) => l.msg === 'proxy worker died; starting another');
+  // Regression: requests_total fell from 4 to 3 when a worker died, which Prometheus takes for a counter reset.
+  assert.equal(metricValue(await metrics(), 'tollgate_requests_total'), counted, 'the dead worker\'s count is kept, not lost');
+  const histogramCount = metricValue(await metrics(), 'tollgate_request_duration_seconds_count');
+  assert.equal(histogramCount, counted, 'and so are its histograms');
   // The new worker listens after it receives its first config; until then the survivor serves.
   const replies = await eventually(async () => {
     const r = await burst('/d');
@@ -146,6 +153,7 @@ test('a killed worker is replaced by a new one that serves the current config', 
   assert.ok(replies, 'every request after the replacement succeeds on the current config');
   const fresh = replaced.find((pid) => !workers.includes(pid))!;
   assert.ok(await eventually(async () => (await burst('/e'), servingWorkers().includes(fresh)), 5000), 'the new worker serves requests');
+  assert.ok((metricValue(await metrics(), 'tollgate_requests_total') ?? 0) >= counted + 2 * REQUESTS, 'and counts on from there');
 });
 
 test('SIGHUP to the primary and its workers (a process-group HUP) reloads and kills no worker', async () => {
