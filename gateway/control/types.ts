@@ -33,8 +33,14 @@ export interface ConfigStore {
   get(version: number): Promise<ConfigVersion | undefined>;
   /** Newest first. */
   list(limit: number): Promise<ConfigVersionSummary[]>;
-  /** Assigns the next version number atomically and makes it the head. */
-  append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion>;
+  /**
+   * Assigns the next version number atomically and makes it the head. With
+   * `base` (the version `v` was derived from) it is a compare-and-set: when
+   * the head has moved past `base` nothing is stored and it rejects with
+   * ConfigConflictError (store/conflict.ts). Without `base` it appends on top
+   * of whatever is the head.
+   */
+  append(v: Omit<ConfigVersion, 'version'>, base?: number): Promise<ConfigVersion>;
   /** Called when another writer (another node) moves the head. No-op for single-node stores. */
   watch(onHead: (v: ConfigVersion) => void): void;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigVersion } from '../types.ts';
+import { ConfigConflictError } from './conflict.ts';
 import { FileConfigStore } from './file.ts';
 import { createStore } from './index.ts';
 
@@ -106,6 +107,36 @@ test('concurrent appends from two stores on one directory get distinct versions 
     assert.equal((await b.head())?.version, 20);
     // Each version holds the body its appender wrote.
     for (const r of results) assert.deepEqual(await a.get(r.version), r);
+    await Promise.all([a.close(), b.close()]);
+  }));
+
+test('an append derived from a version the head has moved past is refused and stores nothing', () =>
+  withDir(async (dir) => {
+    const a = new FileConfigStore({ dir });
+    const b = new FileConfigStore({ dir });
+    await a.append(draft(1));
+    assert.equal((await b.append(draft(2), 1)).version, 2);
+    await assert.rejects(a.append(draft(3), 1), (err: unknown) => {
+      assert.ok(err instanceof ConfigConflictError);
+      assert.deepEqual([err.base, err.head], [1, 2]);
+      return true;
+    });
+    assert.equal((await a.head())?.version, 2);
+    assert.equal(await a.get(3), undefined);
+    assert.equal((await a.append(draft(3), 2)).version, 3);
+    await Promise.all([a.close(), b.close()]);
+  }));
+
+test('of concurrent appends from two stores on one directory and one base exactly one is stored', () =>
+  withDir(async (dir) => {
+    const a = new FileConfigStore({ dir });
+    const b = new FileConfigStore({ dir });
+    await a.append(draft(1));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConfigConflictError);
+    assert.equal((await a.head())?.version, 2);
+    assert.equal((await readdir(dir)).some((f) => f.startsWith('.tmp-')), false);
     await Promise.all([a.close(), b.close()]);
   }));
 

@@ -2,6 +2,7 @@ import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ConfigStore, ConfigVersion, ConfigVersionSummary } from '../types.ts';
+import { ConfigConflictError } from './conflict.ts';
 import { versionRecord } from './record.ts';
 
 export interface FileConfigStoreOptions {
@@ -75,8 +76,9 @@ export class FileConfigStore implements ConfigStore {
     return out;
   }
 
-  append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
-    const result = this.#appendTail.then(() => this.#append(v));
+  /** `base`: refused with ConfigConflictError when the head has moved past it (another process on the same directory). */
+  append(v: Omit<ConfigVersion, 'version'>, base?: number): Promise<ConfigVersion> {
+    const result = this.#appendTail.then(() => this.#append(v, base));
     this.#appendTail = result.catch(() => undefined);
     return result;
   }
@@ -89,11 +91,13 @@ export class FileConfigStore implements ConfigStore {
     await this.#appendTail;
   }
 
-  async #append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
+  async #append(v: Omit<ConfigVersion, 'version'>, base: number | undefined): Promise<ConfigVersion> {
     await this.#ensureDir();
+    const head = await this.#headVersion();
+    if (base !== undefined && head > base) throw new ConfigConflictError(base, head);
     const record = versionRecord(v);
     const tmp = await this.#writeTemp(JSON.stringify(record));
-    let version = (await this.#headVersion()) + 1;
+    let version = head + 1;
     try {
       for (;;) {
         try {
@@ -101,6 +105,8 @@ export class FileConfigStore implements ConfigStore {
           break;
         } catch (err) {
           if (!isCode(err, 'EEXIST')) throw err;
+          // Another process took the number: the head moved past the base.
+          if (base !== undefined) throw new ConfigConflictError(base, version);
           version += 1;
         }
       }

@@ -2,6 +2,7 @@ import type { ConfigStore } from '../types.ts';
 import { FileConfigStore } from './file.ts';
 
 export { FileConfigStore } from './file.ts';
+export { ConfigConflictError } from './conflict.ts';
 
 export type StoreOptions =
   | { kind: 'file'; dir: string; historyLimit?: number }

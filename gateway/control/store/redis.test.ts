@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ConfigVersion } from '../types.ts';
+import { ConfigConflictError } from './conflict.ts';
 import { RedisConfigStore } from './redis.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
@@ -155,6 +156,53 @@ test('concurrent appends from two nodes get distinct versions and the head is th
     assert.deepEqual(versions, Array.from({ length: 40 }, (_, i) => i + 1));
     assert.equal((await a.head())?.version, 40);
     for (const r of results) assert.deepEqual(await b.get(r.version), r);
+  }));
+
+test('an append derived from a version another node has moved past is refused and stores nothing', { skip }, () =>
+  withStores(2, async ([a, b]) => {
+    const base = await a.append(draft(1));
+    assert.equal((await b.append(draft(2), base.version)).version, 2);
+    await assert.rejects(a.append(draft(3), base.version), (err: unknown) => {
+      assert.ok(err instanceof ConfigConflictError);
+      assert.deepEqual([err.base, err.head], [1, 2]);
+      return true;
+    });
+    assert.equal((await a.head())?.version, 2);
+    assert.equal(await a.get(3), undefined);
+    // Derived from the new head it goes through.
+    assert.equal((await a.append(draft(3), 2)).version, 3);
+  }));
+
+test('of concurrent appends from two nodes on the same base exactly one is stored', { skip }, () =>
+  withStores(2, async ([a, b]) => {
+    await a.append(draft(1));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)));
+    const stored = results.filter((r) => r.status === 'fulfilled');
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].value.version, 2);
+    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConfigConflictError);
+    assert.deepEqual((await a.list(10)).map((s) => s.version), [2, 1]);
+  }));
+
+test('a refused append does not hide the winning version from its node\'s watch', { skip }, () =>
+  withStores(2, async ([a, b]) => {
+    await a.append(draft(1));
+    const reported: number[] = [];
+    a.watch((v) => reported.push(v.version));
+    await new Promise((r) => setTimeout(r, 100));
+    reported.length = 0;
+    await b.append(draft(2), 1);
+    await assert.rejects(a.append(draft(3), 1), ConfigConflictError);
+    const deadline = Date.now() + 1500;
+    while (!reported.includes(2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(reported, [2]);
+  }));
+
+test('an append whose base is past the head (the store lost its keys) is numbered after the base', { skip }, () =>
+  withStores(1, async ([a]) => {
+    assert.equal((await a.append(draft(1), 7)).version, 8);
+    assert.equal((await a.head())?.version, 8);
+    assert.equal((await a.append(draft(2))).version, 9);
   }));
 
 test('reports only versions newer than the last one seen', { skip }, () =>

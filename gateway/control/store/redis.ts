@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ConfigStore, ConfigVersion, ConfigVersionSummary } from '../types.ts';
+import { ConfigConflictError } from './conflict.ts';
 import { DEFAULT_HISTORY_LIMIT } from './file.ts';
 import { versionRecord } from './record.ts';
 
@@ -25,13 +26,26 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_POLL_INTERVAL_MS = 1000;
 
 /**
- * One script so the version number, the stored body, the head and the prune
- * happen atomically: two nodes appending at once get distinct versions and
- * the head (the counter itself) only ever moves forward.
- * KEYS: head counter, versions hash. ARGV: body JSON, historyLimit, channel.
+ * One script so the check of the base, the version number, the stored body,
+ * the head and the prune happen atomically: two nodes appending at once get
+ * distinct versions, the head (the counter itself) only ever moves forward,
+ * and an append derived from a version that is no longer the head is refused
+ * with the head negated (versions start at 1, so a refusal is always < 0).
+ * A head behind the base means the store lost its keys (Redis restarted
+ * empty, a flush): numbering continues after the base, so the nodes still
+ * serving it take the new version as newer instead of ignoring it.
+ * KEYS: head counter, versions hash. ARGV: body JSON, historyLimit, channel,
+ * base ('' = append on top of whatever is the head).
  */
 const APPEND_LUA = `
-local v = redis.call('INCR', KEYS[1])
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[4] ~= '' then
+  local base = tonumber(ARGV[4])
+  if head > base then return -head end
+  if head < base then head = base end
+end
+local v = head + 1
+redis.call('SET', KEYS[1], v)
 redis.call('HSET', KEYS[2], v, ARGV[1])
 local limit = tonumber(ARGV[2])
 if redis.call('HLEN', KEYS[2]) > limit then
@@ -128,12 +142,15 @@ export class RedisConfigStore implements ConfigStore {
     return out;
   }
 
-  async append(v: Omit<ConfigVersion, 'version'>): Promise<ConfigVersion> {
+  /** `base`: refused with ConfigConflictError when another node's append moved the head past it. */
+  async append(v: Omit<ConfigVersion, 'version'>, base?: number): Promise<ConfigVersion> {
     const record = versionRecord(v);
-    const pending = this.#evalAppend(JSON.stringify(record));
+    const pending = this.#evalAppend(JSON.stringify(record), base);
     this.#appendsInFlight.add(pending);
     try {
       const version = await pending;
+      // Nothing stored; the watch reports the newer head like any other node's.
+      if (version < 0) throw new ConfigConflictError(base!, -version);
       this.#lastSeen = Math.max(this.#lastSeen, version);
       return { ...record, version };
     } finally {
@@ -209,8 +226,8 @@ export class RedisConfigStore implements ConfigStore {
     return text === null ? 0 : Number(text);
   }
 
-  async #evalAppend(body: string): Promise<number> {
-    const args = [2, this.#headKey, this.#versionsKey, body, String(this.historyLimit), this.#channel] as const;
+  async #evalAppend(body: string, base: number | undefined): Promise<number> {
+    const args = [2, this.#headKey, this.#versionsKey, body, String(this.historyLimit), this.#channel, base === undefined ? '' : String(base)] as const;
     try {
       return Number(await this.#redis.evalsha(APPEND_SHA, ...args));
     } catch (err) {
