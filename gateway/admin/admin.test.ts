@@ -202,6 +202,16 @@ test('an invalid edit returns every error with its path and keeps the serving co
     assert.deepEqual((await call('POST', '/config/validate', { json: { services: [apiService] } })).body, { valid: true });
   }));
 
+test('an edit other nodes kept beating gets 409 GW_ERR_CONFIG_CONFLICT with the serving ETag', () =>
+  withAdmin(async (call, control) => {
+    control.edit = async () => ({ ok: false, conflict: { serving: 7, attempts: 5 } });
+    const res = await call('PUT', '/services/api', { json: apiService });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.code, 'GW_ERR_CONFIG_CONFLICT');
+    assert.match(res.body.message, /5 tries; nothing was changed: retry/);
+    assert.equal(res.headers.get('etag'), '"7"');
+  }));
+
 test('put /config applies a whole config and history lists it newest first', () =>
   withAdmin(async (call) => {
     const put = await call('PUT', '/config', { json: { services: [] } });

@@ -43,7 +43,7 @@ export function ifMatchOf(req: FastifyRequest): number[] | undefined {
   return versions;
 }
 
-/** Replies to an edit: the new version (and its ETag), 404, 412 (with the serving ETag) or 400 with every field error. */
+/** Replies to an edit: the new version (and its ETag), 404, 412 or 409 (with the serving ETag) or 400 with every field error. */
 export function sendEditResult(reply: FastifyReply, result: EditResult): FastifyReply {
   if (result.ok) return reply.header('etag', etagOf(result.version.version)).send(result.version);
   if ('notFound' in result) return sendError(reply, 'GW_ERR_NOT_FOUND', result.notFound);
@@ -51,6 +51,11 @@ export function sendEditResult(reply: FastifyReply, result: EditResult): Fastify
     const { serving } = result.versionMismatch;
     reply.header('etag', etagOf(serving));
     return sendError(reply, 'GW_ERR_CONFIG_VERSION_MISMATCH', `the config is at version ${serving}, not the one in If-Match: read it again (ETag "${serving}") and redo the edit; nothing was changed`);
+  }
+  if ('conflict' in result) {
+    const { serving, attempts } = result.conflict;
+    reply.header('etag', etagOf(serving));
+    return sendError(reply, 'GW_ERR_CONFIG_CONFLICT', `other gateway nodes changed the config first on each of ${attempts} tries; nothing was changed: retry the edit`);
   }
   const n = result.errors.length;
   return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config rejected with ${n} error${n === 1 ? '' : 's'}; the previous config keeps serving`, result.errors);

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { fileHashOf, sha256 } from './file-hash.ts';
+import { ConfigConflictError } from './store/conflict.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
@@ -20,13 +21,23 @@ export { sha256 };
 /** How far back a file reload looks for the admin edits it replaces. */
 const EDITS_SCAN = 100;
 
+/**
+ * Tries of an admin edit whose append another node beat to the shared head;
+ * each adopts that node's version and redoes the edit on it. Five lost races
+ * in a row means the cluster is being edited faster than edits go through.
+ */
+export const EDIT_ATTEMPTS = 5;
+
 const summary = ({ config: _c, ...rest }: ConfigVersion): ConfigVersionSummary => rest;
 
 /**
  * Owns the config lifecycle: the file, the store (history, admin edits, other
  * nodes' changes) and pushing validated configs to the data plane. Applies
- * are serialised, so two admin edits never interleave. An invalid config is
- * rejected whole with the path of every error and the old one keeps serving.
+ * are serialised, so two admin edits never interleave on this node; across
+ * nodes an edit is appended only while the version it was made on is still
+ * the store's head (compare-and-set), else redone on the newer head. An
+ * invalid config is rejected whole with the path of every error and the old
+ * one keeps serving.
  */
 export class ConfigManager implements ControlPlane {
   private readonly file: string;
@@ -100,13 +111,7 @@ export class ConfigManager implements ControlPlane {
   }
 
   edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult> {
-    return this.serialise(async () => {
-      const stale = this.mismatch(ifMatch);
-      if (stale) return stale;
-      const next = change(this.head.config);
-      if ('notFound' in next) return { ok: false, notFound: next.notFound };
-      return this.applyNow(next.config, 'admin', note, this.fileHash);
-    });
+    return this.serialise(() => this.editNow(change, 'admin', note, ifMatch));
   }
 
   /**
@@ -152,7 +157,43 @@ export class ConfigManager implements ControlPlane {
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = await this.store.get(version);
     if (!v) return undefined;
-    return this.serialise(async () => this.mismatch(ifMatch) ?? this.applyNow(v.config, 'rollback', `rollback to ${version}`, this.fileHash));
+    // Like PUT /config with the old version's config: If-Match holds against the cluster's head, not this node's.
+    return this.serialise(() => this.editNow(() => ({ config: v.config }), 'rollback', `rollback to ${version}`, ifMatch));
+  }
+
+  /**
+   * A read-modify-write on the serving version, appended only while that is
+   * still the store's head. When another node appended first, its version is
+   * adopted here (applied to the data plane, as the watch would) and the edit
+   * redone on it, with If-Match checked again: an edit made on version N gets
+   * 412 once the cluster is past N, however late this node heard of it.
+   */
+  private async editNow(change: ConfigEdit, source: ConfigSource, note: string, ifMatch: number[] | undefined): Promise<EditResult> {
+    for (let attempt = 1; ; attempt++) {
+      const stale = this.mismatch(ifMatch);
+      if (stale) return stale;
+      const next = change(this.head.config);
+      if ('notFound' in next) return { ok: false, notFound: next.notFound };
+      const base = this.head.version;
+      try {
+        return await this.applyNow(next.config, source, note, this.fileHash, base);
+      } catch (err) {
+        if (!(err instanceof ConfigConflictError)) throw err;
+        const adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+        if (!adopted) {
+          this.log.warn({ source, note, attempts: attempt, base, head: err.head }, 'config edit not applied: other nodes kept changing the shared config first');
+          return { ok: false, conflict: { serving: this.head.version, attempts: attempt } };
+        }
+      }
+    }
+  }
+
+  /** After a refused append: the store's head, adopted here. False when it cannot be (invalid here), so redoing the edit would only be refused again. */
+  private async adoptStoreHead(): Promise<boolean> {
+    const head = await this.store.head();
+    if (!head) return false;
+    await this.adopt(head);
+    return this.head.version >= head.version;
   }
 
   /**
@@ -192,7 +233,8 @@ export class ConfigManager implements ControlPlane {
     return next;
   }
 
-  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string): Promise<ApplyResult> {
+  /** `base`: the version `raw` was made on; the store refuses it (ConfigConflictError, nothing applied) once another node moved past it. */
+  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number): Promise<ApplyResult> {
     const result = validateConfig(raw);
     if (!result.ok) {
       this.port.onReload?.('invalid');
@@ -201,8 +243,9 @@ export class ConfigManager implements ControlPlane {
     }
     let version: ConfigVersion;
     try {
-      version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note });
+      version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note }, base);
     } catch (err) {
+      if (err instanceof ConfigConflictError) throw err;
       // Nothing is applied that the store does not hold: a restart or another node would not know it.
       this.port.onReload?.('error');
       this.log.error({ source, note, err: (err as Error).message }, 'config not applied: the config store could not save it; the previous config keeps serving');

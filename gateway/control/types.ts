@@ -66,7 +66,9 @@ export type EditResult =
   | ApplyResult
   | { ok: false; notFound: string }
   /** If-Match named versions of which none is serving any more. */
-  | { ok: false; versionMismatch: { serving: number } };
+  | { ok: false; versionMismatch: { serving: number } }
+  /** Other nodes appended to the shared store first on every one of `attempts` tries; nothing was changed. */
+  | { ok: false; conflict: { serving: number; attempts: number } };
 
 export interface TargetHealth {
   id: string;
@@ -85,15 +87,18 @@ export interface UpstreamHealth {
 export interface ControlPlane {
   current(): ConfigVersion;
   validate(raw: unknown): ConfigError[];
+  /** A whole config, which depends on nothing serving: appended on top of whatever is the store's head. */
   apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult>;
   /**
    * A read-modify-write inside the apply queue, so concurrent edits compose
-   * instead of each overwriting the others. With `ifMatch` (the versions an
-   * If-Match header names) it is refused unless one of them still serves.
+   * instead of each overwriting the others; across nodes sharing a store the
+   * append is a compare-and-set, and an edit another node beat is redone on
+   * that node's version. With `ifMatch` (the versions an If-Match header
+   * names) it is refused unless one of them is still the head.
    */
   edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult>;
   history(limit: number): Promise<ConfigVersionSummary[]>;
-  /** Undefined when the version is not in the history. */
+  /** An edit to that version's config (see edit). Undefined when the version is not in the history. */
   rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined>;
   health(): UpstreamHealth[];
   /** Prometheus text exposition of every process (workers aggregated). */

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../log.ts';
+import { ConfigManager, EDIT_ATTEMPTS, type DataPlanePort } from './config-manager.ts';
+import { FileConfigStore } from './store/file.ts';
+import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
+
+const service = (name: string) => ({ name, routes: [{ paths: [`/${name}`] }], upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } });
+const servicesOf = (config: RawConfig) => (config.services as Array<{ name: string }>).map((s) => s.name);
+
+/**
+ * A store another writer always beats: before each of this node's appends,
+ * a second store on the same directory appends a version of its own (a
+ * real lost race, refused by the file store's compare-and-set).
+ */
+function beatenEveryTime(own: FileConfigStore, rival: FileConfigStore): ConfigStore & { rivalVersions: number[] } {
+  const rivalVersions: number[] = [];
+  return {
+    rivalVersions,
+    head: () => own.head(),
+    get: (v) => own.get(v),
+    list: (n) => own.list(n),
+    watch: () => {},
+    close: () => own.close(),
+    async append(v, base) {
+      const head = (await rival.head())!;
+      const config = { ...head.config, services: [...(head.config.services as unknown[]), service(`rival${rivalVersions.length}`)] };
+      rivalVersions.push((await rival.append({ ...head, config, source: 'admin', note: 'another writer' })).version);
+      return own.append(v, base);
+    },
+  };
+}
+
+function port(applied: number[]): DataPlanePort {
+  return { apply: (_c, v) => applied.push(v), health: () => [], metrics: async () => ({ contentType: 'text/plain', body: '' }) };
+}
+
+test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS with a conflict and stores nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const own = new FileConfigStore({ dir });
+    const rival = new FileConfigStore({ dir });
+    const first = await own.append({ config: { log: { level: 'silent' }, services: [service('api')] }, source: 'file', createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note: 'loaded from file' });
+    const store = beatenEveryTime(own, rival);
+    const applied: number[] = [];
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port(applied), log: createLogger('silent') });
+    manager.init(first, 'f'.repeat(64));
+
+    let calls = 0;
+    const result = await manager.edit((serving) => {
+      calls++;
+      return { config: { ...serving, services: [...(serving.services as unknown[]), service('mine')] } };
+    }, 'PUT /services/mine');
+
+    assert.equal(calls, EDIT_ATTEMPTS, 'the edit was redone on each newer head');
+    assert.equal(store.rivalVersions.length, EDIT_ATTEMPTS);
+    const last = store.rivalVersions.at(-1)!;
+    assert.deepEqual(result, { ok: false, conflict: { serving: last - 1, attempts: EDIT_ATTEMPTS } });
+    // Each lost race adopted the winner, except the last (there is no next try to make on it).
+    assert.deepEqual(applied, store.rivalVersions.slice(0, -1));
+    assert.equal(manager.current().version, last - 1);
+    const head = (await own.head()) as ConfigVersion;
+    assert.equal(head.version, last, 'nothing of this node was stored');
+    assert.equal(servicesOf(head.config).includes('mine'), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
+import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { adminClient } from './admin.ts';
+import { call, get } from './client.ts';
+
+/**
+ * Admin edits made at the same time on different nodes of a cluster (one
+ * Redis store). Each node used to append the config it derived from its own
+ * head, so an edit appended by another node in between was silently dropped.
+ * Every test has a private redis-server, so none depends on the shared one.
+ */
+
+interface Cluster {
+  redisUrl: string;
+  prefix: string;
+  upstream: TestUpstream;
+  node(): Promise<TestGateway>;
+}
+
+async function cluster(t: TestContext): Promise<Cluster | undefined> {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return undefined;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const upstream = await startUpstream('one');
+  const nodes: TestGateway[] = [];
+  t.after(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    await upstream.close();
+  });
+  return {
+    redisUrl: redis.url, prefix, upstream,
+    async node() {
+      const gw = await startGateway({
+        store: { kind: 'redis', redis_url: redis.url, prefix },
+        services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+      });
+      nodes.push(gw);
+      return gw;
+    },
+  };
+}
+
+const serviceNames = (gw: TestGateway) => ((gw.manager.current().config.services ?? []) as Array<{ name: string }>).map((s) => s.name).sort();
+
+/**
+ * Another node's edit whose announcement this cluster's nodes have not
+ * heard yet (stored and made the head, never published): until their next
+ * poll they still serve the version before it.
+ */
+async function appendUnannounced(c: Cluster, change: (services: unknown[]) => unknown[]): Promise<number> {
+  const raw = new Redis(c.redisUrl);
+  try {
+    const headKey = `${c.prefix}config:head`;
+    const versionsKey = `${c.prefix}config:versions`;
+    const head = Number(await raw.get(headKey));
+    const body = JSON.parse((await raw.hget(versionsKey, String(head)))!);
+    body.config = { ...body.config, services: change(body.config.services) };
+    body.source = 'admin';
+    body.note = 'an edit on another node';
+    await raw.hset(versionsKey, String(head + 1), JSON.stringify(body));
+    await raw.set(headKey, String(head + 1));
+    return head + 1;
+  } finally {
+    await raw.quit();
+  }
+}
+
+test('ten service PUTs fired at once at two nodes all end up in the config on both nodes', async (t) => {
+  const c = await cluster(t);
+  if (!c) return;
+  const a = await c.node();
+  const b = await c.node();
+  const names = Array.from({ length: 10 }, (_, i) => `s${i}`);
+  const replies = await Promise.all(names.map((name, i) =>
+    adminClient((i % 2 === 0 ? a : b).adminUrl).putService(service(name, [c.upstream.url], [{ paths: [`/${name}`] }]))));
+  for (const r of replies) assert.equal(r.status, 200, r.text);
+  const versions = replies.map((r) => r.json().version as number);
+  assert.equal(new Set(versions).size, 10, `each PUT made its own version: ${versions}`);
+
+  const head = Math.max(...versions);
+  const caughtUp = await eventually(() => a.manager.current().version === head && b.manager.current().version === head, 3000);
+  assert.ok(caughtUp, `both nodes serve version ${head}: A ${a.manager.current().version}, B ${b.manager.current().version}`);
+  const expected = ['api', ...names].sort();
+  assert.deepEqual(serviceNames(a), expected);
+  assert.deepEqual(serviceNames(b), expected);
+  // And the data planes serve them, not only the control planes.
+  for (const name of names) {
+    assert.equal((await get(`${a.url}/${name}/x`)).status, 200, `A serves ${name}`);
+    assert.equal((await get(`${b.url}/${name}/x`)).status, 200, `B serves ${name}`);
+  }
+});
+
+test('an edit on a node that has not heard of another node\'s newer version yet is redone on that version', async (t) => {
+  const c = await cluster(t);
+  if (!c) return;
+  const a = await c.node();
+  const before = a.manager.current().version;
+  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
+  assert.equal(a.manager.current().version, before, 'A has not adopted it yet');
+
+  const put = await adminClient(a.adminUrl).putService(service('mine', [c.upstream.url], [{ paths: ['/mine'] }]));
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json().version, other + 1);
+  assert.deepEqual(serviceNames(a), ['api', 'mine', 'other']);
+  assert.equal((await get(`${a.url}/other/x`)).status, 200, 'the adopted version is applied to the data plane');
+  assert.equal((await get(`${a.url}/mine/x`)).status, 200);
+});
+
+test('a write whose If-Match names the version the node serves gets 412 once the cluster head is past it', async (t) => {
+  const c = await cluster(t);
+  if (!c) return;
+  const a = await c.node();
+  const etag = (await adminClient(a.adminUrl).service('api')).headers.etag as string;
+  assert.equal(etag, `"${a.manager.current().version}"`);
+  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
+
+  const put = await call('PUT', `${a.adminUrl}/services/mine`, { headers: { 'if-match': etag }, body: service('mine', [c.upstream.url], [{ paths: ['/mine'] }]) });
+  assert.equal(put.status, 412, put.text);
+  assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+  assert.equal(put.headers.etag, `"${other}"`);
+  assert.deepEqual(serviceNames(a), ['api', 'other'], 'the newer head is adopted, the edit is not applied');
+
+  const rollback = await call('POST', `${a.adminUrl}/config/rollback`, { headers: { 'if-match': etag }, body: { version: 1 } });
+  assert.equal(rollback.status, 412, rollback.text);
+
+  // With the ETag it now serves, the same write goes through.
+  const retry = await call('PUT', `${a.adminUrl}/services/mine`, { headers: { 'if-match': `"${other}"` }, body: service('mine', [c.upstream.url], [{ paths: ['/mine'] }]) });
+  assert.equal(retry.status, 200, retry.text);
+  assert.equal(retry.json().version, other + 1);
+});
+
+test('a file reload on a node behind the cluster head still applies: the file wins', async (t) => {
+  const c = await cluster(t);
+  if (!c) return;
+  const a = await c.node();
+  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
+  a.writeConfig({ services: [service('api', [c.upstream.url], [{ paths: ['/api'] }]), service('filed', [c.upstream.url], [{ paths: ['/filed'] }])] });
+  const r = await a.manager.reloadFromFile();
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.version.version, other + 1);
+  assert.deepEqual(serviceNames(a), ['api', 'filed']);
+});
