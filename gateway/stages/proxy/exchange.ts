@@ -176,6 +176,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       const ms = this.ctx.snapshot.config.proxy.send_timeout_ms;
       if (ms > 0) {
         const res = this.ctx.res;
+        // One timer per stall, should a chunk already parsed arrive while paused.
+        if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
         this.sendTimer = setTimeout(() => res.destroy(), ms);
       }
     }
