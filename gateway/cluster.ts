@@ -72,7 +72,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
   const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
-    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index) });
+    // The serving log.level (the file's, an admin edit's or TOLLGATE_LOG_LEVEL's): the worker's logger starts at it, and each apply carries it on.
+    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: current.config.log.level });
     let listening = false;
     w.on('message', (msg: ToPrimary) => {
       if (msg?.tg === 'listening') { listening = true; resolve(); }
@@ -154,6 +155,8 @@ export function runWorker(log: Logger): void {
       identity = msg.identity;
       plane?.setIdentity(identityFromWire(identity));
     } else if (msg?.tg === 'apply') {
+      // log.level applies at once here too: the worker's request and access loggers are children of this one.
+      log.level = msg.config.log.level;
       if (plane) {
         plane.apply(msg.config, msg.version);
         return;
