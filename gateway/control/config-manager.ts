@@ -62,16 +62,27 @@ export class ConfigManager implements ControlPlane {
    * Picks the config to start with. File store: the newest admin edit when it
    * was made on top of this same file, else the file (a changed file wins).
    * Redis store: the cluster's head when there is one (a node joining a
-   * cluster adopts its config), else the file seeds it.
+   * cluster adopts its config), else the file seeds it. The file is stored
+   * only on top of the head it was compared with: of two nodes starting at
+   * once on an empty store, one seeds it and the other adopts that version
+   * instead of storing its own file over it.
    */
   static async initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
     const hash = fileHashOf(file.raw);
-    const head = await store.head();
-    // Versions stored by earlier releases hashed the file's bytes.
-    const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
-    if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
-    const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' });
-    return { version, reused: false };
+    for (let attempt = 1; ; attempt++) {
+      const head = await store.head();
+      // Versions stored by earlier releases hashed the file's bytes.
+      const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
+      if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
+      // After EDIT_ATTEMPTS lost races the file goes on top of whatever the head is, as it did before.
+      const base = attempt < EDIT_ATTEMPTS ? head?.version ?? 0 : undefined;
+      try {
+        const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' }, base);
+        return { version, reused: false };
+      } catch (err) {
+        if (!(err instanceof ConfigConflictError)) throw err;
+      }
+    }
   }
 
   /**
