@@ -7,7 +7,7 @@ import { fileHashOf } from './control/file-hash.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
-import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
+import { createControlMetrics, createGatewayMetrics } from './metrics.ts';
 import { ClusterMetrics } from './cluster-metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
@@ -63,7 +63,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const aggregator = new ClusterMetrics();
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
-  const reloads = createReloadsCounter(own);
+  const control = createControlMetrics(own);
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
@@ -100,7 +100,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     },
     health: () => mergeHealth([...health.values()]),
     metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
-    onReload: (result) => reloads.inc({ result }),
+    onReload: (result) => control.reloads.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, fileHashOf(loaded.raw), config);
