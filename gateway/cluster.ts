@@ -101,6 +101,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     health: () => mergeHealth([...health.values()]),
     metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
     onReload: (result) => control.reloads.inc({ result }),
+    onConflict: (result) => control.conflicts.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, fileHashOf(loaded.raw), config);

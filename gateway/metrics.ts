@@ -152,6 +152,11 @@ export function createControlMetrics(register: Registry) {
       name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',
       labelNames: ['result'] as const, registers: [register],
     }),
+    conflicts: new Counter({
+      name: 'tollgate_config_conflicts_total',
+      help: 'Admin edits and rollbacks whose compare-and-set append to the shared config store another node beat, by result (retried: the newer version was adopted and the edit tried again on it; gave_up: not tried again, the edit got 409).',
+      labelNames: ['result'] as const, registers: [register],
+    }),
   };
 }
 

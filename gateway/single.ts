@@ -128,6 +128,7 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, contr
     health: () => plane().health(),
     metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
     onReload: (result) => control.reloads.inc({ result }),
+    onConflict: (result) => control.conflicts.inc({ result }),
   };
 }
 

@@ -14,6 +14,8 @@ export interface DataPlanePort {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
   onReload?(result: 'ok' | 'invalid' | 'error'): void;
+  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a conflict). */
+  onConflict?(result: 'retried' | 'gave_up'): void;
 }
 
 export { sha256 };
@@ -190,7 +192,12 @@ export class ConfigManager implements ControlPlane {
         return await this.applyNow(next.config, source, note, this.fileHash, base);
       } catch (err) {
         if (!(err instanceof ConfigConflictError)) throw err;
-        const adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+        let adopted = false;
+        try {
+          adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+        } finally {
+          this.port.onConflict?.(adopted ? 'retried' : 'gave_up');
+        }
         if (!adopted) {
           this.log.warn({ source, note, attempts: attempt, base, head: err.head }, 'config edit not applied: other nodes kept changing the shared config first');
           return { ok: false, conflict: { serving: this.head.version, attempts: attempt } };

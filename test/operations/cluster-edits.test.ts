@@ -6,7 +6,8 @@ import { eventually, service, startGateway, type TestGateway } from '../helpers/
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { adminClient } from './admin.ts';
-import { call, get } from './client.ts';
+import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { call, get, metricValue } from './client.ts';
 
 /**
  * Admin edits made at the same time on different nodes of a cluster (one
@@ -52,7 +53,7 @@ const serviceNames = (gw: TestGateway) => ((gw.manager.current().config.services
  * heard yet (stored and made the head, never published): until their next
  * poll they still serve the version before it.
  */
-async function appendUnannounced(c: Cluster, change: (services: unknown[]) => unknown[]): Promise<number> {
+async function appendUnannounced(c: Pick<Cluster, 'redisUrl' | 'prefix'>, change: (services: unknown[]) => unknown[]): Promise<number> {
   const raw = new Redis(c.redisUrl);
   try {
     const headKey = `${c.prefix}config:head`;
@@ -109,6 +110,32 @@ test('an edit on a node that has not heard of another node\'s newer version yet 
   assert.deepEqual(serviceNames(a), ['api', 'mine', 'other']);
   assert.equal((await get(`${a.url}/other/x`)).status, 200, 'the adopted version is applied to the data plane');
   assert.equal((await get(`${a.url}/mine/x`)).status, 200);
+  const metrics = (await adminClient(a.adminUrl).metrics()).text;
+  assert.equal(metricValue(metrics, 'tollgate_config_conflicts_total', { result: 'retried' }), 1, 'the lost race is counted');
+  assert.equal(metricValue(metrics, 'tollgate_config_conflicts_total', { result: 'gave_up' }), undefined);
+});
+
+test('with workers: 2 the primary counts an edit\'s lost race in tollgate_config_conflicts_total', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const upstream = await startUpstream('one');
+  t.after(() => upstream.close());
+  const c: Pick<Cluster, 'redisUrl' | 'prefix'> = { redisUrl: redis.url, prefix: `tollgate-test-${randomUUID()}:` };
+  const dir = tempDir();
+  const file = writeYaml(dir, 'gw.yaml', {
+    workers: 2, proxy: { listen: `127.0.0.1:${await freePort()}` }, admin: { listen: '127.0.0.1:0' }, log: { level: 'info' },
+    store: { kind: 'redis', redis_url: redis.url, prefix: c.prefix },
+    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+  });
+  const gw = await startGatewayProcess(file);
+  t.after(() => gw.stop());
+  const other = await appendUnannounced(c, (services) => [...services, service('other', [upstream.url], [{ paths: ['/other'] }])]);
+  const put = await adminClient(gw.adminUrl).putService(service('mine', [upstream.url], [{ paths: ['/mine'] }]));
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json().version, other + 1, 'the edit lost the race to the unannounced version and was redone on it');
+  const metrics = (await adminClient(gw.adminUrl).metrics()).text;
+  assert.equal(metricValue(metrics, 'tollgate_config_conflicts_total', { result: 'retried' }), 1);
+  assert.equal(metrics.split('\n').filter((l) => l === '# TYPE tollgate_config_conflicts_total counter').length, 1, 'one family, the primary\'s');
 });
 
 test('a write whose If-Match names the version the node serves gets 412 once the cluster head is past it', async (t) => {
@@ -124,6 +151,7 @@ test('a write whose If-Match names the version the node serves gets 412 once the
   assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
   assert.equal(put.headers.etag, `"${other}"`);
   assert.deepEqual(serviceNames(a), ['api', 'other'], 'the newer head is adopted, the edit is not applied');
+  assert.equal(metricValue((await adminClient(a.adminUrl).metrics()).text, 'tollgate_config_conflicts_total', { result: 'retried' }), 1, 'its lost race is counted');
 
   const rollback = await call('POST', `${a.adminUrl}/config/rollback`, { headers: { 'if-match': etag }, body: { version: 1 } });
   assert.equal(rollback.status, 412, rollback.text);
