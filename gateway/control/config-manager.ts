@@ -142,7 +142,7 @@ export class ConfigManager implements ControlPlane {
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
       const hash = fileHashOf(loaded.raw);
       if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
-      const replaced = await this.editsSinceFile();
+      const before = this.head;
       let result: ApplyResult;
       try {
         result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
@@ -152,7 +152,7 @@ export class ConfigManager implements ControlPlane {
       // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
       if (!result.ok) return result;
       this.fileHash = hash;
-      const { edits, more } = replaced;
+      const { edits, more } = await this.editsReplacedBy(result.version.version, before);
       if (edits.length > 0) {
         this.log.warn({
           file: this.file, version: result.version.version, replaced_edits: more ? `${edits.length}+` : edits.length,
@@ -215,20 +215,24 @@ export class ConfigManager implements ControlPlane {
   }
 
   /**
-   * Admin edits and rollbacks since the file was last applied, newest first:
-   * what a file reload replaces. `more`: the history ends (pruned) before it
-   * reaches the file's version, so there were at least this many.
+   * The admin edits and rollbacks a file reload stored as `applied` replaced,
+   * newest first: those below it in the store's history back to the last
+   * file version. In a cluster that includes edits other nodes stored that
+   * this node had not adopted yet (`before` is what it served), since the
+   * reload goes on top of the store's head. `more`: the history ends (pruned)
+   * before it reaches a file version, so there were at least this many.
    */
-  private async editsSinceFile(): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
+  private async editsReplacedBy(applied: number, before: ConfigVersion): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
     const edits: ConfigVersionSummary[] = [];
-    if (this.head.source === 'file' || this.head.source === 'reload') return { edits, more: false };
-    // A store that cannot list its history will not save the new version either; the apply reports that.
+    // Stored right on top of a file version this node served: nothing came in between.
+    if (applied === before.version + 1 && (before.source === 'file' || before.source === 'reload')) return { edits, more: false };
+    // The version is stored and serves; a history that cannot be listed only costs the warning.
     for (const v of await this.store.list(EDITS_SCAN).catch(() => [])) {
-      if (v.version > this.head.version) continue;
+      if (v.version >= applied) continue;
       if (v.source === 'file' || v.source === 'reload') return { edits, more: false };
       edits.push(v);
     }
-    return { edits, more: true };
+    return { edits, more: edits.length > 0 };
   }
 
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */
