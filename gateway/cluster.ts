@@ -7,7 +7,7 @@ import { fileHashOf } from './control/file-hash.ts';
 import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
-import { createGatewayMetrics, createReloadsCounter } from './metrics.ts';
+import { createControlMetrics, createGatewayMetrics } from './metrics.ts';
 import { ClusterMetrics } from './cluster-metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
@@ -63,7 +63,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const aggregator = new ClusterMetrics();
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
-  const reloads = createReloadsCounter(own);
+  const control = createControlMetrics(own);
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
@@ -72,7 +72,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
   const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
-    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index) });
+    // The serving log.level (the file's, an admin edit's or TOLLGATE_LOG_LEVEL's): the worker's logger starts at it, and each apply carries it on.
+    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: current.config.log.level });
     let listening = false;
     w.on('message', (msg: ToPrimary) => {
       if (msg?.tg === 'listening') { listening = true; resolve(); }
@@ -99,7 +100,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     },
     health: () => mergeHealth([...health.values()]),
     metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
-    onReload: (result) => reloads.inc({ result }),
+    onReload: (result) => control.reloads.inc({ result }),
+    onConflict: (result) => control.conflicts.inc({ result }),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, fileHashOf(loaded.raw), config);
@@ -154,6 +156,8 @@ export function runWorker(log: Logger): void {
       identity = msg.identity;
       plane?.setIdentity(identityFromWire(identity));
     } else if (msg?.tg === 'apply') {
+      // log.level applies at once here too: the worker's request and access loggers are children of this one.
+      log.level = msg.config.log.level;
       if (plane) {
         plane.apply(msg.config, msg.version);
         return;

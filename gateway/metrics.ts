@@ -61,7 +61,6 @@ export function createGatewayMetrics(register = new Registry()) {
     configVersion: new Gauge({
       name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',
     }),
-    reloads: createReloadsCounter(register),
     events: createEventMetrics(register),
   };
 }
@@ -141,12 +140,26 @@ export function createEventMetrics(register: Registry) {
 
 export type EventMetrics = ReturnType<typeof createEventMetrics>;
 
-/** Counted where configs are applied: the single process, or the cluster primary. */
-export function createReloadsCounter(register: Registry) {
-  return new Counter({
-    name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',
-    labelNames: ['result'] as const, registers: [register],
-  });
+/**
+ * Counted where configs are applied: the single process, or the cluster
+ * primary. Never in a proxy worker's registry: the primary's /metrics would
+ * then carry the family twice (the workers' empty one and its own), which
+ * `promtool check metrics` refuses ("second HELP line").
+ */
+export function createControlMetrics(register: Registry) {
+  return {
+    reloads: new Counter({
+      name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',
+      labelNames: ['result'] as const, registers: [register],
+    }),
+    conflicts: new Counter({
+      name: 'tollgate_config_conflicts_total',
+      help: 'Admin edits and rollbacks whose compare-and-set append to the shared config store another node beat, by result (retried: the newer version was adopted and the edit tried again on it; gave_up: not tried again, the edit got 409).',
+      labelNames: ['result'] as const, registers: [register],
+    }),
+  };
 }
+
+export type ControlMetrics = ReturnType<typeof createControlMetrics>;
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

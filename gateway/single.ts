@@ -13,7 +13,7 @@ import { createStore } from './control/store/index.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
-import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { createControlMetrics, createGatewayMetrics, type ControlMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import { startIdentity } from './apps/start.ts';
@@ -122,12 +122,13 @@ export async function startAdminFor(config: Config, manager: ConfigManager, log:
   return { admin, address: { host, port: admin.port } };
 }
 
-export function localPort(plane: () => DataPlane, metrics: GatewayMetrics): DataPlanePort {
+export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, control: ControlMetrics): DataPlanePort {
   return {
     apply: (c, v) => plane().apply(c, v),
     health: () => plane().health(),
     metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
-    onReload: (result) => metrics.reloads.inc({ result }),
+    onReload: (result) => control.reloads.inc({ result }),
+    onConflict: (result) => control.conflicts.inc({ result }),
   };
 }
 
@@ -184,7 +185,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
-  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics), log });
+  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics, createControlMetrics(metrics.register)), log });
   manager.init(version, fileHashOf(loaded.raw), config);
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;

@@ -10,8 +10,13 @@ import { sendError } from './replies.ts';
  * each one reads the config inside the apply queue.
  */
 
-/** The config version as an entity tag: `"12"`. */
-export const etagOf = (version: number) => `"${version}"`;
+/**
+ * The config version as an entity tag: `"12"`. Apps (and signing keys) are
+ * versioned apart from the config, so theirs carry a prefix (`"apps-7"`): a
+ * config ETag sent to an apps route, or the other way round, matches nothing.
+ */
+export const etagOf = (version: number, prefix = '') => `"${prefix}${version}"`;
+export const APPS_ETAG_PREFIX = 'apps-';
 
 /** The If-Match header of the write routes, for validation and the OpenAPI document. */
 export const IfMatchHeaders = {
@@ -21,24 +26,34 @@ export const IfMatchHeaders = {
   },
 } as const;
 
+/** The If-Match header of the apps' write routes. */
+export const AppsIfMatchHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': { type: 'string', description: 'The ETag of a GET of /apps (the apps version, e.g. `"apps-7"`): the write is refused with 412 unless the apps are still at that version. Optional.' },
+  },
+} as const;
+
 class IfMatchError extends Error {
   readonly statusCode = 400;
 }
 
 /**
- * If-Match → the config versions the write was based on; undefined when the
- * header is absent or `*` (a config always exists). The comparison is strong
- * (RFC 9110 §13.1.1): a weak tag (`W/"12"`) or one that is no version matches
- * nothing. A value that is not entity tags at all is a 400 saying what to send.
+ * If-Match → the versions the write was based on; undefined when the header
+ * is absent or `*` (a config always exists). The comparison is strong
+ * (RFC 9110 §13.1.1): a weak tag (`W/"12"`), one of another resource (without
+ * `prefix`, or with another) or one that is no version matches nothing. A
+ * value that is not entity tags at all is a 400 saying what to send.
  */
-export function ifMatchOf(req: FastifyRequest): number[] | undefined {
+export function ifMatchOf(req: FastifyRequest, prefix = ''): number[] | undefined {
   const header = req.headers['if-match'];
   if (header === undefined || header.trim() === '*') return undefined;
   const versions: number[] = [];
   for (const tag of header.split(',').map((t) => t.trim())) {
     const m = /^(W\/)?"([^"]*)"$/.exec(tag);
-    if (!m) throw new IfMatchError(`If-Match must list quoted ETags such as "12" (the ETag of a GET), got ${JSON.stringify(tag)}`);
-    if (!m[1] && /^[1-9]\d{0,15}$/.test(m[2])) versions.push(Number(m[2]));
+    if (!m) throw new IfMatchError(`If-Match must list quoted ETags such as ${etagOf(12, prefix)} (the ETag of a GET), got ${JSON.stringify(tag)}`);
+    const version = m[2].startsWith(prefix) ? m[2].slice(prefix.length) : '';
+    if (!m[1] && /^[1-9]\d{0,15}$/.test(version)) versions.push(Number(version));
   }
   return versions;
 }

@@ -7,7 +7,8 @@ import { validateConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
 import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
 import type { IdentityWire } from './identity.ts';
-import { IdentityManager } from './manager.ts';
+import { AppError, IdentityManager } from './manager.ts';
+import type { AppStore } from './doc.ts';
 import { FileAppStore } from './store/file.ts';
 
 async function withManager(tokens: Partial<TokensConfig>, fn: (m: IdentityManager, pushed: IdentityWire[], dir: string) => Promise<void>) {
@@ -71,6 +72,47 @@ test('a manager restarted on the same store keeps its apps and key', async () =>
     assert.equal(b.keys()[0].kid, kid);
     await b.close();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a change another writer beats on every try is refused as a conflict with the version now served, and saves nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-identity-'));
+  const r = validateConfig({});
+  assert.ok(r.ok);
+  const conf = r.config.tokens;
+  const own = new FileAppStore(dir);
+  const rival = new FileAppStore(dir);
+  let beaten = false;
+  // Once `beaten` is set, another writer saves just before each of this manager's saves.
+  const store: AppStore = {
+    load: () => own.load(),
+    async save(doc, expected) {
+      if (beaten) {
+        const theirs = await rival.load();
+        await rival.save({ apps: theirs.apps.map((a) => ({ ...a, name: `${a.name}+` })), keys: theirs.keys }, theirs.version);
+      }
+      return own.save(doc, expected);
+    },
+    watch: () => undefined,
+    close: () => own.close(),
+  };
+  const m = new IdentityManager({ store, push: () => undefined, tokens: () => conf, log: createLogger('silent') });
+  try {
+    await m.start();
+    const { app } = await m.create({ name: 'a' }, 'a');
+    beaten = true;
+    await assert.rejects(m.update(app.id, { name: 'mine' }), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.kind, 'conflict');
+      assert.equal(err.serving, m.version(), 'the newest version read is served');
+      return true;
+    });
+    const stored = await own.load();
+    assert.equal(stored.version, m.version());
+    assert.ok(!stored.apps.some((a) => a.name === 'mine'), 'nothing of this change was saved');
+  } finally {
+    await m.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -19,14 +19,21 @@ export interface AppInput {
 }
 
 export class AppError extends Error {
-  readonly kind: 'not_found' | 'exists' | 'full';
-  constructor(kind: AppError['kind'], message: string) {
+  /** version_mismatch: If-Match named other versions; conflict: other nodes saved first on every try. */
+  readonly kind: 'not_found' | 'exists' | 'full' | 'version_mismatch' | 'conflict';
+  /** For version_mismatch and conflict: the version now served. */
+  readonly serving: number | undefined;
+  constructor(kind: AppError['kind'], message: string, serving?: number) {
     super(message);
     this.kind = kind;
+    this.serving = serving;
   }
 }
 
 type Change<T> = { doc: Omit<IdentityDoc, 'version'>; result: T } | undefined;
+
+/** What a change returns with the version of the apps it saved (the reply's ETag). */
+export type Saved<T> = T & { version: number };
 
 const CAS_ATTEMPTS = 8;
 /** Retired public keys stay in JWKS this much longer than the token lifetime (clock skew, slow clients). */
@@ -84,40 +91,52 @@ export class IdentityManager {
     return this.#doc.keys;
   }
 
-  async create(input: AppInput, id = `app_${randomBytes(8).toString('hex')}`): Promise<{ app: App; secret: string }> {
+  /** The version of the apps and keys served: bumped by every change on any node (the admin API's ETag). */
+  version(): number {
+    return this.#doc.version;
+  }
+
+  /**
+   * Every change takes `ifMatch`, the versions (If-Match) it was based on: it
+   * is refused (AppError version_mismatch, nothing saved) unless one of them
+   * is still the stored version, checked again after each lost race.
+   */
+  async create(input: AppInput, id = `app_${randomBytes(8).toString('hex')}`, ifMatch?: number[]): Promise<Saved<{ app: App; secret: string }>> {
     const secret = generateSecret();
     const hash = await hashSecret(secret);
-    const app = await this.#mutate<App>((doc) => {
+    const { result: app, version } = await this.#mutate<App>((doc) => {
       if (doc.apps.some((a) => a.id === id)) throw new AppError('exists', `an app with id "${id}" already exists`);
       if (doc.apps.length >= MAX_APPS) throw new AppError('full', `at most ${MAX_APPS} apps`);
       const now = Date.now();
       const created = { ...fields(input), id, secrets: [{ hash, createdAt: now }], createdAt: now, updatedAt: now };
       return { doc: { ...doc, apps: [...doc.apps, created] }, result: created };
-    });
-    return { app, secret };
+    }, ifMatch);
+    return { app, secret, version };
   }
 
-  update(id: string, input: AppInput): Promise<App> {
-    return this.#mutate<App>((doc) => {
+  async update(id: string, input: AppInput, ifMatch?: number[]): Promise<Saved<{ app: App }>> {
+    const { result: app, version } = await this.#mutate<App>((doc) => {
       const old = found(doc, id);
       const app: App = { ...old, ...fields(input), updatedAt: Date.now() };
       return { doc: { ...doc, apps: doc.apps.map((a) => (a.id === id ? app : a)) }, result: app };
-    });
+    }, ifMatch);
+    return { app, version };
   }
 
-  remove(id: string): Promise<void> {
-    return this.#mutate<void>((doc) => {
+  async remove(id: string, ifMatch?: number[]): Promise<Saved<object>> {
+    const { version } = await this.#mutate<void>((doc) => {
       found(doc, id);
       return { doc: { ...doc, apps: doc.apps.filter((a) => a.id !== id) }, result: undefined };
-    });
+    }, ifMatch);
+    return { version };
   }
 
   /** A new secret; the ones before it keep working for `overlapS` seconds (expired ones are dropped). */
-  async rotateSecret(id: string, overlapS = this.#tokens().secret_overlap_s): Promise<{ app: App; secret: string }> {
+  async rotateSecret(id: string, overlapS = this.#tokens().secret_overlap_s, ifMatch?: number[]): Promise<Saved<{ app: App; secret: string }>> {
     found(this.#doc, id);
     const secret = generateSecret();
     const hash = await hashSecret(secret);
-    const app = await this.#mutate<App>((doc) => {
+    const { result: app, version } = await this.#mutate<App>((doc) => {
       const old = found(doc, id);
       const now = Date.now();
       const until = now + overlapS * 1000;
@@ -127,14 +146,14 @@ export class IdentityManager {
         .filter((s) => s.expiresAt > now);
       const app: App = { ...old, secrets: [...kept, { hash, createdAt: now }], updatedAt: now };
       return { doc: { ...doc, apps: doc.apps.map((a) => (a.id === id ? app : a)) }, result: app };
-    });
-    return { app, secret };
+    }, ifMatch);
+    return { app, secret, version };
   }
 
   /** A new signing key becomes current; the previous public keys stay until tokens they signed have expired. */
   async rotateKeys(): Promise<StoredKey> {
     const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
-    return this.#mutate<StoredKey>((doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }));
+    return (await this.#mutate<StoredKey>((doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }))).result;
   }
 
   async close(): Promise<void> {
@@ -163,20 +182,31 @@ export class IdentityManager {
     });
   }
 
-  #mutate<T>(change: (doc: IdentityDoc) => Change<T>): Promise<T> {
+  /**
+   * A read-modify-write of the doc, saved only while the stored version is
+   * the one it was made on (compare-and-set); a lost race reloads the doc and
+   * redoes the change on it, If-Match checked again, as config edits do.
+   */
+  #mutate<T>(change: (doc: IdentityDoc) => Change<T>, ifMatch?: number[]): Promise<{ result: T; version: number }> {
     return this.#serialise(async () => {
       let doc = this.#doc;
       for (let i = 0; i < CAS_ATTEMPTS; i++) {
+        if (ifMatch !== undefined && !ifMatch.includes(doc.version)) {
+          // The newer doc a lost race loaded serves here from now on, so the 412's ETag is what a GET now shows.
+          this.#adopt(doc);
+          throw new AppError('version_mismatch', `the apps are at version ${doc.version}, not the one in If-Match: read them again and redo the change; nothing was changed`, doc.version);
+        }
         const c = change(doc);
-        if (!c) return undefined as T;
+        if (!c) return { result: undefined as T, version: doc.version };
         const saved = await this.#store.save(c.doc, doc.version);
         if (saved) {
           this.#adopt(saved);
-          return c.result;
+          return { result: c.result, version: saved.version };
         }
         doc = await this.#store.load();
       }
-      throw new Error('app store: too many concurrent writers');
+      this.#adopt(doc);
+      throw new AppError('conflict', `other gateway nodes changed the apps first on each of ${CAS_ATTEMPTS} tries; nothing was changed: retry the change`, this.#doc.version);
     });
   }
 

@@ -34,8 +34,8 @@ function beatenEveryTime(own: FileConfigStore, rival: FileConfigStore): ConfigSt
   };
 }
 
-function port(applied: number[]): DataPlanePort {
-  return { apply: (_c, v) => applied.push(v), health: () => [], metrics: async () => ({ contentType: 'text/plain', body: '' }) };
+function port(applied: number[], conflicts: string[] = []): DataPlanePort {
+  return { apply: (_c, v) => applied.push(v), health: () => [], metrics: async () => ({ contentType: 'text/plain', body: '' }), onConflict: (r) => conflicts.push(r) };
 }
 
 test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS with a conflict and stores nothing', async () => {
@@ -46,7 +46,8 @@ test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS wit
     const first = await own.append({ config: { log: { level: 'silent' }, services: [service('api')] }, source: 'file', createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note: 'loaded from file' });
     const store = beatenEveryTime(own, rival);
     const applied: number[] = [];
-    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port(applied), log: createLogger('silent') });
+    const conflicts: string[] = [];
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port(applied, conflicts), log: createLogger('silent') });
     manager.init(first, 'f'.repeat(64));
 
     let calls = 0;
@@ -65,6 +66,8 @@ test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS wit
     const head = (await own.head()) as ConfigVersion;
     assert.equal(head.version, last, 'nothing of this node was stored');
     assert.equal(servicesOf(head.config).includes('mine'), false);
+    // tollgate_config_conflicts_total: every lost race, retried on the newer head until the last.
+    assert.deepEqual(conflicts, [...Array(EDIT_ATTEMPTS - 1).fill('retried'), 'gave_up']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

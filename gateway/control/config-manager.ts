@@ -14,6 +14,8 @@ export interface DataPlanePort {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
   onReload?(result: 'ok' | 'invalid' | 'error'): void;
+  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a conflict). */
+  onConflict?(result: 'retried' | 'gave_up'): void;
 }
 
 export { sha256 };
@@ -62,16 +64,27 @@ export class ConfigManager implements ControlPlane {
    * Picks the config to start with. File store: the newest admin edit when it
    * was made on top of this same file, else the file (a changed file wins).
    * Redis store: the cluster's head when there is one (a node joining a
-   * cluster adopts its config), else the file seeds it.
+   * cluster adopts its config), else the file seeds it. The file is stored
+   * only on top of the head it was compared with: of two nodes starting at
+   * once on an empty store, one seeds it and the other adopts that version
+   * instead of storing its own file over it.
    */
   static async initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
     const hash = fileHashOf(file.raw);
-    const head = await store.head();
-    // Versions stored by earlier releases hashed the file's bytes.
-    const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
-    if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
-    const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' });
-    return { version, reused: false };
+    for (let attempt = 1; ; attempt++) {
+      const head = await store.head();
+      // Versions stored by earlier releases hashed the file's bytes.
+      const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
+      if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
+      // After EDIT_ATTEMPTS lost races the file goes on top of whatever the head is, as it did before.
+      const base = attempt < EDIT_ATTEMPTS ? head?.version ?? 0 : undefined;
+      try {
+        const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' }, base);
+        return { version, reused: false };
+      } catch (err) {
+        if (!(err instanceof ConfigConflictError)) throw err;
+      }
+    }
   }
 
   /**
@@ -129,7 +142,7 @@ export class ConfigManager implements ControlPlane {
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
       const hash = fileHashOf(loaded.raw);
       if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
-      const replaced = await this.editsSinceFile();
+      const before = this.head;
       let result: ApplyResult;
       try {
         result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
@@ -139,7 +152,7 @@ export class ConfigManager implements ControlPlane {
       // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
       if (!result.ok) return result;
       this.fileHash = hash;
-      const { edits, more } = replaced;
+      const { edits, more } = await this.editsReplacedBy(result.version.version, before);
       if (edits.length > 0) {
         this.log.warn({
           file: this.file, version: result.version.version, replaced_edits: more ? `${edits.length}+` : edits.length,
@@ -179,7 +192,12 @@ export class ConfigManager implements ControlPlane {
         return await this.applyNow(next.config, source, note, this.fileHash, base);
       } catch (err) {
         if (!(err instanceof ConfigConflictError)) throw err;
-        const adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+        let adopted = false;
+        try {
+          adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+        } finally {
+          this.port.onConflict?.(adopted ? 'retried' : 'gave_up');
+        }
         if (!adopted) {
           this.log.warn({ source, note, attempts: attempt, base, head: err.head }, 'config edit not applied: other nodes kept changing the shared config first');
           return { ok: false, conflict: { serving: this.head.version, attempts: attempt } };
@@ -197,20 +215,24 @@ export class ConfigManager implements ControlPlane {
   }
 
   /**
-   * Admin edits and rollbacks since the file was last applied, newest first:
-   * what a file reload replaces. `more`: the history ends (pruned) before it
-   * reaches the file's version, so there were at least this many.
+   * The admin edits and rollbacks a file reload stored as `applied` replaced,
+   * newest first: those below it in the store's history back to the last
+   * file version. In a cluster that includes edits other nodes stored that
+   * this node had not adopted yet (`before` is what it served), since the
+   * reload goes on top of the store's head. `more`: the history ends (pruned)
+   * before it reaches a file version, so there were at least this many.
    */
-  private async editsSinceFile(): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
+  private async editsReplacedBy(applied: number, before: ConfigVersion): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
     const edits: ConfigVersionSummary[] = [];
-    if (this.head.source === 'file' || this.head.source === 'reload') return { edits, more: false };
-    // A store that cannot list its history will not save the new version either; the apply reports that.
+    // Stored right on top of a file version this node served: nothing came in between.
+    if (applied === before.version + 1 && (before.source === 'file' || before.source === 'reload')) return { edits, more: false };
+    // The version is stored and serves; a history that cannot be listed only costs the warning.
     for (const v of await this.store.list(EDITS_SCAN).catch(() => [])) {
-      if (v.version > this.head.version) continue;
+      if (v.version >= applied) continue;
       if (v.source === 'file' || v.source === 'reload') return { edits, more: false };
       edits.push(v);
     }
-    return { edits, more: true };
+    return { edits, more: edits.length > 0 };
   }
 
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */

@@ -95,9 +95,11 @@ const addressOf = (a: unknown): string | undefined => {
 
 /**
  * Runs `tollgate --config FILE ARGS` as a child process and waits for its
- * "tollgate listening" log line (the config must log at info or lower).
+ * "tollgate listening" log line (the config must log at info or lower), or,
+ * with `listening` (the fixed addresses of a config that logs above info),
+ * until its admin /readyz answers 200.
  */
-export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; startTimeoutMs?: number; listening?: { proxy: string; admin: string } } = {}): Promise<GatewayProcess> {
   const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])]), { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const waiters: { pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
@@ -134,7 +136,9 @@ export async function startGatewayProcess(file: string, opts: { env?: Record<str
 
   let listening: Record<string, any>;
   try {
-    listening = await waitForLog((l) => l.msg === 'tollgate listening', opts.startTimeoutMs ?? 15000);
+    listening = opts.listening
+      ? await waitForReady(`http://${opts.listening.admin}/readyz`, exited, opts.startTimeoutMs ?? 15000, () => stderr).then(() => opts.listening!)
+      : await waitForLog((l) => l.msg === 'tollgate listening', opts.startTimeoutMs ?? 15000);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -151,6 +155,20 @@ export async function startGatewayProcess(file: string, opts: { env?: Record<str
     proxyUrl: `http://${addressOf(listening.proxy)}`,
     adminUrl: `http://${addressOf(listening.admin)}`,
   };
+}
+
+/** Polls `url` until it answers 200; rejects when the process exits first or `timeoutMs` passes. */
+async function waitForReady(url: string, exited: Promise<unknown>, timeoutMs: number, stderr: () => string): Promise<void> {
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (gone) throw new Error(`tollgate exited before ${url} answered 200; stderr:\n${stderr()}`);
+    const status = await fetch(url).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms; stderr:\n${stderr()}`);
 }
 
 export { freePort } from './ports.ts';

@@ -128,6 +128,15 @@ test('admin /metrics counts config reloads with workers > 1', async () => {
   assert.ok((metricValue(r.text, 'tollgate_config_reloads_total', { result: 'ok' }) ?? 0) >= 1, 'the reload above is counted');
 });
 
+// Regression: the workers' registries held an empty tollgate_config_reloads_total beside the
+// primary's own, so the family came twice and `promtool check metrics` refused the page.
+test('admin /metrics with workers > 1 has each metric family once', async () => {
+  const text = (await get(`${gw.adminUrl}/metrics`)).text;
+  const families = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+  assert.ok(families.includes('tollgate_config_reloads_total'));
+  assert.deepEqual(families.filter((name, i) => families.indexOf(name) !== i), [], 'families with a second TYPE line');
+});
+
 test('a killed worker is replaced by a new one that serves the current config, and cluster-wide counters do not go down', async () => {
   const workers = childPids(gw.pid);
   assert.equal(workers.length, 2);

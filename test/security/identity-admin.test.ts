@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sleep } from '../helpers/gateway.ts';
 import { admin, createApp, getToken, tokenRequest } from '../helpers/admin.ts';
 import { startAuthRig, type AuthRig } from './auth-rig.ts';
+import { call } from '../operations/client.ts';
 
 let rig: AuthRig;
 before(async () => { rig = await startAuthRig({ type: 'jwt' }); });
@@ -128,6 +129,56 @@ test('key rotation: JWKS lists both keys and a token signed with the old key sti
   assert.equal(kidOf(oldToken), oldKid);
   assert.equal(kidOf(newToken), rotated.json.kid);
   for (const t of [oldToken, newToken]) assert.equal((await fetch(`${rig.gw.url}/x`, { headers: { authorization: `Bearer ${t}` } })).status, 200);
+});
+
+test('GETs of apps carry the apps version as ETag; a write with If-Match is refused with 412 once the apps have changed', async () => {
+  const url = rig.gw.adminUrl;
+  const { id } = await createApp(rig.gw, { name: 'etag' });
+  const list = await call('GET', `${url}/apps`);
+  const etag = list.headers.etag as string;
+  assert.match(etag, /^"apps-\d+"$/);
+  assert.equal((await call('GET', `${url}/apps/${id}`)).headers.etag, etag, 'one version for the list and each app');
+
+  const put = await call('PUT', `${url}/apps/${id}`, { headers: { 'if-match': etag }, body: { name: 'etag v2' } });
+  assert.equal(put.status, 200, put.text);
+  const next = put.headers.etag as string;
+  assert.notEqual(next, etag, 'the write\'s reply carries the new version');
+  assert.equal((await call('GET', `${url}/apps`)).headers.etag, next);
+
+  // Every write made on the old version is refused and changes nothing.
+  const writes: [string, string, unknown?][] = [
+    ['PUT', `/apps/${id}`, { name: 'lost update' }],
+    ['DELETE', `/apps/${id}`],
+    ['POST', `/apps/${id}/secret`],
+    ['POST', '/apps', { id: 'etag-new', name: 'stale create' }],
+  ];
+  for (const [method, path, body] of writes) {
+    const r = await call(method, `${url}${path}`, { headers: { 'if-match': etag }, body });
+    assert.equal(r.status, 412, `${method} ${path}: ${r.text}`);
+    assert.equal(r.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+    assert.equal(r.headers.etag, next, 'with the version that serves');
+  }
+  const after = (await call('GET', `${url}/apps/${id}`)).json();
+  assert.equal(after.name, 'etag v2');
+  assert.equal(after.secrets.length, 1);
+  assert.equal((await call('GET', `${url}/apps/etag-new`)).status, 404);
+  assert.equal((await call('GET', `${url}/apps`)).headers.etag, next, 'nothing was saved');
+
+  // A config ETag names another resource's version: it matches no apps version.
+  const configVersion = rig.gw.manager.current().version;
+  const crossed = await call('PUT', `${url}/apps/${id}`, { headers: { 'if-match': `"${configVersion}"` }, body: { name: 'x' } });
+  assert.equal(crossed.status, 412, crossed.text);
+  const bad = await call('PUT', `${url}/apps/${id}`, { headers: { 'if-match': 'apps-3' }, body: { name: 'x' } });
+  assert.equal(bad.status, 400, bad.text);
+
+  // With the current ETag (or none, or *) the writes go through.
+  const secret = await call('POST', `${url}/apps/${id}/secret`, { headers: { 'if-match': next } });
+  assert.equal(secret.status, 200, secret.text);
+  const created = await call('POST', `${url}/apps`, { headers: { 'if-match': secret.headers.etag as string }, body: { id: 'etag-new', name: 'fresh' } });
+  assert.equal(created.status, 201, created.text);
+  const del = await call('DELETE', `${url}/apps/etag-new`, { headers: { 'if-match': '*' } });
+  assert.equal(del.status, 204);
+  assert.match(del.headers.etag as string, /^"apps-\d+"$/);
 });
 
 test('the OpenAPI document describes the app and key routes', async () => {

@@ -6,6 +6,8 @@ import { startGateway, service, sleep, type TestGateway } from '../helpers/gatew
 import { startUpstream } from '../helpers/upstream.ts';
 import { admin, createApp, getToken } from '../helpers/admin.ts';
 import { call } from './auth-rig.ts';
+import { call as json } from '../operations/client.ts';
+import { startPrivateRedis } from '../helpers/redis-server.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
@@ -74,4 +76,38 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
     if (keys.length) await raw.del(...keys);
     await raw.quit();
   }
+});
+
+/**
+ * Apps' If-Match is checked against the store, not only this node's copy: a
+ * write whose ETag was current here gets 412 when another node saved a newer
+ * version this node has not heard of yet (stored, never announced), and the
+ * newer apps are adopted. A private redis-server, so it needs no shared one.
+ */
+test('an apps write with If-Match gets 412 once another node saved a newer version, heard of or not', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+  const gw = await startGateway({ store: { kind: 'redis', redis_url: redis.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  t.after(() => gw.close());
+  const { id } = await createApp(gw, { name: 'mine' });
+  const etag = (await json('GET', `${gw.adminUrl}/apps/${id}`)).headers.etag as string;
+
+  // Another node renames the app: saved in the store, not published, so this node still serves the old apps.
+  const raw = new Redis(redis.url);
+  const key = `${prefix}identity`;
+  const [version, body] = await raw.hmget(key, 'version', 'doc');
+  const doc = JSON.parse(body!);
+  doc.apps = doc.apps.map((a: { id: string }) => (a.id === id ? { ...a, name: 'theirs' } : a));
+  await raw.hset(key, 'version', Number(version) + 1, 'doc', JSON.stringify(doc));
+  await raw.quit();
+  // (Its 500 ms poll may still catch it first; then the 412 comes from this node's own copy, and is the same.)
+
+  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': etag }, body: { name: 'lost update' } });
+  assert.equal(put.status, 412, put.text);
+  assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+  assert.equal(put.headers.etag, `"apps-${Number(version) + 1}"`);
+  const now = await json('GET', `${gw.adminUrl}/apps/${id}`);
+  assert.equal(now.json().name, 'theirs', 'the other node\'s change is adopted and kept');
+  assert.equal(now.headers.etag, put.headers.etag);
 });

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type AppInput, type IdentityManager } from '../../apps/manager.ts';
 import type { StoredKey } from '../../apps/doc.ts';
 import { currentKey } from '../../apps/keys.ts';
 import type { App } from '../../apps/types.ts';
 import { sendError } from '../replies.ts';
+import { APPS_ETAG_PREFIX, AppsIfMatchHeaders, etagOf, ifMatchOf } from '../edits.ts';
 import { errorResponses } from '../schemas.ts';
 import { cidrErrors } from '../../net/cidr.ts';
 
@@ -66,9 +67,18 @@ function keyView(k: StoredKey, current: StoredKey | undefined) {
   return { kid: k.kid, alg: k.alg, current: k === current, created_at: iso(k.createdAt), ...(k.retiredAt === undefined ? {} : { retired_at: iso(k.retiredAt) }) };
 }
 
+const appsEtag = (version: number) => etagOf(version, APPS_ETAG_PREFIX);
+
+/** The If-Match of an apps write: the apps versions it names (`"apps-7"`); undefined when absent or `*`. */
+const appsIfMatch = (req: FastifyRequest) => ifMatchOf(req, APPS_ETAG_PREFIX);
+
 function appErrorReply(reply: FastifyReply, err: unknown) {
   if (!(err instanceof AppError)) throw err;
   if (err.kind === 'not_found') return sendError(reply, 'GW_ERR_NOT_FOUND', err.message);
+  if (err.kind === 'version_mismatch' || err.kind === 'conflict') {
+    reply.header('etag', appsEtag(err.serving!));
+    return sendError(reply, err.kind === 'conflict' ? 'GW_ERR_CONFIG_CONFLICT' : 'GW_ERR_CONFIG_VERSION_MISMATCH', `${err.message} (ETag ${appsEtag(err.serving!)})`);
+  }
   return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message, [{ path: err.kind === 'exists' ? '/id' : '/', message: err.message }]);
 }
 
@@ -81,59 +91,70 @@ function checkIps(reply: FastifyReply, body: AppInput) {
   return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid body: /allowed_ips/${i} ${message}`, [{ path: `/allowed_ips/${i}`, message }]);
 }
 
-/** Tenants (apps with secrets) and the gateway's signing keys. Secrets are returned once, at creation and rotation. */
+/**
+ * Tenants (apps with secrets) and the gateway's signing keys. Secrets are
+ * returned once, at creation and rotation. Like config edits: every GET of
+ * apps carries the apps version as its ETag (`"apps-7"`), as does the reply
+ * of every write, and a write with If-Match is refused with 412 once the apps
+ * are at another version (any app's change or a key rotation, on any node).
+ */
 export function appRoutes(app: FastifyInstance, identity: IdentityManager): void {
   app.get('/apps', {
-    schema: { summary: 'Every app (no secrets).', tags: ['apps'], response: { 200: { type: 'array', items: AppView }, ...errorResponses() } },
-  }, async () => identity.list().map(view));
+    schema: { summary: 'Every app (no secrets); the ETag is the apps version.', tags: ['apps'], response: { 200: { type: 'array', items: AppView }, ...errorResponses() } },
+  }, async (_req, reply) => {
+    reply.header('etag', appsEtag(identity.version()));
+    return identity.list().map(view);
+  });
 
   app.post<{ Body: AppInput & { id?: string } }>('/apps', {
-    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 413) } },
+    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412, 413) } },
   }, async (req, reply) => {
     if (checkIps(reply, req.body)) return reply;
     try {
-      const { app: created, secret } = await identity.create(req.body, req.body.id);
-      return reply.code(201).send({ app: view(created), secret });
+      const { app: created, secret, version } = await identity.create(req.body, req.body.id, appsIfMatch(req));
+      return reply.code(201).header('etag', appsEtag(version)).send({ app: view(created), secret });
     } catch (err) {
       return appErrorReply(reply, err);
     }
   });
 
   app.get<{ Params: { id: string } }>('/apps/:id', {
-    schema: { summary: 'One app (no secret).', tags: ['apps'], params: IdParam, response: { 200: AppView, ...errorResponses(404) } },
+    schema: { summary: 'One app (no secret); the ETag is the apps version.', tags: ['apps'], params: IdParam, response: { 200: AppView, ...errorResponses(404) } },
   }, async (req, reply) => {
+    reply.header('etag', appsEtag(identity.version()));
     const found = identity.get(req.params.id);
     return found ? view(found) : sendError(reply, 'GW_ERR_NOT_FOUND', `no app with id "${req.params.id}"`);
   });
 
   app.put<{ Params: { id: string }; Body: AppInput }>('/apps/:id', {
-    schema: { summary: 'Replaces an app\'s fields (secrets are kept); takes effect on every node within a second.', tags: ['apps'], params: IdParam, body: AppBody, response: { 200: AppView, ...errorResponses(400, 404) } },
+    schema: { summary: 'Replaces an app\'s fields (secrets are kept); takes effect on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, body: AppBody, response: { 200: AppView, ...errorResponses(400, 404, 409, 412) } },
   }, async (req, reply) => {
     if (checkIps(reply, req.body)) return reply;
     try {
-      return view(await identity.update(req.params.id, req.body));
+      const { app: updated, version } = await identity.update(req.params.id, req.body, appsIfMatch(req));
+      return reply.header('etag', appsEtag(version)).send(view(updated));
     } catch (err) {
       return appErrorReply(reply, err);
     }
   });
 
   app.delete<{ Params: { id: string } }>('/apps/:id', {
-    schema: { summary: 'Deletes an app; its tokens and keys stop working on every node within a second.', tags: ['apps'], params: IdParam, response: { 204: { type: 'null' }, ...errorResponses(404) } },
+    schema: { summary: 'Deletes an app; its tokens and keys stop working on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, response: { 204: { type: 'null' }, ...errorResponses(400, 404, 409, 412) } },
   }, async (req, reply) => {
     try {
-      await identity.remove(req.params.id);
-      return reply.code(204).send();
+      const { version } = await identity.remove(req.params.id, appsIfMatch(req));
+      return reply.code(204).header('etag', appsEtag(version)).send();
     } catch (err) {
       return appErrorReply(reply, err);
     }
   });
 
   app.post<{ Params: { id: string }; Querystring: { overlap_s?: number } }>('/apps/:id/secret', {
-    schema: { summary: 'Rotates the app\'s secret; the previous one works for the overlap window.', tags: ['apps'], params: IdParam, querystring: RotateQuery, response: { 200: WithSecret, ...errorResponses(400, 404) } },
+    schema: { summary: 'Rotates the app\'s secret; the previous one works for the overlap window.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, querystring: RotateQuery, response: { 200: WithSecret, ...errorResponses(400, 404, 409, 412) } },
   }, async (req, reply) => {
     try {
-      const { app: rotated, secret } = await identity.rotateSecret(req.params.id, req.query.overlap_s);
-      return { app: view(rotated), secret };
+      const { app: rotated, secret, version } = await identity.rotateSecret(req.params.id, req.query.overlap_s, appsIfMatch(req));
+      return reply.header('etag', appsEtag(version)).send({ app: view(rotated), secret });
     } catch (err) {
       return appErrorReply(reply, err);
     }

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { ConfigManager } from '../../gateway/control/config-manager.ts';
+import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
+import type { ConfigStore } from '../../gateway/control/types.ts';
+import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { adminClient } from './admin.ts';
+
+/**
+ * Regression: two nodes starting at the same time on an empty Redis config
+ * store each found no head and each stored its own file, so the cluster began
+ * with two "first" versions and the node that stored first served its own
+ * file until it heard of the other's. The file now seeds the store only while
+ * the store is still empty (compare-and-set on version 0); the node that
+ * loses adopts the winner's version. Each test has a private redis-server.
+ */
+
+const fileOf = (name: string) => {
+  const raw = { log: { level: 'silent' }, services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])] };
+  return { raw, text: JSON.stringify(raw) };
+};
+
+/** Holds every head() until `n` callers have read it: all of them see the store as it was before anyone appended. */
+function barrier(n: number) {
+  let waiting = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((r) => { open = r; });
+  return (store: RedisConfigStore): ConfigStore => ({
+    async head() {
+      const h = await store.head();
+      if (++waiting === n) open();
+      await opened;
+      return h;
+    },
+    get: (v) => store.get(v),
+    list: (l) => store.list(l),
+    append: (v, b) => store.append(v, b),
+    watch: (f) => store.watch(f),
+    close: () => store.close(),
+  });
+}
+
+const serviceNames = (config: Record<string, unknown>) => (config.services as Array<{ name: string }>).map((s) => s.name);
+
+test('two nodes that both find the Redis store empty store one first version; the other adopts it', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const stores = [new RedisConfigStore({ url: redis.url, prefix }), new RedisConfigStore({ url: redis.url, prefix })];
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  const held = barrier(2);
+  const [a, b] = await Promise.all([
+    ConfigManager.initialVersion(fileOf('a'), held(stores[0]), true),
+    ConfigManager.initialVersion(fileOf('b'), held(stores[1]), true),
+  ]);
+
+  assert.equal(a.version.version, 1);
+  assert.equal(b.version.version, 1, 'both start on version 1');
+  assert.deepEqual(serviceNames(a.version.config), serviceNames(b.version.config), 'with the same config');
+  assert.deepEqual([a.reused, b.reused].sort(), [false, true], 'one stored its file, the other adopted it');
+  const history = await stores[0].list(10);
+  assert.deepEqual(history.map((v) => v.version), [1], 'the store holds one version');
+});
+
+test('two gateways started at once on an empty Redis store serve the same first version', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const nodes: TestGateway[] = [];
+  t.after(() => Promise.all(nodes.map((n) => n.close())));
+  const start = (name: string) => startGateway({
+    store: { kind: 'redis', redis_url: redis.url, prefix },
+    services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])],
+  }).then((gw) => { nodes.push(gw); return gw; });
+  const [a, b] = await Promise.all([start('a'), start('b')]);
+
+  assert.equal(a.manager.current().version, 1);
+  assert.equal(b.manager.current().version, 1);
+  assert.deepEqual(serviceNames(a.manager.current().config), serviceNames(b.manager.current().config));
+  const history = (await adminClient(a.adminUrl).history()).json() as Array<{ version: number }>;
+  assert.deepEqual(history.map((v) => v.version), [1]);
+});
