@@ -51,7 +51,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const store = await openStore(loaded.config, log);
   let starting: Awaited<ReturnType<typeof startingConfig>>;
   try {
-    starting = await startingConfig(loaded, store);
+    starting = await startingConfig(loaded, store, log);
   } catch (err) {
     await store.close();
     throw err;

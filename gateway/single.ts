@@ -37,8 +37,14 @@ export function openStore(config: Config, log: Logger): Promise<ConfigStore> {
 }
 
 /** The version to start from, validated (the store's head may have been written by an older release). */
-export async function startingConfig(loaded: LoadedFile, store: ConfigStore) {
-  const { version } = await ConfigManager.initialVersion(loaded, store, loaded.config.store.kind === 'redis');
+export async function startingConfig(loaded: LoadedFile, store: ConfigStore, log: Logger) {
+  const { version, reused } = await ConfigManager.initialVersion(loaded, store, loaded.config.store.kind === 'redis');
+  // Something other than the file serves: admin edits made on top of it, or (Redis) the cluster's config, which a joining node adopts.
+  const fromFile = (version.source === 'file' || version.source === 'reload') && version.fileHash === fileHashOf(loaded.raw);
+  if (reused && !fromFile) {
+    log.info({ version: version.version, source: version.source, note: version.note, created_at: version.createdAt },
+      `starting on the stored config version ${version.version} (${version.source}), not the config file as it is`);
+  }
   const v = validateConfig(version.config);
   if (!v.ok) throw new Error('stored config is invalid');
   return { version, config: v.config };
@@ -175,7 +181,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const store = await openStore(loaded.config, log);
   let starting: Awaited<ReturnType<typeof startingConfig>>;
   try {
-    starting = await startingConfig(loaded, store);
+    starting = await startingConfig(loaded, store, log);
   } catch (err) {
     // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
     await store.close();
