@@ -32,7 +32,9 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   // client; the connection is cut instead, as when the response is under way.
   const incoming = s.parser?.incoming;
   const answered = pending ? pending.headersSent : incoming != null && !incoming.complete;
-  if (err.code === 'ECONNRESET' || !socket.writable || answered) {
+  // A client that ends its side halfway through a request the data plane already holds (a truncated body) has
+  // left: that request is recorded once, as client_closed, when its response closes, not again as a 400.
+  if (err.code === 'ECONNRESET' || !socket.writable || answered || (err.code === 'HPE_INVALID_EOF_STATE' && pending)) {
     socket.destroy();
     return undefined;
   }
