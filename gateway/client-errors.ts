@@ -20,7 +20,8 @@ export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
 /**
  * Answers a request Node's parser refused (it never reaches a handler) with
  * our JSON error, then closes: after a framing error the rest of the stream
- * cannot be trusted. Returns the code, or undefined when nothing was written.
+ * cannot be trusted. Returns the code to count, or undefined when nothing was
+ * written or the answer belongs to a request the data plane records itself.
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): ErrorCode | undefined {
   const s = socket as ServerSocket;
@@ -32,19 +33,25 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   // client; the connection is cut instead, as when the response is under way.
   const incoming = s.parser?.incoming;
   const answered = pending ? pending.headersSent : incoming != null && !incoming.complete;
-  if (err.code === 'ECONNRESET' || !socket.writable || answered) {
+  // A client that ends its side halfway through a request the data plane already holds (a truncated body) has
+  // left: that request is recorded once, as client_closed, when its response closes, not again as a 400.
+  if (err.code === 'ECONNRESET' || !socket.writable || answered || (err.code === 'HPE_INVALID_EOF_STATE' && pending)) {
     socket.destroy();
     return undefined;
   }
   const code = clientErrorCode(err);
+  const held = pending?.tollgate;
   // A request the handler already has (a body too slow to arrive) keeps the id it was given and sent upstream.
-  endWithError(socket, code, pending?.tollgate?.requestId ?? randomUUID());
-  return code;
+  endWithError(socket, code, held?.requestId ?? randomUUID());
+  if (held === undefined) return code;
+  // ...and is recorded once, with this code, when its response closes (not again as an unrouted request).
+  held.errorCode = code;
+  return undefined;
 }
 
 /** The parts of Node's server socket (internal, stable since Node 0.x) the answer depends on. */
 type ServerSocket = Socket & {
-  _httpMessage?: { headersSent?: boolean; tollgate?: { requestId: string } } | null;
+  _httpMessage?: { headersSent?: boolean; tollgate?: { requestId: string; errorCode: ErrorCode | undefined } } | null;
   parser?: { incoming?: IncomingMessage | null } | null;
 };
 

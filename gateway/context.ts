@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, errors, type ErrorCode } from './errors.ts';
+import type { ErrorClass } from '../shared/access-event.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
@@ -51,6 +52,8 @@ export class RequestContext implements BalanceRequest {
   expectsContinue = false;
   /** Code of a reply the gateway wrote itself. */
   errorCode: ErrorCode | undefined = undefined;
+  /** Set when the response closes: the client left while its request was still arriving (DataPlane.done). */
+  clientLeftMidRequest = false;
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
   exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
@@ -73,6 +76,15 @@ export class RequestContext implements BalanceRequest {
     this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
+  }
+
+  /**
+   * The access event's error class for this request once it ended with
+   * `status`; QPD refunds read the same, so the quota and the bill agree.
+   */
+  errorClass(status: number): ErrorClass {
+    if (this.errorCode !== undefined) return errors[this.errorCode].errorClass;
+    return status === 499 || this.clientLeftMidRequest ? 'client_closed' : 'none';
   }
 
   /**

@@ -187,7 +187,16 @@ export class DataPlane {
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
     if (ctx.exchange) ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
-    const status = res.headersSent ? res.statusCode : 499;
+    // An error code without a head sent: answered straight on the socket (a body slower than request_timeout_ms).
+    const status = res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499;
+    // The client left while its request was still arriving, before its answer was whole: a broken exchange
+    // whatever status went out (one that only stops reading a response after sending all of it is not counted).
+    if (!ctx.req.complete && ctx.errorCode === undefined && !res.writableFinished) {
+      ctx.clientLeftMidRequest = true;
+      this.metrics.responsesAborted.inc({
+        service: ctx.route ? ctx.route.service.name : '', status_class: `${(status / 100) | 0}xx`, reason: 'client_closed',
+      });
+    }
     if (ctx.onDone) ctx.onDone(ctx, status);
     const seconds = (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);

@@ -39,7 +39,7 @@ export function createGatewayMetrics(register = new Registry()) {
     }),
     responsesAborted: new Counter({
       name: 'tollgate_responses_aborted_total',
-      help: 'Responses the gateway cut off after their status line was sent (the client saw the status, then a closed connection), by service, status class sent and reason (the access event\'s error class, e.g. upstream_timeout).',
+      help: 'Responses that did not reach the client whole: cut off by the gateway after their status line was sent (the client saw the status, then a closed connection), or left by a client halfway through sending its request (reason client_closed; status class 4xx for the 499 when nothing was sent), by service, status class and reason (the access event\'s error class, e.g. upstream_timeout).',
       labelNames: ['service', 'status_class', 'reason'] as const, registers,
     }),
     retries: new Counter({

@@ -78,6 +78,26 @@ export function gatewayOverview(): Dashboard {
       width: 12,
       stacked: true,
     }))
+    .withPanel(timeSeries({
+      title: 'Aborted responses by reason',
+      description: 'Responses that did not reach the client whole (tollgate_responses_aborted_total): cut by the gateway after their status line went out (upstream_timeout, bad_gateway, response_too_large, internal), or left by a client halfway through sending its request (client_closed). They are counted in the request rate under the status sent, mostly 2xx; the TollgateResponsesCut alert watches the ones that are not client_closed.',
+      datasource: ds,
+      targets: promTargets({ expr: `sum by (reason) (rate(tollgate_responses_aborted_total${SERVICE}[$__rate_interval]))`, legend: '{{reason}}' }),
+      unit: 'reqps',
+      width: 12,
+      stacked: true,
+    }))
+    .withPanel(timeSeries({
+      title: 'Passive ejections and ejections over the cap',
+      description: 'Targets ejected by passive health checking, and failures that would have ejected one more had health.passive.max_ejected_percent allowed it (the target keeps serving; TollgateEjectionCapReached fires when that lasts), per service.',
+      datasource: ds,
+      targets: promTargets(
+        { expr: `sum by (service) (rate(tollgate_upstream_ejections_total${SERVICE}[$__rate_interval]))`, legend: '{{service}} ejected' },
+        { expr: `sum by (service) (rate(tollgate_upstream_ejections_overflow_total${SERVICE}[$__rate_interval]))`, legend: '{{service}} over the cap' },
+      ),
+      unit: 'ops',
+      width: 12,
+    }))
     .withPanel(upDownTimeline({
       title: 'Upstream target health',
       description: 'Active health check result per target; a target ejected by passive checks also shows as down.',

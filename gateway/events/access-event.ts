@@ -38,7 +38,7 @@ export function accessEvent(ctx: RequestContext, status: number, seconds: number
     bytesOut: ctx.bytesOut,
     clientIp: ctx.clientIp,
     target: ctx.target ? ctx.target.id : '',
-    errorClass: ctx.errorCode ? errors[ctx.errorCode].errorClass : status === 499 ? 'client_closed' : 'none',
+    errorClass: ctx.errorClass(status),
     traceId: traceIdOf(ctx.req.headers.traceparent),
   };
 }

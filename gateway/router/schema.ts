@@ -24,7 +24,7 @@ export const RouteSchema = Type.Object({
     regex: Type.String({ minLength: 1, description: 'Regular expression applied to the path.' }),
     replacement: Type.String({ description: 'Replacement with `$1`-style groups.' }),
   }, { additionalProperties: false })),
-  preserve_host: Type.Boolean({ default: false, description: 'Send the client\'s Host upstream instead of the target\'s (default false).' }),
+  preserve_host: Type.Boolean({ default: false, description: 'Send the client\'s Host upstream instead of the target\'s (default false); the TLS server name stays the target\'s.' }),
   request_headers: HeaderOps,
   response_headers: HeaderOps,
 }, { additionalProperties: false });

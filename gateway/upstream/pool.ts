@@ -1,4 +1,4 @@
-import { Pool } from './undici.ts';
+import { Pool, connector } from './undici.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { UpstreamConfig } from '../config/schema.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -147,7 +147,7 @@ export class UpstreamPool {
     this.previous = undefined;
     const next = list.map(({ origin, weight, hostname }) => {
       const kept = old.get(origin);
-      if (kept && kept.weight === weight && kept.servername === hostname) return kept;
+      if (kept && kept.weight === weight && kept.hostname === hostname) return kept;
       const t = new Target(origin, weight, hostname);
       // A reload or a weight change must not bring a dead target back until checks notice again.
       const before = kept ?? inherited.get(origin);
@@ -191,7 +191,7 @@ export class UpstreamPool {
         keepAliveTimeout: c.pool.keep_alive_ms,
         // An upstream that announces its own timeout is followed, less undici's 2 s margin, up to the ceiling.
         keepAliveMaxTimeout: c.pool.keep_alive_max_ms,
-        connect: { timeout: c.timeouts.connect_ms },
+        connect: connector({ timeout: c.timeouts.connect_ms, allowH2: false }),
         headersTimeout: c.timeouts.header_ms,
         bodyTimeout: c.timeouts.body_idle_ms,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,

@@ -3,7 +3,7 @@ import Type from 'typebox';
 const balancerNames = ['round_robin', 'weighted_round_robin', 'random', 'least_connections', 'consistent_hash', 'ip_hash'] as const;
 
 const TargetSchema = Type.Object({
-  url: Type.String({ pattern: '^https?://[^/?#]+/?$', description: 'Origin of the target, `http://host:port` (no path).' }),
+  url: Type.String({ pattern: '^https?://[^/?#]+/?$', description: 'Origin of the target, `http://host:port` or `https://host:port` (no path); for https its host is the TLS server name, also under preserve_host (an address: no SNI, the certificate must hold that address).' }),
   weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Relative share for weighted balancers (default 1).' }),
 }, { additionalProperties: false });
 
@@ -31,7 +31,7 @@ const ActiveHealthSchema = Type.Object({
   unhealthy_threshold: Type.Integer({ minimum: 1, default: 2, description: 'Consecutive failures that take a target out (default 2).' }),
   host: Type.Optional(Type.String({
     pattern: '^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$',
-    description: 'Host header of HTTP checks, a host name or address with an optional port; when absent, the Host the proxy sends the target (its host:port, or for DNS targets the name and port).',
+    description: 'Host header of HTTP checks, a host name or address with an optional port; when absent, the Host the proxy sends the target (its host:port, or for DNS targets the name and port). The TLS server name stays the target\'s.',
   })),
   reuse_connection: Type.Boolean({ default: false, description: 'HTTP checks keep one idle connection per target between checks instead of opening one per check; the upstream\'s keep-alive timeout should exceed interval_ms (default false).' }),
 }, { additionalProperties: false });

@@ -2,10 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Target } from './target.ts';
 
-test('a static target is sent its origin\'s host and port as Host and has no TLS name of its own', () => {
+test('a static target is sent its origin\'s host and port as Host; an https one has its origin\'s host as TLS name, whatever Host goes', () => {
   const t = new Target('https://api.internal:8443');
   assert.equal(t.host, 'api.internal:8443');
-  assert.equal(t.servername, undefined);
+  assert.equal(t.servername, 'api.internal');
+  assert.equal(t.hostname, undefined);
+  // An address too (the connector keeps it out of SNI): left undefined, undici would take the client's Host under preserve_host.
+  assert.equal(new Target('https://10.0.0.7:8443').servername, '10.0.0.7');
+  assert.equal(new Target('https://[::1]:8443').servername, '::1');
+  assert.equal(new Target('http://api.internal:8080').servername, undefined);
   assert.equal(new Target('http://127.0.0.1:80').host, '127.0.0.1');
 });
 

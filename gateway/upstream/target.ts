@@ -14,7 +14,15 @@ export class Target {
    * unless it is the scheme's default.
    */
   readonly host: string;
-  /** TLS server name (SNI and the name the certificate must match) of a target discovered by name; undefined otherwise (undici then takes the Host's name). */
+  /** The name a discovery source found this target by (DNS); undefined for a static target. */
+  readonly hostname: string | undefined;
+  /**
+   * TLS server name (SNI and the name the certificate must match), also under
+   * preserve_host: the name the target was found by, else an https origin's
+   * host (brackets off). Never left undefined for https, or undici would take
+   * the name from the Host header, the client's under preserve_host. An
+   * address goes no further than the connector, which drops it (`connector`).
+   */
   readonly servername: string | undefined;
   readonly weight: number;
   /** Requests currently in flight to this target (least connections reads it). */
@@ -32,7 +40,8 @@ export class Target {
     const url = new URL(origin);
     // URL leaves the port out when it is the scheme's default, as a Host header does.
     this.host = hostname === undefined ? url.host : url.port === '' ? hostname : `${hostname}:${url.port}`;
-    this.servername = hostname;
+    this.hostname = hostname;
+    this.servername = hostname ?? (url.protocol === 'https:' ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
     this.weight = weight;
   }
 

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import type * as Undici from 'undici';
 
 /**
- * The three pieces of undici the gateway uses, loaded from the modules
+ * The pieces of undici the gateway uses, loaded from the modules
  * undici's own index re-exports them from.
  *
  * The index also loads fetch, WebSocket, EventSource, the caches and cookies,
@@ -17,6 +18,20 @@ export const Pool: typeof Undici.Pool = require('undici/lib/dispatcher/pool.js')
 export const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
 export type Pool = Undici.Pool;
 export type Agent = Undici.Agent;
+const buildConnector: typeof Undici.buildConnector = require('undici/lib/core/connect.js');
+
+/**
+ * undici's connector, except that a TLS server name that is an IP address is
+ * dropped before the handshake. An https target written as an address is
+ * dispatched with that address as its server name, so undici neither takes the
+ * name from a preserved client Host nor reconnects when that Host changes; RFC
+ * 6066 allows names only in SNI (Node would send it and warn DEP0123), and with
+ * no name Node checks the certificate against the address connected to.
+ */
+export function connector(options: Undici.buildConnector.BuildOptions): Undici.buildConnector.connector {
+  const connect = buildConnector(options);
+  return (opts, callback) => connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, callback);
+}
 
 const apiRequest: (this: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions) => Promise<Undici.Dispatcher.ResponseData> =
   require('undici/lib/api/api-request.js');

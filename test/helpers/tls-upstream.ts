@@ -12,11 +12,23 @@ import { getCACertificates, setDefaultCACertificates, type TLSSocket } from 'nod
 const dir = new URL('./tls/', import.meta.url);
 export const LOCALHOST_CERT = readFileSync(new URL('localhost-cert.pem', dir), 'utf8');
 const LOCALHOST_KEY = readFileSync(new URL('localhost-key.pem', dir), 'utf8');
+/** Self-signed for the address 127.0.0.1 only (`-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`, valid to 2126). */
+export const LOOPBACK_IP_CERT = readFileSync(new URL('loopback-ip-cert.pem', dir), 'utf8');
+const LOOPBACK_IP_KEY = readFileSync(new URL('loopback-ip-key.pem', dir), 'utf8');
 
 /** Makes this process's TLS clients (undici in an in-process gateway included) trust LOCALHOST_CERT besides the usual roots. */
 export function trustLocalhostCert(): void {
+  trustCert(LOCALHOST_CERT);
+}
+
+/** As trustLocalhostCert, for LOOPBACK_IP_CERT. */
+export function trustLoopbackIpCert(): void {
+  trustCert(LOOPBACK_IP_CERT);
+}
+
+function trustCert(cert: string): void {
   const current = getCACertificates('default');
-  if (!current.includes(LOCALHOST_CERT)) setDefaultCACertificates([...current, LOCALHOST_CERT]);
+  if (!current.includes(cert)) setDefaultCACertificates([...current, cert]);
 }
 
 export interface TlsUpstream {
@@ -24,21 +36,26 @@ export interface TlsUpstream {
   port: number;
   /** Host header and TLS server name (SNI) of every request, newest last. */
   seen: { host: string | undefined; servername: string | false | null }[];
+  /** TLS connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
-/** An HTTPS server on 127.0.0.1:0 with LOCALHOST_CERT, answering 200 with JSON `{name, host, servername}`. */
-export async function startTlsUpstream(name: string): Promise<TlsUpstream> {
+/** An HTTPS server on 127.0.0.1:0 with LOCALHOST_CERT (or, with `cert: 'ip'`, LOOPBACK_IP_CERT), answering 200 with JSON `{name, host, servername}`. */
+export async function startTlsUpstream(name: string, opts: { cert?: 'localhost' | 'ip' } = {}): Promise<TlsUpstream> {
   const seen: TlsUpstream['seen'] = [];
-  const server = createServer({ key: LOCALHOST_KEY, cert: LOCALHOST_CERT }, (req, res) => {
+  const ip = opts.cert === 'ip';
+  const server = createServer({ key: ip ? LOOPBACK_IP_KEY : LOCALHOST_KEY, cert: ip ? LOOPBACK_IP_CERT : LOCALHOST_CERT }, (req, res) => {
     const entry = { host: req.headers.host, servername: (req.socket as TLSSocket).servername };
     seen.push(entry);
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, ...entry }));
   });
+  let connections = 0;
+  server.on('secureConnection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
-    server, port: (server.address() as AddressInfo).port, seen,
+    server, port: (server.address() as AddressInfo).port, seen, connections: () => connections,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

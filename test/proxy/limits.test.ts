@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { eventsWhere } from '../helpers/events.ts';
-import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventsWhere, readEvents } from '../helpers/events.ts';
+import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send, type SendResult } from '../helpers/http-client.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -276,6 +276,16 @@ test('a body slower than request_timeout_ms: 408 with the request id it was give
     assert.equal(waiting.match(/HTTP\/1\.1 \d{3}/g)?.join(), 'HTTP/1.1 408', waiting);
     assert.match(waiting, /\r\nx-request-id: wait-1\r\n/i, 'the 408 carries the id the request was given and sent upstream');
     assert.equal(JSON.parse(waiting.slice(waiting.indexOf('\r\n\r\n') + 4)).request_id, 'wait-1');
+    // Regression: the 408 was counted twice, as an unrouted 408 and as the route's 499 client_closed.
+    await eventsWhere(g, (e) => e.status === 408 || e.status === 499);
+    await sleep(100);
+    const events = (await readEvents(g)).filter((e) => e.status === 408 || e.status === 499);
+    assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['early', 408, 'request_timeout']]);
+    const text = await (await fetch(`${g.adminUrl}/metrics`)).text();
+    assert.equal(sampleOf(text, 'tollgate_requests_total{service="early",route="early-0",status_class="4xx"}'), 1, text);
+    assert.equal(sampleOf(text, 'tollgate_requests_total{service="",route="",status_class="4xx"}'), undefined, text);
+    assert.equal(sampleOf(text, 'tollgate_gateway_errors_total{code="GW_ERR_REQUEST_TIMEOUT"}'), 1, text);
+    assert.ok(!text.includes('tollgate_responses_aborted_total{'), text);
   } finally {
     await g.close();
     await up.close();

@@ -18,7 +18,7 @@ let up: TestUpstream;
 /** What the producing upstream has done for the current /produce request. */
 const producer = { written: 0, blocked: false };
 let firstBodyChunk: (() => void) | undefined;
-/** Resolved when the upstream's response to /trickle or /hang closes. */
+/** Resolved when the upstream's response to /trickle, /hang or /produce closes. */
 let upstreamClosed: Promise<void> = Promise.resolve();
 
 /** /trickle writes forever, /hang never answers; /produce/N writes N MiB as fast as the socket lets it; /consume reports request body progress. */
@@ -132,15 +132,30 @@ test('a slow client holds back a fast upstream (backpressure end to end) and sti
   assert.equal(received, total);
 });
 
+/** `p`, or an assertion failure with `message` once `ms` have passed; the timer is cleared either way. */
+async function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new assert.AssertionError({ message })), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Every wait below is bounded, and the gateway drains nothing on close: without the timeout the test sat in
+// the gateway's 30 s drain behind the stalled exchange before it could fail.
 test('a client that reads nothing for proxy.send_timeout_ms loses the connection, and the upstream request is aborted', async () => {
   const g = await startGateway({
-    proxy: { max_body_bytes: 0, send_timeout_ms: 400 },
+    proxy: { max_body_bytes: 0, send_timeout_ms: 400, drain_timeout_ms: 0 },
     services: [{ name: 'stream', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }], timeouts: { total_ms: 0 } } }],
   });
+  let res: IncomingMessage | undefined;
   try {
     let received = 0;
     let stalled = false;
-    let res!: IncomingMessage;
     const paused = new Promise<void>((resolve, reject) => {
       request(`${g.url}/produce/50`, (r) => {
         res = r;
@@ -150,22 +165,25 @@ test('a client that reads nothing for proxy.send_timeout_ms loses the connection
         });
       }).on('error', reject).end();
     });
-    await paused;
+    await within(paused, 5000, 'the client did not receive its first MiB within 5 s');
     const stalledAt = performance.now();
     // The gateway gives up on the client: the upstream request is aborted, not left paused for good.
-    await Promise.race([upstreamClosed, sleep(3000).then(() => assert.fail('the upstream response was not aborted within 3 s'))]);
+    await within(upstreamClosed, 2000,
+      'the client read nothing for 2 s (send_timeout_ms is 400) and still held its connection: the upstream response was not aborted');
     const ms = performance.now() - stalledAt;
     assert.ok(ms >= 300, `aborted after ${ms.toFixed(0)} ms, before send_timeout_ms`);
     assert.ok(producer.written < 50 * MB, 'the upstream finished writing');
     // A paused client reads nothing, so it learns of the cut when it reads again: an aborted response, never a clean end.
-    const outcome = await new Promise<string>((resolve) => {
-      res.on('end', () => resolve('ended'));
-      res.on('error', (err) => resolve(`error ${err.message}`));
-      res.resume();
-    });
+    const outcome = await within(new Promise<string>((resolve) => {
+      res!.on('end', () => resolve('ended'));
+      res!.on('error', (err) => resolve(`error ${err.message}`));
+      res!.resume();
+    }), 2000, 'the client, reading again, saw neither an end nor an error within 2 s');
     assert.match(outcome, /^error/, outcome);
     assert.ok(received < 50 * MB);
   } finally {
+    // A client still connected after a failure above leaves now, which aborts the stalled upstream exchange.
+    res?.destroy();
     await g.close();
   }
 });

@@ -93,7 +93,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       method: req.method as Dispatcher.HttpMethod,
       headers,
       body: this.hasBody ? this.body() : null,
-      // The DNS name of a discovered target, also under preserve_host; else undici takes the Host's name.
+      // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
       servername: target.servername,
     } as Dispatcher.DispatchOptions, this);
   }

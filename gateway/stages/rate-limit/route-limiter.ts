@@ -1,5 +1,4 @@
 import type { RequestContext } from '../../context.ts';
-import { errors } from '../../errors.ts';
 import { isBillable } from '../../../shared/billable.ts';
 import { KEY_APP, KEY_CLIENT_IP, type CompiledPolicy } from './compile.ts';
 import { ALLOWED, ERROR_CLOSED, ERROR_OPEN, LIMITED, QUOTA_EXCEEDED } from './policy-state.ts';
@@ -136,8 +135,7 @@ export class RouteLimiter {
     if (fn === undefined) {
       fn = (ctx, status) => {
         // The same error class the access event records, so the quota and the bill agree.
-        const errorClass = ctx.errorCode ? errors[ctx.errorCode].errorClass : status === 499 ? 'client_closed' : 'none';
-        if (!isBillable({ errorClass, upstreamStatus: ctx.upstreamStatus, status })) this.refund(ctx, this.policies.length, mask);
+        if (!isBillable({ errorClass: ctx.errorClass(status), upstreamStatus: ctx.upstreamStatus, status })) this.refund(ctx, this.policies.length, mask);
       };
       this.doneFns[mask] = fn;
     }

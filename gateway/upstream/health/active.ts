@@ -1,4 +1,4 @@
-import { Agent } from '../undici.ts';
+import { Agent, connector } from '../undici.ts';
 import type { Target } from '../target.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
 import { probeTcp } from './tcp-probe.ts';
@@ -153,7 +153,7 @@ export class ActiveHealthChecker {
     // still closes it sooner when the upstream's Keep-Alive hint says so.
     const idleMs = intervalMs + timeoutMs + 1000;
     this.#agent ??= new Agent({
-      connections: 1, connect: { timeout: timeoutMs }, allowH2: false, // as the proxy's own pools
+      connections: 1, connect: connector({ timeout: timeoutMs, allowH2: false }), allowH2: false, // as the proxy's own pools
       ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
     });
     const probe: HttpProbe = {

@@ -6,7 +6,7 @@ export interface HttpProbe {
   path: string;
   /** Host header to send; the target's own host:port when absent. */
   host?: string;
-  /** TLS server name; undici takes the Host's name when absent. */
+  /** TLS server name (the target's); undici takes the Host's name when absent. */
   servername?: string;
   expectedStatuses: ReadonlySet<number>;
   dispatcher: Dispatcher;
