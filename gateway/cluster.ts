@@ -13,7 +13,7 @@ import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
 import { identityFromWire, type IdentityWire } from './apps/identity.ts';
-import { openStore, startAdminFor, startAnalyticsFor, startingConfig, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
+import { openStarting, startAdminFor, startAnalyticsFor, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
 import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
 
@@ -48,15 +48,7 @@ function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
 export async function startPrimary(loaded: LoadedFile, workers: number, log: Logger): Promise<RunningGateway> {
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const store = await openStore(loaded.config, log);
-  let starting: Awaited<ReturnType<typeof startingConfig>>;
-  try {
-    starting = await startingConfig(loaded, store, log);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  const { version, config } = starting;
+  const { store, version, config } = await openStarting(loaded, log);
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
   // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.

@@ -29,11 +29,23 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export function openStore(config: Config, log: Logger): Promise<ConfigStore> {
+function openStore(config: Config, log: Logger): Promise<ConfigStore> {
   const s = config.store;
   return s.kind === 'redis'
     ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, onError: (err) => log.warn({ err: err.message }, 'config store (redis) error') })
     : createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
+}
+
+/** The config store, and the version to start from in it (startingConfig); the store is closed when that fails. */
+export async function openStarting(loaded: LoadedFile, log: Logger) {
+  const store = await openStore(loaded.config, log);
+  try {
+    return { store, ...(await startingConfig(loaded, store, log)) };
+  } catch (err) {
+    // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
+    await store.close();
+    throw err;
+  }
 }
 
 /** The version to start from, validated (the store's head may have been written by an older release). */
@@ -178,16 +190,7 @@ async function startClusterReports(config: Config): Promise<Analytics> {
 
 /** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
-  const store = await openStore(loaded.config, log);
-  let starting: Awaited<ReturnType<typeof startingConfig>>;
-  try {
-    starting = await startingConfig(loaded, store, log);
-  } catch (err) {
-    // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
-    await store.close();
-    throw err;
-  }
-  const { version, config } = starting;
+  const { store, version, config } = await openStarting(loaded, log);
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
