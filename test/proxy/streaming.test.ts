@@ -181,6 +181,10 @@ test('a client that reads nothing for proxy.send_timeout_ms loses the connection
     }), 2000, 'the client, reading again, saw neither an end nor an error within 2 s');
     assert.match(outcome, /^error/, outcome);
     assert.ok(received < 50 * MB);
+    // Recorded as a client that left during the response (README): its 200, not an aborted response.
+    const text = await (await fetch(`${g.adminUrl}/metrics`)).text();
+    assert.ok(!text.includes('tollgate_responses_aborted_total{'), text.split('\n').filter((l) => l.startsWith('tollgate_responses_aborted_total')).join('\n'));
+    assert.match(text, /^tollgate_requests_total\{service="stream",[^}]*status_class="2xx"\} 1$/m);
   } finally {
     // A client still connected after a failure above leaves now, which aborts the stalled upstream exchange.
     res?.destroy();
