@@ -133,7 +133,8 @@ export class IdentityManager {
 
   /** A new secret; the ones before it keep working for `overlapS` seconds (expired ones are dropped). */
   async rotateSecret(id: string, overlapS = this.#tokens().secret_overlap_s, ifMatch?: number[]): Promise<Saved<{ app: App; secret: string }>> {
-    found(this.#doc, id);
+    // A 404 before hashing a secret for nothing; a stale If-Match is answered first (412), as for the other writes.
+    if (ifMatch === undefined || ifMatch.includes(this.#doc.version)) found(this.#doc, id);
     const secret = generateSecret();
     const hash = await hashSecret(secret);
     const { result: app, version } = await this.#mutate<App>((doc) => {

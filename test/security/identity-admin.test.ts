@@ -151,6 +151,10 @@ test('GETs of apps carry the apps version as ETag; a write with If-Match is refu
     ['DELETE', `/apps/${id}`],
     ['POST', `/apps/${id}/secret`],
     ['POST', '/apps', { id: 'etag-new', name: 'stale create' }],
+    // Made on a version that no longer serves: 412 whether or not the app exists now, as for PUT and DELETE.
+    ['PUT', '/apps/no-such-app', { name: 'x' }],
+    ['DELETE', '/apps/no-such-app'],
+    ['POST', '/apps/no-such-app/secret'],
   ];
   for (const [method, path, body] of writes) {
     const r = await call(method, `${url}${path}`, { headers: { 'if-match': etag }, body });
