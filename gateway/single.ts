@@ -8,7 +8,7 @@ import { startAdmin } from './admin/server.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
-import { fileHashOf } from './control/file-hash.ts';
+import { fileHashOf, sha256 } from './control/file-hash.ts';
 import { createStore } from './control/store/index.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
@@ -52,7 +52,9 @@ export async function openStarting(loaded: LoadedFile, log: Logger) {
 export async function startingConfig(loaded: LoadedFile, store: ConfigStore, log: Logger) {
   const { version, reused } = await ConfigManager.initialVersion(loaded, store, loaded.config.store.kind === 'redis');
   // Something other than the file serves: admin edits made on top of it, or (Redis) the cluster's config, which a joining node adopts.
-  const fromFile = (version.source === 'file' || version.source === 'reload') && version.fileHash === fileHashOf(loaded.raw);
+  // (Versions stored by earlier releases hashed the file's bytes.)
+  const fromFile = (version.source === 'file' || version.source === 'reload') &&
+    (version.fileHash === fileHashOf(loaded.raw) || version.fileHash === sha256(loaded.text));
   if (reused && !fromFile) {
     log.info({ version: version.version, source: version.source, note: version.note, created_at: version.createdAt },
       `starting on the stored config version ${version.version} (${version.source}), not the config file as it is`);

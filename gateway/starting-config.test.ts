@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { validateConfig } from './config/load.ts';
 import { FileConfigStore } from './control/store/file.ts';
-import { fileHashOf } from './control/file-hash.ts';
+import { fileHashOf, sha256 } from './control/file-hash.ts';
 import { startingConfig, type LoadedFile } from './single.ts';
 
 function fileOf(dir: string, name: string): LoadedFile {
@@ -45,6 +45,22 @@ test('a start that serves a stored admin edit instead of the file says so; one t
     assert.equal(said.length, 1, JSON.stringify(second.lines));
     assert.equal(said[0].version, restarted.version.version);
     assert.equal(said[0].note, 'PUT /services/extra');
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file version stored by an earlier release (which hashed the file\'s bytes) is the file: nothing to say', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-start-'));
+  try {
+    const loaded = fileOf(dir, 'api');
+    const store = new FileConfigStore({ dir });
+    await store.append({ config: loaded.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: sha256(loaded.text), note: 'loaded from file' });
+    const { log, lines } = capture();
+    const started = await startingConfig(loaded, store, log);
+    assert.equal(started.version.version, 1, 'the stored version is reused, not stored again');
+    assert.deepEqual(startLines(lines), []);
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
