@@ -98,6 +98,11 @@ export class RequestContext implements BalanceRequest {
     this.res.writeContinue();
   }
 
+  /** One response in tollgate_responses_aborted_total: by service, the status class sent (4xx for a 499) and why. */
+  countAborted(status: number, reason: ErrorClass): void {
+    this.snapshot.metrics.responsesAborted.inc({ service: this.route ? this.route.service.name : '', status_class: `${(status / 100) | 0}xx`, reason });
+  }
+
   /**
    * Ends the request with a gateway-written JSON error. Safe to call once the
    * response has started: then the client connection is cut instead, because
@@ -109,11 +114,7 @@ export class RequestContext implements BalanceRequest {
     this.errorCode = code;
     if (res.headersSent) {
       // Counted apart from requests_total, which keeps the status the client saw, so a cut 200 is not taken for a clean one.
-      if (!res.destroyed) {
-        this.snapshot.metrics.responsesAborted.inc({
-          service: this.route ? this.route.service.name : '', status_class: `${(res.statusCode / 100) | 0}xx`, reason: errors[code].errorClass,
-        });
-      }
+      if (!res.destroyed) this.countAborted(res.statusCode, errors[code].errorClass);
       res.destroy();
       return false;
     }

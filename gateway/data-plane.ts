@@ -193,9 +193,7 @@ export class DataPlane {
     // whatever status went out (one that only stops reading a response after sending all of it is not counted).
     if (!ctx.req.complete && ctx.errorCode === undefined && !res.writableFinished) {
       ctx.clientLeftMidRequest = true;
-      this.metrics.responsesAborted.inc({
-        service: ctx.route ? ctx.route.service.name : '', status_class: `${(status / 100) | 0}xx`, reason: 'client_closed',
-      });
+      ctx.countAborted(status, 'client_closed');
     }
     if (ctx.onDone) ctx.onDone(ctx, status);
     const seconds = (performance.now() - ctx.startMs) / 1000;
