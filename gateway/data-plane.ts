@@ -16,6 +16,7 @@ import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from './memory.ts';
+import { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
@@ -69,6 +70,7 @@ export class DataPlane {
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
       ServerResponse: this.Response,
+      IncomingMessage: CountingRequest as typeof IncomingMessage,
     }, this.handle);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = answerClientError(err, socket);
@@ -193,6 +195,8 @@ export class DataPlane {
     // whatever status went out (one that only stops reading a response after sending all of it is not counted).
     if (!ctx.req.complete && ctx.errorCode === undefined && !res.writableFinished) {
       ctx.clientLeftMidRequest = true;
+      // What arrived, not the Content-Length declared (nor 0 where a stage was still reading it whole).
+      ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
       ctx.countAborted(status, 'client_closed');
     }
     if (ctx.onDone) ctx.onDone(ctx, status);

@@ -10,4 +10,4 @@ import type * as Http from 'node:http';
  */
 const http: typeof Http = createRequire(import.meta.url)('node:http');
 
-export const { createServer, STATUS_CODES, ServerResponse } = http;
+export const { createServer, STATUS_CODES, ServerResponse, IncomingMessage } = http;

@@ -40,6 +40,10 @@ after(async () => {
   await early?.close();
 });
 
+/** The 50 bytes of the declared 100 a leaving client sends. */
+const HALF_BODY = `{"a":"${'x'.repeat(44)}`;
+const HALF_BODY_BYTES = Buffer.byteLength(HALF_BODY);
+
 /**
  * Sends a head declaring 100 body bytes and 50 of them, waits until `ready`
  * says the gateway is at work on it (or has answered), then leaves: with a
@@ -51,7 +55,7 @@ async function leaveHalfway(path: string, how: 'fin' | 'reset', ready: (received
   socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
   socket.on('error', () => undefined);
   const closed = new Promise((r) => socket.once('close', r));
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":"${'x'.repeat(44)}`);
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n${HALF_BODY}`);
   assert.ok(await eventually(() => ready(received), 3000), `the gateway never got to work on ${path}`);
   if (how === 'fin') socket.destroy();
   else socket.resetAndDestroy();
@@ -85,6 +89,8 @@ for (const how of ['fin', 'reset'] as const) {
     assert.equal(await requests('reader', '4xx'), requestsBefore + 1);
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
+    // Regression: bytesIn was the declared Content-Length (100), not what arrived.
+    assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived');
     assert.equal(await unrouted(), unroutedBefore, 'no second, unrouted request for the truncated message');
     assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), badBefore);
   });
@@ -98,6 +104,7 @@ test('a client that leaves halfway through a body the guard is reading is one 49
   assert.ok(await eventually(async () => await aborted('guarded', '4xx') === abortedBefore + 1, 2000));
   const events = await newEvents(eventsBefore, 1);
   assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['guarded', 499, 'client_closed']]);
+  assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived (it was 0 while the guard read)');
   assert.equal(await unrouted(), unroutedBefore);
   assert.equal(reader.seen.length, seen, 'the half body never went upstream');
 });
@@ -111,6 +118,7 @@ test('a client that leaves halfway through its body after the upstream\'s status
   assert.equal(await requests('early', '2xx'), okBefore + 1, 'requests_total keeps the status the client saw');
   const events = await newEvents(eventsBefore, 1);
   assert.deepEqual(events.map((e) => [e.service, e.status, e.upstreamStatus, e.errorClass]), [['early', 200, 200, 'client_closed']]);
+  assert.equal(events[0].bytesIn, HALF_BODY_BYTES);
 });
 
 test('a client that sent its whole request and leaves before the answer is a 499 client_closed, not an aborted response', async () => {
