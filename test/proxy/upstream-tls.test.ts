@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -111,6 +115,36 @@ test('active HTTP checks use the upstream\'s tls: a private-CA target stays heal
   assert.ok(await eventually(() => up.seen.length >= seen + 3, 3000), 'the trusted checks keep reaching the target');
   assert.equal(healthOf('trusted'), true);
   assert.equal((await send(gw.url, '/trusted')).status, 200);
+});
+
+test('a reload re-reads a changed ca_file under the same path, and refuses a broken one while the old keeps serving', async () => {
+  const up = await upstream('rotated', { cert: 'private' });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(SELF_SIGNED, ca); // the wrong CA to begin with
+  const gw = await gateway([service('svc', `https://localhost:${up.port}`, { tls: { ca_file: ca }, retries: 0 })]);
+  assert.equal((await send(gw.url, '/svc')).status, 502);
+
+  copyFileSync(PRIVATE.ca, ca);
+  const reloaded = await gw.manager.reloadFromFile();
+  assert.ok(reloaded.ok, JSON.stringify(reloaded));
+  const agent = new Agent({ keepAlive: true });
+  try {
+    assert.equal((await send(gw.url, '/svc', { agent })).status, 200);
+    const connections = up.connections();
+    // Unchanged file and unchanged CA: the pool (and its connection) is kept.
+    assert.ok((await gw.manager.reloadFromFile()).ok);
+    assert.equal((await send(gw.url, '/svc', { agent })).status, 200);
+    assert.equal(up.connections(), connections, 'no new connection: the pool was kept');
+
+    writeFileSync(ca, 'not a certificate\n');
+    const refused = await gw.manager.reloadFromFile();
+    assert.equal(refused.ok, false);
+    assert.ok(!refused.ok && refused.errors!.some((e) => e.path === '/services/0/upstream/tls/ca_file' && /holds no PEM certificate/.test(e.message)), JSON.stringify(refused));
+    assert.equal((await send(gw.url, '/svc', { agent })).status, 200, 'the previous files keep serving');
+  } finally {
+    agent.destroy();
+  }
 });
 
 test('an admin apply naming a missing file is refused with its path and the old config keeps serving; no PEM text is ever shown', async () => {
