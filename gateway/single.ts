@@ -60,7 +60,8 @@ export async function startingConfig(loaded: LoadedFile, store: ConfigStore, log
       `starting on the stored config version ${version.version} (${version.source}), not the config file as it is`);
   }
   const v = validateConfig(version.config);
-  if (!v.ok) throw new Error('stored config is invalid');
+  // E.g. an upstream's TLS file went missing between the checks: say which.
+  if (!v.ok) throw new Error(`stored config version ${version.version} is invalid: ${v.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return { version, config: v.config };
 }
 

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { fileHashOf, sha256 } from './file-hash.ts';
+import { tlsFilesOf } from '../upstream/tls-files.ts';
 import { ConfigConflictError } from './store/conflict.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
@@ -50,6 +51,8 @@ export class ConfigManager implements ControlPlane {
   /** The serving config's log settings (with defaults and env overrides). */
   private logSettings: Config['log'] | undefined;
   private fileHash = '';
+  /** The upstreams' TLS file text the data plane was given (tlsFilesOf): a reload of an unchanged config file compares it. */
+  private tlsFiles = '';
   private queue: Promise<unknown> = Promise.resolve();
   private isReady = false;
 
@@ -98,7 +101,10 @@ export class ConfigManager implements ControlPlane {
     this.fileHash = fileHash;
     // The serving version may be an admin edit whose log settings differ from the file's the logger was made with.
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
-    if (serving.ok) this.applyLogSettings(serving.config.log);
+    if (serving.ok) {
+      this.applyLogSettings(serving.config.log);
+      this.tlsFiles = tlsFilesOf(serving.config);
+    }
     this.store.watch((v) => { void this.serialise(() => this.adopt(v)); });
   }
 
@@ -129,7 +135,8 @@ export class ConfigManager implements ControlPlane {
 
   /**
    * Re-reads the config file (SIGHUP, file change, admin reload), or takes
-   * `text` the watcher already read and found settled. An unchanged file is a no-op.
+   * `text` the watcher already read and found settled. An unchanged file makes
+   * no new version; the upstreams' TLS files are still read again (rereadTlsFiles).
    */
   reloadFromFile(text?: string): Promise<ApplyResult> {
     return this.serialise(async () => {
@@ -141,7 +148,7 @@ export class ConfigManager implements ControlPlane {
       }
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
       const hash = fileHashOf(loaded.raw);
-      if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return { ok: true, version: summary(this.head) } as ApplyResult;
+      if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return this.rereadTlsFiles();
       const before = this.head;
       let result: ApplyResult;
       try {
@@ -161,6 +168,31 @@ export class ConfigManager implements ControlPlane {
       }
       return result;
     });
+  }
+
+  /**
+   * A reload of an unchanged config file re-reads the upstreams' TLS files of
+   * the serving version, as nginx re-reads its certificates on a reload: a
+   * renewed CA bundle or client certificate takes effect on SIGHUP without a
+   * config change. New content is checked as at an apply (the old keeps serving
+   * when it is refused) and applied under the same version number, which
+   * rebuilds only the pools of the upstreams whose files changed.
+   */
+  private rereadTlsFiles(): ApplyResult {
+    const result = validateConfig(this.head.config);
+    if (!result.ok) {
+      this.port.onReload?.('invalid');
+      this.log.error({ version: this.head.version, errors: result.errors }, 'config rejected on reload (its files changed); the previous config keeps serving');
+      return { ok: false, errors: result.errors };
+    }
+    const files = tlsFilesOf(result.config);
+    if (files !== this.tlsFiles) {
+      this.port.apply(result.config, this.head.version);
+      this.tlsFiles = files;
+      this.port.onReload?.('ok');
+      this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
+    }
+    return { ok: true, version: summary(this.head) };
   }
 
   history(limit: number): Promise<ConfigVersionSummary[]> {
@@ -275,6 +307,7 @@ export class ConfigManager implements ControlPlane {
     }
     this.port.apply(result.config, version.version);
     this.head = version;
+    this.tlsFiles = tlsFilesOf(result.config);
     this.applyLogSettings(result.config.log);
     this.port.onReload?.('ok');
     this.log.info({ version: version.version, source, note }, 'config applied');
@@ -315,6 +348,7 @@ export class ConfigManager implements ControlPlane {
     }
     this.port.apply(result.config, v.version);
     this.head = v;
+    this.tlsFiles = tlsFilesOf(result.config);
     this.applyLogSettings(result.config.log);
     this.port.onReload?.('ok');
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');

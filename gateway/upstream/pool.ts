@@ -14,6 +14,8 @@ import { CircuitBreaker, stateNames } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { upstreamMetrics } from './metrics.ts';
 import { UpstreamFailureLog } from './failure-log.ts';
+import { connectTls, type TlsConnectOptions } from './tls.ts';
+import { tlsFailureReason } from './tls-errors.ts';
 
 export interface PoolEvents {
   log(level: 'info' | 'warn', msg: string, fields: object): void;
@@ -56,6 +58,8 @@ export class UpstreamPool {
   private readonly active: ActiveHealthChecker | undefined;
   private readonly metrics: GatewayMetrics;
   private readonly events: PoolEvents;
+  /** The upstream's `tls`, baked into every connector this pool and its checker build; undefined without a `tls` block. */
+  private readonly tls: TlsConnectOptions | undefined;
   private closed = false;
 
   /** Target.available as one closure for the pool, not one per request. */
@@ -72,6 +76,7 @@ export class UpstreamPool {
     this.config = config;
     this.metrics = metrics;
     this.events = events;
+    this.tls = connectTls(config);
     this.balancer = this.makeBalancer([]);
     const um = upstreamMetrics(metrics);
     const labels = { service, group };
@@ -109,16 +114,17 @@ export class UpstreamPool {
       this.publishHealth(target);
       events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
     }, () => this.targets, () => um.ejectionsOverflow.inc({ service: this.label }));
-    this.failures = new UpstreamFailureLog((fields) => events.log('warn', 'upstream request failed', fields));
+    this.failures = new UpstreamFailureLog((fields) => events.log('warn', 'upstream request failed', { ...fields, reason: tlsFailureReason(fields.err_code) }));
     const a = config.health.active;
     if (a) {
       this.active = new ActiveHealthChecker({
         kind: a.kind, path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms,
         expectedStatuses: a.expected_statuses, healthyThreshold: a.healthy_threshold,
-        unhealthyThreshold: a.unhealthy_threshold, reuseConnection: a.reuse_connection, host: a.host,
-      }, (target, healthy) => {
+        unhealthyThreshold: a.unhealthy_threshold, reuseConnection: a.reuse_connection, host: a.host, tls: this.tls,
+      }, (target, healthy, cause) => {
         this.publishHealth(target);
-        events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id });
+        const why = cause === undefined ? {} : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
+        events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id, ...why });
       });
     }
     this.source = config.dns
@@ -148,7 +154,7 @@ export class UpstreamPool {
     const next = list.map(({ origin, weight, hostname }) => {
       const kept = old.get(origin);
       if (kept && kept.weight === weight && kept.hostname === hostname) return kept;
-      const t = new Target(origin, weight, hostname);
+      const t = new Target(origin, weight, hostname, this.config.tls?.server_name);
       // A reload or a weight change must not bring a dead target back until checks notice again.
       const before = kept ?? inherited.get(origin);
       if (before) {
@@ -191,7 +197,7 @@ export class UpstreamPool {
         keepAliveTimeout: c.pool.keep_alive_ms,
         // An upstream that announces its own timeout is followed, less undici's 2 s margin, up to the ceiling.
         keepAliveMaxTimeout: c.pool.keep_alive_max_ms,
-        connect: connector({ timeout: c.timeouts.connect_ms, allowH2: false }),
+        connect: connector({ timeout: c.timeouts.connect_ms, allowH2: false, ...this.tls }),
         headersTimeout: c.timeouts.header_ms,
         bodyTimeout: c.timeouts.body_idle_ms,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,

@@ -73,6 +73,18 @@ const RetryBudgetSchema = Type.Object({
   window_ms: Type.Integer({ minimum: 100, maximum: 600000, default: 10000, description: 'Window over which requests and retries are counted (default 10000).' }),
 }, { additionalProperties: false, default: {} });
 
+/** A host name; an address is refused by the semantic checks (tls-files.ts), with a reason. */
+const SERVER_NAME = '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$';
+
+const TlsSchema = Type.Object({
+  verify: Type.Boolean({ default: true, description: 'Check each https target\'s certificate: issued by a trusted CA, in date, and holding the TLS name; false accepts any certificate, so anyone on the path can read and change the traffic (a lab only) (default true).' }),
+  ca_file: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of a PEM bundle of the CAs this upstream trusts, instead of the default store (Node\'s Mozilla roots and NODE_EXTRA_CA_CERTS), as nginx proxy_ssl_trusted_certificate: only these CAs can vouch for it. Read at validate, start and every reload (default none: the default store).' })),
+  server_name: Type.Optional(Type.String({ pattern: SERVER_NAME, description: 'TLS name of every https target, sent as SNI and the name its certificate must hold, instead of the target\'s own host or DNS name (nginx proxy_ssl_name); the Host header is unchanged (default none: the target\'s own name).' })),
+  cert_file: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of the PEM client certificate (leaf first, then any intermediates) presented to upstreams that ask for one (mTLS); needs key_file (default none).' })),
+  key_file: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of the unencrypted PEM private key of cert_file (default none).' })),
+  min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Lowest TLS version offered to the upstream (default TLSv1.2).' }),
+}, { additionalProperties: false, description: 'TLS to the upstream\'s https targets, for proxied requests and active HTTP checks alike; refused on an upstream with no https target. Absent: the default CA store, verification on, each target\'s own name, no client certificate.' });
+
 export const UpstreamSchema = Type.Object({
   balancer: Type.Union(balancerNames.map((n) => Type.Literal(n)), { default: 'round_robin', description: 'Load-balancing algorithm (default round_robin).' }),
   hash_on: Type.Optional(HashOnSchema),
@@ -83,6 +95,7 @@ export const UpstreamSchema = Type.Object({
   retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of an idempotent request on another target after a connect failure, within `retry_budget`; never after the response started (default 1).' }),
   retry_budget: RetryBudgetSchema,
   breaker: BreakerSchema,
+  tls: Type.Optional(TlsSchema),
   max_response_bytes: Type.Integer({ minimum: 0, default: 0, description: 'Largest upstream response body; 0 = unlimited (default 0).' }),
   health: Type.Object({
     active: Type.Optional(ActiveHealthSchema),

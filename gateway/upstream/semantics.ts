@@ -1,4 +1,5 @@
 import type { UpstreamConfig } from '../config/schema.ts';
+import { checkTls } from './tls-files.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -25,4 +26,5 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
   if (up.pool.keep_alive_max_ms < up.pool.keep_alive_ms) {
     err(`${base}/pool/keep_alive_max_ms`, `must be at least pool.keep_alive_ms (${up.pool.keep_alive_ms})`);
   }
+  checkTls(up, base, err);
 }

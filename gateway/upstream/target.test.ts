@@ -23,3 +23,11 @@ test('a target found by name is sent that name as Host, with the port unless it 
   assert.equal(new Target('http://[::1]:80', 1, 'api.internal').host, 'api.internal');
   assert.equal(new Target('http://[::1]:8080', 1, 'api.internal').host, 'api.internal:8080');
 });
+
+test('the upstream\'s tls.server_name is the TLS name of every https target, static or found by name; an http target has none', () => {
+  assert.equal(new Target('https://10.0.0.7:8443', 1, undefined, 'api.internal').servername, 'api.internal');
+  const found = new Target('https://10.0.0.7:8443', 1, 'svc.consul', 'api.internal');
+  assert.equal(found.servername, 'api.internal');
+  assert.equal(found.host, 'svc.consul:8443', 'the Host stays the name the target was found by');
+  assert.equal(new Target('http://10.0.0.7:8080', 1, undefined, 'api.internal').servername, undefined);
+});

@@ -18,8 +18,8 @@ export class Target {
   readonly hostname: string | undefined;
   /**
    * TLS server name (SNI and the name the certificate must match), also under
-   * preserve_host: the name the target was found by, else an https origin's
-   * host (brackets off). Never left undefined for https, or undici would take
+   * preserve_host: the upstream's `tls.server_name` when set, else the name
+   * the target was found by, else an https origin's host (brackets off). Never left undefined for https, or undici would take
    * the name from the Host header, the client's under preserve_host. An
    * address goes no further than the connector, which drops it (`connector`).
    */
@@ -34,14 +34,16 @@ export class Target {
   /** Consecutive passive failures since the last success. */
   consecutiveFailures = 0;
 
-  constructor(origin: string, weight = 1, hostname?: string) {
+  /** `tlsName`: the upstream's `tls.server_name`, which only an https target uses. */
+  constructor(origin: string, weight = 1, hostname?: string, tlsName?: string) {
     this.id = origin;
     this.origin = origin;
     const url = new URL(origin);
     // URL leaves the port out when it is the scheme's default, as a Host header does.
     this.host = hostname === undefined ? url.host : url.port === '' ? hostname : `${hostname}:${url.port}`;
     this.hostname = hostname;
-    this.servername = hostname ?? (url.protocol === 'https:' ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
+    const https = url.protocol === 'https:';
+    this.servername = (https ? tlsName : undefined) ?? hostname ?? (https ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
     this.weight = weight;
   }
 

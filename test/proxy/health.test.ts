@@ -68,6 +68,17 @@ test('an idempotent GET whose target refuses the connection is retried on anothe
   }, [live]);
 });
 
+// Regression: the retry of a lone target that refused found no other target and answered 503 GW_ERR_UPSTREAM_UNAVAILABLE
+// ("no healthy target"), where the same upstream with retries: 0 answered 502 GW_ERR_UPSTREAM_REFUSED.
+test('a retry that finds no other target to try answers the failure it retried, 502 GW_ERR_UPSTREAM_REFUSED', async () => {
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  await withGateway({ targets: [{ url: dead }], retries: 1, health: { passive: { max_failures: 0 } } }, async (gw) => {
+    const res = await send(gw.url, '/get');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json().code, 'GW_ERR_UPSTREAM_REFUSED');
+  });
+});
+
 test('a POST with a body is not retried after a connect failure', async () => {
   const live = await startUpstream('live');
   const dead = `http://127.0.0.1:${await closedPort()}`;

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../errors.ts';
+import { isCertificateFailure } from '../../upstream/tls-errors.ts';
 
 /** Errors where the request never reached the target: safe to retry elsewhere for idempotent methods. */
 const CONNECT_FAILURES = new Set([
@@ -7,8 +8,15 @@ const CONNECT_FAILURES = new Set([
 
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
 
+/**
+ * The request never reached the target: the connection failed, or the
+ * target's certificate failed the gateway's checks (Node refuses it before
+ * undici writes a byte), as nginx's proxy_next_upstream `error` counts a
+ * failed TLS handshake. A certificate failure still answers 502 GW_ERR_BAD_GATEWAY.
+ */
 export function isConnectFailure(err: Error): boolean {
-  return CONNECT_FAILURES.has((err as NodeJS.ErrnoException).code ?? '');
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return CONNECT_FAILURES.has(code) || isCertificateFailure(code);
 }
 
 /** Maps an upstream error to the reply code; anything unrecognised is a bad gateway. */

@@ -6,6 +6,7 @@ import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline } from '../../upstream/deadlines.ts';
+import type { ErrorCode } from '../../errors.ts';
 import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
@@ -39,7 +40,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
   private sendTimer: NodeJS.Timeout | undefined = undefined;
 
-  static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined): void {
+  /** `failed`: a retry's, the reply its failed attempt would have had, given when no other target is left to try. */
+  static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined, failed?: ErrorCode): void {
     const upstream = ctx.upstream ?? route.service.upstream;
     if (tried === undefined) {
       const breaker = upstream.breaker;
@@ -57,7 +59,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     }
     const target = upstream.pick(ctx, tried);
     if (!target) {
-      ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
+      // A lone target that refused is a 502 (GW_ERR_UPSTREAM_REFUSED), as without the retry, not a 503 "no healthy target".
+      ctx.reply(failed ?? 'GW_ERR_UPSTREAM_UNAVAILABLE');
       return;
     }
     new Exchange(ctx, route, upstream, target, tried).send();
@@ -219,7 +222,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       if (tried.size <= upstream.config.retries && upstream.breaker?.state !== OPEN) {
         if (upstream.retryBudget!.tryRetry(performance.now())) {
           upstream.counters.retries.inc();
-          Exchange.start(ctx, route, tried);
+          Exchange.start(ctx, route, tried, replyCode);
           return;
         }
         upstream.counters.retriesSkipped.inc();

@@ -1,5 +1,6 @@
 import { Agent, connector } from '../undici.ts';
 import type { Target } from '../target.ts';
+import type { TlsConnectOptions } from '../tls.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
 import { probeTcp } from './tcp-probe.ts';
 
@@ -21,9 +22,12 @@ export interface ActiveHealthOptions {
   host?: string;
   /** HTTP checks keep one idle connection per target between checks (default: a new one per check). */
   reuseConnection?: boolean;
+  /** The upstream's TLS settings (its pool's), so a target the proxy can reach is not marked down by a check that trusts less. */
+  tls?: TlsConnectOptions;
 }
 
-export type HealthChangeListener = (target: Target, healthy: boolean) => void;
+/** `cause`: why the last check failed when it threw (a connection or TLS error); undefined for an unexpected status. */
+export type HealthChangeListener = (target: Target, healthy: boolean, cause?: NodeJS.ErrnoException) => void;
 
 interface CheckState {
   readonly target: Target;
@@ -132,10 +136,12 @@ export class ActiveHealthChecker {
       abortSoon = setImmediate(() => controller.abort(new Error('health check timed out'))).unref();
     }, this.#options.timeoutMs).unref();
     let ok: boolean;
+    let cause: NodeJS.ErrnoException | undefined;
     try {
       ok = await this.#probe(state.target, controller.signal);
-    } catch {
+    } catch (err) {
       ok = false;
+      cause = err as NodeJS.ErrnoException;
     } finally {
       clearTimeout(timeout);
       clearImmediate(abortSoon);
@@ -143,7 +149,7 @@ export class ActiveHealthChecker {
     // Cancelled by stop() or setTargets(): the result means nothing.
     if (state.inFlight !== controller) return;
     state.inFlight = undefined;
-    this.#record(state, ok);
+    this.#record(state, ok, cause);
   }
 
   #probe(target: Target, signal: AbortSignal): Promise<boolean> {
@@ -153,7 +159,7 @@ export class ActiveHealthChecker {
     // still closes it sooner when the upstream's Keep-Alive hint says so.
     const idleMs = intervalMs + timeoutMs + 1000;
     this.#agent ??= new Agent({
-      connections: 1, connect: connector({ timeout: timeoutMs, allowH2: false }), allowH2: false, // as the proxy's own pools
+      connections: 1, connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }), allowH2: false, // as the proxy's own pools
       ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
     });
     const probe: HttpProbe = {
@@ -168,7 +174,7 @@ export class ActiveHealthChecker {
     return probeHttp(target.origin, probe, signal);
   }
 
-  #record(state: CheckState, ok: boolean): void {
+  #record(state: CheckState, ok: boolean, cause: NodeJS.ErrnoException | undefined): void {
     const { target } = state;
     if (ok) {
       state.failures = 0;
@@ -182,7 +188,7 @@ export class ActiveHealthChecker {
       state.failures++;
       if (target.healthy && state.failures >= this.#options.unhealthyThreshold) {
         target.healthy = false;
-        this.#onChange(target, false);
+        this.#onChange(target, false, cause);
       }
     }
   }
