@@ -99,6 +99,7 @@ test('an apps write with If-Match gets 412 once another node saved a newer versi
   const [version, body] = await raw.hmget(key, 'version', 'doc');
   const doc = JSON.parse(body!);
   doc.apps = doc.apps.map((a: { id: string }) => (a.id === id ? { ...a, name: 'theirs' } : a));
+  doc.appsVersion = Number(version) + 1;
   await raw.hset(key, 'version', Number(version) + 1, 'doc', JSON.stringify(doc));
   await raw.quit();
   // (Its 500 ms poll may still catch it first; then the 412 comes from this node's own copy, and is the same.)
