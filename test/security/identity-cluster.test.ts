@@ -8,6 +8,8 @@ import { admin, createApp, getToken } from '../helpers/admin.ts';
 import { call } from './auth-rig.ts';
 import { call as json } from '../operations/client.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { scriptOn, startRedisInterposer } from '../helpers/redis-interposer.ts';
+import { identityDocOf, type IdentityDoc } from '../../gateway/apps/doc.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
@@ -79,35 +81,56 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
 });
 
 /**
+ * Another node's change, stored the way a node saves (the version and the
+ * changed part's version moved by one), but not announced: until its next
+ * poll, no node here has heard of it. Returns the version stored.
+ */
+async function saveAsAnotherNode(redisUrl: string, prefix: string, part: 'apps' | 'keys', change: (doc: IdentityDoc) => Partial<IdentityDoc>): Promise<number> {
+  const raw = new Redis(redisUrl);
+  try {
+    const key = `${prefix}identity`;
+    const [version, body] = await raw.hmget(key, 'version', 'doc');
+    const doc = identityDocOf(Number(version), JSON.parse(body!));
+    const next = doc.version + 1;
+    const changed = { ...doc, ...change(doc), ...(part === 'apps' ? { appsVersion: next } : { keysVersion: next }) };
+    const { version: _, ...stored } = changed;
+    await raw.hset(key, 'version', next, 'doc', JSON.stringify(stored));
+    return next;
+  } finally {
+    await raw.quit();
+  }
+}
+
+/**
  * Apps' If-Match is checked against the store, not only this node's copy: a
  * write whose ETag was current here gets 412 when another node saved a newer
  * version this node has not heard of yet (stored, never announced), and the
- * newer apps are adopted. A private redis-server, so it needs no shared one.
+ * newer apps are adopted. The other node's save is made while this node's own
+ * save is on its way to Redis (held by the relay), so this node has passed
+ * the check on its own copy and it is the store that refuses it: the path
+ * under test every time, with no poll able to tell the node first. A private
+ * redis-server, so it needs no shared one.
  */
 test('an apps write with If-Match gets 412 once another node saved a newer version, heard of or not', async (t) => {
   const redis = await startPrivateRedis(t);
   if (!redis) return;
+  const relay = await startRedisInterposer(t, redis.url);
   const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
-  const gw = await startGateway({ store: { kind: 'redis', redis_url: redis.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
   t.after(() => gw.close());
   const { id } = await createApp(gw, { name: 'mine' });
   const etag = (await json('GET', `${gw.adminUrl}/apps/${id}`)).headers.etag as string;
 
-  // Another node renames the app: saved in the store, not published, so this node still serves the old apps.
-  const raw = new Redis(redis.url);
-  const key = `${prefix}identity`;
-  const [version, body] = await raw.hmget(key, 'version', 'doc');
-  const doc = JSON.parse(body!);
-  doc.apps = doc.apps.map((a: { id: string }) => (a.id === id ? { ...a, name: 'theirs' } : a));
-  doc.appsVersion = Number(version) + 1;
-  await raw.hset(key, 'version', Number(version) + 1, 'doc', JSON.stringify(doc));
-  await raw.quit();
-  // (Its 500 ms poll may still catch it first; then the 412 comes from this node's own copy, and is the same.)
-
+  // Another node renames the app just before this node's save reaches Redis.
+  let theirs = 0;
+  const trap = relay.before(scriptOn(`${prefix}identity`), async () => {
+    theirs = await saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => (a.id === id ? { ...a, name: 'theirs' } : a)) }));
+  });
   const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': etag }, body: { name: 'lost update' } });
+  assert.equal(trap.ran(), 1, 'this node passed the check on its own copy and was saving when the other node\'s version was stored');
   assert.equal(put.status, 412, put.text);
   assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
-  assert.equal(put.headers.etag, `"apps-${Number(version) + 1}"`);
+  assert.equal(put.headers.etag, `"apps-${theirs}"`);
   const now = await json('GET', `${gw.adminUrl}/apps/${id}`);
   assert.equal(now.json().name, 'theirs', 'the other node\'s change is adopted and kept');
   assert.equal(now.headers.etag, put.headers.etag);
