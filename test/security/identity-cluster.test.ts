@@ -10,6 +10,7 @@ import { call as json } from '../operations/client.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { scriptOn, startRedisInterposer } from '../helpers/redis-interposer.ts';
 import { identityDocOf, type IdentityDoc } from '../../gateway/apps/doc.ts';
+import { generateSigningKey, rotateKeys } from '../../gateway/apps/keys.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
@@ -101,6 +102,13 @@ async function saveAsAnotherNode(redisUrl: string, prefix: string, part: 'apps' 
   }
 }
 
+/** Another node's key rotation: a new current key, the one before retired. */
+async function rotateAsAnotherNode(redisUrl: string, prefix: string): Promise<{ version: number; kid: string }> {
+  const key = await generateSigningKey('ES256', Date.now());
+  const version = await saveAsAnotherNode(redisUrl, prefix, 'keys', (doc) => ({ keys: rotateKeys(doc.keys, key, Date.now(), 3_600_000) }));
+  return { version, kid: key.kid };
+}
+
 /**
  * Apps' If-Match is checked against the store, not only this node's copy: a
  * write whose ETag was current here gets 412 when another node saved a newer
@@ -134,4 +142,62 @@ test('an apps write with If-Match gets 412 once another node saved a newer versi
   const now = await json('GET', `${gw.adminUrl}/apps/${id}`);
   assert.equal(now.json().name, 'theirs', 'the other node\'s change is adopted and kept');
   assert.equal(now.headers.etag, put.headers.etag);
+});
+
+/**
+ * Keys in a cluster, with the other node's saves made inside this node's own
+ * (as above): a key rotation with If-Match gets 412 once another node
+ * rotated, heard of or not; an apps write that loses the race to another
+ * node's rotation is redone (its apps ETag still matches); and a rotation
+ * that loses 8 races in a row, to app changes that leave its If-Match
+ * matching, gets 409.
+ */
+test('a key rotation with If-Match gets 412 once another node rotated, heard of or not, and 409 after 8 lost races; an apps write losing to a rotation is redone', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const relay = await startRedisInterposer(t, redis.url);
+  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  t.after(() => gw.close());
+  const saves = scriptOn(`${prefix}identity`);
+  const { id } = await createApp(gw, { name: 'mine' });
+  const appsEtag = (await json('GET', `${gw.adminUrl}/apps`)).headers.etag as string;
+  const keysEtag = (await json('GET', `${gw.adminUrl}/keys`)).headers.etag as string;
+
+  // An apps write racing another node's key rotation: redone on it, not refused.
+  let rotation = { version: 0, kid: '' };
+  const raced = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
+  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': appsEtag }, body: { name: 'mine v2' } });
+  assert.equal(raced.ran(), 1);
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.headers.etag, `"apps-${rotation.version + 1}"`, 'saved on top of the other node\'s rotation');
+  const keys = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(keys.headers.etag, `"keys-${rotation.version}"`, 'the rotation it lost to is adopted');
+  assert.notEqual(keys.headers.etag, keysEtag);
+  assert.equal(keys.json().find((k: { current: boolean }) => k.current).kid, rotation.kid);
+
+  // A rotation made on the keys before another node's rotation: 412, and this node makes no key.
+  const stale = keys.headers.etag as string;
+  const rotatedFirst = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
+  const refused = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': stale } });
+  assert.equal(rotatedFirst.ran(), 1, 'this node passed the check on its own copy and was saving');
+  assert.equal(refused.status, 412, refused.text);
+  assert.equal(refused.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+  assert.equal(refused.headers.etag, `"keys-${rotation.version}"`);
+  const afterRefusal = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(afterRefusal.headers.etag, refused.headers.etag);
+  assert.equal(afterRefusal.json().find((k: { current: boolean }) => k.current).kid, rotation.kid, 'the other node\'s key is current; none of this node\'s was saved');
+  assert.equal((await json('GET', `${gw.adminUrl}/apps`)).headers.etag, put.headers.etag, 'neither rotation moved the apps ETag');
+
+  // Eight lost races to app changes: the keys If-Match keeps matching, so each is retried, and the last gives 409.
+  const current = refused.headers.etag as string;
+  const beaten = relay.before(saves, () => saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => ({ ...a, updatedAt: a.updatedAt + 1 })) })), 8);
+  const conflict = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': current } });
+  assert.equal(beaten.ran(), 8);
+  assert.equal(conflict.status, 409, conflict.text);
+  assert.equal(conflict.json().code, 'GW_ERR_CONFIG_CONFLICT');
+  assert.equal(conflict.headers.etag, current, 'the keys did not change');
+  const last = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(last.headers.etag, current);
+  assert.deepEqual(last.json(), afterRefusal.json(), 'nothing of the rotation was saved');
 });
