@@ -8,6 +8,14 @@ export const GATEWAY_OVERVIEW_UID = 'tollgate-gateway-overview';
 // `=~` so the "All" value (.*) and multi-selection both work.
 const SERVICE = '{service=~"$service"}';
 const SERVICE_5XX = '{service=~"$service", status_class="5xx"}';
+/**
+ * For the upstream pool metrics (ejections, target health), whose service
+ * label is the pool's: `svc/group` for a canary group's pool. The variable
+ * lists services (from tollgate_requests_total), so selecting `svc` takes its
+ * canary groups too; `$service` comes regex-escaped, or as `(a|b)` or `.*`, and
+ * service names hold no `/`, so `api` takes `api/canary` but not `apiary`.
+ */
+const POOL_SERVICE = '{service=~"($service)(/.*)?"}';
 
 function requestRate(selector: string): string {
   return `sum by (service) (rate(tollgate_requests_total${selector}[$__rate_interval]))`;
@@ -89,20 +97,20 @@ export function gatewayOverview(): Dashboard {
     }))
     .withPanel(timeSeries({
       title: 'Passive ejections and ejections over the cap',
-      description: 'Targets ejected by passive health checking, and failures that would have ejected one more had health.passive.max_ejected_percent allowed it (the target keeps serving; TollgateEjectionCapReached fires when that lasts), per service.',
+      description: 'Targets ejected by passive health checking, and failures that would have ejected one more had health.passive.max_ejected_percent allowed it (the target keeps serving; TollgateEjectionCapReached fires when that lasts), per service; a canary group\'s pool shows as service/group, and selecting a service shows its groups too.',
       datasource: ds,
       targets: promTargets(
-        { expr: `sum by (service) (rate(tollgate_upstream_ejections_total${SERVICE}[$__rate_interval]))`, legend: '{{service}} ejected' },
-        { expr: `sum by (service) (rate(tollgate_upstream_ejections_overflow_total${SERVICE}[$__rate_interval]))`, legend: '{{service}} over the cap' },
+        { expr: `sum by (service) (rate(tollgate_upstream_ejections_total${POOL_SERVICE}[$__rate_interval]))`, legend: '{{service}} ejected' },
+        { expr: `sum by (service) (rate(tollgate_upstream_ejections_overflow_total${POOL_SERVICE}[$__rate_interval]))`, legend: '{{service}} over the cap' },
       ),
       unit: 'ops',
       width: 12,
     }))
     .withPanel(upDownTimeline({
       title: 'Upstream target health',
-      description: 'Active health check result per target; a target ejected by passive checks also shows as down.',
+      description: 'Active health check result per target; a target ejected by passive checks also shows as down. A canary group\'s targets show under service/group, and selecting a service shows its groups too.',
       datasource: ds,
-      targets: promTargets({ expr: `min by (service, target) (tollgate_upstream_target_healthy${SERVICE})`, legend: '{{service}} {{target}}' }),
+      targets: promTargets({ expr: `min by (service, target) (tollgate_upstream_target_healthy${POOL_SERVICE})`, legend: '{{service}} {{target}}' }),
       width: 12,
       upText: 'healthy',
       downText: 'down',

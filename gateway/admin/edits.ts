@@ -11,12 +11,14 @@ import { sendError } from './replies.ts';
  */
 
 /**
- * The config version as an entity tag: `"12"`. Apps (and signing keys) are
- * versioned apart from the config, so theirs carry a prefix (`"apps-7"`): a
- * config ETag sent to an apps route, or the other way round, matches nothing.
+ * The config version as an entity tag: `"12"`. Apps and signing keys are
+ * versioned apart from the config and from each other, so theirs carry a
+ * prefix (`"apps-7"`, `"keys-3"`): an ETag sent to another resource's route
+ * matches nothing.
  */
 export const etagOf = (version: number, prefix = '') => `"${prefix}${version}"`;
 export const APPS_ETAG_PREFIX = 'apps-';
+export const KEYS_ETAG_PREFIX = 'keys-';
 
 /** The If-Match header of the write routes, for validation and the OpenAPI document. */
 export const IfMatchHeaders = {
@@ -31,6 +33,14 @@ export const AppsIfMatchHeaders = {
   type: 'object',
   properties: {
     'if-match': { type: 'string', description: 'The ETag of a GET of /apps (the apps version, e.g. `"apps-7"`): the write is refused with 412 unless the apps are still at that version. Optional.' },
+  },
+} as const;
+
+/** The If-Match header of POST /keys/rotate. */
+export const KeysIfMatchHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': { type: 'string', description: 'The ETag of a GET of /keys (the signing keys version, e.g. `"keys-3"`): the rotation is refused with 412 unless the keys are still at that version. Optional.' },
   },
 } as const;
 
@@ -53,7 +63,8 @@ export function ifMatchOf(req: FastifyRequest, prefix = ''): number[] | undefine
     const m = /^(W\/)?"([^"]*)"$/.exec(tag);
     if (!m) throw new IfMatchError(`If-Match must list quoted ETags such as ${etagOf(12, prefix)} (the ETag of a GET), got ${JSON.stringify(tag)}`);
     const version = m[2].startsWith(prefix) ? m[2].slice(prefix.length) : '';
-    if (!m[1] && /^[1-9]\d{0,15}$/.test(version)) versions.push(Number(version));
+    // 0: apps no app change has been saved to yet (config versions start at 1, so it matches no config).
+    if (!m[1] && /^(0|[1-9]\d{0,15})$/.test(version)) versions.push(Number(version));
   }
   return versions;
 }

@@ -11,12 +11,27 @@ export interface StoredKey {
   retiredAt?: number;
 }
 
-/** Everything the app store persists, written whole: apps and signing keys under one version. */
+/**
+ * Everything the app store persists, written whole: apps and signing keys
+ * under one version, the compare-and-set of every save. The admin API
+ * versions apps and keys apart (their ETags), so a key rotation (scheduled
+ * ones too) does not fail an apps write's If-Match, nor an app edit a
+ * rotation's: each is the version of the save that last changed that part.
+ */
 export interface IdentityDoc {
   /** 0 = nothing stored yet; each successful save adds 1. */
   version: number;
+  /** The version whose save last changed the apps (0 = never). A doc stored without it (an older release) reads it as `version`. */
+  appsVersion: number;
+  /** The version whose save last changed the signing keys, as `appsVersion`. */
+  keysVersion: number;
   apps: App[];
   keys: StoredKey[];
+}
+
+/** A stored doc read back (version 0 and an empty body: an empty store); fields an older release did not write get their defaults. */
+export function identityDocOf(version: number, body: Partial<Omit<IdentityDoc, 'version'>>): IdentityDoc {
+  return { version, appsVersion: body.appsVersion ?? version, keysVersion: body.keysVersion ?? version, apps: body.apps ?? [], keys: body.keys ?? [] };
 }
 
 /**
@@ -26,7 +41,7 @@ export interface IdentityDoc {
  */
 export interface AppStore {
   load(): Promise<IdentityDoc>;
-  /** Stores `doc` as version `expected + 1` if the stored version is still `expected`; undefined on conflict. */
+  /** Stores `doc` as version `expected + 1` if the stored version is still `expected`; undefined on conflict. The caller sets appsVersion and keysVersion. */
   save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined>;
   /** Called when another writer (another node) saved. No-op for the single-node store. */
   watch(onChange: () => void): void;

@@ -90,7 +90,7 @@ test('a change another writer beats on every try is refused as a conflict with t
     async save(doc, expected) {
       if (beaten) {
         const theirs = await rival.load();
-        await rival.save({ apps: theirs.apps.map((a) => ({ ...a, name: `${a.name}+` })), keys: theirs.keys }, theirs.version);
+        await rival.save({ apps: theirs.apps.map((a) => ({ ...a, name: `${a.name}+` })), keys: theirs.keys, appsVersion: theirs.version + 1, keysVersion: theirs.keysVersion }, theirs.version);
       }
       return own.save(doc, expected);
     },
@@ -105,12 +105,77 @@ test('a change another writer beats on every try is refused as a conflict with t
     await assert.rejects(m.update(app.id, { name: 'mine' }), (err: unknown) => {
       assert.ok(err instanceof AppError);
       assert.equal(err.kind, 'conflict');
-      assert.equal(err.serving, m.version(), 'the newest version read is served');
+      assert.equal(err.serving, m.appsVersion(), 'the newest version read is served');
       return true;
     });
     const stored = await own.load();
-    assert.equal(stored.version, m.version());
+    assert.equal(stored.appsVersion, m.appsVersion());
     assert.ok(!stored.apps.some((a) => a.name === 'mine'), 'nothing of this change was saved');
+  } finally {
+    await m.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('apps and signing keys are versioned apart: a rotation moves only the keys version, an app change only the apps version', () =>
+  withManager({}, async (m) => {
+    const keys0 = m.keysVersion();
+    assert.equal(m.appsVersion(), 0, 'no app saved yet');
+    assert.ok(keys0 >= 1, 'the first signing key was saved');
+    const { version: apps1 } = await m.create({ name: 'a' }, 'a');
+    assert.equal(m.appsVersion(), apps1);
+    assert.equal(m.keysVersion(), keys0, 'an app change leaves the keys version');
+    const { key, version: keys1 } = await m.rotateKeys([keys0]);
+    assert.ok(keys1 > keys0);
+    assert.equal(m.appsVersion(), apps1, 'a rotation leaves the apps version');
+    assert.equal((await m.update('a', { name: 'b' }, [apps1])).version, keys1 + 1, 'an apps If-Match taken before the rotation still matches');
+    await assert.rejects(m.rotateKeys([keys0]), (err: unknown) => {
+      assert.ok(err instanceof AppError);
+      assert.equal(err.kind, 'version_mismatch');
+      assert.equal(err.serving, keys1);
+      return true;
+    });
+    assert.equal(m.keys().length, 2, 'the refused rotation changed nothing');
+    assert.equal(m.keysVersion(), keys1);
+    assert.equal(m.keys().find((k) => k.retiredAt === undefined)?.kid, key.kid);
+  }));
+
+test('a change that loses the race to the other part\'s change is redone on it, its If-Match still matching', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-identity-'));
+  const r = validateConfig({});
+  assert.ok(r.ok);
+  const conf = r.config.tokens;
+  const own = new FileAppStore(dir);
+  const rival = new FileAppStore(dir);
+  // Set to the part the other writer changes just before this manager's next save, once.
+  let rivalChanges: 'apps' | 'keys' | undefined;
+  const store: AppStore = {
+    load: () => own.load(),
+    async save(doc, expected) {
+      const part = rivalChanges;
+      rivalChanges = undefined;
+      const theirs = await rival.load();
+      if (part === 'keys') await rival.save({ ...theirs, keys: theirs.keys.map((k) => ({ ...k })), keysVersion: theirs.version + 1 }, theirs.version);
+      if (part === 'apps') await rival.save({ ...theirs, apps: [...theirs.apps, { ...theirs.apps[0], id: 'theirs' }], appsVersion: theirs.version + 1 }, theirs.version);
+      return own.save(doc, expected);
+    },
+    watch: () => undefined,
+    close: () => own.close(),
+  };
+  const m = new IdentityManager({ store, push: () => undefined, tokens: () => conf, log: createLogger('silent') });
+  try {
+    await m.start();
+    const { version: apps1 } = await m.create({ name: 'a' }, 'a');
+    rivalChanges = 'keys';
+    const keysBefore = m.keysVersion();
+    const updated = await m.update('a', { name: 'mine' }, [apps1]);
+    assert.equal(updated.app.name, 'mine');
+    assert.ok(m.keysVersion() > keysBefore, 'the other writer\'s rotation was adopted');
+    rivalChanges = 'apps';
+    const rotated = await m.rotateKeys([m.keysVersion()]);
+    assert.equal(rotated.version, m.keysVersion());
+    assert.ok(m.get('theirs'), 'the other writer\'s app was adopted');
+    assert.equal(m.get('a')?.name, 'mine');
   } finally {
     await m.close();
     await rm(dir, { recursive: true, force: true });

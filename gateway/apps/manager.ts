@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
 import type { Logger } from '../log.ts';
-import { MAX_APPS, type AppStore, type IdentityDoc, type StoredKey } from './doc.ts';
+import { MAX_APPS, identityDocOf, type AppStore, type IdentityDoc, type StoredKey } from './doc.ts';
 import { wireOf, type IdentityWire } from './identity.ts';
 import { currentKey, generateSigningKey, rotateKeys } from './keys.ts';
 import { generateSecret, hashSecret } from './secret.ts';
@@ -18,10 +18,13 @@ export interface AppInput {
   roles?: string[];
 }
 
+/** What a change is about, and so which version its If-Match names and a 412 or 409 reports: the apps' or the signing keys'. */
+export type IdentityPart = 'apps' | 'keys';
+
 export class AppError extends Error {
   /** version_mismatch: If-Match named other versions; conflict: other nodes saved first on every try. */
   readonly kind: 'not_found' | 'exists' | 'full' | 'version_mismatch' | 'conflict';
-  /** For version_mismatch and conflict: the version now served. */
+  /** For version_mismatch and conflict: the version of the changed part (apps or keys) now served. */
   readonly serving: number | undefined;
   constructor(kind: AppError['kind'], message: string, serving?: number) {
     super(message);
@@ -30,9 +33,13 @@ export class AppError extends Error {
   }
 }
 
-type Change<T> = { doc: Omit<IdentityDoc, 'version'>; result: T } | undefined;
+/** A change's new apps and keys: an array left as it was (the same array) leaves that part's version as it was. */
+type Change<T> = { doc: Pick<IdentityDoc, 'apps' | 'keys'>; result: T } | undefined;
 
-/** What a change returns with the version of the apps it saved (the reply's ETag). */
+const partVersion = (doc: IdentityDoc, part: IdentityPart) => (part === 'apps' ? doc.appsVersion : doc.keysVersion);
+const PART_NAME: Record<IdentityPart, string> = { apps: 'the apps are', keys: 'the signing keys are' };
+
+/** What a change returns with the version of the part it changed, apps or keys (the reply's ETag). */
 export type Saved<T> = T & { version: number };
 
 const CAS_ATTEMPTS = 8;
@@ -51,7 +58,7 @@ export class IdentityManager {
   readonly #push: (wire: IdentityWire) => void;
   readonly #tokens: () => TokensConfig;
   readonly #log: Logger;
-  #doc: IdentityDoc = { version: 0, apps: [], keys: [] };
+  #doc: IdentityDoc = identityDocOf(0, {});
   #wire: IdentityWire = wireOf(this.#doc);
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -91,20 +98,26 @@ export class IdentityManager {
     return this.#doc.keys;
   }
 
-  /** The version of the apps and keys served: bumped by every change on any node (the admin API's ETag). */
-  version(): number {
-    return this.#doc.version;
+  /** The version of the apps served, moved by every change of an app on any node (the admin API's apps ETag); a key rotation leaves it. */
+  appsVersion(): number {
+    return this.#doc.appsVersion;
+  }
+
+  /** The version of the signing keys served, moved by every rotation on any node (the keys ETag); an app change leaves it. */
+  keysVersion(): number {
+    return this.#doc.keysVersion;
   }
 
   /**
    * Every change takes `ifMatch`, the versions (If-Match) it was based on: it
    * is refused (AppError version_mismatch, nothing saved) unless one of them
-   * is still the stored version, checked again after each lost race.
+   * is still the stored version of the part it changes (apps, or keys for
+   * rotateKeys), checked again after each lost race.
    */
   async create(input: AppInput, id = `app_${randomBytes(8).toString('hex')}`, ifMatch?: number[]): Promise<Saved<{ app: App; secret: string }>> {
     const secret = generateSecret();
     const hash = await hashSecret(secret);
-    const { result: app, version } = await this.#mutate<App>((doc) => {
+    const { result: app, version } = await this.#mutate<App>('apps', (doc) => {
       if (doc.apps.some((a) => a.id === id)) throw new AppError('exists', `an app with id "${id}" already exists`);
       if (doc.apps.length >= MAX_APPS) throw new AppError('full', `at most ${MAX_APPS} apps`);
       const now = Date.now();
@@ -115,7 +128,7 @@ export class IdentityManager {
   }
 
   async update(id: string, input: AppInput, ifMatch?: number[]): Promise<Saved<{ app: App }>> {
-    const { result: app, version } = await this.#mutate<App>((doc) => {
+    const { result: app, version } = await this.#mutate<App>('apps', (doc) => {
       const old = found(doc, id);
       const app: App = { ...old, ...fields(input), updatedAt: Date.now() };
       return { doc: { ...doc, apps: doc.apps.map((a) => (a.id === id ? app : a)) }, result: app };
@@ -124,7 +137,7 @@ export class IdentityManager {
   }
 
   async remove(id: string, ifMatch?: number[]): Promise<Saved<object>> {
-    const { version } = await this.#mutate<void>((doc) => {
+    const { version } = await this.#mutate<void>('apps', (doc) => {
       found(doc, id);
       return { doc: { ...doc, apps: doc.apps.filter((a) => a.id !== id) }, result: undefined };
     }, ifMatch);
@@ -134,10 +147,10 @@ export class IdentityManager {
   /** A new secret; the ones before it keep working for `overlapS` seconds (expired ones are dropped). */
   async rotateSecret(id: string, overlapS = this.#tokens().secret_overlap_s, ifMatch?: number[]): Promise<Saved<{ app: App; secret: string }>> {
     // A 404 before hashing a secret for nothing; a stale If-Match is answered first (412), as for the other writes.
-    if (ifMatch === undefined || ifMatch.includes(this.#doc.version)) found(this.#doc, id);
+    if (ifMatch === undefined || ifMatch.includes(this.#doc.appsVersion)) found(this.#doc, id);
     const secret = generateSecret();
     const hash = await hashSecret(secret);
-    const { result: app, version } = await this.#mutate<App>((doc) => {
+    const { result: app, version } = await this.#mutate<App>('apps', (doc) => {
       const old = found(doc, id);
       const now = Date.now();
       const until = now + overlapS * 1000;
@@ -151,10 +164,11 @@ export class IdentityManager {
     return { app, secret, version };
   }
 
-  /** A new signing key becomes current; the previous public keys stay until tokens they signed have expired. */
-  async rotateKeys(): Promise<StoredKey> {
+  /** A new signing key becomes current; the previous public keys stay until tokens they signed have expired. `ifMatch`: keys versions. */
+  async rotateKeys(ifMatch?: number[]): Promise<Saved<{ key: StoredKey }>> {
     const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
-    return (await this.#mutate<StoredKey>((doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }))).result;
+    const { result: key, version } = await this.#mutate<StoredKey>('keys', (doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }), ifMatch);
+    return { key, version };
   }
 
   async close(): Promise<void> {
@@ -177,7 +191,7 @@ export class IdentityManager {
     if (!due()) return;
     const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
     // Another node may have rotated meanwhile: the check is repeated on the doc the save is based on.
-    await this.#mutate<void>((doc) => {
+    await this.#mutate<void>('keys', (doc) => {
       this.#adopt(doc);
       return due() ? { doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: undefined } : undefined;
     });
@@ -187,27 +201,35 @@ export class IdentityManager {
    * A read-modify-write of the doc, saved only while the stored version is
    * the one it was made on (compare-and-set); a lost race reloads the doc and
    * redoes the change on it, If-Match checked again, as config edits do.
+   * If-Match is compared with `part`'s version, so a race lost to a change of
+   * the other part is redone, not refused. Returns `part`'s version.
    */
-  #mutate<T>(change: (doc: IdentityDoc) => Change<T>, ifMatch?: number[]): Promise<{ result: T; version: number }> {
+  #mutate<T>(part: IdentityPart, change: (doc: IdentityDoc) => Change<T>, ifMatch?: number[]): Promise<{ result: T; version: number }> {
     return this.#serialise(async () => {
       let doc = this.#doc;
       for (let i = 0; i < CAS_ATTEMPTS; i++) {
-        if (ifMatch !== undefined && !ifMatch.includes(doc.version)) {
+        if (ifMatch !== undefined && !ifMatch.includes(partVersion(doc, part))) {
           // The newer doc a lost race loaded serves here from now on, so the 412's ETag is what a GET now shows.
           this.#adopt(doc);
-          throw new AppError('version_mismatch', `the apps are at version ${doc.version}, not the one in If-Match: read them again and redo the change; nothing was changed`, doc.version);
+          const at = partVersion(doc, part);
+          throw new AppError('version_mismatch', `${PART_NAME[part]} at version ${at}, not the one in If-Match: read them again and redo the change; nothing was changed`, at);
         }
         const c = change(doc);
-        if (!c) return { result: undefined as T, version: doc.version };
-        const saved = await this.#store.save(c.doc, doc.version);
+        if (!c) return { result: undefined as T, version: partVersion(doc, part) };
+        const next = doc.version + 1;
+        const saved = await this.#store.save({
+          apps: c.doc.apps, keys: c.doc.keys,
+          appsVersion: c.doc.apps === doc.apps ? doc.appsVersion : next,
+          keysVersion: c.doc.keys === doc.keys ? doc.keysVersion : next,
+        }, doc.version);
         if (saved) {
           this.#adopt(saved);
-          return { result: c.result, version: saved.version };
+          return { result: c.result, version: partVersion(saved, part) };
         }
         doc = await this.#store.load();
       }
       this.#adopt(doc);
-      throw new AppError('conflict', `other gateway nodes changed the apps first on each of ${CAS_ATTEMPTS} tries; nothing was changed: retry the change`, this.#doc.version);
+      throw new AppError('conflict', `other gateway nodes changed the apps or signing keys first on each of ${CAS_ATTEMPTS} tries; nothing was changed: retry the change`, partVersion(this.#doc, part));
     });
   }
 

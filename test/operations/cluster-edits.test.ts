@@ -10,6 +10,7 @@ import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
 import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { scriptOn, startRedisInterposer, type RedisInterposer, type Trap } from '../helpers/redis-interposer.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { adminClient } from './admin.ts';
 import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
@@ -20,10 +21,15 @@ import { call, get, metricValue } from './client.ts';
  * Redis store). Each node used to append the config it derived from its own
  * head, so an edit appended by another node in between was silently dropped.
  * Every test has a private redis-server, so none depends on the shared one.
+ * The nodes reach it through a relay (helpers/redis-interposer.ts), so a test
+ * can store another node's version inside a node's own append.
  */
 
 interface Cluster {
+  /** The server itself: what "another node" writes to. */
   redisUrl: string;
+  /** What the nodes here connect to. */
+  relay: RedisInterposer;
   prefix: string;
   upstream: TestUpstream;
   node(): Promise<TestGateway>;
@@ -32,6 +38,7 @@ interface Cluster {
 async function cluster(t: TestContext): Promise<Cluster | undefined> {
   const redis = await startPrivateRedis(t);
   if (!redis) return undefined;
+  const relay = await startRedisInterposer(t, redis.url);
   const prefix = `tollgate-test-${randomUUID()}:`;
   const upstream = await startUpstream('one');
   const nodes: TestGateway[] = [];
@@ -40,10 +47,10 @@ async function cluster(t: TestContext): Promise<Cluster | undefined> {
     await upstream.close();
   });
   return {
-    redisUrl: redis.url, prefix, upstream,
+    redisUrl: redis.url, relay, prefix, upstream,
     async node() {
       const gw = await startGateway({
-        store: { kind: 'redis', redis_url: redis.url, prefix },
+        store: { kind: 'redis', redis_url: relay.url, prefix },
         services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
       });
       nodes.push(gw);
@@ -77,6 +84,20 @@ async function appendUnannounced(c: Pick<Cluster, 'redisUrl' | 'prefix'>, change
   }
 }
 
+/**
+ * appendUnannounced, made while the next append a node here sends is on its
+ * way to Redis: the node has made its change on the version it serves, and
+ * no poll can tell it of the newer one first, so that append loses the race
+ * every time (a version stored before the edit was sent was adopted instead
+ * whenever the node's 1 s poll came first, and the race the test is about
+ * never happened). `version()`: the version stored, once the step has run.
+ */
+function beforeNextAppend(c: Pick<Cluster, 'redisUrl' | 'prefix' | 'relay'>, change: (services: unknown[]) => unknown[]): Trap & { version(): number } {
+  let version = 0;
+  const trap = c.relay.before(scriptOn(`${c.prefix}config:head`), async () => { version = await appendUnannounced(c, change); });
+  return { ran: () => trap.ran(), version: () => version };
+}
+
 test('ten service PUTs fired at once at two nodes all end up in the config on both nodes', async (t) => {
   const c = await cluster(t);
   if (!c) return;
@@ -106,13 +127,12 @@ test('an edit on a node that has not heard of another node\'s newer version yet 
   const c = await cluster(t);
   if (!c) return;
   const a = await c.node();
-  const before = a.manager.current().version;
-  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
-  assert.equal(a.manager.current().version, before, 'A has not adopted it yet');
+  const other = beforeNextAppend(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
 
   const put = await adminClient(a.adminUrl).putService(service('mine', [c.upstream.url], [{ paths: ['/mine'] }]));
+  assert.equal(other.ran(), 1, 'the other node\'s version was stored while A\'s append was on its way');
   assert.equal(put.status, 200, put.text);
-  assert.equal(put.json().version, other + 1);
+  assert.equal(put.json().version, other.version() + 1);
   assert.deepEqual(serviceNames(a), ['api', 'mine', 'other']);
   assert.equal((await get(`${a.url}/other/x`)).status, 200, 'the adopted version is applied to the data plane');
   assert.equal((await get(`${a.url}/mine/x`)).status, 200);
@@ -124,21 +144,23 @@ test('an edit on a node that has not heard of another node\'s newer version yet 
 test('with workers: 2 the primary counts an edit\'s lost race in tollgate_config_conflicts_total', async (t) => {
   const redis = await startPrivateRedis(t);
   if (!redis) return;
+  const relay = await startRedisInterposer(t, redis.url);
   const upstream = await startUpstream('one');
   t.after(() => upstream.close());
-  const c: Pick<Cluster, 'redisUrl' | 'prefix'> = { redisUrl: redis.url, prefix: `tollgate-test-${randomUUID()}:` };
+  const c = { redisUrl: redis.url, relay, prefix: `tollgate-test-${randomUUID()}:` };
   const dir = tempDir();
   const file = writeYaml(dir, 'gw.yaml', {
     workers: 2, proxy: { listen: `127.0.0.1:${await freePort()}` }, admin: { listen: '127.0.0.1:0' }, log: { level: 'info' },
-    store: { kind: 'redis', redis_url: redis.url, prefix: c.prefix },
+    store: { kind: 'redis', redis_url: relay.url, prefix: c.prefix },
     services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
   });
   const gw = await startGatewayProcess(file);
   t.after(() => gw.stop());
-  const other = await appendUnannounced(c, (services) => [...services, service('other', [upstream.url], [{ paths: ['/other'] }])]);
+  const other = beforeNextAppend(c, (services) => [...services, service('other', [upstream.url], [{ paths: ['/other'] }])]);
   const put = await adminClient(gw.adminUrl).putService(service('mine', [upstream.url], [{ paths: ['/mine'] }]));
+  assert.equal(other.ran(), 1);
   assert.equal(put.status, 200, put.text);
-  assert.equal(put.json().version, other + 1, 'the edit lost the race to the unannounced version and was redone on it');
+  assert.equal(put.json().version, other.version() + 1, 'the edit lost the race to the unannounced version and was redone on it');
   const metrics = (await adminClient(gw.adminUrl).metrics()).text;
   assert.equal(metricValue(metrics, 'tollgate_config_conflicts_total', { result: 'retried' }), 1);
   assert.equal(metrics.split('\n').filter((l) => l === '# TYPE tollgate_config_conflicts_total counter').length, 1, 'one family, the primary\'s');
@@ -150,9 +172,11 @@ test('a write whose If-Match names the version the node serves gets 412 once the
   const a = await c.node();
   const etag = (await adminClient(a.adminUrl).service('api')).headers.etag as string;
   assert.equal(etag, `"${a.manager.current().version}"`);
-  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
+  const trap = beforeNextAppend(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
 
   const put = await call('PUT', `${a.adminUrl}/services/mine`, { headers: { 'if-match': etag }, body: service('mine', [c.upstream.url], [{ paths: ['/mine'] }]) });
+  assert.equal(trap.ran(), 1, 'A passed the check on the version it serves and was appending');
+  const other = trap.version();
   assert.equal(put.status, 412, put.text);
   assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
   assert.equal(put.headers.etag, `"${other}"`);
@@ -172,11 +196,12 @@ test('a file reload on a node behind the cluster head still applies: the file wi
   const c = await cluster(t);
   if (!c) return;
   const a = await c.node();
-  const other = await appendUnannounced(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
+  const other = beforeNextAppend(c, (services) => [...services, service('other', [c.upstream.url], [{ paths: ['/other'] }])]);
   a.writeConfig({ services: [service('api', [c.upstream.url], [{ paths: ['/api'] }]), service('filed', [c.upstream.url], [{ paths: ['/filed'] }])] });
   const r = await a.manager.reloadFromFile();
+  assert.equal(other.ran(), 1);
   assert.ok(r.ok, JSON.stringify(r));
-  assert.equal(r.version.version, other + 1);
+  assert.equal(r.version.version, other.version() + 1);
   assert.deepEqual(serviceNames(a), ['api', 'filed']);
 });
 

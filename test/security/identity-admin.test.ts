@@ -185,8 +185,62 @@ test('GETs of apps carry the apps version as ETag; a write with If-Match is refu
   assert.match(del.headers.etag as string, /^"apps-\d+"$/);
 });
 
-test('the OpenAPI document describes the app and key routes', async () => {
+test('GET /keys carries the keys version as ETag; a rotation with a stale If-Match gets 412 and changes nothing; keys and apps ETags move apart', async () => {
+  const url = rig.gw.adminUrl;
+  const { id } = await createApp(rig.gw, { name: 'keys-etag' });
+  const appsEtag = (await call('GET', `${url}/apps`)).headers.etag as string;
+  const first = await call('GET', `${url}/keys`);
+  const keysEtag = first.headers.etag as string;
+  assert.match(keysEtag, /^"keys-\d+"$/);
+
+  const rotated = await call('POST', `${url}/keys/rotate`, { headers: { 'if-match': keysEtag } });
+  assert.equal(rotated.status, 200, rotated.text);
+  const next = rotated.headers.etag as string;
+  assert.match(next, /^"keys-\d+"$/);
+  assert.notEqual(next, keysEtag, 'the rotation\'s reply carries the new keys version');
+  const afterRotation = await call('GET', `${url}/keys`);
+  assert.equal(afterRotation.headers.etag, next);
+  assert.equal((await call('GET', `${url}/apps`)).headers.etag, appsEtag, 'a key rotation leaves the apps ETag');
+  const put = await call('PUT', `${url}/apps/${id}`, { headers: { 'if-match': appsEtag }, body: { name: 'keys-etag v2' } });
+  assert.equal(put.status, 200, `an apps write based on the ETag read before the rotation goes through: ${put.text}`);
+  assert.equal((await call('GET', `${url}/keys`)).headers.etag, next, 'an app change leaves the keys ETag');
+
+  // A rotation based on the keys before: refused with the serving ETag, and no key made or retired.
+  const jwks = async () => (await call('GET', `${rig.gw.url}/.well-known/jwks.json`)).json();
+  const jwksBefore = await jwks();
+  for (const ifMatch of [keysEtag, put.headers.etag as string, `"${rig.gw.manager.current().version}"`]) {
+    const stale = await call('POST', `${url}/keys/rotate`, { headers: { 'if-match': ifMatch } });
+    assert.equal(stale.status, 412, `If-Match ${ifMatch}: ${stale.text}`);
+    assert.equal(stale.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+    assert.equal(stale.headers.etag, next, 'with the keys version that serves');
+  }
+  const now = await call('GET', `${url}/keys`);
+  assert.equal(now.headers.etag, next, 'nothing was saved');
+  assert.deepEqual(now.json(), afterRotation.json(), 'no key made or retired');
+  assert.deepEqual(await jwks(), jwksBefore);
+  // And the other way round: a keys ETag matches no apps version.
+  const crossed = await call('PUT', `${url}/apps/${id}`, { headers: { 'if-match': next }, body: { name: 'x' } });
+  assert.equal(crossed.status, 412, crossed.text);
+  assert.equal((await call('POST', `${url}/keys/rotate`, { headers: { 'if-match': 'keys-3' } })).status, 400);
+
+  const again = await call('POST', `${url}/keys/rotate`, { headers: { 'if-match': '*' } });
+  assert.equal(again.status, 200, again.text);
+  assert.notEqual(again.headers.etag, next);
+});
+
+test('the OpenAPI document describes the app and key routes, with the If-Match and the 412 of every write', async () => {
   const doc = (await admin(rig.gw, 'GET', '/openapi.json')).json;
   for (const p of ['/apps', '/apps/{id}', '/apps/{id}/secret', '/keys', '/keys/rotate']) assert.ok(doc.paths[p], p);
   assert.ok(doc.paths['/apps'].post.responses['201']);
+  const writes: [string, string, string][] = [
+    ['/apps', 'post', 'apps-'], ['/apps/{id}', 'put', 'apps-'], ['/apps/{id}', 'delete', 'apps-'], ['/apps/{id}/secret', 'post', 'apps-'], ['/keys/rotate', 'post', 'keys-'],
+  ];
+  for (const [path, method, prefix] of writes) {
+    const op = doc.paths[path][method];
+    const ifMatch = (op.parameters ?? []).find((p: { in: string; name: string }) => p.in === 'header' && p.name === 'if-match');
+    assert.ok(ifMatch, `${method} ${path} takes If-Match`);
+    assert.match(ifMatch.description, new RegExp(`"${prefix}\\d+"`), `${method} ${path}: its If-Match names the ${prefix} ETag`);
+    for (const status of ['409', '412']) assert.ok(op.responses[status], `${method} ${path} documents ${status}`);
+  }
+  assert.match(doc.paths['/keys'].get.summary, /ETag is the keys version/);
 });

@@ -8,6 +8,9 @@ import { admin, createApp, getToken } from '../helpers/admin.ts';
 import { call } from './auth-rig.ts';
 import { call as json } from '../operations/client.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
+import { scriptOn, startRedisInterposer } from '../helpers/redis-interposer.ts';
+import { identityDocOf, type IdentityDoc } from '../../gateway/apps/doc.ts';
+import { generateSigningKey, rotateKeys } from '../../gateway/apps/keys.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
@@ -79,35 +82,122 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
 });
 
 /**
+ * Another node's change, stored the way a node saves (the version and the
+ * changed part's version moved by one), but not announced: until its next
+ * poll, no node here has heard of it. Returns the version stored.
+ */
+async function saveAsAnotherNode(redisUrl: string, prefix: string, part: 'apps' | 'keys', change: (doc: IdentityDoc) => Partial<IdentityDoc>): Promise<number> {
+  const raw = new Redis(redisUrl);
+  try {
+    const key = `${prefix}identity`;
+    const [version, body] = await raw.hmget(key, 'version', 'doc');
+    const doc = identityDocOf(Number(version), JSON.parse(body!));
+    const next = doc.version + 1;
+    const changed = { ...doc, ...change(doc), ...(part === 'apps' ? { appsVersion: next } : { keysVersion: next }) };
+    const { version: _, ...stored } = changed;
+    await raw.hset(key, 'version', next, 'doc', JSON.stringify(stored));
+    return next;
+  } finally {
+    await raw.quit();
+  }
+}
+
+/** Another node's key rotation: a new current key, the one before retired. */
+async function rotateAsAnotherNode(redisUrl: string, prefix: string): Promise<{ version: number; kid: string }> {
+  const key = await generateSigningKey('ES256', Date.now());
+  const version = await saveAsAnotherNode(redisUrl, prefix, 'keys', (doc) => ({ keys: rotateKeys(doc.keys, key, Date.now(), 3_600_000) }));
+  return { version, kid: key.kid };
+}
+
+/**
  * Apps' If-Match is checked against the store, not only this node's copy: a
  * write whose ETag was current here gets 412 when another node saved a newer
  * version this node has not heard of yet (stored, never announced), and the
- * newer apps are adopted. A private redis-server, so it needs no shared one.
+ * newer apps are adopted. The other node's save is made while this node's own
+ * save is on its way to Redis (held by the relay), so this node has passed
+ * the check on its own copy and it is the store that refuses it: the path
+ * under test every time, with no poll able to tell the node first. A private
+ * redis-server, so it needs no shared one.
  */
 test('an apps write with If-Match gets 412 once another node saved a newer version, heard of or not', async (t) => {
   const redis = await startPrivateRedis(t);
   if (!redis) return;
+  const relay = await startRedisInterposer(t, redis.url);
   const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
-  const gw = await startGateway({ store: { kind: 'redis', redis_url: redis.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
   t.after(() => gw.close());
   const { id } = await createApp(gw, { name: 'mine' });
   const etag = (await json('GET', `${gw.adminUrl}/apps/${id}`)).headers.etag as string;
 
-  // Another node renames the app: saved in the store, not published, so this node still serves the old apps.
-  const raw = new Redis(redis.url);
-  const key = `${prefix}identity`;
-  const [version, body] = await raw.hmget(key, 'version', 'doc');
-  const doc = JSON.parse(body!);
-  doc.apps = doc.apps.map((a: { id: string }) => (a.id === id ? { ...a, name: 'theirs' } : a));
-  await raw.hset(key, 'version', Number(version) + 1, 'doc', JSON.stringify(doc));
-  await raw.quit();
-  // (Its 500 ms poll may still catch it first; then the 412 comes from this node's own copy, and is the same.)
-
+  // Another node renames the app just before this node's save reaches Redis.
+  let theirs = 0;
+  const trap = relay.before(scriptOn(`${prefix}identity`), async () => {
+    theirs = await saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => (a.id === id ? { ...a, name: 'theirs' } : a)) }));
+  });
   const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': etag }, body: { name: 'lost update' } });
+  assert.equal(trap.ran(), 1, 'this node passed the check on its own copy and was saving when the other node\'s version was stored');
   assert.equal(put.status, 412, put.text);
   assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
-  assert.equal(put.headers.etag, `"apps-${Number(version) + 1}"`);
+  assert.equal(put.headers.etag, `"apps-${theirs}"`);
   const now = await json('GET', `${gw.adminUrl}/apps/${id}`);
   assert.equal(now.json().name, 'theirs', 'the other node\'s change is adopted and kept');
   assert.equal(now.headers.etag, put.headers.etag);
+});
+
+/**
+ * Keys in a cluster, with the other node's saves made inside this node's own
+ * (as above): a key rotation with If-Match gets 412 once another node
+ * rotated, heard of or not; an apps write that loses the race to another
+ * node's rotation is redone (its apps ETag still matches); and a rotation
+ * that loses 8 races in a row, to app changes that leave its If-Match
+ * matching, gets 409.
+ */
+test('a key rotation with If-Match gets 412 once another node rotated, heard of or not, and 409 after 8 lost races; an apps write losing to a rotation is redone', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const relay = await startRedisInterposer(t, redis.url);
+  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  t.after(() => gw.close());
+  const saves = scriptOn(`${prefix}identity`);
+  const { id } = await createApp(gw, { name: 'mine' });
+  const appsEtag = (await json('GET', `${gw.adminUrl}/apps`)).headers.etag as string;
+  const keysEtag = (await json('GET', `${gw.adminUrl}/keys`)).headers.etag as string;
+
+  // An apps write racing another node's key rotation: redone on it, not refused.
+  let rotation = { version: 0, kid: '' };
+  const raced = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
+  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': appsEtag }, body: { name: 'mine v2' } });
+  assert.equal(raced.ran(), 1);
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.headers.etag, `"apps-${rotation.version + 1}"`, 'saved on top of the other node\'s rotation');
+  const keys = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(keys.headers.etag, `"keys-${rotation.version}"`, 'the rotation it lost to is adopted');
+  assert.notEqual(keys.headers.etag, keysEtag);
+  assert.equal(keys.json().find((k: { current: boolean }) => k.current).kid, rotation.kid);
+
+  // A rotation made on the keys before another node's rotation: 412, and this node makes no key.
+  const stale = keys.headers.etag as string;
+  const rotatedFirst = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
+  const refused = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': stale } });
+  assert.equal(rotatedFirst.ran(), 1, 'this node passed the check on its own copy and was saving');
+  assert.equal(refused.status, 412, refused.text);
+  assert.equal(refused.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+  assert.equal(refused.headers.etag, `"keys-${rotation.version}"`);
+  const afterRefusal = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(afterRefusal.headers.etag, refused.headers.etag);
+  assert.equal(afterRefusal.json().find((k: { current: boolean }) => k.current).kid, rotation.kid, 'the other node\'s key is current; none of this node\'s was saved');
+  assert.equal((await json('GET', `${gw.adminUrl}/apps`)).headers.etag, put.headers.etag, 'neither rotation moved the apps ETag');
+
+  // Eight lost races to app changes: the keys If-Match keeps matching, so each is retried, and the last gives 409.
+  const current = refused.headers.etag as string;
+  const beaten = relay.before(saves, () => saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => ({ ...a, updatedAt: a.updatedAt + 1 })) })), 8);
+  const conflict = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': current } });
+  assert.equal(beaten.ran(), 8);
+  assert.equal(conflict.status, 409, conflict.text);
+  assert.equal(conflict.json().code, 'GW_ERR_CONFIG_CONFLICT');
+  assert.equal(conflict.headers.etag, current, 'the keys did not change');
+  const last = await json('GET', `${gw.adminUrl}/keys`);
+  assert.equal(last.headers.etag, current);
+  assert.deepEqual(last.json(), afterRefusal.json(), 'nothing of the rotation was saved');
 });

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type AppInput, type IdentityManager } from '../../apps/manager.ts';
+import { AppError, type AppInput, type IdentityManager, type IdentityPart } from '../../apps/manager.ts';
 import type { StoredKey } from '../../apps/doc.ts';
 import { currentKey } from '../../apps/keys.ts';
 import type { App } from '../../apps/types.ts';
 import { sendError } from '../replies.ts';
-import { APPS_ETAG_PREFIX, AppsIfMatchHeaders, etagOf, ifMatchOf } from '../edits.ts';
+import { APPS_ETAG_PREFIX, AppsIfMatchHeaders, KEYS_ETAG_PREFIX, KeysIfMatchHeaders, etagOf, ifMatchOf } from '../edits.ts';
 import { errorResponses } from '../schemas.ts';
 import { cidrErrors } from '../../net/cidr.ts';
 
@@ -68,16 +68,18 @@ function keyView(k: StoredKey, current: StoredKey | undefined) {
 }
 
 const appsEtag = (version: number) => etagOf(version, APPS_ETAG_PREFIX);
+const keysEtag = (version: number) => etagOf(version, KEYS_ETAG_PREFIX);
 
 /** The If-Match of an apps write: the apps versions it names (`"apps-7"`); undefined when absent or `*`. */
 const appsIfMatch = (req: FastifyRequest) => ifMatchOf(req, APPS_ETAG_PREFIX);
 
-function appErrorReply(reply: FastifyReply, err: unknown) {
+function appErrorReply(reply: FastifyReply, err: unknown, part: IdentityPart = 'apps') {
   if (!(err instanceof AppError)) throw err;
   if (err.kind === 'not_found') return sendError(reply, 'GW_ERR_NOT_FOUND', err.message);
   if (err.kind === 'version_mismatch' || err.kind === 'conflict') {
-    reply.header('etag', appsEtag(err.serving!));
-    return sendError(reply, err.kind === 'conflict' ? 'GW_ERR_CONFIG_CONFLICT' : 'GW_ERR_CONFIG_VERSION_MISMATCH', `${err.message} (ETag ${appsEtag(err.serving!)})`);
+    const etag = (part === 'apps' ? appsEtag : keysEtag)(err.serving!);
+    reply.header('etag', etag);
+    return sendError(reply, err.kind === 'conflict' ? 'GW_ERR_CONFIG_CONFLICT' : 'GW_ERR_CONFIG_VERSION_MISMATCH', `${err.message} (ETag ${etag})`);
   }
   return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message, [{ path: err.kind === 'exists' ? '/id' : '/', message: err.message }]);
 }
@@ -96,13 +98,15 @@ function checkIps(reply: FastifyReply, body: AppInput) {
  * returned once, at creation and rotation. Like config edits: every GET of
  * apps carries the apps version as its ETag (`"apps-7"`), as does the reply
  * of every write, and a write with If-Match is refused with 412 once the apps
- * are at another version (any app's change or a key rotation, on any node).
+ * are at another version (any app's change, on any node). The keys have a
+ * version of their own (`"keys-3"`, moved by rotations only) with the same
+ * rules, so a scheduled rotation never fails an apps write's If-Match.
  */
 export function appRoutes(app: FastifyInstance, identity: IdentityManager): void {
   app.get('/apps', {
     schema: { summary: 'Every app (no secrets); the ETag is the apps version.', tags: ['apps'], response: { 200: { type: 'array', items: AppView }, ...errorResponses() } },
   }, async (_req, reply) => {
-    reply.header('etag', appsEtag(identity.version()));
+    reply.header('etag', appsEtag(identity.appsVersion()));
     return identity.list().map(view);
   });
 
@@ -121,7 +125,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   app.get<{ Params: { id: string } }>('/apps/:id', {
     schema: { summary: 'One app (no secret); the ETag is the apps version.', tags: ['apps'], params: IdParam, response: { 200: AppView, ...errorResponses(404) } },
   }, async (req, reply) => {
-    reply.header('etag', appsEtag(identity.version()));
+    reply.header('etag', appsEtag(identity.appsVersion()));
     const found = identity.get(req.params.id);
     return found ? view(found) : sendError(reply, 'GW_ERR_NOT_FOUND', `no app with id "${req.params.id}"`);
   });
@@ -161,17 +165,25 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.get('/keys', {
-    schema: { summary: 'The gateway\'s signing keys (public metadata only).', tags: ['keys'], response: { 200: { type: 'array', items: KeyView }, ...errorResponses() } },
-  }, async () => {
+    schema: { summary: 'The gateway\'s signing keys (public metadata only); the ETag is the keys version.', tags: ['keys'], response: { 200: { type: 'array', items: KeyView }, ...errorResponses() } },
+  }, async (_req, reply) => {
+    reply.header('etag', keysEtag(identity.keysVersion()));
     const keys = identity.keys();
     const current = currentKey(keys);
     return keys.map((k) => keyView(k, current));
   });
 
   app.post('/keys/rotate', {
-    schema: { summary: 'Makes a new signing key current; tokens signed with the previous one verify until they expire.', tags: ['keys'], response: { 200: KeyView, ...errorResponses() } },
-  }, async () => {
-    const next = await identity.rotateKeys();
-    return keyView(next, next);
+    schema: {
+      summary: 'Makes a new signing key current; tokens signed with the previous one verify until they expire. The ETag is the new keys version; the apps version does not move.',
+      tags: ['keys'], headers: KeysIfMatchHeaders, response: { 200: KeyView, ...errorResponses(400, 409, 412) },
+    },
+  }, async (req, reply) => {
+    try {
+      const { key, version } = await identity.rotateKeys(ifMatchOf(req, KEYS_ETAG_PREFIX));
+      return reply.header('etag', keysEtag(version)).send(keyView(key, key));
+    } catch (err) {
+      return appErrorReply(reply, err, 'keys');
+    }
   });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAppStore } from './file.ts';
@@ -9,14 +9,25 @@ test('the file app store starts empty, saves with compare-and-set and survives a
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-apps-'));
   try {
     const store = new FileAppStore(join(dir, 'identity'));
-    assert.deepEqual(await store.load(), { version: 0, apps: [], keys: [] });
-    const saved = await store.save({ apps: [], keys: [] }, 0);
+    assert.deepEqual(await store.load(), { version: 0, appsVersion: 0, keysVersion: 0, apps: [], keys: [] });
+    const saved = await store.save({ apps: [], keys: [], appsVersion: 0, keysVersion: 1 }, 0);
     assert.equal(saved?.version, 1);
-    assert.equal(await store.save({ apps: [], keys: [] }, 0), undefined, 'a stale writer loses');
-    assert.equal((await store.save({ apps: [], keys: [] }, 1))?.version, 2);
+    assert.equal(await store.save({ apps: [], keys: [], appsVersion: 1, keysVersion: 1 }, 0), undefined, 'a stale writer loses');
+    assert.equal((await store.save({ apps: [], keys: [], appsVersion: 2, keysVersion: 1 }, 1))?.version, 2);
     assert.equal((await stat(join(dir, 'identity', 'identity.json'))).mode & 0o777, 0o600);
     await store.close();
-    assert.equal((await new FileAppStore(join(dir, 'identity')).load()).version, 2);
+    assert.deepEqual(await new FileAppStore(join(dir, 'identity')).load(), { version: 2, appsVersion: 2, keysVersion: 1, apps: [], keys: [] });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a doc stored by a release without apps and keys versions reads both as its version, so an ETag taken before the upgrade still matches', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-apps-'));
+  try {
+    await mkdir(join(dir, 'identity'));
+    await writeFile(join(dir, 'identity', 'identity.json'), JSON.stringify({ version: 7, apps: [], keys: [] }));
+    assert.deepEqual(await new FileAppStore(join(dir, 'identity')).load(), { version: 7, appsVersion: 7, keysVersion: 7, apps: [], keys: [] });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { AppStore, IdentityDoc } from '../doc.ts';
+import { identityDocOf, type AppStore, type IdentityDoc } from '../doc.ts';
 
 const FILE = 'identity.json';
 
@@ -20,10 +20,10 @@ export class FileAppStore implements AppStore {
 
   async load(): Promise<IdentityDoc> {
     try {
-      const doc = JSON.parse(await readFile(join(this.dir, FILE), 'utf8')) as IdentityDoc;
-      return { version: doc.version ?? 0, apps: doc.apps ?? [], keys: doc.keys ?? [] };
+      const doc = JSON.parse(await readFile(join(this.dir, FILE), 'utf8')) as Partial<IdentityDoc>;
+      return identityDocOf(doc.version ?? 0, doc);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 0, apps: [], keys: [] };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return identityDocOf(0, {});
       throw err;
     }
   }
@@ -44,7 +44,7 @@ export class FileAppStore implements AppStore {
 
   async #save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined> {
     if ((await this.load()).version !== expected) return undefined;
-    const next: IdentityDoc = { version: expected + 1, apps: doc.apps, keys: doc.keys };
+    const next: IdentityDoc = { version: expected + 1, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys };
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     const fh = await open(tmp, 'wx', 0o600);

@@ -26,9 +26,9 @@ async function withStores(fn: (a: RedisAppStore, b: RedisAppStore, prefix: strin
 test('two nodes saving on the same version: one wins, the other is told to reload', { skip }, () =>
   withStores(async (a, b) => {
     assert.equal((await a.load()).version, 0);
-    const [ra, rb] = await Promise.all([a.save({ apps: [], keys: [] }, 0), b.save({ apps: [], keys: [] }, 0)]);
+    const [ra, rb] = await Promise.all([a.save({ apps: [], keys: [], appsVersion: 0, keysVersion: 1 }, 0), b.save({ apps: [], keys: [], appsVersion: 0, keysVersion: 1 }, 0)]);
     assert.equal([ra, rb].filter(Boolean).length, 1);
-    assert.equal((await b.load()).version, 1);
+    assert.deepEqual(await b.load(), { version: 1, appsVersion: 0, keysVersion: 1, apps: [], keys: [] });
   }));
 
 test('a save on one node is reported to a watching node within a second, and not to the saver', { skip }, () =>
@@ -38,7 +38,7 @@ test('a save on one node is reported to a watching node within a second, and not
     const seenByB = new Promise<number>((resolve) => { const t0 = Date.now(); b.watch(() => resolve(Date.now() - t0)); });
     await new Promise((r) => setTimeout(r, 100));
     const now = Date.now();
-    await a.save({ apps: [{ id: 'x', name: 'x', status: 'enabled', secrets: [], allowedIps: [], roles: [], createdAt: now, updatedAt: now }], keys: [] }, 0);
+    await a.save({ apps: [{ id: 'x', name: 'x', status: 'enabled', secrets: [], allowedIps: [], roles: [], createdAt: now, updatedAt: now }], keys: [], appsVersion: 1, keysVersion: 0 }, 0);
     const ms = await seenByB;
     assert.ok(ms < 1000, `${ms} ms`);
     assert.equal((await b.load()).apps[0].id, 'x');

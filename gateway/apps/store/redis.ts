@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { AppStore, IdentityDoc } from '../doc.ts';
+import { identityDocOf, type AppStore, type IdentityDoc } from '../doc.ts';
 
 export interface RedisAppStoreOptions {
   url: string;
@@ -55,19 +55,18 @@ export class RedisAppStore implements AppStore {
 
   async load(): Promise<IdentityDoc> {
     const [version, doc] = await this.#redis.hmget(this.#key, 'version', 'doc');
-    if (version === null || doc === null) return { version: 0, apps: [], keys: [] };
-    const parsed = JSON.parse(doc) as Omit<IdentityDoc, 'version'>;
+    if (version === null || doc === null) return identityDocOf(0, {});
     const v = Number(version);
     this.#seen = Math.max(this.#seen, v);
-    return { version: v, apps: parsed.apps ?? [], keys: parsed.keys ?? [] };
+    return identityDocOf(v, JSON.parse(doc) as Partial<IdentityDoc>);
   }
 
   async save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined> {
-    const body = JSON.stringify({ apps: doc.apps, keys: doc.keys });
+    const body = JSON.stringify({ appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys });
     const v = Number(await this.#redis.eval(SAVE_LUA, 1, this.#key, String(expected), body, this.#channel));
     if (v < 0) return undefined;
     this.#seen = Math.max(this.#seen, v);
-    return { version: v, apps: doc.apps, keys: doc.keys };
+    return { version: v, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys };
   }
 
   watch(onChange: () => void): void {
