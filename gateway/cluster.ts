@@ -13,7 +13,7 @@ import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
 import { identityFromWire, type IdentityWire } from './apps/identity.ts';
-import { openStarting, startAdminFor, startAnalyticsFor, watchReloads, type LoadedFile, type RunningGateway } from './single.ts';
+import { openStarting, startAdminFor, startAnalyticsFor, watchConfigSources, type LoadedFile, type RunningGateway } from './single.ts';
 import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
 
@@ -110,7 +110,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const analytics = await startAnalyticsFor(config, own, log);
   const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
   manager.setReady(true);
-  const stopWatching = watchReloads(loaded.file, (text) => void manager.reloadFromFile(text));
+  const stopWatching = watchConfigSources(loaded.file, manager, config, log);
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
   return {
     proxy: splitListen(config.proxy.listen), admin: address, manager,

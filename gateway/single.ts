@@ -10,6 +10,7 @@ import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
 import { fileHashOf, sha256 } from './control/file-hash.ts';
 import { createStore } from './control/store/index.ts';
+import { tlsFilePaths, watchTlsFiles } from './control/tls-file-watch.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
@@ -88,7 +89,7 @@ const resolved = (file: string) => { try { return realpathSync(file); } catch { 
  * The directory is watched, since editors replace files. `reload` gets the
  * settled text for a file change; nothing for SIGHUP, which reads the file.
  */
-export function watchReloads(file: string, reload: (settledText?: string) => void): () => void {
+function watchReloads(file: string, reload: (settledText?: string) => void): () => void {
   // Bumped by every event and by stop(): a settle that is overtaken gives up, so only the newest applies.
   let generation = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -134,6 +135,26 @@ export function watchReloads(file: string, reload: (settledText?: string) => voi
     clearTimeout(hupTimer);
     watcher?.close();
     process.off('SIGHUP', hup);
+  };
+}
+
+/**
+ * Everything that reloads the config: the file (watchReloads) and, every
+ * `proxy.tls_files_check_ms`, the upstreams' TLS files of the serving config,
+ * whose change re-reads them as a reload of the unchanged file does.
+ */
+export function watchConfigSources(file: string, manager: ConfigManager, config: Config, log: Logger): () => void {
+  const stopFile = watchReloads(file, (text) => void manager.reloadFromFile(text));
+  const checkMs = config.proxy.tls_files_check_ms;
+  const stopTls = checkMs > 0
+    ? watchTlsFiles(() => tlsFilePaths(manager.current().config), (files) => {
+      log.info({ files }, 'upstream TLS files changed on disk: reloading');
+      void manager.reloadFromFile();
+    }, checkMs)
+    : undefined;
+  return () => {
+    stopFile();
+    stopTls?.();
   };
 }
 
@@ -219,7 +240,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   }
   const { admin, address } = started;
   manager.setReady(true);
-  const stopWatching = watchReloads(loaded.file, (text) => void manager.reloadFromFile(text));
+  const stopWatching = watchConfigSources(loaded.file, manager, config, log);
   log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');
   return {
     proxy, admin: address, manager,

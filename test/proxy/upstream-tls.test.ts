@@ -147,6 +147,24 @@ test('a reload re-reads a changed ca_file under the same path, and refuses a bro
   }
 });
 
+test('a ca_file renewed on disk is picked up without a reload, within two of proxy.tls_files_check_ms', async () => {
+  const up = await upstream('watched', { cert: 'private' });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(SELF_SIGNED, ca);
+  const gw = await startGateway({ proxy: { tls_files_check_ms: 100 }, services: [service('svc', `https://localhost:${up.port}`, { tls: { ca_file: ca }, retries: 0 })] });
+  open.unshift(gw);
+  assert.equal((await send(gw.url, '/svc')).status, 502);
+  const version = gw.manager.current().version;
+  copyFileSync(PRIVATE.ca, ca);
+  assert.ok(await eventually(async () => (await send(gw.url, '/svc')).status === 200, 3000), 'the renewed CA was never picked up');
+  assert.equal(gw.manager.current().version, version, 'no new config version');
+  // A broken file is refused by the reload the watch makes; the renewed CA keeps serving.
+  writeFileSync(ca, 'not a certificate\n');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await send(gw.url, '/svc')).status, 200);
+});
+
 test('an admin apply naming a missing file is refused with its path and the old config keeps serving; no PEM text is ever shown', async () => {
   const up = await upstream('admin', { cert: 'private' });
   const svc = service('svc', `https://localhost:${up.port}`, { tls: { ca_file: PRIVATE.ca, cert_file: PRIVATE.clientCert, key_file: PRIVATE.clientKey } });

@@ -1,0 +1,59 @@
+import { statSync } from 'node:fs';
+
+/** The TLS files a config names (`tls.ca_file`, `cert_file`, `key_file` of every service's and canary group's upstream), each once. */
+export function tlsFilePaths(raw: unknown): string[] {
+  const paths = new Set<string>();
+  const add = (upstream: unknown) => {
+    const tls = (upstream as { tls?: Record<string, unknown> } | undefined)?.tls;
+    if (tls === undefined || tls === null || typeof tls !== 'object') return;
+    for (const field of ['ca_file', 'cert_file', 'key_file']) {
+      if (typeof tls[field] === 'string') paths.add(tls[field]);
+    }
+  };
+  const services = (raw as { services?: unknown } | undefined)?.services;
+  if (!Array.isArray(services)) return [];
+  for (const svc of services as { upstream?: unknown; canary?: { groups?: unknown } }[]) {
+    add(svc?.upstream);
+    const groups = svc?.canary?.groups;
+    if (Array.isArray(groups)) for (const g of groups as { upstream?: unknown }[]) add(g?.upstream);
+  }
+  return [...paths];
+}
+
+/** What stat says of a file, following symlinks (so a Kubernetes ..data swap changes it): device, inode, size, mtime; or why it cannot be read. */
+function signature(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'error';
+  }
+}
+
+/**
+ * Checks the files `paths()` names every `checkMs` (stat only; paths are read
+ * again each time, so files a reload or an admin edit adds are watched from
+ * then on) and calls `reload` once they changed and then held still for one
+ * whole check: a certificate and its key renewed one after the other are
+ * taken together, never the new certificate with the old key. Polling, not
+ * fs.watch, so renames, symlink swaps (a Kubernetes Secret volume) and
+ * network file systems are all seen. A reload that refuses the files is not
+ * retried until they change again.
+ */
+export function watchTlsFiles(paths: () => string[], reload: (changed: string[]) => void, checkMs: number): () => void {
+  const state = () => new Map(paths().map((p) => [p, signature(p)]));
+  let applied = state();
+  let previous = applied;
+  const timer = setInterval(() => {
+    const now = state();
+    const same = (a: Map<string, string>, b: Map<string, string>) => a.size === b.size && [...a].every(([p, s]) => b.get(p) === s);
+    const stable = same(now, previous);
+    previous = now;
+    if (!stable || same(now, applied)) return;
+    // A path new to the config was read by the apply that brought it: no change.
+    const changed = [...now].filter(([p, s]) => applied.has(p) && applied.get(p) !== s).map(([p]) => p);
+    applied = now;
+    if (changed.length > 0) reload(changed);
+  }, checkMs).unref();
+  return () => clearInterval(timer);
+}
