@@ -9,6 +9,7 @@ import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
 import { fileHashOf, sha256 } from './control/file-hash.ts';
+import { initialVersion } from './control/file-history.ts';
 import { createStore } from './control/store/index.ts';
 import { tlsFilePaths, watchTlsFiles } from './control/tls-file-watch.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
@@ -51,7 +52,7 @@ export async function openStarting(loaded: LoadedFile, log: Logger) {
 
 /** The version to start from, validated (the store's head may have been written by an older release). */
 export async function startingConfig(loaded: LoadedFile, store: ConfigStore, log: Logger) {
-  const { version, reused } = await ConfigManager.initialVersion(loaded, store, loaded.config.store.kind === 'redis');
+  const { version, reused } = await initialVersion(loaded, store, loaded.config.store.kind === 'redis');
   // Something other than the file serves: admin edits made on top of it, or (Redis) the cluster's config, which a joining node adopts.
   // (Versions stored by earlier releases hashed the file's bytes.)
   const fromFile = (version.source === 'file' || version.source === 'reload') &&

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../log.ts';
-import { ConfigManager, EDIT_ATTEMPTS, type DataPlanePort } from './config-manager.ts';
+import { ConfigManager, type DataPlanePort } from './config-manager.ts';
+import { EDIT_ATTEMPTS } from './store/conflict.ts';
 import { FileConfigStore } from './store/file.ts';
 import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
 

@@ -2,8 +2,9 @@ import type { Config } from '../config/schema.ts';
 import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 import { fileHashOf, sha256 } from './file-hash.ts';
+import { editsReplacedBy } from './file-history.ts';
 import { tlsFilesOf } from '../upstream/tls-files.ts';
-import { ConfigConflictError } from './store/conflict.ts';
+import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
@@ -20,16 +21,6 @@ export interface DataPlanePort {
 }
 
 export { sha256 };
-
-/** How far back a file reload looks for the admin edits it replaces. */
-const EDITS_SCAN = 100;
-
-/**
- * Tries of an admin edit whose append another node beat to the shared head;
- * each adopts that node's version and redoes the edit on it. Five lost races
- * in a row means the cluster is being edited faster than edits go through.
- */
-export const EDIT_ATTEMPTS = 5;
 
 const summary = ({ config: _c, ...rest }: ConfigVersion): ConfigVersionSummary => rest;
 
@@ -61,33 +52,6 @@ export class ConfigManager implements ControlPlane {
     this.store = opts.store;
     this.port = opts.port;
     this.log = opts.log;
-  }
-
-  /**
-   * Picks the config to start with. File store: the newest admin edit when it
-   * was made on top of this same file, else the file (a changed file wins).
-   * Redis store: the cluster's head when there is one (a node joining a
-   * cluster adopts its config), else the file seeds it. The file is stored
-   * only on top of the head it was compared with: of two nodes starting at
-   * once on an empty store, one seeds it and the other adopts that version
-   * instead of storing its own file over it.
-   */
-  static async initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
-    const hash = fileHashOf(file.raw);
-    for (let attempt = 1; ; attempt++) {
-      const head = await store.head();
-      // Versions stored by earlier releases hashed the file's bytes.
-      const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
-      if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
-      // After EDIT_ATTEMPTS lost races the file goes on top of whatever the head is, as it did before.
-      const base = attempt < EDIT_ATTEMPTS ? head?.version ?? 0 : undefined;
-      try {
-        const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' }, base);
-        return { version, reused: false };
-      } catch (err) {
-        if (!(err instanceof ConfigConflictError)) throw err;
-      }
-    }
   }
 
   /**
@@ -159,7 +123,7 @@ export class ConfigManager implements ControlPlane {
       // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
       if (!result.ok) return result;
       this.fileHash = hash;
-      const { edits, more } = await this.editsReplacedBy(result.version.version, before);
+      const { edits, more } = await editsReplacedBy(this.store, result.version.version, before);
       if (edits.length > 0) {
         this.log.warn({
           file: this.file, version: result.version.version, replaced_edits: more ? `${edits.length}+` : edits.length,
@@ -244,27 +208,6 @@ export class ConfigManager implements ControlPlane {
     if (!head) return false;
     await this.adopt(head);
     return this.head.version >= head.version;
-  }
-
-  /**
-   * The admin edits and rollbacks a file reload stored as `applied` replaced,
-   * newest first: those below it in the store's history back to the last
-   * file version. In a cluster that includes edits other nodes stored that
-   * this node had not adopted yet (`before` is what it served), since the
-   * reload goes on top of the store's head. `more`: the history ends (pruned)
-   * before it reaches a file version, so there were at least this many.
-   */
-  private async editsReplacedBy(applied: number, before: ConfigVersion): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
-    const edits: ConfigVersionSummary[] = [];
-    // Stored right on top of a file version this node served: nothing came in between.
-    if (applied === before.version + 1 && (before.source === 'file' || before.source === 'reload')) return { edits, more: false };
-    // The version is stored and serves; a history that cannot be listed only costs the warning.
-    for (const v of await this.store.list(EDITS_SCAN).catch(() => [])) {
-      if (v.version >= applied) continue;
-      if (v.source === 'file' || v.source === 'reload') return { edits, more: false };
-      edits.push(v);
-    }
-    return { edits, more: edits.length > 0 };
   }
 
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */

@@ -4,6 +4,7 @@ import type { UpstreamConfig } from '../config/schema.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { BalanceRequest, Balancer } from './balancer.ts';
 import { balancers, type BalancerName } from './balancers/index.ts';
+import { usableWeight } from './balancers/weights.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import { PassiveHealth } from './health/passive.ts';
 import type { DiscoveredTarget, TargetSource } from './discovery/source.ts';
@@ -185,6 +186,16 @@ export class UpstreamPool {
   pick(req: BalanceRequest, tried?: ReadonlySet<Target>): Target | undefined {
     if (!tried) return this.balancer.pick(req, this.eligible);
     return this.balancer.pick(req, (t) => !tried.has(t) && this.eligible(t));
+  }
+
+  /**
+   * Whether pick(req, tried) would find a target, asked without picking: a
+   * pick not used would still move a balancer on (round robin's cursor). Every
+   * balancer picks some target while one of usable weight is eligible.
+   */
+  hasUntried(tried: ReadonlySet<Target>): boolean {
+    for (const t of this.targets) if (usableWeight(t.weight) > 0 && !tried.has(t) && this.eligible(t)) return true;
+    return false;
   }
 
   dispatcher(target: Target): Pool {

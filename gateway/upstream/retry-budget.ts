@@ -31,12 +31,15 @@ export class RetryBudget {
     this.window.add(now, 1, 0);
   }
 
-  /** True (and the retry is counted) when the budget has room for one more retry. */
-  tryRetry(now: number): boolean {
+  /** True when the budget has room for one more retry; spends nothing (a retry may yet find no target to go to). */
+  hasRoom(now: number): boolean {
     const w = this.window;
     w.advance(now);
-    if (w.sumB + 1 > this.ratio * w.sumA + this.reserve) return false;
-    w.add(now, 0, 1);
-    return true;
+    return w.sumB + 1 <= this.ratio * w.sumA + this.reserve;
+  }
+
+  /** A retry sent, asked for with hasRoom at the same `now`. */
+  spend(now: number): void {
+    this.window.add(now, 0, 1);
   }
 }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfigFile } from '../../gateway/config/load.ts';
 import { ConfigManager } from '../../gateway/control/config-manager.ts';
+import { initialVersion } from '../../gateway/control/file-history.ts';
 import { fileHashOf } from '../../gateway/control/file-hash.ts';
 import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
@@ -228,7 +229,7 @@ test('a file reload names the admin edits it replaces, also those another node s
   const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(JSON.parse(s)); } });
   const loaded = loadConfigFile(file);
   assert.ok(loaded.ok);
-  const { version } = await ConfigManager.initialVersion({ raw: loaded.raw!, text: loaded.text! }, deaf, true);
+  const { version } = await initialVersion({ raw: loaded.raw!, text: loaded.text! }, deaf, true);
   const manager = new ConfigManager({ file, store: deaf, port: { apply: () => undefined, health: () => [], metrics: async () => ({ contentType: '', body: '' }) }, log });
   manager.init(version, fileHashOf(loaded.raw!));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { ConfigManager } from '../../gateway/control/config-manager.ts';
+import { initialVersion } from '../../gateway/control/file-history.ts';
 import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -52,8 +52,8 @@ test('two nodes that both find the Redis store empty store one first version; th
   t.after(() => Promise.all(stores.map((s) => s.close())));
   const held = barrier(2);
   const [a, b] = await Promise.all([
-    ConfigManager.initialVersion(fileOf('a'), held(stores[0]), true),
-    ConfigManager.initialVersion(fileOf('b'), held(stores[1]), true),
+    initialVersion(fileOf('a'), held(stores[0]), true),
+    initialVersion(fileOf('b'), held(stores[1]), true),
   ]);
 
   assert.equal(a.version.version, 1);

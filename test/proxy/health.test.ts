@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { keepAliveAgent, send, type SendResult } from '../helpers/http-client.ts';
 import { closedPort } from '../helpers/raw-upstream.ts';
+import { metric } from '../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 // Stopped targets refuse at once, so checks find them down without waiting for
@@ -70,13 +71,30 @@ test('an idempotent GET whose target refuses the connection is retried on anothe
 
 // Regression: the retry of a lone target that refused found no other target and answered 503 GW_ERR_UPSTREAM_UNAVAILABLE
 // ("no healthy target"), where the same upstream with retries: 0 answered 502 GW_ERR_UPSTREAM_REFUSED.
-test('a retry that finds no other target to try answers the failure it retried, 502 GW_ERR_UPSTREAM_REFUSED', async () => {
+// Regression: that retry was also counted in tollgate_upstream_retries_total (and spent retry budget) though it was never sent.
+test('a retry that finds no other target to try answers the failure it retried, 502 GW_ERR_UPSTREAM_REFUSED, and is not counted', async () => {
   const dead = `http://127.0.0.1:${await closedPort()}`;
   await withGateway({ targets: [{ url: dead }], retries: 1, health: { passive: { max_failures: 0 } } }, async (gw) => {
     const res = await send(gw.url, '/get');
     assert.equal(res.status, 502, res.text);
     assert.equal(res.json().code, 'GW_ERR_UPSTREAM_REFUSED');
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc"'), 0);
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_skipped_total', 'service="svc",group=""'), 0);
   });
+});
+
+test('a GET refused by one of two targets succeeds on the other, and tollgate_upstream_retries_total counts that one retry', async () => {
+  const live = await startUpstream('live');
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  // Round robin starts with the first target listed: the refusing one.
+  await withGateway({ targets: [{ url: dead }, { url: live.url }], retries: 1, health: { passive: { max_failures: 0 } } }, async (gw) => {
+    const res = await send(gw.url, '/get');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().name, 'live');
+    assert.equal(live.seen.filter((s) => s.url === '/get').length, 1);
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc"'), 1);
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_skipped_total', 'service="svc",group=""'), 0);
+  }, [live]);
 });
 
 test('a POST with a body is not retried after a connect failure', async () => {

@@ -16,3 +16,10 @@ export class ConfigConflictError extends Error {
     this.head = head;
   }
 }
+
+/**
+ * Tries of an admin edit whose append another node beat to the shared head;
+ * each adopts that node's version and redoes the edit on it. Five lost races
+ * in a row means the cluster is being edited faster than edits go through.
+ */
+export const EDIT_ATTEMPTS = 5;

@@ -6,7 +6,6 @@ import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline } from '../../upstream/deadlines.ts';
-import type { ErrorCode } from '../../errors.ts';
 import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
@@ -40,30 +39,27 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
   private sendTimer: NodeJS.Timeout | undefined = undefined;
 
-  /** `failed`: a retry's, the reply its failed attempt would have had, given when no other target is left to try. */
-  static start(ctx: RequestContext, route: CompiledRoute, tried: Set<Target> | undefined, failed?: ErrorCode): void {
+  /** A request's first attempt; retries are sent by the failed attempt (retry). */
+  static start(ctx: RequestContext, route: CompiledRoute): void {
     const upstream = ctx.upstream ?? route.service.upstream;
-    if (tried === undefined) {
-      const breaker = upstream.breaker;
-      const budget = upstream.retryBudget;
-      if (breaker !== undefined || budget !== undefined) {
-        // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
-        const now = ctx.startMs;
-        if (breaker !== undefined && !breaker.allow(now)) {
-          upstream.counters.breakerRejected.inc();
-          ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
-          return;
-        }
-        budget?.request(now);
+    const breaker = upstream.breaker;
+    const budget = upstream.retryBudget;
+    if (breaker !== undefined || budget !== undefined) {
+      // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
+      const now = ctx.startMs;
+      if (breaker !== undefined && !breaker.allow(now)) {
+        upstream.counters.breakerRejected.inc();
+        ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
+        return;
       }
+      budget?.request(now);
     }
-    const target = upstream.pick(ctx, tried);
+    const target = upstream.pick(ctx);
     if (!target) {
-      // A lone target that refused is a 502 (GW_ERR_UPSTREAM_REFUSED), as without the retry, not a 503 "no healthy target".
-      ctx.reply(failed ?? 'GW_ERR_UPSTREAM_UNAVAILABLE');
+      ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
       return;
     }
-    new Exchange(ctx, route, upstream, target, tried).send();
+    new Exchange(ctx, route, upstream, target, undefined).send();
   }
 
   private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target, tried: Set<Target> | undefined) {
@@ -193,7 +189,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
 
   onResponseError(_controller: Controller | undefined, err: Error): void {
     this.finish(); // a no-op when expire() already answered; undici's later abort then returns below
-    const { ctx, route, target } = this;
+    const { ctx, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
     if (code === 'TOLLGATE_BODY_TOO_LARGE') {
@@ -215,20 +211,39 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
         upstream.breaker.recordOutcome(performance.now(), true);
       }
     }
-    if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '')) {
-      const tried = this.tried ?? new Set<Target>();
-      tried.add(target);
-      // A circuit this failure just opened means no more attempts, retries included.
-      if (tried.size <= upstream.config.retries && upstream.breaker?.state !== OPEN) {
-        if (upstream.retryBudget!.tryRetry(performance.now())) {
-          upstream.counters.retries.inc();
-          Exchange.start(ctx, route, tried, replyCode);
-          return;
-        }
-        upstream.counters.retriesSkipped.inc();
-      }
-    }
+    if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '') && this.retry()) return;
+    // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
+    // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
     ctx.reply(replyCode);
+  }
+
+  /**
+   * After a connect failure: sends the request to a target not tried yet, when
+   * `retries`, the breaker and the retry budget allow one. Only a retry sent
+   * is counted (tollgate_upstream_retries_total) and spends budget. The budget
+   * is asked before the balancer, so a retry it refuses picks nothing (a pick
+   * not used would cost round robin a turn); the one pick made is the target
+   * the retry goes to. False when no retry was sent.
+   */
+  private retry(): boolean {
+    const upstream = this.upstream;
+    const tried = this.tried ?? new Set<Target>();
+    tried.add(this.target);
+    // A circuit this failure just opened means no more attempts, retries included.
+    if (tried.size > upstream.config.retries || upstream.breaker?.state === OPEN) return false;
+    const budget = upstream.retryBudget!;
+    const now = performance.now();
+    if (!budget.hasRoom(now)) {
+      // Skipped: a retry the budget refused, not one that had no target to go to.
+      if (upstream.hasUntried(tried)) upstream.counters.retriesSkipped.inc();
+      return false;
+    }
+    const next = upstream.pick(this.ctx, tried);
+    if (next === undefined) return false;
+    budget.spend(now);
+    upstream.counters.retries.inc();
+    new Exchange(this.ctx, this.route, upstream, next, tried).send();
+    return true;
   }
 
   private finish(): void {

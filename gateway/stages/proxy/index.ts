@@ -6,7 +6,7 @@ export const proxy: RouteStage = {
   name: 'proxy',
   scope: 'route',
   init: (route) => (ctx) => {
-    Exchange.start(ctx, route, undefined);
+    Exchange.start(ctx, route);
     return false;
   },
 };

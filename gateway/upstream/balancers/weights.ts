@@ -7,11 +7,13 @@ import type { Target } from '../target.ts';
  */
 export function usableWeights(targets: readonly Target[]): Float64Array {
   const weights = new Float64Array(targets.length);
-  for (let i = 0; i < targets.length; i++) {
-    const w = targets[i].weight;
-    weights[i] = w > 0 && Number.isFinite(w) ? w : 0;
-  }
+  for (let i = 0; i < targets.length; i++) weights[i] = usableWeight(targets[i].weight);
   return weights;
+}
+
+/** One target's weight as the balancers use it: 0 (never picked) unless a positive finite number. */
+export function usableWeight(w: number): number {
+  return w > 0 && Number.isFinite(w) ? w : 0;
 }
 
 /** Targets ordered by id, so a hash maps to the same target whatever order the config lists them in. */
