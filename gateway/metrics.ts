@@ -43,8 +43,8 @@ export function createGatewayMetrics(register = new Registry()) {
       labelNames: ['service', 'status_class', 'reason'] as const, registers,
     }),
     retries: new Counter({
-      name: 'tollgate_upstream_retries_total', help: 'Requests retried on another target after a connect failure.',
-      labelNames: ['service'] as const, registers,
+      name: 'tollgate_upstream_retries_total', help: 'Retries sent to another target after a connect failure, by service and canary group (\'\' for the service\'s own upstream).',
+      labelNames: ['service', 'group'] as const, registers,
     }),
     targetHealthy: new Gauge({
       name: 'tollgate_upstream_target_healthy', help: '1 when the active health check passes (and the target is not ejected), else 0.',

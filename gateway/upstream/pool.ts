@@ -82,7 +82,7 @@ export class UpstreamPool {
     const um = upstreamMetrics(metrics);
     const labels = { service, group };
     this.counters = {
-      retries: metrics.retries.labels({ service }),
+      retries: metrics.retries.labels(labels),
       retriesSkipped: um.retriesSkipped.labels(labels),
       breakerRejected: um.breakerRejected.labels(labels),
     };

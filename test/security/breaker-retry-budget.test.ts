@@ -30,7 +30,7 @@ async function outage(retryBudget: Record<string, unknown>, requests: number) {
     return {
       codes,
       liveAttempts: live.seen.filter((s) => s.url !== '/healthz').length,
-      retried: await metric(gw, 'tollgate_upstream_retries_total', 'service="svc"'),
+      retried: await metric(gw, 'tollgate_upstream_retries_total', 'service="svc",group=""'),
       skipped: await metric(gw, 'tollgate_upstream_retries_skipped_total', 'service="svc",group=""'),
     };
   } finally {
@@ -85,7 +85,7 @@ test('an attempt that finds no target left spends no budget and is not counted: 
     for (let i = 0; i < 3; i++) codes.push((await send(gw.url, `/r${i}`)).json().code);
     assert.deepEqual(codes, ['GW_ERR_UPSTREAM_REFUSED', 'GW_ERR_UPSTREAM_REFUSED', 'GW_ERR_UPSTREAM_REFUSED']);
     // One retry sent by each of the first two requests (to the other target); the third's the budget refused.
-    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc"'), 2);
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc",group=""'), 2);
     assert.equal(await metric(gw, 'tollgate_upstream_retries_skipped_total', 'service="svc",group=""'), 1);
   } finally {
     await gw.close();
