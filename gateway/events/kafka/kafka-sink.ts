@@ -27,6 +27,12 @@ const MAX_BATCH_BYTES = 512 * 1024;
 const FIRST_RETRY_MS = 100;
 // Short enough that a returning Kafka is noticed within a couple of seconds.
 const MAX_RETRY_MS = 2000;
+// The loop runs on the gateway's main thread. Its waits normally end on a timer or on
+// the network, but should every one of them resolve at once (a spool read finding
+// nothing without touching the disk, a client failing or answering synchronously) it
+// would run on microtasks alone and freeze the proxy; every this many turns it lets
+// the event loop (timers, sockets) run. Costs one setImmediate per this many batches.
+const TURNS_PER_YIELD = 64;
 const SPOOL_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
   full: 'spool_full', backlog: 'backlog', io_error: 'io_error', closed: 'closed', invalid_size: 'encode_error',
 };
@@ -158,7 +164,8 @@ export class KafkaEventSink implements EventSink {
   async #run(): Promise<void> {
     await this.#spool.countUnsent(() => this.#closing);
     if (!this.#closing) await this.#probe();
-    for (;;) {
+    for (let turn = 1; ; turn++) {
+      if (turn % TURNS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#closing) {
         // Memory goes to Kafka only while nothing older waits on disk; the spool stays for the next start.
         const sendable = this.#state === 'up' && !this.#spool.pending && this.#memory.length > 0;
