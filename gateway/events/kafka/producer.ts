@@ -41,6 +41,10 @@ export function createEventProducer(config: EventProducerConfig): EventProducer 
     compression: config.compression,
     timeout: config.timeoutMs,
     connectTimeout: Math.min(config.timeoutMs, 5000),
+    // The library's connections time a request out after requestTimeout (30 s by default, whatever
+    // `timeout` says): a request the sink gave up on would stay open that long, with the library's
+    // de-duplicated metadata and producer-id calls queued behind it.
+    requestTimeout: config.timeoutMs,
     retries: LIBRARY_RETRIES,
     retryDelay: LIBRARY_RETRY_DELAY_MS,
     // Creates the topic only where the broker allows it (tests); production brokers usually do not.
