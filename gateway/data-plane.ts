@@ -193,11 +193,15 @@ export class DataPlane {
     const status = res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499;
     // The client left while its request was still arriving, before its answer was whole: a broken exchange
     // whatever status went out (one that only stops reading a response after sending all of it is not counted).
-    if (!ctx.req.complete && ctx.errorCode === undefined && !res.writableFinished) {
-      ctx.clientLeftMidRequest = true;
-      // What arrived, not the Content-Length declared (nor 0 where a stage was still reading it whole).
+    if (!ctx.req.complete) {
+      // A body that never arrived whole (the client left or was too slow, the upstream failed or answered
+      // early): bytes in are what the parser read, not the Content-Length declared (nor 0 while a stage
+      // was reading it whole).
       ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
-      ctx.countAborted(status, 'client_closed');
+      if (ctx.errorCode === undefined && !res.writableFinished) {
+        ctx.clientLeftMidRequest = true;
+        ctx.countAborted(status, 'client_closed');
+      }
     }
     if (ctx.onDone) ctx.onDone(ctx, status);
     const seconds = (performance.now() - ctx.startMs) / 1000;

@@ -12,6 +12,8 @@ let gw: TestGateway;
 let reader: TestUpstream;
 /** Sends its status line and a first chunk at once, the rest when the body is in. */
 let early: TestUpstream;
+/** Resets the connection once the first body bytes are in. */
+let dies: TestUpstream;
 
 before(async () => {
   reader = await startUpstream('reader', (req, res) => {
@@ -24,8 +26,10 @@ before(async () => {
     req.resume();
     req.on('end', () => res.end('ok'));
   });
+  dies = await startUpstream('dies', (req) => { req.once('data', () => req.socket.destroy()); });
   gw = await startGateway({
     services: [
+      { ...service('dies', [dies.url], [{ paths: ['/dies'] }]), upstream: { targets: [{ url: dies.url }], retries: 0, health: { passive: { max_failures: 0 } } } },
       service('reader', [reader.url], [{ paths: ['/reader'] }]),
       service('early', [early.url], [{ paths: ['/early'] }]),
       // The guard reads a JSON body whole before the proxy sends it.
@@ -38,6 +42,7 @@ after(async () => {
   await gw?.close();
   await reader?.close();
   await early?.close();
+  await dies?.close();
 });
 
 /** The 50 bytes of the declared 100 a leaving client sends. */
@@ -132,4 +137,13 @@ test('a client that sent its whole request and leaves before the answer is a 499
   const events = await newEvents(eventsBefore, 1);
   assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
   assert.equal(await aborted('reader', '4xx'), before);
+});
+
+// Regression: an upload the upstream cut short (502) kept the declared Content-Length as its bytes in.
+test('an upstream that resets mid-upload is a 502 whose bytes in are the body bytes that arrived', async () => {
+  const eventsBefore = (await readEvents(gw)).length;
+  const got = await leaveHalfway('/dies', 'fin', (received) => received.startsWith('HTTP/1.1 502'));
+  assert.match(got, /^HTTP\/1\.1 502 /);
+  const events = await newEvents(eventsBefore, 1);
+  assert.deepEqual(events.map((e) => [e.service, e.status, e.bytesIn]), [['dies', 502, HALF_BODY_BYTES]]);
 });

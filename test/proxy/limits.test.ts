@@ -281,6 +281,9 @@ test('a body slower than request_timeout_ms: 408 with the request id it was give
     await sleep(100);
     const events = (await readEvents(g)).filter((e) => e.status === 408 || e.status === 499);
     assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['early', 408, 'request_timeout']]);
+    // Regression: bytes in were the declared 900 for both, the 408 and the early 200, though a few trickled bytes arrived.
+    const early200 = (await readEvents(g)).find((e) => e.service === 'early' && e.status === 200);
+    for (const e of [events[0], early200!]) assert.ok(e.bytesIn > 0 && e.bytesIn < 900, `bytes in of the ${e.status}: ${e.bytesIn}`);
     const text = await (await fetch(`${g.adminUrl}/metrics`)).text();
     assert.equal(sampleOf(text, 'tollgate_requests_total{service="early",route="early-0",status_class="4xx"}'), 1, text);
     assert.equal(sampleOf(text, 'tollgate_requests_total{service="",route="",status_class="4xx"}'), undefined, text);
