@@ -142,15 +142,16 @@ function watchReloads(file: string, reload: (settledText?: string) => void): () 
 /**
  * Everything that reloads the config: the file (watchReloads) and, every
  * `proxy.tls_files_check_ms`, the upstreams' TLS files of the serving config,
- * whose change re-reads them as a reload of the unchanged file does.
+ * whose change re-reads them (only them: the config file, whose own TLS files
+ * may no longer be in use, is not read). The manager logs what the re-read did.
  */
 export function watchConfigSources(file: string, manager: ConfigManager, config: Config, log: Logger): () => void {
   const stopFile = watchReloads(file, (text) => void manager.reloadFromFile(text));
   const checkMs = config.proxy.tls_files_check_ms;
   const stopTls = checkMs > 0
     ? watchTlsFiles(() => tlsFilePaths(manager.current().config), (files) => {
-      log.info({ files }, 'upstream TLS files changed on disk: reloading');
-      void manager.reloadFromFile();
+      log.debug({ files }, 'upstream TLS files changed on disk: re-reading them');
+      void manager.reloadTlsFiles();
     }, checkMs)
     : undefined;
   return () => {

@@ -146,7 +146,7 @@ export class ConfigManager implements ControlPlane {
     const result = validateConfig(this.head.config);
     if (!result.ok) {
       this.port.onReload?.('invalid');
-      this.log.error({ version: this.head.version, errors: result.errors }, 'config rejected on reload (its files changed); the previous config keeps serving');
+      this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
       return { ok: false, errors: result.errors };
     }
     const files = tlsFilesOf(result.config);
@@ -157,6 +157,11 @@ export class ConfigManager implements ControlPlane {
       this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
     }
     return { ok: true, version: summary(this.head) };
+  }
+
+  /** Re-reads the serving config's upstream TLS files only (the TLS file watch): the config file is not read. */
+  reloadTlsFiles(): Promise<ApplyResult> {
+    return this.serialise(async () => this.rereadTlsFiles());
   }
 
   history(limit: number): Promise<ConfigVersionSummary[]> {

@@ -33,7 +33,7 @@ function signature(path: string): string {
 /**
  * Checks the files `paths()` names every `checkMs` (stat only; paths are read
  * again each time, so files a reload or an admin edit adds are watched from
- * then on) and calls `reload` once they changed and then held still for one
+ * then on, and re-read once) and calls `reload` once they changed and then held still for one
  * whole check: a certificate and its key renewed one after the other are
  * taken together, never the new certificate with the old key. Polling, not
  * fs.watch, so renames, symlink swaps (a Kubernetes Secret volume) and
@@ -50,8 +50,9 @@ export function watchTlsFiles(paths: () => string[], reload: (changed: string[])
     const stable = same(now, previous);
     previous = now;
     if (!stable || same(now, applied)) return;
-    // A path new to the config was read by the apply that brought it: no change.
-    const changed = [...now].filter(([p, s]) => applied.has(p) && applied.get(p) !== s).map(([p]) => p);
+    // A path new to the config counts too: the apply that brought it read it before this watch's first
+    // look, and it may have changed in between. The re-read compares content, so an unchanged one costs nothing.
+    const changed = [...now].filter(([p, s]) => applied.get(p) !== s).map(([p]) => p);
     applied = now;
     if (changed.length > 0) reload(changed);
   }, checkMs).unref();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,47 @@ test('a ca_file renewed on disk is picked up without a reload, within two of pro
   writeFileSync(ca, 'not a certificate\n');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal((await send(gw.url, '/svc')).status, 200);
+});
+
+// Regression: a file changed between the admin edit that named it and the watch's first look was never re-read.
+test('a ca_file changed right after the admin edit that named it is still picked up', async () => {
+  const up = await upstream('edited', { cert: 'private' });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(SELF_SIGNED, ca);
+  const gw = await startGateway({ proxy: { tls_files_check_ms: 200 }, services: [service('other', `https://localhost:${up.port}`, { tls: { ca_file: PRIVATE.ca } })] });
+  open.unshift(gw);
+  const put = await fetch(`${gw.adminUrl}/services/svc`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ routes: [{ paths: ['/svc'] }], upstream: { targets: [{ url: `https://localhost:${up.port}` }], tls: { ca_file: ca }, retries: 0 } }),
+  });
+  assert.equal(put.status, 200, await put.text());
+  copyFileSync(PRIVATE.ca, ca);
+  assert.ok(await eventually(async () => (await send(gw.url, '/svc')).status === 200, 3000), 'the CA written after the edit was never picked up');
+});
+
+// Regression: the watch re-read the config file, whose own TLS file (no longer in use after an admin edit) was gone,
+// so every renewal of the files in use was refused as "config file rejected".
+test('a renewal of the files an admin edit uses is picked up though a TLS file only the config file names is gone', async () => {
+  const up = await upstream('replaced', { cert: 'private' });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+  const retired = join(dir, 'retired-ca.pem');
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(PRIVATE.ca, retired);
+  copyFileSync(SELF_SIGNED, ca);
+  const url = `https://localhost:${up.port}`;
+  const gw = await startGateway({ proxy: { tls_files_check_ms: 200 }, services: [service('svc', url, { tls: { ca_file: retired }, retries: 0 })] });
+  open.unshift(gw);
+  const put = await fetch(`${gw.adminUrl}/services/svc`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ routes: [{ paths: ['/svc'] }], upstream: { targets: [{ url }], tls: { ca_file: ca }, retries: 0 } }),
+  });
+  assert.equal(put.status, 200, await put.text());
+  assert.equal((await send(gw.url, '/svc')).status, 502, 'the edit\'s CA does not vouch for the upstream yet');
+  rmSync(retired);
+  await new Promise((r) => setTimeout(r, 600));
+  copyFileSync(PRIVATE.ca, ca);
+  assert.ok(await eventually(async () => (await send(gw.url, '/svc')).status === 200, 3000), 'the renewal was refused');
 });
 
 test('an admin apply naming a missing file is refused with its path and the old config keeps serving; no PEM text is ever shown', async () => {
