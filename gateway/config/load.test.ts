@@ -73,6 +73,14 @@ test('requires an admin token when the admin listener is not loopback', () => {
   ok({ admin: { listen: '0.0.0.0:9080', token: 'a-long-enough-admin-token' } });
 });
 
+// Regression: validate accepted it, and the start failed with Node's ERR_OUT_OF_RANGE for headersTimeout.
+test('proxy.header_timeout_ms may not exceed proxy.request_timeout_ms', () => {
+  const errs = errorsOf({ proxy: { request_timeout_ms: 3000 } });
+  assert.deepEqual(errs.map((e) => e.path), ['/proxy/header_timeout_ms']);
+  assert.match(errs[0].message, /at most proxy\.request_timeout_ms \(3000\)/);
+  ok({ proxy: { request_timeout_ms: 3000, header_timeout_ms: 3000 } });
+});
+
 test('YAML syntax errors carry the line', () => {
   const r = parseConfigText('services:\n  - name: [\n');
   assert.equal(r.ok, false);

@@ -36,7 +36,7 @@ export const ConfigSchema = Type.Object({
     listen: Listen('127.0.0.1:8080', 'Proxy listener'),
     max_header_bytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384, description: 'Largest request head (line + headers); larger gets 431 (default 16384).' }),
     max_body_bytes: Type.Integer({ minimum: 0, default: 10485760, description: 'Largest request body; larger gets 413; 0 = unlimited (default 10485760).' }),
-    header_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'A client must send the request head within this (default 10000).' }),
+    header_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'A client must send the request head within this; at most request_timeout_ms (default 10000).' }),
     request_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'A client must send the whole request within this (default 60000).' }),
     keep_alive_ms: Type.Integer({ minimum: 100, default: 65000, description: 'Idle client keep-alive, announced in `Keep-Alive: timeout`; above the 60 s idle timeout of common load balancers in front, so they never reuse a connection the gateway is closing (default 65000).' }),
     send_timeout_ms: Type.Integer({ minimum: 0, default: 60000, description: 'A client that takes none of a response for this long (the gateway waiting on it to read) loses the connection, and the upstream request is aborted, as nginx send_timeout; 0 = never (default 60000).' }),

@@ -27,6 +27,7 @@ export function checkSemantics(config: Config): ConfigError[] {
   const err = (path: string, message: string) => errors.push({ path, message });
   const guard = (fn: () => void) => { try { fn(); } catch { /* wrong shape: the schema error stands */ } };
   guard(() => checkListeners(config, err));
+  guard(() => checkClientTimeouts(config, err));
   guard(() => checkTrustedProxies(config, err));
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
@@ -45,6 +46,12 @@ function checkListeners(config: Config, err: Report): void {
   if (!isLoopback(splitListen(config.admin.listen).host) && !config.admin.token) {
     err('/admin/token', 'required when admin.listen is not a loopback address (set TOLLGATE_ADMIN_TOKEN)');
   }
+}
+
+/** Node refuses to start a listener whose head timeout exceeds its whole-request timeout; say so at validate time. */
+function checkClientTimeouts(config: Config, err: Report): void {
+  const { header_timeout_ms: head, request_timeout_ms: whole } = config.proxy;
+  if (head > whole) err('/proxy/header_timeout_ms', `must be at most proxy.request_timeout_ms (${whole}): the head is part of the request`);
 }
 
 function checkService(svc: Config['services'][number], si: number, services: Map<string, number>, routeNames: Map<string, string>, err: Report): void {

@@ -79,6 +79,12 @@ test('a file that holds no certificate, a broken certificate or a key that is no
   assertError(svc({ tls: { cert_file: CLIENT_CERT, key_file: OTHER_KEY } }), `${AT}/key_file`, /is not the key of the certificate in .*private-client-cert\.pem \(CN=tollgate-client\)/);
 });
 
+test('a client certificate outside its validity period is refused at cert_file: expired, or not valid yet', () => {
+  const pair = (name: string) => ({ tls: { cert_file: join(TLS, `${name}-client-cert.pem`), key_file: join(TLS, `${name}-client-key.pem`) } });
+  assertError(svc(pair('expired')), `${AT}/cert_file`, /the certificate expired on Jan {2}1 00:00:00 2021 GMT/);
+  assertError(svc(pair('future')), `${AT}/cert_file`, /the certificate is not valid before Jan {2}1 00:00:00 2030 GMT/);
+});
+
 test('cert_file and key_file come as a pair', () => {
   assertError(svc({ tls: { cert_file: CLIENT_CERT } }), `${AT}/key_file`, /required with cert_file/);
   assertError(svc({ tls: { key_file: CLIENT_KEY } }), `${AT}/cert_file`, /required with key_file/);

@@ -63,6 +63,7 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
     if (problem) fail(`${at}/cert_file`, `${tls.cert_file}: ${problem}`);
     else leaf = new X509Certificate(cert);
     if (leaf && Date.parse(leaf.validTo) < Date.now()) fail(`${at}/cert_file`, `${tls.cert_file}: the certificate expired on ${leaf.validTo}`);
+    if (leaf && Date.parse(leaf.validFrom) > Date.now()) fail(`${at}/cert_file`, `${tls.cert_file}: the certificate is not valid before ${leaf.validFrom}`);
   }
   let privateKey: KeyObject | undefined;
   if (key !== undefined) {
