@@ -15,7 +15,7 @@ import { CircuitBreaker, stateNames } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { upstreamMetrics } from './metrics.ts';
 import { UpstreamFailureLog } from './failure-log.ts';
-import { connectTls, type TlsConnectOptions } from './tls.ts';
+import { connectTls, settingsOf, type TlsConnectOptions } from './tls.ts';
 import { tlsFailureReason } from './tls-errors.ts';
 
 export interface PoolEvents {
@@ -86,8 +86,12 @@ export class UpstreamPool {
       retriesSkipped: um.retriesSkipped.labels(labels),
       breakerRejected: um.breakerRejected.labels(labels),
     };
+    // Only the TLS files' content changed (a renewal): the breaker and the retry budget carry over.
+    const renewal = previous !== undefined && settingsOf(previous.config) === settingsOf(config);
     const b = config.breaker;
-    if (b.enabled) {
+    if (renewal) {
+      this.breaker = previous.breaker;
+    } else if (b.enabled) {
       this.breaker = new CircuitBreaker({
         minRequests: b.min_requests, errorRatio: b.error_ratio, windowMs: b.window_ms, openMs: b.open_ms,
         halfOpenProbes: b.half_open_probes, failureStatuses: b.failure_statuses,
@@ -104,7 +108,8 @@ export class UpstreamPool {
     }
     const rb = config.retry_budget;
     this.totalTimeouts = config.timeouts.total_ms > 0 ? new DeadlineQueue(config.timeouts.total_ms) : undefined;
-    this.retryBudget = config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
+    this.retryBudget = renewal ? previous.retryBudget
+      : config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
     this.passive = new PassiveHealth({
       maxFailures: config.health.passive.max_failures,
       ejectionMs: config.health.passive.ejection_ms,

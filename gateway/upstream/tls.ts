@@ -43,3 +43,13 @@ export function connectTls(up: UpstreamConfig): TlsConnectOptions | undefined {
     rejectUnauthorized: tls.verify,
   };
 }
+
+/**
+ * The upstream's config without its TLS files' text: equal for two configs
+ * when only the content of those files changed (a renewal), for which a pool
+ * rebuilt with the new files keeps its breaker and retry budget, as Envoy
+ * keeps outlier state across an SDS secret update.
+ */
+export function settingsOf(up: UpstreamConfig): string {
+  return JSON.stringify(up, (key, value: unknown) => (key === 'pem' ? undefined : value));
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +204,32 @@ test('a renewal of the files an admin edit uses is picked up though a TLS file o
   await new Promise((r) => setTimeout(r, 600));
   copyFileSync(PRIVATE.ca, ca);
   assert.ok(await eventually(async () => (await send(gw.url, '/svc')).status === 200, 3000), 'the renewal was refused');
+});
+
+// Regression: a renewal rebuilt the pool with a fresh, closed breaker (and retry budget), so routine certificate
+// rotation sent traffic to an upstream the open circuit was holding off. Envoy keeps outlier state across SDS updates.
+test('a pool rebuilt for renewed TLS files keeps its open circuit breaker', async () => {
+  const up = await upstream('tripped', { cert: 'private' });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+  const ca = join(dir, 'ca.pem');
+  copyFileSync(SELF_SIGNED, ca); // a CA that did not issue the upstream's certificate: every request fails
+  const gw = await startGateway({
+    proxy: { tls_files_check_ms: 0 },
+    services: [service('svc', `https://localhost:${up.port}`, {
+      tls: { ca_file: ca }, retries: 0, health: { passive: { max_failures: 0 } },
+      breaker: { enabled: true, min_requests: 3, error_ratio: 0.5, open_ms: 600_000 },
+    })],
+  });
+  open.unshift(gw);
+  for (let i = 0; i < 3; i++) assert.equal((await send(gw.url, '/svc')).status, 502);
+  assert.equal((await send(gw.url, '/svc')).json().code, 'GW_ERR_CIRCUIT_OPEN');
+  writeFileSync(ca, readFileSync(SELF_SIGNED, 'utf8') + '\n'); // renewed: other bytes, the same trust
+  const reloaded = await gw.manager.reloadFromFile();
+  assert.ok(reloaded.ok, JSON.stringify(reloaded));
+  const after = await send(gw.url, '/svc');
+  assert.equal(after.json().code, 'GW_ERR_CIRCUIT_OPEN', after.text);
+  const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  assert.match(metrics, /^tollgate_upstream_breaker_state\{service="svc",group=""\} 1$/m);
 });
 
 test('an admin apply naming a missing file is refused with its path and the old config keeps serving; no PEM text is ever shown', async () => {
