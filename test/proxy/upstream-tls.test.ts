@@ -165,6 +165,15 @@ test('a ca_file renewed on disk is picked up without a reload, within two of pro
   assert.equal((await send(gw.url, '/svc')).status, 200);
 });
 
+/** An admin edit: service `svc` on /svc to the one https target `url`, trusting `ca`. */
+async function putSvc(gw: TestGateway, url: string, ca: string): Promise<void> {
+  const put = await fetch(`${gw.adminUrl}/services/svc`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ routes: [{ paths: ['/svc'] }], upstream: { targets: [{ url }], tls: { ca_file: ca }, retries: 0 } }),
+  });
+  assert.equal(put.status, 200, await put.text());
+}
+
 // Regression: a file changed between the admin edit that named it and the watch's first look was never re-read.
 test('a ca_file changed right after the admin edit that named it is still picked up', async () => {
   const up = await upstream('edited', { cert: 'private' });
@@ -173,11 +182,7 @@ test('a ca_file changed right after the admin edit that named it is still picked
   copyFileSync(SELF_SIGNED, ca);
   const gw = await startGateway({ proxy: { tls_files_check_ms: 200 }, services: [service('other', `https://localhost:${up.port}`, { tls: { ca_file: PRIVATE.ca } })] });
   open.unshift(gw);
-  const put = await fetch(`${gw.adminUrl}/services/svc`, {
-    method: 'PUT', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ routes: [{ paths: ['/svc'] }], upstream: { targets: [{ url: `https://localhost:${up.port}` }], tls: { ca_file: ca }, retries: 0 } }),
-  });
-  assert.equal(put.status, 200, await put.text());
+  await putSvc(gw, `https://localhost:${up.port}`, ca);
   copyFileSync(PRIVATE.ca, ca);
   assert.ok(await eventually(async () => (await send(gw.url, '/svc')).status === 200, 3000), 'the CA written after the edit was never picked up');
 });
@@ -194,11 +199,7 @@ test('a renewal of the files an admin edit uses is picked up though a TLS file o
   const url = `https://localhost:${up.port}`;
   const gw = await startGateway({ proxy: { tls_files_check_ms: 200 }, services: [service('svc', url, { tls: { ca_file: retired }, retries: 0 })] });
   open.unshift(gw);
-  const put = await fetch(`${gw.adminUrl}/services/svc`, {
-    method: 'PUT', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ routes: [{ paths: ['/svc'] }], upstream: { targets: [{ url }], tls: { ca_file: ca }, retries: 0 } }),
-  });
-  assert.equal(put.status, 200, await put.text());
+  await putSvc(gw, url, ca);
   assert.equal((await send(gw.url, '/svc')).status, 502, 'the edit\'s CA does not vouch for the upstream yet');
   rmSync(retired);
   await new Promise((r) => setTimeout(r, 600));
