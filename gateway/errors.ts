@@ -51,6 +51,7 @@ export const errors = {
   GW_ERR_CIRCUIT_OPEN: { status: 503, message: 'The upstream is failing; requests are paused.', errorClass: 'circuit_open' },
   GW_ERR_INJECTION_BLOCKED: { status: 403, message: 'The request looks like an injection attack.', errorClass: 'injection_blocked' },
   GW_ERR_REPORTS_UNAVAILABLE: { status: 503, message: 'The reports store cannot be read right now.', errorClass: 'internal' },
+  GW_ERR_CONFIG_NODE_BEHIND: { status: 503, message: 'This node cannot apply the cluster\'s current config, so it takes no edits; nothing was changed.', errorClass: 'internal' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof errors;

@@ -149,7 +149,8 @@ export function watchConfigSources(file: string, manager: ConfigManager, config:
   const stopFile = watchReloads(file, (text) => void manager.reloadFromFile(text));
   const checkMs = config.proxy.tls_files_check_ms;
   const stopTls = checkMs > 0
-    ? watchTlsFiles(() => tlsFilePaths(manager.current().config), (files) => {
+    // Also the files of a shared version this node refused (one it lacked): their arrival lets it catch up.
+    ? watchTlsFiles(() => [...tlsFilePaths(manager.current().config), ...tlsFilePaths(manager.refusedConfig())], (files) => {
       log.debug({ files }, 'upstream TLS files changed on disk: re-reading them');
       void manager.reloadTlsFiles();
     }, checkMs)

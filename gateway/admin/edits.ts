@@ -78,6 +78,11 @@ export function sendEditResult(reply: FastifyReply, result: EditResult): Fastify
     reply.header('etag', etagOf(serving));
     return sendError(reply, 'GW_ERR_CONFIG_VERSION_MISMATCH', `the config is at version ${serving}, not the one in If-Match: read it again (ETag "${serving}") and redo the edit; nothing was changed`);
   }
+  if ('behind' in result) {
+    const { head, serving, errors } = result.behind;
+    reply.header('etag', etagOf(serving));
+    return sendError(reply, 'GW_ERR_CONFIG_NODE_BEHIND', `the cluster is at config version ${head}, which does not validate on this node (still serving ${serving}; see errors): nothing was changed. Fix this node (a TLS file it lacks, say) or make the change on another node`, errors);
+  }
   if ('conflict' in result) {
     const { serving, attempts } = result.conflict;
     reply.header('etag', etagOf(serving));

@@ -44,6 +44,8 @@ export class ConfigManager implements ControlPlane {
   private fileHash = '';
   /** The upstreams' TLS file text the data plane was given (tlsFilesOf): a reload of an unchanged config file compares it. */
   private tlsFiles = '';
+  /** The newest shared version this node could not validate (a TLS file it lacks, say): adopted as soon as its files change or on SIGHUP. */
+  private refused: ConfigVersion | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private isReady = false;
 
@@ -104,6 +106,7 @@ export class ConfigManager implements ControlPlane {
    */
   reloadFromFile(text?: string): Promise<ApplyResult> {
     return this.serialise(async () => {
+      if (this.refused) await this.adopt(this.refused);
       const loaded = text === undefined ? loadConfigFile(this.file) : loadConfigText(this.file, text);
       if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
         this.port.onReload?.('invalid');
@@ -161,7 +164,15 @@ export class ConfigManager implements ControlPlane {
 
   /** Re-reads the serving config's upstream TLS files only (the TLS file watch): the config file is not read. */
   reloadTlsFiles(): Promise<ApplyResult> {
-    return this.serialise(async () => this.rereadTlsFiles());
+    return this.serialise(async () => {
+      if (this.refused) await this.adopt(this.refused);
+      return this.rereadTlsFiles();
+    });
+  }
+
+  /** The config of the shared version this node refused, if any: the TLS file watch watches its files too. */
+  refusedConfig(): RawConfig | undefined {
+    return this.refused?.config;
   }
 
   history(limit: number): Promise<ConfigVersionSummary[]> {
@@ -194,10 +205,18 @@ export class ConfigManager implements ControlPlane {
       } catch (err) {
         if (!(err instanceof ConfigConflictError)) throw err;
         let adopted = false;
+        let behind: { head: ConfigVersion; errors: ConfigError[] } | undefined;
         try {
-          adopted = attempt < EDIT_ATTEMPTS && await this.adoptStoreHead();
+          if (attempt < EDIT_ATTEMPTS) behind = await this.adoptStoreHead();
+          adopted = attempt < EDIT_ATTEMPTS && behind === undefined;
         } finally {
           this.port.onConflict?.(adopted ? 'retried' : 'gave_up');
+        }
+        if (behind) {
+          // This node cannot apply the cluster's head: an If-Match it makes stale is still a 412; any other edit
+          // waits for this node to be fixed (or is made on another node), and the reply says why.
+          if (ifMatch !== undefined && !ifMatch.includes(behind.head.version)) return { ok: false, versionMismatch: { serving: behind.head.version } };
+          return { ok: false, behind: { head: behind.head.version, serving: this.head.version, errors: behind.errors } };
         }
         if (!adopted) {
           this.log.warn({ source, note, attempts: attempt, base, head: err.head }, 'config edit not applied: other nodes kept changing the shared config first');
@@ -207,12 +226,12 @@ export class ConfigManager implements ControlPlane {
     }
   }
 
-  /** After a refused append: the store's head, adopted here. False when it cannot be (invalid here), so redoing the edit would only be refused again. */
-  private async adoptStoreHead(): Promise<boolean> {
+  /** After a refused append: the store's head, adopted here; when it does not validate here, that head and why (redoing the edit would only be refused again). */
+  private async adoptStoreHead(): Promise<{ head: ConfigVersion; errors: ConfigError[] } | undefined> {
     const head = await this.store.head();
-    if (!head) return false;
-    await this.adopt(head);
-    return this.head.version >= head.version;
+    if (!head) return undefined;
+    const errors = await this.adopt(head);
+    return errors ? { head, errors } : undefined;
   }
 
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */
@@ -285,15 +304,17 @@ export class ConfigManager implements ControlPlane {
     }
   }
 
-  /** Another node moved the shared head: apply it here without appending. */
-  private async adopt(v: ConfigVersion): Promise<void> {
-    if (v.version <= this.head.version) return;
+  /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate here. */
+  private async adopt(v: ConfigVersion): Promise<ConfigError[] | undefined> {
+    if (v.version <= this.head.version) return undefined;
     const result = validateConfig(v.config);
     if (!result.ok) {
+      if (v.version > (this.refused?.version ?? 0)) this.refused = v;
       this.port.onReload?.('invalid');
-      this.log.error({ version: v.version, errors: result.errors }, 'shared config version rejected here; the previous config keeps serving');
-      return;
+      this.log.error({ version: v.version, errors: result.errors }, 'shared config version rejected here; the previous config keeps serving until this node can apply it (its TLS files change, SIGHUP, or a newer version)');
+      return result.errors;
     }
+    if (this.refused && this.refused.version <= v.version) this.refused = undefined;
     this.port.apply(result.config, v.version);
     this.head = v;
     this.tlsFiles = tlsFilesOf(result.config);

@@ -14,7 +14,8 @@ const EDITS_SCAN = 100;
  * Picks the config to start with. File store: the newest admin edit when it
  * was made on top of this same file, else the file (a changed file wins).
  * Redis store: the cluster's head when there is one (a node joining a
- * cluster adopts its config), else the file seeds it. The file is stored
+ * cluster adopts its config; one that cannot validate it fails to start),
+ * else the file seeds it. The file is stored
  * only on top of the head it was compared with: of two nodes starting at
  * once on an empty store, one seeds it and the other adopts that version
  * instead of storing its own file over it.
@@ -25,7 +26,13 @@ export async function initialVersion(file: { raw: RawConfig; text: string }, sto
     const head = await store.head();
     // Versions stored by earlier releases hashed the file's bytes.
     const sameFile = head !== undefined && (head.fileHash === hash || head.fileHash === sha256(file.text));
-    if (head && (shared || sameFile) && validateConfig(head.config).ok) return { version: head, reused: true };
+    if (head && (shared || sameFile)) {
+      const valid = validateConfig(head.config);
+      if (valid.ok) return { version: head, reused: true };
+      // The cluster's config does not validate here (a TLS file this node lacks, say): storing this node's
+      // file over it would replace every node's config and admin edits. The node refuses to start instead.
+      if (shared) throw new Error(`the cluster's config version ${head.version} does not validate on this node, which will not start on it nor store its own file over it: ${valid.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    }
     // After EDIT_ATTEMPTS lost races the file goes on top of whatever the head is, as it did before.
     const base = attempt < EDIT_ATTEMPTS ? head?.version ?? 0 : undefined;
     try {

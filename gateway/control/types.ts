@@ -68,7 +68,9 @@ export type EditResult =
   /** If-Match named versions of which none is serving any more. */
   | { ok: false; versionMismatch: { serving: number } }
   /** Other nodes appended to the shared store first on every one of `attempts` tries; nothing was changed. */
-  | { ok: false; conflict: { serving: number; attempts: number } };
+  | { ok: false; conflict: { serving: number; attempts: number } }
+  /** The shared store is at `head`, which does not validate on this node (still serving `serving`); nothing was changed. */
+  | { ok: false; behind: { head: number; serving: number; errors: ConfigError[] } };
 
 export interface TargetHealth {
   id: string;

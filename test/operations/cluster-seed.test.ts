@@ -82,3 +82,21 @@ test('two gateways started at once on an empty Redis store serve the same first 
   const history = (await adminClient(a.adminUrl).history()).json() as Array<{ version: number }>;
   assert.deepEqual(history.map((v) => v.version), [1]);
 });
+
+// Regression: a node restarting without a TLS file the cluster's head names stored its own file on top,
+// replacing every node's config and admin edits (the others adopted it silently).
+test('a node that cannot validate the cluster\'s config refuses to start and stores nothing over it', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const store = new RedisConfigStore({ url: redis.url, prefix });
+  t.after(() => store.close());
+  const cluster = fileOf('edited');
+  const svc = (cluster.raw.services as Array<Record<string, unknown>>)[0];
+  svc.upstream = { targets: [{ url: 'https://127.0.0.1:9' }], tls: { ca_file: '/nonexistent/tollgate-test-ca.pem' } };
+  const head = await store.append({ config: cluster.raw, source: 'admin', createdAt: new Date().toISOString(), fileHash: '', note: 'PUT /services/edited' }, 0);
+
+  await assert.rejects(initialVersion(fileOf('mine'), store, true),
+    /the cluster's config version 1 does not validate on this node.*\/services\/0\/upstream\/tls\/ca_file: cannot read \/nonexistent\/tollgate-test-ca\.pem/);
+  assert.deepEqual((await store.list(10)).map((v) => v.version), [head.version], 'nothing was stored over it');
+});

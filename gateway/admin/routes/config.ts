@@ -36,7 +36,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
       tags: ['config'],
       headers: IfMatchHeaders,
       body: ConfigBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 413) },
+      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 413, 503) },
     },
   }, async (req, reply) => {
     const body = req.body as Record<string, unknown>;
@@ -66,7 +66,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
         additionalProperties: false,
         properties: { version: { type: 'integer', minimum: 1, description: 'Version to return to.' } },
       },
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412) },
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
     },
   }, async (req, reply) => {
     const result = await control.rollback(req.body.version, ifMatchOf(req));
