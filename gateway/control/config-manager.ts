@@ -237,6 +237,8 @@ export class ConfigManager implements ControlPlane {
   /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */
   private mismatch(ifMatch: number[] | undefined): EditResult | undefined {
     if (ifMatch === undefined || ifMatch.includes(this.head.version)) return undefined;
+    // The version this node refused is the cluster's (an ETag read on another node): the edit then finds out it is behind.
+    if (this.refused !== undefined && ifMatch.includes(this.refused.version)) return undefined;
     return { ok: false, versionMismatch: { serving: this.head.version } };
   }
 

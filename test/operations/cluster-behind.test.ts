@@ -62,6 +62,8 @@ test('a node behind a shared version refuses edits with the reason (503), a stal
   const stale = await put({ 'if-match': '"1"' });
   assert.equal(stale.status, 412, 'an If-Match the cluster is past is a 412, as documented, even here');
   assert.equal(stale.headers.get('etag'), '"2"');
+  const current = await put({ 'if-match': '"2"' });
+  assert.equal(current.status, 503, 'the cluster\'s own ETag, read on another node: this node is behind, not the client');
   assert.equal((await other.head())!.version, 2, 'nothing was stored');
 
   copyFileSync(PRIVATE.ca, ca);
