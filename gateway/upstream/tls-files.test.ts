@@ -95,6 +95,8 @@ test('settings that would do nothing are refused: tls on an upstream with no htt
   assertError({ services: [{ name: 's', routes: [{ paths: ['/'] }], upstream: { dns: { name: 'api.internal', port: 80 }, tls: {} } }] }, AT, /no https target/);
   assertError(svc({ tls: { verify: false, ca_file: CA } }), `${AT}/ca_file`, /does nothing with verify: false/);
   assertError(svc({ tls: { server_name: '10.0.0.7' } }), `${AT}/server_name`, /must be a name/);
+  // An IPv6 literal fails the schema's pattern: one error, not that and "must be a name".
+  assert.deepEqual(errorsOf(svc({ tls: { server_name: '::1' } })).filter((e) => e.path === `${AT}/server_name`).length, 1);
   // A mixed upstream: the settings apply to its https targets.
   const mixed = { services: [{ name: 's', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }, { url: 'https://127.0.0.1:2' }], tls: { verify: false } } }] };
   assert.ok(validateConfig(mixed, {}).ok);

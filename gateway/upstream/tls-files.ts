@@ -27,7 +27,8 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
   const fail = (path: string, message: string) => { ok = false; err(path, message); };
   const https = up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:'));
   if (!https) fail(at, 'the upstream has no https target, so these settings would do nothing');
-  if (tls.server_name !== undefined && isIP(tls.server_name)) {
+  // Only IPv4 passes the schema's name pattern (an IPv6 literal is refused there already, once).
+  if (tls.server_name !== undefined && isIP(tls.server_name) === 4) {
     fail(`${at}/server_name`, 'must be a name: an address is never sent as SNI, and an address target is checked against its own address already');
   }
   if (!tls.verify && tls.ca_file !== undefined) fail(`${at}/ca_file`, 'does nothing with verify: false (no certificate is checked); remove one of them');
