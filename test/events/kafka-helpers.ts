@@ -157,6 +157,22 @@ export async function readTopic(brokers: string[], topic: string, timeoutMs = 30
     assert.equal(read, total, `read the whole topic (${read} of ${total} records) within ${timeoutMs} ms`);
     return byPartition.flat();
   } finally {
+    await closeConsumer(consumer);
+  }
+}
+
+/**
+ * Closes a reader's consumer. Right after the broker restarted (the outage
+ * suite runs just before the sink's), its LeaveGroup can be refused ("not the
+ * correct coordinator") while the group coordinator moves; the library then
+ * keeps the consumer open, and the error would replace what was read. One
+ * more try after the coordinator settles; a second failure is thrown.
+ */
+async function closeConsumer(consumer: Consumer): Promise<void> {
+  try {
+    await consumer.close(true);
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await consumer.close(true);
   }
 }
