@@ -152,11 +152,8 @@ export class ConfigManager implements ControlPlane {
       this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
       return { ok: false, errors: result.errors };
     }
-    const files = tlsFilesOf(result.config);
-    if (files !== this.tlsFiles) {
-      this.port.apply(result.config, this.head.version);
-      this.tlsFiles = files;
-      this.port.onReload?.('ok');
+    if (tlsFilesOf(result.config) !== this.tlsFiles) {
+      this.serve(result.config, this.head);
       this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
     }
     return { ok: true, version: summary(this.head) };
@@ -274,11 +271,7 @@ export class ConfigManager implements ControlPlane {
       this.log.error({ source, note, err: (err as Error).message }, 'config not applied: the config store could not save it; the previous config keeps serving');
       throw err;
     }
-    this.port.apply(result.config, version.version);
-    this.head = version;
-    this.tlsFiles = tlsFilesOf(result.config);
-    this.applyLogSettings(result.config.log);
-    this.port.onReload?.('ok');
+    this.serve(result.config, version);
     this.log.info({ version: version.version, source, note }, 'config applied');
     return { ok: true, version: summary(version) };
   }
@@ -317,11 +310,16 @@ export class ConfigManager implements ControlPlane {
       return result.errors;
     }
     if (this.refused && this.refused.version <= v.version) this.refused = undefined;
-    this.port.apply(result.config, v.version);
-    this.head = v;
-    this.tlsFiles = tlsFilesOf(result.config);
-    this.applyLogSettings(result.config.log);
-    this.port.onReload?.('ok');
+    this.serve(result.config, v);
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
+  }
+
+  /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it and this node serves it. */
+  private serve(config: Config, version: ConfigVersion): void {
+    this.port.apply(config, version.version);
+    this.head = version;
+    this.tlsFiles = tlsFilesOf(config);
+    this.applyLogSettings(config.log);
+    this.port.onReload?.('ok');
   }
 }
