@@ -5,7 +5,7 @@ import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
-import type { Config, UpstreamConfig } from './config/schema.ts';
+import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from './control/types.ts';
@@ -14,6 +14,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { run } from './pipeline.ts';
 import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from './memory.ts';
 import { CountingRequest } from './net/counting-request.ts';
@@ -119,15 +120,11 @@ export class DataPlane {
     const next = new Map<string, UpstreamPool>();
     const keep = new Set<UpstreamPool>();
     // One pool per service, plus one per canary group; each keeps its pool (and breaker) while its config is unchanged.
-    const wanted: { key: string; service: string; group: string; upstream: UpstreamConfig }[] = [];
-    for (const svc of config.services) {
-      wanted.push({ key: svc.name, service: svc.name, group: '', upstream: svc.upstream });
-      for (const g of svc.canary?.groups ?? []) wanted.push({ key: groupPoolKey(svc.name, g.name), service: svc.name, group: g.name, upstream: g.upstream });
-    }
-    for (const w of wanted) {
-      const old = this.pools.get(w.key);
+    for (const w of upstreamsOf(config)) {
+      const key = groupPoolKey(w.service, w.group);
+      const old = this.pools.get(key);
       if (old && JSON.stringify(old.config) === JSON.stringify(w.upstream)) {
-        next.set(w.key, old);
+        next.set(key, old);
         keep.add(old);
         continue;
       }
@@ -135,7 +132,7 @@ export class DataPlane {
         log: (level, msg, fields) => this.log[level](fields, msg),
       }, old, w.group);
       pool.start();
-      next.set(w.key, pool);
+      next.set(key, pool);
     }
     const prev = this.snapshot?.config;
     if (prev && prev.proxy.listen !== config.proxy.listen) {
@@ -147,7 +144,7 @@ export class DataPlane {
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
       pool.retire(pool.config.timeouts.total_ms || 60000);
       // Its health series go unless the replacement publishes the same service and target.
-      const successor = next.get(pool.group ? groupPoolKey(pool.service, pool.group) : pool.service);
+      const successor = next.get(groupPoolKey(pool.service, pool.group));
       if (!successor) pool.forgetMetrics();
       for (const t of pool.targets) {
         if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.label, target: t.id });

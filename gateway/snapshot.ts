@@ -24,9 +24,9 @@ export interface CompiledService {
   config: ServiceConfig;
 }
 
-/** Key of a canary group's pool in the data plane's pool map (the stable pool is keyed by the service name). */
+/** Key of a pool in the data plane's pool map: the service name for its own upstream (group ''), else service and canary group. */
 export function groupPoolKey(service: string, group: string): string {
-  return `${service}\u0000${group}`;
+  return group ? `${service}\u0000${group}` : service;
 }
 
 export interface CompiledRoute {

@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Config, UpstreamConfig } from '../config/schema.ts';
 import type { TlsPem, UpstreamTls } from './tls.ts';
+import { upstreamsOf } from './upstreams-of.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -91,12 +92,7 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
 
 /** Every upstream's file text (services and canary groups), as one string: a reload compares it to find changed files. */
 export function tlsFilesOf(config: Config): string {
-  const out: unknown[] = [];
-  for (const svc of config.services) {
-    out.push((svc.upstream.tls as UpstreamTls | undefined)?.pem ?? null);
-    for (const g of svc.canary?.groups ?? []) out.push((g.upstream.tls as UpstreamTls | undefined)?.pem ?? null);
-  }
-  return JSON.stringify(out);
+  return JSON.stringify([...upstreamsOf(config)].map(({ upstream }) => (upstream.tls as UpstreamTls | undefined)?.pem ?? null));
 }
 
 /** O_NONBLOCK: a FIFO named by mistake must not hang the open; it is refused as not a regular file. */
