@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool)
+SERVICES=(redis clickhouse kafka promtool valgrind)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -262,6 +262,25 @@ promtool_status() {
     echo "promtool: up ($(command -v promtool))"
   else
     echo "promtool: down (not installed)"
+    return 1
+  fi
+}
+
+# valgrind (callgrind) counts the instructions of `npm run bench -- --instructions`; its test runs a tiny count.
+valgrind_up() {
+  command -v valgrind >/dev/null || apt_install valgrind
+  command -v callgrind_control >/dev/null || die "the valgrind package installed no callgrind_control"
+  log "valgrind at $(command -v valgrind)"
+  echo "TOLLGATE_TEST_VALGRIND=$(command -v valgrind)"
+}
+
+valgrind_down() { log "valgrind has no daemon to stop"; }
+
+valgrind_status() {
+  if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    echo "valgrind: up ($(command -v valgrind))"
+  else
+    echo "valgrind: down (not installed)"
     return 1
   fi
 }

@@ -1,5 +1,6 @@
-// Fallback load generator when wrk is absent, in its own process so it does not share the runner's event loop.
-// Usage: node test/bench/autocannon-load.ts URL CONNECTIONS DURATION_S [HEADERS_JSON]
+// Fallback load generator when wrk is absent, in its own process so it does not share the runner's event loop;
+// with AMOUNT, exactly that many requests and no duration (the instruction counts, instructions.ts).
+// Usage: node test/bench/autocannon-load.ts URL CONNECTIONS DURATION_S [HEADERS_JSON] [AMOUNT]
 import { createRequire } from 'node:module';
 
 interface AutocannonResult {
@@ -10,12 +11,15 @@ interface AutocannonResult {
   timeouts: number;
   non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; duration: number; headers: Record<string, string> }) => Promise<AutocannonResult>;
+type Autocannon = (opts: { url: string; connections: number; duration: number; amount?: number; headers: Record<string, string> }) => Promise<AutocannonResult>;
 
 // autocannon ships no types; load it through require with the shape we read.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-const [url, connections, durationS, headers] = process.argv.slice(2);
-const r = await autocannon({ url, connections: Number(connections), duration: Number(durationS), headers: headers ? JSON.parse(headers) as Record<string, string> : {} });
+const [url, connections, durationS, headers, amount] = process.argv.slice(2);
+const r = await autocannon({
+  url, connections: Number(connections), duration: Number(durationS), headers: headers ? JSON.parse(headers) as Record<string, string> : {},
+  ...(amount ? { amount: Number(amount) } : {}),
+});
 console.log('BENCH_JSON ' + JSON.stringify({
   requests: r.requests.total,
   durationUs: Math.round(r.duration * 1e6),

@@ -60,3 +60,17 @@ export async function runRate(
   ]));
   return parseMarked<RateResult>(out);
 }
+
+export interface CountResult {
+  requests: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Exactly `amount` requests over `connections` (autocannon), however long they take: the instruction counts divide by it. */
+export async function runCount(url: string, amount: number, connections: number, headers: Record<string, string> = {}): Promise<CountResult> {
+  const raw = parseMarked<CountResult>(await runToCompletion(process.execPath, [
+    here('./autocannon-load.ts'), url, String(connections), '0', JSON.stringify(headers), String(amount),
+  ]));
+  return { requests: raw.requests, errors: raw.errors, non2xx: raw.non2xx };
+}

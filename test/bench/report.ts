@@ -187,10 +187,10 @@ export function printChecks(checks: Check[]): void {
   }
 }
 
-export function writeResults(data: unknown): string {
+export function writeResults(data: unknown, name = 'latest'): string {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const file = `${dir}latest.json`;
+  const file = `${dir}${name}.json`;
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }

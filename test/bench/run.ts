@@ -203,11 +203,23 @@ async function main(): Promise<void> {
   else rmSync(workDir, { recursive: true, force: true });
 }
 
+/** `npm run bench -- --instructions`: instructions per request under callgrind (instructions.ts). */
+async function instructions(): Promise<void> {
+  const { runInstructions, printInstructions } = await import('./instructions.ts');
+  const rows = await runInstructions();
+  printInstructions(rows);
+  console.log(`\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, rows }, 'instructions-latest')}`);
+}
+
 // `npm run bench -- --analytics[=collector,report,outage]` runs the analytics issue's benchmarks instead (test/bench/analytics/).
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {
   installCleanup();
   await runAnalytics(analytics);
+  process.exit(0);
+} else if (process.argv.includes('--instructions')) {
+  installCleanup();
+  await instructions();
   process.exit(0);
 } else await main();

@@ -29,14 +29,25 @@ export interface Competitor {
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const benchFile = (f: string) => join(repoRoot, 'test', 'bench', f);
 
+/** Runs every server under a tool (instructions.ts: callgrind), which also slows its start. */
+interface ServerWrapper {
+  wrap(name: string, cmd: string, args: string[]): [string, string[]];
+  readyTimeoutMs: number;
+}
+let serverWrapper: ServerWrapper | undefined;
+export function wrapServers(wrapper: ServerWrapper): void {
+  serverWrapper = wrapper;
+}
+
 async function launch(
   name: string, role: Role, cmd: string, args: string[], port: number, workDir: string, path = '/',
 ): Promise<RunningServer> {
   const logFile = join(workDir, `${name}.log`);
-  const child = spawnTracked(...pinned(role, cmd, args), { logFile, cwd: repoRoot });
+  const wrapped = role === 'server' && serverWrapper;
+  const child = spawnTracked(...(wrapped ? wrapped.wrap(name, cmd, args) : pinned(role, cmd, args)), { logFile, cwd: repoRoot });
   const url = `http://127.0.0.1:${port}${path}`;
   try {
-    await waitReady(url, child);
+    await waitReady(url, child, wrapped ? wrapped.readyTimeoutMs : undefined);
   } catch (err) {
     await stopTracked(child);
     throw new Error(`${name}: ${(err as Error).message}\n--- ${logFile} ---\n${logExcerpt(logFile)}`);

@@ -1,0 +1,210 @@
+// `npm run bench -- --instructions`: user-space instructions per request,
+// counted by callgrind, for the floor and the proxies the targets compare.
+//
+// The peak phase of `npm run bench` measures requests/s on a shared 2-core
+// machine, where a neighbour moves a competitor's figure by 15% and more, so
+// the 1.0x-the-floor target has been decided by noise run after run. An
+// instruction count does not depend on what else the machine is doing:
+// callgrind counts every instruction the server's process executes (all its
+// threads: JIT compilers and GC helpers included) and nothing the kernel does.
+// Kernel work (socket reads and writes, epoll) is the same per request for
+// every Node proxy here (the same syscalls: README, Performance), so a
+// smaller count is a cheaper proxy wherever the CPU is the limit.
+//
+// Each server runs under `valgrind --tool=callgrind` with instrumentation off,
+// is warmed with BENCH_INSTR_WARMUP requests, then instrumented for one more
+// round; then, for BENCH_INSTR_ROUNDS rounds, its counters are zeroed,
+// exactly BENCH_INSTR_REQUESTS requests are sent (autocannon, 50 connections,
+// a native process), and the counters are dumped and read. Under valgrind the
+// server runs ~50x slower than natively while wall-clock timers keep their
+// pace, so work that runs per second (the active health checks, metrics
+// timers) weighs ~50x more per request than it does natively; that is on
+// Tollgate's side of the ratio. V8 also recompiles on its own schedule (one
+// of the floor's rounds once read 2.4x its others, nearly all of it in the
+// IC miss handlers and the optimising compiler), so the figure is the median
+// of the rounds and the range is printed beside it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { median } from './report.ts';
+import { runCount } from './load.ts';
+import { onPath } from './procs.ts';
+import { findCompetitor, newWorkDir, probeKafka, startUpstream, wrapServers, type RunningServer } from './servers.ts';
+
+const warmupRequests = Number(process.env.BENCH_INSTR_WARMUP ?? 30_000);
+const roundRequests = Number(process.env.BENCH_INSTR_REQUESTS ?? 10_000);
+const rounds = Number(process.env.BENCH_INSTR_ROUNDS ?? 5);
+const connections = 50;
+// Work that runs per second weighs ~50x more per request under valgrind than natively. What the
+// server executes in this long with no request in flight, scaled to each round's length, is
+// taken off that round for the "busy" figure (Tollgate's two active health checks every 500 ms
+// came to ~1,700 instructions per request in undici errors alone: 91 built in a 10,000-request
+// round of ~20 s, about one per check, at ~95,000 instructions each).
+const idleMs = Number(process.env.BENCH_INSTR_IDLE_MS ?? 10_000);
+const defaultNames = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'];
+
+export interface InstructionRow {
+  name: string;
+  /** Instructions per request in each measured round. */
+  perRequest: number[];
+  median?: number;
+  /** Each round less what the server executes idle in as long (see idleMs). */
+  busyPerRequest?: number[];
+  busyMedian?: number;
+  idlePerSecond?: number;
+  note?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Where callgrind writes a competitor's dumps: `<this>.<pid>.out.<n>` for the n-th. */
+function outFile(workDir: string, name: string): string {
+  return join(workDir, `callgrind.${name.replace(/[^a-z0-9+-]/gi, '_')}`);
+}
+
+/** The `totals:` line of a callgrind dump, once the file is written whole. */
+async function readTotals(file: string): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(file)) {
+      const match = /^totals: (\d+)$/m.exec(readFileSync(file, 'utf8'));
+      if (match) return Number(match[1]);
+    }
+    await sleep(100);
+  }
+  throw new Error(`no callgrind dump in ${file} after 60 s`);
+}
+
+function control(pid: number, command: string): void {
+  execFileSync('callgrind_control', [command, String(pid)], { stdio: 'ignore', timeout: 60_000 });
+}
+
+async function load(target: Target, amount: number): Promise<void> {
+  const r = await runCount(target.url, amount, connections, target.headers);
+  if (r.requests !== amount || r.errors !== 0 || r.non2xx !== 0) {
+    throw new Error(`${amount} requests asked: ${r.requests} answered, ${r.non2xx} not 2xx, ${r.errors} errors`);
+  }
+}
+
+/** A server started under `valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=<outPrefix>.%p.out`. */
+export interface Target {
+  pid: number;
+  url: string;
+  headers?: Record<string, string>;
+  outPrefix: string;
+}
+
+export interface Counts {
+  /** Instructions executed in each round, in order. */
+  totals: number[];
+  /** Each round's wall-clock length. */
+  seconds: number[];
+  /** Instructions per second with no request in flight (timers, active health checks). */
+  idlePerSecond: number;
+}
+
+/**
+ * Warms the target uninstrumented with `warmup` requests, turns instrumentation
+ * on for one round of `rounds[0]` requests, then for each entry of `rounds`
+ * zeroes the counters, sends that many requests and dumps; last, counts
+ * `idleMs` with no requests.
+ */
+export async function countRounds(target: Target, warmup: number, rounds: number[], idleMs: number): Promise<Counts> {
+  await load(target, warmup);
+  control(target.pid, '--instr=on');
+  await load(target, rounds[0]);
+  let dumps = 0;
+  const count = async (during: () => Promise<unknown>): Promise<[number, number]> => {
+    control(target.pid, '--zero');
+    const started = performance.now();
+    await during();
+    const seconds = (performance.now() - started) / 1000;
+    control(target.pid, '--dump');
+    return [await readTotals(`${target.outPrefix}.${target.pid}.out.${++dumps}`), seconds];
+  };
+  const totals: number[] = [];
+  const seconds: number[] = [];
+  for (const amount of rounds) {
+    const [total, s] = await count(() => load(target, amount));
+    totals.push(total);
+    seconds.push(s);
+  }
+  const [idle, idleSeconds] = await count(() => sleep(idleMs));
+  return { totals, seconds, idlePerSecond: idle / idleSeconds };
+}
+
+async function measure(name: string, origin: string, workDir: string): Promise<InstructionRow> {
+  const competitor = findCompetitor(name);
+  const why = competitor.unavailable();
+  if (why) return { name, perRequest: [], note: why };
+  let server: RunningServer | undefined;
+  try {
+    server = await competitor.start(origin, workDir);
+    const counts = await countRounds({ ...server, outPrefix: outFile(workDir, name) }, warmupRequests, Array(rounds).fill(roundRequests), idleMs);
+    const perRequest = counts.totals.map((t) => t / roundRequests);
+    const busyPerRequest = counts.totals.map((t, i) => (t - counts.idlePerSecond * counts.seconds[i]) / roundRequests);
+    return { name, perRequest, median: median(perRequest), busyPerRequest, busyMedian: median(busyPerRequest), idlePerSecond: counts.idlePerSecond };
+  } catch (err) {
+    return { name, perRequest: [], note: `failed: ${(err as Error).message}` };
+  } finally {
+    await server?.stop();
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function printInstructions(rows: InstructionRow[]): void {
+  const floor = rows.find((r) => r.name === 'bare-undici');
+  console.log(`\nUser-space instructions per request (callgrind; median of ${rounds} rounds of ${fmt(roundRequests)} requests, ` +
+    `${connections} connections, after ${fmt(warmupRequests)} + ${fmt(roundRequests)} warm-up requests; ` +
+    `busy: less ${idleMs / 1000} s idle's rate over each round's length)`);
+  console.log('| competitor | instructions / request | rounds (min–max) | / floor | idle instructions / s | busy / request | busy / floor |');
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? (a / b).toFixed(3) : '–');
+  for (const r of rows) {
+    if (r.median === undefined) {
+      console.log(`| ${r.name} | – | ${r.note} | | | | |`);
+      continue;
+    }
+    console.log(`| ${r.name} | ${fmt(r.median)} | ${fmt(Math.min(...r.perRequest))}–${fmt(Math.max(...r.perRequest))} | ${ratio(r.median, floor?.median)} ` +
+      `| ${fmt(r.idlePerSecond ?? 0)} | ${fmt(r.busyMedian ?? 0)} | ${ratio(r.busyMedian, floor?.busyMedian)} |`);
+  }
+}
+
+export async function runInstructions(): Promise<InstructionRow[]> {
+  for (const tool of ['valgrind', 'callgrind_control']) {
+    if (!onPath(tool)) throw new Error(`--instructions needs ${tool} (Debian package valgrind)`);
+  }
+  await probeKafka();
+  const workDir = newWorkDir();
+  wrapServers({
+    // Node competitors get --no-memory-reducer, as Tollgate's launcher gives it: the reducer
+    // judges idleness by allocations per wall-clock second, which valgrind's slowness cuts
+    // ~50x, so it ran mark-compacts under load that deoptimised the floor's request path
+    // (one round at 1.5-2.4x the others, in two runs of five rounds).
+    wrap: (name, cmd, args) => ['valgrind', [
+      '--tool=callgrind', '--instr-atstart=no', '--trace-children=yes',
+      `--callgrind-out-file=${outFile(workDir, name)}.%p.out`, cmd, ...(cmd === process.execPath ? ['--no-memory-reducer'] : []), ...args,
+    ]],
+    readyTimeoutMs: 180_000,
+  });
+  const names = process.env.BENCH_ONLY?.split(',') ?? defaultNames;
+  console.log(`Instructions per request under callgrind: ${names.join(', ')} (each takes a few minutes)`);
+  const upstream = await startUpstream(workDir);
+  const origin = new URL(upstream.url).origin;
+  const rows: InstructionRow[] = [];
+  try {
+    for (const name of names) {
+      console.log(`  counting ${name} ...`);
+      const row = await measure(name, origin, workDir);
+      console.log(`    ${row.perRequest.map(fmt).join(', ') || row.note}`);
+      rows.push(row);
+    }
+  } finally {
+    await upstream.stop();
+  }
+  if (rows.some((r) => r.note?.startsWith('failed'))) console.log(`logs kept in ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+  return rows;
+}
