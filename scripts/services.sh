@@ -247,43 +247,35 @@ clickhouse_status() {
 # shellcheck source=kafka/service.sh
 source "$REPO_ROOT/scripts/kafka/service.sh"
 
-promtool_up() {
-  command -v promtool >/dev/null || apt_install prometheus
-  command -v promtool >/dev/null || die "the prometheus package installed no promtool"
-  log "promtool at $(command -v promtool)"
-  echo "TOLLGATE_TEST_PROMTOOL=$(command -v promtool)"
+# Tools are binaries, not daemons: `up` installs a missing one, `down` has nothing to stop.
+# tool_up NAME PACKAGE VAR [ALSO]: installs PACKAGE when NAME (or ALSO, a second binary it must bring) is missing.
+tool_up() {
+  local name="$1" package="$2" var="$3" also="${4:-$1}"
+  command -v "$name" >/dev/null && command -v "$also" >/dev/null || apt_install "$package"
+  command -v "$name" >/dev/null || die "the $package package installed no $name"
+  command -v "$also" >/dev/null || die "the $package package installed no $also"
+  log "$name at $(command -v "$name")"
+  echo "$var=$(command -v "$name")"
 }
 
-# promtool is a binary, not a daemon: there is nothing to stop.
-promtool_down() { log "promtool has no daemon to stop"; }
-
-promtool_status() {
-  if command -v promtool >/dev/null; then
-    echo "promtool: up ($(command -v promtool))"
+tool_status() {
+  local name="$1" also="${2:-$1}"
+  if command -v "$name" >/dev/null && command -v "$also" >/dev/null; then
+    echo "$name: up ($(command -v "$name"))"
   else
-    echo "promtool: down (not installed)"
+    echo "$name: down (not installed)"
     return 1
   fi
 }
+
+promtool_up() { tool_up promtool prometheus TOLLGATE_TEST_PROMTOOL; }
+promtool_down() { log "promtool has no daemon to stop"; }
+promtool_status() { tool_status promtool; }
 
 # valgrind (callgrind) counts the instructions of `npm run bench -- --instructions`; its test runs a tiny count.
-valgrind_up() {
-  command -v valgrind >/dev/null || apt_install valgrind
-  command -v callgrind_control >/dev/null || die "the valgrind package installed no callgrind_control"
-  log "valgrind at $(command -v valgrind)"
-  echo "TOLLGATE_TEST_VALGRIND=$(command -v valgrind)"
-}
-
+valgrind_up() { tool_up valgrind valgrind TOLLGATE_TEST_VALGRIND callgrind_control; }
 valgrind_down() { log "valgrind has no daemon to stop"; }
-
-valgrind_status() {
-  if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
-    echo "valgrind: up ($(command -v valgrind))"
-  else
-    echo "valgrind: down (not installed)"
-    return 1
-  fi
-}
+valgrind_status() { tool_status valgrind callgrind_control; }
 
 usage() {
   echo "usage: $0 up|down|status [${SERVICES[*]}]" >&2

@@ -18,11 +18,12 @@
 // a native process), and the counters are dumped and read. Under valgrind the
 // server runs ~50x slower than natively while wall-clock timers keep their
 // pace, so work that runs per second (the active health checks, metrics
-// timers) weighs ~50x more per request than it does natively; that is on
-// Tollgate's side of the ratio. V8 also recompiles on its own schedule (one
-// of the floor's rounds once read 2.4x its others, nearly all of it in the
-// IC miss handlers and the optimising compiler), so the figure is the median
-// of the rounds and the range is printed beside it.
+// timers) weighs ~50x more per request than it does natively: Tollgate runs
+// without its active health checks here, and the "busy" figure takes off
+// what the idle rate says of the rest (idleMs below). V8 also collects and
+// recompiles on its own schedule (in one run the secured Tollgate's rounds
+// spread from 171,000 to 210,000), so the figure is the median of the rounds
+// and the range is printed beside it.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,10 +38,15 @@ const rounds = Number(process.env.BENCH_INSTR_ROUNDS ?? 5);
 const connections = 50;
 // Work that runs per second weighs ~50x more per request under valgrind than natively. What the
 // server executes in this long with no request in flight, scaled to each round's length, is
-// taken off that round for the "busy" figure (Tollgate's two active health checks every 500 ms
-// came to ~1,700 instructions per request in undici errors alone: 91 built in a 10,000-request
-// round of ~20 s, about one per check, at ~95,000 instructions each).
+// taken off that round for the "busy" figure. That is only a first correction: with its active
+// health checks (0.8 M instructions each), Tollgate's busy figure still rose by 4,400-6,600
+// instructions per request when two counts ran side by side and each round took longer, so the
+// checks are left out of the count unless BENCH_INSTR_ACTIVE_HEALTH=1 keeps them.
 const idleMs = Number(process.env.BENCH_INSTR_IDLE_MS ?? 10_000);
+// With BENCH_INSTR_CACHE=1 callgrind also simulates the caches and branch predictor (about
+// twice as slow again), and the table gets a cycle estimate beside the instructions.
+const cacheSim = process.env.BENCH_INSTR_CACHE === '1';
+const activeHealth = process.env.BENCH_INSTR_ACTIVE_HEALTH === '1';
 const defaultNames = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'];
 
 export interface InstructionRow {
@@ -51,7 +57,12 @@ export interface InstructionRow {
   /** Each round less what the server executes idle in as long (see idleMs). */
   busyPerRequest?: number[];
   busyMedian?: number;
+  /** Each round's wall-clock length. */
+  seconds?: number[];
+  /** Instructions per second idle. */
   idlePerSecond?: number;
+  /** The median busy round's cycle estimate per request (cycleEstimate), with the cache simulation. */
+  busyCyclesMedian?: number;
   note?: string;
 }
 
@@ -62,16 +73,34 @@ function outFile(workDir: string, name: string): string {
   return join(workDir, `callgrind.${name.replace(/[^a-z0-9+-]/gi, '_')}`);
 }
 
-/** The `totals:` line of a callgrind dump, once the file is written whole. */
-async function readTotals(file: string): Promise<number> {
+/** Event name (Ir, and with the cache simulation I1mr, D1mr, Bcm, ...) to its count. */
+export type Events = Record<string, number>;
+
+/** The `totals:` line of a callgrind dump, by its `events:` names, once the file is written whole. */
+async function readTotals(file: string): Promise<Events> {
   for (let i = 0; i < 600; i++) {
     if (existsSync(file)) {
-      const match = /^totals: (\d+)$/m.exec(readFileSync(file, 'utf8'));
-      if (match) return Number(match[1]);
+      const text = readFileSync(file, 'utf8');
+      const names = /^events: (.+)$/m.exec(text)?.[1].trim().split(/\s+/);
+      const totals = /^totals: ([\d ]+)$/m.exec(text)?.[1].trim().split(/\s+/).map(Number);
+      if (names && totals) return Object.fromEntries(names.map((n, k) => [n, totals[k] ?? 0]));
     }
     await sleep(100);
   }
   throw new Error(`no callgrind dump in ${file} after 60 s`);
+}
+
+/**
+ * KCachegrind's cycle estimate, Ir + 10 (L1 misses + branch mispredictions) + 100 LL misses:
+ * what instructions miss when one proxy's code or data is larger than another's. Undefined
+ * without the cache simulation (BENCH_INSTR_CACHE=1).
+ */
+export function cycleEstimate(e: Events): number | undefined {
+  if (e.I1mr === undefined) return undefined;
+  const l1 = e.I1mr + e.D1mr + e.D1mw;
+  const ll = e.ILmr + e.DLmr + e.DLmw;
+  const branches = (e.Bcm ?? 0) + (e.Bim ?? 0);
+  return e.Ir + 10 * (l1 + branches) + 100 * ll;
 }
 
 function control(pid: number, command: string): void {
@@ -94,12 +123,12 @@ export interface Target {
 }
 
 export interface Counts {
-  /** Instructions executed in each round, in order. */
-  totals: number[];
+  /** What each round executed, in order. */
+  totals: Events[];
   /** Each round's wall-clock length. */
   seconds: number[];
-  /** Instructions per second with no request in flight (timers, active health checks). */
-  idlePerSecond: number;
+  /** Per second with no request in flight (timers, active health checks). */
+  idlePerSecond: Events;
 }
 
 /**
@@ -113,7 +142,7 @@ export async function countRounds(target: Target, warmup: number, rounds: number
   control(target.pid, '--instr=on');
   await load(target, rounds[0]);
   let dumps = 0;
-  const count = async (during: () => Promise<unknown>): Promise<[number, number]> => {
+  const count = async (during: () => Promise<unknown>): Promise<[Events, number]> => {
     control(target.pid, '--zero');
     const started = performance.now();
     await during();
@@ -121,7 +150,7 @@ export async function countRounds(target: Target, warmup: number, rounds: number
     control(target.pid, '--dump');
     return [await readTotals(`${target.outPrefix}.${target.pid}.out.${++dumps}`), seconds];
   };
-  const totals: number[] = [];
+  const totals: Events[] = [];
   const seconds: number[] = [];
   for (const amount of rounds) {
     const [total, s] = await count(() => load(target, amount));
@@ -129,7 +158,7 @@ export async function countRounds(target: Target, warmup: number, rounds: number
     seconds.push(s);
   }
   const [idle, idleSeconds] = await count(() => sleep(idleMs));
-  return { totals, seconds, idlePerSecond: idle / idleSeconds };
+  return { totals, seconds, idlePerSecond: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleSeconds])) };
 }
 
 async function measure(name: string, origin: string, workDir: string): Promise<InstructionRow> {
@@ -140,9 +169,16 @@ async function measure(name: string, origin: string, workDir: string): Promise<I
   try {
     server = await competitor.start(origin, workDir);
     const counts = await countRounds({ ...server, outPrefix: outFile(workDir, name) }, warmupRequests, Array(rounds).fill(roundRequests), idleMs);
-    const perRequest = counts.totals.map((t) => t / roundRequests);
-    const busyPerRequest = counts.totals.map((t, i) => (t - counts.idlePerSecond * counts.seconds[i]) / roundRequests);
-    return { name, perRequest, median: median(perRequest), busyPerRequest, busyMedian: median(busyPerRequest), idlePerSecond: counts.idlePerSecond };
+    // Each round less the idle rate over its length, event by event.
+    const busy = counts.totals.map((t, i) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v - (counts.idlePerSecond[k] ?? 0) * counts.seconds[i]])));
+    const perRequest = counts.totals.map((t) => t.Ir / roundRequests);
+    const busyPerRequest = busy.map((t) => t.Ir / roundRequests);
+    const cycles = busy.map(cycleEstimate);
+    const busyCyclesMedian = cycles.every((c) => c !== undefined) ? median(cycles.map((c) => c! / roundRequests)) : undefined;
+    return {
+      name, perRequest, median: median(perRequest), busyPerRequest, busyMedian: median(busyPerRequest),
+      idlePerSecond: counts.idlePerSecond.Ir, busyCyclesMedian, seconds: counts.seconds,
+    };
   } catch (err) {
     return { name, perRequest: [], note: `failed: ${(err as Error).message}` };
   } finally {
@@ -159,8 +195,10 @@ export function printInstructions(rows: InstructionRow[]): void {
   console.log(`\nUser-space instructions per request (callgrind; median of ${rounds} rounds of ${fmt(roundRequests)} requests, ` +
     `${connections} connections, after ${fmt(warmupRequests)} + ${fmt(roundRequests)} warm-up requests; ` +
     `busy: less ${idleMs / 1000} s idle's rate over each round's length)`);
-  console.log('| competitor | instructions / request | rounds (min–max) | / floor | idle instructions / s | busy / request | busy / floor |');
-  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
+  const cycles = rows.some((r) => r.busyCyclesMedian !== undefined);
+  console.log('| competitor | instructions / request | rounds (min–max) | / floor | idle instructions / s | busy / request | busy / floor |' +
+    (cycles ? ' busy cycle estimate / request | / floor |' : ''));
+  console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |' + (cycles ? ' ---: | ---: |' : ''));
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? (a / b).toFixed(3) : '–');
   for (const r of rows) {
     if (r.median === undefined) {
@@ -168,7 +206,8 @@ export function printInstructions(rows: InstructionRow[]): void {
       continue;
     }
     console.log(`| ${r.name} | ${fmt(r.median)} | ${fmt(Math.min(...r.perRequest))}–${fmt(Math.max(...r.perRequest))} | ${ratio(r.median, floor?.median)} ` +
-      `| ${fmt(r.idlePerSecond ?? 0)} | ${fmt(r.busyMedian ?? 0)} | ${ratio(r.busyMedian, floor?.busyMedian)} |`);
+      `| ${fmt(r.idlePerSecond ?? 0)} | ${fmt(r.busyMedian ?? 0)} | ${ratio(r.busyMedian, floor?.busyMedian)} |` +
+      (cycles ? ` ${fmt(r.busyCyclesMedian ?? 0)} | ${ratio(r.busyCyclesMedian, floor?.busyCyclesMedian)} |` : ''));
   }
 }
 
@@ -184,10 +223,15 @@ export async function runInstructions(): Promise<InstructionRow[]> {
     // ~50x, so it ran mark-compacts under load that deoptimised the floor's request path
     // (one round at 1.5-2.4x the others, in two runs of five rounds).
     wrap: (name, cmd, args) => ['valgrind', [
-      '--tool=callgrind', '--instr-atstart=no', '--trace-children=yes',
+      '--tool=callgrind', '--instr-atstart=no', '--trace-children=yes', ...(cacheSim ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
       `--callgrind-out-file=${outFile(workDir, name)}.%p.out`, cmd, ...(cmd === process.execPath ? ['--no-memory-reducer'] : []), ...args,
     ]],
     readyTimeoutMs: 180_000,
+    // Active health checks run on wall-clock time, which valgrind stretches ~50x per request
+    // (module comment); without them Tollgate's count is its request path's.
+    editTollgateConfig: activeHealth ? undefined : (config) => {
+      for (const svc of config.services) if (svc.upstream?.health) delete svc.upstream.health.active;
+    },
   });
   const names = process.env.BENCH_ONLY?.split(',') ?? defaultNames;
   console.log(`Instructions per request under callgrind: ${names.join(', ')} (each takes a few minutes)`);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitReady } from './ready.ts';
 import { runCount } from './load.ts';
-import { countRounds } from './instructions.ts';
+import { countRounds, cycleEstimate } from './instructions.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -62,15 +62,16 @@ test('the fixed-count generator sends exactly the requests asked for', async (t)
   assert.deepEqual(await runCount(url, 777, 10), { requests: 777, errors: 0, non2xx: 0 });
 });
 
-// `npm run bench -- --instructions` end to end on the floor, tiny: callgrind's counters are
-// zeroed and dumped around each round, and a round of twice the requests costs about twice.
+// `npm run bench -- --instructions` end to end on the floor, tiny, with the cache simulation:
+// callgrind's counters are zeroed and dumped around each round, and a round of twice the
+// requests costs about twice.
 const valgrind = process.env.TOLLGATE_TEST_VALGRIND;
 const noValgrind = !valgrind && process.env.CI !== 'true' ? 'TOLLGATE_TEST_VALGRIND is unset; run `npm run services:up`' : false;
 test('callgrind counts the instructions of each round of requests through the floor', { skip: noValgrind }, async (t) => {
   assert.ok(valgrind, 'TOLLGATE_TEST_VALGRIND is unset under CI=true');
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-callgrind-'));
   const outPrefix = join(dir, 'floor');
-  const { url, floor } = await floorProxy(t, [valgrind, '-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outPrefix}.%p.out`]);
+  const { url, floor } = await floorProxy(t, [valgrind, '-q', '--tool=callgrind', '--instr-atstart=no', '--cache-sim=yes', '--branch-sim=yes', `--callgrind-out-file=${outPrefix}.%p.out`]);
   // callgrind writes its last file as the process exits: remove the folder after that.
   t.after(async () => {
     if (floor.exitCode === null && floor.signalCode === null) {
@@ -79,7 +80,14 @@ test('callgrind counts the instructions of each round of requests through the fl
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  const { totals: [single, double], seconds, idlePerSecond } = await countRounds({ pid: floor.pid!, url, outPrefix }, 500, [400, 800], 1000);
+  const counts = await countRounds({ pid: floor.pid!, url, outPrefix }, 500, [400, 800], 1000);
+  const [single, double] = counts.totals.map((e) => e.Ir);
+  const { seconds } = counts;
+  const idlePerSecond = counts.idlePerSecond.Ir;
+  // With the cache simulation every event is read, and misses weigh on the cycle estimate.
+  const events = counts.totals[0];
+  assert.ok(events.I1mr > 0 && events.D1mr > 0 && events.Bcm > 0, JSON.stringify(events));
+  assert.ok(cycleEstimate(events)! > events.Ir + 10 * events.I1mr, `estimate ${cycleEstimate(events)} for ${JSON.stringify(events)}`);
   const perRequest = single / 400;
   // A pass-through request costs some 10^5 user-space instructions in Node; the bound only rejects nonsense.
   assert.ok(perRequest > 10_000 && perRequest < 10_000_000, `${perRequest} instructions per request`);

@@ -33,6 +33,8 @@ const benchFile = (f: string) => join(repoRoot, 'test', 'bench', f);
 interface ServerWrapper {
   wrap(name: string, cmd: string, args: string[]): [string, string[]];
   readyTimeoutMs: number;
+  /** A last edit of every Tollgate variant's config. */
+  editTollgateConfig?(config: BenchConfig): void;
 }
 let serverWrapper: ServerWrapper | undefined;
 export function wrapServers(wrapper: ServerWrapper): void {
@@ -160,6 +162,7 @@ const tollgateVariant = (
     config.store = { dir: join(workDir, `${name}-store`) };
     config.events = { dir: join(workDir, `${name}-events`), ...events };
     edit?.(config);
+    serverWrapper?.editTollgateConfig?.(config);
     const configFile = join(workDir, `${name}.yaml`);
     writeFileSync(configFile, stringify(config));
     const [cmd, args] = tollgateCli.endsWith('.ts')
