@@ -249,7 +249,9 @@ export async function runInstructions(): Promise<InstructionRow[]> {
   } finally {
     await upstream.stop();
   }
-  if (rows.some((r) => r.note?.startsWith('failed'))) console.log(`logs kept in ${workDir}`);
+  // BENCH_INSTR_KEEP=1 keeps the callgrind dumps (for callgrind_annotate; with NODE_OPTIONS=--perf-basic-prof
+  // the JIT's /tmp/perf-<pid>.map names the addresses callgrind cannot).
+  if (rows.some((r) => r.note?.startsWith('failed')) || process.env.BENCH_INSTR_KEEP === '1') console.log(`logs and dumps kept in ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
   return rows;
 }

@@ -69,3 +69,21 @@ test('a cached token of an app disabled or deleted since is refused on the next 
   assert.equal(handler(ctx()), false, 'the key that signed it is gone');
   assert.equal(replies.at(-1), 'GW_ERR_TOKEN_INVALID');
 });
+
+test('a header that ends like a cached token but differs before is verified, not answered from the cache', async () => {
+  const { handler, ctx, replies } = await setup();
+  const good = ctx();
+  await handler(good);
+  assert.equal(good.appId, 'app1');
+  // The same signature (so the same cache key) under a payload edited by one character.
+  const authz = good.headers.authorization as string;
+  const dot = authz.indexOf('.') + 5;
+  const forged = ctx();
+  forged.headers.authorization = authz.slice(0, dot) + (authz[dot] === 'A' ? 'B' : 'A') + authz.slice(dot + 1);
+  assert.equal(forged.headers.authorization.slice(-32), authz.slice(-32));
+  const result = handler(forged);
+  assert.ok(result instanceof Promise, 'a key match with another header goes to verification');
+  assert.equal(await result, false);
+  assert.deepEqual(replies, ['GW_ERR_TOKEN_INVALID']);
+  assert.equal(handler(ctx()), undefined, 'the good token is still answered synchronously');
+});

@@ -61,13 +61,23 @@ function recheck(e: VerifiedToken, ctx: RequestContext, c: Compiled): StageResul
   return accept(c, ctx, e.appId, app);
 }
 
+/**
+ * The token cache's key: the header's last 32 characters, the end of the
+ * token's signature. A Map lookup hashes its key, and the header is a fresh
+ * string on every request, so keying by the whole ~400-character value cost
+ * ~4,600 instructions per request in hashing alone (callgrind). The entry
+ * keeps the whole value, and a hit must equal it.
+ */
+const CACHE_KEY_CHARS = 32;
+const cacheKey = (authz: string): string => (authz.length > CACHE_KEY_CHARS ? authz.slice(-CACHE_KEY_CHARS) : authz);
+
 function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: number) {
   const cache = c.state.tokens;
   const miss = async (ctx: RequestContext, authz: string): Promise<void | false> => {
     const r = await verifyJwt(policy, authz.slice(7));
     if (!r.ok) return reject(c, ctx, r.code, BEARER_INVALID);
-    const e: VerifiedToken = { appId: r.appId, untilMs: r.untilMs, policy: policyNo, kid: r.kid, appOptional: r.appOptional, version: -1 };
-    cache.set(authz, e);
+    const e: VerifiedToken = { authz, appId: r.appId, untilMs: r.untilMs, policy: policyNo, kid: r.kid, appOptional: r.appOptional, version: -1 };
+    cache.set(cacheKey(authz), e);
     return recheck(e, ctx, c);
   };
   return (ctx: RequestContext): StageResult => {
@@ -78,12 +88,12 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
       return reject(c, ctx, 'GW_ERR_UNAUTHORIZED', BEARER_CHALLENGE);
     }
     if (authz.length - 7 > maxBytes) return reject(c, ctx, 'GW_ERR_TOKEN_INVALID', BEARER_INVALID);
-    // Keyed by the whole header value: slicing the token out first would cost a copy and a rehash per request.
-    const e = cache.get(authz);
-    // A hit answers synchronously: no promise, no tick.
-    if (e !== undefined && e.policy === policyNo) {
+    const key = cacheKey(authz);
+    const e = cache.get(key);
+    // A hit answers synchronously: no promise, no tick. It must be the very header verified, not just its key.
+    if (e !== undefined && e.policy === policyNo && e.authz === authz) {
       if (e.untilMs > Date.now()) return recheck(e, ctx, c);
-      cache.delete(authz);
+      cache.delete(key);
     }
     return miss(ctx, authz);
   };

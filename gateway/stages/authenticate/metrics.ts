@@ -7,6 +7,8 @@ import { totalsCounter } from '../../../shared/totals-counter.ts';
 
 /** What a verified token is remembered as (until exp, re-checked when the identity changes). */
 export interface VerifiedToken {
+  /** The whole Authorization header it was verified from: a cache hit must be this very value. */
+  authz: string;
   appId: string;
   /** exp plus clock tolerance, epoch ms. */
   untilMs: number;
