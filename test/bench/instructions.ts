@@ -221,8 +221,9 @@ export async function runInstructions(): Promise<InstructionRow[]> {
   wrapServers({
     // Node competitors get --no-memory-reducer, as Tollgate's launcher gives it: the reducer
     // judges idleness by allocations per wall-clock second, which valgrind's slowness cuts
-    // ~50x, so it ran mark-compacts under load that deoptimised the floor's request path
-    // (one round at 1.5-2.4x the others, in two runs of five rounds).
+    // ~50x. Without the flag one of the floor's rounds read 1.5x and 2.4x the others in two
+    // runs (the extra in IC misses and the optimising compiler: code recompiled), and
+    // @fastify/http-proxy counted 320,098 per request against 238,239 with it.
     wrap: (name, cmd, args) => ['valgrind', [
       '--tool=callgrind', '--instr-atstart=no', '--trace-children=yes', ...(cacheSim ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
       `--callgrind-out-file=${outFile(workDir, name)}.%p.out`, cmd, ...(cmd === process.execPath ? ['--no-memory-reducer'] : []), ...args,
