@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import * as undici from 'undici';
-import { Agent, GATEWAY_REQUEST_HEADERS, Pool, request } from './undici.ts';
+import { Agent, Pool, request } from './undici.ts';
+import { ADDED_HEADERS } from '../stages/request-headers/index.ts';
 
 test('the deep undici modules are the classes and request function undici exports', async () => {
   assert.equal(Pool, undici.Pool);
@@ -18,7 +19,7 @@ test('the deep undici modules are the classes and request function undici export
 
 test("the gateway's own request headers are in undici's table of known names, and their values are still checked", async () => {
   const { headerNameLowerCasedRecord } = createRequire(import.meta.url)('undici/lib/core/constants.js') as { headerNameLowerCasedRecord: Record<string, string> };
-  for (const name of GATEWAY_REQUEST_HEADERS) assert.equal(headerNameLowerCasedRecord[name], name);
+  for (const name of ADDED_HEADERS) assert.equal(headerNameLowerCasedRecord[name], name);
   const server = http.createServer((req, res) => res.end(String(req.headers['x-request-id']))).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);

@@ -41,13 +41,15 @@ export function request(dispatcher: Undici.Dispatcher, opts: Undici.Dispatcher.R
   return apiRequest.call(dispatcher, opts);
 }
 
-/**
- * The request headers the gateway adds to every proxied request. undici checks
- * the name of every header not in its table of known names (a lower-casing and
- * a token regex per header, per request); these four are constant, lower-case,
- * valid tokens, so they join the table once. Their values are still checked
- * per request, like every header's.
- */
-export const GATEWAY_REQUEST_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id'] as const;
 const knownHeaderNames: Record<string, string> = require('undici/lib/core/constants.js').headerNameLowerCasedRecord;
-for (const name of GATEWAY_REQUEST_HEADERS) knownHeaderNames[name] ??= name;
+
+/**
+ * Adds lower-case header names to undici's table of known names. undici checks
+ * the name of every header not in that table (a lower-casing and a token regex
+ * per header, per request); names the gateway itself sets on every request are
+ * constant, lower-case, valid tokens, so they join the table once. Their values
+ * are still checked per request, like every header's.
+ */
+export function addKnownHeaderNames(names: readonly string[]): void {
+  for (const name of names) knownHeaderNames[name] ??= name;
+}

@@ -73,11 +73,11 @@ const cacheKey = (authz: string): string => (authz.length > CACHE_KEY_CHARS ? au
 
 function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: number) {
   const cache = c.state.tokens;
-  const miss = async (ctx: RequestContext, authz: string): Promise<void | false> => {
+  const miss = async (ctx: RequestContext, authz: string, key: string): Promise<void | false> => {
     const r = await verifyJwt(policy, authz.slice(7));
     if (!r.ok) return reject(c, ctx, r.code, BEARER_INVALID);
     const e: VerifiedToken = { authz, appId: r.appId, untilMs: r.untilMs, policy: policyNo, kid: r.kid, appOptional: r.appOptional, version: -1 };
-    cache.set(cacheKey(authz), e);
+    cache.set(key, e);
     return recheck(e, ctx, c);
   };
   return (ctx: RequestContext): StageResult => {
@@ -95,7 +95,7 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
       if (e.untilMs > Date.now()) return recheck(e, ctx, c);
       cache.delete(key);
     }
-    return miss(ctx, authz);
+    return miss(ctx, authz, key);
   };
 }
 

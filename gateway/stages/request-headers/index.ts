@@ -1,6 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteStage } from '../../pipeline.ts';
 import { unmapIp } from '../../net/ip.ts';
+import { addKnownHeaderNames } from '../../upstream/undici.ts';
+
+/** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions per request, callgrind). */
+export const ADDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id'] as const;
+addKnownHeaderNames(ADDED_HEADERS);
 
 /** RFC 9110 7.6.1 hop-by-hop headers, plus ones undici must not be handed (it frames the body itself). */
 export const HOP_BY_HOP = new Set([
