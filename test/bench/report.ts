@@ -48,12 +48,53 @@ export interface Paired {
   note?: string;
 }
 
-/** Median over rounds of competitor `name`'s value divided by `base`'s in the same round. */
-export function pairedRatio(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number | undefined {
+/** Per round, competitor `name`'s value divided by `base`'s in the same round; undefined when either did not run. */
+export function pairedRatios(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number[] | undefined {
   const i = p?.names.indexOf(name) ?? -1;
   const b = p?.names.indexOf(base) ?? -1;
   if (!p || i < 0 || b < 0 || p.rounds.length === 0) return undefined;
-  return median(p.rounds.map((r) => r[of][i] / r[of][b]));
+  return p.rounds.map((r) => r[of][i] / r[of][b]);
+}
+
+/** Median over rounds of competitor `name`'s value divided by `base`'s in the same round. */
+export function pairedRatio(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number | undefined {
+  const ratios = pairedRatios(p, name, of, base);
+  return ratios && median(ratios);
+}
+
+/** A median with its confidence interval: what a target is judged on. */
+export interface Estimate {
+  median: number;
+  /** At least 95% confidence; absent with fewer than 6 values. */
+  interval?: [number, number];
+  n: number;
+}
+
+/**
+ * The median of `values` and a distribution-free confidence interval for it:
+ * the k-th smallest and k-th largest value, with k the largest rank for which
+ * the chance that fewer than k of n values fall below the true median (a
+ * Binomial(n, 1/2) tail) is at most (1 - level) / 2. It assumes only that the
+ * rounds are independent draws, not any shape of the noise, so one round a
+ * neighbour's burst hit moves it by one rank, not by the burst's size.
+ * With 30 rounds at 95% it is the 10th to the 21st value; below 6 rounds no
+ * pair of ranks reaches 95% and it gives none.
+ */
+export function medianEstimate(values: number[], level = 0.95): Estimate | undefined {
+  const n = values.length;
+  if (n === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  // P(X <= j) for X ~ Binomial(n, 1/2), accumulated term by term.
+  let term = 0.5 ** n;
+  let cdf = term;
+  let k = 0;
+  for (let j = 0; cdf <= tail && j < n; j++) {
+    k = j + 1;
+    term = (term * (n - j)) / (j + 1);
+    cdf += term;
+  }
+  return { median: median(values), interval: k > 0 ? [sorted[k - 1], sorted[n - k]] : undefined, n };
 }
 
 export function median(values: number[]): number {
@@ -67,25 +108,33 @@ export function printPaired(p: Paired, durationS: number): void {
 Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side, each round starting with the next competitor): req/s, CPU us/req`);
   for (const [i, name] of p.names.entries()) {
     const cells = p.rounds.map((r) => `${r.rps[i].toFixed(0)} / ${r.cpuUs[i].toFixed(1)}`).join('   ');
-    const ratio = name === 'bare-undici' ? '' : `   median / bare-undici: req/s ${fixed(pairedRatio(p, name, 'rps'), 2)}, CPU ${fixed(pairedRatio(p, name, 'cpuUs'), 2)}`;
-    console.log(`${name.padEnd(20)} ${cells}${ratio}`);
+    console.log(`${name.padEnd(20)} ${cells}`);
   }
-  const overFastify = pairedRatio(p, 'tollgate', 'rps', 'fastify-http-proxy');
-  if (overFastify !== undefined) console.log(`tollgate / fastify-http-proxy req/s, median of rounds: ${fixed(overFastify, 2)}`);
+  const ratioLine = (name: string, base: string) => {
+    const rps = medianEstimate(pairedRatios(p, name, 'rps', base) ?? []);
+    const cpu = medianEstimate(pairedRatios(p, name, 'cpuUs', base) ?? []);
+    if (rps && cpu) console.log(`${name} / ${base}, median of rounds [95% CI]: req/s ${describe(rps)}, CPU ${describe(cpu)}`);
+  };
+  for (const name of p.names) if (name !== 'bare-undici') ratioLine(name, 'bare-undici');
+  ratioLine('tollgate', 'fastify-http-proxy');
   if (p.note) console.log(p.note);
 }
 
 export interface Check {
   name: string;
   value?: number;
+  /** The value's confidence interval, when it is a median of rounds: the verdict is judged on it. */
+  interval?: [number, number];
   target?: { op: '>=' | '<=' | '<'; limit: number };
   pass?: boolean;
-  /** Measured, but too noisy to judge. */
-  unstable?: boolean;
+  /** The interval straddles the target: this run cannot tell a pass from a miss. */
+  unresolved?: boolean;
 }
 
 const mb = (bytes?: number) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1));
 const fixed = (n: number | undefined, digits: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+const describe = (e: Estimate, digits = 2) =>
+  `${fixed(e.median, digits)} [${e.interval ? e.interval.map((x) => fixed(x, digits)).join('–') : `no CI, ${e.n} rounds`}]`;
 
 export function printPeakTable(rows: PeakRow[], header: string): void {
   console.log(`\n${header}`);
@@ -123,15 +172,44 @@ export function printHalfLoad(h: HalfLoad, connections: number, durationS: numbe
       : `${name.padEnd(20)} -`);
   line('bare-undici', h.bareUndici);
   line('tollgate', h.tollgate);
-  if (h.unstable) console.log('note: rounds disagree by more than 3x; the machine was busy. Rerun, or raise BENCH_HALF_LOAD_ROUNDS.');
+  if (h.unstable) console.log('note: rounds disagree by more than 3x; the machine was busy.');
   if (h.note) console.log(h.note);
-  console.log(`p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`}`);
+  console.log(`p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`} (difference of the medians)`);
+  const perRound = p99Differences(h);
+  const estimate = perRound && medianEstimate(perRound);
+  if (estimate) console.log(`p99 difference per round (tollgate - bare-undici of the same round), median [95% CI]: ${describe(estimate)} ms`);
+}
+
+/** Per round, Tollgate's p99 less the floor's in the same round (the rounds alternate, so each pair ran back to back). */
+export function p99Differences(h: HalfLoad): number[] | undefined {
+  const t = h.tollgate?.rounds;
+  const b = h.bareUndici?.rounds;
+  if (!t || !b || t.length === 0 || t.length !== b.length) return undefined;
+  return t.map((r, i) => r.p99Ms - b[i].p99Ms);
 }
 
 function judge(name: string, value: number | undefined, target?: Check['target']): Check {
   if (value === undefined || Number.isNaN(value) || !target) return { name, value, target };
   const pass = target.op === '>=' ? value >= target.limit : target.op === '<=' ? value <= target.limit : value < target.limit;
   return { name, value, target, pass };
+}
+
+/**
+ * A median of rounds against its target, judged on its confidence interval:
+ * a pass when the whole interval meets the target, a miss when none of it
+ * does, else unresolved. With fewer than 6 rounds there is no interval and
+ * the median alone is judged, as before.
+ */
+export function judgeRounds(name: string, values: number[] | undefined, target: NonNullable<Check['target']>): Check {
+  const e = values && medianEstimate(values);
+  if (!e?.interval) return judge(name, e?.median, target);
+  const [lo, hi] = e.interval;
+  const meets = (x: number) => (target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit);
+  const worst = target.op === '>=' ? lo : hi;
+  const best = target.op === '>=' ? hi : lo;
+  if (meets(worst)) return { name, value: e.median, interval: e.interval, target, pass: true };
+  if (!meets(best)) return { name, value: e.median, interval: e.interval, target, pass: false };
+  return { name, value: e.median, interval: e.interval, target, unresolved: true };
 }
 
 export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Check[] {
@@ -147,9 +225,9 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
   const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
   return [
     // Targets against the floor and @fastify/http-proxy are judged on the alternating rounds; the sequential table's ratios are shown beside them.
-    judge('tollgate / bare-undici req/s (alternating, median)', pairedRatio(pairs, 'tollgate', 'rps'), { op: '>=', limit: 1.0 }),
+    judgeRounds('tollgate / bare-undici req/s (alternating, median)', pairedRatios(pairs, 'tollgate', 'rps'), { op: '>=', limit: 1.0 }),
     judge('tollgate / bare-undici req/s (sequential)', ratio('bare-undici')),
-    judge('tollgate / fastify-http-proxy req/s (alternating, median)', pairedRatio(pairs, 'tollgate', 'rps', 'fastify-http-proxy'), { op: '>=', limit: 1.5 }),
+    judgeRounds('tollgate / fastify-http-proxy req/s (alternating, median)', pairedRatios(pairs, 'tollgate', 'rps', 'fastify-http-proxy'), { op: '>=', limit: 1.5 }),
     judge('tollgate / fastify-http-proxy req/s (sequential)', ratio('fastify-http-proxy')),
     judge('tollgate / nginx req/s', ratio('nginx')),
     judge('tollgate / upstream-direct req/s', ratio('upstream')),
@@ -157,9 +235,8 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
     judge('tollgate / bare-undici CPU per request (alternating, median)', pairedRatio(pairs, 'tollgate', 'cpuUs')),
     judge('tollgate / bare-undici CPU per request (sequential)',
       tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu),
-    half.unstable
-      ? { name: 'p99 difference at half load, ms', value: half.p99DiffMs, target: { op: '<=', limit: 1 }, unstable: true }
-      : judge('p99 difference at half load, ms', half.p99DiffMs, { op: '<=', limit: 1 }),
+    // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two medians.
+    judgeRounds('p99 difference at half load, ms', p99Differences(half), { op: '<=', limit: 1 }),
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
     // What access events and the in-process collector cost, measured in the same run.
@@ -167,7 +244,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
     judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
     judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes)),
     // The security issue: JWT + RBAC + IP list + local QPS limit on the route, against the floor.
-    judge('tollgate+secure / bare-undici req/s (alternating, median)', pairedRatio(pairs, 'tollgate+secure', 'rps'), { op: '>=', limit: 0.9 }),
+    judgeRounds('tollgate+secure / bare-undici req/s (alternating, median)', pairedRatios(pairs, 'tollgate+secure', 'rps'), { op: '>=', limit: 0.9 }),
     judge('tollgate+secure / bare-undici req/s (sequential)', rps('tollgate+secure') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+secure')! / rps('bare-undici')!),
     judge('tollgate+secure / tollgate req/s', rps('tollgate+secure') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+secure')! / rps('tollgate')!),
     // What the Redis-backed limit costs per request: gateway CPU µs over the local one's, and the req/s ratio.
@@ -180,10 +257,12 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
 export function printChecks(checks: Check[]): void {
   console.log('\nTargets');
   for (const c of checks) {
-    const value = fixed(c.value, 2).padStart(8);
+    const value = fixed(c.value, 2).padStart(8) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
     const target = c.target ? `target ${c.target.op} ${c.target.limit}` : '';
-    const verdict = c.value === undefined ? 'n/a' : c.unstable ? 'UNSTABLE (rerun)' : c.pass === undefined ? '' : c.pass ? 'PASS' : 'MISS';
-    console.log(`${c.name.padEnd(38)} ${value}   ${target.padEnd(14)} ${verdict}`);
+    const verdict = c.value === undefined ? 'n/a'
+      : c.unresolved ? 'WITHIN NOISE (the 95% CI straddles the target; raise BENCH_PAIRED_ROUNDS / BENCH_HALF_LOAD_ROUNDS)'
+        : c.pass === undefined ? '' : `${c.pass ? 'PASS' : 'MISS'}${c.interval ? ' (95% CI)' : ''}`;
+    console.log(`${c.name.padEnd(38)} ${value.padEnd(22)} ${target.padEnd(14)} ${verdict}`);
   }
 }
 
