@@ -139,6 +139,25 @@ test('a client that sent its whole request and leaves before the answer is a 499
   assert.equal(await aborted('reader', '4xx'), before);
 });
 
+// As nginx by default (proxy_ignore_client_abort off): a half-close is taken as the client leaving (README, Metrics).
+test('a client that half-closes after its whole request is a 499 client_closed: the upstream request is aborted and nothing is sent', async () => {
+  const eventsBefore = (await readEvents(gw)).length;
+  const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('error', () => undefined);
+  let received = '';
+  socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
+  const ended = new Promise((r) => socket.once('end', r));
+  const seen = reader.seen.length;
+  socket.write('GET /reader/slow HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.ok(await eventually(() => reader.seen.length > seen, 2000));
+  socket.end();
+  await ended;
+  assert.equal(received, '', 'the gateway closes its side without an answer');
+  const events = await newEvents(eventsBefore, 1);
+  assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
+  socket.destroy();
+});
+
 // Regression: an upload the upstream cut short (502) kept the declared Content-Length as its bytes in.
 test('an upstream that resets mid-upload is a 502 whose bytes in are the body bytes that arrived', async () => {
   const eventsBefore = (await readEvents(gw)).length;
