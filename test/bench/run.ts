@@ -13,8 +13,10 @@ import { pinningNote } from './cpu-pin.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? 3);
-// Alternating peak rounds: by default one per competitor in them, so each starts a round once.
+// Six rounds is the fewest whose median has a 95% confidence interval (report.ts, medianEstimate): the targets are judged on it.
+const minRoundsForInterval = 6;
+const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? minRoundsForInterval);
+// Alternating peak rounds: by default six, or one per competitor in them if more, so each starts a round at least once.
 const pairedRoundsSetting = Number(process.env.BENCH_PAIRED_ROUNDS ?? 0);
 const warmupS = 2;
 // The open-loop generator (rate-load.ts, a Node process per round) has its own
@@ -103,7 +105,7 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
   const names = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
-  const pairedRounds = pairedRoundsSetting || names.length;
+  const pairedRounds = pairedRoundsSetting || Math.max(minRoundsForInterval, names.length);
   try {
     await sideBySide(names, origin, workDir, async (servers) => {
       for (let round = 0; round < pairedRounds; round++) {
