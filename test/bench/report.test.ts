@@ -62,6 +62,8 @@ test('judgeRounds: a pass needs the whole interval on the target side, a miss no
   // Under 6 rounds there is no interval: the median alone is judged.
   assert.deepEqual(judgeRounds('r', [0.9, 1.1, 1.2], atLeastOne), { name: 'r', value: 1.1, target: atLeastOne, pass: true });
   assert.deepEqual(judgeRounds('r', undefined, atLeastOne), { name: 'r', value: undefined, target: atLeastOne });
+  // With no target (CPU per request) the interval is only shown.
+  assert.deepEqual(judgeRounds('c', above), { name: 'c', value: 1.03, interval: [1.01, 1.06] });
 });
 
 test('p99Differences pairs each of Tollgate\'s rounds with the floor\'s of the same round', () => {

@@ -56,12 +56,6 @@ export function pairedRatios(p: Paired | undefined, name: string, of: 'rps' | 'c
   return p.rounds.map((r) => r[of][i] / r[of][b]);
 }
 
-/** Median over rounds of competitor `name`'s value divided by `base`'s in the same round. */
-export function pairedRatio(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number | undefined {
-  const ratios = pairedRatios(p, name, of, base);
-  return ratios && median(ratios);
-}
-
 /** A median with its confidence interval: what a target is judged on. */
 export interface Estimate {
   median: number;
@@ -198,11 +192,12 @@ function judge(name: string, value: number | undefined, target?: Check['target']
  * A median of rounds against its target, judged on its confidence interval:
  * a pass when the whole interval meets the target, a miss when none of it
  * does, else unresolved. With fewer than 6 rounds there is no interval and
- * the median alone is judged, as before.
+ * the median alone is judged, as before; with no target it is only shown.
  */
-export function judgeRounds(name: string, values: number[] | undefined, target: NonNullable<Check['target']>): Check {
+export function judgeRounds(name: string, values: number[] | undefined, target?: Check['target']): Check {
   const e = values && medianEstimate(values);
   if (!e?.interval) return judge(name, e?.median, target);
+  if (!target) return { name, value: e.median, interval: e.interval };
   const [lo, hi] = e.interval;
   const meets = (x: number) => (target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit);
   const worst = target.op === '>=' ? lo : hi;
@@ -232,7 +227,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
     judge('tollgate / nginx req/s', ratio('nginx')),
     judge('tollgate / upstream-direct req/s', ratio('upstream')),
     // CPU per request barely moves when a shared machine is busy, unlike req/s and p99.
-    judge('tollgate / bare-undici CPU per request (alternating, median)', pairedRatio(pairs, 'tollgate', 'cpuUs')),
+    judgeRounds('tollgate / bare-undici CPU per request (alternating, median)', pairedRatios(pairs, 'tollgate', 'cpuUs')),
     judge('tollgate / bare-undici CPU per request (sequential)',
       tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu),
     // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two medians.
@@ -256,13 +251,14 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
 
 export function printChecks(checks: Check[]): void {
   console.log('\nTargets');
+  const nameWidth = Math.max(...checks.map((c) => c.name.length));
   for (const c of checks) {
     const value = fixed(c.value, 2).padStart(8) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
     const target = c.target ? `target ${c.target.op} ${c.target.limit}` : '';
     const verdict = c.value === undefined ? 'n/a'
       : c.unresolved ? 'WITHIN NOISE (the 95% CI straddles the target; raise BENCH_PAIRED_ROUNDS / BENCH_HALF_LOAD_ROUNDS)'
         : c.pass === undefined ? '' : `${c.pass ? 'PASS' : 'MISS'}${c.interval ? ' (95% CI)' : ''}`;
-    console.log(`${c.name.padEnd(38)} ${value.padEnd(22)} ${target.padEnd(14)} ${verdict}`);
+    console.log(`${c.name.padEnd(nameWidth)} ${value.padEnd(22)} ${target.padEnd(14)} ${verdict}`);
   }
 }
 
