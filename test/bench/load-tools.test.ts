@@ -6,24 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitReady } from './ready.ts';
+import { freePort, waitReady } from './ready.ts';
 import { runCount } from './load.ts';
 import { countRounds, cycleEstimate } from './instructions.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function start(script: string, args: string[], wrapper: string[] = []): ChildProcess {
   const [cmd, ...rest] = [...wrapper, process.execPath, here(script), ...args];
