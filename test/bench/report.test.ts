@@ -3,18 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeRounds, medianEstimate, p99Differences, type HalfLoad } from './report.ts';
 import type { RateResult } from './load.ts';
-
-/** A small seeded generator (mulberry32), so the coverage test draws the same samples every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 test('medianEstimate: the interval is the order statistics the binomial tail gives', () => {
   const shuffled = [17, 3, 29, 8, 21, 1, 12, 30, 5, 26, 14, 19, 2, 23, 10, 28, 6, 16, 25, 11, 4, 20, 27, 9, 15, 22, 7, 18, 24, 13];
@@ -28,7 +17,8 @@ test('medianEstimate: the interval is the order statistics the binomial tail giv
 });
 
 test('medianEstimate: the interval covers the true median of a skewed distribution at least 95% of the time', () => {
-  const random = seeded(20261123);
+  // Seeded, so the coverage test draws the same samples every run.
+  const random = seededRandom(20261123);
   // Exponential(1), whose median is ln 2: the noise of a round is one-sided like this (a neighbour only slows it).
   const draw = () => -Math.log(1 - random());
   for (const n of [8, 15, 30]) {

@@ -4,17 +4,7 @@
 // every competitor sees the same events.
 import type { AccessEvent, ErrorClass } from '../../../shared/access-event.ts';
 import { EventIdGenerator } from '../../../shared/access-event-id.ts';
-
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 const services = [
   ['orders', ['orders.list', 'orders.get', 'orders.create']],
