@@ -20,6 +20,9 @@ export const errors = {
   GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.', errorClass: 'bad_request' },
   GW_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are served on this listener.', errorClass: 'bad_request' },
   GW_ERR_METHOD_NOT_SUPPORTED: { status: 501, message: 'The gateway does not support this method.', errorClass: 'bad_request' },
+  // 403, as Envoy answers an upgrade a route does not allow: retrying cannot help, and it is no server fault, so it
+  // stays out of the 5xx ratio and its alert (a browser's reconnect loop would page with a 501).
+  GW_ERR_UPGRADE_NOT_SUPPORTED: { status: 403, message: 'The gateway does not proxy WebSocket connections yet.', errorClass: 'bad_request' },
   GW_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed on this route.', errorClass: 'bad_request' },
   GW_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The client did not send the request in time.', errorClass: 'request_timeout' },
   GW_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the size limit.', errorClass: 'body_too_large' },

@@ -23,9 +23,10 @@ after(async () => {
 });
 
 /** Sends raw bytes; asserts a gateway-written JSON error with one of `statuses`, and that the upstream saw nothing. */
-async function refused(bytes: string, statuses: number[], opts: { forwardedHeadOk?: boolean } = {}) {
+async function refused(bytes: string, statuses: number[], opts: { forwardedHeadOk?: boolean; timeoutMs?: number } = {}) {
   const before = up.seen.length;
-  const res = await rawRequest(gw.proxy.port, bytes);
+  // A refusal that keeps the connection open is read until timeoutMs (rawRequest's default 2 s).
+  const res = await rawRequest(gw.proxy.port, bytes, opts.timeoutMs);
   assert.ok(statuses.includes(res.status), `expected ${statuses}, got:\n${res.text}`);
   const head = res.text.slice(0, res.text.indexOf('\r\n\r\n'));
   assert.match(head, /\r\ncontent-type: application\/json/i, `not JSON:\n${res.text}`);
@@ -99,6 +100,23 @@ test('CONNECT gets a JSON 501 and the connection closes; nothing is tunnelled', 
   assert.match(res.text, /\r\nx-request-id: connect-1\r\n/i);
   assert.equal(JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)).code, 'GW_ERR_METHOD_NOT_SUPPORTED');
   assert.equal(await refused('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', [501]), 'GW_ERR_METHOD_NOT_SUPPORTED');
+});
+
+test('a WebSocket handshake gets a JSON 403 and is not forwarded as a plain GET; an h2c upgrade is served over HTTP/1.1', async () => {
+  const handshake = (upgrade: string) => `GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  for (const upgrade of ['websocket', 'WebSocket', 'h2c, websocket', 'websocket/13']) {
+    assert.equal(await refused(handshake(upgrade), [403], { timeoutMs: 500 }), 'GW_ERR_UPGRADE_NOT_SUPPORTED', upgrade);
+  }
+  // Not a WebSocket upgrade: served, without the hop-by-hop Upgrade.
+  const before = up.seen.length;
+  const res = await rawRequest(gw.proxy.port, 'GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n', 500);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(up.seen.length, before + 1);
+  assert.equal(up.seen.at(-1)!.headers.upgrade, undefined);
+  for (const upgrade of ['websockets', 'xwebsocket']) {
+    assert.equal((await rawRequest(gw.proxy.port, `GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: ${upgrade}\r\n\r\n`, 500)).status, 200, upgrade);
+  }
 });
 
 test('a fragment in the request target gets 400 and is not forwarded', async () => {

@@ -71,6 +71,10 @@ test('a CONNECT request, which never reaches the request path, is counted as an 
   await countedUnrouted('CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n', 501, 'GW_ERR_METHOD_NOT_SUPPORTED');
 });
 
+test('a WebSocket handshake, refused before routing, is counted as an unrouted 4xx with its code (no 5xx to page on)', async () => {
+  await countedUnrouted('GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 403, 'GW_ERR_UPGRADE_NOT_SUPPORTED');
+});
+
 test('a reply the gateway writes after routing is counted once, under its route and its code', async () => {
   const res = await send(gw.url, '/gone');
   assert.equal(res.status, 502);

@@ -54,8 +54,17 @@ function malformed(req: RequestContext['req']): [ErrorCode, Record<string, strin
     if (te.toLowerCase() !== 'chunked') return ['GW_ERR_UNSUPPORTED_TRANSFER_ENCODING', CLOSE];
     if (req.httpVersionMinor === 0) return ['GW_ERR_AMBIGUOUS_FRAMING', CLOSE];
   }
+  // WebSocket is not proxied yet. Upgrade is hop-by-hop, so the handshake
+  // would reach the upstream as a plain GET and the client would get that
+  // GET's answer; it gets a plain refusal instead. Other upgrades (h2c) are
+  // ignored and the request served over HTTP/1.1, as RFC 9110 7.8 allows.
+  const upgrade = req.headers.upgrade;
+  if (upgrade !== undefined && WEBSOCKET.test(upgrade)) return ['GW_ERR_UPGRADE_NOT_SUPPORTED'];
   return undefined;
 }
+
+/** `websocket` as a protocol name in an Upgrade list (RFC 6455 4.1: case-insensitive), with or without a version. */
+const WEBSOCKET = /(?:^|[\s,])websocket(?:\/[^\s,]*)?\s*(?:,|$)/i;
 
 const CLOSE = { connection: 'close' };
 
