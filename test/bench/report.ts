@@ -182,10 +182,12 @@ export function p99Differences(h: HalfLoad): number[] | undefined {
   return t.map((r, i) => r.p99Ms - b[i].p99Ms);
 }
 
-function judge(name: string, value: number | undefined, target?: Check['target']): Check {
+type Target = NonNullable<Check['target']>;
+const meets = (target: Target, x: number) => (target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit);
+
+function judge(name: string, value: number | undefined, target?: Target): Check {
   if (value === undefined || Number.isNaN(value) || !target) return { name, value, target };
-  const pass = target.op === '>=' ? value >= target.limit : target.op === '<=' ? value <= target.limit : value < target.limit;
-  return { name, value, target, pass };
+  return { name, value, target, pass: meets(target, value) };
 }
 
 /**
@@ -194,17 +196,16 @@ function judge(name: string, value: number | undefined, target?: Check['target']
  * does, else unresolved. With fewer than 6 rounds there is no interval and
  * the median alone is judged, as before; with no target it is only shown.
  */
-export function judgeRounds(name: string, values: number[] | undefined, target?: Check['target']): Check {
+export function judgeRounds(name: string, values: number[] | undefined, target?: Target): Check {
   const e = values && medianEstimate(values);
   if (!e?.interval) return judge(name, e?.median, target);
-  if (!target) return { name, value: e.median, interval: e.interval };
+  const shown = { name, value: e.median, interval: e.interval };
+  if (!target) return shown;
   const [lo, hi] = e.interval;
-  const meets = (x: number) => (target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit);
-  const worst = target.op === '>=' ? lo : hi;
-  const best = target.op === '>=' ? hi : lo;
-  if (meets(worst)) return { name, value: e.median, interval: e.interval, target, pass: true };
-  if (!meets(best)) return { name, value: e.median, interval: e.interval, target, pass: false };
-  return { name, value: e.median, interval: e.interval, target, unresolved: true };
+  const [worst, best] = target.op === '>=' ? [lo, hi] : [hi, lo];
+  if (meets(target, worst)) return { ...shown, target, pass: true };
+  if (!meets(target, best)) return { ...shown, target, pass: false };
+  return { ...shown, target, unresolved: true };
 }
 
 export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Check[] {
