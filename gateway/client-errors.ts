@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from '../shared/http.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { acceptRequestId } from './stages/request-id/index.ts';
+import { randomUuid } from '../shared/uuid-text.ts';
 import { errorBody, errors, type ErrorCode } from './errors.ts';
 
 /** Maps a parser or timeout error from Node's HTTP server to our reply code. */
@@ -42,7 +42,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   const code = clientErrorCode(err);
   const held = pending?.tollgate;
   // A request the handler already has (a body too slow to arrive) keeps the id it was given and sent upstream.
-  endWithError(socket, code, held?.requestId ?? randomUUID());
+  endWithError(socket, code, held?.requestId ?? randomUuid());
   if (held === undefined) return code;
   // ...and is recorded once, with this code, when its response closes (not again as an unrouted request).
   held.errorCode = code;

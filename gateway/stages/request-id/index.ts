@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import type { ErrorCode } from '../../errors.ts';
+import { randomUuid } from '../../../shared/uuid-text.ts';
 
 /** A client-sent id is kept only when it is short and plain, so it is safe in logs and headers. */
 const VALID_ID = /^[A-Za-z0-9._:@+=\/-]{1,128}$/;
 
 export function acceptRequestId(value: string | string[] | undefined): string {
-  return typeof value === 'string' && VALID_ID.test(value) ? value : randomUUID();
+  return typeof value === 'string' && VALID_ID.test(value) ? value : randomUuid();
 }
 
 /** RFC 3986 host (reg-name, IPv4 or an IP literal) with an optional port; nothing that could end a path or a header. */
