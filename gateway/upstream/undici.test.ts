@@ -5,12 +5,13 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import * as undici from 'undici';
-import { Agent, Pool, request } from './undici.ts';
+import { Agent, Client, Pool, request } from './undici.ts';
 import { ADDED_HEADERS } from '../stages/request-headers/index.ts';
 
 test('the deep undici modules are the classes and request function undici exports', async () => {
   assert.equal(Pool, undici.Pool);
   assert.equal(Agent, undici.Agent);
+  assert.equal(Client, undici.Client);
   assert.equal(typeof request, 'function');
   const agent = new Agent();
   assert.equal(agent.request, undici.Dispatcher.prototype.request, 'same Dispatcher prototype');

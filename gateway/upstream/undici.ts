@@ -16,8 +16,10 @@ const require = createRequire(import.meta.url);
 
 export const Pool: typeof Undici.Pool = require('undici/lib/dispatcher/pool.js');
 export const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
+export const Client: typeof Undici.Client = require('undici/lib/dispatcher/client.js');
 export type Pool = Undici.Pool;
 export type Agent = Undici.Agent;
+export type Client = Undici.Client;
 const buildConnector: typeof Undici.buildConnector = require('undici/lib/core/connect.js');
 
 /**

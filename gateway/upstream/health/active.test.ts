@@ -360,3 +360,39 @@ test('with reuseConnection, an upstream that closes idle connections before the 
   assert.equal(target.healthy, true);
   assert.ok(state.connections >= state.requests - 1, `${state.requests} checks over ${state.connections} connections: closed ones were not reused`);
 });
+
+test('a health response with a body over 64 KB is judged by its status, and its connection is dropped unread', async (t) => {
+  for (const [status, healthy] of [[200, true], [503, false]] as const) {
+    let served = 0;
+    let unfinished = 0;
+    // 64 MB, far more than the socket buffers hold, written as the client reads it.
+    const size = 64 << 20;
+    const chunk = Buffer.alloc(65536);
+    const server = createServer((_req, res) => {
+      served++;
+      res.writeHead(status, { 'content-length': String(size) });
+      let sent = 0;
+      const more = () => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('close', () => { if (!res.writableFinished) unfinished++; });
+      more();
+    });
+    const origin = await listen(server);
+    const target = new Target(origin);
+    target.healthy = !healthy;
+    const changes: boolean[] = [];
+    const checker = new ActiveHealthChecker({ ...base, intervalMs: 30 }, (_t, h) => changes.push(h));
+    t.after(async () => { checker.stop(); await closeServer(server); });
+    checker.setTargets([target]);
+    checker.start();
+    await waitFor(() => served >= 3 && unfinished >= 2);
+    checker.stop();
+    assert.equal(target.healthy, healthy, `status ${status}`);
+    assert.deepEqual(changes, [healthy]);
+  }
+});

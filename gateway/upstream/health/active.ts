@@ -1,4 +1,4 @@
-import { Agent, connector } from '../undici.ts';
+import { Client, connector } from '../undici.ts';
 import type { Target } from '../target.ts';
 import type { TlsConnectOptions } from '../tls.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
@@ -57,8 +57,13 @@ export class ActiveHealthChecker {
   readonly #onChange: HealthChangeListener;
   readonly #states = new Map<Target, CheckState>();
   #running = false;
-  /** Checks get their own pool so they never queue behind proxied requests. */
-  #agent: Agent | undefined;
+  /**
+   * Checks get their own connection per origin so they never queue behind
+   * proxied requests. One Client per origin for as long as a target has it:
+   * an Agent would close and remake its pool for the origin every time a
+   * check's connection closed, which is every check by default.
+   */
+  readonly #clients = new Map<string, Client>();
 
   constructor(options: ActiveHealthOptions, onChange: HealthChangeListener) {
     for (const key of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) {
@@ -76,6 +81,12 @@ export class ActiveHealthChecker {
       if (wanted.has(target)) continue;
       this.#cancel(state);
       this.#states.delete(target);
+    }
+    const origins = new Set(targets.map((t) => t.origin));
+    for (const [origin, client] of this.#clients) {
+      if (origins.has(origin)) continue;
+      void client.destroy().catch(() => {});
+      this.#clients.delete(origin);
     }
     for (const target of wanted) {
       if (this.#states.has(target)) continue;
@@ -96,8 +107,8 @@ export class ActiveHealthChecker {
     if (!this.#running) return;
     this.#running = false;
     for (const state of this.#states.values()) this.#cancel(state);
-    void this.#agent?.destroy().catch(() => {});
-    this.#agent = undefined;
+    for (const client of this.#clients.values()) void client.destroy().catch(() => {});
+    this.#clients.clear();
   }
 
   #scheduleFirst(state: CheckState): void {
@@ -158,17 +169,21 @@ export class ActiveHealthChecker {
     // A reused connection must outlive the wait for the next check; undici
     // still closes it sooner when the upstream's Keep-Alive hint says so.
     const idleMs = intervalMs + timeoutMs + 1000;
-    this.#agent ??= new Agent({
-      connections: 1, connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }), allowH2: false, // as the proxy's own pools
-      ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
-    });
+    let client = this.#clients.get(target.origin);
+    if (client === undefined) {
+      client = new Client(target.origin, {
+        connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }), allowH2: false, // as the proxy's own pools
+        ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
+      });
+      this.#clients.set(target.origin, client);
+    }
     const probe: HttpProbe = {
       path: this.#options.path,
       // A target found by DNS is checked under its name, as the proxy sends it.
       host: this.#options.host ?? target.host,
       servername: target.servername,
       expectedStatuses: this.#expectedStatuses,
-      dispatcher: this.#agent,
+      dispatcher: client,
       reuseConnection,
     };
     return probeHttp(target.origin, probe, signal);
