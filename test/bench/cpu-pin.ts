@@ -10,7 +10,13 @@ export type Role = 'server' | 'support';
 
 const cpuCount = cpus().length;
 const wanted = process.env.BENCH_PIN === undefined ? cpuCount >= 4 : process.env.BENCH_PIN === '1';
-export const pinning = wanted && cpuCount >= 2 && onPath('taskset');
+export let pinning = wanted && cpuCount >= 2 && onPath('taskset');
+
+/** Pins from here on whatever the CPU count (the side-by-side CPU mode needs it); BENCH_PIN=0 still disables it. */
+export function pinFromNowOn(): boolean {
+  if (process.env.BENCH_PIN !== '0') pinning = cpuCount >= 2 && onPath('taskset');
+  return pinning;
+}
 
 /** The command to spawn so that it runs on its role's CPUs; taskset execs in place, so the pid is the server's. */
 export function pinned(role: Role, cmd: string, args: string[]): [string, string[]] {

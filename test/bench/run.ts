@@ -220,6 +220,14 @@ if (analytics) {
   installCleanup();
   await runAnalytics(analytics);
   process.exit(0);
+} else if (process.argv.includes('--cpu-side-by-side')) {
+  // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate (concurrent-cpu.ts).
+  installCleanup();
+  const { runSideBySide, printSideBySide } = await import('./concurrent-cpu.ts');
+  const result = await runSideBySide();
+  printSideBySide(result);
+  console.log(`\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'side-by-side-latest')}`);
+  process.exit(0);
 } else if (process.argv.includes('--instructions')) {
   installCleanup();
   await instructions();
