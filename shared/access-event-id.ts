@@ -16,25 +16,21 @@
  * wall clock steps back; if the counter ever overflows the id borrows the next
  * millisecond. Across processes uniqueness rests on the 41 + 32 random bits.
  */
-import { randomFillSync } from 'node:crypto';
-import { HEX, UUID_HEX_AT, uuidText, uuidTextBuffer } from './uuid-text.ts';
+import { HEX, RandomPool, UUID_HEX_AT, uuidText, uuidTextBuffer } from './uuid-text.ts';
 
 export type NowMs = () => number;
 
-// One randomFillSync per 1024 ids instead of a crypto call per id.
-const RANDOM_POOL_BYTES = 4096;
 const COUNTER_LOW_MAX = 0x3fffffff;
 const COUNTER_HIGH_MAX = 0xfff;
 
 export class EventIdGenerator {
   readonly #nowMs: NowMs;
-  readonly #pool = Buffer.allocUnsafe(RANDOM_POOL_BYTES);
+  readonly #random = new RandomPool();
   // The last id as bytes and as text (one flat string: uuidText), so the
   // codec copies the bytes instead of parsing.
   readonly #bytes = Buffer.alloc(16);
   readonly #text = uuidTextBuffer();
   #lastText: string | undefined;
-  #poolOffset = RANDOM_POOL_BYTES;
   #lastMs = -1;
   #counterHigh = 0;
   #counterLow = 0;
@@ -82,13 +78,7 @@ export class EventIdGenerator {
   }
 
   #random32(): number {
-    if (this.#poolOffset + 4 > RANDOM_POOL_BYTES) {
-      randomFillSync(this.#pool);
-      this.#poolOffset = 0;
-    }
-    const value = this.#pool.readUInt32BE(this.#poolOffset);
-    this.#poolOffset += 4;
-    return value;
+    return this.#random.bytes.readUInt32BE(this.#random.take(4));
   }
 }
 

@@ -27,20 +27,34 @@ export function uuidText(bytes: Uint8Array, offset: number, text: Buffer): strin
 /** A 36-byte buffer with a UUID's dashes in place, for uuidText. */
 export const uuidTextBuffer = (): Buffer => Buffer.alloc(36, 0x2d);
 
-// One randomFillSync per 256 ids, as crypto.randomUUID keeps an entropy cache too.
-const POOL_BYTES = 4096;
-const pool = Buffer.allocUnsafe(POOL_BYTES);
-let poolOffset = POOL_BYTES;
+/**
+ * Random bytes handed out a few at a time from a 4 KB buffer that one
+ * randomFillSync refills (crypto.randomUUID keeps such an entropy cache too),
+ * instead of a crypto call per id.
+ */
+export class RandomPool {
+  readonly bytes = Buffer.allocUnsafe(4096);
+  #offset = this.bytes.length;
+
+  /** The offset in `bytes` of `n` (at most 4096) bytes not handed out before. */
+  take(n: number): number {
+    if (this.#offset + n > this.bytes.length) {
+      randomFillSync(this.bytes);
+      this.#offset = 0;
+    }
+    const at = this.#offset;
+    this.#offset += n;
+    return at;
+  }
+}
+
+const v4Pool = new RandomPool();
 const v4Text = uuidTextBuffer();
 
 /** A random (version 4, RFC 9562 §5.4) UUID: crypto.randomUUID's output, made as one flat string. */
 export function randomUuid(): string {
-  if (poolOffset === POOL_BYTES) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const o = poolOffset;
-  poolOffset += 16;
+  const pool = v4Pool.bytes;
+  const o = v4Pool.take(16);
   pool[o + 6] = (pool[o + 6] & 0x0f) | 0x40;
   pool[o + 8] = (pool[o + 8] & 0x3f) | 0x80;
   return uuidText(pool, o, v4Text);

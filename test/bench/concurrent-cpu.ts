@@ -15,9 +15,10 @@
 // lower rate. It complements the peak rounds; it does not replace them.
 import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runRate, type RateResult } from './load.ts';
 import { treeCpuUs } from './proc-tree.ts';
-import { medianEstimate, median } from './report.ts';
+import { describe, medianEstimate, median } from './report.ts';
 import { findCompetitor, newWorkDir, probeKafka, startUpstream, type RunningServer } from './servers.ts';
 import { pinFromNowOn, pinningNote } from './cpu-pin.ts';
 
@@ -45,8 +46,6 @@ export interface SideBySide {
   pinning: string;
   rows: SideBySideRow[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runSideBySide(): Promise<SideBySide> {
   pinFromNowOn();
@@ -122,8 +121,6 @@ export function windowRatios(s: SideBySide, name: string, base = floor): number[
   return a.cpuUs.map((v, i) => v / b.cpuUs[i]);
 }
 
-const fmt = (v: number) => v.toFixed(2);
-
 export function printSideBySide(s: SideBySide): void {
   const running = s.rows.filter((r) => !r.note || r.load);
   console.log(`\nCPU per request side by side: ${running.length} servers at once, each at ${s.rateRps} req/s (open loop, ${connections} connections), ` +
@@ -136,8 +133,6 @@ export function printSideBySide(s: SideBySide): void {
     if (r.name === floor) continue;
     const ratios = windowRatios(s, r.name);
     if (!ratios) continue;
-    const e = medianEstimate(ratios)!;
-    const ci = e.interval ? ` [${fmt(e.interval[0])}–${fmt(e.interval[1])}]` : ' (under 6 windows: no interval)';
-    console.log(`${r.name} / ${floor} CPU per request, median of windows [95% CI]: ${fmt(e.median)}${ci}`);
+    console.log(`${r.name} / ${floor} CPU per request, median of windows [95% CI]: ${describe(medianEstimate(ratios)!)}`);
   }
 }

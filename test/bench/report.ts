@@ -127,7 +127,8 @@ export interface Check {
 
 const mb = (bytes?: number) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1));
 const fixed = (n: number | undefined, digits: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
-const describe = (e: Estimate, digits = 2) =>
+/** A median with its interval, e.g. `1.06 [1.05–1.07]`. */
+export const describe = (e: Estimate, digits = 2) =>
   `${fixed(e.median, digits)} [${e.interval ? e.interval.map((x) => fixed(x, digits)).join('–') : `no CI, ${e.n} rounds`}]`;
 
 export function printPeakTable(rows: PeakRow[], header: string): void {
