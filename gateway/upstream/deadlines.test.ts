@@ -98,3 +98,31 @@ test('an expire() that throws does not stop the entries after it from expiring',
   assert.equal(thrown.length, 1);
   assert.deepEqual(expired.map((e) => e.name), ['throws', 'next']);
 });
+
+test('renew restarts an entry from the given time and moves it behind the others, wherever it was', async () => {
+  const q = new DeadlineQueue(60);
+  const expired: { name: string; atMs: number }[] = [];
+  const [a, b, c] = ['a', 'b', 'c'].map((name) => entry(name, expired));
+  const start = performance.now();
+  for (const e of [a, b, c]) q.add(e, start);
+  await sleep(30);
+  q.renew(a, performance.now()); // from the head: b, c, a
+  q.renew(a, performance.now()); // the tail already: only its deadline moves
+  q.renew(c, performance.now()); // from the middle: b, a, c
+  await sleep(45);
+  assert.deepEqual(expired.map((e) => e.name), ['b'], 'b expired on its first deadline; a and c were renewed');
+  await sleep(60);
+  assert.deepEqual(expired.map((e) => e.name), ['b', 'a', 'c']);
+  for (const e of expired.slice(1)) assert.ok(e.atMs - start >= 30 + 59, `${e.name} expired ${(e.atMs - start).toFixed(1)} ms after the start`);
+  assert.equal(q.size, 0);
+});
+
+test('renew of an entry not in the queue adds it', async () => {
+  const q = new DeadlineQueue(20);
+  const expired: { name: string; atMs: number }[] = [];
+  const e = entry('e', expired);
+  q.renew(e, performance.now());
+  assert.equal(q.size, 1);
+  await sleep(60);
+  assert.deepEqual(expired.map((x) => x.name), ['e']);
+});

@@ -54,6 +54,19 @@ export class DeadlineQueue {
     entry.nextDeadline = undefined;
   }
 
+  /**
+   * Restarts `entry`'s timeout from `nowMs`: it moves to the tail, as if just
+   * added. Costs two link updates, or none when it is the tail already.
+   */
+  renew(entry: Deadline, nowMs: number): void {
+    if (this.#tail !== entry) {
+      this.remove(entry);
+      this.add(entry, nowMs);
+    } else {
+      entry.deadlineMs = nowMs + this.timeoutMs;
+    }
+  }
+
   /** Entries waiting (for tests and diagnostics; walks the list). */
   get size(): number {
     let n = 0;

@@ -20,7 +20,7 @@ test('a burst writes one line per target and error code per interval, and the re
   const log = new UpstreamFailureLog((l) => lines.push(l), 100);
   for (let i = 0; i < 50; i++) log.report(failure('http://127.0.0.1:1', 'ECONNREFUSED', `a${i}`));
   log.report(failure('http://127.0.0.1:2', 'ECONNREFUSED', 'b0'));
-  log.report(failure('http://127.0.0.1:1', 'UND_ERR_HEADERS_TIMEOUT', 't0'));
+  log.report(failure('http://127.0.0.1:1', 'TOLLGATE_HEADERS_TIMEOUT', 't0'));
   assert.equal(lines.length, 3, 'one line per target and error code so far');
   await sleep(150);
   assert.equal(lines.length, 4);

@@ -7,7 +7,7 @@ export interface UpstreamFailure {
   request_id: string;
   /** The reply code the failure maps to (GW_ERR_*), as in the access log. */
   code: string;
-  /** The upstream error's own code (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, ERR_TLS_CERT_ALTNAME_INVALID, …). */
+  /** The upstream error's own code (ECONNREFUSED, TOLLGATE_HEADERS_TIMEOUT, ERR_TLS_CERT_ALTNAME_INVALID, …). */
   err_code: string;
   err: string;
 }

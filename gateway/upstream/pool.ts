@@ -48,6 +48,17 @@ export class UpstreamPool {
   readonly retryBudget: RetryBudget | undefined;
   /** `timeouts.total_ms` for every exchange with this upstream, on one timer; undefined when it is 0 (none). */
   readonly totalTimeouts: DeadlineQueue | undefined;
+  /**
+   * `timeouts.header_ms` and `timeouts.body_idle_ms`, each on one timer for
+   * the whole upstream, run by the exchanges (Exchange) rather than by undici.
+   * undici's own header and body timers make an object per request (its
+   * coarse timers live up to ~1 s after they are cleared), and so many of
+   * them outlived the young generation that they were most of what the
+   * gateway promoted to the old one, whose mark-compacts then stalled every
+   * request in flight (README, Performance).
+   */
+  readonly headerTimeouts: DeadlineQueue;
+  readonly bodyIdleTimeouts: DeadlineQueue;
   readonly counters: PoolCounters;
   targets: readonly Target[] = [];
   readonly passive: PassiveHealth;
@@ -108,6 +119,8 @@ export class UpstreamPool {
     }
     const rb = config.retry_budget;
     this.totalTimeouts = config.timeouts.total_ms > 0 ? new DeadlineQueue(config.timeouts.total_ms) : undefined;
+    this.headerTimeouts = new DeadlineQueue(config.timeouts.header_ms);
+    this.bodyIdleTimeouts = new DeadlineQueue(config.timeouts.body_idle_ms);
     this.retryBudget = renewal ? previous.retryBudget
       : config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
     this.passive = new PassiveHealth({
@@ -214,8 +227,9 @@ export class UpstreamPool {
         // An upstream that announces its own timeout is followed, less undici's 2 s margin, up to the ceiling.
         keepAliveMaxTimeout: c.pool.keep_alive_max_ms,
         connect: connector({ timeout: c.timeouts.connect_ms, allowH2: false, ...this.tls }),
-        headersTimeout: c.timeouts.header_ms,
-        bodyTimeout: c.timeouts.body_idle_ms,
+        // header_ms and body_idle_ms run on the pool's deadline queues (headerTimeouts, bodyIdleTimeouts).
+        headersTimeout: 0,
+        bodyTimeout: 0,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
         // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is built.
         allowH2: false,

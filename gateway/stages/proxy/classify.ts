@@ -6,7 +6,8 @@ const CONNECT_FAILURES = new Set([
   'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL',
 ]);
 
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
+// The header, body-idle and total timeouts are the gateway's own (Exchange), not undici's.
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'TOLLGATE_HEADERS_TIMEOUT', 'TOLLGATE_BODY_IDLE_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
 
 /**
  * The request never reached the target: the connection failed, or the

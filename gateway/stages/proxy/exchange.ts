@@ -5,11 +5,51 @@ import type { CompiledRoute } from '../../snapshot.ts';
 import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
-import type { Deadline } from '../../upstream/deadlines.ts';
+import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
+
+/**
+ * An exchange's place in its upstream's header or body-idle queue: one entry
+ * that moves from the first to the second when the response starts (an
+ * exchange is in the total-timeout queue itself at the same time).
+ */
+class PhaseDeadline implements Deadline {
+  deadlineMs = 0;
+  prevDeadline: Deadline | undefined = undefined;
+  nextDeadline: Deadline | undefined = undefined;
+  /** The queue the entry is in, if any. */
+  queue: DeadlineQueue | undefined = undefined;
+  private readonly exchange: Exchange;
+
+  constructor(exchange: Exchange) {
+    this.exchange = exchange;
+  }
+
+  enter(queue: DeadlineQueue | undefined, nowMs: number): void {
+    this.queue?.remove(this);
+    this.queue = queue;
+    queue?.add(this, nowMs);
+  }
+
+  leave(): void {
+    this.queue?.remove(this);
+    this.queue = undefined;
+  }
+
+  /** Restarts the clock of the phase it is in; nothing (not even a clock read) when it is in none: paused, or done. */
+  renew(): void {
+    if (this.queue !== undefined) this.queue.renew(this, performance.now());
+  }
+
+  expire(): void {
+    const queue = this.queue;
+    this.queue = undefined; // the queue has already taken it out
+    this.exchange.phaseExpired(queue);
+  }
+}
 
 /**
  * One attempt to send a request to one target, as an undici dispatch handler:
@@ -32,6 +72,16 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   deadlineMs = 0;
   prevDeadline: Deadline | undefined = undefined;
   nextDeadline: Deadline | undefined = undefined;
+  /**
+   * header_ms, from the request sent (onRequestStart, and the end of its body
+   * if it has one) to the response's status; then body_idle_ms, renewed by
+   * every chunk and stopped while the gateway holds the upstream paused.
+   */
+  private readonly phase = new PhaseDeadline(this);
+  /** What the header clock still waits for: onRequestStart, and the end of the request body when there is one. */
+  private unsent: number;
+  /** The final (non-1xx) response has started. */
+  private responding = false;
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
   private recorded = false;
   /** Made on the first backpressure only; most responses never need it. */
@@ -70,6 +120,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     this.tried = tried;
     const h = ctx.req.headers;
     this.hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    this.unsent = 1;
   }
 
   private send(): void {
@@ -87,11 +138,21 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     }
     target.active++;
     ctx.exchange = this;
+    let body: Readable | Buffer | null = null;
+    if (this.hasBody) {
+      body = this.body();
+      // As undici's own header timeout, which did not fire while a body was still being written:
+      // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
+      if (!Buffer.isBuffer(body)) {
+        this.unsent++;
+        body.once('end', () => this.requestSent());
+      }
+    }
     upstream.dispatcher(target).dispatch({
       path: ctx.upstreamPath,
       method: req.method as Dispatcher.HttpMethod,
       headers,
-      body: this.hasBody ? this.body() : null,
+      body,
       // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
       servername: target.servername,
     } as Dispatcher.DispatchOptions, this);
@@ -135,10 +196,26 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     this.controller = controller;
     // The client left, or the request timed out while it waited for a connection.
     if (this.ctx.finished || this.done) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
+    else this.requestSent();
+  }
+
+  /** One of the things the header clock waits for happened (unsent); the last starts it. */
+  private requestSent(): void {
+    if (--this.unsent === 0 && !this.responding && !this.done) this.phase.enter(this.upstream.headerTimeouts, performance.now());
+  }
+
+  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange is aborted, and so is its connection. */
+  phaseExpired(queue: DeadlineQueue | undefined): void {
+    const err = queue === this.upstream.headerTimeouts
+      ? new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')
+      : new GatewayError('TOLLGATE_BODY_IDLE_TIMEOUT', 'upstream body idle timeout');
+    this.controller?.abort(err);
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
+    this.responding = true;
+    this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
     this.ctx.upstreamStatus = statusCode;
     const upstream = this.upstream;
     const max = upstream.config.max_response_bytes;
@@ -160,11 +237,17 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
-    if (!this.ctx.res.write(chunk)) {
+    if (this.ctx.res.write(chunk)) {
+      // Every change to the entry goes through `phase`, which knows the one queue it may be in.
+      this.phase.renew();
+    } else {
       controller.pause();
+      // Paused by the gateway, the upstream is not idle: body_idle_ms waits until the client drains.
+      this.phase.leave();
       this.resume ??= () => {
         if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
         this.sendTimer = undefined;
+        if (!this.done) this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
         this.controller?.resume();
       };
       this.ctx.res.once('drain', this.resume);
@@ -254,5 +337,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;
     this.upstream.totalTimeouts?.remove(this);
+    this.phase.leave();
   }
 }
