@@ -76,7 +76,9 @@ export async function runSideBySide(): Promise<SideBySide> {
     }
   } finally {
     await upstream.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    // BENCH_SIDE_KEEP=1 keeps the servers' logs (and whatever a wrapper wrote there).
+    if (process.env.BENCH_SIDE_KEEP === '1') console.log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
   }
   rows.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
   return { rateRps, windowS, warmupS, pinning: pinningNote(), rows };

@@ -140,6 +140,9 @@ function listenOn(template: unknown, port: number): unknown {
 // Tollgate runs as users run it: scripts/bin/tollgate (the build in dist/, with its heap settings); `npm run bench` builds first.
 // BENCH_TOLLGATE_CLI benches another entry point (a checkout elsewhere) with the same config.
 const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'scripts/bin/tollgate');
+// BENCH_TOLLGATE_CLI_B adds `tollgate-b`: another build (or a wrapper setting other flags) with
+// the `tollgate` config, to compare two builds in the same run (`--cpu-side-by-side`).
+const tollgateCliB = process.env.BENCH_TOLLGATE_CLI_B;
 
 /**
  * `tollgate`: the proxy alone (access events off). `tollgate+events`: the
@@ -148,9 +151,10 @@ const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'scripts/bi
  */
 const tollgateVariant = (
   name: string, events: Record<string, unknown>, needs?: () => string | undefined, edit?: (config: BenchConfig) => void,
+  cli = tollgateCli,
 ): Competitor => ({
   name,
-  unavailable: () => (existsSync(tollgateCli) ? needs?.() : `not available (${relative(repoRoot, tollgateCli)} missing)`),
+  unavailable: () => (existsSync(cli) ? needs?.() : `not available (${relative(repoRoot, cli)} missing)`),
   async start(upstreamOrigin, workDir) {
     const proxyPort = await freePort();
     const adminPort = await freePort();
@@ -165,9 +169,9 @@ const tollgateVariant = (
     serverWrapper?.editTollgateConfig?.(config);
     const configFile = join(workDir, `${name}.yaml`);
     writeFileSync(configFile, stringify(config));
-    const [cmd, args] = tollgateCli.endsWith('.ts')
-      ? [join(repoRoot, 'node_modules/.bin/node'), [tollgateCli]]
-      : [tollgateCli, []];
+    const [cmd, args] = cli.endsWith('.ts')
+      ? [join(repoRoot, 'node_modules/.bin/node'), [cli]]
+      : [cli, []];
     // A secured /api/ refuses the readiness probe; those variants add an open /ready/ service.
     const readyPath = config.services.some((svc: { name: string }) => svc.name === 'ready') ? '/ready/' : '/api/';
     const server = await launch(name, 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, readyPath);
@@ -175,6 +179,7 @@ const tollgateVariant = (
   },
 });
 const tollgate = tollgateVariant('tollgate', { sink: 'none' });
+const tollgateB = tollgateCliB ? [tollgateVariant('tollgate-b', { sink: 'none' }, undefined, undefined, tollgateCliB)] : [];
 // The security issue's bench: JWT auth, RBAC, an IP list and a QPS limit on the route (local, then in Redis).
 const benchRedis = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6399';
 const tollgateSecure = secured(tollgateVariant('tollgate+secure', { sink: 'none' }, undefined, (c) => secureConfig(c, 'local')));
@@ -254,6 +259,7 @@ export const competitors: Competitor[] = [
   nodeServer('fastify-http-proxy', 'fastify-proxy.ts'),
   nginx,
   tollgate,
+  ...tollgateB,
   tollgateEvents,
   tollgateKafka,
   tollgateSecure,
