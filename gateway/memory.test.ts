@@ -59,3 +59,21 @@ test('releaseMemory runs a real GC without exposing gc on globalThis', () => {
   assert.ok(getHeapStatistics().used_heap_size < withJunk - 5 * MB, 'the junk was collected');
   assert.equal('gc' in globalThis, false);
 });
+
+test('the low mark is taken after every releaseMemory(), so a gateway loaded before its first check still releases', (t) => {
+  // As at start: the QuietRelease is made when the proxy listens, while the heap is still at its start-up size;
+  // the start-up release then lowers it, and traffic grows it again before the first check.
+  const s = { now: 0, heap: 57 * MB, released: 0 };
+  const q = new QuietRelease({
+    served: () => 0, now: () => s.now, heapBytes: () => s.heap,
+    release: () => { s.released++; },
+    quietMs: 5_000, minGrowthBytes: 8 * MB, checkEveryMs: 3_600_000,
+  });
+  t.after(() => q.stop());
+  s.heap = 16 * MB;
+  releaseMemory(); // the start-up release (a real one; it tells every QuietRelease)
+  s.heap = 53 * MB; // a burst, over before the first check
+  s.now = 10_000;
+  q.check();
+  assert.equal(s.released, 1, '37 MB above the heap the start-up release left');
+});

@@ -22,7 +22,11 @@ export function releaseMemory(): void {
     setFlagsFromString('--no-expose-gc');
   }
   gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  for (const listener of afterRelease) listener();
 }
+
+/** Run after every releaseMemory(): QuietRelease takes its low mark from there. */
+const afterRelease = new Set<() => void>();
 
 export interface QuietReleaseOptions {
   /** Requests the data plane has taken so far (any monotonic count). */
@@ -70,9 +74,18 @@ export class QuietRelease {
     this.#lastServed = this.#served();
     this.#quietSince = this.#now();
     this.#baseline = this.#heapBytes();
+    // The gateway makes its QuietRelease when the proxy listens, before the start-up release
+    // (gateway/command.ts) has lowered the heap. Were the low mark not taken after that release, a
+    // gateway loaded within its first check (10 s) would only ever see the heap as traffic grew it,
+    // take that for its low, and never release: what it did until 2026-11-24.
+    afterRelease.add(this.#rebase);
     this.#timer = setInterval(() => this.check(), opts.checkEveryMs ?? 10_000);
     this.#timer.unref();
   }
+
+  readonly #rebase = (): void => {
+    this.#baseline = this.#heapBytes();
+  };
 
   /** One look (the timer calls it; tests call it directly). */
   check(): void {
@@ -94,5 +107,6 @@ export class QuietRelease {
 
   stop(): void {
     clearInterval(this.#timer);
+    afterRelease.delete(this.#rebase);
   }
 }
