@@ -52,7 +52,7 @@ export class UpstreamPool {
    * `timeouts.header_ms` and `timeouts.body_idle_ms`, each on one timer for
    * the whole upstream, run by the exchanges (Exchange) rather than by undici.
    * undici's own header and body timers make an object per request (its
-   * coarse timers live up to ~1 s after they are cleared), and so many of
+   * coarse timers live up to ~0.5 s after they are cleared), and so many of
    * them outlived the young generation that they were most of what the
    * gateway promoted to the old one, whose mark-compacts then stalled every
    * request in flight (README, Performance).
