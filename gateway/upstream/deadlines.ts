@@ -56,7 +56,7 @@ export class DeadlineQueue {
 
   /**
    * Restarts `entry`'s timeout from `nowMs`: it moves to the tail, as if just
-   * added. Costs two link updates, or none when it is the tail already.
+   * added (an unlink and an append, O(1)); the tail only has its deadline moved.
    */
   renew(entry: Deadline, nowMs: number): void {
     if (this.#tail !== entry) {

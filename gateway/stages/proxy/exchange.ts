@@ -79,7 +79,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
    */
   private readonly phase = new PhaseDeadline(this);
   /** What the header clock still waits for: onRequestStart, and the end of the request body when there is one. */
-  private unsent: number;
+  private unsent = 1;
   /** The final (non-1xx) response has started. */
   private responding = false;
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
@@ -120,7 +120,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     this.tried = tried;
     const h = ctx.req.headers;
     this.hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
-    this.unsent = 1;
   }
 
   private send(): void {
