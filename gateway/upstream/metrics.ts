@@ -38,7 +38,7 @@ function create(register: Registry) {
       labelNames: ['service', 'group'] as const, registers,
     }),
     canaryRequests: totalsCounter({
-      name: 'tollgate_canary_requests_total', help: 'Requests routed by the canary stage, by upstream group (stable = the service\'s own upstream).',
+      name: 'tollgate_canary_requests_total', help: 'Requests routed by the canary stage, by upstream group (\'\' for the service\'s own upstream, the config\'s stable group).',
       labelNames: ['service', 'group'] as const, registers,
     }, () => [...canaryCounts.values()].map(({ service, group, count }) => [{ service, group }, count.n] as const)),
   };

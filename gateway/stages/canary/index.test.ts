@@ -11,7 +11,8 @@ type Conf = NonNullable<CompiledRoute['service']['config']['canary']>;
 /** The real stage over a route whose groups' pools are stand-ins: the stage only hands the chosen pool on. */
 function stage(conf: Partial<Conf>, weights: number[]) {
   const names = ['stable', 'beta', 'gamma'].slice(0, weights.length);
-  const pools = names.map((name) => ({ name }));
+  // A pool's group is '' for the service's own upstream (gateway/upstream/upstreams-of.ts).
+  const pools = names.map((name, i) => ({ name, group: i === 0 ? '' : name }));
   const metrics = createGatewayMetrics(new Registry());
   const full: Conf = {
     stable_weight: weights[0], sticky: { source: 'none' }, force_header: { name: 'x-canary', value: 'always' },
@@ -43,6 +44,7 @@ test('10,000 requests through the stage split 80/15/5 within 2%, and are counted
   assert.ok(Math.abs(counts.beta / 10000 - 0.15) <= 0.02, JSON.stringify(counts));
   assert.ok(Math.abs(counts.gamma / 10000 - 0.05) <= 0.02, JSON.stringify(counts));
   const text = await metrics.register.metrics();
+  assert.match(text, /tollgate_canary_requests_total\{service="svc",group=""\} 8000/);
   assert.match(text, /tollgate_canary_requests_total\{service="svc",group="beta"\} 1500/);
 });
 

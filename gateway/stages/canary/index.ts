@@ -54,7 +54,8 @@ export const canary: RouteStage = {
     const forceValue = conf.force_header.value;
     const forcedIndex = conf.force_header.group ? groups.findIndex((g) => g.name === conf.force_header.group) : 1;
     const byName = new Map(groups.map((g, i) => [g.name, i]));
-    const counts = groups.map((g) => canaryCount(route.runtime.metrics, route.service.name, g.name));
+    // Labelled by the pool's group, as the breaker and retry metrics are: '' for the service's own upstream.
+    const counts = groups.map((g) => canaryCount(route.runtime.metrics, route.service.name, g.upstream.group));
     return (ctx) => {
       let i = -1;
       const forced = ctx.headers[forceHeader];
