@@ -11,6 +11,9 @@ export interface PeakRow {
   /** Server CPU time (user + system, whole process tree) per request during the measured run. */
   cpuUsPerRequest?: number;
   rssIdleBytes?: number;
+  /** Tollgate only: RSS read idleLongS (BENCH_IDLE_LONG_S, 60) seconds after its start, still idle. */
+  rssIdleLongBytes?: number;
+  idleLongS?: number;
   rssPeakBytes?: number;
   processes?: number;
 }
@@ -235,6 +238,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
     // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two medians.
     judgeRounds('p99 difference at half load, ms', p99Differences(half), { op: '<=', limit: 1 }),
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
+    judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
     // What access events and the in-process collector cost, measured in the same run.
     judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
