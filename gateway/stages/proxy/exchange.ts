@@ -28,10 +28,10 @@ class PhaseDeadline implements Deadline {
     this.exchange = exchange;
   }
 
-  enter(queue: DeadlineQueue | undefined, nowMs: number): void {
+  enter(queue: DeadlineQueue, nowMs: number): void {
     this.queue?.remove(this);
     this.queue = queue;
-    queue?.add(this, nowMs);
+    queue.add(this, nowMs);
   }
 
   leave(): void {
