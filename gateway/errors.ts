@@ -36,6 +36,7 @@ export const errors = {
   GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin bearer token is required.', errorClass: 'unauthorized' },
   GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.', errorClass: 'bad_request' },
   GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.', errorClass: 'no_route' },
+  GW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be JSON (Content-Type: application/json).', errorClass: 'bad_request' },
   GW_ERR_CONFIG_VERSION_MISMATCH: { status: 412, message: 'The config has changed since the version named in If-Match.', errorClass: 'bad_request' },
   GW_ERR_CONFIG_CONFLICT: { status: 409, message: 'Other gateway nodes kept changing the config while this edit was applied; nothing was changed.', errorClass: 'bad_request' },
   GW_ERR_UNAUTHORIZED: { status: 401, message: 'Credentials are required.', errorClass: 'unauthorized' },

@@ -267,6 +267,15 @@ test('openapi.json documents every admin path', () =>
       assert.ok(paths.includes(p), `${p} missing from ${paths.join(', ')}`);
     }
     assert.ok(res.body.paths['/services/{name}'].put.requestBody, 'request bodies come from the route schemas');
+    let withBody = 0;
+    for (const [path, ops] of Object.entries(res.body.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op.requestBody) continue;
+        withBody++;
+        for (const status of ['413', '415']) assert.ok(op.responses[status], `${method} ${path} does not document ${status}`);
+      }
+    }
+    assert.ok(withBody >= 5, `only ${withBody} operations take a body`);
   }, TOKEN));
 
 test('bodies carrying __proto__, constructor or prototype keys are rejected', () =>
@@ -290,9 +299,17 @@ test('malformed JSON gets 400 naming the problem', () =>
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'GW_ERR_BAD_REQUEST');
     assert.match(res.body.message, /malformed JSON/);
-    const notJson = await call('PUT', '/config', { raw: 'services: []', headers: { 'content-type': 'text/yaml' } });
-    assert.equal(notJson.status, 400);
-    assert.match(notJson.body.message, /Content-Type/);
+  }));
+
+test('a body that is not JSON gets 415, text/plain included', () =>
+  withAdmin(async (call, control) => {
+    for (const type of ['text/yaml', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await call('PUT', '/config', { raw: 'services: []', headers: { 'content-type': type } });
+      assert.equal(res.status, 415, type);
+      assert.equal(res.body.code, 'GW_ERR_UNSUPPORTED_MEDIA_TYPE', type);
+      assert.match(res.body.message, new RegExp(`Content-Type "${type}" is not accepted`));
+    }
+    assert.equal(control.current().version, 1);
   }));
 
 test('a body over 1 MiB gets 413', () =>

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { ConfigError } from '../control/types.ts';
+import { ErrorReply } from './schemas.ts';
 
 /** Keys that could reach an object's prototype if a body were ever merged into one. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -51,15 +52,31 @@ function parseJsonBody(text: string): unknown {
   return value;
 }
 
-/** Replaces fastify's JSON parser so a malformed body's reply says what is wrong with it. */
+/**
+ * Replaces fastify's JSON parser so a malformed body's reply says what is wrong with it, and drops its text/plain
+ * one: every admin body is JSON, so any other type gets 415 rather than a schema error about a string.
+ */
 export function installJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => {
     try {
       done(null, parseJsonBody(body as string));
     } catch (err) {
       done(err as Error, undefined);
     }
+  });
+}
+
+/**
+ * Every route that takes a body can answer 413 and 415, so its OpenAPI entry says so without each route listing
+ * them. Register before the routes: fastify runs onRoute hooks only for routes added after them.
+ */
+export function documentBodyErrors(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.body) return;
+    const response = (route.schema.response ??= {}) as Record<number, unknown>;
+    response[413] ??= ErrorReply;
+    response[415] ??= ErrorReply;
   });
 }
 
@@ -86,7 +103,7 @@ export function installErrorReplies(app: FastifyInstance): void {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendError(reply, 'GW_ERR_BODY_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendError(reply, 'GW_ERR_BAD_REQUEST', 'Content-Type must be application/json');
+        return sendError(reply, 'GW_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted; send application/json`);
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return sendError(reply, 'GW_ERR_BAD_REQUEST', 'request body is empty; send a JSON document');
       case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -7,7 +7,7 @@ import type { ControlPlane } from '../control/types.ts';
 import { acceptRequestId } from '../stages/request-id/index.ts';
 import { answerConnect } from '../client-errors.ts';
 import { installBearerAuth } from './auth.ts';
-import { installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
+import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { serviceRoutes } from './routes/services.ts';
@@ -67,6 +67,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
   installJsonParser(app);
   installErrorReplies(app);
+  documentBodyErrors(app);
   if (opts.token) installBearerAuth(app, opts.token);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);

@@ -111,7 +111,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.post<{ Body: AppInput & { id?: string } }>('/apps', {
-    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412, 413) } },
+    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412) } },
   }, async (req, reply) => {
     if (checkIps(reply, req.body)) return reply;
     try {

@@ -21,7 +21,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
       body: ConfigBody,
       response: {
         200: { type: 'object', required: ['valid'], properties: { valid: { type: 'boolean', enum: [true] } } },
-        ...errorResponses(400, 413),
+        ...errorResponses(400),
       },
     },
   }, async (req, reply) => {
@@ -36,7 +36,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
       tags: ['config'],
       headers: IfMatchHeaders,
       body: ConfigBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 413, 503) },
+      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
     },
   }, async (req, reply) => {
     const body = req.body as Record<string, unknown>;

@@ -47,7 +47,7 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
       params: NameParam,
       headers: IfMatchHeaders,
       body: ServiceBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 413, 503) },
+      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
     },
   }, async (req, reply) => {
     const { name } = req.params;

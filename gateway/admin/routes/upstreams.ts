@@ -54,7 +54,7 @@ export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): voi
       params: ServiceParam,
       headers: IfMatchHeaders,
       body: UpstreamBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 413, 503) },
+      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
     },
   }, async (req, reply) => {
     const name = req.params.service;
