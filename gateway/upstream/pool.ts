@@ -144,7 +144,7 @@ export class UpstreamPool {
         this.publishHealth(target);
         const why = cause === undefined ? {} : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
         events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id, ...why });
-      });
+      }, (target, startedMs) => this.passive.recordCheckPass(target, startedMs, Date.now()));
     }
     this.source = config.dns
       ? new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
@@ -179,6 +179,7 @@ export class UpstreamPool {
       if (before) {
         t.healthy = before.healthy;
         t.ejectedUntil = before.ejectedUntil;
+        t.unreachableSince = before.unreachableSince;
         t.consecutiveFailures = before.consecutiveFailures;
       }
       return t;

@@ -115,6 +115,97 @@ test('a POST with a body is not retried after a connect failure', async () => {
   }, [live]);
 });
 
+test('a GET whose connection the target drops before answering is retried on another target; a POST with a body, or a response already started, is not', async () => {
+  const dropper = await startUpstream('dropper', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/partial') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('half of it');
+      setTimeout(() => req.socket.destroy(), 50);
+      return;
+    }
+    req.socket.destroy();
+  });
+  const live = await startUpstream('live');
+  // Round robin starts with the first target listed: the one that drops the connection.
+  await withGateway({ targets: [{ url: dropper.url }, { url: live.url }], retries: 1, health: { passive: { max_failures: 0 } } }, async (gw) => {
+    const get = await send(gw.url, '/get');
+    assert.equal(get.status, 200, get.text);
+    assert.equal(get.json().name, 'live');
+    assert.equal(dropper.seen.filter((s) => s.url === '/get').length, 1);
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc",group=""'), 1);
+
+    // The retry took the live target's turn, so the next request goes to the dropper again.
+    const post = await send(gw.url, '/post', { method: 'POST', body: 'order 1', headers: { 'content-type': 'text/plain' } });
+    assert.equal(post.status, 502, post.text);
+    assert.equal(post.json().code, 'GW_ERR_BAD_GATEWAY');
+    assert.equal(live.seen.filter((s) => s.method === 'POST').length, 0);
+
+    assert.equal((await send(gw.url, '/get')).json().name, 'live'); // the live target's turn
+    const partial = await send(gw.url, '/partial').catch((err: Error) => err);
+    assert.ok(partial instanceof Error || partial.text === 'half of it', 'the cut response reached the client as cut');
+    assert.equal(live.seen.filter((s) => s.url === '/partial').length, 0, 'a response already started is never retried');
+    assert.equal(await metric(gw, 'tollgate_upstream_retries_total', 'service="svc",group=""'), 1);
+  }, [dropper, live]);
+});
+
+test('a target ejected because it went away is back once an active check reaches it, so a rolling restart of two targets fails no GET', async () => {
+  const a = await startUpstream('a');
+  const b = await startUpstream('b');
+  const reopen = (u: TestUpstream) => new Promise<void>((r) => u.server.listen(u.port, '127.0.0.1', () => r()));
+  // The checks never call a target down (unhealthy_threshold), so only passive ejection takes one out, for a minute.
+  await withGateway({
+    targets: [{ url: a.url }, { url: b.url }], retries: 1,
+    health: { active: { ...FAST_CHECKS, unhealthy_threshold: 1000 }, passive: { max_failures: 3, ejection_ms: 60000 } },
+  }, async (gw) => {
+    const agent = keepAliveAgent();
+    const ejections = (u: TestUpstream) => metric(gw, 'tollgate_upstream_ejections_total', `service="svc",target="${u.url}"`);
+    const drive = async (n: number) => {
+      const names = [];
+      for (let i = 0; i < n; i++) names.push(nameOf(await send(gw.url, '/', { agent })));
+      return names;
+    };
+    await a.close();
+    const whileDown = await drive(12);
+    assert.deepEqual(new Set(whileDown), new Set(['b']), `a's requests were retried on b: ${whileDown}`);
+    assert.equal(await ejections(a), 1);
+
+    await reopen(a);
+    const back = await eventually(async () => (await drive(2)).includes('a'), 2000, 20);
+    assert.ok(back, 'a stayed out for its ejection_ms although the checks reached it');
+    const health = JSON.stringify(await (await fetch(`${gw.adminUrl}/health`)).json());
+    assert.equal(health.includes('"ejected":true'), false, health);
+
+    // Now b restarts: its requests have a to go to.
+    await b.close();
+    const bDown = await drive(12);
+    assert.deepEqual(new Set(bDown), new Set(['a']), `b down: ${bDown}`);
+    agent.destroy();
+  }, [a, b]);
+});
+
+test('a target ejected for failing statuses stays out for ejection_ms although its active checks pass', async () => {
+  const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream says no');
+  });
+  const good = await startUpstream('good');
+  await withGateway({
+    targets: [{ url: bad.url }, { url: good.url }], retries: 0,
+    health: { active: FAST_CHECKS, passive: { max_failures: 3, ejection_ms: 60000 } },
+  }, async (gw) => {
+    const agent = keepAliveAgent();
+    const badHits = () => bad.seen.filter((s) => s.url === '/').length;
+    for (let i = 0; i < 6; i++) await send(gw.url, '/', { agent });
+    assert.equal(badHits(), 3);
+    const checksBefore = bad.seen.filter((s) => s.url === '/healthz').length;
+    await sleep(400);
+    assert.ok(bad.seen.filter((s) => s.url === '/healthz').length > checksBefore, 'checks ran and passed meanwhile');
+    for (let i = 0; i < 10; i++) await send(gw.url, '/', { agent });
+    assert.equal(badHits(), 3, 'a passing /healthz says nothing of the 502s: the ejection runs its course');
+    agent.destroy();
+  }, [bad, good]);
+});
+
 test('a target answering 502 max_failures times in a row is ejected for ejection_ms', async () => {
   const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {
     req.resume();

@@ -20,6 +20,22 @@ export function isConnectFailure(err: Error): boolean {
   return CONNECT_FAILURES.has(code) || isCertificateFailure(code);
 }
 
+/** A connection that broke, reset or closed by the target, as opposed to an answer that was wrong or late. */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * The target sent nothing back: the connection failed, or it broke before
+ * any of the response arrived (`responding` false). The typical case is a
+ * kept-alive connection the target closed (a restart, its idle timeout) just
+ * as the request was written to it. As nginx's proxy_next_upstream `error`
+ * (its default) and Go's Transport on a reused connection, such a request may
+ * be retried when it is idempotent; and an ejection it causes is one an
+ * active check that reaches the target ends (PassiveHealth.recordCheckPass).
+ */
+export function isNoResponse(err: Error, responding: boolean): boolean {
+  return isConnectFailure(err) || (!responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? ''));
+}
+
 /** Maps an upstream error to the reply code; anything unrecognised is a bad gateway. */
 export function classifyUpstreamError(err: Error): ErrorCode {
   const code = (err as NodeJS.ErrnoException).code ?? '';

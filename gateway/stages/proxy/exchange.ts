@@ -6,7 +6,7 @@ import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
-import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure } from './classify.ts';
+import { classifyUpstreamError, GatewayError, IDEMPOTENT, isNoResponse } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -280,6 +280,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     }
     const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
+    const noResponse = isNoResponse(err, this.responding);
     upstream.failures.report({
       service: upstream.service, group: upstream.group, target: target.id, request_id: ctx.requestId,
       code: replyCode, err_code: code ?? err.name, err: err.message,
@@ -287,20 +288,20 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     // A response that is merely too large says nothing about the target's health.
     if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
       const now = Date.now();
-      upstream.passive.recordFailure(target, now);
+      upstream.passive.recordFailure(target, now, noResponse);
       if (upstream.breaker !== undefined && !this.recorded) {
         this.recorded = true;
         upstream.breaker.recordOutcome(performance.now(), true);
       }
     }
-    if (!ctx.res.headersSent && isConnectFailure(err) && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '') && this.retry()) return;
+    if (!ctx.res.headersSent && noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '') && this.retry()) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
     // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
     ctx.reply(replyCode);
   }
 
   /**
-   * After a connect failure: sends the request to a target not tried yet, when
+   * After a connect failure or a connection lost before any response: sends the request to a target not tried yet, when
    * `retries`, the breaker and the retry budget allow one. Only a retry sent
    * is counted (tollgate_upstream_retries_total) and spends budget. The budget
    * is asked before the balancer, so a retry it refuses picks nothing (a pick

@@ -29,6 +29,9 @@ export interface ActiveHealthOptions {
 /** `cause`: why the last check failed when it threw (a connection or TLS error); undefined for an unexpected status. */
 export type HealthChangeListener = (target: Target, healthy: boolean, cause?: NodeJS.ErrnoException) => void;
 
+/** Called after every passing check with the epoch ms the check started at; must not throw. */
+export type CheckPassListener = (target: Target, startedMs: number) => void;
+
 interface CheckState {
   readonly target: Target;
   successes: number;
@@ -55,6 +58,7 @@ export class ActiveHealthChecker {
   readonly #options: ActiveHealthOptions;
   readonly #expectedStatuses: ReadonlySet<number>;
   readonly #onChange: HealthChangeListener;
+  readonly #onPass: CheckPassListener | undefined;
   readonly #states = new Map<Target, CheckState>();
   #running = false;
   /**
@@ -65,13 +69,14 @@ export class ActiveHealthChecker {
    */
   readonly #clients = new Map<string, Client>();
 
-  constructor(options: ActiveHealthOptions, onChange: HealthChangeListener) {
+  constructor(options: ActiveHealthOptions, onChange: HealthChangeListener, onPass?: CheckPassListener) {
     for (const key of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) {
       if (!(options[key] > 0)) throw new RangeError(`${key} must be positive, got ${options[key]}`);
     }
     this.#options = { ...options };
     this.#expectedStatuses = new Set(options.expectedStatuses);
     this.#onChange = onChange;
+    this.#onPass = onPass;
   }
 
   /** Replaces the checked set; targets are matched by identity. */
@@ -148,6 +153,7 @@ export class ActiveHealthChecker {
     }, this.#options.timeoutMs).unref();
     let ok: boolean;
     let cause: NodeJS.ErrnoException | undefined;
+    const startedMs = Date.now();
     try {
       ok = await this.#probe(state.target, controller.signal);
     } catch (err) {
@@ -161,6 +167,7 @@ export class ActiveHealthChecker {
     if (state.inFlight !== controller) return;
     state.inFlight = undefined;
     this.#record(state, ok, cause);
+    if (ok) this.#onPass?.(state.target, startedMs);
   }
 
   #probe(target: Target, signal: AbortSignal): Promise<boolean> {

@@ -60,11 +60,17 @@ export class PassiveHealth {
     target.consecutiveFailures = 0;
     if (target.ejectedUntil !== 0 && target.ejectedUntil <= (nowMs ?? Date.now())) {
       target.ejectedUntil = 0;
+      target.unreachableSince = 0;
       this.#onChange?.(target, false);
     }
   }
 
-  recordFailure(target: Target, nowMs: number): void {
+  /**
+   * `unreachable`: the target sent nothing back (a connect failure, or a connection lost before any response). An
+   * ejection such a failure starts ends early when an active check passes (recordCheckPass); one for a failing
+   * status or a timeout runs its course.
+   */
+  recordFailure(target: Target, nowMs: number, unreachable = false): void {
     target.consecutiveFailures++;
     if (this.#maxFailures === 0 || target.consecutiveFailures < this.#maxFailures) return;
     // Failures of requests already in flight at ejection do not extend the rest.
@@ -77,7 +83,26 @@ export class PassiveHealth {
     // still-broken target is ejected again by its first failed request
     // rather than by maxFailures more.
     target.ejectedUntil = nowMs + this.#ejectionMs;
+    target.unreachableSince = unreachable ? nowMs : 0;
     this.#onChange?.(target, true);
+  }
+
+  /**
+   * An active check that started at `startedMs` passed. A target ejected
+   * because it could not be reached is back as soon as a check started after
+   * the ejection reaches it, as Envoy's outlier detection un-ejects on a
+   * passing check: without this, a target restarted a moment ago sat out the
+   * whole `ejection_ms` while up, and a restart of the next target in a
+   * rolling deploy left its requests no target to be retried on. A check's
+   * /healthz says nothing of failing statuses or slow answers, so those
+   * ejections run their course.
+   */
+  recordCheckPass(target: Target, startedMs: number, nowMs: number): void {
+    if (target.unreachableSince === 0 || target.unreachableSince > startedMs || target.ejectedUntil <= nowMs) return;
+    // The failure count is kept, as after a rest run out: a target still broken is ejected again by its next failure.
+    target.ejectedUntil = 0;
+    target.unreachableSince = 0;
+    this.#onChange?.(target, false);
   }
 
   /**
