@@ -23,7 +23,7 @@ const HashOnSchema = Type.Object({
 
 const ActiveHealthSchema = Type.Object({
   kind: Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: 'http', description: 'HTTP GET of `path`, or a TCP connect (default http).' }),
-  path: Type.String({ pattern: '^/', default: '/healthz', description: 'Path probed by HTTP checks (default /healthz).' }),
+  path: Type.String({ pattern: '^/[\\x21-\\x7e]*$', default: '/healthz', description: 'Path probed by HTTP checks, with an optional query, in visible ASCII (percent-encode the rest; default /healthz).' }),
   interval_ms: Type.Integer({ minimum: 50, default: 5000, description: 'Time between checks of one target (default 5000).' }),
   timeout_ms: Type.Integer({ minimum: 10, default: 1000, description: 'A check slower than this fails; checks of one target never overlap (default 1000).' }),
   expected_statuses: Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { default: [200, 204], description: 'HTTP statuses that count as healthy (default [200, 204]).' }),

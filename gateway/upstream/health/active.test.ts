@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
@@ -295,10 +295,21 @@ test("a check answered in time is not failed because this process's event loop w
     const until = performance.now() + 300;
     while (performance.now() < until);
   };
-  // undici publishes sendHeaders just before it writes them: block after.
-  const blockAfterWrite = (): void => void setImmediate(block);
-  subscribe('undici:client:sendHeaders', blockAfterWrite);
-  t.after(() => unsubscribe('undici:client:sendHeaders', blockAfterWrite));
+  // Node publishes each client socket it creates: block right after the check writes its request on it. The
+  // wrapper goes on at 'connect' (this listener runs before the connector's), as connecting resets socket.write.
+  const blockAfterWrite = (message: unknown): void => {
+    const socket = (message as { socket: Socket }).socket;
+    socket.once('connect', () => {
+      const write = socket.write;
+      socket.write = function (this: Socket, ...args: unknown[]) {
+        socket.write = write;
+        setImmediate(block);
+        return (write as (...a: unknown[]) => boolean).apply(this, args);
+      } as typeof socket.write;
+    });
+  };
+  subscribe('net.client.socket', blockAfterWrite);
+  t.after(() => unsubscribe('net.client.socket', blockAfterWrite));
   checker.setTargets([target]);
   checker.start();
   await waitFor(() => blocks >= 3);

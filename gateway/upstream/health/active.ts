@@ -1,6 +1,7 @@
 import { Client, connector } from '../undici.ts';
 import type { Target } from '../target.ts';
 import type { TlsConnectOptions } from '../tls.ts';
+import { checkRequest, probeHttpFresh, type FreshHttpProbe } from './fresh-http-probe.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
 import { probeTcp } from './tcp-probe.ts';
 
@@ -39,6 +40,8 @@ interface CheckState {
   timer: NodeJS.Timeout | undefined;
   /** Set while a check runs; also how a settling check knows it was cancelled. */
   inFlight: AbortController | undefined;
+  /** An HTTP check on a new connection, made at its first check. */
+  fresh?: FreshHttpProbe;
 }
 
 /**
@@ -68,6 +71,8 @@ export class ActiveHealthChecker {
    * check's connection closed, which is every check by default.
    */
   readonly #clients = new Map<string, Client>();
+  /** Connects the checks that open a connection each (HTTP without reuse_connection). */
+  #connect: ReturnType<typeof connector> | undefined;
 
   constructor(options: ActiveHealthOptions, onChange: HealthChangeListener, onPass?: CheckPassListener) {
     for (const key of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) {
@@ -155,7 +160,7 @@ export class ActiveHealthChecker {
     let cause: NodeJS.ErrnoException | undefined;
     const startedMs = Date.now();
     try {
-      ok = await this.#probe(state.target, controller.signal);
+      ok = await this.#probe(state, controller.signal);
     } catch (err) {
       ok = false;
       cause = err as NodeJS.ErrnoException;
@@ -170,9 +175,11 @@ export class ActiveHealthChecker {
     if (ok) this.#onPass?.(state.target, startedMs);
   }
 
-  #probe(target: Target, signal: AbortSignal): Promise<boolean> {
+  #probe(state: CheckState, signal: AbortSignal): Promise<boolean> {
+    const { target } = state;
     if (this.#options.kind === 'tcp') return probeTcp(target.origin, signal);
     const { intervalMs, timeoutMs, reuseConnection } = this.#options;
+    if (!reuseConnection) return probeHttpFresh(state.fresh ??= this.#freshProbe(target), signal);
     // A reused connection must outlive the wait for the next check; undici
     // still closes it sooner when the upstream's Keep-Alive hint says so.
     const idleMs = intervalMs + timeoutMs + 1000;
@@ -194,6 +201,20 @@ export class ActiveHealthChecker {
       reuseConnection,
     };
     return probeHttp(target.origin, probe, signal);
+  }
+
+  #freshProbe(target: Target): FreshHttpProbe {
+    const { timeoutMs, tls } = this.#options;
+    const url = new URL(target.origin);
+    return {
+      // As undici's Client gives its connector: the address without IPv6 brackets, the port as the URL has it.
+      endpoint: { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), host: url.host, port: url.port, servername: target.servername },
+      // A target found by DNS is checked under its name, as the proxy sends it.
+      request: checkRequest(this.#options.path, this.#options.host ?? target.host),
+      expectedStatuses: this.#expectedStatuses,
+      connect: this.#connect ??= connector({ timeout: timeoutMs, allowH2: false, ...tls }),
+      lingerMs: timeoutMs,
+    };
   }
 
   #record(state: CheckState, ok: boolean, cause: NodeJS.ErrnoException | undefined): void {
