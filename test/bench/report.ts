@@ -11,7 +11,7 @@ export interface PeakRow {
   /** Server CPU time (user + system, whole process tree) per request during the measured run. */
   cpuUsPerRequest?: number;
   rssIdleBytes?: number;
-  /** Tollgate only: RSS read idleLongS (BENCH_IDLE_LONG_S, 120) seconds after its start, still idle. */
+  /** Tollgate only: RSS read idleLongS (BENCH_IDLE_LONG_S, 180) seconds after its start, still idle. */
   rssIdleLongBytes?: number;
   idleLongS?: number;
   rssPeakBytes?: number;

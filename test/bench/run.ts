@@ -29,10 +29,10 @@ const rateWarmupS = 5;
 const idleSettleMs = 500;
 // Tollgate's RSS grows while it idles, as its health checks get V8 to optimise
 // their code (the compilers' pages of the node binary come in with the first
-// optimisation, 60-90 s after the start with the bench's checks) and their
-// connections leave old-space garbage (README, "Idle for minutes"), so it is
-// read again after this long idle (0: not read).
-const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 120);
+// optimisation, seen 60-90 and 120-180 s after the start with the bench's
+// checks) and their connections leave old-space garbage (README, "Idle for
+// minutes"), so it is read again after this long idle (0: not read).
+const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 180);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
