@@ -11,7 +11,7 @@ export interface ActiveHealthOptions {
   path: string;
   /** Time between the starts of two checks of one target. */
   intervalMs: number;
-  /** A check (connect, headers and body) slower than this fails. */
+  /** A check slower than this fails: its connect and response head (and body, with reuseConnection). */
   timeoutMs: number;
   /** Exact HTTP statuses that count as healthy, e.g. [200, 204]; no ranges. */
   expectedStatuses: readonly number[];

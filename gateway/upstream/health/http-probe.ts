@@ -20,7 +20,10 @@ type Controller = Dispatcher.DispatchController;
 
 /**
  * GETs `origin + path`; resolves true when the status is expected, false
- * otherwise, and rejects on connection errors and when `signal` aborts.
+ * otherwise, and rejects on connection errors and when `signal` aborts. The
+ * active checker uses it for `reuse_connection` checks, which need the body
+ * framed to keep the connection; a check on a new connection each time goes
+ * through probeHttpFresh (fresh-http-probe.ts).
  *
  * A raw dispatch handler, as the proxy's own exchange is, rather than
  * `dispatcher.request()`: a check runs a few times a second, too seldom for
@@ -38,9 +41,7 @@ export function probeHttp(origin: string, probe: HttpProbe, signal: AbortSignal)
       method: 'GET',
       headers: probe.host === undefined ? undefined : { host: probe.host },
       servername: probe.servername,
-      // By default a fresh connection per check: it proves the target still
-      // accepts connections, and no idle socket can race the upstream's
-      // keep-alive close. Reuse trades that for no connect per check.
+      // Without reuse the connection closes after this check (as a fresh-connection check's does).
       reset: probe.reuseConnection !== true,
     } as Dispatcher.DispatchOptions, handler);
   });
