@@ -183,18 +183,20 @@ test('a target ejected because it went away is back once an active check reaches
   }, [a, b]);
 });
 
-test('a target ejected for failing statuses stays out for ejection_ms although its active checks pass', async () => {
+/** A target answering 502 on / (its /healthz passes) listed before a good one, no retries; `badHits` counts its / requests. */
+async function withBadTarget(health: Record<string, unknown>, fn: (gw: TestGateway, bad: TestUpstream, badHits: () => number) => Promise<void>) {
   const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream says no');
   });
   const good = await startUpstream('good');
-  await withGateway({
-    targets: [{ url: bad.url }, { url: good.url }], retries: 0,
-    health: { active: FAST_CHECKS, passive: { max_failures: 3, ejection_ms: 60000 } },
-  }, async (gw) => {
+  await withGateway({ targets: [{ url: bad.url }, { url: good.url }], retries: 0, health },
+    (gw) => fn(gw, bad, () => bad.seen.filter((s) => s.url === '/').length), [bad, good]);
+}
+
+test('a target ejected for failing statuses stays out for ejection_ms although its active checks pass', () =>
+  withBadTarget({ active: FAST_CHECKS, passive: { max_failures: 3, ejection_ms: 60000 } }, async (gw, bad, badHits) => {
     const agent = keepAliveAgent();
-    const badHits = () => bad.seen.filter((s) => s.url === '/').length;
     for (let i = 0; i < 6; i++) await send(gw.url, '/', { agent });
     assert.equal(badHits(), 3);
     const checksBefore = bad.seen.filter((s) => s.url === '/healthz').length;
@@ -203,21 +205,11 @@ test('a target ejected for failing statuses stays out for ejection_ms although i
     for (let i = 0; i < 10; i++) await send(gw.url, '/', { agent });
     assert.equal(badHits(), 3, 'a passing /healthz says nothing of the 502s: the ejection runs its course');
     agent.destroy();
-  }, [bad, good]);
-});
+  }));
 
-test('a target answering 502 max_failures times in a row is ejected for ejection_ms', async () => {
-  const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream says no');
-  });
-  const good = await startUpstream('good');
-  await withGateway({
-    targets: [{ url: bad.url }, { url: good.url }], retries: 0,
-    health: { passive: { max_failures: 3, ejection_ms: 400 } },
-  }, async (gw) => {
+test('a target answering 502 max_failures times in a row is ejected for ejection_ms', () =>
+  withBadTarget({ passive: { max_failures: 3, ejection_ms: 400 } }, async (gw, _bad, badHits) => {
     const agent = keepAliveAgent();
-    const badHits = () => bad.seen.filter((s) => s.url === '/').length;
     const statuses = [];
     for (let i = 0; i < 30; i++) statuses.push((await send(gw.url, '/', { agent })).status);
     assert.equal(badHits(), 3, 'the bad target kept getting requests after 3 failures');
@@ -228,8 +220,7 @@ test('a target answering 502 max_failures times in a row is ejected for ejection
     // Back after its rest, and out again on the first failure: still broken.
     assert.equal(badHits(), 4);
     agent.destroy();
-  }, [bad, good]);
-});
+  }));
 
 test('when every target is down by active checks the gateway answers 503 in well under a second', async () => {
   const deadA = `http://127.0.0.1:${await closedPort()}`;
