@@ -33,7 +33,8 @@ export class Target {
   ejectedUntil = 0;
   /**
    * When the running ejection came from a request the target sent nothing back to (a connect failure, or a
-   * connection lost before any response: isNoResponse), the epoch ms it began; else 0. An active check that starts after it and passes ends that ejection (PassiveHealth.recordCheckPass).
+   * connection lost before any response: isNoResponse), the epoch ms it began; else 0. An active check on a
+   * connection of its own that starts after it and passes ends that ejection (PassiveHealth.recordCheckPass).
    */
   unreachableSince = 0;
   /** Consecutive passive failures since the last success. */

@@ -407,3 +407,34 @@ test('a health response with a body over 64 KB is judged by its status, and its 
     assert.deepEqual(changes, [healthy]);
   }
 });
+
+test('every passing check on a connection of its own is reported with its start time; one on a kept connection is not', async (t) => {
+  for (const [options, reported] of [[{ kind: 'http' }, true], [{ kind: 'tcp' }, true], [{ kind: 'http', reuseConnection: true }, false]] as const) {
+    const upstream = await healthServer(200);
+    const target = new Target(upstream.origin);
+    const passes: number[] = [];
+    const before = Date.now();
+    const checker = new ActiveHealthChecker({ ...base, ...options }, () => {}, (passed, startedMs) => {
+      assert.equal(passed, target);
+      passes.push(startedMs);
+    });
+    t.after(async () => { checker.stop(); await upstream.close(); });
+    checker.setTargets([target]);
+    checker.start();
+    await sleep(150);
+    upstream.flip(503);
+    await sleep(100);
+    const reportedSoFar = passes.length;
+    await sleep(100);
+    checker.stop();
+    const label = JSON.stringify(options);
+    if (!reported) {
+      assert.equal(passes.length, 0, label);
+      continue;
+    }
+    assert.ok(passes.length >= 3, `${label}: ${passes.length} passes`);
+    assert.ok(passes.every((ms, i) => ms >= before && (i === 0 || ms >= passes[i - 1])), `${label}: ${passes}`);
+    // A TCP check passes whatever /healthz answers; an HTTP check answered 503 is not a pass.
+    if (options.kind === 'http') assert.equal(passes.length, reportedSoFar, `${label}: a failing check was reported`);
+  }
+});

@@ -30,7 +30,10 @@ export interface ActiveHealthOptions {
 /** `cause`: why the last check failed when it threw (a connection or TLS error); undefined for an unexpected status. */
 export type HealthChangeListener = (target: Target, healthy: boolean, cause?: NodeJS.ErrnoException) => void;
 
-/** Called after every passing check with the epoch ms the check started at; must not throw. */
+/**
+ * Called after every passing check that opened a connection of its own (TCP, or HTTP without reuseConnection: a
+ * check on a kept connection does not show the target takes new ones), with the epoch ms it started at; must not throw.
+ */
 export type CheckPassListener = (target: Target, startedMs: number) => void;
 
 interface CheckState {
@@ -172,7 +175,7 @@ export class ActiveHealthChecker {
     if (state.inFlight !== controller) return;
     state.inFlight = undefined;
     this.#record(state, ok, cause);
-    if (ok) this.#onPass?.(state.target, startedMs);
+    if (ok && (this.#options.kind === 'tcp' || !this.#options.reuseConnection)) this.#onPass?.(state.target, startedMs);
   }
 
   #probe(state: CheckState, signal: AbortSignal): Promise<boolean> {
