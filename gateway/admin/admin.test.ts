@@ -312,6 +312,20 @@ test('a body that is not JSON gets 415, text/plain included', () =>
     assert.equal(control.current().version, 1);
   }));
 
+test('a known path asked with a method it does not take gets 405 with Allow; an unknown path 404', () =>
+  withAdmin(async (call) => {
+    const post = await call('POST', '/services/api', { json: { routes: [] } });
+    assert.equal(post.status, 405);
+    assert.equal(post.body.code, 'GW_ERR_METHOD_NOT_ALLOWED');
+    assert.equal(post.headers.get('allow'), 'DELETE, GET, HEAD, PUT');
+    assert.match(post.body.message, /POST is not allowed on \/services\/api/);
+    const config = await call('DELETE', '/config');
+    assert.equal(config.status, 405);
+    assert.equal(config.headers.get('allow'), 'GET, HEAD, PUT');
+    assert.equal((await call('GET', '/services/api/extra')).status, 404);
+    assert.equal((await call('GET', '/nothing')).body.code, 'GW_ERR_NOT_FOUND');
+  }));
+
 test('a body over 1 MiB gets 413', () =>
   withAdmin(async (call) => {
     const res = await call('PUT', '/config', { json: { services: [], pad: 'x'.repeat(1024 * 1024) } });

@@ -88,7 +88,23 @@ export function documentBodyErrors(app: FastifyInstance): void {
  * of a 5xx goes to the log).
  */
 export function installErrorReplies(app: FastifyInstance): void {
-  app.setNotFoundHandler((req, reply) => sendError(reply, 'GW_ERR_NOT_FOUND', `no admin route ${req.method} ${req.url.split('?')[0]}`));
+  // Each route's path, as a pattern, with the methods it answers: a known path asked with another method gets 405.
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  app.addHook('onRoute', (route) => {
+    const source = `^${route.url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`;
+    let entry = routes.find((r) => r.pattern.source === source);
+    if (entry === undefined) routes.push(entry = { pattern: new RegExp(source), methods: new Set() });
+    for (const method of [route.method].flat()) entry.methods.add(method);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = new Set<string>();
+    for (const r of routes) if (r.pattern.test(path)) for (const m of r.methods) allowed.add(m);
+    if (allowed.size === 0) return sendError(reply, 'GW_ERR_NOT_FOUND', `no admin route ${req.method} ${path}`);
+    const allow = [...allowed].sort().join(', ');
+    reply.header('allow', allow);
+    return sendError(reply, 'GW_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; it takes ${allow}`);
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
