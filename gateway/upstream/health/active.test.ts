@@ -438,3 +438,23 @@ test('every passing check on a connection of its own is reported with its start 
     if (options.kind === 'http') assert.equal(passes.length, reportedSoFar, `${label}: a failing check was reported`);
   }
 });
+
+test('an HTTP check on a new connection reaches an IPv6 target and names it in brackets in Host', async (t) => {
+  const hosts: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    hosts.push(req.headers.host);
+    res.end('ok');
+  });
+  server.listen(0, '::1');
+  await once(server, 'listening');
+  const origin = `http://[::1]:${(server.address() as AddressInfo).port}`;
+  const target = new Target(origin);
+  let passes = 0;
+  const checker = new ActiveHealthChecker({ ...base, unhealthyThreshold: 1 }, () => {}, () => passes++);
+  t.after(async () => { checker.stop(); await closeServer(server); });
+  checker.setTargets([target]);
+  checker.start();
+  await waitFor(() => passes >= 2);
+  assert.equal(target.healthy, true);
+  assert.equal(hosts[0], origin.slice('http://'.length));
+});
