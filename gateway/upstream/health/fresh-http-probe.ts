@@ -47,15 +47,17 @@ export function checkRequest(path: string, host: string): string {
  * the target closes the connection, as `Connection: close` asks, for at most
  * 64 KB and `lingerMs` of silence.
  *
- * Not undici's Client: a check runs a few times a second, so its code is
- * seldom optimised and every layer it runs costs in full. Through the Client
- * each check also ran undici's parser (llhttp, WebAssembly), which V8
+ * Not undici's Client: a check runs a few times a second, so its code runs
+ * unoptimised for minutes and every layer it runs costs in full. Through the
+ * Client each check also ran undici's parser (llhttp, WebAssembly), which V8
  * recompiled with its optimising compiler two seconds after start, and the
  * Client's request and connection objects. An idle gateway with the bench's
- * checks read 81.5–82.4 MB RSS after a minute that way; TCP checks read
- * 74.4–75.0 (2026-11-24). A status line and the blank line after the head are
- * all a check needs parsed. `reuse_connection` still goes through the Client,
- * which has to frame the body to keep the connection.
+ * checks read 81.2–81.7 MB RSS a minute after start that way, and 74.6–75.0
+ * this way (TCP checks: 74.4–75.3); V8's first optimisation of the check path,
+ * 1–3 minutes in, still adds ~4.6 MB of its compilers' pages (2026-11-24,
+ * README "Idle for minutes"). A status line and the blank line after the head
+ * are all a check needs parsed. `reuse_connection` still goes through the
+ * Client, which has to frame the body to keep the connection.
  */
 export function probeHttpFresh(probe: FreshHttpProbe, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve, reject) => {
