@@ -43,7 +43,7 @@ export function createGatewayMetrics(register = new Registry()) {
       labelNames: ['service', 'status_class', 'reason'] as const, registers,
     }),
     retries: new Counter({
-      name: 'tollgate_upstream_retries_total', help: 'Retries sent to another target after a connect failure or a connection lost before any response, by service and canary group (\'\' for the service\'s own upstream).',
+      name: 'tollgate_upstream_retries_total', help: 'Retries sent to another target after a failed connect, or a connection lost before any response, by service and canary group (\'\' for the service\'s own upstream).',
       labelNames: ['service', 'group'] as const, registers,
     }),
     targetHealthy: new Gauge({

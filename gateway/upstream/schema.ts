@@ -92,7 +92,7 @@ export const UpstreamSchema = Type.Object({
   dns: Type.Optional(DnsSchema),
   pool: PoolSchema,
   timeouts: TimeoutsSchema,
-  retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of an idempotent request without a body on another target after a connect failure or a connection lost before any of the response, within `retry_budget`; never after the response started (default 1).' }),
+  retries: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries on another target, within `retry_budget`: of any request after a failed connect (its body is sent whole), and of an idempotent request without a body after a connection lost before any of the response; never after the response started (default 1).' }),
   retry_budget: RetryBudgetSchema,
   breaker: BreakerSchema,
   tls: Type.Optional(TlsSchema),

@@ -6,7 +6,7 @@ import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
-import { classifyUpstreamError, GatewayError, IDEMPOTENT, isNoResponse } from './classify.ts';
+import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -66,6 +66,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private readonly upstream: UpstreamPool;
   private readonly tried: Set<Target> | undefined;
   private readonly hasBody: boolean;
+  /** The request body as handed to undici; a retry after a connect failure hands the same one on, still unread. */
+  private sentBody: Readable | Buffer | null = null;
   private controller: Controller | undefined = undefined;
   private done = false;
   /** Links in the upstream's total-timeout queue (Deadline). */
@@ -139,7 +141,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     ctx.exchange = this;
     let body: Readable | Buffer | null = null;
     if (this.hasBody) {
-      body = this.body();
+      body = this.sentBody ??= this.body();
       // As undici's own header timeout, which did not fire while a body was still being written:
       // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
       if (!Buffer.isBuffer(body)) {
@@ -155,6 +157,12 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
       servername: target.servername,
     } as Dispatcher.DispatchOptions, this);
+  }
+
+  /** Nothing of the body has been read (by undici, or by the gateway but into a buffer it can send again). */
+  private bodyUnread(): boolean {
+    const body = this.sentBody;
+    return Buffer.isBuffer(body) || (body !== null && !body.readableDidRead && !body.destroyed);
   }
 
   /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */
@@ -294,14 +302,19 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
         upstream.breaker.recordOutcome(performance.now(), true);
       }
     }
-    if (!ctx.res.headersSent && noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '') && this.retry()) return;
+    // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
+    // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
+    // the request: only an idempotent one without a body goes again.
+    const retryable = isConnectFailure(err) ? !this.hasBody || this.bodyUnread()
+      : noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '');
+    if (retryable && !ctx.res.headersSent && this.retry()) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
     // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
     ctx.reply(replyCode);
   }
 
   /**
-   * After a connect failure or a connection lost before any response: sends the request to a target not tried yet, when
+   * After a connect failure, or a connection lost before any response (onResponseError says which requests): sends the request to a target not tried yet, when
    * `retries`, the breaker and the retry budget allow one. Only a retry sent
    * is counted (tollgate_upstream_retries_total) and spends budget. The budget
    * is asked before the balancer, so a retry it refuses picks nothing (a pick
@@ -325,7 +338,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     if (next === undefined) return false;
     budget.spend(now);
     upstream.counters.retries.inc();
-    new Exchange(this.ctx, this.route, upstream, next, tried).send();
+    const again = new Exchange(this.ctx, this.route, upstream, next, tried);
+    again.sentBody = this.sentBody;
+    again.send();
     return true;
   }
 
