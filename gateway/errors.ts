@@ -60,6 +60,15 @@ export const errors = {
 
 export type ErrorCode = keyof typeof errors;
 
+/** An error the gateway raises itself, with a `code` (`TOLLGATE_*`) that classifiers and logs read as Node's own. */
+export class GatewayError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** The JSON body of a gateway-written reply. */
 export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
   return JSON.stringify({ code, message: message ?? errors[code].message, request_id: requestId });

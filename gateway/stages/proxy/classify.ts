@@ -45,12 +45,4 @@ export function classifyUpstreamError(err: Error): ErrorCode {
   return 'GW_ERR_BAD_GATEWAY';
 }
 
-export class GatewayError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

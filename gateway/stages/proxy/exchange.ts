@@ -6,7 +6,8 @@ import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
 import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
-import { classifyUpstreamError, GatewayError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
+import { GatewayError } from '../../errors.ts';
+import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
 import { responseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { buildConnector } from 'undici';
+import { GatewayError } from '../../errors.ts';
 
 /** One target's check on a connection of its own, everything that stays the same from check to check. */
 export interface FreshHttpProbe {
@@ -20,14 +21,6 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_BODY_BYTES = 64 * 1024;
 /** The reason phrase may be empty, and its space with it (RFC 9112 §4). */
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-5][0-9][0-9])(?: [^\r\n]*)?$/;
-
-class CheckError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 /** Visible ASCII only: a path or Host that could break the request line is refused, never sent. */
 const UNSAFE = /[^\x21-\x7e]/;
@@ -93,12 +86,12 @@ export function probeHttpFresh(probe: FreshHttpProbe, signal: AbortSignal): Prom
       for (;;) {
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) {
-          if (head.length > MAX_HEAD_BYTES) settle(false, new CheckError('TOLLGATE_CHECK_HEAD_TOO_LARGE', `health check response head over ${MAX_HEAD_BYTES} bytes`));
+          if (head.length > MAX_HEAD_BYTES) settle(false, new GatewayError('TOLLGATE_CHECK_HEAD_TOO_LARGE', `health check response head over ${MAX_HEAD_BYTES} bytes`));
           return;
         }
         const match = STATUS_LINE.exec(head.slice(0, head.indexOf('\r\n')));
         if (match === null) {
-          settle(false, new CheckError('TOLLGATE_CHECK_INVALID_RESPONSE', 'health check response is not HTTP/1.x'));
+          settle(false, new GatewayError('TOLLGATE_CHECK_INVALID_RESPONSE', 'health check response is not HTTP/1.x'));
           return;
         }
         const status = Number(match[1]);
@@ -114,7 +107,7 @@ export function probeHttpFresh(probe: FreshHttpProbe, signal: AbortSignal): Prom
         return;
       }
     };
-    const onEnd = (): void => settle(false, new CheckError('TOLLGATE_CHECK_CLOSED', 'health check connection closed before the response'));
+    const onEnd = (): void => settle(false, new GatewayError('TOLLGATE_CHECK_CLOSED', 'health check connection closed before the response'));
 
     const started = probe.connect(probe.endpoint as buildConnector.Options, (err, connected) => {
       if (err !== null) {
