@@ -1,4 +1,4 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../../context.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
@@ -8,6 +8,7 @@ import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { GatewayError } from '../../errors.ts';
 import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
+import { bodyUnread, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -142,7 +143,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     ctx.exchange = this;
     let body: Readable | Buffer | null = null;
     if (this.hasBody) {
-      body = this.sentBody ??= this.body();
+      body = this.sentBody ??= requestBody(ctx);
       // As undici's own header timeout, which did not fire while a body was still being written:
       // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
       if (!Buffer.isBuffer(body)) {
@@ -158,35 +159,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
       servername: target.servername,
     } as Dispatcher.DispatchOptions, this);
-  }
-
-  /** Nothing of the body has been read (by undici, or by the gateway but into a buffer it can send again). */
-  private bodyUnread(): boolean {
-    const body = this.sentBody;
-    return Buffer.isBuffer(body) || (body !== null && !body.readableDidRead && !body.destroyed);
-  }
-
-  /** The client's body; chunked bodies are counted on the way so the size limit holds without a Content-Length. */
-  private body(): Readable | Buffer {
-    if (this.ctx.body !== undefined) return this.ctx.body; // read by the guard (bytesIn counted there)
-    this.ctx.continueBody();
-    const req = this.ctx.req;
-    const max = this.ctx.maxBodyBytes;
-    const declared = req.headers['content-length'];
-    if (declared !== undefined) {
-      this.ctx.bytesIn = Number(declared);
-      return req;
-    }
-    const ctx = this.ctx;
-    const limited = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        ctx.bytesIn += chunk.length;
-        if (max > 0 && ctx.bytesIn > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
-        else cb(null, chunk);
-      },
-    });
-    req.pipe(limited);
-    return limited;
   }
 
   abort(reason: Error): void {
@@ -306,7 +278,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
     // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
     // the request: only an idempotent one without a body goes again.
-    const retryable = isConnectFailure(err) ? !this.hasBody || this.bodyUnread()
+    const retryable = isConnectFailure(err) ? !this.hasBody || bodyUnread(this.sentBody)
       : noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '');
     if (retryable && !ctx.res.headersSent && this.retry()) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
