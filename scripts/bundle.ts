@@ -16,7 +16,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE_DIR = 'dist/bundle';
@@ -42,6 +42,43 @@ const LOCATION_OK: Record<string, string> = {
 };
 const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename)|require\.resolve/;
 
+/**
+ * Node built-ins that bundled packages require when they load but use only
+ * for features the gateway does not turn on: fastify's HTTPS and HTTP/2
+ * servers (the admin API is plain HTTP) and prom-client's Pushgateway.
+ * node:https and node:http2 load node:tls, and an idle gateway without TLS
+ * paid ~2 MB of RSS for the three (README, Performance). In these files each
+ * such require() becomes a stand-in that loads the module on first use. A
+ * package update that drops one of these requires fails the build, so the
+ * list stays true.
+ */
+const DEFERRED_BUILTINS: Record<string, string[]> = {
+  'node_modules/fastify/lib/server.js': ['node:https', 'node:http2'],
+  'node_modules/prom-client/lib/pushgateway.js': ['https'],
+};
+
+/** The stand-in: a property read loads the module (process.getBuiltinModule) and reads it there. */
+const DEFERRED_BUILTIN = '__tollgateDeferredBuiltin';
+const DEFERRED_BUILTIN_SOURCE = `const ${DEFERRED_BUILTIN} = (id) => { let m; return new Proxy({}, { get: (_, key) => (m ??= process.getBuiltinModule(id))[key] }); };`;
+
+const deferBuiltins: Plugin = {
+  name: 'defer-builtins',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.js$/ }, (args) => {
+      const path = args.path.replaceAll('\\', '/');
+      const key = Object.keys(DEFERRED_BUILTINS).find((k) => path.endsWith(`/${k}`));
+      if (key === undefined) return undefined;
+      let contents = readFileSync(args.path, 'utf8');
+      for (const id of DEFERRED_BUILTINS[key]!) {
+        const call = `require('${id}')`;
+        if (!contents.includes(call)) throw new Error(`${key} no longer has ${call}: update DEFERRED_BUILTINS in scripts/bundle.ts`);
+        contents = contents.replaceAll(call, `${DEFERRED_BUILTIN}('${id}')`);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
   const result = await build({
@@ -64,7 +101,8 @@ async function bundleGateway(): Promise<void> {
     define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
     // CommonJS packages inside an ES module bundle call require() for Node's
     // built-ins; esbuild's own shim throws for those, so give them the real one.
-    banner: { js: "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);" },
+    banner: { js: `import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url); ${DEFERRED_BUILTIN_SOURCE}` },
+    plugins: [deferBuiltins],
     logLevel: 'warning',
   });
   // Input paths are relative to the repository; node_modules may be a link elsewhere, so match from it.

@@ -2,9 +2,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import type { Config, UpstreamConfig } from '../config/schema.ts';
-import type { TlsPem, UpstreamTls } from './tls.ts';
+import { secureContext, type TlsPem, type UpstreamTls } from './tls.ts';
 import { upstreamsOf } from './upstreams-of.ts';
 
 type Report = (path: string, message: string) => void;
@@ -82,7 +81,7 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
   if (cert !== undefined && key !== undefined) Object.assign(pem, { cert, key });
   try {
     // What the pool will build; anything OpenSSL still refuses is found now, not at the first connection.
-    createSecureContext({ ca: pem.ca, cert: pem.cert, key: pem.key, minVersion: tls.min_version as 'TLSv1.2' | 'TLSv1.3' });
+    secureContext(tls, pem);
   } catch (e) {
     err(at, `OpenSSL refuses these files: ${(e as Error).message}`);
     return;

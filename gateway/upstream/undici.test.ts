@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import * as undici from 'undici';
@@ -30,6 +33,31 @@ test("the gateway's own request headers are in undici's table of known names, an
     await assert.rejects(request(pool, { path: '/', method: 'GET', headers: { 'x-request-id': 'a\r\nb' } }), /invalid x-request-id header/);
   } finally {
     await pool.close();
+    server.close();
+  }
+});
+
+test("loading undici's client does not load node:http2 or node:tls, and a Client that negotiates h2 still works (the stand-in loads undici's HTTP/2 half)", async () => {
+  const script = `
+    const { Client } = await import(${JSON.stringify(new URL('./undici.ts', import.meta.url).href)});
+    const loaded = (m) => process.moduleLoadList.includes('NativeModule ' + m);
+    console.log(JSON.stringify({ client: typeof Client, http2: loaded('http2'), tls: loaded('tls') }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { client: 'function', http2: false, tls: false });
+
+  // In this process: undici's HTTP/2 half, behind its stand-in, still serves a Client that allows h2.
+  const tlsDir = new URL('../../test/helpers/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', tlsDir), 'utf8');
+  const server = createSecureServer({ cert, key: readFileSync(new URL('localhost-key.pem', tlsDir), 'utf8') }, (req, res) => {
+    res.end(`h2 ${req.httpVersion}`);
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = new Client(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { allowH2: true, connect: { ca: cert, servername: 'localhost' } });
+  try {
+    const res = await request(client, { path: '/', method: 'GET' });
+    assert.equal(await res.body.text(), 'h2 2.0');
+  } finally {
+    await client.close();
     server.close();
   }
 });

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import { isIP } from 'node:net';
 import type * as Undici from 'undici';
 
@@ -13,6 +13,31 @@ import type * as Undici from 'undici';
  * classes the index exports, so an undici upgrade that moves them fails loudly.
  */
 const require = createRequire(import.meta.url);
+
+/**
+ * undici's client.js loads its HTTP/2 half (client-h2.js) up front, and that
+ * loads node:http2 and through it node:tls: ~2 MB of an idle gateway's RSS
+ * (README, Performance). The gateway's pools and checks never offer HTTP/2
+ * (`allowH2: false`), so client.js gets a stand-in that loads the real module
+ * on its first call, which only a connection that negotiated h2 makes.
+ */
+function deferHttp2Client(): void {
+  const file = require.resolve('undici/lib/dispatcher/client-h2.js');
+  if (require.cache[file] !== undefined) return;
+  let connectH2: ((...args: unknown[]) => unknown) | undefined;
+  const standIn = new Module(file);
+  standIn.filename = file;
+  standIn.loaded = true;
+  standIn.exports = function connectH2Deferred(...args: unknown[]): unknown {
+    if (connectH2 === undefined) {
+      delete require.cache[file];
+      connectH2 = require(file) as (...args: unknown[]) => unknown;
+    }
+    return connectH2(...args);
+  };
+  require.cache[file] = standIn;
+}
+deferHttp2Client();
 
 export const Pool: typeof Undici.Pool = require('undici/lib/dispatcher/pool.js');
 export const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');

@@ -18,8 +18,14 @@ export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.en
 /** The launcher users run (package.json bin): the bundle on the pinned Node with the gateway's V8 and malloc settings. */
 export const LAUNCHER = join(REPO_ROOT, 'scripts/bin/tollgate');
 
-/** The command line for `tollgate ARGS`: through the launcher when the bundle is under test, else the sources on the pinned Node. */
-function tollgateCommand(args: string[]): [string, string[]] {
+/**
+ * The command line for `tollgate ARGS`: through the launcher when the bundle is
+ * under test, else the sources on the pinned Node. With `nodeArgs` (flags Node
+ * refuses in NODE_OPTIONS, such as --trace-opt) the pinned Node runs CLI itself,
+ * with the launcher's own command-line flag.
+ */
+function tollgateCommand(args: string[], nodeArgs?: string[]): [string, string[]] {
+  if (nodeArgs !== undefined) return [NODE_BIN, ['--no-memory-reducer', ...nodeArgs, CLI, ...args]];
   return CLI === join(REPO_ROOT, 'dist/bundle/cli.js') ? [LAUNCHER, args] : [NODE_BIN, [CLI, ...args]];
 }
 
@@ -99,8 +105,8 @@ const addressOf = (a: unknown): string | undefined => {
  * with `listening` (the fixed addresses of a config that logs above info),
  * until its admin /readyz answers 200.
  */
-export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; startTimeoutMs?: number; listening?: { proxy: string; admin: string } } = {}): Promise<GatewayProcess> {
-  const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])]), { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; nodeArgs?: string[]; startTimeoutMs?: number; listening?: { proxy: string; admin: string } } = {}): Promise<GatewayProcess> {
+  const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])], opts.nodeArgs), { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, any>[] = [];
   const waiters: { pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
   let buffered = '';
