@@ -165,7 +165,7 @@ export function runWorker(log: Logger): void {
         process.exit(1);
       }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
-      endStartupTiering();
+      endStartupTiering({ keepParked: true });
       // As in a single process: start-up grew the young generation to its largest size.
       releaseMemory();
       push();

@@ -76,7 +76,8 @@ async function main(): Promise<number> {
     // What the start opened is closed, but nothing may keep a failed start alive (a client still reconnecting, a worker).
     process.exit(1);
   }
-  endStartupTiering();
+  // A single process serves; its first request turns the optimising tiers on. The cluster primary does not serve.
+  endStartupTiering({ keepParked: workers === 1 });
   releaseValidator();
   // Start-up grew V8's young generation to its largest size (~20 MB stayed committed while idle).
   releaseMemory();

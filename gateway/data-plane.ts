@@ -17,6 +17,7 @@ import { UpstreamPool } from './upstream/pool.ts';
 import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from './memory.ts';
+import { IdleTiering, tieringManaged, tieringParked, wakeTiering } from './tiering.ts';
 import { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from './apps/types.ts';
 
@@ -38,6 +39,10 @@ export class DataPlane {
   /** Requests taken so far; QuietRelease watches it. */
   private served = 0;
   private quietRelease: QuietRelease | undefined;
+  /** V8's optimising tiers go off while this plane is quiet (tiering.ts); only in a gateway process, which manages them. */
+  private readonly idleTiering: IdleTiering | undefined = tieringManaged()
+    ? new IdleTiering({ served: () => this.served, inflight: () => this.inflight })
+    : undefined;
   /**
    * The class of this plane's responses: ServerResponse as it is until the
    * drain starts, when close() makes its writeHead send Connection: close.
@@ -109,6 +114,7 @@ export class DataPlane {
         // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
         const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
         if (quietMs > 0) this.quietRelease ??= new QuietRelease({ served: () => this.served, quietMs, checkEveryMs: Math.min(10_000, quietMs) });
+        this.idleTiering?.arm();
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
       });
@@ -160,6 +166,7 @@ export class DataPlane {
     if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
+    if (tieringParked) this.wake();
     (res as ResponseWithContext).tollgate = ctx;
     // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
     res.on('close', this.onClose);
@@ -171,6 +178,12 @@ export class DataPlane {
       this.stageError(ctx, err);
     }
   };
+
+  /** The first request after a quiet spell: the optimising tiers on, and the watch for the next spell. */
+  private wake(): void {
+    wakeTiering();
+    this.idleTiering?.arm();
+  }
 
   private readonly stageError = (ctx: RequestContext, err: unknown): void => {
     this.log.error({ err, request_id: ctx.requestId }, 'pipeline stage failed');
@@ -243,6 +256,7 @@ export class DataPlane {
       return writeHead.apply(this, args as Parameters<typeof writeHead>);
     } as typeof writeHead;
     this.quietRelease?.stop();
+    this.idleTiering?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inflight > 0) {
