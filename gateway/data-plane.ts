@@ -36,7 +36,7 @@ export class DataPlane {
   private readonly log: Logger;
   private readonly accessLog: Logger | undefined;
   private inflight = 0;
-  /** Requests taken so far; QuietRelease watches it. */
+  /** Requests taken so far; QuietRelease and IdleTiering watch it. */
   private served = 0;
   private quietRelease: QuietRelease | undefined;
   /** V8's optimising tiers go off while this plane is quiet (tiering.ts); only in a gateway process, which manages them. */

@@ -27,11 +27,12 @@ const warmupS = 2;
 const rateWarmupS = 5;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
-// Tollgate's RSS grows while it idles, as its health checks get V8 to optimise
-// their code (the compilers' pages of the node binary come in with the first
-// optimisation, seen 60-90 and 120-180 s after the start with the bench's
-// checks) and their connections leave old-space garbage (README, "Idle for
-// minutes"), so it is read again after this long idle (0: not read).
+// Tollgate's RSS grows while it idles: its health checks' connections leave
+// old-space garbage, and until an idle gateway kept V8's optimising tiers off
+// (gateway/tiering.ts) they also got V8 to optimise their code, whose first
+// compile, 60-180 s after the start with the bench's checks, brought the
+// compilers' pages of the node binary in (README, "Idle for minutes"). So it
+// is read again after this long idle (0: not read).
 const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 180);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
