@@ -49,8 +49,8 @@ const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename
  * node:https and node:http2 load node:tls, and an idle gateway without TLS
  * paid ~2 MB of RSS for the three (README, Performance). In these files each
  * such require() becomes a stand-in that loads the module on first use. A
- * package update that drops one of these requires fails the build, so the
- * list stays true.
+ * package update that drops one of these requires, or the file, fails the
+ * build, so the list stays true.
  */
 const DEFERRED_BUILTINS: Record<string, string[]> = {
   'node_modules/fastify/lib/server.js': ['node:https', 'node:http2'],
@@ -112,6 +112,9 @@ async function bundleGateway(): Promise<void> {
   if (misplaced.length > 0) {
     throw new Error(`bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`);
   }
+  const bundled = Object.keys(result.metafile.inputs).map((file) => file.slice(file.lastIndexOf('node_modules/')));
+  const gone = Object.keys(DEFERRED_BUILTINS).filter((file) => !bundled.includes(file));
+  if (gone.length > 0) throw new Error(`DEFERRED_BUILTINS in scripts/bundle.ts names files the bundle no longer has:\n  ${gone.join('\n  ')}`);
 }
 
 await bundleGateway();
