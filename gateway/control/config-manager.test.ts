@@ -73,3 +73,61 @@ test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS wit
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** A manager on a fresh file store in `dir`, serving version 1 with the service `api`. */
+async function managerOn(dir: string, applied: number[] = []) {
+  const store = new FileConfigStore({ dir });
+  const first = await store.append({ config: { log: { level: 'silent' }, services: [service('api')] }, source: 'file', createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note: 'loaded from file' });
+  const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port(applied), log: createLogger('silent') });
+  manager.init(first, 'f'.repeat(64));
+  return { store, manager };
+}
+
+/** PUT /services/NAME with `body`, as the admin route makes it. */
+const putService = (body: { name: string }) => (serving: RawConfig) =>
+  ({ config: { ...serving, services: [...(serving.services as Array<{ name: string }>).filter((s) => s.name !== body.name), body] } });
+
+test('an edit that changes nothing makes no version, nor does a rollback to the serving config; a change still does', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const applied: number[] = [];
+    const { store, manager } = await managerOn(dir, applied);
+    // The same service, its keys in another order.
+    const same = { upstream: { targets: [{ url: 'http://127.0.0.1:9' }] }, routes: [{ paths: ['/api'] }], name: 'api' };
+    assert.deepEqual(await manager.edit(putService(same), 'PUT /services/api'), { ok: true, version: (await manager.history(1))[0] });
+    assert.equal((await store.head())!.version, 1);
+    assert.deepEqual(applied, []);
+
+    const changed = await manager.edit(putService(service('web')), 'PUT /services/web');
+    assert.ok(changed.ok);
+    assert.equal(changed.version.version, 2);
+    const again = await manager.rollback(2);
+    assert.ok(again?.ok);
+    assert.equal(again.version.version, 2, 'a rollback to the serving config is no new version');
+    const back = await manager.rollback(1);
+    assert.ok(back?.ok);
+    assert.equal(back.version.version, 3);
+    assert.deepEqual(servicesOf((await store.head())!.config), ['api']);
+    assert.deepEqual(applied, [2, 3]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an edit that changes nothing on this node\'s version is made when another node has appended since', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const { store, manager } = await managerOn(dir);
+    // Another node deletes api; this node has not heard of it yet.
+    const rival = new FileConfigStore({ dir });
+    const head = (await rival.head())!;
+    await rival.append({ ...head, config: { ...head.config, services: [] }, source: 'admin', note: 'DELETE /services/api' });
+
+    const result = await manager.edit(putService(service('api')), 'PUT /services/api');
+    assert.ok(result.ok);
+    assert.equal(result.version.version, 3, 'redone on the other node\'s version 2, where it puts api back');
+    assert.deepEqual(servicesOf((await store.head())!.config), ['api']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

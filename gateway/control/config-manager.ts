@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
 import type { Logger } from '../log.ts';
@@ -197,6 +198,10 @@ export class ConfigManager implements ControlPlane {
       const next = change(this.head.config);
       if ('notFound' in next) return { ok: false, notFound: next.notFound };
       const base = this.head.version;
+      if (await this.changesNothing(next.config)) {
+        this.log.info({ version: base, source, note }, 'config edit changed nothing; no new version');
+        return { ok: true, version: summary(this.head) };
+      }
       try {
         return await this.applyNow(next.config, source, note, this.fileHash, base);
       } catch (err) {
@@ -221,6 +226,19 @@ export class ConfigManager implements ControlPlane {
         }
       }
     }
+  }
+
+  /**
+   * An edit whose config is the serving one (a PUT of what already serves, a
+   * rollback to a version with the same config) makes no version, as an
+   * unchanged config file makes none; but only while this node serves the
+   * store's head. When another node appended since, the edit goes the usual
+   * way and is redone on that version, against which it may change something.
+   */
+  private async changesNothing(config: unknown): Promise<boolean> {
+    if (!isDeepStrictEqual(config, this.head.config)) return false;
+    const head = await this.store.head().catch(() => undefined);
+    return head?.version === this.head.version;
   }
 
   /** After a refused append: the store's head, adopted here; when it does not validate here, that head and why (redoing the edit would only be refused again). */

@@ -60,6 +60,13 @@ test('services put, get, list and delete round-trip and change routing live', as
   assert.deepEqual(got.json().routes[0].paths, ['/b']);
   assert.deepEqual((await admin.services()).json().map((s: { name: string }) => s.name).sort(), ['api', 'b']);
 
+  // The same service again changes nothing: no new version, and the reply names the serving one.
+  const same = await admin.putService(bService(['/b']));
+  assert.equal(same.status, 200, same.text);
+  assert.equal(same.json().version, put.json().version);
+  assert.equal(same.headers.etag, `"${put.json().version}"`);
+  assert.equal((await get(`${gw.adminUrl}/config/history?limit=1`, { token: TOKEN })).json()[0].version, put.json().version);
+
   const replaced = await admin.putService(bService(['/b2']));
   assert.equal(replaced.status, 200, replaced.text);
   assert.equal((await get(`${gw.url}/b/x`)).status, 404);
