@@ -144,7 +144,7 @@ export class UpstreamPool {
         this.publishHealth(target);
         const why = cause === undefined ? {} : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
         events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id, ...why });
-      }, (target, startedMs) => this.passive.recordCheckPass(target, startedMs, Date.now()));
+      }, (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()));
     }
     this.source = config.dns
       ? new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
@@ -208,12 +208,30 @@ export class UpstreamPool {
   }
 
   /**
-   * Whether pick(req, tried) would find a target, asked without picking: a
-   * pick not used would still move a balancer on (round robin's cursor). Every
-   * balancer picks some target while one of usable weight is eligible.
+   * A retry's target when pick(req, tried) found none: one not tried yet that
+   * passive ejection holds out but the active checks, if any, do not call
+   * down. Only a try the target sent nothing back to asks (a refused connect,
+   * a connection lost before the response), and then an ejected target is a
+   * better bet than a 502: without active checks nothing tells the gateway a
+   * target ejected for going away is back, and in a rolling restart of two
+   * targets the one restarting is the one max_ejected_percent keeps in (as
+   * Envoy's panic threshold routes to ejected hosts, and nginx tries its
+   * failed servers again once all are). Its answer ends that ejection
+   * (PassiveHealth.recordReached).
+   */
+  pickEjected(req: BalanceRequest, tried: ReadonlySet<Target>): Target | undefined {
+    // Every untried target that is healthy but not eligible is one passive ejection holds out.
+    return this.balancer.pick(req, (t) => !tried.has(t) && t.healthy);
+  }
+
+  /**
+   * Whether pick(req, tried) or pickEjected would find a target, asked
+   * without picking: a pick not used would still move a balancer on (round
+   * robin's cursor). Every balancer picks some target while one of usable
+   * weight is eligible.
    */
   hasUntried(tried: ReadonlySet<Target>): boolean {
-    for (const t of this.targets) if (usableWeight(t.weight) > 0 && !tried.has(t) && this.eligible(t)) return true;
+    for (const t of this.targets) if (usableWeight(t.weight) > 0 && !tried.has(t) && t.healthy) return true;
     return false;
   }
 

@@ -34,7 +34,8 @@ export class Target {
   /**
    * When the running ejection came from a request the target sent nothing back to (a connect failure, or a
    * connection lost before any response: isNoResponse), the epoch ms it began; else 0. An active check on a
-   * connection of its own that starts after it and passes ends that ejection (PassiveHealth.recordCheckPass).
+   * connection of its own that starts after it and passes ends that ejection, as does the answer to a request sent
+   * to the ejected target as a last resort (PassiveHealth.recordReached).
    */
   unreachableSince = 0;
   /** Consecutive passive failures since the last success. */

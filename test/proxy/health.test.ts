@@ -193,6 +193,62 @@ test('a target ejected because it went away is back once an active check reaches
   }, [a, b]);
 });
 
+test('without active checks, a GET the one target left in refuses goes to a target passive ejection holds out; its answer ends that ejection', async () => {
+  const a = await startUpstream('a');
+  const b = await startUpstream('b');
+  const reopen = (u: TestUpstream) => new Promise<void>((r) => u.server.listen(u.port, '127.0.0.1', () => r()));
+  // Nothing but requests tells the gateway a target is back: a, ejected for a minute, is back up long before that.
+  await withGateway({
+    targets: [{ url: a.url }, { url: b.url }], retries: 1,
+    health: { passive: { max_failures: 3, ejection_ms: 60000 } },
+  }, async (gw) => {
+    const agent = keepAliveAgent();
+    const drive = async (n: number) => {
+      const names = [];
+      for (let i = 0; i < n; i++) names.push(nameOf(await send(gw.url, '/', { agent })));
+      return names;
+    };
+    const ejected = async () => {
+      const health = await (await fetch(`${gw.adminUrl}/health`)).json() as { targets: { id: string; ejected: boolean }[] }[];
+      return Object.fromEntries(health.flatMap((s) => s.targets).map((t) => [t.id === a.url ? 'a' : 'b', t.ejected]));
+    };
+    await a.close();
+    assert.deepEqual(new Set(await drive(12)), new Set(['b']));
+    await reopen(a);
+    assert.deepEqual(await ejected(), { a: true, b: false });
+    assert.deepEqual(new Set(await drive(6)), new Set(['b']), 'a sits out its ejection');
+
+    // b restarts: max_ejected_percent (50) keeps it in, so its requests are refused and retried on a, which answers.
+    await b.close();
+    const bDown = await drive(12);
+    assert.deepEqual(new Set(bDown), new Set(['a']), `b down: ${bDown}`);
+    // a answered a request sent after its ejection began: it is back, and b, now failing alone, could be ejected.
+    assert.deepEqual(await ejected(), { a: false, b: true });
+    assert.equal(await metric(gw, 'tollgate_upstream_target_healthy', `service="svc",target="${a.url}"`), 1);
+    agent.destroy();
+  }, [a, b]);
+});
+
+test('a target the active checks call down is no last resort: a GET the other refuses fails rather than going to it', async () => {
+  const a = await startUpstream('a', undefined, { healthy: () => false });
+  const b = await startUpstream('b');
+  // a serves / but fails its checks; b passes them until it goes away, and the next check is up to a second off.
+  await withGateway({
+    targets: [{ url: a.url }, { url: b.url }], retries: 1,
+    health: { active: { ...FAST_CHECKS, interval_ms: 1000 }, passive: { max_failures: 0 } },
+  }, async (gw) => {
+    const down = await eventually(async () => {
+      const health = await (await fetch(`${gw.adminUrl}/health`)).json() as { targets: { id: string; healthy: boolean }[] }[];
+      return health[0].targets.find((t) => t.id === a.url)?.healthy === false;
+    }, 3000, 20);
+    assert.ok(down, 'a never failed its checks');
+    await b.close();
+    const res = await send(gw.url, '/x');
+    assert.notEqual(res.status, 200, res.text);
+    assert.equal(a.seen.filter((s) => s.url === '/x').length, 0, 'the request went to a target its checks call down');
+  }, [a, b]);
+});
+
 /** A target answering 502 on / (its /healthz passes) listed before a good one, no retries; `badHits` counts its / requests. */
 async function withBadTarget(health: Record<string, unknown>, fn: (gw: TestGateway, bad: TestUpstream, badHits: () => number) => Promise<void>) {
   const bad = await startUpstream('bad', (req: IncomingMessage, res: ServerResponse) => {

@@ -30,7 +30,8 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
  * as the request was written to it. As nginx's proxy_next_upstream `error`
  * (its default) and Go's Transport on a reused connection, such a request may
  * be retried when it is idempotent; and an ejection it causes is one an
- * active check that reaches the target ends (PassiveHealth.recordCheckPass).
+ * active check or a last-resort request that reaches the target ends
+ * (PassiveHealth.recordReached).
  */
 export function isNoResponse(err: Error, responding: boolean): boolean {
   return isConnectFailure(err) || (!responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? ''));

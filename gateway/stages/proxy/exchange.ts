@@ -92,6 +92,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private resume: (() => void) | undefined = undefined;
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
   private sendTimer: NodeJS.Timeout | undefined = undefined;
+  /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0. */
+  private lastResortMs = 0;
 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
@@ -209,7 +211,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       upstream.breaker.record(performance.now(), statusCode);
     }
     if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
-    else upstream.passive.recordSuccess(this.target);
+    else {
+      upstream.passive.recordSuccess(this.target);
+      if (this.lastResortMs !== 0) upstream.passive.recordReached(this.target, this.lastResortMs, Date.now());
+    }
     const res = this.ctx.res;
     res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode));
     if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.end();
@@ -287,8 +292,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   }
 
   /**
-   * After a connect failure, or a connection lost before any response (onResponseError says which requests): sends the request to a target not tried yet, when
-   * `retries`, the breaker and the retry budget allow one. Only a retry sent
+   * After a connect failure, or a connection lost before any response
+   * (onResponseError says which requests): sends the request to a target not
+   * tried yet (or, when none is eligible, to one passive ejection holds out:
+   * pickEjected), when `retries`, the breaker and the retry budget allow one. Only a retry sent
    * is counted (tollgate_upstream_retries_total) and spends budget. The budget
    * is asked before the balancer, so a retry it refuses picks nothing (a pick
    * not used would cost round robin a turn); the one pick made is the target
@@ -307,12 +314,15 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       if (upstream.hasUntried(tried)) upstream.counters.retriesSkipped.inc();
       return false;
     }
-    const next = upstream.pick(this.ctx, tried);
+    let next = upstream.pick(this.ctx, tried);
+    const lastResort = next === undefined;
+    if (lastResort) next = upstream.pickEjected(this.ctx, tried);
     if (next === undefined) return false;
     budget.spend(now);
     upstream.counters.retries.inc();
     const again = new Exchange(this.ctx, this.route, upstream, next, tried);
     again.sentBody = this.sentBody;
+    if (lastResort) again.lastResortMs = Date.now();
     again.send();
     return true;
   }

@@ -110,9 +110,9 @@ test('a passing active check ends an ejection for unreachability, if it started 
   const target = new Target('http://127.0.0.1:9001');
   for (let i = 0; i < 3; i++) passive.recordFailure(target, 100, true);
   assert.equal(target.ejectedUntil, 1100);
-  passive.recordCheckPass(target, 99, 150);
+  passive.recordReached(target, 99, 150);
   assert.equal(target.ejectedUntil, 1100, 'a check started before the ejection proves nothing');
-  passive.recordCheckPass(target, 100, 160);
+  passive.recordReached(target, 100, 160);
   assert.equal(target.ejectedUntil, 0);
   assert.equal(target.available(160), true);
   assert.deepEqual(events, [true, false]);
@@ -129,12 +129,12 @@ test('a passing active check leaves an ejection for failing statuses or timeouts
   passive.recordFailure(target, 100, true);
   passive.recordFailure(target, 100, true);
   passive.recordFailure(target, 100); // the failure that ejects decides: a 503, say
-  passive.recordCheckPass(target, 200, 300);
+  passive.recordReached(target, 200, 300);
   assert.equal(target.ejectedUntil, 1100);
   assert.deepEqual(events, [true]);
   // Nor does a check on a target that is not ejected report anything.
   const other = new Target('http://127.0.0.1:9002');
-  passive.recordCheckPass(other, 200, 300);
+  passive.recordReached(other, 200, 300);
   assert.deepEqual(events, [true]);
 });
 
@@ -143,6 +143,6 @@ test('a passing check after the rest ran out reports nothing more', () => {
   const passive = new PassiveHealth(options, (_t, ejected) => events.push(ejected));
   const target = new Target('http://127.0.0.1:9001');
   for (let i = 0; i < 3; i++) passive.recordFailure(target, 100, true);
-  passive.recordCheckPass(target, 1200, 1300);
+  passive.recordReached(target, 1200, 1300);
   assert.deepEqual(events, [true]);
 });

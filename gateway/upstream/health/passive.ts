@@ -67,8 +67,8 @@ export class PassiveHealth {
 
   /**
    * `unreachable`: the target sent nothing back (a connect failure, or a connection lost before any response). An
-   * ejection such a failure starts ends early when an active check passes (recordCheckPass); one for a failing
-   * status or a timeout runs its course.
+   * ejection such a failure starts ends early when an active check passes or a last-resort request is answered
+   * (recordReached); one for a failing status or a timeout runs its course.
    */
   recordFailure(target: Target, nowMs: number, unreachable = false): void {
     target.consecutiveFailures++;
@@ -88,16 +88,18 @@ export class PassiveHealth {
   }
 
   /**
-   * An active check that started at `startedMs` passed. A target ejected
-   * because it could not be reached is back as soon as a check started after
-   * the ejection reaches it, as Envoy's outlier detection un-ejects on a
-   * passing check: without this, a target restarted a moment ago sat out the
-   * whole `ejection_ms` while up, and a restart of the next target in a
-   * rolling deploy left its requests no target to be retried on. A check's
-   * /healthz says nothing of failing statuses or slow answers, so those
-   * ejections run their course.
+   * An active check that started at `startedMs` passed, or a request sent
+   * then to the ejected target as a last resort (UpstreamPool.pickEjected)
+   * got an answer that is no failure. A target ejected because it could not
+   * be reached is back as soon as something sent after the ejection reaches
+   * it, as Envoy's outlier detection un-ejects on a passing check: without
+   * this, a target restarted a moment ago sat out the whole `ejection_ms`
+   * while up, and a restart of the next target in a rolling deploy left its
+   * requests no target to be retried on. A check's /healthz, or one answer,
+   * says nothing of failing statuses or slow answers, so those ejections run
+   * their course.
    */
-  recordCheckPass(target: Target, startedMs: number, nowMs: number): void {
+  recordReached(target: Target, startedMs: number, nowMs: number): void {
     if (target.unreachableSince === 0 || target.unreachableSince > startedMs || target.ejectedUntil <= nowMs) return;
     // The failure count is kept, as after a rest run out: a target still broken is ejected again by its next failure.
     target.ejectedUntil = 0;
