@@ -6,3 +6,44 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
 }
 
 export type Logger = pino.Logger;
+
+/** What a shared store tells of its connection: each error, and each poll that succeeded. */
+export interface StoreHealthHooks {
+  onError(err: Error): void;
+  onOk(): void;
+}
+
+/** While a store keeps failing, a line this often says it still is. */
+const OUTAGE_REMINDER_MS = 60_000;
+
+/**
+ * A shared store's outage (the Redis config and app stores) in a few lines:
+ * its first error at warn, a reminder with the count each minute it goes
+ * on, and one line at info when a poll succeeds again, with how long it
+ * lasted. ioredis reports every failed reconnect and every command that
+ * timed out, which came to ~8 lines a second while Redis was down.
+ */
+export function outageLog(log: Logger, what: string, nowMs: () => number = Date.now): StoreHealthHooks {
+  let since = 0;
+  let loggedAt = 0;
+  let errors = 0;
+  return {
+    onError(err) {
+      errors++;
+      const now = nowMs();
+      if (since === 0) {
+        since = loggedAt = now;
+        log.warn({ err: err.message }, `${what} failing; further errors are counted until it answers again`);
+      } else if (now - loggedAt >= OUTAGE_REMINDER_MS) {
+        loggedAt = now;
+        log.warn({ err: err.message, errors, down_ms: now - since }, `${what} still failing`);
+      }
+    },
+    onOk() {
+      if (since === 0) return;
+      log.info({ errors, down_ms: nowMs() - since }, `${what} answers again`);
+      since = 0;
+      errors = 0;
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { createStore } from './control/store/index.ts';
 import { tlsFilePaths, watchTlsFiles } from './control/tls-file-watch.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
-import type { Logger } from './log.ts';
+import { outageLog, type Logger } from './log.ts';
 import { createControlMetrics, createGatewayMetrics, type ControlMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
 import { createEventSink, nodeName } from './events/index.ts';
@@ -34,7 +34,7 @@ export interface RunningGateway {
 function openStore(config: Config, log: Logger): Promise<ConfigStore> {
   const s = config.store;
   return s.kind === 'redis'
-    ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, onError: (err) => log.warn({ err: err.message }, 'config store (redis) error') })
+    ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, ...outageLog(log, 'config store (redis)') })
     : createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
 }
 

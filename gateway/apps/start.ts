@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import type { Logger } from '../log.ts';
+import { outageLog, type Logger } from '../log.ts';
 import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
 import type { IdentityWire } from './identity.ts';
 import { IdentityManager } from './manager.ts';
@@ -7,7 +7,7 @@ import { openAppStore } from './store/index.ts';
 
 /** Opens the app store next to the config store, loads apps and keys, pushes them once and keeps pushing changes. */
 export async function startIdentity(config: Config, push: (wire: IdentityWire) => void, tokens: () => TokensConfig, log: Logger): Promise<IdentityManager> {
-  const store = await openAppStore(config, (err) => log.warn({ err: err.message }, 'app store (redis) error'));
+  const store = await openAppStore(config, outageLog(log, 'app store (redis)'));
   const manager = new IdentityManager({ store, push, tokens, log: log.child({ component: 'apps' }) });
   try {
     await manager.start();

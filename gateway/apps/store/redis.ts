@@ -9,6 +9,8 @@ export interface RedisAppStoreOptions {
   /** Re-read the version this often in case a pub/sub message was lost (default 500). */
   pollIntervalMs?: number;
   onError?: (err: Error) => void;
+  /** Each poll that read the version (outageLog: the end of an outage). */
+  onOk?: () => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export class RedisAppStore implements AppStore {
   readonly #channel: string;
   readonly #pollMs: number;
   readonly #onError: (err: Error) => void;
+  readonly #onOk: () => void;
   #timer: NodeJS.Timeout | undefined;
   #seen = 0;
   #closed = false;
@@ -46,6 +49,7 @@ export class RedisAppStore implements AppStore {
     this.#channel = `${o.prefix}identity:events`;
     this.#pollMs = o.pollIntervalMs ?? 500;
     this.#onError = o.onError ?? (() => {});
+    this.#onOk = o.onOk ?? (() => {});
     this.#redis = new Redis(o.url, {
       commandTimeout: o.commandTimeoutMs ?? 2000, connectionName: 'tollgate-app-store',
       retryStrategy: (times) => Math.min(times * 100, 2000), maxRetriesPerRequest: null,
@@ -74,7 +78,7 @@ export class RedisAppStore implements AppStore {
     const check = (hint?: number) => {
       const newer = (v: number) => { if (!this.#closed && v > this.#seen) { this.#seen = v; onChange(); } };
       if (hint !== undefined) return newer(hint);
-      this.#redis.hget(this.#key, 'version').then((v) => newer(Number(v ?? 0)), (err: Error) => this.#onError(err));
+      this.#redis.hget(this.#key, 'version').then((v) => { this.#onOk(); newer(Number(v ?? 0)); }, (err: Error) => this.#onError(err));
     };
     const sub = this.#redis.duplicate();
     this.#subscriber = sub;

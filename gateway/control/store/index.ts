@@ -6,7 +6,7 @@ export { ConfigConflictError } from './conflict.ts';
 
 export type StoreOptions =
   | { kind: 'file'; dir: string; historyLimit?: number }
-  | { kind: 'redis'; url: string; prefix?: string; historyLimit?: number; onError?: (err: Error) => void };
+  | { kind: 'redis'; url: string; prefix?: string; historyLimit?: number; onError?: (err: Error) => void; onOk?: () => void };
 
 /**
  * Single node keeps versions in a directory; a cluster shares them through
@@ -24,6 +24,7 @@ export async function createStore(options: StoreOptions): Promise<ConfigStore> {
         prefix: options.prefix,
         historyLimit: options.historyLimit,
         onError: options.onError,
+        onOk: options.onOk,
       });
     }
   }

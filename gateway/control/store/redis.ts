@@ -19,6 +19,8 @@ export interface RedisConfigStoreOptions {
   connectionName?: string;
   /** Connection and watch errors; commands still reject to their callers (default: ignored). */
   onError?: (err: Error) => void;
+  /** Each watch check that read the store (outageLog: the end of an outage). */
+  onOk?: () => void;
 }
 
 export const DEFAULT_PREFIX = 'tollgate:';
@@ -79,6 +81,7 @@ export class RedisConfigStore implements ConfigStore {
   readonly #channel: string;
   readonly #pollIntervalMs: number;
   readonly #onError: (err: Error) => void;
+  readonly #onOk: () => void;
   readonly #listeners: Array<(v: ConfigVersion) => void> = [];
   #pollTimer: NodeJS.Timeout | undefined;
   #lastSeen = 0;
@@ -100,6 +103,7 @@ export class RedisConfigStore implements ConfigStore {
     this.#channel = `${this.prefix}config:events`;
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#onError = options.onError ?? (() => {});
+    this.#onOk = options.onOk ?? (() => {});
     this.#redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       connectionName: options.connectionName ?? 'tollgate-config-store',
@@ -205,6 +209,7 @@ export class RedisConfigStore implements ConfigStore {
   async #reportNewer(hint?: number): Promise<void> {
     if (this.#closed) return;
     const version = hint ?? (await this.#headVersion());
+    this.#onOk();
     if (version <= this.#lastSeen) return;
     // Our own append may have published before its reply reached us; let it record itself first.
     if (this.#appendsInFlight.size > 0) await Promise.allSettled([...this.#appendsInFlight]);
