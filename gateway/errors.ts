@@ -56,6 +56,7 @@ export const errors = {
   GW_ERR_INJECTION_BLOCKED: { status: 403, message: 'The request looks like an injection attack.', errorClass: 'injection_blocked' },
   GW_ERR_REPORTS_UNAVAILABLE: { status: 503, message: 'The reports store cannot be read right now.', errorClass: 'internal' },
   GW_ERR_CONFIG_NODE_BEHIND: { status: 503, message: 'This node cannot apply the cluster\'s current config, so it takes no edits; nothing was changed.', errorClass: 'internal' },
+  GW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The store of the config or of the apps did not answer.', errorClass: 'internal' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof errors;
@@ -66,6 +67,28 @@ export class GatewayError extends Error {
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
+  }
+}
+
+/**
+ * A store the admin API needed (the config versions, the apps and keys)
+ * failed: Redis down or hung past its command timeout, a file store's disk
+ * full or unwritable. The admin API answers 503 GW_ERR_STORE_UNAVAILABLE
+ * with `message`, which says what was not done, and logs `cause`.
+ */
+export class StoreUnavailableError extends Error {
+  readonly replyCode = 'GW_ERR_STORE_UNAVAILABLE';
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+  }
+}
+
+/** Awaits a store call; its failure becomes a StoreUnavailableError with `message`. */
+export async function fromStore<T>(call: Promise<T>, message: string): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    throw new StoreUnavailableError(message, err);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TokensConfig } from '../stages/token-endpoint/schema.ts';
 import type { Logger } from '../log.ts';
+import { fromStore } from '../errors.ts';
 import { MAX_APPS, identityDocOf, type AppStore, type IdentityDoc, type StoredKey } from './doc.ts';
 import { wireOf, type IdentityWire } from './identity.ts';
 import { currentKey, generateSigningKey, rotateKeys } from './keys.ts';
@@ -217,16 +218,16 @@ export class IdentityManager {
         const c = change(doc);
         if (!c) return { result: undefined as T, version: partVersion(doc, part) };
         const next = doc.version + 1;
-        const saved = await this.#store.save({
+        const saved = await fromStore(this.#store.save({
           apps: c.doc.apps, keys: c.doc.keys,
           appsVersion: c.doc.apps === doc.apps ? doc.appsVersion : next,
           keysVersion: c.doc.keys === doc.keys ? doc.keysVersion : next,
-        }, doc.version);
+        }, doc.version), 'the app store did not confirm the save, so the change is not applied (should the store have kept it, every node adopts it once it answers): retry once it does');
         if (saved) {
           this.#adopt(saved);
           return { result: c.result, version: partVersion(saved, part) };
         }
-        doc = await this.#store.load();
+        doc = await fromStore(this.#store.load(), 'the app store did not answer after another node changed the apps or keys: nothing was changed; retry once it does');
       }
       this.#adopt(doc);
       throw new AppError('conflict', `other gateway nodes changed the apps or signing keys first on each of ${CAS_ATTEMPTS} tries; nothing was changed: retry the change`, partVersion(this.#doc, part));

@@ -6,6 +6,7 @@ import { fileHashOf, sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
 import { tlsFilesOf } from '../upstream/tls-files.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
+import { fromStore, StoreUnavailableError } from '../errors.ts';
 import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
@@ -122,7 +123,8 @@ export class ConfigManager implements ControlPlane {
       try {
         result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
       } catch (err) {
-        return { ok: false, errors: [{ path: '', message: `the config store could not save it: ${(err as Error).message}` }] };
+        const cause = ((err as Error).cause ?? err) as Error;
+        return { ok: false, errors: [{ path: '', message: `the config store could not save it: ${cause.message}` }] };
       }
       // Only an applied file counts as seen, so the next reload (SIGHUP, watcher, admin) tries a failed one again.
       if (!result.ok) return result;
@@ -174,11 +176,11 @@ export class ConfigManager implements ControlPlane {
   }
 
   history(limit: number): Promise<ConfigVersionSummary[]> {
-    return this.store.list(limit);
+    return fromStore(this.store.list(limit), 'the config store did not answer, so the history could not be read: retry once it does');
   }
 
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
-    const v = await this.store.get(version);
+    const v = await fromStore(this.store.get(version), `the config store did not answer, so version ${version} could not be read: nothing was changed; retry once it does`);
     if (!v) return undefined;
     // Like PUT /config with the old version's config: If-Match holds against the cluster's head, not this node's.
     return this.serialise(() => this.editNow(() => ({ config: v.config }), 'rollback', `rollback to ${version}`, ifMatch));
@@ -243,7 +245,7 @@ export class ConfigManager implements ControlPlane {
 
   /** After a refused append: the store's head, adopted here; when it does not validate here, that head and why (redoing the edit would only be refused again). */
   private async adoptStoreHead(): Promise<{ head: ConfigVersion; errors: ConfigError[] } | undefined> {
-    const head = await this.store.head();
+    const head = await fromStore(this.store.head(), 'the config store did not answer after another node changed the config: nothing was changed; retry once it does');
     if (!head) return undefined;
     const errors = await this.adopt(head);
     return errors ? { head, errors } : undefined;
@@ -287,7 +289,8 @@ export class ConfigManager implements ControlPlane {
       // Nothing is applied that the store does not hold: a restart or another node would not know it.
       this.port.onReload?.('error');
       this.log.error({ source, note, err: (err as Error).message }, 'config not applied: the config store could not save it; the previous config keeps serving');
-      throw err;
+      // A Redis store may have kept a version whose reply timed out: the watch then brings it to every node.
+      throw new StoreUnavailableError('the config store did not confirm the save, so the change is not applied (should the store have kept it, every node adopts it once it answers): retry once it does', err);
     }
     this.serve(result.config, version);
     this.log.info({ version: version.version, source, note }, 'config applied');

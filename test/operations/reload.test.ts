@@ -188,7 +188,8 @@ test('a file reload the store cannot save is logged as an error, counted, keeps 
     assert.equal(await reloadCount(gw.adminUrl, 'error'), 1);
     assert.equal(await variantOf(gw.proxyUrl), 'one', 'the old config keeps serving');
     const put = await adminClient(gw.adminUrl).putService(service('added', [up.url], [{ paths: ['/added'] }]));
-    assert.equal(put.status, 500, put.text);
+    assert.equal(put.status, 503, put.text);
+    assert.equal(put.json().code, 'GW_ERR_STORE_UNAVAILABLE');
     assert.equal((await get(`${gw.proxyUrl}/added/x`)).json().name, 'up', 'nothing the store did not save is served (falls through to /)');
     assert.equal((await get(`${gw.proxyUrl}/added/x`)).headers['x-variant'], 'one');
 

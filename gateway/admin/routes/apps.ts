@@ -111,7 +111,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.post<{ Body: AppInput & { id?: string } }>('/apps', {
-    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412) } },
+    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412, 503) } },
   }, async (req, reply) => {
     if (checkIps(reply, req.body)) return reply;
     try {
@@ -131,7 +131,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.put<{ Params: { id: string }; Body: AppInput }>('/apps/:id', {
-    schema: { summary: 'Replaces an app\'s fields (secrets are kept); takes effect on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, body: AppBody, response: { 200: AppView, ...errorResponses(400, 404, 409, 412) } },
+    schema: { summary: 'Replaces an app\'s fields (secrets are kept); takes effect on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, body: AppBody, response: { 200: AppView, ...errorResponses(400, 404, 409, 412, 503) } },
   }, async (req, reply) => {
     if (checkIps(reply, req.body)) return reply;
     try {
@@ -143,7 +143,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.delete<{ Params: { id: string } }>('/apps/:id', {
-    schema: { summary: 'Deletes an app; its tokens and keys stop working on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, response: { 204: { type: 'null' }, ...errorResponses(400, 404, 409, 412) } },
+    schema: { summary: 'Deletes an app; its tokens and keys stop working on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, response: { 204: { type: 'null' }, ...errorResponses(400, 404, 409, 412, 503) } },
   }, async (req, reply) => {
     try {
       const { version } = await identity.remove(req.params.id, appsIfMatch(req));
@@ -154,7 +154,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   });
 
   app.post<{ Params: { id: string }; Querystring: { overlap_s?: number } }>('/apps/:id/secret', {
-    schema: { summary: 'Rotates the app\'s secret; the previous one works for the overlap window.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, querystring: RotateQuery, response: { 200: WithSecret, ...errorResponses(400, 404, 409, 412) } },
+    schema: { summary: 'Rotates the app\'s secret; the previous one works for the overlap window.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, querystring: RotateQuery, response: { 200: WithSecret, ...errorResponses(400, 404, 409, 412, 503) } },
   }, async (req, reply) => {
     try {
       const { app: rotated, secret, version } = await identity.rotateSecret(req.params.id, req.query.overlap_s, appsIfMatch(req));
@@ -176,7 +176,7 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
   app.post('/keys/rotate', {
     schema: {
       summary: 'Makes a new signing key current; tokens signed with the previous one verify until they expire. The ETag is the new keys version; the apps version does not move.',
-      tags: ['keys'], headers: KeysIfMatchHeaders, response: { 200: KeyView, ...errorResponses(400, 409, 412) },
+      tags: ['keys'], headers: KeysIfMatchHeaders, response: { 200: KeyView, ...errorResponses(400, 409, 412, 503) },
     },
   }, async (req, reply) => {
     try {

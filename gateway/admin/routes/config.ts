@@ -51,7 +51,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
         type: 'object',
         properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20, description: 'Versions to return (default 20).' } },
       },
-      response: { 200: { type: 'array', items: VersionSummary }, ...errorResponses(400) },
+      response: { 200: { type: 'array', items: VersionSummary }, ...errorResponses(400, 503) },
     },
   }, async (req) => control.history(req.query.limit));
 
