@@ -41,10 +41,20 @@ export function identityDocOf(version: number, body: Partial<Omit<IdentityDoc, '
  */
 export interface AppStore {
   load(): Promise<IdentityDoc>;
-  /** Stores `doc` as version `expected + 1` if the stored version is still `expected`; undefined on conflict. The caller sets appsVersion and keysVersion. */
+  /**
+   * Stores `doc` as version `expected + 1` unless the stored version has moved
+   * past `expected` (undefined: a conflict). A stored version behind
+   * `expected` means the store lost its data (Redis restarted empty): the save
+   * goes in after `expected` all the same. The caller sets appsVersion and keysVersion.
+   */
   save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined>;
-  /** Called when another writer (another node) saved. No-op for the single-node store. */
-  watch(onChange: () => void): void;
+  /**
+   * `onChange`: another writer (another node) saved. `onLost`: the stored
+   * version went back behind one this store saw (Redis restarted empty, a
+   * flush), called on every check until it moves forward again. No-op for the
+   * single-node store.
+   */
+  watch(onChange: () => void, onLost?: () => void): void;
   close(): Promise<void>;
 }
 

@@ -75,7 +75,10 @@ export class IdentityManager {
   async start(): Promise<void> {
     this.#adopt(await this.#store.load());
     await this.#rotateIfDue();
-    this.#store.watch(() => { void this.#serialise(async () => this.#adopt(await this.#store.load())).catch((err) => this.#log.warn({ err: (err as Error).message }, 'app store reload failed')); });
+    this.#store.watch(
+      () => { void this.#serialise(async () => this.#adopt(await this.#store.load())).catch((err) => this.#log.warn({ err: (err as Error).message }, 'app store reload failed')); },
+      () => { void this.#serialise(() => this.#restoreStore()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'the app store had lost its data; storing the served apps and keys again failed (tried again on the next check)')); },
+    );
     const rotationMs = this.#tokens().key_rotation_s * 1000;
     const everyMs = Math.min(60_000, Math.max(1000, Math.floor((rotationMs || 600_000) / 10)));
     this.#timer = setInterval(() => { void this.#rotateIfDue().catch((err) => this.#log.warn({ err: (err as Error).message }, 'scheduled key rotation failed')); }, everyMs);
@@ -232,6 +235,22 @@ export class IdentityManager {
       this.#adopt(doc);
       throw new AppError('conflict', `other gateway nodes changed the apps or signing keys first on each of ${CAS_ATTEMPTS} tries; nothing was changed: retry the change`, partVersion(this.#doc, part));
     });
+  }
+
+  /**
+   * The shared store lost its data (Redis restarted empty, a flush) while
+   * this node serves apps and keys: they go back in, after this node's
+   * version, with their apps and keys versions (the ETags) as they were, so a
+   * node that starts next finds them instead of an empty store. When another
+   * node has put its doc back first, the compare-and-set refuses this one and
+   * the watch brings theirs.
+   */
+  async #restoreStore(): Promise<void> {
+    const doc = this.#doc;
+    const saved = await this.#store.save({ apps: doc.apps, keys: doc.keys, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion }, doc.version);
+    if (!saved) return;
+    this.#adopt(saved);
+    this.#log.warn({ version: saved.version, apps: doc.apps.length }, 'the app store had lost its data (Redis restarted empty?): stored the served apps and keys again');
   }
 
   #serialise<T>(fn: () => Promise<T>): Promise<T> {

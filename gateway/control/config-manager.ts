@@ -73,7 +73,27 @@ export class ConfigManager implements ControlPlane {
       this.applyLogSettings(serving.config.log);
       this.tlsFiles = tlsFilesOf(serving.config);
     }
-    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); });
+    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, () => { void this.serialise(() => this.restoreStore()); });
+  }
+
+  /**
+   * The shared store lost its versions (Redis restarted empty, a flush) while
+   * this node serves one: it goes back in under its own number (the append's
+   * numbering continues after the base it is given), so the nodes serving it
+   * see nothing new, and a node that starts next finds the cluster's config
+   * rather than an empty store it would seed from its own file. When another
+   * node has put a version back first, the compare-and-set refuses this one
+   * and the watch brings theirs. The history before it is gone.
+   */
+  private async restoreStore(): Promise<void> {
+    const { version, ...record } = this.head;
+    try {
+      const restored = await this.store.append(record, version - 1);
+      this.log.warn({ version: restored.version }, 'the config store had lost its versions (Redis restarted empty?): stored the serving version again');
+    } catch (err) {
+      if (err instanceof ConfigConflictError) return;
+      this.log.warn({ version, err: (err as Error).message }, 'the config store had lost its versions; storing the serving version again failed (tried again on the next check)');
+    }
   }
 
   setReady(ready: boolean): void {

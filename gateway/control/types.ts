@@ -41,8 +41,13 @@ export interface ConfigStore {
    * of whatever is the head.
    */
   append(v: Omit<ConfigVersion, 'version'>, base?: number): Promise<ConfigVersion>;
-  /** Called when another writer (another node) moves the head. No-op for single-node stores. */
-  watch(onHead: (v: ConfigVersion) => void): void;
+  /**
+   * Called when another writer (another node) moves the head. `onLost`: the
+   * store's head went back behind versions it held (Redis restarted empty, a
+   * flush), called with that head on every check until it moves forward again.
+   * No-op for single-node stores.
+   */
+  watch(onHead: (v: ConfigVersion) => void, onLost?: (head: number) => void): void;
   close(): Promise<void>;
 }
 

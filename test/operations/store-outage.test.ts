@@ -83,3 +83,50 @@ test('with its Redis store down or hung the gateway keeps proxying, admin writes
   assert.equal(thawed.status, 200, JSON.stringify(thawed.json));
   assert.ok(await eventually(async () => (await proxied('/other')) === 200, 2000), 'the edit made after the thaw serves');
 });
+
+// Before: the running nodes kept serving but left the store empty, so the
+// next node to start seeded it from its own file and had no apps; and an app
+// created after the loss answered 201 but was served by no node (the store
+// then held that app alone).
+test('Redis restarted empty: the running gateway puts its config version and its apps back, an app created then is served, and a gateway started next serves the same', async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const up = await startUpstream('up');
+  t.after(() => up.close());
+  const configOf = async () => ({
+    proxy: { listen: `127.0.0.1:${await freePort()}` },
+    admin: { listen: `127.0.0.1:${await freePort()}` },
+    store: { kind: 'redis', redis_url: redis.url, prefix: 'restart:' },
+    events: { sink: 'none' },
+    services: [{ name: 'api', routes: [{ paths: ['/api'] }], upstream: { targets: [{ url: up.url }] } }],
+  });
+  const gw = await startGatewayProcess(writeYaml(tempDir(), 'tollgate.yaml', await configOf()));
+  t.after(() => gw.stop());
+  assert.equal((await admin(gw, 'PUT', '/services/more', moreService(up.url))).status, 200);
+  const first = await admin(gw, 'POST', '/apps', { name: 'first' });
+  assert.equal(first.status, 201, JSON.stringify(first.json));
+  const served = await admin(gw, 'GET', '/config');
+  assert.equal(served.json.version, 2);
+
+  await redis.stop();
+  await redis.start();
+  const restored = await gw.waitForLog((l) => /config store had lost its versions .*: stored the serving version again/.test(l.msg ?? ''), 5000);
+  assert.equal(restored.version, 2, 'under its own number');
+  await gw.waitForLog((l) => /app store had lost its data .*: stored the served apps and keys again/.test(l.msg ?? ''), 5000);
+  const second = await admin(gw, 'POST', '/apps', { name: 'second' });
+  assert.equal(second.status, 201, JSON.stringify(second.json));
+  const names = async (g: GatewayProcess) => ((await admin(g, 'GET', '/apps')).json as { name: string }[]).map((a) => a.name).sort();
+  assert.deepEqual(await names(gw), ['first', 'second'], 'the app created after the loss is served');
+  const history = await admin(gw, 'GET', '/config/history');
+  assert.deepEqual(history.json.map((v: { version: number }) => v.version), [2], 'the serving version is back; the history before it is gone');
+
+  // A node started now (its file has neither /more nor any app) joins the cluster's config and apps; its own
+  // addresses come from the environment, since the cluster's config names the first node's.
+  const next = await startGatewayProcess(writeYaml(tempDir(), 'tollgate.yaml', await configOf()), {
+    env: { TOLLGATE_PROXY_LISTEN: `127.0.0.1:${await freePort()}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${await freePort()}` },
+  });
+  t.after(() => next.stop());
+  assert.equal((await admin(next, 'GET', '/config')).json.version, 2);
+  assert.equal((await fetch(`${next.proxyUrl}/more`)).status, 200);
+  assert.deepEqual(await names(next), ['first', 'second']);
+});

@@ -31,6 +31,30 @@ test('two nodes saving on the same version: one wins, the other is told to reloa
     assert.deepEqual(await b.load(), { version: 1, appsVersion: 0, keysVersion: 1, apps: [], keys: [] });
   }));
 
+test('a store that lost its data takes a save made on the version a node still serves, after it; a watching node is told of the loss until then', { skip }, () =>
+  withStores(async (a, b, prefix) => {
+    const doc = { apps: [], keys: [], appsVersion: 0, keysVersion: 1 };
+    for (let v = 0; v < 3; v++) assert.ok(await a.save(doc, v));
+    let lost = 0;
+    b.watch(() => {}, () => lost++);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(lost, 0);
+    const raw = new Redis(url!);
+    await raw.del(`${prefix}identity`);
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.ok(lost >= 1, 'the loss was reported');
+    // Before: refused, because the stored version (0) was not the expected one (3).
+    const saved = await a.save({ ...doc, appsVersion: 3 }, 3);
+    assert.equal(saved?.version, 4);
+    assert.equal((await b.load()).version, 4);
+    // A save behind the stored version is still a conflict.
+    assert.equal(await b.save(doc, 2), undefined);
+    const count = lost;
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(lost, count, 'no more reports once the version is back');
+    await raw.quit();
+  }));
+
 test('a save on one node is reported to a watching node within a second, and not to the saver', { skip }, () =>
   withStores(async (a, b) => {
     let seenByA = 0;

@@ -15,13 +15,20 @@ export interface RedisAppStoreOptions {
 
 /**
  * Compare-and-set in one script: the version moves by one only when the
- * writer saw the current one, and every node is told on the channel.
+ * writer saw the current one, and every node is told on the channel. A
+ * stored version behind the writer's means the store lost its data (Redis
+ * restarted empty): the writer's doc goes in after its version, so the nodes
+ * still serving that version take it as newer (as the config store's append
+ * does). It used to be refused, the writer then redid its change on the empty
+ * doc, saved that as version 1, and no node took it: the change answered 201
+ * and was served nowhere, and the store kept only it.
  * KEYS: hash {version, doc}. ARGV: expected version, doc JSON, channel.
  */
 const SAVE_LUA = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if cur ~= tonumber(ARGV[1]) then return -1 end
-local v = cur + 1
+local expected = tonumber(ARGV[1])
+if cur > expected then return -1 end
+local v = expected + 1
 redis.call('HSET', KEYS[1], 'version', v, 'doc', ARGV[2])
 redis.call('PUBLISH', ARGV[3], v)
 return v
@@ -73,12 +80,18 @@ export class RedisAppStore implements AppStore {
     return { version: v, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys };
   }
 
-  watch(onChange: () => void): void {
+  watch(onChange: () => void, onLost?: () => void): void {
     if (this.#subscriber || this.#closed) return;
     const check = (hint?: number) => {
       const newer = (v: number) => { if (!this.#closed && v > this.#seen) { this.#seen = v; onChange(); } };
       if (hint !== undefined) return newer(hint);
-      this.#redis.hget(this.#key, 'version').then((v) => { this.#onOk(); newer(Number(v ?? 0)); }, (err: Error) => this.#onError(err));
+      this.#redis.hget(this.#key, 'version').then((text) => {
+        this.#onOk();
+        const v = Number(text ?? 0);
+        // Versions only move forward: behind what this store saw, the data is gone.
+        if (v < this.#seen && !this.#closed) onLost?.();
+        else newer(v);
+      }, (err: Error) => this.#onError(err));
     };
     const sub = this.#redis.duplicate();
     this.#subscriber = sub;

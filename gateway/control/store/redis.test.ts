@@ -205,6 +205,30 @@ test('an append whose base is past the head (the store lost its keys) is numbere
     assert.equal((await a.append(draft(2))).version, 9);
   }));
 
+test('a watching node whose store lost its keys is told the head it now has, on each check until the head is back', { skip }, () =>
+  withStores(2, async ([a, b]) => {
+    const lost: number[] = [];
+    const reported: number[] = [];
+    b.watch((v) => reported.push(v.version), (head) => lost.push(head));
+    await a.append(draft(1));
+    await a.append(draft(2));
+    const deadline = Date.now() + 1500;
+    while (reported.at(-1) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(reported.at(-1), 2);
+    assert.deepEqual(lost, []);
+    const raw = new Redis(redisUrl());
+    await raw.del(`${a.prefix}config:head`, `${a.prefix}config:versions`);
+    await new Promise((r) => setTimeout(r, 2200));
+    assert.ok(lost.length >= 2 && lost.every((h) => h === 0), `lost: ${lost}`);
+    // Put back under its own number (the base the restoring node serves, less one): nothing new for b.
+    assert.equal((await a.append(draft(2), 1)).version, 2);
+    const count = lost.length;
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(lost.length, count, 'no more reports once the head is back');
+    assert.deepEqual(reported, [2]);
+    await raw.quit();
+  }));
+
 test('reports only versions newer than the last one seen', { skip }, () =>
   withStores(2, async ([a, b]) => {
     const reported: number[] = [];

@@ -83,6 +83,7 @@ export class RedisConfigStore implements ConfigStore {
   readonly #onError: (err: Error) => void;
   readonly #onOk: () => void;
   readonly #listeners: Array<(v: ConfigVersion) => void> = [];
+  readonly #lostListeners: Array<(head: number) => void> = [];
   #pollTimer: NodeJS.Timeout | undefined;
   #lastSeen = 0;
   /** Serialises watch checks so reports are never out of order. */
@@ -162,9 +163,10 @@ export class RedisConfigStore implements ConfigStore {
     }
   }
 
-  watch(onHead: (v: ConfigVersion) => void): void {
+  watch(onHead: (v: ConfigVersion) => void, onLost?: (head: number) => void): void {
     if (this.#closed) throw new Error('RedisConfigStore is closed');
     this.#listeners.push(onHead);
+    if (onLost) this.#lostListeners.push(onLost);
     if (this.#subscriber) return;
     const subscriber = this.#redis.duplicate();
     this.#subscriber = subscriber;
@@ -195,6 +197,7 @@ export class RedisConfigStore implements ConfigStore {
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
     this.#listeners.length = 0;
+    this.#lostListeners.length = 0;
     await this.#checkTail;
     await Promise.all([quit(this.#redis), this.#subscriber ? quit(this.#subscriber) : undefined]);
   }
@@ -210,6 +213,11 @@ export class RedisConfigStore implements ConfigStore {
     if (this.#closed) return;
     const version = hint ?? (await this.#headVersion());
     this.#onOk();
+    // The head counter only moves forward: behind what this store saw, the keys are gone.
+    if (hint === undefined && version < this.#lastSeen) {
+      for (const listener of this.#lostListeners) listener(version);
+      return;
+    }
     if (version <= this.#lastSeen) return;
     // Our own append may have published before its reply reached us; let it record itself first.
     if (this.#appendsInFlight.size > 0) await Promise.allSettled([...this.#appendsInFlight]);
