@@ -26,6 +26,13 @@ before(async () => {
     const path = head.split(' ')[1];
     const broken = BROKEN[path];
     if (path === '/length-and-chunked') return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+    if (path === '/bad-chunk') return void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
+    if (path === '/head-then-stall') {
+      // The head now, the body after 1.5 s (as a server-sent events stream or a long poll would).
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
+      setTimeout(() => socket.end('b\r\ndata: one\n\n\r\n0\r\n\r\n'), 1500);
+      return;
+    }
     if (path === '/no-content') return void socket.write('HTTP/1.1 204 No Content\r\nX-Done: yes\r\n\r\n');
     if (path === '/no-content-length') return void socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n');
     if (path === '/not-modified') return void socket.write('HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n');
@@ -80,6 +87,30 @@ for (const path of ['/garbage', '/empty', '/two-lengths', '/bad-status', '/nul-h
     await nextRequestWorks();
   });
 }
+
+test('a chunked body broken in the same read as its head gets 502 GW_ERR_BAD_GATEWAY, not a closed connection', async () => {
+  // Before: the head was written (not yet flushed) when the body broke, so the client got no response at all.
+  const res = await send(gw.url, '/bad-chunk');
+  assert.equal(res.status, 502, res.text);
+  assert.equal(res.json().code, 'GW_ERR_BAD_GATEWAY');
+  await nextRequestWorks();
+});
+
+test('a response head without a length reaches the client as soon as the upstream sends it, not with the first chunk', async () => {
+  const { request } = await import('node:http');
+  const url = new URL('/head-then-stall', gw.url);
+  const started = performance.now();
+  const { headMs, body, status } = await new Promise<{ headMs: number; body: string; status: number }>((resolve, reject) => {
+    request(url, (res) => {
+      const headMs = performance.now() - started;
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ headMs, body, status: res.statusCode ?? 0 })).on('error', reject);
+    }).on('error', reject).end();
+  });
+  assert.equal(status, 200);
+  assert.equal(body, 'data: one\n\n');
+  assert.ok(headMs < 1000, `the head took ${headMs} ms (the upstream sent it at once and the body after 1.5 s)`);
+});
 
 test('a healthy keep-alive upstream connection is reused between requests', async () => {
   const agent = keepAliveAgent();

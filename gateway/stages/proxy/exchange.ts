@@ -94,6 +94,15 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
   private sendTimer: NodeJS.Timeout | undefined = undefined;
   /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0. */
   private lastResortMs = 0;
+  /**
+   * The response head, held from onResponseStart until the body's first
+   * chunk or its end (sendHead), so that it goes out in one write with the
+   * first chunk and an upstream that breaks before any of the body (a bad
+   * chunk size in the same read) still gets the client a 502 rather than a
+   * closed connection. 0: none held.
+   */
+  private headStatus = 0;
+  private headFields: Record<string, string | string[]> | undefined = undefined;
 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
@@ -215,13 +224,45 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
       upstream.passive.recordSuccess(this.target);
       if (this.lastResortMs !== 0) upstream.passive.recordReached(this.target, this.lastResortMs, Date.now());
     }
-    const res = this.ctx.res;
-    res.writeHead(statusCode, responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode));
-    if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) res.end();
+    const fields = responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode);
+    if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+      this.ctx.res.writeHead(statusCode, fields).end();
+      return;
+    }
+    this.headStatus = statusCode;
+    this.headFields = fields;
+    // A body without a length is often a stream whose first chunk is long in coming (server-sent events, a long
+    // poll's padding): unless that chunk came in the same read, its head goes out on the next turn of the event
+    // loop, as nginx sends it at once; it used to wait for the first chunk. A response with a length is sent whole,
+    // its body right behind.
+    if (headers['content-length'] === undefined) setImmediate(Exchange.flushHeadSoon, this);
+  }
+
+  private sendHead(): void {
+    this.ctx.res.writeHead(this.headStatus, this.headFields);
+    this.headStatus = 0;
+    this.headFields = undefined;
+  }
+
+  /**
+   * Not sooner: undici destroys the upstream socket on a body broken in the
+   * same read as the head (a bad chunk size), and the request's error comes
+   * with the socket's close, at the end of this turn of the loop, after this
+   * turn's immediates. The head held until then lets that client get its 502.
+   */
+  private static flushHeadSoon(ex: Exchange): void {
+    if (ex.headStatus !== 0 && !ex.done) setImmediate(Exchange.flushHead, ex);
+  }
+
+  private static flushHead(ex: Exchange): void {
+    if (ex.headStatus === 0 || ex.done) return;
+    ex.sendHead();
+    ex.ctx.res.flushHeaders();
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
+    if (this.headStatus !== 0) this.sendHead();
     if (this.ctx.res.write(chunk)) {
       // Every change to the entry goes through `phase`, which knows the one queue it may be in.
       this.phase.renew();
@@ -252,6 +293,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
 
   onResponseEnd(): void {
     this.finish();
+    if (this.headStatus !== 0) this.sendHead();
     this.ctx.res.end();
   }
 
