@@ -51,10 +51,10 @@ export interface AppStore {
   /**
    * `onChange`: another writer (another node) saved. `onLost`: the stored
    * version went back behind one this store saw (Redis restarted empty, a
-   * flush), called on every check until it moves forward again. No-op for the
-   * single-node store.
+   * flush), called with it on every check until it moves forward again.
+   * No-op for the single-node store.
    */
-  watch(onChange: () => void, onLost?: () => void): void;
+  watch(onChange: () => void, onLost?: (stored: number) => void): void;
   close(): Promise<void>;
 }
 

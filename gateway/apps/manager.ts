@@ -77,7 +77,11 @@ export class IdentityManager {
     await this.#rotateIfDue();
     this.#store.watch(
       () => { void this.#serialise(async () => this.#adopt(await this.#store.load())).catch((err) => this.#log.warn({ err: (err as Error).message }, 'app store reload failed')); },
-      () => { void this.#serialise(() => this.#restoreStore()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'the app store had lost its data; storing the served apps and keys again failed (tried again on the next check)')); },
+      (stored) => {
+        // A store that holds this node's version or a later one has nothing to get back from it.
+        if (stored >= this.#doc.version) return;
+        void this.#serialise(() => this.#restoreStore()).catch((err) => this.#log.warn({ err: (err as Error).message }, 'the app store had lost its data; storing the served apps and keys again failed (tried again on the next check)'));
+      },
     );
     const rotationMs = this.#tokens().key_rotation_s * 1000;
     const everyMs = Math.min(60_000, Math.max(1000, Math.floor((rotationMs || 600_000) / 10)));

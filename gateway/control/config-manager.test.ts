@@ -131,3 +131,36 @@ test('an edit that changes nothing on this node\'s version is made when another 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a store that lost its versions gets the serving one back under its own number; one at or past it gets no write', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const own = new FileConfigStore({ dir });
+    let v = await own.append({ config: { log: { level: 'silent' }, services: [service('api')] }, source: 'file', createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note: 'loaded from file' });
+    v = await own.append({ ...v, config: { ...v.config, services: [service('api'), service('more')] }, source: 'admin', note: 'PUT /services/more' }, v.version);
+    let onLost: ((head: number) => void) | undefined;
+    const appends: Array<{ note: string; base: number | undefined }> = [];
+    // The store as a lost Redis would show it: empty, appends recorded and numbered after the base.
+    const store: ConfigStore = {
+      head: async () => undefined, get: async () => undefined, list: async () => [], close: async () => {},
+      watch: (_onHead, lost) => { onLost = lost; },
+      async append(record, base) {
+        appends.push({ note: record.note, base });
+        return { ...record, version: (base ?? 0) + 1 };
+      },
+    };
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port([]), log: createLogger('silent') });
+    manager.init(v, 'f'.repeat(64));
+    assert.ok(onLost, 'the manager watches for a lost store');
+    onLost(2);
+    onLost(5);
+    await new Promise((r) => setTimeout(r, 50)); // the manager's queue runs
+    assert.deepEqual(appends, [], 'a store at or past the serving version (2) has nothing to get back');
+    onLost(0);
+    await new Promise((r) => setTimeout(r, 50)); // the manager's queue runs
+    assert.deepEqual(appends, [{ note: 'PUT /services/more', base: 1 }], 'the serving version 2 went back in as 2, its record as it was');
+    assert.equal(manager.current().version, 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

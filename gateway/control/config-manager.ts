@@ -73,7 +73,10 @@ export class ConfigManager implements ControlPlane {
       this.applyLogSettings(serving.config.log);
       this.tlsFiles = tlsFilesOf(serving.config);
     }
-    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, () => { void this.serialise(() => this.restoreStore()); });
+    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, (head) => {
+      // A store that holds this node's version or a later one has nothing to get back from it.
+      if (head < this.head.version) void this.serialise(() => this.restoreStore());
+    });
   }
 
   /**

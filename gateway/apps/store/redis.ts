@@ -80,7 +80,7 @@ export class RedisAppStore implements AppStore {
     return { version: v, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys };
   }
 
-  watch(onChange: () => void, onLost?: () => void): void {
+  watch(onChange: () => void, onLost?: (stored: number) => void): void {
     if (this.#subscriber || this.#closed) return;
     const check = (hint?: number) => {
       const newer = (v: number) => { if (!this.#closed && v > this.#seen) { this.#seen = v; onChange(); } };
@@ -89,7 +89,7 @@ export class RedisAppStore implements AppStore {
         this.#onOk();
         const v = Number(text ?? 0);
         // Versions only move forward: behind what this store saw, the data is gone.
-        if (v < this.#seen && !this.#closed) onLost?.();
+        if (v < this.#seen && !this.#closed) onLost?.(v);
         else newer(v);
       }, (err: Error) => this.#onError(err));
     };
