@@ -48,19 +48,19 @@ function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
 export async function startPrimary(loaded: LoadedFile, workers: number, log: Logger): Promise<RunningGateway> {
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const { store, version, config } = await openStarting(loaded, log);
+  const { store, storesHealth, version, config } = await openStarting(loaded, log);
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
   // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.
   const aggregator = new ClusterMetrics();
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
-  const control = createControlMetrics(own);
+  const control = createControlMetrics(own, storesHealth);
   let stopping = false;
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
   // Apps and keys go to every worker on each change; a new worker gets them before its first config.
-  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => current.config.tokens, log);
+  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => current.config.tokens, log, storesHealth.apps);
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
   const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {

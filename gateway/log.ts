@@ -13,6 +13,11 @@ export interface StoreHealthHooks {
   onOk(): void;
 }
 
+/** outageLog's hooks, and whether the store answers now (false from its first error until a poll succeeds). */
+export interface StoreHealth extends StoreHealthHooks {
+  readonly up: boolean;
+}
+
 /** While a store keeps failing, a line this often says it still is. */
 const OUTAGE_REMINDER_MS = 60_000;
 
@@ -23,15 +28,20 @@ const OUTAGE_REMINDER_MS = 60_000;
  * lasted. ioredis reports every failed reconnect and every command that
  * timed out, which came to ~8 lines a second while Redis was down.
  */
-export function outageLog(log: Logger, what: string, nowMs: () => number = Date.now): StoreHealthHooks {
+export function outageLog(log: Logger, what: string, nowMs: () => number = Date.now): StoreHealth {
+  let down = false;
   let since = 0;
   let loggedAt = 0;
   let errors = 0;
   return {
+    get up() {
+      return !down;
+    },
     onError(err) {
       errors++;
       const now = nowMs();
-      if (since === 0) {
+      if (!down) {
+        down = true;
         since = loggedAt = now;
         log.warn({ err: err.message }, `${what} failing; further errors are counted until it answers again`);
       } else if (now - loggedAt >= OUTAGE_REMINDER_MS) {
@@ -40,9 +50,9 @@ export function outageLog(log: Logger, what: string, nowMs: () => number = Date.
       }
     },
     onOk() {
-      if (since === 0) return;
+      if (!down) return;
+      down = false;
       log.info({ errors, down_ms: nowMs() - since }, `${what} answers again`);
-      since = 0;
       errors = 0;
     },
   };

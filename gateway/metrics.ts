@@ -146,7 +146,18 @@ export type EventMetrics = ReturnType<typeof createEventMetrics>;
  * then carry the family twice (the workers' empty one and its own), which
  * `promtool check metrics` refuses ("second HELP line").
  */
-export function createControlMetrics(register: Registry) {
+export function createControlMetrics(register: Registry, stores: Partial<Record<'config' | 'apps', { readonly up: boolean }>> = {}) {
+  // Read at each scrape from the stores' own state (log.ts, outageLog); only shared (Redis) stores report one.
+  if (Object.keys(stores).length > 0) {
+    new Gauge({
+      name: 'tollgate_store_up',
+      help: '1 while the shared (Redis) store answers, 0 from its first failure until a poll succeeds again, by store (config: the config versions; apps: the apps and signing keys). Proxying goes on meanwhile; admin writes get 503.',
+      labelNames: ['store'] as const, registers: [register],
+      collect() {
+        for (const [store, health] of Object.entries(stores)) this.set({ store }, health.up ? 1 : 0);
+      },
+    });
+  }
   return {
     reloads: new Counter({
       name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',

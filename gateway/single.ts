@@ -14,7 +14,7 @@ import { createStore } from './control/store/index.ts';
 import { tlsFilePaths, watchTlsFiles } from './control/tls-file-watch.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
-import { outageLog, type Logger } from './log.ts';
+import { outageLog, type Logger, type StoreHealth } from './log.ts';
 import { createControlMetrics, createGatewayMetrics, type ControlMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
 import { createEventSink, nodeName } from './events/index.ts';
@@ -31,18 +31,26 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-function openStore(config: Config, log: Logger): Promise<ConfigStore> {
+/** The shared stores' health, for tollgate_store_up: the config store's and the app store's, when they are in Redis. */
+export interface StoresHealth {
+  config?: StoreHealth;
+  apps?: StoreHealth;
+}
+
+function openStore(config: Config, health: StoresHealth, log: Logger): Promise<ConfigStore> {
   const s = config.store;
-  return s.kind === 'redis'
-    ? createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, ...outageLog(log, 'config store (redis)') })
-    : createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
+  if (s.kind !== 'redis') return createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
+  health.config = outageLog(log, 'config store (redis)');
+  health.apps = outageLog(log, 'app store (redis)');
+  return createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, ...health.config });
 }
 
 /** The config store, and the version to start from in it (startingConfig); the store is closed when that fails. */
 export async function openStarting(loaded: LoadedFile, log: Logger) {
-  const store = await openStore(loaded.config, log);
+  const storesHealth: StoresHealth = {};
+  const store = await openStore(loaded.config, storesHealth, log);
   try {
-    return { store, ...(await startingConfig(loaded, store, log)) };
+    return { store, storesHealth, ...(await startingConfig(loaded, store, log)) };
   } catch (err) {
     // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
     await store.close();
@@ -217,18 +225,18 @@ async function startClusterReports(config: Config): Promise<Analytics> {
 
 /** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
-  const { store, version, config } = await openStarting(loaded, log);
+  const { store, storesHealth, version, config } = await openStarting(loaded, log);
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
-  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics, createControlMetrics(metrics.register)), log });
+  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics, createControlMetrics(metrics.register, storesHealth)), log });
   manager.init(version, fileHashOf(loaded.raw), config);
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
   let analytics: Analytics | undefined;
   let identity: IdentityManager | undefined;
   try {
-    identity = await startIdentity(config, (wire) => plane.setIdentity(identityFromWire(wire)), () => plane.current.config.tokens, log);
+    identity = await startIdentity(config, (wire) => plane.setIdentity(identityFromWire(wire)), () => plane.current.config.tokens, log, storesHealth.apps);
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
     started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);

@@ -6,6 +6,12 @@ import { freePort, startGatewayProcess, tempDir, writeYaml, type GatewayProcess 
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
+/** tollgate_store_up by store, as the admin /metrics shows it (absent: not in the map). */
+async function storesUp(gw: GatewayProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^tollgate_store_up\{store="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 const moreService = (url: string) => ({ routes: [{ paths: ['/more'] }], upstream: { targets: [{ url }] } });
 
 /** Log lines about a store: `config store (redis) …` or `app store (redis) …`. */
@@ -33,6 +39,7 @@ test('with its Redis store down or hung the gateway keeps proxying, admin writes
   t.after(() => gw.stop());
   const proxied = async (path: string) => (await fetch(`${gw.proxyUrl}${path}`)).status;
   assert.equal(await proxied('/api'), 200);
+  assert.deepEqual(await storesUp(gw), { config: 1, apps: 1 });
 
   await redis.stop();
   for (let i = 0; i < 5; i++) assert.equal(await proxied('/api'), 200, 'the proxy serves on while its store is down');
@@ -58,11 +65,13 @@ test('with its Redis store down or hung the gateway keeps proxying, admin writes
   assert.equal(storeLines(gw, 'config').length, 1, JSON.stringify(storeLines(gw, 'config')));
   assert.match(storeLines(gw, 'config')[0].msg, /config store \(redis\) failing/);
   assert.equal(storeLines(gw, 'app').length, 1, JSON.stringify(storeLines(gw, 'app')));
+  assert.deepEqual(await storesUp(gw), { config: 0, apps: 0 }, 'tollgate_store_up');
 
   await redis.start();
   const back = await gw.waitForLog((l) => l.msg === 'config store (redis) answers again', 5000);
   assert.ok(back.errors > 1 && back.down_ms >= 2500, JSON.stringify(back));
   await gw.waitForLog((l) => l.msg === 'app store (redis) answers again', 5000);
+  assert.deepEqual(await storesUp(gw), { config: 1, apps: 1 });
   const again = await admin(gw, 'PUT', '/services/more', moreService(up.url));
   assert.equal(again.status, 200, JSON.stringify(again.json));
   assert.ok(await eventually(async () => (await proxied('/more')) === 200, 2000), 'the edit made after the outage serves');

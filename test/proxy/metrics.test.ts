@@ -96,3 +96,9 @@ test('request duration is labelled by status class, so a fast 502 and a 200 fall
     .map((l) => [...l.matchAll(/(\w+)="/g)].map((m) => m[1]).sort().join(',')));
   assert.deepEqual(labelSets, new Set(['le,route,service,status_class', 'route,service,status_class']));
 });
+
+test('a gateway on the file store exports no tollgate_store_up (only a shared Redis store can be down)', async () => {
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  assert.ok(text.includes('tollgate_config_reloads_total'), 'the control plane metrics are there');
+  assert.equal(text.includes('tollgate_store_up'), false);
+});
