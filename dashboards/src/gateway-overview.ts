@@ -143,5 +143,15 @@ export function gatewayOverview(): Dashboard {
       width: 10,
       bars: true,
     }))
+    .withPanel(upDownTimeline({
+      title: 'Config and app stores (Redis)',
+      description: 'Whether each gateway\'s shared config store and app store answer (a Redis store only; empty with the file store). While one is down the gateway proxies on, admin edits get 503 and a gateway that starts cannot load its config; TollgateStoreDown fires after 2 minutes.',
+      datasource: ds,
+      targets: promTargets({ expr: 'min by (instance, store) (tollgate_store_up)', legend: '{{instance}} {{store}}' }),
+      width: 24,
+      height: 6,
+      upText: 'answers',
+      downText: 'down',
+    }))
     .build();
 }
