@@ -32,3 +32,19 @@ test('a doc stored by a release without apps and keys versions reads both as its
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a file app store whose file was removed takes the running process\'s next save after the version it holds', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-apps-'));
+  try {
+    const store = new FileAppStore(join(dir, 'identity'));
+    for (let v = 0; v < 3; v++) assert.ok(await store.save({ apps: [], keys: [], appsVersion: v, keysVersion: 1 }, v));
+    await rm(join(dir, 'identity', 'identity.json'));
+    // Before: refused (the stored version, 0, was not 3), and the change redone on an empty doc as version 1.
+    assert.equal((await store.save({ apps: [], keys: [], appsVersion: 3, keysVersion: 1 }, 3))?.version, 4);
+    assert.equal((await store.load()).version, 4);
+    assert.equal(await store.save({ apps: [], keys: [], appsVersion: 3, keysVersion: 1 }, 3), undefined, 'a writer behind the stored version still loses');
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
