@@ -37,6 +37,11 @@ function create(register: Registry) {
       name: 'tollgate_upstream_retries_skipped_total', help: 'Retries not made because the retry budget was spent.',
       labelNames: ['service', 'group'] as const, registers,
     }),
+    retriesLastResort: new Counter({
+      name: 'tollgate_upstream_retries_last_resort_total',
+      help: 'Retries sent to a target passive ejection held out, because no eligible target was left to try (each is in tollgate_upstream_retries_total too). Steady counts mean ejections outlive the outages that caused them: targets restarted without active checks.',
+      labelNames: ['service', 'group'] as const, registers,
+    }),
     canaryRequests: totalsCounter({
       name: 'tollgate_canary_requests_total', help: 'Requests routed by the canary stage, by upstream group (\'\' for the service\'s own upstream, the config\'s stable group).',
       labelNames: ['service', 'group'] as const, registers,

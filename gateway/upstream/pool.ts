@@ -26,6 +26,7 @@ export interface PoolEvents {
 interface PoolCounters {
   retries: { inc(): void };
   retriesSkipped: { inc(): void };
+  retriesLastResort: { inc(): void };
   breakerRejected: { inc(): void };
 }
 
@@ -95,6 +96,7 @@ export class UpstreamPool {
     this.counters = {
       retries: metrics.retries.labels(labels),
       retriesSkipped: um.retriesSkipped.labels(labels),
+      retriesLastResort: um.retriesLastResort.labels(labels),
       breakerRejected: um.breakerRejected.labels(labels),
     };
     // Only the TLS files' content changed (a renewal): the breaker and the retry budget carry over.

@@ -224,6 +224,9 @@ test('without active checks, a GET the one target left in refuses goes to a targ
     assert.deepEqual(new Set(bDown), new Set(['a']), `b down: ${bDown}`);
     // a answered a request sent after its ejection began: it is back, and b, now failing alone, could be ejected.
     assert.deepEqual(await ejected(), { a: false, b: true });
+    // Only the retries made while a was still ejected went to it as a last resort: at least the first, at most b's failures.
+    const lastResorts = await metric(gw, 'tollgate_upstream_retries_last_resort_total', 'service="svc",group=""');
+    assert.ok(lastResorts >= 1 && lastResorts <= 3, `last-resort retries: ${lastResorts}`);
     assert.equal(await metric(gw, 'tollgate_upstream_target_healthy', `service="svc",target="${a.url}"`), 1);
     agent.destroy();
   }, [a, b]);

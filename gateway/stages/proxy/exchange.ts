@@ -364,7 +364,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     upstream.counters.retries.inc();
     const again = new Exchange(this.ctx, this.route, upstream, next, tried);
     again.sentBody = this.sentBody;
-    if (lastResort) again.lastResortMs = Date.now();
+    if (lastResort) {
+      again.lastResortMs = Date.now();
+      upstream.counters.retriesLastResort.inc();
+    }
     again.send();
     return true;
   }
