@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { fileHashOf, sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
 import { tlsFilesOf } from '../upstream/tls-files.ts';
+import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
 import type {
@@ -41,8 +42,8 @@ export class ConfigManager implements ControlPlane {
   private readonly port: DataPlanePort;
   private readonly log: Logger;
   private head!: ConfigVersion;
-  /** The serving config's log settings (with defaults and env overrides). */
-  private logSettings: Config['log'] | undefined;
+  /** Applies the serving config's log settings (with defaults and env overrides) to `log`. */
+  private readonly logSettings: LogSettings;
   private fileHash = '';
   /** The upstreams' TLS file text the data plane was given (tlsFilesOf): a reload of an unchanged config file compares it. */
   private tlsFiles = '';
@@ -56,6 +57,7 @@ export class ConfigManager implements ControlPlane {
     this.store = opts.store;
     this.port = opts.port;
     this.log = opts.log;
+    this.logSettings = new LogSettings(opts.log);
   }
 
   /**
@@ -70,7 +72,7 @@ export class ConfigManager implements ControlPlane {
     // The serving version may be an admin edit whose log settings differ from the file's the logger was made with.
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
     if (serving.ok) {
-      this.applyLogSettings(serving.config.log);
+      this.logSettings.apply(serving.config.log);
       this.tlsFiles = tlsFilesOf(serving.config);
     }
     this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, (head) => {
@@ -320,29 +322,6 @@ export class ConfigManager implements ControlPlane {
     return { ok: true, version: summary(version) };
   }
 
-  /**
-   * log.level applies at once: the logger given is the process's root, and
-   * pino's children (admin, collector, per request) follow a root's level
-   * unless they set their own. log.access_log is read when the data plane is
-   * built, so like proxy.listen it takes effect on restart, and a reload says so.
-   */
-  private applyLogSettings(next: Config['log']): void {
-    const prev = this.logSettings;
-    this.logSettings = next;
-    if (this.log.level !== next.level) {
-      const from = this.log.level;
-      // Said at info by whichever of the two levels shows it.
-      const say = () => this.log.info({ from, to: next.level }, 'log level changed');
-      const shownBefore = this.log.isLevelEnabled('info');
-      if (shownBefore) say();
-      this.log.level = next.level;
-      if (!shownBefore && this.log.isLevelEnabled('info')) say();
-    }
-    if (prev && prev.access_log !== next.access_log) {
-      this.log.warn({ from: prev.access_log, to: next.access_log }, 'log.access_log changes take effect on restart');
-    }
-  }
-
   /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate here. */
   private async adopt(v: ConfigVersion): Promise<ConfigError[] | undefined> {
     if (v.version <= this.head.version) return undefined;
@@ -363,7 +342,7 @@ export class ConfigManager implements ControlPlane {
     this.port.apply(config, version.version);
     this.head = version;
     this.tlsFiles = tlsFilesOf(config);
-    this.applyLogSettings(config.log);
+    this.logSettings.apply(config.log);
     this.port.onReload?.('ok');
   }
 }
