@@ -83,7 +83,8 @@ async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: ['gateway/cli.ts'],
+    // config-worker.js beside the chunks: load-off-thread.ts starts it by that name.
+    entryPoints: { cli: 'gateway/cli.ts', 'config-worker': 'gateway/config/config-worker.ts' },
     outdir: BUNDLE_DIR,
     bundle: true,
     splitting: true,

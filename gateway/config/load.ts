@@ -55,15 +55,19 @@ function blameEnv(e: ConfigError, fromEnv: EnvSetting[], env: NodeJS.ProcessEnv)
 
 export type FileLoadResult = LoadResult & { raw?: Record<string, unknown>; text?: string };
 
-/** Reads, parses and validates a config file. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): FileLoadResult {
-  let text: string;
+/** A config file's text, or why it cannot be read. */
+export function readConfigFile(file: string): { ok: true; text: string } | { ok: false; errors: ConfigError[] } {
   try {
-    text = readFileSync(file, 'utf8');
+    return { ok: true, text: readFileSync(file, 'utf8') };
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }] };
   }
-  return loadConfigText(file, text, env);
+}
+
+/** Reads, parses and validates a config file. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): FileLoadResult {
+  const read = readConfigFile(file);
+  return read.ok ? loadConfigText(file, read.text, env) : read;
 }
 
 /** Parses and validates text already read from `file` (named in errors). */

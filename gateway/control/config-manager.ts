@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
-import { loadConfigFile, loadConfigText, validateConfig } from '../config/load.ts';
+import { readConfigFile, validateConfig, type LoadResult } from '../config/load.ts';
+import { loadOffThread } from '../config/load-off-thread.ts';
 import type { Logger } from '../log.ts';
-import { fileHashOf, sha256 } from './file-hash.ts';
+import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
 import { tlsFilesOf } from '../upstream/tls-files.ts';
 import { LogSettings } from './log-settings.ts';
@@ -130,23 +131,25 @@ export class ConfigManager implements ControlPlane {
    * Re-reads the config file (SIGHUP, file change, admin reload), or takes
    * `text` the watcher already read and found settled. An unchanged file makes
    * no new version; the upstreams' TLS files are still read again (rereadTlsFiles).
+   * A large file is parsed and validated on a worker thread (loadOffThread).
    */
   reloadFromFile(text?: string): Promise<ApplyResult> {
     return this.serialise(async () => {
       if (this.refused) await this.adopt(this.refused);
-      const loaded = text === undefined ? loadConfigFile(this.file) : loadConfigText(this.file, text);
+      const read = text === undefined ? readConfigFile(this.file) : { ok: true as const, text };
+      const loaded = read.ok ? await loadOffThread(this.file, read.text, { log: this.log }) : read;
       if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
         this.port.onReload?.('invalid');
         this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');
         return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
       }
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
-      const hash = fileHashOf(loaded.raw);
-      if (hash === this.fileHash || sha256(loaded.text) === this.fileHash) return this.rereadTlsFiles();
+      const hash = loaded.hash;
+      if (hash === this.fileHash || loaded.textHash === this.fileHash) return this.rereadTlsFiles();
       const before = this.head;
       let result: ApplyResult;
       try {
-        result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash);
+        result = await this.applyNow(loaded.raw, 'reload', `reloaded ${this.file}`, hash, undefined, loaded);
       } catch (err) {
         const cause = ((err as Error).cause ?? err) as Error;
         return { ok: false, errors: [{ path: '', message: `the config store could not save it: ${cause.message}` }] };
@@ -299,8 +302,9 @@ export class ConfigManager implements ControlPlane {
   }
 
   /** `base`: the version `raw` was made on; the store refuses it (ConfigConflictError, nothing applied) once another node moved past it. */
-  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number): Promise<ApplyResult> {
-    const result = validateConfig(raw);
+  /** `validated`: what validateConfig already made of `raw` (a reload's loadOffThread), so it is not done twice. */
+  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number, validated?: LoadResult): Promise<ApplyResult> {
+    const result = validated ?? validateConfig(raw);
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadOffThread, OFF_THREAD_BYTES } from './load-off-thread.ts';
+import { loadConfigText } from './load.ts';
+import { fileHashOf, sha256 } from '../control/file-hash.ts';
+
+/** A config of `n` services, each with a host route and a regex route: ~190 bytes of YAML a service. */
+function bigConfig(n: number, bad = false): string {
+  const services = [];
+  for (let i = 0; i < n; i++) {
+    services.push({
+      name: bad && i === n - 1 ? 'svc0' : `svc${i}`,
+      routes: [{ hosts: [`h${i}.example.com`], paths: [`/s${i}`] }, { paths: [bad && i === 7 ? '~([a-' : `~^/r${i}/[0-9]+$`] }],
+      upstream: { targets: [{ url: 'http://127.0.0.1:9001' }] },
+    });
+  }
+  return stringify({ proxy: { listen: '127.0.0.1:0' }, services });
+}
+
+const logs = () => {
+  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const at = (level: string) => (fields: Record<string, unknown>, msg: string) => { lines.push({ level, msg, fields }); };
+  return { lines, log: { info: at('info'), warn: at('warn') } as never };
+};
+
+test('a large config is loaded on a worker while the event loop keeps turning, with the result loading it here gives', async () => {
+  const text = bigConfig(3000);
+  assert.ok(text.length >= OFF_THREAD_BYTES, `${text.length} chars`);
+  let turns = 0;
+  const timer = setInterval(() => turns++, 5);
+  const { lines, log } = logs();
+  let loaded;
+  try {
+    loaded = await loadOffThread('big.yaml', text, { log });
+  } finally {
+    clearInterval(timer);
+  }
+  // Parsed here, the loop would not have turned at all while the ~0.5 MB of YAML was read.
+  assert.ok(turns >= 5, `the loop turned ${turns} times`);
+  assert.equal(loaded.onWorker, true);
+  assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['info', 'large config file parsed and validated on a worker thread']]);
+  const here = loadConfigText('big.yaml', text);
+  assert.equal(loaded.ok, true);
+  assert.deepEqual(loaded.ok && loaded.config, here.ok && here.config);
+  assert.deepEqual(loaded.raw, here.raw);
+  assert.equal(loaded.text, text);
+  assert.equal(loaded.hash, fileHashOf(here.raw!));
+  assert.equal(loaded.textHash, sha256(text));
+});
+
+test('an invalid large config gets from the worker the errors, with their paths, that loading it here gives', async () => {
+  const text = bigConfig(1000, true);
+  const loaded = await loadOffThread('bad.yaml', text, { minBytes: 0 });
+  assert.equal(loaded.onWorker, true);
+  assert.equal(loaded.ok, false);
+  const here = loadConfigText('bad.yaml', text);
+  assert.deepEqual(!loaded.ok && loaded.errors, !here.ok && here.errors);
+  const paths = !loaded.ok ? loaded.errors.map((e) => e.path) : [];
+  assert.ok(paths.includes('/services/7/routes/1/paths/0') && paths.includes('/services/999/name'), JSON.stringify(paths));
+});
+
+test('a small config is loaded here; a worker that fails is logged and the config is loaded here', async () => {
+  const small = await loadOffThread('small.yaml', 'services: []\n');
+  assert.equal(small.onWorker, undefined);
+  assert.equal(small.ok, true);
+
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-'));
+  const broken = join(dir, 'broken-worker.mjs');
+  writeFileSync(broken, 'throw new Error("no worker today");\n');
+  const { lines, log } = logs();
+  const loaded = await loadOffThread('cfg.yaml', bigConfig(10), { minBytes: 0, workerUrl: new URL(`file://${broken}`), log });
+  assert.equal(loaded.onWorker, undefined);
+  assert.equal(loaded.ok, true);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].level, 'warn');
+  assert.match(String(lines[0].fields.err), /no worker today/);
+});
