@@ -48,7 +48,7 @@ function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
 export async function startPrimary(loaded: LoadedFile, workers: number, log: Logger): Promise<RunningGateway> {
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  const { store, storesHealth, version, config } = await openStarting(loaded, log);
+  const { store, storesHealth, dirs, version, config } = await openStarting(loaded, log);
   let current = { config, version: version.version };
   const health = new Map<number, UpstreamHealth[]>();
   // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.
@@ -104,6 +104,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     for (const w of Object.values(cluster.workers ?? {})) w?.kill();
     await identity.close();
     await store.close();
+    await dirs.release();
     throw err;
   }
   started = true;
@@ -124,6 +125,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       await admin.close();
       await identity.close();
       await store.close();
+      await dirs.release();
     },
   };
 }

@@ -14,6 +14,7 @@ import { createStore } from './control/store/index.ts';
 import { tlsFilePaths, watchTlsFiles } from './control/tls-file-watch.ts';
 import type { ConfigStore, RawConfig } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
+import { lockDataDirs } from './dir-lock.ts';
 import { outageLog, type Logger, type StoreHealth } from './log.ts';
 import { createControlMetrics, createGatewayMetrics, type ControlMetrics, type GatewayMetrics } from './metrics.ts';
 import { validateConfig } from './config/load.ts';
@@ -45,15 +46,27 @@ function openStore(config: Config, health: StoresHealth, log: Logger): Promise<C
   return createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, ...health.config });
 }
 
-/** The config store, and the version to start from in it (startingConfig); the store is closed when that fails. */
+/**
+ * The data directories locked (lockDataDirs), the config store, and the
+ * version to start from in it (startingConfig); the store is closed and the
+ * directories released when that fails.
+ */
 export async function openStarting(loaded: LoadedFile, log: Logger) {
+  const dirs = await lockDataDirs(loaded.config, (msg) => log.warn(msg));
   const storesHealth: StoresHealth = {};
-  const store = await openStore(loaded.config, storesHealth, log);
+  let store: ConfigStore;
   try {
-    return { store, storesHealth, ...(await startingConfig(loaded, store, log)) };
+    store = await openStore(loaded.config, storesHealth, log);
+  } catch (err) {
+    await dirs.release();
+    throw err;
+  }
+  try {
+    return { store, storesHealth, dirs, ...(await startingConfig(loaded, store, log)) };
   } catch (err) {
     // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.
     await store.close();
+    await dirs.release();
     throw err;
   }
 }
@@ -225,7 +238,7 @@ async function startClusterReports(config: Config): Promise<Analytics> {
 
 /** Everything in one process (workers: 1): data plane, control plane, admin API, collector. */
 export async function startSingle(loaded: LoadedFile, log: Logger): Promise<RunningGateway> {
-  const { store, storesHealth, version, config } = await openStarting(loaded, log);
+  const { store, storesHealth, dirs, version, config } = await openStarting(loaded, log);
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
@@ -247,6 +260,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
     await analytics?.close();
     await identity?.close();
     await store.close();
+    await dirs.release();
     throw err;
   }
   const { admin, address } = started;
@@ -265,6 +279,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
       await admin.close();
       await identity?.close();
       await store.close();
+      await dirs.release();
     },
   };
 }
