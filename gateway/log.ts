@@ -18,17 +18,23 @@ export interface StoreHealth extends StoreHealthHooks {
   readonly up: boolean;
 }
 
+/** What outageLog writes to: a pino logger, or anything with its warn and info. */
+export interface OutageLogger {
+  warn(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+}
+
 /** While a store keeps failing, a line this often says it still is. */
 const OUTAGE_REMINDER_MS = 60_000;
 
 /**
- * A shared store's outage (the Redis config and app stores) in a few lines:
+ * A dependency's outage (the Redis config and app stores, an upstream's DNS name) in a few lines:
  * its first error at warn, a reminder with the count each minute it goes
  * on, and one line at info when a poll succeeds again, with how long it
  * lasted. ioredis reports every failed reconnect and every command that
  * timed out, which came to ~8 lines a second while Redis was down.
  */
-export function outageLog(log: Logger, what: string, nowMs: () => number = Date.now): StoreHealth {
+export function outageLog(log: OutageLogger, what: string, nowMs: () => number = Date.now): StoreHealth {
   let down = false;
   let since = 0;
   let loggedAt = 0;

@@ -10,6 +10,7 @@ import { PassiveHealth } from './health/passive.ts';
 import type { DiscoveredTarget, TargetSource } from './discovery/source.ts';
 import { StaticSource } from './discovery/static.ts';
 import { DnsSource } from './discovery/dns.ts';
+import { outageLog } from '../log.ts';
 import { Target } from './target.ts';
 import { CircuitBreaker, stateNames } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -148,11 +149,15 @@ export class UpstreamPool {
         events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id, ...why });
       }, (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()));
     }
-    this.source = config.dns
-      ? new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
-        minTtlMs: config.dns.min_ttl_ms, maxTtlMs: config.dns.max_ttl_ms,
-        onError: (err: Error) => events.log('warn', 'dns resolution failed', { service, err: err.message }) })
-      : new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+    if (config.dns) {
+      // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when it ends.
+      const dns = outageLog({
+        warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
+        info: (fields, msg) => events.log('info', msg, { service, ...fields }),
+      }, `dns resolution of ${config.dns.name}`);
+      this.source = new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
+        minTtlMs: config.dns.min_ttl_ms, maxTtlMs: config.dns.max_ttl_ms, onError: dns.onError, onOk: dns.onOk });
+    } else this.source = new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
   }
 
   start(): void {

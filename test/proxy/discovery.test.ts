@@ -4,6 +4,8 @@ import { eventually, sleep, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startTlsUpstream, trustLocalhostCert } from '../helpers/tls-upstream.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { join } from 'node:path';
 
 test('a DNS-discovered upstream (localhost) is resolved to its addresses and serves traffic', async () => {
   const up = await startUpstream('dns');
@@ -87,5 +89,28 @@ test('an HTTPS target found by DNS is connected to by address but verified, and 
   } finally {
     await gw.close();
     await up.close();
+  }
+});
+
+test('a DNS name that does not resolve is logged once when it starts failing, not at every retry, and requests get a fast 503', async () => {
+  // What broke: "dns resolution failed" at warn every 2 s for as long as the name failed, per service.
+  const dir = tempDir();
+  const file = writeYaml(dir, 'tollgate.yaml', {
+    proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(dir, 'store') }, log: { level: 'info' },
+    services: [{ name: 'svc', routes: [{ paths: ['/'] }], upstream: { dns: { name: 'nothing.invalid', port: 80 } } }],
+  });
+  const gw = await startGatewayProcess(file);
+  try {
+    const r = await send(gw.proxyUrl, '/x');
+    assert.equal(r.status, 503);
+    assert.equal(r.json().code, 'GW_ERR_UPSTREAM_UNAVAILABLE');
+    // The source retries every 2 s: three tries or more in this time.
+    await sleep(5000);
+    const lines = gw.logs.filter((l) => /dns resolution/.test(l.msg ?? ''));
+    assert.deepEqual(lines.map((l) => [l.level, l.service, l.msg]),
+      [[40, 'svc', 'dns resolution of nothing.invalid failing; further errors are counted until it answers again']]);
+    assert.match(lines[0].err, /nothing\.invalid/);
+  } finally {
+    assert.equal((await gw.stop()).code, 0);
   }
 });

@@ -174,6 +174,27 @@ test('keeps the last good list when resolution fails, reports each failure and r
   assert.deepEqual(emitted[1], ['http://127.0.0.5:80']);
 });
 
+test('every resolution that succeeds is reported (onOk), and none that fails', async (t) => {
+  const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 0 } });
+  const seen: string[] = [];
+  const source = new DnsSource({
+    hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 20, retryMs: 20, servers: [dns.server],
+    onError: () => seen.push('error'), onOk: () => seen.push('ok'),
+  });
+  t.after(async () => { source.stop(); await dns.close(); });
+  source.start(() => {});
+  await waitFor(() => seen.filter((x) => x === 'ok').length >= 2);
+  dns.state.failing = true;
+  await waitFor(() => seen.includes('error'));
+  // Every query from the first failure on is made while the server fails: none may count as a success.
+  const from = seen.indexOf('error');
+  await waitFor(() => seen.length >= from + 4);
+  dns.state.failing = false;
+  assert.deepEqual(seen.slice(from, from + 4), ['error', 'error', 'error', 'error']);
+  const at = seen.length;
+  await waitFor(() => seen.length > at && seen[seen.length - 1] === 'ok');
+});
+
 test('a name that never resolves emits nothing and reports the failure', async (t) => {
   const dns = await dnsServer({});
   const emitted: DiscoveredTarget[][] = [];

@@ -30,6 +30,8 @@ export interface DnsSourceOptions {
   family?: 0 | 4 | 6;
   /** Told of every failed resolution; the last good list stays in use. */
   onError?: (err: Error) => void;
+  /** Told of every resolution that succeeded (outageLog's onOk). */
+  onOk?: () => void;
 }
 
 interface Resolution {
@@ -43,7 +45,7 @@ interface Resolution {
  * resolver (getaddrinfo: /etc/hosts and the like), which gives no TTL.
  */
 export class DnsSource implements TargetSource {
-  readonly #options: Required<Omit<DnsSourceOptions, 'servers' | 'onError'>> & Pick<DnsSourceOptions, 'servers' | 'onError'>;
+  readonly #options: Required<Omit<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>> & Pick<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>;
   readonly #resolver: Resolver;
   #onTargets: TargetsListener | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -65,6 +67,7 @@ export class DnsSource implements TargetSource {
       family: options.family ?? 0,
       servers: options.servers,
       onError: options.onError,
+      onOk: options.onOk,
     };
     // Two tries: a lost UDP packet is retried, a dead server is not waited on for long.
     this.#resolver = new Resolver({ timeout: this.#options.resolveTimeoutMs, tries: 2 });
@@ -99,6 +102,7 @@ export class DnsSource implements TargetSource {
       this.#options.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
     if (generation !== this.#generation) return;
+    if (resolution !== undefined) this.#options.onOk?.();
     const delayMs = resolution === undefined ? this.#options.retryMs : resolution.refreshMs;
     this.#timer = setTimeout(() => void this.#refresh(generation), delayMs).unref();
     if (resolution !== undefined) this.#emitIfChanged(resolution.addresses);
