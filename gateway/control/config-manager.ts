@@ -102,17 +102,11 @@ export class ConfigManager implements ControlPlane {
     }
   }
 
-  setReady(ready: boolean): void {
-    this.isReady = ready;
-  }
+  setReady(ready: boolean): void { this.isReady = ready; }
 
-  ready(): boolean {
-    return this.isReady;
-  }
+  ready(): boolean { return this.isReady; }
 
-  current(): ConfigVersion {
-    return this.head;
-  }
+  current(): ConfigVersion { return this.head; }
 
   validate(raw: unknown): ConfigError[] {
     const r = validateConfig(raw);
@@ -144,7 +138,7 @@ export class ConfigManager implements ControlPlane {
         return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
       }
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
-      const hash = loaded.hash;
+      const { hash } = loaded;
       if (hash === this.fileHash || loaded.textHash === this.fileHash) return this.rereadTlsFiles();
       const before = this.head;
       let result: ApplyResult;
@@ -301,8 +295,7 @@ export class ConfigManager implements ControlPlane {
     return next;
   }
 
-  /** `base`: the version `raw` was made on; the store refuses it (ConfigConflictError, nothing applied) once another node moved past it. */
-  /** `validated`: what validateConfig already made of `raw` (a reload's loadOffThread), so it is not done twice. */
+  /** `base`: the version `raw` was made on (refused once another node moved past it); `validated`: validateConfig's result for `raw`. */
   private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number, validated?: LoadResult): Promise<ApplyResult> {
     const result = validated ?? validateConfig(raw);
     if (!result.ok) {
