@@ -184,7 +184,7 @@ export function watchConfigSources(file: string, manager: ConfigManager, config:
 
 export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger, extraRoutes?: (app: FastifyInstance) => void, identity?: IdentityManager) {
   const { host, port } = splitListen(config.admin.listen);
-  const admin = await startAdmin({ host, port, token: config.admin.token, control: manager, logger: log.child({ component: 'admin' }), extraRoutes, identity });
+  const admin = await startAdmin({ host, port, token: config.admin.token, maxBodyBytes: config.admin.max_body_bytes, control: manager, logger: log.child({ component: 'admin' }), extraRoutes, identity });
   return { admin, address: { host, port: admin.port } };
 }
 

@@ -326,12 +326,31 @@ test('a known path asked with a method it does not take gets 405 with Allow; an 
     assert.equal((await call('GET', '/nothing')).body.code, 'GW_ERR_NOT_FOUND');
   }));
 
-test('a body over 1 MiB gets 413', () =>
+test('a body over 8 MiB gets 413 naming the limit; one under it is read', () =>
   withAdmin(async (call) => {
-    const res = await call('PUT', '/config', { json: { services: [], pad: 'x'.repeat(1024 * 1024) } });
+    const res = await call('PUT', '/config', { json: { services: [], pad: 'x'.repeat(8 * 1024 * 1024) } });
     assert.equal(res.status, 413);
     assert.equal(res.body.code, 'GW_ERR_BODY_TOO_LARGE');
+    assert.equal(res.body.message, 'request body exceeds 8388608 bytes (admin.max_body_bytes)');
+    // Read whole and handed to the control plane (this test's stand-in takes any config).
+    const under = await call('PUT', '/config', { json: { services: [], pad: 'x'.repeat(7 * 1024 * 1024) } });
+    assert.equal(under.status, 200);
   }));
+
+test('admin.max_body_bytes sets the limit', async () => {
+  const admin = await startAdmin({ host: '127.0.0.1', port: 0, control: new MemoryControlPlane({ services: [] }), maxBodyBytes: 2048 });
+  try {
+    const put = (n: number) => fetch(`http://127.0.0.1:${admin.port}/config`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ services: [], pad: 'x'.repeat(n) }),
+    });
+    const big = await put(3000);
+    assert.equal(big.status, 413);
+    assert.match((await big.json() as { message: string }).message, /exceeds 2048 bytes/);
+    assert.notEqual((await put(1000)).status, 413);
+  } finally {
+    await admin.close();
+  }
+});
 
 test('errors carry the client\'s X-Request-Id, or a generated one', () =>
   withAdmin(async (call) => {

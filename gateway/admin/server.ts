@@ -22,6 +22,8 @@ export interface AdminOptions {
   /** When set, every route but /healthz and /readyz requires `Authorization: Bearer <token>`. */
   token?: string;
   control: ControlPlane;
+  /** Largest request body (admin.max_body_bytes); MAX_BODY_BYTES unless given. */
+  maxBodyBytes?: number;
   logger?: Logger;
   /** More routes behind the same auth (the reports API of the single-node collector). */
   extraRoutes?: (app: FastifyInstance) => void;
@@ -42,7 +44,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   const app = Fastify({
     // Without a logger fastify logs nothing; the typed cast keeps routes on the base logger type.
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
-    bodyLimit: MAX_BODY_BYTES,
+    bodyLimit: opts.maxBodyBytes ?? MAX_BODY_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The same rule as the proxy: a client's id is kept only when it is short and plain.
@@ -65,7 +67,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   });
 
   app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
-  installJsonParser(app);
+  installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);
   documentBodyErrors(app);
   if (opts.token) installBearerAuth(app, opts.token);

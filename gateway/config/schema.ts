@@ -50,6 +50,10 @@ export const ConfigSchema = Type.Object({
   admin: Type.Object({
     listen: Listen('127.0.0.1:9080', 'Admin listener'),
     token: Type.Optional(Type.String({ minLength: 16, description: 'Bearer token for the admin API; required when `listen` is not loopback.' })),
+    max_body_bytes: Type.Integer({
+      minimum: 1024, default: 8 * 1024 * 1024,
+      description: 'Largest admin request body; a bigger one gets 413 (default 8 MiB: a whole config of ~40,000 services as JSON). Read at start.',
+    }),
   }, { additionalProperties: false, default: {} }),
   log: Type.Object({
     level: Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level (default info).' }),

@@ -253,3 +253,17 @@ test('GETs carry the config version as ETag; a write with a stale If-Match gets 
   assert.equal((await withEtag('PUT', '/services/c', '*', named('c', ['/c']))).status, 200, '* matches any version');
   await admin.deleteService('c');
 });
+
+test('admin.max_body_bytes is the admin API\'s body limit: a whole config over it gets 413, one under it is applied', async () => {
+  const small = await startGateway({ admin: { max_body_bytes: 4096 }, services: [service('api', [one.url], [{ paths: ['/api'] }])] });
+  try {
+    const many = (n: number) => ({ services: Array.from({ length: n }, (_, i) => service(`s${i}`, [one.url], [{ paths: [`/s${i}`] }])) });
+    const over = await call('PUT', `${small.adminUrl}/config`, { body: many(40) });
+    assert.equal(over.status, 413, over.text);
+    assert.match(over.json().message, /exceeds 4096 bytes \(admin\.max_body_bytes\)/);
+    const under = await call('PUT', `${small.adminUrl}/config`, { body: many(2) });
+    assert.equal(under.status, 200, under.text);
+  } finally {
+    await small.close();
+  }
+});
