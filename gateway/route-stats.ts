@@ -19,9 +19,17 @@ export class RouteStats {
   /** Summed seconds per class, same index as byClass. */
   readonly sumSeconds = new Float64Array(5);
 
+  /** Per status class, `service="…",route="…",status_class="…"`: made at the first scrape that writes text. */
+  private labelText: string[] | undefined = undefined;
+
   constructor(service: string, route: string) {
     this.service = service;
     this.route = route;
+  }
+
+  labels(k: number): string {
+    this.labelText ??= CLASSES.map((c) => `service="${escapeLabel(this.service)}",route="${escapeLabel(this.route)}",status_class="${c}"`);
+    return this.labelText[k];
   }
 
   record(status: number, seconds: number): void {
@@ -36,8 +44,31 @@ export class RouteStats {
 }
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** As prom-client escapes a label value. */
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** As prom-client writes a value (getValueAsString). */
+const num = (v: number) => (Number.isNaN(v) ? 'Nan' : Number.isFinite(v) ? `${v}` : v < 0 ? '-Inf' : '+Inf');
+/** Routes written between two turns of the event loop. */
+const ROUTES_PER_SLICE = 250;
+
+/**
+ * A family's exposition text as prom-client's Registry writes it (HELP,
+ * TYPE, then one line per sample), written by `lines` route by route, the
+ * event loop let run every ROUTES_PER_SLICE routes. Through prom-client, 10,000
+ * routes (195,000 lines) held the loop for 0.6-0.7 s at every scrape.
+ */
+async function familyText(name: string, help: string, type: string, stats: RouteStats[], lines: (s: RouteStats, out: string[]) => void): Promise<string> {
+  const out = [`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`];
+  for (let i = 0; i < stats.length; i++) {
+    if (i > 0 && i % ROUTES_PER_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+    lines(stats[i], out);
+  }
+  return out.join('\n');
+}
 /** By status class, so fast errors and slow successes are told apart; five classes at most per route. */
 const DURATION_HELP = 'Time from request received to response finished, by service, route and status class.';
+const REQUESTS_HELP = 'Requests answered, by service, route and status class.';
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
 /** Every RouteStats ever made in this process, so counters survive reloads (bounded by distinct route names). */
@@ -59,14 +90,32 @@ export class RouteStatsRegistry {
     const stats = () => [...this.all.values()];
     return [
       {
-        name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.', type: 'counter', aggregator: 'sum',
+        name: 'tollgate_requests_total', help: REQUESTS_HELP, type: 'counter', aggregator: 'sum',
+        text: () => familyText('tollgate_requests_total', REQUESTS_HELP, 'counter', stats(), (s, out) => {
+          for (let k = 0; k < 5; k++) if (s.byClass[k] > 0) out.push(`tollgate_requests_total{${s.labels(k)}} ${num(s.byClass[k])}`);
+        }),
         get: () => ({
-          name: 'tollgate_requests_total', help: 'Requests answered, by service, route and status class.', type: 'counter', aggregator: 'sum',
+          name: 'tollgate_requests_total', help: REQUESTS_HELP, type: 'counter', aggregator: 'sum',
           values: stats().flatMap((s) => CLASSES.map((c, i) => ({ labels: { service: s.service, route: s.route, status_class: c }, value: s.byClass[i] })).filter((v) => v.value > 0)),
         }),
       },
       {
         name: 'tollgate_request_duration_seconds', help: DURATION_HELP, type: 'histogram', aggregator: 'sum',
+        text: () => familyText('tollgate_request_duration_seconds', DURATION_HELP, 'histogram', stats(), (s, out) => {
+          for (let k = 0; k < 5; k++) {
+            const count = s.byClass[k];
+            if (count === 0) continue;
+            const labels = s.labels(k);
+            let cumulative = 0;
+            for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+              cumulative += s.buckets[k * SLOTS + i];
+              out.push(`tollgate_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_S[i]}"} ${num(cumulative)}`);
+            }
+            out.push(`tollgate_request_duration_seconds_bucket{${labels},le="+Inf"} ${num(count)}`);
+            out.push(`tollgate_request_duration_seconds_sum{${labels}} ${num(s.sumSeconds[k])}`);
+            out.push(`tollgate_request_duration_seconds_count{${labels}} ${num(count)}`);
+          }
+        }),
         get: () => {
           const values: Sample[] = [];
           for (const s of stats()) {

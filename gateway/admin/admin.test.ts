@@ -4,6 +4,7 @@ import type {
   ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, UpstreamHealth,
 } from '../control/types.ts';
 import { startAdmin } from './server.ts';
+import { slices } from './routes/ops.ts';
 import { rawRequest } from '../../test/helpers/raw-http.ts';
 
 /**
@@ -65,8 +66,10 @@ class MemoryControlPlane implements ControlPlane {
     return [{ service: 'api', targets: [{ id: 'http://127.0.0.1:9001', weight: 1, healthy: true, ejected: false, active: 2 }] }];
   }
 
+  metricsText = 'tollgate_up 1\n';
+
   async metrics() {
-    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'tollgate_up 1\n' };
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: this.metricsText };
   }
 
   ready(): boolean {
@@ -150,6 +153,26 @@ test('metrics are served as text with the control plane\'s content type', () =>
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     assert.equal(res.text, 'tollgate_up 1\n');
+  }));
+
+test('a text is sliced whole and never inside a surrogate pair', () => {
+  const text = `${'a'.repeat(9)}😀b${'c'.repeat(25)}😀`;
+  const parts = [...slices(text, 10)];
+  assert.equal(parts.join(''), text);
+  assert.deepEqual(parts.map((p) => p.length), [9, 10, 10, 10]);
+  for (const p of parts) assert.equal(Buffer.from(p).toString(), p, 'each slice encodes to UTF-8 on its own');
+});
+
+test('a large metrics text is sent whole, in slices, with non-ASCII label values intact', () =>
+  withAdmin(async (call, control) => {
+    const lines = Array.from({ length: 40000 }, (_, i) => `tollgate_requests_total{service="s${i}",route="räksmörgås-${i}"} ${i}`);
+    control.metricsText = `${lines.join('\n')}\n`;
+    assert.ok(control.metricsText.length > 1024 * 1024);
+    const res = await call('GET', '/metrics');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(res.text, control.metricsText);
   }));
 
 test('a service survives a put, get, list and delete round trip', () =>

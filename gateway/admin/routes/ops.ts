@@ -1,6 +1,20 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../../control/types.ts';
 import { errorResponses, UpstreamHealth } from '../schemas.ts';
+
+const METRICS_SLICE = 256 * 1024;
+
+/** `text` in slices of about `size` UTF-16 units, never between the two halves of a surrogate pair. */
+export function* slices(text: string, size: number): Generator<string> {
+  for (let i = 0; i < text.length;) {
+    let end = Math.min(i + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(i, end);
+    i = end;
+  }
+}
 
 /** Probes, metrics, live upstream health and the OpenAPI document. */
 export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
@@ -27,6 +41,9 @@ export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
     },
   }, async (_req, reply) => {
     const { contentType, body } = await control.metrics();
+    // A large text goes out in slices, each encoded as the socket takes it: 20 MB (10,000 routes) encoded at once held
+    // the event loop for 115-130 ms.
+    if (body.length > METRICS_SLICE) return reply.type(contentType).send(Readable.from(slices(body, METRICS_SLICE)));
     // Bypass the JSON serializer: the body is already Prometheus text.
     return reply.type(contentType).serializer((payload) => payload as string).send(body);
   });
