@@ -45,8 +45,10 @@ export async function lockDir(dir: string, field: string, hint: string, onSkippe
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     if (await answers(path)) throw new DirInUseError(field, abs, hint);
-    // Left by a gateway that is gone. Should another start take it between these lines, this listen fails as in use.
-    try { unlinkSync(path); } catch { /* already replaced */ }
+    // Left by a gateway that is gone. Two gateways that find the same stale file at the same moment can both get
+    // here, and the later unlink removes the earlier one's socket: both then start. That needs two starts within
+    // milliseconds of each other on a directory a killed gateway left; a live holder is always refused.
+    try { unlinkSync(path); } catch { /* already gone */ }
     try {
       server = await listen(path);
     } catch (again) {
