@@ -257,6 +257,7 @@ export class UpstreamPool {
         headersTimeout: 0,
         bodyTimeout: 0,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
+        maxHeaderSize: c.max_response_header_bytes,
         // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is built.
         allowH2: false,
       });

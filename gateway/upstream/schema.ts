@@ -97,6 +97,10 @@ export const UpstreamSchema = Type.Object({
   breaker: BreakerSchema,
   tls: Type.Optional(TlsSchema),
   max_response_bytes: Type.Integer({ minimum: 0, default: 0, description: 'Largest upstream response body; 0 = unlimited (default 0).' }),
+  max_response_header_bytes: Type.Integer({
+    minimum: 1024, maximum: 1024 * 1024, default: 16384,
+    description: 'Largest upstream response head (status line and headers); a bigger one gets the client a 502 (default 16384, as HAProxy\'s buffer; nginx\'s proxy_buffer_size is 4-8 KiB, Envoy allows 60 KiB).',
+  }),
   health: Type.Object({
     active: Type.Optional(ActiveHealthSchema),
     passive: PassiveHealthSchema,

@@ -48,6 +48,8 @@ function slowHandler(req: IncomingMessage, res: ServerResponse) {
     res.write('first');
     return;
   }
+  const head = /^\/(?:bighead|widehead)\/(\d+)$/.exec(url);
+  if (head) return void res.writeHead(200, { 'x-big': 'h'.repeat(Number(head[1])) }).end('ok');
   if (url === '/big/declared') return void res.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5000));
   if (url === '/big/exact') return void res.writeHead(200, { 'content-length': '1000' }).end('x'.repeat(1000));
   if (url === '/big/chunked') {
@@ -73,6 +75,8 @@ before(async () => {
       svc('queued', { pool: { connections: 1 }, timeouts: { header_ms: 5000, total_ms: 300 } }),
       svc('idle', { timeouts: { body_idle_ms: 200 } }),
       svc('big', { max_response_bytes: 1000 }),
+      svc('bighead', {}),
+      svc('widehead', { max_response_header_bytes: 65536 }),
     ],
   });
 });
@@ -208,6 +212,22 @@ test('body_idle_ms does not run while a client that reads nothing holds the upst
   socket.resume();
   await ended;
   assert.ok(received > largeBytes, `received ${received} bytes of ${largeBytes} and a head`);
+});
+
+test('a response head over max_response_header_bytes (default 16 KiB) gets 502; a route whose upstream allows more gets it whole', async () => {
+  const ok = await send(gw.url, '/bighead/15000');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers['x-big']?.length, 15000);
+  const over = await send(gw.url, '/bighead/17000');
+  assert.equal(over.status, 502);
+  assert.equal(over.json().code, 'GW_ERR_BAD_GATEWAY');
+  // Node's own client stops at 16 KiB: read the big head raw.
+  const port = Number(new URL(gw.url).port);
+  const raw = (path: string) => rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const wide = await raw('/widehead/60000');
+  assert.equal(wide.status, 200);
+  assert.ok(wide.text.includes(`\r\nx-big: ${'h'.repeat(60000)}\r\n`));
+  assert.equal((await raw('/widehead/70000')).status, 502);
 });
 
 test('a response within max_response_bytes passes whole', async () => {
