@@ -84,6 +84,11 @@ export class DataPlane {
       if (code) this.countRejected(code, socket);
     });
     this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.countRejected(answerConnect(req, socket), socket));
+    if (p.max_connections > 0) {
+      this.server.maxConnections = p.max_connections;
+      this.server.on('drop', () => this.connectionDropped(p.max_connections));
+    }
+    metrics.connectionsSource.count = () => new Promise((r) => this.server.getConnections((err, n) => r(err ? 0 : n)));
     // Without these listeners Node answers `Expect: 100-continue` with a 100
     // before any stage has looked at the request, and any other expectation
     // with a bare 417. The 100 now goes out only when the body is about to be
@@ -92,6 +97,21 @@ export class DataPlane {
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
     this.server.on('checkExpectation', this.handle);
     this.apply(initial, version);
+  }
+
+  /** When the last line about connections dropped over proxy.max_connections was logged, and how many since. */
+  private dropsLoggedAt = 0;
+  private dropsUnlogged = 0;
+
+  /** Node closed a connection over proxy.max_connections: counted, and logged at most once a minute. */
+  private connectionDropped(max: number): void {
+    this.metrics.connectionsDropped.inc();
+    this.dropsUnlogged++;
+    const now = Date.now();
+    if (now - this.dropsLoggedAt < 60_000) return;
+    this.log.warn({ max_connections: max, dropped: this.dropsUnlogged }, 'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)');
+    this.dropsLoggedAt = now;
+    this.dropsUnlogged = 0;
   }
 
   /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access event. */

@@ -40,6 +40,8 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
   const registers = [register];
   /** The data plane points this at its in-flight count; read only at scrape time. */
   const inflightSource = { count: () => 0 };
+  /** The data plane points this at its listener's open connections; read only at scrape time. */
+  const connectionsSource = { count: (): Promise<number> => Promise.resolve(0) };
   // Requests and latency are counted per route as plain numbers (see route-stats.ts).
   const routeStats = new RouteStatsRegistry();
   for (const m of routeStats.metrics()) register.registerMetric(m as never);
@@ -48,6 +50,7 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
   return {
     register,
     inflightSource,
+    connectionsSource,
     routeStats,
     gatewayErrors: new Counter({
       name: 'tollgate_gateway_errors_total', help: 'Replies written by the gateway itself, by error code.',
@@ -73,6 +76,13 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
     inflight: new Gauge({
       name: 'tollgate_inflight_requests', help: 'Requests being served now.', registers,
       collect() { this.set(inflightSource.count()); },
+    }),
+    clientConnections: new Gauge({
+      name: 'tollgate_client_connections', help: 'Client connections open on the proxy listener now.', registers,
+      async collect() { this.set(await connectionsSource.count()); },
+    }),
+    connectionsDropped: new Counter({
+      name: 'tollgate_client_connections_dropped_total', help: 'Client connections closed on accept because proxy.max_connections were open.', registers,
     }),
     configVersion: new Gauge({
       name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',

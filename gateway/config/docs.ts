@@ -29,7 +29,8 @@ export function configReference(): string {
     rows.push(`| \`${path}\` | ${typeOf(s)} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`);
   };
   walk(ConfigSchema, '');
-  const env = envSettings().map((e) => `\`${e.env}\``).join(', ');
+  // From the TypeBox schema, not the JSON file: that file is what this run is about to rewrite.
+  const env = envSettings(ConfigSchema).map((e) => `\`${e.env}\``).join(', ');
   return `${rows.join('\n')}\n\nEnvironment overrides (deploy-time settings): ${env}.\n`;
 }
 

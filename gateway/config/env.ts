@@ -11,7 +11,8 @@ export interface EnvSetting {
   schema: { description?: string; default?: unknown };
 }
 
-export function envSettings(): EnvSetting[] {
+/** `schema`: the published JSON Schema unless given (the docs pass the TypeBox one, which `npm run generate` publishes). */
+export function envSettings(schema: object = configJsonSchema): EnvSetting[] {
   const out: EnvSetting[] = [];
   const walk = (schema: any, path: string[]) => {
     if (schema.type === 'object' && schema.properties) {
@@ -23,7 +24,7 @@ export function envSettings(): EnvSetting[] {
     }
     out.push({ env: `TOLLGATE_${path.join('_').toUpperCase()}`, path, schema });
   };
-  walk(configJsonSchema, []);
+  walk(schema, []);
   return out;
 }
 

@@ -38,6 +38,10 @@ export const ConfigSchema = Type.Object({
     max_body_bytes: Type.Integer({ minimum: 0, default: 10485760, description: 'Largest request body; larger gets 413; 0 = unlimited (default 10485760).' }),
     header_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'A client must send the request head within this; at most request_timeout_ms (default 10000).' }),
     request_timeout_ms: Type.Integer({ minimum: 100, default: 60000, description: 'A client must send the whole request within this (default 60000).' }),
+    max_connections: Type.Integer({
+      minimum: 0, default: 0,
+      description: 'Client connections one proxy process keeps open at once (each worker its own); one more is closed as soon as it is accepted, before a byte is read, and counted in tollgate_client_connections_dropped_total. Keep it below the file descriptor limit less what upstream connections need. 0 = no limit (default 0). Read at start.',
+    }),
     keep_alive_ms: Type.Integer({ minimum: 100, default: 65000, description: 'Idle client keep-alive, announced in `Keep-Alive: timeout`; above the 60 s idle timeout of common load balancers in front, so they never reuse a connection the gateway is closing (default 65000).' }),
     send_timeout_ms: Type.Integer({ minimum: 0, default: 60000, description: 'A client that takes none of a response for this long (the gateway waiting on it to read) loses the connection, and the upstream request is aborted, as nginx send_timeout; 0 = never (default 60000).' }),
     drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
