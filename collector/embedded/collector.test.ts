@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -143,4 +143,34 @@ test('stop waits for the batch in flight: what was counted is exactly what is st
   assert.equal(stored(store, 'hour'), counted);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(stored(store, 'hour'), counted, 'nothing is written after stop');
+});
+
+test('passes that keep failing are logged when they start failing and when they succeed again, not at every poll', async (t) => {
+  const dir = await tempDir(t);
+  // A file where the events directory should be: every pass fails to list it (ENOTDIR).
+  const eventsDir = join(dir, 'events');
+  await writeFile(eventsDir, 'not a directory');
+  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const logger = {
+    warn: (fields: object, msg: string) => { lines.push({ level: 'warn', msg, fields: fields as Record<string, unknown> }); },
+    info: (fields: object, msg: string) => { lines.push({ level: 'info', msg, fields: fields as Record<string, unknown> }); },
+  };
+  const store = EmbeddedStore.open(':memory:');
+  const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10, logger });
+  await collector.start();
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'collector: a pass over the event logs failing; further errors are counted until it answers again']]);
+    assert.match(String(lines[0].fields.err), /ENOTDIR/);
+    await rm(eventsDir);
+    await emitAll(eventsDir, recent(5));
+    assert.ok(await eventually(async () => lines.length === 2));
+    assert.equal(lines[1].level, 'info');
+    assert.equal(lines[1].msg, 'collector: a pass over the event logs answers again');
+    assert.ok(Number(lines[1].fields.errors) >= 10, JSON.stringify(lines[1].fields));
+    assert.ok(await eventually(async () => stored(store, 'day') === 5));
+  } finally {
+    await collector.stop();
+    store.close();
+  }
 });

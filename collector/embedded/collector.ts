@@ -4,6 +4,7 @@ import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
 import { discoverLogDirs, logEndPosition, type LogSource } from './sources.ts';
 import { StalePositionError, type DeadLetter, type EmbeddedStore } from './store.ts';
+import { outageLog } from '../../gateway/log.ts';
 
 export interface CollectorLogger {
   warn(details: object, message: string): void;
@@ -129,12 +130,16 @@ export class EmbeddedCollector {
   }
 
   async #run(): Promise<void> {
+    // A pass that keeps failing (the events directory unreadable, out of file descriptors) is retried every poll
+    // interval: its outage is logged when it begins, each minute and when a pass succeeds again, not every 200 ms.
+    const passes = this.#opts.logger === undefined ? undefined : outageLog(this.#opts.logger, 'collector: a pass over the event logs');
     while (!this.#stopping) {
       let handled = 0;
       try {
         handled = await this.pollOnce();
+        passes?.onOk();
       } catch (error) {
-        this.#opts.logger?.warn({ err: error }, 'collector: pass failed');
+        passes?.onError(error instanceof Error ? error : new Error(String(error)));
       }
       // A full batch means more is waiting: go on at once.
       if (this.#stopping || handled >= this.#opts.batchRecords) continue;
