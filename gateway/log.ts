@@ -28,7 +28,8 @@ export interface OutageLogger {
 const OUTAGE_REMINDER_MS = 60_000;
 
 /**
- * A dependency's outage (the Redis config and app stores, an upstream's DNS name) in a few lines:
+ * A dependency's outage (the Redis config and app stores, an upstream's DNS
+ * name, the embedded collector's passes) in a few lines:
  * its first error at warn, a reminder with the count each minute it goes
  * on, and one line at info when a poll succeeds again, with how long it
  * lasted. ioredis reports every failed reconnect and every command that

@@ -4,16 +4,9 @@
  * requests wait. Answers one message and exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadConfigText } from './load.ts';
-import { fileHashOf, sha256 } from '../control/file-hash.ts';
-import type { LoadedText } from './load-off-thread.ts';
+import { loadHashed } from './load-off-thread.ts';
 
 const { file, text } = workerData as { file: string; text: string };
 // The text stays behind: the caller has it, and a copy back would cost the loop its deserialisation.
-const { text: _text, ...loaded } = loadConfigText(file, text);
-const answer: LoadedText = {
-  ...loaded,
-  hash: loaded.raw ? fileHashOf(loaded.raw) : '',
-  textHash: sha256(text),
-};
+const { text: _text, ...answer } = loadHashed(file, text);
 parentPort!.postMessage(answer);

@@ -52,6 +52,11 @@ export async function loadOffThread(file: string, text: string, opts: OffThreadO
       opts.log?.warn({ file, err: (err as Error).message }, 'config worker failed: the file is parsed on the event loop');
     }
   }
+  return loadHashed(file, text);
+}
+
+/** loadConfigText, with the hashes a reload compares: what the worker (config-worker.ts) and the fallback here do. */
+export function loadHashed(file: string, text: string): LoadedText {
   const loaded = loadConfigText(file, text);
   return { ...loaded, hash: loaded.raw ? fileHashOf(loaded.raw) : '', textHash: sha256(text) };
 }
