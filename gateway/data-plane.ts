@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { sameData } from './config/same-data.ts';
 import { createServer, ServerResponse as NodeServerResponse } from '../shared/http.ts';
 import type { Socket } from 'node:net';
 import { answerClientError, answerConnect } from './client-errors.ts';
@@ -149,7 +150,7 @@ export class DataPlane {
     for (const w of upstreamsOf(config)) {
       const key = groupPoolKey(w.service, w.group);
       const old = this.pools.get(key);
-      if (old && JSON.stringify(old.config) === JSON.stringify(w.upstream)) {
+      if (old && sameData(old.config, w.upstream)) {
         next.set(key, old);
         keep.add(old);
         continue;
