@@ -4,9 +4,8 @@
  * requests wait. Answers one message and exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadHashed } from './load-off-thread.ts';
+import { workerAnswer } from './load-off-thread.ts';
 
-const { file, text } = workerData as { file: string; text: string };
+const { file, text, unchangedHash } = workerData as { file: string; text: string; unchangedHash?: string };
 // The text stays behind: the caller has it, and a copy back would cost the loop its deserialisation.
-const { text: _text, ...answer } = loadHashed(file, text);
-parentPort!.postMessage(answer);
+parentPort!.postMessage(workerAnswer(file, text, unchangedHash));

@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadOffThread, OFF_THREAD_BYTES } from './load-off-thread.ts';
+import { loadOffThread, OFF_THREAD_BYTES, workerAnswer } from './load-off-thread.ts';
 import { loadConfigText } from './load.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 
@@ -78,4 +78,44 @@ test('a small config is loaded here; a worker that fails is logged and the confi
   assert.equal(lines.length, 1);
   assert.equal(lines[0].level, 'warn');
   assert.match(String(lines[0].fields.err), /no worker today/);
+});
+
+test('the worker answers with JSON when the result comes back from it exactly, else with the object (Infinity, say)', async () => {
+  const text = bigConfig(20);
+  const answer = workerAnswer('cfg.yaml', text);
+  assert.ok('json' in answer, 'a config of plain data goes as JSON');
+  const here = loadConfigText('cfg.yaml', text);
+  assert.deepEqual(JSON.parse(answer.json).config, here.ok && here.config);
+
+  // YAML's .inf is no JSON: it would come back null.
+  const odd = 'services: []\nproxy: { listen: 127.0.0.1:0, max_connections: .inf }\n';
+  const oddAnswer = workerAnswer('odd.yaml', odd);
+  assert.ok('loaded' in oddAnswer, JSON.stringify(oddAnswer));
+  const loaded = await loadOffThread('odd.yaml', odd, { minBytes: 0 });
+  assert.equal(loaded.onWorker, true);
+  assert.equal((loaded.raw?.proxy as Record<string, unknown>).max_connections, Infinity);
+  const oddHere = loadConfigText('odd.yaml', odd);
+  assert.equal(loaded.ok, oddHere.ok);
+});
+
+test('with the serving hash given, a worker that finds the same text or the same config answers unchanged, and nothing more', async () => {
+  const text = bigConfig(50);
+  const here = loadConfigText('cfg.yaml', text);
+  const byText = await loadOffThread('cfg.yaml', text, { minBytes: 0, unchangedHash: sha256(text) });
+  assert.deepEqual(byText, { unchanged: true, hash: fileHashOf(here.raw!), textHash: sha256(text), onWorker: true });
+  const reformatted = `# a comment\n${text}`;
+  const byConfig = await loadOffThread('cfg.yaml', reformatted, { minBytes: 0, unchangedHash: fileHashOf(here.raw!) });
+  assert.ok('unchanged' in byConfig, 'a comment changes the text, not the config');
+  const changed = await loadOffThread('cfg.yaml', bigConfig(51), { minBytes: 0, unchangedHash: fileHashOf(here.raw!) });
+  assert.ok(!('unchanged' in changed) && changed.ok && changed.config.services.length === 51);
+});
+
+test('loaded here (a small file), a text whose bytes or config serve already is answered unchanged too', async () => {
+  const text = bigConfig(3);
+  const here = loadConfigText('cfg.yaml', text);
+  const byText = await loadOffThread('cfg.yaml', text, { unchangedHash: sha256(text) });
+  assert.deepEqual(byText, { unchanged: true, hash: fileHashOf(here.raw!), textHash: sha256(text) });
+  assert.ok('unchanged' in await loadOffThread('cfg.yaml', `# a comment\n${text}`, { unchangedHash: fileHashOf(here.raw!) }));
+  const changed = await loadOffThread('cfg.yaml', bigConfig(4), { unchangedHash: fileHashOf(here.raw!) });
+  assert.ok(!('unchanged' in changed) && changed.ok && changed.config.services.length === 4);
 });

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../log.ts';
 import { ConfigManager, type DataPlanePort } from './config-manager.ts';
 import { EDIT_ATTEMPTS } from './store/conflict.ts';
+import { fileHashOf } from './file-hash.ts';
+import { OFF_THREAD_BYTES } from '../config/load-off-thread.ts';
 import { FileConfigStore } from './store/file.ts';
 import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
 
@@ -160,6 +162,33 @@ test('a store that lost its versions gets the serving one back under its own num
     await new Promise((r) => setTimeout(r, 50)); // the manager's queue runs
     assert.deepEqual(appends, [{ note: 'PUT /services/more', base: 1 }], 'the serving version 2 went back in as 2, its record as it was');
     assert.equal(manager.current().version, 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a reload of a large file whose config serves already (the same bytes, or a comment more) applies nothing; a changed one applies', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const config = { log: { level: 'silent' }, services: Array.from({ length: 1500 }, (_, i) => service(`svc${i}`)) };
+    const text = JSON.stringify(config, null, 1);
+    assert.ok(text.length >= OFF_THREAD_BYTES, 'loaded on a worker');
+    const file = join(dir, 'tollgate.yaml');
+    await writeFile(file, text);
+    const store = new FileConfigStore({ dir });
+    const first = await store.append({ config, source: 'file', createdAt: new Date().toISOString(), fileHash: fileHashOf(config), note: 'loaded from file' });
+    const applied: number[] = [];
+    const manager = new ConfigManager({ file, store, port: port(applied), log: createLogger('silent') });
+    manager.init(first, fileHashOf(config));
+    assert.ok((await manager.reloadFromFile()).ok);
+    await writeFile(file, `# a comment\n${text}`);
+    assert.ok((await manager.reloadFromFile()).ok);
+    assert.deepEqual(applied, []);
+    assert.equal((await store.head())!.version, 1);
+    await writeFile(file, text.replace('"/svc7"', '"/svc7b"'));
+    const changed = await manager.reloadFromFile();
+    assert.ok(changed.ok && changed.version.version === 2, JSON.stringify(changed));
+    assert.deepEqual(applied, [2]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { loadOffThread } from '../config/load-off-thread.ts';
 import type { Logger } from '../log.ts';
 import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
-import { tlsFilesOf } from '../upstream/tls-files.ts';
+import { tlsFilesOf, tlsFilesSeen, tlsFilesUnchanged, type TlsFilesSeen } from '../upstream/tls-files.ts';
 import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
@@ -46,8 +46,8 @@ export class ConfigManager implements ControlPlane {
   /** Applies the serving config's log settings (with defaults and env overrides) to `log`. */
   private readonly logSettings: LogSettings;
   private fileHash = '';
-  /** The upstreams' TLS file text the data plane was given (tlsFilesOf): a reload of an unchanged config file compares it. */
-  private tlsFiles = '';
+  /** The upstreams' TLS files the data plane was given: a reload of an unchanged config file compares them. */
+  private tlsFiles: TlsFilesSeen = { key: '', texts: new Map() };
   /** The newest shared version this node could not validate (a TLS file it lacks, say): adopted as soon as its files change or on SIGHUP. */
   private refused: ConfigVersion | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -74,7 +74,7 @@ export class ConfigManager implements ControlPlane {
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
     if (serving.ok) {
       this.logSettings.apply(serving.config.log);
-      this.tlsFiles = tlsFilesOf(serving.config);
+      this.tlsFiles = tlsFilesSeen(serving.config);
     }
     this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, (head) => {
       // A store that holds this node's version or a later one has nothing to get back from it.
@@ -131,15 +131,15 @@ export class ConfigManager implements ControlPlane {
     return this.serialise(async () => {
       if (this.refused) await this.adopt(this.refused);
       const read = text === undefined ? readConfigFile(this.file) : { ok: true as const, text };
-      const loaded = read.ok ? await loadOffThread(this.file, read.text, { log: this.log }) : read;
+      const loaded = read.ok ? await loadOffThread(this.file, read.text, { log: this.log, unchangedHash: this.fileHash }) : read;
+      // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
+      if ('unchanged' in loaded) return this.rereadTlsFiles();
       if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
         this.port.onReload?.('invalid');
         this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');
         return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
       }
-      // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
       const { hash } = loaded;
-      if (hash === this.fileHash || loaded.textHash === this.fileHash) return this.rereadTlsFiles();
       const before = this.head;
       let result: ApplyResult;
       try {
@@ -171,13 +171,14 @@ export class ConfigManager implements ControlPlane {
    * rebuilds only the pools of the upstreams whose files changed.
    */
   private rereadTlsFiles(): ApplyResult {
+    if (tlsFilesUnchanged(this.tlsFiles)) return { ok: true, version: summary(this.head) };
     const result = validateConfig(this.head.config);
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
       return { ok: false, errors: result.errors };
     }
-    if (tlsFilesOf(result.config) !== this.tlsFiles) {
+    if (tlsFilesOf(result.config) !== this.tlsFiles.key) {
       this.serve(result.config, this.head);
       this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
     }
@@ -338,7 +339,7 @@ export class ConfigManager implements ControlPlane {
   private serve(config: Config, version: ConfigVersion): void {
     this.port.apply(config, version.version);
     this.head = version;
-    this.tlsFiles = tlsFilesOf(config);
+    this.tlsFiles = tlsFilesSeen(config);
     this.logSettings.apply(config.log);
     this.port.onReload?.('ok');
   }

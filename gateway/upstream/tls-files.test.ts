@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../config/load.ts';
 import type { ConfigError } from '../control/types.ts';
 import { connectTls, type UpstreamTls } from './tls.ts';
-import { tlsFilesOf } from './tls-files.ts';
+import { tlsFilesOf, tlsFilesSeen, tlsFilesUnchanged } from './tls-files.ts';
 
 const TLS = fileURLToPath(new URL('../../test/helpers/tls/', import.meta.url));
 const CA = join(TLS, 'private-ca-cert.pem');
@@ -116,4 +116,25 @@ test('a pool is never built from tls files that validation did not read', () => 
   const up = structuredClone(r.config.services[0].upstream);
   delete (up.tls as UpstreamTls).pem;
   assert.throws(() => connectTls(up), /were not loaded/);
+});
+
+test('tlsFilesUnchanged: true while every file an upstream was given reads the same, false on any change, a removal or no upstream files at all changed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-seen-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, readFileSync(CA));
+  const r = validateConfig(svc({ tls: { ca_file: ca, cert_file: CLIENT_CERT, key_file: CLIENT_KEY } }), {});
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  const seen = tlsFilesSeen(r.config);
+  assert.deepEqual([...seen.texts.keys()].sort(), [ca, CLIENT_CERT, CLIENT_KEY].sort());
+  assert.equal(seen.key, tlsFilesOf(r.config));
+  assert.equal(tlsFilesUnchanged(seen), true);
+  writeFileSync(ca, readFileSync(CA, 'utf8') + '\n');
+  assert.equal(tlsFilesUnchanged(seen), false, 'one byte more');
+  writeFileSync(ca, readFileSync(CA));
+  assert.equal(tlsFilesUnchanged(seen), true, 'the same text again');
+  rmSync(ca);
+  assert.equal(tlsFilesUnchanged(seen), false, 'gone');
+  const none = validateConfig(svc({}), {});
+  assert.ok(none.ok);
+  assert.equal(tlsFilesUnchanged(tlsFilesSeen(none.config)), true, 'no TLS files: nothing to re-read');
 });

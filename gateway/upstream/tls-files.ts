@@ -94,6 +94,45 @@ export function tlsFilesOf(config: Config): string {
   return JSON.stringify([...upstreamsOf(config)].map(({ upstream }) => (upstream.tls as UpstreamTls | undefined)?.pem ?? null));
 }
 
+/** The upstreams' TLS files as the data plane was given them: `key` (tlsFilesOf) and each file's text by path. */
+export interface TlsFilesSeen {
+  key: string;
+  texts: Map<string, string>;
+}
+
+export function tlsFilesSeen(config: Config): TlsFilesSeen {
+  const texts = new Map<string, string>();
+  const seen = (path: string | undefined, text: string | undefined) => {
+    if (path === undefined || text === undefined) return;
+    // Two upstreams given different text of one file (it changed between their reads): never "unchanged".
+    texts.set(path, texts.has(path) && texts.get(path) !== text ? '' : text);
+  };
+  for (const { upstream } of upstreamsOf(config)) {
+    const tls = upstream.tls as UpstreamTls | undefined;
+    seen(tls?.ca_file, tls?.pem?.ca);
+    seen(tls?.cert_file, tls?.pem?.cert);
+    seen(tls?.key_file, tls?.pem?.key);
+  }
+  return { key: tlsFilesOf(config), texts };
+}
+
+/**
+ * Whether every file still reads as it was given: then a re-read (SIGHUP on an
+ * unchanged config file, the TLS file watch) has nothing to apply and skips
+ * validating the whole config, which takes ~50-300 ms on the event loop for
+ * 5,000 services. Any difference or read error sends it the whole way.
+ */
+export function tlsFilesUnchanged(seen: TlsFilesSeen): boolean {
+  for (const [path, text] of seen.texts) {
+    try {
+      if (text === '' || readPemFile(path) !== text) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** O_NONBLOCK: a FIFO named by mistake must not hang the open; it is refused as not a regular file. */
 function readPemFile(path: string): string {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
