@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
@@ -8,7 +8,7 @@ import type { UpstreamHealth } from './control/types.ts';
 import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
 import { createControlMetrics, createGatewayMetrics } from './metrics.ts';
-import { ClusterMetrics } from './cluster-metrics.ts';
+import { answerMetricsRequests, ClusterMetrics } from './cluster-metrics.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
@@ -133,9 +133,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
 /** A proxy worker: waits for its first config, listens, then follows the primary. */
 export function runWorker(log: Logger): void {
   const metrics = createGatewayMetrics();
-  // Constructing one installs the listener that answers the primary's metrics requests.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([metrics.register]);
+  answerMetricsRequests(metrics.register, metrics.routeStats);
   let plane: DataPlane | undefined;
   let sink: EventSink | undefined;
   let identity: IdentityWire | undefined;

@@ -85,3 +85,35 @@ test('a scrape of many routes lets the event loop run while it writes them', asy
   // Through prom-client the whole text is written in one go: no turn of the loop until it is done.
   assert.ok(turns >= 10, `${turns} turns`);
 });
+
+test('what workers send (wire), summed on the primary (addWire), writes what one registry that counted every request writes', async () => {
+  const a = new RouteStatsRegistry();
+  const b = new RouteStatsRegistry();
+  const all = new RouteStatsRegistry();
+  // Seconds a binary fraction holds exactly, so sums do not depend on the order they were added in.
+  const seconds = [0.0001220703125, 0.00390625, 0.0625, 0.5, 2, 8, 64];
+  let n = 0;
+  for (const [registry, routes] of [[a, 40], [b, 60]] as const) {
+    for (let r = 0; r < routes; r++) {
+      for (let i = 0; i < (r % 4) + 1; i++) {
+        const status = [200, 404, 503, 101, 302, 600][(r + i + n) % 6]!;
+        const s = seconds[(r * 3 + i) % seconds.length]!;
+        const name = r === 7 ? 'odd"\\name\nx' : `route${r}`;
+        registry.get(`svc${r % 5}`, name).record(status, s);
+        all.get(`svc${r % 5}`, name).record(status, s);
+      }
+      n++;
+    }
+  }
+  a.get('idle', 'never');
+  all.get('idle', 'never');
+  const wa = a.wire();
+  assert.equal(wa.names.length, 2 * 40, 'a route that answered nothing is not sent');
+  const primary = new RouteStatsRegistry();
+  primary.addWire(JSON.parse(JSON.stringify(wa)));
+  primary.addWire(JSON.parse(JSON.stringify(b.wire())));
+  const lines = (text: string) => text.split('\n').sort();
+  const expected = await all.text();
+  assert.deepEqual(lines(await primary.text()), lines(expected));
+  assert.ok(expected.split('\n').length > 100 * 16);
+});
