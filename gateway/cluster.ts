@@ -1,6 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Registry } from 'prom-client';
-import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
 import { fileHashOf } from './control/file-hash.ts';
@@ -9,6 +8,7 @@ import { DataPlane } from './data-plane.ts';
 import type { Logger } from './log.ts';
 import { createControlMetrics, createGatewayMetrics } from './metrics.ts';
 import { answerMetricsRequests, ClusterMetrics } from './cluster-metrics.ts';
+import { ConfigReceiver, ConfigSender, Rollout, type ConfigWire } from './config-wire.ts';
 import { createEventSink, nodeName } from './events/index.ts';
 import type { EventSink } from './events/sink.ts';
 import { startIdentity } from './apps/start.ts';
@@ -18,8 +18,12 @@ import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
-type ToWorker = { tg: 'apply'; config: Config; version: number } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
-type ToPrimary = { tg: 'listening' } | { tg: 'health'; health: UpstreamHealth[] };
+type ToWorker = { tg: 'apply'; wire: ConfigWire } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
+/**
+ * From a worker. `resend`: it got a change to a config it does not hold, and needs the whole one. `applied`: it
+ * applied (or already held) the config numbered `seq`, which gives the next worker its turn in the roll-out.
+ */
+type ToPrimary = { tg: 'listening' } | { tg: 'health'; health: UpstreamHealth[] } | { tg: 'resend' } | { tg: 'applied'; seq: number };
 
 const HEALTH_PUSH_MS = 500;
 
@@ -49,7 +53,9 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   // Let the kernel spread connections (SO_REUSEPORT-like) instead of the primary accepting and handing over each one.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const { store, storesHealth, dirs, version, config } = await openStarting(loaded, log);
-  let current = { config, version: version.version };
+  const sender = new ConfigSender();
+  const rollout = new Rollout();
+  sender.next(config, version.version);
   const health = new Map<number, UpstreamHealth[]>();
   // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.
   const aggregator = new ClusterMetrics();
@@ -60,20 +66,23 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
   // Apps and keys go to every worker on each change; a new worker gets them before its first config.
-  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => current.config.tokens, log, storesHealth.apps);
+  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => sender.config.tokens, log, storesHealth.apps);
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
   const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
     // The serving log.level (the file's, an admin edit's or TOLLGATE_LOG_LEVEL's): the worker's logger starts at it, and each apply carries it on.
-    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: current.config.log.level });
+    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: sender.config.log.level });
     let listening = false;
     w.on('message', (msg: ToPrimary) => {
       if (msg?.tg === 'listening') { listening = true; resolve(); }
       else if (msg?.tg === 'health') health.set(w.id, msg.health);
+      else if (msg?.tg === 'resend') send(w, { tg: 'apply', wire: sender.whole() });
+      else if (msg?.tg === 'applied') rollout.applied(w.id, msg.seq);
     });
-    w.on('online', () => { send(w, { tg: 'identity', identity: identity.wire() }); send(w, { tg: 'apply', ...current }); });
+    w.on('online', () => { send(w, { tg: 'identity', identity: identity.wire() }); send(w, { tg: 'apply', wire: sender.whole() }); });
     w.on('exit', (code, signal) => {
       health.delete(w.id);
+      rollout.gone(w.id);
       if (stopping) return;
       // A worker that cannot even listen at start (port taken, bad address) would only crash again: fail the start.
       if (!started && !listening) {
@@ -87,8 +96,10 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
 
   const port: DataPlanePort = {
     apply: (c, v) => {
-      current = { config: c, version: v };
-      for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'apply', config: c, version: v });
+      const wire = sender.next(c, v);
+      const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+        .map((w) => ({ id: w.id, send: (x: ConfigWire) => { send(w, { tg: 'apply', wire: x }); return w.isConnected(); } }));
+      return rollout.send(wire, workers);
     },
     health: () => mergeHealth([...health.values()]),
     metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
@@ -137,6 +148,7 @@ export function runWorker(log: Logger): void {
   let plane: DataPlane | undefined;
   let sink: EventSink | undefined;
   let identity: IdentityWire | undefined;
+  const received = new ConfigReceiver();
   const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };
   const timer = setInterval(push, HEALTH_PUSH_MS);
   timer.unref();
@@ -148,15 +160,22 @@ export function runWorker(log: Logger): void {
       identity = msg.identity;
       plane?.setIdentity(identityFromWire(identity));
     } else if (msg?.tg === 'apply') {
-      // log.level applies at once here too: the worker's request and access loggers are children of this one.
-      log.level = msg.config.log.level;
-      if (plane) {
-        plane.apply(msg.config, msg.version);
+      const config = received.take(msg.wire);
+      const ack = () => { process.send?.({ tg: 'applied', seq: msg.wire.seq } satisfies ToPrimary); };
+      if (config === 'held') return ack();
+      if (config === 'resend') {
+        process.send?.({ tg: 'resend' } satisfies ToPrimary);
         return;
       }
+      // log.level applies at once here too: the worker's request and access loggers are children of this one.
+      log.level = config.log.level;
+      if (plane) {
+        plane.apply(config, msg.wire.version);
+        return ack();
+      }
       try {
-        sink = await createEventSink(msg.config, metrics.events, log, `w${process.env.TOLLGATE_WORKER_INDEX ?? '0'}`);
-        plane = new DataPlane(msg.config, msg.version, metrics, log, { sink, node: nodeName(msg.config) });
+        sink = await createEventSink(config, metrics.events, log, `w${process.env.TOLLGATE_WORKER_INDEX ?? '0'}`);
+        plane = new DataPlane(config, msg.wire.version, metrics, log, { sink, node: nodeName(config) });
         if (identity) plane.setIdentity(identityFromWire(identity));
         await plane.listen();
       } catch (err) {
@@ -165,6 +184,7 @@ export function runWorker(log: Logger): void {
         process.exit(1);
       }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
+      ack();
       endStartupTiering({ keepParked: true });
       // As in a single process: start-up grew the young generation to its largest size.
       releaseMemory();

@@ -38,7 +38,7 @@ function beatenEveryTime(own: FileConfigStore, rival: FileConfigStore): ConfigSt
 }
 
 function port(applied: number[], conflicts: string[] = []): DataPlanePort {
-  return { apply: (_c, v) => applied.push(v), health: () => [], metrics: async () => ({ contentType: 'text/plain', body: '' }), onConflict: (r) => conflicts.push(r) };
+  return { apply: (_c, v) => { applied.push(v); }, health: () => [], metrics: async () => ({ contentType: 'text/plain', body: '' }), onConflict: (r) => conflicts.push(r) };
 }
 
 test('an edit another writer beats on every try gives up after EDIT_ATTEMPTS with a conflict and stores nothing', async () => {
@@ -111,6 +111,33 @@ test('an edit that changes nothing makes no version, nor does a rollback to the 
     assert.equal(back.version.version, 3);
     assert.deepEqual(servicesOf((await store.head())!.config), ['api']);
     assert.deepEqual(applied, [2, 3]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an edit is answered once the data plane serves it (every worker, in cluster mode), not before', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const store = new FileConfigStore({ dir });
+    const first = await store.append({ config: { log: { level: 'silent' }, services: [service('api')] }, source: 'file', createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note: 'loaded from file' });
+    let served: () => void = () => {};
+    const applying: number[] = [];
+    const slow: DataPlanePort = {
+      ...port([]),
+      apply: (_c, v) => { applying.push(v); return new Promise<void>((resolve) => { served = resolve; }); },
+    };
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: slow, log: createLogger('silent') });
+    manager.init(first, 'f'.repeat(64));
+    let answered = false;
+    const edit = manager.edit(putService(service('web')), 'PUT /services/web').then((r) => { answered = true; return r; });
+    while (applying.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answered, false, 'answered while a worker did not serve the edit yet');
+    served();
+    const result = await edit;
+    assert.ok(result.ok);
+    assert.deepEqual(applying, [2]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

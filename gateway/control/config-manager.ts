@@ -15,7 +15,8 @@ import type {
 
 /** Where compiled configs go: the in-process data plane, or every worker over IPC. */
 export interface DataPlanePort {
-  apply(config: Config, version: number): void;
+  /** Serves `config`; a promise resolves once every proxy worker serves it (cluster.ts rolls it out one at a time). */
+  apply(config: Config, version: number): void | Promise<void>;
   health(): UpstreamHealth[];
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
@@ -170,7 +171,7 @@ export class ConfigManager implements ControlPlane {
    * when it is refused) and applied under the same version number, which
    * rebuilds only the pools of the upstreams whose files changed.
    */
-  private rereadTlsFiles(): ApplyResult {
+  private async rereadTlsFiles(): Promise<ApplyResult> {
     if (tlsFilesUnchanged(this.tlsFiles)) return { ok: true, version: summary(this.head) };
     const result = validateConfig(this.head.config);
     if (!result.ok) {
@@ -179,7 +180,7 @@ export class ConfigManager implements ControlPlane {
       return { ok: false, errors: result.errors };
     }
     if (tlsFilesOf(result.config) !== this.tlsFiles.key) {
-      this.serve(result.config, this.head);
+      await this.serve(result.config, this.head);
       this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
     }
     return { ok: true, version: summary(this.head) };
@@ -315,7 +316,8 @@ export class ConfigManager implements ControlPlane {
       // A Redis store may have kept a version whose reply timed out: the watch then brings it to every node.
       throw new StoreUnavailableError('the config store did not confirm the save, so the change is not applied (should the store have kept it, every node adopts it once it answers): retry once it does', err);
     }
-    this.serve(result.config, version);
+    // An admin edit is answered once every worker serves it: a request sent after the reply sees the change.
+    await this.serve(result.config, version);
     this.log.info({ version: version.version, source, note }, 'config applied');
     return { ok: true, version: summary(version) };
   }
@@ -331,16 +333,17 @@ export class ConfigManager implements ControlPlane {
       return result.errors;
     }
     if (this.refused && this.refused.version <= v.version) this.refused = undefined;
-    this.serve(result.config, v);
+    await this.serve(result.config, v);
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
   }
 
   /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it and this node serves it. */
-  private serve(config: Config, version: ConfigVersion): void {
-    this.port.apply(config, version.version);
+  private serve(config: Config, version: ConfigVersion): void | Promise<void> {
+    const served = this.port.apply(config, version.version);
     this.head = version;
     this.tlsFiles = tlsFilesSeen(config);
     this.logSettings.apply(config.log);
     this.port.onReload?.('ok');
+    return served;
   }
 }

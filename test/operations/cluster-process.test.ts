@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { eventually, service } from '../helpers/gateway.ts';
+import { service } from '../helpers/gateway.ts';
 import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { holdKafkaLock, randomTopic, readTopic } from '../events/kafka-helpers.ts';
@@ -55,9 +55,8 @@ test('a cluster-mode gateway process (workers, Redis store, Kafka sink, cluster 
     const admin = adminClient(gw.adminUrl, token);
     const put = await admin.putService(service('edit', [two.url], [{ paths: ['/edit'] }]));
     assert.ok(put.status < 300, put.text);
-    // Both workers take connections; every one of these must see the edit.
-    assert.equal(await eventually(async () => (await get(`${gw.proxyUrl}/edit/x`)).status === 200, 5000), true);
-    for (let i = 0; i < 6; i++) assert.equal((await get(`${gw.proxyUrl}/edit/x`)).json().name, 'two');
+    // The reply comes once every worker serves the edit, and both workers take connections: each of these sees it.
+    for (let i = 0; i < 12; i++) assert.equal((await get(`${gw.proxyUrl}/edit/x`)).json().name, 'two', `request ${i}`);
     assert.equal((await admin.openapi()).status, 200);
   } finally {
     assert.deepEqual(await gw.stop(), { code: 0, signal: null }, gw.stderr());
