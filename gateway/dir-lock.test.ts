@@ -51,6 +51,22 @@ test('a lock held by another live process refuses, also while it is stopped; onc
   await lock.release();
 });
 
+test('two gateways that find the same stale lock at once: one takes the directory, the other is refused', { skip: process.platform !== 'linux' && 'the takeover is serialised on Linux only' }, async () => {
+  for (let round = 0; round < 5; round++) {
+    const dir = temp();
+    const child = await holder(dir);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(existsSync(join(dir, LOCK_NAME)), 'a stale lock');
+    const results = await Promise.allSettled([lockDir(dir, 'store.dir', 'hint'), lockDir(dir, 'store.dir', 'hint')]);
+    const taken = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof DirInUseError);
+    assert.equal(taken.length, 1, `round ${round}: ${taken.length} took it`);
+    assert.equal(refused.length, 1);
+    await (taken[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lockDir>>>).value!.release();
+  }
+});
+
 test('lockDataDirs locks a file store and an event directory once each, and nothing for a Redis store without events', async () => {
   const dir = temp();
   const warned: string[] = [];

@@ -45,21 +45,48 @@ export async function lockDir(dir: string, field: string, hint: string, onSkippe
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     if (await answers(path)) throw new DirInUseError(field, abs, hint);
-    // Left by a gateway that is gone. Two gateways that find the same stale file at the same moment can both get
-    // here, and the later unlink removes the earlier one's socket: both then start. That needs two starts within
-    // milliseconds of each other on a directory a killed gateway left; a live holder is always refused.
-    try { unlinkSync(path); } catch { /* already gone */ }
-    try {
-      server = await listen(path);
-    } catch (again) {
-      if ((again as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new DirInUseError(field, abs, hint);
-      throw again;
-    }
+    server = await takeOver(path, () => new DirInUseError(field, abs, hint));
   }
   server.unref();
   // A gateway asking whether the directory is taken gets its answer from the connection itself.
   server.on('connection', (s) => s.destroy());
   return { dir: abs, release: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * Replaces a lock file a gateway that is gone left behind. Unlinking it is
+ * the unsafe step: two gateways that found it at once would each unlink and
+ * listen, the later unlink removing the earlier one's socket, and both would
+ * start. On Linux the takeover holds an abstract socket named after the lock
+ * (`\0` + its path), which only one process can listen on and which the kernel
+ * frees when that process dies, so it is never left stale itself: the other
+ * gateway is refused, or finds the new holder answering. Abstract names are
+ * per network namespace, so two containers sharing the directory are not
+ * serialised this way; elsewhere the race remains.
+ */
+async function takeOver(path: string, inUse: () => DirInUseError): Promise<Server> {
+  let mutex: Server | undefined;
+  if (process.platform === 'linux') {
+    try {
+      mutex = await listen(`\0${path}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw inUse();
+      throw err;
+    }
+  }
+  try {
+    // Another gateway may have taken it over between our look and the mutex.
+    if (mutex !== undefined && await answers(path)) throw inUse();
+    try { unlinkSync(path); } catch { /* already gone */ }
+    try {
+      return await listen(path);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === 'EADDRINUSE') throw inUse();
+      throw again;
+    }
+  } finally {
+    await new Promise<void>((r) => (mutex ? mutex.close(() => r()) : r()));
+  }
 }
 
 function listen(path: string): Promise<Server> {
