@@ -19,12 +19,9 @@ interface Entry<R> {
   rank: number[];
 }
 
-const pathRank = (p: PathMatcher | undefined): number[] => {
-  if (!p) return [0, 0];
-  if (p.kind === 'exact') return [3, p.path.length];
-  if (p.kind === 'prefix') return [2, p.prefix.length];
-  return [1, 0];
-};
+/** Path kind first (exact 3, prefix 2, regex 1, none 0), then its length. */
+const pathKindRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? 3 : p.kind === 'prefix' ? 2 : 1);
+const pathLengthRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? p.path.length : p.kind === 'prefix' ? p.prefix.length : 0);
 
 function parsePath(p: string): PathMatcher {
   if (p.startsWith('=')) return { kind: 'exact', path: p.slice(1) };
@@ -63,10 +60,13 @@ export class RouteTable<R> {
         [k.toLowerCase(), v.startsWith('~') ? new RegExp(v.slice(1)) : v]);
       for (const host of hosts) {
         for (const path of paths) {
-          const hostRank = host.kind === 'exact' ? [2, 0] : host.kind === 'wildcard' ? [1, host.suffix.length] : [0, 0];
+          // Host kind (exact 2, wildcard 1, any 0), then a wildcard's suffix length; built without spreads, as
+          // a 5,000-service reload builds 15,000 of these on the event loop.
+          const hostKind = host.kind === 'exact' ? 2 : host.kind === 'wildcard' ? 1 : 0;
+          const hostLength = host.kind === 'wildcard' ? host.suffix.length : 0;
           const conditions = (methods ? 1 : 0) + headers.length;
           this.entries.push({ route, pos: 0, host, path, methods, headers,
-            rank: [config.priority, ...hostRank, ...pathRank(path), conditions, -order++] });
+            rank: [config.priority, hostKind, hostLength, pathKindRank(path), pathLengthRank(path), conditions, -order++] });
         }
       }
     }

@@ -36,7 +36,11 @@ export function applyHeaderOps(headers: Record<string, string | string[] | numbe
   }
 }
 
+/** What a route without header edits compiles to (most routes): one shared value, not three new objects each. */
+const NO_OPS: { add: Record<string, string>; set: Record<string, string>; remove: string[] } = Object.freeze({ add: Object.freeze({}), set: Object.freeze({}), remove: Object.freeze([]) as unknown as string[] });
+
 function lowerOps(ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] }) {
+  if (ops.remove.length === 0 && isEmpty(ops.add) && isEmpty(ops.set)) return NO_OPS;
   const lower = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
   return { add: lower(ops.add), set: lower(ops.set), remove: ops.remove.map((r) => r.toLowerCase()) };
 }
@@ -62,5 +66,10 @@ export const requestHeaders: RouteStage = {
     };
   },
 };
+
+function isEmpty(r: Record<string, string>): boolean {
+  for (const _ in r) return false;
+  return true;
+}
 
 export { lowerOps };
