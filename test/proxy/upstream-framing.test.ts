@@ -33,6 +33,12 @@ before(async () => {
       setTimeout(() => socket.end('b\r\ndata: one\n\n\r\n0\r\n\r\n'), 1500);
       return;
     }
+    if (path === '/length-then-stall') {
+      // A slow download: the head with its length now, the body after 1.5 s.
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n');
+      setTimeout(() => socket.end('data: one\n\n'), 1500);
+      return;
+    }
     if (path === '/no-content') return void socket.write('HTTP/1.1 204 No Content\r\nX-Done: yes\r\n\r\n');
     if (path === '/no-content-length') return void socket.write('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n');
     if (path === '/not-modified') return void socket.write('HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n');
@@ -96,21 +102,23 @@ test('a chunked body broken in the same read as its head gets 502 GW_ERR_BAD_GAT
   await nextRequestWorks();
 });
 
-test('a response head without a length reaches the client as soon as the upstream sends it, not with the first chunk', async () => {
-  const { request } = await import('node:http');
-  const url = new URL('/head-then-stall', gw.url);
-  const started = performance.now();
-  const { headMs, body, status } = await new Promise<{ headMs: number; body: string; status: number }>((resolve, reject) => {
-    request(url, (res) => {
-      const headMs = performance.now() - started;
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ headMs, body, status: res.statusCode ?? 0 })).on('error', reject);
-    }).on('error', reject).end();
+for (const [path, what] of [['/head-then-stall', 'without a length (an event stream)'], ['/length-then-stall', 'with a Content-Length (a slow download)']]) {
+  test(`a response head ${what} reaches the client as soon as the upstream sends it, not with the first chunk`, async () => {
+    const { request } = await import('node:http');
+    const url = new URL(path, gw.url);
+    const started = performance.now();
+    const { headMs, body, status } = await new Promise<{ headMs: number; body: string; status: number }>((resolve, reject) => {
+      request(url, (res) => {
+        const headMs = performance.now() - started;
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ headMs, body, status: res.statusCode ?? 0 })).on('error', reject);
+      }).on('error', reject).end();
+    });
+    assert.equal(status, 200);
+    assert.equal(body, 'data: one\n\n');
+    assert.ok(headMs < 1000, `the head took ${headMs} ms (the upstream sent it at once and the body after 1.5 s)`);
   });
-  assert.equal(status, 200);
-  assert.equal(body, 'data: one\n\n');
-  assert.ok(headMs < 1000, `the head took ${headMs} ms (the upstream sent it at once and the body after 1.5 s)`);
-});
+}
 
 test('a healthy keep-alive upstream connection is reused between requests', async () => {
   const agent = keepAliveAgent();

@@ -11,6 +11,7 @@ import { GatewayError } from '../../errors.ts';
 import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
 import { bodyUnread, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
+import { heldHeads, type HeldHead } from './head-flush.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -21,7 +22,7 @@ type Controller = Dispatcher.DispatchController;
  * the client socket when the upstream is slow; the response pauses undici when
  * the client is slow). Nothing is buffered whole.
  */
-export class Exchange implements Dispatcher.DispatchHandler, Deadline {
+export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead {
   private readonly ctx: RequestContext;
   private readonly route: CompiledRoute;
   private readonly target: Target;
@@ -192,11 +193,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     }
     this.headStatus = statusCode;
     this.headFields = fields;
-    // A body without a length is often a stream whose first chunk is long in coming (server-sent events, a long
-    // poll's padding): unless that chunk came in the same read, its head goes out on the next turn of the event
-    // loop, as nginx sends it at once; it used to wait for the first chunk. A response with a length is sent whole,
-    // its body right behind.
-    if (headers['content-length'] === undefined) setImmediate(Exchange.flushHeadSoon, this);
+    // Sent with the first chunk when it comes in the same read (nearly always), else two turns of the loop later
+    // (heldHeads): an event stream, a long poll or a slow download shows its head as the upstream sent it.
+    heldHeads.hold(this);
   }
 
   private sendHead(): void {
@@ -205,20 +204,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline {
     this.headFields = undefined;
   }
 
-  /**
-   * Not sooner: undici destroys the upstream socket on a body broken in the
-   * same read as the head (a bad chunk size), and the request's error comes
-   * with the socket's close, at the end of this turn of the loop, after this
-   * turn's immediates. The head held until then lets that client get its 502.
-   */
-  private static flushHeadSoon(ex: Exchange): void {
-    if (ex.headStatus !== 0 && !ex.done) setImmediate(Exchange.flushHead, ex);
-  }
-
-  private static flushHead(ex: Exchange): void {
-    if (ex.headStatus === 0 || ex.done) return;
-    ex.sendHead();
-    ex.ctx.res.flushHeaders();
+  flushHeldHead(): void {
+    if (this.headStatus === 0 || this.done) return;
+    this.sendHead();
+    this.ctx.res.flushHeaders();
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
