@@ -170,7 +170,7 @@ export function runWorker(log: Logger): void {
       // log.level applies at once here too: the worker's request and access loggers are children of this one.
       log.level = config.log.level;
       if (plane) {
-        plane.apply(config, msg.wire.version);
+        await plane.apply(config, msg.wire.version);
         return ack();
       }
       try {

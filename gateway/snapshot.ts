@@ -7,6 +7,7 @@ import { RouteTable } from './router/route-table.ts';
 import { lowerOps } from './stages/request-headers/index.ts';
 import type { HeaderOps } from './stages/proxy/response-headers.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
+import type { Steps } from './slices.ts';
 
 export interface UpstreamGroup {
   /** `stable` for the service's own upstream, else the canary group's name. */
@@ -55,7 +56,8 @@ export interface Snapshot {
   runtime: Runtime;
 }
 
-export function compileSnapshot(config: Config, version: number, metrics: GatewayMetrics, pools: Map<string, UpstreamPool>, runtime: Runtime): Snapshot {
+/** Compiles `config` over `pools`, yielding after each service (slices.ts). */
+export function* compileSnapshot(config: Config, version: number, metrics: GatewayMetrics, pools: Map<string, UpstreamPool>, runtime: Runtime): Steps<Snapshot> {
   const services = new Map<string, CompiledService>();
   const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
   for (const svc of config.services) {
@@ -77,6 +79,7 @@ export function compileSnapshot(config: Config, version: number, metrics: Gatewa
       route.chain = buildRouteChain(route);
       routes.push({ route, config: rc });
     });
+    yield;
   }
   const snapshot: Snapshot = {
     version, config, table: new RouteTable(routes), edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,

@@ -76,6 +76,11 @@ export class UpstreamPool {
   private readonly tls: TlsConnectOptions | undefined;
   private closed = false;
 
+  /** Retired or closed: no more health checks or discovery. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Target.available as one closure for the pool, not one per request. */
   readonly eligible = (t: Target): boolean => t.available();
 
