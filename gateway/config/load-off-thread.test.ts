@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadOffThread, OFF_THREAD_BYTES, workerAnswer } from './load-off-thread.ts';
+import { loadOffThread, OFF_THREAD_BYTES, PART_SERVICES, workerAnswer } from './load-off-thread.ts';
 import { loadConfigText } from './load.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 
@@ -80,12 +80,19 @@ test('a small config is loaded here; a worker that fails is logged and the confi
   assert.match(String(lines[0].fields.err), /no worker today/);
 });
 
-test('the worker answers with JSON when the result comes back from it exactly, else with the object (Infinity, say)', async () => {
-  const text = bigConfig(20);
+test('the worker answers with JSON parts when the result comes back from them exactly, else with the object (Infinity, say)', async () => {
+  const text = bigConfig(PART_SERVICES * 2 + 1);
   const answer = workerAnswer('cfg.yaml', text);
-  assert.ok('json' in answer, 'a config of plain data goes as JSON');
+  assert.ok('parts' in answer, 'a config of plain data goes as JSON');
+  // The services go a few hundred to a text, parsed in slices; the rest goes whole.
+  assert.equal(answer.parts.raw.length, 3);
+  assert.equal(answer.parts.config.length, 3);
   const here = loadConfigText('cfg.yaml', text);
-  assert.deepEqual(JSON.parse(answer.json).config, here.ok && here.config);
+  const head = JSON.parse(answer.parts.head);
+  assert.deepEqual(head.config, { ...(here.ok && here.config), services: [] });
+  assert.deepEqual(Object.keys(head.raw), Object.keys(here.raw!), 'the raw config keeps its keys in their order');
+  assert.deepEqual(answer.parts.config.flatMap((p) => JSON.parse(p)), here.ok && here.config.services);
+  assert.deepEqual(answer.parts.raw.flatMap((p) => JSON.parse(p)), here.raw!.services);
 
   // YAML's .inf is no JSON: it would come back null.
   const odd = 'services: []\nproxy: { listen: 127.0.0.1:0, max_connections: .inf }\n';
