@@ -24,7 +24,11 @@ class MemoryControlPlane implements ControlPlane {
     return this.versions.at(-1)!;
   }
 
-  validate(raw: unknown): ConfigError[] {
+  async validate(raw: unknown): Promise<ConfigError[]> {
+    return this.check(raw);
+  }
+
+  check(raw: unknown): ConfigError[] {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [{ path: '', message: 'must be an object' }];
     const services = (raw as { services?: unknown }).services ?? [];
     if (!Array.isArray(services)) return [{ path: '/services', message: 'must be an array' }];
@@ -41,7 +45,7 @@ class MemoryControlPlane implements ControlPlane {
   }
 
   async apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult> {
-    const errors = this.validate(raw);
+    const errors = this.check(raw);
     if (errors.length > 0) return { ok: false, errors };
     return { ok: true, version: this.#push(raw as Record<string, unknown>, source, note) };
   }

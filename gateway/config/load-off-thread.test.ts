@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { loadOffThread, OFF_THREAD_BYTES, PART_SERVICES, workerAnswer } from './load-off-thread.ts';
-import { loadConfigText } from './load.ts';
+import { parse, stringify } from 'yaml';
+import { loadOffThread, OFF_THREAD_BYTES, OFF_THREAD_SERVICES, PART_SERVICES, validateOffThread, workerAnswer } from './load-off-thread.ts';
+import { loadConfigText, validateConfig } from './load.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 
 /** A config of `n` services, each with a host route and a regex route: ~190 bytes of YAML a service. */
@@ -125,4 +125,50 @@ test('loaded here (a small file), a text whose bytes or config serve already is 
   assert.ok('unchanged' in await loadOffThread('cfg.yaml', `# a comment\n${text}`, { unchangedHash: fileHashOf(here.raw!) }));
   const changed = await loadOffThread('cfg.yaml', bigConfig(4), { unchangedHash: fileHashOf(here.raw!) });
   assert.ok(!('unchanged' in changed) && changed.ok && changed.config.services.length === 4);
+});
+
+test('a large config object is validated on a worker while the loop turns, with the result validating it here gives; errors too', async () => {
+  const raw = parse(bigConfig(OFF_THREAD_SERVICES)) as Record<string, unknown>;
+  let turns = 0;
+  const timer = setInterval(() => turns++, 5);
+  const { lines, log } = logs();
+  let result;
+  try {
+    result = await validateOffThread(raw, { log });
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(turns >= 3, `the loop turned ${turns} times`);
+  assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['info', 'large config validated on a worker thread']]);
+  assert.equal(lines[0]!.fields.services, OFF_THREAD_SERVICES);
+  assert.deepEqual(result, validateConfig(raw));
+
+  const bad = parse(bigConfig(OFF_THREAD_SERVICES, true)) as Record<string, unknown>;
+  const refused = await validateOffThread(bad, { log });
+  assert.equal(refused.ok, false);
+  assert.deepEqual(refused, validateConfig(bad));
+  assert.equal(lines.length, 2, 'validated on the worker too');
+});
+
+test('a config object validated on a worker comes back exactly, Infinity and all; a small one, or one whose worker fails, is validated here', async () => {
+  const raw = parse(bigConfig(3)) as Record<string, unknown>;
+  raw.proxy = { listen: '127.0.0.1:0', max_connections: Infinity };
+  const { lines, log } = logs();
+  const result = await validateOffThread(raw, { minServices: 0, log });
+  assert.equal(lines.length, 1);
+  assert.ok(result.ok);
+  assert.equal(result.config.proxy.max_connections, Infinity);
+  assert.deepEqual(result, validateConfig(raw));
+
+  const small = logs();
+  assert.deepEqual(await validateOffThread(raw, { log: small.log }), validateConfig(raw));
+  assert.equal(small.lines.length, 0, 'a config of 3 services is validated here');
+
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-'));
+  const broken = join(dir, 'broken-worker.mjs');
+  writeFileSync(broken, 'throw new Error("no worker today");\n');
+  const failed = logs();
+  assert.deepEqual(await validateOffThread(raw, { minServices: 0, workerUrl: new URL(`file://${broken}`), log: failed.log }), validateConfig(raw));
+  assert.deepEqual(failed.lines.map((l) => l.level), ['warn']);
+  assert.match(String(failed.lines[0]!.fields.err), /no worker today/);
 });

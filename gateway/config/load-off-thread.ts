@@ -1,9 +1,9 @@
-import { isDeepStrictEqual } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { loadConfigText, type FileLoadResult } from './load.ts';
+import { jsonExact } from './json-exact.ts';
+import { askConfigThread } from './config-thread.ts';
+import { loadConfigText, validateConfig, type FileLoadResult, type LoadResult } from './load.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 import type { Logger } from '../log.ts';
-import { runAtOnce, runSliced, type Steps } from '../slices.ts';
+import { runSliced, type Steps } from '../slices.ts';
 
 /** A config file's text parsed and validated (loadConfigText), with the hashes a reload compares. */
 export type LoadedText = FileLoadResult & {
@@ -65,7 +65,8 @@ export async function loadOffThread(file: string, text: string, opts: OffThreadO
   if (text.length >= (opts.minBytes ?? OFF_THREAD_BYTES)) {
     const started = performance.now();
     try {
-      const loaded = await inWorker(opts.workerUrl ?? workerUrl(), file, text, opts.unchangedHash);
+      const answer = await inWorker<LoadedText>(opts.workerUrl ?? workerUrl(), { file, text, unchangedHash: opts.unchangedHash });
+      const loaded = 'unchanged' in answer ? answer : { ...answer, text, onWorker: true };
       opts.log?.info({ file, chars: text.length, ms: Math.round(performance.now() - started) }, 'large config file parsed and validated on a worker thread');
       return loaded;
     } catch (err) {
@@ -96,7 +97,7 @@ export function loadHashed(file: string, text: string): LoadedText {
  * deserialiser took 90-120 ms (both ~7 MB); in parts, it parses them in
  * slices between which requests are answered.
  */
-export type WorkerAnswer = { parts: JsonParts } | { loaded: LoadedText } | UnchangedText;
+export type WorkerAnswer<T extends FileLoadResult = LoadedText> = { parts: JsonParts } | { loaded: T } | UnchangedText;
 
 /** A loaded config as JSON: all but the services, then the raw and the validated services, PART_SERVICES to a text. */
 export interface JsonParts {
@@ -115,11 +116,19 @@ export function workerAnswer(file: string, text: string, unchangedHash?: string)
   const { text: _text, ...loaded } = loadHashed(file, text);
   const unchanged = unchangedText(loaded, unchangedHash);
   if (unchanged) return { ...unchanged, onWorker: true };
-  const parts = jsonParts(loaded);
-  return isDeepStrictEqual(runAtOnce(fromParts(parts)), loaded) ? { parts } : { loaded };
+  return answerOf(loaded);
 }
 
-function jsonParts(loaded: LoadedText): JsonParts {
+/** What the worker posts for a config object to validate (validateOffThread): its validated config, no raw. */
+export function validatedAnswer(raw: unknown): WorkerAnswer<LoadResult> {
+  return answerOf(validateConfig(raw));
+}
+
+function answerOf<T extends FileLoadResult>(loaded: T): WorkerAnswer<T> {
+  return jsonExact(loaded) ? { parts: jsonParts(loaded) } : { loaded };
+}
+
+function jsonParts(loaded: FileLoadResult): JsonParts {
   const raw = Array.isArray(loaded.raw?.services) ? loaded.raw.services as unknown[] : [];
   const config = loaded.ok ? loaded.config.services : [];
   // The services' places stay where they were among the keys: `services: []` replaces them.
@@ -136,8 +145,8 @@ function jsonParts(loaded: LoadedText): JsonParts {
   return { head: JSON.stringify(head), raw: texts(raw), config: texts(config) };
 }
 
-function* fromParts(parts: JsonParts): Steps<LoadedText> {
-  const loaded = JSON.parse(parts.head) as LoadedText & { raw: { services: unknown[] }; config: { services: unknown[] } };
+function* fromParts<T extends FileLoadResult>(parts: JsonParts): Steps<T> {
+  const loaded = JSON.parse(parts.head) as T & { raw: { services: unknown[] }; config: { services: unknown[] } };
   for (const part of parts.raw) {
     loaded.raw.services.push(...JSON.parse(part) as unknown[]);
     yield;
@@ -149,20 +158,38 @@ function* fromParts(parts: JsonParts): Steps<LoadedText> {
   return loaded;
 }
 
-function inWorker(url: URL, file: string, text: string, unchangedHash?: string): Promise<LoadedText | UnchangedText> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: { file, text, unchangedHash } });
-    let answered = false;
-    worker.once('message', (m: WorkerAnswer) => {
-      answered = true;
-      void worker.terminate();
-      if ('unchanged' in m) resolve(m);
-      else if ('loaded' in m) resolve({ ...m.loaded, text, onWorker: true });
-      else resolve(runSliced(fromParts(m.parts), PARSE_SLICE_MS).then((loaded) => ({ ...loaded, text, onWorker: true })));
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the config worker exited with code ${code} before answering`));
-    });
-  });
+/** The worker's answer to `data`: UnchangedText, or what it loaded (its JSON parts parsed here in slices). */
+async function inWorker<T extends FileLoadResult>(url: URL, data: unknown): Promise<T | UnchangedText> {
+  const m = await askConfigThread(url, data) as WorkerAnswer<T>;
+  if ('unchanged' in m) return m;
+  if ('loaded' in m) return m.loaded;
+  return runSliced(fromParts<T>(m.parts), PARSE_SLICE_MS);
+}
+
+/**
+ * From this many services a config object (an admin edit, another node's
+ * version) is validated on a worker thread: ~950 KB of YAML in a file.
+ */
+export const OFF_THREAD_SERVICES = 500;
+
+/**
+ * validateConfig, on a worker thread for a config of OFF_THREAD_SERVICES or
+ * more (or `minServices`): for 5,000 services it held the event loop for
+ * 150-400 ms (the first time with the validator's compile), during which an
+ * admin edit stalled every request. The object goes by structured clone, so
+ * it arrives exactly as it is. Should the worker fail, it is validated here.
+ */
+export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number } = {}): Promise<LoadResult> {
+  const services = (raw as { services?: unknown } | null)?.services;
+  if (Array.isArray(services) && services.length >= (opts.minServices ?? OFF_THREAD_SERVICES)) {
+    const started = performance.now();
+    try {
+      const result = await inWorker<LoadResult>(opts.workerUrl ?? workerUrl(), { raw }) as LoadResult;
+      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, 'large config validated on a worker thread');
+      return result;
+    } catch (err) {
+      opts.log?.warn({ err: (err as Error).message }, 'config worker failed: the config is validated on the event loop');
+    }
+  }
+  return validateConfig(raw);
 }

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { readConfigFile, validateConfig, type LoadResult } from '../config/load.ts';
-import { loadOffThread } from '../config/load-off-thread.ts';
+import { loadOffThread, validateOffThread } from '../config/load-off-thread.ts';
 import type { Logger } from '../log.ts';
 import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
@@ -109,8 +109,8 @@ export class ConfigManager implements ControlPlane {
 
   current(): ConfigVersion { return this.head; }
 
-  validate(raw: unknown): ConfigError[] {
-    const r = validateConfig(raw);
+  async validate(raw: unknown): Promise<ConfigError[]> {
+    const r = await validateOffThread(raw, { log: this.log });
     return r.ok ? [] : r.errors;
   }
 
@@ -299,7 +299,7 @@ export class ConfigManager implements ControlPlane {
 
   /** `base`: the version `raw` was made on (refused once another node moved past it); `validated`: validateConfig's result for `raw`. */
   private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number, validated?: LoadResult): Promise<ApplyResult> {
-    const result = validated ?? validateConfig(raw);
+    const result = validated ?? await validateOffThread(raw, { log: this.log });
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');
@@ -325,7 +325,7 @@ export class ConfigManager implements ControlPlane {
   /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate here. */
   private async adopt(v: ConfigVersion): Promise<ConfigError[] | undefined> {
     if (v.version <= this.head.version) return undefined;
-    const result = validateConfig(v.config);
+    const result = await validateOffThread(v.config, { log: this.log });
     if (!result.ok) {
       if (v.version > (this.refused?.version ?? 0)) this.refused = v;
       this.port.onReload?.('invalid');

@@ -93,7 +93,8 @@ export interface UpstreamHealth {
 /** What the admin API drives. Implemented by gateway/control/config-manager.ts. */
 export interface ControlPlane {
   current(): ConfigVersion;
-  validate(raw: unknown): ConfigError[];
+  /** A large config is validated on a worker thread (validateOffThread). */
+  validate(raw: unknown): Promise<ConfigError[]>;
   /** A whole config, which depends on nothing serving: appended on top of whatever is the store's head. */
   apply(raw: unknown, source: ConfigSource, note: string): Promise<ApplyResult>;
   /**

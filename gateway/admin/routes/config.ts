@@ -25,7 +25,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
       },
     },
   }, async (req, reply) => {
-    const errors = control.validate(req.body);
+    const errors = await control.validate(req.body);
     if (errors.length === 0) return { valid: true };
     return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config has ${errors.length} error${errors.length === 1 ? '' : 's'}`, errors);
   });
