@@ -15,7 +15,6 @@ class ConfigThread {
   #asked = 0;
   #idle: NodeJS.Timeout | undefined;
   readonly #gone: () => void;
-
   readonly #idleMs: number;
 
   constructor(url: URL, idleMs: number, gone: () => void) {
