@@ -134,10 +134,12 @@ test('an edit is answered once the data plane serves it (every worker, in cluste
     while (applying.length === 0) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(answered, false, 'answered while a worker did not serve the edit yet');
+    assert.equal(manager.current().version, 1, 'the node said it served the edit before its data plane did');
     served();
     const result = await edit;
     assert.ok(result.ok);
     assert.deepEqual(applying, [2]);
+    assert.equal(manager.current().version, 2);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

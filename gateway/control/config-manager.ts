@@ -337,13 +337,12 @@ export class ConfigManager implements ControlPlane {
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
   }
 
-  /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it and this node serves it. */
-  private serve(config: Config, version: ConfigVersion): void | Promise<void> {
-    const served = this.port.apply(config, version.version);
+  /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it, and once it serves it, so does this node. */
+  private async serve(config: Config, version: ConfigVersion): Promise<void> {
+    await this.port.apply(config, version.version);
     this.head = version;
     this.tlsFiles = tlsFilesSeen(config);
     this.logSettings.apply(config.log);
     this.port.onReload?.('ok');
-    return served;
   }
 }
