@@ -81,8 +81,9 @@ export function* compileSnapshot(config: Config, version: number, metrics: Gatew
     });
     yield;
   }
+  const table = yield* RouteTable.build(routes);
   const snapshot: Snapshot = {
-    version, config, table: new RouteTable(routes), edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,
+    version, config, table, edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,
   };
   snapshot.edgeChain = buildEdgeChain(snapshot);
   return snapshot;

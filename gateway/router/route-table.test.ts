@@ -62,3 +62,22 @@ test('path normalisation resolves dot segments, merges slashes and decodes unres
   assert.equal(normalizePath('/a%zz'), undefined);
   assert.equal(normalizePath('/a%00b'), undefined);
 });
+
+test('RouteTable.build yields between steps of a large table and builds the table the constructor does', () => {
+  const routes = Array.from({ length: 3000 }, (_, i) => ({
+    route: `r${i}`,
+    config: route({ paths: [`/s${i % 700}`, `=/x${i}`], hosts: i % 3 === 0 ? [`h${i % 40}.test`] : [], methods: i % 5 === 0 ? ['POST'] : [], priority: i % 7 }),
+  }));
+  const steps = RouteTable.build(routes);
+  let yields = 0;
+  let r = steps.next();
+  for (; r.done !== true; r = steps.next()) yields++;
+  assert.ok(yields >= 6, `${yields} yields`);
+  const built = r.value;
+  const made = new RouteTable(routes);
+  for (let i = 0; i < 3000; i += 7) {
+    for (const [path, host, method] of [[`/s${i % 700}/a`, 'a.test', 'GET'], [`/x${i}`, `h${i % 40}.test`, 'POST'], [`/s${i % 700}`, `h${i % 40}.test`, 'GET']]) {
+      assert.deepEqual(m(built, path!, host, method), m(made, path!, host, method), `${method} ${host}${path}`);
+    }
+  }
+});
