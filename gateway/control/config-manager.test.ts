@@ -7,7 +7,9 @@ import { createLogger } from '../log.ts';
 import { ConfigManager, type DataPlanePort } from './config-manager.ts';
 import { EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fileHashOf } from './file-hash.ts';
-import { OFF_THREAD_BYTES } from '../config/load-off-thread.ts';
+import { OFF_THREAD_BYTES, OFF_THREAD_SERVICES } from '../config/load-off-thread.ts';
+import { pino } from 'pino';
+import { LOCALHOST_CERT, LOOPBACK_IP_CERT } from '../../test/helpers/tls-upstream.ts';
 import { FileConfigStore } from './store/file.ts';
 import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
 
@@ -218,6 +220,31 @@ test('a reload of a large file whose config serves already (the same bytes, or a
     const changed = await manager.reloadFromFile();
     assert.ok(changed.ok && changed.version.version === 2, JSON.stringify(changed));
     assert.deepEqual(applied, [2]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a SIGHUP that finds an upstream CA file of a large config renewed validates it off the event loop and applies it under the same version', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const ca = join(dir, 'ca.pem');
+    await writeFile(ca, LOCALHOST_CERT);
+    const tlsService = { name: 'tls', routes: [{ paths: ['/tls'] }], upstream: { targets: [{ url: 'https://localhost:9' }], tls: { ca_file: ca } } };
+    const config = { log: { level: 'info' }, services: [tlsService, ...Array.from({ length: OFF_THREAD_SERVICES }, (_, i) => service(`svc${i}`))] };
+    const store = new FileConfigStore({ dir });
+    const first = await store.append({ config, source: 'file', createdAt: new Date().toISOString(), fileHash: fileHashOf(config), note: 'loaded from file' });
+    const applied: number[] = [];
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line).msg); } });
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: port(applied), log });
+    manager.init(first, fileHashOf(config));
+    assert.ok((await manager.reloadTlsFiles()).ok);
+    assert.deepEqual(applied, [], 'the file reads as it was: nothing to apply');
+    await writeFile(ca, LOOPBACK_IP_CERT);
+    assert.ok((await manager.reloadTlsFiles()).ok);
+    assert.deepEqual(applied, [1], 'the renewed file applied under the serving version');
+    assert.ok(lines.includes('large config validated on a worker thread'), lines.join(' | '));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -173,7 +173,7 @@ export class ConfigManager implements ControlPlane {
    */
   private async rereadTlsFiles(): Promise<ApplyResult> {
     if (tlsFilesUnchanged(this.tlsFiles)) return { ok: true, version: summary(this.head) };
-    const result = validateConfig(this.head.config);
+    const result = await validateOffThread(this.head.config, { log: this.log });
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
