@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { splitListen } from '../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from './control/config-manager.ts';
 import { fileHashOf } from './control/file-hash.ts';
@@ -16,6 +16,7 @@ import { identityFromWire, type IdentityWire } from './apps/identity.ts';
 import { openStarting, startAdminFor, startAnalyticsFor, watchConfigSources, type LoadedFile, type RunningGateway } from './single.ts';
 import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
+import { WorkerWatchdog } from './worker-watchdog.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; wire: ConfigWire } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
@@ -62,7 +63,23 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
   const control = createControlMetrics(own, storesHealth);
+  const restarts = new Counter({
+    name: 'tollgate_worker_restarts_total',
+    help: 'Proxy workers started again after one ended, by reason (exited: it died; unresponsive: the watchdog killed it, worker_watchdog_ms).',
+    labelNames: ['reason'] as const, registers: [own],
+  });
+  // Both series from the start, so the first restart is an increase the alert sees.
+  for (const reason of ['exited', 'unresponsive']) restarts.inc({ reason }, 0);
   let stopping = false;
+  /** Workers the watchdog killed: their exit is counted as unresponsive. */
+  const unresponsive = new Set<number>();
+  const watchdog = new WorkerWatchdog(() => sender.config.worker_watchdog_ms, (id, silentMs) => {
+    const w = cluster.workers?.[id];
+    if (!w || stopping) return;
+    unresponsive.add(id);
+    log.error({ worker: id, pid: w.process.pid, silent_ms: Math.round(silentMs) }, 'proxy worker unresponsive (its event loop is stuck): killing it; another starts');
+    w.process.kill('SIGKILL');
+  });
 
   const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
   // Apps and keys go to every worker on each change; a new worker gets them before its first config.
@@ -74,6 +91,8 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: sender.config.log.level });
     let listening = false;
     w.on('message', (msg: ToPrimary) => {
+      // Any message is a sign of life: the watchdog watches a worker from its 'listening' on.
+      if (listening || msg?.tg === 'listening') watchdog.heard(w.id);
       if (msg?.tg === 'listening') { listening = true; resolve(); }
       else if (msg?.tg === 'health') health.set(w.id, msg.health);
       else if (msg?.tg === 'resend') send(w, { tg: 'apply', wire: sender.whole() });
@@ -83,13 +102,16 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     w.on('exit', (code, signal) => {
       health.delete(w.id);
       rollout.gone(w.id);
+      watchdog.forget(w.id);
       if (stopping) return;
       // A worker that cannot even listen at start (port taken, bad address) would only crash again: fail the start.
       if (!started && !listening) {
         reject(new Error(`proxy worker exited (code ${code}, signal ${signal}) before listening; its log says why`));
         return;
       }
-      log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
+      const reason = unresponsive.delete(w.id) ? 'unresponsive' : 'exited';
+      restarts.inc({ reason });
+      if (reason === 'exited') log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
       setTimeout(() => void fork(index).catch((err) => log.error({ err: err.message }, 'replacement worker failed')), 500).unref();
     });
   });
@@ -119,6 +141,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     throw err;
   }
   started = true;
+  const stopWatchdog = watchdog.start();
   const analytics = await startAnalyticsFor(config, own, log);
   const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
   manager.setReady(true);
@@ -130,6 +153,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       stopping = true;
       manager.setReady(false);
       stopWatching();
+      stopWatchdog();
       const exits = Object.values(cluster.workers ?? {}).map((w) => w && new Promise((r) => { w.once('exit', r); send(w, { tg: 'shutdown' }); }));
       await Promise.all(exits);
       await analytics?.close();

@@ -81,6 +81,15 @@ test('proxy.header_timeout_ms may not exceed proxy.request_timeout_ms', () => {
   ok({ proxy: { request_timeout_ms: 3000, header_timeout_ms: 3000 } });
 });
 
+test('worker_watchdog_ms is 10000 by default, 0 or at least 2000, and a bad value names the field', () => {
+  assert.equal(ok({}).worker_watchdog_ms, 10_000);
+  for (const value of [0, 2000, 60_000]) assert.equal(ok({ worker_watchdog_ms: value }).worker_watchdog_ms, value);
+  // Under 2 s, a worker that reports every 0.5 s would be killed for one slow turn of its loop.
+  for (const value of [500, 1999, -1, 'soon']) {
+    assert.ok(errorsOf({ worker_watchdog_ms: value }).some((e) => e.path === '/worker_watchdog_ms'), String(value));
+  }
+});
+
 test('YAML syntax errors carry the line', () => {
   const r = parseConfigText('services:\n  - name: [\n');
   assert.equal(r.ok, false);
