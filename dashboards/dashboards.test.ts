@@ -25,6 +25,7 @@ const PLANNED_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   tollgate_config_reloads_total: 'counter',
   tollgate_config_version: 'gauge',
   tollgate_store_up: 'gauge',
+  tollgate_worker_restarts_total: 'counter',
   tollgate_events_emitted_total: 'counter',
   tollgate_events_dropped_total: 'counter',
   tollgate_event_spool_bytes: 'gauge',

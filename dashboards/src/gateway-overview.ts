@@ -143,6 +143,16 @@ export function gatewayOverview(): Dashboard {
       width: 10,
       bars: true,
     }))
+    .withPanel(timeSeries({
+      title: 'Proxy worker restarts',
+      description: 'Proxy workers (workers > 1) started again, by reason: exited (the worker died) or unresponsive (the watchdog killed it after worker_watchdog_ms without a word). The requests each one held were lost; TollgateWorkerRestarted fires on any.',
+      datasource: ds,
+      targets: promTargets({ expr: 'sum by (instance, reason) (increase(tollgate_worker_restarts_total[$__rate_interval]))', legend: '{{instance}} {{reason}}' }),
+      unit: 'short',
+      width: 24,
+      height: 6,
+      bars: true,
+    }))
     .withPanel(upDownTimeline({
       title: 'Config and app stores (Redis)',
       description: 'Whether each gateway\'s shared config store and app store answer (a Redis store only; empty with the file store). While one is down the gateway proxies on, admin edits get 503 and a gateway that starts cannot load its config; TollgateStoreDown fires after 2 minutes.',
