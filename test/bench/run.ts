@@ -181,6 +181,8 @@ async function main(): Promise<void> {
   const header = `Peak load: ${generator}${generator === 'wrk' ? ' (1 thread)' : ''}, ${connections} connections, ` +
     `${durationS} s after ${warmupS} s warm-up, ${cpus().length} CPUs, ${pinningNote()}, node ${process.version}`;
   console.log(header);
+  // autocannon is a Node process: on 2 cores it takes much of the core it shares with the upstream.
+  if (generator === 'autocannon') console.log('note: wrk is not installed, so autocannon makes the peak load; install wrk (Debian: apt-get install wrk) to measure as the README does');
   const upstream = await startUpstream(workDir);
   const origin = new URL(upstream.url).origin;
   let keepLogs = false;
