@@ -5,7 +5,7 @@ import { loadOffThread, validateOffThread } from '../config/load-off-thread.ts';
 import type { Logger } from '../log.ts';
 import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
-import { tlsFilesOf, tlsFilesSeen, tlsFilesUnchanged, type TlsFilesSeen } from '../upstream/tls-files.ts';
+import { tlsFilesChanged, tlsFilesSeen, tlsFilesUnchanged, type TlsFilesSeen } from '../upstream/tls-files.ts';
 import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
@@ -48,7 +48,7 @@ export class ConfigManager implements ControlPlane {
   private readonly logSettings: LogSettings;
   private fileHash = '';
   /** The upstreams' TLS files the data plane was given: a reload of an unchanged config file compares them. */
-  private tlsFiles: TlsFilesSeen = { key: '', texts: new Map() };
+  private tlsFiles: TlsFilesSeen = { texts: new Map() };
   /** The newest shared version this node could not validate (a TLS file it lacks, say): adopted as soon as its files change or on SIGHUP. */
   private refused: ConfigVersion | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -179,7 +179,7 @@ export class ConfigManager implements ControlPlane {
       this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
       return { ok: false, errors: result.errors };
     }
-    if (tlsFilesOf(result.config) !== this.tlsFiles.key) {
+    if (tlsFilesChanged(this.tlsFiles, tlsFilesSeen(result.config))) {
       await this.serve(result.config, this.head);
       this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
     }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../config/load.ts';
 import type { ConfigError } from '../control/types.ts';
 import { connectTls, type UpstreamTls } from './tls.ts';
-import { tlsFilesOf, tlsFilesSeen, tlsFilesUnchanged } from './tls-files.ts';
+import { tlsFilesChanged, tlsFilesSeen, tlsFilesUnchanged } from './tls-files.ts';
 
 const TLS = fileURLToPath(new URL('../../test/helpers/tls/', import.meta.url));
 const CA = join(TLS, 'private-ca-cert.pem');
@@ -52,7 +52,7 @@ test('the files are read at validation and their text travels with the validated
   assert.match(tls.pem!.ca!, /BEGIN CERTIFICATE/);
   assert.match(tls.pem!.cert!, /BEGIN CERTIFICATE/);
   assert.match(tls.pem!.key!, /BEGIN PRIVATE KEY/);
-  assert.match(tlsFilesOf(r.config), /BEGIN PRIVATE KEY/);
+  assert.equal(tlsFilesSeen(r.config).texts.get(CLIENT_KEY), tls.pem!.key, 'the text the pool is built from');
   const options = connectTls(r.config.services[0].upstream)!;
   assert.equal(options.rejectUnauthorized, true);
   assert.ok(options.secureContext);
@@ -126,7 +126,6 @@ test('tlsFilesUnchanged: true while every file an upstream was given reads the s
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   const seen = tlsFilesSeen(r.config);
   assert.deepEqual([...seen.texts.keys()].sort(), [ca, CLIENT_CERT, CLIENT_KEY].sort());
-  assert.equal(seen.key, tlsFilesOf(r.config));
   assert.equal(tlsFilesUnchanged(seen), true);
   writeFileSync(ca, readFileSync(CA, 'utf8') + '\n');
   assert.equal(tlsFilesUnchanged(seen), false, 'one byte more');
@@ -137,4 +136,24 @@ test('tlsFilesUnchanged: true while every file an upstream was given reads the s
   const none = validateConfig(svc({}), {});
   assert.ok(none.ok);
   assert.equal(tlsFilesUnchanged(tlsFilesSeen(none.config)), true, 'no TLS files: nothing to re-read');
+});
+
+test('tlsFilesChanged: the same config validated again is applied only when a file gives its upstreams other text', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-changed-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, readFileSync(CA));
+  const raw = svc({ tls: { ca_file: ca } });
+  const seenNow = () => {
+    const r = validateConfig(structuredClone(raw), {});
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    return tlsFilesSeen(r.config);
+  };
+  const before = seenNow();
+  assert.equal(tlsFilesChanged(before, seenNow()), false, 'read again unchanged');
+  writeFileSync(ca, readFileSync(CA, 'utf8') + '\n');
+  assert.equal(tlsFilesChanged(before, seenNow()), true, 'renewed');
+  // Two upstreams given different texts of one file (it changed between their reads) always count as a change.
+  const torn = { texts: new Map([[ca, '']]) };
+  assert.equal(tlsFilesChanged(torn, torn), true);
+  assert.equal(tlsFilesChanged({ texts: new Map() }, { texts: new Map() }), false, 'no TLS files');
 });

@@ -89,14 +89,13 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
   tls.pem = pem;
 }
 
-/** Every upstream's file text (services and canary groups), as one string: a reload compares it to find changed files. */
-export function tlsFilesOf(config: Config): string {
-  return JSON.stringify([...upstreamsOf(config)].map(({ upstream }) => (upstream.tls as UpstreamTls | undefined)?.pem ?? null));
-}
-
-/** The upstreams' TLS files as the data plane was given them: `key` (tlsFilesOf) and each file's text by path. */
+/**
+ * The upstreams' TLS files as the data plane was given them: each file's
+ * text by path ('' when two upstreams were given different texts of it: it
+ * changed between their reads). One walk of the upstreams per apply, and the
+ * text is the one the pools hold, not a copy.
+ */
 export interface TlsFilesSeen {
-  key: string;
   texts: Map<string, string>;
 }
 
@@ -104,16 +103,28 @@ export function tlsFilesSeen(config: Config): TlsFilesSeen {
   const texts = new Map<string, string>();
   const seen = (path: string | undefined, text: string | undefined) => {
     if (path === undefined || text === undefined) return;
-    // Two upstreams given different text of one file (it changed between their reads): never "unchanged".
     texts.set(path, texts.has(path) && texts.get(path) !== text ? '' : text);
   };
   for (const { upstream } of upstreamsOf(config)) {
     const tls = upstream.tls as UpstreamTls | undefined;
-    seen(tls?.ca_file, tls?.pem?.ca);
-    seen(tls?.cert_file, tls?.pem?.cert);
-    seen(tls?.key_file, tls?.pem?.key);
+    if (tls === undefined) continue;
+    seen(tls.ca_file, tls.pem?.ca);
+    seen(tls.cert_file, tls.pem?.cert);
+    seen(tls.key_file, tls.pem?.key);
   }
-  return { key: tlsFilesOf(config), texts };
+  return { texts };
+}
+
+/**
+ * Whether the same config, validated again, gives its upstreams other file
+ * texts than `before`: then it is applied. Its upstreams name the same paths,
+ * so comparing texts by path is comparing what each upstream was given; a
+ * file that read differently for two upstreams counts as changed.
+ */
+export function tlsFilesChanged(before: TlsFilesSeen, now: TlsFilesSeen): boolean {
+  if (before.texts.size !== now.texts.size) return true;
+  for (const [path, text] of now.texts) if (text === '' || before.texts.get(path) !== text) return true;
+  return false;
 }
 
 /**
