@@ -179,13 +179,13 @@ export const OFF_THREAD_SERVICES = 500;
  * admin edit stalled every request. The object goes by structured clone, so
  * it arrives exactly as it is. Should the worker fail, it is validated here.
  */
-export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number } = {}): Promise<LoadResult> {
+export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {}): Promise<LoadResult> {
   const services = (raw as { services?: unknown } | null)?.services;
   if (Array.isArray(services) && services.length >= (opts.minServices ?? OFF_THREAD_SERVICES)) {
     const started = performance.now();
     try {
       const result = await inWorker<LoadResult>(opts.workerUrl ?? workerUrl(), { raw }) as LoadResult;
-      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, 'large config validated on a worker thread');
+      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, `${opts.what ?? 'large config'} validated on a worker thread`);
       return result;
     } catch (err) {
       opts.log?.warn({ err: (err as Error).message }, 'config worker failed: the config is validated on the event loop');

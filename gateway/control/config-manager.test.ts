@@ -12,6 +12,8 @@ import { pino } from 'pino';
 import { LOCALHOST_CERT, LOOPBACK_IP_CERT } from '../../test/helpers/tls-upstream.ts';
 import { FileConfigStore } from './store/file.ts';
 import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
+import { validateConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
 
 const service = (name: string) => ({ name, routes: [{ paths: [`/${name}`] }], upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } });
 const servicesOf = (config: RawConfig) => (config.services as Array<{ name: string }>).map((s) => s.name);
@@ -245,6 +247,39 @@ test('a SIGHUP that finds an upstream CA file of a large config renewed validate
     assert.ok((await manager.reloadTlsFiles()).ok);
     assert.deepEqual(applied, [1], 'the renewed file applied under the serving version');
     assert.ok(lines.includes('large config validated on a worker thread'), lines.join(' | '));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an admin edit of one service of a large config validates that service alone, off the event loop, and applies the whole config', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-manager-'));
+  try {
+    const config = { log: { level: 'info' }, services: Array.from({ length: OFF_THREAD_SERVICES }, (_, i) => service(`svc${i}`)) };
+    const store = new FileConfigStore({ dir });
+    const first = await store.append({ config, source: 'file', createdAt: new Date().toISOString(), fileHash: fileHashOf(config), note: 'loaded from file' });
+    const served: Config[] = [];
+    const lines: Array<{ msg: string; services?: number }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line)); } });
+    const manager = new ConfigManager({ file: join(dir, 'unused.yaml'), store, port: { ...port([]), apply: (c) => { served.push(c); } }, log });
+    const start = validateConfig(config);
+    assert.ok(start.ok);
+    manager.init(first, fileHashOf(config), start.config);
+    const edited = { ...service('svc7'), routes: [{ paths: ['/moved'] }] };
+    const result = await manager.edit((serving) => ({
+      config: { ...serving, services: (serving.services as Array<{ name: string }>).map((s) => (s.name === 'svc7' ? edited : s)) },
+    }), 'PUT /services/svc7');
+    assert.ok(result.ok, JSON.stringify(result));
+    const line = lines.find((l) => l.msg === 'edit of a large config validated on a worker thread');
+    assert.equal(line?.services, 1, 'one service validated, on the worker thread');
+    assert.equal(lines.filter((l) => l.msg === 'large config validated on a worker thread').length, 0, 'the whole config was not');
+    const applied = served[0]!;
+    assert.equal(applied.services.length, OFF_THREAD_SERVICES);
+    assert.deepEqual(applied.services[7]!.routes.map((r) => r.paths), [['/moved']]);
+    assert.equal(applied.services[8], start.config.services[8], 'an unchanged service is the validated object that served');
+    // An edit that breaks the config is refused with the whole validation's errors.
+    const bad = await manager.edit((serving) => ({ config: { ...serving, services: [...(serving.services as object[]), service('svc7')] } }), 'POST a duplicate');
+    assert.ok(!bad.ok && 'errors' in bad && bad.errors!.some((e) => e.path === `/services/${OFF_THREAD_SERVICES}/name`), JSON.stringify(bad));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

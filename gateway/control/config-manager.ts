@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { readConfigFile, validateConfig, type LoadResult } from '../config/load.ts';
 import { loadOffThread, validateOffThread } from '../config/load-off-thread.ts';
+import { validateChange } from '../config/validate-edit.ts';
 import type { Logger } from '../log.ts';
 import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
@@ -10,20 +11,10 @@ import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
 import type {
-  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, RawConfig, UpstreamHealth,
+  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, DataPlanePort, EditResult, RawConfig, UpstreamHealth,
 } from './types.ts';
 
-/** Where compiled configs go: the in-process data plane, or every worker over IPC. */
-export interface DataPlanePort {
-  /** Serves `config`; a promise resolves once every proxy worker serves it (cluster.ts rolls it out one at a time). */
-  apply(config: Config, version: number): void | Promise<void>;
-  health(): UpstreamHealth[];
-  metrics(): Promise<{ contentType: string; body: string }>;
-  /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
-  onReload?(result: 'ok' | 'invalid' | 'error'): void;
-  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a conflict). */
-  onConflict?(result: 'retried' | 'gave_up'): void;
-}
+export type { DataPlanePort };
 
 export { sha256 };
 
@@ -44,6 +35,8 @@ export class ConfigManager implements ControlPlane {
   private readonly port: DataPlanePort;
   private readonly log: Logger;
   private head!: ConfigVersion;
+  /** The head's config as validated and served: an edit of it is validated by what it changes (validateEdit). */
+  private serving: Config | undefined;
   /** Applies the serving config's log settings (with defaults and env overrides) to `log`. */
   private readonly logSettings: LogSettings;
   private fileHash = '';
@@ -74,6 +67,7 @@ export class ConfigManager implements ControlPlane {
     // The serving version may be an admin edit whose log settings differ from the file's the logger was made with.
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
     if (serving.ok) {
+      this.serving = serving.config;
       this.logSettings.apply(serving.config.log);
       this.tlsFiles = tlsFilesSeen(serving.config);
     }
@@ -299,7 +293,7 @@ export class ConfigManager implements ControlPlane {
 
   /** `base`: the version `raw` was made on (refused once another node moved past it); `validated`: validateConfig's result for `raw`. */
   private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number, validated?: LoadResult): Promise<ApplyResult> {
-    const result = validated ?? await validateOffThread(raw, { log: this.log });
+    const result = validated ?? await this.validateChange(raw);
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');
@@ -325,7 +319,7 @@ export class ConfigManager implements ControlPlane {
   /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate here. */
   private async adopt(v: ConfigVersion): Promise<ConfigError[] | undefined> {
     if (v.version <= this.head.version) return undefined;
-    const result = await validateOffThread(v.config, { log: this.log });
+    const result = await this.validateChange(v.config);
     if (!result.ok) {
       if (v.version > (this.refused?.version ?? 0)) this.refused = v;
       this.port.onReload?.('invalid');
@@ -337,10 +331,15 @@ export class ConfigManager implements ControlPlane {
     this.log.info({ version: v.version, source: v.source }, 'config adopted from the shared store');
   }
 
+  private validateChange(raw: unknown): Promise<LoadResult> {
+    return validateChange(raw, this.serving && { raw: this.head.config, config: this.serving }, this.log);
+  }
+
   /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it, and once it serves it, so does this node. */
   private async serve(config: Config, version: ConfigVersion): Promise<void> {
     await this.port.apply(config, version.version);
     this.head = version;
+    this.serving = config;
     this.tlsFiles = tlsFilesSeen(config);
     this.logSettings.apply(config.log);
     this.port.onReload?.('ok');

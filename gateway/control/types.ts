@@ -2,6 +2,7 @@
  * The control plane's contracts: how config versions are stored and applied.
  * The data plane (proxy workers) only ever sees compiled snapshots.
  */
+import type { Config } from '../config/schema.ts';
 
 /** A config as the operator wrote it (YAML or JSON), before defaults. */
 export type RawConfig = Record<string, unknown>;
@@ -113,4 +114,16 @@ export interface ControlPlane {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** True once a config is compiled and the proxy listener accepts connections. */
   ready(): boolean;
+}
+
+/** Where compiled configs go: the in-process data plane, or every worker over IPC. */
+export interface DataPlanePort {
+  /** Serves `config`; a promise resolves once every proxy worker serves it (cluster.ts rolls it out one at a time). */
+  apply(config: Config, version: number): void | Promise<void>;
+  health(): UpstreamHealth[];
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
+  onReload?(result: 'ok' | 'invalid' | 'error'): void;
+  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a conflict). */
+  onConflict?(result: 'retried' | 'gave_up'): void;
 }
