@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object({
   workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { default: 1, description: 'Proxy worker processes; `auto` = one per core (default 1).' }),
   worker_watchdog_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 2000 })], {
     default: 10000,
-    description: 'With workers > 1: a proxy worker the primary has heard nothing from for this long (each reports every 0.5 s from its event loop) is stuck; it is killed and another started, and counted in tollgate_worker_restarts_total. 0 = never (default 10000).',
+    description: 'With workers > 1: a proxy worker the primary has heard nothing from for this long (each reports every 0.5 s from its event loop) is stuck; it is killed and another started, and counted in tollgate_worker_restarts_total. 0 = never, else at least 2000 (default 10000).',
   }),
   proxy: Type.Object({
     listen: Listen('127.0.0.1:8080', 'Proxy listener'),

@@ -35,7 +35,7 @@ export class ConfigManager implements ControlPlane {
   private readonly port: DataPlanePort;
   private readonly log: Logger;
   private head!: ConfigVersion;
-  /** The head's config as validated and served: an edit of it is validated by what it changes (validateEdit). */
+  /** The head's config as validated and served: an edit of it is validated by what it changes (validateChange). */
   private serving: Config | undefined;
   /** Applies the serving config's log settings (with defaults and env overrides) to `log`. */
   private readonly logSettings: LogSettings;
