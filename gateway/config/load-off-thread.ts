@@ -1,6 +1,7 @@
 import { jsonExact } from './json-exact.ts';
 import { askConfigThread } from './config-thread.ts';
 import { loadConfigText, validateConfig, type FileLoadResult, type LoadResult } from './load.ts';
+import { validatorCompiled } from './validator.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 import type { Logger } from '../log.ts';
 import { runSliced, type Steps } from '../slices.ts';
@@ -181,11 +182,14 @@ export const OFF_THREAD_SERVICES = 500;
  */
 export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {}): Promise<LoadResult> {
   const services = (raw as { services?: unknown } | null)?.services;
-  if (Array.isArray(services) && services.length >= (opts.minServices ?? OFF_THREAD_SERVICES)) {
+  // The loop lets its validator go a minute after its last use: compiling it again would stall every request.
+  const min = opts.minServices ?? (validatorCompiled() ? OFF_THREAD_SERVICES : 0);
+  if (Array.isArray(services) && services.length >= min) {
     const started = performance.now();
     try {
       const result = await inWorker<LoadResult>(opts.workerUrl ?? workerUrl(), { raw }) as LoadResult;
-      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, `${opts.what ?? 'large config'} validated on a worker thread`);
+      const what = opts.what ?? (services.length >= OFF_THREAD_SERVICES ? 'large config' : 'config');
+      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, `${what} validated on a worker thread`);
       return result;
     } catch (err) {
       opts.log?.warn({ err: (err as Error).message }, 'config worker failed: the config is validated on the event loop');

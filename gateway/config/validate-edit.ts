@@ -64,14 +64,15 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
 /**
  * Validates an edit or another node's version: by what it changes from the
  * serving config when it can (planEdit), else whole. Either goes to the
- * config worker thread when the serving config is large: the event loop no
- * longer holds the validator compiled then, and compiling it takes the loop
- * ~0.2 s (the first edit of 5,000 services stalled replies 231-248 ms so).
+ * config worker thread when the serving config is large, or when the event
+ * loop holds no compiled validator (validateOffThread): compiling one takes
+ * the loop ~0.2 s (the first edit of 5,000 services stalled replies 231-248
+ * ms so, and of 50 services 150-216 ms).
  */
 export async function validateChange(raw: unknown, serving: ServingConfig | undefined, log?: Logger): Promise<LoadResult> {
   const plan = serving && planEdit(raw, serving);
   const large = (serving?.config.services.length ?? 0) >= OFF_THREAD_SERVICES;
-  const part = plan?.part && await validateOffThread(plan.part, { log, minServices: large ? 0 : Infinity, what: 'edit of a large config' });
+  const part = plan?.part && await validateOffThread(plan.part, { log, minServices: large ? 0 : undefined, what: large ? 'edit of a large config' : 'edit' });
   return plan?.finish(part) ?? validateOffThread(raw, { log });
 }
 
