@@ -175,14 +175,15 @@ export const OFF_THREAD_SERVICES = 500;
 
 /**
  * validateConfig, on a worker thread for a config of OFF_THREAD_SERVICES or
- * more (or `minServices`): for 5,000 services it held the event loop for
- * 150-400 ms (the first time with the validator's compile), during which an
- * admin edit stalled every request. The object goes by structured clone, so
- * it arrives exactly as it is. Should the worker fail, it is validated here.
+ * more (or `minServices`), and for any config while this thread holds no
+ * compiled validator: for 5,000 services it held the event loop for 150-400
+ * ms, and the validator's compile alone 150-250 ms, during which an admin
+ * edit stalled every request. The object goes by structured clone, so it
+ * arrives exactly as it is. Should the worker fail, it is validated here.
  */
 export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {}): Promise<LoadResult> {
   const services = (raw as { services?: unknown } | null)?.services;
-  // The loop lets its validator go a minute after its last use: compiling it again would stall every request.
+  // The loop lets its validator go at the start and a minute after its last use (validator.ts).
   const min = opts.minServices ?? (validatorCompiled() ? OFF_THREAD_SERVICES : 0);
   if (Array.isArray(services) && services.length >= min) {
     const started = performance.now();
