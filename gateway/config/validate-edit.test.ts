@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { validateConfig } from './load.ts';
 import type { Config } from './schema.ts';
-import { validateEdit, type ServingConfig } from './validate-edit.ts';
+import { planEdit, type ServingConfig } from './validate-edit.ts';
+
+/** planEdit with the part validated here, as the config thread would. */
+function validateEdit(raw: unknown, serving: ServingConfig, maxChanged?: number) {
+  const plan = planEdit(raw, serving, maxChanged);
+  return plan?.finish(plan.part && validateConfig(plan.part));
+}
 
 const CA = fileURLToPath(new URL('../../test/helpers/tls/private-ca-cert.pem', import.meta.url));
 

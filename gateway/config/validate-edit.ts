@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, ServiceConfig } from './schema.ts';
-import { validateConfig, type LoadResult } from './load.ts';
-import { OFF_THREAD_SERVICES, validateOffThread } from './load-off-thread.ts';
+import type { LoadResult } from './load.ts';
+import { validateOffThread } from './load-off-thread.ts';
 import type { Logger } from '../log.ts';
 
 /** More services changed than this and the whole config is validated (on the config worker thread when large). */
@@ -64,22 +64,14 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
 /**
  * Validates an edit or another node's version: by what it changes from the
  * serving config when it can (planEdit), else whole. Either goes to the
- * config worker thread when the serving config is large, or when the event
- * loop holds no compiled validator (validateOffThread): compiling one takes
- * the loop ~0.2 s (the first edit of 5,000 services stalled replies 231-248
- * ms so, and of 50 services 150-216 ms).
+ * config worker thread as validateOffThread decides: whenever the event loop
+ * holds no compiled validator, which is how it runs between edits (compiling
+ * one took the loop 150-250 ms), and for a whole config of 500 services or more.
  */
 export async function validateChange(raw: unknown, serving: ServingConfig | undefined, log?: Logger): Promise<LoadResult> {
   const plan = serving && planEdit(raw, serving);
-  const large = (serving?.config.services.length ?? 0) >= OFF_THREAD_SERVICES;
-  const part = plan?.part && await validateOffThread(plan.part, { log, minServices: large ? 0 : undefined, what: large ? 'edit of a large config' : 'edit' });
+  const part = plan?.part && await validateOffThread(plan.part, { log, what: 'edit' });
   return plan?.finish(part) ?? validateOffThread(raw, { log });
-}
-
-/** planEdit with the part validated here, on the event loop. */
-export function validateEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT_MAX_CHANGED_SERVICES): LoadResult | undefined {
-  const plan = planEdit(raw, serving, maxChanged);
-  return plan?.finish(plan.part && validateConfig(plan.part));
 }
 
 /** Whether two services share a name, or two routes do (a route's name is `<service>-<index>` when it has none). */
