@@ -21,8 +21,12 @@ export class RequestContext implements BalanceRequest {
   requestId = '';
   /** Host without port, lower-cased ('' when absent). */
   host = '';
-  /** Path without query, normalised. */
+  /** Path without query, in canonical form (docs/path-handling.md): what routing, every stage and the access event read. */
   path = '/';
+  /** The path as the client spelled it (without query); only a route with forward_original_path sends it. */
+  originalPath = '/';
+  /** The canonical path with its ;params, sent upstream in place of `path` (proxy.paths.path_params: keep); else undefined. */
+  forwardPath: string | undefined = undefined;
   /** Raw query string without its `?` ('' when none). */
   query = '';
   /** The request headers (the context is the BalanceRequest balancers read, so nothing is allocated for them). */

@@ -16,6 +16,11 @@ export interface ErrorDef {
 export const errors = {
   GW_ERR_NO_ROUTE: { status: 404, message: 'No route matches this request.', errorClass: 'no_route' },
   GW_ERR_BAD_REQUEST: { status: 400, message: 'The request is malformed.', errorClass: 'bad_request' },
+  GW_ERR_PATH_INVALID: { status: 400, message: 'The request path has a malformed escape, an escaped control character or invalid UTF-8.', errorClass: 'bad_request' },
+  GW_ERR_PATH_DOUBLE_ENCODED: { status: 400, message: 'The request path is percent-encoded twice (%25 followed by an escape).', errorClass: 'bad_request' },
+  GW_ERR_PATH_ESCAPED_SEPARATOR: { status: 400, message: 'The request path holds an escaped slash or a backslash (%2F, %5C, \\), which this route does not take.', errorClass: 'bad_request' },
+  GW_ERR_PATH_PARAMETERS: { status: 400, message: 'The request path holds ;parameters, which this listener does not take.', errorClass: 'bad_request' },
+  GW_ERR_PATH_AMBIGUOUS: { status: 400, message: 'The request path reads as different routes or paths depending on how its escapes or ;parameters are read.', errorClass: 'bad_request' },
   GW_ERR_AMBIGUOUS_FRAMING: { status: 400, message: 'The request framing is ambiguous (conflicting Content-Length or Transfer-Encoding).', errorClass: 'bad_request' },
   GW_ERR_UNSUPPORTED_TRANSFER_ENCODING: { status: 501, message: 'Only the chunked transfer encoding is supported.', errorClass: 'bad_request' },
   GW_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'Only HTTP/1.0 and HTTP/1.1 are served on this listener.', errorClass: 'bad_request' },

@@ -12,6 +12,7 @@ import { RateLimitsSchema, RateLimitStoreSchema } from '../stages/rate-limit/sch
 import { GuardSchema } from '../stages/guard/schema.ts';
 import { CanarySchema } from '../stages/canary/schema.ts';
 import { TokensSchema } from '../stages/token-endpoint/schema.ts';
+import { PathHandlingSchema } from '../stages/route-match/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: def, description: `${what} address, host:port (default ${def}).` });
@@ -48,6 +49,7 @@ export const ConfigSchema = Type.Object({
     }),
     keep_alive_ms: Type.Integer({ minimum: 100, default: 65000, description: 'Idle client keep-alive, announced in `Keep-Alive: timeout`; above the 60 s idle timeout of common load balancers in front, so they never reuse a connection the gateway is closing (default 65000).' }),
     send_timeout_ms: Type.Integer({ minimum: 0, default: 60000, description: 'A client that takes none of a response for this long (the gateway waiting on it to read) loses the connection, and the upstream request is aborted, as nginx send_timeout; 0 = never (default 60000).' }),
+    paths: PathHandlingSchema,
     drain_timeout_ms: Type.Integer({ minimum: 0, default: 30000, description: 'Graceful shutdown waits this long for in-flight requests (default 30000).' }),
     tls_files_check_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 100 })], { default: 5000, description: 'How often the upstreams\' TLS files (`tls.ca_file`, `cert_file`, `key_file`) are checked for a change on disk; files that changed and then held still for one check are re-read as a reload does. 0 = only on a reload (default 5000). Read at start.' }),
     release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {

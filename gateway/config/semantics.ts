@@ -6,6 +6,7 @@ import { checkCanary } from '../stages/canary/semantics.ts';
 import { checkUpstream } from '../upstream/semantics.ts';
 import { checkRateLimits } from '../stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../stages/ip-acl/semantics.ts';
+import { checkRoutePaths } from '../stages/route-match/semantics.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -32,7 +33,7 @@ export function checkSemantics(config: Config): ConfigError[] {
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
   const routeNames = new Map<string, string>();
-  config.services.forEach((svc, si) => guard(() => checkService(svc, si, services, routeNames, err)));
+  config.services.forEach((svc, si) => guard(() => checkService(svc, si, services, routeNames, config.proxy.paths, err)));
   return errors;
 }
 
@@ -54,7 +55,7 @@ function checkClientTimeouts(config: Config, err: Report): void {
   if (head > whole) err('/proxy/header_timeout_ms', `must be at most proxy.request_timeout_ms (${whole}): the head is part of the request`);
 }
 
-function checkService(svc: Config['services'][number], si: number, services: Map<string, number>, routeNames: Map<string, string>, err: Report): void {
+function checkService(svc: Config['services'][number], si: number, services: Map<string, number>, routeNames: Map<string, string>, paths: Config['proxy']['paths'], err: Report): void {
     const base = `/services/${si}`;
     if (services.has(svc.name)) err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
     services.set(svc.name, si);
@@ -74,6 +75,8 @@ function checkService(svc: Config['services'][number], si: number, services: Map
           err(`${rbase}/paths/${pi}`, 'must be /prefix, =/exact or ~regex');
         }
       });
+      const keepsSeparators = (route.escaped_slashes ?? (svc.rbac?.allow_encoded_slash ? 'keep' : undefined)) === 'keep';
+      checkRoutePaths(route, rbase, paths, keepsSeparators, err);
       if (route.strip_prefix && route.paths.some((p) => p.startsWith('~'))) {
         err(`${rbase}/strip_prefix`, 'cannot strip a regex path; use rewrite');
       }

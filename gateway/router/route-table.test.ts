@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import Value from 'typebox/value';
 import { RouteSchema } from './schema.ts';
 import { RouteTable } from './route-table.ts';
-import { normalizePath } from './normalize.ts';
 import type { RouteConfig } from '../config/schema.ts';
 
 const route = (r: Partial<RouteConfig> & Record<string, unknown>): RouteConfig => Value.Default(RouteSchema, structuredClone(r)) as RouteConfig;
@@ -50,17 +49,6 @@ test('methods and header conditions narrow a route', () => {
   assert.equal(m(t, '/', 'h', 'GET', { 'x-ver': 'v3' }), 're');
   assert.equal(m(t, '/', 'h', 'GET', {}), 'get');
   assert.equal(m(t, '/', 'h', 'POST', {}), undefined);
-});
-
-test('path normalisation resolves dot segments, merges slashes and decodes unreserved escapes', () => {
-  assert.equal(normalizePath('/a/b'), '/a/b');
-  assert.equal(normalizePath('//a//b/'), '/a/b/');
-  assert.equal(normalizePath('/a/./b/../c'), '/a/c');
-  assert.equal(normalizePath('/../../etc'), '/etc');
-  assert.equal(normalizePath('/%61pi/%2e%2e/admin'), '/admin');
-  assert.equal(normalizePath('/a%2Fb'), '/a%2Fb');
-  assert.equal(normalizePath('/a%zz'), undefined);
-  assert.equal(normalizePath('/a%00b'), undefined);
 });
 
 test('RouteTable.build yields between steps of a large table and builds the table the constructor does', () => {

@@ -31,7 +31,8 @@ function parsePath(p: string): PathMatcher {
 }
 
 function parseHost(h: string): HostMatcher {
-  const host = h.toLowerCase();
+  // Requests are matched lower-cased and without a trailing dot (route-match), so the config is read the same way.
+  const host = h.toLowerCase().replace(/\.(?=:|$)/, '');
   return host.startsWith('*.') ? { kind: 'wildcard', suffix: host.slice(1) } : { kind: 'exact', host };
 }
 

@@ -76,7 +76,7 @@ test('a path with bad percent-encoding or an encoded NUL gets 400 JSON and is no
   for (const p of ['/api/%zz', '/api/%2', '/api/%00x']) {
     const res = await send(gw.url, p);
     assert.equal(res.status, 400, p);
-    assert.equal(res.json().code, 'GW_ERR_BAD_REQUEST');
+    assert.equal(res.json().code, 'GW_ERR_PATH_INVALID');
   }
   assert.equal(up.seen.length, before);
 });

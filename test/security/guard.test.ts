@@ -187,7 +187,7 @@ test('log_only: a detection is logged (rate-limited) and counted, and the reques
     assert.equal(line.where, 'query');
     assert.equal(gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('injection guard')).length, 1, 'one line per second, not one per request');
     // A request carrying both kinds is one detection (the first found: the path's XSS), not two.
-    assert.equal((await send(gw.proxyUrl, '/x%3Cscript%3Ealert(1)%3C%2Fscript%3E?id=1%20or%201%3D1')).status, 200);
+    assert.equal((await send(gw.proxyUrl, '/x%3Cscript%3Ealert(1)%3C/script%3E?id=1%20or%201%3D1')).status, 200);
     assert.equal(await detections(gw, 'api', 'xss', 'logged'), 6);
     assert.equal(await detections(gw, 'api', 'sqli', 'logged'), 0);
   } finally {

@@ -8,21 +8,14 @@ import { anonymousMatcher, RouteGrants } from './grants.ts';
 const routeGrants = new WeakMap<object, RouteGrants>();
 const NO_ROLES: readonly string[] = [];
 
-/** `%2F`, `%5C` (the normaliser upper-cases escapes) or a raw `\`: a segment boundary some upstreams see and the router does not. */
-function ambiguousPath(path: string): boolean {
-  if (path.indexOf('\\') !== -1) return true;
-  if (path.indexOf('%') === -1) return false;
-  return path.indexOf('%2F') !== -1 || path.indexOf('%5C') !== -1;
-}
-
 /**
  * Runs after authentication: the app's own IP list (App.allowedIps), then
  * RBAC when the service enables it. RBAC denies by default: an authenticated
  * app needs a role that grants this route and method (and path prefix, when
  * the grant names some); an unauthenticated request gets 401 unless its path
  * is one of auth.anonymous_paths (which the operator declared public).
- * The path checked is ctx.path, normalised by route-match (`//`, `/./`,
- * `/../`, `%2e`, unreserved escapes), so it is the path the upstream receives.
+ * The path checked is ctx.path, the canonical form route-match computed
+ * (docs/path-handling.md), which is also the path the upstream receives.
  */
 export const authorise: RouteStage = {
   name: 'authorise',
@@ -48,16 +41,10 @@ export const authorise: RouteStage = {
     const grants = new RouteGrants(rbac, route.name, foldCase);
     routeGrants.set(route, grants);
     const anonymous = anonymousMatcher(svc.auth?.anonymous_paths ?? []);
-    const rejectEncoded = !rbac.allow_encoded_slash;
     const unauthenticated = m.rbacDenied.labels(svc.name, route.name, 'unauthenticated');
     const noGrant = m.rbacDenied.labels(svc.name, route.name, 'no_grant');
-    const ambiguous = m.rbacDenied.labels(svc.name, route.name, 'ambiguous_path');
     return (ctx) => {
       const path = ctx.path;
-      if (rejectEncoded && ambiguousPath(path)) {
-        ambiguous.inc();
-        return ctx.reply('GW_ERR_BAD_REQUEST');
-      }
       const app = ctx.app;
       if (ctx.appId === '') {
         if (anonymous !== undefined && anonymous(path)) return;

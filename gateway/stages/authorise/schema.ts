@@ -11,6 +11,6 @@ export const RbacSchema = Type.Optional(Type.Object({
   roles: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), Type.Array(Grant), {
     default: {}, description: 'Role name → grants; an app holding the role may call what a grant names (default {}: nothing is granted).',
   }),
-  allow_encoded_slash: Type.Boolean({ default: false, description: 'Let `%2F` / `%5C` through in paths (an upstream that decodes them could see another route than the one authorised) (default false: 400).' }),
+  allow_encoded_slash: Type.Boolean({ default: false, description: 'Superseded by `routes[].escaped_slashes`: true reads as `escaped_slashes: keep` on each route of the service that sets none (default false).' }),
   case_insensitive_paths: Type.Boolean({ default: false, description: 'The upstream treats paths case-insensitively: grants and the route a path reaches are then checked on the lower-cased path too (default false).' }),
 }, { additionalProperties: false, description: 'Role-based access: roles grant routes, methods and path prefixes; deny by default (absent = no RBAC).' }));

@@ -15,7 +15,7 @@ export function accessMetrics(runtime: Runtime) {
         labelNames: ['service', 'list'] as const, registers,
       }),
       rbacDenied: new Counter({
-        name: 'tollgate_rbac_denied_total', help: 'Requests refused by RBAC; reason = unauthenticated, no_grant or ambiguous_path.',
+        name: 'tollgate_rbac_denied_total', help: 'Requests refused by RBAC; reason = unauthenticated or no_grant.',
         labelNames: ['service', 'route', 'reason'] as const, registers,
       }),
       corsPreflights: new Counter({

@@ -10,8 +10,15 @@ export function acceptRequestId(value: string | string[] | undefined): string {
   return typeof value === 'string' && VALID_ID.test(value) ? value : randomUuid();
 }
 
-/** RFC 3986 host (reg-name, IPv4 or an IP literal) with an optional port; nothing that could end a path or a header. */
-const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+/**
+ * RFC 3986 host (reg-name, IPv4 or an IP literal) with an optional port;
+ * nothing that could end a path or a header. As nginx, no empty label (`..`,
+ * a leading dot) and, unlike RFC 3986, no escapes: `%61pi.example.com` would
+ * be a second spelling of a name routes match on. One trailing dot is the
+ * fully qualified name, which route-match reads without it.
+ */
+const LABEL = "[A-Za-z0-9_~!$&'()*+,;=-]+";
+const VALID_HOST = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|(?:${LABEL}(?:\\.${LABEL})*\\.?)?)(?::[0-9]*)?$`);
 
 export const validHost = (host: string): boolean => VALID_HOST.test(host);
 

@@ -1,5 +1,6 @@
 import type { EdgeStage } from '../../pipeline.ts';
-import { normalizePath } from '../../router/normalize.ts';
+import { plainPath } from '../../router/canonical-path.ts';
+import { resolvePath, type Found } from './path.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Snapshot } from '../../snapshot.ts';
 import { corsRoutes } from '../cors/index.ts';
@@ -27,10 +28,13 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
   return { authority: m[1], path: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
 }
 
-function preflightRoute(snapshot: Snapshot, host: string, hostLower: string, path: string, headers: IncomingHttpHeaders) {
-  const method = headers['access-control-request-method'];
-  if (method === undefined || headers.origin === undefined) return undefined;
-  const m = snapshot.table.match(method, host, hostLower, path, headers);
+/** The route of a request; a CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS. */
+function findRoute(snapshot: Snapshot, method: string, host: string, hostLower: string, path: string, headers: IncomingHttpHeaders): Found {
+  const found = snapshot.table.match(method, host, hostLower, path, headers);
+  if (found || method !== 'OPTIONS') return found;
+  const asked = headers['access-control-request-method'];
+  if (asked === undefined || headers.origin === undefined) return undefined;
+  const m = snapshot.table.match(asked, host, hostLower, path, headers);
   return m && corsRoutes.has(m.route) ? m : undefined;
 }
 
@@ -43,44 +47,55 @@ export const ALLOW_BUT_TRACE = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 export const routeMatch: EdgeStage = {
   name: 'route-match',
   scope: 'edge',
-  init: (snapshot) => (ctx) => {
-    const req = ctx.req;
-    let url = req.url ?? '/';
-    // The Host header and the request line were checked at the edge (request-id stage).
-    if (url.charCodeAt(0) !== 47 /* / */) {
-      // A server must accept absolute-form; its authority then replaces Host.
-      const abs = splitAbsoluteForm(url);
-      if (!abs || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
-      req.headers.host = abs.authority;
-      url = abs.path;
-    }
-    const hostHeader = req.headers.host;
-    const q = url.indexOf('?');
-    const rawPath = q === -1 ? url : url.slice(0, q);
-    ctx.query = q === -1 ? '' : url.slice(q + 1);
-    const path = normalizePath(rawPath);
-    if (path === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
-    ctx.path = path;
-    let hostLower = hostHeader ? hostHeader.toLowerCase() : '';
-    ctx.host = hostOf(hostLower);
-    // `api.example.com.` is the same name, fully qualified (nginx drops the dot too).
-    if (ctx.host.length > 1 && ctx.host.charCodeAt(ctx.host.length - 1) === 46 /* . */) {
-      const bare = ctx.host.slice(0, -1);
-      hostLower = bare + hostLower.slice(ctx.host.length);
-      ctx.host = bare;
-    }
-    let m = snapshot.table.match(req.method ?? 'GET', ctx.host, hostLower, path, req.headers);
-    // A CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS.
-    if (!m && req.method === 'OPTIONS') m = preflightRoute(snapshot, ctx.host, hostLower, path, req.headers);
-    if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
-    // The upstream would echo TRACE back whole, with the headers the gateway
-    // adds on the way (X-Forwarded-*, a route's request_headers, which may
-    // carry an upstream credential): only a route that lists TRACE gets it.
-    if (req.method === 'TRACE' && !m.route.config.methods.includes('TRACE')) {
+  init: (snapshot) => {
+    const listener = snapshot.config.proxy.paths;
+    return (ctx) => {
+      const req = ctx.req;
+      let url = req.url ?? '/';
+      // The Host header and the request line were checked at the edge (request-id stage).
+      if (url.charCodeAt(0) !== 47 /* / */) {
+        // A server must accept absolute-form; its authority then replaces Host.
+        const abs = splitAbsoluteForm(url);
+        if (!abs || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
+        req.headers.host = abs.authority;
+        url = abs.path;
+      }
+      const hostHeader = req.headers.host;
+      const q = url.indexOf('?');
+      const rawPath = q === -1 ? url : url.slice(0, q);
+      ctx.query = q === -1 ? '' : url.slice(q + 1);
+      ctx.originalPath = rawPath;
+      let hostLower = hostHeader ? hostHeader.toLowerCase() : '';
+      ctx.host = hostOf(hostLower);
+      // `api.example.com.` is the same name, fully qualified (nginx drops the dot too).
+      if (ctx.host.length > 1 && ctx.host.charCodeAt(ctx.host.length - 1) === 46 /* . */) {
+        const bare = ctx.host.slice(0, -1);
+        hostLower = bare + hostLower.slice(ctx.host.length);
+        ctx.host = bare;
+      }
+      const method = req.method ?? 'GET';
+      let m: Found;
+      if (plainPath(rawPath)) {
+        ctx.path = rawPath;
+        m = findRoute(snapshot, method, ctx.host, hostLower, rawPath, req.headers);
+      } else {
+        const find = (path: string) => findRoute(snapshot, method, ctx.host, hostLower, path, req.headers);
+        const resolved = resolvePath(rawPath, listener, find);
+        if (typeof resolved === 'string') return ctx.reply(resolved);
+        ctx.path = resolved.path;
+        ctx.forwardPath = resolved.forwardPath;
+        m = resolved.match;
+      }
+      if (!m) return ctx.reply('GW_ERR_NO_ROUTE');
+      // The upstream would echo TRACE back whole, with the headers the gateway
+      // adds on the way (X-Forwarded-*, a route's request_headers, which may
+      // carry an upstream credential): only a route that lists TRACE gets it.
+      if (method === 'TRACE' && !m.route.config.methods.includes('TRACE')) {
+        ctx.route = m.route;
+        return ctx.reply('GW_ERR_METHOD_NOT_ALLOWED', { allow: ALLOW_BUT_TRACE });
+      }
       ctx.route = m.route;
-      return ctx.reply('GW_ERR_METHOD_NOT_ALLOWED', { allow: ALLOW_BUT_TRACE });
-    }
-    ctx.route = m.route;
-    ctx.matchedPrefix = m.prefix;
+      ctx.matchedPrefix = m.prefix;
+    };
   },
 };
