@@ -212,7 +212,12 @@ export function judgeRounds(name: string, values: number[] | undefined, target?:
   return { ...shown, target, unresolved: true };
 }
 
-export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Check[] {
+/**
+ * `pathNs`: ns the path step takes on an already-canonical path
+ * (path.bench.ts), judged as a share of Tollgate's CPU per request: the most
+ * throughput path handling can cost the common case.
+ */
+export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pathNs?: number): Check[] {
   const rps = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
   const ratio = (name: string) => {
     const t = rps('tollgate');
@@ -251,6 +256,8 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired): Ch
     // What the Redis-backed limit costs per request: gateway CPU µs over the local one's, and the req/s ratio.
     judge('secure-redis − secure CPU µs/req', cpuOf('tollgate+secure-redis') === undefined || cpuOf('tollgate+secure') === undefined ? undefined : cpuOf('tollgate+secure-redis')! - cpuOf('tollgate+secure')!),
     judge('tollgate+secure-redis / +secure req/s', rps('tollgate+secure-redis') === undefined || rps('tollgate+secure') === undefined ? undefined : rps('tollgate+secure-redis')! / rps('tollgate+secure')!),
+    judge('path handling on canonical paths, % of tollgate CPU per request',
+      pathNs === undefined || tollgate?.cpuUsPerRequest === undefined ? undefined : (100 * pathNs) / (tollgate.cpuUsPerRequest * 1000), { op: '<=', limit: 2 }),
     judge('tollgate+kafka / tollgate req/s (emission cost)', rps('tollgate+kafka') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+kafka')! / rps('tollgate')!, { op: '>=', limit: 0.95 }),
   ];
 }

@@ -10,6 +10,7 @@ import {
 import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
 import { competitors, findCompetitor, newWorkDir, probeKafka, startUpstream, type Competitor, type RunningServer } from './servers.ts';
 import { pinningNote } from './cpu-pin.ts';
+import { measurePathCost } from './path.bench.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -115,7 +116,7 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
  */
 async function paired(rows: PeakRow[], origin: string, workDir: string): Promise<Paired> {
   const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
-  const names = ['bare-undici', 'tollgate', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
+  const names = ['bare-undici', 'tollgate', 'tollgate-b', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
   const pairedRounds = pairedRoundsSetting || Math.max(minRoundsForInterval, names.length);
@@ -201,7 +202,9 @@ async function main(): Promise<void> {
     printPeakTable(rows, header);
     printPaired(pairs, durationS);
     printHalfLoad(half, connections, durationS, rateWarmupS, halfLoadRounds);
-    const checks = buildChecks(rows, half, pairs);
+    const pathCost = measurePathCost();
+    console.log(`  path handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`);
+    const checks = buildChecks(rows, half, pairs, pathCost.canonicalNs);
     printChecks(checks);
     const file = writeResults({
       at: new Date().toISOString(),
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
       peak: rows,
       paired: pairs,
       halfLoad: half,
+      pathCost,
       checks,
     });
     console.log(`\nwrote ${file}`);
