@@ -81,7 +81,7 @@ export function* compileSnapshot(config: Config, version: number, metrics: Gatew
     });
     yield;
   }
-  const table = yield* RouteTable.build(routes);
+  const table = yield* RouteTable.build(routes, undefined, !config.proxy.paths.case_sensitive);
   const snapshot: Snapshot = {
     version, config, table, edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,
   };

@@ -40,7 +40,9 @@ class PathBuckets<E extends IndexedEntry> {
     const p = e.path;
     if (p === undefined) this.none.push(e);
     else if (p.kind === 'regex') {
-      const key = literalSegments(p.re.source);
+      // A case-insensitive table matches lower-cased paths: file its regexes under lower-cased segments.
+      const literal = literalSegments(p.re.source);
+      const key = p.re.ignoreCase ? literal?.toLowerCase() : literal;
       if (key === undefined) this.regex.push(e);
       else push(this.anchored, key, e);
     }

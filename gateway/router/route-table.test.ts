@@ -4,6 +4,7 @@ import Value from 'typebox/value';
 import { RouteSchema } from './schema.ts';
 import { RouteTable } from './route-table.ts';
 import type { RouteConfig } from '../config/schema.ts';
+import { runAtOnce } from '../slices.ts';
 
 const route = (r: Partial<RouteConfig> & Record<string, unknown>): RouteConfig => Value.Default(RouteSchema, structuredClone(r)) as RouteConfig;
 const table = (routes: Record<string, Partial<RouteConfig>>) =>
@@ -67,5 +68,24 @@ test('RouteTable.build yields between steps of a large table and builds the tabl
     for (const [path, host, method] of [[`/s${i % 700}/a`, 'a.test', 'GET'], [`/x${i}`, `h${i % 40}.test`, 'POST'], [`/s${i % 700}`, `h${i % 40}.test`, 'GET']]) {
       assert.deepEqual(m(built, path!, host, method), m(made, path!, host, method), `${method} ${host}${path}`);
     }
+  }
+});
+
+test('a case-folding table matches paths ignoring ASCII case, scanned and indexed alike', () => {
+  const routes = [
+    { route: 'admin', config: route({ paths: ['/Admin'] }) },
+    { route: 'exact', config: route({ paths: ['=/Status'] }) },
+    { route: 'users', config: route({ paths: ['~^/users/[0-9]+$'], priority: 1 }) },
+    { route: 'root', config: route({ paths: ['/'] }) },
+  ];
+  for (const indexFrom of [0, Infinity]) {
+    const t = runAtOnce(RouteTable.build(routes, indexFrom, true));
+    assert.deepEqual(t.match('GET', 'a.test', 'a.test', '/ADMIN/x', {}), { route: 'admin', prefix: '/admin' });
+    assert.equal(m(t, '/admin'), 'admin');
+    assert.equal(m(t, '/STATUS'), 'exact');
+    assert.equal(m(t, '/Users/42'), 'users');
+    assert.equal(m(t, '/adminx'), 'root');
+    const strict = runAtOnce(RouteTable.build(routes, indexFrom, false));
+    assert.equal(m(strict, '/ADMIN/x'), 'root', 'a case-sensitive table (the default) does not fold');
   }
 });

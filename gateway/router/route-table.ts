@@ -24,10 +24,12 @@ interface Entry<R> {
 const pathKindRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? 3 : p.kind === 'prefix' ? 2 : 1);
 const pathLengthRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? p.path.length : p.kind === 'prefix' ? p.prefix.length : 0);
 
-function parsePath(p: string): PathMatcher {
-  if (p.startsWith('=')) return { kind: 'exact', path: p.slice(1) };
-  if (p.startsWith('~')) return { kind: 'regex', re: new RegExp(p.slice(1)) };
-  return { kind: 'prefix', prefix: p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p };
+/** `foldCase`: match ignoring ASCII case (proxy.paths.case_sensitive: false); requests are then matched lower-cased. */
+function parsePath(p: string, foldCase: boolean): PathMatcher {
+  if (p.startsWith('~')) return { kind: 'regex', re: new RegExp(p.slice(1), foldCase ? 'i' : '') };
+  const path = foldCase ? p.toLowerCase() : p;
+  if (path.startsWith('=')) return { kind: 'exact', path: path.slice(1) };
+  return { kind: 'prefix', prefix: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path };
 }
 
 function parseHost(h: string): HostMatcher {
@@ -39,13 +41,15 @@ function parseHost(h: string): HostMatcher {
 /** The build yields after every so many routes (RouteTable.build). */
 const ROUTES_PER_STEP = 500;
 
-function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: number): Steps<{ entries: Entry<R>[]; index: RouteIndex<Entry<R>, Request> | undefined }> {
+interface Built<R> { entries: Entry<R>[]; index: RouteIndex<Entry<R>, Request> | undefined; foldCase: boolean }
+
+function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: number, foldCase: boolean): Steps<Built<R>> {
   const entries: Entry<R>[] = [];
   let order = 0;
   let built = 0;
   for (const { route, config } of routes) {
     const hosts = config.hosts.length ? config.hosts.map(parseHost) : [{ kind: 'any' } as HostMatcher];
-    const paths = config.paths.length ? config.paths.map(parsePath) : [undefined];
+    const paths = config.paths.length ? config.paths.map((p) => parsePath(p, foldCase)) : [undefined];
     const methods = config.methods.length ? new Set(config.methods) : undefined;
     const headers = Object.entries(config.headers).map(([k, v]): [string, string | RegExp] =>
       [k.toLowerCase(), v.startsWith('~') ? new RegExp(v.slice(1)) : v]);
@@ -69,7 +73,7 @@ function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: 
   });
   entries.forEach((e, i) => { e.pos = i; });
   yield;
-  return { entries, index: entries.length >= indexFrom ? new RouteIndex(entries, accepts) : undefined };
+  return { entries, index: entries.length >= indexFrom ? new RouteIndex(entries, accepts) : undefined, foldCase };
 }
 
 /**
@@ -86,20 +90,26 @@ function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: 
 export class RouteTable<R> {
   private readonly entries: Entry<R>[];
   private readonly index: RouteIndex<Entry<R>, Request> | undefined;
+  private readonly foldCase: boolean;
 
   /** `indexFrom`: the entry count from which the index is used (tests force it either way). */
-  constructor(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM, built = runAtOnce(tableSteps(routes, indexFrom))) {
+  constructor(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM, built: Built<R> = runAtOnce(tableSteps(routes, indexFrom, false))) {
     this.entries = built.entries;
     this.index = built.index;
+    this.foldCase = built.foldCase;
   }
 
-  /** The table of `routes`, built in steps (slices.ts): a reload of 10,000 routes took ~12-20 ms here in one go. */
-  static *build<R>(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM): Steps<RouteTable<R>> {
-    return new RouteTable(routes, indexFrom, yield* tableSteps(routes, indexFrom));
+  /**
+   * The table of `routes`, built in steps (slices.ts): a reload of 10,000 routes took ~12-20 ms here in one go.
+   * `foldCase`: paths match ignoring ASCII case (canonical paths hold no other letters).
+   */
+  static *build<R>(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM, foldCase = false): Steps<RouteTable<R>> {
+    return new RouteTable(routes, indexFrom, yield* tableSteps(routes, indexFrom, foldCase));
   }
 
-  /** `host` is lower-cased without port; `hostWithPort` as sent. */
+  /** `host` is lower-cased without port; `hostWithPort` as sent; `path` canonical (lower-cased here when the table folds case). */
   match(method: string, host: string, hostWithPort: string, path: string, headers: IncomingHttpHeaders): RouteMatch<R> | undefined {
+    if (this.foldCase) path = path.toLowerCase();
     if (this.index !== undefined) {
       const e = this.index.match(host, hostWithPort, path, { method, headers });
       if (e === undefined) return undefined;

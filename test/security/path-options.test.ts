@@ -116,3 +116,15 @@ test('an escaped character a URI may not hold literally, and non-ASCII, go upstr
     assert.deepEqual(await outcome(gw, '/open/caf%c3%a9/%7e'), [200, '/open/caf%C3%A9/~']);
   });
 });
+
+test('case_sensitive: false routes /ADMIN with /admin (for upstreams that ignore case) and forwards the path as sent', async () => {
+  await withGateway({ case_sensitive: false }, [], async (gw) => {
+    for (const p of ['/ADMIN/users', '/Admin', '/aDmIn/x/../users', '/%41DMIN/users', '/ADMIN;x/users']) {
+      assert.deepEqual(await outcome(gw, p), [403, 'GW_ERR_IP_DENIED'], p);
+    }
+    assert.deepEqual(await outcome(gw, '/Open/Thing'), [200, '/Open/Thing']);
+  });
+  await withGateway({}, [], async (gw) => {
+    assert.deepEqual(await outcome(gw, '/ADMIN/users'), [200, '/ADMIN/users'], 'case-sensitive by default, as nginx and Envoy');
+  });
+});

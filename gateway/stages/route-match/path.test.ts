@@ -12,8 +12,8 @@ import type { RouteConfig } from '../../config/schema.ts';
 
 const listener = (o: Partial<PathHandling> = {}): PathHandling => Value.Default(PathHandlingSchema, structuredClone(o)) as PathHandling;
 
-test('the path handling schema defaults to merged slashes, rejected escaped separators and kept params', () => {
-  assert.deepEqual(listener(), { merge_slashes: true, escaped_slashes: 'reject', path_params: 'keep' });
+test('the path handling schema defaults to merged slashes, rejected escaped separators, kept params and case-sensitive routes', () => {
+  assert.deepEqual(listener(), { merge_slashes: true, escaped_slashes: 'reject', path_params: 'keep', case_sensitive: true });
   assert.equal(Value.Check(PathHandlingSchema, { escaped_slashes: 'keep' }), false, 'only a route may keep escaped separators');
   assert.equal(Value.Check(PathHandlingSchema, { path_params: 'drop' }), false);
   assert.equal(Value.Check(RouteSchema, Value.Default(RouteSchema, { paths: ['/a'], escaped_slashes: 'keep' })), true);

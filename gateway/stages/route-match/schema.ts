@@ -11,6 +11,10 @@ export const PathHandlingSchema = Type.Object({
     default: 'keep',
     description: '`;params` in a segment, which Java servers drop before routing: routes and rules never see them; `keep` = forwarded upstream, `strip` = removed, `reject` = 400 GW_ERR_PATH_PARAMETERS (default keep).',
   }),
+  case_sensitive: Type.Boolean({
+    default: true,
+    description: 'Routes match paths case-sensitively, as nginx and Envoy do; false = ignoring ASCII case, for upstreams that do (Express by default), so `/ADMIN` meets `/admin`\'s route; the path still goes upstream as sent (default true).',
+  }),
 }, { additionalProperties: false, default: {}, description: 'How request paths are read before routing: one canonical form for routing, every stage, the access event and the upstream.' });
 
 export type PathHandling = Static<typeof PathHandlingSchema>;
