@@ -1,6 +1,6 @@
 // The quiet-time memory release is opt-in (proxy.release_memory_after_idle_ms):
 // after it, the first seconds of traffic cost 1.5-2.5x the CPU per request
-// (README, Performance), so a default gateway never runs it.
+// (docs/performance.md), so a default gateway never runs it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';

@@ -11,9 +11,11 @@ test('every error code is GW_ERR_*, has a 4xx/5xx status and a message', () => {
   }
 });
 
-test('every error code is documented in the README', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  for (const code of Object.keys(errors)) assert.ok(readme.includes(`\`${code}\``), `${code} missing from README`);
+test('docs/reference/errors.md lists exactly the registry\'s codes, each with its status', () => {
+  const page = readFileSync(new URL('../docs/reference/errors.md', import.meta.url), 'utf8');
+  const rows = new Map([...page.matchAll(/^\| `(GW_ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
+  for (const [code, def] of Object.entries(errors)) assert.equal(rows.get(code), def.status, `${code} (${def.status}) in docs/reference/errors.md`);
+  for (const code of rows.keys()) assert.ok(code in errors, `${code} is documented but not in the registry`);
 });
 
 test('5xx messages say nothing internal', () => {

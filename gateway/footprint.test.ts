@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
-// What an idle gateway keeps in memory starts with what it loads (README, Performance: idle RSS).
+// What an idle gateway keeps in memory starts with what it loads (docs/performance.md: idle RSS).
 test('the gateway loads neither undici\'s fetch stack nor Node\'s bundled undici', () => {
   const script = `
     await import(${JSON.stringify(new URL('./single.ts', import.meta.url).href)});

@@ -8,7 +8,7 @@ let gc: Gc | undefined;
  * One memory-reducing full GC, which hands V8's grown young generation and
  * free heap pages back to the OS. Start-up grows the young generation to its
  * largest size and a burst of traffic does the same; V8's own memory reducer
- * did not shrink either while the gateway idled (README, Performance). It
+ * did not shrink either while the gateway idled (docs/performance.md). It
  * blocks the event loop once (30-300 ms here), and the first seconds of
  * traffic after it cost 1.5-2.5x the CPU per request, so it runs right
  * after start and, only when `proxy.release_memory_after_idle_ms` asks for it,

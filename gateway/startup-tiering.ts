@@ -5,7 +5,7 @@ import { manageTiering, wakeTiering } from './tiering.ts';
  * route schema compiles, fastify's route building) hot enough for V8 to
  * optimise it with Maglev and TurboFan. That work is thrown away, but it
  * leaves the optimised code, the compilers' memory and their pages of the
- * node binary resident: ~3-4 MB of idle RSS (README, Performance).
+ * node binary resident: ~3-4 MB of idle RSS (docs/performance.md).
  *
  * So a gateway process starts with both optimising tiers off (interpreter and
  * Sparkplug only; tiering.ts). `endStartupTiering()` ends start-up once the

@@ -12,7 +12,7 @@ import { createHook } from 'node:async_hooks';
  * cache is megamorphic for good and every nextTick, several per proxied
  * request, goes through `Runtime_DefineKeyedOwnPropertyInLiteral`: nextTick's
  * share of the gateway's CPU went from 1.1% to 5–6% and throughput fell with
- * it (README, Performance). Holding one entry keeps its hidden class and the
+ * it (docs/performance.md). Holding one entry keeps its hidden class and the
  * transition to it, so the cache stays monomorphic.
  *
  * The pin must come before that compile: once the root shape is crowded, a

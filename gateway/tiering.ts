@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
  * work buys nothing, and its first TurboFan compile brings ~4.6 MB of the
  * compilers' pages of the node binary into RSS, where they stay: an idle
  * gateway with the bench's checks (two targets every 500 ms) went from 75 MB
- * to 80-82 MB 90-180 s after its start (README, Performance). So the tiers
+ * to 80-82 MB 90-180 s after its start (docs/performance.md). So the tiers
  * stay off until the first proxied request, and go off again once the data
  * plane has been quiet for a while (IdleTiering). The first request after a
  * quiet spell turns them on before any of its own code runs. Code optimised

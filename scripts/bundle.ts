@@ -5,7 +5,7 @@
 // gateway and the packages it imports are one module; what only some configs
 // load (Kafka sink, Redis stores, cluster reports) are chunks loaded on first use.
 //
-// Why a bundle (README, Performance): V8 keeps every loaded module's source
+// Why a bundle (docs/performance.md): V8 keeps every loaded module's source
 // text for lazy compilation, plus a module record, wrapper and scope per file.
 // ~690 files became a few chunks, comments and whitespace go, and idle heap fell by
 // ~4 MB. Source text with a single non-ASCII character is stored at two bytes
@@ -47,7 +47,7 @@ const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename
  * for features the gateway does not turn on: fastify's HTTPS and HTTP/2
  * servers (the admin API is plain HTTP) and prom-client's Pushgateway.
  * node:https and node:http2 load node:tls, and an idle gateway without TLS
- * paid ~2 MB of RSS for the three (README, Performance). In these files each
+ * paid ~2 MB of RSS for the three (docs/performance.md). In these files each
  * such require() becomes a stand-in that loads the module on first use. A
  * package update that drops one of these requires, or the file, fails the
  * build, so the list stays true.

@@ -16,7 +16,7 @@
  * guarded script as soon as Redis answers again. An attempt whose outcome is
  * unknown (a timeout after sending) is never merged into: retried as the same
  * range, the mark tells whether it had landed. Bounds and what is not covered
- * (SIGKILL with a backlog, Redis losing its data) are in the README.
+ * (SIGKILL with a backlog, Redis losing its data) are in docs/analytics.md.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';

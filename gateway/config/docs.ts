@@ -2,7 +2,7 @@ import { ConfigSchema } from './schema.ts';
 import { envSettings } from './env.ts';
 
 /**
- * The config reference in the README is generated from the schema, so the
+ * The config reference (docs/reference/config.md) is generated from the schema, so the
  * docs cannot drift from validation (a test compares the two).
  */
 function typeOf(s: any): string {

@@ -13,7 +13,7 @@ import schema from './tollgate.schema.json' with { type: 'json' };
  * it closes over and ajv's own codegen state) that only a config load or an
  * admin apply needs: it is compiled on first use and let go a minute after
  * the last one (command.ts lets it go at once after start-up), so an idle gateway
- * does not carry it (README, Performance). A compile takes ~0.1–0.2 s.
+ * does not carry it (docs/performance.md). A compile takes ~0.1–0.2 s.
  */
 const RELEASE_AFTER_MS = 60_000;
 let compiled: ValidateFunction<Config> | undefined;

@@ -57,7 +57,7 @@ export class UpstreamPool {
    * coarse timers live up to ~0.5 s after they are cleared), and so many of
    * them outlived the young generation that they were most of what the
    * gateway promoted to the old one, whose mark-compacts then stalled every
-   * request in flight (README, Performance).
+   * request in flight (docs/performance.md).
    */
   readonly headerTimeouts: DeadlineQueue;
   readonly bodyIdleTimeouts: DeadlineQueue;

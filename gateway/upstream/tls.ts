@@ -48,7 +48,7 @@ export function connectTls(up: UpstreamConfig): TlsConnectOptions | undefined {
  * The SecureContext of an upstream's `tls` and its files' text. node:tls is
  * loaded here, on first use, and not imported: loading it (OpenSSL's TLS
  * state, the module's code) costs an idle gateway ~2 MB that a gateway
- * without TLS upstreams has no use for (README, Performance).
+ * without TLS upstreams has no use for (docs/performance.md).
  */
 export function secureContext(tls: UpstreamTls, pem: TlsPem): SecureContext {
   return process.getBuiltinModule('node:tls').createSecureContext({ ca: pem.ca, cert: pem.cert, key: pem.key, minVersion: tls.min_version as 'TLSv1.2' | 'TLSv1.3' });

@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 /**
  * undici's client.js loads its HTTP/2 half (client-h2.js) up front, and that
  * loads node:http2 and through it node:tls: ~2 MB of an idle gateway's RSS
- * (README, Performance). The gateway's pools and checks never offer HTTP/2
+ * (docs/performance.md). The gateway's pools and checks never offer HTTP/2
  * (`allowH2: false`), so client.js gets a stand-in that loads the real module
  * on its first call, which only a connection that negotiated h2 makes.
  */

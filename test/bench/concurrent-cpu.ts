@@ -8,7 +8,7 @@
 // thirty rounds. Here every window puts the same machine state on every
 // server: a neighbour's burst, a slower CPU or a busier host slows all of them
 // together, and the ratio of their CPU per request barely moves (±1% from
-// window to window in the runs in the README, where rounds of the same server
+// window to window in the runs in docs/performance.md, where rounds of the same server
 // moved ±10%). CPU per request at a fixed rate is what bounds a CPU-bound
 // proxy's peak, though not the same figure: batching at peak lowers it for
 // every proxy, and per-second work (health checks, timers) weighs more at a

@@ -8,7 +8,7 @@
 // callgrind counts every instruction the server's process executes (all its
 // threads: JIT compilers and GC helpers included) and nothing the kernel does.
 // Kernel work (socket reads and writes, epoll) is the same per request for
-// every Node proxy here (the same syscalls: README, Performance), so a
+// every Node proxy here (the same syscalls: docs/performance.md), so a
 // smaller count is a cheaper proxy wherever the CPU is the limit.
 //
 // Each server runs under `valgrind --tool=callgrind` with instrumentation off,

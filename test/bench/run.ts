@@ -32,7 +32,7 @@ const idleSettleMs = 500;
 // old-space garbage, and until an idle gateway kept V8's optimising tiers off
 // (gateway/tiering.ts) they also got V8 to optimise their code, whose first
 // compile, 60-180 s after the start with the bench's checks, brought the
-// compilers' pages of the node binary in (README, "Idle for minutes"). So it
+// compilers' pages of the node binary in (docs/performance.md, "Idle for minutes"). So it
 // is read again after this long idle (0: not read).
 const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 180);
 
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     `${durationS} s after ${warmupS} s warm-up, ${cpus().length} CPUs, ${pinningNote()}, node ${process.version}`;
   console.log(header);
   // autocannon is a Node process: on 2 cores it takes much of the core it shares with the upstream.
-  if (generator === 'autocannon') console.log('note: wrk is not installed, so autocannon makes the peak load; install wrk (Debian: apt-get install wrk) to measure as the README does');
+  if (generator === 'autocannon') console.log('note: wrk is not installed, so autocannon makes the peak load; install wrk (Debian: apt-get install wrk) to measure as docs/performance.md does');
   const upstream = await startUpstream(workDir);
   const origin = new URL(upstream.url).origin;
   let keepLogs = false;

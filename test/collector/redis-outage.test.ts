@@ -192,7 +192,7 @@ test('Redis SIGKILLed and restarted empty: the outage\'s increments are applied 
   skip: skipWithoutServices, timeout: 90_000,
 }, (t) => outageTest(t, {
   // Refused connections: degraded at once. The private server runs without persistence, so it comes back empty;
-  // in production Redis runs with AOF for the live counters (README), and reports come from ClickHouse either way.
+  // in production Redis runs with AOF for the live counters (docs/analytics.md), and reports come from ClickHouse either way.
   begin: async (redis) => {
     await redis.stop();
     return 600;

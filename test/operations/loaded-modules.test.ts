@@ -9,7 +9,7 @@ import { get } from './client.ts';
 const BUNDLE = join(REPO_ROOT, 'dist/bundle/cli.js');
 
 // node:tls, and node:https and node:http2 which load it, cost an idle gateway
-// ~2 MB of RSS (README, Performance). Without TLS anywhere in its config the
+// ~2 MB of RSS (docs/performance.md). Without TLS anywhere in its config the
 // bundled gateway loads none of them: undici's HTTP/2 half waits behind a
 // stand-in (gateway/upstream/undici.ts), the upstream TLS code loads node:tls
 // on first use (gateway/upstream/tls.ts), and the bundle defers fastify's and

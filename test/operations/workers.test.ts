@@ -78,7 +78,7 @@ test('a workers: 2 gateway runs two proxy workers that both serve requests', asy
 });
 
 
-// scripts/bin/tollgate (README, Performance) passes V8 flags Node refuses in NODE_OPTIONS as
+// scripts/bin/tollgate (docs/performance.md) passes V8 flags Node refuses in NODE_OPTIONS as
 // arguments; cluster workers must inherit them from the primary's execArgv.
 test('run by scripts/bin/tollgate, the primary and both workers have the memory reducer off and the heap settings', (t) => {
   if (CLI !== join(REPO_ROOT, 'dist/bundle/cli.js')) {

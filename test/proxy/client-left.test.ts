@@ -139,7 +139,7 @@ test('a client that sent its whole request and leaves before the answer is a 499
   assert.equal(await aborted('reader', '4xx'), before);
 });
 
-// As nginx by default (proxy_ignore_client_abort off): a half-close is taken as the client leaving (README, Metrics).
+// As nginx by default (proxy_ignore_client_abort off): a half-close is taken as the client leaving (docs/operations.md).
 test('a client that half-closes after its whole request is a 499 client_closed: the upstream request is aborted and nothing is sent', async () => {
   const eventsBefore = (await readEvents(gw)).length;
   const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });

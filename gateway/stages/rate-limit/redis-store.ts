@@ -69,7 +69,7 @@ const failed = (): undefined => undefined;
  * queue off and a command timeout: an unreachable Redis fails a call within
  * `timeout_ms`, it never makes a request wait longer.
  *
- * Cost (profiled, see README): at gateway load few checks are in flight at
+ * Cost (profiled, see docs/security.md, Rate limits): at gateway load few checks are in flight at
  * once, and what a check cost was per-command machinery, not Redis: the
  * library's consume chain (4 promises and a result object around one script
  * call) and ioredis auto-pipelining (a Pipeline object, its promises and a

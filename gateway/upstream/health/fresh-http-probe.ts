@@ -48,7 +48,7 @@ export function checkRequest(path: string, host: string): string {
  * checks read 81.2–81.7 MB RSS a minute after start that way, and 74.6–75.0
  * this way (TCP checks: 74.4–75.3); V8's first optimisation of the check path,
  * 1–3 minutes in, still adds ~4.6 MB of its compilers' pages (2026-11-24,
- * README "Idle for minutes"). A status line and the blank line after the head
+ * docs/performance.md, "Idle for minutes"). A status line and the blank line after the head
  * are all a check needs parsed. `reuse_connection` still goes through the
  * Client, which has to frame the body to keep the connection.
  */

@@ -41,7 +41,7 @@ export const SEARCHES: string[] = [
  "javascript tutorial", "script: draft 2", "onboarding=done", "he said 'online'", "data: 42", "data:application/json", "http://example.com/?a=<b>", "expression (math)", "behavior: polite",
  "@@handle", "@user and @other", "#general; #random", "user_tables guide", "sys admin jobs", "the union of sets A and B", "xp_points", "sp_500 index", "information_schema.org", "pg_dump backup",
  "O'Neil's order by date", "McDonald's or Burger King", "Tom & Jerry's; and more", "it's 'quoted' or not", "\"drop\"", "'select'", "«quoted» text", "‘curly’ quotes", "“smart” quotes", "Jo's \"Diner\" -- best",
-  // Known hard cases the guard flags (README lists them): a tag named in prose, arithmetic with `or`.
+  // Known hard cases the guard flags (docs/security.md lists them): a tag named in prose, arithmetic with `or`.
   '<script> tag explained', 'how to use <iframe>', '1 or 2 = 3',
   '2024-01-15', '15/01/2024', '01.15.2024', '10:30 AM', '2024-01-15T10:30:00Z', '+1 (555) 123-4567', '(555) 555-5555', '+44 20 7946 0958', '$19.99', '€20', '£5.50', '¥1000',
 ];
