@@ -11,6 +11,13 @@ import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
 import { competitors, findCompetitor, newWorkDir, probeKafka, startUpstream, type Competitor, type RunningServer } from './servers.ts';
 import { pinningNote } from './cpu-pin.ts';
 import { measurePathCost } from './path.bench.ts';
+import { captured, writePerformanceDoc } from './performance-doc.ts';
+import { execFileSync } from 'node:child_process';
+
+const gitCommit = () => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+
+/** The BENCH_* settings of this run, as a command prefix. */
+const benchEnv = () => Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS').map(([k, v]) => `${k}=${v}`).join(' ');
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -199,13 +206,22 @@ async function main(): Promise<void> {
     const pairs = await paired(rows, origin, workDir);
     console.log('  measuring p99 at half load ...');
     const half = await halfLoad(rows, origin, workDir);
-    printPeakTable(rows, header);
-    printPaired(pairs, durationS);
-    printHalfLoad(half, connections, durationS, rateWarmupS, halfLoadRounds);
     const pathCost = measurePathCost();
-    console.log(`  path handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`);
     const checks = buildChecks(rows, half, pairs, pathCost.canonicalNs);
-    printChecks(checks);
+    const printed = captured(() => {
+      printPeakTable(rows, header);
+      printPaired(pairs, durationS);
+      printHalfLoad(half, connections, durationS, rateWarmupS, halfLoadRounds);
+      console.log(`\npath handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`);
+      printChecks(checks);
+    });
+    // A run of every competitor with the default settings is the one the docs show; BENCH_WRITE_DOCS=1 forces it.
+    const settingsChanged = Object.keys(process.env).some((k) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS');
+    if (process.env.BENCH_WRITE_DOCS === '1' || !settingsChanged) {
+      const command = settingsChanged ? `${benchEnv()} npm run bench` : 'npm run bench';
+      writePerformanceDoc(printed, command, `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`);
+      console.log('wrote the results into docs/performance.md');
+    }
     const file = writeResults({
       at: new Date().toISOString(),
       settings: { generator, durationS, warmupS, rateWarmupS, connections, halfLoadRounds, pairedRounds: pairs.rounds.length, cpus: cpus().length, pinning: pinningNote(), node: process.version },

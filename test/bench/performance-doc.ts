@@ -1,0 +1,34 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export const PERFORMANCE_DOC = new URL('../../docs/performance.md', import.meta.url);
+const BEGIN = '<!-- bench-results:begin (written by npm run bench) -->';
+const END = '<!-- bench-results:end -->';
+
+/** Runs `print` and returns what it wrote to the console, which it still sees. */
+export function captured(print: () => void): string {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+    log(...args);
+  };
+  try {
+    print();
+  } finally {
+    console.log = log;
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Puts a run's printed results into docs/performance.md between the markers:
+ * the command, the machine, and the tables as the bench printed them.
+ */
+export function writePerformanceDoc(results: string, command: string, machine: string): void {
+  const doc = readFileSync(PERFORMANCE_DOC, 'utf8');
+  const i = doc.indexOf(BEGIN);
+  const j = doc.indexOf(END);
+  if (i === -1 || j === -1) throw new Error('docs/performance.md lacks the bench-results markers');
+  const body = `\nThe last full run: \`${command}\` on ${machine}.\n\n\`\`\`text\n${results.trim()}\n\`\`\`\n`;
+  writeFileSync(PERFORMANCE_DOC, doc.slice(0, i + BEGIN.length) + body + doc.slice(j));
+}
