@@ -199,9 +199,9 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, contr
 }
 
 /**
- * Single node: the in-process collector reads the embedded event log(s) and
- * serves the reports API on the admin listener. One reader per log: in
- * cluster mode only the primary runs it.
+ * Single node: the collector, on a worker thread of this process, reads the
+ * embedded event log(s) and answers the reports API on the admin listener.
+ * One reader per log: in cluster mode only the primary runs it.
  */
 export async function startAnalyticsFor(config: Config, register: Registry, log: Logger): Promise<Analytics | undefined> {
   if (config.events.sink === 'embedded') {

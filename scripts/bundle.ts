@@ -83,8 +83,8 @@ async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    // config-worker.js beside the chunks: load-off-thread.ts starts it by that name.
-    entryPoints: { cli: 'gateway/cli.ts', 'config-worker': 'gateway/config/config-worker.ts' },
+    // The worker threads' entries beside the chunks: load-off-thread.ts and collector/embedded/threaded.ts start them by these names.
+    entryPoints: { cli: 'gateway/cli.ts', 'config-worker': 'gateway/config/config-worker.ts', 'collector-thread': 'collector/embedded/collector-thread.ts' },
     outdir: BUNDLE_DIR,
     bundle: true,
     splitting: true,

@@ -3,14 +3,15 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { registerReportRoutes } from '../reports/routes.ts';
-import { EmbeddedCollector, type CollectorLogger } from './collector.ts';
+import type { CollectorLogger } from './collector.ts';
 import { registerCollectorMetrics } from './metrics.ts';
-import { EmbeddedReportSource } from './report-source.ts';
-import { EmbeddedStore } from './store.ts';
+import { CollectorThread } from './threaded.ts';
+import { totalsCounter } from '../../shared/totals-counter.ts';
 
 export { EmbeddedCollector } from './collector.ts';
 export { EmbeddedReportSource } from './report-source.ts';
 export { EmbeddedStore } from './store.ts';
+export { CollectorThread } from './threaded.ts';
 
 export interface EmbeddedAnalyticsOptions {
   /** The gateway's events.dir. */
@@ -26,33 +27,34 @@ export interface EmbeddedAnalyticsOptions {
 }
 
 export interface EmbeddedAnalytics {
-  store: EmbeddedStore;
-  collector: EmbeddedCollector;
-  reportSource: EmbeddedReportSource;
+  /** The collector's thread; also the reports' source. */
+  collector: CollectorThread;
   /** Mounts /reports/traffic, /billing/qpd and /stats/live on the admin server. */
   registerRoutes(app: FastifyInstance): void;
-  /** Stops the collector after its batch in flight, then closes the store. */
+  /** Stops the collector after its batch in flight, closes the store and ends the thread. */
   close(): Promise<void>;
 }
 
-/** Single-node mode: the in-process collector over the gateway's segment logs, and the reports over its store. */
+/**
+ * Single-node mode: the collector over the gateway's segment logs, and the
+ * reports over its store, on a worker thread: the proxy's event loop only
+ * appends events, and no SQLite write or report query runs on it.
+ */
 export async function startEmbeddedAnalytics(options: EmbeddedAnalyticsOptions): Promise<EmbeddedAnalytics> {
   const dbPath = options.dbPath ?? join(options.eventsDir, 'aggregates.sqlite');
   mkdirSync(dirname(dbPath), { recursive: true });
-  const store = EmbeddedStore.open(dbPath);
-  const collector = new EmbeddedCollector({
-    eventsDir: options.eventsDir, store, logger: options.logger,
-    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-  });
-  if (options.register) registerCollectorMetrics(options.register, collector);
+  const collector = new CollectorThread({ eventsDir: options.eventsDir, dbPath, logger: options.logger, pollIntervalMs: options.pollIntervalMs });
   await collector.start();
-  const reportSource = new EmbeddedReportSource(store, collector);
+  if (options.register) {
+    registerCollectorMetrics(options.register, collector);
+    totalsCounter({
+      name: 'tollgate_collector_thread_restarts_total', help: 'Times the single-node collector\'s thread died and was replaced (it resumes from the stored positions).',
+      registers: [options.register],
+    }, () => [[{}, collector.restarts]]);
+  }
   return {
-    store, collector, reportSource,
-    registerRoutes: (app) => registerReportRoutes(app, reportSource, { latenessMs: options.latenessMs }),
-    async close() {
-      await collector.stop();
-      store.close();
-    },
+    collector,
+    registerRoutes: (app) => registerReportRoutes(app, collector, { latenessMs: options.latenessMs }),
+    close: () => collector.stop(),
   };
 }

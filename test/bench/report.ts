@@ -246,6 +246,9 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
     judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
     // What access events and the in-process collector cost, measured in the same run.
+    // Counting (nearly) free: events on / off, both shapes, judged on the alternating rounds.
+    judgeRounds('tollgate+events / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+events', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
+    judgeRounds('tollgate+kafka / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+kafka', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
     judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
     judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
     judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes)),

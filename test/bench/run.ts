@@ -123,7 +123,7 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
  */
 async function paired(rows: PeakRow[], origin: string, workDir: string): Promise<Paired> {
   const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
-  const names = ['bare-undici', 'tollgate', 'tollgate-b', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
+  const names = ['bare-undici', 'tollgate', 'tollgate-b', 'tollgate+events', 'tollgate+kafka', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
   if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
   const pairedRounds = pairedRoundsSetting || Math.max(minRoundsForInterval, names.length);

@@ -1,0 +1,56 @@
+/**
+ * The single-node collector's worker thread (started by threaded.ts): it
+ * reads the gateway's segment logs, aggregates and writes SQLite, and answers
+ * the reports' queries, so none of that runs on the proxy's event loop. The
+ * store and the logs are the state: a thread that dies is replaced and
+ * resumes from the stored positions, counting nothing twice.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EmbeddedCollector } from './collector.ts';
+import { EmbeddedStore } from './store.ts';
+import type { FromThread, ThreadOptions, ToThread } from './thread-protocol.ts';
+
+const port = parentPort!;
+const options = workerData as ThreadOptions;
+const post = (message: FromThread) => port.postMessage(message);
+
+/** Log details cross the thread as plain data: an Error keeps its message and stack. */
+function plain(details: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v;
+  return out;
+}
+
+const logger = {
+  warn: (details: object, msg: string) => post({ type: 'log', level: 'warn', details: plain(details), msg }),
+  info: (details: object, msg: string) => post({ type: 'log', level: 'info', details: plain(details), msg }),
+};
+
+const store = EmbeddedStore.open(options.dbPath);
+const collector = new EmbeddedCollector({ eventsDir: options.eventsDir, store, logger, pollIntervalMs: options.pollIntervalMs });
+collector.onBatch((b) => post({ type: 'batch', seconds: b.seconds, stats: collector.stats }));
+// Lag moves without batches (the gateway writes while nothing is counted yet): report it on a timer too.
+const statsTimer = setInterval(() => post({ type: 'stats', stats: collector.stats }), options.statsIntervalMs);
+
+async function answer(message: ToThread): Promise<unknown> {
+  switch (message.op) {
+    case 'traffic': return store.trafficRows(message.selection);
+    case 'dailyApps': return store.dailyAppRows(message.fromMs, message.toMs);
+    case 'live': return collector.live();
+    case 'stop':
+      clearInterval(statsTimer);
+      await collector.stop();
+      store.close();
+      return null;
+  }
+}
+
+port.on('message', (message: ToThread) => {
+  answer(message).then(
+    (value) => post({ type: 'reply', id: message.id, value }),
+    (err: Error) => post({ type: 'reply', id: message.id, error: err.message }),
+  );
+});
+
+await collector.start();
+post({ type: 'ready', stats: collector.stats });

@@ -1,0 +1,28 @@
+import type { CollectorStats } from './collector.ts';
+import type { TrafficSelection } from '../reports/source.ts';
+
+/** What the collector thread is started with. */
+export interface ThreadOptions {
+  eventsDir: string;
+  dbPath: string;
+  pollIntervalMs: number;
+  /** How often the thread reports its stats without a batch (lag grows while nothing is counted). */
+  statsIntervalMs: number;
+}
+
+/** A request to the thread; every one is answered by a `reply` with its id. */
+export type ToThread =
+  | { id: number; op: 'traffic'; selection: TrafficSelection }
+  | { id: number; op: 'dailyApps'; fromMs: number; toMs: number }
+  | { id: number; op: 'live' }
+  | { id: number; op: 'stop' };
+
+export type FromThread =
+  | { type: 'ready'; stats: CollectorStats }
+  | { type: 'batch'; seconds: number; stats: CollectorStats }
+  | { type: 'stats'; stats: CollectorStats }
+  | { type: 'log'; level: 'warn' | 'info'; details: Record<string, unknown>; msg: string }
+  | { type: 'reply'; id: number; value?: unknown; error?: string };
+
+/** A request before its id is given (Omit taken per member of the union). */
+export type ThreadRequest = ToThread extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
