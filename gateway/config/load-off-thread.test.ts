@@ -139,7 +139,9 @@ test('a large config object is validated on a worker while the loop turns, with 
   } finally {
     clearInterval(timer);
   }
-  assert.ok(turns >= 3, `the loop turned ${turns} times`);
+  // Validated on the loop, no timer could fire before the result (0 turns). On a busy machine cloning the
+  // object to and from the worker holds the loop for most of the ~100 ms, so one turn is all that is certain.
+  assert.ok(turns >= 1, `the loop turned ${turns} times`);
   assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['info', 'large config validated on a worker thread']]);
   assert.equal(lines[0]!.fields.services, OFF_THREAD_SERVICES);
   assert.deepEqual(result, validateConfig(raw));
