@@ -1,10 +1,10 @@
 import { EventDecodeError, decode } from '../../shared/access-event-codec.ts';
-import { SegmentReader } from '../../gateway/events/segment-log/segment-reader.ts';
+import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
 import { discoverLogDirs, logEndPosition, type LogSource } from './sources.ts';
 import { StalePositionError, type DeadLetter, type EmbeddedStore } from './store.ts';
-import { outageLog } from '../../gateway/log.ts';
+import { outageLog } from '../../shared/outage-log.ts';
 
 export interface CollectorLogger {
   warn(details: object, message: string): void;

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listSegments, segmentPath } from '../../gateway/events/segment-log/segment-files.ts';
+import { listSegments, segmentPath } from '../../shared/segment-log/segment-files.ts';
 
 /** One segment log the collector consumes; `source` names it in the store (relative to the events dir). */
 export interface LogSource {

@@ -1,4 +1,3 @@
-import type { ErrorCode } from '../../gateway/errors.ts';
 import type { Granularity, TrafficCounters } from '../aggregate/traffic.ts';
 
 /**
@@ -22,7 +21,7 @@ export interface ReportSource {
  */
 export class ReportsUnavailableError extends Error {
   /** The admin API's error handler answers with this code and `message`. */
-  readonly replyCode: ErrorCode = 'GW_ERR_REPORTS_UNAVAILABLE';
+  readonly replyCode = 'GW_ERR_REPORTS_UNAVAILABLE' as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ReportsUnavailableError';

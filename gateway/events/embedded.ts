@@ -3,7 +3,7 @@ import type { AccessEvent } from '../../shared/access-event.ts';
 import { encode } from '../../shared/access-event-codec.ts';
 import type { Logger } from '../log.ts';
 import type { EventMetrics } from '../metrics.ts';
-import { SegmentLog } from './segment-log/segment-log.ts';
+import { SegmentLog } from '../../shared/segment-log/segment-log.ts';
 import type { EventSink } from './sink.ts';
 import { RateLimitedWarn } from './warn.ts';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SegmentReader } from '../../gateway/events/segment-log/segment-reader.ts';
+import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { decode } from '../../shared/access-event-codec.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { eventually } from './gateway.ts';

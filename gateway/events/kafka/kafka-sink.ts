@@ -2,7 +2,7 @@ import type pino from 'pino';
 import type { AccessEvent } from '../../../shared/access-event.ts';
 import { encode } from '../../../shared/access-event-codec.ts';
 import type { EventMetrics } from '../../metrics.ts';
-import type { DropReason as SegmentDropReason } from '../segment-log/segment-log.ts';
+import type { DropReason as SegmentDropReason } from '../../../shared/segment-log/segment-log.ts';
 import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';
 import type { ResolvedKafkaSinkConfig } from './config.ts';

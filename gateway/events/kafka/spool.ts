@@ -1,6 +1,6 @@
-import { FRAME_HEADER_BYTES } from '../segment-log/frame.ts';
-import { SegmentLog, type DropReason, type WarnLogger } from '../segment-log/segment-log.ts';
-import { SegmentReader } from '../segment-log/segment-reader.ts';
+import { FRAME_HEADER_BYTES } from '../../../shared/segment-log/frame.ts';
+import { SegmentLog, type DropReason, type WarnLogger } from '../../../shared/segment-log/segment-log.ts';
+import { SegmentReader } from '../../../shared/segment-log/segment-reader.ts';
 
 export interface SpoolOptions {
   /** Disk bound: segments kept plus the unwritten batch. Past it the newest event is dropped. */

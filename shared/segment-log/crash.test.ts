@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { crashRecord } from './crash-writer.fixture.ts';
 import { SegmentLog } from './segment-log.ts';
 import { SegmentReader } from './segment-reader.ts';
-import { runUntilWrittenThenKill } from '../../../test/helpers/kill-after-written.ts';
+import { runUntilWrittenThenKill } from '../../test/helpers/kill-after-written.ts';
 
 const WRITER = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
 

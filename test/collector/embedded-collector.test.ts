@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { EmbeddedEventSink } from '../../gateway/events/embedded.ts';
-import { writeCheckpoint } from '../../gateway/events/segment-log/checkpoint.ts';
-import { SegmentLog } from '../../gateway/events/segment-log/segment-log.ts';
+import { writeCheckpoint } from '../../shared/segment-log/checkpoint.ts';
+import { SegmentLog } from '../../shared/segment-log/segment-log.ts';
 import { createEventMetrics } from '../../gateway/metrics.ts';
-import { eventually } from '../../test/helpers/gateway.ts';
+import { eventually } from '../helpers/gateway.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
-import { bucketStartMs } from '../aggregate/traffic.ts';
-import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
-import { EmbeddedCollector } from './collector.ts';
-import { registerCollectorMetrics } from './metrics.ts';
-import { EmbeddedStore } from './store.ts';
+import { bucketStartMs } from '../../collector/aggregate/traffic.ts';
+import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
+import { EmbeddedCollector } from '../../collector/embedded/collector.ts';
+import { registerCollectorMetrics } from '../../collector/embedded/metrics.ts';
+import { EmbeddedStore } from '../../collector/embedded/store.ts';
 
 const HOUR_MS = 3_600_000;
 

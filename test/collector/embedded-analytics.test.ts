@@ -8,9 +8,9 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { EmbeddedEventSink } from '../../gateway/events/embedded.ts';
 import { createEventMetrics } from '../../gateway/metrics.ts';
-import { eventually } from '../../test/helpers/gateway.ts';
-import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
-import { startEmbeddedAnalytics } from './index.ts';
+import { eventually } from '../helpers/gateway.ts';
+import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
+import { startEmbeddedAnalytics } from '../../collector/embedded/index.ts';
 
 test('single-node analytics: events from the sink are counted and served by the reports API', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-analytics-'));

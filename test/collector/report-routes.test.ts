@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AccessEvent } from '../../shared/access-event.ts';
-import { emptyCounters, mergeCounters, quantileMs, TrafficAggregator } from '../aggregate/traffic.ts';
-import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
-import { LiveStats } from '../embedded/live-stats.ts';
-import { EmbeddedReportSource } from '../embedded/report-source.ts';
-import { EmbeddedStore } from '../embedded/store.ts';
-import { registerReportRoutes } from './routes.ts';
+import { emptyCounters, mergeCounters, quantileMs, TrafficAggregator } from '../../collector/aggregate/traffic.ts';
+import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
+import { LiveStats } from '../../collector/embedded/live-stats.ts';
+import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts';
+import { EmbeddedStore } from '../../collector/embedded/store.ts';
+import { registerReportRoutes } from '../../collector/reports/routes.ts';
 import { installErrorReplies } from '../../gateway/admin/replies.ts';
 
 const H = 3_600_000;

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function* sources(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(path);
+    else if (entry.name.endsWith('.ts')) yield path;
+  }
+}
+
+/** Every relative module a file imports or re-exports (static and dynamic), as repository paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
+  return specs.map((s) => relative(root, resolve(dirname(file), s)));
+}
+
+test('collector/ and shared/ never import gateway/: the collector mounts into the gateway, not the reverse', () => {
+  const crossings: string[] = [];
+  for (const top of ['collector', 'shared']) {
+    for (const file of sources(join(root, top))) {
+      for (const target of importsOf(file)) if (target.startsWith('gateway/')) crossings.push(`${relative(root, file)} → ${target}`);
+    }
+  }
+  assert.deepEqual(crossings, []);
+});
