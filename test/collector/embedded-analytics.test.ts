@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { eventually } from '../helpers/gateway.ts';
 import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
 import { startEmbeddedAnalytics } from '../../collector/embedded/index.ts';
 
-test('single-node analytics: events from the sink are counted and served by the reports API', async (t) => {
+/** Analytics over a fresh events directory, its reports mounted on a Fastify app; all closed after the test. */
+async function analyticsOn(t: TestContext) {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-analytics-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const register = new Registry();
@@ -21,6 +22,11 @@ test('single-node analytics: events from the sink are counted and served by the 
   const app = Fastify();
   analytics.registerRoutes(app);
   t.after(() => app.close());
+  return { dir, register, analytics, app };
+}
+
+test('single-node analytics: events from the sink are counted and served by the reports API', async (t) => {
+  const { dir, register, analytics, app } = await analyticsOn(t);
 
   const sink = await EmbeddedEventSink.open(dir, 16 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
   const startMs = Date.now() - 1000;
@@ -43,14 +49,7 @@ test('single-node analytics: events from the sink are counted and served by the 
 });
 
 test('the collector runs on a worker thread; one that dies is replaced and counts on exactly, nothing twice', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'tollgate-analytics-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const register = new Registry();
-  const analytics = await startEmbeddedAnalytics({ eventsDir: dir, pollIntervalMs: 10, register });
-  t.after(() => analytics.close());
-  const app = Fastify();
-  analytics.registerRoutes(app);
-  t.after(() => app.close());
+  const { dir, register, analytics, app } = await analyticsOn(t);
   assert.ok((analytics.collector.threadId ?? 0) > 0, 'not on the main thread');
 
   const sink = await EmbeddedEventSink.open(dir, 16 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
