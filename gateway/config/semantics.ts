@@ -7,6 +7,7 @@ import { checkUpstream } from '../upstream/semantics.ts';
 import { checkRateLimits } from '../stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../stages/ip-acl/semantics.ts';
 import { checkRoutePaths } from '../stages/route-match/semantics.ts';
+import { ownEscapedSlashes } from '../stages/route-match/schema.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -75,7 +76,7 @@ function checkService(svc: Config['services'][number], si: number, services: Map
           err(`${rbase}/paths/${pi}`, 'must be /prefix, =/exact or ~regex');
         }
       });
-      const keepsSeparators = (route.escaped_slashes ?? (svc.rbac?.allow_encoded_slash ? 'keep' : undefined)) === 'keep';
+      const keepsSeparators = ownEscapedSlashes(route, svc) === 'keep';
       checkRoutePaths(route, rbase, paths, keepsSeparators, err);
       if (route.strip_prefix && route.paths.some((p) => p.startsWith('~'))) {
         err(`${rbase}/strip_prefix`, 'cannot strip a regex path; use rewrite');

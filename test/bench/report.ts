@@ -245,8 +245,7 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
     judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),
-    // What access events and the in-process collector cost, measured in the same run.
-    // Counting (nearly) free: events on / off, both shapes, judged on the alternating rounds.
+    // What access events cost: events on / off in both shapes, judged on the alternating rounds; the sequential figures beside.
     judgeRounds('tollgate+events / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+events', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
     judgeRounds('tollgate+kafka / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+kafka', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
     judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import Value from 'typebox/value';
-import { PathHandlingSchema, type PathHandling } from './schema.ts';
+import { ownEscapedSlashes, PathHandlingSchema, type PathHandling } from './schema.ts';
 import { resolvePath } from './path.ts';
 import { RouteSchema } from '../../router/schema.ts';
 import { RouteTable } from '../../router/route-table.ts';
@@ -17,6 +17,12 @@ test('the path handling schema defaults to merged slashes, rejected escaped sepa
   assert.equal(Value.Check(PathHandlingSchema, { escaped_slashes: 'keep' }), false, 'only a route may keep escaped separators');
   assert.equal(Value.Check(PathHandlingSchema, { path_params: 'drop' }), false);
   assert.equal(Value.Check(RouteSchema, Value.Default(RouteSchema, { paths: ['/a'], escaped_slashes: 'keep' })), true);
+});
+
+test('a route keeps escaped separators when it says so, or when its service has the older rbac.allow_encoded_slash', () => {
+  assert.equal(ownEscapedSlashes({ escaped_slashes: 'decode' }, { rbac: { allow_encoded_slash: true } }), 'decode');
+  assert.equal(ownEscapedSlashes({}, { rbac: { allow_encoded_slash: true } }), 'keep');
+  assert.equal(ownEscapedSlashes({}, {}), undefined, 'the listener decides');
 });
 
 const errorsOf = (routes: unknown[], paths: Record<string, unknown> = {}) => {

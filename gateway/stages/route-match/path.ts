@@ -2,7 +2,7 @@ import type { ErrorCode } from '../../errors.ts';
 import type { RouteMatch } from '../../router/route-table.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { canonicalPath, hasPathParams, hasSeparatorEscapes } from '../../router/canonical-path.ts';
-import type { PathHandling } from './schema.ts';
+import { ownEscapedSlashes, type PathHandling } from './schema.ts';
 
 export type Found = RouteMatch<CompiledRoute> | undefined;
 
@@ -16,11 +16,7 @@ export interface ResolvedPath {
 
 /** What escaped separators get on `route`: its own setting, else the listener's. */
 function separatorAction(route: CompiledRoute | undefined, listener: PathHandling): 'reject' | 'decode' | 'keep' {
-  if (route === undefined) return listener.escaped_slashes;
-  const own = route.config.escaped_slashes;
-  if (own !== undefined) return own;
-  // rbac.allow_encoded_slash predates escaped_slashes and means what `keep` means.
-  return route.service.config.rbac?.allow_encoded_slash ? 'keep' : listener.escaped_slashes;
+  return (route && ownEscapedSlashes(route.config, route.service.config)) ?? listener.escaped_slashes;
 }
 
 /**
