@@ -65,7 +65,9 @@ export class EmbeddedStore {
     const db = new DatabaseSync(path);
     // WAL keeps readers (reports) off the writer's lock; FULL makes a commit durable
     // before the segment log's checkpoint (written after it) can let segments be deleted.
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    // The busy timeout goes first: switching to WAL takes a lock another connection opening
+    // the same file may hold (two collector threads starting at once got SQLITE_BUSY).
+    db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
     db.function('add_arrays', { deterministic: true }, (a, b) => JSON.stringify(addJsonArrays(String(a), String(b))));
     db.exec(SCHEMA_SQL);
     return new EmbeddedStore(db);
