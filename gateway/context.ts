@@ -61,6 +61,8 @@ export class RequestContext implements BalanceRequest {
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
   exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
+  /** Seconds from start to the response's end(), when its access event was committed there; -1 until then. */
+  eventSeconds = -1;
   /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its clock reads. */
   readonly timeUpstream: boolean;
   /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
@@ -131,8 +133,9 @@ export class RequestContext implements BalanceRequest {
       ...extraHeaders,
     };
     res.writeHead(errors[code].status, headers);
-    res.end(body);
+    // Counted before end(), which records the access event.
     this.bytesOut = headers['content-length'] as number;
+    res.end(body);
     return false;
   }
 }

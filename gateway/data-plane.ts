@@ -6,6 +6,7 @@ import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from './errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
+import { responseClass } from './events/group-commit.ts';
 import type { Config } from './config/schema.ts';
 import { splitListen } from '../shared/listen.ts';
 import { RequestContext } from './context.ts';
@@ -24,6 +25,13 @@ import { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from './apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
+
+/** A request body still to come: declared (Content-Length above 0, or chunked) and not yet read whole. */
+function bodyArriving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
 
 /**
  * The longest stretch an apply holds the event loop before requests get a
@@ -61,9 +69,10 @@ export class DataPlane {
    * drain starts, when close() makes its writeHead send Connection: close.
    * So a request in flight at shutdown, whose head is not written yet, is
    * answered with Connection: close too, at no cost per request. One class
-   * per plane, as tests run several in one process.
+   * per plane, as tests run several in one process. With an event sink its
+   * `end()` first commits the request's access event (group-commit.ts).
    */
-  private readonly Response = class ProxyResponse extends NodeServerResponse {};
+  private readonly Response: ReturnType<typeof responseClass>;
   private idleWaiters: (() => void)[] = [];
   private readonly sink: EventSink | undefined;
   private readonly node: string;
@@ -75,6 +84,7 @@ export class DataPlane {
     this.log = log;
     this.sink = events?.sink;
     this.node = events?.node ?? '';
+    this.Response = responseClass(this.sink && this.commitThenEnd);
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
     metrics.inflightSource.count = () => this.inflight;
@@ -239,6 +249,21 @@ export class DataPlane {
   /** One shared listener (no closure per request); `this` of an event listener is the emitter. */
   private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
 
+  /**
+   * A response is about to complete: its access event goes to the sink first,
+   * and the response ends once the event is in the log. A request whose body is
+   * still arriving while it is answered without an error code (the upstream
+   * answered early) is recorded when it closes instead, when it is known whether
+   * the client stayed for the whole answer.
+   */
+  private readonly commitThenEnd = (res: ServerResponse, end: () => void): void => {
+    const ctx = (res as ResponseWithContext).tollgate;
+    if (ctx === undefined || ctx.eventSeconds >= 0 || ctx.finished || (ctx.errorCode === undefined && bodyArriving(ctx.req))) return end();
+    if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
+    ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
+    this.sink!.emit(accessEvent(ctx, res.statusCode, ctx.eventSeconds, this.node), end);
+  };
+
   private done(ctx: RequestContext): void {
     if (ctx.finished) return;
     ctx.finished = true;
@@ -260,9 +285,11 @@ export class DataPlane {
       }
     }
     if (ctx.onDone) ctx.onDone(ctx, status);
-    const seconds = (performance.now() - ctx.startMs) / 1000;
+    const committed = ctx.eventSeconds >= 0;
+    const seconds = committed ? ctx.eventSeconds : (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
-    if (this.sink) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
+    // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
+    if (this.sink && !committed) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({

@@ -9,9 +9,10 @@ import { RateLimitedWarn } from './warn.ts';
 
 /**
  * Single-node transport: each event is encoded and appended to a local
- * segment log, which the in-process collector reads. Appends are buffered in
- * memory and written in batches off the request path; when the log reaches
- * its disk bound new events are dropped, counted and logged.
+ * segment log, which the collector thread reads. The events of responses that
+ * end in one turn of the event loop are written together, and those responses
+ * complete after that write (group commit); when the log reaches its disk
+ * bound new events are dropped, counted and logged.
  */
 export class EmbeddedEventSink implements EventSink {
   private readonly segments: SegmentLog;
@@ -44,16 +45,17 @@ export class EmbeddedEventSink implements EventSink {
     return new EmbeddedEventSink(segments, metrics, warn);
   }
 
-  emit(event: AccessEvent): void {
+  emit(event: AccessEvent, written?: () => void): void {
     let record: Buffer;
     try {
       record = encode(event);
     } catch (err) {
       this.metrics.dropped.inc({ reason: 'encode_error' });
       this.warn.note('encode_error', 1, (err as Error).message);
+      written?.();
       return;
     }
-    if (this.segments.append(record)) this.emitted++;
+    if (this.segments.append(record, written)) this.emitted++;
   }
 
   async close(timeoutMs: number): Promise<void> {

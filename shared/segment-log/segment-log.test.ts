@@ -236,6 +236,50 @@ test('a write the disk refuses drops every unwritten record as io_error and keep
   assert.deepEqual(records.map((r) => r.payload[0]), Array.from({ length: 10 }, (_, i) => i));
 });
 
+test('group commit: onWritten runs once the record is in the file, and appends made during a write share the next one', async (t) => {
+  const dir = await tempDir(t);
+  // A flush timer of a minute: only onWritten can make these writes happen.
+  const log = await SegmentLog.open(dir, { flushIntervalMs: 60_000 });
+  const reader = await SegmentReader.open(dir, { log });
+  const doneAt: number[] = [];
+  const readable: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    log.append(recordFor(i), () => {
+      doneAt.push(i);
+      readable.push(log.writtenPosition);
+    });
+  }
+  assert.equal(doneAt.length, 0, 'no callback before the write');
+  const firstEnd = log.endPosition;
+  await nextTurn();
+  // The first write is under way (or done); these go out in the next one.
+  for (let i = 3; i < 100; i++) log.append(recordFor(i), () => doneAt.push(i));
+  await log.flush();
+  assert.deepEqual(doneAt, Array.from({ length: 100 }, (_, i) => i), 'every callback, in append order');
+  assert.ok(readable.every((p) => p >= firstEnd), 'the first three ran after their bytes were written');
+  assert.ok(log.stats.written === 100);
+  const { records } = await readAll(reader, 0);
+  assert.equal(records.length, 100, 'all in the file');
+  await reader.close();
+  await log.close();
+});
+
+test('group commit: a dropped record runs its callback at once, and a refused write releases its waiters', async (t) => {
+  const dir = await tempDir(t);
+  const log = await SegmentLog.open(dir, { segmentBytes: 1000, maxTotalBytes: 4000, flushIntervalMs: 60_000 });
+  let ran = 0;
+  assert.equal(log.append(Buffer.alloc(0), () => ran++), false);
+  assert.equal(ran, 1, 'invalid record: at once');
+  // The second segment is /dev/full: the records bound for it are refused by the disk.
+  await symlink('/dev/full', segmentPath(dir, 1000));
+  for (let i = 0; i < 15; i++) log.append(Buffer.alloc(92, i), () => ran++);
+  await log.flush();
+  assert.equal(ran, 16, 'written and refused records alike released their waiters');
+  await log.close();
+  assert.equal(log.append(Buffer.alloc(10), () => ran++), false);
+  assert.equal(ran, 17, 'closed: at once');
+});
+
 test('rejects a segment size that cannot hold a single record', async (t) => {
   const dir = await tempDir(t);
   await assert.rejects(SegmentLog.open(dir, { segmentBytes: 1000, maxRecordBytes: 1000 }), RangeError);

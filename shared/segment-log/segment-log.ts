@@ -52,6 +52,8 @@ export class SegmentLog {
   readonly #unreportedDrops = new Map<DropReason, number>();
   #lastRescanMs = 0;
   #closing: Promise<void> | undefined;
+  /** Callbacks of `append(record, onWritten)`, in position order: each runs once its record is written or dropped. */
+  #writeWaiters: { end: number; callback: () => void }[] = [];
 
   /**
    * Opens or creates the log in `dir`. The last segment is recovered (a torn tail
@@ -126,8 +128,22 @@ export class SegmentLog {
    * Queues one record; false when it was dropped (counted, reported through onDrop).
    * When the bound would be exceeded the newest record is the one dropped: records
    * already accepted keep their place, so the log never has holes in its middle.
+   *
+   * With `onWritten` the batch is written at once (no flush timer) and the callback
+   * runs once the record is in the segment file (the page cache: it survives the
+   * process), or at once when it was dropped. Appends made while a write is under
+   * way go out together in the next one: group commit.
    */
-  append(record: Buffer): boolean {
+  append(record: Buffer, onWritten?: () => void): boolean {
+    if (!this.#accept(record, onWritten !== undefined)) {
+      onWritten?.();
+      return false;
+    }
+    if (onWritten !== undefined) this.#writeWaiters.push({ end: this.#appendPosition, callback: onWritten });
+    return true;
+  }
+
+  #accept(record: Buffer, writeNow: boolean): boolean {
     if (this.#closing) return this.#drop('closed', 1);
     if (record.length === 0 || record.length > this.#options.maxRecordBytes) return this.#drop('invalid_size', 1);
     const frameBytes = FRAME_HEADER_BYTES + record.length;
@@ -149,7 +165,7 @@ export class SegmentLog {
     this.#appendPosition += frameBytes;
     this.#pendingBytes += frameBytes;
     this.stats.appended += 1;
-    if (this.#pendingBytes >= this.#options.flushBytes || this.#options.fsyncEveryMs === 0) this.#queueWrite();
+    if (writeNow || this.#pendingBytes >= this.#options.flushBytes || this.#options.fsyncEveryMs === 0) this.#queueWrite();
     else this.#flushTimer ??= setTimeout(() => this.#queueWrite(), this.#options.flushIntervalMs);
     return true;
   }
@@ -218,6 +234,8 @@ export class SegmentLog {
     } catch (error) {
       this.#abandonUnwritten(batches.slice(written), error);
       return;
+    } finally {
+      this.#releaseWaiters();
     }
     if (this.#options.fsyncEveryMs === 0) await this.#sync();
     else this.#fsyncTimer ??= setTimeout(() => {
@@ -238,6 +256,8 @@ export class SegmentLog {
     this.#appendBase = this.#fileBase;
     this.#logger?.warn({ dir: this.dir, err: error, lost }, 'segment log: write failed, records dropped');
     this.#drop('io_error', lost);
+    // Their writers do not wait for a disk that refused: the records are dropped, and counted.
+    for (const waiter of this.#writeWaiters.splice(0)) waiter.callback();
     // A partial write may have left bytes past the written end; cut them so the segment ends on a frame.
     this.#enqueue(() => this.#handle.truncate(this.#writtenPosition - this.#fileBase));
   }
@@ -254,6 +274,21 @@ export class SegmentLog {
     this.#fileBase = base;
     await syncDir(this.dir);
     void this.#rescanOldest();
+  }
+
+  /** Runs the callbacks whose records are now written. */
+  #releaseWaiters(): void {
+    const waiters = this.#writeWaiters;
+    let released = 0;
+    while (released < waiters.length && waiters[released].end <= this.#writtenPosition) released++;
+    if (released === 0) return;
+    for (const waiter of waiters.splice(0, released)) {
+      try {
+        waiter.callback();
+      } catch (error) {
+        this.#logger?.warn({ dir: this.dir, err: error }, 'segment log: a write callback threw');
+      }
+    }
   }
 
   async #sync(): Promise<void> {

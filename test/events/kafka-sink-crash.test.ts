@@ -34,7 +34,7 @@ test('a sink killed with SIGKILL replays its spool on restart, cutting off a tor
   const { metrics } = testMetrics();
   const { log, lines } = capturedLogger();
   const sink = await openSink(t, sinkConfig({ brokers, topic, dir }), metrics, log);
-  assert.ok(await eventually(() => sink.state === 'up' && sink.spooledEvents === 0, 20_000), `the spool drained (state ${sink.state}, ${sink.spooledEvents} left)`);
+  assert.ok(await eventually(() => sink.state === 'up' && sink.unsentEvents === 0, 20_000), `the log drained (state ${sink.state}, ${sink.unsentEvents} left)`);
   await sink.close(5000);
   assert.ok(lines.some((l) => l.msg === 'segment log: cut a torn tail off the last segment'), 'the torn record was detected and logged');
 

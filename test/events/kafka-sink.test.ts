@@ -1,5 +1,5 @@
 // The Kafka event sink against the real broker (scripts/services.sh): delivery
-// in order, Kafka away and back, spool bounds, memory bounds.
+// in order, Kafka away and back, the log's bounds, memory staying flat.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ async function emitRange(sink: { emit(e: ReturnType<typeof numberedEvent>): void
   }
 }
 
-test('events emitted arrive in Kafka once each, in order and decodable, including those still in memory at close', { timeout: 120_000 }, async (t) => {
+test('events emitted arrive in Kafka once each, in order and decodable, including those still unsent at close', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers(t);
   if (!brokers) return;
   await holdKafkaLock(t);
@@ -40,7 +40,7 @@ test('events emitted arrive in Kafka once each, in order and decodable, includin
     sink.emit(event);
     if (i % 700 === 0) await sleep(5);
   }
-  // No waiting: close() itself sends what memory still holds while Kafka answers.
+  // No waiting: close() itself sends what the log still holds while Kafka answers.
   await sink.close(5000);
 
   const received = await readTopic(brokers, topic);
@@ -48,7 +48,8 @@ test('events emitted arrive in Kafka once each, in order and decodable, includin
   assert.deepEqual(received[1234], emitted[1234], 'events decode to what was emitted');
   assert.equal((await register.getSingleMetric('tollgate_event_sink_up')?.get())?.values[0]?.value, 1);
   assert.equal((await register.getSingleMetric('tollgate_events_emitted_total')?.get())?.values[0]?.value, 5000);
-  assert.equal(sink.spoolStats.appended, 0, 'nothing went to disk while Kafka answered');
+  assert.equal(sink.logStats.appended, 5000, 'every event went through the log');
+  assert.equal(sink.unsentEvents, 0);
 });
 
 /** Forwards a loopback port to the broker: "Kafka returns" for a sink bootstrapped from that port. */
@@ -72,7 +73,7 @@ async function forward(port: number, broker: string): Promise<{ close(): Promise
   };
 }
 
-test('while the broker is unreachable events spool to disk, and all go out in order once it answers', { timeout: 120_000 }, async (t) => {
+test('while the broker is unreachable events wait in the log, and all go out in order once it answers', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers(t);
   if (!brokers) return;
   await holdKafkaLock(t);
@@ -85,31 +86,31 @@ test('while the broker is unreachable events spool to disk, and all go out in or
   t.after(() => proxy?.close());
 
   await emitRange(sink, 0, 30_000);
-  assert.ok(await eventually(() => sink.state === 'down' && sink.spooledEvents === 30_000, 5000), `all spooled (state ${sink.state}, ${sink.spooledEvents} spooled)`);
-  assert.equal(sink.queuedEvents, 0, 'nothing waits in memory while Kafka is away');
+  assert.ok(await eventually(() => sink.state === 'down' && sink.unsentEvents === 30_000, 5000), `all waiting (state ${sink.state}, ${sink.unsentEvents} unsent)`);
+  assert.ok(await eventually(() => sink.logStats.written === 30_000, 5000), `all of them on disk (${sink.logStats.written})`);
   const gauge = async (name: string) => (await register.getSingleMetric(name)?.get())?.values[0]?.value;
   assert.equal(await gauge('tollgate_event_sink_up'), 0);
   assert.equal(await gauge('tollgate_event_spool_events'), 30_000);
   assert.ok((await gauge('tollgate_event_spool_bytes'))! > 30_000 * 100);
-  assert.ok(lines.some((l) => l.msg === 'kafka sink: Kafka unreachable; spooling events to disk'), 'the outage is logged');
+  assert.ok(lines.some((l) => l.msg === 'kafka sink: Kafka unreachable; events wait in the log on disk'), 'the outage is logged');
 
   proxy = await forward(port, brokers[0]);
   assert.ok(await eventually(() => sink.state === 'up', 10_000, 1), 'the sink noticed Kafka');
-  // New events arrive while the spool drains: they must go out after it, not before.
-  const spooledWhenBack = sink.spooledEvents;
+  // New events arrive while the log drains: they must go out after it, not before.
+  const unsentWhenBack = sink.unsentEvents;
   await emitRange(sink, 30_000, 33_000, 3000);
-  assert.ok(spooledWhenBack > 0, 'the new events met a spool still draining');
-  assert.ok(await eventually(() => sink.spooledEvents === 0 && sink.queuedEvents === 0, 20_000), `drained (state ${sink.state}, ${sink.spooledEvents} spooled)`);
+  assert.ok(unsentWhenBack > 0, 'the new events met a log still draining');
+  assert.ok(await eventually(() => sink.unsentEvents === 0, 20_000), `drained (state ${sink.state}, ${sink.unsentEvents} unsent)`);
   await sink.close(5000);
 
   const { indexes, duplicateIds } = summarize(await readTopic(brokers, topic));
   assert.deepEqual([...new Set(indexes)], range(0, 33_000), 'every event, in emission order');
-  t.diagnostic(`${indexes.length} records for 33000 events (${spooledWhenBack} still spooled when Kafka answered); ${duplicateIds} duplicates`);
+  t.diagnostic(`${indexes.length} records for 33000 events (${unsentWhenBack} still unsent when Kafka answered); ${duplicateIds} duplicates`);
   assert.equal(await gauge('tollgate_event_sink_up'), 1);
   assert.equal(await droppedCount(register, 'spool_full'), 0);
 });
 
-test('a full spool drops the newest events, counting and logging every one', { timeout: 30_000 }, async (t) => {
+test('a full log drops the newest events, counting and logging every one', { timeout: 30_000 }, async (t) => {
   const dir = await tempDir(t);
   const { metrics, register } = testMetrics();
   const { log, lines } = capturedLogger();
@@ -127,7 +128,7 @@ test('a full spool drops the newest events, counting and logging every one', { t
   assert.equal(logged, dropped, 'the log names the reason and the count of every dropped event');
 });
 
-test('with Kafka not answering, 200k events keep memory at its cap and the rest go to the spool', { timeout: 120_000 }, async (t) => {
+test('with Kafka not answering, 200k events go to disk, in order, and close() keeps to its timeout', { timeout: 120_000 }, async (t) => {
   const dir = await tempDir(t);
   // Accepts connections and never answers: sends time out instead of failing fast.
   const silent = createServer(() => undefined);
@@ -138,16 +139,13 @@ test('with Kafka not answering, 200k events keep memory at its cap and the rest 
   const { port } = silent.address() as { port: number };
   const { metrics, register } = testMetrics();
   const { log } = capturedLogger();
-  const maxQueueEvents = 10_000;
-  const sink = await openSink(t, sinkConfig({ brokers: [`127.0.0.1:${port}`], topic: randomTopic(), dir, timeoutMs: 3000, maxQueueEvents }), metrics, log);
+  const sink = await openSink(t, sinkConfig({ brokers: [`127.0.0.1:${port}`], topic: randomTopic(), dir, timeoutMs: 3000 }), metrics, log);
 
   const heapBefore = process.memoryUsage().heapUsed;
   await emitRange(sink, 0, 200_000, 1000);
   const stateAfterBurst = sink.state;
   const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
-  assert.equal(sink.peakQueuedEvents, maxQueueEvents, 'memory filled to its cap and never past it');
-  assert.ok(sink.peakQueuedBytes <= 4 * 1024 * 1024, `queued bytes stayed under the 4 MiB bound (${sink.peakQueuedBytes})`);
-  assert.ok(sink.queuedEvents <= maxQueueEvents);
+  // Only the log's unwritten batch (at most 8 MiB, else `backlog` drops) is held in memory.
   const closeStartMs = performance.now();
   await sink.close(3000);
   const closeMs = performance.now() - closeStartMs;
@@ -157,7 +155,7 @@ test('with Kafka not answering, 200k events keep memory at its cap and the rest 
   const dropped = await droppedCount(register, 'backlog') + await droppedCount(register, 'spool_full');
   assert.equal(spooled.length + dropped, 200_000, 'every event is on disk or counted as dropped');
   assert.deepEqual(spooled.map((e) => e.bytesIn), range(0, spooled.length), 'on disk in emission order');
-  t.diagnostic(`Kafka state after the burst: ${stateAfterBurst}; peak ${sink.peakQueuedEvents} events / ${sink.peakQueuedBytes} B in memory; ${spooled.length} spooled, ${dropped} dropped; heap grew ${(heapGrowthBytes / 1e6).toFixed(1)} MB`);
+  t.diagnostic(`Kafka state after the burst: ${stateAfterBurst}; ${spooled.length} on disk, ${dropped} dropped; heap grew ${(heapGrowthBytes / 1e6).toFixed(1)} MB`);
 });
 
 test('an event the codec refuses is counted as encode_error and logged, and the sink goes on', { timeout: 30_000 }, async (t) => {
@@ -173,12 +171,12 @@ test('an event the codec refuses is counted as encode_error and logged, and the 
   assert.deepEqual((await readSpool(dir)).map((e) => e.bytesIn), [1]);
 });
 
-test('when Kafka is slower than the gateway the excess waits on disk, and order holds without duplicates', { timeout: 120_000 }, async (t) => {
+test('when Kafka is slower than the gateway the backlog waits on disk, and order holds without duplicates', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers(t);
   if (!brokers) return;
   await holdKafkaLock(t);
   const topic = randomTopic();
-  const config = sinkConfig({ brokers, topic, dir: await tempDir(t), maxQueueEvents: 2000 });
+  const config = sinkConfig({ brokers, topic, dir: await tempDir(t) });
   // The real producer, acknowledging 200 ms late: a broker under load.
   const real = createEventProducer(config);
   const slow: EventProducer = {
@@ -192,13 +190,13 @@ test('when Kafka is slower than the gateway the excess waits on disk, and order 
   assert.ok(await eventually(() => sink.state === 'up', 10_000));
 
   await emitRange(sink, 0, 20_000, 500);
-  assert.equal(sink.peakQueuedEvents, 2000, 'memory stopped at its cap');
-  assert.ok(sink.spoolStats.appended > 10_000, `the excess went to the spool (${sink.spoolStats.appended})`);
-  assert.ok(await eventually(() => sink.spooledEvents === 0 && sink.queuedEvents === 0, 30_000), 'everything was sent');
+  const backlog = sink.unsentEvents;
+  assert.ok(backlog > 10_000, `a backlog built up behind the slow broker (${backlog})`);
+  assert.ok(await eventually(() => sink.unsentEvents === 0, 30_000), 'everything was sent');
   await sink.close(5000);
 
   const { indexes, duplicateIds } = summarize(await readTopic(brokers, topic));
-  assert.deepEqual(indexes, range(0, 20_000), 'in emission order: the batch in flight during the spill was not sent twice');
+  assert.deepEqual(indexes, range(0, 20_000), 'in emission order, none sent twice');
   assert.equal(duplicateIds, 0);
 });
 
@@ -214,7 +212,7 @@ test('large events go out in batches small enough for the broker, not stuck behi
   // ~8 KB each and incompressible: 600 of them are ~5 MB, past the broker's default 1 MiB per batch.
   const big = (i: number) => ({ ...numberedEvent(i), route: randomBytes(2000).toString('hex'), target: randomBytes(2000).toString('hex') });
   for (let i = 0; i < 600; i++) sink.emit(big(i));
-  assert.ok(await eventually(() => sink.spooledEvents === 0 && sink.queuedEvents === 0, 20_000), `sent (state ${sink.state}, ${sink.spooledEvents} spooled)`);
+  assert.ok(await eventually(() => sink.unsentEvents === 0, 20_000), `sent (state ${sink.state}, ${sink.unsentEvents} unsent)`);
   await sink.close(5000);
   assert.deepEqual(summarize(await readTopic(brokers, topic)).indexes, range(0, 600));
 });

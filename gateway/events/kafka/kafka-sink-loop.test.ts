@@ -1,21 +1,21 @@
 // The sender loop runs on the gateway's main thread: whatever its producer and
-// spool do, it must let timers (and so the proxy) run.
+// log do, it must let timers (and so the proxy) run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createEventMetrics } from '../../metrics.ts';
-import { resolveKafkaSinkConfig } from './config.ts';
+import type { KafkaSinkConfig } from './config.ts';
 import { KafkaEventSink } from './kafka-sink.ts';
 import type { EventProducer } from './producer.ts';
-import type { KafkaSpool } from './spool.ts';
+import type { KafkaLog } from './log.ts';
 
-const config = resolveKafkaSinkConfig({
+const config: KafkaSinkConfig = {
   brokers: ['127.0.0.1:1'], topic: 't', clientId: 'c', flushMs: 20, batchEvents: 1000, compression: 'none', timeoutMs: 3000, dir: '/nonexistent', maxBytes: 1 << 20,
-});
+};
 
-/** A spool that always has something pending but whose reads find nothing, answering at once (no I/O). */
-function stuckSpool(onRead: () => void): KafkaSpool {
+/** A log that always has something pending but whose reads find nothing, answering at once (no I/O). */
+function stuckLog(onRead: () => void): KafkaLog {
   const spool = {
     pending: true, unsentBytes: 1, unsentEvents: 1, endPosition: 1, readPosition: 0, stats: { appended: 0, written: 0, dropped: 0, recoveredTruncatedBytes: 0 },
     countUnsent: async () => undefined,
@@ -23,12 +23,12 @@ function stuckSpool(onRead: () => void): KafkaSpool {
       onRead();
       return { records: [], next: 0 };
     },
-    append: () => true, fits: () => true, delivered: () => undefined, skip: () => true,
+    append: () => true, delivered: () => undefined,
     close: async () => {
       spool.pending = false;
     },
   };
-  return spool as unknown as KafkaSpool;
+  return spool as unknown as KafkaLog;
 }
 
 const instantProducer: EventProducer = { connect: async () => undefined, send: async () => undefined, close: async () => undefined };
@@ -41,7 +41,7 @@ test('the sender loop yields to timers even when every await in it resolves at o
   const LIMIT = 200_000;
   let stop: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  const spool = stuckSpool(() => {
+  const spool = stuckLog(() => {
     reads += 1;
     if (!timerFired) readsBeforeTimer = reads;
     if (reads === LIMIT) {
@@ -61,7 +61,7 @@ test('a producer that fails at once (connect answering, every send refused) leav
   let sends = 0;
   const failing: EventProducer = { connect: async () => undefined, send: async () => { sends += 1; throw new Error('refused at once'); }, close: async () => undefined };
   let appended = 0;
-  const spool = stuckSpool(() => undefined);
+  const spool = stuckLog(() => undefined);
   Object.assign(spool, {
     read: async () => ({ records: [Buffer.from('x')], next: 1 }),
     append: () => { appended += 1; return true; },

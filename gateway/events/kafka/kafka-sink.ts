@@ -5,21 +5,13 @@ import type { EventMetrics } from '../../metrics.ts';
 import type { DropReason as SegmentDropReason } from '../../../shared/segment-log/segment-log.ts';
 import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';
-import type { ResolvedKafkaSinkConfig } from './config.ts';
-import { MemoryQueue } from './memory-queue.ts';
+import type { KafkaSinkConfig } from './config.ts';
 import type { EventProducer } from './producer.ts';
-import type { KafkaSpool } from './spool.ts';
+import type { KafkaLog } from './log.ts';
 import { until, Waker, withTimeout } from './waits.ts';
 
-/** `unknown` until Kafka first answers or fails; events wait in memory while it is not `down`. */
+/** `unknown` until Kafka first answers or fails. */
 export type KafkaState = 'unknown' | 'up' | 'down';
-
-/** A memory batch being sent; `spooled` once it was also copied to the spool meanwhile. */
-interface InflightBatch {
-  records: Buffer[];
-  bytes: number;
-  spooled?: { start: number; end: number };
-}
 
 // Raw bytes per send. Kafka refuses a record batch over message.max.bytes (1 MiB by
 // default); events are ~150 B but may reach ~37 KB, so a count alone is no bound.
@@ -28,121 +20,107 @@ const FIRST_RETRY_MS = 100;
 // Short enough that a returning Kafka is noticed within a couple of seconds.
 const MAX_RETRY_MS = 2000;
 // The loop runs on the gateway's main thread. Its waits normally end on a timer or on
-// the network, but should every one of them resolve at once (a spool read finding
+// the network, but should every one of them resolve at once (a log read finding
 // nothing without touching the disk, a client failing or answering synchronously) it
 // would run on microtasks alone and freeze the proxy; every this many turns it lets
 // the event loop (timers, sockets) run. Costs one setImmediate per this many batches.
 const TURNS_PER_YIELD = 64;
-const SPOOL_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
+const LOG_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
   full: 'spool_full', backlog: 'backlog', io_error: 'io_error', closed: 'closed', invalid_size: 'encode_error',
 };
 
 /**
- * Sends access events to Kafka in batches; while Kafka is away they go to a
- * bounded disk spool and are sent, in order, when it returns. The stream is
- * always spool (older) then memory: memory is sent only when the spool is
- * empty, and moves to the spool whole. See README.md.
+ * Ships access events to Kafka from a local write-ahead log. `emit` appends the
+ * event to the log (the response it belongs to completes once it is written);
+ * the sender reads the log from its checkpoint and sends it in batches, in
+ * order, committing the checkpoint after each acknowledgement. While Kafka is
+ * away the log simply grows, up to `events.max_bytes`. See README.md.
  */
 export class KafkaEventSink implements EventSink {
-  readonly #config: ResolvedKafkaSinkConfig;
+  readonly #config: KafkaSinkConfig;
   readonly #producer: EventProducer;
-  readonly #spool: KafkaSpool;
-  readonly #memory: MemoryQueue;
+  readonly #log: KafkaLog;
   readonly #metrics: EventMetrics;
-  readonly #log: pino.Logger;
+  readonly #logger: pino.Logger;
   readonly #warn: RateLimitedWarn;
   readonly #waker = new Waker();
   readonly #abort = Promise.withResolvers<never>();
-  #inflight: InflightBatch | undefined;
   #state: KafkaState = 'unknown';
   #failures = 0;
   #emitted = 0;
+  /** performance.now() when the oldest unsent event may have been appended: a batch goes out flush_ms after it. */
+  #unsentSinceMs = 0;
   #closing = false;
   #closed: Promise<void> | undefined;
   #deliverUntilMs = Infinity;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(config: ResolvedKafkaSinkConfig, producer: EventProducer, spool: KafkaSpool, metrics: EventMetrics, log: pino.Logger) {
+  constructor(config: KafkaSinkConfig, producer: EventProducer, log: KafkaLog, metrics: EventMetrics, logger: pino.Logger) {
     this.#config = config;
     this.#producer = producer;
-    this.#spool = spool;
-    this.#memory = new MemoryQueue(config.maxQueueEvents, config.maxQueueBytes);
-    this.#metrics = metrics;
     this.#log = log;
-    this.#warn = new RateLimitedWarn(log);
+    this.#metrics = metrics;
+    this.#logger = logger;
+    this.#warn = new RateLimitedWarn(logger);
     this.#abort.promise.catch(() => undefined);
     metrics.sinkUp.set(0);
     metrics.source.emitted = () => this.#emitted;
-    metrics.source.spoolBytes = () => this.#spool.unsentBytes;
-    metrics.source.spoolEvents = () => this.#spool.unsentEvents;
+    metrics.source.spoolBytes = () => this.#log.unsentBytes;
+    metrics.source.spoolEvents = () => this.#log.unsentEvents;
   }
 
   /** Starts sending; called once by createKafkaSink. */
   start(): void {
-    this.#loop = this.#run().catch((error: unknown) => this.#log.error({ err: error }, 'kafka sink: sender stopped'));
+    this.#loop = this.#run().catch((error: unknown) => this.#logger.error({ err: error }, 'kafka sink: sender stopped'));
   }
 
   get state(): KafkaState {
     return this.#state;
   }
 
-  /** Events (and bytes) held in memory now, and the most ever held: never past the bounds. */
-  get queuedEvents(): number {
-    return this.#memory.length;
+  /** Events in the log that Kafka has not acknowledged. */
+  get unsentEvents(): number {
+    return this.#log.unsentEvents;
   }
 
-  get queuedBytes(): number {
-    return this.#memory.bytes;
+  /** The log writer's counters: `written` records survive a SIGKILL (they are in the page cache). */
+  get logStats(): Readonly<KafkaLog['stats']> {
+    return this.#log.stats;
   }
 
-  get peakQueuedEvents(): number {
-    return this.#memory.peakEvents;
-  }
-
-  get peakQueuedBytes(): number {
-    return this.#memory.peakBytes;
-  }
-
-  /** Events on disk not yet acknowledged by Kafka. */
-  get spooledEvents(): number {
-    return this.#spool.unsentEvents;
-  }
-
-  get spoolStats(): Readonly<KafkaSpool['stats']> {
-    return this.#spool.stats;
-  }
-
-  emit(event: AccessEvent): void {
-    if (this.#closing) return this.#drop('closed', 1);
+  emit(event: AccessEvent, written?: () => void): void {
     let record: Buffer;
     try {
       record = encode(event);
     } catch (error) {
-      return this.#drop('encode_error', 1, (error as Error).message);
-    }
-    this.#emitted += 1;
-    if (this.#state === 'down') {
-      this.#spool.append(record);
+      this.#drop('encode_error', 1, (error as Error).message);
+      written?.();
       return;
     }
-    // Kafka slower than the gateway: the excess goes to disk, not RAM.
-    if (this.#memory.wouldOverflow(record.length)) this.#spill();
-    this.#memory.push(record);
-    if (this.#memory.length === 1 || this.#memory.length === this.#config.batchEvents) this.#waker.wake();
+    const wasPending = this.#log.pending;
+    if (!this.#log.append(record, written)) return;
+    this.#emitted += 1;
+    if (!wasPending) {
+      this.#unsentSinceMs = performance.now();
+      this.#waker.wake();
+    } else if (this.#log.unsentEvents === this.#config.batchEvents) {
+      this.#waker.wake();
+    }
   }
 
   /**
-   * Sends what memory holds if Kafka is up (for at most half of `timeoutMs`),
-   * otherwise spools it; then fsyncs the spool and closes the client.
+   * Sends what the log holds while Kafka is up, for at most half of `timeoutMs`;
+   * the rest stays in the log for the next start. Then fsyncs the log and closes
+   * the client. Later events are dropped as `closed`.
    */
   close(timeoutMs: number): Promise<void> {
     this.#closed ??= this.#close(timeoutMs);
     return this.#closed;
   }
 
-  /** Drops the spool reports (coalesced), under the sink's reasons. */
-  noteSpoolDrop(count: number, reason: SegmentDropReason): void {
-    this.#drop(SPOOL_DROP_REASONS[reason], count);
+  /** Drops the log reports (coalesced), under the sink's reasons. */
+  noteLogDrop(count: number, reason: SegmentDropReason): void {
+    this.#drop(LOG_DROP_REASONS[reason], count);
   }
 
   async #close(timeoutMs: number): Promise<void> {
@@ -154,33 +132,29 @@ export class KafkaEventSink implements EventSink {
     await until(this.#loop, deadlineMs);
     clearTimeout(stopSending);
     this.#abort.reject(new Error('closing'));
-    this.#spill();
-    await until(this.#spool.close(), deadlineMs);
+    await until(this.#log.close(), deadlineMs);
     await until(this.#producer.close(), deadlineMs);
     this.#warn.flush();
-    this.#log.info({ spooledEvents: this.#spool.unsentEvents, state: this.#state }, 'kafka sink closed');
+    this.#logger.info({ unsentEvents: this.#log.unsentEvents, state: this.#state }, 'kafka sink closed');
   }
 
   async #run(): Promise<void> {
-    await this.#spool.countUnsent(() => this.#closing);
+    await this.#log.countUnsent(() => this.#closing);
+    this.#unsentSinceMs = performance.now();
     if (!this.#closing) await this.#probe();
     for (let turn = 1; ; turn++) {
       if (turn % TURNS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#closing) {
-        // Memory goes to Kafka only while nothing older waits on disk; the spool stays for the next start.
-        const sendable = this.#state === 'up' && !this.#spool.pending && this.#memory.length > 0;
-        if (!sendable || performance.now() >= this.#deliverUntilMs) return;
-        await this.#sendFromMemory();
+        if (this.#state !== 'up' || !this.#log.pending || performance.now() >= this.#deliverUntilMs) return;
+        await this.#send();
       } else if (this.#state === 'down') {
         await this.#waker.sleep(this.#retryDelayMs());
         if (this.#closing) continue;
-        if (this.#spool.pending) await this.#sendFromSpool();
+        if (this.#log.pending) await this.#send();
         else await this.#probe();
-      } else if (this.#spool.pending) {
-        await this.#sendFromSpool();
-      } else if (this.#memory.length > 0) {
-        const waitedMs = performance.now() - this.#memory.sinceMs;
-        if (this.#memory.length >= this.#config.batchEvents || waitedMs >= this.#config.flushMs) await this.#sendFromMemory();
+      } else if (this.#log.pending) {
+        const waitedMs = performance.now() - this.#unsentSinceMs;
+        if (this.#log.unsentEvents >= this.#config.batchEvents || waitedMs >= this.#config.flushMs) await this.#send();
         else await this.#waker.sleep(this.#config.flushMs - waitedMs);
       } else {
         await this.#waker.sleep(Infinity);
@@ -188,35 +162,22 @@ export class KafkaEventSink implements EventSink {
     }
   }
 
-  async #sendFromMemory(): Promise<void> {
-    const batch: InflightBatch = this.#memory.take(this.#config.batchEvents, MAX_BATCH_BYTES);
-    this.#inflight = batch;
-    const error = await this.#deliver(batch.records);
-    this.#inflight = undefined;
-    if (error === undefined) {
-      if (batch.spooled && !this.#spool.skip(batch.spooled.start, batch.spooled.end, batch.records.length)) {
-        this.#log.warn(batch.spooled, 'kafka sink: a delivered batch is also in the spool and will be sent again');
-      }
-      return this.#markUp();
-    }
-    // It is older than anything in memory, so it goes to the spool before memory does (in #markDown).
-    if (!batch.spooled) for (const record of batch.records) this.#spool.append(record);
-    this.#markDown(error);
-  }
-
-  async #sendFromSpool(): Promise<void> {
+  /** Sends the oldest unsent events, one batch. */
+  async #send(): Promise<void> {
     let batch;
     try {
-      batch = await this.#spool.read(this.#config.batchEvents, MAX_BATCH_BYTES);
+      batch = await this.#log.read(this.#config.batchEvents, MAX_BATCH_BYTES);
     } catch (error) {
-      this.#log.error({ err: error }, 'kafka sink: cannot read the spool');
+      this.#logger.error({ err: error }, 'kafka sink: cannot read the log');
       await this.#waker.sleep(MAX_RETRY_MS);
       return;
     }
     if (batch.records.length === 0) return;
     const error = await this.#deliver(batch.records);
     if (error !== undefined) return this.#markDown(error);
-    this.#spool.delivered(batch.next, batch.records.length);
+    this.#log.delivered(batch.next, batch.records.length);
+    // What is left is younger than what was sent: a short rest waits at most flush_ms more.
+    if (this.#log.unsentEvents < this.#config.batchEvents) this.#unsentSinceMs = performance.now();
     this.#markUp();
   }
 
@@ -237,42 +198,24 @@ export class KafkaEventSink implements EventSink {
     return withTimeout(operation, timeoutMs, this.#abort.promise, `Kafka did not answer within ${timeoutMs} ms`);
   }
 
-  /**
-   * Moves memory to the end of the spool. A batch in flight is older than memory,
-   * so it is copied first when the spool can take all of it; if its send then
-   * succeeds, the copy is skipped (see #sendFromMemory). When the spool cannot,
-   * a failed in-flight batch lands after the spilled events: order gives way
-   * only when the spool is all but full.
-   */
-  #spill(): void {
-    const inflight = this.#inflight;
-    if (inflight && !inflight.spooled && this.#spool.fits(inflight.bytes, inflight.records.length)) {
-      const start = this.#spool.endPosition;
-      for (const record of inflight.records) this.#spool.append(record);
-      inflight.spooled = { start, end: this.#spool.endPosition };
-    }
-    for (const record of this.#memory.takeAll()) this.#spool.append(record);
-  }
-
   #markUp(): void {
     this.#failures = 0;
     if (this.#state === 'up') return;
     this.#state = 'up';
     this.#metrics.sinkUp.set(1);
-    this.#log.info({ spooledEvents: this.#spool.unsentEvents }, 'kafka sink: Kafka is reachable; sending the spool first');
+    this.#logger.info({ unsentEvents: this.#log.unsentEvents }, 'kafka sink: Kafka is reachable; sending the log from its checkpoint');
   }
 
   #markDown(error: unknown): void {
     this.#failures += 1;
     if (this.#state === 'down') {
-      this.#log.debug({ err: error, failures: this.#failures }, 'kafka sink: Kafka still unreachable');
+      this.#logger.debug({ err: error, failures: this.#failures }, 'kafka sink: Kafka still unreachable');
       return;
     }
     this.#state = 'down';
     this.#metrics.sinkUp.set(0);
-    this.#spill();
-    if (this.#closing) this.#log.info({ spooledEvents: this.#spool.unsentEvents }, 'kafka sink: closing before Kafka acknowledged; the rest waits in the spool');
-    else this.#log.warn({ err: error, spooledEvents: this.#spool.unsentEvents }, 'kafka sink: Kafka unreachable; spooling events to disk');
+    if (this.#closing) this.#logger.info({ unsentEvents: this.#log.unsentEvents }, 'kafka sink: closing before Kafka acknowledged; the rest waits in the log');
+    else this.#logger.warn({ err: error, unsentEvents: this.#log.unsentEvents }, 'kafka sink: Kafka unreachable; events wait in the log on disk');
   }
 
   #retryDelayMs(): number {

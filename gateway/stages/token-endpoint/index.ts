@@ -19,8 +19,8 @@ function targets(url: string, path: string): boolean {
 function send(ctx: RequestContext, status: number, body: string, cacheControl: string): false {
   const length = Buffer.byteLength(body);
   ctx.res.writeHead(status, { 'content-type': 'application/json', 'content-length': length, 'cache-control': cacheControl, 'x-request-id': ctx.requestId });
+  ctx.bytesOut = length; // before end(), which records the access event
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
-  ctx.bytesOut = length;
   return false;
 }
 

@@ -2,7 +2,7 @@ import { FRAME_HEADER_BYTES } from '../../../shared/segment-log/frame.ts';
 import { SegmentLog, type DropReason, type WarnLogger } from '../../../shared/segment-log/segment-log.ts';
 import { SegmentReader } from '../../../shared/segment-log/segment-reader.ts';
 
-export interface SpoolOptions {
+export interface KafkaLogOptions {
   /** Disk bound: segments kept plus the unwritten batch. Past it the newest event is dropped. */
   maxBytes: number;
   /** Dropped records, coalesced (see SegmentLog's onDrop). Must not throw. */
@@ -10,7 +10,7 @@ export interface SpoolOptions {
   logger?: WarnLogger;
 }
 
-export interface SpoolBatch {
+export interface LogBatch {
   /** Views into fresh read buffers: the reader never reuses them, so a send may hold them. */
   records: Buffer[];
   next: number;
@@ -23,16 +23,15 @@ const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 /**
- * The Kafka sink's disk spool: events Kafka has not acknowledged, in emission
- * order, in a segment log whose single consumer is the sink itself. Everything
- * from `readPosition` to the end is unsent; the checkpoint (committed only after
- * Kafka acknowledged) is where a restarted gateway resumes, so a crash resends
- * at most the batches in flight (at-least-once), never skips one.
+ * The Kafka sink's write-ahead log: every event, in emission order, in a segment
+ * log whose single consumer is the sink's sender. Everything from `readPosition`
+ * to the end is unsent; the checkpoint (committed only after Kafka acknowledged)
+ * is where a restarted gateway resumes, so a crash resends at most the batches
+ * in flight (at-least-once), never skips one.
  */
-export class KafkaSpool {
+export class KafkaLog {
   readonly #log: SegmentLog;
   readonly #reader: SegmentReader;
-  readonly #maxBytes: number;
   /** Where unsent records start; the checkpoint trails it by the commits not yet durable. */
   #readPosition: number;
   /** Records found by `countUnsent` stop here: later ones were counted as they were appended. */
@@ -41,10 +40,10 @@ export class KafkaSpool {
   #commits: Promise<void> = Promise.resolve();
   readonly #logger: WarnLogger | undefined;
 
-  static async open(dir: string, options: SpoolOptions): Promise<KafkaSpool> {
+  static async open(dir: string, options: KafkaLogOptions): Promise<KafkaLog> {
     // Segments of a sixteenth of the bound, so what was sent is freed in small steps.
     const segmentBytes = Math.min(MAX_SEGMENT_BYTES, Math.max(MAX_RECORD_BYTES + FRAME_HEADER_BYTES, Math.floor(options.maxBytes / 16)));
-    let spool: KafkaSpool | undefined;
+    let wal: KafkaLog | undefined;
     const log = await SegmentLog.open(dir, {
       maxTotalBytes: options.maxBytes,
       segmentBytes,
@@ -53,19 +52,18 @@ export class KafkaSpool {
       logger: options.logger,
       onDrop: (count, reason) => {
         // A disk error drops records that were accepted (and counted as unsent).
-        if (reason === 'io_error' && spool) spool.#unsentEvents = Math.max(0, spool.#unsentEvents - count);
+        if (reason === 'io_error' && wal) wal.#unsentEvents = Math.max(0, wal.#unsentEvents - count);
         options.onDrop(count, reason);
       },
     });
     const reader = await SegmentReader.open(dir, { log, maxRecordBytes: MAX_RECORD_BYTES, logger: options.logger });
-    spool = new KafkaSpool(log, reader, options);
-    return spool;
+    wal = new KafkaLog(log, reader, options);
+    return wal;
   }
 
-  private constructor(log: SegmentLog, reader: SegmentReader, options: SpoolOptions) {
+  private constructor(log: SegmentLog, reader: SegmentReader, options: KafkaLogOptions) {
     this.#log = log;
     this.#reader = reader;
-    this.#maxBytes = options.maxBytes;
     this.#logger = options.logger;
     this.#readPosition = reader.committed;
     this.#openEnd = log.endPosition;
@@ -97,15 +95,12 @@ export class KafkaSpool {
     return this.#log.stats;
   }
 
-  /** Whether `count` records of `bytes` in all would all be accepted now (the bounds `append` checks). */
-  fits(bytes: number, count: number): boolean {
-    const frameBytes = bytes + count * FRAME_HEADER_BYTES;
-    return this.#log.retainedBytes + frameBytes <= this.#maxBytes && this.#log.pendingBytes + frameBytes <= MAX_PENDING_BYTES;
-  }
-
-  /** False when dropped; the drop reaches `onDrop` (so it is counted and logged). */
-  append(record: Buffer): boolean {
-    if (!this.#log.append(record)) return false;
+  /**
+   * False when dropped; the drop reaches `onDrop` (so it is counted and logged).
+   * `written` runs once the record is in the segment file, or at once when dropped.
+   */
+  append(record: Buffer, written?: () => void): boolean {
+    if (!this.#log.append(record, written)) return false;
     this.#unsentEvents += 1;
     return true;
   }
@@ -125,7 +120,7 @@ export class KafkaSpool {
   }
 
   /** The oldest unsent records: at most `maxRecords` of at most `maxBytes` together (but at least one). */
-  async read(maxRecords: number, maxBytes: number): Promise<SpoolBatch> {
+  async read(maxRecords: number, maxBytes: number): Promise<LogBatch> {
     if (this.#log.writtenPosition < this.#log.endPosition) await this.#log.flush();
     // Taken before reading: what is written while the read runs was not looked at.
     const writtenBefore = this.#log.writtenPosition;
@@ -148,16 +143,6 @@ export class KafkaSpool {
     this.#advance(next, count);
   }
 
-  /**
-   * Records from `start` to `end` were delivered by another path (a batch copied here
-   * while its send was still in flight). Only skipped when they are the next unsent ones.
-   */
-  skip(start: number, end: number, count: number): boolean {
-    if (start !== this.#readPosition) return false;
-    this.#advance(end, count);
-    return true;
-  }
-
   /** Writes and fsyncs what was appended, waits for the last checkpoint, closes the files. */
   async close(): Promise<void> {
     await this.#log.close();
@@ -171,6 +156,6 @@ export class KafkaSpool {
     // Commits run in order off the send path; a failed one only means a resend after a restart.
     this.#commits = this.#commits
       .then(() => this.#reader.commit(position))
-      .catch((error: unknown) => this.#logger?.warn({ err: error, position }, 'kafka spool: checkpoint not written; a restart resends those events'));
+      .catch((error: unknown) => this.#logger?.warn({ err: error, position }, 'kafka log: checkpoint not written; a restart resends those events'));
   }
 }
