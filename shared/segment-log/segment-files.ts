@@ -1,3 +1,4 @@
+import { writevSync } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -55,11 +56,28 @@ export async function writeAll(handle: FileHandle, buffers: Buffer[], position: 
   while (remaining.length > 0) {
     const { bytesWritten } = await handle.writev(remaining, at);
     at += bytesWritten;
-    let skip = bytesWritten;
-    while (remaining.length > 0 && skip >= remaining[0].length) {
-      skip -= remaining[0].length;
-      remaining = remaining.slice(1);
-    }
-    if (skip > 0) remaining = [remaining[0].subarray(skip), ...remaining.slice(1)];
+    remaining = unwritten(remaining, bytesWritten);
   }
+}
+
+/** writeAll on the calling thread: for a few KB bound for the page cache, cheaper than a trip to libuv's pool. */
+export function writeAllSync(fd: number, buffers: Buffer[], position: number): void {
+  let remaining = buffers;
+  let at = position;
+  while (remaining.length > 0) {
+    const bytesWritten = writevSync(fd, remaining, at);
+    at += bytesWritten;
+    remaining = unwritten(remaining, bytesWritten);
+  }
+}
+
+function unwritten(buffers: Buffer[], bytesWritten: number): Buffer[] {
+  let remaining = buffers;
+  let skip = bytesWritten;
+  while (remaining.length > 0 && skip >= remaining[0].length) {
+    skip -= remaining[0].length;
+    remaining = remaining.slice(1);
+  }
+  if (skip > 0) remaining = [remaining[0].subarray(skip), ...remaining.slice(1)];
+  return remaining;
 }
