@@ -38,3 +38,13 @@ export async function writeCheckpoint(dir: string, position: number): Promise<vo
   await rename(temporary, path);
   await syncDir(dir);
 }
+
+/** A damaged checkpoint must not stop the gateway; it only means appends may start lower. */
+export async function checkpointOrZero(dir: string, logger: { warn(details: object, message: string): void } | undefined): Promise<number> {
+  try {
+    return (await readCheckpoint(dir)) ?? 0;
+  } catch (error) {
+    logger?.warn({ dir, err: error }, 'segment log: ignoring an unreadable consumer checkpoint');
+    return 0;
+  }
+}

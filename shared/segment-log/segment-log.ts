@@ -1,5 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { readCheckpoint } from './checkpoint.ts';
+import { checkpointOrZero } from './checkpoint.ts';
+import { DropReport } from './drop-report.ts';
+import { WriteWaiters } from './write-waiters.ts';
 import { FRAME_HEADER_BYTES, writeFrame } from './frame.ts';
 import { recoverTail } from './recover-tail.ts';
 import { listSegments, segmentPath, syncDir, writeAll, writeAllSync } from './segment-files.ts';
@@ -16,9 +18,6 @@ interface Batch {
   records: number;
 }
 
-/** Drops are reported at most this often, so a flood of them is a few calls, not one per record. */
-const DROP_REPORT_MS = 10;
-
 /** How often a writer that is full re-reads the directory to see what retention freed. */
 const FULL_RESCAN_MS = 1000;
 
@@ -33,7 +32,7 @@ export class SegmentLog {
   readonly dir: string;
   readonly stats = { appended: 0, written: 0, dropped: 0, recoveredTruncatedBytes: 0 };
   readonly #options: ResolvedOptions;
-  readonly #onDrop: SegmentLogOptions['onDrop'];
+  readonly #drops: DropReport;
   readonly #logger: WarnLogger | undefined;
   #handle: FileHandle;
   #fileBase: number;
@@ -48,12 +47,9 @@ export class SegmentLog {
   #writeQueued = false;
   #flushTimer: NodeJS.Timeout | undefined;
   #fsyncTimer: NodeJS.Timeout | undefined;
-  #dropTimer: NodeJS.Timeout | undefined;
-  readonly #unreportedDrops = new Map<DropReason, number>();
   #lastRescanMs = 0;
   #closing: Promise<void> | undefined;
-  /** Callbacks of `append(record, onWritten)`, in position order: each runs once its record is written or dropped. */
-  #writeWaiters: { end: number; callback: () => void }[] = [];
+  readonly #waiters: WriteWaiters;
   /** The group commit of this turn of the event loop, once one is due. */
   #commitImmediate: NodeJS.Immediate | undefined;
   /** An asynchronous write (and any rotation in it) is under way. */
@@ -93,7 +89,8 @@ export class SegmentLog {
   private constructor(dir: string, options: ResolvedOptions, hooks: SegmentLogOptions, handle: FileHandle, base: number, oldestBase: number) {
     this.dir = dir;
     this.#options = options;
-    this.#onDrop = hooks.onDrop;
+    this.#drops = new DropReport(hooks.onDrop);
+    this.#waiters = new WriteWaiters(hooks.logger);
     this.#logger = hooks.logger;
     this.#handle = handle;
     this.#fileBase = base;
@@ -133,10 +130,9 @@ export class SegmentLog {
    * When the bound would be exceeded the newest record is the one dropped: records
    * already accepted keep their place, so the log never has holes in its middle.
    *
-   * With `onWritten` the callback runs once the record is in the segment file (the
-   * page cache: it survives the process), or at once when it was dropped. Group
-   * commit: everything appended in one turn of the event loop is written together
-   * at the end of that turn (setImmediate), with one writev.
+   * With `onWritten` the callback runs once the record is in the segment file (the page
+   * cache: it survives the process), or at once when dropped. Group commit: what is appended
+   * in one turn of the event loop is written at the end of that turn with one writev.
    */
   append(record: Buffer, onWritten?: () => void): boolean {
     if (!this.#accept(record, onWritten !== undefined)) {
@@ -144,27 +140,25 @@ export class SegmentLog {
       return false;
     }
     if (onWritten !== undefined) {
-      this.#writeWaiters.push({ end: this.#appendPosition, callback: onWritten });
+      this.#waiters.add(this.#appendPosition, onWritten);
       this.#commitImmediate ??= setImmediate(this.#groupCommit);
     }
     return true;
   }
 
   /**
-   * Writes this turn's appends on the calling thread: one writev of a few KB to
-   * the page cache costs microseconds, where the asynchronous path costs a
-   * promise chain and a round trip through libuv's pool per turn (4% of the
-   * proxy's busy time at 28k requests/s, by --cpu-prof under wrk with
-   * test/bench/tollgate.yaml and embedded events). It runs beside an fsync under
-   * way, never beside an asynchronous write or a rotation (those take the batch
-   * in turn), and never once the log is closing (close() writes what is left).
+   * Writes this turn's appends on the calling thread: one writev of a few KB to the page
+   * cache takes microseconds; the asynchronous path cost a promise chain and a trip through
+   * libuv's pool per turn (4% of the proxy's busy time at 28k requests/s, --cpu-prof under
+   * wrk, embedded events). Runs beside an fsync, never beside an asynchronous write or a
+   * rotation (those take the batch), never once closing (close() writes what is left).
    */
   readonly #groupCommit = (): void => {
     this.#commitImmediate = undefined;
     if (this.#closing) return;
     const batches = this.#pending;
     if (this.#writing || this.#writeQueued || batches.some((b) => b.segmentBase !== this.#fileBase)) return this.#queueWrite();
-    if (batches.length === 0) return this.#releaseWaiters();
+    if (batches.length === 0) return this.#waiters.release(this.#writtenPosition);
     this.#pending = [];
     try {
       writeAllSync(this.#handle.fd, batches.map((b) => b.buffer.subarray(0, b.usedBytes)), batches[0].position - this.#fileBase);
@@ -173,7 +167,7 @@ export class SegmentLog {
       return;
     }
     this.#wrote(batches);
-    this.#releaseWaiters();
+    this.#waiters.release(this.#writtenPosition);
     this.#syncSoon();
   };
 
@@ -224,7 +218,7 @@ export class SegmentLog {
       this.#enqueue(() => this.#sync());
       await this.#io;
       await this.#handle.close();
-      this.#reportDrops();
+      this.#drops.flush();
     })();
     return this.#closing;
   }
@@ -268,7 +262,7 @@ export class SegmentLog {
       return;
     } finally {
       this.#writing = false;
-      this.#releaseWaiters();
+      this.#waiters.release(this.#writtenPosition);
     }
     if (this.#options.fsyncEveryMs === 0) await this.#sync();
     else this.#syncSoon();
@@ -304,7 +298,7 @@ export class SegmentLog {
     this.#logger?.warn({ dir: this.dir, err: error, lost }, 'segment log: write failed, records dropped');
     this.#drop('io_error', lost);
     // Their writers do not wait for a disk that refused: the records are dropped, and counted.
-    for (const waiter of this.#writeWaiters.splice(0)) waiter.callback();
+    this.#waiters.release(Infinity);
     // A partial write may have left bytes past the written end; cut them so the segment ends on a frame.
     this.#enqueue(() => this.#handle.truncate(this.#writtenPosition - this.#fileBase));
   }
@@ -323,21 +317,6 @@ export class SegmentLog {
     void this.#rescanOldest();
   }
 
-  /** Runs the callbacks whose records are now written. */
-  #releaseWaiters(): void {
-    const waiters = this.#writeWaiters;
-    let released = 0;
-    while (released < waiters.length && waiters[released].end <= this.#writtenPosition) released++;
-    if (released === 0) return;
-    for (const waiter of waiters.splice(0, released)) {
-      try {
-        waiter.callback();
-      } catch (error) {
-        this.#logger?.warn({ dir: this.dir, err: error }, 'segment log: a write callback threw');
-      }
-    }
-  }
-
   async #sync(): Promise<void> {
     const upTo = this.#writtenPosition;
     await this.#handle.sync();
@@ -353,25 +332,7 @@ export class SegmentLog {
   #drop(reason: DropReason, count: number): false {
     if (count === 0) return false;
     this.stats.dropped += count;
-    this.#unreportedDrops.set(reason, (this.#unreportedDrops.get(reason) ?? 0) + count);
-    this.#dropTimer ??= setTimeout(() => this.#reportDrops(), DROP_REPORT_MS);
+    this.#drops.note(reason, count);
     return false;
-  }
-
-  #reportDrops(): void {
-    clearTimeout(this.#dropTimer);
-    this.#dropTimer = undefined;
-    for (const [reason, count] of this.#unreportedDrops) this.#onDrop?.(count, reason);
-    this.#unreportedDrops.clear();
-  }
-}
-
-/** A damaged checkpoint must not stop the gateway; it only means appends may start lower. */
-async function checkpointOrZero(dir: string, logger: WarnLogger | undefined): Promise<number> {
-  try {
-    return (await readCheckpoint(dir)) ?? 0;
-  } catch (error) {
-    logger?.warn({ dir, err: error }, 'segment log: ignoring an unreadable consumer checkpoint');
-    return 0;
   }
 }
