@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { eventually, service, sleep } from '../helpers/gateway.ts';
 import { startGatewayProcess, tempDir, writeYaml, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { metric } from '../helpers/metrics.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { holdKafkaLock, kafkaBrokers, randomTopic, readTopic } from './kafka-helpers.ts';
@@ -119,7 +120,9 @@ test('Kafka shape: SIGKILL at random moments under load loses no answered reques
   const eventsDir = join(dir, 'events');
   const topic = randomTopic();
   const { gw, tally } = await killRounds(t, gatewayConfig(dir, up.url, { sink: 'kafka', dir: eventsDir, kafka: { brokers, topic, flush_ms: 20 } }), eventsDir);
-  // A graceful stop sends what the last gateway still holds; the killed ones' logs were shipped by their successors.
+  // The killed gateways' logs are shipped by their successors; the last one ships what the last kill left.
+  const shipped = await eventually(async () => await metric(gw, 'tollgate_event_sink_up') === 1 && await metric(gw, 'tollgate_event_spool_events') === 0, 30_000, 200);
+  assert.ok(shipped, `the last gateway shipped its log (${await metric(gw, 'tollgate_event_spool_events')} events unsent)`);
   assert.deepEqual(await gw.stop(), { code: 0, signal: null }, gw.stderr());
 
   const ids = new Set((await readTopic(brokers, topic, 30_000)).filter((e) => e.service === 'killed').map((e) => e.id));
