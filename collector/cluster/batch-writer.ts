@@ -13,7 +13,10 @@ import type { CountedBatch } from './count-batch.ts';
 import type { DeadLetterSink } from './dead-letter.ts';
 import type { LiveCounters } from './live-counters.ts';
 import type { CollectorMetrics } from './metrics.ts';
-import { retryUntilDone } from './retry.ts';
+import { outcomeWithin, retryUntilDone } from './retry.ts';
+
+/** A commit Kafka has not answered in this long counts as failed: the batch is redelivered and skipped. */
+const COMMIT_TIMEOUT_MS = 5000;
 
 /** The write outcomes BatchWriter adds to (CollectorStats' write fields). */
 export interface WriteStats {
@@ -71,11 +74,12 @@ export class BatchWriter {
       }));
     }
     const liveMs = performance.now();
-    await Promise.all(b.parts.map(({ last }) =>
-      // A failed commit (e.g. lost the partition in a rebalance) only means redelivery, which is harmless.
-      Promise.resolve(last.commit()).catch((error: Error) =>
-        logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped'),
-      )));
+    // A failed commit (lost the partition in a rebalance, Kafka away) only means redelivery, which is harmless;
+    // bounded, as the client may wait for a broker that is away without end, and the next batch waits for this one.
+    await Promise.all(b.parts.map(async ({ last }) => {
+      const error = await outcomeWithin(Promise.resolve(last.commit()), COMMIT_TIMEOUT_MS, 'offset commit');
+      if (error) logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped');
+    }));
     stats.batches++;
     const doneMs = performance.now();
     metrics?.batch((doneMs - b.startedMs) / 1000);

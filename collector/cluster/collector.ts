@@ -13,13 +13,14 @@ import type { Logger } from 'pino';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { BatchWriter } from './batch-writer.ts';
 import { countBatch } from './count-batch.ts';
+import { ConsumerCloser } from './consumer-close.ts';
 import type { Record_ } from './count-batch.ts';
 import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
 import { emptyView } from './event-view.ts';
 import type { LiveCounters } from './live-counters.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import { RawTsvBody } from './raw-tsv.ts';
-import { StoppedError } from './retry.ts';
+import { outcomeWithin, sleep, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';
 
 export { rawRow } from './raw-rows.ts';
@@ -98,7 +99,16 @@ export class ClusterCollector {
   #generation = 0;
   #loadedGeneration = 0;
   #stopping = false;
+  /** Aborted when stop() begins: ends the connect loop's waits. */
+  readonly #stopSignal = new AbortController();
   #failed: ((error: Error) => void) | undefined;
+  /** The connect loop, or a reset after Kafka was lost, in progress. */
+  #connecting: Promise<void> | undefined;
+  #kafkaUp = false;
+  #kafkaDownSinceMs = 0;
+  /** Times Kafka was lost while consuming and the consumer was made anew. */
+  reconnects = 0;
+  readonly #closer: ConsumerCloser;
 
   constructor(options: ClusterCollectorOptions) {
     this.#options = {
@@ -115,6 +125,7 @@ export class ClusterCollector {
       now: Date.now,
       ...options,
     };
+    this.#closer = new ConsumerCloser(this.#stopSignal.signal, this.#options.logger);
     this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
     this.#writer = new BatchWriter({
       clickhouse: this.#options.clickhouse, deadLetters: this.#deadLetters, liveCounters: options.liveCounters, metrics: options.metrics,
@@ -124,10 +135,48 @@ export class ClusterCollector {
     options.metrics?.observe(this.stats, options.liveCounters);
   }
 
-  /** Joins the group and starts consuming; `onFatal` hears an error that must end the process. */
+  /** Whether the consumer is connected and in its group (the metrics server's /readyz). */
+  get kafkaUp(): boolean {
+    return this.#kafkaUp;
+  }
+
+  /**
+   * Joins the group and starts consuming, in the background: with Kafka away
+   * it retries with backoff (logged when it starts failing, each minute, and
+   * when it connects) and never gives up. `onFatal` hears only an error that
+   * must end the process (a bug); a broker outage is never one.
+   */
   async start(onFatal: (error: Error) => void): Promise<void> {
     this.#failed = onFatal;
-    await this.#deadLetters.ensureTopic();
+    this.#kafkaDownSinceMs = Date.now();
+    this.#connecting = this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    const logger = this.#options.logger;
+    let failures = 0;
+    let nextLogMs = 0;
+    while (!this.#stopping) {
+      try {
+        await this.#deadLetters.ensureTopic();
+        await this.#subscribe();
+        this.#kafkaUp = true;
+        if (failures > 0 || this.reconnects > 0) logger.info({ down_ms: Date.now() - this.#kafkaDownSinceMs, failures }, 'kafka: consuming again');
+        return;
+      } catch (error) {
+        await this.#closeConsumer();
+        failures++;
+        const nowMs = Date.now();
+        if (nowMs >= nextLogMs) {
+          logger.warn({ err: error, failures }, 'kafka: cannot connect; retrying with backoff (logged again each minute)');
+          nextLogMs = nowMs + 60_000;
+        }
+        await sleep(Math.min(this.#options.retryMaxDelayMs, this.#options.retryInitialDelayMs * 2 ** Math.min(failures - 1, 16)), this.#stopSignal.signal);
+      }
+    }
+  }
+
+  async #subscribe(): Promise<void> {
     const consumer = new Consumer({
       clientId: this.#options.clientId,
       groupId: this.#options.groupId,
@@ -138,12 +187,15 @@ export class ClusterCollector {
       maxBytesPerPartition: this.#options.fetchMaxBytes,
     });
     this.#consumer = consumer;
+    // A failed rejoin is emitted as 'error': unheard, it would end the process. Only the current consumer's count.
+    consumer.on('error', (error: Error) => { if (this.#consumer === consumer) this.#lost(error); });
     // A (re)join may hand us partitions another member advanced: reload their totals.
     consumer.on('consumer:group:join', () => this.#generation++);
     const stream = await consumer.consume({ topics: [this.#options.topic], autocommit: false, mode: 'committed', fallbackMode: 'earliest' });
     this.#stream = stream;
-    stream.on('data', (message: Record_) => this.#onRecord(message));
-    stream.on('error', (error: Error) => this.#fatal(error));
+    // A stream given up in a reset may still deliver what it had fetched: only the current one's records count.
+    stream.on('data', (message: Record_) => { if (this.#stream === stream) this.#onRecord(message); });
+    stream.on('error', (error: Error) => { if (this.#stream === stream) this.#lost(error); });
     const metrics = this.#options.metrics;
     if (metrics) {
       consumer.on('consumer:lag', (lag) => metrics.setLag(lag));
@@ -151,12 +203,52 @@ export class ClusterCollector {
     }
   }
 
+  /**
+   * Kafka went away while consuming. Batches already counted are written to
+   * ClickHouse (their commits fail and they are redelivered, then skipped
+   * below the marks the totals reloaded from ClickHouse hold); records not yet
+   * counted are dropped and redelivered. A new consumer then resumes from the
+   * committed offsets, as a restarted process would.
+   */
+  #lost(error: Error): void {
+    if (this.#stopping || !this.#kafkaUp) return;
+    this.#kafkaUp = false;
+    this.#kafkaDownSinceMs = Date.now();
+    this.reconnects++;
+    this.#options.logger.warn({ err: error }, 'kafka: lost while consuming; reconnecting (uncommitted records are redelivered and counted once)');
+    this.#connecting = this.#reset().then(() => this.#connect());
+  }
+
+  async #reset(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#stream?.pause();
+    await this.#flushing;
+    await this.#writing;
+    await this.#closeConsumer();
+    this.#buffer = [];
+    // The next batch reloads the totals from ClickHouse and re-marks the live counters, as after a rejoin.
+    this.#generation++;
+  }
+
+  async #closeConsumer(): Promise<void> {
+    const stream = this.#stream;
+    const consumer = this.#consumer;
+    this.#stream = undefined;
+    this.#consumer = undefined;
+    if (stream) await outcomeWithin(stream.close(), 5000, 'stream close');
+    consumer?.stopLagMonitoring();
+    if (consumer) await this.#closer.close(consumer);
+  }
+
   /** Finishes the batch in hand (bounded by timeoutMs while ClickHouse is away), commits, leaves the group. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping = true;
+    this.#stopSignal.abort();
     clearTimeout(this.#timer);
     const giveUp = setTimeout(() => this.#abort.abort(), timeoutMs);
     try {
+      await this.#connecting;
       this.#stream?.pause();
       await this.#flushing;
       while (!this.#abort.signal.aborted && this.#buffer.length > 0 && !this.#writeFailed) await this.#flush();
@@ -164,9 +256,9 @@ export class ClusterCollector {
     } finally {
       clearTimeout(giveUp);
       this.#abort.abort();
-      await this.#stream?.close().catch(() => {});
-      this.#consumer?.stopLagMonitoring();
-      await this.#consumer?.close(true).catch(() => {});
+      this.#kafkaUp = false;
+      await this.#closeConsumer();
+      await this.#closer.drain();
       await this.#deadLetters.close().catch(() => {});
     }
   }

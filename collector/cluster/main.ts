@@ -1,8 +1,10 @@
 /**
  * `node collector/cluster/main.ts`: the cluster collector process
  * (tollgate-collector). SIGTERM/SIGINT finish the batch in hand, commit and
- * exit 0; any other failure exits 1 without committing, so a supervisor's
- * restart redelivers and nothing is lost or counted twice.
+ * exit 0. Kafka, ClickHouse or Redis away never ends it: it reconnects or
+ * retries with backoff and shows the state in metrics, logs and /readyz.
+ * A bug exits 1 without committing, so a supervisor's restart redelivers and
+ * nothing is lost or counted twice.
  * `tollgate-collector replay --from TIME` rebuilds the aggregates instead (replay.ts).
  */
 import { pino } from 'pino';
@@ -51,7 +53,9 @@ const collector = new ClusterCollector({
   liveCounters,
   metrics,
 });
-const metricsServer = await startMetricsServer(config.metricsListen, metrics.registry);
+metrics.observeKafka(collector);
+// Ready while consuming; a broker outage makes it unready, never ends the process.
+const metricsServer = await startMetricsServer(config.metricsListen, metrics.registry, () => (collector.kafkaUp ? undefined : 'kafka is not connected; reconnecting'));
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -22,6 +22,7 @@ export class CollectorMetrics {
   readonly #batchSeconds: Histogram;
   #stats: CollectorStats | undefined;
   #live: Pick<LiveCounters, 'up' | 'pending' | 'dropped'> | undefined;
+  #kafka: { kafkaUp: boolean; reconnects: number } | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -69,6 +70,19 @@ export class CollectorMetrics {
         this.set(metrics.#live?.pending.cells ?? 0);
       },
     });
+    new Gauge({
+      name: 'tollgate_collector_kafka_up',
+      help: '1 while the consumer is connected and in its group; 0 while Kafka is away and the collector reconnects with backoff',
+      registers,
+      collect() {
+        this.set(metrics.#kafka?.kafkaUp ? 1 : 0);
+      },
+    });
+    totalsCounter({
+      name: 'tollgate_collector_kafka_reconnects_total',
+      help: 'Times Kafka was lost while consuming and the consumer was made anew (uncommitted records are redelivered and counted once)',
+      registers,
+    }, () => (metrics.#kafka ? [[{}, metrics.#kafka.reconnects]] : []));
     totalsCounter({
       name: 'tollgate_collector_live_dropped_increments_total',
       help: 'Requests left out of live counters, by reason: cap (the pending-cells bound was full), conflict (another writer had applied part of a merged backlog range)',
@@ -84,6 +98,11 @@ export class CollectorMetrics {
   observe(stats: CollectorStats, live: Pick<LiveCounters, 'up' | 'pending' | 'dropped'> | undefined): void {
     this.#stats = stats;
     this.#live = live;
+  }
+
+  /** The collector whose Kafka connection tollgate_collector_kafka_up and the reconnect counter report. */
+  observeKafka(kafka: { kafkaUp: boolean; reconnects: number }): void {
+    this.#kafka = kafka;
   }
 
   inserted(table: string): void {
@@ -109,12 +128,22 @@ export class CollectorMetrics {
   }
 }
 
-/** Serves GET /metrics on `host:port` (port 0 = ephemeral; read server.address()). */
-export async function startMetricsServer(listen: string, registry: Registry): Promise<Server> {
+/**
+ * Serves GET /metrics, /healthz (the process answers) and /readyz (200 while
+ * `ready()` says so, else 503 with its reason) on `host:port` (port 0 =
+ * ephemeral; read server.address()).
+ */
+export async function startMetricsServer(listen: string, registry: Registry, ready: () => string | undefined = () => undefined): Promise<Server> {
   const { host, port } = splitListen(listen);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`metrics listen address must be host:port, got ${JSON.stringify(listen)}`);
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+      const notReady = path === '/readyz' ? ready() : undefined;
+      res.writeHead(notReady ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(notReady ? { status: 'unavailable', reason: notReady } : { status: 'ok' }));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

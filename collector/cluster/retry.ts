@@ -30,7 +30,8 @@ export async function retryUntilDone<T>(write: () => Promise<T>, options: RetryO
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
@@ -41,4 +42,17 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * How `operation` ended within `ms`: undefined when it succeeded, else its error
+ * (or a timeout error). For calls to a broker that may be away, whose client
+ * can wait for it without end: nothing in the collector may hang on one.
+ */
+export async function outcomeWithin(operation: Promise<unknown>, ms: number, what: string): Promise<Error | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Error>((resolve) => { timer = setTimeout(() => resolve(new Error(`${what} did not finish within ${ms} ms`)), ms); });
+  const result = await Promise.race([operation.then(() => undefined, (error: unknown) => error as Error), late]);
+  clearTimeout(timer);
+  return result;
 }
