@@ -4,7 +4,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createGatewayMetrics, DEFAULT_METRICS_BUT_GC } from './metrics.ts';
-import { releaseMemory } from './memory.ts';
+import { releaseMemory } from './process/memory.ts';
 
 /** Sum of nodejs_gc_duration_seconds_count over its kinds. */
 async function gcCount(register: Registry): Promise<number> {

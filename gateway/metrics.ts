@@ -12,7 +12,7 @@ import processRequests from 'prom-client/lib/metrics/processRequests.js';
 import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
 import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
 import version from 'prom-client/lib/metrics/version.js';
-import { RouteStatsRegistry } from './route-stats.ts';
+import { RouteStatsRegistry } from './proxy/route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
 
 /** A metric that writes its own exposition text (RouteStatsRegistry's families). */

@@ -1,7 +1,7 @@
 // Second half of `npm run build` (npm ci runs it through `prepare`), after tsc
 // has emitted dist/{gateway,collector,shared}/ module by module (the analytics
 // outage bench loads single modules from there): esbuild bundles the gateway
-// from gateway/cli.ts into dist/bundle/, which scripts/bin/tollgate runs. The
+// from gateway/process/cli.ts into dist/bundle/, which scripts/bin/tollgate runs. The
 // gateway and the packages it imports are one module; what only some configs
 // load (Kafka sink, Redis stores, cluster reports) are chunks loaded on first use.
 //
@@ -84,7 +84,7 @@ async function bundleGateway(): Promise<void> {
   const result = await build({
     absWorkingDir: root,
     // The worker threads' entries beside the chunks: load-off-thread.ts and collector/embedded/threaded.ts start them by these names.
-    entryPoints: { cli: 'gateway/cli.ts', 'config-worker': 'gateway/config/config-worker.ts', 'collector-thread': 'collector/embedded/collector-thread.ts' },
+    entryPoints: { cli: 'gateway/process/cli.ts', 'config-worker': 'gateway/control/config/config-worker.ts', 'collector-thread': 'collector/embedded/collector-thread.ts' },
     outdir: BUNDLE_DIR,
     bundle: true,
     splitting: true,

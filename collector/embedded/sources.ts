@@ -8,7 +8,7 @@ export interface LogSource {
   dir: string;
 }
 
-/** A single process writes `<dir>/log`; cluster worker N writes `<dir>/w<N>/log` (gateway/events/index.ts). */
+/** A single process writes `<dir>/log`; cluster worker N writes `<dir>/w<N>/log` (gateway/proxy/events/index.ts). */
 const WORKER_DIR = /^w\d+$/;
 
 /** The segment-log directories under `eventsDir` that exist now, in a stable order. */

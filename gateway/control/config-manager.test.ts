@@ -7,14 +7,14 @@ import { createLogger } from '../log.ts';
 import { ConfigManager, type DataPlanePort } from './config-manager.ts';
 import { EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fileHashOf } from './file-hash.ts';
-import { OFF_THREAD_BYTES, OFF_THREAD_SERVICES } from '../config/load-off-thread.ts';
+import { OFF_THREAD_BYTES, OFF_THREAD_SERVICES } from './config/load-off-thread.ts';
 import { pino } from 'pino';
 import { LOCALHOST_CERT, LOOPBACK_IP_CERT } from '../../test/helpers/tls-upstream.ts';
 import { FileConfigStore } from './store/file.ts';
 import type { ConfigStore, ConfigVersion, RawConfig } from './types.ts';
-import { validateConfig } from '../config/load.ts';
-import { releaseValidator } from '../config/validator.ts';
-import type { Config } from '../config/schema.ts';
+import { validateConfig } from './config/load.ts';
+import { releaseValidator } from './config/validator.ts';
+import type { Config } from './config/schema.ts';
 
 const service = (name: string) => ({ name, routes: [{ paths: [`/${name}`] }], upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } });
 const servicesOf = (config: RawConfig) => (config.services as Array<{ name: string }>).map((s) => s.name);

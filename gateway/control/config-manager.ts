@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Config } from '../config/schema.ts';
-import { readConfigFile, validateConfig, type LoadResult } from '../config/load.ts';
-import { loadOffThread, validateOffThread } from '../config/load-off-thread.ts';
-import { validateChange } from '../config/validate-edit.ts';
+import type { Config } from './config/schema.ts';
+import { readConfigFile, validateConfig, type LoadResult } from './config/load.ts';
+import { loadOffThread, validateOffThread } from './config/load-off-thread.ts';
+import { validateChange } from './config/validate-edit.ts';
 import type { Logger } from '../log.ts';
 import { sha256 } from './file-hash.ts';
 import { editsReplacedBy } from './file-history.ts';
-import { tlsFilesChanged, tlsFilesSeen, tlsFilesUnchanged, type TlsFilesSeen } from '../upstream/tls-files.ts';
+import { tlsFilesChanged, tlsFilesSeen, tlsFilesUnchanged, type TlsFilesSeen } from '../proxy/upstream/tls-files.ts';
 import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';

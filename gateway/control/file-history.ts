@@ -1,4 +1,4 @@
-import { validateConfig } from '../config/load.ts';
+import { validateConfig } from './config/load.ts';
 import { fileHashOf, sha256 } from './file-hash.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import type { ConfigStore, ConfigVersion, ConfigVersionSummary, RawConfig } from './types.ts';

@@ -2,7 +2,7 @@
  * The control plane's contracts: how config versions are stored and applied.
  * The data plane (proxy workers) only ever sees compiled snapshots.
  */
-import type { Config } from '../config/schema.ts';
+import type { Config } from './config/schema.ts';
 
 /** A config as the operator wrote it (YAML or JSON), before defaults. */
 export type RawConfig = Record<string, unknown>;

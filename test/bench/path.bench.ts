@@ -7,7 +7,7 @@
  * request (docs/path-handling.md, target: at most 2%).
  * Run alone: node test/bench/path.bench.ts
  */
-import { canonicalPath, plainPath } from '../../gateway/router/canonical-path.ts';
+import { canonicalPath, plainPath } from '../../gateway/proxy/router/canonical-path.ts';
 
 const CANONICAL = ['/api/hello', '/api/v1/users/42', '/', '/static/app.3f9a1c.js', '/orders/2026/11/25/items', '/healthz', '/api/v1/search', '/a-b_c~d'];
 const SPELLED = ['/api/%761/users/42', '/api/./v1//users', '/x/../api/hello', '/files/caf%C3%A9', '/admin;jsessionid=1/users', '/static/a%20b.png'];

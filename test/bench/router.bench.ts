@@ -5,9 +5,9 @@
  * Prints ns per match (median of alternating rounds) and the ratio.
  */
 import Value from 'typebox/value';
-import { RouteSchema } from '../../gateway/router/schema.ts';
-import { RouteTable } from '../../gateway/router/route-table.ts';
-import type { RouteConfig } from '../../gateway/config/schema.ts';
+import { RouteSchema } from '../../gateway/proxy/router/schema.ts';
+import { RouteTable } from '../../gateway/proxy/router/route-table.ts';
+import type { RouteConfig } from '../../gateway/control/config/schema.ts';
 
 type Shape = 'prefix' | 'hosts' | 'mixed';
 interface Req { method: string; host: string; path: string }

@@ -37,7 +37,7 @@ const rateWarmupS = 5;
 const idleSettleMs = 500;
 // Tollgate's RSS grows while it idles: its health checks' connections leave
 // old-space garbage, and until an idle gateway kept V8's optimising tiers off
-// (gateway/tiering.ts) they also got V8 to optimise their code, whose first
+// (gateway/process/tiering.ts) they also got V8 to optimise their code, whose first
 // compile, 60-180 s after the start with the bench's checks, brought the
 // compilers' pages of the node binary in (docs/performance.md, "Idle for minutes"). So it
 // is read again after this long idle (0: not read).

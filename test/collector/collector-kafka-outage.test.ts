@@ -20,7 +20,7 @@ import { committedOffsets, waitFor } from './services.ts';
 import {
   capturedLogger, eventually, holdKafkaLock, kafkaBrokers, numberedEvent, openSink, randomTopic, sinkConfig, sleep, testMetrics,
 } from '../events/kafka-helpers.ts';
-import type { KafkaEventSink } from '../../gateway/events/kafka/kafka-sink.ts';
+import type { KafkaEventSink } from '../../gateway/proxy/events/kafka/kafka-sink.ts';
 
 const execFileAsync = promisify(execFile);
 const SERVICES = fileURLToPath(new URL('../../scripts/services.sh', import.meta.url));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { EmbeddedEventSink } from '../../gateway/events/embedded.ts';
+import { EmbeddedEventSink } from '../../gateway/proxy/events/embedded.ts';
 import { createEventMetrics } from '../../gateway/metrics.ts';
 import { eventually } from '../helpers/gateway.ts';
 import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { EmbeddedEventSink } from '../../gateway/events/embedded.ts';
+import { EmbeddedEventSink } from '../../gateway/proxy/events/embedded.ts';
 import { writeCheckpoint } from '../../shared/segment-log/checkpoint.ts';
 import { SegmentLog } from '../../shared/segment-log/segment-log.ts';
 import { createEventMetrics } from '../../gateway/metrics.ts';

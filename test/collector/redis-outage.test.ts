@@ -16,7 +16,7 @@ import { ClusterCollector } from '../../collector/cluster/collector.ts';
 import { LiveCounters } from '../../collector/cluster/live-counters.ts';
 import { ClickHouseReportSource } from '../../collector/cluster/report-source.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
-import { installErrorReplies } from '../../gateway/admin/replies.ts';
+import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { encode } from '../../shared/access-event-codec.ts';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.ts';

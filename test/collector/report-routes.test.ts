@@ -8,7 +8,7 @@ import { LiveStats } from '../../collector/embedded/live-stats.ts';
 import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts';
 import { EmbeddedStore } from '../../collector/embedded/store.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
-import { installErrorReplies } from '../../gateway/admin/replies.ts';
+import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 
 const H = 3_600_000;
 const T = Date.UTC(2025, 2, 10, 13);

@@ -16,7 +16,7 @@ import { LiveStats } from '../../collector/embedded/live-stats.ts';
 import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts';
 import { EmbeddedStore } from '../../collector/embedded/store.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
-import { installErrorReplies } from '../../gateway/admin/replies.ts';
+import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { closedPort } from '../helpers/ports.ts';
 

@@ -15,7 +15,7 @@ import type { AccessEvent } from '../../shared/access-event.ts';
 import { decode } from '../../shared/access-event-codec.ts';
 import { EventIdGenerator } from '../../shared/access-event-id.ts';
 import { createEventMetrics, type EventMetrics } from '../../gateway/metrics.ts';
-import { createKafkaSink, type EventProducer, type KafkaEventSink, type KafkaSinkConfig } from '../../gateway/events/kafka/index.ts';
+import { createKafkaSink, type EventProducer, type KafkaEventSink, type KafkaSinkConfig } from '../../gateway/proxy/events/kafka/index.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 
 /** The brokers, or undefined after marking the test skipped; with CI=true a missing Kafka fails. */

@@ -3,7 +3,7 @@
 // many of them the log has written (those survive SIGKILL in the page cache).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import pino from 'pino';
-import { createKafkaSink } from '../../gateway/events/kafka/index.ts';
+import { createKafkaSink } from '../../gateway/proxy/events/kafka/index.ts';
 import { numberedEvent, sinkConfig, testMetrics } from './kafka-helpers.ts';
 
 async function emitUntilKilled(dir: string, port: number): Promise<void> {

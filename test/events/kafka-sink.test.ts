@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventProducer, type EventProducer } from '../../gateway/events/kafka/producer.ts';
+import { createEventProducer, type EventProducer } from '../../gateway/proxy/events/kafka/producer.ts';
 import {
   capturedLogger, holdKafkaLock, openSink, closedPort, droppedCount, eventually, kafkaBrokers, numberedEvent, randomTopic, range, readTopic,
   readSpool, sinkConfig, sleep, summarize, testMetrics,

@@ -14,7 +14,7 @@ export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
  * TOLLGATE_TEST_CLI at the bundle (dist/bundle/cli.js), which is what users
  * run; a test file run on its own runs the sources.
  */
-export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/cli.ts');
+export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/process/cli.ts');
 /** The launcher users run (package.json bin): the bundle on the pinned Node with the gateway's V8 and malloc settings. */
 export const LAUNCHER = join(REPO_ROOT, 'scripts/bin/tollgate');
 

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadConfigFile } from '../../gateway/config/load.ts';
+import { loadConfigFile } from '../../gateway/control/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { startSingle, type RunningGateway } from '../../gateway/single.ts';
+import { startSingle, type RunningGateway } from '../../gateway/process/single.ts';
 
 export interface TestGateway extends RunningGateway {
   /** Base URL of the proxy listener, e.g. http://127.0.0.1:41234 */

@@ -1,6 +1,6 @@
-import { loadConfigFile } from '../../gateway/config/load.ts';
+import { loadConfigFile } from '../../gateway/control/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { startSingle } from '../../gateway/single.ts';
+import { startSingle } from '../../gateway/process/single.ts';
 import type { TestGateway } from './gateway.ts';
 
 /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { loadConfigFile } from '../../gateway/config/load.ts';
+import { loadConfigFile } from '../../gateway/control/config/load.ts';
 import { ConfigManager } from '../../gateway/control/config-manager.ts';
 import { initialVersion } from '../../gateway/control/file-history.ts';
 import { fileHashOf } from '../../gateway/control/file-hash.ts';

@@ -6,7 +6,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { get } from './client.ts';
 
 // An idle gateway keeps V8's optimising tiers off, and its first request turns
-// them on (gateway/tiering.ts; docs/performance.md). V8's own --trace-opt
+// them on (gateway/process/tiering.ts; docs/performance.md). V8's own --trace-opt
 // prints a line per optimising compile. The checks here run 80 times a second
 // (four targets every 50 ms): with the tiers on, a gateway compiles its check
 // path within two or three seconds of idling (it did before tiering.ts).

@@ -11,8 +11,8 @@ const BUNDLE = join(REPO_ROOT, 'dist/bundle/cli.js');
 // node:tls, and node:https and node:http2 which load it, cost an idle gateway
 // ~2 MB of RSS (docs/performance.md). Without TLS anywhere in its config the
 // bundled gateway loads none of them: undici's HTTP/2 half waits behind a
-// stand-in (gateway/upstream/undici.ts), the upstream TLS code loads node:tls
-// on first use (gateway/upstream/tls.ts), and the bundle defers fastify's and
+// stand-in (gateway/proxy/upstream/undici.ts), the upstream TLS code loads node:tls
+// on first use (gateway/proxy/upstream/tls.ts), and the bundle defers fastify's and
 // prom-client's requires (scripts/bundle.ts, which the sources do not go through).
 test('a gateway without TLS loads neither node:tls nor node:https nor node:http2', { skip: CLI !== BUNDLE && 'the bundle defers these requires; npm test runs it (TOLLGATE_TEST_CLI=dist/bundle/cli.js)' }, async () => {
   const up = await startUpstream('up');

@@ -152,7 +152,7 @@ test('IPv6 clients are matched by IPv6 blocks, and a dual-stack listener\'s ::ff
 });
 
 test('invalid CIDRs in trusted_proxies or acl are rejected with their path', async () => {
-  const { validateConfig } = await import('../../gateway/config/load.ts');
+  const { validateConfig } = await import('../../gateway/control/config/load.ts');
   const r = validateConfig({
     trusted_proxies: ['10.0.0.0/8', '10.0.0.0/40'],
     services: [{ ...service('api', ['http://127.0.0.1:1']), acl: { allow: ['nope'], deny: ['::1/129'] } }],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { validateConfig } from '../../gateway/config/load.ts';
+import { validateConfig } from '../../gateway/control/config/load.ts';
 import { anyEvent, eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 

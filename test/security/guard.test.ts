@@ -9,7 +9,7 @@ import { send } from '../helpers/http-client.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { anyEvent, eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
-import { loadCorpus } from '../../gateway/stages/guard/corpus/evaluate.ts';
+import { loadCorpus } from '../../gateway/proxy/stages/guard/corpus/evaluate.ts';
 
 /** Runs fn over xs with at most `limit` in flight, results in order. */
 async function mapLimited<T, R>(xs: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {

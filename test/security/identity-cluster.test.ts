@@ -9,8 +9,8 @@ import { call } from './auth-rig.ts';
 import { call as json } from '../operations/client.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { scriptOn, startRedisInterposer } from '../helpers/redis-interposer.ts';
-import { identityDocOf, type IdentityDoc } from '../../gateway/apps/doc.ts';
-import { generateSigningKey, rotateKeys } from '../../gateway/apps/keys.ts';
+import { identityDocOf, type IdentityDoc } from '../../gateway/control/apps/doc.ts';
+import { generateSigningKey, rotateKeys } from '../../gateway/control/apps/keys.ts';
 
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;

@@ -47,8 +47,8 @@ const contexts: FakeContext[] = sampleEvents(4096).map((e): FakeContext => ({
 }));
 
 async function loadVariant(root: string, label: string, compression: string, topic: string, dir: string): Promise<Variant> {
-  const { createKafkaSink } = await import(join(root, 'gateway/events/kafka/index.ts'));
-  const { accessEvent } = await import(join(root, 'gateway/events/access-event.ts'));
+  const { createKafkaSink } = await import(join(root, 'gateway/proxy/events/kafka/index.ts'));
+  const { accessEvent } = await import(join(root, 'gateway/proxy/events/access-event.ts'));
   const { createEventMetrics } = await import(join(root, 'gateway/metrics.ts'));
   return {
     name: `${label} ${compression}`,

@@ -3,7 +3,7 @@
  * Run: node test/bench/net/cidr.bench.ts
  */
 import { BlockList } from 'node:net';
-import { compileCidrs } from '../../../gateway/net/cidr.ts';
+import { compileCidrs } from '../../../gateway/proxy/net/cidr.ts';
 
 const list = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '203.0.113.0/24', '198.51.100.7',
   '2001:db8::/32', 'fd00::/8', '::1'];

@@ -5,13 +5,13 @@
  * time on a shared host is mostly waiting, CPU is what a gateway pays.
  * Run: node test/bench/stages/rate-limit.bench.ts [redis-url]
  */
-import type { RequestContext } from '../../../gateway/context.ts';
+import type { RequestContext } from '../../../gateway/proxy/context.ts';
 import { createGatewayMetrics } from '../../../gateway/metrics.ts';
 import { createLogger } from '../../../gateway/log.ts';
-import { createRuntime } from '../../../gateway/runtime.ts';
-import type { CompiledRoute } from '../../../gateway/snapshot.ts';
-import { compilePolicies } from '../../../gateway/stages/rate-limit/compile.ts';
-import { RouteLimiter } from '../../../gateway/stages/rate-limit/route-limiter.ts';
+import { createRuntime } from '../../../gateway/proxy/runtime.ts';
+import type { CompiledRoute } from '../../../gateway/proxy/snapshot.ts';
+import { compilePolicies } from '../../../gateway/proxy/stages/rate-limit/compile.ts';
+import { RouteLimiter } from '../../../gateway/proxy/stages/rate-limit/route-limiter.ts';
 
 const redisUrl = process.argv[2] ?? process.env.TOLLGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6399';
 const runtime = createRuntime(createGatewayMetrics(), createLogger('silent'));

@@ -3,11 +3,11 @@
 // (the large semi-space keeps GC out of the timed loops, so the heap delta is the allocation per request).
 import { Registry } from 'prom-client';
 import { createGatewayMetrics } from '../../../gateway/metrics.ts';
-import { canary } from '../../../gateway/stages/canary/index.ts';
-import type { CompiledRoute } from '../../../gateway/snapshot.ts';
-import type { RequestContext } from '../../../gateway/context.ts';
-import { CircuitBreaker } from '../../../gateway/upstream/breaker.ts';
-import { RetryBudget } from '../../../gateway/upstream/retry-budget.ts';
+import { canary } from '../../../gateway/proxy/stages/canary/index.ts';
+import type { CompiledRoute } from '../../../gateway/proxy/snapshot.ts';
+import type { RequestContext } from '../../../gateway/proxy/context.ts';
+import { CircuitBreaker } from '../../../gateway/proxy/upstream/breaker.ts';
+import { RetryBudget } from '../../../gateway/proxy/upstream/retry-budget.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const N = 3_000_000;

@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { ControlPlane } from '../types.ts';
+import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
+import { answerConnect } from '../../proxy/client-errors.ts';
+import { installBearerAuth } from './auth.ts';
+import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
+import { configRoutes } from './routes/config.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { serviceRoutes } from './routes/services.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
+import { appRoutes } from './routes/apps.ts';
+import type { IdentityManager } from '../apps/manager.ts';
+
+export interface AdminOptions {
+  host: string;
+  /** 0 picks a free port; the chosen one is returned. */
+  port: number;
+  /** When set, every route but /healthz and /readyz requires `Authorization: Bearer <token>`. */
+  token?: string;
+  control: ControlPlane;
+  /** Largest request body (admin.max_body_bytes); MAX_BODY_BYTES unless given. */
+  maxBodyBytes?: number;
+  logger?: Logger;
+  /** More routes behind the same auth (the reports API of the single-node collector). */
+  extraRoutes?: (app: FastifyInstance) => void;
+  /** Apps and signing keys (/apps, /keys). */
+  identity?: IdentityManager;
+}
+
+export interface AdminServer {
+  close(): Promise<void>;
+  port: number;
+}
+
+/**
+ * Starts the admin REST API. Refusing a non-loopback host without a token is
+ * the caller's decision (see isLoopback in ./loopback.ts).
+ */
+export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
+  const app = Fastify({
+    // Without a logger fastify logs nothing; the typed cast keeps routes on the base logger type.
+    loggerInstance: opts.logger as FastifyBaseLogger | undefined,
+    bodyLimit: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // The same rule as the proxy: a client's id is kept only when it is short and plain.
+    genReqId: (req) => acceptRequestId(req.headers['x-request-id']),
+    // Unknown properties are errors to report, not fields to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tollgate admin API',
+        version: '1',
+        description: 'Config, services and upstreams of a Tollgate gateway. Errors are `{code, message, request_id}`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: opts.token ? [{ bearer: [] }] : [],
+    },
+  });
+
+  app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
+  installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
+  installErrorReplies(app);
+  documentBodyErrors(app);
+  if (opts.token) installBearerAuth(app, opts.token);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  opsRoutes(app, opts.control);
+  configRoutes(app, opts.control);
+  serviceRoutes(app, opts.control);
+  upstreamRoutes(app, opts.control);
+  if (opts.identity) appRoutes(app, opts.identity);
+  opts.extraRoutes?.(app);
+
+  await app.listen({ host: opts.host, port: opts.port });
+  const port = (app.server.address() as AddressInfo).port;
+  return { port, close: () => app.close() };
+}

@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Lru } from '../../proxy/lru.ts';
+import { hashSecret, matchSecret, secretExpiry, verifySecret } from './secret.ts';
+import type { App, Identity } from './types.ts';
+
+interface Verified {
+  appId: string;
+  /** The stored hash the secret matched, and when it stops working (rotated out). */
+  hash: string;
+  expiresAt: number;
+  /** Identity version this was last checked against. */
+  version: number;
+}
+
+/** Concurrent scrypt verifications per process; more are refused, so guessing cannot queue unbounded CPU work. */
+export const MAX_PENDING_VERIFICATIONS = 32;
+
+let decoy: Promise<string> | undefined;
+/** A hash no secret matches (its secret is thrown away), made once per process. */
+function decoyHash(): Promise<string> {
+  decoy ??= hashSecret(randomBytes(32).toString('base64url'));
+  return decoy;
+}
+
+/**
+ * App id + secret checks for the token endpoint and API keys. scrypt is slow
+ * on purpose, so a success is remembered under a sha256 of the credentials
+ * (never the secret itself) until the secret expires; an identity change
+ * re-checks the entry against the new app record, so a rotated-out, disabled
+ * or deleted app stops matching at once.
+ */
+export class CredentialCache {
+  readonly lru: Lru<string, Verified>;
+  pending = 0;
+
+  constructor(max: number) {
+    this.lru = new Lru(max);
+  }
+
+  static key(appId: string, secret: string): string {
+    return createHash('sha256').update(appId).update('.').update(secret).digest('base64url');
+  }
+
+  /** Synchronous: the app when these credentials were verified before and still hold, else undefined. */
+  hit(identity: Identity, key: string, nowMs: number): App | undefined {
+    const e = this.lru.get(key);
+    if (e === undefined) return undefined;
+    const app = identity.apps.get(e.appId);
+    if (app === undefined) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    if (e.version !== identity.version) {
+      // A rotation may have given this secret an expiry, or removed it.
+      e.expiresAt = secretExpiry(app, e.hash) ?? 0;
+      e.version = identity.version;
+    }
+    if (e.expiresAt <= nowMs) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return app;
+  }
+
+  /** scrypt against the app's live secrets; 'busy' when too many verifications are already running. */
+  async verify(identity: Identity, appId: string, secret: string, key: string, nowMs: number): Promise<App | undefined | 'busy'> {
+    const app = identity.apps.get(appId);
+    if (this.pending >= MAX_PENDING_VERIFICATIONS) return 'busy';
+    this.pending++;
+    try {
+      if (app === undefined) {
+        // An unknown id costs the scrypt a wrong secret costs, so response times do not tell which app ids exist.
+        if (secret.length >= 16 && secret.length <= 128) await verifySecret(secret, await decoyHash());
+        return undefined;
+      }
+      const s = await matchSecret(app, secret, nowMs);
+      if (s === undefined) return undefined;
+      this.lru.set(key, { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version });
+      return app;
+    } finally {
+      this.pending--;
+    }
+  }
+}

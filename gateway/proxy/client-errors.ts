@@ -1,0 +1,82 @@
+import { STATUS_CODES } from '../../shared/http.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { acceptRequestId } from './stages/request-id/index.ts';
+import { randomUuid } from '../../shared/uuid-text.ts';
+import { errorBody, errors, type ErrorCode } from '../errors.ts';
+
+/** Maps a parser or timeout error from Node's HTTP server to our reply code. */
+export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': return 'GW_ERR_HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return 'GW_ERR_REQUEST_TIMEOUT';
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CONTENT_LENGTH': return 'GW_ERR_AMBIGUOUS_FRAMING';
+    default: return 'GW_ERR_BAD_REQUEST';
+  }
+}
+
+/**
+ * Answers a request Node's parser refused (it never reaches a handler) with
+ * our JSON error, then closes: after a framing error the rest of the stream
+ * cannot be trusted. Returns the code to count, or undefined when nothing was
+ * written or the answer belongs to a request the data plane records itself.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): ErrorCode | undefined {
+  const s = socket as ServerSocket;
+  // The response on the socket now (Node's), with the data plane's context on it when it has one.
+  const pending = s._httpMessage;
+  // With none, a request still being read already had its response: the
+  // upstream answered before the client finished sending its body (a request
+  // timeout then). A second response to one request would desynchronise the
+  // client; the connection is cut instead, as when the response is under way.
+  const incoming = s.parser?.incoming;
+  const answered = pending ? pending.headersSent : incoming != null && !incoming.complete;
+  // A client that ends its side halfway through a request the data plane already holds (a truncated body) has
+  // left: that request is recorded once, as client_closed, when its response closes, not again as a 400.
+  if (err.code === 'ECONNRESET' || !socket.writable || answered || (err.code === 'HPE_INVALID_EOF_STATE' && pending)) {
+    socket.destroy();
+    return undefined;
+  }
+  const code = clientErrorCode(err);
+  const held = pending?.tollgate;
+  // A request the handler already has (a body too slow to arrive) keeps the id it was given and sent upstream.
+  endWithError(socket, code, held?.requestId ?? randomUuid());
+  if (held === undefined) return code;
+  // ...and is recorded once, with this code, when its response closes (not again as an unrouted request).
+  held.errorCode = code;
+  return undefined;
+}
+
+/** The parts of Node's server socket (internal, stable since Node 0.x) the answer depends on. */
+type ServerSocket = Socket & {
+  _httpMessage?: { headersSent?: boolean; tollgate?: { requestId: string; errorCode: ErrorCode | undefined } } | null;
+  parser?: { incoming?: IncomingMessage | null } | null;
+};
+
+/**
+ * Answers CONNECT, which Node hands to the 'connect' event instead of a
+ * request handler (and, with no listener, drops without a reply): a reverse
+ * proxy does not tunnel. Used by the proxy and admin listeners alike.
+ */
+export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
+  const code = 'GW_ERR_METHOD_NOT_SUPPORTED';
+  endWithError(socket, code, acceptRequestId(req.headers['x-request-id']));
+  return code;
+}
+
+/** How long a client gets to read an error and close before its connection is cut. */
+const CLOSE_GRACE_MS = 5000;
+
+/**
+ * Writes a gateway error straight to a socket Node's HTTP server has let go of
+ * (a parser error, a CONNECT request) and closes it: a client that never
+ * closes its side loses the connection after CLOSE_GRACE_MS.
+ */
+function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
+  const status = errors[code].status;
+  const body = errorBody(code, requestId);
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+}

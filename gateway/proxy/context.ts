@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, errors, type ErrorCode } from '../errors.ts';
+import type { ErrorClass } from '../../shared/access-event.ts';
+import type { CompiledRoute, Snapshot } from './snapshot.ts';
+import type { BalanceRequest } from './upstream/balancer.ts';
+import type { Target } from './upstream/target.ts';
+import type { UpstreamPool } from './upstream/pool.ts';
+import type { App } from '../control/apps/types.ts';
+
+/**
+ * Per-request state handed from stage to stage. It is also the BalanceRequest
+ * a balancer reads (clientIp, headers, path, query). Holds the snapshot the
+ * request started on, so a reload mid-request never changes its config.
+ */
+export class RequestContext implements BalanceRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly snapshot: Snapshot;
+  /** performance.now() when the request head was parsed. */
+  readonly startMs: number;
+  requestId = '';
+  /** Host without port, lower-cased ('' when absent). */
+  host = '';
+  /** Path without query, in canonical form (docs/path-handling.md): what routing, every stage and the access event read. */
+  path = '/';
+  /** The path as the client spelled it (without query); only a route with forward_original_path sends it. */
+  originalPath = '/';
+  /** The canonical path with its ;params, sent upstream in place of `path` (proxy.paths.path_params: keep); else undefined. */
+  forwardPath: string | undefined = undefined;
+  /** Raw query string without its `?` ('' when none). */
+  query = '';
+  /** The request headers (the context is the BalanceRequest balancers read, so nothing is allocated for them). */
+  readonly headers: IncomingMessage['headers'];
+  clientIp: string;
+  route: CompiledRoute | undefined = undefined;
+  /** The authenticated tenant ('' and undefined when anonymous). */
+  appId = '';
+  app: App | undefined = undefined;
+  /** Matched prefix of a prefix route (for strip_prefix). */
+  matchedPrefix = '';
+  /** Path (with query) sent upstream. */
+  upstreamPath = '/';
+  upstreamHeaders: Record<string, string | string[]> = {};
+  target: Target | undefined = undefined;
+  /** The canary group's upstream when the canary stage chose one; else the proxy uses the route's service upstream. */
+  upstream: UpstreamPool | undefined = undefined;
+  /** Headers a stage adds to whatever answers this request, proxied or gateway-written (CORS); shared objects, never mutated. */
+  responseHeaders: Record<string, string> | undefined = undefined;
+  /** Largest request body: proxy.max_body_bytes, or the service's max_body_bytes (set by body-limit); 0 = unlimited. */
+  maxBodyBytes: number;
+  /** Run once when the response is done, with its final status (rate-limit: refund a QPD unit the request did not bill). A shared function, never a per-request closure. */
+  onDone: ((ctx: RequestContext, status: number) => void) | undefined = undefined;
+  /** A request body a stage already read whole (the guard's bounded JSON inspection); the proxy sends it instead of the client stream. */
+  body: Buffer | undefined = undefined;
+  /** The client sent `Expect: 100-continue` and waits for a 100 before its body (continueBody). */
+  expectsContinue = false;
+  /** Code of a reply the gateway wrote itself. */
+  errorCode: ErrorCode | undefined = undefined;
+  /** Set when the response closes: the client left while its request was still arriving (DataPlane.done). */
+  clientLeftMidRequest = false;
+  /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
+  exchange: { abort(reason: Error): void } | undefined = undefined;
+  finished = false;
+  /** Seconds from start to the response's end(), when its access event was committed there; -1 until then. */
+  eventSeconds = -1;
+  /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its clock reads. */
+  readonly timeUpstream: boolean;
+  /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
+  upstreamStatus = 0;
+  upstreamStartMs = 0;
+  upstreamMs = 0;
+  /** Body bytes received from the client and sent to it. */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number, timeUpstream: boolean) {
+    this.req = req;
+    this.res = res;
+    this.snapshot = snapshot;
+    this.startMs = startMs;
+    this.timeUpstream = timeUpstream;
+    this.headers = req.headers;
+    this.clientIp = req.socket.remoteAddress ?? '';
+    this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
+  }
+
+  /**
+   * The access event's error class for this request once it ended with
+   * `status`; QPD refunds read the same, so the quota and the bill agree.
+   */
+  errorClass(status: number): ErrorClass {
+    if (this.errorCode !== undefined) return errors[this.errorCode].errorClass;
+    return status === 499 || this.clientLeftMidRequest ? 'client_closed' : 'none';
+  }
+
+  /**
+   * Sends the 100 Continue a client that sent `Expect: 100-continue` waits
+   * for, once, when a stage is about to read the body: a request refused
+   * before (404, 401, 413, ...) never gets one, and its body is never sent.
+   */
+  continueBody(): void {
+    if (!this.expectsContinue) return;
+    this.expectsContinue = false;
+    this.res.writeContinue();
+  }
+
+  /** One response in tollgate_responses_aborted_total: by service, the status class sent (4xx for a 499) and why. */
+  countAborted(status: number, reason: ErrorClass): void {
+    this.snapshot.metrics.responsesAborted.inc({ service: this.route ? this.route.service.name : '', status_class: `${(status / 100) | 0}xx`, reason });
+  }
+
+  /**
+   * Ends the request with a gateway-written JSON error. Safe to call once the
+   * response has started: then the client connection is cut instead, because
+   * a status line cannot be taken back, and the cut is counted in
+   * tollgate_responses_aborted_total.
+   */
+  reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
+    const res = this.res;
+    this.errorCode = code;
+    if (res.headersSent) {
+      // Counted apart from requests_total, which keeps the status the client saw, so a cut 200 is not taken for a clean one.
+      if (!res.destroyed) this.countAborted(res.statusCode, errors[code].errorClass);
+      res.destroy();
+      return false;
+    }
+    const body = errorBody(code, this.requestId);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': this.requestId,
+      ...this.responseHeaders,
+      ...extraHeaders,
+    };
+    res.writeHead(errors[code].status, headers);
+    // Counted before end(), which records the access event.
+    this.bytesOut = headers['content-length'] as number;
+    res.end(body);
+    return false;
+  }
+}

@@ -1,0 +1,349 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { sameData } from '../control/config/same-data.ts';
+import { createServer, ServerResponse as NodeServerResponse } from '../../shared/http.ts';
+import type { Socket } from 'node:net';
+import { answerClientError, answerConnect } from './client-errors.ts';
+import { errors, type ErrorCode } from '../errors.ts';
+import type { EventSink } from './events/sink.ts';
+import { accessEvent, rejectedEvent } from './events/access-event.ts';
+import { responseClass } from './events/group-commit.ts';
+import type { Config } from '../control/config/schema.ts';
+import { splitListen } from '../../shared/listen.ts';
+import { RequestContext } from './context.ts';
+import type { UpstreamHealth } from '../control/types.ts';
+import type { Logger } from '../log.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { run } from './pipeline.ts';
+import { compileSnapshot, groupPoolKey, type Snapshot } from './snapshot.ts';
+import { runAtOnce, runSliced, type Steps } from './slices.ts';
+import { UpstreamPool } from './upstream/pool.ts';
+import { upstreamsOf } from './upstream/upstreams-of.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { QuietRelease } from '../process/memory.ts';
+import { IdleTiering, tieringManaged, tieringParked, wakeTiering } from '../process/tiering.ts';
+import { CountingRequest } from './net/counting-request.ts';
+import type { Identity } from '../control/apps/types.ts';
+
+type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
+
+/** A request body still to come: declared (Content-Length above 0, or chunked) and not yet read whole. */
+function bodyArriving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * The longest stretch an apply holds the event loop before requests get a
+ * turn. A slice ends after the step that crossed it: one upstream compared,
+ * one service compiled, 500 routes put in the route table, or its sort.
+ */
+const APPLY_SLICE_MS = 5;
+
+/**
+ * The proxy listener and everything a request touches. `apply` compiles a
+ * validated config into a new immutable snapshot and swaps it in one
+ * assignment; requests already running keep the snapshot they started with.
+ */
+export class DataPlane {
+  private snapshot: Snapshot | undefined;
+  private pools = new Map<string, UpstreamPool>();
+  /** The last apply queued (settled, never rejected): the next runs after it. */
+  private applying: Promise<void> = Promise.resolve();
+  /** Set by close(): a config applied after it is dropped. */
+  private closing = false;
+  private readonly server: Server;
+  private readonly metrics: GatewayMetrics;
+  private readonly log: Logger;
+  private readonly accessLog: Logger | undefined;
+  private inflight = 0;
+  /** Requests taken so far; QuietRelease and IdleTiering watch it. */
+  private served = 0;
+  private quietRelease: QuietRelease | undefined;
+  /** V8's optimising tiers go off while this plane is quiet (tiering.ts); only in a gateway process, which manages them. */
+  private readonly idleTiering: IdleTiering | undefined = tieringManaged()
+    ? new IdleTiering({ served: () => this.served, inflight: () => this.inflight })
+    : undefined;
+  /**
+   * The class of this plane's responses: ServerResponse as it is until the
+   * drain starts, when close() makes its writeHead send Connection: close.
+   * So a request in flight at shutdown, whose head is not written yet, is
+   * answered with Connection: close too, at no cost per request. One class
+   * per plane, as tests run several in one process. With an event sink its
+   * `end()` first commits the request's access event (group-commit.ts).
+   */
+  private readonly Response: ReturnType<typeof responseClass>;
+  private idleWaiters: (() => void)[] = [];
+  private readonly sink: EventSink | undefined;
+  private readonly node: string;
+  /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
+  readonly runtime: Runtime;
+
+  constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger, events?: { sink: EventSink | undefined; node: string }) {
+    this.metrics = metrics;
+    this.log = log;
+    this.sink = events?.sink;
+    this.node = events?.node ?? '';
+    this.Response = responseClass(this.sink && this.commitThenEnd);
+    this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
+    this.runtime = createRuntime(metrics, log);
+    metrics.inflightSource.count = () => this.inflight;
+    const p = initial.proxy;
+    // Limits the listener is created with; changing them needs a restart.
+    this.server = createServer({
+      maxHeaderSize: p.max_header_bytes,
+      headersTimeout: p.header_timeout_ms,
+      requestTimeout: p.request_timeout_ms,
+      keepAliveTimeout: p.keep_alive_ms,
+      // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
+      requireHostHeader: false,
+      connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
+      ServerResponse: this.Response,
+      IncomingMessage: CountingRequest as typeof IncomingMessage,
+    }, this.handle);
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = answerClientError(err, socket);
+      // The parser refused it, so it never became a request; it is still counted, with its reason.
+      if (code) this.countRejected(code, socket);
+    });
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.countRejected(answerConnect(req, socket), socket));
+    if (p.max_connections > 0) {
+      this.server.maxConnections = p.max_connections;
+      this.server.on('drop', () => this.connectionDropped(p.max_connections));
+    }
+    metrics.connectionsSource.count = () => new Promise((r) => this.server.getConnections((err, n) => r(err ? 0 : n)));
+    // Without these listeners Node answers `Expect: 100-continue` with a 100
+    // before any stage has looked at the request, and any other expectation
+    // with a bare 417. The 100 now goes out only when the body is about to be
+    // read (RequestContext.continueBody); other expectations are ignored, as
+    // nginx and HAProxy do (RFC 9110 10.1.1 allows either).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
+    this.server.on('checkExpectation', this.handle);
+    runAtOnce(this.applySteps(initial, version));
+  }
+
+  /** When the last line about connections dropped over proxy.max_connections was logged, and how many since. */
+  private dropsLoggedAt = 0;
+  private dropsUnlogged = 0;
+
+  /** Node closed a connection over proxy.max_connections: counted, and logged at most once a minute. */
+  private connectionDropped(max: number): void {
+    this.metrics.connectionsDropped.inc();
+    this.dropsUnlogged++;
+    const now = Date.now();
+    if (now - this.dropsLoggedAt < 60_000) return;
+    this.log.warn({ max_connections: max, dropped: this.dropsUnlogged }, 'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)');
+    this.dropsLoggedAt = now;
+    this.dropsUnlogged = 0;
+  }
+
+  /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access event. */
+  private countRejected(code: ErrorCode, socket: Socket): void {
+    this.metrics.gatewayErrors.inc({ code });
+    this.snapshot?.unrouted.record(errors[code].status, 0);
+    this.sink?.emit(rejectedEvent(code, this.node, socket.remoteAddress ?? ''));
+  }
+
+  get current(): Snapshot {
+    return this.snapshot!;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = splitListen(this.current.config.proxy.listen);
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
+        const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
+        if (quietMs > 0) this.quietRelease ??= new QuietRelease({ served: () => this.served, quietMs, checkEveryMs: Math.min(10_000, quietMs) });
+        this.idleTiering?.arm();
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
+      });
+    });
+  }
+
+  /**
+   * Compiles `config` and swaps it in; resolves once it serves. Upstreams
+   * whose config is unchanged keep their pools and health state. Applies run
+   * one after another, each in slices of APPLY_SLICE_MS between which the
+   * event loop answers requests on the config that served before.
+   */
+  apply(config: Config, version: number): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    const applied = this.applying.then(() => runSliced(this.applySteps(config, version), APPLY_SLICE_MS));
+    this.applying = applied.catch(() => undefined);
+    return applied;
+  }
+
+  private *applySteps(config: Config, version: number): Steps<void> {
+    const next = new Map<string, UpstreamPool>();
+    const keep = new Set<UpstreamPool>();
+    // One pool per service, plus one per canary group; each keeps its pool (and breaker) while its config is unchanged.
+    for (const w of upstreamsOf(config)) {
+      const key = groupPoolKey(w.service, w.group);
+      const old = this.pools.get(key);
+      if (old && sameData(old.config, w.upstream)) {
+        next.set(key, old);
+        keep.add(old);
+      } else {
+        const pool = new UpstreamPool(w.service, w.upstream, this.metrics, {
+          log: (level, msg, fields) => this.log[level](fields, msg),
+        }, old, w.group);
+        pool.start();
+        next.set(key, pool);
+      }
+      yield;
+    }
+    const prev = this.snapshot?.config;
+    if (prev && prev.proxy.listen !== config.proxy.listen) {
+      this.log.warn({ from: prev.proxy.listen, to: config.proxy.listen }, 'proxy.listen changes take effect on restart');
+    }
+    this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
+    for (const pool of this.pools.values()) {
+      if (keep.has(pool)) continue;
+      // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
+      pool.retire(pool.config.timeouts.total_ms || 60000);
+      // Its health series go unless the replacement publishes the same service and target.
+      const successor = next.get(groupPoolKey(pool.service, pool.group));
+      if (!successor) pool.forgetMetrics();
+      for (const t of pool.targets) {
+        if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.label, target: t.id });
+      }
+    }
+    this.pools = next;
+    this.metrics.configVersion.set(version);
+  }
+
+  private readonly handle = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void => {
+    const snap = this.snapshot!;
+    const ctx = new RequestContext(req, res, snap, performance.now(), this.sink !== undefined);
+    if (expectsContinue === true) ctx.expectsContinue = true;
+    this.inflight++;
+    this.served++;
+    if (tieringParked) this.wake();
+    (res as ResponseWithContext).tollgate = ctx;
+    // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
+    res.on('close', this.onClose);
+    // A bug in a stage must cost one request a 500, never the process.
+    try {
+      for (const h of snap.edgeChain) if (h(ctx) === false) return;
+      run(ctx, ctx.route!.chain, 0, this.stageError);
+    } catch (err) {
+      this.stageError(ctx, err);
+    }
+  };
+
+  /** The first request after a quiet spell: the optimising tiers on, and the watch for the next spell. */
+  private wake(): void {
+    wakeTiering();
+    this.idleTiering?.arm();
+  }
+
+  private readonly stageError = (ctx: RequestContext, err: unknown): void => {
+    this.log.error({ err, request_id: ctx.requestId }, 'pipeline stage failed');
+    ctx.reply('GW_ERR_INTERNAL');
+  };
+
+  /** One shared listener (no closure per request); `this` of an event listener is the emitter. */
+  private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
+
+  /**
+   * A response is about to complete: its access event goes to the sink first,
+   * and the response ends once the event is in the log. A request whose body is
+   * still arriving while it is answered without an error code (the upstream
+   * answered early) is recorded when it closes instead, when it is known whether
+   * the client stayed for the whole answer.
+   */
+  private readonly commitThenEnd = (res: ServerResponse, end: () => void): void => {
+    const ctx = (res as ResponseWithContext).tollgate;
+    if (ctx === undefined || ctx.eventSeconds >= 0 || ctx.finished || (ctx.errorCode === undefined && bodyArriving(ctx.req))) return end();
+    if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
+    ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
+    this.sink!.emit(accessEvent(ctx, res.statusCode, ctx.eventSeconds, this.node), end);
+  };
+
+  private done(ctx: RequestContext): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    const res = ctx.res;
+    // The client left before we answered: stop the upstream work it asked for.
+    if (ctx.exchange) ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
+    // An error code without a head sent: answered straight on the socket (a body slower than request_timeout_ms).
+    const status = res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499;
+    // The client left while its request was still arriving, before its answer was whole: a broken exchange
+    // whatever status went out (one that only stops reading a response after sending all of it is not counted).
+    if (!ctx.req.complete) {
+      // A body that never arrived whole (the client left or was too slow, the upstream failed or answered
+      // early): bytes in are what the parser read, not the Content-Length declared (nor 0 while a stage
+      // was reading it whole).
+      ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
+      if (ctx.errorCode === undefined && !res.writableFinished) {
+        ctx.clientLeftMidRequest = true;
+        ctx.countAborted(status, 'client_closed');
+      }
+    }
+    if (ctx.onDone) ctx.onDone(ctx, status);
+    const committed = ctx.eventSeconds >= 0;
+    const seconds = committed ? ctx.eventSeconds : (performance.now() - ctx.startMs) / 1000;
+    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
+    // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
+    if (this.sink && !committed) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
+    if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
+    if (this.accessLog) {
+      this.accessLog.info({
+        request_id: ctx.requestId, method: ctx.req.method, host: ctx.host, path: ctx.path, status,
+        service: ctx.route?.service.name ?? '', route: ctx.route?.name ?? '', target: ctx.target?.id ?? '',
+        client_ip: ctx.clientIp, duration_ms: Math.round(seconds * 1e6) / 1e3, code: ctx.errorCode,
+      });
+    }
+    if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Apps and signing keys from the control plane; requests read it per request, so no recompile is needed. */
+  setIdentity(identity: Identity): void {
+    this.runtime.identity = identity;
+  }
+
+  health(): UpstreamHealth[] {
+    const now = Date.now();
+    return [...this.pools.values()].map((pool) => ({
+      service: pool.label,
+      targets: pool.targets.map((t) => ({
+        id: t.id, weight: t.weight, healthy: t.healthy, ejected: t.ejectedUntil > now, active: t.active,
+      })),
+    }));
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle keep-alive connections, let
+   * in-flight requests finish for up to `drainMs` (every response whose head
+   * is written from now on carries Connection: close), then cut what is left
+   * and close the upstream pools.
+   */
+  async close(drainMs: number): Promise<void> {
+    const writeHead = NodeServerResponse.prototype.writeHead;
+    this.Response.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      this.shouldKeepAlive = false;
+      return writeHead.apply(this, args as Parameters<typeof writeHead>);
+    } as typeof writeHead;
+    this.quietRelease?.stop();
+    this.idleTiering?.stop();
+    // An apply under way finishes first, so its new pools are among those closed below.
+    this.closing = true;
+    await this.applying;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, drainMs);
+        this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+    this.server.closeAllConnections();
+    await closed;
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await Promise.all(this.runtime.closers.map((c) => c()));
+  }
+}

@@ -1,0 +1,36 @@
+import { hostname } from 'node:os';
+import type { Config } from '../../control/config/schema.ts';
+import type { Logger } from '../../log.ts';
+import type { EventMetrics } from '../../metrics.ts';
+import { EmbeddedEventSink } from './embedded.ts';
+import type { EventSink } from './sink.ts';
+
+export type { EventSink } from './sink.ts';
+
+/**
+ * The sink the config asks for. `part` separates processes that write at the
+ * same time (cluster workers each get their own log or spool directory).
+ */
+export async function createEventSink(config: Config, metrics: EventMetrics, log: Logger, part = ''): Promise<EventSink | undefined> {
+  const e = config.events;
+  const dir = part ? `${e.dir}/${part}` : e.dir;
+  switch (e.sink) {
+    case 'none':
+      return undefined;
+    case 'embedded':
+      return EmbeddedEventSink.open(dir, e.max_bytes, metrics, log.child({ component: 'events' }));
+    case 'kafka': {
+      // Loaded only when asked for, so a single node does not carry the Kafka client in memory.
+      const { createKafkaSink } = await import('./kafka/index.ts');
+      return createKafkaSink({
+        brokers: e.kafka.brokers, topic: e.kafka.topic, clientId: e.kafka.client_id, flushMs: e.kafka.flush_ms,
+        batchEvents: e.kafka.batch_events, compression: e.kafka.compression, timeoutMs: e.kafka.timeout_ms,
+        dir, maxBytes: e.max_bytes,
+      }, metrics, log.child({ component: 'events' }));
+    }
+  }
+}
+
+export function nodeName(config: Config): string {
+  return config.events.node || hostname();
+}

@@ -1,0 +1,20 @@
+import type { AccessEvent } from '../../../shared/access-event.ts';
+
+/**
+ * Where the gateway hands each access event: once per request, as its
+ * response ends (or when it closes, for a response that never ended).
+ */
+export interface EventSink {
+  /**
+   * Takes the event or counts it as dropped (with a reason) — never blocks,
+   * never throws, never loses one silently. `written`, when given, runs once
+   * the event is in the local log (the page cache: it outlives the process),
+   * or at once when it was dropped; the data plane ends the response then.
+   */
+  emit(event: AccessEvent, written?: () => void): void;
+  /** Sends or persists what is buffered (bounded by `timeoutMs`) and releases resources. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Why an event was not kept; the `reason` label of tollgate_events_dropped_total. */
+export type DropReason = 'spool_full' | 'log_full' | 'encode_error' | 'backlog' | 'invalid_size' | 'io_error' | 'closed';

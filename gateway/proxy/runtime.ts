@@ -1,0 +1,33 @@
+import { emptyIdentity, type Identity } from '../control/apps/types.ts';
+import type { Logger } from '../log.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+
+/**
+ * What lives as long as the proxy process, across config reloads: the
+ * identity pushed by the control plane (apps, signing keys) and state that a
+ * reload must not reset (token buckets, daily quotas, breakers, token caches).
+ * Stages read `identity` per request (it changes without a reload) and keep
+ * their state under their own key in `state`.
+ */
+export interface Runtime {
+  identity: Identity;
+  readonly state: Map<string, unknown>;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  /** Run when the data plane closes (timers, connections held by stage state). */
+  readonly closers: (() => void | Promise<void>)[];
+}
+
+export function createRuntime(metrics: GatewayMetrics, log: Logger): Runtime {
+  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [] };
+}
+
+/** The state a stage keeps under `key`, made on first use. */
+export function stateOf<T>(runtime: Runtime, key: string, make: () => T): T {
+  let v = runtime.state.get(key) as T | undefined;
+  if (v === undefined) {
+    v = make();
+    runtime.state.set(key, v);
+  }
+  return v;
+}

@@ -1,0 +1,108 @@
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Identity } from '../../../control/apps/types.ts';
+import { stateOf, type Runtime } from '../../runtime.ts';
+import type { TokensConfig } from '../token-endpoint/schema.ts';
+import { SIGNING_ALGORITHMS } from '../token-endpoint/algorithms.ts';
+import type { AuthConfig } from './schema.ts';
+
+interface Issuer {
+  getKey: JWTVerifyGetKey;
+  audience: string[];
+  algorithms: string[];
+  appClaim: string;
+  requireApp: boolean;
+}
+
+export interface JwtPolicy {
+  gateway: { issuer: string; audience: string } | undefined;
+  issuers: Map<string, Issuer>;
+  toleranceS: number;
+  runtime: Runtime;
+}
+
+export type JwtResult =
+  | { ok: true; appId: string; untilMs: number; kid: string; appOptional: boolean }
+  | { ok: false; code: 'GW_ERR_TOKEN_INVALID' | 'GW_ERR_TOKEN_EXPIRED'; reason: string };
+
+/**
+ * Remote key sets live as long as the process (per URL and cooldown), so a
+ * reload does not refetch them; jose caches the keys, refetches on an
+ * unknown kid (an issuer's key rotation, at most once per cooldown) and
+ * bounds each fetch with a timeout.
+ */
+function remoteKeys(runtime: Runtime, url: string, cooldownMs: number): JWTVerifyGetKey {
+  const sets = stateOf(runtime, 'authenticate:jwks', () => new Map<string, JWTVerifyGetKey>());
+  const id = `${cooldownMs} ${url}`;
+  let set = sets.get(id);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: cooldownMs, cacheMaxAge: 600_000 });
+    sets.set(id, set);
+  }
+  return set;
+}
+
+export function compileJwtPolicy(auth: AuthConfig, tokens: TokensConfig, runtime: Runtime): JwtPolicy {
+  const issuers = new Map<string, Issuer>();
+  for (const i of auth.issuers) {
+    issuers.set(i.issuer, { getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms), audience: i.audience, algorithms: i.algorithms, appClaim: i.app_claim, requireApp: i.require_app });
+  }
+  return {
+    gateway: auth.gateway_tokens ? { issuer: tokens.issuer, audience: tokens.audience } : undefined,
+    issuers, toleranceS: auth.clock_tolerance_s, runtime,
+  };
+}
+
+/** Imported gateway public keys by kid; typed by their own alg, so an HS* header can never select one. */
+function gatewayKey(runtime: Runtime, identity: Identity, kid: unknown, alg: unknown): Promise<CryptoKey> {
+  const jwk = typeof kid === 'string' ? identity.publicKeys.find((k) => k.kid === kid) : undefined;
+  if (!jwk) throw new joseErrors.JWKSNoMatchingKey('no gateway key with this kid');
+  if (jwk.alg !== alg) throw new joseErrors.JOSEAlgNotAllowed('alg does not match the key');
+  const keys = stateOf(runtime, 'authenticate:gateway-keys', () => new Map<string, Promise<CryptoKey>>());
+  let key = keys.get(jwk.kid);
+  if (!key) {
+    if (keys.size >= 64) keys.clear();
+    key = importJWK(jwk as unknown as Record<string, unknown>, jwk.alg) as Promise<CryptoKey>;
+    keys.set(jwk.kid, key);
+  }
+  return key;
+}
+
+/**
+ * Verifies a token on a cache miss. `iss` picks the key source (gateway keys
+ * or one configured issuer) before anything is trusted; `iss`, `aud` and
+ * `exp` are required, `nbf` honoured, algorithms limited to asymmetric ones.
+ */
+export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtResult> {
+  let claims: JWTPayload;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: 'malformed' };
+  }
+  const iss = claims.iss;
+  const identity = policy.runtime.identity;
+  try {
+    if (policy.gateway && iss === policy.gateway.issuer) {
+      let kid = '';
+      const { payload } = await jwtVerify(token, (header) => {
+        kid = String(header.kid);
+        return gatewayKey(policy.runtime, identity, header.kid, header.alg);
+      }, {
+        issuer: policy.gateway.issuer, audience: policy.gateway.audience, algorithms: [...SIGNING_ALGORITHMS],
+        clockTolerance: policy.toleranceS, requiredClaims: ['exp', 'sub'],
+      });
+      return { ok: true, appId: payload.sub!, untilMs: (payload.exp! + policy.toleranceS) * 1000, kid, appOptional: false };
+    }
+    const issuer = typeof iss === 'string' ? policy.issuers.get(iss) : undefined;
+    if (!issuer) return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: 'unknown issuer' };
+    const { payload } = await jwtVerify(token, issuer.getKey, {
+      issuer: iss, audience: issuer.audience, algorithms: issuer.algorithms, clockTolerance: policy.toleranceS, requiredClaims: ['exp'],
+    });
+    const appId = payload[issuer.appClaim];
+    if (typeof appId !== 'string' || appId.length === 0 || appId.length > 256) return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `no ${issuer.appClaim} claim` };
+    return { ok: true, appId, untilMs: (payload.exp! + policy.toleranceS) * 1000, kid: '', appOptional: !issuer.requireApp };
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) return { ok: false, code: 'GW_ERR_TOKEN_EXPIRED', reason: 'expired' };
+    return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: (err as { code?: string }).code ?? 'invalid' };
+  }
+}

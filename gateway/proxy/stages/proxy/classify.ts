@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../../../errors.ts';
+import { isCertificateFailure } from '../../upstream/tls-errors.ts';
+
+/** Errors where the request never reached the target: safe to retry elsewhere for idempotent methods. */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL',
+]);
+
+// The header, body-idle and total timeouts are the gateway's own (Exchange), not undici's.
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'TOLLGATE_HEADERS_TIMEOUT', 'TOLLGATE_BODY_IDLE_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
+
+/**
+ * The request never reached the target: the connection failed, or the
+ * target's certificate failed the gateway's checks (Node refuses it before
+ * undici writes a byte), as nginx's proxy_next_upstream `error` counts a
+ * failed TLS handshake. A certificate failure still answers 502 GW_ERR_BAD_GATEWAY.
+ */
+export function isConnectFailure(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return CONNECT_FAILURES.has(code) || isCertificateFailure(code);
+}
+
+/** A connection that broke, reset or closed by the target, as opposed to an answer that was wrong or late. */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * The target sent nothing back: the connection failed, or it broke before
+ * any of the response arrived (`responding` false). The typical case is a
+ * kept-alive connection the target closed (a restart, its idle timeout) just
+ * as the request was written to it. As nginx's proxy_next_upstream `error`
+ * (its default) and Go's Transport on a reused connection, such a request may
+ * be retried when it is idempotent; and an ejection it causes is one an
+ * active check or a last-resort request that reaches the target ends
+ * (PassiveHealth.recordReached).
+ */
+export function isNoResponse(err: Error, responding: boolean): boolean {
+  return isConnectFailure(err) || (!responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? ''));
+}
+
+/** Maps an upstream error to the reply code; anything unrecognised is a bad gateway. */
+export function classifyUpstreamError(err: Error): ErrorCode {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (TIMEOUTS.has(code)) return 'GW_ERR_UPSTREAM_TIMEOUT';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || code === 'TOLLGATE_RESPONSE_TOO_LARGE') return 'GW_ERR_RESPONSE_TOO_LARGE';
+  if (CONNECT_FAILURES.has(code)) return 'GW_ERR_UPSTREAM_REFUSED';
+  return 'GW_ERR_BAD_GATEWAY';
+}
+
+export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -1,0 +1,335 @@
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../../context.ts';
+import type { CompiledRoute } from '../../snapshot.ts';
+import type { Target } from '../../upstream/target.ts';
+import type { UpstreamPool } from '../../upstream/pool.ts';
+import { OPEN } from '../../upstream/breaker.ts';
+import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
+import { PhaseDeadline } from './phase-deadline.ts';
+import { GatewayError } from '../../../errors.ts';
+import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
+import { bodyUnread, requestBody } from './request-body.ts';
+import { responseHeaders } from './response-headers.ts';
+import { heldHeads, type HeldHead } from './head-flush.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+/**
+ * One attempt to send a request to one target, as an undici dispatch handler:
+ * the response streams straight into the client's ServerResponse with
+ * backpressure both ways (the request body is piped by undici, which pauses
+ * the client socket when the upstream is slow; the response pauses undici when
+ * the client is slow). Nothing is buffered whole.
+ */
+export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead {
+  private readonly ctx: RequestContext;
+  private readonly route: CompiledRoute;
+  private readonly target: Target;
+  /** The service's upstream, or the canary group the canary stage chose. */
+  private readonly upstream: UpstreamPool;
+  private readonly tried: Set<Target> | undefined;
+  private readonly hasBody: boolean;
+  /** The request body as handed to undici; a retry after a connect failure hands the same one on, still unread. */
+  private sentBody: Readable | Buffer | null = null;
+  private controller: Controller | undefined = undefined;
+  private done = false;
+  /** Links in the upstream's total-timeout queue (Deadline). */
+  deadlineMs = 0;
+  prevDeadline: Deadline | undefined = undefined;
+  nextDeadline: Deadline | undefined = undefined;
+  /**
+   * header_ms, from the request sent (onRequestStart, and the end of its body
+   * if it has one) to the response's status; then body_idle_ms, renewed by
+   * every chunk and stopped while the gateway holds the upstream paused.
+   */
+  private readonly phase = new PhaseDeadline(this);
+  /** What the header clock still waits for: onRequestStart, and the end of the request body when there is one. */
+  private unsent = 1;
+  /** The final (non-1xx) response has started. */
+  private responding = false;
+  /** This attempt's outcome went to the breaker (once per attempt, never twice). */
+  private recorded = false;
+  /** Made on the first backpressure only; most responses never need it. */
+  private resume: (() => void) | undefined = undefined;
+  /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
+  private sendTimer: NodeJS.Timeout | undefined = undefined;
+  /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0. */
+  private lastResortMs = 0;
+  /**
+   * The response head, held from onResponseStart until the body's first
+   * chunk or its end (sendHead), so that it goes out in one write with the
+   * first chunk and an upstream that breaks before any of the body (a bad
+   * chunk size in the same read) still gets the client a 502 rather than a
+   * closed connection. 0: none held.
+   */
+  private headStatus = 0;
+  private headFields: Record<string, string | string[]> | undefined = undefined;
+
+  /** A request's first attempt; retries are sent by the failed attempt (retry). */
+  static start(ctx: RequestContext, route: CompiledRoute): void {
+    const upstream = ctx.upstream ?? route.service.upstream;
+    const breaker = upstream.breaker;
+    const budget = upstream.retryBudget;
+    if (breaker !== undefined || budget !== undefined) {
+      // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
+      const now = ctx.startMs;
+      if (breaker !== undefined && !breaker.allow(now)) {
+        upstream.counters.breakerRejected.inc();
+        ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
+        return;
+      }
+      budget?.request(now);
+    }
+    const target = upstream.pick(ctx);
+    if (!target) {
+      ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
+      return;
+    }
+    new Exchange(ctx, route, upstream, target, undefined).send();
+  }
+
+  private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target, tried: Set<Target> | undefined) {
+    this.ctx = ctx;
+    this.route = route;
+    this.upstream = upstream;
+    this.target = target;
+    this.tried = tried;
+    const h = ctx.req.headers;
+    this.hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+  }
+
+  private send(): void {
+    const { ctx, route, target } = this;
+    const req = ctx.req;
+    const headers = ctx.upstreamHeaders;
+    if (!route.config.preserve_host) headers.host = target.host;
+    ctx.target = target;
+    const upstream = this.upstream;
+    const deadlines = upstream.totalTimeouts;
+    if (deadlines !== undefined || ctx.timeUpstream) {
+      const now = performance.now();
+      if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = now;
+      deadlines?.add(this, now);
+    }
+    target.active++;
+    ctx.exchange = this;
+    let body: Readable | Buffer | null = null;
+    if (this.hasBody) {
+      body = this.sentBody ??= requestBody(ctx);
+      // As undici's own header timeout, which did not fire while a body was still being written:
+      // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
+      if (!Buffer.isBuffer(body)) {
+        this.unsent++;
+        body.once('end', () => this.requestSent());
+      }
+    }
+    upstream.dispatcher(target).dispatch({
+      path: ctx.upstreamPath,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
+      servername: target.servername,
+    } as Dispatcher.DispatchOptions, this);
+  }
+
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+  }
+
+  /** total_ms is up. A request still queued in undici (every connection busy) has no controller yet: it gets its 504 now, and undici drops it when it starts. */
+  expire(): void {
+    const err = new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout');
+    if (this.controller) this.controller.abort(err);
+    else this.onResponseError(undefined, err);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    // The client left, or the request timed out while it waited for a connection.
+    if (this.ctx.finished || this.done) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
+    else this.requestSent();
+  }
+
+  /** One of the things the header clock waits for happened (unsent); the last starts it. */
+  private requestSent(): void {
+    if (--this.unsent === 0 && !this.responding && !this.done) this.phase.enter(this.upstream.headerTimeouts, performance.now());
+  }
+
+  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange is aborted, and so is its connection. */
+  phaseExpired(queue: DeadlineQueue | undefined): void {
+    const err = queue === this.upstream.headerTimeouts
+      ? new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')
+      : new GatewayError('TOLLGATE_BODY_IDLE_TIMEOUT', 'upstream body idle timeout');
+    this.controller?.abort(err);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return;
+    this.responding = true;
+    this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
+    this.ctx.upstreamStatus = statusCode;
+    const upstream = this.upstream;
+    const max = upstream.config.max_response_bytes;
+    // undici enforces the limit while the body streams; a declared length over it is refused before the head goes out.
+    if (max > 0 && Number(headers['content-length']) > max) {
+      controller.abort(new GatewayError('TOLLGATE_RESPONSE_TOO_LARGE', 'response too large'));
+      return;
+    }
+    if (upstream.breaker !== undefined) {
+      this.recorded = true;
+      upstream.breaker.record(performance.now(), statusCode);
+    }
+    if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
+    else {
+      upstream.passive.recordSuccess(this.target);
+      if (this.lastResortMs !== 0) upstream.passive.recordReached(this.target, this.lastResortMs, Date.now());
+    }
+    const fields = responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode);
+    if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+      this.ctx.res.writeHead(statusCode, fields).end();
+      return;
+    }
+    this.headStatus = statusCode;
+    this.headFields = fields;
+    // Sent with the first chunk when it comes in the same read (nearly always), else two turns of the loop later
+    // (heldHeads): an event stream, a long poll or a slow download shows its head as the upstream sent it.
+    heldHeads.hold(this);
+  }
+
+  private sendHead(): void {
+    this.ctx.res.writeHead(this.headStatus, this.headFields);
+    this.headStatus = 0;
+    this.headFields = undefined;
+  }
+
+  flushHeldHead(): void {
+    if (this.headStatus === 0 || this.done) return;
+    this.sendHead();
+    this.ctx.res.flushHeaders();
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.ctx.bytesOut += chunk.length;
+    if (this.headStatus !== 0) this.sendHead();
+    if (this.ctx.res.write(chunk)) {
+      // Every change to the entry goes through `phase`, which knows the one queue it may be in.
+      this.phase.renew();
+    } else {
+      controller.pause();
+      // Paused by the gateway, the upstream is not idle: body_idle_ms waits until the client drains.
+      this.phase.leave();
+      this.resume ??= () => {
+        if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+        this.sendTimer = undefined;
+        if (!this.done) this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
+        this.controller?.resume();
+      };
+      this.ctx.res.once('drain', this.resume);
+      // The upstream body-idle timeout cannot fire while the gateway itself
+      // holds the upstream paused, so a client that stopped reading would
+      // keep both connections for good. Cutting the client ends the request
+      // the way a client that leaves does (the upstream request is aborted).
+      const ms = this.ctx.snapshot.config.proxy.send_timeout_ms;
+      if (ms > 0) {
+        const res = this.ctx.res;
+        // One timer per stall, should a chunk already parsed arrive while paused.
+        if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+        this.sendTimer = setTimeout(() => res.destroy(), ms);
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finish();
+    if (this.headStatus !== 0) this.sendHead();
+    this.ctx.res.end();
+  }
+
+  onResponseError(_controller: Controller | undefined, err: Error): void {
+    this.finish(); // a no-op when expire() already answered; undici's later abort then returns below
+    const { ctx, target } = this;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    if (code === 'TOLLGATE_BODY_TOO_LARGE') {
+      ctx.reply('GW_ERR_BODY_TOO_LARGE', { connection: 'close' });
+      return;
+    }
+    const upstream = this.upstream;
+    const replyCode = classifyUpstreamError(err);
+    const noResponse = isNoResponse(err, this.responding);
+    upstream.failures.report({
+      service: upstream.service, group: upstream.group, target: target.id, request_id: ctx.requestId,
+      code: replyCode, err_code: code ?? err.name, err: err.message,
+    });
+    // A response that is merely too large says nothing about the target's health.
+    if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
+      const now = Date.now();
+      upstream.passive.recordFailure(target, now, noResponse);
+      if (upstream.breaker !== undefined && !this.recorded) {
+        this.recorded = true;
+        upstream.breaker.recordOutcome(performance.now(), true);
+      }
+    }
+    // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
+    // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
+    // the request: only an idempotent one without a body goes again.
+    const retryable = isConnectFailure(err) ? !this.hasBody || bodyUnread(this.sentBody)
+      : noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '');
+    if (retryable && !ctx.res.headersSent && this.retry()) return;
+    // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
+    // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
+    ctx.reply(replyCode);
+  }
+
+  /**
+   * After a connect failure, or a connection lost before any response
+   * (onResponseError says which requests): sends the request to a target not
+   * tried yet (or, when none is eligible, to one passive ejection holds out:
+   * pickEjected), when `retries`, the breaker and the retry budget allow one. Only a retry sent
+   * is counted (tollgate_upstream_retries_total) and spends budget. The budget
+   * is asked before the balancer, so a retry it refuses picks nothing (a pick
+   * not used would cost round robin a turn); the one pick made is the target
+   * the retry goes to. False when no retry was sent.
+   */
+  private retry(): boolean {
+    const upstream = this.upstream;
+    const tried = this.tried ?? new Set<Target>();
+    tried.add(this.target);
+    // A circuit this failure just opened means no more attempts, retries included.
+    if (tried.size > upstream.config.retries || upstream.breaker?.state === OPEN) return false;
+    const budget = upstream.retryBudget!;
+    const now = performance.now();
+    if (!budget.hasRoom(now)) {
+      // Skipped: a retry the budget refused, not one that had no target to go to.
+      if (upstream.hasUntried(tried)) upstream.counters.retriesSkipped.inc();
+      return false;
+    }
+    let next = upstream.pick(this.ctx, tried);
+    const lastResort = next === undefined;
+    if (lastResort) next = upstream.pickEjected(this.ctx, tried);
+    if (next === undefined) return false;
+    budget.spend(now);
+    upstream.counters.retries.inc();
+    const again = new Exchange(this.ctx, this.route, upstream, next, tried);
+    again.sentBody = this.sentBody;
+    if (lastResort) {
+      again.lastResortMs = Date.now();
+      upstream.counters.retriesLastResort.inc();
+    }
+    again.send();
+    return true;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    this.target.active--;
+    if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
+    this.ctx.exchange = undefined;
+    this.upstream.totalTimeouts?.remove(this);
+    this.phase.leave();
+  }
+}

@@ -1,0 +1,179 @@
+import type { RequestContext } from '../../context.ts';
+import type { EdgeStage, Handler } from '../../pipeline.ts';
+import type { Identity } from '../../../control/apps/types.ts';
+import { CredentialCache } from '../../../control/apps/credentials.ts';
+import type { ErrorCode } from '../../../errors.ts';
+import { authState, type AuthState } from '../authenticate/metrics.ts';
+import type { Runtime } from '../../runtime.ts';
+import { issueToken } from './issue.ts';
+import type { TokensConfig } from './schema.ts';
+
+const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="tollgate"' };
+const CLOSE = { connection: 'close' };
+
+/** True when the request target is exactly `path` (with or without a query). */
+function targets(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+}
+
+function send(ctx: RequestContext, status: number, body: string, cacheControl: string): false {
+  const length = Buffer.byteLength(body);
+  ctx.res.writeHead(status, { 'content-type': 'application/json', 'content-length': length, 'cache-control': cacheControl, 'x-request-id': ctx.requestId });
+  ctx.bytesOut = length; // before end(), which records the access event
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
+  return false;
+}
+
+/** JWKS JSON, rebuilt only when the identity changes. */
+function jwks(runtime: Runtime, memo: { version: number; body: string }): string {
+  const identity = runtime.identity;
+  if (memo.version !== identity.version) {
+    memo.body = JSON.stringify({ keys: identity.publicKeys });
+    memo.version = identity.version;
+  }
+  return memo.body;
+}
+
+/** The body, at most `max` bytes; undefined when larger (the caller answers 413); null when the client left. */
+function readBody(ctx: RequestContext, max: number): Promise<string | undefined | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const req = ctx.req;
+    ctx.continueBody();
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => {
+      ctx.bytesIn = size;
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.once('error', reject);
+    // Resolving twice is a no-op, so a close after the end changes nothing.
+    req.once('close', () => { if (!req.complete) resolve(null); });
+  });
+}
+
+/** `app_id:secret` from HTTP Basic (RFC 6749 2.3.1: each part form-urlencoded), or from the form body. */
+function clientCredentials(header: string | undefined, form: URLSearchParams): { id: string; secret: string } | undefined {
+  if (header !== undefined) {
+    const m = /^basic +([A-Za-z0-9+/=_-]{1,1024}) *$/i.exec(header);
+    if (!m) return undefined;
+    const text = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    if (colon < 1) return undefined;
+    try {
+      return { id: decodeURIComponent(text.slice(0, colon)), secret: decodeURIComponent(text.slice(colon + 1)) };
+    } catch {
+      return undefined;
+    }
+  }
+  const id = form.get('client_id');
+  const secret = form.get('client_secret');
+  return id && secret ? { id, secret } : undefined;
+}
+
+function fail(ctx: RequestContext, state: AuthState, code: ErrorCode, headers?: Record<string, string>): false {
+  state.tokenRequests.inc({ result: code });
+  return ctx.reply(code, headers);
+}
+
+async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: AuthState): Promise<void> {
+  const runtime = ctx.snapshot.runtime;
+  const type = ctx.headers['content-type'];
+  if (typeof type !== 'string' || !/^application\/x-www-form-urlencoded(;|$)/i.test(type)) {
+    ctx.req.resume();
+    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID');
+    return;
+  }
+  const declared = Number(ctx.headers['content-length'] ?? 0);
+  const body = declared > tokens.max_request_bytes ? undefined : await readBody(ctx, tokens.max_request_bytes);
+  if (body === null) return;
+  if (body === undefined) {
+    fail(ctx, state, 'GW_ERR_BODY_TOO_LARGE', CLOSE);
+    return;
+  }
+  const form = new URLSearchParams(body);
+  if (form.get('grant_type') !== 'client_credentials') {
+    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID');
+    return;
+  }
+  const creds = clientCredentials(ctx.headers.authorization, form);
+  if (!creds) {
+    fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
+    return;
+  }
+  const key = CredentialCache.key(creds.id, creds.secret);
+  let identity: Identity = runtime.identity;
+  if (state.credentials.hit(identity, key, Date.now()) === undefined) {
+    const found = await state.credentials.verify(identity, creds.id, creds.secret, key, Date.now());
+    if (found === undefined || found === 'busy') {
+      fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
+      return;
+    }
+    identity = runtime.identity;
+  }
+  // Decided on the identity as it is now: it may have changed while scrypt ran.
+  const app = identity.apps.get(creds.id);
+  if (!app) {
+    fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
+    return;
+  }
+  ctx.appId = app.id;
+  ctx.app = app;
+  if (app.status !== 'enabled') {
+    fail(ctx, state, 'GW_ERR_APP_DISABLED');
+    return;
+  }
+  if (!identity.signingKey) {
+    fail(ctx, state, 'GW_ERR_INTERNAL');
+    return;
+  }
+  const token = await issueToken(runtime, identity.signingKey, tokens, app.id);
+  state.tokenRequests.inc({ result: 'issued' });
+  send(ctx, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: tokens.ttl_s }), 'no-store');
+}
+
+/**
+ * POST /oauth/token (client credentials → a short-lived JWT) and GET
+ * /.well-known/jwks.json belong to the gateway, before any route. The token
+ * request finishes asynchronously; this edge stage ends the pipeline at once.
+ */
+export const tokenEndpoint: EdgeStage = {
+  name: 'token-endpoint',
+  scope: 'edge',
+  init: (snapshot): Handler => {
+    const tokens = snapshot.config.tokens;
+    if (!tokens.enabled) return () => undefined;
+    const state = authState(snapshot.runtime, tokens.cache_size);
+    const memo = { version: -1, body: '' };
+    const onError = (ctx: RequestContext, err: unknown) => {
+      snapshot.runtime.log.error({ err, request_id: ctx.requestId }, 'token endpoint failed');
+      if (!ctx.res.headersSent) fail(ctx, state, 'GW_ERR_INTERNAL');
+    };
+    return (ctx) => {
+      const url = ctx.req.url;
+      if (url === undefined) return undefined;
+      if (targets(url, tokens.jwks_path)) {
+        const m = ctx.req.method;
+        if (m !== 'GET' && m !== 'HEAD') return undefined;
+        return send(ctx, 200, jwks(snapshot.runtime, memo), 'public, max-age=60');
+      }
+      if (!targets(url, tokens.token_path)) return undefined;
+      if (ctx.req.method !== 'POST') {
+        ctx.req.resume();
+        return fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', { allow: 'POST' });
+      }
+      tokenRequest(ctx, tokens, state).catch((err) => onError(ctx, err));
+      return false;
+    };
+  },
+};
+
