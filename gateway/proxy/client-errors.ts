@@ -1,6 +1,7 @@
 import { STATUS_CODES } from '../../shared/http.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { finished } from 'node:stream';
 import { acceptRequestId } from './stages/request-id/index.ts';
 import { randomUuid } from '../../shared/uuid-text.ts';
 import { errorBody, errors, type ErrorCode } from '../errors.ts';
@@ -36,7 +37,12 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   // A client that ends its side halfway through a request the data plane already holds (a truncated body) has
   // left: that request is recorded once, as client_closed, when its response closes, not again as a 400.
   if (err.code === 'ECONNRESET' || !socket.writable || answered || (err.code === 'HPE_INVALID_EOF_STATE' && pending)) {
-    socket.destroy();
+    // An answer that waits for its access event to be logged (group commit) goes out first.
+    if (socket.writable && pending && pending.tollgate && pending.tollgate.eventSeconds >= 0 && !pending.writableFinished) {
+      finished(pending as unknown as NodeJS.WritableStream, () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
     return undefined;
   }
   const code = clientErrorCode(err);
@@ -51,7 +57,11 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
 
 /** The parts of Node's server socket (internal, stable since Node 0.x) the answer depends on. */
 type ServerSocket = Socket & {
-  _httpMessage?: { headersSent?: boolean; tollgate?: { requestId: string; errorCode: ErrorCode | undefined } } | null;
+  _httpMessage?: {
+    headersSent?: boolean;
+    writableFinished?: boolean;
+    tollgate?: { requestId: string; errorCode: ErrorCode | undefined; eventSeconds: number };
+  } | null;
   parser?: { incoming?: IncomingMessage | null } | null;
 };
 

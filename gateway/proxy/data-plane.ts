@@ -251,17 +251,29 @@ export class DataPlane {
 
   /**
    * A response is about to complete: its access event goes to the sink first,
-   * and the response ends once the event is in the log. A request whose body is
-   * still arriving while it is answered without an error code (the upstream
-   * answered early) is recorded when it closes instead, when it is known whether
-   * the client stayed for the whole answer.
+   * and the response ends once the event is in the log. While the request body
+   * is still arriving it cannot wait: a gateway error then (a 413, a 501, an
+   * upstream that failed mid-upload) is followed at once by cutting the
+   * connection, which would cut a held answer too, so its event is appended and
+   * the answer sent without waiting; an upstream's early answer is recorded when
+   * it closes, when it is known whether the client stayed for all of it.
    */
   private readonly commitThenEnd = (res: ServerResponse, end: () => void): void => {
     const ctx = (res as ResponseWithContext).tollgate;
-    if (ctx === undefined || ctx.eventSeconds >= 0 || ctx.finished || (ctx.errorCode === undefined && bodyArriving(ctx.req))) return end();
+    const arriving = ctx !== undefined && bodyArriving(ctx.req);
+    if (ctx === undefined || ctx.eventSeconds >= 0 || ctx.finished || (arriving && ctx.errorCode === undefined)) {
+      end();
+      return;
+    }
     if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
     ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
-    this.sink!.emit(accessEvent(ctx, res.statusCode, ctx.eventSeconds, this.node), end);
+    const event = accessEvent(ctx, res.statusCode, ctx.eventSeconds, this.node);
+    if (arriving) {
+      this.sink!.emit(event);
+      end();
+    } else {
+      this.sink!.emit(event, end);
+    }
   };
 
   private done(ctx: RequestContext): void {

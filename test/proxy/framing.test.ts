@@ -187,3 +187,11 @@ test('pipelined requests are answered in order', async () => {
   assert.deepEqual(statuses, ['200', '200'], res.text);
   assert.ok(res.text.indexOf('"url":"/one"') < res.text.indexOf('"url":"/two"'), res.text);
 });
+
+// A gateway answer waits for its access event to reach the log (group commit); a parser
+// error in the bytes after it cuts the connection, but only once that answer is out.
+test('an answer followed by bytes the parser refuses is sent before the connection is cut', async () => {
+  const res = await rawRequest(gw.proxy.port, 'GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n\x01\x02 not http\r\n\r\n');
+  assert.equal(res.status, 400, res.text);
+  assert.match(res.text, /GW_ERR_BAD_REQUEST/);
+});
