@@ -60,8 +60,14 @@ function plannedName(name: string): string | undefined {
 
 test('committed dashboards/json matches a fresh generation (run `npm run dashboards` after editing dashboards/src)', () => {
   const fresh = renderAll();
-  const committed = readdirSync(JSON_DIR).filter((n) => n.endsWith('.json')).sort();
-  assert.deepEqual(committed, [...fresh.keys()].sort(), 'dashboards/json holds exactly one file per generated dashboard');
+  const committed = readdirSync(JSON_DIR)
+    .filter((n) => n.endsWith('.json'))
+    .sort();
+  assert.deepEqual(
+    committed,
+    [...fresh.keys()].sort(),
+    'dashboards/json holds exactly one file per generated dashboard',
+  );
   for (const [name, content] of fresh) {
     assert.equal(readFileSync(join(JSON_DIR, name), 'utf8'), content, `dashboards/json/${name} is stale`);
   }
@@ -70,10 +76,13 @@ test('committed dashboards/json matches a fresh generation (run `npm run dashboa
 test('dashboard uids are unique and name their files', () => {
   const uids = buildDashboards().map((d) => d.uid);
   assert.equal(new Set(uids).size, uids.length, `duplicate uid among ${uids.join(', ')}`);
-  assert.deepEqual([...renderAll().keys()], uids.map((uid) => `${uid}.json`));
+  assert.deepEqual(
+    [...renderAll().keys()],
+    uids.map((uid) => `${uid}.json`),
+  );
 });
 
-test('every panel queries its dashboard\'s datasource variable with at least one target', () => {
+test("every panel queries its dashboard's datasource variable with at least one target", () => {
   for (const dashboard of buildDashboards()) {
     const dsVariable = variablesOf(dashboard).find((v) => v.type === 'datasource');
     assert.ok(dsVariable, `${dashboard.uid} has a datasource variable`);
@@ -104,11 +113,15 @@ test('every Prometheus metric the dashboards query is a planned metric name', ()
 
 test('every planned metric is shown on some dashboard', () => {
   const used = new Set(prometheusExpressions().flatMap(metricNamesIn).map(plannedName));
-  assert.deepEqual(Object.keys(PLANNED_METRICS).filter((m) => !used.has(m)), []);
+  assert.deepEqual(
+    Object.keys(PLANNED_METRICS).filter((m) => !used.has(m)),
+    [],
+  );
 });
 
 test('the metric name check sees through functions, groupings, matchers and histogram suffixes', () => {
-  const expr = 'histogram_quantile(0.9, sum by (service, le) (rate(tollgate_request_duration_seconds_bucket{service=~"a|b"}[$__rate_interval])))\n/ on (x) tollgate_typo_total';
+  const expr =
+    'histogram_quantile(0.9, sum by (service, le) (rate(tollgate_request_duration_seconds_bucket{service=~"a|b"}[$__rate_interval])))\n/ on (x) tollgate_typo_total';
   assert.deepEqual(metricNamesIn(expr), ['tollgate_request_duration_seconds_bucket', 'tollgate_typo_total']);
   assert.equal(plannedName('tollgate_request_duration_seconds_bucket'), 'tollgate_request_duration_seconds');
   assert.equal(plannedName('tollgate_requests_total_bucket'), undefined);
@@ -117,11 +130,22 @@ test('the metric name check sees through functions, groupings, matchers and hist
 
 test('provisioning declares one datasource per plugin the dashboards use and serves the mounted json folder', () => {
   const dir = join(import.meta.dirname, 'provisioning');
-  const { datasources } = parse(readFileSync(join(dir, 'datasources', 'datasources.yml'), 'utf8')) as { datasources: { type: string; uid: string }[] };
-  const { providers } = parse(readFileSync(join(dir, 'dashboards', 'dashboards.yml'), 'utf8')) as { providers: { type: string; options: { path: string } }[] };
+  const { datasources } = parse(readFileSync(join(dir, 'datasources', 'datasources.yml'), 'utf8')) as {
+    datasources: { type: string; uid: string }[];
+  };
+  const { providers } = parse(readFileSync(join(dir, 'dashboards', 'dashboards.yml'), 'utf8')) as {
+    providers: { type: string; options: { path: string } }[];
+  };
   const used = new Set(buildDashboards().map((d) => variablesOf(d).find((v) => v.type === 'datasource')?.query));
   for (const type of used) {
-    assert.equal(datasources.filter((ds) => ds.type === type).length, 1, `one provisioned datasource of type ${String(type)}`);
+    assert.equal(
+      datasources.filter((ds) => ds.type === type).length,
+      1,
+      `one provisioned datasource of type ${String(type)}`,
+    );
   }
-  assert.deepEqual(providers.map((p) => [p.type, p.options.path]), [['file', '/var/lib/grafana/dashboards']]);
+  assert.deepEqual(
+    providers.map((p) => [p.type, p.options.path]),
+    [['file', '/var/lib/grafana/dashboards']],
+  );
 });

@@ -18,15 +18,18 @@ const singleQuote = (values: string[]) => values.map((v) => `'${v.replaceAll("'"
 
 export function expandMacros(sql: string, ctx: MacroContext): string {
   let out = expandConditionalAll(sql, ctx);
-  out = out.replace(/\$\{(\w+)(?::(\w+))?\}|\$(\w+)/g, (whole, braced: string, format: string | undefined, bare: string) => {
-    const name = braced ?? bare;
-    if (name === '__fromTime') return toDateTime(ctx.fromS);
-    if (name === '__toTime') return toDateTime(ctx.toS);
-    if (!(name in ctx.variables)) return whole;
-    const values = ctx.variables[name];
-    if (values === null) throw new Error(`\${${name}} is "All" outside $__conditionalAll: ${sql}`);
-    return format === 'singlequote' || values.length > 1 ? singleQuote(values) : values[0];
-  });
+  out = out.replace(
+    /\$\{(\w+)(?::(\w+))?\}|\$(\w+)/g,
+    (whole, braced: string, format: string | undefined, bare: string) => {
+      const name = braced ?? bare;
+      if (name === '__fromTime') return toDateTime(ctx.fromS);
+      if (name === '__toTime') return toDateTime(ctx.toS);
+      if (!(name in ctx.variables)) return whole;
+      const values = ctx.variables[name];
+      if (values === null) throw new Error(`\${${name}} is "All" outside $__conditionalAll: ${sql}`);
+      return format === 'singlequote' || values.length > 1 ? singleQuote(values) : values[0];
+    },
+  );
   return out;
 }
 
@@ -45,7 +48,10 @@ function expandConditionalAll(sql: string, ctx: MacroContext): string {
     const args = out.slice(start + macro.length, end - 1);
     const comma = args.lastIndexOf(',');
     const condition = args.slice(0, comma).trim();
-    const variable = args.slice(comma + 1).trim().replace(/^\$\{?(\w+)\}?$/, '$1');
+    const variable = args
+      .slice(comma + 1)
+      .trim()
+      .replace(/^\$\{?(\w+)\}?$/, '$1');
     const replacement = ctx.variables[variable] === null ? '1=1' : condition;
     out = out.slice(0, start) + replacement + out.slice(end);
   }

@@ -12,7 +12,8 @@ import { buildDashboards } from './src/render.ts';
 import { panelsOf, prometheusExpressions, variablesOf } from './walk.ts';
 
 const promtool = process.env.TOLLGATE_TEST_PROMTOOL;
-const skip = !promtool && process.env.CI !== 'true' ? 'TOLLGATE_TEST_PROMTOOL is unset; run `npm run services:up`' : false;
+const skip =
+  !promtool && process.env.CI !== 'true' ? 'TOLLGATE_TEST_PROMTOOL is unset; run `npm run services:up`' : false;
 
 /** What Grafana sends for its variables: a range for $__rate_interval and friends, "All" (.*) for $service. */
 function asPrometheusSees(expr: string): string {
@@ -30,8 +31,14 @@ test('every dashboard PromQL expression parses with promtool', { skip }, async (
   try {
     const file = join(dir, 'dashboards.rules.yml');
     await writeFile(file, `groups:\n  - name: dashboards\n    rules:\n${rules.join('\n')}\n`);
-    const result = await promisify(execFile)(promtool, ['check', 'rules', file]).catch((e: { stdout: string; stderr: string }) => e);
-    assert.match(result.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`), `${result.stdout}\n${result.stderr}`);
+    const result = await promisify(execFile)(promtool, ['check', 'rules', file]).catch(
+      (e: { stdout: string; stderr: string }) => e,
+    );
+    assert.match(
+      result.stdout,
+      new RegExp(`SUCCESS: ${rules.length} rules found`),
+      `${result.stdout}\n${result.stderr}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -56,15 +63,30 @@ function grafanaFormats(selection: string[] | 'All', allValue: string): string {
  * evaluated by promtool on series of a service, its canary group, and
  * services whose names the filter must not take.
  */
-test('the upstream pool panels filtered by $service show that service\'s canary groups, and no other service', { skip }, async () => {
+test("the upstream pool panels filtered by $service show that service's canary groups, and no other service", {
+  skip,
+}, async () => {
   assert.ok(promtool, 'CI=true requires TOLLGATE_TEST_PROMTOOL (npm run services:up)');
   const dashboard = buildDashboards().find((d) => d.uid === 'tollgate-gateway-overview')!;
-  const variable = variablesOf(dashboard).find((v) => v.name === 'service') as unknown as { query: string; multi: boolean; includeAll: boolean; allValue: string };
+  const variable = variablesOf(dashboard).find((v) => v.name === 'service') as unknown as {
+    query: string;
+    multi: boolean;
+    includeAll: boolean;
+    allValue: string;
+  };
   // The formatting below is Grafana's for exactly this kind of variable: multi-value with All (.*), listing services from the request counter.
-  assert.deepEqual([variable.query, variable.multi, variable.includeAll, variable.allValue], ['label_values(tollgate_requests_total, service)', true, true, '.*']);
+  assert.deepEqual(
+    [variable.query, variable.multi, variable.includeAll, variable.allValue],
+    ['label_values(tollgate_requests_total, service)', true, true, '.*'],
+  );
 
-  const pool = panelsOf(dashboard).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title!, expr: t.expr ?? '' }))).filter((q) => /tollgate_upstream_/.test(q.expr));
-  assert.deepEqual([...new Set(pool.map((q) => q.panel))].sort(), ['Passive ejections and ejections over the cap', 'Upstream target health']);
+  const pool = panelsOf(dashboard)
+    .flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title!, expr: t.expr ?? '' })))
+    .filter((q) => /tollgate_upstream_/.test(q.expr));
+  assert.deepEqual([...new Set(pool.map((q) => q.panel))].sort(), [
+    'Passive ejections and ejections over the cap',
+    'Upstream target health',
+  ]);
   for (const q of pool) assert.match(q.expr, /\$service/, `${q.panel} is filtered by $service`);
 
   const services = ['api', 'api/canary', 'api/blue', 'apiary', 'web', 'web/canary', 'v1.api', 'v1xapi/canary'];
@@ -79,16 +101,32 @@ test('the upstream pool panels filtered by $service show that service\'s canary 
     { selection: ['v1.api'], shows: ['v1.api'] },
     { selection: 'All', shows: services },
   ];
-  const cases = pool.flatMap((q) => selections.map(({ selection, shows }) => ({
-    expr: `group by (service) (${q.expr.replace(/\$__rate_interval\b/g, '5m').replace(/\$service\b/g, grafanaFormats(selection, variable.allValue))})`,
-    eval_time: '10m',
-    exp_samples: shows.map((service) => ({ labels: `{service="${service}"}`, value: 1 })),
-  })));
+  const cases = pool.flatMap((q) =>
+    selections.map(({ selection, shows }) => ({
+      expr: `group by (service) (${q.expr.replace(/\$__rate_interval\b/g, '5m').replace(/\$service\b/g, grafanaFormats(selection, variable.allValue))})`,
+      eval_time: '10m',
+      exp_samples: shows.map((service) => ({ labels: `{service="${service}"}`, value: 1 })),
+    })),
+  );
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-promql-'));
   try {
     const file = join(dir, 'pool-panels.test.yml');
-    await writeFile(file, JSON.stringify({ rule_files: [], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: series, promql_expr_test: cases }] }, null, 1));
-    const result = await promisify(execFile)(promtool!, ['test', 'rules', file]).then((r) => ({ ...r, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
+    await writeFile(
+      file,
+      JSON.stringify(
+        {
+          rule_files: [],
+          evaluation_interval: '1m',
+          tests: [{ interval: '1m', input_series: series, promql_expr_test: cases }],
+        },
+        null,
+        1,
+      ),
+    );
+    const result = await promisify(execFile)(promtool!, ['test', 'rules', file]).then(
+      (r) => ({ ...r, code: 0 }),
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /SUCCESS/);
   } finally {

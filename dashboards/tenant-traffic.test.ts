@@ -23,8 +23,12 @@ interface DashboardJson {
 
 function dashboardSql(): { where: string; sql: string }[] {
   const d = tenantTraffic() as unknown as DashboardJson;
-  const panels = d.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, sql: t.rawSql ?? '' })));
-  const variables = d.templating.list.filter((v) => v.type === 'query').map((v) => ({ where: `variable ${v.name}`, sql: String(v.query) }));
+  const panels = d.panels.flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, sql: t.rawSql ?? '' })),
+  );
+  const variables = d.templating.list
+    .filter((v) => v.type === 'query')
+    .map((v) => ({ where: `variable ${v.name}`, sql: String(v.query) }));
   return [...panels, ...variables];
 }
 
@@ -40,10 +44,50 @@ function panelSql(titleStart: string): string {
 // histogram puts p50 in (25ms, 50ms], p95 at the top of (250ms, 500ms] and p99 at
 // the top of (1s, 2.5s].
 const ROWS = [
-  { source: 'kafka:events:0', offset: 10, requests: 40, s2xx: 40, s3xx: 0, s4xx: 0, s5xx: 0, billable: 40, hist: [0, 0, 0, 0, 0, 0, 30, 10, 0, 0, 0, 0, 0, 0, 0, 0] },
-  { source: 'kafka:events:0', offset: 20, requests: 60, s2xx: 50, s3xx: 0, s4xx: 5, s5xx: 5, billable: 55, hist: [0, 0, 0, 0, 0, 0, 30, 10, 10, 5, 3, 1, 1, 0, 0, 0] },
-  { source: 'kafka:events:0', offset: 20, requests: 60, s2xx: 50, s3xx: 0, s4xx: 5, s5xx: 5, billable: 55, hist: [0, 0, 0, 0, 0, 0, 30, 10, 10, 5, 3, 1, 1, 0, 0, 0] },
-  { source: 'kafka:events:1', offset: 5, requests: 40, s2xx: 30, s3xx: 5, s4xx: 5, s5xx: 0, billable: 35, hist: [1, 2, 3, 4, 10, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
+  {
+    source: 'kafka:events:0',
+    offset: 10,
+    requests: 40,
+    s2xx: 40,
+    s3xx: 0,
+    s4xx: 0,
+    s5xx: 0,
+    billable: 40,
+    hist: [0, 0, 0, 0, 0, 0, 30, 10, 0, 0, 0, 0, 0, 0, 0, 0],
+  },
+  {
+    source: 'kafka:events:0',
+    offset: 20,
+    requests: 60,
+    s2xx: 50,
+    s3xx: 0,
+    s4xx: 5,
+    s5xx: 5,
+    billable: 55,
+    hist: [0, 0, 0, 0, 0, 0, 30, 10, 10, 5, 3, 1, 1, 0, 0, 0],
+  },
+  {
+    source: 'kafka:events:0',
+    offset: 20,
+    requests: 60,
+    s2xx: 50,
+    s3xx: 0,
+    s4xx: 5,
+    s5xx: 5,
+    billable: 55,
+    hist: [0, 0, 0, 0, 0, 0, 30, 10, 10, 5, 3, 1, 1, 0, 0, 0],
+  },
+  {
+    source: 'kafka:events:1',
+    offset: 5,
+    requests: 40,
+    s2xx: 30,
+    s3xx: 5,
+    s4xx: 5,
+    s5xx: 0,
+    billable: 35,
+    hist: [1, 2, 3, 4, 10, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  },
 ];
 
 describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, () => {
@@ -55,12 +99,16 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
   const app = 'app-dashboards';
 
   /** Expanded as Grafana would, then pointed at the scratch database. */
-  const run = (sql: string, ctx: MacroContext) => client.query(expandMacros(sql, ctx).replaceAll('tollgate.', `${database}.`));
+  const run = (sql: string, ctx: MacroContext) =>
+    client.query(expandMacros(sql, ctx).replaceAll('tollgate.', `${database}.`));
 
   before(async () => {
     client = testClickHouseClient();
     await migrate({ client, database });
-    for (const [table, bucket] of [['traffic_hourly', hourS], ['traffic_daily', dayS]] as const) {
+    for (const [table, bucket] of [
+      ['traffic_hourly', hourS],
+      ['traffic_daily', dayS],
+    ] as const) {
       for (const r of ROWS) {
         assert.equal(r.hist.length, LATENCY_BUCKETS_S.length + 1, 'one count per bucket plus +Inf');
         // One INSERT per row, so the duplicate lands in its own part and stays unmerged while read.
@@ -94,26 +142,55 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
 
   test('the top apps table counts the newest row of each source once and derives p50/p95/p99 from the merged histogram', async () => {
     // The range starts half way into the seeded hour: that bucket must still count.
-    const ctx: MacroContext = { fromS: hourS + HOUR_S / 2, toS: nowS, variables: { granularity: ['hourly'], app: [app], service: null } };
+    const ctx: MacroContext = {
+      fromS: hourS + HOUR_S / 2,
+      toS: nowS,
+      variables: { granularity: ['hourly'], app: [app], service: null },
+    };
     const rows = await run(panelSql('Top'), ctx);
     assert.equal(rows.length, 1);
     const row = Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, k === 'App' ? v : Number(v)]));
     assert.deepEqual(row, {
-      App: app, Requests: 100, Billable: 90, '2xx': 80, '3xx': 5, '4xx': 10, '5xx': 5, '5xx ratio': 0.05,
-      'Bytes in': 1000, 'Bytes out': 10_000, 'p50 ms': 33.333, 'p95 ms': 500, 'p99 ms': 2500,
+      App: app,
+      Requests: 100,
+      Billable: 90,
+      '2xx': 80,
+      '3xx': 5,
+      '4xx': 10,
+      '5xx': 5,
+      '5xx ratio': 0.05,
+      'Bytes in': 1000,
+      'Bytes out': 10_000,
+      'p50 ms': 33.333,
+      'p95 ms': 500,
+      'p99 ms': 2500,
     });
   });
 
   test('the daily granularity reads the day table from the start of the day the range begins in', async () => {
-    const ctx: MacroContext = { fromS: hourS, toS: nowS, variables: { granularity: ['daily'], app: null, service: ['orders'] } };
+    const ctx: MacroContext = {
+      fromS: hourS,
+      toS: nowS,
+      variables: { granularity: ['daily'], app: null, service: ['orders'] },
+    };
     const rows = await run(panelSql('Requests per app'), ctx);
-    assert.deepEqual(rows.map((r) => [r.App, Number(r.Requests)]), [[app, 100]]);
+    assert.deepEqual(
+      rows.map((r) => [r.App, Number(r.Requests)]),
+      [[app, 100]],
+    );
   });
 
   test('the p95 per app series agrees with the reports API for the same hour', async () => {
-    const ctx: MacroContext = { fromS: hourS, toS: hourS + HOUR_S - 1, variables: { granularity: ['hourly'], app: [app], service: null } };
+    const ctx: MacroContext = {
+      fromS: hourS,
+      toS: hourS + HOUR_S - 1,
+      variables: { granularity: ['hourly'], app: [app], service: null },
+    };
     const series = await run(panelSql('p95 latency per app'), ctx);
-    const report = await queryTraffic(client.withDatabase(database), trafficSql({ appId: app, fromS: hourS, toS: hourS + HOUR_S, granularity: 'hour' }));
+    const report = await queryTraffic(
+      client.withDatabase(database),
+      trafficSql({ appId: app, fromS: hourS, toS: hourS + HOUR_S, granularity: 'hour' }),
+    );
     assert.equal(series.length, 1);
     assert.equal(report.length, 1);
     assert.equal(Number(series[0]['p95 ms']), report[0].latency_p95_ms);

@@ -2,9 +2,25 @@
 // template variables, and every PromQL expression.
 import { buildDashboards } from './src/render.ts';
 
-export interface Target { refId?: string; datasource?: { type?: string; uid?: string }; expr?: string; rawSql?: string }
-export interface Panel { type: string; title?: string; datasource?: { type?: string; uid?: string }; targets?: Target[]; panels?: Panel[] }
-export interface Variable { type: string; name: string; query?: unknown; datasource?: { type?: string } }
+export interface Target {
+  refId?: string;
+  datasource?: { type?: string; uid?: string };
+  expr?: string;
+  rawSql?: string;
+}
+export interface Panel {
+  type: string;
+  title?: string;
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+}
+export interface Variable {
+  type: string;
+  name: string;
+  query?: unknown;
+  datasource?: { type?: string };
+}
 
 export function panelsOf(dashboard: { panels?: unknown[] }): Panel[] {
   return ((dashboard.panels ?? []) as Panel[]).flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
@@ -22,7 +38,10 @@ export function prometheusExpressions(): string[] {
       for (const t of panel.targets ?? []) if (t.expr !== undefined) exprs.push(t.expr);
     }
     for (const v of variablesOf(dashboard)) {
-      const m = v.datasource?.type === 'prometheus' && typeof v.query === 'string' ? /^label_values\((\w+),/.exec(v.query) : null;
+      const m =
+        v.datasource?.type === 'prometheus' && typeof v.query === 'string'
+          ? /^label_values\((\w+),/.exec(v.query)
+          : null;
       if (m) exprs.push(m[1]);
     }
   }

@@ -38,7 +38,8 @@ const EXTERNAL = ['@platformatic/kafka', 'ioredis'];
 const LOCATION_OK: Record<string, string> = {
   'node_modules/thread-stream/index.js': 'pino transports only; the gateway logs through pino.destination()',
   'node_modules/pino/lib/transport.js': 'pino transports only; the gateway logs through pino.destination()',
-  'node_modules/@fastify/swagger/lib/util/read-package-json.js': 'its own version, read in a try; the OpenAPI document sets info.version itself',
+  'node_modules/@fastify/swagger/lib/util/read-package-json.js':
+    'its own version, read in a try; the OpenAPI document sets info.version itself',
 };
 const NAMES_LOCATION = /__dirname|__filename|import\.meta\.(url|dirname|filename)|require\.resolve/;
 
@@ -71,7 +72,8 @@ const deferBuiltins: Plugin = {
       let contents = readFileSync(args.path, 'utf8');
       for (const id of DEFERRED_BUILTINS[key]!) {
         const call = `require('${id}')`;
-        if (!contents.includes(call)) throw new Error(`${key} no longer has ${call}: update DEFERRED_BUILTINS in scripts/bundle.ts`);
+        if (!contents.includes(call))
+          throw new Error(`${key} no longer has ${call}: update DEFERRED_BUILTINS in scripts/bundle.ts`);
         contents = contents.replaceAll(call, `${DEFERRED_BUILTIN}('${id}')`);
       }
       return { contents, loader: 'js' };
@@ -84,7 +86,11 @@ async function bundleGateway(): Promise<void> {
   const result = await build({
     absWorkingDir: root,
     // The worker threads' entries beside the chunks: load-off-thread.ts and collector/embedded/threaded.ts start them by these names.
-    entryPoints: { cli: 'gateway/process/cli.ts', 'config-worker': 'gateway/control/config/config-worker.ts', 'collector-thread': 'collector/embedded/collector-thread.ts' },
+    entryPoints: {
+      cli: 'gateway/process/cli.ts',
+      'config-worker': 'gateway/control/config/config-worker.ts',
+      'collector-thread': 'collector/embedded/collector-thread.ts',
+    },
     outdir: BUNDLE_DIR,
     bundle: true,
     splitting: true,
@@ -102,20 +108,30 @@ async function bundleGateway(): Promise<void> {
     define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
     // CommonJS packages inside an ES module bundle call require() for Node's
     // built-ins; esbuild's own shim throws for those, so give them the real one.
-    banner: { js: `import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url); ${DEFERRED_BUILTIN_SOURCE}` },
+    banner: {
+      js: `import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url); ${DEFERRED_BUILTIN_SOURCE}`,
+    },
     plugins: [deferBuiltins],
     logLevel: 'warning',
   });
   // Input paths are relative to the repository; node_modules may be a link elsewhere, so match from it.
-  const misplaced = Object.keys(result.metafile.inputs).filter((file) =>
-    file.includes('node_modules/') && !(file.slice(file.lastIndexOf('node_modules/')) in LOCATION_OK)
-    && NAMES_LOCATION.test(readFileSync(resolve(root, file), 'utf8')));
+  const misplaced = Object.keys(result.metafile.inputs).filter(
+    (file) =>
+      file.includes('node_modules/') &&
+      !(file.slice(file.lastIndexOf('node_modules/')) in LOCATION_OK) &&
+      NAMES_LOCATION.test(readFileSync(resolve(root, file), 'utf8')),
+  );
   if (misplaced.length > 0) {
-    throw new Error(`bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`);
+    throw new Error(
+      `bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`,
+    );
   }
   const bundled = Object.keys(result.metafile.inputs).map((file) => file.slice(file.lastIndexOf('node_modules/')));
   const gone = Object.keys(DEFERRED_BUILTINS).filter((file) => !bundled.includes(file));
-  if (gone.length > 0) throw new Error(`DEFERRED_BUILTINS in scripts/bundle.ts names files the bundle no longer has:\n  ${gone.join('\n  ')}`);
+  if (gone.length > 0)
+    throw new Error(
+      `DEFERRED_BUILTINS in scripts/bundle.ts names files the bundle no longer has:\n  ${gone.join('\n  ')}`,
+    );
 }
 
 await bundleGateway();

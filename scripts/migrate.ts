@@ -13,7 +13,9 @@ function retentionFromEnv(): number {
   if (text === undefined || text === '') return DEFAULT_RETENTION_DAYS;
   const days = Number(text);
   if (!Number.isInteger(days) || days < 1) {
-    throw new Error(`TOLLGATE_CLICKHOUSE_RETENTION_DAYS must be a whole number of days >= 1, got ${JSON.stringify(text)}`);
+    throw new Error(
+      `TOLLGATE_CLICKHOUSE_RETENTION_DAYS must be a whole number of days >= 1, got ${JSON.stringify(text)}`,
+    );
   }
   return days;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, generated-file checks, then every test file.
+# `npm test`: typecheck, lint, generated-file checks, then every test file.
 # With CI=true the real services are installed and started first and no suite may skip;
 # on a laptop, suites whose service is not running skip and say so.
 set -euo pipefail
@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 echo "== typecheck"
 npx tsc -p .
+
+echo "== lint (biome.json; docs/decisions/0006-biome.md)"
+npx biome check
 
 # The tests that start gateway processes run what users run (scripts/bin/tollgate on the bundle), built
 # now from the sources just checked (the module-by-module tsc emit of `npm run build` is not needed).

@@ -21,7 +21,7 @@ export function totalsCounter<L extends string = string>(
       for (const [labels, total] of read()) {
         const key = names.map((n) => labels[n] ?? '').join('\0');
         const grew = total - (seen.get(key) ?? 0);
-        this.inc(labels, grew > 0 ? grew : 0); // by 0 too: a listed total is a series from the first scrape
+        this.inc(labels, Math.max(grew, 0)); // by 0 too: a listed total is a series from the first scrape
         seen.set(key, total);
       }
     },

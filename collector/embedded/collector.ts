@@ -1,4 +1,5 @@
 import { EventDecodeError, decode } from '../../shared/access-event-codec.ts';
+import type { AccessEvent } from '../../shared/access-event.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
@@ -183,7 +184,7 @@ export class EmbeddedCollector {
       const perSecond = new Map<number, number>();
       const deadLetters: DeadLetter[] = [];
       for (const record of records) {
-        let event;
+        let event: AccessEvent;
         try {
           event = decode(record.payload);
         } catch (error) {

@@ -58,17 +58,17 @@ export function newDashboard(o: DashboardOptions): DashboardBuilder {
     .refresh(o.refresh)
     .timezone(o.timezone)
     .tooltip(DashboardCursorSync.Crosshair)
-    .annotation(new AnnotationQueryBuilder()
-      .name('Annotations & Alerts')
-      .builtIn(1)
-      .datasource({ type: 'grafana', uid: '-- Grafana --' })
-      .enable(true)
-      .hide(true)
-      .iconColor('rgba(0, 211, 255, 1)')
-      .type('dashboard'))
-    .withVariable(new DatasourceVariableBuilder(DATASOURCE_VARIABLE)
-      .label(o.datasourceLabel)
-      .type(o.pluginId));
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name('Annotations & Alerts')
+        .builtIn(1)
+        .datasource({ type: 'grafana', uid: '-- Grafana --' })
+        .enable(true)
+        .hide(true)
+        .iconColor('rgba(0, 211, 255, 1)')
+        .type('dashboard'),
+    )
+    .withVariable(new DatasourceVariableBuilder(DATASOURCE_VARIABLE).label(o.datasourceLabel).type(o.pluginId));
 }
 
 /** Targets get refIds A, B, … in the order given so generated JSON never depends on Grafana filling them in. */
@@ -105,11 +105,13 @@ export function timeSeries(o: TimeSeriesOptions): TimeSeriesPanel {
     .height(o.height ?? 8)
     .fillOpacity(o.stacked || o.bars ? 60 : 10)
     .lineWidth(1)
-    .legend(new VizLegendOptionsBuilder()
-      .showLegend(true)
-      .displayMode(LegendDisplayMode.Table)
-      .placement(LegendPlacement.Bottom)
-      .calcs(['mean', 'max', 'lastNotNull']))
+    .legend(
+      new VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(LegendDisplayMode.Table)
+        .placement(LegendPlacement.Bottom)
+        .calcs(['mean', 'max', 'lastNotNull']),
+    )
     .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
   if (o.stacked) panel.stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
   if (o.bars) panel.drawStyle(GraphDrawStyle.Bars);
@@ -132,7 +134,9 @@ export function stat(o: PanelOptions): StatPanel {
 }
 
 /** For 1/0 gauges (target healthy, sink up, Redis up): a row per series, green while 1, red while 0. */
-export function upDownTimeline(o: Omit<PanelOptions, 'unit'> & { upText: string; downText: string }): StateTimelinePanel {
+export function upDownTimeline(
+  o: Omit<PanelOptions, 'unit'> & { upText: string; downText: string },
+): StateTimelinePanel {
   return new StateTimelinePanel()
     .title(o.title)
     .description(o.description)
@@ -141,14 +145,19 @@ export function upDownTimeline(o: Omit<PanelOptions, 'unit'> & { upText: string;
     .span(o.width)
     .height(o.height ?? 8)
     .showValue(VisibilityMode.Never)
-    .mappings([{
-      type: MappingType.ValueToText,
-      options: {
-        0: { text: o.downText, color: 'red', index: 0 },
-        1: { text: o.upText, color: 'green', index: 1 },
+    .mappings([
+      {
+        type: MappingType.ValueToText,
+        options: {
+          0: { text: o.downText, color: 'red', index: 0 },
+          1: { text: o.upText, color: 'green', index: 1 },
+        },
       },
-    }])
-    .thresholds(new ThresholdsConfigBuilder()
-      .mode(ThresholdsMode.Absolute)
-      .steps([{ value: null, color: 'red' }, { value: 1, color: 'green' }]));
+    ])
+    .thresholds(
+      new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+        { value: null, color: 'red' },
+        { value: 1, color: 'green' },
+      ]),
+    );
 }

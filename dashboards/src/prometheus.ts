@@ -12,11 +12,11 @@ export interface PromTarget {
 
 /** Range queries with refIds A, B, … on the dashboard's Prometheus datasource variable. */
 export function promTargets(...targets: PromTarget[]): Query[] {
-  return withRefIds(targets.map((t) => new DataqueryBuilder()
-    .datasource(prometheusDatasource)
-    .expr(t.expr)
-    .legendFormat(t.legend)
-    .range()));
+  return withRefIds(
+    targets.map((t) =>
+      new DataqueryBuilder().datasource(prometheusDatasource).expr(t.expr).legendFormat(t.legend).range(),
+    ),
+  );
 }
 
 /** A quantile of a Prometheus histogram per `by` label, the way promtool alert rules compute it too. */

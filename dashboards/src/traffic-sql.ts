@@ -72,7 +72,9 @@ ORDER BY time`;
 
 /** Several column sums over all selected apps and services, one series each. */
 export function totalsSeriesSql(columns: Record<string, string>): string {
-  const sums = Object.entries(columns).map(([name, column]) => `sum(${column}) AS \`${name}\``).join(', ');
+  const sums = Object.entries(columns)
+    .map(([name, column]) => `sum(${column}) AS \`${name}\``)
+    .join(', ');
   return `SELECT bucket AS time, ${sums}
 FROM (
   ${indent(newestRows(Object.values(columns)), '  ')}
@@ -116,7 +118,17 @@ FROM (
 ORDER BY time`;
 }
 
-const TABLE_COLUMNS = ['requests', 'billable', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'bytes_in', 'bytes_out', 'latency_buckets'];
+const TABLE_COLUMNS = [
+  'requests',
+  'billable',
+  'status_2xx',
+  'status_3xx',
+  'status_4xx',
+  'status_5xx',
+  'bytes_in',
+  'bytes_out',
+  'latency_buckets',
+];
 
 /** The apps with the most requests in the range, with their status mix, bytes and latency. */
 export function topAppsSql(limit: number): string {
@@ -144,6 +156,8 @@ LIMIT ${limit}`;
 
 /** Values of a column seen in the range, for a template variable (daily table: fewer rows, same values). */
 export function distinctValuesSql(column: string): string {
-  return `SELECT DISTINCT ${column} FROM tollgate.traffic_daily `
-    + `WHERE bucket >= toStartOfDay($__fromTime, 'UTC') AND bucket <= $__toTime AND ${column} != '' ORDER BY ${column}`;
+  return (
+    `SELECT DISTINCT ${column} FROM tollgate.traffic_daily ` +
+    `WHERE bucket >= toStartOfDay($__fromTime, 'UTC') AND bucket <= $__toTime AND ${column} != '' ORDER BY ${column}`
+  );
 }

@@ -62,7 +62,7 @@ export class ClusterMetrics {
   /** Aggregated exposition text; a worker that does not answer within the timeout is counted with its last values. */
   metrics(): Promise<string> {
     const id = this.#nextId++;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
     return new Promise<string>((resolve, reject) => {
       const finish = () => {
         clearTimeout(scrape.timer);

@@ -38,7 +38,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
   // left: that request is recorded once, as client_closed, when its response closes, not again as a 400.
   if (err.code === 'ECONNRESET' || !socket.writable || answered || (err.code === 'HPE_INVALID_EOF_STATE' && pending)) {
     // An answer that waits for its access event to be logged (group commit) goes out first.
-    if (socket.writable && pending && pending.tollgate && pending.tollgate.eventSeconds >= 0 && !pending.writableFinished) {
+    if (socket.writable && pending && (pending.tollgate?.eventSeconds ?? -1) >= 0 && !pending.writableFinished) {
       finished(pending as unknown as NodeJS.WritableStream, () => socket.destroy());
     } else {
       socket.destroy();

@@ -157,8 +157,14 @@ export class SegmentLog {
     this.#commitImmediate = undefined;
     if (this.#closing) return;
     const batches = this.#pending;
-    if (this.#writing || this.#writeQueued || batches.some((b) => b.segmentBase !== this.#fileBase)) return this.#queueWrite();
-    if (batches.length === 0) return this.#waiters.release(this.#writtenPosition);
+    if (this.#writing || this.#writeQueued || batches.some((b) => b.segmentBase !== this.#fileBase)) {
+      this.#queueWrite();
+      return;
+    }
+    if (batches.length === 0) {
+      this.#waiters.release(this.#writtenPosition);
+      return;
+    }
     this.#pending = [];
     try {
       writeAllSync(this.#handle.fd, batches.map((b) => b.buffer.subarray(0, b.usedBytes)), batches[0].position - this.#fileBase);
@@ -278,7 +284,10 @@ export class SegmentLog {
 
   /** What was written is fsynced within fsyncEveryMs (0: by the next disk task). */
   #syncSoon(): void {
-    if (this.#options.fsyncEveryMs === 0) return this.#enqueue(() => this.#sync());
+    if (this.#options.fsyncEveryMs === 0) {
+      this.#enqueue(() => this.#sync());
+      return;
+    }
     this.#fsyncTimer ??= setTimeout(() => {
       this.#fsyncTimer = undefined;
       this.#enqueue(() => this.#sync());

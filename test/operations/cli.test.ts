@@ -138,7 +138,7 @@ test('TOLLGATE_PROXY_LISTEN and TOLLGATE_ADMIN_TOKEN override the file when runn
 test('tollgate --config serves, and SIGTERM drains an in-flight slow request then exits 0', async () => {
   let arrived!: () => void;
   const slowArrived = new Promise<void>((r) => { arrived = r; });
-  const up = await startUpstream('slow', (req, res) => {
+  const up = await startUpstream('slow', (_req, res) => {
     arrived();
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow done'), 1000);
   });

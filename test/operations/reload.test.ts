@@ -15,7 +15,7 @@ let slowArrived: () => void = () => undefined;
 
 before(async () => {
   up = await startUpstream('up');
-  slow = await startUpstream('slow', (req, res) => {
+  slow = await startUpstream('slow', (_req, res) => {
     slowArrived();
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow done'), 800);
   });

@@ -161,7 +161,10 @@ test('a killed worker is replaced by a new one that serves the current config, a
   }, 5000, 100);
   assert.ok(replies, 'every request after the replacement succeeds on the current config');
   const fresh = replaced.find((pid) => !workers.includes(pid))!;
-  assert.ok(await eventually(async () => (await burst('/e'), servingWorkers().includes(fresh)), 5000), 'the new worker serves requests');
+  assert.ok(await eventually(async () => {
+    await burst('/e');
+    return servingWorkers().includes(fresh);
+  }, 5000), 'the new worker serves requests');
   assert.ok((metricValue(await metrics(), 'tollgate_requests_total') ?? 0) >= counted + 2 * REQUESTS, 'and counts on from there');
 });
 

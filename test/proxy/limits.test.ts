@@ -32,7 +32,11 @@ function slowHandler(req: IncomingMessage, res: ServerResponse) {
   if (url.endsWith('/trickle8')) {
     res.writeHead(200, { 'content-type': 'text/plain' });
     let sent = 0;
-    const t = setInterval(() => (++sent < 8 ? res.write('.') : (clearInterval(t), res.end('.'))), 50);
+    const t = setInterval(() => {
+      if (++sent < 8) return res.write('.');
+      clearInterval(t);
+      res.end('.');
+    }, 50);
     res.on('close', () => clearInterval(t));
     return;
   }

@@ -33,7 +33,10 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
     const { id, secret } = await createApp(a);
     // The app reaches node B through Redis.
     let seen = -1;
-    for (let t = 0; t < 50 && seen !== 200; t++) seen = (await admin(b, 'GET', `/apps/${id}`)).status, seen !== 200 && await sleep(20);
+    for (let t = 0; t < 50 && seen !== 200; t++) {
+      seen = (await admin(b, 'GET', `/apps/${id}`)).status;
+      if (seen !== 200) await sleep(20);
+    }
     assert.equal(seen, 200);
     const token = await getToken(a.url, id, secret);
     const tokenB = await getToken(b.url, id, secret);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { admin, createApp, getToken } from '../helpers/admin.ts';
+import { admin, createApp, } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { call, startAuthRig } from './auth-rig.ts';

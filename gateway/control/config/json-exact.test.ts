@@ -19,7 +19,7 @@ const cases: [string, unknown][] = [
   ['-0', { x: -0 }],
   ['undefined in an object', { x: undefined }],
   ['undefined in an array', [1, undefined]],
-  ['a hole', [1, , 2]], // eslint-disable-line no-sparse-arrays
+  ['a hole', [1,  undefined, 2]], // eslint-disable-line no-sparse-arrays
   ['a Date', { at: new Date(0) }],
   ['a Map', { m: new Map() }],
   ['an object without a prototype', Object.assign(Object.create(null), { a: 1 })],

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml, type YAMLParseError } from 'yaml';
 import type { ConfigError } from '../types.ts';
 import type { Config } from './schema.ts';
 import { schemaErrors } from './validator.ts';

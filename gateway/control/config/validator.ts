@@ -75,7 +75,6 @@ export function schemaErrors(value: unknown): ConfigError[] {
     } else if (e.keyword === 'anyOf') {
       push(path, allowedValues(e.schema));
     } else if (anyOfPaths.has(path)) {
-      continue;
     } else if (e.keyword === 'pattern') {
       push(path, `${e.message} (got ${JSON.stringify(valueAt(value, path))})`);
     } else {

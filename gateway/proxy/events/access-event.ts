@@ -46,8 +46,23 @@ export function accessEvent(ctx: RequestContext, status: number, seconds: number
 /** A request Node's parser refused before it became one (malformed, too large, too slow). */
 export function rejectedEvent(code: ErrorCode, node: string, clientIp: string): AccessEvent {
   return {
-    id: newEventId(), startMs: Date.now(), node, appId: '', service: '', route: '', method: '',
-    status: errors[code].status, upstreamStatus: 0, totalUs: 0, upstreamUs: 0, gatewayUs: 0,
-    bytesIn: 0, bytesOut: 0, clientIp, target: '', errorClass: errors[code].errorClass, traceId: '',
+    id: newEventId(),
+    startMs: Date.now(),
+    node,
+    appId: '',
+    service: '',
+    route: '',
+    method: '',
+    status: errors[code].status,
+    upstreamStatus: 0,
+    totalUs: 0,
+    upstreamUs: 0,
+    gatewayUs: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    clientIp,
+    target: '',
+    errorClass: errors[code].errorClass,
+    traceId: '',
   };
 }

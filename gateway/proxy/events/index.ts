@@ -11,7 +11,12 @@ export type { EventSink } from './sink.ts';
  * The sink the config asks for. `part` separates processes that write at the
  * same time (cluster workers each get their own log or spool directory).
  */
-export async function createEventSink(config: Config, metrics: EventMetrics, log: Logger, part = ''): Promise<EventSink | undefined> {
+export async function createEventSink(
+  config: Config,
+  metrics: EventMetrics,
+  log: Logger,
+  part = '',
+): Promise<EventSink | undefined> {
   const e = config.events;
   const dir = part ? `${e.dir}/${part}` : e.dir;
   switch (e.sink) {
@@ -22,11 +27,21 @@ export async function createEventSink(config: Config, metrics: EventMetrics, log
     case 'kafka': {
       // Loaded only when asked for, so a single node does not carry the Kafka client in memory.
       const { createKafkaSink } = await import('./kafka/index.ts');
-      return createKafkaSink({
-        brokers: e.kafka.brokers, topic: e.kafka.topic, clientId: e.kafka.client_id, flushMs: e.kafka.flush_ms,
-        batchEvents: e.kafka.batch_events, compression: e.kafka.compression, timeoutMs: e.kafka.timeout_ms,
-        dir, maxBytes: e.max_bytes,
-      }, metrics, log.child({ component: 'events' }));
+      return createKafkaSink(
+        {
+          brokers: e.kafka.brokers,
+          topic: e.kafka.topic,
+          clientId: e.kafka.client_id,
+          flushMs: e.kafka.flush_ms,
+          batchEvents: e.kafka.batch_events,
+          compression: e.kafka.compression,
+          timeoutMs: e.kafka.timeout_ms,
+          dir,
+          maxBytes: e.max_bytes,
+        },
+        metrics,
+        log.child({ component: 'events' }),
+      );
     }
   }
 }

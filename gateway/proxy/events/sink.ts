@@ -17,4 +17,11 @@ export interface EventSink {
 }
 
 /** Why an event was not kept; the `reason` label of tollgate_events_dropped_total. */
-export type DropReason = 'spool_full' | 'log_full' | 'encode_error' | 'backlog' | 'invalid_size' | 'io_error' | 'closed';
+export type DropReason =
+  | 'spool_full'
+  | 'log_full'
+  | 'encode_error'
+  | 'backlog'
+  | 'invalid_size'
+  | 'io_error'
+  | 'closed';

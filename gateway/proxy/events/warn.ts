@@ -21,7 +21,10 @@ export class RateLimitedWarn {
     else this.pending.set(reason, { count, detail });
     if (!this.timer) {
       this.flush();
-      this.timer = setTimeout(() => { this.timer = undefined; this.flush(); }, this.everyMs);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.everyMs);
       this.timer.unref();
     }
   }

@@ -6,8 +6,10 @@ import { isIp, unmapIp } from './ip.ts';
 
 test('IPv4 blocks and single addresses match their members and nothing else', () => {
   const m = compileCidrs(['10.0.0.0/8', '192.168.1.7', '172.16.0.0/12', '0.0.0.0/32']);
-  for (const ip of ['10.0.0.0', '10.255.255.255', '192.168.1.7', '172.31.9.9', '0.0.0.0']) assert.ok(m.contains(ip), ip);
-  for (const ip of ['11.0.0.0', '9.255.255.255', '192.168.1.8', '172.32.0.0', '255.255.255.255']) assert.ok(!m.contains(ip), ip);
+  for (const ip of ['10.0.0.0', '10.255.255.255', '192.168.1.7', '172.31.9.9', '0.0.0.0'])
+    assert.ok(m.contains(ip), ip);
+  for (const ip of ['11.0.0.0', '9.255.255.255', '192.168.1.8', '172.32.0.0', '255.255.255.255'])
+    assert.ok(!m.contains(ip), ip);
 });
 
 test('an IPv4-mapped IPv6 address is matched as IPv4, and a ::ffff: block as an IPv4 block', () => {
@@ -47,14 +49,49 @@ test('overlapping and adjacent IPv4 blocks merge without losing members', () => 
 
 test('garbage addresses are never contained, never throw', () => {
   const m = compileCidrs(['0.0.0.0/0', '::/0']);
-  for (const bad of ['', 'x', '1.2.3', '1.2.3.4.5', '01.2.3.4', '256.1.1.1', '1.2.3.4 ', ':::', '1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', '1.2.3.4:80', '[::1]', 'unknown']) {
+  for (const bad of [
+    '',
+    'x',
+    '1.2.3',
+    '1.2.3.4.5',
+    '01.2.3.4',
+    '256.1.1.1',
+    '1.2.3.4 ',
+    ':::',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '12345::',
+    '1.2.3.4:80',
+    '[::1]',
+    'unknown',
+  ]) {
     assert.equal(m.contains(bad), false, JSON.stringify(bad));
   }
 });
 
 test('our parser agrees with node:net on which strings are addresses', () => {
-  const samples = ['1.2.3.4', '::', '::1', '1::', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:1.2.3.4',
-    '::ffff:1.2.3.4', '1::1.2.3.4', 'a:b::c:d', '1:2:3:4:5:6:7:8:9', ':1::', '1:', ':1', '1:::2', '00000::', 'g::', '1.2.3.04', '300.1.1.1'];
+  const samples = [
+    '1.2.3.4',
+    '::',
+    '::1',
+    '1::',
+    '1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7::',
+    '::2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:1.2.3.4',
+    '::ffff:1.2.3.4',
+    '1::1.2.3.4',
+    'a:b::c:d',
+    '1:2:3:4:5:6:7:8:9',
+    ':1::',
+    '1:',
+    ':1',
+    '1:::2',
+    '00000::',
+    'g::',
+    '1.2.3.04',
+    '300.1.1.1',
+  ];
   for (const s of samples) assert.equal(isIp(s, 0, s.length), isIP(s) !== 0, s);
 });
 
@@ -66,7 +103,10 @@ test('unmapIp strips only the IPv4-mapped prefix', () => {
 });
 
 test('invalid entries are reported with their index and a reason', () => {
-  assert.deepEqual(cidrErrors(['10.0.0.0/8', '10.0.0.0/33', 'nope', '::1/129', '1.2.3.4/x']).map((e) => e.index), [1, 2, 3, 4]);
+  assert.deepEqual(
+    cidrErrors(['10.0.0.0/8', '10.0.0.0/33', 'nope', '::1/129', '1.2.3.4/x']).map((e) => e.index),
+    [1, 2, 3, 4],
+  );
   assert.match(String(parseCidr('10.0.0.0/33')), /at most \/32/);
   assert.throws(() => compileCidrs(['bad']), /not an IPv4/);
 });

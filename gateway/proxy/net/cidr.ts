@@ -14,7 +14,11 @@ export interface CidrMatcher {
   readonly size: number;
 }
 
-interface Block { v4: boolean; words: Uint32Array; bits: number }
+interface Block {
+  v4: boolean;
+  words: Uint32Array;
+  bits: number;
+}
 
 const tmp = new Uint32Array(4);
 
@@ -58,11 +62,14 @@ class CompiledCidrs implements CidrMatcher {
 
   constructor(blocks: Block[]) {
     this.size = blocks.length;
-    const ranges = blocks.filter((b) => b.v4).map((b) => {
-      const mask = maskOf(b.bits);
-      const start = (b.words[0] & mask) >>> 0;
-      return [start, start + (0xffffffff - mask)] as [number, number];
-    }).sort((a, b) => a[0] - b[0]);
+    const ranges = blocks
+      .filter((b) => b.v4)
+      .map((b) => {
+        const mask = maskOf(b.bits);
+        const start = (b.words[0] & mask) >>> 0;
+        return [start, start + (0xffffffff - mask)] as [number, number];
+      })
+      .sort((a, b) => a[0] - b[0]);
     const merged: [number, number][] = [];
     for (const r of ranges) {
       const last = merged[merged.length - 1];
@@ -89,7 +96,10 @@ class CompiledCidrs implements CidrMatcher {
     for (let i = 0; i < end; i++) {
       const c = ip.charCodeAt(i);
       if (c === 58) colon = true;
-      else if (c === 37 /* % zone */) { end = i; break; }
+      else if (c === 37 /* % zone */) {
+        end = i;
+        break;
+      }
     }
     if (!colon) return this.hasV4(parseV4(ip, 0, end));
     if (!parseV6(ip, 0, end, tmp)) return false;
@@ -97,8 +107,13 @@ class CompiledCidrs implements CidrMatcher {
     const v6 = this.v6;
     for (let i = 0; i < this.v6Count; i++) {
       const o = i * 8;
-      if (((tmp[0] & v6[o + 4]) >>> 0) === v6[o] && ((tmp[1] & v6[o + 5]) >>> 0) === v6[o + 1]
-        && ((tmp[2] & v6[o + 6]) >>> 0) === v6[o + 2] && ((tmp[3] & v6[o + 7]) >>> 0) === v6[o + 3]) return true;
+      if (
+        (tmp[0] & v6[o + 4]) >>> 0 === v6[o] &&
+        (tmp[1] & v6[o + 5]) >>> 0 === v6[o + 1] &&
+        (tmp[2] & v6[o + 6]) >>> 0 === v6[o + 2] &&
+        (tmp[3] & v6[o + 7]) >>> 0 === v6[o + 3]
+      )
+        return true;
     }
     return false;
   }

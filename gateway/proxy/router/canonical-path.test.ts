@@ -29,7 +29,13 @@ test('characters a URI may not hold literally are escaped, so each byte has one 
 });
 
 test('dot segments are removed in every spelling, never above the root', () => {
-  for (const p of ['/a/./b/../c', '/a/%2e/b/%2e%2e/c', '/a/%2E/b/%2E%2E/c', '/a/.%2e/../a/b/../c', '/a/b/%2e./c/../c']) {
+  for (const p of [
+    '/a/./b/../c',
+    '/a/%2e/b/%2e%2e/c',
+    '/a/%2E/b/%2E%2E/c',
+    '/a/.%2e/../a/b/../c',
+    '/a/b/%2e./c/../c',
+  ]) {
     assert.equal(c(p), '/a/c', p);
   }
   assert.equal(c('/../../etc/passwd'), '/etc/passwd');
@@ -75,7 +81,23 @@ test('path parameters are dropped or kept, and a dot segment loses them either w
 });
 
 test('bad escapes, control characters, invalid UTF-8 and double encoding have no canonical form', () => {
-  for (const p of ['/a%zz', '/a%', '/a%4', '/a%00', '/a%0a', '/a%1F', '/a%7f', '/a%c0%ae', '/a%e0%80%ae', '/a%ed%a0%80', '/a%f4%90%80%80', '/a%c3', '/a%c3/b', '/a%ff', '/a%c3x']) {
+  for (const p of [
+    '/a%zz',
+    '/a%',
+    '/a%4',
+    '/a%00',
+    '/a%0a',
+    '/a%1F',
+    '/a%7f',
+    '/a%c0%ae',
+    '/a%e0%80%ae',
+    '/a%ed%a0%80',
+    '/a%f4%90%80%80',
+    '/a%c3',
+    '/a%c3/b',
+    '/a%ff',
+    '/a%c3x',
+  ]) {
     assert.equal(c(p), 'GW_ERR_PATH_INVALID', p);
   }
   for (const p of ['/a%252e%252e/admin', '/a%252F', '/%25%32%65', '/a%25%34%31']) {
@@ -87,16 +109,48 @@ test('bad escapes, control characters, invalid UTF-8 and double encoding have no
 });
 
 // Paths built from the pieces spellings are made of.
-const segment = fc.array(fc.constantFrom('a', 'B', 'z', '0', '-', '.', '..', '%2e', '%2E', '%41', '%7e', '~', ':', '@', '%3A', '%20', '%C3%A9', ';p=1', '\\', '%2F', '%5c', '"', '{'), { maxLength: 5 }).map((a) => a.join(''));
+const segment = fc
+  .array(
+    fc.constantFrom(
+      'a',
+      'B',
+      'z',
+      '0',
+      '-',
+      '.',
+      '..',
+      '%2e',
+      '%2E',
+      '%41',
+      '%7e',
+      '~',
+      ':',
+      '@',
+      '%3A',
+      '%20',
+      '%C3%A9',
+      ';p=1',
+      '\\',
+      '%2F',
+      '%5c',
+      '"',
+      '{',
+    ),
+    { maxLength: 5 },
+  )
+  .map((a) => a.join(''));
 const path = fc.array(segment, { maxLength: 6 }).map((s) => '/' + s.join('/'));
 const options = fc.record({ mergeSlashes: fc.boolean(), keepSeparators: fc.boolean(), keepParams: fc.boolean() });
 
 test('property: canonicalising is idempotent', () => {
-  fc.assert(fc.property(path, options, (p, o) => {
-    const once = canonicalPath(p, o);
-    if (once.charCodeAt(0) !== 47) return;
-    assert.equal(canonicalPath(once, o), once);
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(path, options, (p, o) => {
+      const once = canonicalPath(p, o);
+      if (once.charCodeAt(0) !== 47) return;
+      assert.equal(canonicalPath(once, o), once);
+    }),
+    { numRuns: 5000 },
+  );
 });
 
 /** Re-spells a canonical path: escapes some of its unreserved characters, in either case of hex. */
@@ -114,20 +168,26 @@ function reEncode(p: string, pick: (i: number) => boolean): string {
 }
 
 test('property: any re-encoding of a path has the same canonical form', () => {
-  fc.assert(fc.property(path, options, fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), (p, o, bits) => {
-    const canonical = canonicalPath(p, o);
-    if (canonical.charCodeAt(0) !== 47) return;
-    const spelled = reEncode(canonical, (i) => bits[i % 64]);
-    assert.equal(canonicalPath(spelled, o), canonical, `${spelled} (from ${p})`);
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(path, options, fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), (p, o, bits) => {
+      const canonical = canonicalPath(p, o);
+      if (canonical.charCodeAt(0) !== 47) return;
+      const spelled = reEncode(canonical, (i) => bits[i % 64]);
+      assert.equal(canonicalPath(spelled, o), canonical, `${spelled} (from ${p})`);
+    }),
+    { numRuns: 5000 },
+  );
 });
 
 test('property: a canonical path holds only path characters and upper-case escapes', () => {
-  fc.assert(fc.property(path, options, (p, o) => {
-    const canonical = canonicalPath(p, o);
-    if (canonical.charCodeAt(0) !== 47) return;
-    assert.match(canonical, /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*$/);
-    if (!o.keepParams) assert.ok(!canonical.includes(';'));
-    assert.ok(!/(^|\/)\.\.?(;[^/]*)?(\/|$)/.test(canonical), `no dot segment in ${canonical}`);
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(path, options, (p, o) => {
+      const canonical = canonicalPath(p, o);
+      if (canonical.charCodeAt(0) !== 47) return;
+      assert.match(canonical, /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*$/);
+      if (!o.keepParams) assert.ok(!canonical.includes(';'));
+      assert.ok(!/(^|\/)\.\.?(;[^/]*)?(\/|$)/.test(canonical), `no dot segment in ${canonical}`);
+    }),
+    { numRuns: 5000 },
+  );
 });

@@ -19,26 +19,76 @@ test('the index finds what the scan finds, on 400 random tables of overlapping r
   const rand = seededRandom(20261124);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const some = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => rand() < p);
-  const hosts = ['a.example.com', 'b.a.example.com', 'example.com', '*.example.com', '*.a.example.com', 'a.example.com:8080', '*.com', 'other.test'];
-  const paths = ['/', '/a', '/a/b', '/a/b/c', '/ab', '=/a', '=/a/b/', '=/', 'a', '/a/b/',
+  const hosts = [
+    'a.example.com',
+    'b.a.example.com',
+    'example.com',
+    '*.example.com',
+    '*.a.example.com',
+    'a.example.com:8080',
+    '*.com',
+    'other.test',
+  ];
+  const paths = [
+    '/',
+    '/a',
+    '/a/b',
+    '/a/b/c',
+    '/ab',
+    '=/a',
+    '=/a/b/',
+    '=/',
+    'a',
+    '/a/b/',
     // regexes: anchored on whole segments (indexed under them) and not (tried on every request)
-    '~^/a/[0-9]+$', '~^/a/b/', '~^/a/b', '~^/ab?/', '~^/a/b*/c', '~^/a/|^/x', '~/b', '~^/$', '~^\\/a\\/', '~^/a/(?:b|c)/?', '~^/a/?b', '~^/a\\/c'];
+    '~^/a/[0-9]+$',
+    '~^/a/b/',
+    '~^/a/b',
+    '~^/ab?/',
+    '~^/a/b*/c',
+    '~^/a/|^/x',
+    '~/b',
+    '~^/$',
+    '~^\\/a\\/',
+    '~^/a/(?:b|c)/?',
+    '~^/a/?b',
+    '~^/a\\/c',
+  ];
   const methods = ['GET', 'POST', 'DELETE'];
   const reqHosts = ['a.example.com', 'b.a.example.com', 'c.b.a.example.com', 'example.com', 'x.com', 'other.test', ''];
-  const reqPaths = ['/', '/a', '/a/', '/a/b', '/a/b/', '/a/b/c/d', '/ab', '/abc', '/a/12', '/x/b', '/b', '*', '/a//c', '/ab/', '/x', '/a/c'];
+  const reqPaths = [
+    '/',
+    '/a',
+    '/a/',
+    '/a/b',
+    '/a/b/',
+    '/a/b/c/d',
+    '/ab',
+    '/abc',
+    '/a/12',
+    '/x/b',
+    '/b',
+    '*',
+    '/a//c',
+    '/ab/',
+    '/x',
+    '/a/c',
+  ];
   let compared = 0;
   let matched = 0;
   for (let t = 0; t < 400; t++) {
     const routes: RouteConfig[] = [];
     const n = 1 + Math.floor(rand() * 40);
     for (let i = 0; i < n; i++) {
-      routes.push(route({
-        hosts: some(hosts, 0.15),
-        paths: some(paths, 0.2),
-        methods: some(methods, 0.2),
-        headers: rand() < 0.15 ? { 'x-v': pick(['1', '~^[12]$']) } : {},
-        priority: rand() < 0.2 ? pick([-1, 1, 5]) : 0,
-      }));
+      routes.push(
+        route({
+          hosts: some(hosts, 0.15),
+          paths: some(paths, 0.2),
+          methods: some(methods, 0.2),
+          headers: rand() < 0.15 ? { 'x-v': pick(['1', '~^[12]$']) } : {},
+          priority: rand() < 0.2 ? pick([-1, 1, 5]) : 0,
+        }),
+      );
     }
     const { scanned, indexed } = both(routes);
     for (let q = 0; q < 60; q++) {
@@ -49,7 +99,11 @@ test('the index finds what the scan finds, on 400 random tables of overlapping r
       const headers = rand() < 0.3 ? { 'x-v': pick(['1', '2', '3']) } : {};
       const want = scanned.match(method, host, withPort, path, headers);
       const got = indexed.match(method, host, withPort, path, headers);
-      assert.deepEqual(got, want, `table ${t} ${JSON.stringify(routes)}: ${method} ${withPort} ${path} ${JSON.stringify(headers)}`);
+      assert.deepEqual(
+        got,
+        want,
+        `table ${t} ${JSON.stringify(routes)}: ${method} ${withPort} ${path} ${JSON.stringify(headers)}`,
+      );
       compared++;
       if (want) matched++;
     }
@@ -91,7 +145,11 @@ test('an indexed table of 10,000 routes finds exact, prefix, wildcard and regex 
   assert.equal(m('/e7', 'a.b.w7.example.com')?.route, 4 * 7 + 1);
   assert.equal(m('/e7', 'w7.example.com'), undefined);
   assert.equal(m('/r2499/12')?.route, 4 * 2499 + 2);
-  assert.deepEqual(m('/p7/v1/x/y'), { route: 4 * 7 + 3, prefix: '/p7/v1' }, 'a longer prefix at a lower priority loses');
+  assert.deepEqual(
+    m('/p7/v1/x/y'),
+    { route: 4 * 7 + 3, prefix: '/p7/v1' },
+    'a longer prefix at a lower priority loses',
+  );
   assert.equal(m('/p7/v1/x/y', 'any.test', 'POST')?.route, 10000);
   assert.equal(m('/p9/v1')?.route, 10001, 'priority beats a longer prefix');
   assert.equal(m('/nothing'), undefined);

@@ -15,10 +15,7 @@ export type PathMatcher =
   | { kind: 'prefix'; prefix: string }
   | { kind: 'regex'; re: RegExp };
 
-export type HostMatcher =
-  | { kind: 'any' }
-  | { kind: 'exact'; host: string }
-  | { kind: 'wildcard'; suffix: string };
+export type HostMatcher = { kind: 'any' } | { kind: 'exact'; host: string } | { kind: 'wildcard'; suffix: string };
 
 /** What the index needs of a table entry; `pos` is its place in the table's order (lower wins). */
 export interface IndexedEntry {
@@ -45,8 +42,7 @@ class PathBuckets<E extends IndexedEntry> {
       const key = p.re.ignoreCase ? literal?.toLowerCase() : literal;
       if (key === undefined) this.regex.push(e);
       else push(this.anchored, key, e);
-    }
-    else if (p.kind === 'exact') push(this.exact, p.path, e);
+    } else if (p.kind === 'exact') push(this.exact, p.path, e);
     else push(this.prefix, p.prefix, e);
   }
 }
@@ -64,9 +60,13 @@ export function literalSegments(source: string): string | undefined {
   if (source[0] !== '^') return undefined;
   while (i < source.length) {
     const c = source[i];
-    if (c === '\\' && source[i + 1] === '/') { literal += '/'; i += 2; }
-    else if (/[A-Za-z0-9_~%-]/.test(c) || c === '/') { literal += c; i++; }
-    else break;
+    if (c === '\\' && source[i + 1] === '/') {
+      literal += '/';
+      i += 2;
+    } else if (/[A-Za-z0-9_~%-]/.test(c) || c === '/') {
+      literal += c;
+      i++;
+    } else break;
   }
   // A quantifier makes the character before it optional or repeated: it is not part of the literal.
   if (i < source.length && '?*+{'.includes(source[i])) literal = literal.slice(0, -1);
@@ -95,8 +95,12 @@ export class RouteIndex<E extends IndexedEntry, Q> {
     this.accept = accept;
     for (const e of entries) {
       const h = e.host;
-      const buckets = h.kind === 'any' ? this.anyHost
-        : h.kind === 'exact' ? bucketsOf(this.exactHost, h.host) : bucketsOf(this.wildcard, h.suffix);
+      const buckets =
+        h.kind === 'any'
+          ? this.anyHost
+          : h.kind === 'exact'
+            ? bucketsOf(this.exactHost, h.host)
+            : bucketsOf(this.wildcard, h.suffix);
       buckets.add(e);
     }
   }
@@ -129,29 +133,43 @@ export class RouteIndex<E extends IndexedEntry, Q> {
 
 function bucketsOf<E extends IndexedEntry>(map: Map<string, PathBuckets<E>>, key: string): PathBuckets<E> {
   let b = map.get(key);
-  if (!b) map.set(key, b = new PathBuckets<E>());
+  if (!b) map.set(key, (b = new PathBuckets<E>()));
   return b;
 }
 
 /** `best`, or an entry of `b` ahead of it that matches. */
-function firstIn<E extends IndexedEntry, Q>(b: PathBuckets<E>, path: string, best: E | undefined, accept: Accept<E, Q>, q: Q): E | undefined {
+function firstIn<E extends IndexedEntry, Q>(
+  b: PathBuckets<E>,
+  path: string,
+  best: E | undefined,
+  accept: Accept<E, Q>,
+  q: Q,
+): E | undefined {
   if (b.exact.size > 0) best = firstOf(b.exact.get(path), path, best, accept, q);
   if (b.prefix.size > 0) {
     // A prefix matches whole segments (`/api` takes `/api` and `/api/x`, never `/apix`), and `/` takes every path:
     // the candidates are `/`, the path up to each later slash, and the whole path.
     if (path.charCodeAt(0) === 47 /* / */) best = firstOf(b.prefix.get('/'), path, best, accept, q);
-    for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1)) best = firstOf(b.prefix.get(path.slice(0, i)), path, best, accept, q);
+    for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1))
+      best = firstOf(b.prefix.get(path.slice(0, i)), path, best, accept, q);
     if (path !== '/') best = firstOf(b.prefix.get(path), path, best, accept, q);
   }
   if (b.anchored.size > 0) {
-    for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1)) best = firstOf(b.anchored.get(path.slice(0, i)), path, best, accept, q);
+    for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1))
+      best = firstOf(b.anchored.get(path.slice(0, i)), path, best, accept, q);
   }
   best = firstOf(b.regex, path, best, accept, q);
   return firstOf(b.none, path, best, accept, q);
 }
 
 /** The first entry of `list` (in table order) ahead of `best` that matches, else `best`. */
-function firstOf<E extends IndexedEntry, Q>(list: E[] | undefined, path: string, best: E | undefined, accept: Accept<E, Q>, q: Q): E | undefined {
+function firstOf<E extends IndexedEntry, Q>(
+  list: E[] | undefined,
+  path: string,
+  best: E | undefined,
+  accept: Accept<E, Q>,
+  q: Q,
+): E | undefined {
   if (list === undefined) return best;
   const limit = best === undefined ? Infinity : best.pos;
   for (const e of list) {

@@ -6,7 +6,8 @@ import { RouteTable } from './route-table.ts';
 import type { RouteConfig } from '../../control/config/schema.ts';
 import { runAtOnce } from '../slices.ts';
 
-const route = (r: Partial<RouteConfig> & Record<string, unknown>): RouteConfig => Value.Default(RouteSchema, structuredClone(r)) as RouteConfig;
+const route = (r: Partial<RouteConfig> & Record<string, unknown>): RouteConfig =>
+  Value.Default(RouteSchema, structuredClone(r)) as RouteConfig;
 const table = (routes: Record<string, Partial<RouteConfig>>) =>
   new RouteTable(Object.entries(routes).map(([name, r]) => ({ route: name, config: route(r) })));
 const m = (t: RouteTable<string>, path: string, host = 'a.test', method = 'GET', headers = {}) =>
@@ -27,7 +28,12 @@ test('longest prefix wins, on whole segments only', () => {
 });
 
 test('exact beats prefix beats regex; priority beats all', () => {
-  const t = table({ exact: { paths: ['=/a/b'] }, prefix: { paths: ['/a'] }, re: { paths: ['~^/a/.*$'] }, re2: { paths: ['~^/z/\\d+$'] } });
+  const t = table({
+    exact: { paths: ['=/a/b'] },
+    prefix: { paths: ['/a'] },
+    re: { paths: ['~^/a/.*$'] },
+    re2: { paths: ['~^/z/\\d+$'] },
+  });
   assert.equal(m(t, '/a/b'), 'exact');
   assert.equal(m(t, '/a/c'), 'prefix');
   assert.equal(m(t, '/z/12'), 're2');
@@ -37,7 +43,11 @@ test('exact beats prefix beats regex; priority beats all', () => {
 });
 
 test('exact host beats wildcard beats any host', () => {
-  const t = table({ any: { paths: ['/'] }, wild: { hosts: ['*.example.com'], paths: ['/'] }, exact: { hosts: ['api.example.com'], paths: ['/'] } });
+  const t = table({
+    any: { paths: ['/'] },
+    wild: { hosts: ['*.example.com'], paths: ['/'] },
+    exact: { hosts: ['api.example.com'], paths: ['/'] },
+  });
   assert.equal(m(t, '/', 'api.example.com'), 'exact');
   assert.equal(m(t, '/', 'www.example.com'), 'wild');
   assert.equal(m(t, '/', 'example.com'), 'any');
@@ -45,7 +55,11 @@ test('exact host beats wildcard beats any host', () => {
 });
 
 test('methods and header conditions narrow a route', () => {
-  const t = table({ get: { paths: ['/'], methods: ['GET'] }, canary: { paths: ['/'], methods: ['GET'], headers: { 'X-Canary': 'yes' } }, re: { paths: ['/'], methods: ['GET'], headers: { 'x-ver': '~^v[23]$' } } });
+  const t = table({
+    get: { paths: ['/'], methods: ['GET'] },
+    canary: { paths: ['/'], methods: ['GET'], headers: { 'X-Canary': 'yes' } },
+    re: { paths: ['/'], methods: ['GET'], headers: { 'x-ver': '~^v[23]$' } },
+  });
   assert.equal(m(t, '/', 'h', 'GET', { 'x-canary': 'yes' }), 'canary');
   assert.equal(m(t, '/', 'h', 'GET', { 'x-ver': 'v3' }), 're');
   assert.equal(m(t, '/', 'h', 'GET', {}), 'get');
@@ -55,7 +69,12 @@ test('methods and header conditions narrow a route', () => {
 test('RouteTable.build yields between steps of a large table and builds the table the constructor does', () => {
   const routes = Array.from({ length: 3000 }, (_, i) => ({
     route: `r${i}`,
-    config: route({ paths: [`/s${i % 700}`, `=/x${i}`], hosts: i % 3 === 0 ? [`h${i % 40}.test`] : [], methods: i % 5 === 0 ? ['POST'] : [], priority: i % 7 }),
+    config: route({
+      paths: [`/s${i % 700}`, `=/x${i}`],
+      hosts: i % 3 === 0 ? [`h${i % 40}.test`] : [],
+      methods: i % 5 === 0 ? ['POST'] : [],
+      priority: i % 7,
+    }),
   }));
   const steps = RouteTable.build(routes);
   let yields = 0;
@@ -65,7 +84,11 @@ test('RouteTable.build yields between steps of a large table and builds the tabl
   const built = r.value;
   const made = new RouteTable(routes);
   for (let i = 0; i < 3000; i += 7) {
-    for (const [path, host, method] of [[`/s${i % 700}/a`, 'a.test', 'GET'], [`/x${i}`, `h${i % 40}.test`, 'POST'], [`/s${i % 700}`, `h${i % 40}.test`, 'GET']]) {
+    for (const [path, host, method] of [
+      [`/s${i % 700}/a`, 'a.test', 'GET'],
+      [`/x${i}`, `h${i % 40}.test`, 'POST'],
+      [`/s${i % 700}`, `h${i % 40}.test`, 'GET'],
+    ]) {
       assert.deepEqual(m(built, path!, host, method), m(made, path!, host, method), `${method} ${host}${path}`);
     }
   }

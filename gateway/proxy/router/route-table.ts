@@ -21,8 +21,10 @@ interface Entry<R> {
 }
 
 /** Path kind first (exact 3, prefix 2, regex 1, none 0), then its length. */
-const pathKindRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? 3 : p.kind === 'prefix' ? 2 : 1);
-const pathLengthRank = (p: PathMatcher | undefined): number => (!p ? 0 : p.kind === 'exact' ? p.path.length : p.kind === 'prefix' ? p.prefix.length : 0);
+const pathKindRank = (p: PathMatcher | undefined): number =>
+  !p ? 0 : p.kind === 'exact' ? 3 : p.kind === 'prefix' ? 2 : 1;
+const pathLengthRank = (p: PathMatcher | undefined): number =>
+  !p ? 0 : p.kind === 'exact' ? p.path.length : p.kind === 'prefix' ? p.prefix.length : 0;
 
 /** `foldCase`: match ignoring ASCII case (proxy.paths.case_sensitive: false); requests are then matched lower-cased. */
 function parsePath(p: string, foldCase: boolean): PathMatcher {
@@ -41,9 +43,17 @@ function parseHost(h: string): HostMatcher {
 /** The build yields after every so many routes (RouteTable.build). */
 const ROUTES_PER_STEP = 500;
 
-interface Built<R> { entries: Entry<R>[]; index: RouteIndex<Entry<R>, Request> | undefined; foldCase: boolean }
+interface Built<R> {
+  entries: Entry<R>[];
+  index: RouteIndex<Entry<R>, Request> | undefined;
+  foldCase: boolean;
+}
 
-function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: number, foldCase: boolean): Steps<Built<R>> {
+function* tableSteps<R>(
+  routes: { route: R; config: RouteConfig }[],
+  indexFrom: number,
+  foldCase: boolean,
+): Steps<Built<R>> {
   const entries: Entry<R>[] = [];
   let order = 0;
   let built = 0;
@@ -51,8 +61,10 @@ function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: 
     const hosts = config.hosts.length ? config.hosts.map(parseHost) : [{ kind: 'any' } as HostMatcher];
     const paths = config.paths.length ? config.paths.map((p) => parsePath(p, foldCase)) : [undefined];
     const methods = config.methods.length ? new Set(config.methods) : undefined;
-    const headers = Object.entries(config.headers).map(([k, v]): [string, string | RegExp] =>
-      [k.toLowerCase(), v.startsWith('~') ? new RegExp(v.slice(1)) : v]);
+    const headers = Object.entries(config.headers).map(([k, v]): [string, string | RegExp] => [
+      k.toLowerCase(),
+      v.startsWith('~') ? new RegExp(v.slice(1)) : v,
+    ]);
     for (const host of hosts) {
       for (const path of paths) {
         // Host kind (exact 2, wildcard 1, any 0), then a wildcard's suffix length; built without spreads, as
@@ -60,8 +72,15 @@ function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: 
         const hostKind = host.kind === 'exact' ? 2 : host.kind === 'wildcard' ? 1 : 0;
         const hostLength = host.kind === 'wildcard' ? host.suffix.length : 0;
         const conditions = (methods ? 1 : 0) + headers.length;
-        entries.push({ route, pos: 0, host, path, methods, headers,
-          rank: [config.priority, hostKind, hostLength, pathKindRank(path), pathLengthRank(path), conditions, -order++] });
+        entries.push({
+          route,
+          pos: 0,
+          host,
+          path,
+          methods,
+          headers,
+          rank: [config.priority, hostKind, hostLength, pathKindRank(path), pathLengthRank(path), conditions, -order++],
+        });
       }
     }
     if (++built % ROUTES_PER_STEP === 0) yield;
@@ -71,7 +90,9 @@ function* tableSteps<R>(routes: { route: R; config: RouteConfig }[], indexFrom: 
     for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return b.rank[i] - a.rank[i];
     return 0;
   });
-  entries.forEach((e, i) => { e.pos = i; });
+  entries.forEach((e, i) => {
+    e.pos = i;
+  });
   yield;
   return { entries, index: entries.length >= indexFrom ? new RouteIndex(entries, accepts) : undefined, foldCase };
 }
@@ -93,7 +114,11 @@ export class RouteTable<R> {
   private readonly foldCase: boolean;
 
   /** `indexFrom`: the entry count from which the index is used (tests force it either way). */
-  constructor(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM, built: Built<R> = runAtOnce(tableSteps(routes, indexFrom, false))) {
+  constructor(
+    routes: { route: R; config: RouteConfig }[],
+    indexFrom = INDEX_FROM,
+    built: Built<R> = runAtOnce(tableSteps(routes, indexFrom, false)),
+  ) {
     this.entries = built.entries;
     this.index = built.index;
     this.foldCase = built.foldCase;
@@ -103,12 +128,22 @@ export class RouteTable<R> {
    * The table of `routes`, built in steps (slices.ts): a reload of 10,000 routes took ~12-20 ms here in one go.
    * `foldCase`: paths match ignoring ASCII case (canonical paths hold no other letters).
    */
-  static *build<R>(routes: { route: R; config: RouteConfig }[], indexFrom = INDEX_FROM, foldCase = false): Steps<RouteTable<R>> {
+  static *build<R>(
+    routes: { route: R; config: RouteConfig }[],
+    indexFrom = INDEX_FROM,
+    foldCase = false,
+  ): Steps<RouteTable<R>> {
     return new RouteTable(routes, indexFrom, yield* tableSteps(routes, indexFrom, foldCase));
   }
 
   /** `host` is lower-cased without port; `hostWithPort` as sent; `path` canonical (lower-cased here when the table folds case). */
-  match(method: string, host: string, hostWithPort: string, path: string, headers: IncomingHttpHeaders): RouteMatch<R> | undefined {
+  match(
+    method: string,
+    host: string,
+    hostWithPort: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+  ): RouteMatch<R> | undefined {
     if (this.foldCase) path = path.toLowerCase();
     if (this.index !== undefined) {
       const e = this.index.match(host, hostWithPort, path, { method, headers });
@@ -150,7 +185,10 @@ export class RouteTable<R> {
  */
 export const INDEX_FROM = 48;
 
-interface Request { method: string; headers: IncomingHttpHeaders }
+interface Request {
+  method: string;
+  headers: IncomingHttpHeaders;
+}
 
 /** The conditions beyond host and path (RouteIndex's accept). */
 function accepts<R>(e: Entry<R>, q: Request): boolean {

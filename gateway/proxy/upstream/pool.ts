@@ -71,7 +71,6 @@ export class UpstreamPool {
   private readonly source: TargetSource;
   private readonly active: ActiveHealthChecker | undefined;
   private readonly metrics: GatewayMetrics;
-  private readonly events: PoolEvents;
   /** The upstream's `tls`, baked into every connector this pool and its checker build; undefined without a `tls` block. */
   private readonly tls: TlsConnectOptions | undefined;
   private closed = false;
@@ -94,7 +93,6 @@ export class UpstreamPool {
     this.previous = previous;
     this.config = config;
     this.metrics = metrics;
-    this.events = events;
     this.tls = connectTls(config);
     this.balancer = this.makeBalancer([]);
     const um = upstreamMetrics(metrics);

@@ -5,6 +5,7 @@ import { ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
 import { errorResponses, ServiceParam, UpstreamBody, UpstreamView, VersionSummary } from '../schemas.ts';
 import { servicesOf, servingServices, withServices, type RawService } from './services.ts';
 
+// biome-ignore lint/suspicious/noRedeclare: the reply's static type, beside the TypeBox schema of the same name
 interface UpstreamView {
   service: string;
   upstream: Record<string, unknown>;

@@ -17,7 +17,10 @@ export type { EventProducer } from './producer.ts';
  * is for fault tests that wrap the real one (a slow broker).
  */
 export async function createKafkaSink(
-  config: KafkaSinkConfig, metrics: EventMetrics, log: pino.Logger, producer: EventProducer = createEventProducer(config),
+  config: KafkaSinkConfig,
+  metrics: EventMetrics,
+  log: pino.Logger,
+  producer: EventProducer = createEventProducer(config),
 ): Promise<KafkaEventSink> {
   let sink: KafkaEventSink | undefined;
   const wal = await KafkaLog.open(join(config.dir, 'spool'), {

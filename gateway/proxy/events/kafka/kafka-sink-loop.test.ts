@@ -11,19 +11,33 @@ import type { EventProducer } from './producer.ts';
 import type { KafkaLog } from './log.ts';
 
 const config: KafkaSinkConfig = {
-  brokers: ['127.0.0.1:1'], topic: 't', clientId: 'c', flushMs: 20, batchEvents: 1000, compression: 'none', timeoutMs: 3000, dir: '/nonexistent', maxBytes: 1 << 20,
+  brokers: ['127.0.0.1:1'],
+  topic: 't',
+  clientId: 'c',
+  flushMs: 20,
+  batchEvents: 1000,
+  compression: 'none',
+  timeoutMs: 3000,
+  dir: '/nonexistent',
+  maxBytes: 1 << 20,
 };
 
 /** A log that always has something pending but whose reads find nothing, answering at once (no I/O). */
 function stuckLog(onRead: () => void): KafkaLog {
   const spool = {
-    pending: true, unsentBytes: 1, unsentEvents: 1, endPosition: 1, readPosition: 0, stats: { appended: 0, written: 0, dropped: 0, recoveredTruncatedBytes: 0 },
+    pending: true,
+    unsentBytes: 1,
+    unsentEvents: 1,
+    endPosition: 1,
+    readPosition: 0,
+    stats: { appended: 0, written: 0, dropped: 0, recoveredTruncatedBytes: 0 },
     countUnsent: async () => undefined,
     read: async () => {
       onRead();
       return { records: [], next: 0 };
     },
-    append: () => true, delivered: () => undefined,
+    append: () => true,
+    delivered: () => undefined,
     close: async () => {
       spool.pending = false;
     },
@@ -31,16 +45,24 @@ function stuckLog(onRead: () => void): KafkaLog {
   return spool as unknown as KafkaLog;
 }
 
-const instantProducer: EventProducer = { connect: async () => undefined, send: async () => undefined, close: async () => undefined };
+const instantProducer: EventProducer = {
+  connect: async () => undefined,
+  send: async () => undefined,
+  close: async () => undefined,
+};
 
-test('the sender loop yields to timers even when every await in it resolves at once (no spin on the main thread)', { timeout: 30_000 }, async () => {
+test('the sender loop yields to timers even when every await in it resolves at once (no spin on the main thread)', {
+  timeout: 30_000,
+}, async () => {
   let timerFired = false;
   let readsBeforeTimer = 0;
   let reads = 0;
   // Without a yield the loop would spin forever and this timer would never run; stop the spin by hand at a bound.
   const LIMIT = 200_000;
   let stop: (() => void) | undefined;
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
   const spool = stuckLog(() => {
     reads += 1;
     if (!timerFired) readsBeforeTimer = reads;
@@ -49,24 +71,53 @@ test('the sender loop yields to timers even when every await in it resolves at o
       stop?.();
     }
   });
-  setTimeout(() => { timerFired = true; }, 0);
-  const sink = new KafkaEventSink(config, instantProducer, spool, createEventMetrics(new Registry()), pino({ level: 'silent' }));
+  setTimeout(() => {
+    timerFired = true;
+  }, 0);
+  const sink = new KafkaEventSink(
+    config,
+    instantProducer,
+    spool,
+    createEventMetrics(new Registry()),
+    pino({ level: 'silent' }),
+  );
   sink.start();
   await stopped;
   await sink.close(1000);
-  assert.ok(timerFired && readsBeforeTimer < 1000, `a 0 ms timer ran after ${readsBeforeTimer} of ${reads} loop turns (fired: ${timerFired})`);
+  assert.ok(
+    timerFired && readsBeforeTimer < 1000,
+    `a 0 ms timer ran after ${readsBeforeTimer} of ${reads} loop turns (fired: ${timerFired})`,
+  );
 });
 
-test('a producer that fails at once (connect answering, every send refused) leaves timers running', { timeout: 30_000 }, async () => {
+test('a producer that fails at once (connect answering, every send refused) leaves timers running', {
+  timeout: 30_000,
+}, async () => {
   let sends = 0;
-  const failing: EventProducer = { connect: async () => undefined, send: async () => { sends += 1; throw new Error('refused at once'); }, close: async () => undefined };
+  const failing: EventProducer = {
+    connect: async () => undefined,
+    send: async () => {
+      sends += 1;
+      throw new Error('refused at once');
+    },
+    close: async () => undefined,
+  };
   let appended = 0;
   const spool = stuckLog(() => undefined);
   Object.assign(spool, {
     read: async () => ({ records: [Buffer.from('x')], next: 1 }),
-    append: () => { appended += 1; return true; },
+    append: () => {
+      appended += 1;
+      return true;
+    },
   });
-  const sink = new KafkaEventSink(config, failing, spool, createEventMetrics(new Registry()), pino({ level: 'silent' }));
+  const sink = new KafkaEventSink(
+    config,
+    failing,
+    spool,
+    createEventMetrics(new Registry()),
+    pino({ level: 'silent' }),
+  );
   sink.start();
   const started = performance.now();
   // Ten 10 ms timers in a row: each runs only if the loop leaves the event loop free.

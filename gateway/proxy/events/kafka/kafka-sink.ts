@@ -7,7 +7,7 @@ import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';
 import type { KafkaSinkConfig } from './config.ts';
 import type { EventProducer } from './producer.ts';
-import type { KafkaLog } from './log.ts';
+import type { KafkaLog, LogBatch } from './log.ts';
 import { until, Waker, withTimeout } from './waits.ts';
 
 /** `unknown` until Kafka first answers or fails. */
@@ -26,7 +26,11 @@ const MAX_RETRY_MS = 2000;
 // the event loop (timers, sockets) run. Costs one setImmediate per this many batches.
 const TURNS_PER_YIELD = 64;
 const LOG_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
-  full: 'spool_full', backlog: 'backlog', io_error: 'io_error', closed: 'closed', invalid_size: 'encode_error',
+  full: 'spool_full',
+  backlog: 'backlog',
+  io_error: 'io_error',
+  closed: 'closed',
+  invalid_size: 'encode_error',
 };
 
 /**
@@ -55,7 +59,13 @@ export class KafkaEventSink implements EventSink {
   #deliverUntilMs = Infinity;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(config: KafkaSinkConfig, producer: EventProducer, log: KafkaLog, metrics: EventMetrics, logger: pino.Logger) {
+  constructor(
+    config: KafkaSinkConfig,
+    producer: EventProducer,
+    log: KafkaLog,
+    metrics: EventMetrics,
+    logger: pino.Logger,
+  ) {
     this.#config = config;
     this.#producer = producer;
     this.#log = log;
@@ -71,7 +81,9 @@ export class KafkaEventSink implements EventSink {
 
   /** Starts sending; called once by createKafkaSink. */
   start(): void {
-    this.#loop = this.#run().catch((error: unknown) => this.#logger.error({ err: error }, 'kafka sink: sender stopped'));
+    this.#loop = this.#run().catch((error: unknown) =>
+      this.#logger.error({ err: error }, 'kafka sink: sender stopped'),
+    );
   }
 
   get state(): KafkaState {
@@ -164,7 +176,7 @@ export class KafkaEventSink implements EventSink {
 
   /** Sends the oldest unsent events, one batch. */
   async #send(): Promise<void> {
-    let batch;
+    let batch: LogBatch;
     try {
       batch = await this.#log.read(this.#config.batchEvents, MAX_BATCH_BYTES);
     } catch (error) {
@@ -182,14 +194,20 @@ export class KafkaEventSink implements EventSink {
   }
 
   async #probe(): Promise<void> {
-    const error = await this.#bounded(this.#producer.connect()).then(() => undefined, (e: unknown) => e ?? new Error('no answer'));
+    const error = await this.#bounded(this.#producer.connect()).then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('no answer'),
+    );
     if (error === undefined) this.#markUp();
     else this.#markDown(error);
   }
 
   /** undefined once Kafka acknowledged, else why not. */
   #deliver(records: Buffer[]): Promise<unknown> {
-    return this.#bounded(this.#producer.send(records)).then(() => undefined, (error: unknown) => error ?? new Error('send failed'));
+    return this.#bounded(this.#producer.send(records)).then(
+      () => undefined,
+      (error: unknown) => error ?? new Error('send failed'),
+    );
   }
 
   /** The library's timeouts are per request; this bounds a whole call, and close() cuts it short. */
@@ -203,7 +221,10 @@ export class KafkaEventSink implements EventSink {
     if (this.#state === 'up') return;
     this.#state = 'up';
     this.#metrics.sinkUp.set(1);
-    this.#logger.info({ unsentEvents: this.#log.unsentEvents }, 'kafka sink: Kafka is reachable; sending the log from its checkpoint');
+    this.#logger.info(
+      { unsentEvents: this.#log.unsentEvents },
+      'kafka sink: Kafka is reachable; sending the log from its checkpoint',
+    );
   }
 
   #markDown(error: unknown): void {
@@ -214,8 +235,16 @@ export class KafkaEventSink implements EventSink {
     }
     this.#state = 'down';
     this.#metrics.sinkUp.set(0);
-    if (this.#closing) this.#logger.info({ unsentEvents: this.#log.unsentEvents }, 'kafka sink: closing before Kafka acknowledged; the rest waits in the log');
-    else this.#logger.warn({ err: error, unsentEvents: this.#log.unsentEvents }, 'kafka sink: Kafka unreachable; events wait in the log on disk');
+    if (this.#closing)
+      this.#logger.info(
+        { unsentEvents: this.#log.unsentEvents },
+        'kafka sink: closing before Kafka acknowledged; the rest waits in the log',
+      );
+    else
+      this.#logger.warn(
+        { err: error, unsentEvents: this.#log.unsentEvents },
+        'kafka sink: Kafka unreachable; events wait in the log on disk',
+      );
   }
 
   #retryDelayMs(): number {

@@ -54,7 +54,10 @@ export class KafkaLog {
 
   static async open(dir: string, options: KafkaLogOptions): Promise<KafkaLog> {
     // Segments of a sixteenth of the bound, so what was sent is freed in small steps.
-    const segmentBytes = Math.min(MAX_SEGMENT_BYTES, Math.max(MAX_RECORD_BYTES + FRAME_HEADER_BYTES, Math.floor(options.maxBytes / 16)));
+    const segmentBytes = Math.min(
+      MAX_SEGMENT_BYTES,
+      Math.max(MAX_RECORD_BYTES + FRAME_HEADER_BYTES, Math.floor(options.maxBytes / 16)),
+    );
     let wal: KafkaLog | undefined;
     const log = await SegmentLog.open(dir, {
       maxTotalBytes: options.maxBytes,
@@ -156,9 +159,13 @@ export class KafkaLog {
     if (records.length > 0) {
       let count = 0;
       let bytes = 0;
-      while (count < records.length && (count === 0 || bytes + records[count].payload.length <= maxBytes)) bytes += records[count++].payload.length;
+      while (count < records.length && (count === 0 || bytes + records[count].payload.length <= maxBytes))
+        bytes += records[count++].payload.length;
       const rest = records[count];
-      return { records: records.slice(0, count).map((r) => r.payload), next: rest === undefined ? next : rest.position };
+      return {
+        records: records.slice(0, count).map((r) => r.payload),
+        next: rest === undefined ? next : rest.position,
+      };
     }
     // Nothing readable up to the written end: gaps or damage the reader stepped over (and logged).
     const end = next > this.#readPosition ? next : writtenBefore;
@@ -190,7 +197,10 @@ export class KafkaLog {
     }
     if (count === 0) return { records: [], next: this.#readPosition };
     const last = tail[count - 1];
-    return { records: tail.slice(0, count).map((r) => r.payload), next: last.position + FRAME_HEADER_BYTES + last.payload.length };
+    return {
+      records: tail.slice(0, count).map((r) => r.payload),
+      next: last.position + FRAME_HEADER_BYTES + last.payload.length,
+    };
   }
 
   #dropTail(): void {
@@ -202,7 +212,8 @@ export class KafkaLog {
     this.#readPosition = position;
     this.#unsentEvents = Math.max(0, this.#unsentEvents - count);
     let sent = 0;
-    while (sent < this.#tail.length && this.#tail[sent].position < position) this.#tailBytes -= this.#tail[sent++].payload.length;
+    while (sent < this.#tail.length && this.#tail[sent].position < position)
+      this.#tailBytes -= this.#tail[sent++].payload.length;
     if (sent > 0) this.#tail.splice(0, sent);
     this.#commitTimer ??= setTimeout(() => this.#commit(), CHECKPOINT_EVERY_MS).unref();
   }
@@ -215,6 +226,11 @@ export class KafkaLog {
     if (position <= this.#reader.committed) return;
     this.#commits = this.#commits
       .then(() => this.#reader.commit(position))
-      .catch((error: unknown) => this.#logger?.warn({ err: error, position }, 'kafka log: checkpoint not written; a restart resends those events'));
+      .catch((error: unknown) =>
+        this.#logger?.warn(
+          { err: error, position },
+          'kafka log: checkpoint not written; a restart resends those events',
+        ),
+      );
   }
 }

@@ -5,14 +5,31 @@ import { createEventProducer } from './producer.ts';
 
 // Regression: the library timed its requests out after its own 30 s default whatever the sink's timeout said,
 // so requests the sink had given up on stayed open (and the library's de-duplicated calls queued behind them).
-test('a broker that accepts and never answers fails the producer\'s requests within the sink\'s timeout, not the library\'s 30 s', { timeout: 20_000 }, async (t) => {
+test("a broker that accepts and never answers fails the producer's requests within the sink's timeout, not the library's 30 s", {
+  timeout: 20_000,
+}, async (t) => {
   const held = new Set<Socket>();
-  const silent = createServer((s) => { held.add(s); s.on('close', () => held.delete(s)); });
+  const silent = createServer((s) => {
+    held.add(s);
+    s.on('close', () => held.delete(s));
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const s of held) s.destroy(); silent.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of held) s.destroy();
+        silent.close(() => resolve());
+      }),
+  );
   const { port } = silent.address() as { port: number };
   const timeoutMs = 500;
-  const producer = createEventProducer({ brokers: [`127.0.0.1:${port}`], topic: 'never', clientId: 'test', compression: 'none', timeoutMs });
+  const producer = createEventProducer({
+    brokers: [`127.0.0.1:${port}`],
+    topic: 'never',
+    clientId: 'test',
+    compression: 'none',
+    timeoutMs,
+  });
   t.after(() => producer.close().catch(() => undefined));
   const startMs = performance.now();
   await assert.rejects(producer.connect());

@@ -1,5 +1,13 @@
 import {
-  ConnectionPool, createAPI, findErrorBy, NetworkError, ProduceAcks, Producer, produceV9, Writer, type CompressionAlgorithmValue,
+  ConnectionPool,
+  createAPI,
+  findErrorBy,
+  NetworkError,
+  ProduceAcks,
+  Producer,
+  produceV9,
+  Writer,
+  type CompressionAlgorithmValue,
 } from '@platformatic/kafka';
 import { encodeRecordBatch, type BatchProducer } from './record-batch.ts';
 
@@ -52,20 +60,31 @@ export function createEventProducer(config: EventProducerConfig): EventProducer 
   });
   // The library's connections, metadata and producer-id handshake are used as they are;
   // only the record batch is ours (record-batch.ts: the library's own costs ~4x the CPU per event).
-  const pool = new ConnectionPool(config.clientId, { connectTimeout: Math.min(config.timeoutMs, 5000), requestTimeout: config.timeoutMs });
+  const pool = new ConnectionPool(config.clientId, {
+    connectTimeout: Math.min(config.timeoutMs, 5000),
+    requestTimeout: config.timeoutMs,
+  });
   const topic = config.topic;
   const timeoutMs = config.timeoutMs;
   // Produce v9 (Kafka 2.4+): the first flexible version, laid out as the library's own v9-v11 requests.
-  const produce = createAPI<[Buffer, number], unknown>(0, 9, (batch: Buffer, partition: number) => Writer.create()
-    .appendString(null)
-    .appendInt16(ProduceAcks.ALL)
-    .appendInt32(timeoutMs)
-    .appendArray([topic], (w) => {
-      w.appendString(topic).appendArray([partition], (w) => {
-        w.appendInt32(partition).appendUnsignedVarInt(batch.length + 1).append(batch);
-      });
-    })
-    .appendTaggedFields(), produceV9.parseResponse);
+  const produce = createAPI<[Buffer, number], unknown>(
+    0,
+    9,
+    (batch: Buffer, partition: number) =>
+      Writer.create()
+        .appendString(null)
+        .appendInt16(ProduceAcks.ALL)
+        .appendInt32(timeoutMs)
+        .appendArray([topic], (w) => {
+          w.appendString(topic).appendArray([partition], (w) => {
+            w.appendInt32(partition)
+              .appendUnsignedVarInt(batch.length + 1)
+              .append(batch);
+          });
+        })
+        .appendTaggedFields(),
+    produceV9.parseResponse,
+  );
   // Idempotence by hand: one producer id, a sequence per partition. After any failure
   // (or a send that overlaps one the sink gave up on) the next send starts over with a
   // new producer id, so a stale sequence can never wedge a partition; the batch is sent
@@ -91,7 +110,11 @@ export function createEventProducer(config: EventProducerConfig): EventProducer 
       const mine = generation;
       try {
         ids ??= await producer.initIdempotentProducer({});
-        const metadata = await producer.metadata({ topics: [topic], autocreateTopics: true, forceUpdate: refreshMetadata });
+        const metadata = await producer.metadata({
+          topics: [topic],
+          autocreateTopics: true,
+          forceUpdate: refreshMetadata,
+        });
         refreshMetadata = false;
         const topicMetadata = metadata.topics.get(topic);
         if (!topicMetadata) throw new Error(`no metadata for topic ${topic}`);
@@ -100,7 +123,11 @@ export function createEventProducer(config: EventProducerConfig): EventProducer 
         if (!broker) throw new Error(`no leader for ${topic}/${partition}`);
         const connection = await pool.get(broker);
         const producerState: BatchProducer = { ...ids, baseSequence: sequences.get(partition) ?? 0 };
-        await produce.async(connection, encodeRecordBatch(records, config.compression, producerState, Date.now()), partition);
+        await produce.async(
+          connection,
+          encodeRecordBatch(records, config.compression, producerState, Date.now()),
+          partition,
+        );
         // Kafka sequences wrap from 2^31-1 to 0.
         if (mine === generation) sequences.set(partition, (producerState.baseSequence + records.length) % 0x80000000);
       } catch (error) {

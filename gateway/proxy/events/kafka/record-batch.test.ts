@@ -5,7 +5,13 @@ import { encodeRecordBatch, type Compression } from './record-batch.ts';
 
 const producer = { producerId: 4242n, producerEpoch: 3, baseSequence: 1_000_000 };
 // Short and long values: varint lengths of one, two and three bytes, and an empty one.
-const values = [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(200, 7), Buffer.alloc(20_000, 9), ...Array.from({ length: 300 }, (_, i) => Buffer.from(`event ${i}`))];
+const values = [
+  Buffer.from('a'),
+  Buffer.alloc(0),
+  Buffer.alloc(200, 7),
+  Buffer.alloc(20_000, 9),
+  ...Array.from({ length: 300 }, (_, i) => Buffer.from(`event ${i}`)),
+];
 
 for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as Compression[]) {
   test(`a ${compression} batch reads back with the client library: every value in order, the producer's id and sequence, a valid CRC`, () => {
@@ -21,8 +27,14 @@ for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as Compressi
     assert.equal(read.firstTimestamp, 1_750_000_000_123n);
     assert.equal(read.maxTimestamp, 1_750_000_000_123n);
     assert.equal(read.lastOffsetDelta, values.length - 1);
-    assert.deepEqual(read.records.map((r) => r.offsetDelta), values.map((_, i) => i));
-    assert.deepEqual(read.records.map((r) => Buffer.from(r.value ?? [])), values);
+    assert.deepEqual(
+      read.records.map((r) => r.offsetDelta),
+      values.map((_, i) => i),
+    );
+    assert.deepEqual(
+      read.records.map((r) => Buffer.from(r.value ?? [])),
+      values,
+    );
     assert.ok(read.records.every((r) => r.key === null && r.headers.length === 0 && r.timestampDelta === 0n));
   });
 }

@@ -33,7 +33,12 @@ const ATTRIBUTES_AT = 21;
 // Largest framing of one record: length (5), attributes, timestamp delta, offset delta (5), key, value length (5), headers.
 const MAX_FRAMING_BYTES = 18;
 
-export function encodeRecordBatch(values: readonly Buffer[], compression: Compression, producer: BatchProducer, timestampMs: number): Buffer {
+export function encodeRecordBatch(
+  values: readonly Buffer[],
+  compression: Compression,
+  producer: BatchProducer,
+  timestampMs: number,
+): Buffer {
   let capacity = 0;
   for (const value of values) capacity += value.length + MAX_FRAMING_BYTES;
   const compressed = compression !== 'none';

@@ -31,7 +31,12 @@ export class Waker {
 }
 
 /** `operation`, or a rejection after `timeoutMs` or when `abort` rejects, whichever comes first. */
-export async function withTimeout<T>(operation: Promise<T>, timeoutMs: number, abort: Promise<never>, message: string): Promise<T> {
+export async function withTimeout<T>(
+  operation: Promise<T>,
+  timeoutMs: number,
+  abort: Promise<never>,
+  message: string,
+): Promise<T> {
   operation.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -51,7 +56,13 @@ export async function until(operation: Promise<unknown>, deadlineMs: number): Pr
     timer = setTimeout(resolve, Math.max(0, deadlineMs - performance.now()));
   });
   try {
-    await Promise.race([operation.then(() => undefined, () => undefined), deadline]);
+    await Promise.race([
+      operation.then(
+        () => undefined,
+        () => undefined,
+      ),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }

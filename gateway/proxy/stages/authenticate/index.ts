@@ -82,7 +82,7 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
   };
   return (ctx: RequestContext): StageResult => {
     stripAppHeader(c, ctx);
-    if (c.anonymous !== undefined && c.anonymous(ctx.path)) return undefined;
+    if (c.anonymous?.(ctx.path)) return undefined;
     const authz = ctx.headers.authorization;
     if (authz === undefined || authz.length < 8 || !(authz.startsWith('Bearer ') || /^bearer /i.test(authz))) {
       return reject(c, ctx, 'GW_ERR_UNAUTHORIZED', BEARER_CHALLENGE);
@@ -118,7 +118,7 @@ function apiKeyHandler(c: Compiled, header: string) {
   };
   return (ctx: RequestContext): StageResult => {
     stripAppHeader(c, ctx);
-    if (c.anonymous !== undefined && c.anonymous(ctx.path)) return undefined;
+    if (c.anonymous?.(ctx.path)) return undefined;
     const value = ctx.headers[header];
     if (typeof value !== 'string' || value.length === 0) return reject(c, ctx, 'GW_ERR_UNAUTHORIZED');
     const dot = value.indexOf('.');

@@ -47,7 +47,7 @@ export const authorise: RouteStage = {
       const path = ctx.path;
       const app = ctx.app;
       if (ctx.appId === '') {
-        if (anonymous !== undefined && anonymous(path)) return;
+        if (anonymous?.(path)) return;
         unauthenticated.inc();
         return ctx.reply('GW_ERR_UNAUTHORIZED');
       }

@@ -11,7 +11,7 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
   const named = conn !== undefined && conn !== 'keep-alive' && conn !== 'close'
     ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named && named.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || (named?.has(name))) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }

@@ -20,7 +20,7 @@ export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | 
   const named = conn && conn !== 'keep-alive' && conn !== 'close'
     ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named && named.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || (named?.has(name))) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }

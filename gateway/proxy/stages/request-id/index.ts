@@ -4,7 +4,7 @@ import type { ErrorCode } from '../../../errors.ts';
 import { randomUuid } from '../../../../shared/uuid-text.ts';
 
 /** A client-sent id is kept only when it is short and plain, so it is safe in logs and headers. */
-const VALID_ID = /^[A-Za-z0-9._:@+=\/-]{1,128}$/;
+const VALID_ID = /^[A-Za-z0-9._:@+=/-]{1,128}$/;
 
 export function acceptRequestId(value: string | string[] | undefined): string {
   return typeof value === 'string' && VALID_ID.test(value) ? value : randomUuid();
@@ -46,7 +46,7 @@ function malformed(req: RequestContext['req']): [ErrorCode, Record<string, strin
   // sit in the path matched against routes while the upstream drops it:
   // `/admin#` would pass a `=/admin` route's access rules by matching another
   // route (HAProxy CVE-2023-45539).
-  if (req.url !== undefined && req.url.includes('#')) return ['GW_ERR_BAD_REQUEST'];
+  if (req.url?.includes('#')) return ['GW_ERR_BAD_REQUEST'];
   // Two Hosts would let routing and the upstream disagree on the host (RFC 9112 3.2).
   if (hostFields(req.rawHeaders) > 1) return ['GW_ERR_BAD_REQUEST', CLOSE];
   const host = req.headers.host;

@@ -44,7 +44,10 @@ function placeAttack(kind: 'sqli' | 'xss', payload: string, i: number): CorpusRe
   const r: CorpusRequest = { id, expect: kind, method: 'GET', url: '', headers: baseHeaders() };
   const slot = i % 10;
   if (slot === 6 && !payload.includes('/')) r.url = `/products/${enc(payload)}`;
-  else if (slot === 7 && headerSafe(payload) && !payload.includes(';')) r.url = '/account', r.headers.cookie = `session=${hex(32)}; pref=${payload}`;
+  else if (slot === 7 && headerSafe(payload) && !payload.includes(';')) {
+    r.url = '/account';
+    r.headers.cookie = `session=${hex(32)}; pref=${payload}`;
+  }
   else if (slot === 8 && headerSafe(payload)) {
     r.url = '/home';
     if (kind === 'sqli') r.headers['x-forwarded-for'] = payload; else r.headers.referer = `https://shop.example/search?q=${enc(payload)}`;
@@ -53,7 +56,10 @@ function placeAttack(kind: 'sqli' | 'xss', payload: string, i: number): CorpusRe
     r.url = '/api/comments';
     r.headers['content-type'] = 'application/json';
     r.body = JSON.stringify({ postId: int(1, 999), author: pick(NAMES), text: payload, tags: ['news'] });
-  } else if (slot === 5 && headerSafe(payload)) r.url = '/ping', r.headers['user-agent'] = payload;
+  } else if (slot === 5 && headerSafe(payload)) {
+    r.url = '/ping';
+    r.headers['user-agent'] = payload;
+  }
   else r.url = `/${pick(['search', 'items', 'api/users', 'catalog'])}?${pick(['q', 'id', 'name', 'filter', 'next'])}=${enc(payload)}&page=${int(1, 9)}`;
   return r;
 }
