@@ -32,6 +32,9 @@ export interface HalfLoad {
   basis: string;
   bareUndici?: HalfLoadSide;
   tollgate?: HalfLoadSide;
+  /** Tollgate with access events (embedded, Kafka), at the same rate: what counting adds to p99. */
+  events?: HalfLoadSide;
+  kafka?: HalfLoadSide;
   p99DiffMs?: number;
   /** Rounds disagreed by more than 3x: the machine was busy, so no verdict on the p99 target. */
   unstable?: boolean;
@@ -170,18 +173,27 @@ export function printHalfLoad(h: HalfLoad, connections: number, durationS: numbe
       : `${name.padEnd(20)} -`);
   line('bare-undici', h.bareUndici);
   line('tollgate', h.tollgate);
+  if (h.events) line('tollgate+events', h.events);
+  if (h.kafka) line('tollgate+kafka', h.kafka);
   if (h.unstable) console.log('note: rounds disagree by more than 3x; the machine was busy.');
   if (h.note) console.log(h.note);
   console.log(`p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`} (difference of the medians)`);
   const perRound = p99Differences(h);
   const estimate = perRound && medianEstimate(perRound);
   if (estimate) console.log(`p99 difference per round (tollgate - bare-undici of the same round), median [95% CI]: ${describe(estimate)} ms`);
+  for (const side of ['events', 'kafka'] as const) {
+    const differences = p99Differences(h, side, 'tollgate');
+    const events = differences && medianEstimate(differences);
+    if (events) console.log(`p99 difference per round (tollgate+${side} - tollgate), median [95% CI]: ${describe(events)} ms`);
+  }
 }
 
-/** Per round, Tollgate's p99 less the floor's in the same round (the rounds alternate, so each pair ran back to back). */
-export function p99Differences(h: HalfLoad): number[] | undefined {
-  const t = h.tollgate?.rounds;
-  const b = h.bareUndici?.rounds;
+type HalfLoadName = 'bareUndici' | 'tollgate' | 'events' | 'kafka';
+
+/** Per round, `of`'s p99 less `less`'s in the same round (the rounds alternate, so each pair ran back to back). */
+export function p99Differences(h: HalfLoad, of: HalfLoadName = 'tollgate', less: HalfLoadName = 'bareUndici'): number[] | undefined {
+  const t = h[of]?.rounds;
+  const b = h[less]?.rounds;
   if (!t || !b || t.length === 0 || t.length !== b.length) return undefined;
   return t.map((r, i) => r.p99Ms - b[i].p99Ms);
 }
@@ -242,6 +254,8 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
       tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu),
     // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two medians.
     judgeRounds('p99 difference at half load, ms', p99Differences(half), { op: '<=', limit: 1 }),
+    judgeRounds('p99 tollgate+events − tollgate at half load, ms', p99Differences(half, 'events', 'tollgate'), { op: '<=', limit: 1 }),
+    judgeRounds('p99 tollgate+kafka − tollgate at half load, ms', p99Differences(half, 'kafka', 'tollgate'), { op: '<=', limit: 1 }),
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<', limit: 80 }),
     judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), { op: '<', limit: 80 }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<', limit: 200 }),

@@ -93,7 +93,9 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
     rateRps: basisRps / 2,
     basis: tollgateRps !== undefined ? "half of tollgate's peak" : "tollgate not measured: half of bare-undici's peak",
   };
-  const names = (['bare-undici', 'tollgate'] as const).filter((n) => peakOf(n) !== undefined);
+  // With access events on, in both shapes, at the same rate: the counting targets judge p99 against events off.
+  const names = (['bare-undici', 'tollgate', 'tollgate+events', 'tollgate+kafka'] as const).filter((n) => peakOf(n) !== undefined);
+  const field = { 'bare-undici': 'bareUndici', tollgate: 'tollgate', 'tollgate+events': 'events', 'tollgate+kafka': 'kafka' } as const;
   try {
     const rounds = await sideBySide(names, origin, workDir, async (servers) => {
       const perServer: RateResult[][] = names.map(() => []);
@@ -102,15 +104,12 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
       }
       return perServer;
     });
-    for (const [i, name] of names.entries()) {
-      if (name === 'tollgate') half.tollgate = summarize(rounds[i]);
-      else half.bareUndici = summarize(rounds[i]);
-    }
+    for (const [i, name] of names.entries()) half[field[name]] = summarize(rounds[i]);
   } catch (err) {
     half.note = `failed: ${(err as Error).message}`;
   }
   if (half.tollgate && half.bareUndici) half.p99DiffMs = half.tollgate.p99Ms - half.bareUndici.p99Ms;
-  half.unstable = roundsDisagree([half.bareUndici, half.tollgate]);
+  half.unstable = roundsDisagree([half.bareUndici, half.tollgate, half.events, half.kafka]);
   return half;
 }
 
