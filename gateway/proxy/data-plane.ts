@@ -6,7 +6,7 @@ import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
-import { responseClass } from './events/group-commit.ts';
+import { bodyArriving, responseClass } from './events/group-commit.ts';
 import type { Config } from '../control/config/schema.ts';
 import { splitListen } from '../../shared/listen.ts';
 import { RequestContext } from './context.ts';
@@ -25,13 +25,6 @@ import { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from '../control/apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
-
-/** A request body still to come: declared (Content-Length above 0, or chunked) and not yet read whole. */
-function bodyArriving(req: IncomingMessage): boolean {
-  if (req.complete) return false;
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 /**
  * The longest stretch an apply holds the event loop before requests get a
@@ -122,9 +115,8 @@ export class DataPlane {
     runAtOnce(this.applySteps(initial, version));
   }
 
-  /** When the last line about connections dropped over proxy.max_connections was logged, and how many since. */
-  private dropsLoggedAt = 0;
-  private dropsUnlogged = 0;
+  private dropsLoggedAt = 0; // when the last line about connections over proxy.max_connections was logged
+  private dropsUnlogged = 0; // and how many were dropped since
 
   /** Node closed a connection over proxy.max_connections: counted, and logged at most once a minute. */
   private connectionDropped(max: number): void {
@@ -250,13 +242,10 @@ export class DataPlane {
   private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
 
   /**
-   * A response is about to complete: its access event goes to the sink first,
-   * and the response ends once the event is in the log. While the request body
-   * is still arriving it cannot wait: a gateway error then (a 413, a 501, an
-   * upstream that failed mid-upload) is followed at once by cutting the
-   * connection, which would cut a held answer too, so its event is appended and
-   * the answer sent without waiting; an upstream's early answer is recorded when
-   * it closes, when it is known whether the client stayed for all of it.
+   * A response is about to end: its access event goes to the sink, and the response ends once the
+   * event is in the log. While the body still arrives it cannot wait: a gateway error then (413, 501,
+   * an upstream failed mid-upload) is followed by cutting the connection, which would cut a held
+   * answer, so it goes at once; an upstream's early answer is recorded at close (did the client stay?).
    */
   private readonly commitThenEnd = (res: ServerResponse, end: () => void): void => {
     const ctx = (res as ResponseWithContext).tollgate;

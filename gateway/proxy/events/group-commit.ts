@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerResponse as NodeServerResponse } from '../../../shared/http.ts';
 
 /**
@@ -25,4 +25,11 @@ export function responseClass(beforeEnd?: BeforeEnd) {
     } as typeof end;
   }
   return Response;
+}
+
+/** A request body still to come: declared (Content-Length above 0, or chunked) and not yet read whole. */
+export function bodyArriving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
