@@ -20,7 +20,7 @@ import { emptyView } from './event-view.ts';
 import type { LiveCounters } from './live-counters.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import { RawTsvBody } from './raw-tsv.ts';
-import { outcomeWithin, sleep, StoppedError } from './retry.ts';
+import { outcomeWithin, retryUntilDone, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';
 
 export { rawRow } from './raw-rows.ts';
@@ -141,10 +141,9 @@ export class ClusterCollector {
   }
 
   /**
-   * Joins the group and starts consuming, in the background: with Kafka away
-   * it retries with backoff (logged when it starts failing, each minute, and
-   * when it connects) and never gives up. `onFatal` hears only an error that
-   * must end the process (a bug); a broker outage is never one.
+   * Joins the group and starts consuming, in the background: with Kafka away it retries with backoff
+   * (logged when it starts failing, each minute, and when it connects) and never gives up. `onFatal`
+   * hears only an error that must end the process (a bug); a broker outage is never one.
    */
   async start(onFatal: (error: Error) => void): Promise<void> {
     this.#failed = onFatal;
@@ -156,24 +155,30 @@ export class ClusterCollector {
     const logger = this.#options.logger;
     let failures = 0;
     let nextLogMs = 0;
-    while (!this.#stopping) {
-      try {
-        await this.#deadLetters.ensureTopic();
-        await this.#subscribe();
-        this.#kafkaUp = true;
-        if (failures > 0 || this.reconnects > 0) logger.info({ down_ms: Date.now() - this.#kafkaDownSinceMs, failures }, 'kafka: consuming again');
-        return;
-      } catch (error) {
-        await this.#closeConsumer();
-        failures++;
-        const nowMs = Date.now();
-        if (nowMs >= nextLogMs) {
-          logger.warn({ err: error, failures }, 'kafka: cannot connect; retrying with backoff (logged again each minute)');
-          nextLogMs = nowMs + 60_000;
+    try {
+      await retryUntilDone(async () => {
+        try {
+          await this.#deadLetters.ensureTopic();
+          await this.#subscribe();
+        } catch (error) {
+          await this.#closeConsumer();
+          throw error;
         }
-        await sleep(Math.min(this.#options.retryMaxDelayMs, this.#options.retryInitialDelayMs * 2 ** Math.min(failures - 1, 16)), this.#stopSignal.signal);
-      }
+      }, {
+        initialDelayMs: this.#options.retryInitialDelayMs, maxDelayMs: this.#options.retryMaxDelayMs, signal: this.#stopSignal.signal,
+        onFailure: (error) => {
+          failures++;
+          if (Date.now() < nextLogMs) return;
+          logger.warn({ err: error, failures }, 'kafka: cannot connect; retrying with backoff (logged again each minute)');
+          nextLogMs = Date.now() + 60_000;
+        },
+      });
+    } catch (error) {
+      if (error instanceof StoppedError) return; // stopped while Kafka was away: nothing to consume
+      throw error;
     }
+    this.#kafkaUp = true;
+    if (failures > 0 || this.reconnects > 0) logger.info({ down_ms: Date.now() - this.#kafkaDownSinceMs, failures }, 'kafka: consuming again');
   }
 
   async #subscribe(): Promise<void> {
@@ -204,11 +209,9 @@ export class ClusterCollector {
   }
 
   /**
-   * Kafka went away while consuming. Batches already counted are written to
-   * ClickHouse (their commits fail and they are redelivered, then skipped
-   * below the marks the totals reloaded from ClickHouse hold); records not yet
-   * counted are dropped and redelivered. A new consumer then resumes from the
-   * committed offsets, as a restarted process would.
+   * Kafka went away while consuming. Batches already counted are written to ClickHouse (their commits fail:
+   * redelivered, then skipped below the marks the reloaded totals hold); records not yet counted are dropped
+   * and redelivered. A new consumer then resumes from the committed offsets, as a restarted process would.
    */
   #lost(error: Error): void {
     if (this.#stopping || !this.#kafkaUp) return;

@@ -11,7 +11,7 @@ export interface KafkaLogOptions {
 }
 
 export interface LogBatch {
-  /** Views into fresh read buffers: the reader never reuses them, so a send may hold them. */
+  /** Fresh buffers (read from the log, or the encoded events of the tail), never reused, so a send may hold them. */
   records: Buffer[];
   next: number;
 }
@@ -33,9 +33,9 @@ const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
  * The Kafka sink's write-ahead log: every event, in emission order, in a segment
  * log whose single consumer is the sink's sender. Everything from `readPosition`
- * to the end is unsent; the checkpoint (committed only after Kafka acknowledged)
- * is where a restarted gateway resumes, so a crash resends at most the batches
- * in flight (at-least-once), never skips one.
+ * to the end is unsent; the checkpoint (written once a second, and only for what
+ * Kafka acknowledged) is where a restarted gateway resumes, so a crash resends at
+ * most the last second of delivered events (at-least-once), never skips one.
  */
 export class KafkaLog {
   readonly #log: SegmentLog;
@@ -126,7 +126,7 @@ export class KafkaLog {
     if (contiguous && this.#tailBytes + record.length <= MAX_TAIL_BYTES) {
       this.#tail.push({ position, payload: record });
       this.#tailBytes += record.length;
-    } else {
+    } else if (this.#tail.length > 0) {
       this.#dropTail();
     }
     return true;
