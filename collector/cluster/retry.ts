@@ -1,3 +1,5 @@
+import { withTimeout } from '../../shared/with-timeout.ts';
+
 /**
  * Retries an idempotent write until it succeeds or the collector stops. The
  * caller holds its batch (and its Kafka offsets uncommitted) meanwhile, so an
@@ -44,15 +46,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * How `operation` ended within `ms`: undefined when it succeeded, else its error
- * (or a timeout error). For calls to a broker that may be away, whose client
- * can wait for it without end: nothing in the collector may hang on one.
- */
-export async function outcomeWithin(operation: Promise<unknown>, ms: number, what: string): Promise<Error | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Error>((resolve) => { timer = setTimeout(() => resolve(new Error(`${what} did not finish within ${ms} ms`)), ms); });
-  const result = await Promise.race([operation.then(() => undefined, (error: unknown) => error as Error), late]);
-  clearTimeout(timer);
-  return result;
+/** How `operation` ended within `ms`: undefined when it succeeded, else its error (or the timeout's). */
+export function outcomeWithin(operation: Promise<unknown>, ms: number, what: string): Promise<Error | undefined> {
+  return withTimeout(operation, ms, `${what} did not finish within ${ms} ms`).then(() => undefined, (error: unknown) => error as Error);
 }

@@ -8,7 +8,8 @@ import { RateLimitedWarn } from '../warn.ts';
 import type { KafkaSinkConfig } from './config.ts';
 import type { EventProducer } from './producer.ts';
 import type { KafkaLog, LogBatch } from './log.ts';
-import { until, Waker, withTimeout } from './waits.ts';
+import { withTimeout } from '../../../../shared/with-timeout.ts';
+import { until, Waker } from './waits.ts';
 
 /** `unknown` until Kafka first answers or fails. */
 export type KafkaState = 'unknown' | 'up' | 'down';
@@ -213,7 +214,7 @@ export class KafkaEventSink implements EventSink {
   /** The library's timeouts are per request; this bounds a whole call, and close() cuts it short. */
   #bounded<T>(operation: Promise<T>): Promise<T> {
     const timeoutMs = this.#config.timeoutMs;
-    return withTimeout(operation, timeoutMs, this.#abort.promise, `Kafka did not answer within ${timeoutMs} ms`);
+    return withTimeout(operation, timeoutMs, `Kafka did not answer within ${timeoutMs} ms`, this.#abort.promise);
   }
 
   #markUp(): void {

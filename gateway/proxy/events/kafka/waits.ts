@@ -30,25 +30,6 @@ export class Waker {
   }
 }
 
-/** `operation`, or a rejection after `timeoutMs` or when `abort` rejects, whichever comes first. */
-export async function withTimeout<T>(
-  operation: Promise<T>,
-  timeoutMs: number,
-  abort: Promise<never>,
-  message: string,
-): Promise<T> {
-  operation.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), timeoutMs);
-  });
-  try {
-    return await Promise.race([operation, timeout, abort]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Waits for `operation` (its outcome ignored) until `deadlineMs`, a performance.now() time, at most. */
 export async function until(operation: Promise<unknown>, deadlineMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
