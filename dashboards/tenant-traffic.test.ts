@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '../collector/clickhouse/http-client.ts';
 import { migrate } from '../collector/clickhouse/migrate.ts';
-import { skipWithoutClickHouse, testClickHouseClient } from '../collector/clickhouse/test-clickhouse.ts';
-import { queryTraffic, trafficSql } from '../collector/clickhouse/traffic-report.ts';
+import {
+  aggregateReport,
+  appTraffic,
+  skipWithoutClickHouse,
+  testClickHouseClient,
+} from '../collector/clickhouse/test-clickhouse.ts';
 import { LATENCY_BUCKETS_S } from '../shared/latency-buckets.ts';
 import { expandMacros } from './expand-macros.ts';
 import type { MacroContext } from './expand-macros.ts';
@@ -30,6 +34,10 @@ function dashboardSql(): { where: string; sql: string }[] {
     .filter((v) => v.type === 'query')
     .map((v) => ({ where: `variable ${v.name}`, sql: String(v.query) }));
   return [...panels, ...variables];
+}
+
+function pick<T extends object>(o: T, keys: string[]): Partial<T> {
+  return Object.fromEntries(keys.map((k) => [k, o[k as keyof T]])) as Partial<T>;
 }
 
 function panelSql(titleStart: string): string {
@@ -180,19 +188,52 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
     );
   });
 
-  test('the p95 per app series agrees with the reports API for the same hour', async () => {
-    const ctx: MacroContext = {
-      fromS: hourS,
-      toS: hourS + HOUR_S - 1,
-      variables: { granularity: ['hourly'], app: [app], service: null },
-    };
-    const series = await run(panelSql('p95 latency per app'), ctx);
-    const report = await queryTraffic(
-      client.withDatabase(database),
-      trafficSql({ appId: app, fromS: hourS, toS: hourS + HOUR_S, granularity: 'hour' }),
-    );
-    assert.equal(series.length, 1);
-    assert.equal(report.length, 1);
-    assert.equal(Number(series[0]['p95 ms']), report[0].latency_p95_ms);
+  test('every panel gives the numbers of the reports API (GET /reports/traffic) for the same app and bucket', async () => {
+    const db = client.withDatabase(database);
+    for (const [granularity, bucketS, stepS] of [
+      ['hourly', hourS, HOUR_S],
+      ['daily', dayS, DAY_S],
+    ] as const) {
+      const [report] = await aggregateReport(
+        db,
+        appTraffic(app, granularity === 'hourly' ? 'hour' : 'day', bucketS, bucketS + stepS),
+      );
+      assert.ok(report, `the reports API has the ${granularity} bucket`);
+      const ctx: MacroContext = {
+        fromS: bucketS,
+        toS: bucketS + stepS - 1,
+        variables: { granularity: [granularity], app: [app], service: null },
+      };
+      const value = async (title: string, column: string) => {
+        const rows = await run(panelSql(title), ctx);
+        assert.equal(rows.length, 1, `${granularity} "${title}": one row for the one bucket`);
+        return Number(rows[0][column]);
+      };
+      const panels = {
+        requests: await value('Requests per app', 'Requests'),
+        status_2xx: await value('Status mix', '2xx'),
+        status_3xx: await value('Status mix', '3xx'),
+        status_4xx: await value('4xx per app', '4xx'),
+        status_5xx: await value('5xx per app', '5xx'),
+        latency_p50_ms: await value('p50 latency per app', 'p50 ms'),
+        latency_p95_ms: await value('p95 latency per app', 'p95 ms'),
+      };
+      const table = {
+        requests: await value('Top', 'Requests'),
+        status_2xx: await value('Top', '2xx'),
+        status_3xx: await value('Top', '3xx'),
+        status_4xx: await value('Top', '4xx'),
+        status_5xx: await value('Top', '5xx'),
+        bytes_in: await value('Top', 'Bytes in'),
+        bytes_out: await value('Top', 'Bytes out'),
+        latency_p50_ms: await value('Top', 'p50 ms'),
+        latency_p95_ms: await value('Top', 'p95 ms'),
+        latency_p99_ms: await value('Top', 'p99 ms'),
+      };
+      const { bucket, ...numbers } = report;
+      assert.equal(bucket, new Date(bucketS * 1000).toISOString());
+      assert.deepEqual(panels, pick(numbers, Object.keys(panels)), `${granularity}: time series panels`);
+      assert.deepEqual(table, numbers, `${granularity}: top apps table`);
+    }
   });
 });

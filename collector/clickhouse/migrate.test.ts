@@ -7,9 +7,7 @@ import { supportsTableTtl } from './http-client.ts';
 import type { ClickHouseClient } from './http-client.ts';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from './migrate.ts';
 import { loadMigrations, renderMigration } from './migration-files.ts';
-import { skipWithoutClickHouse, withScratchDatabase } from './test-clickhouse.ts';
-import { queryTraffic, rawTrafficSql, trafficSql } from './traffic-report.ts';
-import type { TrafficQuery } from './traffic-report.ts';
+import { aggregateReport, appTraffic, rawReport, skipWithoutClickHouse, withScratchDatabase } from './test-clickhouse.ts';
 
 const skip = skipWithoutClickHouse;
 const HOUR_S = 1_700_002_800; // 2023-11-14 23:00:00 UTC, an hour start
@@ -50,7 +48,7 @@ function rawEvent(eventId: string, totalUs: number, status: number) {
   };
 }
 
-const REPORT: TrafficQuery = { appId: 'app-a', fromS: HOUR_S - 3600, toS: HOUR_S + 7200, granularity: 'hour' };
+const REPORT = appTraffic('app-a', 'hour', HOUR_S - 3600, HOUR_S + 7200);
 
 test('applies every migration in order and records each with its checksum', { skip }, async () => {
   await withScratchDatabase(async (client, database) => {
@@ -129,10 +127,10 @@ test('counts an aggregate batch inserted twice once, and a newer cumulative row 
     const [{ stored }] = await db.query<{ stored: number }>('SELECT count() AS stored FROM traffic_hourly');
     assert.equal(stored, 4, 'duplicates must still be unmerged for this test to mean anything');
 
-    const rows = await queryTraffic(db, trafficSql(REPORT));
+    const rows = await aggregateReport(db, REPORT);
     // 90 (newest row of source 0) + 10 (source 1); histogram 40, 40, 19, 1.
     assert.deepEqual(rows, [{
-      bucket: HOUR_S, requests: 100, status_2xx: 100, status_3xx: 0, status_4xx: 0, status_5xx: 0,
+      bucket: new Date(HOUR_S * 1000).toISOString(), requests: 100, status_2xx: 100, status_3xx: 0, status_4xx: 0, status_5xx: 0,
       bytes_in: 1000, bytes_out: 10_000, latency_p50_ms: 13.75, latency_p95_ms: 89.474, latency_p99_ms: 100,
     }]);
   });
@@ -149,7 +147,7 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
     const [{ stored }] = await db.query<{ stored: number }>('SELECT count() AS stored FROM access_events');
     assert.equal(stored, 4, 'the duplicate must still be unmerged for this test to mean anything');
 
-    const raw = await queryTraffic(db, rawTrafficSql(REPORT));
+    const raw = await rawReport(db, REPORT);
     assert.equal(raw.length, 1);
     assert.equal(raw[0].requests, 3);
     assert.equal(raw[0].status_5xx, 1);
@@ -157,7 +155,7 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
 
     const sameAsAggregate = hourlyRow('kafka:access-events:0', 3, 3, latency([5, 1], [6, 1], [8, 1]));
     await db.insert('traffic_hourly', [{ ...sameAsAggregate, status_2xx: 2, status_5xx: 1 }]);
-    assert.deepEqual(raw, await queryTraffic(db, trafficSql(REPORT)));
+    assert.deepEqual(raw, await aggregateReport(db, REPORT));
   });
 });
 

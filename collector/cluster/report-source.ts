@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { ClickHouseError, ClickHouseUnreachableError, type ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
+import { newestPerKey, trafficTable } from '../clickhouse/traffic-sql.ts';
 import { ReportsUnavailableError, type BucketTraffic, type DailyAppRow, type LiveSnapshot, type ReportSource, type TrafficSelection } from '../reports/source.ts';
 import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
 import { readLiveStats } from './live-stats.ts';
@@ -44,33 +45,25 @@ export class ClickHouseReportSource implements ReportSource {
   }
 
   async traffic(q: TrafficSelection): Promise<BucketTraffic[]> {
-    const table = q.granularity === 'hour' ? 'traffic_hourly' : 'traffic_daily';
-    const where = [...rangeFilter(q.fromMs, q.toMs)];
-    if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
-    if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
-    // sumForEach merges histograms of different lengths (a bucket appended later) slot by slot.
-    const summed = AGGREGATE_COLUMNS.map((c) => `${ARRAYS.has(c) ? 'sumForEach' : 'sum'}(${c}) AS ${c}`);
-    const rows = await this.#query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket,
-    ${summed.join(',\n    ')}
-FROM (${newestPerKey(table, AGGREGATE_COLUMNS, where)})
-GROUP BY bucket
-ORDER BY bucket`);
-    return rows.map((r) => ({ bucketStartMs: Number(r.bucket) * 1000, counters: fromColumns(r) }));
+    return this.#answer(() => aggregateTraffic(this.#clickhouse, q));
   }
 
   async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
-    const rows = await this.#query<{ bucket: number; app_id: string; requests: number; billable: number }>(
-      `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable
+    return this.#answer(async () => {
+      const rows = await this.#clickhouse.query<{ bucket: number; app_id: string; requests: number; billable: number }>(
+        `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable
 FROM (${newestPerKey('traffic_daily', ['requests', 'billable'], rangeFilter(fromMs, toMs))})
 GROUP BY bucket, app_id
-ORDER BY bucket, app_id`);
-    return rows.map((r) => ({ dayStartMs: Number(r.bucket) * 1000, appId: r.app_id, requests: Number(r.requests), billable: Number(r.billable) }));
+ORDER BY bucket, app_id`,
+      );
+      return rows.map((r) => ({ dayStartMs: Number(r.bucket) * 1000, appId: r.app_id, requests: Number(r.requests), billable: Number(r.billable) }));
+    });
   }
 
   /** A store that cannot answer (unreachable, or not migrated) is ReportsUnavailableError; anything else is a bug and passes. */
-  async #query<T>(sql: string): Promise<T[]> {
+  async #answer<T>(read: () => Promise<T>): Promise<T> {
     try {
-      return await this.#clickhouse.query<T>(sql);
+      return await read();
     } catch (error) {
       if (error instanceof ClickHouseError && error.code !== undefined && NOT_MIGRATED.has(error.code)) {
         throw new ReportsUnavailableError('The reports database is not set up: run `npm run migrate` against this ClickHouse.', { cause: error });
@@ -87,20 +80,21 @@ ORDER BY bucket, app_id`);
 }
 
 /**
- * Each (bucket, app, service, source) key's rows are cumulative and versioned
- * by source_offset, so the newest row per key counts every event of the key
- * once, whether older versions and duplicates are merged away or not
- * (migrations/README.md). Callers sum keys afterwards. LIMIT 1 BY after
- * ORDER BY picks the same row argMax(…, source_offset) would, at about half the
- * time on 18.16 (argMax keeps a state per column, arrays included): a 30-day
- * hourly report for one app in test/bench/analytics/report.bench.ts.
+ * Stored counters per bucket of the aggregate tables, any number of rows per
+ * bucket: what GET /reports/traffic is made of in cluster mode.
  */
-function newestPerKey(table: string, columns: readonly string[], where: readonly string[]): string {
-  return `SELECT bucket, app_id, service, source, ${columns.join(', ')}
-    FROM ${table}
-    WHERE ${where.join(' AND ')}
-    ORDER BY bucket, app_id, service, source, source_offset DESC
-    LIMIT 1 BY bucket, app_id, service, source`;
+export async function aggregateTraffic(clickhouse: ClickHouseClient, q: TrafficSelection): Promise<BucketTraffic[]> {
+  const where = rangeFilter(q.fromMs, q.toMs);
+  if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
+  if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
+  // sumForEach merges histograms of different lengths (a bucket appended later) slot by slot.
+  const summed = AGGREGATE_COLUMNS.map((c) => `${ARRAYS.has(c) ? 'sumForEach' : 'sum'}(${c}) AS ${c}`);
+  const rows = await clickhouse.query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket,
+    ${summed.join(',\n    ')}
+FROM (${newestPerKey(trafficTable(q.granularity), AGGREGATE_COLUMNS, where)})
+GROUP BY bucket
+ORDER BY bucket`);
+  return rows.map((r) => ({ bucketStartMs: Number(r.bucket) * 1000, counters: fromColumns(r) }));
 }
 
 /** Bucket starts in [fromMs, toMs); bucket starts are whole seconds, so rounding the bounds up keeps the range exact. */

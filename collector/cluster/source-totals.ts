@@ -11,6 +11,7 @@ import type { EventView } from './event-view.ts';
 import { IdWindow } from './id-window.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
+import { newestPerKey } from '../clickhouse/traffic-sql.ts';
 import type { TrafficCounters } from '../aggregate/traffic.ts';
 import { addEvent, emptyCounters } from '../aggregate/traffic.ts';
 import type { AggregateColumns } from './traffic-counters.ts';
@@ -81,12 +82,11 @@ export class SourceTotals {
     let highestMark = -1;
     for (const [table, keys] of [['traffic_hourly', this.#hourly], ['traffic_daily', this.#daily]] as const) {
       keys.clear();
-      const rows = await db.query<Record<string, unknown>>(`SELECT toUInt32(bucket) AS bucket_s, app_id, service,
-    max(source_offset) AS mark,
-    ${AGGREGATE_COLUMNS.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(',\n    ')}
-FROM ${table}
-WHERE source = ${quoteString(this.source)} AND bucket >= ${dateTimeFromEpochS(this.#loadedFromS)}
-GROUP BY bucket, app_id, service`);
+      const where = [`source = ${quoteString(this.source)}`, `bucket >= ${dateTimeFromEpochS(this.#loadedFromS)}`];
+      const rows = await db.query<Record<string, unknown>>(
+        `SELECT toUInt32(bucket) AS bucket_s, app_id, service, source_offset AS mark, ${AGGREGATE_COLUMNS.join(', ')}
+FROM (${newestPerKey(table, [...AGGREGATE_COLUMNS, 'source_offset'], where)})`,
+      );
       for (const row of rows) {
         const key: KeyTotals = {
           bucketS: Number(row.bucket_s),

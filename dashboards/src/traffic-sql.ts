@@ -1,3 +1,4 @@
+import { newestPerKey } from '../../collector/clickhouse/traffic-sql.ts';
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
 
 /*
@@ -29,18 +30,9 @@ const RANGE_AND_SELECTION = [
 
 const indent = (text: string, by: string) => text.replaceAll('\n', `\n${by}`);
 
-/**
- * The newest cumulative row of every (bucket, app, service, source) key in the
- * range. Rows are cumulative per source and versioned by source_offset, so
- * argMax per key counts each key once whether or not duplicates have merged;
- * sums over keys are then exact.
- */
+/** The newest row of every (bucket, app, service, source) key in the range: the rule the reports API reads by too. */
 function newestRows(columns: string[]): string {
-  const newest = columns.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(', ');
-  return `SELECT bucket, app_id, service, source, ${newest}
-FROM ${TRAFFIC_TABLE}
-WHERE ${RANGE_AND_SELECTION.join('\n  AND ')}
-GROUP BY bucket, app_id, service, source`;
+  return newestPerKey(TRAFFIC_TABLE, columns, RANGE_AND_SELECTION);
 }
 
 /** Anonymous requests (no app yet) carry an empty app_id. */

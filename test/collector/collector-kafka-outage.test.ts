@@ -15,7 +15,7 @@ import { createClickHouseClient, type ClickHouseClient } from '../../collector/c
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 import { ClusterCollector } from '../../collector/cluster/collector.ts';
 import { CollectorMetrics } from '../../collector/cluster/metrics.ts';
-import { totalRequests } from './events.ts';
+import { totalRequests } from '../../collector/clickhouse/test-clickhouse.ts';
 import { committedOffsets, waitFor } from './services.ts';
 import {
   capturedLogger, eventually, holdKafkaLock, kafkaBrokers, numberedEvent, openSink, randomTopic, sinkConfig, sleep, testMetrics,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { totalRequests } from './events.ts';
+import { totalRequests } from '../../collector/clickhouse/test-clickhouse.ts';
 import { waitFor, type Scratch } from './services.ts';
 
 const MAIN = fileURLToPath(new URL('../../collector/cluster/main.ts', import.meta.url));

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
 import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
-import { queryTraffic, rawTrafficSql, trafficSql } from '../../collector/clickhouse/traffic-report.ts';
-import type { TrafficQuery, TrafficRow } from '../../collector/clickhouse/traffic-report.ts';
+import { aggregateReport, appTraffic, rawReport } from '../../collector/clickhouse/test-clickhouse.ts';
+import type { TrafficReportRow } from '../../collector/reports/traffic-report.ts';
 
 export const APPS = ['app-a', 'app-b', ''];
 const SERVICES = ['orders', 'users'];
@@ -45,18 +45,18 @@ export function makeEvents(n: number, nowMs = Date.now()): AccessEvent[] {
   return events;
 }
 
-type Counts = Omit<TrafficRow, 'latency_p50_ms' | 'latency_p95_ms' | 'latency_p99_ms'>;
+type Counts = Omit<TrafficReportRow, 'latency_p50_ms' | 'latency_p95_ms' | 'latency_p99_ms'>;
 
 export function expectedCounts(events: readonly AccessEvent[], appId: string, granularity: 'hour' | 'day'): Counts[] {
   const stepMs = granularity === 'hour' ? 3600_000 : 86_400_000;
   const rows = new Map<number, Counts>();
   for (const e of events) {
     if (e.appId !== appId) continue;
-    const bucket = (Math.floor(e.startMs / stepMs) * stepMs) / 1000;
-    let row = rows.get(bucket);
+    const bucketMs = Math.floor(e.startMs / stepMs) * stepMs;
+    let row = rows.get(bucketMs);
     if (!row) {
-      row = { bucket, requests: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, bytes_in: 0, bytes_out: 0 };
-      rows.set(bucket, row);
+      row = { bucket: new Date(bucketMs).toISOString(), requests: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, bytes_in: 0, bytes_out: 0 };
+      rows.set(bucketMs, row);
     }
     row.requests++;
     const k = `status_${Math.floor(e.status / 100)}xx` as 'status_2xx';
@@ -64,7 +64,7 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
     row.bytes_in += e.bytesIn;
     row.bytes_out += e.bytesOut;
   }
-  return [...rows.values()].sort((a, b) => a.bucket - b.bucket);
+  return [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
 }
 
 export interface ReportCheck {
@@ -72,8 +72,8 @@ export interface ReportCheck {
   actual: Counts[][];
   expected: Counts[][];
   /** Aggregate report rows (with percentiles) and the same from the raw events. */
-  aggregate: TrafficRow[][];
-  raw: TrafficRow[][];
+  aggregate: TrafficReportRow[][];
+  raw: TrafficReportRow[][];
 }
 
 /** Every app's hourly and daily report: counts vs. the expectation, and aggregate vs. raw. */
@@ -81,10 +81,10 @@ export async function readReports(db: ClickHouseClient, events: readonly AccessE
   const check: ReportCheck = { actual: [], expected: [], aggregate: [], raw: [] };
   for (const appId of APPS) {
     for (const granularity of ['hour', 'day'] as const) {
-      const query: TrafficQuery = { appId, granularity, fromS: 0, toS: Math.floor(Date.now() / 1000) + 86_400 };
-      const rows = await queryTraffic(db, trafficSql(query));
+      const query = appTraffic(appId, granularity, 0, Math.floor(Date.now() / 1000) + 86_400);
+      const rows = await aggregateReport(db, query);
       check.aggregate.push(rows);
-      check.raw.push(await queryTraffic(db, rawTrafficSql(query)));
+      check.raw.push(await rawReport(db, query));
       check.actual.push(rows.map(({ latency_p50_ms, latency_p95_ms, latency_p99_ms, ...counts }) => counts));
       check.expected.push(expectedCounts(events, appId, granularity));
     }
@@ -92,8 +92,3 @@ export async function readReports(db: ClickHouseClient, events: readonly AccessE
   return check;
 }
 
-export async function totalRequests(db: ClickHouseClient): Promise<number> {
-  const [row] = await db.query<{ n: number }>(`SELECT sum(requests) AS n FROM
-    (SELECT argMax(requests, source_offset) AS requests FROM traffic_daily GROUP BY bucket, app_id, service, source)`);
-  return Number(row?.n ?? 0);
-}

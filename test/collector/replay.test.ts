@@ -3,9 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
-import { skipWithoutClickHouse as skip, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
-import { queryTraffic, rawTrafficSql, trafficSql } from '../../collector/clickhouse/traffic-report.ts';
-import type { TrafficRow } from '../../collector/clickhouse/traffic-report.ts';
+import { aggregateReport, appTraffic, rawReport, skipWithoutClickHouse as skip, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
+import type { TrafficReportRow } from '../../collector/reports/traffic-report.ts';
 import { rawRow } from '../../collector/cluster/collector.ts';
 import { parseFromArg, replay } from '../../collector/cluster/replay.ts';
 import { SourceTotals } from '../../collector/cluster/source-totals.ts';
@@ -29,14 +28,14 @@ async function flush(db: ClickHouseClient, totals: SourceTotals, events: AccessE
   totals.markWritten();
 }
 
-async function reports(db: ClickHouseClient, fromS: number): Promise<{ aggregate: TrafficRow[][]; raw: TrafficRow[][] }> {
-  const aggregate: TrafficRow[][] = [];
-  const raw: TrafficRow[][] = [];
+async function reports(db: ClickHouseClient, fromS: number): Promise<{ aggregate: TrafficReportRow[][]; raw: TrafficReportRow[][] }> {
+  const aggregate: TrafficReportRow[][] = [];
+  const raw: TrafficReportRow[][] = [];
   for (const appId of APPS) {
     for (const granularity of ['hour', 'day'] as const) {
-      const query = { appId, fromS, toS: fromS + 10 * 86_400, granularity };
-      aggregate.push(await queryTraffic(db, trafficSql(query)));
-      raw.push(await queryTraffic(db, rawTrafficSql(query)));
+      const query = appTraffic(appId, granularity, fromS, fromS + 10 * 86_400);
+      aggregate.push(await aggregateReport(db, query));
+      raw.push(await rawReport(db, query));
     }
   }
   return { aggregate, raw };
@@ -103,7 +102,7 @@ test('replay rebuilds deleted and corrupted aggregate rows so the reports equal 
     await flush(db, restarted, events.slice(500, 600), 200);
     const after = await reports(db, fromS);
     assert.deepEqual(after.aggregate, after.raw);
-    const requests = (rows: TrafficRow[][]) => rows.flat().reduce((n, r) => n + r.requests, 0);
+    const requests = (rows: TrafficReportRow[][]) => rows.flat().reduce((n, r) => n + r.requests, 0);
     assert.equal(requests(after.aggregate), requests(original.aggregate) + 2 * 100);
   });
 });
@@ -120,8 +119,9 @@ test('replay leaves the buckets of days before TIME untouched', { skip }, async 
         status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets FROM traffic_daily`);
     await db.exec('OPTIMIZE TABLE traffic_daily FINAL');
     await replay(client, { fromMs: dayS * 1000 + 7 * 3600_000, database });
-    const rows = await queryTraffic(db, trafficSql({ appId: 'app-a', fromS: dayS - 86_400, toS: dayS + 86_400, granularity: 'day' }));
-    assert.deepEqual(rows.map((r) => [r.bucket, r.requests]), [[dayS - 86_400, 42], [dayS, 2]]);
+    const rows = await aggregateReport(db, appTraffic('app-a', 'day', dayS - 86_400, dayS + 86_400));
+    const day = (s: number) => new Date(s * 1000).toISOString();
+    assert.deepEqual(rows.map((r) => [r.bucket, r.requests]), [[day(dayS - 86_400), 42], [day(dayS), 2]]);
   });
 });
 

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { createClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 import { ClusterCollector } from '../../collector/cluster/collector.ts';
-import { totalRequests } from '../collector/events.ts';
+import { totalRequests } from '../../collector/clickhouse/test-clickhouse.ts';
 import { committedOffsets, waitFor } from '../collector/services.ts';
 import {
   capturedLogger, holdKafkaLock, openSink, eventually, kafkaBrokers, numberedEvent, randomTopic, range, readTopic, sinkConfig, sleep, summarize, testMetrics,

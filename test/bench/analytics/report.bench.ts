@@ -15,13 +15,13 @@
 // Timed: GET /reports/traffic?app=…&granularity=hour over the 30 days on a
 // real gateway's admin listener (reports.clickhouse_url set), i.e. routes →
 // ClickHouseReportSource → ClickHouse. 3 warm-up calls, then BENCH_REPORT_CALLS
-// (20); median and p95. The same report from the raw events (rawTrafficSql) is
+// (20); median and p95. The same report from the raw events (rawReport) is
 // timed beside it as the competitor the aggregates exist to beat.
 import { ERROR_CLASSES } from '../../../shared/access-event.ts';
 import { LATENCY_BUCKETS_S } from '../../../shared/latency-buckets.ts';
 import { createClickHouseClient, type ClickHouseClient } from '../../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../../collector/clickhouse/migrate.ts';
-import { queryTraffic, rawTrafficSql, trafficSql } from '../../../collector/clickhouse/traffic-report.ts';
+import { aggregateReport, appTraffic, rawReport, totalRequests } from '../../../collector/clickhouse/test-clickhouse.ts';
 import { startGateway } from '../../helpers/gateway.ts';
 import { clickhouseUrl, median, passMiss, percentile, skipWithout } from './services.ts';
 
@@ -94,12 +94,6 @@ FROM access_events
 GROUP BY bucket, app_id, service, source`;
 }
 
-async function totalRequests(db: ClickHouseClient, table: string): Promise<number> {
-  const [row] = await db.query<{ n: number }>(`SELECT sum(requests) AS n FROM
-    (SELECT argMax(requests, source_offset) AS requests FROM ${table} GROUP BY bucket, app_id, service, source)`);
-  return Number(row?.n ?? 0);
-}
-
 /** The stored dataset when every part of it is there, else undefined. */
 async function completeDataset(db: ClickHouseClient, wantEvents: number): Promise<Dataset | undefined> {
   try {
@@ -133,8 +127,8 @@ async function build(server: ClickHouseClient, db: ClickHouseClient, events: num
   }
   await db.exec('OPTIMIZE TABLE traffic_hourly FINAL').catch(() => {});
   const dataset = { events, fromS, toS: fromS + 30 * DAY_S };
-  const query = { appId: MEASURED_APP, granularity: 'hour' as const, fromS: dataset.fromS, toS: dataset.toS };
-  const [aggregate, raw] = [await queryTraffic(db, trafficSql(query)), await queryTraffic(db, rawTrafficSql(query))];
+  const query = appTraffic(MEASURED_APP, 'hour', dataset.fromS, dataset.toS);
+  const [aggregate, raw] = [await aggregateReport(db, query), await rawReport(db, query)];
   if (JSON.stringify(aggregate) !== JSON.stringify(raw)) throw new Error('the built aggregates do not give the raw-event report; not saving the dataset');
   log('aggregate report = raw-event report (checked)');
   await db.exec('CREATE TABLE bench_dataset (events UInt64, from_s UInt32, to_s UInt32) ENGINE = TinyLog');
@@ -182,10 +176,10 @@ export async function reportBench(): Promise<ReportBenchResult | undefined> {
     const times: number[] = [];
     for (let i = 0; i < calls; i++) times.push(await call());
     const rawTimes: number[] = [];
-    const rawSql = rawTrafficSql({ appId: MEASURED_APP, granularity: 'hour', fromS: dataset.fromS, toS: dataset.toS });
+    const rawQuery = appTraffic(MEASURED_APP, 'hour', dataset.fromS, dataset.toS);
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
-      await queryTraffic(db, rawSql);
+      await rawReport(db, rawQuery);
       rawTimes.push(performance.now() - started);
     }
     const medianMs = median(times);
