@@ -30,7 +30,15 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
   const maxRangeDays = options.maxRangeDays ?? 366;
   const now = options.now ?? Date.now;
 
-  app.get('/reports/traffic', async (req) => {
+  // Summaries and tags for the OpenAPI document only: the parameters are checked here (params.ts), with the
+  // registry's error replies, not by a fastify schema.
+  const doc = (summary: string, description: string) => ({ schema: { summary, description, tags: ['reports'] } });
+
+  app.get('/reports/traffic', doc(
+    'Requests, status classes, bytes and latency percentiles per hour or day.',
+    'Query: `from`, `to` (ISO 8601 date, or time with a zone; required), `granularity` (`hour` or `day`, default hour), `app`, `service`. ' +
+      'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms}]}`.',
+  ), async (req) => {
     const query = req.query as Query;
     rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
     const fromMs = timeParam(query, 'from');
@@ -45,7 +53,10 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
     return { rows: trafficReport(await source.traffic(selection)) };
   });
 
-  app.get('/billing/qpd', async (req, reply) => {
+  app.get('/billing/qpd', doc(
+    'Queries per day per app, with the final flag, as JSON or CSV.',
+    'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json).',
+  ), async (req, reply) => {
     const query = req.query as Query;
     rejectUnknown(query, ['from', 'to', 'format']);
     const fromMs = dateParam(query, 'from');
@@ -59,7 +70,10 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(qpdCsv(rows));
   });
 
-  app.get('/stats/live', async (req) => {
+  app.get('/stats/live', doc(
+    'Requests per second now, and today\'s requests per app and service.',
+    'Answers `status: degraded` with the reason, at once, when the live counters cannot be read.',
+  ), async (req) => {
     rejectUnknown(req.query as Query, []);
     return source.live();
   });

@@ -14,7 +14,6 @@ import type { EventSink } from '../proxy/events/sink.ts';
 import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire, type IdentityWire } from '../control/apps/identity.ts';
 import { openStarting, startAdminFor, startAnalyticsFor, watchConfigSources, type LoadedFile, type RunningGateway } from './single.ts';
-import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
 import { WorkerWatchdog } from './worker-watchdog.ts';
 
@@ -209,7 +208,6 @@ export function runWorker(log: Logger): void {
       }
       process.send?.({ tg: 'listening' } satisfies ToPrimary);
       ack();
-      endStartupTiering({ keepParked: true });
       // As in a single process: start-up grew the young generation to its largest size.
       releaseMemory();
       push();

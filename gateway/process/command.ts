@@ -1,5 +1,4 @@
 // The gateway's commands; cli.ts (the process entry) loads this module.
-import { endStartupTiering } from './startup-tiering.ts';
 import { releaseMemory } from './memory.ts';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -7,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../control/config/load.ts';
 import { unknownEnvVariables } from '../control/config/env.ts';
 import { splitListen } from '../../shared/listen.ts';
-import { configJsonSchema, releaseValidator } from '../control/config/validator.ts';
+import { configJsonSchema } from '../control/config/validator.ts';
 import { createLogger } from '../log.ts';
 import { isClusterWorker, runWorker, startPrimary } from './cluster.ts';
 import { startSingle, type RunningGateway } from './single.ts';
@@ -76,9 +75,6 @@ async function main(): Promise<number> {
     // What the start opened is closed, but nothing may keep a failed start alive (a client still reconnecting, a worker).
     process.exit(1);
   }
-  // A single process serves; its first request turns the optimising tiers on. The cluster primary does not serve.
-  endStartupTiering({ keepParked: workers === 1 });
-  releaseValidator();
   // Start-up grew V8's young generation to its largest size (~20 MB stayed committed while idle).
   releaseMemory();
   let stopping = false;

@@ -20,7 +20,6 @@ import { UpstreamPool } from './upstream/pool.ts';
 import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from '../process/memory.ts';
-import { IdleTiering, tieringManaged, tieringParked, wakeTiering } from '../process/tiering.ts';
 import { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from '../control/apps/types.ts';
 
@@ -50,13 +49,9 @@ export class DataPlane {
   private readonly log: Logger;
   private readonly accessLog: Logger | undefined;
   private inflight = 0;
-  /** Requests taken so far; QuietRelease and IdleTiering watch it. */
+  /** Requests taken so far; QuietRelease watches it. */
   private served = 0;
   private quietRelease: QuietRelease | undefined;
-  /** V8's optimising tiers go off while this plane is quiet (tiering.ts); only in a gateway process, which manages them. */
-  private readonly idleTiering: IdleTiering | undefined = tieringManaged()
-    ? new IdleTiering({ served: () => this.served, inflight: () => this.inflight })
-    : undefined;
   /**
    * The class of this plane's responses: ServerResponse as it is until the
    * drain starts, when close() makes its writeHead send Connection: close.
@@ -149,7 +144,6 @@ export class DataPlane {
         // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
         const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
         if (quietMs > 0) this.quietRelease ??= new QuietRelease({ served: () => this.served, quietMs, checkEveryMs: Math.min(10_000, quietMs) });
-        this.idleTiering?.arm();
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
       });
@@ -214,7 +208,6 @@ export class DataPlane {
     if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
-    if (tieringParked) this.wake();
     (res as ResponseWithContext).tollgate = ctx;
     // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
     res.on('close', this.onClose);
@@ -226,12 +219,6 @@ export class DataPlane {
       this.stageError(ctx, err);
     }
   };
-
-  /** The first request after a quiet spell: the optimising tiers on, and the watch for the next spell. */
-  private wake(): void {
-    wakeTiering();
-    this.idleTiering?.arm();
-  }
 
   private readonly stageError = (ctx: RequestContext, err: unknown): void => {
     this.log.error({ err, request_id: ctx.requestId }, 'pipeline stage failed');
@@ -330,7 +317,6 @@ export class DataPlane {
       return writeHead.apply(this, args as Parameters<typeof writeHead>);
     } as typeof writeHead;
     this.quietRelease?.stop();
-    this.idleTiering?.stop();
     // An apply under way finishes first, so its new pools are among those closed below.
     this.closing = true;
     await this.applying;

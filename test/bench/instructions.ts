@@ -219,7 +219,7 @@ export async function runInstructions(): Promise<InstructionRow[]> {
   await probeKafka();
   const workDir = newWorkDir();
   wrapServers({
-    // Node competitors get --no-memory-reducer, as Tollgate's launcher gives it: the reducer
+    // Node competitors under valgrind get --no-memory-reducer (a bench setting, not the product's): the reducer
     // judges idleness by allocations per wall-clock second, which valgrind's slowness cuts
     // ~50x. Without the flag one of the floor's rounds read 1.5x and 2.4x the others in two
     // runs (the extra in IC misses and the optimising compiler: code recompiled), and

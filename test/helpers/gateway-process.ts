@@ -15,17 +15,16 @@ export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
  * run; a test file run on its own runs the sources.
  */
 export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/process/cli.ts');
-/** The launcher users run (package.json bin): the bundle on the pinned Node with the gateway's V8 and malloc settings. */
+/** The launcher users run (package.json bin): the bundle on the pinned Node. */
 export const LAUNCHER = join(REPO_ROOT, 'scripts/bin/tollgate');
 
 /**
  * The command line for `tollgate ARGS`: through the launcher when the bundle is
  * under test, else the sources on the pinned Node. With `nodeArgs` (flags Node
- * refuses in NODE_OPTIONS, such as --trace-opt) the pinned Node runs CLI itself,
- * with the launcher's own command-line flag.
+ * refuses in NODE_OPTIONS, such as --trace-opt) the pinned Node runs CLI itself.
  */
 function tollgateCommand(args: string[], nodeArgs?: string[]): [string, string[]] {
-  if (nodeArgs !== undefined) return [NODE_BIN, ['--no-memory-reducer', ...nodeArgs, CLI, ...args]];
+  if (nodeArgs !== undefined) return [NODE_BIN, [...nodeArgs, CLI, ...args]];
   return CLI === join(REPO_ROOT, 'dist/bundle/cli.js') ? [LAUNCHER, args] : [NODE_BIN, [CLI, ...args]];
 }
 

@@ -41,6 +41,19 @@ export interface AdminServer {
  * the caller's decision (see isLoopback in ./loopback.ts).
  */
 export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
+  const app = await buildAdmin(opts);
+  await app.listen({ host: opts.host, port: opts.port });
+  const port = (app.server.address() as AddressInfo).port;
+  return { port, close: () => app.close() };
+}
+
+/**
+ * The admin API with every route registered, not listening: startAdmin
+ * listens on it, and `npm run generate` reads its OpenAPI document
+ * (docs/reference/admin-api.md). Registering a route calls nothing on
+ * `control` or `identity`; only requests do.
+ */
+export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Promise<FastifyInstance> {
   const app = Fastify({
     // Without a logger fastify logs nothing; the typed cast keeps routes on the base logger type.
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
@@ -81,8 +94,5 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   upstreamRoutes(app, opts.control);
   if (opts.identity) appRoutes(app, opts.identity);
   opts.extraRoutes?.(app);
-
-  await app.listen({ host: opts.host, port: opts.port });
-  const port = (app.server.address() as AddressInfo).port;
-  return { port, close: () => app.close() };
+  return app;
 }

@@ -2,9 +2,10 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * How long the config worker thread waits for its next config before it ends.
- * A thread that starts and compiles the schema validator anew for every
- * config took ~0.5 s longer per admin edit of a 5,000-service config; one
- * kept for good would hold its heap (tens of MB) at idle.
+ * A thread started anew for every config pays its start-up each time (~0.5 s
+ * more per admin edit of a 5,000-service config, measured when it also
+ * compiled the schema validator); one kept for good would hold its heap (tens
+ * of MB) at idle.
  */
 export const CONFIG_THREAD_IDLE_MS = 30_000;
 
@@ -64,7 +65,7 @@ const threads = new Map<string, ConfigThread>();
 /**
  * Asks the config worker thread at `url` (config-worker.ts) about `data`: the
  * thread is started on the first question and kept until it has been idle
- * `idleMs`, so a second config in a row finds the validator compiled.
+ * `idleMs`, so a second config in a row finds it started and warm.
  * Rejects when the thread fails (it could not start, or died).
  */
 export function askConfigThread(url: URL, data: unknown, idleMs = CONFIG_THREAD_IDLE_MS): Promise<unknown> {

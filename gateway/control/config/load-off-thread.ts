@@ -1,7 +1,6 @@
 import { jsonExact } from './json-exact.ts';
 import { askConfigThread } from './config-thread.ts';
 import { loadConfigText, validateConfig, type FileLoadResult, type LoadResult } from './load.ts';
-import { validatorCompiled } from './validator.ts';
 import { fileHashOf, sha256 } from '../file-hash.ts';
 import type { Logger } from '../../log.ts';
 import { runSliced, type Steps } from '../../proxy/slices.ts';
@@ -175,16 +174,14 @@ export const OFF_THREAD_SERVICES = 500;
 
 /**
  * validateConfig, on a worker thread for a config of OFF_THREAD_SERVICES or
- * more (or `minServices`), and for any config while this thread holds no
- * compiled validator: for 5,000 services it held the event loop for 150-400
- * ms, and the validator's compile alone 150-250 ms, during which an admin
- * edit stalled every request. The object goes by structured clone, so it
- * arrives exactly as it is. Should the worker fail, it is validated here.
+ * more (or `minServices`): for 5,000 services it held the event loop for
+ * 150-400 ms, during which an admin edit stalled every request. The object
+ * goes by structured clone, so it arrives exactly as it is. Should the
+ * worker fail, it is validated here.
  */
 export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {}): Promise<LoadResult> {
   const services = (raw as { services?: unknown } | null)?.services;
-  // The loop lets its validator go at the start and a minute after its last use (validator.ts).
-  const min = opts.minServices ?? (validatorCompiled() ? OFF_THREAD_SERVICES : 0);
+  const min = opts.minServices ?? OFF_THREAD_SERVICES;
   if (Array.isArray(services) && services.length >= min) {
     const started = performance.now();
     try {

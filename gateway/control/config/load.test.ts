@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, validateConfig } from './load.ts';
 import { applyEnvOverrides, unknownEnvVariables } from './env.ts';
-import { releaseValidator } from './validator.ts';
 
 const ok = (raw: unknown) => {
   const r = validateConfig(raw, {});
@@ -133,14 +132,6 @@ test('TOLLGATE_* variables that set nothing are found (a misspelt override), run
     TOLLGATE_PROXY_MAX_BODY_BYTE: '1', TOLLGATE_PROXY_LISTEN: '127.0.0.1:2', TOLLGATE_CONFIG: 'x.yaml',
     TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_TEST_REDIS_URL: 'redis://x', TOLLGATE_SERVICES: 'x', PATH: '/bin',
   }), ['TOLLGATE_PROXY_MAX_BODY_BYTE', 'TOLLGATE_SERVICES']);
-});
-
-test('the schema validator, let go after start-up, compiles again on the next load', () => {
-  releaseValidator();
-  const errs = errorsOf({ services: [], workers: 0 });
-  assert.ok(errs.some((e) => e.path === '/workers'), JSON.stringify(errs));
-  releaseValidator();
-  assert.equal(ok({ services: [] }).workers, 1, 'defaults are filled by the recompiled validator');
 });
 
 test('health.active.reuse_connection is off by default, taken when true, and must be a boolean', () => {

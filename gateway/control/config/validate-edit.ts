@@ -64,9 +64,7 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
 /**
  * Validates an edit or another node's version: by what it changes from the
  * serving config when it can (planEdit), else whole. Either goes to the
- * config worker thread as validateOffThread decides: whenever the event loop
- * holds no compiled validator, which is how it runs between edits (compiling
- * one took the loop 150-250 ms), and for a whole config of 500 services or more.
+ * config worker thread as validateOffThread decides: for 500 services or more.
  */
 export async function validateChange(raw: unknown, serving: ServingConfig | undefined, log?: Logger): Promise<LoadResult> {
   const plan = serving && planEdit(raw, serving);

@@ -1,50 +1,28 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { ConfigError } from '../types.ts';
-import type { Config } from './schema.ts';
 import schema from './tollgate.schema.json' with { type: 'json' };
+import { validate } from './validate-config.js';
 
 /**
  * Validates against the published JSON Schema, which `npm run generate`
- * derives from the TypeBox schema in schema.ts (a test keeps them equal).
- * At run time only this JSON and ajv (which fastify loads anyway) are used:
- * TypeBox's runtime would cost ~20 MB of RSS for nothing.
- *
- * The compiled validator is ~5 MB of heap (ajv's generated code, the schema
- * it closes over and ajv's own codegen state) that only a config load or an
- * admin apply needs: it is compiled on first use and let go a minute after
- * the last one (command.ts lets it go at once after start-up), so an idle gateway
- * does not carry it (docs/performance.md). A compile takes ~0.1–0.2 s.
+ * derives from the TypeBox schema in schema.ts and compiles ahead of time
+ * into validate-config.js (tests keep both equal to a fresh generation).
+ * At run time no schema is compiled: neither TypeBox's runtime (~20 MB of
+ * RSS) nor ajv's compiler (150-250 ms of event loop and ~5 MB of heap) is
+ * loaded for the config.
  */
-const RELEASE_AFTER_MS = 60_000;
-let compiled: ValidateFunction<Config> | undefined;
-let releaseTimer: NodeJS.Timeout | undefined;
-
-function validator(): ValidateFunction<Config> {
-  // verbose: errors carry their schema, so an enum-like anyOf can name the allowed values.
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true }).compile<Config>(schema);
-  if (releaseTimer) releaseTimer.refresh();
-  else releaseTimer = setTimeout(releaseValidator, RELEASE_AFTER_MS).unref();
-  return compiled;
-}
-
-/** Whether this thread holds the validator compiled: validating without it first takes ~0.1–0.25 s to compile it. */
-export function validatorCompiled(): boolean {
-  return compiled !== undefined;
-}
-
-/** Lets the compiled validator go now (command.ts, before the start-up GC); the next use compiles it again. */
-export function releaseValidator(): void {
-  compiled = undefined;
-  clearTimeout(releaseTimer);
-  releaseTimer = undefined;
-}
-
 export { schema as configJsonSchema };
 
-function valueAt(root: unknown, pointer: string): unknown {
+/** The value at a JSON pointer (an error's instancePath). */
+function valueAt(root: unknown, pointer: string, decode = (part: string) => part): unknown {
   let node: any = root;
-  for (const part of pointer.split('/').slice(1)) node = node?.[part];
+  for (const part of pointer.split('/').slice(1)) node = node?.[decode(part).replaceAll('~1', '/').replaceAll('~0', '~')];
   return node;
+}
+
+/** The part of the schema an error's schemaPath points at: a URI fragment (`#/properties/…`, percent-encoded). */
+function schemaAt(schemaPath: string): unknown {
+  return valueAt(schema, schemaPath.replace(/^#/, ''), decodeURIComponent);
 }
 
 function allowedValues(branches: unknown): string {
@@ -55,7 +33,6 @@ function allowedValues(branches: unknown): string {
 
 /** Fills defaults in place and returns every schema error with its path. */
 export function schemaErrors(value: unknown): ConfigError[] {
-  const validate = validator();
   if (validate(value)) return [];
   const all = validate.errors ?? [];
   // An anyOf failure also reports each branch's failure at the same path; keep only the anyOf line.
@@ -70,10 +47,11 @@ export function schemaErrors(value: unknown): ConfigError[] {
     const path = e.instancePath;
     if (e.keyword === 'additionalProperties') {
       // A map whose keys must match a pattern (header names) refuses a key, rather than an unknown field.
-      const keys = Object.keys((e.parentSchema as { patternProperties?: object } | undefined)?.patternProperties ?? {});
+      const parent = schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '')) as { patternProperties?: object } | undefined;
+      const keys = Object.keys(parent?.patternProperties ?? {});
       push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, keys.length ? `name must match pattern "${keys.join('" or "')}"` : 'unknown field');
     } else if (e.keyword === 'anyOf') {
-      push(path, allowedValues(e.schema));
+      push(path, allowedValues(schemaAt(e.schemaPath)));
     } else if (anyOfPaths.has(path)) {
     } else if (e.keyword === 'pattern') {
       push(path, `${e.message} (got ${JSON.stringify(valueAt(value, path))})`);
