@@ -13,6 +13,7 @@ import { pinningNote } from './cpu-pin.ts';
 import { measurePathCost } from './path.bench.ts';
 import { captured, writePerformanceDoc } from './performance-doc.ts';
 import { execFileSync } from 'node:child_process';
+import { collectorBench, collectorChecks, printCollector } from './analytics/collector.bench.ts';
 
 const gitCommit = () => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
 
@@ -36,11 +37,9 @@ const rateWarmupS = 5;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
 // Tollgate's RSS grows while it idles: its health checks' connections leave
-// old-space garbage, and until an idle gateway kept V8's optimising tiers off
-// (gateway/process/tiering.ts) they also got V8 to optimise their code, whose first
-// compile, 60-180 s after the start with the bench's checks, brought the
-// compilers' pages of the node binary in (docs/performance.md, "Idle for minutes"). So it
-// is read again after this long idle (0: not read).
+// old-space garbage, and V8 optimises their code, whose first compile brings
+// the compilers' pages of the node binary in (60-180 s after the start with
+// the bench's checks). So it is read again after this long idle (0: not read).
 const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 180);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -206,12 +205,17 @@ async function main(): Promise<void> {
     console.log('  measuring p99 at half load ...');
     const half = await halfLoad(rows, origin, workDir);
     const pathCost = measurePathCost();
-    const checks = buildChecks(rows, half, pairs, pathCost.canonicalNs);
+    // The cluster collector, Kafka → ClickHouse + Redis, on one core (test/bench/analytics/collector.bench.ts);
+    // skipped with a note when the services are not running. BENCH_COLLECTOR_EVENTS=0 leaves it out.
+    console.log('  measuring the cluster collector ...');
+    const collector = process.env.BENCH_COLLECTOR_EVENTS === '0' ? undefined : await collectorBench();
+    const checks = [...buildChecks(rows, half, pairs, pathCost.canonicalNs), ...collectorChecks(collector)];
     const printed = captured(() => {
       printPeakTable(rows, header);
       printPaired(pairs, durationS);
       printHalfLoad(half, connections, durationS, rateWarmupS, halfLoadRounds);
       console.log(`\npath handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`);
+      if (collector) printCollector(collector);
       printChecks(checks);
     });
     // A run of every competitor with the default settings is the one the docs show; BENCH_WRITE_DOCS=1 forces it.
@@ -228,6 +232,7 @@ async function main(): Promise<void> {
       paired: pairs,
       halfLoad: half,
       pathCost,
+      collector,
       checks,
     });
     console.log(`\nwrote ${file}`);

@@ -25,6 +25,7 @@ import { migrate } from '../../../collector/clickhouse/migrate.ts';
 import { dayKey } from '../../../collector/cluster/live-counters.ts';
 import { sampleEvents } from '../events/sample-events.ts';
 import { onPath } from '../procs.ts';
+import type { Check } from '../report.ts';
 import { spawnChild, stopChild } from './child.ts';
 import { treeCpuUs } from '../proc-tree.ts';
 import { clickhouseUrl, kafkaBrokers, passMiss, redisUrl, skipWithout, sleep } from './services.ts';
@@ -204,6 +205,17 @@ export async function collectorBench(): Promise<CollectorBenchResult | undefined
     await deleteKeys(redis, prefix).catch(() => {});
     redis.disconnect();
   }
+}
+
+/** The issue's collector target, as a check of the default `npm run bench` (absent when the bench was skipped). */
+export function collectorChecks(r: CollectorBenchResult | undefined): Check[] {
+  if (r === undefined) return [];
+  return [{
+    name: 'cluster collector events/s on one core (Kafka → ClickHouse + Redis, exact)',
+    value: r.eventsPerS,
+    target: { op: '>=', limit: TARGET_EVENTS_PER_S },
+    pass: r.pass,
+  }];
 }
 
 export function printCollector(r: CollectorBenchResult): void {
