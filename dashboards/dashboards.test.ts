@@ -40,7 +40,8 @@ const PLANNED_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   up: 'gauge',
 };
 
-/** Names a PromQL expression selects: what remains once strings, label matchers, ranges, groupings and function calls are set aside. */
+/** Names a PromQL expression selects: what remains once strings, label matchers, ranges, groupings and function calls
+ * are set aside. */
 function metricNamesIn(expr: string): string[] {
   const bare = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '')
@@ -58,20 +59,23 @@ function plannedName(name: string): string | undefined {
   return PLANNED_METRICS[base] === 'histogram' ? base : undefined;
 }
 
-test('committed dashboards/json matches a fresh generation (run `npm run dashboards` after editing dashboards/src)', () => {
-  const fresh = renderAll();
-  const committed = readdirSync(JSON_DIR)
-    .filter((n) => n.endsWith('.json'))
-    .sort();
-  assert.deepEqual(
-    committed,
-    [...fresh.keys()].sort(),
-    'dashboards/json holds exactly one file per generated dashboard',
-  );
-  for (const [name, content] of fresh) {
-    assert.equal(readFileSync(join(JSON_DIR, name), 'utf8'), content, `dashboards/json/${name} is stale`);
-  }
-});
+test(
+  'committed dashboards/json matches a fresh generation ' + '(run `npm run dashboards` after editing dashboards/src)',
+  () => {
+    const fresh = renderAll();
+    const committed = readdirSync(JSON_DIR)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
+    assert.deepEqual(
+      committed,
+      [...fresh.keys()].sort(),
+      'dashboards/json holds exactly one file per generated dashboard',
+    );
+    for (const [name, content] of fresh) {
+      assert.equal(readFileSync(join(JSON_DIR, name), 'utf8'), content, `dashboards/json/${name} is stale`);
+    }
+  },
+);
 
 test('dashboard uids are unique and name their files', () => {
   const uids = buildDashboards().map((d) => d.uid);
@@ -121,7 +125,8 @@ test('every planned metric is shown on some dashboard', () => {
 
 test('the metric name check sees through functions, groupings, matchers and histogram suffixes', () => {
   const expr =
-    'histogram_quantile(0.9, sum by (service, le) (rate(tollgate_request_duration_seconds_bucket{service=~"a|b"}[$__rate_interval])))\n/ on (x) tollgate_typo_total';
+    'histogram_quantile(0.9, sum by (service, le) ' +
+    '(rate(tollgate_request_duration_seconds_bucket{service=~"a|b"}[$__rate_interval])))\n/ on (x) tollgate_typo_total';
   assert.deepEqual(metricNamesIn(expr), ['tollgate_request_duration_seconds_bucket', 'tollgate_typo_total']);
   assert.equal(plannedName('tollgate_request_duration_seconds_bucket'), 'tollgate_request_duration_seconds');
   assert.equal(plannedName('tollgate_requests_total_bucket'), undefined);

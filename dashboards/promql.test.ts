@@ -74,7 +74,8 @@ test("the upstream pool panels filtered by $service show that service's canary g
     includeAll: boolean;
     allValue: string;
   };
-  // The formatting below is Grafana's for exactly this kind of variable: multi-value with All (.*), listing services from the request counter.
+  // The formatting below is Grafana's for exactly this kind of variable: multi-value with All (.*), listing services
+  // from the request counter.
   assert.deepEqual(
     [variable.query, variable.multi, variable.includeAll, variable.allValue],
     ['label_values(tollgate_requests_total, service)', true, true, '.*'],
@@ -103,7 +104,9 @@ test("the upstream pool panels filtered by $service show that service's canary g
   ];
   const cases = pool.flatMap((q) =>
     selections.map(({ selection, shows }) => ({
-      expr: `group by (service) (${q.expr.replace(/\$__rate_interval\b/g, '5m').replace(/\$service\b/g, grafanaFormats(selection, variable.allValue))})`,
+      expr: `group by (service) (${q.expr
+        .replace(/\$__rate_interval\b/g, '5m')
+        .replace(/\$service\b/g, grafanaFormats(selection, variable.allValue))})`,
       eval_time: '10m',
       exp_samples: shows.map((service) => ({ labels: `{service="${service}"}`, value: 1 })),
     })),

@@ -121,9 +121,11 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
         assert.equal(r.hist.length, LATENCY_BUCKETS_S.length + 1, 'one count per bucket plus +Inf');
         // One INSERT per row, so the duplicate lands in its own part and stays unmerged while read.
         await client.exec(`INSERT INTO ${database}.${table}
-          (bucket, app_id, service, source, source_offset, requests, status_2xx, status_3xx, status_4xx, status_5xx, billable, bytes_in, bytes_out, latency_buckets)
+          (bucket, app_id, service, source, source_offset, requests, status_2xx, status_3xx, status_4xx, status_5xx,
+            billable, bytes_in, bytes_out, latency_buckets)
           VALUES (toDateTime(${bucket}), '${app}', 'orders', '${r.source}', ${r.offset}, ${r.requests},
-            ${r.s2xx}, ${r.s3xx}, ${r.s4xx}, ${r.s5xx}, ${r.billable}, ${r.requests * 10}, ${r.requests * 100}, [${r.hist.join(',')}])`);
+            ${r.s2xx}, ${r.s3xx}, ${r.s4xx}, ${r.s5xx}, ${r.billable}, ${r.requests * 10}, ${r.requests * 100},
+            [${r.hist.join(',')}])`);
       }
     }
   });
@@ -148,32 +150,36 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
     }
   });
 
-  test('the top apps table counts the newest row of each source once and derives p50/p95/p99 from the merged histogram', async () => {
-    // The range starts half way into the seeded hour: that bucket must still count.
-    const ctx: MacroContext = {
-      fromS: hourS + HOUR_S / 2,
-      toS: nowS,
-      variables: { granularity: ['hourly'], app: [app], service: null },
-    };
-    const rows = await run(panelSql('Top'), ctx);
-    assert.equal(rows.length, 1);
-    const row = Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, k === 'App' ? v : Number(v)]));
-    assert.deepEqual(row, {
-      App: app,
-      Requests: 100,
-      Billable: 90,
-      '2xx': 80,
-      '3xx': 5,
-      '4xx': 10,
-      '5xx': 5,
-      '5xx ratio': 0.05,
-      'Bytes in': 1000,
-      'Bytes out': 10_000,
-      'p50 ms': 33.333,
-      'p95 ms': 500,
-      'p99 ms': 2500,
-    });
-  });
+  test(
+    'the top apps table counts the newest row of each ' +
+      'source once and derives p50/p95/p99 from the merged histogram',
+    async () => {
+      // The range starts half way into the seeded hour: that bucket must still count.
+      const ctx: MacroContext = {
+        fromS: hourS + HOUR_S / 2,
+        toS: nowS,
+        variables: { granularity: ['hourly'], app: [app], service: null },
+      };
+      const rows = await run(panelSql('Top'), ctx);
+      assert.equal(rows.length, 1);
+      const row = Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, k === 'App' ? v : Number(v)]));
+      assert.deepEqual(row, {
+        App: app,
+        Requests: 100,
+        Billable: 90,
+        '2xx': 80,
+        '3xx': 5,
+        '4xx': 10,
+        '5xx': 5,
+        '5xx ratio': 0.05,
+        'Bytes in': 1000,
+        'Bytes out': 10_000,
+        'p50 ms': 33.333,
+        'p95 ms': 500,
+        'p99 ms': 2500,
+      });
+    },
+  );
 
   test('the daily granularity reads the day table from the start of the day the range begins in', async () => {
     const ctx: MacroContext = {
@@ -188,52 +194,55 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
     );
   });
 
-  test('every panel gives the numbers of the reports API (GET /reports/traffic) for the same app and bucket', async () => {
-    const db = client.withDatabase(database);
-    for (const [granularity, bucketS, stepS] of [
-      ['hourly', hourS, HOUR_S],
-      ['daily', dayS, DAY_S],
-    ] as const) {
-      const [report] = await aggregateReport(
-        db,
-        appTraffic(app, granularity === 'hourly' ? 'hour' : 'day', bucketS, bucketS + stepS),
-      );
-      assert.ok(report, `the reports API has the ${granularity} bucket`);
-      const ctx: MacroContext = {
-        fromS: bucketS,
-        toS: bucketS + stepS - 1,
-        variables: { granularity: [granularity], app: [app], service: null },
-      };
-      const value = async (title: string, column: string) => {
-        const rows = await run(panelSql(title), ctx);
-        assert.equal(rows.length, 1, `${granularity} "${title}": one row for the one bucket`);
-        return Number(rows[0][column]);
-      };
-      const panels = {
-        requests: await value('Requests per app', 'Requests'),
-        status_2xx: await value('Status mix', '2xx'),
-        status_3xx: await value('Status mix', '3xx'),
-        status_4xx: await value('4xx per app', '4xx'),
-        status_5xx: await value('5xx per app', '5xx'),
-        latency_p50_ms: await value('p50 latency per app', 'p50 ms'),
-        latency_p95_ms: await value('p95 latency per app', 'p95 ms'),
-      };
-      const table = {
-        requests: await value('Top', 'Requests'),
-        status_2xx: await value('Top', '2xx'),
-        status_3xx: await value('Top', '3xx'),
-        status_4xx: await value('Top', '4xx'),
-        status_5xx: await value('Top', '5xx'),
-        bytes_in: await value('Top', 'Bytes in'),
-        bytes_out: await value('Top', 'Bytes out'),
-        latency_p50_ms: await value('Top', 'p50 ms'),
-        latency_p95_ms: await value('Top', 'p95 ms'),
-        latency_p99_ms: await value('Top', 'p99 ms'),
-      };
-      const { bucket, ...numbers } = report;
-      assert.equal(bucket, new Date(bucketS * 1000).toISOString());
-      assert.deepEqual(panels, pick(numbers, Object.keys(panels)), `${granularity}: time series panels`);
-      assert.deepEqual(table, numbers, `${granularity}: top apps table`);
-    }
-  });
+  test(
+    'every panel gives the numbers of the reports API ' + '(GET /reports/traffic) for the same app and bucket',
+    async () => {
+      const db = client.withDatabase(database);
+      for (const [granularity, bucketS, stepS] of [
+        ['hourly', hourS, HOUR_S],
+        ['daily', dayS, DAY_S],
+      ] as const) {
+        const [report] = await aggregateReport(
+          db,
+          appTraffic(app, granularity === 'hourly' ? 'hour' : 'day', bucketS, bucketS + stepS),
+        );
+        assert.ok(report, `the reports API has the ${granularity} bucket`);
+        const ctx: MacroContext = {
+          fromS: bucketS,
+          toS: bucketS + stepS - 1,
+          variables: { granularity: [granularity], app: [app], service: null },
+        };
+        const value = async (title: string, column: string) => {
+          const rows = await run(panelSql(title), ctx);
+          assert.equal(rows.length, 1, `${granularity} "${title}": one row for the one bucket`);
+          return Number(rows[0][column]);
+        };
+        const panels = {
+          requests: await value('Requests per app', 'Requests'),
+          status_2xx: await value('Status mix', '2xx'),
+          status_3xx: await value('Status mix', '3xx'),
+          status_4xx: await value('4xx per app', '4xx'),
+          status_5xx: await value('5xx per app', '5xx'),
+          latency_p50_ms: await value('p50 latency per app', 'p50 ms'),
+          latency_p95_ms: await value('p95 latency per app', 'p95 ms'),
+        };
+        const table = {
+          requests: await value('Top', 'Requests'),
+          status_2xx: await value('Top', '2xx'),
+          status_3xx: await value('Top', '3xx'),
+          status_4xx: await value('Top', '4xx'),
+          status_5xx: await value('Top', '5xx'),
+          bytes_in: await value('Top', 'Bytes in'),
+          bytes_out: await value('Top', 'Bytes out'),
+          latency_p50_ms: await value('Top', 'p50 ms'),
+          latency_p95_ms: await value('Top', 'p95 ms'),
+          latency_p99_ms: await value('Top', 'p99 ms'),
+        };
+        const { bucket, ...numbers } = report;
+        assert.equal(bucket, new Date(bucketS * 1000).toISOString());
+        assert.deepEqual(panels, pick(numbers, Object.keys(panels)), `${granularity}: time series panels`);
+        assert.deepEqual(table, numbers, `${granularity}: top apps table`);
+      }
+    },
+  );
 });

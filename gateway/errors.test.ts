@@ -11,10 +11,11 @@ test('every error code is GW_ERR_*, has a 4xx/5xx status and a message', () => {
   }
 });
 
-test('docs/reference/errors.md lists exactly the registry\'s codes, each with its status', () => {
+test("docs/reference/errors.md lists exactly the registry's codes, each with its status", () => {
   const page = readFileSync(new URL('../docs/reference/errors.md', import.meta.url), 'utf8');
   const rows = new Map([...page.matchAll(/^\| `(GW_ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]));
-  for (const [code, def] of Object.entries(errors)) assert.equal(rows.get(code), def.status, `${code} (${def.status}) in docs/reference/errors.md`);
+  for (const [code, def] of Object.entries(errors))
+    assert.equal(rows.get(code), def.status, `${code} (${def.status}) in docs/reference/errors.md`);
   for (const code of rows.keys()) assert.ok(code in errors, `${code} is documented but not in the registry`);
 });
 
@@ -26,5 +27,9 @@ test('5xx messages say nothing internal', () => {
 });
 
 test('an error body is {code, message, request_id}', () => {
-  assert.deepEqual(JSON.parse(errorBody('GW_ERR_NO_ROUTE', 'r1')), { code: 'GW_ERR_NO_ROUTE', message: errors.GW_ERR_NO_ROUTE.message, request_id: 'r1' });
+  assert.deepEqual(JSON.parse(errorBody('GW_ERR_NO_ROUTE', 'r1')), {
+    code: 'GW_ERR_NO_ROUTE',
+    message: errors.GW_ERR_NO_ROUTE.message,
+    request_id: 'r1',
+  });
 });

@@ -34,13 +34,19 @@ test('nodejs_gc_duration_seconds counts every GC, also those Node delivers toget
   releaseMemory();
   for (let i = 0; i < 5; i++) await nextTurn();
   observer.disconnect();
-  assert.ok(largestBatch >= 2, `the GCs were not delivered together (largest batch ${largestBatch}); the test proves nothing`);
-  assert.equal(await gcCount(register) - before, seen - seenBefore);
+  assert.ok(
+    largestBatch >= 2,
+    `the GCs were not delivered together (largest batch ${largestBatch}); the test proves nothing`,
+  );
+  assert.equal((await gcCount(register)) - before, seen - seenBefore);
 });
 
 test("prom-client's default metrics are all exported, from prom-client's own list less gc", async () => {
   const list = (collectDefaultMetrics as unknown as { metricsList: string[] }).metricsList;
-  assert.deepEqual(Object.keys(DEFAULT_METRICS_BUT_GC), list.filter((name) => name !== 'gc'));
+  assert.deepEqual(
+    Object.keys(DEFAULT_METRICS_BUT_GC),
+    list.filter((name) => name !== 'gc'),
+  );
   const theirs = new Registry();
   collectDefaultMetrics({ register: theirs });
   const names = (r: Registry) => r.getMetricsAsArray().map((m) => m.name);

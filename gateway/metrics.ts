@@ -16,9 +16,12 @@ import { RouteStatsRegistry } from './proxy/route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
 
 /** A metric that writes its own exposition text (RouteStatsRegistry's families). */
-interface TextMetric { text(): Promise<string> }
+interface TextMetric {
+  text(): Promise<string>;
+}
 
-const writeText = (Registry.prototype as unknown as { getMetricsAsString(metric: unknown): Promise<string> }).getMetricsAsString;
+const writeText = (Registry.prototype as unknown as { getMetricsAsString(metric: unknown): Promise<string> })
+  .getMetricsAsString;
 
 /**
  * prom-client's Registry, but a metric with a text() method writes its own
@@ -27,7 +30,9 @@ const writeText = (Registry.prototype as unknown as { getMetricsAsString(metric:
  */
 export class GatewayRegistry extends Registry {
   getMetricsAsString(metric: unknown): Promise<string> {
-    return typeof (metric as Partial<TextMetric>).text === 'function' ? (metric as TextMetric).text() : writeText.call(this, metric);
+    return typeof (metric as Partial<TextMetric>).text === 'function'
+      ? (metric as TextMetric).text()
+      : writeText.call(this, metric);
   }
 }
 
@@ -53,39 +58,68 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
     connectionsSource,
     routeStats,
     gatewayErrors: new Counter({
-      name: 'tollgate_gateway_errors_total', help: 'Replies written by the gateway itself, by error code.',
-      labelNames: ['code'] as const, registers,
+      name: 'tollgate_gateway_errors_total',
+      help: 'Replies written by the gateway itself, by error code.',
+      labelNames: ['code'] as const,
+      registers,
     }),
     responsesAborted: new Counter({
       name: 'tollgate_responses_aborted_total',
-      help: 'Responses that did not reach the client whole: cut off by the gateway after their status line was sent (the client saw the status, then a closed connection), or left by a client halfway through sending its request (reason client_closed; status class 4xx for the 499 when nothing was sent), by service, status class and reason (the access event\'s error class, e.g. upstream_timeout).',
-      labelNames: ['service', 'status_class', 'reason'] as const, registers,
+      help:
+        'Responses that did not reach the client whole: cut off by the gateway after their status line was ' +
+        'sent (the client saw the status, then a closed connection), or left by a client halfway through ' +
+        'sending its request (reason client_closed; status class 4xx for the 499 when nothing was ' +
+        "sent), by service, status class and reason (the access event's error class, e.g. upstream_timeout).",
+      labelNames: ['service', 'status_class', 'reason'] as const,
+      registers,
     }),
     retries: new Counter({
-      name: 'tollgate_upstream_retries_total', help: 'Retries sent to another target after a failed connect, or a connection lost before any response, by service and canary group (\'\' for the service\'s own upstream).',
-      labelNames: ['service', 'group'] as const, registers,
+      name: 'tollgate_upstream_retries_total',
+      help:
+        'Retries sent to another target after a failed connect, or a connection lost ' +
+        "before any response, by service and canary group ('' for the service's own upstream).",
+      labelNames: ['service', 'group'] as const,
+      registers,
     }),
     targetHealthy: new Gauge({
-      name: 'tollgate_upstream_target_healthy', help: '1 when the active health check passes (and the target is not ejected), else 0.',
-      labelNames: ['service', 'target'] as const, registers, aggregator: 'min',
+      name: 'tollgate_upstream_target_healthy',
+      help: '1 when the active health check passes (and the target is not ejected), else 0.',
+      labelNames: ['service', 'target'] as const,
+      registers,
+      aggregator: 'min',
     }),
     ejections: new Counter({
-      name: 'tollgate_upstream_ejections_total', help: 'Targets ejected by passive health checking.',
-      labelNames: ['service', 'target'] as const, registers,
+      name: 'tollgate_upstream_ejections_total',
+      help: 'Targets ejected by passive health checking.',
+      labelNames: ['service', 'target'] as const,
+      registers,
     }),
     inflight: new Gauge({
-      name: 'tollgate_inflight_requests', help: 'Requests being served now.', registers,
-      collect() { this.set(inflightSource.count()); },
+      name: 'tollgate_inflight_requests',
+      help: 'Requests being served now.',
+      registers,
+      collect() {
+        this.set(inflightSource.count());
+      },
     }),
     clientConnections: new Gauge({
-      name: 'tollgate_client_connections', help: 'Client connections open on the proxy listener now.', registers,
-      async collect() { this.set(await connectionsSource.count()); },
+      name: 'tollgate_client_connections',
+      help: 'Client connections open on the proxy listener now.',
+      registers,
+      async collect() {
+        this.set(await connectionsSource.count());
+      },
     }),
     connectionsDropped: new Counter({
-      name: 'tollgate_client_connections_dropped_total', help: 'Client connections closed on accept because proxy.max_connections were open.', registers,
+      name: 'tollgate_client_connections_dropped_total',
+      help: 'Client connections closed on accept because proxy.max_connections were open.',
+      registers,
     }),
     configVersion: new Gauge({
-      name: 'tollgate_config_version', help: 'Version of the config this process serves.', registers, aggregator: 'min',
+      name: 'tollgate_config_version',
+      help: 'Version of the config this process serves.',
+      registers,
+      aggregator: 'min',
     }),
     events: createEventMetrics(register),
   };
@@ -100,8 +134,18 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
  * that adds or renames one fails it.
  */
 export const DEFAULT_METRICS_BUT_GC = {
-  processCpuTotal, processStartTime, osMemoryHeap, processOpenFileDescriptors, processMaxFileDescriptors,
-  eventLoopLag, processResources, processHandles, processRequests, heapSizeAndUsed, heapSpacesSizeAndUsed, version,
+  processCpuTotal,
+  processStartTime,
+  osMemoryHeap,
+  processOpenFileDescriptors,
+  processMaxFileDescriptors,
+  eventLoopLag,
+  processResources,
+  processHandles,
+  processRequests,
+  heapSizeAndUsed,
+  heapSpacesSizeAndUsed,
+  version,
 };
 
 function defaultMetricsButGc(register: Registry): void {
@@ -150,17 +194,37 @@ export function createEventMetrics(register: Registry) {
   const source = { emitted: () => 0, spoolBytes: () => 0, spoolEvents: () => 0 };
   return {
     source,
-    emitted: totalsCounter({ name: 'tollgate_events_emitted_total', help: 'Access events accepted by the sink.', registers }, () => [[{}, source.emitted()]]),
-    dropped: new Counter({ name: 'tollgate_events_dropped_total', help: 'Access events dropped, by reason.', labelNames: ['reason'] as const, registers }),
+    emitted: totalsCounter(
+      { name: 'tollgate_events_emitted_total', help: 'Access events accepted by the sink.', registers },
+      () => [[{}, source.emitted()]],
+    ),
+    dropped: new Counter({
+      name: 'tollgate_events_dropped_total',
+      help: 'Access events dropped, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     spoolBytes: new Gauge({
-      name: 'tollgate_event_spool_bytes', help: 'Bytes of events kept on local disk (embedded log not yet consumed, or Kafka spool).', registers,
-      collect() { this.set(source.spoolBytes()); },
+      name: 'tollgate_event_spool_bytes',
+      help: 'Bytes of events kept on local disk (embedded log not yet consumed, or Kafka spool).',
+      registers,
+      collect() {
+        this.set(source.spoolBytes());
+      },
     }),
     spoolEvents: new Gauge({
-      name: 'tollgate_event_spool_events', help: 'Events waiting in the Kafka spool.', registers,
-      collect() { this.set(source.spoolEvents()); },
+      name: 'tollgate_event_spool_events',
+      help: 'Events waiting in the Kafka spool.',
+      registers,
+      collect() {
+        this.set(source.spoolEvents());
+      },
     }),
-    sinkUp: new Gauge({ name: 'tollgate_event_sink_up', help: '1 when the sink can deliver (Kafka reachable; always 1 for embedded).', registers }),
+    sinkUp: new Gauge({
+      name: 'tollgate_event_sink_up',
+      help: '1 when the sink can deliver (Kafka reachable; always 1 for embedded).',
+      registers,
+    }),
   };
 }
 
@@ -172,13 +236,20 @@ export type EventMetrics = ReturnType<typeof createEventMetrics>;
  * then carry the family twice (the workers' empty one and its own), which
  * `promtool check metrics` refuses ("second HELP line").
  */
-export function createControlMetrics(register: Registry, stores: Partial<Record<'config' | 'apps', { readonly up: boolean }>> = {}) {
+export function createControlMetrics(
+  register: Registry,
+  stores: Partial<Record<'config' | 'apps', { readonly up: boolean }>> = {},
+) {
   // Read at each scrape from the stores' own state (log.ts, outageLog); only shared (Redis) stores report one.
   if (Object.keys(stores).length > 0) {
     new Gauge({
       name: 'tollgate_store_up',
-      help: '1 while the shared (Redis) store answers, 0 from its first failure until a poll succeeds again, by store (config: the config versions; apps: the apps and signing keys). Proxying goes on meanwhile; admin writes get 503.',
-      labelNames: ['store'] as const, registers: [register],
+      help:
+        '1 while the shared (Redis) store answers, 0 from its first failure until a poll succeeds again, by ' +
+        'store (config: the config versions; apps: the apps and ' +
+        'signing keys). Proxying goes on meanwhile; admin writes get 503.',
+      labelNames: ['store'] as const,
+      registers: [register],
       collect() {
         for (const [store, health] of Object.entries(stores)) this.set({ store }, health.up ? 1 : 0);
       },
@@ -186,13 +257,21 @@ export function createControlMetrics(register: Registry, stores: Partial<Record<
   }
   return {
     reloads: new Counter({
-      name: 'tollgate_config_reloads_total', help: 'Config applies, by result (ok; invalid: refused by validation; error: the config store could not save it).',
-      labelNames: ['result'] as const, registers: [register],
+      name: 'tollgate_config_reloads_total',
+      help:
+        'Config applies, by result (ok; invalid: refused by ' +
+        'validation; error: the config store could not save it).',
+      labelNames: ['result'] as const,
+      registers: [register],
     }),
     conflicts: new Counter({
       name: 'tollgate_config_conflicts_total',
-      help: 'Admin edits and rollbacks whose compare-and-set append to the shared config store another node beat, by result (retried: the newer version was adopted and the edit tried again on it; gave_up: not tried again, the edit got 409).',
-      labelNames: ['result'] as const, registers: [register],
+      help:
+        'Admin edits and rollbacks whose compare-and-set append to the shared config store another node ' +
+        'beat, by result (retried: the newer version was adopted and the ' +
+        'edit tried again on it; gave_up: not tried again, the edit got 409).',
+      labelNames: ['result'] as const,
+      registers: [register],
     }),
   };
 }

@@ -91,7 +91,8 @@ export function renderAdminApiReference(doc: Document): string {
   }
   const sections = [...byTag.entries()].map(
     ([tag, rows]) =>
-      `## ${TAG_TITLES[tag] ?? tag}\n\n| call | does | takes | answers |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`,
+      `## ${TAG_TITLES[tag] ?? tag}\n\n| call | does | takes | answers |\n| --- | --- | --- | --- |\n` +
+      `${rows.join('\n')}\n`,
   );
   return `# Admin API reference
 

@@ -60,7 +60,9 @@ const DEFERRED_BUILTINS: Record<string, string[]> = {
 
 /** The stand-in: a property read loads the module (process.getBuiltinModule) and reads it there. */
 const DEFERRED_BUILTIN = '__tollgateDeferredBuiltin';
-const DEFERRED_BUILTIN_SOURCE = `const ${DEFERRED_BUILTIN} = (id) => { let m; return new Proxy({}, { get: (_, key) => (m ??= process.getBuiltinModule(id))[key] }); };`;
+const DEFERRED_BUILTIN_SOURCE =
+  `const ${DEFERRED_BUILTIN} = (id) => { let m; return new Proxy({}, ` +
+  `{ get: (_, key) => (m ??= process.getBuiltinModule(id))[key] }); };`;
 
 const deferBuiltins: Plugin = {
   name: 'defer-builtins',
@@ -85,7 +87,8 @@ async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    // The worker threads' entries beside the chunks: load-off-thread.ts and collector/embedded/threaded.ts start them by these names.
+    // The worker threads' entries beside the chunks: load-off-thread.ts and collector/embedded/threaded.ts start them
+    // by these names.
     entryPoints: {
       cli: 'gateway/process/cli.ts',
       'config-worker': 'gateway/control/config/config-worker.ts',
@@ -109,7 +112,9 @@ async function bundleGateway(): Promise<void> {
     // CommonJS packages inside an ES module bundle call require() for Node's
     // built-ins; esbuild's own shim throws for those, so give them the real one.
     banner: {
-      js: `import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url); ${DEFERRED_BUILTIN_SOURCE}`,
+      js:
+        `import { createRequire as __tollgateCreateRequire } from 'node:module'; const ` +
+        `require = __tollgateCreateRequire(import.meta.url); ${DEFERRED_BUILTIN_SOURCE}`,
     },
     plugins: [deferBuiltins],
     logLevel: 'warning',
@@ -123,7 +128,8 @@ async function bundleGateway(): Promise<void> {
   );
   if (misplaced.length > 0) {
     throw new Error(
-      `bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):\n  ${misplaced.join('\n  ')}`,
+      'bundled modules that find files relative to themselves (add the package to EXTERNAL in scripts/bundle.ts):' +
+        `\n  ${misplaced.join('\n  ')}`,
     );
   }
   const bundled = Object.keys(result.metafile.inputs).map((file) => file.slice(file.lastIndexOf('node_modules/')));

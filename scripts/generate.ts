@@ -48,8 +48,8 @@ export function renderConfigReference(): string {
 
 Every key of the config file, its type, its default and what it does. This page is generated from the
 schema (\`gateway/control/config/schema.ts\`) by \`npm run generate\`, which also writes the JSON Schema
-[\`gateway/control/config/tollgate.schema.json\`](../../gateway/control/config/tollgate.schema.json) for editors; a test fails when
-either differs from the schema. How the pieces fit together: [Configuration](../configuration.md).
+[\`tollgate.schema.json\`](../../gateway/control/config/tollgate.schema.json) for editors; a test fails
+when either differs from the schema. How the pieces fit together: [Configuration](../configuration.md).
 
 ${configReference()}`;
 }
@@ -60,6 +60,7 @@ if (import.meta.main) {
   writeFileSync(CONFIG_REFERENCE, renderConfigReference());
   writeFileSync(ADMIN_API_REFERENCE, renderAdminApiReference(await adminOpenApi()));
   console.log(
-    'generated gateway/control/config/{tollgate.schema.json,validate-config.js} and docs/reference/{config,admin-api}.md',
+    'generated ' +
+      'gateway/control/config/{tollgate.schema.json,validate-config.js} and docs/reference/{config,admin-api}.md',
   );
 }

@@ -35,9 +35,11 @@ async function main(): Promise<void> {
   });
   const retention = result.ttl
     ? `TTL ${retentionDays} days`
-    : `${retentionDays} days by day-partition drops (ClickHouse ${result.serverVersion} has no table TTL; the collector runs them)`;
+    : `${retentionDays} days by day-partition drops (ClickHouse ` +
+      `${result.serverVersion} has no table TTL; the collector runs them)`;
   console.log(
-    `migrate: ${result.applied.length} applied, ${result.alreadyApplied} already applied; server ${result.serverVersion}; raw-event retention ${retention}`,
+    `migrate: ${result.applied.length} applied, ${result.alreadyApplied} ` +
+      `already applied; server ${result.serverVersion}; raw-event retention ${retention}`,
   );
 }
 

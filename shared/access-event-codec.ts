@@ -212,7 +212,8 @@ function invalid(message: string): EventDecodeError {
 }
 
 function need(n: number): void {
-  if (end - pos < n) throw new EventDecodeError('truncated', `record ends at byte ${end}, needed ${n} more from ${pos}`);
+  if (end - pos < n)
+    throw new EventDecodeError('truncated', `record ends at byte ${end}, needed ${n} more from ${pos}`);
 }
 
 function readVarint(field: string): number {

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EventIdGenerator, eventIdTimeMs, eventIdToBytes, newEventId, traceIdFromBytes, traceIdToBytes, uuidFromBytes, uuidToBytes,
+  EventIdGenerator,
+  eventIdTimeMs,
+  eventIdToBytes,
+  newEventId,
+  traceIdFromBytes,
+  traceIdToBytes,
+  uuidFromBytes,
+  uuidToBytes,
 } from './access-event-id.ts';
 
 const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -65,7 +72,14 @@ test('canonical UUID text round-trips through 16 bytes and any other text is ref
   const v4 = '01890a5d-ac96-474b-bcce-b302099a8057';
   assert.ok(uuidToBytes(v4, out, 0));
   assert.equal(Buffer.from(out.subarray(0, 16)).toString('hex'), v4.replaceAll('-', ''));
-  for (const text of [v4.toUpperCase(), v4.replaceAll('-', ''), `${v4}0`, v4.replace('-', '_'), v4.replace('a', 'g'), '']) {
+  for (const text of [
+    v4.toUpperCase(),
+    v4.replaceAll('-', ''),
+    `${v4}0`,
+    v4.replace('-', '_'),
+    v4.replace('a', 'g'),
+    '',
+  ]) {
     assert.equal(uuidToBytes(text, out, 0), false, text);
   }
 });

@@ -112,7 +112,12 @@ const UUID7_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
  */
 export function uuidToBytes(text: string, out: Uint8Array, offset: number): boolean {
   if (text.length !== 36) return false;
-  if (text.charCodeAt(8) !== 0x2d || text.charCodeAt(13) !== 0x2d || text.charCodeAt(18) !== 0x2d || text.charCodeAt(23) !== 0x2d) {
+  if (
+    text.charCodeAt(8) !== 0x2d ||
+    text.charCodeAt(13) !== 0x2d ||
+    text.charCodeAt(18) !== 0x2d ||
+    text.charCodeAt(23) !== 0x2d
+  ) {
     return false;
   }
   for (let i = 0; i < 16; i++) {
@@ -130,11 +135,26 @@ export function uuidFromBytes(bytes: Uint8Array, offset: number): string {
   const b = bytes;
   const o = offset;
   return (
-    HEX[b[o]] + HEX[b[o + 1]] + HEX[b[o + 2]] + HEX[b[o + 3]] +
-    '-' + HEX[b[o + 4]] + HEX[b[o + 5]] +
-    '-' + HEX[b[o + 6]] + HEX[b[o + 7]] +
-    '-' + HEX[b[o + 8]] + HEX[b[o + 9]] +
-    '-' + HEX[b[o + 10]] + HEX[b[o + 11]] + HEX[b[o + 12]] + HEX[b[o + 13]] + HEX[b[o + 14]] + HEX[b[o + 15]]
+    HEX[b[o]] +
+    HEX[b[o + 1]] +
+    HEX[b[o + 2]] +
+    HEX[b[o + 3]] +
+    '-' +
+    HEX[b[o + 4]] +
+    HEX[b[o + 5]] +
+    '-' +
+    HEX[b[o + 6]] +
+    HEX[b[o + 7]] +
+    '-' +
+    HEX[b[o + 8]] +
+    HEX[b[o + 9]] +
+    '-' +
+    HEX[b[o + 10]] +
+    HEX[b[o + 11]] +
+    HEX[b[o + 12]] +
+    HEX[b[o + 13]] +
+    HEX[b[o + 14]] +
+    HEX[b[o + 15]]
   );
 }
 
@@ -157,8 +177,22 @@ export function traceIdFromBytes(bytes: Uint8Array, offset: number): string {
   const b = bytes;
   const o = offset;
   return (
-    HEX[b[o]] + HEX[b[o + 1]] + HEX[b[o + 2]] + HEX[b[o + 3]] + HEX[b[o + 4]] + HEX[b[o + 5]] + HEX[b[o + 6]] + HEX[b[o + 7]] +
-    HEX[b[o + 8]] + HEX[b[o + 9]] + HEX[b[o + 10]] + HEX[b[o + 11]] + HEX[b[o + 12]] + HEX[b[o + 13]] + HEX[b[o + 14]] + HEX[b[o + 15]]
+    HEX[b[o]] +
+    HEX[b[o + 1]] +
+    HEX[b[o + 2]] +
+    HEX[b[o + 3]] +
+    HEX[b[o + 4]] +
+    HEX[b[o + 5]] +
+    HEX[b[o + 6]] +
+    HEX[b[o + 7]] +
+    HEX[b[o + 8]] +
+    HEX[b[o + 9]] +
+    HEX[b[o + 10]] +
+    HEX[b[o + 11]] +
+    HEX[b[o + 12]] +
+    HEX[b[o + 13]] +
+    HEX[b[o + 14]] +
+    HEX[b[o + 15]]
   );
 }
 

@@ -6,7 +6,11 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 test('canonical dotted IPv4 packs to its 4 bytes and prints back the same', () => {
   const out = new Uint8Array(4);
-  for (const [text, bytes] of [['203.0.113.7', 'cb007107'], ['0.0.0.0', '00000000'], ['255.255.255.255', 'ffffffff']]) {
+  for (const [text, bytes] of [
+    ['203.0.113.7', 'cb007107'],
+    ['0.0.0.0', '00000000'],
+    ['255.255.255.255', 'ffffffff'],
+  ]) {
     assert.ok(ipv4ToBytes(text, out, 0), text);
     assert.equal(hex(out), bytes);
     assert.equal(formatIpv4(out, 0), text);
@@ -15,7 +19,19 @@ test('canonical dotted IPv4 packs to its 4 bytes and prints back the same', () =
 
 test('IPv4 text that would not print back the same is refused', () => {
   const out = new Uint8Array(4);
-  for (const text of ['01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.', '.1.2.3', '1..2.3', '1.2.3.4 ', 'a.b.c.d', '1.2.3.1000', '']) {
+  for (const text of [
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '1.2.3.',
+    '.1.2.3',
+    '1..2.3',
+    '1.2.3.4 ',
+    'a.b.c.d',
+    '1.2.3.1000',
+    '',
+  ]) {
     assert.equal(ipv4ToBytes(text, out, 0), false, text);
   }
 });
@@ -23,10 +39,14 @@ test('IPv4 text that would not print back the same is refused', () => {
 test('RFC 5952 IPv6 text packs to its 16 bytes and prints back the same', () => {
   const out = new Uint8Array(16);
   const cases = [
-    ['::', '00000000000000000000000000000000'], ['::1', '00000000000000000000000000000001'],
-    ['1::', '00010000000000000000000000000000'], ['2001:db8::1', '20010db8000000000000000000000001'],
-    ['2001:db8:0:1::1', '20010db8000000010000000000000001'], ['2001:db8::1:0:0:1', '20010db8000000000001000000000001'],
-    ['1:0:3:4:5:6:7:8', '00010000000300040005000600070008'], ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'f'.repeat(32)],
+    ['::', '00000000000000000000000000000000'],
+    ['::1', '00000000000000000000000000000001'],
+    ['1::', '00010000000000000000000000000000'],
+    ['2001:db8::1', '20010db8000000000000000000000001'],
+    ['2001:db8:0:1::1', '20010db8000000010000000000000001'],
+    ['2001:db8::1:0:0:1', '20010db8000000000001000000000001'],
+    ['1:0:3:4:5:6:7:8', '00010000000300040005000600070008'],
+    ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'f'.repeat(32)],
     ['::ffff:102:304', undefined], // IPv4-mapped prints dotted, so this spelling is not canonical
   ] as const;
   for (const [text, bytes] of cases) {
@@ -41,8 +61,23 @@ test('RFC 5952 IPv6 text packs to its 16 bytes and prints back the same', () => 
 test('IPv6 text that is not canonical is refused', () => {
   const out = new Uint8Array(16);
   const texts = [
-    '2001:DB8::1', '2001:0db8::1', '2001:db8:0:0:0:0:0:1', '0::1', '2001:db8::0:1', '1:0:3:4:5:6:7::', '1::3:4:5:6:7:8',
-    '2001:db8::1::1', 'fe80::1%eth0', '::1.2.3.4', '::ffff:1.2.3.4', ':1::', '1::2:', '1:2:3:4:5:6:7:8:9', '12345::', ':', '',
+    '2001:DB8::1',
+    '2001:0db8::1',
+    '2001:db8:0:0:0:0:0:1',
+    '0::1',
+    '2001:db8::0:1',
+    '1:0:3:4:5:6:7::',
+    '1::3:4:5:6:7:8',
+    '2001:db8::1::1',
+    'fe80::1%eth0',
+    '::1.2.3.4',
+    '::ffff:1.2.3.4',
+    ':1::',
+    '1::2:',
+    '1:2:3:4:5:6:7:8:9',
+    '12345::',
+    ':',
+    '',
     '2001:db8:0:0:1:0:0:1', // the first of two equal zero runs is the one to shorten
   ];
   for (const text of texts) assert.equal(ipv6ToBytes(text, out, 0), false, text);

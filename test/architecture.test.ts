@@ -25,8 +25,25 @@ test('collector/ and shared/ never import gateway/: the collector mounts into th
   const crossings: string[] = [];
   for (const top of ['collector', 'shared']) {
     for (const file of sources(join(root, top))) {
-      for (const target of importsOf(file)) if (target.startsWith('gateway/')) crossings.push(`${relative(root, file)} → ${target}`);
+      for (const target of importsOf(file))
+        if (target.startsWith('gateway/')) crossings.push(`${relative(root, file)} → ${target}`);
     }
   }
   assert.deepEqual(crossings, []);
+});
+
+const CODE_FOLDERS = ['gateway', 'collector', 'shared', 'scripts', 'dashboards', 'test'];
+
+test('no line of TypeScript is over 120 characters', () => {
+  const long: string[] = [];
+  for (const top of CODE_FOLDERS) {
+    for (const file of sources(join(root, top))) {
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          if (line.length > 120) long.push(`${relative(root, file)}:${i + 1} (${line.length})`);
+        });
+    }
+  }
+  assert.deepEqual(long, []);
 });

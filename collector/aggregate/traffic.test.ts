@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { ERROR_CLASSES, type AccessEvent, type ErrorClass } from '../../shared/access-event.ts';
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
 import {
-  bucketStartMs, emptyCounters, latencySlot, mergeCounters, quantileMs, TrafficAggregator, type TrafficDelta,
+  bucketStartMs,
+  emptyCounters,
+  latencySlot,
+  mergeCounters,
+  quantileMs,
+  TrafficAggregator,
+  type TrafficDelta,
 } from './traffic.ts';
 import { SAMPLE_START_MS, sampleEvent } from './sample-event.fixture.ts';
 
@@ -22,7 +28,11 @@ function byKey(deltas: TrafficDelta[]): Map<string, TrafficDelta['counters']> {
 test('buckets start at the UTC hour and day', () => {
   assert.equal(new Date(bucketStartMs('hour', T0)).toISOString(), '2025-03-10T13:00:00.000Z');
   assert.equal(new Date(bucketStartMs('day', T0)).toISOString(), '2025-03-10T00:00:00.000Z');
-  assert.equal(bucketStartMs('hour', Date.UTC(2025, 2, 10, 14)), Date.UTC(2025, 2, 10, 14), 'a bucket start is its own bucket');
+  assert.equal(
+    bucketStartMs('hour', Date.UTC(2025, 2, 10, 14)),
+    Date.UTC(2025, 2, 10, 14),
+    'a bucket start is its own bucket',
+  );
 });
 
 test('counts requests, status classes, billable, bytes and rejections by class per hour and day', () => {
@@ -75,10 +85,18 @@ test('aggregating two halves and merging equals aggregating everything', () => {
   const events: AccessEvent[] = [];
   const classes: ErrorClass[] = ['none', 'none', 'rate_limited', 'no_route', 'unauthorized'];
   for (let i = 0; i < 500; i++) {
-    events.push(sampleEvent({
-      startMs: T0 + i * 613_000, appId: `app${i % 3}`, service: `svc${i % 2}`, status: [200, 201, 304, 404, 500][i % 5],
-      totalUs: (i * 7919) % 5_000_000, bytesIn: i, bytesOut: i * 3, errorClass: classes[(i >> 2) % 5],
-    }));
+    events.push(
+      sampleEvent({
+        startMs: T0 + i * 613_000,
+        appId: `app${i % 3}`,
+        service: `svc${i % 2}`,
+        status: [200, 201, 304, 404, 500][i % 5],
+        totalUs: (i * 7919) % 5_000_000,
+        bytesIn: i,
+        bytesOut: i * 3,
+        errorClass: classes[(i >> 2) % 5],
+      }),
+    );
   }
   const all = new TrafficAggregator();
   for (const e of events) all.add(e);

@@ -58,7 +58,14 @@ export function bucketSizeMs(granularity: Granularity): number {
 
 export function emptyCounters(): TrafficCounters {
   return {
-    requests: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0, billable: 0, bytesIn: 0, bytesOut: 0,
+    requests: 0,
+    status2xx: 0,
+    status3xx: 0,
+    status4xx: 0,
+    status5xx: 0,
+    billable: 0,
+    bytesIn: 0,
+    bytesOut: 0,
     rejections: new Array<number>(ERROR_CLASSES.length).fill(0),
     latency: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0),
   };
@@ -70,8 +77,12 @@ export function latencySlot(totalUs: number): number {
   return LATENCY_BOUNDS_US.length;
 }
 
-/** Reads only these fields, so the cluster collector can pass its view of a record (collector/cluster/event-view.ts). */
-export function addEvent(c: TrafficCounters, e: Pick<AccessEvent, 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>): void {
+/** Reads only these fields, so the cluster collector can pass its view of a record (collector/cluster/event-view.ts).
+ * */
+export function addEvent(
+  c: TrafficCounters,
+  e: Pick<AccessEvent, 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>,
+): void {
   c.requests += 1;
   const statusClass = Math.floor(e.status / 100);
   if (statusClass === 2) c.status2xx += 1;

@@ -37,7 +37,8 @@ export class ClickHouseUnreachableError extends Error {
 
 export interface ClickHouseClient {
   readonly database: string | undefined;
-  /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT, or an INSERT with its data as UTF-8 bytes). */
+  /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT, or an INSERT with its data as UTF-8 bytes).
+   * */
   exec(sql: string | Uint8Array): Promise<void>;
   /** Runs a SELECT and returns its rows; 64-bit integers arrive as numbers. */
   query<Row = Record<string, unknown>>(sql: string): Promise<Row[]>;
@@ -67,7 +68,8 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
   const parsed = new URL(options.url);
   const authorization =
     parsed.username || parsed.password
-      ? 'Basic ' + Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')
+      ? 'Basic ' +
+        Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')
       : undefined;
   parsed.username = '';
   parsed.password = '';
@@ -84,16 +86,28 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     let response: Response;
     try {
       // Bytes are never a SharedArrayBuffer view here; the DOM typing wants that said.
-      response = await fetch(url, { method: 'POST', body: body as string | Uint8Array<ArrayBuffer>, headers, signal: AbortSignal.timeout(timeoutMs) });
+      response = await fetch(url, {
+        method: 'POST',
+        body: body as string | Uint8Array<ArrayBuffer>,
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (error) {
       // fetch says only "fetch failed"; the cause (ECONNREFUSED, timeout) is what an operator needs.
       const cause = (error as Error).cause as Error | undefined;
-      throw new ClickHouseUnreachableError(`cannot reach ClickHouse at ${url.origin}: ${cause?.message ?? (error as Error).message}`, { cause: error });
+      throw new ClickHouseUnreachableError(
+        `cannot reach ClickHouse at ${url.origin}: ${cause?.message ?? (error as Error).message}`,
+        { cause: error },
+      );
     }
     const text = await response.text();
     if (!response.ok) {
       const code = /^Code: (\d+)/.exec(text)?.[1];
-      throw new ClickHouseError(`ClickHouse ${response.status}: ${text.trim()}`, response.status, code === undefined ? undefined : Number(code));
+      throw new ClickHouseError(
+        `ClickHouse ${response.status}: ${text.trim()}`,
+        response.status,
+        code === undefined ? undefined : Number(code),
+      );
     }
     return text;
   }

@@ -7,7 +7,13 @@ import { supportsTableTtl } from './http-client.ts';
 import type { ClickHouseClient } from './http-client.ts';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from './migrate.ts';
 import { loadMigrations, renderMigration } from './migration-files.ts';
-import { aggregateReport, appTraffic, rawReport, skipWithoutClickHouse, withScratchDatabase } from './test-clickhouse.ts';
+import {
+  aggregateReport,
+  appTraffic,
+  rawReport,
+  skipWithoutClickHouse,
+  withScratchDatabase,
+} from './test-clickhouse.ts';
 
 const skip = skipWithoutClickHouse;
 const HOUR_S = 1_700_002_800; // 2023-11-14 23:00:00 UTC, an hour start
@@ -20,7 +26,9 @@ async function copyOfMigrations(): Promise<string> {
 }
 
 async function appliedVersions(client: ClickHouseClient, database: string): Promise<number[]> {
-  const rows = await client.withDatabase(database).query<{ version: number }>('SELECT DISTINCT version FROM schema_migrations ORDER BY version');
+  const rows = await client
+    .withDatabase(database)
+    .query<{ version: number }>('SELECT DISTINCT version FROM schema_migrations ORDER BY version');
   return rows.map((row) => row.version);
 }
 
@@ -33,18 +41,47 @@ function latency(...pairs: [slot: number, count: number][]): number[] {
 
 function hourlyRow(source: string, sourceOffset: number, requests: number, buckets: number[]) {
   return {
-    bucket: HOUR_S, app_id: 'app-a', service: 'orders', source, source_offset: sourceOffset,
-    requests, status_2xx: requests, status_3xx: 0, status_4xx: 0, status_5xx: 0, billable: requests,
-    rejections: [], bytes_in: requests * 10, bytes_out: requests * 100, latency_buckets: buckets,
+    bucket: HOUR_S,
+    app_id: 'app-a',
+    service: 'orders',
+    source,
+    source_offset: sourceOffset,
+    requests,
+    status_2xx: requests,
+    status_3xx: 0,
+    status_4xx: 0,
+    status_5xx: 0,
+    billable: requests,
+    rejections: [],
+    bytes_in: requests * 10,
+    bytes_out: requests * 100,
+    latency_buckets: buckets,
   };
 }
 
 function rawEvent(eventId: string, totalUs: number, status: number) {
   return {
-    event_id: eventId, ts: HOUR_S + 60, ts_ms: 5, node: 'gw-1', app_id: 'app-a', service: 'orders', route: 'list',
-    method: 'GET', status, upstream_status: status, total_us: totalUs, upstream_us: totalUs - 100, gateway_us: 100,
-    bytes_in: 10, bytes_out: 100, client_ip: '127.0.0.1', target: 'http://127.0.0.1:1', error_class: 'none',
-    trace_id: '', source: 'kafka:access-events:0', source_offset: Number(eventId.slice(1)),
+    event_id: eventId,
+    ts: HOUR_S + 60,
+    ts_ms: 5,
+    node: 'gw-1',
+    app_id: 'app-a',
+    service: 'orders',
+    route: 'list',
+    method: 'GET',
+    status,
+    upstream_status: status,
+    total_us: totalUs,
+    upstream_us: totalUs - 100,
+    gateway_us: 100,
+    bytes_in: 10,
+    bytes_out: 100,
+    client_ip: '127.0.0.1',
+    target: 'http://127.0.0.1:1',
+    error_class: 'none',
+    trace_id: '',
+    source: 'kafka:access-events:0',
+    source_offset: Number(eventId.slice(1)),
   };
 }
 
@@ -55,14 +92,25 @@ test('applies every migration in order and records each with its checksum', { sk
     const lines: string[] = [];
     const result = await migrate({ client, database, log: (line) => lines.push(line) });
     const files = await loadMigrations(DEFAULT_MIGRATIONS_DIR);
-    assert.deepEqual(result.applied.map((m) => m.name), files.map((f) => f.name));
-    assert.equal(lines.length, files.length);
-    const recorded = await client.withDatabase(database).query<{ name: string; checksum: string }>(
-      'SELECT name, checksum FROM schema_migrations ORDER BY version',
+    assert.deepEqual(
+      result.applied.map((m) => m.name),
+      files.map((f) => f.name),
     );
-    assert.deepEqual(recorded, files.map((f) => ({ name: f.name, checksum: f.checksum })));
-    const tables = await client.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${database}' ORDER BY name`);
-    assert.deepEqual(tables.map((t) => t.name), ['access_events', 'schema_migrations', 'traffic_daily', 'traffic_hourly']);
+    assert.equal(lines.length, files.length);
+    const recorded = await client
+      .withDatabase(database)
+      .query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations ORDER BY version');
+    assert.deepEqual(
+      recorded,
+      files.map((f) => ({ name: f.name, checksum: f.checksum })),
+    );
+    const tables = await client.query<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = '${database}' ORDER BY name`,
+    );
+    assert.deepEqual(
+      tables.map((t) => t.name),
+      ['access_events', 'schema_migrations', 'traffic_daily', 'traffic_hourly'],
+    );
   });
 });
 
@@ -72,21 +120,31 @@ test('a second run applies nothing and records nothing twice', { skip }, async (
     const second = await migrate({ client, database });
     assert.deepEqual(second.applied, []);
     assert.equal(second.alreadyApplied, first.applied.length);
-    const [{ rows }] = await client.withDatabase(database).query<{ rows: number }>('SELECT count() AS rows FROM schema_migrations');
+    const [{ rows }] = await client
+      .withDatabase(database)
+      .query<{ rows: number }>('SELECT count() AS rows FROM schema_migrations');
     assert.equal(rows, first.applied.length);
   });
 });
 
-test('refuses to run when an applied migration was changed, naming the file, and applies nothing new', { skip }, async () => {
+test('refuses to run when an applied migration was changed, naming the file, and applies nothing new', {
+  skip,
+}, async () => {
   const dir = await copyOfMigrations();
   try {
     await withScratchDatabase(async (client, database) => {
       await migrate({ client, database, dir });
       const changed = join(dir, '0002_traffic_hourly.sql');
       await writeFile(changed, (await readFile(changed, 'utf8')) + '\n-- an innocent-looking edit\n');
-      await writeFile(join(dir, '0999_new_table.sql'), 'CREATE TABLE IF NOT EXISTS later (a UInt8) ENGINE = MergeTree() ORDER BY a;\n');
+      await writeFile(
+        join(dir, '0999_new_table.sql'),
+        'CREATE TABLE IF NOT EXISTS later (a UInt8) ENGINE = MergeTree() ORDER BY a;\n',
+      );
       const before = await appliedVersions(client, database);
-      await assert.rejects(migrate({ client, database, dir }), /0002_traffic_hourly\.sql was changed after it was applied/);
+      await assert.rejects(
+        migrate({ client, database, dir }),
+        /0002_traffic_hourly\.sql was changed after it was applied/,
+      );
       assert.deepEqual(await appliedVersions(client, database), before);
     });
   } finally {
@@ -94,17 +152,28 @@ test('refuses to run when an applied migration was changed, naming the file, and
   }
 });
 
-test('records a migration only after all its statements succeed, and re-runs a half-applied one', { skip }, async () => {
+test('records a migration only after all its statements succeed, and re-runs a half-applied one', {
+  skip,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-migrations-'));
   try {
     await withScratchDatabase(async (client, database) => {
       const good = 'CREATE TABLE IF NOT EXISTS first_half (a UInt8) ENGINE = MergeTree() ORDER BY a;\n';
-      await writeFile(join(dir, '0001_two_parts.sql'), good + 'CREATE TABLE IF NOT EXISTS second_half (a NoSuchType) ENGINE = MergeTree() ORDER BY a;\n');
+      await writeFile(
+        join(dir, '0001_two_parts.sql'),
+        good + 'CREATE TABLE IF NOT EXISTS second_half (a NoSuchType) ENGINE = MergeTree() ORDER BY a;\n',
+      );
       await assert.rejects(migrate({ client, database, dir }), /0001_two_parts\.sql: statement 2 of 2 failed/);
       assert.deepEqual(await appliedVersions(client, database), []);
-      await writeFile(join(dir, '0001_two_parts.sql'), good + 'CREATE TABLE IF NOT EXISTS second_half (a UInt8) ENGINE = MergeTree() ORDER BY a;\n');
+      await writeFile(
+        join(dir, '0001_two_parts.sql'),
+        good + 'CREATE TABLE IF NOT EXISTS second_half (a UInt8) ENGINE = MergeTree() ORDER BY a;\n',
+      );
       const result = await migrate({ client, database, dir });
-      assert.deepEqual(result.applied.map((m) => m.name), ['0001_two_parts.sql']);
+      assert.deepEqual(
+        result.applied.map((m) => m.name),
+        ['0001_two_parts.sql'],
+      );
       assert.deepEqual(await appliedVersions(client, database), [1]);
     });
   } finally {
@@ -112,7 +181,9 @@ test('records a migration only after all its statements succeed, and re-runs a h
   }
 });
 
-test('counts an aggregate batch inserted twice once, and a newer cumulative row of a source replaces its older one', { skip }, async () => {
+test('counts an aggregate batch inserted twice once, and a newer cumulative row of a source replaces its older one', {
+  skip,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
@@ -129,14 +200,27 @@ test('counts an aggregate batch inserted twice once, and a newer cumulative row 
 
     const rows = await aggregateReport(db, REPORT);
     // 90 (newest row of source 0) + 10 (source 1); histogram 40, 40, 19, 1.
-    assert.deepEqual(rows, [{
-      bucket: new Date(HOUR_S * 1000).toISOString(), requests: 100, status_2xx: 100, status_3xx: 0, status_4xx: 0, status_5xx: 0,
-      bytes_in: 1000, bytes_out: 10_000, latency_p50_ms: 13.75, latency_p95_ms: 89.474, latency_p99_ms: 100,
-    }]);
+    assert.deepEqual(rows, [
+      {
+        bucket: new Date(HOUR_S * 1000).toISOString(),
+        requests: 100,
+        status_2xx: 100,
+        status_3xx: 0,
+        status_4xx: 0,
+        status_5xx: 0,
+        bytes_in: 1000,
+        bytes_out: 10_000,
+        latency_p50_ms: 13.75,
+        latency_p95_ms: 89.474,
+        latency_p99_ms: 100,
+      },
+    ]);
   });
 });
 
-test('counts a repeated event_id once in the raw report, matching the aggregate report for the same events', { skip }, async () => {
+test('counts a repeated event_id once in the raw report, matching the aggregate report for the same events', {
+  skip,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
@@ -159,7 +243,9 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
   });
 });
 
-test('gives the raw table a TTL of the configured retention, or day partitions where the server has no TTL', { skip }, async () => {
+test('gives the raw table a TTL of the configured retention, or day partitions where the server has no TTL', {
+  skip,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     const result = await migrate({ client, database, retentionDays: 7 });
     const [table] = await client.query<{ engine_full: string }>(
@@ -173,7 +259,9 @@ test('gives the raw table a TTL of the configured retention, or day partitions w
       // 18.16 rejects TTL; the clause is still what current servers get from the same file.
       assert.equal(result.ttl, false);
       assert.doesNotMatch(table.engine_full, /TTL/);
-      const [file] = (await loadMigrations(DEFAULT_MIGRATIONS_DIR)).filter((f) => f.name.endsWith('_access_events.sql'));
+      const [file] = (await loadMigrations(DEFAULT_MIGRATIONS_DIR)).filter((f) =>
+        f.name.endsWith('_access_events.sql'),
+      );
       assert.match(renderMigration(file, { retentionDays: 7, supportsTtl: true }), /^TTL ts \+ toIntervalDay\(7\)$/m);
     }
   });

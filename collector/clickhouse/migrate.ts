@@ -76,13 +76,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         await db.exec(statement);
       } catch (error) {
         throw new Error(
-          `${file.name}: statement ${index + 1} of ${statements.length} failed; nothing of it is recorded, fix it and run again: ${(error as Error).message}`,
+          `${file.name}: statement ${index + 1} of ${statements.length} failed; ` +
+            `nothing of it is recorded, fix it and run again: ${(error as Error).message}`,
           { cause: error },
         );
       }
     }
     await db.exec(
-      `INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (${file.version}, ${quoteString(file.name)}, ${quoteString(file.checksum)}, now())`,
+      `INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ` +
+        `(${file.version}, ${quoteString(file.name)}, ${quoteString(file.checksum)}, now())`,
     );
     done.push({ version: file.version, name: file.name, statements: statements.length });
     log(`applied ${file.name} (${statements.length} statement${statements.length === 1 ? '' : 's'})`);
@@ -106,7 +108,8 @@ ORDER BY version`);
 
 async function readApplied(db: ClickHouseClient): Promise<AppliedRow[]> {
   return db.query<AppliedRow>(
-    'SELECT version, any(name) AS name, any(checksum) AS checksum FROM schema_migrations GROUP BY version ORDER BY version',
+    'SELECT version, any(name) AS name, any(checksum) AS ' +
+      'checksum FROM schema_migrations GROUP BY version ORDER BY version',
   );
 }
 
@@ -120,10 +123,13 @@ export function checkHistory(files: readonly MigrationFile[], applied: readonly 
   let highestApplied = 0;
   for (const row of applied) {
     const file = byVersion.get(row.version);
-    if (!file) throw new Error(`migration ${row.name} was applied but its file is missing; migrations are never deleted`);
+    if (!file)
+      throw new Error(`migration ${row.name} was applied but its file is missing; migrations are never deleted`);
     if (file.checksum !== row.checksum) {
       throw new Error(
-        `migration ${file.name} was changed after it was applied (recorded checksum ${row.checksum.slice(0, 12)}…, file now ${file.checksum.slice(0, 12)}…); restore it and add a new migration instead`,
+        `migration ${file.name} was changed after it was applied (recorded checksum ` +
+          `${row.checksum.slice(0, 12)}…, file now ` +
+          `${file.checksum.slice(0, 12)}…); restore it and add a new migration instead`,
       );
     }
     highestApplied = Math.max(highestApplied, row.version);
@@ -132,7 +138,10 @@ export function checkHistory(files: readonly MigrationFile[], applied: readonly 
   const pending = files.filter((file) => !appliedVersions.has(file.version));
   const late = pending.find((file) => file.version < highestApplied);
   if (late) {
-    throw new Error(`migration ${late.name} is numbered below the already applied ${String(highestApplied).padStart(4, '0')}; renumber it above every applied migration`);
+    throw new Error(
+      `migration ${late.name} is numbered below the already applied ${String(highestApplied).padStart(4, '0')}; ` +
+        'renumber it above every applied migration',
+    );
   }
   return pending;
 }

@@ -22,7 +22,9 @@ async function withDir(files: Record<string, string>, fn: (dir: string) => Promi
 }
 
 test('splits a file into statements at a semicolon that ends a line, dropping comment-only chunks', () => {
-  const sql = '-- header\nCREATE TABLE a (x String DEFAULT \'a;b\') ENGINE = Memory;\n\n-- between\nCREATE TABLE b (x UInt8) ENGINE = Memory ;  \n-- trailing comment\n';
+  const sql =
+    "-- header\nCREATE TABLE a (x String DEFAULT 'a;b') ENGINE = Memory;\n\n-- " +
+    'between\nCREATE TABLE b (x UInt8) ENGINE = Memory ;  \n-- trailing comment\n';
   assert.deepEqual(splitStatements(sql), [
     "-- header\nCREATE TABLE a (x String DEFAULT 'a;b') ENGINE = Memory",
     '-- between\nCREATE TABLE b (x UInt8) ENGINE = Memory',
@@ -38,14 +40,24 @@ test('uncomments supports_ttl lines only for servers with table TTL and fills in
 });
 
 test('rejects an unknown placeholder and a retention that is not a whole number of days', () => {
-  assert.throws(() => renderMigration({ name: '0007_x.sql', source: 'SELECT {{ttl_days}}' }, { retentionDays: 30, supportsTtl: true }), /0007_x\.sql: unknown placeholder \{\{ttl_days\}\}/);
-  assert.throws(() => renderMigration({ name: 'x.sql', source: '' }, { retentionDays: 0.5, supportsTtl: true }), /whole number of days/);
+  assert.throws(
+    () =>
+      renderMigration({ name: '0007_x.sql', source: 'SELECT {{ttl_days}}' }, { retentionDays: 30, supportsTtl: true }),
+    /0007_x\.sql: unknown placeholder \{\{ttl_days\}\}/,
+  );
+  assert.throws(
+    () => renderMigration({ name: 'x.sql', source: '' }, { retentionDays: 0.5, supportsTtl: true }),
+    /whole number of days/,
+  );
 });
 
 test('loads the repo migrations numbered from 0001 without gaps', async () => {
   const files = await loadMigrations(DEFAULT_MIGRATIONS_DIR);
   assert.ok(files.length >= 3);
-  assert.deepEqual(files.map((f) => f.version), files.map((_, i) => i + 1));
+  assert.deepEqual(
+    files.map((f) => f.version),
+    files.map((_, i) => i + 1),
+  );
 });
 
 test('rejects a .sql file with a bad name or a number used twice', async () => {
@@ -63,7 +75,16 @@ test('returns only unapplied files, and refuses a changed, missing or out-of-ord
   const three = file(3, '0003_c.sql');
   const applied = (f: MigrationFile) => ({ version: f.version, name: f.name, checksum: f.checksum });
   assert.deepEqual(checkHistory([one, two, three], [applied(one)]), [two, three]);
-  assert.throws(() => checkHistory([file(1, '0001_a.sql', 'SELECT 2;\n')], [applied(one)]), /0001_a\.sql was changed after it was applied/);
-  assert.throws(() => checkHistory([two], [applied(one), applied(two)]), /0001_a\.sql was applied but its file is missing/);
-  assert.throws(() => checkHistory([one, two, three], [applied(one), applied(three)]), /0002_b\.sql is numbered below the already applied 0003/);
+  assert.throws(
+    () => checkHistory([file(1, '0001_a.sql', 'SELECT 2;\n')], [applied(one)]),
+    /0001_a\.sql was changed after it was applied/,
+  );
+  assert.throws(
+    () => checkHistory([two], [applied(one), applied(two)]),
+    /0001_a\.sql was applied but its file is missing/,
+  );
+  assert.throws(
+    () => checkHistory([one, two, three], [applied(one), applied(three)]),
+    /0002_b\.sql is numbered below the already applied 0003/,
+  );
 });

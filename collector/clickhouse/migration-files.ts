@@ -46,7 +46,10 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
   const files: MigrationFile[] = [];
   for (const name of names) {
     const match = FILE_NAME.exec(name);
-    if (!match) throw new Error(`migration file ${name} must be named NNNN_description.sql (4 digits, lower-case letters, digits, _)`);
+    if (!match)
+      throw new Error(
+        `migration file ${name} must be named NNNN_description.sql (4 digits, lower-case letters, digits, _)`,
+      );
     const version = Number(match[1]);
     if (version === 0) throw new Error(`migration file ${name}: numbers start at 0001`);
     const clash = byVersion.get(version);
@@ -74,7 +77,8 @@ export function renderMigration(file: Pick<MigrationFile, 'name' | 'source'>, co
   });
   return lines.join('\n').replace(PLACEHOLDER, (_, key: string) => {
     const value = values[key];
-    if (value === undefined) throw new Error(`${file.name}: unknown placeholder {{${key}}} (known: ${Object.keys(values).join(', ')})`);
+    if (value === undefined)
+      throw new Error(`${file.name}: unknown placeholder {{${key}}} (known: ${Object.keys(values).join(', ')})`);
     return value;
   });
 }

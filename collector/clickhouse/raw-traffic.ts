@@ -22,7 +22,10 @@ export function rawTrafficSql(q: TrafficSelection): string {
   // in a query that also has a WHERE ("Unknown identifier: total_us").
   const slot = `multiIf(${boundsUs.map((b, k) => `total_us <= ${b}, ${k + 1}`).join(', ')}, ${boundsUs.length + 1})`;
   const slots = [...boundsUs, Infinity].map((_, k) => `countIf(${slot} = ${k + 1})`);
-  const where = [`ts >= ${dateTimeFromEpochS(Math.ceil(q.fromMs / 1000))}`, `ts < ${dateTimeFromEpochS(Math.ceil(q.toMs / 1000))}`];
+  const where = [
+    `ts >= ${dateTimeFromEpochS(Math.ceil(q.fromMs / 1000))}`,
+    `ts < ${dateTimeFromEpochS(Math.ceil(q.toMs / 1000))}`,
+  ];
   if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
   if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
   return `SELECT intDiv(toUInt32(ts), ${step}) * ${step} AS bucket,

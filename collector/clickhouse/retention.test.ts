@@ -13,7 +13,10 @@ test('keeps raw events inside the retention and removes the older days', { skip:
     const db = client.withDatabase(database);
     const nowS = Math.floor(Date.now() / 1000);
     const ages = [40, 31, 29, 0];
-    await db.insert('access_events', ages.map((days) => ({ event_id: `age-${days}`, ts: nowS - days * DAY_S })));
+    await db.insert(
+      'access_events',
+      ages.map((days) => ({ event_id: `age-${days}`, ts: nowS - days * DAY_S })),
+    );
 
     const result = await enforceRetention(client, { database, retentionDays: 30 });
     if (supportsTableTtl(await client.serverVersion())) {
@@ -25,13 +28,18 @@ test('keeps raw events inside the retention and removes the older days', { skip:
       assert.equal(result.droppedPartitions.length, 2);
     }
     const kept = await db.query<{ event_id: string }>('SELECT event_id FROM access_events ORDER BY event_id');
-    assert.deepEqual(kept.map((row) => row.event_id), ['age-0', 'age-29']);
+    assert.deepEqual(
+      kept.map((row) => row.event_id),
+      ['age-0', 'age-29'],
+    );
     const again = await enforceRetention(client, { database, retentionDays: 30 });
     assert.deepEqual(again.droppedPartitions, []);
   });
 });
 
-test('moves an existing TTL to a changed retention where the server has table TTL', { skip: skipWithoutClickHouse }, async (t) => {
+test('moves an existing TTL to a changed retention where the server has table TTL', {
+  skip: skipWithoutClickHouse,
+}, async (t) => {
   await withScratchDatabase(async (client, database) => {
     if (!supportsTableTtl(await client.serverVersion())) {
       t.skip('this ClickHouse has no table TTL; retention is by partition drops');

@@ -23,7 +23,8 @@ export async function enforceRetention(
   options: { database: string; retentionDays: number },
 ): Promise<RetentionResult> {
   const { retentionDays } = options;
-  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`retention must be a whole number of days >= 1, got ${retentionDays}`);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1)
+    throw new Error(`retention must be a whole number of days >= 1, got ${retentionDays}`);
   const database = identifier(options.database);
   const db = client.withDatabase(database);
   if (supportsTableTtl(await client.serverVersion())) {
@@ -40,9 +41,13 @@ export async function enforceRetention(
   // before that day is older than now() - retention.
   const [cutoff] = await db.query<{ day: number }>(`SELECT toYYYYMMDD(now() - ${retentionDays * 86_400}) AS day`);
   const parts = await db.query<{ partition: string }>(
-    `SELECT DISTINCT partition FROM system.parts WHERE database = ${quoteString(database)} AND table = 'access_events' AND active`,
+    `SELECT DISTINCT partition FROM system.parts WHERE database = ` +
+      `${quoteString(database)} AND table = 'access_events' AND active`,
   );
-  const expired = parts.map((p) => p.partition).filter((id) => /^\d{8}$/.test(id) && Number(id) < cutoff.day).sort();
+  const expired = parts
+    .map((p) => p.partition)
+    .filter((id) => /^\d{8}$/.test(id) && Number(id) < cutoff.day)
+    .sort();
   for (const id of expired) await db.exec(`ALTER TABLE access_events DROP PARTITION ${id}`);
   return { mode: 'partition_drop', droppedPartitions: expired, ttlUpdated: false };
 }

@@ -16,12 +16,14 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * games): names come from config and tests, never from requests.
  */
 export function identifier(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`invalid ClickHouse identifier ${JSON.stringify(name)}: use letters, digits and _`);
+  if (!IDENTIFIER.test(name))
+    throw new Error(`invalid ClickHouse identifier ${JSON.stringify(name)}: use letters, digits and _`);
   return name;
 }
 
 /** A DateTime literal from epoch seconds, independent of the server's time zone. */
 export function dateTimeFromEpochS(epochS: number): string {
-  if (!Number.isInteger(epochS) || epochS < 0) throw new Error(`epoch seconds must be a non-negative integer, got ${epochS}`);
+  if (!Number.isInteger(epochS) || epochS < 0)
+    throw new Error(`epoch seconds must be a non-negative integer, got ${epochS}`);
   return `toDateTime(${epochS})`;
 }

@@ -19,7 +19,9 @@ const inCi = process.env.CI === 'true';
 
 /** The `skip` option for node:test: a message when ClickHouse is unavailable outside CI. */
 export const skipWithoutClickHouse: string | false =
-  !url && !inCi ? 'TOLLGATE_TEST_CLICKHOUSE_URL is unset; run `npm run services:up` and export the URL it prints' : false;
+  !url && !inCi
+    ? 'TOLLGATE_TEST_CLICKHOUSE_URL is unset; run `npm run services:up` and export the URL it prints'
+    : false;
 
 export function testClickHouseClient(): ClickHouseClient {
   assert.ok(url, 'CI=true requires TOLLGATE_TEST_CLICKHOUSE_URL (start ClickHouse with `npm run services:up`)');
@@ -30,7 +32,9 @@ export function testClickHouseClient(): ClickHouseClient {
  * Runs fn with a database name of its own (never `tollgate`), dropped
  * afterwards, so runs and tests never see each other's tables.
  */
-export async function withScratchDatabase(fn: (client: ClickHouseClient, database: string) => Promise<void>): Promise<void> {
+export async function withScratchDatabase(
+  fn: (client: ClickHouseClient, database: string) => Promise<void>,
+): Promise<void> {
   const client = testClickHouseClient();
   const database = `tollgate_test_${randomBytes(6).toString('hex')}`;
   try {
@@ -56,7 +60,12 @@ export async function rawReport(db: ClickHouseClient, q: TrafficSelection): Prom
 }
 
 /** Every request counted in an aggregate table, over all keys. */
-export async function totalRequests(db: ClickHouseClient, table: 'traffic_hourly' | 'traffic_daily' = 'traffic_daily'): Promise<number> {
-  const [row] = await db.query<{ n: number }>(`SELECT sum(requests) AS n FROM (${newestPerKey(table, ['requests'], ['1'])})`);
+export async function totalRequests(
+  db: ClickHouseClient,
+  table: 'traffic_hourly' | 'traffic_daily' = 'traffic_daily',
+): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `SELECT sum(requests) AS n FROM (${newestPerKey(table, ['requests'], ['1'])})`,
+  );
   return Number(row?.n ?? 0);
 }

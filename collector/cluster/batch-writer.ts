@@ -50,7 +50,8 @@ export class BatchWriter {
     const { logger, metrics, stats } = this.#o;
     const writeStartMs = performance.now();
     await this.retry('dead-letter', () => this.#o.deadLetters.send(b.deadLetters));
-    // Raw events before the aggregate rows that count them (migrations/README.md, Replay); the two aggregate tables are independent.
+    // Raw events before the aggregate rows that count them (migrations/README.md, Replay); the two aggregate tables are
+    // independent.
     if (b.rawBody.rows > 0) {
       const body = b.rawBody.body();
       await this.retry('access_events', () => this.#o.clickhouse.exec(body));
@@ -67,31 +68,47 @@ export class BatchWriter {
     const writtenMs = performance.now();
     const liveCounters = this.#o.liveCounters;
     // Each partition has its own mark in Redis and its own committed offset: they go in parallel.
-    // Live counters go before the commit so that a crash in between redelivers (and the mark skips) rather than loses them.
+    // Live counters go before the commit so that a crash in between redelivers (and the mark skips) rather than loses
+    // them.
     if (liveCounters) {
-      await Promise.all(b.parts.map(async ({ last, live }) => {
-        if (!(await liveCounters.apply(last.topic, last.partition, live))) stats.redisErrors++;
-      }));
+      await Promise.all(
+        b.parts.map(async ({ last, live }) => {
+          if (!(await liveCounters.apply(last.topic, last.partition, live))) stats.redisErrors++;
+        }),
+      );
     }
     const liveMs = performance.now();
     // A failed commit (lost the partition in a rebalance, Kafka away) only means redelivery, which is harmless;
     // bounded, as the client may wait for a broker that is away without end, and the next batch waits for this one.
-    await Promise.all(b.parts.map(async ({ last }) => {
-      const error = await outcomeWithin(Promise.resolve(last.commit()), COMMIT_TIMEOUT_MS, 'offset commit');
-      if (error) logger.warn({ err: error, partition: last.partition }, 'offset commit failed; the batch will be redelivered and skipped');
-    }));
+    await Promise.all(
+      b.parts.map(async ({ last }) => {
+        const error = await outcomeWithin(Promise.resolve(last.commit()), COMMIT_TIMEOUT_MS, 'offset commit');
+        if (error)
+          logger.warn(
+            { err: error, partition: last.partition },
+            'offset commit failed; the batch will be redelivered and skipped',
+          );
+      }),
+    );
     stats.batches++;
     const doneMs = performance.now();
     metrics?.batch((doneMs - b.startedMs) / 1000);
-    logger.debug({
-      records: b.records, ms: Math.round(doneMs - b.startedMs),
-      // Where a batch's time goes: counting, waiting for the previous batch, ClickHouse, Redis, commit.
-      phasesMs: {
-        count: Math.round(b.countMs), queued: Math.round(writeStartMs - b.startedMs - b.countMs), clickhouse: Math.round(writtenMs - writeStartMs),
-        redis: Math.round(liveMs - writtenMs), commit: Math.round(doneMs - liveMs),
+    logger.debug(
+      {
+        records: b.records,
+        ms: Math.round(doneMs - b.startedMs),
+        // Where a batch's time goes: counting, waiting for the previous batch, ClickHouse, Redis, commit.
+        phasesMs: {
+          count: Math.round(b.countMs),
+          queued: Math.round(writeStartMs - b.startedMs - b.countMs),
+          clickhouse: Math.round(writtenMs - writeStartMs),
+          redis: Math.round(liveMs - writtenMs),
+          commit: Math.round(doneMs - liveMs),
+        },
+        stats,
       },
-      stats,
-    }, 'batch committed');
+      'batch committed',
+    );
   }
 
   /** Retries an idempotent ClickHouse (or Kafka dead-letter) call until it succeeds or the collector stops. */

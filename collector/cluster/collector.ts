@@ -45,12 +45,14 @@ export interface ClusterCollectorOptions {
   latenessMs?: number;
   /** How far back, in offsets of one partition, a repeated event_id is a duplicate (default 1,000,000). */
   dedupOffsets?: number;
-  /** How long the group waits for a silent member (e.g. SIGKILLed) before reassigning its partitions (default 10000). */
+  /** How long the group waits for a silent member (e.g. SIGKILLed) before reassigning its partitions (default 10000).
+   * */
   sessionTimeoutMs?: number;
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   now?: () => number;
-  /** Redis live counters, updated after ClickHouse acked and before the commit (deferred, not waited for, while Redis is away). */
+  /** Redis live counters, updated after ClickHouse acked and before the commit (deferred, not waited for, while Redis
+   * is away). */
   liveCounters?: LiveCounters;
   metrics?: CollectorMetrics;
   /** How often consumer lag is measured for metrics (default 5000). */
@@ -73,13 +75,24 @@ export interface CollectorStats {
   tooLate: number;
   batches: number;
   insertFailures: number;
-  /** Batches whose live counters could not reach Redis at once (kept in LiveCounters' backlog, applied when it answers; ClickHouse unaffected). */
+  /** Batches whose live counters could not reach Redis at once (kept in LiveCounters' backlog, applied when it answers;
+   * ClickHouse unaffected). */
   redisErrors: number;
 }
 
 export class ClusterCollector {
-  readonly stats: CollectorStats = { counted: 0, redelivered: 0, duplicate: 0, deadLetter: 0, tooLate: 0, batches: 0, insertFailures: 0, redisErrors: 0 };
-  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> & Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
+  readonly stats: CollectorStats = {
+    counted: 0,
+    redelivered: 0,
+    duplicate: 0,
+    deadLetter: 0,
+    tooLate: 0,
+    batches: 0,
+    insertFailures: 0,
+    redisErrors: 0,
+  };
+  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> &
+    Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
   readonly #sources = new Map<string, SourceTotals>();
   readonly #abort = new AbortController();
   readonly #deadLetters: DeadLetterSink;
@@ -128,9 +141,15 @@ export class ClusterCollector {
     this.#closer = new ConsumerCloser(this.#stopSignal.signal, this.#options.logger);
     this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
     this.#writer = new BatchWriter({
-      clickhouse: this.#options.clickhouse, deadLetters: this.#deadLetters, liveCounters: options.liveCounters, metrics: options.metrics,
-      logger: this.#options.logger, stats: this.stats, retryInitialDelayMs: this.#options.retryInitialDelayMs,
-      retryMaxDelayMs: this.#options.retryMaxDelayMs, signal: this.#abort.signal,
+      clickhouse: this.#options.clickhouse,
+      deadLetters: this.#deadLetters,
+      liveCounters: options.liveCounters,
+      metrics: options.metrics,
+      logger: this.#options.logger,
+      stats: this.stats,
+      retryInitialDelayMs: this.#options.retryInitialDelayMs,
+      retryMaxDelayMs: this.#options.retryMaxDelayMs,
+      signal: this.#abort.signal,
     });
     options.metrics?.observe(this.stats, options.liveCounters);
   }
@@ -156,29 +175,38 @@ export class ClusterCollector {
     let failures = 0;
     let nextLogMs = 0;
     try {
-      await retryUntilDone(async () => {
-        try {
-          await this.#deadLetters.ensureTopic();
-          await this.#subscribe();
-        } catch (error) {
-          await this.#closeConsumer();
-          throw error;
-        }
-      }, {
-        initialDelayMs: this.#options.retryInitialDelayMs, maxDelayMs: this.#options.retryMaxDelayMs, signal: this.#stopSignal.signal,
-        onFailure: (error) => {
-          failures++;
-          if (Date.now() < nextLogMs) return;
-          logger.warn({ err: error, failures }, 'kafka: cannot connect; retrying with backoff (logged again each minute)');
-          nextLogMs = Date.now() + 60_000;
+      await retryUntilDone(
+        async () => {
+          try {
+            await this.#deadLetters.ensureTopic();
+            await this.#subscribe();
+          } catch (error) {
+            await this.#closeConsumer();
+            throw error;
+          }
         },
-      });
+        {
+          initialDelayMs: this.#options.retryInitialDelayMs,
+          maxDelayMs: this.#options.retryMaxDelayMs,
+          signal: this.#stopSignal.signal,
+          onFailure: (error) => {
+            failures++;
+            if (Date.now() < nextLogMs) return;
+            logger.warn(
+              { err: error, failures },
+              'kafka: cannot connect; retrying with backoff (logged again each minute)',
+            );
+            nextLogMs = Date.now() + 60_000;
+          },
+        },
+      );
     } catch (error) {
       if (error instanceof StoppedError) return; // stopped while Kafka was away: nothing to consume
       throw error;
     }
     this.#kafkaUp = true;
-    if (failures > 0 || this.reconnects > 0) logger.info({ down_ms: Date.now() - this.#kafkaDownSinceMs, failures }, 'kafka: consuming again');
+    if (failures > 0 || this.reconnects > 0)
+      logger.info({ down_ms: Date.now() - this.#kafkaDownSinceMs, failures }, 'kafka: consuming again');
   }
 
   async #subscribe(): Promise<void> {
@@ -193,14 +221,25 @@ export class ClusterCollector {
     });
     this.#consumer = consumer;
     // A failed rejoin is emitted as 'error': unheard, it would end the process. Only the current consumer's count.
-    consumer.on('error', (error: Error) => { if (this.#consumer === consumer) this.#lost(error); });
+    consumer.on('error', (error: Error) => {
+      if (this.#consumer === consumer) this.#lost(error);
+    });
     // A (re)join may hand us partitions another member advanced: reload their totals.
     consumer.on('consumer:group:join', () => this.#generation++);
-    const stream = await consumer.consume({ topics: [this.#options.topic], autocommit: false, mode: 'committed', fallbackMode: 'earliest' });
+    const stream = await consumer.consume({
+      topics: [this.#options.topic],
+      autocommit: false,
+      mode: 'committed',
+      fallbackMode: 'earliest',
+    });
     this.#stream = stream;
     // A stream given up in a reset may still deliver what it had fetched: only the current one's records count.
-    stream.on('data', (message: Record_) => { if (this.#stream === stream) this.#onRecord(message); });
-    stream.on('error', (error: Error) => { if (this.#stream === stream) this.#lost(error); });
+    stream.on('data', (message: Record_) => {
+      if (this.#stream === stream) this.#onRecord(message);
+    });
+    stream.on('error', (error: Error) => {
+      if (this.#stream === stream) this.#lost(error);
+    });
     const metrics = this.#options.metrics;
     if (metrics) {
       consumer.on('consumer:lag', (lag) => metrics.setLag(lag));
@@ -218,7 +257,10 @@ export class ClusterCollector {
     this.#kafkaUp = false;
     this.#kafkaDownSinceMs = Date.now();
     this.reconnects++;
-    this.#options.logger.warn({ err: error }, 'kafka: lost while consuming; reconnecting (uncommitted records are redelivered and counted once)');
+    this.#options.logger.warn(
+      { err: error },
+      'kafka: lost while consuming; reconnecting (uncommitted records are redelivered and counted once)',
+    );
     this.#connecting = this.#reset().then(() => this.#connect());
   }
 
@@ -294,7 +336,8 @@ export class ClusterCollector {
         if (this.#stopping) return;
         this.#stream?.resume();
         if (this.#buffer.length >= this.#options.batchMaxEvents) this.#startFlush();
-        else if (this.#buffer.length > 0) this.#timer ??= setTimeout(() => this.#startFlush(), this.#options.batchMaxWaitMs);
+        else if (this.#buffer.length > 0)
+          this.#timer ??= setTimeout(() => this.#startFlush(), this.#options.batchMaxWaitMs);
       });
   }
 
@@ -306,7 +349,10 @@ export class ClusterCollector {
    * held: one written, one counted.
    */
   async #flush(): Promise<void> {
-    const batch = this.#buffer.length > this.#options.batchMaxEvents ? this.#buffer.splice(0, this.#options.batchMaxEvents) : this.#buffer;
+    const batch =
+      this.#buffer.length > this.#options.batchMaxEvents
+        ? this.#buffer.splice(0, this.#options.batchMaxEvents)
+        : this.#buffer;
     if (batch === this.#buffer) this.#buffer = [];
     if (batch.length === 0) return;
     const startedMs = performance.now();
@@ -321,7 +367,12 @@ export class ClusterCollector {
     const rawBody = this.#rawBodies[this.#flushes++ % 2];
     rawBody.reset();
     const counted = await countBatch(batch, {
-      stats: this.stats, view: this.#view, rawBody, totals: this.#totalsOf, nowMs: this.#options.now(), startedMs,
+      stats: this.stats,
+      view: this.#view,
+      rawBody,
+      totals: this.#totalsOf,
+      nowMs: this.#options.now(),
+      startedMs,
     });
     await this.#writing;
     if (this.#writeFailed) throw this.#writeFailed;
@@ -335,7 +386,10 @@ export class ClusterCollector {
   readonly #totalsOf = async (source: string, nowMs: number): Promise<SourceTotals> => {
     let totals = this.#sources.get(source);
     if (totals) return totals;
-    totals = new SourceTotals(source, { latenessMs: this.#options.latenessMs, dedupOffsets: this.#options.dedupOffsets });
+    totals = new SourceTotals(source, {
+      latenessMs: this.#options.latenessMs,
+      dedupOffsets: this.#options.dedupOffsets,
+    });
     const loading = totals;
     await this.#writer.retry('load totals', () => loading.load(this.#options.clickhouse, nowMs));
     this.#sources.set(source, totals);

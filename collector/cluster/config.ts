@@ -21,7 +21,10 @@ export interface CollectorConfig {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): CollectorConfig {
-  const brokers = (env.TOLLGATE_KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = (env.TOLLGATE_KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (brokers.length === 0) throw new Error('TOLLGATE_KAFKA_BROKERS is required (host:port[,host:port…])');
   return {
     brokers,
@@ -45,6 +48,7 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return value;
 }

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { outcomeWithin, sleep } from './retry.ts';
 
 /** Closes a consumer, leaving its group; false when that failed or took over 5 s. */
-const closed = async (consumer: Consumer): Promise<boolean> => (await outcomeWithin(consumer.close(true), 5000, 'consumer close')) === undefined;
+const closed = async (consumer: Consumer): Promise<boolean> =>
+  (await outcomeWithin(consumer.close(true), 5000, 'consumer close')) === undefined;
 
 /**
  * Closes consumers the collector replaced. One whose close failed (the broker
@@ -39,7 +40,10 @@ export class ConsumerCloser {
       await sleep(Math.min(5000, 100 * 2 ** attempt), this.#signal);
       if (await closed(consumer)) return;
       if (this.#signal.aborted || attempt >= 600) {
-        this.#logger.error({ attempts: attempt }, 'kafka: a replaced consumer could not be closed; it may hold partitions until its session times out');
+        this.#logger.error(
+          { attempts: attempt },
+          'kafka: a replaced consumer could not be closed; it may hold partitions until its session times out',
+        );
         return;
       }
     }

@@ -75,7 +75,14 @@ export async function countBatch(batch: readonly Record_[], ctx: CountContext): 
     if (part === undefined) {
       const source = `kafka:${message.topic}:${message.partition}`;
       // A source not loaded yet has none of our writes in flight, so loading it here is safe.
-      part = { source, sourceTsv: Buffer.from(tsvString(source), 'utf8'), totals: await ctx.totals(source, nowMs), snapshot: 0, last: message, live: [] };
+      part = {
+        source,
+        sourceTsv: Buffer.from(tsvString(source), 'utf8'),
+        totals: await ctx.totals(source, nowMs),
+        snapshot: 0,
+        last: message,
+        live: [],
+      };
       byPartition.set(message.partition, part);
     }
     part.last = message;
@@ -86,7 +93,13 @@ export async function countBatch(batch: readonly Record_[], ctx: CountContext): 
       readEvent(message.value ?? Buffer.alloc(0), view);
     } catch (error) {
       if (!(error instanceof EventDecodeError)) throw error;
-      deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: `malformed: ${error.reason}: ${error.message}`, source, offset });
+      deadLetters.push({
+        key: message.key,
+        value: message.value ?? Buffer.alloc(0),
+        reason: `malformed: ${error.reason}: ${error.message}`,
+        source,
+        offset,
+      });
       stats.deadLetter++;
       continue;
     }
@@ -95,7 +108,13 @@ export async function countBatch(batch: readonly Record_[], ctx: CountContext): 
     else if (result === 'too_late') {
       stats.tooLate++;
       stats.deadLetter++;
-      deadLetters.push({ key: message.key, value: message.value ?? Buffer.alloc(0), reason: 'too_late', source, offset });
+      deadLetters.push({
+        key: message.key,
+        value: message.value ?? Buffer.alloc(0),
+        reason: 'too_late',
+        source,
+        offset,
+      });
     } else {
       if (result === 'counted') stats.counted++;
       else stats.redelivered++;
@@ -108,12 +127,23 @@ export async function countBatch(batch: readonly Record_[], ctx: CountContext): 
   const parts = [...partitions.values()].flatMap((byPartition) => [...byPartition.values()]);
   const hourly: AggregateRow[] = [];
   const daily: AggregateRow[] = [];
-  // Snapshotted before the caller awaits anything: a key the previous batch's markWritten() clears is already in these rows.
+  // Snapshotted before the caller awaits anything: a key the previous batch's markWritten() clears is already in these
+  // rows.
   for (const part of parts) {
     const rows = part.totals.dirtyRows();
     part.snapshot = rows.snapshot;
     hourly.push(...rows.hourly);
     daily.push(...rows.daily);
   }
-  return { records: batch.length, parts, deadLetters, rawBody, hourly, daily, nowMs, startedMs: ctx.startedMs, countMs: performance.now() - ctx.startedMs };
+  return {
+    records: batch.length,
+    parts,
+    deadLetters,
+    rawBody,
+    hourly,
+    daily,
+    nowMs,
+    startedMs: ctx.startedMs,
+    countMs: performance.now() - ctx.startedMs,
+  };
 }

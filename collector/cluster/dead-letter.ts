@@ -36,7 +36,12 @@ export class DeadLetterSink {
       const topics = await admin.listTopics();
       if (!topics.includes(this.topic)) {
         await admin.createTopics({ topics: [this.topic], partitions: 1, replicas: 1 }).catch((error: Error) => {
-          if (!/already exists/i.test(String(error.message) + JSON.stringify((error as { errors?: unknown }).errors ?? ''))) throw error;
+          if (
+            !/already exists/i.test(
+              String(error.message) + JSON.stringify((error as { errors?: unknown }).errors ?? ''),
+            )
+          )
+            throw error;
         });
       }
     } finally {

@@ -11,7 +11,13 @@ const SOURCE = 'kafka:t:0';
 // The fast path (raw id, ASCII) and the decode() fallback (a text id, non-ASCII).
 const EVENTS = [
   sampleEvent(),
-  sampleEvent({ clientIp: '::ffff:10.1.2.3', traceId: '4bf92f3577b34da6a3ce929d0e0e4736', errorClass: 'rate_limited', status: 429, upstreamStatus: 0 }),
+  sampleEvent({
+    clientIp: '::ffff:10.1.2.3',
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    errorClass: 'rate_limited',
+    status: 429,
+    upstreamStatus: 0,
+  }),
   sampleEvent({ clientIp: '2001:db8::1', bytesOut: 2 ** 40, totalUs: 0, bytesIn: 2 ** 31 + 7 }),
   sampleEvent({ clientIp: 'unix:/tmp/s', route: 'tab\there\nnew\\line\r', target: '' }),
   sampleEvent({ id: 'not-a-uuid', service: 'ünïcode' }),
@@ -24,7 +30,19 @@ test('reads every field counting and raw rows need exactly as decode() does', ()
   EVENTS.forEach((event, i) => {
     readEvent(encode(event), view);
     assert.equal(view.event === undefined, FAST[i], 'only a text id or non-ASCII text takes decode()');
-    for (const field of ['startMs', 'appId', 'service', 'status', 'upstreamStatus', 'totalUs', 'upstreamUs', 'gatewayUs', 'bytesIn', 'bytesOut', 'errorClass'] as const) {
+    for (const field of [
+      'startMs',
+      'appId',
+      'service',
+      'status',
+      'upstreamStatus',
+      'totalUs',
+      'upstreamUs',
+      'gatewayUs',
+      'bytesIn',
+      'bytesOut',
+      'errorClass',
+    ] as const) {
       assert.equal(view[field], event[field], `${field} of event ${i}`);
     }
   });
@@ -56,8 +74,18 @@ test('rejects a malformed record with the same reason as decode()', () => {
     Buffer.from([good[0], 0x80 | good[1], ...good.subarray(2)]),
   ];
   for (const bytes of bad) {
-    const reason = (() => { try { decode(bytes); return 'accepted'; } catch (e) { return (e as EventDecodeError).reason; } })();
+    const reason = (() => {
+      try {
+        decode(bytes);
+        return 'accepted';
+      } catch (e) {
+        return (e as EventDecodeError).reason;
+      }
+    })();
     assert.notEqual(reason, 'accepted');
-    assert.throws(() => readEvent(bytes, emptyView()), (e: unknown) => e instanceof EventDecodeError && e.reason === reason);
+    assert.throws(
+      () => readEvent(bytes, emptyView()),
+      (e: unknown) => e instanceof EventDecodeError && e.reason === reason,
+    );
   }
 });

@@ -43,23 +43,61 @@ export interface EventView {
   bytesIn: number;
   bytesOut: number;
   errorClass: ErrorClass;
-  nodeAt: number; nodeLen: number;
-  appAt: number; appLen: number;
-  serviceAt: number; serviceLen: number;
-  routeAt: number; routeLen: number;
-  methodAt: number; methodLen: number;
-  ipKind: number; ipAt: number; ipLen: number;
-  targetAt: number; targetLen: number;
+  nodeAt: number;
+  nodeLen: number;
+  appAt: number;
+  appLen: number;
+  serviceAt: number;
+  serviceLen: number;
+  routeAt: number;
+  routeLen: number;
+  methodAt: number;
+  methodLen: number;
+  ipKind: number;
+  ipAt: number;
+  ipLen: number;
+  targetAt: number;
+  targetLen: number;
   /** Raw 16-byte trace id when true, ASCII text of traceLen bytes otherwise. */
-  traceRaw: boolean; traceAt: number; traceLen: number;
+  traceRaw: boolean;
+  traceAt: number;
+  traceLen: number;
 }
 
 export function emptyView(): EventView {
   return {
-    bytes: Buffer.alloc(0), event: undefined, idAt: -1, startMs: 0, appId: '', service: '', status: 0, upstreamStatus: 0,
-    totalUs: 0, upstreamUs: 0, gatewayUs: 0, bytesIn: 0, bytesOut: 0, errorClass: 'none',
-    nodeAt: 0, nodeLen: 0, appAt: 0, appLen: 0, serviceAt: 0, serviceLen: 0, routeAt: 0, routeLen: 0, methodAt: 0, methodLen: 0,
-    ipKind: 0, ipAt: 0, ipLen: 0, targetAt: 0, targetLen: 0, traceRaw: false, traceAt: 0, traceLen: 0,
+    bytes: Buffer.alloc(0),
+    event: undefined,
+    idAt: -1,
+    startMs: 0,
+    appId: '',
+    service: '',
+    status: 0,
+    upstreamStatus: 0,
+    totalUs: 0,
+    upstreamUs: 0,
+    gatewayUs: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errorClass: 'none',
+    nodeAt: 0,
+    nodeLen: 0,
+    appAt: 0,
+    appLen: 0,
+    serviceAt: 0,
+    serviceLen: 0,
+    routeAt: 0,
+    routeLen: 0,
+    methodAt: 0,
+    methodLen: 0,
+    ipKind: 0,
+    ipAt: 0,
+    ipLen: 0,
+    targetAt: 0,
+    targetLen: 0,
+    traceRaw: false,
+    traceAt: 0,
+    traceLen: 0,
   };
 }
 
@@ -81,7 +119,12 @@ export function readEvent(bytes: Buffer, view: EventView): void {
   b = bytes;
   end = bytes.length;
   odd = false;
-  const read = end >= 2 && bytes[0] === FORMAT_VERSION && (bytes[1] & ~KNOWN_FLAGS) === 0 && (bytes[1] & FLAG_ID_RAW) !== 0 && readFields(view);
+  const read =
+    end >= 2 &&
+    bytes[0] === FORMAT_VERSION &&
+    (bytes[1] & ~KNOWN_FLAGS) === 0 &&
+    (bytes[1] & FLAG_ID_RAW) !== 0 &&
+    readFields(view);
   b = EMPTY; // drop the reference so the record can be collected
   if (!read) fromEvent(view, decode(bytes));
 }
@@ -93,11 +136,16 @@ function readFields(v: EventView): boolean {
   v.idAt = pos;
   pos += 16;
   v.startMs = varint();
-  v.nodeAt = str(); v.nodeLen = pos - v.nodeAt;
-  v.appAt = str(); v.appLen = pos - v.appAt;
-  v.serviceAt = str(); v.serviceLen = pos - v.serviceAt;
-  v.routeAt = str(); v.routeLen = pos - v.routeAt;
-  v.methodAt = str(); v.methodLen = pos - v.methodAt;
+  v.nodeAt = str();
+  v.nodeLen = pos - v.nodeAt;
+  v.appAt = str();
+  v.appLen = pos - v.appAt;
+  v.serviceAt = str();
+  v.serviceLen = pos - v.serviceAt;
+  v.routeAt = str();
+  v.routeLen = pos - v.routeAt;
+  v.methodAt = str();
+  v.methodLen = pos - v.methodAt;
   v.status = varint();
   v.upstreamStatus = varint();
   v.totalUs = varint();
@@ -117,7 +165,8 @@ function readFields(v: EventView): boolean {
     v.ipLen = n;
     pos += n;
   }
-  v.targetAt = str(); v.targetLen = pos - v.targetAt;
+  v.targetAt = str();
+  v.targetLen = pos - v.targetAt;
   const errorIndex = varint();
   if (odd || errorIndex >= ERROR_CLASSES.length) return false;
   v.errorClass = ERROR_CLASSES[errorIndex];

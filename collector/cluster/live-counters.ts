@@ -23,7 +23,16 @@ import type { Logger } from 'pino';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { deltaOf, emptyDelta, mergeDelta, pruneDelta, scriptArgs } from './live-delta.ts';
 import type { LiveDelta, LiveKeys } from './live-delta.ts';
-import { APPLY_LUA, DEFAULT_LIVE_PREFIX, dayKey, hourKey, MARK_TTL_S, markKey, secondKey, serviceField } from './live-layout.ts';
+import {
+  APPLY_LUA,
+  DEFAULT_LIVE_PREFIX,
+  dayKey,
+  hourKey,
+  MARK_TTL_S,
+  markKey,
+  secondKey,
+  serviceField,
+} from './live-layout.ts';
 
 export { DEFAULT_LIVE_PREFIX, dayKey, hourKey, markKey, secondKey, serviceField } from './live-layout.ts';
 
@@ -40,9 +49,11 @@ export interface LiveCountersOptions {
   commandTimeoutMs?: number;
   /** How often a backlog waiting for Redis is retried (default 1000). */
   retryIntervalMs?: number;
-  /** Bound on the cells (bucket × app × service, and seconds) the backlog holds; increments of further cells are dropped and counted (default 100,000). */
+  /** Bound on the cells (bucket × app × service, and seconds) the backlog holds; increments of further cells are
+   * dropped and counted (default 100,000). */
   maxPendingCells?: number;
-  /** Per partition, events kept one by one while its mark is unknown, so a redelivered overlap can be cut off exactly (default 20,000, the batch size). */
+  /** Per partition, events kept one by one while its mark is unknown, so a redelivered overlap can be cut off exactly
+   * (default 20,000, the batch size). */
   maxUncertainEvents?: number;
   now?: () => number;
 }
@@ -61,7 +72,8 @@ interface PartitionState {
   markKey: string;
   /** The stored mark as last seen; undefined = read it before the next apply. */
   mark: number | undefined;
-  /** The mark was read since the partition was (re)assigned: no batch of ours goes below it, so batches may be merged. */
+  /** The mark was read since the partition was (re)assigned: no batch of ours goes below it, so batches may be merged.
+   * */
   known: boolean;
   queue: Pending[];
   /** Events held in one-by-one entries of the queue. */
@@ -96,8 +108,10 @@ export class LiveCounters {
     this.#maxPendingCells = options.maxPendingCells ?? 100_000;
     this.#maxUncertainEvents = options.maxUncertainEvents ?? 20_000;
     this.#keys = {
-      dayKey: (s, kind) => dayKey(prefix, s, kind), hourKey: (s, kind) => hourKey(prefix, s, kind),
-      secondKey: (s) => secondKey(prefix, s), serviceField,
+      dayKey: (s, kind) => dayKey(prefix, s, kind),
+      hourKey: (s, kind) => hourKey(prefix, s, kind),
+      secondKey: (s) => secondKey(prefix, s),
+      serviceField,
     };
     this.#redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs ?? 500,
@@ -166,13 +180,19 @@ export class LiveCounters {
     }
   }
 
-  /** Applies the backlog if Redis answers (each command bounded), then disconnects; what is still pending is logged as lost. */
+  /** Applies the backlog if Redis answers (each command bounded), then disconnects; what is still pending is logged as
+   * lost. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.#recovering;
     if (this.#healthy()) await Promise.all([...this.#partitions.values()].map((p) => this.#drain(p)));
     const { events } = this.pending;
-    if (events > 0) this.#logger.warn({ events }, 'live counters closed with increments Redis never got; they stay short until their keys expire (reports are unaffected)');
+    if (events > 0)
+      this.#logger.warn(
+        { events },
+        'live counters closed with increments Redis never got; they ' +
+          'stay short until their keys expire (reports are unaffected)',
+      );
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
@@ -180,7 +200,14 @@ export class LiveCounters {
     const id = `${topic}/${partition}`;
     let p = this.#partitions.get(id);
     if (p === undefined) {
-      p = { markKey: markKey(this.prefix, topic, partition), mark: undefined, known: false, queue: [], uncertainEvents: 0, chain: Promise.resolve(true) };
+      p = {
+        markKey: markKey(this.prefix, topic, partition),
+        mark: undefined,
+        known: false,
+        queue: [],
+        uncertainEvents: 0,
+        chain: Promise.resolve(true),
+      };
       this.#partitions.set(id, p);
     }
     return p;
@@ -188,13 +215,14 @@ export class LiveCounters {
 
   #enqueue(p: PartitionState, events: readonly LiveEvent[]): void {
     const last = events[events.length - 1].offset;
-    // Mark unknown: some of these may be a redelivered overlap already in Redis; keep them one by one to cut it off exactly.
+    // Mark unknown: some of these may be a redelivered overlap already in Redis; keep them one by one to cut it off
+    // exactly.
     if (!p.known && p.uncertainEvents + events.length <= this.#maxUncertainEvents) {
       p.queue.push({ events, delta: undefined, first: events[0].offset, last, sealed: false });
       p.uncertainEvents += events.length;
       return;
     }
-    const mark = p.known ? p.mark ?? -1 : -1;
+    const mark = p.known ? (p.mark ?? -1) : -1;
     const fresh = events[0].offset > mark ? events : events.filter((e) => e.offset > mark);
     if (fresh.length === 0) return;
     const nowMs = this.#now();
@@ -216,7 +244,11 @@ export class LiveCounters {
     const refused = mergeDelta(into, delta, this.#maxPendingCells - this.pending.cells);
     tail.last = last;
     if (refused > 0) {
-      if (this.dropped.cap === 0) this.#logger.warn({ maxPendingCells: this.#maxPendingCells }, 'live-counter backlog full; increments of new cells are dropped until Redis is back');
+      if (this.dropped.cap === 0)
+        this.#logger.warn(
+          { maxPendingCells: this.#maxPendingCells },
+          'live-counter backlog full; increments of new cells are dropped until Redis is back',
+        );
       this.dropped.cap += refused;
     }
   }
@@ -239,10 +271,14 @@ export class LiveCounters {
         await this.#applyHead(p, head);
       } catch (error) {
         p.mark = undefined;
-        // The connection may look ready while nothing answers (a hung server): later batches skip Redis until a PING does.
+        // The connection may look ready while nothing answers (a hung server): later batches skip Redis until a PING
+        // does.
         this.#suspect = true;
         this.up = false;
-        this.#logger.warn({ err: error, mark: p.markKey, pending: this.pending }, 'live counters waiting for redis; reports are unaffected');
+        this.#logger.warn(
+          { err: error, mark: p.markKey, pending: this.pending },
+          'live counters waiting for redis; reports are unaffected',
+        );
         return false;
       }
       p.queue.shift();
@@ -266,13 +302,25 @@ export class LiveCounters {
       const first = fresh ? fresh[0].offset : head.first;
       const last = fresh ? fresh[fresh.length - 1].offset : head.last;
       const { keys, args } = scriptArgs(delta, this.#keys);
-      const [status, stored] = (await this.#redis.eval(APPLY_LUA, keys.length + 1, p.markKey, ...keys, first, last, MARK_TTL_S, ...args)) as [number, string];
+      const [status, stored] = (await this.#redis.eval(
+        APPLY_LUA,
+        keys.length + 1,
+        p.markKey,
+        ...keys,
+        first,
+        last,
+        MARK_TTL_S,
+        ...args,
+      )) as [number, string];
       p.mark = Number(stored);
       if (status !== 3) return;
       if (!fresh) {
         // Merged increments cannot be split: someone else applied part of this range.
         this.dropped.conflict += delta.events;
-        this.#logger.warn({ mark: p.markKey, stored, first, last }, 'live counters: another writer applied part of a merged backlog; its increments are dropped');
+        this.#logger.warn(
+          { mark: p.markKey, stored, first, last },
+          'live counters: another writer applied part of a merged backlog; its increments are dropped',
+        );
         return;
       }
     }

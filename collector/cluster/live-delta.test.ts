@@ -17,24 +17,41 @@ function events(specs: [startMs: number, appId: string, service: string][]): Liv
 }
 
 test('counts a batch per day, hour and second cell, leaving out buckets live stats no longer reads', () => {
-  const d = deltaOf(events([
-    [NOW_MS - 1000, 'a', 'x'], [NOW_MS - 1000, 'a', 'x'], [NOW_MS - 2000, 'a', 'y'],
-    [NOW_MS - 3 * 3600_000, 'b', 'x'], // an older hour of today: day only
-    [NOW_MS - 3 * 86_400_000, 'b', 'x'], // three days ago: nowhere
-  ]), NOW_MS);
+  const d = deltaOf(
+    events([
+      [NOW_MS - 1000, 'a', 'x'],
+      [NOW_MS - 1000, 'a', 'x'],
+      [NOW_MS - 2000, 'a', 'y'],
+      [NOW_MS - 3 * 3600_000, 'b', 'x'], // an older hour of today: day only
+      [NOW_MS - 3 * 86_400_000, 'b', 'x'], // three days ago: nowhere
+    ]),
+    NOW_MS,
+  );
   assert.equal(d.events, 5);
   // days: a/x a/y b/x; hours: a/x a/y; seconds: two.
   assert.equal(d.cells, 7);
   const { keys: k, args } = scriptArgs(d, keys);
   const dayS = Date.UTC(2026, 10, 22) / 1000;
   const hourS = Date.UTC(2026, 10, 22, 18) / 1000;
-  assert.deepEqual(k.slice(0, 4), [`day:${dayS}:app`, `day:${dayS}:service`, `hour:${hourS}:app`, `hour:${hourS}:service`]);
+  assert.deepEqual(k.slice(0, 4), [
+    `day:${dayS}:app`,
+    `day:${dayS}:service`,
+    `hour:${hourS}:app`,
+    `hour:${hourS}:service`,
+  ]);
   assert.deepEqual(args.slice(0, 5), [172_800, 'hash', 2, 'a', 3]);
 });
 
 test('merging adds into existing cells and refuses new cells beyond the budget, returning their requests', () => {
   const into = deltaOf(events([[NOW_MS, 'a', 'x']]), NOW_MS);
-  const from = deltaOf(events([[NOW_MS, 'a', 'x'], [NOW_MS, 'b', 'x'], [NOW_MS, 'b', 'x']]), NOW_MS);
+  const from = deltaOf(
+    events([
+      [NOW_MS, 'a', 'x'],
+      [NOW_MS, 'b', 'x'],
+      [NOW_MS, 'b', 'x'],
+    ]),
+    NOW_MS,
+  );
   // b/x is new in both the day and the hour: one cell allowed, the other's 2 requests refused.
   const refused = mergeDelta(into, from, 1);
   assert.equal(refused, 2);

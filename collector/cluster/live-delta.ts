@@ -69,7 +69,10 @@ export function mergeDelta(into: LiveDelta, from: LiveDelta, maxNewCells: number
   let budget = maxNewCells;
   let refused = 0;
   into.events += from.events;
-  for (const [mine, theirs] of [[into.days, from.days], [into.hours, from.hours]] as const) {
+  for (const [mine, theirs] of [
+    [into.days, from.days],
+    [into.hours, from.hours],
+  ] as const) {
     for (const [startS, apps] of theirs) {
       for (const [appId, services] of apps) {
         for (const [service, n] of services) {
@@ -96,7 +99,10 @@ export function pruneDelta(d: LiveDelta, nowMs: number): void {
   const nowS = Math.floor(nowMs / 1000);
   const oldestDay = Math.floor(nowS / DAY_S) * DAY_S - DAY_S;
   const oldestHour = Math.floor(nowS / HOUR_S) * HOUR_S - HOUR_S;
-  for (const [buckets, oldest] of [[d.days, oldestDay], [d.hours, oldestHour]] as const) {
+  for (const [buckets, oldest] of [
+    [d.days, oldestDay],
+    [d.hours, oldestHour],
+  ] as const) {
     for (const [startS, apps] of buckets) {
       if (startS >= oldest) continue;
       for (const services of apps.values()) d.cells -= services.size;
@@ -122,7 +128,10 @@ export function scriptArgs(d: LiveDelta, k: LiveKeys): { keys: string[]; args: (
     args.push(ttlS, 'hash', fields.size);
     for (const [field, n] of fields) args.push(field, n);
   };
-  for (const [buckets, ttlS, keyOf] of [[d.days, DAY_TTL_S, k.dayKey], [d.hours, HOUR_TTL_S, k.hourKey]] as const) {
+  for (const [buckets, ttlS, keyOf] of [
+    [d.days, DAY_TTL_S, k.dayKey],
+    [d.hours, HOUR_TTL_S, k.hourKey],
+  ] as const) {
     for (const [startS, pairs] of buckets) {
       const apps = new Map<string, number>();
       const services = new Map<string, number>();

@@ -57,4 +57,3 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return {1, ARGV[2]}
 `;
-

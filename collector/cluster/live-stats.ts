@@ -21,7 +21,12 @@ export type LiveStats =
   | { status: 'ok'; qps: number; today: LiveRow[]; current_hour: LiveRow[] }
   | { status: 'degraded'; reason: string; qps: null; today: LiveRow[]; current_hour: LiveRow[] };
 
-export async function readLiveStats(redis: Redis, prefix: string, nowMs = Date.now(), timeoutMs = 500): Promise<LiveStats> {
+export async function readLiveStats(
+  redis: Redis,
+  prefix: string,
+  nowMs = Date.now(),
+  timeoutMs = 500,
+): Promise<LiveStats> {
   let timer: NodeJS.Timeout | undefined;
   try {
     if (redis.status !== 'ready') throw new Error(`redis is ${redis.status}`);
@@ -39,7 +44,13 @@ export async function readLiveStats(redis: Redis, prefix: string, nowMs = Date.n
     const total = perSecond.reduce((sum, n) => sum + Number(n ?? 0), 0);
     return { status: 'ok', qps: total / QPS_WINDOW_S, today: rows(today), current_hour: rows(hour) };
   } catch (error) {
-    return { status: 'degraded', reason: `live counters unavailable: ${(error as Error).message}`, qps: null, today: [], current_hour: [] };
+    return {
+      status: 'degraded',
+      reason: `live counters unavailable: ${(error as Error).message}`,
+      qps: null,
+      today: [],
+      current_hour: [],
+    };
   } finally {
     clearTimeout(timer);
   }

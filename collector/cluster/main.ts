@@ -19,7 +19,11 @@ import { replayCommand } from './replay.ts';
 // `replay --from TIME` rebuilds aggregates from raw events and exits; it needs ClickHouse only, not Kafka.
 if (process.argv[2] === 'replay') {
   try {
-    process.exit(await replayCommand(process.argv.slice(3), process.env, (url) => createClickHouseClient({ url, timeoutMs: 300_000 })));
+    process.exit(
+      await replayCommand(process.argv.slice(3), process.env, (url) =>
+        createClickHouseClient({ url, timeoutMs: 300_000 }),
+      ),
+    );
   } catch (err) {
     console.error(`tollgate-collector replay: ${(err as Error).message}`);
     process.exit(1);
@@ -36,15 +40,28 @@ try {
 }
 const logger = pino({ name: 'tollgate-collector', level: config.logLevel });
 const metrics = new CollectorMetrics();
-// One batch's share of a partition is the most a crash can leave applied in Redis but uncommitted: keep that many events one by one while a mark is unknown.
-const liveCounters = config.redisUrl ? new LiveCounters({ url: config.redisUrl, prefix: config.redisPrefix, logger, maxUncertainEvents: config.batchMaxEvents }) : undefined;
-if (liveCounters && !(await liveCounters.connect())) logger.warn('redis not reachable yet; live counters wait in memory until it is');
+// One batch's share of a partition is the most a crash can leave applied in Redis but uncommitted: keep that many
+// events one by one while a mark is unknown.
+const liveCounters = config.redisUrl
+  ? new LiveCounters({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      logger,
+      maxUncertainEvents: config.batchMaxEvents,
+    })
+  : undefined;
+if (liveCounters && !(await liveCounters.connect()))
+  logger.warn('redis not reachable yet; live counters wait in memory until it is');
 const collector = new ClusterCollector({
   brokers: config.brokers,
   topic: config.topic,
   groupId: config.groupId,
   clientId: config.clientId,
-  clickhouse: createClickHouseClient({ url: config.clickhouseUrl, database: config.clickhouseDatabase, timeoutMs: 10_000 }),
+  clickhouse: createClickHouseClient({
+    url: config.clickhouseUrl,
+    database: config.clickhouseDatabase,
+    timeoutMs: 10_000,
+  }),
   logger,
   batchMaxEvents: config.batchMaxEvents,
   batchMaxWaitMs: config.batchMaxWaitMs,
@@ -55,7 +72,9 @@ const collector = new ClusterCollector({
 });
 metrics.observeKafka(collector);
 // Ready while consuming; a broker outage makes it unready, never ends the process.
-const metricsServer = await startMetricsServer(config.metricsListen, metrics.registry, () => (collector.kafkaUp ? undefined : 'kafka is not connected; reconnecting'));
+const metricsServer = await startMetricsServer(config.metricsListen, metrics.registry, () =>
+  collector.kafkaUp ? undefined : 'kafka is not connected; reconnecting',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -75,13 +94,25 @@ await collector.start((error) => {
   logger.fatal({ err: error }, 'exiting without committing the batch in hand');
   process.exit(1);
 });
-logger.info({ topic: config.topic, group: config.groupId, database: config.clickhouseDatabase, metrics: metricsServer.address(), liveCounters: Boolean(liveCounters) }, 'collector started');
+logger.info(
+  {
+    topic: config.topic,
+    group: config.groupId,
+    database: config.clickhouseDatabase,
+    metrics: metricsServer.address(),
+    liveCounters: Boolean(liveCounters),
+  },
+  'collector started',
+);
 
 // Raw-event retention: a TTL on ClickHouse 19.6+, dropped day partitions on older servers (18.16 has no table TTL).
 const retentionDays = Number(process.env.TOLLGATE_CLICKHOUSE_RETENTION_DAYS || 30);
 const retentionClient = createClickHouseClient({ url: config.clickhouseUrl, timeoutMs: 60_000 });
-const applyRetention = () => enforceRetention(retentionClient, { database: config.clickhouseDatabase, retentionDays })
-  .then((r) => { if (r.droppedPartitions.length || r.ttlUpdated) logger.info({ retention: r }, 'raw-event retention applied'); })
-  .catch((err) => logger.warn({ err: (err as Error).message }, 'raw-event retention failed; retrying in an hour'));
+const applyRetention = () =>
+  enforceRetention(retentionClient, { database: config.clickhouseDatabase, retentionDays })
+    .then((r) => {
+      if (r.droppedPartitions.length || r.ttlUpdated) logger.info({ retention: r }, 'raw-event retention applied');
+    })
+    .catch((err) => logger.warn({ err: (err as Error).message }, 'raw-event retention failed; retrying in an hour'));
 void applyRetention();
 setInterval(() => void applyRetention(), 3_600_000).unref();

@@ -28,24 +28,50 @@ export class CollectorMetrics {
     const registers = [this.registry];
     const metrics = this;
     // The event counts live in CollectorStats; read them at scrape time rather than counting twice.
-    totalsCounter({
-      name: 'tollgate_collector_events_total',
-      help: 'Records consumed, by result: counted (first time into the aggregates), duplicate (a re-sent event_id), dead_letter (malformed or too late)',
-      labelNames: ['result'] as const,
-      registers,
-    }, () => {
-      const stats = metrics.#stats;
-      return stats ? [[{ result: 'counted' }, stats.counted], [{ result: 'duplicate' }, stats.duplicate], [{ result: 'dead_letter' }, stats.deadLetter]] : [];
-    });
+    totalsCounter(
+      {
+        name: 'tollgate_collector_events_total',
+        help:
+          'Records consumed, by result: counted (first time into the ' +
+          'aggregates), duplicate (a re-sent event_id), dead_letter (malformed or too late)',
+        labelNames: ['result'] as const,
+        registers,
+      },
+      () => {
+        const stats = metrics.#stats;
+        return stats
+          ? [
+              [{ result: 'counted' }, stats.counted],
+              [{ result: 'duplicate' }, stats.duplicate],
+              [{ result: 'dead_letter' }, stats.deadLetter],
+            ]
+          : [];
+      },
+    );
     this.#lag = new Gauge({
       name: 'tollgate_collector_consumer_lag',
       help: "Records behind per assigned partition: the partition's high watermark minus the group's committed offset",
       labelNames: ['topic', 'partition'],
       registers,
     });
-    this.#inserts = new Counter({ name: 'tollgate_collector_clickhouse_inserts_total', help: 'ClickHouse inserts acknowledged, per table', labelNames: ['table'], registers });
-    this.#insertFailures = new Counter({ name: 'tollgate_collector_clickhouse_insert_failures_total', help: 'ClickHouse insert attempts that failed (each is retried), per table', labelNames: ['table'], registers });
-    this.#batchSeconds = new Histogram({ name: 'tollgate_collector_batch_seconds', help: 'Time to process one batch, from flush start to offsets committed', buckets: BATCH_BUCKETS_S, registers });
+    this.#inserts = new Counter({
+      name: 'tollgate_collector_clickhouse_inserts_total',
+      help: 'ClickHouse inserts acknowledged, per table',
+      labelNames: ['table'],
+      registers,
+    });
+    this.#insertFailures = new Counter({
+      name: 'tollgate_collector_clickhouse_insert_failures_total',
+      help: 'ClickHouse insert attempts that failed (each is retried), per table',
+      labelNames: ['table'],
+      registers,
+    });
+    this.#batchSeconds = new Histogram({
+      name: 'tollgate_collector_batch_seconds',
+      help: 'Time to process one batch, from flush start to offsets committed',
+      buckets: BATCH_BUCKETS_S,
+      registers,
+    });
     new Gauge({
       name: 'tollgate_collector_redis_up',
       help: '1 when the last live-counter update reached Redis, 0 when Redis is unavailable or not configured',
@@ -56,7 +82,9 @@ export class CollectorMetrics {
     });
     new Gauge({
       name: 'tollgate_collector_live_pending_events',
-      help: 'Events whose live-counter increments wait in memory for Redis (applied, exactly once, when it answers; lost if the collector is SIGKILLed meanwhile)',
+      help:
+        'Events whose live-counter increments wait in memory for Redis (applied, ' +
+        'exactly once, when it answers; lost if the collector is SIGKILLed meanwhile)',
       registers,
       collect() {
         this.set(metrics.#live?.pending.events ?? 0);
@@ -64,7 +92,9 @@ export class CollectorMetrics {
     });
     new Gauge({
       name: 'tollgate_collector_live_pending_cells',
-      help: 'Counter cells (bucket x app x service, and seconds) held for Redis; bounded by the collector\'s max pending cells',
+      help:
+        'Counter cells (bucket x app x service, and seconds) ' +
+        "held for Redis; bounded by the collector's max pending cells",
       registers,
       collect() {
         this.set(metrics.#live?.pending.cells ?? 0);
@@ -72,26 +102,43 @@ export class CollectorMetrics {
     });
     new Gauge({
       name: 'tollgate_collector_kafka_up',
-      help: '1 while the consumer is connected and in its group; 0 while Kafka is away and the collector reconnects with backoff',
+      help:
+        '1 while the consumer is connected and in its group; 0 ' +
+        'while Kafka is away and the collector reconnects with backoff',
       registers,
       collect() {
         this.set(metrics.#kafka?.kafkaUp ? 1 : 0);
       },
     });
-    totalsCounter({
-      name: 'tollgate_collector_kafka_reconnects_total',
-      help: 'Times Kafka was lost while consuming and the consumer was made anew (uncommitted records are redelivered and counted once)',
-      registers,
-    }, () => (metrics.#kafka ? [[{}, metrics.#kafka.reconnects]] : []));
-    totalsCounter({
-      name: 'tollgate_collector_live_dropped_increments_total',
-      help: 'Requests left out of live counters, by reason: cap (the pending-cells bound was full), conflict (another writer had applied part of a merged backlog range)',
-      labelNames: ['reason'] as const,
-      registers,
-    }, () => {
-      const live = metrics.#live;
-      return live ? [[{ reason: 'cap' }, live.dropped.cap], [{ reason: 'conflict' }, live.dropped.conflict]] : [];
-    });
+    totalsCounter(
+      {
+        name: 'tollgate_collector_kafka_reconnects_total',
+        help:
+          'Times Kafka was lost while consuming and the consumer was ' +
+          'made anew (uncommitted records are redelivered and counted once)',
+        registers,
+      },
+      () => (metrics.#kafka ? [[{}, metrics.#kafka.reconnects]] : []),
+    );
+    totalsCounter(
+      {
+        name: 'tollgate_collector_live_dropped_increments_total',
+        help:
+          'Requests left out of live counters, by reason: cap (the pending-cells bound ' +
+          'was full), conflict (another writer had applied part of a merged backlog range)',
+        labelNames: ['reason'] as const,
+        registers,
+      },
+      () => {
+        const live = metrics.#live;
+        return live
+          ? [
+              [{ reason: 'cap' }, live.dropped.cap],
+              [{ reason: 'conflict' }, live.dropped.conflict],
+            ]
+          : [];
+      },
+    );
   }
 
   /** The collector whose stats the event counter reports, and its live counters (if any). */
@@ -133,14 +180,21 @@ export class CollectorMetrics {
  * `ready()` says so, else 503 with its reason) on `host:port` (port 0 =
  * ephemeral; read server.address()).
  */
-export async function startMetricsServer(listen: string, registry: Registry, ready: () => string | undefined = () => undefined): Promise<Server> {
+export async function startMetricsServer(
+  listen: string,
+  registry: Registry,
+  ready: () => string | undefined = () => undefined,
+): Promise<Server> {
   const { host, port } = splitListen(listen);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`metrics listen address must be host:port, got ${JSON.stringify(listen)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`metrics listen address must be host:port, got ${JSON.stringify(listen)}`);
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
       const notReady = path === '/readyz' ? ready() : undefined;
-      res.writeHead(notReady ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(notReady ? { status: 'unavailable', reason: notReady } : { status: 'ok' }));
+      res
+        .writeHead(notReady ? 503 : 200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(notReady ? { status: 'unavailable', reason: notReady } : { status: 'ok' }));
       return;
     }
     if (req.method !== 'GET' || path !== '/metrics') {

@@ -17,17 +17,31 @@ test('rawRowTsv has one field per raw column, in RAW_COLUMNS order', () => {
   const fields = line.slice(0, -1).split('\t');
   assert.equal(fields.length, RAW_COLUMNS.length);
   const row = rawRow(sampleEvent(), 'kafka:t:0', 42);
-  assert.deepEqual(fields, RAW_COLUMNS.map((c) => String(row[c])));
+  assert.deepEqual(
+    fields,
+    RAW_COLUMNS.map((c) => String(row[c])),
+  );
 });
 
-test('a TSV row and a JSONEachRow row of the same awkward event read back identically from ClickHouse', { skip: skipWithoutClickHouse }, async () => {
+test('a TSV row and a JSONEachRow row of the same awkward event read back identically from ClickHouse', {
+  skip: skipWithoutClickHouse,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
-    const awkward = sampleEvent({ node: 'n\t1', route: 'a\nb\\c', target: 'x\ry', clientIp: '::1', appId: 'ü"\'', traceId: '0af7651916cd43dd8448eb211c80319c' });
+    const awkward = sampleEvent({
+      node: 'n\t1',
+      route: 'a\nb\\c',
+      target: 'x\ry',
+      clientIp: '::1',
+      appId: 'ü"\'',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+    });
     await db.exec(RAW_INSERT_TSV + rawRowTsv(awkward, 'kafka:t:0', 1));
     await db.insert('access_events', [rawRow(awkward, 'kafka:t:1', 1)]);
-    const rows = await db.query<Record<string, unknown>>(`SELECT ${RAW_COLUMNS.filter((c) => c !== 'source').map((c) => (c === 'ts' ? 'toUInt32(ts) AS ts' : c)).join(', ')}
+    const rows = await db.query<Record<string, unknown>>(`SELECT ${RAW_COLUMNS.filter((c) => c !== 'source')
+      .map((c) => (c === 'ts' ? 'toUInt32(ts) AS ts' : c))
+      .join(', ')}
 FROM access_events ORDER BY source`);
     assert.equal(rows.length, 2);
     assert.deepEqual(rows[0], rows[1]);

@@ -9,9 +9,27 @@
 import type { AccessEvent } from '../../shared/access-event.ts';
 
 export const RAW_COLUMNS = [
-  'event_id', 'ts', 'ts_ms', 'node', 'app_id', 'service', 'route', 'method', 'status', 'upstream_status',
-  'total_us', 'upstream_us', 'gateway_us', 'bytes_in', 'bytes_out', 'client_ip', 'target', 'error_class',
-  'trace_id', 'source', 'source_offset',
+  'event_id',
+  'ts',
+  'ts_ms',
+  'node',
+  'app_id',
+  'service',
+  'route',
+  'method',
+  'status',
+  'upstream_status',
+  'total_us',
+  'upstream_us',
+  'gateway_us',
+  'bytes_in',
+  'bytes_out',
+  'client_ip',
+  'target',
+  'error_class',
+  'trace_id',
+  'source',
+  'source_offset',
 ] as const;
 
 /** The statement head; TSV lines follow it in the same request body. */
@@ -49,11 +67,50 @@ export function rawRow(event: AccessEvent, source: string, offset: number): Reco
  * same for a whole partition. DateTime takes epoch seconds as text, on 18.16 too.
  */
 export function rawRowTsv(e: AccessEvent, source: string, offset: number): string {
-  return tsvString(e.id) + '\t' + Math.floor(e.startMs / 1000) + '\t' + (e.startMs % 1000) + '\t' +
-    tsvString(e.node) + '\t' + tsvString(e.appId) + '\t' + tsvString(e.service) + '\t' + tsvString(e.route) + '\t' +
-    tsvString(e.method) + '\t' + e.status + '\t' + e.upstreamStatus + '\t' + e.totalUs + '\t' + e.upstreamUs + '\t' +
-    e.gatewayUs + '\t' + e.bytesIn + '\t' + e.bytesOut + '\t' + tsvString(e.clientIp) + '\t' + tsvString(e.target) + '\t' +
-    e.errorClass + '\t' + tsvString(e.traceId) + '\t' + source + '\t' + offset + '\n';
+  return (
+    tsvString(e.id) +
+    '\t' +
+    Math.floor(e.startMs / 1000) +
+    '\t' +
+    (e.startMs % 1000) +
+    '\t' +
+    tsvString(e.node) +
+    '\t' +
+    tsvString(e.appId) +
+    '\t' +
+    tsvString(e.service) +
+    '\t' +
+    tsvString(e.route) +
+    '\t' +
+    tsvString(e.method) +
+    '\t' +
+    e.status +
+    '\t' +
+    e.upstreamStatus +
+    '\t' +
+    e.totalUs +
+    '\t' +
+    e.upstreamUs +
+    '\t' +
+    e.gatewayUs +
+    '\t' +
+    e.bytesIn +
+    '\t' +
+    e.bytesOut +
+    '\t' +
+    tsvString(e.clientIp) +
+    '\t' +
+    tsvString(e.target) +
+    '\t' +
+    e.errorClass +
+    '\t' +
+    tsvString(e.traceId) +
+    '\t' +
+    source +
+    '\t' +
+    offset +
+    '\n'
+  );
 }
 
 const TSV_SPECIAL = /[\t\n\r\\]/;

@@ -36,7 +36,9 @@ export async function replay(client: ClickHouseClient, options: ReplayOptions): 
   const db = client.withDatabase(identifier(options.database));
   const batchSize = options.batchSize ?? 10_000;
   const fromS = Math.floor(options.fromMs / 1000 / DAY_S) * DAY_S;
-  const sources = await db.query<{ source: string }>(`SELECT DISTINCT source FROM access_events WHERE ts >= ${dateTimeFromEpochS(fromS)} ORDER BY source`);
+  const sources = await db.query<{ source: string }>(
+    `SELECT DISTINCT source FROM access_events WHERE ts >= ${dateTimeFromEpochS(fromS)} ORDER BY source`,
+  );
 
   // Everything is computed before anything is deleted: a failed read leaves the tables as they were.
   const hourly: AggregateRow[] = [];
@@ -52,8 +54,12 @@ export async function replay(client: ClickHouseClient, options: ReplayOptions): 
   // A mutation applies only to parts that exist when it is submitted, so the
   // rows inserted right after it survive it while every older row of the range goes.
   for (const table of TABLES) await db.exec(`ALTER TABLE ${table} DELETE WHERE bucket >= ${dateTimeFromEpochS(fromS)}`);
-  for (const [table, rows] of [['traffic_hourly', hourly], ['traffic_daily', daily]] as const) {
-    for (let i = 0; i < rows.length; i += batchSize) await db.insert(table, rows.slice(i, i + batchSize) as unknown as Record<string, unknown>[]);
+  for (const [table, rows] of [
+    ['traffic_hourly', hourly],
+    ['traffic_daily', daily],
+  ] as const) {
+    for (let i = 0; i < rows.length; i += batchSize)
+      await db.insert(table, rows.slice(i, i + batchSize) as unknown as Record<string, unknown>[]);
   }
   await waitForMutations(db, options.database, options.mutationTimeoutMs ?? 300_000);
   return { fromS, events, sources: sources.length, hourlyRows: hourly.length, dailyRows: daily.length };
@@ -68,8 +74,11 @@ async function countSource(db: ClickHouseClient, source: string, fromS: number, 
   let lastOffset = -1;
   let events = 0;
   for (;;) {
-    const page = await db.query<Record<string, unknown>>(`SELECT event_id, toUInt32(ts) AS ts_s, ts_ms, node, app_id, service, route, method,
-    status, upstream_status, total_us, upstream_us, gateway_us, bytes_in, bytes_out, client_ip, target, error_class, trace_id, source_offset
+    const page = await db.query<
+      Record<string, unknown>
+    >(`SELECT event_id, toUInt32(ts) AS ts_s, ts_ms, node, app_id, service, route, method,
+    status, upstream_status, total_us, upstream_us, gateway_us, bytes_in, bytes_out, client_ip, target, error_class,
+    trace_id, source_offset
 FROM access_events FINAL
 WHERE source = ${quoteString(source)} AND ts >= ${dateTimeFromEpochS(fromS)} AND source_offset > ${lastOffset}
 ORDER BY source_offset
@@ -114,13 +123,20 @@ async function waitForMutations(db: ClickHouseClient, database: string, timeoutM
     const [{ pending }] = await db.query<{ pending: number }>(`SELECT count() AS pending FROM system.mutations
 WHERE database = ${quoteString(database)} AND table IN ('traffic_hourly', 'traffic_daily') AND is_done = 0`);
     if (Number(pending) === 0) return;
-    if (Date.now() > deadlineMs) throw new Error(`replay: the DELETE of superseded aggregate rows is still running after ${timeoutMs} ms (see system.mutations)`);
+    if (Date.now() > deadlineMs)
+      throw new Error(
+        `replay: the DELETE of superseded aggregate rows is still running after ${timeoutMs} ms (see system.mutations)`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 /** `replay --from TIME` from argv and TOLLGATE_CLICKHOUSE_* settings; returns the exit code. */
-export async function replayCommand(args: readonly string[], env: NodeJS.ProcessEnv, client: (url: string) => ClickHouseClient): Promise<number> {
+export async function replayCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  client: (url: string) => ClickHouseClient,
+): Promise<number> {
   const fromMs = parseFromArg(args);
   if (typeof fromMs === 'string') {
     console.error(`tollgate-collector replay: ${fromMs}`);
@@ -128,7 +144,10 @@ export async function replayCommand(args: readonly string[], env: NodeJS.Process
   }
   const database = env.TOLLGATE_CLICKHOUSE_DATABASE || 'tollgate';
   const result = await replay(client(env.TOLLGATE_CLICKHOUSE_URL || 'http://127.0.0.1:8123'), { fromMs, database });
-  console.log(`tollgate-collector replay: rebuilt ${result.hourlyRows} hourly and ${result.dailyRows} daily rows from ${result.events} events of ${result.sources} sources since ${new Date(result.fromS * 1000).toISOString()}`);
+  console.log(
+    `tollgate-collector replay: rebuilt ${result.hourlyRows} hourly and ${result.dailyRows} daily rows from ` +
+      `${result.events} events of ${result.sources} sources since ${new Date(result.fromS * 1000).toISOString()}`,
+  );
   return 0;
 }
 

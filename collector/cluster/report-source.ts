@@ -8,7 +8,14 @@ import type { Redis } from 'ioredis';
 import { ClickHouseError, ClickHouseUnreachableError, type ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
 import { newestPerKey, trafficTable } from '../clickhouse/traffic-sql.ts';
-import { ReportsUnavailableError, type BucketTraffic, type DailyAppRow, type LiveSnapshot, type ReportSource, type TrafficSelection } from '../reports/source.ts';
+import {
+  ReportsUnavailableError,
+  type BucketTraffic,
+  type DailyAppRow,
+  type LiveSnapshot,
+  type ReportSource,
+  type TrafficSelection,
+} from '../reports/source.ts';
 import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
 import { readLiveStats } from './live-stats.ts';
 import { AGGREGATE_COLUMNS, fromColumns } from './traffic-counters.ts';
@@ -56,19 +63,29 @@ FROM (${newestPerKey('traffic_daily', ['requests', 'billable'], rangeFilter(from
 GROUP BY bucket, app_id
 ORDER BY bucket, app_id`,
       );
-      return rows.map((r) => ({ dayStartMs: Number(r.bucket) * 1000, appId: r.app_id, requests: Number(r.requests), billable: Number(r.billable) }));
+      return rows.map((r) => ({
+        dayStartMs: Number(r.bucket) * 1000,
+        appId: r.app_id,
+        requests: Number(r.requests),
+        billable: Number(r.billable),
+      }));
     });
   }
 
-  /** A store that cannot answer (unreachable, or not migrated) is ReportsUnavailableError; anything else is a bug and passes. */
+  /** A store that cannot answer (unreachable, or not migrated) is ReportsUnavailableError; anything else is a bug and
+   * passes. */
   async #answer<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (error) {
       if (error instanceof ClickHouseError && error.code !== undefined && NOT_MIGRATED.has(error.code)) {
-        throw new ReportsUnavailableError('The reports database is not set up: run `npm run migrate` against this ClickHouse.', { cause: error });
+        throw new ReportsUnavailableError(
+          'The reports database is not set up: run `npm run migrate` against this ClickHouse.',
+          { cause: error },
+        );
       }
-      if (error instanceof ClickHouseUnreachableError) throw new ReportsUnavailableError('ClickHouse cannot be reached or did not answer in time.', { cause: error });
+      if (error instanceof ClickHouseUnreachableError)
+        throw new ReportsUnavailableError('ClickHouse cannot be reached or did not answer in time.', { cause: error });
       throw error;
     }
   }
@@ -97,7 +114,8 @@ ORDER BY bucket`);
   return rows.map((r) => ({ bucketStartMs: Number(r.bucket) * 1000, counters: fromColumns(r) }));
 }
 
-/** Bucket starts in [fromMs, toMs); bucket starts are whole seconds, so rounding the bounds up keeps the range exact. */
+/** Bucket starts in [fromMs, toMs); bucket starts are whole seconds, so rounding the bounds up keeps the range exact.
+ * */
 function rangeFilter(fromMs: number, toMs: number): string[] {
   const fromS = Math.max(0, Math.ceil(fromMs / 1000));
   const toS = Math.max(0, Math.ceil(toMs / 1000));

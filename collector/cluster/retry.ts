@@ -48,5 +48,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** How `operation` ended within `ms`: undefined when it succeeded, else its error (or the timeout's). */
 export function outcomeWithin(operation: Promise<unknown>, ms: number, what: string): Promise<Error | undefined> {
-  return withTimeout(operation, ms, `${what} did not finish within ${ms} ms`).then(() => undefined, (error: unknown) => error as Error);
+  return withTimeout(operation, ms, `${what} did not finish within ${ms} ms`).then(
+    () => undefined,
+    (error: unknown) => error as Error,
+  );
 }

@@ -9,18 +9,22 @@ const OPTIONS = { latenessMs: 48 * 3600_000, dedupOffsets: 10 };
 const NOW = Date.UTC(2025, 2, 10, 14);
 const id = (n: number) => `0195f0a0-0000-7000-8000-${String(n).padStart(12, '0')}`;
 
-test('a key counted after a snapshot stays dirty when the earlier snapshot is marked written (the next batch is counted during a write)', () => {
-  const totals = new SourceTotals('kafka:t:0', OPTIONS);
-  totals.count(sampleEvent({ id: id(1) }), 0, NOW);
-  const first = totals.dirtyRows();
-  assert.equal(first.hourly.length, 1);
-  totals.count(sampleEvent({ id: id(2) }), 1, NOW);
-  const second = totals.dirtyRows();
-  totals.markWritten(first.snapshot);
-  assert.equal(totals.dirtyRows().hourly[0]?.requests, 2, 'the second count is still to be written');
-  totals.markWritten(second.snapshot + 1);
-  assert.equal(totals.dirtyRows().hourly.length, 0);
-});
+test(
+  'a key counted after a snapshot stays dirty when the earlier ' +
+    'snapshot is marked written (the next batch is counted during a write)',
+  () => {
+    const totals = new SourceTotals('kafka:t:0', OPTIONS);
+    totals.count(sampleEvent({ id: id(1) }), 0, NOW);
+    const first = totals.dirtyRows();
+    assert.equal(first.hourly.length, 1);
+    totals.count(sampleEvent({ id: id(2) }), 1, NOW);
+    const second = totals.dirtyRows();
+    totals.markWritten(first.snapshot);
+    assert.equal(totals.dirtyRows().hourly[0]?.requests, 2, 'the second count is still to be written');
+    totals.markWritten(second.snapshot + 1);
+    assert.equal(totals.dirtyRows().hourly.length, 0);
+  },
+);
 
 test('countView drops a re-sent id by its bytes within dedupOffsets and counts it again beyond', () => {
   const totals = new SourceTotals('kafka:t:0', OPTIONS);
@@ -34,5 +38,9 @@ test('countView drops a re-sent id by its bytes within dedupOffsets and counts i
   assert.equal(at(5, 1), 'duplicate');
   for (let offset = 6; offset < 20; offset++) at(offset, 100 + offset);
   assert.equal(at(20, 1), 'counted', 'first seen 20 offsets back, outside the window of 10');
-  assert.equal(totals.count(sampleEvent({ id: id(1) }), 21, NOW), 'duplicate', 'the text path sees the id the bytes path remembered');
+  assert.equal(
+    totals.count(sampleEvent({ id: id(1) }), 21, NOW),
+    'duplicate',
+    'the text path sees the id the bytes path remembered',
+  );
 });

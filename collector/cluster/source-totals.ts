@@ -23,7 +23,10 @@ export const DAY_S = 86_400;
 export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
 
 /** What counting reads of an event: an AccessEvent, or the collector's EventView of a record. */
-type Counted = Pick<AccessEvent, 'startMs' | 'appId' | 'service' | 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>;
+type Counted = Pick<
+  AccessEvent,
+  'startMs' | 'appId' | 'service' | 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'
+>;
 
 interface KeyTotals {
   bucketS: number;
@@ -80,7 +83,10 @@ export class SourceTotals {
     // Day-aligned and a day early, so no key an accepted event can touch is missing.
     this.#loadedFromS = Math.floor((nowMs - this.#options.latenessMs) / 1000 / DAY_S) * DAY_S - DAY_S;
     let highestMark = -1;
-    for (const [table, keys] of [['traffic_hourly', this.#hourly], ['traffic_daily', this.#daily]] as const) {
+    for (const [table, keys] of [
+      ['traffic_hourly', this.#hourly],
+      ['traffic_daily', this.#daily],
+    ] as const) {
       keys.clear();
       const where = [`source = ${quoteString(this.source)}`, `bucket >= ${dateTimeFromEpochS(this.#loadedFromS)}`];
       const rows = await db.query<Record<string, unknown>>(
@@ -182,7 +188,8 @@ ORDER BY first`);
    * this one is written.
    */
   markWritten(upTo = Number.POSITIVE_INFINITY): void {
-    for (const keys of [this.#hourly, this.#daily]) for (const key of keys.values()) if (key.snapshot <= upTo) key.dirty = false;
+    for (const keys of [this.#hourly, this.#daily])
+      for (const key of keys.values()) if (key.snapshot <= upTo) key.dirty = false;
   }
 
   /** Forgets keys wholly outside the lateness window; events for them are too late from now on. */
@@ -200,7 +207,15 @@ ORDER BY first`);
     const id = keyOf(bucketS, event.appId, event.service);
     let key = keys.get(id);
     if (!key) {
-      key = { bucketS, appId: event.appId, service: event.service, mark: -1, counters: emptyCounters(), dirty: false, snapshot: 0 };
+      key = {
+        bucketS,
+        appId: event.appId,
+        service: event.service,
+        mark: -1,
+        counters: emptyCounters(),
+        dirty: false,
+        snapshot: 0,
+      };
       keys.set(id, key);
     }
     return key;

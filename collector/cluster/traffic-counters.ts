@@ -6,7 +6,16 @@ import type { TrafficCounters } from '../aggregate/traffic.ts';
 import { emptyCounters } from '../aggregate/traffic.ts';
 
 export const AGGREGATE_COLUMNS = [
-  'requests', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'billable', 'rejections', 'bytes_in', 'bytes_out', 'latency_buckets',
+  'requests',
+  'status_2xx',
+  'status_3xx',
+  'status_4xx',
+  'status_5xx',
+  'billable',
+  'rejections',
+  'bytes_in',
+  'bytes_out',
+  'latency_buckets',
 ] as const;
 
 export interface AggregateColumns {

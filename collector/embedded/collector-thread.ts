@@ -26,7 +26,8 @@ const post = (message: FromThread) => port.postMessage(message);
 /** Log details cross the thread as plain data: an Error keeps its message and stack. */
 function plain(details: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(details)) out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v;
+  for (const [k, v] of Object.entries(details))
+    out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v;
   return out;
 }
 
@@ -36,16 +37,24 @@ const logger = {
 };
 
 const store = EmbeddedStore.open(options.dbPath);
-const collector = new EmbeddedCollector({ eventsDir: options.eventsDir, store, logger, pollIntervalMs: options.pollIntervalMs });
+const collector = new EmbeddedCollector({
+  eventsDir: options.eventsDir,
+  store,
+  logger,
+  pollIntervalMs: options.pollIntervalMs,
+});
 collector.onBatch((b) => post({ type: 'batch', seconds: b.seconds, stats: collector.stats }));
 // Lag moves without batches (the gateway writes while nothing is counted yet): report it on a timer too.
 const statsTimer = setInterval(() => post({ type: 'stats', stats: collector.stats }), options.statsIntervalMs);
 
 async function answer(message: ToThread): Promise<unknown> {
   switch (message.op) {
-    case 'traffic': return store.trafficRows(message.selection);
-    case 'dailyApps': return store.dailyAppRows(message.fromMs, message.toMs);
-    case 'live': return collector.live();
+    case 'traffic':
+      return store.trafficRows(message.selection);
+    case 'dailyApps':
+      return store.dailyAppRows(message.fromMs, message.toMs);
+    case 'live':
+      return collector.live();
     case 'stop':
       clearInterval(statsTimer);
       await collector.stop();

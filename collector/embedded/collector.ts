@@ -66,7 +66,11 @@ export class EmbeddedCollector {
   readonly #live: LiveStats;
   readonly #listeners: Array<(b: BatchInfo) => void> = [];
   readonly #stats: Omit<CollectorStats, 'damagedRecords' | 'quarantinedBytes'> = {
-    counted: 0, deadLetters: 0, lagBytes: {}, batches: 0, failedBatches: 0,
+    counted: 0,
+    deadLetters: 0,
+    lagBytes: {},
+    batches: 0,
+    failedBatches: 0,
   };
   #pass: Promise<number> = Promise.resolve(0);
   #loop: Promise<void> | undefined;
@@ -107,7 +111,10 @@ export class EmbeddedCollector {
     if (this.#loop) return;
     const day = bucketStartMs('day', this.#opts.now());
     const rows = this.#opts.store.trafficRows({ granularity: 'day', fromMs: day, toMs: day + 86_400_000 });
-    this.#live.seed(day, rows.map((r) => ({ appId: r.appId, service: r.service, requests: r.counters.requests })));
+    this.#live.seed(
+      day,
+      rows.map((r) => ({ appId: r.appId, service: r.service, requests: r.counters.requests })),
+    );
     this.#stopping = false;
     this.#loop = this.#run();
   }
@@ -133,7 +140,10 @@ export class EmbeddedCollector {
   async #run(): Promise<void> {
     // A pass that keeps failing (the events directory unreadable, out of file descriptors) is retried every poll
     // interval: its outage is logged when it begins, each minute and when a pass succeeds again, not every 200 ms.
-    const passes = this.#opts.logger === undefined ? undefined : outageLog(this.#opts.logger, 'collector: a pass over the event logs');
+    const passes =
+      this.#opts.logger === undefined
+        ? undefined
+        : outageLog(this.#opts.logger, 'collector: a pass over the event logs');
     while (!this.#stopping) {
       let handled = 0;
       try {
@@ -206,7 +216,12 @@ export class EmbeddedCollector {
       this.#stats.batches += 1;
       if (deadLetters.length > 0) {
         this.#opts.logger?.warn(
-          { source: s.source, count: deadLetters.length, position: deadLetters[0].position, reason: deadLetters[0].reason },
+          {
+            source: s.source,
+            count: deadLetters.length,
+            position: deadLetters[0].position,
+            reason: deadLetters[0].reason,
+          },
           'collector: undecodable records stored as dead letters',
         );
       }
@@ -220,7 +235,11 @@ export class EmbeddedCollector {
       this.#stats.failedBatches += 1;
       // Another writer moved the stored position (a second collector on the same store): follow it.
       if (error instanceof StalePositionError) s.position = this.#opts.store.positionOf(s.source) ?? s.position;
-      if (!s.failing) this.#opts.logger?.warn({ err: error, source: s.source, position: from }, 'collector: batch failed; retrying from the same position');
+      if (!s.failing)
+        this.#opts.logger?.warn(
+          { err: error, source: s.source, position: from },
+          'collector: batch failed; retrying from the same position',
+        );
       s.failing = true;
       return 0;
     }
@@ -235,7 +254,10 @@ export class EmbeddedCollector {
     try {
       await s.reader.commit(next);
     } catch (error) {
-      this.#opts.logger?.warn({ err: error, source: s.source, position: next }, 'collector: segment log checkpoint failed; consumed segments are kept');
+      this.#opts.logger?.warn(
+        { err: error, source: s.source, position: next },
+        'collector: segment log checkpoint failed; consumed segments are kept',
+      );
     }
   }
 }

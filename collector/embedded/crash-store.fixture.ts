@@ -6,12 +6,21 @@ export function crashBatchDeltas(from: number, records: number): TrafficDelta[] 
   const hourMs = Date.UTC(2025, 0, 1) + (from % 7) * 3_600_000;
   const deltas: TrafficDelta[] = [];
   const half = Math.floor(records / 2);
-  for (const [appId, n] of [['a', half], ['b', records - half]] as const) {
+  for (const [appId, n] of [
+    ['a', half],
+    ['b', records - half],
+  ] as const) {
     for (const granularity of ['hour', 'day'] as const) {
       const counters = emptyCounters();
       counters.requests = n;
       counters.latency[3] = n;
-      deltas.push({ granularity, bucketStartMs: granularity === 'hour' ? hourMs : Date.UTC(2025, 0, 1), appId, service: 's', counters });
+      deltas.push({
+        granularity,
+        bucketStartMs: granularity === 'hour' ? hourMs : Date.UTC(2025, 0, 1),
+        appId,
+        service: 's',
+        counters,
+      });
     }
   }
   return deltas;
@@ -27,7 +36,13 @@ function applyUntilKilled(path: string): void {
   let from = store.positionOf('crash') ?? 0;
   for (let i = 0; ; i++) {
     const records = 1 + ((from * 31 + i) % 40);
-    store.applyBatch({ source: 'crash', from, next: from + records, deltas: crashBatchDeltas(from, records), deadLetters: [] });
+    store.applyBatch({
+      source: 'crash',
+      from,
+      next: from + records,
+      deltas: crashBatchDeltas(from, records),
+      deadLetters: [],
+    });
     from += records;
     if (i % 20 === 0) process.stdout.write(`at ${from}\n`);
   }

@@ -43,14 +43,23 @@ export interface EmbeddedAnalytics {
 export async function startEmbeddedAnalytics(options: EmbeddedAnalyticsOptions): Promise<EmbeddedAnalytics> {
   const dbPath = options.dbPath ?? join(options.eventsDir, 'aggregates.sqlite');
   mkdirSync(dirname(dbPath), { recursive: true });
-  const collector = new CollectorThread({ eventsDir: options.eventsDir, dbPath, logger: options.logger, pollIntervalMs: options.pollIntervalMs });
+  const collector = new CollectorThread({
+    eventsDir: options.eventsDir,
+    dbPath,
+    logger: options.logger,
+    pollIntervalMs: options.pollIntervalMs,
+  });
   await collector.start();
   if (options.register) {
     registerCollectorMetrics(options.register, collector);
-    totalsCounter({
-      name: 'tollgate_collector_thread_restarts_total', help: 'Times the single-node collector\'s thread died and was replaced (it resumes from the stored positions).',
-      registers: [options.register],
-    }, () => [[{}, collector.restarts]]);
+    totalsCounter(
+      {
+        name: 'tollgate_collector_thread_restarts_total',
+        help: "Times the single-node collector's thread died and was replaced (it resumes from the stored positions).",
+        registers: [options.register],
+      },
+      () => [[{}, collector.restarts]],
+    );
   }
   return {
     collector,

@@ -13,7 +13,10 @@ function dayDelta(appId: string, service: string, requests: number, bucketStartM
 test("today's counts start from the store and follow stored batches of today only", () => {
   const live = new LiveStats(() => NOW);
   live.seed(DAY, [{ appId: 'acme', service: 'api', requests: 40 }]);
-  live.apply([dayDelta('acme', 'api', 2), dayDelta('beta', 'api', 5), dayDelta('acme', 'api', 9, DAY - 86_400_000)], new Map());
+  live.apply(
+    [dayDelta('acme', 'api', 2), dayDelta('beta', 'api', 5), dayDelta('acme', 'api', 9, DAY - 86_400_000)],
+    new Map(),
+  );
   assert.deepEqual(live.snapshot().today, [
     { app_id: 'acme', service: 'api', requests: 42 },
     { app_id: 'beta', service: 'api', requests: 5 },
@@ -32,7 +35,15 @@ test('qps averages the last 10 complete seconds of request starts', () => {
   let now = NOW;
   const live = new LiveStats(() => now);
   const nowS = Math.floor(NOW / 1000);
-  live.apply([], new Map([[nowS - 1, 30], [nowS - 10, 20], [nowS - 11, 1000], [nowS, 7]]));
+  live.apply(
+    [],
+    new Map([
+      [nowS - 1, 30],
+      [nowS - 10, 20],
+      [nowS - 11, 1000],
+      [nowS, 7],
+    ]),
+  );
   assert.equal(live.snapshot().qps, 5, '(30 + 20) / 10: older seconds and the current one are left out');
   now += 5000;
   assert.equal(live.snapshot().qps, 3.7, 'the second 10 s ago left the window; the then-current one is complete now');

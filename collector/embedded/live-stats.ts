@@ -37,7 +37,8 @@ export class LiveStats {
   apply(deltas: readonly TrafficDelta[], perSecond: ReadonlyMap<number, number>): void {
     this.#rollDay();
     for (const d of deltas) {
-      if (d.granularity === 'day' && d.bucketStartMs === this.#dayStartMs) this.#bump(d.appId, d.service, d.counters.requests);
+      if (d.granularity === 'day' && d.bucketStartMs === this.#dayStartMs)
+        this.#bump(d.appId, d.service, d.counters.requests);
     }
     const nowS = Math.floor(this.#now() / 1000);
     const size = this.#seconds.length;

@@ -73,9 +73,17 @@ test('a batch that fails half way leaves neither its counts nor its position', a
   t.after(() => store.close());
   store.applyBatch(batchOf(1, 0));
   const broken = batchOf(2, 100, SAMPLE_START_MS + 5 * HOUR_MS);
-  broken.deltas.push({ ...broken.deltas[0], appId: 'other', counters: { ...broken.deltas[0].counters, requests: null as unknown as number } });
+  broken.deltas.push({
+    ...broken.deltas[0],
+    appId: 'other',
+    counters: { ...broken.deltas[0].counters, requests: null as unknown as number },
+  });
   assert.throws(() => store.applyBatch(broken), /NOT NULL/);
-  assert.equal(hourRequests(store, SAMPLE_START_MS + 5 * HOUR_MS), 0, 'the rows written before the failure were rolled back');
+  assert.equal(
+    hourRequests(store, SAMPLE_START_MS + 5 * HOUR_MS),
+    0,
+    'the rows written before the failure were rolled back',
+  );
   assert.equal(store.positionOf('log'), 100);
   store.applyBatch(batchOf(2, 100, SAMPLE_START_MS + 5 * HOUR_MS));
   assert.equal(hourRequests(store, SAMPLE_START_MS + 5 * HOUR_MS), 2);
@@ -85,7 +93,13 @@ test('dead letters keep a bounded prefix of the raw bytes, once per record', asy
   const store = EmbeddedStore.open(await tempDb(t));
   t.after(() => store.close());
   const raw = Buffer.alloc(MAX_DEAD_LETTER_BYTES + 100, 7);
-  store.applyBatch({ source: 'log', from: 0, next: 10, deltas: [], deadLetters: [{ source: 'log', position: 0, reason: 'unknown_version', raw }] });
+  store.applyBatch({
+    source: 'log',
+    from: 0,
+    next: 10,
+    deltas: [],
+    deadLetters: [{ source: 'log', position: 0, reason: 'unknown_version', raw }],
+  });
   const [letter] = store.deadLetters();
   assert.equal(letter.reason, 'unknown_version');
   assert.equal(letter.raw.length, MAX_DEAD_LETTER_BYTES);
@@ -95,13 +109,18 @@ test('dead letters keep a bounded prefix of the raw bytes, once per record', asy
 
 /** Starts the applying child, SIGKILLs it once it reported passing `afterPosition` (plus a little). */
 async function killWhileApplying(path: string, afterPosition: number, delayMs: number): Promise<void> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-store.fixture.ts'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-store.fixture.ts'), path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let timer: NodeJS.Timeout | undefined;
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const at = [...chunk.matchAll(/at (\d+)/g)].map((m) => Number(m[1]));
     if (at.some((p) => p >= afterPosition)) timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs);
   });
-  const [, signal] = (await new Promise((resolve) => child.on('exit', (...args) => resolve(args)))) as [number | null, string | null];
+  const [, signal] = (await new Promise((resolve) => child.on('exit', (...args) => resolve(args)))) as [
+    number | null,
+    string | null,
+  ];
   clearTimeout(timer);
   assert.equal(signal, 'SIGKILL', 'the child ran until killed');
 }
@@ -117,8 +136,16 @@ test('a store killed with SIGKILL at any moment holds exactly the records up to 
     position = stored;
     for (const granularity of ['hour', 'day'] as const) {
       const rows = store.trafficRows({ granularity, fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
-      assert.equal(rows.reduce((sum, r) => sum + r.counters.requests, 0), stored, `${granularity} counts = stored position`);
-      assert.equal(rows.reduce((sum, r) => sum + r.counters.latency[3], 0), stored, `${granularity} histograms = stored position`);
+      assert.equal(
+        rows.reduce((sum, r) => sum + r.counters.requests, 0),
+        stored,
+        `${granularity} counts = stored position`,
+      );
+      assert.equal(
+        rows.reduce((sum, r) => sum + r.counters.latency[3], 0),
+        stored,
+        `${granularity} histograms = stored position`,
+      );
     }
     store.close();
   }

@@ -34,7 +34,8 @@ export const MAX_DEAD_LETTER_BYTES = 4096;
 /** Newest dead letters kept; older ones are deleted as new ones arrive. */
 export const MAX_DEAD_LETTER_ROWS = 10_000;
 
-/** Thrown when a batch does not continue from the stored position: applying it would count records twice or skip some. */
+/** Thrown when a batch does not continue from the stored position: applying it would count records twice or skip some.
+ * */
 export class StalePositionError extends Error {
   constructor(source: string, stored: number, from: number) {
     super(`batch of ${source} starts at ${from} but the store is at ${stored}`);
@@ -57,7 +58,10 @@ export class EmbeddedStore {
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
-    this.#upsert = { hour: db.prepare(upsertTrafficSql(TRAFFIC_TABLES.hour)), day: db.prepare(upsertTrafficSql(TRAFFIC_TABLES.day)) };
+    this.#upsert = {
+      hour: db.prepare(upsertTrafficSql(TRAFFIC_TABLES.hour)),
+      day: db.prepare(upsertTrafficSql(TRAFFIC_TABLES.day)),
+    };
   }
 
   /** Opens (creating when missing) the store at `path`; ':memory:' for a throwaway one. */
@@ -75,7 +79,9 @@ export class EmbeddedStore {
 
   /** Where `source` is consumed up to, or undefined when nothing of it was ever stored. */
   positionOf(source: string): number | undefined {
-    const row = this.#statement('SELECT position FROM consumer_offsets WHERE source = ?').get(source) as Row | undefined;
+    const row = this.#statement('SELECT position FROM consumer_offsets WHERE source = ?').get(source) as
+      | Row
+      | undefined;
     return row === undefined ? undefined : Number(row.position);
   }
 
@@ -88,8 +94,19 @@ export class EmbeddedStore {
       for (const d of batch.deltas) {
         const c = d.counters;
         this.#upsert[d.granularity].run(
-          d.appId, d.service, d.bucketStartMs, c.requests, c.status2xx, c.status3xx, c.status4xx, c.status5xx,
-          c.billable, c.bytesIn, c.bytesOut, JSON.stringify(c.rejections), JSON.stringify(c.latency),
+          d.appId,
+          d.service,
+          d.bucketStartMs,
+          c.requests,
+          c.status2xx,
+          c.status3xx,
+          c.status4xx,
+          c.status5xx,
+          c.billable,
+          c.bytesIn,
+          c.bytesOut,
+          JSON.stringify(c.rejections),
+          JSON.stringify(c.latency),
         );
       }
       if (batch.deadLetters.length > 0) this.#insertDeadLetters(batch.deadLetters, nowMs);
@@ -116,34 +133,49 @@ export class EmbeddedStore {
       where.push('service = ?');
       params.push(q.service);
     }
-    const sql = `SELECT * FROM ${TRAFFIC_TABLES[q.granularity]} WHERE ${where.join(' AND ')} ORDER BY bucket_ms, app_id, service`;
+    const sql = `SELECT * FROM ${TRAFFIC_TABLES[q.granularity]} WHERE ${where.join(' AND ')}
+      ORDER BY bucket_ms, app_id, service`;
     return (this.#statement(sql).all(...params) as Row[]).map((r) => ({
       bucketStartMs: Number(r.bucket_ms),
       appId: String(r.app_id),
       service: String(r.service),
       counters: {
-        requests: Number(r.requests), status2xx: Number(r.status_2xx), status3xx: Number(r.status_3xx),
-        status4xx: Number(r.status_4xx), status5xx: Number(r.status_5xx), billable: Number(r.billable),
-        bytesIn: Number(r.bytes_in), bytesOut: Number(r.bytes_out),
-        rejections: JSON.parse(String(r.rejections)) as number[], latency: JSON.parse(String(r.latency)) as number[],
+        requests: Number(r.requests),
+        status2xx: Number(r.status_2xx),
+        status3xx: Number(r.status_3xx),
+        status4xx: Number(r.status_4xx),
+        status5xx: Number(r.status_5xx),
+        billable: Number(r.billable),
+        bytesIn: Number(r.bytes_in),
+        bytesOut: Number(r.bytes_out),
+        rejections: JSON.parse(String(r.rejections)) as number[],
+        latency: JSON.parse(String(r.latency)) as number[],
       },
     }));
   }
 
   /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
   dailyAppRows(fromMs: number, toMs: number): DailyAppRow[] {
-    const sql = `SELECT bucket_ms, app_id, sum(requests) AS requests, sum(billable) AS billable FROM ${TRAFFIC_TABLES.day}
+    const sql = `SELECT bucket_ms, app_id, sum(requests) AS requests, sum(billable) AS billable
+      FROM ${TRAFFIC_TABLES.day}
       WHERE bucket_ms >= ? AND bucket_ms < ? GROUP BY bucket_ms, app_id ORDER BY bucket_ms, app_id`;
     return (this.#statement(sql).all(fromMs, toMs) as Row[]).map((r) => ({
-      dayStartMs: Number(r.bucket_ms), appId: String(r.app_id), requests: Number(r.requests), billable: Number(r.billable),
+      dayStartMs: Number(r.bucket_ms),
+      appId: String(r.app_id),
+      requests: Number(r.requests),
+      billable: Number(r.billable),
     }));
   }
 
   deadLetters(limit = 100): Array<DeadLetter & { rawBytes: number; receivedMs: number }> {
     const sql = 'SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?';
     return (this.#statement(sql).all(limit) as Row[]).map((r) => ({
-      source: String(r.source), position: Number(r.position), reason: String(r.reason), raw: r.raw as Uint8Array,
-      rawBytes: Number(r.raw_bytes), receivedMs: Number(r.received_ms),
+      source: String(r.source),
+      position: Number(r.position),
+      reason: String(r.reason),
+      raw: r.raw as Uint8Array,
+      rawBytes: Number(r.raw_bytes),
+      receivedMs: Number(r.received_ms),
     }));
   }
 
@@ -154,12 +186,15 @@ export class EmbeddedStore {
   #insertDeadLetters(letters: DeadLetter[], nowMs: number): void {
     // OR IGNORE: a (source, position) is one record, dead-lettered once.
     const insert = this.#statement(
-      'INSERT OR IGNORE INTO dead_letters (source, position, reason, raw, raw_bytes, received_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO dead_letters (source, position, ' +
+        'reason, raw, raw_bytes, received_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
     for (const l of letters) {
       insert.run(l.source, l.position, l.reason, l.raw.subarray(0, MAX_DEAD_LETTER_BYTES), l.raw.length, nowMs);
     }
-    this.#statement('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?').run(MAX_DEAD_LETTER_ROWS);
+    this.#statement('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?').run(
+      MAX_DEAD_LETTER_ROWS,
+    );
   }
 
   #statement(sql: string): StatementSync {

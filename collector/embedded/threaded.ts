@@ -1,7 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchInfo, CollectorLogger, CollectorStats } from './collector.ts';
 import type { StoredTrafficRow } from './store.ts';
-import { ReportsUnavailableError, type DailyAppRow, type LiveSnapshot, type ReportSource, type TrafficSelection } from '../reports/source.ts';
+import {
+  ReportsUnavailableError,
+  type DailyAppRow,
+  type LiveSnapshot,
+  type ReportSource,
+  type TrafficSelection,
+} from '../reports/source.ts';
 import type { FromThread, ThreadOptions, ThreadRequest } from './thread-protocol.ts';
 
 // Beside this module both as sources and as built (tsc's dist/ and the bundle's collector-thread.js entry).
@@ -18,7 +24,14 @@ export interface CollectorThreadOptions {
 }
 
 type Counts = Omit<CollectorStats, 'lagBytes'>;
-const ZERO: Counts = { counted: 0, deadLetters: 0, damagedRecords: 0, quarantinedBytes: 0, batches: 0, failedBatches: 0 };
+const ZERO: Counts = {
+  counted: 0,
+  deadLetters: 0,
+  damagedRecords: 0,
+  quarantinedBytes: 0,
+  batches: 0,
+  failedBatches: 0,
+};
 const MAX_RESTART_DELAY_MS = 30_000;
 /** A thread that ran this long before it died starts the backoff over. */
 const HEALTHY_RUN_MS = 60_000;
@@ -109,7 +122,8 @@ export class CollectorThread implements ReportSource {
         ready = true;
         readyAtMs = Date.now();
         this.#current = m.stats;
-        if (this.#failuresInRow > 0) this.#options.logger?.info({ restarts: this.restarts }, 'collector: thread replaced; counting resumed');
+        if (this.#failuresInRow > 0)
+          this.#options.logger?.info({ restarts: this.restarts }, 'collector: thread replaced; counting resumed');
         onReady?.();
       } else if (m.type === 'batch') {
         this.#current = m.stats;
@@ -121,7 +135,9 @@ export class CollectorThread implements ReportSource {
       } else this.#settle(m);
     });
     let failure: Error | undefined;
-    worker.on('error', (err) => { failure = err; });
+    worker.on('error', (err) => {
+      failure = err;
+    });
     worker.on('exit', (code) => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
@@ -142,13 +158,18 @@ export class CollectorThread implements ReportSource {
     this.#failuresInRow++;
     this.restarts++;
     const log = this.#options.logger;
-    (log?.error ?? log?.warn)?.call(log, { err: { message: err.message, stack: err.stack }, delay_ms: delayMs }, 'collector: thread died; replacing it');
+    (log?.error ?? log?.warn)?.call(
+      log,
+      { err: { message: err.message, stack: err.stack }, delay_ms: delayMs },
+      'collector: thread died; replacing it',
+    );
     this.#restartTimer = setTimeout(() => this.#spawn(), delayMs);
   }
 
   #call(request: ThreadRequest): Promise<unknown> {
     const worker = this.#worker;
-    if (worker === undefined) return Promise.reject(new ReportsUnavailableError('The collector is restarting; try again in a moment.'));
+    if (worker === undefined)
+      return Promise.reject(new ReportsUnavailableError('The collector is restarting; try again in a moment.'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });

@@ -25,7 +25,12 @@ const TIME = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)
 export function rejectUnknown(query: Query, allowed: readonly string[]): void {
   for (const key of Object.keys(query)) {
     if (allowed.includes(key)) continue;
-    throw new ParamError(key, allowed.length === 0 ? 'unknown parameter; none are taken' : `unknown parameter; expected one of ${allowed.join(', ')}`);
+    throw new ParamError(
+      key,
+      allowed.length === 0
+        ? 'unknown parameter; none are taken'
+        : `unknown parameter; expected one of ${allowed.join(', ')}`,
+    );
   }
 }
 
@@ -47,7 +52,8 @@ export function requiredString(query: Query, field: string): string {
 export function oneOf<T extends string>(query: Query, field: string, allowed: readonly T[], fallback: T): T {
   const value = optionalString(query, field);
   if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new ParamError(field, `must be one of ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new ParamError(field, `must be one of ${allowed.join(', ')}`);
   return value as T;
 }
 
@@ -66,7 +72,8 @@ export function timeParam(query: Query, field: string): number {
   if (dateOnly !== undefined) return dateOnly;
   const match = TIME.exec(value);
   const ms = match && calendarDateMs(match[1]) !== undefined ? Date.parse(value) : NaN;
-  if (!Number.isFinite(ms)) throw new ParamError(field, 'must be an ISO 8601 time with a zone, e.g. 2025-03-10T13:00:00Z');
+  if (!Number.isFinite(ms))
+    throw new ParamError(field, 'must be an ISO 8601 time with a zone, e.g. 2025-03-10T13:00:00Z');
   return ms;
 }
 

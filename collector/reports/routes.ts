@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { GRANULARITIES } from '../aggregate/traffic.ts';
 import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
-import {
-  checkRange, DAY_MS, dateParam, oneOf, optionalString, rejectUnknown, timeParam,
-} from './params.ts';
+import { checkRange, DAY_MS, dateParam, oneOf, optionalString, rejectUnknown, timeParam } from './params.ts';
 import type { ReportSource } from './source.ts';
 import { trafficReport } from './traffic-report.ts';
 
@@ -25,7 +23,11 @@ type Query = Record<string, unknown>;
  *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv   (both dates inclusive)
  *   GET /stats/live
  */
-export function registerReportRoutes(app: FastifyInstance, source: ReportSource, options: ReportRouteOptions = {}): void {
+export function registerReportRoutes(
+  app: FastifyInstance,
+  source: ReportSource,
+  options: ReportRouteOptions = {},
+): void {
   const latenessMs = options.latenessMs ?? DEFAULT_LATENESS_MS;
   const maxRangeDays = options.maxRangeDays ?? 366;
   const now = options.now ?? Date.now;
@@ -34,47 +36,65 @@ export function registerReportRoutes(app: FastifyInstance, source: ReportSource,
   // registry's error replies, not by a fastify schema.
   const doc = (summary: string, description: string) => ({ schema: { summary, description, tags: ['reports'] } });
 
-  app.get('/reports/traffic', doc(
-    'Requests, status classes, bytes and latency percentiles per hour or day.',
-    'Query: `from`, `to` (ISO 8601 date, or time with a zone; required), `granularity` (`hour` or `day`, default hour), `app`, `service`. ' +
-      'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms}]}`.',
-  ), async (req) => {
-    const query = req.query as Query;
-    rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
-    const fromMs = timeParam(query, 'from');
-    const toMs = timeParam(query, 'to');
-    checkRange(fromMs, toMs, maxRangeDays);
-    const selection = {
-      fromMs, toMs,
-      granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
-      appId: optionalString(query, 'app'),
-      service: optionalString(query, 'service'),
-    };
-    return { rows: trafficReport(await source.traffic(selection)) };
-  });
+  app.get(
+    '/reports/traffic',
+    doc(
+      'Requests, status classes, bytes and latency percentiles per hour or day.',
+      'Query: `from`, `to` (ISO 8601 date, or time with a zone; ' +
+        'required), `granularity` (`hour` or `day`, default hour), `app`, `service`. ' +
+        'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms}]}`.',
+    ),
+    async (req) => {
+      const query = req.query as Query;
+      rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
+      const fromMs = timeParam(query, 'from');
+      const toMs = timeParam(query, 'to');
+      checkRange(fromMs, toMs, maxRangeDays);
+      const selection = {
+        fromMs,
+        toMs,
+        granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
+        appId: optionalString(query, 'app'),
+        service: optionalString(query, 'service'),
+      };
+      return { rows: trafficReport(await source.traffic(selection)) };
+    },
+  );
 
-  app.get('/billing/qpd', doc(
-    'Queries per day per app, with the final flag, as JSON or CSV.',
-    'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json).',
-  ), async (req, reply) => {
-    const query = req.query as Query;
-    rejectUnknown(query, ['from', 'to', 'format']);
-    const fromMs = dateParam(query, 'from');
-    // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
-    const toMs = dateParam(query, 'to') + DAY_MS;
-    checkRange(fromMs, toMs, maxRangeDays);
-    const format = oneOf(query, 'format', ['json', 'csv'] as const, 'json');
-    const rows = qpdRows(await source.dailyApps(fromMs, toMs), now(), latenessMs);
-    if (format === 'json') return { rows };
-    const name = `qpd-${new Date(fromMs).toISOString().slice(0, 10)}-${new Date(toMs - DAY_MS).toISOString().slice(0, 10)}.csv`;
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(qpdCsv(rows));
-  });
+  app.get(
+    '/billing/qpd',
+    doc(
+      'Queries per day per app, with the final flag, as JSON or CSV.',
+      'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json).',
+    ),
+    async (req, reply) => {
+      const query = req.query as Query;
+      rejectUnknown(query, ['from', 'to', 'format']);
+      const fromMs = dateParam(query, 'from');
+      // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
+      const toMs = dateParam(query, 'to') + DAY_MS;
+      checkRange(fromMs, toMs, maxRangeDays);
+      const format = oneOf(query, 'format', ['json', 'csv'] as const, 'json');
+      const rows = qpdRows(await source.dailyApps(fromMs, toMs), now(), latenessMs);
+      if (format === 'json') return { rows };
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const name = `qpd-${day(fromMs)}-${day(toMs - DAY_MS)}.csv`;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(qpdCsv(rows));
+    },
+  );
 
-  app.get('/stats/live', doc(
-    'Requests per second now, and today\'s requests per app and service.',
-    'Answers `status: degraded` with the reason, at once, when the live counters cannot be read.',
-  ), async (req) => {
-    rejectUnknown(req.query as Query, []);
-    return source.live();
-  });
+  app.get(
+    '/stats/live',
+    doc(
+      "Requests per second now, and today's requests per app and service.",
+      'Answers `status: degraded` with the reason, at once, when the live counters cannot be read.',
+    ),
+    async (req) => {
+      rejectUnknown(req.query as Query, []);
+      return source.live();
+    },
+  );
 }

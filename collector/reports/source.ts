@@ -63,12 +63,12 @@ export interface LiveRow {
  */
 export type LiveSnapshot =
   | {
-    status: 'ok';
-    /** Requests per second over the last complete 10 seconds of request start times. */
-    qps: number;
-    /** Today's (UTC) requests per app and service. */
-    today: LiveRow[];
-    /** This hour's (UTC) requests per app and service; only the cluster source keeps them. */
-    current_hour?: LiveRow[];
-  }
+      status: 'ok';
+      /** Requests per second over the last complete 10 seconds of request start times. */
+      qps: number;
+      /** Today's (UTC) requests per app and service. */
+      today: LiveRow[];
+      /** This hour's (UTC) requests per app and service; only the cluster source keeps them. */
+      current_hour?: LiveRow[];
+    }
   | { status: 'degraded'; reason: string; qps: null; today: LiveRow[]; current_hour?: LiveRow[] };

@@ -25,7 +25,8 @@ export interface TrafficReportRow {
  */
 export function trafficReport(rows: readonly BucketTraffic[]): TrafficReportRow[] {
   const byBucket = new Map<number, TrafficCounters>();
-  for (const r of rows) byBucket.set(r.bucketStartMs, mergeCounters(byBucket.get(r.bucketStartMs) ?? emptyCounters(), r.counters));
+  for (const r of rows)
+    byBucket.set(r.bucketStartMs, mergeCounters(byBucket.get(r.bucketStartMs) ?? emptyCounters(), r.counters));
   return [...byBucket.entries()]
     .sort(([a], [b]) => a - b)
     .map(([bucketStartMs, c]) => ({

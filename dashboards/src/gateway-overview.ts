@@ -30,7 +30,9 @@ export function gatewayOverview(): Dashboard {
   const latency = (q: number) =>
     timeSeries({
       title: `p${Math.round(q * 100)} latency by service`,
-      description: `${Math.round(q * 100)}th percentile of time from request received to response finished (tollgate_request_duration_seconds).`,
+      description:
+        `${Math.round(q * 100)}th percentile of time from request ` +
+        `received to response finished (tollgate_request_duration_seconds).`,
       datasource: ds,
       targets: promTargets({
         expr: histogramQuantile(q, 'tollgate_request_duration_seconds_bucket', SERVICE, 'service'),
@@ -100,7 +102,8 @@ export function gatewayOverview(): Dashboard {
       timeSeries({
         title: 'Gateway errors by code',
         description:
-          'Replies the gateway wrote itself (no route, unauthorized, rate limited, upstream timeout, …), by error code.',
+          'Replies the gateway wrote itself (no route, ' +
+          'unauthorized, rate limited, upstream timeout, …), by error code.',
         datasource: ds,
         targets: promTargets({
           expr: 'sum by (code) (rate(tollgate_gateway_errors_total[$__rate_interval]))',
@@ -115,7 +118,11 @@ export function gatewayOverview(): Dashboard {
       timeSeries({
         title: 'Aborted responses by reason',
         description:
-          'Responses that did not reach the client whole (tollgate_responses_aborted_total): cut by the gateway after their status line went out (upstream_timeout, bad_gateway, response_too_large, internal), or left by a client halfway through sending its request (client_closed). They are counted in the request rate under the status sent, mostly 2xx; the TollgateResponsesCut alert watches the ones that are not client_closed.',
+          'Responses that did not reach the client whole (tollgate_responses_aborted_total): cut by the gateway ' +
+          'after their status line went out (upstream_timeout, bad_gateway, response_too_large, internal), or ' +
+          'left by a client halfway through sending its request (client_closed). They are counted in the ' +
+          'request rate under the status sent, mostly 2xx; the ' +
+          'TollgateResponsesCut alert watches the ones that are not client_closed.',
         datasource: ds,
         targets: promTargets({
           expr: `sum by (reason) (rate(tollgate_responses_aborted_total${SERVICE}[$__rate_interval]))`,
@@ -130,7 +137,10 @@ export function gatewayOverview(): Dashboard {
       timeSeries({
         title: 'Passive ejections and ejections over the cap',
         description:
-          "Targets ejected by passive health checking, and failures that would have ejected one more had health.passive.max_ejected_percent allowed it (the target keeps serving; TollgateEjectionCapReached fires when that lasts), per service; a canary group's pool shows as service/group, and selecting a service shows its groups too.",
+          'Targets ejected by passive health checking, and failures that would have ejected one more had ' +
+          'health.passive.max_ejected_percent allowed it (the target keeps serving; TollgateEjectionCapReached ' +
+          "fires when that lasts), per service; a canary group's pool " +
+          'shows as service/group, and selecting a service shows its groups too.',
         datasource: ds,
         targets: promTargets(
           {
@@ -138,7 +148,9 @@ export function gatewayOverview(): Dashboard {
             legend: '{{service}} ejected',
           },
           {
-            expr: `sum by (service) (rate(tollgate_upstream_ejections_overflow_total${POOL_SERVICE}[$__rate_interval]))`,
+            expr:
+              `sum by (service) ` +
+              `(rate(tollgate_upstream_ejections_overflow_total${POOL_SERVICE}[$__rate_interval]))`,
             legend: '{{service}} over the cap',
           },
         ),
@@ -150,7 +162,8 @@ export function gatewayOverview(): Dashboard {
       upDownTimeline({
         title: 'Upstream target health',
         description:
-          "Active health check result per target; a target ejected by passive checks also shows as down. A canary group's targets show under service/group, and selecting a service shows its groups too.",
+          'Active health check result per target; a target ejected by passive checks also shows as down. ' +
+          "A canary group's targets show under service/group, and selecting a service shows its groups too.",
         datasource: ds,
         targets: promTargets({
           expr: `min by (service, target) (tollgate_upstream_target_healthy${POOL_SERVICE})`,
@@ -204,7 +217,9 @@ export function gatewayOverview(): Dashboard {
       timeSeries({
         title: 'Proxy worker restarts',
         description:
-          'Proxy workers (workers > 1) started again, by reason: exited (the worker died) or unresponsive (the watchdog killed it after worker_watchdog_ms without a word). The requests each one held were lost; TollgateWorkerRestarted fires on any.',
+          'Proxy workers (workers > 1) started again, by reason: exited (the worker died) or unresponsive (the ' +
+          'watchdog killed it after worker_watchdog_ms without a word). The ' +
+          'requests each one held were lost; TollgateWorkerRestarted fires on any.',
         datasource: ds,
         targets: promTargets({
           expr: 'sum by (instance, reason) (increase(tollgate_worker_restarts_total[$__rate_interval]))',
@@ -220,7 +235,9 @@ export function gatewayOverview(): Dashboard {
       upDownTimeline({
         title: 'Config and app stores (Redis)',
         description:
-          "Whether each gateway's shared config store and app store answer (a Redis store only; empty with the file store). While one is down the gateway proxies on, admin edits get 503 and a gateway that starts cannot load its config; TollgateStoreDown fires after 2 minutes.",
+          "Whether each gateway's shared config store and app store answer (a Redis store only; empty with the " +
+          'file store). While one is down the gateway proxies on, admin edits get 503 and a ' +
+          'gateway that starts cannot load its config; TollgateStoreDown fires after 2 minutes.',
         datasource: ds,
         targets: promTargets({
           expr: 'min by (instance, store) (tollgate_store_up)',

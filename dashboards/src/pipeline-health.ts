@@ -12,7 +12,8 @@ export function pipelineHealth(): Dashboard {
     uid: PIPELINE_HEALTH_UID,
     title: 'Tollgate / Analytics pipeline health',
     description:
-      "Access events from the gateways' event sink through the collector into ClickHouse and Redis, from Prometheus (jobs tollgate-gateway, tollgate-collector).",
+      "Access events from the gateways' event sink through the collector into " +
+      'ClickHouse and Redis, from Prometheus (jobs tollgate-gateway, tollgate-collector).',
     pluginId: PROMETHEUS_PLUGIN_ID,
     datasourceLabel: 'Prometheus',
     timeFrom: 'now-1h',
@@ -24,7 +25,8 @@ export function pipelineHealth(): Dashboard {
       timeSeries({
         title: 'Events emitted and dropped',
         description:
-          'Access events handed to the sink, and events dropped (spool full, …) by reason. Any drop means reports undercount.',
+          'Access events handed to the sink, and events dropped ' +
+          '(spool full, …) by reason. Any drop means reports undercount.',
         datasource: ds,
         targets: promTargets(
           { expr: 'sum(rate(tollgate_events_emitted_total[$__rate_interval]))', legend: 'emitted' },
@@ -97,7 +99,9 @@ export function pipelineHealth(): Dashboard {
           { expr: histogramQuantile(0.5, 'tollgate_collector_batch_seconds_bucket', '', 'job'), legend: 'p50' },
           { expr: histogramQuantile(0.99, 'tollgate_collector_batch_seconds_bucket', '', 'job'), legend: 'p99' },
           {
-            expr: 'sum(rate(tollgate_collector_batch_seconds_sum[$__rate_interval]))\n/\nsum(rate(tollgate_collector_batch_seconds_count[$__rate_interval]))',
+            expr:
+              'sum(rate(tollgate_collector_batch_seconds_sum[$__rate_interval]))\n/\n' +
+              'sum(rate(tollgate_collector_batch_seconds_count[$__rate_interval]))',
             legend: 'mean',
           },
         ),
@@ -111,7 +115,8 @@ export function pipelineHealth(): Dashboard {
       timeSeries({
         title: 'ClickHouse inserts and failures',
         description:
-          'Insert statements per table; a failed insert is retried, so failures delay data but must not double count it.',
+          'Insert statements per table; a failed insert is ' +
+          'retried, so failures delay data but must not double count it.',
         datasource: ds,
         targets: promTargets(
           { expr: rate('tollgate_collector_clickhouse_inserts_total', 'table'), legend: 'inserts {{table}}' },
@@ -125,7 +130,8 @@ export function pipelineHealth(): Dashboard {
       upDownTimeline({
         title: 'Redis up',
         description:
-          'Whether each collector reaches Redis for live counters; reports keep coming from ClickHouse while it is down.',
+          'Whether each collector reaches Redis for live ' +
+          'counters; reports keep coming from ClickHouse while it is down.',
         datasource: ds,
         targets: promTargets({ expr: 'min by (instance) (tollgate_collector_redis_up)', legend: '{{instance}}' }),
         width: 12,

@@ -87,7 +87,8 @@ export function latencyQuantileMsSql(q: number, hist: string): string {
   // Aliases are suffixed per quantile so several quantiles fit in one SELECT without redefining an alias.
   const n = `p${Math.round(q * 100)}`;
   const lower = `([0, ${LATENCY_BUCKETS_S.join(', ')}] AS lower_s_${n})`;
-  const upper = `([${LATENCY_BUCKETS_S.join(', ')}, ${LATENCY_BUCKETS_S[LATENCY_BUCKETS_S.length - 1]}] AS upper_s_${n})`;
+  const highest = LATENCY_BUCKETS_S[LATENCY_BUCKETS_S.length - 1];
+  const upper = `([${LATENCY_BUCKETS_S.join(', ')}, ${highest}] AS upper_s_${n})`;
   const rank = `${q} * arraySum(${hist})`;
   const i = `(arrayFirstIndex(x -> x >= ${rank}, (arrayCumSum(${hist}) AS cum_${n})) AS i_${n})`;
   // Index 0 reads as 0 in ClickHouse: the cumulative count below the first bucket.

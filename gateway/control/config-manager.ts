@@ -11,7 +11,18 @@ import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
 import type {
-  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigStore, ConfigVersion, ConfigVersionSummary, ControlPlane, DataPlanePort, EditResult, RawConfig, UpstreamHealth,
+  ApplyResult,
+  ConfigEdit,
+  ConfigError,
+  ConfigSource,
+  ConfigStore,
+  ConfigVersion,
+  ConfigVersionSummary,
+  ControlPlane,
+  DataPlanePort,
+  EditResult,
+  RawConfig,
+  UpstreamHealth,
 } from './types.ts';
 
 export type { DataPlanePort };
@@ -42,7 +53,8 @@ export class ConfigManager implements ControlPlane {
   private fileHash = '';
   /** The upstreams' TLS files the data plane was given: a reload of an unchanged config file compares them. */
   private tlsFiles: TlsFilesSeen = { texts: new Map() };
-  /** The newest shared version this node could not validate (a TLS file it lacks, say): adopted as soon as its files change or on SIGHUP. */
+  /** The newest shared version this node could not validate (a TLS file it lacks, say): adopted as soon as its files
+   * change or on SIGHUP. */
   private refused: ConfigVersion | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private isReady = false;
@@ -71,10 +83,15 @@ export class ConfigManager implements ControlPlane {
       this.logSettings.apply(serving.config.log);
       this.tlsFiles = tlsFilesSeen(serving.config);
     }
-    this.store.watch((v) => { void this.serialise(() => this.adopt(v)); }, (head) => {
-      // A store that holds this node's version or a later one has nothing to get back from it.
-      if (head < this.head.version) void this.serialise(() => this.restoreStore());
-    });
+    this.store.watch(
+      (v) => {
+        void this.serialise(() => this.adopt(v));
+      },
+      (head) => {
+        // A store that holds this node's version or a later one has nothing to get back from it.
+        if (head < this.head.version) void this.serialise(() => this.restoreStore());
+      },
+    );
   }
 
   /**
@@ -90,18 +107,31 @@ export class ConfigManager implements ControlPlane {
     const { version, ...record } = this.head;
     try {
       const restored = await this.store.append(record, version - 1);
-      this.log.warn({ version: restored.version }, 'the config store had lost its versions (Redis restarted empty?): stored the serving version again');
+      this.log.warn(
+        { version: restored.version },
+        'the config store had lost its versions (Redis restarted empty?): stored the serving version again',
+      );
     } catch (err) {
       if (err instanceof ConfigConflictError) return;
-      this.log.warn({ version, err: (err as Error).message }, 'the config store had lost its versions; storing the serving version again failed (tried again on the next check)');
+      this.log.warn(
+        { version, err: (err as Error).message },
+        'the config store had lost its versions; storing the ' +
+          'serving version again failed (tried again on the next check)',
+      );
     }
   }
 
-  setReady(ready: boolean): void { this.isReady = ready; }
+  setReady(ready: boolean): void {
+    this.isReady = ready;
+  }
 
-  ready(): boolean { return this.isReady; }
+  ready(): boolean {
+    return this.isReady;
+  }
 
-  current(): ConfigVersion { return this.head; }
+  current(): ConfigVersion {
+    return this.head;
+  }
 
   async validate(raw: unknown): Promise<ConfigError[]> {
     const r = await validateOffThread(raw, { log: this.log });
@@ -126,12 +156,17 @@ export class ConfigManager implements ControlPlane {
     return this.serialise(async () => {
       if (this.refused) await this.adopt(this.refused);
       const read = text === undefined ? readConfigFile(this.file) : { ok: true as const, text };
-      const loaded = read.ok ? await loadOffThread(this.file, read.text, { log: this.log, unchangedHash: this.fileHash }) : read;
+      const loaded = read.ok
+        ? await loadOffThread(this.file, read.text, { log: this.log, unchangedHash: this.fileHash })
+        : read;
       // Only what the file says counts: a comment or reformatting is no new version and keeps admin edits.
       if ('unchanged' in loaded) return this.rereadTlsFiles();
       if (!loaded.ok || !loaded.raw || loaded.text === undefined) {
         this.port.onReload?.('invalid');
-        this.log.error({ file: this.file, errors: loaded.ok ? [] : loaded.errors }, 'config file rejected; the previous config keeps serving');
+        this.log.error(
+          { file: this.file, errors: loaded.ok ? [] : loaded.errors },
+          'config file rejected; the previous config keeps serving',
+        );
         return { ok: false, errors: loaded.ok ? [] : loaded.errors } as ApplyResult;
       }
       const { hash } = loaded;
@@ -148,10 +183,15 @@ export class ConfigManager implements ControlPlane {
       this.fileHash = hash;
       const { edits, more } = await editsReplacedBy(this.store, result.version.version, before);
       if (edits.length > 0) {
-        this.log.warn({
-          file: this.file, version: result.version.version, replaced_edits: more ? `${edits.length}+` : edits.length,
-          replaced: edits.slice(0, 20).map((v) => `${v.version} ${v.source}: ${v.note}`),
-        }, 'config file applied over admin edits made since it was last applied; they no longer serve (the file wins)');
+        this.log.warn(
+          {
+            file: this.file,
+            version: result.version.version,
+            replaced_edits: more ? `${edits.length}+` : edits.length,
+            replaced: edits.slice(0, 20).map((v) => `${v.version} ${v.source}: ${v.note}`),
+          },
+          'config file applied over admin edits made since it was last applied; they no longer serve (the file wins)',
+        );
       }
       return result;
     });
@@ -170,12 +210,18 @@ export class ConfigManager implements ControlPlane {
     const result = await validateOffThread(this.head.config, { log: this.log });
     if (!result.ok) {
       this.port.onReload?.('invalid');
-      this.log.error({ version: this.head.version, errors: result.errors }, 'upstream TLS files rejected on re-read; the previous ones keep serving');
+      this.log.error(
+        { version: this.head.version, errors: result.errors },
+        'upstream TLS files rejected on re-read; the previous ones keep serving',
+      );
       return { ok: false, errors: result.errors };
     }
     if (tlsFilesChanged(this.tlsFiles, tlsFilesSeen(result.config))) {
       await this.serve(result.config, this.head);
-      this.log.info({ version: this.head.version }, 'upstream TLS files changed on disk: their upstreams now use the new ones');
+      this.log.info(
+        { version: this.head.version },
+        'upstream TLS files changed on disk: their upstreams now use the new ones',
+      );
     }
     return { ok: true, version: summary(this.head) };
   }
@@ -194,14 +240,23 @@ export class ConfigManager implements ControlPlane {
   }
 
   history(limit: number): Promise<ConfigVersionSummary[]> {
-    return fromStore(this.store.list(limit), 'the config store did not answer, so the history could not be read: retry once it does');
+    return fromStore(
+      this.store.list(limit),
+      'the config store did not answer, so the history could not be read: retry once it does',
+    );
   }
 
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
-    const v = await fromStore(this.store.get(version), `the config store did not answer, so version ${version} could not be read: nothing was changed; retry once it does`);
+    const v = await fromStore(
+      this.store.get(version),
+      `the config store did not answer, so version ${version} ` +
+        `could not be read: nothing was changed; retry once it does`,
+    );
     if (!v) return undefined;
     // Like PUT /config with the old version's config: If-Match holds against the cluster's head, not this node's.
-    return this.serialise(() => this.editNow(() => ({ config: v.config }), 'rollback', `rollback to ${version}`, ifMatch));
+    return this.serialise(() =>
+      this.editNow(() => ({ config: v.config }), 'rollback', `rollback to ${version}`, ifMatch),
+    );
   }
 
   /**
@@ -211,7 +266,12 @@ export class ConfigManager implements ControlPlane {
    * redone on it, with If-Match checked again: an edit made on version N gets
    * 412 once the cluster is past N, however late this node heard of it.
    */
-  private async editNow(change: ConfigEdit, source: ConfigSource, note: string, ifMatch: number[] | undefined): Promise<EditResult> {
+  private async editNow(
+    change: ConfigEdit,
+    source: ConfigSource,
+    note: string,
+    ifMatch: number[] | undefined,
+  ): Promise<EditResult> {
     for (let attempt = 1; ; attempt++) {
       const stale = this.mismatch(ifMatch);
       if (stale) return stale;
@@ -237,11 +297,18 @@ export class ConfigManager implements ControlPlane {
         if (behind) {
           // This node cannot apply the cluster's head: an If-Match it makes stale is still a 412; any other edit
           // waits for this node to be fixed (or is made on another node), and the reply says why.
-          if (ifMatch !== undefined && !ifMatch.includes(behind.head.version)) return { ok: false, versionMismatch: { serving: behind.head.version } };
-          return { ok: false, behind: { head: behind.head.version, serving: this.head.version, errors: behind.errors } };
+          if (ifMatch !== undefined && !ifMatch.includes(behind.head.version))
+            return { ok: false, versionMismatch: { serving: behind.head.version } };
+          return {
+            ok: false,
+            behind: { head: behind.head.version, serving: this.head.version, errors: behind.errors },
+          };
         }
         if (!adopted) {
-          this.log.warn({ source, note, attempts: attempt, base, head: err.head }, 'config edit not applied: other nodes kept changing the shared config first');
+          this.log.warn(
+            { source, note, attempts: attempt, base, head: err.head },
+            'config edit not applied: other nodes kept changing the shared config first',
+          );
           return { ok: false, conflict: { serving: this.head.version, attempts: attempt } };
         }
       }
@@ -261,18 +328,24 @@ export class ConfigManager implements ControlPlane {
     return head?.version === this.head.version;
   }
 
-  /** After a refused append: the store's head, adopted here; when it does not validate here, that head and why (redoing the edit would only be refused again). */
+  /** After a refused append: the store's head, adopted here; when it does not validate here, that head and why (redoing
+   * the edit would only be refused again). */
   private async adoptStoreHead(): Promise<{ head: ConfigVersion; errors: ConfigError[] } | undefined> {
-    const head = await fromStore(this.store.head(), 'the config store did not answer after another node changed the config: nothing was changed; retry once it does');
+    const head = await fromStore(
+      this.store.head(),
+      'the config store did not answer after another node changed the config: nothing was changed; retry once it does',
+    );
     if (!head) return undefined;
     const errors = await this.adopt(head);
     return errors ? { head, errors } : undefined;
   }
 
-  /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot move). */
+  /** If-Match: the edit was made on versions of which none serves any more (checked in the queue, where the head cannot
+   * move). */
   private mismatch(ifMatch: number[] | undefined): EditResult | undefined {
     if (ifMatch === undefined || ifMatch.includes(this.head.version)) return undefined;
-    // The version this node refused is the cluster's (an ETag read on another node): the edit then finds out it is behind.
+    // The version this node refused is the cluster's (an ETag read on another node): the edit then finds out it is
+    // behind.
     if (this.refused !== undefined && ifMatch.includes(this.refused.version)) return undefined;
     return { ok: false, versionMismatch: { serving: this.head.version } };
   }
@@ -291,9 +364,17 @@ export class ConfigManager implements ControlPlane {
     return next;
   }
 
-  /** `base`: the version `raw` was made on (refused once another node moved past it); `validated`: validateConfig's result for `raw`. */
-  private async applyNow(raw: unknown, source: ConfigSource, note: string, fileHash: string, base?: number, validated?: LoadResult): Promise<ApplyResult> {
-    const result = validated ?? await this.validateChange(raw);
+  /** `base`: the version `raw` was made on (refused once another node moved past it); `validated`: validateConfig's
+   * result for `raw`. */
+  private async applyNow(
+    raw: unknown,
+    source: ConfigSource,
+    note: string,
+    fileHash: string,
+    base?: number,
+    validated?: LoadResult,
+  ): Promise<ApplyResult> {
+    const result = validated ?? (await this.validateChange(raw));
     if (!result.ok) {
       this.port.onReload?.('invalid');
       this.log.warn({ source, errors: result.errors }, 'config rejected; the previous config keeps serving');
@@ -301,14 +382,24 @@ export class ConfigManager implements ControlPlane {
     }
     let version: ConfigVersion;
     try {
-      version = await this.store.append({ config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note }, base);
+      version = await this.store.append(
+        { config: raw as RawConfig, source, createdAt: new Date().toISOString(), fileHash, note },
+        base,
+      );
     } catch (err) {
       if (err instanceof ConfigConflictError) throw err;
       // Nothing is applied that the store does not hold: a restart or another node would not know it.
       this.port.onReload?.('error');
-      this.log.error({ source, note, err: (err as Error).message }, 'config not applied: the config store could not save it; the previous config keeps serving');
+      this.log.error(
+        { source, note, err: (err as Error).message },
+        'config not applied: the config store could not save it; the previous config keeps serving',
+      );
       // A Redis store may have kept a version whose reply timed out: the watch then brings it to every node.
-      throw new StoreUnavailableError('the config store did not confirm the save, so the change is not applied (should the store have kept it, every node adopts it once it answers): retry once it does', err);
+      throw new StoreUnavailableError(
+        'the config store did not confirm the save, so the change is not applied (should ' +
+          'the store have kept it, every node adopts it once it answers): retry once it does',
+        err,
+      );
     }
     // An admin edit is answered once every worker serves it: a request sent after the reply sees the change.
     await this.serve(result.config, version);
@@ -316,14 +407,19 @@ export class ConfigManager implements ControlPlane {
     return { ok: true, version: summary(version) };
   }
 
-  /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate here. */
+  /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate
+   * here. */
   private async adopt(v: ConfigVersion): Promise<ConfigError[] | undefined> {
     if (v.version <= this.head.version) return undefined;
     const result = await this.validateChange(v.config);
     if (!result.ok) {
       if (v.version > (this.refused?.version ?? 0)) this.refused = v;
       this.port.onReload?.('invalid');
-      this.log.error({ version: v.version, errors: result.errors }, 'shared config version rejected here; the previous config keeps serving until this node can apply it (its TLS files change, SIGHUP, or a newer version)');
+      this.log.error(
+        { version: v.version, errors: result.errors },
+        'shared config version rejected here; the previous config keeps serving ' +
+          'until this node can apply it (its TLS files change, SIGHUP, or a newer version)',
+      );
       return result.errors;
     }
     if (this.refused && this.refused.version <= v.version) this.refused = undefined;
@@ -335,7 +431,8 @@ export class ConfigManager implements ControlPlane {
     return validateChange(raw, this.serving && { raw: this.head.config, config: this.serving }, this.log);
   }
 
-  /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it, and once it serves it, so does this node. */
+  /** Every apply (an append here, a version adopted, renewed TLS files): the data plane gets it, and once it serves it,
+   * so does this node. */
   private async serve(config: Config, version: ConfigVersion): Promise<void> {
     await this.port.apply(config, version.version);
     this.head = version;

@@ -63,7 +63,10 @@ export class ConfigReceiver {
       config = wire.config;
     } else {
       if (base?.seq !== wire.base) return 'resend';
-      config = { ...wire.rest, services: wire.services.map((s) => (typeof s === 'number' ? base.config.services[s]! : s)) } as Config;
+      config = {
+        ...wire.rest,
+        services: wire.services.map((s) => (typeof s === 'number' ? base.config.services[s]! : s)),
+      } as Config;
     }
     this.#current = { seq: wire.seq, config };
     return config;
@@ -124,7 +127,9 @@ export class Rollout {
         resolve();
       };
       const timer = setTimeout(done, this.#timeoutMs);
-      this.#waiting.set(w.id, (seq) => { if (seq === 'gone' || seq >= wire.seq) done(); });
+      this.#waiting.set(w.id, (seq) => {
+        if (seq === 'gone' || seq >= wire.seq) done();
+      });
       if (!w.send(wire)) done();
     });
   }

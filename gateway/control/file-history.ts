@@ -20,7 +20,11 @@ const EDITS_SCAN = 100;
  * once on an empty store, one seeds it and the other adopts that version
  * instead of storing its own file over it.
  */
-export async function initialVersion(file: { raw: RawConfig; text: string }, store: ConfigStore, shared: boolean): Promise<{ version: ConfigVersion; reused: boolean }> {
+export async function initialVersion(
+  file: { raw: RawConfig; text: string },
+  store: ConfigStore,
+  shared: boolean,
+): Promise<{ version: ConfigVersion; reused: boolean }> {
   const hash = fileHashOf(file.raw);
   for (let attempt = 1; ; attempt++) {
     const head = await store.head();
@@ -31,12 +35,28 @@ export async function initialVersion(file: { raw: RawConfig; text: string }, sto
       if (valid.ok) return { version: head, reused: true };
       // The cluster's config does not validate here (a TLS file this node lacks, say): storing this node's
       // file over it would replace every node's config and admin edits. The node refuses to start instead.
-      if (shared) throw new Error(`the cluster's config version ${head.version} does not validate on this node, which will not start on it nor store its own file over it: ${valid.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      if (shared)
+        throw new Error(
+          `the cluster's config version ${head.version} does not validate on this node, ` +
+            `which will not start on it nor store its own file over it: ${valid.errors
+              .slice(0, 5)
+              .map((e) => `${e.path}: ${e.message}`)
+              .join('; ')}`,
+        );
     }
     // After EDIT_ATTEMPTS lost races the file goes on top of whatever the head is, as it did before.
-    const base = attempt < EDIT_ATTEMPTS ? head?.version ?? 0 : undefined;
+    const base = attempt < EDIT_ATTEMPTS ? (head?.version ?? 0) : undefined;
     try {
-      const version = await store.append({ config: file.raw, source: 'file', createdAt: new Date().toISOString(), fileHash: hash, note: 'loaded from file' }, base);
+      const version = await store.append(
+        {
+          config: file.raw,
+          source: 'file',
+          createdAt: new Date().toISOString(),
+          fileHash: hash,
+          note: 'loaded from file',
+        },
+        base,
+      );
       return { version, reused: false };
     } catch (err) {
       if (!(err instanceof ConfigConflictError)) throw err;
@@ -52,10 +72,15 @@ export async function initialVersion(file: { raw: RawConfig; text: string }, sto
  * reload goes on top of the store's head. `more`: the history ends (pruned)
  * before it reaches a file version, so there were at least this many.
  */
-export async function editsReplacedBy(store: ConfigStore, applied: number, before: ConfigVersion): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
+export async function editsReplacedBy(
+  store: ConfigStore,
+  applied: number,
+  before: ConfigVersion,
+): Promise<{ edits: ConfigVersionSummary[]; more: boolean }> {
   const edits: ConfigVersionSummary[] = [];
   // Stored right on top of a file version this node served: nothing came in between.
-  if (applied === before.version + 1 && (before.source === 'file' || before.source === 'reload')) return { edits, more: false };
+  if (applied === before.version + 1 && (before.source === 'file' || before.source === 'reload'))
+    return { edits, more: false };
   // The version is stored and serves; a history that cannot be listed only costs the warning.
   for (const v of await store.list(EDITS_SCAN).catch(() => [])) {
     if (v.version >= applied) continue;

@@ -8,23 +8,36 @@ import { tlsFilePaths, watchTlsFiles } from './tls-file-watch.ts';
 
 const CHECK_MS = 40;
 
-test('the TLS files of a config are every service\'s and canary group\'s ca_file, cert_file and key_file, each once', () => {
-  const raw = {
-    services: [
-      { name: 'a', upstream: { tls: { ca_file: '/ca.pem', cert_file: '/c.pem', key_file: '/k.pem', verify: true } } },
-      { name: 'b', upstream: { targets: [] }, canary: { groups: [{ name: 'g', upstream: { tls: { ca_file: '/ca.pem', server_name: 'x' } } }, { name: 'h' }] } },
-      { name: 'c', upstream: { tls: { ca_file: 42 } } },
-      null,
-    ],
-  };
-  assert.deepEqual(tlsFilePaths(raw).sort(), ['/c.pem', '/ca.pem', '/k.pem']);
-  assert.deepEqual(tlsFilePaths({}), []);
-  assert.deepEqual(tlsFilePaths(undefined), []);
-});
+test(
+  "the TLS files of a config are every service's and " + "canary group's ca_file, cert_file and key_file, each once",
+  () => {
+    const raw = {
+      services: [
+        { name: 'a', upstream: { tls: { ca_file: '/ca.pem', cert_file: '/c.pem', key_file: '/k.pem', verify: true } } },
+        {
+          name: 'b',
+          upstream: { targets: [] },
+          canary: {
+            groups: [{ name: 'g', upstream: { tls: { ca_file: '/ca.pem', server_name: 'x' } } }, { name: 'h' }],
+          },
+        },
+        { name: 'c', upstream: { tls: { ca_file: 42 } } },
+        null,
+      ],
+    };
+    assert.deepEqual(tlsFilePaths(raw).sort(), ['/c.pem', '/ca.pem', '/k.pem']);
+    assert.deepEqual(tlsFilePaths({}), []);
+    assert.deepEqual(tlsFilePaths(undefined), []);
+  },
+);
 
 function watched(files: string[], checkMs = CHECK_MS) {
   const calls: string[][] = [];
-  const stop = watchTlsFiles(() => files, (changed) => calls.push(changed), checkMs);
+  const stop = watchTlsFiles(
+    () => files,
+    (changed) => calls.push(changed),
+    checkMs,
+  );
   /** Waits (up to 3 s, for a busy machine) until `n` reports came, then a few more checks to see no more come. */
   const reports = async (n: number) => {
     for (let waited = 0; calls.length < n && waited < 3000; waited += 10) await sleep(10);
@@ -55,7 +68,8 @@ test('a file rewritten at every check is not reported until it stops changing', 
   const dir = mkdtempSync(join(tmpdir(), 'tls-watch-'));
   const cert = join(dir, 'cert.pem');
   writeFileSync(cert, 'x');
-  // Writes 5 times per check: both run on this event loop, so however late the timers fire, a write comes between two checks.
+  // Writes 5 times per check: both run on this event loop, so however late the timers fire, a write comes between two
+  // checks.
   const w = watched([cert], 100);
   try {
     for (let i = 0; i < 30; i++) {
@@ -72,7 +86,10 @@ test('a file rewritten at every check is not reported until it stops changing', 
 test('a Kubernetes-style swap of the directory a symlink points through is a change', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tls-watch-'));
   // ca.pem -> ..data/ca.pem, ..data -> a version directory, swapped by a rename as the kubelet does.
-  for (const [version, text] of [['..v1', 'old'], ['..v2', 'new, and longer']]) {
+  for (const [version, text] of [
+    ['..v1', 'old'],
+    ['..v2', 'new, and longer'],
+  ]) {
     mkdirSync(join(dir, version));
     writeFileSync(join(dir, version, 'ca.pem'), text);
   }
@@ -90,23 +107,27 @@ test('a Kubernetes-style swap of the directory a symlink points through is a cha
   }
 });
 
-test('a file a config change adds is checked once (the apply read it before this watch first looked); one that disappears, or comes back, is a change', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tls-watch-'));
-  const ca = join(dir, 'ca.pem');
-  const added = join(dir, 'added.pem');
-  writeFileSync(ca, 'ca');
-  writeFileSync(added, 'added');
-  const files = [ca];
-  const w = watched(files);
-  try {
-    await sleep(CHECK_MS * 2);
-    files.push(added);
-    assert.deepEqual(await w.reports(1), [[added]]);
-    renameSync(ca, join(dir, 'gone.pem'));
-    assert.deepEqual(await w.reports(2), [[added], [ca]]);
-    renameSync(join(dir, 'gone.pem'), ca);
-    assert.deepEqual(await w.reports(3), [[added], [ca], [ca]]);
-  } finally {
-    w.stop();
-  }
-});
+test(
+  'a file a config change adds is checked once (the apply read it before ' +
+    'this watch first looked); one that disappears, or comes back, is a change',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-watch-'));
+    const ca = join(dir, 'ca.pem');
+    const added = join(dir, 'added.pem');
+    writeFileSync(ca, 'ca');
+    writeFileSync(added, 'added');
+    const files = [ca];
+    const w = watched(files);
+    try {
+      await sleep(CHECK_MS * 2);
+      files.push(added);
+      assert.deepEqual(await w.reports(1), [[added]]);
+      renameSync(ca, join(dir, 'gone.pem'));
+      assert.deepEqual(await w.reports(2), [[added], [ca]]);
+      renameSync(join(dir, 'gone.pem'), ca);
+      assert.deepEqual(await w.reports(3), [[added], [ca], [ca]]);
+    } finally {
+      w.stop();
+    }
+  },
+);

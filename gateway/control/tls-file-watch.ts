@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 
-/** The TLS files a config names (`tls.ca_file`, `cert_file`, `key_file` of every service's and canary group's upstream), each once. */
+/** The TLS files a config names (`tls.ca_file`, `cert_file`, `key_file` of every service's and canary group's
+ * upstream), each once. */
 export function tlsFilePaths(raw: unknown): string[] {
   const paths = new Set<string>();
   const add = (upstream: unknown) => {
@@ -20,7 +21,8 @@ export function tlsFilePaths(raw: unknown): string[] {
   return [...paths];
 }
 
-/** What stat says of a file, following symlinks (so a Kubernetes ..data swap changes it): device, inode, size, mtime; or why it cannot be read. */
+/** What stat says of a file, following symlinks (so a Kubernetes ..data swap changes it): device, inode, size, mtime;
+ * or why it cannot be read. */
 function signature(path: string): string {
   try {
     const s = statSync(path);
@@ -46,7 +48,8 @@ export function watchTlsFiles(paths: () => string[], reload: (changed: string[])
   let previous = applied;
   const timer = setInterval(() => {
     const now = state();
-    const same = (a: Map<string, string>, b: Map<string, string>) => a.size === b.size && [...a].every(([p, s]) => b.get(p) === s);
+    const same = (a: Map<string, string>, b: Map<string, string>) =>
+      a.size === b.size && [...a].every(([p, s]) => b.get(p) === s);
     const stable = same(now, previous);
     previous = now;
     if (!stable || same(now, applied)) return;

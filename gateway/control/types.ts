@@ -16,7 +16,9 @@ export interface ConfigVersion {
   source: ConfigSource;
   /** ISO-8601 UTC. */
   createdAt: string;
-  /** Hash of the config file this version was built from (file/reload versions), or of the file it was applied on top of (admin/rollback): of the file's parsed config (control/file-hash.ts), so comments and formatting do not count; earlier releases hashed its bytes. */
+  /** Hash of the config file this version was built from (file/reload versions), or of the file it was applied on top
+   * of (admin/rollback): of the file's parsed config (control/file-hash.ts), so comments and formatting do not count;
+   * earlier releases hashed its bytes. */
   fileHash: string;
   /** Free text, e.g. "PUT /services/api" or "rollback to 3". */
   note: string;
@@ -58,9 +60,7 @@ export interface ConfigError {
   message: string;
 }
 
-export type ApplyResult =
-  | { ok: true; version: ConfigVersionSummary }
-  | { ok: false; errors: ConfigError[] };
+export type ApplyResult = { ok: true; version: ConfigVersionSummary } | { ok: false; errors: ConfigError[] };
 
 /**
  * An admin edit: given the config serving when the edit's turn in the apply
@@ -75,7 +75,8 @@ export type EditResult =
   | { ok: false; versionMismatch: { serving: number } }
   /** Other nodes appended to the shared store first on every one of `attempts` tries; nothing was changed. */
   | { ok: false; conflict: { serving: number; attempts: number } }
-  /** The shared store is at `head`, which does not validate on this node (still serving `serving`); nothing was changed. */
+  /** The shared store is at `head`, which does not validate on this node (still serving `serving`); nothing was
+   * changed. */
   | { ok: false; behind: { head: number; serving: number; errors: ConfigError[] } };
 
 export interface TargetHealth {
@@ -124,6 +125,7 @@ export interface DataPlanePort {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
   onReload?(result: 'ok' | 'invalid' | 'error'): void;
-  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a conflict). */
+  /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a
+   * conflict). */
   onConflict?(result: 'retried' | 'gave_up'): void;
 }

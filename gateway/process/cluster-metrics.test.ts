@@ -18,10 +18,10 @@ async function workerMetrics(requests: number, inflight: number) {
   return register.getMetricsAsJSON();
 }
 
-test('an exited worker\'s counters and histograms are kept and summed; its gauges are not', async () => {
+test("an exited worker's counters and histograms are kept and summed; its gauges are not", async () => {
   const cluster = new ClusterMetrics();
-  cluster.retire(await workerMetrics(4, 3) as never);
-  cluster.retire(await workerMetrics(2, 5) as never);
+  cluster.retire((await workerMetrics(4, 3)) as never);
+  cluster.retire((await workerMetrics(2, 5)) as never);
   const text = await cluster.metrics();
   assert.match(text, /^requests_total\{service="a"\} 6$/m);
   assert.match(text, /^requests_total\{service="b"\} 2$/m);
@@ -31,24 +31,40 @@ test('an exited worker\'s counters and histograms are kept and summed; its gauge
   assert.doesNotMatch(text, /^odd_total/m, 'only summed counters can be carried over');
 });
 
-test('an exited worker\'s per-route requests and latency (sent compactly) are kept and summed, each family written once', async () => {
-  const cluster = new ClusterMetrics();
-  const first = new RouteStatsRegistry();
-  first.get('api', 'api-0').record(200, 0.5);
-  first.get('api', 'api-0').record(503, 2);
-  const second = new RouteStatsRegistry();
-  second.get('api', 'api-0').record(200, 0.25);
-  second.get('web', 'web-0').record(404, 0.0625);
-  cluster.retire(await workerMetrics(1, 0) as never, first.wire());
-  cluster.retire(await workerMetrics(1, 0) as never, second.wire());
-  const text = await cluster.metrics();
-  assert.match(text, /^tollgate_requests_total\{service="api",route="api-0",status_class="2xx"\} 2$/m);
-  assert.match(text, /^tollgate_requests_total\{service="api",route="api-0",status_class="5xx"\} 1$/m);
-  assert.match(text, /^tollgate_requests_total\{service="web",route="web-0",status_class="4xx"\} 1$/m);
-  assert.match(text, /^tollgate_request_duration_seconds_sum\{service="api",route="api-0",status_class="2xx"\} 0.75$/m);
-  assert.match(text, /^tollgate_request_duration_seconds_bucket\{service="api",route="api-0",status_class="2xx",le="0.5"\} 2$/m);
-  assert.match(text, /^requests_total\{service="a"\} 2$/m, 'the other families still summed');
-  const families = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
-  assert.deepEqual(families.filter((name, i) => families.indexOf(name) !== i), []);
-  assert.ok(families.includes('tollgate_requests_total') && families.includes('tollgate_request_duration_seconds'));
-});
+test(
+  "an exited worker's per-route requests and latency (sent " +
+    'compactly) are kept and summed, each family written once',
+  async () => {
+    const cluster = new ClusterMetrics();
+    const first = new RouteStatsRegistry();
+    first.get('api', 'api-0').record(200, 0.5);
+    first.get('api', 'api-0').record(503, 2);
+    const second = new RouteStatsRegistry();
+    second.get('api', 'api-0').record(200, 0.25);
+    second.get('web', 'web-0').record(404, 0.0625);
+    cluster.retire((await workerMetrics(1, 0)) as never, first.wire());
+    cluster.retire((await workerMetrics(1, 0)) as never, second.wire());
+    const text = await cluster.metrics();
+    assert.match(text, /^tollgate_requests_total\{service="api",route="api-0",status_class="2xx"\} 2$/m);
+    assert.match(text, /^tollgate_requests_total\{service="api",route="api-0",status_class="5xx"\} 1$/m);
+    assert.match(text, /^tollgate_requests_total\{service="web",route="web-0",status_class="4xx"\} 1$/m);
+    assert.match(
+      text,
+      /^tollgate_request_duration_seconds_sum\{service="api",route="api-0",status_class="2xx"\} 0.75$/m,
+    );
+    assert.match(
+      text,
+      /^tollgate_request_duration_seconds_bucket\{service="api",route="api-0",status_class="2xx",le="0.5"\} 2$/m,
+    );
+    assert.match(text, /^requests_total\{service="a"\} 2$/m, 'the other families still summed');
+    const families = text
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2]);
+    assert.deepEqual(
+      families.filter((name, i) => families.indexOf(name) !== i),
+      [],
+    );
+    assert.ok(families.includes('tollgate_requests_total') && families.includes('tollgate_request_duration_seconds'));
+  },
+);

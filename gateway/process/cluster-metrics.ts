@@ -6,9 +6,20 @@ import { ROUTE_FAMILIES, RouteStatsRegistry, type RoutesWire } from '../proxy/ro
 const GET_METRICS_REQ = 'prom-client:getMetricsReq';
 const GET_METRICS_RES = 'prom-client:getMetricsRes';
 
-/** One metric as `registry.getMetricsAsJSON()` gives it, which is what workers send (but for the per-route families). */
-interface Sample { labels: Record<string, string | number>; value: number; metricName?: string }
-interface Metric { name: string; help: string; type: string; aggregator?: string; values: Sample[] }
+/** One metric as `registry.getMetricsAsJSON()` gives it, which is what workers send (but for the per-route families).
+ * */
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+interface Metric {
+  name: string;
+  help: string;
+  type: string;
+  aggregator?: string;
+  values: Sample[];
+}
 type MetricsJson = Metric[];
 
 interface Scrape {
@@ -17,7 +28,8 @@ interface Scrape {
   finish: () => void;
 }
 
-/** Counters and histograms only: their values only grow, so a dead worker's last ones still hold. Gauges (and other aggregators) go with the worker. */
+/** Counters and histograms only: their values only grow, so a dead worker's last ones still hold. Gauges (and other
+ * aggregators) go with the worker. */
 export function isMonotonic(m: Metric): boolean {
   return (m.type === 'counter' || m.type === 'histogram') && (m.aggregator ?? 'sum') === 'sum';
 }
@@ -46,11 +58,18 @@ export class ClusterMetrics {
 
   constructor(timeoutMs = 5000) {
     this.#timeoutMs = timeoutMs;
-    cluster.on('message', (worker: Worker, msg: { type?: string; requestId?: number; metrics?: MetricsJson[]; routes?: RoutesWire; error?: string }) => {
-      if (msg?.type !== GET_METRICS_RES || msg.requestId === undefined) return;
-      if (msg.metrics !== undefined && msg.error === undefined) this.#last.set(worker.id, { json: msg.metrics.flat(), routes: msg.routes });
-      this.#answered(msg.requestId, worker.id);
-    });
+    cluster.on(
+      'message',
+      (
+        worker: Worker,
+        msg: { type?: string; requestId?: number; metrics?: MetricsJson[]; routes?: RoutesWire; error?: string },
+      ) => {
+        if (msg?.type !== GET_METRICS_RES || msg.requestId === undefined) return;
+        if (msg.metrics !== undefined && msg.error === undefined)
+          this.#last.set(worker.id, { json: msg.metrics.flat(), routes: msg.routes });
+        this.#answered(msg.requestId, worker.id);
+      },
+    );
     cluster.on('exit', (worker: Worker) => {
       const last = this.#last.get(worker.id);
       this.#last.delete(worker.id);
@@ -70,17 +89,25 @@ export class ClusterMetrics {
         const routes = new RouteStatsRegistry();
         routes.addWire(this.#retiredRoutes.wire());
         for (const last of this.#last.values()) if (last.routes !== undefined) routes.addWire(last.routes);
-        const others = AggregatorRegistry.aggregate([...[...this.#last.values()].map((l) => l.json), this.#retiredJson()] as never).metrics();
+        const others = AggregatorRegistry.aggregate([
+          ...[...this.#last.values()].map((l) => l.json),
+          this.#retiredJson(),
+        ] as never).metrics();
         Promise.all([routes.text(), others]).then(([r, o]) => resolve(`${r}\n\n${o}`), reject);
       };
-      const scrape: Scrape = { waiting: new Set(workers.map((w) => w.id)), timer: setTimeout(finish, this.#timeoutMs), finish };
+      const scrape: Scrape = {
+        waiting: new Set(workers.map((w) => w.id)),
+        timer: setTimeout(finish, this.#timeoutMs),
+        finish,
+      };
       this.#scrapes.set(id, scrape);
       for (const w of workers) w.send({ type: GET_METRICS_REQ, requestId: id });
       if (scrape.waiting.size === 0) finish();
     });
   }
 
-  /** Adds an exited worker's counters and histograms to what the cluster keeps. Synchronous, so no scrape sees the worker gone and its values not yet kept. */
+  /** Adds an exited worker's counters and histograms to what the cluster keeps. Synchronous, so no scrape sees the
+   * worker gone and its values not yet kept. */
   retire(metrics: MetricsJson, routes?: RoutesWire): void {
     if (routes !== undefined) this.#retiredRoutes.addWire(routes);
     for (const m of metrics) {
@@ -91,7 +118,8 @@ export class ClusterMetrics {
         this.#retired.set(m.name, kept);
       }
       for (const v of m.values) {
-        const key = `${v.metricName ?? ''}\u0000${JSON.stringify(Object.entries(v.labels).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+        const labels = Object.entries(v.labels).sort(([a], [b]) => (a < b ? -1 : 1));
+        const key = `${v.metricName ?? ''}\u0000${JSON.stringify(labels)}`;
         const sample = kept.values.get(key);
         if (sample === undefined) kept.values.set(key, { ...v, labels: { ...v.labels } });
         else sample.value += v.value;
@@ -121,10 +149,13 @@ export function answerMetricsRequests(register: Registry, routes: RouteStatsRegi
   const skip = new Set(ROUTE_FAMILIES);
   process.on('message', (msg: { type?: string; requestId?: number }) => {
     if (msg?.type !== GET_METRICS_REQ) return;
-    const others = register.getMetricsAsArray().filter((m) => !skip.has(m.name)) as unknown as { get(): Promise<Metric> }[];
+    const others = register.getMetricsAsArray().filter((m) => !skip.has(m.name)) as unknown as {
+      get(): Promise<Metric>;
+    }[];
     const json = Promise.all(others.map((m) => m.get()));
     json.then(
-      (metrics) => process.send?.({ type: GET_METRICS_RES, requestId: msg.requestId, metrics: [metrics], routes: routes.wire() }),
+      (metrics) =>
+        process.send?.({ type: GET_METRICS_RES, requestId: msg.requestId, metrics: [metrics], routes: routes.wire() }),
       (err: Error) => process.send?.({ type: GET_METRICS_RES, requestId: msg.requestId, error: err.message }),
     );
   });

@@ -13,7 +13,14 @@ import { createEventSink, nodeName } from '../proxy/events/index.ts';
 import type { EventSink } from '../proxy/events/sink.ts';
 import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire, type IdentityWire } from '../control/apps/identity.ts';
-import { openStarting, startAdminFor, startAnalyticsFor, watchConfigSources, type LoadedFile, type RunningGateway } from './single.ts';
+import {
+  openStarting,
+  startAdminFor,
+  startAnalyticsFor,
+  watchConfigSources,
+  type LoadedFile,
+  type RunningGateway,
+} from './single.ts';
 import { releaseMemory } from './memory.ts';
 import { WorkerWatchdog } from './worker-watchdog.ts';
 
@@ -23,7 +30,11 @@ type ToWorker = { tg: 'apply'; wire: ConfigWire } | { tg: 'identity'; identity: 
  * From a worker. `resend`: it got a change to a config it does not hold, and needs the whole one. `applied`: it
  * applied (or already held) the config numbered `seq`, which gives the next worker its turn in the roll-out.
  */
-type ToPrimary = { tg: 'listening' } | { tg: 'health'; health: UpstreamHealth[] } | { tg: 'resend' } | { tg: 'applied'; seq: number };
+type ToPrimary =
+  | { tg: 'listening' }
+  | { tg: 'health'; health: UpstreamHealth[] }
+  | { tg: 'resend' }
+  | { tg: 'applied'; seq: number };
 
 const HEALTH_PUSH_MS = 500;
 
@@ -36,7 +47,12 @@ function mergeHealth(views: UpstreamHealth[][]): UpstreamHealth[] {
       out.set(up.service, targets);
       for (const t of up.targets) {
         const m = targets.get(t.id);
-        targets.set(t.id, m ? { ...m, healthy: m.healthy && t.healthy, ejected: m.ejected || t.ejected, active: m.active + t.active } : { ...t });
+        targets.set(
+          t.id,
+          m
+            ? { ...m, healthy: m.healthy && t.healthy, ejected: m.ejected || t.ejected, active: m.active + t.active }
+            : { ...t },
+        );
       }
     }
   }
@@ -64,66 +80,110 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const control = createControlMetrics(own, storesHealth);
   const restarts = new Counter({
     name: 'tollgate_worker_restarts_total',
-    help: 'Proxy workers started again after one ended, by reason (exited: it died; unresponsive: the watchdog killed it, worker_watchdog_ms).',
-    labelNames: ['reason'] as const, registers: [own],
+    help:
+      'Proxy workers started again after one ended, by reason (exited: ' +
+      'it died; unresponsive: the watchdog killed it, worker_watchdog_ms).',
+    labelNames: ['reason'] as const,
+    registers: [own],
   });
   // Both series from the start, so the first restart is an increase the alert sees.
   for (const reason of ['exited', 'unresponsive']) restarts.inc({ reason }, 0);
   let stopping = false;
   /** Workers the watchdog killed: their exit is counted as unresponsive. */
   const unresponsive = new Set<number>();
-  const watchdog = new WorkerWatchdog(() => sender.config.worker_watchdog_ms, (id, silentMs) => {
-    const w = cluster.workers?.[id];
-    if (!w || stopping) return;
-    unresponsive.add(id);
-    log.error({ worker: id, pid: w.process.pid, silent_ms: Math.round(silentMs) }, 'proxy worker unresponsive (its event loop is stuck): killing it; another starts');
-    w.process.kill('SIGKILL');
-  });
+  const watchdog = new WorkerWatchdog(
+    () => sender.config.worker_watchdog_ms,
+    (id, silentMs) => {
+      const w = cluster.workers?.[id];
+      if (!w || stopping) return;
+      unresponsive.add(id);
+      log.error(
+        { worker: id, pid: w.process.pid, silent_ms: Math.round(silentMs) },
+        'proxy worker unresponsive (its event loop is stuck): killing it; another starts',
+      );
+      w.process.kill('SIGKILL');
+    },
+  );
 
-  const send = (w: Worker, msg: ToWorker) => { if (w.isConnected()) w.send(msg); };
+  const send = (w: Worker, msg: ToWorker) => {
+    if (w.isConnected()) w.send(msg);
+  };
   // Apps and keys go to every worker on each change; a new worker gets them before its first config.
-  const identity = await startIdentity(config, (wire) => { for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire }); }, () => sender.config.tokens, log, storesHealth.apps);
+  const identity = await startIdentity(
+    config,
+    (wire) => {
+      for (const w of Object.values(cluster.workers ?? {})) if (w) send(w, { tg: 'identity', identity: wire });
+    },
+    () => sender.config.tokens,
+    log,
+    storesHealth.apps,
+  );
   let started = false;
   // A replacement takes the index of the worker it replaces, so it reopens that worker's event log or spool.
-  const fork = (index: number): Promise<void> => new Promise((resolve, reject) => {
-    // The serving log.level (the file's, an admin edit's or TOLLGATE_LOG_LEVEL's): the worker's logger starts at it, and each apply carries it on.
-    const w = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_WORKER_INDEX: String(index), TOLLGATE_LOG_LEVEL: sender.config.log.level });
-    let listening = false;
-    w.on('message', (msg: ToPrimary) => {
-      // Any message is a sign of life: the watchdog watches a worker from its 'listening' on.
-      if (listening || msg?.tg === 'listening') watchdog.heard(w.id);
-      if (msg?.tg === 'listening') { listening = true; resolve(); }
-      else if (msg?.tg === 'health') health.set(w.id, msg.health);
-      else if (msg?.tg === 'resend') send(w, { tg: 'apply', wire: sender.whole() });
-      else if (msg?.tg === 'applied') rollout.applied(w.id, msg.seq);
+  const fork = (index: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      // The serving log.level (the file's, an admin edit's or TOLLGATE_LOG_LEVEL's): the worker's logger starts at it,
+      // and each apply carries it on.
+      const w = cluster.fork({
+        TOLLGATE_CLUSTER_WORKER: '1',
+        TOLLGATE_WORKER_INDEX: String(index),
+        TOLLGATE_LOG_LEVEL: sender.config.log.level,
+      });
+      let listening = false;
+      w.on('message', (msg: ToPrimary) => {
+        // Any message is a sign of life: the watchdog watches a worker from its 'listening' on.
+        if (listening || msg?.tg === 'listening') watchdog.heard(w.id);
+        if (msg?.tg === 'listening') {
+          listening = true;
+          resolve();
+        } else if (msg?.tg === 'health') health.set(w.id, msg.health);
+        else if (msg?.tg === 'resend') send(w, { tg: 'apply', wire: sender.whole() });
+        else if (msg?.tg === 'applied') rollout.applied(w.id, msg.seq);
+      });
+      w.on('online', () => {
+        send(w, { tg: 'identity', identity: identity.wire() });
+        send(w, { tg: 'apply', wire: sender.whole() });
+      });
+      w.on('exit', (code, signal) => {
+        health.delete(w.id);
+        rollout.gone(w.id);
+        watchdog.forget(w.id);
+        if (stopping) return;
+        // A worker that cannot even listen at start (port taken, bad address) would only crash again: fail the start.
+        if (!started && !listening) {
+          reject(new Error(`proxy worker exited (code ${code}, signal ${signal}) before listening; its log says why`));
+          return;
+        }
+        const reason = unresponsive.delete(w.id) ? 'unresponsive' : 'exited';
+        restarts.inc({ reason });
+        if (reason === 'exited') log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
+        setTimeout(
+          () => void fork(index).catch((err) => log.error({ err: err.message }, 'replacement worker failed')),
+          500,
+        ).unref();
+      });
     });
-    w.on('online', () => { send(w, { tg: 'identity', identity: identity.wire() }); send(w, { tg: 'apply', wire: sender.whole() }); });
-    w.on('exit', (code, signal) => {
-      health.delete(w.id);
-      rollout.gone(w.id);
-      watchdog.forget(w.id);
-      if (stopping) return;
-      // A worker that cannot even listen at start (port taken, bad address) would only crash again: fail the start.
-      if (!started && !listening) {
-        reject(new Error(`proxy worker exited (code ${code}, signal ${signal}) before listening; its log says why`));
-        return;
-      }
-      const reason = unresponsive.delete(w.id) ? 'unresponsive' : 'exited';
-      restarts.inc({ reason });
-      if (reason === 'exited') log.error({ worker: w.id, code, signal }, 'proxy worker died; starting another');
-      setTimeout(() => void fork(index).catch((err) => log.error({ err: err.message }, 'replacement worker failed')), 500).unref();
-    });
-  });
 
   const port: DataPlanePort = {
     apply: (c, v) => {
       const wire = sender.next(c, v);
-      const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
-        .map((w) => ({ id: w.id, send: (x: ConfigWire) => { send(w, { tg: 'apply', wire: x }); return w.isConnected(); } }));
+      const workers = () =>
+        Object.values(cluster.workers ?? {})
+          .filter((w): w is Worker => w !== undefined)
+          .map((w) => ({
+            id: w.id,
+            send: (x: ConfigWire) => {
+              send(w, { tg: 'apply', wire: x });
+              return w.isConnected();
+            },
+          }));
       return rollout.send(wire, workers);
     },
     health: () => mergeHealth([...health.values()]),
-    metrics: async () => ({ contentType: aggregator.contentType, body: `${await aggregator.metrics()}\n${await own.metrics()}` }),
+    metrics: async () => ({
+      contentType: aggregator.contentType,
+      body: `${await aggregator.metrics()}\n${await own.metrics()}`,
+    }),
     onReload: (result) => control.reloads.inc({ result }),
     onConflict: (result) => control.conflicts.inc({ result }),
   };
@@ -147,13 +207,22 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const stopWatching = watchConfigSources(loaded.file, manager, config, log);
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
   return {
-    proxy: splitListen(config.proxy.listen), admin: address, manager,
+    proxy: splitListen(config.proxy.listen),
+    admin: address,
+    manager,
     async close() {
       stopping = true;
       manager.setReady(false);
       stopWatching();
       stopWatchdog();
-      const exits = Object.values(cluster.workers ?? {}).map((w) => w && new Promise((r) => { w.once('exit', r); send(w, { tg: 'shutdown' }); }));
+      const exits = Object.values(cluster.workers ?? {}).map(
+        (w) =>
+          w &&
+          new Promise((r) => {
+            w.once('exit', r);
+            send(w, { tg: 'shutdown' });
+          }),
+      );
       await Promise.all(exits);
       await analytics?.close();
       await admin.close();
@@ -172,19 +241,25 @@ export function runWorker(log: Logger): void {
   let sink: EventSink | undefined;
   let identity: IdentityWire | undefined;
   const received = new ConfigReceiver();
-  const push = () => { if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary); };
+  const push = () => {
+    if (plane && process.connected) process.send?.({ tg: 'health', health: plane.health() } satisfies ToPrimary);
+  };
   const timer = setInterval(push, HEALTH_PUSH_MS);
   timer.unref();
   // Messages are handled one at a time: an apply arriving while the first one still opens the sink waits for it.
   let queue: Promise<void> = Promise.resolve();
-  process.on('message', (msg: ToWorker) => { queue = queue.then(() => handle(msg)); });
+  process.on('message', (msg: ToWorker) => {
+    queue = queue.then(() => handle(msg));
+  });
   const handle = async (msg: ToWorker): Promise<void> => {
     if (msg?.tg === 'identity') {
       identity = msg.identity;
       plane?.setIdentity(identityFromWire(identity));
     } else if (msg?.tg === 'apply') {
       const config = received.take(msg.wire);
-      const ack = () => { process.send?.({ tg: 'applied', seq: msg.wire.seq } satisfies ToPrimary); };
+      const ack = () => {
+        process.send?.({ tg: 'applied', seq: msg.wire.seq } satisfies ToPrimary);
+      };
       if (config === 'held') return ack();
       if (config === 'resend') {
         process.send?.({ tg: 'resend' } satisfies ToPrimary);

@@ -28,12 +28,25 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      demo: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0] ?? 'run';
-  if (values.help) { console.log(USAGE); return 0; }
-  if (command === 'schema') { console.log(JSON.stringify(configJsonSchema, null, 2)); return 0; }
-  if (command !== 'run' && command !== 'validate') { console.error(`unknown command "${command}"\n\n${USAGE}`); return 2; }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === 'schema') {
+    console.log(JSON.stringify(configJsonSchema, null, 2));
+    return 0;
+  }
+  if (command !== 'run' && command !== 'validate') {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
 
   const file = resolve(values.config ?? process.env.TOLLGATE_CONFIG ?? 'tollgate.yaml');
   const loaded = loadConfigFile(file);
@@ -51,14 +64,17 @@ async function main(): Promise<number> {
 
   const config = loaded.config;
   const log = createLogger(config.log.level, { role: 'gateway' });
-  if (unknownEnv.length) log.warn({ variables: unknownEnv }, 'TOLLGATE_* variables that set nothing (no such setting) are ignored');
+  if (unknownEnv.length)
+    log.warn({ variables: unknownEnv }, 'TOLLGATE_* variables that set nothing (no such setting) are ignored');
   if (values.demo) {
     for (const svc of config.services) {
       for (const t of svc.upstream.targets) {
         const u = new URL(t.url);
         if (!/^(127\.|localhost$)/.test(u.hostname)) continue;
-        await startDemoUpstream(u.hostname, Number(u.port || 80)).then(() => log.info({ target: t.url }, 'demo upstream listening'),
-          (err) => log.warn({ target: t.url, err: err.message }, 'demo upstream not started'));
+        await startDemoUpstream(u.hostname, Number(u.port || 80)).then(
+          () => log.info({ target: t.url }, 'demo upstream listening'),
+          (err) => log.warn({ target: t.url, err: err.message }, 'demo upstream not started'),
+        );
       }
     }
   }
@@ -71,8 +87,12 @@ async function main(): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     log.fatal({ err: e.message, code: e.code }, 'tollgate failed to start');
     log.flush();
-    console.error(`tollgate failed to start: ${e.message}${e.code === 'EADDRINUSE' ? ` (is another process on ${splitListen(config.proxy.listen).port} or ${splitListen(config.admin.listen).port}?)` : ''}`);
-    // What the start opened is closed, but nothing may keep a failed start alive (a client still reconnecting, a worker).
+    const ports = `${splitListen(config.proxy.listen).port} or ${splitListen(config.admin.listen).port}`;
+    console.error(
+      `tollgate failed to start: ${e.message}${e.code === 'EADDRINUSE' ? ` (is another process on ${ports}?)` : ''}`,
+    );
+    // What the start opened is closed, but nothing may keep a failed start alive (a client still reconnecting,
+    // a worker).
     process.exit(1);
   }
   // Start-up grew V8's young generation to its largest size (~20 MB stayed committed while idle).
@@ -82,14 +102,29 @@ async function main(): Promise<number> {
     if (stopping) process.exit(1);
     stopping = true;
     log.info({ signal }, 'shutting down: draining in-flight requests');
-    gw.close().then(() => { log.info('stopped'); log.flush(); process.exit(0); }, (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+    gw.close().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   return -1;
 }
 
-main().then((code) => { if (code >= 0) process.exitCode = code; }, (err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

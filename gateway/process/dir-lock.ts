@@ -31,7 +31,12 @@ export interface DirLock {
  * is replaced). Undefined, with no lock, when the socket's path would be too
  * long for the platform (`onSkipped` says so).
  */
-export async function lockDir(dir: string, field: string, hint: string, onSkipped?: (path: string) => void): Promise<DirLock | undefined> {
+export async function lockDir(
+  dir: string,
+  field: string,
+  hint: string,
+  onSkipped?: (path: string) => void,
+): Promise<DirLock | undefined> {
   const abs = resolve(dir);
   mkdirSync(abs, { recursive: true });
   const path = join(abs, LOCK_NAME);
@@ -76,8 +81,12 @@ async function takeOver(path: string, inUse: () => DirInUseError): Promise<Serve
   }
   try {
     // Another gateway may have taken it over between our look and the mutex.
-    if (mutex !== undefined && await answers(path)) throw inUse();
-    try { unlinkSync(path); } catch { /* already gone */ }
+    if (mutex !== undefined && (await answers(path))) throw inUse();
+    try {
+      unlinkSync(path);
+    } catch {
+      /* already gone */
+    }
     try {
       return await listen(path);
     } catch (again) {
@@ -104,7 +113,10 @@ function listen(path: string): Promise<Server> {
 function answers(path: string): Promise<boolean> {
   return new Promise((r) => {
     const s = createConnection(path);
-    const done = (v: boolean) => { s.destroy(); r(v); };
+    const done = (v: boolean) => {
+      s.destroy();
+      r(v);
+    };
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
     // A backlog too full to accept is still a live listener.
@@ -120,16 +132,26 @@ const HINT = 'give each gateway its own store.dir and events.dir (TOLLGATE_STORE
  * log and aggregates, or the Kafka spool). Held by the process that opens
  * them: the single process, or the primary with workers.
  */
-export async function lockDataDirs(config: { store: { kind?: string; dir: string }; events: { sink: string; dir: string } }, warn: (msg: string) => void): Promise<{ release(): Promise<void> }> {
+export async function lockDataDirs(
+  config: { store: { kind?: string; dir: string }; events: { sink: string; dir: string } },
+  warn: (msg: string) => void,
+): Promise<{ release(): Promise<void> }> {
   const wanted: [string, string][] = [];
   if (config.store.kind !== 'redis') wanted.push(['store.dir', config.store.dir]);
   if (config.events.sink !== 'none') wanted.push(['events.dir', config.events.dir]);
   const held: DirLock[] = [];
-  const release = async () => { await Promise.all(held.splice(0).map((l) => l.release())); };
+  const release = async () => {
+    await Promise.all(held.splice(0).map((l) => l.release()));
+  };
   try {
     for (const [field, dir] of wanted) {
       if (held.some((l) => l.dir === resolve(dir))) continue;
-      const lock = await lockDir(dir, field, HINT, (path) => warn(`${field}: the lock ${path} is too long a socket path; nothing stops a second gateway from using this directory`));
+      const lock = await lockDir(dir, field, HINT, (path) =>
+        warn(
+          `${field}: the lock ${path} is too long a socket path; ` +
+            `nothing stops a second gateway from using this directory`,
+        ),
+      );
       if (lock) held.push(lock);
     }
   } catch (err) {

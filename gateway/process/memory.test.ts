@@ -9,11 +9,22 @@ const MB = 2 ** 20;
 function harness() {
   const s = { now: 0, served: 0, heap: 20 * MB, released: 0 };
   const q = new QuietRelease({
-    served: () => s.served, now: () => s.now, heapBytes: () => s.heap,
-    release: () => { s.released++; s.heap = 21 * MB; },
-    quietMs: 30_000, minGrowthBytes: 8 * MB, checkEveryMs: 3_600_000,
+    served: () => s.served,
+    now: () => s.now,
+    heapBytes: () => s.heap,
+    release: () => {
+      s.released++;
+      s.heap = 21 * MB;
+    },
+    quietMs: 30_000,
+    minGrowthBytes: 8 * MB,
+    checkEveryMs: 3_600_000,
   });
-  const tick = (ms: number, served = 0) => { s.now += ms; s.served += served; q.check(); };
+  const tick = (ms: number, served = 0) => {
+    s.now += ms;
+    s.served += served;
+    q.check();
+  };
   return { s, q, tick };
 }
 
@@ -60,20 +71,29 @@ test('releaseMemory runs a real GC without exposing gc on globalThis', () => {
   assert.equal('gc' in globalThis, false);
 });
 
-test('the low mark is taken after every releaseMemory(), so a gateway loaded before its first check still releases', (t) => {
-  // As at start: the QuietRelease is made when the proxy listens, while the heap is still at its start-up size;
-  // the start-up release then lowers it, and traffic grows it again before the first check.
-  const s = { now: 0, heap: 57 * MB, released: 0 };
-  const q = new QuietRelease({
-    served: () => 0, now: () => s.now, heapBytes: () => s.heap,
-    release: () => { s.released++; },
-    quietMs: 5_000, minGrowthBytes: 8 * MB, checkEveryMs: 3_600_000,
-  });
-  t.after(() => q.stop());
-  s.heap = 16 * MB;
-  releaseMemory(); // the start-up release (a real one; it tells every QuietRelease)
-  s.heap = 53 * MB; // a burst, over before the first check
-  s.now = 10_000;
-  q.check();
-  assert.equal(s.released, 1, '37 MB above the heap the start-up release left');
-});
+test(
+  'the low mark is taken after every releaseMemory(), so ' + 'a gateway loaded before its first check still releases',
+  (t) => {
+    // As at start: the QuietRelease is made when the proxy listens, while the heap is still at its start-up size;
+    // the start-up release then lowers it, and traffic grows it again before the first check.
+    const s = { now: 0, heap: 57 * MB, released: 0 };
+    const q = new QuietRelease({
+      served: () => 0,
+      now: () => s.now,
+      heapBytes: () => s.heap,
+      release: () => {
+        s.released++;
+      },
+      quietMs: 5_000,
+      minGrowthBytes: 8 * MB,
+      checkEveryMs: 3_600_000,
+    });
+    t.after(() => q.stop());
+    s.heap = 16 * MB;
+    releaseMemory(); // the start-up release (a real one; it tells every QuietRelease)
+    s.heap = 53 * MB; // a burst, over before the first check
+    s.now = 10_000;
+    q.check();
+    assert.equal(s.released, 1, '37 MB above the heap the start-up release left');
+  },
+);

@@ -23,7 +23,12 @@ import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire } from '../control/apps/identity.ts';
 import type { IdentityManager } from '../control/apps/manager.ts';
 
-export interface LoadedFile { file: string; raw: RawConfig; text: string; config: Config }
+export interface LoadedFile {
+  file: string;
+  raw: RawConfig;
+  text: string;
+  config: Config;
+}
 
 export interface RunningGateway {
   proxy: { host: string; port: number };
@@ -43,7 +48,13 @@ function openStore(config: Config, health: StoresHealth, log: Logger): Promise<C
   if (s.kind !== 'redis') return createStore({ kind: 'file', dir: s.dir, historyLimit: s.history_limit });
   health.config = outageLog(log, 'config store (redis)');
   health.apps = outageLog(log, 'app store (redis)');
-  return createStore({ kind: 'redis', url: s.redis_url, prefix: s.prefix, historyLimit: s.history_limit, ...health.config });
+  return createStore({
+    kind: 'redis',
+    url: s.redis_url,
+    prefix: s.prefix,
+    historyLimit: s.history_limit,
+    ...health.config,
+  });
 }
 
 /**
@@ -74,17 +85,27 @@ export async function openStarting(loaded: LoadedFile, log: Logger) {
 /** The version to start from, validated (the store's head may have been written by an older release). */
 export async function startingConfig(loaded: LoadedFile, store: ConfigStore, log: Logger) {
   const { version, reused } = await initialVersion(loaded, store, loaded.config.store.kind === 'redis');
-  // Something other than the file serves: admin edits made on top of it, or (Redis) the cluster's config, which a joining node adopts.
+  // Something other than the file serves: admin edits made on top of it, or (Redis) the cluster's config, which a
+  // joining node adopts.
   // (Versions stored by earlier releases hashed the file's bytes.)
-  const fromFile = (version.source === 'file' || version.source === 'reload') &&
+  const fromFile =
+    (version.source === 'file' || version.source === 'reload') &&
     (version.fileHash === fileHashOf(loaded.raw) || version.fileHash === sha256(loaded.text));
   if (reused && !fromFile) {
-    log.info({ version: version.version, source: version.source, note: version.note, created_at: version.createdAt },
-      `starting on the stored config version ${version.version} (${version.source}), not the config file as it is`);
+    log.info(
+      { version: version.version, source: version.source, note: version.note, created_at: version.createdAt },
+      `starting on the stored config version ${version.version} (${version.source}), not the config file as it is`,
+    );
   }
   const v = validateConfig(version.config);
   // E.g. an upstream's TLS file went missing between the checks: say which.
-  if (!v.ok) throw new Error(`stored config version ${version.version} is invalid: ${v.errors.slice(0, 5).map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!v.ok)
+    throw new Error(
+      `stored config version ${version.version} is invalid: ${v.errors
+        .slice(0, 5)
+        .map((e) => `${e.path}: ${e.message}`)
+        .join('; ')}`,
+    );
   return { version, config: v.config };
 }
 
@@ -103,8 +124,20 @@ const DEBOUNCE_MS = 100;
  */
 const SETTLE_MS = 250;
 
-const readText = (file: string) => { try { return readFileSync(file, 'utf8'); } catch { return undefined; } };
-const resolved = (file: string) => { try { return realpathSync(file); } catch { return undefined; } };
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+const resolved = (file: string) => {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Reload on SIGHUP (at once) and when the file changes (once it holds still).
@@ -144,7 +177,9 @@ function watchReloads(file: string, reload: (settledText?: string) => void): () 
       target = now;
       if (moved || name === null || name === basename(file)) changed();
     });
-  } catch { /* a file system without watch support still reloads on SIGHUP */ }
+  } catch {
+    /* a file system without watch support still reloads on SIGHUP */
+  }
   let hupTimer: NodeJS.Timeout | undefined;
   const hup = () => {
     clearTimeout(hupTimer);
@@ -169,22 +204,42 @@ function watchReloads(file: string, reload: (settledText?: string) => void): () 
 export function watchConfigSources(file: string, manager: ConfigManager, config: Config, log: Logger): () => void {
   const stopFile = watchReloads(file, (text) => void manager.reloadFromFile(text));
   const checkMs = config.proxy.tls_files_check_ms;
-  const stopTls = checkMs > 0
-    // Also the files of a shared version this node refused (one it lacked): their arrival lets it catch up.
-    ? watchTlsFiles(() => [...tlsFilePaths(manager.current().config), ...tlsFilePaths(manager.refusedConfig())], (files) => {
-      log.debug({ files }, 'upstream TLS files changed on disk: re-reading them');
-      void manager.reloadTlsFiles();
-    }, checkMs)
-    : undefined;
+  const stopTls =
+    checkMs > 0
+      ? // Also the files of a shared version this node refused (one it lacked): their arrival lets it catch up.
+        watchTlsFiles(
+          () => [...tlsFilePaths(manager.current().config), ...tlsFilePaths(manager.refusedConfig())],
+          (files) => {
+            log.debug({ files }, 'upstream TLS files changed on disk: re-reading them');
+            void manager.reloadTlsFiles();
+          },
+          checkMs,
+        )
+      : undefined;
   return () => {
     stopFile();
     stopTls?.();
   };
 }
 
-export async function startAdminFor(config: Config, manager: ConfigManager, log: Logger, extraRoutes?: (app: FastifyInstance) => void, identity?: IdentityManager) {
+export async function startAdminFor(
+  config: Config,
+  manager: ConfigManager,
+  log: Logger,
+  extraRoutes?: (app: FastifyInstance) => void,
+  identity?: IdentityManager,
+) {
   const { host, port } = splitListen(config.admin.listen);
-  const admin = await startAdmin({ host, port, token: config.admin.token, maxBodyBytes: config.admin.max_body_bytes, control: manager, logger: log.child({ component: 'admin' }), extraRoutes, identity });
+  const admin = await startAdmin({
+    host,
+    port,
+    token: config.admin.token,
+    maxBodyBytes: config.admin.max_body_bytes,
+    control: manager,
+    logger: log.child({ component: 'admin' }),
+    extraRoutes,
+    identity,
+  });
   return { admin, address: { host, port: admin.port } };
 }
 
@@ -203,9 +258,17 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, contr
  * embedded event log(s) and answers the reports API on the admin listener.
  * One reader per log: in cluster mode only the primary runs it.
  */
-export async function startAnalyticsFor(config: Config, register: Registry, log: Logger): Promise<Analytics | undefined> {
+export async function startAnalyticsFor(
+  config: Config,
+  register: Registry,
+  log: Logger,
+): Promise<Analytics | undefined> {
   if (config.events.sink === 'embedded') {
-    return startEmbeddedAnalytics({ eventsDir: config.events.dir, register, logger: log.child({ component: 'collector' }) });
+    return startEmbeddedAnalytics({
+      eventsDir: config.events.dir,
+      register,
+      logger: log.child({ component: 'collector' }),
+    });
   }
   if (config.reports.clickhouse_url) return startClusterReports(config);
   return undefined;
@@ -220,19 +283,31 @@ export interface Analytics {
 /** Cluster mode: reports from the collector's ClickHouse tables, live stats from its Redis counters. */
 async function startClusterReports(config: Config): Promise<Analytics> {
   const r = config.reports;
-  const [{ Redis }, { createClickHouseClient }, { ClickHouseReportSource }, { registerReportRoutes }] = await Promise.all([
-    import('ioredis'), import('../../collector/clickhouse/http-client.ts'), import('../../collector/cluster/report-source.ts'), import('../../collector/reports/routes.ts'),
-  ]);
+  const [{ Redis }, { createClickHouseClient }, { ClickHouseReportSource }, { registerReportRoutes }] =
+    await Promise.all([
+      import('ioredis'),
+      import('../../collector/clickhouse/http-client.ts'),
+      import('../../collector/cluster/report-source.ts'),
+      import('../../collector/reports/routes.ts'),
+    ]);
   // Without a Redis URL the connection points nowhere and live stats answer degraded at once.
-  const redis = new Redis(r.redis_url || 'redis://127.0.0.1:1', { lazyConnect: !r.redis_url, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500 });
+  const redis = new Redis(r.redis_url || 'redis://127.0.0.1:1', {
+    lazyConnect: !r.redis_url,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 500,
+  });
   redis.on('error', () => undefined);
   const source = new ClickHouseReportSource({
     clickhouse: createClickHouseClient({ url: r.clickhouse_url, database: r.clickhouse_database, timeoutMs: 10_000 }),
-    redis, livePrefix: r.redis_prefix,
+    redis,
+    livePrefix: r.redis_prefix,
   });
   return {
     registerRoutes: (app) => registerReportRoutes(app, source, {}),
-    close: async () => { redis.disconnect(); },
+    close: async () => {
+      redis.disconnect();
+    },
   };
 }
 
@@ -242,14 +317,25 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const metrics = createGatewayMetrics();
   const sink = await createEventSink(config, metrics.events, log);
   const plane = new DataPlane(config, version.version, metrics, log, { sink, node: nodeName(config) });
-  const manager = new ConfigManager({ file: loaded.file, store, port: localPort(() => plane, metrics, createControlMetrics(metrics.register, storesHealth)), log });
+  const manager = new ConfigManager({
+    file: loaded.file,
+    store,
+    port: localPort(() => plane, metrics, createControlMetrics(metrics.register, storesHealth)),
+    log,
+  });
   manager.init(version, fileHashOf(loaded.raw), config);
   let proxy: { host: string; port: number };
   let started: Awaited<ReturnType<typeof startAdminFor>>;
   let analytics: Analytics | undefined;
   let identity: IdentityManager | undefined;
   try {
-    identity = await startIdentity(config, (wire) => plane.setIdentity(identityFromWire(wire)), () => plane.current.config.tokens, log, storesHealth.apps);
+    identity = await startIdentity(
+      config,
+      (wire) => plane.setIdentity(identityFromWire(wire)),
+      () => plane.current.config.tokens,
+      log,
+      storesHealth.apps,
+    );
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
     started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
@@ -268,7 +354,9 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   const stopWatching = watchConfigSources(loaded.file, manager, config, log);
   log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');
   return {
-    proxy, admin: address, manager,
+    proxy,
+    admin: address,
+    manager,
     async close() {
       manager.setReady(false);
       stopWatching();

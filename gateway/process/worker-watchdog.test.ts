@@ -7,7 +7,11 @@ function rig(limitMs: number) {
   let now = 0;
   let limit = limitMs;
   const killed: Array<[number, number]> = [];
-  const dog = new WorkerWatchdog(() => limit, (id, silentMs) => killed.push([id, silentMs]), () => now);
+  const dog = new WorkerWatchdog(
+    () => limit,
+    (id, silentMs) => killed.push([id, silentMs]),
+    () => now,
+  );
   const advance = (ms: number, hear: number[] = []) => {
     for (let t = 0; t < ms; t += WATCHDOG_TICK_MS) {
       now += WATCHDOG_TICK_MS;
@@ -15,7 +19,18 @@ function rig(limitMs: number) {
       dog.look();
     }
   };
-  return { dog, killed, advance, killedIds: () => killed.map(([id]) => id), setLimit: (ms: number) => { limit = ms; }, jump: (ms: number) => { now += ms; } };
+  return {
+    dog,
+    killed,
+    advance,
+    killedIds: () => killed.map(([id]) => id),
+    setLimit: (ms: number) => {
+      limit = ms;
+    },
+    jump: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 test('a worker silent for the limit is killed once, and one that keeps reporting is not', () => {

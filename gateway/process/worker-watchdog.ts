@@ -23,7 +23,11 @@ export class WorkerWatchdog {
   readonly #now: () => number;
   #lastLook: number;
 
-  constructor(limitMs: () => number, kill: (id: number, silentMs: number) => void, now: () => number = () => performance.now()) {
+  constructor(
+    limitMs: () => number,
+    kill: (id: number, silentMs: number) => void,
+    now: () => number = () => performance.now(),
+  ) {
     this.#limitMs = limitMs;
     this.#kill = kill;
     this.#now = now;

@@ -9,12 +9,16 @@ import { errorBody, errors, type ErrorCode } from '../errors.ts';
 /** Maps a parser or timeout error from Node's HTTP server to our reply code. */
 export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   switch (err.code) {
-    case 'HPE_HEADER_OVERFLOW': return 'GW_ERR_HEADERS_TOO_LARGE';
-    case 'ERR_HTTP_REQUEST_TIMEOUT': return 'GW_ERR_REQUEST_TIMEOUT';
+    case 'HPE_HEADER_OVERFLOW':
+      return 'GW_ERR_HEADERS_TOO_LARGE';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'GW_ERR_REQUEST_TIMEOUT';
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
     case 'HPE_INVALID_TRANSFER_ENCODING':
-    case 'HPE_INVALID_CONTENT_LENGTH': return 'GW_ERR_AMBIGUOUS_FRAMING';
-    default: return 'GW_ERR_BAD_REQUEST';
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return 'GW_ERR_AMBIGUOUS_FRAMING';
+    default:
+      return 'GW_ERR_BAD_REQUEST';
   }
 }
 
@@ -88,5 +92,9 @@ function endWithError(socket: Socket, code: ErrorCode, requestId: string): void 
   const status = errors[code].status;
   const body = errorBody(code, requestId);
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ` +
+      `application/json\r\ncontent-length: ` +
+      `${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -21,11 +21,13 @@ export class RequestContext implements BalanceRequest {
   requestId = '';
   /** Host without port, lower-cased ('' when absent). */
   host = '';
-  /** Path without query, in canonical form (docs/path-handling.md): what routing, every stage and the access event read. */
+  /** Path without query, in canonical form (docs/path-handling.md): what routing, every stage and the access event
+   * read. */
   path = '/';
   /** The path as the client spelled it (without query); only a route with forward_original_path sends it. */
   originalPath = '/';
-  /** The canonical path with its ;params, sent upstream in place of `path` (proxy.paths.path_params: keep); else undefined. */
+  /** The canonical path with its ;params, sent upstream in place of `path` (proxy.paths.path_params: keep); else
+   * undefined. */
   forwardPath: string | undefined = undefined;
   /** Raw query string without its `?` ('' when none). */
   query = '';
@@ -44,13 +46,16 @@ export class RequestContext implements BalanceRequest {
   target: Target | undefined = undefined;
   /** The canary group's upstream when the canary stage chose one; else the proxy uses the route's service upstream. */
   upstream: UpstreamPool | undefined = undefined;
-  /** Headers a stage adds to whatever answers this request, proxied or gateway-written (CORS); shared objects, never mutated. */
+  /** Headers a stage adds to whatever answers this request, proxied or gateway-written (CORS); shared objects, never
+   * mutated. */
   responseHeaders: Record<string, string> | undefined = undefined;
   /** Largest request body: proxy.max_body_bytes, or the service's max_body_bytes (set by body-limit); 0 = unlimited. */
   maxBodyBytes: number;
-  /** Run once when the response is done, with its final status (rate-limit: refund a QPD unit the request did not bill). A shared function, never a per-request closure. */
+  /** Run once when the response is done, with its final status (rate-limit: refund a QPD unit the request did not
+   * bill). A shared function, never a per-request closure. */
   onDone: ((ctx: RequestContext, status: number) => void) | undefined = undefined;
-  /** A request body a stage already read whole (the guard's bounded JSON inspection); the proxy sends it instead of the client stream. */
+  /** A request body a stage already read whole (the guard's bounded JSON inspection); the proxy sends it instead of the
+   * client stream. */
   body: Buffer | undefined = undefined;
   /** The client sent `Expect: 100-continue` and waits for a 100 before its body (continueBody). */
   expectsContinue = false;
@@ -63,7 +68,8 @@ export class RequestContext implements BalanceRequest {
   finished = false;
   /** Seconds from start to the response's end(), when its access event was committed there; -1 until then. */
   eventSeconds = -1;
-  /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its clock reads. */
+  /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its
+   * clock reads. */
   readonly timeUpstream: boolean;
   /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
   upstreamStatus = 0;
@@ -106,7 +112,11 @@ export class RequestContext implements BalanceRequest {
 
   /** One response in tollgate_responses_aborted_total: by service, the status class sent (4xx for a 499) and why. */
   countAborted(status: number, reason: ErrorClass): void {
-    this.snapshot.metrics.responsesAborted.inc({ service: this.route ? this.route.service.name : '', status_class: `${(status / 100) | 0}xx`, reason });
+    this.snapshot.metrics.responsesAborted.inc({
+      service: this.route ? this.route.service.name : '',
+      status_class: `${(status / 100) | 0}xx`,
+      reason,
+    });
   }
 
   /**
@@ -119,7 +129,8 @@ export class RequestContext implements BalanceRequest {
     const res = this.res;
     this.errorCode = code;
     if (res.headersSent) {
-      // Counted apart from requests_total, which keeps the status the client saw, so a cut 200 is not taken for a clean one.
+      // Counted apart from requests_total, which keeps the status the client saw, so a cut 200 is not taken for a clean
+      // one.
       if (!res.destroyed) this.countAborted(res.statusCode, errors[code].errorClass);
       res.destroy();
       return false;

@@ -26,17 +26,24 @@ async function quietReleaseOf(proxy: Record<string, unknown>): Promise<unknown> 
   }
 }
 
-test('a default gateway never runs the quiet-time release; one that sets release_memory_after_idle_ms does', async () => {
-  assert.equal(await quietReleaseOf({}), undefined);
-  assert.equal(await quietReleaseOf({ release_memory_after_idle_ms: 0 }), undefined);
-  assert.notEqual(await quietReleaseOf({ release_memory_after_idle_ms: 30_000 }), undefined);
-});
+test(
+  'a default gateway never runs the quiet-time ' + 'release; one that sets release_memory_after_idle_ms does',
+  async () => {
+    assert.equal(await quietReleaseOf({}), undefined);
+    assert.equal(await quietReleaseOf({ release_memory_after_idle_ms: 0 }), undefined);
+    assert.notEqual(await quietReleaseOf({ release_memory_after_idle_ms: 30_000 }), undefined);
+  },
+);
 
 test('release_memory_after_idle_ms is 0 or at least 5000, and a bad value names the field', () => {
-  for (const value of [0, 5000, 60_000]) assert.ok(validateConfig({ proxy: { release_memory_after_idle_ms: value } }, {}).ok, String(value));
+  for (const value of [0, 5000, 60_000])
+    assert.ok(validateConfig({ proxy: { release_memory_after_idle_ms: value } }, {}).ok, String(value));
   for (const value of [100, -1, 'soon']) {
     const result = validateConfig({ proxy: { release_memory_after_idle_ms: value } }, {});
     assert.equal(result.ok, false, String(value));
-    assert.ok(!result.ok && result.errors.some((e) => e.path === '/proxy/release_memory_after_idle_ms'), JSON.stringify(!result.ok && result.errors));
+    assert.ok(
+      !result.ok && result.errors.some((e) => e.path === '/proxy/release_memory_after_idle_ms'),
+      JSON.stringify(!result.ok && result.errors),
+    );
   }
 });

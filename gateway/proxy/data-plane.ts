@@ -67,7 +67,13 @@ export class DataPlane {
   /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
   readonly runtime: Runtime;
 
-  constructor(initial: Config, version: number, metrics: GatewayMetrics, log: Logger, events?: { sink: EventSink | undefined; node: string }) {
+  constructor(
+    initial: Config,
+    version: number,
+    metrics: GatewayMetrics,
+    log: Logger,
+    events?: { sink: EventSink | undefined; node: string },
+  ) {
     this.metrics = metrics;
     this.log = log;
     this.sink = events?.sink;
@@ -78,23 +84,28 @@ export class DataPlane {
     metrics.inflightSource.count = () => this.inflight;
     const p = initial.proxy;
     // Limits the listener is created with; changing them needs a restart.
-    this.server = createServer({
-      maxHeaderSize: p.max_header_bytes,
-      headersTimeout: p.header_timeout_ms,
-      requestTimeout: p.request_timeout_ms,
-      keepAliveTimeout: p.keep_alive_ms,
-      // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
-      requireHostHeader: false,
-      connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
-      ServerResponse: this.Response,
-      IncomingMessage: CountingRequest as typeof IncomingMessage,
-    }, this.handle);
+    this.server = createServer(
+      {
+        maxHeaderSize: p.max_header_bytes,
+        headersTimeout: p.header_timeout_ms,
+        requestTimeout: p.request_timeout_ms,
+        keepAliveTimeout: p.keep_alive_ms,
+        // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
+        requireHostHeader: false,
+        connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
+        ServerResponse: this.Response,
+        IncomingMessage: CountingRequest as typeof IncomingMessage,
+      },
+      this.handle,
+    );
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = answerClientError(err, socket);
       // The parser refused it, so it never became a request; it is still counted, with its reason.
       if (code) this.countRejected(code, socket);
     });
-    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.countRejected(answerConnect(req, socket), socket));
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) =>
+      this.countRejected(answerConnect(req, socket), socket),
+    );
     if (p.max_connections > 0) {
       this.server.maxConnections = p.max_connections;
       this.server.on('drop', () => this.connectionDropped(p.max_connections));
@@ -119,12 +130,16 @@ export class DataPlane {
     this.dropsUnlogged++;
     const now = Date.now();
     if (now - this.dropsLoggedAt < 60_000) return;
-    this.log.warn({ max_connections: max, dropped: this.dropsUnlogged }, 'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)');
+    this.log.warn(
+      { max_connections: max, dropped: this.dropsUnlogged },
+      'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)',
+    );
     this.dropsLoggedAt = now;
     this.dropsUnlogged = 0;
   }
 
-  /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access event. */
+  /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access
+   * event. */
   private countRejected(code: ErrorCode, socket: Socket): void {
     this.metrics.gatewayErrors.inc({ code });
     this.snapshot?.unrouted.record(errors[code].status, 0);
@@ -143,7 +158,12 @@ export class DataPlane {
         this.server.off('error', reject);
         // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
         const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
-        if (quietMs > 0) this.quietRelease ??= new QuietRelease({ served: () => this.served, quietMs, checkEveryMs: Math.min(10_000, quietMs) });
+        if (quietMs > 0)
+          this.quietRelease ??= new QuietRelease({
+            served: () => this.served,
+            quietMs,
+            checkEveryMs: Math.min(10_000, quietMs),
+          });
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
       });
@@ -174,9 +194,16 @@ export class DataPlane {
         next.set(key, old);
         keep.add(old);
       } else {
-        const pool = new UpstreamPool(w.service, w.upstream, this.metrics, {
-          log: (level, msg, fields) => this.log[level](fields, msg),
-        }, old, w.group);
+        const pool = new UpstreamPool(
+          w.service,
+          w.upstream,
+          this.metrics,
+          {
+            log: (level, msg, fields) => this.log[level](fields, msg),
+          },
+          old,
+          w.group,
+        );
         pool.start();
         next.set(key, pool);
       }
@@ -184,7 +211,10 @@ export class DataPlane {
     }
     const prev = this.snapshot?.config;
     if (prev && prev.proxy.listen !== config.proxy.listen) {
-      this.log.warn({ from: prev.proxy.listen, to: config.proxy.listen }, 'proxy.listen changes take effect on restart');
+      this.log.warn(
+        { from: prev.proxy.listen, to: config.proxy.listen },
+        'proxy.listen changes take effect on restart',
+      );
     }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
     for (const pool of this.pools.values()) {
@@ -195,7 +225,8 @@ export class DataPlane {
       const successor = next.get(groupPoolKey(pool.service, pool.group));
       if (!successor) pool.forgetMetrics();
       for (const t of pool.targets) {
-        if (!successor?.targets.some((s) => s.id === t.id)) this.metrics.targetHealthy.remove({ service: pool.label, target: t.id });
+        if (!successor?.targets.some((s) => s.id === t.id))
+          this.metrics.targetHealthy.remove({ service: pool.label, target: t.id });
       }
     }
     this.pools = next;
@@ -209,7 +240,8 @@ export class DataPlane {
     this.inflight++;
     this.served++;
     (res as ResponseWithContext).tollgate = ctx;
-    // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper and removal.
+    // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper
+    // and removal.
     res.on('close', this.onClose);
     // A bug in a stage must cost one request a 500, never the process.
     try {
@@ -226,7 +258,10 @@ export class DataPlane {
   };
 
   /** One shared listener (no closure per request); `this` of an event listener is the emitter. */
-  private readonly onClose = ((plane: DataPlane) => function (this: ResponseWithContext) { plane.done(this.tollgate); })(this);
+  private readonly onClose = ((plane: DataPlane) =>
+    function (this: ResponseWithContext) {
+      plane.done(this.tollgate);
+    })(this);
 
   /**
    * A response is about to end: its access event goes to the sink, and the response ends once the
@@ -257,7 +292,8 @@ export class DataPlane {
     ctx.finished = true;
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
-    if (ctx.exchange) ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
+    if (ctx.exchange)
+      ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
     // An error code without a head sent: answered straight on the socket (a body slower than request_timeout_ms).
     const status = res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499;
     // The client left while its request was still arriving, before its answer was whole: a broken exchange
@@ -281,9 +317,17 @@ export class DataPlane {
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({
-        request_id: ctx.requestId, method: ctx.req.method, host: ctx.host, path: ctx.path, status,
-        service: ctx.route?.service.name ?? '', route: ctx.route?.name ?? '', target: ctx.target?.id ?? '',
-        client_ip: ctx.clientIp, duration_ms: Math.round(seconds * 1e6) / 1e3, code: ctx.errorCode,
+        request_id: ctx.requestId,
+        method: ctx.req.method,
+        host: ctx.host,
+        path: ctx.path,
+        status,
+        service: ctx.route?.service.name ?? '',
+        route: ctx.route?.name ?? '',
+        target: ctx.target?.id ?? '',
+        client_ip: ctx.clientIp,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+        code: ctx.errorCode,
       });
     }
     if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();
@@ -299,7 +343,11 @@ export class DataPlane {
     return [...this.pools.values()].map((pool) => ({
       service: pool.label,
       targets: pool.targets.map((t) => ({
-        id: t.id, weight: t.weight, healthy: t.healthy, ejected: t.ejectedUntil > now, active: t.active,
+        id: t.id,
+        weight: t.weight,
+        healthy: t.healthy,
+        ejected: t.ejectedUntil > now,
+        active: t.active,
       })),
     }));
   }
@@ -325,7 +373,10 @@ export class DataPlane {
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, drainMs);
-        this.idleWaiters.push(() => { clearTimeout(t); resolve(); });
+        this.idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     this.server.closeAllConnections();

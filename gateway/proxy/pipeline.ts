@@ -26,28 +26,36 @@ export type StageResult = void | false | Promise<void | false>;
 export type Handler = (ctx: RequestContext) => StageResult;
 
 /** Edge stages run for every request, before a route is known. */
-export interface EdgeStage { name: string; scope: 'edge'; init(snapshot: Snapshot): Handler }
+export interface EdgeStage {
+  name: string;
+  scope: 'edge';
+  init(snapshot: Snapshot): Handler;
+}
 /** Route stages are built per route; returning undefined means "nothing to do here". */
-export interface RouteStage { name: string; scope: 'route'; init(route: CompiledRoute): Handler | undefined }
+export interface RouteStage {
+  name: string;
+  scope: 'route';
+  init(route: CompiledRoute): Handler | undefined;
+}
 export type Stage = EdgeStage | RouteStage;
 
 /** The request path, in order. The proxy is always last. */
 export const stages: readonly Stage[] = [
-  requestId,       // 1. keep a valid X-Request-Id or make one; refuse a request line that is not HTTP/1.x
-  tokenEndpoint,   // 2. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
-  routeMatch,      // 3. host, path, method, headers → route, or 404
-  clientIp,        // 4. the client address, from X-Forwarded-For only through trusted proxies
-  cors,            // 5. answer preflights before anything asks for credentials
-  ipAcl,           // 6. service and app IP allow / deny lists → 403
-  authenticate,    // 7. JWT or API key → the app, or 401
-  authorise,       // 8. RBAC: the app's roles grant this route and method, or 403
-  rateLimit,       // 9. QPS token buckets and QPD quotas → 429
-  guard,           // 10. SQL injection and XSS → 403 or a log line
-  bodyLimit,       // 11. request body size and framing → 413 / 400
-  canary,          // 12. pick the upstream group (stable or canary)
-  rewrite,         // 13. strip_prefix, regex rewrite
-  requestHeaders,  // 14. hop-by-hop removal, X-Forwarded-*, add/set/remove
-  proxy,           // 15. breaker → balance → upstream → stream the response back
+  requestId, // 1. keep a valid X-Request-Id or make one; refuse a request line that is not HTTP/1.x
+  tokenEndpoint, // 2. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
+  routeMatch, // 3. host, path, method, headers → route, or 404
+  clientIp, // 4. the client address, from X-Forwarded-For only through trusted proxies
+  cors, // 5. answer preflights before anything asks for credentials
+  ipAcl, // 6. service and app IP allow / deny lists → 403
+  authenticate, // 7. JWT or API key → the app, or 401
+  authorise, // 8. RBAC: the app's roles grant this route and method, or 403
+  rateLimit, // 9. QPS token buckets and QPD quotas → 429
+  guard, // 10. SQL injection and XSS → 403 or a log line
+  bodyLimit, // 11. request body size and framing → 413 / 400
+  canary, // 12. pick the upstream group (stable or canary)
+  rewrite, // 13. strip_prefix, regex rewrite
+  requestHeaders, // 14. hop-by-hop removal, X-Forwarded-*, add/set/remove
+  proxy, // 15. breaker → balance → upstream → stream the response back
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {
@@ -65,20 +73,28 @@ export function buildRouteChain(route: CompiledRoute): Handler[] {
 }
 
 /** Runs handlers from `i`; synchronous until a stage returns a promise. Throws go to `onError`. */
-export function run(ctx: RequestContext, chain: readonly Handler[], i: number, onError: (ctx: RequestContext, err: unknown) => void): void {
+export function run(
+  ctx: RequestContext,
+  chain: readonly Handler[],
+  i: number,
+  onError: (ctx: RequestContext, err: unknown) => void,
+): void {
   for (; i < chain.length; i++) {
     const r = chain[i](ctx);
     if (r === false) return;
     if (r !== undefined) {
       const next = i + 1;
-      r.then((v) => {
-        if (v === false) return;
-        try {
-          run(ctx, chain, next, onError);
-        } catch (err) {
-          onError(ctx, err);
-        }
-      }, (err) => onError(ctx, err));
+      r.then(
+        (v) => {
+          if (v === false) return;
+          try {
+            run(ctx, chain, next, onError);
+          } catch (err) {
+            onError(ctx, err);
+          }
+        },
+        (err) => onError(ctx, err),
+      );
       return;
     }
   }

@@ -32,7 +32,9 @@ export class RouteStats {
   }
 
   labels(k: number): string {
-    this.labelText ??= CLASSES.map((c) => `service="${escapeLabel(this.service)}",route="${escapeLabel(this.route)}",status_class="${c}"`);
+    this.labelText ??= CLASSES.map(
+      (c) => `service="${escapeLabel(this.service)}",route="${escapeLabel(this.route)}",status_class="${c}"`,
+    );
     return this.labelText[k];
   }
 
@@ -62,7 +64,13 @@ const ROUTES_PER_SLICE = 250;
  * event loop let run every ROUTES_PER_SLICE routes. Through prom-client, 10,000
  * routes (195,000 lines) held the loop for 0.6-0.7 s at every scrape.
  */
-async function familyText(name: string, help: string, type: string, stats: RouteStats[], lines: (s: RouteStats, out: string[]) => void): Promise<string> {
+async function familyText(
+  name: string,
+  help: string,
+  type: string,
+  stats: RouteStats[],
+  lines: (s: RouteStats, out: string[]) => void,
+): Promise<string> {
   const out = [`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`];
   for (let i = 0; i < stats.length; i++) {
     if (i > 0 && i % ROUTES_PER_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
@@ -86,7 +94,10 @@ export const ROUTE_FAMILIES: readonly string[] = ['tollgate_requests_total', 'to
  * for a route that answered one class, where prom-client's JSON held 19
  * sample objects, each with its labels.
  */
-export interface RoutesWire { names: string[]; data: number[] }
+export interface RoutesWire {
+  names: string[];
+  data: number[];
+}
 
 /** Every RouteStats ever made in this process, so counters survive reloads (bounded by distinct route names). */
 export class RouteStatsRegistry {
@@ -146,32 +157,51 @@ export class RouteStatsRegistry {
     const stats = () => [...this.all.values()];
     return [
       {
-        name: 'tollgate_requests_total', help: REQUESTS_HELP, type: 'counter', aggregator: 'sum',
-        text: () => familyText('tollgate_requests_total', REQUESTS_HELP, 'counter', stats(), (s, out) => {
-          for (let k = 0; k < 5; k++) if (s.n[k] > 0) out.push(`tollgate_requests_total{${s.labels(k)}} ${num(s.n[k])}`);
-        }),
+        name: 'tollgate_requests_total',
+        help: REQUESTS_HELP,
+        type: 'counter',
+        aggregator: 'sum',
+        text: () =>
+          familyText('tollgate_requests_total', REQUESTS_HELP, 'counter', stats(), (s, out) => {
+            for (let k = 0; k < 5; k++)
+              if (s.n[k] > 0) out.push(`tollgate_requests_total{${s.labels(k)}} ${num(s.n[k])}`);
+          }),
         get: () => ({
-          name: 'tollgate_requests_total', help: REQUESTS_HELP, type: 'counter', aggregator: 'sum',
-          values: stats().flatMap((s) => CLASSES.map((c, i) => ({ labels: { service: s.service, route: s.route, status_class: c }, value: s.n[i] })).filter((v) => v.value > 0)),
+          name: 'tollgate_requests_total',
+          help: REQUESTS_HELP,
+          type: 'counter',
+          aggregator: 'sum',
+          values: stats().flatMap((s) =>
+            CLASSES.map((c, i) => ({
+              labels: { service: s.service, route: s.route, status_class: c },
+              value: s.n[i],
+            })).filter((v) => v.value > 0),
+          ),
         }),
       },
       {
-        name: 'tollgate_request_duration_seconds', help: DURATION_HELP, type: 'histogram', aggregator: 'sum',
-        text: () => familyText('tollgate_request_duration_seconds', DURATION_HELP, 'histogram', stats(), (s, out) => {
-          for (let k = 0; k < 5; k++) {
-            const count = s.n[k];
-            if (count === 0) continue;
-            const labels = s.labels(k);
-            let cumulative = 0;
-            for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
-              cumulative += s.n[BUCKET + k * SLOTS + i];
-              out.push(`tollgate_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_S[i]}"} ${num(cumulative)}`);
+        name: 'tollgate_request_duration_seconds',
+        help: DURATION_HELP,
+        type: 'histogram',
+        aggregator: 'sum',
+        text: () =>
+          familyText('tollgate_request_duration_seconds', DURATION_HELP, 'histogram', stats(), (s, out) => {
+            for (let k = 0; k < 5; k++) {
+              const count = s.n[k];
+              if (count === 0) continue;
+              const labels = s.labels(k);
+              let cumulative = 0;
+              for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+                cumulative += s.n[BUCKET + k * SLOTS + i];
+                out.push(
+                  `tollgate_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_S[i]}"} ${num(cumulative)}`,
+                );
+              }
+              out.push(`tollgate_request_duration_seconds_bucket{${labels},le="+Inf"} ${num(count)}`);
+              out.push(`tollgate_request_duration_seconds_sum{${labels}} ${num(s.n[SUM + k])}`);
+              out.push(`tollgate_request_duration_seconds_count{${labels}} ${num(count)}`);
             }
-            out.push(`tollgate_request_duration_seconds_bucket{${labels},le="+Inf"} ${num(count)}`);
-            out.push(`tollgate_request_duration_seconds_sum{${labels}} ${num(s.n[SUM + k])}`);
-            out.push(`tollgate_request_duration_seconds_count{${labels}} ${num(count)}`);
-          }
-        }),
+          }),
         get: () => {
           const values: Sample[] = [];
           for (const s of stats()) {
@@ -182,14 +212,28 @@ export class RouteStatsRegistry {
               let cumulative = 0;
               LATENCY_BUCKETS_S.forEach((le, i) => {
                 cumulative += s.n[BUCKET + k * SLOTS + i];
-                values.push({ labels: { ...labels, le }, value: cumulative, metricName: 'tollgate_request_duration_seconds_bucket' });
+                values.push({
+                  labels: { ...labels, le },
+                  value: cumulative,
+                  metricName: 'tollgate_request_duration_seconds_bucket',
+                });
               });
-              values.push({ labels: { ...labels, le: '+Inf' }, value: count, metricName: 'tollgate_request_duration_seconds_bucket' });
+              values.push({
+                labels: { ...labels, le: '+Inf' },
+                value: count,
+                metricName: 'tollgate_request_duration_seconds_bucket',
+              });
               values.push({ labels, value: s.n[SUM + k], metricName: 'tollgate_request_duration_seconds_sum' });
               values.push({ labels, value: count, metricName: 'tollgate_request_duration_seconds_count' });
             });
           }
-          return { name: 'tollgate_request_duration_seconds', help: DURATION_HELP, type: 'histogram', aggregator: 'sum', values };
+          return {
+            name: 'tollgate_request_duration_seconds',
+            help: DURATION_HELP,
+            type: 'histogram',
+            aggregator: 'sum',
+            values,
+          };
         },
       },
     ];

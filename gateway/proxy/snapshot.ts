@@ -25,7 +25,8 @@ export interface CompiledService {
   config: ServiceConfig;
 }
 
-/** Key of a pool in the data plane's pool map: the service name for its own upstream (group ''), else service and canary group. */
+/** Key of a pool in the data plane's pool map: the service name for its own upstream (group ''), else service and
+ * canary group. */
 export function groupPoolKey(service: string, group: string): string {
   return group ? `${service}\u0000${group}` : service;
 }
@@ -57,14 +58,26 @@ export interface Snapshot {
 }
 
 /** Compiles `config` over `pools`, yielding after each service (slices.ts). */
-export function* compileSnapshot(config: Config, version: number, metrics: GatewayMetrics, pools: Map<string, UpstreamPool>, runtime: Runtime): Steps<Snapshot> {
+export function* compileSnapshot(
+  config: Config,
+  version: number,
+  metrics: GatewayMetrics,
+  pools: Map<string, UpstreamPool>,
+  runtime: Runtime,
+): Steps<Snapshot> {
   const services = new Map<string, CompiledService>();
   const routes: { route: CompiledRoute; config: RouteConfig }[] = [];
   for (const svc of config.services) {
     const upstream = pools.get(svc.name)!;
     const groups: UpstreamGroup[] = svc.canary
-      ? [{ name: 'stable', weight: svc.canary.stable_weight, upstream },
-        ...svc.canary.groups.map((g) => ({ name: g.name, weight: g.weight, upstream: pools.get(groupPoolKey(svc.name, g.name))! }))]
+      ? [
+          { name: 'stable', weight: svc.canary.stable_weight, upstream },
+          ...svc.canary.groups.map((g) => ({
+            name: g.name,
+            weight: g.weight,
+            upstream: pools.get(groupPoolKey(svc.name, g.name))!,
+          })),
+        ]
       : [];
     const service: CompiledService = { name: svc.name, upstream, groups, config: svc };
     services.set(svc.name, service);
@@ -73,8 +86,14 @@ export function* compileSnapshot(config: Config, version: number, metrics: Gatew
       const ops = lowerOps(rc.response_headers);
       const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
       const route: CompiledRoute = {
-        name, config: rc, snapshotConfig: config, service, chain: [],
-        responseOps: hasOps ? ops : undefined, stats: metrics.routeStats.get(svc.name, name), runtime,
+        name,
+        config: rc,
+        snapshotConfig: config,
+        service,
+        chain: [],
+        responseOps: hasOps ? ops : undefined,
+        stats: metrics.routeStats.get(svc.name, name),
+        runtime,
       };
       route.chain = buildRouteChain(route);
       routes.push({ route, config: rc });
@@ -83,7 +102,14 @@ export function* compileSnapshot(config: Config, version: number, metrics: Gatew
   }
   const table = yield* RouteTable.build(routes, undefined, !config.proxy.paths.case_sensitive);
   const snapshot: Snapshot = {
-    version, config, table, edgeChain: [], metrics, services, unrouted: metrics.routeStats.get('', ''), runtime,
+    version,
+    config,
+    table,
+    edgeChain: [],
+    metrics,
+    services,
+    unrouted: metrics.routeStats.get('', ''),
+    runtime,
   };
   snapshot.edgeChain = buildEdgeChain(snapshot);
   return snapshot;

@@ -40,7 +40,10 @@ export async function writeCheckpoint(dir: string, position: number): Promise<vo
 }
 
 /** A damaged checkpoint must not stop the gateway; it only means appends may start lower. */
-export async function checkpointOrZero(dir: string, logger: { warn(details: object, message: string): void } | undefined): Promise<number> {
+export async function checkpointOrZero(
+  dir: string,
+  logger: { warn(details: object, message: string): void } | undefined,
+): Promise<number> {
   try {
     return (await readCheckpoint(dir)) ?? 0;
   } catch (error) {

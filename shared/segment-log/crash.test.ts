@@ -11,7 +11,6 @@ import { runUntilWrittenThenKill } from '../../test/helpers/kill-after-written.t
 
 const WRITER = fileURLToPath(new URL('./crash-writer.fixture.ts', import.meta.url));
 
-
 async function readAllIndexes(dir: string): Promise<{ indexes: number[]; next: number; reader: SegmentReader }> {
   const reader = await SegmentReader.open(dir);
   const indexes: number[] = [];
@@ -28,24 +27,38 @@ async function readAllIndexes(dir: string): Promise<{ indexes: number[]; next: n
   }
 }
 
-test('a writer killed with SIGKILL mid-flush loses at most its unwritten tail and never yields a torn record', async (t) => {
-  for (const [round, delayMs] of [0, 3, 7].entries()) {
-    const dir = await mkdtemp(join(tmpdir(), 'tollgate-segment-crash-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const reported = await runUntilWrittenThenKill(WRITER, [dir], 30_000 * (round + 1), delayMs);
-    assert.equal(reported.dropped, 0, 'the writer kept up, so every missing record is from the kill');
+test(
+  'a writer killed with SIGKILL mid-flush loses at ' + 'most its unwritten tail and never yields a torn record',
+  async (t) => {
+    for (const [round, delayMs] of [0, 3, 7].entries()) {
+      const dir = await mkdtemp(join(tmpdir(), 'tollgate-segment-crash-'));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const reported = await runUntilWrittenThenKill(WRITER, [dir], 30_000 * (round + 1), delayMs);
+      assert.equal(reported.dropped, 0, 'the writer kept up, so every missing record is from the kill');
 
-    const beforeRecovery = await readAllIndexes(dir);
-    const found = beforeRecovery.indexes.length;
-    assert.deepEqual(beforeRecovery.indexes, Array.from({ length: found }, (_, i) => i), 'in order, no gaps, no duplicates');
-    assert.ok(found >= reported.written, `every record reported written survives (${found} >= ${reported.written})`);
+      const beforeRecovery = await readAllIndexes(dir);
+      const found = beforeRecovery.indexes.length;
+      assert.deepEqual(
+        beforeRecovery.indexes,
+        Array.from({ length: found }, (_, i) => i),
+        'in order, no gaps, no duplicates',
+      );
+      assert.ok(found >= reported.written, `every record reported written survives (${found} >= ${reported.written})`);
 
-    const recovered = await SegmentLog.open(dir, { segmentBytes: 256 * 1024 });
-    recovered.append(crashRecord(found));
-    await recovered.close();
-    const after = await beforeRecovery.reader.read(beforeRecovery.next, 10);
-    await beforeRecovery.reader.close();
-    assert.deepEqual(after.records.map((r) => r.payload.readUInt32LE(0)), [found], 'appending resumes right after the last good record');
-    t.diagnostic(`round ${round}: ${reported.written} reported written, ${found} recovered, ${recovered.stats.recoveredTruncatedBytes} torn bytes cut`);
-  }
-});
+      const recovered = await SegmentLog.open(dir, { segmentBytes: 256 * 1024 });
+      recovered.append(crashRecord(found));
+      await recovered.close();
+      const after = await beforeRecovery.reader.read(beforeRecovery.next, 10);
+      await beforeRecovery.reader.close();
+      assert.deepEqual(
+        after.records.map((r) => r.payload.readUInt32LE(0)),
+        [found],
+        'appending resumes right after the last good record',
+      );
+      t.diagnostic(
+        `round ${round}: ${reported.written} reported written, ${found} ` +
+          `recovered, ${recovered.stats.recoveredTruncatedBytes} torn bytes cut`,
+      );
+    }
+  },
+);

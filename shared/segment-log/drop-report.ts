@@ -3,7 +3,8 @@ import type { DropReason, SegmentLogOptions } from './segment-log-options.ts';
 /** Drops are reported at most this often, so a flood of them is a few calls, not one per record. */
 const DROP_REPORT_MS = 10;
 
-/** Coalesces dropped records per reason and hands them to `onDrop`: one call per reason at most every 10 ms, and on flush(). */
+/** Coalesces dropped records per reason and hands them to `onDrop`: one call per reason at most every 10 ms, and on
+ * flush(). */
 export class DropReport {
   readonly #onDrop: SegmentLogOptions['onDrop'];
   readonly #unreported = new Map<DropReason, number>();

@@ -16,7 +16,8 @@ export interface SegmentLogOptions {
   segmentBytes?: number;
   /** Bound on the bytes kept on disk plus in memory, consumed or not (default 1 GiB). */
   maxTotalBytes?: number;
-  /** Written data is fsynced at most this long after its write (default 100); 0 writes and fsyncs every append at once. */
+  /** Written data is fsynced at most this long after its write (default 100); 0 writes and fsyncs every append at once.
+   * */
   fsyncEveryMs?: number;
   /** A batch waits at most this long before it is written (default 5). */
   flushIntervalMs?: number;
@@ -50,7 +51,8 @@ export function resolveOptions(options: SegmentLogOptions): ResolvedOptions {
   for (const key of Object.keys(DEFAULTS) as (keyof ResolvedOptions)[]) {
     const value = options[key];
     if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
     resolved[key] = value;
   }
   if (options.maxRecordBytes === undefined) {

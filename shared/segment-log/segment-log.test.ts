@@ -21,7 +21,11 @@ function recordFor(index: number): Buffer {
   return record;
 }
 
-async function readAll(reader: SegmentReader, from: number, batch = 37): Promise<{ records: LogRecord[]; next: number }> {
+async function readAll(
+  reader: SegmentReader,
+  from: number,
+  batch = 37,
+): Promise<{ records: LogRecord[]; next: number }> {
   const records: LogRecord[] = [];
   let next = from;
   for (;;) {
@@ -71,7 +75,10 @@ test('a reader in the same process sees records once written, never past the wri
   }
   await log.close();
   await reader.close();
-  assert.deepEqual(seen, Array.from({ length: 500 }, (_, i) => recordFor(i)));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 500 }, (_, i) => recordFor(i)),
+  );
 });
 
 test('a torn last record is cut off on the next open, counted, and never read', async (t) => {
@@ -88,7 +95,11 @@ test('a torn last record is cut off on the next open, counted, and never read', 
   const beforeRecovery = await readAll(before, 0);
   await before.close();
   assert.equal(beforeRecovery.records.length, 5, 'the torn frame is not returned');
-  assert.deepEqual(before.stats, { skippedRecords: 0, quarantinedBytes: 0, deletedSegments: 0 }, 'a tail that may still be written is not called damage');
+  assert.deepEqual(
+    before.stats,
+    { skippedRecords: 0, quarantinedBytes: 0, deletedSegments: 0 },
+    'a tail that may still be written is not called damage',
+  );
 
   const warnings: object[] = [];
   const second = await SegmentLog.open(dir, { logger: { warn: (details) => warnings.push(details) } });
@@ -101,7 +112,10 @@ test('a torn last record is cut off on the next open, counted, and never read', 
   const after = await SegmentReader.open(dir);
   const { records } = await readAll(after, 0);
   await after.close();
-  assert.deepEqual(records.map((r) => r.payload), Array.from({ length: 6 }, (_, i) => recordFor(i)));
+  assert.deepEqual(
+    records.map((r) => r.payload),
+    Array.from({ length: 6 }, (_, i) => recordFor(i)),
+  );
 });
 
 test('a zero-filled tail, as a power loss can leave, is cut off as well', async (t) => {
@@ -144,7 +158,11 @@ test('drops the newest records past the size bound and reports every drop throug
   const reader = await SegmentReader.open(dir);
   const { records } = await readAll(reader, 0);
   await reader.close();
-  assert.deepEqual(records.map((r) => r.payload[0]), Array.from({ length: accepted }, (_, i) => i), 'the oldest records are the ones kept');
+  assert.deepEqual(
+    records.map((r) => r.payload[0]),
+    Array.from({ length: accepted }, (_, i) => i),
+    'the oldest records are the ones kept',
+  );
 });
 
 test('retention deletes consumed segments, which makes room under the bound again', async (t) => {
@@ -171,25 +189,38 @@ test('retention deletes consumed segments, which makes room under the bound agai
 test('counts appends after close, and empty or oversized records, as drops', async (t) => {
   const dir = await tempDir(t);
   const reported: [number, DropReason][] = [];
-  const log = await SegmentLog.open(dir, { maxRecordBytes: 1000, onDrop: (count, reason) => reported.push([count, reason]) });
+  const log = await SegmentLog.open(dir, {
+    maxRecordBytes: 1000,
+    onDrop: (count, reason) => reported.push([count, reason]),
+  });
   assert.equal(log.append(Buffer.alloc(0)), false);
   assert.equal(log.append(Buffer.alloc(1001)), false);
   await log.close();
   assert.equal(log.append(Buffer.alloc(10)), false);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.deepEqual(reported, [[2, 'invalid_size'], [1, 'closed']]);
+  assert.deepEqual(reported, [
+    [2, 'invalid_size'],
+    [1, 'closed'],
+  ]);
 });
 
-test('drops as backlog when the unwritten batch would pass maxPendingBytes, and takes records again once written', async (t) => {
-  const dir = await tempDir(t);
-  const log = await SegmentLog.open(dir, { maxPendingBytes: 1000, flushIntervalMs: 60_000 });
-  const record = Buffer.alloc(200, 4);
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => log.append(record)), [true, true, true, true, false], '4 frames of 208 bytes fit in 1000');
-  await log.flush();
-  assert.equal(log.append(record), true);
-  await log.close();
-  assert.equal(log.stats.dropped, 1);
-});
+test(
+  'drops as backlog when the unwritten batch would pass ' + 'maxPendingBytes, and takes records again once written',
+  async (t) => {
+    const dir = await tempDir(t);
+    const log = await SegmentLog.open(dir, { maxPendingBytes: 1000, flushIntervalMs: 60_000 });
+    const record = Buffer.alloc(200, 4);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(() => log.append(record)),
+      [true, true, true, true, false],
+      '4 frames of 208 bytes fit in 1000',
+    );
+    await log.flush();
+    assert.equal(log.append(record), true);
+    await log.close();
+    assert.equal(log.stats.dropped, 1);
+  },
+);
 
 test('fsyncs written data within fsyncEveryMs, or with every write when it is 0', async (t) => {
   const dir = await tempDir(t);
@@ -233,52 +264,75 @@ test('a write the disk refuses drops every unwritten record as io_error and keep
   const reader = await SegmentReader.open(dir);
   const { records } = await readAll(reader, 0);
   await reader.close();
-  assert.deepEqual(records.map((r) => r.payload[0]), Array.from({ length: 10 }, (_, i) => i));
+  assert.deepEqual(
+    records.map((r) => r.payload[0]),
+    Array.from({ length: 10 }, (_, i) => i),
+  );
 });
 
-test('group commit: onWritten runs once the record is in the file, and appends made during a write share the next one', async (t) => {
-  const dir = await tempDir(t);
-  // A flush timer of a minute: only onWritten can make these writes happen.
-  const log = await SegmentLog.open(dir, { flushIntervalMs: 60_000 });
-  const reader = await SegmentReader.open(dir, { log });
-  const doneAt: number[] = [];
-  const readable: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    log.append(recordFor(i), () => {
-      doneAt.push(i);
-      readable.push(log.writtenPosition);
-    });
-  }
-  assert.equal(doneAt.length, 0, 'no callback before the write');
-  const firstEnd = log.endPosition;
-  await nextTurn();
-  // The first write is under way (or done); these go out in the next one.
-  for (let i = 3; i < 100; i++) log.append(recordFor(i), () => doneAt.push(i));
-  await log.flush();
-  assert.deepEqual(doneAt, Array.from({ length: 100 }, (_, i) => i), 'every callback, in append order');
-  assert.ok(readable.every((p) => p >= firstEnd), 'the first three ran after their bytes were written');
-  assert.ok(log.stats.written === 100);
-  const { records } = await readAll(reader, 0);
-  assert.equal(records.length, 100, 'all in the file');
-  await reader.close();
-  await log.close();
-});
+test(
+  'group commit: onWritten runs once the record is in the ' +
+    'file, and appends made during a write share the next one',
+  async (t) => {
+    const dir = await tempDir(t);
+    // A flush timer of a minute: only onWritten can make these writes happen.
+    const log = await SegmentLog.open(dir, { flushIntervalMs: 60_000 });
+    const reader = await SegmentReader.open(dir, { log });
+    const doneAt: number[] = [];
+    const readable: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      log.append(recordFor(i), () => {
+        doneAt.push(i);
+        readable.push(log.writtenPosition);
+      });
+    }
+    assert.equal(doneAt.length, 0, 'no callback before the write');
+    const firstEnd = log.endPosition;
+    await nextTurn();
+    // The first write is under way (or done); these go out in the next one.
+    for (let i = 3; i < 100; i++) log.append(recordFor(i), () => doneAt.push(i));
+    await log.flush();
+    assert.deepEqual(
+      doneAt,
+      Array.from({ length: 100 }, (_, i) => i),
+      'every callback, in append order',
+    );
+    assert.ok(
+      readable.every((p) => p >= firstEnd),
+      'the first three ran after their bytes were written',
+    );
+    assert.ok(log.stats.written === 100);
+    const { records } = await readAll(reader, 0);
+    assert.equal(records.length, 100, 'all in the file');
+    await reader.close();
+    await log.close();
+  },
+);
 
-test('group commit: a dropped record runs its callback at once, and a refused write releases its waiters', async (t) => {
-  const dir = await tempDir(t);
-  const log = await SegmentLog.open(dir, { segmentBytes: 1000, maxTotalBytes: 4000, flushIntervalMs: 60_000 });
-  let ran = 0;
-  assert.equal(log.append(Buffer.alloc(0), () => ran++), false);
-  assert.equal(ran, 1, 'invalid record: at once');
-  // The second segment is /dev/full: the records bound for it are refused by the disk.
-  await symlink('/dev/full', segmentPath(dir, 1000));
-  for (let i = 0; i < 15; i++) log.append(Buffer.alloc(92, i), () => ran++);
-  await log.flush();
-  assert.equal(ran, 16, 'written and refused records alike released their waiters');
-  await log.close();
-  assert.equal(log.append(Buffer.alloc(10), () => ran++), false);
-  assert.equal(ran, 17, 'closed: at once');
-});
+test(
+  'group commit: a dropped record runs its callback ' + 'at once, and a refused write releases its waiters',
+  async (t) => {
+    const dir = await tempDir(t);
+    const log = await SegmentLog.open(dir, { segmentBytes: 1000, maxTotalBytes: 4000, flushIntervalMs: 60_000 });
+    let ran = 0;
+    assert.equal(
+      log.append(Buffer.alloc(0), () => ran++),
+      false,
+    );
+    assert.equal(ran, 1, 'invalid record: at once');
+    // The second segment is /dev/full: the records bound for it are refused by the disk.
+    await symlink('/dev/full', segmentPath(dir, 1000));
+    for (let i = 0; i < 15; i++) log.append(Buffer.alloc(92, i), () => ran++);
+    await log.flush();
+    assert.equal(ran, 16, 'written and refused records alike released their waiters');
+    await log.close();
+    assert.equal(
+      log.append(Buffer.alloc(10), () => ran++),
+      false,
+    );
+    assert.equal(ran, 17, 'closed: at once');
+  },
+);
 
 test('rejects a segment size that cannot hold a single record', async (t) => {
   const dir = await tempDir(t);
@@ -318,7 +372,10 @@ test('throughput of 200-byte records (diagnostic, not asserted)', async (t) => {
 
   assert.equal(log.stats.dropped, 0);
   assert.equal(read, total);
-  t.diagnostic(`append+write+fsync: ${Math.round(total / writeSeconds).toLocaleString('en')} records/s (${(writeSeconds * 1000).toFixed(0)} ms for ${total})`);
+  t.diagnostic(
+    `append+write+fsync: ${Math.round(total / writeSeconds).toLocaleString('en')} records/s ` +
+      `(${(writeSeconds * 1000).toFixed(0)} ms for ${total})`,
+  );
   t.diagnostic(`append() call alone: ${(Number(appendNs) / total).toFixed(0)} ns/record`);
   t.diagnostic(`read: ${Math.round(total / readSeconds).toLocaleString('en')} records/s`);
 });

@@ -5,7 +5,13 @@ import { WriteWaiters } from './write-waiters.ts';
 import { FRAME_HEADER_BYTES, writeFrame } from './frame.ts';
 import { recoverTail } from './recover-tail.ts';
 import { listSegments, segmentPath, syncDir, writeAll, writeAllSync } from './segment-files.ts';
-import { resolveOptions, type DropReason, type ResolvedOptions, type SegmentLogOptions, type WarnLogger } from './segment-log-options.ts';
+import {
+  resolveOptions,
+  type DropReason,
+  type ResolvedOptions,
+  type SegmentLogOptions,
+  type WarnLogger,
+} from './segment-log-options.ts';
 
 export type { DropReason, SegmentLogOptions, WarnLogger } from './segment-log-options.ts';
 
@@ -75,7 +81,10 @@ export class SegmentLog {
       truncatedBytes = recovery.truncatedBytes;
       end = last + recovery.sizeBytes;
       if (truncatedBytes > 0) {
-        options.logger?.warn({ dir, segmentBase: last, truncatedBytes }, 'segment log: cut a torn tail off the last segment');
+        options.logger?.warn(
+          { dir, segmentBase: last, truncatedBytes },
+          'segment log: cut a torn tail off the last segment',
+        );
       }
     }
     const base = Math.max(end, await checkpointOrZero(dir, options.logger));
@@ -87,7 +96,14 @@ export class SegmentLog {
     return log;
   }
 
-  private constructor(dir: string, options: ResolvedOptions, hooks: SegmentLogOptions, handle: FileHandle, base: number, oldestBase: number) {
+  private constructor(
+    dir: string,
+    options: ResolvedOptions,
+    hooks: SegmentLogOptions,
+    handle: FileHandle,
+    base: number,
+    oldestBase: number,
+  ) {
     this.dir = dir;
     this.#options = options;
     this.#drops = new DropReport(hooks.onDrop);
@@ -166,7 +182,11 @@ export class SegmentLog {
     }
     this.#pending = [];
     try {
-      writeAllSync(this.#handle.fd, batches.map((b) => b.buffer.subarray(0, b.usedBytes)), batches[0].position - this.#fileBase);
+      writeAllSync(
+        this.#handle.fd,
+        batches.map((b) => b.buffer.subarray(0, b.usedBytes)),
+        batches[0].position - this.#fileBase,
+      );
     } catch (error) {
       this.#abandonUnwritten(batches, error);
       return;
@@ -188,8 +208,15 @@ export class SegmentLog {
     const segmentFull = this.#appendPosition - this.#appendBase + frameBytes > this.#options.segmentBytes;
     if (segmentFull && this.#appendPosition > this.#appendBase) this.#appendBase = this.#appendPosition;
     let batch = this.#pending.at(-1);
-    if (batch === undefined || batch.segmentBase !== this.#appendBase || batch.usedBytes + frameBytes > batch.buffer.length) {
-      const buffer = this.#spare !== undefined && frameBytes <= this.#spare.length ? this.#spare : Buffer.allocUnsafe(Math.max(this.#options.flushBytes, frameBytes));
+    if (
+      batch === undefined ||
+      batch.segmentBase !== this.#appendBase ||
+      batch.usedBytes + frameBytes > batch.buffer.length
+    ) {
+      const buffer =
+        this.#spare !== undefined && frameBytes <= this.#spare.length
+          ? this.#spare
+          : Buffer.allocUnsafe(Math.max(this.#options.flushBytes, frameBytes));
       if (buffer === this.#spare) this.#spare = undefined;
       batch = { segmentBase: this.#appendBase, position: this.#appendPosition, buffer, usedBytes: 0, records: 0 };
       this.#pending.push(batch);
@@ -259,7 +286,11 @@ export class SegmentLog {
         while (groupEnd < batches.length && batches[groupEnd].segmentBase === segmentBase) groupEnd += 1;
         const group = batches.slice(written, groupEnd);
         if (segmentBase !== this.#fileBase) await this.#rotateTo(segmentBase);
-        await writeAll(this.#handle, group.map((b) => b.buffer.subarray(0, b.usedBytes)), group[0].position - segmentBase);
+        await writeAll(
+          this.#handle,
+          group.map((b) => b.buffer.subarray(0, b.usedBytes)),
+          group[0].position - segmentBase,
+        );
         this.#wrote(group);
         written = groupEnd;
       }

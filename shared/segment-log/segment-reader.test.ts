@@ -91,7 +91,10 @@ test('a corrupted payload byte in the middle is detected, counted and skipped, a
   const reader = await SegmentReader.open(dir, { logger: { warn: () => {} } });
   const { indexes } = await readIndexes(reader, 0);
   await reader.close();
-  assert.deepEqual(indexes, range(0, 20).filter((i) => i !== 7));
+  assert.deepEqual(
+    indexes,
+    range(0, 20).filter((i) => i !== 7),
+  );
   assert.equal(reader.stats.skippedRecords, 1);
   assert.equal(reader.stats.quarantinedBytes, 0);
 });
@@ -136,7 +139,11 @@ test('retention never deletes the last segment, nor one the checkpoint is inside
 
   const restarted = await SegmentReader.open(dir);
   assert.deepEqual((await readIndexes(restarted, restarted.committed)).indexes, [], 'everything was consumed');
-  assert.deepEqual((await readIndexes(restarted, 0)).indexes, range(20, 30), 'a position before the oldest segment starts at it');
+  assert.deepEqual(
+    (await readIndexes(restarted, 0)).indexes,
+    range(20, 30),
+    'a position before the oldest segment starts at it',
+  );
   await restarted.close();
 });
 

@@ -107,7 +107,8 @@ export class SegmentReader {
       const successor = this.#bases[index + 1];
       const segment = await this.#openSegment(base);
       if (segment === undefined) {
-        if (missingBase === base) throw new Error(`segment ${segmentPath(this.dir, base)} is listed but cannot be opened`);
+        if (missingBase === base)
+          throw new Error(`segment ${segmentPath(this.dir, base)} is listed but cannot be opened`);
         missingBase = base;
         this.#bases = await listSegments(this.dir);
         listed = true;
@@ -151,7 +152,12 @@ export class SegmentReader {
   }
 
   /** Collects good records; true when the readable end of the segment was reached. */
-  async #scan(segment: OpenSegment, endIsWriteBoundary: boolean, records: LogRecord[], maxRecords: number): Promise<boolean> {
+  async #scan(
+    segment: OpenSegment,
+    endIsWriteBoundary: boolean,
+    records: LogRecord[],
+    maxRecords: number,
+  ): Promise<boolean> {
     const scanner = segment.scanner;
     while (records.length < maxRecords) {
       const frame = scanner.tryNext() ?? (await scanner.next());
@@ -164,7 +170,10 @@ export class SegmentReader {
         const provenEnd = await scanner.provenEndOf(frame, endIsWriteBoundary);
         if (provenEnd !== undefined) {
           this.stats.skippedRecords += 1;
-          this.#logger?.warn({ dir: this.dir, position: segment.base + frame.offset }, 'segment log: skipped a record whose checksum failed');
+          this.#logger?.warn(
+            { dir: this.dir, position: segment.base + frame.offset },
+            'segment log: skipped a record whose checksum failed',
+          );
           scanner.offset = provenEnd;
           continue;
         }

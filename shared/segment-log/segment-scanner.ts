@@ -95,7 +95,10 @@ export class SegmentScanner {
    * the writer reports written). A random length passing either test by chance
    * needs a 32-bit CRC collision.
    */
-  async provenEndOf(frame: { offset: number; nextOffset: number }, endIsWriteBoundary: boolean): Promise<number | undefined> {
+  async provenEndOf(
+    frame: { offset: number; nextOffset: number },
+    endIsWriteBoundary: boolean,
+  ): Promise<number | undefined> {
     if (frame.nextOffset === this.#end) return endIsWriteBoundary ? frame.nextOffset : undefined;
     const saved = this.offset;
     this.offset = frame.nextOffset;
@@ -117,7 +120,8 @@ export class SegmentScanner {
     let filled = 0;
     while (filled < size) {
       const { bytesRead } = await this.#handle.read(window, filled, size - filled, offset + filled);
-      if (bytesRead === 0) throw new Error(`segment shrank while being read: wanted ${size} bytes at ${offset}, got ${filled}`);
+      if (bytesRead === 0)
+        throw new Error(`segment shrank while being read: wanted ${size} bytes at ${offset}, got ${filled}`);
       filled += bytesRead;
     }
     this.#window = window;

@@ -1,6 +1,7 @@
 import type { WarnLogger } from './segment-log-options.ts';
 
-/** The callbacks of `append(record, onWritten)`, in position order: each runs once, when its record is written or dropped. */
+/** The callbacks of `append(record, onWritten)`, in position order: each runs once, when its record is written or
+ * dropped. */
 export class WriteWaiters {
   readonly #waiters: { end: number; callback: () => void }[] = [];
   readonly #logger: WarnLogger | undefined;

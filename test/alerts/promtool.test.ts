@@ -25,7 +25,10 @@ const alertCases = ruleTests.tests.flatMap((t) => t.alert_rule_test ?? []);
 function promtool(t: TestContext, args: string[]): { status: number | null; output: string } | undefined {
   const r = spawnSync('promtool', args, { cwd: alertsDir, encoding: 'utf8', timeout: PROMTOOL_TIMEOUT_MS });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    if (CI) assert.fail('promtool is not installed but CI=true: the alert rule tests must run in CI (npm run services:up installs it)');
+    if (CI)
+      assert.fail(
+        'promtool is not installed but CI=true: the alert rule tests must run in CI (npm run services:up installs it)',
+      );
     t.skip('promtool is not installed; install it with `npm run services:up`');
     return undefined;
   }
@@ -88,5 +91,9 @@ test('every alert has a severity, a summary and description naming its subject, 
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
 function githubAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }

@@ -9,16 +9,27 @@ const port = Number(process.argv[2]);
 const pool = new Pool(process.argv[3], { connections: 128, pipelining: 1 });
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate',
-  'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]);
 
 /** Drops hop-by-hop headers, including any the Connection header names (RFC 9110 §7.6.1). */
 function endToEnd(headers: Headers): Record<string, string | string[]> {
   const connection = headers.connection;
-  const named = typeof connection === 'string'
-    ? connection.toLowerCase().split(',').map((s) => s.trim())
-    : [];
+  const named =
+    typeof connection === 'string'
+      ? connection
+          .toLowerCase()
+          .split(',')
+          .map((s) => s.trim())
+      : [];
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { windowRatios, type SideBySide } from './concurrent-cpu.ts';
 
-const run = (rows: SideBySide['rows']): SideBySide => ({ rateRps: 3000, windowS: 10, warmupS: 10, pinning: 'test', rows });
+const run = (rows: SideBySide['rows']): SideBySide => ({
+  rateRps: 3000,
+  windowS: 10,
+  warmupS: 10,
+  pinning: 'test',
+  rows,
+});
 
 test('side-by-side ratios pair each window with the same window of the floor', () => {
   const s = run([
@@ -14,8 +20,20 @@ test('side-by-side ratios pair each window with the same window of the floor', (
 
 test('no ratios for a server whose rate did not hold, or whose windows do not match the floor', () => {
   const held = { name: 'bare-undici', cpuUs: [50, 60] };
-  assert.equal(windowRatios(run([held, { name: 'tollgate', cpuUs: [55, 60], note: 'rate not held' }]), 'tollgate'), undefined);
+  assert.equal(
+    windowRatios(run([held, { name: 'tollgate', cpuUs: [55, 60], note: 'rate not held' }]), 'tollgate'),
+    undefined,
+  );
   assert.equal(windowRatios(run([held, { name: 'tollgate', cpuUs: [55] }]), 'tollgate'), undefined);
-  assert.equal(windowRatios(run([{ ...held, note: 'rate not held' }, { name: 'tollgate', cpuUs: [55, 60] }]), 'tollgate'), undefined);
+  assert.equal(
+    windowRatios(
+      run([
+        { ...held, note: 'rate not held' },
+        { name: 'tollgate', cpuUs: [55, 60] },
+      ]),
+      'tollgate',
+    ),
+    undefined,
+  );
   assert.equal(windowRatios(run([held]), 'tollgate'), undefined);
 });

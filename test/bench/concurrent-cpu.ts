@@ -72,7 +72,12 @@ export async function runSideBySide(): Promise<SideBySide> {
       const a = first.get(name)!;
       const b = second.get(name);
       const notes = [a.note, b?.note].filter((n) => n !== undefined);
-      rows.push({ name, cpuUs: [...a.cpuUs, ...(b?.cpuUs ?? [])], load: a.load, note: notes.length ? notes.join('; ') : undefined });
+      rows.push({
+        name,
+        cpuUs: [...a.cpuUs, ...(b?.cpuUs ?? [])],
+        load: a.load,
+        note: notes.length ? notes.join('; ') : undefined,
+      });
     }
   } finally {
     await upstream.stop();
@@ -85,7 +90,12 @@ export async function runSideBySide(): Promise<SideBySide> {
 }
 
 /** Starts `names` in that order, loads each at the same rate, reads `count` windows, stops them. */
-async function measurePass(names: string[], origin: string, workDir: string, count: number): Promise<Map<string, SideBySideRow>> {
+async function measurePass(
+  names: string[],
+  origin: string,
+  workDir: string,
+  count: number,
+): Promise<Map<string, SideBySideRow>> {
   const out = new Map<string, SideBySideRow>();
   if (count === 0) return out;
   const servers: { name: string; server: RunningServer }[] = [];
@@ -107,7 +117,15 @@ async function measurePass(names: string[], origin: string, workDir: string, cou
     for (const [i, { name }] of servers.entries()) {
       const load = results[i];
       const held = load.errors === 0 && load.achievedRps >= rateRps * 0.98;
-      out.set(name, { name, cpuUs: cpuUs[i], load, note: held ? undefined : `rate not held (${Math.round(load.achievedRps)} req/s, ${load.errors} errors): its CPU per request is not comparable` });
+      out.set(name, {
+        name,
+        cpuUs: cpuUs[i],
+        load,
+        note: held
+          ? undefined
+          : `rate not held (${Math.round(load.achievedRps)} req/s, ` +
+            `${load.errors} errors): its CPU per request is not comparable`,
+      });
     }
   } finally {
     for (const { server } of servers) await server.stop();
@@ -125,16 +143,27 @@ export function windowRatios(s: SideBySide, name: string, base = floor): number[
 
 export function printSideBySide(s: SideBySide): void {
   const running = s.rows.filter((r) => !r.note || r.load);
-  console.log(`\nCPU per request side by side: ${running.length} servers at once, each at ${s.rateRps} req/s (open loop, ${connections} connections), ` +
-    `${windows} windows of ${s.windowS} s (half with the servers started in reverse order) after ${s.warmupS} s warm-up each time, ${cpus().length} CPUs, ${s.pinning.replace('server', 'servers')}, node ${process.version}`);
+  console.log(
+    `\nCPU per request side by side: ${running.length} servers at once, ` +
+      `each at ${s.rateRps} req/s (open loop, ${connections} connections), ` +
+      `${windows} windows of ${s.windowS} s (half with the servers started in reverse order) ` +
+      `after ${s.warmupS} s warm-up each time, ${cpus().length} CPUs, ${s.pinning.replace('server', 'servers')}, ` +
+      `node ${process.version}`,
+  );
   for (const r of s.rows) {
     const per = r.cpuUs.map((v) => v.toFixed(1)).join(' ');
-    console.log(`${r.name.padEnd(20)} ${r.cpuUs.length ? `CPU µs/req median ${median(r.cpuUs).toFixed(1)}  per window: ${per}` : ''}${r.note ? `  (${r.note})` : ''}`);
+    console.log(
+      r.name.padEnd(20) +
+        (r.cpuUs.length ? ` CPU µs/req median ${median(r.cpuUs).toFixed(1)}  per window: ${per}` : ' ') +
+        (r.note ? `  (${r.note})` : ''),
+    );
   }
   for (const r of s.rows) {
     if (r.name === floor) continue;
     const ratios = windowRatios(s, r.name);
     if (!ratios) continue;
-    console.log(`${r.name} / ${floor} CPU per request, median of windows [95% CI]: ${describe(medianEstimate(ratios)!)}`);
+    console.log(
+      `${r.name} / ${floor} CPU per request, median of windows [95% CI]: ${describe(medianEstimate(ratios)!)}`,
+    );
   }
 }

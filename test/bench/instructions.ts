@@ -159,7 +159,11 @@ export async function countRounds(target: Target, warmup: number, rounds: number
     seconds.push(s);
   }
   const [idle, idleSeconds] = await count(() => sleep(idleMs));
-  return { totals, seconds, idlePerSecond: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleSeconds])) };
+  return {
+    totals,
+    seconds,
+    idlePerSecond: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, v / idleSeconds])),
+  };
 }
 
 async function measure(name: string, origin: string, workDir: string): Promise<InstructionRow> {
@@ -169,16 +173,33 @@ async function measure(name: string, origin: string, workDir: string): Promise<I
   let server: RunningServer | undefined;
   try {
     server = await competitor.start(origin, workDir);
-    const counts = await countRounds({ ...server, outPrefix: outFile(workDir, name) }, warmupRequests, Array(rounds).fill(roundRequests), idleMs);
+    const counts = await countRounds(
+      { ...server, outPrefix: outFile(workDir, name) },
+      warmupRequests,
+      Array(rounds).fill(roundRequests),
+      idleMs,
+    );
     // Each round less the idle rate over its length, event by event.
-    const busy = counts.totals.map((t, i) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v - (counts.idlePerSecond[k] ?? 0) * counts.seconds[i]])));
+    const busy = counts.totals.map((t, i) =>
+      Object.fromEntries(
+        Object.entries(t).map(([k, v]) => [k, v - (counts.idlePerSecond[k] ?? 0) * counts.seconds[i]]),
+      ),
+    );
     const perRequest = counts.totals.map((t) => t.Ir / roundRequests);
     const busyPerRequest = busy.map((t) => t.Ir / roundRequests);
     const cycles = busy.map(cycleEstimate);
-    const busyCyclesMedian = cycles.every((c) => c !== undefined) ? median(cycles.map((c) => c! / roundRequests)) : undefined;
+    const busyCyclesMedian = cycles.every((c) => c !== undefined)
+      ? median(cycles.map((c) => c! / roundRequests))
+      : undefined;
     return {
-      name, perRequest, median: median(perRequest), busyPerRequest, busyMedian: median(busyPerRequest),
-      idlePerSecond: counts.idlePerSecond.Ir, busyCyclesMedian, seconds: counts.seconds,
+      name,
+      perRequest,
+      median: median(perRequest),
+      busyPerRequest,
+      busyMedian: median(busyPerRequest),
+      idlePerSecond: counts.idlePerSecond.Ir,
+      busyCyclesMedian,
+      seconds: counts.seconds,
     };
   } catch (err) {
     return { name, perRequest: [], note: `failed: ${(err as Error).message}` };
@@ -193,12 +214,17 @@ function fmt(n: number): string {
 
 export function printInstructions(rows: InstructionRow[]): void {
   const floor = rows.find((r) => r.name === 'bare-undici');
-  console.log(`\nUser-space instructions per request (callgrind; median of ${rounds} rounds of ${fmt(roundRequests)} requests, ` +
-    `${connections} connections, after ${fmt(warmupRequests)} + ${fmt(roundRequests)} warm-up requests; ` +
-    `busy: less ${idleMs / 1000} s idle's rate over each round's length)`);
+  console.log(
+    `\nUser-space instructions per request (callgrind; median of ${rounds} rounds of ${fmt(roundRequests)} requests, ` +
+      `${connections} connections, after ${fmt(warmupRequests)} + ${fmt(roundRequests)} warm-up requests; ` +
+      `busy: less ${idleMs / 1000} s idle's rate over each round's length)`,
+  );
   const cycles = rows.some((r) => r.busyCyclesMedian !== undefined);
-  console.log('| competitor | instructions / request | rounds (min–max) | / floor | idle instructions / s | busy / request | busy / floor |' +
-    (cycles ? ' busy cycle estimate / request | / floor |' : ''));
+  console.log(
+    '| competitor | instructions / request | rounds (min–max) | / ' +
+      'floor | idle instructions / s | busy / request | busy / floor |' +
+      (cycles ? ' busy cycle estimate / request | / floor |' : ''),
+  );
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |' + (cycles ? ' ---: | ---: |' : ''));
   const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? (a / b).toFixed(3) : '–');
   for (const r of rows) {
@@ -206,9 +232,12 @@ export function printInstructions(rows: InstructionRow[]): void {
       console.log(`| ${r.name} | – | ${r.note} | | | | |`);
       continue;
     }
-    console.log(`| ${r.name} | ${fmt(r.median)} | ${fmt(Math.min(...r.perRequest))}–${fmt(Math.max(...r.perRequest))} | ${ratio(r.median, floor?.median)} ` +
-      `| ${fmt(r.idlePerSecond ?? 0)} | ${fmt(r.busyMedian ?? 0)} | ${ratio(r.busyMedian, floor?.busyMedian)} |` +
-      (cycles ? ` ${fmt(r.busyCyclesMedian ?? 0)} | ${ratio(r.busyCyclesMedian, floor?.busyCyclesMedian)} |` : ''));
+    console.log(
+      `| ${r.name} | ${fmt(r.median)} | ` +
+        `${fmt(Math.min(...r.perRequest))}–${fmt(Math.max(...r.perRequest))} | ${ratio(r.median, floor?.median)} ` +
+        `| ${fmt(r.idlePerSecond ?? 0)} | ${fmt(r.busyMedian ?? 0)} | ${ratio(r.busyMedian, floor?.busyMedian)} |` +
+        (cycles ? ` ${fmt(r.busyCyclesMedian ?? 0)} | ${ratio(r.busyCyclesMedian, floor?.busyCyclesMedian)} |` : ''),
+    );
   }
 }
 
@@ -224,16 +253,27 @@ export async function runInstructions(): Promise<InstructionRow[]> {
     // ~50x. Without the flag one of the floor's rounds read 1.5x and 2.4x the others in two
     // runs (the extra in IC misses and the optimising compiler: code recompiled), and
     // @fastify/http-proxy counted 320,098 per request against 238,239 with it.
-    wrap: (name, cmd, args) => ['valgrind', [
-      '--tool=callgrind', '--instr-atstart=no', '--trace-children=yes', ...(cacheSim ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
-      `--callgrind-out-file=${outFile(workDir, name)}.%p.out`, cmd, ...(cmd === process.execPath ? ['--no-memory-reducer'] : []), ...args,
-    ]],
+    wrap: (name, cmd, args) => [
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--instr-atstart=no',
+        '--trace-children=yes',
+        ...(cacheSim ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
+        `--callgrind-out-file=${outFile(workDir, name)}.%p.out`,
+        cmd,
+        ...(cmd === process.execPath ? ['--no-memory-reducer'] : []),
+        ...args,
+      ],
+    ],
     readyTimeoutMs: 180_000,
     // Active health checks run on wall-clock time, which valgrind stretches ~50x per request
     // (module comment); without them Tollgate's count is its request path's.
-    editTollgateConfig: activeHealth ? undefined : (config) => {
-      for (const svc of config.services) if (svc.upstream?.health) delete svc.upstream.health.active;
-    },
+    editTollgateConfig: activeHealth
+      ? undefined
+      : (config) => {
+          for (const svc of config.services) if (svc.upstream?.health) delete svc.upstream.health.active;
+        },
   });
   const names = process.env.BENCH_ONLY?.split(',') ?? defaultNames;
   console.log(`Instructions per request under callgrind: ${names.join(', ')} (each takes a few minutes)`);
@@ -252,7 +292,8 @@ export async function runInstructions(): Promise<InstructionRow[]> {
   }
   // BENCH_INSTR_KEEP=1 keeps the callgrind dumps (for callgrind_annotate; with NODE_OPTIONS=--perf-basic-prof
   // the JIT's /tmp/perf-<pid>.map names the addresses callgrind cannot).
-  if (rows.some((r) => r.note?.startsWith('failed')) || process.env.BENCH_INSTR_KEEP === '1') console.log(`logs and dumps kept in ${workDir}`);
+  if (rows.some((r) => r.note?.startsWith('failed')) || process.env.BENCH_INSTR_KEEP === '1')
+    console.log(`logs and dumps kept in ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
   return rows;
 }

@@ -35,13 +35,40 @@ function parseMarked<T>(stdout: string): T {
 }
 
 /** `headers` go on every request (e.g. the bearer token of the secured variants). */
-export async function runPeak(url: string, durationS: number, connections: number, headers: Record<string, string> = {}): Promise<PeakResult> {
-  const args = peakGenerator() === 'wrk'
-    ? ['wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '5s', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), '-s', here('./wrk-report.lua'), url]] as const
-    : [process.execPath, [here('./autocannon-load.ts'), url, String(connections), String(durationS), JSON.stringify(headers)]] as const;
-  const raw = parseMarked<{ requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; non2xx: number }>(
-    await runToCompletion(...pinned('support', args[0], [...args[1]])),
-  );
+export async function runPeak(
+  url: string,
+  durationS: number,
+  connections: number,
+  headers: Record<string, string> = {},
+): Promise<PeakResult> {
+  const args =
+    peakGenerator() === 'wrk'
+      ? ([
+          'wrk',
+          [
+            '-t1',
+            `-c${connections}`,
+            `-d${durationS}s`,
+            '--timeout',
+            '5s',
+            ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+            '-s',
+            here('./wrk-report.lua'),
+            url,
+          ],
+        ] as const)
+      : ([
+          process.execPath,
+          [here('./autocannon-load.ts'), url, String(connections), String(durationS), JSON.stringify(headers)],
+        ] as const);
+  const raw = parseMarked<{
+    requests: number;
+    durationUs: number;
+    p50Us: number;
+    p99Us: number;
+    errors: number;
+    non2xx: number;
+  }>(await runToCompletion(...pinned('support', args[0], [...args[1]])));
   return {
     requests: raw.requests,
     rps: raw.requests / (raw.durationUs / 1e6),
@@ -53,11 +80,22 @@ export async function runPeak(url: string, durationS: number, connections: numbe
 }
 
 export async function runRate(
-  url: string, rps: number, connections: number, durationS: number, warmupS: number,
+  url: string,
+  rps: number,
+  connections: number,
+  durationS: number,
+  warmupS: number,
 ): Promise<RateResult> {
-  const out = await runToCompletion(...pinned('support', process.execPath, [
-    here('./rate-load.ts'), url, String(Math.round(rps)), String(connections), String(durationS), String(warmupS),
-  ]));
+  const out = await runToCompletion(
+    ...pinned('support', process.execPath, [
+      here('./rate-load.ts'),
+      url,
+      String(Math.round(rps)),
+      String(connections),
+      String(durationS),
+      String(warmupS),
+    ]),
+  );
   return parseMarked<RateResult>(out);
 }
 
@@ -67,10 +105,23 @@ export interface CountResult {
   non2xx: number;
 }
 
-/** Exactly `amount` requests over `connections` (autocannon), however long they take: the instruction counts divide by it. */
-export async function runCount(url: string, amount: number, connections: number, headers: Record<string, string> = {}): Promise<CountResult> {
-  const raw = parseMarked<CountResult>(await runToCompletion(process.execPath, [
-    here('./autocannon-load.ts'), url, String(connections), '0', JSON.stringify(headers), String(amount),
-  ]));
+/** Exactly `amount` requests over `connections` (autocannon), however long they take: the instruction counts divide by
+ * it. */
+export async function runCount(
+  url: string,
+  amount: number,
+  connections: number,
+  headers: Record<string, string> = {},
+): Promise<CountResult> {
+  const raw = parseMarked<CountResult>(
+    await runToCompletion(process.execPath, [
+      here('./autocannon-load.ts'),
+      url,
+      String(connections),
+      '0',
+      JSON.stringify(headers),
+      String(amount),
+    ]),
+  );
   return { requests: raw.requests, errors: raw.errors, non2xx: raw.non2xx };
 }

@@ -9,8 +9,24 @@
  */
 import { canonicalPath, plainPath } from '../../gateway/proxy/router/canonical-path.ts';
 
-const CANONICAL = ['/api/hello', '/api/v1/users/42', '/', '/static/app.3f9a1c.js', '/orders/2026/11/25/items', '/healthz', '/api/v1/search', '/a-b_c~d'];
-const SPELLED = ['/api/%761/users/42', '/api/./v1//users', '/x/../api/hello', '/files/caf%C3%A9', '/admin;jsessionid=1/users', '/static/a%20b.png'];
+const CANONICAL = [
+  '/api/hello',
+  '/api/v1/users/42',
+  '/',
+  '/static/app.3f9a1c.js',
+  '/orders/2026/11/25/items',
+  '/healthz',
+  '/api/v1/search',
+  '/a-b_c~d',
+];
+const SPELLED = [
+  '/api/%761/users/42',
+  '/api/./v1//users',
+  '/x/../api/hello',
+  '/files/caf%C3%A9',
+  '/admin;jsessionid=1/users',
+  '/static/a%20b.png',
+];
 const OPTIONS = { mergeSlashes: true, keepSeparators: false, keepParams: false };
 
 /** The fast path it replaced: three indexOf checks, then the path as it is. */
@@ -31,7 +47,11 @@ function nsPer(paths: string[], step: (p: string) => unknown, ms: number): numbe
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export interface PathCost { canonicalNs: number; previousNs: number; spelledNs: number }
+export interface PathCost {
+  canonicalNs: number;
+  previousNs: number;
+  spelledNs: number;
+}
 
 /** Medians of alternating rounds. */
 export function measurePathCost(rounds = 7, ms = 100): PathCost {
@@ -52,6 +72,9 @@ export function measurePathCost(rounds = 7, ms = 100): PathCost {
 
 if (import.meta.main) {
   const cost = measurePathCost();
-  console.log(`canonical paths: ${cost.canonicalNs.toFixed(1)} ns per request (the previous fast path: ${cost.previousNs.toFixed(1)} ns)`);
+  console.log(
+    `canonical paths: ${cost.canonicalNs.toFixed(1)} ns per ` +
+      `request (the previous fast path: ${cost.previousNs.toFixed(1)} ns)`,
+  );
   console.log(`paths that need canonicalising: ${cost.spelledNs.toFixed(0)} ns per request`);
 }

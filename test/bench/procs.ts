@@ -92,8 +92,12 @@ export async function runToCompletion(cmd: string, args: string[]): Promise<stri
   const child = spawnTracked(cmd, args);
   let out = '';
   let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => { out += s; });
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => { err += s; });
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
   const code: number | null = await new Promise((resolve) => child.once('close', resolve));
   if (child.pid !== undefined) liveGroups.delete(child.pid);
   if (code !== 0) throw new Error(`${cmd} exited with ${code}: ${err.trim() || out.trim()}`);

@@ -37,29 +37,38 @@ function runPhase(durationS: number): Promise<Phase> {
     const settle = () => {
       if (++settled === total) finish();
     };
-    // A raw dispatch handler: no body stream per response, so the generator spends less CPU than the server it measures.
+    // A raw dispatch handler: no body stream per response, so the generator spends less CPU than the server it
+    // measures.
     const send = () => {
       const t0 = process.hrtime.bigint();
       let status = 0;
-      pool.dispatch({ origin: target.origin, path: target.pathname + target.search, method: 'GET' }, {
-        onRequestStart() {},
-        onResponseStart(_controller, statusCode) { status = statusCode; },
-        onResponseData() {},
-        onResponseEnd() {
-          if (status === 200) latenciesMs[completed++] = Number(process.hrtime.bigint() - t0) / 1e6;
-          else errors++;
-          settle();
+      pool.dispatch(
+        { origin: target.origin, path: target.pathname + target.search, method: 'GET' },
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode) {
+            status = statusCode;
+          },
+          onResponseData() {},
+          onResponseEnd() {
+            if (status === 200) latenciesMs[completed++] = Number(process.hrtime.bigint() - t0) / 1e6;
+            else errors++;
+            settle();
+          },
+          onResponseError() {
+            errors++;
+            settle();
+          },
         },
-        onResponseError() {
-          errors++;
-          settle();
-        },
-      });
+      );
     };
     // 1 ms ticks; each sends what the schedule says is due, so the rate holds even when a tick is late.
     const ticker = setInterval(() => {
       const dueCount = Math.min(total, Math.floor((Number(process.hrtime.bigint() - startNs) / 1e9) * rps));
-      while (sent < dueCount) { sent++; send(); }
+      while (sent < dueCount) {
+        sent++;
+        send();
+      }
     }, 1);
     const drainTimer = setTimeout(finish, durationS * 1000 + drainTimeoutMs);
   });
@@ -73,12 +82,15 @@ function percentile(sorted: Float64Array, p: number): number {
 await runPhase(Number(warmupArg));
 const measured = await runPhase(Number(durationArg));
 const sorted = measured.latenciesMs.sort();
-console.log('BENCH_JSON ' + JSON.stringify({
-  targetRps: rps,
-  achievedRps: measured.completed / measured.elapsedS,
-  completed: measured.completed,
-  p50Ms: percentile(sorted, 50),
-  p99Ms: percentile(sorted, 99),
-  errors: measured.errors,
-}));
+console.log(
+  'BENCH_JSON ' +
+    JSON.stringify({
+      targetRps: rps,
+      achievedRps: measured.completed / measured.elapsedS,
+      completed: measured.completed,
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      errors: measured.errors,
+    }),
+);
 await pool.close();

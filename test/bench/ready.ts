@@ -3,11 +3,13 @@ import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { hasExited } from './procs.ts';
 
-
 function tcpConnects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

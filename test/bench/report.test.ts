@@ -6,7 +6,9 @@ import type { RateResult } from './load.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
 test('medianEstimate: the interval is the order statistics the binomial tail gives', () => {
-  const shuffled = [17, 3, 29, 8, 21, 1, 12, 30, 5, 26, 14, 19, 2, 23, 10, 28, 6, 16, 25, 11, 4, 20, 27, 9, 15, 22, 7, 18, 24, 13];
+  const shuffled = [
+    17, 3, 29, 8, 21, 1, 12, 30, 5, 26, 14, 19, 2, 23, 10, 28, 6, 16, 25, 11, 4, 20, 27, 9, 15, 22, 7, 18, 24, 13,
+  ];
   // n = 30 at 95%: P(X <= 9) = 0.021 <= 0.025 < P(X <= 10) = 0.049, so the 10th and the 21st.
   assert.deepEqual(medianEstimate(shuffled), { median: 15.5, interval: [10, 21], n: 30 });
   // n = 6: only the extremes reach 95% (1 - 2/64 = 96.9%).
@@ -39,7 +41,13 @@ test('judgeRounds: a pass needs the whole interval on the target side, a miss no
   const straddling = [0.96, 1.03, 1.05, 0.98, 1.06, 1.01, 0.97, 1.02];
   const below = above.map((x) => x - 0.1);
   const atLeastOne = { op: '>=', limit: 1.0 } as const;
-  assert.deepEqual(judgeRounds('r', above, atLeastOne), { name: 'r', value: 1.03, interval: [1.01, 1.06], target: atLeastOne, pass: true });
+  assert.deepEqual(judgeRounds('r', above, atLeastOne), {
+    name: 'r',
+    value: 1.03,
+    interval: [1.01, 1.06],
+    target: atLeastOne,
+    pass: true,
+  });
   const unsure = judgeRounds('r', straddling, atLeastOne);
   assert.equal(unsure.unresolved, true);
   assert.equal(unsure.pass, undefined);
@@ -50,14 +58,20 @@ test('judgeRounds: a pass needs the whole interval on the target side, a miss no
   assert.equal(judgeRounds('p', [0.2, 0.4, 0.3, 0.1, 1.9, 0.5], atMostOneMs).unresolved, true);
   assert.equal(judgeRounds('p', [1.2, 1.4, 1.3, 1.1, 1.9, 1.5], atMostOneMs).pass, false);
   // Under 6 rounds there is no interval: the median alone is judged.
-  assert.deepEqual(judgeRounds('r', [0.9, 1.1, 1.2], atLeastOne), { name: 'r', value: 1.1, target: atLeastOne, pass: true });
+  assert.deepEqual(judgeRounds('r', [0.9, 1.1, 1.2], atLeastOne), {
+    name: 'r',
+    value: 1.1,
+    target: atLeastOne,
+    pass: true,
+  });
   assert.deepEqual(judgeRounds('r', undefined, atLeastOne), { name: 'r', value: undefined, target: atLeastOne });
   // With no target (CPU per request) the interval is only shown.
   assert.deepEqual(judgeRounds('c', above), { name: 'c', value: 1.03, interval: [1.01, 1.06] });
 });
 
-test('p99Differences pairs each of Tollgate\'s rounds with the floor\'s of the same round', () => {
-  const rounds = (p99s: number[]): RateResult[] => p99s.map((p99Ms) => ({ targetRps: 1, achievedRps: 1, completed: 1, p50Ms: 1, p99Ms, errors: 0 }));
+test("p99Differences pairs each of Tollgate's rounds with the floor's of the same round", () => {
+  const rounds = (p99s: number[]): RateResult[] =>
+    p99s.map((p99Ms) => ({ targetRps: 1, achievedRps: 1, completed: 1, p50Ms: 1, p99Ms, errors: 0 }));
   const side = (p99s: number[]) => ({ rounds: rounds(p99s), p50Ms: 0, p99Ms: 0, achievedRps: 0, errors: 0 });
   const half: HalfLoad = { rateRps: 1, basis: '', tollgate: side([3, 9, 4]), bareUndici: side([2, 10, 1]) };
   assert.deepEqual(p99Differences(half), [1, -1, 3]);
@@ -65,17 +79,25 @@ test('p99Differences pairs each of Tollgate\'s rounds with the floor\'s of the s
   assert.equal(p99Differences({ rateRps: 1, basis: '' }), undefined);
 });
 
-test('the long idle RSS is judged against the same < 80 MB as the reading at the start, under the seconds it waited', () => {
-  const MB = 1024 * 1024;
-  const checks = buildChecks([{ name: 'tollgate', rssIdleBytes: 76.4 * MB, rssIdleLongBytes: 80.6 * MB, idleLongS: 60 }], { rateRps: 1, basis: '' });
-  const byName = new Map(checks.map((c) => [c.name, c]));
-  assert.equal(byName.get('tollgate RSS idle, MB')?.pass, true);
-  const long = byName.get('tollgate RSS idle after 60 s, MB');
-  assert.ok(long, [...byName.keys()].join('; '));
-  assert.equal(long.pass, false);
-  assert.ok(Math.abs(long.value! - 80.6) < 1e-9, String(long.value));
-  // Not read (BENCH_IDLE_LONG_S=0): shown without a verdict.
-  const none = buildChecks([{ name: 'tollgate', rssIdleBytes: 76.4 * MB }], { rateRps: 1, basis: '' }).find((c) => c.name.startsWith('tollgate RSS idle after'));
-  assert.equal(none?.value, undefined);
-  assert.equal(none?.pass, undefined);
-});
+test(
+  'the long idle RSS is judged against the same < 80 MB ' + 'as the reading at the start, under the seconds it waited',
+  () => {
+    const MB = 1024 * 1024;
+    const checks = buildChecks(
+      [{ name: 'tollgate', rssIdleBytes: 76.4 * MB, rssIdleLongBytes: 80.6 * MB, idleLongS: 60 }],
+      { rateRps: 1, basis: '' },
+    );
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    assert.equal(byName.get('tollgate RSS idle, MB')?.pass, true);
+    const long = byName.get('tollgate RSS idle after 60 s, MB');
+    assert.ok(long, [...byName.keys()].join('; '));
+    assert.equal(long.pass, false);
+    assert.ok(Math.abs(long.value! - 80.6) < 1e-9, String(long.value));
+    // Not read (BENCH_IDLE_LONG_S=0): shown without a verdict.
+    const none = buildChecks([{ name: 'tollgate', rssIdleBytes: 76.4 * MB }], { rateRps: 1, basis: '' }).find((c) =>
+      c.name.startsWith('tollgate RSS idle after'),
+    );
+    assert.equal(none?.value, undefined);
+    assert.equal(none?.pass, undefined);
+  },
+);

@@ -55,7 +55,12 @@ export interface Paired {
 }
 
 /** Per round, competitor `name`'s value divided by `base`'s in the same round; undefined when either did not run. */
-export function pairedRatios(p: Paired | undefined, name: string, of: 'rps' | 'cpuUs', base = 'bare-undici'): number[] | undefined {
+export function pairedRatios(
+  p: Paired | undefined,
+  name: string,
+  of: 'rps' | 'cpuUs',
+  base = 'bare-undici',
+): number[] | undefined {
   const i = p?.names.indexOf(name) ?? -1;
   const b = p?.names.indexOf(base) ?? -1;
   if (!p || i < 0 || b < 0 || p.rounds.length === 0) return undefined;
@@ -104,8 +109,10 @@ export function median(values: number[]): number {
 }
 
 export function printPaired(p: Paired, durationS: number): void {
-  console.log(`
-Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side, each round starting with the next competitor): req/s, CPU us/req`);
+  console.log(
+    `\nAlternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side, ` +
+      'each round starting with the next competitor): req/s, CPU us/req',
+  );
   for (const [i, name] of p.names.entries()) {
     const cells = p.rounds.map((r) => `${r.rps[i].toFixed(0)} / ${r.cpuUs[i].toFixed(1)}`).join('   ');
     console.log(`${name.padEnd(20)} ${cells}`);
@@ -113,7 +120,8 @@ Alternating peak rounds (${p.rounds.length} x ${durationS} s each, side by side,
   const ratioLine = (name: string, base: string) => {
     const rps = medianEstimate(pairedRatios(p, name, 'rps', base) ?? []);
     const cpu = medianEstimate(pairedRatios(p, name, 'cpuUs', base) ?? []);
-    if (rps && cpu) console.log(`${name} / ${base}, median of rounds [95% CI]: req/s ${describe(rps)}, CPU ${describe(cpu)}`);
+    if (rps && cpu)
+      console.log(`${name} / ${base}, median of rounds [95% CI]: req/s ${describe(rps)}, CPU ${describe(cpu)}`);
   };
   for (const name of p.names) if (name !== 'bare-undici') ratioLine(name, 'bare-undici');
   ratioLine('tollgate', 'fastify-http-proxy');
@@ -134,12 +142,25 @@ export interface Check {
 const mb = (bytes?: number) => (bytes === undefined ? '-' : (bytes / 2 ** 20).toFixed(1));
 const fixed = (n: number | undefined, digits: number) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 /** A median with its interval, e.g. `1.06 [1.05–1.07]`. */
-export const describe = (e: Estimate, digits = 2) =>
-  `${fixed(e.median, digits)} [${e.interval ? e.interval.map((x) => fixed(x, digits)).join('–') : `no CI, ${e.n} rounds`}]`;
+export const describe = (e: Estimate, digits = 2) => {
+  const interval = e.interval ? e.interval.map((x) => fixed(x, digits)).join('–') : `no CI, ${e.n} rounds`;
+  return `${fixed(e.median, digits)} [${interval}]`;
+};
 
 export function printPeakTable(rows: PeakRow[], header: string): void {
   console.log(`\n${header}`);
-  const cols = ['competitor', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'CPU us/req', 'RSS idle MB', 'RSS peak MB', 'procs'];
+  const cols = [
+    'competitor',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'non-2xx',
+    'CPU us/req',
+    'RSS idle MB',
+    'RSS peak MB',
+    'procs',
+  ];
   const widths = [20, 9, 7, 7, 6, 7, 10, 11, 11, 5];
   const line = (cells: string[]) =>
     console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' '));
@@ -150,8 +171,18 @@ export function printPeakTable(rows: PeakRow[], header: string): void {
       console.log(`${row.name}: ${row.note}`);
       continue;
     }
-    line([row.name, r.rps.toFixed(0), fixed(r.p50Ms, 2), fixed(r.p99Ms, 2), String(r.errors), String(r.non2xx),
-      fixed(row.cpuUsPerRequest, 1), mb(row.rssIdleBytes), mb(row.rssPeakBytes), String(row.processes ?? '-')]);
+    line([
+      row.name,
+      r.rps.toFixed(0),
+      fixed(r.p50Ms, 2),
+      fixed(r.p99Ms, 2),
+      String(r.errors),
+      String(r.non2xx),
+      fixed(row.cpuUsPerRequest, 1),
+      mb(row.rssIdleBytes),
+      mb(row.rssPeakBytes),
+      String(row.processes ?? '-'),
+    ]);
   }
 }
 
@@ -163,35 +194,58 @@ export function roundsDisagree(sides: (HalfLoadSide | undefined)[]): boolean {
   });
 }
 
-export function printHalfLoad(h: HalfLoad, connections: number, durationS: number, warmupS: number, rounds: number): void {
-  console.log(`\np99 at half load: ${h.rateRps.toFixed(0)} req/s (${h.basis}), open loop, ${connections} connections, ` +
-    `${rounds} alternating rounds of ${durationS} s after ${warmupS} s warm-up, medians`);
+export function printHalfLoad(
+  h: HalfLoad,
+  connections: number,
+  durationS: number,
+  warmupS: number,
+  rounds: number,
+): void {
+  console.log(
+    `\np99 at half load: ${h.rateRps.toFixed(0)} req/s (${h.basis}), open loop, ${connections} connections, ` +
+      `${rounds} alternating rounds of ${durationS} s after ${warmupS} s warm-up, medians`,
+  );
   const line = (name: string, r?: HalfLoadSide) =>
-    console.log(r
-      ? `${name.padEnd(20)} achieved ${r.achievedRps.toFixed(0).padStart(7)} req/s   p50 ${fixed(r.p50Ms, 2).padStart(7)} ms   ` +
-        `p99 ${fixed(r.p99Ms, 2).padStart(7)} ms   errors ${r.errors}   (p99 per round: ${r.rounds.map((x) => fixed(x.p99Ms, 2)).join(', ')})`
-      : `${name.padEnd(20)} -`);
+    console.log(
+      r
+        ? `${name.padEnd(20)} achieved ` +
+            `${r.achievedRps.toFixed(0).padStart(7)} req/s   p50 ${fixed(r.p50Ms, 2).padStart(7)} ms   ` +
+            `p99 ${fixed(r.p99Ms, 2).padStart(7)} ms   errors ${r.errors}   ` +
+            `(p99 per round: ${r.rounds.map((x) => fixed(x.p99Ms, 2)).join(', ')})`
+        : `${name.padEnd(20)} -`,
+    );
   line('bare-undici', h.bareUndici);
   line('tollgate', h.tollgate);
   if (h.events) line('tollgate+events', h.events);
   if (h.kafka) line('tollgate+kafka', h.kafka);
   if (h.unstable) console.log('note: rounds disagree by more than 3x; the machine was busy.');
   if (h.note) console.log(h.note);
-  console.log(`p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`} (difference of the medians)`);
+  console.log(
+    `p99 difference (tollgate - bare-undici): ${h.p99DiffMs === undefined ? 'n/a' : `${h.p99DiffMs.toFixed(2)} ms`} ` +
+      '(difference of the medians)',
+  );
   const perRound = p99Differences(h);
   const estimate = perRound && medianEstimate(perRound);
-  if (estimate) console.log(`p99 difference per round (tollgate - bare-undici of the same round), median [95% CI]: ${describe(estimate)} ms`);
+  if (estimate)
+    console.log(
+      `p99 difference per round (tollgate - bare-undici of the same round), median [95% CI]: ${describe(estimate)} ms`,
+    );
   for (const side of ['events', 'kafka'] as const) {
     const differences = p99Differences(h, side, 'tollgate');
     const events = differences && medianEstimate(differences);
-    if (events) console.log(`p99 difference per round (tollgate+${side} - tollgate), median [95% CI]: ${describe(events)} ms`);
+    if (events)
+      console.log(`p99 difference per round (tollgate+${side} - tollgate), median [95% CI]: ${describe(events)} ms`);
   }
 }
 
 type HalfLoadName = 'bareUndici' | 'tollgate' | 'events' | 'kafka';
 
 /** Per round, `of`'s p99 less `less`'s in the same round (the rounds alternate, so each pair ran back to back). */
-export function p99Differences(h: HalfLoad, of: HalfLoadName = 'tollgate', less: HalfLoadName = 'bareUndici'): number[] | undefined {
+export function p99Differences(
+  h: HalfLoad,
+  of: HalfLoadName = 'tollgate',
+  less: HalfLoadName = 'bareUndici',
+): number[] | undefined {
   const t = h[of]?.rounds;
   const b = h[less]?.rounds;
   if (!t || !b || t.length === 0 || t.length !== b.length) return undefined;
@@ -199,7 +253,8 @@ export function p99Differences(h: HalfLoad, of: HalfLoadName = 'tollgate', less:
 }
 
 type Target = NonNullable<Check['target']>;
-const meets = (target: Target, x: number) => (target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit);
+const meets = (target: Target, x: number) =>
+  target.op === '>=' ? x >= target.limit : target.op === '<=' ? x <= target.limit : x < target.limit;
 
 function judge(name: string, value: number | undefined, target?: Target): Check {
   if (value === undefined || Number.isNaN(value) || !target) return { name, value, target };
@@ -241,40 +296,120 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
   const cpuOf = (name: string) => rows.find((r) => r.name === name)?.cpuUsPerRequest;
   const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
   return [
-    // Targets against the floor and @fastify/http-proxy are judged on the alternating rounds; the sequential table's ratios are shown beside them.
-    judgeRounds('tollgate / bare-undici req/s (alternating, median)', pairedRatios(pairs, 'tollgate', 'rps'), { op: '>=', limit: 1.0 }),
+    // Targets against the floor and @fastify/http-proxy are judged on the alternating rounds; the sequential table's
+    // ratios are shown beside them.
+    judgeRounds('tollgate / bare-undici req/s (alternating, median)', pairedRatios(pairs, 'tollgate', 'rps'), {
+      op: '>=',
+      limit: 1.0,
+    }),
     judge('tollgate / bare-undici req/s (sequential)', ratio('bare-undici')),
-    judgeRounds('tollgate / fastify-http-proxy req/s (alternating, median)', pairedRatios(pairs, 'tollgate', 'rps', 'fastify-http-proxy'), { op: '>=', limit: 1.5 }),
+    judgeRounds(
+      'tollgate / fastify-http-proxy req/s (alternating, median)',
+      pairedRatios(pairs, 'tollgate', 'rps', 'fastify-http-proxy'),
+      { op: '>=', limit: 1.5 },
+    ),
     judge('tollgate / fastify-http-proxy req/s (sequential)', ratio('fastify-http-proxy')),
     judge('tollgate / nginx req/s', ratio('nginx')),
     judge('tollgate / upstream-direct req/s', ratio('upstream')),
     // CPU per request barely moves when a shared machine is busy, unlike req/s and p99.
-    judgeRounds('tollgate / bare-undici CPU per request (alternating, median)', pairedRatios(pairs, 'tollgate', 'cpuUs')),
-    judge('tollgate / bare-undici CPU per request (sequential)',
-      tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu),
-    // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two medians.
+    judgeRounds(
+      'tollgate / bare-undici CPU per request (alternating, median)',
+      pairedRatios(pairs, 'tollgate', 'cpuUs'),
+    ),
+    judge(
+      'tollgate / bare-undici CPU per request (sequential)',
+      tollgate?.cpuUsPerRequest === undefined || bareCpu === undefined ? undefined : tollgate.cpuUsPerRequest / bareCpu,
+    ),
+    // Judged on the per-round differences (each pair of rounds ran back to back), not on the difference of the two
+    // medians.
     judgeRounds('p99 difference at half load, ms', p99Differences(half), { op: '<=', limit: 1 }),
-    judgeRounds('p99 tollgate+events − tollgate at half load, ms', p99Differences(half, 'events', 'tollgate'), { op: '<=', limit: 1 }),
-    judgeRounds('p99 tollgate+kafka − tollgate at half load, ms', p99Differences(half, 'kafka', 'tollgate'), { op: '<=', limit: 1 }),
+    judgeRounds('p99 tollgate+events − tollgate at half load, ms', p99Differences(half, 'events', 'tollgate'), {
+      op: '<=',
+      limit: 1,
+    }),
+    judgeRounds('p99 tollgate+kafka − tollgate at half load, ms', p99Differences(half, 'kafka', 'tollgate'), {
+      op: '<=',
+      limit: 1,
+    }),
     judge('tollgate RSS idle, MB', toMb(tollgate?.rssIdleBytes), { op: '<=', limit: 100 }),
-    judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), { op: '<=', limit: 100 }),
+    judge(`tollgate RSS idle after ${tollgate?.idleLongS ?? '-'} s, MB`, toMb(tollgate?.rssIdleLongBytes), {
+      op: '<=',
+      limit: 100,
+    }),
     judge('tollgate RSS peak, MB', toMb(tollgate?.rssPeakBytes), { op: '<=', limit: 200 }),
-    // What access events cost: events on / off in both shapes, judged on the alternating rounds; the sequential figures beside.
-    judgeRounds('tollgate+events / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+events', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
-    judgeRounds('tollgate+kafka / tollgate req/s (alternating, median)', pairedRatios(pairs, 'tollgate+kafka', 'rps', 'tollgate'), { op: '>=', limit: 0.95 }),
-    judge('tollgate+events / tollgate req/s', rps('tollgate+events') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+events')! / rps('tollgate')!),
-    judge('tollgate+events / bare-undici req/s', rps('tollgate+events') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+events')! / rps('bare-undici')!),
-    judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes), { op: '<=', limit: 200 }),
+    // What access events cost: events on / off in both shapes, judged on the alternating rounds; the sequential figures
+    // beside.
+    judgeRounds(
+      'tollgate+events / tollgate req/s (alternating, median)',
+      pairedRatios(pairs, 'tollgate+events', 'rps', 'tollgate'),
+      { op: '>=', limit: 0.95 },
+    ),
+    judgeRounds(
+      'tollgate+kafka / tollgate req/s (alternating, median)',
+      pairedRatios(pairs, 'tollgate+kafka', 'rps', 'tollgate'),
+      { op: '>=', limit: 0.95 },
+    ),
+    judge(
+      'tollgate+events / tollgate req/s',
+      rps('tollgate+events') === undefined || rps('tollgate') === undefined
+        ? undefined
+        : rps('tollgate+events')! / rps('tollgate')!,
+    ),
+    judge(
+      'tollgate+events / bare-undici req/s',
+      rps('tollgate+events') === undefined || rps('bare-undici') === undefined
+        ? undefined
+        : rps('tollgate+events')! / rps('bare-undici')!,
+    ),
+    judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes), {
+      op: '<=',
+      limit: 200,
+    }),
     // The security issue: JWT + RBAC + IP list + local QPS limit on the route, against the floor.
-    judgeRounds('tollgate+secure / bare-undici req/s (alternating, median)', pairedRatios(pairs, 'tollgate+secure', 'rps'), { op: '>=', limit: 0.9 }),
-    judge('tollgate+secure / bare-undici req/s (sequential)', rps('tollgate+secure') === undefined || rps('bare-undici') === undefined ? undefined : rps('tollgate+secure')! / rps('bare-undici')!),
-    judge('tollgate+secure / tollgate req/s', rps('tollgate+secure') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+secure')! / rps('tollgate')!),
+    judgeRounds(
+      'tollgate+secure / bare-undici req/s (alternating, median)',
+      pairedRatios(pairs, 'tollgate+secure', 'rps'),
+      { op: '>=', limit: 0.9 },
+    ),
+    judge(
+      'tollgate+secure / bare-undici req/s (sequential)',
+      rps('tollgate+secure') === undefined || rps('bare-undici') === undefined
+        ? undefined
+        : rps('tollgate+secure')! / rps('bare-undici')!,
+    ),
+    judge(
+      'tollgate+secure / tollgate req/s',
+      rps('tollgate+secure') === undefined || rps('tollgate') === undefined
+        ? undefined
+        : rps('tollgate+secure')! / rps('tollgate')!,
+    ),
     // What the Redis-backed limit costs per request: gateway CPU µs over the local one's, and the req/s ratio.
-    judge('secure-redis − secure CPU µs/req', cpuOf('tollgate+secure-redis') === undefined || cpuOf('tollgate+secure') === undefined ? undefined : cpuOf('tollgate+secure-redis')! - cpuOf('tollgate+secure')!),
-    judge('tollgate+secure-redis / +secure req/s', rps('tollgate+secure-redis') === undefined || rps('tollgate+secure') === undefined ? undefined : rps('tollgate+secure-redis')! / rps('tollgate+secure')!),
-    judge('path handling on canonical paths, % of tollgate CPU per request',
-      pathNs === undefined || tollgate?.cpuUsPerRequest === undefined ? undefined : (100 * pathNs) / (tollgate.cpuUsPerRequest * 1000), { op: '<=', limit: 2 }),
-    judge('tollgate+kafka / tollgate req/s (emission cost)', rps('tollgate+kafka') === undefined || rps('tollgate') === undefined ? undefined : rps('tollgate+kafka')! / rps('tollgate')!, { op: '>=', limit: 0.95 }),
+    judge(
+      'secure-redis − secure CPU µs/req',
+      cpuOf('tollgate+secure-redis') === undefined || cpuOf('tollgate+secure') === undefined
+        ? undefined
+        : cpuOf('tollgate+secure-redis')! - cpuOf('tollgate+secure')!,
+    ),
+    judge(
+      'tollgate+secure-redis / +secure req/s',
+      rps('tollgate+secure-redis') === undefined || rps('tollgate+secure') === undefined
+        ? undefined
+        : rps('tollgate+secure-redis')! / rps('tollgate+secure')!,
+    ),
+    judge(
+      'path handling on canonical paths, % of tollgate CPU per request',
+      pathNs === undefined || tollgate?.cpuUsPerRequest === undefined
+        ? undefined
+        : (100 * pathNs) / (tollgate.cpuUsPerRequest * 1000),
+      { op: '<=', limit: 2 },
+    ),
+    judge(
+      'tollgate+kafka / tollgate req/s (emission cost)',
+      rps('tollgate+kafka') === undefined || rps('tollgate') === undefined
+        ? undefined
+        : rps('tollgate+kafka')! / rps('tollgate')!,
+      { op: '>=', limit: 0.95 },
+    ),
   ];
 }
 
@@ -282,11 +417,17 @@ export function printChecks(checks: Check[]): void {
   console.log('\nTargets');
   const nameWidth = Math.max(...checks.map((c) => c.name.length));
   for (const c of checks) {
-    const value = fixed(c.value, 2).padStart(8) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
+    const value =
+      fixed(c.value, 2).padStart(8) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
     const target = c.target ? `target ${c.target.op} ${c.target.limit}` : '';
-    const verdict = c.value === undefined ? 'n/a'
-      : c.unresolved ? 'WITHIN NOISE (the 95% CI straddles the target; raise BENCH_PAIRED_ROUNDS / BENCH_HALF_LOAD_ROUNDS)'
-        : c.pass === undefined ? '' : `${c.pass ? 'PASS' : 'MISS'}${c.interval ? ' (95% CI)' : ''}`;
+    const verdict =
+      c.value === undefined
+        ? 'n/a'
+        : c.unresolved
+          ? 'WITHIN NOISE (the 95% CI straddles the target; raise BENCH_PAIRED_ROUNDS / BENCH_HALF_LOAD_ROUNDS)'
+          : c.pass === undefined
+            ? ''
+            : `${c.pass ? 'PASS' : 'MISS'}${c.interval ? ' (95% CI)' : ''}`;
     console.log(`${c.name.padEnd(nameWidth)} ${value.padEnd(22)} ${target.padEnd(14)} ${verdict}`);
   }
 }

@@ -10,7 +10,11 @@ import { RouteTable } from '../../gateway/proxy/router/route-table.ts';
 import type { RouteConfig } from '../../gateway/control/config/schema.ts';
 
 type Shape = 'prefix' | 'hosts' | 'mixed';
-interface Req { method: string; host: string; path: string }
+interface Req {
+  method: string;
+  host: string;
+  path: string;
+}
 
 const route = (r: Partial<RouteConfig>): RouteConfig => Value.Default(RouteSchema, r) as RouteConfig;
 
@@ -22,7 +26,8 @@ function workload(shape: Shape, n: number): { routes: RouteConfig[]; reqs: Req[]
     else if (shape === 'hosts') routes.push(route({ hosts: [`svc${i}.example.com`], paths: ['/'] }));
     // mixed: a host and a prefix, a wildcard host, an exact path and, one in ten, a regex
     else if (i % 10 === 9) routes.push(route({ paths: [`~^/re${i}/[0-9]+$`] }));
-    else if (i % 3 === 0) routes.push(route({ hosts: [`svc${i}.example.com`], paths: [`/v1/svc${i}`], methods: ['GET', 'POST'] }));
+    else if (i % 3 === 0)
+      routes.push(route({ hosts: [`svc${i}.example.com`], paths: [`/v1/svc${i}`], methods: ['GET', 'POST'] }));
     else if (i % 3 === 1) routes.push(route({ hosts: [`*.t${i}.example.com`], paths: ['/'] }));
     else routes.push(route({ paths: [`=/exact/svc${i}`] }));
   }
@@ -35,9 +40,13 @@ function workload(shape: Shape, n: number): { routes: RouteConfig[]; reqs: Req[]
     if (shape === 'hosts') host = `svc${i}.example.com`;
     if (shape === 'mixed') {
       if (i % 10 === 9) path = `/re${i}/${k}`;
-      else if (i % 3 === 0) { host = `svc${i}.example.com`; path = `/v1/svc${i}/items`; }
-      else if (i % 3 === 1) { host = `tenant${k}.t${i}.example.com`; path = '/orders'; }
-      else path = `/exact/svc${i}`;
+      else if (i % 3 === 0) {
+        host = `svc${i}.example.com`;
+        path = `/v1/svc${i}/items`;
+      } else if (i % 3 === 1) {
+        host = `tenant${k}.t${i}.example.com`;
+        path = '/orders';
+      } else path = `/exact/svc${i}`;
     }
     reqs.push(miss ? { method: 'GET', host: 'nowhere.test', path: `/none/${k}` } : { method: 'GET', host, path });
   }
@@ -80,6 +89,9 @@ for (const shape of ['prefix', 'hosts', 'mixed'] as Shape[]) {
     }
     const ms_ = median(s);
     const mx = median(x);
-    console.log(`${shape.padEnd(7)} ${String(n).padStart(6)} ${ms_.toFixed(0).padStart(12)} ${mx.toFixed(0).padStart(12)} ${(ms_ / mx).toFixed(2).padStart(17)}`);
+    console.log(
+      `${shape.padEnd(7)} ${String(n).padStart(6)} ` +
+        `${ms_.toFixed(0).padStart(12)} ${mx.toFixed(0).padStart(12)} ${(ms_ / mx).toFixed(2).padStart(17)}`,
+    );
   }
 }

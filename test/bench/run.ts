@@ -4,25 +4,55 @@ import { rmSync } from 'node:fs';
 import { peakGenerator, runPeak, runRate, type PeakResult, type RateResult } from './load.ts';
 import { installCleanup } from './procs.ts';
 import {
-  buildChecks, median, printChecks, printHalfLoad, printPeakTable, roundsDisagree, writeResults,
-  printPaired, type HalfLoad, type HalfLoadSide, type Paired, type PairedRound, type PeakRow,
+  buildChecks,
+  median,
+  printChecks,
+  printHalfLoad,
+  printPeakTable,
+  roundsDisagree,
+  writeResults,
+  printPaired,
+  type HalfLoad,
+  type HalfLoadSide,
+  type Paired,
+  type PairedRound,
+  type PeakRow,
 } from './report.ts';
 import { RssSampler, treeCpuUs, treeRss } from './proc-tree.ts';
-import { competitors, findCompetitor, newWorkDir, probeKafka, startUpstream, type Competitor, type RunningServer } from './servers.ts';
+import {
+  competitors,
+  findCompetitor,
+  newWorkDir,
+  probeKafka,
+  startUpstream,
+  type Competitor,
+  type RunningServer,
+} from './servers.ts';
 import { pinningNote } from './cpu-pin.ts';
 import { measurePathCost } from './path.bench.ts';
 import { captured, writePerformanceDoc } from './performance-doc.ts';
 import { execFileSync } from 'node:child_process';
 import { collectorBench, collectorChecks, printCollector } from './analytics/collector.bench.ts';
 
-const gitCommit = () => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+const gitCommit = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
 
 /** The BENCH_* settings of this run, as a command prefix. */
-const benchEnv = () => Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS').map(([k, v]) => `${k}=${v}`).join(' ');
+const benchEnv = () =>
+  Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-// Six rounds is the fewest whose median has a 95% confidence interval (report.ts, medianEstimate): the targets are judged on it.
+// Six rounds is the fewest whose median has a 95% confidence interval (report.ts, medianEstimate): the targets are
+// judged on it.
 const minRoundsForInterval = 6;
 const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? minRoundsForInterval);
 // Alternating peak rounds: by default six, or one per competitor in them if more, so each starts a round at least once.
@@ -62,8 +92,14 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
     await runPeak(server.url, warmupS, connections, server.headers);
     const { result, cpuUsPerRequest } = await peakWithCpu(server);
     return {
-      name: c.name, result, cpuUsPerRequest,
-      rssIdleBytes: idle.totalBytes, rssIdleLongBytes, idleLongS: rssIdleLongBytes === undefined ? undefined : longIdleS, rssPeakBytes: sampler.stop(), processes: idle.processes,
+      name: c.name,
+      result,
+      cpuUsPerRequest,
+      rssIdleBytes: idle.totalBytes,
+      rssIdleLongBytes,
+      idleLongS: rssIdleLongBytes === undefined ? undefined : longIdleS,
+      rssPeakBytes: sampler.stop(),
+      processes: idle.processes,
     };
   } catch (err) {
     return { name: c.name, note: `failed: ${(err as Error).message}` };
@@ -87,19 +123,29 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
   const peakOf = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
   const tollgateRps = peakOf('tollgate');
   const basisRps = tollgateRps ?? peakOf('bare-undici');
-  if (basisRps === undefined) return { rateRps: 0, basis: 'no peak measured', note: 'skipped: neither tollgate nor bare-undici ran' };
+  if (basisRps === undefined)
+    return { rateRps: 0, basis: 'no peak measured', note: 'skipped: neither tollgate nor bare-undici ran' };
   const half: HalfLoad = {
     rateRps: basisRps / 2,
     basis: tollgateRps !== undefined ? "half of tollgate's peak" : "tollgate not measured: half of bare-undici's peak",
   };
   // With access events on, in both shapes, at the same rate: the counting targets judge p99 against events off.
-  const names = (['bare-undici', 'tollgate', 'tollgate+events', 'tollgate+kafka'] as const).filter((n) => peakOf(n) !== undefined);
-  const field = { 'bare-undici': 'bareUndici', tollgate: 'tollgate', 'tollgate+events': 'events', 'tollgate+kafka': 'kafka' } as const;
+  const names = (['bare-undici', 'tollgate', 'tollgate+events', 'tollgate+kafka'] as const).filter(
+    (n) => peakOf(n) !== undefined,
+  );
+  const field = {
+    'bare-undici': 'bareUndici',
+    tollgate: 'tollgate',
+    'tollgate+events': 'events',
+    'tollgate+kafka': 'kafka',
+  } as const;
   try {
     const rounds = await sideBySide(names, origin, workDir, async (servers) => {
       const perServer: RateResult[][] = names.map(() => []);
       for (let round = 0; round < halfLoadRounds; round++) {
-        await inTurn(servers, round, async (s, i) => { perServer[i].push(await runRate(s.url, half.rateRps, connections, durationS, rateWarmupS)); });
+        await inTurn(servers, round, async (s, i) => {
+          perServer[i].push(await runRate(s.url, half.rateRps, connections, durationS, rateWarmupS));
+        });
       }
       return perServer;
     });
@@ -121,8 +167,17 @@ async function halfLoad(rows: PeakRow[], origin: string, workDir: string): Promi
  */
 async function paired(rows: PeakRow[], origin: string, workDir: string): Promise<Paired> {
   const ran = (name: string) => rows.some((r) => r.name === name && r.result !== undefined);
-  const names = ['bare-undici', 'tollgate', 'tollgate-b', 'tollgate+events', 'tollgate+kafka', 'tollgate+secure', 'fastify-http-proxy'].filter(ran);
-  if (!names.includes('bare-undici') || names.length < 2) return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
+  const names = [
+    'bare-undici',
+    'tollgate',
+    'tollgate-b',
+    'tollgate+events',
+    'tollgate+kafka',
+    'tollgate+secure',
+    'fastify-http-proxy',
+  ].filter(ran);
+  if (!names.includes('bare-undici') || names.length < 2)
+    return { names, rounds: [], note: 'skipped: needs bare-undici and a tollgate variant' };
   const rounds: PairedRound[] = [];
   const pairedRounds = pairedRoundsSetting || Math.max(minRoundsForInterval, names.length);
   try {
@@ -149,7 +204,11 @@ async function paired(rows: PeakRow[], origin: string, workDir: string): Promise
  * round: in one run the machine slowed through every round, and a fixed order
  * put that on whoever ran last.
  */
-async function inTurn(servers: RunningServer[], round: number, measure: (s: RunningServer, i: number) => Promise<void>): Promise<void> {
+async function inTurn(
+  servers: RunningServer[],
+  round: number,
+  measure: (s: RunningServer, i: number) => Promise<void>,
+): Promise<void> {
   for (let k = 0; k < servers.length; k++) {
     const i = (round + k) % servers.length;
     await measure(servers[i], i);
@@ -168,7 +227,12 @@ async function peakWithCpu(s: RunningServer): Promise<{ result: PeakResult; cpuU
  * warms each the way the peak phase does, runs `measure` on them and stops
  * them, so alternating rounds put a shared machine's noise on every side.
  */
-async function sideBySide<T>(names: readonly string[], origin: string, workDir: string, measure: (servers: RunningServer[]) => Promise<T>): Promise<T> {
+async function sideBySide<T>(
+  names: readonly string[],
+  origin: string,
+  workDir: string,
+  measure: (servers: RunningServer[]) => Promise<T>,
+): Promise<T> {
   const servers: RunningServer[] = [];
   try {
     for (const name of names) servers.push(await findCompetitor(name).start(origin, workDir));
@@ -184,11 +248,16 @@ async function main(): Promise<void> {
   await probeKafka();
   const generator = peakGenerator();
   const workDir = newWorkDir();
-  const header = `Peak load: ${generator}${generator === 'wrk' ? ' (1 thread)' : ''}, ${connections} connections, ` +
+  const header =
+    `Peak load: ${generator}${generator === 'wrk' ? ' (1 thread)' : ''}, ${connections} connections, ` +
     `${durationS} s after ${warmupS} s warm-up, ${cpus().length} CPUs, ${pinningNote()}, node ${process.version}`;
   console.log(header);
   // autocannon is a Node process: on 2 cores it takes much of the core it shares with the upstream.
-  if (generator === 'autocannon') console.log('note: wrk is not installed, so autocannon makes the peak load; install wrk (Debian: apt-get install wrk) to measure as docs/performance.md does');
+  if (generator === 'autocannon')
+    console.log(
+      'note: wrk is not installed, so autocannon makes the peak load; install ' +
+        'wrk (Debian: apt-get install wrk) to measure as docs/performance.md does',
+    );
   const upstream = await startUpstream(workDir);
   const origin = new URL(upstream.url).origin;
   let keepLogs = false;
@@ -214,7 +283,10 @@ async function main(): Promise<void> {
       printPeakTable(rows, header);
       printPaired(pairs, durationS);
       printHalfLoad(half, connections, durationS, rateWarmupS, halfLoadRounds);
-      console.log(`\npath handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`);
+      console.log(
+        `\npath handling: ${pathCost.canonicalNs.toFixed(1)} ns per canonical path (previous fast path ` +
+          `${pathCost.previousNs.toFixed(1)} ns), ${pathCost.spelledNs.toFixed(0)} ns per path to canonicalise`,
+      );
       if (collector) printCollector(collector);
       printChecks(checks);
     });
@@ -227,7 +299,18 @@ async function main(): Promise<void> {
     }
     const file = writeResults({
       at: new Date().toISOString(),
-      settings: { generator, durationS, warmupS, rateWarmupS, connections, halfLoadRounds, pairedRounds: pairs.rounds.length, cpus: cpus().length, pinning: pinningNote(), node: process.version },
+      settings: {
+        generator,
+        durationS,
+        warmupS,
+        rateWarmupS,
+        connections,
+        halfLoadRounds,
+        pairedRounds: pairs.rounds.length,
+        cpus: cpus().length,
+        pinning: pinningNote(),
+        node: process.version,
+      },
       peak: rows,
       paired: pairs,
       halfLoad: half,
@@ -249,10 +332,13 @@ async function instructions(): Promise<void> {
   const { runInstructions, printInstructions } = await import('./instructions.ts');
   const rows = await runInstructions();
   printInstructions(rows);
-  console.log(`\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, rows }, 'instructions-latest')}`);
+  console.log(
+    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, rows }, 'instructions-latest')}`,
+  );
 }
 
-// `npm run bench -- --analytics[=collector,report,outage]` runs the analytics issue's benchmarks instead (test/bench/analytics/).
+// `npm run bench -- --analytics[=collector,report,outage]` runs the analytics issue's benchmarks instead
+// (test/bench/analytics/).
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {
@@ -260,12 +346,17 @@ if (analytics) {
   await runAnalytics(analytics);
   process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
-  // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate (concurrent-cpu.ts).
+  // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate
+  // (concurrent-cpu.ts).
   installCleanup();
   const { runSideBySide, printSideBySide } = await import('./concurrent-cpu.ts');
   const result = await runSideBySide();
   printSideBySide(result);
-  console.log(`\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'side-by-side-latest')}`);
+  const written = writeResults(
+    { at: new Date().toISOString(), node: process.version, ...result },
+    'side-by-side-latest',
+  );
+  console.log(`\nwrote ${written}`);
   process.exit(0);
 } else if (process.argv.includes('--instructions')) {
   installCleanup();

@@ -42,11 +42,20 @@ export function wrapServers(wrapper: ServerWrapper): void {
 }
 
 async function launch(
-  name: string, role: Role, cmd: string, args: string[], port: number, workDir: string, path = '/',
+  name: string,
+  role: Role,
+  cmd: string,
+  args: string[],
+  port: number,
+  workDir: string,
+  path = '/',
 ): Promise<RunningServer> {
   const logFile = join(workDir, `${name}.log`);
   const wrapped = role === 'server' && serverWrapper;
-  const child = spawnTracked(...(wrapped ? wrapped.wrap(name, cmd, args) : pinned(role, cmd, args)), { logFile, cwd: repoRoot });
+  const child = spawnTracked(...(wrapped ? wrapped.wrap(name, cmd, args) : pinned(role, cmd, args)), {
+    logFile,
+    cwd: repoRoot,
+  });
   const url = `http://127.0.0.1:${port}${path}`;
   try {
     await waitReady(url, child, wrapped ? wrapped.readyTimeoutMs : undefined);
@@ -72,7 +81,14 @@ function nodeServer(name: string, script: string): Competitor {
 export async function startUpstream(workDir: string): Promise<RunningServer & { secondOrigin: string }> {
   const port = await freePort();
   const second = await freePort();
-  const server = await launch('upstream', 'support', process.execPath, [benchFile('upstream.ts'), String(port), String(second)], port, workDir);
+  const server = await launch(
+    'upstream',
+    'support',
+    process.execPath,
+    [benchFile('upstream.ts'), String(port), String(second)],
+    port,
+    workDir,
+  );
   secondOrigin = `http://127.0.0.1:${second}`;
   return { ...server, secondOrigin };
 }
@@ -86,7 +102,14 @@ const upstreamDirect: Competitor = {
   unavailable: () => undefined,
   async start(_upstreamOrigin, workDir) {
     const port = await freePort();
-    return launch('upstream-direct', 'server', process.execPath, [benchFile('upstream.ts'), String(port)], port, workDir);
+    return launch(
+      'upstream-direct',
+      'server',
+      process.execPath,
+      [benchFile('upstream.ts'), String(port)],
+      port,
+      workDir,
+    );
   },
 };
 
@@ -127,7 +150,14 @@ const nginx: Competitor = {
     const port = await freePort();
     writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port, upstreamOrigin));
     // -e: nginx opens its default error log before reading the config unless told otherwise.
-    return launch('nginx', 'server', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')], port, workDir);
+    return launch(
+      'nginx',
+      'server',
+      'nginx',
+      ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')],
+      port,
+      workDir,
+    );
   },
 };
 
@@ -137,7 +167,8 @@ function listenOn(template: unknown, port: number): unknown {
   return `127.0.0.1:${port}`;
 }
 
-// Tollgate runs as users run it: scripts/bin/tollgate (the build in dist/, with its heap settings); `npm run bench` builds first.
+// Tollgate runs as users run it: scripts/bin/tollgate (the build in dist/, with its heap settings); `npm run bench`
+// builds first.
 // BENCH_TOLLGATE_CLI benches another entry point (a checkout elsewhere) with the same config.
 const tollgateCli = process.env.BENCH_TOLLGATE_CLI ?? join(repoRoot, 'scripts/bin/tollgate');
 // BENCH_TOLLGATE_CLI_B adds `tollgate-b`: another build (or a wrapper setting other flags) with
@@ -150,7 +181,10 @@ const tollgateCliB = process.env.BENCH_TOLLGATE_CLI_B;
  * in the embedded log and the in-process collector aggregates it.
  */
 const tollgateVariant = (
-  name: string, events: Record<string, unknown>, needs?: () => string | undefined, edit?: (config: BenchConfig) => void,
+  name: string,
+  events: Record<string, unknown>,
+  needs?: () => string | undefined,
+  edit?: (config: BenchConfig) => void,
   cli = tollgateCli,
 ): Competitor => ({
   name,
@@ -162,16 +196,17 @@ const tollgateVariant = (
     config.proxy.listen = listenOn(config.proxy.listen, proxyPort);
     config.admin.listen = listenOn(config.admin.listen, adminPort);
     const [first, second] = config.services[0].upstream.targets;
-    config.services[0].upstream.targets = [{ ...first, url: upstreamOrigin }, { ...second, url: secondOrigin || upstreamOrigin }];
+    config.services[0].upstream.targets = [
+      { ...first, url: upstreamOrigin },
+      { ...second, url: secondOrigin || upstreamOrigin },
+    ];
     config.store = { dir: join(workDir, `${name}-store`) };
     config.events = { dir: join(workDir, `${name}-events`), ...events };
     edit?.(config);
     serverWrapper?.editTollgateConfig?.(config);
     const configFile = join(workDir, `${name}.yaml`);
     writeFileSync(configFile, stringify(config));
-    const [cmd, args] = cli.endsWith('.ts')
-      ? [join(repoRoot, 'node_modules/.bin/node'), [cli]]
-      : [cli, []];
+    const [cmd, args] = cli.endsWith('.ts') ? [join(repoRoot, 'node_modules/.bin/node'), [cli]] : [cli, []];
     // A secured /api/ refuses the readiness probe; those variants add an open /ready/ service.
     const readyPath = config.services.some((svc: { name: string }) => svc.name === 'ready') ? '/ready/' : '/api/';
     const server = await launch(name, 'server', cmd, [...args, '--config', configFile], proxyPort, workDir, readyPath);
@@ -179,17 +214,30 @@ const tollgateVariant = (
   },
 });
 const tollgate = tollgateVariant('tollgate', { sink: 'none' });
-const tollgateB = tollgateCliB ? [tollgateVariant('tollgate-b', { sink: 'none' }, undefined, undefined, tollgateCliB)] : [];
+const tollgateB = tollgateCliB
+  ? [tollgateVariant('tollgate-b', { sink: 'none' }, undefined, undefined, tollgateCliB)]
+  : [];
 // The security issue's bench: JWT auth, RBAC, an IP list and a QPS limit on the route (local, then in Redis).
 const benchRedis = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6399';
-const tollgateSecure = secured(tollgateVariant('tollgate+secure', { sink: 'none' }, undefined, (c) => secureConfig(c, 'local')));
-const tollgateSecureRedis = secured(tollgateVariant('tollgate+secure-redis', { sink: 'none' },
-  () => (redisReachable ? undefined : `not available (no Redis at ${benchRedis}; npm run services:up)`), (c) => secureConfig(c, 'redis')));
+const tollgateSecure = secured(
+  tollgateVariant('tollgate+secure', { sink: 'none' }, undefined, (c) => secureConfig(c, 'local')),
+);
+const tollgateSecureRedis = secured(
+  tollgateVariant(
+    'tollgate+secure-redis',
+    { sink: 'none' },
+    () => (redisReachable ? undefined : `not available (no Redis at ${benchRedis}; npm run services:up)`),
+    (c) => secureConfig(c, 'redis'),
+  ),
+);
 const tollgateEvents = tollgateVariant('tollgate+events', { sink: 'embedded' });
 // The cluster setup's emission cost: events to Kafka (npm run services:up starts one on 9192).
 const kafkaBrokers = process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9192';
-const tollgateKafka = tollgateVariant('tollgate+kafka', { sink: 'kafka', kafka: { brokers: kafkaBrokers.split(','), topic: `tollgate-bench-${process.pid}` } },
-  () => (kafkaReachable ? undefined : `not available (no Kafka on ${kafkaBrokers}; npm run services:up)`));
+const tollgateKafka = tollgateVariant(
+  'tollgate+kafka',
+  { sink: 'kafka', kafka: { brokers: kafkaBrokers.split(','), topic: `tollgate-bench-${process.pid}` } },
+  () => (kafkaReachable ? undefined : `not available (no Kafka on ${kafkaBrokers}; npm run services:up)`),
+);
 
 /** Checked once before the run (see probeKafka), so unavailable() can stay synchronous. */
 let kafkaReachable = false;
@@ -204,9 +252,15 @@ export async function probeKafka(): Promise<void> {
 async function reachable(host: string, port: number): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise<boolean>((resolve) => {
-    const s = connect(port, host, () => { s.destroy(); resolve(true); });
+    const s = connect(port, host, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
-    s.setTimeout(1000, () => { s.destroy(); resolve(false); });
+    s.setTimeout(1000, () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -224,10 +278,16 @@ function secureConfig(config: BenchConfig, backend: 'local' | 'redis'): void {
   api.auth = { type: 'jwt' };
   api.rbac = { roles: { reader: [{ routes: ['*'], methods: ['GET'] }] } };
   api.acl = { allow: ['127.0.0.0/8', '::1'] };
-  api.rate_limits = [{ name: 'per-client', key: 'client_ip', qps: 1_000_000, burst: 1_000_000, backend, on_redis_error: 'open' }];
+  api.rate_limits = [
+    { name: 'per-client', key: 'client_ip', qps: 1_000_000, burst: 1_000_000, backend, on_redis_error: 'open' },
+  ];
   config.rate_limit = { redis_url: benchRedis, prefix: `tollgate-bench-${process.pid}:`, timeout_ms: 50 };
   config.tokens = { ttl_s: 3600 };
-  config.services.push({ name: 'ready', routes: [{ paths: ['/ready'], strip_prefix: true }], upstream: { targets: [{ url: api.upstream.targets[0].url }] } });
+  config.services.push({
+    name: 'ready',
+    routes: [{ paths: ['/ready'], strip_prefix: true }],
+    upstream: { targets: [{ url: api.upstream.targets[0].url }] },
+  });
 }
 
 /** Starts a secured variant: readiness through /ready, then an app, its token, and the load on /api/ with it. */

@@ -1,5 +1,6 @@
 // The origin every competitor proxies to: a fixed 13-byte body, keep-alive.
-// Usage: node test/bench/upstream.ts PORT [PORT...] (one process, every port: tollgate's two targets cost the machine nothing extra)
+// Usage: node test/bench/upstream.ts PORT [PORT...] (one process, every port: tollgate's two targets cost the machine
+// nothing extra)
 import http from 'node:http';
 
 const body = Buffer.from('hello, world\n');

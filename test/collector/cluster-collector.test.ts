@@ -39,7 +39,9 @@ async function allCommitted(s: Scratch, ends: Map<number, number>): Promise<bool
   return [...ends].every(([partition, end]) => committed.get(partition) === end);
 }
 
-test('counts every produced event exactly once in the hourly and daily reports, and a re-sent event_id once', { skip }, async () => {
+test('counts every produced event exactly once in the hourly and daily reports, and a re-sent event_id once', {
+  skip,
+}, async () => {
   await withScratch(3, async (s) => {
     const events = makeEvents(3000);
     const records = events.map((e, i) => ({ partition: i % 3, value: encode(e) }));
@@ -60,11 +62,18 @@ test('counts every produced event exactly once in the hourly and daily reports, 
   });
 });
 
-test('dead-letters garbage and too-late events with the reason, counts them, and counts everything else once', { skip }, async () => {
+test('dead-letters garbage and too-late events with the reason, counts them, and counts everything else once', {
+  skip,
+}, async () => {
   await withScratch(2, async (s) => {
     const events = makeEvents(1000);
     const tooLate = { ...makeEvents(1, Date.now() - 50 * 3600_000)[0] };
-    const garbage = [Buffer.from([9, 1, 2, 3]), Buffer.from('hello, not an event'), encode(events[0]).subarray(0, 10), Buffer.alloc(0)];
+    const garbage = [
+      Buffer.from([9, 1, 2, 3]),
+      Buffer.from('hello, not an event'),
+      encode(events[0]).subarray(0, 10),
+      Buffer.alloc(0),
+    ];
     const records = events.map((e, i) => ({ partition: i % 2, value: encode(e) }));
     garbage.forEach((value, i) => records.splice(100 + i * 200, 0, { partition: i % 2, value }));
     records.push({ partition: 1, value: encode(tooLate) });
@@ -90,7 +99,9 @@ test('dead-letters garbage and too-late events with the reason, counts them, and
   });
 });
 
-test('pauses without committing while ClickHouse is unreachable, then resumes with exact counts', { skip }, async () => {
+test('pauses without committing while ClickHouse is unreachable, then resumes with exact counts', {
+  skip,
+}, async () => {
   await withScratch(2, async (s) => {
     const proxy = new TcpProxy(Number(new URL(s.clickhouseUrl).port));
     const port = await proxy.listen();
@@ -111,7 +122,11 @@ test('pauses without committing while ClickHouse is unreachable, then resumes wi
       await waitFor('insert failures', async () => collector.stats.insertFailures >= 3);
       await new Promise((resolve) => setTimeout(resolve, 1500)); // an outage of a while, not one blip
       const committedDuringOutage = await committedOffsets(s.brokers, s.groupId, s.topic);
-      assert.deepEqual(committedDuringOutage, perPartition(firstRecords), 'nothing may be committed while ClickHouse is away');
+      assert.deepEqual(
+        committedDuringOutage,
+        perPartition(firstRecords),
+        'nothing may be committed while ClickHouse is away',
+      );
 
       proxy.setDown(false);
       const all = [...firstRecords, ...secondRecords];
@@ -127,7 +142,11 @@ test('pauses without committing while ClickHouse is unreachable, then resumes wi
 });
 
 async function readDeadLetters(s: Scratch): Promise<{ value: Buffer; reason: string }[]> {
-  const consumer = new Consumer({ clientId: 'tollgate-test-dlq', groupId: `${s.groupId}-dlq`, bootstrapBrokers: s.brokers });
+  const consumer = new Consumer({
+    clientId: 'tollgate-test-dlq',
+    groupId: `${s.groupId}-dlq`,
+    bootstrapBrokers: s.brokers,
+  });
   const letters: { value: Buffer; reason: string }[] = [];
   try {
     const stream = await consumer.consume({ topics: [`${s.topic}.dead-letter`], mode: 'earliest', autocommit: false });

@@ -6,17 +6,24 @@ import { makeEvents, readReports } from './events.ts';
 import { crashTwiceMidStream } from './collector-process.ts';
 import { committedOffsets, produce, skipWithoutServices as skip, waitFor, withScratch } from './services.ts';
 
-test('gives identical numbers when the collector is SIGKILLed mid-stream and restarted, twice', { skip, timeout: 120_000 }, async () => {
+test('gives identical numbers when the collector is SIGKILLed mid-stream and restarted, twice', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   await withScratch(3, async (s) => {
     const events = makeEvents(9000);
     const records = events.map((e, i) => ({ partition: i % 3, value: encode(e) }));
     await produce(s.brokers, s.topic, records);
     const running = await crashTwiceMidStream(s, events.length);
     try {
-      await waitFor('every offset committed', async () => {
-        const committed = await committedOffsets(s.brokers, s.groupId, s.topic);
-        return [0, 1, 2].every((p) => committed.get(p) === 3000);
-      }, 60_000);
+      await waitFor(
+        'every offset committed',
+        async () => {
+          const committed = await committedOffsets(s.brokers, s.groupId, s.topic);
+          return [0, 1, 2].every((p) => committed.get(p) === 3000);
+        },
+        60_000,
+      );
       const reports = await readReports(s.db, events);
       assert.deepEqual(reports.actual, reports.expected);
       assert.deepEqual(reports.aggregate, reports.raw);

@@ -54,14 +54,23 @@ export async function killCollector(running: CollectorProcess): Promise<void> {
  * Starts a collector, SIGKILLs it once 20% and again once 50% of `total`
  * events are counted, restarting it each time; returns the third, running one.
  */
-export async function crashTwiceMidStream(s: Scratch, total: number, env: Record<string, string> = {}): Promise<CollectorProcess> {
+export async function crashTwiceMidStream(
+  s: Scratch,
+  total: number,
+  env: Record<string, string> = {},
+): Promise<CollectorProcess> {
   let running = startCollectorProcess(s, env);
   try {
     for (const fraction of [0.2, 0.5]) {
-      const atKill = await waitFor(`${fraction * 100}% counted`, async () => {
-        const n = await totalRequests(s.db);
-        return n >= fraction * total && n;
-      }, 60_000, 20);
+      const atKill = await waitFor(
+        `${fraction * 100}% counted`,
+        async () => {
+          const n = await totalRequests(s.db);
+          return n >= fraction * total && n;
+        },
+        60_000,
+        20,
+      );
       await killCollector(running);
       assert.ok(atKill < total, 'the kill must land before the end of the stream for this test to mean anything');
       running = startCollectorProcess(s, env);

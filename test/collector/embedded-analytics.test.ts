@@ -28,9 +28,15 @@ async function analyticsOn(t: TestContext) {
 test('single-node analytics: events from the sink are counted and served by the reports API', async (t) => {
   const { dir, register, analytics, app } = await analyticsOn(t);
 
-  const sink = await EmbeddedEventSink.open(dir, 16 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
+  const sink = await EmbeddedEventSink.open(
+    dir,
+    16 * 1024 * 1024,
+    createEventMetrics(new Registry()),
+    pino({ level: 'silent' }),
+  );
   const startMs = Date.now() - 1000;
-  for (let i = 0; i < 30; i++) sink.emit(sampleEvent({ startMs, status: i < 3 ? 500 : 200, upstreamStatus: i < 3 ? 500 : 200 }));
+  for (let i = 0; i < 30; i++)
+    sink.emit(sampleEvent({ startMs, status: i < 3 ? 500 : 200, upstreamStatus: i < 3 ? 500 : 200 }));
   await sink.close(5000);
   assert.ok(await eventually(() => analytics.collector.stats.counted === 30, 5000), 'the collector caught up');
 
@@ -39,7 +45,10 @@ test('single-node analytics: events from the sink are counted and served by the 
   const to = new Date(hour.getTime() + 3_600_000).toISOString();
   const traffic = await app.inject(`/reports/traffic?from=${from}&to=${to}&app=acme`);
   assert.equal(traffic.statusCode, 200);
-  assert.deepEqual(traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx]), [[from, 30, 3]]);
+  assert.deepEqual(
+    traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx]),
+    [[from, 30, 3]],
+  );
   const day = from.slice(0, 10);
   const qpd = await app.inject(`/billing/qpd?from=${day}&to=${day}`);
   assert.deepEqual(qpd.json().rows, [{ date: day, app_id: 'acme', requests: 30, billable_requests: 27, final: false }]);
@@ -48,27 +57,48 @@ test('single-node analytics: events from the sink are counted and served by the 
   assert.match(await register.metrics(), /tollgate_collector_events_total\{result="counted"\} 30/);
 });
 
-test('the collector runs on a worker thread; one that dies is replaced and counts on exactly, nothing twice', async (t) => {
-  const { dir, register, analytics, app } = await analyticsOn(t);
-  assert.ok((analytics.collector.threadId ?? 0) > 0, 'not on the main thread');
+test(
+  'the collector runs on a worker thread; one that ' + 'dies is replaced and counts on exactly, nothing twice',
+  async (t) => {
+    const { dir, register, analytics, app } = await analyticsOn(t);
+    assert.ok((analytics.collector.threadId ?? 0) > 0, 'not on the main thread');
 
-  const sink = await EmbeddedEventSink.open(dir, 16 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
-  t.after(() => sink.close(5000));
-  const startMs = Date.now() - 1000;
-  for (let i = 0; i < 30; i++) sink.emit(sampleEvent({ startMs }));
-  assert.ok(await eventually(() => analytics.collector.stats.counted === 30, 5000), 'the first thread counted 30');
+    const sink = await EmbeddedEventSink.open(
+      dir,
+      16 * 1024 * 1024,
+      createEventMetrics(new Registry()),
+      pino({ level: 'silent' }),
+    );
+    t.after(() => sink.close(5000));
+    const startMs = Date.now() - 1000;
+    for (let i = 0; i < 30; i++) sink.emit(sampleEvent({ startMs }));
+    assert.ok(await eventually(() => analytics.collector.stats.counted === 30, 5000), 'the first thread counted 30');
 
-  const first = analytics.collector.threadId;
-  analytics.collector.crash();
-  for (let i = 0; i < 20; i++) sink.emit(sampleEvent({ startMs }));
-  assert.ok(await eventually(() => analytics.collector.threadId !== undefined && analytics.collector.threadId !== first, 5000), 'a new thread');
-  assert.ok(await eventually(() => analytics.collector.stats.counted === 50, 5000), `50 counted in all (got ${analytics.collector.stats.counted})`);
-  assert.equal(analytics.collector.restarts, 1);
+    const first = analytics.collector.threadId;
+    analytics.collector.crash();
+    for (let i = 0; i < 20; i++) sink.emit(sampleEvent({ startMs }));
+    assert.ok(
+      await eventually(
+        () => analytics.collector.threadId !== undefined && analytics.collector.threadId !== first,
+        5000,
+      ),
+      'a new thread',
+    );
+    assert.ok(
+      await eventually(() => analytics.collector.stats.counted === 50, 5000),
+      `50 counted in all (got ${analytics.collector.stats.counted})`,
+    );
+    assert.equal(analytics.collector.restarts, 1);
 
-  const hour = new Date(Math.floor(startMs / 3_600_000) * 3_600_000);
-  const to = new Date(hour.getTime() + 3_600_000).toISOString();
-  const traffic = await app.inject(`/reports/traffic?from=${hour.toISOString()}&to=${to}&app=acme`);
-  assert.deepEqual(traffic.json().rows.map((r: any) => r.requests), [50], 'the store holds each event once');
-  assert.match(await register.metrics(), /tollgate_collector_thread_restarts_total 1/);
-  assert.match(await register.metrics(), /tollgate_collector_events_total\{result="counted"\} 50/);
-});
+    const hour = new Date(Math.floor(startMs / 3_600_000) * 3_600_000);
+    const to = new Date(hour.getTime() + 3_600_000).toISOString();
+    const traffic = await app.inject(`/reports/traffic?from=${hour.toISOString()}&to=${to}&app=acme`);
+    assert.deepEqual(
+      traffic.json().rows.map((r: any) => r.requests),
+      [50],
+      'the store holds each event once',
+    );
+    assert.match(await register.metrics(), /tollgate_collector_thread_restarts_total 1/);
+    assert.match(await register.metrics(), /tollgate_collector_events_total\{result="counted"\} 50/);
+  },
+);

@@ -27,7 +27,12 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 
 /** Writes events the way the gateway does: through the embedded sink into `<dir>/log`. */
 async function emitAll(dir: string, events: AccessEvent[]): Promise<void> {
-  const sink = await EmbeddedEventSink.open(dir, 64 * 1024 * 1024, createEventMetrics(new Registry()), pino({ level: 'silent' }));
+  const sink = await EmbeddedEventSink.open(
+    dir,
+    64 * 1024 * 1024,
+    createEventMetrics(new Registry()),
+    pino({ level: 'silent' }),
+  );
   for (const e of events) sink.emit(e);
   await sink.close(5000);
 }
@@ -44,7 +49,9 @@ function recent(n: number, over: Partial<AccessEvent> = {}): AccessEvent[] {
 }
 
 function stored(store: EmbeddedStore, granularity: 'hour' | 'day', appId?: string): number {
-  return store.trafficRows({ granularity, fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, appId }).reduce((s, r) => s + r.counters.requests, 0);
+  return store
+    .trafficRows({ granularity, fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, appId })
+    .reduce((s, r) => s + r.counters.requests, 0);
 }
 
 async function drain(collector: EmbeddedCollector): Promise<void> {
@@ -71,16 +78,29 @@ test('counts every event of the single and the worker logs once, dead-letters ga
   await collector.stop();
   assert.equal(collector.stats.counted, 575);
   assert.equal(collector.stats.deadLetters, 2);
-  assert.deepEqual(collector.stats.lagBytes, { 'log': 0, 'w0/log': 0, 'w3/log': 0 });
+  assert.deepEqual(collector.stats.lagBytes, { log: 0, 'w0/log': 0, 'w3/log': 0 });
   assert.equal(stored(store, 'hour'), 575);
   assert.equal(stored(store, 'day'), 575);
   assert.equal(stored(store, 'hour', 'beta'), 75);
-  assert.deepEqual(store.deadLetters().map((l) => [l.source, l.reason, l.rawBytes]).sort(), [
-    ['log', 'truncated', 3],
-    ['log', 'unknown_version', 4],
-  ]);
+  assert.deepEqual(
+    store
+      .deadLetters()
+      .map((l) => [l.source, l.reason, l.rawBytes])
+      .sort(),
+    [
+      ['log', 'truncated', 3],
+      ['log', 'unknown_version', 4],
+    ],
+  );
   const today = collector.live().today;
-  assert.deepEqual(today.map((r) => [r.app_id, r.service, r.requests]), [['acme', 'api', 500], ['beta', 'api', 50], ['beta', 'search', 25]]);
+  assert.deepEqual(
+    today.map((r) => [r.app_id, r.service, r.requests]),
+    [
+      ['acme', 'api', 500],
+      ['beta', 'api', 50],
+      ['beta', 'search', 25],
+    ],
+  );
   const metrics = await register.metrics();
   assert.match(metrics, /tollgate_collector_events_total\{result="counted"\} 575/);
   assert.match(metrics, /tollgate_collector_events_total\{result="dead_letter"\} 2/);
@@ -99,11 +119,20 @@ test('a late event from 30 hours ago lands in its own hour and day', async (t) =
   await drain(collector);
   const lateHour = bucketStartMs('hour', lateMs);
   const rows = store.trafficRows({ granularity: 'hour', fromMs: lateHour, toMs: lateHour + HOUR_MS });
-  assert.deepEqual(rows.map((r) => [r.appId, r.counters.requests]), [['late', 1]]);
+  assert.deepEqual(
+    rows.map((r) => [r.appId, r.counters.requests]),
+    [['late', 1]],
+  );
   const lateDay = bucketStartMs('day', lateMs);
   const days = store.trafficRows({ granularity: 'day', fromMs: lateDay, toMs: lateDay + 86_400_000 });
-  assert.deepEqual(days.map((r) => [r.appId, r.counters.requests]), [['late', 1]]);
-  assert.ok(!collector.live().today.some((r) => r.app_id === 'late'), "yesterday's event is not in today's live counts");
+  assert.deepEqual(
+    days.map((r) => [r.appId, r.counters.requests]),
+    [['late', 1]],
+  );
+  assert.ok(
+    !collector.live().today.some((r) => r.app_id === 'late'),
+    "yesterday's event is not in today's live counts",
+  );
 });
 
 test('a restart after a crash between the store transaction and the log checkpoint counts nothing twice', async (t) => {
@@ -145,32 +174,42 @@ test('stop waits for the batch in flight: what was counted is exactly what is st
   assert.equal(stored(store, 'hour'), counted, 'nothing is written after stop');
 });
 
-test('passes that keep failing are logged when they start failing and when they succeed again, not at every poll', async (t) => {
-  const dir = await tempDir(t);
-  // A file where the events directory should be: every pass fails to list it (ENOTDIR).
-  const eventsDir = join(dir, 'events');
-  await writeFile(eventsDir, 'not a directory');
-  const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  const logger = {
-    warn: (fields: object, msg: string) => { lines.push({ level: 'warn', msg, fields: fields as Record<string, unknown> }); },
-    info: (fields: object, msg: string) => { lines.push({ level: 'info', msg, fields: fields as Record<string, unknown> }); },
-  };
-  const store = EmbeddedStore.open(':memory:');
-  const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10, logger });
-  await collector.start();
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'collector: a pass over the event logs failing; further errors are counted until it answers again']]);
-    assert.match(String(lines[0].fields.err), /ENOTDIR/);
-    await rm(eventsDir);
-    await emitAll(eventsDir, recent(5));
-    assert.ok(await eventually(async () => lines.length === 2));
-    assert.equal(lines[1].level, 'info');
-    assert.equal(lines[1].msg, 'collector: a pass over the event logs answers again');
-    assert.ok(Number(lines[1].fields.errors) >= 10, JSON.stringify(lines[1].fields));
-    assert.ok(await eventually(async () => stored(store, 'day') === 5));
-  } finally {
-    await collector.stop();
-    store.close();
-  }
-});
+test(
+  'passes that keep failing are logged when they start ' + 'failing and when they succeed again, not at every poll',
+  async (t) => {
+    const dir = await tempDir(t);
+    // A file where the events directory should be: every pass fails to list it (ENOTDIR).
+    const eventsDir = join(dir, 'events');
+    await writeFile(eventsDir, 'not a directory');
+    const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const logger = {
+      warn: (fields: object, msg: string) => {
+        lines.push({ level: 'warn', msg, fields: fields as Record<string, unknown> });
+      },
+      info: (fields: object, msg: string) => {
+        lines.push({ level: 'info', msg, fields: fields as Record<string, unknown> });
+      },
+    };
+    const store = EmbeddedStore.open(':memory:');
+    const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10, logger });
+    await collector.start();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.msg]),
+        [['warn', 'collector: a pass over the event logs failing; further errors are counted until it answers again']],
+      );
+      assert.match(String(lines[0].fields.err), /ENOTDIR/);
+      await rm(eventsDir);
+      await emitAll(eventsDir, recent(5));
+      assert.ok(await eventually(async () => lines.length === 2));
+      assert.equal(lines[1].level, 'info');
+      assert.equal(lines[1].msg, 'collector: a pass over the event logs answers again');
+      assert.ok(Number(lines[1].fields.errors) >= 10, JSON.stringify(lines[1].fields));
+      assert.ok(await eventually(async () => stored(store, 'day') === 5));
+    } finally {
+      await collector.stop();
+      store.close();
+    }
+  },
+);

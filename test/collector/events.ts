@@ -11,8 +11,14 @@ import type { TrafficReportRow } from '../../collector/reports/traffic-report.ts
 export const APPS = ['app-a', 'app-b', ''];
 const SERVICES = ['orders', 'users'];
 const STATUSES: [number, number, ErrorClass][] = [
-  [200, 200, 'none'], [201, 201, 'none'], [304, 304, 'none'], [404, 404, 'none'],
-  [429, 0, 'rate_limited'], [401, 0, 'unauthorized'], [503, 503, 'none'], [504, 0, 'upstream_timeout'],
+  [200, 200, 'none'],
+  [201, 201, 'none'],
+  [304, 304, 'none'],
+  [404, 404, 'none'],
+  [429, 0, 'rate_limited'],
+  [401, 0, 'unauthorized'],
+  [503, 503, 'none'],
+  [504, 0, 'upstream_timeout'],
 ];
 const LATENCIES_US = [120, 700, 3_000, 40_000, 180_000, 900_000, 45_000_000];
 
@@ -55,7 +61,16 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
     const bucketMs = Math.floor(e.startMs / stepMs) * stepMs;
     let row = rows.get(bucketMs);
     if (!row) {
-      row = { bucket: new Date(bucketMs).toISOString(), requests: 0, status_2xx: 0, status_3xx: 0, status_4xx: 0, status_5xx: 0, bytes_in: 0, bytes_out: 0 };
+      row = {
+        bucket: new Date(bucketMs).toISOString(),
+        requests: 0,
+        status_2xx: 0,
+        status_3xx: 0,
+        status_4xx: 0,
+        status_5xx: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+      };
       rows.set(bucketMs, row);
     }
     row.requests++;
@@ -91,4 +106,3 @@ export async function readReports(db: ClickHouseClient, events: readonly AccessE
   }
   return check;
 }
-

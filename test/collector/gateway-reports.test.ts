@@ -4,7 +4,9 @@ import { startGateway } from '../helpers/gateway.ts';
 import { skipWithoutClickHouse, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 
-test('cluster mode: the admin listener serves reports from ClickHouse and degraded live stats without Redis', { skip: skipWithoutClickHouse }, async () => {
+test('cluster mode: the admin listener serves reports from ClickHouse and degraded live stats without Redis', {
+  skip: skipWithoutClickHouse,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const gw = await startGateway({
@@ -19,7 +21,7 @@ test('cluster mode: the admin listener serves reports from ClickHouse and degrad
       assert.equal(traffic.status, 200, await traffic.clone().text());
       assert.deepEqual(await traffic.json(), { rows: [] });
       const started = performance.now();
-      const live = await (await fetch(`${gw.adminUrl}/stats/live`)).json() as { status: string };
+      const live = (await (await fetch(`${gw.adminUrl}/stats/live`)).json()) as { status: string };
       assert.equal(live.status, 'degraded');
       assert.ok(performance.now() - started < 1500, 'live stats answer fast when Redis is not there');
       const bad = await fetch(`${gw.adminUrl}/billing/qpd?from=2026-13-01&to=2026-11-02`);

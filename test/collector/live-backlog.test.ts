@@ -16,7 +16,8 @@ const TOPIC = 'events';
 /** Offsets from..to of one partition, app `a` and services s0..s(services-1) in turn, all now. */
 function batch(from: number, to: number, services = 2): LiveEvent[] {
   const out: LiveEvent[] = [];
-  for (let o = from; o <= to; o++) out.push({ offset: o, event: { startMs: Date.now(), appId: 'a', service: `s${o % services}` } });
+  for (let o = from; o <= to; o++)
+    out.push({ offset: o, event: { startMs: Date.now(), appId: 'a', service: `s${o % services}` } });
   return out;
 }
 
@@ -32,7 +33,9 @@ async function todayTotal(url: string, prefix: string): Promise<number> {
   }
 }
 
-test('a restarted collector whose first batches wait for Redis adds a redelivered overlap once, not twice', { timeout: 30_000 }, async (t) => {
+test('a restarted collector whose first batches wait for Redis adds a redelivered overlap once, not twice', {
+  timeout: 30_000,
+}, async (t) => {
   const server = await startPrivateRedis(t);
   if (!server) return;
   const prefix = 'live:';
@@ -59,7 +62,9 @@ test('a restarted collector whose first batches wait for Redis adds a redelivere
   }
 });
 
-test('a full backlog keeps adding to the cells it holds, drops new cells and counts their requests', { timeout: 30_000 }, async (t) => {
+test('a full backlog keeps adding to the cells it holds, drops new cells and counts their requests', {
+  timeout: 30_000,
+}, async (t) => {
   const server = await startPrivateRedis(t);
   if (!server) return;
   const prefix = 'live:';
@@ -70,7 +75,8 @@ test('a full backlog keeps adding to the cells it holds, drops new cells and cou
     await server.stop();
     // The outage noticed before the next batch (the next test has a batch that comes first).
     await waitFor('the client sees Redis gone', async () => !live.up, 5000);
-    // The first batch of the outage is held whole; the second adds to its cells (s0, s1) and brings new ones (s2, s3), which are refused.
+    // The first batch of the outage is held whole; the second adds to its cells (s0, s1) and brings new ones (s2, s3),
+    // which are refused.
     assert.equal(await live.apply(TOPIC, 0, batch(10, 19)), false);
     assert.equal(await live.apply(TOPIC, 0, batch(20, 39, 4)), false);
     // s2 and s3 had 10 requests: each refused once for its day cell and once for its hour cell.
@@ -84,11 +90,20 @@ test('a full backlog keeps adding to the cells it holds, drops new cells and cou
   }
 });
 
-test('a batch that races the outage is sealed by its failed attempt; the entry after it is held to the same bound', { timeout: 30_000 }, async (t) => {
+test('a batch that races the outage is sealed by its failed attempt; the entry after it is held to the same bound', {
+  timeout: 30_000,
+}, async (t) => {
   const server = await startPrivateRedis(t);
   if (!server) return;
   const prefix = 'live:';
-  const live = new LiveCounters({ url: server.url, prefix, logger, retryIntervalMs: 100, commandTimeoutMs: 200, maxPendingCells: 0 });
+  const live = new LiveCounters({
+    url: server.url,
+    prefix,
+    logger,
+    retryIntervalMs: 100,
+    commandTimeoutMs: 200,
+    maxPendingCells: 0,
+  });
   try {
     assert.ok(await live.connect(2000));
     assert.equal(await live.apply(TOPIC, 0, batch(0, 9)), true);

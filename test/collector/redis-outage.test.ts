@@ -28,7 +28,11 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const PARTITIONS = 2;
 
-interface Row { app_id: string; service: string; requests: number }
+interface Row {
+  app_id: string;
+  service: string;
+  requests: number;
+}
 
 /** Requests per (app, service) in the day or hour holding nowMs, as /stats/live lists them (today, current_hour). */
 function counts(events: readonly AccessEvent[], nowMs: number, bucketMs: number): Row[] {
@@ -75,19 +79,32 @@ async function reportedRequests(app: FastifyInstance, nowMs: number): Promise<nu
   return body.rows.reduce((sum: number, r: { requests: number }) => sum + r.requests, 0);
 }
 
-/** Live stats are ok and list exactly these events' counts for today and the current hour (retried while a backlog drains). */
+/** Live stats are ok and list exactly these events' counts for today and the current hour (retried while a backlog
+ * drains). */
 async function liveEquals(app: FastifyInstance, events: readonly AccessEvent[], what: string): Promise<void> {
   let last: unknown;
   try {
-    await waitFor(what, async () => {
-      const { body } = await get(app, '/stats/live');
-      const nowMs = Date.now();
-      last = body;
-      return body.status === 'ok' && isDeepEqual(body.today, counts(events, nowMs, DAY_MS)) && isDeepEqual(body.current_hour, counts(events, nowMs, HOUR_MS));
-    }, 15_000);
+    await waitFor(
+      what,
+      async () => {
+        const { body } = await get(app, '/stats/live');
+        const nowMs = Date.now();
+        last = body;
+        return (
+          body.status === 'ok' &&
+          isDeepEqual(body.today, counts(events, nowMs, DAY_MS)) &&
+          isDeepEqual(body.current_hour, counts(events, nowMs, HOUR_MS))
+        );
+      },
+      15_000,
+    );
   } catch (error) {
     const nowMs = Date.now();
-    assert.deepEqual(last, { ...(last as object), today: counts(events, nowMs, DAY_MS), current_hour: counts(events, nowMs, HOUR_MS) }, (error as Error).message);
+    assert.deepEqual(
+      last,
+      { ...(last as object), today: counts(events, nowMs, DAY_MS), current_hour: counts(events, nowMs, HOUR_MS) },
+      (error as Error).message,
+    );
     throw error;
   }
 }
@@ -117,11 +134,24 @@ async function outageTest(t: TestContext, outage: Outage): Promise<void> {
     const live = new LiveCounters({ url: redisServer.url, prefix, logger, retryIntervalMs: 200 });
     assert.ok(await live.connect(2000));
     const collector = new ClusterCollector({
-      brokers: s.brokers, topic: s.topic, groupId: s.groupId, clickhouse: s.db, logger,
-      batchMaxEvents: 200, batchMaxWaitMs: 50, retryInitialDelayMs: 50, retryMaxDelayMs: 500, lagIntervalMs: 200, liveCounters: live,
+      brokers: s.brokers,
+      topic: s.topic,
+      groupId: s.groupId,
+      clickhouse: s.db,
+      logger,
+      batchMaxEvents: 200,
+      batchMaxWaitMs: 50,
+      retryInitialDelayMs: 50,
+      retryMaxDelayMs: 500,
+      lagIntervalMs: 200,
+      liveCounters: live,
     });
     // The reports API's own connection, as tollgate-collector / the admin server hold one.
-    const reader = new Redis(redisServer.url, { commandTimeout: 500, maxRetriesPerRequest: null, retryStrategy: () => 100 });
+    const reader = new Redis(redisServer.url, {
+      commandTimeout: 500,
+      maxRetriesPerRequest: null,
+      retryStrategy: () => 100,
+    });
     reader.on('error', () => {});
     const app = Fastify();
     installErrorReplies(app); // as the admin server does
@@ -144,9 +174,15 @@ async function outageTest(t: TestContext, outage: Outage): Promise<void> {
       await deliver(s, during.slice(200), produced);
       assert.ok(collector.stats.redisErrors > 0, 'the batches of the outage should have failed to reach Redis');
       assert.equal(live.up, false);
-      assert.ok(live.pending.events > 0 && live.pending.events <= 400, `the outage's increments wait in memory (${live.pending.events} events)`);
+      assert.ok(
+        live.pending.events > 0 && live.pending.events <= 400,
+        `the outage's increments wait in memory (${live.pending.events} events)`,
+      );
       const degraded = await get(app, '/stats/live');
-      assert.ok(degraded.ms < degradedWithinMs, `answered in ${degraded.ms.toFixed(0)} ms, not held up by the missing Redis`);
+      assert.ok(
+        degraded.ms < degradedWithinMs,
+        `answered in ${degraded.ms.toFixed(0)} ms, not held up by the missing Redis`,
+      );
       assert.equal(degraded.body.status, 'degraded');
       assert.match(degraded.body.reason, /^live counters unavailable: /);
       assert.equal(degraded.body.qps, null);
@@ -176,27 +212,43 @@ async function outageTest(t: TestContext, outage: Outage): Promise<void> {
   });
 }
 
-test('Redis hung (SIGSTOP) mid-stream: live stats degrade, commits go on, and after SIGCONT the live counters equal the exact counts, the timed-out update counted once', {
-  skip: skipWithoutServices, timeout: 90_000,
-}, (t) => outageTest(t, {
-  // Connections stay open and nothing answers: the collector's first update times out after it was sent, and Redis runs it on SIGCONT.
-  begin: async (redis) => {
-    redis.freeze();
-    return 1000; // the 500 ms read timeout of live stats, plus slack for a loaded host
+test(
+  'Redis hung (SIGSTOP) mid-stream: live stats degrade, commits go on, and after ' +
+    'SIGCONT the live counters equal the exact counts, the timed-out update counted once',
+  {
+    skip: skipWithoutServices,
+    timeout: 90_000,
   },
-  end: async (redis) => redis.thaw(),
-  keepsData: true,
-}));
+  (t) =>
+    outageTest(t, {
+      // Connections stay open and nothing answers: the collector's first update times out after it was sent, and Redis
+      // runs it on SIGCONT.
+      begin: async (redis) => {
+        redis.freeze();
+        return 1000; // the 500 ms read timeout of live stats, plus slack for a loaded host
+      },
+      end: async (redis) => redis.thaw(),
+      keepsData: true,
+    }),
+);
 
-test('Redis SIGKILLed and restarted empty: the outage\'s increments are applied once it is back, the counts made before it are gone with its data', {
-  skip: skipWithoutServices, timeout: 90_000,
-}, (t) => outageTest(t, {
-  // Refused connections: degraded at once. The private server runs without persistence, so it comes back empty;
-  // in production Redis runs with AOF for the live counters (docs/analytics.md), and reports come from ClickHouse either way.
-  begin: async (redis) => {
-    await redis.stop();
-    return 600;
+test(
+  "Redis SIGKILLed and restarted empty: the outage's increments are " +
+    'applied once it is back, the counts made before it are gone with its data',
+  {
+    skip: skipWithoutServices,
+    timeout: 90_000,
   },
-  end: (redis) => redis.start(),
-  keepsData: false,
-}));
+  (t) =>
+    outageTest(t, {
+      // Refused connections: degraded at once. The private server runs without persistence, so it comes back empty;
+      // in production Redis runs with AOF for the live counters (docs/analytics.md), and reports come from ClickHouse
+      // either way.
+      begin: async (redis) => {
+        await redis.stop();
+        return 600;
+      },
+      end: (redis) => redis.start(),
+      keepsData: false,
+    }),
+);

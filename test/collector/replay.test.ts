@@ -3,7 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
-import { aggregateReport, appTraffic, rawReport, skipWithoutClickHouse as skip, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
+import {
+  aggregateReport,
+  appTraffic,
+  rawReport,
+  skipWithoutClickHouse as skip,
+  withScratchDatabase,
+} from '../../collector/clickhouse/test-clickhouse.ts';
 import type { TrafficReportRow } from '../../collector/reports/traffic-report.ts';
 import { rawRow } from '../../collector/cluster/collector.ts';
 import { parseFromArg, replay } from '../../collector/cluster/replay.ts';
@@ -28,7 +34,10 @@ async function flush(db: ClickHouseClient, totals: SourceTotals, events: AccessE
   totals.markWritten();
 }
 
-async function reports(db: ClickHouseClient, fromS: number): Promise<{ aggregate: TrafficReportRow[][]; raw: TrafficReportRow[][] }> {
+async function reports(
+  db: ClickHouseClient,
+  fromS: number,
+): Promise<{ aggregate: TrafficReportRow[][]; raw: TrafficReportRow[][] }> {
   const aggregate: TrafficReportRow[][] = [];
   const raw: TrafficReportRow[][] = [];
   for (const appId of APPS) {
@@ -54,13 +63,18 @@ async function collect(db: ClickHouseClient, events: AccessEvent[]): Promise<Sou
 
 async function waitForMutations(db: ClickHouseClient, database: string): Promise<void> {
   for (;;) {
-    const [{ n }] = await db.query<{ n: number }>(`SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND is_done = 0`);
+    const [{ n }] = await db.query<{ n: number }>(
+      `SELECT count() AS n FROM system.mutations WHERE database = '${database}' AND is_done = 0`,
+    );
     if (Number(n) === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-test('replay rebuilds deleted and corrupted aggregate rows so the reports equal the raw events and the original numbers', { skip }, async () => {
+test('replay rebuilds deleted and corrupted aggregate rows so ' +
+  'the reports equal the raw events and the original numbers', {
+  skip,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
@@ -79,10 +93,13 @@ test('replay rebuilds deleted and corrupted aggregate rows so the reports equal 
     await db.exec(`ALTER TABLE traffic_hourly DELETE WHERE bucket = toDateTime(${hours[0].b})`);
     await db.exec(`ALTER TABLE traffic_daily DELETE WHERE app_id = 'app-b'`);
     await waitForMutations(db, database);
-    await db.exec(`INSERT INTO traffic_hourly SELECT bucket, app_id, service, source, source_offset, requests * 3, status_2xx, status_3xx,
-        status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets FROM traffic_hourly WHERE bucket = toDateTime(${hours[1].b})`);
-    await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset + 1000000, requests + 7, status_2xx, status_3xx,
-        status_4xx, status_5xx, billable, rejections, bytes_in + 1, bytes_out, latency_buckets FROM traffic_daily WHERE app_id = 'app-a'`);
+    await db.exec(`INSERT INTO traffic_hourly SELECT bucket, app_id, service, source, source_offset, requests * 3,
+        status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets
+        FROM traffic_hourly WHERE bucket = toDateTime(${hours[1].b})`);
+    await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset + 1000000,
+        requests + 7, status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in + 1, bytes_out,
+        latency_buckets
+        FROM traffic_daily WHERE app_id = 'app-a'`);
     const corrupted = await reports(db, fromS);
     assert.notDeepEqual(corrupted.aggregate, original.aggregate);
 
@@ -113,15 +130,26 @@ test('replay leaves the buckets of days before TIME untouched', { skip }, async 
     const db = client.withDatabase(database);
     const dayS = Math.floor(Date.now() / 1000 / 86_400) * 86_400;
     // Two events on each of two days, one source.
-    const events = makeEvents(4).map((e, i) => ({ ...e, appId: 'app-a', startMs: (dayS - 86_400 * (i < 2 ? 1 : 0)) * 1000 + 3600_000 + i }));
+    const events = makeEvents(4).map((e, i) => ({
+      ...e,
+      appId: 'app-a',
+      startMs: (dayS - 86_400 * (i < 2 ? 1 : 0)) * 1000 + 3600_000 + i,
+    }));
     await collect(db, events);
-    await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset, requests + 40, status_2xx, status_3xx,
-        status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets FROM traffic_daily`);
+    await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset, requests + 40,
+        status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets
+        FROM traffic_daily`);
     await db.exec('OPTIMIZE TABLE traffic_daily FINAL');
     await replay(client, { fromMs: dayS * 1000 + 7 * 3600_000, database });
     const rows = await aggregateReport(db, appTraffic('app-a', 'day', dayS - 86_400, dayS + 86_400));
     const day = (s: number) => new Date(s * 1000).toISOString();
-    assert.deepEqual(rows.map((r) => [r.bucket, r.requests]), [[day(dayS - 86_400), 42], [day(dayS), 2]]);
+    assert.deepEqual(
+      rows.map((r) => [r.bucket, r.requests]),
+      [
+        [day(dayS - 86_400), 42],
+        [day(dayS), 2],
+      ],
+    );
   });
 });
 
@@ -137,7 +165,10 @@ test('parseFromArg takes an ISO 8601 date or time as UTC and refuses anything el
 test('tollgate-collector replay exits 2 with a clear message for a bad TIME, without needing Kafka', () => {
   const node = new URL('../../node_modules/.bin/node', import.meta.url).pathname;
   const main = new URL('../../collector/cluster/main.ts', import.meta.url).pathname;
-  const run = spawnSync(node, [main, 'replay', '--from', 'last tuesday'], { encoding: 'utf8', env: { ...process.env, TOLLGATE_KAFKA_BROKERS: '' } });
+  const run = spawnSync(node, [main, 'replay', '--from', 'last tuesday'], {
+    encoding: 'utf8',
+    env: { ...process.env, TOLLGATE_KAFKA_BROKERS: '' },
+  });
   assert.equal(run.status, 2);
   assert.match(run.stderr, /^tollgate-collector replay: --from "last tuesday" is not an ISO 8601 time; usage: /);
 });

@@ -12,17 +12,36 @@ import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 
 const H = 3_600_000;
 const T = Date.UTC(2025, 2, 10, 13);
-/** "Now" for `final`: 2025-03-12 12:00Z, so 03-09 (ended 03-10 00:00, + 48 h = 03-12 00:00) is final and 03-10 is not. */
+/** "Now" for `final`: 2025-03-12 12:00Z, so 03-09 (ended 03-10 00:00, + 48 h = 03-12 00:00) is final and 03-10 is not.
+ * */
 const NOW = Date.UTC(2025, 2, 12, 12);
 
 function events(): AccessEvent[] {
   const out: AccessEvent[] = [];
   // acme/api at 13:00: 99 fast requests (1.8 ms); acme/search at 13:00: 1 slow one (600 ms, a 503).
   for (let i = 0; i < 99; i++) out.push(sampleEvent({ startMs: T + i * 1000 }));
-  out.push(sampleEvent({ startMs: T + 5, service: 'search', status: 503, upstreamStatus: 503, totalUs: 600_000, bytesIn: 1, bytesOut: 2 }));
+  out.push(
+    sampleEvent({
+      startMs: T + 5,
+      service: 'search',
+      status: 503,
+      upstreamStatus: 503,
+      totalUs: 600_000,
+      bytesIn: 1,
+      bytesOut: 2,
+    }),
+  );
   // beta/api at 14:00: a 404 and a rate-limited 429; an anonymous request; acme a day earlier.
   out.push(sampleEvent({ startMs: T + H, appId: 'beta, inc "b"', status: 404, upstreamStatus: 404 }));
-  out.push(sampleEvent({ startMs: T + H + 1, appId: 'beta, inc "b"', status: 429, upstreamStatus: 0, errorClass: 'rate_limited' }));
+  out.push(
+    sampleEvent({
+      startMs: T + H + 1,
+      appId: 'beta, inc "b"',
+      status: 429,
+      upstreamStatus: 0,
+      errorClass: 'rate_limited',
+    }),
+  );
   out.push(sampleEvent({ startMs: T + H + 2, appId: '' }));
   out.push(sampleEvent({ startMs: T - 24 * H, status: 301, upstreamStatus: 301 }));
   return out;
@@ -34,8 +53,18 @@ async function server(t: { after(fn: () => Promise<void> | void): void }): Promi
   for (const e of events()) agg.add(e);
   store.applyBatch({ source: 'log', from: 0, next: 1, deltas: agg.drain(), deadLetters: [] });
   const live = new LiveStats(() => NOW);
-  live.apply([{ granularity: 'day', bucketStartMs: Date.UTC(2025, 2, 12), appId: 'acme', service: 'api', counters: { ...emptyCounters(), requests: 3 } }],
-    new Map([[Math.floor(NOW / 1000) - 2, 40]]));
+  live.apply(
+    [
+      {
+        granularity: 'day',
+        bucketStartMs: Date.UTC(2025, 2, 12),
+        appId: 'acme',
+        service: 'api',
+        counters: { ...emptyCounters(), requests: 3 },
+      },
+    ],
+    new Map([[Math.floor(NOW / 1000) - 2, 40]]),
+  );
   // Like the admin server: the request id comes from X-Request-Id.
   const app = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
   installErrorReplies(app); // as the admin server does
@@ -48,10 +77,18 @@ async function server(t: { after(fn: () => Promise<void> | void): void }): Promi
   return app;
 }
 
-async function get(app: FastifyInstance, url: string): Promise<{ status: number; body: any; headers: Record<string, unknown>; text: string }> {
+async function get(
+  app: FastifyInstance,
+  url: string,
+): Promise<{ status: number; body: any; headers: Record<string, unknown>; text: string }> {
   const res = await app.inject({ method: 'GET', url, headers: { 'x-request-id': 'req-1' } });
   const type = String(res.headers['content-type']);
-  return { status: res.statusCode, headers: res.headers, text: res.body, body: type.startsWith('application/json') ? res.json() : undefined };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text: res.body,
+    body: type.startsWith('application/json') ? res.json() : undefined,
+  };
 }
 
 const RANGE = 'from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z';
@@ -60,10 +97,21 @@ test('the hourly traffic report of one app and service has one row per bucket wi
   const app = await server(t);
   const res = await get(app, `/reports/traffic?${RANGE}&app=acme&service=api&granularity=hour`);
   assert.equal(res.status, 200);
-  assert.deepEqual(res.body.rows, [{
-    bucket: '2025-03-10T13:00:00.000Z', requests: 99, status_2xx: 99, status_3xx: 0, status_4xx: 0, status_5xx: 0,
-    bytes_in: 990, bytes_out: 9900, latency_p50_ms: 1.75, latency_p95_ms: 2.425, latency_p99_ms: 2.485,
-  }]);
+  assert.deepEqual(res.body.rows, [
+    {
+      bucket: '2025-03-10T13:00:00.000Z',
+      requests: 99,
+      status_2xx: 99,
+      status_3xx: 0,
+      status_4xx: 0,
+      status_5xx: 0,
+      bytes_in: 990,
+      bytes_out: 9900,
+      latency_p50_ms: 1.75,
+      latency_p95_ms: 2.425,
+      latency_p99_ms: 2.485,
+    },
+  ]);
 });
 
 test('omitting the service merges its histograms, so quantiles come from all requests', async (t) => {
@@ -86,29 +134,42 @@ test('omitting the service merges its histograms, so quantiles come from all req
 test('omitting the app sums every app, anonymous included; day granularity reads the daily rows', async (t) => {
   const app = await server(t);
   const hourly = await get(app, `/reports/traffic?${RANGE}`);
-  assert.deepEqual(hourly.body.rows.map((r: any) => [r.bucket, r.requests, r.status_4xx]), [
-    ['2025-03-10T13:00:00.000Z', 100, 0],
-    ['2025-03-10T14:00:00.000Z', 3, 2],
-  ]);
+  assert.deepEqual(
+    hourly.body.rows.map((r: any) => [r.bucket, r.requests, r.status_4xx]),
+    [
+      ['2025-03-10T13:00:00.000Z', 100, 0],
+      ['2025-03-10T14:00:00.000Z', 3, 2],
+    ],
+  );
   const daily = await get(app, '/reports/traffic?from=2025-03-09&to=2025-03-11&granularity=day');
-  assert.deepEqual(daily.body.rows.map((r: any) => [r.bucket, r.requests, r.status_3xx]), [
-    ['2025-03-09T00:00:00.000Z', 1, 1],
-    ['2025-03-10T00:00:00.000Z', 103, 0],
-  ]);
+  assert.deepEqual(
+    daily.body.rows.map((r: any) => [r.bucket, r.requests, r.status_3xx]),
+    [
+      ['2025-03-09T00:00:00.000Z', 1, 1],
+      ['2025-03-10T00:00:00.000Z', 103, 0],
+    ],
+  );
   const exclusiveTo = await get(app, '/reports/traffic?from=2025-03-10T13:00:00%2B00:00&to=2025-03-10T14:00:00Z');
-  assert.deepEqual(exclusiveTo.body.rows.map((r: any) => r.bucket), ['2025-03-10T13:00:00.000Z'], 'to is exclusive');
+  assert.deepEqual(
+    exclusiveTo.body.rows.map((r: any) => r.bucket),
+    ['2025-03-10T13:00:00.000Z'],
+    'to is exclusive',
+  );
 });
 
-test('billing QPD has one row per app and day with billable requests and final after the lateness window', async (t) => {
-  const app = await server(t);
-  const res = await get(app, '/billing/qpd?from=2025-03-09&to=2025-03-10');
-  assert.equal(res.status, 200);
-  assert.deepEqual(res.body.rows, [
-    { date: '2025-03-09', app_id: 'acme', requests: 1, billable_requests: 1, final: true },
-    { date: '2025-03-10', app_id: 'acme', requests: 100, billable_requests: 99, final: false },
-    { date: '2025-03-10', app_id: 'beta, inc "b"', requests: 2, billable_requests: 1, final: false },
-  ]);
-});
+test(
+  'billing QPD has one row per app and day with ' + 'billable requests and final after the lateness window',
+  async (t) => {
+    const app = await server(t);
+    const res = await get(app, '/billing/qpd?from=2025-03-09&to=2025-03-10');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.rows, [
+      { date: '2025-03-09', app_id: 'acme', requests: 1, billable_requests: 1, final: true },
+      { date: '2025-03-10', app_id: 'acme', requests: 100, billable_requests: 99, final: false },
+      { date: '2025-03-10', app_id: 'beta, inc "b"', requests: 2, billable_requests: 1, final: false },
+    ]);
+  },
+);
 
 test('billing QPD as CSV has a header and quotes fields that need it', async (t) => {
   const app = await server(t);
@@ -116,12 +177,15 @@ test('billing QPD as CSV has a header and quotes fields that need it', async (t)
   assert.equal(res.status, 200);
   assert.match(String(res.headers['content-type']), /^text\/csv/);
   assert.match(String(res.headers['content-disposition']), /filename="qpd-2025-03-10-2025-03-10\.csv"/);
-  assert.equal(res.text, [
-    'date,app_id,requests,billable_requests,final',
-    '2025-03-10,acme,100,99,false',
-    '2025-03-10,"beta, inc ""b""",2,1,false',
-    '',
-  ].join('\r\n'));
+  assert.equal(
+    res.text,
+    [
+      'date,app_id,requests,billable_requests,final',
+      '2025-03-10,acme,100,99,false',
+      '2025-03-10,"beta, inc ""b""",2,1,false',
+      '',
+    ].join('\r\n'),
+  );
 });
 
 test('live stats give the current qps and today per app and service', async (t) => {

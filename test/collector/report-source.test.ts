@@ -3,11 +3,22 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { addEvent, bucketStartMs, emptyCounters, GRANULARITIES, TrafficAggregator, type TrafficCounters } from '../../collector/aggregate/traffic.ts';
+import {
+  addEvent,
+  bucketStartMs,
+  emptyCounters,
+  GRANULARITIES,
+  TrafficAggregator,
+  type TrafficCounters,
+} from '../../collector/aggregate/traffic.ts';
 import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
 import { createClickHouseClient, type ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
-import { skipWithoutClickHouse, testClickHouseClient, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
+import {
+  skipWithoutClickHouse,
+  testClickHouseClient,
+  withScratchDatabase,
+} from '../../collector/clickhouse/test-clickhouse.ts';
 import { dayKey, hourKey, secondKey, serviceField } from '../../collector/cluster/live-counters.ts';
 import { ClickHouseReportSource } from '../../collector/cluster/report-source.ts';
 import { toColumns } from '../../collector/cluster/traffic-counters.ts';
@@ -22,7 +33,9 @@ import { closedPort } from '../helpers/ports.ts';
 const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 const skip =
   skipWithoutClickHouse ||
-  (!REDIS_URL && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the variables it prints' : false);
+  (!REDIS_URL && process.env.CI !== 'true'
+    ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the variables it prints'
+    : false);
 
 const H = 3_600_000;
 const T = Date.UTC(2025, 2, 10, 13);
@@ -37,15 +50,25 @@ function events(): AccessEvent[] {
   out.push(sampleEvent({ startMs: T + 5, service: 'search', status: 503, upstreamStatus: 503, totalUs: 600_000 }));
   // beta/api at 14:00: a 404 and a rate-limited 429; an anonymous request; acme a day earlier.
   out.push(sampleEvent({ startMs: T + H, appId: 'beta', status: 404, upstreamStatus: 404 }));
-  out.push(sampleEvent({ startMs: T + H + 1, appId: 'beta', status: 429, upstreamStatus: 0, errorClass: 'rate_limited' }));
+  out.push(
+    sampleEvent({ startMs: T + H + 1, appId: 'beta', status: 429, upstreamStatus: 0, errorClass: 'rate_limited' }),
+  );
   out.push(sampleEvent({ startMs: T + H + 2, appId: '' }));
   out.push(sampleEvent({ startMs: T - 24 * H, status: 301, upstreamStatus: 301 }));
   return out;
 }
 
-interface KeyTotals { table: string; bucketS: number; appId: string; service: string; offset: number; counters: TrafficCounters }
+interface KeyTotals {
+  table: string;
+  bucketS: number;
+  appId: string;
+  service: string;
+  offset: number;
+  counters: TrafficCounters;
+}
 
-/** Cumulative totals per (table, bucket, app, service) of a source's events at offsets 0..upTo, as the collector writes them. */
+/** Cumulative totals per (table, bucket, app, service) of a source's events at offsets 0..upTo, as the collector writes
+ * them. */
 function cumulativeRows(log: readonly AccessEvent[], upTo: number, source: string): Record<string, unknown>[] {
   const keys = new Map<string, KeyTotals>();
   for (let offset = 0; offset <= upTo; offset++) {
@@ -54,20 +77,36 @@ function cumulativeRows(log: readonly AccessEvent[], upTo: number, source: strin
       const bucketS = bucketStartMs(granularity, e.startMs) / 1000;
       const table = granularity === 'hour' ? 'traffic_hourly' : 'traffic_daily';
       const id = JSON.stringify([table, bucketS, e.appId, e.service]);
-      const key = keys.get(id) ?? { table, bucketS, appId: e.appId, service: e.service, offset, counters: emptyCounters() };
+      const key = keys.get(id) ?? {
+        table,
+        bucketS,
+        appId: e.appId,
+        service: e.service,
+        offset,
+        counters: emptyCounters(),
+      };
       addEvent(key.counters, e);
       key.offset = offset;
       keys.set(id, key);
     }
   }
   return [...keys.values()].map((k) => ({
-    table: k.table, bucket: k.bucketS, app_id: k.appId, service: k.service, source, source_offset: k.offset, ...toColumns(k.counters),
+    table: k.table,
+    bucket: k.bucketS,
+    app_id: k.appId,
+    service: k.service,
+    source,
+    source_offset: k.offset,
+    ...toColumns(k.counters),
   }));
 }
 
 async function insertRows(db: ClickHouseClient, rows: readonly Record<string, unknown>[]): Promise<void> {
   for (const table of ['traffic_hourly', 'traffic_daily']) {
-    await db.insert(table, rows.filter((r) => r.table === table).map(({ table: _, ...row }) => row));
+    await db.insert(
+      table,
+      rows.filter((r) => r.table === table).map(({ table: _, ...row }) => row),
+    );
   }
 }
 
@@ -108,21 +147,28 @@ function embeddedSource(): { source: EmbeddedReportSource; close(): void } {
   return { source: new EmbeddedReportSource(store, { live: () => live.snapshot() }), close: () => store.close() };
 }
 
-
 async function json(app: FastifyInstance, url: string): Promise<any> {
   const res = await app.inject(url);
   assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
   return res.json();
 }
 
-test('traffic and billing from ClickHouse count duplicate row versions once and equal the embedded reports', { skip, timeout: 30_000 }, async () => {
+test('traffic and billing from ClickHouse count duplicate row versions once and equal the embedded reports', {
+  skip,
+  timeout: 30_000,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
     await seedClickHouse(db);
     const [{ rows }] = await db.query<{ rows: number }>('SELECT count() AS rows FROM traffic_hourly');
-    const [{ keys }] = await db.query<{ keys: number }>('SELECT count() AS keys FROM (SELECT DISTINCT bucket, app_id, service, source FROM traffic_hourly)');
-    assert.ok(Number(rows) > Number(keys) * 2, `duplicates and older versions are stored unmerged (${rows} rows, ${keys} keys)`);
+    const [{ keys }] = await db.query<{ keys: number }>(
+      'SELECT count() AS keys FROM (SELECT DISTINCT bucket, app_id, service, source FROM traffic_hourly)',
+    );
+    assert.ok(
+      Number(rows) > Number(keys) * 2,
+      `duplicates and older versions are stored unmerged (${rows} rows, ${keys} keys)`,
+    );
 
     const redis = new Redis(REDIS_URL!, { lazyConnect: true });
     const cluster = await serve(new ClickHouseReportSource({ clickhouse: db, redis }));
@@ -131,16 +177,36 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
     try {
       const day = 'from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z';
       const hourly = await json(cluster, `/reports/traffic?${day}&granularity=hour`);
-      assert.deepEqual(hourly.rows.map((r: any) => [r.bucket, r.requests, r.status_4xx, r.status_5xx]), [
-        ['2025-03-10T13:00:00.000Z', 100, 0, 1],
-        ['2025-03-10T14:00:00.000Z', 3, 2, 0],
-      ], 'summed over apps, services and sources, each key counted once');
-      assert.equal(hourly.rows[0].latency_p99_ms, 2.5, 'p99 of the merged histogram: 99 of 100 requests took at most 2.5 ms');
+      assert.deepEqual(
+        hourly.rows.map((r: any) => [r.bucket, r.requests, r.status_4xx, r.status_5xx]),
+        [
+          ['2025-03-10T13:00:00.000Z', 100, 0, 1],
+          ['2025-03-10T14:00:00.000Z', 3, 2, 0],
+        ],
+        'summed over apps, services and sources, each key counted once',
+      );
+      assert.equal(
+        hourly.rows[0].latency_p99_ms,
+        2.5,
+        'p99 of the merged histogram: 99 of 100 requests took at most 2.5 ms',
+      );
 
       const acmeApi = await json(cluster, `/reports/traffic?${day}&granularity=hour&app=acme&service=api`);
-      assert.deepEqual(acmeApi.rows.map((r: any) => r.requests), [99]);
-      const daily = await json(cluster, '/reports/traffic?from=2025-03-09T00:00:00Z&to=2025-03-11T00:00:00Z&granularity=day&app=acme');
-      assert.deepEqual(daily.rows.map((r: any) => [r.bucket, r.requests]), [['2025-03-09T00:00:00.000Z', 1], ['2025-03-10T00:00:00.000Z', 100]]);
+      assert.deepEqual(
+        acmeApi.rows.map((r: any) => r.requests),
+        [99],
+      );
+      const daily = await json(
+        cluster,
+        '/reports/traffic?from=2025-03-09T00:00:00Z&to=2025-03-11T00:00:00Z&granularity=day&app=acme',
+      );
+      assert.deepEqual(
+        daily.rows.map((r: any) => [r.bucket, r.requests]),
+        [
+          ['2025-03-09T00:00:00.000Z', 1],
+          ['2025-03-10T00:00:00.000Z', 100],
+        ],
+      );
 
       for (const url of [
         `/reports/traffic?${day}&granularity=hour`,
@@ -171,18 +237,32 @@ test('live stats come from the Redis live counters with status ok', { skip, time
   assert.ok(REDIS_URL, 'CI=true requires TOLLGATE_TEST_REDIS_URL (`npm run services:up`)');
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const prefix = `tollgate:test:${randomBytes(6).toString('hex')}:live:`;
-  const app = await serve(new ClickHouseReportSource({
-    clickhouse: testClickHouseClient(), redis, livePrefix: prefix, now: () => NOW,
-  }));
+  const app = await serve(
+    new ClickHouseReportSource({
+      clickhouse: testClickHouseClient(),
+      redis,
+      livePrefix: prefix,
+      now: () => NOW,
+    }),
+  );
   try {
-    await redis.hset(dayKey(prefix, NOW_S, 'service'), serviceField('acme', 'api'), '30', serviceField('beta', 'api'), '4');
+    await redis.hset(
+      dayKey(prefix, NOW_S, 'service'),
+      serviceField('acme', 'api'),
+      '30',
+      serviceField('beta', 'api'),
+      '4',
+    );
     await redis.hset(hourKey(prefix, NOW_S, 'service'), serviceField('acme', 'api'), '7');
     await redis.set(secondKey(prefix, NOW_S - 2), '40');
     await redis.set(secondKey(prefix, NOW_S), '1000');
     assert.deepEqual(await json(app, '/stats/live'), {
       status: 'ok',
       qps: 4,
-      today: [{ app_id: 'acme', service: 'api', requests: 30 }, { app_id: 'beta', service: 'api', requests: 4 }],
+      today: [
+        { app_id: 'acme', service: 'api', requests: 30 },
+        { app_id: 'beta', service: 'api', requests: 4 },
+      ],
       current_hour: [{ app_id: 'acme', service: 'api', requests: 7 }],
     });
   } finally {
@@ -193,12 +273,20 @@ test('live stats come from the Redis live counters with status ok', { skip, time
   }
 });
 
-test('live stats answer degraded at once with the reason when Redis is unreachable, and reports still serve', { skip, timeout: 30_000 }, async () => {
+test('live stats answer degraded at once with the reason when Redis is unreachable, and reports still serve', {
+  skip,
+  timeout: 30_000,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
     await seedClickHouse(db);
-    const redis = new Redis({ host: '127.0.0.1', port: await closedPort(), retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const redis = new Redis({
+      host: '127.0.0.1',
+      port: await closedPort(),
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
     redis.on('error', () => {});
     const app = await serve(new ClickHouseReportSource({ clickhouse: db, redis, now: () => NOW }));
     try {
@@ -209,8 +297,14 @@ test('live stats answer degraded at once with the reason when Redis is unreachab
       assert.match(live.reason, /^live counters unavailable: redis is /);
       assert.equal(live.qps, null);
       assert.ok(elapsedMs < 200, `answered in ${elapsedMs.toFixed(0)} ms, without waiting for Redis`);
-      const traffic = await json(app, '/reports/traffic?from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z&granularity=day');
-      assert.deepEqual(traffic.rows.map((r: any) => r.requests), [103]);
+      const traffic = await json(
+        app,
+        '/reports/traffic?from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z&granularity=day',
+      );
+      assert.deepEqual(
+        traffic.rows.map((r: any) => r.requests),
+        [103],
+      );
     } finally {
       await app.close();
       redis.disconnect();
@@ -218,8 +312,17 @@ test('live stats answer degraded at once with the reason when Redis is unreachab
   });
 });
 
-test('reports answer 503 GW_ERR_REPORTS_UNAVAILABLE when the database is not migrated or ClickHouse is unreachable', { skip, timeout: 30_000 }, async () => {
-  const redis = new Redis({ host: '127.0.0.1', port: await closedPort(), retryStrategy: () => null, maxRetriesPerRequest: 0, lazyConnect: true });
+test('reports answer 503 GW_ERR_REPORTS_UNAVAILABLE when the database is not migrated or ClickHouse is unreachable', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port: await closedPort(),
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+  });
   redis.on('error', () => {});
   const client = testClickHouseClient();
   const unreachable = createClickHouseClient({ url: `http://127.0.0.1:${await closedPort()}` });
@@ -232,13 +335,20 @@ test('reports answer 503 GW_ERR_REPORTS_UNAVAILABLE when the database is not mig
     for (const { db, message } of cases) {
       const app = await serve(new ClickHouseReportSource({ clickhouse: db, redis, now: () => NOW }));
       try {
-        for (const url of ['/reports/traffic?from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z', '/billing/qpd?from=2025-03-10&to=2025-03-10&format=csv']) {
+        for (const url of [
+          '/reports/traffic?from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z',
+          '/billing/qpd?from=2025-03-10&to=2025-03-10&format=csv',
+        ]) {
           const res = await app.inject(url);
           assert.equal(res.statusCode, 503, `${url}: ${res.body}`);
           const body = res.json();
           assert.equal(body.code, 'GW_ERR_REPORTS_UNAVAILABLE');
           assert.match(body.message, message);
-          assert.doesNotMatch(body.message, /127\.0\.0\.1|Code: /, 'the reply names no address and no ClickHouse internals');
+          assert.doesNotMatch(
+            body.message,
+            /127\.0\.0\.1|Code: /,
+            'the reply names no address and no ClickHouse internals',
+          );
           assert.ok(body.request_id);
         }
         // Parameters are still checked first: a bad request stays 400 whatever the store.

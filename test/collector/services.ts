@@ -15,7 +15,8 @@ const clickhouse = process.env.TOLLGATE_TEST_CLICKHOUSE_URL;
 
 export const skipWithoutServices: string | false =
   (!kafka || !clickhouse) && process.env.CI !== 'true'
-    ? 'TOLLGATE_TEST_KAFKA_BROKERS or TOLLGATE_TEST_CLICKHOUSE_URL is unset; run `npm run services:up` and export the variables it prints'
+    ? 'TOLLGATE_TEST_KAFKA_BROKERS or TOLLGATE_TEST_CLICKHOUSE_URL is ' +
+      'unset; run `npm run services:up` and export the variables it prints'
     : false;
 
 export interface Scratch {
@@ -31,7 +32,10 @@ export interface Scratch {
 
 /** Runs fn with its own topic (and dead-letter topic), group and migrated database, removed afterwards. */
 export async function withScratch(partitions: number, fn: (scratch: Scratch) => Promise<void>): Promise<void> {
-  assert.ok(kafka && clickhouse, 'CI=true requires TOLLGATE_TEST_KAFKA_BROKERS and TOLLGATE_TEST_CLICKHOUSE_URL (`npm run services:up`)');
+  assert.ok(
+    kafka && clickhouse,
+    'CI=true requires TOLLGATE_TEST_KAFKA_BROKERS and TOLLGATE_TEST_CLICKHOUSE_URL (`npm run services:up`)',
+  );
   const id = randomBytes(6).toString('hex');
   const brokers = kafka.split(',');
   const topic = `tollgate-test-${id}`;
@@ -41,7 +45,15 @@ export async function withScratch(partitions: number, fn: (scratch: Scratch) => 
   await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
   await migrate({ client: server, database });
   try {
-    await fn({ brokers, clickhouseUrl: clickhouse, topic, groupId: `tollgate-test-${id}`, database, db: server.withDatabase(database), partitions });
+    await fn({
+      brokers,
+      clickhouseUrl: clickhouse,
+      topic,
+      groupId: `tollgate-test-${id}`,
+      database,
+      db: server.withDatabase(database),
+      partitions,
+    });
   } finally {
     await admin.deleteTopics({ topics: [topic, `${topic}.dead-letter`] }).catch(() => {});
     await admin.close();
@@ -60,7 +72,10 @@ export async function produce(brokers: string[], topic: string, records: readonl
   try {
     for (let i = 0; i < records.length; i += 500) {
       const chunk = records.slice(i, i + 500);
-      await producer.send({ acks: ProduceAcks.ALL, messages: chunk.map((r) => ({ topic, partition: r.partition, value: r.value })) });
+      await producer.send({
+        acks: ProduceAcks.ALL,
+        messages: chunk.map((r) => ({ topic, partition: r.partition, value: r.value })),
+      });
     }
   } finally {
     await producer.close();
@@ -68,7 +83,11 @@ export async function produce(brokers: string[], topic: string, records: readonl
 }
 
 /** The group's committed offset per partition (absent = nothing committed). */
-export async function committedOffsets(brokers: string[], groupId: string, topic: string): Promise<Map<number, number>> {
+export async function committedOffsets(
+  brokers: string[],
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
   const admin = new Admin({ clientId: 'tollgate-test-admin', bootstrapBrokers: brokers });
   try {
     const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
@@ -83,7 +102,12 @@ export async function committedOffsets(brokers: string[], groupId: string, topic
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

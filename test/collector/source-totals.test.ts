@@ -18,7 +18,14 @@ async function flush(db: ClickHouseClient, totals: SourceTotals, events: AccessE
     const e = events[offset];
     const result = totals.count(e, offset, Date.now());
     if (result === 'counted' || result === 'redelivered') {
-      raw.push({ event_id: e.id, ts: Math.floor(e.startMs / 1000), app_id: e.appId, service: e.service, source: SOURCE, source_offset: offset });
+      raw.push({
+        event_id: e.id,
+        ts: Math.floor(e.startMs / 1000),
+        app_id: e.appId,
+        service: e.service,
+        source: SOURCE,
+        source_offset: offset,
+      });
     }
   }
   const rows = totals.dirtyRows();
@@ -33,7 +40,9 @@ function byKey(rows: AggregateRow[]): Map<string, AggregateRow> {
   return new Map(rows.map((r) => [`${r.bucket}/${r.app_id}/${r.service}`, r]));
 }
 
-test('writes the same rows after a crash between the ClickHouse ack and the Kafka commit as without the crash', { skip }, async () => {
+test('writes the same rows after a crash between the ClickHouse ack and the Kafka commit as without the crash', {
+  skip,
+}, async () => {
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
@@ -52,12 +61,27 @@ test('writes the same rows after a crash between the ClickHouse ack and the Kafk
     await restarted.load(db, Date.now());
     await flush(db, restarted, events, 100, 300);
 
-    const [actualHourly, actualDaily] = await Promise.all(['traffic_hourly', 'traffic_daily'].map((table) =>
-      db.query<AggregateRow>(`SELECT toUInt32(bucket) AS bucket, app_id, service, source,
+    const [actualHourly, actualDaily] = await Promise.all(
+      ['traffic_hourly', 'traffic_daily'].map((table) =>
+        db.query<AggregateRow>(`SELECT toUInt32(bucket) AS bucket, app_id, service, source,
           max(source_offset) AS last_offset,
-          ${['requests', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'billable', 'rejections', 'bytes_in', 'bytes_out', 'latency_buckets']
-            .map((c) => `argMax(${c}, source_offset) AS ${c}`).join(', ')}
-        FROM ${table} GROUP BY bucket, app_id, service, source`)));
+          ${[
+            'requests',
+            'status_2xx',
+            'status_3xx',
+            'status_4xx',
+            'status_5xx',
+            'billable',
+            'rejections',
+            'bytes_in',
+            'bytes_out',
+            'latency_buckets',
+          ]
+            .map((c) => `argMax(${c}, source_offset) AS ${c}`)
+            .join(', ')}
+        FROM ${table} GROUP BY bucket, app_id, service, source`),
+      ),
+    );
     // The alias cannot shadow the column argMax reads (18.16: aggregate inside aggregate).
     for (const row of [...actualHourly, ...actualDaily]) {
       const r = row as AggregateRow & { last_offset?: number };
@@ -79,7 +103,11 @@ test('counts a re-sent event_id once, also after a restart reloaded what was cou
     const restarted = new SourceTotals(SOURCE, OPTIONS);
     await restarted.load(db, Date.now());
     assert.equal(restarted.count(events[10], 60, Date.now()), 'duplicate', 'the id was counted at offset 10');
-    assert.equal(restarted.count(events[10], 10, Date.now()), 'redelivered', 'offset 10 itself is the same record again');
+    assert.equal(
+      restarted.count(events[10], 10, Date.now()),
+      'redelivered',
+      'offset 10 itself is the same record again',
+    );
     assert.equal(restarted.count(events[49], 49, Date.now()), 'redelivered', 'offset 49 is at the mark');
   });
 });

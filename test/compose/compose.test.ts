@@ -23,7 +23,12 @@ test('every file or folder the compose file mounts from the repository exists', 
 });
 
 test('the gateway config the compose file mounts is valid with the compose environment', () => {
-  const env = Object.fromEntries(Object.entries<string>(compose.services.gateway.environment).map(([k, v]) => [k, k === 'TOLLGATE_ADMIN_TOKEN' ? 'x'.repeat(24) : v]));
+  const env = Object.fromEntries(
+    Object.entries<string>(compose.services.gateway.environment).map(([k, v]) => [
+      k,
+      k === 'TOLLGATE_ADMIN_TOKEN' ? 'x'.repeat(24) : v,
+    ]),
+  );
   const r = loadConfigFile(new URL('gateway/examples/compose.yaml', root).pathname, env);
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   assert.equal(r.config.store.kind, 'redis');
@@ -33,32 +38,48 @@ test('the gateway config the compose file mounts is valid with the compose envir
   assert.equal(r.config.reports.clickhouse_url, 'http://clickhouse:8123');
 });
 
-test('the Prometheus config compose mounts scrapes the gateway and loads rule files that are mounted and valid', async (t) => {
-  const promtool = process.env.TOLLGATE_TEST_PROMTOOL;
-  if (!promtool) {
-    if (process.env.CI === 'true') assert.fail('TOLLGATE_TEST_PROMTOOL is unset under CI=true');
-    t.skip('promtool not found; run `npm run services:up`');
-    return;
-  }
-  const prom = parse(readFileSync(new URL('alerts/prometheus.yml', root), 'utf8'));
-  assert.deepEqual(prom.scrape_configs.map((s: { job_name: string }) => s.job_name), ['tollgate-gateway', 'tollgate-collector']);
-  const mounts: string[] = compose.services.prometheus.volumes;
-  for (const file of prom.rule_files) {
-    const mount = mounts.find((m) => m.split(':')[1] === file);
-    assert.ok(mount, `${file} is not mounted`);
-    assert.ok(existsSync(new URL(mount.split(':')[0], root)));
-  }
-  const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(promtool, ['check', 'rules', new URL('alerts/tollgate.rules.yml', root).pathname], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-});
+test(
+  'the Prometheus config compose mounts scrapes the ' + 'gateway and loads rule files that are mounted and valid',
+  async (t) => {
+    const promtool = process.env.TOLLGATE_TEST_PROMTOOL;
+    if (!promtool) {
+      if (process.env.CI === 'true') assert.fail('TOLLGATE_TEST_PROMTOOL is unset under CI=true');
+      t.skip('promtool not found; run `npm run services:up`');
+      return;
+    }
+    const prom = parse(readFileSync(new URL('alerts/prometheus.yml', root), 'utf8'));
+    assert.deepEqual(
+      prom.scrape_configs.map((s: { job_name: string }) => s.job_name),
+      ['tollgate-gateway', 'tollgate-collector'],
+    );
+    const mounts: string[] = compose.services.prometheus.volumes;
+    for (const file of prom.rule_files) {
+      const mount = mounts.find((m) => m.split(':')[1] === file);
+      assert.ok(mount, `${file} is not mounted`);
+      assert.ok(existsSync(new URL(mount.split(':')[0], root)));
+    }
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(promtool, ['check', 'rules', new URL('alerts/tollgate.rules.yml', root).pathname], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+  },
+);
 
-test('the compose file has the whole cluster: gateway, collector, Kafka, ClickHouse (migrated first), Redis, Prometheus, Grafana', () => {
-  for (const name of ['gateway', 'collector', 'migrate', 'kafka', 'clickhouse', 'redis', 'prometheus', 'grafana']) {
-    assert.ok(compose.services[name], `${name} is missing`);
-  }
-  const kafka = compose.services.kafka.environment;
-  assert.match(kafka.KAFKA_PROCESS_ROLES, /broker,controller/, 'Kafka runs in KRaft mode');
-  assert.equal(compose.services.collector.depends_on.migrate.condition, 'service_completed_successfully');
-  assert.equal(compose.services.collector.environment.TOLLGATE_KAFKA_BROKERS, compose.services.gateway.environment.TOLLGATE_EVENTS_KAFKA_BROKERS, 'gateway and collector use the same brokers');
-});
+test(
+  'the compose file has the whole cluster: gateway, collector, ' +
+    'Kafka, ClickHouse (migrated first), Redis, Prometheus, Grafana',
+  () => {
+    for (const name of ['gateway', 'collector', 'migrate', 'kafka', 'clickhouse', 'redis', 'prometheus', 'grafana']) {
+      assert.ok(compose.services[name], `${name} is missing`);
+    }
+    const kafka = compose.services.kafka.environment;
+    assert.match(kafka.KAFKA_PROCESS_ROLES, /broker,controller/, 'Kafka runs in KRaft mode');
+    assert.equal(compose.services.collector.depends_on.migrate.condition, 'service_completed_successfully');
+    assert.equal(
+      compose.services.collector.environment.TOLLGATE_KAFKA_BROKERS,
+      compose.services.gateway.environment.TOLLGATE_EVENTS_KAFKA_BROKERS,
+      'gateway and collector use the same brokers',
+    );
+  },
+);

@@ -18,7 +18,10 @@ test('a gateway process with events.sink: kafka sends every request to the topic
   t.after(() => up.close());
   const dir = tempDir();
   const file = writeYaml(dir, 'tollgate.yaml', {
-    proxy: { listen: '127.0.0.1:0' }, admin: { listen: '127.0.0.1:0' }, store: { dir: join(dir, 'store') }, log: { level: 'info' },
+    proxy: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0' },
+    store: { dir: join(dir, 'store') },
+    log: { level: 'info' },
     events: { sink: 'kafka', dir: join(dir, 'events'), kafka: { brokers, topic, flush_ms: 20 } },
     services: [service('api', [up.url], [{ paths: ['/api'] }])],
   });

@@ -15,7 +15,12 @@ import type { AccessEvent } from '../../shared/access-event.ts';
 import { decode } from '../../shared/access-event-codec.ts';
 import { EventIdGenerator } from '../../shared/access-event-id.ts';
 import { createEventMetrics, type EventMetrics } from '../../gateway/metrics.ts';
-import { createKafkaSink, type EventProducer, type KafkaEventSink, type KafkaSinkConfig } from '../../gateway/proxy/events/kafka/index.ts';
+import {
+  createKafkaSink,
+  type EventProducer,
+  type KafkaEventSink,
+  type KafkaSinkConfig,
+} from '../../gateway/proxy/events/kafka/index.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 
 /** The brokers, or undefined after marking the test skipped; with CI=true a missing Kafka fails. */
@@ -23,7 +28,9 @@ export function kafkaBrokers(t: TestContext): string[] | undefined {
   const value = process.env.TOLLGATE_TEST_KAFKA_BROKERS;
   if (value) return value.split(',');
   if (process.env.CI === 'true') {
-    assert.fail('TOLLGATE_TEST_KAFKA_BROKERS is unset but CI=true: the Kafka sink suites must run in CI (npm run services:up)');
+    assert.fail(
+      'TOLLGATE_TEST_KAFKA_BROKERS is unset but CI=true: the Kafka sink suites must run in CI (npm run services:up)',
+    );
   }
   t.skip('TOLLGATE_TEST_KAFKA_BROKERS is unset; start Kafka with `npm run services:up` and export the line it prints');
   return undefined;
@@ -82,23 +89,49 @@ const ids = new EventIdGenerator();
 /** Event number `index` (carried in bytesIn), with a fresh id; ~130 bytes encoded. */
 export function numberedEvent(index: number): AccessEvent {
   return {
-    id: ids.next(), startMs: Date.now(), node: 'gw-test-1', appId: 'app_3f9a1c2e', service: 'orders', route: 'orders.list',
-    method: 'GET', status: 200, upstreamStatus: 200, totalUs: 1500, upstreamUs: 1200, gatewayUs: 300,
-    bytesIn: index, bytesOut: 5120, clientIp: '10.1.2.3', target: 'http://10.0.0.7:8080', errorClass: 'none',
+    id: ids.next(),
+    startMs: Date.now(),
+    node: 'gw-test-1',
+    appId: 'app_3f9a1c2e',
+    service: 'orders',
+    route: 'orders.list',
+    method: 'GET',
+    status: 200,
+    upstreamStatus: 200,
+    totalUs: 1500,
+    upstreamUs: 1200,
+    gatewayUs: 300,
+    bytesIn: index,
+    bytesOut: 5120,
+    clientIp: '10.1.2.3',
+    target: 'http://10.0.0.7:8080',
+    errorClass: 'none',
     traceId: '0af7651916cd43dd8448eb211c80319c',
   };
 }
 
-export function sinkConfig(overrides: Partial<KafkaSinkConfig> & Pick<KafkaSinkConfig, 'brokers' | 'topic' | 'dir'>): KafkaSinkConfig {
+export function sinkConfig(
+  overrides: Partial<KafkaSinkConfig> & Pick<KafkaSinkConfig, 'brokers' | 'topic' | 'dir'>,
+): KafkaSinkConfig {
   return {
-    clientId: 'tollgate-sink-test', flushMs: 20, batchEvents: 1000, compression: 'lz4', timeoutMs: 2000,
-    maxBytes: 64 * 1024 * 1024, ...overrides,
+    clientId: 'tollgate-sink-test',
+    flushMs: 20,
+    batchEvents: 1000,
+    compression: 'lz4',
+    timeoutMs: 2000,
+    maxBytes: 64 * 1024 * 1024,
+    ...overrides,
   };
 }
 
-/** createKafkaSink, closed after the test even when an assertion fails first (its sender would keep the process alive). */
+/** createKafkaSink, closed after the test even when an assertion fails first (its sender would keep the process alive).
+ * */
 export async function openSink(
-  t: TestContext, config: KafkaSinkConfig, metrics: EventMetrics, log: pino.Logger, producer?: EventProducer,
+  t: TestContext,
+  config: KafkaSinkConfig,
+  metrics: EventMetrics,
+  log: pino.Logger,
+  producer?: EventProducer,
 ): Promise<KafkaEventSink> {
   const sink = await createKafkaSink(config, metrics, log, producer);
   t.after(() => sink.close(2000));
@@ -120,13 +153,13 @@ export function capturedLogger(): { log: pino.Logger; lines: Record<string, unkn
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
   return { log: pino({ level: 'debug' }, stream), lines };
 }
-
 
 /**
  * Every record in the topic's partitions, decoded, in offset order per partition
@@ -134,15 +167,23 @@ export function capturedLogger(): { log: pino.Logger; lines: Record<string, unkn
  */
 export async function readTopic(brokers: string[], topic: string, timeoutMs = 30_000): Promise<AccessEvent[]> {
   const consumer = new Consumer({
-    clientId: 'tollgate-sink-test-reader', groupId: `tollgate-sink-test-${randomUUID()}`, bootstrapBrokers: brokers,
-    maxWaitTime: 200, timeout: 5000,
+    clientId: 'tollgate-sink-test-reader',
+    groupId: `tollgate-sink-test-${randomUUID()}`,
+    bootstrapBrokers: brokers,
+    maxWaitTime: 200,
+    timeout: 5000,
   });
   try {
     const endOffsets = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
     const total = endOffsets.reduce((n, o) => n + Number(o), 0);
     const byPartition = endOffsets.map((): AccessEvent[] => []);
     if (total === 0) return [];
-    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      autocommit: false,
+      maxWaitTime: 200,
+    });
     const timer = setTimeout(() => void stream.close(), timeoutMs);
     let read = 0;
     try {

@@ -18,7 +18,19 @@ import { ClusterCollector } from '../../collector/cluster/collector.ts';
 import { totalRequests } from '../../collector/clickhouse/test-clickhouse.ts';
 import { committedOffsets, waitFor } from '../collector/services.ts';
 import {
-  capturedLogger, holdKafkaLock, openSink, eventually, kafkaBrokers, numberedEvent, randomTopic, range, readTopic, sinkConfig, sleep, summarize, testMetrics,
+  capturedLogger,
+  holdKafkaLock,
+  openSink,
+  eventually,
+  kafkaBrokers,
+  numberedEvent,
+  randomTopic,
+  range,
+  readTopic,
+  sinkConfig,
+  sleep,
+  summarize,
+  testMetrics,
 } from './kafka-helpers.ts';
 
 const execFileAsync = promisify(execFile);
@@ -27,15 +39,28 @@ const OUTAGE_MS = 30_000;
 const EVENTS_PER_TICK = 20;
 const TICK_MS = 10;
 
-const services = (command: 'up' | 'down' | 'status') => execFileAsync('bash', [SERVICES, command, 'kafka'], { timeout: 120_000 });
+const services = (command: 'up' | 'down' | 'status') =>
+  execFileAsync('bash', [SERVICES, command, 'kafka'], { timeout: 120_000 });
 
-test('Kafka stopped for thirty seconds under load: nothing is lost, everything arrives in order after it returns and is counted once', { timeout: 240_000 }, async (t) => {
+test('Kafka stopped for thirty seconds under load: nothing is lost, ' +
+  'everything arrives in order after it returns and is counted once', {
+  timeout: 240_000,
+}, async (t) => {
   const brokers = kafkaBrokers(t);
   if (!brokers) return;
   await holdKafkaLock(t);
-  if (!(await services('status').then(() => true, () => false))) {
-    if (process.env.CI === 'true') assert.fail('Kafka is not running under scripts/services.sh, so this test cannot stop it');
-    t.skip(`Kafka at ${brokers.join(',')} is not run by scripts/services.sh, which this test stops and starts (npm run services:up)`);
+  if (
+    !(await services('status').then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (process.env.CI === 'true')
+      assert.fail('Kafka is not running under scripts/services.sh, so this test cannot stop it');
+    t.skip(
+      `Kafka at ${brokers.join(',')} is not run by scripts/services.sh, ` +
+        'which this test stops and starts (npm run services:up)',
+    );
     return;
   }
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-kafka-outage-'));
@@ -87,11 +112,21 @@ test('Kafka stopped for thirty seconds under load: nothing is lost, everything a
   }
   assert.equal(new Set(records.map((e) => e.id)).size, emitted);
   await assertCollectorCountsOnce(t, brokers, topic, emitted, records.length);
-  t.diagnostic(`Kafka away ${(downMs / 1000).toFixed(1)} s; ${emitted} events emitted, at most ${peakUnsent} waiting in the log; ${indexes.length} records in Kafka, ${duplicateIds} duplicates`);
+  t.diagnostic(
+    `Kafka away ${(downMs / 1000).toFixed(1)} s; ${emitted} events emitted, at most ` +
+      `${peakUnsent} waiting in the log; ${indexes.length} records in Kafka, ${duplicateIds} duplicates`,
+  );
 });
 
-/** End to end: the cluster collector reads the topic (duplicates included) into a scratch database and reports `emitted` requests. */
-async function assertCollectorCountsOnce(t: TestContext, brokers: string[], topic: string, emitted: number, records: number): Promise<void> {
+/** End to end: the cluster collector reads the topic (duplicates included) into a scratch database and reports
+ * `emitted` requests. */
+async function assertCollectorCountsOnce(
+  t: TestContext,
+  brokers: string[],
+  topic: string,
+  emitted: number,
+  records: number,
+): Promise<void> {
   const url = process.env.TOLLGATE_TEST_CLICKHOUSE_URL;
   if (!url) {
     if (process.env.CI === 'true') assert.fail('CI=true requires TOLLGATE_TEST_CLICKHOUSE_URL (`npm run services:up`)');
@@ -104,16 +139,29 @@ async function assertCollectorCountsOnce(t: TestContext, brokers: string[], topi
   const db = server.withDatabase(database);
   const groupId = `${topic}-collector`;
   const collector = new ClusterCollector({
-    brokers, topic, groupId, clickhouse: db, logger: pino({ level: 'silent' }),
-    batchMaxEvents: 5000, batchMaxWaitMs: 100, retryInitialDelayMs: 50, retryMaxDelayMs: 500, lagIntervalMs: 500,
+    brokers,
+    topic,
+    groupId,
+    clickhouse: db,
+    logger: pino({ level: 'silent' }),
+    batchMaxEvents: 5000,
+    batchMaxWaitMs: 100,
+    retryInitialDelayMs: 50,
+    retryMaxDelayMs: 500,
+    lagIntervalMs: 500,
   });
   try {
     await collector.start((error) => assert.fail(`collector failed: ${error.message}`));
     // Every record consumed, duplicates included, before the count is read.
-    await waitFor('the collector committed every record', async () => {
-      const committed = await committedOffsets(brokers, groupId, topic);
-      return [...committed.values()].reduce((sum, n) => sum + n, 0) === records;
-    }, 60_000, 200);
+    await waitFor(
+      'the collector committed every record',
+      async () => {
+        const committed = await committedOffsets(brokers, groupId, topic);
+        return [...committed.values()].reduce((sum, n) => sum + n, 0) === records;
+      },
+      60_000,
+      200,
+    );
     assert.equal(await totalRequests(db), emitted, 'the collector counted each event once');
   } finally {
     await collector.stop();

@@ -8,7 +8,11 @@ import { numberedEvent, sinkConfig, testMetrics } from './kafka-helpers.ts';
 
 async function emitUntilKilled(dir: string, port: number): Promise<void> {
   const { metrics } = testMetrics();
-  const sink = await createKafkaSink(sinkConfig({ brokers: [`127.0.0.1:${port}`], topic: 'tollgate-unreachable', dir, timeoutMs: 1000 }), metrics, pino({ level: 'silent' }));
+  const sink = await createKafkaSink(
+    sinkConfig({ brokers: [`127.0.0.1:${port}`], topic: 'tollgate-unreachable', dir, timeoutMs: 1000 }),
+    metrics,
+    pino({ level: 'silent' }),
+  );
   while (sink.state !== 'down') await new Promise((resolve) => setTimeout(resolve, 5));
   setInterval(() => process.stdout.write(`written ${sink.logStats.written} dropped ${sink.logStats.dropped}\n`), 2);
   for (let index = 0; ; ) {

@@ -30,9 +30,16 @@ export const anyEvent = (_e: AccessEvent): boolean => true;
  * `pick`, and returns those, oldest first; [] when fewer arrived in time, so
  * the assertion that follows is what fails.
  */
-export async function eventsWhere(gw: { dir: string }, pick: (e: AccessEvent) => boolean, n = 1, timeoutMs = 5000): Promise<AccessEvent[]> {
-  return (await eventually(async () => {
-    const e = (await readEvents(gw)).filter(pick);
-    return e.length >= n ? e : undefined;
-  }, timeoutMs)) ?? [];
+export async function eventsWhere(
+  gw: { dir: string },
+  pick: (e: AccessEvent) => boolean,
+  n = 1,
+  timeoutMs = 5000,
+): Promise<AccessEvent[]> {
+  return (
+    (await eventually(async () => {
+      const e = (await readEvents(gw)).filter(pick);
+      return e.length >= n ? e : undefined;
+    }, timeoutMs)) ?? []
+  );
 }

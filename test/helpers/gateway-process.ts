@@ -14,7 +14,9 @@ export const NODE_BIN = join(REPO_ROOT, 'node_modules/.bin/node');
  * TOLLGATE_TEST_CLI at the bundle (dist/bundle/cli.js), which is what users
  * run; a test file run on its own runs the sources.
  */
-export const CLI = process.env.TOLLGATE_TEST_CLI ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI) : join(REPO_ROOT, 'gateway/process/cli.ts');
+export const CLI = process.env.TOLLGATE_TEST_CLI
+  ? resolve(REPO_ROOT, process.env.TOLLGATE_TEST_CLI)
+  : join(REPO_ROOT, 'gateway/process/cli.ts');
 /** The launcher users run (package.json bin): the bundle on the pinned Node. */
 export const LAUNCHER = join(REPO_ROOT, 'scripts/bin/tollgate');
 
@@ -37,7 +39,6 @@ export function writeYaml(dir: string, name: string, config: unknown): string {
   return file;
 }
 
-
 /** True when nothing listens on 127.0.0.1:port. */
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -58,17 +59,32 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { TOLLGATE_EVENTS_DIR: tempDir('tollgate-events-'), ...out, ...env };
 }
 
-export interface CliResult { code: number | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `tollgate ARGS` to completion (validate, schema, a start that must fail). */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(...tollgateCommand(args), { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...tollgateCommand(args), {
+      cwd: REPO_ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`)); }, timeoutMs);
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tollgate ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       // 'exit' can come before the pipes are drained.
@@ -104,8 +120,21 @@ const addressOf = (a: unknown): string | undefined => {
  * with `listening` (the fixed addresses of a config that logs above info),
  * until its admin /readyz answers 200.
  */
-export async function startGatewayProcess(file: string, opts: { env?: Record<string, string>; args?: string[]; nodeArgs?: string[]; startTimeoutMs?: number; listening?: { proxy: string; admin: string } } = {}): Promise<GatewayProcess> {
-  const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])], opts.nodeArgs), { cwd: REPO_ROOT, env: childEnv(opts.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startGatewayProcess(
+  file: string,
+  opts: {
+    env?: Record<string, string>;
+    args?: string[];
+    nodeArgs?: string[];
+    startTimeoutMs?: number;
+    listening?: { proxy: string; admin: string };
+  } = {},
+): Promise<GatewayProcess> {
+  const child = spawn(...tollgateCommand(['--config', file, ...(opts.args ?? [])], opts.nodeArgs), {
+    cwd: REPO_ROOT,
+    env: childEnv(opts.env ?? {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Record<string, any>[] = [];
   const waiters: { pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }[] = [];
   let buffered = '';
@@ -117,32 +146,66 @@ export async function startGatewayProcess(file: string, opts: { env?: Record<str
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       let parsed: Record<string, any>;
-      try { parsed = JSON.parse(line); } catch { parsed = { msg: line, raw: true }; }
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = { msg: line, raw: true };
+      }
       logs.push(parsed);
-      for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
+      for (const w of [...waiters])
+        if (w.pred(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
     }
   });
-  child.stderr!.on('data', (c: Buffer) => { stderr += c; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
 
   const waitForLog = (pred: (l: Record<string, any>) => boolean, timeoutMs = 10000) => {
     const hit = logs.find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise<Record<string, any>>((resolve, reject) => {
-      const w = { pred, resolve: (l: Record<string, any>) => { clearTimeout(t); resolve(l); } };
+      const w = {
+        pred,
+        resolve: (l: Record<string, any>) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      };
       const t = setTimeout(() => {
         waiters.splice(waiters.indexOf(w), 1);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; stderr:\n${stderr}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; stderr:\n${stderr}\n` +
+              `logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       waiters.push(w);
-      void exited.then(() => { if (waiters.includes(w)) { clearTimeout(t); waiters.splice(waiters.indexOf(w), 1); reject(new Error(`tollgate exited before the expected log line; stderr:\n${stderr}`)); } });
+      void exited.then(() => {
+        if (waiters.includes(w)) {
+          clearTimeout(t);
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`tollgate exited before the expected log line; stderr:\n${stderr}`));
+        }
+      });
     });
   };
 
   let listening: Record<string, any>;
   try {
     listening = opts.listening
-      ? await waitForReady(`http://${opts.listening.admin}/readyz`, exited, opts.startTimeoutMs ?? 15000, () => stderr).then(() => opts.listening!)
+      ? await waitForReady(
+          `http://${opts.listening.admin}/readyz`,
+          exited,
+          opts.startTimeoutMs ?? 15000,
+          () => stderr,
+        ).then(() => opts.listening!)
       : await waitForLog((l) => l.msg === 'tollgate listening', opts.startTimeoutMs ?? 15000);
   } catch (err) {
     child.kill('SIGKILL');
@@ -156,20 +219,36 @@ export async function startGatewayProcess(file: string, opts: { env?: Record<str
     return r;
   };
   return {
-    child, pid: child.pid!, logs, stderr: () => stderr, waitForLog, exited, stop,
+    child,
+    pid: child.pid!,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    exited,
+    stop,
     proxyUrl: `http://${addressOf(listening.proxy)}`,
     adminUrl: `http://${addressOf(listening.admin)}`,
   };
 }
 
 /** Polls `url` until it answers 200; rejects when the process exits first or `timeoutMs` passes. */
-async function waitForReady(url: string, exited: Promise<unknown>, timeoutMs: number, stderr: () => string): Promise<void> {
+async function waitForReady(
+  url: string,
+  exited: Promise<unknown>,
+  timeoutMs: number,
+  stderr: () => string,
+): Promise<void> {
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (gone) throw new Error(`tollgate exited before ${url} answered 200; stderr:\n${stderr()}`);
-    const status = await fetch(url).then((r) => r.status, () => 0);
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 50));
   }

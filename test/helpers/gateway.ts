@@ -36,18 +36,39 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
   writeFileSync(file, stringify(full));
   const loaded = loadConfigFile(file);
   if (!loaded.ok) throw new Error(`test config invalid: ${JSON.stringify(loaded.errors)}`);
-  const gw = await startSingle({ file, raw: loaded.raw!, text: loaded.text!, config: loaded.config }, createLogger(loaded.config.log.level));
+  const gw = await startSingle(
+    { file, raw: loaded.raw!, text: loaded.text!, config: loaded.config },
+    createLogger(loaded.config.log.level),
+  );
   return {
     ...gw,
     url: `http://127.0.0.1:${gw.proxy.port}`,
     adminUrl: `http://127.0.0.1:${gw.admin.port}`,
-    file, dir,
-    writeConfig: (c) => writeFileSync(file, stringify({ ...full, ...c, proxy: full.proxy, admin: full.admin, store: full.store, events: full.events, log: full.log })),
+    file,
+    dir,
+    writeConfig: (c) =>
+      writeFileSync(
+        file,
+        stringify({
+          ...full,
+          ...c,
+          proxy: full.proxy,
+          admin: full.admin,
+          store: full.store,
+          events: full.events,
+          log: full.log,
+        }),
+      ),
   };
 }
 
 /** One service `name` with the given routes and static targets. */
-export function service(name: string, targets: string[], routes: Record<string, unknown>[] = [{ paths: ['/'] }], upstream: Record<string, unknown> = {}) {
+export function service(
+  name: string,
+  targets: string[],
+  routes: Record<string, unknown>[] = [{ paths: ['/'] }],
+  upstream: Record<string, unknown> = {},
+) {
   return { name, routes, upstream: { targets: targets.map((url) => ({ url })), ...upstream } };
 }
 

@@ -34,25 +34,37 @@ export function send(baseUrl: string, path: string, opts: SendOptions = {}): Pro
   const url = new URL(baseUrl);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: url.hostname, port: url.port, path, method: opts.method ?? 'GET',
-      headers: opts.headers, agent: opts.agent ?? false, localAddress: opts.localAddress,
-      setHost: !opts.noHost && !(opts.headers && 'host' in opts.headers),
-      timeout: opts.timeoutMs ?? 10000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const text = body.toString('utf8');
-        resolve({
-          status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, text,
-          ms: performance.now() - started,
-          json: () => JSON.parse(text),
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        agent: opts.agent ?? false,
+        localAddress: opts.localAddress,
+        setHost: !opts.noHost && !(opts.headers && 'host' in opts.headers),
+        timeout: opts.timeoutMs ?? 10000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body,
+            text,
+            ms: performance.now() - started,
+            json: () => JSON.parse(text),
+          });
         });
-      });
-    });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`request to ${path} timed out`)));
     req.on('error', reject);
     req.end(opts.body);

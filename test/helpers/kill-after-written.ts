@@ -10,7 +10,12 @@ const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.u
  * lines, SIGKILLs it `delayMs` after it reported `killAfterWritten` records,
  * and returns the highest counts it printed before it died.
  */
-export async function runUntilWrittenThenKill(fixture: string, args: string[], killAfterWritten: number, delayMs = 0): Promise<{ written: number; dropped: number }> {
+export async function runUntilWrittenThenKill(
+  fixture: string,
+  args: string[],
+  killAfterWritten: number,
+  delayMs = 0,
+): Promise<{ written: number; dropped: number }> {
   const child = spawn(NODE, [fixture, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let written = 0;
   let dropped = 0;

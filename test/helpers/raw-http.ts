@@ -5,7 +5,11 @@ import { connect } from 'node:net';
  * everything the server wrote until it closed or `timeoutMs` passed. For
  * requests a well-behaved client cannot send (ambiguous framing, huge heads).
  */
-export function rawRequest(port: number, data: string | Buffer, timeoutMs = 2000): Promise<{ text: string; status: number; closed: boolean }> {
+export function rawRequest(
+  port: number,
+  data: string | Buffer,
+  timeoutMs = 2000,
+): Promise<{ text: string; status: number; closed: boolean }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -19,8 +23,14 @@ export function rawRequest(port: number, data: string | Buffer, timeoutMs = 2000
     };
     const timer = setTimeout(done, timeoutMs);
     socket.on('data', (c) => chunks.push(c));
-    socket.on('end', () => { closed = true; done(); });
-    socket.on('error', () => { closed = true; done(); });
+    socket.on('end', () => {
+      closed = true;
+      done();
+    });
+    socket.on('error', () => {
+      closed = true;
+      done();
+    });
     socket.write(data);
   });
 }

@@ -16,7 +16,9 @@ export interface RawUpstream {
  * for upstreams that misbehave in ways node:http refuses to. `index` counts
  * requests across all connections from 0.
  */
-export async function startRawUpstream(respond: (socket: Socket, head: string, index: number) => void): Promise<RawUpstream> {
+export async function startRawUpstream(
+  respond: (socket: Socket, head: string, index: number) => void,
+): Promise<RawUpstream> {
   const heads: string[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -42,13 +44,16 @@ export async function startRawUpstream(respond: (socket: Socket, head: string, i
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
-    server, port, url: `http://127.0.0.1:${port}`, heads,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    heads,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
-
 
 export { closedPort } from './ports.ts';

@@ -33,7 +33,13 @@ export interface Trap {
 /** A script (EVAL or EVALSHA) whose first key is `key`: a store's compare-and-set save or append. */
 export const scriptOn = (key: string) => (args: string[]) => /^eval(sha)?$/i.test(args[0] ?? '') && args[3] === key;
 
-interface Rule { match: (args: string[]) => boolean; step: () => Promise<unknown>; left: number; ran: number; error?: unknown }
+interface Rule {
+  match: (args: string[]) => boolean;
+  step: () => Promise<unknown>;
+  left: number;
+  ran: number;
+  error?: unknown;
+}
 
 /** Starts the relay in front of `redisUrl` (redis://host:port); closed after the test. */
 export async function startRedisInterposer(t: TestContext, redisUrl: string): Promise<RedisInterposer> {
@@ -44,7 +50,11 @@ export async function startRedisInterposer(t: TestContext, redisUrl: string): Pr
     const upstream = connect({ host: target.hostname, port: Number(target.port || 6379) });
     for (const s of [client, upstream]) {
       sockets.add(s);
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
       s.on('error', () => undefined);
     }
     upstream.pipe(client);
@@ -74,7 +84,10 @@ export async function startRedisInterposer(t: TestContext, redisUrl: string): Pr
         draining = false;
       }
     };
-    client.on('data', (chunk: Buffer) => { pending = pending.length ? Buffer.concat([pending, chunk]) : chunk; void drain(); });
+    client.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      void drain();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {

@@ -25,7 +25,11 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis | 
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const c = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     const failed = new Promise<Error>((resolve) => c.once('error', resolve));
     child = c;
     const up = await Promise.race([waitForPort(port, 5000), failed]);
@@ -49,10 +53,19 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis | 
     return undefined;
   }
   t.after(stop);
-  const signal = (sig: NodeJS.Signals) => { if (child && child.exitCode === null) child.kill(sig); };
+  const signal = (sig: NodeJS.Signals) => {
+    if (child && child.exitCode === null) child.kill(sig);
+  };
   // A frozen server never exits on SIGKILL's behalf in stop(): thaw first.
   t.after(() => signal('SIGCONT'));
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start, freeze: () => signal('SIGSTOP'), thaw: () => signal('SIGCONT') };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
+    freeze: () => signal('SIGSTOP'),
+    thaw: () => signal('SIGCONT'),
+  };
 }
 
 /** Resolves once something accepts connections on the port, or false after `ms`. */
@@ -61,7 +74,10 @@ function waitForPort(port: number, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const attempt = () => {
       const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => {
         s.destroy();
         if (Date.now() > deadline) resolve(false);

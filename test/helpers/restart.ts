@@ -11,11 +11,16 @@ import type { TestGateway } from './gateway.ts';
 export async function restartGateway(prev: TestGateway): Promise<TestGateway> {
   const loaded = loadConfigFile(prev.file);
   if (!loaded.ok) throw new Error(`config invalid on restart: ${JSON.stringify(loaded.errors)}`);
-  const gw = await startSingle({ file: prev.file, raw: loaded.raw!, text: loaded.text!, config: loaded.config }, createLogger(loaded.config.log.level));
+  const gw = await startSingle(
+    { file: prev.file, raw: loaded.raw!, text: loaded.text!, config: loaded.config },
+    createLogger(loaded.config.log.level),
+  );
   return {
     ...gw,
     url: `http://127.0.0.1:${gw.proxy.port}`,
     adminUrl: `http://127.0.0.1:${gw.admin.port}`,
-    file: prev.file, dir: prev.dir, writeConfig: prev.writeConfig,
+    file: prev.file,
+    dir: prev.dir,
+    writeConfig: prev.writeConfig,
   };
 }

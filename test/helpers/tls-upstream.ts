@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 const dir = new URL('./tls/', import.meta.url);
 export const LOCALHOST_CERT = readFileSync(new URL('localhost-cert.pem', dir), 'utf8');
 const LOCALHOST_KEY = readFileSync(new URL('localhost-key.pem', dir), 'utf8');
-/** Self-signed for the address 127.0.0.1 only (`-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`, valid to 2126). */
+/** Self-signed for the address 127.0.0.1 only (`-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1`, valid to
+ * 2126). */
 export const LOOPBACK_IP_CERT = readFileSync(new URL('loopback-ip-cert.pem', dir), 'utf8');
 const LOOPBACK_IP_KEY = readFileSync(new URL('loopback-ip-key.pem', dir), 'utf8');
 
@@ -30,7 +31,8 @@ export const PRIVATE = {
   clientKey: fileURLToPath(new URL('private-client-key.pem', dir)),
 };
 
-/** Makes this process's TLS clients (undici in an in-process gateway included) trust LOCALHOST_CERT besides the usual roots. */
+/** Makes this process's TLS clients (undici in an in-process gateway included) trust LOCALHOST_CERT besides the usual
+ * roots. */
 export function trustLocalhostCert(): void {
   trustCert(LOCALHOST_CERT);
 }
@@ -61,14 +63,27 @@ export interface TlsUpstream {
  * `requireClientCert`: refuses a handshake without a client certificate PRIVATE's CA issued, and
  * adds `client`, its subject's CN, to the JSON.
  */
-export async function startTlsUpstream(name: string, opts: { cert?: 'localhost' | 'ip' | 'private'; requireClientCert?: boolean } = {}): Promise<TlsUpstream> {
+export async function startTlsUpstream(
+  name: string,
+  opts: { cert?: 'localhost' | 'ip' | 'private'; requireClientCert?: boolean } = {},
+): Promise<TlsUpstream> {
   const seen: TlsUpstream['seen'] = [];
-  const [key, cert] = opts.cert === 'ip' ? [LOOPBACK_IP_KEY, LOOPBACK_IP_CERT]
-    : opts.cert === 'private' ? [readFileSync(PRIVATE.serverKey, 'utf8'), readFileSync(PRIVATE.serverCert, 'utf8')] : [LOCALHOST_KEY, LOCALHOST_CERT];
-  const mtls = opts.requireClientCert ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(PRIVATE.ca, 'utf8') } : {};
+  const [key, cert] =
+    opts.cert === 'ip'
+      ? [LOOPBACK_IP_KEY, LOOPBACK_IP_CERT]
+      : opts.cert === 'private'
+        ? [readFileSync(PRIVATE.serverKey, 'utf8'), readFileSync(PRIVATE.serverCert, 'utf8')]
+        : [LOCALHOST_KEY, LOCALHOST_CERT];
+  const mtls = opts.requireClientCert
+    ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(PRIVATE.ca, 'utf8') }
+    : {};
   const server = createServer({ key, cert, ...mtls }, (req, res) => {
     const socket = req.socket as TLSSocket;
-    const entry = { host: req.headers.host, servername: socket.servername, ...(opts.requireClientCert ? { client: String(socket.getPeerCertificate().subject?.CN) } : {}) };
+    const entry = {
+      host: req.headers.host,
+      servername: socket.servername,
+      ...(opts.requireClientCert ? { client: String(socket.getPeerCertificate().subject?.CN) } : {}),
+    };
     seen.push(entry);
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, ...entry }));
@@ -77,7 +92,14 @@ export async function startTlsUpstream(name: string, opts: { cert?: 'localhost' 
   server.on('secureConnection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
-    server, port: (server.address() as AddressInfo).port, seen, connections: () => connections,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    server,
+    port: (server.address() as AddressInfo).port,
+    seen,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

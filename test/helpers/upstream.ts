@@ -15,7 +15,11 @@ export interface TestUpstream {
  * JSON echo `{name, method, url, headers}`; /healthz answers 200 unless
  * `healthy` is set false. Pass a handler to do anything else.
  */
-export async function startUpstream(name: string, handler?: (req: IncomingMessage, res: ServerResponse) => void, opts: { healthy?: () => boolean } = {}): Promise<TestUpstream> {
+export async function startUpstream(
+  name: string,
+  handler?: (req: IncomingMessage, res: ServerResponse) => void,
+  opts: { healthy?: () => boolean } = {},
+): Promise<TestUpstream> {
   const seen: TestUpstream['seen'] = [];
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
@@ -34,7 +38,14 @@ export async function startUpstream(name: string, handler?: (req: IncomingMessag
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
-    server, port, url: `http://127.0.0.1:${port}`, seen,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

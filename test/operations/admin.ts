@@ -9,10 +9,12 @@ export function adminClient(baseUrl: string, token?: string) {
   return {
     services: () => get(`${baseUrl}/services`, o),
     service: (name: string) => get(`${baseUrl}/services/${name}`, o),
-    putService: (svc: { name: string } & Record<string, unknown>) => call('PUT', `${baseUrl}/services/${svc.name}`, { ...o, body: svc }),
+    putService: (svc: { name: string } & Record<string, unknown>) =>
+      call('PUT', `${baseUrl}/services/${svc.name}`, { ...o, body: svc }),
     deleteService: (name: string) => call('DELETE', `${baseUrl}/services/${name}`, o),
     upstreams: () => get(`${baseUrl}/upstreams`, o),
-    putUpstream: (service: string, upstream: unknown) => call('PUT', `${baseUrl}/upstreams/${service}`, { ...o, body: upstream }),
+    putUpstream: (service: string, upstream: unknown) =>
+      call('PUT', `${baseUrl}/upstreams/${service}`, { ...o, body: upstream }),
     health: () => get(`${baseUrl}/health`, o),
     config: () => get(`${baseUrl}/config`, o),
     putConfig: (raw: unknown) => call('PUT', `${baseUrl}/config`, { ...o, body: raw }),

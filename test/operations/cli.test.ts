@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, portIsFree, REPO_ROOT, runCli, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import {
+  freePort,
+  portIsFree,
+  REPO_ROOT,
+  runCli,
+  startGatewayProcess,
+  tempDir,
+  writeYaml,
+} from '../helpers/gateway-process.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { get } from './client.ts';
 
@@ -11,7 +19,8 @@ const dir = tempDir();
 const upstreams: TestUpstream[] = [];
 after(() => Promise.all(upstreams.map((u) => u.close())));
 
-/** A runnable config: one service on `/`, listeners on port 0, info logs (the helper waits for "tollgate listening"). */
+/** A runnable config: one service on `/`, listeners on port 0, info logs (the helper waits for "tollgate listening").
+ * */
 function runnable(targetUrl: string, extra: Record<string, unknown> = {}) {
   return {
     proxy: { listen: '127.0.0.1:0' },
@@ -43,7 +52,13 @@ test('validate prints the path of every bad field and exits non-zero', async () 
   const file = writeYaml(dir, 'bad-all.yaml', BAD_SCHEMA + BAD_SEMANTICS_SERVICES);
   const r = await runCli(['validate', '--config', file]);
   assert.notEqual(r.code, 0);
-  for (const path of ['/proxy/bogus_field', '/proxy/max_body_bytes', '/services/0/routes/0/paths/0', '/services/1/name', '/services/1/upstream/targets']) {
+  for (const path of [
+    '/proxy/bogus_field',
+    '/proxy/max_body_bytes',
+    '/services/0/routes/0/paths/0',
+    '/services/1/name',
+    '/services/1/upstream/targets',
+  ]) {
     assert.match(r.stderr, new RegExp(`${path}:`), `missing ${path} in:\n${r.stderr}`);
   }
 });
@@ -68,7 +83,10 @@ test('validate names a bad regex, a duplicate service name and missing targets b
 });
 
 test('an empty config file is refused by validate and by a start, naming the file', async () => {
-  for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# everything commented out\n']]) {
+  for (const [name, text] of [
+    ['empty.yaml', ''],
+    ['comments.yaml', '# everything commented out\n'],
+  ]) {
     const file = writeYaml(dir, name, text);
     const r = await runCli(['validate', '--config', file]);
     assert.equal(r.code, 1, r.stdout);
@@ -121,7 +139,9 @@ test('TOLLGATE_PROXY_LISTEN and TOLLGATE_ADMIN_TOKEN override the file when runn
   const busyPort = (blocker.address() as { port: number }).port;
   const port = await freePort();
   const file = writeYaml(tempDir(), 'env.yaml', runnable(up.url, { proxy: { listen: `127.0.0.1:${busyPort}` } }));
-  const gw = await startGatewayProcess(file, { env: { TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_TOKEN: TOKEN } });
+  const gw = await startGatewayProcess(file, {
+    env: { TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_TOKEN: TOKEN },
+  });
   try {
     assert.equal(gw.proxyUrl, `http://127.0.0.1:${port}`);
     const r = await get(`http://127.0.0.1:${port}/hello`);
@@ -137,7 +157,9 @@ test('TOLLGATE_PROXY_LISTEN and TOLLGATE_ADMIN_TOKEN override the file when runn
 
 test('tollgate --config serves, and SIGTERM drains an in-flight slow request then exits 0', async () => {
   let arrived!: () => void;
-  const slowArrived = new Promise<void>((r) => { arrived = r; });
+  const slowArrived = new Promise<void>((r) => {
+    arrived = r;
+  });
   const up = await startUpstream('slow', (_req, res) => {
     arrived();
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow done'), 1000);
@@ -166,7 +188,11 @@ test('the quick start (--demo) answers GET /api/hello with the demo echo', async
   const [proxyPort, adminPort] = [await freePort(), await freePort()];
   const gw = await startGatewayProcess(join(REPO_ROOT, 'gateway/examples/quickstart.yaml'), {
     args: ['--demo'],
-    env: { TOLLGATE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, TOLLGATE_STORE_DIR: join(tempDir(), 'store') },
+    env: {
+      TOLLGATE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`,
+      TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      TOLLGATE_STORE_DIR: join(tempDir(), 'store'),
+    },
   });
   try {
     const r = await get(`http://127.0.0.1:${proxyPort}/api/hello`);

@@ -9,7 +9,11 @@ export interface Reply {
 }
 
 /** One HTTP exchange with the whole body read; `body` objects are sent as JSON. */
-export async function call(method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; token?: string } = {}): Promise<Reply> {
+export async function call(
+  method: string,
+  url: string,
+  opts: { body?: unknown; headers?: Record<string, string>; token?: string } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -22,7 +26,8 @@ export async function call(method: string, url: string, opts: { body?: unknown; 
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
 
-export const get = (url: string, opts: { headers?: Record<string, string>; token?: string } = {}) => call('GET', url, opts);
+export const get = (url: string, opts: { headers?: Record<string, string>; token?: string } = {}) =>
+  call('GET', url, opts);
 
 /** Sum of the samples of `name` in Prometheus text whose labels include every given one; undefined when none. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -35,14 +40,19 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
-/** A GET on a connection of its own (no keep-alive reuse), so each request is accepted anew, e.g. by any cluster worker. */
+/** A GET on a connection of its own (no keep-alive reuse), so each request is accepted anew, e.g. by any cluster
+ * worker. */
 export function getFresh(url: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpGet(url, { agent: false, headers: { connection: 'close' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }));
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

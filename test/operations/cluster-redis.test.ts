@@ -43,7 +43,10 @@ const node = async () => {
 
 test('an admin edit on node A is served by node B within 1 second (Redis store)', async (t) => {
   if (!REDIS_URL) {
-    if (CI) assert.fail('TOLLGATE_TEST_REDIS_URL is unset but CI=true: Redis-backed suites must run in CI (npm run services:up)');
+    if (CI)
+      assert.fail(
+        'TOLLGATE_TEST_REDIS_URL is unset but CI=true: Redis-backed suites must run in CI (npm run services:up)',
+      );
     t.skip('TOLLGATE_TEST_REDIS_URL is unset; start Redis with `npm run services:up` and export the URL it prints');
     return;
   }
@@ -71,6 +74,7 @@ test('an admin edit on node A is served by node B within 1 second (Redis store)'
   const del = await adminClient(b.adminUrl).deleteService('edit');
   assert.ok(del.status < 300, del.text);
   const delAt = performance.now();
-  while ((await get(`${a.url}/edit/x`)).status !== 404 && performance.now() - delAt < PROPAGATION_LIMIT_MS + 1000) await sleep(20);
+  while ((await get(`${a.url}/edit/x`)).status !== 404 && performance.now() - delAt < PROPAGATION_LIMIT_MS + 1000)
+    await sleep(20);
   assert.ok(performance.now() - delAt <= PROPAGATION_LIMIT_MS, 'node A dropped the service B deleted within 1 s');
 });

@@ -18,7 +18,10 @@ import { adminClient } from './admin.ts';
  */
 
 const fileOf = (name: string) => {
-  const raw = { log: { level: 'silent' }, services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])] };
+  const raw = {
+    log: { level: 'silent' },
+    services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])],
+  };
   return { raw, text: JSON.stringify(raw) };
 };
 
@@ -26,7 +29,9 @@ const fileOf = (name: string) => {
 function barrier(n: number) {
   let waiting = 0;
   let open!: () => void;
-  const opened = new Promise<void>((r) => { open = r; });
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
   return (store: RedisConfigStore): ConfigStore => ({
     async head() {
       const h = await store.head();
@@ -42,7 +47,8 @@ function barrier(n: number) {
   });
 }
 
-const serviceNames = (config: Record<string, unknown>) => (config.services as Array<{ name: string }>).map((s) => s.name);
+const serviceNames = (config: Record<string, unknown>) =>
+  (config.services as Array<{ name: string }>).map((s) => s.name);
 
 test('two nodes that both find the Redis store empty store one first version; the other adopts it', async (t) => {
   const redis = await startPrivateRedis(t);
@@ -61,7 +67,11 @@ test('two nodes that both find the Redis store empty store one first version; th
   assert.deepEqual(serviceNames(a.version.config), serviceNames(b.version.config), 'with the same config');
   assert.deepEqual([a.reused, b.reused].sort(), [false, true], 'one stored its file, the other adopted it');
   const history = await stores[0].list(10);
-  assert.deepEqual(history.map((v) => v.version), [1], 'the store holds one version');
+  assert.deepEqual(
+    history.map((v) => v.version),
+    [1],
+    'the store holds one version',
+  );
 });
 
 test('two gateways started at once on an empty Redis store serve the same first version', async (t) => {
@@ -70,22 +80,29 @@ test('two gateways started at once on an empty Redis store serve the same first 
   const prefix = `tollgate-test-${randomUUID()}:`;
   const nodes: TestGateway[] = [];
   t.after(() => Promise.all(nodes.map((n) => n.close())));
-  const start = (name: string) => startGateway({
-    store: { kind: 'redis', redis_url: redis.url, prefix },
-    services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])],
-  }).then((gw) => { nodes.push(gw); return gw; });
+  const start = (name: string) =>
+    startGateway({
+      store: { kind: 'redis', redis_url: redis.url, prefix },
+      services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])],
+    }).then((gw) => {
+      nodes.push(gw);
+      return gw;
+    });
   const [a, b] = await Promise.all([start('a'), start('b')]);
 
   assert.equal(a.manager.current().version, 1);
   assert.equal(b.manager.current().version, 1);
   assert.deepEqual(serviceNames(a.manager.current().config), serviceNames(b.manager.current().config));
   const history = (await adminClient(a.adminUrl).history()).json() as Array<{ version: number }>;
-  assert.deepEqual(history.map((v) => v.version), [1]);
+  assert.deepEqual(
+    history.map((v) => v.version),
+    [1],
+  );
 });
 
 // Regression: a node restarting without a TLS file the cluster's head names stored its own file on top,
 // replacing every node's config and admin edits (the others adopted it silently).
-test('a node that cannot validate the cluster\'s config refuses to start and stores nothing over it', async (t) => {
+test("a node that cannot validate the cluster's config refuses to start and stores nothing over it", async (t) => {
   const redis = await startPrivateRedis(t);
   if (!redis) return;
   const prefix = `tollgate-test-${randomUUID()}:`;
@@ -94,9 +111,27 @@ test('a node that cannot validate the cluster\'s config refuses to start and sto
   const cluster = fileOf('edited');
   const svc = (cluster.raw.services as Array<Record<string, unknown>>)[0];
   svc.upstream = { targets: [{ url: 'https://127.0.0.1:9' }], tls: { ca_file: '/nonexistent/tollgate-test-ca.pem' } };
-  const head = await store.append({ config: cluster.raw, source: 'admin', createdAt: new Date().toISOString(), fileHash: '', note: 'PUT /services/edited' }, 0);
+  const head = await store.append(
+    {
+      config: cluster.raw,
+      source: 'admin',
+      createdAt: new Date().toISOString(),
+      fileHash: '',
+      note: 'PUT /services/edited',
+    },
+    0,
+  );
 
-  await assert.rejects(initialVersion(fileOf('mine'), store, true),
-    /the cluster's config version 1 does not validate on this node.*\/services\/0\/upstream\/tls\/ca_file: cannot read \/nonexistent\/tollgate-test-ca\.pem/);
-  assert.deepEqual((await store.list(10)).map((v) => v.version), [head.version], 'nothing was stored over it');
+  await assert.rejects(
+    initialVersion(fileOf('mine'), store, true),
+    new RegExp(
+      "the cluster's config version 1 does not validate on this node.*" +
+        '/services/0/upstream/tls/ca_file: cannot read /nonexistent/tollgate-test-ca\\.pem',
+    ),
+  );
+  assert.deepEqual(
+    (await store.list(10)).map((v) => v.version),
+    [head.version],
+    'nothing was stored over it',
+  );
 });

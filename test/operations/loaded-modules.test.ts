@@ -14,18 +14,30 @@ const BUNDLE = join(REPO_ROOT, 'dist/bundle/cli.js');
 // stand-in (gateway/proxy/upstream/undici.ts), the upstream TLS code loads node:tls
 // on first use (gateway/proxy/upstream/tls.ts), and the bundle defers fastify's and
 // prom-client's requires (scripts/bundle.ts, which the sources do not go through).
-test('a gateway without TLS loads neither node:tls nor node:https nor node:http2', { skip: CLI !== BUNDLE && 'the bundle defers these requires; npm test runs it (TOLLGATE_TEST_CLI=dist/bundle/cli.js)' }, async () => {
+test('a gateway without TLS loads neither node:tls nor node:https nor node:http2', {
+  skip: CLI !== BUNDLE && 'the bundle defers these requires; npm test runs it (TOLLGATE_TEST_CLI=dist/bundle/cli.js)',
+}, async () => {
   const up = await startUpstream('up');
   const dir = tempDir();
   const out = join(dir, 'modules.txt');
   const preload = join(dir, 'dump-modules.cjs');
-  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`);
+  writeFileSync(
+    preload,
+    `process.on('exit', () => ` +
+      `require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`,
+  );
   const file = writeYaml(dir, 'tollgate.yaml', {
     workers: 1,
     proxy: { listen: '127.0.0.1:0' },
     admin: { listen: '127.0.0.1:0' },
     store: { dir: join(dir, 'store') },
-    services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }], health: { active: { path: '/healthz', interval_ms: 100 } } } }],
+    services: [
+      {
+        name: 'api',
+        routes: [{ paths: ['/'] }],
+        upstream: { targets: [{ url: up.url }], health: { active: { path: '/healthz', interval_ms: 100 } } },
+      },
+    ],
   });
   const gw = await startGatewayProcess(file, { nodeArgs: ['--require', preload] });
   try {
@@ -38,5 +50,8 @@ test('a gateway without TLS loads neither node:tls nor node:https nor node:http2
   }
   const loaded = readFileSync(out, 'utf8').split('\n');
   assert.ok(loaded.includes('NativeModule http'), 'the dump lists the modules loaded');
-  assert.deepEqual(['tls', 'https', 'http2', '_tls_wrap'].filter((m) => loaded.includes(`NativeModule ${m}`)), []);
+  assert.deepEqual(
+    ['tls', 'https', 'http2', '_tls_wrap'].filter((m) => loaded.includes(`NativeModule ${m}`)),
+    [],
+  );
 });

@@ -19,12 +19,16 @@ const svc = (weights: [number, number], totalMs = 60000) => ({
   name: 'svc',
   routes: [{ paths: ['/'] }],
   upstream: {
-    targets: [{ url: up.url, weight: weights[0] }, { url: down.url, weight: weights[1] }],
+    targets: [
+      { url: up.url, weight: weights[0] },
+      { url: down.url, weight: weights[1] },
+    ],
     health: { active: ACTIVE },
     timeouts: { total_ms: totalMs },
   },
 });
-const healthy = (text: string, target: string) => metricValue(text, 'tollgate_upstream_target_healthy', { service: 'svc', target });
+const healthy = (text: string, target: string) =>
+  metricValue(text, 'tollgate_upstream_target_healthy', { service: 'svc', target });
 
 test('/metrics shows tollgate_upstream_target_healthy for every target and tollgate_config_version', async () => {
   const gw = await startGateway({ services: [svc([1, 1])] });

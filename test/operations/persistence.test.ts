@@ -25,7 +25,7 @@ test('an admin edit survives a restart with the same file and store', async () =
     await first.close();
     second = await restartGateway(first);
     assert.equal((await get(`${second.url}/edit/x`)).json().name, 'two', 'the edit is still served');
-    assert.equal((await get(`${second.url}/api/x`)).json().name, 'one', 'and so is the file\'s service');
+    assert.equal((await get(`${second.url}/api/x`)).json().name, 'one', "and so is the file's service");
     assert.equal(second.manager.current().source, 'admin');
   } finally {
     await second?.close();

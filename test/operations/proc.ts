@@ -6,7 +6,11 @@ export function childPids(ppid: number): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
-    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; }
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
     // Field 4 (ppid) follows the parenthesised command name, which may itself hold spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(fields[1]) === ppid) out.push(Number(name));
@@ -18,17 +22,27 @@ export function childPids(ppid: number): number[] {
 export function localTcpPorts(pid: number): Set<number> {
   const inodes = new Set<string>();
   let fds: string[] = [];
-  try { fds = readdirSync(`/proc/${pid}/fd`); } catch { return new Set(); }
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return new Set();
+  }
   for (const fd of fds) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m) inodes.add(m[1]);
-    } catch { /* closed while we looked */ }
+    } catch {
+      /* closed while we looked */
+    }
   }
   const ports = new Set<number>();
   for (const table of ['tcp', 'tcp6']) {
     let text = '';
-    try { text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10 || !inodes.has(cols[9])) continue;

@@ -30,7 +30,19 @@ after(async () => {
 const configs = () => [
   { services: [service('svc', [one.url], [{ paths: ['/load'], request_headers: { set: { 'x-variant': 'a' } } }])] },
   { services: [service('svc', [one.url], [{ paths: ['/load'], request_headers: { set: { 'x-variant': 'b' } } }])] },
-  { services: [{ ...service('svc', [], [{ paths: ['/load'] }]), upstream: { targets: [{ url: one.url, weight: 1 }, { url: two.url, weight: 3 }] } }] },
+  {
+    services: [
+      {
+        ...service('svc', [], [{ paths: ['/load'] }]),
+        upstream: {
+          targets: [
+            { url: one.url, weight: 1 },
+            { url: two.url, weight: 3 },
+          ],
+        },
+      },
+    ],
+  },
   { services: [service('svc', [two.url], [{ paths: ['/load'], request_headers: { set: { 'x-variant': 'c' } } }])] },
 ];
 
@@ -81,5 +93,8 @@ test('re-applying the config 20+ times under load fails no request', async (t) =
   assert.ok(applies >= MIN_APPLIES, `only ${applies} applies`);
   assert.ok(requests > 500, `only ${requests} requests in ${LOAD_MS} ms`);
   assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${requests} requests failed`);
-  assert.ok((servedBy.get('one') ?? 0) > 0 && (servedBy.get('two') ?? 0) > 0, `both upstreams served: ${JSON.stringify([...servedBy])}`);
+  assert.ok(
+    (servedBy.get('one') ?? 0) > 0 && (servedBy.get('two') ?? 0) > 0,
+    `both upstreams served: ${JSON.stringify([...servedBy])}`,
+  );
 });

@@ -23,17 +23,28 @@ let base: Record<string, unknown>;
 const config = (level: string, variant: string) => ({
   ...base,
   log: { level, access_log: true },
-  services: [{ name: 'echo', routes: [{ paths: ['/'], response_headers: { set: { 'x-variant': variant } } }], upstream: { targets: [{ url: up.url }] } }],
+  services: [
+    {
+      name: 'echo',
+      routes: [{ paths: ['/'], response_headers: { set: { 'x-variant': variant } } }],
+      upstream: { targets: [{ url: up.url }] },
+    },
+  ],
 });
 
 /** Requests on fresh connections, so the kernel spreads them over both workers. */
-const burst = (path: string, n = 24) => Promise.all(Array.from({ length: n }, (_, i) => getFresh(`${gw.proxyUrl}${path}/${i}`)));
+const burst = (path: string, n = 24) =>
+  Promise.all(Array.from({ length: n }, (_, i) => getFresh(`${gw.proxyUrl}${path}/${i}`)));
 const accessLines = (prefix: string) => gw.logs.filter((l) => l.type === 'access' && String(l.path).startsWith(prefix));
 
 /** Rewrites the file and waits until every worker serves it (each request on any worker answers with the variant). */
 async function reloadTo(level: string, variant: string) {
   writeYaml(dir, 'gw.yaml', config(level, variant));
-  const seen = await eventually(async () => (await burst(`/wait-${variant}`)).every((r) => r.headers['x-variant'] === variant), 5000, 50);
+  const seen = await eventually(
+    async () => (await burst(`/wait-${variant}`)).every((r) => r.headers['x-variant'] === variant),
+    5000,
+    50,
+  );
   assert.ok(seen, `both workers serve variant ${variant}`);
 }
 
@@ -54,7 +65,10 @@ after(async () => {
 
 test('with workers: 2 and log.level warn in the file, the workers write no access lines (info)', async () => {
   const replies = await burst('/at-start');
-  assert.deepEqual(replies.filter((r) => r.status !== 200), []);
+  assert.deepEqual(
+    replies.filter((r) => r.status !== 200),
+    [],
+  );
   // pino writes asynchronously: give any line time to arrive.
   await sleep(500);
   assert.deepEqual(accessLines('/at-start'), []);
@@ -64,12 +78,19 @@ test('a reload to log.level info reaches both workers: each writes access lines'
   await reloadTo('info', 'two');
   const workers = childPids(gw.pid);
   assert.equal(workers.length, 2);
-  const lines = await eventually(async () => {
-    await burst('/at-info');
-    const l = accessLines('/at-info');
-    return workers.every((pid) => l.some((x) => x.pid === pid)) ? l : undefined;
-  }, 5000, 100);
-  assert.ok(lines, `access lines by worker: ${JSON.stringify(accessLines('/at-info').map((l) => l.pid))}, workers ${workers}`);
+  const lines = await eventually(
+    async () => {
+      await burst('/at-info');
+      const l = accessLines('/at-info');
+      return workers.every((pid) => l.some((x) => x.pid === pid)) ? l : undefined;
+    },
+    5000,
+    100,
+  );
+  assert.ok(
+    lines,
+    `access lines by worker: ${JSON.stringify(accessLines('/at-info').map((l) => l.pid))}, workers ${workers}`,
+  );
   assert.ok(lines.every((l) => l.role === 'worker'));
 });
 

@@ -21,7 +21,11 @@ function holdOrEcho(name: string) {
   };
 }
 
-async function targets(prefix: string, weights: number[], handler?: (name: string) => (req: IncomingMessage, res: ServerResponse) => void) {
+async function targets(
+  prefix: string,
+  weights: number[],
+  handler?: (name: string) => (req: IncomingMessage, res: ServerResponse) => void,
+) {
   const out = [];
   for (const [i, weight] of weights.entries()) {
     const name = `${prefix}-${String.fromCharCode(97 + i)}`;
@@ -35,14 +39,35 @@ async function targets(prefix: string, weights: number[], handler?: (name: strin
 before(async () => {
   gw = await startGateway({
     services: [
-      { name: 'rr', routes: [{ paths: ['/rr'] }], upstream: { balancer: 'round_robin', targets: await targets('rr', [1, 2]) } },
-      { name: 'wrr', routes: [{ paths: ['/wrr'] }], upstream: { balancer: 'weighted_round_robin', targets: await targets('wrr', [5, 1, 1]) } },
-      { name: 'lc', routes: [{ paths: ['/lc'] }], upstream: { balancer: 'least_connections', targets: await targets('lc', [1, 1], holdOrEcho) } },
       {
-        name: 'ch', routes: [{ paths: ['/ch'] }],
-        upstream: { balancer: 'consistent_hash', hash_on: { source: 'header', name: 'X-User' }, targets: await targets('ch', [1, 1, 1]) },
+        name: 'rr',
+        routes: [{ paths: ['/rr'] }],
+        upstream: { balancer: 'round_robin', targets: await targets('rr', [1, 2]) },
       },
-      { name: 'ip', routes: [{ paths: ['/ip'] }], upstream: { balancer: 'ip_hash', targets: await targets('ip', [1, 1, 1]) } },
+      {
+        name: 'wrr',
+        routes: [{ paths: ['/wrr'] }],
+        upstream: { balancer: 'weighted_round_robin', targets: await targets('wrr', [5, 1, 1]) },
+      },
+      {
+        name: 'lc',
+        routes: [{ paths: ['/lc'] }],
+        upstream: { balancer: 'least_connections', targets: await targets('lc', [1, 1], holdOrEcho) },
+      },
+      {
+        name: 'ch',
+        routes: [{ paths: ['/ch'] }],
+        upstream: {
+          balancer: 'consistent_hash',
+          hash_on: { source: 'header', name: 'X-User' },
+          targets: await targets('ch', [1, 1, 1]),
+        },
+      },
+      {
+        name: 'ip',
+        routes: [{ paths: ['/ip'] }],
+        upstream: { balancer: 'ip_hash', targets: await targets('ip', [1, 1, 1]) },
+      },
     ],
   });
 });

@@ -26,10 +26,15 @@ before(async () => {
     req.resume();
     req.on('end', () => res.end('ok'));
   });
-  dies = await startUpstream('dies', (req) => { req.once('data', () => req.socket.destroy()); });
+  dies = await startUpstream('dies', (req) => {
+    req.once('data', () => req.socket.destroy());
+  });
   gw = await startGateway({
     services: [
-      { ...service('dies', [dies.url], [{ paths: ['/dies'] }]), upstream: { targets: [{ url: dies.url }], retries: 0, health: { passive: { max_failures: 0 } } } },
+      {
+        ...service('dies', [dies.url], [{ paths: ['/dies'] }]),
+        upstream: { targets: [{ url: dies.url }], retries: 0, health: { passive: { max_failures: 0 } } },
+      },
       service('reader', [reader.url], [{ paths: ['/reader'] }]),
       service('early', [early.url], [{ paths: ['/early'] }]),
       // The guard reads a JSON body whole before the proxy sends it.
@@ -54,13 +59,21 @@ const HALF_BODY_BYTES = Buffer.byteLength(HALF_BODY);
  * says the gateway is at work on it (or has answered), then leaves: with a
  * FIN (`destroy`) or a reset. Returns what the gateway wrote before that.
  */
-async function leaveHalfway(path: string, how: 'fin' | 'reset', ready: (received: string) => boolean | Promise<boolean>): Promise<string> {
+async function leaveHalfway(
+  path: string,
+  how: 'fin' | 'reset',
+  ready: (received: string) => boolean | Promise<boolean>,
+): Promise<string> {
   const socket: Socket = connect(gw.proxy.port, '127.0.0.1');
   let received = '';
-  socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
+  socket.on('data', (c: Buffer) => {
+    received += c.toString('latin1');
+  });
   socket.on('error', () => undefined);
   const closed = new Promise((r) => socket.once('close', r));
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n${HALF_BODY}`);
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n${HALF_BODY}`,
+  );
   assert.ok(await eventually(() => ready(received), 3000), `the gateway never got to work on ${path}`);
   if (how === 'fin') socket.destroy();
   else socket.resetAndDestroy();
@@ -68,8 +81,14 @@ async function leaveHalfway(path: string, how: 'fin' | 'reset', ready: (received
   return received;
 }
 
-const aborted = (svc: string, statusClass: string) => metric(gw, 'tollgate_responses_aborted_total', `service="${svc}",status_class="${statusClass}",reason="client_closed"`);
-const requests = (svc: string, statusClass: string) => metric(gw, 'tollgate_requests_total', `service="${svc}",route="${svc}-0",status_class="${statusClass}"`);
+const aborted = (svc: string, statusClass: string) =>
+  metric(
+    gw,
+    'tollgate_responses_aborted_total',
+    `service="${svc}",status_class="${statusClass}",reason="client_closed"`,
+  );
+const requests = (svc: string, statusClass: string) =>
+  metric(gw, 'tollgate_requests_total', `service="${svc}",route="${svc}-0",status_class="${statusClass}"`);
 const unrouted = () => metric(gw, 'tollgate_requests_total', 'service="",route="",status_class="4xx"');
 
 /** The access events added since `before` once `n` are in (waits for them). */
@@ -82,81 +101,135 @@ async function newEvents(before: number, n: number): Promise<AccessEvent[]> {
 for (const how of ['fin', 'reset'] as const) {
   // Regression: a client that closed (FIN) halfway through its body was counted twice (its 499 and an unrouted 400
   // GW_ERR_BAD_REQUEST for the truncated message, with an access event of its own), and never as an aborted response.
-  test(`a client that leaves halfway through its body (${how}) while the proxy streams it is one 499 client_closed, counted as aborted`, async () => {
-    const [abortedBefore, requestsBefore, unroutedBefore, badBefore, eventsBefore] = [
-      await aborted('reader', '4xx'), await requests('reader', '4xx'), await unrouted(),
-      await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), (await readEvents(gw)).length,
-    ];
-    const seen = reader.seen.length;
-    await leaveHalfway('/reader', how, () => reader.seen.length > seen);
-    assert.ok(await eventually(async () => await aborted('reader', '4xx') === abortedBefore + 1, 2000),
-      `responses_aborted_total{reason="client_closed"} went from ${abortedBefore} to ${await aborted('reader', '4xx')}`);
-    assert.equal(await requests('reader', '4xx'), requestsBefore + 1);
-    const events = await newEvents(eventsBefore, 1);
-    assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
-    // Regression: bytesIn was the declared Content-Length (100), not what arrived.
-    assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived');
-    assert.equal(await unrouted(), unroutedBefore, 'no second, unrouted request for the truncated message');
-    assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), badBefore);
-  });
+  test(
+    `a client that leaves halfway through its body (${how}) while ` +
+      `the proxy streams it is one 499 client_closed, counted as aborted`,
+    async () => {
+      const [abortedBefore, requestsBefore, unroutedBefore, badBefore, eventsBefore] = [
+        await aborted('reader', '4xx'),
+        await requests('reader', '4xx'),
+        await unrouted(),
+        await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'),
+        (await readEvents(gw)).length,
+      ];
+      const seen = reader.seen.length;
+      await leaveHalfway('/reader', how, () => reader.seen.length > seen);
+      assert.ok(
+        await eventually(async () => (await aborted('reader', '4xx')) === abortedBefore + 1, 2000),
+        `responses_aborted_total{reason="client_closed"} went from ${abortedBefore} ` +
+          `to ${await aborted('reader', '4xx')}`,
+      );
+      assert.equal(await requests('reader', '4xx'), requestsBefore + 1);
+      const events = await newEvents(eventsBefore, 1);
+      assert.deepEqual(
+        events.map((e) => [e.service, e.status, e.errorClass]),
+        [['reader', 499, 'client_closed']],
+      );
+      // Regression: bytesIn was the declared Content-Length (100), not what arrived.
+      assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived');
+      assert.equal(await unrouted(), unroutedBefore, 'no second, unrouted request for the truncated message');
+      assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), badBefore);
+    },
+  );
 }
 
-test('a client that leaves halfway through a body the guard is reading is one 499 client_closed, counted as aborted', async () => {
-  const [abortedBefore, unroutedBefore, eventsBefore] = [await aborted('guarded', '4xx'), await unrouted(), (await readEvents(gw)).length];
-  const seen = reader.seen.length;
-  // Nothing to wait for outside the gateway: give the guard time to start reading.
-  await leaveHalfway('/guarded', 'fin', async () => { await sleep(100); return true; });
-  assert.ok(await eventually(async () => await aborted('guarded', '4xx') === abortedBefore + 1, 2000));
-  const events = await newEvents(eventsBefore, 1);
-  assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['guarded', 499, 'client_closed']]);
-  assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived (it was 0 while the guard read)');
-  assert.equal(await unrouted(), unroutedBefore);
-  assert.equal(reader.seen.length, seen, 'the half body never went upstream');
-});
+test(
+  'a client that leaves halfway through a body the guard ' + 'is reading is one 499 client_closed, counted as aborted',
+  async () => {
+    const [abortedBefore, unroutedBefore, eventsBefore] = [
+      await aborted('guarded', '4xx'),
+      await unrouted(),
+      (await readEvents(gw)).length,
+    ];
+    const seen = reader.seen.length;
+    // Nothing to wait for outside the gateway: give the guard time to start reading.
+    await leaveHalfway('/guarded', 'fin', async () => {
+      await sleep(100);
+      return true;
+    });
+    assert.ok(await eventually(async () => (await aborted('guarded', '4xx')) === abortedBefore + 1, 2000));
+    const events = await newEvents(eventsBefore, 1);
+    assert.deepEqual(
+      events.map((e) => [e.service, e.status, e.errorClass]),
+      [['guarded', 499, 'client_closed']],
+    );
+    assert.equal(events[0].bytesIn, HALF_BODY_BYTES, 'bytes in: what arrived (it was 0 while the guard read)');
+    assert.equal(await unrouted(), unroutedBefore);
+    assert.equal(reader.seen.length, seen, 'the half body never went upstream');
+  },
+);
 
 // Regression: the upstream's early 200 was recorded as a clean, billable 200 although the client left mid-request.
-test('a client that leaves halfway through its body after the upstream\'s status line went out keeps that 200, counted as aborted with client_closed', async () => {
-  const [abortedBefore, okBefore, eventsBefore] = [await aborted('early', '2xx'), await requests('early', '2xx'), (await readEvents(gw)).length];
-  const got = await leaveHalfway('/early', 'fin', (received) => received.includes('partial'));
-  assert.match(got, /^HTTP\/1\.1 200 /);
-  assert.ok(await eventually(async () => await aborted('early', '2xx') === abortedBefore + 1, 2000));
-  assert.equal(await requests('early', '2xx'), okBefore + 1, 'requests_total keeps the status the client saw');
-  const events = await newEvents(eventsBefore, 1);
-  assert.deepEqual(events.map((e) => [e.service, e.status, e.upstreamStatus, e.errorClass]), [['early', 200, 200, 'client_closed']]);
-  assert.equal(events[0].bytesIn, HALF_BODY_BYTES);
-});
+test(
+  "a client that leaves halfway through its body after the upstream's " +
+    'status line went out keeps that 200, counted as aborted with client_closed',
+  async () => {
+    const [abortedBefore, okBefore, eventsBefore] = [
+      await aborted('early', '2xx'),
+      await requests('early', '2xx'),
+      (await readEvents(gw)).length,
+    ];
+    const got = await leaveHalfway('/early', 'fin', (received) => received.includes('partial'));
+    assert.match(got, /^HTTP\/1\.1 200 /);
+    assert.ok(await eventually(async () => (await aborted('early', '2xx')) === abortedBefore + 1, 2000));
+    assert.equal(await requests('early', '2xx'), okBefore + 1, 'requests_total keeps the status the client saw');
+    const events = await newEvents(eventsBefore, 1);
+    assert.deepEqual(
+      events.map((e) => [e.service, e.status, e.upstreamStatus, e.errorClass]),
+      [['early', 200, 200, 'client_closed']],
+    );
+    assert.equal(events[0].bytesIn, HALF_BODY_BYTES);
+  },
+);
 
-test('a client that sent its whole request and leaves before the answer is a 499 client_closed, not an aborted response', async () => {
-  const [before, eventsBefore] = [await aborted('reader', '4xx'), (await readEvents(gw)).length];
-  const socket = connect(gw.proxy.port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  const seen = reader.seen.length;
-  socket.write('GET /reader/slow HTTP/1.1\r\nHost: a\r\n\r\n');
-  assert.ok(await eventually(() => reader.seen.length > seen, 2000));
-  socket.destroy();
-  const events = await newEvents(eventsBefore, 1);
-  assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
-  assert.equal(await aborted('reader', '4xx'), before);
-});
+test(
+  'a client that sent its whole request and leaves before ' +
+    'the answer is a 499 client_closed, not an aborted response',
+  async () => {
+    const [before, eventsBefore] = [await aborted('reader', '4xx'), (await readEvents(gw)).length];
+    const socket = connect(gw.proxy.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const seen = reader.seen.length;
+    socket.write('GET /reader/slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.ok(await eventually(() => reader.seen.length > seen, 2000));
+    socket.destroy();
+    const events = await newEvents(eventsBefore, 1);
+    assert.deepEqual(
+      events.map((e) => [e.service, e.status, e.errorClass]),
+      [['reader', 499, 'client_closed']],
+    );
+    assert.equal(await aborted('reader', '4xx'), before);
+  },
+);
 
-// As nginx by default (proxy_ignore_client_abort off): a half-close is taken as the client leaving (docs/operations.md).
-test('a client that half-closes after its whole request is a 499 client_closed: the upstream request is aborted and nothing is sent', async () => {
-  const eventsBefore = (await readEvents(gw)).length;
-  const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
-  socket.on('error', () => undefined);
-  let received = '';
-  socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
-  const ended = new Promise((r) => socket.once('end', r));
-  const seen = reader.seen.length;
-  socket.write('GET /reader/slow HTTP/1.1\r\nHost: a\r\n\r\n');
-  assert.ok(await eventually(() => reader.seen.length > seen, 2000));
-  socket.end();
-  await ended;
-  assert.equal(received, '', 'the gateway closes its side without an answer');
-  const events = await newEvents(eventsBefore, 1);
-  assert.deepEqual(events.map((e) => [e.service, e.status, e.errorClass]), [['reader', 499, 'client_closed']]);
-  socket.destroy();
-});
+// As nginx by default (proxy_ignore_client_abort off): a half-close is taken as the client leaving
+// (docs/operations.md).
+test(
+  'a client that half-closes after its whole request is a 499 ' +
+    'client_closed: the upstream request is aborted and nothing is sent',
+  async () => {
+    const eventsBefore = (await readEvents(gw)).length;
+    const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('latin1');
+    });
+    const ended = new Promise((r) => socket.once('end', r));
+    const seen = reader.seen.length;
+    socket.write('GET /reader/slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.ok(await eventually(() => reader.seen.length > seen, 2000));
+    socket.end();
+    await ended;
+    assert.equal(received, '', 'the gateway closes its side without an answer');
+    const events = await newEvents(eventsBefore, 1);
+    assert.deepEqual(
+      events.map((e) => [e.service, e.status, e.errorClass]),
+      [['reader', 499, 'client_closed']],
+    );
+    socket.destroy();
+  },
+);
 
 // Regression: an upload the upstream cut short (502) kept the declared Content-Length as its bytes in.
 test('an upstream that resets mid-upload is a 502 whose bytes in are the body bytes that arrived', async () => {
@@ -164,5 +237,8 @@ test('an upstream that resets mid-upload is a 502 whose bytes in are the body by
   const got = await leaveHalfway('/dies', 'fin', (received) => received.startsWith('HTTP/1.1 502'));
   assert.match(got, /^HTTP\/1\.1 502 /);
   const events = await newEvents(eventsBefore, 1);
-  assert.deepEqual(events.map((e) => [e.service, e.status, e.bytesIn]), [['dies', 502, HALF_BODY_BYTES]]);
+  assert.deepEqual(
+    events.map((e) => [e.service, e.status, e.bytesIn]),
+    [['dies', 502, HALF_BODY_BYTES]],
+  );
 });

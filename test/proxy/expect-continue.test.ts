@@ -28,7 +28,11 @@ before(async () => {
   gw = await startGateway({
     services: [
       { ...service('guarded', [up.url], [{ paths: ['/guarded'] }]), guard: { inspect: { json_body: true } } },
-      { ...service('keyed', [up.url], [{ paths: ['/keyed'] }]), guard: { inspect: { json_body: true } }, auth: { type: 'api_key' } },
+      {
+        ...service('keyed', [up.url], [{ paths: ['/keyed'] }]),
+        guard: { inspect: { json_body: true } },
+        auth: { type: 'api_key' },
+      },
     ],
   });
 });
@@ -79,7 +83,9 @@ async function expectContinue(head: string, body: string): Promise<Exchange> {
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => undefined);
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  socket.write(`${head}Expect: 100-continue\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+  socket.write(
+    `${head}Expect: 100-continue\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+  );
   const beforeBody = await firstHead(chunks, socket, 1000);
   const bodySent = /^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(beforeBody);
   if (bodySent) socket.write(body);
@@ -98,17 +104,27 @@ function finalAnswer(all: string): { status: number; json: any } {
   return { status: Number(text.slice(9, 12)), json: body ? JSON.parse(body) : undefined };
 }
 
-test('the guard reading a JSON body sends 100 Continue first; the body then reaches the upstream and its answer the client', async () => {
-  const body = JSON.stringify({ name: 'clean', qty: 2 });
-  const r = await expectContinue('POST /guarded/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n', body);
-  assert.ok(r.bodySent, `a 100 Continue before the body, got:\n${r.beforeBody}`);
-  assert.deepEqual(finalAnswer(r.all), { status: 200, json: { ok: true } });
-  assert.equal(bodies.at(-1), body, 'the upstream got the body the guard read');
-});
+test(
+  'the guard reading a JSON body sends 100 Continue first; ' +
+    'the body then reaches the upstream and its answer the client',
+  async () => {
+    const body = JSON.stringify({ name: 'clean', qty: 2 });
+    const r = await expectContinue(
+      'POST /guarded/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n',
+      body,
+    );
+    assert.ok(r.bodySent, `a 100 Continue before the body, got:\n${r.beforeBody}`);
+    assert.deepEqual(finalAnswer(r.all), { status: 200, json: { ok: true } });
+    assert.equal(bodies.at(-1), body, 'the upstream got the body the guard read');
+  },
+);
 
 test('the guard answers 403 after the 100 Continue when the body it asked for holds an injection', async () => {
   const seen = up.seen.length;
-  const r = await expectContinue('POST /guarded/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n', JSON.stringify({ q: "' or 1=1--" }));
+  const r = await expectContinue(
+    'POST /guarded/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n',
+    JSON.stringify({ q: "' or 1=1--" }),
+  );
   assert.ok(r.bodySent, r.beforeBody);
   const answer = finalAnswer(r.all);
   assert.equal(answer.status, 403, r.all);
@@ -116,16 +132,25 @@ test('the guard answers 403 after the 100 Continue when the body it asked for ho
   assert.equal(up.seen.length, seen);
 });
 
-test('the guard refusing a request on its path answers 403 without a 100 Continue, and the body is never sent', async () => {
-  const r = await expectContinue('POST /guarded/users/1%20or%201=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n', '{"a":1}');
-  assert.equal(r.bodySent, false);
-  assert.match(r.beforeBody, /^HTTP\/1\.1 403 /, r.beforeBody);
-  assert.equal(finalAnswer(r.all).json.code, 'GW_ERR_INJECTION_BLOCKED');
-});
+test(
+  'the guard refusing a request on its path answers ' + '403 without a 100 Continue, and the body is never sent',
+  async () => {
+    const r = await expectContinue(
+      'POST /guarded/users/1%20or%201=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n',
+      '{"a":1}',
+    );
+    assert.equal(r.bodySent, false);
+    assert.match(r.beforeBody, /^HTTP\/1\.1 403 /, r.beforeBody);
+    assert.equal(finalAnswer(r.all).json.code, 'GW_ERR_INJECTION_BLOCKED');
+  },
+);
 
 test('a request refused by authentication before the guard gets its 401 without a 100 Continue', async () => {
   const seen = up.seen.length;
-  const r = await expectContinue('POST /keyed/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n', '{"a":1}');
+  const r = await expectContinue(
+    'POST /keyed/orders HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n',
+    '{"a":1}',
+  );
   assert.equal(r.bodySent, false);
   assert.match(r.beforeBody, /^HTTP\/1\.1 401 /, r.beforeBody);
   assert.equal(finalAnswer(r.all).json.code, 'GW_ERR_UNAUTHORIZED');
@@ -135,8 +160,11 @@ test('a request refused by authentication before the guard gets its 401 without 
 test('the token endpoint sends 100 Continue before it reads the form, then issues the token', async () => {
   const { id, secret } = await createApp(gw);
   const basic = Buffer.from(`${id}:${secret}`).toString('base64');
-  const r = await expectContinue(`POST /oauth/token HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n`,
-    'grant_type=client_credentials');
+  const r = await expectContinue(
+    `POST /oauth/token HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ` +
+      `${basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n`,
+    'grant_type=client_credentials',
+  );
   assert.ok(r.bodySent, r.beforeBody);
   const answer = finalAnswer(r.all);
   assert.equal(answer.status, 200, r.all);
@@ -146,8 +174,11 @@ test('the token endpoint sends 100 Continue before it reads the form, then issue
 
 test('the token endpoint answers bad credentials, which only the form completes, after the 100 Continue', async () => {
   const basic = Buffer.from('nobody:wrong').toString('base64');
-  const r = await expectContinue(`POST /oauth/token HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n`,
-    'grant_type=client_credentials');
+  const r = await expectContinue(
+    `POST /oauth/token HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ` +
+      `${basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n`,
+    'grant_type=client_credentials',
+  );
   assert.ok(r.bodySent, r.beforeBody);
   const answer = finalAnswer(r.all);
   assert.equal(answer.status, 401, r.all);
@@ -155,12 +186,18 @@ test('the token endpoint answers bad credentials, which only the form completes,
 });
 
 test('the token endpoint refuses a wrong content type or an oversized form without a 100 Continue', async () => {
-  const json = await expectContinue('POST /oauth/token HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n', '{"grant_type":"client_credentials"}');
+  const json = await expectContinue(
+    'POST /oauth/token HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n',
+    '{"grant_type":"client_credentials"}',
+  );
   assert.equal(json.bodySent, false);
   assert.match(json.beforeBody, /^HTTP\/1\.1 400 /, json.beforeBody);
   assert.equal(finalAnswer(json.all).json.code, 'GW_ERR_TOKEN_REQUEST_INVALID');
 
-  const big = await expectContinue('POST /oauth/token HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n', `grant_type=client_credentials&pad=${'x'.repeat(5000)}`);
+  const big = await expectContinue(
+    'POST /oauth/token HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n',
+    `grant_type=client_credentials&pad=${'x'.repeat(5000)}`,
+  );
   assert.equal(big.bodySent, false);
   assert.match(big.beforeBody, /^HTTP\/1\.1 413 /, big.beforeBody);
   assert.equal(finalAnswer(big.all).json.code, 'GW_ERR_BODY_TOO_LARGE');

@@ -14,7 +14,9 @@ let up: TestUpstream;
 
 before(async () => {
   up = await startUpstream('echo');
-  gw = await startGateway({ services: [{ name: 'echo', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }] } }] });
+  gw = await startGateway({
+    services: [{ name: 'echo', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: up.url }] } }],
+  });
 });
 
 after(async () => {
@@ -23,7 +25,11 @@ after(async () => {
 });
 
 /** Sends raw bytes; asserts a gateway-written JSON error with one of `statuses`, and that the upstream saw nothing. */
-async function refused(bytes: string, statuses: number[], opts: { forwardedHeadOk?: boolean; timeoutMs?: number } = {}) {
+async function refused(
+  bytes: string,
+  statuses: number[],
+  opts: { forwardedHeadOk?: boolean; timeoutMs?: number } = {},
+) {
   const before = up.seen.length;
   // A refusal that keeps the connection open is read until timeoutMs (rawRequest's default 2 s).
   const res = await rawRequest(gw.proxy.port, bytes, opts.timeoutMs);
@@ -40,7 +46,10 @@ async function refused(bytes: string, statuses: number[], opts: { forwardedHeadO
 }
 
 test('Content-Length together with Transfer-Encoding gets 400 and is not forwarded', async () => {
-  await refused('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', [400]);
+  await refused(
+    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    [400],
+  );
 });
 
 test('two different Content-Lengths get 400', async () => {
@@ -65,7 +74,9 @@ test('Transfer-Encoding on HTTP/1.0 gets 400 and is not forwarded', async () => 
 
 test('a bad chunk size gets 400', async () => {
   // The head is valid, so the request may already be on its way upstream when the body turns bad.
-  await refused('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', [400], { forwardedHeadOk: true });
+  await refused('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', [400], {
+    forwardedHeadOk: true,
+  });
 });
 
 test('a bad method gets 400', async () => {
@@ -94,30 +105,54 @@ test('an HTTP/0.9 request line with headers gets 400 and is not forwarded', asyn
 });
 
 test('CONNECT gets a JSON 501 and the connection closes; nothing is tunnelled', async () => {
-  const res = await rawRequest(gw.proxy.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: connect-1\r\n\r\n');
+  const res = await rawRequest(
+    gw.proxy.port,
+    'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: connect-1\r\n\r\n',
+  );
   assert.ok(res.closed, 'the connection stayed open');
   assert.equal(res.status, 501, res.text);
   assert.match(res.text, /\r\nx-request-id: connect-1\r\n/i);
   assert.equal(JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)).code, 'GW_ERR_METHOD_NOT_SUPPORTED');
-  assert.equal(await refused('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', [501]), 'GW_ERR_METHOD_NOT_SUPPORTED');
+  assert.equal(
+    await refused('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n', [501]),
+    'GW_ERR_METHOD_NOT_SUPPORTED',
+  );
 });
 
-test('a WebSocket handshake gets a JSON 403 and is not forwarded as a plain GET; an h2c upgrade is served over HTTP/1.1', async () => {
-  const handshake = (upgrade: string) => `GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-  for (const upgrade of ['websocket', 'WebSocket', 'h2c, websocket', 'websocket/13']) {
-    assert.equal(await refused(handshake(upgrade), [403], { timeoutMs: 500 }), 'GW_ERR_UPGRADE_NOT_SUPPORTED', upgrade);
-  }
-  // Not a WebSocket upgrade: served, without the hop-by-hop Upgrade.
-  const before = up.seen.length;
-  const res = await rawRequest(gw.proxy.port, 'GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n', 500);
-  assert.equal(res.status, 200, res.text);
-  assert.equal(up.seen.length, before + 1);
-  assert.equal(up.seen.at(-1)!.headers.upgrade, undefined);
-  for (const upgrade of ['websockets', 'xwebsocket']) {
-    assert.equal((await rawRequest(gw.proxy.port, `GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: ${upgrade}\r\n\r\n`, 500)).status, 200, upgrade);
-  }
-});
+test(
+  'a WebSocket handshake gets a JSON 403 and is not ' +
+    'forwarded as a plain GET; an h2c upgrade is served over HTTP/1.1',
+  async () => {
+    const handshake = (upgrade: string) =>
+      `GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    for (const upgrade of ['websocket', 'WebSocket', 'h2c, websocket', 'websocket/13']) {
+      assert.equal(
+        await refused(handshake(upgrade), [403], { timeoutMs: 500 }),
+        'GW_ERR_UPGRADE_NOT_SUPPORTED',
+        upgrade,
+      );
+    }
+    // Not a WebSocket upgrade: served, without the hop-by-hop Upgrade.
+    const before = up.seen.length;
+    const res = await rawRequest(
+      gw.proxy.port,
+      'GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, ' +
+        'HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n',
+      500,
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal(up.seen.length, before + 1);
+    assert.equal(up.seen.at(-1)!.headers.upgrade, undefined);
+    for (const upgrade of ['websockets', 'xwebsocket']) {
+      assert.equal(
+        (await rawRequest(gw.proxy.port, `GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: ${upgrade}\r\n\r\n`, 500)).status,
+        200,
+        upgrade,
+      );
+    }
+  },
+);
 
 test('a fragment in the request target gets 400 and is not forwarded', async () => {
   // Matched as part of the path, `/admin#` would miss a `=/admin` route (and its access rules) and
@@ -133,7 +168,16 @@ test('a Host value that is not a host[:port] gets 400 and is not forwarded', asy
   }
   // absolute-form: its authority replaces Host, so it is held to the same rule.
   assert.equal(await refused('GET http://a<b/x HTTP/1.1\r\nHost: a\r\n\r\n', [400]), 'GW_ERR_BAD_REQUEST');
-  for (const host of ['a', 'a.test:8080', '127.0.0.1:1', '[::1]:8080', 'xn--bcher-kva.example', 'a_b.internal', 'a.test.', '']) {
+  for (const host of [
+    'a',
+    'a.test:8080',
+    '127.0.0.1:1',
+    '[::1]:8080',
+    'xn--bcher-kva.example',
+    'a_b.internal',
+    'a.test.',
+    '',
+  ]) {
     const res = await rawRequest(gw.proxy.port, `GET /ok HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
     assert.equal(res.status, 200, `${host}: ${res.text}`);
   }
@@ -182,7 +226,10 @@ test('a HEAD response has no body and the keep-alive connection stays usable', a
 });
 
 test('pipelined requests are answered in order', async () => {
-  const res = await rawRequest(gw.proxy.port, 'GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  const res = await rawRequest(
+    gw.proxy.port,
+    'GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+  );
   const statuses = [...res.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
   assert.deepEqual(statuses, ['200', '200'], res.text);
   assert.ok(res.text.indexOf('"url":"/one"') < res.text.indexOf('"url":"/two"'), res.text);

@@ -27,7 +27,8 @@ const HOPPY_RESPONSE = [
   'X-Resp-Set: from-upstream',
   'X-Resp-Add: from-upstream',
   'X-Request-Id: chosen-by-upstream',
-  '', 'ok',
+  '',
+  'ok',
 ].join('\r\n');
 
 before(async () => {
@@ -39,18 +40,32 @@ before(async () => {
       { name: 'plain', routes: [{ paths: ['/plain'] }], upstream: target },
       { name: 'keephost', routes: [{ paths: ['/keephost'], preserve_host: true }], upstream: target },
       {
-        name: 'ops', upstream: target,
-        routes: [{
-          paths: ['/ops'],
-          request_headers: { add: { 'X-Added': 'gw' }, set: { 'X-Set': 'gw', 'User-Agent': 'tollgate-test' }, remove: ['X-Remove-Me', 'Cookie'] },
-        }],
+        name: 'ops',
+        upstream: target,
+        routes: [
+          {
+            paths: ['/ops'],
+            request_headers: {
+              add: { 'X-Added': 'gw' },
+              set: { 'X-Set': 'gw', 'User-Agent': 'tollgate-test' },
+              remove: ['X-Remove-Me', 'Cookie'],
+            },
+          },
+        ],
       },
       {
-        name: 'hoppy', upstream: { targets: [{ url: raw.url }] },
-        routes: [{
-          paths: ['/hoppy'],
-          response_headers: { add: { 'X-Resp-Add': 'gw' }, set: { 'X-Resp-Set': 'gw', 'X-Frame-Options': 'DENY' }, remove: ['X-Powered-By'] },
-        }],
+        name: 'hoppy',
+        upstream: { targets: [{ url: raw.url }] },
+        routes: [
+          {
+            paths: ['/hoppy'],
+            response_headers: {
+              add: { 'X-Resp-Add': 'gw' },
+              set: { 'X-Resp-Set': 'gw', 'X-Frame-Options': 'DENY' },
+              remove: ['X-Powered-By'],
+            },
+          },
+        ],
       },
     ],
   });
@@ -83,7 +98,11 @@ test('hop-by-hop request headers and headers named in Connection never reach the
   for (const name of ['x-client-hop', 'keep-alive', 'te', 'upgrade', 'proxy-authorization', 'proxy-connection']) {
     assert.equal(sent[name], undefined, `${name} reached the upstream`);
   }
-  assert.ok(!String(sent.connection ?? '').toLowerCase().includes('x-client-hop'));
+  assert.ok(
+    !String(sent.connection ?? '')
+      .toLowerCase()
+      .includes('x-client-hop'),
+  );
   assert.equal(sent['x-end-to-end'], 'kept');
 });
 
@@ -96,12 +115,20 @@ test('hop-by-hop response headers and headers named in Connection never reach th
   }
   // The gateway's own keep-alive with the client is fine; the upstream's values are not.
   assert.ok(!String(res.headers['keep-alive'] ?? '').includes('99'));
-  assert.ok(!String(res.headers.connection ?? '').toLowerCase().includes('x-up-hop'));
+  assert.ok(
+    !String(res.headers.connection ?? '')
+      .toLowerCase()
+      .includes('x-up-hop'),
+  );
   assert.equal(res.headers['x-end-to-end'], 'kept');
 });
 
 test('X-Forwarded-For is appended with the client address; -Proto and -Host are set, not trusted', async () => {
-  const first = await upstreamHeaders('/plain', { host: 'shop.test:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }, '127.0.0.9');
+  const first = await upstreamHeaders(
+    '/plain',
+    { host: 'shop.test:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' },
+    '127.0.0.9',
+  );
   assert.equal(first.sent['x-forwarded-for'], '127.0.0.9');
   assert.equal(first.sent['x-forwarded-proto'], 'http');
   assert.equal(first.sent['x-forwarded-host'], 'shop.test:8080');
@@ -142,7 +169,11 @@ test('the client sees the gateway request id, not one the upstream sent', async 
 
 test('request_headers add, set and remove, with names in any case', async () => {
   const { sent } = await upstreamHeaders('/ops', {
-    'x-added': 'client', 'x-set': 'client', 'x-remove-me': 'bye', cookie: 'session=1', 'user-agent': 'curl/8',
+    'x-added': 'client',
+    'x-set': 'client',
+    'x-remove-me': 'bye',
+    cookie: 'session=1',
+    'user-agent': 'curl/8',
   });
   assert.equal(sent['x-added'], 'client, gw');
   assert.equal(sent['x-set'], 'gw');
@@ -159,6 +190,7 @@ test('response_headers add, set and remove', async () => {
   assert.equal(res.headers['x-resp-set'], 'gw');
   assert.equal(res.headers['x-frame-options'], 'DENY');
   const added: string[] = [];
-  for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i].toLowerCase() === 'x-resp-add') added.push(res.rawHeaders[i + 1]);
+  for (let i = 0; i < res.rawHeaders.length; i += 2)
+    if (res.rawHeaders[i].toLowerCase() === 'x-resp-add') added.push(res.rawHeaders[i + 1]);
   assert.deepEqual(added.join(', ').split(', '), ['from-upstream', 'gw']);
 });

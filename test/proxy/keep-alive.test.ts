@@ -25,8 +25,18 @@ before(async () => {
   const pool = (p: Record<string, number>) => ({ pool: p, health: { passive: { max_failures: 0 } } });
   gw = await startGateway({
     services: [
-      service('followed', [announcing.url], [{ paths: ['/followed'], strip_prefix: true }], pool({ keep_alive_ms: 200 })),
-      service('capped', [announcing.url], [{ paths: ['/capped'], strip_prefix: true }], pool({ keep_alive_ms: 200, keep_alive_max_ms: 200 })),
+      service(
+        'followed',
+        [announcing.url],
+        [{ paths: ['/followed'], strip_prefix: true }],
+        pool({ keep_alive_ms: 200 }),
+      ),
+      service(
+        'capped',
+        [announcing.url],
+        [{ paths: ['/capped'], strip_prefix: true }],
+        pool({ keep_alive_ms: 200, keep_alive_max_ms: 200 }),
+      ),
       service('silent', [silent.url], [{ paths: ['/silent'], strip_prefix: true }], pool({ keep_alive_ms: 200 })),
     ],
   });

@@ -15,39 +15,46 @@ function openAndAsk(port: number): Promise<{ socket: Socket; answered: boolean }
   });
 }
 
-test('proxy.max_connections: a connection over it is closed on accept and counted; the open ones keep working, and one that closes makes room', async (t) => {
-  const up = await startUpstream('up');
-  t.after(() => up.close());
-  const gw = await startGateway({ proxy: { max_connections: 3 }, services: [service('svc', [up.url], [{ paths: ['/'] }])] });
-  const port = Number(new URL(gw.url).port);
-  const open: Socket[] = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      const c = await openAndAsk(port);
-      assert.equal(c.answered, true, `connection ${i + 1} of 3`);
-      open.push(c.socket);
+test(
+  'proxy.max_connections: a connection over it is closed on accept ' +
+    'and counted; the open ones keep working, and one that closes makes room',
+  async (t) => {
+    const up = await startUpstream('up');
+    t.after(() => up.close());
+    const gw = await startGateway({
+      proxy: { max_connections: 3 },
+      services: [service('svc', [up.url], [{ paths: ['/'] }])],
+    });
+    const port = Number(new URL(gw.url).port);
+    const open: Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const c = await openAndAsk(port);
+        assert.equal(c.answered, true, `connection ${i + 1} of 3`);
+        open.push(c.socket);
+      }
+      const metrics = async () => (await fetch(`${gw.adminUrl}/metrics`)).text();
+      assert.equal(metricValue(await metrics(), 'tollgate_client_connections'), 3);
+      const over = await openAndAsk(port);
+      open.push(over.socket);
+      assert.equal(over.answered, false, 'the fourth is closed unanswered');
+      assert.equal(metricValue(await metrics(), 'tollgate_client_connections_dropped_total'), 1);
+      // The three still serve.
+      for (const s of open.slice(0, 3)) {
+        const answered = await new Promise<boolean>((resolve) => {
+          s.once('data', (d) => resolve(String(d).startsWith('HTTP/1.1 200')));
+          s.write('GET /x HTTP/1.1\r\nHost: t\r\n\r\n');
+        });
+        assert.equal(answered, true);
+      }
+      open[0].destroy();
+      assert.ok(await eventually(async () => metricValue(await metrics(), 'tollgate_client_connections') === 2));
+      const next = await openAndAsk(port);
+      open.push(next.socket);
+      assert.equal(next.answered, true, 'room again once one closed');
+    } finally {
+      for (const s of open) s.destroy();
+      await gw.close();
     }
-    const metrics = async () => (await fetch(`${gw.adminUrl}/metrics`)).text();
-    assert.equal(metricValue(await metrics(), 'tollgate_client_connections'), 3);
-    const over = await openAndAsk(port);
-    open.push(over.socket);
-    assert.equal(over.answered, false, 'the fourth is closed unanswered');
-    assert.equal(metricValue(await metrics(), 'tollgate_client_connections_dropped_total'), 1);
-    // The three still serve.
-    for (const s of open.slice(0, 3)) {
-      const answered = await new Promise<boolean>((resolve) => {
-        s.once('data', (d) => resolve(String(d).startsWith('HTTP/1.1 200')));
-        s.write('GET /x HTTP/1.1\r\nHost: t\r\n\r\n');
-      });
-      assert.equal(answered, true);
-    }
-    open[0].destroy();
-    assert.ok(await eventually(async () => metricValue(await metrics(), 'tollgate_client_connections') === 2));
-    const next = await openAndAsk(port);
-    open.push(next.socket);
-    assert.equal(next.answered, true, 'room again once one closed');
-  } finally {
-    for (const s of open) s.destroy();
-    await gw.close();
-  }
-});
+  },
+);

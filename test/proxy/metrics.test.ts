@@ -14,7 +14,11 @@ before(async () => {
   gw = await startGateway({
     services: [
       { name: 'shop', routes: [{ name: 'shop-api', paths: ['/api'] }], upstream: { targets: [{ url: up.url }] } },
-      { name: 'gone', routes: [{ name: 'gone-all', paths: ['/gone'] }], upstream: { targets: [{ url: `http://127.0.0.1:${await closedPort()}` }], retries: 0 } },
+      {
+        name: 'gone',
+        routes: [{ name: 'gone-all', paths: ['/gone'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${await closedPort()}` }], retries: 0 },
+      },
     ],
   });
 });
@@ -43,8 +47,10 @@ test('a 404 and a 200 are counted by service, route and status class, and the 40
   let text = '';
   await eventually(async () => {
     text = await scrape();
-    return sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_NO_ROUTE"}') === 1
-      && sample(text, 'tollgate_requests_total{service="shop",route="shop-api",status_class="2xx"}') === 1;
+    return (
+      sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_NO_ROUTE"}') === 1 &&
+      sample(text, 'tollgate_requests_total{service="shop",route="shop-api",status_class="2xx"}') === 1
+    );
   }, 2000);
   assert.equal(sample(text, 'tollgate_requests_total{service="shop",route="shop-api",status_class="2xx"}'), 1, text);
   assert.equal(sample(text, 'tollgate_requests_total{service="shop",route="shop-api",status_class="4xx"}') ?? 0, 0);
@@ -52,7 +58,8 @@ test('a 404 and a 200 are counted by service, route and status class, and the 40
   assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_NO_ROUTE"}'), 1, text);
 });
 
-/** Sends raw bytes the request path never sees; asserts the reply's status and that it was counted as unrouted, under its status class and code. */
+/** Sends raw bytes the request path never sees; asserts the reply's status and that it was counted as unrouted, under
+ * its status class and code. */
 async function countedUnrouted(bytes: string, status: number, code: string) {
   const series = `tollgate_requests_total{service="",route="",status_class="${String(status)[0]}xx"}`;
   const before = sample(await scrape(), series) ?? 0;
@@ -64,23 +71,45 @@ async function countedUnrouted(bytes: string, status: number, code: string) {
 }
 
 test('a request the parser refuses is counted as an unrouted 4xx with its code', async () => {
-  await countedUnrouted('POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 400, 'GW_ERR_AMBIGUOUS_FRAMING');
+  await countedUnrouted(
+    'POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+    400,
+    'GW_ERR_AMBIGUOUS_FRAMING',
+  );
 });
 
-test('a CONNECT request, which never reaches the request path, is counted as an unrouted 5xx with its code', async () => {
-  await countedUnrouted('CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n', 501, 'GW_ERR_METHOD_NOT_SUPPORTED');
-});
+test(
+  'a CONNECT request, which never reaches the ' + 'request path, is counted as an unrouted 5xx with its code',
+  async () => {
+    await countedUnrouted(
+      'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n',
+      501,
+      'GW_ERR_METHOD_NOT_SUPPORTED',
+    );
+  },
+);
 
-test('a WebSocket handshake, refused before routing, is counted as an unrouted 4xx with its code (no 5xx to page on)', async () => {
-  await countedUnrouted('GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 403, 'GW_ERR_UPGRADE_NOT_SUPPORTED');
-});
+test(
+  'a WebSocket handshake, refused before routing, is ' + 'counted as an unrouted 4xx with its code (no 5xx to page on)',
+  async () => {
+    await countedUnrouted(
+      'GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ' +
+        'websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      403,
+      'GW_ERR_UPGRADE_NOT_SUPPORTED',
+    );
+  },
+);
 
 test('a reply the gateway writes after routing is counted once, under its route and its code', async () => {
   const res = await send(gw.url, '/gone');
   assert.equal(res.status, 502);
   assert.equal(res.json().code, 'GW_ERR_UPSTREAM_REFUSED');
   let text = '';
-  await eventually(async () => sample(text = await scrape(), 'tollgate_gateway_errors_total{code="GW_ERR_UPSTREAM_REFUSED"}') === 1, 2000);
+  await eventually(
+    async () => sample((text = await scrape()), 'tollgate_gateway_errors_total{code="GW_ERR_UPSTREAM_REFUSED"}') === 1,
+    2000,
+  );
   assert.equal(sample(text, 'tollgate_requests_total{service="gone",route="gone-all",status_class="5xx"}'), 1, text);
   assert.equal(sample(text, 'tollgate_gateway_errors_total{code="GW_ERR_UPSTREAM_REFUSED"}'), 1, text);
 });
@@ -89,11 +118,35 @@ test('request duration is labelled by status class, so a fast 502 and a 200 fall
   await send(gw.url, '/api/items');
   await send(gw.url, '/gone');
   let text = '';
-  await eventually(async () => (sample(text = await scrape(), 'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="5xx"}') ?? 0) >= 1, 2000);
-  assert.ok((sample(text, 'tollgate_request_duration_seconds_count{service="shop",route="shop-api",status_class="2xx"}') ?? 0) >= 1, text);
-  assert.equal(sample(text, 'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="2xx"}'), undefined, text);
-  const labelSets = new Set(text.split('\n').filter((l) => l.startsWith('tollgate_request_duration_seconds'))
-    .map((l) => [...l.matchAll(/(\w+)="/g)].map((m) => m[1]).sort().join(',')));
+  await eventually(
+    async () =>
+      (sample(
+        (text = await scrape()),
+        'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="5xx"}',
+      ) ?? 0) >= 1,
+    2000,
+  );
+  assert.ok(
+    (sample(text, 'tollgate_request_duration_seconds_count{service="shop",route="shop-api",status_class="2xx"}') ??
+      0) >= 1,
+    text,
+  );
+  assert.equal(
+    sample(text, 'tollgate_request_duration_seconds_count{service="gone",route="gone-all",status_class="2xx"}'),
+    undefined,
+    text,
+  );
+  const labelSets = new Set(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('tollgate_request_duration_seconds'))
+      .map((l) =>
+        [...l.matchAll(/(\w+)="/g)]
+          .map((m) => m[1])
+          .sort()
+          .join(','),
+      ),
+  );
   assert.deepEqual(labelSets, new Set(['le,route,service,status_class', 'route,service,status_class']));
 });
 

@@ -60,7 +60,10 @@ async function via(path: string, opts: SendOptions = {}): Promise<string> {
   return res.json().name;
 }
 
-const host = (h: string, extra: SendOptions = {}): SendOptions => ({ ...extra, headers: { ...extra.headers, host: h } });
+const host = (h: string, extra: SendOptions = {}): SendOptions => ({
+  ...extra,
+  headers: { ...extra.headers, host: h },
+});
 
 test('a higher priority route wins over a more specific one', async () => {
   assert.equal(await via('/prio/x', host('prio.test')), 'prio-high');
@@ -157,8 +160,11 @@ test('a fully qualified Host (trailing dot) routes like the bare name', async ()
 
 test('an unsupported transfer coding gets 501 and a closed connection where no route matches too', async () => {
   // Refused before routing: a 404 on a kept-alive connection would leave the body's framing to chance.
-  const res = await rawRequest(gw.proxy.port,
-    'POST /nowhere HTTP/1.1\r\nHost: nowhere.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\nGET /h HTTP/1.1\r\nHost: api.example.com\r\n\r\n');
+  const res = await rawRequest(
+    gw.proxy.port,
+    'POST /nowhere HTTP/1.1\r\nHost: nowhere.test\r\nTransfer-Encoding: ' +
+      'gzip, chunked\r\n\r\n0\r\n\r\nGET /h HTTP/1.1\r\nHost: api.example.com\r\n\r\n',
+  );
   assert.equal(res.status, 501, res.text);
   assert.ok(res.closed, 'the connection stayed open');
   assert.equal(res.text.match(/HTTP\/1\.1 /g)?.length, 1, `the pipelined request was answered:\n${res.text}`);

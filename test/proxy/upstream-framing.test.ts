@@ -25,8 +25,12 @@ before(async () => {
   raw = await startRawUpstream((socket: Socket, head: string) => {
     const path = head.split(' ')[1];
     const broken = BROKEN[path];
-    if (path === '/length-and-chunked') return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
-    if (path === '/bad-chunk') return void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
+    if (path === '/length-and-chunked')
+      return void socket.end(
+        'HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      );
+    if (path === '/bad-chunk')
+      return void socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
     if (path === '/head-then-stall') {
       // The head now, the body after 1.5 s (as a server-sent events stream or a long poll would).
       socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n');
@@ -50,7 +54,13 @@ before(async () => {
   });
   raw.server.on('connection', () => connections++);
   gw = await startGateway({
-    services: [{ name: 'raw', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: raw.url }], health: { passive: { max_failures: 0 } } } }],
+    services: [
+      {
+        name: 'raw',
+        routes: [{ paths: ['/'] }],
+        upstream: { targets: [{ url: raw.url }], health: { passive: { max_failures: 0 } } },
+      },
+    ],
   });
 });
 
@@ -60,7 +70,10 @@ after(async () => {
 });
 
 async function settle(p: Promise<SendResult>): Promise<SendResult | Error> {
-  return p.then((r) => r, (err: Error) => err);
+  return p.then(
+    (r) => r,
+    (err: Error) => err,
+  );
 }
 
 /** The next request works, over a fresh upstream connection (the broken one is never reused). */
@@ -72,15 +85,18 @@ async function nextRequestWorks() {
   assert.equal(connections, before + 1, 'the broken upstream connection was reused');
 }
 
-test('a body shorter than its Content-Length reaches the client as a cut connection, never a complete response', async () => {
-  const r = await settle(send(gw.url, '/short'));
-  if (!(r instanceof Error)) {
-    // A gateway may still answer 502 if it had not started the response.
-    assert.notEqual(r.status, 200, `complete-looking 200 with body ${JSON.stringify(r.text)}`);
-    assert.equal(r.json().code, 'GW_ERR_BAD_GATEWAY');
-  }
-  await nextRequestWorks();
-});
+test(
+  'a body shorter than its Content-Length reaches the ' + 'client as a cut connection, never a complete response',
+  async () => {
+    const r = await settle(send(gw.url, '/short'));
+    if (!(r instanceof Error)) {
+      // A gateway may still answer 502 if it had not started the response.
+      assert.notEqual(r.status, 200, `complete-looking 200 with body ${JSON.stringify(r.text)}`);
+      assert.equal(r.json().code, 'GW_ERR_BAD_GATEWAY');
+    }
+    await nextRequestWorks();
+  },
+);
 
 for (const path of ['/garbage', '/empty', '/two-lengths', '/bad-status', '/nul-header']) {
   test(`an upstream answering ${path.slice(1)} gets 502 GW_ERR_BAD_GATEWAY, and the next request works`, async () => {
@@ -94,30 +110,49 @@ for (const path of ['/garbage', '/empty', '/two-lengths', '/bad-status', '/nul-h
   });
 }
 
-test('a chunked body broken in the same read as its head gets 502 GW_ERR_BAD_GATEWAY, not a closed connection', async () => {
-  // Before: the head was written (not yet flushed) when the body broke, so the client got no response at all.
-  const res = await send(gw.url, '/bad-chunk');
-  assert.equal(res.status, 502, res.text);
-  assert.equal(res.json().code, 'GW_ERR_BAD_GATEWAY');
-  await nextRequestWorks();
-});
+test(
+  'a chunked body broken in the same read as its head ' + 'gets 502 GW_ERR_BAD_GATEWAY, not a closed connection',
+  async () => {
+    // Before: the head was written (not yet flushed) when the body broke, so the client got no response at all.
+    const res = await send(gw.url, '/bad-chunk');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.json().code, 'GW_ERR_BAD_GATEWAY');
+    await nextRequestWorks();
+  },
+);
 
-for (const [path, what] of [['/head-then-stall', 'without a length (an event stream)'], ['/length-then-stall', 'with a Content-Length (a slow download)']]) {
-  test(`a response head ${what} reaches the client as soon as the upstream sends it, not with the first chunk`, async () => {
-    const { request } = await import('node:http');
-    const url = new URL(path, gw.url);
-    const started = performance.now();
-    const { headMs, body, status } = await new Promise<{ headMs: number; body: string; status: number }>((resolve, reject) => {
-      request(url, (res) => {
-        const headMs = performance.now() - started;
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ headMs, body, status: res.statusCode ?? 0 })).on('error', reject);
-      }).on('error', reject).end();
-    });
-    assert.equal(status, 200);
-    assert.equal(body, 'data: one\n\n');
-    assert.ok(headMs < 1000, `the head took ${headMs} ms (the upstream sent it at once and the body after 1.5 s)`);
-  });
+for (const [path, what] of [
+  ['/head-then-stall', 'without a length (an event stream)'],
+  ['/length-then-stall', 'with a Content-Length (a slow download)'],
+]) {
+  test(
+    `a response head ${what} reaches the client as ` + `soon as the upstream sends it, not with the first chunk`,
+    async () => {
+      const { request } = await import('node:http');
+      const url = new URL(path, gw.url);
+      const started = performance.now();
+      const { headMs, body, status } = await new Promise<{ headMs: number; body: string; status: number }>(
+        (resolve, reject) => {
+          request(url, (res) => {
+            const headMs = performance.now() - started;
+            let body = '';
+            res
+              .setEncoding('utf8')
+              .on('data', (c: string) => {
+                body += c;
+              })
+              .on('end', () => resolve({ headMs, body, status: res.statusCode ?? 0 }))
+              .on('error', reject);
+          })
+            .on('error', reject)
+            .end();
+        },
+      );
+      assert.equal(status, 200);
+      assert.equal(body, 'data: one\n\n');
+      assert.ok(headMs < 1000, `the head took ${headMs} ms (the upstream sent it at once and the body after 1.5 s)`);
+    },
+  );
 }
 
 test('a healthy keep-alive upstream connection is reused between requests', async () => {
@@ -146,16 +181,20 @@ test('204 and 304 responses pass through without a body and the connections stay
   agent.destroy();
 });
 
-test('a response with both Content-Length and Transfer-Encoding is refused (502) or forwarded without the Content-Length', async () => {
-  const r = await settle(send(gw.url, '/length-and-chunked'));
-  assert.ok(!(r instanceof Error), `client saw ${r}`);
-  if (r.status === 502) {
-    assert.equal(r.json().code, 'GW_ERR_BAD_GATEWAY');
-  } else {
-    // RFC 9112 6.1: an intermediary that forwards it must drop Content-Length and use the chunked framing.
-    assert.equal(r.status, 200);
-    assert.equal(r.text, 'ok');
-    assert.equal(r.headers['content-length'], undefined);
-  }
-  await nextRequestWorks();
-});
+test(
+  'a response with both Content-Length and ' +
+    'Transfer-Encoding is refused (502) or forwarded without the Content-Length',
+  async () => {
+    const r = await settle(send(gw.url, '/length-and-chunked'));
+    assert.ok(!(r instanceof Error), `client saw ${r}`);
+    if (r.status === 502) {
+      assert.equal(r.json().code, 'GW_ERR_BAD_GATEWAY');
+    } else {
+      // RFC 9112 6.1: an intermediary that forwards it must drop Content-Length and use the chunked framing.
+      assert.equal(r.status, 200);
+      assert.equal(r.text, 'ok');
+      assert.equal(r.headers['content-length'], undefined);
+    }
+    await nextRequestWorks();
+  },
+);

@@ -6,44 +6,80 @@ import { metric } from '../helpers/metrics.ts';
 import { call, startAuthRig, type AuthRig } from './auth-rig.ts';
 
 let rig: AuthRig;
-before(async () => { rig = await startAuthRig({ type: 'api_key', api_key_header: 'X-Key', app_header: 'X-Caller', anonymous_paths: ['/status'] }); });
+before(async () => {
+  rig = await startAuthRig({
+    type: 'api_key',
+    api_key_header: 'X-Key',
+    app_header: 'X-Caller',
+    anonymous_paths: ['/status'],
+  });
+});
 after(() => rig?.close());
 
-test('an API key `<app_id>.<secret>` in the operator-named header authenticates the app and names it upstream', async () => {
-  const { id, secret } = await createApp(rig.gw);
-  const r = await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}`, 'x-caller': 'spoofed' });
-  assert.equal(r.status, 200);
-  assert.equal(r.json.headers['x-caller'], id);
-  // Repeats are answered from the credential cache, not scrypt.
-  const hitsBefore = await metric(rig.gw, 'tollgate_auth_cache_total', 'kind="credentials",result="hit"');
-  for (let i = 0; i < 5; i++) assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}` })).status, 200);
-  assert.equal(await metric(rig.gw, 'tollgate_auth_cache_total', 'kind="credentials",result="hit"'), hitsBefore + 5);
-  assert.ok((await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 200)).length > 0);
-});
+test(
+  'an API key `<app_id>.<secret>` in the ' + 'operator-named header authenticates the app and names it upstream',
+  async () => {
+    const { id, secret } = await createApp(rig.gw);
+    const r = await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}`, 'x-caller': 'spoofed' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.headers['x-caller'], id);
+    // Repeats are answered from the credential cache, not scrypt.
+    const hitsBefore = await metric(rig.gw, 'tollgate_auth_cache_total', 'kind="credentials",result="hit"');
+    for (let i = 0; i < 5; i++)
+      assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}` })).status, 200);
+    assert.equal(await metric(rig.gw, 'tollgate_auth_cache_total', 'kind="credentials",result="hit"'), hitsBefore + 5);
+    assert.ok((await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 200)).length > 0);
+  },
+);
 
-test('a missing key is 401 GW_ERR_UNAUTHORIZED; a wrong, malformed or unknown-app key is 401 GW_ERR_API_KEY_INVALID', async () => {
-  const { id, secret } = await createApp(rig.gw);
-  assert.equal((await call(rig.gw.url, '/x')).json.code, 'GW_ERR_UNAUTHORIZED');
-  const before = await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_API_KEY_INVALID"');
-  for (const key of [`${id}.${'A'.repeat(43)}`, `${id}.${secret}x`, secret, `.${secret}`, `nobody.${secret}`, `${id}.`, 'x'.repeat(300)]) {
-    const r = await call(rig.gw.url, '/x', { 'x-key': key });
-    assert.equal(r.status, 401, key);
-    assert.equal(r.json.code, 'GW_ERR_API_KEY_INVALID', key);
-  }
-  assert.equal(await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_API_KEY_INVALID"'), before + 7);
-  assert.equal((await call(rig.gw.url, '/status')).status, 200, 'anonymous path');
-});
+test(
+  'a missing key is 401 GW_ERR_UNAUTHORIZED; a wrong, ' + 'malformed or unknown-app key is 401 GW_ERR_API_KEY_INVALID',
+  async () => {
+    const { id, secret } = await createApp(rig.gw);
+    assert.equal((await call(rig.gw.url, '/x')).json.code, 'GW_ERR_UNAUTHORIZED');
+    const before = await metric(
+      rig.gw,
+      'tollgate_auth_rejections_total',
+      'service="api",code="GW_ERR_API_KEY_INVALID"',
+    );
+    for (const key of [
+      `${id}.${'A'.repeat(43)}`,
+      `${id}.${secret}x`,
+      secret,
+      `.${secret}`,
+      `nobody.${secret}`,
+      `${id}.`,
+      'x'.repeat(300),
+    ]) {
+      const r = await call(rig.gw.url, '/x', { 'x-key': key });
+      assert.equal(r.status, 401, key);
+      assert.equal(r.json.code, 'GW_ERR_API_KEY_INVALID', key);
+    }
+    assert.equal(
+      await metric(rig.gw, 'tollgate_auth_rejections_total', 'service="api",code="GW_ERR_API_KEY_INVALID"'),
+      before + 7,
+    );
+    assert.equal((await call(rig.gw.url, '/status')).status, 200, 'anonymous path');
+  },
+);
 
-test('a disabled app\'s cached API key is refused at once with 403; a rotated-out key stops after the overlap', async () => {
-  const { id, secret } = await createApp(rig.gw);
-  const key = { 'x-key': `${id}.${secret}` };
-  assert.equal((await call(rig.gw.url, '/x', key)).status, 200);
-  await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'x', status: 'disabled' });
-  const r = await call(rig.gw.url, '/x', key);
-  assert.equal(r.status, 403);
-  assert.equal(r.json.code, 'GW_ERR_APP_DISABLED');
-  await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'x' });
-  const rotated = await admin(rig.gw, 'POST', `/apps/${id}/secret?overlap_s=0`);
-  assert.equal((await call(rig.gw.url, '/x', key)).json.code, 'GW_ERR_API_KEY_INVALID', 'no overlap: the old key stops at once, cached or not');
-  assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${rotated.json.secret}` })).status, 200);
-});
+test(
+  "a disabled app's cached API key is refused at once " + 'with 403; a rotated-out key stops after the overlap',
+  async () => {
+    const { id, secret } = await createApp(rig.gw);
+    const key = { 'x-key': `${id}.${secret}` };
+    assert.equal((await call(rig.gw.url, '/x', key)).status, 200);
+    await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'x', status: 'disabled' });
+    const r = await call(rig.gw.url, '/x', key);
+    assert.equal(r.status, 403);
+    assert.equal(r.json.code, 'GW_ERR_APP_DISABLED');
+    await admin(rig.gw, 'PUT', `/apps/${id}`, { name: 'x' });
+    const rotated = await admin(rig.gw, 'POST', `/apps/${id}/secret?overlap_s=0`);
+    assert.equal(
+      (await call(rig.gw.url, '/x', key)).json.code,
+      'GW_ERR_API_KEY_INVALID',
+      'no overlap: the old key stops at once, cached or not',
+    );
+    assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${rotated.json.secret}` })).status, 200);
+  },
+);

@@ -16,10 +16,16 @@ import { generateSigningKey, rotateKeys } from '../../gateway/control/apps/keys.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
 const skip = !url && process.env.CI !== 'true' ? 'TOLLGATE_TEST_REDIS_URL is unset' : false;
 
-test('two gateway nodes sharing a Redis store: tokens issued by one verify on the other; a disable on one is refused by the other within a second', { skip }, async () => {
+test('two gateway nodes sharing a Redis store: tokens issued by one verify ' +
+  'on the other; a disable on one is refused by the other within a second', {
+  skip,
+}, async () => {
   const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
   const upstream = await startUpstream('api');
-  const config = { store: { kind: 'redis', redis_url: url, prefix }, services: [{ ...service('api', [upstream.url]), auth: { type: 'jwt' } }] };
+  const config = {
+    store: { kind: 'redis', redis_url: url, prefix },
+    services: [{ ...service('api', [upstream.url]), auth: { type: 'jwt' } }],
+  };
   const nodes: TestGateway[] = [];
   try {
     nodes.push(await startGateway(config));
@@ -57,14 +63,19 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
       }
       await sleep(10);
     }
-    assert.ok(refusedAfterMs >= 0 && refusedAfterMs < 1000, `node B refused the disabled app after ${refusedAfterMs} ms`);
+    assert.ok(
+      refusedAfterMs >= 0 && refusedAfterMs < 1000,
+      `node B refused the disabled app after ${refusedAfterMs} ms`,
+    );
     console.log(`# disable on node A refused by node B after ${refusedAfterMs} ms`);
 
     // A key rotated on node B is served by node A's JWKS, and both still verify the older token.
     const rotated = await admin(b, 'POST', '/keys/rotate');
     let kids: string[] = [];
     for (let t = 0; t < 50 && !kids.includes(rotated.json.kid); t++) {
-      kids = ((await (await fetch(`${a.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      kids = ((await (await fetch(`${a.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map(
+        (k) => k.kid,
+      );
       if (!kids.includes(rotated.json.kid)) await sleep(20);
     }
     assert.equal(kids.length, 2);
@@ -89,7 +100,12 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify on th
  * changed part's version moved by one), but not announced: until its next
  * poll, no node here has heard of it. Returns the version stored.
  */
-async function saveAsAnotherNode(redisUrl: string, prefix: string, part: 'apps' | 'keys', change: (doc: IdentityDoc) => Partial<IdentityDoc>): Promise<number> {
+async function saveAsAnotherNode(
+  redisUrl: string,
+  prefix: string,
+  part: 'apps' | 'keys',
+  change: (doc: IdentityDoc) => Partial<IdentityDoc>,
+): Promise<number> {
   const raw = new Redis(redisUrl);
   try {
     const key = `${prefix}identity`;
@@ -108,7 +124,9 @@ async function saveAsAnotherNode(redisUrl: string, prefix: string, part: 'apps' 
 /** Another node's key rotation: a new current key, the one before retired. */
 async function rotateAsAnotherNode(redisUrl: string, prefix: string): Promise<{ version: number; kid: string }> {
   const key = await generateSigningKey('ES256', Date.now());
-  const version = await saveAsAnotherNode(redisUrl, prefix, 'keys', (doc) => ({ keys: rotateKeys(doc.keys, key, Date.now(), 3_600_000) }));
+  const version = await saveAsAnotherNode(redisUrl, prefix, 'keys', (doc) => ({
+    keys: rotateKeys(doc.keys, key, Date.now(), 3_600_000),
+  }));
   return { version, kid: key.kid };
 }
 
@@ -127,7 +145,10 @@ test('an apps write with If-Match gets 412 once another node saved a newer versi
   if (!redis) return;
   const relay = await startRedisInterposer(t, redis.url);
   const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
-  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
+  const gw = await startGateway({
+    store: { kind: 'redis', redis_url: relay.url, prefix },
+    services: [service('api', ['http://127.0.0.1:9'])],
+  });
   t.after(() => gw.close());
   const { id } = await createApp(gw, { name: 'mine' });
   const etag = (await json('GET', `${gw.adminUrl}/apps/${id}`)).headers.etag as string;
@@ -135,15 +156,24 @@ test('an apps write with If-Match gets 412 once another node saved a newer versi
   // Another node renames the app just before this node's save reaches Redis.
   let theirs = 0;
   const trap = relay.before(scriptOn(`${prefix}identity`), async () => {
-    theirs = await saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => (a.id === id ? { ...a, name: 'theirs' } : a)) }));
+    theirs = await saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({
+      apps: doc.apps.map((a) => (a.id === id ? { ...a, name: 'theirs' } : a)),
+    }));
   });
-  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': etag }, body: { name: 'lost update' } });
-  assert.equal(trap.ran(), 1, 'this node passed the check on its own copy and was saving when the other node\'s version was stored');
+  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, {
+    headers: { 'if-match': etag },
+    body: { name: 'lost update' },
+  });
+  assert.equal(
+    trap.ran(),
+    1,
+    "this node passed the check on its own copy and was saving when the other node's version was stored",
+  );
   assert.equal(put.status, 412, put.text);
   assert.equal(put.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
   assert.equal(put.headers.etag, `"apps-${theirs}"`);
   const now = await json('GET', `${gw.adminUrl}/apps/${id}`);
-  assert.equal(now.json().name, 'theirs', 'the other node\'s change is adopted and kept');
+  assert.equal(now.json().name, 'theirs', "the other node's change is adopted and kept");
   assert.equal(now.headers.etag, put.headers.etag);
 });
 
@@ -155,52 +185,81 @@ test('an apps write with If-Match gets 412 once another node saved a newer versi
  * that loses 8 races in a row, to app changes that leave its If-Match
  * matching, gets 409.
  */
-test('a key rotation with If-Match gets 412 once another node rotated, heard of or not, and 409 after 8 lost races; an apps write losing to a rotation is redone', async (t) => {
-  const redis = await startPrivateRedis(t);
-  if (!redis) return;
-  const relay = await startRedisInterposer(t, redis.url);
-  const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
-  const gw = await startGateway({ store: { kind: 'redis', redis_url: relay.url, prefix }, services: [service('api', ['http://127.0.0.1:9'])] });
-  t.after(() => gw.close());
-  const saves = scriptOn(`${prefix}identity`);
-  const { id } = await createApp(gw, { name: 'mine' });
-  const appsEtag = (await json('GET', `${gw.adminUrl}/apps`)).headers.etag as string;
-  const keysEtag = (await json('GET', `${gw.adminUrl}/keys`)).headers.etag as string;
+test(
+  'a key rotation with If-Match gets 412 once another node rotated, heard of or ' +
+    'not, and 409 after 8 lost races; an apps write losing to a rotation is redone',
+  async (t) => {
+    const redis = await startPrivateRedis(t);
+    if (!redis) return;
+    const relay = await startRedisInterposer(t, redis.url);
+    const prefix = `tollgate-test:${randomBytes(6).toString('hex')}:`;
+    const gw = await startGateway({
+      store: { kind: 'redis', redis_url: relay.url, prefix },
+      services: [service('api', ['http://127.0.0.1:9'])],
+    });
+    t.after(() => gw.close());
+    const saves = scriptOn(`${prefix}identity`);
+    const { id } = await createApp(gw, { name: 'mine' });
+    const appsEtag = (await json('GET', `${gw.adminUrl}/apps`)).headers.etag as string;
+    const keysEtag = (await json('GET', `${gw.adminUrl}/keys`)).headers.etag as string;
 
-  // An apps write racing another node's key rotation: redone on it, not refused.
-  let rotation = { version: 0, kid: '' };
-  const raced = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
-  const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, { headers: { 'if-match': appsEtag }, body: { name: 'mine v2' } });
-  assert.equal(raced.ran(), 1);
-  assert.equal(put.status, 200, put.text);
-  assert.equal(put.headers.etag, `"apps-${rotation.version + 1}"`, 'saved on top of the other node\'s rotation');
-  const keys = await json('GET', `${gw.adminUrl}/keys`);
-  assert.equal(keys.headers.etag, `"keys-${rotation.version}"`, 'the rotation it lost to is adopted');
-  assert.notEqual(keys.headers.etag, keysEtag);
-  assert.equal(keys.json().find((k: { current: boolean }) => k.current).kid, rotation.kid);
+    // An apps write racing another node's key rotation: redone on it, not refused.
+    let rotation = { version: 0, kid: '' };
+    const raced = relay.before(saves, async () => {
+      rotation = await rotateAsAnotherNode(redis.url, prefix);
+    });
+    const put = await json('PUT', `${gw.adminUrl}/apps/${id}`, {
+      headers: { 'if-match': appsEtag },
+      body: { name: 'mine v2' },
+    });
+    assert.equal(raced.ran(), 1);
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.headers.etag, `"apps-${rotation.version + 1}"`, "saved on top of the other node's rotation");
+    const keys = await json('GET', `${gw.adminUrl}/keys`);
+    assert.equal(keys.headers.etag, `"keys-${rotation.version}"`, 'the rotation it lost to is adopted');
+    assert.notEqual(keys.headers.etag, keysEtag);
+    assert.equal(keys.json().find((k: { current: boolean }) => k.current).kid, rotation.kid);
 
-  // A rotation made on the keys before another node's rotation: 412, and this node makes no key.
-  const stale = keys.headers.etag as string;
-  const rotatedFirst = relay.before(saves, async () => { rotation = await rotateAsAnotherNode(redis.url, prefix); });
-  const refused = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': stale } });
-  assert.equal(rotatedFirst.ran(), 1, 'this node passed the check on its own copy and was saving');
-  assert.equal(refused.status, 412, refused.text);
-  assert.equal(refused.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
-  assert.equal(refused.headers.etag, `"keys-${rotation.version}"`);
-  const afterRefusal = await json('GET', `${gw.adminUrl}/keys`);
-  assert.equal(afterRefusal.headers.etag, refused.headers.etag);
-  assert.equal(afterRefusal.json().find((k: { current: boolean }) => k.current).kid, rotation.kid, 'the other node\'s key is current; none of this node\'s was saved');
-  assert.equal((await json('GET', `${gw.adminUrl}/apps`)).headers.etag, put.headers.etag, 'neither rotation moved the apps ETag');
+    // A rotation made on the keys before another node's rotation: 412, and this node makes no key.
+    const stale = keys.headers.etag as string;
+    const rotatedFirst = relay.before(saves, async () => {
+      rotation = await rotateAsAnotherNode(redis.url, prefix);
+    });
+    const refused = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': stale } });
+    assert.equal(rotatedFirst.ran(), 1, 'this node passed the check on its own copy and was saving');
+    assert.equal(refused.status, 412, refused.text);
+    assert.equal(refused.json().code, 'GW_ERR_CONFIG_VERSION_MISMATCH');
+    assert.equal(refused.headers.etag, `"keys-${rotation.version}"`);
+    const afterRefusal = await json('GET', `${gw.adminUrl}/keys`);
+    assert.equal(afterRefusal.headers.etag, refused.headers.etag);
+    assert.equal(
+      afterRefusal.json().find((k: { current: boolean }) => k.current).kid,
+      rotation.kid,
+      "the other node's key is current; none of this node's was saved",
+    );
+    assert.equal(
+      (await json('GET', `${gw.adminUrl}/apps`)).headers.etag,
+      put.headers.etag,
+      'neither rotation moved the apps ETag',
+    );
 
-  // Eight lost races to app changes: the keys If-Match keeps matching, so each is retried, and the last gives 409.
-  const current = refused.headers.etag as string;
-  const beaten = relay.before(saves, () => saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({ apps: doc.apps.map((a) => ({ ...a, updatedAt: a.updatedAt + 1 })) })), 8);
-  const conflict = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': current } });
-  assert.equal(beaten.ran(), 8);
-  assert.equal(conflict.status, 409, conflict.text);
-  assert.equal(conflict.json().code, 'GW_ERR_CONFIG_CONFLICT');
-  assert.equal(conflict.headers.etag, current, 'the keys did not change');
-  const last = await json('GET', `${gw.adminUrl}/keys`);
-  assert.equal(last.headers.etag, current);
-  assert.deepEqual(last.json(), afterRefusal.json(), 'nothing of the rotation was saved');
-});
+    // Eight lost races to app changes: the keys If-Match keeps matching, so each is retried, and the last gives 409.
+    const current = refused.headers.etag as string;
+    const beaten = relay.before(
+      saves,
+      () =>
+        saveAsAnotherNode(redis.url, prefix, 'apps', (doc) => ({
+          apps: doc.apps.map((a) => ({ ...a, updatedAt: a.updatedAt + 1 })),
+        })),
+      8,
+    );
+    const conflict = await json('POST', `${gw.adminUrl}/keys/rotate`, { headers: { 'if-match': current } });
+    assert.equal(beaten.ran(), 8);
+    assert.equal(conflict.status, 409, conflict.text);
+    assert.equal(conflict.json().code, 'GW_ERR_CONFIG_CONFLICT');
+    assert.equal(conflict.headers.etag, current, 'the keys did not change');
+    const last = await json('GET', `${gw.adminUrl}/keys`);
+    assert.equal(last.headers.etag, current);
+    assert.deepEqual(last.json(), afterRefusal.json(), 'nothing of the rotation was saved');
+  },
+);

@@ -27,37 +27,81 @@ before(async () => {
   gw = await startGateway({
     services: [
       // IP list: the admin prefix is closed to loopback clients, the rest of the host is open.
-      { ...service('acl-admin', [up.url], [{ name: 'acl-admin', hosts: ['acl.test'], paths: ['/admin'], ...routeHeader('acl-admin') }]), acl: { deny: LOOPBACK } },
-      service('acl-public', [up.url], [{ name: 'acl-public', hosts: ['acl.test'], paths: ['/'], ...routeHeader('acl-public') }]),
+      {
+        ...service(
+          'acl-admin',
+          [up.url],
+          [{ name: 'acl-admin', hosts: ['acl.test'], paths: ['/admin'], ...routeHeader('acl-admin') }],
+        ),
+        acl: { deny: LOOPBACK },
+      },
+      service(
+        'acl-public',
+        [up.url],
+        [{ name: 'acl-public', hosts: ['acl.test'], paths: ['/'], ...routeHeader('acl-public') }],
+      ),
       // API key + RBAC: readers may use the catch-all, support only /admin/tickets.
       {
-        ...service('rbac', [up.url], [
-          { name: 'rbac-admin', hosts: ['rbac.test'], paths: ['/admin'], ...routeHeader('rbac-admin') },
-          { name: 'rbac-root', hosts: ['rbac.test'], paths: ['/'], ...routeHeader('rbac-root') },
-        ]),
+        ...service(
+          'rbac',
+          [up.url],
+          [
+            { name: 'rbac-admin', hosts: ['rbac.test'], paths: ['/admin'], ...routeHeader('rbac-admin') },
+            { name: 'rbac-root', hosts: ['rbac.test'], paths: ['/'], ...routeHeader('rbac-root') },
+          ],
+        ),
         auth,
-        rbac: { roles: { reader: [{ routes: ['rbac-root'], methods: ['GET'] }], support: [{ routes: ['rbac-admin'], paths: ['/admin/tickets'] }] } },
+        rbac: {
+          roles: {
+            reader: [{ routes: ['rbac-root'], methods: ['GET'] }],
+            support: [{ routes: ['rbac-admin'], paths: ['/admin/tickets'] }],
+          },
+        },
       },
       // A route-keyed rate limit: every spelling spends from one bucket.
       {
-        ...service('metered', [up.url], [
-          { name: 'metered', hosts: ['rl.test'], paths: ['/metered'], ...routeHeader('metered') },
-          { name: 'unmetered', hosts: ['rl.test'], paths: ['/'], ...routeHeader('unmetered') },
-        ]),
+        ...service(
+          'metered',
+          [up.url],
+          [
+            { name: 'metered', hosts: ['rl.test'], paths: ['/metered'], ...routeHeader('metered') },
+            { name: 'unmetered', hosts: ['rl.test'], paths: ['/'], ...routeHeader('unmetered') },
+          ],
+        ),
         rate_limits: [{ name: 'per-route', key: 'route', routes: ['metered'], qps: 1, burst: 3 }],
       },
       // The injection guard skips /console only.
-      { ...service('guarded', [up.url], [{ name: 'guarded', hosts: ['guard.test'], paths: ['/'], ...routeHeader('guarded') }]), guard: { exclude_paths: ['/console'] } },
+      {
+        ...service(
+          'guarded',
+          [up.url],
+          [{ name: 'guarded', hosts: ['guard.test'], paths: ['/'], ...routeHeader('guarded') }],
+        ),
+        guard: { exclude_paths: ['/console'] },
+      },
       // Host spellings: secure.test is closed to loopback; any other host is the catch-all.
-      { ...service('secure', [up.url], [{ name: 'secure', hosts: ['secure.test'], paths: ['/'], ...routeHeader('secure') }]), acl: { deny: LOOPBACK } },
+      {
+        ...service(
+          'secure',
+          [up.url],
+          [{ name: 'secure', hosts: ['secure.test'], paths: ['/'], ...routeHeader('secure') }],
+        ),
+        acl: { deny: LOOPBACK },
+      },
       service('anyhost', [up.url], [{ name: 'anyhost', paths: ['/'], ...routeHeader('anyhost') }]),
     ],
   });
-  for (const [role, id] of [['reader', 'reader-app'], ['support', 'support-app']]) {
+  for (const [role, id] of [
+    ['reader', 'reader-app'],
+    ['support', 'support-app'],
+  ]) {
     const { secret } = await createApp(gw, { id, name: id, roles: [role] });
     keys[role] = `${id}.${secret}`;
   }
-  const ready = await eventually(async () => (await send(gw.url, '/x', { headers: { host: 'rbac.test', 'x-api-key': keys.reader } })).status === 200, 3000);
+  const ready = await eventually(
+    async () => (await send(gw.url, '/x', { headers: { host: 'rbac.test', 'x-api-key': keys.reader } })).status === 200,
+    3000,
+  );
   assert.ok(ready, 'apps reached the data plane');
 });
 
@@ -80,7 +124,8 @@ function assertRefused(res: Awaited<ReturnType<typeof get>>, path: string, kind:
 
 test(`${ALL_SPELLINGS.length} spellings of an IP-listed prefix get its 403 or a 400, never the catch-all`, async () => {
   const seen = up.seen.length;
-  for (const { kind, path } of ALL_SPELLINGS) assertRefused(await get(path, 'acl.test'), path, kind, 'GW_ERR_IP_DENIED');
+  for (const { kind, path } of ALL_SPELLINGS)
+    assertRefused(await get(path, 'acl.test'), path, kind, 'GW_ERR_IP_DENIED');
   assert.equal(up.seen.length, seen, 'the upstream saw none of them');
   // The control: the catch-all answers where it should.
   assert.equal((await get('/adminx', 'acl.test')).headers['x-route'], 'acl-public');
@@ -88,48 +133,90 @@ test(`${ALL_SPELLINGS.length} spellings of an IP-listed prefix get its 403 or a 
 
 test('the same spellings through RBAC: a role without the grant gets 403 or 400, never the catch-all', async () => {
   const seen = up.seen.length;
-  for (const { kind, path } of ALL_SPELLINGS) assertRefused(await get(path, 'rbac.test', { 'x-api-key': keys.reader }), path, kind, 'GW_ERR_FORBIDDEN');
+  for (const { kind, path } of ALL_SPELLINGS)
+    assertRefused(await get(path, 'rbac.test', { 'x-api-key': keys.reader }), path, kind, 'GW_ERR_FORBIDDEN');
   assert.equal(up.seen.length, seen, 'the upstream saw none of them');
-  assert.ok(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_PATH_ESCAPED_SEPARATOR"') >= 2 * 12);
+  assert.ok((await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_PATH_ESCAPED_SEPARATOR"')) >= 2 * 12);
 });
 
-test('a path grant is judged on the canonical path, which is also what the upstream gets and the access event counts', async () => {
-  for (const path of ['/admin/tickets/7', '/x/../admin/tickets/7', '/%61dmin/./tickets//7', '/admin;s=1/tickets/7', '/admin/users/../tickets/7']) {
-    const res = await get(path, 'rbac.test', { 'x-api-key': keys.support });
-    assert.deepEqual([res.status, res.headers['x-route']], [200, 'rbac-admin'], path);
-    assert.equal(res.json().url, path.includes(';') ? '/admin;s=1/tickets/7' : '/admin/tickets/7', `${path} reaches the upstream canonical`);
-  }
-  for (const path of ['/admin/tickets/../users', '/admin/tickets%2F..%2Fusers', '/admin/tickets/%2e%2e/users', '/admin/ticketsx', '/admin/tickets;x/../../users']) {
-    const res = await get(path, 'rbac.test', { 'x-api-key': keys.support });
-    assert.ok(res.status === 403 || res.status === 400, `${path}: ${res.status}`);
-  }
-  const events = await eventsWhere(gw, (ev) => ev.appId === 'support-app' && ev.status === 200, 5);
-  assert.deepEqual(events.map((ev) => ev.route), Array(5).fill('rbac-admin'), 'each is counted on the route it was judged by');
-});
+test(
+  'a path grant is judged on the canonical path, which is ' + 'also what the upstream gets and the access event counts',
+  async () => {
+    for (const path of [
+      '/admin/tickets/7',
+      '/x/../admin/tickets/7',
+      '/%61dmin/./tickets//7',
+      '/admin;s=1/tickets/7',
+      '/admin/users/../tickets/7',
+    ]) {
+      const res = await get(path, 'rbac.test', { 'x-api-key': keys.support });
+      assert.deepEqual([res.status, res.headers['x-route']], [200, 'rbac-admin'], path);
+      assert.equal(
+        res.json().url,
+        path.includes(';') ? '/admin;s=1/tickets/7' : '/admin/tickets/7',
+        `${path} reaches the upstream canonical`,
+      );
+    }
+    for (const path of [
+      '/admin/tickets/../users',
+      '/admin/tickets%2F..%2Fusers',
+      '/admin/tickets/%2e%2e/users',
+      '/admin/ticketsx',
+      '/admin/tickets;x/../../users',
+    ]) {
+      const res = await get(path, 'rbac.test', { 'x-api-key': keys.support });
+      assert.ok(res.status === 403 || res.status === 400, `${path}: ${res.status}`);
+    }
+    const events = await eventsWhere(gw, (ev) => ev.appId === 'support-app' && ev.status === 200, 5);
+    assert.deepEqual(
+      events.map((ev) => ev.route),
+      Array(5).fill('rbac-admin'),
+      'each is counted on the route it was judged by',
+    );
+  },
+);
 
 test('a route-keyed rate limit counts every spelling of the route in one bucket', async () => {
   const statuses: number[] = [];
-  for (const path of ['/metered/x', '/%6Detered/x', '/y/../metered/x', '//metered/./x', '/metered;p/x']) statuses.push((await get(path, 'rl.test')).status);
+  for (const path of ['/metered/x', '/%6Detered/x', '/y/../metered/x', '//metered/./x', '/metered;p/x'])
+    statuses.push((await get(path, 'rl.test')).status);
   assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
   assert.equal((await get('/meteredx', 'rl.test')).status, 200, 'another route is not limited');
 });
 
 test('the injection guard: a spelling of an excluded prefix cannot carry an injection to another path', async () => {
-  const inj = "?q=%27%20or%201%3D1--";
+  const inj = '?q=%27%20or%201%3D1--';
   assert.equal((await get(`/console/run${inj}`, 'guard.test')).status, 200, 'the excluded prefix is not inspected');
-  for (const path of [`/console/../items${inj}`, `/console/%2e%2e/items${inj}`, `/console;x/../items${inj}`, `/%63onsole/../items${inj}`]) {
+  for (const path of [
+    `/console/../items${inj}`,
+    `/console/%2e%2e/items${inj}`,
+    `/console;x/../items${inj}`,
+    `/%63onsole/../items${inj}`,
+  ]) {
     const res = await get(path, 'guard.test');
     assert.deepEqual([res.status, res.json().code], [403, 'GW_ERR_INJECTION_BLOCKED'], path);
   }
   assert.equal((await get(`/console%2F..%2Fitems${inj}`, 'guard.test')).status, 400);
   // An injection in the path is found however it is escaped.
-  for (const path of ["/items/1'%20or%20'1'='1", '/items/1%27%20or%20%271%27=%271', '/items/1%27%20OR%20%271%27%3D%271']) {
+  for (const path of [
+    "/items/1'%20or%20'1'='1",
+    '/items/1%27%20or%20%271%27=%271',
+    '/items/1%27%20OR%20%271%27%3D%271',
+  ]) {
     assert.equal((await get(path, 'guard.test')).status, 403, path);
   }
 });
 
 test('Host: case, a trailing dot and the port do not change the route; malformed names get 400', async () => {
-  for (const host of ['secure.test', 'SECURE.TEST', 'Secure.Test', 'secure.test.', 'secure.test:80', 'SECURE.TEST.:8080', 'secure.test:']) {
+  for (const host of [
+    'secure.test',
+    'SECURE.TEST',
+    'Secure.Test',
+    'secure.test.',
+    'secure.test:80',
+    'SECURE.TEST.:8080',
+    'secure.test:',
+  ]) {
     const res = await get('/x', host);
     assert.deepEqual([res.status, res.json().code], [403, 'GW_ERR_IP_DENIED'], host);
   }

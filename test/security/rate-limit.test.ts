@@ -11,14 +11,21 @@ const decisions = (gw: TestGateway, policy: string, result: string) =>
   metric(gw, 'tollgate_rate_limit_decisions_total', `service="svc",policy="${policy}",result="${result}"`);
 
 /** An upstream answering 500 on /fail and 200 elsewhere. */
-const upstream = () => startUpstream('up', (req, res) => {
-  req.resume();
-  res.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' }).end('x');
-});
+const upstream = () =>
+  startUpstream('up', (req, res) => {
+    req.resume();
+    res.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' }).end('x');
+  });
 
-async function withGateway(rateLimits: unknown[], fn: (gw: TestGateway, up: TestUpstream) => Promise<void>): Promise<void> {
+async function withGateway(
+  rateLimits: unknown[],
+  fn: (gw: TestGateway, up: TestUpstream) => Promise<void>,
+): Promise<void> {
   const up = await upstream();
-  const routes = [{ name: 'a', paths: ['/a', '/fail'] }, { name: 'b', paths: ['/b'] }];
+  const routes = [
+    { name: 'a', paths: ['/a', '/fail'] },
+    { name: 'b', paths: ['/b'] },
+  ];
   const gw = await startGateway({ services: [{ ...service('svc', [up.url], routes), rate_limits: rateLimits }] });
   try {
     await fn(gw, up);
@@ -61,19 +68,28 @@ test('a client_ip policy gives each client address its own bucket', async () => 
     assert.deepEqual(await statuses(gw, '/a', 3, { localAddress: '127.0.0.2' }), [200, 200, 429]);
     assert.deepEqual(await statuses(gw, '/a', 3, { localAddress: '127.0.0.3' }), [200, 200, 429]);
     // A spoofed X-Forwarded-For (no trusted proxies) does not buy a fresh bucket.
-    assert.equal((await send(gw.url, '/a', { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '10.9.9.9' } })).status, 429);
+    assert.equal(
+      (await send(gw.url, '/a', { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '10.9.9.9' } })).status,
+      429,
+    );
     assert.equal(await metric(gw, 'tollgate_rate_limit_keys', 'service="svc",policy="per-ip"'), 2);
   });
 });
 
 test('a route policy counts each route apart and one naming routes leaves the others alone', async () => {
-  await withGateway([{ name: 'per-route', key: 'route', qps: 1 }, { name: 'only-b', routes: ['b'], qps: 1, burst: 2 }], async (gw) => {
-    assert.deepEqual(await statuses(gw, '/a', 2), [200, 429]);
-    assert.deepEqual(await statuses(gw, '/b', 2), [200, 429]);
-    assert.equal(await decisions(gw, 'per-route', 'limited'), 2);
-    // only-b saw just the one /b request that per-route let through.
-    assert.equal(await decisions(gw, 'only-b', 'allowed'), 1);
-  });
+  await withGateway(
+    [
+      { name: 'per-route', key: 'route', qps: 1 },
+      { name: 'only-b', routes: ['b'], qps: 1, burst: 2 },
+    ],
+    async (gw) => {
+      assert.deepEqual(await statuses(gw, '/a', 2), [200, 429]);
+      assert.deepEqual(await statuses(gw, '/b', 2), [200, 429]);
+      assert.equal(await decisions(gw, 'per-route', 'limited'), 2);
+      // only-b saw just the one /b request that per-route let through.
+      assert.equal(await decisions(gw, 'only-b', 'allowed'), 1);
+    },
+  );
 });
 
 test('QPD counts billable requests only: upstream 5xx answers do not use the quota', async () => {
@@ -85,7 +101,10 @@ test('QPD counts billable requests only: upstream 5xx answers do not use the quo
     assert.equal(res.json().code, 'GW_ERR_QUOTA_EXCEEDED');
     assert.equal(res.headers['ratelimit-limit'], '2');
     const untilMidnight = Math.ceil((Math.floor(Date.now() / 86_400_000 + 1) * 86_400_000 - Date.now()) / 1000);
-    assert.ok(Math.abs(Number(res.headers['retry-after']) - untilMidnight) <= 2, `Retry-After ${res.headers['retry-after']} ≈ ${untilMidnight} s to UTC midnight`);
+    assert.ok(
+      Math.abs(Number(res.headers['retry-after']) - untilMidnight) <= 2,
+      `Retry-After ${res.headers['retry-after']} ≈ ${untilMidnight} s to UTC midnight`,
+    );
     assert.equal(up.seen.filter((s) => s.url === '/a').length, 2);
     assert.equal(await decisions(gw, 'daily', 'quota_exceeded'), 1);
     assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_QUOTA_EXCEEDED"'), 1);
@@ -104,19 +123,27 @@ test('QPD is exact under concurrency: 50 parallel requests against a quota of 10
 });
 
 test('a request refused by a later policy gives back the quota an earlier one reserved', async () => {
-  await withGateway([{ name: 'daily', qpd: 3 }, { name: 'qps', qps: 1, burst: 1 }], async (gw) => {
-    assert.deepEqual(await statuses(gw, '/a', 4), [200, 429, 429, 429]);
-    assert.equal(await decisions(gw, 'qps', 'limited'), 3);
-    // The three refusals were refunded: two more billable requests still fit today's quota of 3.
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal((await send(gw.url, '/a')).status, 200);
-  });
+  await withGateway(
+    [
+      { name: 'daily', qpd: 3 },
+      { name: 'qps', qps: 1, burst: 1 },
+    ],
+    async (gw) => {
+      assert.deepEqual(await statuses(gw, '/a', 4), [200, 429, 429, 429]);
+      assert.equal(await decisions(gw, 'qps', 'limited'), 3);
+      // The three refusals were refunded: two more billable requests still fit today's quota of 3.
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await send(gw.url, '/a')).status, 200);
+    },
+  );
 });
 
 test('limits survive a config reload that keeps the policy', async () => {
   await withGateway([{ name: 'daily', qpd: 2 }], async (gw) => {
     assert.deepEqual(await statuses(gw, '/a', 2), [200, 200]);
-    await reload(gw, (c) => { c.services[0].routes[0].paths.push('/c'); });
+    await reload(gw, (c) => {
+      c.services[0].routes[0].paths.push('/c');
+    });
     assert.equal((await send(gw.url, '/c')).status, 429);
   });
 });

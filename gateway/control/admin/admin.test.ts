@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type {
-  ApplyResult, ConfigEdit, ConfigError, ConfigSource, ConfigVersion, ConfigVersionSummary, ControlPlane, EditResult, UpstreamHealth,
+  ApplyResult,
+  ConfigEdit,
+  ConfigError,
+  ConfigSource,
+  ConfigVersion,
+  ConfigVersionSummary,
+  ControlPlane,
+  EditResult,
+  UpstreamHealth,
 } from '../types.ts';
 import { startAdmin } from './server.ts';
 import { slices } from './routes/ops.ts';
@@ -29,7 +37,8 @@ class MemoryControlPlane implements ControlPlane {
   }
 
   check(raw: unknown): ConfigError[] {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [{ path: '', message: 'must be an object' }];
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      return [{ path: '', message: 'must be an object' }];
     const services = (raw as { services?: unknown }).services ?? [];
     if (!Array.isArray(services)) return [{ path: '/services', message: 'must be an array' }];
     const errors: ConfigError[] = [];
@@ -51,23 +60,34 @@ class MemoryControlPlane implements ControlPlane {
   }
 
   async edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult> {
-    if (ifMatch && !ifMatch.includes(this.current().version)) return { ok: false, versionMismatch: { serving: this.current().version } };
+    if (ifMatch && !ifMatch.includes(this.current().version))
+      return { ok: false, versionMismatch: { serving: this.current().version } };
     const next = change(this.current().config);
     return 'notFound' in next ? { ok: false, notFound: next.notFound } : this.apply(next.config, 'admin', note);
   }
 
   async history(limit: number): Promise<ConfigVersionSummary[]> {
-    return this.versions.slice().reverse().slice(0, limit).map(({ config: _c, ...s }) => s);
+    return this.versions
+      .slice()
+      .reverse()
+      .slice(0, limit)
+      .map(({ config: _c, ...s }) => s);
   }
 
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = this.versions.find((x) => x.version === version);
-    if (v && ifMatch && !ifMatch.includes(this.current().version)) return { ok: false, versionMismatch: { serving: this.current().version } };
+    if (v && ifMatch && !ifMatch.includes(this.current().version))
+      return { ok: false, versionMismatch: { serving: this.current().version } };
     return v && this.apply(v.config, 'rollback', `rollback to ${version}`);
   }
 
   health(): UpstreamHealth[] {
-    return [{ service: 'api', targets: [{ id: 'http://127.0.0.1:9001', weight: 1, healthy: true, ejected: false, active: 2 }] }];
+    return [
+      {
+        service: 'api',
+        targets: [{ id: 'http://127.0.0.1:9001', weight: 1, healthy: true, ejected: false, active: 2 }],
+      },
+    ];
   }
 
   metricsText = 'tollgate_up 1\n';
@@ -81,17 +101,31 @@ class MemoryControlPlane implements ControlPlane {
   }
 
   #push(config: Record<string, unknown>, source: ConfigSource, note: string): ConfigVersionSummary {
-    const v: ConfigVersion = { version: this.versions.length + 1, config, source, createdAt: new Date().toISOString(), fileHash: 'f'.repeat(64), note };
+    const v: ConfigVersion = {
+      version: this.versions.length + 1,
+      config,
+      source,
+      createdAt: new Date().toISOString(),
+      fileHash: 'f'.repeat(64),
+      note,
+    };
     this.versions.push(v);
     const { config: _c, ...summary } = v;
     return summary;
   }
 }
 
-const apiService = { name: 'api', routes: [{ path: '/api' }], upstream: { targets: [{ url: 'http://127.0.0.1:9001' }] } };
+const apiService = {
+  name: 'api',
+  routes: [{ path: '/api' }],
+  upstream: { targets: [{ url: 'http://127.0.0.1:9001' }] },
+};
 const TOKEN = 'a-long-enough-admin-token';
 
-async function withAdmin(fn: (call: Call, control: MemoryControlPlane) => Promise<void>, token?: string): Promise<void> {
+async function withAdmin(
+  fn: (call: Call, control: MemoryControlPlane) => Promise<void>,
+  token?: string,
+): Promise<void> {
   const control = new MemoryControlPlane({ services: [apiService] });
   const admin = await startAdmin({ host: '127.0.0.1', port: 0, token, control });
   const base = `http://127.0.0.1:${admin.port}`;
@@ -104,7 +138,12 @@ async function withAdmin(fn: (call: Call, control: MemoryControlPlane) => Promis
     const res = await fetch(base + path, { method, headers, body });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
-    return { status: res.status, headers: res.headers, text, body: type.includes('json') ? JSON.parse(text) : undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text,
+      body: type.includes('json') ? JSON.parse(text) : undefined,
+    };
   };
   try {
     await fn(call, control);
@@ -151,7 +190,7 @@ test('healthz answers ok and readyz follows control.ready()', () =>
     assert.deepEqual(notReady.body, { status: 'not_ready' });
   }));
 
-test('metrics are served as text with the control plane\'s content type', () =>
+test("metrics are served as text with the control plane's content type", () =>
   withAdmin(async (call) => {
     const res = await call('GET', '/metrics');
     assert.equal(res.status, 200);
@@ -163,13 +202,19 @@ test('a text is sliced whole and never inside a surrogate pair', () => {
   const text = `${'a'.repeat(9)}😀b${'c'.repeat(25)}😀`;
   const parts = [...slices(text, 10)];
   assert.equal(parts.join(''), text);
-  assert.deepEqual(parts.map((p) => p.length), [9, 10, 10, 10]);
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    [9, 10, 10, 10],
+  );
   for (const p of parts) assert.equal(Buffer.from(p).toString(), p, 'each slice encodes to UTF-8 on its own');
 });
 
 test('a large metrics text is sent whole, in slices, with non-ASCII label values intact', () =>
   withAdmin(async (call, control) => {
-    const lines = Array.from({ length: 40000 }, (_, i) => `tollgate_requests_total{service="s${i}",route="räksmörgås-${i}"} ${i}`);
+    const lines = Array.from(
+      { length: 40000 },
+      (_, i) => `tollgate_requests_total{service="s${i}",route="räksmörgås-${i}"} ${i}`,
+    );
     control.metricsText = `${lines.join('\n')}\n`;
     assert.ok(control.metricsText.length > 1024 * 1024);
     const res = await call('GET', '/metrics');
@@ -189,7 +234,10 @@ test('a service survives a put, get, list and delete round trip', () =>
     assert.equal(put.body.note, 'PUT /services/web');
 
     assert.deepEqual((await call('GET', '/services/web')).body, { ...web, name: 'web' });
-    assert.deepEqual((await call('GET', '/services')).body.map((s: { name: string }) => s.name), ['api', 'web']);
+    assert.deepEqual(
+      (await call('GET', '/services')).body.map((s: { name: string }) => s.name),
+      ['api', 'web'],
+    );
 
     const replaced = await call('PUT', '/services/web', { json: { ...web, name: 'web', routes: [{ path: '/w' }] } });
     assert.equal(replaced.status, 200);
@@ -210,7 +258,10 @@ test('a service whose body names another service is rejected', () =>
     const res = await call('PUT', '/services/web', { json: { ...apiService, name: 'api' } });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'GW_ERR_BAD_REQUEST');
-    assert.deepEqual(res.body.errors.map((e: ConfigError) => e.path), ['/name']);
+    assert.deepEqual(
+      res.body.errors.map((e: ConfigError) => e.path),
+      ['/name'],
+    );
   }));
 
 test('an invalid edit returns every error with its path and keeps the serving config', () =>
@@ -219,14 +270,21 @@ test('an invalid edit returns every error with its path and keeps the serving co
     const res = await call('PUT', '/services/api', { json: bad });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'GW_ERR_CONFIG_INVALID');
-    assert.deepEqual(res.body.errors, [{ path: '/services/0/upstream/targets/1/url', message: 'must be an http(s) origin' }]);
+    assert.deepEqual(res.body.errors, [
+      { path: '/services/0/upstream/targets/1/url', message: 'must be an http(s) origin' },
+    ]);
     assert.equal(typeof res.body.request_id, 'string');
     assert.equal(control.current().version, 1);
 
     const validate = await call('POST', '/config/validate', { json: { services: [{ name: 7 }] } });
     assert.equal(validate.status, 400);
-    assert.deepEqual(validate.body.errors.map((e: ConfigError) => e.path), ['/services/0/name']);
-    assert.deepEqual((await call('POST', '/config/validate', { json: { services: [apiService] } })).body, { valid: true });
+    assert.deepEqual(
+      validate.body.errors.map((e: ConfigError) => e.path),
+      ['/services/0/name'],
+    );
+    assert.deepEqual((await call('POST', '/config/validate', { json: { services: [apiService] } })).body, {
+      valid: true,
+    });
   }));
 
 test('an edit other nodes kept beating gets 409 GW_ERR_CONFIG_CONFLICT with the serving ETag', () =>
@@ -248,7 +306,10 @@ test('put /config applies a whole config and history lists it newest first', () 
     assert.deepEqual(current.body.config, { services: [] });
     assert.equal(current.body.source, 'admin');
     const history = await call('GET', '/config/history?limit=1');
-    assert.deepEqual(history.body.map((v: ConfigVersionSummary) => v.version), [2]);
+    assert.deepEqual(
+      history.body.map((v: ConfigVersionSummary) => v.version),
+      [2],
+    );
     assert.equal('config' in history.body[0], false);
     assert.equal((await call('GET', '/config/history?limit=0')).status, 400);
   }));
@@ -273,7 +334,9 @@ test('rollback re-applies an earlier version and 404s an unknown one', () =>
 test('upstreams show the configured upstream beside live health and can be replaced', () =>
   withAdmin(async (call, control) => {
     const list = await call('GET', '/upstreams');
-    assert.deepEqual(list.body, [{ service: 'api', upstream: apiService.upstream, health: control.health()[0].targets }]);
+    assert.deepEqual(list.body, [
+      { service: 'api', upstream: apiService.upstream, health: control.health()[0].targets },
+    ]);
     const upstream = { balancer: 'random', targets: [{ url: 'http://127.0.0.1:9009' }] };
     const put = await call('PUT', '/upstreams/api', { json: upstream });
     assert.equal(put.status, 200);
@@ -289,17 +352,32 @@ test('openapi.json documents every admin path', () =>
     assert.equal(res.status, 200);
     assert.equal(res.body.openapi, '3.1.0');
     const paths = Object.keys(res.body.paths);
-    for (const p of ['/healthz', '/readyz', '/metrics', '/config', '/config/validate', '/config/history', '/config/rollback',
-      '/services', '/services/{name}', '/upstreams', '/upstreams/{service}', '/health']) {
+    for (const p of [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/config',
+      '/config/validate',
+      '/config/history',
+      '/config/rollback',
+      '/services',
+      '/services/{name}',
+      '/upstreams',
+      '/upstreams/{service}',
+      '/health',
+    ]) {
       assert.ok(paths.includes(p), `${p} missing from ${paths.join(', ')}`);
     }
     assert.ok(res.body.paths['/services/{name}'].put.requestBody, 'request bodies come from the route schemas');
     let withBody = 0;
-    for (const [path, ops] of Object.entries(res.body.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)) {
+    for (const [path, ops] of Object.entries(
+      res.body.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>,
+    )) {
       for (const [method, op] of Object.entries(ops)) {
         if (!op.requestBody) continue;
         withBody++;
-        for (const status of ['413', '415']) assert.ok(op.responses[status], `${method} ${path} does not document ${status}`);
+        for (const status of ['413', '415'])
+          assert.ok(op.responses[status], `${method} ${path} does not document ${status}`);
       }
     }
     assert.ok(withBody >= 5, `only ${withBody} operations take a body`);
@@ -365,21 +443,29 @@ test('a body over 8 MiB gets 413 naming the limit; one under it is read', () =>
   }));
 
 test('admin.max_body_bytes sets the limit', async () => {
-  const admin = await startAdmin({ host: '127.0.0.1', port: 0, control: new MemoryControlPlane({ services: [] }), maxBodyBytes: 2048 });
+  const admin = await startAdmin({
+    host: '127.0.0.1',
+    port: 0,
+    control: new MemoryControlPlane({ services: [] }),
+    maxBodyBytes: 2048,
+  });
   try {
-    const put = (n: number) => fetch(`http://127.0.0.1:${admin.port}/config`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ services: [], pad: 'x'.repeat(n) }),
-    });
+    const put = (n: number) =>
+      fetch(`http://127.0.0.1:${admin.port}/config`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ services: [], pad: 'x'.repeat(n) }),
+      });
     const big = await put(3000);
     assert.equal(big.status, 413);
-    assert.match((await big.json() as { message: string }).message, /exceeds 2048 bytes/);
+    assert.match(((await big.json()) as { message: string }).message, /exceeds 2048 bytes/);
     assert.notEqual((await put(1000)).status, 413);
   } finally {
     await admin.close();
   }
 });
 
-test('errors carry the client\'s X-Request-Id, or a generated one', () =>
+test("errors carry the client's X-Request-Id, or a generated one", () =>
   withAdmin(async (call) => {
     const given = await call('GET', '/services/nope', { headers: { 'x-request-id': 'req-123' } });
     assert.equal(given.body.request_id, 'req-123');
@@ -391,7 +477,10 @@ test('errors carry the client\'s X-Request-Id, or a generated one', () =>
 test('CONNECT gets a JSON 501 and the connection closes, as on the proxy listener', async () => {
   const admin = await startAdmin({ host: '127.0.0.1', port: 0, control: new MemoryControlPlane({ services: [] }) });
   try {
-    const res = await rawRequest(admin.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: admin-connect\r\n\r\n');
+    const res = await rawRequest(
+      admin.port,
+      'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nX-Request-Id: admin-connect\r\n\r\n',
+    );
     assert.ok(res.closed, 'the connection stayed open');
     assert.equal(res.status, 501, res.text);
     assert.match(res.text, /\r\nx-request-id: admin-connect\r\n/i);

@@ -24,7 +24,12 @@ export const KEYS_ETAG_PREFIX = 'keys-';
 export const IfMatchHeaders = {
   type: 'object',
   properties: {
-    'if-match': { type: 'string', description: 'The ETag of a GET (the config version, e.g. `"12"`): the write is refused with 412 unless that version still serves. Optional.' },
+    'if-match': {
+      type: 'string',
+      description:
+        'The ETag of a GET (the config version, e.g. `"12"`): the write ' +
+        'is refused with 412 unless that version still serves. Optional.',
+    },
   },
 } as const;
 
@@ -32,7 +37,12 @@ export const IfMatchHeaders = {
 export const AppsIfMatchHeaders = {
   type: 'object',
   properties: {
-    'if-match': { type: 'string', description: 'The ETag of a GET of /apps (the apps version, e.g. `"apps-7"`): the write is refused with 412 unless the apps are still at that version. Optional.' },
+    'if-match': {
+      type: 'string',
+      description:
+        'The ETag of a GET of /apps (the apps version, e.g. `"apps-7"`): the ' +
+        'write is refused with 412 unless the apps are still at that version. Optional.',
+    },
   },
 } as const;
 
@@ -40,7 +50,12 @@ export const AppsIfMatchHeaders = {
 export const KeysIfMatchHeaders = {
   type: 'object',
   properties: {
-    'if-match': { type: 'string', description: 'The ETag of a GET of /keys (the signing keys version, e.g. `"keys-3"`): the rotation is refused with 412 unless the keys are still at that version. Optional.' },
+    'if-match': {
+      type: 'string',
+      description:
+        'The ETag of a GET of /keys (the signing keys version, e.g. `"keys-3"`): the ' +
+        'rotation is refused with 412 unless the keys are still at that version. Optional.',
+    },
   },
 } as const;
 
@@ -61,7 +76,10 @@ export function ifMatchOf(req: FastifyRequest, prefix = ''): number[] | undefine
   const versions: number[] = [];
   for (const tag of header.split(',').map((t) => t.trim())) {
     const m = /^(W\/)?"([^"]*)"$/.exec(tag);
-    if (!m) throw new IfMatchError(`If-Match must list quoted ETags such as ${etagOf(12, prefix)} (the ETag of a GET), got ${JSON.stringify(tag)}`);
+    if (!m)
+      throw new IfMatchError(
+        `If-Match must list quoted ETags such as ${etagOf(12, prefix)} (the ETag of a GET), got ${JSON.stringify(tag)}`,
+      );
     const version = m[2].startsWith(prefix) ? m[2].slice(prefix.length) : '';
     // 0: apps no app change has been saved to yet (config versions start at 1, so it matches no config).
     if (!m[1] && /^(0|[1-9]\d{0,15})$/.test(version)) versions.push(Number(version));
@@ -69,25 +87,47 @@ export function ifMatchOf(req: FastifyRequest, prefix = ''): number[] | undefine
   return versions;
 }
 
-/** Replies to an edit: the new version (and its ETag), 404, 412 or 409 (with the serving ETag) or 400 with every field error. */
+/** Replies to an edit: the new version (and its ETag), 404, 412 or 409 (with the serving ETag) or 400 with every field
+ * error. */
 export function sendEditResult(reply: FastifyReply, result: EditResult): FastifyReply {
   if (result.ok) return reply.header('etag', etagOf(result.version.version)).send(result.version);
   if ('notFound' in result) return sendError(reply, 'GW_ERR_NOT_FOUND', result.notFound);
   if ('versionMismatch' in result) {
     const { serving } = result.versionMismatch;
     reply.header('etag', etagOf(serving));
-    return sendError(reply, 'GW_ERR_CONFIG_VERSION_MISMATCH', `the config is at version ${serving}, not the one in If-Match: read it again (ETag "${serving}") and redo the edit; nothing was changed`);
+    return sendError(
+      reply,
+      'GW_ERR_CONFIG_VERSION_MISMATCH',
+      `the config is at version ${serving}, not the one in If-Match: read ` +
+        `it again (ETag "${serving}") and redo the edit; nothing was changed`,
+    );
   }
   if ('behind' in result) {
     const { head, serving, errors } = result.behind;
     reply.header('etag', etagOf(serving));
-    return sendError(reply, 'GW_ERR_CONFIG_NODE_BEHIND', `the cluster is at config version ${head}, which does not validate on this node (still serving ${serving}; see errors): nothing was changed. Fix this node (a TLS file it lacks, say) or make the change on another node`, errors);
+    return sendError(
+      reply,
+      'GW_ERR_CONFIG_NODE_BEHIND',
+      `the cluster is at config version ${head}, which does not validate on this node (still serving ` +
+        `${serving}; see errors): nothing was changed. Fix this node ` +
+        `(a TLS file it lacks, say) or make the change on another node`,
+      errors,
+    );
   }
   if ('conflict' in result) {
     const { serving, attempts } = result.conflict;
     reply.header('etag', etagOf(serving));
-    return sendError(reply, 'GW_ERR_CONFIG_CONFLICT', `other gateway nodes changed the config first on each of ${attempts} tries; nothing was changed: retry the edit`);
+    return sendError(
+      reply,
+      'GW_ERR_CONFIG_CONFLICT',
+      `other gateway nodes changed the config first on each of ${attempts} tries; nothing was changed: retry the edit`,
+    );
   }
   const n = result.errors.length;
-  return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config rejected with ${n} error${n === 1 ? '' : 's'}; the previous config keeps serving`, result.errors);
+  return sendError(
+    reply,
+    'GW_ERR_CONFIG_INVALID',
+    `config rejected with ${n} error${n === 1 ? '' : 's'}; the previous config keeps serving`,
+    result.errors,
+  );
 }

@@ -10,7 +10,12 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** Every error reply the admin API writes: `{code, message, errors?, request_id}`. */
-export function sendError(reply: FastifyReply, code: ErrorCode, message?: string, fieldErrors?: ConfigError[]): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message?: string,
+  fieldErrors?: ConfigError[],
+): FastifyReply {
   const body: Record<string, unknown> = { code, message: message ?? errors[code].message };
   if (fieldErrors) body.errors = fieldErrors;
   body.request_id = reply.request.id;
@@ -49,7 +54,8 @@ function parseJsonBody(text: string): unknown {
     throw new BodyError(`malformed JSON body: ${(err as Error).message}`);
   }
   const forbidden = findForbiddenKey(value);
-  if (forbidden !== undefined) throw new BodyError(`forbidden key at ${forbidden}: __proto__, constructor and prototype are not allowed`);
+  if (forbidden !== undefined)
+    throw new BodyError(`forbidden key at ${forbidden}: __proto__, constructor and prototype are not allowed`);
   return value;
 }
 
@@ -92,9 +98,12 @@ export function installErrorReplies(app: FastifyInstance): void {
   // Each route's path, as a pattern, with the methods it answers: a known path asked with another method gets 405.
   const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
   app.addHook('onRoute', (route) => {
-    const source = `^${route.url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`;
+    const source = `^${route.url
+      .split('/')
+      .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/')}$`;
     let entry = routes.find((r) => r.pattern.source === source);
-    if (entry === undefined) routes.push(entry = { pattern: new RegExp(source), methods: new Set() });
+    if (entry === undefined) routes.push((entry = { pattern: new RegExp(source), methods: new Set() }));
     for (const method of [route.method].flat()) entry.methods.add(method);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -114,13 +123,26 @@ export function installErrorReplies(app: FastifyInstance): void {
         path: `${where === 'body' ? '' : `/${where}`}${v.instancePath || ''}${propertyOf(v.params)}`,
         message: v.message ?? 'is invalid',
       }));
-      return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid ${where}: ${fieldErrors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`, fieldErrors);
+      return sendError(
+        reply,
+        'GW_ERR_BAD_REQUEST',
+        `invalid ${where}: ${fieldErrors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`,
+        fieldErrors,
+      );
     }
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 'GW_ERR_BODY_TOO_LARGE', `request body exceeds ${reply.server.initialConfig.bodyLimit ?? MAX_BODY_BYTES} bytes (admin.max_body_bytes)`);
+        return sendError(
+          reply,
+          'GW_ERR_BODY_TOO_LARGE',
+          `request body exceeds ${reply.server.initialConfig.bodyLimit ?? MAX_BODY_BYTES} bytes (admin.max_body_bytes)`,
+        );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendError(reply, 'GW_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted; send application/json`);
+        return sendError(
+          reply,
+          'GW_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted; send application/json`,
+        );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return sendError(reply, 'GW_ERR_BAD_REQUEST', 'request body is empty; send a JSON document');
       case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -9,7 +9,10 @@ export const FieldError = {
   type: 'object',
   required: ['path', 'message'],
   properties: {
-    path: { type: 'string', description: 'JSON-pointer-like path of the field, e.g. `/services/0/upstream/targets/1/url`.' },
+    path: {
+      type: 'string',
+      description: 'JSON-pointer-like path of the field, e.g. `/services/0/upstream/targets/1/url`.',
+    },
     message: { type: 'string' },
   },
 } as const;
@@ -29,19 +32,27 @@ export const ErrorReply = {
 /** A free-form object: the config schema is enforced by the control plane, not by the route. */
 const AnyObject = { type: 'object', additionalProperties: true } as const;
 
-export const ConfigBody = { ...AnyObject, description: 'A whole config, as in the config file (see tollgate.schema.json).' } as const;
+export const ConfigBody = {
+  ...AnyObject,
+  description: 'A whole config, as in the config file (see tollgate.schema.json).',
+} as const;
 export const ServiceBody = {
   ...AnyObject,
   description: 'One service as in `services[]` of the config; `name` may be omitted (taken from the URL).',
   properties: { name: { type: 'string' } },
 } as const;
-export const UpstreamBody = { ...AnyObject, description: 'A service\'s `upstream` object, as in the config.' } as const;
+export const UpstreamBody = { ...AnyObject, description: "A service's `upstream` object, as in the config." } as const;
 
 const summaryProperties = {
   version: { type: 'integer', description: 'Monotonic config version.' },
   source: { type: 'string', enum: ['file', 'admin', 'rollback', 'reload'] },
   createdAt: { type: 'string', description: 'ISO-8601 UTC.' },
-  fileHash: { type: 'string', description: 'sha256 of the config file (its parsed config, so comments and formatting do not count) this version was built from or on top of.' },
+  fileHash: {
+    type: 'string',
+    description:
+      'sha256 of the config file (its parsed config, so comments and ' +
+      'formatting do not count) this version was built from or on top of.',
+  },
   note: { type: 'string' },
 } as const;
 
@@ -81,7 +92,11 @@ export const UpstreamView = {
   properties: {
     service: { type: 'string' },
     upstream: { ...AnyObject, description: 'The upstream as configured (before defaults).' },
-    health: { type: 'array', items: TargetHealth, description: 'Live state of each target; empty when the data plane has none yet.' },
+    health: {
+      type: 'array',
+      items: TargetHealth,
+      description: 'Live state of each target; empty when the data plane has none yet.',
+    },
   },
 } as const;
 

@@ -6,26 +6,41 @@ import type { App, Identity } from './types.ts';
 
 async function identityWith(secret: string): Promise<Identity> {
   const app: App = {
-    id: 'a1', name: 'a1', status: 'enabled', secrets: [{ hash: await hashSecret(secret), createdAt: 0 }],
-    allowedIps: [], roles: [], createdAt: 0, updatedAt: 0,
+    id: 'a1',
+    name: 'a1',
+    status: 'enabled',
+    secrets: [{ hash: await hashSecret(secret), createdAt: 0 }],
+    allowedIps: [],
+    roles: [],
+    createdAt: 0,
+    updatedAt: 0,
   };
   return { version: 1, apps: new Map([[app.id, app]]), publicKeys: [] };
 }
 
-test('an unknown app id is checked with scrypt like a wrong secret, so timing does not reveal which ids exist', async () => {
-  const secret = generateSecret();
-  const identity = await identityWith(secret);
-  const cache = new CredentialCache(10);
-  const unknown = cache.verify(identity, 'no-such-app', secret, CredentialCache.key('no-such-app', secret), Date.now());
-  // The decoy verification holds a slot while it runs, as a real one does.
-  assert.equal(cache.pending, 1);
-  assert.equal(await unknown, undefined);
-  assert.equal(cache.pending, 0);
-  const wrong = cache.verify(identity, 'a1', generateSecret(), 'k2', Date.now());
-  assert.equal(cache.pending, 1);
-  assert.equal(await wrong, undefined);
-  assert.equal((await cache.verify(identity, 'a1', secret, 'k3', Date.now()) as App).id, 'a1');
-});
+test(
+  'an unknown app id is checked with scrypt like a ' + 'wrong secret, so timing does not reveal which ids exist',
+  async () => {
+    const secret = generateSecret();
+    const identity = await identityWith(secret);
+    const cache = new CredentialCache(10);
+    const unknown = cache.verify(
+      identity,
+      'no-such-app',
+      secret,
+      CredentialCache.key('no-such-app', secret),
+      Date.now(),
+    );
+    // The decoy verification holds a slot while it runs, as a real one does.
+    assert.equal(cache.pending, 1);
+    assert.equal(await unknown, undefined);
+    assert.equal(cache.pending, 0);
+    const wrong = cache.verify(identity, 'a1', generateSecret(), 'k2', Date.now());
+    assert.equal(cache.pending, 1);
+    assert.equal(await wrong, undefined);
+    assert.equal(((await cache.verify(identity, 'a1', secret, 'k3', Date.now())) as App).id, 'a1');
+  },
+);
 
 test('verifications beyond the concurrency cap are refused as busy, for unknown ids too', async () => {
   const secret = generateSecret();

@@ -63,7 +63,13 @@ export class CredentialCache {
   }
 
   /** scrypt against the app's live secrets; 'busy' when too many verifications are already running. */
-  async verify(identity: Identity, appId: string, secret: string, key: string, nowMs: number): Promise<App | undefined | 'busy'> {
+  async verify(
+    identity: Identity,
+    appId: string,
+    secret: string,
+    key: string,
+    nowMs: number,
+  ): Promise<App | undefined | 'busy'> {
     const app = identity.apps.get(appId);
     if (this.pending >= MAX_PENDING_VERIFICATIONS) return 'busy';
     this.pending++;

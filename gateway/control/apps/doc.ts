@@ -21,7 +21,8 @@ export interface StoredKey {
 export interface IdentityDoc {
   /** 0 = nothing stored yet; each successful save adds 1. */
   version: number;
-  /** The version whose save last changed the apps (0 = never). A doc stored without it (an older release) reads it as `version`. */
+  /** The version whose save last changed the apps (0 = never). A doc stored without it (an older release) reads it as
+   * `version`. */
   appsVersion: number;
   /** The version whose save last changed the signing keys, as `appsVersion`. */
   keysVersion: number;
@@ -29,9 +30,16 @@ export interface IdentityDoc {
   keys: StoredKey[];
 }
 
-/** A stored doc read back (version 0 and an empty body: an empty store); fields an older release did not write get their defaults. */
+/** A stored doc read back (version 0 and an empty body: an empty store); fields an older release did not write get
+ * their defaults. */
 export function identityDocOf(version: number, body: Partial<Omit<IdentityDoc, 'version'>>): IdentityDoc {
-  return { version, appsVersion: body.appsVersion ?? version, keysVersion: body.keysVersion ?? version, apps: body.apps ?? [], keys: body.keys ?? [] };
+  return {
+    version,
+    appsVersion: body.appsVersion ?? version,
+    keysVersion: body.keysVersion ?? version,
+    apps: body.apps ?? [],
+    keys: body.keys ?? [],
+  };
 }
 
 /**

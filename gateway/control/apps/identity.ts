@@ -24,5 +24,10 @@ export function wireOf(doc: IdentityDoc): IdentityWire {
 export function identityFromWire(wire: IdentityWire): Identity {
   const apps = new Map<string, App>();
   for (const app of wire.apps) apps.set(app.id, Object.freeze(app));
-  return Object.freeze({ version: wire.version, apps, publicKeys: Object.freeze([...wire.publicKeys]), signingKey: wire.signingKey });
+  return Object.freeze({
+    version: wire.version,
+    apps,
+    publicKeys: Object.freeze([...wire.publicKeys]),
+    signingKey: wire.signingKey,
+  });
 }

@@ -4,7 +4,10 @@ import type { PublicJwk } from './types.ts';
 
 /** A new signing key pair; the kid is the RFC 7638 thumbprint, so it names the key and nothing else. */
 export async function generateSigningKey(alg: string, nowMs: number): Promise<StoredKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const { publicKey, privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub);
   const publicJwk: PublicJwk = { ...(pub as Omit<PublicJwk, 'kid' | 'alg' | 'use'>), kid, alg, use: 'sig' };
@@ -24,7 +27,12 @@ export function currentKey(keys: readonly StoredKey[]): StoredKey | undefined {
  * tokens have all expired (retired longer ago than the token lifetime plus the
  * clock tolerance), so JWKS lists only keys that can still verify something.
  */
-export function rotateKeys(keys: readonly StoredKey[], next: StoredKey | undefined, nowMs: number, keepMs: number): StoredKey[] {
+export function rotateKeys(
+  keys: readonly StoredKey[],
+  next: StoredKey | undefined,
+  nowMs: number,
+  keepMs: number,
+): StoredKey[] {
   const out: StoredKey[] = [];
   for (const k of keys) {
     if (k.retiredAt !== undefined && k.retiredAt + keepMs <= nowMs) continue;

@@ -17,15 +17,25 @@ test('a secret is 32 random bytes in base64url and its stored hash is a self-des
 test('two hashes of one secret differ (salted) and a malformed stored hash never matches', async () => {
   const secret = generateSecret();
   assert.notEqual(await hashSecret(secret), await hashSecret(secret));
-  for (const bad of ['', 'scrypt$1$8$1$aa$bb', 'bcrypt$x', 'scrypt$16384$8$1$AAAA$AAAA']) assert.equal(await verifySecret(secret, bad), false, bad);
+  for (const bad of ['', 'scrypt$1$8$1$aa$bb', 'bcrypt$x', 'scrypt$16384$8$1$AAAA$AAAA'])
+    assert.equal(await verifySecret(secret, bad), false, bad);
 });
 
 test('matchSecret skips an expired rotated-out secret and finds a live one', async () => {
   const [old, cur] = [generateSecret(), generateSecret()];
   const now = Date.now();
   const app: App = {
-    id: 'a', name: 'a', status: 'enabled', allowedIps: [], roles: [], createdAt: now, updatedAt: now,
-    secrets: [{ hash: await hashSecret(old), createdAt: now, expiresAt: now + 1000 }, { hash: await hashSecret(cur), createdAt: now }],
+    id: 'a',
+    name: 'a',
+    status: 'enabled',
+    allowedIps: [],
+    roles: [],
+    createdAt: now,
+    updatedAt: now,
+    secrets: [
+      { hash: await hashSecret(old), createdAt: now, expiresAt: now + 1000 },
+      { hash: await hashSecret(cur), createdAt: now },
+    ],
   };
   assert.ok(await matchSecret(app, old, now));
   assert.equal(await matchSecret(app, old, now + 1000), undefined);

@@ -14,10 +14,13 @@ export function generateSecret(): string {
 
 function derive(secret: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   const opts: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
-  return new Promise((resolve, reject) => scrypt(secret, salt, KEY_BYTES, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, KEY_BYTES, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
-/** Self-describing: `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`, so the cost can change without breaking stored hashes. */
+/** Self-describing: `scrypt$<N>$<r>$<p>$<salt b64url>$<hash b64url>`, so the cost can change without breaking stored
+ * hashes. */
 export async function hashSecret(secret: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(secret, salt, N, R, P);
@@ -45,7 +48,8 @@ export async function matchSecret(app: App, secret: string, nowMs: number): Prom
   return undefined;
 }
 
-/** When the app's stored `hash` stops working (Infinity = never), or undefined when it is no longer one of the app's secrets. */
+/** When the app's stored `hash` stops working (Infinity = never), or undefined when it is no longer one of the app's
+ * secrets. */
 export function secretExpiry(app: App, hash: string): number | undefined {
   for (const s of app.secrets) if (s.hash === hash) return s.expiresAt ?? Infinity;
   return undefined;

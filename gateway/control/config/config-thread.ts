@@ -34,7 +34,9 @@ class ConfigThread {
       }
     });
     this.#worker.on('error', (err) => this.#fail(err));
-    this.#worker.on('exit', (code) => this.#fail(new Error(`the config worker exited with code ${code} before answering`)));
+    this.#worker.on('exit', (code) =>
+      this.#fail(new Error(`the config worker exited with code ${code} before answering`)),
+    );
   }
 
   ask(data: unknown): Promise<unknown> {
@@ -71,7 +73,9 @@ const threads = new Map<string, ConfigThread>();
 export function askConfigThread(url: URL, data: unknown, idleMs = CONFIG_THREAD_IDLE_MS): Promise<unknown> {
   let thread = threads.get(url.href);
   if (thread === undefined) {
-    const made: ConfigThread = new ConfigThread(url, idleMs, () => { if (threads.get(url.href) === made) threads.delete(url.href); });
+    const made: ConfigThread = new ConfigThread(url, idleMs, () => {
+      if (threads.get(url.href) === made) threads.delete(url.href);
+    });
     threads.set(url.href, made);
     thread = made;
   }

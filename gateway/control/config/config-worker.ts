@@ -11,5 +11,8 @@ type Question = { file: string; text: string; unchangedHash?: string } | { raw: 
 
 // The text (or object) stays behind: the caller has it, and a copy back would cost the loop its deserialisation.
 parentPort!.on('message', ({ id, data }: { id: number; data: Question }) => {
-  parentPort!.postMessage({ id, answer: 'raw' in data ? validatedAnswer(data.raw) : workerAnswer(data.file, data.text, data.unchangedHash) });
+  parentPort!.postMessage({
+    id,
+    answer: 'raw' in data ? validatedAnswer(data.raw) : workerAnswer(data.file, data.text, data.unchangedHash),
+  });
 });

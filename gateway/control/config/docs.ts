@@ -30,10 +30,23 @@ export function configReference(): string {
   };
   walk(ConfigSchema, '');
   // From the TypeBox schema, not the JSON file: that file is what this run is about to rewrite.
-  const env = envSettings(ConfigSchema).map((e) => `\`${e.env}\``).join(', ');
+  const env = envSettings(ConfigSchema)
+    .map((e) => `\`${e.env}\``)
+    .join(', ');
   return `${rows.join('\n')}\n\nEnvironment overrides (deploy-time settings): ${env}.\n`;
 }
 
 export function jsonSchema(): string {
-  return JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', $id: 'https://tollgate.dev/schema/config.json', title: 'Tollgate config', ...ConfigSchema }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        $id: 'https://tollgate.dev/schema/config.json',
+        title: 'Tollgate config',
+        ...ConfigSchema,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

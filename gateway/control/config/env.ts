@@ -11,7 +11,8 @@ export interface EnvSetting {
   schema: { description?: string; default?: unknown };
 }
 
-/** `schema`: the published JSON Schema unless given (the docs pass the TypeBox one, which `npm run generate` publishes). */
+/** `schema`: the published JSON Schema unless given (the docs pass the TypeBox one, which `npm run generate`
+ * publishes). */
 export function envSettings(schema: object = configJsonSchema): EnvSetting[] {
   const out: EnvSetting[] = [];
   const walk = (schema: any, path: string[]) => {
@@ -39,7 +40,11 @@ function coerce(schema: any, text: string): unknown {
   if ((types.has('integer') || types.has('number')) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (types.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
   // Lists (Kafka brokers) are comma-separated: TOLLGATE_EVENTS_KAFKA_BROKERS=kafka-1:9092,kafka-2:9092
-  if (types.has('array')) return text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (types.has('array'))
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return text;
 }
 
@@ -65,15 +70,31 @@ export function applyEnvOverrides(raw: Record<string, any>, env: NodeJS.ProcessE
  * config file, the cluster's own, the collector's and the tests'.
  */
 const RUNTIME_VARIABLES = new Set([
-  'TOLLGATE_CONFIG', 'TOLLGATE_CLUSTER_WORKER', 'TOLLGATE_WORKER_INDEX',
-  'TOLLGATE_CLICKHOUSE_URL', 'TOLLGATE_CLICKHOUSE_DATABASE', 'TOLLGATE_CLICKHOUSE_RETENTION_DAYS',
-  'TOLLGATE_KAFKA_BROKERS', 'TOLLGATE_REDIS_URL', 'TOLLGATE_REDIS_PREFIX',
-  'TOLLGATE_COLLECTOR_CLIENT_ID', 'TOLLGATE_COLLECTOR_GROUP', 'TOLLGATE_COLLECTOR_METRICS_LISTEN', 'TOLLGATE_COLLECTOR_TOPIC',
+  'TOLLGATE_CONFIG',
+  'TOLLGATE_CLUSTER_WORKER',
+  'TOLLGATE_WORKER_INDEX',
+  'TOLLGATE_CLICKHOUSE_URL',
+  'TOLLGATE_CLICKHOUSE_DATABASE',
+  'TOLLGATE_CLICKHOUSE_RETENTION_DAYS',
+  'TOLLGATE_KAFKA_BROKERS',
+  'TOLLGATE_REDIS_URL',
+  'TOLLGATE_REDIS_PREFIX',
+  'TOLLGATE_COLLECTOR_CLIENT_ID',
+  'TOLLGATE_COLLECTOR_GROUP',
+  'TOLLGATE_COLLECTOR_METRICS_LISTEN',
+  'TOLLGATE_COLLECTOR_TOPIC',
 ]);
 
 /** TOLLGATE_* variables that set nothing (a misspelt override is otherwise silently ignored). */
 export function unknownEnvVariables(env: NodeJS.ProcessEnv = process.env): string[] {
   const known = new Set(envSettings().map((s) => s.env));
-  return Object.keys(env).filter((name) => name.startsWith('TOLLGATE_') && !known.has(name) &&
-    !RUNTIME_VARIABLES.has(name) && !name.startsWith('TOLLGATE_TEST_')).sort();
+  return Object.keys(env)
+    .filter(
+      (name) =>
+        name.startsWith('TOLLGATE_') &&
+        !known.has(name) &&
+        !RUNTIME_VARIABLES.has(name) &&
+        !name.startsWith('TOLLGATE_TEST_'),
+    )
+    .sort();
 }

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { jsonSchema } from './docs.ts';
 import { adminOpenApi, renderAdminApiReference } from '../../../scripts/admin-api-doc.ts';
-import { ADMIN_API_REFERENCE, CONFIG_REFERENCE, renderConfigReference, renderValidator, SCHEMA_FILE, VALIDATOR_FILE } from '../../../scripts/generate.ts';
+import {
+  ADMIN_API_REFERENCE,
+  CONFIG_REFERENCE,
+  renderConfigReference,
+  renderValidator,
+  SCHEMA_FILE,
+  VALIDATOR_FILE,
+} from '../../../scripts/generate.ts';
 
 test('the published JSON Schema matches a fresh generation (run npm run generate)', () => {
   assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), jsonSchema());

@@ -13,13 +13,13 @@ const roundTrips = (v: unknown) => {
 };
 
 const cases: [string, unknown][] = [
-  ['a plain config', { a: 1, b: [1, 'x', true, null, { c: -1.5e300 }], d: { e: {} }, '__proto__x': 2 }],
+  ['a plain config', { a: 1, b: [1, 'x', true, null, { c: -1.5e300 }], d: { e: {} }, __proto__x: 2 }],
   ['YAML .inf', parse('x: .inf')],
   ['YAML .nan', parse('x: .nan')],
   ['-0', { x: -0 }],
   ['undefined in an object', { x: undefined }],
   ['undefined in an array', [1, undefined]],
-  ['a hole', [1,  undefined, 2]], // eslint-disable-line no-sparse-arrays
+  ['a hole', [1, undefined, 2]], // eslint-disable-line no-sparse-arrays
   ['a Date', { at: new Date(0) }],
   ['a Map', { m: new Map() }],
   ['an object without a prototype', Object.assign(Object.create(null), { a: 1 })],

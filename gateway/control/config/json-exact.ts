@@ -22,7 +22,8 @@ export function jsonExact(value: unknown): boolean {
         return Object.getPrototypeOf(value) === Array.prototype;
       }
       // A Date, a Map or an object without a prototype comes back as something else.
-      if (Object.getPrototypeOf(value) !== Object.prototype || Object.getOwnPropertySymbols(value).length > 0) return false;
+      if (Object.getPrototypeOf(value) !== Object.prototype || Object.getOwnPropertySymbols(value).length > 0)
+        return false;
       const record = value as Record<string, unknown>;
       if (typeof record.toJSON === 'function') return false;
       for (const key in record) if (Object.hasOwn(record, key) && !jsonExact(record[key])) return false;

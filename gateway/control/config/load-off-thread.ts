@@ -51,7 +51,8 @@ export interface OffThreadOptions {
 export const OFF_THREAD_BYTES = 128 * 1024;
 
 /** The worker's module beside this one: a .ts source run as it is, or the bundle's config-worker.js. */
-const workerUrl = () => new URL(import.meta.url.endsWith('.ts') ? './config-worker.ts' : './config-worker.js', import.meta.url);
+const workerUrl = () =>
+  new URL(import.meta.url.endsWith('.ts') ? './config-worker.ts' : './config-worker.js', import.meta.url);
 
 /**
  * Parses, validates and hashes `text` (read from `file`, which errors name):
@@ -59,18 +60,40 @@ const workerUrl = () => new URL(import.meta.url.endsWith('.ts') ? './config-work
  * the worker fail (it could not start, or died), the work is done here: the
  * reload is slower, never lost.
  */
-export async function loadOffThread(file: string, text: string, opts?: OffThreadOptions & { unchangedHash?: undefined }): Promise<LoadedText>;
-export async function loadOffThread(file: string, text: string, opts: OffThreadOptions): Promise<LoadedText | UnchangedText>;
-export async function loadOffThread(file: string, text: string, opts: OffThreadOptions = {}): Promise<LoadedText | UnchangedText> {
+export async function loadOffThread(
+  file: string,
+  text: string,
+  opts?: OffThreadOptions & { unchangedHash?: undefined },
+): Promise<LoadedText>;
+export async function loadOffThread(
+  file: string,
+  text: string,
+  opts: OffThreadOptions,
+): Promise<LoadedText | UnchangedText>;
+export async function loadOffThread(
+  file: string,
+  text: string,
+  opts: OffThreadOptions = {},
+): Promise<LoadedText | UnchangedText> {
   if (text.length >= (opts.minBytes ?? OFF_THREAD_BYTES)) {
     const started = performance.now();
     try {
-      const answer = await inWorker<LoadedText>(opts.workerUrl ?? workerUrl(), { file, text, unchangedHash: opts.unchangedHash });
+      const answer = await inWorker<LoadedText>(opts.workerUrl ?? workerUrl(), {
+        file,
+        text,
+        unchangedHash: opts.unchangedHash,
+      });
       const loaded = 'unchanged' in answer ? answer : { ...answer, text, onWorker: true };
-      opts.log?.info({ file, chars: text.length, ms: Math.round(performance.now() - started) }, 'large config file parsed and validated on a worker thread');
+      opts.log?.info(
+        { file, chars: text.length, ms: Math.round(performance.now() - started) },
+        'large config file parsed and validated on a worker thread',
+      );
       return loaded;
     } catch (err) {
-      opts.log?.warn({ file, err: (err as Error).message }, 'config worker failed: the file is parsed on the event loop');
+      opts.log?.warn(
+        { file, err: (err as Error).message },
+        'config worker failed: the file is parsed on the event loop',
+      );
     }
   }
   const loaded = loadHashed(file, text);
@@ -129,7 +152,7 @@ function answerOf<T extends FileLoadResult>(loaded: T): WorkerAnswer<T> {
 }
 
 function jsonParts(loaded: FileLoadResult): JsonParts {
-  const raw = Array.isArray(loaded.raw?.services) ? loaded.raw.services as unknown[] : [];
+  const raw = Array.isArray(loaded.raw?.services) ? (loaded.raw.services as unknown[]) : [];
   const config = loaded.ok ? loaded.config.services : [];
   // The services' places stay where they were among the keys: `services: []` replaces them.
   const head = {
@@ -148,11 +171,11 @@ function jsonParts(loaded: FileLoadResult): JsonParts {
 function* fromParts<T extends FileLoadResult>(parts: JsonParts): Steps<T> {
   const loaded = JSON.parse(parts.head) as T & { raw: { services: unknown[] }; config: { services: unknown[] } };
   for (const part of parts.raw) {
-    loaded.raw.services.push(...JSON.parse(part) as unknown[]);
+    loaded.raw.services.push(...(JSON.parse(part) as unknown[]));
     yield;
   }
   for (const part of parts.config) {
-    loaded.config.services.push(...JSON.parse(part) as unknown[]);
+    loaded.config.services.push(...(JSON.parse(part) as unknown[]));
     yield;
   }
   return loaded;
@@ -160,7 +183,7 @@ function* fromParts<T extends FileLoadResult>(parts: JsonParts): Steps<T> {
 
 /** The worker's answer to `data`: UnchangedText, or what it loaded (its JSON parts parsed here in slices). */
 async function inWorker<T extends FileLoadResult>(url: URL, data: unknown): Promise<T | UnchangedText> {
-  const m = await askConfigThread(url, data) as WorkerAnswer<T>;
+  const m = (await askConfigThread(url, data)) as WorkerAnswer<T>;
   if ('unchanged' in m) return m;
   if ('loaded' in m) return m.loaded;
   return runSliced(fromParts<T>(m.parts), PARSE_SLICE_MS);
@@ -179,18 +202,27 @@ export const OFF_THREAD_SERVICES = 500;
  * goes by structured clone, so it arrives exactly as it is. Should the
  * worker fail, it is validated here.
  */
-export async function validateOffThread(raw: unknown, opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {}): Promise<LoadResult> {
+export async function validateOffThread(
+  raw: unknown,
+  opts: Pick<OffThreadOptions, 'log' | 'workerUrl'> & { minServices?: number; what?: string } = {},
+): Promise<LoadResult> {
   const services = (raw as { services?: unknown } | null)?.services;
   const min = opts.minServices ?? OFF_THREAD_SERVICES;
   if (Array.isArray(services) && services.length >= min) {
     const started = performance.now();
     try {
-      const result = await inWorker<LoadResult>(opts.workerUrl ?? workerUrl(), { raw }) as LoadResult;
+      const result = (await inWorker<LoadResult>(opts.workerUrl ?? workerUrl(), { raw })) as LoadResult;
       const what = opts.what ?? (services.length >= OFF_THREAD_SERVICES ? 'large config' : 'config');
-      opts.log?.info({ services: services.length, ms: Math.round(performance.now() - started) }, `${what} validated on a worker thread`);
+      opts.log?.info(
+        { services: services.length, ms: Math.round(performance.now() - started) },
+        `${what} validated on a worker thread`,
+      );
       return result;
     } catch (err) {
-      opts.log?.warn({ err: (err as Error).message }, 'config worker failed: the config is validated on the event loop');
+      opts.log?.warn(
+        { err: (err as Error).message },
+        'config worker failed: the config is validated on the event loop',
+      );
     }
   }
   return validateConfig(raw);

@@ -15,11 +15,25 @@ export type LoadResult = { ok: true; config: Config } | { ok: false; errors: Con
  * truncated by mistake than a wish to serve nothing, and applying it would
  * drop every route. An explicit `{}` is still an (all-defaults) config.
  */
-export function parseConfigText(text: string, source = 'the config'): { ok: true; raw: Record<string, unknown> } | { ok: false; errors: ConfigError[] } {
+export function parseConfigText(
+  text: string,
+  source = 'the config',
+): { ok: true; raw: Record<string, unknown> } | { ok: false; errors: ConfigError[] } {
   try {
     const raw = parseYaml(text, { maxAliasCount: 100 });
-    if (raw === null || raw === undefined) return { ok: false, errors: [{ path: '', message: `${source} holds no config: it is empty or has only comments (write {} for an all-defaults config)` }] };
-    if (typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, errors: [{ path: '', message: 'the config must be a mapping' }] };
+    if (raw === null || raw === undefined)
+      return {
+        ok: false,
+        errors: [
+          {
+            path: '',
+            message:
+              `${source} holds no config: it is empty or has ` + `only comments (write {} for an all-defaults config)`,
+          },
+        ],
+      };
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      return { ok: false, errors: [{ path: '', message: 'the config must be a mapping' }] };
     return { ok: true, raw };
   } catch (err) {
     const e = err as YAMLParseError;
@@ -33,7 +47,8 @@ export function parseConfigText(text: string, source = 'the config'): { ok: true
  * written is what history keeps), defaults, schema, then cross-field rules.
  */
 export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, errors: [{ path: '', message: 'the config must be an object' }] };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, errors: [{ path: '', message: 'the config must be an object' }] };
   const copy = structuredClone(raw) as Record<string, unknown>;
   const fromEnv = applyEnvOverrides(copy, env);
   // Cross-field rules run even when the schema already failed, so one pass reports every error.

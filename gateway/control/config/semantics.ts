@@ -18,7 +18,6 @@ function regexError(source: string): string | undefined {
   }
 }
 
-
 /**
  * Rules a JSON Schema cannot state: uniqueness, regexes that compile, required
  * pairs. Runs on schema-invalid configs too, so each part is guarded: a part
@@ -27,14 +26,22 @@ function regexError(source: string): string | undefined {
 export function checkSemantics(config: Config): ConfigError[] {
   const errors: ConfigError[] = [];
   const err = (path: string, message: string) => errors.push({ path, message });
-  const guard = (fn: () => void) => { try { fn(); } catch { /* wrong shape: the schema error stands */ } };
+  const guard = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      /* wrong shape: the schema error stands */
+    }
+  };
   guard(() => checkListeners(config, err));
   guard(() => checkClientTimeouts(config, err));
   guard(() => checkTrustedProxies(config, err));
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
   const routeNames = new Map<string, string>();
-  config.services.forEach((svc, si) => guard(() => checkService(svc, si, services, routeNames, config.proxy.paths, err)));
+  config.services.forEach((svc, si) =>
+    guard(() => checkService(svc, si, services, routeNames, config.proxy.paths, err)),
+  );
   return errors;
 }
 
@@ -53,46 +60,58 @@ function checkListeners(config: Config, err: Report): void {
 /** Node refuses to start a listener whose head timeout exceeds its whole-request timeout; say so at validate time. */
 function checkClientTimeouts(config: Config, err: Report): void {
   const { header_timeout_ms: head, request_timeout_ms: whole } = config.proxy;
-  if (head > whole) err('/proxy/header_timeout_ms', `must be at most proxy.request_timeout_ms (${whole}): the head is part of the request`);
+  if (head > whole)
+    err(
+      '/proxy/header_timeout_ms',
+      `must be at most proxy.request_timeout_ms (${whole}): the head is part of the request`,
+    );
 }
 
-function checkService(svc: Config['services'][number], si: number, services: Map<string, number>, routeNames: Map<string, string>, paths: Config['proxy']['paths'], err: Report): void {
-    const base = `/services/${si}`;
-    if (services.has(svc.name)) err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
-    services.set(svc.name, si);
-    checkRateLimits(svc, base, err);
-    checkAccessControl(svc, base, err);
+function checkService(
+  svc: Config['services'][number],
+  si: number,
+  services: Map<string, number>,
+  routeNames: Map<string, string>,
+  paths: Config['proxy']['paths'],
+  err: Report,
+): void {
+  const base = `/services/${si}`;
+  if (services.has(svc.name))
+    err(`${base}/name`, `duplicate service name "${svc.name}" (also /services/${services.get(svc.name)})`);
+  services.set(svc.name, si);
+  checkRateLimits(svc, base, err);
+  checkAccessControl(svc, base, err);
 
-    svc.routes.forEach((route, ri) => {
-      const rbase = `${base}/routes/${ri}`;
-      const name = route.name ?? `${svc.name}-${ri}`;
-      if (routeNames.has(name)) err(`${rbase}/name`, `duplicate route name "${name}" (also ${routeNames.get(name)})`);
-      routeNames.set(name, rbase);
-      route.paths.forEach((p, pi) => {
-        if (p.startsWith('~')) {
-          const e = regexError(p.slice(1));
-          if (e) err(`${rbase}/paths/${pi}`, e);
-        } else if (!(p.startsWith('/') || p.startsWith('=/'))) {
-          err(`${rbase}/paths/${pi}`, 'must be /prefix, =/exact or ~regex');
-        }
-      });
-      const keepsSeparators = ownEscapedSlashes(route, svc) === 'keep';
-      checkRoutePaths(route, rbase, paths, keepsSeparators, err);
-      if (route.strip_prefix && route.paths.some((p) => p.startsWith('~'))) {
-        err(`${rbase}/strip_prefix`, 'cannot strip a regex path; use rewrite');
-      }
-      if (route.rewrite) {
-        const e = regexError(route.rewrite.regex);
-        if (e) err(`${rbase}/rewrite/regex`, e);
-      }
-      for (const [h, v] of Object.entries(route.headers)) {
-        if (v.startsWith('~')) {
-          const e = regexError(v.slice(1));
-          if (e) err(`${rbase}/headers/${h}`, e);
-        }
+  svc.routes.forEach((route, ri) => {
+    const rbase = `${base}/routes/${ri}`;
+    const name = route.name ?? `${svc.name}-${ri}`;
+    if (routeNames.has(name)) err(`${rbase}/name`, `duplicate route name "${name}" (also ${routeNames.get(name)})`);
+    routeNames.set(name, rbase);
+    route.paths.forEach((p, pi) => {
+      if (p.startsWith('~')) {
+        const e = regexError(p.slice(1));
+        if (e) err(`${rbase}/paths/${pi}`, e);
+      } else if (!(p.startsWith('/') || p.startsWith('=/'))) {
+        err(`${rbase}/paths/${pi}`, 'must be /prefix, =/exact or ~regex');
       }
     });
+    const keepsSeparators = ownEscapedSlashes(route, svc) === 'keep';
+    checkRoutePaths(route, rbase, paths, keepsSeparators, err);
+    if (route.strip_prefix && route.paths.some((p) => p.startsWith('~'))) {
+      err(`${rbase}/strip_prefix`, 'cannot strip a regex path; use rewrite');
+    }
+    if (route.rewrite) {
+      const e = regexError(route.rewrite.regex);
+      if (e) err(`${rbase}/rewrite/regex`, e);
+    }
+    for (const [h, v] of Object.entries(route.headers)) {
+      if (v.startsWith('~')) {
+        const e = regexError(v.slice(1));
+        if (e) err(`${rbase}/headers/${h}`, e);
+      }
+    }
+  });
 
-    checkUpstream(svc.upstream, `${base}/upstream`, err);
-    checkCanary(svc, base, err);
+  checkUpstream(svc.upstream, `${base}/upstream`, err);
+  checkCanary(svc, base, err);
 }

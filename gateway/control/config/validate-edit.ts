@@ -24,18 +24,26 @@ export interface ServingConfig {
  * watch and reloads read again, not the edit.
  */
 export interface EditPlan {
-  /** The changed services with the unchanged settings, to be validated (validateConfig, on a thread or not); none when no service changed. */
+  /** The changed services with the unchanged settings, to be validated (validateConfig, on a thread or not); none when
+   * no service changed. */
   part: Record<string, unknown> | undefined;
-  /** The whole validated config from `part`'s result, or undefined when anything is wrong: the whole validation then gives every error, in its order. */
+  /** The whole validated config from `part`'s result, or undefined when anything is wrong: the whole validation then
+   * gives every error, in its order. */
   finish(part: LoadResult | undefined): LoadResult | undefined;
 }
 
-/** Undefined when the edit cannot be validated by its changes: a setting outside `services` changed, or more than `maxChanged` services did. */
-export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT_MAX_CHANGED_SERVICES): EditPlan | undefined {
+/** Undefined when the edit cannot be validated by its changes: a setting outside `services` changed, or more than
+ * `maxChanged` services did. */
+export function planEdit(
+  raw: unknown,
+  serving: ServingConfig,
+  maxChanged = EDIT_MAX_CHANGED_SERVICES,
+): EditPlan | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const { services, ...rest } = raw as Record<string, unknown>;
   const { services: before, ...restBefore } = serving.raw;
-  if (!Array.isArray(services) || !Array.isArray(before) || before.length !== serving.config.services.length) return undefined;
+  if (!Array.isArray(services) || !Array.isArray(before) || before.length !== serving.config.services.length)
+    return undefined;
   if (!isDeepStrictEqual(rest, restBefore)) return undefined;
   const byName = new Map<unknown, number>();
   before.forEach((s, i) => byName.set((s as { name?: unknown } | null)?.name, i));
@@ -45,7 +53,8 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
     const svc = services[at] as { name?: unknown } | null;
     const i = byName.get(svc?.name);
     // An edit made on the serving config hands unchanged services on as the same objects.
-    if (i !== undefined && (before[i] === svc || isDeepStrictEqual(before[i], svc))) merged[at] = serving.config.services[i]!;
+    if (i !== undefined && (before[i] === svc || isDeepStrictEqual(before[i], svc)))
+      merged[at] = serving.config.services[i]!;
     else if (changed.push(at) > maxChanged) return undefined;
   }
   return {
@@ -53,7 +62,9 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
     finish(part) {
       if (changed.length > 0) {
         if (!part?.ok) return undefined;
-        changed.forEach((at, k) => { merged[at] = part.config.services[k]!; });
+        changed.forEach((at, k) => {
+          merged[at] = part.config.services[k]!;
+        });
       }
       if (namesRepeat(merged)) return undefined;
       return { ok: true, config: { ...serving.config, services: merged } };
@@ -66,9 +77,13 @@ export function planEdit(raw: unknown, serving: ServingConfig, maxChanged = EDIT
  * serving config when it can (planEdit), else whole. Either goes to the
  * config worker thread as validateOffThread decides: for 500 services or more.
  */
-export async function validateChange(raw: unknown, serving: ServingConfig | undefined, log?: Logger): Promise<LoadResult> {
+export async function validateChange(
+  raw: unknown,
+  serving: ServingConfig | undefined,
+  log?: Logger,
+): Promise<LoadResult> {
   const plan = serving && planEdit(raw, serving);
-  const part = plan?.part && await validateOffThread(plan.part, { log, what: 'edit' });
+  const part = plan?.part && (await validateOffThread(plan.part, { log, what: 'edit' }));
   return plan?.finish(part) ?? validateOffThread(raw, { log });
 }
 

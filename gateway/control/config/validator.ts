@@ -16,7 +16,8 @@ export { schema as configJsonSchema };
 /** The value at a JSON pointer (an error's instancePath). */
 function valueAt(root: unknown, pointer: string, decode = (part: string) => part): unknown {
   let node: any = root;
-  for (const part of pointer.split('/').slice(1)) node = node?.[decode(part).replaceAll('~1', '/').replaceAll('~0', '~')];
+  for (const part of pointer.split('/').slice(1))
+    node = node?.[decode(part).replaceAll('~1', '/').replaceAll('~0', '~')];
   return node;
 }
 
@@ -27,7 +28,9 @@ function schemaAt(schemaPath: string): unknown {
 
 function allowedValues(branches: unknown): string {
   const list = Array.isArray(branches) ? branches : [];
-  const names = list.map((b: { const?: unknown; type?: string }) => (b.const !== undefined ? JSON.stringify(b.const) : `a ${b.type}`));
+  const names = list.map((b: { const?: unknown; type?: string }) =>
+    b.const !== undefined ? JSON.stringify(b.const) : `a ${b.type}`,
+  );
   return names.length ? `must be one of ${names.join(', ')}` : 'must be one of the allowed values';
 }
 
@@ -41,15 +44,23 @@ export function schemaErrors(value: unknown): ConfigError[] {
   const seen = new Set<string>();
   const push = (path: string, message: string) => {
     const key = `${path}\0${message}`;
-    if (!seen.has(key)) { seen.add(key); out.push({ path, message }); }
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ path, message });
+    }
   };
   for (const e of all as ErrorObject[]) {
     const path = e.instancePath;
     if (e.keyword === 'additionalProperties') {
       // A map whose keys must match a pattern (header names) refuses a key, rather than an unknown field.
-      const parent = schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '')) as { patternProperties?: object } | undefined;
+      const parent = schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '')) as
+        | { patternProperties?: object }
+        | undefined;
       const keys = Object.keys(parent?.patternProperties ?? {});
-      push(`${path}/${(e.params as { additionalProperty: string }).additionalProperty}`, keys.length ? `name must match pattern "${keys.join('" or "')}"` : 'unknown field');
+      push(
+        `${path}/${(e.params as { additionalProperty: string }).additionalProperty}`,
+        keys.length ? `name must match pattern "${keys.join('" or "')}"` : 'unknown field',
+      );
     } else if (e.keyword === 'anyOf') {
       push(path, allowedValues(schemaAt(e.schemaPath)));
     } else if (anyOfPaths.has(path)) {

@@ -54,7 +54,10 @@ test('list returns summaries newest first without the config', () =>
     const store = new FileConfigStore({ dir });
     for (let n = 1; n <= 4; n++) await store.append(draft(n));
     const list = await store.list(3);
-    assert.deepEqual(list.map((s) => s.version), [4, 3, 2]);
+    assert.deepEqual(
+      list.map((s) => s.version),
+      [4, 3, 2],
+    );
     assert.equal('config' in list[0], false);
     assert.equal(list[0].note, 'edit 4');
     await store.close();
@@ -64,11 +67,17 @@ test('versions past historyLimit are pruned from disk', () =>
   withDir(async (dir) => {
     const store = new FileConfigStore({ dir, historyLimit: 3 });
     for (let n = 1; n <= 6; n++) await store.append(draft(n));
-    assert.deepEqual((await store.list(100)).map((s) => s.version), [6, 5, 4]);
+    assert.deepEqual(
+      (await store.list(100)).map((s) => s.version),
+      [6, 5, 4],
+    );
     assert.equal(await store.get(3), undefined);
     const versionFiles = (await readdir(dir)).filter((f) => f.endsWith('.json'));
     assert.equal(versionFiles.length, 3);
-    assert.equal((await readdir(dir)).some((f) => f.startsWith('.tmp-')), false);
+    assert.equal(
+      (await readdir(dir)).some((f) => f.startsWith('.tmp-')),
+      false,
+    );
     await store.close();
   }));
 
@@ -89,7 +98,10 @@ test('concurrent appends on one store get distinct versions', () =>
   withDir(async (dir) => {
     const store = new FileConfigStore({ dir });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.append(draft(i))));
-    assert.deepEqual(results.map((r) => r.version).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      results.map((r) => r.version).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     assert.equal((await store.head())?.version, 20);
     await store.close();
   }));
@@ -98,11 +110,12 @@ test('concurrent appends from two stores on one directory get distinct versions 
   withDir(async (dir) => {
     const a = new FileConfigStore({ dir });
     const b = new FileConfigStore({ dir });
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(i))),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(i))));
     const versions = results.map((r) => r.version).sort((x, y) => x - y);
-    assert.deepEqual(versions, Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     assert.equal((await a.head())?.version, 20);
     assert.equal((await b.head())?.version, 20);
     // Each version holds the body its appender wrote.
@@ -132,11 +145,16 @@ test('of concurrent appends from two stores on one directory and one base exactl
     const a = new FileConfigStore({ dir });
     const b = new FileConfigStore({ dir });
     await a.append(draft(1));
-    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)),
+    );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConfigConflictError);
     assert.equal((await a.head())?.version, 2);
-    assert.equal((await readdir(dir)).some((f) => f.startsWith('.tmp-')), false);
+    assert.equal(
+      (await readdir(dir)).some((f) => f.startsWith('.tmp-')),
+      false,
+    );
     await Promise.all([a.close(), b.close()]);
   }));
 

@@ -76,7 +76,8 @@ export class FileConfigStore implements ConfigStore {
     return out;
   }
 
-  /** `base`: refused with ConfigConflictError when the head has moved past it (another process on the same directory). */
+  /** `base`: refused with ConfigConflictError when the head has moved past it (another process on the same directory).
+   * */
   append(v: Omit<ConfigVersion, 'version'>, base?: number): Promise<ConfigVersion> {
     const result = this.#appendTail.then(() => this.#append(v, base));
     this.#appendTail = result.catch(() => undefined);

@@ -6,7 +6,14 @@ export { ConfigConflictError } from './conflict.ts';
 
 export type StoreOptions =
   | { kind: 'file'; dir: string; historyLimit?: number }
-  | { kind: 'redis'; url: string; prefix?: string; historyLimit?: number; onError?: (err: Error) => void; onOk?: () => void };
+  | {
+      kind: 'redis';
+      url: string;
+      prefix?: string;
+      historyLimit?: number;
+      onError?: (err: Error) => void;
+      onOk?: () => void;
+    };
 
 /**
  * Single node keeps versions in a directory; a cluster shares them through

@@ -9,7 +9,8 @@ import { RedisConfigStore } from './redis.ts';
 // Real Redis from scripts/services.sh; CI must have it, a laptop may skip.
 const url = process.env.TOLLGATE_TEST_REDIS_URL;
 const inCi = process.env.CI === 'true';
-const skip = !url && !inCi ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the URL it prints' : false;
+const skip =
+  !url && !inCi ? 'TOLLGATE_TEST_REDIS_URL is unset; run `npm run services:up` and export the URL it prints' : false;
 
 /** Every test gets its own prefix so runs and tests never see each other's keys. */
 function freshPrefix(): string {
@@ -64,20 +65,28 @@ test('append numbers versions from 1 and head, get and list read them back', { s
     assert.deepEqual(await store.get(1), { ...draft(1), version: 1 });
     assert.equal(await store.get(3), undefined);
     const list = await store.list(10);
-    assert.deepEqual(list.map((s) => s.version), [2, 1]);
+    assert.deepEqual(
+      list.map((s) => s.version),
+      [2, 1],
+    );
     assert.equal('config' in list[0], false);
-  }));
+  }),
+);
 
 test('versions past historyLimit are pruned', { skip }, () =>
   withStores(
     1,
     async ([store]) => {
       for (let n = 1; n <= 6; n++) await store.append(draft(n));
-      assert.deepEqual((await store.list(100)).map((s) => s.version), [6, 5, 4]);
+      assert.deepEqual(
+        (await store.list(100)).map((s) => s.version),
+        [6, 5, 4],
+      );
       assert.equal(await store.get(3), undefined);
     },
     3,
-  ));
+  ),
+);
 
 test('an append on one node is reported to the other node within 1 s', { skip }, () =>
   withStores(2, async ([a, b]) => {
@@ -86,14 +95,16 @@ test('an append on one node is reported to the other node within 1 s', { skip },
     await new Promise((r) => setTimeout(r, 100));
     const appended = await a.append(draft(7));
     assert.deepEqual(await seen, appended);
-  }));
+  }),
+);
 
 test('a node that starts watching after an append is told the current head', { skip }, () =>
   withStores(2, async ([a, b]) => {
     const appended = await a.append(draft(1));
     // Published before b subscribed, so only the check on subscribe can see it.
     assert.deepEqual(await nextHead(b, 1500), appended);
-  }));
+  }),
+);
 
 test('a head whose message was lost is still picked up by the poll within 1 s', { skip }, () =>
   withStores(1, async ([b]) => {
@@ -111,7 +122,8 @@ test('a head whose message was lost is still picked up by the poll within 1 s', 
     const deadline = Date.now() + 1200;
     while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(reported, [{ ...draft(1), version: 1 }]);
-  }));
+  }),
+);
 
 test('a node whose connections were killed reconnects and still sees new heads', { skip }, () =>
   withStores(1, async ([a]) => {
@@ -122,7 +134,9 @@ test('a node whose connections were killed reconnects and still sees new heads',
       const reported: number[] = [];
       b.watch((v) => reported.push(v.version));
       await new Promise((r) => setTimeout(r, 200));
-      const clients = String(await raw.client('LIST')).split('\n').filter((l) => l.includes(` name=${connectionName} `));
+      const clients = String(await raw.client('LIST'))
+        .split('\n')
+        .filter((l) => l.includes(` name=${connectionName} `));
       assert.equal(clients.length, 2, 'the command and the subscriber connection');
       for (const line of clients) await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
       await a.append(draft(1));
@@ -133,7 +147,8 @@ test('a node whose connections were killed reconnects and still sees new heads',
       await raw.quit();
       await b.close();
     }
-  }));
+  }),
+);
 
 test('a node is not told about its own appends', { skip }, () =>
   withStores(2, async ([a, b]) => {
@@ -145,18 +160,21 @@ test('a node is not told about its own appends', { skip }, () =>
     await seenByB;
     await new Promise((r) => setTimeout(r, 1200));
     assert.deepEqual(reportedToA, []);
-  }));
+  }),
+);
 
 test('concurrent appends from two nodes get distinct versions and the head is the newest', { skip }, () =>
   withStores(2, async ([a, b]) => {
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(i))),
-    );
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(i))));
     const versions = results.map((r) => r.version).sort((x, y) => x - y);
-    assert.deepEqual(versions, Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
     assert.equal((await a.head())?.version, 40);
     for (const r of results) assert.deepEqual(await b.get(r.version), r);
-  }));
+  }),
+);
 
 test('an append derived from a version another node has moved past is refused and stores nothing', { skip }, () =>
   withStores(2, async ([a, b]) => {
@@ -171,20 +189,27 @@ test('an append derived from a version another node has moved past is refused an
     assert.equal(await a.get(3), undefined);
     // Derived from the new head it goes through.
     assert.equal((await a.append(draft(3), 2)).version, 3);
-  }));
+  }),
+);
 
 test('of concurrent appends from two nodes on the same base exactly one is stored', { skip }, () =>
   withStores(2, async ([a, b]) => {
     await a.append(draft(1));
-    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).append(draft(10 + i), 1)),
+    );
     const stored = results.filter((r) => r.status === 'fulfilled');
     assert.equal(stored.length, 1);
     assert.equal(stored[0].value.version, 2);
     for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConfigConflictError);
-    assert.deepEqual((await a.list(10)).map((s) => s.version), [2, 1]);
-  }));
+    assert.deepEqual(
+      (await a.list(10)).map((s) => s.version),
+      [2, 1],
+    );
+  }),
+);
 
-test('a refused append does not hide the winning version from its node\'s watch', { skip }, () =>
+test("a refused append does not hide the winning version from its node's watch", { skip }, () =>
   withStores(2, async ([a, b]) => {
     await a.append(draft(1));
     const reported: number[] = [];
@@ -196,45 +221,54 @@ test('a refused append does not hide the winning version from its node\'s watch'
     const deadline = Date.now() + 1500;
     while (!reported.includes(2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(reported, [2]);
-  }));
+  }),
+);
 
 test('an append whose base is past the head (the store lost its keys) is numbered after the base', { skip }, () =>
   withStores(1, async ([a]) => {
     assert.equal((await a.append(draft(1), 7)).version, 8);
     assert.equal((await a.head())?.version, 8);
     assert.equal((await a.append(draft(2))).version, 9);
-  }));
+  }),
+);
 
-test('a watching node whose store lost its keys is told the head it now has, on each check until the head is back', { skip }, () =>
-  withStores(2, async ([a, b]) => {
-    const lost: number[] = [];
-    const reported: number[] = [];
-    b.watch((v) => reported.push(v.version), (head) => lost.push(head));
-    await a.append(draft(1));
-    await a.append(draft(2));
-    const deadline = Date.now() + 1500;
-    while (reported.at(-1) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(reported.at(-1), 2);
-    assert.deepEqual(lost, []);
-    const reportedBefore = reported.length;
-    const raw = new Redis(redisUrl());
-    try {
-      await raw.del(`${a.prefix}config:head`, `${a.prefix}config:versions`);
-      const lostDeadline = Date.now() + 4000;
-      while (lost.length < 2 && Date.now() < lostDeadline) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(lost.length >= 2 && lost.every((h) => h === 0), `lost: ${lost}`);
-      // Put back under its own number (the base the restoring node serves, less one): nothing new for b.
-      assert.equal((await a.append(draft(2), 1)).version, 2);
-      // A check that read the empty head before the append may still report; the ones after it must not.
-      await new Promise((r) => setTimeout(r, 1200));
-      const count = lost.length;
-      await new Promise((r) => setTimeout(r, 1200));
-      assert.equal(lost.length, count, 'no more reports once the head is back');
-      assert.equal(reported.length, reportedBefore, `the version put back is nothing new: ${reported}`);
-    } finally {
-      await raw.quit();
-    }
-  }));
+test(
+  'a watching node whose store lost its keys is told the head it now has, on each check until the head is back',
+  { skip },
+  () =>
+    withStores(2, async ([a, b]) => {
+      const lost: number[] = [];
+      const reported: number[] = [];
+      b.watch(
+        (v) => reported.push(v.version),
+        (head) => lost.push(head),
+      );
+      await a.append(draft(1));
+      await a.append(draft(2));
+      const deadline = Date.now() + 1500;
+      while (reported.at(-1) !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(reported.at(-1), 2);
+      assert.deepEqual(lost, []);
+      const reportedBefore = reported.length;
+      const raw = new Redis(redisUrl());
+      try {
+        await raw.del(`${a.prefix}config:head`, `${a.prefix}config:versions`);
+        const lostDeadline = Date.now() + 4000;
+        while (lost.length < 2 && Date.now() < lostDeadline) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(lost.length >= 2 && lost.every((h) => h === 0), `lost: ${lost}`);
+        // Put back under its own number (the base the restoring node serves, less one): nothing new for b.
+        assert.equal((await a.append(draft(2), 1)).version, 2);
+        // A check that read the empty head before the append may still report; the ones after it must not.
+        await new Promise((r) => setTimeout(r, 1200));
+        const count = lost.length;
+        await new Promise((r) => setTimeout(r, 1200));
+        assert.equal(lost.length, count, 'no more reports once the head is back');
+        assert.equal(reported.length, reportedBefore, `the version put back is nothing new: ${reported}`);
+      } finally {
+        await raw.quit();
+      }
+    }),
+);
 
 test('reports only versions newer than the last one seen', { skip }, () =>
   withStores(2, async ([a, b]) => {
@@ -248,7 +282,8 @@ test('reports only versions newer than the last one seen', { skip }, () =>
     assert.ok(reported.length >= 1, 'at least the newest version is reported');
     assert.equal(reported.at(-1), 3);
     for (let i = 1; i < reported.length; i++) assert.ok(reported[i] > reported[i - 1], `increasing: ${reported}`);
-  }));
+  }),
+);
 
 test('a command against an unreachable Redis fails within the command timeout', async () => {
   // Port 1 on loopback refuses connections, so the command waits in the offline queue.

@@ -204,9 +204,7 @@ export class RedisConfigStore implements ConfigStore {
 
   /** Queues a check for a head newer than the last seen; `hint` is a version announced on the channel. */
   #check(hint?: number): void {
-    this.#checkTail = this.#checkTail
-      .then(() => this.#reportNewer(hint))
-      .catch((err: Error) => this.#onError(err));
+    this.#checkTail = this.#checkTail.then(() => this.#reportNewer(hint)).catch((err: Error) => this.#onError(err));
   }
 
   async #reportNewer(hint?: number): Promise<void> {
@@ -240,7 +238,15 @@ export class RedisConfigStore implements ConfigStore {
   }
 
   async #evalAppend(body: string, base: number | undefined): Promise<number> {
-    const args = [2, this.#headKey, this.#versionsKey, body, String(this.historyLimit), this.#channel, base === undefined ? '' : String(base)] as const;
+    const args = [
+      2,
+      this.#headKey,
+      this.#versionsKey,
+      body,
+      String(this.historyLimit),
+      this.#channel,
+      base === undefined ? '' : String(base),
+    ] as const;
     try {
       return Number(await this.#redis.evalsha(APPEND_SHA, ...args));
     } catch (err) {

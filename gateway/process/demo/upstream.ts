@@ -13,9 +13,15 @@ export function startDemoUpstream(host: string, port: number): Promise<Server> {
       return;
     }
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+    });
     req.on('end', () => {
-      const body = JSON.stringify({ upstream: `${host}:${port}`, method: req.method, url: req.url, headers: req.headers, body_bytes: size }, null, 2);
+      const body = JSON.stringify(
+        { upstream: `${host}:${port}`, method: req.method, url: req.url, headers: req.headers, body_bytes: size },
+        null,
+        2,
+      );
       res.writeHead(200, { 'content-type': 'application/json' }).end(body + '\n');
     });
   });

@@ -6,7 +6,8 @@ export const ReportsSchema = Type.Object(
     clickhouse_url: Type.String({
       default: '',
       description:
-        'Cluster mode: serve /reports, /billing and /stats from this ClickHouse (HTTP URL); empty = the embedded store when events.sink is embedded, else no reports (default "").',
+        'Cluster mode: serve /reports, /billing and /stats from this ClickHouse (HTTP URL); ' +
+        'empty = the embedded store when events.sink is embedded, else no reports (default "").',
     }),
     clickhouse_database: Type.String({
       minLength: 1,

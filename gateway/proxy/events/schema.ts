@@ -5,7 +5,8 @@ export const EventsSchema = Type.Object(
     sink: Type.Union([Type.Literal('embedded'), Type.Literal('kafka'), Type.Literal('none')], {
       default: 'embedded',
       description:
-        'Where access events go: a local segment log read by the in-process collector (single node), Kafka (cluster), or nowhere (default embedded).',
+        'Where access events go: a local segment log read by the in-process ' +
+        'collector (single node), Kafka (cluster), or nowhere (default embedded).',
     }),
     node: Type.String({
       default: '',

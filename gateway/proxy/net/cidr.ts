@@ -22,7 +22,8 @@ interface Block {
 
 const tmp = new Uint32Array(4);
 
-/** `10.0.0.0/8`, `1.2.3.4`, `2001:db8::/32`, `::1` → a block, or an error message. Host bits below the mask are ignored. */
+/** `10.0.0.0/8`, `1.2.3.4`, `2001:db8::/32`, `::1` → a block, or an error message. Host bits below the mask are
+ * ignored. */
 export function parseCidr(text: string): Block | string {
   const slash = text.indexOf('/');
   const addrEnd = slash === -1 ? text.length : slash;

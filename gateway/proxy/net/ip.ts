@@ -4,7 +4,8 @@
  * lookup on every request costs no garbage.
  */
 
-/** `a.b.c.d` between `start` and `end` → unsigned 32-bit value, or -1. Leading zeros are refused (they mean octal to some parsers). */
+/** `a.b.c.d` between `start` and `end` → unsigned 32-bit value, or -1. Leading zeros are refused (they mean octal to
+ * some parsers). */
 export function parseV4(s: string, start: number, end: number): number {
   let value = 0;
   let octet = 0;

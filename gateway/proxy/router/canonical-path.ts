@@ -147,7 +147,8 @@ export function canonicalPath(path: string, o: PathOptions): string | PathError 
   const e = endSegment(true);
   if (e) return e;
   const canonical = '/' + out.join('/');
-  // An escaped `%` before two hex digits, however each was spelled (`%252e`, `%25%32%65`): an upstream that decodes twice reads another path.
+  // An escaped `%` before two hex digits, however each was spelled (`%252e`, `%25%32%65`): an upstream that decodes
+  // twice reads another path.
   if (canonical.indexOf('%25') !== -1 && /%25[0-9A-F]{2}/i.test(canonical)) return 'GW_ERR_PATH_DOUBLE_ENCODED';
   return canonical;
 }

@@ -136,7 +136,8 @@ export class RouteTable<R> {
     return new RouteTable(routes, indexFrom, yield* tableSteps(routes, indexFrom, foldCase));
   }
 
-  /** `host` is lower-cased without port; `hostWithPort` as sent; `path` canonical (lower-cased here when the table folds case). */
+  /** `host` is lower-cased without port; `hostWithPort` as sent; `path` canonical (lower-cased here when the table
+   * folds case). */
   match(
     method: string,
     host: string,

@@ -1,7 +1,8 @@
 import Type from 'typebox';
 import { RouteEscapedSlashesSchema } from '../stages/route-match/schema.ts';
 
-/** RFC 9110 field names are tokens; a value holds visible characters, spaces, tabs and obs-text (what Node will send), never CR, LF or NUL. */
+/** RFC 9110 field names are tokens; a value holds visible characters, spaces, tabs and obs-text (what Node will send),
+ * never CR, LF or NUL. */
 const FIELD_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 const FIELD_VALUE = '^[\\t\\x20-\\x7e\\x80-\\xff]*$';
 /** additionalProperties: false, or a name the pattern refuses would simply pass as an unlisted key. */
@@ -65,12 +66,14 @@ export const RouteSchema = Type.Object(
     forward_original_path: Type.Boolean({
       default: false,
       description:
-        'Send the path upstream as the client spelled it instead of its canonical form (default false); routing and every rule still read the canonical form. Not with strip_prefix or rewrite.',
+        'Send the path upstream as the client spelled it instead of its canonical form (default ' +
+        'false); routing and every rule still read the canonical form. Not with strip_prefix or rewrite.',
     }),
     preserve_host: Type.Boolean({
       default: false,
       description:
-        "Send the client's Host upstream instead of the target's (default false); the TLS server name stays the target's.",
+        "Send the client's Host upstream instead of the target's " +
+        "(default false); the TLS server name stays the target's.",
     }),
     request_headers: HeaderOps,
     response_headers: HeaderOps,

@@ -2,13 +2,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateConfig } from '../../control/config/load.ts';
 
-const svc = (upstream: Record<string, unknown>) => ({ services: [{ name: 's', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }], ...upstream } }] });
+const svc = (upstream: Record<string, unknown>) => ({
+  services: [
+    { name: 's', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }], ...upstream } },
+  ],
+});
 
 test('upstream.breaker is off by default and every field has its documented default', () => {
   const r = validateConfig(svc({}), {});
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   assert.deepEqual(r.config.services[0].upstream.breaker, {
-    enabled: false, min_requests: 20, error_ratio: 0.5, window_ms: 10000, open_ms: 5000, half_open_probes: 3, failure_statuses: [500, 502, 503, 504],
+    enabled: false,
+    min_requests: 20,
+    error_ratio: 0.5,
+    window_ms: 10000,
+    open_ms: 5000,
+    half_open_probes: 3,
+    failure_statuses: [500, 502, 503, 504],
   });
   assert.deepEqual(r.config.services[0].upstream.retry_budget, { ratio: 0.2, min_per_s: 10, window_ms: 10000 });
 });
@@ -25,7 +35,10 @@ test('an out-of-range breaker or retry budget field is rejected with its path', 
   ] as const) {
     const r = validateConfig(svc(upstream), {});
     assert.equal(r.ok, false, JSON.stringify(upstream));
-    assert.ok(!r.ok && r.errors.some((e) => e.path.startsWith(path)), `${JSON.stringify(upstream)}: ${JSON.stringify(!r.ok && r.errors)}`);
+    assert.ok(
+      !r.ok && r.errors.some((e) => e.path.startsWith(path)),
+      `${JSON.stringify(upstream)}: ${JSON.stringify(!r.ok && r.errors)}`,
+    );
   }
 });
 
@@ -35,6 +48,9 @@ test('health.passive.max_ejected_percent defaults to 50 and must be 0-100', () =
   assert.equal(r.config.services[0].upstream.health.passive.max_ejected_percent, 50);
   for (const bad of [-1, 101, 12.5]) {
     const v = validateConfig(svc({ health: { passive: { max_ejected_percent: bad } } }), {});
-    assert.ok(!v.ok && v.errors.some((e) => e.path === '/services/0/upstream/health/passive/max_ejected_percent'), `${bad}: ${JSON.stringify(!v.ok && v.errors)}`);
+    assert.ok(
+      !v.ok && v.errors.some((e) => e.path === '/services/0/upstream/health/passive/max_ejected_percent'),
+      `${bad}: ${JSON.stringify(!v.ok && v.errors)}`,
+    );
   }
 });

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CircuitBreaker, CLOSED, HALF_OPEN, OPEN, type BreakerOptions } from './breaker.ts';
 
-const opts: BreakerOptions = { minRequests: 10, errorRatio: 0.5, windowMs: 1000, openMs: 500, halfOpenProbes: 2, failureStatuses: [500, 502, 503, 504] };
+const opts: BreakerOptions = {
+  minRequests: 10,
+  errorRatio: 0.5,
+  windowMs: 1000,
+  openMs: 500,
+  halfOpenProbes: 2,
+  failureStatuses: [500, 502, 503, 504],
+};
 
 function make() {
   const seen: number[] = [];

@@ -5,8 +5,13 @@ import { DeadlineQueue, type Deadline } from './deadlines.ts';
 
 function entry(name: string, expired: { name: string; atMs: number }[], onExpire?: () => void): Deadline {
   return {
-    deadlineMs: 0, prevDeadline: undefined, nextDeadline: undefined,
-    expire() { expired.push({ name, atMs: performance.now() }); onExpire?.(); },
+    deadlineMs: 0,
+    prevDeadline: undefined,
+    nextDeadline: undefined,
+    expire() {
+      expired.push({ name, atMs: performance.now() });
+      onExpire?.();
+    },
   };
 }
 
@@ -21,7 +26,10 @@ test('entries expire in the order they were added, each no earlier than the time
     await sleep(15);
   }
   await sleep(120);
-  assert.deepEqual(expired.map((e) => e.name), ['a', 'b', 'c']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['a', 'b', 'c'],
+  );
   for (const e of expired) {
     const waited = e.atMs - added.get(e.name)!;
     assert.ok(waited >= 59 && waited < 60 + 50, `${e.name} expired after ${waited.toFixed(1)} ms`);
@@ -40,7 +48,10 @@ test('a removed entry never expires, wherever it was in the queue', async () => 
   q.remove(entries[3]); // twice is harmless
   assert.equal(q.size, 1);
   await sleep(80);
-  assert.deepEqual(expired.map((e) => e.name), ['kept']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['kept'],
+  );
   q.remove(entries[2]); // after it expired: harmless
   assert.equal(q.size, 0);
 });
@@ -55,9 +66,15 @@ test('an entry added while another expires (a retry) gets a whole timeout of its
   });
   q.add(first, performance.now());
   await sleep(60);
-  assert.deepEqual(expired.map((e) => e.name), ['first']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['first'],
+  );
   await sleep(60);
-  assert.deepEqual(expired.map((e) => e.name), ['first', 'retry']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['first', 'retry'],
+  );
   assert.ok(expired[1].atMs - retryAddedAt >= 39, 'the retry waited its own timeout');
 });
 
@@ -74,7 +91,10 @@ test('entries that finish in time leave nothing behind, and the queue works agai
   assert.equal(expired.length, 0);
   q.add(entry('later', expired), performance.now());
   await sleep(50);
-  assert.deepEqual(expired.map((e) => e.name), ['later']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['later'],
+  );
 });
 
 test('an expire() that throws does not stop the entries after it from expiring', async () => {
@@ -87,7 +107,12 @@ test('an expire() that throws does not stop the entries after it from expiring',
   process.removeAllListeners('uncaughtException');
   process.on('uncaughtException', onUncaught);
   try {
-    q.add(entry('throws', expired, () => { throw new Error('boom'); }), performance.now());
+    q.add(
+      entry('throws', expired, () => {
+        throw new Error('boom');
+      }),
+      performance.now(),
+    );
     await sleep(5);
     q.add(entry('next', expired), performance.now());
     await sleep(80);
@@ -96,7 +121,10 @@ test('an expire() that throws does not stop the entries after it from expiring',
     for (const l of listeners) process.on('uncaughtException', l);
   }
   assert.equal(thrown.length, 1);
-  assert.deepEqual(expired.map((e) => e.name), ['throws', 'next']);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['throws', 'next'],
+  );
 });
 
 test('renew restarts an entry from the given time and moves it behind the others, wherever it was', async () => {
@@ -110,10 +138,18 @@ test('renew restarts an entry from the given time and moves it behind the others
   q.renew(a, performance.now()); // the tail already: only its deadline moves
   q.renew(c, performance.now()); // from the middle: b, a, c
   await sleep(45);
-  assert.deepEqual(expired.map((e) => e.name), ['b'], 'b expired on its first deadline; a and c were renewed');
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['b'],
+    'b expired on its first deadline; a and c were renewed',
+  );
   await sleep(60);
-  assert.deepEqual(expired.map((e) => e.name), ['b', 'a', 'c']);
-  for (const e of expired.slice(1)) assert.ok(e.atMs - start >= 30 + 59, `${e.name} expired ${(e.atMs - start).toFixed(1)} ms after the start`);
+  assert.deepEqual(
+    expired.map((e) => e.name),
+    ['b', 'a', 'c'],
+  );
+  for (const e of expired.slice(1))
+    assert.ok(e.atMs - start >= 30 + 59, `${e.name} expired ${(e.atMs - start).toFixed(1)} ms after the start`);
   assert.equal(q.size, 0);
 });
 
@@ -124,5 +160,8 @@ test('renew of an entry not in the queue adds it', async () => {
   q.renew(e, performance.now());
   assert.equal(q.size, 1);
   await sleep(60);
-  assert.deepEqual(expired.map((x) => x.name), ['e']);
+  assert.deepEqual(
+    expired.map((x) => x.name),
+    ['e'],
+  );
 });

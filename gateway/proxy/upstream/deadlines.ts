@@ -1,4 +1,5 @@
-/** An entry of a DeadlineQueue; the queue keeps its links and deadline on it, so adding and removing allocate nothing. */
+/** An entry of a DeadlineQueue; the queue keeps its links and deadline on it, so adding and removing allocate nothing.
+ * */
 export interface Deadline {
   deadlineMs: number;
   prevDeadline: Deadline | undefined;

@@ -75,9 +75,11 @@ export class UpstreamFailureLog {
     w.latest = undefined;
   }
 
-  /** Forgets windows that have ended; if every one is still open, the oldest is closed (its count written) and forgotten. */
+  /** Forgets windows that have ended; if every one is still open, the oldest is closed (its count written) and
+   * forgotten. */
   #dropIdle(nowMs: number): void {
-    for (const [key, w] of this.#windows) if (w.timer === undefined && nowMs - w.atMs >= this.#intervalMs) this.#windows.delete(key);
+    for (const [key, w] of this.#windows)
+      if (w.timer === undefined && nowMs - w.atMs >= this.#intervalMs) this.#windows.delete(key);
     if (this.#windows.size < MAX_KEYS) return;
     const [key, oldest] = this.#windows.entries().next().value!;
     this.#close(oldest);

@@ -3,7 +3,9 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import { totalsCounter } from '../../../shared/totals-counter.ts';
 
 /** A per-request count kept as a plain number, read at scrape time (shared/totals-counter.ts). */
-export interface PlainCount { n: number }
+export interface PlainCount {
+  n: number;
+}
 
 /**
  * Breaker, retry-budget and canary metrics, registered once per registry (a
@@ -18,34 +20,58 @@ function create(register: Registry) {
   return {
     canaryCounts,
     breakerState: new Gauge({
-      name: 'tollgate_upstream_breaker_state', help: 'Circuit breaker state: 0 closed, 1 open, 2 half-open.',
-      labelNames: ['service', 'group'] as const, registers, aggregator: 'max',
+      name: 'tollgate_upstream_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 open, 2 half-open.',
+      labelNames: ['service', 'group'] as const,
+      registers,
+      aggregator: 'max',
     }),
     breakerTransitions: new Counter({
-      name: 'tollgate_upstream_breaker_transitions_total', help: 'Circuit breaker state changes, by the state entered.',
-      labelNames: ['service', 'group', 'to'] as const, registers,
+      name: 'tollgate_upstream_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by the state entered.',
+      labelNames: ['service', 'group', 'to'] as const,
+      registers,
     }),
     breakerRejected: new Counter({
-      name: 'tollgate_upstream_breaker_rejected_total', help: 'Requests answered 503 GW_ERR_CIRCUIT_OPEN without an upstream attempt.',
-      labelNames: ['service', 'group'] as const, registers,
+      name: 'tollgate_upstream_breaker_rejected_total',
+      help: 'Requests answered 503 GW_ERR_CIRCUIT_OPEN without an upstream attempt.',
+      labelNames: ['service', 'group'] as const,
+      registers,
     }),
     ejectionsOverflow: new Counter({
-      name: 'tollgate_upstream_ejections_overflow_total', help: 'Passive ejections not made because health.passive.max_ejected_percent of the targets were already ejected.',
-      labelNames: ['service'] as const, registers,
+      name: 'tollgate_upstream_ejections_overflow_total',
+      help:
+        'Passive ejections not made because ' +
+        'health.passive.max_ejected_percent of the targets were already ejected.',
+      labelNames: ['service'] as const,
+      registers,
     }),
     retriesSkipped: new Counter({
-      name: 'tollgate_upstream_retries_skipped_total', help: 'Retries not made because the retry budget was spent.',
-      labelNames: ['service', 'group'] as const, registers,
+      name: 'tollgate_upstream_retries_skipped_total',
+      help: 'Retries not made because the retry budget was spent.',
+      labelNames: ['service', 'group'] as const,
+      registers,
     }),
     retriesLastResort: new Counter({
       name: 'tollgate_upstream_retries_last_resort_total',
-      help: 'Retries sent to a target passive ejection held out, because no eligible target was left to try (each is in tollgate_upstream_retries_total too). Steady counts mean ejections outlive the outages that caused them: targets restarted without active checks.',
-      labelNames: ['service', 'group'] as const, registers,
+      help:
+        'Retries sent to a target passive ejection held out, because no eligible target was left to try ' +
+        '(each is in tollgate_upstream_retries_total too). Steady counts mean ' +
+        'ejections outlive the outages that caused them: targets restarted without active checks.',
+      labelNames: ['service', 'group'] as const,
+      registers,
     }),
-    canaryRequests: totalsCounter({
-      name: 'tollgate_canary_requests_total', help: 'Requests routed by the canary stage, by upstream group (\'\' for the service\'s own upstream, the config\'s stable group).',
-      labelNames: ['service', 'group'] as const, registers,
-    }, () => [...canaryCounts.values()].map(({ service, group, count }) => [{ service, group }, count.n] as const)),
+    canaryRequests: totalsCounter(
+      {
+        name: 'tollgate_canary_requests_total',
+        help:
+          "Requests routed by the canary stage, by upstream group ('' " +
+          "for the service's own upstream, the config's stable group).",
+        labelNames: ['service', 'group'] as const,
+        registers,
+      },
+      () => [...canaryCounts.values()].map(({ service, group, count }) => [{ service, group }, count.n] as const),
+    ),
   };
 }
 

@@ -41,7 +41,8 @@ export class UpstreamPool {
   readonly service: string;
   /** Canary group name; '' for the service's own upstream. */
   readonly group: string;
-  /** `service` in health metrics and the admin health view: `service/group` for a canary group (names cannot contain '/'). */
+  /** `service` in health metrics and the admin health view: `service/group` for a canary group (names cannot contain
+   * '/'). */
   readonly label: string;
   readonly config: UpstreamConfig;
   /** Undefined unless `breaker.enabled`: the proxy pays one property read when it is off. */
@@ -71,7 +72,8 @@ export class UpstreamPool {
   private readonly source: TargetSource;
   private readonly active: ActiveHealthChecker | undefined;
   private readonly metrics: GatewayMetrics;
-  /** The upstream's `tls`, baked into every connector this pool and its checker build; undefined without a `tls` block. */
+  /** The upstream's `tls`, baked into every connector this pool and its checker build; undefined without a `tls` block.
+   * */
   private readonly tls: TlsConnectOptions | undefined;
   private closed = false;
 
@@ -86,7 +88,14 @@ export class UpstreamPool {
   /** The pool this one replaces (same service, changed config): its targets' health carries over. */
   private previous: UpstreamPool | undefined;
 
-  constructor(service: string, config: UpstreamConfig, metrics: GatewayMetrics, events: PoolEvents, previous?: UpstreamPool, group = '') {
+  constructor(
+    service: string,
+    config: UpstreamConfig,
+    metrics: GatewayMetrics,
+    events: PoolEvents,
+    previous?: UpstreamPool,
+    group = '',
+  ) {
     this.service = service;
     this.group = group;
     this.label = group ? `${service}/${group}` : service;
@@ -109,14 +118,21 @@ export class UpstreamPool {
     if (renewal) {
       this.breaker = previous.breaker;
     } else if (b.enabled) {
-      this.breaker = new CircuitBreaker({
-        minRequests: b.min_requests, errorRatio: b.error_ratio, windowMs: b.window_ms, openMs: b.open_ms,
-        halfOpenProbes: b.half_open_probes, failureStatuses: b.failure_statuses,
-      }, (to) => {
-        um.breakerState.set(labels, to);
-        um.breakerTransitions.inc({ service, group, to: stateNames[to] });
-        events.log(to === 1 ? 'warn' : 'info', `circuit ${stateNames[to].replace('_', '-')}`, { service, group });
-      });
+      this.breaker = new CircuitBreaker(
+        {
+          minRequests: b.min_requests,
+          errorRatio: b.error_ratio,
+          windowMs: b.window_ms,
+          openMs: b.open_ms,
+          halfOpenProbes: b.half_open_probes,
+          failureStatuses: b.failure_statuses,
+        },
+        (to) => {
+          um.breakerState.set(labels, to);
+          um.breakerTransitions.inc({ service, group, to: stateNames[to] });
+          events.log(to === 1 ? 'warn' : 'info', `circuit ${stateNames[to].replace('_', '-')}`, { service, group });
+        },
+      );
       // A changed upstream config starts a fresh, closed breaker (an unchanged one keeps this pool and its breaker).
       um.breakerState.set(labels, 0);
     } else {
@@ -127,40 +143,81 @@ export class UpstreamPool {
     this.totalTimeouts = config.timeouts.total_ms > 0 ? new DeadlineQueue(config.timeouts.total_ms) : undefined;
     this.headerTimeouts = new DeadlineQueue(config.timeouts.header_ms);
     this.bodyIdleTimeouts = new DeadlineQueue(config.timeouts.body_idle_ms);
-    this.retryBudget = renewal ? previous.retryBudget
-      : config.retries > 0 ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms }) : undefined;
-    this.passive = new PassiveHealth({
-      maxFailures: config.health.passive.max_failures,
-      ejectionMs: config.health.passive.ejection_ms,
-      failureStatuses: config.health.passive.failure_statuses,
-      maxEjectedPercent: config.health.passive.max_ejected_percent,
-    }, (target: Target, ejected: boolean) => {
-      if (ejected) metrics.ejections.inc({ service: this.label, target: target.id });
-      this.publishHealth(target);
-      events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
-    }, () => this.targets, () => um.ejectionsOverflow.inc({ service: this.label }));
-    this.failures = new UpstreamFailureLog((fields) => events.log('warn', 'upstream request failed', { ...fields, reason: tlsFailureReason(fields.err_code) }));
+    this.retryBudget = renewal
+      ? previous.retryBudget
+      : config.retries > 0
+        ? new RetryBudget({ ratio: rb.ratio, minPerS: rb.min_per_s, windowMs: rb.window_ms })
+        : undefined;
+    this.passive = new PassiveHealth(
+      {
+        maxFailures: config.health.passive.max_failures,
+        ejectionMs: config.health.passive.ejection_ms,
+        failureStatuses: config.health.passive.failure_statuses,
+        maxEjectedPercent: config.health.passive.max_ejected_percent,
+      },
+      (target: Target, ejected: boolean) => {
+        if (ejected) metrics.ejections.inc({ service: this.label, target: target.id });
+        this.publishHealth(target);
+        events.log('warn', ejected ? 'target ejected' : 'target restored', { service, target: target.id });
+      },
+      () => this.targets,
+      () => um.ejectionsOverflow.inc({ service: this.label }),
+    );
+    this.failures = new UpstreamFailureLog((fields) =>
+      events.log('warn', 'upstream request failed', { ...fields, reason: tlsFailureReason(fields.err_code) }),
+    );
     const a = config.health.active;
     if (a) {
-      this.active = new ActiveHealthChecker({
-        kind: a.kind, path: a.path, intervalMs: a.interval_ms, timeoutMs: a.timeout_ms,
-        expectedStatuses: a.expected_statuses, healthyThreshold: a.healthy_threshold,
-        unhealthyThreshold: a.unhealthy_threshold, reuseConnection: a.reuse_connection, host: a.host, tls: this.tls,
-      }, (target, healthy, cause) => {
-        this.publishHealth(target);
-        const why = cause === undefined ? {} : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
-        events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', { service, target: target.id, ...why });
-      }, (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()));
+      this.active = new ActiveHealthChecker(
+        {
+          kind: a.kind,
+          path: a.path,
+          intervalMs: a.interval_ms,
+          timeoutMs: a.timeout_ms,
+          expectedStatuses: a.expected_statuses,
+          healthyThreshold: a.healthy_threshold,
+          unhealthyThreshold: a.unhealthy_threshold,
+          reuseConnection: a.reuse_connection,
+          host: a.host,
+          tls: this.tls,
+        },
+        (target, healthy, cause) => {
+          this.publishHealth(target);
+          const why =
+            cause === undefined
+              ? {}
+              : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
+          events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', {
+            service,
+            target: target.id,
+            ...why,
+          });
+        },
+        (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()),
+      );
     }
     if (config.dns) {
-      // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when it ends.
-      const dns = outageLog({
-        warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
-        info: (fields, msg) => events.log('info', msg, { service, ...fields }),
-      }, `dns resolution of ${config.dns.name}`);
-      this.source = new DnsSource({ hostname: config.dns.name, port: config.dns.port, scheme: config.dns.scheme, weight: config.dns.weight,
-        minTtlMs: config.dns.min_ttl_ms, maxTtlMs: config.dns.max_ttl_ms, onError: dns.onError, onOk: dns.onOk });
-    } else this.source = new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+      // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when
+      // it ends.
+      const dns = outageLog(
+        {
+          warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
+          info: (fields, msg) => events.log('info', msg, { service, ...fields }),
+        },
+        `dns resolution of ${config.dns.name}`,
+      );
+      this.source = new DnsSource({
+        hostname: config.dns.name,
+        port: config.dns.port,
+        scheme: config.dns.scheme,
+        weight: config.dns.weight,
+        minTtlMs: config.dns.min_ttl_ms,
+        maxTtlMs: config.dns.max_ttl_ms,
+        onError: dns.onError,
+        onOk: dns.onOk,
+      });
+    } else
+      this.source = new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
   }
 
   start(): void {
@@ -261,7 +318,8 @@ export class UpstreamPool {
         bodyTimeout: 0,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
         maxHeaderSize: c.max_response_header_bytes,
-        // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is built.
+        // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is
+        // built.
         allowH2: false,
       });
       this.dispatchers.set(target.id, pool);

@@ -3,7 +3,8 @@ import { checkTls } from './tls-files.ts';
 
 type Report = (path: string, message: string) => void;
 
-/** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's path. */
+/** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's
+ * path. */
 export function checkUpstream(up: UpstreamConfig, base: string, err: Report): void {
   if (up.targets.length === 0 && !up.dns) err(`${base}/targets`, 'at least one target (or upstream.dns) is required');
   if (up.targets.length > 0 && up.dns) err(`${base}/dns`, 'use either targets or dns, not both');

@@ -19,7 +19,8 @@ export class Target {
   /**
    * TLS server name (SNI and the name the certificate must match), also under
    * preserve_host: the upstream's `tls.server_name` when set, else the name
-   * the target was found by, else an https origin's host (brackets off). Never left undefined for https, or undici would take
+   * the target was found by, else an https origin's host (brackets off). Never left undefined for https, or undici
+   * would take
    * the name from the Host header, the client's under preserve_host. An
    * address goes no further than the connector, which drops it (`connector`).
    */
@@ -50,7 +51,8 @@ export class Target {
     this.host = hostname === undefined ? url.host : url.port === '' ? hostname : `${hostname}:${url.port}`;
     this.hostname = hostname;
     const https = url.protocol === 'https:';
-    this.servername = (https ? tlsName : undefined) ?? hostname ?? (https ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
+    this.servername =
+      (https ? tlsName : undefined) ?? hostname ?? (https ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
     this.weight = weight;
   }
 

@@ -3,8 +3,11 @@
  * ones mean the request was never sent, and a reason an operator can act on.
  */
 
-const UNKNOWN_CA = 'unknown CA: no CA this upstream trusts issued its certificate (trust a private CA with upstream.tls.ca_file)';
-const NAME_MISMATCH = 'certificate name mismatch: the certificate does not hold the TLS name (the target\'s host or DNS name, or upstream.tls.server_name)';
+const UNKNOWN_CA =
+  'unknown CA: no CA this upstream trusts issued its certificate (trust a private CA with upstream.tls.ca_file)';
+const NAME_MISMATCH =
+  'certificate name mismatch: the certificate does not hold the TLS ' +
+  "name (the target's host or DNS name, or upstream.tls.server_name)";
 
 /** Certificate checks Node makes before it hands the connection to undici, so no byte of the request was sent. */
 const CERTIFICATE_FAILURES: ReadonlyMap<string, string> = new Map([
@@ -16,17 +19,18 @@ const CERTIFICATE_FAILURES: ReadonlyMap<string, string> = new Map([
   ['CERT_UNTRUSTED', UNKNOWN_CA],
   ['ERR_TLS_CERT_ALTNAME_INVALID', NAME_MISMATCH],
   ['HOSTNAME_MISMATCH', NAME_MISMATCH],
-  ['CERT_HAS_EXPIRED', 'the upstream\'s certificate has expired'],
-  ['CERT_NOT_YET_VALID', 'the upstream\'s certificate is not valid yet (or a clock is wrong)'],
-  ['CERT_SIGNATURE_FAILURE', 'a signature in the upstream\'s certificate chain does not verify'],
-  ['CERT_REJECTED', 'the upstream\'s certificate is not trusted for this purpose'],
-  ['INVALID_PURPOSE', 'the upstream\'s certificate is not for TLS servers'],
-  ['INVALID_CA', 'a certificate in the upstream\'s chain is not a CA'],
-  ['CERT_CHAIN_TOO_LONG', 'the upstream\'s certificate chain is too long'],
-  ['PATH_LENGTH_EXCEEDED', 'the upstream\'s certificate chain exceeds a CA\'s path length'],
+  ['CERT_HAS_EXPIRED', "the upstream's certificate has expired"],
+  ['CERT_NOT_YET_VALID', "the upstream's certificate is not valid yet (or a clock is wrong)"],
+  ['CERT_SIGNATURE_FAILURE', "a signature in the upstream's certificate chain does not verify"],
+  ['CERT_REJECTED', "the upstream's certificate is not trusted for this purpose"],
+  ['INVALID_PURPOSE', "the upstream's certificate is not for TLS servers"],
+  ['INVALID_CA', "a certificate in the upstream's chain is not a CA"],
+  ['CERT_CHAIN_TOO_LONG', "the upstream's certificate chain is too long"],
+  ['PATH_LENGTH_EXCEEDED', "the upstream's certificate chain exceeds a CA's path length"],
 ]);
 
-const HANDSHAKE_REFUSED = 'the upstream refused the handshake (a client certificate it requires, or no common version or cipher)';
+const HANDSHAKE_REFUSED =
+  'the upstream refused the handshake (a client certificate it requires, or no common version or cipher)';
 const BAD_CLIENT_CERT = 'the upstream refused the client certificate';
 
 /**
@@ -37,8 +41,11 @@ const BAD_CLIENT_CERT = 'the upstream refused the client certificate';
  * undici reports UND_ERR_SOCKET `other side closed`, which says nothing of TLS.
  */
 const HANDSHAKE_FAILURES: ReadonlyMap<string, string> = new Map([
-  ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'the upstream requires a client certificate (upstream.tls.cert_file and key_file)'],
-  ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'the upstream does not trust the client certificate\'s CA'],
+  [
+    'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+    'the upstream requires a client certificate (upstream.tls.cert_file and key_file)',
+  ],
+  ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', "the upstream does not trust the client certificate's CA"],
   ['ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', BAD_CLIENT_CERT],
   ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', BAD_CLIENT_CERT],
   ['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', HANDSHAKE_REFUSED],

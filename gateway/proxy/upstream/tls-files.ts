@@ -24,23 +24,38 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
   if (tls === undefined) return;
   const at = `${base}/tls`;
   let ok = true;
-  const fail = (path: string, message: string) => { ok = false; err(path, message); };
+  const fail = (path: string, message: string) => {
+    ok = false;
+    err(path, message);
+  };
   const https = up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:'));
   if (!https) fail(at, 'the upstream has no https target, so these settings would do nothing');
   // Only IPv4 passes the schema's name pattern (an IPv6 literal is refused there already, once).
   if (tls.server_name !== undefined && isIP(tls.server_name) === 4) {
-    fail(`${at}/server_name`, 'must be a name: an address is never sent as SNI, and an address target is checked against its own address already');
+    fail(
+      `${at}/server_name`,
+      'must be a name: an address is never sent as SNI, and an ' +
+        'address target is checked against its own address already',
+    );
   }
-  if (!tls.verify && tls.ca_file !== undefined) fail(`${at}/ca_file`, 'does nothing with verify: false (no certificate is checked); remove one of them');
+  if (!tls.verify && tls.ca_file !== undefined)
+    fail(`${at}/ca_file`, 'does nothing with verify: false (no certificate is checked); remove one of them');
   if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-    fail(tls.cert_file === undefined ? `${at}/cert_file` : `${at}/key_file`, `required with ${tls.cert_file === undefined ? 'key_file' : 'cert_file'}`);
+    fail(
+      tls.cert_file === undefined ? `${at}/cert_file` : `${at}/key_file`,
+      `required with ${tls.cert_file === undefined ? 'key_file' : 'cert_file'}`,
+    );
   }
   const pem: TlsPem = {};
   const file = (field: 'ca_file' | 'cert_file' | 'key_file'): string | undefined => {
     const path = tls[field];
     if (path === undefined) return undefined;
     if (!isAbsolute(path)) {
-      fail(`${at}/${field}`, `must be an absolute path (got ${JSON.stringify(path)}): a config may come from the admin API or another node, where a relative one has no anchor`);
+      fail(
+        `${at}/${field}`,
+        `must be an absolute path (got ${JSON.stringify(path)}): a config may ` +
+          `come from the admin API or another node, where a relative one has no anchor`,
+      );
       return undefined;
     }
     try {
@@ -63,8 +78,10 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
     const problem = certificatesProblem(cert);
     if (problem) fail(`${at}/cert_file`, `${tls.cert_file}: ${problem}`);
     else leaf = new X509Certificate(cert);
-    if (leaf && Date.parse(leaf.validTo) < Date.now()) fail(`${at}/cert_file`, `${tls.cert_file}: the certificate expired on ${leaf.validTo}`);
-    if (leaf && Date.parse(leaf.validFrom) > Date.now()) fail(`${at}/cert_file`, `${tls.cert_file}: the certificate is not valid before ${leaf.validFrom}`);
+    if (leaf && Date.parse(leaf.validTo) < Date.now())
+      fail(`${at}/cert_file`, `${tls.cert_file}: the certificate expired on ${leaf.validTo}`);
+    if (leaf && Date.parse(leaf.validFrom) > Date.now())
+      fail(`${at}/cert_file`, `${tls.cert_file}: the certificate is not valid before ${leaf.validFrom}`);
   }
   let privateKey: KeyObject | undefined;
   if (key !== undefined) {
@@ -75,7 +92,10 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
     }
   }
   if (leaf && privateKey && !leaf.checkPrivateKey(privateKey)) {
-    fail(`${at}/key_file`, `${tls.key_file} is not the key of the certificate in ${tls.cert_file} (${leaf.subject.replace(/\n/g, ', ')})`);
+    fail(
+      `${at}/key_file`,
+      `${tls.key_file} is not the key of the certificate in ${tls.cert_file} (${leaf.subject.replace(/\n/g, ', ')})`,
+    );
   }
   if (!ok) return;
   if (cert !== undefined && key !== undefined) Object.assign(pem, { cert, key });
@@ -150,7 +170,10 @@ function readPemFile(path: string): string {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.size > MAX_FILE_BYTES) throw new Error(`${stat.size} bytes, more than a PEM file of certificates or a key holds (${MAX_FILE_BYTES} at most)`);
+    if (stat.size > MAX_FILE_BYTES)
+      throw new Error(
+        `${stat.size} bytes, more than a PEM file of certificates or a key holds (${MAX_FILE_BYTES} at most)`,
+      );
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
@@ -171,7 +194,8 @@ function certificatesProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** `ENOENT: no such file or directory, open '/x'` → `no such file or directory` (the path is in the message already). */
+/** `ENOENT: no such file or directory, open '/x'` → `no such file or directory` (the path is in the message already).
+ * */
 function describe(e: unknown): string {
   const message = (e as Error).message;
   return /^E[A-Z]+: (.*?), \w+ '.*'$/.exec(message)?.[1] ?? message;

@@ -51,7 +51,12 @@ export function connectTls(up: UpstreamConfig): TlsConnectOptions | undefined {
  * without TLS upstreams has no use for (docs/performance.md).
  */
 export function secureContext(tls: UpstreamTls, pem: TlsPem): SecureContext {
-  return process.getBuiltinModule('node:tls').createSecureContext({ ca: pem.ca, cert: pem.cert, key: pem.key, minVersion: tls.min_version as 'TLSv1.2' | 'TLSv1.3' });
+  return process.getBuiltinModule('node:tls').createSecureContext({
+    ca: pem.ca,
+    cert: pem.cert,
+    key: pem.key,
+    minVersion: tls.min_version as 'TLSv1.2' | 'TLSv1.3',
+  });
 }
 
 /**

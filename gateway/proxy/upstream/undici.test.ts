@@ -21,43 +21,61 @@ test('the deep undici modules are the classes and request function undici export
   await agent.close();
 });
 
-test("the gateway's own request headers are in undici's table of known names, and their values are still checked", async () => {
-  const { headerNameLowerCasedRecord } = createRequire(import.meta.url)('undici/lib/core/constants.js') as { headerNameLowerCasedRecord: Record<string, string> };
-  for (const name of ADDED_HEADERS) assert.equal(headerNameLowerCasedRecord[name], name);
-  const server = http.createServer((req, res) => res.end(String(req.headers['x-request-id']))).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  try {
-    const ok = await request(pool, { path: '/', method: 'GET', headers: { 'x-request-id': 'abc' } });
-    assert.equal(await ok.body.text(), 'abc');
-    await assert.rejects(request(pool, { path: '/', method: 'GET', headers: { 'x-request-id': 'a\r\nb' } }), /invalid x-request-id header/);
-  } finally {
-    await pool.close();
-    server.close();
-  }
-});
+test(
+  "the gateway's own request headers are in undici's " + 'table of known names, and their values are still checked',
+  async () => {
+    const { headerNameLowerCasedRecord } = createRequire(import.meta.url)('undici/lib/core/constants.js') as {
+      headerNameLowerCasedRecord: Record<string, string>;
+    };
+    for (const name of ADDED_HEADERS) assert.equal(headerNameLowerCasedRecord[name], name);
+    const server = http.createServer((req, res) => res.end(String(req.headers['x-request-id']))).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const ok = await request(pool, { path: '/', method: 'GET', headers: { 'x-request-id': 'abc' } });
+      assert.equal(await ok.body.text(), 'abc');
+      await assert.rejects(
+        request(pool, { path: '/', method: 'GET', headers: { 'x-request-id': 'a\r\nb' } }),
+        /invalid x-request-id header/,
+      );
+    } finally {
+      await pool.close();
+      server.close();
+    }
+  },
+);
 
-test("loading undici's client does not load node:http2 or node:tls, and a Client that negotiates h2 still works (the stand-in loads undici's HTTP/2 half)", async () => {
-  const script = `
+test(
+  "loading undici's client does not load node:http2 or node:tls, and a " +
+    "Client that negotiates h2 still works (the stand-in loads undici's HTTP/2 half)",
+  async () => {
+    const script = `
     const { Client } = await import(${JSON.stringify(new URL('./undici.ts', import.meta.url).href)});
     const loaded = (m) => process.moduleLoadList.includes('NativeModule ' + m);
     console.log(JSON.stringify({ client: typeof Client, http2: loaded('http2'), tls: loaded('tls') }));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { client: 'function', http2: false, tls: false });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { client: 'function', http2: false, tls: false });
 
-  // In this process: undici's HTTP/2 half, behind its stand-in, still serves a Client that allows h2.
-  const tlsDir = new URL('../../../test/helpers/tls/', import.meta.url);
-  const cert = readFileSync(new URL('localhost-cert.pem', tlsDir), 'utf8');
-  const server = createSecureServer({ cert, key: readFileSync(new URL('localhost-key.pem', tlsDir), 'utf8') }, (req, res) => {
-    res.end(`h2 ${req.httpVersion}`);
-  }).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const client = new Client(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { allowH2: true, connect: { ca: cert, servername: 'localhost' } });
-  try {
-    const res = await request(client, { path: '/', method: 'GET' });
-    assert.equal(await res.body.text(), 'h2 2.0');
-  } finally {
-    await client.close();
-    server.close();
-  }
-});
+    // In this process: undici's HTTP/2 half, behind its stand-in, still serves a Client that allows h2.
+    const tlsDir = new URL('../../../test/helpers/tls/', import.meta.url);
+    const cert = readFileSync(new URL('localhost-cert.pem', tlsDir), 'utf8');
+    const server = createSecureServer(
+      { cert, key: readFileSync(new URL('localhost-key.pem', tlsDir), 'utf8') },
+      (req, res) => {
+        res.end(`h2 ${req.httpVersion}`);
+      },
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = new Client(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      allowH2: true,
+      connect: { ca: cert, servername: 'localhost' },
+    });
+    try {
+      const res = await request(client, { path: '/', method: 'GET' });
+      assert.equal(await res.body.text(), 'h2 2.0');
+    } finally {
+      await client.close();
+      server.close();
+    }
+  },
+);

@@ -57,14 +57,20 @@ const buildConnector: typeof Undici.buildConnector = require('undici/lib/core/co
  */
 export function connector(options: Undici.buildConnector.BuildOptions): Undici.buildConnector.connector {
   const connect = buildConnector(options);
-  return (opts, callback) => connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, callback);
+  return (opts, callback) =>
+    connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, callback);
 }
 
-const apiRequest: (this: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions) => Promise<Undici.Dispatcher.ResponseData> =
-  require('undici/lib/api/api-request.js');
+const apiRequest: (
+  this: Undici.Dispatcher,
+  opts: Undici.Dispatcher.RequestOptions,
+) => Promise<Undici.Dispatcher.ResponseData> = require('undici/lib/api/api-request.js');
 
 /** `dispatcher.request(opts)`, which the index adds to every dispatcher's prototype. */
-export function request(dispatcher: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
+export function request(
+  dispatcher: Undici.Dispatcher,
+  opts: Undici.Dispatcher.RequestOptions,
+): Promise<Undici.Dispatcher.ResponseData> {
   return apiRequest.call(dispatcher, opts);
 }
 

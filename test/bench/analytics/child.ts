@@ -18,14 +18,20 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => { for (const pgid of live) killGroup(pgid, 'SIGKILL'); });
+  process.on('exit', () => {
+    for (const pgid of live) killGroup(pgid, 'SIGKILL');
+  });
 }
 
 /** Spawns with its own env; stdout/stderr piped to the caller, or appended to logFile. */
 export function spawnChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ChildProcess {
   hookExit();
   const fd = logFile ? openSync(logFile, 'a') : undefined;
-  const child = spawn(cmd, args, { env, detached: true, stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd] });
+  const child = spawn(cmd, args, {
+    env,
+    detached: true,
+    stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+  });
   if (fd !== undefined) closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
   live.add(child.pid);
@@ -40,7 +46,10 @@ export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<vo
     killGroup(pgid, 'SIGTERM');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
   killGroup(pgid, 'SIGKILL');

@@ -47,7 +47,8 @@ export interface CollectorBenchResult {
   pass: boolean;
 }
 
-/** N events shaped like sample-events.ts, with fresh ids and start times over the last 30 minutes (inside the lateness window). */
+/** N events shaped like sample-events.ts, with fresh ids and start times over the last 30 minutes (inside the lateness
+ * window). */
 function* recentEvents(count: number): Generator<AccessEvent> {
   const pool = sampleEvents(Math.min(count, 50_000), 7);
   const ids = new EventIdGenerator();
@@ -59,7 +60,12 @@ function* recentEvents(count: number): Generator<AccessEvent> {
 }
 
 async function produceEvents(topic: string, count: number, partitions: number): Promise<number> {
-  const producer = new Producer({ clientId: 'tollgate-bench-analytics', bootstrapBrokers: kafkaBrokers, acks: ProduceAcks.LEADER, compression: 'lz4' });
+  const producer = new Producer({
+    clientId: 'tollgate-bench-analytics',
+    bootstrapBrokers: kafkaBrokers,
+    acks: ProduceAcks.LEADER,
+    compression: 'lz4',
+  });
   const batchEvents = 2000;
   const inFlight = new Set<Promise<unknown>>();
   let batch: Buffer[] = [];
@@ -88,7 +94,11 @@ async function produceEvents(topic: string, count: number, partitions: number): 
   return bytes / count;
 }
 
-async function countedEverywhere(db: ClickHouseClient, redis: Redis, prefix: string): Promise<{ hourly: number; daily: number; raw: number; redis: number }> {
+async function countedEverywhere(
+  db: ClickHouseClient,
+  redis: Redis,
+  prefix: string,
+): Promise<{ hourly: number; daily: number; raw: number; redis: number }> {
   const total = async (table: string) => {
     const [row] = await db.query<{ n: number }>(`SELECT sum(requests) AS n FROM
     (SELECT argMax(requests, source_offset) AS requests FROM ${table} GROUP BY bucket, app_id, service, source)`);
@@ -102,7 +112,12 @@ async function countedEverywhere(db: ClickHouseClient, redis: Redis, prefix: str
     const counts = await redis.hvals(dayKey(prefix, s, 'app'));
     for (const n of counts) inRedis += Number(n);
   }
-  return { hourly: await total('traffic_hourly'), daily: await total('traffic_daily'), raw: Number(raw?.n ?? 0), redis: inRedis };
+  return {
+    hourly: await total('traffic_hourly'),
+    daily: await total('traffic_daily'),
+    raw: Number(raw?.n ?? 0),
+    redis: inRedis,
+  };
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
@@ -137,10 +152,14 @@ export async function collectorBench(): Promise<CollectorBenchResult | undefined
     await migrate({ client: server, database });
     const setupStart = performance.now();
     const meanBytes = await produceEvents(topic, events, partitions);
-    console.log(`  ${name}: produced ${events} events (${meanBytes.toFixed(0)} B mean, lz4) to ${partitions} partitions in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not timed)`);
+    console.log(
+      `  ${name}: produced ${events} events (${meanBytes.toFixed(0)} B mean, lz4) to ` +
+        `${partitions} partitions in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not timed)`,
+    );
 
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, MAIN] : [MAIN];
-    const [cmd, args] = pinnedCpu === undefined ? [NODE, nodeArgs] : ['taskset', ['-c', String(pinnedCpu), NODE, ...nodeArgs]];
+    const [cmd, args] =
+      pinnedCpu === undefined ? [NODE, nodeArgs] : ['taskset', ['-c', String(pinnedCpu), NODE, ...nodeArgs]];
     const spawnedMs = performance.now();
     const child = spawnChild(cmd, args, {
       ...process.env,
@@ -165,13 +184,17 @@ export async function collectorBench(): Promise<CollectorBenchResult | undefined
         cpuAtReadyUs = treeCpuUs(pid);
       }
     });
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => { output += s; });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+      output += s;
+    });
     try {
       const deadlineMs = performance.now() + 600_000;
       let last = { hourly: 0, daily: 0, raw: 0, redis: 0 };
       for (;;) {
-        if (child.exitCode !== null) throw new Error(`collector exited with ${child.exitCode}:\n${output.slice(-3000)}`);
-        if (performance.now() > deadlineMs) throw new Error(`not every event counted after 600 s: ${JSON.stringify(last)}`);
+        if (child.exitCode !== null)
+          throw new Error(`collector exited with ${child.exitCode}:\n${output.slice(-3000)}`);
+        if (performance.now() > deadlineMs)
+          throw new Error(`not every event counted after 600 s: ${JSON.stringify(last)}`);
         if (readyMs) {
           last = await countedEverywhere(db, redis, prefix);
           if (last.hourly >= events && last.daily >= events && last.raw >= events && last.redis >= events) break;
@@ -186,7 +209,9 @@ export async function collectorBench(): Promise<CollectorBenchResult | undefined
       if (!exact) console.log(`  ${name}: WARNING counts differ from ${events}: ${JSON.stringify(last)}`);
       if (process.env.BENCH_COLLECTOR_LOG) writeFileSync(process.env.BENCH_COLLECTOR_LOG, output);
       return {
-        events, partitions, pinnedCpu,
+        events,
+        partitions,
+        pinnedCpu,
         startupMs: readyMs - spawnedMs,
         elapsedMs,
         eventsPerS,
@@ -210,20 +235,26 @@ export async function collectorBench(): Promise<CollectorBenchResult | undefined
 /** The issue's collector target, as a check of the default `npm run bench` (absent when the bench was skipped). */
 export function collectorChecks(r: CollectorBenchResult | undefined): Check[] {
   if (r === undefined) return [];
-  return [{
-    name: 'cluster collector events/s on one core (Kafka → ClickHouse + Redis, exact)',
-    value: r.eventsPerS,
-    target: { op: '>=', limit: TARGET_EVENTS_PER_S },
-    pass: r.pass,
-  }];
+  return [
+    {
+      name: 'cluster collector events/s on one core (Kafka → ClickHouse + Redis, exact)',
+      value: r.eventsPerS,
+      target: { op: '>=', limit: TARGET_EVENTS_PER_S },
+      pass: r.pass,
+    },
+  ];
 }
 
 export function printCollector(r: CollectorBenchResult): void {
-  console.log(`\nCollector throughput (Kafka → ClickHouse + Redis), ${r.events} events, ${r.partitions} partitions, ` +
-    `${r.pinnedCpu === undefined ? 'not pinned' : `collector pinned to CPU ${r.pinnedCpu}`}`);
+  console.log(
+    `\nCollector throughput (Kafka → ClickHouse + Redis), ${r.events} events, ${r.partitions} partitions, ` +
+      `${r.pinnedCpu === undefined ? 'not pinned' : `collector pinned to CPU ${r.pinnedCpu}`}`,
+  );
   console.log(`  start-up (spawn → consuming)   ${(r.startupMs / 1000).toFixed(1)} s (not counted)`);
   console.log(`  all counted in                 ${(r.elapsedMs / 1000).toFixed(2)} s`);
   console.log(`  events/s                       ${Math.round(r.eventsPerS)}`);
-  console.log(`  collector CPU-µs per event     ${r.cpuUsPerEvent.toFixed(2)}  (${(r.coreShare * 100).toFixed(0)}% of one core)`);
+  console.log(
+    `  collector CPU-µs per event     ${r.cpuUsPerEvent.toFixed(2)}  (${(r.coreShare * 100).toFixed(0)}% of one core)`,
+  );
   console.log(`  ≥ ${TARGET_EVENTS_PER_S} events/s on one core: ${passMiss(r.pass)}`);
 }

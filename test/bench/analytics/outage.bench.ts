@@ -31,7 +31,13 @@ const BEFORE_S = 10;
 type Phase = 'before' | 'outage' | 'after';
 const PHASES: Phase[] = ['before', 'outage', 'after'];
 
-interface Sample { phase: Phase; rssBytes: number; spoolBytes: number; spoolEvents: number; sinkUp: number }
+interface Sample {
+  phase: Phase;
+  rssBytes: number;
+  spoolBytes: number;
+  spoolEvents: number;
+  sinkUp: number;
+}
 
 export interface OutageBenchResult {
   outageS: number;
@@ -61,12 +67,17 @@ function metric(text: string, name: string, label?: string): number {
 
 function droppedByReason(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^tollgate_events_dropped_total\{reason="([^"]+)"\} (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^tollgate_events_dropped_total\{reason="([^"]+)"\} (\S+)$/gm))
+    out[m[1]] = Number(m[2]);
   return out;
 }
 
 async function topicRecords(brokers: string[], topic: string): Promise<number> {
-  const consumer = new Consumer({ clientId: 'tollgate-bench-outage', groupId: `tollgate-bench-outage-${process.pid}`, bootstrapBrokers: brokers });
+  const consumer = new Consumer({
+    clientId: 'tollgate-bench-outage',
+    groupId: `tollgate-bench-outage-${process.pid}`,
+    bootstrapBrokers: brokers,
+  });
   try {
     const offsets = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
     return offsets.reduce((n, o) => n + Number(o), 0);
@@ -86,7 +97,10 @@ export async function outageBench(): Promise<OutageBenchResult | undefined> {
   try {
     await kafka.up();
   } catch (err) {
-    log(`skipped: the private Kafka did not start (${(err as Error).message.split('\n').slice(-3).join(' ')}); it needs Java 17 and the jars \`npm run services:up\` fetches`);
+    log(
+      `skipped: the private Kafka did not start (${(err as Error).message.split('\n').slice(-3).join(' ')}); ` +
+        'it needs Java 17 and the jars `npm run services:up` fetches',
+    );
     await kafka.destroy();
     return undefined;
   }
@@ -100,12 +114,25 @@ export async function outageBench(): Promise<OutageBenchResult | undefined> {
     config.proxy.listen = `127.0.0.1:${proxyPort}`;
     config.admin.listen = `127.0.0.1:${adminPort}`;
     const [first, second] = config.services[0].upstream.targets;
-    config.services[0].upstream.targets = [{ ...first, url: new URL(upstream.url).origin }, { ...second, url: upstream.secondOrigin }];
+    config.services[0].upstream.targets = [
+      { ...first, url: new URL(upstream.url).origin },
+      { ...second, url: upstream.secondOrigin },
+    ];
     config.store = { dir: join(workDir, 'store') };
-    config.events = { sink: 'kafka', dir: join(workDir, 'events'), max_bytes: spoolLimitBytes, kafka: { brokers: kafka.brokers, topic } };
+    config.events = {
+      sink: 'kafka',
+      dir: join(workDir, 'events'),
+      max_bytes: spoolLimitBytes,
+      kafka: { brokers: kafka.brokers, topic },
+    };
     const configFile = join(workDir, 'tollgate.yaml');
     writeFileSync(configFile, stringify(config));
-    gateway = spawnChild(join(repoRoot, 'scripts/bin/tollgate'), ['--config', configFile], process.env, join(workDir, 'gateway.log'));
+    gateway = spawnChild(
+      join(repoRoot, 'scripts/bin/tollgate'),
+      ['--config', configFile],
+      process.env,
+      join(workDir, 'gateway.log'),
+    );
     const url = `http://127.0.0.1:${proxyPort}/api/`;
     await waitReady(url, gateway, 30_000);
     const pid = gateway.pid as number;
@@ -115,10 +142,17 @@ export async function outageBench(): Promise<OutageBenchResult | undefined> {
     let phase: Phase = 'before';
     const samples: Sample[] = [];
     const sampler = setInterval(() => {
-      void scrape().then((text) => samples.push({
-        phase, rssBytes: treeRss(pid).totalBytes, spoolBytes: metric(text, 'tollgate_event_spool_bytes'),
-        spoolEvents: metric(text, 'tollgate_event_spool_events'), sinkUp: metric(text, 'tollgate_event_sink_up'),
-      }), () => {});
+      void scrape().then(
+        (text) =>
+          samples.push({
+            phase,
+            rssBytes: treeRss(pid).totalBytes,
+            spoolBytes: metric(text, 'tollgate_event_spool_bytes'),
+            spoolEvents: metric(text, 'tollgate_event_spool_events'),
+            sinkUp: metric(text, 'tollgate_event_sink_up'),
+          }),
+        () => {},
+      );
     }, 1000);
     const loads: { phase: Phase; result: PeakResult }[] = [];
     let loading = true;
@@ -193,7 +227,17 @@ export async function outageBench(): Promise<OutageBenchResult | undefined> {
     const delivered = recordsInKafka >= emitted - droppedTotal;
     const spoolHeld = PHASES.every((p) => phases[p].maxSpoolBytes <= spoolLimitBytes);
     return {
-      outageS, stopS, downS, startS, spoolLimitBytes, phases, emitted, dropped, recordsInKafka, drainedS, delivered,
+      outageS,
+      stopS,
+      downS,
+      startS,
+      spoolLimitBytes,
+      phases,
+      emitted,
+      dropped,
+      recordsInKafka,
+      drainedS,
+      delivered,
       pass: delivered && spoolHeld,
     };
   } finally {
@@ -207,17 +251,32 @@ export async function outageBench(): Promise<OutageBenchResult | undefined> {
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 export function printOutage(r: OutageBenchResult): void {
-  console.log(`\nKafka outage: gateway (1 worker, events to Kafka) under peak load (${CONNECTIONS} connections), private broker stopped ${r.outageS} s, ` +
-    `log limit ${mb(r.spoolLimitBytes)} MiB`);
-  console.log(`  broker: shutdown ${r.stopS.toFixed(1)} s, down ${r.downS.toFixed(1)} s, start-up ${r.startS.toFixed(1)} s (the outage phase spans all three)`);
+  console.log(
+    `\nKafka outage: gateway (1 worker, events to Kafka) under peak load ` +
+      `(${CONNECTIONS} connections), private broker stopped ${r.outageS} s, ` +
+      `log limit ${mb(r.spoolLimitBytes)} MiB`,
+  );
+  console.log(
+    `  broker: shutdown ${r.stopS.toFixed(1)} s, down ${r.downS.toFixed(1)} ` +
+      `s, start-up ${r.startS.toFixed(1)} s (the outage phase spans all three)`,
+  );
   console.log('  phase     seconds   req/s   max RSS MB   max unsent MB');
   for (const p of PHASES) {
     const s = r.phases[p];
-    console.log(`  ${p.padEnd(8)} ${s.seconds.toFixed(0).padStart(8)} ${Math.round(s.rps).toString().padStart(7)} ${mb(s.maxRssBytes).padStart(12)} ${mb(s.maxSpoolBytes).padStart(14)}`);
+    console.log(
+      `  ${p.padEnd(8)} ${s.seconds.toFixed(0).padStart(8)} ` +
+        `${Math.round(s.rps).toString().padStart(7)} ` +
+        `${mb(s.maxRssBytes).padStart(12)} ${mb(s.maxSpoolBytes).padStart(14)}`,
+    );
   }
   console.log(`  events emitted                   ${r.emitted}`);
   console.log(`  dropped (counted, by reason)     ${JSON.stringify(r.dropped)}`);
-  console.log(`  records in Kafka afterwards      ${r.recordsInKafka} (emitted − dropped = ${r.emitted - Object.values(r.dropped).reduce((a, b) => a + b, 0)})`);
+  console.log(
+    `  records in Kafka afterwards      ${r.recordsInKafka} (emitted − ` +
+      `dropped = ${r.emitted - Object.values(r.dropped).reduce((a, b) => a + b, 0)})`,
+  );
   console.log(`  log sent after restart in        ${Number.isNaN(r.drainedS) ? 'n/a' : `${r.drainedS.toFixed(0)} s`}`);
-  console.log(`  everything not dropped delivered: ${passMiss(r.delivered)}; log limit held, memory bounded: ${passMiss(r.pass)}`);
+  console.log(
+    `  everything not dropped delivered: ${passMiss(r.delivered)}; log limit held, memory bounded: ${passMiss(r.pass)}`,
+  );
 }

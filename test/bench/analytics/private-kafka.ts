@@ -49,7 +49,12 @@ export class PrivateKafka {
   async #services(action: 'up' | 'down'): Promise<void> {
     await run('bash', [SERVICES, action, 'kafka'], {
       timeout: 180_000,
-      env: { ...process.env, TOLLGATE_KAFKA_DIR: this.dir, TOLLGATE_KAFKA_PORT: String(this.port), TOLLGATE_KAFKA_CONTROLLER_PORT: String(this.controllerPort) },
+      env: {
+        ...process.env,
+        TOLLGATE_KAFKA_DIR: this.dir,
+        TOLLGATE_KAFKA_PORT: String(this.port),
+        TOLLGATE_KAFKA_CONTROLLER_PORT: String(this.controllerPort),
+      },
     });
   }
 }

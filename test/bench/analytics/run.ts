@@ -13,14 +13,23 @@ export type AnalyticsBench = (typeof ANALYTICS_BENCHES)[number];
 export function analyticsSelection(argv: readonly string[]): AnalyticsBench[] | undefined {
   const flag = argv.find((a) => a === '--analytics' || a.startsWith('--analytics='));
   if (flag === undefined) return undefined;
-  const names = flag.includes('=') ? flag.slice(flag.indexOf('=') + 1).split(',').filter(Boolean) : [...ANALYTICS_BENCHES];
-  for (const n of names) if (!(ANALYTICS_BENCHES as readonly string[]).includes(n)) throw new Error(`unknown analytics bench ${n} (known: ${ANALYTICS_BENCHES.join(', ')})`);
+  const names = flag.includes('=')
+    ? flag
+        .slice(flag.indexOf('=') + 1)
+        .split(',')
+        .filter(Boolean)
+    : [...ANALYTICS_BENCHES];
+  for (const n of names)
+    if (!(ANALYTICS_BENCHES as readonly string[]).includes(n))
+      throw new Error(`unknown analytics bench ${n} (known: ${ANALYTICS_BENCHES.join(', ')})`);
   return names as AnalyticsBench[];
 }
 
 export async function runAnalytics(names: readonly AnalyticsBench[]): Promise<void> {
-  console.log(`Analytics benchmarks (${names.join(', ')}), ${cpus().length} CPUs, node ${process.version}; ` +
-    'shared services, so other work on the machine shows in the figures');
+  console.log(
+    `Analytics benchmarks (${names.join(', ')}), ${cpus().length} CPUs, node ${process.version}; ` +
+      'shared services, so other work on the machine shows in the figures',
+  );
   for (const name of names) {
     console.log(`  running ${name} ...`);
     if (name === 'collector') {

@@ -2,7 +2,11 @@
 // they are, whether they answer, and the line a skipped benchmark prints.
 import { connect } from 'node:net';
 
-export const kafkaBrokers = (process.env.TOLLGATE_TEST_KAFKA_BROKERS ?? process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9192').split(',');
+export const kafkaBrokers = (
+  process.env.TOLLGATE_TEST_KAFKA_BROKERS ??
+  process.env.BENCH_KAFKA_BROKERS ??
+  '127.0.0.1:9192'
+).split(',');
 export const clickhouseUrl = process.env.TOLLGATE_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:8124';
 export const redisUrl = process.env.TOLLGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6399';
 
@@ -19,9 +23,15 @@ function address(name: ServiceName): { host: string; port: number } {
 
 export function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, host, () => { socket.destroy(); resolve(true); });
+    const socket = connect(port, host, () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.on('error', () => resolve(false));
-    socket.setTimeout(timeoutMs, () => { socket.destroy(); resolve(false); });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -39,8 +49,10 @@ export async function missingServices(needed: readonly ServiceName[]): Promise<s
 export async function skipWithout(bench: string, needed: readonly ServiceName[]): Promise<boolean> {
   const missing = await missingServices(needed);
   if (missing.length === 0) return false;
-  console.log(`  ${bench}: skipped, not reachable: ${missing.join(', ')}. Start them with \`npm run services:up\` ` +
-    '(or point TOLLGATE_TEST_KAFKA_BROKERS / TOLLGATE_TEST_CLICKHOUSE_URL / TOLLGATE_TEST_REDIS_URL at yours).');
+  console.log(
+    `  ${bench}: skipped, not reachable: ${missing.join(', ')}. Start them with \`npm run services:up\` ` +
+      '(or point TOLLGATE_TEST_KAFKA_BROKERS / TOLLGATE_TEST_CLICKHOUSE_URL / TOLLGATE_TEST_REDIS_URL at yours).',
+  );
   return true;
 }
 

@@ -18,16 +18,44 @@ interface Codec {
 }
 
 const FIELDS = [
-  'id', 'startMs', 'node', 'appId', 'service', 'route', 'method', 'status', 'upstreamStatus', 'totalUs',
-  'upstreamUs', 'gatewayUs', 'bytesIn', 'bytesOut', 'clientIp', 'target', 'errorClass', 'traceId',
+  'id',
+  'startMs',
+  'node',
+  'appId',
+  'service',
+  'route',
+  'method',
+  'status',
+  'upstreamStatus',
+  'totalUs',
+  'upstreamUs',
+  'gatewayUs',
+  'bytesIn',
+  'bytesOut',
+  'clientIp',
+  'target',
+  'errorClass',
+  'traceId',
 ] as const;
-const NUMBER_FIELDS = new Set<string>(['startMs', 'status', 'upstreamStatus', 'totalUs', 'upstreamUs', 'gatewayUs', 'bytesIn', 'bytesOut']);
+const NUMBER_FIELDS = new Set<string>([
+  'startMs',
+  'status',
+  'upstreamStatus',
+  'totalUs',
+  'upstreamUs',
+  'gatewayUs',
+  'bytesIn',
+  'bytesOut',
+]);
 const ERROR_CLASS_SET = new Set<string>(ERROR_CLASSES);
 
 function checked(field: string, value: unknown): unknown {
   if (NUMBER_FIELDS.has(field)) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`bad ${field}`);
-  } else if (typeof value !== 'string' || (value.length > MAX_FIELD_BYTES / 3 && Buffer.byteLength(value) > MAX_FIELD_BYTES)) {
+  } else if (
+    typeof value !== 'string' ||
+    (value.length > MAX_FIELD_BYTES / 3 && Buffer.byteLength(value) > MAX_FIELD_BYTES)
+  ) {
     throw new Error(`bad ${field}`);
   } else if (field === 'errorClass' && !ERROR_CLASS_SET.has(value)) throw new Error('bad errorClass');
   return value;
@@ -42,15 +70,23 @@ const jsonObject: Codec = {
     const raw = JSON.parse(b.toString('utf8', 1)) as Record<string, unknown>;
     if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
     return {
-      id: checked('id', raw.id) as string, startMs: checked('startMs', raw.startMs) as number,
-      node: checked('node', raw.node) as string, appId: checked('appId', raw.appId) as string,
-      service: checked('service', raw.service) as string, route: checked('route', raw.route) as string,
-      method: checked('method', raw.method) as string, status: checked('status', raw.status) as number,
+      id: checked('id', raw.id) as string,
+      startMs: checked('startMs', raw.startMs) as number,
+      node: checked('node', raw.node) as string,
+      appId: checked('appId', raw.appId) as string,
+      service: checked('service', raw.service) as string,
+      route: checked('route', raw.route) as string,
+      method: checked('method', raw.method) as string,
+      status: checked('status', raw.status) as number,
       upstreamStatus: checked('upstreamStatus', raw.upstreamStatus) as number,
-      totalUs: checked('totalUs', raw.totalUs) as number, upstreamUs: checked('upstreamUs', raw.upstreamUs) as number,
-      gatewayUs: checked('gatewayUs', raw.gatewayUs) as number, bytesIn: checked('bytesIn', raw.bytesIn) as number,
-      bytesOut: checked('bytesOut', raw.bytesOut) as number, clientIp: checked('clientIp', raw.clientIp) as string,
-      target: checked('target', raw.target) as string, errorClass: checked('errorClass', raw.errorClass) as ErrorClass,
+      totalUs: checked('totalUs', raw.totalUs) as number,
+      upstreamUs: checked('upstreamUs', raw.upstreamUs) as number,
+      gatewayUs: checked('gatewayUs', raw.gatewayUs) as number,
+      bytesIn: checked('bytesIn', raw.bytesIn) as number,
+      bytesOut: checked('bytesOut', raw.bytesOut) as number,
+      clientIp: checked('clientIp', raw.clientIp) as string,
+      target: checked('target', raw.target) as string,
+      errorClass: checked('errorClass', raw.errorClass) as ErrorClass,
       traceId: checked('traceId', raw.traceId) as string,
     };
   },
@@ -59,10 +95,30 @@ const jsonObject: Codec = {
 // Version byte 3, then the fields as a positional JSON array: JSON at its most compact.
 const jsonArray: Codec = {
   name: 'JSON array',
-  encode: (e) => Buffer.from('\u0003' + JSON.stringify([
-    e.id, e.startMs, e.node, e.appId, e.service, e.route, e.method, e.status, e.upstreamStatus, e.totalUs,
-    e.upstreamUs, e.gatewayUs, e.bytesIn, e.bytesOut, e.clientIp, e.target, e.errorClass, e.traceId,
-  ])),
+  encode: (e) =>
+    Buffer.from(
+      '\u0003' +
+        JSON.stringify([
+          e.id,
+          e.startMs,
+          e.node,
+          e.appId,
+          e.service,
+          e.route,
+          e.method,
+          e.status,
+          e.upstreamStatus,
+          e.totalUs,
+          e.upstreamUs,
+          e.gatewayUs,
+          e.bytesIn,
+          e.bytesOut,
+          e.clientIp,
+          e.target,
+          e.errorClass,
+          e.traceId,
+        ]),
+    ),
   decode(b) {
     if (b[0] !== 3) throw new Error('unknown version');
     const raw = JSON.parse(b.toString('utf8', 1)) as unknown[];
@@ -82,7 +138,8 @@ const mask = events.length - 1;
 for (const c of codecs) {
   for (const e of events.slice(0, 200)) {
     const back = c.decode(c.encode(e));
-    if (JSON.stringify(back) !== JSON.stringify(e)) throw new Error(`${c.name} does not round-trip ${JSON.stringify(e)}`);
+    if (JSON.stringify(back) !== JSON.stringify(e))
+      throw new Error(`${c.name} does not round-trip ${JSON.stringify(e)}`);
   }
 }
 
@@ -116,13 +173,19 @@ const rows = codecs.map((c, k) => {
 });
 
 const base = rows[0];
-console.log(`AccessEvent codecs, ${events.length} sample events, node ${process.version}, median of interleaved rounds`);
-console.log(`${'codec'.padEnd(12)} ${'mean B'.padStart(7)} ${'max B'.padStart(6)} ${'gzip B'.padStart(7)} ${'zstd B'.padStart(7)} ${'encode'.padStart(10)} ${'decode'.padStart(10)} ${'enc+dec'.padStart(10)}   vs ${base.name}: size, enc+dec speed`);
+console.log(
+  `AccessEvent codecs, ${events.length} sample events, node ${process.version}, median of interleaved rounds`,
+);
+console.log(
+  `${'codec'.padEnd(12)} ${'mean B'.padStart(7)} ${'max B'.padStart(6)} ${'gzip B'.padStart(7)} ` +
+    `${'zstd B'.padStart(7)} ${'encode'.padStart(10)} ${'decode'.padStart(10)} ${'enc+dec'.padStart(10)}   ` +
+    `vs ${base.name}: size, enc+dec speed`,
+);
 for (const r of rows) {
   console.log(
     `${r.name.padEnd(12)} ${r.meanBytes.toFixed(1).padStart(7)} ${String(r.maxBytes).padStart(6)} ` +
-    `${r.gzipBytes.toFixed(1).padStart(7)} ${r.zstdBytes.toFixed(1).padStart(7)} ` +
-    `${formatOps(r.encodeOps)} ${formatOps(r.decodeOps)} ${formatOps(r.roundTripOps)}   ` +
-    `${(r.meanBytes / base.meanBytes).toFixed(2)}x, ${(r.roundTripOps / base.roundTripOps).toFixed(2)}x`,
+      `${r.gzipBytes.toFixed(1).padStart(7)} ${r.zstdBytes.toFixed(1).padStart(7)} ` +
+      `${formatOps(r.encodeOps)} ${formatOps(r.decodeOps)} ${formatOps(r.roundTripOps)}   ` +
+      `${(r.meanBytes / base.meanBytes).toFixed(2)}x, ${(r.roundTripOps / base.roundTripOps).toFixed(2)}x`,
   );
 }

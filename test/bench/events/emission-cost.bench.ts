@@ -21,7 +21,10 @@ const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const warmupS = 2;
 
-interface Round { rps: number; cpuUsPerRequest: number }
+interface Round {
+  rps: number;
+  cpuUsPerRequest: number;
+}
 
 async function measure(server: RunningServer): Promise<Round> {
   const cpuBeforeUs = treeCpuUs(server.pid);
@@ -53,15 +56,29 @@ async function main(): Promise<void> {
       for (const i of order) results[i].push(await measure(servers[i]));
     }
     const ratios = results[1].map((r, i) => r.rps / results[0][i].rps);
-    console.log(`${peakGenerator()}, ${connections} connections, ${rounds} alternating rounds of ${durationS} s; medians`);
+    console.log(
+      `${peakGenerator()}, ${connections} connections, ${rounds} alternating rounds of ${durationS} s; medians`,
+    );
     for (const [i, name] of names.entries()) {
       const rs = results[i];
-      console.log(`${name.padEnd(16)} ${median(rs.map((r) => r.rps)).toFixed(0).padStart(7)} req/s ` +
-        `${median(rs.map((r) => r.cpuUsPerRequest)).toFixed(1).padStart(6)} CPU-µs/req   (req/s per round: ${rs.map((r) => r.rps.toFixed(0)).join(', ')})`);
+      console.log(
+        `${name.padEnd(16)} ${median(rs.map((r) => r.rps))
+          .toFixed(0)
+          .padStart(7)} req/s ` +
+          `${median(rs.map((r) => r.cpuUsPerRequest))
+            .toFixed(1)
+            .padStart(6)} CPU-µs/req   (req/s per round: ${rs.map((r) => r.rps.toFixed(0)).join(', ')})`,
+      );
     }
     const cpuDelta = results[1].map((r, i) => r.cpuUsPerRequest - results[0][i].cpuUsPerRequest);
-    console.log(`kafka / events off req/s: ${median(ratios).toFixed(3)} (per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}; target >= 0.95)`);
-    console.log(`CPU-µs/req added by the Kafka sink: ${median(cpuDelta).toFixed(1)} (per round: ${cpuDelta.map((d) => d.toFixed(1)).join(', ')})`);
+    console.log(
+      `kafka / events off req/s: ${median(ratios).toFixed(3)} ` +
+        `(per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}; target >= 0.95)`,
+    );
+    console.log(
+      `CPU-µs/req added by the Kafka sink: ${median(cpuDelta).toFixed(1)} ` +
+        `(per round: ${cpuDelta.map((d) => d.toFixed(1)).join(', ')})`,
+    );
   } finally {
     for (const s of servers) await s.stop();
     await upstream.stop();

@@ -20,7 +20,13 @@ const competitors: [string, () => string][] = [
   ['crypto.randomUUID (v4)', randomUUID],
   ['naive v7 (randomBytes)', naiveUuidV7],
 ];
-const results = compareOpsPerSecond(competitors.map(([, make]) => () => make().charCodeAt(35)));
+const results = compareOpsPerSecond(
+  competitors.map(
+    ([, make]) =>
+      () =>
+        make().charCodeAt(35),
+  ),
+);
 console.log(`Event ids, node ${process.version}, median of interleaved rounds`);
 competitors.forEach(([name], k) => {
   console.log(`${name.padEnd(24)} ${formatOps(results[k])}   ${(results[k] / results[0]).toFixed(2)}x`);

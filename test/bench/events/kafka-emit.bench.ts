@@ -27,36 +27,80 @@ const compressions = (process.env.BENCH_EMIT_COMPRESSION ?? 'lz4').split(',');
 const baselineDir = process.env.BENCH_EMIT_BASELINE;
 const tickMs = 5;
 
-interface Sink { emit(event: unknown): void; close(timeoutMs: number): Promise<void>; spooledEvents?: number }
-interface Variant { name: string; open(): Promise<Sink>; build: (ctx: FakeContext, status: number, seconds: number, node: string) => unknown }
+interface Sink {
+  emit(event: unknown): void;
+  close(timeoutMs: number): Promise<void>;
+  spooledEvents?: number;
+}
+interface Variant {
+  name: string;
+  open(): Promise<Sink>;
+  build: (ctx: FakeContext, status: number, seconds: number, node: string) => unknown;
+}
 
 /** The fields of RequestContext that accessEvent reads, shaped from realistic events. */
 interface FakeContext {
-  startMs: number; upstreamMs: number; upstreamStatus: number; bytesIn: number; bytesOut: number; clientIp: string; appId: string;
-  route: { name: string; service: { name: string } } | undefined; target: { id: string } | undefined;
-  req: { method: string; headers: Record<string, string> }; errorCode: string | undefined;
+  startMs: number;
+  upstreamMs: number;
+  upstreamStatus: number;
+  bytesIn: number;
+  bytesOut: number;
+  clientIp: string;
+  appId: string;
+  route: { name: string; service: { name: string } } | undefined;
+  target: { id: string } | undefined;
+  req: { method: string; headers: Record<string, string> };
+  errorCode: string | undefined;
 }
 
-const contexts: FakeContext[] = sampleEvents(4096).map((e): FakeContext => ({
-  startMs: performance.now(), upstreamMs: e.upstreamUs / 1000, upstreamStatus: e.upstreamStatus, bytesIn: e.bytesIn, bytesOut: e.bytesOut,
-  clientIp: e.clientIp, appId: e.appId,
-  route: e.route ? { name: e.route, service: { name: e.service } } : undefined,
-  target: e.target ? { id: e.target } : undefined,
-  req: { method: e.method, headers: e.traceId ? { traceparent: `00-${e.traceId}-00f067aa0ba902b7-01` } : ({} as Record<string, string>) },
-  errorCode: e.errorClass === 'rate_limited' ? 'GW_ERR_RATE_LIMITED' : undefined,
-}));
+const contexts: FakeContext[] = sampleEvents(4096).map(
+  (e): FakeContext => ({
+    startMs: performance.now(),
+    upstreamMs: e.upstreamUs / 1000,
+    upstreamStatus: e.upstreamStatus,
+    bytesIn: e.bytesIn,
+    bytesOut: e.bytesOut,
+    clientIp: e.clientIp,
+    appId: e.appId,
+    route: e.route ? { name: e.route, service: { name: e.service } } : undefined,
+    target: e.target ? { id: e.target } : undefined,
+    req: {
+      method: e.method,
+      headers: e.traceId ? { traceparent: `00-${e.traceId}-00f067aa0ba902b7-01` } : ({} as Record<string, string>),
+    },
+    errorCode: e.errorClass === 'rate_limited' ? 'GW_ERR_RATE_LIMITED' : undefined,
+  }),
+);
 
-async function loadVariant(root: string, label: string, compression: string, topic: string, dir: string): Promise<Variant> {
+async function loadVariant(
+  root: string,
+  label: string,
+  compression: string,
+  topic: string,
+  dir: string,
+): Promise<Variant> {
   const { createKafkaSink } = await import(join(root, 'gateway/proxy/events/kafka/index.ts'));
   const { accessEvent } = await import(join(root, 'gateway/proxy/events/access-event.ts'));
   const { createEventMetrics } = await import(join(root, 'gateway/metrics.ts'));
   return {
     name: `${label} ${compression}`,
     build: accessEvent,
-    open: () => createKafkaSink({
-      brokers, topic, clientId: 'tollgate-emit-bench', flushMs: 100, batchEvents: 1000, compression, timeoutMs: 5000,
-      dir: mkdtempSync(join(dir, 'spool-')), maxBytes: 1 << 30,
-    }, createEventMetrics(new Registry()), pino({ level: 'warn' })),
+    open: () =>
+      createKafkaSink(
+        {
+          brokers,
+          topic,
+          clientId: 'tollgate-emit-bench',
+          flushMs: 100,
+          batchEvents: 1000,
+          compression,
+          timeoutMs: 5000,
+          dir: mkdtempSync(join(dir, 'spool-')),
+          maxBytes: 1 << 30,
+        },
+        createEventMetrics(new Registry()),
+        pino({ level: 'warn' }),
+      ),
   };
 }
 
@@ -65,7 +109,9 @@ function brokerPid(): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) return Number(entry);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 }
@@ -80,7 +126,12 @@ function procCpuUs(pid: number | undefined): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Emits `rate` events/s for `seconds`, in ticks like a server's; returns CPU-µs of this process and the broker. */
-async function drive(sink: Sink, build: Variant['build'], seconds: number, broker: number | undefined): Promise<{ selfUs: number; brokerUs: number; events: number }> {
+async function drive(
+  sink: Sink,
+  build: Variant['build'],
+  seconds: number,
+  broker: number | undefined,
+): Promise<{ selfUs: number; brokerUs: number; events: number }> {
   const cpu0 = process.cpuUsage();
   const broker0 = procCpuUs(broker);
   const start = performance.now();
@@ -112,7 +163,9 @@ async function main(): Promise<void> {
   const variants: Variant[] = [];
   for (const c of compressions) {
     if (baselineDir) variants.push(await loadVariant(resolve(baselineDir), 'before', c, topic, dir));
-    variants.push(await loadVariant(resolve(import.meta.dirname, '../../..'), baselineDir ? 'after ' : 'sink', c, topic, dir));
+    variants.push(
+      await loadVariant(resolve(import.meta.dirname, '../../..'), baselineDir ? 'after ' : 'sink', c, topic, dir),
+    );
   }
   const noop: Sink = { emit: () => undefined, close: async () => undefined };
   const nothing: Variant['build'] = () => undefined;
@@ -122,7 +175,11 @@ async function main(): Promise<void> {
   for (const [k, v] of variants.entries()) await drive(sinks[k], v.build, 1, broker);
   await drive(noop, nothing, 1, broker);
   const results = new Map<string, { self: number[]; broker: number[] }>();
-  const note = (name: string, r: { selfUs: number; brokerUs: number; events: number }, base: { selfUs: number; events: number }) => {
+  const note = (
+    name: string,
+    r: { selfUs: number; brokerUs: number; events: number },
+    base: { selfUs: number; events: number },
+  ) => {
     const entry = results.get(name) ?? { self: [], broker: [] };
     entry.self.push(r.selfUs / r.events - base.selfUs / base.events);
     entry.broker.push(r.brokerUs / r.events);
@@ -134,12 +191,28 @@ async function main(): Promise<void> {
   }
   await Promise.all(sinks.map((s) => s.close(5000)));
   rmSync(dir, { recursive: true, force: true });
-  console.log(`${rate} events/s, ${rounds} rounds of ${roundS} s, median round; CPU-µs per event (the gateway's share less a no-op sink; the broker's)`);
-  console.log('variant'.padEnd(16) + 'gateway'.padStart(10) + 'broker'.padStart(10) + 'total'.padStart(10) + '   rounds (gateway)');
+  console.log(
+    `${rate} events/s, ${rounds} rounds of ${roundS} s, median round; ` +
+      `CPU-µs per event (the gateway's share less a no-op sink; the broker's)`,
+  );
+  console.log(
+    'variant'.padEnd(16) +
+      'gateway'.padStart(10) +
+      'broker'.padStart(10) +
+      'total'.padStart(10) +
+      '   rounds (gateway)',
+  );
   for (const [name, r] of results) {
     const g = median(r.self);
     const b = median(r.broker);
-    console.log(name.padEnd(16) + g.toFixed(2).padStart(10) + b.toFixed(2).padStart(10) + (g + b).toFixed(2).padStart(10) + '   ' + r.self.map((x) => x.toFixed(2)).join(' '));
+    console.log(
+      name.padEnd(16) +
+        g.toFixed(2).padStart(10) +
+        b.toFixed(2).padStart(10) +
+        (g + b).toFixed(2).padStart(10) +
+        '   ' +
+        r.self.map((x) => x.toFixed(2)).join(' '),
+    );
   }
 }
 

@@ -20,7 +20,9 @@ const events = Number(process.env.BENCH_KAFKA_EVENTS ?? 200_000);
 const batchEvents = Number(process.env.BENCH_KAFKA_BATCH ?? 1000);
 const rounds = Number(process.env.BENCH_KAFKA_ROUNDS ?? 3);
 // kafkajs has only none and gzip built in (the rest need add-on codecs), so lz4 and zstd run alone.
-const compressions = (process.env.BENCH_KAFKA_COMPRESSION ?? 'none,gzip,lz4,zstd').split(',') as CompressionAlgorithmValue[];
+const compressions = (process.env.BENCH_KAFKA_COMPRESSION ?? 'none,gzip,lz4,zstd').split(
+  ',',
+) as CompressionAlgorithmValue[];
 
 interface BenchProducer {
   readonly name: string;
@@ -30,7 +32,11 @@ interface BenchProducer {
 
 function platformatic(topic: string, compression: CompressionAlgorithmValue): BenchProducer {
   const producer = new Producer({
-    clientId: 'tollgate-bench', bootstrapBrokers: brokers, idempotent: true, acks: ProduceAcks.ALL, compression,
+    clientId: 'tollgate-bench',
+    bootstrapBrokers: brokers,
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    compression,
   });
   return {
     name: '@platformatic/kafka',
@@ -72,7 +78,12 @@ async function kafkajs(lib: KafkaJs, topic: string, compression: CompressionAlgo
   return {
     name: 'kafkajs',
     async send(values, partition) {
-      await producer.send({ topic, acks: -1, compression: code, messages: values.map((value) => ({ value, partition })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        compression: code,
+        messages: values.map((value) => ({ value, partition })),
+      });
     },
     close: () => producer.disconnect(),
   };
@@ -101,16 +112,23 @@ const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(li
 async function main(): Promise<void> {
   const records = sampleEvents(20_000).map((e) => Buffer.from(encode(e)));
   const meanBytes = records.reduce((n, r) => n + r.length, 0) / records.length;
-  console.log(`# ${events} events of ${meanBytes.toFixed(0)} B mean, batches of ${batchEvents}, acks=all, idempotent, one batch in flight; ${rounds} interleaved rounds, median`);
+  console.log(
+    `# ${events} events of ${meanBytes.toFixed(0)} B mean, batches of ` +
+      `${batchEvents}, acks=all, idempotent, one batch in flight; ${rounds} interleaved rounds, median`,
+  );
   const lib = await loadKafkaJs();
-  if (lib === undefined) console.log('# kafkajs is not installed (npm i --no-save kafkajs to compare); running @platformatic/kafka alone');
+  if (lib === undefined)
+    console.log('# kafkajs is not installed (npm i --no-save kafkajs to compare); running @platformatic/kafka alone');
   const admin = new Admin({ clientId: 'tollgate-bench-admin', bootstrapBrokers: brokers });
   const topics: string[] = [];
   try {
     for (const compression of compressions) {
       const producers: BenchProducer[] = [];
       const withKafkaJs = lib !== undefined && KAFKAJS_CODES[compression] !== undefined;
-      for (const make of [platformatic, ...(withKafkaJs ? [(t: string, c: CompressionAlgorithmValue) => kafkajs(lib, t, c)] : [])]) {
+      for (const make of [
+        platformatic,
+        ...(withKafkaJs ? [(t: string, c: CompressionAlgorithmValue) => kafkajs(lib, t, c)] : []),
+      ]) {
         const topic = `tollgate-bench-${randomUUID()}`;
         await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
         topics.push(topic);
@@ -130,11 +148,19 @@ async function main(): Promise<void> {
         cpuUsPerEvent: median(runs[i].map((r) => r.cpuUsPerEvent)),
       }));
       for (const r of results) {
-        console.log(`${compression.padEnd(5)} ${r.name.padEnd(20)} ${(r.eventsPerS / 1000).toFixed(0).padStart(6)} k events/s  ${r.cpuUsPerEvent.toFixed(2).padStart(6)} CPU-µs/event`);
+        console.log(
+          `${compression.padEnd(5)} ${r.name.padEnd(20)} ` +
+            `${(r.eventsPerS / 1000).toFixed(0).padStart(6)} k ` +
+            `events/s  ${r.cpuUsPerEvent.toFixed(2).padStart(6)} CPU-µs/event`,
+        );
       }
       if (results.length === 2) {
         const [a, b] = results;
-        console.log(`${compression.padEnd(5)} ${a.name} / ${b.name}: ${(a.eventsPerS / b.eventsPerS).toFixed(2)}x events/s, ${(b.cpuUsPerEvent / a.cpuUsPerEvent).toFixed(2)}x less CPU per event`);
+        console.log(
+          `${compression.padEnd(5)} ${a.name} / ${b.name}: ` +
+            `${(a.eventsPerS / b.eventsPerS).toFixed(2)}x events/s, ` +
+            `${(b.cpuUsPerEvent / a.cpuUsPerEvent).toFixed(2)}x less CPU per event`,
+        );
       }
       for (const p of producers) await p.close();
     }

@@ -32,12 +32,23 @@ export function sampleEvents(count: number, seed = 42): AccessEvent[] {
     const upstreamUs = int(800, 250_000);
     const gatewayUs = int(80, 900);
     let e: AccessEvent = {
-      id: ids.next(), startMs: clockMs, node: `gw-eu-west-1a-0${int(1, 4)}`,
-      appId: random() < 0.8 ? pick(apps) : '', service, route: pick(routes),
+      id: ids.next(),
+      startMs: clockMs,
+      node: `gw-eu-west-1a-0${int(1, 4)}`,
+      appId: random() < 0.8 ? pick(apps) : '',
+      service,
+      route: pick(routes),
       method: pick(['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE']),
-      status: 200, upstreamStatus: 200, totalUs: upstreamUs + gatewayUs, upstreamUs, gatewayUs,
-      bytesIn: int(0, 2_000), bytesOut: int(100, 60_000), clientIp,
-      target: `http://10.0.${int(0, 9)}.${int(2, 250)}:8080`, errorClass: 'none',
+      status: 200,
+      upstreamStatus: 200,
+      totalUs: upstreamUs + gatewayUs,
+      upstreamUs,
+      gatewayUs,
+      bytesIn: int(0, 2_000),
+      bytesOut: int(100, 60_000),
+      clientIp,
+      target: `http://10.0.${int(0, 9)}.${int(2, 250)}:8080`,
+      errorClass: 'none',
       traceId: random() < 0.5 ? hex(32) : '',
     };
     if (roll < 0.07) {
@@ -45,9 +56,28 @@ export function sampleEvents(count: number, seed = 42): AccessEvent[] {
       const status = errorClass === 'rate_limited' ? 429 : errorClass === 'unauthorized' ? 401 : 403;
       e = { ...e, status, upstreamStatus: 0, upstreamUs: 0, totalUs: gatewayUs, target: '', bytesOut: 90, errorClass };
     } else if (roll < 0.09) {
-      e = { ...e, service: '', route: '', status: 404, upstreamStatus: 0, upstreamUs: 0, totalUs: gatewayUs, target: '', bytesOut: 80, errorClass: 'no_route' };
+      e = {
+        ...e,
+        service: '',
+        route: '',
+        status: 404,
+        upstreamStatus: 0,
+        upstreamUs: 0,
+        totalUs: gatewayUs,
+        target: '',
+        bytesOut: 80,
+        errorClass: 'no_route',
+      };
     } else if (roll < 0.1) {
-      e = { ...e, status: 504, upstreamStatus: 0, totalUs: 30_000_000 + gatewayUs, upstreamUs: 30_000_000, bytesOut: 95, errorClass: 'upstream_timeout' };
+      e = {
+        ...e,
+        status: 504,
+        upstreamStatus: 0,
+        totalUs: 30_000_000 + gatewayUs,
+        upstreamUs: 30_000_000,
+        bytesOut: 95,
+        errorClass: 'upstream_timeout',
+      };
     } else if (roll < 0.15) {
       e = { ...e, status: 404, upstreamStatus: 404 };
     }

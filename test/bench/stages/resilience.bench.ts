@@ -23,13 +23,25 @@ function measure(name: string, fn: (i: number) => void): void {
     reps.push([Number(process.hrtime.bigint() - t0) / N, (process.memoryUsage().heapUsed - heap) / N]);
   }
   reps.sort((a, b) => a[0] - b[0]);
-  console.log(`${name.padEnd(36)} ${reps[2][0].toFixed(1).padStart(7)} ns/request  ${reps[2][1].toFixed(2)} B/request (median of 5)`);
+  console.log(
+    `${name.padEnd(36)} ${reps[2][0].toFixed(1).padStart(7)} ` +
+      `ns/request  ${reps[2][1].toFixed(2)} B/request (median of 5)`,
+  );
 }
 
 type Pool = { breaker: CircuitBreaker | undefined; retryBudget: RetryBudget | undefined };
-class Ctx { startMs = performance.now(); }
+class Ctx {
+  startMs = performance.now();
+}
 const ctxs = Array.from({ length: 1000 }, () => new Ctx());
-const options = { minRequests: 20, errorRatio: 0.5, windowMs: 10000, openMs: 5000, halfOpenProbes: 3, failureStatuses: [500, 502, 503, 504] };
+const options = {
+  minRequests: 20,
+  errorRatio: 0.5,
+  windowMs: 10000,
+  openMs: 5000,
+  halfOpenProbes: 3,
+  failureStatuses: [500, 502, 503, 504],
+};
 
 /** What Exchange.start and onResponseStart do with them. */
 function proxyPath(p: Pool, ctx: Ctx): void {
@@ -43,20 +55,35 @@ function proxyPath(p: Pool, ctx: Ctx): void {
 }
 
 const off: Pool = { breaker: undefined, retryBudget: undefined };
-const budgetOnly: Pool = { breaker: undefined, retryBudget: new RetryBudget({ ratio: 0.2, minPerS: 10, windowMs: 10000 }) };
-const both: Pool = { breaker: new CircuitBreaker(options), retryBudget: new RetryBudget({ ratio: 0.2, minPerS: 10, windowMs: 10000 }) };
+const budgetOnly: Pool = {
+  breaker: undefined,
+  retryBudget: new RetryBudget({ ratio: 0.2, minPerS: 10, windowMs: 10000 }),
+};
+const both: Pool = {
+  breaker: new CircuitBreaker(options),
+  retryBudget: new RetryBudget({ ratio: 0.2, minPerS: 10, windowMs: 10000 }),
+};
 measure('breaker off, retries 0', (i) => proxyPath(off, ctxs[i % 1000]));
 measure('retry budget (default)', (i) => proxyPath(budgetOnly, ctxs[i % 1000]));
 measure('breaker + retry budget', (i) => proxyPath(both, ctxs[i % 1000]));
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < N; i++) performance.now();
-console.log(`${'  of which performance.now()'.padEnd(36)} ${(Number(process.hrtime.bigint() - t0) / N).toFixed(1).padStart(7)} ns`);
+console.log(
+  `${'  of which performance.now()'.padEnd(36)} ` +
+    `${(Number(process.hrtime.bigint() - t0) / N).toFixed(1).padStart(7)} ns`,
+);
 
 function canaryHandler(sticky: Record<string, string>) {
   const route = {
     service: {
-      name: 'svc', config: { canary: { stable_weight: 90, sticky, force_header: { name: 'x-canary', value: 'always' }, groups: [] } },
-      groups: [{ name: 'stable', weight: 90, upstream: {} }, { name: 'beta', weight: 10, upstream: {} }],
+      name: 'svc',
+      config: {
+        canary: { stable_weight: 90, sticky, force_header: { name: 'x-canary', value: 'always' }, groups: [] },
+      },
+      groups: [
+        { name: 'stable', weight: 90, upstream: {} },
+        { name: 'beta', weight: 10, upstream: {} },
+      ],
     },
     runtime: { metrics: createGatewayMetrics(new Registry()) },
   } as unknown as CompiledRoute;
@@ -65,7 +92,12 @@ function canaryHandler(sticky: Record<string, string>) {
 for (const [name, sticky, headers, appId] of [
   ['canary, weighted (no key)', { source: 'none' }, { host: 'a' }, ''],
   ['canary, sticky app', { source: 'app' }, { host: 'a' }, 'app-12345'],
-  ['canary, sticky cookie', { source: 'cookie', name: 'sid' }, { host: 'a', cookie: 'theme=dark; sid=abcdef123456' }, ''],
+  [
+    'canary, sticky cookie',
+    { source: 'cookie', name: 'sid' },
+    { host: 'a', cookie: 'theme=dark; sid=abcdef123456' },
+    '',
+  ],
 ] as const) {
   const h = canaryHandler(sticky);
   const ctx = { headers, appId, upstream: undefined } as unknown as RequestContext;

@@ -4,25 +4,60 @@ import type { StoredKey } from '../../apps/doc.ts';
 import { currentKey } from '../../apps/keys.ts';
 import type { App } from '../../apps/types.ts';
 import { sendError } from '../replies.ts';
-import { APPS_ETAG_PREFIX, AppsIfMatchHeaders, KEYS_ETAG_PREFIX, KeysIfMatchHeaders, etagOf, ifMatchOf } from '../edits.ts';
+import {
+  APPS_ETAG_PREFIX,
+  AppsIfMatchHeaders,
+  KEYS_ETAG_PREFIX,
+  KeysIfMatchHeaders,
+  etagOf,
+  ifMatchOf,
+} from '../edits.ts';
 import { errorResponses } from '../schemas.ts';
 import { cidrErrors } from '../../../proxy/net/cidr.ts';
 
-const AppId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'App id: letters, digits, `_` and `-` (no `.`: API keys are `<app_id>.<secret>`).' } as const;
-const Limit = { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000_000, description: 'Unset or null = no app limit.' } as const;
+const AppId = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9_-]{1,64}$',
+  description: 'App id: letters, digits, `_` and `-` (no `.`: API keys are `<app_id>.<secret>`).',
+} as const;
+const Limit = {
+  type: ['integer', 'null'],
+  minimum: 1,
+  maximum: 1_000_000_000,
+  description: 'Unset or null = no app limit.',
+} as const;
 
 const appFields = {
   name: { type: 'string', minLength: 1, maxLength: 128, description: 'Display name.' },
-  status: { type: 'string', enum: ['enabled', 'disabled'], default: 'enabled', description: 'A disabled app is refused everywhere within a second, even with tokens already issued (default enabled).' },
-  allowed_ips: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 64 }, description: 'Addresses or CIDRs the app may call from; empty = any (default []).' },
+  status: {
+    type: 'string',
+    enum: ['enabled', 'disabled'],
+    default: 'enabled',
+    description:
+      'A disabled app is refused everywhere within a second, even with tokens already issued (default enabled).',
+  },
+  allowed_ips: {
+    type: 'array',
+    maxItems: 256,
+    items: { type: 'string', maxLength: 64 },
+    description: 'Addresses or CIDRs the app may call from; empty = any (default []).',
+  },
   qps: { ...Limit, description: 'Requests per second for this app (token bucket rate); unset = none.' },
   burst: { ...Limit, description: 'Token bucket size; unset = qps.' },
   qpd: { ...Limit, description: 'Billable requests per UTC day; unset = none.' },
-  roles: { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' }, description: 'RBAC roles (default []).' },
+  roles: {
+    type: 'array',
+    maxItems: 64,
+    items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' },
+    description: 'RBAC roles (default []).',
+  },
 } as const;
 
 const AppBody = { type: 'object', additionalProperties: false, required: ['name'], properties: appFields } as const;
-const CreateBody = { ...AppBody, properties: { id: { ...AppId, description: 'Optional; generated (`app_<hex>`) when absent.' }, ...appFields } } as const;
+const CreateBody = {
+  ...AppBody,
+  properties: { id: { ...AppId, description: 'Optional; generated (`app_<hex>`) when absent.' }, ...appFields },
+} as const;
 
 /** What the API shows of an app: never a secret, never a hash. */
 const AppView = {
@@ -30,41 +65,84 @@ const AppView = {
   additionalProperties: false,
   required: ['id', 'name', 'status', 'allowed_ips', 'roles', 'secrets', 'created_at', 'updated_at'],
   properties: {
-    id: AppId, ...appFields,
+    id: AppId,
+    ...appFields,
     secrets: {
-      type: 'array', description: 'When each live secret was made and, for a rotated-out one, when it stops working (ISO-8601).',
-      items: { type: 'object', additionalProperties: false, properties: { created_at: { type: 'string' }, expires_at: { type: 'string' } } },
+      type: 'array',
+      description: 'When each live secret was made and, for a rotated-out one, when it stops working (ISO-8601).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { created_at: { type: 'string' }, expires_at: { type: 'string' } },
+      },
     },
-    created_at: { type: 'string' }, updated_at: { type: 'string' },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
   },
 } as const;
 const WithSecret = {
-  type: 'object', additionalProperties: false, required: ['app', 'secret'],
-  properties: { app: AppView, secret: { type: 'string', description: 'The new secret. Shown only in this reply; store it now.' } },
+  type: 'object',
+  additionalProperties: false,
+  required: ['app', 'secret'],
+  properties: {
+    app: AppView,
+    secret: { type: 'string', description: 'The new secret. Shown only in this reply; store it now.' },
+  },
 } as const;
 const KeyView = {
-  type: 'object', additionalProperties: false,
-  properties: { kid: { type: 'string' }, alg: { type: 'string' }, current: { type: 'boolean' }, created_at: { type: 'string' }, retired_at: { type: 'string' } },
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    current: { type: 'boolean' },
+    created_at: { type: 'string' },
+    retired_at: { type: 'string' },
+  },
 } as const;
 const IdParam = { type: 'object', required: ['id'], properties: { id: AppId } } as const;
 const RotateQuery = {
-  type: 'object', additionalProperties: false,
-  properties: { overlap_s: { type: 'integer', minimum: 0, maximum: 2_592_000, description: 'How long the previous secret keeps working (default tokens.secret_overlap_s).' } },
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    overlap_s: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 2_592_000,
+      description: 'How long the previous secret keeps working (default tokens.secret_overlap_s).',
+    },
+  },
 } as const;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function view(app: App) {
   return {
-    id: app.id, name: app.name, status: app.status, allowed_ips: app.allowedIps, roles: app.roles,
-    ...(app.qps === undefined ? {} : { qps: app.qps }), ...(app.burst === undefined ? {} : { burst: app.burst }), ...(app.qpd === undefined ? {} : { qpd: app.qpd }),
-    secrets: app.secrets.map((s) => ({ created_at: iso(s.createdAt), ...(s.expiresAt === undefined ? {} : { expires_at: iso(s.expiresAt) }) })),
-    created_at: iso(app.createdAt), updated_at: iso(app.updatedAt),
+    id: app.id,
+    name: app.name,
+    status: app.status,
+    allowed_ips: app.allowedIps,
+    roles: app.roles,
+    ...(app.qps === undefined ? {} : { qps: app.qps }),
+    ...(app.burst === undefined ? {} : { burst: app.burst }),
+    ...(app.qpd === undefined ? {} : { qpd: app.qpd }),
+    secrets: app.secrets.map((s) => ({
+      created_at: iso(s.createdAt),
+      ...(s.expiresAt === undefined ? {} : { expires_at: iso(s.expiresAt) }),
+    })),
+    created_at: iso(app.createdAt),
+    updated_at: iso(app.updatedAt),
   };
 }
 
 function keyView(k: StoredKey, current: StoredKey | undefined) {
-  return { kid: k.kid, alg: k.alg, current: k === current, created_at: iso(k.createdAt), ...(k.retiredAt === undefined ? {} : { retired_at: iso(k.retiredAt) }) };
+  return {
+    kid: k.kid,
+    alg: k.alg,
+    current: k === current,
+    created_at: iso(k.createdAt),
+    ...(k.retiredAt === undefined ? {} : { retired_at: iso(k.retiredAt) }),
+  };
 }
 
 const appsEtag = (version: number) => etagOf(version, APPS_ETAG_PREFIX);
@@ -79,18 +157,27 @@ function appErrorReply(reply: FastifyReply, err: unknown, part: IdentityPart = '
   if (err.kind === 'version_mismatch' || err.kind === 'conflict') {
     const etag = (part === 'apps' ? appsEtag : keysEtag)(err.serving!);
     reply.header('etag', etag);
-    return sendError(reply, err.kind === 'conflict' ? 'GW_ERR_CONFIG_CONFLICT' : 'GW_ERR_CONFIG_VERSION_MISMATCH', `${err.message} (ETag ${etag})`);
+    return sendError(
+      reply,
+      err.kind === 'conflict' ? 'GW_ERR_CONFIG_CONFLICT' : 'GW_ERR_CONFIG_VERSION_MISMATCH',
+      `${err.message} (ETag ${etag})`,
+    );
   }
-  return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message, [{ path: err.kind === 'exists' ? '/id' : '/', message: err.message }]);
+  return sendError(reply, 'GW_ERR_BAD_REQUEST', err.message, [
+    { path: err.kind === 'exists' ? '/id' : '/', message: err.message },
+  ]);
 }
 
-/** Addresses or CIDRs, checked by the parser the gateway matches them with; the schema cannot say it, so the route names the bad entry. */
+/** Addresses or CIDRs, checked by the parser the gateway matches them with; the schema cannot say it, so the route
+ * names the bad entry. */
 function checkIps(reply: FastifyReply, body: AppInput) {
   const [bad] = cidrErrors(body.allowed_ips ?? []);
   if (bad === undefined) return undefined;
   const i = bad.index;
   const message = `"${body.allowed_ips![i]}" is not an IP address or CIDR: ${bad.message}`;
-  return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid body: /allowed_ips/${i} ${message}`, [{ path: `/allowed_ips/${i}`, message }]);
+  return sendError(reply, 'GW_ERR_BAD_REQUEST', `invalid body: /allowed_ips/${i} ${message}`, [
+    { path: `/allowed_ips/${i}`, message },
+  ]);
 }
 
 /**
@@ -103,87 +190,169 @@ function checkIps(reply: FastifyReply, body: AppInput) {
  * rules, so a scheduled rotation never fails an apps write's If-Match.
  */
 export function appRoutes(app: FastifyInstance, identity: IdentityManager): void {
-  app.get('/apps', {
-    schema: { summary: 'Every app (no secrets); the ETag is the apps version.', tags: ['apps'], response: { 200: { type: 'array', items: AppView }, ...errorResponses() } },
-  }, async (_req, reply) => {
-    reply.header('etag', appsEtag(identity.appsVersion()));
-    return identity.list().map(view);
-  });
-
-  app.post<{ Body: AppInput & { id?: string } }>('/apps', {
-    schema: { summary: 'Creates an app; the reply holds its secret, shown only this once.', tags: ['apps'], headers: AppsIfMatchHeaders, body: CreateBody, response: { 201: WithSecret, ...errorResponses(400, 409, 412, 503) } },
-  }, async (req, reply) => {
-    if (checkIps(reply, req.body)) return reply;
-    try {
-      const { app: created, secret, version } = await identity.create(req.body, req.body.id, appsIfMatch(req));
-      return reply.code(201).header('etag', appsEtag(version)).send({ app: view(created), secret });
-    } catch (err) {
-      return appErrorReply(reply, err);
-    }
-  });
-
-  app.get<{ Params: { id: string } }>('/apps/:id', {
-    schema: { summary: 'One app (no secret); the ETag is the apps version.', tags: ['apps'], params: IdParam, response: { 200: AppView, ...errorResponses(404) } },
-  }, async (req, reply) => {
-    reply.header('etag', appsEtag(identity.appsVersion()));
-    const found = identity.get(req.params.id);
-    return found ? view(found) : sendError(reply, 'GW_ERR_NOT_FOUND', `no app with id "${req.params.id}"`);
-  });
-
-  app.put<{ Params: { id: string }; Body: AppInput }>('/apps/:id', {
-    schema: { summary: 'Replaces an app\'s fields (secrets are kept); takes effect on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, body: AppBody, response: { 200: AppView, ...errorResponses(400, 404, 409, 412, 503) } },
-  }, async (req, reply) => {
-    if (checkIps(reply, req.body)) return reply;
-    try {
-      const { app: updated, version } = await identity.update(req.params.id, req.body, appsIfMatch(req));
-      return reply.header('etag', appsEtag(version)).send(view(updated));
-    } catch (err) {
-      return appErrorReply(reply, err);
-    }
-  });
-
-  app.delete<{ Params: { id: string } }>('/apps/:id', {
-    schema: { summary: 'Deletes an app; its tokens and keys stop working on every node within a second.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, response: { 204: { type: 'null' }, ...errorResponses(400, 404, 409, 412, 503) } },
-  }, async (req, reply) => {
-    try {
-      const { version } = await identity.remove(req.params.id, appsIfMatch(req));
-      return reply.code(204).header('etag', appsEtag(version)).send();
-    } catch (err) {
-      return appErrorReply(reply, err);
-    }
-  });
-
-  app.post<{ Params: { id: string }; Querystring: { overlap_s?: number } }>('/apps/:id/secret', {
-    schema: { summary: 'Rotates the app\'s secret; the previous one works for the overlap window.', tags: ['apps'], params: IdParam, headers: AppsIfMatchHeaders, querystring: RotateQuery, response: { 200: WithSecret, ...errorResponses(400, 404, 409, 412, 503) } },
-  }, async (req, reply) => {
-    try {
-      const { app: rotated, secret, version } = await identity.rotateSecret(req.params.id, req.query.overlap_s, appsIfMatch(req));
-      return reply.header('etag', appsEtag(version)).send({ app: view(rotated), secret });
-    } catch (err) {
-      return appErrorReply(reply, err);
-    }
-  });
-
-  app.get('/keys', {
-    schema: { summary: 'The gateway\'s signing keys (public metadata only); the ETag is the keys version.', tags: ['keys'], response: { 200: { type: 'array', items: KeyView }, ...errorResponses() } },
-  }, async (_req, reply) => {
-    reply.header('etag', keysEtag(identity.keysVersion()));
-    const keys = identity.keys();
-    const current = currentKey(keys);
-    return keys.map((k) => keyView(k, current));
-  });
-
-  app.post('/keys/rotate', {
-    schema: {
-      summary: 'Makes a new signing key current; tokens signed with the previous one verify until they expire. The ETag is the new keys version; the apps version does not move.',
-      tags: ['keys'], headers: KeysIfMatchHeaders, response: { 200: KeyView, ...errorResponses(400, 409, 412, 503) },
+  app.get(
+    '/apps',
+    {
+      schema: {
+        summary: 'Every app (no secrets); the ETag is the apps version.',
+        tags: ['apps'],
+        response: { 200: { type: 'array', items: AppView }, ...errorResponses() },
+      },
     },
-  }, async (req, reply) => {
-    try {
-      const { key, version } = await identity.rotateKeys(ifMatchOf(req, KEYS_ETAG_PREFIX));
-      return reply.header('etag', keysEtag(version)).send(keyView(key, key));
-    } catch (err) {
-      return appErrorReply(reply, err, 'keys');
-    }
-  });
+    async (_req, reply) => {
+      reply.header('etag', appsEtag(identity.appsVersion()));
+      return identity.list().map(view);
+    },
+  );
+
+  app.post<{ Body: AppInput & { id?: string } }>(
+    '/apps',
+    {
+      schema: {
+        summary: 'Creates an app; the reply holds its secret, shown only this once.',
+        tags: ['apps'],
+        headers: AppsIfMatchHeaders,
+        body: CreateBody,
+        response: { 201: WithSecret, ...errorResponses(400, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      if (checkIps(reply, req.body)) return reply;
+      try {
+        const { app: created, secret, version } = await identity.create(req.body, req.body.id, appsIfMatch(req));
+        return reply
+          .code(201)
+          .header('etag', appsEtag(version))
+          .send({ app: view(created), secret });
+      } catch (err) {
+        return appErrorReply(reply, err);
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/apps/:id',
+    {
+      schema: {
+        summary: 'One app (no secret); the ETag is the apps version.',
+        tags: ['apps'],
+        params: IdParam,
+        response: { 200: AppView, ...errorResponses(404) },
+      },
+    },
+    async (req, reply) => {
+      reply.header('etag', appsEtag(identity.appsVersion()));
+      const found = identity.get(req.params.id);
+      return found ? view(found) : sendError(reply, 'GW_ERR_NOT_FOUND', `no app with id "${req.params.id}"`);
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: AppInput }>(
+    '/apps/:id',
+    {
+      schema: {
+        summary: "Replaces an app's fields (secrets are kept); takes effect on every node within a second.",
+        tags: ['apps'],
+        params: IdParam,
+        headers: AppsIfMatchHeaders,
+        body: AppBody,
+        response: { 200: AppView, ...errorResponses(400, 404, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      if (checkIps(reply, req.body)) return reply;
+      try {
+        const { app: updated, version } = await identity.update(req.params.id, req.body, appsIfMatch(req));
+        return reply.header('etag', appsEtag(version)).send(view(updated));
+      } catch (err) {
+        return appErrorReply(reply, err);
+      }
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/apps/:id',
+    {
+      schema: {
+        summary: 'Deletes an app; its tokens and keys stop working on every node within a second.',
+        tags: ['apps'],
+        params: IdParam,
+        headers: AppsIfMatchHeaders,
+        response: { 204: { type: 'null' }, ...errorResponses(400, 404, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const { version } = await identity.remove(req.params.id, appsIfMatch(req));
+        return reply.code(204).header('etag', appsEtag(version)).send();
+      } catch (err) {
+        return appErrorReply(reply, err);
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { overlap_s?: number } }>(
+    '/apps/:id/secret',
+    {
+      schema: {
+        summary: "Rotates the app's secret; the previous one works for the overlap window.",
+        tags: ['apps'],
+        params: IdParam,
+        headers: AppsIfMatchHeaders,
+        querystring: RotateQuery,
+        response: { 200: WithSecret, ...errorResponses(400, 404, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const {
+          app: rotated,
+          secret,
+          version,
+        } = await identity.rotateSecret(req.params.id, req.query.overlap_s, appsIfMatch(req));
+        return reply.header('etag', appsEtag(version)).send({ app: view(rotated), secret });
+      } catch (err) {
+        return appErrorReply(reply, err);
+      }
+    },
+  );
+
+  app.get(
+    '/keys',
+    {
+      schema: {
+        summary: "The gateway's signing keys (public metadata only); the ETag is the keys version.",
+        tags: ['keys'],
+        response: { 200: { type: 'array', items: KeyView }, ...errorResponses() },
+      },
+    },
+    async (_req, reply) => {
+      reply.header('etag', keysEtag(identity.keysVersion()));
+      const keys = identity.keys();
+      const current = currentKey(keys);
+      return keys.map((k) => keyView(k, current));
+    },
+  );
+
+  app.post(
+    '/keys/rotate',
+    {
+      schema: {
+        summary:
+          'Makes a new signing key current; tokens signed with the previous one verify ' +
+          'until they expire. The ETag is the new keys version; the apps version does not move.',
+        tags: ['keys'],
+        headers: KeysIfMatchHeaders,
+        response: { 200: KeyView, ...errorResponses(400, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const { key, version } = await identity.rotateKeys(ifMatchOf(req, KEYS_ETAG_PREFIX));
+        return reply.header('etag', keysEtag(version)).send(keyView(key, key));
+      } catch (err) {
+        return appErrorReply(reply, err, 'keys');
+      }
+    },
+  );
 }

@@ -6,71 +6,109 @@ import { ConfigBody, errorResponses, VersionSummary, VersionWithConfig } from '.
 
 /** The whole config: read, validate, replace, history and rollback. */
 export function configRoutes(app: FastifyInstance, control: ControlPlane): void {
-  app.get('/config', {
-    schema: { summary: 'The config version now serving; its ETag is the version.', tags: ['config'], response: { 200: VersionWithConfig, ...errorResponses() } },
-  }, async (_req, reply) => {
-    const serving = control.current();
-    reply.header('etag', etagOf(serving.version));
-    return serving;
-  });
-
-  app.post('/config/validate', {
-    schema: {
-      summary: 'Checks a config without applying it.',
-      tags: ['config'],
-      body: ConfigBody,
-      response: {
-        200: { type: 'object', required: ['valid'], properties: { valid: { type: 'boolean', enum: [true] } } },
-        ...errorResponses(400),
+  app.get(
+    '/config',
+    {
+      schema: {
+        summary: 'The config version now serving; its ETag is the version.',
+        tags: ['config'],
+        response: { 200: VersionWithConfig, ...errorResponses() },
       },
     },
-  }, async (req, reply) => {
-    const errors = await control.validate(req.body);
-    if (errors.length === 0) return { valid: true };
-    return sendError(reply, 'GW_ERR_CONFIG_INVALID', `config has ${errors.length} error${errors.length === 1 ? '' : 's'}`, errors);
-  });
-
-  app.put('/config', {
-    schema: {
-      summary: 'Replaces the whole config; applied atomically or not at all.',
-      tags: ['config'],
-      headers: IfMatchHeaders,
-      body: ConfigBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
+    async (_req, reply) => {
+      const serving = control.current();
+      reply.header('etag', etagOf(serving.version));
+      return serving;
     },
-  }, async (req, reply) => {
-    const body = req.body as Record<string, unknown>;
-    return sendEditResult(reply, await control.edit(() => ({ config: body }), 'PUT /config', ifMatchOf(req)));
-  });
+  );
 
-  app.get<{ Querystring: { limit: number } }>('/config/history', {
-    schema: {
-      summary: 'Applied config versions, newest first.',
-      tags: ['config'],
-      querystring: {
-        type: 'object',
-        properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 20, description: 'Versions to return (default 20).' } },
+  app.post(
+    '/config/validate',
+    {
+      schema: {
+        summary: 'Checks a config without applying it.',
+        tags: ['config'],
+        body: ConfigBody,
+        response: {
+          200: { type: 'object', required: ['valid'], properties: { valid: { type: 'boolean', enum: [true] } } },
+          ...errorResponses(400),
+        },
       },
-      response: { 200: { type: 'array', items: VersionSummary }, ...errorResponses(400, 503) },
     },
-  }, async (req) => control.history(req.query.limit));
+    async (req, reply) => {
+      const errors = await control.validate(req.body);
+      if (errors.length === 0) return { valid: true };
+      return sendError(
+        reply,
+        'GW_ERR_CONFIG_INVALID',
+        `config has ${errors.length} error${errors.length === 1 ? '' : 's'}`,
+        errors,
+      );
+    },
+  );
 
-  app.post<{ Body: { version: number } }>('/config/rollback', {
-    schema: {
-      summary: 'Applies an earlier version again, as a new version.',
-      tags: ['config'],
-      headers: IfMatchHeaders,
-      body: {
-        type: 'object',
-        required: ['version'],
-        additionalProperties: false,
-        properties: { version: { type: 'integer', minimum: 1, description: 'Version to return to.' } },
+  app.put(
+    '/config',
+    {
+      schema: {
+        summary: 'Replaces the whole config; applied atomically or not at all.',
+        tags: ['config'],
+        headers: IfMatchHeaders,
+        body: ConfigBody,
+        response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
       },
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
     },
-  }, async (req, reply) => {
-    const result = await control.rollback(req.body.version, ifMatchOf(req));
-    if (!result) return sendError(reply, 'GW_ERR_NOT_FOUND', `config version ${req.body.version} is not in the history`);
-    return sendEditResult(reply, result);
-  });
+    async (req, reply) => {
+      const body = req.body as Record<string, unknown>;
+      return sendEditResult(reply, await control.edit(() => ({ config: body }), 'PUT /config', ifMatchOf(req)));
+    },
+  );
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/config/history',
+    {
+      schema: {
+        summary: 'Applied config versions, newest first.',
+        tags: ['config'],
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 20,
+              description: 'Versions to return (default 20).',
+            },
+          },
+        },
+        response: { 200: { type: 'array', items: VersionSummary }, ...errorResponses(400, 503) },
+      },
+    },
+    async (req) => control.history(req.query.limit),
+  );
+
+  app.post<{ Body: { version: number } }>(
+    '/config/rollback',
+    {
+      schema: {
+        summary: 'Applies an earlier version again, as a new version.',
+        tags: ['config'],
+        headers: IfMatchHeaders,
+        body: {
+          type: 'object',
+          required: ['version'],
+          additionalProperties: false,
+          properties: { version: { type: 'integer', minimum: 1, description: 'Version to return to.' } },
+        },
+        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      const result = await control.rollback(req.body.version, ifMatchOf(req));
+      if (!result)
+        return sendError(reply, 'GW_ERR_NOT_FOUND', `config version ${req.body.version} is not in the history`);
+      return sendEditResult(reply, result);
+    },
+  );
 }

@@ -7,7 +7,7 @@ const METRICS_SLICE = 256 * 1024;
 
 /** `text` in slices of about `size` UTF-16 units, never between the two halves of a surrogate pair. */
 export function* slices(text: string, size: number): Generator<string> {
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     let end = Math.min(i + size, text.length);
     const last = text.charCodeAt(end - 1);
     if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
@@ -20,43 +20,72 @@ export function* slices(text: string, size: number): Generator<string> {
 export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
   const Status = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
 
-  app.get('/healthz', {
-    schema: { summary: 'Liveness: the admin listener answers.', tags: ['ops'], security: [], response: { 200: Status } },
-  }, async () => ({ status: 'ok' }));
-
-  app.get('/readyz', {
-    schema: {
-      summary: 'Readiness: a config is compiled and the proxy listener accepts connections.',
-      tags: ['ops'],
-      security: [],
-      response: { 200: Status, 503: Status },
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness: the admin listener answers.',
+        tags: ['ops'],
+        security: [],
+        response: { 200: Status },
+      },
     },
-  }, async (_req, reply) => (control.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' })));
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/metrics', {
-    schema: {
-      summary: 'Prometheus text exposition of every gateway process.',
-      tags: ['ops'],
-      response: { 200: { type: 'string', description: 'Prometheus text format.' }, ...errorResponses() },
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: a config is compiled and the proxy listener accepts connections.',
+        tags: ['ops'],
+        security: [],
+        response: { 200: Status, 503: Status },
+      },
     },
-  }, async (_req, reply) => {
-    const { contentType, body } = await control.metrics();
-    // A large text goes out in slices, each encoded as the socket takes it: 20 MB (10,000 routes) encoded at once held
-    // the event loop for 115-130 ms.
-    if (body.length > METRICS_SLICE) return reply.type(contentType).send(Readable.from(slices(body, METRICS_SLICE)));
-    // Bypass the JSON serializer: the body is already Prometheus text.
-    return reply.type(contentType).serializer((payload) => payload as string).send(body);
-  });
+    async (_req, reply) => (control.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' })),
+  );
 
-  app.get('/health', {
-    schema: {
-      summary: 'Live state of every upstream target.',
-      tags: ['upstreams'],
-      response: { 200: { type: 'array', items: UpstreamHealth }, ...errorResponses() },
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus text exposition of every gateway process.',
+        tags: ['ops'],
+        response: { 200: { type: 'string', description: 'Prometheus text format.' }, ...errorResponses() },
+      },
     },
-  }, async () => control.health());
+    async (_req, reply) => {
+      const { contentType, body } = await control.metrics();
+      // A large text goes out in slices, each encoded as the socket takes it: 20 MB (10,000 routes) encoded at once
+      // held
+      // the event loop for 115-130 ms.
+      if (body.length > METRICS_SLICE) return reply.type(contentType).send(Readable.from(slices(body, METRICS_SLICE)));
+      // Bypass the JSON serializer: the body is already Prometheus text.
+      return reply
+        .type(contentType)
+        .serializer((payload) => payload as string)
+        .send(body);
+    },
+  );
 
-  app.get('/openapi.json', {
-    schema: { summary: 'This API as an OpenAPI 3.1 document.', tags: ['ops'], response: errorResponses() },
-  }, async () => app.swagger());
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Live state of every upstream target.',
+        tags: ['upstreams'],
+        response: { 200: { type: 'array', items: UpstreamHealth }, ...errorResponses() },
+      },
+    },
+    async () => control.health(),
+  );
+
+  app.get(
+    '/openapi.json',
+    {
+      schema: { summary: 'This API as an OpenAPI 3.1 document.', tags: ['ops'], response: errorResponses() },
+    },
+    async () => app.swagger(),
+  );
 }

@@ -29,59 +29,100 @@ export function servingServices(control: ControlPlane, reply: FastifyReply): Raw
  * different services all land.
  */
 export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void {
-  app.get('/services', {
-    schema: { summary: 'Every configured service; the ETag is the config version.', tags: ['services'], response: { 200: { type: 'array', items: ServiceBody }, ...errorResponses() } },
-  }, async (_req, reply) => servingServices(control, reply));
-
-  app.get<{ Params: { name: string } }>('/services/:name', {
-    schema: { summary: 'One service; the ETag is the config version.', tags: ['services'], params: NameParam, response: { 200: ServiceBody, ...errorResponses(404) } },
-  }, async (req, reply) => {
-    const service = servingServices(control, reply).find((s) => s.name === req.params.name);
-    return service ?? sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.name}"`);
-  });
-
-  app.put<{ Params: { name: string }; Body: RawService }>('/services/:name', {
-    schema: {
-      summary: 'Inserts or replaces one service and applies the whole config.',
-      tags: ['services'],
-      params: NameParam,
-      headers: IfMatchHeaders,
-      body: ServiceBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
+  app.get(
+    '/services',
+    {
+      schema: {
+        summary: 'Every configured service; the ETag is the config version.',
+        tags: ['services'],
+        response: { 200: { type: 'array', items: ServiceBody }, ...errorResponses() },
+      },
     },
-  }, async (req, reply) => {
-    const { name } = req.params;
-    if (req.body.name !== undefined && req.body.name !== name) {
-      return sendError(reply, 'GW_ERR_BAD_REQUEST', `name in the body ("${String(req.body.name)}") does not match the URL ("${name}")`, [
-        { path: '/name', message: `must equal "${name}" from the URL` },
-      ]);
-    }
-    const service = { ...req.body, name };
-    const result = await control.edit((serving) => {
-      const services = [...servicesOf(serving)];
-      const i = services.findIndex((s) => s.name === name);
-      if (i === -1) services.push(service);
-      else services[i] = service;
-      return { config: withServices(serving, services) };
-    }, `PUT /services/${name}`, ifMatchOf(req));
-    return sendEditResult(reply, result);
-  });
+    async (_req, reply) => servingServices(control, reply),
+  );
 
-  app.delete<{ Params: { name: string } }>('/services/:name', {
-    schema: {
-      summary: 'Removes one service and applies the whole config.',
-      tags: ['services'],
-      params: NameParam,
-      headers: IfMatchHeaders,
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+  app.get<{ Params: { name: string } }>(
+    '/services/:name',
+    {
+      schema: {
+        summary: 'One service; the ETag is the config version.',
+        tags: ['services'],
+        params: NameParam,
+        response: { 200: ServiceBody, ...errorResponses(404) },
+      },
     },
-  }, async (req, reply) => {
-    const { name } = req.params;
-    const result = await control.edit((serving) => {
-      const services = servicesOf(serving);
-      if (!services.some((s) => s.name === name)) return { notFound: `no service named "${name}"` };
-      return { config: withServices(serving, services.filter((s) => s.name !== name)) };
-    }, `DELETE /services/${name}`, ifMatchOf(req));
-    return sendEditResult(reply, result);
-  });
+    async (req, reply) => {
+      const service = servingServices(control, reply).find((s) => s.name === req.params.name);
+      return service ?? sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.name}"`);
+    },
+  );
+
+  app.put<{ Params: { name: string }; Body: RawService }>(
+    '/services/:name',
+    {
+      schema: {
+        summary: 'Inserts or replaces one service and applies the whole config.',
+        tags: ['services'],
+        params: NameParam,
+        headers: IfMatchHeaders,
+        body: ServiceBody,
+        response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      if (req.body.name !== undefined && req.body.name !== name) {
+        return sendError(
+          reply,
+          'GW_ERR_BAD_REQUEST',
+          `name in the body ("${String(req.body.name)}") does not match the URL ("${name}")`,
+          [{ path: '/name', message: `must equal "${name}" from the URL` }],
+        );
+      }
+      const service = { ...req.body, name };
+      const result = await control.edit(
+        (serving) => {
+          const services = [...servicesOf(serving)];
+          const i = services.findIndex((s) => s.name === name);
+          if (i === -1) services.push(service);
+          else services[i] = service;
+          return { config: withServices(serving, services) };
+        },
+        `PUT /services/${name}`,
+        ifMatchOf(req),
+      );
+      return sendEditResult(reply, result);
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/services/:name',
+    {
+      schema: {
+        summary: 'Removes one service and applies the whole config.',
+        tags: ['services'],
+        params: NameParam,
+        headers: IfMatchHeaders,
+        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+      },
+    },
+    async (req, reply) => {
+      const { name } = req.params;
+      const result = await control.edit(
+        (serving) => {
+          const services = servicesOf(serving);
+          if (!services.some((s) => s.name === name)) return { notFound: `no service named "${name}"` };
+          return {
+            config: withServices(
+              serving,
+              services.filter((s) => s.name !== name),
+            ),
+          };
+        },
+        `DELETE /services/${name}`,
+        ifMatchOf(req),
+      );
+      return sendEditResult(reply, result);
+    },
+  );
 }

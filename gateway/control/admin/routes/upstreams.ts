@@ -14,7 +14,10 @@ interface UpstreamView {
 
 function view(service: RawService, health: Map<string, TargetHealth[]>): UpstreamView {
   const name = String(service.name);
-  const upstream = typeof service.upstream === 'object' && service.upstream !== null ? (service.upstream as Record<string, unknown>) : {};
+  const upstream =
+    typeof service.upstream === 'object' && service.upstream !== null
+      ? (service.upstream as Record<string, unknown>)
+      : {};
   return { service: name, upstream, health: health.get(name) ?? [] };
 }
 
@@ -24,48 +27,64 @@ function healthByService(control: ControlPlane): Map<string, TargetHealth[]> {
 
 /** Each service's upstream as configured, beside its live target health; replacing one applies the whole config. */
 export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): void {
-  app.get('/upstreams', {
-    schema: {
-      summary: 'Every service\'s upstream with live target health; the ETag is the config version.',
-      tags: ['upstreams'],
-      response: { 200: { type: 'array', items: UpstreamView }, ...errorResponses() },
+  app.get(
+    '/upstreams',
+    {
+      schema: {
+        summary: "Every service's upstream with live target health; the ETag is the config version.",
+        tags: ['upstreams'],
+        response: { 200: { type: 'array', items: UpstreamView }, ...errorResponses() },
+      },
     },
-  }, async (_req, reply) => {
-    const health = healthByService(control);
-    return servingServices(control, reply).map((s) => view(s, health));
-  });
+    async (_req, reply) => {
+      const health = healthByService(control);
+      return servingServices(control, reply).map((s) => view(s, health));
+    },
+  );
 
-  app.get<{ Params: { service: string } }>('/upstreams/:service', {
-    schema: {
-      summary: 'One service\'s upstream with live target health; the ETag is the config version.',
-      tags: ['upstreams'],
-      params: ServiceParam,
-      response: { 200: UpstreamView, ...errorResponses(404) },
+  app.get<{ Params: { service: string } }>(
+    '/upstreams/:service',
+    {
+      schema: {
+        summary: "One service's upstream with live target health; the ETag is the config version.",
+        tags: ['upstreams'],
+        params: ServiceParam,
+        response: { 200: UpstreamView, ...errorResponses(404) },
+      },
     },
-  }, async (req, reply) => {
-    const service = servingServices(control, reply).find((s) => s.name === req.params.service);
-    if (!service) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.service}"`);
-    return view(service, healthByService(control));
-  });
+    async (req, reply) => {
+      const service = servingServices(control, reply).find((s) => s.name === req.params.service);
+      if (!service) return sendError(reply, 'GW_ERR_NOT_FOUND', `no service named "${req.params.service}"`);
+      return view(service, healthByService(control));
+    },
+  );
 
-  app.put<{ Params: { service: string }; Body: Record<string, unknown> }>('/upstreams/:service', {
-    schema: {
-      summary: 'Replaces one service\'s upstream and applies the whole config.',
-      tags: ['upstreams'],
-      params: ServiceParam,
-      headers: IfMatchHeaders,
-      body: UpstreamBody,
-      response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+  app.put<{ Params: { service: string }; Body: Record<string, unknown> }>(
+    '/upstreams/:service',
+    {
+      schema: {
+        summary: "Replaces one service's upstream and applies the whole config.",
+        tags: ['upstreams'],
+        params: ServiceParam,
+        headers: IfMatchHeaders,
+        body: UpstreamBody,
+        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+      },
     },
-  }, async (req, reply) => {
-    const name = req.params.service;
-    const result = await control.edit((serving) => {
-      const services = [...servicesOf(serving)];
-      const i = services.findIndex((s) => s.name === name);
-      if (i === -1) return { notFound: `no service named "${name}"` };
-      services[i] = { ...services[i], upstream: req.body };
-      return { config: withServices(serving, services) };
-    }, `PUT /upstreams/${name}`, ifMatchOf(req));
-    return sendEditResult(reply, result);
-  });
+    async (req, reply) => {
+      const name = req.params.service;
+      const result = await control.edit(
+        (serving) => {
+          const services = [...servicesOf(serving)];
+          const i = services.findIndex((s) => s.name === name);
+          if (i === -1) return { notFound: `no service named "${name}"` };
+          services[i] = { ...services[i], upstream: req.body };
+          return { config: withServices(serving, services) };
+        },
+        `PUT /upstreams/${name}`,
+        ifMatchOf(req),
+      );
+      return sendEditResult(reply, result);
+    },
+  );
 }

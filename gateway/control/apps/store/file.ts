@@ -43,9 +43,16 @@ export class FileAppStore implements AppStore {
   }
 
   async #save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined> {
-    // Behind `expected`: the file was removed or replaced by an older one; this process's doc goes in after it (AppStore.save).
+    // Behind `expected`: the file was removed or replaced by an older one; this process's doc goes in after it
+    // (AppStore.save).
     if ((await this.load()).version > expected) return undefined;
-    const next: IdentityDoc = { version: expected + 1, appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys };
+    const next: IdentityDoc = {
+      version: expected + 1,
+      appsVersion: doc.appsVersion,
+      keysVersion: doc.keysVersion,
+      apps: doc.apps,
+      keys: doc.keys,
+    };
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     const fh = await open(tmp, 'wx', 0o600);

@@ -58,8 +58,10 @@ export class RedisAppStore implements AppStore {
     this.#onError = o.onError ?? (() => {});
     this.#onOk = o.onOk ?? (() => {});
     this.#redis = new Redis(o.url, {
-      commandTimeout: o.commandTimeoutMs ?? 2000, connectionName: 'tollgate-app-store',
-      retryStrategy: (times) => Math.min(times * 100, 2000), maxRetriesPerRequest: null,
+      commandTimeout: o.commandTimeoutMs ?? 2000,
+      connectionName: 'tollgate-app-store',
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+      maxRetriesPerRequest: null,
     });
     this.#redis.on('error', (err: Error) => this.#onError(err));
   }
@@ -73,7 +75,12 @@ export class RedisAppStore implements AppStore {
   }
 
   async save(doc: Omit<IdentityDoc, 'version'>, expected: number): Promise<IdentityDoc | undefined> {
-    const body = JSON.stringify({ appsVersion: doc.appsVersion, keysVersion: doc.keysVersion, apps: doc.apps, keys: doc.keys });
+    const body = JSON.stringify({
+      appsVersion: doc.appsVersion,
+      keysVersion: doc.keysVersion,
+      apps: doc.apps,
+      keys: doc.keys,
+    });
     const v = Number(await this.#redis.eval(SAVE_LUA, 1, this.#key, String(expected), body, this.#channel));
     if (v < 0) return undefined;
     this.#seen = Math.max(this.#seen, v);
@@ -83,21 +90,34 @@ export class RedisAppStore implements AppStore {
   watch(onChange: () => void, onLost?: (stored: number) => void): void {
     if (this.#subscriber || this.#closed) return;
     const check = (hint?: number) => {
-      const newer = (v: number) => { if (!this.#closed && v > this.#seen) { this.#seen = v; onChange(); } };
+      const newer = (v: number) => {
+        if (!this.#closed && v > this.#seen) {
+          this.#seen = v;
+          onChange();
+        }
+      };
       if (hint !== undefined) return newer(hint);
-      this.#redis.hget(this.#key, 'version').then((text) => {
-        this.#onOk();
-        const v = Number(text ?? 0);
-        // Versions only move forward: behind what this store saw, the data is gone.
-        if (v < this.#seen && !this.#closed) onLost?.(v);
-        else newer(v);
-      }, (err: Error) => this.#onError(err));
+      this.#redis.hget(this.#key, 'version').then(
+        (text) => {
+          this.#onOk();
+          const v = Number(text ?? 0);
+          // Versions only move forward: behind what this store saw, the data is gone.
+          if (v < this.#seen && !this.#closed) onLost?.(v);
+          else newer(v);
+        },
+        (err: Error) => this.#onError(err),
+      );
     };
     const sub = this.#redis.duplicate();
     this.#subscriber = sub;
     sub.on('error', (err: Error) => this.#onError(err));
-    sub.on('message', (channel: string, message: string) => { if (channel === this.#channel && Number.isInteger(Number(message))) check(Number(message)); });
-    sub.subscribe(this.#channel).then(() => check(), (err: Error) => this.#onError(err));
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.#channel && Number.isInteger(Number(message))) check(Number(message));
+    });
+    sub.subscribe(this.#channel).then(
+      () => check(),
+      (err: Error) => this.#onError(err),
+    );
     this.#timer = setInterval(() => check(), this.#pollMs);
     this.#timer.unref();
   }
@@ -115,7 +135,9 @@ async function quit(client: Redis): Promise<void> {
     try {
       await client.quit();
       return;
-    } catch { /* a timed-out QUIT still has to release the socket */ }
+    } catch {
+      /* a timed-out QUIT still has to release the socket */
+    }
   }
   client.disconnect();
 }

@@ -5,7 +5,8 @@ import { createEventProducer } from './producer.ts';
 
 // Regression: the library timed its requests out after its own 30 s default whatever the sink's timeout said,
 // so requests the sink had given up on stayed open (and the library's de-duplicated calls queued behind them).
-test("a broker that accepts and never answers fails the producer's requests within the sink's timeout, not the library's 30 s", {
+test('a broker that accepts and never answers fails the ' +
+  "producer's requests within the sink's timeout, not the library's 30 s", {
   timeout: 20_000,
 }, async (t) => {
   const held = new Set<Socket>();

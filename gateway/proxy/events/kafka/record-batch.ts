@@ -30,7 +30,8 @@ export interface BatchProducer {
 const HEADER_BYTES = 61;
 const CRC_AT = 17;
 const ATTRIBUTES_AT = 21;
-// Largest framing of one record: length (5), attributes, timestamp delta, offset delta (5), key, value length (5), headers.
+// Largest framing of one record: length (5), attributes, timestamp delta, offset delta (5), key, value length (5),
+// headers.
 const MAX_FRAMING_BYTES = 18;
 
 export function encodeRecordBatch(

@@ -14,23 +14,60 @@ import { authenticate } from './index.ts';
 
 /** The stage on its own: a runtime with one app and one gateway key, a route of a `jwt` service, a minimal context. */
 async function setup() {
-  const r = validateConfig({ services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:9' }] }, auth: { type: 'jwt' } }] });
+  const r = validateConfig({
+    services: [
+      {
+        name: 'api',
+        routes: [{ paths: ['/'] }],
+        upstream: { targets: [{ url: 'http://127.0.0.1:9' }] },
+        auth: { type: 'jwt' },
+      },
+    ],
+  });
   assert.ok(r.ok);
   const config = r.config!;
   const runtime = createRuntime(createGatewayMetrics(), createLogger('silent'));
   const key = await generateSigningKey('ES256', Date.now());
   const now = Date.now();
-  const app: App = { id: 'app1', name: 'a', status: 'enabled', secrets: [], allowedIps: [], roles: [], createdAt: now, updatedAt: now };
-  runtime.identity = identityFromWire({ version: 1, apps: [app], publicKeys: [key.publicJwk], signingKey: { kid: key.kid, alg: key.alg, privateJwk: key.privateJwk } });
-  const route = { name: 'api-0', config: config.services[0].routes[0], snapshotConfig: config, service: { name: 'api', config: config.services[0] }, runtime } as unknown as CompiledRoute;
+  const app: App = {
+    id: 'app1',
+    name: 'a',
+    status: 'enabled',
+    secrets: [],
+    allowedIps: [],
+    roles: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  runtime.identity = identityFromWire({
+    version: 1,
+    apps: [app],
+    publicKeys: [key.publicJwk],
+    signingKey: { kid: key.kid, alg: key.alg, privateJwk: key.privateJwk },
+  });
+  const route = {
+    name: 'api-0',
+    config: config.services[0].routes[0],
+    snapshotConfig: config,
+    service: { name: 'api', config: config.services[0] },
+    runtime,
+  } as unknown as CompiledRoute;
   const handler = authenticate.init(route)!;
   const token = await issueToken(runtime, runtime.identity.signingKey!, config.tokens, 'app1');
   const replies: string[] = [];
   // A fresh flat header string per request, as the HTTP parser hands them over (so its hash is not cached yet).
-  const ctx = (): RequestContext => ({
-    headers: { authorization: Buffer.from(`Bearer ${token}`).toString('latin1') }, path: '/x', route, appId: '', app: undefined,
-    reply(code: string) { replies.push(code); return false; },
-  }) as unknown as RequestContext;
+  const ctx = (): RequestContext =>
+    ({
+      headers: { authorization: Buffer.from(`Bearer ${token}`).toString('latin1') },
+      path: '/x',
+      route,
+      appId: '',
+      app: undefined,
+      reply(code: string) {
+        replies.push(code);
+        return false;
+      },
+    }) as unknown as RequestContext;
   return { runtime, handler, ctx, replies, app, key };
 }
 
@@ -56,19 +93,26 @@ test('a repeat token is answered synchronously from the cache in microseconds', 
   assert.ok(perCallUs < 20, `${perCallUs} µs`);
 });
 
-test('a cached token of an app disabled or deleted since is refused on the next request, without re-verifying', async () => {
-  const { runtime, handler, ctx, replies, app, key } = await setup();
-  await handler(ctx());
-  runtime.identity = identityFromWire({ version: 2, apps: [{ ...app, status: 'disabled' }], publicKeys: [key.publicJwk] });
-  assert.equal(handler(ctx()), false);
-  assert.deepEqual(replies, ['GW_ERR_APP_DISABLED']);
-  runtime.identity = identityFromWire({ version: 3, apps: [], publicKeys: [key.publicJwk] });
-  assert.equal(handler(ctx()), false);
-  assert.deepEqual(replies, ['GW_ERR_APP_DISABLED', 'GW_ERR_TOKEN_INVALID']);
-  runtime.identity = identityFromWire({ version: 4, apps: [app], publicKeys: [] });
-  assert.equal(handler(ctx()), false, 'the key that signed it is gone');
-  assert.equal(replies.at(-1), 'GW_ERR_TOKEN_INVALID');
-});
+test(
+  'a cached token of an app disabled or deleted since ' + 'is refused on the next request, without re-verifying',
+  async () => {
+    const { runtime, handler, ctx, replies, app, key } = await setup();
+    await handler(ctx());
+    runtime.identity = identityFromWire({
+      version: 2,
+      apps: [{ ...app, status: 'disabled' }],
+      publicKeys: [key.publicJwk],
+    });
+    assert.equal(handler(ctx()), false);
+    assert.deepEqual(replies, ['GW_ERR_APP_DISABLED']);
+    runtime.identity = identityFromWire({ version: 3, apps: [], publicKeys: [key.publicJwk] });
+    assert.equal(handler(ctx()), false);
+    assert.deepEqual(replies, ['GW_ERR_APP_DISABLED', 'GW_ERR_TOKEN_INVALID']);
+    runtime.identity = identityFromWire({ version: 4, apps: [app], publicKeys: [] });
+    assert.equal(handler(ctx()), false, 'the key that signed it is gone');
+    assert.equal(replies.at(-1), 'GW_ERR_TOKEN_INVALID');
+  },
+);
 
 test('a header that ends like a cached token but differs before is verified, not answered from the cache', async () => {
   const { handler, ctx, replies } = await setup();

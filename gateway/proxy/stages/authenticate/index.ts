@@ -45,12 +45,14 @@ function stripAppHeader(c: Compiled, ctx: RequestContext): void {
   if (ctx.headers[c.appHeader] !== undefined) delete ctx.headers[c.appHeader];
 }
 
-/** Re-checks a cached token against the current identity: the app may have been disabled, deleted, or the key dropped. */
+/** Re-checks a cached token against the current identity: the app may have been disabled, deleted, or the key dropped.
+ * */
 function recheck(e: VerifiedToken, ctx: RequestContext, c: Compiled): StageResult {
   const identity = ctx.route!.runtime.identity;
   const app = identity.apps.get(e.appId);
   if (e.version !== identity.version) {
-    if (e.kid !== '' && !identity.publicKeys.some((k) => k.kid === e.kid)) return reject(c, ctx, 'GW_ERR_TOKEN_INVALID', BEARER_INVALID);
+    if (e.kid !== '' && !identity.publicKeys.some((k) => k.kid === e.kid))
+      return reject(c, ctx, 'GW_ERR_TOKEN_INVALID', BEARER_INVALID);
     if (app === undefined && !e.appOptional) return reject(c, ctx, 'GW_ERR_TOKEN_INVALID', BEARER_INVALID);
     e.version = identity.version;
   }
@@ -76,7 +78,15 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
   const miss = async (ctx: RequestContext, authz: string, key: string): Promise<void | false> => {
     const r = await verifyJwt(policy, authz.slice(7));
     if (!r.ok) return reject(c, ctx, r.code, BEARER_INVALID);
-    const e: VerifiedToken = { authz, appId: r.appId, untilMs: r.untilMs, policy: policyNo, kid: r.kid, appOptional: r.appOptional, version: -1 };
+    const e: VerifiedToken = {
+      authz,
+      appId: r.appId,
+      untilMs: r.untilMs,
+      policy: policyNo,
+      kid: r.kid,
+      appOptional: r.appOptional,
+      version: -1,
+    };
     cache.set(key, e);
     return recheck(e, ctx, c);
   };
@@ -133,7 +143,8 @@ function apiKeyHandler(c: Compiled, header: string) {
   };
 }
 
-/** Authenticate the app per service: JWT (gateway-issued or external issuers) or an API key; `none` only strips the app header. */
+/** Authenticate the app per service: JWT (gateway-issued or external issuers) or an API key; `none` only strips the app
+ * header. */
 export const authenticate: RouteStage = {
   name: 'authenticate',
   scope: 'route',
@@ -147,9 +158,19 @@ export const authenticate: RouteStage = {
       };
     }
     const tokens = route.snapshotConfig.tokens;
-    const c: Compiled = { service: route.service.name, appHeader, anonymous: anonymousMatcher(auth.anonymous_paths), state: authState(route.runtime, tokens.cache_size) };
+    const c: Compiled = {
+      service: route.service.name,
+      appHeader,
+      anonymous: anonymousMatcher(auth.anonymous_paths),
+      state: authState(route.runtime, tokens.cache_size),
+    };
     if (auth.type === 'api_key') return apiKeyHandler(c, auth.api_key_header.toLowerCase());
     const fingerprint = JSON.stringify([route.service.name, auth, tokens.issuer, tokens.audience]);
-    return jwtHandler(c, compileJwtPolicy(auth, tokens, route.runtime), policyId(c.state, fingerprint), auth.max_token_bytes);
+    return jwtHandler(
+      c,
+      compileJwtPolicy(auth, tokens, route.runtime),
+      policyId(c.state, fingerprint),
+      auth.max_token_bytes,
+    );
   },
 };

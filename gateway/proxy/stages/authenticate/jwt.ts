@@ -1,4 +1,13 @@
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  type CryptoKey,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Identity } from '../../../control/apps/types.ts';
 import { stateOf, type Runtime } from '../../runtime.ts';
 import type { TokensConfig } from '../token-endpoint/schema.ts';
@@ -35,7 +44,11 @@ function remoteKeys(runtime: Runtime, url: string, cooldownMs: number): JWTVerif
   const id = `${cooldownMs} ${url}`;
   let set = sets.get(id);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: cooldownMs, cacheMaxAge: 600_000 });
+    set = createRemoteJWKSet(new URL(url), {
+      timeoutDuration: 2000,
+      cooldownDuration: cooldownMs,
+      cacheMaxAge: 600_000,
+    });
     sets.set(id, set);
   }
   return set;
@@ -44,11 +57,19 @@ function remoteKeys(runtime: Runtime, url: string, cooldownMs: number): JWTVerif
 export function compileJwtPolicy(auth: AuthConfig, tokens: TokensConfig, runtime: Runtime): JwtPolicy {
   const issuers = new Map<string, Issuer>();
   for (const i of auth.issuers) {
-    issuers.set(i.issuer, { getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms), audience: i.audience, algorithms: i.algorithms, appClaim: i.app_claim, requireApp: i.require_app });
+    issuers.set(i.issuer, {
+      getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms),
+      audience: i.audience,
+      algorithms: i.algorithms,
+      appClaim: i.app_claim,
+      requireApp: i.require_app,
+    });
   }
   return {
     gateway: auth.gateway_tokens ? { issuer: tokens.issuer, audience: tokens.audience } : undefined,
-    issuers, toleranceS: auth.clock_tolerance_s, runtime,
+    issuers,
+    toleranceS: auth.clock_tolerance_s,
+    runtime,
   };
 }
 
@@ -84,23 +105,47 @@ export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtRe
   try {
     if (policy.gateway && iss === policy.gateway.issuer) {
       let kid = '';
-      const { payload } = await jwtVerify(token, (header) => {
-        kid = String(header.kid);
-        return gatewayKey(policy.runtime, identity, header.kid, header.alg);
-      }, {
-        issuer: policy.gateway.issuer, audience: policy.gateway.audience, algorithms: [...SIGNING_ALGORITHMS],
-        clockTolerance: policy.toleranceS, requiredClaims: ['exp', 'sub'],
-      });
-      return { ok: true, appId: payload.sub!, untilMs: (payload.exp! + policy.toleranceS) * 1000, kid, appOptional: false };
+      const { payload } = await jwtVerify(
+        token,
+        (header) => {
+          kid = String(header.kid);
+          return gatewayKey(policy.runtime, identity, header.kid, header.alg);
+        },
+        {
+          issuer: policy.gateway.issuer,
+          audience: policy.gateway.audience,
+          algorithms: [...SIGNING_ALGORITHMS],
+          clockTolerance: policy.toleranceS,
+          requiredClaims: ['exp', 'sub'],
+        },
+      );
+      return {
+        ok: true,
+        appId: payload.sub!,
+        untilMs: (payload.exp! + policy.toleranceS) * 1000,
+        kid,
+        appOptional: false,
+      };
     }
     const issuer = typeof iss === 'string' ? policy.issuers.get(iss) : undefined;
     if (!issuer) return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: 'unknown issuer' };
     const { payload } = await jwtVerify(token, issuer.getKey, {
-      issuer: iss, audience: issuer.audience, algorithms: issuer.algorithms, clockTolerance: policy.toleranceS, requiredClaims: ['exp'],
+      issuer: iss,
+      audience: issuer.audience,
+      algorithms: issuer.algorithms,
+      clockTolerance: policy.toleranceS,
+      requiredClaims: ['exp'],
     });
     const appId = payload[issuer.appClaim];
-    if (typeof appId !== 'string' || appId.length === 0 || appId.length > 256) return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `no ${issuer.appClaim} claim` };
-    return { ok: true, appId, untilMs: (payload.exp! + policy.toleranceS) * 1000, kid: '', appOptional: !issuer.requireApp };
+    if (typeof appId !== 'string' || appId.length === 0 || appId.length > 256)
+      return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `no ${issuer.appClaim} claim` };
+    return {
+      ok: true,
+      appId,
+      untilMs: (payload.exp! + policy.toleranceS) * 1000,
+      kid: '',
+      appOptional: !issuer.requireApp,
+    };
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) return { ok: false, code: 'GW_ERR_TOKEN_EXPIRED', reason: 'expired' };
     return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: (err as { code?: string }).code ?? 'invalid' };

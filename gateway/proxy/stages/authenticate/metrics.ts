@@ -32,32 +32,43 @@ export function authState(runtime: Runtime, cacheSize: number) {
     const tokens = new Lru<string, VerifiedToken>(cacheSize);
     const credentials = new CredentialCache(cacheSize);
     const registers = [runtime.metrics.register];
-    const cacheTotal = totalsCounter({
-      name: 'tollgate_auth_cache_total', help: 'Verified-token and credential cache lookups, by kind (jwt, credentials) and result (hit, miss).',
-      labelNames: ['kind', 'result'] as const, registers,
-    }, () => [
-      [{ kind: 'jwt', result: 'hit' }, tokens.hits],
-      [{ kind: 'jwt', result: 'miss' }, tokens.misses],
-      [{ kind: 'credentials', result: 'hit' }, credentials.lru.hits],
-      [{ kind: 'credentials', result: 'miss' }, credentials.lru.misses],
-    ]);
+    const cacheTotal = totalsCounter(
+      {
+        name: 'tollgate_auth_cache_total',
+        help: 'Verified-token and credential cache lookups, by kind (jwt, credentials) and result (hit, miss).',
+        labelNames: ['kind', 'result'] as const,
+        registers,
+      },
+      () => [
+        [{ kind: 'jwt', result: 'hit' }, tokens.hits],
+        [{ kind: 'jwt', result: 'miss' }, tokens.misses],
+        [{ kind: 'credentials', result: 'hit' }, credentials.lru.hits],
+        [{ kind: 'credentials', result: 'miss' }, credentials.lru.misses],
+      ],
+    );
     return {
       tokens,
       credentials,
       /** Compiled policies by their config fingerprint, so a reload with the same auth keeps its cached tokens. */
       policies: new Map<string, number>(),
       rejections: new Counter({
-        name: 'tollgate_auth_rejections_total', help: 'Requests refused by authentication, by service and error code.',
-        labelNames: ['service', 'code'] as const, registers,
+        name: 'tollgate_auth_rejections_total',
+        help: 'Requests refused by authentication, by service and error code.',
+        labelNames: ['service', 'code'] as const,
+        registers,
       }),
       tokenRequests: new Counter({
-        name: 'tollgate_token_requests_total', help: 'Token endpoint requests, by result (issued, or the error code).',
-        labelNames: ['result'] as const, registers,
+        name: 'tollgate_token_requests_total',
+        help: 'Token endpoint requests, by result (issued, or the error code).',
+        labelNames: ['result'] as const,
+        registers,
       }),
       cacheTotal,
       cacheEntries: new Gauge({
-        name: 'tollgate_auth_cache_entries', help: 'Entries in the verified-token (jwt) and credential caches.',
-        labelNames: ['kind'] as const, registers,
+        name: 'tollgate_auth_cache_entries',
+        help: 'Entries in the verified-token (jwt) and credential caches.',
+        labelNames: ['kind'] as const,
+        registers,
         collect() {
           this.set({ kind: 'jwt' }, tokens.size);
           this.set({ kind: 'credentials' }, credentials.lru.size);
@@ -83,4 +94,11 @@ export function policyId(state: AuthState, fingerprint: string): number {
   return id;
 }
 
-export type AuthCode = Extract<ErrorCode, 'GW_ERR_UNAUTHORIZED' | 'GW_ERR_TOKEN_INVALID' | 'GW_ERR_TOKEN_EXPIRED' | 'GW_ERR_API_KEY_INVALID' | 'GW_ERR_APP_DISABLED'>;
+export type AuthCode = Extract<
+  ErrorCode,
+  | 'GW_ERR_UNAUTHORIZED'
+  | 'GW_ERR_TOKEN_INVALID'
+  | 'GW_ERR_TOKEN_EXPIRED'
+  | 'GW_ERR_API_KEY_INVALID'
+  | 'GW_ERR_APP_DISABLED'
+>;

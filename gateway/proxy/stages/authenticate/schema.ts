@@ -1,31 +1,95 @@
 import Type, { type Static } from 'typebox';
 
 const HeaderName = (def: string, what: string) =>
-  Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', default: def, description: `${what} (default ${def}).` });
+  Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: def, description: `${what} (default ${def}).` });
 
 /** Asymmetric algorithms only: an HS* allowlist would let a public key be used as an HMAC secret. */
-const VerifyAlgorithms = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+const VerifyAlgorithms = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+] as const;
 
-const IssuerSchema = Type.Object({
-  issuer: Type.String({ minLength: 1, description: 'Exact `iss` of this issuer\'s tokens.' }),
-  jwks_url: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its public keys (fetched, cached and refreshed on an unknown kid).' }),
-  audience: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Accepted `aud` values; a token must carry one of them.' }),
-  algorithms: Type.Array(Type.Union(VerifyAlgorithms.map((a) => Type.Literal(a))), { minItems: 1, default: ['RS256', 'ES256'], description: 'Accepted `alg` values (default [RS256, ES256]).' }),
-  app_claim: Type.String({ minLength: 1, default: 'sub', description: 'Claim naming the app (default sub).' }),
-  require_app: Type.Boolean({ default: false, description: 'Refuse a token whose app is not a registered app (default false: the claim is used as the app id as is).' }),
-  jwks_cooldown_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'Least time between two JWKS fetches: an unknown kid refetches the keys at most this often (default 30000).' }),
-}, { additionalProperties: false });
+const IssuerSchema = Type.Object(
+  {
+    issuer: Type.String({ minLength: 1, description: "Exact `iss` of this issuer's tokens." }),
+    jwks_url: Type.String({
+      pattern: '^https?://',
+      description: 'Where the issuer publishes its public keys (fetched, cached and refreshed on an unknown kid).',
+    }),
+    audience: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'Accepted `aud` values; a token must carry one of them.',
+    }),
+    algorithms: Type.Array(Type.Union(VerifyAlgorithms.map((a) => Type.Literal(a))), {
+      minItems: 1,
+      default: ['RS256', 'ES256'],
+      description: 'Accepted `alg` values (default [RS256, ES256]).',
+    }),
+    app_claim: Type.String({ minLength: 1, default: 'sub', description: 'Claim naming the app (default sub).' }),
+    require_app: Type.Boolean({
+      default: false,
+      description:
+        'Refuse a token whose app is not a registered app (default false: the claim is used as the app id as is).',
+    }),
+    jwks_cooldown_ms: Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 30_000,
+      description:
+        'Least time between two JWKS fetches: an unknown kid refetches the keys at most this often (default 30000).',
+    }),
+  },
+  { additionalProperties: false },
+);
 
-const AuthObject = Type.Object({
-  type: Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api_key')], { default: 'none', description: '`none`, `jwt` (Authorization: Bearer) or `api_key` (default none).' }),
-  gateway_tokens: Type.Boolean({ default: true, description: 'Accept tokens issued by this gateway\'s token endpoint (default true).' }),
-  issuers: Type.Array(IssuerSchema, { default: [], maxItems: 16, description: 'External JWT issuers accepted besides the gateway (default []).' }),
-  api_key_header: HeaderName('x-api-key', 'Header carrying `<app_id>.<secret>` for api_key'),
-  app_header: HeaderName('x-tollgate-app-id', 'Header that carries the authenticated app id upstream; a client-sent copy is always removed'),
-  anonymous_paths: Type.Array(Type.String({ pattern: '^/' }), { default: [], maxItems: 1000, description: 'Paths that skip authentication: exact, or a prefix when ending in `*` (default []).' }),
-  clock_tolerance_s: Type.Integer({ minimum: 0, maximum: 300, default: 5, description: 'Allowed clock skew for exp and nbf, seconds (default 5).' }),
-  max_token_bytes: Type.Integer({ minimum: 256, maximum: 65536, default: 8192, description: 'Longer tokens are refused without parsing (default 8192).' }),
-}, { additionalProperties: false, description: 'Who may call this service: none, JWT or API key (default: none).' });
+const AuthObject = Type.Object(
+  {
+    type: Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api_key')], {
+      default: 'none',
+      description: '`none`, `jwt` (Authorization: Bearer) or `api_key` (default none).',
+    }),
+    gateway_tokens: Type.Boolean({
+      default: true,
+      description: "Accept tokens issued by this gateway's token endpoint (default true).",
+    }),
+    issuers: Type.Array(IssuerSchema, {
+      default: [],
+      maxItems: 16,
+      description: 'External JWT issuers accepted besides the gateway (default []).',
+    }),
+    api_key_header: HeaderName('x-api-key', 'Header carrying `<app_id>.<secret>` for api_key'),
+    app_header: HeaderName(
+      'x-tollgate-app-id',
+      'Header that carries the authenticated app id upstream; a client-sent copy is always removed',
+    ),
+    anonymous_paths: Type.Array(Type.String({ pattern: '^/' }), {
+      default: [],
+      maxItems: 1000,
+      description: 'Paths that skip authentication: exact, or a prefix when ending in `*` (default []).',
+    }),
+    clock_tolerance_s: Type.Integer({
+      minimum: 0,
+      maximum: 300,
+      default: 5,
+      description: 'Allowed clock skew for exp and nbf, seconds (default 5).',
+    }),
+    max_token_bytes: Type.Integer({
+      minimum: 256,
+      maximum: 65536,
+      default: 8192,
+      description: 'Longer tokens are refused without parsing (default 8192).',
+    }),
+  },
+  { additionalProperties: false, description: 'Who may call this service: none, JWT or API key (default: none).' },
+);
 
 export const AuthSchema = Type.Optional(AuthObject);
 export type AuthConfig = Static<typeof AuthObject>;

@@ -2,7 +2,10 @@ import type { App } from '../../../control/apps/types.ts';
 import { cidrErrors, compileCidrs, type CidrMatcher } from '../../net/cidr.ts';
 import { stateOf, type Runtime } from '../../runtime.ts';
 
-interface Entry { list: readonly string[]; matcher: CidrMatcher }
+interface Entry {
+  list: readonly string[];
+  matcher: CidrMatcher;
+}
 
 /**
  * Each app's allowedIps compiled once per App object. The Identity is replaced
@@ -15,9 +18,14 @@ export function appIpMatcher(runtime: Runtime, app: App): CidrMatcher {
   const cache = stateOf(runtime, 'acl:app-ips', () => new WeakMap<App, Entry>());
   const hit = cache.get(app);
   if (hit !== undefined && hit.list === app.allowedIps) return hit.matcher;
-  // An invalid entry (the admin API should have refused it) is dropped and logged; a list left empty refuses every address.
+  // An invalid entry (the admin API should have refused it) is dropped and logged; a list left empty refuses every
+  // address.
   const bad = new Set(cidrErrors(app.allowedIps).map((e) => e.index));
-  if (bad.size) runtime.log.warn({ app_id: app.id, invalid: app.allowedIps.filter((_, i) => bad.has(i)) }, 'app allowedIps has invalid entries; they are ignored');
+  if (bad.size)
+    runtime.log.warn(
+      { app_id: app.id, invalid: app.allowedIps.filter((_, i) => bad.has(i)) },
+      'app allowedIps has invalid entries; they are ignored',
+    );
   const matcher = compileCidrs(app.allowedIps.filter((_, i) => !bad.has(i)));
   cache.set(app, { list: app.allowedIps, matcher });
   return matcher;

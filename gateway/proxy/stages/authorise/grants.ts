@@ -41,7 +41,8 @@ export class RouteGrants {
     }
   }
 
-  /** True when one of `roles` grants `method` on `path` (normalised; lower-cased when the service says paths are case-insensitive). */
+  /** True when one of `roles` grants `method` on `path` (normalised; lower-cased when the service says paths are
+   * case-insensitive). */
   allows(roles: readonly string[], method: string, path: string): boolean {
     for (let i = 0; i < roles.length; i++) {
       const role = roles[i];

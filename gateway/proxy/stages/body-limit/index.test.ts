@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../../control/config/load.ts';
 
-const svc = (max: unknown) => ({ services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, max_body_bytes: max }] });
+const svc = (max: unknown) => ({
+  services: [
+    {
+      name: 'api',
+      routes: [{ paths: ['/'] }],
+      upstream: { targets: [{ url: 'http://127.0.0.1:1' }] },
+      max_body_bytes: max,
+    },
+  ],
+});
 
 test('max_body_bytes per service: absent = proxy.max_body_bytes, 0 = unlimited, negative or fractional refused', () => {
   const absent = validateConfig({ services: [{ ...svc(0).services[0], max_body_bytes: undefined }] }, {});

@@ -15,11 +15,18 @@ function stage(conf: Partial<Conf>, weights: number[]) {
   const pools = names.map((name, i) => ({ name, group: i === 0 ? '' : name }));
   const metrics = createGatewayMetrics(new Registry());
   const full: Conf = {
-    stable_weight: weights[0], sticky: { source: 'none' }, force_header: { name: 'x-canary', value: 'always' },
-    groups: [], ...conf,
+    stable_weight: weights[0],
+    sticky: { source: 'none' },
+    force_header: { name: 'x-canary', value: 'always' },
+    groups: [],
+    ...conf,
   } as Conf;
   const route = {
-    service: { name: 'svc', config: { canary: full }, groups: names.map((name, i) => ({ name, weight: weights[i], upstream: pools[i] })) },
+    service: {
+      name: 'svc',
+      config: { canary: full },
+      groups: names.map((name, i) => ({ name, weight: weights[i], upstream: pools[i] })),
+    },
     runtime: { metrics },
   } as unknown as CompiledRoute;
   const handler = canary.init(route)!;

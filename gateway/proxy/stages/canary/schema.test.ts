@@ -21,18 +21,42 @@ test('invalid canary configs are rejected whole, naming the path', () => {
   for (const [canary, path] of [
     [{ groups: [] }, '/services/0/canary/groups'],
     [{ groups: [{ name: 'stable', weight: 1, upstream: up(2) }] }, '/services/0/canary/groups/0/name'],
-    [{ groups: [{ name: 'a', weight: 1, upstream: up(2) }, { name: 'a', weight: 1, upstream: up(3) }] }, '/services/0/canary/groups/1/name'],
+    [
+      {
+        groups: [
+          { name: 'a', weight: 1, upstream: up(2) },
+          { name: 'a', weight: 1, upstream: up(3) },
+        ],
+      },
+      '/services/0/canary/groups/1/name',
+    ],
     [{ groups: [{ name: 'a', weight: 1, upstream: {} }] }, '/services/0/canary/groups/0/upstream/targets'],
     [{ stable_weight: 0, groups: [{ name: 'a', weight: 0, upstream: up(2) }] }, '/services/0/canary/stable_weight'],
     [{ sticky: { source: 'cookie' }, groups: [{ name: 'a', upstream: up(2) }] }, '/services/0/canary/sticky/name'],
     [{ sticky: { source: 'ip' }, groups: [{ name: 'a', upstream: up(2) }] }, '/services/0/canary/sticky/source'],
-    [{ force_header: { group: 'nope' }, groups: [{ name: 'a', upstream: up(2) }] }, '/services/0/canary/force_header/group'],
+    [
+      { force_header: { group: 'nope' }, groups: [{ name: 'a', upstream: up(2) }] },
+      '/services/0/canary/force_header/group',
+    ],
     [{ groups: [{ name: 'a', weight: -1, upstream: up(2) }] }, '/services/0/canary/groups/0/weight'],
-    [{ groups: [{ name: 'a', upstream: { targets: [{ url: 'http://127.0.0.1:2' }, { url: 'http://127.0.0.1:2/x' }] } }] }, '/services/0/canary/groups/0/upstream/targets/1/url'],
-    [{ groups: [{ name: 'a', upstream: { ...up(2), pool: { keep_alive_ms: 5000, keep_alive_max_ms: 4000 } } }] }, '/services/0/canary/groups/0/upstream/pool/keep_alive_max_ms'],
+    [
+      {
+        groups: [
+          { name: 'a', upstream: { targets: [{ url: 'http://127.0.0.1:2' }, { url: 'http://127.0.0.1:2/x' }] } },
+        ],
+      },
+      '/services/0/canary/groups/0/upstream/targets/1/url',
+    ],
+    [
+      { groups: [{ name: 'a', upstream: { ...up(2), pool: { keep_alive_ms: 5000, keep_alive_max_ms: 4000 } } }] },
+      '/services/0/canary/groups/0/upstream/pool/keep_alive_max_ms',
+    ],
   ] as const) {
     const r = validateConfig(svc(canary), {});
     assert.equal(r.ok, false, JSON.stringify(canary));
-    assert.ok(!r.ok && r.errors.some((e) => e.path.startsWith(path)), `${JSON.stringify(canary)}: ${JSON.stringify(!r.ok && r.errors)}`);
+    assert.ok(
+      !r.ok && r.errors.some((e) => e.path.startsWith(path)),
+      `${JSON.stringify(canary)}: ${JSON.stringify(!r.ok && r.errors)}`,
+    );
   }
 });

@@ -23,7 +23,11 @@ test('three groups with uneven weights split within 2% over 10,000 requests', ()
 });
 
 test('10,000 distinct sticky keys split within 2% of the weights', () => {
-  for (const weights of [[90, 10], [50, 50], [80, 15, 5]]) {
+  for (const weights of [
+    [90, 10],
+    [50, 50],
+    [80, 15, 5],
+  ]) {
     const s = new GroupSelector(weights);
     const counts = weights.map(() => 0);
     for (let i = 0; i < 10000; i++) counts[s.byKey(`app-${i}`)]++;

@@ -24,7 +24,10 @@ export class GroupSelector {
     this.total = weights.reduce((a, b) => a + b, 0);
     this.bounds = new Float64Array(weights.length);
     let acc = 0;
-    weights.forEach((w, i) => { acc += w; this.bounds[i] = acc; });
+    weights.forEach((w, i) => {
+      acc += w;
+      this.bounds[i] = acc;
+    });
     this.current = new Float64Array(weights.length);
   }
 

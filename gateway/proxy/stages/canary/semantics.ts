@@ -18,10 +18,11 @@ export function checkCanary(svc: ServiceConfig, base: string, err: Report): void
     total += g.weight;
     checkUpstream(g.upstream, `${gbase}/upstream`, err);
   });
-  if (total <= 0) err(`${cbase}/stable_weight`, 'stable_weight plus the groups\' weights must be above 0');
+  if (total <= 0) err(`${cbase}/stable_weight`, "stable_weight plus the groups' weights must be above 0");
   if ((c.sticky.source === 'cookie' || c.sticky.source === 'header') && !c.sticky.name) {
     err(`${cbase}/sticky/name`, `required when source is ${c.sticky.source}`);
   }
   const forced = c.force_header.group;
-  if (forced !== undefined && forced !== 'stable' && !names.has(forced)) err(`${cbase}/force_header/group`, `no group named "${forced}"`);
+  if (forced !== undefined && forced !== 'stable' && !names.has(forced))
+    err(`${cbase}/force_header/group`, `no group named "${forced}"`);
 }

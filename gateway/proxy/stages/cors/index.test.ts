@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../../control/config/load.ts';
 import { compileCors, headersAllowed } from './policy.ts';
 
-const svc = (cors: unknown) => ({ services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, cors }] });
+const svc = (cors: unknown) => ({
+  services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, cors }],
+});
 
 test('cors schema: allow_origins is required, the rest defaults', () => {
   const r = validateConfig(svc({ allow_origins: ['https://a.test'] }), {});
@@ -11,11 +13,21 @@ test('cors schema: allow_origins is required, the rest defaults', () => {
   assert.equal(r.config.services[0].cors!.max_age_s, 600);
   assert.deepEqual(r.config.services[0].cors!.allow_headers, ['*']);
   assert.ok(!validateConfig(svc({}), {}).ok);
-  assert.ok(!validateConfig(svc({ allow_origins: ['https://a.test'], allow_methods: ['get'] }), {}).ok, 'methods are upper-case tokens');
+  assert.ok(
+    !validateConfig(svc({ allow_origins: ['https://a.test'], allow_methods: ['get'] }), {}).ok,
+    'methods are upper-case tokens',
+  );
 });
 
 test('origin rules: exact (scheme and port matter), anchored regex, any', () => {
-  const p = compileCors({ allow_origins: ['https://a.test', '~https://[a-z]+\\.b\\.test'], allow_methods: ['GET'], allow_headers: ['X-One'], expose_headers: [], allow_credentials: false, max_age_s: 1 });
+  const p = compileCors({
+    allow_origins: ['https://a.test', '~https://[a-z]+\\.b\\.test'],
+    allow_methods: ['GET'],
+    allow_headers: ['X-One'],
+    expose_headers: [],
+    allow_credentials: false,
+    max_age_s: 1,
+  });
   assert.ok(p.allowsOrigin('https://a.test'));
   assert.ok(p.allowsOrigin('HTTPS://A.TEST'), 'origins compare case-insensitively');
   assert.ok(!p.allowsOrigin('http://a.test'));
@@ -28,7 +40,14 @@ test('origin rules: exact (scheme and port matter), anchored regex, any', () => 
   assert.ok(headersAllowed(p, 'x-one'));
   assert.ok(headersAllowed(p, ' X-One , '));
   assert.ok(!headersAllowed(p, 'x-one, x-two'));
-  const any = compileCors({ allow_origins: ['*'], allow_methods: ['*'], allow_headers: ['*'], expose_headers: ['X-Total'], allow_credentials: false, max_age_s: 1 });
+  const any = compileCors({
+    allow_origins: ['*'],
+    allow_methods: ['*'],
+    allow_headers: ['*'],
+    expose_headers: ['X-Total'],
+    allow_credentials: false,
+    max_age_s: 1,
+  });
   assert.ok(any.allowsOrigin('https://whatever.test'));
   assert.deepEqual(any.wildcard, { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'X-Total' });
   assert.ok(headersAllowed(any, 'anything'));

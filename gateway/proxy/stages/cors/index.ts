@@ -3,7 +3,8 @@ import type { RequestContext } from '../../context.ts';
 import { accessMetrics } from '../ip-acl/metrics.ts';
 import { compileCors, headersAllowed, type CorsPolicy } from './policy.ts';
 
-/** Routes whose service answers CORS preflights; route-match lets a preflight reach them even when OPTIONS is not among their methods. */
+/** Routes whose service answers CORS preflights; route-match lets a preflight reach them even when OPTIONS is not among
+ * their methods. */
 export const corsRoutes = new WeakSet<object>();
 
 /**
@@ -67,7 +68,8 @@ function answerPreflight(ctx: RequestContext, policy: CorsPolicy, origin: string
   const requestedHeaders = ctx.headers['access-control-request-headers'];
   const h: Record<string, string> = {
     'access-control-allow-origin': policy.wildcard ? '*' : origin,
-    // Echoing the asked-for method and headers is what `*` means; a literal `*` is ignored by browsers on credentialed requests.
+    // Echoing the asked-for method and headers is what `*` means; a literal `*` is ignored by browsers on credentialed
+    // requests.
     'access-control-allow-methods': policy.anyMethod ? method : policy.methodList,
     'access-control-max-age': policy.maxAge,
     'x-request-id': ctx.requestId,

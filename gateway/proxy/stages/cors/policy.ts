@@ -9,7 +9,8 @@ type CorsConfig = NonNullable<ServiceConfig['cors']>;
  */
 export interface CorsPolicy {
   allowsOrigin(origin: string): boolean;
-  /** Set when any origin is allowed without credentials: `Access-Control-Allow-Origin: *`, the same object for every reply. */
+  /** Set when any origin is allowed without credentials: `Access-Control-Allow-Origin: *`, the same object for every
+   * reply. */
   readonly wildcard: Record<string, string> | undefined;
   /** `Vary: Origin`, for replies whose headers depend on an Origin they did not get or did not allow. */
   readonly varyOnly: Record<string, string> | undefined;

@@ -20,7 +20,10 @@ export function readBody(ctx: RequestContext, length: number): Promise<Buffer | 
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => { chunks.push(c); size += c.length; };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      size += c.length;
+    };
     const finish = (ok: boolean) => {
       req.off('data', onData);
       req.off('end', onEnd);

@@ -2,7 +2,16 @@ import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { isJson, readBody } from './body.ts';
-import { CLEAN, inspectHeaders, inspectJson, inspectPath, inspectQuery, SQLI, type Finding, type InspectRules } from './inspect.ts';
+import {
+  CLEAN,
+  inspectHeaders,
+  inspectJson,
+  inspectPath,
+  inspectQuery,
+  SQLI,
+  type Finding,
+  type InspectRules,
+} from './inspect.ts';
 import { guardMetrics } from './metrics.ts';
 import type { GuardConfig } from './schema.ts';
 
@@ -17,7 +26,13 @@ export function compileRules(conf: GuardConfig): InspectRules {
     if (lower.endsWith('*')) prefixes.push(lower.slice(0, -1));
     else names.push(lower);
   }
-  return { sqli: conf.sqli, xss: conf.xss, headerNames: names, headerPrefixes: prefixes, maxChars: conf.max_inspect_bytes };
+  return {
+    sqli: conf.sqli,
+    xss: conf.xss,
+    headerNames: names,
+    headerPrefixes: prefixes,
+    maxChars: conf.max_inspect_bytes,
+  };
 }
 
 function excludedBy(prefixes: readonly string[], path: string): boolean {
@@ -32,10 +47,15 @@ function build(route: CompiledRoute, conf: GuardConfig) {
   const metrics = guardMetrics(route.runtime);
   const block = conf.mode === 'block';
   const action = block ? 'blocked' : 'logged';
-  const counted = { [SQLI]: metrics.detections.labels(service, 'sqli', action), 2: metrics.detections.labels(service, 'xss', action) };
+  const counted = {
+    [SQLI]: metrics.detections.labels(service, 'sqli', action),
+    2: metrics.detections.labels(service, 'xss', action),
+  };
   const bodies = {
-    inspected: metrics.bodies.labels(service, 'inspected'), tooLarge: metrics.bodies.labels(service, 'too_large'),
-    chunked: metrics.bodies.labels(service, 'chunked'), invalid: metrics.bodies.labels(service, 'invalid_json'),
+    inspected: metrics.bodies.labels(service, 'inspected'),
+    tooLarge: metrics.bodies.labels(service, 'too_large'),
+    chunked: metrics.bodies.labels(service, 'chunked'),
+    invalid: metrics.bodies.labels(service, 'invalid_json'),
   };
   const rules = compileRules(conf);
   const { path: doPath, query: doQuery, json_body: doJson } = conf.inspect;
@@ -54,10 +74,20 @@ function build(route: CompiledRoute, conf: GuardConfig) {
       logLimit.suppressed++;
       return undefined;
     }
-    log.warn({
-      service, route: route.name, kind: f === SQLI ? 'sqli' : 'xss', where, request_id: ctx.requestId, client_ip: ctx.clientIp,
-      method: ctx.req.method, path: ctx.path, suppressed: logLimit.suppressed,
-    }, 'injection guard: suspicious request let through (log_only)');
+    log.warn(
+      {
+        service,
+        route: route.name,
+        kind: f === SQLI ? 'sqli' : 'xss',
+        where,
+        request_id: ctx.requestId,
+        client_ip: ctx.clientIp,
+        method: ctx.req.method,
+        path: ctx.path,
+        suppressed: logLimit.suppressed,
+      },
+      'injection guard: suspicious request let through (log_only)',
+    );
     logLimit.nextMs = now + LOG_INTERVAL_MS;
     logLimit.suppressed = 0;
     return undefined;

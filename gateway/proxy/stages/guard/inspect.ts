@@ -4,7 +4,9 @@ import { isSqli } from './sqli.ts';
 import { isXss } from './xss.ts';
 
 /** What a value was found to carry: nothing, SQL injection or XSS (numbers, so a clean request allocates nothing). */
-export const CLEAN = 0, SQLI = 1, XSS = 2;
+export const CLEAN = 0,
+  SQLI = 1,
+  XSS = 2;
 export type Finding = typeof CLEAN | typeof SQLI | typeof XSS;
 
 export interface InspectRules {
@@ -70,8 +72,9 @@ function delimitedSuspicious(s: string, sep: number, maxChars: number): boolean 
   for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === sep) eq = 0;
-    else if (c === 61) { if (++eq > 1) return true; }
-    else if (c < 128 ? TRIGGER[c] === 1 : c >= 0xff01 && c <= 0xff5e) return true;
+    else if (c === 61) {
+      if (++eq > 1) return true;
+    } else if (c < 128 ? TRIGGER[c] === 1 : c >= 0xff01 && c <= 0xff5e) return true;
   }
   return s.length >= 12 && UNION.test(s);
 }
@@ -90,9 +93,10 @@ export function inspectQuery(query: string, rules: InspectRules): Finding {
     if (amp > from) {
       const pair = query.slice(from, amp);
       const eqAt = pair.indexOf('=');
-      const f = eqAt === -1
-        ? inspectValue(pair, true, rules)
-        : inspectValue(pair.slice(0, eqAt), true, rules) || inspectValue(pair.slice(eqAt + 1), true, rules);
+      const f =
+        eqAt === -1
+          ? inspectValue(pair, true, rules)
+          : inspectValue(pair.slice(0, eqAt), true, rules) || inspectValue(pair.slice(eqAt + 1), true, rules);
       if (f !== CLEAN) return f;
     }
     from = amp + 1;
@@ -129,7 +133,11 @@ export function inspectHeaders(headers: IncomingHttpHeaders, rules: InspectRules
   if (rules.headerPrefixes.length === 0) return CLEAN;
   for (const name in headers) {
     let match = false;
-    for (const p of rules.headerPrefixes) if (name.startsWith(p)) { match = true; break; }
+    for (const p of rules.headerPrefixes)
+      if (name.startsWith(p)) {
+        match = true;
+        break;
+      }
     if (!match || rules.headerNames.includes(name)) continue;
     const v = headers[name]!;
     const f = typeof v === 'string' ? inspectHeader(name, v, rules) : inspectHeader(name, v.join(', '), rules);

@@ -1,18 +1,25 @@
 import { Counter } from 'prom-client';
 import { stateOf, type Runtime } from '../../runtime.ts';
 
-/** The guard's counters, registered once per runtime (they survive reloads). Labels are bounded: service from config, kind and action/reason fixed sets. */
+/** The guard's counters, registered once per runtime (they survive reloads). Labels are bounded: service from config,
+ * kind and action/reason fixed sets. */
 export function guardMetrics(runtime: Runtime) {
   return stateOf(runtime, 'guard:metrics', () => {
     const registers = [runtime.metrics.register];
     return {
       detections: new Counter({
-        name: 'tollgate_guard_detections_total', help: 'Requests the injection guard found carrying SQL injection or XSS, by what it did (blocked | logged).',
-        labelNames: ['service', 'kind', 'action'] as const, registers,
+        name: 'tollgate_guard_detections_total',
+        help: 'Requests the injection guard found carrying SQL injection or XSS, by what it did (blocked | logged).',
+        labelNames: ['service', 'kind', 'action'] as const,
+        registers,
       }),
       bodies: new Counter({
-        name: 'tollgate_guard_bodies_total', help: 'JSON request bodies seen by the guard with json_body on: inspected, or passed uninspected (too_large, chunked, invalid_json).',
-        labelNames: ['service', 'result'] as const, registers,
+        name: 'tollgate_guard_bodies_total',
+        help:
+          'JSON request bodies seen by the guard with json_body on: ' +
+          'inspected, or passed uninspected (too_large, chunked, invalid_json).',
+        labelNames: ['service', 'result'] as const,
+        registers,
       }),
     };
   });

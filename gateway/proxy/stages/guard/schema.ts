@@ -1,33 +1,61 @@
 import Type, { type Static } from 'typebox';
 
-const GuardObject = Type.Object({
-  mode: Type.Union([Type.Literal('block'), Type.Literal('log_only')], {
-    default: 'block',
-    description: '`block`: answer 403 GW_ERR_INJECTION_BLOCKED; `log_only`: log a warning (rate-limited), count it and let the request through (default block).',
-  }),
-  sqli: Type.Boolean({ default: true, description: 'Detect SQL injection (default true).' }),
-  xss: Type.Boolean({ default: true, description: 'Detect cross-site scripting (default true).' }),
-  inspect: Type.Object({
-    path: Type.Boolean({ default: true, description: 'Inspect the path, per segment for SQL (default true).' }),
-    query: Type.Boolean({ default: true, description: 'Inspect every query parameter name and value (default true).' }),
-    headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+\\*?$', maxLength: 128 }), {
-      default: ['user-agent', 'referer', 'cookie', 'x-*'], maxItems: 64,
-      description: 'Request headers to inspect, case-insensitive; a trailing `*` matches a prefix; cookie values are inspected one by one (default [user-agent, referer, cookie, x-*]).',
+const GuardObject = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('block'), Type.Literal('log_only')], {
+      default: 'block',
+      description:
+        '`block`: answer 403 GW_ERR_INJECTION_BLOCKED; `log_only`: log a ' +
+        'warning (rate-limited), count it and let the request through (default block).',
     }),
-    json_body: Type.Boolean({
-      default: false,
-      description: 'Inspect string values of JSON request bodies up to `max_inspect_bytes` (buffered, then forwarded unchanged); larger or chunked bodies pass uninspected and are counted (default false).',
+    sqli: Type.Boolean({ default: true, description: 'Detect SQL injection (default true).' }),
+    xss: Type.Boolean({ default: true, description: 'Detect cross-site scripting (default true).' }),
+    inspect: Type.Object(
+      {
+        path: Type.Boolean({ default: true, description: 'Inspect the path, per segment for SQL (default true).' }),
+        query: Type.Boolean({
+          default: true,
+          description: 'Inspect every query parameter name and value (default true).',
+        }),
+        headers: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+\\*?$", maxLength: 128 }), {
+          default: ['user-agent', 'referer', 'cookie', 'x-*'],
+          maxItems: 64,
+          description:
+            'Request headers to inspect, case-insensitive; a trailing `*` matches a prefix; ' +
+            'cookie values are inspected one by one (default [user-agent, referer, cookie, x-*]).',
+        }),
+        json_body: Type.Boolean({
+          default: false,
+          description:
+            'Inspect string values of JSON request bodies up to `max_inspect_bytes` (buffered, then ' +
+            'forwarded unchanged); larger or chunked bodies pass uninspected and are counted (default false).',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'What the guard reads.' },
+    ),
+    max_inspect_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1048576,
+      default: 65536,
+      description:
+        'Largest JSON body buffered for inspection, and the most ' +
+        'characters of any one path, query or header value inspected (default 65536).',
     }),
-  }, { additionalProperties: false, default: {}, description: 'What the guard reads.' }),
-  max_inspect_bytes: Type.Integer({
-    minimum: 1024, maximum: 1048576, default: 65536,
-    description: 'Largest JSON body buffered for inspection, and the most characters of any one path, query or header value inspected (default 65536).',
-  }),
-  exclude_paths: Type.Array(Type.String({ pattern: '^/', maxLength: 1024 }), {
-    default: [], maxItems: 256,
-    description: 'Path prefixes (normalised paths, whole segments) the guard skips, e.g. a SQL console behind its own auth (default []).',
-  }),
-}, { additionalProperties: false, description: 'Injection guard: SQL injection and XSS detection on path, query, headers and optionally JSON bodies (default: off).' });
+    exclude_paths: Type.Array(Type.String({ pattern: '^/', maxLength: 1024 }), {
+      default: [],
+      maxItems: 256,
+      description:
+        'Path prefixes (normalised paths, whole segments) the guard ' +
+        'skips, e.g. a SQL console behind its own auth (default []).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Injection guard: SQL injection and XSS detection on ' +
+      'path, query, headers and optionally JSON bodies (default: off).',
+  },
+);
 
 export const GuardSchema = Type.Optional(GuardObject);
 export type GuardConfig = Static<typeof GuardObject>;

@@ -8,8 +8,28 @@
  * synchronously, one value at a time, so sharing them is safe and costs no
  * allocation per value.
  */
-export const N = 1, S = 2, SO = 3, W = 4, F = 5, LOGIC = 6, OP = 7, AOP = 8, LP = 9, RP = 10, COMMA = 11, SEMI = 12,
-  CMT = 13, VAR = 14, UNION = 15, SELECT = 16, FROM = 17, ORDER = 18, BY = 19, VERB = 20, LIT = 21, NOT = 22;
+export const N = 1,
+  S = 2,
+  SO = 3,
+  W = 4,
+  F = 5,
+  LOGIC = 6,
+  OP = 7,
+  AOP = 8,
+  LP = 9,
+  RP = 10,
+  COMMA = 11,
+  SEMI = 12,
+  CMT = 13,
+  VAR = 14,
+  UNION = 15,
+  SELECT = 16,
+  FROM = 17,
+  ORDER = 18,
+  BY = 19,
+  VERB = 20,
+  LIT = 21,
+  NOT = 22;
 
 /** Past this many tokens the rest of a value is not read (every attack in the corpus needs fewer than 60). */
 export const MAX_TOKENS = 200;
@@ -18,12 +38,43 @@ export const type = new Uint8Array(MAX_TOKENS);
 export const text: string[] = new Array<string>(MAX_TOKENS).fill('');
 
 const KEYWORDS = new Map<string, number>([
-  ['and', LOGIC], ['or', LOGIC], ['xor', LOGIC], ['having', LOGIC], ['where', LOGIC],
-  ['like', OP], ['rlike', OP], ['regexp', OP], ['is', OP], ['in', OP], ['between', OP], ['sounds', OP], ['glob', OP],
-  ['union', UNION], ['select', SELECT], ['from', FROM], ['order', ORDER], ['group', ORDER], ['by', BY],
-  ['drop', VERB], ['delete', VERB], ['insert', VERB], ['update', VERB], ['exec', VERB], ['execute', VERB], ['declare', VERB],
-  ['shutdown', VERB], ['copy', VERB], ['truncate', VERB], ['alter', VERB], ['create', VERB], ['waitfor', VERB], ['rename', VERB],
-  ['null', LIT], ['true', LIT], ['false', LIT], ['not', NOT],
+  ['and', LOGIC],
+  ['or', LOGIC],
+  ['xor', LOGIC],
+  ['having', LOGIC],
+  ['where', LOGIC],
+  ['like', OP],
+  ['rlike', OP],
+  ['regexp', OP],
+  ['is', OP],
+  ['in', OP],
+  ['between', OP],
+  ['sounds', OP],
+  ['glob', OP],
+  ['union', UNION],
+  ['select', SELECT],
+  ['from', FROM],
+  ['order', ORDER],
+  ['group', ORDER],
+  ['by', BY],
+  ['drop', VERB],
+  ['delete', VERB],
+  ['insert', VERB],
+  ['update', VERB],
+  ['exec', VERB],
+  ['execute', VERB],
+  ['declare', VERB],
+  ['shutdown', VERB],
+  ['copy', VERB],
+  ['truncate', VERB],
+  ['alter', VERB],
+  ['create', VERB],
+  ['waitfor', VERB],
+  ['rename', VERB],
+  ['null', LIT],
+  ['true', LIT],
+  ['false', LIT],
+  ['not', NOT],
 ]);
 
 function isSpace(c: number): boolean {
@@ -67,9 +118,15 @@ function isNumber(s: string, i: number, j: number): boolean {
 function stringEnd(s: string, i: number, q: number): number {
   for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 92) { i++; continue; }
+    if (c === 92) {
+      i++;
+      continue;
+    }
     if (c === q) {
-      if (s.charCodeAt(i + 1) === q) { i++; continue; }
+      if (s.charCodeAt(i + 1) === q) {
+        i++;
+        continue;
+      }
       return i + 1;
     }
   }
@@ -86,36 +143,54 @@ export function lex(s: string, quote: number): number {
   const len = s.length;
   if (quote !== 0) {
     const end = stringEnd(s, 0, quote);
-    type[n] = end === -1 ? SO : S; text[n++] = '';
+    type[n] = end === -1 ? SO : S;
+    text[n++] = '';
     if (end === -1) return n;
     i = end;
   }
   while (i < len && n < MAX_TOKENS) {
     const c = s.charCodeAt(i);
     const d = s.charCodeAt(i + 1);
-    if (isSpace(c)) { i++; continue; }
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
     text[n] = '';
-    if (c === 47 && d === 42) { // /* */ is whitespace; /*! (MySQL) runs its content; unterminated truncates the query
+    if (c === 47 && d === 42) {
+      // /* */ is whitespace; /*! (MySQL) runs its content; unterminated truncates the query
       if (s.charCodeAt(i + 2) === 33) {
         i += 3;
         while (i < len && isDigit(s.charCodeAt(i))) i++;
         continue;
       }
       const close = s.indexOf('*/', i + 2);
-      if (close === -1) { type[n++] = CMT; return n; }
+      if (close === -1) {
+        type[n++] = CMT;
+        return n;
+      }
       i = close + 2;
       continue;
     }
-    if (c === 42 && d === 47) { i += 2; continue; }
-    if ((c === 45 && d === 45) || c === 35) { type[n++] = CMT; return n; }
+    if (c === 42 && d === 47) {
+      i += 2;
+      continue;
+    }
+    if ((c === 45 && d === 45) || c === 35) {
+      type[n++] = CMT;
+      return n;
+    }
     if (c === 39 || c === 34) {
       const end = stringEnd(s, i + 1, c);
-      if (end === -1) { type[n++] = SO; return n; }
+      if (end === -1) {
+        type[n++] = SO;
+        return n;
+      }
       type[n++] = S;
       i = end;
       continue;
     }
-    if (c === 96) { // `identifier`
+    if (c === 96) {
+      // `identifier`
       const end = s.indexOf('`', i + 1);
       type[n++] = W;
       i = end === -1 ? len : end + 1;
@@ -131,11 +206,13 @@ export function lex(s: string, quote: number): number {
       i = j;
       continue;
     }
-    if (c === 64) { // @var, @@system_var
+    if (c === 64) {
+      // @var, @@system_var
       let j = i + 1;
       if (s.charCodeAt(j) === 64) j++;
       while (j < len && isWordChar(s.charCodeAt(j))) j++;
-      type[n] = VAR; text[n++] = s.slice(i, j).toLowerCase();
+      type[n] = VAR;
+      text[n++] = s.slice(i, j).toLowerCase();
       i = j;
       continue;
     }
@@ -151,30 +228,60 @@ export function lex(s: string, quote: number): number {
         while (p < len && isSpace(s.charCodeAt(p))) p++;
         if (s.charCodeAt(p) === 40) k = F;
       }
-      type[n] = k; text[n++] = word;
+      type[n] = k;
+      text[n++] = word;
       i = j;
       continue;
     }
     i++;
     switch (c) {
-      case 40: type[n++] = LP; break;
-      case 41: type[n++] = RP; break;
-      case 44: type[n++] = COMMA; break;
-      case 59: type[n++] = SEMI; break;
-      case 61: type[n++] = OP; if (d === 61) i++; break;
-      case 60: case 62: // < > <= >= <> <=>
+      case 40:
+        type[n++] = LP;
+        break;
+      case 41:
+        type[n++] = RP;
+        break;
+      case 44:
+        type[n++] = COMMA;
+        break;
+      case 59:
+        type[n++] = SEMI;
+        break;
+      case 61:
+        type[n++] = OP;
+        if (d === 61) i++;
+        break;
+      case 60:
+      case 62: // < > <= >= <> <=>
         type[n++] = OP;
         if (d === 61 || d === 62) i++;
         if (s.charCodeAt(i) === 62) i++;
         break;
       case 33: // != or !
-        if (d === 61) { type[n++] = OP; i++; } else { type[n++] = NOT; }
+        if (d === 61) {
+          type[n++] = OP;
+          i++;
+        } else {
+          type[n++] = NOT;
+        }
         break;
-      case 124: case 38: // || && are OR / AND (MySQL); single | & are bit operators
-        if (d === c) { type[n++] = LOGIC; i++; } else type[n++] = AOP;
+      case 124:
+      case 38: // || && are OR / AND (MySQL); single | & are bit operators
+        if (d === c) {
+          type[n++] = LOGIC;
+          i++;
+        } else type[n++] = AOP;
         break;
-      case 43: case 45: case 42: case 47: case 37: case 94: case 126: case 58:
-        type[n] = AOP; text[n++] = s[i - 1];
+      case 43:
+      case 45:
+      case 42:
+      case 47:
+      case 37:
+      case 94:
+      case 126:
+      case 58:
+        type[n] = AOP;
+        text[n++] = s[i - 1];
         break;
       default: // other punctuation separates tokens and means nothing to SQL
     }

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../../control/config/load.ts';
 
-const svc = (acl: unknown) => ({ services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, acl }] });
+const svc = (acl: unknown) => ({
+  services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] }, acl }],
+});
 
 test('acl schema: allow and deny default to [], unknown keys and bad CIDRs are refused with their path', () => {
   const r = validateConfig(svc({}), {});

@@ -18,7 +18,7 @@ export const ipAcl: RouteStage = {
     const denied = accessMetrics(route.runtime).ipDenied.labels(route.service.name, 'service');
     return (ctx) => {
       const ip = ctx.clientIp;
-      if ((deny?.contains(ip)) || (allow !== undefined && !allow.contains(ip))) {
+      if (deny?.contains(ip) || (allow !== undefined && !allow.contains(ip))) {
         denied.inc();
         return ctx.reply('GW_ERR_IP_DENIED');
       }

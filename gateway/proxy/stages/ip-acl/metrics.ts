@@ -11,16 +11,22 @@ export function accessMetrics(runtime: Runtime) {
     const registers = [runtime.metrics.register];
     return {
       ipDenied: new Counter({
-        name: 'tollgate_ip_denied_total', help: 'Requests refused by an IP list; list = service (acl) or app (allowedIps).',
-        labelNames: ['service', 'list'] as const, registers,
+        name: 'tollgate_ip_denied_total',
+        help: 'Requests refused by an IP list; list = service (acl) or app (allowedIps).',
+        labelNames: ['service', 'list'] as const,
+        registers,
       }),
       rbacDenied: new Counter({
-        name: 'tollgate_rbac_denied_total', help: 'Requests refused by RBAC; reason = unauthenticated or no_grant.',
-        labelNames: ['service', 'route', 'reason'] as const, registers,
+        name: 'tollgate_rbac_denied_total',
+        help: 'Requests refused by RBAC; reason = unauthenticated or no_grant.',
+        labelNames: ['service', 'route', 'reason'] as const,
+        registers,
       }),
       corsPreflights: new Counter({
-        name: 'tollgate_cors_preflights_total', help: 'CORS preflights answered by the gateway; result = allowed or rejected.',
-        labelNames: ['service', 'result'] as const, registers,
+        name: 'tollgate_cors_preflights_total',
+        help: 'CORS preflights answered by the gateway; result = allowed or rejected.',
+        labelNames: ['service', 'result'] as const,
+        registers,
       }),
     };
   });

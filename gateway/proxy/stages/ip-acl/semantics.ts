@@ -34,24 +34,33 @@ export function checkAccessControl(svc: Service, base: string, err: Report): voi
           err(`${base}/cors/allow_origins/${i}`, `invalid regular expression: ${(e as Error).message}`);
         }
       } else if (o !== '*' && o !== 'null' && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(o)) {
-        err(`${base}/cors/allow_origins/${i}`, 'must be `*`, `~regex` or an origin like https://app.example.com (scheme://host[:port], no path)');
+        err(
+          `${base}/cors/allow_origins/${i}`,
+          'must be `*`, `~regex` or an origin like https://app.example.com (scheme://host[:port], no path)',
+        );
       }
     });
     if (cors.allow_credentials && cors.allow_origins.includes('*')) {
-      err(`${base}/cors/allow_credentials`, 'cannot be combined with allow_origins `*` (any site could read credentialed responses); list the origins');
+      err(
+        `${base}/cors/allow_credentials`,
+        'cannot be combined with allow_origins `*` (any site could read credentialed responses); list the origins',
+      );
     }
   }
   const rbac = svc.rbac;
   if (rbac?.enabled) {
-    if (!svc.auth || svc.auth.type === 'none') err(`${base}/rbac/enabled`, 'RBAC needs auth.type jwt or api_key: roles come from the authenticated app');
+    if (!svc.auth || svc.auth.type === 'none')
+      err(`${base}/rbac/enabled`, 'RBAC needs auth.type jwt or api_key: roles come from the authenticated app');
     const names = new Set(svc.routes.map((r, i) => r.name ?? `${svc.name}-${i}`));
     for (const [role, grants] of Object.entries(rbac.roles ?? {})) {
       // Role names are the strings apps carry (the admin API allows the same characters).
-      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(role)) err(`${base}/rbac/roles/${role}`, 'a role name is 1-64 letters, digits, `_`, `.`, `:` or `-`');
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(role))
+        err(`${base}/rbac/roles/${role}`, 'a role name is 1-64 letters, digits, `_`, `.`, `:` or `-`');
       if (!Array.isArray(grants)) continue;
       grants.forEach((g, gi) => {
         (g.routes ?? []).forEach((r, ri) => {
-          if (r !== '*' && !names.has(r)) err(`${base}/rbac/roles/${role}/${gi}/routes/${ri}`, `no route "${r}" in service ${svc.name}`);
+          if (r !== '*' && !names.has(r))
+            err(`${base}/rbac/roles/${role}/${gi}/routes/${ri}`, `no route "${r}" in service ${svc.name}`);
         });
       });
     }

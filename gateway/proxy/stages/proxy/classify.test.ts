@@ -12,7 +12,12 @@ test('no response: a failed connect at any time, a lost connection only before t
     assert.equal(isNoResponse(err(code), false), true, code);
     assert.equal(isNoResponse(err(code), true), false, `${code} once the response started`);
   }
-  for (const code of ['TOLLGATE_HEADERS_TIMEOUT', 'HPE_INVALID_CONSTANT', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_INFO']) {
+  for (const code of [
+    'TOLLGATE_HEADERS_TIMEOUT',
+    'HPE_INVALID_CONSTANT',
+    'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+    'UND_ERR_INFO',
+  ]) {
     assert.equal(isNoResponse(err(code), false), false, code);
   }
 });

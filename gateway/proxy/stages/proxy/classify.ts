@@ -3,11 +3,22 @@ import { isCertificateFailure } from '../../upstream/tls-errors.ts';
 
 /** Errors where the request never reached the target: safe to retry elsewhere for idempotent methods. */
 const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EADDRNOTAVAIL',
 ]);
 
 // The header, body-idle and total timeouts are the gateway's own (Exchange), not undici's.
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'TOLLGATE_HEADERS_TIMEOUT', 'TOLLGATE_BODY_IDLE_TIMEOUT', 'TOLLGATE_TOTAL_TIMEOUT']);
+const TIMEOUTS = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'TOLLGATE_HEADERS_TIMEOUT',
+  'TOLLGATE_BODY_IDLE_TIMEOUT',
+  'TOLLGATE_TOTAL_TIMEOUT',
+]);
 
 /**
  * The request never reached the target: the connection failed, or the
@@ -41,7 +52,8 @@ export function isNoResponse(err: Error, responding: boolean): boolean {
 export function classifyUpstreamError(err: Error): ErrorCode {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (TIMEOUTS.has(code)) return 'GW_ERR_UPSTREAM_TIMEOUT';
-  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || code === 'TOLLGATE_RESPONSE_TOO_LARGE') return 'GW_ERR_RESPONSE_TOO_LARGE';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || code === 'TOLLGATE_RESPONSE_TOO_LARGE')
+    return 'GW_ERR_RESPONSE_TOO_LARGE';
   if (CONNECT_FAILURES.has(code)) return 'GW_ERR_UPSTREAM_REFUSED';
   return 'GW_ERR_BAD_GATEWAY';
 }

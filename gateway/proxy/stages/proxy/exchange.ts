@@ -54,7 +54,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private resume: (() => void) | undefined = undefined;
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
   private sendTimer: NodeJS.Timeout | undefined = undefined;
-  /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0. */
+  /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0.
+   * */
   private lastResortMs = 0;
   /**
    * The response head, held from onResponseStart until the body's first
@@ -89,14 +90,21 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     new Exchange(ctx, route, upstream, target, undefined).send();
   }
 
-  private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target, tried: Set<Target> | undefined) {
+  private constructor(
+    ctx: RequestContext,
+    route: CompiledRoute,
+    upstream: UpstreamPool,
+    target: Target,
+    tried: Set<Target> | undefined,
+  ) {
     this.ctx = ctx;
     this.route = route;
     this.upstream = upstream;
     this.target = target;
     this.tried = tried;
     const h = ctx.req.headers;
-    this.hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    this.hasBody =
+      (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
   }
 
   private send(): void {
@@ -124,21 +132,25 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         body.once('end', () => this.requestSent());
       }
     }
-    upstream.dispatcher(target).dispatch({
-      path: ctx.upstreamPath,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
-      servername: target.servername,
-    } as Dispatcher.DispatchOptions, this);
+    upstream.dispatcher(target).dispatch(
+      {
+        path: ctx.upstreamPath,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
+        servername: target.servername,
+      } as Dispatcher.DispatchOptions,
+      this,
+    );
   }
 
   abort(reason: Error): void {
     this.controller?.abort(reason);
   }
 
-  /** total_ms is up. A request still queued in undici (every connection busy) has no controller yet: it gets its 504 now, and undici drops it when it starts. */
+  /** total_ms is up. A request still queued in undici (every connection busy) has no controller yet: it gets its 504
+   * now, and undici drops it when it starts. */
   expire(): void {
     const err = new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout');
     if (this.controller) this.controller.abort(err);
@@ -148,24 +160,32 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     // The client left, or the request timed out while it waited for a connection.
-    if (this.ctx.finished || this.done) controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
+    if (this.ctx.finished || this.done)
+      controller.abort(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the connection'));
     else this.requestSent();
   }
 
   /** One of the things the header clock waits for happened (unsent); the last starts it. */
   private requestSent(): void {
-    if (--this.unsent === 0 && !this.responding && !this.done) this.phase.enter(this.upstream.headerTimeouts, performance.now());
+    if (--this.unsent === 0 && !this.responding && !this.done)
+      this.phase.enter(this.upstream.headerTimeouts, performance.now());
   }
 
-  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange is aborted, and so is its connection. */
+  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange is aborted, and so is its connection.
+   * */
   phaseExpired(queue: DeadlineQueue | undefined): void {
-    const err = queue === this.upstream.headerTimeouts
-      ? new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')
-      : new GatewayError('TOLLGATE_BODY_IDLE_TIMEOUT', 'upstream body idle timeout');
+    const err =
+      queue === this.upstream.headerTimeouts
+        ? new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')
+        : new GatewayError('TOLLGATE_BODY_IDLE_TIMEOUT', 'upstream body idle timeout');
     this.controller?.abort(err);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return;
     this.responding = true;
     this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
@@ -186,7 +206,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
       upstream.passive.recordSuccess(this.target);
       if (this.lastResortMs !== 0) upstream.passive.recordReached(this.target, this.lastResortMs, Date.now());
     }
-    const fields = responseHeaders(headers, this.route.responseOps, this.ctx.requestId, this.ctx.responseHeaders, statusCode);
+    const fields = responseHeaders(
+      headers,
+      this.route.responseOps,
+      this.ctx.requestId,
+      this.ctx.responseHeaders,
+      statusCode,
+    );
     if (this.ctx.req.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
       this.ctx.res.writeHead(statusCode, fields).end();
       return;
@@ -260,8 +286,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const replyCode = classifyUpstreamError(err);
     const noResponse = isNoResponse(err, this.responding);
     upstream.failures.report({
-      service: upstream.service, group: upstream.group, target: target.id, request_id: ctx.requestId,
-      code: replyCode, err_code: code ?? err.name, err: err.message,
+      service: upstream.service,
+      group: upstream.group,
+      target: target.id,
+      request_id: ctx.requestId,
+      code: replyCode,
+      err_code: code ?? err.name,
+      err: err.message,
     });
     // A response that is merely too large says nothing about the target's health.
     if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
@@ -275,7 +306,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
     // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
     // the request: only an idempotent one without a body goes again.
-    const retryable = isConnectFailure(err) ? !this.hasBody || bodyUnread(this.sentBody)
+    const retryable = isConnectFailure(err)
+      ? !this.hasBody || bodyUnread(this.sentBody)
       : noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '');
     if (retryable && !ctx.res.headersSent && this.retry()) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is

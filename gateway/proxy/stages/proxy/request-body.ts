@@ -28,7 +28,8 @@ export function requestBody(ctx: RequestContext): Readable | Buffer {
   return limited;
 }
 
-/** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another target. */
+/** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another
+ * target. */
 export function bodyUnread(body: Readable | Buffer | null): boolean {
   return Buffer.isBuffer(body) || (body !== null && !body.readableDidRead && !body.destroyed);
 }

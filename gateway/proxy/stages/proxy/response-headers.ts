@@ -1,17 +1,35 @@
 import { HOP_BY_HOP, applyHeaderOps } from '../request-headers/index.ts';
 
-export interface HeaderOps { add: Record<string, string>; set: Record<string, string>; remove: string[] }
+export interface HeaderOps {
+  add: Record<string, string>;
+  set: Record<string, string>;
+  remove: string[];
+}
 
-/** Upstream response headers minus hop-by-hop ones, plus the route's edits, the request id and per-request headers from stages (CORS). */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>, ops: HeaderOps | undefined, requestId: string, extra?: Record<string, string>, status = 200): Record<string, string | string[]> {
+/** Upstream response headers minus hop-by-hop ones, plus the route's edits, the request id and per-request headers from
+ * stages (CORS). */
+export function responseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  ops: HeaderOps | undefined,
+  requestId: string,
+  extra?: Record<string, string>,
+  status = 200,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   // undici gives a header sent on several lines as an array: every Connection line names hop-by-hop headers.
   const c = headers.connection;
   const conn = Array.isArray(c) ? c.join(',') : c;
-  const named = conn !== undefined && conn !== 'keep-alive' && conn !== 'close'
-    ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  const named =
+    conn !== undefined && conn !== 'keep-alive' && conn !== 'close'
+      ? new Set(
+          conn
+            .toLowerCase()
+            .split(',')
+            .map((s) => s.trim()),
+        )
+      : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named?.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }

@@ -31,13 +31,18 @@ export interface CompiledPolicy {
   insurance: number;
 }
 
-const KEY_KINDS: Record<RateLimitPolicy['key'], number> = { service: KEY_SERVICE, route: KEY_ROUTE, client_ip: KEY_CLIENT_IP, app: KEY_APP };
+const KEY_KINDS: Record<RateLimitPolicy['key'], number> = {
+  service: KEY_SERVICE,
+  route: KEY_ROUTE,
+  client_ip: KEY_CLIENT_IP,
+  app: KEY_APP,
+};
 
 /** ZoneDays are shared per zone: the cached day bounds are then computed once a day per zone, not per policy. */
 const zones = new Map<string, ZoneDays>();
 function daysIn(zone: string): ZoneDays {
   let d = zones.get(zone);
-  if (d === undefined) zones.set(zone, d = new ZoneDays(zone));
+  if (d === undefined) zones.set(zone, (d = new ZoneDays(zone)));
   return d;
 }
 

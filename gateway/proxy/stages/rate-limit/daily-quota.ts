@@ -32,7 +32,8 @@ export class DailyQuota {
     return this.usage.evictions;
   }
 
-  /** Reserves one unit of `limit` for `key` on day `dayMs`: the units left after it, or -1 (nothing reserved) when used up. */
+  /** Reserves one unit of `limit` for `key` on day `dayMs`: the units left after it, or -1 (nothing reserved) when used
+   * up. */
   reserve(key: string, dayMs: number, limit: number): number {
     const usage = this.usage;
     let u = usage.get(key);

@@ -48,17 +48,47 @@ export function policyState(runtime: Runtime, service: string, policy: string, m
 }
 
 function registerMetrics(runtime: Runtime, all: Registry): Registry {
-  const metric = (name: string, help: string, type: 'counter' | 'gauge', values: () => { labels: Record<string, string>; value: number }[]) => {
+  const metric = (
+    name: string,
+    help: string,
+    type: 'counter' | 'gauge',
+    values: () => { labels: Record<string, string>; value: number }[],
+  ) => {
     const get = () => ({ name, help, type, aggregator: 'sum', values: values() });
     runtime.metrics.register.registerMetric({ name, help, type, aggregator: 'sum', get } as never);
   };
   const states = () => [...all.values()];
-  metric('tollgate_rate_limit_decisions_total', 'Rate-limit decisions by service, policy and result (allowed, limited, quota_exceeded, error_open, error_closed).', 'counter',
-    () => states().flatMap((s) => RESULTS.map((result, i) => ({ labels: { service: s.service, policy: s.policy, result }, value: s.decisions[i] }))
-      .filter((v) => v.value > 0)));
-  metric('tollgate_rate_limit_keys', 'Counters held in process per policy (token buckets + daily quotas), bounded by rate_limit.max_keys each.', 'gauge',
-    () => states().map((s) => ({ labels: { service: s.service, policy: s.policy }, value: s.buckets.size + s.quotas.size })));
-  metric('tollgate_rate_limit_evictions_total', 'Counters dropped to stay within rate_limit.max_keys (a dropped counter starts over).', 'counter',
-    () => states().map((s) => ({ labels: { service: s.service, policy: s.policy }, value: s.buckets.evictions + s.quotas.evictions })));
+  metric(
+    'tollgate_rate_limit_decisions_total',
+    'Rate-limit decisions by service, policy and result (allowed, limited, quota_exceeded, error_open, error_closed).',
+    'counter',
+    () =>
+      states().flatMap((s) =>
+        RESULTS.map((result, i) => ({
+          labels: { service: s.service, policy: s.policy, result },
+          value: s.decisions[i],
+        })).filter((v) => v.value > 0),
+      ),
+  );
+  metric(
+    'tollgate_rate_limit_keys',
+    'Counters held in process per policy (token buckets + daily quotas), bounded by rate_limit.max_keys each.',
+    'gauge',
+    () =>
+      states().map((s) => ({
+        labels: { service: s.service, policy: s.policy },
+        value: s.buckets.size + s.quotas.size,
+      })),
+  );
+  metric(
+    'tollgate_rate_limit_evictions_total',
+    'Counters dropped to stay within rate_limit.max_keys (a dropped counter starts over).',
+    'counter',
+    () =>
+      states().map((s) => ({
+        labels: { service: s.service, policy: s.policy },
+        value: s.buckets.evictions + s.quotas.evictions,
+      })),
+  );
   return all;
 }

@@ -29,7 +29,8 @@ if tokens < want then
   return {burst + want, math.ceil((want - tokens) / rate / 1000)}
 end
 tokens = tokens - want
-redis.call('SET', KEYS[1], string.format('%.6f %d', tokens, now), 'PX', math.ceil((burst - tokens) / rate / 1000) + 1000)
+local ttl = math.ceil((burst - tokens) / rate / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f %d', tokens, now), 'PX', ttl)
 return {burst - math.floor(tokens), math.ceil((1 - (tokens % 1)) / rate / 1000)}
 `;
 
@@ -38,7 +39,9 @@ return {burst - math.floor(tokens), math.ceil((1 - (tokens % 1)) / rate / 1000)}
  * policy is compiled, so a gateway without one does not carry them in memory.
  * Both are CommonJS, and snapshots compile synchronously: hence require.
  */
-let libs: { Redis: typeof import('ioredis').Redis; RateLimiterRedis: typeof import('rate-limiter-flexible').RateLimiterRedis } | undefined;
+let libs:
+  | { Redis: typeof import('ioredis').Redis; RateLimiterRedis: typeof import('rate-limiter-flexible').RateLimiterRedis }
+  | undefined;
 function loadLibs(): NonNullable<typeof libs> {
   if (!libs) {
     const require = createRequire(import.meta.url);
@@ -55,8 +58,17 @@ const QUOTA_TTL_S = 2 * 86_400 + 3_600;
 /** Outcome of one shared check: >= 0 allowed (units left), < 0 refused (minus ms to wait), undefined = Redis failed. */
 export type SharedResult = number | undefined;
 
-/** The client with the bucket script defined on it (ioredis: EVALSHA, EVAL once per connection and after a NOSCRIPT). */
-type BucketClient = Redis & { tollgateTokenBucket(key: string, take: number, ttlS: number, burst: number, durationS: number): Promise<[number, number]> };
+/** The client with the bucket script defined on it (ioredis: EVALSHA, EVAL once per connection and after a NOSCRIPT).
+ * */
+type BucketClient = Redis & {
+  tollgateTokenBucket(
+    key: string,
+    take: number,
+    ttlS: number,
+    burst: number,
+    durationS: number,
+  ): Promise<[number, number]>;
+};
 
 function allowedOrWait(reply: [number, number], burst: number): number {
   return reply[0] > burst ? -Math.max(1, reply[1]) : Math.max(burst - reply[0], 0);
@@ -109,7 +121,11 @@ export class RedisLimits {
     client.defineCommand('tollgateTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
     // Without a listener ioredis prints every reconnect failure to stderr.
     client.on('error', (err: Error) => {
-      if (this.up) runtime.log.warn({ err: err.message, url: this.url }, 'rate-limit redis unreachable; policies follow on_redis_error');
+      if (this.up)
+        runtime.log.warn(
+          { err: err.message, url: this.url },
+          'rate-limit redis unreachable; policies follow on_redis_error',
+        );
       this.up = false;
     });
     client.on('ready', () => {
@@ -118,9 +134,15 @@ export class RedisLimits {
     });
     this.client = client;
     this.quotaLimiter = new RateLimiterRedis({
-      storeClient: client, points: Number.MAX_SAFE_INTEGER, duration: QUOTA_TTL_S, keyPrefix: `${store.prefix}qpd`, rejectIfRedisNotReady: true,
+      storeClient: client,
+      points: Number.MAX_SAFE_INTEGER,
+      duration: QUOTA_TTL_S,
+      keyPrefix: `${store.prefix}qpd`,
+      rejectIfRedisNotReady: true,
     });
-    runtime.closers.push(() => { client.disconnect(); });
+    runtime.closers.push(() => {
+      client.disconnect();
+    });
   }
 
   /** Takes a token from the shared bucket `key` (burst >= qps, so burst / qps >= 1 s, the ttl argument). */
@@ -129,7 +151,8 @@ export class RedisLimits {
     if (this.client.status !== 'ready') return Promise.resolve(undefined);
     this.cork();
     const durationS = burst / qps;
-    return this.client.tollgateTokenBucket(this.bucketPrefix + key, 1, Math.floor(durationS), burst, durationS)
+    return this.client
+      .tollgateTokenBucket(this.bucketPrefix + key, 1, Math.floor(durationS), burst, durationS)
       .then((reply) => allowedOrWait(reply, burst), failed);
   }
 
@@ -154,7 +177,8 @@ export class RedisLimits {
     this.quotaLimiter.reward(key, 1).catch(() => {});
   }
 
-  /** Holds this turn's commands for one write (see the class comment); the library writes synchronously inside consume/reward. */
+  /** Holds this turn's commands for one write (see the class comment); the library writes synchronously inside
+   * consume/reward. */
   private cork(): void {
     const s = this.client.stream as Socket | undefined;
     if (this.corked !== undefined || s === undefined || this.client.status !== 'ready') return;
@@ -166,5 +190,9 @@ export class RedisLimits {
 
 /** The runtime's connection for `store`, made on first use. */
 export function redisLimitsFor(runtime: Runtime, store: RateLimitStore): RedisLimits {
-  return stateOf(runtime, `rate-limit:redis:${store.redis_url}\0${store.prefix}\0${store.timeout_ms}`, () => new RedisLimits(store, runtime));
+  return stateOf(
+    runtime,
+    `rate-limit:redis:${store.redis_url}\0${store.prefix}\0${store.timeout_ms}`,
+    () => new RedisLimits(store, runtime),
+  );
 }

@@ -45,7 +45,8 @@ export class RouteLimiter {
       }
       if (this.qpd > 0) {
         const wall = performance.timeOrigin + now;
-        if (p.state.quotas.reserve(key, p.days.startOf(wall), this.qpd) < 0) return this.refuse(ctx, i, 0, QUOTA_EXCEEDED, this.qpd, p.days.endOf(wall) - wall);
+        if (p.state.quotas.reserve(key, p.days.startOf(wall), this.qpd) < 0)
+          return this.refuse(ctx, i, 0, QUOTA_EXCEEDED, this.qpd, p.days.endOf(wall) - wall);
       }
       p.state.decisions[ALLOWED]++;
     }
@@ -77,7 +78,9 @@ export class RouteLimiter {
       }
       if (qpd > 0) {
         const day = p.days.startOf(wall);
-        let r = redis ? await redis.reserve(`${p.redisPrefix}${key}:${day}`, qpd) : p.state.quotas.reserve(key, day, qpd);
+        let r = redis
+          ? await redis.reserve(`${p.redisPrefix}${key}:${day}`, qpd)
+          : p.state.quotas.reserve(key, day, qpd);
         if (r === undefined) {
           if (!p.failOpen) return this.refuse(ctx, i, mask, ERROR_CLOSED, qpd, 1000);
           failed = true;
@@ -92,14 +95,25 @@ export class RouteLimiter {
     return undefined;
   };
 
-  /** Counts, gives back the quota units policies before `upto` reserved, and answers 429 (or 503 when Redis failed closed). */
-  private refuse(ctx: RequestContext, upto: number, mask: number, result: number, limit: number, waitMs: number): false {
+  /** Counts, gives back the quota units policies before `upto` reserved, and answers 429 (or 503 when Redis failed
+   * closed). */
+  private refuse(
+    ctx: RequestContext,
+    upto: number,
+    mask: number,
+    result: number,
+    limit: number,
+    waitMs: number,
+  ): false {
     this.policies[upto].state.decisions[result]++;
     this.refund(ctx, upto, mask);
     const seconds = String(Math.max(1, Math.ceil(waitMs / 1000)));
     if (result === ERROR_CLOSED) return ctx.reply('GW_ERR_RATE_LIMIT_UNAVAILABLE', { 'retry-after': seconds });
     return ctx.reply(result === QUOTA_EXCEEDED ? 'GW_ERR_QUOTA_EXCEEDED' : 'GW_ERR_RATE_LIMITED', {
-      'retry-after': seconds, 'ratelimit-limit': String(limit), 'ratelimit-remaining': '0', 'ratelimit-reset': seconds,
+      'retry-after': seconds,
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': seconds,
     });
   }
 
@@ -135,7 +149,8 @@ export class RouteLimiter {
     if (fn === undefined) {
       fn = (ctx, status) => {
         // The same error class the access event records, so the quota and the bill agree.
-        if (!isBillable({ errorClass: ctx.errorClass(status), upstreamStatus: ctx.upstreamStatus, status })) this.refund(ctx, this.policies.length, mask);
+        if (!isBillable({ errorClass: ctx.errorClass(status), upstreamStatus: ctx.upstreamStatus, status }))
+          this.refund(ctx, this.policies.length, mask);
       };
       this.doneFns[mask] = fn;
     }

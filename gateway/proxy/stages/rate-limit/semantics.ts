@@ -17,14 +17,18 @@ export function checkRateLimits(svc: ServiceConfig, base: string, err: (path: st
   const names = new Map<string, number>();
   svc.rate_limits.forEach((p, i) => {
     const at = `${base}/rate_limits/${i}`;
-    if (names.has(p.name)) err(`${at}/name`, `duplicate rate limit name "${p.name}" (also ${base}/rate_limits/${names.get(p.name)})`);
+    if (names.has(p.name))
+      err(`${at}/name`, `duplicate rate limit name "${p.name}" (also ${base}/rate_limits/${names.get(p.name)})`);
     names.set(p.name, i);
-    if (p.qps === undefined && p.qpd === undefined && p.key !== 'app') err(at, 'needs qps or qpd (only key app may take both from the app record)');
+    if (p.qps === undefined && p.qpd === undefined && p.key !== 'app')
+      err(at, 'needs qps or qpd (only key app may take both from the app record)');
     if (p.burst !== undefined && p.qps === undefined) err(`${at}/burst`, 'needs qps');
-    if (p.burst !== undefined && p.qps !== undefined && p.burst < p.qps) err(`${at}/burst`, `must be at least qps (${p.qps})`);
+    if (p.burst !== undefined && p.qps !== undefined && p.burst < p.qps)
+      err(`${at}/burst`, `must be at least qps (${p.qps})`);
     (p.routes ?? []).forEach((r, ri) => {
       if (!routeNames.has(r)) err(`${at}/routes/${ri}`, `unknown route "${r}" in service "${svc.name}"`);
     });
-    if (p.time_zone !== undefined && !isTimeZone(p.time_zone)) err(`${at}/time_zone`, `unknown time zone "${p.time_zone}"`);
+    if (p.time_zone !== undefined && !isTimeZone(p.time_zone))
+      err(`${at}/time_zone`, `unknown time zone "${p.time_zone}"`);
   });
 }

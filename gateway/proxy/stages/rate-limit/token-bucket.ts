@@ -44,7 +44,7 @@ export class TokenBucket {
       buckets.set(key, b);
       return b.tokens;
     }
-    let tokens = b.tokens + (nowMs - b.atMs) * ratePerS / 1000;
+    let tokens = b.tokens + ((nowMs - b.atMs) * ratePerS) / 1000;
     if (tokens > burst) tokens = burst;
     b.atMs = nowMs;
     // Refill is added in fractions; the epsilon keeps rounding from withholding a token that is due.
@@ -53,6 +53,6 @@ export class TokenBucket {
       return b.tokens > 0 ? Math.floor(b.tokens) : 0;
     }
     b.tokens = tokens;
-    return -Math.max(1, Math.ceil((1 - tokens) * 1000 / ratePerS));
+    return -Math.max(1, Math.ceil(((1 - tokens) * 1000) / ratePerS));
   }
 }

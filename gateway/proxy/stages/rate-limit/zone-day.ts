@@ -14,9 +14,19 @@ export class ZoneDays {
 
   constructor(timeZone: string) {
     this.timeZone = timeZone;
-    this.fmt = timeZone === 'UTC' || timeZone === 'Etc/UTC' ? undefined : new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
+    this.fmt =
+      timeZone === 'UTC' || timeZone === 'Etc/UTC'
+        ? undefined
+        : new Intl.DateTimeFormat('en-US', {
+            timeZone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: 'numeric',
+            day: 'numeric',
+            hour: 'numeric',
+            minute: 'numeric',
+            second: 'numeric',
+          });
   }
 
   /** Start of the day containing `ms` (epoch ms). */
@@ -61,7 +71,20 @@ export class ZoneDays {
   private fields(ms: number): number[] {
     const out = [0, 0, 0, 0, 0, 0];
     for (const p of this.fmt!.formatToParts(ms)) {
-      const i = p.type === 'year' ? 0 : p.type === 'month' ? 1 : p.type === 'day' ? 2 : p.type === 'hour' ? 3 : p.type === 'minute' ? 4 : p.type === 'second' ? 5 : -1;
+      const i =
+        p.type === 'year'
+          ? 0
+          : p.type === 'month'
+            ? 1
+            : p.type === 'day'
+              ? 2
+              : p.type === 'hour'
+                ? 3
+                : p.type === 'minute'
+                  ? 4
+                  : p.type === 'second'
+                    ? 5
+                    : -1;
       if (i >= 0) out[i] = Number(p.value);
     }
     return out;

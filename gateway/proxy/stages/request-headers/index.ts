@@ -3,31 +3,50 @@ import type { RouteStage } from '../../pipeline.ts';
 import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
 
-/** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions per request, callgrind). */
+/** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
+ * per request, callgrind). */
 export const ADDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id'] as const;
 addKnownHeaderNames(ADDED_HEADERS);
 
 /** RFC 9110 7.6.1 hop-by-hop headers, plus ones undici must not be handed (it frames the body itself). */
 export const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization', 'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'expect',
 ]);
 
 /** Copies end-to-end headers: drops hop-by-hop ones and any named in Connection. */
 export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
-  const named = conn && conn !== 'keep-alive' && conn !== 'close'
-    ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : undefined;
+  const named =
+    conn && conn !== 'keep-alive' && conn !== 'close'
+      ? new Set(
+          conn
+            .toLowerCase()
+            .split(',')
+            .map((s) => s.trim()),
+        )
+      : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named?.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
   return out;
 }
 
-export function applyHeaderOps(headers: Record<string, string | string[] | number>, ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] }): void {
+export function applyHeaderOps(
+  headers: Record<string, string | string[] | number>,
+  ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] },
+): void {
   for (const name of ops.remove) delete headers[name];
   for (const [name, value] of Object.entries(ops.set)) headers[name] = value;
   for (const [name, value] of Object.entries(ops.add)) {
@@ -37,11 +56,16 @@ export function applyHeaderOps(headers: Record<string, string | string[] | numbe
 }
 
 /** What a route without header edits compiles to (most routes): one shared value, not three new objects each. */
-const NO_OPS: { add: Record<string, string>; set: Record<string, string>; remove: string[] } = Object.freeze({ add: Object.freeze({}), set: Object.freeze({}), remove: Object.freeze([]) as unknown as string[] });
+const NO_OPS: { add: Record<string, string>; set: Record<string, string>; remove: string[] } = Object.freeze({
+  add: Object.freeze({}),
+  set: Object.freeze({}),
+  remove: Object.freeze([]) as unknown as string[],
+});
 
 function lowerOps(ops: { add: Record<string, string>; set: Record<string, string>; remove: string[] }) {
   if (ops.remove.length === 0 && isEmpty(ops.add) && isEmpty(ops.set)) return NO_OPS;
-  const lower = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
+  const lower = (r: Record<string, string>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
   return { add: lower(ops.add), set: lower(ops.set), remove: ops.remove.map((r) => r.toLowerCase()) };
 }
 

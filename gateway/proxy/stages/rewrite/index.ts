@@ -1,6 +1,7 @@
 import type { RouteStage } from '../../pipeline.ts';
 
-/** `path` without as many leading segments as `prefix` has: the prefix's own segments, with whatever ;params they carry. */
+/** `path` without as many leading segments as `prefix` has: the prefix's own segments, with whatever ;params they
+ * carry. */
 function dropSegments(path: string, prefix: string): string {
   let at = 0;
   for (let i = 0; i < prefix.length; i++) {
@@ -32,7 +33,8 @@ export const rewrite: RouteStage = {
     return (ctx) => {
       let path = ctx.forwardPath ?? ctx.path;
       if (strip && ctx.matchedPrefix && ctx.matchedPrefix !== '/') {
-        path = ctx.forwardPath === undefined ? path.slice(ctx.matchedPrefix.length) : dropSegments(path, ctx.matchedPrefix);
+        path =
+          ctx.forwardPath === undefined ? path.slice(ctx.matchedPrefix.length) : dropSegments(path, ctx.matchedPrefix);
         if (path.charCodeAt(0) !== 47) path = '/' + path;
       }
       if (re) {

@@ -28,8 +28,16 @@ export function splitAbsoluteForm(url: string): { authority: string; path: strin
   return { authority: m[1], path: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
 }
 
-/** The route of a request; a CORS preflight belongs to the route of the request it asks about, which rarely lists OPTIONS. */
-function findRoute(snapshot: Snapshot, method: string, host: string, hostLower: string, path: string, headers: IncomingHttpHeaders): Found {
+/** The route of a request; a CORS preflight belongs to the route of the request it asks about, which rarely lists
+ * OPTIONS. */
+function findRoute(
+  snapshot: Snapshot,
+  method: string,
+  host: string,
+  hostLower: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+): Found {
   const found = snapshot.table.match(method, host, hostLower, path, headers);
   if (found || method !== 'OPTIONS') return found;
   const asked = headers['access-control-request-method'];

@@ -28,7 +28,11 @@ function separatorAction(route: CompiledRoute | undefined, listener: PathHandlin
  * broader route win. Kept ;params go upstream only; routing and every stage
  * read the path without them, as Java servers do.
  */
-export function resolvePath(raw: string, listener: PathHandling, find: (path: string) => Found): ResolvedPath | ErrorCode {
+export function resolvePath(
+  raw: string,
+  listener: PathHandling,
+  find: (path: string) => Found,
+): ResolvedPath | ErrorCode {
   const merge = listener.merge_slashes;
   const decoded = canonicalPath(raw, { mergeSlashes: merge, keepSeparators: false, keepParams: false });
   if (decoded.charCodeAt(0) !== 47) return decoded as ErrorCode;

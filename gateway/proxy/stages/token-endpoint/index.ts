@@ -13,12 +13,17 @@ const CLOSE = { connection: 'close' };
 
 /** True when the request target is exactly `path` (with or without a query). */
 function targets(url: string, path: string): boolean {
-  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63) /* ? */;
 }
 
 function send(ctx: RequestContext, status: number, body: string, cacheControl: string): false {
   const length = Buffer.byteLength(body);
-  ctx.res.writeHead(status, { 'content-type': 'application/json', 'content-length': length, 'cache-control': cacheControl, 'x-request-id': ctx.requestId });
+  ctx.res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': length,
+    'cache-control': cacheControl,
+    'x-request-id': ctx.requestId,
+  });
   ctx.bytesOut = length; // before end(), which records the access event
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
   return false;
@@ -57,12 +62,17 @@ function readBody(ctx: RequestContext, max: number): Promise<string | undefined 
     });
     req.once('error', reject);
     // Resolving twice is a no-op, so a close after the end changes nothing.
-    req.once('close', () => { if (!req.complete) resolve(null); });
+    req.once('close', () => {
+      if (!req.complete) resolve(null);
+    });
   });
 }
 
 /** `app_id:secret` from HTTP Basic (RFC 6749 2.3.1: each part form-urlencoded), or from the form body. */
-function clientCredentials(header: string | undefined, form: URLSearchParams): { id: string; secret: string } | undefined {
+function clientCredentials(
+  header: string | undefined,
+  form: URLSearchParams,
+): { id: string; secret: string } | undefined {
   if (header !== undefined) {
     const m = /^basic +([A-Za-z0-9+/=_-]{1,1024}) *$/i.exec(header);
     if (!m) return undefined;
@@ -176,4 +186,3 @@ export const tokenEndpoint: EdgeStage = {
     };
   },
 };
-

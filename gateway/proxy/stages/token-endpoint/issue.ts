@@ -17,7 +17,12 @@ function signingKey(runtime: Runtime, key: NonNullable<Identity['signingKey']>):
 }
 
 /** A short-lived access token for `appId`, signed with the current gateway key. */
-export async function issueToken(runtime: Runtime, key: NonNullable<Identity['signingKey']>, tokens: TokensConfig, appId: string): Promise<string> {
+export async function issueToken(
+  runtime: Runtime,
+  key: NonNullable<Identity['signingKey']>,
+  tokens: TokensConfig,
+  appId: string,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })

@@ -19,7 +19,11 @@ test('sends the same key to the same target every time', () => {
   const first = assignment(balancer);
   assert.deepEqual(assignment(balancer), first);
   assert.deepEqual(assignment(consistentHash(targets, hashOnUser)), first, 'a rebuilt ring agrees');
-  assert.deepEqual(assignment(consistentHash([...targets].reverse(), hashOnUser)), first, 'config order does not matter');
+  assert.deepEqual(
+    assignment(consistentHash([...targets].reverse(), hashOnUser)),
+    first,
+    'config order does not matter',
+  );
 });
 
 test('moves about a fifth of the keys, all to the new target, when a fifth target joins four', () => {
@@ -38,7 +42,12 @@ test('moves about a fifth of the keys, all to the new target, when a fifth targe
 test('moves only the keys of a removed target', () => {
   const targets = makeTargets(1, 1, 1, 1, 1);
   const before = assignment(consistentHash(targets, hashOnUser));
-  const after = assignment(consistentHash(targets.filter((t) => t !== targets[2]), hashOnUser));
+  const after = assignment(
+    consistentHash(
+      targets.filter((t) => t !== targets[2]),
+      hashOnUser,
+    ),
+  );
   for (let i = 0; i < KEYS; i++) if (before[i] !== targets[2]) assert.equal(after[i], before[i]);
 });
 
@@ -60,11 +69,15 @@ test('walks on to the next target while the owner is ineligible and returns the 
     if (before[i] !== targets[0]) assert.equal(during[i], before[i], 'other keys stay put');
   }
   const standIns = new Set(during.filter((_, i) => before[i] === targets[0]));
-  assert.ok(standIns.size > 1, 'an ineligible target\'s keys spread over its ring neighbours');
+  assert.ok(standIns.size > 1, "an ineligible target's keys spread over its ring neighbours");
   assert.deepEqual(assignment(balancer), before);
 });
 
-function sticky(options: Parameters<typeof consistentHash>[1], same: BalanceRequest[], spread: (i: number) => BalanceRequest) {
+function sticky(
+  options: Parameters<typeof consistentHash>[1],
+  same: BalanceRequest[],
+  spread: (i: number) => BalanceRequest,
+) {
   const targets = makeTargets(1, 1, 1, 1);
   const balancer = consistentHash(targets, options);
   const owner = balancer.pick(same[0], everyTarget);
@@ -87,17 +100,17 @@ test('hashes on a cookie, wherever it sits in the Cookie header', () => {
 });
 
 test('hashes on the path', () => {
-  sticky({ hashOn: { source: 'path' } }, [request('10.0.0.1', {}, '/a/b'), request('10.0.0.2', {}, '/a/b', 'x=1')], (i) =>
-    request('10.0.0.1', {}, `/p/${i}`),
+  sticky(
+    { hashOn: { source: 'path' } },
+    [request('10.0.0.1', {}, '/a/b'), request('10.0.0.2', {}, '/a/b', 'x=1')],
+    (i) => request('10.0.0.1', {}, `/p/${i}`),
   );
 });
 
 test('hashes on a query argument', () => {
   const options = { hashOn: { source: 'query', name: 'id' } } as const;
-  sticky(
-    options,
-    [request('10.0.0.1', {}, '/', 'id=42'), request('10.0.0.2', {}, '/x', 'pid=7&id=42&z=1')],
-    (i) => request('10.0.0.1', {}, '/', `id=${i}`),
+  sticky(options, [request('10.0.0.1', {}, '/', 'id=42'), request('10.0.0.2', {}, '/x', 'pid=7&id=42&z=1')], (i) =>
+    request('10.0.0.1', {}, '/', `id=${i}`),
   );
 });
 

@@ -14,8 +14,13 @@ const TAB = 0x09;
 export function normalizeIp(ip: string): string {
   if (ip.length > 7 && ip.charCodeAt(0) === 0x3a && ip.charCodeAt(1) === 0x3a && ip.charCodeAt(6) === 0x3a) {
     const f = ip.charCodeAt(2) | 0x20;
-    if (f === 0x66 && (ip.charCodeAt(3) | 0x20) === 0x66 && (ip.charCodeAt(4) | 0x20) === 0x66 &&
-        (ip.charCodeAt(5) | 0x20) === 0x66 && ip.indexOf('.', 7) > 0) {
+    if (
+      f === 0x66 &&
+      (ip.charCodeAt(3) | 0x20) === 0x66 &&
+      (ip.charCodeAt(4) | 0x20) === 0x66 &&
+      (ip.charCodeAt(5) | 0x20) === 0x66 &&
+      ip.indexOf('.', 7) > 0
+    ) {
       return ip.slice(7);
     }
   }

@@ -14,7 +14,10 @@ for (const name of balancerNames) {
   const factory = balancers[name];
 
   test(`${name}: returns undefined when there are no targets`, () => {
-    assert.equal(factory([], {}).pick(request(), () => true), undefined);
+    assert.equal(
+      factory([], {}).pick(request(), () => true),
+      undefined,
+    );
   });
 
   test(`${name}: returns undefined when every target is ineligible`, () => {

@@ -29,7 +29,9 @@ test('treats ::ffff:1.2.3.4 as 1.2.3.4', () => {
 test('spreads IPv6 clients over every target', () => {
   const targets = makeTargets(1, 1, 1, 1);
   const balancer = ipHash(targets, {});
-  const used = new Set(Array.from({ length: 200 }, (_, i) => balancer.pick(request(`2001:db8::${i.toString(16)}`), everyTarget)));
+  const used = new Set(
+    Array.from({ length: 200 }, (_, i) => balancer.pick(request(`2001:db8::${i.toString(16)}`), everyTarget)),
+  );
   assert.equal(used.size, 4);
 });
 
@@ -59,5 +61,5 @@ test('rehashes the clients of an ineligible target over the others and gives the
     }
     assert.equal(balancer.pick(req, everyTarget), owner);
   }
-  assert.equal(standIns.size, 3, 'a down target\'s clients spread over all the others');
+  assert.equal(standIns.size, 3, "a down target's clients spread over all the others");
 });

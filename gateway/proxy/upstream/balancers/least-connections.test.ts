@@ -28,7 +28,10 @@ test('shares load by weight when requests stay in flight', () => {
   const targets = makeTargets(1, 3);
   const balancer = leastConnections(targets, {});
   for (let i = 0; i < 400; i++) balancer.pick(request(), everyTarget)!.active++;
-  assert.deepEqual(targets.map((t) => t.active), [100, 300]);
+  assert.deepEqual(
+    targets.map((t) => t.active),
+    [100, 300],
+  );
 });
 
 test('skips the least loaded target when it is ineligible', () => {
@@ -36,5 +39,8 @@ test('skips the least loaded target when it is ineligible', () => {
   targets[1].active = 3;
   targets[2].active = 5;
   const balancer = leastConnections(targets, {});
-  assert.equal(balancer.pick(request(), (t) => t !== targets[0]), targets[1]);
+  assert.equal(
+    balancer.pick(request(), (t) => t !== targets[0]),
+    targets[1],
+  );
 });

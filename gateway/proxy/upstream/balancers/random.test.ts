@@ -28,5 +28,8 @@ test('spreads the share of an ineligible target over the others by weight', () =
 
 test('picks the only eligible target every time', () => {
   const targets = makeTargets(1, 1, 1);
-  assert.deepEqual(countPicks(random(targets, {}), targets, 500, (t) => t === targets[2]), [0, 0, 500]);
+  assert.deepEqual(
+    countPicks(random(targets, {}), targets, 500, (t) => t === targets[2]),
+    [0, 0, 500],
+  );
 });

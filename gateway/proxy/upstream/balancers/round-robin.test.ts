@@ -28,7 +28,10 @@ test('skips an ineligible target and keeps the others cycling', () => {
 test('takes an ineligible target back into the cycle when it returns', () => {
   const targets = makeTargets(1, 1, 1);
   const balancer = roundRobin(targets, {});
-  assert.equal(pickLetters(balancer, targets, 4, (t) => t !== targets[1]), 'acac');
+  assert.equal(
+    pickLetters(balancer, targets, 4, (t) => t !== targets[1]),
+    'acac',
+  );
   assert.equal(pickLetters(balancer, targets, 6), 'abcabc');
 });
 

@@ -7,7 +7,12 @@ export function makeTargets(...weights: number[]): Target[] {
   return weights.map((w, i) => new Target(`http://127.0.0.1:${9001 + i}`, w));
 }
 
-export function request(clientIp = '127.0.0.1', headers: IncomingHttpHeaders = {}, path = '/', query = ''): BalanceRequest {
+export function request(
+  clientIp = '127.0.0.1',
+  headers: IncomingHttpHeaders = {},
+  path = '/',
+  query = '',
+): BalanceRequest {
   return { clientIp, headers, path, query };
 }
 

@@ -28,7 +28,8 @@ async function dnsServer(zone: Zone) {
     let answers: { type: number; data: Buffer }[] = [];
     if (state.failing) rcode = 2;
     else if (entry === undefined) rcode = 3;
-    else if (q.type === TYPE_A) answers = (entry.a ?? []).map((ip) => ({ type: TYPE_A, data: Buffer.from(ip.split('.').map(Number)) }));
+    else if (q.type === TYPE_A)
+      answers = (entry.a ?? []).map((ip) => ({ type: TYPE_A, data: Buffer.from(ip.split('.').map(Number)) }));
     else if (q.type === TYPE_AAAA) answers = (entry.aaaa ?? []).map((ip) => ({ type: TYPE_AAAA, data: ipv6Bytes(ip) }));
     const header = Buffer.alloc(12);
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
@@ -97,19 +98,32 @@ test('resolves localhost through the system resolver into scheme://ip:port origi
   assert.ok(emitted[0].every((x) => x.weight === 5));
 });
 
-test('emits A and AAAA records as origins, IPv6 in brackets, with the configured weight and the name they were found by', async (t) => {
-  const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.3', '127.0.0.2'], aaaa: ['::1'], ttlS: 60 } });
-  const emitted: DiscoveredTarget[][] = [];
-  const source = new DnsSource({ hostname: 'api.svc.invalid', port: 9000, scheme: 'https', weight: 3, servers: [dns.server] });
-  t.after(async () => { source.stop(); await dns.close(); });
-  source.start((targets) => emitted.push(targets));
-  await waitFor(() => emitted.length === 1);
-  assert.deepEqual(emitted[0], [
-    { origin: 'https://127.0.0.2:9000', weight: 3, hostname: 'api.svc.invalid' },
-    { origin: 'https://127.0.0.3:9000', weight: 3, hostname: 'api.svc.invalid' },
-    { origin: 'https://[::1]:9000', weight: 3, hostname: 'api.svc.invalid' },
-  ]);
-});
+test(
+  'emits A and AAAA records as origins, IPv6 in brackets, ' +
+    'with the configured weight and the name they were found by',
+  async (t) => {
+    const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.3', '127.0.0.2'], aaaa: ['::1'], ttlS: 60 } });
+    const emitted: DiscoveredTarget[][] = [];
+    const source = new DnsSource({
+      hostname: 'api.svc.invalid',
+      port: 9000,
+      scheme: 'https',
+      weight: 3,
+      servers: [dns.server],
+    });
+    t.after(async () => {
+      source.stop();
+      await dns.close();
+    });
+    source.start((targets) => emitted.push(targets));
+    await waitFor(() => emitted.length === 1);
+    assert.deepEqual(emitted[0], [
+      { origin: 'https://127.0.0.2:9000', weight: 3, hostname: 'api.svc.invalid' },
+      { origin: 'https://127.0.0.3:9000', weight: 3, hostname: 'api.svc.invalid' },
+      { origin: 'https://[::1]:9000', weight: 3, hostname: 'api.svc.invalid' },
+    ]);
+  },
+);
 
 test('an address given as the name is emitted without a hostname: it is its own Host', () => {
   const emitted: DiscoveredTarget[][] = [];
@@ -123,8 +137,17 @@ test('re-resolves when the smallest TTL runs out and emits only when the set cha
   const zone: Zone = { 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 0 } };
   const dns = await dnsServer(zone);
   const emitted: string[][] = [];
-  const source = new DnsSource({ hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 20, servers: [dns.server] });
-  t.after(async () => { source.stop(); await dns.close(); });
+  const source = new DnsSource({
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 20,
+    servers: [dns.server],
+  });
+  t.after(async () => {
+    source.stop();
+    await dns.close();
+  });
   source.start((targets) => emitted.push(targets.map((x) => x.origin)));
   await waitFor(() => dns.state.queries >= 4);
   assert.deepEqual(emitted, [['http://127.0.0.2:80']]);
@@ -137,13 +160,34 @@ test('re-resolves when the smallest TTL runs out and emits only when the set cha
 test('clamps the TTL to maxTtlMs and to minTtlMs', async (t) => {
   const longTtl = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 3600 } });
   const shortTtl = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 0 } });
-  const capped = new DnsSource({ hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 10, maxTtlMs: 30, servers: [longTtl.server] });
-  const floored = new DnsSource({ hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 5000, servers: [shortTtl.server] });
-  t.after(async () => { capped.stop(); floored.stop(); await longTtl.close(); await shortTtl.close(); });
+  const capped = new DnsSource({
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 10,
+    maxTtlMs: 30,
+    servers: [longTtl.server],
+  });
+  const floored = new DnsSource({
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 5000,
+    servers: [shortTtl.server],
+  });
+  t.after(async () => {
+    capped.stop();
+    floored.stop();
+    await longTtl.close();
+    await shortTtl.close();
+  });
   capped.start(() => {});
   floored.start(() => {});
   await sleep(300);
-  assert.ok(longTtl.state.queries >= 4, `a 3600 s TTL capped at 30 ms re-resolved ${longTtl.state.queries} times in 300 ms`);
+  assert.ok(
+    longTtl.state.queries >= 4,
+    `a 3600 s TTL capped at 30 ms re-resolved ${longTtl.state.queries} times in 300 ms`,
+  );
   assert.equal(shortTtl.state.queries, 1);
 });
 
@@ -152,10 +196,18 @@ test('keeps the last good list when resolution fails, reports each failure and r
   const emitted: string[][] = [];
   const errors: Error[] = [];
   const source = new DnsSource({
-    hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 20, retryMs: 20,
-    servers: [dns.server], onError: (err) => errors.push(err),
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 20,
+    retryMs: 20,
+    servers: [dns.server],
+    onError: (err) => errors.push(err),
   });
-  t.after(async () => { source.stop(); await dns.close(); });
+  t.after(async () => {
+    source.stop();
+    await dns.close();
+  });
   source.start((targets) => emitted.push(targets.map((x) => x.origin)));
   await waitFor(() => emitted.length === 1);
 
@@ -178,10 +230,19 @@ test('every resolution that succeeds is reported (onOk), and none that fails', a
   const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 0 } });
   const seen: string[] = [];
   const source = new DnsSource({
-    hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 20, retryMs: 20, servers: [dns.server],
-    onError: () => seen.push('error'), onOk: () => seen.push('ok'),
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 20,
+    retryMs: 20,
+    servers: [dns.server],
+    onError: () => seen.push('error'),
+    onOk: () => seen.push('ok'),
   });
-  t.after(async () => { source.stop(); await dns.close(); });
+  t.after(async () => {
+    source.stop();
+    await dns.close();
+  });
   source.start(() => {});
   await waitFor(() => seen.filter((x) => x === 'ok').length >= 2);
   dns.state.failing = true;
@@ -199,8 +260,16 @@ test('a name that never resolves emits nothing and reports the failure', async (
   const dns = await dnsServer({});
   const emitted: DiscoveredTarget[][] = [];
   const errors: Error[] = [];
-  const source = new DnsSource({ hostname: 'nothing.invalid', port: 80, servers: [dns.server], onError: (err) => errors.push(err) });
-  t.after(async () => { source.stop(); await dns.close(); });
+  const source = new DnsSource({
+    hostname: 'nothing.invalid',
+    port: 80,
+    servers: [dns.server],
+    onError: (err) => errors.push(err),
+  });
+  t.after(async () => {
+    source.stop();
+    await dns.close();
+  });
   source.start((targets) => emitted.push(targets));
   await waitFor(() => errors.length === 1);
   assert.deepEqual(emitted, []);
@@ -208,7 +277,13 @@ test('a name that never resolves emits nothing and reports the failure', async (
 
 test('stop() ends re-resolution', async (t) => {
   const dns = await dnsServer({ 'api.svc.invalid': { a: ['127.0.0.2'], ttlS: 0 } });
-  const source = new DnsSource({ hostname: 'api.svc.invalid', port: 80, family: 4, minTtlMs: 20, servers: [dns.server] });
+  const source = new DnsSource({
+    hostname: 'api.svc.invalid',
+    port: 80,
+    family: 4,
+    minTtlMs: 20,
+    servers: [dns.server],
+  });
   t.after(() => dns.close());
   source.start(() => {});
   await waitFor(() => dns.state.queries >= 2);

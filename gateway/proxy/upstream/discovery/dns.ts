@@ -45,7 +45,8 @@ interface Resolution {
  * resolver (getaddrinfo: /etc/hosts and the like), which gives no TTL.
  */
 export class DnsSource implements TargetSource {
-  readonly #options: Required<Omit<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>> & Pick<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>;
+  readonly #options: Required<Omit<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>> &
+    Pick<DnsSourceOptions, 'servers' | 'onError' | 'onOk'>;
   readonly #resolver: Resolver;
   #onTargets: TargetsListener | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -144,7 +145,9 @@ export class DnsSource implements TargetSource {
     this.#lastKey = key;
     // An address given as the name is its own Host and has no TLS name.
     const name = isIP(hostname) === 0 ? hostname : undefined;
-    this.#onTargets?.(origins.map((origin) => ({ origin, weight, ...(name ? { hostname: name } : {}) }) satisfies DiscoveredTarget));
+    this.#onTargets?.(
+      origins.map((origin) => ({ origin, weight, ...(name ? { hostname: name } : {}) }) satisfies DiscoveredTarget),
+    );
   }
 }
 

@@ -4,7 +4,10 @@ import { StaticSource } from './static.ts';
 import type { DiscoveredTarget } from './source.ts';
 
 test('emits the configured targets once, on start', () => {
-  const configured = [{ origin: 'http://127.0.0.1:9001', weight: 1 }, { origin: 'http://127.0.0.1:9002', weight: 3 }];
+  const configured = [
+    { origin: 'http://127.0.0.1:9001', weight: 1 },
+    { origin: 'http://127.0.0.1:9002', weight: 3 },
+  ];
   const source = new StaticSource(configured);
   const emitted: DiscoveredTarget[][] = [];
   source.start((targets) => emitted.push(targets));

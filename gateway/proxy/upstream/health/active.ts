@@ -23,7 +23,8 @@ export interface ActiveHealthOptions {
   host?: string;
   /** HTTP checks keep one idle connection per target between checks (default: a new one per check). */
   reuseConnection?: boolean;
-  /** The upstream's TLS settings (its pool's), so a target the proxy can reach is not marked down by a check that trusts less. */
+  /** The upstream's TLS settings (its pool's), so a target the proxy can reach is not marked down by a check that
+   * trusts less. */
   tls?: TlsConnectOptions;
 }
 
@@ -182,14 +183,15 @@ export class ActiveHealthChecker {
     const { target } = state;
     if (this.#options.kind === 'tcp') return probeTcp(target.origin, signal);
     const { intervalMs, timeoutMs, reuseConnection } = this.#options;
-    if (!reuseConnection) return probeHttpFresh(state.fresh ??= this.#freshProbe(target), signal);
+    if (!reuseConnection) return probeHttpFresh((state.fresh ??= this.#freshProbe(target)), signal);
     // A reused connection must outlive the wait for the next check; undici
     // still closes it sooner when the upstream's Keep-Alive hint says so.
     const idleMs = intervalMs + timeoutMs + 1000;
     let client = this.#clients.get(target.origin);
     if (client === undefined) {
       client = new Client(target.origin, {
-        connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }), allowH2: false, // as the proxy's own pools
+        connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }),
+        allowH2: false, // as the proxy's own pools
         ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
       });
       this.#clients.set(target.origin, client);
@@ -211,11 +213,17 @@ export class ActiveHealthChecker {
     const url = new URL(target.origin);
     return {
       // As undici's Client gives its connector: the address without IPv6 brackets, the port as the URL has it.
-      endpoint: { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), host: url.host, port: url.port, servername: target.servername },
+      endpoint: {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        host: url.host,
+        port: url.port,
+        servername: target.servername,
+      },
       // A target found by DNS is checked under its name, as the proxy sends it.
       request: checkRequest(this.#options.path, this.#options.host ?? target.host),
       expectedStatuses: this.#expectedStatuses,
-      connect: this.#connect ??= connector({ timeout: timeoutMs, allowH2: false, ...tls }),
+      connect: (this.#connect ??= connector({ timeout: timeoutMs, allowH2: false, ...tls })),
       lingerMs: timeoutMs,
     };
   }

@@ -27,7 +27,11 @@ const UNSAFE = /[^\x21-\x7e]/;
 
 /** The request a check sends: a GET that asks the target to close the connection after its answer. */
 export function checkRequest(path: string, host: string): string {
-  if (UNSAFE.test(path) || UNSAFE.test(host)) throw new RangeError(`health check path or Host has a character that is not visible ASCII: ${JSON.stringify(path)} ${JSON.stringify(host)}`);
+  if (UNSAFE.test(path) || UNSAFE.test(host))
+    throw new RangeError(
+      `health check path or Host has a character that is not ` +
+        `visible ASCII: ${JSON.stringify(path)} ${JSON.stringify(host)}`,
+    );
   return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 }
 
@@ -86,7 +90,14 @@ export function probeHttpFresh(probe: FreshHttpProbe, signal: AbortSignal): Prom
       for (;;) {
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) {
-          if (head.length > MAX_HEAD_BYTES) settle(false, new GatewayError('TOLLGATE_CHECK_HEAD_TOO_LARGE', `health check response head over ${MAX_HEAD_BYTES} bytes`));
+          if (head.length > MAX_HEAD_BYTES)
+            settle(
+              false,
+              new GatewayError(
+                'TOLLGATE_CHECK_HEAD_TOO_LARGE',
+                `health check response head over ${MAX_HEAD_BYTES} bytes`,
+              ),
+            );
           return;
         }
         const match = STATUS_LINE.exec(head.slice(0, head.indexOf('\r\n')));
@@ -107,7 +118,8 @@ export function probeHttpFresh(probe: FreshHttpProbe, signal: AbortSignal): Prom
         return;
       }
     };
-    const onEnd = (): void => settle(false, new GatewayError('TOLLGATE_CHECK_CLOSED', 'health check connection closed before the response'));
+    const onEnd = (): void =>
+      settle(false, new GatewayError('TOLLGATE_CHECK_CLOSED', 'health check connection closed before the response'));
 
     const started = probe.connect(probe.endpoint as buildConnector.Options, (err, connected) => {
       if (err !== null) {

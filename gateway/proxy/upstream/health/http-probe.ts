@@ -35,15 +35,18 @@ export function probeHttp(origin: string, probe: HttpProbe, signal: AbortSignal)
   return new Promise((resolve, reject) => {
     const handler = new ProbeHandler(probe.expectedStatuses, signal, resolve, reject);
     if (handler.settled) return;
-    probe.dispatcher.dispatch({
-      origin,
-      path: probe.path,
-      method: 'GET',
-      headers: probe.host === undefined ? undefined : { host: probe.host },
-      servername: probe.servername,
-      // Without reuse the connection closes after this check (as a fresh-connection check's does).
-      reset: probe.reuseConnection !== true,
-    } as Dispatcher.DispatchOptions, handler);
+    probe.dispatcher.dispatch(
+      {
+        origin,
+        path: probe.path,
+        method: 'GET',
+        headers: probe.host === undefined ? undefined : { host: probe.host },
+        servername: probe.servername,
+        // Without reuse the connection closes after this check (as a fresh-connection check's does).
+        reset: probe.reuseConnection !== true,
+      } as Dispatcher.DispatchOptions,
+      handler,
+    );
   });
 }
 
@@ -57,7 +60,12 @@ class ProbeHandler implements Dispatcher.DispatchHandler {
   #status = 0;
   #bytes = 0;
 
-  constructor(expected: ReadonlySet<number>, signal: AbortSignal, resolve: (ok: boolean) => void, reject: (err: unknown) => void) {
+  constructor(
+    expected: ReadonlySet<number>,
+    signal: AbortSignal,
+    resolve: (ok: boolean) => void,
+    reject: (err: unknown) => void,
+  ) {
     this.#expected = expected;
     this.#signal = signal;
     this.#resolve = resolve;

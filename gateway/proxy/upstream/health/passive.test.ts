@@ -81,7 +81,12 @@ test('isFailureStatus matches exactly the configured statuses', () => {
 test('a lone target is never ejected under a cap below 100%: its failures count as overflow instead', () => {
   const target = new Target('http://127.0.0.1:9001');
   let overflows = 0;
-  const passive = new PassiveHealth({ ...options, maxEjectedPercent: 50 }, () => assert.fail('no ejection expected'), () => [target], () => overflows++);
+  const passive = new PassiveHealth(
+    { ...options, maxEjectedPercent: 50 },
+    () => assert.fail('no ejection expected'),
+    () => [target],
+    () => overflows++,
+  );
   for (let i = 0; i < 10; i++) passive.recordFailure(target, 100);
   assert.equal(target.ejectedUntil, 0);
   assert.equal(target.available(100), true);
@@ -92,16 +97,26 @@ test('with four targets and a cap of 50%, at most two are ejected at once; a thi
   const targets = [1, 2, 3, 4].map((n) => new Target(`http://127.0.0.1:900${n}`));
   const passive = new PassiveHealth({ ...options, maxEjectedPercent: 50 }, undefined, () => targets);
   for (const t of targets) for (let i = 0; i < 3; i++) passive.recordFailure(t, 100);
-  assert.deepEqual(targets.map((t) => t.available(100)), [false, false, true, true]);
+  assert.deepEqual(
+    targets.map((t) => t.available(100)),
+    [false, false, true, true],
+  );
   passive.recordFailure(targets[2], 1200);
-  assert.deepEqual(targets.map((t) => t.available(1200)), [true, true, false, true], 'the first two rested; the third is out now');
+  assert.deepEqual(
+    targets.map((t) => t.available(1200)),
+    [true, true, false, true],
+    'the first two rested; the third is out now',
+  );
 });
 
 test('a cap of 100% lets every target be ejected', () => {
   const targets = [1, 2].map((n) => new Target(`http://127.0.0.1:900${n}`));
   const passive = new PassiveHealth({ ...options, maxEjectedPercent: 100 }, undefined, () => targets);
   for (const t of targets) for (let i = 0; i < 3; i++) passive.recordFailure(t, 100);
-  assert.deepEqual(targets.map((t) => t.available(100)), [false, false]);
+  assert.deepEqual(
+    targets.map((t) => t.available(100)),
+    [false, false],
+  );
 });
 
 test('a passing active check ends an ejection for unreachability, if it started after the ejection', () => {

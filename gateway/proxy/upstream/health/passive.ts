@@ -36,7 +36,12 @@ export class PassiveHealth {
   readonly #peers: () => readonly Target[];
   readonly #onOverflow: OverflowListener | undefined;
 
-  constructor(options: PassiveHealthOptions, onChange?: EjectionListener, peers?: () => readonly Target[], onOverflow?: OverflowListener) {
+  constructor(
+    options: PassiveHealthOptions,
+    onChange?: EjectionListener,
+    peers?: () => readonly Target[],
+    onOverflow?: OverflowListener,
+  ) {
     this.#maxFailures = options.maxFailures;
     this.#ejectionMs = options.ejectionMs;
     this.#failureStatuses = new Set(options.failureStatuses);
