@@ -9,76 +9,24 @@
  */
 import { Consumer } from '@platformatic/kafka';
 import type { MessagesStream } from '@platformatic/kafka';
-import type { Logger } from 'pino';
-import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { BatchWriter } from './batch-writer.ts';
 import { countBatch } from './count-batch.ts';
 import { ConsumerCloser } from './consumer-close.ts';
 import type { Record_ } from './count-batch.ts';
 import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
 import { emptyView } from './event-view.ts';
-import type { LiveCounters } from './live-counters.ts';
-import type { CollectorMetrics } from './metrics.ts';
 import { RawTsvBody } from './raw-tsv.ts';
 import { outcomeWithin, retryUntilDone, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';
 
 export { rawRow } from './raw-rows.ts';
-
-export interface ClusterCollectorOptions {
-  brokers: string[];
-  topic: string;
-  groupId: string;
-  clientId?: string;
-  /** Client whose default database holds the migrated tables. */
-  clickhouse: ClickHouseClient;
-  logger: Logger;
-  /**
-   * A batch is flushed at this many records (default 20000)… Fewer, larger
-   * ClickHouse inserts: at 5000 the collector waited on ClickHouse round trips
-   * more than it worked (half the events/s at the same CPU per event).
-   */
-  batchMaxEvents?: number;
-  /** …or this long after its first record arrived (default 200). */
-  batchMaxWaitMs?: number;
-  /** Events older than this are dead-lettered, not counted (default 48 h). */
-  latenessMs?: number;
-  /** How far back, in offsets of one partition, a repeated event_id is a duplicate (default 1,000,000). */
-  dedupOffsets?: number;
-  /** How long the group waits for a silent member (e.g. SIGKILLed) before reassigning its partitions (default 10000).
-   * */
-  sessionTimeoutMs?: number;
-  retryInitialDelayMs?: number;
-  retryMaxDelayMs?: number;
-  now?: () => number;
-  /** Redis live counters, updated after ClickHouse acked and before the commit (deferred, not waited for, while Redis
-   * is away). */
-  liveCounters?: LiveCounters;
-  metrics?: CollectorMetrics;
-  /** How often consumer lag is measured for metrics (default 5000). */
-  lagIntervalMs?: number;
-  /**
-   * Most bytes one fetch returns (default 1 MiB, ~20k lz4-compressed events).
-   * The client's 50 MB default buffered the whole backlog as message objects:
-   * unbounded memory, old-generation GC, and Node's stream buffer splicing a
-   * huge array (a tenth of the collector's CPU).
-   */
-  fetchMaxBytes?: number;
-}
-
-export interface CollectorStats {
-  counted: number;
-  /** Redelivered records already in the totals (below every mark they touch). */
-  redelivered: number;
-  duplicate: number;
-  deadLetter: number;
-  tooLate: number;
-  batches: number;
-  insertFailures: number;
-  /** Batches whose live counters could not reach Redis at once (kept in LiveCounters' backlog, applied when it answers;
-   * ClickHouse unaffected). */
-  redisErrors: number;
-}
+export type { ClusterCollectorOptions, CollectorStats } from './collector-options.ts';
+import {
+  COLLECTOR_DEFAULTS,
+  type ClusterCollectorOptions,
+  type CollectorSettings,
+  type CollectorStats,
+} from './collector-options.ts';
 
 export class ClusterCollector {
   readonly stats: CollectorStats = {
@@ -91,8 +39,7 @@ export class ClusterCollector {
     insertFailures: 0,
     redisErrors: 0,
   };
-  readonly #options: Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> &
-    Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
+  readonly #options: CollectorSettings;
   readonly #sources = new Map<string, SourceTotals>();
   readonly #abort = new AbortController();
   readonly #deadLetters: DeadLetterSink;
@@ -124,20 +71,7 @@ export class ClusterCollector {
   readonly #closer: ConsumerCloser;
 
   constructor(options: ClusterCollectorOptions) {
-    this.#options = {
-      clientId: 'tollgate-collector',
-      batchMaxEvents: 20_000,
-      batchMaxWaitMs: 200,
-      latenessMs: 48 * 3600_000,
-      dedupOffsets: 1_000_000,
-      sessionTimeoutMs: 10_000,
-      retryInitialDelayMs: 100,
-      retryMaxDelayMs: 5000,
-      lagIntervalMs: 5000,
-      fetchMaxBytes: 1 << 20,
-      now: Date.now,
-      ...options,
-    };
+    this.#options = { ...COLLECTOR_DEFAULTS, ...options };
     this.#closer = new ConsumerCloser(this.#stopSignal.signal, this.#options.logger);
     this.#deadLetters = new DeadLetterSink(options.brokers, deadLetterTopic(options.topic), this.#options.clientId);
     this.#writer = new BatchWriter({

@@ -13,14 +13,8 @@ import { createEventSink, nodeName } from '../proxy/events/index.ts';
 import type { EventSink } from '../proxy/events/sink.ts';
 import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire, type IdentityWire } from '../control/apps/identity.ts';
-import {
-  openStarting,
-  startAdminFor,
-  startAnalyticsFor,
-  watchConfigSources,
-  type LoadedFile,
-  type RunningGateway,
-} from './single.ts';
+import { openStarting, startAdminFor, startAnalyticsFor, type LoadedFile, type RunningGateway } from './single.ts';
+import { watchConfigSources } from '../control/config-watch.ts';
 import { releaseMemory } from './memory.ts';
 import { WorkerWatchdog } from './worker-watchdog.ts';
 

@@ -1,8 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { sameData } from '../control/config/same-data.ts';
-import { createServer, ServerResponse as NodeServerResponse } from '../../shared/http.ts';
+import { ServerResponse as NodeServerResponse } from '../../shared/http.ts';
 import type { Socket } from 'node:net';
-import { answerClientError, answerConnect } from './client-errors.ts';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { accessEvent, rejectedEvent } from './events/access-event.ts';
@@ -20,7 +19,8 @@ import { UpstreamPool } from './upstream/pool.ts';
 import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from '../process/memory.ts';
-import { CountingRequest } from './net/counting-request.ts';
+import { createListener, droppedConnections } from './listener.ts';
+import type { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from '../control/apps/types.ts';
 
 type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
@@ -82,60 +82,13 @@ export class DataPlane {
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
     metrics.inflightSource.count = () => this.inflight;
-    const p = initial.proxy;
-    // Limits the listener is created with; changing them needs a restart.
-    this.server = createServer(
-      {
-        maxHeaderSize: p.max_header_bytes,
-        headersTimeout: p.header_timeout_ms,
-        requestTimeout: p.request_timeout_ms,
-        keepAliveTimeout: p.keep_alive_ms,
-        // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
-        requireHostHeader: false,
-        connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
-        ServerResponse: this.Response,
-        IncomingMessage: CountingRequest as typeof IncomingMessage,
-      },
-      this.handle,
-    );
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      const code = answerClientError(err, socket);
-      // The parser refused it, so it never became a request; it is still counted, with its reason.
-      if (code) this.countRejected(code, socket);
+    this.server = createListener(initial.proxy, this.Response, {
+      handle: this.handle,
+      rejected: (code, socket) => this.countRejected(code, socket),
+      dropped: droppedConnections(metrics, log, initial.proxy.max_connections),
     });
-    this.server.on('connect', (req: IncomingMessage, socket: Socket) =>
-      this.countRejected(answerConnect(req, socket), socket),
-    );
-    if (p.max_connections > 0) {
-      this.server.maxConnections = p.max_connections;
-      this.server.on('drop', () => this.connectionDropped(p.max_connections));
-    }
     metrics.connectionsSource.count = () => new Promise((r) => this.server.getConnections((err, n) => r(err ? 0 : n)));
-    // Without these listeners Node answers `Expect: 100-continue` with a 100
-    // before any stage has looked at the request, and any other expectation
-    // with a bare 417. The 100 now goes out only when the body is about to be
-    // read (RequestContext.continueBody); other expectations are ignored, as
-    // nginx and HAProxy do (RFC 9110 10.1.1 allows either).
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
-    this.server.on('checkExpectation', this.handle);
     runAtOnce(this.applySteps(initial, version));
-  }
-
-  private dropsLoggedAt = 0; // when the last line about connections over proxy.max_connections was logged
-  private dropsUnlogged = 0; // and how many were dropped since
-
-  /** Node closed a connection over proxy.max_connections: counted, and logged at most once a minute. */
-  private connectionDropped(max: number): void {
-    this.metrics.connectionsDropped.inc();
-    this.dropsUnlogged++;
-    const now = Date.now();
-    if (now - this.dropsLoggedAt < 60_000) return;
-    this.log.warn(
-      { max_connections: max, dropped: this.dropsUnlogged },
-      'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)',
-    );
-    this.dropsLoggedAt = now;
-    this.dropsUnlogged = 0;
   }
 
   /** A request answered off the request path (parser error, CONNECT): counted as unrouted, in metrics and as an access

@@ -18,3 +18,17 @@ export function writeFrame(target: Buffer, offset: number, payload: Buffer): num
 export function checksumMatches(payload: Buffer, expected: number): boolean {
   return crc32(payload) === expected;
 }
+
+/** Frames waiting to be written, all bound for one segment, contiguous from `position`. */
+export interface Batch {
+  segmentBase: number;
+  position: number;
+  buffer: Buffer;
+  usedBytes: number;
+  records: number;
+}
+
+/** The filled part of each batch, for one writev. */
+export function framesOf(batches: readonly Batch[]): Buffer[] {
+  return batches.map((b) => b.buffer.subarray(0, b.usedBytes));
+}

@@ -1,4 +1,7 @@
-import { open } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { checkpointOrZero } from './checkpoint.ts';
+import { listSegments, segmentPath, syncDir } from './segment-files.ts';
+import type { WarnLogger } from './segment-log-options.ts';
 import { SegmentScanner } from './segment-scanner.ts';
 
 export interface TailRecovery {
@@ -44,4 +47,47 @@ export async function recoverTail(path: string, maxRecordBytes: number): Promise
   } finally {
     await handle.close();
   }
+}
+
+export interface OpenedForAppend {
+  /** The segment appends go to, opened for writing. */
+  handle: FileHandle;
+  /** Its base: the position of its first byte. */
+  base: number;
+  /** The base of the oldest segment kept. */
+  oldestBase: number;
+  truncatedBytes: number;
+}
+
+/**
+ * Opens or creates the log in `dir` for appending (SegmentLog.open). The last
+ * segment is recovered (a torn tail is cut off, logged and counted) and
+ * appends go to a fresh segment that starts no earlier than the consumer's
+ * checkpoint, so a position is never reused.
+ */
+export async function openForAppend(
+  dir: string,
+  maxRecordBytes: number,
+  logger?: WarnLogger,
+): Promise<OpenedForAppend> {
+  await mkdir(dir, { recursive: true });
+  const bases = await listSegments(dir);
+  let end = 0;
+  let lastSizeBytes = -1;
+  let truncatedBytes = 0;
+  const last = bases.at(-1);
+  if (last !== undefined) {
+    const recovery = await recoverTail(segmentPath(dir, last), maxRecordBytes);
+    lastSizeBytes = recovery.sizeBytes;
+    truncatedBytes = recovery.truncatedBytes;
+    end = last + recovery.sizeBytes;
+    if (truncatedBytes > 0) {
+      logger?.warn({ dir, segmentBase: last, truncatedBytes }, 'segment log: cut a torn tail off the last segment');
+    }
+  }
+  const base = Math.max(end, await checkpointOrZero(dir, logger));
+  const reuse = last === base && lastSizeBytes === 0;
+  const handle = await open(segmentPath(dir, base), reuse ? 'r+' : 'w');
+  if (!reuse) await syncDir(dir);
+  return { handle, base, oldestBase: bases[0] ?? base, truncatedBytes };
 }

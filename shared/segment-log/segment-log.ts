@@ -1,9 +1,8 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { checkpointOrZero } from './checkpoint.ts';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DropReport } from './drop-report.ts';
 import { WriteWaiters } from './write-waiters.ts';
-import { FRAME_HEADER_BYTES, writeFrame } from './frame.ts';
-import { recoverTail } from './recover-tail.ts';
+import { FRAME_HEADER_BYTES, framesOf, writeFrame, type Batch } from './frame.ts';
+import { openForAppend } from './recover-tail.ts';
 import { listSegments, segmentPath, syncDir, writeAll, writeAllSync } from './segment-files.ts';
 import {
   resolveOptions,
@@ -14,15 +13,6 @@ import {
 } from './segment-log-options.ts';
 
 export type { DropReason, SegmentLogOptions, WarnLogger } from './segment-log-options.ts';
-
-/** Frames waiting to be written, all bound for one segment, contiguous from `position`. */
-interface Batch {
-  segmentBase: number;
-  position: number;
-  buffer: Buffer;
-  usedBytes: number;
-  records: number;
-}
 
 /** How often a writer that is full re-reads the directory to see what retention freed. */
 const FULL_RESCAN_MS = 1000;
@@ -62,37 +52,12 @@ export class SegmentLog {
   /** An asynchronous write (and any rotation in it) is under way. */
   #writing = false;
 
-  /**
-   * Opens or creates the log in `dir`. The last segment is recovered (a torn tail
-   * is cut off, logged and counted) and appends go to a fresh segment that starts
-   * no earlier than the consumer's checkpoint, so a position is never reused.
-   */
+  /** Opens or creates the log in `dir`: openForAppend recovers a torn tail and respects the checkpoint. */
   static async open(dir: string, options: SegmentLogOptions = {}): Promise<SegmentLog> {
     const resolved = resolveOptions(options);
-    await mkdir(dir, { recursive: true });
-    const bases = await listSegments(dir);
-    let end = 0;
-    let lastSizeBytes = -1;
-    let truncatedBytes = 0;
-    const last = bases.at(-1);
-    if (last !== undefined) {
-      const recovery = await recoverTail(segmentPath(dir, last), resolved.maxRecordBytes);
-      lastSizeBytes = recovery.sizeBytes;
-      truncatedBytes = recovery.truncatedBytes;
-      end = last + recovery.sizeBytes;
-      if (truncatedBytes > 0) {
-        options.logger?.warn(
-          { dir, segmentBase: last, truncatedBytes },
-          'segment log: cut a torn tail off the last segment',
-        );
-      }
-    }
-    const base = Math.max(end, await checkpointOrZero(dir, options.logger));
-    const reuse = last === base && lastSizeBytes === 0;
-    const handle = await open(segmentPath(dir, base), reuse ? 'r+' : 'w');
-    if (!reuse) await syncDir(dir);
-    const log = new SegmentLog(dir, resolved, options, handle, base, bases[0] ?? base);
-    log.stats.recoveredTruncatedBytes = truncatedBytes;
+    const opened = await openForAppend(dir, resolved.maxRecordBytes, options.logger);
+    const log = new SegmentLog(dir, resolved, options, opened.handle, opened.base, opened.oldestBase);
+    log.stats.recoveredTruncatedBytes = opened.truncatedBytes;
     return log;
   }
 
@@ -182,11 +147,7 @@ export class SegmentLog {
     }
     this.#pending = [];
     try {
-      writeAllSync(
-        this.#handle.fd,
-        batches.map((b) => b.buffer.subarray(0, b.usedBytes)),
-        batches[0].position - this.#fileBase,
-      );
+      writeAllSync(this.#handle.fd, framesOf(batches), batches[0].position - this.#fileBase);
     } catch (error) {
       this.#abandonUnwritten(batches, error);
       return;
@@ -213,11 +174,9 @@ export class SegmentLog {
       batch.segmentBase !== this.#appendBase ||
       batch.usedBytes + frameBytes > batch.buffer.length
     ) {
-      const buffer =
-        this.#spare !== undefined && frameBytes <= this.#spare.length
-          ? this.#spare
-          : Buffer.allocUnsafe(Math.max(this.#options.flushBytes, frameBytes));
-      if (buffer === this.#spare) this.#spare = undefined;
+      const fits = this.#spare !== undefined && frameBytes <= this.#spare.length;
+      const buffer = fits ? this.#spare! : Buffer.allocUnsafe(Math.max(this.#options.flushBytes, frameBytes));
+      if (fits) this.#spare = undefined;
       batch = { segmentBase: this.#appendBase, position: this.#appendPosition, buffer, usedBytes: 0, records: 0 };
       this.#pending.push(batch);
     }
@@ -286,11 +245,7 @@ export class SegmentLog {
         while (groupEnd < batches.length && batches[groupEnd].segmentBase === segmentBase) groupEnd += 1;
         const group = batches.slice(written, groupEnd);
         if (segmentBase !== this.#fileBase) await this.#rotateTo(segmentBase);
-        await writeAll(
-          this.#handle,
-          group.map((b) => b.buffer.subarray(0, b.usedBytes)),
-          group[0].position - segmentBase,
-        );
+        await writeAll(this.#handle, framesOf(group), group[0].position - segmentBase);
         this.#wrote(group);
         written = groupEnd;
       }

@@ -5,23 +5,20 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { BalanceRequest, Balancer } from './balancer.ts';
 import { balancers, type BalancerName } from './balancers/index.ts';
 import { usableWeight } from './balancers/weights.ts';
-import { ActiveHealthChecker } from './health/active.ts';
+import type { ActiveHealthChecker } from './health/active.ts';
 import { PassiveHealth } from './health/passive.ts';
 import type { DiscoveredTarget, TargetSource } from './discovery/source.ts';
-import { StaticSource } from './discovery/static.ts';
-import { DnsSource } from './discovery/dns.ts';
-import { outageLog } from '../../log.ts';
 import { Target } from './target.ts';
-import { CircuitBreaker, stateNames } from './breaker.ts';
+import type { CircuitBreaker } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { upstreamMetrics } from './metrics.ts';
 import { UpstreamFailureLog } from './failure-log.ts';
 import { connectTls, settingsOf, type TlsConnectOptions } from './tls.ts';
 import { tlsFailureReason } from './tls-errors.ts';
+import { activeCheckerFor, breakerFor, targetSourceFor } from './pool-parts.ts';
 
-export interface PoolEvents {
-  log(level: 'info' | 'warn', msg: string, fields: object): void;
-}
+export type { PoolEvents } from './pool-parts.ts';
+import type { PoolEvents } from './pool-parts.ts';
 
 /** Counters a request may bump, resolved to their label children once per pool (no label lookup per request). */
 interface PoolCounters {
@@ -117,27 +114,8 @@ export class UpstreamPool {
     const b = config.breaker;
     if (renewal) {
       this.breaker = previous.breaker;
-    } else if (b.enabled) {
-      this.breaker = new CircuitBreaker(
-        {
-          minRequests: b.min_requests,
-          errorRatio: b.error_ratio,
-          windowMs: b.window_ms,
-          openMs: b.open_ms,
-          halfOpenProbes: b.half_open_probes,
-          failureStatuses: b.failure_statuses,
-        },
-        (to) => {
-          um.breakerState.set(labels, to);
-          um.breakerTransitions.inc({ service, group, to: stateNames[to] });
-          events.log(to === 1 ? 'warn' : 'info', `circuit ${stateNames[to].replace('_', '-')}`, { service, group });
-        },
-      );
-      // A changed upstream config starts a fresh, closed breaker (an unchanged one keeps this pool and its breaker).
-      um.breakerState.set(labels, 0);
     } else {
-      this.breaker = undefined;
-      um.breakerState.remove(labels);
+      this.breaker = breakerFor(b, labels, um, events);
     }
     const rb = config.retry_budget;
     this.totalTimeouts = config.timeouts.total_ms > 0 ? new DeadlineQueue(config.timeouts.total_ms) : undefined;
@@ -166,58 +144,11 @@ export class UpstreamPool {
     this.failures = new UpstreamFailureLog((fields) =>
       events.log('warn', 'upstream request failed', { ...fields, reason: tlsFailureReason(fields.err_code) }),
     );
-    const a = config.health.active;
-    if (a) {
-      this.active = new ActiveHealthChecker(
-        {
-          kind: a.kind,
-          path: a.path,
-          intervalMs: a.interval_ms,
-          timeoutMs: a.timeout_ms,
-          expectedStatuses: a.expected_statuses,
-          healthyThreshold: a.healthy_threshold,
-          unhealthyThreshold: a.unhealthy_threshold,
-          reuseConnection: a.reuse_connection,
-          host: a.host,
-          tls: this.tls,
-        },
-        (target, healthy, cause) => {
-          this.publishHealth(target);
-          const why =
-            cause === undefined
-              ? {}
-              : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
-          events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', {
-            service,
-            target: target.id,
-            ...why,
-          });
-        },
-        (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()),
-      );
-    }
-    if (config.dns) {
-      // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when
-      // it ends.
-      const dns = outageLog(
-        {
-          warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
-          info: (fields, msg) => events.log('info', msg, { service, ...fields }),
-        },
-        `dns resolution of ${config.dns.name}`,
-      );
-      this.source = new DnsSource({
-        hostname: config.dns.name,
-        port: config.dns.port,
-        scheme: config.dns.scheme,
-        weight: config.dns.weight,
-        minTtlMs: config.dns.min_ttl_ms,
-        maxTtlMs: config.dns.max_ttl_ms,
-        onError: dns.onError,
-        onOk: dns.onOk,
-      });
-    } else
-      this.source = new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+    this.active = activeCheckerFor(config, this.tls, service, events, {
+      changed: (target) => this.publishHealth(target),
+      reached: (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()),
+    });
+    this.source = targetSourceFor(config, service, events);
   }
 
   start(): void {

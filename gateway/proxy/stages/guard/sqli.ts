@@ -127,20 +127,9 @@ function unionSelect(i: number, afterBreak: boolean): number {
   return afterBreak || selectList(j + 1) ? STRONG : 0;
 }
 
-const DROP_OBJECTS = new Set([
-  'table',
-  'database',
-  'schema',
-  'view',
-  'user',
-  'index',
-  'procedure',
-  'function',
-  'trigger',
-  'column',
-  'login',
-  'role',
-]);
+const DROP_OBJECTS = new Set(
+  'table database schema view user index procedure function trigger column login role'.split(' '),
+);
 
 /** A statement verb at i with the words that make it a statement. */
 function statement(i: number): number {
@@ -197,36 +186,10 @@ const SYSTEM_PROCS = new RegExp(
     ) +
     '|sp_configure)$',
 );
-const WEAK_FUNCS = new Set([
-  'if',
-  'iif',
-  'case',
-  'version',
-  'database',
-  'user',
-  'current_user',
-  'system_user',
-  'schema',
-  'char',
-  'chr',
-  'concat',
-  'concat_ws',
-  'group_concat',
-  'ascii',
-  'substring',
-  'substr',
-  'mid',
-  'hex',
-  'unhex',
-  'cast',
-  'convert',
-  'count',
-  'floor',
-  'rand',
-  'md5',
-  'exists',
-  'length',
-]);
+const WEAK_FUNCS = new Set(
+  `if iif case version database user current_user system_user schema char chr concat concat_ws
+    group_concat ascii substring substr mid hex unhex cast convert count floor rand md5 exists length`.split(/\s+/),
+);
 
 /** The score of the value lexed as `quote` context (0, 39 `'`, 34 `"`). */
 function scoreContext(s: string, quote: number): number {

@@ -12,6 +12,7 @@ import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } fro
 import { bodyUnread, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
+import { recordFailure, recordStatus } from './outcome.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -197,15 +198,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
       controller.abort(new GatewayError('TOLLGATE_RESPONSE_TOO_LARGE', 'response too large'));
       return;
     }
-    if (upstream.breaker !== undefined) {
-      this.recorded = true;
-      upstream.breaker.record(performance.now(), statusCode);
-    }
-    if (upstream.passive.isFailureStatus(statusCode)) upstream.passive.recordFailure(this.target, Date.now());
-    else {
-      upstream.passive.recordSuccess(this.target);
-      if (this.lastResortMs !== 0) upstream.passive.recordReached(this.target, this.lastResortMs, Date.now());
-    }
+    this.recorded = recordStatus(upstream, this.target, statusCode, this.lastResortMs);
     const fields = responseHeaders(
       headers,
       this.route.responseOps,
@@ -285,24 +278,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
     const noResponse = isNoResponse(err, this.responding);
-    upstream.failures.report({
-      service: upstream.service,
-      group: upstream.group,
-      target: target.id,
-      request_id: ctx.requestId,
-      code: replyCode,
-      err_code: code ?? err.name,
-      err: err.message,
-    });
-    // A response that is merely too large says nothing about the target's health.
-    if (replyCode !== 'GW_ERR_RESPONSE_TOO_LARGE') {
-      const now = Date.now();
-      upstream.passive.recordFailure(target, now, noResponse);
-      if (upstream.breaker !== undefined && !this.recorded) {
-        this.recorded = true;
-        upstream.breaker.recordOutcome(performance.now(), true);
-      }
-    }
+    if (recordFailure(upstream, target, ctx.requestId, err, replyCode, noResponse, this.recorded)) this.recorded = true;
     // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
     // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
     // the request: only an idempotent one without a body goes again.

@@ -1,0 +1,118 @@
+/**
+ * The parts an UpstreamPool (pool.ts) builds from its upstream config: the
+ * circuit breaker, the active health checker and the source of its targets.
+ */
+import type { UpstreamConfig } from '../../control/config/schema.ts';
+import { outageLog } from '../../log.ts';
+import { CircuitBreaker, stateNames } from './breaker.ts';
+import { DnsSource } from './discovery/dns.ts';
+import type { TargetSource } from './discovery/source.ts';
+import { StaticSource } from './discovery/static.ts';
+import { ActiveHealthChecker } from './health/active.ts';
+import type { upstreamMetrics } from './metrics.ts';
+import type { Target } from './target.ts';
+import type { TlsConnectOptions } from './tls.ts';
+import { tlsFailureReason } from './tls-errors.ts';
+
+export interface PoolEvents {
+  log(level: 'info' | 'warn', msg: string, fields: object): void;
+}
+
+/**
+ * A fresh, closed breaker for an upstream whose config changed (an unchanged
+ * one keeps its pool and its breaker), or none when it is off; either way the
+ * state gauge says so.
+ */
+export function breakerFor(
+  b: UpstreamConfig['breaker'],
+  labels: { service: string; group: string },
+  um: ReturnType<typeof upstreamMetrics>,
+  events: PoolEvents,
+): CircuitBreaker | undefined {
+  if (!b.enabled) {
+    um.breakerState.remove(labels);
+    return undefined;
+  }
+  const breaker = new CircuitBreaker(
+    {
+      minRequests: b.min_requests,
+      errorRatio: b.error_ratio,
+      windowMs: b.window_ms,
+      openMs: b.open_ms,
+      halfOpenProbes: b.half_open_probes,
+      failureStatuses: b.failure_statuses,
+    },
+    (to) => {
+      um.breakerState.set(labels, to);
+      um.breakerTransitions.inc({ ...labels, to: stateNames[to] });
+      events.log(to === 1 ? 'warn' : 'info', `circuit ${stateNames[to].replace('_', '-')}`, labels);
+    },
+  );
+  um.breakerState.set(labels, 0);
+  return breaker;
+}
+
+/** The active checker of `health.active`, logging each target's change of state with its cause. */
+export function activeCheckerFor(
+  config: UpstreamConfig,
+  tls: TlsConnectOptions | undefined,
+  service: string,
+  events: PoolEvents,
+  on: { changed: (target: Target) => void; reached: (target: Target, startedMs: number) => void },
+): ActiveHealthChecker | undefined {
+  const a = config.health.active;
+  if (!a) return undefined;
+  return new ActiveHealthChecker(
+    {
+      kind: a.kind,
+      path: a.path,
+      intervalMs: a.interval_ms,
+      timeoutMs: a.timeout_ms,
+      expectedStatuses: a.expected_statuses,
+      healthyThreshold: a.healthy_threshold,
+      unhealthyThreshold: a.unhealthy_threshold,
+      reuseConnection: a.reuse_connection,
+      host: a.host,
+      tls,
+    },
+    (target, healthy, cause) => {
+      on.changed(target);
+      const why =
+        cause === undefined
+          ? {}
+          : { err_code: cause.code ?? cause.name, err: cause.message, reason: tlsFailureReason(cause.code) };
+      events.log(healthy ? 'info' : 'warn', healthy ? 'target healthy' : 'target unhealthy', {
+        service,
+        target: target.id,
+        ...why,
+      });
+    },
+    on.reached,
+  );
+}
+
+/** Static targets, or a DNS name resolved again as its records' TTLs say. */
+export function targetSourceFor(config: UpstreamConfig, service: string, events: PoolEvents): TargetSource {
+  if (!config.dns) {
+    return new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+  }
+  // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when
+  // it ends.
+  const dns = outageLog(
+    {
+      warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
+      info: (fields, msg) => events.log('info', msg, { service, ...fields }),
+    },
+    `dns resolution of ${config.dns.name}`,
+  );
+  return new DnsSource({
+    hostname: config.dns.name,
+    port: config.dns.port,
+    scheme: config.dns.scheme,
+    weight: config.dns.weight,
+    minTtlMs: config.dns.min_ttl_ms,
+    maxTtlMs: config.dns.max_ttl_ms,
+    onError: dns.onError,
+    onOk: dns.onOk,
+  });
+}
