@@ -47,3 +47,26 @@ test('no line of TypeScript is over 120 characters', () => {
   }
   assert.deepEqual(long, []);
 });
+
+test('no source file is over 350 lines (STYLE.md: small files with one purpose)', () => {
+  const big: string[] = [];
+  for (const top of CODE_FOLDERS) {
+    for (const file of sources(join(root, top))) {
+      const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+      if (lines > 350) big.push(`${relative(root, file)} (${lines})`);
+    }
+  }
+  assert.deepEqual(big, []);
+});
+
+test('every stage folder has its code in index.ts and a test beside it', () => {
+  const stages = join(root, 'gateway/proxy/stages');
+  const missing: string[] = [];
+  for (const entry of readdirSync(stages, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const files = readdirSync(join(stages, entry.name));
+    if (!files.includes('index.ts')) missing.push(`${entry.name}: no index.ts`);
+    if (!files.some((f) => f.endsWith('.test.ts'))) missing.push(`${entry.name}: no test beside the code`);
+  }
+  assert.deepEqual(missing, []);
+});

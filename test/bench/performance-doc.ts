@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export const PERFORMANCE_DOC = new URL('../../docs/performance.md', import.meta.url);
@@ -32,3 +33,19 @@ export function writePerformanceDoc(results: string, command: string, machine: s
   const body = `\nThe last full run: \`${command}\` on ${machine}.\n\n\`\`\`text\n${results.trim()}\n\`\`\`\n`;
   writeFileSync(PERFORMANCE_DOC, doc.slice(0, i + BEGIN.length) + body + doc.slice(j));
 }
+
+/** The commit measured, for the results' heading. */
+export const gitCommit = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
+
+/** The BENCH_* settings of this run, as a command prefix. */
+export const benchEnv = () =>
+  Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');

@@ -3,10 +3,9 @@ import { cpus } from 'node:os';
 import { rmSync } from 'node:fs';
 import { peakGenerator, runPeak, runRate, type PeakResult, type RateResult } from './load.ts';
 import { installCleanup } from './procs.ts';
+import { buildChecks, printChecks } from './checks.ts';
 import {
-  buildChecks,
   median,
-  printChecks,
   printHalfLoad,
   printPeakTable,
   roundsDisagree,
@@ -30,24 +29,8 @@ import {
 } from './servers.ts';
 import { pinningNote } from './cpu-pin.ts';
 import { measurePathCost } from './path.bench.ts';
-import { captured, writePerformanceDoc } from './performance-doc.ts';
-import { execFileSync } from 'node:child_process';
+import { benchEnv, captured, gitCommit, writePerformanceDoc } from './performance-doc.ts';
 import { collectorBench, collectorChecks, printCollector } from './analytics/collector.bench.ts';
-
-const gitCommit = () => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-};
-
-/** The BENCH_* settings of this run, as a command prefix. */
-const benchEnv = () =>
-  Object.entries(process.env)
-    .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);

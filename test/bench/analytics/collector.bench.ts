@@ -25,7 +25,7 @@ import { migrate } from '../../../collector/clickhouse/migrate.ts';
 import { dayKey } from '../../../collector/cluster/live-counters.ts';
 import { sampleEvents } from '../events/sample-events.ts';
 import { onPath } from '../procs.ts';
-import type { Check } from '../report.ts';
+import type { Check } from '../checks.ts';
 import { spawnChild, stopChild } from './child.ts';
 import { treeCpuUs } from '../proc-tree.ts';
 import { clickhouseUrl, kafkaBrokers, passMiss, redisUrl, skipWithout, sleep } from './services.ts';
