@@ -6,7 +6,7 @@
  * collector/reports/traffic-report.ts and differ only in where they count.
  */
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
-import { emptyCounters } from '../aggregate/traffic.ts';
+import { fromColumns } from '../cluster/traffic-counters.ts';
 import type { BucketTraffic, TrafficSelection } from '../reports/source.ts';
 import type { ClickHouseClient } from './http-client.ts';
 import { dateTimeFromEpochS, quoteString } from './sql.ts';
@@ -36,6 +36,7 @@ export function rawTrafficSql(q: TrafficSelection): string {
     countIf(status >= 500 AND status < 600) AS status_5xx,
     sum(bytes_in) AS bytes_in,
     sum(bytes_out) AS bytes_out,
+    0 AS billable,
     [${slots.join(', ')}] AS latency_buckets
 FROM access_events FINAL
 WHERE ${where.join(' AND ')}
@@ -45,17 +46,6 @@ ORDER BY bucket`;
 
 /** Counters per bucket from the raw events; billable and rejections are not recounted (the report shows neither). */
 export async function rawTraffic(client: ClickHouseClient, q: TrafficSelection): Promise<BucketTraffic[]> {
-  const rows = await client.query<Record<string, number | string | number[]>>(rawTrafficSql(q));
-  return rows.map((r) => {
-    const c = emptyCounters();
-    c.requests = Number(r.requests);
-    c.status2xx = Number(r.status_2xx);
-    c.status3xx = Number(r.status_3xx);
-    c.status4xx = Number(r.status_4xx);
-    c.status5xx = Number(r.status_5xx);
-    c.bytesIn = Number(r.bytes_in);
-    c.bytesOut = Number(r.bytes_out);
-    (r.latency_buckets as number[]).forEach((n, i) => (c.latency[i] = Number(n)));
-    return { bucketStartMs: Number(r.bucket) * 1000, counters: c };
-  });
+  const rows = await client.query<Record<string, unknown>>(rawTrafficSql(q));
+  return rows.map((r) => ({ bucketStartMs: Number(r.bucket) * 1000, counters: fromColumns(r) }));
 }
