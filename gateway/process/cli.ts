@@ -1,2 +1,7 @@
 // The process entry (package.json bin; scripts/bin/tollgate runs its bundle).
-import './command.ts';
+// tick-shape.ts runs before any other module is evaluated: it keeps nextTick's hidden class before
+// start-up crowds the root object shape. The commands come in by dynamic import: with static imports
+// the bundle (scripts/bundle.ts) would evaluate the chunks they share before it.
+import './tick-shape.ts';
+
+await import('./command.ts');
