@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -276,6 +276,17 @@ promtool_status() { tool_status promtool; }
 valgrind_up() { tool_up valgrind valgrind TOLLGATE_TEST_VALGRIND callgrind_control; }
 valgrind_down() { log "valgrind has no daemon to stop"; }
 valgrind_status() { tool_status valgrind callgrind_control; }
+
+# Benchmark peers and load: `npm run bench` starts its own nginx and HAProxy on loopback (never the system service).
+wrk_up() { tool_up wrk wrk TOLLGATE_BENCH_WRK; }
+wrk_down() { log "wrk has no daemon to stop"; }
+wrk_status() { tool_status wrk; }
+nginx_up() { tool_up nginx nginx-light TOLLGATE_BENCH_NGINX; }
+nginx_down() { log "the bench starts and stops its own nginx"; }
+nginx_status() { tool_status nginx; }
+haproxy_up() { tool_up haproxy haproxy TOLLGATE_BENCH_HAPROXY; }
+haproxy_down() { log "the bench starts and stops its own haproxy"; }
+haproxy_status() { tool_status haproxy; }
 
 usage() {
   echo "usage: $0 up|down|status [${SERVICES[*]}]" >&2

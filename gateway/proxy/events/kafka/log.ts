@@ -151,7 +151,11 @@ export class KafkaLog {
    * least one); only records already in the log file are sent.
    */
   async read(maxRecords: number, maxBytes: number): Promise<LogBatch> {
-    if (this.#log.writtenPosition < this.#log.endPosition) await this.#log.flush();
+    // Only when nothing unsent is written yet: under load something appended is nearly always waiting for
+    // its turn's group commit, and a forced write here sent the group commits after it down the asynchronous
+    // path (5% of the proxy thread's busy time against 0.5%, --cpu-prof under wrk).
+    const written = this.#log.writtenPosition;
+    if (written <= this.#readPosition && written < this.#log.endPosition) await this.#log.flush();
     if (this.#tail.length > 0) return this.#readTail(maxRecords, maxBytes);
     // Taken before reading: what is written while the read runs was not looked at.
     const writtenBefore = this.#log.writtenPosition;
