@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CLASSES } from './access-event.ts';
 import type { AccessEvent } from './access-event.ts';
-import { decode, encode, MAX_FIELD_BYTES } from './access-event-codec.ts';
+import { decode, encode, encodeTransient, MAX_FIELD_BYTES } from './access-event-codec.ts';
 import { typical } from './access-event-codec.fixture.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
@@ -11,6 +11,16 @@ const roundTrip = (e: AccessEvent) => assert.deepEqual(decode(encode(e)), e);
 test('a typical event round-trips and stays well under 200 bytes', () => {
   roundTrip(typical);
   assert.ok(encode(typical).length <= 200, `${encode(typical).length} bytes`);
+});
+
+test('encodeTransient gives encode\'s bytes as a view that the next encode overwrites', () => {
+  const other = { ...typical, appId: 'someone-else', status: 503 };
+  const view = encodeTransient(typical);
+  assert.deepEqual(Buffer.from(view), encode(typical));
+  const copy = Buffer.from(view);
+  encodeTransient(other);
+  assert.notDeepEqual(Buffer.from(view), copy, 'the view is the codec\'s buffer, not a copy');
+  assert.deepEqual(decode(encodeTransient(other)), other);
 });
 
 test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 84 bytes', () => {

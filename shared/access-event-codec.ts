@@ -61,10 +61,9 @@ const MAX_VARINT_BYTES = 8;
 const MAX_EVENT_BYTES = 2 + 9 * (2 + MAX_FIELD_BYTES) + 9 * MAX_VARINT_BYTES;
 const ERROR_CLASS_INDEX = new Map<string, number>(ERROR_CLASSES.map((c, i) => [c, i]));
 
-// Encode and decode are synchronous, so one scratch buffer and one cursor per
-// module are safe and spare an allocation per event.
+// Encode and decode are synchronous, so one scratch buffer per module is safe and spares an allocation per event.
+// The encoder keeps its cursor in locals (a module-level one was a context slot read and written for every byte).
 const scratch = Buffer.allocUnsafe(MAX_EVENT_BYTES);
-let pos = 0;
 
 /**
  * The v1 bytes of `event`. Throws RangeError (naming the field) for a number
@@ -73,89 +72,106 @@ let pos = 0;
  * decoded back as sent, so it is refused here rather than altered.
  */
 export function encode(event: AccessEvent): Buffer {
-  const errorIndex = ERROR_CLASS_INDEX.get(event.errorClass);
-  if (errorIndex === undefined) throw new RangeError(`errorClass: unknown value ${JSON.stringify(event.errorClass)}`);
-  scratch[0] = FORMAT_VERSION;
-  pos = 2;
-  let flags = 0;
-  if (eventIdToBytes(event.id, scratch, pos)) {
-    flags |= FLAG_ID_RAW;
-    pos += 16;
-  } else writeString(event.id, 'id');
-  writeNumber(event.startMs, 'startMs');
-  writeString(event.node, 'node');
-  writeString(event.appId, 'appId');
-  writeString(event.service, 'service');
-  writeString(event.route, 'route');
-  writeString(event.method, 'method');
-  writeNumber(event.status, 'status');
-  writeNumber(event.upstreamStatus, 'upstreamStatus');
-  writeNumber(event.totalUs, 'totalUs');
-  writeNumber(event.upstreamUs, 'upstreamUs');
-  writeNumber(event.gatewayUs, 'gatewayUs');
-  writeNumber(event.bytesIn, 'bytesIn');
-  writeNumber(event.bytesOut, 'bytesOut');
-  if (ipv4ToBytes(event.clientIp, scratch, pos)) {
-    flags |= IP_V4 << IP_SHIFT;
-    pos += 4;
-  } else if (event.clientIp.startsWith(V4_MAPPED_PREFIX) && ipv4ToBytes(event.clientIp.slice(7), scratch, pos)) {
-    flags |= IP_V4_MAPPED << IP_SHIFT;
-    pos += 4;
-  } else if (ipv6ToBytes(event.clientIp, scratch, pos)) {
-    flags |= IP_V6 << IP_SHIFT;
-    pos += 16;
-  } else writeString(event.clientIp, 'clientIp');
-  writeString(event.target, 'target');
-  writeVarint(errorIndex);
-  if (traceIdToBytes(event.traceId, scratch, pos)) {
-    flags |= FLAG_TRACE_RAW;
-    pos += 16;
-  } else writeString(event.traceId, 'traceId');
-  scratch[1] = flags;
-  const out = Buffer.allocUnsafe(pos);
-  scratch.copy(out, 0, 0, pos);
+  const length = encodeToScratch(event);
+  const out = Buffer.allocUnsafe(length);
+  scratch.copy(out, 0, 0, length);
   return out;
 }
 
-function writeNumber(value: number, field: string): void {
+/**
+ * encode's bytes, as a view of the codec's own buffer that the next encode
+ * overwrites: for a caller that copies them at once (the segment log copies
+ * every record into its batch), which spares an allocation per event.
+ */
+export function encodeTransient(event: AccessEvent): Buffer {
+  return scratch.subarray(0, encodeToScratch(event));
+}
+
+function encodeToScratch(event: AccessEvent): number {
+  const out = scratch;
+  const errorIndex = ERROR_CLASS_INDEX.get(event.errorClass);
+  if (errorIndex === undefined) throw new RangeError(`errorClass: unknown value ${JSON.stringify(event.errorClass)}`);
+  out[0] = FORMAT_VERSION;
+  let at = 2;
+  let flags = 0;
+  if (eventIdToBytes(event.id, out, at)) {
+    flags |= FLAG_ID_RAW;
+    at += 16;
+  } else at = writeString(out, at, event.id, 'id');
+  at = writeNumber(out, at, event.startMs, 'startMs');
+  at = writeString(out, at, event.node, 'node');
+  at = writeString(out, at, event.appId, 'appId');
+  at = writeString(out, at, event.service, 'service');
+  at = writeString(out, at, event.route, 'route');
+  at = writeString(out, at, event.method, 'method');
+  at = writeNumber(out, at, event.status, 'status');
+  at = writeNumber(out, at, event.upstreamStatus, 'upstreamStatus');
+  at = writeNumber(out, at, event.totalUs, 'totalUs');
+  at = writeNumber(out, at, event.upstreamUs, 'upstreamUs');
+  at = writeNumber(out, at, event.gatewayUs, 'gatewayUs');
+  at = writeNumber(out, at, event.bytesIn, 'bytesIn');
+  at = writeNumber(out, at, event.bytesOut, 'bytesOut');
+  const ip = event.clientIp;
+  if (ipv4ToBytes(ip, out, at)) {
+    flags |= IP_V4 << IP_SHIFT;
+    at += 4;
+  } else if (ip.startsWith(V4_MAPPED_PREFIX) && ipv4ToBytes(ip.slice(7), out, at)) {
+    flags |= IP_V4_MAPPED << IP_SHIFT;
+    at += 4;
+  } else if (ipv6ToBytes(ip, out, at)) {
+    flags |= IP_V6 << IP_SHIFT;
+    at += 16;
+  } else at = writeString(out, at, ip, 'clientIp');
+  at = writeString(out, at, event.target, 'target');
+  at = writeVarint(out, at, errorIndex);
+  if (traceIdToBytes(event.traceId, out, at)) {
+    flags |= FLAG_TRACE_RAW;
+    at += 16;
+  } else at = writeString(out, at, event.traceId, 'traceId');
+  out[1] = flags;
+  return at;
+}
+
+function writeNumber(out: Buffer, at: number, value: number, field: string): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${field}: ${value} is not a non-negative safe integer`);
   }
-  writeVarint(value);
+  return writeVarint(out, at, value);
 }
 
-function writeVarint(value: number): void {
+function writeVarint(out: Buffer, at: number, value: number): number {
   let v = value;
+  let i = at;
   while (v > 0x7fffffff) {
-    scratch[pos++] = (v % 128) | 0x80;
+    out[i++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
   }
   while (v > 0x7f) {
-    scratch[pos++] = (v & 0x7f) | 0x80;
+    out[i++] = (v & 0x7f) | 0x80;
     v >>>= 7;
   }
-  scratch[pos++] = v;
+  out[i++] = v;
+  return i;
 }
 
-function writeString(value: string, field: string): void {
+function writeString(out: Buffer, at: number, value: string, field: string): number {
   if (typeof value !== 'string') throw new RangeError(`${field}: not a string`);
   const n = value.length;
-  const start = pos;
   // Optimistically ASCII, where the byte length is the char length: one pass.
   if (n <= MAX_FIELD_BYTES) {
-    writeVarint(n);
-    let i = 0;
-    for (let c = 0; i < n && (c = value.charCodeAt(i)) < 0x80; i++) scratch[pos++] = c;
-    if (i === n) return;
-    pos = start;
+    let i = writeVarint(out, at, n);
+    let k = 0;
+    for (let c = 0; k < n && (c = value.charCodeAt(k)) < 0x80; k++) out[i++] = c;
+    if (k === n) return i;
   }
   if (!value.isWellFormed()) throw new RangeError(`${field}: contains a lone surrogate`);
   const byteLength = Buffer.byteLength(value, 'utf8');
   if (byteLength > MAX_FIELD_BYTES) throw new RangeError(`${field}: ${byteLength} bytes, over ${MAX_FIELD_BYTES}`);
-  writeVarint(byteLength);
-  pos += scratch.write(value, pos, byteLength, 'utf8');
+  const i = writeVarint(out, at, byteLength);
+  return i + out.write(value, i, byteLength, 'utf8');
 }
 
+let pos = 0;
 let input: Buffer = scratch;
 let end = 0;
 const utf8 = new TextDecoder('utf-8', { fatal: true });

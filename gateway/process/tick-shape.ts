@@ -17,10 +17,11 @@ import { createHook } from 'node:async_hooks';
  * it (docs/performance.md). Holding one entry keeps its hidden class and the
  * transition to it, so the cache stays monomorphic.
  *
- * Still measured after the config validator went ahead of time: without the
- * pin, tollgate / bare-undici req/s was 0.89 [0.85-0.98] against 0.98
- * [0.95-1.03] with it, CPU per request 1.13 against 1.03 (alternating rounds
- * of `npm run bench`, BENCH_TOLLGATE_CLI_B set to a build with the pin).
+ * Still measured: the proxy thread's CPU per proxied request was 40.9 µs
+ * without the pin against 34.4 µs with it (23.8k against 28.5k req/s; events
+ * off, server pinned to one CPU, wrk -c50, six alternating 8 s rounds of two
+ * builds, per-thread CPU from each /proc/PID/task/TID/stat). The literal is Node's
+ * (lib/internal/process/task_queues.js), so the cause is out of our reach.
  *
  * The pin must come before that compile: once the root shape is crowded, a
  * fresh entry gets a hidden class of its own that no later entry shares. So

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AccessEvent } from '../../../shared/access-event.ts';
-import { encode } from '../../../shared/access-event-codec.ts';
+import { encodeTransient } from '../../../shared/access-event-codec.ts';
 import type { Logger } from '../../log.ts';
 import type { EventMetrics } from '../../metrics.ts';
 import { SegmentLog } from '../../../shared/segment-log/segment-log.ts';
@@ -48,7 +48,8 @@ export class EmbeddedEventSink implements EventSink {
   emit(event: AccessEvent, written?: () => void): void {
     let record: Buffer;
     try {
-      record = encode(event);
+      // A view of the codec's buffer: append copies it into the log's batch at once.
+      record = encodeTransient(event);
     } catch (err) {
       this.metrics.dropped.inc({ reason: 'encode_error' });
       this.warn.note('encode_error', 1, (err as Error).message);
