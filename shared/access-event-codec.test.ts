@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CLASSES } from './access-event.ts';
 import type { AccessEvent } from './access-event.ts';
-import { decode, encode, encodeTransient, MAX_FIELD_BYTES } from './access-event-codec.ts';
+import { decode, encode, encodeFields, encodeTransient, MAX_FIELD_BYTES } from './access-event-codec.ts';
+import { eventIdTimeMs } from './access-event-id.ts';
 import { typical } from './access-event-codec.fixture.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
@@ -13,14 +14,46 @@ test('a typical event round-trips and stays well under 200 bytes', () => {
   assert.ok(encode(typical).length <= 200, `${encode(typical).length} bytes`);
 });
 
-test('encodeTransient gives encode\'s bytes as a view that the next encode overwrites', () => {
+test("encodeTransient gives encode's bytes as a view that the next encode overwrites", () => {
   const other = { ...typical, appId: 'someone-else', status: 503 };
   const view = encodeTransient(typical);
   assert.deepEqual(Buffer.from(view), encode(typical));
   const copy = Buffer.from(view);
   encodeTransient(other);
-  assert.notDeepEqual(Buffer.from(view), copy, 'the view is the codec\'s buffer, not a copy');
+  assert.notDeepEqual(Buffer.from(view), copy, "the view is the codec's buffer, not a copy");
   assert.deepEqual(decode(encodeTransient(other)), other);
+});
+
+test('encodeFields without an id mints a new UUIDv7 into the record, each later than the last', () => {
+  const t = typical;
+  const fields = [
+    t.startMs,
+    t.node,
+    t.appId,
+    t.service,
+    t.route,
+    t.method,
+    t.status,
+    t.upstreamStatus,
+    t.totalUs,
+    t.upstreamUs,
+    t.gatewayUs,
+    t.bytesIn,
+    t.bytesOut,
+    t.clientIp,
+    t.target,
+    t.errorClass,
+    t.traceId,
+  ] as const;
+  const before = Date.now();
+  const first = decode(Buffer.from(encodeFields(undefined, ...fields)));
+  const second = decode(Buffer.from(encodeFields(undefined, ...fields)));
+  const { id, ...rest } = first;
+  assert.deepEqual(rest, (({ id: _, ...r }) => r)(typical));
+  const mintedMs = eventIdTimeMs(id);
+  assert.ok(mintedMs !== undefined && mintedMs >= before && mintedMs <= Date.now(), `${id} is not a UUIDv7 of now`);
+  assert.ok(second.id > first.id, `${second.id} after ${first.id}`);
+  assert.deepEqual(decode(encodeFields(typical.id, ...fields)), typical);
 });
 
 test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 84 bytes', () => {

@@ -40,6 +40,19 @@ export class EventIdGenerator {
   }
 
   next(): string {
+    this.#mint();
+    this.#lastText = uuidText(this.#bytes, 0, this.#text);
+    return this.#lastText;
+  }
+
+  /** A new id written as its 16 bytes at out[offset], without making its text (the request path's records). */
+  writeNext(out: Uint8Array, offset: number): void {
+    this.#mint();
+    this.#lastText = undefined;
+    out.set(this.#bytes, offset);
+  }
+
+  #mint(): void {
     const now = this.#nowMs();
     if (now > this.#lastMs) {
       this.#lastMs = now;
@@ -53,15 +66,12 @@ export class EventIdGenerator {
       this.#lastMs++;
       this.#seedCounter();
     }
-    const ms = this.#lastMs;
     const b = this.#bytes;
-    b.writeUIntBE(ms, 0, 6);
+    b.writeUIntBE(this.#lastMs, 0, 6);
     b[6] = 0x70 | (this.#counterHigh >>> 8);
     b[7] = this.#counterHigh & 0xff;
     b.writeUInt32BE((0x80000000 | this.#counterLow) >>> 0, 8);
     b.writeUInt32BE(this.#random32(), 12);
-    this.#lastText = uuidText(b, 0, this.#text);
-    return this.#lastText;
   }
 
   /** Writes the 16 bytes of `id` at out[offset] when it is the last id this generator made; false otherwise. */
@@ -87,6 +97,11 @@ const processGenerator = new EventIdGenerator();
 /** A new event id, monotonic across every caller in this process. */
 export function newEventId(): string {
   return processGenerator.next();
+}
+
+/** A new event id from the same generator as newEventId, written as 16 bytes at out[offset] with no text made. */
+export function writeNewEventId(out: Uint8Array, offset: number): void {
+  processGenerator.writeNext(out, offset);
 }
 
 /**

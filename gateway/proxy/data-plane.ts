@@ -4,7 +4,7 @@ import { ServerResponse as NodeServerResponse } from '../../shared/http.ts';
 import type { Socket } from 'node:net';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
-import { accessEvent, rejectedEvent } from './events/access-event.ts';
+import { rejectedEvent, requestRecord } from './events/access-event.ts';
 import { bodyArriving, responseClass } from './events/group-commit.ts';
 import type { Config } from '../control/config/schema.ts';
 import { splitListen } from '../../shared/listen.ts';
@@ -231,14 +231,22 @@ export class DataPlane {
     }
     if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
     ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
-    const event = accessEvent(ctx, res.statusCode, ctx.eventSeconds, this.node);
-    if (arriving) {
-      this.sink!.emit(event);
-      end();
-    } else {
-      this.sink!.emit(event, end);
-    }
+    // While the body arrives the answer goes at once; else it ends once the event is in the log (or was dropped).
+    if (!this.record(ctx, res.statusCode, ctx.eventSeconds, arriving ? undefined : end) || arriving) end();
   };
+
+  /** Hands the request's event to the sink; false (the sink counted an encode_error) when it could not be encoded. */
+  private record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
+    let record: Buffer;
+    try {
+      record = requestRecord(ctx, status, seconds, this.node);
+    } catch (err) {
+      this.sink!.unencodable(err as Error);
+      return false;
+    }
+    this.sink!.append(record, written);
+    return true;
+  }
 
   private done(ctx: RequestContext): void {
     if (ctx.finished) return;
@@ -266,7 +274,7 @@ export class DataPlane {
     const seconds = committed ? ctx.eventSeconds : (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
-    if (this.sink && !committed) this.sink.emit(accessEvent(ctx, status, seconds, this.node));
+    if (this.sink && !committed) this.record(ctx, status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { traceIdOf } from './access-event.ts';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { decode } from '../../../shared/access-event-codec.ts';
+import { eventIdTimeMs } from '../../../shared/access-event-id.ts';
+import { RequestContext } from '../context.ts';
+import type { CompiledRoute, Snapshot } from '../snapshot.ts';
+import type { Target } from '../upstream/target.ts';
+import { accessEvent, requestRecord, traceIdOf } from './access-event.ts';
 
 test(
   'traceIdOf takes the trace id of a W3C traceparent ' + 'and refuses uppercase, all-zero, short or malformed ones',
@@ -17,3 +24,62 @@ test(
     assert.equal(traceIdOf([`00-${id}-00f067aa0ba902b7-01`]), '');
   },
 );
+
+function finishedRequest(over: Partial<RequestContext> = {}, headers: Record<string, string> = {}): RequestContext {
+  const req = new IncomingMessage(new Socket());
+  req.method = 'POST';
+  req.headers = headers;
+  const snapshot = { config: { proxy: { max_body_bytes: 0 } } } as unknown as Snapshot;
+  const ctx = new RequestContext(req, new ServerResponse(req), snapshot, 1000.25, true);
+  return Object.assign(ctx, {
+    route: { name: 'orders#0', service: { name: 'orders' } } as CompiledRoute,
+    appId: 'acme',
+    clientIp: '203.0.113.7',
+    target: { id: 'http://10.0.3.17:8080' } as Target,
+    upstreamStatus: 201,
+    upstreamMs: 7.4,
+    bytesIn: 321,
+    bytesOut: 4821,
+    ...over,
+  });
+}
+
+test('requestRecord writes a finished request as its access event, with a new id and no event built', () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const event = decode(Buffer.from(requestRecord(finishedRequest({}, { traceparent }), 201, 0.0123456, 'gw-1')));
+  const { id, ...fields } = event;
+  assert.ok(eventIdTimeMs(id) !== undefined, `${id} is a UUIDv7`);
+  assert.deepEqual(fields, {
+    startMs: Math.round(performance.timeOrigin + 1000.25),
+    node: 'gw-1',
+    appId: 'acme',
+    service: 'orders',
+    route: 'orders#0',
+    method: 'POST',
+    status: 201,
+    upstreamStatus: 201,
+    totalUs: 12346,
+    upstreamUs: 7400,
+    gatewayUs: 4946,
+    bytesIn: 321,
+    bytesOut: 4821,
+    clientIp: '203.0.113.7',
+    target: 'http://10.0.3.17:8080',
+    errorClass: 'none',
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  });
+});
+
+test('a refused, unrouted request is recorded with its error class and no service, route or target', () => {
+  const ctx = finishedRequest({ route: undefined, target: undefined, upstreamStatus: 0, upstreamMs: 0, appId: '' });
+  ctx.errorCode = 'GW_ERR_RATE_LIMITED';
+  const event = accessEvent(ctx, 429, 0.0005, 'gw-1');
+  assert.equal(event.errorClass, 'rate_limited');
+  assert.deepEqual([event.service, event.route, event.target, event.appId], ['', '', '', '']);
+  assert.deepEqual([event.status, event.upstreamStatus, event.upstreamUs, event.gatewayUs], [429, 0, 0, 500]);
+});
+
+test('the upstream time never exceeds the total, so the gateway share is never negative', () => {
+  const event = accessEvent(finishedRequest({ upstreamMs: 50 }), 200, 0.01, 'gw-1');
+  assert.deepEqual([event.totalUs, event.upstreamUs, event.gatewayUs], [10000, 10000, 0]);
+});

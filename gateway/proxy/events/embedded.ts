@@ -48,15 +48,23 @@ export class EmbeddedEventSink implements EventSink {
   emit(event: AccessEvent, written?: () => void): void {
     let record: Buffer;
     try {
-      // A view of the codec's buffer: append copies it into the log's batch at once.
       record = encodeTransient(event);
     } catch (err) {
-      this.metrics.dropped.inc({ reason: 'encode_error' });
-      this.warn.note('encode_error', 1, (err as Error).message);
+      this.unencodable(err as Error);
       written?.();
       return;
     }
+    this.append(record, written);
+  }
+
+  append(record: Buffer, written?: () => void): void {
+    // The segment log copies the record into its batch at once, so a transient view is safe.
     if (this.segments.append(record, written)) this.emitted++;
+  }
+
+  unencodable(error: Error): void {
+    this.metrics.dropped.inc({ reason: 'encode_error' });
+    this.warn.note('encode_error', 1, error.message);
   }
 
   async close(timeoutMs: number): Promise<void> {

@@ -12,6 +12,13 @@ export interface EventSink {
    * or at once when it was dropped; the data plane ends the response then.
    */
   emit(event: AccessEvent, written?: () => void): void;
+  /**
+   * emit for an event already encoded (requestRecord): `record` may be a view that is overwritten once this
+   * returns, so the sink copies what it keeps.
+   */
+  append(record: Buffer, written?: () => void): void;
+  /** An event its caller could not encode: counted and logged as `encode_error`. */
+  unencodable(error: Error): void;
   /** Sends or persists what is buffered (bounded by `timeoutMs`) and releases resources. */
   close(timeoutMs: number): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import type { AccessEvent } from '../../../../shared/access-event.ts';
-import { encode } from '../../../../shared/access-event-codec.ts';
+import { encodeTransient } from '../../../../shared/access-event-codec.ts';
 import type { EventMetrics } from '../../../metrics.ts';
 import type { DropReason as SegmentDropReason } from '../../../../shared/segment-log/segment-log.ts';
 import type { DropReason, EventSink } from '../sink.ts';
@@ -104,12 +104,21 @@ export class KafkaEventSink implements EventSink {
   emit(event: AccessEvent, written?: () => void): void {
     let record: Buffer;
     try {
-      record = encode(event);
+      record = encodeTransient(event);
     } catch (error) {
-      this.#drop('encode_error', 1, (error as Error).message);
+      this.unencodable(error as Error);
       written?.();
       return;
     }
+    this.append(record, written);
+  }
+
+  unencodable(error: Error): void {
+    this.#drop('encode_error', 1, error.message);
+  }
+
+  /** The log copies what it keeps in memory, so `record` may be a transient view. */
+  append(record: Buffer, written?: () => void): void {
     const wasPending = this.#log.pending;
     if (!this.#log.append(record, written)) return;
     this.#emitted += 1;

@@ -124,7 +124,8 @@ export class KafkaLog {
     // Kept while the tail reaches back to the oldest unsent record and has room; else the sender reads the disk.
     const contiguous = this.#tail.length > 0 || position === this.#readPosition;
     if (contiguous && this.#tailBytes + record.length <= MAX_TAIL_BYTES) {
-      this.#tail.push({ position, payload: record });
+      // A copy: the caller's record may be a view the codec overwrites with the next event.
+      this.#tail.push({ position, payload: Buffer.from(record) });
       this.#tailBytes += record.length;
     } else if (this.#tail.length > 0) {
       this.#dropTail();
