@@ -1,5 +1,5 @@
 // What one access event costs the gateway with the Kafka sink on: building it
-// (accessEvent), encoding it, queueing it (sink.emit) and the sender's share
+// and encoding it (requestRecord), queueing it (sink.append) and the sender's share
 // (the client library's record batch, compression, the produce request), at a
 // steady rate like a busy gateway's, to the real broker. Prints CPU-µs per
 // event of this process (all threads, user + system, less the same loop with
@@ -29,6 +29,7 @@ const tickMs = 5;
 
 interface Sink {
   emit(event: unknown): void;
+  append(record: Buffer): void;
   close(timeoutMs: number): Promise<void>;
   spooledEvents?: number;
 }
@@ -51,6 +52,7 @@ interface FakeContext {
   target: { id: string } | undefined;
   req: { method: string; headers: Record<string, string> };
   errorCode: string | undefined;
+  errorClass(status: number): string;
 }
 
 const contexts: FakeContext[] = sampleEvents(4096).map(
@@ -69,6 +71,7 @@ const contexts: FakeContext[] = sampleEvents(4096).map(
       headers: e.traceId ? { traceparent: `00-${e.traceId}-00f067aa0ba902b7-01` } : ({} as Record<string, string>),
     },
     errorCode: e.errorClass === 'rate_limited' ? 'GW_ERR_RATE_LIMITED' : undefined,
+    errorClass: () => e.errorClass,
   }),
 );
 
@@ -80,11 +83,12 @@ async function loadVariant(
   dir: string,
 ): Promise<Variant> {
   const { createKafkaSink } = await import(join(root, 'gateway/proxy/events/kafka/index.ts'));
-  const { accessEvent } = await import(join(root, 'gateway/proxy/events/access-event.ts'));
+  const events = await import(join(root, 'gateway/proxy/events/access-event.ts'));
   const { createEventMetrics } = await import(join(root, 'gateway/metrics.ts'));
   return {
     name: `${label} ${compression}`,
-    build: accessEvent,
+    // What the data plane does: the request's record (a checkout from before requestRecord: its event).
+    build: events.requestRecord ?? events.accessEvent,
     open: () =>
       createKafkaSink(
         {
@@ -141,7 +145,9 @@ async function drive(
     const due = Math.floor(((performance.now() - start) / 1000) * rate);
     for (; events < due; events++) {
       const ctx = contexts[i++ & 4095];
-      sink.emit(build(ctx, ctx.errorCode ? 429 : 200, (ctx.upstreamMs + 0.4) / 1000, 'gw-bench-01'));
+      const made = build(ctx, ctx.errorCode ? 429 : 200, (ctx.upstreamMs + 0.4) / 1000, 'gw-bench-01');
+      if (Buffer.isBuffer(made)) sink.append(made);
+      else sink.emit(made);
     }
     await sleep(tickMs);
   }
@@ -167,7 +173,7 @@ async function main(): Promise<void> {
       await loadVariant(resolve(import.meta.dirname, '../../..'), baselineDir ? 'after ' : 'sink', c, topic, dir),
     );
   }
-  const noop: Sink = { emit: () => undefined, close: async () => undefined };
+  const noop: Sink = { emit: () => undefined, append: () => undefined, close: async () => undefined };
   const nothing: Variant['build'] = () => undefined;
   const sinks = await Promise.all(variants.map((v) => v.open()));
   await sleep(1000);
