@@ -142,6 +142,16 @@ export const errors = {
     message: 'The client credentials are invalid.',
     errorClass: 'unauthorized',
   },
+  GW_ERR_CLIENT_CERT_REQUIRED: {
+    status: 401,
+    message: 'A client certificate the listener verified is required.',
+    errorClass: 'unauthorized',
+  },
+  GW_ERR_CLIENT_CERT_UNKNOWN: {
+    status: 401,
+    message: 'The client certificate names no known app.',
+    errorClass: 'unauthorized',
+  },
   GW_ERR_TOKEN_REQUEST_INVALID: { status: 400, message: 'The token request is malformed.', errorClass: 'bad_request' },
   GW_ERR_APP_DISABLED: { status: 403, message: 'The app is disabled.', errorClass: 'forbidden' },
   GW_ERR_FORBIDDEN: { status: 403, message: 'The caller may not use this route.', errorClass: 'forbidden' },

@@ -14,6 +14,7 @@ import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed
 import version from 'prom-client/lib/metrics/version.js';
 import { RouteStatsRegistry } from './proxy/route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
+import { createListenerMetrics } from './proxy/listeners/metrics.ts';
 
 /** A metric that writes its own exposition text (RouteStatsRegistry's families). */
 interface TextMetric {
@@ -104,7 +105,7 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
     }),
     clientConnections: new Gauge({
       name: 'tollgate_client_connections',
-      help: 'Client connections open on the proxy listener now.',
+      help: 'Client connections open on the proxy listeners now.',
       registers,
       async collect() {
         this.set(await connectionsSource.count());
@@ -122,6 +123,7 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
       aggregator: 'min',
     }),
     events: createEventMetrics(register),
+    listeners: createListenerMetrics(register),
   };
 }
 

@@ -99,7 +99,7 @@ function watchReloads(file: string, reload: (settledText?: string) => void): () 
 
 /**
  * Everything that reloads the config: the file (watchReloads) and, every
- * `proxy.tls_files_check_ms`, the upstreams' TLS files of the serving config,
+ * `proxy.tls_files_check_ms`, the TLS files of the serving config (upstreams' and listeners'),
  * whose change re-reads them (only them: the config file, whose own TLS files
  * may no longer be in use, is not read). The manager logs what the re-read did.
  */
@@ -112,7 +112,7 @@ export function watchConfigSources(file: string, manager: ConfigManager, config:
         watchTlsFiles(
           () => [...tlsFilePaths(manager.current().config), ...tlsFilePaths(manager.refusedConfig())],
           (files) => {
-            log.debug({ files }, 'upstream TLS files changed on disk: re-reading them');
+            log.debug({ files }, 'TLS files changed on disk: re-reading them');
             void manager.reloadTlsFiles();
           },
           checkMs,

@@ -1,9 +1,25 @@
 import { statSync } from 'node:fs';
+import { configPath } from './config/base-dir.ts';
 
-/** The TLS files a config names (`tls.ca_file`, `cert_file`, `key_file` of every service's and canary group's
- * upstream), each once. */
+/**
+ * The TLS files a config names, each once: `tls.ca_file`, `cert_file`, `key_file` of every service's and canary
+ * group's upstream, and each listener's certificate, key and client CA files (relative ones resolved as
+ * validation resolves them).
+ */
 export function tlsFilePaths(raw: unknown): string[] {
   const paths = new Set<string>();
+  const listeners = (raw as { listeners?: unknown } | undefined)?.listeners;
+  if (Array.isArray(listeners)) {
+    for (const listener of listeners as {
+      tls?: { certificates?: unknown; client_certificates?: { ca?: unknown } };
+    }[]) {
+      const tls = listener?.tls;
+      if (tls === undefined || tls === null || typeof tls !== 'object') continue;
+      const files = Array.isArray(tls.certificates) ? (tls.certificates as { cert?: unknown; key?: unknown }[]) : [];
+      for (const c of files) for (const f of [c?.cert, c?.key]) if (typeof f === 'string') paths.add(configPath(f));
+      if (typeof tls.client_certificates?.ca === 'string') paths.add(configPath(tls.client_certificates.ca));
+    }
+  }
   const add = (upstream: unknown) => {
     const tls = (upstream as { tls?: Record<string, unknown> } | undefined)?.tls;
     if (tls === undefined || tls === null || typeof tls !== 'object') return;

@@ -202,6 +202,11 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');
   return {
     proxy: splitListen(config.proxy.listen),
+    // The workers listen; with port 0 each would take its own port, so the cluster shape names the configured ones.
+    listeners: new Map([
+      ['proxy', splitListen(config.proxy.listen)],
+      ...config.listeners.map((l) => [l.name, splitListen(l.listen)] as const),
+    ]),
     admin: address,
     manager,
     async close() {

@@ -49,6 +49,8 @@ async function main(): Promise<number> {
   }
 
   const file = resolve(values.config ?? process.env.TOLLGATE_CONFIG ?? 'tollgate.yaml');
+  // Relative paths in the config are taken from this file's directory, in every thread and worker (base-dir.ts).
+  process.env.TOLLGATE_CONFIG = file;
   const loaded = loadConfigFile(file);
   if (!loaded.ok) {
     console.error(`${file}: invalid config`);

@@ -29,6 +29,8 @@ export interface LoadedFile {
 
 export interface RunningGateway {
   proxy: { host: string; port: number };
+  /** Every proxy listener's address by name (`proxy` is proxy.listen's). */
+  listeners: Map<string, { host: string; port: number }>;
   admin: { host: string; port: number };
   manager: ConfigManager;
   close(): Promise<void>;
@@ -239,6 +241,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
   log.info({ proxy, admin: address, version: version.version, workers: 1 }, 'tollgate listening');
   return {
     proxy,
+    listeners: plane.addresses,
     admin: address,
     manager,
     async close() {

@@ -6,6 +6,7 @@ import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
+import type { ListenerConfig } from './listeners/schema.ts';
 
 /**
  * Per-request state handed from stage to stage. It is also the BalanceRequest
@@ -16,6 +17,10 @@ export class RequestContext implements BalanceRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly snapshot: Snapshot;
+  /** The listener that took the request, its config as when the request started. */
+  readonly listener: ListenerConfig;
+  /** What the client speaks: HTTP/1.x, or HTTP/2 (Node's compatibility request: req and res mimic HTTP/1). */
+  readonly protocol: 'http/1.1' | 'h2';
   /** performance.now() when the request head was parsed. */
   readonly startMs: number;
   requestId = '';
@@ -79,15 +84,31 @@ export class RequestContext implements BalanceRequest {
   bytesIn = 0;
   bytesOut = 0;
 
-  constructor(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, startMs: number, timeUpstream: boolean) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    snapshot: Snapshot,
+    startMs: number,
+    timeUpstream: boolean,
+    listener: ListenerConfig,
+  ) {
     this.req = req;
     this.res = res;
     this.snapshot = snapshot;
+    this.listener = listener;
+    // Only an HTTP/2 request has a stream; an HTTP/1 request line saying HTTP/2.0 is refused at the edge.
+    this.protocol = (req as { stream?: unknown }).stream !== undefined ? 'h2' : 'http/1.1';
     this.startMs = startMs;
     this.timeUpstream = timeUpstream;
     this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
+  }
+
+  /** Adds headers to whatever answers this request; merged (one new object) when another stage added some. */
+  addResponseHeaders(headers: Record<string, string> | undefined): void {
+    if (headers === undefined) return;
+    this.responseHeaders = this.responseHeaders === undefined ? headers : { ...this.responseHeaders, ...headers };
   }
 
   /**
@@ -143,6 +164,8 @@ export class RequestContext implements BalanceRequest {
       ...this.responseHeaders,
       ...extraHeaders,
     };
+    // HTTP/2 has no Connection header (Node throws on one): ending the stream is all a refusal needs there.
+    if (this.protocol === 'h2') delete headers.connection;
     res.writeHead(errors[code].status, headers);
     // Counted before end(), which records the access event.
     this.bytesOut = headers['content-length'] as number;

@@ -1,13 +1,14 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { createRequire } from 'node:module';
 import { sameData } from '../control/config/same-data.ts';
 import { ServerResponse as NodeServerResponse } from '../../shared/http.ts';
 import type { Socket } from 'node:net';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
-import { rejectedEvent, requestRecord } from './events/access-event.ts';
-import { bodyArriving, responseClass } from './events/group-commit.ts';
+import { RequestEvents, type ResponseWithContext } from './events/request-events.ts';
+import { http1ResponseClass, responseClass } from './events/group-commit.ts';
 import type { Config } from '../control/config/schema.ts';
-import { splitListen } from '../../shared/listen.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from '../control/types.ts';
 import type { Logger } from '../log.ts';
@@ -19,11 +20,10 @@ import { UpstreamPool } from './upstream/pool.ts';
 import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { QuietRelease } from '../process/memory.ts';
-import { createListener, droppedConnections } from './listener.ts';
+import { PROXY_LISTENER, ProxyListeners, type ProxyRequest, type ProxyResponse } from './listeners/set.ts';
+import type { ListenerConfig } from './listeners/schema.ts';
 import type { CountingRequest } from './net/counting-request.ts';
 import type { Identity } from '../control/apps/types.ts';
-
-type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
 
 /**
  * The longest stretch an apply holds the event loop before requests get a
@@ -44,7 +44,7 @@ export class DataPlane {
   private applying: Promise<void> = Promise.resolve();
   /** Set by close(): a config applied after it is dropped. */
   private closing = false;
-  private readonly server: Server;
+  private readonly listeners: ProxyListeners;
   private readonly metrics: GatewayMetrics;
   private readonly log: Logger;
   private readonly accessLog: Logger | undefined;
@@ -60,10 +60,12 @@ export class DataPlane {
    * per plane, as tests run several in one process. With an event sink its
    * `end()` first commits the request's access event (group-commit.ts).
    */
-  private readonly Response: ReturnType<typeof responseClass>;
+  private readonly Response: typeof ServerResponse;
+  /** HTTP/2's response class, made when a listener first needs it (it loads node:http2). */
+  private Response2: typeof Http2ServerResponse | undefined;
   private idleWaiters: (() => void)[] = [];
-  private readonly sink: EventSink | undefined;
-  private readonly node: string;
+  /** Access events, when the config has a sink. */
+  private readonly events: RequestEvents | undefined;
   /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
   readonly runtime: Runtime;
 
@@ -76,18 +78,19 @@ export class DataPlane {
   ) {
     this.metrics = metrics;
     this.log = log;
-    this.sink = events?.sink;
-    this.node = events?.node ?? '';
-    this.Response = responseClass(this.sink && this.commitThenEnd);
+    this.events = events?.sink ? new RequestEvents(events.sink, events.node) : undefined;
+    this.Response = http1ResponseClass(this.events?.commitThenEnd);
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
     metrics.inflightSource.count = () => this.inflight;
-    this.server = createListener(initial.proxy, this.Response, {
-      handle: this.handle,
-      rejected: (code, socket) => this.countRejected(code, socket),
-      dropped: droppedConnections(metrics, log, initial.proxy.max_connections),
-    });
-    metrics.connectionsSource.count = () => new Promise((r) => this.server.getConnections((err, n) => r(err ? 0 : n)));
+    this.listeners = new ProxyListeners(
+      initial,
+      { http1: this.Response, http2: () => (this.Response2 ??= this.http2ResponseClass()) },
+      { handle: this.handle, rejected: (code, socket) => this.countRejected(code, socket) },
+      metrics,
+      log,
+    );
+    metrics.connectionsSource.count = () => this.listeners.connections();
     runAtOnce(this.applySteps(initial, version));
   }
 
@@ -96,32 +99,34 @@ export class DataPlane {
   private countRejected(code: ErrorCode, socket: Socket): void {
     this.metrics.gatewayErrors.inc({ code });
     this.snapshot?.unrouted.record(errors[code].status, 0);
-    this.sink?.emit(rejectedEvent(code, this.node, socket.remoteAddress ?? ''));
+    this.events?.rejected(code, socket.remoteAddress ?? '');
   }
 
   get current(): Snapshot {
     return this.snapshot!;
   }
 
-  listen(): Promise<{ host: string; port: number }> {
-    const { host, port } = splitListen(this.current.config.proxy.listen);
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
-        const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
-        if (quietMs > 0)
-          this.quietRelease ??= new QuietRelease({
-            served: () => this.served,
-            quietMs,
-            checkEveryMs: Math.min(10_000, quietMs),
-          });
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
-      });
-    });
+  private http2ResponseClass(): typeof Http2ServerResponse {
+    const { Http2ServerResponse } = createRequire(import.meta.url)('node:http2') as typeof import('node:http2');
+    return responseClass(Http2ServerResponse, this.events?.commitThenEnd);
   }
+
+  /** Starts every proxy listener; resolves with proxy.listen's address (`addresses` has each listener's). */
+  async listen(): Promise<{ host: string; port: number }> {
+    this.addresses = await this.listeners.listen();
+    // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
+    const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
+    if (quietMs > 0)
+      this.quietRelease ??= new QuietRelease({
+        served: () => this.served,
+        quietMs,
+        checkEveryMs: Math.min(10_000, quietMs),
+      });
+    return this.addresses.get(PROXY_LISTENER)!;
+  }
+
+  /** Each listener's address by name, once listening. */
+  addresses = new Map<string, { host: string; port: number }>();
 
   /**
    * Compiles `config` and swaps it in; resolves once it serves. Upstreams
@@ -170,6 +175,7 @@ export class DataPlane {
       );
     }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
+    this.listeners?.update(config);
     for (const pool of this.pools.values()) {
       if (keep.has(pool)) continue;
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
@@ -186,9 +192,18 @@ export class DataPlane {
     this.metrics.configVersion.set(version);
   }
 
-  private readonly handle = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void => {
+  private readonly handle = (
+    request: ProxyRequest,
+    response: ProxyResponse,
+    listener: ListenerConfig,
+    expectsContinue?: boolean,
+  ): void => {
     const snap = this.snapshot!;
-    const ctx = new RequestContext(req, res, snap, performance.now(), this.sink !== undefined);
+    // Node's HTTP/2 compatibility request and response offer what the stages use of IncomingMessage and
+    // ServerResponse (headers with Host set from :authority, url, method, body stream, writeHead, end).
+    const req = request as IncomingMessage;
+    const res = response as ServerResponse;
+    const ctx = new RequestContext(req, res, snap, performance.now(), this.events !== undefined, listener);
     if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
@@ -216,38 +231,6 @@ export class DataPlane {
       plane.done(this.tollgate);
     })(this);
 
-  /**
-   * A response is about to end: its access event goes to the sink, and the response ends once the
-   * event is in the log. While the body still arrives it cannot wait: a gateway error then (413, 501,
-   * an upstream failed mid-upload) is followed by cutting the connection, which would cut a held
-   * answer, so it goes at once; an upstream's early answer is recorded at close (did the client stay?).
-   */
-  private readonly commitThenEnd = (res: ServerResponse, end: () => void): void => {
-    const ctx = (res as ResponseWithContext).tollgate;
-    const arriving = ctx !== undefined && bodyArriving(ctx.req);
-    if (ctx === undefined || ctx.eventSeconds >= 0 || ctx.finished || (arriving && ctx.errorCode === undefined)) {
-      end();
-      return;
-    }
-    if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
-    ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
-    // While the body arrives the answer goes at once; else it ends once the event is in the log (or was dropped).
-    if (!this.record(ctx, res.statusCode, ctx.eventSeconds, arriving ? undefined : end) || arriving) end();
-  };
-
-  /** Hands the request's event to the sink; false (the sink counted an encode_error) when it could not be encoded. */
-  private record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
-    let record: Buffer;
-    try {
-      record = requestRecord(ctx, status, seconds, this.node);
-    } catch (err) {
-      this.sink!.unencodable(err as Error);
-      return false;
-    }
-    this.sink!.append(record, written);
-    return true;
-  }
-
   private done(ctx: RequestContext): void {
     if (ctx.finished) return;
     ctx.finished = true;
@@ -274,7 +257,7 @@ export class DataPlane {
     const seconds = committed ? ctx.eventSeconds : (performance.now() - ctx.startMs) / 1000;
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
-    if (this.sink && !committed) this.record(ctx, status, seconds);
+    if (this.events && !committed) this.events.record(ctx, status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (this.accessLog) {
       this.accessLog.info({
@@ -329,8 +312,8 @@ export class DataPlane {
     // An apply under way finishes first, so its new pools are among those closed below.
     this.closing = true;
     await this.applying;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    // HTTP/2 clients get GOAWAY: no new streams, the open ones finish.
+    const closed = this.listeners.stopAccepting();
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, drainMs);
@@ -340,7 +323,7 @@ export class DataPlane {
         });
       });
     }
-    this.server.closeAllConnections();
+    this.listeners.closeAll();
     await closed;
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     await Promise.all(this.runtime.closers.map((c) => c()));

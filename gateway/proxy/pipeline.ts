@@ -1,6 +1,7 @@
 import type { RequestContext } from './context.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import { requestId } from './stages/request-id/index.ts';
+import { https } from './stages/https/index.ts';
 import { tokenEndpoint } from './stages/token-endpoint/index.ts';
 import { routeMatch } from './stages/route-match/index.ts';
 import { clientIp } from './stages/client-ip/index.ts';
@@ -41,21 +42,22 @@ export type Stage = EdgeStage | RouteStage;
 
 /** The request path, in order. The proxy is always last. */
 export const stages: readonly Stage[] = [
-  requestId, // 1. keep a valid X-Request-Id or make one; refuse a request line that is not HTTP/1.x
-  tokenEndpoint, // 2. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
-  routeMatch, // 3. host, path, method, headers → route, or 404
-  clientIp, // 4. the client address, from X-Forwarded-For only through trusted proxies
-  cors, // 5. answer preflights before anything asks for credentials
-  ipAcl, // 6. service and app IP allow / deny lists → 403
-  authenticate, // 7. JWT or API key → the app, or 401
-  authorise, // 8. RBAC: the app's roles grant this route and method, or 403
-  rateLimit, // 9. QPS token buckets and QPD quotas → 429
-  guard, // 10. SQL injection and XSS → 403 or a log line
-  bodyLimit, // 11. request body size and framing → 413 / 400
-  canary, // 12. pick the upstream group (stable or canary)
-  rewrite, // 13. strip_prefix, regex rewrite
-  requestHeaders, // 14. hop-by-hop removal, X-Forwarded-*, add/set/remove
-  proxy, // 15. breaker → balance → upstream → stream the response back
+  requestId, // 1. keep a valid X-Request-Id or make one; refuse a malformed request
+  https, // 2. the listener's redirect to https, or its Strict-Transport-Security
+  tokenEndpoint, // 3. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
+  routeMatch, // 4. host, path, method, headers → route, or 404
+  clientIp, // 5. the client address, from X-Forwarded-For only through trusted proxies
+  cors, // 6. answer preflights before anything asks for credentials
+  ipAcl, // 7. service and app IP allow / deny lists → 403
+  authenticate, // 8. JWT, API key or client certificate → the app, or 401
+  authorise, // 9. RBAC: the app's roles grant this route and method, or 403
+  rateLimit, // 10. QPS token buckets and QPD quotas → 429
+  guard, // 11. SQL injection and XSS → 403 or a log line
+  bodyLimit, // 12. request body size and framing → 413 / 400
+  canary, // 13. pick the upstream group (stable or canary)
+  rewrite, // 14. strip_prefix, regex rewrite
+  requestHeaders, // 15. hop-by-hop removal, X-Forwarded-*, add/set/remove
+  proxy, // 16. breaker → balance → upstream → stream the response back
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {

@@ -9,6 +9,8 @@ import { startSingle, type RunningGateway } from '../../gateway/process/single.t
 export interface TestGateway extends RunningGateway {
   /** Base URL of the proxy listener, e.g. http://127.0.0.1:41234 */
   url: string;
+  /** The port a listener of `listeners` took (they listen on what their config says; tests use port 0). */
+  port(listener: string): number;
   /** Base URL of the admin listener. */
   adminUrl: string;
   file: string;
@@ -40,25 +42,41 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     { file, raw: loaded.raw!, text: loaded.text!, config: loaded.config },
     createLogger(loaded.config.log.level),
   );
+  return testGatewayOf(gw, file, dir, (c) =>
+    writeFileSync(
+      file,
+      stringify({
+        ...full,
+        ...c,
+        proxy: full.proxy,
+        admin: full.admin,
+        store: full.store,
+        events: full.events,
+        log: full.log,
+      }),
+    ),
+  );
+}
+
+/** A started gateway as tests use it. */
+export function testGatewayOf(
+  gw: RunningGateway,
+  file: string,
+  dir: string,
+  writeConfig: TestGateway['writeConfig'],
+): TestGateway {
   return {
     ...gw,
     url: `http://127.0.0.1:${gw.proxy.port}`,
+    port: (listener) => {
+      const address = gw.listeners.get(listener);
+      if (address === undefined) throw new Error(`no listener ${listener}`);
+      return address.port;
+    },
     adminUrl: `http://127.0.0.1:${gw.admin.port}`,
     file,
     dir,
-    writeConfig: (c) =>
-      writeFileSync(
-        file,
-        stringify({
-          ...full,
-          ...c,
-          proxy: full.proxy,
-          admin: full.admin,
-          store: full.store,
-          events: full.events,
-          log: full.log,
-        }),
-      ),
+    writeConfig,
   };
 }
 

@@ -1,7 +1,7 @@
 import { loadConfigFile } from '../../gateway/control/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { startSingle } from '../../gateway/process/single.ts';
-import type { TestGateway } from './gateway.ts';
+import { testGatewayOf, type TestGateway } from './gateway.ts';
 
 /**
  * Starts a gateway again from a closed TestGateway's file and store dir, as a
@@ -15,12 +15,5 @@ export async function restartGateway(prev: TestGateway): Promise<TestGateway> {
     { file: prev.file, raw: loaded.raw!, text: loaded.text!, config: loaded.config },
     createLogger(loaded.config.log.level),
   );
-  return {
-    ...gw,
-    url: `http://127.0.0.1:${gw.proxy.port}`,
-    adminUrl: `http://127.0.0.1:${gw.admin.port}`,
-    file: prev.file,
-    dir: prev.dir,
-    writeConfig: prev.writeConfig,
-  };
+  return testGatewayOf(gw, prev.file, prev.dir, prev.writeConfig);
 }

@@ -13,6 +13,7 @@ import { GuardSchema } from '../../proxy/stages/guard/schema.ts';
 import { CanarySchema } from '../../proxy/stages/canary/schema.ts';
 import { TokensSchema } from '../../proxy/stages/token-endpoint/schema.ts';
 import { PathHandlingSchema } from '../../proxy/stages/route-match/schema.ts';
+import { ListenersSchema } from '../../proxy/listeners/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({
@@ -115,8 +116,9 @@ export const ConfigSchema = Type.Object(
         tls_files_check_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 100 })], {
           default: 5000,
           description:
-            "How often the upstreams' TLS files (`tls.ca_file`, `cert_file`, `key_file`) are checked for a " +
-            'change on disk; files that changed and then held still for one check are ' +
+            "How often the TLS files (upstreams' `tls.ca_file`, `cert_file`, `key_file`; listeners' certificates, " +
+            'keys and client CAs) are checked for a change on disk; files that changed and then held still ' +
+            'for one check are ' +
             're-read as a reload does. 0 = only on a reload (default 5000). Read at start.',
         }),
         release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {
@@ -129,6 +131,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    listeners: ListenersSchema,
     admin: Type.Object(
       {
         listen: Listen('127.0.0.1:9080', 'Admin listener'),

@@ -8,6 +8,7 @@ import { checkRateLimits } from '../../proxy/stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../../proxy/stages/ip-acl/semantics.ts';
 import { checkRoutePaths } from '../../proxy/stages/route-match/semantics.ts';
 import { ownEscapedSlashes } from '../../proxy/stages/route-match/schema.ts';
+import { checkListeners as checkProxyListeners } from '../../proxy/listeners/semantics.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -23,7 +24,7 @@ function regexError(source: string): string | undefined {
  * pairs. Runs on schema-invalid configs too, so each part is guarded: a part
  * whose shape is wrong was reported by the schema and is skipped here.
  */
-export function checkSemantics(config: Config): ConfigError[] {
+export function checkSemantics(config: Config, env: NodeJS.ProcessEnv = process.env): ConfigError[] {
   const errors: ConfigError[] = [];
   const err = (path: string, message: string) => errors.push({ path, message });
   const guard = (fn: () => void) => {
@@ -34,6 +35,7 @@ export function checkSemantics(config: Config): ConfigError[] {
     }
   };
   guard(() => checkListeners(config, err));
+  guard(() => checkProxyListeners(config, err, env));
   guard(() => checkClientTimeouts(config, err));
   guard(() => checkTrustedProxies(config, err));
   if (!Array.isArray(config.services)) return errors;

@@ -7,6 +7,7 @@ import { eventIdTimeMs } from '../../../shared/access-event-id.ts';
 import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
 import type { Target } from '../upstream/target.ts';
+import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
 import { accessEvent, requestRecord, traceIdOf } from './access-event.ts';
 
 test(
@@ -30,7 +31,8 @@ function finishedRequest(over: Partial<RequestContext> = {}, headers: Record<str
   req.method = 'POST';
   req.headers = headers;
   const snapshot = { config: { proxy: { max_body_bytes: 0 } } } as unknown as Snapshot;
-  const ctx = new RequestContext(req, new ServerResponse(req), snapshot, 1000.25, true);
+  const listener = { name: 'proxy', listen: '127.0.0.1:0', http2: HTTP2_DEFAULTS };
+  const ctx = new RequestContext(req, new ServerResponse(req), snapshot, 1000.25, true, listener);
   return Object.assign(ctx, {
     route: { name: 'orders#0', service: { name: 'orders' } } as CompiledRoute,
     appId: 'acme',

@@ -1,16 +1,13 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import type { Config, UpstreamConfig } from '../../control/config/schema.ts';
 import { secureContext, type TlsPem, type UpstreamTls } from './tls.ts';
+import { certificatesProblem, describe, privateKeyOf, readPemFile, subjectOf, validityProblem } from '../net/pem.ts';
 import { upstreamsOf } from './upstreams-of.ts';
+import { listenerFilesSeen } from '../listeners/certificates.ts';
 
 type Report = (path: string, message: string) => void;
-
-/** Mozilla's whole CA bundle is ~220 kB: a larger file is a wrong path, not a PEM file. */
-const MAX_FILE_BYTES = 1024 * 1024;
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
 /**
  * Checks an upstream's `tls` and reads the files it names: each problem is
@@ -78,23 +75,19 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
     const problem = certificatesProblem(cert);
     if (problem) fail(`${at}/cert_file`, `${tls.cert_file}: ${problem}`);
     else leaf = new X509Certificate(cert);
-    if (leaf && Date.parse(leaf.validTo) < Date.now())
-      fail(`${at}/cert_file`, `${tls.cert_file}: the certificate expired on ${leaf.validTo}`);
-    if (leaf && Date.parse(leaf.validFrom) > Date.now())
-      fail(`${at}/cert_file`, `${tls.cert_file}: the certificate is not valid before ${leaf.validFrom}`);
+    const invalid = leaf && validityProblem(leaf);
+    if (invalid) fail(`${at}/cert_file`, `${tls.cert_file}: ${invalid}`);
   }
   let privateKey: KeyObject | undefined;
   if (key !== undefined) {
-    try {
-      privateKey = createPrivateKey(key);
-    } catch (e) {
-      fail(`${at}/key_file`, `${tls.key_file}: not a usable unencrypted PEM private key (${(e as Error).message})`);
-    }
+    const usable = privateKeyOf(key);
+    if (typeof usable === 'string') fail(`${at}/key_file`, `${tls.key_file}: ${usable}`);
+    else privateKey = usable;
   }
   if (leaf && privateKey && !leaf.checkPrivateKey(privateKey)) {
     fail(
       `${at}/key_file`,
-      `${tls.key_file} is not the key of the certificate in ${tls.cert_file} (${leaf.subject.replace(/\n/g, ', ')})`,
+      `${tls.key_file} is not the key of the certificate in ${tls.cert_file} (${subjectOf(leaf)})`,
     );
   }
   if (!ok) return;
@@ -110,10 +103,10 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
 }
 
 /**
- * The upstreams' TLS files as the data plane was given them: each file's
- * text by path ('' when two upstreams were given different texts of it: it
- * changed between their reads). One walk of the upstreams per apply, and the
- * text is the one the pools hold, not a copy.
+ * The TLS files as the data plane was given them (the upstreams' and the
+ * listeners'): each file's text by path ('' when two were given different
+ * texts of it: it changed between their reads). One walk per apply, and the
+ * text is the one the pools and listeners hold, not a copy.
  */
 export interface TlsFilesSeen {
   texts: Map<string, string>;
@@ -125,6 +118,7 @@ export function tlsFilesSeen(config: Config): TlsFilesSeen {
     if (path === undefined || text === undefined) return;
     texts.set(path, texts.has(path) && texts.get(path) !== text ? '' : text);
   };
+  listenerFilesSeen(config, seen);
   for (const { upstream } of upstreamsOf(config)) {
     const tls = upstream.tls as UpstreamTls | undefined;
     if (tls === undefined) continue;
@@ -162,41 +156,4 @@ export function tlsFilesUnchanged(seen: TlsFilesSeen): boolean {
     }
   }
   return true;
-}
-
-/** O_NONBLOCK: a FIFO named by mistake must not hang the open; it is refused as not a regular file. */
-function readPemFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.size > MAX_FILE_BYTES)
-      throw new Error(
-        `${stat.size} bytes, more than a PEM file of certificates or a key holds (${MAX_FILE_BYTES} at most)`,
-      );
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** What is wrong with a PEM file that must hold certificates, or undefined. Nothing of its content is quoted. */
-function certificatesProblem(text: string): string | undefined {
-  const blocks = text.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
-  for (const [i, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block);
-    } catch (e) {
-      return `certificate ${i + 1} of ${blocks.length} is not valid (${(e as Error).message})`;
-    }
-  }
-  return undefined;
-}
-
-/** `ENOENT: no such file or directory, open '/x'` → `no such file or directory` (the path is in the message already).
- * */
-function describe(e: unknown): string {
-  const message = (e as Error).message;
-  return /^E[A-Z]+: (.*?), \w+ '.*'$/.exec(message)?.[1] ?? message;
 }

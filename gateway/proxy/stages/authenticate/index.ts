@@ -5,6 +5,7 @@ import { CredentialCache } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
 import type { AuthConfig } from './schema.ts';
+import { mtlsHandler } from './mtls.ts';
 
 /** Constant header objects: a rejection allocates nothing for them. */
 const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="tollgate"' };
@@ -143,8 +144,10 @@ function apiKeyHandler(c: Compiled, header: string) {
   };
 }
 
-/** Authenticate the app per service: JWT (gateway-issued or external issuers) or an API key; `none` only strips the app
- * header. */
+/**
+ * Authenticate the app per service: JWT (gateway-issued or external issuers), an API key or a client
+ * certificate; `none` only strips the app header.
+ */
 export const authenticate: RouteStage = {
   name: 'authenticate',
   scope: 'route',
@@ -165,6 +168,16 @@ export const authenticate: RouteStage = {
       state: authState(route.runtime, tokens.cache_size),
     };
     if (auth.type === 'api_key') return apiKeyHandler(c, auth.api_key_header.toLowerCase());
+    if (auth.type === 'mtls') {
+      const handler = mtlsHandler(auth.mtls, {
+        accept: (ctx, appId, app) => accept(c, ctx, appId, app),
+        reject: (ctx, code) => reject(c, ctx, code),
+      });
+      return (ctx) => {
+        stripAppHeader(c, ctx);
+        return c.anonymous?.(ctx.path) ? undefined : handler(ctx);
+      };
+    }
     const fingerprint = JSON.stringify([route.service.name, auth, tokens.issuer, tokens.audience]);
     return jwtHandler(
       c,

@@ -52,10 +52,29 @@ const IssuerSchema = Type.Object(
 
 const AuthObject = Type.Object(
   {
-    type: Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api_key')], {
+    type: Type.Union([Type.Literal('none'), Type.Literal('jwt'), Type.Literal('api_key'), Type.Literal('mtls')], {
       default: 'none',
-      description: '`none`, `jwt` (Authorization: Bearer) or `api_key` (default none).',
+      description:
+        '`none`, `jwt` (Authorization: Bearer), `api_key`, or `mtls`: the client certificate a TLS listener ' +
+        'verified (`listeners[].tls.client_certificates`) names the app (default none).',
     }),
+    mtls: Type.Object(
+      {
+        app_from: Type.Union([Type.Literal('cn'), Type.Literal('san_dns'), Type.Literal('san_email')], {
+          default: 'cn',
+          description:
+            "Which field of the client certificate is the app id: its subject's CN, or its first DNS or email " +
+            'subjectAltName (default cn).',
+        }),
+        require_app: Type.Boolean({
+          default: true,
+          description:
+            'Refuse a certificate whose app is not a registered app (default true; false: the name is the app ' +
+            'id as is, unregistered).',
+        }),
+      },
+      { additionalProperties: false, default: {}, description: 'For type mtls.' },
+    ),
     gateway_tokens: Type.Boolean({
       default: true,
       description: "Accept tokens issued by this gateway's token endpoint (default true).",
@@ -88,7 +107,7 @@ const AuthObject = Type.Object(
       description: 'Longer tokens are refused without parsing (default 8192).',
     }),
   },
-  { additionalProperties: false, description: 'Who may call this service: none, JWT or API key (default: none).' },
+  { additionalProperties: false, description: 'Who may call this service: none, JWT, API key or client certificate.' },
 );
 
 export const AuthSchema = Type.Optional(AuthObject);

@@ -32,20 +32,20 @@ export const cors: RouteStage = {
     return (ctx) => {
       const origin = ctx.headers.origin;
       if (origin === undefined) {
-        ctx.responseHeaders = policy.varyOnly;
+        ctx.addResponseHeaders(policy.varyOnly);
         return;
       }
       const requestedMethod = ctx.headers['access-control-request-method'];
       if (ctx.req.method === 'OPTIONS' && requestedMethod !== undefined) {
         if (!preflightAllowed(policy, origin, requestedMethod, ctx.headers['access-control-request-headers'])) {
           rejected.inc();
-          ctx.responseHeaders = policy.varyOnly;
+          ctx.addResponseHeaders(policy.varyOnly);
           return ctx.reply('GW_ERR_CORS_REJECTED');
         }
         allowed.inc();
         return answerPreflight(ctx, policy, origin, requestedMethod);
       }
-      ctx.responseHeaders = policy.allowsOrigin(origin) ? actualHeaders(policy, origin) : policy.varyOnly;
+      ctx.addResponseHeaders(policy.allowsOrigin(origin) ? actualHeaders(policy, origin) : policy.varyOnly);
     };
   },
 };
@@ -78,7 +78,7 @@ function answerPreflight(ctx: RequestContext, policy: CorsPolicy, origin: string
   const allowHeaders = policy.anyHeader ? requestedHeaders : policy.headerList;
   if (allowHeaders) h['access-control-allow-headers'] = allowHeaders;
   if (policy.credentials) h['access-control-allow-credentials'] = 'true';
-  ctx.res.writeHead(204, h);
+  ctx.res.writeHead(204, ctx.responseHeaders ? { ...ctx.responseHeaders, ...h } : h);
   ctx.res.end();
   return false;
 }

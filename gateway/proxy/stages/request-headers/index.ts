@@ -22,7 +22,7 @@ export const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Copies end-to-end headers: drops hop-by-hop ones and any named in Connection. */
+/** Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. */
 export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
@@ -36,7 +36,7 @@ export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | 
         )
       : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name.charCodeAt(0) === 0x3a /* : */) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
@@ -81,7 +81,7 @@ export const requestHeaders: RouteStage = {
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
       const peer = unmapIp(ctx.req.socket.remoteAddress ?? '');
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
-      h['x-forwarded-proto'] = 'http';
+      h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;

@@ -33,6 +33,24 @@ function hostFields(raw: string[]): number {
 }
 
 /**
+ * An HTTP/2 request's own checks: Node refuses what RFC 9113 8.2.2 forbids
+ * (connection-specific fields, a TE other than trailers) with a stream error
+ * before it is a request. Host and :authority must name the same host when
+ * both are sent (RFC 9113 8.3.1), or routing and the upstream could each
+ * read another; the request class set Host from :authority when it was absent.
+ */
+function malformedHttp2(req: RequestContext['req']): [ErrorCode] | undefined {
+  const host = req.headers.host;
+  const authority = req.headers[':authority'];
+  if (host === undefined) return undefined;
+  if (hostFields(req.rawHeaders) > 1 || !validHost(host)) return ['GW_ERR_BAD_REQUEST'];
+  if (authority !== undefined && (authority as string).toLowerCase() !== host.toLowerCase())
+    return ['GW_ERR_BAD_REQUEST'];
+  if (req.url?.includes('#')) return ['GW_ERR_BAD_REQUEST'];
+  return undefined;
+}
+
+/**
  * What every request must be before any stage acts on it (the token
  * endpoint included), refused the way nginx and HAProxy refuse it. Node's
  * parser lets all of these through.
@@ -80,7 +98,7 @@ export const requestId: EdgeStage = {
   scope: 'edge',
   init: () => (ctx) => {
     ctx.requestId = acceptRequestId(ctx.req.headers['x-request-id']);
-    const refusal = malformed(ctx.req);
+    const refusal = ctx.protocol === 'h2' ? malformedHttp2(ctx.req) : malformed(ctx.req);
     if (refusal) return ctx.reply(refusal[0], refusal[1]);
   },
 };

@@ -1,33 +1,33 @@
 /**
- * The proxy's HTTP/1.1 listener: a Node server with the limits of
- * `proxy.*` (changing them needs a restart), the answers to what the parser
- * refuses and to CONNECT, and the `proxy.max_connections` drop. Every request
- * goes to the data plane's `handle`.
+ * HTTP/1.1 for a proxy listener: a Node server with the limits of `proxy.*`
+ * (changing them needs a restart), and the answers to what the parser refuses
+ * and to CONNECT. Every request goes to the data plane's `handle`.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { createServer } from '../../shared/http.ts';
-import type { Config } from '../control/config/schema.ts';
-import type { ErrorCode } from '../errors.ts';
-import type { Logger } from '../log.ts';
-import type { GatewayMetrics } from '../metrics.ts';
-import { answerClientError, answerConnect } from './client-errors.ts';
-import { CountingRequest } from './net/counting-request.ts';
-import type { responseClass } from './events/group-commit.ts';
+import { createServer } from '../../../shared/http.ts';
+import type { Config } from '../../control/config/schema.ts';
+import type { ErrorCode } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
+import { answerClientError, answerConnect } from '../client-errors.ts';
+import type { Refusal } from './metrics.ts';
+import { CountingRequest } from '../net/counting-request.ts';
 
-export interface ListenerHooks {
+export interface Http1Hooks {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
   /** A request answered off the request path (a parser error, CONNECT), with its code. */
   rejected(code: ErrorCode, socket: Socket): void;
-  /** Node closed a connection over `proxy.max_connections` as soon as it was accepted. */
-  dropped(): void;
+  /** A connection closed before it was a request, and why. */
+  refused(reason: Refusal): void;
 }
 
-export function createListener(
-  p: Config['proxy'],
-  Response: ReturnType<typeof responseClass>,
-  hooks: ListenerHooks,
-): Server {
+/** A TLS record (a ClientHello: handshake type 22, version 3.x) where an HTTP request line should be. */
+function isTlsRecord(packet: Buffer | undefined): boolean {
+  return packet !== undefined && packet.length >= 2 && packet[0] === 0x16 && packet[1] === 0x03;
+}
+
+export function createHttp1Server(p: Config['proxy'], Response: typeof ServerResponse, hooks: Http1Hooks): Server {
   const server = createServer(
     {
       maxHeaderSize: p.max_header_bytes,
@@ -42,16 +42,18 @@ export function createListener(
     },
     hooks.handle,
   );
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    // A TLS client on a plaintext port cannot read an HTTP answer: the connection is closed, and counted.
+    if (err.code === 'HPE_INVALID_METHOD' && isTlsRecord(err.rawPacket)) {
+      hooks.refused('tls_on_plaintext');
+      socket.destroy();
+      return;
+    }
     const code = answerClientError(err, socket);
     // The parser refused it, so it never became a request; it is still counted, with its reason.
     if (code) hooks.rejected(code, socket);
   });
   server.on('connect', (req: IncomingMessage, socket: Socket) => hooks.rejected(answerConnect(req, socket), socket));
-  if (p.max_connections > 0) {
-    server.maxConnections = p.max_connections;
-    server.on('drop', hooks.dropped);
-  }
   // Without these listeners Node answers `Expect: 100-continue` with a 100
   // before any stage has looked at the request, and any other expectation
   // with a bare 417. The 100 now goes out only when the body is about to be

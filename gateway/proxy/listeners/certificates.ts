@@ -1,0 +1,213 @@
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { configPath } from '../../control/config/base-dir.ts';
+import {
+  certificatesProblem,
+  describe,
+  pemCertificates,
+  privateKeyOf,
+  readPemFile,
+  subjectOf,
+  validityProblem,
+} from '../net/pem.ts';
+import type { ListenerTlsConfig } from './schema.ts';
+
+type Report = (path: string, message: string) => void;
+
+/** The text of the files a listener's `tls` names, as validation read and checked them. */
+export interface ListenerPem {
+  certificates: { cert: string; key: string }[];
+  ca?: string;
+}
+
+/**
+ * A validated listener's `tls`, with `pem` attached by checkListenerTls: the
+ * data plane builds its contexts from the very bytes that were checked (never
+ * a file that changed in between), and new file text means a new config to
+ * apply. Never part of a stored or published config.
+ */
+export type ListenerTls = ListenerTlsConfig & { pem?: ListenerPem };
+
+/** A certificate as a listener serves it, for the expiry gauge and messages. */
+export interface ServedCertificate {
+  /** The cert file as configured. */
+  file: string;
+  subject: string;
+  /** The DNS names SNI chooses it by, lower-case; `*.x` for a wildcard. */
+  names: string[];
+  notAfterMs: number;
+}
+
+/**
+ * Checks a listener's `tls` and reads the files it names: each problem at its
+ * field's path (a file that cannot be read, a key that is not the
+ * certificate's, an expired certificate, a name two certificates hold, a
+ * cipher list OpenSSL refuses); with none, attaches the files' text as `pem`.
+ */
+export function checkListenerTls(
+  tls: ListenerTls,
+  at: string,
+  err: Report,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  let ok = true;
+  const fail = (path: string, message: string) => {
+    ok = false;
+    err(path, message);
+  };
+  const read = (file: string, path: string): string | undefined => {
+    const full = configPath(file, env);
+    try {
+      return readPemFile(full);
+    } catch (e) {
+      fail(path, `cannot read ${full}: ${describe(e)}`);
+      return undefined;
+    }
+  };
+  if (tls.min_version === 'TLSv1.3' && tls.max_version === 'TLSv1.2')
+    fail(`${at}/min_version`, 'is newer than max_version');
+  const pem: ListenerPem = { certificates: [] };
+  const owners = new Map<string, number>();
+  tls.certificates.forEach((c, i) => {
+    const here = `${at}/certificates/${i}`;
+    const cert = read(c.cert, `${here}/cert`);
+    const key = read(c.key, `${here}/key`);
+    if (cert === undefined || key === undefined) return;
+    const problem = certificatesProblem(cert);
+    if (problem) return fail(`${here}/cert`, `${c.cert}: ${problem}`);
+    const leaf = new X509Certificate(pemCertificates(cert)[0]);
+    const invalid = validityProblem(leaf);
+    if (invalid) fail(`${here}/cert`, `${c.cert}: ${invalid}`);
+    const privateKey = privateKeyOf(key);
+    if (typeof privateKey === 'string') return fail(`${here}/key`, `${c.key}: ${privateKey}`);
+    if (!leaf.checkPrivateKey(privateKey))
+      return fail(`${here}/key`, `${c.key} is not the key of the certificate in ${c.cert} (${subjectOf(leaf)})`);
+    const names = namesOf(leaf);
+    if (names.length === 0 && i > 0)
+      fail(`${here}/cert`, `${c.cert} holds no DNS name, so SNI can never choose it: make it the first (the default)`);
+    for (const name of names) {
+      const other = owners.get(name);
+      if (other !== undefined)
+        fail(
+          `${here}/cert`,
+          `${c.cert} holds ${name}, as certificates/${other} does: SNI would only ever choose that one`,
+        );
+      else owners.set(name, i);
+    }
+    pem.certificates.push({ cert, key });
+  });
+  const client = tls.client_certificates;
+  if (client !== undefined) {
+    const ca = read(client.ca, `${at}/client_certificates/ca`);
+    const problem = ca !== undefined ? certificatesProblem(ca) : undefined;
+    if (problem) fail(`${at}/client_certificates/ca`, `${client.ca}: ${problem}`);
+    else pem.ca = ca;
+  }
+  if (!ok) return;
+  try {
+    // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
+    for (const c of pem.certificates) createSecureContext(contextOptions(tls, c, pem.ca));
+  } catch (e) {
+    fail(at, `OpenSSL refuses these settings: ${(e as Error).message}`);
+    return;
+  }
+  tls.pem = pem;
+}
+
+/** Hands each listener TLS file's path (as opened) and the text validation attached to `seen` (tlsFilesSeen). */
+export function listenerFilesSeen(
+  config: { listeners: { tls?: ListenerTlsConfig }[] },
+  seen: (path: string, text: string | undefined) => void,
+): void {
+  for (const listener of config.listeners) {
+    const tls = listener.tls as ListenerTls | undefined;
+    if (tls?.pem === undefined) continue;
+    tls.certificates.forEach((c, i) => {
+      seen(configPath(c.cert), tls.pem?.certificates[i]?.cert);
+      seen(configPath(c.key), tls.pem?.certificates[i]?.key);
+    });
+    if (tls.client_certificates) seen(configPath(tls.client_certificates.ca), tls.pem.ca);
+  }
+}
+
+/** The options of one certificate's context: the listener's versions, ciphers and client CA with its files. */
+export function contextOptions(
+  tls: ListenerTlsConfig,
+  files: { cert: string; key: string },
+  ca: string | undefined,
+): SecureContextOptions {
+  return {
+    cert: files.cert,
+    key: files.key,
+    minVersion: tls.min_version,
+    maxVersion: tls.max_version,
+    ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
+    ...(tls.ecdh_curves !== undefined ? { ecdhCurve: tls.ecdh_curves } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  };
+}
+
+/** The DNS names a certificate is served for: its DNS subjectAltNames, or its subject CN when it has no SAN. */
+export function namesOf(leaf: X509Certificate): string[] {
+  const san = leaf.subjectAltName;
+  // With a subjectAltName the CN is not a name (RFC 6125 6.4.4), even when the SAN holds only addresses.
+  if (san !== undefined)
+    return san
+      .split(', ')
+      .filter((entry) => entry.startsWith('DNS:'))
+      .map((entry) => entry.slice(4).toLowerCase());
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(leaf.subject)?.[1];
+  return cn !== undefined && /^[*a-z0-9.-]+$/i.test(cn) ? [cn.toLowerCase()] : [];
+}
+
+/**
+ * A TLS listener's certificates, built once per apply: one SecureContext
+ * each, chosen by SNI, exact names before wildcards (`*.example.com` covers
+ * one label: `a.example.com`, neither `example.com` nor `a.b.example.com`).
+ */
+export class CertificateTable {
+  readonly served: ServedCertificate[];
+  /** The first certificate's context options, for the server's own (no-SNI) context. */
+  readonly defaultOptions: SecureContextOptions;
+  readonly rejectUnknown: boolean;
+  readonly #default: SecureContext;
+  readonly #exact = new Map<string, SecureContext>();
+  /** By the domain under the wildcard: `example.com` for `*.example.com`. */
+  readonly #wildcard = new Map<string, SecureContext>();
+
+  constructor(tls: ListenerTls) {
+    const pem = tls.pem;
+    if (pem === undefined) throw new Error('listener tls files were not loaded (validateConfig reads them)');
+    this.rejectUnknown = tls.unknown_server_name === 'reject';
+    this.served = [];
+    this.defaultOptions = contextOptions(tls, pem.certificates[0], pem.ca);
+    const contexts = pem.certificates.map((files, i) => {
+      const context = createSecureContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem.ca));
+      const leaf = new X509Certificate(pemCertificates(files.cert)[0]);
+      const names = namesOf(leaf);
+      this.served.push({
+        file: tls.certificates[i].cert,
+        subject: subjectOf(leaf),
+        names,
+        notAfterMs: Date.parse(leaf.validTo),
+      });
+      for (const name of names) {
+        if (name.startsWith('*.')) this.#wildcard.set(name.slice(2), context);
+        else this.#exact.set(name, context);
+      }
+      return context;
+    });
+    this.#default = contexts[0];
+  }
+
+  /** The context for the name a client asked for (SNI); undefined when `reject` and no certificate holds it. */
+  select(serverName: string): SecureContext | undefined {
+    const name = (serverName.endsWith('.') ? serverName.slice(0, -1) : serverName).toLowerCase();
+    const exact = this.#exact.get(name);
+    if (exact !== undefined) return exact;
+    const dot = name.indexOf('.');
+    const wildcard = dot > 0 ? this.#wildcard.get(name.slice(dot + 1)) : undefined;
+    if (wildcard !== undefined) return wildcard;
+    return this.rejectUnknown ? undefined : this.#default;
+  }
+}

@@ -1,0 +1,79 @@
+import type * as Http2 from 'node:http2';
+import { createRequire } from 'node:module';
+import type { Config } from '../../control/config/schema.ts';
+import type { Refusal } from './metrics.ts';
+import type { ListenerConfig } from './schema.ts';
+
+/** Loaded on first use: a gateway without an HTTP/2 listener does not carry node:http2 (and node:tls) in memory. */
+const load = () => createRequire(import.meta.url)('node:http2') as typeof Http2;
+
+export interface Http2Hooks {
+  handle(req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse): void;
+  refused(reason: Refusal): void;
+}
+
+/**
+ * The proxy listener's HTTP/2 request class: Node's compatibility request,
+ * counting the body bytes the stream hands over (as CountingRequest does for
+ * HTTP/1.1), with Host taken from :authority when the client sent none, so
+ * every stage reads the host the same way whatever the protocol.
+ */
+export function countingHttp2Request(h2: typeof Http2) {
+  return class CountingHttp2Request extends h2.Http2ServerRequest {
+    bodyBytes = 0;
+
+    constructor(...args: ConstructorParameters<typeof Http2.Http2ServerRequest>) {
+      super(...args);
+      const headers = this.headers;
+      if (headers.host === undefined && headers[':authority'] !== undefined) headers.host = headers[':authority'];
+    }
+
+    override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+      if (chunk !== null) this.bodyBytes += (chunk as Buffer).length;
+      return super.push(chunk, encoding);
+    }
+  };
+}
+
+/**
+ * HTTP/2 for a proxy listener: h2 over TLS (the TLS listener hands it the
+ * sockets ALPN chose h2 for) and h2c (it listens itself, or the sniffer hands
+ * it the connections that start with the HTTP/2 preface). Node's
+ * compatibility API, so a request reaches the same stages as HTTP/1.1.
+ */
+export function createHttp2Server(
+  listener: ListenerConfig,
+  proxy: Config['proxy'],
+  Response: typeof Http2.Http2ServerResponse,
+  hooks: Http2Hooks,
+): Http2.Http2Server {
+  const h2 = load();
+  const limits = listener.http2;
+  const server = h2.createServer(
+    {
+      settings: {
+        maxConcurrentStreams: limits.max_concurrent_streams,
+        maxHeaderListSize: limits.max_header_list_bytes,
+        initialWindowSize: limits.initial_window_bytes,
+        enablePush: false,
+      },
+      maxSessionMemory: limits.max_session_memory_mb,
+      // Node counts pairs, not bytes; the byte bound is max_header_list_bytes. Browsers split Cookie into
+      // one field per cookie on HTTP/2, so Node's 128 would refuse some of them.
+      maxHeaderListPairs: 1024,
+      Http2ServerRequest: countingHttp2Request(h2),
+      Http2ServerResponse: Response,
+    },
+    hooks.handle,
+  );
+  // A connection that never became a session (no preface, a bad one) or broke the protocol is closed by Node
+  // with GOAWAY; it is counted here.
+  server.on('sessionError', (err: NodeJS.ErrnoException) => {
+    hooks.refused(
+      err.code === 'ERR_HTTP2_ERROR' && /preface/i.test(err.message) ? 'bad_h2_preface' : 'h2_protocol_error',
+    );
+  });
+  // An idle connection is closed gracefully (GOAWAY), as an idle HTTP/1.1 keep-alive one is.
+  server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => session?.close());
+  return server;
+}

@@ -1,0 +1,210 @@
+import Type, { type Static } from 'typebox';
+
+export const PROTOCOLS = ['http/1.1', 'h2', 'h2c'] as const;
+export type ListenerProtocol = (typeof PROTOCOLS)[number];
+
+const FilePath = (what: string) =>
+  Type.String({
+    minLength: 1,
+    description: `${what} A relative path is taken from the directory of the config file given with --config.`,
+  });
+
+const CertificateSchema = Type.Object(
+  {
+    cert: FilePath('PEM file: the certificate, then its chain (leaf first).'),
+    key: FilePath('PEM file: the private key of that certificate, unencrypted.'),
+  },
+  { additionalProperties: false },
+);
+
+const ClientCertificatesSchema = Type.Object(
+  {
+    ca: FilePath('PEM file of the CAs a client certificate must chain to.'),
+    required: Type.Boolean({
+      default: true,
+      description:
+        'true: a client without a certificate from `ca` fails the handshake. false: it is asked for one, and ' +
+        'requests without one go on unidentified (an `mtls` auth route still refuses them) (default true).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const TlsVersion = (def: string, what: string) =>
+  Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+    default: def,
+    description: `${what} (default ${def}).`,
+  });
+
+export const ListenerTlsSchema = Type.Object(
+  {
+    certificates: Type.Array(CertificateSchema, {
+      minItems: 1,
+      maxItems: 1000,
+      description:
+        'Certificates this listener serves. The first is the default; each other is chosen by SNI for the names it ' +
+        'holds (its DNS subjectAltNames, `*.example.com` matching one label; its subject CN when it has none). ' +
+        'Changes apply on reload, to new connections; open ones keep theirs.',
+    }),
+    unknown_server_name: Type.Union([Type.Literal('default'), Type.Literal('reject')], {
+      default: 'default',
+      description:
+        'A client asking for a name no certificate holds: `default` gets the first certificate, `reject` fails the ' +
+        'handshake (unrecognized_name). A client that names no server (it connected by address) gets the first ' +
+        'either way (default default).',
+    }),
+    min_version: TlsVersion('TLSv1.2', 'Oldest TLS version accepted'),
+    max_version: TlsVersion('TLSv1.3', 'Newest TLS version offered'),
+    ciphers: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'OpenSSL cipher list for TLS 1.2, and TLS 1.3 suites by name (TLS_AES_128_GCM_SHA256) in the same ' +
+          "list (default Node's, which leaves out the weak ones).",
+      }),
+    ),
+    ecdh_curves: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Key exchange groups, colon-separated, most preferred first, e.g. `X25519:P-256` (default OpenSSL's).",
+      }),
+    ),
+    client_certificates: Type.Optional(ClientCertificatesSchema),
+    handshake_timeout_ms: Type.Integer({
+      minimum: 100,
+      default: 10000,
+      description:
+        'A client must finish the TLS handshake within this, or the connection is closed (default 10000). ' +
+        'Read at start.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const RedirectSchema = Type.Object(
+  {
+    port: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: 443,
+      description: 'Port of the https:// URL every request is sent to; 443 leaves it out of the URL (default 443).',
+    }),
+    status: Type.Union([Type.Literal(301), Type.Literal(302), Type.Literal(307), Type.Literal(308)], {
+      default: 308,
+      description:
+        'Redirect status; 308 and 307 keep the method and body, 301 and 302 let clients turn POST into GET ' +
+        '(default 308).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const HstsSchema = Type.Object(
+  {
+    max_age_s: Type.Integer({
+      minimum: 0,
+      default: 31536000,
+      description:
+        'How long browsers keep to https for the host; 0 tells them to forget it (default 31536000, a year).',
+    }),
+    include_subdomains: Type.Boolean({ default: false, description: 'Also for every subdomain (default false).' }),
+    preload: Type.Boolean({
+      default: false,
+      description: "Ask to be on the browsers' preload list; needs include_subdomains and a year (default false).",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const Http2Schema = Type.Object(
+  {
+    max_concurrent_streams: Type.Integer({
+      minimum: 1,
+      maximum: 10000,
+      default: 128,
+      description: 'Streams one HTTP/2 connection may have open at once; more are refused (default 128).',
+    }),
+    max_header_list_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1048576,
+      default: 16384,
+      description:
+        'Largest header list (names, values and 32 bytes each, RFC 9113) a client may send; a larger one gets 431 ' +
+        '(default 16384, like proxy.max_header_bytes).',
+    }),
+    initial_window_bytes: Type.Integer({
+      minimum: 65535,
+      maximum: 2147483647,
+      default: 1048576,
+      description:
+        'Flow-control window of each stream the client sends on: how much of a request body may arrive before the ' +
+        'gateway has passed it on (default 1048576).',
+    }),
+    max_session_memory_mb: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      default: 64,
+      description:
+        'Memory one connection may hold in unsent frames and headers before new streams on it are refused ' +
+        "(Node's maxSessionMemory, 10 by default there, refused streams under load) (default 64).",
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The defaults of `http2`, for a listener built without a config entry (proxy.listen's). */
+export const HTTP2_DEFAULTS: Static<typeof Http2Schema> = Object.freeze({
+  max_concurrent_streams: 128,
+  max_header_list_bytes: 16384,
+  initial_window_bytes: 1048576,
+  max_session_memory_mb: 64,
+});
+
+export const ListenerSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,64}$',
+      description: 'Unique listener name, used in metrics, logs and access events.',
+    }),
+    listen: Type.String({
+      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+      description: 'Address, host:port. Changes take effect on restart.',
+    }),
+    protocols: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('http/1.1'), Type.Literal('h2'), Type.Literal('h2c')]), {
+        minItems: 1,
+        description:
+          'What clients may speak: `http/1.1`; `h2`, HTTP/2 over TLS, chosen by ALPN (needs `tls`); `h2c`, ' +
+          'cleartext HTTP/2 with prior knowledge (no `tls`), told apart from http/1.1 on the same port by its ' +
+          'preface. Default [h2, http/1.1] with tls, [http/1.1] without. Changes take effect on restart.',
+      }),
+    ),
+    tls: Type.Optional(ListenerTlsSchema),
+    redirect_https: Type.Optional(
+      Type.Object(RedirectSchema.properties, {
+        additionalProperties: false,
+        description: 'Only without tls: every request is answered with a redirect to the same URL over https.',
+      }),
+    ),
+    hsts: Type.Optional(
+      Type.Object(HstsSchema.properties, {
+        additionalProperties: false,
+        description: 'Only with tls: every response carries Strict-Transport-Security.',
+      }),
+    ),
+    http2: Http2Schema,
+  },
+  { additionalProperties: false },
+);
+
+export const ListenersSchema = Type.Array(ListenerSchema, {
+  default: [],
+  maxItems: 64,
+  description:
+    'Listeners beside `proxy.listen` (which stays a plain HTTP/1.1 listener): TLS with SNI, HTTP/2 and h2c. Every ' +
+    'request goes through the same routes and stages, whichever listener took it.',
+});
+
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type ListenerTlsConfig = Static<typeof ListenerTlsSchema>;

@@ -1,0 +1,212 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import type { Server, Socket } from 'node:net';
+import { splitListen } from '../../../shared/listen.ts';
+import type { Config } from '../../control/config/schema.ts';
+import { sameData } from '../../control/config/same-data.ts';
+import type { ErrorCode } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
+import type { ListenerTls } from './certificates.ts';
+import { createHttp1Server, droppedConnections } from './http1.ts';
+import { createHttp2Server } from './http2.ts';
+import type { Refusal } from './metrics.ts';
+import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
+import { protocolsOf } from './semantics.ts';
+import { createSniffingServer } from './sniff.ts';
+import { TlsListener } from './tls.ts';
+
+/** The name `proxy.listen`'s listener goes by in metrics, logs and access events. */
+export const PROXY_LISTENER = 'proxy';
+
+export type ProxyRequest = IncomingMessage | Http2ServerRequest;
+export type ProxyResponse = ServerResponse | Http2ServerResponse;
+
+export interface ProxyListenerHooks {
+  /** Every request of every listener, with its listener's config as last updated. */
+  handle(req: ProxyRequest, res: ProxyResponse, listener: ListenerConfig, expectsContinue?: boolean): void;
+  /** A request answered off the request path (a parser error, CONNECT), with its code. */
+  rejected(code: ErrorCode, socket: Socket, listener: string): void;
+}
+
+/** The response classes of the data plane, HTTP/2's made on first use (it loads node:http2). */
+export interface ResponseClasses {
+  http1: typeof ServerResponse;
+  http2: () => typeof Http2ServerResponse;
+}
+
+interface Running {
+  config: ListenerConfig;
+  /** What listens: the TLS server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
+  outer: Server;
+  http1?: HttpServer;
+  http2?: Http2Server;
+  tls?: TlsListener;
+  sessions: Set<Http2Session>;
+}
+
+/**
+ * Every proxy listener: `proxy.listen` (plain HTTP/1.1) and each of
+ * `listeners`, built once at start from its protocols and TLS. Addresses and
+ * protocols are read at start; TLS certificates and settings follow each
+ * applied config (`update`), for new connections.
+ */
+export class ProxyListeners {
+  readonly #running: Running[] = [];
+  readonly #metrics: GatewayMetrics;
+  readonly #log: Logger;
+
+  constructor(
+    config: Config,
+    classes: ResponseClasses,
+    hooks: ProxyListenerHooks,
+    metrics: GatewayMetrics,
+    log: Logger,
+  ) {
+    this.#metrics = metrics;
+    this.#log = log;
+    const proxyListener: ListenerConfig = {
+      name: PROXY_LISTENER,
+      listen: config.proxy.listen,
+      protocols: ['http/1.1'],
+      http2: HTTP2_DEFAULTS,
+    };
+    for (const listener of [proxyListener, ...config.listeners])
+      this.#running.push(this.#build(listener, config, classes, hooks));
+    this.#recordCertificates();
+  }
+
+  #build(listener: ListenerConfig, config: Config, classes: ResponseClasses, hooks: ProxyListenerHooks): Running {
+    const name = listener.name;
+    const proxy = config.proxy;
+    const protocols = protocolsOf(listener);
+    const refused = (reason: Refusal) => this.#metrics.listeners.refused.inc({ listener: name, reason });
+    // Requests read the listener's config through this, so an update reaches the next request.
+    const self = { config: listener };
+    const http1 = protocols.includes('http/1.1')
+      ? createHttp1Server(proxy, classes.http1, {
+          handle: (req, res, expectsContinue) => hooks.handle(req, res, self.config, expectsContinue),
+          rejected: (code, socket) => hooks.rejected(code, socket, name),
+          refused,
+        })
+      : undefined;
+    const sessions = new Set<Http2Session>();
+    const http2 =
+      protocols.includes('h2') || protocols.includes('h2c')
+        ? createHttp2Server(listener, proxy, classes.http2(), {
+            handle: (req, res) => hooks.handle(req, res, self.config),
+            refused,
+          })
+        : undefined;
+    http2?.on('session', (session: Http2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+    let outer: Server;
+    let tls: TlsListener | undefined;
+    if (listener.tls) {
+      tls = new TlsListener(listener.tls as ListenerTls, protocols, {
+        secured: (socket, protocol) => (protocol === 'h2' ? http2 : http1)!.emit('connection', socket),
+        handshake: (version, protocol) => this.#metrics.listeners.handshakes.inc({ listener: name, version, protocol }),
+        refused,
+      });
+      outer = tls.server;
+    } else if (http1 && http2) {
+      outer = createSniffingServer((socket, protocol) => {
+        if (protocol === 'h2') return http2.emit('connection', socket);
+        http1.emit('connection', socket);
+        socket.resume();
+      }, proxy.header_timeout_ms);
+    } else {
+      outer = (http1 ?? http2)!;
+    }
+    // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
+    // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
+    if (http1 && outer !== http1) http1.emit('listening');
+    if (proxy.max_connections > 0) {
+      outer.maxConnections = proxy.max_connections;
+      outer.on('drop', droppedConnections(this.#metrics, this.#log, proxy.max_connections));
+    }
+    return Object.assign(self, { outer, http1, http2, tls, sessions });
+  }
+
+  /** Starts every listener; resolves with each one's address by name once all listen. */
+  async listen(): Promise<Map<string, { host: string; port: number }>> {
+    const addresses = new Map<string, { host: string; port: number }>();
+    for (const r of this.#running) {
+      const { host, port } = splitListen(r.config.listen);
+      await new Promise<void>((resolve, reject) => {
+        r.outer.once('error', reject);
+        r.outer.listen({ host, port }, () => {
+          r.outer.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = r.outer.address();
+      addresses.set(
+        r.config.name,
+        typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port },
+      );
+    }
+    return addresses;
+  }
+
+  /** A new config: each TLS listener takes its new certificates and settings; address and protocol changes wait. */
+  update(config: Config): void {
+    const byName = new Map(config.listeners.map((l) => [l.name, l]));
+    for (const r of this.#running) {
+      if (r.config.name === PROXY_LISTENER) continue;
+      const next = byName.get(r.config.name);
+      byName.delete(r.config.name);
+      if (next === undefined || next.listen !== r.config.listen || !sameData(next.protocols, r.config.protocols)) {
+        this.#log.warn(
+          { listener: r.config.name },
+          'a listener removed, moved or given other protocols changes on restart',
+        );
+        continue;
+      }
+      if (r.tls && next.tls && !sameData(next.tls, r.config.tls)) r.tls.update(next.tls as ListenerTls);
+      r.config = next;
+    }
+    for (const name of byName.keys()) this.#log.warn({ listener: name }, 'a new listener starts on restart');
+    this.#recordCertificates();
+  }
+
+  #recordCertificates(): void {
+    const gauge = this.#metrics.listeners.certificateExpiry;
+    gauge.reset();
+    for (const r of this.#running)
+      for (const c of r.tls?.served ?? [])
+        gauge.set(
+          { listener: r.config.name, certificate: c.file, subject: c.subject },
+          Math.floor(c.notAfterMs / 1000),
+        );
+  }
+
+  async connections(): Promise<number> {
+    const counts = await Promise.all(
+      this.#running.map(
+        (r) => new Promise<number>((resolve) => r.outer.getConnections((err, n) => resolve(err ? 0 : n))),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Stops accepting, closes idle HTTP/1.1 connections and asks HTTP/2 clients to go away (GOAWAY). */
+  stopAccepting(): Promise<void> {
+    const closed = this.#running.map((r) => new Promise<void>((resolve) => r.outer.close(() => resolve())));
+    for (const r of this.#running) {
+      r.http1?.closeIdleConnections();
+      for (const session of r.sessions) session.close();
+    }
+    return Promise.all(closed).then(() => undefined);
+  }
+
+  /** Cuts what the drain left open. */
+  closeAll(): void {
+    for (const r of this.#running) {
+      r.http1?.closeAllConnections();
+      for (const session of r.sessions) session.destroy();
+    }
+  }
+}

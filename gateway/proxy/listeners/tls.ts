@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import type * as Tls from 'node:tls';
+import { CertificateTable, type ListenerTls } from './certificates.ts';
+import type { Refusal } from './metrics.ts';
+import type { ListenerProtocol } from './schema.ts';
+
+/** Loaded on first use: a gateway without a TLS listener does not carry node:tls in memory. */
+const load = () => createRequire(import.meta.url)('node:tls') as typeof Tls;
+
+export interface TlsHooks {
+  /** A handshake finished: the socket speaks `protocol` (what ALPN chose; http/1.1 without ALPN). */
+  secured(socket: Tls.TLSSocket, protocol: 'h2' | 'http/1.1'): void;
+  handshake(version: string, protocol: string): void;
+  refused(reason: Refusal): void;
+}
+
+/** Marks the error SNICallback fails a handshake with, so tlsClientError can tell it from OpenSSL's own. */
+const UNKNOWN_NAME = 'TOLLGATE_UNKNOWN_SERVER_NAME';
+
+/** Why a handshake failed, from the error Node reports it with. */
+export function refusalOf(err: NodeJS.ErrnoException): Refusal {
+  const code = err.code ?? '';
+  const text = `${code} ${err.message}`;
+  if (code === UNKNOWN_NAME) return 'unknown_server_name';
+  if (code === 'ERR_SSL_HTTP_REQUEST' || code === 'ERR_SSL_HTTPS_PROXY_REQUEST') return 'plaintext_on_tls';
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'tls_handshake_timeout';
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|CERTIFICATE_REQUIRED/i.test(text)) return 'no_client_certificate';
+  if (/CERTIFICATE_VERIFY_FAILED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_EXPIRED|unable to (get|verify)/i.test(text))
+    return 'bad_client_certificate';
+  if (/UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|VERSION_TOO_LOW|PROTOCOL_VERSION/i.test(text)) return 'tls_version';
+  if (/NO_APPLICATION_PROTOCOL|no_application_protocol/i.test(text)) return 'no_common_protocol';
+  return 'tls_handshake';
+}
+
+/**
+ * A listener's TLS: certificates chosen by SNI (CertificateTable), ALPN
+ * between h2 and http/1.1, client certificates when asked for. Each secured
+ * connection goes to `hooks.secured`, which hands it to the HTTP/1.1 or
+ * HTTP/2 server. `update` swaps certificates and settings for new connections;
+ * open ones keep what they started with.
+ */
+export class TlsListener {
+  readonly server: Tls.Server;
+  #table: CertificateTable;
+
+  constructor(tls: ListenerTls, protocols: readonly ListenerProtocol[], hooks: TlsHooks) {
+    this.#table = new CertificateTable(tls);
+    const offered = (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
+    this.server = load().createServer(
+      {
+        ...this.#table.defaultOptions,
+        ALPNProtocols: [...offered],
+        SNICallback: (name, answer) => {
+          const context = this.#table.select(name);
+          if (context !== undefined) answer(null, context);
+          else answer(Object.assign(new Error(`no certificate for ${name}`), { code: UNKNOWN_NAME }));
+        },
+        ...clientAuth(tls),
+        handshakeTimeout: tls.handshake_timeout_ms,
+      },
+      (socket) => {
+        // A client without ALPN speaks HTTP/1.1; a listener that offers only h2 has nothing for it.
+        const protocol = socket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
+        if (protocol === 'http/1.1' && !offered.includes('http/1.1')) {
+          hooks.refused('no_common_protocol');
+          socket.destroy();
+          return;
+        }
+        hooks.handshake(socket.getProtocol() ?? 'unknown', protocol);
+        hooks.secured(socket, protocol);
+      },
+    );
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException) => hooks.refused(refusalOf(err)));
+  }
+
+  get served() {
+    return this.#table.served;
+  }
+
+  /** New certificates and settings (a reload, renewed files), for connections from now on. */
+  update(tls: ListenerTls): void {
+    const table = new CertificateTable(tls);
+    this.server.setSecureContext(table.defaultOptions);
+    Object.assign(this.server, clientAuth(tls));
+    this.#table = table;
+  }
+}
+
+function clientAuth(tls: ListenerTls): { requestCert: boolean; rejectUnauthorized: boolean } {
+  const client = tls.client_certificates;
+  return { requestCert: client !== undefined, rejectUnauthorized: client?.required ?? false };
+}

@@ -1,0 +1,64 @@
+import type { TLSSocket } from 'node:tls';
+import type { RequestContext } from '../../context.ts';
+import type { StageResult } from '../../pipeline.ts';
+import type { AuthConfig } from './schema.ts';
+
+export type AppFrom = AuthConfig['mtls']['app_from'];
+
+/** A connection's certificate identity by field: a certificate is parsed once per connection, not per request. */
+const identities = new WeakMap<object, { from: AppFrom; id: string | undefined }>();
+
+/**
+ * The app id the client certificate of `socket` names by `from`; undefined
+ * when the connection is not TLS or its certificate was not verified by the
+ * listener (an optional client_certificates listener lets those through), or
+ * has no such field. On HTTP/2, `socket` is Node's stand-in for the session's
+ * socket, one per session, so this is read once per connection too.
+ */
+export function certificateApp(socket: object, from: AppFrom): string | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  const known = identities.get(socket);
+  if (known !== undefined && known.from === from) return known.id;
+  const cert = tls.getPeerCertificate();
+  let id: string | undefined;
+  if (from === 'cn') {
+    const cn = cert.subject?.CN as string | string[] | undefined;
+    id = Array.isArray(cn) ? cn[0] : cn;
+  } else {
+    const prefix = from === 'san_dns' ? 'DNS:' : 'email:';
+    id = cert.subjectaltname
+      ?.split(', ')
+      .find((entry) => entry.startsWith(prefix))
+      ?.slice(prefix.length);
+  }
+  identities.set(socket, { from, id: id || undefined });
+  return id || undefined;
+}
+
+export interface MtlsOutcome {
+  /** The caller: an app id, with its registered app when there is one. */
+  accept(ctx: RequestContext, appId: string, app: RequestContext['app']): undefined;
+  reject(
+    ctx: RequestContext,
+    code: 'GW_ERR_CLIENT_CERT_REQUIRED' | 'GW_ERR_CLIENT_CERT_UNKNOWN' | 'GW_ERR_APP_DISABLED',
+  ): false;
+}
+
+/** `mtls`: the verified client certificate names the app; nothing to look up or verify per request. */
+export function mtlsHandler(config: AuthConfig['mtls'], outcome: MtlsOutcome) {
+  return (ctx: RequestContext): StageResult => {
+    const appId = certificateApp(ctx.req.socket, config.app_from);
+    if (appId === undefined) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_REQUIRED');
+    const app = ctx.route!.runtime.identity.apps.get(appId);
+    if (app === undefined) {
+      if (config.require_app) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');
+      return outcome.accept(ctx, appId, undefined);
+    }
+    if (app.status !== 'enabled') {
+      ctx.appId = appId;
+      return outcome.reject(ctx, 'GW_ERR_APP_DISABLED');
+    }
+    return outcome.accept(ctx, appId, app);
+  };
+}

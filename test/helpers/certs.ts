@@ -1,0 +1,138 @@
+// Test certificates made with the openssl CLI (Node has no API to issue X.509
+// certificates): a CA, and leaves it signs with the names and validity a test asks for.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Issued {
+  cert: string;
+  key: string;
+}
+
+export interface CertificateSpec {
+  /** Subject CN; also the file names' stem. */
+  cn: string;
+  /** DNS subjectAltNames (wildcards allowed); none: no SAN at all. */
+  dns?: string[];
+  ips?: string[];
+  /** Validity as dates (openssl YYYYMMDDHHMMSSZ); default from an hour ago for 30 days. */
+  start?: Date;
+  end?: Date;
+  /** For a client certificate (extendedKeyUsage clientAuth). */
+  client?: boolean;
+}
+
+const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A self-signed CA in `dir`/`name`.pem and .key. */
+export function makeCa(dir: string, name = 'ca'): Issued {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}.key`);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  return { cert, key };
+}
+
+/** A leaf signed by `ca`, in `dir`/`cn`.pem and .key (written through `openssl ca`, which takes any dates). */
+export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
+  const base = join(dir, spec.cn.replace(/[^A-Za-z0-9.-]/g, '_'));
+  const cert = `${base}.pem`;
+  const key = `${base}.key`;
+  const csr = `${base}.csr`;
+  openssl(
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${spec.cn}`,
+      '-keyout',
+      key,
+      '-out',
+      csr,
+    ],
+    dir,
+  );
+  const db = `${base}.db`;
+  mkdirSync(db, { recursive: true });
+  writeFileSync(join(db, 'index.txt'), '');
+  const sans = [...(spec.dns ?? []).map((d) => `DNS:${d}`), ...(spec.ips ?? []).map((ip) => `IP:${ip}`)];
+  const config = [
+    '[ca]',
+    'default_ca = tg',
+    '[tg]',
+    `dir = ${db}`,
+    'database = $dir/index.txt',
+    `new_certs_dir = ${db}`,
+    'default_md = sha256',
+    'policy = any',
+    'unique_subject = no',
+    'copy_extensions = none',
+    'rand_serial = yes',
+    '[any]',
+    'commonName = supplied',
+    '[leaf]',
+    'basicConstraints = CA:FALSE',
+    `extendedKeyUsage = ${spec.client ? 'clientAuth' : 'serverAuth'}`,
+    ...(sans.length > 0 ? [`subjectAltName = ${sans.join(',')}`] : []),
+  ].join('\n');
+  writeFileSync(join(db, 'ca.cnf'), config);
+  const start = spec.start ?? new Date(Date.now() - 3600_000);
+  const end = spec.end ?? new Date(Date.now() + 30 * 86400_000);
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      join(db, 'ca.cnf'),
+      '-extensions',
+      'leaf',
+      '-cert',
+      ca.cert,
+      '-keyfile',
+      ca.key,
+      '-in',
+      csr,
+      '-out',
+      cert,
+      '-startdate',
+      stamp(start),
+      '-enddate',
+      stamp(end),
+    ],
+    dir,
+  );
+  return { cert, key };
+}

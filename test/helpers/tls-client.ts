@@ -1,0 +1,116 @@
+// Clients for the TLS and HTTP/2 listener tests: a bare handshake, HTTPS/1.1 and HTTP/2 requests.
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { connect as h2Connect, type IncomingHttpHeaders } from 'node:http2';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+
+export interface TlsClientOptions {
+  /** CA file that must have issued the server's certificate. */
+  ca: string;
+  /** SNI name; none sends no server name (as a client connecting by address does). */
+  servername?: string;
+  alpn?: string[];
+  /** Client certificate and key files. */
+  cert?: string;
+  key?: string;
+  minVersion?: ConnectionOptions['minVersion'];
+  maxVersion?: ConnectionOptions['maxVersion'];
+}
+
+function options(port: number, o: TlsClientOptions): ConnectionOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    ca: readFileSync(o.ca),
+    // Node sends no SNI for an IP address; a name given here is sent and checked.
+    servername: o.servername ?? '',
+    checkServerIdentity: () => undefined,
+    ALPNProtocols: o.alpn,
+    ...(o.cert ? { cert: readFileSync(o.cert), key: readFileSync(o.key!) } : {}),
+    ...(o.minVersion ? { minVersion: o.minVersion } : {}),
+    ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+  };
+}
+
+export interface Handshake {
+  /** The server certificate's subject CN. */
+  cn: string;
+  alpn: string | false | null;
+  version: string | null;
+}
+
+/** Completes a TLS handshake (and nothing more); rejects with the error that failed it. */
+export function handshake(port: number, o: TlsClientOptions): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(options(port, o), () => {
+      const cert = socket.getPeerCertificate();
+      const done = { cn: String(cert.subject?.CN ?? ''), alpn: socket.alpnProtocol, version: socket.getProtocol() };
+      // With TLS 1.3 a server that refuses the client's certificate says so after the handshake: wait a moment.
+      setTimeout(() => {
+        if (socket.destroyed) return reject(new Error('closed right after the handshake'));
+        socket.end();
+        resolve(done);
+      }, 100);
+    });
+    socket.on('error', reject);
+  });
+}
+
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** One HTTPS/1.1 request on a fresh connection. */
+export function httpsGet(
+  port: number,
+  path: string,
+  o: TlsClientOptions,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ ...options(port, o), path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One HTTP/2 request: over TLS with `o` (ALPN h2), or h2c with prior knowledge when `o` is undefined. */
+export function h2Request(
+  port: number,
+  path: string,
+  o: TlsClientOptions | undefined,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const session = o
+      ? h2Connect(`https://127.0.0.1:${port}`, { ...options(port, o), ALPNProtocols: ['h2'] })
+      : h2Connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':path': path, ':method': body === undefined ? 'GET' : 'POST', ...headers });
+    let responseHeaders: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => {
+      responseHeaders = h;
+    });
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
+      session.close();
+      resolve({
+        status: Number(responseHeaders[':status']),
+        headers: responseHeaders,
+        text: Buffer.concat(chunks).toString(),
+      });
+    });
+    stream.on('error', reject);
+    stream.end(body);
+  });
+}

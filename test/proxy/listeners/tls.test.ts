@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { issue, makeCa } from '../../helpers/certs.ts';
+import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { metric } from '../../helpers/metrics.ts';
+import { h2Request, handshake, httpsGet } from '../../helpers/tls-client.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
+const ca = makeCa(dir);
+const main = issue(dir, ca, { cn: 'default.test', dns: ['default.test'] });
+const wildcard = issue(dir, ca, { cn: 'wildcard.example.test', dns: ['*.example.test'] });
+const client = { ca: ca.cert };
+let upstream: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  upstream = await startUpstream('up');
+  gw = await startGateway({
+    listeners: [
+      { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [main, wildcard] }, hsts: { max_age_s: 600 } },
+      {
+        name: 'strict',
+        listen: '127.0.0.1:0',
+        protocols: ['http/1.1'],
+        tls: { certificates: [main, wildcard], unknown_server_name: 'reject', min_version: 'TLSv1.3' },
+      },
+      { name: 'plain', listen: '127.0.0.1:0', redirect_https: { port: 8443 } },
+    ],
+    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+  });
+});
+after(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+test('a client that names no server gets the default certificate, and the upstream hears of https', async () => {
+  assert.equal((await handshake(gw.port('public'), client)).cn, 'default.test');
+  const answer = await httpsGet(gw.port('public'), '/api/x', client);
+  assert.equal(answer.status, 200);
+  assert.equal(JSON.parse(answer.text).headers['x-forwarded-proto'], 'https');
+});
+
+test('SNI chooses the certificate: an exact name, a wildcard for one label, else the default', async () => {
+  const cn = async (servername: string) => (await handshake(gw.port('public'), { ...client, servername })).cn;
+  assert.equal(await cn('default.test'), 'default.test');
+  assert.equal(await cn('api.example.test'), 'wildcard.example.test');
+  assert.equal(await cn('API.Example.Test'), 'wildcard.example.test');
+  assert.equal(await cn('a.b.example.test'), 'default.test', 'a wildcard covers one label only');
+  assert.equal(await cn('example.test'), 'default.test');
+  assert.equal(await cn('elsewhere.test'), 'default.test');
+});
+
+test('unknown_server_name: reject fails the handshake and counts it', async () => {
+  const port = gw.port('strict');
+  assert.equal((await handshake(port, { ...client, servername: 'x.example.test' })).cn, 'wildcard.example.test');
+  await assert.rejects(handshake(port, { ...client, servername: 'elsewhere.test' }));
+  await eventually(
+    async () =>
+      (await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="unknown_server_name"')) === 1,
+  );
+  assert.equal(
+    await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="unknown_server_name"'),
+    1,
+  );
+});
+
+test('min_version TLSv1.3 refuses a TLS 1.2 client, counted as tls_version; the default admits TLS 1.2', async () => {
+  await assert.rejects(handshake(gw.port('strict'), { ...client, maxVersion: 'TLSv1.2' }));
+  assert.equal((await handshake(gw.port('public'), { ...client, maxVersion: 'TLSv1.2' })).version, 'TLSv1.2');
+  await eventually(
+    async () =>
+      (await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="tls_version"')) === 1,
+  );
+  assert.equal(await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="tls_version"'), 1);
+});
+
+test('ALPN picks h2 or http/1.1 on one port, and both go through the routes', async () => {
+  const port = gw.port('public');
+  assert.equal((await handshake(port, { ...client, alpn: ['h2', 'http/1.1'] })).alpn, 'h2');
+  assert.equal((await handshake(port, { ...client, alpn: ['http/1.1'] })).alpn, 'http/1.1');
+  assert.equal((await handshake(gw.port('strict'), { ...client, alpn: ['h2', 'http/1.1'] })).alpn, 'http/1.1');
+  const h2 = await h2Request(port, '/api/h2?q=1', client, { 'x-seen': 'yes' });
+  assert.equal(h2.status, 200);
+  const seen = JSON.parse(h2.text);
+  assert.equal(seen.url, '/api/h2?q=1');
+  assert.equal(seen.headers['x-seen'], 'yes');
+  assert.match(seen.headers.host, /^127\.0\.0\.1:\d+$/, 'Host comes from :authority');
+  assert.ok(!Object.keys(seen.headers).some((h) => h.startsWith(':')), 'no pseudo-header reaches the upstream');
+  assert.equal((await h2Request(port, '/nowhere', client)).status, 404);
+  assert.ok(
+    (await metric(gw, 'tollgate_tls_handshakes_total', 'listener="public",version="TLSv1.3",protocol="h2"')) >= 2,
+  );
+});
+
+test('every answer on a TLS listener with hsts carries Strict-Transport-Security, proxied or not', async () => {
+  const port = gw.port('public');
+  assert.equal((await httpsGet(port, '/api/x', client)).headers['strict-transport-security'], 'max-age=600');
+  assert.equal((await httpsGet(port, '/nowhere', client)).headers['strict-transport-security'], 'max-age=600');
+  assert.equal((await h2Request(port, '/nowhere', client)).headers['strict-transport-security'], 'max-age=600');
+  assert.equal((await httpsGet(gw.port('strict'), '/api/x', client)).headers['strict-transport-security'], undefined);
+});
+
+test('redirect_https answers every request on a plain listener with 308 to the same URL over https', async () => {
+  const res = await fetch(`http://127.0.0.1:${gw.port('plain')}/api/x?a=1&b=%2F`, { redirect: 'manual' });
+  assert.equal(res.status, 308);
+  assert.equal(res.headers.get('location'), 'https://127.0.0.1:8443/api/x?a=1&b=%2F');
+  assert.equal(upstream.seen.filter((s) => s.url.startsWith('/api/x?a=1')).length, 0, 'nothing was proxied');
+});
+
+test('plaintext HTTP sent to a TLS port is closed and counted; so is TLS sent to a plaintext one', async () => {
+  const closedAfter = (port: number, write: (s: ReturnType<typeof netConnect>) => void) =>
+    new Promise<string>((resolve) => {
+      const s = netConnect(port, '127.0.0.1', () => write(s));
+      let got = '';
+      s.on('data', (d) => (got += d.toString('latin1')));
+      s.on('close', () => resolve(got));
+      s.on('error', () => undefined);
+    });
+  const answer = await closedAfter(gw.port('public'), (s) => s.write('GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n'));
+  assert.ok(!answer.startsWith('HTTP/'), 'no HTTP answer on a TLS port');
+  await new Promise<void>((resolve) => {
+    const s = tlsConnect({ port: gw.port('proxy'), host: '127.0.0.1', rejectUnauthorized: false });
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+  });
+  await eventually(
+    async () =>
+      (await metric(gw, 'tollgate_connections_refused_total', 'listener="proxy",reason="tls_on_plaintext"')) === 1,
+  );
+  assert.equal(
+    await metric(gw, 'tollgate_connections_refused_total', 'listener="public",reason="plaintext_on_tls"'),
+    1,
+  );
+  assert.equal(await metric(gw, 'tollgate_connections_refused_total', 'listener="proxy",reason="tls_on_plaintext"'), 1);
+  assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), 0, 'no 400 was written');
+});
+
+test('the expiry of every certificate a listener serves is a gauge', async () => {
+  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const lines = text.split('\n').filter((l) => l.startsWith('tollgate_tls_certificate_expiry_timestamp_seconds{'));
+  assert.equal(lines.length, 4, lines.join('\n'));
+  const seconds = Number(lines[0].split(' ').at(-1));
+  assert.ok(seconds > Date.now() / 1000 + 29 * 86400 && seconds < Date.now() / 1000 + 31 * 86400, String(seconds));
+  assert.ok(lines.some((l) => l.includes('listener="public"') && l.includes('subject="CN=wildcard.example.test"')));
+});
