@@ -120,7 +120,7 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
   }
 
   /**
-   * A reload of an unchanged config file re-reads the upstreams' TLS files of
+   * A reload of an unchanged config file re-reads the TLS files (upstreams' and listeners') of
    * the serving version, as nginx re-reads its certificates on a reload: a
    * renewed CA bundle or client certificate takes effect on SIGHUP without a
    * config change. New content is checked as at an apply (the old keeps serving
@@ -134,7 +134,7 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
       this.port.onReload?.('invalid');
       this.log.error(
         { version: this.head.version, errors: result.errors },
-        'upstream TLS files rejected on re-read; the previous ones keep serving',
+        'TLS files rejected on re-read; the previous ones keep serving',
       );
       return { ok: false, errors: result.errors };
     }
@@ -142,13 +142,13 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
       await this.serve(result.config, this.head);
       this.log.info(
         { version: this.head.version },
-        'upstream TLS files changed on disk: their upstreams now use the new ones',
+        'TLS files changed on disk: their upstreams and listeners now use the new ones',
       );
     }
     return { ok: true, version: summary(this.head) };
   }
 
-  /** Re-reads the serving config's upstream TLS files only (the TLS file watch): the config file is not read. */
+  /** Re-reads the serving config's TLS files only (the TLS file watch): the config file is not read. */
   reloadTlsFiles(): Promise<ApplyResult> {
     return this.serialise(async () => {
       if (this.refused) await this.adopt(this.refused);

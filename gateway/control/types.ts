@@ -110,6 +110,12 @@ export interface ControlPlane {
   history(limit: number): Promise<ConfigVersionSummary[]>;
   /** An edit to that version's config (see edit). Undefined when the version is not in the history. */
   rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined>;
+  /**
+   * Reads the serving config's TLS files again (listeners' certificates and client CAs, upstreams' CA bundles and
+   * client certificates), as SIGHUP and the TLS file watch do: new content is checked as at an apply and serves
+   * new connections; refused content leaves the old serving.
+   */
+  reloadTlsFiles(): Promise<ApplyResult>;
   health(): UpstreamHealth[];
   /** Prometheus text exposition of every process (workers aggregated). */
   metrics(): Promise<{ contentType: string; body: string }>;

@@ -78,6 +78,14 @@ export class MemoryControlPlane implements ControlPlane {
     return v && this.apply(v.config, 'rollback', `rollback to ${version}`);
   }
 
+  /** Files are not read here: the head is validated again, as the real manager checks what it re-read. */
+  async reloadTlsFiles(): Promise<ApplyResult> {
+    const errors = await this.validate(this.current().config);
+    if (errors.length > 0) return { ok: false, errors };
+    const { config: _c, ...version } = this.current();
+    return { ok: true, version };
+  }
+
   health(): UpstreamHealth[] {
     return [
       {

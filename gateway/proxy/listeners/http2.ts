@@ -69,9 +69,9 @@ export function createHttp2Server(
   // A connection that never became a session (no preface, a bad one) or broke the protocol is closed by Node
   // with GOAWAY; it is counted here.
   server.on('sessionError', (err: NodeJS.ErrnoException) => {
-    hooks.refused(
-      err.code === 'ERR_HTTP2_ERROR' && /preface/i.test(err.message) ? 'bad_h2_preface' : 'h2_protocol_error',
-    );
+    // nghttp2 calls the preface the client magic.
+    const preface = err.code === 'ERR_HTTP2_ERROR' && /client magic|preface/i.test(err.message);
+    hooks.refused(preface ? 'bad_h2_preface' : 'h2_protocol_error');
   });
   // An idle connection is closed gracefully (GOAWAY), as an idle HTTP/1.1 keep-alive one is.
   server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => session?.close());

@@ -17,8 +17,12 @@ export interface TlsHooks {
 /** Marks the error SNICallback fails a handshake with, so tlsClientError can tell it from OpenSSL's own. */
 const UNKNOWN_NAME = 'TOLLGATE_UNKNOWN_SERVER_NAME';
 
-/** Why a handshake failed, from the error Node reports it with. */
-export function refusalOf(err: NodeJS.ErrnoException): Refusal {
+/**
+ * Why a handshake failed, from the error Node reports it with. A client certificate refused after a TLS 1.3
+ * handshake is reported as a hang-up (Node destroys the socket without an error), but the socket says why.
+ */
+export function refusalOf(err: NodeJS.ErrnoException, socket?: Partial<Tls.TLSSocket>): Refusal {
+  if (socket?.authorizationError) return 'bad_client_certificate';
   const code = err.code ?? '';
   const text = `${code} ${err.message}`;
   if (code === UNKNOWN_NAME) return 'unknown_server_name';
@@ -70,7 +74,9 @@ export class TlsListener {
         hooks.secured(socket, protocol);
       },
     );
-    this.server.on('tlsClientError', (err: NodeJS.ErrnoException) => hooks.refused(refusalOf(err)));
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Tls.TLSSocket) =>
+      hooks.refused(refusalOf(err, socket)),
+    );
   }
 
   get served() {

@@ -88,6 +88,31 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     async (req) => control.history(req.query.limit),
   );
 
+  app.post(
+    '/config/tls/reload',
+    {
+      schema: {
+        summary:
+          "Reads the TLS files again (listeners' certificates and client CAs, upstreams' CA bundles and " +
+          'client certificates), as SIGHUP and the file watch do. New content is checked whole and serves new ' +
+          'connections (open ones keep theirs); content that is refused leaves the previous files serving.',
+        tags: ['config'],
+        response: { 200: VersionSummary, ...errorResponses(400, 503) },
+      },
+    },
+    async (_req, reply) => {
+      const result = await control.reloadTlsFiles();
+      if (result.ok) return result.version;
+      const n = result.errors.length;
+      return sendError(
+        reply,
+        'GW_ERR_CONFIG_INVALID',
+        `the TLS files have ${n} error${n === 1 ? '' : 's'}; the previous ones keep serving`,
+        result.errors,
+      );
+    },
+  );
+
   app.post<{ Body: { version: number } }>(
     '/config/rollback',
     {

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { issue, makeCa } from '../../helpers/certs.ts';
+import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { metric } from '../../helpers/metrics.ts';
+import { h2Request } from '../../helpers/tls-client.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-h2c-'));
+const ca = makeCa(dir);
+const cert = issue(dir, ca, { cn: 'api.test', dns: ['api.test'] });
+let upstream: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  upstream = await startUpstream('up');
+  gw = await startGateway({
+    proxy: { header_timeout_ms: 300, request_timeout_ms: 1000 },
+    listeners: [
+      { name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] },
+      { name: 'grpc-only', listen: '127.0.0.1:0', protocols: ['h2c'] },
+      { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [cert] } },
+    ],
+    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+  });
+});
+after(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+test('h2c with prior knowledge and HTTP/1.1 share a cleartext port, and both go through the routes', async () => {
+  const port = gw.port('internal');
+  const h2 = await h2Request(port, '/api/two', undefined, {}, 'body over h2c');
+  assert.equal(h2.status, 200);
+  assert.equal(JSON.parse(h2.text).url, '/api/two');
+  const h1 = await fetch(`http://127.0.0.1:${port}/api/one`, { method: 'POST', body: 'body over h1' });
+  assert.equal(h1.status, 200);
+  assert.equal((await h1.json()).url, '/api/one');
+  assert.equal((await h2Request(port, '/elsewhere', undefined)).status, 404);
+  assert.equal((await h2Request(gw.port('grpc-only'), '/api/x', undefined)).status, 200);
+});
+
+/** Writes `text` and resolves with what the gateway sent back once it closed the connection. */
+function exchange(socket: Socket, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    socket.on('data', (d) => (got += d.toString('latin1')));
+    socket.on('close', () => resolve(got));
+    socket.on('error', () => undefined);
+    socket.write(text);
+  });
+}
+
+test('an h2c-only listener closes a client that does not start with the HTTP/2 preface, and counts it', async () => {
+  const socket = netConnect(gw.port('grpc-only'), '127.0.0.1');
+  const answer = await exchange(socket, 'GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.ok(!answer.startsWith('HTTP/1.1 200'), 'never served as HTTP/1.1');
+  await eventually(
+    async () =>
+      (await metric(gw, 'tollgate_connections_refused_total', 'listener="grpc-only",reason="bad_h2_preface"')) === 1,
+  );
+  assert.equal(
+    await metric(gw, 'tollgate_connections_refused_total', 'listener="grpc-only",reason="bad_h2_preface"'),
+    1,
+  );
+});
+
+test('a client too slow with its request head is cut on the sniffing and the TLS listeners alike', async () => {
+  const started = Date.now();
+  const plain = netConnect(gw.port('internal'), '127.0.0.1');
+  const slowPlain = exchange(plain, 'GET /api/x HTTP/1.1\r\nHost: a\r\n');
+  const secure = tlsConnect({
+    port: gw.port('public'),
+    host: '127.0.0.1',
+    ca: readFileSync(ca.cert),
+    checkServerIdentity: () => undefined,
+  });
+  await new Promise((r) => secure.once('secureConnect', r));
+  const slowSecure = exchange(secure as unknown as Socket, 'GET /api/x HTTP/1.1\r\nHost: a\r\n');
+  const [a, b] = await Promise.all([slowPlain, slowSecure]);
+  assert.ok(Date.now() - started < 5000, 'closed by header_timeout_ms, not left open');
+  assert.match(a, /^HTTP\/1\.1 408 /);
+  assert.match(b, /^HTTP\/1\.1 408 /);
+});
