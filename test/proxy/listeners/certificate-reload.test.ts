@@ -41,7 +41,7 @@ after(async () => {
   await upstream?.close();
 });
 
-/** A request on `agent`'s one kept-alive connection; resolves with the status and the certificate that connection got. */
+/** A request on `agent`'s one kept-alive connection: its status and the certificate that connection got. */
 function get(port: number, agent: Agent): Promise<{ status: number; cn: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -57,7 +57,7 @@ function get(port: number, agent: Agent): Promise<{ status: number; cn: string }
   });
 }
 
-test('renewed files serve new connections within a check; a connection opened before keeps going on its own', async () => {
+test('renewed files serve new connections within a check; an open connection keeps going on its own', async () => {
   const port = watched.port('public');
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   assert.deepEqual(await get(port, agent), { status: 200, cn: 'v1.test' });
@@ -67,7 +67,7 @@ test('renewed files serve new connections within a check; a connection opened be
   agent.destroy();
 });
 
-test("the admin API and SIGHUP re-read the files too, and a key that is not the certificate's is refused whole", async () => {
+test("the admin API and SIGHUP re-read the files, and a key not the certificate's is refused whole", async () => {
   const port = manual.port('public');
   renew(generation(3));
   assert.equal(await cn(port), 'v1.test', 'nothing re-reads without the watch');

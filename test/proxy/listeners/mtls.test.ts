@@ -75,7 +75,7 @@ test('auth mtls: the certificate names the app; the upstream hears who called', 
   assert.equal(JSON.parse(h2.text).headers['x-tollgate-app-id'], 'acme');
 });
 
-test('an unknown app gets 401, a disabled one 403; a client certificate names an app only where auth is mtls', async () => {
+test('an unknown app gets 401, a disabled one 403; a certificate names an app only where auth is mtls', async () => {
   const stranger = await httpsGet(gw.port('required'), '/secure', as('stranger'));
   assert.equal(stranger.status, 401);
   assert.equal(JSON.parse(stranger.text).code, 'GW_ERR_CLIENT_CERT_UNKNOWN');
@@ -86,7 +86,7 @@ test('an unknown app gets 401, a disabled one 403; a client certificate names an
   assert.equal(JSON.parse(open.text).headers['x-tollgate-app-id'], undefined);
 });
 
-test('optional client certificates: requests without one reach open routes, and an mtls route refuses them', async () => {
+test('optional client certificates: requests without one reach open routes, not mtls ones', async () => {
   const port = gw.port('optional');
   assert.equal((await httpsGet(port, '/open', anonymous)).status, 200);
   const refused = await httpsGet(port, '/secure', anonymous);
