@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServerResponse as NodeServerResponse } from '../../../shared/http.ts';
+import { declaresBody } from '../net/declares-body.ts';
 
 /**
  * Called instead of ending a response: `end` really ends it. The data plane
@@ -35,9 +36,7 @@ export function responseClass<T extends EndingClass>(Base: T, beforeEnd?: Before
 /** The HTTP/1.1 response class of a data plane (see responseClass). */
 export const http1ResponseClass = (beforeEnd?: BeforeEnd) => responseClass(NodeServerResponse, beforeEnd);
 
-/** A request body still to come: declared (Content-Length above 0, or chunked) and not yet read whole. */
+/** A request body still to come: declared (declaresBody) and not yet read whole. */
 export function bodyArriving(req: IncomingMessage): boolean {
-  if (req.complete) return false;
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return !req.complete && declaresBody(req);
 }

@@ -74,6 +74,7 @@ export function activeCheckerFor(
       reuseConnection: a.reuse_connection,
       host: a.host,
       tls,
+      protocol: config.protocol,
     },
     (target, healthy, cause) => {
       on.changed(target);

@@ -1,4 +1,4 @@
-import { Pool, connector } from './undici.ts';
+import { Pool, connector, protocolOptions } from './undici.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { UpstreamConfig } from '../../control/config/schema.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -237,21 +237,21 @@ export class UpstreamPool {
     let pool = this.dispatchers.get(target.id);
     if (!pool) {
       const c = this.config;
+      const protocol = protocolOptions(c.protocol, c.pool.streams);
       pool = new Pool(target.origin, {
         connections: c.pool.connections,
         pipelining: c.pool.pipelining,
         keepAliveTimeout: c.pool.keep_alive_ms,
         // An upstream that announces its own timeout is followed, less undici's 2 s margin, up to the ceiling.
         keepAliveMaxTimeout: c.pool.keep_alive_max_ms,
-        connect: connector({ timeout: c.timeouts.connect_ms, allowH2: false, ...this.tls }),
+        connect: connector({ timeout: c.timeouts.connect_ms, ...protocol.connect, ...this.tls }),
         // header_ms and body_idle_ms run on the pool's deadline queues (headerTimeouts, bodyIdleTimeouts).
         headersTimeout: 0,
         bodyTimeout: 0,
         maxResponseSize: c.max_response_bytes > 0 ? c.max_response_bytes : -1,
         maxHeaderSize: c.max_response_header_bytes,
-        // undici 8 would negotiate HTTP/2 with a TLS upstream that offers it; upstreams speak HTTP/1.1 until HTTP/2 is
-        // built.
-        allowH2: false,
+        // undici 8 would negotiate HTTP/2 with any TLS upstream that offers it: only upstream.protocol decides.
+        ...protocol.client,
       });
       this.dispatchers.set(target.id, pool);
     }

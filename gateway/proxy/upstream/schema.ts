@@ -101,7 +101,15 @@ const PoolSchema = Type.Object(
       minimum: 1,
       maximum: 100,
       default: 1,
-      description: 'Requests in flight per connection (default 1).',
+      description: 'HTTP/1.1 requests in flight per connection (default 1).',
+    }),
+    streams: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 100,
+      description:
+        'With protocol h2 or h2c: requests (streams) in flight per connection; the target may ask for fewer ' +
+        '(default 100).',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -270,6 +278,13 @@ export const UpstreamSchema = Type.Object(
       { default: 'round_robin', description: 'Load-balancing algorithm (default round_robin).' },
     ),
     hash_on: Type.Optional(HashOnSchema),
+    protocol: Type.Union([Type.Literal('http/1.1'), Type.Literal('h2'), Type.Literal('h2c')], {
+      default: 'http/1.1',
+      description:
+        'What the gateway speaks to the targets: `http/1.1`; `h2`, HTTP/2 over TLS (https targets; ALPN, the ' +
+        'target may still choose HTTP/1.1); `h2c`, cleartext HTTP/2 with prior knowledge (http targets), as gRPC ' +
+        'servers speak it. Whatever the client speaks (default http/1.1).',
+    }),
     targets: Type.Array(TargetSchema, { default: [], description: 'Static targets.' }),
     dns: Type.Optional(DnsSchema),
     pool: PoolSchema,

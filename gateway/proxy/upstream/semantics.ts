@@ -24,6 +24,11 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
   if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
     err(`${base}/hash_on/name`, `required when source is ${hashOn.source}`);
   }
+  const schemes = up.dns ? [`${up.dns.scheme}:`] : up.targets.map((t) => t.url.slice(0, t.url.indexOf(':') + 1));
+  if (up.protocol === 'h2' && schemes.some((s) => s !== 'https:'))
+    err(`${base}/protocol`, 'h2 is HTTP/2 over TLS: every target must be https (cleartext HTTP/2 is h2c)');
+  if (up.protocol === 'h2c' && schemes.some((s) => s !== 'http:'))
+    err(`${base}/protocol`, 'h2c is cleartext HTTP/2: every target must be http (over TLS it is h2)');
   if (up.pool.keep_alive_max_ms < up.pool.keep_alive_ms) {
     err(`${base}/pool/keep_alive_max_ms`, `must be at least pool.keep_alive_ms (${up.pool.keep_alive_ms})`);
   }

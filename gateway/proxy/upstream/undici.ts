@@ -61,6 +61,21 @@ export function connector(options: Undici.buildConnector.BuildOptions): Undici.b
     connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, callback);
 }
 
+/**
+ * What a pool or a health check's client and its connector take to speak a
+ * target's protocol: HTTP/1.1 only, HTTP/2 offered first over TLS (ALPN), or
+ * HTTP/2 with prior knowledge in cleartext. `streams` is the number of
+ * requests in flight per HTTP/2 connection.
+ */
+export function protocolOptions(protocol: 'http/1.1' | 'h2' | 'h2c', streams: number) {
+  if (protocol === 'http/1.1') return { client: { allowH2: false }, connect: { allowH2: false } };
+  const h2c = protocol === 'h2c';
+  return {
+    client: { allowH2: true, pipelining: streams, h2Options: { useH2c: h2c, maxConcurrentStreams: streams } },
+    connect: { allowH2: true, preferH2: true, useH2c: h2c },
+  };
+}
+
 const apiRequest: (
   this: Undici.Dispatcher,
   opts: Undici.Dispatcher.RequestOptions,

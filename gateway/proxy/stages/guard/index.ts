@@ -14,6 +14,7 @@ import {
 } from './inspect.ts';
 import { guardMetrics } from './metrics.ts';
 import type { GuardConfig } from './schema.ts';
+import { declaresBody } from '../../net/declares-body.ts';
 
 /** At most one warning line per route per interval in log_only mode; the rest are counted in the next line. */
 const LOG_INTERVAL_MS = 1000;
@@ -129,7 +130,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (!doJson || !isJson(ctx)) return;
     const cl = ctx.headers['content-length'];
     if (cl === undefined) {
-      if (ctx.headers['transfer-encoding'] !== undefined) bodies.chunked.inc();
+      // A body of undeclared length (chunked, or HTTP/2 without Content-Length) is not inspected, only counted.
+      if (declaresBody(ctx.req)) bodies.chunked.inc();
       return;
     }
     const length = Number(cl);

@@ -12,6 +12,7 @@ import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } fro
 import { bodyUnread, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
+import { declaresBody } from '../../net/declares-body.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -103,9 +104,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.upstream = upstream;
     this.target = target;
     this.tried = tried;
-    const h = ctx.req.headers;
-    this.hasBody =
-      (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
+    this.hasBody = declaresBody(ctx.req);
   }
 
   private send(): void {

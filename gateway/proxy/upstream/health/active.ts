@@ -1,4 +1,4 @@
-import { Client, connector } from '../undici.ts';
+import { Client, connector, protocolOptions } from '../undici.ts';
 import type { Target } from '../target.ts';
 import type { TlsConnectOptions } from '../tls.ts';
 import { checkRequest, probeHttpFresh, type FreshHttpProbe } from './fresh-http-probe.ts';
@@ -26,6 +26,11 @@ export interface ActiveHealthOptions {
   /** The upstream's TLS settings (its pool's), so a target the proxy can reach is not marked down by a check that
    * trusts less. */
   tls?: TlsConnectOptions;
+  /**
+   * The upstream's protocol (default http/1.1). An HTTP/2 target is checked over HTTP/2 on one kept connection,
+   * whatever reuseConnection says: a server that speaks only HTTP/2 (a gRPC server) would fail an HTTP/1.1 check.
+   */
+  protocol?: 'http/1.1' | 'h2' | 'h2c';
 }
 
 /** `cause`: why the last check failed when it threw (a connection or TLS error); undefined for an unexpected status. */
@@ -82,7 +87,9 @@ export class ActiveHealthChecker {
     for (const key of ['intervalMs', 'timeoutMs', 'healthyThreshold', 'unhealthyThreshold'] as const) {
       if (!(options[key] > 0)) throw new RangeError(`${key} must be positive, got ${options[key]}`);
     }
-    this.#options = { ...options };
+    // An HTTP/2 target is always checked on a kept connection (see `protocol`).
+    const http2 = options.protocol !== undefined && options.protocol !== 'http/1.1';
+    this.#options = { ...options, reuseConnection: options.reuseConnection === true || http2 };
     this.#expectedStatuses = new Set(options.expectedStatuses);
     this.#onChange = onChange;
     this.#onPass = onPass;
@@ -189,10 +196,12 @@ export class ActiveHealthChecker {
     const idleMs = intervalMs + timeoutMs + 1000;
     let client = this.#clients.get(target.origin);
     if (client === undefined) {
+      const protocol = protocolOptions(this.#options.protocol ?? 'http/1.1', 1);
       client = new Client(target.origin, {
-        connect: connector({ timeout: timeoutMs, allowH2: false, ...this.#options.tls }),
-        allowH2: false, // as the proxy's own pools
-        ...(reuseConnection ? { keepAliveTimeout: idleMs, keepAliveMaxTimeout: idleMs } : {}),
+        connect: connector({ timeout: timeoutMs, ...protocol.connect, ...this.#options.tls }),
+        ...protocol.client, // as the proxy's own pools
+        keepAliveTimeout: idleMs,
+        keepAliveMaxTimeout: idleMs,
       });
       this.#clients.set(target.origin, client);
     }

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { validateConfig } from '../../gateway/control/config/load.ts';
+import { issue, makeCa } from '../helpers/certs.ts';
+import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { h2Request } from '../helpers/tls-client.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-upstream-h2-'));
+const ca = makeCa(dir);
+const cert = issue(dir, ca, { cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1'] });
+
+/** What an HTTP/2 upstream saw: the version, path and headers of each request, and its sessions (connections). */
+interface Seen {
+  requests: { version: string; url: string; headers: Record<string, unknown> }[];
+  sessions: number;
+}
+
+function echo(seen: Seen) {
+  return (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    seen.requests.push({ version: req.httpVersion, url: req.url, headers: { ...req.headers } });
+    if (req.url === '/healthz') return res.end('ok');
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      // A little later, so concurrent requests overlap on the connection.
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ version: req.httpVersion, url: req.url, body }));
+      }, 20);
+    });
+  };
+}
+
+async function listen<T extends Http2Server | Http2SecureServer>(server: T, seen: Seen): Promise<number> {
+  server.on('session', () => seen.sessions++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+const h2cSeen: Seen = { requests: [], sessions: 0 };
+const h2Seen: Seen = { requests: [], sessions: 0 };
+const h2c = createServer(echo(h2cSeen));
+const h2 = createSecureServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, echo(h2Seen));
+const h1only = createHttpsServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (req, res) =>
+  res.end(JSON.stringify({ version: req.httpVersion })),
+);
+let gw: TestGateway;
+
+before(async () => {
+  const h2cPort = await listen(h2c, h2cSeen);
+  const h2Port = await listen(h2, h2Seen);
+  await new Promise<void>((r) => h1only.listen(0, '127.0.0.1', r));
+  const tls = { ca_file: ca.cert };
+  gw = await startGateway({
+    listeners: [{ name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] }],
+    services: [
+      service('grpcish', [`http://127.0.0.1:${h2cPort}`], [{ paths: ['/c'] }], {
+        protocol: 'h2c',
+        health: { active: { path: '/healthz', interval_ms: 200 } },
+      }),
+      service('secure', [`https://127.0.0.1:${h2Port}`], [{ paths: ['/s'] }], { protocol: 'h2', tls }),
+      service('old', [`https://127.0.0.1:${(h1only.address() as AddressInfo).port}`], [{ paths: ['/o'] }], {
+        protocol: 'h2',
+        tls,
+      }),
+    ],
+  });
+});
+after(async () => {
+  await gw?.close();
+  for (const s of [h2c, h2, h1only]) s.close();
+});
+
+test('an h2c upstream gets HTTP/2 whatever the client speaks, bodies included', async () => {
+  const fromH1 = await fetch(`${gw.url}/c/one`, { method: 'POST', body: 'from http/1.1' });
+  assert.equal(fromH1.status, 200);
+  assert.deepEqual(await fromH1.json(), { version: '2.0', url: '/c/one', body: 'from http/1.1' });
+  const fromH2 = await h2Request(gw.port('internal'), '/c/two', undefined, {}, 'from h2c');
+  assert.deepEqual(JSON.parse(fromH2.text), { version: '2.0', url: '/c/two', body: 'from h2c' });
+  const last = h2cSeen.requests.at(-1)!;
+  assert.ok(!('connection' in last.headers) && !('keep-alive' in last.headers), 'no connection-specific header');
+  assert.equal(last.headers['x-forwarded-proto'], 'http');
+});
+
+test('concurrent requests to an h2c upstream share its connections as streams', async () => {
+  const before = h2cSeen.sessions;
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(`${gw.url}/c/many/${i}`)));
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    answers.map(() => 200),
+  );
+  assert.ok(h2cSeen.sessions - before <= 1, `${h2cSeen.sessions - before} new connections for 40 requests`);
+});
+
+test('an h2 upstream over TLS gets HTTP/2; one that offers only HTTP/1.1 is still reached', async () => {
+  const secure = await fetch(`${gw.url}/s/x`);
+  assert.equal((await secure.json()).version, '2.0');
+  const old = await fetch(`${gw.url}/o/x`);
+  assert.equal(old.status, 200);
+  assert.equal((await old.json()).version, '1.1');
+});
+
+test('active checks reach an h2c-only target over HTTP/2', async () => {
+  assert.ok(await eventually(() => h2cSeen.requests.some((r) => r.url === '/healthz' && r.version === '2.0'), 3000));
+  const health = await (await fetch(`${gw.adminUrl}/upstreams/grpcish`)).json();
+  assert.equal(health.health[0].healthy, true, JSON.stringify(health));
+});
+
+test('protocol h2 needs https targets and h2c http ones', () => {
+  const r = validateConfig({
+    services: [
+      service('a', ['http://127.0.0.1:1'], [{ paths: ['/a'] }], { protocol: 'h2' }),
+      service('b', ['https://127.0.0.1:1'], [{ paths: ['/b'] }], { protocol: 'h2c' }),
+    ],
+  });
+  assert.ok(!r.ok);
+  assert.deepEqual(
+    r.errors.map((e) => e.path),
+    ['/services/0/upstream/protocol', '/services/1/upstream/protocol'],
+  );
+});
