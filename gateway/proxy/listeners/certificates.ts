@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { configPath } from '../../control/config/base-dir.ts';
 import {
   certificatesProblem,
@@ -13,6 +13,11 @@ import {
 import type { ListenerTlsConfig } from './schema.ts';
 
 type Report = (path: string, message: string) => void;
+
+/** node:tls loads on first use: a gateway without TLS never loads it (test/operations/loaded-modules.test.ts). */
+function createContext(options: SecureContextOptions): SecureContext {
+  return process.getBuiltinModule('node:tls').createSecureContext(options);
+}
 
 /** The text of the files a listener's `tls` names, as validation read and checked them. */
 export interface ListenerPem {
@@ -106,7 +111,7 @@ export function checkListenerTls(
   if (!ok) return;
   try {
     // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
-    for (const c of pem.certificates) createSecureContext(contextOptions(tls, c, pem.ca));
+    for (const c of pem.certificates) createContext(contextOptions(tls, c, pem.ca));
   } catch (e) {
     fail(at, `OpenSSL refuses these settings: ${(e as Error).message}`);
     return;
@@ -182,7 +187,7 @@ export class CertificateTable {
     this.served = [];
     this.defaultOptions = contextOptions(tls, pem.certificates[0], pem.ca);
     const contexts = pem.certificates.map((files, i) => {
-      const context = createSecureContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem.ca));
+      const context = createContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem.ca));
       const leaf = new X509Certificate(pemCertificates(files.cert)[0]);
       const names = namesOf(leaf);
       this.served.push({
