@@ -1,4 +1,5 @@
 import type { ErrorClass } from '../shared/access-event.ts';
+import { GRPC_STATUS, grpcStatusOfHttp, type GrpcStatusName } from './proxy/grpc/status.ts';
 
 /**
  * Every reply the gateway writes itself carries one of these codes. Codes are
@@ -10,6 +11,8 @@ export interface ErrorDef {
   message: string;
   /** The access event's error class for a request that ended with this reply. */
   errorClass: ErrorClass;
+  /** The status a gRPC call gets for this reply, when its HTTP status does not say it (grpcStatusOfHttp). */
+  grpc?: GrpcStatusName;
   retired?: boolean;
 }
 
@@ -111,6 +114,22 @@ export const errors = {
     errorClass: 'upstream_timeout',
   },
   GW_ERR_INTERNAL: { status: 500, message: 'Internal error.', errorClass: 'internal' },
+  GW_ERR_DEADLINE_EXCEEDED: {
+    status: 504,
+    message: "The call's deadline (grpc-timeout) passed before the upstream answered.",
+    errorClass: 'upstream_timeout',
+  },
+  GW_ERR_GRPC_TIMEOUT_INVALID: {
+    status: 400,
+    message: 'The grpc-timeout header is malformed (at most 8 digits and a unit of H, M, S, m, u or n).',
+    errorClass: 'bad_request',
+    grpc: 'INTERNAL',
+  },
+  GW_ERR_NOT_GRPC: {
+    status: 415,
+    message: 'This route serves gRPC calls only (HTTP/2 with content-type application/grpc).',
+    errorClass: 'bad_request',
+  },
   GW_ERR_ADMIN_UNAUTHORIZED: {
     status: 401,
     message: 'A valid admin bearer token is required.',
@@ -222,6 +241,12 @@ export async function fromStore<T>(call: Promise<T>, message: string): Promise<T
   } catch (err) {
     throw new StoreUnavailableError(message, err);
   }
+}
+
+/** The gRPC status of a gateway-written reply to a gRPC call, as its number. */
+export function grpcStatusOf(code: ErrorCode): number {
+  const def: ErrorDef = errors[code];
+  return GRPC_STATUS[def.grpc ?? grpcStatusOfHttp(def.status)];
 }
 
 /** The JSON body of a gateway-written reply. */

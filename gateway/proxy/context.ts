@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody, errors, type ErrorCode } from '../errors.ts';
+import { errorBody, errors, grpcStatusOf, type ErrorCode } from '../errors.ts';
+import { encodeGrpcMessage } from './grpc/status.ts';
 import type { ErrorClass } from '../../shared/access-event.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { BalanceRequest } from './upstream/balancer.ts';
@@ -7,6 +8,13 @@ import type { Target } from './upstream/target.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
+
+/** application/grpc, alone or with a subtype (+proto, +json) or parameters; not gRPC-Web (application/grpc-web). */
+export function isGrpc(contentType: string | undefined): boolean {
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) return false;
+  const next = contentType.charCodeAt(16);
+  return Number.isNaN(next) || next === 0x2b /* + */ || next === 0x3b /* ; */;
+}
 
 /**
  * Per-request state handed from stage to stage. It is also the BalanceRequest
@@ -21,6 +29,10 @@ export class RequestContext implements BalanceRequest {
   readonly listener: ListenerConfig;
   /** What the client speaks: HTTP/1.x, or HTTP/2 (Node's compatibility request: req and res mimic HTTP/1). */
   readonly protocol: 'http/1.1' | 'h2';
+  /** A gRPC call: HTTP/2 with content-type application/grpc (+proto, +json...). The gateway answers it in gRPC. */
+  readonly grpc: boolean;
+  /** performance.now() by which a gRPC call must be answered (its grpc-timeout; the grpc stage sets it), else 0. */
+  grpcDeadlineMs = 0;
   /** performance.now() when the request head was parsed. */
   readonly startMs: number;
   requestId = '';
@@ -66,6 +78,12 @@ export class RequestContext implements BalanceRequest {
   expectsContinue = false;
   /** Code of a reply the gateway wrote itself. */
   errorCode: ErrorCode | undefined = undefined;
+  /**
+   * The status access events and metrics record where it is not the one sent: a gRPC refusal goes out as
+   * HTTP 200 with a grpc-status, and is recorded with its code's HTTP status (429 for a rate limit), so
+   * reports, error rates and billing read a refused call as they read a refused request.
+   */
+  recordStatus: number | undefined = undefined;
   /** Set when the response closes: the client left while its request was still arriving (DataPlane.done). */
   clientLeftMidRequest = false;
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
@@ -98,6 +116,7 @@ export class RequestContext implements BalanceRequest {
     this.listener = listener;
     // Only an HTTP/2 request has a stream; an HTTP/1 request line saying HTTP/2.0 is refused at the edge.
     this.protocol = (req as { stream?: unknown }).stream !== undefined ? 'h2' : 'http/1.1';
+    this.grpc = this.protocol === 'h2' && isGrpc(req.headers['content-type']);
     this.startMs = startMs;
     this.timeUpstream = timeUpstream;
     this.headers = req.headers;
@@ -147,6 +166,7 @@ export class RequestContext implements BalanceRequest {
    * tollgate_responses_aborted_total.
    */
   reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
+    if (this.grpc) return this.replyGrpc(code, extraHeaders);
     const res = this.res;
     this.errorCode = code;
     if (res.headersSent) {
@@ -170,6 +190,44 @@ export class RequestContext implements BalanceRequest {
     // Counted before end(), which records the access event.
     this.bytesOut = headers['content-length'] as number;
     res.end(body);
+    return false;
+  }
+
+  /**
+   * A gateway-written reply to a gRPC call: its status and message as gRPC
+   * says them. Before the response started, trailers-only: one HEADERS frame
+   * with END_STREAM (Node's compatibility response sends that for an end()
+   * with no writeHead before it). After, the call ends with the status in its
+   * trailers, as a server ends a failed stream, rather than a reset. `grpcStatus` overrides the code's own
+   * (an upstream's stream reset, mapped by its error code).
+   */
+  replyGrpc(code: ErrorCode, extraHeaders?: Record<string, string>, grpcStatus?: number): false {
+    const res = this.res;
+    this.errorCode = code;
+    const status = String(grpcStatus ?? grpcStatusOf(code));
+    const message = encodeGrpcMessage(errors[code].message);
+    if (res.headersSent) {
+      if (!res.destroyed && !res.writableEnded) {
+        res.addTrailers({ 'grpc-status': status, 'grpc-message': message });
+        res.end();
+      }
+      return false;
+    }
+    res.statusCode = 200;
+    this.recordStatus = errors[code].status;
+    const headers: Record<string, string> = {
+      'content-type': 'application/grpc',
+      'tollgate-error-code': code,
+      'grpc-status': status,
+      'grpc-message': message,
+      'x-request-id': this.requestId,
+      ...this.responseHeaders,
+      ...extraHeaders,
+    };
+    delete headers.connection;
+    for (const name in headers) res.setHeader(name, headers[name]);
+    this.bytesOut = 0;
+    res.end();
     return false;
   }
 }

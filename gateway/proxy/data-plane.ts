@@ -239,7 +239,9 @@ export class DataPlane {
     if (ctx.exchange)
       ctx.exchange.abort(Object.assign(new Error('client closed the connection'), { code: 'TOLLGATE_CLIENT_CLOSED' }));
     // An error code without a head sent: answered straight on the socket (a body slower than request_timeout_ms).
-    const status = res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499;
+    const status =
+      ctx.recordStatus ??
+      (res.headersSent ? res.statusCode : ctx.errorCode !== undefined ? errors[ctx.errorCode].status : 499);
     // The client left while its request was still arriving, before its answer was whole: a broken exchange
     // whatever status went out (one that only stops reading a response after sending all of it is not counted).
     if (!ctx.req.complete) {

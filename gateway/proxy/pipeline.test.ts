@@ -14,6 +14,7 @@ test('the pipeline lists its stages in order and ends with the proxy', () => {
       'token-endpoint',
       'route-match',
       'client-ip',
+      'grpc',
       'cors',
       'ip-acl',
       'authenticate',

@@ -5,6 +5,7 @@ import { https } from './stages/https/index.ts';
 import { tokenEndpoint } from './stages/token-endpoint/index.ts';
 import { routeMatch } from './stages/route-match/index.ts';
 import { clientIp } from './stages/client-ip/index.ts';
+import { grpc } from './stages/grpc/index.ts';
 import { cors } from './stages/cors/index.ts';
 import { ipAcl } from './stages/ip-acl/index.ts';
 import { authenticate } from './stages/authenticate/index.ts';
@@ -47,17 +48,18 @@ export const stages: readonly Stage[] = [
   tokenEndpoint, // 3. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
   routeMatch, // 4. host, path, method, headers → route, or 404
   clientIp, // 5. the client address, from X-Forwarded-For only through trusted proxies
-  cors, // 6. answer preflights before anything asks for credentials
-  ipAcl, // 7. service and app IP allow / deny lists → 403
-  authenticate, // 8. JWT, API key or client certificate → the app, or 401
-  authorise, // 9. RBAC: the app's roles grant this route and method, or 403
-  rateLimit, // 10. QPS token buckets and QPD quotas → 429
-  guard, // 11. SQL injection and XSS → 403 or a log line
-  bodyLimit, // 12. request body size and framing → 413 / 400
-  canary, // 13. pick the upstream group (stable or canary)
-  rewrite, // 14. strip_prefix, regex rewrite
-  requestHeaders, // 15. hop-by-hop removal, X-Forwarded-*, add/set/remove
-  proxy, // 16. breaker → balance → upstream → stream the response back
+  grpc, // 6. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
+  cors, // 7. answer preflights before anything asks for credentials
+  ipAcl, // 8. service and app IP allow / deny lists → 403
+  authenticate, // 9. JWT, API key or client certificate → the app, or 401
+  authorise, // 10. RBAC: the app's roles grant this route and method, or 403
+  rateLimit, // 11. QPS token buckets and QPD quotas → 429
+  guard, // 12. SQL injection and XSS → 403 or a log line
+  bodyLimit, // 13. request body size and framing → 413 / 400
+  canary, // 14. pick the upstream group (stable or canary)
+  rewrite, // 15. strip_prefix, regex rewrite
+  requestHeaders, // 16. hop-by-hop removal, X-Forwarded-*, add/set/remove
+  proxy, // 17. breaker → balance → upstream → stream the response back
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {

@@ -40,7 +40,8 @@ export class RequestEvents {
     if (!ctx.req.complete) ctx.bytesIn = (ctx.req as CountingRequest).bodyBytes;
     ctx.eventSeconds = (performance.now() - ctx.startMs) / 1000;
     // While the body arrives the answer goes at once; else it ends once the event is in the log (or was dropped).
-    if (!this.record(ctx, res.statusCode, ctx.eventSeconds, arriving ? undefined : end) || arriving) end();
+    if (!this.record(ctx, ctx.recordStatus ?? res.statusCode, ctx.eventSeconds, arriving ? undefined : end) || arriving)
+      end();
   };
 
   /** Hands the request's event to the sink; false (the sink counted an encode_error) when it could not be encoded. */

@@ -69,6 +69,13 @@ export const RouteSchema = Type.Object(
         'Send the path upstream as the client spelled it instead of its canonical form (default ' +
         'false); routing and every rule still read the canonical form. Not with strip_prefix or rewrite.',
     }),
+    grpc: Type.Boolean({
+      default: false,
+      description:
+        'The route serves gRPC calls only: anything else (no HTTP/2, no application/grpc content type) gets ' +
+        '415 GW_ERR_NOT_GRPC instead of reaching the upstream (default false: any request is proxied, gRPC ' +
+        'calls included).',
+    }),
     preserve_host: Type.Boolean({
       default: false,
       description:

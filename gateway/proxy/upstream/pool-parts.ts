@@ -65,6 +65,7 @@ export function activeCheckerFor(
   return new ActiveHealthChecker(
     {
       kind: a.kind,
+      grpcService: a.grpc_service,
       path: a.path,
       intervalMs: a.interval_ms,
       timeoutMs: a.timeout_ms,

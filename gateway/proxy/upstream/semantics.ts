@@ -29,6 +29,8 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
     err(`${base}/protocol`, 'h2 is HTTP/2 over TLS: every target must be https (cleartext HTTP/2 is h2c)');
   if (up.protocol === 'h2c' && schemes.some((s) => s !== 'http:'))
     err(`${base}/protocol`, 'h2c is cleartext HTTP/2: every target must be http (over TLS it is h2)');
+  if (up.health.active?.kind === 'grpc' && up.protocol === 'http/1.1')
+    err(`${base}/health/active/kind`, 'a gRPC health check speaks HTTP/2: it needs upstream.protocol h2 or h2c');
   if (up.pool.keep_alive_max_ms < up.pool.keep_alive_ms) {
     err(`${base}/pool/keep_alive_max_ms`, `must be at least pool.keep_alive_ms (${up.pool.keep_alive_ms})`);
   }

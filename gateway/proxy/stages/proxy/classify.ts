@@ -51,6 +51,7 @@ export function isNoResponse(err: Error, responding: boolean): boolean {
 /** Maps an upstream error to the reply code; anything unrecognised is a bad gateway. */
 export function classifyUpstreamError(err: Error): ErrorCode {
   const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'TOLLGATE_GRPC_DEADLINE') return 'GW_ERR_DEADLINE_EXCEEDED';
   if (TIMEOUTS.has(code)) return 'GW_ERR_UPSTREAM_TIMEOUT';
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || code === 'TOLLGATE_RESPONSE_TOO_LARGE')
     return 'GW_ERR_RESPONSE_TOO_LARGE';
@@ -59,3 +60,25 @@ export function classifyUpstreamError(err: Error): ErrorCode {
 }
 
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** HTTP/2's REFUSED_STREAM: the server did not process the stream (RFC 9113 8.7). */
+const REFUSED_STREAM = 0x7;
+
+/**
+ * Whether a failed attempt may go to another target. A failed connect sent
+ * nothing, so any request may, its body too while none of it was read
+ * (`untouched`; as nginx, Envoy and HAProxy retry a connect failure); so may one
+ * an HTTP/2 target refused (REFUSED_STREAM: it did nothing with it). A
+ * connection lost before the response may have carried the request: only an
+ * idempotent one without a body goes again.
+ */
+export function mayRetry(
+  err: Error,
+  noResponse: boolean,
+  untouched: boolean,
+  hasBody: boolean,
+  method: string | undefined,
+): boolean {
+  if (isConnectFailure(err) || (err as { http2ErrorCode?: number }).http2ErrorCode === REFUSED_STREAM) return untouched;
+  return noResponse && !hasBody && IDEMPOTENT.has(method ?? '');
+}

@@ -8,11 +8,14 @@ import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
-import { classifyUpstreamError, IDEMPOTENT, isConnectFailure, isNoResponse } from './classify.ts';
+import { classifyUpstreamError, isNoResponse, mayRetry } from './classify.ts';
 import { bodyUnread, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
+import { armDeadline } from '../../grpc/deadline.ts';
+import { GRPC_STATUS, grpcStatusOfReset } from '../../grpc/status.ts';
+import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
 
 type Controller = Dispatcher.DispatchController;
@@ -40,11 +43,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   deadlineMs = 0;
   prevDeadline: Deadline | undefined = undefined;
   nextDeadline: Deadline | undefined = undefined;
-  /**
-   * header_ms, from the request sent (onRequestStart, and the end of its body
-   * if it has one) to the response's status; then body_idle_ms, renewed by
-   * every chunk and stopped while the gateway holds the upstream paused.
-   */
+  /** header_ms from the request sent to its status; then body_idle_ms, renewed by every chunk, paused with it. */
   private readonly phase = new PhaseDeadline(this);
   /** What the header clock still waits for: onRequestStart, and the end of the request body when there is one. */
   private unsent = 1;
@@ -56,18 +55,16 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private resume: (() => void) | undefined = undefined;
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
   private sendTimer: NodeJS.Timeout | undefined = undefined;
-  /** A retry sent to a target passive ejection holds out (UpstreamPool.pickEjected): the epoch ms it was sent; else 0.
-   * */
+  /** Epoch ms of a retry sent to a target passive ejection holds out (UpstreamPool.pickEjected); else 0. */
   private lastResortMs = 0;
   /**
-   * The response head, held from onResponseStart until the body's first
-   * chunk or its end (sendHead), so that it goes out in one write with the
-   * first chunk and an upstream that breaks before any of the body (a bad
-   * chunk size in the same read) still gets the client a 502 rather than a
-   * closed connection. 0: none held.
+   * The response head, held from onResponseStart until the body's first chunk or its end (sendHead): one write
+   * with the first chunk, and an upstream that breaks before any body still gets the client a 502. 0: none held.
    */
   private headStatus = 0;
   private headFields: Record<string, string | string[]> | undefined = undefined;
+  /** A gRPC call's deadline (grpc-timeout): fires once the time the client gave is up. */
+  private deadlineTimer: NodeJS.Timeout | undefined = undefined;
 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
@@ -113,6 +110,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const headers = ctx.upstreamHeaders;
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
+    if (ctx.grpcDeadlineMs > 0) {
+      this.deadlineTimer = armDeadline(ctx, headers, () => this.expire('TOLLGATE_GRPC_DEADLINE'));
+      if (this.deadlineTimer === undefined) return;
+    }
     const upstream = this.upstream;
     const deadlines = upstream.totalTimeouts;
     if (deadlines !== undefined || ctx.timeUpstream) {
@@ -149,10 +150,12 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.controller?.abort(reason);
   }
 
-  /** total_ms is up. A request still queued in undici (every connection busy) has no controller yet: it gets its 504
-   * now, and undici drops it when it starts. */
-  expire(): void {
-    const err = new GatewayError('TOLLGATE_TOTAL_TIMEOUT', 'upstream total timeout');
+  /**
+   * total_ms is up (or a gRPC call's deadline). A request still queued in undici (every connection busy) has no
+   * controller yet: it gets its 504 now, and undici drops it when it starts.
+   */
+  expire(code = 'TOLLGATE_TOTAL_TIMEOUT'): void {
+    const err = new GatewayError(code, code === 'TOLLGATE_GRPC_DEADLINE' ? 'grpc deadline' : 'upstream total timeout');
     if (this.controller) this.controller.abort(err);
     else this.onResponseError(undefined, err);
   }
@@ -259,10 +262,11 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     this.finish();
-    if (this.headStatus !== 0) this.sendHead();
-    this.ctx.res.end();
+    endResponse(this.ctx.res, this.headStatus, this.headFields, trailers);
+    this.headStatus = 0;
+    this.headFields = undefined;
   }
 
   onResponseError(_controller: Controller | undefined, err: Error): void {
@@ -278,16 +282,14 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const replyCode = classifyUpstreamError(err);
     const noResponse = isNoResponse(err, this.responding);
     if (recordFailure(upstream, target, ctx.requestId, err, replyCode, noResponse, this.recorded)) this.recorded = true;
-    // A failed connect sent nothing, so any request may go elsewhere, its body too while undici has read none of it
-    // (as nginx, Envoy and HAProxy retry a connect failure). A connection lost before the response may have carried
-    // the request: only an idempotent one without a body goes again.
-    const retryable = isConnectFailure(err)
-      ? !this.hasBody || bodyUnread(this.sentBody)
-      : noResponse && !this.hasBody && IDEMPOTENT.has(ctx.req.method ?? '');
-    if (retryable && !ctx.res.headersSent && this.retry()) return;
+    const untouched = !this.hasBody || bodyUnread(this.sentBody);
+    if (mayRetry(err, noResponse, untouched, this.hasBody, ctx.req.method) && !ctx.res.headersSent && this.retry())
+      return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
     // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
-    ctx.reply(replyCode);
+    const reset = (err as { http2ErrorCode?: number }).http2ErrorCode;
+    if (ctx.grpc && reset !== undefined) ctx.replyGrpc(replyCode, undefined, GRPC_STATUS[grpcStatusOfReset(reset)]);
+    else ctx.reply(replyCode);
   }
 
   /**
@@ -333,6 +335,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     if (this.done) return;
     this.done = true;
     if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.target.active--;
     if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;

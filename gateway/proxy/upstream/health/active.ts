@@ -4,9 +4,12 @@ import type { TlsConnectOptions } from '../tls.ts';
 import { checkRequest, probeHttpFresh, type FreshHttpProbe } from './fresh-http-probe.ts';
 import { probeHttp, type HttpProbe } from './http-probe.ts';
 import { probeTcp } from './tcp-probe.ts';
+import { probeGrpc } from './grpc-probe.ts';
 
 export interface ActiveHealthOptions {
-  kind: 'http' | 'tcp';
+  kind: 'http' | 'tcp' | 'grpc';
+  /** The service a gRPC check asks about ('' for the whole server). */
+  grpcService?: string;
   /** Path probed by HTTP checks, starting with `/`; unused by TCP checks. */
   path: string;
   /** Time between the starts of two checks of one target. */
@@ -204,6 +207,10 @@ export class ActiveHealthChecker {
         keepAliveMaxTimeout: idleMs,
       });
       this.#clients.set(target.origin, client);
+    }
+    if (this.#options.kind === 'grpc') {
+      const grpc = { service: this.#options.grpcService ?? '', dispatcher: client, servername: target.servername };
+      return probeGrpc(target.origin, grpc, signal);
     }
     const probe: HttpProbe = {
       path: this.#options.path,

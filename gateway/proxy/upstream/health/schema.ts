@@ -3,9 +3,16 @@ import Type from 'typebox';
 /** `upstream.health`: active checks (optional) and passive ejection, per upstream. */
 const ActiveHealthSchema = Type.Object(
   {
-    kind: Type.Union([Type.Literal('http'), Type.Literal('tcp')], {
+    kind: Type.Union([Type.Literal('http'), Type.Literal('tcp'), Type.Literal('grpc')], {
       default: 'http',
-      description: 'HTTP GET of `path`, or a TCP connect (default http).',
+      description:
+        'HTTP GET of `path`, a TCP connect, or gRPC health (grpc.health.v1.Health/Check of `grpc_service`, ' +
+        'healthy when SERVING; needs upstream.protocol h2 or h2c) (default http).',
+    }),
+    grpc_service: Type.String({
+      default: '',
+      maxLength: 1024,
+      description: "For kind grpc: the service asked about; '' asks about the server as a whole (default '').",
     }),
     path: Type.String({
       pattern: '^/[\\x21-\\x7e]*$',

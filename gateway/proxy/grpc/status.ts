@@ -1,0 +1,90 @@
+/** gRPC status codes (grpc/doc/statuscodes.md). */
+export const GRPC_STATUS = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type GrpcStatusName = keyof typeof GRPC_STATUS;
+
+/**
+ * The status a gateway-written reply has for a gRPC call, from its HTTP
+ * status, where the error registry names none (ErrorDef.grpc): credentials
+ * UNAUTHENTICATED, refusals PERMISSION_DENIED, limits RESOURCE_EXHAUSTED, no
+ * route UNIMPLEMENTED, no upstream UNAVAILABLE, timeouts DEADLINE_EXCEEDED.
+ */
+export function grpcStatusOfHttp(status: number): GrpcStatusName {
+  switch (status) {
+    case 400:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'UNIMPLEMENTED';
+    case 408:
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    case 413:
+    case 429:
+    case 431:
+      return 'RESOURCE_EXHAUSTED';
+    case 502:
+    case 503:
+      return 'UNAVAILABLE';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'UNKNOWN';
+  }
+}
+
+/**
+ * The status a call gets when its upstream stream was reset with `code`
+ * (gRPC's PROTOCOL-HTTP2.md, "Errors"): REFUSED_STREAM is UNAVAILABLE (the
+ * call can be retried), CANCEL CANCELLED, ENHANCE_YOUR_CALM
+ * RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, every other one
+ * INTERNAL.
+ */
+export function grpcStatusOfReset(code: number): GrpcStatusName {
+  switch (code) {
+    case 0x7:
+      return 'UNAVAILABLE';
+    case 0x8:
+      return 'CANCELLED';
+    case 0xb:
+      return 'RESOURCE_EXHAUSTED';
+    case 0xc:
+      return 'PERMISSION_DENIED';
+    default:
+      return 'INTERNAL';
+  }
+}
+
+/**
+ * grpc-message is percent-encoded UTF-8: bytes outside printable ASCII, and
+ * `%` itself, as %XX (PROTOCOL-HTTP2.md, "Status-Message").
+ */
+export function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+
+type Fields = Record<string, string | string[]> | undefined;
+type Trailers = Record<string, string | string[] | undefined>;
+
+/**
+ * Ends the client's response once the upstream's has ended. `status` and
+ * `fields` are a head still held (status 0: none, it went with the body).
+ * With a held head and no trailers, head and end go in one frame: for HTTP/2
+ * that is HEADERS with END_STREAM, which Node sends for an end() with no
+ * writeHead before it, and what a gRPC upstream's trailers-only answer (its
+ * status in the head) must stay for the client to read the status there.
+ * Trailers (gRPC's status) are passed on; an HTTP/1.1 client gets them only
+ * on a chunked response.
+ */
+export function endResponse(res: ServerResponse, status: number, fields: Fields, trailers: Trailers): void {
+  let hasTrailers = false;
+  for (const _ in trailers) hasTrailers = true;
+  if (status !== 0 && hasTrailers) res.writeHead(status, fields);
+  else if (status !== 0) {
+    res.statusCode = status;
+    for (const name in fields) res.setHeader(name, fields[name]);
+  }
+  if (hasTrailers) res.addTrailers(trailers as Record<string, string>);
+  res.end();
+}

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startEchoServer, type EchoServer } from '../../gateway/examples/grpc/server.ts';
+import { issue, makeCa } from '../helpers/certs.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { echoClient } from '../helpers/grpc-client.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-grpc-'));
+const ca = makeCa(dir);
+const cert = issue(dir, ca, { cn: 'api.test', dns: ['api.test'] });
+let servers: EchoServer[];
+let gw: TestGateway;
+let client: ReturnType<typeof echoClient>;
+
+before(async () => {
+  servers = [await startEchoServer(), await startEchoServer()];
+  const targets = servers.map((s) => ({ url: `http://127.0.0.1:${s.port}` }));
+  gw = await startGateway({
+    listeners: [
+      { name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] },
+      { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [cert] } },
+    ],
+    services: [
+      // The issue's example, and the echo service on a gRPC-only route.
+      { name: 'greeter', routes: [{ paths: ['/helloworld.Greeter/'] }], upstream: { protocol: 'h2c', targets } },
+      { name: 'echo', routes: [{ paths: ['/helloworld.Echo/'], grpc: true }], upstream: { protocol: 'h2c', targets } },
+    ],
+  });
+  client = echoClient(gw.port('internal'));
+});
+after(async () => {
+  client?.close();
+  await gw?.close();
+  for (const s of servers ?? []) await s.close();
+});
+
+test("the issue's example: a unary call through the h2c listener", async () => {
+  assert.deepEqual(await client.sayHello('world'), { message: 'Hello world' });
+});
+
+test('unary, server-, client- and bidirectional streaming calls go through, metadata and all', async () => {
+  const unary = await client.unary({ message: 'one' }, { 'x-tenant': 'acme' });
+  assert.equal(unary.message, 'one');
+  assert.match(unary.metadata, /^x-tenant=acme$/m);
+  assert.match(unary.metadata, /^x-request-id=/m, 'the gateway added its request id');
+  const streamed = await client.serverStream({ message: 'n', repeat: 50 });
+  assert.equal(streamed.error, undefined);
+  assert.deepEqual(
+    streamed.replies.map((r) => r.index),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assert.deepEqual(await client.clientStream(['a', 'b', 'c']), {
+    message: 'a,b,c',
+    index: 3,
+    metadata: '',
+    padding: Buffer.alloc(0),
+  });
+  const bidi = await client.bidi(['x', 'y', 'z']);
+  assert.deepEqual(
+    bidi.map((r) => r.message),
+    ['x', 'y', 'z'],
+  );
+});
+
+test('over TLS (ALPN h2) the same calls go through', async () => {
+  const secure = echoClient(gw.port('public'), ca.cert);
+  try {
+    assert.equal((await secure.unary({ message: 'tls' })).message, 'tls');
+    assert.equal((await secure.serverStream({ message: 's', repeat: 5 })).replies.length, 5);
+  } finally {
+    secure.close();
+  }
+});
+
+test('each call is balanced on its own, over the connections the channel keeps', async () => {
+  const before = servers.map((s) => s.calls.get('Unary') ?? 0);
+  for (let i = 0; i < 20; i++) await client.unary({ message: `${i}` });
+  const after = servers.map((s, i) => (s.calls.get('Unary') ?? 0) - before[i]);
+  assert.equal(after[0] + after[1], 20);
+  assert.ok(after[0] >= 5 && after[1] >= 5, `calls per target: ${after}`);
+});
+
+test("an upstream's error status and message reach the client as it sent them", async () => {
+  await assert.rejects(client.unary({ message: 'x', fail_code: 5 }), (err: any) => {
+    assert.equal(err.code, 5);
+    assert.equal(err.details, 'failed as asked (5)');
+    return true;
+  });
+  const failed = await client.serverStream({ message: 'x', repeat: 3, fail_code: 9 });
+  assert.equal(failed.replies.length, 3);
+  assert.equal(failed.error?.code, 9);
+});
+
+test("a call's deadline holds through the gateway: DEADLINE_EXCEEDED, and the upstream call is cancelled", async () => {
+  const cancelled = servers.reduce((n, s) => n + s.cancelled, 0);
+  const started = Date.now();
+  await assert.rejects(client.unary({ message: 'slow', delay_ms: 2000 }, {}, 200), (err: any) => err.code === 4);
+  assert.ok(Date.now() - started < 1500);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(
+    servers.reduce((n, s) => n + s.cancelled, 0),
+    cancelled + 1,
+  );
+});
+
+/** One raw HTTP/2 request to the h2c listener: status, headers and trailers (what a gRPC client reads). */
+function raw(headers: Record<string, string>, body?: Buffer) {
+  return new Promise<{ headers: Record<string, unknown>; trailers: Record<string, unknown>; endAfterHeaders: boolean }>(
+    (resolve, reject) => {
+      const session = connect(`http://127.0.0.1:${gw.port('internal')}`);
+      session.on('error', reject);
+      const stream = session.request({ ':method': 'POST', ...headers });
+      let got: Record<string, unknown> = {};
+      let trailers: Record<string, unknown> = {};
+      let endAfterHeaders = false;
+      stream.on('response', (h, flags) => {
+        got = h;
+        // END_STREAM on the HEADERS frame (flag 0x1): a trailers-only response.
+        endAfterHeaders = (flags & 0x1) === 0x1;
+      });
+      stream.on('trailers', (t) => (trailers = t));
+      stream.resume();
+      stream.on('end', () => {
+        session.close();
+        resolve({ headers: got, trailers, endAfterHeaders });
+      });
+      stream.end(body);
+    },
+  );
+}
+
+const grpcCall = { 'content-type': 'application/grpc', te: 'trailers' };
+
+test('the gateway answers a gRPC call in gRPC: trailers-only, with a status and a message', async () => {
+  const unrouted = await raw({ ':path': '/nowhere.Service/Method', ...grpcCall });
+  assert.equal(unrouted.headers[':status'], 200);
+  assert.equal(unrouted.headers['grpc-status'], '12', 'UNIMPLEMENTED for no route');
+  assert.equal(unrouted.headers['grpc-message'], 'No route matches this request.');
+  assert.equal(unrouted.endAfterHeaders, true, 'one HEADERS frame with END_STREAM');
+  const badTimeout = await raw({ ':path': '/helloworld.Echo/Unary', 'grpc-timeout': '5 seconds', ...grpcCall });
+  assert.equal(badTimeout.headers['grpc-status'], '13', 'INTERNAL for a malformed grpc-timeout');
+  const notGrpc = await raw({ ':path': '/helloworld.Echo/Unary', 'content-type': 'application/json' });
+  assert.equal(notGrpc.headers[':status'], 415, 'a gRPC-only route refuses what is not gRPC');
+});
