@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { startGatewayProcess, tempDir, writeYaml, type GatewayProcess } from '../../helpers/gateway-process.ts';
+import {
+  END_HEADERS,
+  END_STREAM,
+  FRAME,
+  frame,
+  getHeaderBlock,
+  type RawH2,
+  rawH2,
+  rstStream,
+} from '../../helpers/h2-frames.ts';
+import { metric } from '../../helpers/metrics.ts';
+import { freePort } from '../../helpers/ports.ts';
+import { h2Request } from '../../helpers/tls-client.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+// The HTTP/2 floods of CVE-2023-44487 (rapid reset) and CVE-2024-27316 (CONTINUATION) against an h2c listener:
+// the flooding connection is closed with GOAWAY, while another client keeps being served. nghttp2 (in Node)
+// enforces the limits: a stream-reset rate, and a cap on CONTINUATION frames and on the header list size.
+// It acts between reads, so the streams of the read that crossed a limit are still handled. The gateway is a
+// process of its own, so the flooder's work here is not counted as the gateway's in the bystander's latency.
+
+let upstream: TestUpstream;
+let gw: GatewayProcess;
+let port: number;
+
+before(async () => {
+  upstream = await startUpstream('up');
+  port = await freePort();
+  const dir = tempDir();
+  const file = writeYaml(dir, 'tollgate.yaml', {
+    workers: 1,
+    proxy: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0' },
+    store: { dir: join(dir, 'store') },
+    listeners: [{ name: 'internal', listen: `127.0.0.1:${port}`, protocols: ['h2c', 'http/1.1'] }],
+    services: [{ name: 'api', routes: [{ paths: ['/api'] }], upstream: { targets: [{ url: upstream.url }] } }],
+  });
+  gw = await startGatewayProcess(file);
+});
+after(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+/** Sends what `next` makes, batch after batch, until the gateway closes the connection or `ms` pass. */
+async function flood(
+  raw: RawH2,
+  next: () => Buffer,
+  ms: number,
+): Promise<{ frames: number; closedByGateway: boolean }> {
+  const started = Date.now();
+  let frames = 0;
+  while (Date.now() - started < ms) {
+    const batch: Buffer[] = [];
+    for (let i = 0; i < 100; i++) batch.push(next());
+    frames += batch.length;
+    if (!(await raw.send(Buffer.concat(batch)))) return { frames, closedByGateway: true };
+  }
+  const closedByGateway = await Promise.race([
+    raw.closed.then(() => true),
+    new Promise<false>((r) => setTimeout(r, 1000, false)),
+  ]);
+  raw.socket.destroy();
+  return { frames, closedByGateway };
+}
+
+/** Another client's requests, one after another, while `during` runs (and at least 20): their latencies. */
+async function bystander<T>(during: Promise<T>): Promise<{ result: T; ms: number[] }> {
+  const ms: number[] = [];
+  let done = false;
+  const result = during.finally(() => (done = true));
+  while (!done || ms.length < 20) {
+    const t = performance.now();
+    const res = await h2Request(port, '/api/bystander', undefined);
+    assert.equal(res.status, 200, 'the other client is served throughout');
+    ms.push(performance.now() - t);
+  }
+  return { result: await result, ms };
+}
+
+const summary = (ms: number[]) => {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+  return `${ms.length} requests, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
+};
+
+const refused = () =>
+  metric(gw, 'tollgate_connections_refused_total', 'listener="internal",reason="h2_protocol_error"');
+
+test('rapid reset (CVE-2023-44487): the resetting connection gets GOAWAY and is closed; others served', async (t) => {
+  const before = await refused();
+  const seenBefore = upstream.seen.length;
+  const raw = await rawH2(port);
+  const block = getHeaderBlock('/api/flood');
+  let stream = -1;
+  const next = () => {
+    stream += 2;
+    // A whole request (HEADERS with END_STREAM) and its cancellation, as the attack sends them.
+    return Buffer.concat([frame(FRAME.HEADERS, END_HEADERS | END_STREAM, stream, block), rstStream(stream)]);
+  };
+  const { result, ms } = await bystander(flood(raw, next, 10_000));
+  t.diagnostic(`rapid reset: ${result.frames} HEADERS+RST_STREAM pairs sent; bystander: ${summary(ms)}`);
+  assert.ok(result.closedByGateway, 'the gateway closed the flooding connection');
+  assert.notEqual(raw.goaway, undefined, 'with a GOAWAY');
+  // The streams of the read that crossed nghttp2's reset limit (burst 1000) are still handled; no more reach on.
+  const reached = upstream.seen.length - seenBefore - ms.length;
+  assert.ok(reached < 2000, `${reached} flood requests reached the upstream`);
+  assert.equal(await refused(), before + 1, 'counted');
+});
+
+test('CONTINUATION flood (CVE-2024-27316): an endless header block closes its connection; others served', async (t) => {
+  const before = await refused();
+  const raw = await rawH2(port);
+  await raw.send(frame(FRAME.HEADERS, 0, 1, getHeaderBlock('/api/flood')));
+  // One literal header field per frame (x: y), never END_HEADERS.
+  const field = Buffer.from([0x40, 1, 0x78, 1, 0x79]);
+  const { result, ms } = await bystander(flood(raw, () => frame(FRAME.CONTINUATION, 0, 1, field), 10_000));
+  t.diagnostic(`CONTINUATION flood: ${result.frames} frames sent; bystander: ${summary(ms)}`);
+  assert.ok(result.closedByGateway, 'the gateway closed the flooding connection');
+  // No GOAWAY check: the gateway closes with the flood still unread, and the kernel's reset may drop it.
+
+  assert.equal(await refused(), before + 1, 'counted');
+});
+
+test('a client that cancels some of its streams, as browsers do, keeps its connection', async () => {
+  const raw = await rawH2(port);
+  const block = getHeaderBlock('/api/cancelled');
+  const frames: Buffer[] = [];
+  for (let stream = 1; stream < 100; stream += 2)
+    frames.push(frame(FRAME.HEADERS, END_HEADERS | END_STREAM, stream, block), rstStream(stream));
+  assert.ok(await raw.send(Buffer.concat(frames)));
+  const closed = await Promise.race([
+    raw.closed.then(() => true),
+    new Promise<false>((r) => setTimeout(r, 500, false)),
+  ]);
+  assert.equal(closed, false, 'still open');
+  assert.equal(raw.goaway, undefined);
+  raw.socket.destroy();
+});
