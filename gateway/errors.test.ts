@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { errors, errorBody } from './errors.ts';
+import { errors, errorBody, grpcStatusOf, type ErrorCode } from './errors.ts';
+import { GRPC_STATUS } from './proxy/grpc/status.ts';
 
 test('every error code is GW_ERR_*, has a 4xx/5xx status and a message', () => {
   for (const [code, def] of Object.entries(errors)) {
@@ -17,6 +18,16 @@ test("docs/reference/errors.md lists exactly the registry's codes, each with its
   for (const [code, def] of Object.entries(errors))
     assert.equal(rows.get(code), def.status, `${code} (${def.status}) in docs/reference/errors.md`);
   for (const code of rows.keys()) assert.ok(code in errors, `${code} is documented but not in the registry`);
+});
+
+test("the page's gRPC column is the status a gRPC call gets for each code (— for admin API codes)", () => {
+  const page = readFileSync(new URL('../docs/reference/errors.md', import.meta.url), 'utf8');
+  const rows = [...page.matchAll(/^\| `(GW_ERR_[A-Z_]+)` \| \d{3} \| (`([A-Z_]+)`|—) \| (.*)$/gm)];
+  assert.equal(rows.length, Object.keys(errors).length);
+  for (const [, code, , name, when] of rows) {
+    if (name === undefined) assert.match(when, /^admin API/, `${code}: only admin API codes go without a gRPC status`);
+    else assert.equal(GRPC_STATUS[name as keyof typeof GRPC_STATUS], grpcStatusOf(code as ErrorCode), code);
+  }
 });
 
 test('5xx messages say nothing internal', () => {
