@@ -64,6 +64,15 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
       labelNames: ['code'] as const,
       registers,
     }),
+    grpcCalls: new Counter({
+      name: 'tollgate_grpc_calls_total',
+      help:
+        'gRPC calls ended, by service, route and the gRPC status the client got (OK, CANCELLED, UNKNOWN, ' +
+        'INVALID_ARGUMENT, DEADLINE_EXCEEDED, ... UNAUTHENTICATED: the 17 names of the gRPC spec), whether the ' +
+        'upstream or the gateway set it. UNKNOWN: the call ended without one; CANCELLED also when the client left.',
+      labelNames: ['service', 'route', 'grpc_status'] as const,
+      registers,
+    }),
     responsesAborted: new Counter({
       name: 'tollgate_responses_aborted_total',
       help:

@@ -33,6 +33,8 @@ export class RequestContext implements BalanceRequest {
   readonly grpc: boolean;
   /** performance.now() by which a gRPC call must be answered (its grpc-timeout; the grpc stage sets it), else 0. */
   grpcDeadlineMs = 0;
+  /** A gRPC call's status as the client got it (the upstream's trailers or head, or the gateway's); -1: none. */
+  grpcStatus = -1;
   /** performance.now() when the request head was parsed. */
   readonly startMs: number;
   requestId = '';
@@ -204,7 +206,8 @@ export class RequestContext implements BalanceRequest {
   replyGrpc(code: ErrorCode, extraHeaders?: Record<string, string>, grpcStatus?: number): false {
     const res = this.res;
     this.errorCode = code;
-    const status = String(grpcStatus ?? grpcStatusOf(code));
+    this.grpcStatus = grpcStatus ?? grpcStatusOf(code);
+    const status = String(this.grpcStatus);
     const message = encodeGrpcMessage(errors[code].message);
     if (res.headersSent) {
       if (!res.destroyed && !res.writableEnded) {

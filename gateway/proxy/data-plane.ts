@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
+import { grpcStatusLabel } from './grpc/status.ts';
 import { createRequire } from 'node:module';
 import { sameData } from '../control/config/same-data.ts';
 import { ServerResponse as NodeServerResponse } from '../../shared/http.ts';
@@ -261,6 +262,10 @@ export class DataPlane {
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
     if (this.events && !committed) this.events.record(ctx, status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
+    if (ctx.grpc) {
+      const grpc_status = grpcStatusLabel(ctx.grpcStatus, status === 499);
+      this.metrics.grpcCalls.inc({ service: ctx.route?.service.name ?? '', route: ctx.route?.name ?? '', grpc_status });
+    }
     if (this.accessLog) {
       this.accessLog.info({
         request_id: ctx.requestId,

@@ -57,6 +57,17 @@ test('refused credentials: UNAUTHENTICATED; a rate limit: RESOURCE_EXHAUSTED; up
     [1, 1, 1],
   );
   assert.equal(await requests('gone', '5xx'), 1);
+  const calls = (service: string, status: string) =>
+    metric(gw, 'tollgate_grpc_calls_total', `service="${service}",route="${service}-0",grpc_status="${status}"`);
+  assert.deepEqual(
+    await Promise.all([
+      calls('keyed', 'UNAUTHENTICATED'),
+      calls('limited', 'OK'),
+      calls('limited', 'RESOURCE_EXHAUSTED'),
+      calls('gone', 'UNAVAILABLE'),
+    ]),
+    [1, 1, 1, 1],
+  );
 });
 
 test('an upstream that vanishes mid-call still ends the call with a status', async () => {

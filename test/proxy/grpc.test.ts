@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../gateway/examples/grpc/server.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metric } from '../helpers/metrics.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-grpc-'));
@@ -84,7 +85,10 @@ test('each call is balanced on its own, over the connections the channel keeps',
   assert.ok(after[0] >= 5 && after[1] >= 5, `calls per target: ${after}`);
 });
 
-test("an upstream's error status and message reach the client as it sent them", async () => {
+test("an upstream's error status and message reach the client as it sent them, and are counted", async () => {
+  const counted = (status: string) =>
+    metric(gw, 'tollgate_grpc_calls_total', `service="echo",route="echo-0",grpc_status="${status}"`);
+  const [notFound, failedPrecondition] = [await counted('NOT_FOUND'), await counted('FAILED_PRECONDITION')];
   await assert.rejects(client.unary({ message: 'x', fail_code: 5 }), (err: any) => {
     assert.equal(err.code, 5);
     assert.equal(err.details, 'failed as asked (5)');
@@ -93,6 +97,11 @@ test("an upstream's error status and message reach the client as it sent them", 
   const failed = await client.serverStream({ message: 'x', repeat: 3, fail_code: 9 });
   assert.equal(failed.replies.length, 3);
   assert.equal(failed.error?.code, 9);
+  assert.deepEqual(
+    [await counted('NOT_FOUND'), await counted('FAILED_PRECONDITION')],
+    [notFound + 1, failedPrecondition + 1],
+    'trailers-only (unary) and trailers after messages (stream) alike',
+  );
 });
 
 test("a call's deadline holds through the gateway: DEADLINE_EXCEEDED, and the upstream call is cancelled", async () => {

@@ -88,3 +88,24 @@ export function encodeGrpcMessage(message: string): string {
   }
   return out;
 }
+
+const NAMES = Object.keys(GRPC_STATUS) as GrpcStatusName[];
+
+/**
+ * The label a call's status is counted under: its name, from the number the client got (-1: it got none);
+ * a call that ended without a status is UNKNOWN, or CANCELLED when the client left first.
+ */
+export function grpcStatusLabel(status: number, clientLeft: boolean): string {
+  if (status >= 0 && status < NAMES.length) return NAMES[status];
+  return clientLeft ? 'CANCELLED' : 'UNKNOWN';
+}
+
+/** The grpc-status a response carried, in its trailers or (trailers-only) its head; -1 when neither has one. */
+export function grpcStatusIn(
+  trailers: Record<string, string | string[] | undefined>,
+  head: Record<string, string | string[]> | undefined,
+): number {
+  const value = trailers['grpc-status'] ?? head?.['grpc-status'];
+  const n = typeof value === 'string' ? Number(value) : Number.NaN;
+  return Number.isInteger(n) && n >= 0 ? n : -1;
+}

@@ -14,7 +14,7 @@ import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
 import { armDeadline } from '../../grpc/deadline.ts';
-import { GRPC_STATUS, grpcStatusOfReset } from '../../grpc/status.ts';
+import { GRPC_STATUS, grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
 
@@ -264,6 +264,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     this.finish();
+    if (this.ctx.grpc) this.ctx.grpcStatus = grpcStatusIn(trailers, this.headFields);
     endResponse(this.ctx.res, this.headStatus, this.headFields, trailers);
     this.headStatus = 0;
     this.headFields = undefined;
