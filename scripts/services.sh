@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -287,6 +287,30 @@ nginx_status() { tool_status nginx; }
 haproxy_up() { tool_up haproxy haproxy TOLLGATE_BENCH_HAPROXY; }
 haproxy_down() { log "the bench starts and stops its own haproxy"; }
 haproxy_status() { tool_status haproxy; }
+
+# Test tools built from their Go module into .services/bin (Go from Debian when the machine has none).
+# go_tool_up NAME MODULE@VERSION VAR
+go_tool_up() {
+  local name="$1" module="$2" var="$3" bin="$SERVICES_DIR/bin"
+  if [ ! -x "$bin/$name" ]; then
+    local go
+    go="$(command -v go || echo /usr/local/go/bin/go)"
+    [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
+    log "building $name from $module"
+    mkdir -p "$bin"
+    GOBIN="$bin" "$go" install "$module" >&2 || die "go install $module failed"
+  fi
+  log "$name at $bin/$name"
+  echo "$var=$bin/$name"
+}
+go_tool_status() {
+  if [ -x "$SERVICES_DIR/bin/$1" ]; then echo "$1: up ($SERVICES_DIR/bin/$1)"; else echo "$1: down (not built)"; return 1; fi
+}
+
+# HTTP/2 conformance cases for the listener tests (test/proxy/listeners/h2spec.test.ts).
+h2spec_up() { go_tool_up h2spec github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible TOLLGATE_TEST_H2SPEC; }
+h2spec_down() { log "h2spec has no daemon to stop"; }
+h2spec_status() { go_tool_status h2spec; }
 
 usage() {
   echo "usage: $0 up|down|status [${SERVICES[*]}]" >&2

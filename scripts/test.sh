@@ -18,7 +18,7 @@ node scripts/bundle.ts
 export TOLLGATE_TEST_CLI="${TOLLGATE_TEST_CLI:-dist/bundle/cli.js}"
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers, h2spec"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`
@@ -37,6 +37,7 @@ use_service clickhouse TOLLGATE_TEST_CLICKHOUSE_URL "http://127.0.0.1:${TOLLGATE
 use_service kafka TOLLGATE_TEST_KAFKA_BROKERS "127.0.0.1:${TOLLGATE_KAFKA_PORT:-9192}"
 use_service promtool TOLLGATE_TEST_PROMTOOL "$(command -v promtool || true)"
 use_service valgrind TOLLGATE_TEST_VALGRIND "$(command -v valgrind || true)"
+use_service h2spec TOLLGATE_TEST_H2SPEC "$PWD/.services/bin/h2spec"
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi

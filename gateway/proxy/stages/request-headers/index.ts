@@ -85,8 +85,8 @@ export const requestHeaders: RouteStage = {
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;
-      // TE is hop-by-hop, but `trailers` is what a gRPC server requires of the request that reaches it.
-      if (ctx.grpc || ctx.headers.te === 'trailers') h.te = 'trailers';
+      // TE is hop-by-hop and dropped, but a gRPC server requires `te: trailers` of the call that reaches it.
+      if (ctx.grpc) h.te = 'trailers';
       if (hasOps) applyHeaderOps(h, ops);
       ctx.upstreamHeaders = h;
     };
