@@ -88,3 +88,10 @@ test('a client too slow with its request head is cut on the sniffing and the TLS
   assert.match(a, /^HTTP\/1\.1 408 /);
   assert.match(b, /^HTTP\/1\.1 408 /);
 });
+
+test('an HTTP/2 header list over max_header_list_bytes gets 431, and the listener serves on', async () => {
+  const port = gw.port('internal');
+  assert.equal((await h2Request(port, '/api/fits', undefined, { 'x-big': 'a'.repeat(10_000) })).status, 200);
+  assert.equal((await h2Request(port, '/api/big', undefined, { 'x-big': 'a'.repeat(20_000) })).status, 431);
+  assert.equal((await h2Request(port, '/api/after', undefined)).status, 200);
+});
