@@ -10,3 +10,7 @@ export async function metric(gw: { adminUrl: string }, name: string, labels = ''
   }
   return 0;
 }
+
+/** tollgate_connections_refused_total for one listener and reason (gateway/proxy/listeners/metrics.ts). */
+export const refusals = (gw: { adminUrl: string }, listener: string, reason: string): Promise<number> =>
+  metric(gw, 'tollgate_connections_refused_total', `listener="${listener}",reason="${reason}"`);

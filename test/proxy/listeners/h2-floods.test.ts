@@ -12,7 +12,7 @@ import {
   rawH2,
   rstStream,
 } from '../../helpers/h2-frames.ts';
-import { metric } from '../../helpers/metrics.ts';
+import { refusals } from '../../helpers/metrics.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { h2Request } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
@@ -88,8 +88,7 @@ const summary = (ms: number[]) => {
   return `${ms.length} requests, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
 };
 
-const refused = () =>
-  metric(gw, 'tollgate_connections_refused_total', 'listener="internal",reason="h2_protocol_error"');
+const refused = () => refusals(gw, 'internal', 'h2_protocol_error');
 
 test('rapid reset (CVE-2023-44487): the resetting connection gets GOAWAY and is closed; others served', async (t) => {
   const before = await refused();

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { metric } from '../../helpers/metrics.ts';
+import { refusals } from '../../helpers/metrics.ts';
 import { h2Request } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
@@ -61,14 +61,8 @@ test('an h2c-only listener closes a client that does not start with the HTTP/2 p
   const socket = netConnect(gw.port('grpc-only'), '127.0.0.1');
   const answer = await exchange(socket, 'GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n');
   assert.ok(!answer.startsWith('HTTP/1.1 200'), 'never served as HTTP/1.1');
-  await eventually(
-    async () =>
-      (await metric(gw, 'tollgate_connections_refused_total', 'listener="grpc-only",reason="bad_h2_preface"')) === 1,
-  );
-  assert.equal(
-    await metric(gw, 'tollgate_connections_refused_total', 'listener="grpc-only",reason="bad_h2_preface"'),
-    1,
-  );
+  await eventually(async () => (await refusals(gw, 'grpc-only', 'bad_h2_preface')) === 1);
+  assert.equal(await refusals(gw, 'grpc-only', 'bad_h2_preface'), 1);
 });
 
 test('a client too slow with its request head is cut on the sniffing and the TLS listeners alike', async () => {

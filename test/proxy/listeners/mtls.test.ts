@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { admin, createApp } from '../../helpers/admin.ts';
 import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { metric } from '../../helpers/metrics.ts';
+import { refusals } from '../../helpers/metrics.ts';
 import { h2Request, handshake, httpsGet, type TlsClientOptions } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
@@ -51,17 +51,14 @@ after(async () => {
   await upstream?.close();
 });
 
-const refusals = (listener: string, reason: string) =>
-  metric(gw, 'tollgate_connections_refused_total', `listener="${listener}",reason="${reason}"`);
-
 test('a required client certificate: none, or one from another CA, fails the handshake and is counted', async () => {
   const port = gw.port('required');
   await assert.rejects(handshake(port, anonymous));
   await assert.rejects(handshake(port, as('rogue', rogueCa)));
   assert.equal((await handshake(port, as('acme'))).cn, 'api.test');
-  await eventually(async () => (await refusals('required', 'bad_client_certificate')) === 1);
-  assert.equal(await refusals('required', 'no_client_certificate'), 1);
-  assert.equal(await refusals('required', 'bad_client_certificate'), 1);
+  await eventually(async () => (await refusals(gw, 'required', 'bad_client_certificate')) === 1);
+  assert.equal(await refusals(gw, 'required', 'no_client_certificate'), 1);
+  assert.equal(await refusals(gw, 'required', 'bad_client_certificate'), 1);
 });
 
 test('auth mtls: the certificate names the app; the upstream hears who called', async () => {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { metric } from '../../helpers/metrics.ts';
+import { metric, refusals } from '../../helpers/metrics.ts';
 import { h2Request, handshake, httpsGet } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
@@ -61,24 +61,15 @@ test('unknown_server_name: reject fails the handshake and counts it', async () =
   const port = gw.port('strict');
   assert.equal((await handshake(port, { ...client, servername: 'x.example.test' })).cn, 'wildcard.example.test');
   await assert.rejects(handshake(port, { ...client, servername: 'elsewhere.test' }));
-  await eventually(
-    async () =>
-      (await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="unknown_server_name"')) === 1,
-  );
-  assert.equal(
-    await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="unknown_server_name"'),
-    1,
-  );
+  await eventually(async () => (await refusals(gw, 'strict', 'unknown_server_name')) === 1);
+  assert.equal(await refusals(gw, 'strict', 'unknown_server_name'), 1);
 });
 
 test('min_version TLSv1.3 refuses a TLS 1.2 client, counted as tls_version; the default admits TLS 1.2', async () => {
   await assert.rejects(handshake(gw.port('strict'), { ...client, maxVersion: 'TLSv1.2' }));
   assert.equal((await handshake(gw.port('public'), { ...client, maxVersion: 'TLSv1.2' })).version, 'TLSv1.2');
-  await eventually(
-    async () =>
-      (await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="tls_version"')) === 1,
-  );
-  assert.equal(await metric(gw, 'tollgate_connections_refused_total', 'listener="strict",reason="tls_version"'), 1);
+  await eventually(async () => (await refusals(gw, 'strict', 'tls_version')) === 1);
+  assert.equal(await refusals(gw, 'strict', 'tls_version'), 1);
 });
 
 test('ALPN picks h2 or http/1.1 on one port, and both go through the routes', async () => {
@@ -130,15 +121,9 @@ test('plaintext HTTP sent to a TLS port is closed and counted; so is TLS sent to
     s.on('error', () => resolve());
     s.on('close', () => resolve());
   });
-  await eventually(
-    async () =>
-      (await metric(gw, 'tollgate_connections_refused_total', 'listener="proxy",reason="tls_on_plaintext"')) === 1,
-  );
-  assert.equal(
-    await metric(gw, 'tollgate_connections_refused_total', 'listener="public",reason="plaintext_on_tls"'),
-    1,
-  );
-  assert.equal(await metric(gw, 'tollgate_connections_refused_total', 'listener="proxy",reason="tls_on_plaintext"'), 1);
+  await eventually(async () => (await refusals(gw, 'proxy', 'tls_on_plaintext')) === 1);
+  assert.equal(await refusals(gw, 'public', 'plaintext_on_tls'), 1);
+  assert.equal(await refusals(gw, 'proxy', 'tls_on_plaintext'), 1);
   assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), 0, 'no 400 was written');
 });
 
