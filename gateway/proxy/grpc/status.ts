@@ -103,7 +103,7 @@ export function grpcStatusLabel(status: number, clientLeft: boolean): string {
 /** The grpc-status a response carried, in its trailers or (trailers-only) its head; -1 when neither has one. */
 export function grpcStatusIn(
   trailers: Record<string, string | string[] | undefined>,
-  head: Record<string, string | string[]> | undefined,
+  head: Record<string, string | string[] | undefined> | undefined,
 ): number {
   const value = trailers['grpc-status'] ?? head?.['grpc-status'];
   const n = typeof value === 'string' ? Number(value) : Number.NaN;

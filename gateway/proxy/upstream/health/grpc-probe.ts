@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { GRPC_STATUS, grpcStatusIn } from '../../grpc/status.ts';
 import { request } from '../undici.ts';
 
 /** The largest answer read: a HealthCheckResponse is a handful of bytes. */
@@ -59,9 +60,8 @@ export async function probeGrpc(
     }
     chunks.push(chunk as Buffer);
   }
-  // A trailers-only answer carries its status in the head.
-  const status = res.trailers['grpc-status'] ?? res.headers['grpc-status'];
-  return res.statusCode === 200 && status === '0' && servingStatus(Buffer.concat(chunks)) === SERVING;
+  const ok = res.statusCode === 200 && grpcStatusIn(res.trailers, res.headers) === GRPC_STATUS.OK;
+  return ok && servingStatus(Buffer.concat(chunks)) === SERVING;
 }
 
 function varint(n: number): Buffer {
