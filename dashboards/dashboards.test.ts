@@ -17,6 +17,7 @@ const PLANNED_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   tollgate_requests_total: 'counter',
   tollgate_request_duration_seconds: 'histogram',
   tollgate_gateway_errors_total: 'counter',
+  tollgate_grpc_calls_total: 'counter',
   tollgate_responses_aborted_total: 'counter',
   tollgate_upstream_ejections_total: 'counter',
   tollgate_upstream_ejections_overflow_total: 'counter',

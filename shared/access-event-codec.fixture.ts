@@ -20,4 +20,23 @@ export const typical: AccessEvent = {
   target: 'http://10.0.3.17:8080',
   errorClass: 'none',
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  protocol: 'http/1.1',
+  tlsVersion: '',
+  grpcStatus: -1,
+  grpcMethod: '',
+  messagesIn: 0,
+  messagesOut: 0,
+};
+
+/** A gRPC call over TLS, as a v2 writer records it. */
+export const grpcCall: AccessEvent = {
+  ...typical,
+  method: 'POST',
+  route: 'greeter',
+  protocol: 'grpc',
+  tlsVersion: 'TLSv1.3',
+  grpcStatus: 14,
+  grpcMethod: '/helloworld.Greeter/SayHello',
+  messagesIn: 3,
+  messagesOut: 1,
 };

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERROR_CLASSES } from './access-event.ts';
+import { ERROR_CLASSES, PROTOCOLS } from './access-event.ts';
 import type { AccessEvent } from './access-event.ts';
 import { decode, encode, encodeFields, encodeTransient, MAX_FIELD_BYTES } from './access-event-codec.ts';
 import { eventIdTimeMs } from './access-event-id.ts';
-import { typical } from './access-event-codec.fixture.ts';
+import { grpcCall, typical } from './access-event-codec.fixture.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
 const roundTrip = (e: AccessEvent) => assert.deepEqual(decode(encode(e)), e);
@@ -12,6 +12,19 @@ const roundTrip = (e: AccessEvent) => assert.deepEqual(decode(encode(e)), e);
 test('a typical event round-trips and stays well under 200 bytes', () => {
   roundTrip(typical);
   assert.ok(encode(typical).length <= 200, `${encode(typical).length} bytes`);
+});
+
+test('a gRPC call over TLS round-trips with its protocol, TLS version, status, method and message counts', () => {
+  roundTrip(grpcCall);
+  roundTrip({ ...grpcCall, protocol: 'h2', grpcStatus: 0, grpcMethod: '', messagesIn: 2 ** 53 - 1 });
+  assert.ok(encode(grpcCall).length <= 200, `${encode(grpcCall).length} bytes`);
+});
+
+test('encode refuses an unknown protocol and a grpcStatus below -1, naming the field', () => {
+  assert.throws(() => encode({ ...typical, protocol: 'spdy' as never }), /protocol: unknown value "spdy"/);
+  assert.throws(() => encode({ ...typical, grpcStatus: -2 }), /grpcStatus: -2 is neither -1/);
+  assert.throws(() => encode({ ...typical, grpcStatus: 1.5 }), /grpcStatus/);
+  assert.throws(() => encode({ ...grpcCall, messagesOut: -1 }), /messagesOut: -1/);
 });
 
 test("encodeTransient gives encode's bytes as a view that the next encode overwrites", () => {
@@ -44,6 +57,12 @@ test('encodeFields without an id mints a new UUIDv7 into the record, each later 
     t.target,
     t.errorClass,
     t.traceId,
+    t.protocol,
+    t.tlsVersion,
+    t.grpcStatus,
+    t.grpcMethod,
+    t.messagesIn,
+    t.messagesOut,
   ] as const;
   const before = Date.now();
   const first = decode(Buffer.from(encodeFields(undefined, ...fields)));
@@ -56,9 +75,9 @@ test('encodeFields without an id mints a new UUIDv7 into the record, each later 
   assert.deepEqual(decode(encodeFields(typical.id, ...fields)), typical);
 });
 
-test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 84 bytes', () => {
-  // So any event whose node, app, service, route, method and target add up to
-  // 116 ASCII characters or less stays within the 200-byte budget.
+test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 90 bytes', () => {
+  // So any HTTP event whose node, app, service, route, method and target add up
+  // to 110 ASCII characters or less stays within the 200-byte budget.
   const e = {
     ...typical,
     node: '',
@@ -74,7 +93,7 @@ test('names aside, an event with an IPv6 client, a trace id and 30 s latency cos
     bytesOut: 1_048_576,
   };
   roundTrip(e);
-  assert.ok(encode(e).length <= 84, `${encode(e).length} bytes`);
+  assert.ok(encode(e).length <= 90, `${encode(e).length} bytes`);
 });
 
 test('edge events round-trip: empty strings, zeros, the largest safe integers, unicode, strings at the cap', () => {
@@ -206,12 +225,41 @@ test('random events round-trip, whatever their strings', () => {
       target: text(),
       errorClass: ERROR_CLASSES[Math.floor(random() * ERROR_CLASSES.length)],
       traceId: text(),
+      protocol: PROTOCOLS[Math.floor(random() * PROTOCOLS.length)],
+      tlsVersion: text(),
+      grpcStatus: int() - 1,
+      grpcMethod: text(),
+      messagesIn: int(),
+      messagesOut: int(),
     });
   }
 });
 
 // A change to these bytes is a format change: give it a new version byte instead.
-test('fixed events encode to the committed v1 bytes', () => {
+test('fixed events encode to the committed v2 bytes', () => {
+  const golden: [AccessEvent, string][] = [
+    [
+      typical,
+      '020f01890a5dac96774bbcceb302099a8057fbd095ffbc310467772d31066170705f3432066f' +
+        '72646572730a6f72646572732e67657403474554c801c801b960f855c10a00d525cb0071071568' +
+        '7474703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e4736000000000000',
+    ],
+    [
+      grpcCall,
+      '020f01890a5dac96774bbcceb302099a8057fbd095ffbc310467772d31066170705f3432066f' +
+        '7264657273076772656574657204504f5354c801c801b960f855c10a00d525cb00710715687474' +
+        '703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e47360207544c' +
+        '5376312e330f1c2f68656c6c6f776f726c642e477265657465722f53617948656c6c6f0301',
+    ],
+  ];
+  for (const [event, hex] of golden) {
+    assert.equal(encode(event).toString('hex'), hex);
+    assert.deepEqual(decode(Buffer.from(hex, 'hex')), event);
+  }
+});
+
+// What v1 writers (before protocols) stored must keep decoding: as plaintext HTTP/1.1, not gRPC.
+test('fixed v1 records decode', () => {
   const golden: [AccessEvent, string][] = [
     [
       typical,
@@ -249,8 +297,5 @@ test('fixed events encode to the committed v1 bytes', () => {
         '2d7472616365',
     ],
   ];
-  for (const [event, hex] of golden) {
-    assert.equal(encode(event).toString('hex'), hex);
-    assert.deepEqual(decode(Buffer.from(hex, 'hex')), event);
-  }
+  for (const [event, hex] of golden) assert.deepEqual(decode(Buffer.from(hex, 'hex')), event);
 });

@@ -2,8 +2,8 @@
  * The writing half of the AccessEvent codec; the layout and why binary v1 is in access-event-format.ts,
  * the reading half in access-event-decode.ts (re-exported here, so callers import one module).
  */
-import type { AccessEvent, ErrorClass } from './access-event.ts';
-import { ERROR_CLASSES } from './access-event.ts';
+import type { AccessEvent, ErrorClass, Protocol } from './access-event.ts';
+import { ERROR_CLASSES, PROTOCOLS } from './access-event.ts';
 import { eventIdToBytes, traceIdToBytes, writeNewEventId } from './access-event-id.ts';
 import { ipv4ToBytes, ipv6ToBytes } from './access-event-ip.ts';
 import {
@@ -23,14 +23,15 @@ export { decode } from './access-event-decode.ts';
 export { EventDecodeError, FORMAT_VERSION, MAX_FIELD_BYTES, type EventDecodeReason } from './access-event-format.ts';
 
 const ERROR_CLASS_INDEX = new Map<string, number>(ERROR_CLASSES.map((c, i) => [c, i]));
+const PROTOCOL_INDEX = new Map<string, number>(PROTOCOLS.map((p, i) => [p, i]));
 
 // Encode and decode are synchronous, so one scratch buffer per module is safe and spares an allocation per event.
 // The encoder keeps its cursor in locals (a module-level one was a context slot read and written for every byte).
 const scratch = Buffer.allocUnsafe(MAX_EVENT_BYTES);
 
 /**
- * The v1 bytes of `event`. Throws RangeError (naming the field) for a number
- * that is not a non-negative safe integer, a string over MAX_FIELD_BYTES or
+ * The bytes of `event`, in the newest layout (v2). Throws RangeError (naming the field) for a number
+ * that is not a non-negative safe integer (grpcStatus may be -1), a string over MAX_FIELD_BYTES or
  * with lone surrogates, or an unknown errorClass: such an event cannot be
  * decoded back as sent, so it is refused here rather than altered.
  */
@@ -66,14 +67,21 @@ export function encodeTransient(e: AccessEvent): Buffer {
     e.target,
     e.errorClass,
     e.traceId,
+    e.protocol,
+    e.tlsVersion,
+    e.grpcStatus,
+    e.grpcMethod,
+    e.messagesIn,
+    e.messagesOut,
   );
 }
 
 /**
- * The one v1 layout: an AccessEvent's fields in their order, as encodeTransient's view. `id` undefined mints a
- * new one (newEventId's generator) straight into the record, without its text. The request path calls this
- * with a finished request's values instead of building an AccessEvent first (gateway/proxy/events/access-event.ts):
- * at one event per request, the object and the id's text were a quarter of what counting cost the proxy thread.
+ * The one layout encode writes (v2): an AccessEvent's fields in their order, as encodeTransient's view.
+ * `id` undefined mints a new one (newEventId's generator) straight into the record, without its text.
+ * The request path calls this with a finished request's values instead of building an AccessEvent first
+ * (gateway/proxy/events/access-event.ts): at one event per request, the object and the id's text were a
+ * quarter of what counting cost the proxy thread.
  */
 export function encodeFields(
   id: string | undefined,
@@ -94,10 +102,18 @@ export function encodeFields(
   target: string,
   errorClass: ErrorClass,
   traceId: string,
+  protocol: Protocol,
+  tlsVersion: string,
+  grpcStatus: number,
+  grpcMethod: string,
+  messagesIn: number,
+  messagesOut: number,
 ): Buffer {
   const out = scratch;
   const errorIndex = ERROR_CLASS_INDEX.get(errorClass);
   if (errorIndex === undefined) throw new RangeError(`errorClass: unknown value ${JSON.stringify(errorClass)}`);
+  const protocolIndex = PROTOCOL_INDEX.get(protocol);
+  if (protocolIndex === undefined) throw new RangeError(`protocol: unknown value ${JSON.stringify(protocol)}`);
   out[0] = FORMAT_VERSION;
   let at = 2;
   let flags = 0;
@@ -138,6 +154,15 @@ export function encodeFields(
     flags |= FLAG_TRACE_RAW;
     at += 16;
   } else at = writeString(out, at, traceId, 'traceId');
+  at = writeVarint(out, at, protocolIndex);
+  at = writeString(out, at, tlsVersion, 'tlsVersion');
+  if (!Number.isSafeInteger(grpcStatus + 1) || grpcStatus < -1) {
+    throw new RangeError(`grpcStatus: ${grpcStatus} is neither -1 nor a non-negative safe integer`);
+  }
+  at = writeVarint(out, at, grpcStatus + 1); // -1 (not gRPC) is stored as 0
+  at = writeString(out, at, grpcMethod, 'grpcMethod');
+  at = writeNumber(out, at, messagesIn, 'messagesIn');
+  at = writeNumber(out, at, messagesOut, 'messagesOut');
   out[1] = flags;
   return out.subarray(0, at);
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode, EventDecodeError, FORMAT_VERSION, MAX_FIELD_BYTES } from './access-event-codec.ts';
 import type { EventDecodeReason } from './access-event-codec.ts';
-import { ERROR_CLASSES, type AccessEvent } from './access-event.ts';
+import { ERROR_CLASSES, PROTOCOLS, type AccessEvent } from './access-event.ts';
 import { typical } from './access-event-codec.fixture.ts';
 import { seededRandom } from '../test/helpers/seeded-random.ts';
 
@@ -44,12 +44,12 @@ test('decode accepts a Uint8Array view in the middle of a larger buffer', () => 
 
 test('decode throws empty for no bytes and unknown_version for any other first byte', () => {
   assertDecodeError(new Uint8Array(0), 'empty');
-  for (const version of [0, 2, 0x7b, 0xff]) {
+  for (const version of [0, 3, 0x7b, 0xff]) {
     const bytes = encode(typical);
     bytes[0] = version;
     assertDecodeError(bytes, 'unknown_version');
   }
-  assert.equal(FORMAT_VERSION, 1);
+  assert.equal(FORMAT_VERSION, 2);
 });
 
 test('decode throws truncated for every strict prefix of a record', () => {
@@ -70,7 +70,9 @@ test(
     };
     assertDecodeError(Buffer.concat([bytes, Buffer.from([0])]), 'invalid');
     assertDecodeError(withByte(1, bytes[1] | 0x10), 'invalid');
-    assertDecodeError(withByte(bytes.length - 2, ERROR_CLASSES.length), 'invalid');
+    // The record ends: error class, traceId '' (1 byte), protocol, then five one-byte v2 fields.
+    assertDecodeError(withByte(bytes.length - 8, ERROR_CLASSES.length), 'invalid');
+    assertDecodeError(withByte(bytes.length - 6, PROTOCOLS.length), 'invalid');
     // Record: version, flags (all text), then the id string whose length we forge.
     const head = [FORMAT_VERSION, 0];
     assertDecodeError(Buffer.from([...head, 0x80, 0x00]), 'invalid'); // non-minimal varint

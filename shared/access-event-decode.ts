@@ -1,12 +1,13 @@
 /** The reading half of the AccessEvent codec (the layout: access-event-format.ts). It runs on the collectors. */
-import { ERROR_CLASSES } from './access-event.ts';
-import type { AccessEvent, ErrorClass } from './access-event.ts';
+import { ERROR_CLASSES, PROTOCOLS } from './access-event.ts';
+import type { AccessEvent, ErrorClass, Protocol } from './access-event.ts';
 import { traceIdFromBytes, uuidFromBytes } from './access-event-id.ts';
 import { formatIpv4, formatIpv6 } from './access-event-ip.ts';
 import {
   EventDecodeError,
   FLAG_ID_RAW,
   FLAG_TRACE_RAW,
+  FORMAT_V1,
   FORMAT_VERSION,
   IP_SHIFT,
   IP_TEXT,
@@ -32,11 +33,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function decode(bytes: Uint8Array): AccessEvent {
   if (bytes.length === 0) throw new EventDecodeError('empty', 'empty record');
-  if (bytes[0] !== FORMAT_VERSION) throw new EventDecodeError('unknown_version', `unknown format version ${bytes[0]}`);
+  const version = bytes[0];
+  if (version !== FORMAT_VERSION && version !== FORMAT_V1) {
+    throw new EventDecodeError('unknown_version', `unknown format version ${version}`);
+  }
   input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   end = input.length;
   try {
-    return readV1();
+    const event = readV1();
+    if (version === FORMAT_VERSION) readV2Extension(event);
+    if (pos !== end) throw invalid(`${end - pos} bytes after the event`);
+    return event;
   } finally {
     input = EMPTY; // drop the reference so a decoded buffer can be collected
   }
@@ -67,9 +74,30 @@ function readV1(): AccessEvent {
     target: readString('target'),
     errorClass: readErrorClass(),
     traceId: flags & FLAG_TRACE_RAW ? readRaw16(traceIdFromBytes) : readString('traceId'),
+    protocol: 'http/1.1',
+    tlsVersion: '',
+    grpcStatus: -1,
+    grpcMethod: '',
+    messagesIn: 0,
+    messagesOut: 0,
   };
-  if (pos !== end) throw invalid(`${end - pos} bytes after the event`);
   return event;
+}
+
+/** The fields v2 appends after traceId; a v1 record keeps readV1's defaults. */
+function readV2Extension(event: AccessEvent): void {
+  event.protocol = readProtocol();
+  event.tlsVersion = readString('tlsVersion');
+  event.grpcStatus = readVarint('grpcStatus') - 1;
+  event.grpcMethod = readString('grpcMethod');
+  event.messagesIn = readVarint('messagesIn');
+  event.messagesOut = readVarint('messagesOut');
+}
+
+function readProtocol(): Protocol {
+  const index = readVarint('protocol');
+  if (index >= PROTOCOLS.length) throw invalid(`protocol index ${index} unknown`);
+  return PROTOCOLS[index];
 }
 
 function invalid(message: string): EventDecodeError {

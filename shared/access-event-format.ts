@@ -24,10 +24,18 @@
  * str = varint byte length (at most MAX_FIELD_BYTES) + UTF-8.
  * Raw forms are used only when the text comes back identical (lowercase hex,
  * canonical IP text), so decode(encode(e)) deep-equals e for every valid e.
- * Never change v1: a new layout is a new version byte, decoded beside v1.
+ * Never change a layout: a new one is a new version byte, decoded beside the old.
+ *
+ * v2 (written since HTTP/2 and gRPC) is v1 with version = 2 and, after traceId:
+ *   varint protocol (index in PROTOCOLS), str tlsVersion, varint grpcStatus + 1 (0 = not gRPC),
+ *   str grpcMethod, varint messagesIn, varint messagesOut
+ * A v1 record decodes with protocol 'http/1.1', tlsVersion '', grpcStatus -1, grpcMethod '' and no messages:
+ * every v1 writer spoke plaintext HTTP/1.1 only. The extension costs 6 bytes on an HTTP/1.1 event.
  */
 
-export const FORMAT_VERSION = 1;
+/** The version encode writes. */
+export const FORMAT_VERSION = 2;
+export const FORMAT_V1 = 1;
 /** Cap on each string field, in UTF-8 bytes, for encode and decode alike. */
 export const MAX_FIELD_BYTES = 4096;
 
@@ -52,6 +60,6 @@ export const IP_V4_MAPPED = 3;
 export const V4_MAPPED_PREFIX = '::ffff:';
 export const KNOWN_FLAGS = 0b1111;
 export const MAX_VARINT_BYTES = 8;
-// Largest v1 record: version and flags, 9 strings at the cap (raw forms are
-// shorter), 8 numbers and the error class at the longest varint.
-export const MAX_EVENT_BYTES = 2 + 9 * (2 + MAX_FIELD_BYTES) + 9 * MAX_VARINT_BYTES;
+// Largest v2 record: version and flags, 11 strings at the cap (raw forms are
+// shorter), 12 numbers and the error class at the longest varint.
+export const MAX_EVENT_BYTES = 2 + 11 * (2 + MAX_FIELD_BYTES) + 13 * MAX_VARINT_BYTES;

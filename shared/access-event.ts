@@ -35,7 +35,40 @@ export interface AccessEvent {
   errorClass: ErrorClass;
   /** W3C trace id (32 hex), '' when none. */
   traceId: string;
+  /** What the client spoke: HTTP/1.1, HTTP/2, or gRPC (over HTTP/2). v1 records decode as 'http/1.1'. */
+  protocol: Protocol;
+  /** The client connection's TLS version as Node names it ('TLSv1.3'), '' for plaintext. */
+  tlsVersion: string;
+  /** The call's grpc-status (the upstream's, or the one the gateway made up); -1 when not a gRPC call. */
+  grpcStatus: number;
+  /** The gRPC method, '/package.Service/Method'; '' when not a gRPC call. */
+  grpcMethod: string;
+  /** Length-prefixed gRPC messages the client sent and received; 0 when not a gRPC call. */
+  messagesIn: number;
+  messagesOut: number;
 }
+
+/** The protocol fields of a plaintext HTTP/1.1 request that is not gRPC: what a v1 record decodes to. */
+export const PLAIN_HTTP1: Pick<
+  AccessEvent,
+  'protocol' | 'tlsVersion' | 'grpcStatus' | 'grpcMethod' | 'messagesIn' | 'messagesOut'
+> = Object.freeze({
+  protocol: 'http/1.1',
+  tlsVersion: '',
+  grpcStatus: -1,
+  grpcMethod: '',
+  messagesIn: 0,
+  messagesOut: 0,
+});
+
+/** The protocols an event can name; append only (binary encodings store the index). */
+export const PROTOCOLS = ['http/1.1', 'h2', 'grpc'] as const;
+
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** gRPC's status codes are 0..16 (shared/grpc-status.ts); counters keep one slot each and count any other code as
+ * 2, UNKNOWN. */
+export const GRPC_STATUS_SLOTS = 17;
 
 /**
  * Why a request did not get an ordinary upstream answer. One list for the

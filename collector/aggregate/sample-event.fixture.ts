@@ -1,4 +1,4 @@
-import type { AccessEvent } from '../../shared/access-event.ts';
+import { type AccessEvent, PLAIN_HTTP1 } from '../../shared/access-event.ts';
 
 /** 2025-03-10T13:25:07.123Z: an arbitrary instant inside an hour, for tests. */
 export const SAMPLE_START_MS = Date.UTC(2025, 2, 10, 13, 25, 7, 123);
@@ -24,6 +24,7 @@ export function sampleEvent(over: Partial<AccessEvent> = {}): AccessEvent {
     target: 'http://127.0.0.1:1',
     errorClass: 'none',
     traceId: '',
+    ...PLAIN_HTTP1,
     ...over,
   };
 }

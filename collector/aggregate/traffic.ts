@@ -4,8 +4,8 @@
  * split of the events and merged give the same result as one pass over all of
  * them: batches, sources and services merge by addition alone.
  */
-import { ERROR_CLASSES } from '../../shared/access-event.ts';
-import type { AccessEvent } from '../../shared/access-event.ts';
+import { ERROR_CLASSES, GRPC_STATUS_SLOTS, PROTOCOLS } from '../../shared/access-event.ts';
+import type { AccessEvent, Protocol } from '../../shared/access-event.ts';
 import { isBillable } from '../../shared/billable.ts';
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
 
@@ -25,6 +25,13 @@ export interface TrafficCounters {
    * Prometheus against LATENCY_BUCKETS_S, plus a last +Inf slot.
    */
   latency: number[];
+  /**
+   * Requests per protocol, indexed like PROTOCOLS; slot 0 (http/1.1) stays 0, as HTTP/1.1 is what is left of
+   * `requests` (protocolCounts), so counters stored before protocols existed read right.
+   */
+  protocols: number[];
+  /** gRPC calls per grpc-status 0..16; a code beyond 16 counts as 2 (UNKNOWN), a call without one not at all. */
+  grpcStatuses: number[];
 }
 
 export type Granularity = 'hour' | 'day';
@@ -45,6 +52,7 @@ const BUCKET_MS: Record<Granularity, number> = { hour: 3_600_000, day: 86_400_00
 const LATENCY_BOUNDS_US = LATENCY_BUCKETS_S.map((s) => Math.round(s * 1e6));
 const LATENCY_BOUNDS_MS = LATENCY_BUCKETS_S.map((s) => s * 1000);
 const ERROR_CLASS_INDEX = new Map<string, number>(ERROR_CLASSES.map((c, i) => [c, i]));
+const PROTOCOL_INDEX = new Map<string, number>(PROTOCOLS.map((p, i) => [p, i]));
 
 /** Epoch ms and 86,400,000 ms days are both UTC-aligned, so flooring gives UTC hour and day starts. */
 export function bucketStartMs(granularity: Granularity, epochMs: number): number {
@@ -68,7 +76,19 @@ export function emptyCounters(): TrafficCounters {
     bytesOut: 0,
     rejections: new Array<number>(ERROR_CLASSES.length).fill(0),
     latency: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0),
+    protocols: new Array<number>(PROTOCOLS.length).fill(0),
+    grpcStatuses: new Array<number>(GRPC_STATUS_SLOTS).fill(0),
   };
+}
+
+/** Requests per protocol name, HTTP/1.1 included. */
+export function protocolCounts(c: Pick<TrafficCounters, 'requests' | 'protocols'>): Record<Protocol, number> {
+  const out = {} as Record<Protocol, number>;
+  let other = 0;
+  for (let i = 1; i < PROTOCOLS.length; i++) other += c.protocols[i] ?? 0;
+  out['http/1.1'] = c.requests - other;
+  for (let i = 1; i < PROTOCOLS.length; i++) out[PROTOCOLS[i]] = c.protocols[i] ?? 0;
+  return out;
 }
 
 /** The slot of `totalUs` in `latency`. */
@@ -81,7 +101,10 @@ export function latencySlot(totalUs: number): number {
  * */
 export function addEvent(
   c: TrafficCounters,
-  e: Pick<AccessEvent, 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'>,
+  e: Pick<
+    AccessEvent,
+    'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs' | 'protocol' | 'grpcStatus'
+  >,
 ): void {
   c.requests += 1;
   const statusClass = Math.floor(e.status / 100);
@@ -95,6 +118,9 @@ export function addEvent(
   const errorIndex = ERROR_CLASS_INDEX.get(e.errorClass) ?? 0;
   if (errorIndex !== 0) c.rejections[errorIndex] += 1;
   c.latency[latencySlot(e.totalUs)] += 1;
+  const protocolIndex = PROTOCOL_INDEX.get(e.protocol) ?? 0;
+  if (protocolIndex !== 0) c.protocols[protocolIndex] += 1;
+  if (e.grpcStatus >= 0) c.grpcStatuses[e.grpcStatus < GRPC_STATUS_SLOTS ? e.grpcStatus : 2] += 1;
 }
 
 /** a + b, field by field. Arrays of different lengths (a list grew since a row was stored) keep the longer length. */
@@ -110,10 +136,13 @@ export function mergeCounters(a: TrafficCounters, b: TrafficCounters): TrafficCo
     bytesOut: a.bytesOut + b.bytesOut,
     rejections: addArrays(a.rejections, b.rejections),
     latency: addArrays(a.latency, b.latency),
+    protocols: addArrays(a.protocols, b.protocols),
+    grpcStatuses: addArrays(a.grpcStatuses, b.grpcStatuses),
   };
 }
 
-function addArrays(a: readonly number[], b: readonly number[]): number[] {
+/** a + b slot by slot, as long as the longer. */
+export function addArrays(a: readonly number[], b: readonly number[]): number[] {
   const out = new Array<number>(Math.max(a.length, b.length));
   for (let i = 0; i < out.length; i++) out[i] = (a[i] ?? 0) + (b[i] ?? 0);
   return out;

@@ -59,7 +59,9 @@ function hourlyRow(source: string, sourceOffset: number, requests: number, bucke
   };
 }
 
-function rawEvent(eventId: string, totalUs: number, status: number) {
+/** A raw row as the collector writes it (every column: 18.16 gives an omitted column its type's zero, not its
+ * DEFAULT); `grpcStatus` makes it a gRPC call. */
+function rawEvent(eventId: string, totalUs: number, status: number, grpcStatus = -1) {
   return {
     event_id: eventId,
     ts: HOUR_S + 60,
@@ -80,6 +82,12 @@ function rawEvent(eventId: string, totalUs: number, status: number) {
     target: 'http://127.0.0.1:1',
     error_class: 'none',
     trace_id: '',
+    protocol: grpcStatus >= 0 ? 'grpc' : 'http/1.1',
+    tls_version: '',
+    grpc_status: grpcStatus,
+    grpc_method: grpcStatus >= 0 ? '/shop.Orders/List' : '',
+    messages_in: grpcStatus >= 0 ? 1 : 0,
+    messages_out: 0,
     source: 'kafka:access-events:0',
     source_offset: Number(eventId.slice(1)),
   };
@@ -213,6 +221,8 @@ test('counts an aggregate batch inserted twice once, and a newer cumulative row 
         latency_p50_ms: 13.75,
         latency_p95_ms: 89.474,
         latency_p99_ms: 100,
+        protocols: { 'http/1.1': 100, h2: 0, grpc: 0 },
+        grpc_statuses: {},
       },
     ]);
   });
@@ -225,7 +235,7 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
     await migrate({ client, database });
     const db = client.withDatabase(database);
     await db.exec('SYSTEM STOP MERGES access_events');
-    const events = [rawEvent('e1', 7_000, 200), rawEvent('e2', 12_000, 200), rawEvent('e3', 80_000, 503)];
+    const events = [rawEvent('e1', 7_000, 200), rawEvent('e2', 12_000, 200), rawEvent('e3', 80_000, 503, 14)];
     await db.insert('access_events', events);
     await db.insert('access_events', [events[2]]); // redelivered
     const [{ stored }] = await db.query<{ stored: number }>('SELECT count() AS stored FROM access_events');
@@ -238,7 +248,10 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
     assert.equal(raw[0].bytes_out, 300);
 
     const sameAsAggregate = hourlyRow('kafka:access-events:0', 3, 3, latency([5, 1], [6, 1], [8, 1]));
-    await db.insert('traffic_hourly', [{ ...sameAsAggregate, status_2xx: 2, status_5xx: 1 }]);
+    const unavailable = Array.from({ length: 17 }, (_, code) => (code === 14 ? 1 : 0));
+    await db.insert('traffic_hourly', [
+      { ...sameAsAggregate, status_2xx: 2, status_5xx: 1, protocols: [0, 0, 1], grpc_statuses: unavailable },
+    ]);
     assert.deepEqual(raw, await aggregateReport(db, REPORT));
   });
 });

@@ -6,6 +6,7 @@
  * collector/reports/traffic-report.ts and differ only in where they count.
  */
 import { LATENCY_BUCKETS_S } from '../../shared/latency-buckets.ts';
+import { GRPC_STATUS_SLOTS, PROTOCOLS } from '../../shared/access-event.ts';
 import { fromColumns } from '../cluster/traffic-counters.ts';
 import type { BucketTraffic, TrafficSelection } from '../reports/source.ts';
 import type { ClickHouseClient } from './http-client.ts';
@@ -22,6 +23,11 @@ export function rawTrafficSql(q: TrafficSelection): string {
   // in a query that also has a WHERE ("Unknown identifier: total_us").
   const slot = `multiIf(${boundsUs.map((b, k) => `total_us <= ${b}, ${k + 1}`).join(', ')}, ${boundsUs.length + 1})`;
   const slots = [...boundsUs, Infinity].map((_, k) => `countIf(${slot} = ${k + 1})`);
+  // Counted as TrafficCounters counts them: protocol slot 0 (http/1.1) stays 0, a code beyond 16 is UNKNOWN (2).
+  const protocols = PROTOCOLS.map((p, k) => (k === 0 ? 'toUInt64(0)' : `countIf(protocol = ${quoteString(p)})`));
+  const grpcStatuses = Array.from({ length: GRPC_STATUS_SLOTS }, (_, code) =>
+    code === 2 ? 'countIf(grpc_status = 2 OR grpc_status > 16)' : `countIf(grpc_status = ${code})`,
+  );
   const where = [
     `ts >= ${dateTimeFromEpochS(Math.ceil(q.fromMs / 1000))}`,
     `ts < ${dateTimeFromEpochS(Math.ceil(q.toMs / 1000))}`,
@@ -37,7 +43,9 @@ export function rawTrafficSql(q: TrafficSelection): string {
     sum(bytes_in) AS bytes_in,
     sum(bytes_out) AS bytes_out,
     0 AS billable,
-    [${slots.join(', ')}] AS latency_buckets
+    [${slots.join(', ')}] AS latency_buckets,
+    [${protocols.join(', ')}] AS protocols,
+    [${grpcStatuses.join(', ')}] AS grpc_statuses
 FROM access_events FINAL
 WHERE ${where.join(' AND ')}
 GROUP BY bucket

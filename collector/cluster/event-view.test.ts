@@ -22,8 +22,19 @@ const EVENTS = [
   sampleEvent({ clientIp: 'unix:/tmp/s', route: 'tab\there\nnew\\line\r', target: '' }),
   sampleEvent({ id: 'not-a-uuid', service: 'ünïcode' }),
   sampleEvent({ traceId: 'short-trace', node: '', route: 'ünï' }),
+  sampleEvent({ protocol: 'grpc', tlsVersion: 'TLSv1.3', grpcStatus: 14, grpcMethod: '/a.B/C', messagesIn: 3 }),
+  sampleEvent({ protocol: 'h2', tlsVersion: 'TLSv1.2', messagesOut: 2 ** 40 }),
+  sampleEvent({ protocol: 'grpc', grpcStatus: 2 ** 40, grpcMethod: '/ü.B/C' }),
 ];
-const FAST = [true, true, true, true, false, false];
+const FAST = [true, true, true, true, false, false, true, true, false];
+
+/** `event` as a v1 writer stored it: v2 is v1 with another version byte and 6 or more bytes appended. */
+function v1Record(event: ReturnType<typeof sampleEvent>): Buffer {
+  const v2 = encode({ ...event, tlsVersion: '', grpcMethod: '', grpcStatus: -1, messagesIn: 0, messagesOut: 0 });
+  const v1 = Buffer.from(v2.subarray(0, v2.length - 6));
+  v1[0] = 1;
+  return v1;
+}
 
 test('reads every field counting and raw rows need exactly as decode() does', () => {
   const view = emptyView();
@@ -42,6 +53,10 @@ test('reads every field counting and raw rows need exactly as decode() does', ()
       'bytesIn',
       'bytesOut',
       'errorClass',
+      'protocol',
+      'grpcStatus',
+      'messagesIn',
+      'messagesOut',
     ] as const) {
       assert.equal(view[field], event[field], `${field} of event ${i}`);
     }
@@ -58,7 +73,13 @@ test('writes the same raw-row bytes as rawRowTsv of the decoded event, fast path
     body.add(view, Buffer.from(tsvString(SOURCE)), 1000 + i);
     expected += rawRowTsv(decode(encode(event)), tsvString(SOURCE), 1000 + i);
   });
-  assert.equal(body.rows, EVENTS.length);
+  const v1 = v1Record(EVENTS[1]);
+  readEvent(v1, view);
+  assert.equal(view.event, undefined, 'a v1 record takes the fast path too');
+  assert.deepEqual([view.protocol, view.grpcStatus, view.messagesIn], ['http/1.1', -1, 0]);
+  body.add(view, Buffer.from(tsvString(SOURCE)), 7);
+  expected += rawRowTsv(decode(v1), tsvString(SOURCE), 7);
+  assert.equal(body.rows, EVENTS.length + 1);
   assert.equal(body.body().toString('utf8'), expected);
   body.reset();
   assert.equal(body.body().toString('utf8'), RAW_INSERT_TSV);

@@ -11,9 +11,11 @@
  * decode() itself, so what is accepted and every rejection reason are the
  * codec's own; the view then carries the decoded event.
  */
-import { ERROR_CLASSES } from '../../shared/access-event.ts';
-import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
+import { ERROR_CLASSES, PROTOCOLS } from '../../shared/access-event.ts';
+import type { AccessEvent, ErrorClass, Protocol } from '../../shared/access-event.ts';
 import { decode, FORMAT_VERSION, MAX_FIELD_BYTES } from '../../shared/access-event-codec.ts';
+
+const FORMAT_V1 = 1;
 
 const FLAG_ID_RAW = 1;
 const FLAG_TRACE_RAW = 2;
@@ -62,6 +64,15 @@ export interface EventView {
   traceRaw: boolean;
   traceAt: number;
   traceLen: number;
+  /** v2 fields; a v1 record has PLAIN_HTTP1's (an empty tls and method range). */
+  protocol: Protocol;
+  grpcStatus: number;
+  messagesIn: number;
+  messagesOut: number;
+  tlsAt: number;
+  tlsLen: number;
+  grpcMethodAt: number;
+  grpcMethodLen: number;
 }
 
 export function emptyView(): EventView {
@@ -98,6 +109,14 @@ export function emptyView(): EventView {
     traceRaw: false,
     traceAt: 0,
     traceLen: 0,
+    protocol: 'http/1.1',
+    grpcStatus: -1,
+    messagesIn: 0,
+    messagesOut: 0,
+    tlsAt: 0,
+    tlsLen: 0,
+    grpcMethodAt: 0,
+    grpcMethodLen: 0,
   };
 }
 
@@ -121,7 +140,7 @@ export function readEvent(bytes: Buffer, view: EventView): void {
   odd = false;
   const read =
     end >= 2 &&
-    bytes[0] === FORMAT_VERSION &&
+    (bytes[0] === FORMAT_VERSION || bytes[0] === FORMAT_V1) &&
     (bytes[1] & ~KNOWN_FLAGS) === 0 &&
     (bytes[1] & FLAG_ID_RAW) !== 0 &&
     readFields(view);
@@ -179,6 +198,25 @@ function readFields(v: EventView): boolean {
   } else {
     v.traceAt = str();
     v.traceLen = pos - v.traceAt;
+  }
+  if (b[0] === FORMAT_VERSION) {
+    const protocolIndex = varint();
+    if (protocolIndex >= PROTOCOLS.length) return false;
+    v.protocol = PROTOCOLS[protocolIndex];
+    v.tlsAt = str();
+    v.tlsLen = pos - v.tlsAt;
+    v.grpcStatus = varint() - 1;
+    v.grpcMethodAt = str();
+    v.grpcMethodLen = pos - v.grpcMethodAt;
+    v.messagesIn = varint();
+    v.messagesOut = varint();
+  } else {
+    v.protocol = 'http/1.1';
+    v.grpcStatus = -1;
+    v.messagesIn = 0;
+    v.messagesOut = 0;
+    v.tlsLen = 0;
+    v.grpcMethodLen = 0;
   }
   if (odd || pos !== end) return false;
   v.appId = intern(v.appAt, v.appLen);
@@ -259,4 +297,8 @@ function fromEvent(v: EventView, e: AccessEvent): void {
   v.bytesIn = e.bytesIn;
   v.bytesOut = e.bytesOut;
   v.errorClass = e.errorClass;
+  v.protocol = e.protocol;
+  v.grpcStatus = e.grpcStatus;
+  v.messagesIn = e.messagesIn;
+  v.messagesOut = e.messagesOut;
 }

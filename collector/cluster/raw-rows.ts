@@ -28,6 +28,12 @@ export const RAW_COLUMNS = [
   'target',
   'error_class',
   'trace_id',
+  'protocol',
+  'tls_version',
+  'grpc_status',
+  'grpc_method',
+  'messages_in',
+  'messages_out',
   'source',
   'source_offset',
 ] as const;
@@ -56,6 +62,12 @@ export function rawRow(event: AccessEvent, source: string, offset: number): Reco
     target: event.target,
     error_class: event.errorClass,
     trace_id: event.traceId,
+    protocol: event.protocol,
+    tls_version: event.tlsVersion,
+    grpc_status: event.grpcStatus,
+    grpc_method: event.grpcMethod,
+    messages_in: event.messagesIn,
+    messages_out: event.messagesOut,
     source,
     source_offset: offset,
   };
@@ -105,6 +117,18 @@ export function rawRowTsv(e: AccessEvent, source: string, offset: number): strin
     e.errorClass +
     '\t' +
     tsvString(e.traceId) +
+    '\t' +
+    e.protocol +
+    '\t' +
+    tsvString(e.tlsVersion) +
+    '\t' +
+    e.grpcStatus +
+    '\t' +
+    tsvString(e.grpcMethod) +
+    '\t' +
+    e.messagesIn +
+    '\t' +
+    e.messagesOut +
     '\t' +
     source +
     '\t' +

@@ -16,9 +16,9 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const DASH = 0x2d;
 const DOT = 0x2e;
-/** Room for the largest fast-path row: 9 strings at MAX_FIELD_BYTES, all escaped, plus numbers; rows are far smaller.
- * */
-const ROW_RESERVE = 9 * 2 * 4096 + 512;
+/** Room for the largest fast-path row: 11 strings at MAX_FIELD_BYTES, all escaped, plus numbers; rows are far
+ * smaller. */
+const ROW_RESERVE = 11 * 2 * 4096 + 512;
 
 export class RawTsvBody {
   #buf = Buffer.allocUnsafe(1 << 20);
@@ -112,6 +112,19 @@ export class RawTsvBody {
     o += out.write(v.errorClass, o, 'latin1');
     out[o++] = TAB;
     o = v.traceRaw ? hex(out, o, r, v.traceAt, 16) : text(out, o, r, v.traceAt, v.traceLen);
+    out[o++] = TAB;
+    o += out.write(v.protocol, o, 'latin1');
+    out[o++] = TAB;
+    o = text(out, o, r, v.tlsAt, v.tlsLen);
+    out[o++] = TAB;
+    if (v.grpcStatus < 0) out[o++] = DASH; // -1, the only negative the codec lets through
+    o = int(out, o, v.grpcStatus < 0 ? 1 : v.grpcStatus);
+    out[o++] = TAB;
+    o = text(out, o, r, v.grpcMethodAt, v.grpcMethodLen);
+    out[o++] = TAB;
+    o = int(out, o, v.messagesIn);
+    out[o++] = TAB;
+    o = int(out, o, v.messagesOut);
     out[o++] = TAB;
     out.set(source, o);
     o += source.length;

@@ -6,7 +6,7 @@
  * version they do: migrations/README.md, "Replay". Run it with the cluster
  * collectors stopped; they hold running totals in memory.
  */
-import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
+import type { AccessEvent, ErrorClass, Protocol } from '../../shared/access-event.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, identifier, quoteString } from '../clickhouse/sql.ts';
 import { DAY_S, SourceTotals } from './source-totals.ts';
@@ -78,7 +78,7 @@ async function countSource(db: ClickHouseClient, source: string, fromS: number, 
       Record<string, unknown>
     >(`SELECT event_id, toUInt32(ts) AS ts_s, ts_ms, node, app_id, service, route, method,
     status, upstream_status, total_us, upstream_us, gateway_us, bytes_in, bytes_out, client_ip, target, error_class,
-    trace_id, source_offset
+    trace_id, protocol, tls_version, grpc_status, grpc_method, messages_in, messages_out, source_offset
 FROM access_events FINAL
 WHERE source = ${quoteString(source)} AND ts >= ${dateTimeFromEpochS(fromS)} AND source_offset > ${lastOffset}
 ORDER BY source_offset
@@ -114,6 +114,12 @@ function eventOf(row: Record<string, unknown>): AccessEvent {
     target: String(row.target),
     errorClass: String(row.error_class) as ErrorClass,
     traceId: String(row.trace_id),
+    protocol: String(row.protocol) as Protocol,
+    tlsVersion: String(row.tls_version),
+    grpcStatus: Number(row.grpc_status),
+    grpcMethod: String(row.grpc_method),
+    messagesIn: Number(row.messages_in),
+    messagesOut: Number(row.messages_out),
   };
 }
 

@@ -32,7 +32,9 @@ export interface ClickHouseReportSourceOptions {
   now?: () => number;
 }
 
-const ARRAYS: ReadonlySet<string> = new Set(['rejections', 'latency_buckets']);
+// sumForEach sums arrays of different lengths slot by slot (18.16 too): rows from before a column was added
+// hold an empty array.
+const ARRAYS: ReadonlySet<string> = new Set(['rejections', 'latency_buckets', 'protocols', 'grpc_statuses']);
 /** ClickHouse error codes of a database or table that is not there: 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE. */
 const NOT_MIGRATED: ReadonlySet<number> = new Set([60, 81]);
 
@@ -57,9 +59,16 @@ export class ClickHouseReportSource implements ReportSource {
 
   async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
     return this.#answer(async () => {
-      const rows = await this.#clickhouse.query<{ bucket: number; app_id: string; requests: number; billable: number }>(
-        `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable
-FROM (${newestPerKey('traffic_daily', ['requests', 'billable'], rangeFilter(fromMs, toMs))})
+      const rows = await this.#clickhouse.query<{
+        bucket: number;
+        app_id: string;
+        requests: number;
+        billable: number;
+        protocols: number[];
+      }>(
+        `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable,
+  sumForEach(protocols) AS protocols
+FROM (${newestPerKey('traffic_daily', ['requests', 'billable', 'protocols'], rangeFilter(fromMs, toMs))})
 GROUP BY bucket, app_id
 ORDER BY bucket, app_id`,
       );
@@ -68,6 +77,7 @@ ORDER BY bucket, app_id`,
         appId: r.app_id,
         requests: Number(r.requests),
         billable: Number(r.billable),
+        protocols: r.protocols.map(Number),
       }));
     });
   }

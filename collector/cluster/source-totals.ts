@@ -25,7 +25,17 @@ export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
 /** What counting reads of an event: an AccessEvent, or the collector's EventView of a record. */
 type Counted = Pick<
   AccessEvent,
-  'startMs' | 'appId' | 'service' | 'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs'
+  | 'startMs'
+  | 'appId'
+  | 'service'
+  | 'status'
+  | 'upstreamStatus'
+  | 'errorClass'
+  | 'bytesIn'
+  | 'bytesOut'
+  | 'totalUs'
+  | 'protocol'
+  | 'grpcStatus'
 >;
 
 interface KeyTotals {

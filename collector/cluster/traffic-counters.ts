@@ -1,6 +1,6 @@
 /**
  * Between TrafficCounters (collector/aggregate/traffic.ts) and the columns of
- * an aggregate row (migrations/0002_traffic_hourly.sql).
+ * an aggregate row (migrations/0002_traffic_hourly.sql, 0005_traffic_hourly_protocols.sql).
  */
 import type { TrafficCounters } from '../aggregate/traffic.ts';
 import { emptyCounters } from '../aggregate/traffic.ts';
@@ -16,6 +16,8 @@ export const AGGREGATE_COLUMNS = [
   'bytes_in',
   'bytes_out',
   'latency_buckets',
+  'protocols',
+  'grpc_statuses',
 ] as const;
 
 export interface AggregateColumns {
@@ -29,6 +31,8 @@ export interface AggregateColumns {
   bytes_in: number;
   bytes_out: number;
   latency_buckets: number[];
+  protocols: number[];
+  grpc_statuses: number[];
 }
 
 export function toColumns(c: TrafficCounters): AggregateColumns {
@@ -43,6 +47,8 @@ export function toColumns(c: TrafficCounters): AggregateColumns {
     bytes_in: c.bytesIn,
     bytes_out: c.bytesOut,
     latency_buckets: [...c.latency],
+    protocols: [...c.protocols],
+    grpc_statuses: [...c.grpcStatuses],
   };
 }
 
@@ -62,5 +68,7 @@ export function fromColumns(row: Record<string, unknown>): TrafficCounters {
   c.bytesOut = Number(row.bytes_out);
   ((row.rejections as number[] | undefined) ?? []).forEach((n, i) => (c.rejections[i] = Number(n)));
   ((row.latency_buckets as number[] | undefined) ?? []).forEach((n, i) => (c.latency[i] = Number(n)));
+  ((row.protocols as number[] | undefined) ?? []).forEach((n, i) => (c.protocols[i] = Number(n)));
+  ((row.grpc_statuses as number[] | undefined) ?? []).forEach((n, i) => (c.grpcStatuses[i] = Number(n)));
   return c;
 }

@@ -22,11 +22,23 @@ CREATE TABLE IF NOT EXISTS ${name} (
   bytes_out INTEGER NOT NULL,
   rejections TEXT NOT NULL,
   latency TEXT NOT NULL,
+  protocols TEXT NOT NULL DEFAULT '[]',
+  grpc_statuses TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (app_id, service, bucket_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ${name}_app_bucket ON ${name} (app_id, bucket_ms);
 CREATE INDEX IF NOT EXISTS ${name}_bucket ON ${name} (bucket_ms);`;
 }
+
+/**
+ * Columns added since a store file may have been created, with their definitions: the store adds each one a
+ * table lacks at open (SQLite has no ADD COLUMN IF NOT EXISTS). An empty array reads as "every request HTTP/1.1,
+ * no gRPC call", which is what a store written before them counted.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['protocols', "TEXT NOT NULL DEFAULT '[]'"],
+  ['grpc_statuses', "TEXT NOT NULL DEFAULT '[]'"],
+];
 
 export const SCHEMA_SQL = `
 ${trafficTable(TRAFFIC_TABLES.hour)}
@@ -53,8 +65,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 export function upsertTrafficSql(table: string): string {
   return `
 INSERT INTO ${table} (app_id, service, bucket_ms, requests, status_2xx, status_3xx, status_4xx, status_5xx,
-  billable, bytes_in, bytes_out, rejections, latency)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  billable, bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (app_id, service, bucket_ms) DO UPDATE SET
   requests = requests + excluded.requests,
   status_2xx = status_2xx + excluded.status_2xx,
@@ -65,5 +77,7 @@ ON CONFLICT (app_id, service, bucket_ms) DO UPDATE SET
   bytes_in = bytes_in + excluded.bytes_in,
   bytes_out = bytes_out + excluded.bytes_out,
   rejections = add_arrays(rejections, excluded.rejections),
-  latency = add_arrays(latency, excluded.latency)`;
+  latency = add_arrays(latency, excluded.latency),
+  protocols = add_arrays(protocols, excluded.protocols),
+  grpc_statuses = add_arrays(grpc_statuses, excluded.grpc_statuses)`;
 }

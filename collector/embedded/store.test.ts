@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TrafficAggregator } from '../aggregate/traffic.ts';
+import { protocolCounts, TrafficAggregator } from '../aggregate/traffic.ts';
 import { sampleEvent, SAMPLE_START_MS } from '../aggregate/sample-event.fixture.ts';
 import { EmbeddedStore, MAX_DEAD_LETTER_BYTES, StalePositionError, type StoreBatch } from './store.ts';
 
@@ -39,7 +39,7 @@ test('upserts add counters and histograms to the stored row', async (t) => {
   assert.deepEqual(hour.counters.latency.slice(0, 4), [0, 2, 2, 1], '1 ms twice, 2 ms twice, 3 ms once');
   assert.equal(store.positionOf('log'), 500);
   assert.deepEqual(store.dailyAppRows(0, Number.MAX_SAFE_INTEGER), [
-    { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5 },
+    { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5, protocols: [0, 0, 0] },
   ]);
 });
 
@@ -149,4 +149,28 @@ test('a store killed with SIGKILL at any moment holds exactly the records up to 
     }
     store.close();
   }
+});
+
+test('a store written before protocols gains their columns at open, and its rows read as HTTP/1.1', async (t) => {
+  const path = await tempDb(t);
+  EmbeddedStore.open(path).close();
+  const { DatabaseSync } = await import('node:sqlite');
+  const old = new DatabaseSync(path);
+  for (const table of ['traffic_hourly', 'traffic_daily']) {
+    old.exec(`ALTER TABLE ${table} DROP COLUMN protocols; ALTER TABLE ${table} DROP COLUMN grpc_statuses`);
+    old.exec(`INSERT INTO ${table} (app_id, service, bucket_ms, requests, status_2xx, status_3xx, status_4xx,
+      status_5xx, billable, bytes_in, bytes_out, rejections, latency) VALUES
+      ('acme', 'api', ${Math.floor(SAMPLE_START_MS / HOUR_MS) * HOUR_MS}, 7, 7, 0, 0, 0, 7, 0, 0, '[]', '[]')`);
+  }
+  old.close();
+  const store = EmbeddedStore.open(path);
+  t.after(() => store.close());
+  const agg = new TrafficAggregator();
+  agg.add(sampleEvent({ protocol: 'grpc', grpcStatus: 14 }));
+  agg.add(sampleEvent({ protocol: 'h2', tlsVersion: 'TLSv1.3' }));
+  store.applyBatch({ source: 'log', from: 0, next: 200, deltas: agg.drain(), deadLetters: [] });
+  const [hour] = store.trafficRows({ granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
+  assert.equal(hour.counters.requests, 9);
+  assert.deepEqual(protocolCounts(hour.counters), { 'http/1.1': 7, h2: 1, grpc: 1 });
+  assert.equal(hour.counters.grpcStatuses[14], 1);
 });

@@ -1,7 +1,8 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Granularity, TrafficCounters, TrafficDelta } from '../aggregate/traffic.ts';
+import { addArrays } from '../aggregate/traffic.ts';
 import type { DailyAppRow, TrafficSelection } from '../reports/source.ts';
-import { SCHEMA_SQL, TRAFFIC_TABLES, upsertTrafficSql } from './store-schema.ts';
+import { ADDED_COLUMNS, SCHEMA_SQL, TRAFFIC_TABLES, upsertTrafficSql } from './store-schema.ts';
 
 /** A record that could not be decoded, kept for inspection. */
 export interface DeadLetter {
@@ -74,6 +75,12 @@ export class EmbeddedStore {
     db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
     db.function('add_arrays', { deterministic: true }, (a, b) => JSON.stringify(addJsonArrays(String(a), String(b))));
     db.exec(SCHEMA_SQL);
+    for (const table of Object.values(TRAFFIC_TABLES)) {
+      const has = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((c) => String(c.name)));
+      for (const [column, definition] of ADDED_COLUMNS) {
+        if (!has.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
+    }
     return new EmbeddedStore(db);
   }
 
@@ -107,6 +114,8 @@ export class EmbeddedStore {
           c.bytesOut,
           JSON.stringify(c.rejections),
           JSON.stringify(c.latency),
+          JSON.stringify(c.protocols),
+          JSON.stringify(c.grpcStatuses),
         );
       }
       if (batch.deadLetters.length > 0) this.#insertDeadLetters(batch.deadLetters, nowMs);
@@ -150,21 +159,30 @@ export class EmbeddedStore {
         bytesOut: Number(r.bytes_out),
         rejections: JSON.parse(String(r.rejections)) as number[],
         latency: JSON.parse(String(r.latency)) as number[],
+        protocols: JSON.parse(String(r.protocols)) as number[],
+        grpcStatuses: JSON.parse(String(r.grpc_statuses)) as number[],
       },
     }));
   }
 
   /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
   dailyAppRows(fromMs: number, toMs: number): DailyAppRow[] {
-    const sql = `SELECT bucket_ms, app_id, sum(requests) AS requests, sum(billable) AS billable
-      FROM ${TRAFFIC_TABLES.day}
-      WHERE bucket_ms >= ? AND bucket_ms < ? GROUP BY bucket_ms, app_id ORDER BY bucket_ms, app_id`;
-    return (this.#statement(sql).all(fromMs, toMs) as Row[]).map((r) => ({
-      dayStartMs: Number(r.bucket_ms),
-      appId: String(r.app_id),
-      requests: Number(r.requests),
-      billable: Number(r.billable),
-    }));
+    // One row per service, summed here: SQLite has no aggregate for the JSON arrays, and a day has few services.
+    const sql = `SELECT bucket_ms, app_id, requests, billable, protocols FROM ${TRAFFIC_TABLES.day}
+      WHERE bucket_ms >= ? AND bucket_ms < ? ORDER BY bucket_ms, app_id`;
+    const out: DailyAppRow[] = [];
+    for (const r of this.#statement(sql).all(fromMs, toMs) as Row[]) {
+      const dayStartMs = Number(r.bucket_ms);
+      const appId = String(r.app_id);
+      const protocols = JSON.parse(String(r.protocols)) as number[];
+      const last = out.at(-1);
+      if (last?.dayStartMs === dayStartMs && last.appId === appId) {
+        last.requests += Number(r.requests);
+        last.billable += Number(r.billable);
+        last.protocols = addArrays(last.protocols, protocols);
+      } else out.push({ dayStartMs, appId, requests: Number(r.requests), billable: Number(r.billable), protocols });
+    }
+    return out;
   }
 
   deadLetters(limit = 100): Array<DeadLetter & { rawBytes: number; receivedMs: number }> {
@@ -208,9 +226,5 @@ export class EmbeddedStore {
 }
 
 function addJsonArrays(a: string, b: string): number[] {
-  const x = JSON.parse(a) as number[];
-  const y = JSON.parse(b) as number[];
-  const out = new Array<number>(Math.max(x.length, y.length));
-  for (let i = 0; i < out.length; i++) out[i] = (x[i] ?? 0) + (y[i] ?? 0);
-  return out;
+  return addArrays(JSON.parse(a) as number[], JSON.parse(b) as number[]);
 }

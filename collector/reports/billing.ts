@@ -1,5 +1,6 @@
 import type { DailyAppRow } from './source.ts';
 import { DAY_MS } from './params.ts';
+import { protocolCounts } from '../aggregate/traffic.ts';
 
 /** Late events are accepted this long after a day ends; until then the day's numbers may still grow. */
 export const DEFAULT_LATENESS_MS = 48 * 3_600_000;
@@ -14,9 +15,23 @@ export interface QpdRow {
   billable_requests: number;
   /** True once the lateness window after the day has passed: the numbers will not change. */
   final: boolean;
+  /** `requests` by the protocol the client spoke (a gRPC call is not counted as h2 too). */
+  http1_requests: number;
+  h2_requests: number;
+  grpc_requests: number;
 }
 
-export const QPD_COLUMNS = ['date', 'app_id', 'requests', 'billable_requests', 'final'] as const;
+/** The protocol columns come last, so a reader of the columns before them is unaffected. */
+export const QPD_COLUMNS = [
+  'date',
+  'app_id',
+  'requests',
+  'billable_requests',
+  'final',
+  'http1_requests',
+  'h2_requests',
+  'grpc_requests',
+] as const;
 
 /**
  * One row per app and day, by date then app. Anonymous traffic (app_id '')
@@ -25,13 +40,19 @@ export const QPD_COLUMNS = ['date', 'app_id', 'requests', 'billable_requests', '
 export function qpdRows(rows: readonly DailyAppRow[], nowMs: number, latenessMs: number): QpdRow[] {
   return rows
     .filter((r) => r.appId !== '')
-    .map((r) => ({
-      date: new Date(r.dayStartMs).toISOString().slice(0, 10),
-      app_id: r.appId,
-      requests: r.requests,
-      billable_requests: r.billable,
-      final: r.dayStartMs + DAY_MS + latenessMs <= nowMs,
-    }))
+    .map((r) => {
+      const byProtocol = protocolCounts({ requests: r.requests, protocols: r.protocols });
+      return {
+        date: new Date(r.dayStartMs).toISOString().slice(0, 10),
+        app_id: r.appId,
+        requests: r.requests,
+        billable_requests: r.billable,
+        final: r.dayStartMs + DAY_MS + latenessMs <= nowMs,
+        http1_requests: byProtocol['http/1.1'],
+        h2_requests: byProtocol.h2,
+        grpc_requests: byProtocol.grpc,
+      };
+    })
     .sort((a, b) => (a.date === b.date ? compare(a.app_id, b.app_id) : compare(a.date, b.date)));
 }
 

@@ -39,10 +39,10 @@ export function registerReportRoutes(
   app.get(
     '/reports/traffic',
     doc(
-      'Requests, status classes, bytes and latency percentiles per hour or day.',
+      'Requests, status classes, bytes, latency percentiles, protocols and gRPC statuses per hour or day.',
       'Query: `from`, `to` (ISO 8601 date, or time with a zone; ' +
         'required), `granularity` (`hour` or `day`, default hour), `app`, `service`. ' +
-        'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms}]}`.',
+        'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms, protocols, grpc_statuses}]}`.',
     ),
     async (req) => {
       const query = req.query as Query;
@@ -64,7 +64,7 @@ export function registerReportRoutes(
   app.get(
     '/billing/qpd',
     doc(
-      'Queries per day per app, with the final flag, as JSON or CSV.',
+      'Queries per day per app, with the final flag and requests per protocol, as JSON or CSV.',
       'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json).',
     ),
     async (req, reply) => {

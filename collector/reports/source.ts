@@ -48,6 +48,8 @@ export interface DailyAppRow {
   appId: string;
   requests: number;
   billable: number;
+  /** Requests per protocol, as TrafficCounters.protocols (slot 0, HTTP/1.1, left 0). */
+  protocols: number[];
 }
 
 export interface LiveRow {

@@ -1,4 +1,12 @@
-import { emptyCounters, mergeCounters, quantileMs, type TrafficCounters } from '../aggregate/traffic.ts';
+import type { Protocol } from '../../shared/access-event.ts';
+import { GRPC_STATUS_NAMES, type GrpcStatusName } from '../../shared/grpc-status.ts';
+import {
+  emptyCounters,
+  mergeCounters,
+  protocolCounts,
+  quantileMs,
+  type TrafficCounters,
+} from '../aggregate/traffic.ts';
 import type { BucketTraffic } from './source.ts';
 
 /** One row of GET /reports/traffic. */
@@ -15,6 +23,10 @@ export interface TrafficReportRow {
   latency_p50_ms: number;
   latency_p95_ms: number;
   latency_p99_ms: number;
+  /** Requests per protocol the client spoke: http/1.1, h2, grpc (a gRPC call is not counted as h2 too). */
+  protocols: Record<Protocol, number>;
+  /** gRPC calls per status name (OK, UNAVAILABLE, …); only the statuses that occurred. */
+  grpc_statuses: Partial<Record<GrpcStatusName, number>>;
 }
 
 /**
@@ -41,5 +53,15 @@ export function trafficReport(rows: readonly BucketTraffic[]): TrafficReportRow[
       latency_p50_ms: quantileMs(c.latency, 0.5),
       latency_p95_ms: quantileMs(c.latency, 0.95),
       latency_p99_ms: quantileMs(c.latency, 0.99),
+      protocols: protocolCounts(c),
+      grpc_statuses: grpcStatusCounts(c),
     }));
+}
+
+function grpcStatusCounts(c: TrafficCounters): Partial<Record<GrpcStatusName, number>> {
+  const out: Partial<Record<GrpcStatusName, number>> = {};
+  c.grpcStatuses.forEach((n, code) => {
+    if (n > 0) out[GRPC_STATUS_NAMES[code]] = n;
+  });
+  return out;
 }

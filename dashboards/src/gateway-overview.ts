@@ -13,6 +13,7 @@ export const GATEWAY_OVERVIEW_UID = 'tollgate-gateway-overview';
 // `=~` so the "All" value (.*) and multi-selection both work.
 const SERVICE = '{service=~"$service"}';
 const SERVICE_5XX = '{service=~"$service", status_class="5xx"}';
+const GRPC_NOT_OK = '{service=~"$service", grpc_status!="OK"}';
 /**
  * For the upstream pool metrics (ejections, target health), whose service
  * label is the pool's: `svc/group` for a canary group's pool. The variable
@@ -84,6 +85,40 @@ export function gatewayOverview(): Dashboard {
         datasource: ds,
         targets: promTargets({
           expr: `${requestRate(SERVICE_5XX)}\n/\n${requestRate(SERVICE)}`,
+          legend: '{{service}}',
+        }),
+        unit: 'percentunit',
+        width: 12,
+        min: 0,
+      }),
+    )
+
+    .withRow(new RowBuilder('gRPC'))
+    .withPanel(
+      timeSeries({
+        title: 'gRPC calls by status',
+        description:
+          'gRPC calls per second by the grpc-status the client got (tollgate_grpc_calls_total): the ' +
+          "upstream's, or the one the gateway answered with (UNAVAILABLE, RESOURCE_EXHAUSTED, …).",
+        datasource: ds,
+        targets: promTargets({
+          expr: `sum by (grpc_status) (rate(tollgate_grpc_calls_total${SERVICE}[$__rate_interval]))`,
+          legend: '{{grpc_status}}',
+        }),
+        unit: 'reqps',
+        width: 12,
+        stacked: true,
+      }),
+    )
+    .withPanel(
+      timeSeries({
+        title: 'gRPC error ratio by service',
+        description: 'Share of gRPC calls that did not end OK, by service.',
+        datasource: ds,
+        targets: promTargets({
+          expr:
+            `sum by (service) (rate(tollgate_grpc_calls_total${GRPC_NOT_OK}[$__rate_interval]))\n/\n` +
+            `sum by (service) (rate(tollgate_grpc_calls_total${SERVICE}[$__rate_interval]))`,
           legend: '{{service}}',
         }),
         unit: 'percentunit',

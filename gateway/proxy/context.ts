@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, errors, grpcStatusOf, type ErrorCode } from '../errors.ts';
 import { encodeGrpcMessage } from './grpc/status.ts';
+import { GrpcMessageCounter } from './grpc/messages.ts';
+import { tlsVersionOf } from './net/tls-version.ts';
 import type { ErrorClass } from '../../shared/access-event.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import type { BalanceRequest } from './upstream/balancer.ts';
@@ -35,6 +37,11 @@ export class RequestContext implements BalanceRequest {
   grpcDeadlineMs = 0;
   /** A gRPC call's status as the client got it (the upstream's trailers or head, or the gateway's); -1: none. */
   grpcStatus = -1;
+  /** A gRPC call's messages from the client and to it, counted as the bodies stream; undefined when not gRPC. */
+  readonly messagesIn: GrpcMessageCounter | undefined;
+  readonly messagesOut: GrpcMessageCounter | undefined;
+  /** The client connection's TLS version ('TLSv1.3'), '' for plaintext. */
+  readonly tlsVersion: string;
   /** performance.now() when the request head was parsed. */
   readonly startMs: number;
   requestId = '';
@@ -119,6 +126,9 @@ export class RequestContext implements BalanceRequest {
     // Only an HTTP/2 request has a stream; an HTTP/1 request line saying HTTP/2.0 is refused at the edge.
     this.protocol = (req as { stream?: unknown }).stream !== undefined ? 'h2' : 'http/1.1';
     this.grpc = this.protocol === 'h2' && isGrpc(req.headers['content-type']);
+    this.messagesIn = this.grpc ? new GrpcMessageCounter() : undefined;
+    this.messagesOut = this.grpc ? new GrpcMessageCounter() : undefined;
+    this.tlsVersion = tlsVersionOf(req.socket);
     this.startMs = startMs;
     this.timeUpstream = timeUpstream;
     this.headers = req.headers;

@@ -24,6 +24,7 @@ import { QuietRelease } from '../process/memory.ts';
 import { PROXY_LISTENER, ProxyListeners, type ProxyRequest, type ProxyResponse } from './listeners/set.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
 import type { CountingRequest } from './net/counting-request.ts';
+import { tlsVersionOf } from './net/tls-version.ts';
 import type { Identity } from '../control/apps/types.ts';
 
 /**
@@ -100,7 +101,7 @@ export class DataPlane {
   private countRejected(code: ErrorCode, socket: Socket): void {
     this.metrics.gatewayErrors.inc({ code });
     this.snapshot?.unrouted.record(errors[code].status, 0);
-    this.events?.rejected(code, socket.remoteAddress ?? '');
+    this.events?.rejected(code, socket.remoteAddress ?? '', tlsVersionOf(socket));
   }
 
   get current(): Snapshot {

@@ -35,8 +35,18 @@ test('single-node analytics: events from the sink are counted and served by the 
     pino({ level: 'silent' }),
   );
   const startMs = Date.now() - 1000;
-  for (let i = 0; i < 30; i++)
-    sink.emit(sampleEvent({ startMs, status: i < 3 ? 500 : 200, upstreamStatus: i < 3 ? 500 : 200 }));
+  // 20 HTTP/1.1 requests (3 of them 500s), then 5 gRPC calls (OK) and 5 h2 requests.
+  const grpc = {
+    protocol: 'grpc',
+    grpcStatus: 0,
+    grpcMethod: '/shop.Cart/Add',
+    messagesIn: 1,
+    messagesOut: 1,
+  } as const;
+  for (let i = 0; i < 30; i++) {
+    const protocol = i < 20 ? {} : i < 25 ? grpc : ({ protocol: 'h2', tlsVersion: 'TLSv1.3' } as const);
+    sink.emit(sampleEvent({ startMs, status: i < 3 ? 500 : 200, upstreamStatus: i < 3 ? 500 : 200, ...protocol }));
+  }
   await sink.close(5000);
   assert.ok(await eventually(() => analytics.collector.stats.counted === 30, 5000), 'the collector caught up');
 
@@ -46,12 +56,23 @@ test('single-node analytics: events from the sink are counted and served by the 
   const traffic = await app.inject(`/reports/traffic?from=${from}&to=${to}&app=acme`);
   assert.equal(traffic.statusCode, 200);
   assert.deepEqual(
-    traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx]),
-    [[from, 30, 3]],
+    traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx, r.protocols, r.grpc_statuses]),
+    [[from, 30, 3, { 'http/1.1': 20, h2: 5, grpc: 5 }, { OK: 5 }]],
   );
   const day = from.slice(0, 10);
   const qpd = await app.inject(`/billing/qpd?from=${day}&to=${day}`);
-  assert.deepEqual(qpd.json().rows, [{ date: day, app_id: 'acme', requests: 30, billable_requests: 27, final: false }]);
+  assert.deepEqual(qpd.json().rows, [
+    {
+      date: day,
+      app_id: 'acme',
+      requests: 30,
+      billable_requests: 27,
+      final: false,
+      http1_requests: 20,
+      h2_requests: 5,
+      grpc_requests: 5,
+    },
+  ]);
   const live = (await app.inject('/stats/live')).json();
   assert.deepEqual(live.today, [{ app_id: 'acme', service: 'api', requests: 30 }]);
   assert.match(await register.metrics(), /tollgate_collector_events_total\{result="counted"\} 30/);

@@ -3,7 +3,8 @@
  * produce, computed here independently of the collector.
  */
 import { randomUUID } from 'node:crypto';
-import type { AccessEvent, ErrorClass } from '../../shared/access-event.ts';
+import { GRPC_STATUS_NAMES } from '../../shared/grpc-status.ts';
+import { type AccessEvent, type ErrorClass, PLAIN_HTTP1, PROTOCOLS } from '../../shared/access-event.ts';
 import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import { aggregateReport, appTraffic, rawReport } from '../../collector/clickhouse/test-clickhouse.ts';
 import type { TrafficReportRow } from '../../collector/reports/traffic-report.ts';
@@ -46,6 +47,7 @@ export function makeEvents(n: number, nowMs = Date.now()): AccessEvent[] {
       target: '',
       errorClass,
       traceId: '',
+      ...protocolFields(i),
     });
   }
   return events;
@@ -70,8 +72,15 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
         status_5xx: 0,
         bytes_in: 0,
         bytes_out: 0,
+        protocols: { 'http/1.1': 0, h2: 0, grpc: 0 },
+        grpc_statuses: {},
       };
       rows.set(bucketMs, row);
+    }
+    row.protocols[e.protocol]++;
+    if (e.grpcStatus >= 0) {
+      const name = GRPC_STATUS_NAMES[e.grpcStatus];
+      row.grpc_statuses[name] = (row.grpc_statuses[name] ?? 0) + 1;
     }
     row.requests++;
     const k = `status_${Math.floor(e.status / 100)}xx` as 'status_2xx';
@@ -105,4 +114,19 @@ export async function readReports(db: ClickHouseClient, events: readonly AccessE
     }
   }
   return check;
+}
+
+/** Every third event is h2 (over TLS), every third a gRPC call with one of four statuses; the rest plain HTTP/1.1. */
+function protocolFields(i: number): Pick<AccessEvent, keyof typeof PLAIN_HTTP1> {
+  const protocol = PROTOCOLS[i % PROTOCOLS.length];
+  if (protocol === 'http/1.1') return PLAIN_HTTP1;
+  if (protocol === 'h2') return { ...PLAIN_HTTP1, protocol, tlsVersion: 'TLSv1.3' };
+  return {
+    protocol,
+    tlsVersion: '',
+    grpcStatus: [0, 0, 14, 5][(i >> 2) % 4],
+    grpcMethod: '/shop.Cart/Add',
+    messagesIn: 1 + (i % 3),
+    messagesOut: 1,
+  };
 }

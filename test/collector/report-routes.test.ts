@@ -110,6 +110,8 @@ test('the hourly traffic report of one app and service has one row per bucket wi
       latency_p50_ms: 1.75,
       latency_p95_ms: 2.425,
       latency_p99_ms: 2.485,
+      protocols: { 'http/1.1': 99, h2: 0, grpc: 0 },
+      grpc_statuses: {},
     },
   ]);
 });
@@ -164,12 +166,16 @@ test(
     const res = await get(app, '/billing/qpd?from=2025-03-09&to=2025-03-10');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.rows, [
-      { date: '2025-03-09', app_id: 'acme', requests: 1, billable_requests: 1, final: true },
-      { date: '2025-03-10', app_id: 'acme', requests: 100, billable_requests: 99, final: false },
-      { date: '2025-03-10', app_id: 'beta, inc "b"', requests: 2, billable_requests: 1, final: false },
+      { date: '2025-03-09', app_id: 'acme', requests: 1, billable_requests: 1, final: true, ...http1(1) },
+      { date: '2025-03-10', app_id: 'acme', requests: 100, billable_requests: 99, final: false, ...http1(100) },
+      { date: '2025-03-10', app_id: 'beta, inc "b"', requests: 2, billable_requests: 1, final: false, ...http1(2) },
     ]);
   },
 );
+
+function http1(requests: number) {
+  return { http1_requests: requests, h2_requests: 0, grpc_requests: 0 };
+}
 
 test('billing QPD as CSV has a header and quotes fields that need it', async (t) => {
   const app = await server(t);
@@ -180,9 +186,9 @@ test('billing QPD as CSV has a header and quotes fields that need it', async (t)
   assert.equal(
     res.text,
     [
-      'date,app_id,requests,billable_requests,final',
-      '2025-03-10,acme,100,99,false',
-      '2025-03-10,"beta, inc ""b""",2,1,false',
+      'date,app_id,requests,billable_requests,final,http1_requests,h2_requests,grpc_requests',
+      '2025-03-10,acme,100,99,false,100,0,0',
+      '2025-03-10,"beta, inc ""b""",2,1,false,2,0,0',
       '',
     ].join('\r\n'),
   );

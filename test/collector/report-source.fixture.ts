@@ -36,13 +36,32 @@ export const NOW_S = NOW / 1000;
 
 export function events(): AccessEvent[] {
   const out: AccessEvent[] = [];
-  // acme/api at 13:00: 99 fast requests (1.8 ms); acme/search at 13:00: one slow 503 (600 ms).
-  for (let i = 0; i < 99; i++) out.push(sampleEvent({ startMs: T + i * 1000 }));
-  out.push(sampleEvent({ startMs: T + 5, service: 'search', status: 503, upstreamStatus: 503, totalUs: 600_000 }));
+  // acme/api at 13:00: 99 fast requests (1.8 ms), the first 10 over h2; acme/search at 13:00: one slow gRPC call
+  // that failed UNAVAILABLE (recorded 503, 600 ms).
+  for (let i = 0; i < 99; i++) out.push(sampleEvent({ startMs: T + i * 1000, protocol: i < 10 ? 'h2' : 'http/1.1' }));
+  const unavailable = { protocol: 'grpc', grpcStatus: 14, grpcMethod: '/shop.Search/Find' } as const;
+  out.push(
+    sampleEvent({
+      startMs: T + 5,
+      service: 'search',
+      status: 503,
+      upstreamStatus: 503,
+      totalUs: 600_000,
+      ...unavailable,
+    }),
+  );
   // beta/api at 14:00: a 404 and a rate-limited 429; an anonymous request; acme a day earlier.
   out.push(sampleEvent({ startMs: T + H, appId: 'beta', status: 404, upstreamStatus: 404 }));
   out.push(
-    sampleEvent({ startMs: T + H + 1, appId: 'beta', status: 429, upstreamStatus: 0, errorClass: 'rate_limited' }),
+    sampleEvent({
+      startMs: T + H + 1,
+      appId: 'beta',
+      status: 429,
+      upstreamStatus: 0,
+      errorClass: 'rate_limited',
+      protocol: 'grpc',
+      grpcStatus: 8,
+    }),
   );
   out.push(sampleEvent({ startMs: T + H + 2, appId: '' }));
   out.push(sampleEvent({ startMs: T - 24 * H, status: 301, upstreamStatus: 301 }));

@@ -73,11 +73,26 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
       }
 
       const qpd = await json(cluster, '/billing/qpd?from=2025-03-09&to=2025-03-10');
+      const qpdDay = (date: string, app_id: string, requests: number, billable_requests: number, final: boolean) => ({
+        date,
+        app_id,
+        requests,
+        billable_requests,
+        final,
+      });
       assert.deepEqual(qpd.rows, [
-        { date: '2025-03-09', app_id: 'acme', requests: 1, billable_requests: 1, final: true },
-        { date: '2025-03-10', app_id: 'acme', requests: 100, billable_requests: 99, final: false },
-        { date: '2025-03-10', app_id: 'beta', requests: 2, billable_requests: 1, final: false },
+        { ...qpdDay('2025-03-09', 'acme', 1, 1, true), http1_requests: 1, h2_requests: 0, grpc_requests: 0 },
+        { ...qpdDay('2025-03-10', 'acme', 100, 99, false), http1_requests: 89, h2_requests: 10, grpc_requests: 1 },
+        { ...qpdDay('2025-03-10', 'beta', 2, 1, false), http1_requests: 1, h2_requests: 0, grpc_requests: 1 },
       ]);
+      assert.deepEqual(
+        hourly.rows.map((r: any) => [r.protocols, r.grpc_statuses]),
+        [
+          [{ 'http/1.1': 89, h2: 10, grpc: 1 }, { UNAVAILABLE: 1 }],
+          [{ 'http/1.1': 2, h2: 0, grpc: 1 }, { RESOURCE_EXHAUSTED: 1 }],
+        ],
+        'requests per protocol and gRPC calls per status',
+      );
     } finally {
       await cluster.close();
       await single.close();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 import { skipWithoutClickHouse as skip, withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
 import { SourceTotals } from '../../collector/cluster/source-totals.ts';
+import { AGGREGATE_COLUMNS } from '../../collector/cluster/traffic-counters.ts';
 import type { AggregateRow } from '../../collector/cluster/source-totals.ts';
 import type { ClickHouseClient } from '../../collector/clickhouse/http-client.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
@@ -65,20 +66,7 @@ test('writes the same rows after a crash between the ClickHouse ack and the Kafk
       ['traffic_hourly', 'traffic_daily'].map((table) =>
         db.query<AggregateRow>(`SELECT toUInt32(bucket) AS bucket, app_id, service, source,
           max(source_offset) AS last_offset,
-          ${[
-            'requests',
-            'status_2xx',
-            'status_3xx',
-            'status_4xx',
-            'status_5xx',
-            'billable',
-            'rejections',
-            'bytes_in',
-            'bytes_out',
-            'latency_buckets',
-          ]
-            .map((c) => `argMax(${c}, source_offset) AS ${c}`)
-            .join(', ')}
+          ${AGGREGATE_COLUMNS.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(', ')}
         FROM ${table} GROUP BY bucket, app_id, service, source`),
       ),
     );

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import type { AccessEvent } from '../../shared/access-event.ts';
+import { type AccessEvent, PLAIN_HTTP1 } from '../../shared/access-event.ts';
 import { decode } from '../../shared/access-event-codec.ts';
 import { EventIdGenerator } from '../../shared/access-event-id.ts';
 import { createEventMetrics, type EventMetrics } from '../../gateway/metrics.ts';
@@ -107,6 +107,7 @@ export function numberedEvent(index: number): AccessEvent {
     target: 'http://10.0.0.7:8080',
     errorClass: 'none',
     traceId: '0af7651916cd43dd8448eb211c80319c',
+    ...PLAIN_HTTP1,
   };
 }
 

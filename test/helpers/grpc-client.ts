@@ -31,17 +31,17 @@ export function echoClient(port: number, ca?: string) {
       new Promise((resolve, reject) =>
         greeter.SayHello({ name }, (err: any, res: any) => (err ? reject(err) : resolve(res))),
       ),
-    serverStream: (req: object): Promise<{ replies: any[]; error?: CallError }> =>
+    serverStream: (req: object, meta: Record<string, string> = {}): Promise<{ replies: any[]; error?: CallError }> =>
       new Promise((resolve) => {
         const replies: any[] = [];
-        const call = echo.ServerStream(req);
+        const call = echo.ServerStream(req, md(meta));
         call.on('data', (r: any) => replies.push(r));
         call.on('error', (error: CallError) => resolve({ replies, error }));
         call.on('end', () => resolve({ replies }));
       }),
-    clientStream: (messages: string[]): Promise<any> =>
+    clientStream: (messages: string[], meta: Record<string, string> = {}): Promise<any> =>
       new Promise((resolve, reject) => {
-        const call = echo.ClientStream((err: any, res: any) => (err ? reject(err) : resolve(res)));
+        const call = echo.ClientStream(md(meta), (err: any, res: any) => (err ? reject(err) : resolve(res)));
         for (const message of messages) call.write({ message });
         call.end();
       }),

@@ -9,6 +9,7 @@ import { issue, makeCa } from '../helpers/certs.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
+import { eventsWhere } from '../helpers/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-grpc-'));
 const ca = makeCa(dir);
@@ -83,6 +84,39 @@ test('each call is balanced on its own, over the connections the channel keeps',
   const after = servers.map((s, i) => (s.calls.get('Unary') ?? 0) - before[i]);
   assert.equal(after[0] + after[1], 20);
   assert.ok(after[0] >= 5 && after[1] >= 5, `calls per target: ${after}`);
+});
+
+test('each call is one access event: protocol, TLS version, grpc-status, method and messages each way', async () => {
+  const tagged = (tag: string) => (e: { grpcMethod: string; traceId: string }) => e.traceId === tag;
+  const traceparent = (n: number) => `00-${'a'.repeat(31)}${n}-${'b'.repeat(16)}-01`;
+  const tag = (n: number) => `${'a'.repeat(31)}${n}`;
+  await client.clientStream(['a', 'b', 'c', 'd'], { traceparent: traceparent(1) });
+  await client.serverStream({ message: 'n', repeat: 7, fail_code: 9 }, { traceparent: traceparent(2) });
+  const secure = echoClient(gw.port('public'), ca.cert);
+  try {
+    await secure.unary({ message: 'tls' }, { traceparent: traceparent(3) });
+  } finally {
+    secure.close();
+  }
+  const [upload] = await eventsWhere(gw, tagged(tag(1)));
+  assert.deepEqual(
+    [upload.protocol, upload.tlsVersion, upload.grpcStatus, upload.grpcMethod, upload.messagesIn, upload.messagesOut],
+    ['grpc', '', 0, '/helloworld.Echo/ClientStream', 4, 1],
+  );
+  const [failed] = await eventsWhere(gw, tagged(tag(2)));
+  assert.deepEqual(
+    [failed.protocol, failed.grpcStatus, failed.grpcMethod, failed.messagesIn, failed.messagesOut, failed.status],
+    ['grpc', 9, '/helloworld.Echo/ServerStream', 1, 7, 200],
+  );
+  const [overTls] = await eventsWhere(gw, tagged(tag(3)));
+  assert.deepEqual([overTls.protocol, overTls.tlsVersion, overTls.grpcStatus], ['grpc', 'TLSv1.3', 0]);
+  await raw({ ':path': '/nowhere.Service/Method', ...grpcCall, traceparent: traceparent(4) });
+  const [unrouted] = await eventsWhere(gw, tagged(tag(4)));
+  assert.deepEqual(
+    [unrouted?.grpcMethod, unrouted?.grpcStatus, unrouted?.messagesIn, unrouted?.status],
+    ['/nowhere.Service/Method', 12, 0, 404],
+    "the gateway's own status, recorded with its HTTP status",
+  );
 });
 
 test("an upstream's error status and message reach the client as it sent them, and are counted", async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { decode } from '../../../shared/access-event-codec.ts';
+import { PLAIN_HTTP1 } from '../../../shared/access-event.ts';
 import { eventIdTimeMs } from '../../../shared/access-event-id.ts';
 import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
@@ -69,6 +70,7 @@ test('requestRecord writes a finished request as its access event, with a new id
     target: 'http://10.0.3.17:8080',
     errorClass: 'none',
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    ...PLAIN_HTTP1,
   });
 });
 

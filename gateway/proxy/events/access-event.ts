@@ -1,4 +1,4 @@
-import type { AccessEvent } from '../../../shared/access-event.ts';
+import { type AccessEvent, PLAIN_HTTP1 } from '../../../shared/access-event.ts';
 import { newEventId } from '../../../shared/access-event-id.ts';
 import { decode, encodeFields } from '../../../shared/access-event-codec.ts';
 import type { RequestContext } from '../context.ts';
@@ -22,7 +22,7 @@ export function traceIdOf(header: string | string[] | undefined): string {
 const TIME_ORIGIN_MS = performance.timeOrigin;
 
 /**
- * The fact of one finished request, encoded (v1) as a view of the codec's buffer that the next encode
+ * The fact of one finished request, encoded as a view of the codec's buffer that the next encode
  * overwrites: the sinks copy it into their log at once. No AccessEvent is built on the way (see encodeFields).
  * Times are whole microseconds; the codec takes integers only. Throws RangeError for what the codec refuses.
  */
@@ -49,6 +49,12 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.target ? ctx.target.id : '',
     ctx.errorClass(status),
     traceIdOf(ctx.req.headers.traceparent),
+    ctx.grpc ? 'grpc' : ctx.protocol,
+    ctx.tlsVersion,
+    ctx.grpcStatus,
+    ctx.grpc ? ctx.path : '',
+    ctx.messagesIn?.count ?? 0,
+    ctx.messagesOut?.count ?? 0,
   );
 }
 
@@ -58,7 +64,7 @@ export function accessEvent(ctx: RequestContext, status: number, seconds: number
 }
 
 /** A request Node's parser refused before it became one (malformed, too large, too slow). */
-export function rejectedEvent(code: ErrorCode, node: string, clientIp: string): AccessEvent {
+export function rejectedEvent(code: ErrorCode, node: string, clientIp: string, tlsVersion: string): AccessEvent {
   return {
     id: newEventId(),
     startMs: Date.now(),
@@ -78,5 +84,7 @@ export function rejectedEvent(code: ErrorCode, node: string, clientIp: string): 
     target: '',
     errorClass: errors[code].errorClass,
     traceId: '',
+    ...PLAIN_HTTP1,
+    tlsVersion,
   };
 }

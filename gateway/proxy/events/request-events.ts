@@ -58,7 +58,7 @@ export class RequestEvents {
   }
 
   /** A request Node's parser refused before it became one, counted as unrouted. */
-  rejected(code: ErrorCode, clientIp: string): void {
-    this.#sink.emit(rejectedEvent(code, this.#node, clientIp));
+  rejected(code: ErrorCode, clientIp: string, tlsVersion: string): void {
+    this.#sink.emit(rejectedEvent(code, this.#node, clientIp, tlsVersion));
   }
 }

@@ -1,25 +1,6 @@
-/** gRPC status codes (grpc/doc/statuscodes.md). */
-export const GRPC_STATUS = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+import { GRPC_STATUS, GRPC_STATUS_NAMES, type GrpcStatusName } from '../../../shared/grpc-status.ts';
 
-export type GrpcStatusName = keyof typeof GRPC_STATUS;
+export { GRPC_STATUS, type GrpcStatusName };
 
 /**
  * The status a gateway-written reply has for a gRPC call, from its HTTP
@@ -89,7 +70,7 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-const NAMES = Object.keys(GRPC_STATUS) as GrpcStatusName[];
+const NAMES = GRPC_STATUS_NAMES;
 
 /**
  * The label a call's status is counted under: its name, from the number the client got (-1: it got none);

@@ -36,6 +36,12 @@ const FIELDS = [
   'target',
   'errorClass',
   'traceId',
+  'protocol',
+  'tlsVersion',
+  'grpcStatus',
+  'grpcMethod',
+  'messagesIn',
+  'messagesOut',
 ] as const;
 const NUMBER_FIELDS = new Set<string>([
   'startMs',
@@ -46,11 +52,15 @@ const NUMBER_FIELDS = new Set<string>([
   'gatewayUs',
   'bytesIn',
   'bytesOut',
+  'messagesIn',
+  'messagesOut',
 ]);
 const ERROR_CLASS_SET = new Set<string>(ERROR_CLASSES);
 
 function checked(field: string, value: unknown): unknown {
-  if (NUMBER_FIELDS.has(field)) {
+  if (field === 'grpcStatus') {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < -1) throw new Error(`bad ${field}`);
+  } else if (NUMBER_FIELDS.has(field)) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`bad ${field}`);
   } else if (
     typeof value !== 'string' ||
@@ -69,56 +79,16 @@ const jsonObject: Codec = {
     if (b[0] !== 2) throw new Error('unknown version');
     const raw = JSON.parse(b.toString('utf8', 1)) as Record<string, unknown>;
     if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
-    return {
-      id: checked('id', raw.id) as string,
-      startMs: checked('startMs', raw.startMs) as number,
-      node: checked('node', raw.node) as string,
-      appId: checked('appId', raw.appId) as string,
-      service: checked('service', raw.service) as string,
-      route: checked('route', raw.route) as string,
-      method: checked('method', raw.method) as string,
-      status: checked('status', raw.status) as number,
-      upstreamStatus: checked('upstreamStatus', raw.upstreamStatus) as number,
-      totalUs: checked('totalUs', raw.totalUs) as number,
-      upstreamUs: checked('upstreamUs', raw.upstreamUs) as number,
-      gatewayUs: checked('gatewayUs', raw.gatewayUs) as number,
-      bytesIn: checked('bytesIn', raw.bytesIn) as number,
-      bytesOut: checked('bytesOut', raw.bytesOut) as number,
-      clientIp: checked('clientIp', raw.clientIp) as string,
-      target: checked('target', raw.target) as string,
-      errorClass: checked('errorClass', raw.errorClass) as ErrorClass,
-      traceId: checked('traceId', raw.traceId) as string,
-    };
+    const e: Record<string, unknown> = {};
+    for (const field of FIELDS) e[field] = checked(field, raw[field]);
+    return e as unknown as AccessEvent;
   },
 };
 
 // Version byte 3, then the fields as a positional JSON array: JSON at its most compact.
 const jsonArray: Codec = {
   name: 'JSON array',
-  encode: (e) =>
-    Buffer.from(
-      '\u0003' +
-        JSON.stringify([
-          e.id,
-          e.startMs,
-          e.node,
-          e.appId,
-          e.service,
-          e.route,
-          e.method,
-          e.status,
-          e.upstreamStatus,
-          e.totalUs,
-          e.upstreamUs,
-          e.gatewayUs,
-          e.bytesIn,
-          e.bytesOut,
-          e.clientIp,
-          e.target,
-          e.errorClass,
-          e.traceId,
-        ]),
-    ),
+  encode: (e) => Buffer.from('\u0003' + JSON.stringify(FIELDS.map((field) => e[field]))),
   decode(b) {
     if (b[0] !== 3) throw new Error('unknown version');
     const raw = JSON.parse(b.toString('utf8', 1)) as unknown[];
@@ -129,7 +99,7 @@ const jsonArray: Codec = {
   },
 };
 
-const binary: Codec = { name: 'binary v1', encode, decode };
+const binary: Codec = { name: 'binary v2', encode, decode };
 const codecs = [binary, jsonObject, jsonArray];
 
 const events = sampleEvents(4096);

@@ -2,7 +2,7 @@
 // upstream failures, IPv4 clients mostly seen as IPv4-mapped IPv6 (a
 // dual-stack listener), half the requests traced. Seeded, so every run and
 // every competitor sees the same events.
-import type { AccessEvent, ErrorClass } from '../../../shared/access-event.ts';
+import { type AccessEvent, type ErrorClass, PLAIN_HTTP1 } from '../../../shared/access-event.ts';
 import { EventIdGenerator } from '../../../shared/access-event-id.ts';
 import { seededRandom } from '../../helpers/seeded-random.ts';
 
@@ -50,6 +50,7 @@ export function sampleEvents(count: number, seed = 42): AccessEvent[] {
       target: `http://10.0.${int(0, 9)}.${int(2, 250)}:8080`,
       errorClass: 'none',
       traceId: random() < 0.5 ? hex(32) : '',
+      ...PLAIN_HTTP1,
     };
     if (roll < 0.07) {
       const errorClass: ErrorClass = pick(['rate_limited', 'unauthorized', 'forbidden']);

@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric, refusals } from '../../helpers/metrics.ts';
+import { eventsWhere } from '../../helpers/events.ts';
 import { h2Request, handshake, httpsGet } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
@@ -88,6 +89,16 @@ test('ALPN picks h2 or http/1.1 on one port, and both go through the routes', as
   assert.ok(
     (await metric(gw, 'tollgate_tls_handshakes_total', 'listener="public",version="TLSv1.3",protocol="h2"')) >= 2,
   );
+});
+
+test('access events name the protocol and TLS version the client used', async () => {
+  const port = gw.port('public');
+  await h2Request(port, '/api/events-h2', client);
+  await httpsGet(port, '/api/events-h1', { ...client, maxVersion: 'TLSv1.2' });
+  const [h2] = await eventsWhere(gw, (e) => e.route !== '' && e.protocol === 'h2');
+  assert.deepEqual([h2?.protocol, h2?.tlsVersion, h2?.grpcStatus, h2?.grpcMethod], ['h2', 'TLSv1.3', -1, '']);
+  const [h1] = await eventsWhere(gw, (e) => e.route !== '' && e.tlsVersion === 'TLSv1.2');
+  assert.deepEqual([h1?.protocol, h1?.tlsVersion], ['http/1.1', 'TLSv1.2']);
 });
 
 test('every answer on a TLS listener with hsts carries Strict-Transport-Security, proxied or not', async () => {

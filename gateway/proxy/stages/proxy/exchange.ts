@@ -233,6 +233,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
+    this.ctx.messagesOut?.push(chunk);
     if (this.headStatus !== 0) this.sendHead();
     if (this.ctx.res.write(chunk)) {
       // Every change to the entry goes through `phase`, which knows the one queue it may be in.

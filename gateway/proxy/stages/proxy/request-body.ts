@@ -5,7 +5,8 @@ import { GatewayError } from '../../../errors.ts';
 /**
  * The client's body as the upstream request sends it: the guard's buffer when
  * the guard read it, else the request stream itself, counted on the way when
- * it is chunked so the size limit holds without a Content-Length.
+ * it is chunked so the size limit holds without a Content-Length, and
+ * always for a gRPC call, whose messages are counted as they pass.
  */
 export function requestBody(ctx: RequestContext): Readable | Buffer {
   if (ctx.body !== undefined) return ctx.body; // read by the guard (bytesIn counted there)
@@ -13,13 +14,15 @@ export function requestBody(ctx: RequestContext): Readable | Buffer {
   const req = ctx.req;
   const max = ctx.maxBodyBytes;
   const declared = req.headers['content-length'];
-  if (declared !== undefined) {
+  const messages = ctx.messagesIn;
+  if (declared !== undefined && messages === undefined) {
     ctx.bytesIn = Number(declared);
     return req;
   }
   const limited = new Transform({
     transform: (chunk: Buffer, _enc, cb) => {
       ctx.bytesIn += chunk.length;
+      messages?.push(chunk);
       if (max > 0 && ctx.bytesIn > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
       else cb(null, chunk);
     },
