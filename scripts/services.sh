@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec h2load ghz)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -311,6 +311,14 @@ go_tool_status() {
 h2spec_up() { go_tool_up h2spec github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible TOLLGATE_TEST_H2SPEC; }
 h2spec_down() { log "h2spec has no daemon to stop"; }
 h2spec_status() { go_tool_status h2spec; }
+
+# Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
+h2load_up() { tool_up h2load nghttp2-client TOLLGATE_BENCH_H2LOAD; }
+h2load_down() { log "h2load has no daemon to stop"; }
+h2load_status() { tool_status h2load; }
+ghz_up() { go_tool_up ghz github.com/bojand/ghz/cmd/ghz@v0.120.0 TOLLGATE_BENCH_GHZ; }
+ghz_down() { log "ghz has no daemon to stop"; }
+ghz_status() { go_tool_status ghz; }
 
 usage() {
   echo "usage: $0 up|down|status [${SERVICES[*]}]" >&2

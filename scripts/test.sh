@@ -18,7 +18,7 @@ node scripts/bundle.ts
 export TOLLGATE_TEST_CLI="${TOLLGATE_TEST_CLI:-dist/bundle/cli.js}"
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers, h2spec"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export const PERFORMANCE_DOC = new URL('../../docs/performance.md', import.meta.url);
-const BEGIN = '<!-- bench-results:begin (written by npm run bench) -->';
-const END = '<!-- bench-results:end -->';
+const marker = (section: string) => [`<!-- ${section}:begin (written by npm run bench) -->`, `<!-- ${section}:end -->`];
 
 /** Runs `print` and returns what it wrote to the console, which it still sees. */
 export function captured(print: () => void): string {
@@ -25,11 +24,17 @@ export function captured(print: () => void): string {
  * Puts a run's printed results into docs/performance.md between the markers:
  * the command, the machine, and the tables as the bench printed them.
  */
-export function writePerformanceDoc(results: string, command: string, machine: string): void {
+export function writePerformanceDoc(
+  results: string,
+  command: string,
+  machine: string,
+  section = 'bench-results',
+): void {
+  const [BEGIN, END] = marker(section);
   const doc = readFileSync(PERFORMANCE_DOC, 'utf8');
   const i = doc.indexOf(BEGIN);
   const j = doc.indexOf(END);
-  if (i === -1 || j === -1) throw new Error('docs/performance.md lacks the bench-results markers');
+  if (i === -1 || j === -1) throw new Error(`docs/performance.md lacks the ${section} markers`);
   const body = `\nThe last full run: \`${command}\` on ${machine}.\n\n\`\`\`text\n${results.trim()}\n\`\`\`\n`;
   writeFileSync(PERFORMANCE_DOC, doc.slice(0, i + BEGIN.length) + body + doc.slice(j));
 }

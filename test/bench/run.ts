@@ -328,6 +328,25 @@ if (analytics) {
   installCleanup();
   await runAnalytics(analytics);
   process.exit(0);
+} else if (process.argv.includes('--protocols')) {
+  // `npm run bench -- --protocols`: HTTPS, HTTP/2 and gRPC beside nginx and a bare node:http2 proxy
+  // (test/bench/protocols/).
+  const { runProtocols, printProtocols } = await import('./protocols/run.ts');
+  const result = await runProtocols();
+  if (result) {
+    const printed = captured(() => printProtocols(result));
+    console.log(
+      `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'protocols-latest')}`,
+    );
+    const settings = benchEnv();
+    if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
+      const command = `${settings ? `${settings} ` : ''}npm run bench -- --protocols`;
+      const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
+      writePerformanceDoc(printed, command, machine, 'protocol-results');
+      console.log('wrote docs/performance.md (protocols)');
+    }
+  }
+  process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
   // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate
   // (concurrent-cpu.ts).
