@@ -1,5 +1,5 @@
 // A typical event for the codec's tests.
-import type { AccessEvent } from './access-event.ts';
+import { type AccessEvent, PLAIN_HTTP1 } from './access-event.ts';
 
 export const typical: AccessEvent = {
   id: '01890a5d-ac96-774b-bcce-b302099a8057',
@@ -20,12 +20,7 @@ export const typical: AccessEvent = {
   target: 'http://10.0.3.17:8080',
   errorClass: 'none',
   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-  protocol: 'http/1.1',
-  tlsVersion: '',
-  grpcStatus: -1,
-  grpcMethod: '',
-  messagesIn: 0,
-  messagesOut: 0,
+  ...PLAIN_HTTP1,
 };
 
 /** A gRPC call over TLS, as a v2 writer records it. */

@@ -1,5 +1,5 @@
 /** The reading half of the AccessEvent codec (the layout: access-event-format.ts). It runs on the collectors. */
-import { ERROR_CLASSES, PROTOCOLS } from './access-event.ts';
+import { ERROR_CLASSES, PLAIN_HTTP1, PROTOCOLS } from './access-event.ts';
 import type { AccessEvent, ErrorClass, Protocol } from './access-event.ts';
 import { traceIdFromBytes, uuidFromBytes } from './access-event-id.ts';
 import { formatIpv4, formatIpv6 } from './access-event-ip.ts';
@@ -74,12 +74,7 @@ function readV1(): AccessEvent {
     target: readString('target'),
     errorClass: readErrorClass(),
     traceId: flags & FLAG_TRACE_RAW ? readRaw16(traceIdFromBytes) : readString('traceId'),
-    protocol: 'http/1.1',
-    tlsVersion: '',
-    grpcStatus: -1,
-    grpcMethod: '',
-    messagesIn: 0,
-    messagesOut: 0,
+    ...PLAIN_HTTP1,
   };
   return event;
 }

@@ -3,7 +3,8 @@ import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { hasExited } from './procs.ts';
 
-function tcpConnects(port: number): Promise<boolean> {
+/** True once a TCP connection to 127.0.0.1:port succeeds. */
+export function tcpConnects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('connect', () => {

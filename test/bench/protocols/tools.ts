@@ -1,9 +1,9 @@
 // Load generators and processes for the protocol benchmarks (run.ts): ghz for gRPC, h2load for HTTP/2.
 import { accessSync, constants } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { onPath, runToCompletion, spawnTracked, stopTracked, logExcerpt, hasExited } from '../procs.ts';
 import { pinned } from '../cpu-pin.ts';
+import { tcpConnects } from '../ready.ts';
 
 export const repoRoot = join(import.meta.dirname, '../../..');
 export const ghzBin = process.env.TOLLGATE_BENCH_GHZ ?? join(repoRoot, '.services/bin/ghz');
@@ -13,17 +13,6 @@ export interface Running {
   name: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Starts `cmd` in its own process group (log in workDir) and waits until every port accepts connections. */
@@ -39,7 +28,7 @@ export async function startProcess(
   const child = spawnTracked(...pinned(role, cmd, args), { logFile, cwd: repoRoot });
   const deadline = Date.now() + 15_000;
   for (const port of ports) {
-    while (!(await connects(port))) {
+    while (!(await tcpConnects(port))) {
       if (hasExited(child) || Date.now() > deadline) {
         await stopTracked(child);
         throw new Error(`${name} did not listen on ${port}\n--- ${logFile} ---\n${logExcerpt(logFile)}`);
