@@ -315,13 +315,12 @@ async function instructions(): Promise<void> {
   const { runInstructions, printInstructions } = await import('./instructions.ts');
   const rows = await runInstructions();
   printInstructions(rows);
-  console.log(
-    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, rows }, 'instructions-latest')}`,
-  );
+  const file = writeResults({ at: new Date().toISOString(), node: process.version, rows }, 'instructions-latest');
+  console.log(`\nwrote ${file}`);
 }
 
-// `npm run bench -- --analytics[=collector,report,outage]` runs the analytics issue's benchmarks instead
-// (test/bench/analytics/).
+// `--analytics[=collector,report,outage]` (test/bench/analytics/) and `--protocols` (test/bench/protocols/) run
+// those benchmarks instead.
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {
@@ -329,23 +328,7 @@ if (analytics) {
   await runAnalytics(analytics);
   process.exit(0);
 } else if (process.argv.includes('--protocols')) {
-  // `npm run bench -- --protocols`: HTTPS, HTTP/2 and gRPC beside nginx and a bare node:http2 proxy
-  // (test/bench/protocols/).
-  const { runProtocols, printProtocols } = await import('./protocols/run.ts');
-  const result = await runProtocols();
-  if (result) {
-    const printed = captured(() => printProtocols(result));
-    console.log(
-      `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'protocols-latest')}`,
-    );
-    const settings = benchEnv();
-    if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
-      const command = `${settings ? `${settings} ` : ''}npm run bench -- --protocols`;
-      const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
-      writePerformanceDoc(printed, command, machine, 'protocol-results');
-      console.log('wrote docs/performance.md (protocols)');
-    }
-  }
+  await (await import('./protocols/run.ts')).protocolsCommand();
   process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
   // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate

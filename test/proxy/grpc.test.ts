@@ -10,6 +10,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 import { eventsWhere } from '../helpers/events.ts';
+import { MAX_GRPC_METHOD_CHARS } from '../../gateway/proxy/events/access-event.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-grpc-'));
 const ca = makeCa(dir);
@@ -111,6 +112,9 @@ test('each call is one access event: protocol, TLS version, grpc-status, method 
   const [overTls] = await eventsWhere(gw, tagged(tag(3)));
   assert.deepEqual([overTls.protocol, overTls.tlsVersion, overTls.grpcStatus], ['grpc', 'TLSv1.3', 0]);
   await raw({ ':path': '/nowhere.Service/Method', ...grpcCall, traceparent: traceparent(4) });
+  await raw({ ':path': `/nowhere.Service/${'M'.repeat(6000)}`, ...grpcCall, traceparent: traceparent(5) });
+  const [long] = await eventsWhere(gw, tagged(tag(5)));
+  assert.equal(long?.grpcMethod.length, MAX_GRPC_METHOD_CHARS, 'a 6000-character path is counted, its method cut');
   const [unrouted] = await eventsWhere(gw, tagged(tag(4)));
   assert.deepEqual(
     [unrouted?.grpcMethod, unrouted?.grpcStatus, unrouted?.messagesIn, unrouted?.status],

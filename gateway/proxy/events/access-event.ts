@@ -52,10 +52,22 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.grpc ? 'grpc' : ctx.protocol,
     ctx.tlsVersion,
     ctx.grpcStatus,
-    ctx.grpc ? ctx.path : '',
+    ctx.grpc ? grpcMethodOf(ctx.path) : '',
     ctx.messagesIn?.count ?? 0,
     ctx.messagesOut?.count ?? 0,
   );
+}
+
+/** Longest gRPC method an event keeps: real ones are far shorter, and a path a client made up must not make the
+ * event unencodable (the codec refuses a field over MAX_FIELD_BYTES), which would leave the call uncounted. */
+export const MAX_GRPC_METHOD_CHARS = 1024;
+
+/** The call's path as its gRPC method, cut to MAX_GRPC_METHOD_CHARS (at most 3 UTF-8 bytes each, never half a pair). */
+function grpcMethodOf(path: string): string {
+  if (path.length <= MAX_GRPC_METHOD_CHARS) return path;
+  const end = MAX_GRPC_METHOD_CHARS;
+  const high = path.charCodeAt(end - 1);
+  return path.slice(0, high >= 0xd800 && high <= 0xdbff ? end - 1 : end);
 }
 
 /** requestRecord's event as an object, with a new id (tests and tools; the request path sends the bytes). */

@@ -10,7 +10,8 @@ import { pinningNote } from '../cpu-pin.ts';
 import { runPeak } from '../load.ts';
 import { installCleanup } from '../procs.ts';
 import { freePort } from '../ready.ts';
-import { median } from '../report.ts';
+import { median, writeResults } from '../report.ts';
+import { benchEnv, captured, gitCommit, writePerformanceDoc } from '../performance-doc.ts';
 import { newWorkDir, startUpstream } from '../servers.ts';
 import { ghz, type GhzResult, h2load, missingTools, repoRoot, type Running, startProcess } from './tools.ts';
 
@@ -219,7 +220,8 @@ export function printProtocols(r: ProtocolResults): void {
   );
   for (const g of grpc) {
     console.log(
-      `  ${g.name.padEnd(17)}${fmt(g.rps).padStart(8)}${g.p99.toFixed(1).padStart(9)} ms${g.half.p99Ms.toFixed(1).padStart(13)} ms` +
+      `  ${g.name.padEnd(17)}${fmt(g.rps).padStart(8)}${g.p99.toFixed(1).padStart(9)} ms` +
+        `${g.half.p99Ms.toFixed(1).padStart(13)} ms` +
         `${String(g.failed + g.half.failed).padStart(9)}${ratio(tg.rps, g.rps).padStart(16)}`,
     );
   }
@@ -245,6 +247,25 @@ export function printProtocols(r: ProtocolResults): void {
   console.log('\nHTTP/2 over TLS (h2load, 10 connections × 10 streams)   req/s');
   for (const [n, v] of Object.entries(h2)) console.log(`  ${n.padEnd(42)}${fmt(v).padStart(8)}`);
   console.log(
-    `  tollgate ÷ nginx: ${ratio(h2.tollgate, h2.nginx)}; tollgate h2 ÷ tollgate HTTP/1.1 over TLS: ${ratio(h2.tollgate, https['tollgate https'])}`,
+    `  tollgate ÷ nginx: ${ratio(h2.tollgate, h2.nginx)}; ` +
+      `tollgate h2 ÷ tollgate HTTP/1.1 over TLS: ${ratio(h2.tollgate, https['tollgate https'])}`,
   );
+}
+
+/** The `--protocols` command: run, print, keep the results, and write the docs section from a default run. */
+export async function protocolsCommand(): Promise<void> {
+  const result = await runProtocols();
+  if (!result) return;
+  const printed = captured(() => printProtocols(result));
+  console.log(
+    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'protocols-latest')}`,
+  );
+  // A run with the default settings is the one the docs show; BENCH_WRITE_DOCS=1 forces it.
+  const settings = benchEnv();
+  if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
+    const command = `${settings ? `${settings} ` : ''}npm run bench -- --protocols`;
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
+    writePerformanceDoc(printed, command, machine, 'protocol-results');
+    console.log('wrote docs/performance.md (protocols)');
+  }
 }
