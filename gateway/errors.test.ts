@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { errors, errorBody, grpcStatusOf, type ErrorCode } from './errors.ts';
-import { GRPC_STATUS } from './proxy/grpc/status.ts';
+import { GRPC_STATUS } from '../shared/grpc-status.ts';
 
 test('every error code is GW_ERR_*, has a 4xx/5xx status and a message', () => {
   for (const [code, def] of Object.entries(errors)) {

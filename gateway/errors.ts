@@ -1,5 +1,6 @@
 import type { ErrorClass } from '../shared/access-event.ts';
-import { GRPC_STATUS, grpcStatusOfHttp, type GrpcStatusName } from './proxy/grpc/status.ts';
+import { GRPC_STATUS, type GrpcStatusName } from '../shared/grpc-status.ts';
+import { grpcStatusOfHttp } from './proxy/grpc/status.ts';
 
 /**
  * Every reply the gateway writes itself carries one of these codes. Codes are

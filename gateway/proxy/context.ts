@@ -37,10 +37,11 @@ export class RequestContext implements BalanceRequest {
   grpcDeadlineMs = 0;
   /** A gRPC call's status as the client got it (the upstream's trailers or head, or the gateway's); -1: none. */
   grpcStatus = -1;
-  /** A gRPC call's messages from the client and to it, counted as the bodies stream; undefined when not gRPC. */
+  /** A gRPC call's messages from the client and to it, counted as the bodies stream; undefined when not gRPC or not
+   * recorded. */
   readonly messagesIn: GrpcMessageCounter | undefined;
   readonly messagesOut: GrpcMessageCounter | undefined;
-  /** The client connection's TLS version ('TLSv1.3'), '' for plaintext. */
+  /** The client connection's TLS version ('TLSv1.3'), '' for plaintext or when not recorded. */
   readonly tlsVersion: string;
   /** performance.now() when the request head was parsed. */
   readonly startMs: number;
@@ -100,9 +101,9 @@ export class RequestContext implements BalanceRequest {
   finished = false;
   /** Seconds from start to the response's end(), when its access event was committed there; -1 until then. */
   eventSeconds = -1;
-  /** The access event reads the upstream timing below; without an event sink nothing does, and the proxy skips its
-   * clock reads. */
-  readonly timeUpstream: boolean;
+  /** An access event will record this request (an event sink is on). Only the event reads the upstream timing, the
+   * TLS version and the gRPC message counts, so without one the proxy skips them. */
+  readonly recorded: boolean;
   /** For the access event: what the upstream answered (0 = nothing), when the exchange started and how long it took. */
   upstreamStatus = 0;
   upstreamStartMs = 0;
@@ -116,7 +117,7 @@ export class RequestContext implements BalanceRequest {
     res: ServerResponse,
     snapshot: Snapshot,
     startMs: number,
-    timeUpstream: boolean,
+    recorded: boolean,
     listener: ListenerConfig,
   ) {
     this.req = req;
@@ -126,11 +127,11 @@ export class RequestContext implements BalanceRequest {
     // Only an HTTP/2 request has a stream; an HTTP/1 request line saying HTTP/2.0 is refused at the edge.
     this.protocol = (req as { stream?: unknown }).stream !== undefined ? 'h2' : 'http/1.1';
     this.grpc = this.protocol === 'h2' && isGrpc(req.headers['content-type']);
-    this.messagesIn = this.grpc ? new GrpcMessageCounter() : undefined;
-    this.messagesOut = this.grpc ? new GrpcMessageCounter() : undefined;
-    this.tlsVersion = tlsVersionOf(req.socket);
+    this.messagesIn = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
+    this.messagesOut = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
+    this.tlsVersion = recorded ? tlsVersionOf(req.socket) : '';
     this.startMs = startMs;
-    this.timeUpstream = timeUpstream;
+    this.recorded = recorded;
     this.headers = req.headers;
     this.clientIp = req.socket.remoteAddress ?? '';
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;

@@ -26,7 +26,7 @@ export interface Competitor {
   start(upstreamOrigin: string, workDir: string): Promise<RunningServer>;
 }
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const benchFile = (f: string) => join(repoRoot, 'test', 'bench', f);
 
 /** Runs every server under a tool (instructions.ts: callgrind), which also slows its start. */

@@ -1,6 +1,4 @@
-import { GRPC_STATUS, GRPC_STATUS_NAMES, type GrpcStatusName } from '../../../shared/grpc-status.ts';
-
-export { GRPC_STATUS, type GrpcStatusName };
+import { GRPC_STATUS_NAMES, type GrpcStatusName } from '../../../shared/grpc-status.ts';
 
 /**
  * The status a gateway-written reply has for a gRPC call, from its HTTP
@@ -70,14 +68,12 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
-const NAMES = GRPC_STATUS_NAMES;
-
 /**
  * The label a call's status is counted under: its name, from the number the client got (-1: it got none);
  * a call that ended without a status is UNKNOWN, or CANCELLED when the client left first.
  */
 export function grpcStatusLabel(status: number, clientLeft: boolean): string {
-  if (status >= 0 && status < NAMES.length) return NAMES[status];
+  if (status >= 0 && status < GRPC_STATUS_NAMES.length) return GRPC_STATUS_NAMES[status];
   return clientLeft ? 'CANCELLED' : 'UNKNOWN';
 }
 

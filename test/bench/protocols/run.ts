@@ -12,8 +12,8 @@ import { installCleanup } from '../procs.ts';
 import { freePort } from '../ready.ts';
 import { median, writeResults } from '../report.ts';
 import { benchEnv, captured, gitCommit, writePerformanceDoc } from '../performance-doc.ts';
-import { newWorkDir, startUpstream } from '../servers.ts';
-import { ghz, type GhzResult, h2load, missingTools, repoRoot, type Running, startProcess } from './tools.ts';
+import { newWorkDir, repoRoot, startUpstream } from '../servers.ts';
+import { ghz, type GhzResult, h2load, missingTools, type Running, startProcess } from './tools.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const rounds = Number(process.env.BENCH_PROTOCOL_ROUNDS ?? 3);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { onPath, runToCompletion, spawnTracked, stopTracked, logExcerpt, hasExited } from '../procs.ts';
 import { pinned } from '../cpu-pin.ts';
 import { tcpConnects } from '../ready.ts';
+import { repoRoot } from '../servers.ts';
 
-export const repoRoot = join(import.meta.dirname, '../../..');
 export const ghzBin = process.env.TOLLGATE_BENCH_GHZ ?? join(repoRoot, '.services/bin/ghz');
 export const ECHO_PROTO = join(repoRoot, 'gateway/examples/grpc/echo.proto');
 

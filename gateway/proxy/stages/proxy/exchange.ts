@@ -14,7 +14,8 @@ import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
 import { armDeadline } from '../../grpc/deadline.ts';
-import { GRPC_STATUS, grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
+import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
+import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
 
@@ -116,7 +117,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     }
     const upstream = this.upstream;
     const deadlines = upstream.totalTimeouts;
-    if (deadlines !== undefined || ctx.timeUpstream) {
+    if (deadlines !== undefined || ctx.recorded) {
       const now = performance.now();
       if (ctx.upstreamStartMs === 0) ctx.upstreamStartMs = now;
       deadlines?.add(this, now);
@@ -339,7 +340,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.target.active--;
-    if (this.ctx.timeUpstream) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
+    if (this.ctx.recorded) this.ctx.upstreamMs = performance.now() - this.ctx.upstreamStartMs;
     this.ctx.exchange = undefined;
     this.upstream.totalTimeouts?.remove(this);
     this.phase.leave();

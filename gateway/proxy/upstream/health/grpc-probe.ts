@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
-import { GRPC_STATUS, grpcStatusIn } from '../../grpc/status.ts';
+import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
+import { grpcStatusIn } from '../../grpc/status.ts';
 import { request } from '../undici.ts';
 
 /** The largest answer read: a HealthCheckResponse is a handful of bytes. */
