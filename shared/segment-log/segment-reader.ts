@@ -114,10 +114,11 @@ export class SegmentReader {
         listed = true;
         continue;
       }
-      const sizeBytes = (await segment.handle.stat()).size;
-      const writtenBytes = this.#log ? this.#log.writtenPosition - base : Infinity;
       const sealed = successor !== undefined;
-      segment.scanner.setEnd(sealed ? sizeBytes : Math.min(sizeBytes, writtenBytes));
+      // Beside the writer, its segment ends where the writer says it wrote: a size read while a write runs can end
+      // mid-frame (the file grows page by page), and that frame would be taken for damage (segment-reader-race.test.ts).
+      const beside = this.#log !== undefined && !sealed;
+      segment.scanner.setEnd(beside ? this.#log!.writtenPosition - base : (await segment.handle.stat()).size);
       if (this.#log === undefined) segment.scanner.forgetWindow();
       segment.scanner.offset = position - base;
       const atEnd = await this.#scan(segment, sealed || this.#log !== undefined, records, maxRecords);
