@@ -4,7 +4,6 @@ import type { RequestContext } from '../../context.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
-import { OPEN } from '../../upstream/breaker.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
@@ -18,6 +17,7 @@ import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
 import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
+import { retryTarget } from './retry.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -66,6 +66,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private headFields: Record<string, string | string[]> | undefined = undefined;
   /** A gRPC call's deadline (grpc-timeout): fires once the time the client gave is up. */
   private deadlineTimer: NodeJS.Timeout | undefined = undefined;
+  /** Body bytes the upstream declared (Content-Length) and has not sent yet; negative: none declared. */
+  private bodyLeft = -1;
+  /** The bytes that complete a declared body, held back to go with end() (onResponseData). */
+  private lastChunk: Buffer | undefined = undefined;
 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
@@ -175,8 +179,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
       this.phase.enter(this.upstream.headerTimeouts, performance.now());
   }
 
-  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange is aborted, and so is its connection.
-   * */
+  /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange and its connection are aborted. */
   phaseExpired(queue: DeadlineQueue | undefined): void {
     const err =
       queue === this.upstream.headerTimeouts
@@ -196,8 +199,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.ctx.upstreamStatus = statusCode;
     const upstream = this.upstream;
     const max = upstream.config.max_response_bytes;
+    const declared = Number(headers['content-length'] ?? -1);
     // undici enforces the limit while the body streams; a declared length over it is refused before the head goes out.
-    if (max > 0 && Number(headers['content-length']) > max) {
+    if (max > 0 && declared > max) {
       controller.abort(new GatewayError('TOLLGATE_RESPONSE_TOO_LARGE', 'response too large'));
       return;
     }
@@ -215,6 +219,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     }
     this.headStatus = statusCode;
     this.headFields = fields;
+    this.bodyLeft = declared;
     // Sent with the first chunk when it comes in the same read (nearly always), else two turns of the loop later
     // (heldHeads): an event stream, a long poll or a slow download shows its head as the upstream sent it.
     heldHeads.hold(this);
@@ -236,6 +241,12 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.ctx.bytesOut += chunk.length;
     this.ctx.messagesOut?.push(chunk);
     if (this.headStatus !== 0) this.sendHead();
+    // The bytes that complete a declared length complete the answer for an HTTP/1.1 client: they go with end(),
+    // which waits for the access event to reach the log (an answered request is never lost).
+    if (this.bodyLeft > 0 && (this.bodyLeft -= chunk.length) === 0) {
+      this.lastChunk = chunk;
+      return;
+    }
     if (this.ctx.res.write(chunk)) {
       // Every change to the entry goes through `phase`, which knows the one queue it may be in.
       this.phase.renew();
@@ -267,9 +278,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     this.finish();
     if (this.ctx.grpc) this.ctx.grpcStatus = grpcStatusIn(trailers, this.headFields);
-    endResponse(this.ctx.res, this.headStatus, this.headFields, trailers);
+    endResponse(this.ctx.res, this.headStatus, this.headFields, trailers, this.lastChunk);
     this.headStatus = 0;
     this.headFields = undefined;
+    this.lastChunk = undefined;
   }
 
   onResponseError(_controller: Controller | undefined, err: Error): void {
@@ -295,41 +307,15 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     else ctx.reply(replyCode);
   }
 
-  /**
-   * After a connect failure, or a connection lost before any response
-   * (onResponseError says which requests): sends the request to a target not
-   * tried yet (or, when none is eligible, to one passive ejection holds out:
-   * pickEjected), when `retries`, the breaker and the retry budget allow one. Only a retry sent
-   * is counted (tollgate_upstream_retries_total) and spends budget. The budget
-   * is asked before the balancer, so a retry it refuses picks nothing (a pick
-   * not used would cost round robin a turn); the one pick made is the target
-   * the retry goes to. False when no retry was sent.
-   */
+  /** After a connect failure, or a connection lost before any response: the request goes again (retryTarget). */
   private retry(): boolean {
-    const upstream = this.upstream;
     const tried = this.tried ?? new Set<Target>();
     tried.add(this.target);
-    // A circuit this failure just opened means no more attempts, retries included.
-    if (tried.size > upstream.config.retries || upstream.breaker?.state === OPEN) return false;
-    const budget = upstream.retryBudget!;
-    const now = performance.now();
-    if (!budget.hasRoom(now)) {
-      // Skipped: a retry the budget refused, not one that had no target to go to.
-      if (upstream.hasUntried(tried)) upstream.counters.retriesSkipped.inc();
-      return false;
-    }
-    let next = upstream.pick(this.ctx, tried);
-    const lastResort = next === undefined;
-    if (lastResort) next = upstream.pickEjected(this.ctx, tried);
+    const next = retryTarget(this.upstream, this.ctx, tried);
     if (next === undefined) return false;
-    budget.spend(now);
-    upstream.counters.retries.inc();
-    const again = new Exchange(this.ctx, this.route, upstream, next, tried);
+    const again = new Exchange(this.ctx, this.route, this.upstream, next.target, tried);
     again.sentBody = this.sentBody;
-    if (lastResort) {
-      again.lastResortMs = Date.now();
-      upstream.counters.retriesLastResort.inc();
-    }
+    if (next.lastResort) again.lastResortMs = Date.now();
     again.send();
     return true;
   }

@@ -11,9 +11,15 @@ type Trailers = Record<string, string | string[] | undefined>;
  * writeHead before it, and what a gRPC upstream's trailers-only answer (its
  * status in the head) must stay for the client to read the status there.
  * Trailers (gRPC's status) are passed on; an HTTP/1.1 client gets them only
- * on a chunked response.
+ * on a chunked response. `lastChunk`: the body's last bytes, when they were held back to go with the end.
  */
-export function endResponse(res: ServerResponse, status: number, fields: Fields, trailers: Trailers): void {
+export function endResponse(
+  res: ServerResponse,
+  status: number,
+  fields: Fields,
+  trailers: Trailers,
+  lastChunk?: Buffer,
+): void {
   let hasTrailers = false;
   for (const _ in trailers) hasTrailers = true;
   if (status !== 0 && hasTrailers) res.writeHead(status, fields);
@@ -22,5 +28,5 @@ export function endResponse(res: ServerResponse, status: number, fields: Fields,
     for (const name in fields) res.setHeader(name, fields[name]);
   }
   if (hasTrailers) res.addTrailers(trailers as Record<string, string>);
-  res.end();
+  res.end(lastChunk);
 }
