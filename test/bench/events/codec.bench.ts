@@ -5,7 +5,7 @@
 // binary codec does (types, safe integers, 4 KiB strings, known errorClass),
 // or the comparison would reward doing less.
 import { ERROR_CLASSES } from '../../../shared/access-event.ts';
-import type { AccessEvent, ErrorClass } from '../../../shared/access-event.ts';
+import type { AccessEvent } from '../../../shared/access-event.ts';
 import { decode, encode, MAX_FIELD_BYTES } from '../../../shared/access-event-codec.ts';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { compareOpsPerSecond, formatOps } from './measure.ts';
