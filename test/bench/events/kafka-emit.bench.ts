@@ -53,6 +53,11 @@ interface FakeContext {
   req: { method: string; headers: Record<string, string> };
   errorCode: string | undefined;
   errorClass(status: number): string;
+  protocol: string;
+  tlsVersion: string;
+  grpc: boolean;
+  grpcStatus: number;
+  path: string;
 }
 
 const contexts: FakeContext[] = sampleEvents(4096).map(
@@ -72,6 +77,11 @@ const contexts: FakeContext[] = sampleEvents(4096).map(
     },
     errorCode: e.errorClass === 'rate_limited' ? 'GW_ERR_RATE_LIMITED' : undefined,
     errorClass: () => e.errorClass,
+    protocol: e.protocol,
+    tlsVersion: e.tlsVersion,
+    grpc: e.protocol === 'grpc',
+    grpcStatus: e.grpcStatus,
+    path: e.grpcMethod,
   }),
 );
 
