@@ -93,6 +93,11 @@ export class SegmentLog {
     return this.#writtenPosition;
   }
 
+  /** The base of the segment file being written; every older segment is complete (fsynced before its successor). */
+  get writingBase(): number {
+    return this.#fileBase;
+  }
+
   /** Everything before this has been fsynced. */
   get durablePosition(): number {
     return this.#durablePosition;

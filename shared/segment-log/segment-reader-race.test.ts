@@ -31,7 +31,7 @@ test('a reader beside its writer reads every record while a write is growing the
     at = writeFrame(frames, at, payload);
   }
   let written = 0;
-  const log = { writtenPosition: 0, noteOldestSegment: () => undefined };
+  const log = { writtenPosition: 0, writingBase: 0, noteOldestSegment: () => undefined };
   const reader = await SegmentReader.open(dir, { log, maxRecordBytes: 64 * 1024 });
   t.after(() => reader.close());
   // As SegmentLog's group commit: a write at the end of a turn of the loop, then the written end moves.
@@ -58,4 +58,22 @@ test('a reader beside its writer reads every record while a write is growing the
   await writes;
   closeSync(fd);
   assert.equal(expected, RECORDS_PER_WRITE * WRITES, 'every record read');
+});
+
+test('beside a writer that has moved to a newer segment, an older one is read to its size', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-reader-race-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const frames = Buffer.alloc((FRAME_HEADER_BYTES + RECORD_BYTES) * 10);
+  for (let i = 0, at = 0; i < 10; i++) at = writeFrame(frames, at, Buffer.alloc(RECORD_BYTES, i));
+  await writeFile(segmentPath(dir, 0), frames);
+  // The listing the reader took shows only this segment, but the writer has already written on into its successor.
+  const log = { writtenPosition: frames.length + 4096, writingBase: frames.length, noteOldestSegment: () => undefined };
+  const reader = await SegmentReader.open(dir, { log });
+  t.after(() => reader.close());
+  const { records, next } = await reader.read(0, Infinity);
+  assert.deepEqual(
+    records.map((r) => r.payload[0]),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  assert.equal(next, frames.length);
 });

@@ -11,7 +11,7 @@ export interface SegmentReaderOptions {
    * the files and stop at a damaged tail of the last segment, which may still be
    * being written (the writer's next open cuts it off if it stays damaged).
    */
-  log?: { readonly writtenPosition: number; noteOldestSegment(base: number): void };
+  log?: { readonly writtenPosition: number; readonly writingBase: number; noteOldestSegment(base: number): void };
   /** At least the writer's maxRecordBytes (default 1 MiB); longer frames are damage. */
   maxRecordBytes?: number;
   /** Bytes per disk read (default 1 MiB). */
@@ -115,10 +115,11 @@ export class SegmentReader {
         continue;
       }
       const sealed = successor !== undefined;
-      // Beside the writer, its segment ends where the writer says it wrote: a size read while a write runs can end
-      // mid-frame (the file grows page by page), and that frame would be taken for damage (segment-reader-race.test.ts).
-      const beside = this.#log !== undefined && !sealed;
-      segment.scanner.setEnd(beside ? this.#log!.writtenPosition - base : (await segment.handle.stat()).size);
+      // The segment the writer beside us is writing ends where it says it wrote: a size read while a write runs can
+      // end mid-frame (the file grows page by page), and that frame would be taken for damage
+      // (segment-reader-race.test.ts). Any other segment is complete, and ends at its size.
+      const writing = this.#log !== undefined && this.#log.writingBase === base;
+      segment.scanner.setEnd(writing ? this.#log!.writtenPosition - base : (await segment.handle.stat()).size);
       if (this.#log === undefined) segment.scanner.forgetWindow();
       segment.scanner.offset = position - base;
       const atEnd = await this.#scan(segment, sealed || this.#log !== undefined, records, maxRecords);
