@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:http2';
+import { connect, constants } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -153,6 +153,27 @@ test("a call's deadline holds through the gateway: DEADLINE_EXCEEDED, and the up
     cancelled + 1,
   );
 });
+
+test('a client that cancels a client-streaming call mid-upload cancels the upstream call, and it is counted', async () => {
+  const cancelled = servers.reduce((n, s) => n + s.cancelled, 0);
+  const started = servers.reduce((n, s) => n + (s.calls.get('ClientStream') ?? 0), 0);
+  const session = connect(`http://127.0.0.1:${gw.port('internal')}`);
+  const stream = session.request({ ':method': 'POST', ':path': '/helloworld.Echo/ClientStream', ...grpcCall });
+  stream.on('error', () => undefined);
+  // One EchoRequest { message: "a" }, and no end of stream: the upload is still going.
+  stream.write(Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x01, 0x61]));
+  await waitFor(() => servers.reduce((n, s) => n + (s.calls.get('ClientStream') ?? 0), 0) === started + 1);
+  stream.close(constants.NGHTTP2_CANCEL);
+  await waitFor(() => servers.reduce((n, s) => n + s.cancelled, 0) === cancelled + 1);
+  session.close();
+  const [event] = await eventsWhere(gw, (e) => e.grpcMethod === '/helloworld.Echo/ClientStream' && e.messagesIn === 1);
+  assert.equal(event?.status, 499, JSON.stringify(event));
+});
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(check(), 'waited 2 s');
+}
 
 /** One raw HTTP/2 request to the h2c listener: status, headers and trailers (what a gRPC client reads). */
 function raw(headers: Record<string, string>, body?: Buffer) {

@@ -98,6 +98,7 @@ export async function startEchoServer(port = 0, host = '127.0.0.1'): Promise<Ech
     },
     ClientStream: (call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) => {
       seen('ClientStream');
+      call.on('cancelled', () => state.cancelled++);
       const messages: string[] = [];
       call.on('data', (req: EchoRequest) => messages.push(req.message));
       call.on('end', () => cb(null, { message: messages.join(','), index: messages.length }));

@@ -8,7 +8,7 @@ import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
 import { classifyUpstreamError, isNoResponse, mayRetry } from './classify.ts';
-import { bodyUnread, requestBody } from './request-body.ts';
+import { bodyUnread, http2Body, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
@@ -143,7 +143,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         path: ctx.upstreamPath,
         method: req.method as Dispatcher.HttpMethod,
         headers,
-        body,
+        body:
+          body === null || Buffer.isBuffer(body) || upstream.config.protocol === 'http/1.1' ? body : http2Body(body),
         // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
         servername: target.servername,
       } as Dispatcher.DispatchOptions,

@@ -28,7 +28,24 @@ export function requestBody(ctx: RequestContext): Readable | Buffer {
     },
   });
   req.pipe(limited);
+  // pipe() leaves the counting stream open when the client's request closes unfinished; whoever reads it must learn
+  // that (undici's HTTP/2 client iterates it, and leaves stopping the iteration to its caller: http2Body).
+  req.once('close', () => {
+    if (!limited.writableEnded)
+      limited.destroy(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the request before its end'));
+  });
   return limited;
+}
+
+/**
+ * A stream body as undici's HTTP/2 client sends it cheapest. Given a stream, it pipes it with stream.pipeline, which
+ * makes an AbortController and a DOMException per request; given an async iterable, it writes the chunks as they
+ * come, with the same backpressure: 55 CPU-µs per unary gRPC call against 88 (a node:http2 client sending the same
+ * stream: 41; undici with an h2c Client, @grpc/grpc-js's SayHello on another CPU). The stream stays what retries and
+ * the header clock look at.
+ */
+export function http2Body(body: Readable): AsyncIterable<Buffer> {
+  return { [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() };
 }
 
 /** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another
