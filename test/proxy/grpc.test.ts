@@ -154,7 +154,7 @@ test("a call's deadline holds through the gateway: DEADLINE_EXCEEDED, and the up
   );
 });
 
-test('a client that cancels a client-streaming call mid-upload cancels the upstream call, and it is counted', async () => {
+test('a client-streaming call cancelled mid-upload cancels the upstream call, and is counted', async () => {
   const cancelled = servers.reduce((n, s) => n + s.cancelled, 0);
   const started = servers.reduce((n, s) => n + (s.calls.get('ClientStream') ?? 0), 0);
   const session = connect(`http://127.0.0.1:${gw.port('internal')}`);
