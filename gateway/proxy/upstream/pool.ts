@@ -1,4 +1,5 @@
 import { Pool, connector, protocolOptions } from './undici.ts';
+import { H2cDispatcher } from './h2c-dispatcher.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import type { UpstreamConfig } from '../../control/config/schema.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -65,7 +66,7 @@ export class UpstreamPool {
   /** Why exchanges with this upstream's targets failed, logged at warn, throttled per target and error code. */
   readonly failures: UpstreamFailureLog;
   private balancer: Balancer;
-  private readonly dispatchers = new Map<string, Pool>();
+  private readonly dispatchers = new Map<string, Pool | H2cDispatcher>();
   private readonly source: TargetSource;
   private readonly active: ActiveHealthChecker | undefined;
   private readonly metrics: GatewayMetrics;
@@ -233,9 +234,20 @@ export class UpstreamPool {
     return false;
   }
 
-  dispatcher(target: Target): Pool {
+  dispatcher(target: Target): Pool | H2cDispatcher {
     let pool = this.dispatchers.get(target.id);
-    if (!pool) {
+    if (!pool && this.config.protocol === 'h2c') {
+      const c = this.config;
+      pool = new H2cDispatcher(target.origin, {
+        connectTimeoutMs: c.timeouts.connect_ms,
+        streams: c.pool.streams,
+        connections: c.pool.connections,
+        idleMs: c.pool.keep_alive_ms,
+        maxResponseBytes: c.max_response_bytes,
+        maxHeaderBytes: c.max_response_header_bytes,
+      });
+      this.dispatchers.set(target.id, pool);
+    } else if (!pool) {
       const c = this.config;
       const protocol = protocolOptions(c.protocol, c.pool.streams);
       pool = new Pool(target.origin, {

@@ -143,8 +143,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         path: ctx.upstreamPath,
         method: req.method as Dispatcher.HttpMethod,
         headers,
-        body:
-          body === null || Buffer.isBuffer(body) || upstream.config.protocol === 'http/1.1' ? body : http2Body(body),
+        // undici's h2 client takes a stream body cheapest as an iterable; h2c upstreams have their own (H2cDispatcher).
+        body: body !== null && !Buffer.isBuffer(body) && upstream.config.protocol === 'h2' ? http2Body(body) : body,
         // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
         servername: target.servername,
       } as Dispatcher.DispatchOptions,

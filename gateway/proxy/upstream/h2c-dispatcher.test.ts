@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { H2cDispatcher, type H2cOptions } from './h2c-dispatcher.ts';
+
+const OPTIONS: H2cOptions = {
+  connectTimeoutMs: 1000,
+  streams: 2,
+  connections: 4,
+  idleMs: 200,
+  maxResponseBytes: 0,
+  maxHeaderBytes: 16 * 1024,
+};
+
+interface Outcome {
+  status?: number;
+  body: string;
+  trailers?: Record<string, unknown>;
+  error?: Error & { code?: string; http2ErrorCode?: number };
+}
+
+/** One request through the dispatcher, as the exchange makes it, resolved with what its handler saw. */
+function call(dispatcher: H2cDispatcher, path: string, body: Buffer | null = null): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = { body: '' };
+    const handler: Dispatcher.DispatchHandler = {
+      onResponseStart: (_c, status) => void (out.status = status),
+      onResponseData: (_c, chunk) => void (out.body += chunk.toString()),
+      onResponseEnd: (_c, trailers) => resolve({ ...out, trailers }),
+      onResponseError: (_c, error) => resolve({ ...out, error }),
+    };
+    dispatcher.dispatch({ path, method: 'POST', headers: { host: 'api.test', te: 'trailers' }, body }, handler);
+  });
+}
+
+async function server(
+  t: { after(fn: () => unknown): void },
+  onStream: (s: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+) {
+  const sessions: unknown[] = [];
+  const h2: Http2Server = createServer();
+  h2.on('session', (s) => sessions.push(s));
+  h2.on('stream', (stream, headers) => onStream(stream, headers));
+  await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => h2.close(resolve)));
+  return { origin: `http://127.0.0.1:${(h2.address() as AddressInfo).port}`, sessions };
+}
+
+test('a call gets the status, body and trailers; the Host goes as :authority', async (t) => {
+  const { origin } = await server(t, (stream, headers) => {
+    let got = '';
+    stream.on('data', (c) => (got += c));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(`${headers[':authority']} ${headers.te} ${got}`);
+    });
+  });
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  const out = await call(dispatcher, '/echo', Buffer.from('hello'));
+  assert.equal(out.status, 200);
+  assert.equal(out.body, 'api.test trailers hello');
+  assert.deepEqual(out.trailers, { 'grpc-status': '0' });
+});
+
+test('calls share a connection up to its stream limit, then open another', async (t) => {
+  const held: ServerHttp2Stream[] = [];
+  const { origin, sessions } = await server(t, (stream) => {
+    stream.resume();
+    held.push(stream);
+  });
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  const calls = Array.from({ length: 4 }, () => call(dispatcher, '/slow'));
+  while (held.length < 4) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(sessions.length, 2, 'two streams per connection: four calls, two connections');
+  for (const stream of held) stream.respond({ ':status': 204 }, { endStream: true });
+  assert.deepEqual(
+    (await Promise.all(calls)).map((o) => o.status),
+    [204, 204, 204, 204],
+  );
+});
+
+test('a refused connection reaches the handler as ECONNREFUSED, which the exchange may retry elsewhere', async () => {
+  const dispatcher = new H2cDispatcher('http://127.0.0.1:9', OPTIONS);
+  const out = await call(dispatcher, '/x');
+  assert.equal(out.error?.code, 'ECONNREFUSED', String(out.error));
+  await dispatcher.close();
+});
+
+test('a stream the target resets keeps its HTTP/2 error code (REFUSED_STREAM may be retried)', async (t) => {
+  const { origin } = await server(t, (stream) => {
+    stream.on('error', () => undefined);
+    stream.close(constants.NGHTTP2_REFUSED_STREAM);
+  });
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  const out = await call(dispatcher, '/x');
+  assert.equal(out.error?.http2ErrorCode, constants.NGHTTP2_REFUSED_STREAM, String(out.error));
+});
+
+test('a target that drops its connection mid-response: the connection is lost, not a stream reset', async (t) => {
+  const { origin } = await server(t, (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.write('part');
+    setTimeout(() => stream.session?.destroy(), 20);
+  });
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  const out = await call(dispatcher, '/x');
+  assert.equal(out.status, 200);
+  assert.equal(out.body, 'part');
+  assert.ok(out.error, 'the call fails');
+  assert.equal(out.error.http2ErrorCode, undefined, String(out.error));
+});
+
+test('a response over the size limit is cut with the limit error', async (t) => {
+  const { origin } = await server(t, (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end(Buffer.alloc(5000));
+  });
+  const dispatcher = new H2cDispatcher(origin, { ...OPTIONS, maxResponseBytes: 1000 });
+  t.after(() => dispatcher.close());
+  const out = await call(dispatcher, '/big');
+  assert.equal(out.error?.code, 'UND_ERR_RES_EXCEEDED_MAX_SIZE');
+});
+
+test('an idle connection is closed after idleMs', async (t) => {
+  const { origin, sessions } = await server(t, (stream) => stream.respond({ ':status': 204 }, { endStream: true }));
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  assert.equal((await call(dispatcher, '/a')).status, 204);
+  const [session] = sessions as { closed: boolean; destroyed: boolean }[];
+  await new Promise((r) => setTimeout(r, OPTIONS.idleMs + 200));
+  assert.ok(session.closed || session.destroyed, 'the idle connection was closed');
+  assert.equal((await call(dispatcher, '/b')).status, 204, 'the next call opens a new one');
+  assert.equal(sessions.length, 2);
+});
