@@ -1,4 +1,4 @@
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
@@ -19,6 +19,15 @@ export interface H2cOptions {
 
 // Connection-specific headers HTTP/2 forbids (RFC 9113 8.2.2); Host becomes :authority.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+// HTTP/2 error codes (RFC 9113 section 7).
+const NO_ERROR = 0x0;
+const INTERNAL_ERROR = 0x2;
+const CANCEL = 0x8;
+
+/** node:http2, loaded by the first h2c upstream: a gateway without one never loads it (~2 MB, docs/performance.md). */
+let http2: typeof import('node:http2') | undefined;
+const loadHttp2 = () => (http2 ??= process.getBuiltinModule('node:http2'));
+
 // Node keeps 10 MB of frames per session by default and answers ENHANCE_YOUR_CALM past it under load.
 const MAX_SESSION_MEMORY_MB = 64;
 
@@ -89,7 +98,7 @@ export class H2cDispatcher {
   }
 
   #open(): Session {
-    const h2 = connect(this.#origin, {
+    const h2 = loadHttp2().connect(this.#origin, {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxHeaderListSize: this.#options.maxHeaderBytes, enablePush: false },
     });
@@ -132,10 +141,10 @@ export class H2cDispatcher {
   #start(session: Session, opts: Dispatcher.DispatchOptions, handler: Handler): void {
     const body = opts.body as Readable | Buffer | null | undefined;
     const headers: Record<string, string | string[]> = {
-      [constants.HTTP2_HEADER_METHOD]: opts.method,
-      [constants.HTTP2_HEADER_PATH]: opts.path,
-      [constants.HTTP2_HEADER_SCHEME]: 'http',
-      [constants.HTTP2_HEADER_AUTHORITY]: this.#authority,
+      ':method': opts.method,
+      ':path': opts.path,
+      ':scheme': 'http',
+      ':authority': this.#authority,
     };
     const given = (opts.headers ?? {}) as Headers;
     for (const name in given) {
@@ -144,7 +153,7 @@ export class H2cDispatcher {
       if (name === 'te' && value !== 'trailers') continue;
       headers[name] = value;
     }
-    if (typeof given.host === 'string') headers[constants.HTTP2_HEADER_AUTHORITY] = given.host;
+    if (typeof given.host === 'string') headers[':authority'] = given.host;
     const hasBody = body !== null && body !== undefined;
     let stream: ClientHttp2Stream;
     try {
@@ -205,7 +214,7 @@ class H2cCall implements Dispatcher.DispatchController {
     if (this.#done) return;
     this.#reason = reason;
     this.#fail(reason);
-    this.#stream.close(constants.NGHTTP2_CANCEL);
+    this.#stream.close(CANCEL);
   }
 
   pause(): void {
@@ -239,7 +248,7 @@ class H2cCall implements Dispatcher.DispatchController {
       if (this.#done) return;
       // A connection that closed under the stream ends it too, with CANCEL: that response is cut short, not whole.
       const code = stream.rstCode;
-      if (code !== undefined && code !== constants.NGHTTP2_NO_ERROR) return this.#fail(this.#resetError());
+      if (code !== undefined && code !== NO_ERROR) return this.#fail(this.#resetError());
       this.#done = true;
       this.#handler.onResponseEnd?.(this, this.#trailers);
     });
@@ -255,7 +264,7 @@ class H2cCall implements Dispatcher.DispatchController {
 
   #onResponse(raw: Headers): void {
     if (this.#done) return;
-    const status = Number(raw[constants.HTTP2_HEADER_STATUS]);
+    const status = Number(raw[':status']);
     this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
   }
 
@@ -277,7 +286,7 @@ class H2cCall implements Dispatcher.DispatchController {
   #resetError(): Error {
     // A connection that broke is lost like an HTTP/1.1 socket (classify.ts); a reset stream keeps its code.
     if (this.#lost()) return Object.assign(new Error('the target closed the connection'), { code: 'UND_ERR_SOCKET' });
-    const code = this.#stream.rstCode ?? constants.NGHTTP2_INTERNAL_ERROR;
+    const code = this.#stream.rstCode ?? INTERNAL_ERROR;
     return Object.assign(new Error(`stream reset with code ${code}`), {
       code: 'ERR_HTTP2_STREAM_ERROR',
       http2ErrorCode: code,
