@@ -33,9 +33,10 @@ const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
  * The Kafka sink's write-ahead log: every event, in emission order, in a segment
  * log whose single consumer is the sink's sender. Everything from `readPosition`
- * to the end is unsent; the checkpoint (written once a second, and only for what
- * Kafka acknowledged) is where a restarted gateway resumes, so a crash resends at
- * most the last second of delivered events (at-least-once), never skips one.
+ * to the end is unsent; the checkpoint (written once a second, at once when a previous
+ * run's backlog is delivered, and only for what Kafka acknowledged) is where a restarted
+ * gateway resumes, so a crash resends at most the last second of delivered events
+ * (at-least-once), never skips one.
  */
 export class KafkaLog {
   readonly #log: SegmentLog;
@@ -214,13 +215,17 @@ export class KafkaLog {
   }
 
   #advance(position: number, count: number): void {
+    // What a previous run left is resent after a restart until a checkpoint passes it: once it is delivered, the
+    // checkpoint goes at once, or a gateway that keeps being killed within a second resends it every time.
+    const backlogDone = this.#readPosition < this.#openEnd && position >= this.#openEnd;
     this.#readPosition = position;
     this.#unsentEvents = Math.max(0, this.#unsentEvents - count);
     let sent = 0;
     while (sent < this.#tail.length && this.#tail[sent].position < position)
       this.#tailBytes -= this.#tail[sent++].payload.length;
     if (sent > 0) this.#tail.splice(0, sent);
-    this.#commitTimer ??= setTimeout(() => this.#commit(), CHECKPOINT_EVERY_MS).unref();
+    if (backlogDone) this.#commit();
+    else this.#commitTimer ??= setTimeout(() => this.#commit(), CHECKPOINT_EVERY_MS).unref();
   }
 
   /** Commits run in order off the send path; a failed one only means a resend after a restart. */
