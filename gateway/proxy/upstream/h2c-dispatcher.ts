@@ -34,7 +34,6 @@ const MAX_SESSION_MEMORY_MB = 64;
 interface Session {
   h2: ClientHttp2Session;
   active: number;
-  connected: boolean;
   idle: NodeJS.Timeout | undefined;
 }
 
@@ -47,9 +46,9 @@ interface Queued {
  * An h2c (HTTP/2 with prior knowledge, cleartext) upstream's connections, with node:http2's client, behind the
  * part of undici's Dispatcher the exchange uses: `dispatch` with undici's handler callbacks and controller. undici's
  * own HTTP/2 client cost 55 CPU-µs per unary gRPC call where node:http2 cost 41 for the same streamed body
- * (docs/protocols.md). Each call is a stream on the least busy connection that has room; up to `connections`
- * connections are opened, and calls wait in order when all are full. h2 over TLS stays with undici, which falls
- * back to HTTP/1.1 when a target does not offer h2.
+ * (docs/decisions/0009-h2c-upstream-client.md). Each call is a stream on the least busy connection that has
+ * room; up to `connections` connections are opened, and calls wait in order when all are full. h2 over TLS stays
+ * with undici, which falls back to HTTP/1.1 when a target does not offer h2.
  */
 export class H2cDispatcher {
   readonly #origin: string;
@@ -102,15 +101,12 @@ export class H2cDispatcher {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxHeaderListSize: this.#options.maxHeaderBytes, enablePush: false },
     });
-    const session: Session = { h2, active: 0, connected: false, idle: undefined };
+    const session: Session = { h2, active: 0, idle: undefined };
     this.#sessions.push(session);
     const timer = setTimeout(() => {
       h2.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
     }, this.#options.connectTimeoutMs);
-    h2.once('connect', () => {
-      clearTimeout(timer);
-      session.connected = true;
-    });
+    h2.once('connect', () => clearTimeout(timer));
     // Errors reach the streams (their own 'error' or 'close'); the session only has to be forgotten.
     h2.on('error', () => undefined);
     h2.once('close', () => {
@@ -124,7 +120,7 @@ export class H2cDispatcher {
       const i = this.#sessions.indexOf(session);
       if (i >= 0) this.#sessions.splice(i, 1);
     });
-    // Node refs a client session while it has streams; an idle one must not hold the process open.
+    // The gateway's listeners keep the process alive; an upstream connection must not (a stopped gateway exits).
     h2.unref();
     return session;
   }
