@@ -17,8 +17,6 @@ export interface H2cOptions {
   maxHeaderBytes: number;
 }
 
-// Connection-specific headers HTTP/2 forbids (RFC 9113 8.2.2); Host becomes :authority.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 // HTTP/2 error codes (RFC 9113 section 7).
 const NO_ERROR = 0x0;
 const INTERNAL_ERROR = 0x2;
@@ -112,17 +110,19 @@ export class H2cDispatcher {
     h2.once('close', () => {
       clearTimeout(timer);
       clearTimeout(session.idle);
-      const i = this.#sessions.indexOf(session);
-      if (i >= 0) this.#sessions.splice(i, 1);
+      this.#forget(session);
       this.#drain();
     });
-    h2.once('goaway', () => {
-      const i = this.#sessions.indexOf(session);
-      if (i >= 0) this.#sessions.splice(i, 1);
-    });
+    // Its streams finish; new calls go to another connection.
+    h2.once('goaway', () => this.#forget(session));
     // The gateway's listeners keep the process alive; an upstream connection must not (a stopped gateway exits).
     h2.unref();
     return session;
+  }
+
+  #forget(session: Session): void {
+    const i = this.#sessions.indexOf(session);
+    if (i >= 0) this.#sessions.splice(i, 1);
   }
 
   #drain(): void {
@@ -142,12 +142,11 @@ export class H2cDispatcher {
       ':scheme': 'http',
       ':authority': this.#authority,
     };
+    // The request-headers stage already dropped the hop-by-hop headers HTTP/2 forbids (and set te for gRPC alone).
     const given = (opts.headers ?? {}) as Headers;
     for (const name in given) {
       const value = given[name];
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (name === 'te' && value !== 'trailers') continue;
-      headers[name] = value;
+      if (value !== undefined && name !== 'host') headers[name] = value;
     }
     if (typeof given.host === 'string') headers[':authority'] = given.host;
     const hasBody = body !== null && body !== undefined;
