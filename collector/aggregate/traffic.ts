@@ -1,5 +1,5 @@
 /**
- * Per (granularity, bucket, app, service) traffic counters, built from access
+ * Per (granularity, bucket, app, service, traffic class) traffic counters, built from access
  * events without I/O. Every field is a sum, so counters aggregated from any
  * split of the events and merged give the same result as one pass over all of
  * them: batches, sources and services merge by addition alone.
@@ -38,7 +38,18 @@ export type Granularity = 'hour' | 'day';
 
 export const GRANULARITIES: readonly Granularity[] = ['hour', 'day'];
 
-export interface TrafficDelta {
+/**
+ * What a stored row's requests have in common beside bucket, app and service, so that reports and billing can be
+ * filtered by it: the protocol the client spoke and, for a gRPC call, its status. `protocol` '' marks a row counted
+ * before rows were split this way (a mix of protocols, told apart only by its `protocols` counters).
+ */
+export interface TrafficClass {
+  protocol: Protocol | '';
+  /** grpc-status + 1 (a code beyond 16 as UNKNOWN); 0 for a request that is not a gRPC call. */
+  grpcSlot: number;
+}
+
+export interface TrafficDelta extends TrafficClass {
   granularity: Granularity;
   /** UTC hour or day start, epoch milliseconds. */
   bucketStartMs: number;
@@ -91,6 +102,11 @@ export function protocolCounts(c: Pick<TrafficCounters, 'requests' | 'protocols'
   return out;
 }
 
+/** TrafficClass.grpcSlot of an event's grpcStatus (-1: not a gRPC call). */
+export function grpcSlotOf(grpcStatus: number): number {
+  return grpcStatus < 0 ? 0 : (grpcStatus < GRPC_STATUS_SLOTS ? grpcStatus : 2) + 1;
+}
+
 /** The slot of `totalUs` in `latency`. */
 export function latencySlot(totalUs: number): number {
   for (let i = 0; i < LATENCY_BOUNDS_US.length; i++) if (totalUs <= LATENCY_BOUNDS_US[i]) return i;
@@ -120,7 +136,8 @@ export function addEvent(
   c.latency[latencySlot(e.totalUs)] += 1;
   const protocolIndex = PROTOCOL_INDEX.get(e.protocol) ?? 0;
   if (protocolIndex !== 0) c.protocols[protocolIndex] += 1;
-  if (e.grpcStatus >= 0) c.grpcStatuses[e.grpcStatus < GRPC_STATUS_SLOTS ? e.grpcStatus : 2] += 1;
+  const grpcSlot = grpcSlotOf(e.grpcStatus);
+  if (grpcSlot !== 0) c.grpcStatuses[grpcSlot - 1] += 1;
 }
 
 /** a + b, field by field. Arrays of different lengths (a list grew since a row was stored) keep the longer length. */
@@ -175,7 +192,7 @@ export function quantileMs(latency: readonly number[], q: number): number {
 }
 
 /**
- * Sums events into hour and day counters per (app, service). One instance
+ * Sums events into hour and day counters per (app, service, traffic class). One instance
  * serves one batch: add its events, then drain the deltas to write.
  */
 export class TrafficAggregator {
@@ -186,14 +203,16 @@ export class TrafficAggregator {
   }
 
   add(e: AccessEvent): void {
-    // Bucket digits and granularity hold no space and JSON keeps the strings apart, so keys cannot collide.
-    const appService = JSON.stringify([e.appId, e.service]);
+    // Bucket digits, granularity and the class hold no space and JSON keeps the strings apart: keys cannot collide.
+    const grpcSlot = grpcSlotOf(e.grpcStatus);
+    const rest = `${e.protocol} ${grpcSlot} ${JSON.stringify([e.appId, e.service])}`;
     for (const granularity of GRANULARITIES) {
       const start = bucketStartMs(granularity, e.startMs);
-      const key = `${granularity} ${start} ${appService}`;
+      const key = `${granularity} ${start} ${rest}`;
       let row = this.#rows.get(key);
       if (row === undefined) {
-        row = { granularity, bucketStartMs: start, appId: e.appId, service: e.service, counters: emptyCounters() };
+        const { appId, service, protocol } = e;
+        row = { granularity, bucketStartMs: start, appId, service, protocol, grpcSlot, counters: emptyCounters() };
         this.#rows.set(key, row);
       }
       addEvent(row.counters, e);

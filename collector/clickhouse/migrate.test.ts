@@ -279,3 +279,38 @@ test('gives the raw table a TTL of the configured retention, or day partitions w
     }
   });
 });
+
+test('0007 splits rows by traffic class: rows from before it are kept beside new ones and left out of filters', {
+  skip,
+}, async () => {
+  await withScratchDatabase(async (client, database) => {
+    const dir = await copyOfMigrations();
+    const files = await loadMigrations(dir);
+    const later = files.filter((f) => f.version >= 7);
+    const held = await mkdtemp(join(tmpdir(), 'tollgate-later-migrations-'));
+    try {
+      for (const f of later) await cp(join(dir, f.name), join(held, f.name));
+      for (const f of later) await rm(join(dir, f.name));
+      await migrate({ client, database, dir });
+      const db = client.withDatabase(database);
+      await db.insert('traffic_hourly', [hourlyRow('kafka:access-events:0', 41, 60, latency([5, 60]))]);
+      for (const f of later) await cp(join(held, f.name), join(dir, f.name));
+      await migrate({ client, database, dir });
+      // The same source and bucket after the upgrade: a newer offset, one gRPC call that ended UNAVAILABLE.
+      const grpc = { ...hourlyRow('kafka:access-events:0', 97, 1, latency([9, 1])), protocol: 'grpc', grpc_slot: 15 };
+      await db.insert('traffic_hourly', [{ ...grpc, protocols: [0, 0, 1], grpc_statuses: [] }]);
+      await db.exec('OPTIMIZE TABLE traffic_hourly FINAL');
+      const [{ stored }] = await db.query<{ stored: number }>('SELECT count() AS stored FROM traffic_hourly');
+      assert.equal(stored, 2, 'a merge keeps both: they are different keys now');
+      const requests = async (filter: object) =>
+        (await aggregateReport(db, { ...REPORT, ...filter })).reduce((n, r) => n + r.requests, 0);
+      assert.equal(await requests({}), 61, 'unfiltered: the rows from before the split count too');
+      assert.equal(await requests({ protocol: 'grpc' }), 1);
+      assert.equal(await requests({ grpcStatus: 14 }), 1);
+      assert.equal(await requests({ protocol: 'http/1.1' }), 0, 'a row from before the split has no protocol');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(held, { recursive: true, force: true });
+    }
+  });
+});

@@ -34,6 +34,9 @@ export function rawTrafficSql(q: TrafficSelection): string {
   ];
   if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
   if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
+  if (q.protocol !== undefined) where.push(`protocol = ${quoteString(q.protocol)}`);
+  if (q.grpcStatus !== undefined)
+    where.push(q.grpcStatus === 2 ? '(grpc_status = 2 OR grpc_status > 16)' : `grpc_status = ${q.grpcStatus}`);
   return `SELECT intDiv(toUInt32(ts), ${step}) * ${step} AS bucket,
     count() AS requests,
     countIf(status >= 200 AND status < 300) AS status_2xx,

@@ -6,8 +6,8 @@
  * panels and the reports API give the same numbers.
  */
 
-/** A key's rows are cumulative, versioned by source_offset. */
-export const AGGREGATE_KEY = ['bucket', 'app_id', 'service', 'source'] as const;
+/** A key's rows are cumulative, versioned by source_offset; protocol and grpc_slot are its TrafficClass. */
+export const AGGREGATE_KEY = ['bucket', 'app_id', 'service', 'source', 'protocol', 'grpc_slot'] as const;
 
 /** The aggregate table of a report granularity. */
 export function trafficTable(granularity: 'hour' | 'day'): string {
@@ -15,7 +15,7 @@ export function trafficTable(granularity: 'hour' | 'day'): string {
 }
 
 /**
- * The newest row of every (bucket, app, service, source) key matching
+ * The newest row of every (bucket, app, service, source, class) key matching
  * `where`: it counts every event of the key once, whether older versions
  * and duplicate inserts are merged away or not. Callers sum keys afterwards.
  *

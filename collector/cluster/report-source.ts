@@ -11,11 +11,14 @@ import { newestPerKey, trafficTable } from '../clickhouse/traffic-sql.ts';
 import {
   ReportsUnavailableError,
   type BucketTraffic,
+  type ClassFilter,
   type DailyAppRow,
+  type DailySelection,
   type LiveSnapshot,
   type ReportSource,
   type TrafficSelection,
 } from '../reports/source.ts';
+import { grpcSlotOf } from '../aggregate/traffic.ts';
 import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
 import { readLiveStats } from './live-stats.ts';
 import { AGGREGATE_COLUMNS, fromColumns } from './traffic-counters.ts';
@@ -57,7 +60,7 @@ export class ClickHouseReportSource implements ReportSource {
     return this.#answer(() => aggregateTraffic(this.#clickhouse, q));
   }
 
-  async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
+  async dailyApps(q: DailySelection): Promise<DailyAppRow[]> {
     return this.#answer(async () => {
       const rows = await this.#clickhouse.query<{
         bucket: number;
@@ -68,7 +71,7 @@ export class ClickHouseReportSource implements ReportSource {
       }>(
         `SELECT toUInt32(bucket) AS bucket, app_id, sum(requests) AS requests, sum(billable) AS billable,
   sumForEach(protocols) AS protocols
-FROM (${newestPerKey('traffic_daily', ['requests', 'billable', 'protocols'], rangeFilter(fromMs, toMs))})
+FROM (${newestPerKey('traffic_daily', ['requests', 'billable', 'protocols'], [...rangeFilter(q), ...classFilter(q)])})
 GROUP BY bucket, app_id
 ORDER BY bucket, app_id`,
       );
@@ -111,7 +114,7 @@ ORDER BY bucket, app_id`,
  * bucket: what GET /reports/traffic is made of in cluster mode.
  */
 export async function aggregateTraffic(clickhouse: ClickHouseClient, q: TrafficSelection): Promise<BucketTraffic[]> {
-  const where = rangeFilter(q.fromMs, q.toMs);
+  const where = [...rangeFilter(q), ...classFilter(q)];
   if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
   if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
   // sumForEach merges histograms of different lengths (a bucket appended later) slot by slot.
@@ -126,8 +129,16 @@ ORDER BY bucket`);
 
 /** Bucket starts in [fromMs, toMs); bucket starts are whole seconds, so rounding the bounds up keeps the range exact.
  * */
-function rangeFilter(fromMs: number, toMs: number): string[] {
+function rangeFilter({ fromMs, toMs }: { fromMs: number; toMs: number }): string[] {
   const fromS = Math.max(0, Math.ceil(fromMs / 1000));
   const toS = Math.max(0, Math.ceil(toMs / 1000));
   return [`bucket >= ${dateTimeFromEpochS(fromS)}`, `bucket < ${dateTimeFromEpochS(toS)}`];
+}
+
+/** ClassFilter as conditions on the aggregate key (migrations/0007_traffic_hourly_by_class.sql). */
+function classFilter(q: ClassFilter): string[] {
+  const where: string[] = [];
+  if (q.protocol !== undefined) where.push(`protocol = ${quoteString(q.protocol)}`);
+  if (q.grpcStatus !== undefined) where.push(`grpc_slot = ${grpcSlotOf(q.grpcStatus)}`);
+  return where;
 }

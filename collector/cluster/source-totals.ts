@@ -1,23 +1,25 @@
 /**
  * The running totals of one source (one Kafka partition) as
- * migrations/README.md prescribes: per (granularity, bucket, app, service) the
+ * migrations/README.md prescribes: per (granularity, bucket, app, service, class) the
  * cumulative counters and the offset of the last event counted into them (the
  * key's mark). An event is counted into a key only above its mark, so
  * redelivery from any earlier offset, however batches are cut, adds nothing;
  * every row written is a pure function of the log's prefix.
  */
-import type { AccessEvent } from '../../shared/access-event.ts';
+import type { AccessEvent, Protocol } from '../../shared/access-event.ts';
+import { PROTOCOLS } from '../../shared/access-event.ts';
 import type { EventView } from './event-view.ts';
 import { IdWindow } from './id-window.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
 import { newestPerKey } from '../clickhouse/traffic-sql.ts';
-import type { TrafficCounters } from '../aggregate/traffic.ts';
-import { addEvent, emptyCounters } from '../aggregate/traffic.ts';
+import type { TrafficClass, TrafficCounters } from '../aggregate/traffic.ts';
+import { addEvent, emptyCounters, grpcSlotOf } from '../aggregate/traffic.ts';
 import type { AggregateColumns } from './traffic-counters.ts';
 import { AGGREGATE_COLUMNS, fromColumns, toColumns } from './traffic-counters.ts';
 
 export const HOUR_S = 3600;
+const PROTOCOL_INDEX = Object.fromEntries(PROTOCOLS.map((p, i) => [p, i])) as Record<Protocol, number>;
 export const DAY_S = 86_400;
 
 export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
@@ -38,7 +40,7 @@ type Counted = Pick<
   | 'grpcStatus'
 >;
 
-interface KeyTotals {
+interface KeyTotals extends TrafficClass {
   bucketS: number;
   appId: string;
   service: string;
@@ -56,6 +58,14 @@ export interface AggregateRow extends AggregateColumns {
   service: string;
   source: string;
   source_offset: number;
+  protocol: string;
+  grpc_slot: number;
+}
+
+/** The keys an event of one (app, service, class) last counted into; most events hit them. */
+interface RecentKeys {
+  hour: KeyTotals;
+  day: KeyTotals;
 }
 
 export interface SourceTotalsOptions {
@@ -72,8 +82,11 @@ export class SourceTotals {
   readonly #daily = new Map<string, KeyTotals>();
   /** event_id → offset of its first occurrence, in offset order (oldest first). */
   readonly #seen = new IdWindow();
-  /** app → service → the keys its latest event was counted into; only ever points at keys in the maps above. */
-  readonly #recent = new Map<string, Map<string, { hour: KeyTotals; day: KeyTotals }>>();
+  /**
+   * app → service → class (protocol index × 32 + grpcSlot) → the keys its latest event was counted into; only
+   * ever points at keys in the maps above.
+   */
+  readonly #recent = new Map<string, Map<string, Map<number, RecentKeys>>>();
   /** The number the next dirtyRows() snapshot gets. */
   #snapshot = 0;
   /** Day buckets before this were not loaded (or were evicted): never count into them. */
@@ -100,7 +113,8 @@ export class SourceTotals {
       keys.clear();
       const where = [`source = ${quoteString(this.source)}`, `bucket >= ${dateTimeFromEpochS(this.#loadedFromS)}`];
       const rows = await db.query<Record<string, unknown>>(
-        `SELECT toUInt32(bucket) AS bucket_s, app_id, service, source_offset AS mark, ${AGGREGATE_COLUMNS.join(', ')}
+        `SELECT toUInt32(bucket) AS bucket_s, app_id, service, protocol, grpc_slot, source_offset AS mark,
+  ${AGGREGATE_COLUMNS.join(', ')}
 FROM (${newestPerKey(table, [...AGGREGATE_COLUMNS, 'source_offset'], where)})`,
       );
       for (const row of rows) {
@@ -108,12 +122,14 @@ FROM (${newestPerKey(table, [...AGGREGATE_COLUMNS, 'source_offset'], where)})`,
           bucketS: Number(row.bucket_s),
           appId: String(row.app_id),
           service: String(row.service),
+          protocol: String(row.protocol) as TrafficClass['protocol'],
+          grpcSlot: Number(row.grpc_slot),
           mark: Number(row.mark),
           counters: fromColumns(row),
           dirty: false,
           snapshot: 0,
         };
-        keys.set(keyOf(key.bucketS, key.appId, key.service), key);
+        keys.set(keyOf(key.bucketS, key.appId, key.service, key.protocol, key.grpcSlot), key);
         highestMark = Math.max(highestMark, key.mark);
       }
     }
@@ -165,17 +181,22 @@ ORDER BY first`);
   #countInto(event: Counted, offset: number): CountResult {
     const hourS = Math.floor(event.startMs / 1000 / HOUR_S) * HOUR_S;
     const dayS = Math.floor(event.startMs / 1000 / DAY_S) * DAY_S;
-    // The (app, service) pair's current hour and day keys are cached: most events
+    const grpcSlot = grpcSlotOf(event.grpcStatus);
+    // The (app, service, class) current hour and day keys are cached: most events
     // hit them, which spares building and hashing a key string per event.
-    let recent = this.#recent.get(event.appId)?.get(event.service);
+    let byService = this.#recent.get(event.appId);
+    if (byService === undefined) this.#recent.set(event.appId, (byService = new Map()));
+    let byClass = byService.get(event.service);
+    if (byClass === undefined) byService.set(event.service, (byClass = new Map()));
+    const classId = PROTOCOL_INDEX[event.protocol] * 32 + grpcSlot;
+    let recent = byClass.get(classId);
     if (recent === undefined) {
-      let byService = this.#recent.get(event.appId);
-      if (byService === undefined) this.#recent.set(event.appId, (byService = new Map()));
-      recent = { hour: this.#key(this.#hourly, hourS, event), day: this.#key(this.#daily, dayS, event) };
-      byService.set(event.service, recent);
+      const hour = this.#key(this.#hourly, hourS, event, grpcSlot);
+      recent = { hour, day: this.#key(this.#daily, dayS, event, grpcSlot) };
+      byClass.set(classId, recent);
     } else {
-      if (recent.hour.bucketS !== hourS) recent.hour = this.#key(this.#hourly, hourS, event);
-      if (recent.day.bucketS !== dayS) recent.day = this.#key(this.#daily, dayS, event);
+      if (recent.hour.bucketS !== hourS) recent.hour = this.#key(this.#hourly, hourS, event, grpcSlot);
+      if (recent.day.bucketS !== dayS) recent.day = this.#key(this.#daily, dayS, event, grpcSlot);
     }
     const hour = countInto(recent.hour, event, offset, this.#snapshot);
     const day = countInto(recent.day, event, offset, this.#snapshot);
@@ -213,14 +234,16 @@ ORDER BY first`);
     this.#recent.clear();
   }
 
-  #key(keys: Map<string, KeyTotals>, bucketS: number, event: Counted): KeyTotals {
-    const id = keyOf(bucketS, event.appId, event.service);
+  #key(keys: Map<string, KeyTotals>, bucketS: number, event: Counted, grpcSlot: number): KeyTotals {
+    const id = keyOf(bucketS, event.appId, event.service, event.protocol, grpcSlot);
     let key = keys.get(id);
     if (!key) {
       key = {
         bucketS,
         appId: event.appId,
         service: event.service,
+        protocol: event.protocol,
+        grpcSlot,
         mark: -1,
         counters: emptyCounters(),
         dirty: false,
@@ -241,6 +264,8 @@ ORDER BY first`);
         service: key.service,
         source: this.source,
         source_offset: key.mark,
+        protocol: key.protocol,
+        grpc_slot: key.grpcSlot,
         ...toColumns(key.counters),
       });
     }
@@ -258,6 +283,6 @@ function countInto(key: KeyTotals, event: Counted, offset: number, snapshot: num
   return true;
 }
 
-function keyOf(bucketS: number, appId: string, service: string): string {
-  return `${bucketS}\u0000${appId}\u0000${service}`;
+function keyOf(bucketS: number, appId: string, service: string, protocol: string, grpcSlot: number): string {
+  return `${bucketS}\u0000${appId}\u0000${service}\u0000${protocol}\u0000${grpcSlot}`;
 }

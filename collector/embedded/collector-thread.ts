@@ -52,7 +52,7 @@ async function answer(message: ToThread): Promise<unknown> {
     case 'traffic':
       return store.trafficRows(message.selection);
     case 'dailyApps':
-      return store.dailyAppRows(message.fromMs, message.toMs);
+      return store.dailyAppRows(message.selection);
     case 'live':
       return collector.live();
     case 'stop':

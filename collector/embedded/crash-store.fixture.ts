@@ -19,6 +19,8 @@ export function crashBatchDeltas(from: number, records: number): TrafficDelta[] 
         bucketStartMs: granularity === 'hour' ? hourMs : Date.UTC(2025, 0, 1),
         appId,
         service: 's',
+        protocol: 'http/1.1',
+        grpcSlot: 0,
         counters,
       });
     }

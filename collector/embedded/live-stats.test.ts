@@ -7,7 +7,8 @@ const DAY = Date.UTC(2025, 2, 10);
 const NOW = DAY + 12 * 3_600_000 + 500;
 
 function dayDelta(appId: string, service: string, requests: number, bucketStartMs = DAY): TrafficDelta {
-  return { granularity: 'day', bucketStartMs, appId, service, counters: { ...emptyCounters(), requests } };
+  const counters = { ...emptyCounters(), requests };
+  return { granularity: 'day', bucketStartMs, appId, service, protocol: 'http/1.1', grpcSlot: 0, counters };
 }
 
 test("today's counts start from the store and follow stored batches of today only", () => {

@@ -1,4 +1,11 @@
-import type { BucketTraffic, DailyAppRow, LiveSnapshot, ReportSource, TrafficSelection } from '../reports/source.ts';
+import type {
+  BucketTraffic,
+  DailyAppRow,
+  DailySelection,
+  LiveSnapshot,
+  ReportSource,
+  TrafficSelection,
+} from '../reports/source.ts';
 import type { EmbeddedCollector } from './collector.ts';
 import type { EmbeddedStore } from './store.ts';
 
@@ -16,8 +23,8 @@ export class EmbeddedReportSource implements ReportSource {
     return this.#store.trafficRows(q);
   }
 
-  async dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
-    return this.#store.dailyAppRows(fromMs, toMs);
+  async dailyApps(q: DailySelection): Promise<DailyAppRow[]> {
+    return this.#store.dailyAppRows(q);
   }
 
   async live(): Promise<LiveSnapshot> {

@@ -6,12 +6,15 @@
  */
 export const TRAFFIC_TABLES = { hour: 'traffic_hourly', day: 'traffic_daily' } as const;
 
-function trafficTable(name: string): string {
+/** A traffic table as it is today (created when missing) and its indexes. */
+export function trafficTable(name: string): string {
   return `
 CREATE TABLE IF NOT EXISTS ${name} (
   app_id TEXT NOT NULL,
   service TEXT NOT NULL,
   bucket_ms INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  grpc_slot INTEGER NOT NULL,
   requests INTEGER NOT NULL,
   status_2xx INTEGER NOT NULL,
   status_3xx INTEGER NOT NULL,
@@ -24,7 +27,7 @@ CREATE TABLE IF NOT EXISTS ${name} (
   latency TEXT NOT NULL,
   protocols TEXT NOT NULL DEFAULT '[]',
   grpc_statuses TEXT NOT NULL DEFAULT '[]',
-  PRIMARY KEY (app_id, service, bucket_ms)
+  PRIMARY KEY (app_id, service, bucket_ms, protocol, grpc_slot)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ${name}_app_bucket ON ${name} (app_id, bucket_ms);
 CREATE INDEX IF NOT EXISTS ${name}_bucket ON ${name} (bucket_ms);`;
@@ -39,6 +42,23 @@ export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['protocols', "TEXT NOT NULL DEFAULT '[]'"],
   ['grpc_statuses', "TEXT NOT NULL DEFAULT '[]'"],
 ];
+
+/**
+ * Rebuilds a traffic table made before rows were split by TrafficClass, whose primary key lacks it (SQLite cannot
+ * change a key in place): its rows are kept with protocol '' and grpc_slot 0, "counted before the split". Run in
+ * a transaction, the table's old columns all present (ADDED_COLUMNS applied first).
+ */
+export function splitByClassSql(name: string): string {
+  const columns = `app_id, service, bucket_ms, requests, status_2xx, status_3xx, status_4xx, status_5xx, billable,
+  bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses`;
+  return `
+ALTER TABLE ${name} RENAME TO ${name}_before_classes;
+DROP INDEX IF EXISTS ${name}_app_bucket;
+DROP INDEX IF EXISTS ${name}_bucket;
+${trafficTable(name)}
+INSERT INTO ${name} (${columns}, protocol, grpc_slot) SELECT ${columns}, '', 0 FROM ${name}_before_classes;
+DROP TABLE ${name}_before_classes;`;
+}
 
 export const SCHEMA_SQL = `
 ${trafficTable(TRAFFIC_TABLES.hour)}
@@ -64,10 +84,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 /** Adds counters on conflict; add_arrays is registered by the store (element-wise sum of JSON arrays). */
 export function upsertTrafficSql(table: string): string {
   return `
-INSERT INTO ${table} (app_id, service, bucket_ms, requests, status_2xx, status_3xx, status_4xx, status_5xx,
-  billable, bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (app_id, service, bucket_ms) DO UPDATE SET
+INSERT INTO ${table} (app_id, service, bucket_ms, protocol, grpc_slot, requests, status_2xx, status_3xx, status_4xx,
+  status_5xx, billable, bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (app_id, service, bucket_ms, protocol, grpc_slot) DO UPDATE SET
   requests = requests + excluded.requests,
   status_2xx = status_2xx + excluded.status_2xx,
   status_3xx = status_3xx + excluded.status_3xx,

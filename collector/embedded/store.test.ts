@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { protocolCounts, TrafficAggregator } from '../aggregate/traffic.ts';
+import { emptyCounters, mergeCounters, protocolCounts, TrafficAggregator } from '../aggregate/traffic.ts';
 import { sampleEvent, SAMPLE_START_MS } from '../aggregate/sample-event.fixture.ts';
 import { EmbeddedStore, MAX_DEAD_LETTER_BYTES, StalePositionError, type StoreBatch } from './store.ts';
 
@@ -20,6 +20,10 @@ function batchOf(events: number, from: number, startMs = SAMPLE_START_MS): Store
   const agg = new TrafficAggregator();
   for (let i = 0; i < events; i++) agg.add(sampleEvent({ startMs, totalUs: 1000 * (i + 1) }));
   return { source: 'log', from, next: from + events * 100, deltas: agg.drain(), deadLetters: [] };
+}
+
+function mergeAll(counters: ReturnType<typeof emptyCounters>[]): ReturnType<typeof emptyCounters> {
+  return counters.reduce(mergeCounters, emptyCounters());
 }
 
 function hourRequests(store: EmbeddedStore, startMs = SAMPLE_START_MS): number {
@@ -38,7 +42,7 @@ test('upserts add counters and histograms to the stored row', async (t) => {
   assert.equal(hour.counters.bytesOut, 500);
   assert.deepEqual(hour.counters.latency.slice(0, 4), [0, 2, 2, 1], '1 ms twice, 2 ms twice, 3 ms once');
   assert.equal(store.positionOf('log'), 500);
-  assert.deepEqual(store.dailyAppRows(0, Number.MAX_SAFE_INTEGER), [
+  assert.deepEqual(store.dailyAppRows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }), [
     { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5, protocols: [0, 0, 0] },
   ]);
 });
@@ -151,16 +155,21 @@ test('a store killed with SIGKILL at any moment holds exactly the records up to 
   }
 });
 
-test('a store written before protocols gains their columns at open, and its rows read as HTTP/1.1', async (t) => {
+test('a store made before protocols is upgraded at open: its rows read as HTTP/1.1, out of filters', async (t) => {
   const path = await tempDb(t);
-  EmbeddedStore.open(path).close();
   const { DatabaseSync } = await import('node:sqlite');
   const old = new DatabaseSync(path);
   for (const table of ['traffic_hourly', 'traffic_daily']) {
-    old.exec(`ALTER TABLE ${table} DROP COLUMN protocols; ALTER TABLE ${table} DROP COLUMN grpc_statuses`);
-    old.exec(`INSERT INTO ${table} (app_id, service, bucket_ms, requests, status_2xx, status_3xx, status_4xx,
-      status_5xx, billable, bytes_in, bytes_out, rejections, latency) VALUES
-      ('acme', 'api', ${Math.floor(SAMPLE_START_MS / HOUR_MS) * HOUR_MS}, 7, 7, 0, 0, 0, 7, 0, 0, '[]', '[]')`);
+    // The first release's table, with its indexes and a row.
+    old.exec(`CREATE TABLE ${table} (app_id TEXT NOT NULL, service TEXT NOT NULL, bucket_ms INTEGER NOT NULL,
+      requests INTEGER NOT NULL, status_2xx INTEGER NOT NULL, status_3xx INTEGER NOT NULL, status_4xx INTEGER NOT NULL,
+      status_5xx INTEGER NOT NULL, billable INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL,
+      rejections TEXT NOT NULL, latency TEXT NOT NULL, PRIMARY KEY (app_id, service, bucket_ms)) WITHOUT ROWID;
+      CREATE INDEX ${table}_app_bucket ON ${table} (app_id, bucket_ms);
+      CREATE INDEX ${table}_bucket ON ${table} (bucket_ms);`);
+    const size = table === 'traffic_hourly' ? HOUR_MS : 24 * HOUR_MS;
+    const bucketMs = Math.floor(SAMPLE_START_MS / size) * size;
+    old.exec(`INSERT INTO ${table} VALUES ('acme', 'api', ${bucketMs}, 7, 7, 0, 0, 0, 7, 0, 0, '[]', '[]')`);
   }
   old.close();
   const store = EmbeddedStore.open(path);
@@ -169,8 +178,66 @@ test('a store written before protocols gains their columns at open, and its rows
   agg.add(sampleEvent({ protocol: 'grpc', grpcStatus: 14 }));
   agg.add(sampleEvent({ protocol: 'h2', tlsVersion: 'TLSv1.3' }));
   store.applyBatch({ source: 'log', from: 0, next: 200, deltas: agg.drain(), deadLetters: [] });
-  const [hour] = store.trafficRows({ granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
-  assert.equal(hour.counters.requests, 9);
-  assert.deepEqual(protocolCounts(hour.counters), { 'http/1.1': 7, h2: 1, grpc: 1 });
-  assert.equal(hour.counters.grpcStatuses[14], 1);
+  const all = { granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER } as const;
+  const sum = mergeAll(store.trafficRows(all).map((r) => r.counters));
+  assert.equal(sum.requests, 9);
+  assert.deepEqual(protocolCounts(sum), { 'http/1.1': 7, h2: 1, grpc: 1 });
+  assert.equal(sum.grpcStatuses[14], 1);
+  const requests = (q: object) => store.trafficRows({ ...all, ...q }).reduce((n, r) => n + r.counters.requests, 0);
+  assert.equal(requests({ protocol: 'grpc' }), 1);
+  assert.equal(requests({ grpcStatus: 14 }), 1);
+  assert.equal(requests({ protocol: 'http/1.1' }), 0, 'rows counted before the split are in no filtered answer');
+  const daily = store.dailyAppRows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER });
+  assert.deepEqual(
+    daily.map((r) => r.requests),
+    [9],
+  );
+  const reopened = EmbeddedStore.open(path); // a second open finds the new shape and changes nothing
+  reopened.close();
+  const db = new DatabaseSync(path);
+  t.after(() => db.close());
+  const indexes = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traffic_hourly'")
+    .all();
+  assert.deepEqual(indexes.map((r) => r.name).sort(), ['traffic_hourly_app_bucket', 'traffic_hourly_bucket']);
+});
+
+test('rows are split by protocol and gRPC status, and reports filter by either', async (t) => {
+  const store = EmbeddedStore.open(await tempDb(t));
+  t.after(() => store.close());
+  const agg = new TrafficAggregator();
+  for (const [protocol, grpcStatus, n] of [
+    ['http/1.1', -1, 3],
+    ['h2', -1, 2],
+    ['grpc', 0, 4],
+    ['grpc', 14, 1],
+    ['grpc', 99, 1], // beyond 16: UNKNOWN
+  ] as const) {
+    for (let i = 0; i < n; i++) agg.add(sampleEvent({ protocol, grpcStatus, totalUs: 1000 * (grpcStatus + 2) }));
+  }
+  store.applyBatch({ source: 'log', from: 0, next: 1, deltas: agg.drain(), deadLetters: [] });
+  const all = { granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER } as const;
+  const filtered = (q: object) => mergeAll(store.trafficRows({ ...all, ...q }).map((r) => r.counters));
+  assert.equal(filtered({}).requests, 11);
+  assert.equal(filtered({ protocol: 'http/1.1' }).requests, 3);
+  assert.equal(filtered({ protocol: 'h2' }).requests, 2);
+  assert.equal(filtered({ protocol: 'grpc' }).requests, 6);
+  const unavailable = filtered({ grpcStatus: 14 });
+  assert.equal(unavailable.requests, 1);
+  assert.equal(
+    unavailable.latency.reduce((a, b) => a + b, 0),
+    1,
+    'the histogram is of those calls only',
+  );
+  assert.equal(filtered({ protocol: 'grpc', grpcStatus: 2 }).requests, 1);
+  assert.equal(filtered({ grpcStatus: 5 }).requests, 0);
+  const day = (q: object) => store.dailyAppRows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER, ...q });
+  assert.deepEqual(
+    day({ grpcStatus: 0 }).map((r) => [r.requests, r.billable]),
+    [[4, 4]],
+  );
+  assert.deepEqual(
+    day({ protocol: 'h2' }).map((r) => r.requests),
+    [2],
+  );
 });

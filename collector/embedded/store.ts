@@ -1,8 +1,9 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Granularity, TrafficCounters, TrafficDelta } from '../aggregate/traffic.ts';
 import { addArrays } from '../aggregate/traffic.ts';
-import type { DailyAppRow, TrafficSelection } from '../reports/source.ts';
-import { ADDED_COLUMNS, SCHEMA_SQL, TRAFFIC_TABLES, upsertTrafficSql } from './store-schema.ts';
+import { grpcSlotOf } from '../aggregate/traffic.ts';
+import type { ClassFilter, DailyAppRow, DailySelection, TrafficSelection } from '../reports/source.ts';
+import { ADDED_COLUMNS, SCHEMA_SQL, splitByClassSql, TRAFFIC_TABLES, upsertTrafficSql } from './store-schema.ts';
 
 /** A record that could not be decoded, kept for inspection. */
 export interface DeadLetter {
@@ -80,6 +81,16 @@ export class EmbeddedStore {
       for (const [column, definition] of ADDED_COLUMNS) {
         if (!has.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
       }
+      if (!has.has('protocol')) {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          db.exec(splitByClassSql(table));
+          db.exec('COMMIT');
+        } catch (error) {
+          db.exec('ROLLBACK');
+          throw error;
+        }
+      }
     }
     return new EmbeddedStore(db);
   }
@@ -104,6 +115,8 @@ export class EmbeddedStore {
           d.appId,
           d.service,
           d.bucketStartMs,
+          d.protocol,
+          d.grpcSlot,
           c.requests,
           c.status2xx,
           c.status3xx,
@@ -130,10 +143,11 @@ export class EmbeddedStore {
     }
   }
 
-  /** Stored rows whose bucket start is in [fromMs, toMs), one per (bucket, app, service), oldest first. */
+  /** Stored rows whose bucket start is in [fromMs, toMs), one per (bucket, app, service, class), oldest first. */
   trafficRows(q: TrafficSelection): StoredTrafficRow[] {
     const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
     const params: Array<string | number> = [q.fromMs, q.toMs];
+    addClassFilter(q, where, params);
     if (q.appId !== undefined) {
       where.push('app_id = ?');
       params.push(q.appId);
@@ -165,13 +179,16 @@ export class EmbeddedStore {
     }));
   }
 
-  /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
-  dailyAppRows(fromMs: number, toMs: number): DailyAppRow[] {
-    // One row per service, summed here: SQLite has no aggregate for the JSON arrays, and a day has few services.
+  /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services and classes. */
+  dailyAppRows(q: DailySelection): DailyAppRow[] {
+    const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
+    const params: Array<string | number> = [q.fromMs, q.toMs];
+    addClassFilter(q, where, params);
+    // One row per service and class, summed here: SQLite has no aggregate for the JSON arrays, and a day has few.
     const sql = `SELECT bucket_ms, app_id, requests, billable, protocols FROM ${TRAFFIC_TABLES.day}
-      WHERE bucket_ms >= ? AND bucket_ms < ? ORDER BY bucket_ms, app_id`;
+      WHERE ${where.join(' AND ')} ORDER BY bucket_ms, app_id`;
     const out: DailyAppRow[] = [];
-    for (const r of this.#statement(sql).all(fromMs, toMs) as Row[]) {
+    for (const r of this.#statement(sql).all(...params) as Row[]) {
       const dayStartMs = Number(r.bucket_ms);
       const appId = String(r.app_id);
       const protocols = JSON.parse(String(r.protocols)) as number[];
@@ -222,6 +239,17 @@ export class EmbeddedStore {
       this.#statements.set(sql, s);
     }
     return s;
+  }
+}
+
+function addClassFilter(q: ClassFilter, where: string[], params: Array<string | number>): void {
+  if (q.protocol !== undefined) {
+    where.push('protocol = ?');
+    params.push(q.protocol);
+  }
+  if (q.grpcStatus !== undefined) {
+    where.push('grpc_slot = ?');
+    params.push(grpcSlotOf(q.grpcStatus));
   }
 }
 

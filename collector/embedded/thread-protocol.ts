@@ -1,5 +1,5 @@
 import type { CollectorStats } from './collector.ts';
-import type { TrafficSelection } from '../reports/source.ts';
+import type { DailySelection, TrafficSelection } from '../reports/source.ts';
 
 /** What the collector thread is started with. */
 export interface ThreadOptions {
@@ -13,7 +13,7 @@ export interface ThreadOptions {
 /** A request to the thread; every one is answered by a `reply` with its id. */
 export type ToThread =
   | { id: number; op: 'traffic'; selection: TrafficSelection }
-  | { id: number; op: 'dailyApps'; fromMs: number; toMs: number }
+  | { id: number; op: 'dailyApps'; selection: DailySelection }
   | { id: number; op: 'live' }
   | { id: number; op: 'stop' };
 

@@ -4,6 +4,7 @@ import type { StoredTrafficRow } from './store.ts';
 import {
   ReportsUnavailableError,
   type DailyAppRow,
+  type DailySelection,
   type LiveSnapshot,
   type ReportSource,
   type TrafficSelection,
@@ -86,8 +87,8 @@ export class CollectorThread implements ReportSource {
     return this.#call({ op: 'traffic', selection }) as Promise<StoredTrafficRow[]>;
   }
 
-  dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]> {
-    return this.#call({ op: 'dailyApps', fromMs, toMs }) as Promise<DailyAppRow[]>;
+  dailyApps(selection: DailySelection): Promise<DailyAppRow[]> {
+    return this.#call({ op: 'dailyApps', selection }) as Promise<DailyAppRow[]>;
   }
 
   /** The worker thread's id while one runs (never 0, the main thread's). */

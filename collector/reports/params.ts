@@ -1,3 +1,7 @@
+import { PROTOCOLS } from '../../shared/access-event.ts';
+import { GRPC_STATUS, GRPC_STATUS_NAMES } from '../../shared/grpc-status.ts';
+import type { ClassFilter } from './source.ts';
+
 /**
  * Query-string validation for the reports API. Every failure names the
  * field, so a 400 says which parameter to fix.
@@ -55,6 +59,27 @@ export function oneOf<T extends string>(query: Query, field: string, allowed: re
   if (!(allowed as readonly string[]).includes(value))
     throw new ParamError(field, `must be one of ${allowed.join(', ')}`);
   return value as T;
+}
+
+/**
+ * `protocol` (http/1.1, h2, grpc) and `grpc_status` (a name such as UNAVAILABLE, or its code 0..16). A gRPC status
+ * with a protocol other than grpc matches nothing, so it is refused rather than answered empty.
+ */
+export function classFilter(query: Query): ClassFilter {
+  const protocol = optionalString(query, 'protocol');
+  if (protocol !== undefined && !(PROTOCOLS as readonly string[]).includes(protocol))
+    throw new ParamError('protocol', `must be one of ${PROTOCOLS.join(', ')}`);
+  const status = optionalString(query, 'grpc_status');
+  let grpcStatus: number | undefined;
+  if (status !== undefined) {
+    if (/^(0|[1-9]\d?)$/.test(status)) grpcStatus = Number(status);
+    else if (Object.hasOwn(GRPC_STATUS, status)) grpcStatus = GRPC_STATUS[status as keyof typeof GRPC_STATUS];
+    if (grpcStatus === undefined || grpcStatus >= GRPC_STATUS_NAMES.length)
+      throw new ParamError('grpc_status', 'must be a gRPC status name (OK, UNAVAILABLE, …) or code 0..16');
+    if (protocol !== undefined && protocol !== 'grpc')
+      throw new ParamError('grpc_status', 'only gRPC calls have one; use it without protocol or with protocol=grpc');
+  }
+  return { protocol: protocol as ClassFilter['protocol'], grpcStatus };
 }
 
 /** Epoch ms of a YYYY-MM-DD calendar date at 00:00 UTC. */

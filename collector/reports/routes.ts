@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { GRANULARITIES } from '../aggregate/traffic.ts';
 import { DEFAULT_LATENESS_MS, qpdCsv, qpdRows } from './billing.ts';
-import { checkRange, DAY_MS, dateParam, oneOf, optionalString, rejectUnknown, timeParam } from './params.ts';
+import {
+  checkRange,
+  classFilter,
+  DAY_MS,
+  dateParam,
+  oneOf,
+  optionalString,
+  rejectUnknown,
+  timeParam,
+} from './params.ts';
 import type { ReportSource } from './source.ts';
 import { trafficReport } from './traffic-report.ts';
 
@@ -19,8 +28,8 @@ type Query = Record<string, unknown>;
  * Mounts the reports API on the admin server, which owns auth and the error
  * replies: a bad parameter (ParamError) is 400 GW_ERR_BAD_REQUEST and a store
  * that cannot answer (ReportsUnavailableError) 503 GW_ERR_REPORTS_UNAVAILABLE.
- *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=
- *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv   (both dates inclusive)
+ *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=&protocol=&grpc_status=
+ *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv&protocol=&grpc_status=   (both dates inclusive)
  *   GET /stats/live
  */
 export function registerReportRoutes(
@@ -41,12 +50,13 @@ export function registerReportRoutes(
     doc(
       'Requests, status classes, bytes, latency percentiles, protocols and gRPC statuses per hour or day.',
       'Query: `from`, `to` (ISO 8601 date, or time with a zone; ' +
-        'required), `granularity` (`hour` or `day`, default hour), `app`, `service`. ' +
+        'required), `granularity` (`hour` or `day`, default hour), `app`, `service`, `protocol` (`http/1.1`, `h2`, ' +
+        '`grpc`), `grpc_status` (a name such as `UNAVAILABLE`, or a code 0..16; gRPC calls only). ' +
         'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms, protocols, grpc_statuses}]}`.',
     ),
     async (req) => {
       const query = req.query as Query;
-      rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service']);
+      rejectUnknown(query, ['from', 'to', 'granularity', 'app', 'service', 'protocol', 'grpc_status']);
       const fromMs = timeParam(query, 'from');
       const toMs = timeParam(query, 'to');
       checkRange(fromMs, toMs, maxRangeDays);
@@ -56,6 +66,7 @@ export function registerReportRoutes(
         granularity: oneOf(query, 'granularity', GRANULARITIES, 'hour'),
         appId: optionalString(query, 'app'),
         service: optionalString(query, 'service'),
+        ...classFilter(query),
       };
       return { rows: trafficReport(await source.traffic(selection)) };
     },
@@ -65,17 +76,18 @@ export function registerReportRoutes(
     '/billing/qpd',
     doc(
       'Queries per day per app, with the final flag and requests per protocol, as JSON or CSV.',
-      'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json).',
+      'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json), ' +
+        '`protocol`, `grpc_status` (as for /reports/traffic: only those requests are counted).',
     ),
     async (req, reply) => {
       const query = req.query as Query;
-      rejectUnknown(query, ['from', 'to', 'format']);
+      rejectUnknown(query, ['from', 'to', 'format', 'protocol', 'grpc_status']);
       const fromMs = dateParam(query, 'from');
       // `to` is inclusive: from=2025-03-01&to=2025-03-31 is March.
       const toMs = dateParam(query, 'to') + DAY_MS;
       checkRange(fromMs, toMs, maxRangeDays);
       const format = oneOf(query, 'format', ['json', 'csv'] as const, 'json');
-      const rows = qpdRows(await source.dailyApps(fromMs, toMs), now(), latenessMs);
+      const rows = qpdRows(await source.dailyApps({ fromMs, toMs, ...classFilter(query) }), now(), latenessMs);
       if (format === 'json') return { rows };
       const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
       const name = `qpd-${day(fromMs)}-${day(toMs - DAY_MS)}.csv`;

@@ -1,3 +1,4 @@
+import type { Protocol } from '../../shared/access-event.ts';
 import type { Granularity, TrafficCounters } from '../aggregate/traffic.ts';
 
 /**
@@ -10,7 +11,7 @@ export interface ReportSource {
   /** Traffic with bucket start in [fromMs, toMs); any number of rows per bucket (they are summed). */
   traffic(q: TrafficSelection): Promise<BucketTraffic[]>;
   /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
-  dailyApps(fromMs: number, toMs: number): Promise<DailyAppRow[]>;
+  dailyApps(q: DailySelection): Promise<DailyAppRow[]>;
   live(): Promise<LiveSnapshot>;
 }
 
@@ -28,7 +29,23 @@ export class ReportsUnavailableError extends Error {
   }
 }
 
-export interface TrafficSelection {
+/**
+ * Only the requests of one protocol and/or one gRPC status; omitted = all. A filter reads only rows split by
+ * class (TrafficClass, collector/aggregate/traffic.ts): requests counted before that split are left out of a
+ * filtered answer and stay in unfiltered ones.
+ */
+export interface ClassFilter {
+  protocol?: Protocol;
+  /** A gRPC status code 0..16: only gRPC calls that ended with it. */
+  grpcStatus?: number;
+}
+
+export interface DailySelection extends ClassFilter {
+  fromMs: number;
+  toMs: number;
+}
+
+export interface TrafficSelection extends ClassFilter {
   granularity: Granularity;
   fromMs: number;
   toMs: number;

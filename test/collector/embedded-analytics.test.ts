@@ -59,6 +59,17 @@ test('single-node analytics: events from the sink are counted and served by the 
     traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx, r.protocols, r.grpc_statuses]),
     [[from, 30, 3, { 'http/1.1': 20, h2: 5, grpc: 5 }, { OK: 5 }]],
   );
+  const http1 = await app.inject(`/reports/traffic?from=${from}&to=${to}&app=acme&protocol=http/1.1`);
+  assert.deepEqual(
+    http1.json().rows.map((r: any) => [r.requests, r.status_5xx]),
+    [[20, 3]],
+    'filtered: the 500s were all HTTP/1.1',
+  );
+  const ok = await app.inject(`/reports/traffic?from=${from}&to=${to}&grpc_status=OK`);
+  assert.deepEqual(
+    ok.json().rows.map((r: any) => [r.requests, r.status_5xx]),
+    [[5, 0]],
+  );
   const day = from.slice(0, 10);
   const qpd = await app.inject(`/billing/qpd?from=${day}&to=${day}`);
   assert.deepEqual(qpd.json().rows, [

@@ -42,9 +42,12 @@ async function reports(
   const raw: TrafficReportRow[][] = [];
   for (const appId of APPS) {
     for (const granularity of ['hour', 'day'] as const) {
-      const query = appTraffic(appId, granularity, fromS, fromS + 10 * 86_400);
-      aggregate.push(await aggregateReport(db, query));
-      raw.push(await rawReport(db, query));
+      // Unfiltered, and filtered by protocol and by gRPC status (test/collector/events.ts mixes them).
+      for (const filter of [{}, { protocol: 'h2' }, { protocol: 'grpc' }, { grpcStatus: 14 }] as const) {
+        const query = { ...appTraffic(appId, granularity, fromS, fromS + 10 * 86_400), ...filter };
+        aggregate.push(await aggregateReport(db, query));
+        raw.push(await rawReport(db, query));
+      }
     }
   }
   return { aggregate, raw };
@@ -85,6 +88,8 @@ test('replay rebuilds deleted and corrupted aggregate rows so ' +
     const fromS = Math.floor(Math.min(...events.map((e) => e.startMs)) / 1000 / 86_400) * 86_400;
     const original = await reports(db, fromS);
     assert.deepEqual(original.aggregate, original.raw);
+    for (const k of [1, 2, 3])
+      assert.ok(original.raw.filter((_, i) => i % 4 === k).flat().length > 0, `filtered report ${k} is not empty`);
 
     // Corrupt: drop one hour and one day of rows, and overwrite others with
     // wrong totals at their own offsets (a tie argMax cannot resolve) and at a bogus higher offset.
@@ -95,11 +100,11 @@ test('replay rebuilds deleted and corrupted aggregate rows so ' +
     await waitForMutations(db, database);
     await db.exec(`INSERT INTO traffic_hourly SELECT bucket, app_id, service, source, source_offset, requests * 3,
         status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets,
-        protocols, grpc_statuses
+        protocols, grpc_statuses, protocol, grpc_slot
         FROM traffic_hourly WHERE bucket = toDateTime(${hours[1].b})`);
     await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset + 1000000,
         requests + 7, status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in + 1, bytes_out,
-        latency_buckets, protocols, grpc_statuses
+        latency_buckets, protocols, grpc_statuses, protocol, grpc_slot
         FROM traffic_daily WHERE app_id = 'app-a'`);
     const corrupted = await reports(db, fromS);
     assert.notDeepEqual(corrupted.aggregate, original.aggregate);
@@ -120,7 +125,12 @@ test('replay rebuilds deleted and corrupted aggregate rows so ' +
     await flush(db, restarted, events.slice(500, 600), 200);
     const after = await reports(db, fromS);
     assert.deepEqual(after.aggregate, after.raw);
-    const requests = (rows: TrafficReportRow[][]) => rows.flat().reduce((n, r) => n + r.requests, 0);
+    // Every fourth report is unfiltered (see reports()): each event is in two of those, its hour and its day.
+    const requests = (rows: TrafficReportRow[][]) =>
+      rows
+        .filter((_, i) => i % 4 === 0)
+        .flat()
+        .reduce((n, r) => n + r.requests, 0);
     assert.equal(requests(after.aggregate), requests(original.aggregate) + 2 * 100);
   });
 });
@@ -130,16 +140,18 @@ test('replay leaves the buckets of days before TIME untouched', { skip }, async 
     await migrate({ client, database });
     const db = client.withDatabase(database);
     const dayS = Math.floor(Date.now() / 1000 / 86_400) * 86_400;
-    // Two events on each of two days, one source.
+    // Two events on each of two days, one source, one traffic class (one row per day).
     const events = makeEvents(4).map((e, i) => ({
       ...e,
+      protocol: 'http/1.1' as const,
+      grpcStatus: -1,
       appId: 'app-a',
       startMs: (dayS - 86_400 * (i < 2 ? 1 : 0)) * 1000 + 3600_000 + i,
     }));
     await collect(db, events);
     await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset, requests + 40,
         status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets,
-        protocols, grpc_statuses
+        protocols, grpc_statuses, protocol, grpc_slot
         FROM traffic_daily`);
     await db.exec('OPTIMIZE TABLE traffic_daily FINAL');
     await replay(client, { fromMs: dayS * 1000 + 7 * 3600_000, database });

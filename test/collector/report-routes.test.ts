@@ -60,6 +60,8 @@ async function server(t: { after(fn: () => Promise<void> | void): void }): Promi
         bucketStartMs: Date.UTC(2025, 2, 12),
         appId: 'acme',
         service: 'api',
+        protocol: 'http/1.1',
+        grpcSlot: 0,
         counters: { ...emptyCounters(), requests: 3 },
       },
     ],
@@ -219,6 +221,12 @@ test('parameter errors are 400 GW_ERR_BAD_REQUEST naming the field', async (t) =
     ['/billing/qpd?from=2025-03-01&to=2025-02-29', 'to'],
     ['/billing/qpd?from=2025-03-02&to=2025-03-01', 'from'],
     ['/billing/qpd?from=2025-03-01&to=2025-03-02&format=xml', 'format'],
+    [`/reports/traffic?${RANGE}&protocol=http2`, 'protocol'],
+    [`/reports/traffic?${RANGE}&grpc_status=BROKEN`, 'grpc_status'],
+    [`/reports/traffic?${RANGE}&grpc_status=17`, 'grpc_status'],
+    [`/reports/traffic?${RANGE}&grpc_status=toString`, 'grpc_status'],
+    [`/reports/traffic?${RANGE}&grpc_status=OK&protocol=h2`, 'grpc_status'],
+    ['/billing/qpd?from=2025-03-01&to=2025-03-02&protocol=', 'protocol'],
     ['/stats/live?verbose=1', 'verbose'],
   ];
   for (const [url, field] of cases) {

@@ -6,6 +6,7 @@ import {
   bucketStartMs,
   emptyCounters,
   GRANULARITIES,
+  grpcSlotOf,
   TrafficAggregator,
   type TrafficCounters,
 } from '../../collector/aggregate/traffic.ts';
@@ -73,12 +74,16 @@ export interface KeyTotals {
   bucketS: number;
   appId: string;
   service: string;
+  protocol: string;
+  grpcSlot: number;
   offset: number;
   counters: TrafficCounters;
 }
 
-/** Cumulative totals per (table, bucket, app, service) of a source's events at offsets 0..upTo, as the collector writes
- * them. */
+/**
+ * Cumulative totals per (table, bucket, app, service, class) of a source's events at offsets 0..upTo, as the
+ * collector writes them.
+ */
 export function cumulativeRows(log: readonly AccessEvent[], upTo: number, source: string): Record<string, unknown>[] {
   const keys = new Map<string, KeyTotals>();
   for (let offset = 0; offset <= upTo; offset++) {
@@ -86,12 +91,15 @@ export function cumulativeRows(log: readonly AccessEvent[], upTo: number, source
     for (const granularity of GRANULARITIES) {
       const bucketS = bucketStartMs(granularity, e.startMs) / 1000;
       const table = granularity === 'hour' ? 'traffic_hourly' : 'traffic_daily';
-      const id = JSON.stringify([table, bucketS, e.appId, e.service]);
+      const grpcSlot = grpcSlotOf(e.grpcStatus);
+      const id = JSON.stringify([table, bucketS, e.appId, e.service, e.protocol, grpcSlot]);
       const key = keys.get(id) ?? {
         table,
         bucketS,
         appId: e.appId,
         service: e.service,
+        protocol: e.protocol,
+        grpcSlot,
         offset,
         counters: emptyCounters(),
       };
@@ -107,6 +115,8 @@ export function cumulativeRows(log: readonly AccessEvent[], upTo: number, source
     service: k.service,
     source,
     source_offset: k.offset,
+    protocol: k.protocol,
+    grpc_slot: k.grpcSlot,
     ...toColumns(k.counters),
   }));
 }

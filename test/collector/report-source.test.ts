@@ -68,6 +68,12 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
         `/reports/traffic?${day}&granularity=hour&app=acme&service=search`,
         '/reports/traffic?from=2025-03-09T00:00:00Z&to=2025-03-11T00:00:00Z&granularity=day',
         '/billing/qpd?from=2025-03-09&to=2025-03-10',
+        `/reports/traffic?${day}&protocol=h2`,
+        `/reports/traffic?${day}&protocol=grpc&app=acme`,
+        `/reports/traffic?${day}&grpc_status=UNAVAILABLE`,
+        `/reports/traffic?${day}&grpc_status=8&granularity=day`,
+        '/billing/qpd?from=2025-03-09&to=2025-03-10&protocol=http/1.1',
+        '/billing/qpd?from=2025-03-09&to=2025-03-10&grpc_status=RESOURCE_EXHAUSTED',
       ]) {
         assert.deepEqual(await json(cluster, url), await json(single, url), `${url}: cluster and single node agree`);
       }
@@ -92,6 +98,27 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
           [{ 'http/1.1': 2, h2: 0, grpc: 1 }, { RESOURCE_EXHAUSTED: 1 }],
         ],
         'requests per protocol and gRPC calls per status',
+      );
+      const h2 = await json(cluster, `/reports/traffic?${day}&protocol=h2`);
+      assert.deepEqual(
+        h2.rows.map((r: any) => [r.bucket, r.requests, r.protocols]),
+        [['2025-03-10T13:00:00.000Z', 10, { 'http/1.1': 0, h2: 10, grpc: 0 }]],
+        'filtered by protocol: only the h2 requests, every counter of them',
+      );
+      const unavailable = await json(cluster, `/reports/traffic?${day}&grpc_status=UNAVAILABLE`);
+      assert.deepEqual(
+        unavailable.rows.map((r: any) => [r.requests, r.status_5xx, r.bytes_in, r.grpc_statuses]),
+        [[1, 1, 10, { UNAVAILABLE: 1 }]],
+        'filtered by gRPC status: that call alone',
+      );
+      assert.ok(unavailable.rows[0].latency_p50_ms > 500, "its latency is the slow call's, not the others'");
+      const billedGrpc = await json(cluster, '/billing/qpd?from=2025-03-09&to=2025-03-10&protocol=grpc');
+      assert.deepEqual(
+        billedGrpc.rows.map((r: any) => [r.date, r.app_id, r.requests, r.billable_requests, r.grpc_requests]),
+        [
+          ['2025-03-10', 'acme', 1, 0, 1],
+          ['2025-03-10', 'beta', 1, 0, 1],
+        ],
       );
     } finally {
       await cluster.close();

@@ -38,7 +38,7 @@ async function flush(db: ClickHouseClient, totals: SourceTotals, events: AccessE
 }
 
 function byKey(rows: AggregateRow[]): Map<string, AggregateRow> {
-  return new Map(rows.map((r) => [`${r.bucket}/${r.app_id}/${r.service}`, r]));
+  return new Map(rows.map((r) => [`${r.bucket}/${r.app_id}/${r.service}/${r.protocol}/${r.grpc_slot}`, r]));
 }
 
 test('writes the same rows after a crash between the ClickHouse ack and the Kafka commit as without the crash', {
@@ -64,10 +64,10 @@ test('writes the same rows after a crash between the ClickHouse ack and the Kafk
 
     const [actualHourly, actualDaily] = await Promise.all(
       ['traffic_hourly', 'traffic_daily'].map((table) =>
-        db.query<AggregateRow>(`SELECT toUInt32(bucket) AS bucket, app_id, service, source,
+        db.query<AggregateRow>(`SELECT toUInt32(bucket) AS bucket, app_id, service, source, protocol, grpc_slot,
           max(source_offset) AS last_offset,
           ${AGGREGATE_COLUMNS.map((c) => `argMax(${c}, source_offset) AS ${c}`).join(', ')}
-        FROM ${table} GROUP BY bucket, app_id, service, source`),
+        FROM ${table} GROUP BY bucket, app_id, service, source, protocol, grpc_slot`),
       ),
     );
     // The alias cannot shadow the column argMax reads (18.16: aggregate inside aggregate).
