@@ -128,8 +128,14 @@ export const errors = {
   },
   GW_ERR_NOT_GRPC: {
     status: 415,
-    message: 'This route serves gRPC calls only (HTTP/2 with content-type application/grpc).',
+    message: 'This route serves gRPC calls only (application/grpc over HTTP/2, or application/grpc-web).',
     errorClass: 'bad_request',
+  },
+  GW_ERR_GRPC_WEB_BAD_BODY: {
+    status: 400,
+    message: 'The gRPC-Web text request body is not valid base64.',
+    errorClass: 'bad_request',
+    grpc: 'INTERNAL',
   },
   GW_ERR_ADMIN_UNAUTHORIZED: {
     status: 401,

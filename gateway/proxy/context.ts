@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, errors, grpcStatusOf, type ErrorCode } from '../errors.ts';
 import { encodeGrpcMessage } from './grpc/status.ts';
 import { GrpcMessageCounter } from './grpc/messages.ts';
+import { grpcWebCall, type GrpcWebCall } from './grpc/web.ts';
 import { tlsVersionOf } from './net/tls-version.ts';
 import type { ErrorClass } from '../../shared/access-event.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
@@ -31,8 +32,13 @@ export class RequestContext implements BalanceRequest {
   readonly listener: ListenerConfig;
   /** What the client speaks: HTTP/1.x, or HTTP/2 (Node's compatibility request: req and res mimic HTTP/1). */
   readonly protocol: 'http/1.1' | 'h2';
-  /** A gRPC call: HTTP/2 with content-type application/grpc (+proto, +json...). The gateway answers it in gRPC. */
+  /**
+   * A gRPC call: HTTP/2 with content-type application/grpc (+proto, +json...), or a gRPC-Web call over any HTTP
+   * version. The gateway answers it in gRPC.
+   */
   readonly grpc: boolean;
+  /** A gRPC-Web call (content-type application/grpc-web…), translated to gRPC for an HTTP/2 upstream. */
+  readonly grpcWeb: GrpcWebCall | undefined;
   /** performance.now() by which a gRPC call must be answered (its grpc-timeout; the grpc stage sets it), else 0. */
   grpcDeadlineMs = 0;
   /** A gRPC call's status as the client got it (the upstream's trailers or head, or the gateway's); -1: none. */
@@ -126,7 +132,9 @@ export class RequestContext implements BalanceRequest {
     this.listener = listener;
     // Only an HTTP/2 request has a stream; an HTTP/1 request line saying HTTP/2.0 is refused at the edge.
     this.protocol = (req as { stream?: unknown }).stream !== undefined ? 'h2' : 'http/1.1';
-    this.grpc = this.protocol === 'h2' && isGrpc(req.headers['content-type']);
+    const contentType = req.headers['content-type'];
+    this.grpcWeb = grpcWebCall(contentType);
+    this.grpc = (this.protocol === 'h2' && isGrpc(contentType)) || this.grpcWeb !== undefined;
     this.messagesIn = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.messagesOut = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.tlsVersion = recorded ? tlsVersionOf(req.socket) : '';
@@ -222,15 +230,20 @@ export class RequestContext implements BalanceRequest {
     const message = encodeGrpcMessage(errors[code].message);
     if (res.headersSent) {
       if (!res.destroyed && !res.writableEnded) {
-        res.addTrailers({ 'grpc-status': status, 'grpc-message': message });
-        res.end();
+        const trailers = { 'grpc-status': status, 'grpc-message': message };
+        // gRPC-Web has no HTTP trailers: its status is the body's last frame.
+        if (this.grpcWeb) res.end(this.grpcWeb.trailerFrame(trailers));
+        else {
+          res.addTrailers(trailers);
+          res.end();
+        }
       }
       return false;
     }
     res.statusCode = 200;
     this.recordStatus = errors[code].status;
     const headers: Record<string, string> = {
-      'content-type': 'application/grpc',
+      'content-type': this.grpcWeb?.contentType ?? 'application/grpc',
       'tollgate-error-code': code,
       'grpc-status': status,
       'grpc-message': message,
@@ -238,7 +251,8 @@ export class RequestContext implements BalanceRequest {
       ...this.responseHeaders,
       ...extraHeaders,
     };
-    delete headers.connection;
+    // HTTP/2 has no Connection header; a gRPC-Web call over HTTP/1.1 keeps a `close` a stage asked for.
+    if (this.protocol === 'h2') delete headers.connection;
     for (const name in headers) res.setHeader(name, headers[name]);
     this.bytesOut = 0;
     res.end();

@@ -48,8 +48,8 @@ export const stages: readonly Stage[] = [
   tokenEndpoint, // 3. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
   routeMatch, // 4. host, path, method, headers → route, or 404
   clientIp, // 5. the client address, from X-Forwarded-For only through trusted proxies
-  grpc, // 6. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
-  cors, // 7. answer preflights before anything asks for credentials
+  cors, // 6. answer preflights before anything asks for credentials (a gRPC-Web call's too)
+  grpc, // 7. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
   ipAcl, // 8. service and app IP allow / deny lists → 403
   authenticate, // 9. JWT, API key or client certificate → the app, or 401
   authorise, // 10. RBAC: the app's roles grant this route and method, or 403

@@ -8,7 +8,7 @@ import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
 import { classifyUpstreamError, isNoResponse, mayRetry } from './classify.ts';
-import { bodyUnread, http2Body, requestBody } from './request-body.ts';
+import { bodyErrorReply, bodyUnread, http2Body, requestBody } from './request-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
@@ -218,9 +218,11 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
       this.ctx.res.writeHead(statusCode, fields).end();
       return;
     }
+    const web = this.ctx.grpcWeb?.translated === true;
+    if (web) this.ctx.grpcWeb!.translateHead(fields);
     this.headStatus = statusCode;
     this.headFields = fields;
-    this.bodyLeft = declared;
+    this.bodyLeft = web ? -1 : declared;
     // Sent with the first chunk when it comes in the same read (nearly always), else two turns of the loop later
     // (heldHeads): an event stream, a long poll or a slow download shows its head as the upstream sent it.
     heldHeads.hold(this);
@@ -238,9 +240,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.ctx.res.flushHeaders();
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  onResponseData(controller: Controller, data: Buffer): void {
+    this.ctx.messagesOut?.push(data);
+    const chunk = this.ctx.grpcWeb?.translated ? this.ctx.grpcWeb.encode(data) : data;
     this.ctx.bytesOut += chunk.length;
-    this.ctx.messagesOut?.push(chunk);
     if (this.headStatus !== 0) this.sendHead();
     // The bytes that complete a declared length complete the answer for an HTTP/1.1 client: they go with end(),
     // which waits for the access event to reach the log (an answered request is never lost).
@@ -278,8 +281,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
 
   onResponseEnd(_controller: Controller, trailers: Record<string, string | string[] | undefined>): void {
     this.finish();
-    if (this.ctx.grpc) this.ctx.grpcStatus = grpcStatusIn(trailers, this.headFields);
-    endResponse(this.ctx.res, this.headStatus, this.headFields, trailers, this.lastChunk);
+    const ctx = this.ctx;
+    if (ctx.grpc) ctx.grpcStatus = grpcStatusIn(trailers, this.headFields);
+    const web = ctx.grpcWeb?.translated ? ctx.grpcWeb : undefined;
+    // gRPC-Web's status is the body's last frame (none for a trailers-only answer: the head holds it).
+    const last = web ? web.endFrame(trailers) : this.lastChunk;
+    if (web && last) ctx.bytesOut += last.length;
+    endResponse(ctx.res, this.headStatus, this.headFields, web ? {} : trailers, last);
     this.headStatus = 0;
     this.headFields = undefined;
     this.lastChunk = undefined;
@@ -290,8 +298,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const { ctx, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
-    if (code === 'TOLLGATE_BODY_TOO_LARGE') {
-      ctx.reply('GW_ERR_BODY_TOO_LARGE', { connection: 'close' });
+    const bodyError = bodyErrorReply(code);
+    if (bodyError !== undefined) {
+      ctx.reply(bodyError, { connection: 'close' });
       return;
     }
     const upstream = this.upstream;

@@ -1,6 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import type { RequestContext } from '../../context.ts';
-import { GatewayError } from '../../../errors.ts';
+import { GatewayError, type ErrorCode } from '../../../errors.ts';
+import { Base64Decoder } from '../../grpc/web.ts';
 
 /**
  * The client's body as the upstream request sends it: the guard's buffer when
@@ -9,23 +10,35 @@ import { GatewayError } from '../../../errors.ts';
  * always for a gRPC call, whose messages are counted as they pass.
  */
 export function requestBody(ctx: RequestContext): Readable | Buffer {
-  if (ctx.body !== undefined) return ctx.body; // read by the guard (bytesIn counted there)
+  if (ctx.body !== undefined) return ctx.body; // JSON the guard read (bytesIn counted there); never gRPC-Web
   ctx.continueBody();
   const req = ctx.req;
   const max = ctx.maxBodyBytes;
   const declared = req.headers['content-length'];
   const messages = ctx.messagesIn;
-  if (declared !== undefined && messages === undefined) {
+  // A gRPC-Web text body goes to an HTTP/2 upstream decoded; messages are counted in the decoded bytes.
+  const decoder = ctx.grpcWeb?.translated && ctx.grpcWeb.text ? new Base64Decoder() : undefined;
+  if (declared !== undefined && messages === undefined && decoder === undefined) {
     ctx.bytesIn = Number(declared);
     return req;
   }
   const limited = new Transform({
     transform: (chunk: Buffer, _enc, cb) => {
       ctx.bytesIn += chunk.length;
-      messages?.push(chunk);
-      if (max > 0 && ctx.bytesIn > max) cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
-      else cb(null, chunk);
+      if (max > 0 && ctx.bytesIn > max)
+        return cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
+      let out = chunk;
+      if (decoder !== undefined) {
+        try {
+          out = decoder.push(chunk);
+        } catch (error) {
+          return cb(error as Error);
+        }
+      }
+      messages?.push(out);
+      cb(null, out);
     },
+    flush: (cb) => cb(decoder?.end()),
   });
   req.pipe(limited);
   // pipe() leaves the counting stream open when the client's request closes unfinished; whoever reads it must learn
@@ -52,4 +65,11 @@ export function http2Body(body: Readable): AsyncIterable<Buffer> {
  * target. */
 export function bodyUnread(body: Readable | Buffer | null): boolean {
   return Buffer.isBuffer(body) || (body !== null && !body.readableDidRead && !body.destroyed);
+}
+
+/** The reply to a request whose body failed on its way upstream (requestBody's errors); undefined for other errors. */
+export function bodyErrorReply(code: string | undefined): ErrorCode | undefined {
+  if (code === 'TOLLGATE_BODY_TOO_LARGE') return 'GW_ERR_BODY_TOO_LARGE';
+  if (code === 'TOLLGATE_GRPC_WEB_BAD_BODY') return 'GW_ERR_GRPC_WEB_BAD_BODY';
+  return undefined;
 }

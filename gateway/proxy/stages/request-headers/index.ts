@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteStage } from '../../pipeline.ts';
+import type { RequestContext } from '../../context.ts';
 import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
 
@@ -87,11 +88,26 @@ export const requestHeaders: RouteStage = {
       h['x-request-id'] = ctx.requestId;
       // TE is hop-by-hop and dropped, but a gRPC server requires `te: trailers` of the call that reaches it.
       if (ctx.grpc) h.te = 'trailers';
+      if (ctx.grpcWeb) translateGrpcWeb(ctx, h);
       if (hasOps) applyHeaderOps(h, ops);
       ctx.upstreamHeaders = h;
     };
   },
 };
+
+/**
+ * A gRPC-Web call to an upstream that speaks HTTP/2 goes as gRPC: its content type, and in text mode no
+ * Content-Length (the decoded body is shorter). An HTTP/1.1 upstream gets it as it came, for a service that serves
+ * gRPC-Web itself.
+ */
+function translateGrpcWeb(ctx: RequestContext, h: Record<string, string | string[]>): void {
+  const web = ctx.grpcWeb!;
+  const upstream = ctx.upstream ?? ctx.route!.service.upstream;
+  if (upstream.config.protocol === 'http/1.1') return;
+  web.translated = true;
+  h['content-type'] = web.grpcContentType;
+  if (web.text) delete h['content-length'];
+}
 
 function isEmpty(r: Record<string, string>): boolean {
   for (const _ in r) return false;
