@@ -70,7 +70,17 @@ export const errors = {
   // stays out of the 5xx ratio and its alert (a browser's reconnect loop would page with a 501).
   GW_ERR_UPGRADE_NOT_SUPPORTED: {
     status: 403,
-    message: 'The gateway does not proxy WebSocket connections yet.',
+    message: 'A WebSocket handshake must be an HTTP/1.1 request with Connection: Upgrade.',
+    errorClass: 'bad_request',
+  },
+  GW_ERR_WEBSOCKET_HANDSHAKE: {
+    status: 400,
+    message: 'A WebSocket handshake must be a GET with a valid Sec-WebSocket-Key.',
+    errorClass: 'bad_request',
+  },
+  GW_ERR_WEBSOCKET_VERSION: {
+    status: 426,
+    message: 'The gateway speaks WebSocket version 13 (Sec-WebSocket-Version).',
     errorClass: 'bad_request',
   },
   GW_ERR_METHOD_NOT_ALLOWED: {

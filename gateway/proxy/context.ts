@@ -12,6 +12,12 @@ import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
 
+/** Counts the messages of a byte stream split anywhere (GrpcMessageCounter, websocket/frames.ts). */
+export interface MessageCounter {
+  readonly count: number;
+  push(chunk: Uint8Array): void;
+}
+
 /** application/grpc, alone or with a subtype (+proto, +json) or parameters; not gRPC-Web (application/grpc-web). */
 export function isGrpc(contentType: string | undefined): boolean {
   if (contentType === undefined || !contentType.startsWith('application/grpc')) return false;
@@ -43,10 +49,14 @@ export class RequestContext implements BalanceRequest {
   grpcDeadlineMs = 0;
   /** A gRPC call's status as the client got it (the upstream's trailers or head, or the gateway's); -1: none. */
   grpcStatus = -1;
-  /** A gRPC call's messages from the client and to it, counted as the bodies stream; undefined when not gRPC or not
-   * recorded. */
-  readonly messagesIn: GrpcMessageCounter | undefined;
-  readonly messagesOut: GrpcMessageCounter | undefined;
+  /**
+   * Messages from the client and to it, counted as they stream: a gRPC call's, or a WebSocket connection's (its
+   * tunnel sets them); undefined when neither, or not recorded.
+   */
+  messagesIn: MessageCounter | undefined;
+  messagesOut: MessageCounter | undefined;
+  /** A WebSocket handshake (Upgrade: websocket, taken by the listener's upgrade path): the proxy opens a tunnel. */
+  readonly websocket: boolean;
   /** The client connection's TLS version ('TLSv1.3'), '' for plaintext or when not recorded. */
   readonly tlsVersion: string;
   /** performance.now() when the request head was parsed. */
@@ -135,6 +145,8 @@ export class RequestContext implements BalanceRequest {
     const contentType = req.headers['content-type'];
     this.grpcWeb = grpcWebCall(contentType);
     this.grpc = (this.protocol === 'h2' && isGrpc(contentType)) || this.grpcWeb !== undefined;
+    // Node sets `upgrade` on a request its upgrade path took (listeners/http1.ts: WebSocket handshakes only).
+    this.websocket = (req as { upgrade?: boolean }).upgrade === true;
     this.messagesIn = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.messagesOut = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.tlsVersion = recorded ? tlsVersionOf(req.socket) : '';

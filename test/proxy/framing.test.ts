@@ -120,11 +120,11 @@ test('CONNECT gets a JSON 501 and the connection closes; nothing is tunnelled', 
 });
 
 test(
-  'a WebSocket handshake gets a JSON 403 and is not ' +
+  'a WebSocket handshake without Connection: Upgrade gets a JSON 403 and is not ' +
     'forwarded as a plain GET; an h2c upgrade is served over HTTP/1.1',
   async () => {
     const handshake = (upgrade: string) =>
-      `GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ${upgrade}\r\n` +
+      `GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nUpgrade: ${upgrade}\r\n` +
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
     for (const upgrade of ['websocket', 'WebSocket', 'h2c, websocket', 'websocket/13']) {
       assert.equal(

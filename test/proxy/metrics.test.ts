@@ -90,10 +90,11 @@ test(
 );
 
 test(
-  'a WebSocket handshake, refused before routing, is ' + 'counted as an unrouted 4xx with its code (no 5xx to page on)',
+  'a WebSocket handshake without Connection: Upgrade, refused before routing, is ' +
+    'counted as an unrouted 4xx with its code (no 5xx to page on)',
   async () => {
     await countedUnrouted(
-      'GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ' +
+      'GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nUpgrade: ' +
         'websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       403,
       'GW_ERR_UPGRADE_NOT_SUPPORTED',

@@ -14,6 +14,7 @@ import { CanarySchema } from '../../proxy/stages/canary/schema.ts';
 import { TokensSchema } from '../../proxy/stages/token-endpoint/schema.ts';
 import { PathHandlingSchema } from '../../proxy/stages/route-match/schema.ts';
 import { ListenersSchema } from '../../proxy/listeners/schema.ts';
+import { WebSocketSchema } from '../../proxy/websocket/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({
@@ -43,6 +44,7 @@ export const ServiceSchema = Type.Object(
       }),
     ),
     canary: CanarySchema,
+    websocket: WebSocketSchema,
   },
   { additionalProperties: false },
 );

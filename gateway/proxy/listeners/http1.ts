@@ -13,6 +13,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import { answerClientError, answerConnect } from '../client-errors.ts';
 import type { Refusal } from './metrics.ts';
 import { CountingRequest } from '../net/counting-request.ts';
+import { asksForWebSocket } from '../websocket/handshake.ts';
 
 export interface Http1Hooks {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
@@ -39,9 +40,21 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
       ServerResponse: Response,
       IncomingMessage: CountingRequest as typeof IncomingMessage,
+      // WebSocket handshakes take the upgrade path (a tunnel); any other upgrade (h2c) is an ordinary request.
+      shouldUpgradeCallback: (req: IncomingMessage) => asksForWebSocket(req.headers.upgrade),
     },
     hooks.handle,
   );
+  // A handshake goes through the stages like any request, with a response bound to its socket: a refusal, or an
+  // upstream's answer other than 101, is written there and ends the connection; a 101 makes it a tunnel.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const res = new Response(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.end());
+    if (head.length > 0) socket.unshift(head);
+    hooks.handle(req, res);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // A TLS client on a plaintext port cannot read an HTTP answer: the connection is closed, and counted.
     if (err.code === 'HPE_INVALID_METHOD' && isTlsRecord(err.rawPacket)) {

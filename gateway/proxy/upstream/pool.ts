@@ -72,7 +72,7 @@ export class UpstreamPool {
   private readonly metrics: GatewayMetrics;
   /** The upstream's `tls`, baked into every connector this pool and its checker build; undefined without a `tls` block.
    * */
-  private readonly tls: TlsConnectOptions | undefined;
+  readonly tls: TlsConnectOptions | undefined;
   private closed = false;
 
   /** Retired or closed: no more health checks or discovery. */

@@ -17,7 +17,7 @@ import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
 import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
-import { retryTarget } from './retry.ts';
+import { admit, retryTarget } from './retry.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -74,24 +74,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const upstream = ctx.upstream ?? route.service.upstream;
-    const breaker = upstream.breaker;
-    const budget = upstream.retryBudget;
-    if (breaker !== undefined || budget !== undefined) {
-      // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
-      const now = ctx.startMs;
-      if (breaker !== undefined && !breaker.allow(now)) {
-        upstream.counters.breakerRejected.inc();
-        ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
-        return;
-      }
-      budget?.request(now);
-    }
-    const target = upstream.pick(ctx);
-    if (!target) {
-      ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
-      return;
-    }
-    new Exchange(ctx, route, upstream, target, undefined).send();
+    const target = admit(ctx, upstream);
+    if (target !== undefined) new Exchange(ctx, route, upstream, target, undefined).send();
   }
 
   private constructor(

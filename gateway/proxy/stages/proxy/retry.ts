@@ -36,3 +36,25 @@ export function retryTarget(
   if (lastResort) upstream.counters.retriesLastResort.inc();
   return { target, lastResort };
 }
+
+/**
+ * A request's way in to its upstream: the breaker lets it through (else 503 GW_ERR_CIRCUIT_OPEN), the retry budget
+ * counts it, and the balancer picks a target (else 503 GW_ERR_UPSTREAM_UNAVAILABLE). Undefined once replied.
+ */
+export function admit(ctx: RequestContext, upstream: UpstreamPool): Target | undefined {
+  const breaker = upstream.breaker;
+  const budget = upstream.retryBudget;
+  if (breaker !== undefined || budget !== undefined) {
+    // Breaker and budget run on the performance.now() clock; the request's start time costs no clock read.
+    const now = ctx.startMs;
+    if (breaker !== undefined && !breaker.allow(now)) {
+      upstream.counters.breakerRejected.inc();
+      ctx.reply('GW_ERR_CIRCUIT_OPEN', { 'retry-after': String(Math.ceil(breaker.retryAfterMs(now) / 1000)) });
+      return undefined;
+    }
+    budget?.request(now);
+  }
+  const target = upstream.pick(ctx);
+  if (!target) ctx.reply('GW_ERR_UPSTREAM_UNAVAILABLE');
+  return target;
+}

@@ -1,3 +1,4 @@
+import { asksForWebSocket, badHandshake } from '../../websocket/handshake.ts';
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import type { ErrorCode } from '../../../errors.ts';
@@ -79,17 +80,14 @@ function malformed(req: RequestContext['req']): [ErrorCode, Record<string, strin
     if (te.toLowerCase() !== 'chunked') return ['GW_ERR_UNSUPPORTED_TRANSFER_ENCODING', CLOSE];
     if (req.httpVersionMinor === 0) return ['GW_ERR_AMBIGUOUS_FRAMING', CLOSE];
   }
-  // WebSocket is not proxied yet. Upgrade is hop-by-hop, so the handshake
-  // would reach the upstream as a plain GET and the client would get that
-  // GET's answer; it gets a plain refusal instead. Other upgrades (h2c) are
-  // ignored and the request served over HTTP/1.1, as RFC 9110 7.8 allows.
-  const upgrade = req.headers.upgrade;
-  if (upgrade !== undefined && WEBSOCKET.test(upgrade)) return ['GW_ERR_UPGRADE_NOT_SUPPORTED'];
+  // A WebSocket handshake the listener took as an upgrade is checked, then proxied (websocket/tunnel.ts). One it
+  // did not take (no `Connection: upgrade`) would reach the upstream as a plain GET, Upgrade being hop-by-hop, and
+  // the client would get that GET's answer: it is refused instead. Other upgrades (h2c) are ignored and the
+  // request served over HTTP/1.1, as RFC 9110 7.8 allows.
+  if ((req as { upgrade?: boolean }).upgrade === true) return badHandshake(req);
+  if (asksForWebSocket(req.headers.upgrade)) return ['GW_ERR_UPGRADE_NOT_SUPPORTED'];
   return undefined;
 }
-
-/** `websocket` as a protocol name in an Upgrade list (RFC 6455 4.1: case-insensitive), with or without a version. */
-const WEBSOCKET = /(?:^|[\s,])websocket(?:\/[^\s,]*)?\s*(?:,|$)/i;
 
 const CLOSE = { connection: 'close' };
 

@@ -1,0 +1,74 @@
+/**
+ * Follows the WebSocket frames (RFC 6455 5.2) in one direction of a tunnel
+ * from their headers alone: payloads are skipped, never held. It counts
+ * messages, tells whether the stream stands between two frames (where the
+ * gateway may put a close frame of its own), and notes a close frame.
+ */
+export class FrameTracker {
+  /** Messages whose last frame has begun (a data frame with FIN); control frames are not messages. */
+  count = 0;
+  /** A close frame has begun in this direction. */
+  closed = false;
+  /** Bytes of the current frame's header read so far, and what is known of it. */
+  #header = Buffer.alloc(14);
+  #have = 0;
+  /** Payload bytes of the current frame still to pass. */
+  #skip = 0;
+
+  /** Between two frames: nothing of a frame is pending. */
+  get atBoundary(): boolean {
+    return this.#have === 0 && this.#skip === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.#skip > 0) {
+        const take = Math.min(this.#skip, n - i);
+        this.#skip -= take;
+        i += take;
+        continue;
+      }
+      this.#header[this.#have++] = chunk[i++];
+      const need = headerLength(this.#header, this.#have);
+      if (need === 0 || this.#have < need) continue;
+      this.#frame();
+    }
+  }
+
+  #frame(): void {
+    const h = this.#header;
+    const opcode = h[0] & 0x0f;
+    const fin = (h[0] & 0x80) !== 0;
+    if (opcode === 0x8) this.closed = true;
+    else if (fin && opcode < 0x8) this.count++;
+    const len7 = h[1] & 0x7f;
+    // A 64-bit length beyond 2^53 is no real frame; it is skipped as far as a number reaches.
+    this.#skip = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
+    this.#have = 0;
+  }
+}
+
+/** The length of a frame header from its first bytes: 0 while the first two have not come. */
+function headerLength(h: Buffer, have: number): number {
+  if (have < 2) return 0;
+  const len7 = h[1] & 0x7f;
+  const mask = (h[1] & 0x80) !== 0 ? 4 : 0;
+  return 2 + (len7 < 126 ? 0 : len7 === 126 ? 2 : 8) + mask;
+}
+
+/** A close frame from the gateway to a client (unmasked, as a server's frames are): `code` and no reason. */
+export function closeFrame(code: number): Buffer {
+  const frame = Buffer.from([0x88, 2, 0, 0]);
+  frame.writeUInt16BE(code, 2);
+  return frame;
+}
+
+/** RFC 6455 7.4.1 codes the gateway sends. */
+export const CLOSE = {
+  /** The upstream went away (its connection ended without a close frame), or the gateway is shutting down. */
+  goingAway: 1001,
+  /** The upstream failed (its connection broke), or a limit of the gateway's ended the connection. */
+  internalError: 1011,
+} as const;

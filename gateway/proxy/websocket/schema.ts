@@ -1,0 +1,24 @@
+import Type from 'typebox';
+
+/** A service's WebSocket connections (docs/websocket.md). */
+export const WebSocketSchema = Type.Object(
+  {
+    idle_timeout_ms: Type.Integer({
+      minimum: 0,
+      default: 300000,
+      description:
+        'A WebSocket connection that carries nothing either way for this long is closed: the client gets a close ' +
+        'frame 1001 and both connections end; 0 = never (default 300000).',
+    }),
+    max_lifetime_ms: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Longest a WebSocket connection may last, then closed as when idle; 0 = no limit (default 0).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description: "The service's WebSocket connections, proxied on its ordinary routes (an Upgrade: websocket request).",
+  },
+);

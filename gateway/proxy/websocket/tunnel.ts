@@ -1,0 +1,195 @@
+/**
+ * A WebSocket connection through the gateway: the handshake went through every
+ * stage like any request (routing, credentials, limits, canary); here it goes
+ * to a target on a connection of its own, and once the target answers 101 the
+ * two sockets are piped both ways with backpressure, frames followed by their
+ * headers only (frames.ts). The connection is one request: its access event is
+ * recorded when it closes, with status 101, its duration and bytes each way.
+ */
+import type { IncomingMessage, RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestContext } from '../context.ts';
+import type { CompiledRoute } from '../snapshot.ts';
+import type { UpstreamPool } from '../upstream/pool.ts';
+import type { Target } from '../upstream/target.ts';
+import { GatewayError } from '../../errors.ts';
+import { classifyUpstreamError, isNoResponse } from '../stages/proxy/classify.ts';
+import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
+import { responseHeaders } from '../stages/proxy/response-headers.ts';
+import { admit } from '../stages/proxy/retry.ts';
+import { CLOSE, closeFrame, FrameTracker } from './frames.ts';
+
+export class WebSocketTunnel {
+  readonly #ctx: RequestContext;
+  readonly #route: CompiledRoute;
+  readonly #upstream: UpstreamPool;
+  readonly #target: Target;
+  /** The target counts this connection as active (least_connections) until it ends. */
+  #holding = true;
+  #ended = false;
+
+  static start(ctx: RequestContext, route: CompiledRoute): void {
+    const upstream = ctx.upstream ?? route.service.upstream;
+    const target = admit(ctx, upstream);
+    if (target !== undefined) new WebSocketTunnel(ctx, route, upstream, target).#connect();
+  }
+
+  private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target) {
+    this.#ctx = ctx;
+    this.#route = route;
+    this.#upstream = upstream;
+    this.#target = target;
+    target.active++;
+  }
+
+  #connect(): void {
+    const ctx = this.#ctx;
+    const target = this.#target;
+    const url = new URL(target.origin);
+    const https = url.protocol === 'https:';
+    const headers: Record<string, string | string[]> = {
+      ...ctx.upstreamHeaders,
+      connection: 'Upgrade',
+      upgrade: ctx.req.headers.upgrade ?? 'websocket',
+    };
+    if (!this.#route.config.preserve_host) headers.host = target.host;
+    const timeouts = this.#upstream.config.timeouts;
+    const options: RequestOptions & Record<string, unknown> = {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port || (https ? 443 : 80),
+      method: 'GET',
+      path: ctx.upstreamPath,
+      headers,
+      agent: false, // a connection of its own: it is the tunnel's for as long as it lasts
+      servername: target.servername,
+      ...this.#upstream.tls,
+    };
+    const http = process.getBuiltinModule(https ? 'node:https' : 'node:http') as typeof import('node:http');
+    ctx.target = target;
+    ctx.upstreamStartMs = performance.now();
+    const request = http.request(options);
+    ctx.exchange = { abort: (reason) => request.destroy(reason) };
+    // Until the answer's head: connect_ms and header_ms together, as for any request.
+    request.setTimeout(timeouts.connect_ms + timeouts.header_ms, () =>
+      request.destroy(new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')),
+    );
+    request.once('upgrade', (res: IncomingMessage, socket: Socket, head: Buffer) => this.#open(res, socket, head));
+    request.once('response', (res: IncomingMessage) => this.#refused(res));
+    request.once('error', (err) => this.#failed(err));
+    request.end();
+  }
+
+  /** The upstream answered without switching protocols: the client gets that answer, then the connection ends. */
+  #refused(res: IncomingMessage): void {
+    const ctx = this.#ctx;
+    this.#release();
+    const status = res.statusCode ?? 502;
+    ctx.upstreamStatus = status;
+    recordStatus(this.#upstream, this.#target, status, 0);
+    ctx.res.writeHead(
+      status,
+      responseHeaders(res.headers, this.#route.responseOps, ctx.requestId, ctx.responseHeaders, status),
+    );
+    res.on('data', (chunk: Buffer) => (ctx.bytesOut += chunk.length));
+    res.pipe(ctx.res);
+  }
+
+  #failed(err: Error): void {
+    const ctx = this.#ctx;
+    this.#release();
+    if ((err as NodeJS.ErrnoException).code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    const code = classifyUpstreamError(err);
+    recordFailure(this.#upstream, this.#target, ctx.requestId, err, code, isNoResponse(err, false), false);
+    ctx.reply(code);
+  }
+
+  #open(res: IncomingMessage, upstream: Socket, head: Buffer): void {
+    const ctx = this.#ctx;
+    const client = ctx.req.socket;
+    recordStatus(this.#upstream, this.#target, 101, 0);
+    ctx.upstreamStatus = 101;
+    ctx.recordStatus = 101;
+    if (ctx.recorded) {
+      ctx.upstreamMs = performance.now() - ctx.upstreamStartMs;
+      ctx.messagesIn = new FrameTracker();
+      ctx.messagesOut = new FrameTracker();
+    }
+    const fromClient = (ctx.messagesIn as FrameTracker | undefined) ?? new FrameTracker();
+    const toClient = (ctx.messagesOut as FrameTracker | undefined) ?? new FrameTracker();
+    ctx.exchange = { abort: () => upstream.destroy() };
+    const fields = responseHeaders(res.headers, this.#route.responseOps, ctx.requestId, ctx.responseHeaders, 101);
+    // Hop-by-hop everywhere else, these two are what a 101 is about (RFC 9110 7.8).
+    fields.connection = 'Upgrade';
+    fields.upgrade = res.headers.upgrade ?? 'websocket';
+    client.write(headBlock(fields));
+    upstream.setTimeout(0);
+    upstream.setNoDelay(true);
+    client.setNoDelay(true);
+
+    // The gateway ends the connection (idle, lifetime, the upstream gone): a close frame to the client when the
+    // upstream sent none and one fits between frames, then both connections end.
+    const end = (code: number) => {
+      if (this.#ended) return;
+      this.#ended = true;
+      if (!toClient.closed && toClient.atBoundary && client.writable) client.write(closeFrame(code));
+      client.end();
+      upstream.destroy();
+    };
+    const ws = this.#route.service.config.websocket;
+    if (ws.idle_timeout_ms > 0) {
+      client.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway));
+      upstream.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway));
+    }
+    const lifetime = ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway), ws.max_lifetime_ms) : undefined;
+
+    pipeCounted(client, upstream, fromClient, (n) => (ctx.bytesIn += n));
+    if (head.length > 0) {
+      ctx.bytesOut += head.length;
+      toClient.push(head);
+      client.write(head);
+    }
+    pipeCounted(upstream, client, toClient, (n) => (ctx.bytesOut += n));
+    upstream.once('end', () => end(CLOSE.goingAway));
+    upstream.once('error', () => end(CLOSE.internalError));
+    upstream.once('close', () => end(CLOSE.internalError));
+    client.once('end', () => upstream.end());
+    client.once('close', () => {
+      this.#ended = true;
+      clearTimeout(lifetime);
+      upstream.destroy();
+      this.#release();
+    });
+  }
+
+  #release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#target.active--;
+    if (this.#ctx.recorded && this.#ctx.upstreamMs === 0)
+      this.#ctx.upstreamMs = performance.now() - this.#ctx.upstreamStartMs;
+    this.#ctx.exchange = undefined;
+  }
+}
+
+/** from → to with backpressure, each chunk counted and its frames followed on the way. */
+function pipeCounted(from: Socket, to: Socket, frames: FrameTracker, counted: (bytes: number) => void): void {
+  const resume = () => from.resume();
+  from.on('data', (chunk: Buffer) => {
+    counted(chunk.length);
+    frames.push(chunk);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+}
+
+/** A 101's status line and header block. */
+function headBlock(fields: Record<string, string | string[]>): string {
+  let out = 'HTTP/1.1 101 Switching Protocols\r\n';
+  for (const name in fields) {
+    const value = fields[name];
+    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+  }
+  return `${out}\r\n`;
+}

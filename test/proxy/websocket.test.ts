@@ -1,0 +1,156 @@
+// WebSocket through the gateway: the handshake through the stages, frames both ways, close behaviour, counting.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { freePort } from '../helpers/ports.ts';
+import { createApp } from '../helpers/admin.ts';
+
+let upstream: Server;
+let wss: WebSocketServer;
+let gw: TestGateway;
+let app: { id: string; secret: string };
+
+before(async () => {
+  upstream = createServer((_req, res) => res.writeHead(426).end('websocket only'));
+  wss = new WebSocketServer({ noServer: true });
+  upstream.on('upgrade', (req, socket, head) => {
+    if (req.url?.startsWith('/ws/refuse')) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 6\r\n\r\nno way');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, binary) => {
+        const text = data.toString();
+        // The upstream goes: its connection ends (FIN) or breaks (RST), with no close frame either way.
+        if (text === 'end') return ws.terminate();
+        if (text === 'die') return (ws as unknown as { _socket: Socket })._socket.resetAndDestroy();
+        if (text === 'bye') return ws.close(4000, 'asked');
+        ws.send(binary ? data : `echo:${text}:${req.headers['x-forwarded-for'] ? 'xff' : ''}`, { binary });
+      });
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  gw = await startGateway({
+    services: [
+      { name: 'chat', routes: [{ paths: ['/ws'] }], upstream: { targets: [{ url }] } },
+      {
+        name: 'keyed',
+        routes: [{ paths: ['/keyed'] }],
+        auth: { type: 'api_key' },
+        upstream: { targets: [{ url }] },
+        websocket: { idle_timeout_ms: 300 },
+      },
+      {
+        name: 'gone',
+        routes: [{ paths: ['/gone'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${await freePort()}` }] },
+      },
+    ],
+  });
+  app = await createApp(gw);
+});
+after(async () => {
+  await gw?.close();
+  wss?.close();
+  upstream?.close();
+});
+
+function open(path: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
+  });
+}
+
+const next = (ws: WebSocket) => new Promise<string>((r) => ws.once('message', (data: Buffer) => r(data.toString())));
+const closed = (ws: WebSocket) =>
+  new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()])));
+
+test('frames go both ways through the tunnel, and the connection is one access event with its bytes', async () => {
+  const ws = await open('/ws/room-1');
+  ws.send('hello');
+  assert.equal(await next(ws), 'echo:hello:xff', 'the upstream saw X-Forwarded-For: the handshake went through');
+  const big = Buffer.alloc(200_000, 7);
+  ws.send(big);
+  assert.equal((await next(ws)).length, big.length);
+  ws.send('bye');
+  assert.deepEqual(await closed(ws), [4000, 'asked'], "the upstream's close frame reaches the client as it was");
+  const [event] = await eventsWhere(gw, (e) => e.route === 'chat-0' && e.status === 101);
+  assert.ok(event, 'one event with status 101');
+  assert.ok(event.bytesIn > 200_000 && event.bytesOut > 200_000, `${event.bytesIn} in, ${event.bytesOut} out`);
+  assert.deepEqual([event.messagesIn, event.messagesOut], [3, 2]);
+});
+
+const keyed = () => ({ 'x-api-key': `${app.id}.${app.secret}` });
+
+test('the stages run on the handshake: an API key lets it through, its absence gets an HTTP 401', async () => {
+  await assert.rejects(open('/keyed/x'), /status 401/);
+  const ws = await open('/keyed/x', keyed());
+  ws.send('hi');
+  assert.equal(await next(ws), 'echo:hi:xff');
+  ws.close();
+  await closed(ws);
+  const [event] = await eventsWhere(gw, (e) => e.service === 'keyed' && e.status === 101);
+  assert.equal(event?.appId, app.id);
+});
+
+test('an upstream that refuses the upgrade: its answer reaches the client; one that is down: 502', async () => {
+  await assert.rejects(open('/ws/refuse'), /status 401/);
+  await assert.rejects(open('/gone'), /status 502/);
+});
+
+test('an upstream that ends gets the client a 1001 close, one that breaks 1011; an idle connection 1001', async () => {
+  const ending = await open('/ws/x');
+  ending.send('end');
+  assert.deepEqual((await closed(ending))[0], 1001);
+  const ws = await open('/ws/x');
+  ws.send('die');
+  assert.deepEqual((await closed(ws))[0], 1011);
+  const idle = await open('/keyed/x', keyed());
+  const started = Date.now();
+  assert.deepEqual((await closed(idle))[0], 1001);
+  assert.ok(Date.now() - started >= 250, 'closed after idle_timeout_ms');
+});
+
+test('a client that leaves closes the upstream connection', async () => {
+  const before = wss.clients.size;
+  const ws = await open('/ws/leaving');
+  ws.send('x');
+  await next(ws);
+  assert.equal(wss.clients.size, before + 1);
+  ws.terminate();
+  const deadline = Date.now() + 3000;
+  while (wss.clients.size > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(wss.clients.size, before);
+});
+
+test('malformed handshakes: no key, a wrong version, a POST; without Connection: upgrade it is refused', async () => {
+  const handshake = (lines: string) =>
+    rawRequest(gw.proxy.port, `${lines}Host: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`).then(
+      (r) => r.text,
+    );
+  const noKey = await handshake('GET /ws HTTP/1.1\r\nSec-WebSocket-Version: 13\r\n');
+  assert.match(noKey, /^HTTP\/1\.1 400 [\s\S]*GW_ERR_WEBSOCKET_HANDSHAKE/);
+  const version = await handshake(
+    'GET /ws HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n',
+  );
+  assert.match(version, /^HTTP\/1\.1 426 [\s\S]*sec-websocket-version: 13[\s\S]*GW_ERR_WEBSOCKET_VERSION/i);
+  const post = await handshake(
+    'POST /ws HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
+  );
+  assert.match(post, /^HTTP\/1\.1 400 [\s\S]*GW_ERR_WEBSOCKET_HANDSHAKE/);
+  const { text: noConnection } = await rawRequest(
+    gw.proxy.port,
+    'GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n',
+  );
+  assert.match(noConnection, /^HTTP\/1\.1 403 [\s\S]*GW_ERR_UPGRADE_NOT_SUPPORTED/);
+});
