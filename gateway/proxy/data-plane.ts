@@ -322,6 +322,7 @@ export class DataPlane {
     await this.applying;
     // HTTP/2 clients get GOAWAY: no new streams, the open ones finish.
     const closed = this.listeners.stopAccepting();
+    for (const drain of this.runtime.drainers) drain();
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, drainMs);

@@ -16,10 +16,12 @@ export interface Runtime {
   readonly log: Logger;
   /** Run when the data plane closes (timers, connections held by stage state). */
   readonly closers: (() => void | Promise<void>)[];
+  /** Run when graceful shutdown starts, before the drain wait (open WebSocket connections are told to close). */
+  readonly drainers: (() => void)[];
 }
 
 export function createRuntime(metrics: GatewayMetrics, log: Logger): Runtime {
-  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [] };
+  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [], drainers: [] };
 }
 
 /** The state a stage keeps under `key`, made on first use. */

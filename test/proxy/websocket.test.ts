@@ -35,7 +35,7 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const url = upstreamUrl();
   gw = await startGateway({
     services: [
       { name: 'chat', routes: [{ paths: ['/ws'] }], upstream: { targets: [{ url }] } },
@@ -60,6 +60,10 @@ after(async () => {
   wss?.close();
   upstream?.close();
 });
+
+function upstreamUrl(): string {
+  return `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+}
 
 function open(path: string, headers: Record<string, string> = {}): Promise<WebSocket> {
   const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers });
@@ -153,4 +157,30 @@ test('malformed handshakes: no key, a wrong version, a POST; without Connection:
       'Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n',
   );
   assert.match(noConnection, /^HTTP\/1\.1 403 [\s\S]*GW_ERR_UPGRADE_NOT_SUPPORTED/);
+});
+
+test('a reload leaves an open connection on its config; shutdown sends it 1001 and waits for it to close', async () => {
+  const local = await startGateway({
+    services: [{ name: 'chat', routes: [{ paths: ['/ws'] }], upstream: { targets: [{ url: upstreamUrl() }] } }],
+  });
+  const ws = new WebSocket(`${local.url.replace('http', 'ws')}/ws/stays`);
+  await new Promise((r) => ws.once('open', r));
+  // The route goes away; the connection made on it stays, and a new one is refused.
+  local.writeConfig({
+    services: [{ name: 'other', routes: [{ paths: ['/other'] }], upstream: { targets: [{ url: upstreamUrl() }] } }],
+  });
+  const reload = await local.manager.reloadFromFile();
+  assert.ok(reload.ok, JSON.stringify(reload));
+  ws.send('still');
+  assert.equal(await next(ws), 'echo:still:xff');
+  const refused = new WebSocket(`${local.url.replace('http', 'ws')}/ws/new`);
+  assert.match(
+    await new Promise<string>((r) => refused.once('unexpected-response', (_q, res) => r(String(res.statusCode)))),
+    /404/,
+  );
+  const closing = closed(ws);
+  const started = Date.now();
+  await local.close();
+  assert.equal((await closing)[0], 1001);
+  assert.ok(Date.now() - started < 2000, 'the connection closed before the drain timeout ran out');
 });

@@ -18,6 +18,7 @@ import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
 import { CLOSE, closeFrame, FrameTracker } from './frames.ts';
+import { stateOf, type Runtime } from '../runtime.ts';
 
 export class WebSocketTunnel {
   readonly #ctx: RequestContext;
@@ -27,6 +28,11 @@ export class WebSocketTunnel {
   /** The target counts this connection as active (least_connections) until it ends. */
   #holding = true;
   #ended = false;
+  /** Set once the tunnel is open: the client's socket, and the frames going to it. */
+  #client: Socket | undefined = undefined;
+  #toClient: FrameTracker | undefined = undefined;
+  /** The gateway sent the client a close frame of its own: what the upstream sends after it is dropped. */
+  #closeSent = false;
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const upstream = ctx.upstream ?? route.service.upstream;
@@ -126,12 +132,16 @@ export class WebSocketTunnel {
     upstream.setNoDelay(true);
     client.setNoDelay(true);
 
+    this.#client = client;
+    this.#toClient = toClient;
+    const open = openTunnels(ctx.snapshot.runtime);
+    open.add(this);
     // The gateway ends the connection (idle, lifetime, the upstream gone): a close frame to the client when the
     // upstream sent none and one fits between frames, then both connections end.
     const end = (code: number) => {
       if (this.#ended) return;
       this.#ended = true;
-      if (!toClient.closed && toClient.atBoundary && client.writable) client.write(closeFrame(code));
+      this.#sendClose(code);
       client.end();
       upstream.destroy();
     };
@@ -148,17 +158,35 @@ export class WebSocketTunnel {
       toClient.push(head);
       client.write(head);
     }
-    pipeCounted(upstream, client, toClient, (n) => (ctx.bytesOut += n));
+    pipeCounted(upstream, client, toClient, (n) => (ctx.bytesOut += n), () => this.#closeSent);
     upstream.once('end', () => end(CLOSE.goingAway));
     upstream.once('error', () => end(CLOSE.internalError));
     upstream.once('close', () => end(CLOSE.internalError));
     client.once('end', () => upstream.end());
     client.once('close', () => {
+      open.delete(this);
       this.#ended = true;
       clearTimeout(lifetime);
       upstream.destroy();
       this.#release();
     });
+  }
+
+  /**
+   * Graceful shutdown: the client is told the gateway is going away (1001) where a close frame fits; its answering
+   * close frame goes on to the upstream, whose own close then ends both connections within the drain time.
+   */
+  goingAway(): void {
+    this.#sendClose(CLOSE.goingAway);
+  }
+
+  #sendClose(code: number): void {
+    const client = this.#client;
+    const toClient = this.#toClient;
+    if (client === undefined || toClient === undefined || this.#closeSent || toClient.closed) return;
+    if (!toClient.atBoundary || !client.writable) return;
+    this.#closeSent = true;
+    client.write(closeFrame(code));
   }
 
   #release(): void {
@@ -171,11 +199,29 @@ export class WebSocketTunnel {
   }
 }
 
-/** from → to with backpressure, each chunk counted and its frames followed on the way. */
-function pipeCounted(from: Socket, to: Socket, frames: FrameTracker, counted: (bytes: number) => void): void {
+/** The open tunnels of this process, told to close when it shuts down. */
+function openTunnels(runtime: Runtime): Set<WebSocketTunnel> {
+  return stateOf(runtime, 'websocket-tunnels', () => {
+    const open = new Set<WebSocketTunnel>();
+    runtime.drainers.push(() => {
+      for (const tunnel of open) tunnel.goingAway();
+    });
+    return open;
+  });
+}
+
+/** from → to with backpressure, each chunk counted and its frames followed on the way; none once `dropped()`. */
+function pipeCounted(
+  from: Socket,
+  to: Socket,
+  frames: FrameTracker,
+  counted: (bytes: number) => void,
+  dropped = () => false,
+): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
     counted(chunk.length);
+    if (dropped()) return;
     frames.push(chunk);
     if (!to.write(chunk)) {
       from.pause();
