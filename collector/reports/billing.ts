@@ -19,6 +19,8 @@ export interface QpdRow {
   http1_requests: number;
   h2_requests: number;
   grpc_requests: number;
+  /** WebSocket connections, each one request (docs/websocket.md). */
+  websocket_requests: number;
 }
 
 /** The protocol columns come last, so a reader of the columns before them is unaffected. */
@@ -31,6 +33,7 @@ export const QPD_COLUMNS = [
   'http1_requests',
   'h2_requests',
   'grpc_requests',
+  'websocket_requests',
 ] as const;
 
 /**
@@ -51,6 +54,7 @@ export function qpdRows(rows: readonly DailyAppRow[], nowMs: number, latenessMs:
         http1_requests: byProtocol['http/1.1'],
         h2_requests: byProtocol.h2,
         grpc_requests: byProtocol.grpc,
+        websocket_requests: byProtocol.websocket,
       };
     })
     .sort((a, b) => (a.date === b.date ? compare(a.app_id, b.app_id) : compare(a.date, b.date)));

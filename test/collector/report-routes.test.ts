@@ -112,7 +112,7 @@ test('the hourly traffic report of one app and service has one row per bucket wi
       latency_p50_ms: 1.75,
       latency_p95_ms: 2.425,
       latency_p99_ms: 2.485,
-      protocols: { 'http/1.1': 99, h2: 0, grpc: 0 },
+      protocols: { 'http/1.1': 99, h2: 0, grpc: 0, websocket: 0 },
       grpc_statuses: {},
     },
   ]);
@@ -176,7 +176,7 @@ test(
 );
 
 function http1(requests: number) {
-  return { http1_requests: requests, h2_requests: 0, grpc_requests: 0 };
+  return { http1_requests: requests, h2_requests: 0, grpc_requests: 0, websocket_requests: 0 };
 }
 
 test('billing QPD as CSV has a header and quotes fields that need it', async (t) => {
@@ -188,9 +188,9 @@ test('billing QPD as CSV has a header and quotes fields that need it', async (t)
   assert.equal(
     res.text,
     [
-      'date,app_id,requests,billable_requests,final,http1_requests,h2_requests,grpc_requests',
-      '2025-03-10,acme,100,99,false,100,0,0',
-      '2025-03-10,"beta, inc ""b""",2,1,false,2,0,0',
+      'date,app_id,requests,billable_requests,final,http1_requests,h2_requests,grpc_requests,websocket_requests',
+      '2025-03-10,acme,100,99,false,100,0,0,0',
+      '2025-03-10,"beta, inc ""b""",2,1,false,2,0,0,0',
       '',
     ].join('\r\n'),
   );

@@ -90,7 +90,7 @@ test('frames go both ways through the tunnel, and the connection is one access e
   const [event] = await eventsWhere(gw, (e) => e.route === 'chat-0' && e.status === 101);
   assert.ok(event, 'one event with status 101');
   assert.ok(event.bytesIn > 200_000 && event.bytesOut > 200_000, `${event.bytesIn} in, ${event.bytesOut} out`);
-  assert.deepEqual([event.messagesIn, event.messagesOut], [3, 2]);
+  assert.deepEqual([event.messagesIn, event.messagesOut, event.protocol], [3, 2, 'websocket']);
 });
 
 const keyed = () => ({ 'x-api-key': `${app.id}.${app.secret}` });

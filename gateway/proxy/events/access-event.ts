@@ -49,7 +49,7 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.target ? ctx.target.id : '',
     ctx.errorClass(status),
     traceIdOf(ctx.req.headers.traceparent),
-    ctx.grpc ? 'grpc' : ctx.protocol,
+    ctx.grpc ? 'grpc' : ctx.websocket ? 'websocket' : ctx.protocol,
     ctx.tlsVersion,
     ctx.grpcStatus,
     ctx.grpc ? grpcMethodOf(ctx.path) : '',

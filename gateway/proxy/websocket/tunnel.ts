@@ -158,7 +158,13 @@ export class WebSocketTunnel {
       toClient.push(head);
       client.write(head);
     }
-    pipeCounted(upstream, client, toClient, (n) => (ctx.bytesOut += n), () => this.#closeSent);
+    pipeCounted(
+      upstream,
+      client,
+      toClient,
+      (n) => (ctx.bytesOut += n),
+      () => this.#closeSent,
+    );
     upstream.once('end', () => end(CLOSE.goingAway));
     upstream.once('error', () => end(CLOSE.internalError));
     upstream.once('close', () => end(CLOSE.internalError));
