@@ -15,6 +15,7 @@ import version from 'prom-client/lib/metrics/version.js';
 import { RouteStatsRegistry } from './proxy/route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
 import { createListenerMetrics } from './proxy/listeners/metrics.ts';
+import { createWebSocketMetrics } from './proxy/websocket/metrics.ts';
 
 /** A metric that writes its own exposition text (RouteStatsRegistry's families). */
 interface TextMetric {
@@ -133,6 +134,7 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
     }),
     events: createEventMetrics(register),
     listeners: createListenerMetrics(register),
+    websocket: createWebSocketMetrics(register),
   };
 }
 

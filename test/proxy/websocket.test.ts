@@ -9,6 +9,7 @@ import { eventsWhere } from '../helpers/events.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { createApp } from '../helpers/admin.ts';
+import { metric } from '../helpers/metrics.ts';
 
 let upstream: Server;
 let wss: WebSocketServer;
@@ -122,6 +123,13 @@ test('an upstream that ends gets the client a 1001 close, one that breaks 1011; 
   const started = Date.now();
   assert.deepEqual((await closed(idle))[0], 1001);
   assert.ok(Date.now() - started >= 250, 'closed after idle_timeout_ms');
+  const closes = (service: string, reason: string) =>
+    metric(gw, 'tollgate_websocket_closed_total', `service="${service}",reason="${reason}"`);
+  assert.ok((await closes('chat', 'upstream')) >= 1);
+  assert.ok((await closes('chat', 'upstream_error')) >= 1);
+  assert.equal(await closes('keyed', 'idle'), 1);
+  assert.ok((await metric(gw, 'tollgate_websocket_messages_total', 'service="chat",direction="in"')) >= 5);
+  assert.equal(await metric(gw, 'tollgate_websocket_connections', 'service="keyed"'), 0, 'none open any more');
 });
 
 test('a client that leaves closes the upstream connection', async () => {

@@ -18,6 +18,7 @@ import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
 import { CLOSE, closeFrame, FrameTracker } from './frames.ts';
+import type { CloseReason } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
 
 export class WebSocketTunnel {
@@ -33,6 +34,8 @@ export class WebSocketTunnel {
   #toClient: FrameTracker | undefined = undefined;
   /** The gateway sent the client a close frame of its own: what the upstream sends after it is dropped. */
   #closeSent = false;
+  /** Graceful shutdown told this connection to close. */
+  #draining = false;
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const upstream = ctx.upstream ?? route.service.upstream;
@@ -136,45 +139,61 @@ export class WebSocketTunnel {
     this.#toClient = toClient;
     const open = openTunnels(ctx.snapshot.runtime);
     open.add(this);
+    const metrics = ctx.snapshot.metrics.websocket;
+    const service = this.#route.service.name;
+    metrics.open.inc({ service });
+    let reason: CloseReason = 'client';
     // The gateway ends the connection (idle, lifetime, the upstream gone): a close frame to the client when the
     // upstream sent none and one fits between frames, then both connections end.
-    const end = (code: number) => {
+    const end = (code: number, why: CloseReason) => {
       if (this.#ended) return;
       this.#ended = true;
+      reason = why;
       this.#sendClose(code);
       client.end();
       upstream.destroy();
     };
     const ws = this.#route.service.config.websocket;
     if (ws.idle_timeout_ms > 0) {
-      client.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway));
-      upstream.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway));
+      client.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway, 'idle'));
+      upstream.setTimeout(ws.idle_timeout_ms, () => end(CLOSE.goingAway, 'idle'));
     }
-    const lifetime = ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway), ws.max_lifetime_ms) : undefined;
-
-    pipeCounted(client, upstream, fromClient, (n) => (ctx.bytesIn += n));
+    const lifetime =
+      ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway, 'lifetime'), ws.max_lifetime_ms) : undefined;
+    const counted = (direction: 'in' | 'out', frames: FrameTracker) => {
+      const bytes = metrics.bytes.labels(service, direction);
+      const messages = metrics.messages.labels(service, direction);
+      return (chunk: Buffer) => {
+        const before = frames.count;
+        frames.push(chunk);
+        if (direction === 'in') ctx.bytesIn += chunk.length;
+        else ctx.bytesOut += chunk.length;
+        bytes.inc(chunk.length);
+        if (frames.count !== before) messages.inc(frames.count - before);
+      };
+    };
+    const toUpstream = counted('in', fromClient);
+    const fromUpstream = counted('out', toClient);
+    pipe(client, upstream, toUpstream);
     if (head.length > 0) {
-      ctx.bytesOut += head.length;
-      toClient.push(head);
+      fromUpstream(head);
       client.write(head);
     }
-    pipeCounted(
-      upstream,
-      client,
-      toClient,
-      (n) => (ctx.bytesOut += n),
-      () => this.#closeSent,
-    );
-    upstream.once('end', () => end(CLOSE.goingAway));
-    upstream.once('error', () => end(CLOSE.internalError));
-    upstream.once('close', () => end(CLOSE.internalError));
+    // After a close frame of the gateway's own, what the upstream sends is not the client's to read.
+    pipe(upstream, client, fromUpstream, () => this.#closeSent);
+    upstream.once('end', () => end(CLOSE.goingAway, this.#draining ? 'shutdown' : 'upstream'));
+    upstream.once('error', () => end(CLOSE.internalError, 'upstream_error'));
+    upstream.once('close', () => end(CLOSE.internalError, 'upstream_error'));
     client.once('end', () => upstream.end());
     client.once('close', () => {
       open.delete(this);
+      if (!this.#ended && this.#draining) reason = 'shutdown';
       this.#ended = true;
       clearTimeout(lifetime);
       upstream.destroy();
       this.#release();
+      metrics.open.dec({ service });
+      metrics.closed.inc({ service, reason });
     });
   }
 
@@ -183,6 +202,7 @@ export class WebSocketTunnel {
    * close frame goes on to the upstream, whose own close then ends both connections within the drain time.
    */
   goingAway(): void {
+    this.#draining = true;
     this.#sendClose(CLOSE.goingAway);
   }
 
@@ -216,19 +236,12 @@ function openTunnels(runtime: Runtime): Set<WebSocketTunnel> {
   });
 }
 
-/** from → to with backpressure, each chunk counted and its frames followed on the way; none once `dropped()`. */
-function pipeCounted(
-  from: Socket,
-  to: Socket,
-  frames: FrameTracker,
-  counted: (bytes: number) => void,
-  dropped = () => false,
-): void {
+/** from → to with backpressure, each chunk seen on the way (counted, frames followed); none sent once `dropped()`. */
+function pipe(from: Socket, to: Socket, seen: (chunk: Buffer) => void, dropped = () => false): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
-    counted(chunk.length);
     if (dropped()) return;
-    frames.push(chunk);
+    seen(chunk);
     if (!to.write(chunk)) {
       from.pause();
       to.once('drain', resume);
