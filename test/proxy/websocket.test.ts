@@ -31,6 +31,7 @@ before(async () => {
         if (text === 'end') return ws.terminate();
         if (text === 'die') return (ws as unknown as { _socket: Socket })._socket.resetAndDestroy();
         if (text === 'bye') return ws.close(4000, 'asked');
+        if (text === 'handshake') return ws.send(`${req.url} ${req.headers['sec-websocket-protocol'] ?? '-'}`);
         ws.send(binary ? data : `echo:${text}:${req.headers['x-forwarded-for'] ? 'xff' : ''}`, { binary });
       });
     });
@@ -46,6 +47,12 @@ before(async () => {
         auth: { type: 'api_key' },
         upstream: { targets: [{ url }] },
         websocket: { idle_timeout_ms: 300 },
+      },
+      {
+        name: 'browser',
+        routes: [{ paths: ['/browser'] }],
+        auth: { type: 'api_key', websocket: { query_param: 'api_key', subprotocol_prefix: 'key.', cookie: 'tg' } },
+        upstream: { targets: [{ url }] },
       },
       {
         name: 'gone',
@@ -105,6 +112,26 @@ test('the stages run on the handshake: an API key lets it through, its absence g
   await closed(ws);
   const [event] = await eventsWhere(gw, (e) => e.service === 'keyed' && e.status === 101);
   assert.equal(event?.appId, app.id);
+});
+
+test('a browser carries its key in the query, a subprotocol or a cookie; none of it reaches the upstream', async () => {
+  const key = `${app.id}.${app.secret}`;
+  const handshake = async (ws: WebSocket) => {
+    ws.send('handshake');
+    const seen = await next(ws);
+    ws.close();
+    return seen;
+  };
+  const query = await open(`/browser/q?x=1&api_key=${encodeURIComponent(key)}&y=2`);
+  assert.equal(await handshake(query), '/browser/q?x=1&y=2 -');
+  const offered = new WebSocket(`${gw.url.replace('http', 'ws')}/browser/p`, [`key.${key}`, 'chat.v1']);
+  await new Promise((r) => offered.once('open', r));
+  assert.equal(offered.protocol, 'chat.v1', 'the upstream chose from what was left');
+  assert.equal(await handshake(offered), '/browser/p chat.v1');
+  const cookie = await open('/browser/c', { cookie: `a=b; tg=${encodeURIComponent(key)}` });
+  assert.equal(await handshake(cookie), '/browser/c -');
+  await assert.rejects(open('/browser/q?api_key=wrong.key'), /status 401/);
+  await assert.rejects(open('/browser/none'), /status 401/);
 });
 
 test('an upstream that refuses the upgrade: its answer reaches the client; one that is down: 502', async () => {

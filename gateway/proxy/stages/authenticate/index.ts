@@ -1,3 +1,4 @@
+import { websocketCredential } from './websocket.ts';
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { App } from '../../../control/apps/types.ts';
@@ -167,7 +168,10 @@ export const authenticate: RouteStage = {
       anonymous: anonymousMatcher(auth.anonymous_paths),
       state: authState(route.runtime, tokens.cache_size),
     };
-    if (auth.type === 'api_key') return apiKeyHandler(c, auth.api_key_header.toLowerCase());
+    if (auth.type === 'api_key') {
+      const header = auth.api_key_header.toLowerCase();
+      return withWebSocketCredential(apiKeyHandler(c, header), websocketCredential(auth.websocket, header, false));
+    }
     if (auth.type === 'mtls') {
       const handler = mtlsHandler(auth.mtls, {
         accept: (ctx, appId, app) => accept(c, ctx, appId, app),
@@ -179,11 +183,24 @@ export const authenticate: RouteStage = {
       };
     }
     const fingerprint = JSON.stringify([route.service.name, auth, tokens.issuer, tokens.audience]);
-    return jwtHandler(
+    const jwt = jwtHandler(
       c,
       compileJwtPolicy(auth, tokens, route.runtime),
       policyId(c.state, fingerprint),
       auth.max_token_bytes,
     );
+    return withWebSocketCredential(jwt, websocketCredential(auth.websocket, 'authorization', true));
   },
 };
+
+/** `check`, preceded for a WebSocket handshake by taking its credential from where a browser can put it. */
+function withWebSocketCredential(
+  check: (ctx: RequestContext) => StageResult,
+  fill: ((ctx: RequestContext) => void) | undefined,
+): (ctx: RequestContext) => StageResult {
+  if (fill === undefined) return check;
+  return (ctx) => {
+    fill(ctx);
+    return check(ctx);
+  };
+}

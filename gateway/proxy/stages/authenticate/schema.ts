@@ -100,6 +100,35 @@ const AuthObject = Type.Object(
       default: 5,
       description: 'Allowed clock skew for exp and nbf, seconds (default 5).',
     }),
+    websocket: Type.Optional(
+      Type.Object(
+        {
+          query_param: Type.Optional(
+            Type.String({
+              pattern: '^[A-Za-z0-9_.~-]{1,64}$',
+              description: 'A query parameter that may carry the token or API key; taken out before the upstream.',
+            }),
+          ),
+          cookie: Type.Optional(
+            Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$", description: 'A cookie that may carry it.' }),
+          ),
+          subprotocol_prefix: Type.Optional(
+            Type.String({
+              pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$",
+              description:
+                'An offered Sec-WebSocket-Protocol `<prefix><credential>` may carry it; taken out of the list the ' +
+                'upstream chooses from.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Where a WebSocket handshake may carry its credential when the header does not (browsers cannot set ' +
+            'headers on a WebSocket); tried in this order: query, subprotocol, cookie. For jwt and api_key.',
+        },
+      ),
+    ),
     max_token_bytes: Type.Integer({
       minimum: 256,
       maximum: 65536,
