@@ -78,6 +78,16 @@ export const errors = {
     message: 'A WebSocket handshake must be a GET with a valid Sec-WebSocket-Key.',
     errorClass: 'bad_request',
   },
+  GW_ERR_WEBSOCKET_LIMIT: {
+    status: 503,
+    message: 'This service has as many WebSocket connections open as it takes.',
+    errorClass: 'rate_limited',
+  },
+  GW_ERR_WEBSOCKET_APP_LIMIT: {
+    status: 429,
+    message: 'This app has as many WebSocket connections open on this service as it may.',
+    errorClass: 'rate_limited',
+  },
   GW_ERR_WEBSOCKET_VERSION: {
     status: 426,
     message: 'The gateway speaks WebSocket version 13 (Sec-WebSocket-Version).',

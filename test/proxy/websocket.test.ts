@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -46,13 +46,19 @@ before(async () => {
         routes: [{ paths: ['/keyed'] }],
         auth: { type: 'api_key' },
         upstream: { targets: [{ url }] },
-        websocket: { idle_timeout_ms: 300 },
+        websocket: { idle_timeout_ms: 300, max_connections_per_app: 1 },
       },
       {
         name: 'browser',
         routes: [{ paths: ['/browser'] }],
         auth: { type: 'api_key', websocket: { query_param: 'api_key', subprotocol_prefix: 'key.', cookie: 'tg' } },
         upstream: { targets: [{ url }] },
+      },
+      {
+        name: 'limited',
+        routes: [{ paths: ['/limited'] }],
+        upstream: { targets: [{ url }] },
+        websocket: { max_connections: 1, max_message_bytes: 1000 },
       },
       {
         name: 'gone',
@@ -169,6 +175,34 @@ test('a client that leaves closes the upstream connection', async () => {
   const deadline = Date.now() + 3000;
   while (wss.clients.size > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(wss.clients.size, before);
+});
+
+/** Waits until the gateway has seen the service's connections end (its side closes just after the client's). */
+async function noneOpen(service: string): Promise<void> {
+  const open = () => metric(gw, 'tollgate_websocket_connections', `service="${service}"`);
+  assert.ok(await eventually(async () => (await open()) === 0, 3000), `${service}: connections still open`);
+}
+
+test('limits: connections per service and per app, and the size of a client message (1009)', async () => {
+  const first = await open('/limited/a');
+  await assert.rejects(open('/limited/b'), /status 503/);
+  first.send('x'.repeat(1001));
+  assert.deepEqual((await closed(first))[0], 1009, 'a message over max_message_bytes closes the connection');
+  await noneOpen('limited');
+  const again = await open('/limited/c'); // the place the first held is free again
+  again.send('x'.repeat(1000));
+  assert.equal((await next(again)).length, 'echo::xff'.length + 1000);
+  again.close();
+  await closed(again);
+  const mine = await open('/keyed/a', keyed());
+  await assert.rejects(open('/keyed/b', keyed()), /status 429/);
+  mine.close();
+  await closed(mine);
+  await noneOpen('keyed');
+  const later = await open('/keyed/c', keyed());
+  later.close();
+  await closed(later);
+  assert.equal(await metric(gw, 'tollgate_websocket_closed_total', 'service="limited",reason="message_too_big"'), 1);
 });
 
 test('malformed handshakes: no key, a wrong version, a POST; without Connection: upgrade it is refused', async () => {

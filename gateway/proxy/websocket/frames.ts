@@ -9,6 +9,8 @@ export class FrameTracker {
   count = 0;
   /** A close frame has begun in this direction. */
   closed = false;
+  /** Payload bytes of the data message being sent (its frames so far); control frames are not part of it. */
+  messageBytes = 0;
   /** Bytes of the current frame's header read so far, and what is known of it. */
   #header = Buffer.alloc(14);
   #have = 0;
@@ -41,11 +43,15 @@ export class FrameTracker {
     const h = this.#header;
     const opcode = h[0] & 0x0f;
     const fin = (h[0] & 0x80) !== 0;
-    if (opcode === 0x8) this.closed = true;
-    else if (fin && opcode < 0x8) this.count++;
     const len7 = h[1] & 0x7f;
     // A 64-bit length beyond 2^53 is no real frame; it is skipped as far as a number reaches.
     this.#skip = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
+    if (opcode === 0x8) this.closed = true;
+    else if (opcode < 0x8) {
+      // A data frame starts a message; a continuation (0) adds to it.
+      this.messageBytes = opcode === 0 ? this.messageBytes + this.#skip : this.#skip;
+      if (fin) this.count++;
+    }
     this.#have = 0;
   }
 }
@@ -69,6 +75,8 @@ export function closeFrame(code: number): Buffer {
 export const CLOSE = {
   /** The upstream went away (its connection ended without a close frame), or the gateway is shutting down. */
   goingAway: 1001,
+  /** A client's message was over websocket.max_message_bytes. */
+  tooBig: 1009,
   /** The upstream failed (its connection broke), or a limit of the gateway's ended the connection. */
   internalError: 1011,
 } as const;

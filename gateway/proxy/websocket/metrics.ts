@@ -8,6 +8,7 @@ export const CLOSE_REASONS = [
   'idle', // websocket.idle_timeout_ms
   'lifetime', // websocket.max_lifetime_ms
   'shutdown', // the gateway shut down
+  'message_too_big', // a client's message over websocket.max_message_bytes
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

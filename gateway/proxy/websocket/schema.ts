@@ -10,6 +10,27 @@ export const WebSocketSchema = Type.Object(
         'A WebSocket connection that carries nothing either way for this long is closed: the client gets a close ' +
         'frame 1001 and both connections end; 0 = never (default 300000).',
     }),
+    max_connections: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Open WebSocket connections this service takes per proxy process; one more is refused with 503 ' +
+        'GW_ERR_WEBSOCKET_LIMIT; 0 = no limit (default 0).',
+    }),
+    max_connections_per_app: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Open WebSocket connections one app may hold on this service per proxy process; one more is refused ' +
+        'with 429 GW_ERR_WEBSOCKET_APP_LIMIT; 0 = no limit (default 0).',
+    }),
+    max_message_bytes: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Largest message a client may send (its frames together): a larger one closes the connection with 1009 ' +
+        'and is not passed on; 0 = no limit (default 0).',
+    }),
     max_lifetime_ms: Type.Integer({
       minimum: 0,
       default: 0,

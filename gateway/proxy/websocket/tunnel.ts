@@ -20,6 +20,7 @@ import { admit } from '../stages/proxy/retry.ts';
 import { CLOSE, closeFrame, FrameTracker } from './frames.ts';
 import type { CloseReason } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
+import { connectionCounts } from './limits.ts';
 
 export class WebSocketTunnel {
   readonly #ctx: RequestContext;
@@ -38,9 +39,14 @@ export class WebSocketTunnel {
   #draining = false;
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
+    const counts = connectionCounts(ctx.snapshot.runtime);
+    const full = counts.take(route.service.name, ctx.appId, route.service.config.websocket);
+    if (full === 'service') return void ctx.reply('GW_ERR_WEBSOCKET_LIMIT');
+    if (full === 'app') return void ctx.reply('GW_ERR_WEBSOCKET_APP_LIMIT');
     const upstream = ctx.upstream ?? route.service.upstream;
     const target = admit(ctx, upstream);
     if (target !== undefined) new WebSocketTunnel(ctx, route, upstream, target).#connect();
+    else counts.give(route.service.name, ctx.appId);
   }
 
   private constructor(ctx: RequestContext, route: CompiledRoute, upstream: UpstreamPool, target: Target) {
@@ -160,20 +166,23 @@ export class WebSocketTunnel {
     }
     const lifetime =
       ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway, 'lifetime'), ws.max_lifetime_ms) : undefined;
-    const counted = (direction: 'in' | 'out', frames: FrameTracker) => {
+    const counted = (direction: 'in' | 'out', frames: FrameTracker, maxMessage: number) => {
       const bytes = metrics.bytes.labels(service, direction);
       const messages = metrics.messages.labels(service, direction);
-      return (chunk: Buffer) => {
+      return (chunk: Buffer): boolean => {
         const before = frames.count;
         frames.push(chunk);
         if (direction === 'in') ctx.bytesIn += chunk.length;
         else ctx.bytesOut += chunk.length;
         bytes.inc(chunk.length);
         if (frames.count !== before) messages.inc(frames.count - before);
+        if (maxMessage === 0 || frames.messageBytes <= maxMessage) return true;
+        end(CLOSE.tooBig, 'message_too_big'); // the message is not passed on: the upstream connection goes
+        return false;
       };
     };
-    const toUpstream = counted('in', fromClient);
-    const fromUpstream = counted('out', toClient);
+    const toUpstream = counted('in', fromClient, ws.max_message_bytes);
+    const fromUpstream = counted('out', toClient, 0);
     pipe(client, upstream, toUpstream);
     if (head.length > 0) {
       fromUpstream(head);
@@ -219,6 +228,7 @@ export class WebSocketTunnel {
     if (!this.#holding) return;
     this.#holding = false;
     this.#target.active--;
+    connectionCounts(this.#ctx.snapshot.runtime).give(this.#route.service.name, this.#ctx.appId);
     if (this.#ctx.recorded && this.#ctx.upstreamMs === 0)
       this.#ctx.upstreamMs = performance.now() - this.#ctx.upstreamStartMs;
     this.#ctx.exchange = undefined;
@@ -236,12 +246,14 @@ function openTunnels(runtime: Runtime): Set<WebSocketTunnel> {
   });
 }
 
-/** from → to with backpressure, each chunk seen on the way (counted, frames followed); none sent once `dropped()`. */
-function pipe(from: Socket, to: Socket, seen: (chunk: Buffer) => void, dropped = () => false): void {
+/**
+ * from → to with backpressure, each chunk seen on the way first (counted, frames followed), and sent unless `seen`
+ * says no; none sent once `dropped()`.
+ */
+function pipe(from: Socket, to: Socket, seen: (chunk: Buffer) => boolean, dropped = () => false): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
-    if (dropped()) return;
-    seen(chunk);
+    if (dropped() || !seen(chunk)) return;
     if (!to.write(chunk)) {
       from.pause();
       to.once('drain', resume);
