@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec h2load ghz)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec h2load ghz autobahn)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -319,6 +319,39 @@ h2load_status() { tool_status h2load; }
 ghz_up() { go_tool_up ghz github.com/bojand/ghz/cmd/ghz@v0.120.0 TOLLGATE_BENCH_GHZ; }
 ghz_down() { log "ghz has no daemon to stop"; }
 ghz_status() { go_tool_status ghz; }
+
+# WebSocket conformance (test/proxy/websocket-autobahn.test.ts): Autobahn's fuzzing client from PyPI. It runs on
+# Python 2 only: the machine's pyenv Python 2.7, installed with pip --target into .services/autobahn.
+autobahn_python() {
+  local p
+  for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/2.7*/bin/python "$(command -v python2.7 || true)"; do
+    if [ -n "$p" ] && [ -x "$p" ]; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+autobahn_up() {
+  local dir="$SERVICES_DIR/autobahn" py
+  if [ ! -x "$dir/wstest" ]; then
+    py="$(autobahn_python)" || die "Autobahn's wstest needs Python 2.7 (pyenv's on these machines); none was found"
+    log "installing autobahntestsuite from PyPI into $dir"
+    "$py" -m pip install --quiet --disable-pip-version-check --target "$dir/lib" autobahntestsuite >&2 ||
+      die "pip install autobahntestsuite failed"
+    # --target leaves out the .pth that makes zope a namespace package.
+    [ -f "$dir/lib/zope/__init__.py" ] ||
+      echo "__path__ = __import__('pkgutil').extend_path(__path__, __name__)" >"$dir/lib/zope/__init__.py"
+    printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" "%s" "$@"\n' "$dir/lib" "$py" "$dir/lib/bin/wstest" >"$dir/wstest"
+    chmod +x "$dir/wstest"
+  fi
+  log "wstest at $dir/wstest"
+  echo "TOLLGATE_TEST_WSTEST=$dir/wstest"
+}
+autobahn_down() { log "wstest has no daemon to stop"; }
+autobahn_status() {
+  if [ -x "$SERVICES_DIR/autobahn/wstest" ]; then echo "autobahn: up ($SERVICES_DIR/autobahn/wstest)"; else
+    echo "autobahn: down (not installed)"
+    return 1
+  fi
+}
 
 usage() {
   echo "usage: $0 up|down|status [${SERVICES[*]}]" >&2

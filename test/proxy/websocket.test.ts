@@ -31,6 +31,13 @@ before(async () => {
         if (text === 'end') return ws.terminate();
         if (text === 'die') return (ws as unknown as { _socket: Socket })._socket.resetAndDestroy();
         if (text === 'bye') return ws.close(4000, 'asked');
+        if (text === 'stall') {
+          // Stops reading, so the gateway holds the client back; then breaks once the client has been held.
+          const socket = (ws as unknown as { _socket: Socket })._socket;
+          socket.pause();
+          setTimeout(() => socket.resetAndDestroy(), 300);
+          return;
+        }
         if (text === 'handshake') return ws.send(`${req.url} ${req.headers['sec-websocket-protocol'] ?? '-'}`);
         ws.send(binary ? data : `echo:${text}:${req.headers['x-forwarded-for'] ? 'xff' : ''}`, { binary });
       });
@@ -163,6 +170,17 @@ test('an upstream that ends gets the client a 1001 close, one that breaks 1011; 
   assert.equal(await closes('keyed', 'idle'), 1);
   assert.ok((await metric(gw, 'tollgate_websocket_messages_total', 'service="chat",direction="in"')) >= 5);
   assert.equal(await metric(gw, 'tollgate_websocket_connections', 'service="keyed"'), 0, 'none open any more');
+});
+
+test('an upstream that breaks while it holds the client back still ends the client connection', async () => {
+  const ws = await open('/ws/stall');
+  ws.send('stall');
+  const ended = closed(ws);
+  const chunk = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < 64; i++) ws.send(chunk); // far more than the sockets buffer: the gateway pauses the client
+  const [code] = await ended;
+  assert.ok([1006, 1011].includes(code), `closed (${code})`);
+  await noneOpen('chat');
 });
 
 test('a client that leaves closes the upstream connection', async () => {

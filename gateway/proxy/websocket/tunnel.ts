@@ -22,6 +22,9 @@ import type { CloseReason } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
 import { connectionCounts } from './limits.ts';
 
+/** How long a client has to close its side after the gateway ended the connection. */
+const CLOSE_GRACE_MS = 5000;
+
 export class WebSocketTunnel {
   readonly #ctx: RequestContext;
   readonly #route: CompiledRoute;
@@ -121,6 +124,12 @@ export class WebSocketTunnel {
   #open(res: IncomingMessage, upstream: Socket, head: Buffer): void {
     const ctx = this.#ctx;
     const client = ctx.req.socket;
+    if (client.destroyed) {
+      // The client left while the upstream was answering.
+      upstream.destroy();
+      this.#release();
+      return;
+    }
     recordStatus(this.#upstream, this.#target, 101, 0);
     ctx.upstreamStatus = 101;
     ctx.recordStatus = 101;
@@ -158,6 +167,10 @@ export class WebSocketTunnel {
       this.#sendClose(code);
       client.end();
       upstream.destroy();
+      // The client may be paused behind the upstream's backpressure, which will never drain now: read on to its end
+      // (dropping what comes), and cut it should it never close its side.
+      client.resume();
+      setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
     };
     const ws = this.#route.service.config.websocket;
     if (ws.idle_timeout_ms > 0) {
@@ -253,7 +266,7 @@ function openTunnels(runtime: Runtime): Set<WebSocketTunnel> {
 function pipe(from: Socket, to: Socket, seen: (chunk: Buffer) => boolean, dropped = () => false): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
-    if (dropped() || !seen(chunk)) return;
+    if (to.destroyed || dropped() || !seen(chunk)) return;
     if (!to.write(chunk)) {
       from.pause();
       to.once('drain', resume);
