@@ -329,6 +329,8 @@ if (analytics) {
   process.exit(0);
 } else if (process.argv.includes('--protocols')) {
   await (await import('./protocols/run.ts')).protocolsCommand();
+} else if (process.argv.includes('--websocket')) {
+  await (await import('./websocket/run.ts')).websocketCommand();
   process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
   // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one fixed rate

@@ -179,16 +179,15 @@ export class WebSocketTunnel {
     }
     const lifetime =
       ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway, 'lifetime'), ws.max_lifetime_ms) : undefined;
+    const traffic = metrics.traffic(service);
     const counted = (direction: 'in' | 'out', frames: FrameTracker, maxMessage: number) => {
-      const bytes = metrics.bytes.labels(service, direction);
-      const messages = metrics.messages.labels(service, direction);
       return (chunk: Buffer): boolean => {
         const before = frames.count;
         frames.push(chunk);
         if (direction === 'in') ctx.bytesIn += chunk.length;
         else ctx.bytesOut += chunk.length;
-        bytes.inc(chunk.length);
-        if (frames.count !== before) messages.inc(frames.count - before);
+        traffic.bytes[direction] += chunk.length;
+        traffic.messages[direction] += frames.count - before;
         if (maxMessage === 0 || frames.messageBytes <= maxMessage) return true;
         end(CLOSE.tooBig, 'message_too_big'); // the message is not passed on: the upstream connection goes
         return false;

@@ -1,0 +1,191 @@
+// `npm run bench -- --websocket`: WebSocket connections through Tollgate beside nginx and the echo server itself.
+//   1. Idle connections: BENCH_WS_CONNECTIONS (default 10000, less when a proxy's two sockets per connection would
+//      pass the open-file limit) opened and held; the time to open them and the RSS each adds to the server.
+//   2. Echo: 50 connections each sending a message and waiting for its echo, at 64 B and 16 KB, BENCH_DURATION_S
+//      (default 10) per measurement, BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+import { pinned, pinningNote } from '../cpu-pin.ts';
+import { installCleanup, onPath } from '../procs.ts';
+import { treeRss } from '../proc-tree.ts';
+import { freePort } from '../ready.ts';
+import { median, writeResults } from '../report.ts';
+import { benchEnv, captured, gitCommit, writePerformanceDoc } from '../performance-doc.ts';
+import { newWorkDir, repoRoot } from '../servers.ts';
+import { type Running, startProcess } from '../protocols/tools.ts';
+
+const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
+const rounds = Number(process.env.BENCH_PROTOCOL_ROUNDS ?? 3);
+/** The open-file limit every process here gets: a proxy holds two sockets per connection, and some to spare. */
+const fileLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
+const idleConnections = Math.min(Number(process.env.BENCH_WS_CONNECTIONS ?? 10_000), Math.floor((fileLimit - 200) / 2));
+const node = join(repoRoot, 'node_modules/.bin/node');
+
+interface Idle {
+  openMs: number;
+  kbPerConnection: number;
+}
+
+export interface WebSocketResults {
+  idle: Record<string, Idle>;
+  echo: Record<string, Record<string, number[]>>;
+}
+
+/** Runs clients.ts; resolves with its JSON line and the process (still running for `hold`). */
+function clients(args: string[]): Promise<{ result: Record<string, number>; child: ChildProcess }> {
+  const [cmd, argv] = pinned('support', node, ['test/bench/websocket/clients.ts', ...args]);
+  const child = spawn(cmd, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ result: JSON.parse(line), child }));
+    child.once('exit', (code) => reject(new Error(`clients ${args.join(' ')} exited (${code})`)));
+  });
+}
+
+async function idle(url: string, pid: number): Promise<Idle> {
+  const before = treeRss(pid).totalBytes;
+  const { result, child } = await clients(['hold', url, String(idleConnections)]);
+  await new Promise((r) => setTimeout(r, 2000)); // let the servers settle after the burst
+  const after = treeRss(pid).totalBytes;
+  child.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 2000)); // their side of the connections closes
+  return { openMs: result.openMs, kbPerConnection: Math.round(((after - before) / idleConnections / 1024) * 10) / 10 };
+}
+
+function nginxConfig(dir: string, port: number, echo: number): string {
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`);
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections ${fileLimit}; }
+http {
+  access_log off;
+  ${temp.join('\n  ')}
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://127.0.0.1:${echo};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 3600s;
+    }
+  }
+}
+`;
+}
+
+export async function runWebSocket(): Promise<WebSocketResults | undefined> {
+  if (!onPath('nginx')) {
+    console.log('websocket bench skipped: needs nginx (npm run services:up)');
+    return undefined;
+  }
+  installCleanup();
+  const workDir = newWorkDir();
+  const running: Running[] = [];
+  const start = async (name: string, cmd: string, args: string[], port: number, role?: 'support') => {
+    const r = await startProcess(name, cmd, args, [port], workDir, role);
+    running.push(r);
+    return r;
+  };
+  try {
+    const echoPort = await freePort();
+    const echo = await start('ws-echo', node, ['test/bench/websocket/echo-server.ts', String(echoPort)], echoPort);
+    const tgPort = await freePort();
+    const tgDir = join(workDir, 'tollgate');
+    mkdirSync(tgDir, { recursive: true });
+    const config = {
+      workers: 1,
+      proxy: { listen: `127.0.0.1:${tgPort}`, max_connections: 0 },
+      admin: { listen: `127.0.0.1:${await freePort()}` },
+      store: { dir: join(tgDir, 'store') },
+      events: { dir: join(tgDir, 'events') },
+      services: [
+        { name: 'echo', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: `http://127.0.0.1:${echoPort}` }] } },
+      ],
+    };
+    writeFileSync(join(tgDir, 'tollgate.yaml'), stringify(config));
+    const tollgate = await start(
+      'tollgate',
+      join(repoRoot, 'scripts/bin/tollgate'),
+      ['--config', join(tgDir, 'tollgate.yaml')],
+      tgPort,
+    );
+    const ngPort = await freePort();
+    const ngDir = join(workDir, 'nginx');
+    mkdirSync(ngDir, { recursive: true });
+    writeFileSync(join(ngDir, 'nginx.conf'), nginxConfig(ngDir, ngPort, echoPort));
+    const nginx = await start(
+      'nginx',
+      'nginx',
+      ['-p', ngDir, '-c', join(ngDir, 'nginx.conf'), '-e', join(ngDir, 'error.log')],
+      ngPort,
+    );
+
+    const targets: Record<string, { url: string; pid: number }> = {
+      direct: { url: `ws://127.0.0.1:${echoPort}/`, pid: echo.pid },
+      tollgate: { url: `ws://127.0.0.1:${tgPort}/`, pid: tollgate.pid },
+      nginx: { url: `ws://127.0.0.1:${ngPort}/`, pid: nginx.pid },
+    };
+    const result: WebSocketResults = { idle: {}, echo: {} };
+    for (const [name, t] of Object.entries(targets)) {
+      console.log(`  ${idleConnections} idle connections: ${name} ...`);
+      result.idle[name] = await idle(t.url, t.pid);
+    }
+    for (const bytes of [64, 16384]) {
+      const key = `${bytes} B`;
+      result.echo[key] = Object.fromEntries(Object.keys(targets).map((n) => [n, [] as number[]]));
+      for (let r = 0; r < rounds; r++) {
+        for (let k = 0; k < 3; k++) {
+          const name = Object.keys(targets)[(r + k) % 3];
+          console.log(`  echo ${key}, round ${r + 1}: ${name} ...`);
+          const { result: echoed } = await clients(['echo', targets[name].url, '50', String(bytes), String(durationS)]);
+          result.echo[key][name].push(echoed.messagesPerS);
+        }
+      }
+    }
+    return result;
+  } finally {
+    for (const r of running.reverse()) await r.stop();
+  }
+}
+
+export function printWebSocket(r: WebSocketResults): void {
+  console.log(
+    `\nWebSocket: ${idleConnections} idle connections held (open-file limit ${fileLimit}; load on its own process, ` +
+      `${pinningNote()})`,
+  );
+  console.log('server     open all, ms   RSS per connection, KB (a proxy holds two sockets for one)');
+  for (const [name, i] of Object.entries(r.idle))
+    console.log(`${name.padEnd(10)} ${String(i.openMs).padStart(12)}   ${i.kbPerConnection.toFixed(1).padStart(8)}`);
+  console.log(`\nEcho round trips/s, 50 connections, ${rounds} alternating rounds of ${durationS} s, medians`);
+  console.log('message   direct   tollgate    nginx   tollgate ÷ direct   tollgate ÷ nginx');
+  for (const [size, by] of Object.entries(r.echo)) {
+    const [d, t, n] = ['direct', 'tollgate', 'nginx'].map((name) => median(by[name]));
+    console.log(
+      `${size.padEnd(8)} ${String(d).padStart(7)} ${String(t).padStart(10)} ${String(n).padStart(8)}` +
+        `   ${(t / d).toFixed(2).padStart(17)}   ${(t / n).toFixed(2).padStart(16)}`,
+    );
+  }
+}
+
+/** The `--websocket` command: run, print, keep the results, and write the docs section from a default run. */
+export async function websocketCommand(): Promise<void> {
+  const result = await runWebSocket();
+  if (!result) return;
+  const printed = captured(() => printWebSocket(result));
+  console.log(
+    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'websocket-latest')}`,
+  );
+  const settings = benchEnv();
+  if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
+    const command = `${settings ? `${settings} ` : ''}npm run bench -- --websocket`;
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
+    writePerformanceDoc(printed, command, machine, 'websocket-results');
+    console.log('wrote docs/performance.md (websocket)');
+  }
+}
