@@ -1,58 +1,44 @@
+import { FrameHeaders } from '../net/frame-headers.ts';
+
 /**
  * Follows the WebSocket frames (RFC 6455 5.2) in one direction of a tunnel
  * from their headers alone: payloads are skipped, never held. It counts
  * messages, tells whether the stream stands between two frames (where the
  * gateway may put a close frame of its own), and notes a close frame.
  */
-export class FrameTracker {
+export class FrameTracker extends FrameHeaders {
   /** Messages whose last frame has begun (a data frame with FIN); control frames are not messages. */
   count = 0;
   /** A close frame has begun in this direction. */
   closed = false;
   /** Payload bytes of the data message being sent (its frames so far); control frames are not part of it. */
   messageBytes = 0;
-  /** Bytes of the current frame's header read so far, and what is known of it. */
-  #header = Buffer.alloc(14);
+  /** Bytes of the current frame's header read so far. */
+  readonly #header = Buffer.alloc(14);
   #have = 0;
-  /** Payload bytes of the current frame still to pass. */
-  #skip = 0;
 
   /** Between two frames: nothing of a frame is pending. */
   get atBoundary(): boolean {
-    return this.#have === 0 && this.#skip === 0;
+    return this.#have === 0 && !this.inPayload;
   }
 
-  push(chunk: Uint8Array): void {
-    const n = chunk.length;
-    let i = 0;
-    while (i < n) {
-      if (this.#skip > 0) {
-        const take = Math.min(this.#skip, n - i);
-        this.#skip -= take;
-        i += take;
-        continue;
-      }
-      this.#header[this.#have++] = chunk[i++];
-      const need = headerLength(this.#header, this.#have);
-      if (need === 0 || this.#have < need) continue;
-      this.#frame();
-    }
-  }
-
-  #frame(): void {
+  protected headerByte(byte: number): number | undefined {
     const h = this.#header;
+    h[this.#have++] = byte;
+    const need = headerLength(h, this.#have);
+    if (need === 0 || this.#have < need) return undefined;
+    this.#have = 0;
     const opcode = h[0] & 0x0f;
-    const fin = (h[0] & 0x80) !== 0;
     const len7 = h[1] & 0x7f;
     // A 64-bit length beyond 2^53 is no real frame; it is skipped as far as a number reaches.
-    this.#skip = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
+    const length = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
     if (opcode === 0x8) this.closed = true;
     else if (opcode < 0x8) {
       // A data frame starts a message; a continuation (0) adds to it.
-      this.messageBytes = opcode === 0 ? this.messageBytes + this.#skip : this.#skip;
-      if (fin) this.count++;
+      this.messageBytes = opcode === 0 ? this.messageBytes + length : length;
+      if ((h[0] & 0x80) !== 0) this.count++;
     }
-    this.#have = 0;
+    return length;
   }
 }
 
