@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { writeResults } from './report.ts';
 
 export const PERFORMANCE_DOC = new URL('../../docs/performance.md', import.meta.url);
 const marker = (section: string) => [`<!-- ${section}:begin (written by npm run bench) -->`, `<!-- ${section}:end -->`];
@@ -54,3 +56,22 @@ export const benchEnv = () =>
     .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_WRITE_DOCS')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+
+/**
+ * The end of a `npm run bench -- --FLAG` run: prints the results, keeps them in test/bench/results/<name>.json, and
+ * from a run with the default settings (or BENCH_WRITE_DOCS=1) writes the printout into its docs section.
+ */
+export function finishRun(flag: string, section: string, name: string, result: object, print: () => void): void {
+  const printed = captured(print);
+  console.log(`\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, name)}`);
+  const settings = benchEnv();
+  if (process.env.BENCH_WRITE_DOCS !== '1' && settings !== '') return;
+  const command = `${settings ? `${settings} ` : ''}npm run bench -- ${flag}`;
+  writePerformanceDoc(
+    printed,
+    command,
+    `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`,
+    section,
+  );
+  console.log(`wrote docs/performance.md (${section})`);
+}

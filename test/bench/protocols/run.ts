@@ -10,8 +10,8 @@ import { pinningNote } from '../cpu-pin.ts';
 import { runPeak } from '../load.ts';
 import { installCleanup } from '../procs.ts';
 import { freePort } from '../ready.ts';
-import { median, writeResults } from '../report.ts';
-import { benchEnv, captured, gitCommit, writePerformanceDoc } from '../performance-doc.ts';
+import { median } from '../report.ts';
+import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot, startUpstream } from '../servers.ts';
 import { ghz, type GhzResult, h2load, missingTools, type Running, startProcess } from './tools.ts';
 
@@ -255,17 +255,5 @@ export function printProtocols(r: ProtocolResults): void {
 /** The `--protocols` command: run, print, keep the results, and write the docs section from a default run. */
 export async function protocolsCommand(): Promise<void> {
   const result = await runProtocols();
-  if (!result) return;
-  const printed = captured(() => printProtocols(result));
-  console.log(
-    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'protocols-latest')}`,
-  );
-  // A run with the default settings is the one the docs show; BENCH_WRITE_DOCS=1 forces it.
-  const settings = benchEnv();
-  if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
-    const command = `${settings ? `${settings} ` : ''}npm run bench -- --protocols`;
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
-    writePerformanceDoc(printed, command, machine, 'protocol-results');
-    console.log('wrote docs/performance.md (protocols)');
-  }
+  if (result) finishRun('--protocols', 'protocol-results', 'protocols-latest', result, () => printProtocols(result));
 }

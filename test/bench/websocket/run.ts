@@ -5,7 +5,6 @@
 //      (default 10) per measurement, BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
@@ -13,8 +12,8 @@ import { pinned, pinningNote } from '../cpu-pin.ts';
 import { installCleanup, onPath } from '../procs.ts';
 import { treeRss } from '../proc-tree.ts';
 import { freePort } from '../ready.ts';
-import { median, writeResults } from '../report.ts';
-import { benchEnv, captured, gitCommit, writePerformanceDoc } from '../performance-doc.ts';
+import { median } from '../report.ts';
+import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot } from '../servers.ts';
 import { type Running, startProcess } from '../protocols/tools.ts';
 
@@ -178,16 +177,5 @@ export function printWebSocket(r: WebSocketResults): void {
 /** The `--websocket` command: run, print, keep the results, and write the docs section from a default run. */
 export async function websocketCommand(): Promise<void> {
   const result = await runWebSocket();
-  if (!result) return;
-  const printed = captured(() => printWebSocket(result));
-  console.log(
-    `\nwrote ${writeResults({ at: new Date().toISOString(), node: process.version, ...result }, 'websocket-latest')}`,
-  );
-  const settings = benchEnv();
-  if (process.env.BENCH_WRITE_DOCS === '1' || settings === '') {
-    const command = `${settings ? `${settings} ` : ''}npm run bench -- --websocket`;
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, commit ${gitCommit()}`;
-    writePerformanceDoc(printed, command, machine, 'websocket-results');
-    console.log('wrote docs/performance.md (websocket)');
-  }
+  if (result) finishRun('--websocket', 'websocket-results', 'websocket-latest', result, () => printWebSocket(result));
 }
