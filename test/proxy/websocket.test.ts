@@ -15,6 +15,8 @@ let upstream: Server;
 let wss: WebSocketServer;
 let gw: TestGateway;
 let app: { id: string; secret: string };
+/** Pings the upstream's connections got (from the gateway: ws clients here send none). */
+let upstreamPings = 0;
 
 before(async () => {
   upstream = createServer((_req, res) => res.writeHead(426).end('websocket only'));
@@ -25,6 +27,7 @@ before(async () => {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('ping', () => upstreamPings++);
       ws.on('message', (data, binary) => {
         const text = data.toString();
         // The upstream goes: its connection ends (FIN) or breaks (RST), with no close frame either way.
@@ -66,6 +69,12 @@ before(async () => {
         routes: [{ paths: ['/limited'] }],
         upstream: { targets: [{ url }] },
         websocket: { max_connections: 1, max_message_bytes: 1000 },
+      },
+      {
+        name: 'pinged',
+        routes: [{ paths: ['/pinged'] }],
+        upstream: { targets: [{ url }] },
+        websocket: { ping_interval_ms: 100, idle_timeout_ms: 0 },
       },
       {
         name: 'gone',
@@ -221,6 +230,25 @@ test('limits: connections per service and per app, and the size of a client mess
   later.close();
   await closed(later);
   assert.equal(await metric(gw, 'tollgate_websocket_closed_total', 'service="limited",reason="message_too_big"'), 1);
+});
+
+test('ping_interval_ms: both sides are pinged; a client that answers nothing is closed after two of them', async () => {
+  const alive = await open('/pinged/a');
+  let clientPings = 0;
+  alive.on('ping', () => clientPings++);
+  const before = upstreamPings;
+  await new Promise((r) => setTimeout(r, 450));
+  assert.ok(clientPings >= 3, `${clientPings} pings to the client`);
+  assert.ok(upstreamPings - before >= 3, `${upstreamPings - before} pings to the upstream`);
+  assert.equal(alive.readyState, WebSocket.OPEN, 'its pongs keep it open');
+  alive.send('still');
+  assert.equal(await next(alive), 'echo:still:xff');
+  alive.close();
+  const silent = new WebSocket(`${gw.url.replace('http', 'ws')}/pinged/b`, { autoPong: false });
+  await new Promise((r) => silent.once('open', r));
+  const started = Date.now();
+  assert.equal((await closed(silent))[0], 1001);
+  assert.ok(Date.now() - started < 1000, 'closed after two silent intervals');
 });
 
 test('malformed handshakes: no key, a wrong version, a POST; without Connection: upgrade it is refused', async () => {

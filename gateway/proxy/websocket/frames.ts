@@ -50,6 +50,16 @@ function headerLength(h: Buffer, have: number): number {
   return 2 + (len7 < 126 ? 0 : len7 === 126 ? 2 : 8) + mask;
 }
 
+/** A ping from the gateway to a client: unmasked and empty, as a server's. */
+export const PING_TO_CLIENT = Buffer.from([0x89, 0x00]);
+
+/** A ping from the gateway to an upstream: empty, and masked, as a client's frames must be (RFC 6455 5.3). */
+export function pingToUpstream(): Buffer {
+  const frame = Buffer.from([0x89, 0x80, 0, 0, 0, 0]);
+  frame.writeUInt32BE((Math.random() * 0x1_0000_0000) >>> 0, 2);
+  return frame;
+}
+
 /** A close frame from the gateway to a client (unmasked, as a server's frames are): `code` and no reason. */
 export function closeFrame(code: number): Buffer {
   const frame = Buffer.from([0x88, 2, 0, 0]);

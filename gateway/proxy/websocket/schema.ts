@@ -31,6 +31,14 @@ export const WebSocketSchema = Type.Object(
         'Largest message a client may send (its frames together): a larger one closes the connection with 1009 ' +
         'and is not passed on; 0 = no limit (default 0).',
     }),
+    ping_interval_ms: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Every this long the gateway pings both sides (between frames), keeping the connections alive through ' +
+        'NATs and load balancers; a client that sends nothing for two intervals, not even the pong, is taken ' +
+        'for gone and closed (1001); 0 = off (default 0).',
+    }),
     max_lifetime_ms: Type.Integer({
       minimum: 0,
       default: 0,

@@ -17,7 +17,7 @@ import { classifyUpstreamError, isNoResponse } from '../stages/proxy/classify.ts
 import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
-import { CLOSE, closeFrame, FrameTracker } from './frames.ts';
+import { CLOSE, closeFrame, FrameTracker, PING_TO_CLIENT, pingToUpstream } from './frames.ts';
 import type { CloseReason } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
 import { connectionCounts } from './limits.ts';
@@ -179,13 +179,24 @@ export class WebSocketTunnel {
     }
     const lifetime =
       ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway, 'lifetime'), ws.max_lifetime_ms) : undefined;
+    let heardFromClientMs = performance.now();
+    // Pings go only between frames, so neither side ever sees one inside another frame; the client's pong goes on
+    // to the upstream and the upstream's to the client, where an unsolicited pong is allowed (RFC 6455 5.5.3).
+    const ping = () => {
+      if (performance.now() - heardFromClientMs > 2 * ws.ping_interval_ms) return end(CLOSE.goingAway, 'idle');
+      if (toClient.atBoundary && !toClient.closed && !this.#closeSent && client.writable) client.write(PING_TO_CLIENT);
+      if (fromClient.atBoundary && !fromClient.closed && upstream.writable) upstream.write(pingToUpstream());
+    };
+    const pinger = ws.ping_interval_ms > 0 ? setInterval(ping, ws.ping_interval_ms) : undefined;
     const traffic = metrics.traffic(service);
     const counted = (direction: 'in' | 'out', frames: FrameTracker, maxMessage: number) => {
       return (chunk: Buffer): boolean => {
         const before = frames.count;
         frames.push(chunk);
-        if (direction === 'in') ctx.bytesIn += chunk.length;
-        else ctx.bytesOut += chunk.length;
+        if (direction === 'in') {
+          ctx.bytesIn += chunk.length;
+          heardFromClientMs = performance.now();
+        } else ctx.bytesOut += chunk.length;
         traffic.bytes[direction] += chunk.length;
         traffic.messages[direction] += frames.count - before;
         if (maxMessage === 0 || frames.messageBytes <= maxMessage) return true;
@@ -211,6 +222,7 @@ export class WebSocketTunnel {
       if (!this.#ended && this.#draining) reason = 'shutdown';
       this.#ended = true;
       clearTimeout(lifetime);
+      clearInterval(pinger);
       upstream.destroy();
       this.#release();
       metrics.open.dec({ service });
