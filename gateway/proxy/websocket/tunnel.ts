@@ -133,13 +133,13 @@ export class WebSocketTunnel {
     recordStatus(this.#upstream, this.#target, 101, 0);
     ctx.upstreamStatus = 101;
     ctx.recordStatus = 101;
+    const fromClient = new FrameTracker();
+    const toClient = new FrameTracker();
     if (ctx.recorded) {
       ctx.upstreamMs = performance.now() - ctx.upstreamStartMs;
-      ctx.messagesIn = new FrameTracker();
-      ctx.messagesOut = new FrameTracker();
+      ctx.messagesIn = fromClient;
+      ctx.messagesOut = toClient;
     }
-    const fromClient = (ctx.messagesIn as FrameTracker | undefined) ?? new FrameTracker();
-    const toClient = (ctx.messagesOut as FrameTracker | undefined) ?? new FrameTracker();
     ctx.exchange = { abort: () => upstream.destroy() };
     const fields = responseHeaders(res.headers, this.#route.responseOps, ctx.requestId, ctx.responseHeaders, 101);
     // Hop-by-hop everywhere else, these two are what a 101 is about (RFC 9110 7.8).
@@ -179,23 +179,28 @@ export class WebSocketTunnel {
     }
     const lifetime =
       ws.max_lifetime_ms > 0 ? setTimeout(() => end(CLOSE.goingAway, 'lifetime'), ws.max_lifetime_ms) : undefined;
-    let heardFromClientMs = performance.now();
+    // Whether the client sent anything since the last ping, and for how many pings in a row it did not.
+    let heardFromClient = true;
+    let silentPings = 0;
     // Pings go only between frames, so neither side ever sees one inside another frame; the client's pong goes on
     // to the upstream and the upstream's to the client, where an unsolicited pong is allowed (RFC 6455 5.5.3).
     const ping = () => {
-      if (performance.now() - heardFromClientMs > 2 * ws.ping_interval_ms) return end(CLOSE.goingAway, 'idle');
+      silentPings = heardFromClient ? 0 : silentPings + 1;
+      heardFromClient = false;
+      if (silentPings >= 2) return end(CLOSE.goingAway, 'idle');
       if (toClient.atBoundary && !toClient.closed && !this.#closeSent && client.writable) client.write(PING_TO_CLIENT);
       if (fromClient.atBoundary && !fromClient.closed && upstream.writable) upstream.write(pingToUpstream());
     };
     const pinger = ws.ping_interval_ms > 0 ? setInterval(ping, ws.ping_interval_ms) : undefined;
     const traffic = metrics.traffic(service);
-    const counted = (direction: 'in' | 'out', frames: FrameTracker, maxMessage: number) => {
-      return (chunk: Buffer): boolean => {
+    const counted =
+      (direction: 'in' | 'out', frames: FrameTracker, maxMessage: number) =>
+      (chunk: Buffer): boolean => {
         const before = frames.count;
         frames.push(chunk);
         if (direction === 'in') {
           ctx.bytesIn += chunk.length;
-          heardFromClientMs = performance.now();
+          heardFromClient = true;
         } else ctx.bytesOut += chunk.length;
         traffic.bytes[direction] += chunk.length;
         traffic.messages[direction] += frames.count - before;
@@ -203,7 +208,6 @@ export class WebSocketTunnel {
         end(CLOSE.tooBig, 'message_too_big'); // the message is not passed on: the upstream connection goes
         return false;
       };
-    };
     const toUpstream = counted('in', fromClient, ws.max_message_bytes);
     const fromUpstream = counted('out', toClient, 0);
     pipe(client, upstream, toUpstream);
