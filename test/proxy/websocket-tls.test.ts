@@ -1,14 +1,19 @@
 // wss:// end to end: a TLS listener takes the handshake, and the upstream is reached over TLS with its own CA.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
+import { issue, makeCa } from '../helpers/certs.ts';
 import { startGateway } from '../helpers/gateway.ts';
 import { PRIVATE } from '../helpers/tls-upstream.ts';
 
-const certs = new URL('../../gateway/examples/certs/', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-wss-'));
+const ca = makeCa(dir);
+const site = issue(dir, ca, { cn: 'localhost', dns: ['localhost'] });
 
 test('wss through a TLS listener to an upstream over TLS', async (t) => {
   const upstream = createServer({ cert: readFileSync(PRIVATE.serverCert), key: readFileSync(PRIVATE.serverKey) });
@@ -25,7 +30,7 @@ test('wss through a TLS listener to an upstream over TLS', async (t) => {
         name: 'public',
         listen: '127.0.0.1:0',
         protocols: ['http/1.1'],
-        tls: { certificates: [{ cert: `${certs}default.pem`, key: `${certs}default-key.pem` }] },
+        tls: { certificates: [site] },
       },
     ],
     services: [
@@ -40,7 +45,7 @@ test('wss through a TLS listener to an upstream over TLS', async (t) => {
     ],
   });
   t.after(() => gw.close());
-  const ws = new WebSocket(`wss://localhost:${gw.port('public')}/ws`, { ca: readFileSync(`${certs}ca.pem`) });
+  const ws = new WebSocket(`wss://localhost:${gw.port('public')}/ws`, { ca: readFileSync(ca.cert) });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
