@@ -62,7 +62,7 @@ export const PLAIN_HTTP1: Pick<
 });
 
 /** The protocols an event can name; append only (binary encodings store the index). */
-export const PROTOCOLS = ['http/1.1', 'h2', 'grpc', 'websocket'] as const;
+export const PROTOCOLS = ['http/1.1', 'h2', 'grpc', 'websocket', 'tcp'] as const;
 
 export type Protocol = (typeof PROTOCOLS)[number];
 

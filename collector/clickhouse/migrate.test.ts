@@ -221,7 +221,7 @@ test('counts an aggregate batch inserted twice once, and a newer cumulative row 
         latency_p50_ms: 13.75,
         latency_p95_ms: 89.474,
         latency_p99_ms: 100,
-        protocols: { 'http/1.1': 100, h2: 0, grpc: 0, websocket: 0 },
+        protocols: { 'http/1.1': 100, h2: 0, grpc: 0, websocket: 0, tcp: 0 },
         grpc_statuses: {},
       },
     ]);

@@ -181,7 +181,7 @@ test('a store made before protocols is upgraded at open: its rows read as HTTP/1
   const all = { granularity: 'hour', fromMs: 0, toMs: Number.MAX_SAFE_INTEGER } as const;
   const sum = mergeAll(store.trafficRows(all).map((r) => r.counters));
   assert.equal(sum.requests, 9);
-  assert.deepEqual(protocolCounts(sum), { 'http/1.1': 7, h2: 1, grpc: 1, websocket: 0 });
+  assert.deepEqual(protocolCounts(sum), { 'http/1.1': 7, h2: 1, grpc: 1, websocket: 0, tcp: 0 });
   assert.equal(sum.grpcStatuses[14], 1);
   const requests = (q: object) => store.trafficRows({ ...all, ...q }).reduce((n, r) => n + r.counters.requests, 0);
   assert.equal(requests({ protocol: 'grpc' }), 1);

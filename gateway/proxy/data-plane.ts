@@ -12,6 +12,7 @@ import { http1ResponseClass, responseClass } from './events/group-commit.ts';
 import type { Config } from '../control/config/schema.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from '../control/types.ts';
+import { healthOf } from './upstream/health/view.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { run } from './pipeline.ts';
@@ -26,6 +27,8 @@ import type { ListenerConfig } from './listeners/schema.ts';
 import type { CountingRequest } from './net/counting-request.ts';
 import { tlsVersionOf } from './net/tls-version.ts';
 import type { Identity } from '../control/apps/types.ts';
+import { StreamListeners } from './streams/listeners.ts';
+import { streamRecord } from './streams/event.ts';
 
 /**
  * The longest stretch an apply holds the event loop before requests get a
@@ -47,6 +50,8 @@ export class DataPlane {
   /** Set by close(): a config applied after it is dropped. */
   private closing = false;
   private readonly listeners: ProxyListeners;
+  /** The TCP proxies of `streams`. */
+  private readonly streams: StreamListeners;
   private readonly metrics: GatewayMetrics;
   private readonly log: Logger;
   private readonly accessLog: Logger | undefined;
@@ -93,6 +98,13 @@ export class DataPlane {
       log,
     );
     metrics.connectionsSource.count = () => this.listeners.connections();
+    this.streams = new StreamListeners(
+      initial,
+      () => this.current,
+      metrics,
+      log,
+      (connection) => this.events?.append((node) => streamRecord(connection, node)),
+    );
     runAtOnce(this.applySteps(initial, version));
   }
 
@@ -116,6 +128,8 @@ export class DataPlane {
   /** Starts every proxy listener; resolves with proxy.listen's address (`addresses` has each listener's). */
   async listen(): Promise<{ host: string; port: number }> {
     this.addresses = await this.listeners.listen();
+    await this.streams.listen();
+    for (const [name, address] of this.streams.addresses) this.addresses.set(name, address);
     // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
     const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
     if (quietMs > 0)
@@ -178,6 +192,7 @@ export class DataPlane {
     }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
     this.listeners?.update(config);
+    this.streams?.update(config);
     for (const pool of this.pools.values()) {
       if (keep.has(pool)) continue;
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
@@ -291,17 +306,7 @@ export class DataPlane {
   }
 
   health(): UpstreamHealth[] {
-    const now = Date.now();
-    return [...this.pools.values()].map((pool) => ({
-      service: pool.label,
-      targets: pool.targets.map((t) => ({
-        id: t.id,
-        weight: t.weight,
-        healthy: t.healthy,
-        ejected: t.ejectedUntil > now,
-        active: t.active,
-      })),
-    }));
+    return healthOf(this.pools.values());
   }
 
   /**
@@ -321,8 +326,9 @@ export class DataPlane {
     this.closing = true;
     await this.applying;
     // HTTP/2 clients get GOAWAY: no new streams, the open ones finish.
-    const closed = this.listeners.stopAccepting();
+    const closed = [this.listeners.stopAccepting(), this.streams.stopAccepting()];
     for (const drain of this.runtime.drainers) drain();
+    const deadline = Date.now() + drainMs;
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, drainMs);
@@ -332,8 +338,10 @@ export class DataPlane {
         });
       });
     }
+    await this.streams.drained(deadline);
     this.listeners.closeAll();
-    await closed;
+    this.streams.closeAll();
+    await Promise.all(closed);
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     await Promise.all(this.runtime.closers.map((c) => c()));
   }

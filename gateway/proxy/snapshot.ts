@@ -8,6 +8,7 @@ import { lowerOps } from './stages/request-headers/index.ts';
 import type { HeaderOps } from './stages/proxy/response-headers.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { Steps } from './slices.ts';
+import { compileStreams, type CompiledStream } from './streams/compile.ts';
 
 export interface UpstreamGroup {
   /** `stable` for the service's own upstream, else the canary group's name. */
@@ -55,6 +56,8 @@ export interface Snapshot {
   /** Stats of requests that matched no route (service and route labels ''). */
   unrouted: RouteStats;
   runtime: Runtime;
+  /** The TCP streams by name (streams/compile.ts). */
+  streams: Map<string, CompiledStream>;
 }
 
 /** Compiles `config` over `pools`, yielding after each service (slices.ts). */
@@ -110,6 +113,7 @@ export function* compileSnapshot(
     services,
     unrouted: metrics.routeStats.get('', ''),
     runtime,
+    streams: compileStreams(config, pools),
   };
   snapshot.edgeChain = buildEdgeChain(snapshot);
   return snapshot;

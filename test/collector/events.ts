@@ -72,7 +72,7 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
         status_5xx: 0,
         bytes_in: 0,
         bytes_out: 0,
-        protocols: { 'http/1.1': 0, h2: 0, grpc: 0, websocket: 0 },
+        protocols: { 'http/1.1': 0, h2: 0, grpc: 0, websocket: 0, tcp: 0 },
         grpc_statuses: {},
       };
       rows.set(bucketMs, row);

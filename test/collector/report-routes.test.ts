@@ -112,7 +112,7 @@ test('the hourly traffic report of one app and service has one row per bucket wi
       latency_p50_ms: 1.75,
       latency_p95_ms: 2.425,
       latency_p99_ms: 2.485,
-      protocols: { 'http/1.1': 99, h2: 0, grpc: 0, websocket: 0 },
+      protocols: { 'http/1.1': 99, h2: 0, grpc: 0, websocket: 0, tcp: 0 },
       grpc_statuses: {},
     },
   ]);

@@ -112,15 +112,15 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
       assert.deepEqual(
         hourly.rows.map((r: any) => [r.protocols, r.grpc_statuses]),
         [
-          [{ 'http/1.1': 89, h2: 10, grpc: 1, websocket: 0 }, { UNAVAILABLE: 1 }],
-          [{ 'http/1.1': 2, h2: 0, grpc: 1, websocket: 0 }, { RESOURCE_EXHAUSTED: 1 }],
+          [{ 'http/1.1': 89, h2: 10, grpc: 1, websocket: 0, tcp: 0 }, { UNAVAILABLE: 1 }],
+          [{ 'http/1.1': 2, h2: 0, grpc: 1, websocket: 0, tcp: 0 }, { RESOURCE_EXHAUSTED: 1 }],
         ],
         'requests per protocol and gRPC calls per status',
       );
       const h2 = await json(cluster, `/reports/traffic?${day}&protocol=h2`);
       assert.deepEqual(
         h2.rows.map((r: any) => [r.bucket, r.requests, r.protocols]),
-        [['2025-03-10T13:00:00.000Z', 10, { 'http/1.1': 0, h2: 10, grpc: 0, websocket: 0 }]],
+        [['2025-03-10T13:00:00.000Z', 10, { 'http/1.1': 0, h2: 10, grpc: 0, websocket: 0, tcp: 0 }]],
         'filtered by protocol: only the h2 requests, every counter of them',
       );
       const unavailable = await json(cluster, `/reports/traffic?${day}&grpc_status=UNAVAILABLE`);

@@ -14,6 +14,7 @@ import { CanarySchema } from '../../proxy/stages/canary/schema.ts';
 import { TokensSchema } from '../../proxy/stages/token-endpoint/schema.ts';
 import { PathHandlingSchema } from '../../proxy/stages/route-match/schema.ts';
 import { ListenersSchema } from '../../proxy/listeners/schema.ts';
+import { StreamsSchema } from '../../proxy/streams/schema.ts';
 import { WebSocketSchema } from '../../proxy/websocket/schema.ts';
 
 const Listen = (def: string, what: string) =>
@@ -196,6 +197,7 @@ export const ConfigSchema = Type.Object(
     events: EventsSchema,
     reports: ReportsSchema,
     services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),
+    streams: StreamsSchema,
   },
   { additionalProperties: false },
 );

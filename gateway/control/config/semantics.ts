@@ -9,6 +9,7 @@ import { checkAccessControl, checkTrustedProxies } from '../../proxy/stages/ip-a
 import { checkRoutePaths } from '../../proxy/stages/route-match/semantics.ts';
 import { ownEscapedSlashes } from '../../proxy/stages/route-match/schema.ts';
 import { checkListeners as checkProxyListeners } from '../../proxy/listeners/semantics.ts';
+import { checkStreams } from '../../proxy/streams/semantics.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -38,6 +39,7 @@ export function checkSemantics(config: Config, env: NodeJS.ProcessEnv = process.
   guard(() => checkProxyListeners(config, err, env));
   guard(() => checkClientTimeouts(config, err));
   guard(() => checkTrustedProxies(config, err));
+  guard(() => checkStreams(config, err, env));
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
   const routeNames = new Map<string, string>();

@@ -57,6 +57,18 @@ export class RequestEvents {
     return true;
   }
 
+  /** A fact other than a request's (a TCP connection's), encoded by `encode` for this node. */
+  append(encode: (node: string) => Buffer): void {
+    let record: Buffer;
+    try {
+      record = encode(this.#node);
+    } catch (err) {
+      this.#sink.unencodable(err as Error);
+      return;
+    }
+    this.#sink.append(record);
+  }
+
   /** A request Node's parser refused before it became one, counted as unrouted. */
   rejected(code: ErrorCode, clientIp: string, tlsVersion: string): void {
     this.#sink.emit(rejectedEvent(code, this.#node, clientIp, tlsVersion));

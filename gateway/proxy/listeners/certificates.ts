@@ -121,10 +121,11 @@ export function checkListenerTls(
 
 /** Hands each listener TLS file's path (as opened) and the text validation attached to `seen` (tlsFilesSeen). */
 export function listenerFilesSeen(
-  config: { listeners: { tls?: ListenerTlsConfig }[] },
+  config: { listeners: { tls?: ListenerTlsConfig }[]; streams?: { tls?: ListenerTlsConfig }[] },
   seen: (path: string, text: string | undefined) => void,
 ): void {
-  for (const listener of config.listeners) {
+  // A stream that terminates TLS holds a listener's TLS.
+  for (const listener of [...config.listeners, ...(config.streams ?? [])]) {
     const tls = listener.tls as ListenerTls | undefined;
     if (tls?.pem === undefined) continue;
     tls.certificates.forEach((c, i) => {

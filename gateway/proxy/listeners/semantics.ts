@@ -8,7 +8,7 @@ type Report = (path: string, message: string) => void;
 const ANY_HOST = new Set(['0.0.0.0', '::', '[::]']);
 
 /** Whether two host:port listen addresses would claim the same port (port 0 picks a free one: never). */
-function clash(a: string, b: string): boolean {
+export function clash(a: string, b: string): boolean {
   const x = splitListen(a);
   const y = splitListen(b);
   if (x.port === 0 || x.port !== y.port) return false;

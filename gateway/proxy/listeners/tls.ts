@@ -8,10 +8,10 @@ import type { ListenerProtocol } from './schema.ts';
 const load = () => createRequire(import.meta.url)('node:tls') as typeof Tls;
 
 export interface TlsHooks {
-  /** A handshake finished: the socket speaks `protocol` (what ALPN chose; http/1.1 without ALPN). */
-  secured(socket: Tls.TLSSocket, protocol: 'h2' | 'http/1.1'): void;
+  /** A handshake finished: the socket speaks `protocol` (what ALPN chose; http/1.1 without ALPN; tcp for a stream). */
+  secured(socket: Tls.TLSSocket, protocol: 'h2' | 'http/1.1' | 'tcp'): void;
   handshake(version: string, protocol: string): void;
-  refused(reason: Refusal): void;
+  refused(reason: Refusal, socket?: Tls.TLSSocket): void;
 }
 
 /** Marks the error SNICallback fails a handshake with, so tlsClientError can tell it from OpenSSL's own. */
@@ -47,13 +47,15 @@ export class TlsListener {
   readonly server: Tls.Server;
   #table: CertificateTable;
 
-  constructor(tls: ListenerTls, protocols: readonly ListenerProtocol[], hooks: TlsHooks) {
+  /** `protocols` 'tcp': a stream's TLS, no ALPN offered (whatever the client asks for is the target's business). */
+  constructor(tls: ListenerTls, protocols: readonly ListenerProtocol[] | 'tcp', hooks: TlsHooks) {
     this.#table = new CertificateTable(tls);
-    const offered = (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
+    const tcp = protocols === 'tcp';
+    const offered = tcp ? [] : (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
     this.server = load().createServer(
       {
         ...this.#table.defaultOptions,
-        ALPNProtocols: [...offered],
+        ...(tcp ? {} : { ALPNProtocols: [...offered] }),
         SNICallback: (name, answer) => {
           const context = this.#table.select(name);
           if (context !== undefined) answer(null, context);
@@ -63,6 +65,10 @@ export class TlsListener {
         handshakeTimeout: tls.handshake_timeout_ms,
       },
       (socket) => {
+        if (tcp) {
+          hooks.handshake(socket.getProtocol() ?? 'unknown', 'tcp');
+          return hooks.secured(socket, 'tcp');
+        }
         // A client without ALPN speaks HTTP/1.1; a listener that offers only h2 has nothing for it.
         const protocol = socket.alpnProtocol === 'h2' ? 'h2' : 'http/1.1';
         if (protocol === 'http/1.1' && !offered.includes('http/1.1')) {
@@ -75,7 +81,7 @@ export class TlsListener {
       },
     );
     this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Tls.TLSSocket) =>
-      hooks.refused(refusalOf(err, socket)),
+      hooks.refused(refusalOf(err, socket), socket),
     );
   }
 

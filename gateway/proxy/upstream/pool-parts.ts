@@ -93,10 +93,16 @@ export function activeCheckerFor(
   );
 }
 
+/** scheme://host:port of a target URL; a tcp:// one has no origin by the URL standard ('null'), so it is made here. */
+export function originOf(url: string): string {
+  const u = new URL(url);
+  return u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
+}
+
 /** Static targets, or a DNS name resolved again as its records' TTLs say. */
 export function targetSourceFor(config: UpstreamConfig, service: string, events: PoolEvents): TargetSource {
   if (!config.dns) {
-    return new StaticSource(config.targets.map((t) => ({ origin: new URL(t.url).origin, weight: t.weight })));
+    return new StaticSource(config.targets.map((t) => ({ origin: originOf(t.url), weight: t.weight })));
   }
   // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when
   // it ends.

@@ -143,7 +143,7 @@ const TimeoutsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-const BreakerSchema = Type.Object(
+export const BreakerSchema = Type.Object(
   {
     enabled: Type.Boolean({
       default: false,
@@ -216,7 +216,7 @@ const RetryBudgetSchema = Type.Object(
 /** A host name; an address is refused by the semantic checks (tls-files.ts), with a reason. */
 const SERVER_NAME = '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$';
 
-const TlsSchema = Type.Object(
+export const UpstreamTlsSchema = Type.Object(
   {
     verify: Type.Boolean({
       default: true,
@@ -300,7 +300,7 @@ export const UpstreamSchema = Type.Object(
     }),
     retry_budget: RetryBudgetSchema,
     breaker: BreakerSchema,
-    tls: Type.Optional(TlsSchema),
+    tls: Type.Optional(UpstreamTlsSchema),
     max_response_bytes: Type.Integer({
       minimum: 0,
       default: 0,

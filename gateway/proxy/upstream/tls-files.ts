@@ -16,7 +16,7 @@ type Report = (path: string, message: string) => void;
  * semantic check that reads the disk, so validate, start, an admin apply and a
  * reload all read the files as they are then.
  */
-export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
+export function checkTls(up: UpstreamConfig, base: string, err: Report, tcp = false): void {
   const tls = up.tls as UpstreamTls | undefined;
   if (tls === undefined) return;
   const at = `${base}/tls`;
@@ -25,7 +25,8 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report): void {
     ok = false;
     err(path, message);
   };
-  const https = up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:'));
+  // A stream's tcp:// targets are all reached over TLS when its upstream has a `tls` block.
+  const https = tcp || (up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:')));
   if (!https) fail(at, 'the upstream has no https target, so these settings would do nothing');
   // Only IPv4 passes the schema's name pattern (an IPv6 literal is refused there already, once).
   if (tls.server_name !== undefined && isIP(tls.server_name) === 4) {

@@ -9,12 +9,14 @@ const CONNECT_FAILURES = new Set([
   'EAI_AGAIN',
   'ENOTFOUND',
   'UND_ERR_CONNECT_TIMEOUT',
+  'TOLLGATE_CONNECT_TIMEOUT', // a stream's connect (streams/connection.ts)
   'EADDRNOTAVAIL',
 ]);
 
 // The header, body-idle and total timeouts are the gateway's own (Exchange), not undici's.
 const TIMEOUTS = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
+  'TOLLGATE_CONNECT_TIMEOUT',
   'TOLLGATE_HEADERS_TIMEOUT',
   'TOLLGATE_BODY_IDLE_TIMEOUT',
   'TOLLGATE_TOTAL_TIMEOUT',

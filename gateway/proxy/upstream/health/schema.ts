@@ -67,7 +67,7 @@ const ActiveHealthSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const PassiveHealthSchema = Type.Object(
+export const PassiveHealthSchema = Type.Object(
   {
     max_failures: Type.Integer({
       minimum: 0,

@@ -1,0 +1,323 @@
+/**
+ * One TCP connection through a stream: from the client's PROXY header (when
+ * a trusted balancer sends one), IP lists and limits, through TLS
+ * termination or a ClientHello read for SNI routing, to a target picked by
+ * the upstream's balancer; then both sockets are piped with backpressure
+ * until one side is done. One access event when it ends, refused or proxied.
+ */
+import { connect, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { ErrorCode } from '../../errors.ts';
+import { errors } from '../../errors.ts';
+import type { Runtime } from '../runtime.ts';
+import { classifyUpstreamError } from '../stages/proxy/classify.ts';
+import { recordFailure } from '../stages/proxy/outcome.ts';
+import type { UpstreamPool } from '../upstream/pool.ts';
+import type { Target } from '../upstream/target.ts';
+import { readClientHello } from './client-hello.ts';
+import { sniRoute, type CompiledStream } from './compile.ts';
+import { streamLimits } from './limits.ts';
+import type { StreamCloseReason, StreamMetrics, StreamRefusal } from './metrics.ts';
+import { readPrefix } from './prefix.ts';
+import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
+import { upstreamEndpoint } from './target-address.ts';
+
+/** What a connection needs of the stream listeners it came through. */
+export interface StreamHooks {
+  runtime: Runtime;
+  metrics: StreamMetrics;
+  /** Connections open now (their bytes are read at scrape time; shutdown closes what is left). */
+  open: Set<StreamConnection>;
+  /** Hands the client's socket to the stream's TLS server; it calls `secured` or `refuse` back. */
+  terminate(connection: StreamConnection, socket: Socket): void;
+  /** The connection ended: its access event. */
+  ended(connection: StreamConnection): void;
+}
+
+/** The code whose status and error class a refused connection is counted with. */
+const REFUSAL_CODES: Record<StreamRefusal, ErrorCode | undefined> = {
+  ip_denied: 'GW_ERR_IP_DENIED',
+  untrusted_proxy: 'GW_ERR_FORBIDDEN',
+  bad_proxy_header: 'GW_ERR_BAD_REQUEST',
+  handshake_timeout: 'GW_ERR_REQUEST_TIMEOUT',
+  not_tls: 'GW_ERR_BAD_REQUEST',
+  no_route: 'GW_ERR_NO_ROUTE',
+  tls_handshake: 'GW_ERR_BAD_REQUEST',
+  max_connections: 'GW_ERR_RATE_LIMITED',
+  max_connections_per_ip: 'GW_ERR_RATE_LIMITED',
+  rate_limited: 'GW_ERR_RATE_LIMITED',
+  circuit_open: 'GW_ERR_CIRCUIT_OPEN',
+  no_target: 'GW_ERR_UPSTREAM_UNAVAILABLE',
+  connect_failed: 'GW_ERR_UPSTREAM_REFUSED',
+  connect_timeout: 'GW_ERR_UPSTREAM_TIMEOUT',
+  client_closed: undefined, // 499, client_closed
+};
+
+const EMPTY = Buffer.alloc(0);
+/** How long a client has to take the last bytes once its target closed. */
+const CLOSE_GRACE_MS = 5000;
+
+export class StreamConnection {
+  readonly stream: CompiledStream;
+  readonly startMs = performance.now();
+  readonly startEpochMs = Date.now();
+  /** The client's address: the peer's, or the one a trusted PROXY header names. */
+  clientIp: string;
+  clientPort: number;
+  /** The TCP peer (a balancer's, under PROXY headers) as `address|port`: unique among open connections. */
+  readonly peer: string;
+  /** The SNI route that took the connection, or ''. */
+  route = '';
+  target: Target | undefined = undefined;
+  tlsVersion = '';
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Set once the connection ends: 200 when proxied, else the refusal's status (nginx stream's $status). */
+  status = 0;
+  errorCode: ErrorCode | undefined = undefined;
+  refusal: StreamRefusal | undefined = undefined;
+  reason: StreamCloseReason | undefined = undefined;
+  /** performance.now() when the target was asked, and when the connection ended. */
+  connectStartMs = 0;
+  endMs = 0;
+  readonly #raw: Socket;
+  readonly #hooks: StreamHooks;
+  #client: Socket;
+  #upstream: Socket | undefined = undefined;
+  #pool: UpstreamPool | undefined = undefined;
+  #limited = false;
+  #piped = false;
+  #done = false;
+  #lifetime: NodeJS.Timeout | undefined = undefined;
+
+  constructor(socket: Socket, stream: CompiledStream, hooks: StreamHooks) {
+    this.#raw = socket;
+    this.#client = socket;
+    this.stream = stream;
+    this.#hooks = hooks;
+    this.clientIp = socket.remoteAddress ?? '';
+    this.clientPort = socket.remotePort ?? 0;
+    this.peer = `${this.clientIp}|${this.clientPort}`;
+    // Errors surface as 'close', where the connection is accounted for.
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    const trusted = stream.trusted;
+    if (trusted === undefined) {
+      this.#admit(EMPTY);
+      return;
+    }
+    if (!trusted.contains(this.clientIp)) {
+      this.refuse('untrusted_proxy');
+      return;
+    }
+    readPrefix(socket, EMPTY, parseProxy, stream.config.timeouts.handshake_ms, (end, bytes) => {
+      if (end.kind !== 'parsed')
+        return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
+      const header = end.value;
+      if (header.kind !== 'header') return void this.refuse('bad_proxy_header');
+      if (header.source) {
+        this.clientIp = header.source.ip;
+        this.clientPort = header.source.port;
+      }
+      this.#admit(bytes.subarray(header.bytes));
+    });
+  }
+
+  #admit(rest: Buffer): void {
+    const s = this.stream;
+    const ip = this.clientIp;
+    if (s.deny?.contains(ip) || (s.allow !== undefined && !s.allow.contains(ip))) return void this.refuse('ip_denied');
+    const full = streamLimits(this.#hooks.runtime, s.name).take(ip, s.config.limits, performance.now());
+    if (full !== undefined) return void this.refuse(full);
+    this.#limited = true;
+    if (s.config.tls) {
+      if (rest.length > 0) this.#raw.unshift(rest);
+      this.#hooks.terminate(this, this.#raw);
+    } else if (s.sni) {
+      const hello = (bytes: Buffer) => {
+        const h = readClientHello(bytes);
+        return h.kind === 'incomplete' ? undefined : h;
+      };
+      readPrefix(this.#raw, rest, hello, s.config.timeouts.handshake_ms, (end, bytes) => {
+        if (end.kind !== 'parsed')
+          return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
+        if (end.value.kind !== 'hello') return void this.refuse('not_tls');
+        const route = end.value.serverName === '' ? undefined : sniRoute(s, end.value.serverName);
+        const pool = route?.upstream ?? s.upstream;
+        if (pool === undefined) return void this.refuse('no_route');
+        this.route = route?.name ?? '';
+        this.#connect(pool, bytes);
+      });
+    } else {
+      this.#connect(s.upstream!, rest);
+    }
+  }
+
+  /** The stream's TLS server finished the handshake: the plaintext side is what gets piped. */
+  secured(socket: TLSSocket): void {
+    if (this.#done) return void socket.destroy();
+    this.#client = socket;
+    socket.on('error', () => undefined);
+    this.tlsVersion = socket.getProtocol() ?? '';
+    this.#connect(this.stream.upstream!, EMPTY);
+  }
+
+  #connect(pool: UpstreamPool, first: Buffer): void {
+    const client = this.#client;
+    if (client.destroyed) return void this.refuse('client_closed');
+    const breaker = pool.breaker;
+    if (breaker !== undefined && !breaker.allow(performance.now())) {
+      pool.counters.breakerRejected.inc();
+      return void this.refuse('circuit_open');
+    }
+    const target = pool.pick({ clientIp: this.clientIp, headers: {}, path: '', query: '' });
+    if (target === undefined) return void this.refuse('no_target');
+    this.#pool = pool;
+    this.target = target;
+    target.active++;
+    this.connectStartMs = performance.now();
+    const { host, port, servername } = upstreamEndpoint(target, pool);
+    const raw = connect({ host, port, allowHalfOpen: true });
+    raw.setNoDelay(true);
+    const send = this.stream.config.proxy_protocol.send;
+    if (send !== 'off') {
+      const endpoints = {
+        sourceIp: this.clientIp,
+        sourcePort: this.clientPort,
+        destIp: this.#raw.localAddress ?? '',
+        destPort: this.#raw.localPort ?? 0,
+      };
+      raw.write(send === 'v1' ? headerV1(endpoints) : headerV2(endpoints));
+    }
+    const upstream: Socket = pool.tls
+      ? process.getBuiltinModule('node:tls').connect({ socket: raw, servername, ...pool.tls })
+      : raw;
+    this.#upstream = upstream;
+    if (upstream !== raw) raw.on('error', (err) => upstream.destroy(err));
+    raw.setTimeout(this.stream.config.timeouts.connect_ms, () =>
+      upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'TOLLGATE_CONNECT_TIMEOUT' })),
+    );
+    const failed = (err: Error) => {
+      if (this.#piped || this.#done) return;
+      const code = classifyUpstreamError(err);
+      recordFailure(pool, target, `${this.clientIp}:${this.clientPort}`, err, code, true, false);
+      this.refuse(code === 'GW_ERR_UPSTREAM_TIMEOUT' ? 'connect_timeout' : 'connect_failed');
+    };
+    upstream.once('error', failed);
+    // The client left while its target was being reached.
+    const left = () => this.refuse('client_closed');
+    client.once('close', left);
+    upstream.once(pool.tls ? 'secureConnect' : 'connect', () => {
+      client.off('close', left);
+      upstream.off('error', failed);
+      raw.setTimeout(0);
+      pool.passive.recordSuccess(target);
+      breaker?.recordOutcome(performance.now(), false);
+      this.#pipe(client, upstream, first);
+    });
+  }
+
+  #pipe(client: Socket, upstream: Socket, first: Buffer): void {
+    this.#piped = true;
+    const hooks = this.#hooks;
+    const name = this.stream.name;
+    hooks.open.add(this);
+    hooks.metrics.open.inc({ stream: name });
+    const end = (reason: StreamCloseReason) => {
+      this.reason ??= reason;
+    };
+    if (first.length > 0) {
+      this.bytesIn += first.length;
+      upstream.write(first);
+    }
+    client.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      this.bytesOut += chunk.length;
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.once('end', () => end('client'));
+    upstream.once('end', () => end('upstream'));
+    client.on('error', () => end('client'));
+    upstream.on('error', () => end('upstream_error'));
+    const timeouts = this.stream.config.timeouts;
+    // A socket's timer restarts on reads and writes alike: the client's alone sees traffic both ways.
+    if (timeouts.idle_ms > 0) client.setTimeout(timeouts.idle_ms, () => this.close('idle'));
+    if (timeouts.max_lifetime_ms > 0)
+      this.#lifetime = setTimeout(() => this.close('lifetime'), timeouts.max_lifetime_ms);
+    let closed = 0;
+    const closedOne = () => {
+      if (++closed === 2) this.#finish();
+    };
+    // The client gone, nothing the target sends can reach it. The target gone, the client gets what is on its
+    // way, and a while to take it.
+    client.once('close', () => {
+      upstream.destroy();
+      closedOne();
+    });
+    upstream.once('close', (hadError: boolean) => {
+      if (hadError) client.destroy();
+      else {
+        client.end();
+        setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+      }
+      closedOne();
+    });
+  }
+
+  /** Ends a proxied connection for the gateway's own reason (idle, lifetime, shutdown). */
+  close(reason: StreamCloseReason): void {
+    this.reason ??= reason;
+    this.#client.destroy();
+    this.#upstream?.destroy();
+  }
+
+  /** Closes a connection that never reached a target, counted with `why`. */
+  refuse(why: StreamRefusal): void {
+    if (this.#done) return;
+    this.refusal = why;
+    const code = REFUSAL_CODES[why];
+    this.errorCode = code;
+    this.status = code === undefined ? 499 : errors[code].status;
+    this.#hooks.metrics.refused.inc({ stream: this.stream.name, reason: why });
+    this.#client.destroy();
+    this.#raw.destroy();
+    this.#upstream?.destroy();
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.endMs = performance.now();
+    clearTimeout(this.#lifetime);
+    if (this.#limited) streamLimits(this.#hooks.runtime, this.stream.name).give(this.clientIp);
+    if (this.target !== undefined) this.target.active--;
+    if (this.#piped) {
+      this.status = 200;
+      const name = this.stream.name;
+      this.#hooks.open.delete(this);
+      this.#hooks.metrics.open.dec({ stream: name });
+      this.#hooks.metrics.closed.inc({ stream: name, reason: this.reason ?? 'client' });
+      this.#hooks.metrics.ended(name, this.bytesIn, this.bytesOut);
+    }
+    this.#hooks.ended(this);
+  }
+
+  /** Whether the connection reached its target (an access event's upstream status 200). */
+  get proxied(): boolean {
+    return this.#piped;
+  }
+
+  /** The pool the target came from (for the access event's route and failure accounting). */
+  get pool(): UpstreamPool | undefined {
+    return this.#pool;
+  }
+}
+
+const parseProxy = (bytes: Buffer) => {
+  const header = parseHeader(bytes);
+  return header.kind === 'incomplete' ? undefined : header;
+};

@@ -1,0 +1,48 @@
+import { stateOf, type Runtime } from '../runtime.ts';
+import type { StreamConfig } from './schema.ts';
+import type { StreamRefusal } from './metrics.ts';
+
+/**
+ * A stream's `limits` in this process: connections open, per client address,
+ * and new ones per second (a token bucket holding a second's worth). A place
+ * is taken at accept and given back exactly once when the connection ends;
+ * the per-address map holds only addresses with a connection open.
+ */
+class StreamLimits {
+  open = 0;
+  readonly byIp = new Map<string, number>();
+  tokens = -1;
+  lastMs = 0;
+
+  /** Takes a place for a connection from `ip`, or says which limit refused it. */
+  take(ip: string, limits: StreamConfig['limits'], nowMs: number): StreamRefusal | undefined {
+    if (limits.max_connections > 0 && this.open >= limits.max_connections) return 'max_connections';
+    const fromIp = this.byIp.get(ip) ?? 0;
+    if (limits.max_connections_per_ip > 0 && fromIp >= limits.max_connections_per_ip) return 'max_connections_per_ip';
+    const rate = limits.connections_per_s;
+    if (rate > 0) {
+      this.tokens = this.tokens < 0 ? rate : Math.min(rate, this.tokens + ((nowMs - this.lastMs) * rate) / 1000);
+      this.lastMs = nowMs;
+      if (this.tokens < 1) return 'rate_limited';
+      this.tokens -= 1;
+    }
+    this.open++;
+    this.byIp.set(ip, fromIp + 1);
+    return undefined;
+  }
+
+  give(ip: string): void {
+    this.open--;
+    const n = (this.byIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.byIp.set(ip, n);
+    else this.byIp.delete(ip);
+  }
+}
+
+/** The limits state of `stream`, kept across reloads. */
+export function streamLimits(runtime: Runtime, stream: string): StreamLimits {
+  const all = stateOf(runtime, 'stream-limits', () => new Map<string, StreamLimits>());
+  let limits = all.get(stream);
+  if (limits === undefined) all.set(stream, (limits = new StreamLimits()));
+  return limits;
+}

@@ -1,0 +1,175 @@
+/**
+ * The listening side of `streams`: one TCP server per stream (and a TLS
+ * server beside it when the stream terminates TLS). Each accepted connection
+ * runs on the stream as compiled in the snapshot serving at that moment. A
+ * reload starts streams it adds, stops accepting on those it removes (their
+ * open connections carry on) and gives TLS streams new certificates; a moved
+ * address waits for a restart, as for HTTP listeners.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { splitListen } from '../../../shared/listen.ts';
+import type { Config } from '../../control/config/schema.ts';
+import type { Logger } from '../../log.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
+import type { ListenerTls } from '../listeners/certificates.ts';
+import { TlsListener } from '../listeners/tls.ts';
+import type { Snapshot } from '../snapshot.ts';
+import { StreamConnection, type StreamHooks } from './connection.ts';
+import type { StreamConfig } from './schema.ts';
+
+interface Running {
+  config: StreamConfig;
+  server: Server;
+  tls: TlsListener | undefined;
+  /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
+  handshaking: Map<string, StreamConnection>;
+}
+
+const peerKey = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+
+export class StreamListeners {
+  readonly #running = new Map<string, Running>();
+  readonly #current: () => Snapshot;
+  readonly #metrics: GatewayMetrics;
+  readonly #log: Logger;
+  readonly #hooks: StreamHooks;
+  readonly addresses = new Map<string, { host: string; port: number }>();
+
+  constructor(
+    config: Config,
+    current: () => Snapshot,
+    metrics: GatewayMetrics,
+    log: Logger,
+    ended: (connection: StreamConnection) => void,
+  ) {
+    this.#current = current;
+    this.#metrics = metrics;
+    this.#log = log;
+    const open = new Set<StreamConnection>();
+    this.#hooks = {
+      get runtime() {
+        return current().runtime;
+      },
+      metrics: metrics.streams,
+      open,
+      terminate: (connection, socket) => {
+        const running = this.#running.get(connection.stream.name);
+        if (running?.tls === undefined) return connection.refuse('tls_handshake');
+        running.handshaking.set(peerKey(socket), connection);
+        running.tls.server.emit('connection', socket);
+      },
+      ended: (connection) => {
+        this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
+        ended(connection);
+      },
+    };
+    metrics.streams.setLive(function* () {
+      for (const c of open) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
+    });
+    for (const stream of config.streams) this.#running.set(stream.name, this.#build(stream));
+  }
+
+  #build(config: StreamConfig): Running {
+    const name = config.name;
+    const handshaking = new Map<string, StreamConnection>();
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      const stream = this.#current().streams.get(name);
+      if (stream === undefined) return void socket.destroy();
+      new StreamConnection(socket, stream, this.#hooks);
+    });
+    const listenerMetrics = this.#metrics.listeners;
+    const taken = (socket: TLSSocket | undefined) => {
+      if (socket === undefined) return undefined;
+      const key = peerKey(socket);
+      const connection = handshaking.get(key);
+      handshaking.delete(key);
+      return connection;
+    };
+    const tls = config.tls
+      ? new TlsListener(config.tls as ListenerTls, 'tcp', {
+          secured: (socket) => {
+            const connection = taken(socket);
+            if (connection === undefined) socket.destroy();
+            else connection.secured(socket);
+          },
+          handshake: (version, protocol) => listenerMetrics.handshakes.inc({ listener: name, version, protocol }),
+          refused: (reason, socket) => {
+            listenerMetrics.refused.inc({ listener: name, reason });
+            taken(socket)?.refuse('tls_handshake');
+          },
+        })
+      : undefined;
+    return { config, server, tls, handshaking };
+  }
+
+  /** Starts every stream's listener; resolves once all listen. */
+  async listen(): Promise<void> {
+    for (const r of this.#running.values()) await this.#listen(r);
+  }
+
+  async #listen(r: Running): Promise<void> {
+    const { host, port } = splitListen(r.config.listen);
+    await new Promise<void>((resolve, reject) => {
+      r.server.once('error', reject);
+      r.server.listen({ host, port }, () => {
+        r.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = r.server.address();
+    if (typeof addr === 'object' && addr) this.addresses.set(r.config.name, { host: addr.address, port: addr.port });
+  }
+
+  /** A new config applied: streams added start, removed ones stop accepting, TLS ones take new certificates. */
+  update(config: Config): void {
+    const next = new Map(config.streams.map((s) => [s.name, s]));
+    for (const [name, r] of this.#running) {
+      const s = next.get(name);
+      next.delete(name);
+      if (s === undefined) {
+        r.server.close();
+        this.#running.delete(name);
+        this.addresses.delete(name);
+        this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
+        continue;
+      }
+      if (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined)) {
+        this.#log.warn({ stream: name }, 'a stream moved, or given or relieved of tls, changes on restart');
+        continue;
+      }
+      if (r.tls && s.tls) r.tls.update(s.tls as ListenerTls);
+      r.config = s;
+    }
+    for (const s of next.values()) {
+      const r = this.#build(s);
+      this.#running.set(s.name, r);
+      this.#listen(r).then(
+        () => this.#log.info({ stream: s.name, listen: s.listen }, 'stream added'),
+        (err: Error) => {
+          this.#running.delete(s.name);
+          this.#log.error({ stream: s.name, listen: s.listen, err }, 'stream could not listen');
+        },
+      );
+    }
+  }
+
+  /** Resolves once no proxied connection is open, or at `deadline` (epoch ms): a TCP connection has no end the
+   * gateway can ask for, so it gets what is left of the drain time. */
+  async drained(deadline: number): Promise<void> {
+    while (this.#hooks.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Stops accepting; open connections carry on (the drain). */
+  stopAccepting(): Promise<void> {
+    const closing = [...this.#running.values()].map(
+      (r) => new Promise<void>((resolve) => r.server.close(() => resolve())),
+    );
+    return Promise.all(closing).then(() => undefined);
+  }
+
+  /** Cuts what the drain left open. */
+  closeAll(): void {
+    for (const c of this.#hooks.open) c.close('shutdown');
+  }
+}

@@ -1,0 +1,89 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Why a proxied TCP connection ended; bounded. */
+export const STREAM_CLOSE_REASONS = [
+  'client', // the client closed its side, or its connection broke
+  'upstream', // the target closed its side
+  'upstream_error', // the target's connection broke
+  'idle', // timeouts.idle_ms
+  'lifetime', // timeouts.max_lifetime_ms
+  'shutdown', // the gateway shut down
+] as const;
+export type StreamCloseReason = (typeof STREAM_CLOSE_REASONS)[number];
+
+/** Why a connection was closed before it reached a target; bounded. */
+export const STREAM_REFUSALS = [
+  'ip_denied', // acl
+  'untrusted_proxy', // a PROXY header expected from a peer not in trusted_proxies
+  'bad_proxy_header',
+  'handshake_timeout', // no PROXY header or ClientHello within timeouts.handshake_ms
+  'not_tls', // sni routes: the client's first bytes are no ClientHello
+  'no_route', // sni routes: a name no route takes, and no default upstream
+  'tls_handshake', // tls termination failed
+  'max_connections',
+  'max_connections_per_ip',
+  'rate_limited', // limits.connections_per_s
+  'circuit_open',
+  'no_target', // every target is down
+  'connect_failed',
+  'connect_timeout',
+  'client_closed', // the client left before its target was reached
+] as const;
+export type StreamRefusal = (typeof STREAM_REFUSALS)[number];
+
+export function createStreamMetrics(register: Registry) {
+  const registers = [register];
+  // Bytes of connections that have ended, by stream; open ones are added when the counter is read (`live`).
+  const ended = new Map<string, { in: number; out: number }>();
+  let live: () => Iterable<{ stream: string; in: number; out: number }> = () => [];
+  return {
+    /** Adds an ended connection's bytes. */
+    ended(stream: string, bytesIn: number, bytesOut: number): void {
+      let t = ended.get(stream);
+      if (t === undefined) ended.set(stream, (t = { in: 0, out: 0 }));
+      t.in += bytesIn;
+      t.out += bytesOut;
+    },
+    /** Where the bytes of open connections so far are read from at scrape time. */
+    setLive(source: typeof live): void {
+      live = source;
+    },
+    open: new Gauge({
+      name: 'tollgate_stream_connections',
+      help: 'TCP connections proxied by streams now, by stream.',
+      labelNames: ['stream'] as const,
+      registers,
+    }),
+    bytes: new Counter({
+      name: 'tollgate_stream_bytes_total',
+      help: 'Bytes through TCP streams, by stream and direction (in: from clients), open connections included.',
+      labelNames: ['stream', 'direction'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [stream, t] of ended) {
+          this.inc({ stream, direction: 'in' }, t.in);
+          this.inc({ stream, direction: 'out' }, t.out);
+        }
+        for (const c of live()) {
+          this.inc({ stream: c.stream, direction: 'in' }, c.in);
+          this.inc({ stream: c.stream, direction: 'out' }, c.out);
+        }
+      },
+    }),
+    closed: new Counter({
+      name: 'tollgate_stream_closed_total',
+      help: `Proxied TCP connections ended, by stream and reason (${STREAM_CLOSE_REASONS.join(', ')}).`,
+      labelNames: ['stream', 'reason'] as const,
+      registers,
+    }),
+    refused: new Counter({
+      name: 'tollgate_stream_refused_total',
+      help: `TCP connections closed before reaching a target, by stream and reason (${STREAM_REFUSALS.join(', ')}).`,
+      labelNames: ['stream', 'reason'] as const,
+      registers,
+    }),
+  };
+}
+
+export type StreamMetrics = ReturnType<typeof createStreamMetrics>;

@@ -1,0 +1,180 @@
+// TCP streams: connections balanced over targets, both directions with half-close, health, lists, limits, timeouts,
+// counting, reload and shutdown.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
+import { freePort } from '../helpers/ports.ts';
+import { received, roundTrip, readBytes, tcpConnect, tcpServer, type TcpServer } from '../helpers/tcp.ts';
+
+let a: TcpServer;
+let b: TcpServer;
+let plain: TcpServer;
+let gw: TestGateway;
+let deadPort: number;
+
+const stream = (name: string, extra: Record<string, unknown> = {}, targets?: string[]) => ({
+  name,
+  listen: '127.0.0.1:0',
+  ...extra,
+  upstream: {
+    balancer: 'round_robin',
+    targets: (targets ?? [`tcp://127.0.0.1:${a.port}`]).map((url) => ({ url })),
+    ...(extra.upstream as object),
+  },
+});
+
+let config: Record<string, unknown>;
+
+before(async () => {
+  a = await tcpServer('a:');
+  b = await tcpServer('b:');
+  plain = await tcpServer();
+  deadPort = await freePort();
+  config = {
+    streams: [
+      stream('pair', {}, [`tcp://127.0.0.1:${a.port}`, `tcp://127.0.0.1:${b.port}`]),
+      stream('flaky', { upstream: { health: { passive: { max_failures: 1, max_ejected_percent: 100 } } } }, [
+        `tcp://127.0.0.1:${deadPort}`,
+        `tcp://127.0.0.1:${b.port}`,
+      ]),
+      stream('guarded', { acl: { deny: ['127.0.0.0/8'] } }),
+      stream('narrow', { limits: { max_connections: 2 } }),
+      stream('perip', { limits: { max_connections_per_ip: 1 } }),
+      stream('paced', { limits: { connections_per_s: 2 } }),
+      stream('quiet', { timeouts: { idle_ms: 300 } }),
+      stream('brief', { timeouts: { max_lifetime_ms: 300 } }),
+      stream('down', {}, [`tcp://127.0.0.1:${deadPort}`]),
+      stream('echo', {}, [`tcp://127.0.0.1:${plain.port}`]),
+    ],
+  };
+  gw = await startGateway(config);
+});
+
+after(async () => {
+  await gw?.close();
+  await a?.close();
+  await b?.close();
+  await plain?.close();
+});
+
+test('a stream balances connections over its targets and passes bytes both ways, half-close included', async () => {
+  const first = await roundTrip(gw.port('pair'), 'hello');
+  const second = await roundTrip(gw.port('pair'), 'world');
+  assert.deepEqual([first.data.toString(), second.data.toString()].sort(), ['a:hello', 'b:world']);
+  assert.ok(first.closed && second.closed, 'the target closing after the client half-closed ends the connection');
+
+  // 8 MB each way through backpressure: every byte arrives, in order.
+  const socket = await tcpConnect(gw.port('echo'));
+  const big = Buffer.alloc(8 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = i % 251;
+  const answer = received(socket);
+  socket.end(big);
+  const { data } = await answer;
+  assert.equal(data.length, big.length);
+  assert.ok(data.equals(big));
+});
+
+test('each connection is one access event: protocol tcp, status 200, bytes each way, target, duration', async () => {
+  await roundTrip(gw.port('pair'), 'counted');
+  const [e] = await eventsWhere(gw, (x) => x.service === 'pair' && x.bytesIn === 7);
+  assert.ok(e);
+  assert.equal(e.protocol, 'tcp');
+  assert.equal(e.status, 200);
+  assert.equal(e.upstreamStatus, 200);
+  assert.equal(e.errorClass, 'none');
+  assert.equal(e.bytesOut, 9);
+  assert.equal(e.clientIp, '127.0.0.1');
+  assert.match(e.target, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(e.totalUs > 0 && e.upstreamUs <= e.totalUs);
+  assert.ok((await metric(gw, 'tollgate_stream_bytes_total', 'stream="pair",direction="in"')) >= 7);
+  // The client half-closed first.
+  assert.ok((await metric(gw, 'tollgate_stream_closed_total', 'stream="pair",reason="client"')) >= 1);
+});
+
+test('a refused connect closes the client, is counted and ejects the target: the next go to the live one', async () => {
+  const answers: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await roundTrip(gw.port('flaky'), 'x');
+    answers.push(r.data.toString());
+  }
+  assert.ok(answers.includes(''), 'the connection sent to the dead target was closed with nothing');
+  assert.deepEqual(answers.slice(answers.indexOf('') + 1), Array(3 - answers.indexOf('')).fill('b:x'));
+  const [e] = await eventsWhere(gw, (x) => x.service === 'flaky' && x.status === 502);
+  assert.equal(e?.errorClass, 'upstream_refused');
+  assert.equal(e?.target, `tcp://127.0.0.1:${deadPort}`);
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="flaky",reason="connect_failed"'), 1);
+  assert.equal(
+    await metric(gw, 'tollgate_upstream_ejections_total', `service="flaky",target="tcp://127.0.0.1:${deadPort}"`),
+    1,
+  );
+  // Every target down: closed at once, no_target.
+  const down = await roundTrip(gw.port('down'), 'x');
+  assert.ok(down.closed && down.data.length === 0);
+});
+
+test('an address the acl denies is closed before any target is asked, 403 in its event', async () => {
+  const before = a.accepted.length;
+  const r = await roundTrip(gw.port('guarded'), 'x');
+  assert.ok(r.closed && r.data.length === 0);
+  assert.equal(a.accepted.length, before);
+  const [e] = await eventsWhere(gw, (x) => x.service === 'guarded');
+  assert.equal(e?.status, 403);
+  assert.equal(e?.errorClass, 'forbidden');
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="guarded",reason="ip_denied"'), 1);
+});
+
+test('max_connections, max_connections_per_ip and connections_per_s close what is over; places return', async () => {
+  for (const [name, reason] of [
+    ['narrow', 'max_connections'],
+    ['perip', 'max_connections_per_ip'],
+  ] as const) {
+    const limit = name === 'narrow' ? 2 : 1;
+    const held = await Promise.all(Array.from({ length: limit }, () => tcpConnect(gw.port(name))));
+    for (const s of held) {
+      s.write('hi');
+      await readBytes(s, 4);
+    }
+    const over = await roundTrip(gw.port(name), 'x');
+    assert.ok(over.closed && over.data.length === 0, `${name}: one over the limit is closed`);
+    assert.equal(await metric(gw, 'tollgate_stream_refused_total', `stream="${name}",reason="${reason}"`), 1);
+    for (const s of held) s.end();
+    await eventually(async () => (await roundTrip(gw.port(name), 'y')).data.toString() === 'a:y');
+  }
+  const burst = await Promise.all(Array.from({ length: 5 }, () => roundTrip(gw.port('paced'), 'z')));
+  assert.equal(burst.filter((r) => r.data.toString() === 'a:z').length, 2, 'a second holds two new connections');
+  const [e] = await eventsWhere(gw, (x) => x.service === 'paced' && x.status === 429);
+  assert.equal(e?.errorClass, 'rate_limited');
+});
+
+test('idle_ms closes a silent connection; max_lifetime_ms closes a busy one', async () => {
+  const quiet = await tcpConnect(gw.port('quiet'));
+  const started = Date.now();
+  const gone = await received(quiet, 3000);
+  assert.ok(gone.closed && Date.now() - started >= 250, 'closed after the idle time');
+  assert.equal(await metric(gw, 'tollgate_stream_closed_total', 'stream="quiet",reason="idle"'), 1);
+
+  const busy = await tcpConnect(gw.port('brief'));
+  const timer = setInterval(() => busy.writable && busy.write('.'), 50);
+  const ended = await received(busy, 3000);
+  clearInterval(timer);
+  assert.ok(ended.closed && ended.data.length > 0);
+  assert.equal(await metric(gw, 'tollgate_stream_closed_total', 'stream="brief",reason="lifetime"'), 1);
+});
+
+test('a reload adds a stream, and stops a removed one while its open connection carries on', async () => {
+  const open = await tcpConnect(gw.port('pair'));
+  const port = await freePort();
+  const streams = (config.streams as Record<string, unknown>[]).filter((s) => s.name !== 'pair');
+  gw.writeConfig({
+    ...config,
+    streams: [...streams.filter((s) => s.name !== 'down'), { ...stream('added'), listen: `127.0.0.1:${port}` }],
+  });
+  await eventually(async () => (await roundTrip(port, 'new').catch(() => undefined))?.data.toString() === 'a:new');
+  open.write('still');
+  assert.match((await readBytes(open, 7)).toString(), /^[ab]:still$/);
+  open.end();
+  await assert.rejects(tcpConnect(gw.port('pair')), /ECONNREFUSED/);
+  gw.writeConfig(config);
+});
