@@ -39,6 +39,7 @@ use_service promtool TOLLGATE_TEST_PROMTOOL "$(command -v promtool || true)"
 use_service valgrind TOLLGATE_TEST_VALGRIND "$(command -v valgrind || true)"
 use_service h2spec TOLLGATE_TEST_H2SPEC "$PWD/.services/bin/h2spec"
 use_service autobahn TOLLGATE_TEST_WSTEST "$PWD/.services/autobahn/wstest"
+use_service haproxy TOLLGATE_TEST_HAPROXY "$(command -v haproxy || true)"
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi

@@ -340,7 +340,7 @@ export class DataPlane {
     }
     await this.streams.drained(deadline);
     this.listeners.closeAll();
-    this.streams.closeAll();
+    await this.streams.closeAll();
     await Promise.all(closed);
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     await Promise.all(this.runtime.closers.map((c) => c()));

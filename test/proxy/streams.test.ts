@@ -178,3 +178,21 @@ test('a reload adds a stream, and stops a removed one while its open connection 
   await assert.rejects(tcpConnect(gw.port('pair')), /ECONNREFUSED/);
   gw.writeConfig(config);
 });
+
+test('graceful shutdown: open connections work on through the drain, then are cut and counted as shutdown', async () => {
+  const drained = await startGateway({
+    proxy: { drain_timeout_ms: 400 },
+    streams: [stream('held')],
+  });
+  const socket = await tcpConnect(drained.port('held'));
+  const closing = drained.close();
+  socket.write('during');
+  assert.equal((await readBytes(socket, 8)).toString(), 'a:during', 'the drain keeps it serving');
+  const started = Date.now();
+  assert.ok((await received(socket, 3000)).closed);
+  await closing;
+  assert.ok(Date.now() - started < 2000);
+  const [e] = await eventsWhere(drained, (x) => x.service === 'held');
+  assert.equal(e?.status, 200);
+  assert.equal(e?.bytesIn, 6);
+});

@@ -26,8 +26,8 @@ import { upstreamEndpoint } from './target-address.ts';
 export interface StreamHooks {
   runtime: Runtime;
   metrics: StreamMetrics;
-  /** Connections open now (their bytes are read at scrape time; shutdown closes what is left). */
-  open: Set<StreamConnection>;
+  /** Connections accepted and not ended yet (their bytes are read at scrape time; shutdown closes what is left). */
+  live: Set<StreamConnection>;
   /** Hands the client's socket to the stream's TLS server; it calls `secured` or `refuse` back. */
   terminate(connection: StreamConnection, socket: Socket): void;
   /** The connection ended: its access event. */
@@ -51,6 +51,7 @@ const REFUSAL_CODES: Record<StreamRefusal, ErrorCode | undefined> = {
   connect_failed: 'GW_ERR_UPSTREAM_REFUSED',
   connect_timeout: 'GW_ERR_UPSTREAM_TIMEOUT',
   client_closed: undefined, // 499, client_closed
+  shutdown: 'GW_ERR_UPSTREAM_UNAVAILABLE',
 };
 
 const EMPTY = Buffer.alloc(0);
@@ -95,6 +96,7 @@ export class StreamConnection {
     this.#client = socket;
     this.stream = stream;
     this.#hooks = hooks;
+    hooks.live.add(this);
     this.clientIp = socket.remoteAddress ?? '';
     this.clientPort = socket.remotePort ?? 0;
     this.peer = `${this.clientIp}|${this.clientPort}`;
@@ -221,7 +223,6 @@ export class StreamConnection {
     this.#piped = true;
     const hooks = this.#hooks;
     const name = this.stream.name;
-    hooks.open.add(this);
     hooks.metrics.open.inc({ stream: name });
     const end = (reason: StreamCloseReason) => {
       this.reason ??= reason;
@@ -267,8 +268,9 @@ export class StreamConnection {
     });
   }
 
-  /** Ends a proxied connection for the gateway's own reason (idle, lifetime, shutdown). */
+  /** Ends a connection for the gateway's own reason (idle, lifetime, shutdown); one not proxied yet is refused. */
   close(reason: StreamCloseReason): void {
+    if (!this.#piped) return void this.refuse(reason === 'shutdown' ? 'shutdown' : 'client_closed');
     this.reason ??= reason;
     this.#client.destroy();
     this.#upstream?.destroy();
@@ -295,10 +297,10 @@ export class StreamConnection {
     clearTimeout(this.#lifetime);
     if (this.#limited) streamLimits(this.#hooks.runtime, this.stream.name).give(this.clientIp);
     if (this.target !== undefined) this.target.active--;
+    this.#hooks.live.delete(this);
     if (this.#piped) {
       this.status = 200;
       const name = this.stream.name;
-      this.#hooks.open.delete(this);
       this.#hooks.metrics.open.dec({ stream: name });
       this.#hooks.metrics.closed.inc({ stream: name, reason: this.reason ?? 'client' });
       this.#hooks.metrics.ended(name, this.bytesIn, this.bytesOut);

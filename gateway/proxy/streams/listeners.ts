@@ -46,13 +46,13 @@ export class StreamListeners {
     this.#current = current;
     this.#metrics = metrics;
     this.#log = log;
-    const open = new Set<StreamConnection>();
+    const live = new Set<StreamConnection>();
     this.#hooks = {
       get runtime() {
         return current().runtime;
       },
       metrics: metrics.streams,
-      open,
+      live,
       terminate: (connection, socket) => {
         const running = this.#running.get(connection.stream.name);
         if (running?.tls === undefined) return connection.refuse('tls_handshake');
@@ -65,7 +65,7 @@ export class StreamListeners {
       },
     };
     metrics.streams.setLive(function* () {
-      for (const c of open) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
+      for (const c of live) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
     });
     for (const stream of config.streams) this.#running.set(stream.name, this.#build(stream));
   }
@@ -154,10 +154,10 @@ export class StreamListeners {
     }
   }
 
-  /** Resolves once no proxied connection is open, or at `deadline` (epoch ms): a TCP connection has no end the
-   * gateway can ask for, so it gets what is left of the drain time. */
+  /** Resolves once no connection is open, or at `deadline` (epoch ms): a TCP connection has no end the gateway
+   * can ask for, so it gets what is left of the drain time. */
   async drained(deadline: number): Promise<void> {
-    while (this.#hooks.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (this.#hooks.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Stops accepting; open connections carry on (the drain). */
@@ -168,8 +168,9 @@ export class StreamListeners {
     return Promise.all(closing).then(() => undefined);
   }
 
-  /** Cuts what the drain left open. */
-  closeAll(): void {
-    for (const c of this.#hooks.open) c.close('shutdown');
+  /** Cuts what the drain left open; resolves once each has ended (and handed over its access event). */
+  closeAll(): Promise<void> {
+    for (const c of this.#hooks.live) c.close('shutdown');
+    return this.drained(Date.now() + 1000);
   }
 }

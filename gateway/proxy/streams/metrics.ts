@@ -28,6 +28,7 @@ export const STREAM_REFUSALS = [
   'connect_failed',
   'connect_timeout',
   'client_closed', // the client left before its target was reached
+  'shutdown', // the gateway shut down before its target was reached
 ] as const;
 export type StreamRefusal = (typeof STREAM_REFUSALS)[number];
 

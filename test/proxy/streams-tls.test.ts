@@ -1,0 +1,151 @@
+// TLS on streams: terminated (TLS in, plain TCP out), passed through by the ClientHello's server name, and
+// originated towards a TLS target.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { issue, makeCa } from '../helpers/certs.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventsWhere } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
+import { roundTrip, tcpServer, type TcpServer } from '../helpers/tcp.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-streams-tls-'));
+const ca = makeCa(dir);
+const front = issue(dir, ca, { cn: 'db.test', dns: ['db.test'] });
+const siteA = issue(dir, ca, { cn: 'a.test', dns: ['a.test'] });
+const siteB = issue(dir, ca, { cn: 'b.test', dns: ['*.b.test'] });
+const local = issue(dir, ca, { cn: 'localhost', dns: ['localhost'] });
+
+let plain: TcpServer;
+let silent: TcpServer;
+let tlsA: TlsServer;
+let tlsB: TlsServer;
+let tlsLocal: TlsServer;
+let gw: TestGateway;
+
+/** A TLS echo server answering `tag:` and what it got. */
+async function tlsEcho(site: { cert: string; key: string }, tag: string): Promise<TlsServer> {
+  const server = createTlsServer({ cert: readFileSync(site.cert), key: readFileSync(site.key) }, (socket) => {
+    socket.on('data', (d) => socket.write(`${tag}:${d}`));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
+const portOf = (s: TlsServer) => (s.address() as AddressInfo).port;
+
+before(async () => {
+  plain = await tcpServer('plain:');
+  silent = await tcpServer('', () => undefined); // accepts, never answers
+  tlsA = await tlsEcho(siteA, 'A');
+  tlsB = await tlsEcho(siteB, 'B');
+  tlsLocal = await tlsEcho(local, 'L');
+  const target = (port: number, host = '127.0.0.1') => [{ url: `tcp://${host}:${port}` }];
+  gw = await startGateway({
+    streams: [
+      {
+        name: 'terminated',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [front], handshake_timeout_ms: 500 },
+        upstream: { targets: target(plain.port) },
+      },
+      {
+        name: 'passthrough',
+        listen: '127.0.0.1:0',
+        sni: [
+          { name: 'to-a', server_names: ['a.test'], upstream: { targets: target(portOf(tlsA)) } },
+          { name: 'to-b', server_names: ['*.b.test'], upstream: { targets: target(portOf(tlsB)) } },
+        ],
+        timeouts: { handshake_ms: 300 },
+      },
+      {
+        name: 'originated',
+        listen: '127.0.0.1:0',
+        upstream: { targets: target(portOf(tlsLocal), 'localhost'), tls: { ca_file: ca.cert } },
+      },
+      {
+        name: 'stalled',
+        listen: '127.0.0.1:0',
+        timeouts: { connect_ms: 200 },
+        upstream: { targets: target(silent.port), tls: { ca_file: ca.cert, server_name: 'localhost' } },
+      },
+    ],
+  });
+});
+
+after(async () => {
+  await gw?.close();
+  for (const s of [tlsA, tlsB, tlsLocal]) s?.close();
+  await plain?.close();
+  await silent?.close();
+});
+
+/** A TLS client through `port` asking for `servername`: the certificate it was shown and the answer to `text`. */
+function tlsRoundTrip(port: number, servername: string, text: string): Promise<{ subject: string; answer: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, ca: readFileSync(ca.cert) }, () => {
+      const subject = String(socket.getPeerCertificate().subject?.CN ?? '');
+      socket.once('data', (d) => {
+        resolve({ subject, answer: d.toString() });
+        socket.end();
+      });
+      socket.write(text);
+    });
+    socket.once('error', reject);
+  });
+}
+
+test('a stream with tls terminates it: the client is shown its certificate, the target gets plain TCP', async () => {
+  const r = await tlsRoundTrip(gw.port('terminated'), 'db.test', 'select 1');
+  assert.deepEqual(r, { subject: 'db.test', answer: 'plain:select 1' });
+  const [e] = await eventsWhere(gw, (x) => x.service === 'terminated' && x.status === 200);
+  assert.equal(e?.tlsVersion, 'TLSv1.3');
+  assert.equal(e?.bytesIn, 8, 'plaintext bytes');
+  assert.equal(
+    await metric(gw, 'tollgate_tls_handshakes_total', 'listener="terminated",version="TLSv1.3",protocol="tcp"'),
+    1,
+  );
+  // Plain bytes on a TLS stream: the handshake fails, nothing reaches the target.
+  const before = plain.accepted.length;
+  const refused = await roundTrip(gw.port('terminated'), 'PING\r\n');
+  assert.ok(refused.closed);
+  assert.equal(plain.accepted.length, before);
+  const [bad] = await eventsWhere(gw, (x) => x.service === 'terminated' && x.status === 400);
+  assert.equal(bad?.errorClass, 'bad_request');
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="terminated",reason="tls_handshake"'), 1);
+});
+
+test('sni routes pass TLS through by the server name, untouched; an unknown name or no TLS at all is closed', async () => {
+  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'a.test', 'x'), { subject: 'a.test', answer: 'A:x' });
+  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'deep.B.test', 'y'), {
+    subject: 'b.test',
+    answer: 'B:y',
+  });
+  const [e] = await eventsWhere(gw, (x) => x.service === 'passthrough' && x.route === 'to-b');
+  assert.equal(e?.status, 200);
+  assert.equal(e?.tlsVersion, '', 'the gateway did not terminate this TLS');
+  await assert.rejects(tlsRoundTrip(gw.port('passthrough'), 'c.test', 'z'));
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="no_route"'), 1);
+  assert.ok((await roundTrip(gw.port('passthrough'), 'GET / HTTP/1.1\r\n\r\n')).closed);
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="not_tls"'), 1);
+});
+
+test(
+  'upstream tls: plain TCP in, TLS to the target checked against ca_file; a target that never finishes the ' +
+    'handshake is a connect timeout',
+  async () => {
+    assert.deepEqual((await roundTrip(gw.port('originated'), 'hi')).data.toString(), 'L:hi');
+    const stalled = await roundTrip(gw.port('stalled'), 'hi');
+    assert.ok(stalled.closed && stalled.data.length === 0);
+    const [e] = await eventsWhere(gw, (x) => x.service === 'stalled');
+    assert.equal(e?.status, 504);
+    assert.equal(e?.errorClass, 'upstream_timeout');
+    assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="stalled",reason="connect_timeout"'), 1);
+  },
+);
