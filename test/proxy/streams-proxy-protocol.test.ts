@@ -62,7 +62,7 @@ function url(server: TcpServer) {
   return [{ url: `tcp://127.0.0.1:${server.port}` }];
 }
 
-test('send v1 and v2: the target reads the client address and port, and the stream address, before any byte', async () => {
+test('send v1 and v2: the target reads the client address and port, and the stream address, first of all', async () => {
   const client = await tcpConnect(gw.port('v1'));
   const port = client.localPort;
   const answer = received(client);

@@ -121,7 +121,7 @@ test('a stream with tls terminates it: the client is shown its certificate, the 
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="terminated",reason="tls_handshake"'), 1);
 });
 
-test('sni routes pass TLS through by the server name, untouched; an unknown name or no TLS at all is closed', async () => {
+test('sni routes pass TLS through by the server name, untouched; an unknown name or no TLS is closed', async () => {
   assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'a.test', 'x'), { subject: 'a.test', answer: 'A:x' });
   assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'deep.B.test', 'y'), {
     subject: 'b.test',

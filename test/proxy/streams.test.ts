@@ -179,7 +179,7 @@ test('a reload adds a stream, and stops a removed one while its open connection 
   gw.writeConfig(config);
 });
 
-test('graceful shutdown: open connections work on through the drain, then are cut and counted as shutdown', async () => {
+test('graceful shutdown: open connections work on through the drain, then are cut', async () => {
   const drained = await startGateway({
     proxy: { drain_timeout_ms: 400 },
     streams: [stream('held')],
