@@ -62,7 +62,7 @@ export function oneOf<T extends string>(query: Query, field: string, allowed: re
 }
 
 /**
- * `protocol` (http/1.1, h2, grpc, websocket) and `grpc_status` (a name such as UNAVAILABLE, or its code 0..16).
+ * `protocol` (http/1.1, h2, grpc, websocket, tcp) and `grpc_status` (a name such as UNAVAILABLE, or its code 0..16).
  * A gRPC status with a protocol other than grpc matches nothing, so it is refused rather than answered empty.
  */
 export function classFilter(query: Query): ClassFilter {

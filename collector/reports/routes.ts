@@ -51,7 +51,8 @@ export function registerReportRoutes(
       'Requests, status classes, bytes, latency percentiles, protocols and gRPC statuses per hour or day.',
       'Query: `from`, `to` (ISO 8601 date, or time with a zone; ' +
         'required), `granularity` (`hour` or `day`, default hour), `app`, `service`, `protocol` (`http/1.1`, `h2`, ' +
-        '`grpc`, `websocket`), `grpc_status` (a name such as `UNAVAILABLE`, or a code 0..16; gRPC calls only). ' +
+        '`grpc`, `websocket`, `tcp`), `grpc_status` (a name such as `UNAVAILABLE`, or a code 0..16; ' +
+        'gRPC calls only). ' +
         'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms, protocols, grpc_statuses}]}`.',
     ),
     async (req) => {
