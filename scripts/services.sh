@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy h2spec h2load ghz autobahn)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -281,12 +281,19 @@ valgrind_status() { tool_status valgrind callgrind_control; }
 wrk_up() { tool_up wrk wrk TOLLGATE_BENCH_WRK; }
 wrk_down() { log "wrk has no daemon to stop"; }
 wrk_status() { tool_status wrk; }
-nginx_up() { tool_up nginx nginx-light TOLLGATE_BENCH_NGINX; }
+nginx_up() {
+  tool_up nginx nginx-light TOLLGATE_BENCH_NGINX
+  # The TCP bench runs nginx's stream module, a package of its own.
+  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || apt_install libnginx-mod-stream
+}
 nginx_down() { log "the bench starts and stops its own nginx"; }
 nginx_status() { tool_status nginx; }
 haproxy_up() { tool_up haproxy haproxy TOLLGATE_BENCH_HAPROXY; }
 haproxy_down() { log "the bench starts and stops its own haproxy"; }
 haproxy_status() { tool_status haproxy; }
+iperf3_up() { tool_up iperf3 iperf3 TOLLGATE_BENCH_IPERF3; }
+iperf3_down() { log "the bench starts and stops its own iperf3 server"; }
+iperf3_status() { tool_status iperf3; }
 
 # Test tools built from their Go module into .services/bin (Go from Debian when the machine has none).
 # go_tool_up NAME MODULE@VERSION VAR

@@ -319,17 +319,17 @@ async function instructions(): Promise<void> {
   console.log(`\nwrote ${file}`);
 }
 
-// `--analytics[=collector,report,outage]` (test/bench/analytics/), `--protocols` (test/bench/protocols/) and
-// `--websocket` (test/bench/websocket/) run those benchmarks instead.
+// `--analytics[=…]`, `--protocols`, `--websocket` and `--tcp` run the benchmarks of those test/bench/ folders instead.
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {
   installCleanup();
   await runAnalytics(analytics);
   process.exit(0);
-} else if (process.argv.includes('--protocols') || process.argv.includes('--websocket')) {
+} else if (['--protocols', '--websocket', '--tcp'].some((flag) => process.argv.includes(flag))) {
   if (process.argv.includes('--protocols')) await (await import('./protocols/run.ts')).protocolsCommand();
-  else await (await import('./websocket/run.ts')).websocketCommand();
+  else if (process.argv.includes('--websocket')) await (await import('./websocket/run.ts')).websocketCommand();
+  else await (await import('./tcp/run.ts')).tcpCommand();
   process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
   // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one rate (concurrent-cpu.ts).
