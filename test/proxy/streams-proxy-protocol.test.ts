@@ -162,7 +162,10 @@ test('HAProxy in front (send-proxy-v2) and behind (accept-proxy): both read what
       s.on('close', () => resolve(got));
       s.on('error', reject);
     });
-  await eventually(async () => (await fromElsewhere(front, 'via').catch(() => '')) === 'echo:via', 10000, 100);
+  assert.ok(
+    await eventually(async () => (await fromElsewhere(front, 'via').catch(() => '')) === 'echo:via', 10000, 100),
+    'through HAProxy',
+  );
   const [e] = await eventsWhere(gw, (x) => x.service === 'behind' && x.clientIp === '127.0.0.2');
   assert.equal(e?.status, 200);
 

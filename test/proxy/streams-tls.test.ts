@@ -8,10 +8,10 @@ import { after, before, test } from 'node:test';
 import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { issue, makeCa } from '../helpers/certs.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
-import { roundTrip, tcpServer, type TcpServer } from '../helpers/tcp.ts';
+import { roundTrip, tcpConnect, tcpServer, type TcpServer } from '../helpers/tcp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-streams-tls-'));
 const ca = makeCa(dir);
@@ -53,6 +53,13 @@ before(async () => {
         name: 'terminated',
         listen: '127.0.0.1:0',
         tls: { certificates: [front], handshake_timeout_ms: 500 },
+        upstream: { targets: target(plain.port) },
+      },
+      {
+        name: 'single',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [front] },
+        limits: { max_connections: 1 },
         upstream: { targets: target(plain.port) },
       },
       {
@@ -98,6 +105,7 @@ function tlsRoundTrip(port: number, servername: string, text: string): Promise<{
       socket.write(text);
     });
     socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before an answer')));
   });
 }
 
@@ -119,6 +127,22 @@ test('a stream with tls terminates it: the client is shown its certificate, the 
   const [bad] = await eventsWhere(gw, (x) => x.service === 'terminated' && x.status === 400);
   assert.equal(bad?.errorClass, 'bad_request');
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="terminated",reason="tls_handshake"'), 1);
+});
+
+test('a client gone mid-handshake gives its place back: the next one of a one-connection stream gets through', async () => {
+  for (let i = 0; i < 3; i++) {
+    const quitter = await tcpConnect(gw.port('single'));
+    quitter.write(Buffer.from([22, 3, 1, 0, 200, 1])); // the start of a ClientHello, then nothing
+    await new Promise((r) => setTimeout(r, 50));
+    quitter.destroy();
+  }
+  const started = Date.now();
+  const through = await eventually(async () => {
+    const r = await tlsRoundTrip(gw.port('single'), 'db.test', 'next').catch(() => undefined);
+    return r?.answer === 'plain:next';
+  });
+  assert.ok(through);
+  assert.ok(Date.now() - started < 2000, 'at once, not after the handshake timeout');
 });
 
 test('sni routes pass TLS through by the server name, untouched; an unknown name or no TLS is closed', async () => {

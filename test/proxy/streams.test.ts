@@ -140,7 +140,10 @@ test('max_connections, max_connections_per_ip and connections_per_s close what i
     assert.ok(over.closed && over.data.length === 0, `${name}: one over the limit is closed`);
     assert.equal(await metric(gw, 'tollgate_stream_refused_total', `stream="${name}",reason="${reason}"`), 1);
     for (const s of held) s.end();
-    await eventually(async () => (await roundTrip(gw.port(name), 'y')).data.toString() === 'a:y');
+    assert.ok(
+      await eventually(async () => (await roundTrip(gw.port(name), 'y')).data.toString() === 'a:y'),
+      `${name}: a place came back`,
+    );
   }
   const burst = await Promise.all(Array.from({ length: 5 }, () => roundTrip(gw.port('paced'), 'z')));
   assert.equal(burst.filter((r) => r.data.toString() === 'a:z').length, 2, 'a second holds two new connections');
@@ -171,7 +174,10 @@ test('a reload adds a stream, and stops a removed one while its open connection 
     ...config,
     streams: [...streams.filter((s) => s.name !== 'down'), { ...stream('added'), listen: `127.0.0.1:${port}` }],
   });
-  await eventually(async () => (await roundTrip(port, 'new').catch(() => undefined))?.data.toString() === 'a:new');
+  assert.ok(
+    await eventually(async () => (await roundTrip(port, 'new').catch(() => undefined))?.data.toString() === 'a:new'),
+    'the added stream listens',
+  );
   open.write('still');
   assert.match((await readBytes(open, 7)).toString(), /^[ab]:still$/);
   open.end();

@@ -134,6 +134,10 @@ export class StreamConnection {
     this.#limited = true;
     if (s.config.tls) {
       if (rest.length > 0) this.#raw.unshift(rest);
+      // Gone mid-handshake without a TLS error to say so: its place is given back all the same.
+      this.#raw.once('close', () => {
+        if (this.#client === this.#raw) this.refuse('client_closed');
+      });
       this.#hooks.terminate(this, this.#raw);
     } else if (s.sni) {
       const hello = (bytes: Buffer) => {

@@ -73,7 +73,9 @@ export class StreamListeners {
   #build(config: StreamConfig): Running {
     const name = config.name;
     const handshaking = new Map<string, StreamConnection>();
-    const server = createServer({ allowHalfOpen: true }, (socket) => {
+    // TCP half-close is passed on, except under TLS the stream terminates: a client's FIN during the handshake
+    // must end it then, not at handshake_timeout_ms.
+    const server = createServer({ allowHalfOpen: config.tls === undefined }, (socket) => {
       const stream = this.#current().streams.get(name);
       if (stream === undefined) return void socket.destroy();
       new StreamConnection(socket, stream, this.#hooks);
