@@ -4,3 +4,16 @@ export function splitListen(listen: string): { host: string; port: number } {
   if (i === -1) return { host: '127.0.0.1', port: Number(listen) };
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
 }
+
+/** Starts `server` on `listen` (host:port); resolves with the address it took (port 0 picks a free one). */
+export function listenAt(server: import('node:net').Server, listen: string): Promise<{ host: string; port: number }> {
+  const { host, port } = splitListen(listen);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
+    });
+  });
+}

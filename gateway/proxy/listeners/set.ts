@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
-import { splitListen } from '../../../shared/listen.ts';
+import { listenAt } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
@@ -133,21 +133,7 @@ export class ProxyListeners {
   /** Starts every listener; resolves with each one's address by name once all listen. */
   async listen(): Promise<Map<string, { host: string; port: number }>> {
     const addresses = new Map<string, { host: string; port: number }>();
-    for (const r of this.#running) {
-      const { host, port } = splitListen(r.config.listen);
-      await new Promise<void>((resolve, reject) => {
-        r.outer.once('error', reject);
-        r.outer.listen({ host, port }, () => {
-          r.outer.off('error', reject);
-          resolve();
-        });
-      });
-      const addr = r.outer.address();
-      addresses.set(
-        r.config.name,
-        typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port },
-      );
-    }
+    for (const r of this.#running) addresses.set(r.config.name, await listenAt(r.outer, r.config.listen));
     return addresses;
   }
 

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { splitListen } from '../../../shared/listen.ts';
+import { listenAt } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -111,16 +111,7 @@ export class StreamListeners {
   }
 
   async #listen(r: Running): Promise<void> {
-    const { host, port } = splitListen(r.config.listen);
-    await new Promise<void>((resolve, reject) => {
-      r.server.once('error', reject);
-      r.server.listen({ host, port }, () => {
-        r.server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = r.server.address();
-    if (typeof addr === 'object' && addr) this.addresses.set(r.config.name, { host: addr.address, port: addr.port });
+    this.addresses.set(r.config.name, await listenAt(r.server, r.config.listen));
   }
 
   /** A new config applied: streams added start, removed ones stop accepting, TLS ones take new certificates. */

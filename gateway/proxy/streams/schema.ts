@@ -8,7 +8,7 @@ import Type, { type Static } from 'typebox';
 import { AclSchema } from '../stages/ip-acl/schema.ts';
 import { ListenerTlsSchema } from '../listeners/schema.ts';
 import { PassiveHealthSchema } from '../upstream/health/schema.ts';
-import { BreakerSchema, UpstreamTlsSchema, balancerNames } from '../upstream/schema.ts';
+import { BreakerSchema, TargetWeightSchema, UpstreamTlsSchema, balancerNames } from '../upstream/schema.ts';
 
 const Ms = (def: number, description: string, minimum = 1) =>
   Type.Integer({ minimum, default: def, description: `${description} (default ${def}).` });
@@ -19,12 +19,7 @@ const StreamTargetSchema = Type.Object(
       pattern: '^tcp://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
       description: 'The target, `tcp://host:port`.',
     }),
-    weight: Type.Integer({
-      minimum: 1,
-      maximum: 1000,
-      default: 1,
-      description: 'Relative share for weighted balancers (default 1).',
-    }),
+    weight: TargetWeightSchema,
   },
   { additionalProperties: false },
 );

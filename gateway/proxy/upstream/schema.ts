@@ -10,6 +10,13 @@ const balancerNames = [
   'ip_hash',
 ] as const;
 
+export const TargetWeightSchema = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  default: 1,
+  description: 'Relative share for weighted balancers (default 1).',
+});
+
 const TargetSchema = Type.Object(
   {
     url: Type.String({
@@ -18,12 +25,7 @@ const TargetSchema = Type.Object(
         'Origin of the target, `http://host:port` or `https://host:port` (no path); for https its host is the ' +
         'TLS server name, also under preserve_host (an address: no SNI, the certificate must hold that address).',
     }),
-    weight: Type.Integer({
-      minimum: 1,
-      maximum: 1000,
-      default: 1,
-      description: 'Relative share for weighted balancers (default 1).',
-    }),
+    weight: TargetWeightSchema,
   },
   { additionalProperties: false },
 );
