@@ -43,7 +43,7 @@ test('upserts add counters and histograms to the stored row', async (t) => {
   assert.deepEqual(hour.counters.latency.slice(0, 4), [0, 2, 2, 1], '1 ms twice, 2 ms twice, 3 ms once');
   assert.equal(store.positionOf('log'), 500);
   assert.deepEqual(store.dailyAppRows({ fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }), [
-    { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5, protocols: [0, 0, 0, 0] },
+    { dayStartMs: Date.UTC(2025, 2, 10), appId: 'acme', requests: 5, billable: 5, protocols: [0, 0, 0, 0, 0] },
   ]);
 });
 

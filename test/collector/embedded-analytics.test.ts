@@ -57,7 +57,7 @@ test('single-node analytics: events from the sink are counted and served by the 
   assert.equal(traffic.statusCode, 200);
   assert.deepEqual(
     traffic.json().rows.map((r: any) => [r.bucket, r.requests, r.status_5xx, r.protocols, r.grpc_statuses]),
-    [[from, 30, 3, { 'http/1.1': 20, h2: 5, grpc: 5, websocket: 0 }, { OK: 5 }]],
+    [[from, 30, 3, { 'http/1.1': 20, h2: 5, grpc: 5, websocket: 0, tcp: 0 }, { OK: 5 }]],
   );
   const http1 = await app.inject(`/reports/traffic?from=${from}&to=${to}&app=acme&protocol=http/1.1`);
   assert.deepEqual(
