@@ -63,6 +63,9 @@ test('encodeFields without an id mints a new UUIDv7 into the record, each later 
     t.grpcMethod,
     t.messagesIn,
     t.messagesOut,
+    t.closeCode,
+    t.closeReason,
+    t.interim,
   ] as const;
   const before = Date.now();
   const first = decode(Buffer.from(encodeFields(undefined, ...fields)));
@@ -75,9 +78,9 @@ test('encodeFields without an id mints a new UUIDv7 into the record, each later 
   assert.deepEqual(decode(encodeFields(typical.id, ...fields)), typical);
 });
 
-test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 90 bytes', () => {
+test('names aside, an event with an IPv6 client, a trace id and 30 s latency costs at most 92 bytes', () => {
   // So any HTTP event whose node, app, service, route, method and target add up
-  // to 110 ASCII characters or less stays within the 200-byte budget.
+  // to 108 ASCII characters or less stays within the 200-byte budget.
   const e = {
     ...typical,
     node: '',
@@ -93,7 +96,7 @@ test('names aside, an event with an IPv6 client, a trace id and 30 s latency cos
     bytesOut: 1_048_576,
   };
   roundTrip(e);
-  assert.ok(encode(e).length <= 90, `${encode(e).length} bytes`);
+  assert.ok(encode(e).length <= 92, `${encode(e).length} bytes`);
 });
 
 test('edge events round-trip: empty strings, zeros, the largest safe integers, unicode, strings at the cap', () => {
@@ -231,12 +234,15 @@ test('random events round-trip, whatever their strings', () => {
       grpcMethod: text(),
       messagesIn: int(),
       messagesOut: int(),
+      closeCode: int(),
+      closeReason: text(),
+      interim: random() < 0.5,
     });
   }
 });
 
-// A change to these bytes is a format change: give it a new version byte instead.
-test('fixed events encode to the committed v2 bytes', () => {
+// What v2 writers (before WebSocket and TCP counting) stored must keep decoding: no close code, never interim.
+test('fixed v2 records decode', () => {
   const golden: [AccessEvent, string][] = [
     [
       typical,
@@ -250,6 +256,34 @@ test('fixed events encode to the committed v2 bytes', () => {
         '7264657273076772656574657204504f5354c801c801b960f855c10a00d525cb00710715687474' +
         '703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e47360207544c' +
         '5376312e330f1c2f68656c6c6f776f726c642e477265657465722f53617948656c6c6f0301',
+    ],
+  ];
+  for (const [event, hex] of golden) assert.deepEqual(decode(Buffer.from(hex, 'hex')), event);
+});
+
+// A change to these bytes is a format change: give it a new version byte instead.
+test('fixed events encode to the committed v3 bytes', () => {
+  const golden: [AccessEvent, string][] = [
+    [
+      typical,
+      '030f01890a5dac96774bbcceb302099a8057fbd095ffbc310467772d31066170705f3432066f72' +
+        '646572730a6f72646572732e67657403474554c801c801b960f855c10a00d525cb007107156874' +
+        '74703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e4736000000' +
+        '0000000000',
+    ],
+    [
+      { ...typical, protocol: 'websocket', messagesIn: 12, messagesOut: 30, closeCode: 1001, closeReason: 'idle' },
+      '030f01890a5dac96774bbcceb302099a8057fbd095ffbc310467772d31066170705f3432066f72' +
+        '646572730a6f72646572732e67657403474554c801c801b960f855c10a00d525cb007107156874' +
+        '74703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e4736030000' +
+        '000c1ee9070469646c65',
+    ],
+    [
+      { ...typical, protocol: 'tcp', status: 200, interim: true },
+      '031f01890a5dac96774bbcceb302099a8057fbd095ffbc310467772d31066170705f3432066f72' +
+        '646572730a6f72646572732e67657403474554c801c801b960f855c10a00d525cb007107156874' +
+        '74703a2f2f31302e302e332e31373a38303830004bf92f3577b34da6a3ce929d0e0e4736040000' +
+        '0000000000',
     ],
   ];
   for (const [event, hex] of golden) {

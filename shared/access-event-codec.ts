@@ -8,6 +8,7 @@ import { eventIdToBytes, traceIdToBytes, writeNewEventId } from './access-event-
 import { ipv4ToBytes, ipv6ToBytes } from './access-event-ip.ts';
 import {
   FLAG_ID_RAW,
+  FLAG_INTERIM,
   FLAG_TRACE_RAW,
   FORMAT_VERSION,
   IP_SHIFT,
@@ -30,7 +31,7 @@ const PROTOCOL_INDEX = new Map<string, number>(PROTOCOLS.map((p, i) => [p, i]));
 const scratch = Buffer.allocUnsafe(MAX_EVENT_BYTES);
 
 /**
- * The bytes of `event`, in the newest layout (v2). Throws RangeError (naming the field) for a number
+ * The bytes of `event`, in the newest layout (v3). Throws RangeError (naming the field) for a number
  * that is not a non-negative safe integer (grpcStatus may be -1), a string over MAX_FIELD_BYTES or
  * with lone surrogates, or an unknown errorClass: such an event cannot be
  * decoded back as sent, so it is refused here rather than altered.
@@ -73,11 +74,14 @@ export function encodeTransient(e: AccessEvent): Buffer {
     e.grpcMethod,
     e.messagesIn,
     e.messagesOut,
+    e.closeCode,
+    e.closeReason,
+    e.interim,
   );
 }
 
 /**
- * The one layout encode writes (v2): an AccessEvent's fields in their order, as encodeTransient's view.
+ * The one layout encode writes (v3): an AccessEvent's fields in their order, as encodeTransient's view.
  * `id` undefined mints a new one (newEventId's generator) straight into the record, without its text.
  * The request path calls this with a finished request's values instead of building an AccessEvent first
  * (gateway/proxy/events/access-event.ts): at one event per request, the object and the id's text were a
@@ -108,6 +112,9 @@ export function encodeFields(
   grpcMethod: string,
   messagesIn: number,
   messagesOut: number,
+  closeCode: number,
+  closeReason: string,
+  interim: boolean,
 ): Buffer {
   const out = scratch;
   const errorIndex = ERROR_CLASS_INDEX.get(errorClass);
@@ -163,6 +170,9 @@ export function encodeFields(
   at = writeString(out, at, grpcMethod, 'grpcMethod');
   at = writeNumber(out, at, messagesIn, 'messagesIn');
   at = writeNumber(out, at, messagesOut, 'messagesOut');
+  at = writeNumber(out, at, closeCode, 'closeCode');
+  at = writeString(out, at, closeReason, 'closeReason');
+  if (interim) flags |= FLAG_INTERIM;
   out[1] = flags;
   return out.subarray(0, at);
 }

@@ -44,12 +44,12 @@ test('decode accepts a Uint8Array view in the middle of a larger buffer', () => 
 
 test('decode throws empty for no bytes and unknown_version for any other first byte', () => {
   assertDecodeError(new Uint8Array(0), 'empty');
-  for (const version of [0, 3, 0x7b, 0xff]) {
+  for (const version of [0, 4, 0x7b, 0xff]) {
     const bytes = encode(typical);
     bytes[0] = version;
     assertDecodeError(bytes, 'unknown_version');
   }
-  assert.equal(FORMAT_VERSION, 2);
+  assert.equal(FORMAT_VERSION, 3);
 });
 
 test('decode throws truncated for every strict prefix of a record', () => {
@@ -69,10 +69,16 @@ test(
       return b;
     };
     assertDecodeError(Buffer.concat([bytes, Buffer.from([0])]), 'invalid');
-    assertDecodeError(withByte(1, bytes[1] | 0x10), 'invalid');
-    // The record ends: error class, traceId '' (1 byte), protocol, then five one-byte v2 fields.
-    assertDecodeError(withByte(bytes.length - 8, ERROR_CLASSES.length), 'invalid');
-    assertDecodeError(withByte(bytes.length - 6, PROTOCOLS.length), 'invalid');
+    assertDecodeError(withByte(1, bytes[1] | 0x20), 'invalid');
+    // The interim flag is v3's: a v2 record (the same without the v3 tail) may not carry it.
+    const v2 = Buffer.from(bytes.subarray(0, bytes.length - 2));
+    v2[0] = 2;
+    assert.equal(decode(v2).interim, false);
+    v2[1] |= 0x10;
+    assertDecodeError(v2, 'invalid');
+    // The record ends: error class, traceId '' (1 byte), protocol, five one-byte v2 fields, two one-byte v3 ones.
+    assertDecodeError(withByte(bytes.length - 10, ERROR_CLASSES.length), 'invalid');
+    assertDecodeError(withByte(bytes.length - 8, PROTOCOLS.length), 'invalid');
     // Record: version, flags (all text), then the id string whose length we forge.
     const head = [FORMAT_VERSION, 0];
     assertDecodeError(Buffer.from([...head, 0x80, 0x00]), 'invalid'); // non-minimal varint

@@ -6,14 +6,17 @@ import { formatIpv4, formatIpv6 } from './access-event-ip.ts';
 import {
   EventDecodeError,
   FLAG_ID_RAW,
+  FLAG_INTERIM,
   FLAG_TRACE_RAW,
   FORMAT_V1,
+  FORMAT_V2,
   FORMAT_VERSION,
   IP_SHIFT,
   IP_TEXT,
   IP_V4,
   IP_V6,
   KNOWN_FLAGS,
+  KNOWN_FLAGS_V3,
   MAX_FIELD_BYTES,
   MAX_VARINT_BYTES,
   V4_MAPPED_PREFIX,
@@ -34,14 +37,19 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function decode(bytes: Uint8Array): AccessEvent {
   if (bytes.length === 0) throw new EventDecodeError('empty', 'empty record');
   const version = bytes[0];
-  if (version !== FORMAT_VERSION && version !== FORMAT_V1) {
+  if (version !== FORMAT_VERSION && version !== FORMAT_V2 && version !== FORMAT_V1) {
     throw new EventDecodeError('unknown_version', `unknown format version ${version}`);
   }
   input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   end = input.length;
   try {
-    const event = readV1();
-    if (version === FORMAT_VERSION) readV2Extension(event);
+    const event = readV1(version === FORMAT_VERSION ? KNOWN_FLAGS_V3 : KNOWN_FLAGS);
+    if (version !== FORMAT_V1) readV2Extension(event);
+    if (version === FORMAT_VERSION) {
+      event.closeCode = readVarint('closeCode');
+      event.closeReason = readString('closeReason');
+      event.interim = (input[1] & FLAG_INTERIM) !== 0;
+    }
     if (pos !== end) throw invalid(`${end - pos} bytes after the event`);
     return event;
   } finally {
@@ -49,11 +57,11 @@ export function decode(bytes: Uint8Array): AccessEvent {
   }
 }
 
-function readV1(): AccessEvent {
+function readV1(known: number): AccessEvent {
   pos = 1;
   need(1);
   const flags = input[pos++];
-  if ((flags & ~KNOWN_FLAGS) !== 0) throw invalid(`unknown flags ${flags}`);
+  if ((flags & ~known) !== 0) throw invalid(`unknown flags ${flags}`);
   const ipKind = (flags >>> IP_SHIFT) & 3;
   const event: AccessEvent = {
     id: flags & FLAG_ID_RAW ? readRaw16(uuidFromBytes) : readString('id'),

@@ -31,11 +31,16 @@
  *   str grpcMethod, varint messagesIn, varint messagesOut
  * A v1 record decodes with protocol 'http/1.1', tlsVersion '', grpcStatus -1, grpcMethod '' and no messages:
  * every v1 writer spoke plaintext HTTP/1.1 only. The extension costs 6 bytes on an HTTP/1.1 event.
+ *
+ * v3 (written since WebSocket and TCP streams) is v2 with version = 3, flags bit4 = interim (an event of a
+ * connection still open), and after messagesOut: varint closeCode, str closeReason. v1 and v2 records decode
+ * with closeCode 0, closeReason '' and interim false. 2 bytes more on a request's event.
  */
 
 /** The version encode writes. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const FORMAT_V1 = 1;
+export const FORMAT_V2 = 2;
 /** Cap on each string field, in UTF-8 bytes, for encode and decode alike. */
 export const MAX_FIELD_BYTES = 4096;
 
@@ -58,8 +63,12 @@ export const IP_V4 = 1;
 export const IP_V6 = 2;
 export const IP_V4_MAPPED = 3;
 export const V4_MAPPED_PREFIX = '::ffff:';
+/** v3: the event of a connection still open (AccessEvent.interim). */
+export const FLAG_INTERIM = 16;
+/** Flags v1 and v2 records may carry; v3 adds FLAG_INTERIM. */
 export const KNOWN_FLAGS = 0b1111;
+export const KNOWN_FLAGS_V3 = 0b11111;
 export const MAX_VARINT_BYTES = 8;
-// Largest v2 record: version and flags, 11 strings at the cap (raw forms are
-// shorter), 12 numbers and the error class at the longest varint.
-export const MAX_EVENT_BYTES = 2 + 11 * (2 + MAX_FIELD_BYTES) + 13 * MAX_VARINT_BYTES;
+// Largest v3 record: version and flags, 12 strings at the cap (raw forms are
+// shorter), 13 numbers and the error class at the longest varint.
+export const MAX_EVENT_BYTES = 2 + 12 * (2 + MAX_FIELD_BYTES) + 14 * MAX_VARINT_BYTES;

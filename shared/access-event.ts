@@ -43,15 +43,36 @@ export interface AccessEvent {
   grpcStatus: number;
   /** The gRPC method, '/package.Service/Method'; '' when not a gRPC call. */
   grpcMethod: string;
-  /** Length-prefixed gRPC messages the client sent and received; 0 when not a gRPC call. */
+  /** Length-prefixed gRPC messages the client sent and received (WebSocket: data messages); 0 otherwise. */
   messagesIn: number;
   messagesOut: number;
+  /**
+   * A WebSocket connection's close code: the first close frame's (1005 when it held none), 1006 when none came
+   * before the connection ended; 0 for everything else. v1 and v2 records decode as 0.
+   */
+  closeCode: number;
+  /** Why a long-lived connection (WebSocket, TCP stream) ended: client, upstream, idle, …; '' for a request. */
+  closeReason: string;
+  /**
+   * An interim event of a connection still open (v3): the bytes and messages since the connection's previous
+   * event, and no request. The connection's final event counts it as one request, with what came after.
+   */
+  interim: boolean;
 }
 
-/** The protocol fields of a plaintext HTTP/1.1 request that is not gRPC: what a v1 record decodes to. */
+/** The fields added after v1, as a plaintext HTTP/1.1 request that is not gRPC has them: what a v1 record decodes
+ * to. */
 export const PLAIN_HTTP1: Pick<
   AccessEvent,
-  'protocol' | 'tlsVersion' | 'grpcStatus' | 'grpcMethod' | 'messagesIn' | 'messagesOut'
+  | 'protocol'
+  | 'tlsVersion'
+  | 'grpcStatus'
+  | 'grpcMethod'
+  | 'messagesIn'
+  | 'messagesOut'
+  | 'closeCode'
+  | 'closeReason'
+  | 'interim'
 > = Object.freeze({
   protocol: 'http/1.1',
   tlsVersion: '',
@@ -59,6 +80,9 @@ export const PLAIN_HTTP1: Pick<
   grpcMethod: '',
   messagesIn: 0,
   messagesOut: 0,
+  closeCode: 0,
+  closeReason: '',
+  interim: false,
 });
 
 /** The protocols an event can name; append only (binary encodings store the index). */

@@ -140,3 +140,31 @@ test('quantiles of merged histograms differ from averaged quantiles', () => {
   assert.ok(quantileMs(merged, 0.5) < 0.5, 'the median of 100 requests, 99 of them fast, is fast');
   assert.notEqual(quantileMs(merged, 0.5), (quantileMs(fast, 0.5) + quantileMs(slow, 0.5)) / 2);
 });
+
+test('an interim event adds its bytes to its own hour and nothing else; the final one is the request', () => {
+  const agg = new TrafficAggregator();
+  const hour = 3_600_000;
+  const start = SAMPLE_START_MS - (SAMPLE_START_MS % hour);
+  const base = { protocol: 'tcp' as const, status: 200, upstreamStatus: 200, grpcStatus: -1 };
+  agg.add(sampleEvent({ ...base, startMs: start + hour + 5, interim: true, bytesIn: 100, bytesOut: 1000 }));
+  agg.add(sampleEvent({ ...base, startMs: start + 2 * hour + 5, interim: true, bytesIn: 10, bytesOut: 20 }));
+  agg.add(sampleEvent({ ...base, startMs: start + 10, totalUs: 3 * 3_600_000_000, bytesIn: 1, bytesOut: 2 }));
+  const hours = agg
+    .drain()
+    .filter((d) => d.granularity === 'hour')
+    .sort((a, b) => a.bucketStartMs - b.bucketStartMs);
+  assert.deepEqual(
+    hours.map((d) => [d.bucketStartMs - start, d.counters.requests, d.counters.bytesIn, d.counters.bytesOut]),
+    [
+      [0, 1, 1, 2],
+      [hour, 0, 100, 1000],
+      [2 * hour, 0, 10, 20],
+    ],
+  );
+  assert.equal(
+    hours[1]!.counters.latency.reduce((a, b) => a + b, 0),
+    0,
+    'no latency sample for an interim event',
+  );
+  assert.equal(hours[1]!.counters.billable + hours[1]!.counters.status2xx, 0);
+});

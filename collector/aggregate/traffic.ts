@@ -119,9 +119,23 @@ export function addEvent(
   c: TrafficCounters,
   e: Pick<
     AccessEvent,
-    'status' | 'upstreamStatus' | 'errorClass' | 'bytesIn' | 'bytesOut' | 'totalUs' | 'protocol' | 'grpcStatus'
+    | 'status'
+    | 'upstreamStatus'
+    | 'errorClass'
+    | 'bytesIn'
+    | 'bytesOut'
+    | 'totalUs'
+    | 'protocol'
+    | 'grpcStatus'
+    | 'interim'
   >,
 ): void {
+  // A connection still open: its traffic so far lands in the hour it flowed, its one request at its end.
+  if (e.interim) {
+    c.bytesIn += e.bytesIn;
+    c.bytesOut += e.bytesOut;
+    return;
+  }
   c.requests += 1;
   const statusClass = Math.floor(e.status / 100);
   if (statusClass === 2) c.status2xx += 1;

@@ -22,11 +22,13 @@ export function rawTrafficSql(q: TrafficSelection): string {
   // multiIf rather than a lambda: 18.16 loses a column captured by a lambda
   // in a query that also has a WHERE ("Unknown identifier: total_us").
   const slot = `multiIf(${boundsUs.map((b, k) => `total_us <= ${b}, ${k + 1}`).join(', ')}, ${boundsUs.length + 1})`;
-  const slots = [...boundsUs, Infinity].map((_, k) => `countIf(${slot} = ${k + 1})`);
+  // Requests only: an interim event (a connection still open) brings bytes, never a request (migration 0009).
+  const requests = (condition: string) => `countIf(interim = 0 AND (${condition}))`;
+  const slots = [...boundsUs, Infinity].map((_, k) => requests(`${slot} = ${k + 1}`));
   // Counted as TrafficCounters counts them: protocol slot 0 (http/1.1) stays 0, a code beyond 16 is UNKNOWN (2).
-  const protocols = PROTOCOLS.map((p, k) => (k === 0 ? 'toUInt64(0)' : `countIf(protocol = ${quoteString(p)})`));
+  const protocols = PROTOCOLS.map((p, k) => (k === 0 ? 'toUInt64(0)' : requests(`protocol = ${quoteString(p)}`)));
   const grpcStatuses = Array.from({ length: GRPC_STATUS_SLOTS }, (_, code) =>
-    code === 2 ? 'countIf(grpc_status = 2 OR grpc_status > 16)' : `countIf(grpc_status = ${code})`,
+    requests(code === 2 ? 'grpc_status = 2 OR grpc_status > 16' : `grpc_status = ${code}`),
   );
   const where = [
     `ts >= ${dateTimeFromEpochS(Math.ceil(q.fromMs / 1000))}`,
@@ -38,11 +40,11 @@ export function rawTrafficSql(q: TrafficSelection): string {
   if (q.grpcStatus !== undefined)
     where.push(q.grpcStatus === 2 ? '(grpc_status = 2 OR grpc_status > 16)' : `grpc_status = ${q.grpcStatus}`);
   return `SELECT intDiv(toUInt32(ts), ${step}) * ${step} AS bucket,
-    count() AS requests,
-    countIf(status >= 200 AND status < 300) AS status_2xx,
-    countIf(status >= 300 AND status < 400) AS status_3xx,
-    countIf(status >= 400 AND status < 500) AS status_4xx,
-    countIf(status >= 500 AND status < 600) AS status_5xx,
+    countIf(interim = 0) AS requests,
+    ${requests('status >= 200 AND status < 300')} AS status_2xx,
+    ${requests('status >= 300 AND status < 400')} AS status_3xx,
+    ${requests('status >= 400 AND status < 500')} AS status_4xx,
+    ${requests('status >= 500 AND status < 600')} AS status_5xx,
     sum(bytes_in) AS bytes_in,
     sum(bytes_out) AS bytes_out,
     0 AS billable,

@@ -119,7 +119,8 @@ export async function countBatch(batch: readonly Record_[], ctx: CountContext): 
       if (result === 'counted') stats.counted++;
       else stats.redelivered++;
       // Redelivered too: Redis keeps its own per-partition mark and skips what it already has.
-      part.live.push({ offset, event: { startMs: view.startMs, appId: view.appId, service: view.service } });
+      const event = { startMs: view.startMs, appId: view.appId, service: view.service, interim: view.interim };
+      part.live.push({ offset, event });
       // Redelivered events are written again too: access_events collapses them.
       rawBody.add(view, part.sourceTsv, offset);
     }

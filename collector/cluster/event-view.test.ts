@@ -25,15 +25,35 @@ const EVENTS = [
   sampleEvent({ protocol: 'grpc', tlsVersion: 'TLSv1.3', grpcStatus: 14, grpcMethod: '/a.B/C', messagesIn: 3 }),
   sampleEvent({ protocol: 'h2', tlsVersion: 'TLSv1.2', messagesOut: 2 ** 40 }),
   sampleEvent({ protocol: 'grpc', grpcStatus: 2 ** 40, grpcMethod: '/ü.B/C' }),
+  sampleEvent({ protocol: 'websocket', messagesIn: 5, closeCode: 4000, closeReason: 'client' }),
+  sampleEvent({ protocol: 'tcp', interim: true, status: 200 }),
+  sampleEvent({ protocol: 'tcp', closeReason: 'ünï' }),
 ];
-const FAST = [true, true, true, true, false, false, true, true, false];
+const FAST = [true, true, true, true, false, false, true, true, false, true, true, false];
 
-/** `event` as a v1 writer stored it: v2 is v1 with another version byte and 6 or more bytes appended. */
+/** `event` as a v1 writer stored it: v3 is v1 with another version byte and 8 or more bytes appended. */
 function v1Record(event: ReturnType<typeof sampleEvent>): Buffer {
-  const v2 = encode({ ...event, tlsVersion: '', grpcMethod: '', grpcStatus: -1, messagesIn: 0, messagesOut: 0 });
-  const v1 = Buffer.from(v2.subarray(0, v2.length - 6));
+  const v1 = Buffer.from(v2Record(event).subarray(0, -6));
   v1[0] = 1;
   return v1;
+}
+
+/** `event` as a v2 writer stored it: v3 is v2 with another version byte and 2 or more bytes appended. */
+function v2Record(event: ReturnType<typeof sampleEvent>): Buffer {
+  const v3 = encode({
+    ...event,
+    tlsVersion: '',
+    grpcMethod: '',
+    grpcStatus: -1,
+    messagesIn: 0,
+    messagesOut: 0,
+    closeCode: 0,
+    closeReason: '',
+    interim: false,
+  });
+  const v2 = Buffer.from(v3.subarray(0, -2));
+  v2[0] = 2;
+  return v2;
 }
 
 test('reads every field counting and raw rows need exactly as decode() does', () => {
@@ -57,6 +77,8 @@ test('reads every field counting and raw rows need exactly as decode() does', ()
       'grpcStatus',
       'messagesIn',
       'messagesOut',
+      'closeCode',
+      'interim',
     ] as const) {
       assert.equal(view[field], event[field], `${field} of event ${i}`);
     }
@@ -79,7 +101,13 @@ test('writes the same raw-row bytes as rawRowTsv of the decoded event, fast path
   assert.deepEqual([view.protocol, view.grpcStatus, view.messagesIn], ['http/1.1', -1, 0]);
   body.add(view, Buffer.from(tsvString(SOURCE)), 7);
   expected += rawRowTsv(decode(v1), tsvString(SOURCE), 7);
-  assert.equal(body.rows, EVENTS.length + 1);
+  const v2 = v2Record(EVENTS[1]);
+  readEvent(v2, view);
+  assert.equal(view.event, undefined, 'a v2 record takes the fast path too');
+  assert.deepEqual([view.closeCode, view.interim, view.closeReasonLen], [0, false, 0]);
+  body.add(view, Buffer.from(tsvString(SOURCE)), 8);
+  expected += rawRowTsv(decode(v2), tsvString(SOURCE), 8);
+  assert.equal(body.rows, EVENTS.length + 2);
   assert.equal(body.body().toString('utf8'), expected);
   body.reset();
   assert.equal(body.body().toString('utf8'), RAW_INSERT_TSV);

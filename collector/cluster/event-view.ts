@@ -16,10 +16,13 @@ import type { AccessEvent, ErrorClass, Protocol } from '../../shared/access-even
 import { decode, FORMAT_VERSION, MAX_FIELD_BYTES } from '../../shared/access-event-codec.ts';
 
 const FORMAT_V1 = 1;
+const FORMAT_V2 = 2;
 
 const FLAG_ID_RAW = 1;
 const FLAG_TRACE_RAW = 2;
+const FLAG_INTERIM = 16;
 const KNOWN_FLAGS = 0b1111;
+const KNOWN_FLAGS_V3 = 0b11111;
 const MAX_VARINT_BYTES = 8;
 export const IP_TEXT = 0;
 export const IP_V4 = 1;
@@ -73,6 +76,11 @@ export interface EventView {
   tlsLen: number;
   grpcMethodAt: number;
   grpcMethodLen: number;
+  /** v3 fields; v1 and v2 records have PLAIN_HTTP1's (an empty reason range). */
+  interim: boolean;
+  closeCode: number;
+  closeReasonAt: number;
+  closeReasonLen: number;
 }
 
 export function emptyView(): EventView {
@@ -117,6 +125,10 @@ export function emptyView(): EventView {
     tlsLen: 0,
     grpcMethodAt: 0,
     grpcMethodLen: 0,
+    interim: false,
+    closeCode: 0,
+    closeReasonAt: 0,
+    closeReasonLen: 0,
   };
 }
 
@@ -140,8 +152,8 @@ export function readEvent(bytes: Buffer, view: EventView): void {
   odd = false;
   const read =
     end >= 2 &&
-    (bytes[0] === FORMAT_VERSION || bytes[0] === FORMAT_V1) &&
-    (bytes[1] & ~KNOWN_FLAGS) === 0 &&
+    (bytes[0] === FORMAT_VERSION || bytes[0] === FORMAT_V2 || bytes[0] === FORMAT_V1) &&
+    (bytes[1] & ~(bytes[0] === FORMAT_VERSION ? KNOWN_FLAGS_V3 : KNOWN_FLAGS)) === 0 &&
     (bytes[1] & FLAG_ID_RAW) !== 0 &&
     readFields(view);
   b = EMPTY; // drop the reference so the record can be collected
@@ -199,7 +211,7 @@ function readFields(v: EventView): boolean {
     v.traceAt = str();
     v.traceLen = pos - v.traceAt;
   }
-  if (b[0] === FORMAT_VERSION) {
+  if (b[0] !== FORMAT_V1) {
     const protocolIndex = varint();
     if (protocolIndex >= PROTOCOLS.length) return false;
     v.protocol = PROTOCOLS[protocolIndex];
@@ -217,6 +229,16 @@ function readFields(v: EventView): boolean {
     v.messagesOut = 0;
     v.tlsLen = 0;
     v.grpcMethodLen = 0;
+  }
+  if (b[0] === FORMAT_VERSION) {
+    v.closeCode = varint();
+    v.closeReasonAt = str();
+    v.closeReasonLen = pos - v.closeReasonAt;
+    v.interim = (flags & FLAG_INTERIM) !== 0;
+  } else {
+    v.closeCode = 0;
+    v.closeReasonLen = 0;
+    v.interim = false;
   }
   if (odd || pos !== end) return false;
   v.appId = intern(v.appAt, v.appLen);
@@ -301,4 +323,6 @@ function fromEvent(v: EventView, e: AccessEvent): void {
   v.grpcStatus = e.grpcStatus;
   v.messagesIn = e.messagesIn;
   v.messagesOut = e.messagesOut;
+  v.closeCode = e.closeCode;
+  v.interim = e.interim;
 }

@@ -38,7 +38,7 @@ export { DEFAULT_LIVE_PREFIX, dayKey, hourKey, markKey, secondKey, serviceField 
 
 export interface LiveEvent {
   offset: number;
-  event: Pick<AccessEvent, 'startMs' | 'appId' | 'service'>;
+  event: Pick<AccessEvent, 'startMs' | 'appId' | 'service'> & { interim?: boolean };
 }
 
 export interface LiveCountersOptions {

@@ -47,6 +47,7 @@ export function deltaOf(events: readonly LiveEvent[], nowMs: number): LiveDelta 
   const d = emptyDelta();
   d.events = events.length;
   for (const { event } of events) {
+    if (event.interim) continue; // traffic of a connection still open, not a request
     const s = Math.floor(event.startMs / 1000);
     // Yesterday too, so a request just before midnight UTC still lands in its day.
     if (s >= todayS - DAY_S) d.cells += add(d.days, s - (s % DAY_S), event.appId, event.service, 1);

@@ -34,6 +34,9 @@ export const RAW_COLUMNS = [
   'grpc_method',
   'messages_in',
   'messages_out',
+  'close_code',
+  'close_reason',
+  'interim',
   'source',
   'source_offset',
 ] as const;
@@ -68,6 +71,9 @@ export function rawRow(event: AccessEvent, source: string, offset: number): Reco
     grpc_method: event.grpcMethod,
     messages_in: event.messagesIn,
     messages_out: event.messagesOut,
+    close_code: event.closeCode,
+    close_reason: event.closeReason,
+    interim: event.interim ? 1 : 0,
     source,
     source_offset: offset,
   };
@@ -129,6 +135,12 @@ export function rawRowTsv(e: AccessEvent, source: string, offset: number): strin
     e.messagesIn +
     '\t' +
     e.messagesOut +
+    '\t' +
+    e.closeCode +
+    '\t' +
+    tsvString(e.closeReason) +
+    '\t' +
+    (e.interim ? 1 : 0) +
     '\t' +
     source +
     '\t' +

@@ -16,9 +16,11 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const DASH = 0x2d;
 const DOT = 0x2e;
-/** Room for the largest fast-path row: 11 strings at MAX_FIELD_BYTES, all escaped, plus numbers; rows are far
+const ZERO = 0x30;
+const ONE = 0x31;
+/** Room for the largest fast-path row: 12 strings at MAX_FIELD_BYTES, all escaped, plus numbers; rows are far
  * smaller. */
-const ROW_RESERVE = 11 * 2 * 4096 + 512;
+const ROW_RESERVE = 12 * 2 * 4096 + 512;
 
 export class RawTsvBody {
   #buf = Buffer.allocUnsafe(1 << 20);
@@ -125,6 +127,12 @@ export class RawTsvBody {
     o = int(out, o, v.messagesIn);
     out[o++] = TAB;
     o = int(out, o, v.messagesOut);
+    out[o++] = TAB;
+    o = int(out, o, v.closeCode);
+    out[o++] = TAB;
+    o = text(out, o, r, v.closeReasonAt, v.closeReasonLen);
+    out[o++] = TAB;
+    out[o++] = v.interim ? ONE : ZERO;
     out[o++] = TAB;
     out.set(source, o);
     o += source.length;

@@ -78,7 +78,8 @@ async function countSource(db: ClickHouseClient, source: string, fromS: number, 
       Record<string, unknown>
     >(`SELECT event_id, toUInt32(ts) AS ts_s, ts_ms, node, app_id, service, route, method,
     status, upstream_status, total_us, upstream_us, gateway_us, bytes_in, bytes_out, client_ip, target, error_class,
-    trace_id, protocol, tls_version, grpc_status, grpc_method, messages_in, messages_out, source_offset
+    trace_id, protocol, tls_version, grpc_status, grpc_method, messages_in, messages_out, close_code, close_reason,
+    interim, source_offset
 FROM access_events FINAL
 WHERE source = ${quoteString(source)} AND ts >= ${dateTimeFromEpochS(fromS)} AND source_offset > ${lastOffset}
 ORDER BY source_offset
@@ -120,6 +121,9 @@ function eventOf(row: Record<string, unknown>): AccessEvent {
     grpcMethod: String(row.grpc_method),
     messagesIn: Number(row.messages_in),
     messagesOut: Number(row.messages_out),
+    closeCode: Number(row.close_code),
+    closeReason: String(row.close_reason),
+    interim: Number(row.interim) === 1,
   };
 }
 

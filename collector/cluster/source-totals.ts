@@ -38,6 +38,7 @@ type Counted = Pick<
   | 'totalUs'
   | 'protocol'
   | 'grpcStatus'
+  | 'interim'
 >;
 
 interface KeyTotals extends TrafficClass {

@@ -203,6 +203,7 @@ export class EmbeddedCollector {
           continue;
         }
         aggregator.add(event);
+        if (event.interim) continue; // traffic of a connection still open, not a request
         const second = Math.floor(event.startMs / 1000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
       }

@@ -14,7 +14,8 @@ import type { ListenerConfig } from './listeners/schema.ts';
 
 /** Counts the messages of a byte stream split anywhere (GrpcMessageCounter, websocket/frames.ts). */
 export interface MessageCounter {
-  readonly count: number;
+  /** Messages so far; an interim event of a WebSocket connection takes it back to 0 (events/access-event.ts). */
+  count: number;
   push(chunk: Uint8Array): void;
 }
 
@@ -57,6 +58,8 @@ export class RequestContext implements BalanceRequest {
   messagesOut: MessageCounter | undefined;
   /** A WebSocket handshake (Upgrade: websocket, taken by the listener's upgrade path): the proxy opens a tunnel. */
   readonly websocket: boolean;
+  /** How a WebSocket connection ended (its tunnel sets it): the close code and why; undefined for a request. */
+  closed: { code: number; reason: string } | undefined = undefined;
   /** The client connection's TLS version ('TLSv1.3'), '' for plaintext or when not recorded. */
   readonly tlsVersion: string;
   /** performance.now() when the request head was parsed. */

@@ -89,6 +89,7 @@ export class DataPlane {
     this.Response = http1ResponseClass(this.events?.commitThenEnd);
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
+    this.runtime.events = this.events;
     metrics.inflightSource.count = () => this.inflight;
     this.listeners = new ProxyListeners(
       initial,

@@ -18,10 +18,12 @@ export interface Runtime {
   readonly closers: (() => void | Promise<void>)[];
   /** Run when graceful shutdown starts, before the drain wait (open WebSocket connections are told to close). */
   readonly drainers: (() => void)[];
+  /** Where events other than a request's final one go (interim events of open connections); undefined: no sink. */
+  events: { append(encode: (node: string) => Buffer): void } | undefined;
 }
 
 export function createRuntime(metrics: GatewayMetrics, log: Logger): Runtime {
-  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [], drainers: [] };
+  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [], drainers: [], events: undefined };
 }
 
 /** The state a stage keeps under `key`, made on first use. */

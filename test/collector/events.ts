@@ -53,6 +53,13 @@ export function makeEvents(n: number, nowMs = Date.now()): AccessEvent[] {
   return events;
 }
 
+/** Every tenth event as an interim event of a TCP connection still open: its bytes count, it is no request. */
+export function withInterimEvents(events: AccessEvent[]): AccessEvent[] {
+  return events.map((e, i) =>
+    i % 10 === 9 ? { ...e, ...PLAIN_HTTP1, protocol: 'tcp', status: 200, upstreamStatus: 200, interim: true } : e,
+  );
+}
+
 type Counts = Omit<TrafficReportRow, 'latency_p50_ms' | 'latency_p95_ms' | 'latency_p99_ms'>;
 
 export function expectedCounts(events: readonly AccessEvent[], appId: string, granularity: 'hour' | 'day'): Counts[] {
@@ -77,6 +84,9 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
       };
       rows.set(bucketMs, row);
     }
+    row.bytes_in += e.bytesIn;
+    row.bytes_out += e.bytesOut;
+    if (e.interim) continue; // a connection still open: its bytes, not a request
     row.protocols[e.protocol]++;
     if (e.grpcStatus >= 0) {
       const name = GRPC_STATUS_NAMES[e.grpcStatus];
@@ -85,8 +95,6 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
     row.requests++;
     const k = `status_${Math.floor(e.status / 100)}xx` as 'status_2xx';
     row[k]++;
-    row.bytes_in += e.bytesIn;
-    row.bytes_out += e.bytesOut;
   }
   return [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
 }
@@ -122,6 +130,7 @@ function protocolFields(i: number): Pick<AccessEvent, keyof typeof PLAIN_HTTP1> 
   if (protocol === 'http/1.1') return PLAIN_HTTP1;
   if (protocol === 'h2') return { ...PLAIN_HTTP1, protocol, tlsVersion: 'TLSv1.3' };
   return {
+    ...PLAIN_HTTP1,
     protocol,
     tlsVersion: '',
     grpcStatus: [0, 0, 14, 5][(i >> 2) % 4],

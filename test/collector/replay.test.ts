@@ -15,7 +15,7 @@ import { rawRow } from '../../collector/cluster/collector.ts';
 import { parseFromArg, replay } from '../../collector/cluster/replay.ts';
 import { SourceTotals } from '../../collector/cluster/source-totals.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
-import { APPS, makeEvents } from './events.ts';
+import { APPS, makeEvents, withInterimEvents } from './events.ts';
 
 const OPTIONS = { latenessMs: 48 * 3600_000, dedupOffsets: 1000 };
 const SOURCES = ['kafka:events:0', 'kafka:events:1'];
@@ -81,7 +81,8 @@ test('replay rebuilds deleted and corrupted aggregate rows so ' +
   await withScratchDatabase(async (client, database) => {
     await migrate({ client, database });
     const db = client.withDatabase(database);
-    const events = makeEvents(600);
+    // With interim events of open connections: the replay must count their bytes and no request, as the collector.
+    const events = withInterimEvents(makeEvents(600));
     await collect(db, events);
     // A retried raw insert: the duplicate must not count twice in the replay either.
     await db.insert('access_events', [rawRow(events[0], SOURCES[0], 0)]);

@@ -55,7 +55,52 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.grpc ? grpcMethodOf(ctx.path) : '',
     ctx.messagesIn?.count ?? 0,
     ctx.messagesOut?.count ?? 0,
+    ctx.closed?.code ?? 0,
+    ctx.closed?.reason ?? '',
+    false,
   );
+}
+
+/**
+ * An interim event of a WebSocket connection still open: its bytes and messages since its previous event, at
+ * `nowMs` (performance.now()), which are then taken off the context so the next event carries only what follows.
+ */
+export function interimRecord(ctx: RequestContext, node: string, nowMs: number): Buffer {
+  const route = ctx.route;
+  const record = encodeFields(
+    undefined,
+    Math.round(TIME_ORIGIN_MS + nowMs),
+    node,
+    ctx.appId,
+    route ? route.service.name : '',
+    route ? route.name : '',
+    ctx.req.method ?? '',
+    101,
+    101,
+    Math.round((nowMs - ctx.startMs) * 1000),
+    0,
+    0,
+    ctx.bytesIn,
+    ctx.bytesOut,
+    ctx.clientIp,
+    ctx.target ? ctx.target.id : '',
+    'none',
+    traceIdOf(ctx.req.headers.traceparent),
+    'websocket',
+    ctx.tlsVersion,
+    -1,
+    '',
+    ctx.messagesIn?.count ?? 0,
+    ctx.messagesOut?.count ?? 0,
+    0,
+    '',
+    true,
+  );
+  ctx.bytesIn = 0;
+  ctx.bytesOut = 0;
+  if (ctx.messagesIn) ctx.messagesIn.count = 0;
+  if (ctx.messagesOut) ctx.messagesOut.count = 0;
+  return record;
 }
 
 /** Longest gRPC method an event keeps: real ones are far shorter, and a path a client made up must not make the

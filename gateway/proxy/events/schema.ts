@@ -16,6 +16,14 @@ export const EventsSchema = Type.Object(
       default: '.data/events',
       description: 'Segment log (embedded) or spool (kafka) directory (default .data/events).',
     }),
+    interim_ms: Type.Integer({
+      minimum: 100,
+      default: 60000,
+      description:
+        'A WebSocket or TCP connection open longer than this gets an interim event each time it passes, with its ' +
+        'bytes and messages since the last, so hour and day reports count traffic when it flows; the connection ' +
+        'is one request, counted by its final event (default 60000).',
+    }),
     max_bytes: Type.Integer({
       minimum: 1048576,
       default: 1073741824,

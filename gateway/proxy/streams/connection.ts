@@ -32,6 +32,8 @@ export interface StreamHooks {
   terminate(connection: StreamConnection, socket: Socket): void;
   /** The connection ended: its access event. */
   ended(connection: StreamConnection): void;
+  /** The connection is still open after events.interim_ms: its interim event (undefined: events go nowhere). */
+  interim(connection: StreamConnection): NodeJS.Timeout | undefined;
 }
 
 /** The code whose status and error class a refused connection is counted with. */
@@ -73,6 +75,9 @@ export class StreamConnection {
   tlsVersion = '';
   bytesIn = 0;
   bytesOut = 0;
+  /** The bytes interim events have reported so far (the final event carries the rest). */
+  reportedIn = 0;
+  reportedOut = 0;
   /** Set once the connection ends: 200 when proxied, else the refusal's status (nginx stream's $status). */
   status = 0;
   errorCode: ErrorCode | undefined = undefined;
@@ -90,6 +95,7 @@ export class StreamConnection {
   #piped = false;
   #done = false;
   #lifetime: NodeJS.Timeout | undefined = undefined;
+  #interim: NodeJS.Timeout | undefined = undefined;
 
   constructor(socket: Socket, stream: CompiledStream, hooks: StreamHooks) {
     this.#raw = socket;
@@ -252,6 +258,7 @@ export class StreamConnection {
     if (timeouts.idle_ms > 0) client.setTimeout(timeouts.idle_ms, () => this.close('idle'));
     if (timeouts.max_lifetime_ms > 0)
       this.#lifetime = setTimeout(() => this.close('lifetime'), timeouts.max_lifetime_ms);
+    this.#interim = hooks.interim(this);
     let closed = 0;
     const closedOne = () => {
       if (++closed === 2) this.#finish();
@@ -299,6 +306,7 @@ export class StreamConnection {
     this.#done = true;
     this.endMs = performance.now();
     clearTimeout(this.#lifetime);
+    clearInterval(this.#interim);
     if (this.#limited) streamLimits(this.#hooks.runtime, this.stream.name).give(this.clientIp);
     if (this.target !== undefined) this.target.active--;
     this.#hooks.live.delete(this);

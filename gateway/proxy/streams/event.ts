@@ -6,16 +6,30 @@ import type { StreamConnection } from './connection.ts';
 const TIME_ORIGIN_MS = performance.timeOrigin;
 
 /**
- * The access event of a TCP connection that ended: service the stream, route its SNI route, status 200 once
- * a target took it (upstream status 200) or the refusal's, bytes each way as the client sent and received them
- * (TLS terminated: the plaintext), upstream time from the connect to the end.
+ * The access event of a TCP connection: service the stream, route its SNI route, status 200 once a target took it
+ * (upstream status 200) or the refusal's, bytes each way as the client sent and received them (TLS terminated: the
+ * plaintext) since its previous event, upstream time from the connect to the end. With `interimAtMs`
+ * (performance.now()), an interim event of the connection still open, placed at that time; the bytes it reports
+ * are then taken off what the next event carries.
  */
-export function streamRecord(c: StreamConnection, node: string): Buffer {
-  const totalUs = Math.round((c.endMs - c.startMs) * 1000);
-  const upstreamUs = c.connectStartMs > 0 ? Math.min(totalUs, Math.round((c.endMs - c.connectStartMs) * 1000)) : 0;
+export function streamRecord(c: StreamConnection, node: string, interimAtMs?: number): Buffer {
+  const interim = interimAtMs !== undefined;
+  const endMs = interimAtMs ?? c.endMs;
+  const totalUs = Math.round((endMs - c.startMs) * 1000);
+  const upstreamUs = interim
+    ? 0
+    : c.connectStartMs > 0
+      ? Math.min(totalUs, Math.round((endMs - c.connectStartMs) * 1000))
+      : 0;
+  const bytesIn = c.bytesIn - c.reportedIn;
+  const bytesOut = c.bytesOut - c.reportedOut;
+  if (interim) {
+    c.reportedIn = c.bytesIn;
+    c.reportedOut = c.bytesOut;
+  }
   return encodeFields(
     undefined,
-    Math.round(TIME_ORIGIN_MS + c.startMs),
+    Math.round(TIME_ORIGIN_MS + (interim ? interimAtMs : c.startMs)),
     node,
     '',
     c.stream.name,
@@ -26,8 +40,8 @@ export function streamRecord(c: StreamConnection, node: string): Buffer {
     totalUs,
     upstreamUs,
     totalUs - upstreamUs,
-    c.bytesIn,
-    c.bytesOut,
+    bytesIn,
+    bytesOut,
     c.clientIp,
     c.target ? c.target.id : '',
     c.errorCode !== undefined ? errors[c.errorCode].errorClass : c.proxied ? 'none' : 'client_closed',
@@ -38,5 +52,8 @@ export function streamRecord(c: StreamConnection, node: string): Buffer {
     '',
     0,
     0,
+    0,
+    interim ? '' : (c.reason ?? c.refusal ?? ''),
+    interim,
   );
 }

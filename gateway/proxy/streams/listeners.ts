@@ -17,6 +17,8 @@ import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { StreamConnection, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
+import { interimEvents } from '../events/interim.ts';
+import { streamRecord } from './event.ts';
 
 interface Running {
   config: StreamConfig;
@@ -58,6 +60,12 @@ export class StreamListeners {
         if (running?.tls === undefined) return connection.refuse('tls_handshake');
         running.handshaking.set(peerKey(socket), connection);
         running.tls.server.emit('connection', socket);
+      },
+      interim: (connection) => {
+        const snapshot = current();
+        return interimEvents(snapshot.runtime, snapshot.config.events.interim_ms, (node) =>
+          streamRecord(connection, node, performance.now()),
+        );
       },
       ended: (connection) => {
         this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);

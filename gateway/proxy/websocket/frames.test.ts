@@ -62,3 +62,25 @@ test('a close frame is noted, and the middle of a frame is not a boundary', () =
   tracker.push(closeFrame(1001));
   assert.deepEqual([tracker.closed, tracker.count], [true, 1]);
 });
+
+test("a close frame's code is read, unmasked, however the frame is split; one without a code is 1005", () => {
+  // A client's close frame: masked with a real key, code 4001 and a reason.
+  const payload = Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('bye')]);
+  const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ key[i % 4]!));
+  const frame = Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), key, masked]);
+  for (let cut = 0; cut <= frame.length; cut++) {
+    const tracker = new FrameTracker();
+    tracker.push(encode({ fin: true, opcode: 1, masked: true, length: 5 }));
+    tracker.push(frame.subarray(0, cut));
+    tracker.push(frame.subarray(cut));
+    assert.deepEqual([tracker.closeCode, tracker.atBoundary, tracker.count], [4001, true, 1], `cut at ${cut}`);
+  }
+  const empty = new FrameTracker();
+  empty.push(Buffer.from([0x88, 0x00]));
+  assert.deepEqual([empty.closed, empty.closeCode, empty.atBoundary], [true, 1005, true]);
+  const server = new FrameTracker();
+  server.push(closeFrame(1001));
+  server.push(closeFrame(1000)); // only the first counts
+  assert.equal(server.closeCode, 1001);
+});

@@ -11,10 +11,12 @@ export class FrameTracker extends FrameHeaders {
   count = 0;
   /** A close frame has begun in this direction. */
   closed = false;
+  /** The code of the first close frame in this direction (1005 when it held none); 0 before one. */
+  closeCode = 0;
   /** Payload bytes of the data message being sent (its frames so far); control frames are not part of it. */
   messageBytes = 0;
-  /** Bytes of the current frame's header read so far. */
-  readonly #header = Buffer.alloc(14);
+  /** Bytes of the current frame's header read so far (and a close frame's code, read as if part of it). */
+  readonly #header = Buffer.alloc(16);
   #have = 0;
 
   /** Between two frames: nothing of a frame is pending. */
@@ -27,13 +29,26 @@ export class FrameTracker extends FrameHeaders {
     h[this.#have++] = byte;
     const need = headerLength(h, this.#have);
     if (need === 0 || this.#have < need) return undefined;
-    this.#have = 0;
     const opcode = h[0] & 0x0f;
     const len7 = h[1] & 0x7f;
     // A 64-bit length beyond 2^53 is no real frame; it is skipped as far as a number reaches.
     const length = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
-    if (opcode === 0x8) this.closed = true;
-    else if (opcode < 0x8) {
+    if (opcode === 0x8) {
+      // A close frame's first two payload bytes are its code (RFC 6455 5.5.1), masked as the rest of a client's.
+      if (length >= 2 && this.#have < need + 2) return undefined;
+      this.#have = 0;
+      this.closed = true;
+      if (this.closeCode !== 0) return length >= 2 ? length - 2 : length;
+      if (length < 2) {
+        this.closeCode = 1005;
+        return length;
+      }
+      const masked = (h[1] & 0x80) !== 0;
+      this.closeCode = ((h[need] ^ (masked ? h[need - 4] : 0)) << 8) | (h[need + 1] ^ (masked ? h[need - 3] : 0));
+      return length - 2;
+    }
+    this.#have = 0;
+    if (opcode < 0x8) {
       // A data frame starts a message; a continuation (0) adds to it.
       this.messageBytes = opcode === 0 ? this.messageBytes + length : length;
       if ((h[0] & 0x80) !== 0) this.count++;

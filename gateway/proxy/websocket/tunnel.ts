@@ -21,6 +21,8 @@ import { CLOSE, closeFrame, FrameTracker, PING_TO_CLIENT, pingToUpstream } from 
 import type { CloseReason } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
 import { connectionCounts } from './limits.ts';
+import { interimEvents } from '../events/interim.ts';
+import { interimRecord } from '../events/access-event.ts';
 
 /** How long a client has to close its side after the gateway ended the connection. */
 const CLOSE_GRACE_MS = 5000;
@@ -40,6 +42,8 @@ export class WebSocketTunnel {
   #closeSent = false;
   /** Graceful shutdown told this connection to close. */
   #draining = false;
+  /** The end as the access event records it, once the tunnel is open. */
+  #closed: { code: number; reason: CloseReason } | undefined = undefined;
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const counts = connectionCounts(ctx.snapshot.runtime);
@@ -157,13 +161,25 @@ export class WebSocketTunnel {
     const metrics = ctx.snapshot.metrics.websocket;
     const service = this.#route.service.name;
     metrics.open.inc({ service });
+    // What the access event says of the end: the first close frame's code either way (1006 while none), and why.
+    const closed = { code: 1006, reason: 'client' as CloseReason };
+    this.#closed = closed;
+    if (ctx.recorded) ctx.closed = closed;
+    const interim = ctx.recorded
+      ? interimEvents(ctx.snapshot.runtime, ctx.snapshot.config.events.interim_ms, (node) =>
+          interimRecord(ctx, node, performance.now()),
+        )
+      : undefined;
     let reason: CloseReason = 'client';
     // The gateway ends the connection (idle, lifetime, the upstream gone): a close frame to the client when the
     // upstream sent none and one fits between frames, then both connections end.
+    // Who sent the first close frame: a connection its close handshake ended, ended by that side.
+    let closer: 'client' | 'upstream' | undefined;
     const end = (code: number, why: CloseReason) => {
       if (this.#ended) return;
       this.#ended = true;
-      reason = why;
+      reason = why === 'upstream' ? (closer ?? why) : why;
+      closed.reason = reason;
       this.#sendClose(code);
       client.end();
       upstream.destroy();
@@ -198,6 +214,10 @@ export class WebSocketTunnel {
       (chunk: Buffer): boolean => {
         const before = frames.count;
         frames.push(chunk);
+        if (closed.code === 1006 && frames.closeCode !== 0) {
+          closed.code = frames.closeCode;
+          closer ??= direction === 'in' ? 'client' : 'upstream';
+        }
         if (direction === 'in') {
           ctx.bytesIn += chunk.length;
           heardFromClient = true;
@@ -225,8 +245,10 @@ export class WebSocketTunnel {
       open.delete(this);
       if (!this.#ended && this.#draining) reason = 'shutdown';
       this.#ended = true;
+      closed.reason = reason;
       clearTimeout(lifetime);
       clearInterval(pinger);
+      clearInterval(interim);
       upstream.destroy();
       this.#release();
       metrics.open.dec({ service });
@@ -240,6 +262,7 @@ export class WebSocketTunnel {
    */
   goingAway(): void {
     this.#draining = true;
+    if (this.#closed) this.#closed.reason = 'shutdown';
     this.#sendClose(CLOSE.goingAway);
   }
 
@@ -249,6 +272,7 @@ export class WebSocketTunnel {
     if (client === undefined || toClient === undefined || this.#closeSent || toClient.closed) return;
     if (!toClient.atBoundary || !client.writable) return;
     this.#closeSent = true;
+    if (this.#closed?.code === 1006) this.#closed.code = code;
     client.write(closeFrame(code));
   }
 

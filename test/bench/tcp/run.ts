@@ -61,7 +61,7 @@ worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 20000; }
+events { worker_connections 9000; }
 stream {
   server { listen 127.0.0.1:${front.bulk}; proxy_pass 127.0.0.1:${back.bulk}; }
   server { listen 127.0.0.1:${front.short}; proxy_pass 127.0.0.1:${back.short}; }
@@ -72,7 +72,7 @@ stream {
 function haproxyConfig(front: Ports, back: Ports): string {
   return `global
   nbthread 1
-  maxconn 20000
+  maxconn 9000
 defaults
   mode tcp
   timeout connect 5s
