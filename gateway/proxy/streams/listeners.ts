@@ -15,9 +15,8 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
-import { StreamConnection, type StreamHooks } from './connection.ts';
+import { StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
-import { interimEvents } from '../events/interim.ts';
 import { streamRecord } from './event.ts';
 
 interface Running {
@@ -36,6 +35,7 @@ export class StreamListeners {
   readonly #metrics: GatewayMetrics;
   readonly #log: Logger;
   readonly #hooks: StreamHooks;
+  readonly #sweeper: NodeJS.Timeout;
   readonly addresses = new Map<string, { host: string; port: number }>();
 
   constructor(
@@ -61,12 +61,6 @@ export class StreamListeners {
         running.handshaking.set(peerKey(socket), connection);
         running.tls.server.emit('connection', socket);
       },
-      interim: (connection) => {
-        const snapshot = current();
-        return interimEvents(snapshot.runtime, snapshot.config.events.interim_ms, (node) =>
-          streamRecord(connection, node, performance.now()),
-        );
-      },
       ended: (connection) => {
         this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
         ended(connection);
@@ -76,6 +70,15 @@ export class StreamListeners {
       for (const c of live) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
     });
     for (const stream of config.streams) this.#running.set(stream.name, this.#build(stream));
+    this.#sweeper = setInterval(() => {
+      if (live.size === 0) return;
+      const now = performance.now();
+      const snapshot = current();
+      const events = snapshot.runtime.events;
+      const interim = events && ((c: StreamConnection) => events.append((node) => streamRecord(c, node, now)));
+      for (const c of live) c.sweep(now, snapshot.config.events.interim_ms, interim);
+    }, SWEEP_MS);
+    this.#sweeper.unref();
   }
 
   #build(config: StreamConfig): Running {
@@ -171,6 +174,7 @@ export class StreamListeners {
 
   /** Cuts what the drain left open; resolves once each has ended (and handed over its access event). */
   closeAll(): Promise<void> {
+    clearInterval(this.#sweeper);
     for (const c of this.#hooks.live) c.close('shutdown');
     return this.drained(Date.now() + 1000);
   }

@@ -32,8 +32,15 @@ export const STREAM_REFUSALS = [
 ] as const;
 export type StreamRefusal = (typeof STREAM_REFUSALS)[number];
 
+/** One stream's series, resolved to their label children once (no label hashing per connection). */
+export interface StreamSeries {
+  open: { inc(): void; dec(): void };
+  closed(reason: StreamCloseReason): { inc(): void };
+}
+
 export function createStreamMetrics(register: Registry) {
   const registers = [register];
+  const series = new Map<string, StreamSeries>();
   // Bytes of connections that have ended, by stream; open ones are added when the counter is read (`live`).
   const ended = new Map<string, { in: number; out: number }>();
   let live: () => Iterable<{ stream: string; in: number; out: number }> = () => [];
@@ -44,6 +51,24 @@ export function createStreamMetrics(register: Registry) {
       if (t === undefined) ended.set(stream, (t = { in: 0, out: 0 }));
       t.in += bytesIn;
       t.out += bytesOut;
+    },
+    /** The series of `stream`, made on first use. */
+    of(stream: string): StreamSeries {
+      let s = series.get(stream);
+      if (s === undefined) {
+        const closed = new Map<StreamCloseReason, { inc(): void }>();
+        const metrics = this;
+        s = {
+          open: metrics.open.labels({ stream }),
+          closed(reason) {
+            let c = closed.get(reason);
+            if (c === undefined) closed.set(reason, (c = metrics.closed.labels({ stream, reason })));
+            return c;
+          },
+        };
+        series.set(stream, s);
+      }
+      return s;
     },
     /** Where the bytes of open connections so far are read from at scrape time. */
     setLive(source: typeof live): void {
