@@ -7,6 +7,7 @@ import {
 import { newDashboard, stat, timeSeries, upDownTimeline } from './common.ts';
 import type { Dashboard } from './common.ts';
 import { PROMETHEUS_PLUGIN_ID, histogramQuantile, prometheusDatasource as ds, promTargets } from './prometheus.ts';
+import { connectionPanels } from './connections.ts';
 
 export const GATEWAY_OVERVIEW_UID = 'tollgate-gateway-overview';
 
@@ -28,6 +29,7 @@ function requestRate(selector: string): string {
 }
 
 export function gatewayOverview(): Dashboard {
+  const connections = connectionPanels(SERVICE);
   const latency = (q: number) =>
     timeSeries({
       title: `p${Math.round(q * 100)} latency by service`,
@@ -126,6 +128,12 @@ export function gatewayOverview(): Dashboard {
         min: 0,
       }),
     )
+
+    .withRow(new RowBuilder('Connections'))
+    .withPanel(connections[0]!)
+    .withPanel(connections[1]!)
+    .withPanel(connections[2]!)
+    .withPanel(connections[3]!)
 
     .withRow(new RowBuilder('Latency'))
     .withPanel(latency(0.5))

@@ -17,7 +17,7 @@ import type { Target } from '../upstream/target.ts';
 import { readClientHello } from './client-hello.ts';
 import { sniRoute, type CompiledStream } from './compile.ts';
 import { streamLimits } from './limits.ts';
-import type { StreamCloseReason, StreamMetrics, StreamRefusal } from './metrics.ts';
+import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from './prefix.ts';
 import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
 import { upstreamEndpoint } from './target-address.ts';
@@ -40,26 +40,6 @@ export interface StreamHooks {
  * chunk (`npm run bench -- --tcp`).
  */
 export const SWEEP_MS = 250;
-
-/** The code whose status and error class a refused connection is counted with. */
-const REFUSAL_CODES: Record<StreamRefusal, ErrorCode | undefined> = {
-  ip_denied: 'GW_ERR_IP_DENIED',
-  untrusted_proxy: 'GW_ERR_FORBIDDEN',
-  bad_proxy_header: 'GW_ERR_BAD_REQUEST',
-  handshake_timeout: 'GW_ERR_REQUEST_TIMEOUT',
-  not_tls: 'GW_ERR_BAD_REQUEST',
-  no_route: 'GW_ERR_NO_ROUTE',
-  tls_handshake: 'GW_ERR_BAD_REQUEST',
-  max_connections: 'GW_ERR_RATE_LIMITED',
-  max_connections_per_ip: 'GW_ERR_RATE_LIMITED',
-  rate_limited: 'GW_ERR_RATE_LIMITED',
-  circuit_open: 'GW_ERR_CIRCUIT_OPEN',
-  no_target: 'GW_ERR_UPSTREAM_UNAVAILABLE',
-  connect_failed: 'GW_ERR_UPSTREAM_REFUSED',
-  connect_timeout: 'GW_ERR_UPSTREAM_TIMEOUT',
-  client_closed: undefined, // 499, client_closed
-  shutdown: 'GW_ERR_UPSTREAM_UNAVAILABLE',
-};
 
 const EMPTY = Buffer.alloc(0);
 /** How long a client has to take the last bytes once its target closed. */

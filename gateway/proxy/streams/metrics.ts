@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ErrorCode } from '../../errors.ts';
 
 /** Why a proxied TCP connection ended; bounded. */
 export const STREAM_CLOSE_REASONS = [
@@ -31,6 +32,26 @@ export const STREAM_REFUSALS = [
   'shutdown', // the gateway shut down before its target was reached
 ] as const;
 export type StreamRefusal = (typeof STREAM_REFUSALS)[number];
+
+/** The code whose status and error class a refused connection is counted with. */
+export const REFUSAL_CODES: Record<StreamRefusal, ErrorCode | undefined> = {
+  ip_denied: 'GW_ERR_IP_DENIED',
+  untrusted_proxy: 'GW_ERR_FORBIDDEN',
+  bad_proxy_header: 'GW_ERR_BAD_REQUEST',
+  handshake_timeout: 'GW_ERR_REQUEST_TIMEOUT',
+  not_tls: 'GW_ERR_BAD_REQUEST',
+  no_route: 'GW_ERR_NO_ROUTE',
+  tls_handshake: 'GW_ERR_BAD_REQUEST',
+  max_connections: 'GW_ERR_RATE_LIMITED',
+  max_connections_per_ip: 'GW_ERR_RATE_LIMITED',
+  rate_limited: 'GW_ERR_RATE_LIMITED',
+  circuit_open: 'GW_ERR_CIRCUIT_OPEN',
+  no_target: 'GW_ERR_UPSTREAM_UNAVAILABLE',
+  connect_failed: 'GW_ERR_UPSTREAM_REFUSED',
+  connect_timeout: 'GW_ERR_UPSTREAM_TIMEOUT',
+  client_closed: undefined, // 499, client_closed
+  shutdown: 'GW_ERR_UPSTREAM_UNAVAILABLE',
+};
 
 /** One stream's series, resolved to their label children once (no label hashing per connection). */
 export interface StreamSeries {
