@@ -113,23 +113,21 @@ export function latencySlot(totalUs: number): number {
   return LATENCY_BOUNDS_US.length;
 }
 
-/** Reads only these fields, so the cluster collector can pass its view of a record (collector/cluster/event-view.ts).
- * */
-export function addEvent(
-  c: TrafficCounters,
-  e: Pick<
-    AccessEvent,
-    | 'status'
-    | 'upstreamStatus'
-    | 'errorClass'
-    | 'bytesIn'
-    | 'bytesOut'
-    | 'totalUs'
-    | 'protocol'
-    | 'grpcStatus'
-    | 'interim'
-  >,
-): void {
+/** The fields addEvent reads, so the cluster collector can pass its view of a record (cluster/event-view.ts). */
+export type CountedFields = Pick<
+  AccessEvent,
+  | 'status'
+  | 'upstreamStatus'
+  | 'errorClass'
+  | 'bytesIn'
+  | 'bytesOut'
+  | 'totalUs'
+  | 'protocol'
+  | 'grpcStatus'
+  | 'interim'
+>;
+
+export function addEvent(c: TrafficCounters, e: CountedFields): void {
   // A connection still open: its traffic so far lands in the hour it flowed, its one request at its end.
   if (e.interim) {
     c.bytesIn += e.bytesIn;

@@ -14,7 +14,7 @@ import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
 import { newestPerKey } from '../clickhouse/traffic-sql.ts';
 import type { TrafficClass, TrafficCounters } from '../aggregate/traffic.ts';
-import { addEvent, emptyCounters, grpcSlotOf } from '../aggregate/traffic.ts';
+import { addEvent, type CountedFields, emptyCounters, grpcSlotOf } from '../aggregate/traffic.ts';
 import type { AggregateColumns } from './traffic-counters.ts';
 import { AGGREGATE_COLUMNS, fromColumns, toColumns } from './traffic-counters.ts';
 
@@ -25,21 +25,7 @@ export const DAY_S = 86_400;
 export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
 
 /** What counting reads of an event: an AccessEvent, or the collector's EventView of a record. */
-type Counted = Pick<
-  AccessEvent,
-  | 'startMs'
-  | 'appId'
-  | 'service'
-  | 'status'
-  | 'upstreamStatus'
-  | 'errorClass'
-  | 'bytesIn'
-  | 'bytesOut'
-  | 'totalUs'
-  | 'protocol'
-  | 'grpcStatus'
-  | 'interim'
->;
+type Counted = CountedFields & Pick<AccessEvent, 'startMs' | 'appId' | 'service'>;
 
 interface KeyTotals extends TrafficClass {
   bucketS: number;
