@@ -75,7 +75,6 @@ export class StreamConnection {
   readonly #hooks: StreamHooks;
   #client: Socket;
   #upstream: Socket | undefined = undefined;
-  #pool: UpstreamPool | undefined = undefined;
   #limited = false;
   #piped = false;
   #done = false;
@@ -172,7 +171,6 @@ export class StreamConnection {
     }
     const target = pool.pick({ clientIp: this.clientIp, headers: {}, path: '', query: '' });
     if (target === undefined) return void this.refuse('no_target');
-    this.#pool = pool;
     this.target = target;
     target.active++;
     this.connectStartMs = performance.now();
@@ -275,8 +273,8 @@ export class StreamConnection {
     if (moved !== this.#seenBytes) {
       this.#seenBytes = moved;
       this.#quietSinceMs = nowMs;
-    } else if (t.idle_ms > 0 && nowMs - this.#quietSinceMs >= t.idle_ms) return this.close('idle');
-    if (t.max_lifetime_ms > 0 && nowMs - this.startMs >= t.max_lifetime_ms) return this.close('lifetime');
+    } else if (t.idle_ms > 0 && nowMs - this.#quietSinceMs >= t.idle_ms) return void this.close('idle');
+    if (t.max_lifetime_ms > 0 && nowMs - this.startMs >= t.max_lifetime_ms) return void this.close('lifetime');
     if (interim !== undefined && nowMs - this.#reportedAtMs >= interimMs) {
       this.#reportedAtMs = nowMs;
       interim(this);
@@ -326,11 +324,6 @@ export class StreamConnection {
   /** Whether the connection reached its target (an access event's upstream status 200). */
   get proxied(): boolean {
     return this.#piped;
-  }
-
-  /** The pool the target came from (for the access event's route and failure accounting). */
-  get pool(): UpstreamPool | undefined {
-    return this.#pool;
   }
 }
 
