@@ -122,10 +122,10 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
         // One INSERT per row, so the duplicate lands in its own part and stays unmerged while read.
         await client.exec(`INSERT INTO ${database}.${table}
           (bucket, app_id, service, source, source_offset, requests, status_2xx, status_3xx, status_4xx, status_5xx,
-            billable, bytes_in, bytes_out, latency_buckets)
+            billable, bytes_in, bytes_out, latency_buckets, messages_in, messages_out)
           VALUES (toDateTime(${bucket}), '${app}', 'orders', '${r.source}', ${r.offset}, ${r.requests},
             ${r.s2xx}, ${r.s3xx}, ${r.s4xx}, ${r.s5xx}, ${r.billable}, ${r.requests * 10}, ${r.requests * 100},
-            [${r.hist.join(',')}])`);
+            [${r.hist.join(',')}], ${r.requests * 2}, ${r.requests * 3})`);
       }
     }
   });
@@ -174,6 +174,8 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
         '5xx ratio': 0.05,
         'Bytes in': 1000,
         'Bytes out': 10_000,
+        'Messages in': 200,
+        'Messages out': 300,
         'p50 ms': 33.333,
         'p95 ms': 500,
         'p99 ms': 2500,
@@ -234,6 +236,8 @@ describe('tenant traffic SQL on ClickHouse', { skip: skipWithoutClickHouse }, ()
           status_5xx: await value('Top', '5xx'),
           bytes_in: await value('Top', 'Bytes in'),
           bytes_out: await value('Top', 'Bytes out'),
+          messages_in: await value('Top', 'Messages in'),
+          messages_out: await value('Top', 'Messages out'),
           latency_p50_ms: await value('Top', 'p50 ms'),
           latency_p95_ms: await value('Top', 'p95 ms'),
           latency_p99_ms: await value('Top', 'p99 ms'),

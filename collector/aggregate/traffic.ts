@@ -18,6 +18,9 @@ export interface TrafficCounters {
   billable: number;
   bytesIn: number;
   bytesOut: number;
+  /** WebSocket data messages and gRPC messages from clients and to them (interim events' too). */
+  messagesIn: number;
+  messagesOut: number;
   /** Requests per error class, indexed like ERROR_CLASSES; slot 0 ('none') stays 0. */
   rejections: number[];
   /**
@@ -85,6 +88,8 @@ export function emptyCounters(): TrafficCounters {
     billable: 0,
     bytesIn: 0,
     bytesOut: 0,
+    messagesIn: 0,
+    messagesOut: 0,
     rejections: new Array<number>(ERROR_CLASSES.length).fill(0),
     latency: new Array<number>(LATENCY_BUCKETS_S.length + 1).fill(0),
     protocols: new Array<number>(PROTOCOLS.length).fill(0),
@@ -125,15 +130,17 @@ export type CountedFields = Pick<
   | 'protocol'
   | 'grpcStatus'
   | 'interim'
+  | 'messagesIn'
+  | 'messagesOut'
 >;
 
 export function addEvent(c: TrafficCounters, e: CountedFields): void {
   // A connection still open: its traffic so far lands in the hour it flowed, its one request at its end.
-  if (e.interim) {
-    c.bytesIn += e.bytesIn;
-    c.bytesOut += e.bytesOut;
-    return;
-  }
+  c.bytesIn += e.bytesIn;
+  c.bytesOut += e.bytesOut;
+  c.messagesIn += e.messagesIn;
+  c.messagesOut += e.messagesOut;
+  if (e.interim) return;
   c.requests += 1;
   const statusClass = Math.floor(e.status / 100);
   if (statusClass === 2) c.status2xx += 1;
@@ -141,8 +148,6 @@ export function addEvent(c: TrafficCounters, e: CountedFields): void {
   else if (statusClass === 4) c.status4xx += 1;
   else if (statusClass === 5) c.status5xx += 1;
   if (isBillable(e)) c.billable += 1;
-  c.bytesIn += e.bytesIn;
-  c.bytesOut += e.bytesOut;
   const errorIndex = ERROR_CLASS_INDEX.get(e.errorClass) ?? 0;
   if (errorIndex !== 0) c.rejections[errorIndex] += 1;
   c.latency[latencySlot(e.totalUs)] += 1;
@@ -163,6 +168,8 @@ export function mergeCounters(a: TrafficCounters, b: TrafficCounters): TrafficCo
     billable: a.billable + b.billable,
     bytesIn: a.bytesIn + b.bytesIn,
     bytesOut: a.bytesOut + b.bytesOut,
+    messagesIn: a.messagesIn + b.messagesIn,
+    messagesOut: a.messagesOut + b.messagesOut,
     rejections: addArrays(a.rejections, b.rejections),
     latency: addArrays(a.latency, b.latency),
     protocols: addArrays(a.protocols, b.protocols),

@@ -218,6 +218,8 @@ test('counts an aggregate batch inserted twice once, and a newer cumulative row 
         status_5xx: 0,
         bytes_in: 1000,
         bytes_out: 10_000,
+        messages_in: 0,
+        messages_out: 0,
         latency_p50_ms: 13.75,
         latency_p95_ms: 89.474,
         latency_p99_ms: 100,
@@ -247,7 +249,10 @@ test('counts a repeated event_id once in the raw report, matching the aggregate 
     assert.equal(raw[0].status_5xx, 1);
     assert.equal(raw[0].bytes_out, 300);
 
-    const sameAsAggregate = hourlyRow('kafka:access-events:0', 3, 3, latency([5, 1], [6, 1], [8, 1]));
+    const sameAsAggregate = {
+      ...hourlyRow('kafka:access-events:0', 3, 3, latency([5, 1], [6, 1], [8, 1])),
+      messages_in: 1,
+    };
     const unavailable = Array.from({ length: 17 }, (_, code) => (code === 14 ? 1 : 0));
     await db.insert('traffic_hourly', [
       { ...sameAsAggregate, status_2xx: 2, status_5xx: 1, protocols: [0, 0, 1], grpc_statuses: unavailable },

@@ -47,6 +47,8 @@ export function rawTrafficSql(q: TrafficSelection): string {
     ${requests('status >= 500 AND status < 600')} AS status_5xx,
     sum(bytes_in) AS bytes_in,
     sum(bytes_out) AS bytes_out,
+    sum(messages_in) AS messages_in,
+    sum(messages_out) AS messages_out,
     0 AS billable,
     [${slots.join(', ')}] AS latency_buckets,
     [${protocols.join(', ')}] AS protocols,

@@ -18,6 +18,8 @@ export const AGGREGATE_COLUMNS = [
   'latency_buckets',
   'protocols',
   'grpc_statuses',
+  'messages_in',
+  'messages_out',
 ] as const;
 
 export interface AggregateColumns {
@@ -33,6 +35,8 @@ export interface AggregateColumns {
   latency_buckets: number[];
   protocols: number[];
   grpc_statuses: number[];
+  messages_in: number;
+  messages_out: number;
 }
 
 export function toColumns(c: TrafficCounters): AggregateColumns {
@@ -49,6 +53,8 @@ export function toColumns(c: TrafficCounters): AggregateColumns {
     latency_buckets: [...c.latency],
     protocols: [...c.protocols],
     grpc_statuses: [...c.grpcStatuses],
+    messages_in: c.messagesIn,
+    messages_out: c.messagesOut,
   };
 }
 
@@ -66,6 +72,9 @@ export function fromColumns(row: Record<string, unknown>): TrafficCounters {
   c.billable = Number(row.billable);
   c.bytesIn = Number(row.bytes_in);
   c.bytesOut = Number(row.bytes_out);
+  // Rows written before 0010 and 0011 read these as 0 (the column default).
+  c.messagesIn = Number(row.messages_in ?? 0);
+  c.messagesOut = Number(row.messages_out ?? 0);
   ((row.rejections as number[] | undefined) ?? []).forEach((n, i) => (c.rejections[i] = Number(n)));
   ((row.latency_buckets as number[] | undefined) ?? []).forEach((n, i) => (c.latency[i] = Number(n)));
   ((row.protocols as number[] | undefined) ?? []).forEach((n, i) => (c.protocols[i] = Number(n)));

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS ${name} (
   latency TEXT NOT NULL,
   protocols TEXT NOT NULL DEFAULT '[]',
   grpc_statuses TEXT NOT NULL DEFAULT '[]',
+  messages_in INTEGER NOT NULL DEFAULT 0,
+  messages_out INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, service, bucket_ms, protocol, grpc_slot)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ${name}_app_bucket ON ${name} (app_id, bucket_ms);
@@ -41,6 +43,8 @@ CREATE INDEX IF NOT EXISTS ${name}_bucket ON ${name} (bucket_ms);`;
 export const ADDED_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['protocols', "TEXT NOT NULL DEFAULT '[]'"],
   ['grpc_statuses', "TEXT NOT NULL DEFAULT '[]'"],
+  ['messages_in', 'INTEGER NOT NULL DEFAULT 0'],
+  ['messages_out', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
 /**
@@ -85,8 +89,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 export function upsertTrafficSql(table: string): string {
   return `
 INSERT INTO ${table} (app_id, service, bucket_ms, protocol, grpc_slot, requests, status_2xx, status_3xx, status_4xx,
-  status_5xx, billable, bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  status_5xx, billable, bytes_in, bytes_out, rejections, latency, protocols, grpc_statuses, messages_in, messages_out)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (app_id, service, bucket_ms, protocol, grpc_slot) DO UPDATE SET
   requests = requests + excluded.requests,
   status_2xx = status_2xx + excluded.status_2xx,
@@ -99,5 +103,7 @@ ON CONFLICT (app_id, service, bucket_ms, protocol, grpc_slot) DO UPDATE SET
   rejections = add_arrays(rejections, excluded.rejections),
   latency = add_arrays(latency, excluded.latency),
   protocols = add_arrays(protocols, excluded.protocols),
-  grpc_statuses = add_arrays(grpc_statuses, excluded.grpc_statuses)`;
+  grpc_statuses = add_arrays(grpc_statuses, excluded.grpc_statuses),
+  messages_in = messages_in + excluded.messages_in,
+  messages_out = messages_out + excluded.messages_out`;
 }

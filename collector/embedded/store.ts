@@ -129,6 +129,8 @@ export class EmbeddedStore {
           JSON.stringify(c.latency),
           JSON.stringify(c.protocols),
           JSON.stringify(c.grpcStatuses),
+          c.messagesIn,
+          c.messagesOut,
         );
       }
       if (batch.deadLetters.length > 0) this.#insertDeadLetters(batch.deadLetters, nowMs);
@@ -171,6 +173,8 @@ export class EmbeddedStore {
         billable: Number(r.billable),
         bytesIn: Number(r.bytes_in),
         bytesOut: Number(r.bytes_out),
+        messagesIn: Number(r.messages_in),
+        messagesOut: Number(r.messages_out),
         rejections: JSON.parse(String(r.rejections)) as number[],
         latency: JSON.parse(String(r.latency)) as number[],
         protocols: JSON.parse(String(r.protocols)) as number[],

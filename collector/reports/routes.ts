@@ -53,7 +53,8 @@ export function registerReportRoutes(
         'required), `granularity` (`hour` or `day`, default hour), `app`, `service`, `protocol` (`http/1.1`, `h2`, ' +
         '`grpc`, `websocket`, `tcp`), `grpc_status` (a name such as `UNAVAILABLE`, or a code 0..16; ' +
         'gRPC calls only). ' +
-        'Answers `{rows: [{bucket, requests, status_2xx, …, latency_p99_ms, protocols, grpc_statuses}]}`.',
+        'Answers `{rows: [{bucket, requests, status_2xx, …, bytes_out, messages_in, messages_out, …, ' +
+        'latency_p99_ms, protocols, grpc_statuses}]}`.',
     ),
     async (req) => {
       const query = req.query as Query;

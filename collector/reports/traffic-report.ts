@@ -20,6 +20,9 @@ export interface TrafficReportRow {
   status_5xx: number;
   bytes_in: number;
   bytes_out: number;
+  /** WebSocket data messages and gRPC messages from clients (in) and to them (out). */
+  messages_in: number;
+  messages_out: number;
   latency_p50_ms: number;
   latency_p95_ms: number;
   latency_p99_ms: number;
@@ -50,6 +53,8 @@ export function trafficReport(rows: readonly BucketTraffic[]): TrafficReportRow[
       status_5xx: c.status5xx,
       bytes_in: c.bytesIn,
       bytes_out: c.bytesOut,
+      messages_in: c.messagesIn,
+      messages_out: c.messagesOut,
       latency_p50_ms: quantileMs(c.latency, 0.5),
       latency_p95_ms: quantileMs(c.latency, 0.95),
       latency_p99_ms: quantileMs(c.latency, 0.99),

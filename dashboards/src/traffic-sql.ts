@@ -120,15 +120,17 @@ const TABLE_COLUMNS = [
   'status_5xx',
   'bytes_in',
   'bytes_out',
+  'messages_in',
+  'messages_out',
   'latency_buckets',
 ];
 
-/** The apps with the most requests in the range, with their status mix, bytes and latency. */
+/** The apps with the most requests in the range, with their status mix, bytes, messages and latency. */
 export function topAppsSql(limit: number): string {
   return `SELECT
   \`App\`, \`Requests\`, \`Billable\`, \`2xx\`, \`3xx\`, \`4xx\`, \`5xx\`,
   if(\`Requests\` = 0, 0, \`5xx\` / \`Requests\`) AS \`5xx ratio\`,
-  \`Bytes in\`, \`Bytes out\`,
+  \`Bytes in\`, \`Bytes out\`, \`Messages in\`, \`Messages out\`,
   ${latencyQuantileMsSql(0.5, 'hist')} AS \`p50 ms\`,
   ${latencyQuantileMsSql(0.95, 'hist')} AS \`p95 ms\`,
   ${latencyQuantileMsSql(0.99, 'hist')} AS \`p99 ms\`
@@ -137,6 +139,7 @@ FROM (
     sum(requests) AS \`Requests\`, sum(billable) AS \`Billable\`,
     sum(status_2xx) AS \`2xx\`, sum(status_3xx) AS \`3xx\`, sum(status_4xx) AS \`4xx\`, sum(status_5xx) AS \`5xx\`,
     sum(bytes_in) AS \`Bytes in\`, sum(bytes_out) AS \`Bytes out\`,
+    sum(messages_in) AS \`Messages in\`, sum(messages_out) AS \`Messages out\`,
     sumForEach(latency_buckets) AS hist
   FROM (
     ${indent(newestRows(TABLE_COLUMNS), '    ')}

@@ -79,6 +79,8 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
         status_5xx: 0,
         bytes_in: 0,
         bytes_out: 0,
+        messages_in: 0,
+        messages_out: 0,
         protocols: { 'http/1.1': 0, h2: 0, grpc: 0, websocket: 0, tcp: 0 },
         grpc_statuses: {},
       };
@@ -86,6 +88,8 @@ export function expectedCounts(events: readonly AccessEvent[], appId: string, gr
     }
     row.bytes_in += e.bytesIn;
     row.bytes_out += e.bytesOut;
+    row.messages_in += e.messagesIn;
+    row.messages_out += e.messagesOut;
     if (e.interim) continue; // a connection still open: its bytes, not a request
     row.protocols[e.protocol]++;
     if (e.grpcStatus >= 0) {

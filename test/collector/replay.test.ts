@@ -101,11 +101,11 @@ test('replay rebuilds deleted and corrupted aggregate rows so ' +
     await waitForMutations(db, database);
     await db.exec(`INSERT INTO traffic_hourly SELECT bucket, app_id, service, source, source_offset, requests * 3,
         status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets,
-        protocols, grpc_statuses, protocol, grpc_slot
+        protocols, grpc_statuses, protocol, grpc_slot, messages_in, messages_out
         FROM traffic_hourly WHERE bucket = toDateTime(${hours[1].b})`);
     await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset + 1000000,
         requests + 7, status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in + 1, bytes_out,
-        latency_buckets, protocols, grpc_statuses, protocol, grpc_slot
+        latency_buckets, protocols, grpc_statuses, protocol, grpc_slot, messages_in, messages_out
         FROM traffic_daily WHERE app_id = 'app-a'`);
     const corrupted = await reports(db, fromS);
     assert.notDeepEqual(corrupted.aggregate, original.aggregate);
@@ -152,7 +152,7 @@ test('replay leaves the buckets of days before TIME untouched', { skip }, async 
     await collect(db, events);
     await db.exec(`INSERT INTO traffic_daily SELECT bucket, app_id, service, source, source_offset, requests + 40,
         status_2xx, status_3xx, status_4xx, status_5xx, billable, rejections, bytes_in, bytes_out, latency_buckets,
-        protocols, grpc_statuses, protocol, grpc_slot
+        protocols, grpc_statuses, protocol, grpc_slot, messages_in, messages_out
         FROM traffic_daily`);
     await db.exec('OPTIMIZE TABLE traffic_daily FINAL');
     await replay(client, { fromMs: dayS * 1000 + 7 * 3600_000, database });

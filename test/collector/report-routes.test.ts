@@ -109,6 +109,8 @@ test('the hourly traffic report of one app and service has one row per bucket wi
       status_5xx: 0,
       bytes_in: 990,
       bytes_out: 9900,
+      messages_in: 0,
+      messages_out: 0,
       latency_p50_ms: 1.75,
       latency_p95_ms: 2.425,
       latency_p99_ms: 2.485,

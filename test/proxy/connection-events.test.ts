@@ -100,4 +100,18 @@ test("a WebSocket connection's events: interim ones with its messages, the final
   assert.ok(all.filter((e) => e.interim).length >= 2);
   assert.deepEqual([sum(all, 'messagesIn'), sum(all, 'messagesOut')], [6, 6], 'every message once, across the events');
   assert.ok(all.every((e) => e.protocol === 'websocket'));
+
+  const from = new Date(final.startMs - 3_600_000).toISOString();
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+  const report = await eventually(async () => {
+    const res = await fetch(`${gw.adminUrl}/reports/traffic?service=chat&granularity=day&from=${from}&to=${to}`);
+    const row = ((await res.json()) as { rows: { requests: number; messages_in: number; messages_out: number }[] })
+      .rows[0];
+    return row && row.messages_out === 6 ? row : undefined;
+  });
+  assert.deepEqual(
+    report && [report.requests, report.messages_in, report.messages_out],
+    [1, 6, 6],
+    'one connection, its messages each way in the report',
+  );
 });
