@@ -148,8 +148,11 @@ export class RequestContext implements BalanceRequest {
     const contentType = req.headers['content-type'];
     this.grpcWeb = grpcWebCall(contentType);
     this.grpc = (this.protocol === 'h2' && isGrpc(contentType)) || this.grpcWeb !== undefined;
-    // Node sets `upgrade` on a request its upgrade path took (listeners/http1.ts: WebSocket handshakes only).
-    this.websocket = (req as { upgrade?: boolean }).upgrade === true;
+    // Node sets `upgrade` on a request its upgrade path took (listeners/http1.ts: WebSocket handshakes only); over
+    // HTTP/2 a WebSocket is an extended CONNECT (RFC 8441), which only the 'connect' path hands on (http2.ts).
+    this.websocket =
+      (req as { upgrade?: boolean }).upgrade === true ||
+      (this.protocol === 'h2' && req.headers[':protocol'] === 'websocket');
     this.messagesIn = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.messagesOut = recorded && this.grpc ? new GrpcMessageCounter() : undefined;
     this.tlsVersion = recorded ? tlsVersionOf(req.socket) : '';

@@ -56,6 +56,8 @@ export function createHttp2Server(
         maxHeaderListSize: limits.max_header_list_bytes,
         initialWindowSize: limits.initial_window_bytes,
         enablePush: false,
+        // WebSocket over HTTP/2 (RFC 8441): a CONNECT with :protocol websocket.
+        enableConnectProtocol: true,
       },
       maxSessionMemory: limits.max_session_memory_mb,
       // Node counts pairs, not bytes; the byte bound is max_header_list_bytes. Browsers split Cookie into
@@ -66,6 +68,12 @@ export function createHttp2Server(
     },
     hooks.handle,
   );
+  // Node hands CONNECT to 'connect' (and answers 405 itself when nothing listens). An extended CONNECT for WebSocket
+  // is a request like any other; any other CONNECT (a tunnel to a host) is not something a gateway offers.
+  server.on('connect', (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) => {
+    if (req.headers[':protocol'] === 'websocket') hooks.handle(req, res);
+    else res.writeHead(405).end();
+  });
   // A connection that never became a session (no preface, a bad one) or broke the protocol is closed by Node
   // with GOAWAY; it is counted here.
   server.on('sessionError', (err: NodeJS.ErrnoException) => {

@@ -43,6 +43,9 @@ interface Running {
   http2?: Http2Server;
   tls?: TlsListener;
   sessions: Set<Http2Session>;
+  /** The connections HTTP/2 runs on: a session destroyed while its client keeps the connection open only half-closes
+   * it and waits, so closeAll cuts these too. */
+  h2Sockets: Set<Socket>;
 }
 
 /**
@@ -98,6 +101,11 @@ export class ProxyListeners {
             refused,
           })
         : undefined;
+    const h2Sockets = new Set<Socket>();
+    http2?.on('connection', (socket: Socket) => {
+      h2Sockets.add(socket);
+      socket.once('close', () => h2Sockets.delete(socket));
+    });
     http2?.on('session', (session: Http2Session) => {
       sessions.add(session);
       session.once('close', () => sessions.delete(session));
@@ -127,7 +135,7 @@ export class ProxyListeners {
       outer.maxConnections = proxy.max_connections;
       outer.on('drop', droppedConnections(this.#metrics, this.#log, proxy.max_connections));
     }
-    return Object.assign(self, { outer, http1, http2, tls, sessions });
+    return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets });
   }
 
   /** Starts every listener; resolves with each one's address by name once all listen. */
@@ -193,6 +201,7 @@ export class ProxyListeners {
     for (const r of this.#running) {
       r.http1?.closeAllConnections();
       for (const session of r.sessions) session.destroy();
+      for (const socket of r.h2Sockets) socket.destroy();
     }
   }
 }

@@ -8,6 +8,9 @@
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Http2ServerResponse } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../context.ts';
 import type { CompiledRoute } from '../snapshot.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -24,6 +27,9 @@ import { connectionCounts } from './limits.ts';
 import { interimEvents } from '../events/interim.ts';
 import { interimRecord } from '../events/access-event.ts';
 
+/** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
+type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
+
 /** How long a client has to close its side after the gateway ended the connection. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -35,8 +41,8 @@ export class WebSocketTunnel {
   /** The target counts this connection as active (least_connections) until it ends. */
   #holding = true;
   #ended = false;
-  /** Set once the tunnel is open: the client's socket, and the frames going to it. */
-  #client: Socket | undefined = undefined;
+  /** Set once the tunnel is open: the client's socket (its HTTP/2 stream), and the frames going to it. */
+  #client: ClientSide | undefined = undefined;
   #toClient: FrameTracker | undefined = undefined;
   /** The gateway sent the client a close frame of its own: what the upstream sends after it is dropped. */
   #closeSent = false;
@@ -75,6 +81,8 @@ export class WebSocketTunnel {
       upgrade: ctx.req.headers.upgrade ?? 'websocket',
     };
     if (!this.#route.config.preserve_host) headers.host = target.host;
+    // Over HTTP/2 the client sends no key (RFC 8441 5); the upstream's HTTP/1.1 handshake needs one.
+    if (ctx.protocol === 'h2') headers['sec-websocket-key'] = randomBytes(16).toString('base64');
     const timeouts = this.#upstream.config.timeouts;
     const options: RequestOptions & Record<string, unknown> = {
       host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -127,7 +135,9 @@ export class WebSocketTunnel {
 
   #open(res: IncomingMessage, upstream: Socket, head: Buffer): void {
     const ctx = this.#ctx;
-    const client = ctx.req.socket;
+    // Over HTTP/2 the client's side is the CONNECT stream, not the connection it shares with other streams.
+    const h2 = ctx.protocol === 'h2';
+    const client = (h2 ? (ctx.res as unknown as Http2ServerResponse).stream : ctx.req.socket) as ClientSide;
     if (client.destroyed) {
       // The client left while the upstream was answering.
       upstream.destroy();
@@ -136,7 +146,8 @@ export class WebSocketTunnel {
     }
     recordStatus(this.#upstream, this.#target, 101, 0);
     ctx.upstreamStatus = 101;
-    ctx.recordStatus = 101;
+    // What the client got: 101, or over HTTP/2 a 200 that opens the tunnel (RFC 8441 5).
+    ctx.recordStatus = h2 ? 200 : 101;
     const fromClient = new FrameTracker();
     const toClient = new FrameTracker();
     if (ctx.recorded) {
@@ -146,13 +157,19 @@ export class WebSocketTunnel {
     }
     ctx.exchange = { abort: () => upstream.destroy() };
     const fields = responseHeaders(res.headers, this.#route.responseOps, ctx.requestId, ctx.responseHeaders, 101);
-    // Hop-by-hop everywhere else, these two are what a 101 is about (RFC 9110 7.8).
-    fields.connection = 'Upgrade';
-    fields.upgrade = res.headers.upgrade ?? 'websocket';
-    client.write(headBlock(fields));
+    if (h2) {
+      // The accept answers the gateway's own key, not anything the client sent.
+      delete fields['sec-websocket-accept'];
+      ctx.res.writeHead(200, fields);
+    } else {
+      // Hop-by-hop everywhere else, these two are what a 101 is about (RFC 9110 7.8).
+      fields.connection = 'Upgrade';
+      fields.upgrade = res.headers.upgrade ?? 'websocket';
+      client.write(headBlock(fields));
+      (client as Socket).setNoDelay(true);
+    }
     upstream.setTimeout(0);
     upstream.setNoDelay(true);
-    client.setNoDelay(true);
 
     this.#client = client;
     this.#toClient = toClient;
@@ -302,7 +319,7 @@ function openTunnels(runtime: Runtime): Set<WebSocketTunnel> {
  * from → to with backpressure, each chunk seen on the way first (counted, frames followed), and sent unless `seen`
  * says no; none sent once `dropped()`.
  */
-function pipe(from: Socket, to: Socket, seen: (chunk: Buffer) => boolean, dropped = () => false): void {
+function pipe(from: Duplex, to: Duplex, seen: (chunk: Buffer) => boolean, dropped = () => false): void {
   const resume = () => from.resume();
   from.on('data', (chunk: Buffer) => {
     if (to.destroyed || dropped() || !seen(chunk)) return;

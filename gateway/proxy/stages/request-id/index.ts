@@ -40,7 +40,10 @@ function hostFields(raw: string[]): number {
  * both are sent (RFC 9113 8.3.1), or routing and the upstream could each
  * read another; the request class set Host from :authority when it was absent.
  */
-function malformedHttp2(req: RequestContext['req']): [ErrorCode] | undefined {
+function malformedHttp2(req: RequestContext['req']): [ErrorCode, Record<string, string>?] | undefined {
+  // A WebSocket over HTTP/2 has no key to check (RFC 8441 5), only the version.
+  if (req.headers[':protocol'] === 'websocket' && req.headers['sec-websocket-version'] !== '13')
+    return ['GW_ERR_WEBSOCKET_VERSION', { 'sec-websocket-version': '13' }];
   const host = req.headers.host;
   const authority = req.headers[':authority'];
   if (host === undefined) return undefined;
