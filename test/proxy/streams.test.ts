@@ -202,3 +202,35 @@ test('graceful shutdown: open connections work on through the drain, then are cu
   assert.equal(e?.status, 200);
   assert.equal(e?.bytesIn, 6);
 });
+
+test('active health: TCP connects find a dead target before any client is sent to it', async () => {
+  const dead = await freePort();
+  const checked = await startGateway({
+    streams: [
+      stream(
+        'checked',
+        {
+          upstream: {
+            health: {
+              active: { interval_ms: 100, timeout_ms: 100, unhealthy_threshold: 1 },
+              passive: { max_failures: 0 },
+            },
+          },
+        },
+        [`tcp://127.0.0.1:${dead}`, `tcp://127.0.0.1:${a.port}`],
+      ),
+    ],
+  });
+  try {
+    const down = `service="checked",target="tcp://127.0.0.1:${dead}"`;
+    assert.ok(await eventually(async () => (await metric(checked, 'tollgate_upstream_target_healthy', down)) === 0));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => roundTrip(checked.port('checked'), 'x')));
+    assert.deepEqual(
+      answers.map((r) => r.data.toString()),
+      Array(6).fill('a:x'),
+    );
+    assert.equal(await metric(checked, 'tollgate_stream_refused_total', 'stream="checked",reason="connect_failed"'), 0);
+  } finally {
+    await checked.close();
+  }
+});
