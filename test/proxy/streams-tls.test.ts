@@ -19,6 +19,8 @@ const front = issue(dir, ca, { cn: 'db.test', dns: ['db.test'] });
 const siteA = issue(dir, ca, { cn: 'a.test', dns: ['a.test'] });
 const siteB = issue(dir, ca, { cn: 'b.test', dns: ['*.b.test'] });
 const local = issue(dir, ca, { cn: 'localhost', dns: ['localhost'] });
+const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
+const member = issue(join(dir, 'clients'), clientCa, { cn: 'member', client: true });
 
 let plain: TcpServer;
 let silent: TcpServer;
@@ -53,6 +55,12 @@ before(async () => {
         name: 'terminated',
         listen: '127.0.0.1:0',
         tls: { certificates: [front], handshake_timeout_ms: 500 },
+        upstream: { targets: target(plain.port) },
+      },
+      {
+        name: 'members',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [front], client_certificates: { ca: clientCa.cert, required: true } },
         upstream: { targets: target(plain.port) },
       },
       {
@@ -94,9 +102,15 @@ after(async () => {
 });
 
 /** A TLS client through `port` asking for `servername`: the certificate it was shown and the answer to `text`. */
-function tlsRoundTrip(port: number, servername: string, text: string): Promise<{ subject: string; answer: string }> {
+function tlsRoundTrip(
+  port: number,
+  servername: string,
+  text: string,
+  own?: { cert: string; key: string },
+): Promise<{ subject: string; answer: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, ca: readFileSync(ca.cert) }, () => {
+    const mine = own ? { cert: readFileSync(own.cert), key: readFileSync(own.key) } : {};
+    const socket = connect({ host: '127.0.0.1', port, servername, ca: readFileSync(ca.cert), ...mine }, () => {
       const subject = String(socket.getPeerCertificate().subject?.CN ?? '');
       socket.once('data', (d) => {
         resolve({ subject, answer: d.toString() });
@@ -127,6 +141,19 @@ test('a stream with tls terminates it: the client is shown its certificate, the 
   const [bad] = await eventsWhere(gw, (x) => x.service === 'terminated' && x.status === 400);
   assert.equal(bad?.errorClass, 'bad_request');
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="terminated",reason="tls_handshake"'), 1);
+});
+
+test('client_certificates on a terminating stream: a member gets through, a client without a certificate does not', async () => {
+  const through = await tlsRoundTrip(gw.port('members'), 'db.test', 'q', member);
+  assert.equal(through.answer, 'plain:q');
+  const before = plain.accepted.length;
+  await assert.rejects(tlsRoundTrip(gw.port('members'), 'db.test', 'q'));
+  assert.equal(plain.accepted.length, before, 'nothing reached the target');
+  assert.ok(
+    await eventually(
+      async () => (await metric(gw, 'tollgate_stream_refused_total', 'stream="members",reason="tls_handshake"')) === 1,
+    ),
+  );
 });
 
 test('a client gone mid-handshake gives its place back at once to the next one', async () => {
