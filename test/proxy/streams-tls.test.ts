@@ -143,7 +143,7 @@ test('a stream with tls terminates it: the client is shown its certificate, the 
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="terminated",reason="tls_handshake"'), 1);
 });
 
-test('client_certificates on a terminating stream: a member gets through, a client without a certificate does not', async () => {
+test('client_certificates on a terminating stream: a member gets through, a client without one does not', async () => {
   const through = await tlsRoundTrip(gw.port('members'), 'db.test', 'q', member);
   assert.equal(through.answer, 'plain:q');
   const before = plain.accepted.length;
