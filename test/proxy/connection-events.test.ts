@@ -41,6 +41,9 @@ after(async () => {
   upstream?.close();
 });
 
+/** The UTC day the time is in, as a report's `from`: a day bucket counts only when its start is in the range. */
+const dayStart = (ms: number) => new Date(Math.floor(ms / 86_400_000) * 86_400_000).toISOString();
+
 const sum = (events: AccessEvent[], field: 'bytesIn' | 'bytesOut' | 'messagesIn' | 'messagesOut') =>
   events.reduce((n, e) => n + e[field], 0);
 
@@ -67,7 +70,7 @@ test(
     assert.equal(final.closeReason, 'client');
     assert.ok(final.bytesIn < 800, 'the final event carries only what came after the last interim one');
 
-    const from = new Date(final.startMs - 3_600_000).toISOString();
+    const from = dayStart(final.startMs);
     const to = new Date(Date.now() + 3_600_000).toISOString();
     const report = await eventually(async () => {
       const res = await fetch(`${gw.adminUrl}/reports/traffic?service=pipe&granularity=day&from=${from}&to=${to}`);
@@ -101,7 +104,7 @@ test("a WebSocket connection's events: interim ones with its messages, the final
   assert.deepEqual([sum(all, 'messagesIn'), sum(all, 'messagesOut')], [6, 6], 'every message once, across the events');
   assert.ok(all.every((e) => e.protocol === 'websocket'));
 
-  const from = new Date(final.startMs - 3_600_000).toISOString();
+  const from = dayStart(final.startMs);
   const to = new Date(Date.now() + 3_600_000).toISOString();
   const report = await eventually(async () => {
     const res = await fetch(`${gw.adminUrl}/reports/traffic?service=chat&granularity=day&from=${from}&to=${to}`);

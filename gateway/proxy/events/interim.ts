@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime.ts';
 
 /**
- * Every `intervalMs` while a long-lived connection (WebSocket, TCP stream) stays open, its interim event goes to
+ * Every `intervalMs` while a WebSocket connection stays open (TCP streams have their sweep), its interim event goes to
  * the sink: `record` encodes the traffic since the connection's previous event and takes it off what the next one
  * will carry. Undefined when events go nowhere. The caller clears the timer when the connection ends.
  */
