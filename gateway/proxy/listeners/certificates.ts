@@ -11,6 +11,7 @@ import {
   validityProblem,
 } from '../net/pem.ts';
 import type { ListenerTlsConfig } from './schema.ts';
+import { ServerNames } from '../net/server-names.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -177,9 +178,7 @@ export class CertificateTable {
   readonly defaultOptions: SecureContextOptions;
   readonly rejectUnknown: boolean;
   readonly #default: SecureContext;
-  readonly #exact = new Map<string, SecureContext>();
-  /** By the domain under the wildcard: `example.com` for `*.example.com`. */
-  readonly #wildcard = new Map<string, SecureContext>();
+  readonly #byName = new ServerNames<SecureContext>();
 
   constructor(tls: ListenerTls) {
     const pem = tls.pem;
@@ -197,10 +196,7 @@ export class CertificateTable {
         names,
         notAfterMs: Date.parse(leaf.validTo),
       });
-      for (const name of names) {
-        if (name.startsWith('*.')) this.#wildcard.set(name.slice(2), context);
-        else this.#exact.set(name, context);
-      }
+      for (const name of names) this.#byName.add(name, context);
       return context;
     });
     this.#default = contexts[0];
@@ -208,12 +204,6 @@ export class CertificateTable {
 
   /** The context for the name a client asked for (SNI); undefined when `reject` and no certificate holds it. */
   select(serverName: string): SecureContext | undefined {
-    const name = (serverName.endsWith('.') ? serverName.slice(0, -1) : serverName).toLowerCase();
-    const exact = this.#exact.get(name);
-    if (exact !== undefined) return exact;
-    const dot = name.indexOf('.');
-    const wildcard = dot > 0 ? this.#wildcard.get(name.slice(dot + 1)) : undefined;
-    if (wildcard !== undefined) return wildcard;
-    return this.rejectUnknown ? undefined : this.#default;
+    return this.#byName.find(serverName) ?? (this.rejectUnknown ? undefined : this.#default);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../control/config/schema.ts';
 import { compileCidrs, type CidrMatcher } from '../net/cidr.ts';
+import { ServerNames } from '../net/server-names.ts';
 import { groupPoolKey } from '../snapshot.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { StreamConfig } from './schema.ts';
@@ -14,8 +15,8 @@ export interface CompiledStream {
   config: StreamConfig;
   /** The stream's own upstream; undefined for SNI routes without a default. */
   upstream: UpstreamPool | undefined;
-  /** SNI routes by exact name and by the domain under a wildcard (`example.com` for `*.example.com`). */
-  sni: { exact: Map<string, SniRoute>; wildcard: Map<string, SniRoute> } | undefined;
+  /** SNI routes by the server names they take. */
+  sni: ServerNames<SniRoute> | undefined;
   allow: CidrMatcher | undefined;
   deny: CidrMatcher | undefined;
   /** Who may send a PROXY header (`trusted_proxies`), when the stream accepts one. */
@@ -32,14 +33,10 @@ export function compileStreams(config: Config, pools: Map<string, UpstreamPool>)
   for (const s of config.streams) {
     let sni: CompiledStream['sni'];
     if (s.sni) {
-      sni = { exact: new Map(), wildcard: new Map() };
+      sni = new ServerNames();
       for (const r of s.sni) {
         const route = { name: r.name, upstream: pools.get(groupPoolKey(s.name, r.name))! };
-        for (const n of r.server_names) {
-          const name = n.toLowerCase();
-          if (name.startsWith('*.')) sni.wildcard.set(name.slice(2), route);
-          else sni.exact.set(name, route);
-        }
+        for (const name of r.server_names) sni.add(name, route);
       }
     }
     const acl = s.acl;
@@ -54,13 +51,4 @@ export function compileStreams(config: Config, pools: Map<string, UpstreamPool>)
     });
   }
   return out;
-}
-
-/** The SNI route of `serverName` (lower case): exact names first, then `*.` one label up. */
-export function sniRoute(stream: CompiledStream, serverName: string): SniRoute | undefined {
-  const sni = stream.sni!;
-  const exact = sni.exact.get(serverName);
-  if (exact !== undefined) return exact;
-  const dot = serverName.indexOf('.');
-  return dot > 0 ? sni.wildcard.get(serverName.slice(dot + 1)) : undefined;
 }

@@ -15,7 +15,7 @@ import { recordFailure } from '../stages/proxy/outcome.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { readClientHello } from './client-hello.ts';
-import { sniRoute, type CompiledStream } from './compile.ts';
+import type { CompiledStream } from './compile.ts';
 import { streamLimits } from './limits.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from './prefix.ts';
@@ -133,6 +133,7 @@ export class StreamConnection {
       });
       this.#hooks.terminate(this, this.#raw);
     } else if (s.sni) {
+      const sni = s.sni;
       const hello = (bytes: Buffer) => {
         const h = readClientHello(bytes);
         return h.kind === 'incomplete' ? undefined : h;
@@ -141,7 +142,7 @@ export class StreamConnection {
         if (end.kind !== 'parsed')
           return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
         if (end.value.kind !== 'hello') return void this.refuse('not_tls');
-        const route = end.value.serverName === '' ? undefined : sniRoute(s, end.value.serverName);
+        const route = end.value.serverName === '' ? undefined : sni.find(end.value.serverName);
         const pool = route?.upstream ?? s.upstream;
         if (pool === undefined) return void this.refuse('no_route');
         this.route = route?.name ?? '';
