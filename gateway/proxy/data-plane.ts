@@ -28,7 +28,6 @@ import type { CountingRequest } from './net/counting-request.ts';
 import { tlsVersionOf } from './net/tls-version.ts';
 import type { Identity } from '../control/apps/types.ts';
 import { StreamListeners } from './streams/listeners.ts';
-import { streamRecord } from './streams/event.ts';
 
 /**
  * The longest stretch an apply holds the event loop before requests get a
@@ -99,13 +98,7 @@ export class DataPlane {
       log,
     );
     metrics.connectionsSource.count = () => this.listeners.connections();
-    this.streams = new StreamListeners(
-      initial,
-      () => this.current,
-      metrics,
-      log,
-      (connection) => this.events?.append((node) => streamRecord(connection, node)),
-    );
+    this.streams = new StreamListeners(initial, () => this.current, metrics, log);
     runAtOnce(this.applySteps(initial, version));
   }
 

@@ -38,13 +38,7 @@ export class StreamListeners {
   readonly #sweeper: NodeJS.Timeout;
   readonly addresses = new Map<string, { host: string; port: number }>();
 
-  constructor(
-    config: Config,
-    current: () => Snapshot,
-    metrics: GatewayMetrics,
-    log: Logger,
-    ended: (connection: StreamConnection) => void,
-  ) {
+  constructor(config: Config, current: () => Snapshot, metrics: GatewayMetrics, log: Logger) {
     this.#current = current;
     this.#metrics = metrics;
     this.#log = log;
@@ -63,7 +57,7 @@ export class StreamListeners {
       },
       ended: (connection) => {
         this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
-        ended(connection);
+        current().runtime.events?.append((node) => streamRecord(connection, node));
       },
     };
     metrics.streams.setLive(function* () {
