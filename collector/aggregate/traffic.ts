@@ -118,7 +118,7 @@ export function latencySlot(totalUs: number): number {
   return LATENCY_BOUNDS_US.length;
 }
 
-/** The fields addEvent reads, so the cluster collector can pass its view of a record (cluster/event-view.ts). */
+/** The fields addEvent reads, so the cluster collector can pass its view of a record (event-view.ts). */
 export type CountedFields = Pick<
   AccessEvent,
   | 'status'
@@ -210,29 +210,47 @@ export function quantileMs(latency: readonly number[], q: number): number {
   return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
 }
 
+/** What counting reads of an event: an AccessEvent, or a collector's view of its record (event-view.ts). */
+export type CountedEvent = CountedFields & Pick<AccessEvent, 'startMs' | 'appId' | 'service'>;
+
+const PROTOCOL_SLOTS = 32;
+/** app → service → class (protocol index × 32 + grpcSlot) → bucket → its row. */
+type RowIndex = Map<string, Map<string, Map<number, Map<number, TrafficDelta>>>>;
+
 /**
  * Sums events into hour and day counters per (app, service, traffic class). One instance
  * serves one batch: add its events, then drain the deltas to write.
  */
 export class TrafficAggregator {
-  #rows = new Map<string, TrafficDelta>();
+  #rows: TrafficDelta[] = [];
+  /** Per granularity, nested maps of the event's own strings and numbers: adding an event builds no key string. */
+  #index: Record<Granularity, RowIndex> = { hour: new Map(), day: new Map() };
 
   get size(): number {
-    return this.#rows.size;
+    return this.#rows.length;
   }
 
-  add(e: AccessEvent): void {
-    // Bucket digits, granularity and the class hold no space and JSON keeps the strings apart: keys cannot collide.
+  add(e: CountedEvent): void {
     const grpcSlot = grpcSlotOf(e.grpcStatus);
-    const rest = `${e.protocol} ${grpcSlot} ${JSON.stringify([e.appId, e.service])}`;
+    const classId = (PROTOCOL_INDEX.get(e.protocol) ?? 0) * PROTOCOL_SLOTS + grpcSlot;
     for (const granularity of GRANULARITIES) {
-      const start = bucketStartMs(granularity, e.startMs);
-      const key = `${granularity} ${start} ${rest}`;
-      let row = this.#rows.get(key);
+      // Keyed by the bucket's number (hours or days since the epoch, a small integer), not its start in ms: a
+      // double key would be a heap number made per event.
+      const bucket = Math.floor(e.startMs / BUCKET_MS[granularity]);
+      const byApp = this.#index[granularity];
+      let byService = byApp.get(e.appId);
+      if (byService === undefined) byApp.set(e.appId, (byService = new Map()));
+      let byClass = byService.get(e.service);
+      if (byClass === undefined) byService.set(e.service, (byClass = new Map()));
+      let byBucket = byClass.get(classId);
+      if (byBucket === undefined) byClass.set(classId, (byBucket = new Map()));
+      let row = byBucket.get(bucket);
       if (row === undefined) {
         const { appId, service, protocol } = e;
-        row = { granularity, bucketStartMs: start, appId, service, protocol, grpcSlot, counters: emptyCounters() };
-        this.#rows.set(key, row);
+        const bucketStartMs = bucket * BUCKET_MS[granularity];
+        row = { granularity, bucketStartMs, appId, service, protocol, grpcSlot, counters: emptyCounters() };
+        byBucket.set(bucket, row);
+        this.#rows.push(row);
       }
       addEvent(row.counters, e);
     }
@@ -240,8 +258,9 @@ export class TrafficAggregator {
 
   /** The deltas added since the last drain; the aggregator is empty afterwards. */
   drain(): TrafficDelta[] {
-    const out = [...this.#rows.values()];
-    this.#rows = new Map();
+    const out = this.#rows;
+    this.#rows = [];
+    this.#index = { hour: new Map(), day: new Map() };
     return out;
   }
 }

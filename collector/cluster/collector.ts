@@ -14,7 +14,7 @@ import { countBatch } from './count-batch.ts';
 import { ConsumerCloser } from './consumer-close.ts';
 import type { Record_ } from './count-batch.ts';
 import { DeadLetterSink, deadLetterTopic } from './dead-letter.ts';
-import { emptyView } from './event-view.ts';
+import { emptyView } from '../aggregate/event-view.ts';
 import { RawTsvBody } from './raw-tsv.ts';
 import { outcomeWithin, retryUntilDone, StoppedError } from './retry.ts';
 import { SourceTotals } from './source-totals.ts';

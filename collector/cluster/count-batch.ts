@@ -7,8 +7,8 @@
 import type { Message } from '@platformatic/kafka';
 import { EventDecodeError } from '../../shared/access-event-codec.ts';
 import type { DeadLetter } from './dead-letter.ts';
-import type { EventView } from './event-view.ts';
-import { readEvent } from './event-view.ts';
+import type { EventView } from '../aggregate/event-view.ts';
+import { readEvent } from '../aggregate/event-view.ts';
 import type { LiveEvent } from './live-counters.ts';
 import { tsvString } from './raw-rows.ts';
 import type { RawTsvBody } from './raw-tsv.ts';

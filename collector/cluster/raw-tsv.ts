@@ -6,8 +6,8 @@
  * collector's garbage at 100k events/s.
  */
 import { formatIpv6 } from '../../shared/access-event-ip.ts';
-import type { EventView } from './event-view.ts';
-import { IP_TEXT, IP_V4_MAPPED, IP_V6 } from './event-view.ts';
+import type { EventView } from '../aggregate/event-view.ts';
+import { IP_TEXT, IP_V4_MAPPED, IP_V6 } from '../aggregate/event-view.ts';
 import { RAW_INSERT_TSV, rawRowTsv } from './raw-rows.ts';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encode } from '../../shared/access-event-codec.ts';
 import { sampleEvent } from '../aggregate/sample-event.fixture.ts';
-import { emptyView, readEvent } from './event-view.ts';
+import { emptyView, readEvent } from '../aggregate/event-view.ts';
 import { SourceTotals } from './source-totals.ts';
 
 const OPTIONS = { latenessMs: 48 * 3600_000, dedupOffsets: 10 };

@@ -8,13 +8,13 @@
  */
 import type { AccessEvent, Protocol } from '../../shared/access-event.ts';
 import { PROTOCOLS } from '../../shared/access-event.ts';
-import type { EventView } from './event-view.ts';
+import type { EventView } from '../aggregate/event-view.ts';
 import { IdWindow } from './id-window.ts';
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import { dateTimeFromEpochS, quoteString } from '../clickhouse/sql.ts';
 import { newestPerKey } from '../clickhouse/traffic-sql.ts';
 import type { TrafficClass, TrafficCounters } from '../aggregate/traffic.ts';
-import { addEvent, type CountedFields, emptyCounters, grpcSlotOf } from '../aggregate/traffic.ts';
+import { addEvent, type CountedEvent, emptyCounters, grpcSlotOf } from '../aggregate/traffic.ts';
 import type { AggregateColumns } from './traffic-counters.ts';
 import { AGGREGATE_COLUMNS, fromColumns, toColumns } from './traffic-counters.ts';
 
@@ -23,9 +23,6 @@ const PROTOCOL_INDEX = Object.fromEntries(PROTOCOLS.map((p, i) => [p, i])) as Re
 export const DAY_S = 86_400;
 
 export type CountResult = 'counted' | 'redelivered' | 'duplicate' | 'too_late';
-
-/** What counting reads of an event: an AccessEvent, or the collector's EventView of a record. */
-type Counted = CountedFields & Pick<AccessEvent, 'startMs' | 'appId' | 'service'>;
 
 interface KeyTotals extends TrafficClass {
   bucketS: number;
@@ -165,7 +162,7 @@ ORDER BY first`);
     return startMs < nowMs - this.#options.latenessMs || dayS < this.#loadedFromS;
   }
 
-  #countInto(event: Counted, offset: number): CountResult {
+  #countInto(event: CountedEvent, offset: number): CountResult {
     const hourS = Math.floor(event.startMs / 1000 / HOUR_S) * HOUR_S;
     const dayS = Math.floor(event.startMs / 1000 / DAY_S) * DAY_S;
     const grpcSlot = grpcSlotOf(event.grpcStatus);
@@ -221,7 +218,7 @@ ORDER BY first`);
     this.#recent.clear();
   }
 
-  #key(keys: Map<string, KeyTotals>, bucketS: number, event: Counted, grpcSlot: number): KeyTotals {
+  #key(keys: Map<string, KeyTotals>, bucketS: number, event: CountedEvent, grpcSlot: number): KeyTotals {
     const id = keyOf(bucketS, event.appId, event.service, event.protocol, grpcSlot);
     let key = keys.get(id);
     if (!key) {
@@ -261,7 +258,7 @@ ORDER BY first`);
 }
 
 /** Adds the event at `offset` to the key if it is above the key's mark. */
-function countInto(key: KeyTotals, event: Counted, offset: number, snapshot: number): boolean {
+function countInto(key: KeyTotals, event: CountedEvent, offset: number, snapshot: number): boolean {
   if (offset <= key.mark) return false;
   addEvent(key.counters, event);
   key.mark = offset;

@@ -1,5 +1,5 @@
-import { EventDecodeError, decode } from '../../shared/access-event-codec.ts';
-import type { AccessEvent } from '../../shared/access-event.ts';
+import { EventDecodeError } from '../../shared/access-event-codec.ts';
+import { emptyView, readEvent } from '../aggregate/event-view.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
@@ -72,6 +72,8 @@ export class EmbeddedCollector {
     batches: 0,
     failedBatches: 0,
   };
+  /** Every record is read into this one view: counting makes no object or string per event. */
+  readonly #view = emptyView();
   #pass: Promise<number> = Promise.resolve(0);
   #loop: Promise<void> | undefined;
   #stopping = false;
@@ -188,31 +190,31 @@ export class EmbeddedCollector {
     const startedMs = performance.now();
     const from = s.position;
     try {
-      const { records, next } = await s.reader.read(from, this.#opts.batchRecords);
-      if (next === from) return 0;
       const aggregator = new TrafficAggregator();
       const perSecond = new Map<number, number>();
       const deadLetters: DeadLetter[] = [];
-      for (const record of records) {
-        let event: AccessEvent;
+      const event = this.#view;
+      // Each record is counted as it is read: a batch keeps no object per record.
+      const { count, next } = await s.reader.visit(from, this.#opts.batchRecords, (payload, position) => {
         try {
-          event = decode(record.payload);
+          readEvent(payload, event);
         } catch (error) {
           const reason = error instanceof EventDecodeError ? error.reason : 'invalid';
-          deadLetters.push({ source: s.source, position: record.position, reason, raw: record.payload });
-          continue;
+          deadLetters.push({ source: s.source, position, reason, raw: payload });
+          return;
         }
         aggregator.add(event);
-        if (event.interim) continue; // traffic of a connection still open, not a request
+        if (event.interim) return; // traffic of a connection still open, not a request
         const second = Math.floor(event.startMs / 1000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-      }
+      });
+      if (next === from) return 0;
       const deltas = aggregator.drain();
       // Synchronous: the payload views dead letters hold are copied into SQLite before the next read reuses them.
       this.#opts.store.applyBatch({ source: s.source, from, next, deltas, deadLetters });
       s.position = next;
       this.#live.apply(deltas, perSecond);
-      this.#stats.counted += records.length - deadLetters.length;
+      this.#stats.counted += count - deadLetters.length;
       this.#stats.deadLetters += deadLetters.length;
       this.#stats.batches += 1;
       if (deadLetters.length > 0) {
@@ -229,9 +231,9 @@ export class EmbeddedCollector {
       if (s.failing) this.#opts.logger?.info({ source: s.source }, 'collector: batches are stored again');
       s.failing = false;
       await this.#commitReader(s, next);
-      const info = { source: s.source, records: records.length, seconds: (performance.now() - startedMs) / 1000 };
+      const info = { source: s.source, records: count, seconds: (performance.now() - startedMs) / 1000 };
       for (const listener of this.#listeners) listener(info);
-      return records.length;
+      return count;
     } catch (error) {
       this.#stats.failedBatches += 1;
       // Another writer moved the stored position (a second collector on the same store): follow it.

@@ -158,3 +158,30 @@ test('appends after a restart never reuse a position at or before the checkpoint
   await reader.close();
   assert.deepEqual(indexes, range(10, 15));
 });
+
+test('visit hands over the records read would return, in order, across segments and a corrupted one', async (t) => {
+  const dir = await tempDir(t);
+  await writeRecords(dir, 0, 300, 64 * FRAME_BYTES);
+  const [, second] = await listSegments(dir);
+  await overwriteByte(segmentPath(dir, second), 8 + 3 * FRAME_BYTES + 20, (b) => b ^ 0xff);
+  const reading = await SegmentReader.open(dir);
+  const visiting = await SegmentReader.open(dir);
+  let readNext = 0;
+  let visitNext = 0;
+  for (;;) {
+    const { records, next } = await reading.read(readNext, 50);
+    const seen: Array<[number, number]> = [];
+    const visited = await visiting.visit(visitNext, 50, (payload, position) =>
+      seen.push([position, payload.readUInt32LE(0)]),
+    );
+    assert.deepEqual(
+      seen,
+      records.map((r) => [r.position, r.payload.readUInt32LE(0)]),
+    );
+    assert.deepEqual([visited.count, visited.next], [records.length, next]);
+    readNext = next;
+    visitNext = visited.next;
+    if (records.length === 0) break;
+  }
+  assert.equal(visiting.stats.skippedRecords, 1, 'the corrupted record is skipped and counted by visit too');
+});

@@ -32,6 +32,16 @@ export interface ReadResult {
   next: number;
 }
 
+/** Called for each record in log order; `payload` is a view into a read buffer, valid until the next read. */
+export type RecordVisitor = (payload: Buffer, position: number) => void;
+
+export interface VisitResult {
+  /** Records visited. */
+  count: number;
+  /** Where to read (and, once these records are handled, commit) next. */
+  next: number;
+}
+
 interface OpenSegment {
   base: number;
   handle: FileHandle;
@@ -84,10 +94,20 @@ export class SegmentReader {
   /** Up to `maxRecords` records from `from`, in log order. One read at a time. */
   async read(from: number, maxRecords: number): Promise<ReadResult> {
     const records: LogRecord[] = [];
+    const { next } = await this.visit(from, maxRecords, (payload, position) => records.push({ position, payload }));
+    return { records, next };
+  }
+
+  /**
+   * read() for a consumer that handles each record as it comes: nothing is kept per record, so a batch leaves
+   * no garbage that outlives it (the embedded collector's thread holds a steady heap this way).
+   */
+  async visit(from: number, maxRecords: number, onRecord: RecordVisitor): Promise<VisitResult> {
+    const counted = { n: 0 };
     let position = from;
     let listed = false;
     let missingBase: number | undefined;
-    while (records.length < maxRecords) {
+    while (counted.n < maxRecords) {
       const index = segmentIndexFor(this.#bases, position);
       if (index < 0 || index === this.#bases.length - 1) {
         if (!listed) {
@@ -122,13 +142,13 @@ export class SegmentReader {
       segment.scanner.setEnd(writing ? this.#log!.writtenPosition - base : (await segment.handle.stat()).size);
       if (this.#log === undefined) segment.scanner.forgetWindow();
       segment.scanner.offset = position - base;
-      const atEnd = await this.#scan(segment, sealed || this.#log !== undefined, records, maxRecords);
+      const atEnd = await this.#scan(segment, sealed || this.#log !== undefined, onRecord, counted, maxRecords);
       position = base + segment.scanner.offset;
       if (!atEnd) break;
       if (sealed) position = Math.max(position, successor);
       else if (listed) break;
     }
-    return { records, next: position };
+    return { count: counted.n, next: position };
   }
 
   /**
@@ -153,18 +173,20 @@ export class SegmentReader {
     this.#segment = undefined;
   }
 
-  /** Collects good records; true when the readable end of the segment was reached. */
+  /** Hands good records to onRecord; true when the readable end of the segment was reached. */
   async #scan(
     segment: OpenSegment,
     endIsWriteBoundary: boolean,
-    records: LogRecord[],
+    onRecord: RecordVisitor,
+    counted: { n: number },
     maxRecords: number,
   ): Promise<boolean> {
     const scanner = segment.scanner;
-    while (records.length < maxRecords) {
+    while (counted.n < maxRecords) {
       const frame = scanner.tryNext() ?? (await scanner.next());
       if (frame.kind === 'record') {
-        records.push({ position: segment.base + frame.offset, payload: frame.payload });
+        counted.n++;
+        onRecord(frame.payload, segment.base + frame.offset);
         continue;
       }
       if (frame.kind === 'end') return true;

@@ -73,16 +73,17 @@ export class SegmentScanner {
     const offset = this.offset;
     if (offset >= this.#end) return { kind: 'end', offset };
     if (offset + FRAME_HEADER_BYTES > this.#end) return { kind: 'incomplete', offset };
-    const header = this.#peek(offset, FRAME_HEADER_BYTES);
-    if (header === undefined) return undefined;
-    const payloadBytes = header.readUInt32LE(0);
-    const checksum = header.readUInt32LE(4);
+    // The header is read where it lies in the window: no view is made for it.
+    const at = offset - this.#windowStart;
+    const window = this.#window;
+    if (at < 0 || at + FRAME_HEADER_BYTES > window.length) return undefined;
+    const payloadBytes = window.readUInt32LE(at);
+    const checksum = window.readUInt32LE(at + 4);
     if (payloadBytes === 0 || payloadBytes > this.#options.maxRecordBytes) return { kind: 'bad_header', offset };
     const nextOffset = offset + FRAME_HEADER_BYTES + payloadBytes;
     if (nextOffset > this.#end) return { kind: 'incomplete', offset };
-    const frame = this.#peek(offset, FRAME_HEADER_BYTES + payloadBytes);
-    if (frame === undefined) return undefined;
-    const payload = frame.subarray(FRAME_HEADER_BYTES);
+    if (at + FRAME_HEADER_BYTES + payloadBytes > window.length) return undefined;
+    const payload = window.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + payloadBytes);
     if (!checksumMatches(payload, checksum)) return { kind: 'bad_checksum', offset, nextOffset };
     this.offset = nextOffset;
     return { kind: 'record', offset, payload };

@@ -49,6 +49,8 @@ const warmupS = 2;
 const rateWarmupS = 5;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
+// RSS is still sampled this long after the peak load ends.
+const afterLoadSampleMs = 3000;
 // Tollgate's RSS grows while it idles: its health checks' connections leave
 // old-space garbage, and V8 optimises their code, whose first compile brings
 // the compilers' pages of the node binary in (60-180 s after the start with
@@ -74,6 +76,8 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
     const sampler = new RssSampler(server.pid);
     await runPeak(server.url, warmupS, connections, server.headers);
     const { result, cpuUsPerRequest } = await peakWithCpu(server);
+    // The peak includes the seconds after the load: a collector catching up on a backlog grew its heap then.
+    await sleep(afterLoadSampleMs);
     return {
       name: c.name,
       result,

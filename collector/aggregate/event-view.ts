@@ -1,10 +1,11 @@
 /**
- * The collector's fast read of an access-event record: the fields counting
+ * The collectors' fast read of an access-event record: the fields counting
  * needs, read straight from the record's bytes into one reused view, and the
- * byte ranges the raw-row writer (raw-tsv.ts) copies. decode() (shared codec)
- * builds 18 fields and 5–8 strings per event; at 100k events/s those objects
- * and strings (the 36-char id above all) were a third of the collector's
- * GC time.
+ * byte ranges the cluster's raw-row writer (cluster/raw-tsv.ts) copies. decode()
+ * (shared codec) builds 18 fields and 5–8 strings per event; at 100k events/s
+ * those objects and strings (the 36-char id above all) were a third of the
+ * cluster collector's GC time, and they grew the embedded collector thread's
+ * young generation to its 64 MB cap while it caught up after a burst.
  *
  * Only the common shape is read here: a raw id and ASCII strings. Anything
  * else (a text id, non-ASCII text, and every malformed record) goes through
