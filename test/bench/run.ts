@@ -41,20 +41,17 @@ const halfLoadRounds = Number(process.env.BENCH_HALF_LOAD_ROUNDS ?? minRoundsFor
 // Alternating peak rounds: by default six, or one per competitor in them if more, so each starts a round at least once.
 const pairedRoundsSetting = Number(process.env.BENCH_PAIRED_ROUNDS ?? 0);
 const warmupS = 2;
-// The open-loop generator (rate-load.ts, a Node process per round) has its own
-// JIT hiccup about 3 s into its life: event-loop lags of 10-14 ms for ~50 ms
-// that delay every reply in flight. With a 2 s warm-up it fell inside the
-// measured phase, and at 3500 req/s straight to the upstream its p99 read
-// 18.9 ms once in five runs (1.1-1.6 otherwise); after 5 s it is past it.
+// The open-loop generator (rate-load.ts, a Node process per round) has its own JIT hiccup about 3 s into its
+// life: event-loop lags of 10-14 ms for ~50 ms that delay every reply in flight. With a 2 s warm-up it fell inside
+// the measured phase (p99 straight to the upstream at 3500 req/s: 18.9 ms once in five runs, else 1.1-1.6).
 const rateWarmupS = 5;
 // Let start-up garbage settle before reading idle RSS.
 const idleSettleMs = 500;
-// RSS is still sampled this long after the peak load ends.
+// Peak RSS is sampled until this long after the load: a collector catching up on a backlog grows its heap then.
 const afterLoadSampleMs = 3000;
-// Tollgate's RSS grows while it idles: its health checks' connections leave
-// old-space garbage, and V8 optimises their code, whose first compile brings
-// the compilers' pages of the node binary in (60-180 s after the start with
-// the bench's checks). So it is read again after this long idle (0: not read).
+// Tollgate's RSS grows while it idles: its health checks' connections leave old-space garbage, and V8 optimises
+// their code, whose first compile brings the compilers' pages of the node binary in (60-180 s after the start
+// with the bench's checks). So it is read again after this long idle (0: not read).
 const longIdleS = Number(process.env.BENCH_IDLE_LONG_S ?? 180);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,7 +73,6 @@ async function measurePeak(c: Competitor, origin: string, workDir: string): Prom
     const sampler = new RssSampler(server.pid);
     await runPeak(server.url, warmupS, connections, server.headers);
     const { result, cpuUsPerRequest } = await peakWithCpu(server);
-    // The peak includes the seconds after the load: a collector catching up on a backlog grew its heap then.
     await sleep(afterLoadSampleMs);
     return {
       name: c.name,

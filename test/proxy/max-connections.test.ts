@@ -58,3 +58,42 @@ test(
     }
   },
 );
+
+test(
+  "a listener's own max_connections holds its WebSocket tunnels and connections to it, " +
+    'while proxy.listen beside it has no limit',
+  async (t) => {
+    const { WebSocket, WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
+    t.after(() => wss.close());
+    const upstream = `http://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const gw = await startGateway({
+      listeners: [{ name: 'chat', listen: '127.0.0.1:0', max_connections: 2 }],
+      services: [service('chat', [upstream], [{ paths: ['/'] }])],
+    });
+    t.after(() => gw.close());
+    const opened: InstanceType<typeof WebSocket>[] = [];
+    t.after(() => {
+      for (const ws of opened) ws.terminate();
+    });
+    const open = (port: number) =>
+      new Promise<boolean>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/room`);
+        opened.push(ws);
+        ws.once('open', () => resolve(true));
+        ws.once('error', () => resolve(false));
+        ws.once('close', () => resolve(false));
+      });
+    const chat = gw.port('chat');
+    assert.deepEqual([await open(chat), await open(chat)], [true, true], 'two tunnels open on the listener');
+    assert.equal(await open(chat), false, 'a third connection to it is closed on accept');
+    const metrics = async () => (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.equal(metricValue(await metrics(), 'tollgate_client_connections_dropped_total'), 1);
+    const proxyPort = Number(new URL(gw.url).port);
+    assert.deepEqual([await open(proxyPort), await open(proxyPort)], [true, true], 'proxy.listen is not limited');
+    opened[0].close();
+    assert.ok(await eventually(() => open(chat), 3000), 'room on the listener once a tunnel closed');
+  },
+);

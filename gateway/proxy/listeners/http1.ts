@@ -78,7 +78,7 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
 }
 
 /** A dropped connection is counted, and logged at most once a minute with how many went since. */
-export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: number): () => void {
+export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: number, listener: string): () => void {
   let loggedAt = 0;
   let unlogged = 0;
   return () => {
@@ -87,8 +87,8 @@ export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: nu
     const now = Date.now();
     if (now - loggedAt < 60_000) return;
     log.warn(
-      { max_connections: max, dropped: unlogged },
-      'client connections dropped: proxy.max_connections are open (this line comes at most once a minute)',
+      { listener, max_connections: max, dropped: unlogged },
+      "client connections dropped: the listener's max_connections are open (this line comes at most once a minute)",
     );
     loggedAt = now;
     unlogged = 0;

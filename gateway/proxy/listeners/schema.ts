@@ -193,6 +193,15 @@ export const ListenerSchema = Type.Object(
         description: 'Only with tls: every response carries Strict-Transport-Security.',
       }),
     ),
+    max_connections: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Client connections this listener keeps open at once per proxy process (WebSocket tunnels and HTTP/2 ' +
+          'connections count one each); one more is closed as soon as it is accepted and counted in ' +
+          'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). Read at start.',
+      }),
+    ),
     http2: Http2Schema,
   },
   { additionalProperties: false },

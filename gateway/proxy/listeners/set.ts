@@ -131,9 +131,10 @@ export class ProxyListeners {
     // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
     // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
     if (http1 && outer !== http1) http1.emit('listening');
-    if (proxy.max_connections > 0) {
-      outer.maxConnections = proxy.max_connections;
-      outer.on('drop', droppedConnections(this.#metrics, this.#log, proxy.max_connections));
+    const maxConnections = listener.max_connections ?? proxy.max_connections;
+    if (maxConnections > 0) {
+      outer.maxConnections = maxConnections;
+      outer.on('drop', droppedConnections(this.#metrics, this.#log, maxConnections, name));
     }
     return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets });
   }

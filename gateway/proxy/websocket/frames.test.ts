@@ -84,3 +84,16 @@ test("a close frame's code is read, unmasked, however the frame is split; one wi
   server.push(closeFrame(1000)); // only the first counts
   assert.equal(server.closeCode, 1001);
 });
+
+test('a 64-bit length is read whole: the message size of a frame of 2^40 + 5 bytes, and one beyond 2^53', () => {
+  for (const length of [2n ** 40n + 5n, 2n ** 53n + 3n, 2n ** 64n - 1n]) {
+    const head = Buffer.alloc(10);
+    head[0] = 0x82;
+    head[1] = 127;
+    head.writeBigUInt64BE(length, 2);
+    const tracker = new FrameTracker();
+    tracker.push(head);
+    assert.equal(tracker.messageBytes, Number(length), `length ${length}`);
+    assert.equal(tracker.atBoundary, false, 'its payload is still to come');
+  }
+});

@@ -15,8 +15,11 @@ export class FrameTracker extends FrameHeaders {
   closeCode = 0;
   /** Payload bytes of the data message being sent (its frames so far); control frames are not part of it. */
   messageBytes = 0;
-  /** Bytes of the current frame's header read so far (and a close frame's code, read as if part of it). */
-  readonly #header = Buffer.alloc(16);
+  /**
+   * Bytes of the current frame's header read so far (and a close frame's code, read as if part of it). A plain
+   * array: a Buffer of its own per direction cost an ArrayBuffer and a native backing store per connection.
+   */
+  readonly #header: number[] = new Array<number>(16).fill(0);
   #have = 0;
 
   /** Between two frames: nothing of a frame is pending. */
@@ -32,7 +35,7 @@ export class FrameTracker extends FrameHeaders {
     const opcode = h[0] & 0x0f;
     const len7 = h[1] & 0x7f;
     // A 64-bit length beyond 2^53 is no real frame; it is skipped as far as a number reaches.
-    const length = len7 < 126 ? len7 : len7 === 126 ? h.readUInt16BE(2) : Number(h.readBigUInt64BE(2));
+    const length = len7 < 126 ? len7 : len7 === 126 ? (h[2] << 8) | h[3] : uint32(h, 2) * 0x1_0000_0000 + uint32(h, 6);
     if (opcode === 0x8) {
       // A close frame's first two payload bytes are its code (RFC 6455 5.5.1), masked as the rest of a client's.
       if (length >= 2 && this.#have < need + 2) return undefined;
@@ -57,8 +60,13 @@ export class FrameTracker extends FrameHeaders {
   }
 }
 
+/** Four header bytes from `at` as a big-endian unsigned number. */
+function uint32(h: number[], at: number): number {
+  return h[at] * 0x100_0000 + ((h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3]);
+}
+
 /** The length of a frame header from its first bytes: 0 while the first two have not come. */
-function headerLength(h: Buffer, have: number): number {
+function headerLength(h: number[], have: number): number {
   if (have < 2) return 0;
   const len7 = h[1] & 0x7f;
   const mask = (h[1] & 0x80) !== 0 ? 4 : 0;

@@ -21,14 +21,23 @@ const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const rounds = Number(process.env.BENCH_PROTOCOL_ROUNDS ?? 3);
 /** The open-file limit every process here gets: a proxy holds two sockets per connection, and some to spare. */
 const fileLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || 1024;
-// nginx counts a proxied WebSocket as two of its worker_connections and warned that 20,000 were not enough for
-// 9,500 (then reset connections): the count stays at a quarter of the limit.
-const idleConnections = Math.min(Number(process.env.BENCH_WS_CONNECTIONS ?? 10_000), Math.floor(fileLimit / 4));
+// A proxy holds two sockets per connection, and nginx counts them as two of its worker_connections: with 20,000
+// open files it warned that they were not enough for 9,500 and reset connections. 45% of the limit leaves each
+// proxy room for its listeners, logs and upstream checks.
+const idleConnections = Math.min(Number(process.env.BENCH_WS_CONNECTIONS ?? 10_000), Math.floor(fileLimit * 0.45));
+/**
+ * RSS is read twice after the last connection opened: at 2 s, and once settled. A burst of handshakes grows a
+ * Node server's young generation (what survives it is the connections' state), and V8 hands that space back only
+ * when allocation has been low for a while; the settled reading is what an idle connection goes on costing.
+ */
+const settleS = Number(process.env.BENCH_WS_SETTLE_S ?? 30);
 const node = join(repoRoot, 'node_modules/.bin/node');
 
 interface Idle {
   openMs: number;
+  /** RSS added per connection 2 s after the last one opened, and `settleS` after. */
   kbPerConnection: number;
+  kbPerConnectionSettled: number;
 }
 
 export interface WebSocketResults {
@@ -47,13 +56,18 @@ function clients(args: string[]): Promise<{ result: Record<string, number>; chil
 }
 
 async function idle(url: string, pid: number): Promise<Idle> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const before = treeRss(pid).totalBytes;
   const { result, child } = await clients(['hold', url, String(idleConnections)]);
-  await new Promise((r) => setTimeout(r, 2000)); // let the servers settle after the burst
-  const after = treeRss(pid).totalBytes;
+  if (result.open !== idleConnections) throw new Error(`${url}: ${result.open} of ${idleConnections} opened`);
+  const perConnectionKb = () => Math.round(((treeRss(pid).totalBytes - before) / idleConnections / 1024) * 10) / 10;
+  await sleep(2000);
+  const kbPerConnection = perConnectionKb();
+  await sleep((settleS - 2) * 1000);
+  const kbPerConnectionSettled = perConnectionKb();
   child.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 2000)); // their side of the connections closes
-  return { openMs: result.openMs, kbPerConnection: Math.round(((after - before) / idleConnections / 1024) * 10) / 10 };
+  await sleep(2000); // their side of the connections closes
+  return { openMs: result.openMs, kbPerConnection, kbPerConnectionSettled };
 }
 
 function nginxConfig(dir: string, port: number, echo: number): string {
@@ -160,9 +174,15 @@ export function printWebSocket(r: WebSocketResults): void {
     `\nWebSocket: ${idleConnections} idle connections held (open-file limit ${fileLimit}; load on its own process, ` +
       `${pinningNote()})`,
   );
-  console.log('server     open all, ms   RSS per connection, KB (a proxy holds two sockets for one)');
+  console.log(
+    `RSS per connection in KB (a proxy holds two sockets for one), 2 s and ${settleS} s after the last one opened`,
+  );
+  console.log('server     open all, ms   RSS/conn at 2 s   settled');
   for (const [name, i] of Object.entries(r.idle))
-    console.log(`${name.padEnd(10)} ${String(i.openMs).padStart(12)}   ${i.kbPerConnection.toFixed(1).padStart(8)}`);
+    console.log(
+      `${name.padEnd(10)} ${String(i.openMs).padStart(12)}   ${i.kbPerConnection.toFixed(1).padStart(15)}` +
+        `   ${(i.kbPerConnectionSettled ?? NaN).toFixed(1).padStart(7)}`,
+    );
   console.log(`\nEcho round trips/s, 50 connections, ${rounds} alternating rounds of ${durationS} s, medians`);
   console.log('message   direct   tollgate    nginx   tollgate ÷ direct   tollgate ÷ nginx');
   for (const [size, by] of Object.entries(r.echo)) {

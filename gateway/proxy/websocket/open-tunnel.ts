@@ -1,0 +1,257 @@
+/**
+ * A WebSocket connection once the upstream answered 101 (tunnel.ts made it): the two sockets piped both ways with
+ * backpressure, frames followed by their headers only (frames.ts), the gateway's own closes (idle, lifetime, pings
+ * unanswered, a message too big, shutdown) and the interim events of a connection that stays open. Its state is
+ * fields of one object and its listeners are made once: an idle connection costs little beyond its two sockets.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { RequestContext } from '../context.ts';
+import type { CompiledRoute } from '../snapshot.ts';
+import { CLOSE, closeFrame, FrameTracker, PING_TO_CLIENT, pingToUpstream } from './frames.ts';
+import type { CloseReason, WebSocketTraffic } from './metrics.ts';
+import { stateOf, type Runtime } from '../runtime.ts';
+import { interimRecord } from '../events/access-event.ts';
+
+/** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
+export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
+
+/** How long a client has to close its side after the gateway ended the connection. */
+const CLOSE_GRACE_MS = 5000;
+
+export class OpenTunnel {
+  readonly #ctx: RequestContext;
+  readonly #route: CompiledRoute;
+  readonly #client: ClientSide;
+  readonly #upstreamSocket: Socket;
+  readonly #fromClient = new FrameTracker();
+  readonly #toClient = new FrameTracker();
+  /** The target and the limits let go of the connection. */
+  readonly #release: () => void;
+  readonly #traffic: WebSocketTraffic;
+  /** The end as the access event records it: the first close frame's code either way (1006 while none), and why. */
+  readonly #closed = { code: 1006, reason: 'client' as CloseReason };
+  #ended = false;
+  /** The gateway sent the client a close frame of its own: what the upstream sends after it is dropped. */
+  #closeSent = false;
+  /** Graceful shutdown told this connection to close. */
+  #draining = false;
+  #pinger: NodeJS.Timeout | undefined = undefined;
+  /** Who sent the first close frame. */
+  #closer: 'client' | 'upstream' | undefined = undefined;
+  /** Whether the client sent anything since the last ping, and for how many pings in a row it did not. */
+  #heardFromClient = true;
+  #silentPings = 0;
+  /** The sweep's clocks (performance.now()): opened, bytes moved as of the last sweep and since when none have. */
+  readonly #openedMs = performance.now();
+  #seenBytes = 0;
+  #quietSinceMs = this.#openedMs;
+  /** When the last interim event went (or the tunnel opened). */
+  #reportedAtMs = this.#openedMs;
+
+  constructor(
+    ctx: RequestContext,
+    route: CompiledRoute,
+    client: ClientSide,
+    upstream: Socket,
+    head: Buffer,
+    release: () => void,
+  ) {
+    this.#ctx = ctx;
+    this.#route = route;
+    this.#client = client;
+    this.#upstreamSocket = upstream;
+    this.#release = release;
+    if (ctx.recorded) {
+      ctx.messagesIn = this.#fromClient;
+      ctx.messagesOut = this.#toClient;
+      ctx.closed = this.#closed;
+    }
+    const metrics = ctx.snapshot.metrics.websocket;
+    this.#traffic = metrics.traffic(route.service.name);
+    metrics.open.inc({ service: route.service.name });
+    openTunnels(ctx.snapshot.runtime).add(this);
+    const ws = route.service.config.websocket;
+    if (ws.ping_interval_ms > 0) this.#pinger = setInterval(this.#ping, ws.ping_interval_ms);
+    client.on('data', this.#fromClientData);
+    if (head.length > 0 && this.#seen(this.#toClient, head)) client.write(head);
+    upstream.on('data', this.#fromUpstreamData);
+    // Each of these comes once: plain listeners, no once() wrapper per connection.
+    upstream.on('end', this.#upstreamEnded);
+    upstream.on('error', this.#upstreamBroke);
+    upstream.on('close', this.#upstreamBroke);
+    client.on('end', this.#clientEnded);
+    client.on('close', this.#clientClosed);
+  }
+
+  readonly #fromClientData = (chunk: Buffer): void => {
+    const upstream = this.#upstreamSocket;
+    if (upstream.destroyed || !this.#seen(this.#fromClient, chunk)) return;
+    if (!upstream.write(chunk)) {
+      this.#client.pause();
+      upstream.once('drain', this.#resumeClient);
+    }
+  };
+
+  // After a close frame of the gateway's own, what the upstream sends is not the client's to read.
+  readonly #fromUpstreamData = (chunk: Buffer): void => {
+    const client = this.#client;
+    if (client.destroyed || this.#closeSent || !this.#seen(this.#toClient, chunk)) return;
+    if (!client.write(chunk)) {
+      this.#upstreamSocket.pause();
+      client.once('drain', this.#resumeUpstream);
+    }
+  };
+
+  readonly #resumeClient = (): void => void this.#client.resume();
+  readonly #resumeUpstream = (): void => void this.#upstreamSocket.resume();
+  readonly #upstreamEnded = (): void => this.#end(CLOSE.goingAway, this.#draining ? 'shutdown' : 'upstream');
+  readonly #upstreamBroke = (): void => this.#end(CLOSE.internalError, 'upstream_error');
+  readonly #clientEnded = (): void => void this.#upstreamSocket.end();
+
+  readonly #clientClosed = (): void => {
+    const closed = this.#closed;
+    openTunnels(this.#ctx.snapshot.runtime).delete(this);
+    if (!this.#ended && this.#draining) closed.reason = 'shutdown';
+    this.#ended = true;
+    clearInterval(this.#pinger);
+    this.#upstreamSocket.destroy();
+    this.#release();
+    const metrics = this.#ctx.snapshot.metrics.websocket;
+    const service = this.#route.service.name;
+    metrics.open.dec({ service });
+    metrics.closed.inc({ service, reason: closed.reason });
+  };
+
+  /**
+   * A chunk on its way through: counted, its frames followed; false when it must not be passed on (a client's
+   * message over max_message_bytes, which ends the connection).
+   */
+  #seen(frames: FrameTracker, chunk: Buffer): boolean {
+    const ctx = this.#ctx;
+    const closed = this.#closed;
+    const before = frames.count;
+    frames.push(chunk);
+    const inbound = frames === this.#fromClient;
+    if (closed.code === 1006 && frames.closeCode !== 0) {
+      closed.code = frames.closeCode;
+      this.#closer ??= inbound ? 'client' : 'upstream';
+    }
+    const traffic = this.#traffic;
+    if (inbound) {
+      ctx.bytesIn += chunk.length;
+      traffic.bytes.in += chunk.length;
+      traffic.messages.in += frames.count - before;
+      this.#heardFromClient = true;
+      const maxMessage = this.#route.service.config.websocket.max_message_bytes;
+      if (maxMessage === 0 || frames.messageBytes <= maxMessage) return true;
+      this.#end(CLOSE.tooBig, 'message_too_big'); // the message is not passed on: the upstream connection goes
+      return false;
+    }
+    ctx.bytesOut += chunk.length;
+    traffic.bytes.out += chunk.length;
+    traffic.messages.out += frames.count - before;
+    return true;
+  }
+
+  /**
+   * The gateway ends the connection (idle, lifetime, the upstream gone): a close frame to the client when the
+   * upstream sent none and one fits between frames, then both connections end. A connection its close handshake
+   * ended was ended by the side that sent the first close frame.
+   */
+  #end(code: number, why: CloseReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const client = this.#client;
+    this.#closed.reason = why === 'upstream' ? (this.#closer ?? why) : why;
+    this.#sendClose(code);
+    client.end();
+    this.#upstreamSocket.destroy();
+    // The client may be paused behind the upstream's backpressure, which will never drain now: read on to its end
+    // (dropping what comes), and cut it should it never close its side.
+    client.resume();
+    setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  // Pings go only between frames, so neither side ever sees one inside another frame; the client's pong goes on to
+  // the upstream and the upstream's to the client, where an unsolicited pong is allowed (RFC 6455 5.5.3). A client
+  // silent for two pings in a row is taken for gone.
+  readonly #ping = (): void => {
+    this.#silentPings = this.#heardFromClient ? 0 : this.#silentPings + 1;
+    this.#heardFromClient = false;
+    if (this.#silentPings >= 2) return void this.#end(CLOSE.goingAway, 'idle');
+    const client = this.#client;
+    const upstream = this.#upstreamSocket;
+    const toClient = this.#toClient;
+    const fromClient = this.#fromClient;
+    if (toClient.atBoundary && !toClient.closed && !this.#closeSent && client.writable) client.write(PING_TO_CLIENT);
+    if (fromClient.atBoundary && !fromClient.closed && upstream.writable) upstream.write(pingToUpstream());
+  };
+
+  /**
+   * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
+   * either way for idle_timeout_ms or past max_lifetime_ms; an interim event once events.interim_ms has passed
+   * since its last one. Each tunnel keeps the config it started with.
+   */
+  sweep(nowMs: number): void {
+    if (this.#ended) return;
+    const ctx = this.#ctx;
+    const ws = this.#route.service.config.websocket;
+    const moved = ctx.bytesIn + ctx.bytesOut;
+    if (moved !== this.#seenBytes) {
+      this.#seenBytes = moved;
+      this.#quietSinceMs = nowMs;
+    } else if (ws.idle_timeout_ms > 0 && nowMs - this.#quietSinceMs >= ws.idle_timeout_ms)
+      return void this.#end(CLOSE.goingAway, 'idle');
+    if (ws.max_lifetime_ms > 0 && nowMs - this.#openedMs >= ws.max_lifetime_ms)
+      return void this.#end(CLOSE.goingAway, 'lifetime');
+    const events = ctx.snapshot.runtime.events;
+    if (!ctx.recorded || events === undefined) return;
+    if (nowMs - this.#reportedAtMs < ctx.snapshot.config.events.interim_ms) return;
+    this.#reportedAtMs = nowMs;
+    events.append((node) => interimRecord(ctx, node, nowMs));
+  }
+
+  /**
+   * Graceful shutdown: the client is told the gateway is going away (1001) where a close frame fits; its answering
+   * close frame goes on to the upstream, whose own close then ends both connections within the drain time.
+   */
+  goingAway(): void {
+    this.#draining = true;
+    this.#closed.reason = 'shutdown';
+    this.#sendClose(CLOSE.goingAway);
+  }
+
+  #sendClose(code: number): void {
+    const client = this.#client;
+    const toClient = this.#toClient;
+    if (this.#closeSent || toClient.closed) return;
+    if (!toClient.atBoundary || !client.writable) return;
+    this.#closeSent = true;
+    if (this.#closed.code === 1006) this.#closed.code = code;
+    client.write(closeFrame(code));
+  }
+}
+
+/**
+ * How often open tunnels are looked after (WebSocketTunnel.sweep): idle_timeout_ms and max_lifetime_ms are kept to
+ * within this, and interim events come this late at most. One timer for every tunnel instead of three per tunnel.
+ */
+const SWEEP_MS = 250;
+
+/** The open tunnels of this process: swept, and told to close when it shuts down. */
+function openTunnels(runtime: Runtime): Set<OpenTunnel> {
+  return stateOf(runtime, 'websocket-tunnels', () => {
+    const open = new Set<OpenTunnel>();
+    const sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const tunnel of open) tunnel.sweep(now);
+    }, SWEEP_MS);
+    sweeper.unref();
+    runtime.closers.push(() => clearInterval(sweeper));
+    runtime.drainers.push(() => {
+      for (const tunnel of open) tunnel.goingAway();
+    });
+    return open;
+  });
+}
