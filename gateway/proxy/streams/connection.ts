@@ -1,9 +1,8 @@
 /**
- * One TCP connection through a stream: from the client's PROXY header (when
- * a trusted balancer sends one), IP lists and limits, through TLS
- * termination or a ClientHello read for SNI routing, to a target picked by
- * the upstream's balancer; then both sockets are piped with backpressure
- * until one side is done. One access event when it ends, refused or proxied.
+ * One TCP connection through a stream: from the client's PROXY header (when a trusted balancer sends one), IP
+ * lists and limits, through TLS termination or a ClientHello read for SNI routing, to a target picked by the
+ * upstream's balancer; then both sockets are piped with backpressure until one side is done (the target's reads
+ * into a buffer of the connection's own, target-reads.ts). One access event when it ends, refused or proxied.
  */
 import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -21,6 +20,7 @@ import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamR
 import { readPrefix } from './prefix.ts';
 import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
 import { upstreamEndpoint } from './target-address.ts';
+import { TargetReads } from './target-reads.ts';
 
 /** What a connection needs of the stream listeners it came through. */
 export interface StreamHooks {
@@ -176,7 +176,9 @@ export class StreamConnection {
     target.active++;
     this.connectStartMs = performance.now();
     const { host, port, servername } = upstreamEndpoint(target, pool);
-    const raw = connect({ host, port, allowHalfOpen: true });
+    const readBytes = this.stream.config.read_buffer_bytes;
+    const reads = pool.tls === undefined && readBytes > 0 ? new TargetReads(readBytes) : undefined;
+    const raw = connect({ host, port, allowHalfOpen: true, onread: reads?.onread });
     raw.setNoDelay(true);
     const send = this.stream.config.proxy_protocol.send;
     if (send !== 'off') {
@@ -212,11 +214,11 @@ export class StreamConnection {
       raw.setTimeout(0);
       pool.passive.recordSuccess(target);
       breaker?.recordOutcome(performance.now(), false);
-      this.#pipe(client, upstream, first);
+      this.#pipe(client, upstream, first, reads);
     });
   }
 
-  #pipe(client: Socket, upstream: Socket, first: Buffer): void {
+  #pipe(client: Socket, upstream: Socket, first: Buffer, reads: TargetReads | undefined): void {
     this.#piped = true;
     const hooks = this.#hooks;
     const name = this.stream.name;
@@ -231,11 +233,25 @@ export class StreamConnection {
     client.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
     });
-    upstream.on('data', (chunk: Buffer) => {
-      this.bytesOut += chunk.length;
-    });
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (reads === undefined) {
+      upstream.on('data', (chunk: Buffer) => {
+        this.bytesOut += chunk.length;
+      });
+      upstream.pipe(client);
+    } else {
+      const resume = () => upstream.resume();
+      reads.pipeTo((chunk) => {
+        this.bytesOut += chunk.length;
+        if (client.destroyed) return true;
+        const more = client.write(chunk);
+        reads.written(client);
+        if (!more) client.once('drain', resume);
+        return more;
+      });
+      // What pipe() does at the target's end: the client's side ends too (a half-close passed on).
+      upstream.once('end', () => client.end());
+    }
     client.once('end', () => end('client'));
     upstream.once('end', () => end('upstream'));
     client.on('error', () => end('client'));

@@ -1,6 +1,7 @@
 // `npm run bench -- --tcp`: TCP streams through Tollgate beside a bare Node `net` pipe, HAProxy and nginx `stream`,
 // each with one process (one thread), all on loopback.
-//   1. Bulk: iperf3, one stream, BENCH_DURATION_S (default 10) per measurement, Gbit/s received.
+//   1. Bulk: iperf3, one stream, BENCH_DURATION_S (default 10) per measurement, Gbit/s received: the client
+//      sending (upload), then the server sending (download, iperf3 -R).
 //   2. Short connections: 50 loops each connecting, sending 64 bytes, reading the echo and closing; connections/s.
 // BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
 import { execFile } from 'node:child_process';
@@ -23,8 +24,9 @@ const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const run = promisify(execFile);
 
 export interface TcpResults {
-  /** Gbit/s by server, one entry per round. */
+  /** Gbit/s by server, one entry per round: the client sending, and (`download`) the server sending. */
   bulk: Record<string, number[]>;
+  download?: Record<string, number[]>;
   /** Connections/s by server, one entry per round. */
   short: Record<string, number[]>;
 }
@@ -35,7 +37,7 @@ interface Ports {
   short: number;
 }
 
-async function iperf(port: number): Promise<number> {
+async function iperf(port: number, reverse = false): Promise<number> {
   const [cmd, args] = pinned('support', 'iperf3', [
     '-c',
     '127.0.0.1',
@@ -44,6 +46,7 @@ async function iperf(port: number): Promise<number> {
     '-t',
     String(durationS),
     '-J',
+    ...(reverse ? ['-R'] : []),
   ]);
   const { stdout } = await run(cmd, args, { maxBuffer: 1 << 24 });
   return Math.round(JSON.parse(stdout).end.sum_received.bits_per_second / 1e7) / 100;
@@ -157,9 +160,10 @@ export async function runTcp(): Promise<TcpResults | undefined> {
 
     const servers: Record<string, Ports> = { direct: back, 'node pipe': pipe, tollgate: tg, haproxy: hp, nginx: ng };
     const names = Object.keys(servers);
-    const result: TcpResults = { bulk: {}, short: {} };
+    const result: Required<TcpResults> = { bulk: {}, download: {}, short: {} };
     for (const n of names) {
       result.bulk[n] = [];
+      result.download[n] = [];
       result.short[n] = [];
     }
     for (let r = 0; r < rounds; r++) {
@@ -167,6 +171,7 @@ export async function runTcp(): Promise<TcpResults | undefined> {
         const name = names[(r + k) % names.length]!;
         console.log(`  round ${r + 1}: ${name} ...`);
         result.bulk[name]!.push(await iperf(servers[name]!.bulk));
+        result.download[name]!.push(await iperf(servers[name]!.bulk, true));
         result.short[name]!.push(await shortConnections(servers[name]!.short));
       }
     }
@@ -180,16 +185,22 @@ export function printTcp(r: TcpResults): void {
   console.log(
     `\nTCP streams, one process each, ${rounds} alternating rounds of ${durationS} s, medians (${pinningNote()})`,
   );
-  console.log('server       iperf3 Gbit/s   short connections/s');
+  // Results kept from before the download measurement have none.
+  const download = (name: string) => (r.download ? median(r.download[name]!) : Number.NaN);
+  console.log('server       iperf3 Gbit/s: upload   download   short connections/s');
   for (const name of Object.keys(r.bulk)) {
     const bulk = median(r.bulk[name]!).toFixed(2);
-    console.log(`${name.padEnd(12)} ${bulk.padStart(13)}   ${String(median(r.short[name]!)).padStart(19)}`);
+    console.log(
+      `${name.padEnd(12)} ${bulk.padStart(21)}   ${download(name).toFixed(2).padStart(8)}` +
+        `   ${String(median(r.short[name]!)).padStart(19)}`,
+    );
   }
-  const t = { bulk: median(r.bulk.tollgate!), short: median(r.short.tollgate!) };
-  console.log('\ntollgate ÷     iperf3   short connections');
+  const t = { bulk: median(r.bulk.tollgate!), download: download('tollgate'), short: median(r.short.tollgate!) };
+  console.log('\ntollgate ÷     upload   download   short connections');
   for (const name of ['node pipe', 'haproxy', 'nginx'])
     console.log(
       `${name.padEnd(12)} ${(t.bulk / median(r.bulk[name]!)).toFixed(2).padStart(8)}` +
+        `   ${(t.download / download(name)).toFixed(2).padStart(8)}` +
         `   ${(t.short / median(r.short[name]!)).toFixed(2).padStart(17)}`,
     );
 }
