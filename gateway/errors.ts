@@ -235,6 +235,11 @@ export const errors = {
     message: 'The store of the config or of the apps did not answer.',
     errorClass: 'internal',
   },
+  GW_ERR_CONSOLE_NOT_BUILT: {
+    status: 503,
+    message: 'The admin console is not built in this installation.',
+    errorClass: 'internal',
+  },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof errors;

@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -320,6 +320,10 @@ h2spec_down() { log "h2spec has no daemon to stop"; }
 h2spec_status() { go_tool_status h2spec; }
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
+# The console's browser tests (test/console/) drive Debian's Chromium with playwright-core, never a downloaded browser.
+chromium_up() { tool_up chromium chromium TOLLGATE_TEST_CHROMIUM; }
+chromium_down() { log "the console tests start and stop their own browser"; }
+chromium_status() { tool_status chromium; }
 h2load_up() { tool_up h2load nghttp2-client TOLLGATE_BENCH_H2LOAD; }
 h2load_down() { log "h2load has no daemon to stop"; }
 h2load_status() { tool_status h2load; }

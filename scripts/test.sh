@@ -16,9 +16,12 @@ npx biome check
 echo "== bundle"
 node scripts/bundle.ts
 export TOLLGATE_TEST_CLI="${TOLLGATE_TEST_CLI:-dist/bundle/cli.js}"
+echo "== console (typecheck, then build into dist/console)"
+npx tsc -p gateway/control/console/app
+node scripts/console.ts
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`
@@ -40,6 +43,7 @@ use_service valgrind TOLLGATE_TEST_VALGRIND "$(command -v valgrind || true)"
 use_service h2spec TOLLGATE_TEST_H2SPEC "$PWD/.services/bin/h2spec"
 use_service autobahn TOLLGATE_TEST_WSTEST "$PWD/.services/autobahn/wstest"
 use_service haproxy TOLLGATE_TEST_HAPROXY "$(command -v haproxy || true)"
+use_service chromium TOLLGATE_TEST_CHROMIUM "$(command -v chromium || true)"
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi

@@ -15,6 +15,8 @@ import {
   type DailyAppRow,
   type DailySelection,
   type LiveSnapshot,
+  type RecentEvent,
+  type RecentSelection,
   type ReportSource,
   type TrafficSelection,
 } from '../reports/source.ts';
@@ -40,6 +42,8 @@ export interface ClickHouseReportSourceOptions {
 const ARRAYS: ReadonlySet<string> = new Set(['rejections', 'latency_buckets', 'protocols', 'grpc_statuses']);
 /** ClickHouse error codes of a database or table that is not there: 81 UNKNOWN_DATABASE, 60 UNKNOWN_TABLE. */
 const NOT_MIGRATED: ReadonlySet<number> = new Set([60, 81]);
+/** How far back GET /events/recent looks in ClickHouse. */
+const RECENT_WINDOW_S = 600;
 
 export class ClickHouseReportSource implements ReportSource {
   readonly #clickhouse: ClickHouseClient;
@@ -101,6 +105,47 @@ ORDER BY bucket, app_id`,
         throw new ReportsUnavailableError('ClickHouse cannot be reached or did not answer in time.', { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * The newest raw events of the last ten minutes (so the read stays within today's partition and a small range of
+   * its sort order's time), newest first; interim events are not requests and are left out.
+   */
+  async recentEvents(q: RecentSelection): Promise<RecentEvent[]> {
+    const sinceS = Math.floor(this.#now() / 1000) - RECENT_WINDOW_S;
+    const where = [`ts >= ${dateTimeFromEpochS(sinceS)}`, 'interim = 0'];
+    if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
+    if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
+    if (q.statusFrom !== undefined) where.push(`status >= ${Math.trunc(q.statusFrom)}`);
+    if (q.statusTo !== undefined) where.push(`status <= ${Math.trunc(q.statusTo)}`);
+    return this.#answer(async () => {
+      const rows = await this.#clickhouse.query<Record<string, string | number>>(
+        `SELECT event_id, toUInt32(ts) AS ts_s, ts_ms, app_id, service, route, method, status, protocol, total_us,
+  client_ip, target, error_class, grpc_status, bytes_in, bytes_out, trace_id
+FROM access_events
+WHERE ${where.join(' AND ')}
+ORDER BY ts DESC, ts_ms DESC
+LIMIT ${Math.max(1, Math.min(500, Math.trunc(q.limit)))}`,
+      );
+      return rows.map((r) => ({
+        id: String(r.event_id),
+        time: new Date(Number(r.ts_s) * 1000 + Number(r.ts_ms)).toISOString(),
+        app_id: String(r.app_id),
+        service: String(r.service),
+        route: String(r.route),
+        method: String(r.method),
+        status: Number(r.status),
+        protocol: String(r.protocol),
+        total_ms: Math.round(Number(r.total_us) / 100) / 10,
+        client_ip: String(r.client_ip),
+        target: String(r.target),
+        error_class: String(r.error_class),
+        grpc_status: Number(r.grpc_status) < 0 ? null : Number(r.grpc_status),
+        bytes_in: Number(r.bytes_in),
+        bytes_out: Number(r.bytes_out),
+        trace_id: String(r.trace_id),
+      }));
+    });
   }
 
   /** Never throws: an absent or slow Redis answers `degraded` with the reason within liveTimeoutMs. */

@@ -55,6 +55,8 @@ async function answer(message: ToThread): Promise<unknown> {
       return store.dailyAppRows(message.selection);
     case 'live':
       return collector.live();
+    case 'recent':
+      return collector.recent(message.selection);
     case 'stop':
       clearInterval(statsTimer);
       await collector.stop();

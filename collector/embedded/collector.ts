@@ -3,6 +3,8 @@ import { emptyView, readEvent } from '../aggregate/event-view.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
+import { RecentEvents } from './recent-events.ts';
+import type { RecentEvent, RecentSelection } from '../reports/source.ts';
 import { discoverLogDirs, logEndPosition, type LogSource } from './sources.ts';
 import { StalePositionError, type DeadLetter, type EmbeddedStore } from './store.ts';
 import { outageLog } from '../../shared/outage-log.ts';
@@ -74,6 +76,8 @@ export class EmbeddedCollector {
   };
   /** Every record is read into this one view: counting makes no object or string per event. */
   readonly #view = emptyView();
+  /** Copies of the newest requests' records, for the live tail. */
+  readonly #recent = new RecentEvents();
   #pass: Promise<number> = Promise.resolve(0);
   #loop: Promise<void> | undefined;
   #stopping = false;
@@ -101,6 +105,11 @@ export class EmbeddedCollector {
 
   live(): LiveSnapshot {
     return this.#live.snapshot();
+  }
+
+  /** The newest requests counted that match, newest first. */
+  recent(q: RecentSelection): RecentEvent[] {
+    return this.#recent.newest(q);
   }
 
   /** Called after every stored batch (for the batch-duration histogram). */
@@ -205,6 +214,7 @@ export class EmbeddedCollector {
         }
         aggregator.add(event);
         if (event.interim) return; // traffic of a connection still open, not a request
+        this.#recent.add(payload);
         const second = Math.floor(event.startMs / 1000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
       });

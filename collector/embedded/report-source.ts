@@ -3,6 +3,8 @@ import type {
   DailyAppRow,
   DailySelection,
   LiveSnapshot,
+  RecentEvent,
+  RecentSelection,
   ReportSource,
   TrafficSelection,
 } from '../reports/source.ts';
@@ -12,9 +14,9 @@ import type { EmbeddedStore } from './store.ts';
 /** The reports API over the single-node store, with live stats from the in-process collector. */
 export class EmbeddedReportSource implements ReportSource {
   readonly #store: EmbeddedStore;
-  readonly #collector: Pick<EmbeddedCollector, 'live'>;
+  readonly #collector: Pick<EmbeddedCollector, 'live' | 'recent'>;
 
-  constructor(store: EmbeddedStore, collector: Pick<EmbeddedCollector, 'live'>) {
+  constructor(store: EmbeddedStore, collector: Pick<EmbeddedCollector, 'live' | 'recent'>) {
     this.#store = store;
     this.#collector = collector;
   }
@@ -29,5 +31,9 @@ export class EmbeddedReportSource implements ReportSource {
 
   async live(): Promise<LiveSnapshot> {
     return this.#collector.live();
+  }
+
+  async recentEvents(q: RecentSelection): Promise<RecentEvent[]> {
+    return this.#collector.recent(q);
   }
 }

@@ -1,5 +1,5 @@
 import type { CollectorStats } from './collector.ts';
-import type { DailySelection, TrafficSelection } from '../reports/source.ts';
+import type { DailySelection, RecentSelection, TrafficSelection } from '../reports/source.ts';
 
 /** What the collector thread is started with. */
 export interface ThreadOptions {
@@ -15,6 +15,7 @@ export type ToThread =
   | { id: number; op: 'traffic'; selection: TrafficSelection }
   | { id: number; op: 'dailyApps'; selection: DailySelection }
   | { id: number; op: 'live' }
+  | { id: number; op: 'recent'; selection: RecentSelection }
   | { id: number; op: 'stop' };
 
 export type FromThread =

@@ -6,6 +6,8 @@ import {
   type DailyAppRow,
   type DailySelection,
   type LiveSnapshot,
+  type RecentEvent,
+  type RecentSelection,
   type ReportSource,
   type TrafficSelection,
 } from '../reports/source.ts';
@@ -89,6 +91,10 @@ export class CollectorThread implements ReportSource {
 
   dailyApps(selection: DailySelection): Promise<DailyAppRow[]> {
     return this.#call({ op: 'dailyApps', selection }) as Promise<DailyAppRow[]>;
+  }
+
+  recentEvents(selection: RecentSelection): Promise<RecentEvent[]> {
+    return this.#call({ op: 'recent', selection }) as Promise<RecentEvent[]>;
   }
 
   /** The worker thread's id while one runs (never 0, the main thread's). */

@@ -118,3 +118,22 @@ function calendarDateMs(value: string): number | undefined {
   if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day) return undefined;
   return ms;
 }
+
+/** `limit` as an integer from 1 to `max`, `fallback` when absent. */
+export function limitParam(query: Query, max: number, fallback: number): number {
+  const text = optionalString(query, 'limit');
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new ParamError('limit', `must be an integer from 1 to ${max}`);
+  return n;
+}
+
+/** `status` as one status (`429`) or a class (`4xx`): the range of statuses it takes in. */
+export function statusParam(query: Query): { statusFrom?: number; statusTo?: number } {
+  const text = optionalString(query, 'status');
+  if (text === undefined) return {};
+  const m = /^([1-5])(xx|\d\d)$/i.exec(text);
+  if (m === null) throw new ParamError('status', 'must be a status such as 429 or a class such as 5xx');
+  if (m[2].toLowerCase() === 'xx') return { statusFrom: Number(m[1]) * 100, statusTo: Number(m[1]) * 100 + 99 };
+  return { statusFrom: Number(text), statusTo: Number(text) };
+}

@@ -6,9 +6,11 @@ import {
   classFilter,
   DAY_MS,
   dateParam,
+  limitParam,
   oneOf,
   optionalString,
   rejectUnknown,
+  statusParam,
   timeParam,
 } from './params.ts';
 import type { ReportSource } from './source.ts';
@@ -31,6 +33,7 @@ type Query = Record<string, unknown>;
  *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=&protocol=&grpc_status=
  *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv&protocol=&grpc_status=   (both dates inclusive)
  *   GET /stats/live
+ *   GET /events/recent?limit=&app=&service=&status=
  */
 export function registerReportRoutes(
   app: FastifyInstance,
@@ -97,6 +100,29 @@ export function registerReportRoutes(
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${name}"`)
         .send(qpdCsv(rows));
+    },
+  );
+
+  app.get(
+    '/events/recent',
+    doc(
+      'The newest access events (requests, refused ones included), newest first: the live tail.',
+      'Query: `limit` (1..500, default 50), `app`, `service`, `status` (one status such as `429`, or a class such as ' +
+        '`5xx`). A bounded sample of what the collector counted last (single node: the last 1,024 requests; ' +
+        'cluster: ClickHouse raw events of the last ten minutes), not a report. Answers `{events: [{id, time, ' +
+        'app_id, service, route, method, status, protocol, total_ms, client_ip, target, error_class, grpc_status, ' +
+        'bytes_in, bytes_out, trace_id}]}`.',
+    ),
+    async (req) => {
+      const query = req.query as Query;
+      rejectUnknown(query, ['limit', 'app', 'service', 'status']);
+      const events = await source.recentEvents({
+        limit: limitParam(query, 500, 50),
+        appId: optionalString(query, 'app'),
+        service: optionalString(query, 'service'),
+        ...statusParam(query),
+      });
+      return { events };
     },
   );
 

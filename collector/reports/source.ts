@@ -13,6 +13,50 @@ export interface ReportSource {
   /** Requests and billable requests per app and UTC day in [fromMs, toMs), summed over services. */
   dailyApps(q: DailySelection): Promise<DailyAppRow[]>;
   live(): Promise<LiveSnapshot>;
+  /** The newest access events that match, newest first (the console's live tail): a bounded sample, not a report. */
+  recentEvents(q: RecentSelection): Promise<RecentEvent[]>;
+}
+
+export interface RecentSelection {
+  /** At most this many (1..500). */
+  limit: number;
+  appId?: string;
+  service?: string;
+  /** Statuses from..to inclusive: one status (429 to 429) or a class (500 to 599). */
+  statusFrom?: number;
+  statusTo?: number;
+}
+
+/** One access event as GET /events/recent shows it. */
+export interface RecentEvent {
+  id: string;
+  /** Request start, ISO 8601 UTC with milliseconds. */
+  time: string;
+  app_id: string;
+  service: string;
+  route: string;
+  method: string;
+  status: number;
+  protocol: string;
+  total_ms: number;
+  client_ip: string;
+  target: string;
+  error_class: string;
+  /** The gRPC status of a gRPC call, else null. */
+  grpc_status: number | null;
+  bytes_in: number;
+  bytes_out: number;
+  trace_id: string;
+}
+
+/** Whether an event with these fields is one `q` asks for. */
+export function matchesRecent(q: RecentSelection, appId: string, service: string, status: number): boolean {
+  return (
+    (q.appId === undefined || appId === q.appId) &&
+    (q.service === undefined || service === q.service) &&
+    (q.statusFrom === undefined || status >= q.statusFrom) &&
+    (q.statusTo === undefined || status <= q.statusTo)
+  );
 }
 
 /**

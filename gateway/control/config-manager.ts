@@ -168,6 +168,13 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
     );
   }
 
+  version(version: number): Promise<ConfigVersion | undefined> {
+    return fromStore(
+      this.store.get(version),
+      `the config store did not answer, so version ${version} could not be read: retry once it does`,
+    );
+  }
+
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = await fromStore(
       this.store.get(version),

@@ -108,6 +108,8 @@ export interface ControlPlane {
    */
   edit(change: ConfigEdit, note: string, ifMatch?: number[]): Promise<EditResult>;
   history(limit: number): Promise<ConfigVersionSummary[]>;
+  /** One version with its config; undefined when it is not in the history. */
+  version(version: number): Promise<ConfigVersion | undefined>;
   /** An edit to that version's config (see edit). Undefined when the version is not in the history. */
   rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined>;
   /**

@@ -7,6 +7,8 @@ import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
 import { LiveStats } from '../../collector/embedded/live-stats.ts';
 import { EmbeddedReportSource } from '../../collector/embedded/report-source.ts';
 import { EmbeddedStore } from '../../collector/embedded/store.ts';
+import { RecentEvents } from '../../collector/embedded/recent-events.ts';
+import { encode } from '../../shared/access-event-codec.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
 import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 
@@ -70,7 +72,13 @@ async function server(t: { after(fn: () => Promise<void> | void): void }): Promi
   // Like the admin server: the request id comes from X-Request-Id.
   const app = Fastify({ genReqId: (req) => String(req.headers['x-request-id'] ?? 'generated') });
   installErrorReplies(app); // as the admin server does
-  registerReportRoutes(app, new EmbeddedReportSource(store, { live: () => live.snapshot() }), { now: () => NOW });
+  const recent = new RecentEvents(128);
+  for (const e of events()) recent.add(encode(e));
+  const collector = {
+    live: () => live.snapshot(),
+    recent: (q: Parameters<RecentEvents['newest']>[0]) => recent.newest(q),
+  };
+  registerReportRoutes(app, new EmbeddedReportSource(store, collector), { now: () => NOW });
   await app.ready();
   t.after(async () => {
     await app.close();
@@ -205,6 +213,49 @@ test('live stats give the current qps and today per app and service', async (t) 
   assert.deepEqual(res.body, { status: 'ok', qps: 4, today: [{ app_id: 'acme', service: 'api', requests: 3 }] });
 });
 
+test('recent events come newest first, filtered by app, service and status or status class, limited', async (t) => {
+  const app = await server(t);
+  const all = (await get(app, '/events/recent?limit=500')).body.events;
+  assert.equal(all.length, events().length, 'the ring holds them all');
+  // Newest counted first: the ring's order is the order the collector counted them in.
+  assert.equal(all[0].status, 301);
+  assert.deepEqual(Object.keys(all[0]).sort(), [
+    'app_id',
+    'bytes_in',
+    'bytes_out',
+    'client_ip',
+    'error_class',
+    'grpc_status',
+    'id',
+    'method',
+    'protocol',
+    'route',
+    'service',
+    'status',
+    'target',
+    'time',
+    'total_ms',
+    'trace_id',
+  ]);
+  const refused = (await get(app, '/events/recent?status=4xx')).body.events;
+  assert.deepEqual(
+    refused.map((e: { status: number }) => e.status),
+    [429, 404],
+  );
+  assert.equal(refused[0].error_class, 'rate_limited');
+  const exact = (await get(app, '/events/recent?status=503&service=search')).body.events;
+  assert.deepEqual(
+    exact.map((e: { total_ms: number }) => e.total_ms),
+    [600],
+  );
+  const beta = (await get(app, `/events/recent?app=${encodeURIComponent('beta, inc "b"')}&limit=1`)).body.events;
+  assert.deepEqual(
+    beta.map((e: { status: number }) => e.status),
+    [429],
+  );
+  assert.equal((await get(app, '/events/recent')).body.events.length, 50, 'limit defaults to 50');
+});
+
 test('parameter errors are 400 GW_ERR_BAD_REQUEST naming the field', async (t) => {
   const app = await server(t);
   const cases: Array<[string, string]> = [
@@ -230,6 +281,12 @@ test('parameter errors are 400 GW_ERR_BAD_REQUEST naming the field', async (t) =
     [`/reports/traffic?${RANGE}&grpc_status=OK&protocol=h2`, 'grpc_status'],
     ['/billing/qpd?from=2025-03-01&to=2025-03-02&protocol=', 'protocol'],
     ['/stats/live?verbose=1', 'verbose'],
+    ['/events/recent?limit=0', 'limit'],
+    ['/events/recent?limit=501', 'limit'],
+    ['/events/recent?limit=2.5', 'limit'],
+    ['/events/recent?status=6xx', 'status'],
+    ['/events/recent?status=4x', 'status'],
+    ['/events/recent?since=1', 'since'],
   ];
   for (const [url, field] of cases) {
     const res = await get(app, url);

@@ -21,6 +21,9 @@ import { EmbeddedStore } from '../../collector/embedded/store.ts';
 import { registerReportRoutes } from '../../collector/reports/routes.ts';
 import { installErrorReplies } from '../../gateway/control/admin/replies.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
+import { encode } from '../../shared/access-event-codec.ts';
+import { RecentEvents } from '../../collector/embedded/recent-events.ts';
+import type { RecentSelection } from '../../collector/reports/source.ts';
 
 export const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 export const skip =
@@ -164,7 +167,10 @@ export function embeddedSource(): { source: EmbeddedReportSource; close(): void 
   for (const e of events()) agg.add(e);
   store.applyBatch({ source: 'log', from: 0, next: 1, deltas: agg.drain(), deadLetters: [] });
   const live = new LiveStats(() => NOW);
-  return { source: new EmbeddedReportSource(store, { live: () => live.snapshot() }), close: () => store.close() };
+  const recent = new RecentEvents();
+  for (const e of events()) recent.add(encode(e));
+  const collector = { live: () => live.snapshot(), recent: (q: RecentSelection) => recent.newest(q) };
+  return { source: new EmbeddedReportSource(store, collector), close: () => store.close() };
 }
 
 export async function json(app: FastifyInstance, url: string): Promise<any> {

@@ -4,8 +4,10 @@ import { Redis } from 'ioredis';
 import { migrate } from '../../collector/clickhouse/migrate.ts';
 import { withScratchDatabase } from '../../collector/clickhouse/test-clickhouse.ts';
 import { ClickHouseReportSource } from '../../collector/cluster/report-source.ts';
+import { RAW_INSERT_TSV, rawRowTsv, tsvString } from '../../collector/cluster/raw-rows.ts';
+import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
 
-import { REDIS_URL, embeddedSource, json, seedClickHouse, serve, skip } from './report-source.fixture.ts';
+import { NOW, REDIS_URL, embeddedSource, json, seedClickHouse, serve, skip } from './report-source.fixture.ts';
 
 test('traffic and billing from ClickHouse count duplicate row versions once and equal the embedded reports', {
   skip,
@@ -142,6 +144,55 @@ test('traffic and billing from ClickHouse count duplicate row versions once and 
       await cluster.close();
       await single.close();
       embedded.close();
+      redis.disconnect();
+    }
+  });
+});
+
+test('recent events from ClickHouse: the newest raw events of the last ten minutes, filtered, interim ones left out', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  await withScratchDatabase(async (client, database) => {
+    await migrate({ client, database });
+    const db = client.withDatabase(database);
+    const at = (s: number) => NOW - s * 1000;
+    const raw = [
+      sampleEvent({ startMs: at(700), status: 200 }), // older than the window
+      sampleEvent({ startMs: at(300), status: 200, route: 'older' }),
+      sampleEvent({ startMs: at(120), status: 429, upstreamStatus: 0, errorClass: 'rate_limited' }),
+      sampleEvent({ startMs: at(60), status: 503, service: 'search', protocol: 'grpc', grpcStatus: 14 }),
+      sampleEvent({ startMs: at(30), status: 200, protocol: 'tcp', interim: true }),
+      sampleEvent({ startMs: at(10), status: 200, appId: 'beta', route: 'newest' }),
+    ];
+    await db.exec(RAW_INSERT_TSV + raw.map((e, i) => rawRowTsv(e, tsvString('kafka:t:0'), i)).join(''));
+    const redis = new Redis(REDIS_URL!, { lazyConnect: true });
+    const cluster = await serve(new ClickHouseReportSource({ clickhouse: db, redis, now: () => NOW }));
+    try {
+      const all = (await json(cluster, '/events/recent')).events;
+      assert.deepEqual(
+        all.map((e: any) => [e.route, e.status]),
+        [
+          ['newest', 200],
+          [raw[3].route, 503],
+          [raw[2].route, 429],
+          ['older', 200],
+        ],
+      );
+      assert.equal(all[0].app_id, 'beta');
+      assert.equal(all[0].time, new Date(at(10)).toISOString());
+      assert.deepEqual([all[1].protocol, all[1].grpc_status, all[2].grpc_status], ['grpc', 14, null]);
+      assert.equal(all[2].error_class, 'rate_limited');
+      const refused = (await json(cluster, '/events/recent?status=4xx')).events;
+      assert.deepEqual(
+        refused.map((e: any) => e.status),
+        [429],
+      );
+      const search = (await json(cluster, '/events/recent?service=search&status=503&limit=5')).events;
+      assert.equal(search.length, 1);
+      assert.equal((await json(cluster, '/events/recent?limit=2')).events.length, 2);
+    } finally {
+      await cluster.close();
       redis.disconnect();
     }
   });

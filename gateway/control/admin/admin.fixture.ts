@@ -71,6 +71,10 @@ export class MemoryControlPlane implements ControlPlane {
       .map(({ config: _c, ...s }) => s);
   }
 
+  async version(version: number): Promise<ConfigVersion | undefined> {
+    return this.versions.find((x) => x.version === version);
+  }
+
   async rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined> {
     const v = this.versions.find((x) => x.version === version);
     if (v && ifMatch && !ifMatch.includes(this.current().version))

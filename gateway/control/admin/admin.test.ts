@@ -229,3 +229,15 @@ test('openapi.json documents every admin path', () =>
     }
     assert.ok(withBody >= 5, `only ${withBody} operations take a body`);
   }, TOKEN));
+
+test('a version of the history comes with its whole config; one not in it is 404', () =>
+  withAdmin(async (call) => {
+    const first = await call('GET', '/config/history/1');
+    assert.equal(first.status, 200);
+    assert.equal(first.body.version, 1);
+    assert.ok(Array.isArray(first.body.config.services), 'the config that version applied');
+    const missing = await call('GET', '/config/history/999');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'GW_ERR_NOT_FOUND');
+    assert.equal((await call('GET', '/config/history/0')).status, 400, 'versions start at 1');
+  }));

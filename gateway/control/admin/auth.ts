@@ -2,8 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from './replies.ts';
 
-/** Probes must work without credentials (load balancers, orchestrators). */
-const OPEN_ROUTES = new Set(['GET /healthz', 'GET /readyz', 'HEAD /healthz', 'HEAD /readyz']);
+/**
+ * Probes must work without credentials (load balancers, orchestrators); so must the console's files, which hold
+ * no data: it asks for the token and sends it with every API call.
+ */
+const OPEN_ROUTES = new Set(
+  ['/healthz', '/readyz', '/console', '/console/*'].flatMap((path) => [`GET ${path}`, `HEAD ${path}`]),
+);
 
 /** Hashing first gives equal-length inputs, so the compare leaks neither content nor length. */
 function digest(text: string): Buffer {

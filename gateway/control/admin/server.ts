@@ -13,6 +13,7 @@ import { opsRoutes } from './routes/ops.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { appRoutes } from './routes/apps.ts';
+import { consoleRoutes } from '../console/serve.ts';
 import type { IdentityManager } from '../apps/manager.ts';
 
 export interface AdminOptions {
@@ -94,5 +95,6 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
   upstreamRoutes(app, opts.control);
   if (opts.identity) appRoutes(app, opts.identity);
   opts.extraRoutes?.(app);
+  consoleRoutes(app);
   return app;
 }

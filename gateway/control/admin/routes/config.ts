@@ -88,6 +88,27 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     async (req) => control.history(req.query.limit),
   );
 
+  app.get<{ Params: { version: number } }>(
+    '/config/history/:version',
+    {
+      schema: {
+        summary: 'One version of the history with its whole config (what a rollback to it would apply).',
+        tags: ['config'],
+        params: {
+          type: 'object',
+          required: ['version'],
+          properties: { version: { type: 'integer', minimum: 1, description: 'Config version.' } },
+        },
+        response: { 200: VersionWithConfig, ...errorResponses(400, 404, 503) },
+      },
+    },
+    async (req, reply) => {
+      const v = await control.version(req.params.version);
+      if (!v) return sendError(reply, 'GW_ERR_NOT_FOUND', `config version ${req.params.version} is not in the history`);
+      return reply.header('etag', etagOf(control.current().version)).send(v);
+    },
+  );
+
   app.post(
     '/config/tls/reload',
     {

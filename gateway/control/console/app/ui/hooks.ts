@@ -1,0 +1,63 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from '../api.ts';
+
+/** The page's location after '#', e.g. `/services/api`; follows back/forward and links. */
+export function useRoute(): string {
+  const read = () => decodeURI(location.hash.replace(/^#/, '')) || '/';
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: string | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/**
+ * `load` once, again when `deps` change or reload() is called, and every `everyMs` when given (polling pauses
+ * while the tab is hidden). A failure keeps the last data and says what went wrong.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const current = useRef(0);
+  useEffect(() => {
+    const run = ++current.current;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const once = async () => {
+      if (document.visibilityState !== 'hidden' || data === undefined) {
+        try {
+          const value = await load();
+          if (run !== current.current) return;
+          setData(value);
+          setError(undefined);
+        } catch (e) {
+          if (run !== current.current) return;
+          setError(messageOf(e));
+        }
+        setLoading(false);
+      }
+      if (everyMs !== undefined && run === current.current) timer = setTimeout(once, everyMs);
+    };
+    void once();
+    return () => {
+      current.current++;
+      clearTimeout(timer);
+    };
+  }, [...deps, tick]);
+  return { data, error, loading, reload: () => setTick((t) => t + 1) };
+}
+
+export function messageOf(e: unknown): string {
+  if (e instanceof ApiError) return e.code === '' ? e.message : `${e.message} (${e.code})`;
+  return e instanceof Error ? e.message : String(e);
+}
