@@ -18,11 +18,13 @@ const configOf = (v: number) =>
 export function ConfigHistory() {
   const history = useLoad(() => get<Version[]>('/config/history?limit=100'), []);
   const [selected, setSelected] = useState<number | undefined>(undefined);
+  /** The version the shown one is compared with; by default the one before it. */
+  const [base, setBase] = useState<number | undefined>(undefined);
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | undefined>(undefined);
   const versions = history.data?.data ?? [];
   const serving = versions[0]?.version;
   const shown = selected ?? serving;
-  const previous = versions.find((v) => shown !== undefined && v.version < shown)?.version;
+  const previous = base ?? versions.find((v) => shown !== undefined && v.version < shown)?.version;
   const diff = useLoad(async (): Promise<Hunk[] | undefined> => {
     if (shown === undefined || previous === undefined) return undefined;
     const [a, b] = await Promise.all([configOf(previous), configOf(shown)]);
@@ -70,7 +72,10 @@ export function ConfigHistory() {
                         type="button"
                         class="link"
                         aria-pressed={v.version === shown}
-                        onClick={() => setSelected(v.version)}
+                        onClick={() => {
+                          setSelected(v.version);
+                          setBase(undefined);
+                        }}
                       >
                         v{v.version}
                       </button>
@@ -93,6 +98,21 @@ export function ConfigHistory() {
           </div>
           <section aria-live="polite">
             <h2>{previous === undefined ? `v${shown}: the first version kept` : `v${previous} → v${shown}`}</h2>
+            {versions.length > 1 && (
+              <label class="inline-label">
+                Compared with{' '}
+                <select
+                  value={previous ?? ''}
+                  onChange={(e) => setBase(Number((e.currentTarget as HTMLSelectElement).value))}
+                >
+                  {versions
+                    .filter((v) => v.version !== shown)
+                    .map((v) => (
+                      <option value={v.version}>v{v.version}</option>
+                    ))}
+                </select>
+              </label>
+            )}
             {diff.error && <Notice kind="error">{diff.error}</Notice>}
             {diff.data?.length === 0 && <p class="muted">The same config.</p>}
             {diff.data?.map((h) => (
