@@ -319,11 +319,12 @@ h2spec_up() { go_tool_up h2spec github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+i
 h2spec_down() { log "h2spec has no daemon to stop"; }
 h2spec_status() { go_tool_status h2spec; }
 
-# Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
 # The console's browser tests (test/console/) drive Debian's Chromium with playwright-core, never a downloaded browser.
 chromium_up() { tool_up chromium chromium TOLLGATE_TEST_CHROMIUM; }
 chromium_down() { log "the console tests start and stop their own browser"; }
 chromium_status() { tool_status chromium; }
+
+# Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
 h2load_up() { tool_up h2load nghttp2-client TOLLGATE_BENCH_H2LOAD; }
 h2load_down() { log "h2load has no daemon to stop"; }
 h2load_status() { tool_status h2load; }
