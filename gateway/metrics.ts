@@ -16,6 +16,7 @@ import { RouteStatsRegistry } from './proxy/route-stats.ts';
 import { totalsCounter } from '../shared/totals-counter.ts';
 import { createListenerMetrics } from './proxy/listeners/metrics.ts';
 import { createWebSocketMetrics } from './proxy/websocket/metrics.ts';
+import { createTracingMetrics } from './proxy/tracing/metrics.ts';
 import { createStreamMetrics } from './proxy/streams/metrics.ts';
 
 /** A metric that writes its own exposition text (RouteStatsRegistry's families). */
@@ -137,6 +138,7 @@ export function createGatewayMetrics(register: Registry = new GatewayRegistry())
     listeners: createListenerMetrics(register),
     websocket: createWebSocketMetrics(register),
     streams: createStreamMetrics(register),
+    tracing: createTracingMetrics(register),
   };
 }
 

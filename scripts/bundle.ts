@@ -22,13 +22,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BUNDLE_DIR = 'dist/bundle';
 
 /**
- * Packages left to Node's loader. Only cluster-mode chunks import them, so
- * bundling them saves nothing at a single node's idle, and bundled they broke:
+ * Packages left to Node's loader. Only cluster-mode chunks (and tracing over OTLP/gRPC) import them, so
+ * bundling them saves nothing at a single node's idle, and bundled they broke (the OTLP/gRPC exporter's
+ * gRPC client finds files beside itself):
  * @platformatic/kafka reads its WebAssembly beside its own modules (the Kafka
  * sink failed to start), and ioredis's classes came out of esbuild's CommonJS
  * interop as undefined ("Redis is not a constructor" with a Redis store).
  */
-const EXTERNAL = ['@platformatic/kafka', 'ioredis'];
+const EXTERNAL = ['@platformatic/kafka', 'ioredis', '@opentelemetry/exporter-trace-otlp-grpc'];
 
 /**
  * Bundled package modules that name their own location, and why each is safe.

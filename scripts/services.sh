@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -323,6 +323,46 @@ h2spec_status() { go_tool_status h2spec; }
 chromium_up() { tool_up chromium chromium TOLLGATE_TEST_CHROMIUM; }
 chromium_down() { log "the console tests start and stop their own browser"; }
 chromium_status() { tool_status chromium; }
+
+# A real OTLP receiver for the tracing tests: Jaeger v2, built from its Go module (a module of our own that takes it
+# as a tool: its go.mod has replace directives, so `go install pkg@version` refuses it; ~5 minutes and ~3.5 GB of Go
+# caches the first time), run with scripts/jaeger/jaeger.yaml (memory storage, loopback only).
+JAEGER_VERSION=v1.76.0
+JAEGER_DIR="$SERVICES_DIR/jaeger"
+jaeger_ping() { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:16686/api/services)" = 200 ]; }
+jaeger_up() {
+  local bin="$SERVICES_DIR/bin/jaeger"
+  if [ ! -x "$bin" ]; then
+    local go src="$JAEGER_DIR/src"
+    go="$(command -v go || echo /usr/local/go/bin/go)"
+    [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
+    log "building jaeger $JAEGER_VERSION from its Go module (minutes, the first time)"
+    mkdir -p "$src" "$SERVICES_DIR/bin"
+    (cd "$src" && { [ -f go.mod ] || "$go" mod init tollgate-jaeger >&2; } &&
+      "$go" get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" >&2 &&
+      "$go" build -o "$bin" github.com/jaegertracing/jaeger/cmd/jaeger >&2) || die "building jaeger failed"
+  fi
+  if jaeger_ping; then
+    log "jaeger already up"
+  else
+    mkdir -p "$JAEGER_DIR"
+    nohup "$bin" --config "file:$REPO_ROOT/scripts/jaeger/jaeger.yaml" >"$JAEGER_DIR/jaeger.log" 2>&1 &
+    echo $! >"$JAEGER_DIR/jaeger.pid"
+    wait_until 30 "jaeger to answer on 127.0.0.1:16686" "$JAEGER_DIR/jaeger.log" jaeger_ping
+    log "jaeger up: OTLP on 127.0.0.1:4317/4318, query on 127.0.0.1:16686"
+  fi
+  echo "TOLLGATE_TEST_JAEGER_URL=http://127.0.0.1:16686"
+}
+jaeger_down() {
+  local pid
+  pid="$(pid_of "$JAEGER_DIR/jaeger.pid" "jaeger.yaml")"
+  [ -n "$pid" ] && stop_pid jaeger "$pid" 10
+  rm -f "$JAEGER_DIR/jaeger.pid"
+  log "jaeger stopped"
+}
+jaeger_status() {
+  if jaeger_ping; then echo "jaeger: up (127.0.0.1:16686)"; else echo "jaeger: down"; return 1; fi
+}
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
 h2load_up() { tool_up h2load nghttp2-client TOLLGATE_BENCH_H2LOAD; }

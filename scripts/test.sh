@@ -44,6 +44,7 @@ use_service h2spec TOLLGATE_TEST_H2SPEC "$PWD/.services/bin/h2spec"
 use_service autobahn TOLLGATE_TEST_WSTEST "$PWD/.services/autobahn/wstest"
 use_service haproxy TOLLGATE_TEST_HAPROXY "$(command -v haproxy || true)"
 use_service chromium TOLLGATE_TEST_CHROMIUM "$(command -v chromium || true)"
+use_service jaeger TOLLGATE_TEST_JAEGER_URL http://127.0.0.1:16686
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi

@@ -11,6 +11,7 @@ import type { Target } from './upstream/target.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
+import type { Span } from '@opentelemetry/api';
 
 /** Counts the messages of a byte stream split anywhere (GrpcMessageCounter, websocket/frames.ts). */
 export interface MessageCounter {
@@ -130,6 +131,8 @@ export class RequestContext implements BalanceRequest {
   /** Body bytes received from the client and sent to it. */
   bytesIn = 0;
   bytesOut = 0;
+  /** The request's server span while tracing is on, started on first use (tracing/spans.ts). */
+  span: Span | undefined = undefined;
 
   constructor(
     req: IncomingMessage,

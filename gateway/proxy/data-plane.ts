@@ -21,6 +21,7 @@ import { runAtOnce, runSliced, type Steps } from './slices.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { upstreamsOf } from './upstream/upstreams-of.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { endServerSpan } from './tracing/spans.ts';
 import { QuietRelease } from '../process/memory.ts';
 import { PROXY_LISTENER, ProxyListeners, type ProxyRequest, type ProxyResponse } from './listeners/set.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
@@ -185,6 +186,7 @@ export class DataPlane {
       );
     }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
+    this.runtime.tracingControl.apply(config.tracing);
     this.listeners?.update(config);
     this.streams?.update(config);
     for (const pool of this.pools.values()) {
@@ -271,6 +273,7 @@ export class DataPlane {
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
     if (this.events && !committed) this.events.record(ctx, status, seconds);
+    endServerSpan(ctx, status);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (ctx.grpc) {
       const grpc_status = grpcStatusLabel(ctx.grpcStatus, status === 499);
@@ -289,6 +292,7 @@ export class DataPlane {
         client_ip: ctx.clientIp,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
         code: ctx.errorCode,
+        trace_id: ctx.span?.spanContext().traceId,
       });
     }
     if (--this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w();

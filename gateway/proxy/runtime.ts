@@ -1,6 +1,8 @@
 import { emptyIdentity, type Identity } from '../control/apps/types.ts';
 import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { ProcessTracing } from './tracing/runtime.ts';
+import type { RequestTracing } from './tracing/spans.ts';
 
 /**
  * What lives as long as the proxy process, across config reloads: the
@@ -20,10 +22,25 @@ export interface Runtime {
   readonly drainers: (() => void)[];
   /** Where events other than a request's final one go (interim events of open connections); undefined: no sink. */
   events: { append(encode: (node: string) => Buffer): void } | undefined;
+  /** Tracing while it is on (tracing/spans.ts); undefined while off. */
+  tracing: RequestTracing | undefined;
+  /** Turns tracing on and off as configs apply. */
+  readonly tracingControl: ProcessTracing;
 }
 
 export function createRuntime(metrics: GatewayMetrics, log: Logger): Runtime {
-  return { identity: emptyIdentity, state: new Map(), metrics, log, closers: [], drainers: [], events: undefined };
+  const runtime = {
+    identity: emptyIdentity,
+    state: new Map(),
+    metrics,
+    log,
+    closers: [],
+    drainers: [],
+    events: undefined,
+    tracing: undefined,
+  } as Omit<Runtime, 'tracingControl'> as Runtime;
+  (runtime as { tracingControl: ProcessTracing }).tracingControl = new ProcessTracing(runtime);
+  return runtime;
 }
 
 /** The state a stage keeps under `key`, made on first use. */

@@ -16,6 +16,7 @@ import { PathHandlingSchema } from '../../proxy/stages/route-match/schema.ts';
 import { ListenersSchema } from '../../proxy/listeners/schema.ts';
 import { StreamsSchema } from '../../proxy/streams/schema.ts';
 import { WebSocketSchema } from '../../proxy/websocket/schema.ts';
+import { TracingSchema } from '../../proxy/tracing/schema.ts';
 
 const Listen = (def: string, what: string) =>
   Type.String({
@@ -196,6 +197,7 @@ export const ConfigSchema = Type.Object(
     rate_limit: RateLimitStoreSchema,
     events: EventsSchema,
     reports: ReportsSchema,
+    tracing: TracingSchema,
     services: Type.Array(ServiceSchema, { default: [], description: 'Services and how to reach them.' }),
     streams: StreamsSchema,
   },

@@ -31,11 +31,14 @@ function finishedRequest(over: Partial<RequestContext> = {}, headers: Record<str
   const req = new IncomingMessage(new Socket());
   req.method = 'POST';
   req.headers = headers;
-  const snapshot = { config: { proxy: { max_body_bytes: 0 } } } as unknown as Snapshot;
+  const snapshot = {
+    config: { proxy: { max_body_bytes: 0 }, tracing: { trust_incoming: true } },
+    runtime: { tracing: undefined },
+  } as unknown as Snapshot;
   const listener = { name: 'proxy', listen: '127.0.0.1:0', http2: HTTP2_DEFAULTS };
   const ctx = new RequestContext(req, new ServerResponse(req), snapshot, 1000.25, true, listener);
   return Object.assign(ctx, {
-    route: { name: 'orders#0', service: { name: 'orders' } } as CompiledRoute,
+    route: { name: 'orders#0', service: { name: 'orders' }, config: {} } as CompiledRoute,
     appId: 'acme',
     clientIp: '203.0.113.7',
     target: { id: 'http://10.0.3.17:8080' } as Target,

@@ -3,6 +3,7 @@ import { newEventId } from '../../../shared/access-event-id.ts';
 import { decode, encodeFields } from '../../../shared/access-event-codec.ts';
 import type { RequestContext } from '../context.ts';
 import { errors, type ErrorCode } from '../../errors.ts';
+import { serverSpan, trustsIncoming } from '../tracing/spans.ts';
 
 /** The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or ''. */
 export function traceIdOf(header: string | string[] | undefined): string {
@@ -16,6 +17,13 @@ export function traceIdOf(header: string | string[] | undefined): string {
     nonZero = true;
   }
   return nonZero ? header.slice(3, 35) : '';
+}
+
+/** A request's trace id: its server span's while tracing is on, else a trusted traceparent's, else ''. */
+export function traceIdFor(ctx: RequestContext): string {
+  const span = serverSpan(ctx);
+  if (span !== undefined) return span.spanContext().traceId;
+  return trustsIncoming(ctx) ? traceIdOf(ctx.req.headers.traceparent) : '';
 }
 
 // A fixed value read once: performance.timeOrigin is a getter that calls into native code.
@@ -48,7 +56,7 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     ctx.errorClass(status),
-    traceIdOf(ctx.req.headers.traceparent),
+    traceIdFor(ctx),
     ctx.grpc ? 'grpc' : ctx.websocket ? 'websocket' : ctx.protocol,
     ctx.tlsVersion,
     ctx.grpcStatus,
@@ -85,7 +93,7 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     'none',
-    traceIdOf(ctx.req.headers.traceparent),
+    traceIdFor(ctx),
     'websocket',
     ctx.tlsVersion,
     -1,

@@ -49,6 +49,12 @@ export const RouteSchema = Type.Object(
       description: 'Required request headers: exact value, or `~regex`.',
     }),
     priority: Type.Integer({ default: 0, description: 'Higher priority routes are tried first (default 0).' }),
+    trust_trace_context: Type.Optional(
+      Type.Boolean({
+        description:
+          "Whether this route's requests continue the trace their traceparent names (default tracing.trust_incoming).",
+      }),
+    ),
     strip_prefix: Type.Boolean({
       default: false,
       description: 'Remove the matched path prefix before proxying (default false).',

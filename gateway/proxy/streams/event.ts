@@ -10,9 +10,9 @@ const TIME_ORIGIN_MS = performance.timeOrigin;
  * (upstream status 200) or the refusal's, bytes each way as the client sent and received them (TLS terminated: the
  * plaintext) since its previous event, upstream time from the connect to the end. With `interimAtMs`
  * (performance.now()), an interim event of the connection still open, placed at that time; the bytes it reports
- * are then taken off what the next event carries.
+ * are then taken off what the next event carries. `traceId`: the connection's span's (tracing/spans.ts).
  */
-export function streamRecord(c: StreamConnection, node: string, interimAtMs?: number): Buffer {
+export function streamRecord(c: StreamConnection, node: string, interimAtMs?: number, traceId = ''): Buffer {
   const interim = interimAtMs !== undefined;
   const endMs = interimAtMs ?? c.endMs;
   const totalUs = Math.round((endMs - c.startMs) * 1000);
@@ -45,7 +45,7 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
     c.clientIp,
     c.target ? c.target.id : '',
     c.errorCode !== undefined ? errors[c.errorCode].errorClass : c.proxied ? 'none' : 'client_closed',
-    '',
+    traceId,
     'tcp',
     c.tlsVersion,
     -1,

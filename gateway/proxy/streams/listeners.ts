@@ -17,6 +17,7 @@ import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
+import { streamSpan } from '../tracing/spans.ts';
 import { streamRecord } from './event.ts';
 
 interface Running {
@@ -57,7 +58,9 @@ export class StreamListeners {
       },
       ended: (connection) => {
         this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
-        current().runtime.events?.append((node) => streamRecord(connection, node));
+        const runtime = current().runtime;
+        const traceId = streamSpan(runtime.tracing, connection);
+        runtime.events?.append((node) => streamRecord(connection, node, undefined, traceId));
       },
     };
     metrics.streams.setLive(function* () {

@@ -20,6 +20,7 @@ import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
 import { connectionCounts } from './limits.ts';
+import { endAttempt, startAttempt } from '../tracing/spans.ts';
 import { type ClientSide, OpenTunnel } from './open-tunnel.ts';
 
 export class WebSocketTunnel {
@@ -29,6 +30,8 @@ export class WebSocketTunnel {
   readonly #target: Target;
   /** The target counts this connection as active (least_connections) until it ends. */
   #holding = true;
+  /** The handshake's CLIENT span while tracing is on. */
+  #span: ReturnType<typeof startAttempt> = undefined;
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const counts = connectionCounts(ctx.snapshot.runtime);
@@ -54,6 +57,8 @@ export class WebSocketTunnel {
     const target = this.#target;
     const url = new URL(target.origin);
     const https = url.protocol === 'https:';
+    // The handshake to the target is this connection's one upstream attempt.
+    this.#span = startAttempt(ctx, target, 0);
     const headers: Record<string, string | string[]> = {
       ...ctx.upstreamHeaders,
       connection: 'Upgrade',
@@ -93,6 +98,7 @@ export class WebSocketTunnel {
     const ctx = this.#ctx;
     this.release();
     const status = res.statusCode ?? 502;
+    endAttempt(this.#span, status);
     ctx.upstreamStatus = status;
     recordStatus(this.#upstream, this.#target, status, 0);
     ctx.res.writeHead(
@@ -106,6 +112,7 @@ export class WebSocketTunnel {
   #failed(err: Error): void {
     const ctx = this.#ctx;
     this.release();
+    endAttempt(this.#span, 0, err);
     if ((err as NodeJS.ErrnoException).code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
     const code = classifyUpstreamError(err);
     recordFailure(this.#upstream, this.#target, ctx.requestId, err, code, isNoResponse(err, false), false);
@@ -114,6 +121,7 @@ export class WebSocketTunnel {
 
   #open(res: IncomingMessage, upstream: Socket, head: Buffer): void {
     const ctx = this.#ctx;
+    endAttempt(this.#span, 101);
     // Over HTTP/2 the client's side is the CONNECT stream, not the connection it shares with other streams.
     const h2 = ctx.protocol === 'h2';
     const client = (h2 ? (ctx.res as unknown as Http2ServerResponse).stream : ctx.req.socket) as ClientSide;

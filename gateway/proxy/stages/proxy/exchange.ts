@@ -18,6 +18,7 @@ import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
 import { recordFailure, recordStatus } from './outcome.ts';
 import { admit, retryTarget } from './retry.ts';
+import { endAttempt, startAttempt } from '../../tracing/spans.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -70,6 +71,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private bodyLeft = -1;
   /** The bytes that complete a declared body, held back to go with end() (onResponseData). */
   private lastChunk: Buffer | undefined = undefined;
+  /** This attempt's CLIENT span while tracing is on. */
+  private span: ReturnType<typeof startAttempt> = undefined;
 
   /** A request's first attempt; retries are sent by the failed attempt (retry). */
   static start(ctx: RequestContext, route: CompiledRoute): void {
@@ -99,6 +102,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const headers = ctx.upstreamHeaders;
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
+    this.span = startAttempt(ctx, target, this.tried?.size ?? 0);
     if (ctx.grpcDeadlineMs > 0) {
       this.deadlineTimer = armDeadline(ctx, headers, () => this.expire('TOLLGATE_GRPC_DEADLINE'));
       if (this.deadlineTimer === undefined) return;
@@ -278,7 +282,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   }
 
   onResponseError(_controller: Controller | undefined, err: Error): void {
-    this.finish(); // a no-op when expire() already answered; undici's later abort then returns below
+    this.finish(err); // a no-op when expire() already answered; undici's later abort then returns below
     const { ctx, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
@@ -314,9 +318,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     return true;
   }
 
-  private finish(): void {
+  private finish(error?: Error): void {
     if (this.done) return;
     this.done = true;
+    endAttempt(this.span, this.responding ? this.ctx.upstreamStatus : 0, error);
     if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.target.active--;

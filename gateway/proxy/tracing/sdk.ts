@@ -1,0 +1,226 @@
+/**
+ * The OpenTelemetry SDK as the gateway runs it, loaded only when tracing is on (tracing/runtime.ts): one tracer
+ * provider for the process, spans batched and sent over OTLP (http/protobuf by default; http/json or grpc by
+ * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL), its endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_*
+ * variables, the resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. A bounded queue: what does not fit,
+ * or what the backend does not take, is counted and dropped; nothing waits for the backend.
+ */
+import { hostname } from 'node:os';
+import type { Context } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { Tracer } from '@opentelemetry/api';
+
+export interface SpanCounts {
+  /** Spans the backend took. */
+  exported: number;
+  /** Spans dropped because the queue was full. */
+  dropped: number;
+  /** Spans in batches the backend refused or did not answer. */
+  failed: number;
+}
+
+export interface TracingSdk {
+  readonly tracer: Tracer;
+  readonly counts: SpanCounts;
+  /** The ratio of a reload's tracing.sample_ratio; undefined: the OTEL_TRACES_SAMPLER default. */
+  setSampleRatio(ratio: number | undefined): void;
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (the specification's six; default parent-based). */
+export function samplerFromEnv(env: Env, warn: (message: string) => void): Sampler {
+  const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
+  const arg = env.OTEL_TRACES_SAMPLER_ARG;
+  const ratio = () => {
+    const r = arg === undefined || arg.trim() === '' ? 1 : Number(arg);
+    if (Number.isFinite(r) && r >= 0 && r <= 1) return r;
+    warn(`OTEL_TRACES_SAMPLER_ARG=${arg} is not a ratio from 0 to 1: 1 is used`);
+    return 1;
+  };
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio());
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    default:
+      warn(`OTEL_TRACES_SAMPLER=${name} is not one this gateway knows: parentbased_always_on is used`);
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/** Delegates to the sampler the serving config asks for, so a reload changes sampling without a new provider. */
+class ReloadableSampler implements Sampler {
+  current: Sampler;
+  constructor(initial: Sampler) {
+    this.current = initial;
+  }
+  shouldSample(...args: Parameters<Sampler['shouldSample']>) {
+    return this.current.shouldSample(...args);
+  }
+  toString(): string {
+    return `Reloadable{${this.current.toString()}}`;
+  }
+}
+
+/** Spans handed to the batch processor and not yet through an export. */
+interface Queue {
+  pending: number;
+}
+
+/** Hands sampled spans to the batch processor while fewer than `max` wait for export; counts the rest. */
+class BoundedProcessor implements SpanProcessor {
+  readonly #inner: SpanProcessor;
+  readonly #max: number;
+  readonly #queue: Queue;
+  readonly #counts: SpanCounts;
+
+  constructor(inner: SpanProcessor, max: number, queue: Queue, counts: SpanCounts) {
+    this.#inner = inner;
+    this.#max = max;
+    this.#queue = queue;
+    this.#counts = counts;
+  }
+  onStart(span: Span, parent: Context): void {
+    this.#inner.onStart(span, parent);
+  }
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    if (this.#queue.pending >= this.#max) {
+      this.#counts.dropped++;
+      return;
+    }
+    this.#queue.pending++;
+    this.#inner.onEnd(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}
+
+/** Counts what each export did with its spans, and lets the bounded processor take that many more. */
+class CountingExporter implements SpanExporter {
+  readonly #inner: SpanExporter;
+  readonly #queue: Queue;
+  readonly #counts: SpanCounts;
+
+  constructor(inner: SpanExporter, queue: Queue, counts: SpanCounts) {
+    this.#inner = inner;
+    this.#queue = queue;
+    this.#counts = counts;
+  }
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.#inner.export(spans, (result) => {
+      this.#queue.pending = Math.max(0, this.#queue.pending - spans.length);
+      if (result.code === ExportResultCode.SUCCESS) this.#counts.exported += spans.length;
+      else this.#counts.failed += spans.length;
+      done(result);
+    });
+  }
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/** The OTLP exporter of the protocol the environment names (the specification's default: http/protobuf). */
+export async function otlpExporter(env: Env): Promise<SpanExporter> {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  ).trim();
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+  if (protocol === 'http/json')
+    return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+  if (protocol !== 'http/protobuf')
+    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: expected grpc, http/protobuf or http/json`);
+  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+}
+
+const envInt = (env: Env, name: string, fallback: number) => {
+  const n = Number(env[name]);
+  return env[name] !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
+};
+
+export async function startTracingSdk(options: {
+  env: Env;
+  maxQueueSpans: number;
+  sampleRatio: number | undefined;
+  version: string;
+  warn: (message: string) => void;
+  /** For tests: another exporter than OTLP. */
+  exporter?: SpanExporter;
+}): Promise<TracingSdk> {
+  const { env } = options;
+  const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
+  const fromEnv = samplerFromEnv(env, options.warn);
+  const sampler = new ReloadableSampler(fromEnv);
+  const setSampleRatio = (ratio: number | undefined) => {
+    sampler.current =
+      ratio === undefined ? fromEnv : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+  };
+  setSampleRatio(options.sampleRatio);
+  const exporter = options.exporter ?? (await otlpExporter(env));
+  const detected = detectResources({ detectors: [envDetector] });
+  // OTEL_SERVICE_NAME or service.name in OTEL_RESOURCE_ATTRIBUTES win over these.
+  const resource = defaultResource()
+    .merge(
+      resourceFromAttributes({
+        'service.name': 'tollgate',
+        'service.version': options.version,
+        'host.name': hostname(),
+      }),
+    )
+    .merge(detected);
+  const maxQueueSize = options.maxQueueSpans;
+  const queue: Queue = { pending: 0 };
+  const batch = new BatchSpanProcessor({
+    exporter: new CountingExporter(exporter, queue, counts),
+    maxQueueSize,
+    maxExportBatchSize: Math.min(maxQueueSize, envInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512)),
+    scheduledDelayMillis: envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000),
+    exportTimeoutMillis: envInt(env, 'OTEL_BSP_EXPORT_TIMEOUT', 30000),
+  });
+  const provider = new TracerProvider({
+    resource,
+    sampler,
+    spanProcessors: [new BoundedProcessor(batch, maxQueueSize, queue, counts)],
+  });
+  return {
+    tracer: provider.getTracer('tollgate', options.version),
+    counts,
+    setSampleRatio,
+    shutdown: async (timeoutMs) => {
+      await Promise.race([provider.shutdown(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    },
+  };
+}
