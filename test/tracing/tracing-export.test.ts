@@ -1,0 +1,101 @@
+// How spans leave the gateway: each OTLP protocol the specification lists reaches a real receiver, and a receiver
+// that is gone or hung costs requests nothing but counted spans.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { test } from 'node:test';
+import { eventually, service, startGateway } from '../helpers/gateway.ts';
+import { OTLP_GRPC, OTLP_HTTP, skipWithoutJaeger, traceOf } from '../helpers/jaeger.ts';
+import { metric } from '../helpers/metrics.ts';
+import { freePort } from '../helpers/ports.ts';
+import { startUpstream } from '../helpers/upstream.ts';
+
+const skip = skipWithoutJaeger;
+const hex = (n: number) => randomBytes(n).toString('hex');
+
+/** A gateway whose process environment says how to export (OTEL_* variables are read when tracing starts). */
+async function tracedGateway(env: Record<string, string>, tracing: Record<string, unknown> = {}) {
+  for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_')) delete process.env[key];
+  Object.assign(process.env, { OTEL_BSP_SCHEDULE_DELAY: '100', ...env });
+  const up = await startUpstream('up');
+  const gw = await startGateway({
+    tracing: { enabled: true, ...tracing },
+    services: [service('api', [up.url], [{ paths: ['/api'] }])],
+  });
+  return {
+    gw,
+    close: async () => {
+      await gw.close();
+      await up.close();
+    },
+  };
+}
+
+for (const [protocol, endpoint] of [
+  ['http/protobuf', OTLP_HTTP],
+  ['http/json', OTLP_HTTP],
+  ['grpc', OTLP_GRPC],
+] as const) {
+  test(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} reaches the receiver`, { skip }, async () => {
+    const { gw, close } = await tracedGateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+    });
+    try {
+      const trace = hex(16);
+      const sent = async () => {
+        await fetch(`${gw.url}/api/x`, { headers: { traceparent: `00-${trace}-${hex(8)}-01` } });
+        return (await traceOf(trace, 2, 1000)) !== undefined;
+      };
+      // The SDK loads while the first requests pass untraced.
+      assert.ok(await eventually(sent, 10_000), `a trace over ${protocol}`);
+      assert.ok((await metric(gw, 'tollgate_tracing_spans_total', 'result="exported"')) >= 2);
+    } finally {
+      await close();
+    }
+  });
+}
+
+test('a receiver that is gone costs requests nothing: they answer, and its spans are counted as failed', {
+  skip,
+}, async () => {
+  const { gw, close } = await tracedGateway({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+  try {
+    await eventually(async () => (await metric(gw, 'tollgate_tracing_spans_total', 'result="failed"')) === 0, 5000);
+    for (let i = 0; i < 50; i++) assert.equal((await fetch(`${gw.url}/api/${i}`)).status, 200);
+    assert.ok(
+      await eventually(async () => (await metric(gw, 'tollgate_tracing_spans_total', 'result="failed"')) >= 50, 10_000),
+      'their spans failed to export and were counted',
+    );
+    assert.equal(await metric(gw, 'tollgate_tracing_spans_total', 'result="exported"'), 0);
+  } finally {
+    await close();
+  }
+});
+
+test('a receiver that hangs fills the queue, not memory: what does not fit is dropped and counted', {
+  skip,
+}, async () => {
+  // Accepts connections and never answers.
+  const hung: Server = createServer((socket) => socket.on('error', () => undefined));
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  const port = (hung.address() as { port: number }).port;
+  const { gw, close } = await tracedGateway(
+    { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '60000' },
+    { max_queue_spans: 32 },
+  );
+  try {
+    await eventually(async () => (await fetch(`${gw.url}/api/warm`)).status === 200, 5000);
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) assert.equal((await fetch(`${gw.url}/api/${i}`)).status, 200);
+    const ms = performance.now() - started;
+    assert.ok(ms < 5000, `100 requests took ${Math.round(ms)} ms with the receiver hung`);
+    assert.ok(
+      (await metric(gw, 'tollgate_tracing_spans_total', 'result="dropped"')) >= 100,
+      'two spans a request, 32 queued at most: the rest dropped',
+    );
+  } finally {
+    await close();
+    hung.close();
+  }
+});
