@@ -192,7 +192,7 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
     return this.port.health();
   }
 
-  metrics(): Promise<{ contentType: string; body: string }> {
-    return this.port.metrics();
+  metrics(openMetrics = false): Promise<{ contentType: string; body: string }> {
+    return this.port.metrics(openMetrics);
   }
 }

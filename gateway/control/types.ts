@@ -119,8 +119,8 @@ export interface ControlPlane {
    */
   reloadTlsFiles(): Promise<ApplyResult>;
   health(): UpstreamHealth[];
-  /** Prometheus text exposition of every process (workers aggregated). */
-  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Prometheus text exposition of every process (workers aggregated); OpenMetrics, with exemplars, when asked. */
+  metrics(openMetrics?: boolean): Promise<{ contentType: string; body: string }>;
   /** True once a config is compiled and the proxy listener accepts connections. */
   ready(): boolean;
 }
@@ -130,7 +130,7 @@ export interface DataPlanePort {
   /** Serves `config`; a promise resolves once every proxy worker serves it (cluster.ts rolls it out one at a time). */
   apply(config: Config, version: number): void | Promise<void>;
   health(): UpstreamHealth[];
-  metrics(): Promise<{ contentType: string; body: string }>;
+  metrics(openMetrics?: boolean): Promise<{ contentType: string; body: string }>;
   /** Counts applies: ok, invalid (refused by validation), error (the store could not save it). */
   onReload?(result: 'ok' | 'invalid' | 'error'): void;
   /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a

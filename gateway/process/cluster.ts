@@ -17,6 +17,8 @@ import { openStarting, startAdminFor, startAnalyticsFor, type LoadedFile, type R
 import { watchConfigSources } from '../control/config-watch.ts';
 import { releaseMemory } from './memory.ts';
 import { WorkerWatchdog } from './worker-watchdog.ts';
+import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from '../proxy/tracing/openmetrics.ts';
+import { RouteStatsRegistry } from '../proxy/route-stats.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; wire: ConfigWire } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
@@ -174,10 +176,13 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       return rollout.send(wire, workers);
     },
     health: () => mergeHealth([...health.values()]),
-    metrics: async () => ({
-      contentType: aggregator.contentType,
-      body: `${await aggregator.metrics()}\n${await own.metrics()}`,
-    }),
+    // Workers send their counts, not their exemplars: OpenMetrics from a cluster of workers carries none.
+    metrics: async (openMetrics) => {
+      const body = `${await aggregator.metrics()}\n${await own.metrics()}`;
+      return openMetrics
+        ? { contentType: OPENMETRICS_CONTENT_TYPE, body: toOpenMetrics(body, new RouteStatsRegistry()) }
+        : { contentType: aggregator.contentType, body };
+    },
     onReload: (result) => control.reloads.inc({ result }),
     onConflict: (result) => control.conflicts.inc({ result }),
   };

@@ -5,6 +5,7 @@ import { startAdmin } from '../control/admin/server.ts';
 import type { Config } from '../control/config/schema.ts';
 import { splitListen } from '../../shared/listen.ts';
 import { ConfigManager, type DataPlanePort } from '../control/config-manager.ts';
+import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from '../proxy/tracing/openmetrics.ts';
 import { fileHashOf, sha256 } from '../control/file-hash.ts';
 import { initialVersion } from '../control/file-history.ts';
 import { createStore } from '../control/store/index.ts';
@@ -133,7 +134,13 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, contr
   return {
     apply: (c, v) => plane().apply(c, v),
     health: () => plane().health(),
-    metrics: async () => ({ contentType: metrics.register.contentType, body: await metrics.register.metrics() }),
+    metrics: async (openMetrics) =>
+      openMetrics
+        ? {
+            contentType: OPENMETRICS_CONTENT_TYPE,
+            body: toOpenMetrics(await metrics.register.metrics(), metrics.routeStats),
+          }
+        : { contentType: metrics.register.contentType, body: await metrics.register.metrics() },
     onReload: (result) => control.reloads.inc({ result }),
     onConflict: (result) => control.conflicts.inc({ result }),
   };

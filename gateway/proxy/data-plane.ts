@@ -273,7 +273,7 @@ export class DataPlane {
     (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
     if (this.events && !committed) this.events.record(ctx, status, seconds);
-    endServerSpan(ctx, status);
+    endServerSpan(ctx, status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (ctx.grpc) {
       const grpc_status = grpcStatusLabel(ctx.grpcStatus, status === 499);

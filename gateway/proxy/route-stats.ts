@@ -47,6 +47,36 @@ export class RouteStats {
     this.n[BUCKET + k * SLOTS + i]++;
     this.n[SUM + k] += seconds;
   }
+
+  /**
+   * The newest traced request per status class and bucket, shown with its bucket in OpenMetrics (exemplars: a
+   * latency spike leads to a trace). Made on the first one: a route never traced keeps none.
+   */
+  exemplars: Array<Exemplar | undefined> | undefined = undefined;
+
+  exemplar(status: number, seconds: number, traceId: string): void {
+    const c = (status / 100) | 0;
+    const k = c >= 1 && c <= 5 ? c - 1 : 4;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
+    this.exemplars ??= new Array<Exemplar | undefined>(5 * SLOTS);
+    this.exemplars[k * SLOTS + i] = { traceId, seconds, atMs: Date.now() };
+  }
+
+  /** The exemplar of status class `statusClass` (`2xx`) and the bucket `le` (`0.005`, `+Inf`), if any. */
+  exemplarAt(statusClass: string, le: string): Exemplar | undefined {
+    if (this.exemplars === undefined) return undefined;
+    const k = CLASSES.indexOf(statusClass);
+    const i = le === '+Inf' ? LATENCY_BUCKETS_S.length : LATENCY_BUCKETS_S.indexOf(Number(le));
+    return k < 0 || i < 0 ? undefined : this.exemplars[k * SLOTS + i];
+  }
+}
+
+/** A request that fell in a bucket: its trace, its latency, when (OpenMetrics exemplar). */
+export interface Exemplar {
+  traceId: string;
+  seconds: number;
+  atMs: number;
 }
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -140,6 +170,11 @@ export class RouteStatsRegistry {
   /** Both families' exposition text, as a Registry holding only them writes it (without its final newline). */
   async text(): Promise<string> {
     return (await Promise.all(this.metrics().map((m) => m.text()))).join('\n\n');
+  }
+
+  /** A route's stats if it ever answered, without making them. */
+  find(service: string, route: string): RouteStats | undefined {
+    return this.all.get(`${service}\0${route}`);
   }
 
   get(service: string, route: string): RouteStats {

@@ -144,9 +144,12 @@ export function endAttempt(span: Span | undefined, status: number, error?: Error
  * Ends the request's server span with what the request came to: its status (a 5xx is an error, a 4xx is not, as the
  * conventions have it for servers), its service, app and the gateway's decisions.
  */
-export function endServerSpan(ctx: RequestContext, status: number): void {
+export function endServerSpan(ctx: RequestContext, status: number, seconds: number): void {
   const span = ctx.span ?? (ctx.snapshot.runtime.tracing ? serverSpan(ctx) : undefined);
   if (span === undefined) return;
+  // A recorded request is the exemplar of its latency bucket (tracing/openmetrics.ts).
+  if (span.isRecording())
+    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).exemplar(status, seconds, span.spanContext().traceId);
   const route = ctx.route;
   const attributes: Attributes = { 'http.response.status_code': status };
   if (route !== undefined) {

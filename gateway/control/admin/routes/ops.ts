@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../../types.ts';
 import { errorResponses, UpstreamHealth } from '../schemas.ts';
+import { wantsOpenMetrics } from '../../../proxy/tracing/openmetrics.ts';
 
 const METRICS_SLICE = 256 * 1024;
 
@@ -50,13 +51,14 @@ export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
     '/metrics',
     {
       schema: {
-        summary: 'Prometheus text exposition of every gateway process.',
+        summary:
+          'Prometheus text exposition of every gateway process; OpenMetrics, with exemplars, for an Accept that asks.',
         tags: ['ops'],
         response: { 200: { type: 'string', description: 'Prometheus text format.' }, ...errorResponses() },
       },
     },
-    async (_req, reply) => {
-      const { contentType, body } = await control.metrics();
+    async (req, reply) => {
+      const { contentType, body } = await control.metrics(wantsOpenMetrics(req.headers.accept));
       // A large text goes out in slices, each encoded as the socket takes it: 20 MB (10,000 routes) encoded at once
       // held
       // the event loop for 115-130 ms.
