@@ -14,6 +14,8 @@ import type { DeadLetterSink } from './dead-letter.ts';
 import type { LiveCounters } from './live-counters.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import { outcomeWithin, retryUntilDone } from './retry.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { traceBatch } from './batch-trace.ts';
 
 /** A commit Kafka has not answered in this long counts as failed: the batch is redelivered and skipped. */
 const COMMIT_TIMEOUT_MS = 5000;
@@ -36,6 +38,9 @@ export interface BatchWriterOptions {
   retryMaxDelayMs: number;
   /** Aborted when the collector stops: retries end with StoppedError. */
   signal: AbortSignal;
+  /** Each batch a trace of its own (batch-trace.ts), when tracing is on. */
+  tracer?: Tracer;
+  topic?: string;
 }
 
 export class BatchWriter {
@@ -93,6 +98,11 @@ export class BatchWriter {
     stats.batches++;
     const doneMs = performance.now();
     metrics?.batch((doneMs - b.startedMs) / 1000);
+    if (this.#o.tracer !== undefined) {
+      const shape = { records: b.records, rawRows: b.rawBody.rows, partitions: b.parts.length };
+      const times = { startedMs: b.startedMs, countMs: b.countMs, writeStartMs, writtenMs, liveMs, doneMs };
+      traceBatch(this.#o.tracer, { ...shape, topic: this.#o.topic ?? '', redis: liveCounters !== undefined }, times);
+    }
     logger.debug(
       {
         records: b.records,

@@ -1,6 +1,7 @@
 /** The cluster collector's options (collector.ts), their defaults, and the counts it keeps. */
 import type { ClickHouseClient } from '../clickhouse/http-client.ts';
 import type { Logger } from 'pino';
+import type { Tracer } from '@opentelemetry/api';
 import type { LiveCounters } from './live-counters.ts';
 import type { CollectorMetrics } from './metrics.ts';
 
@@ -43,6 +44,8 @@ export interface ClusterCollectorOptions {
    * huge array (a tenth of the collector's CPU).
    */
   fetchMaxBytes?: number;
+  /** Traces each batch (batch-trace.ts); undefined: tracing is off. */
+  tracer?: Tracer;
 }
 
 export interface CollectorStats {
@@ -74,5 +77,7 @@ export const COLLECTOR_DEFAULTS = {
 };
 
 /** The options with every default filled in. */
-export type CollectorSettings = Required<Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics'>> &
-  Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics'> & { clientId: string };
+export type CollectorSettings = Required<
+  Omit<ClusterCollectorOptions, 'clientId' | 'liveCounters' | 'metrics' | 'tracer'>
+> &
+  Pick<ClusterCollectorOptions, 'liveCounters' | 'metrics' | 'tracer'> & { clientId: string };

@@ -84,6 +84,8 @@ export class ClusterCollector {
       retryInitialDelayMs: this.#options.retryInitialDelayMs,
       retryMaxDelayMs: this.#options.retryMaxDelayMs,
       signal: this.#abort.signal,
+      tracer: options.tracer,
+      topic: options.topic,
     });
     options.metrics?.observe(this.stats, options.liveCounters);
   }

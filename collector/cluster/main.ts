@@ -15,6 +15,7 @@ import { configFromEnv } from './config.ts';
 import { LiveCounters } from './live-counters.ts';
 import { CollectorMetrics, startMetricsServer } from './metrics.ts';
 import { replayCommand } from './replay.ts';
+import { enabledByEnv, startTracingSdk } from '../../shared/tracing/sdk.ts';
 
 // `replay --from TIME` rebuilds aggregates from raw events and exits; it needs ClickHouse only, not Kafka.
 if (process.argv[2] === 'replay') {
@@ -52,6 +53,16 @@ const liveCounters = config.redisUrl
   : undefined;
 if (liveCounters && !(await liveCounters.connect()))
   logger.warn('redis not reachable yet; live counters wait in memory until it is');
+// Tracing by the standard OTEL_* variables only (the collector has no config file): each batch is a trace.
+const tracing = enabledByEnv(process.env)
+  ? await startTracingSdk({
+      env: process.env,
+      maxQueueSpans: 2048,
+      sampleRatio: undefined,
+      version: '0',
+      warn: (message) => logger.warn(`tracing: ${message}`),
+    })
+  : undefined;
 const collector = new ClusterCollector({
   brokers: config.brokers,
   topic: config.topic,
@@ -69,6 +80,7 @@ const collector = new ClusterCollector({
   sessionTimeoutMs: config.sessionTimeoutMs,
   liveCounters,
   metrics,
+  tracer: tracing?.tracer,
 });
 metrics.observeKafka(collector);
 // Ready while consuming; a broker outage makes it unready, never ends the process.
@@ -83,6 +95,7 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, 'stopping: finishing the batch in hand');
   await collector.stop();
   await liveCounters?.close();
+  await tracing?.shutdown(2000);
   metricsServer.close();
   logger.info({ stats: collector.stats }, 'stopped');
   process.exit(0);

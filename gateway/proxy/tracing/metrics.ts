@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { totalsCounter } from '../../../shared/totals-counter.ts';
-import type { SpanCounts } from './sdk.ts';
+import type { SpanCounts } from '../../../shared/tracing/sdk.ts';
 
 /** What became of the spans the gateway ended: exported, dropped (queue full) or failed (the backend refused). */
 export function createTracingMetrics(register: Registry) {

@@ -5,16 +5,9 @@
  */
 import type { Config } from '../../control/config/schema.ts';
 import type { Runtime } from '../runtime.ts';
-import type { SpanCounts, TracingSdk } from './sdk.ts';
+import { enabledByEnv, type SpanCounts, type TracingSdk } from '../../../shared/tracing/sdk.ts';
 
 type Env = Record<string, string | undefined>;
-
-/** Tracing left unset in the config is on when the environment names an OTLP endpoint and does not turn it off. */
-export function enabledByEnv(env: Env): boolean {
-  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false;
-  if ((env.OTEL_TRACES_EXPORTER ?? 'otlp').trim().toLowerCase() === 'none') return false;
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-}
 
 const NO_SPANS: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
 
@@ -58,7 +51,7 @@ export class ProcessTracing {
   async #load(config: Config['tracing']): Promise<void> {
     const log = this.#runtime.log;
     try {
-      const { startTracingSdk } = await import('./sdk.ts');
+      const { startTracingSdk } = await import('../../../shared/tracing/sdk.ts');
       this.#sdk = await startTracingSdk({
         env: this.#env,
         maxQueueSpans: config.max_queue_spans,

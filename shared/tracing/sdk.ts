@@ -1,5 +1,6 @@
 /**
- * The OpenTelemetry SDK as the gateway runs it, loaded only when tracing is on (tracing/runtime.ts): one tracer
+ * The OpenTelemetry SDK as the gateway and the cluster collector run it, loaded only when tracing is on
+ * (gateway/proxy/tracing/runtime.ts, collector/cluster/main.ts): one tracer
  * provider for the process, spans batched and sent over OTLP (http/protobuf by default; http/json or grpc by
  * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL), its endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_*
  * variables, the resource from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. A bounded queue: what does not fit,
@@ -42,6 +43,13 @@ export interface TracingSdk {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Tracing not asked for in a config is on when the environment names an OTLP endpoint and does not turn it off. */
+export function enabledByEnv(env: Env): boolean {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false;
+  if ((env.OTEL_TRACES_EXPORTER ?? 'otlp').trim().toLowerCase() === 'none') return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
 
 /** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (the specification's six; default parent-based). */
 export function samplerFromEnv(env: Env, warn: (message: string) => void): Sampler {
