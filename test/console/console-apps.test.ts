@@ -87,6 +87,17 @@ test("a QPD quota set in the console refuses the app's next request: 429 in the 
   await page.getByText('100.0% of 2').waitFor({ timeout: 10_000 });
 });
 
+test("an event's trace id in the tail links to the trace in the tracing UI (tracing.ui_url)", { skip }, async () => {
+  const { page, gw } = rig;
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  await fetch(`${gw.url}/seed/traced`, { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } });
+  await page.goto(`${gw.adminUrl}/console/#/tail`);
+  const link = page.getByRole('link', { name: trace.slice(0, 8) });
+  await link.waitFor({ timeout: 10_000 });
+  assert.equal(await link.getAttribute('href'), `http://127.0.0.1:16686/trace/${trace}`);
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+});
+
 test("the billing CSV the console exports is the API's", { skip }, async () => {
   const { page, gw } = rig;
   await page.goto(`${gw.adminUrl}/console/#/billing`);

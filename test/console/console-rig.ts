@@ -40,6 +40,8 @@ export async function startConsoleRig(): Promise<ConsoleRig> {
   const up = await startUpstream('up');
   const gw = await startGateway({
     admin: { token: TOKEN },
+    // Links only: tracing itself stays off here.
+    tracing: { enabled: false, ui_url: 'http://127.0.0.1:16686/trace/{trace_id}' },
     services: [service('seed', [up.url], [{ paths: ['/seed'] }])],
   });
   // The flags Chromium needs here: root in a sandbox, no GPU, and no background calls to a network it cannot reach.

@@ -37,7 +37,7 @@ export const TracingSchema = Type.Object(
     }),
     ui_url: Type.Optional(
       Type.String({
-        pattern: '\\{trace_id\\}',
+        pattern: '^https?://[^\\s]*\\{trace_id\\}',
         description:
           'A trace in your tracing UI, with {trace_id} where its id goes (e.g. ' +
           'http://127.0.0.1:16686/trace/{trace_id}): the console links access events to their traces.',

@@ -19,13 +19,30 @@ export interface RecentEvent {
   grpc_status: number | null;
   bytes_in: number;
   bytes_out: number;
+  trace_id: string;
 }
 
 const KEEP = 200;
 const POLL_MS = 1000;
 
 /** The newest access events (GET /events/recent), filtered, refreshed every second; at most 200 kept. */
+/** tracing.ui_url of the serving config (an http(s) URL with {trace_id}), for links to traces; '' without. */
+function useTraceLink(): (traceId: string) => string | undefined {
+  const [template, setTemplate] = useState('');
+  useEffect(() => {
+    get<{ config: { tracing?: { ui_url?: string } } }>('/config').then(
+      (r) => setTemplate(r.data.config.tracing?.ui_url ?? ''),
+      () => undefined,
+    );
+  }, []);
+  return (traceId) =>
+    template.startsWith('http') && traceId !== ''
+      ? template.replace('{trace_id}', encodeURIComponent(traceId))
+      : undefined;
+}
+
 export function Tail() {
+  const traceLink = useTraceLink();
   const [filter, setFilter] = useState({ app: '', service: '', status: '' });
   const [events, setEvents] = useState<RecentEvent[]>([]);
   const [paused, setPaused] = useState(false);
@@ -88,6 +105,7 @@ export function Tail() {
               <th>ms</th>
               <th>Client</th>
               <th>Reason</th>
+              <th>Trace</th>
             </tr>
           </thead>
           <tbody>
@@ -106,6 +124,15 @@ export function Tail() {
                 <td>{e.total_ms}</td>
                 <td>{e.client_ip}</td>
                 <td>{e.error_class === 'none' ? '' : e.error_class}</td>
+                <td>
+                  {traceLink(e.trace_id) ? (
+                    <a href={traceLink(e.trace_id)} target="_blank" rel="noopener noreferrer">
+                      {e.trace_id.slice(0, 8)}
+                    </a>
+                  ) : (
+                    e.trace_id.slice(0, 8)
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
