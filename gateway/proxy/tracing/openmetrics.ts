@@ -10,12 +10,12 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
 
 /** Whether an Accept header asks for OpenMetrics before the classic text format. */
 export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+  return accept?.includes('application/openmetrics-text') === true;
 }
 
 const BUCKET = 'tollgate_request_duration_seconds_bucket{';
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
-const unescape = (v: string) => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
+const unescapeLabel = (v: string) => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
 
 /** Prometheus text (0.0.4) as OpenMetrics 1.0, with the route buckets' exemplars. */
 export function toOpenMetrics(text: string, routes: RouteStatsRegistry): string {
@@ -40,7 +40,7 @@ export function toOpenMetrics(text: string, routes: RouteStatsRegistry): string 
 
 function withExemplar(line: string, routes: RouteStatsRegistry): string {
   const labels: Record<string, string> = {};
-  for (const m of line.slice(0, line.lastIndexOf('}')).matchAll(LABEL)) labels[m[1]] = unescape(m[2]);
+  for (const m of line.slice(0, line.lastIndexOf('}')).matchAll(LABEL)) labels[m[1]] = unescapeLabel(m[2]);
   const e = routes
     .find(labels.service ?? '', labels.route ?? '')
     ?.exemplarAt(labels.status_class ?? '', labels.le ?? '');
