@@ -12,7 +12,8 @@ import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
 import { accessEvent, requestRecord, traceIdOf } from './access-event.ts';
 
 test(
-  'traceIdOf takes the trace id of a W3C traceparent ' + 'and refuses uppercase, all-zero, short or malformed ones',
+  'traceIdOf takes the trace id of a sampled W3C traceparent and refuses unsampled, uppercase, all-zero, short or ' +
+    'malformed ones',
   () => {
     const id = '4bf92f3577b34da6a3ce929d0e0e4736';
     assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-01`), id);
@@ -22,6 +23,11 @@ test(
     assert.equal(traceIdOf(`00-${id.slice(0, 31)}g-00f067aa0ba902b7-01`), '');
     assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7`), '');
     assert.equal(traceIdOf(`00_${id}-00f067aa0ba902b7-01`), '');
+    assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-00`), '', 'not sampled: no trace to open');
+    assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-03`), id, 'other flags beside sampled');
+    assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-0b`), id);
+    assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-0a`), '');
+    assert.equal(traceIdOf(`00-${id}-00f067aa0ba902b7-0z`), '');
     assert.equal(traceIdOf(undefined), '');
     assert.equal(traceIdOf([`00-${id}-00f067aa0ba902b7-01`]), '');
   },

@@ -5,24 +5,38 @@ import type { RequestContext } from '../context.ts';
 import { errors, type ErrorCode } from '../../errors.ts';
 import { serverSpan, trustsIncoming } from '../tracing/spans.ts';
 
-/** The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or ''. */
+/**
+ * The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`) whose caller recorded the trace (the
+ * sampled flag set), or ''.
+ */
 export function traceIdOf(header: string | string[] | undefined): string {
   if (typeof header !== 'string' || header.length < 55 || header.charCodeAt(2) !== 45 /* - */) return '';
+  const flags = hexValue(header.charCodeAt(54)); // the flags' low digit: odd when sampled
+  if (flags < 0 || (flags & 1) === 0) return '';
   // A loop, not a regex on a slice: this runs for every traced request.
   let nonZero = false;
   for (let i = 3; i < 35; i++) {
-    const c = header.charCodeAt(i);
-    if (c === 0x30) continue;
-    if (!((c > 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return '';
-    nonZero = true;
+    const v = hexValue(header.charCodeAt(i));
+    if (v < 0) return '';
+    if (v > 0) nonZero = true;
   }
   return nonZero ? header.slice(3, 35) : '';
 }
 
-/** A request's trace id: its server span's while tracing is on, else a trusted traceparent's, else ''. */
+/** A lowercase hex digit's value, else -1. */
+const hexValue = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1);
+
+/**
+ * A request's trace id when its trace is recorded, so that every id an event, the access log, the console or a
+ * report shows can be opened in the tracing backend: its server span's while tracing is on and the span is sampled,
+ * else a trusted traceparent's that the caller sampled, else ''.
+ */
 export function traceIdFor(ctx: RequestContext): string {
   const span = serverSpan(ctx);
-  if (span !== undefined) return span.spanContext().traceId;
+  if (span !== undefined) {
+    const sc = span.spanContext();
+    return (sc.traceFlags & 1) === 1 ? sc.traceId : '';
+  }
   return trustsIncoming(ctx) ? traceIdOf(ctx.req.headers.traceparent) : '';
 }
 

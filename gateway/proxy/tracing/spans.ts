@@ -72,6 +72,14 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const method = ctx.req.method ?? 'GET';
   const route = httpRoute(ctx);
   const grpcMethod = ctx.grpc ? ctx.path : undefined;
+  const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
+  // The samplers the gateway uses decide by trace id alone, so attributes are made only for a span that records.
+  ctx.span = tracing.tracer.startSpan(
+    name,
+    { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ctx.startMs },
+    parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent),
+  );
+  if (!ctx.span.isRecording()) return ctx.span;
   const attributes: Attributes = {
     'http.request.method': method,
     'url.scheme': ctx.tlsVersion === '' ? 'http' : 'https',
@@ -87,34 +95,39 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
     attributes['rpc.service'] = service;
     attributes['rpc.method'] = rpcMethod;
   }
-  const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
-  ctx.span = tracing.tracer.startSpan(
-    name,
-    { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ctx.startMs, attributes },
-    parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent),
-  );
+  ctx.span.setAttributes(attributes);
   return ctx.span;
 }
 
 /**
  * A CLIENT span for one attempt at `target` (a retry is a second one), child of the server span, its context put in
- * the upstream request's `traceparent` and `tracestate`. Without tracing, an untrusted context still goes no
- * further than the gateway only when a route asks (the headers pass through as any other).
+ * the upstream request's `traceparent` and `tracestate`. A context the route does not trust goes no further, with
+ * tracing off too: its traceparent, tracestate and baggage are not sent upstream.
  */
 export function startAttempt(ctx: RequestContext, target: Target, attempt: number): Span | undefined {
-  const server = serverSpan(ctx);
-  if (server === undefined) return undefined;
   const headers = ctx.upstreamHeaders;
-  if (!trustsIncoming(ctx)) delete headers.baggage;
-  const url = new URL(target.origin);
-  const attributes: Attributes = {
-    'http.request.method': ctx.req.method ?? 'GET',
-    'server.address': url.hostname,
-    'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
-    'url.full': `${target.origin}${ctx.upstreamPath}`,
-    'tollgate.target': target.id,
-  };
-  if (attempt > 0) attributes['http.request.resend_count'] = attempt;
+  const trusted = trustsIncoming(ctx);
+  if (!trusted) delete headers.baggage;
+  const server = serverSpan(ctx);
+  if (server === undefined) {
+    if (!trusted) {
+      delete headers.traceparent;
+      delete headers.tracestate;
+    }
+    return undefined;
+  }
+  // An unsampled request's attempt is unsampled too: it needs a span id for its traceparent, and no attributes.
+  let attributes: Attributes | undefined;
+  if (server.isRecording()) {
+    attributes = {
+      'http.request.method': ctx.req.method ?? 'GET',
+      'server.address': target.address,
+      'server.port': target.port,
+      'url.full': `${target.origin}${ctx.upstreamPath}`,
+      'tollgate.target': target.id,
+    };
+    if (attempt > 0) attributes['http.request.resend_count'] = attempt;
+  }
   const span = ctx.snapshot.runtime.tracing!.tracer.startSpan(
     ctx.req.method ?? 'GET',
     { kind: SpanKind.CLIENT, attributes },
@@ -130,7 +143,7 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
 
 /** Ends an attempt's span with the upstream's status, or the error that ended it (error.type, and an error status). */
 export function endAttempt(span: Span | undefined, status: number, error?: Error): void {
-  if (span === undefined) return;
+  if (span === undefined || !span.isRecording()) return;
   if (status > 0) span.setAttribute('http.response.status_code', status);
   if (error !== undefined || status >= 400) {
     const type = error ? ((error as NodeJS.ErrnoException).code ?? error.name) : String(status);
@@ -146,10 +159,10 @@ export function endAttempt(span: Span | undefined, status: number, error?: Error
  */
 export function endServerSpan(ctx: RequestContext, status: number, seconds: number): void {
   const span = ctx.span ?? (ctx.snapshot.runtime.tracing ? serverSpan(ctx) : undefined);
-  if (span === undefined) return;
+  // An unsampled span records nothing: ending it would do nothing either.
+  if (span === undefined || !span.isRecording()) return;
   // A recorded request is the exemplar of its latency bucket (tracing/openmetrics.ts).
-  if (span.isRecording())
-    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).exemplar(status, seconds, span.spanContext().traceId);
+  (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).exemplar(status, seconds, span.spanContext().traceId);
   const route = ctx.route;
   const attributes: Attributes = { 'http.response.status_code': status };
   if (route !== undefined) {

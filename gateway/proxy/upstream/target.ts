@@ -25,6 +25,9 @@ export class Target {
    * address goes no further than the connector, which drops it (`connector`).
    */
   readonly servername: string | undefined;
+  /** The host the origin names (brackets off an IPv6 address) and its port, the scheme's default when unwritten. */
+  readonly address: string;
+  readonly port: number;
   readonly weight: number;
   /** Requests currently in flight to this target (least connections reads it). */
   active = 0;
@@ -53,6 +56,8 @@ export class Target {
     const https = url.protocol === 'https:';
     this.servername =
       (https ? tlsName : undefined) ?? hostname ?? (https ? url.hostname.replace(/^\[(.*)\]$/, '$1') : undefined);
+    this.address = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(url.port) || (https ? 443 : 80);
     this.weight = weight;
   }
 
