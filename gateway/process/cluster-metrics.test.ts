@@ -68,3 +68,24 @@ test(
     assert.ok(families.includes('tollgate_requests_total') && families.includes('tollgate_request_duration_seconds'));
   },
 );
+
+test("the workers' exemplars reach the merged route stats, the newest of a bucket winning", async () => {
+  const cluster = new ClusterMetrics();
+  const first = new RouteStatsRegistry();
+  first.get('api', 'api-0').record(200, 0.2);
+  first.get('api', 'api-0').exemplar(200, 0.2, 'a'.repeat(32));
+  const second = new RouteStatsRegistry();
+  second.get('api', 'api-0').record(200, 0.2);
+  second.get('api', 'api-0').exemplar(200, 0.2, 'b'.repeat(32));
+  second.get('web', 'web-0').record(503, 3);
+  second.get('web', 'web-0').exemplar(503, 3, 'c'.repeat(32));
+  const older = first.wire();
+  older.exemplars![0][5] -= 1000;
+  cluster.retire([], older);
+  cluster.retire([], second.wire());
+  const { routes } = await cluster.scrape();
+  assert.equal(routes.find('api', 'api-0')?.exemplarAt('2xx', '0.25')?.traceId, 'b'.repeat(32), 'the newer one');
+  assert.equal(routes.find('web', 'web-0')?.exemplarAt('5xx', '5')?.traceId, 'c'.repeat(32));
+  assert.equal(routes.find('api', 'api-0')?.exemplarAt('2xx', '0.5'), undefined, 'other buckets have none');
+  assert.equal(routes.find('api', 'api-0')?.n[1], 2, 'counts still summed');
+});

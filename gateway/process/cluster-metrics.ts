@@ -79,10 +79,15 @@ export class ClusterMetrics {
   }
 
   /** Aggregated exposition text; a worker that does not answer within the timeout is counted with its last values. */
-  metrics(): Promise<string> {
+  async metrics(): Promise<string> {
+    return (await this.scrape()).text;
+  }
+
+  /** As metrics(), with the per-route stats summed, which hold the workers' newest exemplars (for OpenMetrics). */
+  scrape(): Promise<{ text: string; routes: RouteStatsRegistry }> {
     const id = this.#nextId++;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
-    return new Promise<string>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const finish = () => {
         clearTimeout(scrape.timer);
         this.#scrapes.delete(id);
@@ -93,7 +98,7 @@ export class ClusterMetrics {
           ...[...this.#last.values()].map((l) => l.json),
           this.#retiredJson(),
         ] as never).metrics();
-        Promise.all([routes.text(), others]).then(([r, o]) => resolve(`${r}\n\n${o}`), reject);
+        Promise.all([routes.text(), others]).then(([r, o]) => resolve({ text: `${r}\n\n${o}`, routes }), reject);
       };
       const scrape: Scrape = {
         waiting: new Set(workers.map((w) => w.id)),

@@ -18,7 +18,6 @@ import { watchConfigSources } from '../control/config-watch.ts';
 import { releaseMemory } from './memory.ts';
 import { WorkerWatchdog } from './worker-watchdog.ts';
 import { OPENMETRICS_CONTENT_TYPE, toOpenMetrics } from '../proxy/tracing/openmetrics.ts';
-import { RouteStatsRegistry } from '../proxy/route-stats.ts';
 
 /** Messages between the primary (control plane) and proxy workers. */
 type ToWorker = { tg: 'apply'; wire: ConfigWire } | { tg: 'identity'; identity: IdentityWire } | { tg: 'shutdown' };
@@ -176,11 +175,12 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
       return rollout.send(wire, workers);
     },
     health: () => mergeHealth([...health.values()]),
-    // Workers send their counts, not their exemplars: OpenMetrics from a cluster of workers carries none.
+    // The workers' route stats carry their newest exemplars: the merged ones go on the OpenMetrics buckets.
     metrics: async (openMetrics) => {
-      const body = `${await aggregator.metrics()}\n${await own.metrics()}`;
+      const { text, routes } = await aggregator.scrape();
+      const body = `${text}\n${await own.metrics()}`;
       return openMetrics
-        ? { contentType: OPENMETRICS_CONTENT_TYPE, body: toOpenMetrics(body, new RouteStatsRegistry()) }
+        ? { contentType: OPENMETRICS_CONTENT_TYPE, body: toOpenMetrics(body, routes) }
         : { contentType: aggregator.contentType, body };
     },
     onReload: (result) => control.reloads.inc({ result }),

@@ -127,6 +127,8 @@ export const ROUTE_FAMILIES: readonly string[] = ['tollgate_requests_total', 'to
 export interface RoutesWire {
   names: string[];
   data: number[];
+  /** Exemplars as [service, route, class × SLOTS + bucket, trace id, seconds, epoch ms]: the newest wins a merge. */
+  exemplars?: Array<[string, string, number, string, number, number]>;
 }
 
 /** Every RouteStats ever made in this process, so counters survive reloads (bounded by distinct route names). */
@@ -149,7 +151,13 @@ export class RouteStatsRegistry {
         for (let i = 0; i < SLOTS; i++) data.push(s.n[BUCKET + k * SLOTS + i]);
       }
     }
-    return { names, data };
+    const exemplars: NonNullable<RoutesWire['exemplars']> = [];
+    for (const s of this.all.values()) {
+      s.exemplars?.forEach((e, slot) => {
+        if (e !== undefined) exemplars.push([s.service, s.route, slot, e.traceId, e.seconds, e.atMs]);
+      });
+    }
+    return exemplars.length === 0 ? { names, data } : { names, data, exemplars };
   }
 
   /** Adds another process's counts (wire()) to these. */
@@ -164,6 +172,11 @@ export class RouteStatsRegistry {
         s.n[SUM + k] += w.data[p++]!;
         for (let i = 0; i < SLOTS; i++) s.n[BUCKET + k * SLOTS + i] += w.data[p++]!;
       }
+    }
+    for (const [service, route, slot, traceId, seconds, atMs] of w.exemplars ?? []) {
+      const s = this.get(service, route);
+      s.exemplars ??= new Array<Exemplar | undefined>(5 * SLOTS);
+      if ((s.exemplars[slot]?.atMs ?? -1) < atMs) s.exemplars[slot] = { traceId, seconds, atMs };
     }
   }
 
