@@ -14,6 +14,7 @@ import {
   type ClassFilter,
   type DailyAppRow,
   type DailySelection,
+  type ExampleSelection,
   type LiveSnapshot,
   type RecentEvent,
   type RecentSelection,
@@ -21,6 +22,7 @@ import {
   type TrafficSelection,
 } from '../reports/source.ts';
 import { grpcSlotOf } from '../aggregate/traffic.ts';
+import { EXAMPLE_KINDS, type TraceExample } from '../aggregate/trace-examples.ts';
 import { DEFAULT_LIVE_PREFIX } from './live-counters.ts';
 import { readLiveStats } from './live-stats.ts';
 import { AGGREGATE_COLUMNS, fromColumns } from './traffic-counters.ts';
@@ -144,6 +146,45 @@ LIMIT ${Math.max(1, Math.min(500, Math.trunc(q.limit)))}`,
         bytes_in: Number(r.bytes_in),
         bytes_out: Number(r.bytes_out),
         trace_id: String(r.trace_id),
+      }));
+    });
+  }
+
+  /**
+   * From the raw events (kept TOLLGATE_CLICKHOUSE_RETENTION_DAYS): per hour, app and service, the slowest traced
+   * request below 500 and at 500 or above, as the embedded store keeps them. Hours are whole UTC hours of epoch
+   * seconds, so an hour is in the window when its start is, whatever the server's time zone.
+   */
+  async traceExamples(q: ExampleSelection): Promise<TraceExample[]> {
+    const ceilHourS = (ms: number) => Math.ceil(ms / 3_600_000) * 3600;
+    const where = [
+      `ts >= ${dateTimeFromEpochS(ceilHourS(q.fromMs))}`,
+      `ts < ${dateTimeFromEpochS(ceilHourS(q.toMs))}`,
+      'interim = 0',
+      "trace_id != ''",
+    ];
+    if (q.appId !== undefined) where.push(`app_id = ${quoteString(q.appId)}`);
+    if (q.service !== undefined) where.push(`service = ${quoteString(q.service)}`);
+    return this.#answer(async () => {
+      const rows = await this.#clickhouse.query<Record<string, string | number>>(
+        `SELECT intDiv(toUInt32(ts), 3600) AS hour, app_id, service, status >= 500 AS is_error, trace_id, route, status,
+  toUInt32(ts) AS ts_s, ts_ms, total_us
+FROM access_events
+WHERE ${where.join(' AND ')}
+ORDER BY is_error DESC, total_us DESC, hour, app_id, service, ts, ts_ms
+LIMIT 1 BY hour, app_id, service, is_error
+LIMIT ${Math.max(1, Math.min(100, Math.trunc(q.limit)))}`,
+      );
+      return rows.map((r) => ({
+        bucketStartMs: Number(r.hour) * 3_600_000,
+        appId: String(r.app_id),
+        service: String(r.service),
+        kind: EXAMPLE_KINDS[Number(r.is_error)],
+        traceId: String(r.trace_id),
+        route: String(r.route),
+        status: Number(r.status),
+        startMs: Number(r.ts_s) * 1000 + Number(r.ts_ms),
+        totalUs: Number(r.total_us),
       }));
     });
   }

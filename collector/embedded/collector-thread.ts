@@ -57,6 +57,8 @@ async function answer(message: ToThread): Promise<unknown> {
       return collector.live();
     case 'recent':
       return collector.recent(message.selection);
+    case 'examples':
+      return store.traceExamples(message.selection);
     case 'stop':
       clearInterval(statsTimer);
       await collector.stop();

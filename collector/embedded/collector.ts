@@ -2,6 +2,7 @@ import { EventDecodeError } from '../../shared/access-event-codec.ts';
 import { emptyView, readEvent } from '../aggregate/event-view.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { bucketStartMs, TrafficAggregator } from '../aggregate/traffic.ts';
+import { TraceExamples } from '../aggregate/trace-examples.ts';
 import { LiveStats, type LiveSnapshot } from './live-stats.ts';
 import { RecentEvents } from './recent-events.ts';
 import type { RecentEvent, RecentSelection } from '../reports/source.ts';
@@ -200,6 +201,7 @@ export class EmbeddedCollector {
     const from = s.position;
     try {
       const aggregator = new TrafficAggregator();
+      const examples = new TraceExamples();
       const perSecond = new Map<number, number>();
       const deadLetters: DeadLetter[] = [];
       const event = this.#view;
@@ -215,13 +217,14 @@ export class EmbeddedCollector {
         aggregator.add(event);
         if (event.interim) return; // traffic of a connection still open, not a request
         this.#recent.add(payload);
+        examples.add(event);
         const second = Math.floor(event.startMs / 1000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
       });
       if (next === from) return 0;
       const deltas = aggregator.drain();
       // Synchronous: the payload views dead letters hold are copied into SQLite before the next read reuses them.
-      this.#opts.store.applyBatch({ source: s.source, from, next, deltas, deadLetters });
+      this.#opts.store.applyBatch({ source: s.source, from, next, deltas, deadLetters, examples: examples.drain() });
       s.position = next;
       this.#live.apply(deltas, perSecond);
       this.#stats.counted += count - deadLetters.length;

@@ -2,12 +2,14 @@ import type {
   BucketTraffic,
   DailyAppRow,
   DailySelection,
+  ExampleSelection,
   LiveSnapshot,
   RecentEvent,
   RecentSelection,
   ReportSource,
   TrafficSelection,
 } from '../reports/source.ts';
+import type { TraceExample } from '../aggregate/trace-examples.ts';
 import type { EmbeddedCollector } from './collector.ts';
 import type { EmbeddedStore } from './store.ts';
 
@@ -35,5 +37,9 @@ export class EmbeddedReportSource implements ReportSource {
 
   async recentEvents(q: RecentSelection): Promise<RecentEvent[]> {
     return this.#collector.recent(q);
+  }
+
+  async traceExamples(q: ExampleSelection): Promise<TraceExample[]> {
+    return this.#store.traceExamples(q);
   }
 }

@@ -83,7 +83,30 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   raw_bytes INTEGER NOT NULL,
   received_ms INTEGER NOT NULL,
   UNIQUE (source, position)
-);`;
+);
+-- Per hour, app and service, the slowest traced request below 500 and at 500 or above (aggregate/trace-examples.ts).
+CREATE TABLE IF NOT EXISTS trace_examples (
+  app_id TEXT NOT NULL,
+  service TEXT NOT NULL,
+  bucket_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  trace_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  start_ms INTEGER NOT NULL,
+  total_us INTEGER NOT NULL,
+  PRIMARY KEY (app_id, service, bucket_ms, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_examples_bucket ON trace_examples (bucket_ms);`;
+
+/** Keeps the slower of the stored example and the new one. */
+export const UPSERT_TRACE_EXAMPLE_SQL = `
+INSERT INTO trace_examples (app_id, service, bucket_ms, kind, trace_id, route, status, start_ms, total_us)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (app_id, service, bucket_ms, kind) DO UPDATE SET
+  trace_id = excluded.trace_id, route = excluded.route, status = excluded.status, start_ms = excluded.start_ms,
+  total_us = excluded.total_us
+WHERE excluded.total_us > trace_examples.total_us`;
 
 /** Adds counters on conflict; add_arrays is registered by the store (element-wise sum of JSON arrays). */
 export function upsertTrafficSql(table: string): string {

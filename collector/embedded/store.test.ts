@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { emptyCounters, mergeCounters, protocolCounts, TrafficAggregator } from '../aggregate/traffic.ts';
 import { sampleEvent, SAMPLE_START_MS } from '../aggregate/sample-event.fixture.ts';
 import { EmbeddedStore, MAX_DEAD_LETTER_BYTES, StalePositionError, type StoreBatch } from './store.ts';
+import type { TraceExample } from '../aggregate/trace-examples.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -239,5 +240,55 @@ test('rows are split by protocol and gRPC status, and reports filter by either',
   assert.deepEqual(
     day({ protocol: 'h2' }).map((r) => r.requests),
     [2],
+  );
+});
+
+test('example traces: a slower one replaces the stored one of its hour, kind, app and service; a faster one does not', (t) => {
+  const store = EmbeddedStore.open(':memory:');
+  t.after(() => store.close());
+  const hour = Math.floor(SAMPLE_START_MS / HOUR_MS) * HOUR_MS;
+  const example = (traceId: string, totalUs: number, over: Partial<TraceExample> = {}): TraceExample => ({
+    bucketStartMs: hour,
+    appId: 'acme',
+    service: 'api',
+    kind: 'slowest',
+    traceId,
+    route: 'r',
+    status: 200,
+    startMs: SAMPLE_START_MS,
+    totalUs,
+    ...over,
+  });
+  const apply = (from: number, examples: TraceExample[]) =>
+    store.applyBatch({ source: 'log', from, next: from + 1, deltas: [], deadLetters: [], examples });
+  apply(0, [example('a', 500), example('e1', 100, { kind: 'error', status: 503 })]);
+  apply(1, [example('b', 900, { route: 'slow' }), example('e2', 50, { kind: 'error', status: 502 })]);
+  apply(2, [
+    example('c', 700),
+    example('beta', 1, { appId: 'beta' }),
+    example('next', 1, { bucketStartMs: hour + HOUR_MS }),
+  ]);
+  const all = { fromMs: hour, toMs: hour + 2 * HOUR_MS, limit: 10 };
+  assert.deepEqual(
+    store.traceExamples(all).map((e) => [e.kind, e.appId, e.bucketStartMs - hour, e.traceId, e.route, e.totalUs]),
+    [
+      ['error', 'acme', 0, 'e1', 'r', 100],
+      ['slowest', 'acme', 0, 'b', 'slow', 900],
+      ['slowest', 'beta', 0, 'beta', 'r', 1],
+      ['slowest', 'acme', HOUR_MS, 'next', 'r', 1],
+    ],
+  );
+  assert.deepEqual(
+    store.traceExamples({ ...all, appId: 'beta' }).map((e) => e.traceId),
+    ['beta'],
+  );
+  assert.deepEqual(
+    store.traceExamples({ ...all, fromMs: hour + 1 }).map((e) => e.traceId),
+    ['next'],
+    'an hour is in the window when its start is',
+  );
+  assert.deepEqual(
+    store.traceExamples({ ...all, limit: 2 }).map((e) => e.traceId),
+    ['e1', 'b'],
   );
 });

@@ -3,7 +3,16 @@ import type { Granularity, TrafficCounters, TrafficDelta } from '../aggregate/tr
 import { addArrays } from '../aggregate/traffic.ts';
 import { grpcSlotOf } from '../aggregate/traffic.ts';
 import type { ClassFilter, DailyAppRow, DailySelection, TrafficSelection } from '../reports/source.ts';
-import { ADDED_COLUMNS, SCHEMA_SQL, splitByClassSql, TRAFFIC_TABLES, upsertTrafficSql } from './store-schema.ts';
+import type { ExampleSelection } from '../reports/source.ts';
+import type { ExampleKind, TraceExample } from '../aggregate/trace-examples.ts';
+import {
+  ADDED_COLUMNS,
+  SCHEMA_SQL,
+  splitByClassSql,
+  TRAFFIC_TABLES,
+  UPSERT_TRACE_EXAMPLE_SQL,
+  upsertTrafficSql,
+} from './store-schema.ts';
 
 /** A record that could not be decoded, kept for inspection. */
 export interface DeadLetter {
@@ -22,6 +31,8 @@ export interface StoreBatch {
   next: number;
   deltas: TrafficDelta[];
   deadLetters: DeadLetter[];
+  /** The batch's example traces (none when nothing was traced). */
+  examples?: TraceExample[];
 }
 
 export interface StoredTrafficRow {
@@ -133,6 +144,10 @@ export class EmbeddedStore {
           c.messagesOut,
         );
       }
+      const example = batch.examples?.length ? this.#statement(UPSERT_TRACE_EXAMPLE_SQL) : undefined;
+      for (const e of batch.examples ?? []) {
+        example?.run(e.appId, e.service, e.bucketStartMs, e.kind, e.traceId, e.route, e.status, e.startMs, e.totalUs);
+      }
       if (batch.deadLetters.length > 0) this.#insertDeadLetters(batch.deadLetters, nowMs);
       this.#statement(
         `INSERT INTO consumer_offsets (source, position, updated_ms) VALUES (?, ?, ?)
@@ -204,6 +219,33 @@ export class EmbeddedStore {
       } else out.push({ dayStartMs, appId, requests: Number(r.requests), billable: Number(r.billable), protocols });
     }
     return out;
+  }
+
+  /** Stored example traces of the hours in [fromMs, toMs): errors first, then the slowest first. */
+  traceExamples(q: ExampleSelection): TraceExample[] {
+    const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
+    const params: Array<string | number> = [q.fromMs, q.toMs];
+    if (q.appId !== undefined) {
+      where.push('app_id = ?');
+      params.push(q.appId);
+    }
+    if (q.service !== undefined) {
+      where.push('service = ?');
+      params.push(q.service);
+    }
+    const sql = `SELECT * FROM trace_examples WHERE ${where.join(' AND ')}
+      ORDER BY kind = 'error' DESC, total_us DESC, bucket_ms, app_id, service LIMIT ?`;
+    return (this.#statement(sql).all(...params, q.limit) as Row[]).map((r) => ({
+      bucketStartMs: Number(r.bucket_ms),
+      appId: String(r.app_id),
+      service: String(r.service),
+      kind: String(r.kind) as ExampleKind,
+      traceId: String(r.trace_id),
+      route: String(r.route),
+      status: Number(r.status),
+      startMs: Number(r.start_ms),
+      totalUs: Number(r.total_us),
+    }));
   }
 
   deadLetters(limit = 100): Array<DeadLetter & { rawBytes: number; receivedMs: number }> {

@@ -1,5 +1,5 @@
 import type { CollectorStats } from './collector.ts';
-import type { DailySelection, RecentSelection, TrafficSelection } from '../reports/source.ts';
+import type { DailySelection, ExampleSelection, RecentSelection, TrafficSelection } from '../reports/source.ts';
 
 /** What the collector thread is started with. */
 export interface ThreadOptions {
@@ -16,6 +16,7 @@ export type ToThread =
   | { id: number; op: 'dailyApps'; selection: DailySelection }
   | { id: number; op: 'live' }
   | { id: number; op: 'recent'; selection: RecentSelection }
+  | { id: number; op: 'examples'; selection: ExampleSelection }
   | { id: number; op: 'stop' };
 
 export type FromThread =

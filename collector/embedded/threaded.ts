@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { BatchInfo, CollectorLogger, CollectorStats } from './collector.ts';
 import type { StoredTrafficRow } from './store.ts';
+import type { TraceExample } from '../aggregate/trace-examples.ts';
 import {
   ReportsUnavailableError,
   type DailyAppRow,
   type DailySelection,
+  type ExampleSelection,
   type LiveSnapshot,
   type RecentEvent,
   type RecentSelection,
@@ -95,6 +97,10 @@ export class CollectorThread implements ReportSource {
 
   recentEvents(selection: RecentSelection): Promise<RecentEvent[]> {
     return this.#call({ op: 'recent', selection }) as Promise<RecentEvent[]>;
+  }
+
+  traceExamples(selection: ExampleSelection): Promise<TraceExample[]> {
+    return this.#call({ op: 'examples', selection }) as Promise<TraceExample[]>;
   }
 
   /** The worker thread's id while one runs (never 0, the main thread's). */

@@ -14,6 +14,7 @@ import {
   timeParam,
 } from './params.ts';
 import type { ReportSource } from './source.ts';
+import { rankExamples } from '../aggregate/trace-examples.ts';
 import { trafficReport } from './traffic-report.ts';
 
 export interface ReportRouteOptions {
@@ -31,6 +32,7 @@ type Query = Record<string, unknown>;
  * replies: a bad parameter (ParamError) is 400 GW_ERR_BAD_REQUEST and a store
  * that cannot answer (ReportsUnavailableError) 503 GW_ERR_REPORTS_UNAVAILABLE.
  *   GET /reports/traffic?from=&to=&granularity=hour|day&app=&service=&protocol=&grpc_status=
+ *   GET /reports/traffic/traces?from=&to=&app=&service=&limit=
  *   GET /billing/qpd?from=YYYY-MM-DD&to=YYYY-MM-DD&format=json|csv&protocol=&grpc_status=   (both dates inclusive)
  *   GET /stats/live
  *   GET /events/recent?limit=&app=&service=&status=
@@ -74,6 +76,46 @@ export function registerReportRoutes(
         ...classFilter(query),
       };
       return { rows: trafficReport(await source.traffic(selection)) };
+    },
+  );
+
+  app.get(
+    '/reports/traffic/traces',
+    doc(
+      'Example traces of a report window: per hour, app and service, the slowest traced request and error.',
+      'Query: `from`, `to` (as for /reports/traffic: the hours starting in [from, to)), `app`, `service`, `limit` ' +
+        '(1..100, default 20). Per hour, app and service: the slowest traced request answered below 500 ' +
+        '(`kind: slowest`) and at 500 or above (`kind: error`). Only requests the gateway traced (tracing on, ' +
+        'sampled) have examples. Single node: kept with the aggregates; cluster: read from the ClickHouse raw ' +
+        'events, so as long as they are kept. Answers `{traces: [{bucket, app_id, service, kind, trace_id, time, ' +
+        'route, status, total_ms}]}`, errors first, then the slowest first.',
+    ),
+    async (req) => {
+      const query = req.query as Query;
+      rejectUnknown(query, ['from', 'to', 'app', 'service', 'limit']);
+      const fromMs = timeParam(query, 'from');
+      const toMs = timeParam(query, 'to');
+      checkRange(fromMs, toMs, maxRangeDays);
+      const examples = await source.traceExamples({
+        fromMs,
+        toMs,
+        appId: optionalString(query, 'app'),
+        service: optionalString(query, 'service'),
+        limit: limitParam(query, 100, 20),
+      });
+      return {
+        traces: rankExamples(examples, 100).map((e) => ({
+          bucket: new Date(e.bucketStartMs).toISOString(),
+          app_id: e.appId,
+          service: e.service,
+          kind: e.kind,
+          trace_id: e.traceId,
+          time: new Date(e.startMs).toISOString(),
+          route: e.route,
+          status: e.status,
+          total_ms: Math.round(e.totalUs / 100) / 10,
+        })),
+      };
     },
   );
 

@@ -1,5 +1,6 @@
 import type { Protocol } from '../../shared/access-event.ts';
 import type { Granularity, TrafficCounters } from '../aggregate/traffic.ts';
+import type { TraceExample } from '../aggregate/trace-examples.ts';
 
 /**
  * Where the reports API reads from: the single-node embedded store today, a
@@ -15,6 +16,17 @@ export interface ReportSource {
   live(): Promise<LiveSnapshot>;
   /** The newest access events that match, newest first (the console's live tail): a bounded sample, not a report. */
   recentEvents(q: RecentSelection): Promise<RecentEvent[]>;
+  /** Example traces of the hours in [fromMs, toMs) (aggregate/trace-examples.ts): errors first, then the slowest. */
+  traceExamples(q: ExampleSelection): Promise<TraceExample[]>;
+}
+
+export interface ExampleSelection {
+  fromMs: number;
+  toMs: number;
+  appId?: string;
+  service?: string;
+  /** At most this many (1..100). */
+  limit: number;
 }
 
 export interface RecentSelection {

@@ -24,6 +24,9 @@ import type { AccessEvent } from '../../shared/access-event.ts';
 import { encode } from '../../shared/access-event-codec.ts';
 import { RecentEvents } from '../../collector/embedded/recent-events.ts';
 import type { RecentSelection } from '../../collector/reports/source.ts';
+import { emptyView, readEvent } from '../../collector/aggregate/event-view.ts';
+import { TraceExamples } from '../../collector/aggregate/trace-examples.ts';
+import { RAW_INSERT_TSV, rawRowTsv, tsvString } from '../../collector/cluster/raw-rows.ts';
 
 export const REDIS_URL = process.env.TOLLGATE_TEST_REDIS_URL;
 export const skip =
@@ -69,7 +72,23 @@ export function events(): AccessEvent[] {
   );
   out.push(sampleEvent({ startMs: T + H + 2, appId: '' }));
   out.push(sampleEvent({ startMs: T - 24 * H, status: 301, upstreamStatus: 301 }));
-  return out;
+  // Ids of their own (raw events are one row per id); two requests in three traced, with latencies that differ.
+  return out.map((e, i) => ({
+    ...e,
+    id: `0195f0a0-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    traceId: i % 3 === 1 ? '' : i.toString(16).padStart(32, '0'),
+    totalUs: e.totalUs + i,
+  }));
+}
+
+/** The events as ClickHouse raw rows, what the cluster's example traces are read from. */
+export async function seedRawEvents(db: ClickHouseClient): Promise<void> {
+  await db.exec(
+    RAW_INSERT_TSV +
+      events()
+        .map((e, i) => rawRowTsv(e, tsvString('kafka:tollgate-events:0'), i))
+        .join(''),
+  );
 }
 
 export interface KeyTotals {
@@ -164,8 +183,21 @@ export async function serve(source: EmbeddedReportSource | ClickHouseReportSourc
 export function embeddedSource(): { source: EmbeddedReportSource; close(): void } {
   const store = EmbeddedStore.open(':memory:');
   const agg = new TrafficAggregator();
-  for (const e of events()) agg.add(e);
-  store.applyBatch({ source: 'log', from: 0, next: 1, deltas: agg.drain(), deadLetters: [] });
+  const examples = new TraceExamples();
+  const view = emptyView();
+  for (const e of events()) {
+    agg.add(e);
+    readEvent(encode(e), view);
+    examples.add(view);
+  }
+  store.applyBatch({
+    source: 'log',
+    from: 0,
+    next: 1,
+    deltas: agg.drain(),
+    deadLetters: [],
+    examples: examples.drain(),
+  });
   const live = new LiveStats(() => NOW);
   const recent = new RecentEvents();
   for (const e of events()) recent.add(encode(e));

@@ -7,7 +7,17 @@ import { ClickHouseReportSource } from '../../collector/cluster/report-source.ts
 import { RAW_INSERT_TSV, rawRowTsv, tsvString } from '../../collector/cluster/raw-rows.ts';
 import { sampleEvent } from '../../collector/aggregate/sample-event.fixture.ts';
 
-import { NOW, REDIS_URL, embeddedSource, json, seedClickHouse, serve, skip } from './report-source.fixture.ts';
+import {
+  NOW,
+  REDIS_URL,
+  T,
+  embeddedSource,
+  json,
+  seedClickHouse,
+  seedRawEvents,
+  serve,
+  skip,
+} from './report-source.fixture.ts';
 
 test('traffic and billing from ClickHouse count duplicate row versions once and equal the embedded reports', {
   skip,
@@ -193,6 +203,54 @@ test('recent events from ClickHouse: the newest raw events of the last ten minut
       assert.equal((await json(cluster, '/events/recent?limit=2')).events.length, 2);
     } finally {
       await cluster.close();
+      redis.disconnect();
+    }
+  });
+});
+
+test('example traces from the ClickHouse raw events equal those the embedded store keeps', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  await withScratchDatabase(async (client, database) => {
+    await migrate({ client, database });
+    const db = client.withDatabase(database);
+    await seedRawEvents(db);
+    const redis = new Redis(REDIS_URL!, { lazyConnect: true });
+    const cluster = await serve(new ClickHouseReportSource({ clickhouse: db, redis }));
+    const embedded = embeddedSource();
+    const single = await serve(embedded.source);
+    try {
+      const day = new Date(T).toISOString().slice(0, 10);
+      const hourAfter = new Date(T + 1).toISOString(); // 13:00 starts before it: only 14:00 on
+      const queries = [
+        `/reports/traffic/traces?from=${day}&to=2025-03-11`,
+        '/reports/traffic/traces?from=2025-03-01&to=2025-03-31&limit=3',
+        `/reports/traffic/traces?from=${day}&to=2025-03-11&app=beta`,
+        `/reports/traffic/traces?from=${day}&to=2025-03-11&service=search`,
+        `/reports/traffic/traces?from=${encodeURIComponent(hourAfter)}&to=2025-03-11`,
+      ];
+      for (const q of queries) assert.deepEqual((await json(cluster, q)).traces, (await json(single, q)).traces, q);
+      const { traces } = await json(single, queries[0]);
+      assert.deepEqual(
+        traces.map((t: any) => [t.kind, t.app_id, t.service, t.bucket, t.status]),
+        [
+          ['error', 'acme', 'search', new Date(T).toISOString(), 503],
+          ['slowest', '', 'api', new Date(T + 3_600_000).toISOString(), 200],
+          ['slowest', 'beta', 'api', new Date(T + 3_600_000).toISOString(), 429],
+          ['slowest', 'acme', 'api', new Date(T).toISOString(), 200],
+        ],
+      );
+      assert.match(traces[0].trace_id, /^[0-9a-f]{32}$/);
+      assert.equal(traces[0].total_ms, 600.1);
+      assert.deepEqual(
+        (await json(single, queries[4])).traces.map((t: any) => t.app_id),
+        ['', 'beta'],
+      );
+    } finally {
+      await cluster.close();
+      await single.close();
+      embedded.close();
       redis.disconnect();
     }
   });

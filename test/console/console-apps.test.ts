@@ -98,6 +98,27 @@ test("an event's trace id in the tail links to the trace in the tracing UI (trac
   assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
 });
 
+test("the traffic report lists each hour's slowest traced request, linked to its trace", { skip }, async () => {
+  const { page, gw } = rig;
+  const trace = 'a'.repeat(31) + 'b';
+  await fetch(`${gw.url}/seed/example`, { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } });
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const kept = async () =>
+    (
+      (await rig.api('GET', `/reports/traffic/traces?from=${today}&to=${tomorrow}`)).json.traces as Array<{
+        trace_id: string;
+      }>
+    )[0]?.trace_id;
+  const example = await eventually(kept, 10_000);
+  assert.ok(example, 'the collector kept an example trace');
+  await page.goto(`${gw.adminUrl}/console/#/reports`);
+  const table = page.getByRole('table', { name: 'Example traces' });
+  const link = table.getByRole('link', { name: example.slice(0, 8) });
+  await link.waitFor({ timeout: 10_000 });
+  assert.equal(await link.getAttribute('href'), `http://127.0.0.1:16686/trace/${example}`);
+});
+
 test("the billing CSV the console exports is the API's", { skip }, async () => {
   const { page, gw } = rig;
   await page.goto(`${gw.adminUrl}/console/#/billing`);

@@ -152,11 +152,12 @@ test('a refused request is a server span too, a 4xx not marked an error; a 5xx i
   assert.equal(tag(server, 'error.type'), 'GW_ERR_UPSTREAM_REFUSED');
 });
 
-test('sample_ratio 0 records nothing yet passes an unsampled context on; a reload to 1 records again', {
+test('sample_ratio 0 records nothing, names no trace in events, yet passes an unsampled context on; 1 records again', {
   skip,
 }, async () => {
   gw.writeConfig({ ...config, tracing: { enabled: true, sample_ratio: 0 } });
   await eventually(async () => servingRatio() === 0, 5000);
+  const since = Date.now();
   await fetch(`${gw.url}/api/unsampled`);
   const sent = String(up.seen.at(-1)!.headers.traceparent);
   assert.match(sent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/, 'the context goes on, not sampled');
@@ -167,4 +168,35 @@ test('sample_ratio 0 records nothing yet passes an unsampled context on; a reloa
   await fetch(`${gw.url}/api/sampled`, { headers: { traceparent: `00-${trace}-${spanId()}-01` } });
   assert.ok(await traceOf(trace, 2), 'recorded again');
   assert.equal(await traceOf(unsampled, 1, 1500), undefined, 'the unsampled trace never reached Jaeger');
+  const [unsampledEvent, sampledEvent] = await eventsWhere(gw, (e) => e.service === 'api' && e.startMs >= since, 2);
+  assert.equal(unsampledEvent.traceId, '', 'an event names only a trace that can be opened');
+  assert.equal(sampledEvent.traceId, trace);
+});
+
+test("the traffic report's example traces are recorded traces: the slowest request and error of each hour", {
+  skip,
+}, async () => {
+  const slow = traceId();
+  await fetch(`${gw.url}/down/again`, { headers: { traceparent: `00-${traceId()}-${spanId()}-01` } });
+  await fetch(`${gw.url}/api/example`, { headers: { traceparent: `00-${slow}-${spanId()}-01` } });
+  const day = new Date().toISOString().slice(0, 10);
+  const next = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  type Example = { kind: string; service: string; trace_id: string; status: number; bucket: string };
+  const examples = await eventually(async () => {
+    const res = await fetch(`${gw.adminUrl}/reports/traffic/traces?from=${day}&to=${next}`);
+    const { traces } = (await res.json()) as { traces: Example[] };
+    return traces.some((t) => t.service === 'down') && traces.some((t) => t.service === 'api') ? traces : undefined;
+  }, 10_000);
+  assert.ok(examples, 'examples of both services were kept');
+  const error = examples.find((t) => t.service === 'down')!;
+  assert.equal(error.kind, 'error');
+  assert.equal(error.status, 502);
+  assert.equal(examples[0].kind, 'error', 'errors first');
+  for (const t of [error, examples.find((x) => x.service === 'api')!]) {
+    const stored = await traceOf(t.trace_id, 1);
+    assert.ok(stored, `${t.service}'s example ${t.trace_id} opens in Jaeger`);
+    const server = stored.spans.find((s) => tag(s, 'span.kind') === 'server')!;
+    assert.equal(tag(server, 'http.response.status_code'), t.status);
+    assert.equal(tag(server, 'tollgate.service'), t.service);
+  }
 });

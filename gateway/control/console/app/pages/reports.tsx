@@ -2,8 +2,8 @@ import { useState } from 'preact/hooks';
 import { download, get, query } from '../api.ts';
 import { toCsv } from '../lib/csv.ts';
 import { Chart, color } from '../ui/chart.tsx';
-import { useLoad } from '../ui/hooks.ts';
-import { Field, Loading, Notice, num } from '../ui/parts.tsx';
+import { useLoad, useTraceLink } from '../ui/hooks.ts';
+import { Field, Loading, Notice, num, TraceId } from '../ui/parts.tsx';
 import type { App } from './apps.tsx';
 import type { Service } from './services.tsx';
 
@@ -42,6 +42,18 @@ const COLUMNS = [
   'protocols',
   'grpc_statuses',
 ] as const;
+/** One of GET /reports/traffic/traces. */
+interface Example {
+  bucket: string;
+  app_id: string;
+  service: string;
+  kind: 'slowest' | 'error';
+  trace_id: string;
+  route: string;
+  status: number;
+  total_ms: number;
+}
+
 const PROTOCOLS = ['', 'http/1.1', 'h2', 'grpc', 'websocket', 'tcp'];
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
@@ -72,6 +84,14 @@ export function Reports() {
       ).then((r) => r.data.rows),
     [asked],
   );
+  const examples = useLoad(
+    () =>
+      get<{ traces: Example[] }>(
+        `/reports/traffic/traces${query({ from: asked.from, to: asked.to, app: asked.app, service: asked.service })}`,
+      ).then((r) => r.data.traces),
+    [asked],
+  );
+  const traceLink = useTraceLink();
   const set = (k: keyof typeof form) => (e: Event) =>
     setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
   const rows = report.data ?? [];
@@ -220,7 +240,54 @@ export function Reports() {
             </table>
           </div>
           {rows.length === 0 && <p class="muted">No traffic in this range.</p>}
+          <ExampleTraces examples={examples.data ?? []} error={examples.error} link={traceLink} />
         </>
+      )}
+    </>
+  );
+}
+
+/** Per hour, app and service of the report, its slowest traced request and error, linked to the tracing UI. */
+function ExampleTraces(props: { examples: Example[]; error?: string; link: (traceId: string) => string | undefined }) {
+  return (
+    <>
+      <h2>Example traces</h2>
+      {props.error && <Notice kind="error">{props.error}</Notice>}
+      {props.examples.length === 0 ? (
+        <p class="muted">No traced request in this range (tracing off, or none sampled).</p>
+      ) : (
+        <div class="scroll">
+          <table aria-label="Example traces">
+            <thead>
+              <tr>
+                <th>Hour (UTC)</th>
+                <th>App</th>
+                <th>Service</th>
+                <th>Example</th>
+                <th>Status</th>
+                <th>ms</th>
+                <th>Route</th>
+                <th>Trace</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.examples.map((e) => (
+                <tr class={e.kind === 'error' ? 'status-5xx' : undefined}>
+                  <td>{e.bucket.replace('T', ' ').replace(':00.000Z', '')}</td>
+                  <td>{e.app_id}</td>
+                  <td>{e.service}</td>
+                  <td>{e.kind === 'error' ? 'slowest error' : 'slowest'}</td>
+                  <td>{e.status}</td>
+                  <td>{e.total_ms}</td>
+                  <td>{e.route}</td>
+                  <td>
+                    <TraceId id={e.trace_id} link={props.link} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </>
   );

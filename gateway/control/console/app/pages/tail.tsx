@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, query } from '../api.ts';
-import { messageOf } from '../ui/hooks.ts';
-import { Field, Notice } from '../ui/parts.tsx';
+import { messageOf, useTraceLink } from '../ui/hooks.ts';
+import { Field, Notice, TraceId } from '../ui/parts.tsx';
 
 export interface RecentEvent {
   id: string;
@@ -26,21 +26,6 @@ const KEEP = 200;
 const POLL_MS = 1000;
 
 /** The newest access events (GET /events/recent), filtered, refreshed every second; at most 200 kept. */
-/** tracing.ui_url of the serving config (an http(s) URL with {trace_id}), for links to traces; '' without. */
-function useTraceLink(): (traceId: string) => string | undefined {
-  const [template, setTemplate] = useState('');
-  useEffect(() => {
-    get<{ config: { tracing?: { ui_url?: string } } }>('/config').then(
-      (r) => setTemplate(r.data.config.tracing?.ui_url ?? ''),
-      () => undefined,
-    );
-  }, []);
-  return (traceId) =>
-    template.startsWith('http') && traceId !== ''
-      ? template.replace('{trace_id}', encodeURIComponent(traceId))
-      : undefined;
-}
-
 export function Tail() {
   const traceLink = useTraceLink();
   const [filter, setFilter] = useState({ app: '', service: '', status: '' });
@@ -125,13 +110,7 @@ export function Tail() {
                 <td>{e.client_ip}</td>
                 <td>{e.error_class === 'none' ? '' : e.error_class}</td>
                 <td>
-                  {traceLink(e.trace_id) ? (
-                    <a href={traceLink(e.trace_id)} target="_blank" rel="noopener noreferrer">
-                      {e.trace_id.slice(0, 8)}
-                    </a>
-                  ) : (
-                    e.trace_id.slice(0, 8)
-                  )}
+                  <TraceId id={e.trace_id} link={traceLink} />
                 </td>
               </tr>
             ))}

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from '../api.ts';
+import { ApiError, get } from '../api.ts';
 
 /** The page's location after '#', e.g. `/services/api`; follows back/forward and links. */
 export function useRoute(): string {
@@ -60,4 +60,19 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
 export function messageOf(e: unknown): string {
   if (e instanceof ApiError) return e.code === '' ? e.message : `${e.message} (${e.code})`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** tracing.ui_url of the serving config (an http(s) URL with {trace_id}), for links to traces; '' without. */
+export function useTraceLink(): (traceId: string) => string | undefined {
+  const [template, setTemplate] = useState('');
+  useEffect(() => {
+    get<{ config: { tracing?: { ui_url?: string } } }>('/config').then(
+      (r) => setTemplate(r.data.config.tracing?.ui_url ?? ''),
+      () => undefined,
+    );
+  }, []);
+  return (traceId) =>
+    template.startsWith('http') && traceId !== ''
+      ? template.replace('{trace_id}', encodeURIComponent(traceId))
+      : undefined;
 }

@@ -53,3 +53,16 @@ export function when(iso: string | number): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString('sv-SE').replace('T', ' ');
 }
+
+/** A trace id, shortened, linked to the tracing UI when useTraceLink() has a link for it. */
+export function TraceId(props: { id: string; link: (traceId: string) => string | undefined }) {
+  const href = props.link(props.id);
+  const short = props.id.slice(0, 8);
+  return href === undefined ? (
+    <span title={props.id}>{short}</span>
+  ) : (
+    <a href={href} target="_blank" rel="noopener noreferrer" title={props.id}>
+      {short}
+    </a>
+  );
+}
