@@ -35,11 +35,13 @@ export function gatewayOverview(): Dashboard {
       title: `p${Math.round(q * 100)} latency by service`,
       description:
         `${Math.round(q * 100)}th percentile of time from request ` +
-        `received to response finished (tollgate_request_duration_seconds).`,
+        `received to response finished (tollgate_request_duration_seconds). The dots are exemplars: traced ` +
+        `requests, each opening its trace.`,
       datasource: ds,
       targets: promTargets({
         expr: histogramQuantile(q, 'tollgate_request_duration_seconds_bucket', SERVICE, 'service'),
         legend: '{{service}}',
+        exemplar: true,
       }),
       unit: 's',
       width: 8,

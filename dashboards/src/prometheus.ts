@@ -8,14 +8,17 @@ export const prometheusDatasource = datasourceRef(PROMETHEUS_PLUGIN_ID);
 export interface PromTarget {
   expr: string;
   legend: string;
+  /** Ask for the series' exemplars too (the trace ids of traced requests on latency buckets; docs/tracing.md). */
+  exemplar?: boolean;
 }
 
 /** Range queries with refIds A, B, … on the dashboard's Prometheus datasource variable. */
 export function promTargets(...targets: PromTarget[]): Query[] {
   return withRefIds(
-    targets.map((t) =>
-      new DataqueryBuilder().datasource(prometheusDatasource).expr(t.expr).legendFormat(t.legend).range(),
-    ),
+    targets.map((t) => {
+      const query = new DataqueryBuilder().datasource(prometheusDatasource).expr(t.expr).legendFormat(t.legend).range();
+      return t.exemplar ? query.exemplar(true) : query;
+    }),
   );
 }
 

@@ -83,3 +83,20 @@ test(
     );
   },
 );
+
+test('gateway and collector send their traces to the Jaeger of the compose file; Prometheus keeps exemplars', () => {
+  assert.ok(compose.services.jaeger?.image, 'a jaeger service');
+  for (const name of ['gateway', 'collector']) {
+    assert.equal(compose.services[name].environment.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://jaeger:4318', name);
+  }
+  assert.match(compose.services.prometheus.entrypoint.join(' '), /--enable-feature=exemplar-storage/);
+  const { datasources } = parse(
+    readFileSync(new URL('dashboards/provisioning/datasources/datasources.yml', root), 'utf8'),
+  ) as { datasources: Array<{ uid: string; type: string; url?: string; jsonData?: any }> };
+  const jaeger = datasources.find((d) => d.type === 'jaeger');
+  assert.equal(jaeger?.url, 'http://jaeger:16686');
+  const prometheus = datasources.find((d) => d.type === 'prometheus');
+  assert.deepEqual(prometheus?.jsonData.exemplarTraceIdDestinations, [
+    { name: 'trace_id', datasourceUid: jaeger!.uid },
+  ]);
+});
