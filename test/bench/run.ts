@@ -319,29 +319,26 @@ async function instructions(): Promise<void> {
   console.log(`\nwrote ${file}`);
 }
 
-// `--analytics[=…]`, `--protocols`, `--websocket` and `--tcp` run the benchmarks of those test/bench/ folders instead.
+// `--analytics[=…]`, `--protocols`, `--websocket`, `--tcp` and `--tracing` run the benches of those test/bench/ folders.
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {
   installCleanup();
   await runAnalytics(analytics);
   process.exit(0);
-} else if (['--protocols', '--websocket', '--tcp'].some((flag) => process.argv.includes(flag))) {
+} else if (['--protocols', '--websocket', '--tcp', '--tracing'].some((flag) => process.argv.includes(flag))) {
   if (process.argv.includes('--protocols')) await (await import('./protocols/run.ts')).protocolsCommand();
   else if (process.argv.includes('--websocket')) await (await import('./websocket/run.ts')).websocketCommand();
+  else if (process.argv.includes('--tracing')) await (await import('./tracing/run.ts')).tracingCommand();
   else await (await import('./tcp/run.ts')).tcpCommand();
   process.exit(0);
 } else if (process.argv.includes('--cpu-side-by-side')) {
   // `npm run bench -- --cpu-side-by-side`: CPU per request of servers running at once at one rate (concurrent-cpu.ts).
   installCleanup();
   const { runSideBySide, printSideBySide } = await import('./concurrent-cpu.ts');
-  const result = await runSideBySide();
+  const result = { at: new Date().toISOString(), node: process.version, ...(await runSideBySide()) };
   printSideBySide(result);
-  const written = writeResults(
-    { at: new Date().toISOString(), node: process.version, ...result },
-    'side-by-side-latest',
-  );
-  console.log(`\nwrote ${written}`);
+  console.log(`\nwrote ${writeResults(result, 'side-by-side-latest')}`);
   process.exit(0);
 } else if (process.argv.includes('--instructions')) {
   installCleanup();

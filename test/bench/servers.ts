@@ -180,7 +180,7 @@ const tollgateCliB = process.env.BENCH_TOLLGATE_CLI_B;
  * default single-node setup, where every request also becomes an access event
  * in the embedded log and the in-process collector aggregates it.
  */
-const tollgateVariant = (
+export const tollgateVariant = (
   name: string,
   events: Record<string, unknown>,
   needs?: () => string | undefined,
