@@ -243,7 +243,7 @@ test('rows are split by protocol and gRPC status, and reports filter by either',
   );
 });
 
-test('example traces: a slower one replaces the stored one of its hour, kind, app and service; a faster one does not', (t) => {
+test('example traces: a slower one replaces the one kept for its hour, kind, app and service', (t) => {
   const store = EmbeddedStore.open(':memory:');
   t.after(() => store.close());
   const hour = Math.floor(SAMPLE_START_MS / HOUR_MS) * HOUR_MS;

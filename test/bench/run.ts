@@ -319,7 +319,7 @@ async function instructions(): Promise<void> {
   console.log(`\nwrote ${file}`);
 }
 
-// `--analytics[=…]`, `--protocols`, `--websocket`, `--tcp` and `--tracing` run the benches of those test/bench/ folders.
+// `--analytics[=…]`, `--protocols`, `--websocket`, `--tcp`, `--tracing` run the benches of those test/bench/ folders.
 const { analyticsSelection, runAnalytics } = await import('./analytics/run.ts');
 const analytics = analyticsSelection(process.argv.slice(2));
 if (analytics) {

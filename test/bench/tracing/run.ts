@@ -117,7 +117,8 @@ export async function runTracing(): Promise<TracingResults> {
 
 export function printTracing(r: TracingResults): void {
   console.log(
-    `\nTracing cost: wrk (1 thread, ${connections} connections), ${r.peak[0].length} alternating rounds of ${durationS} s, ` +
+    `\nTracing cost: wrk (1 thread, ${connections} connections), ` +
+      `${r.peak[0].length} alternating rounds of ${durationS} s, ` +
       `events off, spans to an OTLP/HTTP receiver that keeps nothing (${pinningNote()})`,
   );
   console.log('variant                        req/s   ÷ off [95% CI]          p99 at half load   p99 − off');
