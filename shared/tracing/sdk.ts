@@ -7,7 +7,7 @@
  * or what the backend does not take, is counted and dropped; nothing waits for the backend.
  */
 import { hostname } from 'node:os';
-import type { Context } from '@opentelemetry/api';
+import { type Context, createContextKey, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -17,6 +17,8 @@ import {
   ParentBasedSampler,
   type ReadableSpan,
   type Sampler,
+  SamplingDecision,
+  type SamplingResult,
   type Span,
   type SpanExporter,
   type SpanProcessor,
@@ -37,6 +39,13 @@ export interface SpanCounts {
 export interface TracingSdk {
   readonly tracer: Tracer;
   readonly counts: SpanCounts;
+  /**
+   * The sampling decision for a span with this parent (undefined: a root), taken without the SDK: an unsampled
+   * request then makes no SDK span at all (gateway/proxy/tracing/spans.ts). A span started with the context that
+   * `sampledContext` returns is recorded without the sampler asking again.
+   */
+  sampled(parent: SpanContext | undefined): boolean;
+  sampledContext(context: Context): Context;
   /** The ratio of a reload's tracing.sample_ratio; undefined: the OTEL_TRACES_SAMPLER default. */
   setSampleRatio(ratio: number | undefined): void;
   shutdown(timeoutMs: number): Promise<void>;
@@ -51,8 +60,17 @@ export function enabledByEnv(env: Env): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
-/** The sampler OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (the specification's six; default parent-based). */
-export function samplerFromEnv(env: Env, warn: (message: string) => void): Sampler {
+/**
+ * The six samplers of the specification as a rule the gateway applies itself (TracingSdk.sampled): whether a
+ * parent's decision holds, and the ratio of the spans it does not decide (1: always_on, 0: always_off).
+ */
+export interface SamplingRule {
+  parentBased: boolean;
+  ratio: number;
+}
+
+/** The rule OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (default parentbased_always_on). */
+export function samplingRuleFromEnv(env: Env, warn: (message: string) => void): SamplingRule {
   const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
   const arg = env.OTEL_TRACES_SAMPLER_ARG;
   const ratio = () => {
@@ -63,30 +81,54 @@ export function samplerFromEnv(env: Env, warn: (message: string) => void): Sampl
   };
   switch (name) {
     case 'always_on':
-      return new AlwaysOnSampler();
+      return { parentBased: false, ratio: 1 };
     case 'always_off':
-      return new AlwaysOffSampler();
+      return { parentBased: false, ratio: 0 };
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio());
+      return { parentBased: false, ratio: ratio() };
     case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return { parentBased: true, ratio: 0 };
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+      return { parentBased: true, ratio: ratio() };
     case 'parentbased_always_on':
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return { parentBased: true, ratio: 1 };
     default:
       warn(`OTEL_TRACES_SAMPLER=${name} is not one this gateway knows: parentbased_always_on is used`);
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return { parentBased: true, ratio: 1 };
   }
 }
 
-/** Delegates to the sampler the serving config asks for, so a reload changes sampling without a new provider. */
+/** The SDK's sampler of a rule, for spans the gateway does not decide itself (the collector's batches). */
+export function samplerFor(rule: SamplingRule): Sampler {
+  const root =
+    rule.ratio >= 1
+      ? new AlwaysOnSampler()
+      : rule.ratio <= 0
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(rule.ratio);
+  return rule.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
+const DECIDED = createContextKey('tollgate sampled');
+const SAMPLED: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED };
+
+/**
+ * Delegates to the sampler the serving config asks for, so a reload changes sampling without a new provider; a span
+ * the gateway already decided to sample (sampledContext) is sampled without asking again.
+ */
 class ReloadableSampler implements Sampler {
   current: Sampler;
-  constructor(initial: Sampler) {
-    this.current = initial;
+  rule: SamplingRule;
+  constructor(rule: SamplingRule) {
+    this.rule = rule;
+    this.current = samplerFor(rule);
+  }
+  set(rule: SamplingRule): void {
+    this.rule = rule;
+    this.current = samplerFor(rule);
   }
   shouldSample(...args: Parameters<Sampler['shouldSample']>) {
+    if (args[0].getValue(DECIDED) === true) return SAMPLED;
     return this.current.shouldSample(...args);
   }
   toString(): string {
@@ -190,11 +232,10 @@ export async function startTracingSdk(options: {
 }): Promise<TracingSdk> {
   const { env } = options;
   const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
-  const fromEnv = samplerFromEnv(env, options.warn);
+  const fromEnv = samplingRuleFromEnv(env, options.warn);
   const sampler = new ReloadableSampler(fromEnv);
   const setSampleRatio = (ratio: number | undefined) => {
-    sampler.current =
-      ratio === undefined ? fromEnv : new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    sampler.set(ratio === undefined ? fromEnv : { parentBased: true, ratio });
   };
   setSampleRatio(options.sampleRatio);
   const exporter = options.exporter ?? (await otlpExporter(env));
@@ -226,6 +267,12 @@ export async function startTracingSdk(options: {
   return {
     tracer: provider.getTracer('tollgate', options.version),
     counts,
+    sampled: (parent) => {
+      const { parentBased, ratio } = sampler.rule;
+      if (parentBased && parent !== undefined) return (parent.traceFlags & 1) === 1;
+      return ratio >= 1 || (ratio > 0 && Math.random() < ratio);
+    },
+    sampledContext: (context) => context.setValue(DECIDED, true),
     setSampleRatio,
     shutdown: async (timeoutMs) => {
       await Promise.race([provider.shutdown(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);

@@ -37,7 +37,11 @@ export class ProcessTracing {
     }
     if (this.#sdk !== undefined) {
       this.#sdk.setSampleRatio(config.sample_ratio);
-      this.#runtime.tracing = { tracer: this.#sdk.tracer };
+      this.#runtime.tracing = {
+        tracer: this.#sdk.tracer,
+        sampled: this.#sdk.sampled,
+        sampledContext: this.#sdk.sampledContext,
+      };
       return;
     }
     this.#loading ??= this.#load(config);

@@ -7,6 +7,7 @@
  */
 import {
   type Attributes,
+  type Context,
   createTraceState,
   ROOT_CONTEXT,
   type Span,
@@ -16,13 +17,36 @@ import {
   trace,
   type Tracer,
 } from '@opentelemetry/api';
+import { randomFillSync } from 'node:crypto';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
+import { addKnownHeaderNames } from '../upstream/undici.ts';
 import type { StreamConnection } from '../streams/connection.ts';
 
 /** What the request path needs of tracing while it is on (tracing/runtime.ts keeps it on the Runtime). */
 export interface RequestTracing {
   tracer: Tracer;
+  /** The sampling decision for a span with this parent, taken without making a span (TracingSdk.sampled). */
+  sampled(parent: SpanContext | undefined): boolean;
+  /** A context whose spans are sampled without the sampler asking again. */
+  sampledContext(context: Context): Context;
+}
+
+// The gateway sets these on upstream requests while tracing: known to undici, their names are not checked each time.
+addKnownHeaderNames(['traceparent', 'tracestate']);
+
+/** Random ids from a pool refilled 4 KiB at a time: an unsampled request needs ids and nothing else. */
+const idPool = Buffer.alloc(4096);
+let idOffset = idPool.length;
+function randomHex(bytes: 8 | 16): string {
+  if (idOffset + bytes > idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const hex = idPool.toString('hex', idOffset, idOffset + bytes);
+  idOffset += bytes;
+  // All zeros is not a valid id (W3C Trace Context); 1 in 2^64 at worst.
+  return /[^0]/.test(hex) ? hex : randomHex(bytes);
 }
 
 const AUTH_REFUSALS: ReadonlySet<string> = new Set(['GW_ERR_UNAUTHORIZED', 'GW_ERR_FORBIDDEN', 'GW_ERR_APP_DISABLED']);
@@ -73,13 +97,21 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const route = httpRoute(ctx);
   const grpcMethod = ctx.grpc ? ctx.path : undefined;
   const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
-  // The samplers the gateway uses decide by trace id alone, so attributes are made only for a span that records.
+  // Not sampled: a context to pass on (flags 00), and no SDK span at all.
+  if (!tracing.sampled(parent)) {
+    ctx.span = trace.wrapSpanContext({
+      traceId: parent?.traceId ?? randomHex(16),
+      spanId: randomHex(8),
+      traceFlags: 0,
+      traceState: parent?.traceState,
+    });
+    return ctx.span;
+  }
   ctx.span = tracing.tracer.startSpan(
     name,
     { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ctx.startMs },
-    parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent),
+    tracing.sampledContext(parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent)),
   );
-  if (!ctx.span.isRecording()) return ctx.span;
   const attributes: Attributes = {
     'http.request.method': method,
     'url.scheme': ctx.tlsVersion === '' ? 'http' : 'https',
@@ -116,22 +148,28 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
     }
     return undefined;
   }
-  // An unsampled request's attempt is unsampled too: it needs a span id for its traceparent, and no attributes.
-  let attributes: Attributes | undefined;
-  if (server.isRecording()) {
-    attributes = {
-      'http.request.method': ctx.req.method ?? 'GET',
-      'server.address': target.address,
-      'server.port': target.port,
-      'url.full': `${target.origin}${ctx.upstreamPath}`,
-      'tollgate.target': target.id,
-    };
-    if (attempt > 0) attributes['http.request.resend_count'] = attempt;
+  // An unsampled request's attempt is unsampled too: it needs only a span id for its traceparent.
+  if (!server.isRecording()) {
+    const sc = server.spanContext();
+    headers.traceparent = `00-${sc.traceId}-${randomHex(8)}-00`;
+    const state = sc.traceState?.serialize();
+    if (state) headers.tracestate = state;
+    else delete headers.tracestate;
+    return undefined;
   }
-  const span = ctx.snapshot.runtime.tracing!.tracer.startSpan(
+  const attributes: Attributes = {
+    'http.request.method': ctx.req.method ?? 'GET',
+    'server.address': target.address,
+    'server.port': target.port,
+    'url.full': `${target.origin}${ctx.upstreamPath}`,
+    'tollgate.target': target.id,
+  };
+  if (attempt > 0) attributes['http.request.resend_count'] = attempt;
+  const tracing = ctx.snapshot.runtime.tracing!;
+  const span = tracing.tracer.startSpan(
     ctx.req.method ?? 'GET',
     { kind: SpanKind.CLIENT, attributes },
-    trace.setSpan(ROOT_CONTEXT, server),
+    tracing.sampledContext(trace.setSpan(ROOT_CONTEXT, server)),
   );
   const sc = span.spanContext();
   headers.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
