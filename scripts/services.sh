@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -362,6 +362,66 @@ jaeger_down() {
 }
 jaeger_status() {
   if jaeger_ping; then echo "jaeger: up (127.0.0.1:16686)"; else echo "jaeger: down"; return 1; fi
+}
+
+# etcd v3 for registry discovery (test/discovery/): Debian's etcd-server, on non-default ports so a system etcd on
+# 2379 is never touched, its data under .services/etcd.
+ETCD_PORT="${TOLLGATE_ETCD_PORT:-2389}"
+ETCD_DIR="$SERVICES_DIR/etcd"
+etcd_ping() { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ETCD_PORT/health")" = 200 ]; }
+etcd_up() {
+  command -v etcd >/dev/null || apt_install etcd-server
+  if etcd_ping; then
+    log "etcd already up"
+  else
+    mkdir -p "$ETCD_DIR"
+    nohup etcd --name tollgate-test --data-dir "$ETCD_DIR/data" \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+      --initial-cluster "tollgate-test=http://127.0.0.1:$((ETCD_PORT + 1))" >"$ETCD_DIR/etcd.log" 2>&1 &
+    echo $! >"$ETCD_DIR/etcd.pid"
+    wait_until 30 "etcd to answer on 127.0.0.1:$ETCD_PORT" "$ETCD_DIR/etcd.log" etcd_ping
+    log "etcd up on 127.0.0.1:$ETCD_PORT"
+  fi
+  echo "TOLLGATE_TEST_ETCD_URL=http://127.0.0.1:$ETCD_PORT"
+}
+etcd_down() {
+  local pid
+  pid="$(pid_of "$ETCD_DIR/etcd.pid" "tollgate-test")"
+  [ -n "$pid" ] && stop_pid etcd "$pid" 10
+  rm -f "$ETCD_DIR/etcd.pid"
+  log "etcd stopped"
+}
+etcd_status() {
+  if etcd_ping; then echo "etcd: up (127.0.0.1:$ETCD_PORT)"; else echo "etcd: down"; return 1; fi
+}
+
+# Consul for registry discovery (test/discovery/consul.test.ts): 1.14.11, under the MPL 2.0 (later releases are
+# BUSL, and 1.15-1.16 need modules not served here), built from its Go module like Jaeger (a tool of a module of our
+# own: its go.mod has replace directives). The tests run agents of their own (`consul agent -dev`): nothing starts.
+CONSUL_VERSION=v1.14.11
+consul_up() {
+  local bin="$SERVICES_DIR/bin/consul"
+  if [ ! -x "$bin" ]; then
+    local go src="$SERVICES_DIR/consul/src"
+    go="$(command -v go || echo /usr/local/go/bin/go)"
+    [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
+    log "building consul $CONSUL_VERSION from its Go module (minutes, the first time)"
+    mkdir -p "$src" "$SERVICES_DIR/bin"
+    (cd "$src" && { [ -f go.mod ] || "$go" mod init tollgate-consul >&2; } &&
+      "$go" get -tool "github.com/hashicorp/consul@$CONSUL_VERSION" >&2 &&
+      "$go" build -o "$bin" github.com/hashicorp/consul >&2) || die "building consul failed"
+  fi
+  log "consul at $bin"
+  echo "TOLLGATE_TEST_CONSUL=$bin"
+}
+consul_down() { log "the discovery tests start and stop their own consul agents"; }
+consul_status() {
+  if [ -x "$SERVICES_DIR/bin/consul" ]; then echo "consul: up ($SERVICES_DIR/bin/consul)"; else
+    echo "consul: down (not built)"
+    return 1
+  fi
 }
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.

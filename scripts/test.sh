@@ -21,7 +21,7 @@ npx tsc -p gateway/control/console/app
 node scripts/console.ts
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium, Jaeger, etcd, Consul"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`
@@ -45,6 +45,8 @@ use_service autobahn TOLLGATE_TEST_WSTEST "$PWD/.services/autobahn/wstest"
 use_service haproxy TOLLGATE_TEST_HAPROXY "$(command -v haproxy || true)"
 use_service chromium TOLLGATE_TEST_CHROMIUM "$(command -v chromium || true)"
 use_service jaeger TOLLGATE_TEST_JAEGER_URL http://127.0.0.1:16686
+use_service etcd TOLLGATE_TEST_ETCD_URL "http://127.0.0.1:${TOLLGATE_ETCD_PORT:-2389}"
+use_service consul TOLLGATE_TEST_CONSUL "$PWD/.services/bin/consul"
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi
@@ -53,3 +55,4 @@ fi
 echo "== tests"
 node --test --test-timeout=120000 --test-concurrency=1 \
   'gateway/**/*.test.ts' 'collector/**/*.test.ts' 'shared/**/*.test.ts' 'dashboards/**/*.test.ts' 'test/**/*.test.ts' "$@"
+

@@ -3,6 +3,7 @@
  * The data plane (proxy workers) only ever sees compiled snapshots.
  */
 import type { Config } from './config/schema.ts';
+import type { DiscoveryStatus } from '../proxy/upstream/discovery/source.ts';
 
 /** A config as the operator wrote it (YAML or JSON), before defaults. */
 export type RawConfig = Record<string, unknown>;
@@ -90,6 +91,8 @@ export interface TargetHealth {
 export interface UpstreamHealth {
   service: string;
   targets: TargetHealth[];
+  /** Where the targets come from, when a registry (etcd, Consul) has them. */
+  discovery?: DiscoveryStatus;
 }
 
 /** What the admin API drives. Implemented by gateway/control/config-manager.ts. */

@@ -3,6 +3,7 @@
 // edit, and a rollback with its diff. No browser console error in any of it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { etcdSkip, startEtcd } from '../helpers/etcd.ts';
 import { eventually } from '../helpers/gateway.ts';
 import { chromiumMissing, type ConsoleRig, startConsoleRig, TOKEN, traffic } from './console-rig.ts';
 
@@ -150,6 +151,32 @@ test('the config history shows what a version changed, and rolls back to an earl
     shopThen.routes,
     "that version's routes serve",
   );
+});
+
+test('a service whose targets come from etcd says so on the services page, synced and then stale', {
+  skip: skip || etcdSkip,
+}, async () => {
+  const { page, gw, up } = rig;
+  const etcd = await startEtcd();
+  try {
+    await etcd.put('/console/stock/a', JSON.stringify({ url: up.url }));
+    const stock = {
+      routes: [{ paths: ['/stock'] }],
+      upstream: { discovery: { etcd: { endpoints: [etcd.url], prefix: '/console/stock/', probe_ms: 500 } } },
+    };
+    assert.equal((await rig.api('PUT', '/services/stock', stock)).status, 200);
+    await page.goto(`${gw.adminUrl}/console/#/services`);
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'stock' }) });
+    await row.getByText(up.url).waitFor();
+    await row.getByText('from etcd:').waitFor();
+    await row.locator('.badge', { hasText: 'synced' }).waitFor();
+    await etcd.kill();
+    await row.locator('.badge', { hasText: 'stale' }).waitFor({ timeout: 10_000 });
+    assert.match((await row.textContent()) ?? '', /stale since .*\(/, 'with when and why');
+  } finally {
+    await etcd.close();
+    await rig.api('DELETE', '/services/stock');
+  }
 });
 
 test('no errors in the browser console', { skip }, () => {

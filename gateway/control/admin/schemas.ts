@@ -80,10 +80,43 @@ const TargetHealth = {
   },
 } as const;
 
+const DiscoveryStatus = {
+  type: 'object',
+  required: ['source', 'state', 'targets', 'skipped'],
+  description: 'Where the targets come from, when a registry has them (upstream.discovery).',
+  properties: {
+    source: { type: 'string', enum: ['etcd', 'consul'] },
+    state: {
+      type: 'string',
+      enum: ['connecting', 'synced', 'stale'],
+      description:
+        'connecting: not read yet; synced: in step with the registry; stale: the registry failed and the last ' +
+        'known targets serve.',
+    },
+    targets: { type: 'integer', description: 'Targets in use.' },
+    last_sync: { type: 'string', description: 'When the registry last answered (ISO 8601).' },
+    stale_since: { type: 'string' },
+    last_error: { type: 'string' },
+    skipped: {
+      type: 'array',
+      description: 'Registry entries that are not usable targets (bad JSON, no address), with why.',
+      items: {
+        type: 'object',
+        required: ['entry', 'reason'],
+        properties: { entry: { type: 'string' }, reason: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
 export const UpstreamHealth = {
   type: 'object',
   required: ['service', 'targets'],
-  properties: { service: { type: 'string' }, targets: { type: 'array', items: TargetHealth } },
+  properties: {
+    service: { type: 'string' },
+    targets: { type: 'array', items: TargetHealth },
+    discovery: DiscoveryStatus,
+  },
 } as const;
 
 export const UpstreamView = {

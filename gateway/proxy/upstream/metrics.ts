@@ -26,6 +26,22 @@ function create(register: Registry) {
       registers,
       aggregator: 'max',
     }),
+    discoveryStale: new Gauge({
+      name: 'tollgate_discovery_stale',
+      help:
+        '1 while the registry of an upstream (etcd, Consul) fails and its last known targets serve; 0 in step with ' +
+        'it.',
+      labelNames: ['service', 'group', 'source'] as const,
+      registers,
+      aggregator: 'max',
+    }),
+    discoveryTargets: new Gauge({
+      name: 'tollgate_discovery_targets',
+      help: 'Targets an upstream has from its registry (etcd, Consul).',
+      labelNames: ['service', 'group', 'source'] as const,
+      registers,
+      aggregator: 'max',
+    }),
     breakerTransitions: new Counter({
       name: 'tollgate_upstream_breaker_transitions_total',
       help: 'Circuit breaker state changes, by the state entered.',

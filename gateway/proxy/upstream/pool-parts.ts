@@ -5,7 +5,9 @@
 import type { UpstreamConfig } from '../../control/config/schema.ts';
 import { outageLog } from '../../log.ts';
 import { CircuitBreaker, stateNames } from './breaker.ts';
+import { consulSource } from './discovery/consul.ts';
 import { DnsSource } from './discovery/dns.ts';
+import { etcdSource } from './discovery/etcd.ts';
 import type { TargetSource } from './discovery/source.ts';
 import { StaticSource } from './discovery/static.ts';
 import { ActiveHealthChecker } from './health/active.ts';
@@ -99,8 +101,70 @@ export function originOf(url: string): string {
   return u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
 }
 
-/** Static targets, or a DNS name resolved again as its records' TTLs say. */
-export function targetSourceFor(config: UpstreamConfig, service: string, events: PoolEvents): TargetSource {
+/** Whether two upstream configs read the same registry (the same discovery block). */
+export function sameRegistry(a: UpstreamConfig, b: UpstreamConfig): boolean {
+  return a.discovery !== undefined && JSON.stringify(a.discovery) === JSON.stringify(b.discovery);
+}
+
+/** Targets from etcd or Consul, their outages logged as they begin and end, their state in two gauges. */
+function registrySourceFor(
+  discovery: NonNullable<UpstreamConfig['discovery']>,
+  config: UpstreamConfig,
+  labels: { service: string; group: string },
+  events: PoolEvents,
+  um: ReturnType<typeof upstreamMetrics>,
+): TargetSource {
+  const kind = discovery.etcd ? 'etcd' : 'consul';
+  const gauges = { ...labels, source: kind };
+  const outage = outageLog(
+    {
+      warn: (fields, msg) => events.log('warn', msg, { ...labels, ...fields }),
+      info: (fields, msg) => events.log('info', msg, { ...labels, ...fields }),
+    },
+    `${kind} discovery`,
+  );
+  const hooks = {
+    onError: outage.onError,
+    onOk: outage.onOk,
+    onState: (stale: boolean, targets: number) => {
+      um.discoveryStale.set(gauges, stale ? 1 : 0);
+      um.discoveryTargets.set(gauges, targets);
+    },
+  };
+  um.discoveryStale.set(gauges, 0);
+  if (discovery.etcd) {
+    const e = discovery.etcd;
+    const schemes = config.protocol === 'h2' ? ['https'] : config.protocol === 'h2c' ? ['http'] : undefined;
+    return etcdSource(
+      { endpoints: e.endpoints, prefix: e.prefix, timeoutMs: e.timeout_ms, probeMs: e.probe_ms, schemes },
+      hooks,
+    );
+  }
+  const c = discovery.consul!;
+  return consulSource(
+    {
+      address: c.address,
+      service: c.service,
+      tag: c.tag,
+      datacenter: c.datacenter,
+      token: c.token,
+      scheme: c.scheme,
+      weightMeta: c.weight_meta,
+      waitS: c.wait_s,
+    },
+    hooks,
+  );
+}
+
+/** Static targets, a DNS name resolved again as its records' TTLs say, or a registry's (etcd, Consul). */
+export function targetSourceFor(
+  config: UpstreamConfig,
+  labels: { service: string; group: string },
+  events: PoolEvents,
+  um: ReturnType<typeof upstreamMetrics>,
+): TargetSource {
+  const { service } = labels;
+  if (config.discovery) return registrySourceFor(config.discovery, config, labels, events, um);
   if (!config.dns) {
     return new StaticSource(config.targets.map((t) => ({ origin: originOf(t.url), weight: t.weight })));
   }

@@ -8,7 +8,7 @@ import { balancers, type BalancerName } from './balancers/index.ts';
 import { usableWeight } from './balancers/weights.ts';
 import type { ActiveHealthChecker } from './health/active.ts';
 import { PassiveHealth } from './health/passive.ts';
-import type { DiscoveredTarget, TargetSource } from './discovery/source.ts';
+import type { DiscoveredTarget, DiscoveryStatus, TargetSource } from './discovery/source.ts';
 import { Target } from './target.ts';
 import type { CircuitBreaker } from './breaker.ts';
 import { RetryBudget } from './retry-budget.ts';
@@ -16,7 +16,7 @@ import { upstreamMetrics } from './metrics.ts';
 import { UpstreamFailureLog } from './failure-log.ts';
 import { connectTls, settingsOf, type TlsConnectOptions } from './tls.ts';
 import { tlsFailureReason } from './tls-errors.ts';
-import { activeCheckerFor, breakerFor, targetSourceFor } from './pool-parts.ts';
+import { activeCheckerFor, breakerFor, sameRegistry, targetSourceFor } from './pool-parts.ts';
 
 export type { PoolEvents } from './pool-parts.ts';
 import type { PoolEvents } from './pool-parts.ts';
@@ -149,10 +149,24 @@ export class UpstreamPool {
       changed: (target) => this.publishHealth(target),
       reached: (target, startedMs) => this.passive.recordReached(target, startedMs, Date.now()),
     });
-    this.source = targetSourceFor(config, service, events);
+    this.source = targetSourceFor(config, { service, group }, events, um);
+  }
+
+  /** The registry's status when the targets come from one (etcd, Consul). */
+  get discovery(): (() => DiscoveryStatus) | undefined {
+    const s = this.source;
+    return s.status ? () => s.status!() : undefined;
   }
 
   start(): void {
+    // A reload that kept the registry starts from the targets it knew: none is lost while the new watch connects.
+    const before = this.previous;
+    if (before && this.source.seed && sameRegistry(before.config, this.config)) {
+      this.source.seed(
+        before.targets.map((t) => ({ origin: t.origin, weight: t.weight })),
+        (list) => this.setTargets(list),
+      );
+    }
     this.source.start((list) => this.setTargets(list));
     this.active?.start();
   }
@@ -274,6 +288,10 @@ export class UpstreamPool {
   forgetMetrics(): void {
     const um = upstreamMetrics(this.metrics);
     um.breakerState.remove({ service: this.service, group: this.group });
+    for (const source of ['etcd', 'consul']) {
+      um.discoveryStale.remove({ service: this.service, group: this.group, source });
+      um.discoveryTargets.remove({ service: this.service, group: this.group, source });
+    }
   }
 
   /** Replaced by a reload: stop checking now, close the connections after `graceMs`. */

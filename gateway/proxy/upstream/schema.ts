@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { DiscoverySchema } from './discovery/schema.ts';
 import { HealthSchema } from './health/schema.ts';
 
 const balancerNames = [
@@ -289,6 +290,7 @@ export const UpstreamSchema = Type.Object(
     }),
     targets: Type.Array(TargetSchema, { default: [], description: 'Static targets.' }),
     dns: Type.Optional(DnsSchema),
+    discovery: Type.Optional(DiscoverySchema),
     pool: PoolSchema,
     timeouts: TimeoutsSchema,
     retries: Type.Integer({

@@ -6,8 +6,14 @@ type Report = (path: string, message: string) => void;
 /** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's
  * path. */
 export function checkUpstream(up: UpstreamConfig, base: string, err: Report): void {
-  if (up.targets.length === 0 && !up.dns) err(`${base}/targets`, 'at least one target (or upstream.dns) is required');
-  if (up.targets.length > 0 && up.dns) err(`${base}/dns`, 'use either targets or dns, not both');
+  const d = up.discovery;
+  const sources = [up.targets.length > 0 && 'targets', up.dns && 'dns', d && 'discovery'].filter(Boolean);
+  if (sources.length === 0)
+    err(`${base}/targets`, 'at least one target (or upstream.dns, or upstream.discovery) is required');
+  if (sources.length > 1)
+    err(`${base}/${sources[1]}`, `use one of targets, dns and discovery, not ${sources.join(' and ')}`);
+  if (d && (d.etcd === undefined) === (d.consul === undefined))
+    err(`${base}/discovery`, 'name exactly one registry: etcd or consul');
   const origins = new Set<string>();
   up.targets.forEach((t, ti) => {
     let origin: string;
@@ -24,7 +30,12 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
   if (hashOn && ['header', 'cookie', 'query'].includes(hashOn.source) && !hashOn.name) {
     err(`${base}/hash_on/name`, `required when source is ${hashOn.source}`);
   }
-  const schemes = up.dns ? [`${up.dns.scheme}:`] : up.targets.map((t) => t.url.slice(0, t.url.indexOf(':') + 1));
+  // etcd's values name their own scheme: one the protocol cannot speak is skipped at run time (discovery/etcd.ts).
+  const schemes = up.dns
+    ? [`${up.dns.scheme}:`]
+    : d?.consul
+      ? [`${d.consul.scheme}:`]
+      : up.targets.map((t) => t.url.slice(0, t.url.indexOf(':') + 1));
   if (up.protocol === 'h2' && schemes.some((s) => s !== 'https:'))
     err(`${base}/protocol`, 'h2 is HTTP/2 over TLS: every target must be https (cleartext HTTP/2 is h2c)');
   if (up.protocol === 'h2c' && schemes.some((s) => s !== 'http:'))

@@ -26,7 +26,9 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report, tcp = fa
     err(path, message);
   };
   // A stream's tcp:// targets are all reached over TLS when its upstream has a `tls` block.
-  const https = tcp || (up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:')));
+  const registry = up.discovery?.consul ? up.discovery.consul.scheme === 'https' : up.discovery?.etcd !== undefined;
+  const https =
+    tcp || registry || (up.dns ? up.dns.scheme === 'https' : up.targets.some((t) => t.url.startsWith('https:')));
   if (!https) fail(at, 'the upstream has no https target, so these settings would do nothing');
   // Only IPv4 passes the schema's name pattern (an IPv6 literal is refused there already, once).
   if (tls.server_name !== undefined && isIP(tls.server_name) === 4) {

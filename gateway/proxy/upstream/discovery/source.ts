@@ -13,6 +13,20 @@ export interface DiscoveredTarget {
 
 export type TargetsListener = (targets: DiscoveredTarget[]) => void;
 
+/** How a registry-backed source stands, for the admin API (`GET /health`) and the console. */
+export interface DiscoveryStatus {
+  source: 'etcd' | 'consul';
+  /** connecting: no sync yet; synced: in step with the registry; stale: it failed, the last good list serves. */
+  state: 'connecting' | 'synced' | 'stale';
+  targets: number;
+  /** When the registry last answered (ISO 8601). */
+  last_sync?: string;
+  stale_since?: string;
+  last_error?: string;
+  /** Registry entries that are not usable targets, with why. */
+  skipped: Array<{ entry: string; reason: string }>;
+}
+
 /**
  * A live list of targets for one upstream. The contract every source keeps:
  * - `onTargets` always receives the whole current list, never a delta, and
@@ -22,18 +36,13 @@ export type TargetsListener = (targets: DiscoveredTarget[]) => void;
  * - `stop()` clears every timer and pending request, and `onTargets` is not
  *   called after it returns.
  *
- * Consul and etcd fit the same shape later:
- * - Consul: `start` runs a blocking-query loop on
- *   `/v1/health/service/<name>?passing=true&index=<X-Consul-Index>&wait=<s>`,
- *   maps each entry's `Service.Address` (or `Node.Address`) and `Service.Port`
- *   to an origin and `Service.Weights.Passing` to the weight; `stop` aborts
- *   the long poll.
- * - etcd: `start` reads a key prefix (one key per target, value
- *   `{origin, weight}`), emits, then watches the prefix from the read's
- *   revision + 1 and re-emits the folded list on each event; on a compacted
- *   revision it reads again. `stop` cancels the watch.
+ * Static targets and DNS (static.ts, dns.ts); etcd and Consul (etcd.ts, consul.ts) on the loop of registry.ts,
+ * which also reports their status.
  */
 export interface TargetSource {
   start(onTargets: TargetsListener): void;
   stop(): void;
+  status?(): DiscoveryStatus;
+  /** Targets known from before (the pool this one replaces), used until the source's first sync. */
+  seed?(targets: DiscoveredTarget[], onTargets: TargetsListener): void;
 }

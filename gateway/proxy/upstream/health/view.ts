@@ -13,5 +13,6 @@ export function healthOf(pools: Iterable<UpstreamPool>): UpstreamHealth[] {
       ejected: t.ejectedUntil > now,
       active: t.active,
     })),
+    ...(pool.discovery ? { discovery: pool.discovery() } : {}),
   }));
 }

@@ -7,16 +7,45 @@ import { TargetState, type Target } from './overview.tsx';
 export interface Service {
   name: string;
   routes?: Array<{ paths?: string[]; hosts?: string[]; methods?: string[]; strip_prefix?: boolean }>;
-  upstream?: { balancer?: string; protocol?: string; targets?: Array<{ url: string; weight?: number }> };
+  upstream?: {
+    balancer?: string;
+    protocol?: string;
+    targets?: Array<{ url: string; weight?: number }>;
+    discovery?: Record<string, unknown>;
+  };
   auth?: { type?: string };
   [key: string]: unknown;
+}
+
+interface Discovery {
+  source: string;
+  state: 'connecting' | 'synced' | 'stale';
+  stale_since?: string;
+  last_error?: string;
+  skipped: Array<{ entry: string; reason: string }>;
+}
+
+/** Where a service's targets come from when a registry has them, and how it stands. */
+function DiscoveryState({ d }: { d: Discovery }) {
+  return (
+    <div class="muted">
+      from {d.source}: <span class={`badge ${d.state === 'synced' ? 'healthy' : 'unhealthy'}`}>{d.state}</span>
+      {d.state === 'stale' && d.last_error ? ` since ${d.stale_since ?? '?'} (${d.last_error})` : ''}
+      {d.skipped.length > 0 &&
+        ` · ${d.skipped.length} entries skipped: ${d.skipped.map((x) => `${x.entry} (${x.reason})`).join(', ')}`}
+    </div>
+  );
 }
 
 /** Every service, searchable by name, path or target, with its targets' health. */
 export function Services() {
   const [search, setSearch] = useState('');
   const services = useLoad(() => get<Service[]>('/services'), []);
-  const health = useLoad(() => get<Array<{ service: string; targets: Target[] }>>('/health'), [], 5000);
+  const health = useLoad(
+    () => get<Array<{ service: string; targets: Target[]; discovery?: Discovery }>>('/health'),
+    [],
+    5000,
+  );
   const needle = search.trim().toLowerCase();
   const shown = (services.data?.data ?? []).filter(
     (s) =>
@@ -29,7 +58,7 @@ export function Services() {
         .toLowerCase()
         .includes(needle),
   );
-  const targetsOf = (name: string) => health.data?.data.find((h) => h.service === name)?.targets ?? [];
+  const healthOf = (name: string) => health.data?.data.find((h) => h.service === name);
   return (
     <>
       <h1>Services</h1>
@@ -71,11 +100,12 @@ export function Services() {
                   <td>{(s.routes ?? []).map((r) => [...(r.hosts ?? []), ...(r.paths ?? [])].join(' ')).join('; ')}</td>
                   <td>{s.auth?.type ?? 'none'}</td>
                   <td>
-                    {targetsOf(s.name).map((t) => (
+                    {(healthOf(s.name)?.targets ?? []).map((t) => (
                       <div>
                         {t.id} <TargetState target={t} />
                       </div>
                     ))}
+                    {healthOf(s.name)?.discovery && <DiscoveryState d={healthOf(s.name)!.discovery!} />}
                   </td>
                 </tr>
               ))}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { targetsOfHealth } from './consul.ts';
+import { prefixRangeEnd, targetOfValue } from './etcd.ts';
+import { RegistrySource } from './registry.ts';
+import type { DiscoveredTarget } from './source.ts';
+
+test('an etcd value is a target by url or by address and port, or says why not', () => {
+  assert.deepEqual(targetOfValue('{"url": "http://127.0.0.1:9001", "weight": 2}'), {
+    origin: 'http://127.0.0.1:9001',
+    weight: 2,
+  });
+  assert.deepEqual(targetOfValue('{"address": "::1", "port": 8443, "scheme": "https"}'), {
+    origin: 'https://[::1]:8443',
+    weight: 1,
+  });
+  assert.equal(targetOfValue('nope'), 'not JSON');
+  assert.equal(targetOfValue('[1]'), 'needs url, or address and port');
+  assert.equal(targetOfValue('{"url": "http://a:1", "weight": 0}'), 'weight must be an integer 1..1000');
+  assert.equal(targetOfValue('{"url": "http://a:1/x"}'), 'url must be an origin (no path)');
+  assert.equal(targetOfValue('{"url": "https://a:1"}', ['http']), 'url must be http://');
+  assert.equal(targetOfValue('{"address": "a", "port": 70000}'), 'port must be 1..65535');
+});
+
+test("a prefix's range end is the prefix with its last byte incremented", () => {
+  assert.equal(prefixRangeEnd('/tollgate/shop/').toString(), '/tollgate/shop0');
+  assert.equal(prefixRangeEnd('a').toString(), 'b');
+});
+
+test("Consul's passing instances: service address or node's, Weights.Passing or a Meta weight, sorted", () => {
+  const entries = [
+    { Node: { Address: '10.0.0.2' }, Service: { ID: 'b', Port: 80, Weights: { Passing: 3 }, Meta: { w: '7' } } },
+    { Node: { Address: '10.0.0.9' }, Service: { ID: 'a', Address: '10.0.0.1', Port: 80, Meta: { w: 'x' } } },
+    { Node: { Address: '10.0.0.3' }, Service: { ID: 'c' } },
+  ];
+  assert.deepEqual(targetsOfHealth(entries, {}), {
+    targets: [
+      { origin: 'http://10.0.0.1:80', weight: 1 },
+      { origin: 'http://10.0.0.2:80', weight: 3 },
+    ],
+    skipped: [{ entry: 'c', reason: 'no address or port' }],
+  });
+  const byMeta = targetsOfHealth(entries, { weightMeta: 'w', scheme: 'https' }).targets;
+  assert.deepEqual(byMeta, [
+    { origin: 'https://10.0.0.1:80', weight: 1 },
+    { origin: 'https://10.0.0.2:80', weight: 7 },
+  ]);
+});
+
+test('a failed session keeps the last list, goes stale, retries with backoff and syncs again', async () => {
+  const lists: DiscoveredTarget[][] = [];
+  const states: boolean[] = [];
+  let sessions = 0;
+  const one = [{ origin: 'http://a:1', weight: 1 }];
+  const source = new RegistrySource(
+    'etcd',
+    async (emit, signal) => {
+      sessions++;
+      if (sessions === 2) throw new Error('registry down');
+      emit(one);
+      if (sessions === 1) throw new Error('connection reset');
+      await new Promise((r) => signal.addEventListener('abort', r));
+    },
+    { onState: (stale) => states.push(stale) },
+  );
+  source.start((l) => lists.push(l));
+  const deadline = Date.now() + 3000;
+  while (sessions < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sessions, 3);
+  assert.deepEqual(lists, [one], 'the same list is passed on once, and never an empty one on failure');
+  assert.ok(states.includes(true), 'stale while failing');
+  assert.equal(states.at(-1), false);
+  assert.equal(source.status().state, 'synced');
+  source.stop();
+});
