@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -422,6 +422,44 @@ consul_status() {
     echo "consul: down (not built)"
     return 1
   fi
+}
+
+# A current ClickHouse engine beside Debian's 18.16: chDB (PyPI's chdb-core, ClickHouse 26.9 in a library) behind
+# ClickHouse's HTTP interface (scripts/clickhouse-current/server.py), in a venv of its own. `npm test` runs the
+# ClickHouse suites against it too (docs/decisions/0014-current-clickhouse.md).
+CHDB_VERSION=26.9.0
+CHDB_PORT="${TOLLGATE_CHDB_PORT:-8125}"
+CHDB_DIR="$SERVICES_DIR/chdb"
+chdb_ping() { [ "$(curl -s --max-time 2 "http://127.0.0.1:$CHDB_PORT/ping")" = "Ok." ]; }
+chdb_up() {
+  if [ ! -x "$CHDB_DIR/venv/bin/python" ] || ! "$CHDB_DIR/venv/bin/python" -c 'import chdb' 2>/dev/null; then
+    log "installing chdb-core $CHDB_VERSION from PyPI into $CHDB_DIR/venv"
+    python3 -m venv "$CHDB_DIR/venv" >&2 || die "python3 -m venv failed"
+    "$CHDB_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "chdb-core==$CHDB_VERSION" >&2 ||
+      die "pip install chdb-core failed"
+  fi
+  if chdb_ping; then
+    log "chdb already up"
+  else
+    rm -rf "$CHDB_DIR/data"
+    mkdir -p "$CHDB_DIR/data"
+    nohup "$CHDB_DIR/venv/bin/python" "$REPO_ROOT/scripts/clickhouse-current/server.py" --port "$CHDB_PORT" \
+      --data "$CHDB_DIR/data" --log "$CHDB_DIR/statements.jsonl" >"$CHDB_DIR/server.log" 2>&1 &
+    echo $! >"$CHDB_DIR/server.pid"
+    wait_until 60 "chdb to answer on 127.0.0.1:$CHDB_PORT" "$CHDB_DIR/server.log" chdb_ping
+    log "chdb up: ClickHouse $CHDB_VERSION's engine over HTTP on 127.0.0.1:$CHDB_PORT"
+  fi
+  echo "TOLLGATE_TEST_CLICKHOUSE_CURRENT_URL=http://127.0.0.1:$CHDB_PORT"
+}
+chdb_down() {
+  local pid
+  pid="$(pid_of "$CHDB_DIR/server.pid" "clickhouse-current/server.py")"
+  [ -n "$pid" ] && stop_pid chdb "$pid" 10
+  rm -f "$CHDB_DIR/server.pid"
+  log "chdb stopped"
+}
+chdb_status() {
+  if chdb_ping; then echo "chdb: up (127.0.0.1:$CHDB_PORT)"; else echo "chdb: down"; return 1; fi
 }
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
