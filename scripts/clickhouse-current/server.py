@@ -2,7 +2,7 @@
 interface, for the tests that prove every statement Tollgate sends also works on a current ClickHouse
 (docs/decisions/0014-current-clickhouse.md). No current clickhouse-server package installs on these machines; this
 runs the same engine in one process. It speaks the part of the HTTP interface Tollgate's client uses: SQL in the
-POST body (or ?query=), `database` and settings as URL parameters, data inline after `FORMAT`, errors as a non-200
+POST body (plain or chunked) or ?query=, `database` and settings as URL parameters, data inline after `FORMAT`, errors as a non-200
 status with ClickHouse's `Code: N. DB::Exception: ...` text, and /ping. Statements run one at a time (one chDB
 session); each one run is appended to --log as one JSON line {sql, ok, error}.
 
@@ -60,8 +60,19 @@ def main() -> None:
             self.run(b"")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self.run(self.rfile.read(length))
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                body = bytearray()
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        break
+                    body += self.rfile.read(size)
+                    self.rfile.readline()  # the chunk's CRLF
+                self.run(bytes(body))
+            else:
+                self.run(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
         def run(self, body: bytes) -> None:
             params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
