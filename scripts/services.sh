@@ -324,6 +324,19 @@ chromium_up() { tool_up chromium chromium TOLLGATE_TEST_CHROMIUM; }
 chromium_down() { log "the console tests start and stop their own browser"; }
 chromium_status() { tool_status chromium; }
 
+# Builds a Go command whose module has replace directives (which `go install pkg@version` refuses): a module of our
+# own takes it as a tool, in .services/<name>/src, and builds it into bin.
+go_tool_build() {
+  local name="$1" pkg="$2" version="$3" bin="$4" go src="$SERVICES_DIR/$1/src"
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
+  log "building $name $version from its Go module (minutes, the first time)"
+  mkdir -p "$src" "$SERVICES_DIR/bin"
+  (cd "$src" && { [ -f go.mod ] || "$go" mod init "tollgate-$name" >&2; } &&
+    "$go" get -tool "$pkg@$version" >&2 &&
+    "$go" build -o "$bin" "$pkg" >&2) || die "building $name failed"
+}
+
 # A real OTLP receiver for the tracing tests: Jaeger v2, built from its Go module (a module of our own that takes it
 # as a tool: its go.mod has replace directives, so `go install pkg@version` refuses it; ~5 minutes and ~3.5 GB of Go
 # caches the first time), run with scripts/jaeger/jaeger.yaml (memory storage, loopback only).
@@ -332,16 +345,7 @@ JAEGER_DIR="$SERVICES_DIR/jaeger"
 jaeger_ping() { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:16686/api/services)" = 200 ]; }
 jaeger_up() {
   local bin="$SERVICES_DIR/bin/jaeger"
-  if [ ! -x "$bin" ]; then
-    local go src="$JAEGER_DIR/src"
-    go="$(command -v go || echo /usr/local/go/bin/go)"
-    [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
-    log "building jaeger $JAEGER_VERSION from its Go module (minutes, the first time)"
-    mkdir -p "$src" "$SERVICES_DIR/bin"
-    (cd "$src" && { [ -f go.mod ] || "$go" mod init tollgate-jaeger >&2; } &&
-      "$go" get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" >&2 &&
-      "$go" build -o "$bin" github.com/jaegertracing/jaeger/cmd/jaeger >&2) || die "building jaeger failed"
-  fi
+  [ -x "$bin" ] || go_tool_build jaeger github.com/jaegertracing/jaeger/cmd/jaeger "$JAEGER_VERSION" "$bin"
   if jaeger_ping; then
     log "jaeger already up"
   else
@@ -403,16 +407,7 @@ etcd_status() {
 CONSUL_VERSION=v1.14.11
 consul_up() {
   local bin="$SERVICES_DIR/bin/consul"
-  if [ ! -x "$bin" ]; then
-    local go src="$SERVICES_DIR/consul/src"
-    go="$(command -v go || echo /usr/local/go/bin/go)"
-    [ -x "$go" ] || { apt_install golang-go; go="$(command -v go)"; }
-    log "building consul $CONSUL_VERSION from its Go module (minutes, the first time)"
-    mkdir -p "$src" "$SERVICES_DIR/bin"
-    (cd "$src" && { [ -f go.mod ] || "$go" mod init tollgate-consul >&2; } &&
-      "$go" get -tool "github.com/hashicorp/consul@$CONSUL_VERSION" >&2 &&
-      "$go" build -o "$bin" github.com/hashicorp/consul >&2) || die "building consul failed"
-  fi
+  [ -x "$bin" ] || go_tool_build consul github.com/hashicorp/consul "$CONSUL_VERSION" "$bin"
   log "consul at $bin"
   echo "TOLLGATE_TEST_CONSUL=$bin"
 }

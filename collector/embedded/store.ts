@@ -162,17 +162,8 @@ export class EmbeddedStore {
 
   /** Stored rows whose bucket start is in [fromMs, toMs), one per (bucket, app, service, class), oldest first. */
   trafficRows(q: TrafficSelection): StoredTrafficRow[] {
-    const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
-    const params: Array<string | number> = [q.fromMs, q.toMs];
+    const { where, params } = windowFilter(q);
     addClassFilter(q, where, params);
-    if (q.appId !== undefined) {
-      where.push('app_id = ?');
-      params.push(q.appId);
-    }
-    if (q.service !== undefined) {
-      where.push('service = ?');
-      params.push(q.service);
-    }
     const sql = `SELECT * FROM ${TRAFFIC_TABLES[q.granularity]} WHERE ${where.join(' AND ')}
       ORDER BY bucket_ms, app_id, service`;
     return (this.#statement(sql).all(...params) as Row[]).map((r) => ({
@@ -223,16 +214,7 @@ export class EmbeddedStore {
 
   /** Stored example traces of the hours in [fromMs, toMs): errors first, then the slowest first. */
   traceExamples(q: ExampleSelection): TraceExample[] {
-    const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
-    const params: Array<string | number> = [q.fromMs, q.toMs];
-    if (q.appId !== undefined) {
-      where.push('app_id = ?');
-      params.push(q.appId);
-    }
-    if (q.service !== undefined) {
-      where.push('service = ?');
-      params.push(q.service);
-    }
+    const { where, params } = windowFilter(q);
     const sql = `SELECT * FROM trace_examples WHERE ${where.join(' AND ')}
       ORDER BY kind = 'error' DESC, total_us DESC, bucket_ms, app_id, service LIMIT ?`;
     return (this.#statement(sql).all(...params, q.limit) as Row[]).map((r) => ({
@@ -286,6 +268,21 @@ export class EmbeddedStore {
     }
     return s;
   }
+}
+
+/** The WHERE terms and parameters of a window of buckets, [fromMs, toMs), and of an app and a service when named. */
+function windowFilter(q: { fromMs: number; toMs: number; appId?: string; service?: string }) {
+  const where = ['bucket_ms >= ?', 'bucket_ms < ?'];
+  const params: Array<string | number> = [q.fromMs, q.toMs];
+  if (q.appId !== undefined) {
+    where.push('app_id = ?');
+    params.push(q.appId);
+  }
+  if (q.service !== undefined) {
+    where.push('service = ?');
+    params.push(q.service);
+  }
+  return { where, params };
 }
 
 function addClassFilter(q: ClassFilter, where: string[], params: Array<string | number>): void {

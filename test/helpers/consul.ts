@@ -3,9 +3,8 @@
  * loopback ports, so a suite can kill and restart it. Instances are registered through the agent's HTTP API with a
  * TTL check, so a test says when each one passes or fails, as a service's own health reporting would.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from './ports.ts';
-import { eventually } from './gateway.ts';
+import { registryProcess } from './registry-process.ts';
 
 export interface TestConsul {
   url: string;
@@ -31,41 +30,27 @@ export async function startConsul(service: string): Promise<TestConsul> {
   if (bin === undefined) throw new Error('TOLLGATE_TEST_CONSUL is unset: npm run services:up builds consul');
   const ports = { http: await freePort(), serf: await freePort(), wan: await freePort(), server: await freePort() };
   const url = `http://127.0.0.1:${ports.http}`;
-  let proc: ChildProcess | undefined;
   const call = async (method: string, path: string, body?: object) => {
     const res = await fetch(`${url}${path}`, { method, body: body && JSON.stringify(body) });
     if (res.status !== 200) throw new Error(`consul ${path}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   };
-  const up = async () => {
-    proc = spawn(
-      bin,
-      [
-        ...['agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', 'tollgate-test'],
-        ...['-http-port', String(ports.http), '-dns-port', '-1', '-grpc-port', '-1'],
-        ...['-serf-lan-port', String(ports.serf), '-serf-wan-port', String(ports.wan)],
-        ...['-server-port', String(ports.server)],
-      ],
-      { stdio: 'ignore' },
-    );
-    const ok = await eventually(async () => {
-      try {
-        const res = await fetch(`${url}/v1/status/leader`);
-        return res.status === 200 && (await res.text()).length > 2;
-      } catch {
-        return false;
-      }
-    }, 30_000);
-    if (!ok) throw new Error('consul did not start');
-  };
-  const kill = async () => {
-    const p = proc;
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  };
-  await up();
+  const server = registryProcess(
+    'consul',
+    bin,
+    [
+      ...['agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', 'tollgate-test'],
+      ...['-http-port', String(ports.http), '-dns-port', '-1', '-grpc-port', '-1'],
+      ...['-serf-lan-port', String(ports.serf), '-serf-wan-port', String(ports.wan)],
+      ...['-server-port', String(ports.server)],
+    ],
+    async () => {
+      const res = await fetch(`${url}/v1/status/leader`);
+      return res.status === 200 && (await res.text()).length > 2; // a leader's address, not ""
+    },
+    30_000,
+  );
+  await server.start();
   return {
     url,
     register: (id, port, opts = {}) =>
@@ -81,8 +66,8 @@ export async function startConsul(service: string): Promise<TestConsul> {
       }),
     deregister: (id) => call('PUT', `/v1/agent/service/deregister/${id}`),
     setPassing: (id, passing) => call('PUT', `/v1/agent/check/${passing ? 'pass' : 'fail'}/check-${id}`),
-    kill,
-    restart: up,
-    close: kill,
+    kill: server.kill,
+    restart: server.start,
+    close: server.kill,
   };
 }

@@ -3,12 +3,11 @@
  * ports with a fresh data dir, so a suite can kill, restart, pause and resume it without touching the shared one.
  * Keys are written through etcd's JSON gateway, as any client would.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
-import { eventually } from './gateway.ts';
+import { registryProcess } from './registry-process.ts';
 
 export interface TestEtcd {
   url: string;
@@ -36,52 +35,36 @@ export async function startEtcd(): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-etcd-'));
   const [client, peer] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${client}`;
-  let proc: ChildProcess | undefined;
   const call = async (path: string, body: object) => {
     const res = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
     if (res.status !== 200) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   };
-  const up = async () => {
-    const peerUrl = `http://127.0.0.1:${peer}`;
-    proc = spawn(
-      'etcd',
-      [
-        ...['--name', 'test', '--data-dir', join(dir, 'data')],
-        ...['--listen-client-urls', url, '--advertise-client-urls', url],
-        ...['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl],
-        ...['--initial-cluster', `test=${peerUrl}`],
-      ],
-      { stdio: 'ignore' },
-    );
-    const ok = await eventually(async () => {
-      try {
-        return (await fetch(`${url}/health`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 15_000);
-    if (!ok) throw new Error('etcd did not start');
-  };
-  const kill = async () => {
-    const p = proc;
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  };
-  await up();
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  const server = registryProcess(
+    'etcd',
+    'etcd',
+    [
+      ...['--name', 'test', '--data-dir', join(dir, 'data')],
+      ...['--listen-client-urls', url, '--advertise-client-urls', url],
+      ...['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl],
+      ...['--initial-cluster', `test=${peerUrl}`],
+    ],
+    async () => (await fetch(`${url}/health`)).status === 200,
+    15_000,
+  );
+  await server.start();
   return {
     url,
     put: (key, value) => call('/v3/kv/put', { key: b64(key), value: b64(value) }),
     del: (key) => call('/v3/kv/deleterange', { key: b64(key) }),
-    kill,
-    restart: up,
-    pause: () => proc?.kill('SIGSTOP'),
-    resume: () => proc?.kill('SIGCONT'),
+    kill: server.kill,
+    restart: server.start,
+    pause: () => server.signal('SIGSTOP'),
+    resume: () => server.signal('SIGCONT'),
     close: async () => {
-      proc?.kill('SIGCONT');
-      await kill();
+      server.signal('SIGCONT');
+      await server.kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
