@@ -131,3 +131,24 @@ test('the agent killed: the last targets serve, stale; back: followed again', { 
   await eventually(async () => (await health()).discovery.state === 'synced', 10_000);
   await within1s([b.url]);
 });
+
+test('a gateway started with the agent down serves once it answers; a re-registration re-weighs', {
+  skip,
+}, async () => {
+  await consul.kill();
+  const late = await startGateway({ services: [billing(consul.url)] });
+  try {
+    assert.equal((await fetch(`${late.url}/billing/x`)).status, 503, 'no target known yet');
+    await consul.restart();
+    await consul.register('a', a.port, { weight: 1 });
+    assert.ok(await eventually(async () => (await fetch(`${late.url}/billing/x`)).status === 200, 10_000));
+    await consul.register('a', a.port, { weight: 7 });
+    const weighed = await eventually(async () => {
+      const all = (await (await fetch(`${late.adminUrl}/health`)).json()) as Health[];
+      return all.find((h) => h.service === 'billing')?.targets[0]?.weight === 7;
+    }, 2000);
+    assert.ok(weighed, 'the new weight within a blocking query');
+  } finally {
+    await late.close();
+  }
+});
