@@ -6,6 +6,7 @@
  * recorded only after all of its statements succeeded; a half-applied
  * migration is simply run again from its first statement.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from './http-client.ts';
 import { supportsTableTtl } from './http-client.ts';
@@ -15,7 +16,11 @@ import { identifier, quoteString } from './sql.ts';
 
 export const DEFAULT_DATABASE = 'tollgate';
 export const DEFAULT_RETENTION_DAYS = 30;
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** The repository's migrations/, from the sources (collector/clickhouse/) or from the build (dist/collector/…). */
+export const DEFAULT_MIGRATIONS_DIR = [
+  fileURLToPath(new URL('../../migrations/', import.meta.url)),
+  fileURLToPath(new URL('../../../migrations/', import.meta.url)),
+].find((dir) => existsSync(dir)) as string;
 
 export interface MigrateOptions {
   /** Any client of the server; its own default database is not used. */

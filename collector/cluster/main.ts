@@ -14,8 +14,20 @@ import { ClusterCollector } from './collector.ts';
 import { configFromEnv } from './config.ts';
 import { LiveCounters } from './live-counters.ts';
 import { CollectorMetrics, startMetricsServer } from './metrics.ts';
+import { migrateCommand } from './migrate-command.ts';
 import { replayCommand } from './replay.ts';
 import { enabledByEnv, startTracingSdk } from '../../shared/tracing/sdk.ts';
+
+// `migrate` applies the ClickHouse migrations and exits (what `npm run migrate` runs, for an image without sources).
+if (process.argv[2] === 'migrate') {
+  try {
+    await migrateCommand();
+  } catch (err) {
+    console.error(`tollgate-collector migrate: failed: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  process.exit(process.exitCode ?? 0);
+}
 
 // `replay --from TIME` rebuilds aggregates from raw events and exits; it needs ClickHouse only, not Kafka.
 if (process.argv[2] === 'replay') {
