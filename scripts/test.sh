@@ -21,7 +21,7 @@ npx tsc -p gateway/control/console/app
 node scripts/console.ts
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium, Jaeger, etcd, Consul, chDB"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium, Jaeger, etcd, Consul, chDB, docker-compose, hadolint, Helm"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`
@@ -47,6 +47,9 @@ use_service chromium TOLLGATE_TEST_CHROMIUM "$(command -v chromium || true)"
 use_service jaeger TOLLGATE_TEST_JAEGER_URL http://127.0.0.1:16686
 use_service etcd TOLLGATE_TEST_ETCD_URL "http://127.0.0.1:${TOLLGATE_ETCD_PORT:-2389}"
 use_service consul TOLLGATE_TEST_CONSUL "$PWD/.services/bin/consul"
+use_service compose TOLLGATE_TEST_COMPOSE "$(command -v docker-compose || true)"
+use_service hadolint TOLLGATE_TEST_HADOLINT "$PWD/.services/hadolint/venv/bin/hadolint"
+use_service helm TOLLGATE_TEST_HELM "$PWD/.services/bin/helm"
 use_service chdb TOLLGATE_TEST_CLICKHOUSE_CURRENT_URL "http://127.0.0.1:${TOLLGATE_CHDB_PORT:-8125}"
 if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"

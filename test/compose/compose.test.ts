@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../gateway/control/config/load.ts';
 
@@ -99,4 +100,37 @@ test('gateway and collector send their traces to the Jaeger of the compose file;
   assert.deepEqual(prometheus?.jsonData.exemplarTraceIdDestinations, [
     { name: 'trace_id', datasourceUid: jaeger!.uid },
   ]);
+});
+
+test('the Tollgate services run the image the Dockerfile builds: no source mounted, nothing installed at start', () => {
+  for (const name of ['gateway', 'collector', 'migrate', 'echo-a', 'echo-b']) {
+    const svc = compose.services[name];
+    assert.equal(svc.build, '.', `${name} builds the Dockerfile`);
+    assert.equal(svc.image, 'tollgate:local');
+    const command = JSON.stringify(svc.command ?? []);
+    assert.doesNotMatch(command, /npm (ci|install)/, `${name} installs nothing at start`);
+  }
+  for (const [name, svc] of Object.entries<any>(compose.services)) {
+    for (const v of svc.volumes ?? []) {
+      const host = String(v).split(':')[0];
+      assert.ok(!['.', './', '..'].includes(host.replace(/\/$/, '') || '.'), `${name} mounts the repository`);
+      if (host.startsWith('.')) assert.doesNotMatch(host, /^\.\/(gateway|collector|shared|scripts)\/?$/);
+    }
+  }
+  // Dependency order: the collector after the one-shot migration, the gateway after its stores.
+  assert.equal(compose.services.collector.depends_on.migrate.condition, 'service_completed_successfully');
+  assert.deepEqual(compose.services.migrate.command, ['tollgate-collector', 'migrate']);
+  assert.equal(compose.services.gateway.depends_on.kafka.condition, 'service_healthy');
+  assert.equal(compose.services.gateway.depends_on.redis.condition, 'service_healthy');
+});
+
+test('docker-compose validates the file', {
+  skip: !process.env.TOLLGATE_TEST_COMPOSE && process.env.CI !== 'true' && 'docker-compose not installed',
+}, () => {
+  const bin = process.env.TOLLGATE_TEST_COMPOSE;
+  assert.ok(bin, 'CI=true needs TOLLGATE_TEST_COMPOSE (npm run services:up)');
+  execFileSync(bin, ['-f', new URL('docker-compose.yml', root).pathname, 'config', '-q'], {
+    env: { ...process.env, TOLLGATE_ADMIN_TOKEN: 'x'.repeat(24) },
+    stdio: 'pipe',
+  });
 });
