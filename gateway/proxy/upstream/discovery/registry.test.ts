@@ -74,3 +74,45 @@ test('a failed session keeps the last list, goes stale, retries with backoff and
   assert.equal(source.status().state, 'synced');
   source.stop();
 });
+
+test("issue 36's config is accepted as it is written; two registries, or one beside targets, are not", async () => {
+  const { loadConfigText } = await import('../../../control/config/load.ts');
+  const issue = `
+services:
+  - name: shop
+    routes: [{ paths: [/shop] }]
+    upstream:
+      discovery:
+        etcd: { endpoints: [http://127.0.0.1:2379], prefix: /tollgate/shop/ }
+  - name: billing
+    routes: [{ paths: [/billing] }]
+    upstream:
+      discovery:
+        consul: { address: http://127.0.0.1:8500, service: billing }
+`;
+  const ok = loadConfigText('issue.yaml', issue, {});
+  assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.errors));
+  const both = loadConfigText(
+    'both.yaml',
+    issue.replace(
+      'prefix: /tollgate/shop/ }',
+      'prefix: /t/ }\n        consul: { address: http://127.0.0.1:8500, service: shop }',
+    ),
+    {},
+  );
+  assert.ok(!both.ok);
+  assert.deepEqual(
+    both.errors.map((e) => e.path),
+    ['/services/0/upstream/discovery'],
+  );
+  const beside = loadConfigText(
+    'beside.yaml',
+    issue.replace(
+      '      discovery:\n        etcd',
+      '      targets: [{ url: http://127.0.0.1:9001 }]\n      discovery:\n        etcd',
+    ),
+    {},
+  );
+  assert.ok(!beside.ok);
+  assert.match(beside.errors[0].message, /use one of targets, dns and discovery/);
+});
