@@ -2,18 +2,7 @@ import { useState } from 'preact/hooks';
 import { download, get, query, request } from '../api.ts';
 import { messageOf, useLoad } from '../ui/hooks.ts';
 import { Field, Loading, Notice, num } from '../ui/parts.tsx';
-
-interface QpdRow {
-  date: string;
-  app_id: string;
-  requests: number;
-  billable_requests: number;
-  final: boolean;
-  http1_requests: number;
-  h2_requests: number;
-  grpc_requests: number;
-  websocket_requests: number;
-}
+import type { QpdRow } from '../../../../../collector/reports/billing.ts';
 
 /** The first and last day of a `YYYY-MM` month. */
 export function monthRange(month: string): { from: string; to: string } {

@@ -6,24 +6,9 @@ import { useLoad, useTraceLink } from '../ui/hooks.ts';
 import { Field, Loading, Notice, num, TraceId } from '../ui/parts.tsx';
 import type { App } from './apps.tsx';
 import type { Service } from './services.tsx';
+import type { TrafficReportRow } from '../../../../../collector/reports/traffic-report.ts';
 
-interface Row {
-  bucket: string;
-  requests: number;
-  status_2xx: number;
-  status_3xx: number;
-  status_4xx: number;
-  status_5xx: number;
-  bytes_in: number;
-  bytes_out: number;
-  messages_in: number;
-  messages_out: number;
-  latency_p50_ms: number;
-  latency_p95_ms: number;
-  latency_p99_ms: number;
-  protocols: Record<string, number>;
-  grpc_statuses: Record<string, number>;
-}
+type Row = TrafficReportRow;
 
 const COLUMNS = [
   'bucket',

@@ -2,25 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, query } from '../api.ts';
 import { messageOf, useTraceLink } from '../ui/hooks.ts';
 import { Field, Notice, TraceId } from '../ui/parts.tsx';
-
-export interface RecentEvent {
-  id: string;
-  time: string;
-  app_id: string;
-  service: string;
-  route: string;
-  method: string;
-  status: number;
-  protocol: string;
-  total_ms: number;
-  client_ip: string;
-  target: string;
-  error_class: string;
-  grpc_status: number | null;
-  bytes_in: number;
-  bytes_out: number;
-  trace_id: string;
-}
+// The API's own row type: type-only, so nothing of the collector is bundled.
+import type { RecentEvent } from '../../../../../collector/reports/source.ts';
 
 const KEEP = 200;
 const POLL_MS = 1000;
