@@ -72,13 +72,10 @@ test(
 test("the workers' exemplars reach the merged route stats, the newest of a bucket winning", async () => {
   const cluster = new ClusterMetrics();
   const first = new RouteStatsRegistry();
-  first.get('api', 'api-0').record(200, 0.2);
-  first.get('api', 'api-0').exemplar(200, 0.2, 'a'.repeat(32));
+  first.get('api', 'api-0').record(200, 0.2, 'a'.repeat(32));
   const second = new RouteStatsRegistry();
-  second.get('api', 'api-0').record(200, 0.2);
-  second.get('api', 'api-0').exemplar(200, 0.2, 'b'.repeat(32));
-  second.get('web', 'web-0').record(503, 3);
-  second.get('web', 'web-0').exemplar(503, 3, 'c'.repeat(32));
+  second.get('api', 'api-0').record(200, 0.2, 'b'.repeat(32));
+  second.get('web', 'web-0').record(503, 3, 'c'.repeat(32));
   const older = first.wire();
   older.exemplars![0][5] -= 1000;
   cluster.retire([], older);

@@ -270,10 +270,10 @@ export class DataPlane {
     if (ctx.onDone) ctx.onDone(ctx, status);
     const committed = ctx.eventSeconds >= 0;
     const seconds = committed ? ctx.eventSeconds : (performance.now() - ctx.startMs) / 1000;
-    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds);
+    const traceId = endServerSpan(ctx, status);
+    (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).record(status, seconds, traceId);
     // Not committed at end(): the client left first, or the upstream answered while the body was arriving.
     if (this.events && !committed) this.events.record(ctx, status, seconds);
-    endServerSpan(ctx, status, seconds);
     if (ctx.errorCode) this.metrics.gatewayErrors.inc({ code: ctx.errorCode });
     if (ctx.grpc) {
       const grpc_status = grpcStatusLabel(ctx.grpcStatus, status === 499);

@@ -38,7 +38,8 @@ export class RouteStats {
     return this.labelText[k];
   }
 
-  record(status: number, seconds: number): void {
+  /** Counts a request; one whose trace is recorded (`traceId`) becomes its bucket's exemplar too. */
+  record(status: number, seconds: number, traceId = ''): void {
     const c = (status / 100) | 0;
     const k = c >= 1 && c <= 5 ? c - 1 : 4;
     this.n[k]++;
@@ -46,22 +47,16 @@ export class RouteStats {
     while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
     this.n[BUCKET + k * SLOTS + i]++;
     this.n[SUM + k] += seconds;
-  }
-
-  /**
-   * The newest traced request per status class and bucket, shown with its bucket in OpenMetrics (exemplars: a
-   * latency spike leads to a trace). Made on the first one: a route never traced keeps none.
-   */
-  exemplars: Array<Exemplar | undefined> | undefined = undefined;
-
-  exemplar(status: number, seconds: number, traceId: string): void {
-    const c = (status / 100) | 0;
-    const k = c >= 1 && c <= 5 ? c - 1 : 4;
-    let i = 0;
-    while (i < LATENCY_BUCKETS_S.length && seconds > LATENCY_BUCKETS_S[i]) i++;
+    if (traceId === '') return;
     this.exemplars ??= new Array<Exemplar | undefined>(5 * SLOTS);
     this.exemplars[k * SLOTS + i] = { traceId, seconds, atMs: Date.now() };
   }
+
+  /**
+   * The newest traced request per status class and bucket (record's `traceId`), shown with its bucket in OpenMetrics
+   * (exemplars: a latency spike leads to a trace). Made on the first one: a route never traced keeps none.
+   */
+  exemplars: Array<Exemplar | undefined> | undefined = undefined;
 
   /** The exemplar of status class `statusClass` (`2xx`) and the bucket `le` (`0.005`, `+Inf`), if any. */
   exemplarAt(statusClass: string, le: string): Exemplar | undefined {

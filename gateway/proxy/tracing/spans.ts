@@ -193,14 +193,13 @@ export function endAttempt(span: Span | undefined, status: number, error?: Error
 
 /**
  * Ends the request's server span with what the request came to: its status (a 5xx is an error, a 4xx is not, as the
- * conventions have it for servers), its service, app and the gateway's decisions.
+ * conventions have it for servers), its service, app and the gateway's decisions. Returns the trace id of a recorded
+ * span, '' otherwise: the request is then its latency bucket's exemplar (route-stats.ts, tracing/openmetrics.ts).
  */
-export function endServerSpan(ctx: RequestContext, status: number, seconds: number): void {
+export function endServerSpan(ctx: RequestContext, status: number): string {
   const span = ctx.span ?? (ctx.snapshot.runtime.tracing ? serverSpan(ctx) : undefined);
   // An unsampled span records nothing: ending it would do nothing either.
-  if (span === undefined || !span.isRecording()) return;
-  // A recorded request is the exemplar of its latency bucket (tracing/openmetrics.ts).
-  (ctx.route ? ctx.route.stats : ctx.snapshot.unrouted).exemplar(status, seconds, span.spanContext().traceId);
+  if (span === undefined || !span.isRecording()) return '';
   const route = ctx.route;
   const attributes: Attributes = { 'http.response.status_code': status };
   if (route !== undefined) {
@@ -225,6 +224,7 @@ export function endServerSpan(ctx: RequestContext, status: number, seconds: numb
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   span.end();
+  return span.spanContext().traceId;
 }
 
 /**
