@@ -17,7 +17,7 @@ import {
   trace,
   type Tracer,
 } from '@opentelemetry/api';
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from '../../../shared/uuid-text.ts';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
 import { addKnownHeaderNames } from '../upstream/undici.ts';
@@ -35,16 +35,11 @@ export interface RequestTracing {
 // The gateway sets these on upstream requests while tracing: known to undici, their names are not checked each time.
 addKnownHeaderNames(['traceparent', 'tracestate']);
 
-/** Random ids from a pool refilled 4 KiB at a time: an unsampled request needs ids and nothing else. */
-const idPool = Buffer.alloc(4096);
-let idOffset = idPool.length;
+/** Random ids, drawn as event ids are (RandomPool): an unsampled request needs ids and nothing else. */
+const pool = new RandomPool();
 function randomHex(bytes: 8 | 16): string {
-  if (idOffset + bytes > idPool.length) {
-    randomFillSync(idPool);
-    idOffset = 0;
-  }
-  const hex = idPool.toString('hex', idOffset, idOffset + bytes);
-  idOffset += bytes;
+  const at = pool.take(bytes);
+  const hex = pool.bytes.toString('hex', at, at + bytes);
   // All zeros is not a valid id (W3C Trace Context); 1 in 2^64 at worst.
   return /[^0]/.test(hex) ? hex : randomHex(bytes);
 }
