@@ -1,6 +1,7 @@
 import type { Consumer } from '@platformatic/kafka';
 import type { Logger } from 'pino';
-import { outcomeWithin, sleep } from './retry.ts';
+import { sleep } from '../../shared/sleep.ts';
+import { outcomeWithin } from './retry.ts';
 
 /** Closes a consumer, leaving its group; false when that failed or took over 5 s. */
 const closed = async (consumer: Consumer): Promise<boolean> =>

@@ -1,3 +1,4 @@
+import { sleep } from '../../shared/sleep.ts';
 import { withTimeout } from '../../shared/with-timeout.ts';
 
 /**
@@ -30,20 +31,6 @@ export async function retryUntilDone<T>(write: () => Promise<T>, options: RetryO
       await sleep(delayMs, options.signal);
     }
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** How `operation` ended within `ms`: undefined when it succeeded, else its error (or the timeout's). */

@@ -5,8 +5,8 @@
  * `tag` picks instances (a canary group's upstream can ask for `tag: canary`).
  */
 import { Agent, request } from '../undici.ts';
-import type { DiscoveredTarget } from './source.ts';
-import { originFor, type RegistryHooks, RegistrySource } from './registry.ts';
+import { type DiscoveredTarget, originFor } from './source.ts';
+import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface ConsulOptions {
   /** The agent's HTTP API, `http://127.0.0.1:8500`. */

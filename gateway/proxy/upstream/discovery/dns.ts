@@ -1,7 +1,7 @@
 import { Resolver, lookup } from 'node:dns/promises';
 import type { RecordWithTtl } from 'node:dns';
 import { isIP } from 'node:net';
-import type { DiscoveredTarget, TargetSource, TargetsListener } from './source.ts';
+import { type DiscoveredTarget, originFor, type TargetSource, type TargetsListener } from './source.ts';
 
 export interface DnsSourceOptions {
   hostname: string;
@@ -137,9 +137,7 @@ export class DnsSource implements TargetSource {
 
   #emitIfChanged(addresses: string[]): void {
     const { scheme, port, weight, hostname } = this.#options;
-    const origins = [...new Set(addresses)]
-      .map((ip) => `${scheme}://${ip.includes(':') ? `[${ip}]` : ip}:${port}`)
-      .sort();
+    const origins = [...new Set(addresses)].map((ip) => originFor(scheme, ip, port)).sort();
     const key = origins.join(' ');
     if (key === this.#lastKey) return;
     this.#lastKey = key;

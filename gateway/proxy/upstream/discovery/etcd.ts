@@ -7,8 +7,8 @@
  * reading the whole prefix again, which also covers a compacted revision.
  */
 import { Agent, request } from '../undici.ts';
-import type { DiscoveredTarget } from './source.ts';
-import { originFor, type RegistryHooks, RegistrySource } from './registry.ts';
+import { type DiscoveredTarget, originFor } from './source.ts';
+import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface EtcdOptions {
   endpoints: string[];

@@ -4,6 +4,7 @@
  * and says so through its status, its onState hook and the log. A sync emits the whole list; the list is passed on
  * only when it differs from the last one (source.ts's contract).
  */
+import { sleep } from '../../../../shared/sleep.ts';
 import type { DiscoveredTarget, DiscoveryStatus, TargetSource, TargetsListener } from './source.ts';
 
 export interface RegistryHooks {
@@ -146,21 +147,4 @@ export class RegistrySource implements TargetSource {
 
 function keyOf(targets: DiscoveredTarget[]): string {
   return targets.map((t) => `${t.origin}*${t.weight}`).join(' ');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** A target from a registry entry's address, port and scheme; IPv6 hosts in brackets. */
-export function originFor(scheme: string, host: string, port: number): string {
-  return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }

@@ -46,3 +46,8 @@ export interface TargetSource {
   /** Targets known from before (the pool this one replaces), used until the source's first sync. */
   seed?(targets: DiscoveredTarget[], onTargets: TargetsListener): void;
 }
+
+/** A target's origin from its address, port and scheme (DNS records, registry entries); IPv6 hosts in brackets. */
+export function originFor(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
