@@ -101,6 +101,17 @@ export function originOf(url: string): string {
   return u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
 }
 
+/** A target source's outage, in the pool's log with its labels: when it begins, each minute, and when it ends. */
+function sourceOutageLog(events: PoolEvents, labels: object, what: string) {
+  return outageLog(
+    {
+      warn: (fields, msg) => events.log('warn', msg, { ...labels, ...fields }),
+      info: (fields, msg) => events.log('info', msg, { ...labels, ...fields }),
+    },
+    what,
+  );
+}
+
 /** Whether two upstream configs read the same registry (the same discovery block). */
 export function sameRegistry(a: UpstreamConfig, b: UpstreamConfig): boolean {
   return a.discovery !== undefined && JSON.stringify(a.discovery) === JSON.stringify(b.discovery);
@@ -116,13 +127,7 @@ function registrySourceFor(
 ): TargetSource {
   const kind = discovery.etcd ? 'etcd' : 'consul';
   const gauges = { ...labels, source: kind };
-  const outage = outageLog(
-    {
-      warn: (fields, msg) => events.log('warn', msg, { ...labels, ...fields }),
-      info: (fields, msg) => events.log('info', msg, { ...labels, ...fields }),
-    },
-    `${kind} discovery`,
-  );
+  const outage = sourceOutageLog(events, labels, `${kind} discovery`);
   const hooks = {
     onError: outage.onError,
     onOk: outage.onOk,
@@ -170,13 +175,7 @@ export function targetSourceFor(
   }
   // A name that stays unresolvable is retried every 2 s: its outage is logged when it begins, each minute, and when
   // it ends.
-  const dns = outageLog(
-    {
-      warn: (fields, msg) => events.log('warn', msg, { service, ...fields }),
-      info: (fields, msg) => events.log('info', msg, { service, ...fields }),
-    },
-    `dns resolution of ${config.dns.name}`,
-  );
+  const dns = sourceOutageLog(events, { service }, `dns resolution of ${config.dns.name}`);
   return new DnsSource({
     hostname: config.dns.name,
     port: config.dns.port,
