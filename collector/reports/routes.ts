@@ -13,7 +13,7 @@ import {
   statusParam,
   timeParam,
 } from './params.ts';
-import type { ReportSource } from './source.ts';
+import type { ReportSource, TraceExampleRow } from './source.ts';
 import { rankExamples } from '../aggregate/trace-examples.ts';
 import { trafficReport } from './traffic-report.ts';
 
@@ -104,17 +104,19 @@ export function registerReportRoutes(
         limit: limitParam(query, 100, 20),
       });
       return {
-        traces: rankExamples(examples, 100).map((e) => ({
-          bucket: new Date(e.bucketStartMs).toISOString(),
-          app_id: e.appId,
-          service: e.service,
-          kind: e.kind,
-          trace_id: e.traceId,
-          time: new Date(e.startMs).toISOString(),
-          route: e.route,
-          status: e.status,
-          total_ms: Math.round(e.totalUs / 100) / 10,
-        })),
+        traces: rankExamples(examples, 100).map(
+          (e): TraceExampleRow => ({
+            bucket: new Date(e.bucketStartMs).toISOString(),
+            app_id: e.appId,
+            service: e.service,
+            kind: e.kind,
+            trace_id: e.traceId,
+            time: new Date(e.startMs).toISOString(),
+            route: e.route,
+            status: e.status,
+            total_ms: Math.round(e.totalUs / 100) / 10,
+          }),
+        ),
       };
     },
   );

@@ -39,6 +39,21 @@ export interface RecentSelection {
   statusTo?: number;
 }
 
+/** One example trace as GET /reports/traffic/traces shows it. */
+export interface TraceExampleRow {
+  /** The hour's start, ISO 8601 UTC. */
+  bucket: string;
+  app_id: string;
+  service: string;
+  kind: 'slowest' | 'error';
+  trace_id: string;
+  /** Request start, ISO 8601 UTC with milliseconds. */
+  time: string;
+  route: string;
+  status: number;
+  total_ms: number;
+}
+
 /** One access event as GET /events/recent shows it. */
 export interface RecentEvent {
   id: string;

@@ -6,6 +6,7 @@ import { useLoad, useTraceLink } from '../ui/hooks.ts';
 import { Field, Loading, Notice, num, TraceId } from '../ui/parts.tsx';
 import type { App } from './apps.tsx';
 import type { Service } from './services.tsx';
+import type { TraceExampleRow } from '../../../../../collector/reports/source.ts';
 import type { TrafficReportRow } from '../../../../../collector/reports/traffic-report.ts';
 
 type Row = TrafficReportRow;
@@ -27,17 +28,7 @@ const COLUMNS = [
   'protocols',
   'grpc_statuses',
 ] as const;
-/** One of GET /reports/traffic/traces. */
-interface Example {
-  bucket: string;
-  app_id: string;
-  service: string;
-  kind: 'slowest' | 'error';
-  trace_id: string;
-  route: string;
-  status: number;
-  total_ms: number;
-}
+type Example = TraceExampleRow;
 
 const PROTOCOLS = ['', 'http/1.1', 'h2', 'grpc', 'websocket', 'tcp'];
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
