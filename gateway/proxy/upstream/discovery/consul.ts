@@ -4,6 +4,7 @@
  * the same index is no change. A target's weight is its `Weights.Passing`, or the integer in a Service.Meta key;
  * `tag` picks instances (a canary group's upstream can ask for `tag: canary`).
  */
+import { sleep } from '../../../../shared/sleep.ts';
 import { Agent, request } from '../undici.ts';
 import { type DiscoveredTarget, originFor } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
@@ -95,7 +96,7 @@ export function consulSource(options: ConsulOptions, hooks: RegistryHooks = {}):
         source.skipped = skipped;
         emit(targets);
         // An index of 0 would not block: wait a little so a registry without indexes is not asked in a loop.
-        if (index === '0') await new Promise((r) => setTimeout(r, 1000));
+        if (index === '0') await sleep(1000, signal);
       }
     },
     hooks,
