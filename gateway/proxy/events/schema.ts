@@ -48,8 +48,10 @@ export const EventsSchema = Type.Object(
         flush_ms: Type.Integer({
           minimum: 1,
           maximum: 10000,
-          default: 100,
-          description: 'A batch is sent at most this long after its first event (default 100).',
+          default: 10,
+          description:
+            'A batch is sent at most this long after its first event (default 10); while a send is in flight ' +
+            'the next batch grows, so a slow broker gets larger batches, not more requests.',
         }),
         batch_events: Type.Integer({
           minimum: 1,
