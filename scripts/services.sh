@@ -474,10 +474,6 @@ hadolint_up() {
   log "hadolint at $dir/venv/bin/hadolint"
   echo "TOLLGATE_TEST_HADOLINT=$dir/venv/bin/hadolint"
 }
-# Helm renders and lints the chart in deploy/helm/ (test/deploy/helm.test.ts), built from its Go module.
-helm_up() { go_tool_up helm helm.sh/helm/v3/cmd/helm@v3.22.0 TOLLGATE_TEST_HELM; }
-helm_down() { log "helm has no daemon to stop"; }
-helm_status() { go_tool_status helm; }
 hadolint_down() { log "hadolint has no daemon to stop"; }
 hadolint_status() {
   if [ -x "$SERVICES_DIR/hadolint/venv/bin/hadolint" ]; then echo "hadolint: up"; else
@@ -485,6 +481,10 @@ hadolint_status() {
     return 1
   fi
 }
+# Helm renders and lints the chart in deploy/helm/ (test/deploy/helm.test.ts), built from its Go module.
+helm_up() { go_tool_up helm helm.sh/helm/v3/cmd/helm@v3.22.0 TOLLGATE_TEST_HELM; }
+helm_down() { log "helm has no daemon to stop"; }
+helm_status() { go_tool_status helm; }
 
 # Load for the protocol benchmarks (`npm run bench -- --protocols`): h2load for HTTP/2, ghz for gRPC.
 h2load_up() { tool_up h2load nghttp2-client TOLLGATE_BENCH_H2LOAD; }

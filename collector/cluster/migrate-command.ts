@@ -20,7 +20,6 @@ function retentionFromEnv(): number {
   return days;
 }
 
-/** `npm run migrate` and `tollgate-collector migrate`: applies migrations/ to ClickHouse and prints what it did. */
 export async function migrateCommand(): Promise<void> {
   const url = process.env.TOLLGATE_CLICKHOUSE_URL || 'http://127.0.0.1:8123';
   const database = process.env.TOLLGATE_CLICKHOUSE_DATABASE || DEFAULT_DATABASE;
