@@ -208,7 +208,7 @@ function exactGcHistogram(register: Registry): void {
 export function createEventMetrics(register: Registry) {
   const registers = [register];
   /** The sink points these at its own plain counters; read only at scrape time. */
-  const source = { emitted: () => 0, spoolBytes: () => 0, spoolEvents: () => 0 };
+  const source = { emitted: () => 0, spoolBytes: () => 0, spoolEvents: () => 0, up: () => 0 };
   return {
     source,
     emitted: totalsCounter(
@@ -241,6 +241,9 @@ export function createEventMetrics(register: Registry) {
       name: 'tollgate_event_sink_up',
       help: '1 when the sink can deliver (Kafka reachable; always 1 for embedded).',
       registers,
+      collect() {
+        this.set(source.up());
+      },
     }),
   };
 }

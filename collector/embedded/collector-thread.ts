@@ -7,6 +7,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { threadLogger } from '../../shared/thread-log.ts';
 import { EmbeddedCollector } from './collector.ts';
 import { EmbeddedStore } from './store.ts';
 import type { FromThread, ThreadOptions, ToThread } from './thread-protocol.ts';
@@ -23,18 +24,7 @@ const port = parentPort!;
 const options = workerData as ThreadOptions;
 const post = (message: FromThread) => port.postMessage(message);
 
-/** Log details cross the thread as plain data: an Error keeps its message and stack. */
-function plain(details: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(details))
-    out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v;
-  return out;
-}
-
-const logger = {
-  warn: (details: object, msg: string) => post({ type: 'log', level: 'warn', details: plain(details), msg }),
-  info: (details: object, msg: string) => post({ type: 'log', level: 'info', details: plain(details), msg }),
-};
+const logger = threadLogger(post);
 
 const store = EmbeddedStore.open(options.dbPath);
 const collector = new EmbeddedCollector({

@@ -1,5 +1,6 @@
 import type { CollectorStats } from './collector.ts';
 import type { DailySelection, ExampleSelection, RecentSelection, TrafficSelection } from '../reports/source.ts';
+import type { ThreadLogLine } from '../../shared/thread-log.ts';
 
 /** What the collector thread is started with. */
 export interface ThreadOptions {
@@ -23,7 +24,7 @@ export type FromThread =
   | { type: 'ready'; stats: CollectorStats }
   | { type: 'batch'; seconds: number; stats: CollectorStats }
   | { type: 'stats'; stats: CollectorStats }
-  | { type: 'log'; level: 'warn' | 'info'; details: Record<string, unknown>; msg: string }
+  | ThreadLogLine
   | { type: 'reply'; id: number; value?: unknown; error?: string };
 
 /** A request before its id is given (Omit taken per member of the union). */

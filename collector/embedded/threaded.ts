@@ -14,6 +14,7 @@ import {
   type TrafficSelection,
 } from '../reports/source.ts';
 import type { FromThread, ThreadOptions, ThreadRequest } from './thread-protocol.ts';
+import { writeThreadLog } from '../../shared/thread-log.ts';
 
 // Beside this module both as sources and as built (tsc's dist/ and the bundle's collector-thread.js entry).
 const threadUrl = () => new URL(`./collector-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -144,7 +145,7 @@ export class CollectorThread implements ReportSource {
       } else if (m.type === 'stats') {
         this.#current = m.stats;
       } else if (m.type === 'log') {
-        this.#options.logger?.[m.level](m.details, m.msg);
+        writeThreadLog(this.#options.logger, m);
       } else this.#settle(m);
     });
     let failure: Error | undefined;

@@ -29,10 +29,15 @@ export interface SegmentLogOptions {
   maxRecordBytes?: number;
   /** Dropped records, coalesced: one call per reason at most every 10 ms, and at close. Must not throw. */
   onDrop?: (count: number, reason: DropReason) => void;
+  /**
+   * Called after each write with `writtenPosition` and `writingBase` as they now are (a consistent pair), and the
+   * records written so far: how a reader on another thread learns where the written data ends. Must not throw.
+   */
+  onWritten?: (writtenPosition: number, writingBase: number, writtenRecords: number) => void;
   logger?: WarnLogger;
 }
 
-export type ResolvedOptions = Required<Omit<SegmentLogOptions, 'onDrop' | 'logger'>>;
+export type ResolvedOptions = Required<Omit<SegmentLogOptions, 'onDrop' | 'onWritten' | 'logger'>>;
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 

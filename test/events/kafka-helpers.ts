@@ -17,9 +17,9 @@ import { EventIdGenerator } from '../../shared/access-event-id.ts';
 import { createEventMetrics, type EventMetrics } from '../../gateway/metrics.ts';
 import {
   createKafkaSink,
-  type EventProducer,
   type KafkaEventSink,
   type KafkaSinkConfig,
+  type KafkaSinkOptions,
 } from '../../gateway/proxy/events/kafka/index.ts';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 
@@ -132,9 +132,9 @@ export async function openSink(
   config: KafkaSinkConfig,
   metrics: EventMetrics,
   log: pino.Logger,
-  producer?: EventProducer,
+  options?: KafkaSinkOptions,
 ): Promise<KafkaEventSink> {
-  const sink = await createKafkaSink(config, metrics, log, producer);
+  const sink = await createKafkaSink(config, metrics, log, options);
   t.after(() => sink.close(2000));
   return sink;
 }

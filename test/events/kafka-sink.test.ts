@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventProducer, type EventProducer } from '../../gateway/proxy/events/kafka/producer.ts';
 import {
   capturedLogger,
   holdKafkaLock,
@@ -266,18 +265,10 @@ test('when Kafka is slower than the gateway the backlog waits on disk, and order
   const topic = randomTopic();
   const config = sinkConfig({ brokers, topic, dir: await tempDir(t) });
   // The real producer, acknowledging 200 ms late: a broker under load.
-  const real = createEventProducer(config);
-  const slow: EventProducer = {
-    send: async (records) => {
-      await sleep(200);
-      await real.send(records);
-    },
-    connect: () => real.connect(),
-    close: () => real.close(),
-  };
+  const producerModule = new URL('./slow-producer.fixture.ts', import.meta.url).href;
   const { metrics } = testMetrics();
   const { log } = capturedLogger();
-  const sink = await openSink(t, config, metrics, log, slow);
+  const sink = await openSink(t, config, metrics, log, { producerModule });
   assert.ok(await eventually(() => sink.state === 'up', 10_000));
 
   await emitRange(sink, 0, 20_000, 500);

@@ -25,7 +25,7 @@ export class EmbeddedEventSink implements EventSink {
     this.segments = segments;
     this.metrics = metrics;
     this.warn = warn;
-    metrics.sinkUp.set(1);
+    metrics.source.up = () => 1;
     metrics.source.emitted = () => this.emitted;
     metrics.source.spoolBytes = () => this.segments.retainedBytes;
   }

@@ -1,31 +1,27 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type pino from 'pino';
 import type { AccessEvent } from '../../../../shared/access-event.ts';
 import { encodeTransient } from '../../../../shared/access-event-codec.ts';
+import { SegmentLog, type DropReason as SegmentDropReason } from '../../../../shared/segment-log/segment-log.ts';
+import { writeThreadLog } from '../../../../shared/thread-log.ts';
 import type { EventMetrics } from '../../../metrics.ts';
-import type { DropReason as SegmentDropReason } from '../../../../shared/segment-log/segment-log.ts';
 import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';
 import type { KafkaSinkConfig } from './config.ts';
-import type { EventProducer } from './producer.ts';
-import type { KafkaLog, LogBatch } from './log.ts';
-import { withTimeout } from '../../../../shared/with-timeout.ts';
-import { until, Waker } from './waits.ts';
+import { MAX_RECORD_BYTES, segmentBytesFor } from './log.ts';
+import type { FromSender, SenderThreadOptions } from './sender-protocol.ts';
+import { SharedState, type SenderState } from './shared-state.ts';
+import { until } from './waits.ts';
 
-/** `unknown` until Kafka first answers or fails. */
-export type KafkaState = 'unknown' | 'up' | 'down';
+export type KafkaState = SenderState;
 
-// Raw bytes per send. Kafka refuses a record batch over message.max.bytes (1 MiB by
-// default); events are ~150 B but may reach ~37 KB, so a count alone is no bound.
-const MAX_BATCH_BYTES = 512 * 1024;
-const FIRST_RETRY_MS = 100;
-// Short enough that a returning Kafka is noticed within a couple of seconds.
-const MAX_RETRY_MS = 2000;
-// The loop runs on the gateway's main thread. Its waits normally end on a timer or on
-// the network, but should every one of them resolve at once (a log read finding
-// nothing without touching the disk, a client failing or answering synchronously) it
-// would run on microtasks alone and freeze the proxy; every this many turns it lets
-// the event loop (timers, sockets) run. Costs one setImmediate per this many batches.
-const TURNS_PER_YIELD = 64;
+// Appended but not yet written: the disk falling this far behind drops events as `backlog`.
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+const FIRST_RESTART_MS = 1000;
+const MAX_RESTART_MS = 30_000;
+/** A thread that ran this long before it died starts the backoff over. */
+const HEALTHY_RUN_MS = 60_000;
 const LOG_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
   full: 'spool_full',
   backlog: 'backlog',
@@ -34,71 +30,113 @@ const LOG_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
   invalid_size: 'encode_error',
 };
 
+// Beside this module both as sources and as built (tsc's dist/ and the bundle's kafka-sender-thread.js entry).
+const threadUrl = () =>
+  new URL(`./kafka-sender-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
+export interface KafkaSinkOptions {
+  /** A module whose `wrapProducer(real)` wraps the sender's producer: fault tests only (a slow broker). */
+  producerModule?: string;
+}
+
 /**
- * Ships access events to Kafka from a local write-ahead log. `emit` appends the
- * event to the log (the response it belongs to completes once it is written);
- * the sender reads the log from its checkpoint and sends it in batches, in
- * order, committing the checkpoint after each acknowledgement. While Kafka is
- * away the log simply grows, up to `events.max_bytes`. See README.md.
+ * Ships access events to Kafka from a local write-ahead log. `emit` appends the event to the log on the
+ * proxy thread (the response it belongs to completes once it is written); a sender thread reads the log from
+ * its checkpoint and sends it in batches, in order (sender.ts). While Kafka is away the log simply grows, up
+ * to `events.max_bytes`. A sender thread that dies is replaced with backoff and resumes at the checkpoint.
+ * See README.md.
  */
 export class KafkaEventSink implements EventSink {
   readonly #config: KafkaSinkConfig;
-  readonly #producer: EventProducer;
-  readonly #log: KafkaLog;
+  readonly #options: KafkaSinkOptions;
+  readonly #segments: SegmentLog;
+  readonly #state: SharedState;
   readonly #metrics: EventMetrics;
   readonly #logger: pino.Logger;
   readonly #warn: RateLimitedWarn;
-  readonly #waker = new Waker();
-  readonly #abort = Promise.withResolvers<never>();
-  #state: KafkaState = 'unknown';
-  #failures = 0;
+  #worker: Worker | undefined;
+  /** Set once the running thread has opened the log and published where it resumes. */
+  #started = false;
   #emitted = 0;
-  /** performance.now() when the oldest unsent event may have been appended: a batch goes out flush_ms after it. */
-  #unsentSinceMs = 0;
+  /** Appended records the disk refused: never written, never sent. */
+  #lostToDisk = 0;
   #closing = false;
   #closed: Promise<void> | undefined;
-  #deliverUntilMs = Infinity;
-  #loop: Promise<void> = Promise.resolve();
+  #restarts = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #onClosed: ((unsentEvents: number) => void) | undefined;
 
-  constructor(
+  /** Opens (and recovers) the log under `${config.dir}/spool`, then starts the sender; never waits for Kafka. */
+  static async open(
     config: KafkaSinkConfig,
-    producer: EventProducer,
-    log: KafkaLog,
+    metrics: EventMetrics,
+    logger: pino.Logger,
+    options: KafkaSinkOptions = {},
+  ): Promise<KafkaEventSink> {
+    let sink: KafkaEventSink | undefined;
+    const state = new SharedState();
+    const segments = await SegmentLog.open(join(config.dir, 'spool'), {
+      maxTotalBytes: config.maxBytes,
+      segmentBytes: segmentBytesFor(config.maxBytes),
+      maxRecordBytes: MAX_RECORD_BYTES,
+      maxPendingBytes: MAX_PENDING_BYTES,
+      logger,
+      onDrop: (count, reason) => {
+        if (sink !== undefined) sink.#noteLogDrop(count, reason);
+      },
+      onWritten: (position, base, records) => state.publishWritten(position, base, records, config.batchEvents),
+    });
+    state.publishWritten(segments.writtenPosition, segments.writingBase, 0, config.batchEvents);
+    sink = new KafkaEventSink(config, options, segments, state, metrics, logger);
+    try {
+      await sink.#spawn();
+    } catch (error) {
+      await segments.close();
+      throw error;
+    }
+    return sink;
+  }
+
+  private constructor(
+    config: KafkaSinkConfig,
+    options: KafkaSinkOptions,
+    segments: SegmentLog,
+    state: SharedState,
     metrics: EventMetrics,
     logger: pino.Logger,
   ) {
     this.#config = config;
-    this.#producer = producer;
-    this.#log = log;
+    this.#options = options;
+    this.#segments = segments;
+    this.#state = state;
     this.#metrics = metrics;
     this.#logger = logger;
     this.#warn = new RateLimitedWarn(logger);
-    this.#abort.promise.catch(() => undefined);
-    metrics.sinkUp.set(0);
+    metrics.source.up = () => (state.state === 'up' ? 1 : 0);
     metrics.source.emitted = () => this.#emitted;
-    metrics.source.spoolBytes = () => this.#log.unsentBytes;
-    metrics.source.spoolEvents = () => this.#log.unsentEvents;
+    metrics.source.spoolBytes = () => this.unsentBytes;
+    metrics.source.spoolEvents = () => this.unsentEvents;
   }
 
-  /** Starts sending; called once by createKafkaSink. */
-  start(): void {
-    this.#loop = this.#run().catch((error: unknown) =>
-      this.#logger.error({ err: error }, 'kafka sink: sender stopped'),
-    );
-  }
-
+  /** `unknown` until Kafka first answers or fails. */
   get state(): KafkaState {
-    return this.#state;
+    return this.#state.state;
   }
 
-  /** Events in the log that Kafka has not acknowledged. */
+  /** Events in the log that Kafka has not acknowledged (those not yet written included). */
   get unsentEvents(): number {
-    return this.#log.unsentEvents;
+    const stats = this.#segments.stats;
+    const unwritten = Math.max(0, stats.appended - stats.written - this.#lostToDisk);
+    return this.#state.unsentWritten(stats.written) + unwritten;
+  }
+
+  get unsentBytes(): number {
+    return this.#started ? Math.max(0, this.#segments.endPosition - this.#state.readPosition) : 0;
   }
 
   /** The log writer's counters: `written` records survive a SIGKILL (they are in the page cache). */
-  get logStats(): Readonly<KafkaLog['stats']> {
-    return this.#log.stats;
+  get logStats(): Readonly<SegmentLog['stats']> {
+    return this.#segments.stats;
   }
 
   emit(event: AccessEvent, written?: () => void): void {
@@ -117,150 +155,114 @@ export class KafkaEventSink implements EventSink {
     this.#drop('encode_error', 1, error.message);
   }
 
-  /** The log copies what it keeps in memory, so `record` may be a transient view. */
+  /** The log copies the record into its batch at once, so `record` may be a transient view. */
   append(record: Buffer, written?: () => void): void {
-    const wasPending = this.#log.pending;
-    if (!this.#log.append(record, written)) return;
-    this.#emitted += 1;
-    if (!wasPending) {
-      this.#unsentSinceMs = performance.now();
-      this.#waker.wake();
-    } else if (this.#log.unsentEvents === this.#config.batchEvents) {
-      this.#waker.wake();
-    }
+    if (this.#segments.append(record, written)) this.#emitted += 1;
+  }
+
+  /** Ends the sender thread abruptly, as a crash would; it is replaced as after any death (fault tests). */
+  crashSender(): void {
+    void this.#worker?.terminate();
   }
 
   /**
-   * Sends what the log holds while Kafka is up, for at most half of `timeoutMs`;
-   * the rest stays in the log for the next start. Then fsyncs the log and closes
-   * the client. Later events are dropped as `closed`.
+   * Writes and fsyncs the log (later events are dropped as `closed`), then lets the sender send what it holds
+   * while Kafka is up, until half of `timeoutMs`; the rest stays in the log for the next start. Never takes
+   * longer than `timeoutMs`.
    */
   close(timeoutMs: number): Promise<void> {
     this.#closed ??= this.#close(timeoutMs);
     return this.#closed;
   }
 
-  /** Drops the log reports (coalesced), under the sink's reasons. */
-  noteLogDrop(count: number, reason: SegmentDropReason): void {
-    this.#drop(LOG_DROP_REASONS[reason], count);
-  }
-
   async #close(timeoutMs: number): Promise<void> {
-    const deadlineMs = performance.now() + timeoutMs;
+    const startMs = performance.now();
+    const deadlineMs = startMs + timeoutMs;
     this.#closing = true;
-    this.#deliverUntilMs = performance.now() + timeoutMs / 2;
-    const stopSending = setTimeout(() => this.#abort.reject(new Error('closing')), timeoutMs / 2);
-    this.#waker.wake();
-    await until(this.#loop, deadlineMs);
-    clearTimeout(stopSending);
-    this.#abort.reject(new Error('closing'));
-    await until(this.#log.close(), deadlineMs);
-    await until(this.#producer.close(), deadlineMs);
+    clearTimeout(this.#restartTimer);
+    await until(this.#segments.close(), deadlineMs);
+    const worker = this.#worker;
+    let unsentEvents = this.unsentEvents;
+    if (worker !== undefined) {
+      const closed = new Promise<number>((resolve) => {
+        this.#onClosed = resolve;
+        worker.once('exit', () => resolve(this.unsentEvents));
+      });
+      const leftMs = deadlineMs - performance.now();
+      worker.postMessage({
+        op: 'close',
+        deliverMs: Math.max(0, startMs + timeoutMs / 2 - performance.now()),
+        timeoutMs: Math.max(0, leftMs - 50),
+      });
+      await until(
+        closed.then((n) => {
+          unsentEvents = n;
+        }),
+        deadlineMs,
+      );
+      await worker.terminate();
+    }
     this.#warn.flush();
-    this.#logger.info({ unsentEvents: this.#log.unsentEvents, state: this.#state }, 'kafka sink closed');
+    this.#logger.info({ unsentEvents, state: this.state }, 'kafka sink closed');
   }
 
-  async #run(): Promise<void> {
-    await this.#log.countUnsent(() => this.#closing);
-    this.#unsentSinceMs = performance.now();
-    if (!this.#closing) await this.#probe();
-    for (let turn = 1; ; turn++) {
-      if (turn % TURNS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.#closing) {
-        if (this.#state !== 'up' || !this.#log.pending || performance.now() >= this.#deliverUntilMs) return;
-        await this.#send();
-      } else if (this.#state === 'down') {
-        await this.#waker.sleep(this.#retryDelayMs());
-        if (this.#closing) continue;
-        if (this.#log.pending) await this.#send();
-        else await this.#probe();
-      } else if (this.#log.pending) {
-        const waitedMs = performance.now() - this.#unsentSinceMs;
-        if (this.#log.unsentEvents >= this.#config.batchEvents || waitedMs >= this.#config.flushMs) await this.#send();
-        else await this.#waker.sleep(this.#config.flushMs - waitedMs);
-      } else {
-        await this.#waker.sleep(Infinity);
-      }
-    }
+  /** Starts a sender thread; resolves once it has opened the log, rejects when it could not. */
+  #spawn(): Promise<void> {
+    const workerData: SenderThreadOptions = {
+      config: this.#config,
+      dir: join(this.#config.dir, 'spool'),
+      buffer: this.#state.buffer,
+      producerModule: this.#options.producerModule,
+    };
+    const worker = new Worker(threadUrl(), { workerData, name: 'tollgate-kafka-sender' });
+    this.#worker = worker;
+    const startedMs = Date.now();
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      let failure: Error | undefined;
+      worker.on('message', (m: FromSender) => {
+        if (m.type === 'ready') {
+          ready = true;
+          this.#started = true;
+          resolve();
+        } else if (m.type === 'oldest') this.#segments.noteOldestSegment(m.base);
+        else if (m.type === 'closed') this.#onClosed?.(m.unsentEvents);
+        else writeThreadLog(this.#logger, m);
+      });
+      worker.on('error', (error) => {
+        failure = error;
+      });
+      worker.on('exit', (code) => {
+        if (this.#worker !== worker) return;
+        this.#worker = undefined;
+        this.#started = false;
+        const error = failure ?? new Error(`kafka sender thread exited with code ${code}`);
+        if (!ready) return reject(error);
+        if (this.#closing) return;
+        if (Date.now() - startedMs >= HEALTHY_RUN_MS) this.#restarts = 0;
+        this.#replace(error);
+      });
+    });
   }
 
-  /** Sends the oldest unsent events, one batch. */
-  async #send(): Promise<void> {
-    let batch: LogBatch;
-    try {
-      batch = await this.#log.read(this.#config.batchEvents, MAX_BATCH_BYTES);
-    } catch (error) {
-      this.#logger.error({ err: error }, 'kafka sink: cannot read the log');
-      await this.#waker.sleep(MAX_RETRY_MS);
-      return;
-    }
-    if (batch.records.length === 0) return;
-    const error = await this.#deliver(batch.records);
-    if (error !== undefined) return this.#markDown(error);
-    this.#log.delivered(batch.next, batch.records.length);
-    // What is left is younger than what was sent: a short rest waits at most flush_ms more.
-    if (this.#log.unsentEvents < this.#config.batchEvents) this.#unsentSinceMs = performance.now();
-    this.#markUp();
-  }
-
-  async #probe(): Promise<void> {
-    const error = await this.#bounded(this.#producer.connect()).then(
-      () => undefined,
-      (e: unknown) => e ?? new Error('no answer'),
+  /** The sender died: the log keeps every event, and another thread resumes at the checkpoint after a backoff. */
+  #replace(error: Error): void {
+    const delayMs = Math.min(MAX_RESTART_MS, FIRST_RESTART_MS * 2 ** this.#restarts);
+    this.#restarts += 1;
+    this.#state.setState('down');
+    this.#logger.error(
+      { err: error, delay_ms: delayMs, unsentEvents: this.unsentEvents },
+      'kafka sink: sender thread died; replacing it (events wait in the log)',
     );
-    if (error === undefined) this.#markUp();
-    else this.#markDown(error);
+    this.#restartTimer = setTimeout(() => {
+      if (this.#closing) return;
+      this.#spawn().catch((e: unknown) => this.#replace(e as Error));
+    }, delayMs);
   }
 
-  /** undefined once Kafka acknowledged, else why not. */
-  #deliver(records: Buffer[]): Promise<unknown> {
-    return this.#bounded(this.#producer.send(records)).then(
-      () => undefined,
-      (error: unknown) => error ?? new Error('send failed'),
-    );
-  }
-
-  /** The library's timeouts are per request; this bounds a whole call, and close() cuts it short. */
-  #bounded<T>(operation: Promise<T>): Promise<T> {
-    const timeoutMs = this.#config.timeoutMs;
-    return withTimeout(operation, timeoutMs, `Kafka did not answer within ${timeoutMs} ms`, this.#abort.promise);
-  }
-
-  #markUp(): void {
-    this.#failures = 0;
-    if (this.#state === 'up') return;
-    this.#state = 'up';
-    this.#metrics.sinkUp.set(1);
-    this.#logger.info(
-      { unsentEvents: this.#log.unsentEvents },
-      'kafka sink: Kafka is reachable; sending the log from its checkpoint',
-    );
-  }
-
-  #markDown(error: unknown): void {
-    this.#failures += 1;
-    if (this.#state === 'down') {
-      this.#logger.debug({ err: error, failures: this.#failures }, 'kafka sink: Kafka still unreachable');
-      return;
-    }
-    this.#state = 'down';
-    this.#metrics.sinkUp.set(0);
-    if (this.#closing)
-      this.#logger.info(
-        { unsentEvents: this.#log.unsentEvents },
-        'kafka sink: closing before Kafka acknowledged; the rest waits in the log',
-      );
-    else
-      this.#logger.warn(
-        { err: error, unsentEvents: this.#log.unsentEvents },
-        'kafka sink: Kafka unreachable; events wait in the log on disk',
-      );
-  }
-
-  #retryDelayMs(): number {
-    const delayMs = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, this.#failures - 1));
-    // Jitter, so gateways do not all reconnect in the same instant.
-    return delayMs * (0.8 + Math.random() * 0.4);
+  #noteLogDrop(count: number, reason: SegmentDropReason): void {
+    if (reason === 'io_error') this.#lostToDisk += count;
+    this.#drop(LOG_DROP_REASONS[reason], count);
   }
 
   #drop(reason: DropReason, count: number, detail?: string): void {

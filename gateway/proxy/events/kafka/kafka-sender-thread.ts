@@ -1,0 +1,50 @@
+/**
+ * The Kafka sink's sender thread (started by kafka-sink.ts): reads the write-ahead log the proxy thread writes,
+ * and ships it to Kafka. The Kafka client, its sockets, its batches and their garbage live in this thread's own
+ * heap, so none of it runs on, or pauses, the proxy's event loop (docs/decisions/0008-counting-cost.md).
+ */
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { threadLogger } from '../../../../shared/thread-log.ts';
+import { KafkaLogReader } from './log.ts';
+import { createEventProducer, type EventProducer } from './producer.ts';
+import { KafkaSender } from './sender.ts';
+import { SharedState } from './shared-state.ts';
+import type { FromSender, SenderThreadOptions, ToSender } from './sender-protocol.ts';
+
+// Shipping is background work: on Linux this lowers this thread alone (setpriority on the calling thread), so on
+// a busy core the proxy thread is never made to wait behind a batch; the events wait in the log meanwhile.
+try {
+  setPriority(19);
+} catch {
+  // Not allowed here (a sandbox): the thread keeps the process's priority.
+}
+
+const port = parentPort!;
+const options = workerData as SenderThreadOptions;
+const post = (message: FromSender) => port.postMessage(message);
+const logger = threadLogger(post);
+const state = new SharedState(options.buffer);
+
+let producer: EventProducer = createEventProducer(options.config);
+if (options.producerModule !== undefined) {
+  // Fault tests wrap the real producer (a slow broker) from a module of their own.
+  const { wrapProducer } = (await import(options.producerModule)) as {
+    wrapProducer(real: EventProducer): EventProducer;
+  };
+  producer = wrapProducer(producer);
+}
+
+const log = await KafkaLogReader.open(options.dir, state, (base) => post({ type: 'oldest', base }), logger);
+const sender = new KafkaSender(options.config, producer, log, state, logger);
+
+port.on('message', (message: ToSender) => {
+  if (message.op !== 'close') return;
+  sender.close(message.deliverMs, message.timeoutMs).then(
+    () => post({ type: 'closed', unsentEvents: log.unsentEvents }),
+    (error: Error) => post({ type: 'closed', unsentEvents: log.unsentEvents, error: error.message }),
+  );
+});
+
+sender.start();
+post({ type: 'ready' });

@@ -1,0 +1,35 @@
+/** A log line a worker thread sends its parent, which writes it with its own logger. */
+export interface ThreadLogLine {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  details: Record<string, unknown>;
+  msg: string;
+}
+
+/** Log details cross the thread as plain data: an Error keeps its message and stack. */
+function plain(details: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details))
+    out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v;
+  return out;
+}
+
+/** A logger (pino's call shape) whose lines go to `post`. */
+export function threadLogger(post: (line: ThreadLogLine) => void) {
+  const at =
+    (level: ThreadLogLine['level']) =>
+    (details: object, msg: string): void =>
+      post({ type: 'log', level, details: plain(details), msg });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+type LineWriter = (details: object, msg: string) => void;
+
+/** Writes a thread's line with `logger`; a logger without the level writes errors as warnings, debug not at all. */
+export function writeThreadLog(
+  logger: Partial<Record<ThreadLogLine['level'], LineWriter>> | undefined,
+  line: ThreadLogLine,
+): void {
+  const write = logger?.[line.level] ?? (line.level === 'error' ? logger?.warn : undefined);
+  write?.call(logger, line.details, line.msg);
+}
