@@ -5,20 +5,13 @@
  * store and the logs are the state: a thread that dies is replaced and
  * resumes from the stored positions, counting nothing twice.
  */
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { threadLogger } from '../../shared/thread-log.ts';
+import { lowerThisThreadsPriority, threadLogger } from '../../shared/worker-thread.ts';
 import { EmbeddedCollector } from './collector.ts';
 import { EmbeddedStore } from './store.ts';
 import type { FromThread, ThreadOptions, ToThread } from './thread-protocol.ts';
 
-// Counting is background work: on Linux this lowers this thread alone (setpriority on the
-// calling thread), so on a busy core the proxy thread is never made to wait behind a batch.
-try {
-  setPriority(19);
-} catch {
-  // Not allowed here (a sandbox): the thread keeps the process's priority.
-}
+lowerThisThreadsPriority();
 
 const port = parentPort!;
 const options = workerData as ThreadOptions;

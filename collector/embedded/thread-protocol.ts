@@ -1,6 +1,6 @@
 import type { CollectorStats } from './collector.ts';
 import type { DailySelection, ExampleSelection, RecentSelection, TrafficSelection } from '../reports/source.ts';
-import type { ThreadLogLine } from '../../shared/thread-log.ts';
+import type { ThreadLogLine } from '../../shared/worker-thread.ts';
 
 /** What the collector thread is started with. */
 export interface ThreadOptions {

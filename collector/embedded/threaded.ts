@@ -14,7 +14,7 @@ import {
   type TrafficSelection,
 } from '../reports/source.ts';
 import type { FromThread, ThreadOptions, ThreadRequest } from './thread-protocol.ts';
-import { writeThreadLog } from '../../shared/thread-log.ts';
+import { writeThreadLog } from '../../shared/worker-thread.ts';
 
 // Beside this module both as sources and as built (tsc's dist/ and the bundle's collector-thread.js entry).
 const threadUrl = () => new URL(`./collector-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);

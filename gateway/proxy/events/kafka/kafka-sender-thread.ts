@@ -3,22 +3,16 @@
  * and ships it to Kafka. The Kafka client, its sockets, its batches and their garbage live in this thread's own
  * heap, so none of it runs on, or pauses, the proxy's event loop (docs/decisions/0008-counting-cost.md).
  */
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { threadLogger } from '../../../../shared/thread-log.ts';
+import { lowerThisThreadsPriority, threadLogger } from '../../../../shared/worker-thread.ts';
 import { KafkaLogReader } from './log.ts';
 import { createEventProducer, type EventProducer } from './producer.ts';
 import { KafkaSender } from './sender.ts';
 import { SharedState } from './shared-state.ts';
 import type { FromSender, SenderThreadOptions, ToSender } from './sender-protocol.ts';
 
-// Shipping is background work: on Linux this lowers this thread alone (setpriority on the calling thread), so on
-// a busy core the proxy thread is never made to wait behind a batch; the events wait in the log meanwhile.
-try {
-  setPriority(19);
-} catch {
-  // Not allowed here (a sandbox): the thread keeps the process's priority.
-}
+// On a busy core the proxy thread goes first; the events wait in the log meanwhile.
+lowerThisThreadsPriority();
 
 const port = parentPort!;
 const options = workerData as SenderThreadOptions;

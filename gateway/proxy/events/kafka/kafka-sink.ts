@@ -4,7 +4,7 @@ import type pino from 'pino';
 import type { AccessEvent } from '../../../../shared/access-event.ts';
 import { encodeTransient } from '../../../../shared/access-event-codec.ts';
 import { SegmentLog, type DropReason as SegmentDropReason } from '../../../../shared/segment-log/segment-log.ts';
-import { writeThreadLog } from '../../../../shared/thread-log.ts';
+import { writeThreadLog } from '../../../../shared/worker-thread.ts';
 import type { EventMetrics } from '../../../metrics.ts';
 import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';

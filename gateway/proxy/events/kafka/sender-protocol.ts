@@ -1,4 +1,4 @@
-import type { ThreadLogLine } from '../../../../shared/thread-log.ts';
+import type { ThreadLogLine } from '../../../../shared/worker-thread.ts';
 import type { KafkaSinkConfig } from './config.ts';
 
 /** What the sender thread is started with. */

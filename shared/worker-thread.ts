@@ -1,3 +1,18 @@
+import { setPriority } from 'node:os';
+
+/**
+ * For the gateway's background threads (the collector, the Kafka sender): counting and shipping are background
+ * work. On Linux this lowers the calling thread alone (setpriority), so on a busy core the proxy thread is never
+ * made to wait behind a batch.
+ */
+export function lowerThisThreadsPriority(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // Not allowed here (a sandbox): the thread keeps the process's priority.
+  }
+}
+
 /** A log line a worker thread sends its parent, which writes it with its own logger. */
 export interface ThreadLogLine {
   type: 'log';
