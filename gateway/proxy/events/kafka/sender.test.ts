@@ -47,7 +47,7 @@ const instantProducer: EventProducer = {
   close: async () => undefined,
 };
 
-test('the sender loop yields to timers even when every await in it resolves at once (no spin on the main thread)', {
+test('the sender loop yields to timers even when every await in it resolves at once (no spin on its thread)', {
   timeout: 30_000,
 }, async () => {
   let timerFired = false;

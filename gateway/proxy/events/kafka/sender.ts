@@ -65,7 +65,9 @@ export class KafkaSender {
     this.#abort.promise.catch(() => undefined);
   }
 
+  /** Starts the loop; a replacement thread starts as `unknown`, so its first failure is logged as a warning. */
   start(): void {
+    this.#state.setState('unknown');
     this.#loop = this.#run().catch((error: unknown) =>
       this.#logger.error({ err: error }, 'kafka sink: sender stopped'),
     );
