@@ -52,17 +52,9 @@ export class KafkaLogReader {
     noteOldestSegment: (base: number) => void,
     logger?: WarnLogger,
   ): Promise<KafkaLogReader> {
-    const writer = state.writer();
-    const log = {
-      get writtenPosition() {
-        return writer.writtenPosition;
-      },
-      get writingBase() {
-        return writer.writingBase;
-      },
-      noteOldestSegment,
-    };
-    const reader = await SegmentReader.open(dir, { log, maxRecordBytes: MAX_RECORD_BYTES, logger });
+    // The reader's view of the writer: refreshed from `state` before each read (#snapshot).
+    const writer = { ...state.writer(), noteOldestSegment };
+    const reader = await SegmentReader.open(dir, { log: writer, maxRecordBytes: MAX_RECORD_BYTES, logger });
     return new KafkaLogReader(reader, state, writer, logger);
   }
 
