@@ -66,7 +66,7 @@ export class KafkaLogReader {
     this.#readPosition = reader.committed;
     this.#openEnd = writer.writtenPosition;
     this.#writtenAtStart = writer.writtenRecords;
-    state.publishStart(this.#readPosition, this.#writtenAtStart);
+    state.publishStart(this.#readPosition);
   }
 
   /** True while some written record has not been acknowledged by Kafka. */
@@ -96,7 +96,7 @@ export class KafkaLogReader {
       if (records.length === 0 || next <= position) break;
       position = next;
     }
-    this.#state.publishBacklog(this.#backlog);
+    this.#state.publishBacklog(this.#backlog, this.#writtenAtStart);
   }
 
   /**

@@ -49,3 +49,18 @@ test("another thread never reads half of the writer's update", { timeout: 30_000
   assert.equal(await torn, 0, 'every read saw one whole update');
   await reader.terminate();
 });
+
+test("a replacement sender's start keeps the unsent count of the thread before it until its own count is in", () => {
+  const state = new SharedState();
+  state.publishBacklog(0, 0);
+  state.publishWritten(1000, 0, 2000, 1000);
+  state.publishDelivered(500, 1000);
+  assert.equal(state.unsentWritten(2000), 1000, 'the first thread sent half');
+
+  state.publishStart(400);
+  assert.equal(state.readPosition, 400, 'the new thread resumes at the checkpoint');
+  assert.equal(state.unsentWritten(2000), 1000, 'while it counts, the old count stands (never 0)');
+  state.publishBacklog(1100, 2000);
+  assert.equal(state.unsentWritten(2000), 1100, 'its own count, from the checkpoint');
+  assert.equal(state.unsentWritten(2050), 1150, 'plus what is written after');
+});

@@ -88,19 +88,22 @@ export class SharedState {
     }));
   }
 
-  /** At the sender's start: where it resumes, what it found unsent, and the writer's count then. */
-  publishStart(readPosition: number, writtenAtStart: number): void {
+  /** At the sender's start: where it resumes. */
+  publishStart(readPosition: number): void {
     this.#write(SENDER_SEQ, () => {
       this.#floats[READ_POSITION] = readPosition;
-      this.#floats[WRITTEN_AT_START] = writtenAtStart;
-      this.#floats[BACKLOG] = 0;
-      this.#floats[DELIVERED] = 0;
     });
   }
 
-  publishBacklog(records: number): void {
+  /**
+   * Once the sender counted what it found unsent, and the writer's count then. Until this, the counts of the thread
+   * before it stand, so a replaced sender's backlog never reads as 0 while it is counted.
+   */
+  publishBacklog(records: number, writtenAtStart: number): void {
     this.#write(SENDER_SEQ, () => {
       this.#floats[BACKLOG] = records;
+      this.#floats[WRITTEN_AT_START] = writtenAtStart;
+      this.#floats[DELIVERED] = 0;
     });
   }
 
