@@ -88,13 +88,14 @@ async function bundleGateway(): Promise<void> {
   rmSync(`${root}${BUNDLE_DIR}`, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    // The worker threads' entries beside the chunks: load-off-thread.ts, collector/embedded/threaded.ts and
-    // gateway/proxy/events/kafka/kafka-sink.ts start them by these names.
+    // The worker threads' entries beside the chunks: load-off-thread.ts, collector/embedded/threaded.ts,
+    // gateway/proxy/events/kafka/kafka-sink.ts and shared/tracing/thread-exporter.ts start them by these names.
     entryPoints: {
       cli: 'gateway/process/cli.ts',
       'config-worker': 'gateway/control/config/config-worker.ts',
       'collector-thread': 'collector/embedded/collector-thread.ts',
       'kafka-sender-thread': 'gateway/proxy/events/kafka/kafka-sender-thread.ts',
+      'otlp-exporter-thread': 'shared/tracing/otlp-exporter-thread.ts',
     },
     outdir: BUNDLE_DIR,
     bundle: true,

@@ -26,6 +26,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { Tracer } from '@opentelemetry/api';
+import { ThreadExporter } from './thread-exporter.ts';
 
 export interface SpanCounts {
   /** Spans the backend took. */
@@ -201,21 +202,6 @@ class CountingExporter implements SpanExporter {
   }
 }
 
-/** The OTLP exporter of the protocol the environment names (the specification's default: http/protobuf). */
-export async function otlpExporter(env: Env): Promise<SpanExporter> {
-  const protocol = (
-    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
-    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
-    'http/protobuf'
-  ).trim();
-  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
-  if (protocol === 'http/json')
-    return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
-  if (protocol !== 'http/protobuf')
-    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: expected grpc, http/protobuf or http/json`);
-  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
-}
-
 const envInt = (env: Env, name: string, fallback: number) => {
   const n = Number(env[name]);
   return env[name] !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
@@ -238,7 +224,6 @@ export async function startTracingSdk(options: {
     sampler.set(ratio === undefined ? fromEnv : { parentBased: true, ratio });
   };
   setSampleRatio(options.sampleRatio);
-  const exporter = options.exporter ?? (await otlpExporter(env));
   const detected = detectResources({ detectors: [envDetector] });
   // OTEL_SERVICE_NAME or service.name in OTEL_RESOURCE_ATTRIBUTES win over these.
   const resource = defaultResource()
@@ -250,6 +235,11 @@ export async function startTracingSdk(options: {
       }),
     )
     .merge(detected);
+  // Serialized and sent from a thread of its own (thread-exporter.ts); tests may pass an exporter to run here.
+  const thread = options.exporter
+    ? undefined
+    : await ThreadExporter.start(env, { resourceAttributes: resource.attributes }, options.warn);
+  const exporter = options.exporter ?? thread!;
   const maxQueueSize = options.maxQueueSpans;
   const queue: Queue = { pending: 0 };
   const batch = new BatchSpanProcessor({
@@ -275,6 +265,7 @@ export async function startTracingSdk(options: {
     sampledContext: (context) => context.setValue(DECIDED, true),
     setSampleRatio,
     shutdown: async (timeoutMs) => {
+      if (thread) thread.shutdownMs = timeoutMs;
       await Promise.race([provider.shutdown(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     },
   };

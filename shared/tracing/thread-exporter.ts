@@ -1,0 +1,135 @@
+/**
+ * A SpanExporter that hands each batch to a thread of its own (otlp-exporter-thread.ts), which serializes it and
+ * sends it over OTLP. The batch processor calls it as it would the OTLP exporter, and hears back when the backend
+ * took the batch or did not. A thread that dies fails the batches it held; the next batch starts another.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Attributes } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { toWire, type WireSpan } from './span-wire.ts';
+
+export interface ExporterThreadOptions {
+  resourceAttributes: Attributes;
+}
+export type ToExporter = { op: 'export'; id: number; spans: WireSpan[] } | { op: 'shutdown' };
+export type FromExporter =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'exported'; id: number; ok: boolean; error?: string }
+  | { type: 'shut' };
+
+const threadUrl = () =>
+  new URL(`./otlp-exporter-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
+type Env = Record<string, string | undefined>;
+
+export class ThreadExporter implements SpanExporter {
+  readonly #env: Record<string, string>;
+  readonly #options: ExporterThreadOptions;
+  readonly #warn: (message: string) => void;
+  #worker: Promise<Worker> | undefined;
+  readonly #pending = new Map<number, (result: ExportResult) => void>();
+  #nextId = 0;
+  /** How long shutdown waits for the thread to send what it holds before it ends the thread. */
+  shutdownMs = 5000;
+  /** Called when the thread says its exporter shut down. */
+  #onShut: (() => void) | undefined;
+
+  private constructor(env: Env, options: ExporterThreadOptions, warn: (message: string) => void) {
+    this.#env = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    this.#options = options;
+    this.#warn = warn;
+  }
+
+  /** Resolves once the thread's exporter is made; rejects with its error (an unknown protocol). */
+  static async start(env: Env, options: ExporterThreadOptions, warn: (message: string) => void) {
+    const exporter = new ThreadExporter(env, options, warn);
+    await exporter.#thread();
+    return exporter;
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const id = ++this.#nextId;
+    this.#pending.set(id, done);
+    const message: ToExporter = { op: 'export', id, spans: spans.map(toWire) };
+    this.#thread().then(
+      (worker) => worker.postMessage(message),
+      (error: Error) => this.#settle(id, { code: ExportResultCode.FAILED, error }),
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    const worker = await this.#worker?.catch(() => undefined);
+    if (worker === undefined) return;
+    this.#worker = undefined;
+    // No listener is added here: a 'message' listener added after unref() would hold the process open for good.
+    const shut = new Promise<void>((resolve) => {
+      this.#onShut = resolve;
+    });
+    // Held open while it sends what it holds, for shutdownMs at most.
+    worker.ref();
+    worker.postMessage({ op: 'shutdown' } satisfies ToExporter);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([shut, new Promise((resolve) => (timer = setTimeout(resolve, this.shutdownMs)))]);
+    clearTimeout(timer);
+    await worker.terminate();
+  }
+
+  /** Ends the thread as a crash would (tests). */
+  async crashThread(): Promise<void> {
+    await (await this.#worker)?.terminate();
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #thread(): Promise<Worker> {
+    this.#worker ??= this.#spawn();
+    return this.#worker;
+  }
+
+  #spawn(): Promise<Worker> {
+    const worker = new Worker(threadUrl(), {
+      workerData: this.#options,
+      env: this.#env,
+      name: 'tollgate-otlp-exporter',
+    });
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromExporter) => {
+        if (m.type === 'ready') {
+          ready = true;
+          // Spans not yet exported do not hold a stopping process open (shutdown sends what is queued). Only now,
+          // after the listeners (one added after unref() refs the worker again): a start awaited alone must finish.
+          worker.unref();
+          resolve(worker);
+        } else if (m.type === 'failed') reject(new Error(m.message));
+        else if (m.type === 'exported')
+          this.#settle(
+            m.id,
+            m.ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(m.error) },
+          );
+        else this.#onShut?.();
+      });
+      worker.on('error', (error) => {
+        if (!ready) reject(error);
+        else this.#warn(`the OTLP exporter's thread failed (${error.message}); the next batch starts another`);
+      });
+      worker.on('exit', () => {
+        this.#onShut?.();
+        if (!ready) reject(new Error("the OTLP exporter's thread exited at start"));
+        if (this.#worker !== undefined && ready) this.#worker = undefined;
+        const lost = new Error("the OTLP exporter's thread ended before the backend answered");
+        for (const id of [...this.#pending.keys()]) this.#settle(id, { code: ExportResultCode.FAILED, error: lost });
+      });
+    });
+  }
+
+  #settle(id: number, result: ExportResult): void {
+    const done = this.#pending.get(id);
+    this.#pending.delete(id);
+    done?.(result);
+  }
+}
