@@ -19,7 +19,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runRate, type RateResult } from './load.ts';
 import { treeCpuUs } from './proc-tree.ts';
 import { describe, medianEstimate, median } from './report.ts';
-import { findCompetitor, newWorkDir, probeKafka, startUpstream, type RunningServer } from './servers.ts';
+import {
+  type Competitor,
+  findCompetitor,
+  newWorkDir,
+  probeKafka,
+  type RunningServer,
+  startUpstream,
+} from './servers.ts';
 import { pinFromNowOn, pinningNote } from './cpu-pin.ts';
 
 const rateRps = Number(process.env.BENCH_SIDE_RPS ?? 3000);
@@ -66,8 +73,9 @@ export async function runSideBySide(): Promise<SideBySide> {
     // 0.9-1.6% more CPU per request. Half the windows are read with the servers
     // started in the order given and half in the reverse order (fresh
     // processes), so that bias falls on every side alike.
-    const first = await measurePass(available, origin, workDir, Math.ceil(windows / 2));
-    const second = await measurePass([...available].reverse(), origin, workDir, Math.floor(windows / 2));
+    const competitors = available.map(findCompetitor);
+    const first = await measurePass(competitors, origin, workDir, Math.ceil(windows / 2));
+    const second = await measurePass([...competitors].reverse(), origin, workDir, Math.floor(windows / 2));
     for (const name of available) {
       const a = first.get(name)!;
       const b = second.get(name);
@@ -89,9 +97,9 @@ export async function runSideBySide(): Promise<SideBySide> {
   return { rateRps, windowS, warmupS, pinning: pinningNote(), rows };
 }
 
-/** Starts `names` in that order, loads each at the same rate, reads `count` windows, stops them. */
-async function measurePass(
-  names: string[],
+/** Starts `competitors` in that order, loads each at the same rate, reads `count` windows, stops them. */
+export async function measurePass(
+  competitors: Competitor[],
   origin: string,
   workDir: string,
   count: number,
@@ -100,7 +108,7 @@ async function measurePass(
   if (count === 0) return out;
   const servers: { name: string; server: RunningServer }[] = [];
   try {
-    for (const name of names) servers.push({ name, server: await findCompetitor(name).start(origin, workDir) });
+    for (const c of competitors) servers.push({ name: c.name, server: await c.start(origin, workDir) });
     const totalS = warmupS + count * windowS + 1;
     // One generator per server for the whole pass; its result comes at the end.
     const loads = servers.map(({ server }) => runRate(server.url, rateRps, connections, totalS, 0));

@@ -2,7 +2,9 @@
 // own spans), and at 100% by the SDK's automatic http + undici instrumentation instead, all exporting over
 // OTLP/HTTP to a receiver that keeps nothing (otlp-sink.ts): alternating peak rounds (wrk, BENCH_TRACING_ROUNDS,
 // default 6, of BENCH_DURATION_S) judged as req/s ÷ tracing off, median with its 95% interval; then p99 at half of
-// the off variant's peak, in alternating rounds too. Targets: ≥ 0.97 at 1%, ≥ 0.80 at 100%.
+// the off variant's peak, in alternating rounds too. Targets: ≥ 0.97 at 1%, ≥ 0.80 at 100%. Last, CPU per request of
+// the own-span variants running at once at one fixed rate (concurrent-cpu.ts): a shared machine's noise moves peak
+// rounds by 10-30%, but falls on every server of a side-by-side window alike, so a cost of a few percent shows there.
 import { join } from 'node:path';
 import { runPeak, runRate } from '../load.ts';
 import { installCleanup, spawnTracked, stopTracked } from '../procs.ts';
@@ -10,11 +12,13 @@ import { pinningNote } from '../cpu-pin.ts';
 import { freePort } from '../ready.ts';
 import { describe, median, medianEstimate } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
+import { measurePass } from '../concurrent-cpu.ts';
 import { newWorkDir, repoRoot, startUpstream, tollgateVariant, type Competitor } from '../servers.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
 const rounds = Number(process.env.BENCH_TRACING_ROUNDS ?? 6);
 const connections = 50;
+const cpuWindows = Number(process.env.BENCH_SIDE_WINDOWS ?? 6);
 
 const traced = (name: string, tracing: Record<string, unknown>) =>
   tollgateVariant(name, { sink: 'none' }, undefined, (c) => {
@@ -41,6 +45,9 @@ export interface TracingResults {
   /** Per variant, p99 ms per half-load round. */
   p99: number[][];
   halfRps: number;
+  /** Per own-span variant (VARIANTS' first three), CPU µs per request per side-by-side window. */
+  cpuUs: number[][];
+  cpuRps: number;
 }
 
 async function withServer<T>(
@@ -79,6 +86,8 @@ export async function runTracing(): Promise<TracingResults> {
     peak: VARIANTS.map(() => []),
     p99: VARIANTS.map(() => []),
     halfRps: 0,
+    cpuUs: [],
+    cpuRps: Number(process.env.BENCH_SIDE_RPS ?? 3000),
   };
   try {
     for (let r = 0; r < rounds; r++) {
@@ -108,6 +117,15 @@ export async function runTracing(): Promise<TracingResults> {
         );
       }
     }
+    const own = VARIANTS.filter((v) => v.env === undefined).map((v) => v.competitor);
+    console.log(`  CPU per request side by side at ${result.cpuRps} req/s each ...`);
+    const passes = [
+      await measurePass(own, origin, workDir, Math.ceil(cpuWindows / 2)),
+      await measurePass([...own].reverse(), origin, workDir, Math.floor(cpuWindows / 2)),
+    ];
+    result.cpuUs = own.map((c) => passes.flatMap((pass) => pass.get(c.name)?.cpuUs ?? []));
+    const notes = passes.flatMap((pass) => [...pass.values()].flatMap((row) => (row.note ? [row.note] : [])));
+    if (notes.length) console.log(`  side by side: ${notes.join('; ')}`);
     return result;
   } finally {
     await upstream.stop();
@@ -116,6 +134,11 @@ export async function runTracing(): Promise<TracingResults> {
 }
 
 export function printTracing(r: TracingResults): void {
+  if (r.peak[0].length > 0) printPeaks(r);
+  if (r.cpuUs.length > 0) printCpu(r);
+}
+
+function printPeaks(r: TracingResults): void {
   console.log(
     `\nTracing cost: wrk (1 thread, ${connections} connections), ` +
       `${r.peak[0].length} alternating rounds of ${durationS} s, ` +
@@ -143,6 +166,20 @@ export function printTracing(r: TracingResults): void {
     );
   }
   console.log(`half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop`);
+}
+
+function printCpu(r: TracingResults): void {
+  console.log(
+    `CPU per request, the own-span variants at once, each at ${r.cpuRps} req/s (open loop), ` +
+      `${r.cpuUs[0].length} windows (half started in reverse order)`,
+  );
+  for (let i = 0; i < r.cpuUs.length; i++) {
+    const ratio = medianEstimate(r.cpuUs[i].map((v, j) => v / r.cpuUs[0][j]));
+    console.log(
+      `${r.names[i].padEnd(27)} ${median(r.cpuUs[i]).toFixed(1).padStart(8)} µs   ` +
+        (i === 0 || ratio === undefined ? '' : `÷ off ${describe(ratio)}`),
+    );
+  }
 }
 
 export async function tracingCommand(): Promise<void> {
