@@ -11,6 +11,9 @@ import { otlpExporter } from './otlp-exporter.ts';
 import { SpanReader } from './span-wire.ts';
 import type { ExporterThreadOptions, FromExporter, ToExporter } from './thread-exporter.ts';
 
+// At the process's priority, unlike the Kafka sender and the collector (which lag and catch up from disk): a
+// lowered thread starves on a busy core, and spans it cannot take are dropped. With the gateway held to one core at
+// its peak, 97% of 100% sampling's spans were (docs/decisions/0012-tracing.md).
 const port = parentPort!;
 const options = workerData as ExporterThreadOptions;
 const post = (message: FromExporter) => port.postMessage(message);

@@ -48,20 +48,31 @@ export interface TracingResults {
   /** Per own-span variant (VARIANTS' first three), CPU µs per request per side-by-side window. */
   cpuUs: number[][];
   cpuRps: number;
+  /** Per variant, over the peak rounds: spans dropped because the export queue was full, and requests served. */
+  dropped: number[];
+  served: number[];
+}
+
+/** tollgate_tracing_spans_total{result="dropped"} of a running gateway (0 while tracing never started). */
+async function droppedSpans(adminUrl: string | undefined): Promise<number> {
+  if (adminUrl === undefined) return 0;
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tollgate_tracing_spans_total{result="dropped"}'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 async function withServer<T>(
   v: (typeof VARIANTS)[number],
   origin: string,
   workDir: string,
-  f: (url: string) => Promise<T>,
+  f: (url: string, adminUrl?: string) => Promise<T>,
 ) {
   const saved = { ...process.env };
   Object.assign(process.env, v.env ?? {});
   try {
     const server = await v.competitor.start(origin, workDir);
     try {
-      return await f(server.url);
+      return await f(server.url, server.adminUrl);
     } finally {
       await server.stop();
     }
@@ -88,6 +99,8 @@ export async function runTracing(): Promise<TracingResults> {
     halfRps: 0,
     cpuUs: [],
     cpuRps: Number(process.env.BENCH_SIDE_RPS ?? 3000),
+    dropped: VARIANTS.map(() => 0),
+    served: VARIANTS.map(() => 0),
   };
   try {
     for (let r = 0; r < rounds; r++) {
@@ -95,9 +108,13 @@ export async function runTracing(): Promise<TracingResults> {
         const i = (r + k) % VARIANTS.length;
         console.log(`  peak round ${r + 1}: ${VARIANTS[i].name} ...`);
         result.peak[i].push(
-          await withServer(VARIANTS[i], origin, workDir, async (url) => {
-            await runPeak(url, 2, connections);
-            return (await runPeak(url, durationS, connections)).rps;
+          await withServer(VARIANTS[i], origin, workDir, async (url, adminUrl) => {
+            const warm = await runPeak(url, 2, connections);
+            const peak = await runPeak(url, durationS, connections);
+            // A span dropped is dropped at once: the count is whole when the load stops.
+            result.dropped[i] += await droppedSpans(adminUrl);
+            result.served[i] += warm.requests + peak.requests;
+            return peak.rps;
           }),
         );
       }
@@ -166,6 +183,8 @@ function printPeaks(r: TracingResults): void {
     );
   }
   console.log(`half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop`);
+  const drops = r.names.map((name, i) => `${name} ${r.dropped[i]} of ${r.served[i]} requests' spans`).slice(1, 3);
+  console.log(`spans dropped in the peak rounds (export queue full): ${drops.join('; ')}`);
 }
 
 function printCpu(r: TracingResults): void {
