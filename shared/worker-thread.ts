@@ -1,13 +1,13 @@
 import { setPriority } from 'node:os';
 
 /**
- * For the gateway's background threads (the collector, the Kafka sender): counting and shipping are background
- * work. On Linux this lowers the calling thread alone (setpriority), so on a busy core the proxy thread is never
- * made to wait behind a batch.
+ * For the gateway's background threads (the collector and the Kafka sender at 19, the OTLP exporter at 5):
+ * counting and shipping are background work. On Linux this lowers the calling thread alone (setpriority), so on a
+ * busy core the proxy thread is not made to wait behind a batch.
  */
-export function lowerThisThreadsPriority(): void {
+export function lowerThisThreadsPriority(nice = 19): void {
   try {
-    setPriority(19);
+    setPriority(nice);
   } catch {
     // Not allowed here (a sandbox): the thread keeps the process's priority.
   }

@@ -7,13 +7,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { lowerThisThreadsPriority } from '../worker-thread.ts';
 import { otlpExporter } from './otlp-exporter.ts';
 import { SpanReader } from './span-wire.ts';
 import type { ExporterThreadOptions, FromExporter, ToExporter } from './thread-exporter.ts';
 
-// At the process's priority, unlike the Kafka sender and the collector (which lag and catch up from disk): a
-// lowered thread starves on a busy core, and spans it cannot take are dropped. With the gateway held to one core at
-// its peak, 97% of 100% sampling's spans were (docs/decisions/0012-tracing.md).
+// A little below the proxy thread: at the same priority it took its fair share of a core the gateway was held to,
+// and the proxy thread waited behind it (p99 at half load +8 ms at 1% sampling); at 19, as the Kafka sender and the
+// collector run (they lag and catch up from disk; spans have no disk), it starved at the gateway's peak and 97% of
+// 100% sampling's spans were dropped (docs/decisions/0012-tracing.md).
+lowerThisThreadsPriority(5);
+
 const port = parentPort!;
 const options = workerData as ExporterThreadOptions;
 const post = (message: FromExporter) => port.postMessage(message);
