@@ -13,6 +13,15 @@ export function lowerThisThreadsPriority(nice = 19): void {
   }
 }
 
+/**
+ * A thread's entry module beside the module that starts it (`from`: its import.meta.url), in the form that module
+ * runs in: a source `.ts`, or built `.js` (tsc's dist/, and the bundle, which has an entry of that name beside its
+ * chunks: scripts/bundle.ts).
+ */
+export function threadEntry(name: string, from: string): URL {
+  return new URL(`./${name}.${from.endsWith('.ts') ? 'ts' : 'js'}`, from);
+}
+
 /** A log line a worker thread sends its parent, which writes it with its own logger. */
 export interface ThreadLogLine {
   type: 'log';

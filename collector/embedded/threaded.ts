@@ -14,10 +14,7 @@ import {
   type TrafficSelection,
 } from '../reports/source.ts';
 import type { FromThread, ThreadOptions, ThreadRequest } from './thread-protocol.ts';
-import { writeThreadLog } from '../../shared/worker-thread.ts';
-
-// Beside this module both as sources and as built (tsc's dist/ and the bundle's collector-thread.js entry).
-const threadUrl = () => new URL(`./collector-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+import { threadEntry, writeThreadLog } from '../../shared/worker-thread.ts';
 
 export interface CollectorThreadOptions {
   eventsDir: string;
@@ -127,7 +124,10 @@ export class CollectorThread implements ReportSource {
   #spawn(onReady?: () => void, onFail?: (err: Error) => void): void {
     const { eventsDir, dbPath, pollIntervalMs, statsIntervalMs } = this.#options;
     const workerData: ThreadOptions = { eventsDir, dbPath, pollIntervalMs, statsIntervalMs };
-    const worker = new Worker(threadUrl(), { workerData, name: 'tollgate-collector' });
+    const worker = new Worker(threadEntry('collector-thread', import.meta.url), {
+      workerData,
+      name: 'tollgate-collector',
+    });
     this.#worker = worker;
     let ready = false;
     let readyAtMs = 0;

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Attributes } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { threadEntry } from '../worker-thread.ts';
 import { toWire, type WireSpan } from './span-wire.ts';
 
 export interface ExporterThreadOptions {
@@ -18,9 +19,6 @@ export type FromExporter =
   | { type: 'failed'; message: string }
   | { type: 'exported'; id: number; ok: boolean; error?: string }
   | { type: 'shut' };
-
-const threadUrl = () =>
-  new URL(`./otlp-exporter-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 type Env = Record<string, string | undefined>;
 
@@ -91,7 +89,7 @@ export class ThreadExporter implements SpanExporter {
   }
 
   #spawn(): Promise<Worker> {
-    const worker = new Worker(threadUrl(), {
+    const worker = new Worker(threadEntry('otlp-exporter-thread', import.meta.url), {
       workerData: this.#options,
       env: this.#env,
       name: 'tollgate-otlp-exporter',

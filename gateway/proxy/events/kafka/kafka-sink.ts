@@ -4,7 +4,7 @@ import type pino from 'pino';
 import type { AccessEvent } from '../../../../shared/access-event.ts';
 import { encodeTransient } from '../../../../shared/access-event-codec.ts';
 import { SegmentLog, type DropReason as SegmentDropReason } from '../../../../shared/segment-log/segment-log.ts';
-import { writeThreadLog } from '../../../../shared/worker-thread.ts';
+import { threadEntry, writeThreadLog } from '../../../../shared/worker-thread.ts';
 import type { EventMetrics } from '../../../metrics.ts';
 import type { DropReason, EventSink } from '../sink.ts';
 import { RateLimitedWarn } from '../warn.ts';
@@ -29,10 +29,6 @@ const LOG_DROP_REASONS: Record<SegmentDropReason, DropReason> = {
   closed: 'closed',
   invalid_size: 'encode_error',
 };
-
-// Beside this module both as sources and as built (tsc's dist/ and the bundle's kafka-sender-thread.js entry).
-const threadUrl = () =>
-  new URL(`./kafka-sender-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 export interface KafkaSinkOptions {
   /** A module whose `wrapProducer(real)` wraps the sender's producer: fault tests only (a slow broker). */
@@ -214,7 +210,10 @@ export class KafkaEventSink implements EventSink {
       buffer: this.#state.buffer,
       producerModule: this.#options.producerModule,
     };
-    const worker = new Worker(threadUrl(), { workerData, name: 'tollgate-kafka-sender' });
+    const worker = new Worker(threadEntry('kafka-sender-thread', import.meta.url), {
+      workerData,
+      name: 'tollgate-kafka-sender',
+    });
     this.#worker = worker;
     const startedMs = Date.now();
     return new Promise((resolve, reject) => {
