@@ -13,6 +13,7 @@ import { freePort } from '../ready.ts';
 import { describe, median, medianEstimate } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
 import { measurePass } from '../concurrent-cpu.ts';
+import { metric } from '../../helpers/metrics.ts';
 import { newWorkDir, repoRoot, startUpstream, tollgateVariant, type Competitor } from '../servers.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -51,14 +52,6 @@ export interface TracingResults {
   /** Per variant, over the peak rounds: spans dropped because the export queue was full, and requests served. */
   dropped: number[];
   served: number[];
-}
-
-/** tollgate_tracing_spans_total{result="dropped"} of a running gateway (0 while tracing never started). */
-async function droppedSpans(adminUrl: string | undefined): Promise<number> {
-  if (adminUrl === undefined) return 0;
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('tollgate_tracing_spans_total{result="dropped"}'));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 async function withServer<T>(
@@ -112,7 +105,8 @@ export async function runTracing(): Promise<TracingResults> {
             const warm = await runPeak(url, 2, connections);
             const peak = await runPeak(url, durationS, connections);
             // A span dropped is dropped at once: the count is whole when the load stops.
-            result.dropped[i] += await droppedSpans(adminUrl);
+            if (adminUrl)
+              result.dropped[i] += await metric({ adminUrl }, 'tollgate_tracing_spans_total', 'result="dropped"');
             result.served[i] += warm.requests + peak.requests;
             return peak.rps;
           }),
