@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { samplingRuleFromEnv, startTracingSdk } from './sdk.ts';
@@ -43,4 +43,22 @@ test("the gateway's own decision: a parent's flag when parent-based, else the ra
   for (let i = 0; i < 10_000; i++) if (sdk.sampled(undefined)) n++;
   assert.ok(n > 4500 && n < 5500, `about half sampled: ${n}`);
   await sdk.shutdown(100);
+});
+
+test('stopping while the backend refuses the last batch: the spans count as failed and shutdown resolves', async () => {
+  const refused: SpanExporter = {
+    export: (_s, done) => done({ code: ExportResultCode.FAILED, error: new Error('connect ECONNREFUSED') }),
+    shutdown: async () => {},
+  };
+  const sdk = await startTracingSdk({
+    env: {},
+    maxQueueSpans: 8,
+    sampleRatio: 1,
+    version: 't',
+    warn,
+    exporter: refused,
+  });
+  sdk.tracer.startSpan('last', {}, sdk.sampledContext(ROOT_CONTEXT)).end();
+  await sdk.shutdown(1000);
+  assert.equal(sdk.counts.failed, 1);
 });
