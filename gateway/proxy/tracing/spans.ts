@@ -88,11 +88,7 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const tracing = ctx.snapshot.runtime.tracing;
   if (tracing === undefined) return undefined;
   const parent = trustsIncoming(ctx) ? remoteParent(ctx.headers.traceparent, ctx.headers.tracestate) : undefined;
-  const method = ctx.req.method ?? 'GET';
-  const route = httpRoute(ctx);
-  const grpcMethod = ctx.grpc ? ctx.path : undefined;
-  const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
-  // Not sampled: a context to pass on (flags 00), and no SDK span at all.
+  // Not sampled: a context to pass on (flags 00), and no SDK span at all, nor its name and attributes.
   if (!tracing.sampled(parent)) {
     ctx.span = trace.wrapSpanContext({
       traceId: parent?.traceId ?? randomHex(16),
@@ -102,6 +98,10 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
     });
     return ctx.span;
   }
+  const method = ctx.req.method ?? 'GET';
+  const route = httpRoute(ctx);
+  const grpcMethod = ctx.grpc ? ctx.path : undefined;
+  const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
   ctx.span = tracing.tracer.startSpan(
     name,
     { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ctx.startMs },
