@@ -6,6 +6,7 @@
  * resumes from the stored positions, counting nothing twice.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { releaseHeap } from '../../shared/release-heap.ts';
 import { lowerThisThreadsPriority, threadLogger } from '../../shared/worker-thread.ts';
 import { EmbeddedCollector } from './collector.ts';
 import { EmbeddedStore } from './store.ts';
@@ -59,3 +60,6 @@ port.on('message', (message: ToThread) => {
 
 await collector.start();
 post({ type: 'ready', stats: collector.stats });
+// What opening the store and the logs grew, V8 would keep while the thread idles
+// (docs/decisions/0007-memory-settings.md).
+releaseHeap();

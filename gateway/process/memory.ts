@@ -1,27 +1,15 @@
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
-let gc: Gc | undefined;
+import { getHeapStatistics } from 'node:v8';
+import { releaseHeap } from '../../shared/release-heap.ts';
 
 /**
- * One memory-reducing full GC, which hands V8's grown young generation and
- * free heap pages back to the OS. Start-up grows the young generation to its
- * largest size and a burst of traffic does the same; V8's own memory reducer
- * did not shrink either while the gateway idled (docs/performance.md). It
- * blocks the event loop once (30-300 ms here), and the first seconds of
- * traffic after it cost 1.5-2.5x the CPU per request, so it runs right
- * after start and, only when `proxy.release_memory_after_idle_ms` asks for it,
- * when the data plane is quiet (QuietRelease). `gc` is taken from a
- * throw-away context so it never appears on globalThis.
+ * A memory-reducing full GC of the proxy thread (shared/release-heap.ts). Start-up grows the young generation to
+ * its largest size and a burst of traffic does the same; V8's own memory reducer did not shrink either while the
+ * gateway idled (docs/performance.md). The first seconds of traffic after it cost 1.5-2.5x the CPU per request, so
+ * it runs right after start and, only when `proxy.release_memory_after_idle_ms` asks for it, when the data plane is
+ * quiet (QuietRelease).
  */
 export function releaseMemory(): void {
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as Gc;
-    setFlagsFromString('--no-expose-gc');
-  }
-  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  releaseHeap();
   for (const listener of afterRelease) listener();
 }
 

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { releaseHeap } from '../release-heap.ts';
 import { lowerThisThreadsPriority } from '../worker-thread.ts';
 import { otlpExporter } from './otlp-exporter.ts';
 import { SpanReader } from './span-wire.ts';
@@ -42,6 +43,8 @@ try {
     );
   });
   post({ type: 'ready' });
+  // What loading the exporter grew, V8 would keep while the thread idles (docs/decisions/0007-memory-settings.md).
+  releaseHeap();
 } catch (error) {
   post({ type: 'failed', message: (error as Error).message });
 }
