@@ -33,6 +33,8 @@ export function ServiceEdit(props: { name: string | undefined }) {
     return saved === undefined ? undefined : { kind: 'ok', text: saved };
   });
   const [index, setIndex] = useState(0);
+  /** Whether the draft holds the loaded service yet: the form shows only then, so no typing is overwritten. */
+  const [ready, setReady] = useState(false);
   const loaded = useLoad(async () => {
     const list = await get<Service[]>('/services');
     const at = isNew ? list.data.length : list.data.findIndex((s) => s.name === props.name);
@@ -53,6 +55,7 @@ export function ServiceEdit(props: { name: string | undefined }) {
     if (loaded.data === undefined) return;
     change(loaded.data.service);
     setEtag(loaded.data.etag);
+    setReady(true);
   }, [loaded.data]);
 
   const change = (next: Service) => {
@@ -120,8 +123,9 @@ export function ServiceEdit(props: { name: string | undefined }) {
   };
 
   if (loaded.error) return <Notice kind="error">{loaded.error}</Notice>;
-  // The form waits for the service (and the config version) it edits: typing into a placeholder would be lost.
-  if (loaded.data === undefined) return <Loading what="the service" />;
+  // The form waits until its draft holds the service (and the config version) it edits: the first render after the
+  // load still shows the placeholder draft, and typing into it would be lost when the draft is set.
+  if (!ready) return <Loading what="the service" />;
   const routes = draft.routes ?? [];
   const targets = draft.upstream?.targets ?? [];
   const form = (
