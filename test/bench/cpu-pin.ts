@@ -31,9 +31,9 @@ export function pinned(role: Role, cmd: string, args: string[]): [string, string
 }
 
 export function pinningNote(): string {
-  return pinning
-    ? `server pinned to CPU ${cpuCount - 1}, load + upstream${servicePids().length > 0 ? ' + services' : ''} on the rest`
-    : 'no CPU pinning';
+  if (!pinning) return 'no CPU pinning';
+  const services = servicePids().length > 0 ? ' + services' : '';
+  return `server pinned to CPU ${cpuCount - 1}, load + upstream${services} on the rest`;
 }
 
 const SERVICES_DIR = fileURLToPath(new URL('../../.services/', import.meta.url));
