@@ -112,12 +112,17 @@ test(
     try {
       // Connected: the shared bucket decides.
       assert.ok(await eventually(async () => (await send(gw.url, '/closed')).status === 200), 'redis reachable');
-      // Burst 4, plus at most one token per second the loop takes.
       let r = await admitted('/open', 6);
-      assert.ok(r.ok >= 4 && r.ok <= 4 + Math.floor(r.seconds), `${r.ok} admitted in ${r.seconds} s`);
-      // A Redis answer slower than the 10 ms budget on a busy machine is a legitimate fail-open, so both count.
-      assert.equal((await decisions(gw, 'open', 'allowed')) + (await decisions(gw, 'open', 'error_open')), r.ok);
-      assert.ok((await decisions(gw, 'open', 'allowed')) >= 1);
+      // A Redis answer slower than the 10 ms budget on a busy machine is a legitimate fail-open, admitted by the
+      // insurance bucket (burst 2) even when the shared bucket was empty: each bucket is bounded on its own.
+      const shared = await decisions(gw, 'open', 'allowed');
+      const insured = await decisions(gw, 'open', 'error_open');
+      assert.equal(shared + insured, r.ok);
+      const seen = `${shared} + ${insured} fail-open admitted in ${r.seconds} s`;
+      // The shared bucket: burst 4, plus at most one token per second the loop takes.
+      assert.ok(shared >= 1 && shared <= 4 + Math.floor(r.seconds), seen);
+      assert.ok(insured <= 2 + Math.floor(r.seconds / 2), seen);
+      if (insured === 0) assert.ok(r.ok >= 4, seen);
 
       const outage = Date.now();
       // Requests before the first connect may already have failed closed: count from here.
