@@ -5,6 +5,7 @@ import { finished } from 'node:stream';
 import { acceptRequestId } from './stages/request-id/index.ts';
 import { randomUuid } from '../../shared/uuid-text.ts';
 import { errorBody, errors, type ErrorCode } from '../errors.ts';
+import { cutIfStillOpen } from './net/close-grace.ts';
 
 /** Maps a parser or timeout error from Node's HTTP server to our reply code. */
 export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
@@ -80,9 +81,6 @@ export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
   return code;
 }
 
-/** How long a client gets to read an error and close before its connection is cut. */
-const CLOSE_GRACE_MS = 5000;
-
 /**
  * Writes a gateway error straight to a socket Node's HTTP server has let go of
  * (a parser error, a CONNECT request) and closes it: a client that never
@@ -91,7 +89,7 @@ const CLOSE_GRACE_MS = 5000;
 function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
   const status = errors[code].status;
   const body = errorBody(code, requestId);
-  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  cutIfStillOpen(socket);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ` +
       `application/json\r\ncontent-length: ` +

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { listenAt } from '../../../shared/listen.ts';
+import { LiveSet } from '../net/live-set.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
@@ -42,10 +43,10 @@ interface Running {
   http1?: HttpServer;
   http2?: Http2Server;
   tls?: TlsListener;
-  sessions: Set<Http2Session>;
+  sessions: LiveSet<Http2Session>;
   /** The connections HTTP/2 runs on: a session destroyed while its client keeps the connection open only half-closes
    * it and waits, so closeAll cuts these too. */
-  h2Sockets: Set<Socket>;
+  h2Sockets: LiveSet<Socket>;
 }
 
 /**
@@ -93,7 +94,7 @@ export class ProxyListeners {
           refused,
         })
       : undefined;
-    const sessions = new Set<Http2Session>();
+    const sessions = new LiveSet<Http2Session>();
     const http2 =
       protocols.includes('h2') || protocols.includes('h2c')
         ? createHttp2Server(listener, proxy, classes.http2(), {
@@ -101,7 +102,7 @@ export class ProxyListeners {
             refused,
           })
         : undefined;
-    const h2Sockets = new Set<Socket>();
+    const h2Sockets = new LiveSet<Socket>();
     http2?.on('connection', (socket: Socket) => {
       h2Sockets.add(socket);
       socket.once('close', () => h2Sockets.delete(socket));

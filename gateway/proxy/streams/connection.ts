@@ -9,6 +9,8 @@ import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../../errors.ts';
 import { errors } from '../../errors.ts';
 import type { Runtime } from '../runtime.ts';
+import { cutIfStillOpen } from '../net/close-grace.ts';
+import type { LiveSet } from '../net/live-set.ts';
 import { classifyUpstreamError } from '../stages/proxy/classify.ts';
 import { recordFailure } from '../stages/proxy/outcome.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -27,7 +29,7 @@ export interface StreamHooks {
   runtime: Runtime;
   metrics: StreamMetrics;
   /** Connections accepted and not ended yet (their bytes are read at scrape time; shutdown closes what is left). */
-  live: Set<StreamConnection>;
+  live: LiveSet<StreamConnection>;
   /** Hands the client's socket to the stream's TLS server; it calls `secured` or `refuse` back. */
   terminate(connection: StreamConnection, socket: Socket): void;
   /** The connection ended: its access event. */
@@ -42,8 +44,6 @@ export interface StreamHooks {
 export const SWEEP_MS = 250;
 
 const EMPTY = Buffer.alloc(0);
-/** How long a client has to take the last bytes once its target closed. */
-const CLOSE_GRACE_MS = 5000;
 
 export class StreamConnection {
   readonly stream: CompiledStream;
@@ -273,7 +273,7 @@ export class StreamConnection {
       else if (!client.destroyed) {
         // Usually done already (the pipe ended it when the target's side ended): then nothing to wait for.
         if (!client.writableEnded) client.end();
-        setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+        cutIfStillOpen(client);
       }
       closedOne();
     });

@@ -19,6 +19,7 @@ import { StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
 import { streamRecord } from './event.ts';
+import { LiveSet } from '../net/live-set.ts';
 
 interface Running {
   config: StreamConfig;
@@ -43,7 +44,7 @@ export class StreamListeners {
     this.#current = current;
     this.#metrics = metrics;
     this.#log = log;
-    const live = new Set<StreamConnection>();
+    const live = new LiveSet<StreamConnection>();
     this.#hooks = {
       get runtime() {
         return current().runtime;

@@ -12,12 +12,11 @@ import { CLOSE, closeFrame, FrameTracker, PING_TO_CLIENT, pingToUpstream } from 
 import type { CloseReason, WebSocketTraffic } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
 import { interimRecord } from '../events/access-event.ts';
+import { cutIfStillOpen } from '../net/close-grace.ts';
+import { LiveSet } from '../net/live-set.ts';
 
 /** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
 export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
-
-/** How long a client has to close its side after the gateway ended the connection. */
-const CLOSE_GRACE_MS = 5000;
 
 export class OpenTunnel {
   readonly #ctx: RequestContext;
@@ -170,7 +169,7 @@ export class OpenTunnel {
     // The client may be paused behind the upstream's backpressure, which will never drain now: read on to its end
     // (dropping what comes), and cut it should it never close its side.
     client.resume();
-    setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
+    cutIfStillOpen(client);
   }
 
   // Pings go only between frames, so neither side ever sees one inside another frame; the client's pong goes on to
@@ -240,9 +239,9 @@ export class OpenTunnel {
 const SWEEP_MS = 250;
 
 /** The open tunnels of this process: swept, and told to close when it shuts down. */
-function openTunnels(runtime: Runtime): Set<OpenTunnel> {
+function openTunnels(runtime: Runtime): LiveSet<OpenTunnel> {
   return stateOf(runtime, 'websocket-tunnels', () => {
-    const open = new Set<OpenTunnel>();
+    const open = new LiveSet<OpenTunnel>();
     const sweeper = setInterval(() => {
       const now = performance.now();
       for (const tunnel of open) tunnel.sweep(now);

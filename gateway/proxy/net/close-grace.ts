@@ -1,0 +1,15 @@
+import type { Duplex } from 'node:stream';
+
+/** How long a client gets to take what is on its way, or to read an error, and close before its connection is cut. */
+export const CLOSE_GRACE_MS = 5000;
+
+/**
+ * Cuts `socket` should it still be open CLOSE_GRACE_MS from now. The timer goes as soon as the socket closes: left
+ * to run, it would hold the closed connection (its sockets, buffers and whatever their listeners reach) in memory
+ * for the rest of the grace.
+ */
+export function cutIfStillOpen(socket: Duplex): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
