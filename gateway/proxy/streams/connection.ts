@@ -42,13 +42,11 @@ export interface StreamHooks {
  * chunk (`npm run bench -- --tcp`).
  */
 export const SWEEP_MS = 250;
-
 const EMPTY = Buffer.alloc(0);
 
 export class StreamConnection {
   readonly stream: CompiledStream;
   readonly startMs = performance.now();
-  readonly startEpochMs = Date.now();
   /** The client's address: the peer's, or the one a trusted PROXY header names. */
   clientIp: string;
   clientPort: number;
@@ -68,9 +66,8 @@ export class StreamConnection {
   errorCode: ErrorCode | undefined = undefined;
   refusal: StreamRefusal | undefined = undefined;
   reason: StreamCloseReason | undefined = undefined;
-  /** performance.now() when the target was asked, and when the connection ended. */
-  connectStartMs = 0;
-  endMs = 0;
+  connectStartMs = 0; // performance.now() when the target was asked,
+  endMs = 0; // and when the connection ended
   readonly #raw: Socket;
   readonly #hooks: StreamHooks;
   #client: Socket;
@@ -78,10 +75,9 @@ export class StreamConnection {
   #limited = false;
   #piped = false;
   #done = false;
-  /** Bytes moved as of the last sweep, and since when none have: the idle clock. */
+  /** Bytes moved as of the last sweep, and since when none have (the idle clock); the last interim event's time. */
   #seenBytes = 0;
   #quietSinceMs = 0;
-  /** performance.now() of the connection's last interim event, or of its start. */
   #reportedAtMs = 0;
 
   constructor(socket: Socket, stream: CompiledStream, hooks: StreamHooks) {
@@ -204,11 +200,11 @@ export class StreamConnection {
       recordFailure(pool, target, `${this.clientIp}:${this.clientPort}`, err, code, true, false);
       this.refuse(code === 'GW_ERR_UPSTREAM_TIMEOUT' ? 'connect_timeout' : 'connect_failed');
     };
-    upstream.once('error', failed);
+    upstream.on('error', failed);
     // The client left while its target was being reached.
     const left = () => this.refuse('client_closed');
-    client.once('close', left);
-    upstream.once(pool.tls ? 'secureConnect' : 'connect', () => {
+    client.on('close', left);
+    upstream.on(pool.tls ? 'secureConnect' : 'connect', () => {
       client.off('close', left);
       upstream.off('error', failed);
       raw.setTimeout(0);
@@ -218,60 +214,64 @@ export class StreamConnection {
     });
   }
 
+  /**
+   * Each direction by hand rather than with pipe(): counted as it goes, its source paused while the other side is
+   * full, its end passed on (a half-close), with plain listeners instead of the dozen pipe() adds and takes off.
+   */
   #pipe(client: Socket, upstream: Socket, first: Buffer, reads: TargetReads | undefined): void {
     this.#piped = true;
-    const hooks = this.#hooks;
-    const name = this.stream.name;
-    hooks.metrics.of(name).open.inc();
-    const end = (reason: StreamCloseReason) => {
-      this.reason ??= reason;
-    };
+    this.#hooks.metrics.of(this.stream.name).open.inc();
     if (first.length > 0) {
       this.bytesIn += first.length;
       upstream.write(first);
     }
+    const resumeClient = () => client.resume();
     client.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
+      if (upstream.destroyed || upstream.write(chunk)) return;
+      client.pause();
+      upstream.once('drain', resumeClient);
     });
-    client.pipe(upstream);
-    if (reads === undefined) {
-      upstream.on('data', (chunk: Buffer) => {
-        this.bytesOut += chunk.length;
-      });
-      upstream.pipe(client);
-    } else {
-      const resume = () => upstream.resume();
-      reads.pipeTo((chunk) => {
-        this.bytesOut += chunk.length;
-        if (client.destroyed) return true;
-        const more = client.write(chunk);
-        reads.written(client);
-        if (!more) client.once('drain', resume);
-        return more;
-      });
-      // What pipe() does at the target's end: the client's side ends too (a half-close passed on).
-      upstream.once('end', () => client.end());
-    }
-    client.once('end', () => end('client'));
-    upstream.once('end', () => end('upstream'));
-    client.on('error', () => end('client'));
-    upstream.on('error', () => end('upstream_error'));
+    client.resume(); // paused when its PROXY header or ClientHello was read
+    const resumeUpstream = () => upstream.resume();
+    const toClient = (chunk: Buffer): boolean => {
+      this.bytesOut += chunk.length;
+      if (client.destroyed) return true;
+      const more = client.write(chunk);
+      reads?.written(client);
+      if (!more) client.once('drain', resumeUpstream);
+      return more;
+    };
+    if (reads !== undefined) reads.pipeTo(toClient);
+    else upstream.on('data', (chunk: Buffer) => void (toClient(chunk) || upstream.pause()));
+    const clientEnded = () => {
+      this.reason ??= 'client';
+      upstream.end();
+    };
+    // A client whose PROXY header or ClientHello was read may have ended (all it sent read) before the target took it.
+    if (client.readableEnded) clientEnded();
+    else client.on('end', clientEnded);
+    upstream.on('end', () => {
+      this.reason ??= 'upstream';
+      client.end();
+    });
+    client.on('error', () => void (this.reason ??= 'client'));
+    upstream.on('error', () => void (this.reason ??= 'upstream_error'));
     this.#quietSinceMs = performance.now();
     this.#reportedAtMs = this.#quietSinceMs;
     let closed = 0;
     const closedOne = () => {
       if (++closed === 2) this.#finish();
     };
-    // The client gone, nothing the target sends can reach it. The target gone, the client gets what is on its
-    // way, and a while to take it.
-    client.once('close', () => {
+    // The client gone, what the target sends can reach no one. The target gone, the client gets what is on its way.
+    client.on('close', () => {
       upstream.destroy();
       closedOne();
     });
-    upstream.once('close', (hadError: boolean) => {
+    upstream.on('close', (hadError: boolean) => {
       if (hadError) client.destroy();
       else if (!client.destroyed) {
-        // Usually done already (the pipe ended it when the target's side ended): then nothing to wait for.
+        // Usually done already (ended when the target's side ended): then nothing to wait for.
         if (!client.writableEnded) client.end();
         cutIfStillOpen(client);
       }
