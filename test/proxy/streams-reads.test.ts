@@ -12,12 +12,12 @@ const FLOOD_BYTES = 24 << 20;
 /** Bytes no two reads of a buffer could produce by mistake: position-dependent, not repeating every 16 KB. */
 const pattern = (at: number) => (at * 7 + (at >>> 14)) & 0xff;
 
-/** Sends FLOOD_BYTES of the pattern as fast as the connection takes them, then ends. */
-function flood(socket: Socket): void {
+/** Sends `total` bytes of the pattern as fast as the connection takes them, then ends. */
+function flood(socket: Socket, total = FLOOD_BYTES): void {
   let at = 0;
   const more = () => {
-    while (at < FLOOD_BYTES) {
-      const chunk = Buffer.alloc(Math.min(100_003, FLOOD_BYTES - at));
+    while (at < total) {
+      const chunk = Buffer.alloc(Math.min(100_003, total - at));
       for (let i = 0; i < chunk.length; i++) chunk[i] = pattern(at + i);
       at += chunk.length;
       if (!socket.write(chunk)) return void socket.once('drain', more);
@@ -34,7 +34,7 @@ let uploaded: Promise<Buffer>;
 let gw: TestGateway;
 
 before(async () => {
-  target = await tcpServer('', flood);
+  target = await tcpServer('', (socket) => flood(socket));
   let gotUpload: (data: Buffer) => void;
   uploaded = new Promise((r) => (gotUpload = r));
   slowReader = await tcpServer('', (socket) => {
@@ -92,20 +92,10 @@ test('a target that stops reading holds the client back, then gets every byte in
   let sent = false;
   client.on('finish', () => (sent = true));
   const total = 3 * FLOOD_BYTES;
-  let at = 0;
-  const more = () => {
-    while (at < total) {
-      const chunk = Buffer.alloc(Math.min(100_003, total - at));
-      for (let i = 0; i < chunk.length; i++) chunk[i] = pattern(at + i);
-      at += chunk.length;
-      if (!client.write(chunk)) return void client.once('drain', more);
-    }
-    client.end();
-  };
-  more();
+  flood(client, total);
   // With the target not reading, only the sockets' kernel buffers hold what was sent: the client cannot be done.
   await new Promise((r) => setTimeout(r, 700));
-  assert.equal(sent, false, `the gateway read ${at} bytes ahead of a target that reads nothing`);
+  assert.equal(sent, false, `the gateway read ${client.bytesWritten} bytes ahead of a target that reads nothing`);
   const data = await uploaded;
   assert.equal(data.length, total);
   for (let i = 0; i < data.length; i++) if (data[i] !== pattern(i)) assert.fail(`byte ${i} is ${data[i]}`);
