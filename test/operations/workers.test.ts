@@ -113,7 +113,7 @@ test(
       );
       const env = proc(pid, 'environ');
       assert.ok(
-        env.some((e) => /^NODE_OPTIONS=--max-semi-space-size=32\b/.test(e)),
+        env.some((e) => /^NODE_OPTIONS=--max-semi-space-size=16\b/.test(e)),
         `pid ${pid} NODE_OPTIONS`,
       );
       assert.ok(!env.some((e) => /^GLIBC_TUNABLES=.*mmap_threshold/.test(e)), `pid ${pid} GLIBC_TUNABLES`);

@@ -3,7 +3,7 @@
 // Each round counts on a new worker thread, as the gateway runs it, and prints events/s, the thread's CPU µs per
 // event, and its young generation's largest size: the thread inherits the gateway's --max-semi-space-size, so what
 // it allocates per event decides how far its heap grows when it catches up after a burst.
-// Usage: NODE_OPTIONS=--max-semi-space-size=32 node test/bench/events/embedded-collector.bench.ts
+// Usage: NODE_OPTIONS=--max-semi-space-size=16 node test/bench/events/embedded-collector.bench.ts
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
