@@ -7,7 +7,10 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Dispatcher } from 'undici';
 import { H2cDispatcher, type H2cOptions } from './h2c-dispatcher.ts';
 
@@ -144,4 +147,32 @@ test('an idle connection is closed after idleMs', async (t) => {
   assert.ok(session.closed || session.destroyed, 'the idle connection was closed');
   assert.equal((await call(dispatcher, '/b')).status, 204, 'the next call opens a new one');
   assert.equal(sessions.length, 2);
+});
+
+test('a closed stream lets go of its call handler (a stream Node still holds does not hold the request)', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { origin } = await server(t, (stream) => stream.respond({ ':status': 204 }, { endStream: true }));
+  const streams: unknown[] = [];
+  const created = ({ stream }: { stream: unknown }) => streams.push(stream);
+  subscribe('http2.client.stream.created', created as (m: unknown) => void);
+  t.after(() => unsubscribe('http2.client.stream.created', created as (m: unknown) => void));
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  let handler: Dispatcher.DispatchHandler | undefined;
+  const ended = new Promise<void>((resolve) => {
+    handler = { onResponseEnd: () => resolve(), onResponseError: () => resolve() };
+    dispatcher.dispatch({ path: '/x', method: 'GET', headers: { host: 'api.test' } }, handler);
+  });
+  await ended;
+  const closed = streams[0] as { closed: boolean; once(e: string, f: () => void): void };
+  if (!closed.closed) await new Promise<void>((resolve) => closed.once('close', resolve));
+  const gone = new WeakRef(handler!);
+  handler = undefined;
+  for (let i = 0; i < 5 && gone.deref() !== undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(streams.length, 1, 'the test holds the stream');
+  assert.equal(gone.deref(), undefined, 'the closed stream still holds the handler');
 });

@@ -171,12 +171,21 @@ export class H2cDispatcher {
   }
 }
 
+/**
+ * What a closed call answers to. Node keeps a session's streams in a Map that churns with every call; V8 leaves its
+ * old tables, with the streams they held, in the old generation until a full GC, so a closed stream outlives many
+ * scavenges. Letting go of the handler there keeps that from holding the whole request (context, exchange, client
+ * response): under `ghz -c 50`, survivors per scavenge fell from 2.7 to 1.9 MB and unary calls/s rose ~4.5%
+ * (node --trace-gc-nvp; three alternating rounds, gateway and gRPC server on their own CPUs).
+ */
+const DETACHED: Handler = {};
+
 /** One request on one stream, as undici's controller and handler callbacks. */
 class H2cCall implements Dispatcher.DispatchController {
   readonly #stream: ClientHttp2Stream;
   /** The stream's connection (a closed stream no longer names it). */
   readonly #session: ClientHttp2Session;
-  readonly #handler: Handler;
+  #handler: Handler;
   readonly #maxResponseBytes: number;
   readonly #released: () => void;
   #done = false;
@@ -228,6 +237,7 @@ class H2cCall implements Dispatcher.DispatchController {
       this.#released();
       // A stream the target reset (or a connection lost) without an 'error' event.
       if (!this.#done) this.#fail(this.#resetError());
+      this.#handler = DETACHED; // nothing comes after 'close'
     });
     stream.on('error', (error: Error) => {
       if (this.#done) return;
