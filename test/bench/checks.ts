@@ -129,7 +129,16 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
         ? undefined
         : rps('tollgate+events')! / rps('bare-undici')!,
     ),
+    // The default single-node setup (embedded events) and the Kafka sink are held to the same memory targets.
+    judge('tollgate+events RSS idle, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssIdleBytes), {
+      op: '<=',
+      limit: 100,
+    }),
     judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes), {
+      op: '<=',
+      limit: 200,
+    }),
+    judge('tollgate+kafka RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+kafka')?.rssPeakBytes), {
       op: '<=',
       limit: 200,
     }),
