@@ -91,6 +91,17 @@ test('a service made with the form serves traffic, seen in the overview and the 
     'the same numbers as the report API',
   );
   assert.ok(await page.locator('.chart canvas').count(), 'the charts are drawn');
+
+  // Other dates the API refuses: its error, and none of the last report's rows under the new dates (nor in a CSV).
+  await page.getByLabel('From (UTC)').fill(tomorrow);
+  await page.getByLabel('To (UTC, not included)').fill(today);
+  rig.expect(400, '/reports/traffic?');
+  rig.expect(400, '/reports/traffic/traces?');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByText(/must be before to/).first().waitFor({ timeout: 5000 });
+  const table = page.getByRole('table', { name: 'Traffic by bucket' });
+  assert.equal(await table.locator('tbody tr').count(), 0, "the last report's rows are gone");
+  assert.equal(await page.getByRole('button', { name: 'Download CSV' }).isDisabled(), true);
 });
 
 test("an invalid target shows the schema's error at its field and changes nothing", { skip }, async () => {

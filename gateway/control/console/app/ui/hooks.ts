@@ -22,7 +22,9 @@ export interface Loaded<T> {
 
 /**
  * `load` once, again when `deps` change or reload() is called, and every `everyMs` when given (polling pauses
- * while the tab is hidden). A failure keeps the last data and says what went wrong.
+ * while the tab is hidden). A failed reload or poll keeps the last data and says what went wrong; when `deps`
+ * change, the data of the old ones goes at once (a report asked for other dates never shows, or exports, the
+ * last one's rows under the new dates).
  */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
@@ -30,11 +32,23 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const current = useRef(0);
+  // The deps the data was loaded for; until the effect of new deps runs, what is held belongs to the old ones.
+  const loadedFor = useRef(deps);
+  const stale = !sameDeps(loadedFor.current, deps);
   useEffect(() => {
     const run = ++current.current;
+    const fresh = !sameDeps(loadedFor.current, deps);
+    loadedFor.current = deps;
+    if (fresh) {
+      setData(undefined);
+      setError(undefined);
+      setLoading(true);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let first = true;
     const once = async () => {
-      if (document.visibilityState !== 'hidden' || data === undefined) {
+      if (document.visibilityState !== 'hidden' || data === undefined || (fresh && first)) {
+        first = false;
         try {
           const value = await load();
           if (run !== current.current) return;
@@ -54,7 +68,12 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
       clearTimeout(timer);
     };
   }, [...deps, tick]);
+  if (stale) return { data: undefined, error: undefined, loading: true, reload: () => setTick((t) => t + 1) };
   return { data, error, loading, reload: () => setTick((t) => t + 1) };
+}
+
+function sameDeps(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((d, i) => Object.is(d, b[i]));
 }
 
 export function messageOf(e: unknown): string {
