@@ -98,7 +98,10 @@ test('a service made with the form serves traffic, seen in the overview and the 
   rig.expect(400, '/reports/traffic?');
   rig.expect(400, '/reports/traffic/traces?');
   await page.getByRole('button', { name: 'Show' }).click();
-  await page.getByText(/must be before to/).first().waitFor({ timeout: 5000 });
+  await page
+    .getByText(/must be before to/)
+    .first()
+    .waitFor({ timeout: 5000 });
   const table = page.getByRole('table', { name: 'Traffic by bucket' });
   assert.equal(await table.locator('tbody tr').count(), 0, "the last report's rows are gone");
   assert.equal(await page.getByRole('button', { name: 'Download CSV' }).isDisabled(), true);
