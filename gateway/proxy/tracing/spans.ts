@@ -35,13 +35,18 @@ export interface RequestTracing {
 // The gateway sets these on upstream requests while tracing: known to undici, their names are not checked each time.
 addKnownHeaderNames(['traceparent', 'tracestate']);
 
-/** Random ids, drawn as event ids are (RandomPool): an unsampled request needs ids and nothing else. */
+/**
+ * A trace id and a span id, drawn as event ids are (RandomPool) and made hex in one call: an unsampled request needs
+ * ids and nothing else. Three calls of 8 or 16 bytes each were ~1.5% of the proxy's CPU at sample_ratio 0 (--cpu-prof).
+ */
 const pool = new RandomPool();
-function randomHex(bytes: 8 | 16): string {
-  const at = pool.take(bytes);
-  const hex = pool.bytes.toString('hex', at, at + bytes);
+function randomIds(): { traceId: string; spanId: string } {
+  const at = pool.take(24);
+  const hex = pool.bytes.toString('hex', at, at + 24);
+  const traceId = hex.slice(0, 32);
+  const spanId = hex.slice(32);
   // All zeros is not a valid id (W3C Trace Context); 1 in 2^64 at worst.
-  return /[^0]/.test(hex) ? hex : randomHex(bytes);
+  return traceId === ZERO_TRACE || spanId === ZERO_SPAN ? randomIds() : { traceId, spanId };
 }
 
 const AUTH_REFUSALS: ReadonlySet<string> = new Set(['GW_ERR_UNAUTHORIZED', 'GW_ERR_FORBIDDEN', 'GW_ERR_APP_DISABLED']);
@@ -90,9 +95,10 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const parent = trustsIncoming(ctx) ? remoteParent(ctx.headers.traceparent, ctx.headers.tracestate) : undefined;
   // Not sampled: a context to pass on (flags 00), and no SDK span at all, nor its name and attributes.
   if (!tracing.sampled(parent)) {
+    const ids = randomIds();
     ctx.span = trace.wrapSpanContext({
-      traceId: parent?.traceId ?? randomHex(16),
-      spanId: randomHex(8),
+      traceId: parent?.traceId ?? ids.traceId,
+      spanId: ids.spanId,
       traceFlags: 0,
       traceState: parent?.traceState,
     });
@@ -143,10 +149,11 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
     }
     return undefined;
   }
-  // An unsampled request's attempt is unsampled too: it needs only a span id for its traceparent.
+  // An unsampled request's attempt is unsampled too, and nothing records either: its traceparent names the server
+  // span, as a proxy that makes no client spans would.
   if (!server.isRecording()) {
     const sc = server.spanContext();
-    headers.traceparent = `00-${sc.traceId}-${randomHex(8)}-00`;
+    headers.traceparent = `00-${sc.traceId}-${sc.spanId}-00`;
     const state = sc.traceState?.serialize();
     if (state) headers.tracestate = state;
     else delete headers.tracestate;
