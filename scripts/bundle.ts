@@ -97,8 +97,9 @@ const SIDE_EFFECT_FREE = /[\\/]node_modules[\\/]@platformatic[\\/]kafka[\\/]dist
 const sideEffectFree: Plugin = {
   name: 'side-effect-free',
   setup(b) {
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === 'side-effect-free' || !SIDE_EFFECT_FREE.test(args.importer + args.path)) return;
+    // The package's modules import one another by relative paths; its index is what the gateway imports by name.
+    b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData === 'side-effect-free' || !SIDE_EFFECT_FREE.test(args.importer)) return;
       const resolved = await b.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
