@@ -53,15 +53,16 @@ export function judgeRounds(name: string, values: number[] | undefined, target?:
  * throughput path handling can cost the common case.
  */
 export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pathNs?: number): Check[] {
-  const rps = (name: string) => rows.find((r) => r.name === name)?.result?.rps;
+  const row = (name: string) => rows.find((r) => r.name === name);
+  const rps = (name: string) => row(name)?.result?.rps;
   const ratio = (name: string) => {
     const t = rps('tollgate');
     const other = rps(name);
     return t === undefined || other === undefined ? undefined : t / other;
   };
-  const tollgate = rows.find((r) => r.name === 'tollgate');
-  const bareCpu = rows.find((r) => r.name === 'bare-undici')?.cpuUsPerRequest;
-  const cpuOf = (name: string) => rows.find((r) => r.name === name)?.cpuUsPerRequest;
+  const tollgate = row('tollgate');
+  const bareCpu = row('bare-undici')?.cpuUsPerRequest;
+  const cpuOf = (name: string) => row(name)?.cpuUsPerRequest;
   const toMb = (b?: number) => (b === undefined ? undefined : b / 2 ** 20);
   return [
     // Targets against the floor and @fastify/http-proxy are judged on the alternating rounds; the sequential table's
@@ -130,18 +131,9 @@ export function buildChecks(rows: PeakRow[], half: HalfLoad, pairs?: Paired, pat
         : rps('tollgate+events')! / rps('bare-undici')!,
     ),
     // The default single-node setup (embedded events) and the Kafka sink are held to the same memory targets.
-    judge('tollgate+events RSS idle, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssIdleBytes), {
-      op: '<=',
-      limit: 100,
-    }),
-    judge('tollgate+events RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+events')?.rssPeakBytes), {
-      op: '<=',
-      limit: 200,
-    }),
-    judge('tollgate+kafka RSS peak, MB', toMb(rows.find((r) => r.name === 'tollgate+kafka')?.rssPeakBytes), {
-      op: '<=',
-      limit: 200,
-    }),
+    judge('tollgate+events RSS idle, MB', toMb(row('tollgate+events')?.rssIdleBytes), { op: '<=', limit: 100 }),
+    judge('tollgate+events RSS peak, MB', toMb(row('tollgate+events')?.rssPeakBytes), { op: '<=', limit: 200 }),
+    judge('tollgate+kafka RSS peak, MB', toMb(row('tollgate+kafka')?.rssPeakBytes), { op: '<=', limit: 200 }),
     // The security issue: JWT + RBAC + IP list + local QPS limit on the route, against the floor.
     judgeRounds(
       'tollgate+secure / bare-undici req/s (alternating, median)',
