@@ -27,8 +27,12 @@ export function renderValidator(): string {
     useDefaults: true,
     strict: false,
     code: { source: true, esm: true, lines: false },
+    // Each $defs entry of splitSchema() stays a function of its own.
+    inlineRefs: false,
+    // Errors carry their subschema (validator.ts reads anyOf's branches and a map's key patterns from it).
+    verbose: true,
   });
-  const code = standalone.default(ajv, ajv.compile(JSON.parse(jsonSchema())));
+  const code = standalone.default(ajv, ajv.compile(splitSchema(JSON.parse(jsonSchema()))));
   const helper = 'require("ajv/dist/runtime/ucs2length").default';
   if (code.split(helper).length > 2 || /require\(/.test(code.replace(helper, ''))) {
     throw new Error('the standalone validator requires a runtime helper renderValidator() does not provide');
@@ -42,6 +46,48 @@ function codePoints(s) {
 }
 `;
 }
+
+/** A subschema larger than this (as JSON) gets a validator function of its own. */
+const SPLIT_BYTES = 512;
+
+/**
+ * The schema as the validator is compiled from it: every object subschema larger than SPLIT_BYTES moves to
+ * `$defs` and is referenced from where it was, so ajv writes a function for each instead of one function for the
+ * whole config (780 KB of source). V8's Maglev compiler compiled that function again at every large reload, and
+ * the memory it took stayed with the process: RSS 580-700 MB after six reloads of a 5,000-service file, against
+ * ~200 MB with Maglev off (docs/operations.md, "Memory after large reloads"). A def is named by its JSON pointer
+ * in the published schema; identical subschemas (a service's and a canary group's upstream) share one def.
+ */
+export function splitSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  const names = new Map<string, string>();
+  const visit = (node: unknown, pointer: string): unknown => {
+    if (node === null || typeof node !== 'object') return node;
+    if (Array.isArray(node)) return node.map((item, i) => visit(item, `${pointer}/${i}`));
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      // Default values and enumerations are data, not schemas.
+      out[key] =
+        key === 'default' || key === 'const' || key === 'enum'
+          ? value
+          : visit(value, `${pointer}/${pointerToken(key)}`);
+    }
+    const json = JSON.stringify(out);
+    if (pointer === '' || out.type !== 'object' || json.length <= SPLIT_BYTES) return out;
+    let name = names.get(json);
+    if (name === undefined) {
+      name = pointer;
+      names.set(json, name);
+      defs[name] = out;
+    }
+    // The parent fills a missing property from its subschema's default (useDefaults): it stays beside the $ref.
+    const ref = `#/$defs/${encodeURIComponent(pointerToken(name))}`;
+    return { $ref: ref, ...(out.default !== undefined && { default: out.default }) };
+  };
+  return { ...(visit(schema, '') as Record<string, unknown>), $defs: defs };
+}
+
+const pointerToken = (s: string) => s.replaceAll('~', '~0').replaceAll('/', '~1');
 
 export function renderConfigReference(): string {
   return `# Config reference

@@ -14,16 +14,10 @@ import { validate } from './validate-config.js';
 export { schema as configJsonSchema };
 
 /** The value at a JSON pointer (an error's instancePath). */
-function valueAt(root: unknown, pointer: string, decode = (part: string) => part): unknown {
+function valueAt(root: unknown, pointer: string): unknown {
   let node: any = root;
-  for (const part of pointer.split('/').slice(1))
-    node = node?.[decode(part).replaceAll('~1', '/').replaceAll('~0', '~')];
+  for (const part of pointer.split('/').slice(1)) node = node?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
   return node;
-}
-
-/** The part of the schema an error's schemaPath points at: a URI fragment (`#/properties/…`, percent-encoded). */
-function schemaAt(schemaPath: string): unknown {
-  return valueAt(schema, schemaPath.replace(/^#/, ''), decodeURIComponent);
 }
 
 function allowedValues(branches: unknown): string {
@@ -53,16 +47,15 @@ export function schemaErrors(value: unknown): ConfigError[] {
     const path = e.instancePath;
     if (e.keyword === 'additionalProperties') {
       // A map whose keys must match a pattern (header names) refuses a key, rather than an unknown field.
-      const parent = schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '')) as
-        | { patternProperties?: object }
-        | undefined;
+      // The validator is compiled verbose (scripts/generate.ts): an error carries the subschema it failed.
+      const parent = e.parentSchema as { patternProperties?: object } | undefined;
       const keys = Object.keys(parent?.patternProperties ?? {});
       push(
         `${path}/${(e.params as { additionalProperty: string }).additionalProperty}`,
         keys.length ? `name must match pattern "${keys.join('" or "')}"` : 'unknown field',
       );
     } else if (e.keyword === 'anyOf') {
-      push(path, allowedValues(schemaAt(e.schemaPath)));
+      push(path, allowedValues(e.schema));
     } else if (anyOfPaths.has(path)) {
     } else if (e.keyword === 'pattern') {
       push(path, `${e.message} (got ${JSON.stringify(valueAt(value, path))})`);
