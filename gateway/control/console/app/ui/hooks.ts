@@ -37,18 +37,17 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
   const stale = !sameDeps(loadedFor.current, deps);
   useEffect(() => {
     const run = ++current.current;
-    const fresh = !sameDeps(loadedFor.current, deps);
     loadedFor.current = deps;
-    if (fresh) {
+    // New deps: what this render saw as data is the old deps' (stale), so it counts as none.
+    if (stale) {
       setData(undefined);
       setError(undefined);
       setLoading(true);
     }
+    const none = stale || data === undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let first = true;
     const once = async () => {
-      if (document.visibilityState !== 'hidden' || data === undefined || (fresh && first)) {
-        first = false;
+      if (document.visibilityState !== 'hidden' || none) {
         try {
           const value = await load();
           if (run !== current.current) return;
@@ -68,8 +67,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], everyMs?: nu
       clearTimeout(timer);
     };
   }, [...deps, tick]);
-  if (stale) return { data: undefined, error: undefined, loading: true, reload: () => setTick((t) => t + 1) };
-  return { data, error, loading, reload: () => setTick((t) => t + 1) };
+  const reload = () => setTick((t) => t + 1);
+  return stale ? { data: undefined, error: undefined, loading: true, reload } : { data, error, loading, reload };
 }
 
 function sameDeps(a: unknown[], b: unknown[]): boolean {
