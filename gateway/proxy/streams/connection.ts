@@ -1,8 +1,8 @@
 /**
  * One TCP connection through a stream: from the client's PROXY header (when a trusted balancer sends one), IP
  * lists and limits, through TLS termination or a ClientHello read for SNI routing, to a target picked by the
- * upstream's balancer; then both sockets are piped with backpressure until one side is done (the target's reads
- * into a buffer of the connection's own, target-reads.ts). One access event when it ends, refused or proxied.
+ * upstream's balancer; then both sockets are piped with backpressure until one side is done, each chunk freed
+ * once written (write-then-free.ts). One access event when it ends, refused or proxied.
  */
 import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -11,6 +11,7 @@ import { errors } from '../../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import type { LiveSet } from '../net/live-set.ts';
+import { writeThenFree } from '../net/write-then-free.ts';
 import { classifyUpstreamError } from '../stages/proxy/classify.ts';
 import { recordFailure } from '../stages/proxy/outcome.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -22,7 +23,6 @@ import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamR
 import { readPrefix } from './prefix.ts';
 import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
 import { upstreamEndpoint } from './target-address.ts';
-import { TargetReads } from './target-reads.ts';
 
 /** What a connection needs of the stream listeners it came through. */
 export interface StreamHooks {
@@ -172,9 +172,7 @@ export class StreamConnection {
     target.active++;
     this.connectStartMs = performance.now();
     const { host, port, servername } = upstreamEndpoint(target, pool);
-    const readBytes = this.stream.config.read_buffer_bytes;
-    const reads = pool.tls === undefined && readBytes > 0 ? new TargetReads(readBytes) : undefined;
-    const raw = connect({ host, port, allowHalfOpen: true, onread: reads?.onread });
+    const raw = connect({ host, port, allowHalfOpen: true });
     raw.setNoDelay(true);
     const send = this.stream.config.proxy_protocol.send;
     if (send !== 'off') {
@@ -210,15 +208,16 @@ export class StreamConnection {
       raw.setTimeout(0);
       pool.passive.recordSuccess(target);
       breaker?.recordOutcome(performance.now(), false);
-      this.#pipe(client, upstream, first, reads);
+      this.#pipe(client, upstream, first);
     });
   }
 
   /**
    * Each direction by hand rather than with pipe(): counted as it goes, its source paused while the other side is
    * full, its end passed on (a half-close), with plain listeners instead of the dozen pipe() adds and takes off.
+   * Each chunk's memory is freed once it is written (write-then-free.ts).
    */
-  #pipe(client: Socket, upstream: Socket, first: Buffer, reads: TargetReads | undefined): void {
+  #pipe(client: Socket, upstream: Socket, first: Buffer): void {
     this.#piped = true;
     this.#hooks.metrics.of(this.stream.name).open.inc();
     if (first.length > 0) {
@@ -228,22 +227,18 @@ export class StreamConnection {
     const resumeClient = () => client.resume();
     client.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
-      if (upstream.destroyed || upstream.write(chunk)) return;
+      if (upstream.destroyed || writeThenFree(upstream, chunk)) return;
       client.pause();
       upstream.once('drain', resumeClient);
     });
     client.resume(); // paused when its PROXY header or ClientHello was read
     const resumeUpstream = () => upstream.resume();
-    const toClient = (chunk: Buffer): boolean => {
+    upstream.on('data', (chunk: Buffer) => {
       this.bytesOut += chunk.length;
-      if (client.destroyed) return true;
-      const more = client.write(chunk);
-      reads?.written(client);
-      if (!more) client.once('drain', resumeUpstream);
-      return more;
-    };
-    if (reads !== undefined) reads.pipeTo(toClient);
-    else upstream.on('data', (chunk: Buffer) => void (toClient(chunk) || upstream.pause()));
+      if (client.destroyed || writeThenFree(client, chunk)) return;
+      upstream.pause();
+      client.once('drain', resumeUpstream);
+    });
     const clientEnded = () => {
       this.reason ??= 'client';
       upstream.end();

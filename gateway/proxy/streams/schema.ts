@@ -150,15 +150,6 @@ export const StreamSchema = Type.Object(
           'untouched; a name no route has goes to `upstream`, or is closed without one. Not with `tls`.',
       }),
     ),
-    read_buffer_bytes: Type.Integer({
-      minimum: 0,
-      maximum: 1048576,
-      default: 16384,
-      description:
-        'Bytes a connection reads from a plaintext target at a time into a buffer of its own, reused from read to ' +
-        "read (like nginx's proxy_buffer_size): held per open connection, it spares the garbage of a new buffer " +
-        "per read; 0 = Node's own reads, a new buffer each (default 16384).",
-    }),
     proxy_protocol: ProxyProtocolSchema,
     acl: AclSchema,
     limits: LimitsSchema,

@@ -4,7 +4,7 @@
  * unanswered, a message too big, shutdown) and the interim events of a connection that stays open. Its state is
  * fields of one object and its listeners are made once: an idle connection costs little beyond its two sockets.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RequestContext } from '../context.ts';
 import type { CompiledRoute } from '../snapshot.ts';
@@ -14,6 +14,7 @@ import { stateOf, type Runtime } from '../runtime.ts';
 import { interimRecord } from '../events/access-event.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import { LiveSet } from '../net/live-set.ts';
+import { writeThenFree } from '../net/write-then-free.ts';
 
 /** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
 export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
@@ -23,6 +24,8 @@ export class OpenTunnel {
   readonly #route: CompiledRoute;
   readonly #client: ClientSide;
   readonly #upstreamSocket: Socket;
+  /** A socket's chunks are the tunnel's to free once written; an HTTP/2 stream's may be views of its session's. */
+  readonly #freeClientChunks: boolean;
   readonly #fromClient = new FrameTracker();
   readonly #toClient = new FrameTracker();
   /** The target and the limits let go of the connection. */
@@ -60,6 +63,7 @@ export class OpenTunnel {
     this.#route = route;
     this.#client = client;
     this.#upstreamSocket = upstream;
+    this.#freeClientChunks = client instanceof Socket;
     this.#release = release;
     if (ctx.recorded) {
       ctx.messagesIn = this.#fromClient;
@@ -86,7 +90,7 @@ export class OpenTunnel {
   readonly #fromClientData = (chunk: Buffer): void => {
     const upstream = this.#upstreamSocket;
     if (upstream.destroyed || !this.#seen(this.#fromClient, chunk)) return;
-    if (!upstream.write(chunk)) {
+    if (!(this.#freeClientChunks ? writeThenFree(upstream, chunk) : upstream.write(chunk))) {
       this.#client.pause();
       upstream.once('drain', this.#resumeClient);
     }
@@ -96,7 +100,7 @@ export class OpenTunnel {
   readonly #fromUpstreamData = (chunk: Buffer): void => {
     const client = this.#client;
     if (client.destroyed || this.#closeSent || !this.#seen(this.#toClient, chunk)) return;
-    if (!client.write(chunk)) {
+    if (!writeThenFree(client, chunk)) {
       this.#upstreamSocket.pause();
       client.once('drain', this.#resumeUpstream);
     }
