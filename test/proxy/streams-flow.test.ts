@@ -1,14 +1,14 @@
 // TCP streams pass each chunk on and free its memory once written (write-then-free.ts): a client that does not
 // read for a while leaves many writes pending, and not a byte may change before or after they are done. The other
 // way, a target that does not read holds the client back: the gateway reads no more than it can pass on. Both
-// directions plain and, for a client that speaks TLS to the gateway, through its TLS socket's plaintext.
+// directions plain, with TLS between client and gateway, and with TLS between gateway and target.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect, type Server as TlsServer } from 'node:tls';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
@@ -34,38 +34,59 @@ function flood(socket: Socket, total = FLOOD_BYTES): void {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-streams-flow-'));
-const front = issue(dir, makeCa(dir), { cn: 'flow.test', dns: ['flow.test'] });
+const ca = makeCa(dir);
+const front = issue(dir, ca, { cn: 'flow.test', dns: ['flow.test'] });
 
 let target: TcpServer;
 let slowReader: TcpServer;
+/** The same two behind TLS: the gateway's upstream side is then a TLS socket. */
+let tlsTarget: TlsServer;
+let tlsSlowReader: TlsServer;
 /** What each of slowReader's connections got, once its client ended, in the order they came. */
 const uploads: ((data: Buffer) => void)[] = [];
 let gw: TestGateway;
 
+/** Reads nothing for a second, then all until the client's end: handed to the next of `uploads`. */
+function readSlowly(socket: Socket): void {
+  socket.pause();
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('end', () => {
+    uploads.shift()?.(Buffer.concat(chunks));
+    socket.end();
+  });
+  setTimeout(() => socket.resume(), 1000);
+}
+
+async function tlsServer(handler: (socket: Socket) => void): Promise<TlsServer> {
+  const server = createTlsServer({ cert: readFileSync(front.cert), key: readFileSync(front.key) }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
 before(async () => {
   target = await tcpServer('', (socket) => flood(socket));
-  slowReader = await tcpServer('', (socket) => {
-    socket.pause();
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('end', () => {
-      uploads.shift()?.(Buffer.concat(chunks));
-      socket.end();
-    });
-    setTimeout(() => socket.resume(), 1000);
-  });
-  const stream = (name: string, port: number, tls = false) => ({
+  slowReader = await tcpServer('', readSlowly);
+  tlsTarget = await tlsServer((socket) => flood(socket));
+  tlsSlowReader = await tlsServer(readSlowly);
+  const stream = (name: string, port: number, tls: 'client' | 'target' | 'none') => ({
     name,
     listen: '127.0.0.1:0',
-    ...(tls ? { tls: { certificates: [front] } } : {}),
-    upstream: { targets: [{ url: `tcp://127.0.0.1:${port}` }] },
+    ...(tls === 'client' ? { tls: { certificates: [front] } } : {}),
+    upstream: {
+      targets: [{ url: `tcp://127.0.0.1:${port}` }],
+      ...(tls === 'target' ? { tls: { ca_file: ca.cert, server_name: 'flow.test' } } : {}),
+    },
   });
+  const portOf = (s: TlsServer) => (s.address() as AddressInfo).port;
   gw = await startGateway({
     streams: [
-      stream('download', target.port),
-      stream('download-tls', target.port, true),
-      stream('upload', slowReader.port),
-      stream('upload-tls', slowReader.port, true),
+      stream('download', target.port, 'none'),
+      stream('download-tls', target.port, 'client'),
+      stream('download-tls-target', portOf(tlsTarget), 'target'),
+      stream('upload', slowReader.port, 'none'),
+      stream('upload-tls', slowReader.port, 'client'),
+      stream('upload-tls-target', portOf(tlsSlowReader), 'target'),
     ],
   });
 });
@@ -87,9 +108,11 @@ after(async () => {
   await gw?.close();
   await target?.close();
   await slowReader?.close();
+  tlsTarget?.close();
+  tlsSlowReader?.close();
 });
 
-for (const name of ['download', 'download-tls']) {
+for (const name of ['download', 'download-tls', 'download-tls-target']) {
   test(`${name}: a client that stops reading, then reads on, gets every byte in order, and it is counted`, async () => {
     const client = await connectTo(name);
     client.pause();
@@ -108,7 +131,7 @@ for (const name of ['download', 'download-tls']) {
   });
 }
 
-for (const name of ['upload', 'upload-tls'])
+for (const name of ['upload', 'upload-tls', 'upload-tls-target'])
   test(`${name}: a target that stops reading holds the client back, then gets every byte, counted`, async () => {
     const uploaded = new Promise<Buffer>((r) => uploads.push(r));
     const client = await connectTo(name);
