@@ -172,8 +172,8 @@ export class StreamConnection {
     target.active++;
     this.connectStartMs = performance.now();
     const { host, port, servername } = upstreamEndpoint(target, pool);
-    const raw = connect({ host, port, allowHalfOpen: true });
-    raw.setNoDelay(true);
+    // noDelay as an option: set once connected (setNoDelay() now sets it, and Node sets it again on connect).
+    const raw = connect({ host, port, allowHalfOpen: true, noDelay: true });
     const send = this.stream.config.proxy_protocol.send;
     if (send !== 'off') {
       const endpoints = {
