@@ -10,9 +10,10 @@
 import type { Writable } from 'node:stream';
 
 /**
- * `to.write(chunk)`, then, once written, `chunk`'s ArrayBuffer detached. Only for a chunk no one else holds:
- * a 'data' chunk of a socket without `onread`. One that does not span its whole ArrayBuffer (a slice of a pooled or
- * reused buffer) is written as it is.
+ * `to.write(chunk)`, then, once written (a Writable is done with a chunk when its callback runs), `chunk`'s
+ * ArrayBuffer detached. Only for a chunk no one else holds: a 'data' chunk of a net or TLS socket without `onread`,
+ * not an HTTP/2 stream's, which can be a view of its session's buffer. One that does not span its whole ArrayBuffer
+ * (a slice of a pooled or reused buffer) is written as it is.
  */
 export function writeThenFree(to: Writable, chunk: Buffer): boolean {
   const buffer = chunk.buffer;
