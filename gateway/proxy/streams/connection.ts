@@ -172,7 +172,7 @@ export class StreamConnection {
     target.active++;
     this.connectStartMs = performance.now();
     const { host, port, servername } = upstreamEndpoint(target, pool);
-    // noDelay as an option: set once connected (setNoDelay() now sets it, and Node sets it again on connect).
+    // noDelay as an option, set once connected: setNoDelay() before the connect sets it at once and again on connect.
     const raw = connect({ host, port, allowHalfOpen: true, noDelay: true });
     const send = this.stream.config.proxy_protocol.send;
     if (send !== 'off') {
