@@ -255,4 +255,4 @@ async function waitForReady(
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms; stderr:\n${stderr()}`);
 }
 
-export { freePort } from './ports.ts';
+export { closedPort, freePort } from './ports.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { join } from 'node:path';
-import { freePort, runCli, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { closedPort, freePort, runCli, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 
 async function occupy(port: number): Promise<Server> {
   const s = createServer();
@@ -40,7 +40,7 @@ for (const workers of [1, 2]) {
       // the
       // process alive.
       const dir = tempDir();
-      const closed = await freePort();
+      const closed = await closedPort();
       const file = writeYaml(dir, 'tollgate.yaml', {
         workers,
         proxy: { listen: '127.0.0.1:0' },

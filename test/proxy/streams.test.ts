@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
-import { freePort } from '../helpers/ports.ts';
+import { closedPort, freePort } from '../helpers/ports.ts';
 import { received, roundTrip, readBytes, tcpConnect, tcpServer, type TcpServer } from '../helpers/tcp.ts';
 
 let a: TcpServer;
@@ -31,7 +31,7 @@ before(async () => {
   a = await tcpServer('a:');
   b = await tcpServer('b:');
   plain = await tcpServer();
-  deadPort = await freePort();
+  deadPort = await closedPort();
   config = {
     streams: [
       stream('pair', {}, [`tcp://127.0.0.1:${a.port}`, `tcp://127.0.0.1:${b.port}`]),
@@ -204,7 +204,7 @@ test('graceful shutdown: open connections work on through the drain, then are cu
 });
 
 test('active health: TCP connects find a dead target before any client is sent to it', async () => {
-  const dead = await freePort();
+  const dead = await closedPort();
   const checked = await startGateway({
     streams: [
       stream(

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { eventsWhere } from '../helpers/events.ts';
 import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { OTLP_HTTP, parentOf, skipWithoutJaeger, tag, traceOf, tracesOfService } from '../helpers/jaeger.ts';
-import { freePort } from '../helpers/ports.ts';
+import { closedPort } from '../helpers/ports.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 const SERVICE_NAME = `tollgate-test-${randomBytes(4).toString('hex')}`;
@@ -27,7 +27,7 @@ before(async () => {
   process.env.OTEL_SERVICE_NAME = SERVICE_NAME;
   process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
   up = await startUpstream('up');
-  const dead = await freePort();
+  const dead = await closedPort();
   config = {
     tracing: { enabled: true, sample_ratio: 1 },
     services: [
