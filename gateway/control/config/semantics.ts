@@ -10,6 +10,7 @@ import { checkRoutePaths } from '../../proxy/stages/route-match/semantics.ts';
 import { ownEscapedSlashes } from '../../proxy/stages/route-match/schema.ts';
 import { checkListeners as checkProxyListeners } from '../../proxy/listeners/semantics.ts';
 import { checkStreams } from '../../proxy/streams/semantics.ts';
+import { checkSelfTargets } from '../../proxy/upstream/self-targets.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -40,6 +41,7 @@ export function checkSemantics(config: Config, env: NodeJS.ProcessEnv = process.
   guard(() => checkClientTimeouts(config, err));
   guard(() => checkTrustedProxies(config, err));
   guard(() => checkStreams(config, err, env));
+  guard(() => checkSelfTargets(config, err));
   if (!Array.isArray(config.services)) return errors;
   const services = new Map<string, number>();
   const routeNames = new Map<string, string>();
