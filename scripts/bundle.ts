@@ -29,7 +29,7 @@ const BUNDLE_DIR = 'dist/bundle';
  * sink failed to start when it was bundled), and ioredis's classes came out of esbuild's CommonJS
  * interop as undefined ("Redis is not a constructor" with a Redis store).
  */
-const EXTERNAL = ['@platformatic/wasm-utils', 'ioredis', '@opentelemetry/exporter-trace-otlp-grpc'];
+const EXTERNAL = ['@platformatic/wasm-utils', 'ioredis', '@opentelemetry/otlp-grpc-exporter-base'];
 
 /**
  * Bundled package modules that name their own location, and why each is safe.

@@ -1,16 +1,14 @@
 /**
- * The OTLP exporter's thread (started by thread-exporter.ts): spans arrive as plain data (span-wire.ts), and the
- * exporter the environment names serializes and sends them from here. Its serializer, its HTTP or gRPC client and
- * their garbage stay off the proxy thread, where a few exports a second had the hot socket-writing functions
- * deoptimised and recompiled over and over (docs/decisions/0012-tracing.md).
+ * The OTLP exporter's thread (started by thread-exporter.ts): each batch arrives as its serialized request body, and
+ * the transport of the protocol the environment names sends it from here. The HTTP or gRPC client and its garbage
+ * stay off the proxy thread, where a few exports a second had the hot socket-writing functions deoptimised and
+ * recompiled over and over (docs/decisions/0012-tracing.md).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ExportResultCode } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { releaseHeap } from '../release-heap.ts';
 import { lowerThisThreadsPriority } from '../worker-thread.ts';
-import { otlpExporter } from './otlp-exporter.ts';
-import { SpanReader } from './span-wire.ts';
+import { otlpSender } from './otlp-exporter.ts';
 import type { ExporterThreadOptions, FromExporter, ToExporter } from './thread-exporter.ts';
 
 // A little below the proxy thread: at the same priority it took its fair share of a core the gateway was held to,
@@ -24,22 +22,19 @@ const options = workerData as ExporterThreadOptions;
 const post = (message: FromExporter) => port.postMessage(message);
 
 try {
-  const exporter = await otlpExporter(process.env);
-  const reader = new SpanReader(resourceFromAttributes(options.resourceAttributes));
+  const exporter = await otlpSender(options.protocol);
   port.on('message', (m: ToExporter) => {
     if (m.op === 'shutdown') {
       exporter.shutdown().finally(() => post({ type: 'shut' }));
       return;
     }
-    exporter.export(
-      m.spans.map((w) => reader.read(w)),
-      (result) =>
-        post({
-          type: 'exported',
-          id: m.id,
-          ok: result.code === ExportResultCode.SUCCESS,
-          error: result.error?.message,
-        }),
+    exporter.export(m.batch, (result) =>
+      post({
+        type: 'exported',
+        id: m.id,
+        ok: result.code === ExportResultCode.SUCCESS,
+        error: result.error?.message,
+      }),
     );
   });
   post({ type: 'ready' });

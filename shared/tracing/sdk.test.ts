@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ROOT_CONTEXT, type SpanContext } from '@opentelemetry/api';
+import { type SpanContext, SpanKind } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { samplingRuleFromEnv, startTracingSdk } from './sdk.ts';
@@ -58,7 +58,7 @@ test('stopping while the backend refuses the last batch: the spans count as fail
     warn,
     exporter: refused,
   });
-  sdk.tracer.startSpan('last', {}, sdk.sampledContext(ROOT_CONTEXT)).end();
+  sdk.startSpan('last', SpanKind.SERVER, undefined, Date.now(), {}).end();
   await sdk.shutdown(1000);
   assert.equal(sdk.counts.failed, 1);
 });

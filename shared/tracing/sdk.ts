@@ -7,7 +7,7 @@
  * or what the backend does not take, is counted and dropped; nothing waits for the backend.
  */
 import { hostname } from 'node:os';
-import { type Context, createContextKey, type SpanContext } from '@opentelemetry/api';
+import type { Attributes, Context, SpanContext, SpanKind } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -17,8 +17,6 @@ import {
   ParentBasedSampler,
   type ReadableSpan,
   type Sampler,
-  SamplingDecision,
-  type SamplingResult,
   type Span,
   type SpanExporter,
   type SpanProcessor,
@@ -27,6 +25,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { Tracer } from '@opentelemetry/api';
 import { ThreadExporter } from './thread-exporter.ts';
+import { type RecordedSpan, SpanRecorder } from './recorded-span.ts';
 
 export interface SpanCounts {
   /** Spans the backend took. */
@@ -38,15 +37,25 @@ export interface SpanCounts {
 }
 
 export interface TracingSdk {
+  /** The SDK's tracer (the collector's batches). */
   readonly tracer: Tracer;
+  /**
+   * A span the gateway decided to sample (`sampled`), child of `parent` or the root of a new trace, from `startMs`
+   * (epoch milliseconds): a plain record (recorded-span.ts), batched and exported as the tracer's spans are.
+   */
+  startSpan(
+    name: string,
+    kind: SpanKind,
+    parent: SpanContext | undefined,
+    startMs: number,
+    attributes: Attributes,
+  ): RecordedSpan;
   readonly counts: SpanCounts;
   /**
    * The sampling decision for a span with this parent (undefined: a root), taken without the SDK: an unsampled
-   * request then makes no SDK span at all (gateway/proxy/tracing/spans.ts). A span started with the context that
-   * `sampledContext` returns is recorded without the sampler asking again.
+   * request then makes no span at all (gateway/proxy/tracing/spans.ts); a sampled one is a `startSpan`.
    */
   sampled(parent: SpanContext | undefined): boolean;
-  sampledContext(context: Context): Context;
   /** The ratio of a reload's tracing.sample_ratio; undefined: the OTEL_TRACES_SAMPLER default. */
   setSampleRatio(ratio: number | undefined): void;
   shutdown(timeoutMs: number): Promise<void>;
@@ -110,12 +119,9 @@ export function samplerFor(rule: SamplingRule): Sampler {
   return rule.parentBased ? new ParentBasedSampler({ root }) : root;
 }
 
-const DECIDED = createContextKey('tollgate sampled');
-const SAMPLED: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED };
-
 /**
- * Delegates to the sampler the serving config asks for, so a reload changes sampling without a new provider; a span
- * the gateway already decided to sample (sampledContext) is sampled without asking again.
+ * Delegates to the sampler the serving config asks for, so a reload changes sampling without a new provider (the
+ * tracer's spans; the gateway's decide by `sampled`, under the same rule).
  */
 class ReloadableSampler implements Sampler {
   current: Sampler;
@@ -129,7 +135,6 @@ class ReloadableSampler implements Sampler {
     this.current = samplerFor(rule);
   }
   shouldSample(...args: Parameters<Sampler['shouldSample']>) {
-    if (args[0].getValue(DECIDED) === true) return SAMPLED;
     return this.current.shouldSample(...args);
   }
   toString(): string {
@@ -236,9 +241,7 @@ export async function startTracingSdk(options: {
     )
     .merge(detected);
   // Serialized and sent from a thread of its own (thread-exporter.ts); tests may pass an exporter to run here.
-  const thread = options.exporter
-    ? undefined
-    : await ThreadExporter.start(env, { resourceAttributes: resource.attributes }, options.warn);
+  const thread = options.exporter ? undefined : await ThreadExporter.start(env, options.warn);
   const exporter = options.exporter ?? thread!;
   const maxQueueSize = options.maxQueueSpans;
   const queue: Queue = { pending: 0 };
@@ -249,20 +252,18 @@ export async function startTracingSdk(options: {
     scheduledDelayMillis: envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000),
     exportTimeoutMillis: envInt(env, 'OTEL_BSP_EXPORT_TIMEOUT', 30000),
   });
-  const provider = new TracerProvider({
-    resource,
-    sampler,
-    spanProcessors: [new BoundedProcessor(batch, maxQueueSize, queue, counts)],
-  });
+  const bounded = new BoundedProcessor(batch, maxQueueSize, queue, counts);
+  const provider = new TracerProvider({ resource, sampler, spanProcessors: [bounded] });
+  const recorder = new SpanRecorder(resource, { name: 'tollgate', version: options.version }, bounded);
   return {
     tracer: provider.getTracer('tollgate', options.version),
+    startSpan: (name, kind, parent, startMs, attributes) => recorder.start(name, kind, parent, startMs, attributes),
     counts,
     sampled: (parent) => {
       const { parentBased, ratio } = sampler.rule;
       if (parentBased && parent !== undefined) return (parent.traceFlags & 1) === 1;
       return ratio >= 1 || (ratio > 0 && Math.random() < ratio);
     },
-    sampledContext: (context) => context.setValue(DECIDED, true),
     setSampleRatio,
     shutdown: async (timeoutMs) => {
       if (thread) thread.shutdownMs = timeoutMs;

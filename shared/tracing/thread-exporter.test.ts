@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ThreadExporter } from './thread-exporter.ts';
 
@@ -19,11 +20,14 @@ test('batches go out from the thread over OTLP/HTTP; a thread that dies is repla
   t.after(() => receiver.close());
   const { port } = receiver.address() as { port: number };
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` };
-  const exporter = await ThreadExporter.start(env, { resourceAttributes: { 'service.name': 'thread-test' } }, () => {});
+  const exporter = await ThreadExporter.start(env, () => {});
   t.after(() => exporter.shutdown());
 
   const memory = new InMemorySpanExporter();
-  const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] }).getTracer('t');
+  const tracer = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'thread-test' }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  }).getTracer('t');
   const send = (name: string) => {
     tracer.startSpan(name).end();
     const spans = memory.getFinishedSpans().slice(-1);
@@ -33,7 +37,7 @@ test('batches go out from the thread over OTLP/HTTP; a thread that dies is repla
   assert.equal((await send('first-batch')).code, ExportResultCode.SUCCESS);
   assert.equal(bodies.length, 1);
   assert.ok(bodies[0].includes('first-batch'), 'the span, in the protobuf body');
-  assert.ok(bodies[0].includes('thread-test'), "the process's resource with it");
+  assert.ok(bodies[0].includes('thread-test'), "the spans' resource with it");
 
   await exporter.crashThread();
   assert.equal((await send('after-crash')).code, ExportResultCode.SUCCESS, 'a new thread sent it');
@@ -42,7 +46,7 @@ test('batches go out from the thread over OTLP/HTTP; a thread that dies is repla
 
 test('an unknown OTLP protocol fails the start with the reason', async () => {
   await assert.rejects(
-    ThreadExporter.start({ OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' }, { resourceAttributes: {} }, () => {}),
+    ThreadExporter.start({ OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' }, () => {}),
     /OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon: expected grpc, http\/protobuf or http\/json/,
   );
 });

@@ -1,19 +1,19 @@
 /**
- * A SpanExporter that hands each batch to a thread of its own (otlp-exporter-thread.ts), which serializes it and
- * sends it over OTLP. The batch processor calls it as it would the OTLP exporter, and hears back when the backend
- * took the batch or did not. A thread that dies fails the batches it held; the next batch starts another.
+ * A SpanExporter that serializes each batch into its OTLP request body here and hands the bytes to a thread of its
+ * own (otlp-exporter-thread.ts), which sends them. The batch processor calls it as it would the OTLP exporter, and
+ * hears back when the backend took the batch or did not. A thread that dies fails the batches it held; the next
+ * batch starts another.
  */
 import { Worker } from 'node:worker_threads';
-import type { Attributes } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { threadEntry } from '../worker-thread.ts';
-import { toWire, type WireSpan } from './span-wire.ts';
+import { batchSerializer, otlpProtocol, type OtlpProtocol, type SerializedBatch } from './otlp-exporter.ts';
 
 export interface ExporterThreadOptions {
-  resourceAttributes: Attributes;
+  protocol: OtlpProtocol;
 }
-export type ToExporter = { op: 'export'; id: number; spans: WireSpan[] } | { op: 'shutdown' };
+export type ToExporter = { op: 'export'; id: number; batch: SerializedBatch } | { op: 'shutdown' };
 export type FromExporter =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
@@ -25,6 +25,7 @@ type Env = Record<string, string | undefined>;
 export class ThreadExporter implements SpanExporter {
   readonly #env: Record<string, string>;
   readonly #options: ExporterThreadOptions;
+  readonly #serialize: (spans: ReadableSpan[]) => SerializedBatch;
   readonly #warn: (message: string) => void;
   #worker: Promise<Worker> | undefined;
   readonly #pending = new Map<number, (result: ExportResult) => void>();
@@ -34,15 +35,22 @@ export class ThreadExporter implements SpanExporter {
   /** Called when the thread says its exporter shut down. */
   #onShut: (() => void) | undefined;
 
-  private constructor(env: Env, options: ExporterThreadOptions, warn: (message: string) => void) {
+  private constructor(
+    env: Env,
+    protocol: OtlpProtocol,
+    serialize: (spans: ReadableSpan[]) => SerializedBatch,
+    warn: (message: string) => void,
+  ) {
     this.#env = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-    this.#options = options;
+    this.#options = { protocol };
+    this.#serialize = serialize;
     this.#warn = warn;
   }
 
-  /** Resolves once the thread's exporter is made; rejects with its error (an unknown protocol). */
-  static async start(env: Env, options: ExporterThreadOptions, warn: (message: string) => void) {
-    const exporter = new ThreadExporter(env, options, warn);
+  /** Resolves once the thread's sender is made; rejects with its error (an unknown protocol). */
+  static async start(env: Env, warn: (message: string) => void) {
+    const protocol = otlpProtocol(env);
+    const exporter = new ThreadExporter(env, protocol, await batchSerializer(protocol), warn);
     await exporter.#thread();
     return exporter;
   }
@@ -50,9 +58,13 @@ export class ThreadExporter implements SpanExporter {
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     const id = ++this.#nextId;
     this.#pending.set(id, done);
-    const message: ToExporter = { op: 'export', id, spans: spans.map(toWire) };
+    const batch = this.#serialize(spans);
+    // Moved to the thread, not copied; a view into a larger buffer is copied out first (moving would take it all).
+    const whole = batch.bytes.byteOffset === 0 && batch.bytes.byteLength === batch.bytes.buffer.byteLength;
+    if (!whole) batch.bytes = batch.bytes.slice();
+    const message: ToExporter = { op: 'export', id, batch };
     this.#thread().then(
-      (worker) => worker.postMessage(message),
+      (worker) => worker.postMessage(message, [batch.bytes.buffer as ArrayBuffer]),
       (error: Error) => this.#settle(id, { code: ExportResultCode.FAILED, error }),
     );
   }

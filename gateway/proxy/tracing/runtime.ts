@@ -37,11 +37,7 @@ export class ProcessTracing {
     }
     if (this.#sdk !== undefined) {
       this.#sdk.setSampleRatio(config.sample_ratio);
-      this.#runtime.tracing = {
-        tracer: this.#sdk.tracer,
-        sampled: this.#sdk.sampled,
-        sampledContext: this.#sdk.sampledContext,
-      };
+      this.#runtime.tracing = { sampled: this.#sdk.sampled, startSpan: this.#sdk.startSpan };
       return;
     }
     this.#loading ??= this.#load(config);

@@ -7,16 +7,14 @@
  */
 import {
   type Attributes,
-  type Context,
   createTraceState,
-  ROOT_CONTEXT,
   type Span,
   type SpanContext,
   SpanKind,
   SpanStatusCode,
   trace,
-  type Tracer,
 } from '@opentelemetry/api';
+import type { TracingSdk } from '../../../shared/tracing/sdk.ts';
 import { RandomPool } from '../../../shared/uuid-text.ts';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
@@ -24,13 +22,7 @@ import { addKnownHeaderNames } from '../upstream/undici.ts';
 import type { StreamConnection } from '../streams/connection.ts';
 
 /** What the request path needs of tracing while it is on (tracing/runtime.ts keeps it on the Runtime). */
-export interface RequestTracing {
-  tracer: Tracer;
-  /** The sampling decision for a span with this parent, taken without making a span (TracingSdk.sampled). */
-  sampled(parent: SpanContext | undefined): boolean;
-  /** A context whose spans are sampled without the sampler asking again. */
-  sampledContext(context: Context): Context;
-}
+export type RequestTracing = Pick<TracingSdk, 'sampled' | 'startSpan'>;
 
 // The gateway sets these on upstream requests while tracing: known to undici, their names are not checked each time.
 addKnownHeaderNames(['traceparent', 'tracestate']);
@@ -108,11 +100,6 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const route = httpRoute(ctx);
   const grpcMethod = ctx.grpc ? ctx.path : undefined;
   const name = grpcMethod !== undefined ? grpcMethod.slice(1) : route !== undefined ? `${method} ${route}` : method;
-  ctx.span = tracing.tracer.startSpan(
-    name,
-    { kind: SpanKind.SERVER, startTime: performance.timeOrigin + ctx.startMs },
-    tracing.sampledContext(parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent)),
-  );
   const attributes: Attributes = {
     'http.request.method': method,
     'url.scheme': ctx.tlsVersion === '' ? 'http' : 'https',
@@ -128,7 +115,7 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
     attributes['rpc.service'] = service;
     attributes['rpc.method'] = rpcMethod;
   }
-  ctx.span.setAttributes(attributes);
+  ctx.span = tracing.startSpan(name, SpanKind.SERVER, parent, performance.timeOrigin + ctx.startMs, attributes);
   return ctx.span;
 }
 
@@ -168,14 +155,11 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
   };
   if (attempt > 0) attributes['http.request.resend_count'] = attempt;
   const tracing = ctx.snapshot.runtime.tracing!;
-  const span = tracing.tracer.startSpan(
-    ctx.req.method ?? 'GET',
-    { kind: SpanKind.CLIENT, attributes },
-    tracing.sampledContext(trace.setSpan(ROOT_CONTEXT, server)),
-  );
+  const now = performance.timeOrigin + performance.now();
+  const span = tracing.startSpan(ctx.req.method ?? 'GET', SpanKind.CLIENT, server.spanContext(), now, attributes);
   const sc = span.spanContext();
-  headers.traceparent = `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`;
-  const state = sc.traceState?.serialize() ?? server.spanContext().traceState?.serialize();
+  headers.traceparent = `00-${sc.traceId}-${sc.spanId}-01`;
+  const state = sc.traceState?.serialize();
   if (state) headers.tracestate = state;
   else delete headers.tracestate;
   return span;
@@ -231,10 +215,11 @@ export function endServerSpan(ctx: RequestContext, status: number): string {
 
 /**
  * A TCP connection's SERVER span, made when it ends (nothing comes in to continue: a stream reads no trace context),
- * from its accept to its end; returns its trace id for the access event, '' while tracing is off.
+ * from its accept to its end; returns its trace id for the access event, '' while tracing is off or when the
+ * connection is not sampled.
  */
 export function streamSpan(tracing: RequestTracing | undefined, c: StreamConnection): string {
-  if (tracing === undefined) return '';
+  if (tracing === undefined || !tracing.sampled(undefined)) return '';
   const attributes: Attributes = {
     'network.transport': 'tcp',
     'client.address': c.clientIp,
@@ -249,11 +234,13 @@ export function streamSpan(tracing: RequestTracing | undefined, c: StreamConnect
   if (c.tlsVersion !== '') attributes['tls.protocol.version'] = c.tlsVersion;
   const reason = c.reason ?? c.refusal;
   if (reason !== undefined) attributes['tollgate.close_reason'] = reason;
-  const span = tracing.tracer.startSpan(`tcp ${c.stream.name}`, {
-    kind: SpanKind.SERVER,
-    startTime: performance.timeOrigin + c.startMs,
+  const span = tracing.startSpan(
+    `tcp ${c.stream.name}`,
+    SpanKind.SERVER,
+    undefined,
+    performance.timeOrigin + c.startMs,
     attributes,
-  });
+  );
   if (c.errorCode !== undefined) {
     span.setAttribute('error.type', c.errorCode);
     if (c.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

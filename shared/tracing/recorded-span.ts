@@ -1,0 +1,163 @@
+/**
+ * The gateway's sampled spans: plain records that the request path fills and the SDK's batch processor and OTLP
+ * serializers take as they take the SDK's own spans (a ReadableSpan each). The SDK's Span checks every attribute,
+ * converts every time and asks a context for its parent, about a third of what 100% sampling cost on the proxy
+ * thread (`--cpu-prof`, docs/decisions/0012-tracing.md); the gateway sets attributes of known types and knows each
+ * span's parent and times, so its spans skip that. The SDK's own spans remain for the collector's batches.
+ */
+import type {
+  Attributes,
+  AttributeValue,
+  Exception,
+  HrTime,
+  Link,
+  Span,
+  SpanContext,
+  SpanKind,
+  SpanStatus,
+  TimeInput,
+} from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
+import { RandomPool } from '../uuid-text.ts';
+
+/** Milliseconds since the epoch (performance.timeOrigin + performance.now()) as [seconds, nanoseconds]. */
+export function hrTimeOf(epochMs: number): HrTime {
+  const seconds = Math.floor(epochMs / 1000);
+  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
+}
+
+const NO_EVENTS: TimedEvent[] = [];
+const NO_LINKS: Link[] = [];
+const UNSET: SpanStatus = { code: 0 };
+
+export class RecordedSpan implements Span, ReadableSpan {
+  name: string;
+  readonly kind: SpanKind;
+  readonly startTime: HrTime;
+  endTime: HrTime = [0, 0];
+  duration: HrTime = [0, 0];
+  ended = false;
+  status: SpanStatus = UNSET;
+  readonly attributes: Attributes;
+  readonly parentSpanContext: SpanContext | undefined;
+  readonly links = NO_LINKS;
+  readonly events = NO_EVENTS;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly #context: SpanContext;
+  readonly #startMs: number;
+  readonly #processor: SpanProcessor;
+
+  constructor(
+    recorder: SpanRecorder,
+    context: SpanContext,
+    parent: SpanContext | undefined,
+    name: string,
+    kind: SpanKind,
+    startMs: number,
+    attributes: Attributes,
+  ) {
+    this.#context = context;
+    this.parentSpanContext = parent;
+    this.name = name;
+    this.kind = kind;
+    this.#startMs = startMs;
+    this.startTime = hrTimeOf(startMs);
+    this.attributes = attributes;
+    this.resource = recorder.resource;
+    this.instrumentationScope = recorder.scope;
+    this.#processor = recorder.processor;
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+  setAttribute(key: string, value: AttributeValue): this {
+    if (!this.ended) this.attributes[key] = value;
+    return this;
+  }
+  setAttributes(attributes: Attributes): this {
+    if (!this.ended) Object.assign(this.attributes, attributes);
+    return this;
+  }
+  setStatus(status: SpanStatus): this {
+    if (!this.ended) this.status = status;
+    return this;
+  }
+  updateName(name: string): this {
+    if (!this.ended) this.name = name;
+    return this;
+  }
+  /** The gateway records no events or links: these keep the API's shape and do nothing. */
+  addEvent(): this {
+    return this;
+  }
+  addLink(): this {
+    return this;
+  }
+  addLinks(): this {
+    return this;
+  }
+  recordException(_exception: Exception): void {}
+  isRecording(): boolean {
+    return !this.ended;
+  }
+  /** Ends the span now, or at `endTime` given in epoch milliseconds, and hands it to the batch processor. */
+  end(endTime?: TimeInput): void {
+    if (this.ended) return;
+    this.ended = true;
+    const endMs = typeof endTime === 'number' ? endTime : performance.timeOrigin + performance.now();
+    this.endTime = hrTimeOf(endMs);
+    const durationMs = Math.max(0, endMs - this.#startMs);
+    const seconds = Math.floor(durationMs / 1000);
+    this.duration = [seconds, Math.round((durationMs - seconds * 1000) * 1e6)];
+    this.#processor.onEnd(this);
+  }
+}
+
+/** Starts sampled spans of one process: its resource and scope, its batch processor, ids from a random pool. */
+export class SpanRecorder {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly processor: SpanProcessor;
+  readonly #ids = new RandomPool();
+
+  constructor(resource: Resource, scope: InstrumentationScope, processor: SpanProcessor) {
+    this.resource = resource;
+    this.scope = scope;
+    this.processor = processor;
+  }
+
+  /**
+   * A sampled span, child of `parent` (in its trace, with its trace state) or the root of a new trace, started at
+   * `startMs` (epoch milliseconds). `attributes` becomes the span's own object.
+   */
+  start(
+    name: string,
+    kind: SpanKind,
+    parent: SpanContext | undefined,
+    startMs: number,
+    attributes: Attributes,
+  ): RecordedSpan {
+    const at = this.#ids.take(24);
+    const hex = this.#ids.bytes.toString('hex', at, at + 24);
+    const context: SpanContext = {
+      traceId: parent?.traceId ?? hex.slice(0, 32),
+      spanId: hex.slice(32),
+      traceFlags: 1,
+      traceState: parent?.traceState,
+    };
+    // All zeros is not a valid id (W3C Trace Context); 1 in 2^64 at worst.
+    if (context.spanId === ZERO_SPAN || context.traceId === ZERO_TRACE)
+      return this.start(name, kind, parent, startMs, attributes);
+    return new RecordedSpan(this, context, parent, name, kind, startMs, attributes);
+  }
+}
+
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
