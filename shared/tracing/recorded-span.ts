@@ -28,6 +28,17 @@ export function hrTimeOf(epochMs: number): HrTime {
   return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
 }
 
+/**
+ * A TimeInput in epoch milliseconds, as the SDK reads one: a number below half the time origin is a performance.now()
+ * reading, above it epoch milliseconds; an HrTime is epoch seconds and nanoseconds; none is now.
+ */
+function epochMsOf(time: TimeInput | undefined): number {
+  if (typeof time === 'number') return time < performance.timeOrigin / 2 ? performance.timeOrigin + time : time;
+  if (time instanceof Date) return time.getTime();
+  if (Array.isArray(time)) return time[0] * 1000 + time[1] / 1e6;
+  return performance.timeOrigin + performance.now();
+}
+
 const NO_EVENTS: TimedEvent[] = [];
 const NO_LINKS: Link[] = [];
 const UNSET: SpanStatus = { code: 0 };
@@ -107,11 +118,11 @@ export class RecordedSpan implements Span, ReadableSpan {
   isRecording(): boolean {
     return !this.ended;
   }
-  /** Ends the span now, or at `endTime` given in epoch milliseconds, and hands it to the batch processor. */
+  /** Ends the span now or at `endTime` (read as the SDK reads a TimeInput), and hands it to the batch processor. */
   end(endTime?: TimeInput): void {
     if (this.ended) return;
     this.ended = true;
-    const endMs = typeof endTime === 'number' ? endTime : performance.timeOrigin + performance.now();
+    const endMs = epochMsOf(endTime);
     this.endTime = hrTimeOf(endMs);
     const durationMs = Math.max(0, endMs - this.#startMs);
     const seconds = Math.floor(durationMs / 1000);
