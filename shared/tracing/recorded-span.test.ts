@@ -11,7 +11,7 @@ function recorder() {
   return { ended, recorder: new SpanRecorder(resourceFromAttributes({}), { name: 't' }, processor) };
 }
 
-test('a root span starts a trace of its own; a child keeps its parent trace id and trace state, with ids of its own', () => {
+test('a root span starts a trace; a child keeps the parent trace id and trace state, with ids of its own', () => {
   const { recorder: r } = recorder();
   const root = r.start('root', SpanKind.SERVER, undefined, Date.now(), {});
   const rc = root.spanContext();
