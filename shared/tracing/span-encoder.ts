@@ -38,7 +38,10 @@ class Writer {
   }
 
   tag(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
+    const tag = (field << 3) | wire;
+    if (tag > 127) return this.varint(tag);
+    this.ensure(1);
+    this.buf[this.pos++] = tag;
   }
 
   varint(v: number): void {
@@ -61,22 +64,22 @@ class Writer {
   }
 
   string(s: string): void {
+    // Written as ASCII (its length is its byte length) until a character says otherwise, then again as UTF-8.
     const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++)
-      if (s.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    if (!ascii) {
-      this.bytes(Buffer.from(s, 'utf8'));
-      return;
-    }
+    const at = this.pos;
     this.varint(n);
     this.ensure(n);
     const buf = this.buf;
     let pos = this.pos;
-    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) {
+        this.pos = at;
+        this.bytes(Buffer.from(s, 'utf8'));
+        return;
+      }
+      buf[pos++] = c;
+    }
     this.pos = pos;
   }
 
