@@ -240,7 +240,7 @@ export async function startTracingSdk(options: {
       }),
     )
     .merge(detected);
-  // Serialized and sent from a thread of its own (thread-exporter.ts); tests may pass an exporter to run here.
+  // Serialized here and sent from a thread of its own (thread-exporter.ts); tests may pass an exporter instead.
   const thread = options.exporter ? undefined : await ThreadExporter.start(env, options.warn);
   const exporter = options.exporter ?? thread!;
   const maxQueueSize = options.maxQueueSpans;

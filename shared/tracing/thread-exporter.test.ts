@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { ThreadExporter } from './thread-exporter.ts';
+import { movable, ThreadExporter } from './thread-exporter.ts';
 
 test('batches go out from the thread over OTLP/HTTP; a thread that dies is replaced by the next batch', async (t) => {
   const bodies: Buffer[] = [];
@@ -49,4 +49,18 @@ test('an unknown OTLP protocol fails the start with the reason', async () => {
     ThreadExporter.start({ OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' }, () => {}),
     /OTEL_EXPORTER_OTLP_PROTOCOL=carrier-pigeon: expected grpc, http\/protobuf or http\/json/,
   );
+});
+
+test('bytes to move to the thread: a whole buffer as it is, a view into a larger one (a pooled Buffer) copied', () => {
+  const whole = new Uint8Array([1, 2, 3]);
+  assert.equal(movable(whole), whole);
+  const pooled = Buffer.from('a-view');
+  assert.ok(pooled.buffer.byteLength > pooled.length, 'Buffer.from of a short string is a view into the pool');
+  const neighbour = Buffer.from('neighbour');
+  const moved = movable(pooled);
+  assert.notEqual(moved.buffer, pooled.buffer);
+  structuredClone(moved, { transfer: [moved.buffer as ArrayBuffer] });
+  assert.equal(moved.byteLength, 0, 'the copy was moved');
+  assert.equal(pooled.toString(), 'a-view', 'the pool was not');
+  assert.equal(neighbour.toString(), 'neighbour');
 });

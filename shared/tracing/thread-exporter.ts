@@ -22,6 +22,16 @@ export type FromExporter =
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Bytes whose whole ArrayBuffer can be moved to another thread: these, or a copy of a view into a larger buffer
+ * (moving that buffer would take the rest of it, a pooled Buffer's neighbours included). Uint8Array's slice copies;
+ * a Buffer's own slice() would return another view into the same memory.
+ */
+export function movable(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? bytes : Uint8Array.prototype.slice.call(bytes);
+}
+
 export class ThreadExporter implements SpanExporter {
   readonly #env: Record<string, string>;
   readonly #options: ExporterThreadOptions;
@@ -59,9 +69,7 @@ export class ThreadExporter implements SpanExporter {
     const id = ++this.#nextId;
     this.#pending.set(id, done);
     const batch = this.#serialize(spans);
-    // Moved to the thread, not copied; a view into a larger buffer is copied out first (moving would take it all).
-    const whole = batch.bytes.byteOffset === 0 && batch.bytes.byteLength === batch.bytes.buffer.byteLength;
-    if (!whole) batch.bytes = batch.bytes.slice();
+    batch.bytes = movable(batch.bytes);
     const message: ToExporter = { op: 'export', id, batch };
     this.#thread().then(
       (worker) => worker.postMessage(message, [batch.bytes.buffer as ArrayBuffer]),
