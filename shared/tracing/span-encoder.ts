@@ -39,7 +39,10 @@ class Writer {
 
   tag(field: number, wire: number): void {
     const tag = (field << 3) | wire;
-    if (tag > 127) return this.varint(tag);
+    if (tag > 127) {
+      this.varint(tag);
+      return;
+    }
     this.ensure(1);
     this.buf[this.pos++] = tag;
   }
