@@ -15,7 +15,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { TracingSdk } from '../../../shared/tracing/sdk.ts';
-import { RandomPool } from '../../../shared/uuid-text.ts';
+import { randomIds, ZERO_SPAN, ZERO_TRACE } from '../../../shared/tracing/recorded-span.ts';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
 import { addKnownHeaderNames } from '../upstream/undici.ts';
@@ -27,26 +27,10 @@ export type RequestTracing = Pick<TracingSdk, 'sampled' | 'startSpan'>;
 // The gateway sets these on upstream requests while tracing: known to undici, their names are not checked each time.
 addKnownHeaderNames(['traceparent', 'tracestate']);
 
-/**
- * A trace id and a span id, drawn as event ids are (RandomPool) and made hex in one call: an unsampled request needs
- * ids and nothing else. Three calls of 8 or 16 bytes each were ~1.5% of the proxy's CPU at sample_ratio 0 (--cpu-prof).
- */
-const pool = new RandomPool();
-function randomIds(): { traceId: string; spanId: string } {
-  const at = pool.take(24);
-  const hex = pool.bytes.toString('hex', at, at + 24);
-  const traceId = hex.slice(0, 32);
-  const spanId = hex.slice(32);
-  // All zeros is not a valid id (W3C Trace Context); 1 in 2^64 at worst.
-  return traceId === ZERO_TRACE || spanId === ZERO_SPAN ? randomIds() : { traceId, spanId };
-}
-
 const AUTH_REFUSALS: ReadonlySet<string> = new Set(['GW_ERR_UNAUTHORIZED', 'GW_ERR_FORBIDDEN', 'GW_ERR_APP_DISABLED']);
 const LIMIT_REFUSALS: ReadonlySet<string> = new Set(['GW_ERR_RATE_LIMITED', 'GW_ERR_QUOTA_EXCEEDED']);
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-const ZERO_TRACE = '0'.repeat(32);
-const ZERO_SPAN = '0'.repeat(16);
 
 /** The remote parent a W3C `traceparent` (version 00) names, with its `tracestate`; undefined when it is not valid. */
 export function remoteParent(
