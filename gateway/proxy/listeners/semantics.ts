@@ -15,6 +15,15 @@ export function clash(a: string, b: string): boolean {
   return x.host === y.host || ANY_HOST.has(x.host) || ANY_HOST.has(y.host);
 }
 
+/** The addresses of the gateway's HTTP listeners, each with its place in the config (`proxy/listen`, …). */
+export function httpListenAddresses(config: Config): { listen: string; path: string }[] {
+  return [
+    { listen: config.proxy.listen, path: 'proxy/listen' },
+    { listen: config.admin.listen, path: 'admin/listen' },
+    ...(config.listeners ?? []).map((l, i) => ({ listen: l.listen, path: `listeners/${i}/listen` })),
+  ];
+}
+
 /** A listener's protocols, its default filled in: [h2, http/1.1] with tls, [http/1.1] without. */
 export function protocolsOf(listener: ListenerConfig): readonly ListenerProtocol[] {
   return listener.protocols ?? (listener.tls ? ['h2', 'http/1.1'] : ['http/1.1']);

@@ -1,7 +1,7 @@
 import { splitListen } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { checkListenerTls, type ListenerTls } from '../listeners/certificates.ts';
-import { clash } from '../listeners/semantics.ts';
+import { clash, httpListenAddresses } from '../listeners/semantics.ts';
 import { cidrErrors } from '../net/cidr.ts';
 import { checkTls } from '../upstream/tls-files.ts';
 import type { StreamConfig, StreamUpstreamConfig } from './schema.ts';
@@ -20,11 +20,7 @@ export function checkStreams(config: Config, err: Report, env: NodeJS.ProcessEnv
   // Listener names label the TLS metrics a terminating stream reports under its own name.
   const listeners = new Set(['proxy', ...(config.listeners ?? []).map((l) => l.name)]);
   const names = new Map<string, number>();
-  const taken = [
-    { listen: config.proxy.listen, path: 'proxy/listen' },
-    { listen: config.admin.listen, path: 'admin/listen' },
-    ...(config.listeners ?? []).map((l, i) => ({ listen: l.listen, path: `listeners/${i}/listen` })),
-  ];
+  const taken = httpListenAddresses(config);
   config.streams.forEach((stream, i) => {
     const at = `/streams/${i}`;
     const first = names.get(stream.name);

@@ -17,14 +17,14 @@ function errorsOf(raw: Record<string, unknown>): { path: string; message: string
 
 test("a target that is the gateway's own proxy or admin listener is refused, naming the field and the listener", () => {
   for (const [url, own] of [
-    ['http://127.0.0.1:8080', 'proxy.listen'],
-    ['http://localhost:8080', 'proxy.listen'],
-    ['http://127.0.0.1:9000', 'admin.listen'],
+    ['http://127.0.0.1:8080', 'proxy/listen'],
+    ['http://localhost:8080', 'proxy/listen'],
+    ['http://127.0.0.1:9000', 'admin/listen'],
   ]) {
     const errors = errorsOf(config(url));
     assert.equal(errors.length, 1, `${url}: ${JSON.stringify(errors)}`);
     assert.equal(errors[0].path, '/services/0/upstream/targets/0/url');
-    assert.match(errors[0].message, new RegExp(`own ${own.replace('.', '\\.')} .*loop`));
+    assert.match(errors[0].message, new RegExp(`own ${own} .*loop`));
   }
 });
 

@@ -8,24 +8,15 @@ import { isIP } from 'node:net';
 import { splitListen } from '../../../shared/listen.ts';
 import { isLoopback } from '../../control/admin/loopback.ts';
 import type { Config } from '../../control/config/schema.ts';
+import { httpListenAddresses } from '../listeners/semantics.ts';
 
 type Report = (path: string, message: string) => void;
-interface Own {
-  listen: string;
-  path: string;
-}
-
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
 /** The config's listen addresses with a fixed port (port 0 takes a free one, so no target can name it). */
-function ownListeners(config: Config): Own[] {
-  const own: Own[] = [
-    { listen: config.proxy.listen, path: 'proxy.listen' },
-    { listen: config.admin.listen, path: 'admin.listen' },
-  ];
-  config.listeners?.forEach((l, i) => own.push({ listen: l.listen, path: `listeners[${i}].listen` }));
-  config.streams?.forEach((s, i) => own.push({ listen: s.listen, path: `streams[${i}].listen` }));
-  return own.filter((o) => splitListen(o.listen).port > 0);
+function ownListeners(config: Config): { listen: string; path: string }[] {
+  const streams = (config.streams ?? []).map((s, i) => ({ listen: s.listen, path: `streams/${i}/listen` }));
+  return [...httpListenAddresses(config), ...streams].filter((o) => splitListen(o.listen).port > 0);
 }
 
 /** Whether a connection to `url` reaches a listener on `listen` of this machine. */
