@@ -23,9 +23,15 @@ const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 
 class Writer {
-  buf = new Uint8Array(1 << 16);
-  view = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  view: DataView;
   pos = 0;
+
+  /** `size`: the bytes it starts with (it grows as it must). */
+  constructor(size = 1 << 16) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -214,7 +220,7 @@ const keys = new Map<string, Uint8Array>();
 function keyField(key: string): Uint8Array {
   let encoded = keys.get(key);
   if (encoded === undefined) {
-    const w = new Writer();
+    const w = new Writer(64);
     w.tag(1, LEN);
     w.string(key);
     encoded = w.buf.slice(0, w.pos);
