@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createTraceState, type SpanContext, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { hrTimeOf, SpanRecorder } from './recorded-span.ts';
+import { hrTimeOf, randomIds, SpanRecorder } from './recorded-span.ts';
 
 function recorder() {
   const ended: ReadableSpan[] = [];
@@ -35,6 +35,23 @@ test('a root span starts a trace; a child keeps the parent trace id and trace st
     Array.from({ length: 1000 }, () => r.start('x', SpanKind.INTERNAL, undefined, 0, {}).spanContext().spanId),
   );
   assert.equal(ids.size, 1000, 'span ids do not repeat');
+});
+
+test('random ids: 32 and 16 lowercase hex digits, never repeated, across many refills of their text and pool', () => {
+  const seen = new Set<string>();
+  const digits = new Map<string, number>();
+  for (let i = 0; i < 20_000; i++) {
+    const { traceId, spanId } = randomIds();
+    assert.match(traceId, /^[0-9a-f]{32}$/);
+    assert.match(spanId, /^[0-9a-f]{16}$/);
+    assert.ok(!seen.has(traceId) && !seen.has(spanId), `id ${i} repeats one drawn before`);
+    seen.add(traceId);
+    seen.add(spanId);
+    for (const c of traceId + spanId) digits.set(c, (digits.get(c) ?? 0) + 1);
+  }
+  // 960,000 digits, 60,000 of each expected: a pool read wrong (zeros, or the same bytes twice) would skew this.
+  assert.equal(digits.size, 16);
+  for (const [digit, count] of digits) assert.ok(Math.abs(count - 60_000) < 3_000, `digit ${digit}: ${count}`);
 });
 
 test('times: epoch milliseconds to [seconds, nanoseconds], the end as the SDK reads a TimeInput, the duration', () => {
