@@ -159,10 +159,14 @@ export async function runProtocols(): Promise<ProtocolResults | undefined> {
     const bare = await freePort();
     const bareArgs = ['test/bench/protocols/bare-h2-proxy.ts', String(bare), String(echo)];
     running.push(await startProcess('bare-h2-proxy', node, bareArgs, [bare], workDir));
+    const compat = await freePort();
+    const compatArgs = ['test/bench/protocols/bare-h2-proxy.ts', String(compat), String(echo), 'compat'];
+    running.push(await startProcess('bare-h2 compat', node, compatArgs, [compat], workDir));
 
     const grpcPorts: Record<string, number> = {
       direct: echo,
       'bare-h2-proxy': bare,
+      'bare-h2 compat': compat,
       'nginx grpc_pass': ng.h2c,
       tollgate: tg.h2c,
     };
