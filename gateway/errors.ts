@@ -114,6 +114,11 @@ export const errors = {
     errorClass: 'headers_too_large',
   },
   GW_ERR_BAD_GATEWAY: { status: 502, message: 'The upstream sent an invalid response.', errorClass: 'bad_gateway' },
+  GW_ERR_LOOP_DETECTED: {
+    status: 508,
+    message: 'The request came back through this gateway too many times (see Via): an upstream leads back to it.',
+    errorClass: 'bad_gateway',
+  },
   GW_ERR_UPSTREAM_REFUSED: {
     status: 502,
     message: 'The upstream could not be reached.',

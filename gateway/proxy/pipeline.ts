@@ -2,6 +2,7 @@ import type { RequestContext } from './context.ts';
 import type { CompiledRoute, Snapshot } from './snapshot.ts';
 import { requestId } from './stages/request-id/index.ts';
 import { https } from './stages/https/index.ts';
+import { via } from './stages/via/index.ts';
 import { tokenEndpoint } from './stages/token-endpoint/index.ts';
 import { routeMatch } from './stages/route-match/index.ts';
 import { clientIp } from './stages/client-ip/index.ts';
@@ -44,22 +45,23 @@ export type Stage = EdgeStage | RouteStage;
 /** The request path, in order. The proxy is always last. */
 export const stages: readonly Stage[] = [
   requestId, // 1. keep a valid X-Request-Id or make one; refuse a malformed request
-  https, // 2. the listener's redirect to https, or its Strict-Transport-Security
-  tokenEndpoint, // 3. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
-  routeMatch, // 4. host, path, method, headers → route, or 404
-  clientIp, // 5. the client address, from X-Forwarded-For only through trusted proxies
-  cors, // 6. answer preflights before anything asks for credentials (a gRPC-Web call's too)
-  grpc, // 7. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
-  ipAcl, // 8. service and app IP allow / deny lists → 403
-  authenticate, // 9. JWT, API key or client certificate → the app, or 401
-  authorise, // 10. RBAC: the app's roles grant this route and method, or 403
-  rateLimit, // 11. QPS token buckets and QPD quotas → 429
-  guard, // 12. SQL injection and XSS → 403 or a log line
-  bodyLimit, // 13. request body size and framing → 413 / 400
-  canary, // 14. pick the upstream group (stable or canary)
-  rewrite, // 15. strip_prefix, regex rewrite
-  requestHeaders, // 16. hop-by-hop removal, X-Forwarded-*, add/set/remove
-  proxy, // 17. breaker → balance → upstream → stream the response back
+  via, // 2. a request that has come round through this gateway max_passes times → 508
+  https, // 3. the listener's redirect to https, or its Strict-Transport-Security
+  tokenEndpoint, // 4. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
+  routeMatch, // 5. host, path, method, headers → route, or 404
+  clientIp, // 6. the client address, from X-Forwarded-For only through trusted proxies
+  cors, // 7. answer preflights before anything asks for credentials (a gRPC-Web call's too)
+  grpc, // 8. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
+  ipAcl, // 9. service and app IP allow / deny lists → 403
+  authenticate, // 10. JWT, API key or client certificate → the app, or 401
+  authorise, // 11. RBAC: the app's roles grant this route and method, or 403
+  rateLimit, // 12. QPS token buckets and QPD quotas → 429
+  guard, // 13. SQL injection and XSS → 403 or a log line
+  bodyLimit, // 14. request body size and framing → 413 / 400
+  canary, // 15. pick the upstream group (stable or canary)
+  rewrite, // 16. strip_prefix, regex rewrite
+  requestHeaders, // 17. hop-by-hop removal, X-Forwarded-*, Via, add/set/remove
+  proxy, // 18. breaker → balance → upstream → stream the response back
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {

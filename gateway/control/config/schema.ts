@@ -112,6 +112,34 @@ export const ConfigSchema = Type.Object(
             'the connection, and the upstream request is aborted, as nginx send_timeout; 0 = never (default 60000).',
         }),
         paths: PathHandlingSchema,
+        via: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: true,
+              description:
+                'Add `Via: <version> <pseudonym>` to every request sent upstream, after any Via it came with ' +
+                '(RFC 9110 7.6.3), and refuse with 508 GW_ERR_LOOP_DETECTED a request whose Via shows it has ' +
+                'passed through this gateway max_passes times: a target that leads back to the gateway ' +
+                '(through DNS, a registry or another proxy) ends there, not at a timeout (default true).',
+            }),
+            pseudonym: Type.String({
+              pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$",
+              default: 'tollgate',
+              description:
+                'The name this gateway gives itself in Via (an HTTP token). Gateways chained in front of each ' +
+                'other that should each count only their own passes need a name each (default tollgate).',
+            }),
+            max_passes: Type.Integer({
+              minimum: 1,
+              maximum: 100,
+              default: 5,
+              description:
+                'A request that already passed this many times is refused; a request legitimately sent ' +
+                'back through the gateway by a service it reached (and keeping Via) counts too (default 5).',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         drain_timeout_ms: Type.Integer({
           minimum: 0,
           default: 30000,

@@ -3,10 +3,17 @@ import type { RouteStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
+import { viaEntry } from '../via/index.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
-export const ADDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id'] as const;
+export const ADDED_HEADERS = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'via',
+] as const;
 addKnownHeaderNames(ADDED_HEADERS);
 
 /** RFC 9110 7.6.1 hop-by-hop headers, plus ones undici must not be handed (it frames the body itself). */
@@ -86,6 +93,11 @@ export const requestHeaders: RouteStage = {
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;
+      const via = ctx.snapshot.config.proxy.via;
+      if (via.enabled) {
+        const entry = viaEntry(ctx, via.pseudonym);
+        h.via = h.via ? `${h.via}, ${entry}` : entry;
+      }
       // TE is hop-by-hop and dropped, but a gRPC server requires `te: trailers` of the call that reaches it.
       if (ctx.grpc) h.te = 'trailers';
       if (ctx.grpcWeb) translateGrpcWeb(ctx, h);
