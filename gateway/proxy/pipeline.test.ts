@@ -10,6 +10,7 @@ test('the pipeline lists its stages in order and ends with the proxy', () => {
     stages.map((s) => s.name),
     [
       'request-id',
+      'via',
       'https',
       'token-endpoint',
       'route-match',
