@@ -29,7 +29,7 @@ export const ZERO_SPAN = '0'.repeat(16);
  * A trace id and a span id, cut from hex text that one call makes for ten pairs, from bytes drawn as event ids are
  * (RandomPool). A toString call per pair was half of the ~200 ns a pair took, which was ~1% of the proxy's CPU at
  * sample_ratio 0 (--cpu-prof); cut from longer text a pair takes ~95 ns. The ids are slices of that text and keep
- * its 480 characters alive while they live (longer text was no faster and held more).
+ * its 480 characters alive while they live (text of 8 KB saved ~8 ns more a pair and would hold 17 times as much).
  */
 const pool = new RandomPool();
 const PAIR = 48;

@@ -9,12 +9,6 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 
-export interface ViaConfig {
-  enabled: boolean;
-  pseudonym: string;
-  max_passes: number;
-}
-
 /**
  * How many of the entries of a Via field were added by `pseudonym`: entries are `[protocol/]version received-by
  * [comment]`, separated by commas (repeated fields arrive joined by Node). A comment may hold a comma; it is
