@@ -37,7 +37,7 @@ export class StreamListeners {
   readonly #metrics: GatewayMetrics;
   readonly #log: Logger;
   readonly #hooks: StreamHooks;
-  readonly #sweeper: NodeJS.Timeout;
+  #sweeper: NodeJS.Timeout | undefined;
   readonly addresses = new Map<string, { host: string; port: number }>();
 
   constructor(config: Config, current: () => Snapshot, metrics: GatewayMetrics, log: Logger) {
@@ -68,6 +68,16 @@ export class StreamListeners {
       for (const c of live) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
     });
     for (const stream of config.streams) this.#running.set(stream.name, this.#build(stream));
+  }
+
+  /**
+   * Idle and lifetime limits and interim events, looked after from the first connection on: a gateway with no
+   * streams, or whose streams have taken no connection, does not wake for them.
+   */
+  #sweepFromNowOn(): void {
+    if (this.#sweeper !== undefined) return;
+    const live = this.#hooks.live;
+    const current = this.#current;
     this.#sweeper = setInterval(() => {
       if (live.size === 0) return;
       const now = performance.now();
@@ -87,6 +97,7 @@ export class StreamListeners {
     const server = createServer({ allowHalfOpen: config.tls === undefined }, (socket) => {
       const stream = this.#current().streams.get(name);
       if (stream === undefined) return void socket.destroy();
+      this.#sweepFromNowOn();
       new StreamConnection(socket, stream, this.#hooks);
     });
     const listenerMetrics = this.#metrics.listeners;
