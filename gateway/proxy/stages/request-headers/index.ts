@@ -3,7 +3,7 @@ import type { RouteStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
-import { viaEntry } from '../via/index.ts';
+import { viaEntries, viaEntry } from '../via/index.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
@@ -83,6 +83,7 @@ export const requestHeaders: RouteStage = {
   init: (route) => {
     const ops = lowerOps(route.config.request_headers);
     const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
+    const via = viaEntries(route.snapshotConfig.proxy.via);
     return (ctx) => {
       const h = endToEnd(ctx.req.headers);
       const xff = h['x-forwarded-for'];
@@ -93,9 +94,8 @@ export const requestHeaders: RouteStage = {
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;
-      const via = ctx.snapshot.config.proxy.via;
-      if (via.enabled) {
-        const entry = viaEntry(ctx, via.pseudonym);
+      if (via !== undefined) {
+        const entry = viaEntry(ctx, via);
         h.via = h.via ? `${h.via}, ${entry}` : entry;
       }
       // TE is hop-by-hop and dropped, but a gRPC server requires `te: trailers` of the call that reaches it.

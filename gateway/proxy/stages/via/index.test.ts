@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RequestContext } from '../../context.ts';
-import { passesOf, viaEntry } from './index.ts';
+import { passesOf, viaEntries, viaEntry } from './index.ts';
 
 // The stage through a running gateway, a loop included: test/proxy/via.test.ts.
 
@@ -14,5 +14,8 @@ test("passesOf counts the pseudonym's entries, skipping comments (a comma in one
 });
 
 test('the entry names HTTP/2 as 2', () => {
-  assert.equal(viaEntry({ protocol: 'h2' } as RequestContext, 'edge'), '2 edge');
+  const entries = viaEntries({ enabled: true, pseudonym: 'edge', max_passes: 5 });
+  assert.ok(entries !== undefined);
+  assert.equal(viaEntry({ protocol: 'h2' } as RequestContext, entries), '2 edge');
+  assert.equal(viaEntries({ enabled: false, pseudonym: 'edge', max_passes: 5 }), undefined);
 });

@@ -6,6 +6,7 @@
  * validation refuses static targets that are the gateway's own listeners (upstream/self-targets.ts); this catches
  * the rest, at run time, after `max_passes` passes.
  */
+import type { Config } from '../../../control/config/schema.ts';
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 
@@ -37,10 +38,22 @@ function withoutComments(via: string): string {
   return out;
 }
 
-/** The entry this gateway adds: the version of the protocol it received the request over, and its pseudonym. */
-export function viaEntry(ctx: RequestContext, pseudonym: string): string {
-  if (ctx.protocol === 'h2') return `2 ${pseudonym}`;
-  return ctx.req.httpVersionMinor === 0 ? `1.0 ${pseudonym}` : `1.1 ${pseudonym}`;
+/** The entries this gateway adds, by the protocol version it received a request over: made once per config. */
+export interface ViaEntries {
+  h2: string;
+  http10: string;
+  http11: string;
+}
+
+export function viaEntries(via: Config['proxy']['via']): ViaEntries | undefined {
+  if (!via.enabled) return undefined;
+  return { h2: `2 ${via.pseudonym}`, http10: `1.0 ${via.pseudonym}`, http11: `1.1 ${via.pseudonym}` };
+}
+
+/** This request's entry: the version of the protocol it came over, and the pseudonym. */
+export function viaEntry(ctx: RequestContext, entries: ViaEntries): string {
+  if (ctx.protocol === 'h2') return entries.h2;
+  return ctx.req.httpVersionMinor === 0 ? entries.http10 : entries.http11;
 }
 
 /** Refuses, with 508, a request that has passed through this gateway `max_passes` times already. */
