@@ -1,14 +1,13 @@
 /**
- * OTLP export in two halves. The process that makes the spans serializes each batch into the request body, with the
- * SDK's own serializer for the protocol; the exporter's thread sends those bytes with the SDK's own transport
+ * OTLP export in two halves. The process that makes the spans serializes each batch into the request body (the
+ * gateway's own spans in protobuf as they end, encoding-processor.ts; any other batch with the SDK's serializer for
+ * the protocol); the exporter's thread sends those bytes with the SDK's own transport
  * (endpoint, headers, timeout, compression, TLS and retries from the standard OTEL_EXPORTER_OTLP_* variables).
  * A batch crossing to the thread is then one byte buffer, moved, not copied: cloning the spans as objects was a
  * quarter of the proxy thread's time at 100% sampling (docs/decisions/0012-tracing.md).
  */
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { RecordedSpan } from './recorded-span.ts';
-import { encodeSpans } from './span-encoder.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,32 +31,14 @@ export interface SerializedBatch {
 }
 
 /**
- * The body of an ExportTraceServiceRequest for `protocol`: JSON for http/json, protobuf for the other two. A batch
- * of the gateway's own spans (one recorder's) is encoded by span-encoder.ts; any other by the SDK's serializer.
+ * The body of an ExportTraceServiceRequest for `protocol`, by the SDK's serializer: JSON for http/json, protobuf for
+ * the other two. The gateway's own spans reach it only with http/json; in protobuf they are encoded as they end
+ * (encoding-processor.ts).
  */
 export async function batchSerializer(protocol: OtlpProtocol): Promise<(spans: ReadableSpan[]) => SerializedBatch> {
   const { JsonTraceSerializer, ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
   const serializer = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
-  return (spans) => {
-    const own = protocol !== 'http/json' && oneRecorders(spans);
-    const bytes = own
-      ? encodeSpans(spans, spans[0].resource, spans[0].instrumentationScope)
-      : serializer.serializeRequest(spans);
-    return { bytes: bytes ?? new Uint8Array(0), count: spans.length };
-  };
-}
-
-function oneRecorders(spans: ReadableSpan[]): spans is RecordedSpan[] {
-  if (spans.length === 0) return false;
-  const { resource, instrumentationScope } = spans[0];
-  for (const span of spans)
-    if (
-      !(span instanceof RecordedSpan) ||
-      span.resource !== resource ||
-      span.instrumentationScope !== instrumentationScope
-    )
-      return false;
-  return true;
+  return (spans) => ({ bytes: serializer.serializeRequest(spans) ?? new Uint8Array(0), count: spans.length });
 }
 
 export interface BatchSender {

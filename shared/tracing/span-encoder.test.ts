@@ -6,7 +6,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { type RecordedSpan, SpanRecorder } from './recorded-span.ts';
-import { encodeSpans } from './span-encoder.ts';
+import { BatchEncoder } from './span-encoder.ts';
 
 const ended: ReadableSpan[] = [];
 const processor = { onEnd: (span: ReadableSpan) => ended.push(span) } as unknown as SpanProcessor;
@@ -20,10 +20,16 @@ const scope = { name: 'tollgate', version: '1.2.3' };
 const recorder = new SpanRecorder(resource, scope, processor);
 const epochMs = Date.UTC(2026, 10, 27, 10, 0, 0);
 
+// One encoder for every batch of the file, as the processor keeps one: each finish starts the next request afresh.
+const encoder = new BatchEncoder(resource, scope);
+
 function sameAsSdk(spans: RecordedSpan[], message: string) {
   const sdk = ProtobufTraceSerializer.serializeRequest(spans);
   assert.ok(sdk !== undefined);
-  assert.deepEqual(Buffer.from(encodeSpans(spans, resource, scope)), Buffer.from(sdk), message);
+  for (const span of spans) encoder.add(span);
+  assert.equal(encoder.count, spans.length);
+  assert.deepEqual(Buffer.from(encoder.finish()), Buffer.from(sdk), message);
+  assert.equal(encoder.count, 0);
 }
 
 test("a batch of the gateway's spans encodes to the SDK serializer's bytes, byte for byte", () => {
@@ -66,6 +72,21 @@ test("a batch of the gateway's spans encodes to the SDK serializer's bytes, byte
   root.end(epochMs + 3_600_000);
   sameAsSdk([attempt, server, root], 'the three spans');
   sameAsSdk([server], 'one span');
+});
+
+test('a batch the size of several exports, and an empty one, encode as the SDK encodes them', () => {
+  const spans = Array.from({ length: 1500 }, (_, i) => {
+    const span = recorder.start(`GET /r${i}/*`, SpanKind.SERVER, undefined, epochMs + i, {
+      'http.request.method': 'GET',
+      'url.path': `/r${i}/${'x'.repeat(i % 300)}`,
+      'http.response.status_code': 200 + (i % 300),
+    });
+    span.end(epochMs + i + 0.5);
+    return span;
+  });
+  sameAsSdk(spans, 'a request of ~800 KB: its length takes three bytes');
+  sameAsSdk(spans.slice(0, 2), 'the next request starts afresh');
+  sameAsSdk([], 'no spans');
 });
 
 test('any times, names and attribute values encode as the SDK encodes them (property)', () => {

@@ -1,179 +1,24 @@
 /**
- * The OTLP protobuf body (an ExportTraceServiceRequest) of a batch of the gateway's own spans (recorded-span.ts), in
- * one pass, the same bytes the SDK's ProtobufTraceSerializer writes for them (span-encoder.test.ts holds the two
- * side by side). The SDK's serializer takes any span: it sizes the request in one pass and writes it in a second,
- * turns each hex id into bytes in both, and writes each attribute's key afresh; that was the largest cost of 100%
- * sampling left on the proxy thread (docs/decisions/0012-tracing.md). Here the keys, a fixed few, are encoded once.
- * Other spans (the collector's, made by the SDK) go to the SDK's serializer (otlp-exporter.ts).
+ * The OTLP protobuf body (an ExportTraceServiceRequest) of a batch of the gateway's own spans (recorded-span.ts),
+ * built a span at a time as spans end (encoding-processor.ts): the same bytes the SDK's ProtobufTraceSerializer
+ * writes for them (span-encoder.test.ts holds the two side by side). The SDK's serializer takes any span: it sizes the
+ * request in one pass and writes it in a second, turns each hex id into bytes in both, and writes each attribute's
+ * key afresh; that was the largest cost of 100% sampling left on the proxy thread (docs/decisions/0012-tracing.md).
+ * Here the keys, a fixed few, are encoded once. Other spans (the collector's, made by the SDK), and any in http/json,
+ * go to the SDK's serializer (otlp-exporter.ts).
  *
  * Message and field numbers: opentelemetry/proto/trace/v1/trace.proto and common/v1/common.proto.
  */
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import { I32, I64, LEN, VARINT, Writer } from './protobuf-writer.ts';
 import type { RecordedSpan } from './recorded-span.ts';
 
-const LEN = 2;
-const VARINT = 0;
-const I64 = 1;
-const I32 = 5;
 const TWO_32 = 2 ** 32;
 /** Span.flags: the parent's is_remote is known (the SDK always sets it), and is true. */
 const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
-
-class Writer {
-  buf: Uint8Array;
-  view: DataView;
-  pos = 0;
-
-  /** `size`: the bytes it starts with (it grows as it must). */
-  constructor(size = 1 << 16) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  tag(field: number, wire: number): void {
-    const tag = (field << 3) | wire;
-    if (tag > 127) {
-      this.varint(tag);
-      return;
-    }
-    this.ensure(1);
-    this.buf[this.pos++] = tag;
-  }
-
-  varint(v: number): void {
-    this.ensure(10);
-    if (v < 0) {
-      // An int64 below zero is ten bytes of two's complement (rare: no attribute the gateway sets is negative).
-      let big = BigInt.asUintN(64, BigInt(v));
-      while (big > 127n) {
-        this.buf[this.pos++] = Number(big & 127n) | 128;
-        big >>= 7n;
-      }
-      this.buf[this.pos++] = Number(big);
-      return;
-    }
-    while (v > 127) {
-      this.buf[this.pos++] = (v & 127) | 128;
-      v = Math.floor(v / 128);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  string(s: string): void {
-    // Written as ASCII (its length is its byte length) until a character says otherwise, then again as UTF-8.
-    const n = s.length;
-    const at = this.pos;
-    this.varint(n);
-    this.ensure(n);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 127) {
-        this.pos = at;
-        this.bytes(Buffer.from(s, 'utf8'));
-        return;
-      }
-      buf[pos++] = c;
-    }
-    this.pos = pos;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** A hex id (trace or span id) as its bytes. */
-  hexId(hex: string): void {
-    const n = hex.length >> 1;
-    this.varint(n);
-    this.ensure(n);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < hex.length; i += 2) buf[pos++] = (HEX[hex.charCodeAt(i)] << 4) | HEX[hex.charCodeAt(i + 1)];
-    this.pos = pos;
-  }
-
-  raw(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** Reserves one byte for the length of a message that follows; `finish` writes it (moving the message on when
-   * its length takes more). */
-  start(): number {
-    this.ensure(1);
-    return this.pos++;
-  }
-
-  finish(at: number): void {
-    const length = this.pos - at - 1;
-    if (length < 128) {
-      this.buf[at] = length;
-      return;
-    }
-    const size = varintSize(length);
-    this.ensure(size - 1);
-    this.buf.copyWithin(at + size, at + 1, this.pos);
-    this.pos += size - 1;
-    const end = this.pos;
-    this.pos = at;
-    this.varint(length);
-    this.pos = end;
-  }
-
-  fixed64(lo: number, hi: number): void {
-    this.ensure(8);
-    this.view.setUint32(this.pos, lo, true);
-    this.view.setUint32(this.pos + 4, hi, true);
-    this.pos += 8;
-  }
-
-  fixed32(v: number): void {
-    this.ensure(4);
-    this.view.setUint32(this.pos, v, true);
-    this.pos += 4;
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-}
-
-/** A hex digit's value by its character code (a table: about twice as fast as arithmetic on each digit). */
-const HEX = new Uint8Array(128);
-for (let i = 0; i < 16; i++) {
-  HEX['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v > 127) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
 
 /** Nanoseconds since the epoch as fixed64, without losing the digits a double cannot hold past 2^53. */
 function writeTime(w: Writer, [seconds, nanos]: HrTime): void {
@@ -301,39 +146,75 @@ function writeScope(w: Writer, scope: InstrumentationScope): void {
   w.finish(at);
 }
 
-// One writer for the process's batches: the request is copied out of it whole, and it grows to the largest batch.
-const shared = new Writer();
+/**
+ * One export request built a span at a time: `add` encodes a span into it as the span ends, `finish` closes the
+ * request and returns its bytes (a copy; the writer is kept and grows to the largest batch). Encoding each span as it
+ * ends rather than a whole batch at once leaves no pause of a batch's encoding on the thread (512 spans took 0.6-3 ms
+ * each time a batch filled, docs/decisions/0012-tracing.md), and no span object waits in a queue for it.
+ */
+export class BatchEncoder {
+  readonly #w = new Writer();
+  readonly #resource: Resource;
+  readonly #scope: InstrumentationScope;
+  #resourceSpans = 0;
+  #scopeSpans = 0;
+  /** Spans added since the last finish. */
+  count = 0;
 
-/** The request for `spans`, which all share `resource` and `scope` (one SpanRecorder's). */
-export function encodeSpans(spans: readonly RecordedSpan[], resource: Resource, scope: InstrumentationScope) {
-  const w = shared;
-  w.pos = 0;
-  w.tag(1, LEN);
-  const resourceSpans = w.start();
-  w.tag(1, LEN);
-  const res = w.start();
-  writeAttributes(w, resource.attributes, 1);
-  w.tag(2, VARINT);
-  w.varint(0);
-  w.finish(res);
-  w.tag(2, LEN);
-  const scopeSpans = w.start();
-  writeScope(w, scope);
-  for (const span of spans) {
+  /** The bytes of the request so far (about its size once finished). */
+  get bytes(): number {
+    return this.count === 0 ? 0 : this.#w.pos;
+  }
+
+  /** `resource` and `scope`: the ones every added span shares (one SpanRecorder's). */
+  constructor(resource: Resource, scope: InstrumentationScope) {
+    this.#resource = resource;
+    this.#scope = scope;
+  }
+
+  add(span: RecordedSpan): void {
+    const w = this.#w;
+    if (this.count === 0) this.#begin();
     w.tag(2, LEN);
     const at = w.start();
     writeSpan(w, span);
     w.finish(at);
+    this.count++;
   }
-  if (scope.schemaUrl) {
-    w.tag(3, LEN);
-    w.string(scope.schemaUrl);
+
+  /** The request holding the spans added since the last finish. */
+  finish(): Uint8Array {
+    // No spans: a request without resource spans, which is no bytes at all.
+    if (this.count === 0) return new Uint8Array(0);
+    const w = this.#w;
+    if (this.#scope.schemaUrl) {
+      w.tag(3, LEN);
+      w.string(this.#scope.schemaUrl);
+    }
+    w.finish(this.#scopeSpans);
+    if (this.#resource.schemaUrl) {
+      w.tag(3, LEN);
+      w.string(this.#resource.schemaUrl);
+    }
+    w.finish(this.#resourceSpans);
+    const bytes = w.buf.slice(0, w.pos);
+    this.count = 0;
+    return bytes;
   }
-  w.finish(scopeSpans);
-  if (resource.schemaUrl) {
-    w.tag(3, LEN);
-    w.string(resource.schemaUrl);
+
+  #begin(): void {
+    const w = this.#w;
+    w.pos = 0;
+    w.tag(1, LEN);
+    this.#resourceSpans = w.start();
+    w.tag(1, LEN);
+    const res = w.start();
+    writeAttributes(w, this.#resource.attributes, 1);
+    w.tag(2, VARINT);
+    w.varint(0);
+    w.finish(res);
+    w.tag(2, LEN);
+    this.#scopeSpans = w.start();
+    writeScope(w, this.#scope);
   }
-  w.finish(resourceSpans);
-  return w.buf.slice(0, w.pos);
 }

@@ -1,6 +1,6 @@
 /**
- * A SpanExporter that serializes each batch into its OTLP request body here and hands the bytes to a thread of its
- * own (otlp-exporter-thread.ts), which sends them. The batch processor calls it as it would the OTLP exporter, and
+ * A SpanExporter that serializes each batch into its OTLP request body here (or takes one serialized already:
+ * exportBatch) and hands the bytes to a thread of its own (otlp-exporter-thread.ts), which sends them. The batch processor calls it as it would the OTLP exporter, and
  * hears back when the backend took the batch or did not. A thread that dies fails the batches it held; the next
  * batch starts another.
  */
@@ -65,10 +65,19 @@ export class ThreadExporter implements SpanExporter {
     return exporter;
   }
 
+  /** The OTLP protocol the environment names, which the thread's transport speaks. */
+  get protocol(): OtlpProtocol {
+    return this.#options.protocol;
+  }
+
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.exportBatch(this.#serialize(spans), done);
+  }
+
+  /** Sends a request body serialized already (encoding-processor.ts). */
+  exportBatch(batch: SerializedBatch, done: (result: ExportResult) => void): void {
     const id = ++this.#nextId;
     this.#pending.set(id, done);
-    const batch = this.#serialize(spans);
     batch.bytes = movable(batch.bytes);
     const message: ToExporter = { op: 'export', id, batch };
     this.#thread().then(

@@ -30,10 +30,10 @@ export const TracingSchema = Type.Object(
     max_queue_spans: Type.Integer({
       minimum: 16,
       maximum: 1048576,
-      default: 2048,
+      default: 8192,
       description:
         'Ended spans waiting for export; more are dropped and counted in tollgate_tracing_spans_total' +
-        '{result="dropped"} (default 2048). Read at start.',
+        '{result="dropped"} (default 8192: four export requests of 2048). Read at start.',
     }),
     ui_url: Type.Optional(
       Type.String({

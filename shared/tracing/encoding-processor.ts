@@ -1,0 +1,96 @@
+/**
+ * The span processor of the gateway's own spans when they go out as OTLP protobuf: each sampled span is encoded into
+ * the next export request as it ends (span-encoder.ts's BatchEncoder) and the span object is left to die young. A
+ * request goes to the exporter's thread when it holds a batch's worth of spans, or `delayMs` after its first span.
+ * The SDK's BatchSpanProcessor instead keeps every span until its batch fills, then serializes all of them at once:
+ * on the proxy thread that was a pause per batch and spans old enough to be moved out of V8's young generation
+ * (docs/decisions/0012-tracing.md). The same bound as before holds: spans encoded and not yet through an export
+ * count against `maxQueue` (shared with the SDK's own spans' processor), and what does not fit is counted as dropped.
+ */
+import type { Context } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { SerializedBatch } from './otlp-exporter.ts';
+import type { RecordedSpan } from './recorded-span.ts';
+import type { SpanCounts } from './sdk.ts';
+import type { BatchEncoder } from './span-encoder.ts';
+
+/** Spans handed to a processor and not yet through an export, across the process's processors. */
+export interface Queue {
+  pending: number;
+}
+
+export type SendBatch = (batch: SerializedBatch, done: (result: ExportResult) => void) => void;
+
+export interface EncodingOptions {
+  maxQueue: number;
+  batchSize: number;
+  /** A request's size past which it is sent whatever its count: receivers limit what they take (gRPC: 4 MiB). */
+  maxBytes: number;
+  delayMs: number;
+}
+
+export class EncodingProcessor implements SpanProcessor {
+  readonly #encoder: BatchEncoder;
+  readonly #send: SendBatch;
+  readonly #options: EncodingOptions;
+  readonly #queue: Queue;
+  readonly #counts: SpanCounts;
+  #timer: NodeJS.Timeout | undefined = undefined;
+  /** Exports sent and not yet answered: what a flush waits for. */
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(encoder: BatchEncoder, send: SendBatch, options: EncodingOptions, queue: Queue, counts: SpanCounts) {
+    this.#encoder = encoder;
+    this.#send = send;
+    this.#options = options;
+    this.#queue = queue;
+    this.#counts = counts;
+  }
+
+  onStart(_span: Span, _parent: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    if (this.#queue.pending >= this.#options.maxQueue) {
+      this.#counts.dropped++;
+      return;
+    }
+    this.#queue.pending++;
+    const encoder = this.#encoder;
+    encoder.add(span as RecordedSpan);
+    if (encoder.count >= this.#options.batchSize || encoder.bytes >= this.#options.maxBytes) this.#sendBatch();
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#sendBatch(), this.#options.delayMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Sends what is encoded, and resolves once every export sent so far is answered. */
+  async forceFlush(): Promise<void> {
+    this.#sendBatch();
+    await Promise.all(this.#inFlight);
+  }
+
+  shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+
+  #sendBatch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const count = this.#encoder.count;
+    if (count === 0) return;
+    const batch: SerializedBatch = { bytes: this.#encoder.finish(), count };
+    const answered = new Promise<void>((resolve) => {
+      this.#send(batch, (result) => {
+        this.#queue.pending = Math.max(0, this.#queue.pending - count);
+        if (result.code === ExportResultCode.SUCCESS) this.#counts.exported += count;
+        else this.#counts.failed += count;
+        resolve();
+      });
+    });
+    this.#inFlight.add(answered);
+    answered.then(() => this.#inFlight.delete(answered));
+  }
+}
