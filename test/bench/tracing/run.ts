@@ -74,6 +74,13 @@ async function withServer<T>(
   }
 }
 
+/**
+ * Seconds of load before a round is measured (peak or p99): start-up effects (compiling the request path, the heap growing)
+ * are not steady state, and neither is the first export, which a 1% variant makes OTEL_BSP_SCHEDULE_DELAY (5 s) after
+ * its first span; it stalls a gateway held to one core by 15-40 ms once (docs/tracing.md).
+ */
+const WARMUP_S = 7;
+
 export async function runTracing(): Promise<TracingResults> {
   installCleanup();
   const workDir = newWorkDir();
@@ -102,7 +109,7 @@ export async function runTracing(): Promise<TracingResults> {
         console.log(`  peak round ${r + 1}: ${VARIANTS[i].name} ...`);
         result.peak[i].push(
           await withServer(VARIANTS[i], origin, workDir, async (url, adminUrl) => {
-            const warm = await runPeak(url, 2, connections);
+            const warm = await runPeak(url, WARMUP_S, connections);
             const peak = await runPeak(url, durationS, connections);
             // A span dropped is dropped at once: the count is whole when the load stops.
             if (adminUrl)
@@ -123,7 +130,7 @@ export async function runTracing(): Promise<TracingResults> {
             VARIANTS[i],
             origin,
             workDir,
-            async (url) => (await runRate(url, result.halfRps, connections, durationS, 5)).p99Ms,
+            async (url) => (await runRate(url, result.halfRps, connections, durationS, WARMUP_S)).p99Ms,
           ),
         );
       }
@@ -176,7 +183,9 @@ function printPeaks(r: TracingResults): void {
         `   ${p99.toFixed(2).padStart(8)} ms   ${i === 0 ? '' : `${describe(diff)} ms`}  ${verdict}`,
     );
   }
-  console.log(`half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop`);
+  console.log(
+    `half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop; every round after ${WARMUP_S} s of load`,
+  );
   const drops = r.names.map((name, i) => `${name} ${r.dropped[i]} of ${r.served[i]} requests' spans`).slice(1, 3);
   console.log(`spans dropped in the peak rounds (export queue full): ${drops.join('; ')}`);
 }
