@@ -1,7 +1,8 @@
 /**
  * The span processor of the gateway's own spans when they go out as OTLP protobuf: each sampled span is encoded into
  * the next export request as it ends (span-encoder.ts's BatchEncoder) and the span object is left to die young. A
- * request goes to the exporter's thread when it holds a batch's worth of spans, or `delayMs` after its first span.
+ * request goes to the exporter's thread when it holds `batchSize` spans or `maxBytes` bytes, or `delayMs` after its
+ * first span.
  * The SDK's BatchSpanProcessor instead keeps every span until its batch fills, then serializes all of them at once:
  * on the proxy thread that was a pause per batch and spans old enough to be moved out of V8's young generation
  * (docs/decisions/0012-tracing.md). The same bound as before holds: spans encoded and not yet through an export

@@ -1,8 +1,8 @@
 /**
  * A SpanExporter that serializes each batch into its OTLP request body here (or takes one serialized already:
- * exportBatch) and hands the bytes to a thread of its own (otlp-exporter-thread.ts), which sends them. The batch processor calls it as it would the OTLP exporter, and
- * hears back when the backend took the batch or did not. A thread that dies fails the batches it held; the next
- * batch starts another.
+ * exportBatch) and hands the bytes to a thread of its own (otlp-exporter-thread.ts), which sends them. The batch
+ * processor calls it as it would the OTLP exporter, and hears back when the backend took the batch or did not. A
+ * thread that dies fails the batches it held; the next batch starts another.
  */
 import { Worker } from 'node:worker_threads';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';

@@ -75,9 +75,9 @@ async function withServer<T>(
 }
 
 /**
- * Seconds of load before a round is measured (peak or p99): start-up effects (compiling the request path, the heap growing)
- * are not steady state, and neither is the first export, which a 1% variant makes OTEL_BSP_SCHEDULE_DELAY (5 s) after
- * its first span; it stalls a gateway held to one core by 15-40 ms once (docs/tracing.md).
+ * Seconds of load before a round is measured (peak or p99): start-up effects (compiling the request path, the heap
+ * growing) are not steady state, and neither is the first export, which a 1% variant makes OTEL_BSP_SCHEDULE_DELAY
+ * (5 s) after its first span; it stalls a gateway held to one core by 12-40 ms two or three times (docs/tracing.md).
  */
 const WARMUP_S = 7;
 
@@ -184,7 +184,8 @@ function printPeaks(r: TracingResults): void {
     );
   }
   console.log(
-    `half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop; every round after ${WARMUP_S} s of load`,
+    `half load: ${Math.round(r.halfRps)} req/s (half of tracing off's peak), open loop; ` +
+      `every round after ${WARMUP_S} s of load`,
   );
   const drops = r.names.map((name, i) => `${name} ${r.dropped[i]} of ${r.served[i]} requests' spans`).slice(1, 3);
   console.log(`spans dropped in the peak rounds (export queue full): ${drops.join('; ')}`);
