@@ -28,11 +28,11 @@ import { proxy } from './stages/proxy/index.ts';
 export type StageResult = void | false | Promise<void | false>;
 export type Handler = (ctx: RequestContext) => StageResult;
 
-/** Edge stages run for every request, before a route is known. */
+/** Edge stages run for every request, before a route is known; undefined means "nothing to do with this config". */
 export interface EdgeStage {
   name: string;
   scope: 'edge';
-  init(snapshot: Snapshot): Handler;
+  init(snapshot: Snapshot): Handler | undefined;
 }
 /** Route stages are built per route; returning undefined means "nothing to do here". */
 export interface RouteStage {
@@ -65,7 +65,13 @@ export const stages: readonly Stage[] = [
 ];
 
 export function buildEdgeChain(snapshot: Snapshot): Handler[] {
-  return stages.filter((s): s is EdgeStage => s.scope === 'edge').map((s) => s.init(snapshot));
+  const chain: Handler[] = [];
+  for (const s of stages) {
+    if (s.scope !== 'edge') continue;
+    const h = s.init(snapshot);
+    if (h) chain.push(h);
+  }
+  return chain;
 }
 
 export function buildRouteChain(route: CompiledRoute): Handler[] {

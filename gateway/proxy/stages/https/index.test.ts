@@ -26,7 +26,7 @@ function contextOn(listener: ListenerConfig): RequestContext & { added: unknown[
 }
 
 test('hsts becomes one Strict-Transport-Security value per listener config, the same object for every request', () => {
-  const handler = https.init({} as never);
+  const handler = https.init({} as never)!;
   const listener: ListenerConfig = {
     name: 'public',
     listen: '127.0.0.1:0',

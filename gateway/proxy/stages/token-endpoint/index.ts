@@ -159,9 +159,9 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
 export const tokenEndpoint: EdgeStage = {
   name: 'token-endpoint',
   scope: 'edge',
-  init: (snapshot): Handler => {
+  init: (snapshot): Handler | undefined => {
     const tokens = snapshot.config.tokens;
-    if (!tokens.enabled) return () => undefined;
+    if (!tokens.enabled) return undefined;
     const state = authState(snapshot.runtime, tokens.cache_size);
     const memo = { version: -1, body: '' };
     const onError = (ctx: RequestContext, err: unknown) => {

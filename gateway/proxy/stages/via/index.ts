@@ -62,7 +62,7 @@ export const via: EdgeStage = {
   scope: 'edge',
   init: (snapshot) => {
     const config = snapshot.config.proxy.via;
-    if (!config.enabled) return () => undefined;
+    if (!config.enabled) return undefined;
     return (ctx) => {
       const incoming = ctx.req.headers.via;
       if (incoming !== undefined && passesOf(incoming, config.pseudonym) >= config.max_passes)
