@@ -4,7 +4,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { EncodingProcessor, type Queue } from './encoding-processor.ts';
+import { EncodingProcessor } from './encoding-processor.ts';
+import { ExportQueue } from './export-queue.ts';
 import type { SerializedBatch } from './otlp-exporter.ts';
 import { type RecordedSpan, SpanRecorder } from './recorded-span.ts';
 import type { SpanCounts } from './sdk.ts';
@@ -15,14 +16,13 @@ const scope = { name: 'tollgate', version: '1' };
 
 function setUp(options: { maxQueue: number; batchSize: number; delayMs: number; maxBytes?: number }) {
   const sent: { batch: SerializedBatch; done: (result: ExportResult) => void }[] = [];
-  const queue: Queue = { pending: 0 };
   const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
+  const queue = new ExportQueue(options.maxQueue, counts);
   const processor = new EncodingProcessor(
     new BatchEncoder(resource, scope),
     (batch, done) => sent.push({ batch, done }),
     { maxBytes: 1 << 20, ...options },
     queue,
-    counts,
   );
   const recorder = new SpanRecorder(resource, scope, processor);
   const ended: RecordedSpan[] = [];

@@ -5,26 +5,20 @@
  * first span.
  * The SDK's BatchSpanProcessor instead keeps every span until its batch fills, then serializes all of them at once:
  * on the proxy thread that was a pause per batch and spans old enough to be moved out of V8's young generation
- * (docs/decisions/0012-tracing.md). The same bound as before holds: spans encoded and not yet through an export
- * count against `maxQueue` (shared with the SDK's own spans' processor), and what does not fit is counted as dropped.
+ * (docs/decisions/0012-tracing.md). The same bound as before holds (export-queue.ts, shared with the SDK's spans'
+ * processor): spans encoded and not yet through an export count against it, and what does not fit is dropped.
  */
 import type { Context } from '@opentelemetry/api';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { SerializedBatch } from './otlp-exporter.ts';
 import type { RecordedSpan } from './recorded-span.ts';
-import type { SpanCounts } from './sdk.ts';
+import type { ExportQueue } from './export-queue.ts';
 import type { BatchEncoder } from './span-encoder.ts';
-
-/** Spans handed to a processor and not yet through an export, across the process's processors. */
-export interface Queue {
-  pending: number;
-}
 
 export type SendBatch = (batch: SerializedBatch, done: (result: ExportResult) => void) => void;
 
 export interface EncodingOptions {
-  maxQueue: number;
   batchSize: number;
   /** A request's size past which it is sent whatever its count: receivers limit what they take (gRPC: 4 MiB). */
   maxBytes: number;
@@ -35,29 +29,22 @@ export class EncodingProcessor implements SpanProcessor {
   readonly #encoder: BatchEncoder;
   readonly #send: SendBatch;
   readonly #options: EncodingOptions;
-  readonly #queue: Queue;
-  readonly #counts: SpanCounts;
+  readonly #queue: ExportQueue;
   #timer: NodeJS.Timeout | undefined = undefined;
   /** Exports sent and not yet answered: what a flush waits for. */
   readonly #inFlight = new Set<Promise<void>>();
 
-  constructor(encoder: BatchEncoder, send: SendBatch, options: EncodingOptions, queue: Queue, counts: SpanCounts) {
+  constructor(encoder: BatchEncoder, send: SendBatch, options: EncodingOptions, queue: ExportQueue) {
     this.#encoder = encoder;
     this.#send = send;
     this.#options = options;
     this.#queue = queue;
-    this.#counts = counts;
   }
 
   onStart(_span: Span, _parent: Context): void {}
 
   onEnd(span: ReadableSpan): void {
-    if ((span.spanContext().traceFlags & 1) === 0) return;
-    if (this.#queue.pending >= this.#options.maxQueue) {
-      this.#counts.dropped++;
-      return;
-    }
-    this.#queue.pending++;
+    if (!this.#queue.admit(span)) return;
     const encoder = this.#encoder;
     encoder.add(span as RecordedSpan);
     if (encoder.count >= this.#options.batchSize || encoder.bytes >= this.#options.maxBytes) this.#sendBatch();
@@ -85,9 +72,7 @@ export class EncodingProcessor implements SpanProcessor {
     const batch: SerializedBatch = { bytes: this.#encoder.finish(), count };
     const answered = new Promise<void>((resolve) => {
       this.#send(batch, (result) => {
-        this.#queue.pending = Math.max(0, this.#queue.pending - count);
-        if (result.code === ExportResultCode.SUCCESS) this.#counts.exported += count;
-        else this.#counts.failed += count;
+        this.#queue.settle(count, result);
         resolve();
       });
     });

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import type { Attributes, Context, SpanContext, SpanKind } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -26,7 +26,8 @@ import {
 import type { Tracer } from '@opentelemetry/api';
 import { ThreadExporter } from './thread-exporter.ts';
 import { type RecordedSpan, SpanRecorder } from './recorded-span.ts';
-import { EncodingProcessor, type Queue } from './encoding-processor.ts';
+import { EncodingProcessor } from './encoding-processor.ts';
+import { ExportQueue } from './export-queue.ts';
 import { BatchEncoder } from './span-encoder.ts';
 
 export interface SpanCounts {
@@ -147,27 +148,17 @@ class ReloadableSampler implements Sampler {
 /** Hands sampled spans to the batch processor while fewer than `max` wait for export; counts the rest. */
 class BoundedProcessor implements SpanProcessor {
   readonly #inner: SpanProcessor;
-  readonly #max: number;
-  readonly #queue: Queue;
-  readonly #counts: SpanCounts;
+  readonly #queue: ExportQueue;
 
-  constructor(inner: SpanProcessor, max: number, queue: Queue, counts: SpanCounts) {
+  constructor(inner: SpanProcessor, queue: ExportQueue) {
     this.#inner = inner;
-    this.#max = max;
     this.#queue = queue;
-    this.#counts = counts;
   }
   onStart(span: Span, parent: Context): void {
     this.#inner.onStart(span, parent);
   }
   onEnd(span: ReadableSpan): void {
-    if ((span.spanContext().traceFlags & 1) === 0) return;
-    if (this.#queue.pending >= this.#max) {
-      this.#counts.dropped++;
-      return;
-    }
-    this.#queue.pending++;
-    this.#inner.onEnd(span);
+    if (this.#queue.admit(span)) this.#inner.onEnd(span);
   }
   forceFlush(): Promise<void> {
     return this.#inner.forceFlush();
@@ -180,19 +171,15 @@ class BoundedProcessor implements SpanProcessor {
 /** Counts what each export did with its spans, and lets the bounded processor take that many more. */
 class CountingExporter implements SpanExporter {
   readonly #inner: SpanExporter;
-  readonly #queue: Queue;
-  readonly #counts: SpanCounts;
+  readonly #queue: ExportQueue;
 
-  constructor(inner: SpanExporter, queue: Queue, counts: SpanCounts) {
+  constructor(inner: SpanExporter, queue: ExportQueue) {
     this.#inner = inner;
     this.#queue = queue;
-    this.#counts = counts;
   }
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.#inner.export(spans, (result) => {
-      this.#queue.pending = Math.max(0, this.#queue.pending - spans.length);
-      if (result.code === ExportResultCode.SUCCESS) this.#counts.exported += spans.length;
-      else this.#counts.failed += spans.length;
+      this.#queue.settle(spans.length, result);
       done(result);
     });
   }
@@ -252,17 +239,17 @@ export async function startTracingSdk(options: {
   const thread = options.exporter ? undefined : await ThreadExporter.start(env, options.warn);
   const exporter = options.exporter ?? thread!;
   const maxQueueSize = options.maxQueueSpans;
-  const queue: Queue = { pending: 0 };
+  const queue = new ExportQueue(maxQueueSize, counts);
   const batchSize = Math.min(maxQueueSize, envInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', BATCH_SPANS));
   const delayMs = envInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000);
   const batch = new BatchSpanProcessor({
-    exporter: new CountingExporter(exporter, queue, counts),
+    exporter: new CountingExporter(exporter, queue),
     maxQueueSize,
     maxExportBatchSize: batchSize,
     scheduledDelayMillis: delayMs,
     exportTimeoutMillis: envInt(env, 'OTEL_BSP_EXPORT_TIMEOUT', 30000),
   });
-  const bounded = new BoundedProcessor(batch, maxQueueSize, queue, counts);
+  const bounded = new BoundedProcessor(batch, queue);
   const provider = new TracerProvider({ resource, sampler, spanProcessors: [bounded] });
   const scope = { name: 'tollgate', version: options.version };
   // The gateway's own spans, in protobuf, are encoded as they end; in JSON (or to a test's exporter) they are
@@ -272,9 +259,8 @@ export async function startTracingSdk(options: {
       ? new EncodingProcessor(
           new BatchEncoder(resource, scope),
           (b, done) => thread.exportBatch(b, done),
-          { maxQueue: maxQueueSize, batchSize, maxBytes: MAX_REQUEST_BYTES, delayMs },
+          { batchSize, maxBytes: MAX_REQUEST_BYTES, delayMs },
           queue,
-          counts,
         )
       : undefined;
   const recorder = new SpanRecorder(resource, scope, encoding ?? bounded);
