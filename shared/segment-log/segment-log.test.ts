@@ -53,6 +53,26 @@ test('a reader in the same process sees records once written, never past the wri
   );
 });
 
+test('a batch whose flush interval is up is written in that timer, not handed to the thread pool', async (t) => {
+  const dir = await tempDir(t);
+  const log = await SegmentLog.open(dir, { flushIntervalMs: 20 });
+  log.append(recordFor(1));
+  log.append(recordFor(2));
+  // A timer of the same length set after the appends runs right after the log's, in the same turn: a write handed
+  // to the thread pool could not have completed yet.
+  const seenInTimer = await new Promise<number>((resolve) => setTimeout(() => resolve(log.writtenPosition), 20));
+  assert.equal(seenInTimer, log.endPosition);
+  assert.equal(log.stats.written, 2);
+  await log.close();
+  const reader = await SegmentReader.open(dir);
+  const { records } = await readAll(reader, reader.committed);
+  await reader.close();
+  assert.deepEqual(
+    records.map((r) => r.payload),
+    [recordFor(1), recordFor(2)],
+  );
+});
+
 test('a torn last record is cut off on the next open, counted, and never read', async (t) => {
   const dir = await tempDir(t);
   const first = await SegmentLog.open(dir);

@@ -18,11 +18,10 @@ export type { DropReason, SegmentLogOptions, WarnLogger } from './segment-log-op
 const FULL_RESCAN_MS = 1000;
 
 /**
- * Append-only log of opaque records in segment files. A position is one byte
- * offset across the whole log: a record's position is where its frame starts,
- * and a segment file is named by the position of its first byte. `append` only
- * copies into an in-memory batch; batches are written with one writev per flush
- * off the caller's path. See README.md for the recovery and bound policies.
+ * Append-only log of opaque records in segment files. A position is one byte offset across the whole log: a
+ * record's position is where its frame starts, and a segment file is named by the position of its first byte.
+ * `append` only copies into an in-memory batch; a batch is written with one writev, by the event loop's turn
+ * (group commit) or its timer, or off the caller's path. See README.md for the recovery and bound policies.
  */
 export class SegmentLog {
   readonly dir: string;
@@ -115,13 +114,13 @@ export class SegmentLog {
   }
 
   /**
-   * Queues one record; false when it was dropped (counted, reported through onDrop).
-   * When the bound would be exceeded the newest record is the one dropped: records
-   * already accepted keep their place, so the log never has holes in its middle.
+   * Queues one record; false when it was dropped (counted, reported through onDrop). When the bound would be
+   * exceeded the newest record is the one dropped: records already accepted keep their place, so the log never has
+   * holes in its middle.
    *
-   * With `onWritten` the callback runs once the record is in the segment file (the page
-   * cache: it survives the process), or at once when dropped. Group commit: what is appended
-   * in one turn of the event loop is written at the end of that turn with one writev.
+   * With `onWritten` the callback runs once the record is in the segment file (the page cache: it survives the
+   * process), or at once when dropped. Group commit: what is appended in one turn of the event loop is written at
+   * the end of that turn with one writev.
    */
   append(record: Buffer, onWritten?: () => void): boolean {
     if (!this.#accept(record, onWritten !== undefined)) {
@@ -130,18 +129,21 @@ export class SegmentLog {
     }
     if (onWritten !== undefined) {
       this.#waiters.add(this.#appendPosition, onWritten);
-      this.#commitImmediate ??= setImmediate(this.#groupCommit);
+      this.#commitImmediate ??= setImmediate(this.#writeHere);
     }
     return true;
   }
 
   /**
    * This turn's appends, written on the calling thread: one writev of a few KB to the page cache. The
-   * asynchronous path cost 4.3% of the proxy's busy time, this 2.0% (--cpu-prof under wrk, 28k req/s).
+   * asynchronous path cost 4.3% of the proxy's busy time, this 2.0% (--cpu-prof under wrk, 28k req/s). A batch
+   * whose flushIntervalMs is up is written here too, rather than by a thread-pool worker woken for a few KB.
    * Runs beside an fsync, never beside an asynchronous write or a rotation, never once closing.
    */
-  readonly #groupCommit = (): void => {
+  readonly #writeHere = (): void => {
     this.#commitImmediate = undefined;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     if (this.#closing) return;
     const batches = this.#pending;
     if (this.#writing || this.#writeQueued || batches.some((b) => b.segmentBase !== this.#fileBase)) {
@@ -194,7 +196,7 @@ export class SegmentLog {
     this.stats.appended += 1;
     if (writeNow) return true;
     if (this.#pendingBytes >= this.#options.flushBytes || this.#options.fsyncEveryMs === 0) this.#queueWrite();
-    else this.#flushTimer ??= setTimeout(() => this.#queueWrite(), this.#options.flushIntervalMs);
+    else this.#flushTimer ??= setTimeout(this.#writeHere, this.#options.flushIntervalMs);
     return true;
   }
 
@@ -292,8 +294,8 @@ export class SegmentLog {
   }
 
   /**
-   * The disk refused a write (ENOSPC, EIO). Every unwritten record is dropped and
-   * counted, and appending restarts from what is on disk, so positions stay contiguous.
+   * The disk refused a write (ENOSPC, EIO). Every unwritten record is dropped and counted, and appending restarts
+   * from what is on disk, so positions stay contiguous.
    */
   #abandonUnwritten(failed: Batch[], error: unknown): void {
     const lost = [...failed, ...this.#pending].reduce((sum, batch) => sum + batch.records, 0);
@@ -310,8 +312,8 @@ export class SegmentLog {
   }
 
   /**
-   * The old segment is fsynced before its successor exists: readers take a
-   * successor as proof that a segment is sealed, and a sealed segment is complete on disk.
+   * The old segment is fsynced before its successor exists: readers take a successor as proof that a segment is
+   * sealed, and a sealed segment is complete on disk.
    */
   async #rotateTo(base: number): Promise<void> {
     await this.#sync();
