@@ -50,8 +50,6 @@ export class StreamConnection {
   /** The client's address: the peer's, or the one a trusted PROXY header names. */
   clientIp: string;
   clientPort: number;
-  /** The TCP peer (a balancer's, under PROXY headers) as `address|port`: unique among open connections. */
-  readonly peer: string;
   /** The SNI route that took the connection, or ''. */
   route = '';
   target: Target | undefined = undefined;
@@ -88,7 +86,6 @@ export class StreamConnection {
     hooks.live.add(this);
     this.clientIp = socket.remoteAddress ?? '';
     this.clientPort = socket.remotePort ?? 0;
-    this.peer = `${this.clientIp}|${this.clientPort}`;
     // Errors surface as 'close', where the connection is accounted for.
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
@@ -333,11 +330,19 @@ export class StreamConnection {
     this.#hooks.ended(this);
   }
 
+  /** The TCP peer as `address|port`, keying a TLS handshake under way; made when asked, as plain streams never do. */
+  get peer(): string {
+    return peerKey(this.#raw);
+  }
+
   /** Whether the connection reached its target (an access event's upstream status 200). */
   get proxied(): boolean {
     return this.#piped;
   }
 }
+
+/** A socket's TCP peer (a balancer's, under PROXY headers) as `address|port`; Node keeps it once read. */
+export const peerKey = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
 
 const parseProxy = (bytes: Buffer) => {
   const header = parseHeader(bytes);

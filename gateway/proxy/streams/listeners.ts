@@ -6,7 +6,7 @@
  * open connections carry on) and gives TLS streams new certificates; a moved
  * address waits for a restart, as for HTTP listeners.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listenAt } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
@@ -15,7 +15,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
-import { StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
+import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
 import { streamRecord } from './event.ts';
@@ -28,8 +28,6 @@ interface Running {
   /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
   handshaking: Map<string, StreamConnection>;
 }
-
-const peerKey = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
 
 export class StreamListeners {
   readonly #running = new Map<string, Running>();
@@ -58,7 +56,8 @@ export class StreamListeners {
         running.tls.server.emit('connection', socket);
       },
       ended: (connection) => {
-        this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
+        if (connection.stream.config.tls)
+          this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
         const runtime = current().runtime;
         const traceId = streamSpan(runtime.tracing, connection);
         runtime.events?.append((node) => streamRecord(connection, node, undefined, traceId));
