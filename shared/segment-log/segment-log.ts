@@ -141,6 +141,8 @@ export class SegmentLog {
    * Runs beside an fsync, never beside an asynchronous write or a rotation, never once closing.
    */
   readonly #writeHere = (): void => {
+    // One write serves both triggers: whichever comes first clears the other.
+    clearImmediate(this.#commitImmediate);
     this.#commitImmediate = undefined;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
