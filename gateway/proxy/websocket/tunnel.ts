@@ -55,8 +55,7 @@ export class WebSocketTunnel {
   #connect(): void {
     const ctx = this.#ctx;
     const target = this.#target;
-    const url = new URL(target.origin);
-    const https = url.protocol === 'https:';
+    const https = target.origin.startsWith('https:');
     // The handshake to the target is this connection's one upstream attempt.
     this.#span = startAttempt(ctx, target, 0);
     const headers: Record<string, string | string[]> = {
@@ -69,8 +68,8 @@ export class WebSocketTunnel {
     if (ctx.protocol === 'h2') headers['sec-websocket-key'] = randomBytes(16).toString('base64');
     const timeouts = this.#upstream.config.timeouts;
     const options: RequestOptions & Record<string, unknown> = {
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port || (https ? 443 : 80),
+      host: target.address, // parsed once, when the target was made
+      port: target.port,
       method: 'GET',
       path: ctx.upstreamPath,
       headers,
