@@ -35,6 +35,11 @@ export interface ProtocolResults {
   h2: Record<string, number[]>;
 }
 
+/** Each round's ratio (the servers of a round run back to back): how far one round can move the medians' ratio. */
+function roundRatios(a: GhzResult[], b: GhzResult[]): string {
+  return a.map((x, i) => (x.rps / b[i].rps).toFixed(2)).join(', ');
+}
+
 function tollgateConfig(dir: string, ports: Ports, admin: number, origin: string, echo: number, cert: object) {
   return {
     workers: 1,
@@ -232,6 +237,7 @@ export function printProtocols(r: ProtocolResults): void {
   const bare = grpc.find((g) => g.name === 'bare-h2-proxy')!;
   const verdict = tg.rps / bare.rps >= 1 ? 'met' : 'NOT met';
   console.log(`  target: tollgate ÷ bare-h2-proxy ≥ 1.00: ${ratio(tg.rps, bare.rps)}, ${verdict}`);
+  console.log(`  round by round: ${roundRatios(r.grpcPeak.tollgate, r.grpcPeak['bare-h2-proxy'])}`);
 
   const https = Object.fromEntries(Object.entries(r.https).map(([n, v]) => [n, median(v)]));
   console.log('\nHTTP/1.1 keep-alive (wrk, 50 connections)   req/s');

@@ -203,6 +203,9 @@ export function printTcp(r: TcpResults): void {
         `   ${(t.download / download(name)).toFixed(2).padStart(8)}` +
         `   ${(t.short / median(r.short[name]!)).toFixed(2).padStart(17)}`,
     );
+  // The servers of a round run back to back: each round's ratio shows how far one round moves the medians' ratio.
+  const perRound = r.short.tollgate!.map((v, i) => (v / r.short['node pipe']![i]).toFixed(2)).join(', ');
+  console.log(`short connections, tollgate ÷ node pipe round by round: ${perRound}`);
 }
 
 /** The `--tcp` command: run, print, keep the results, and write the docs section from a default run. */
