@@ -214,3 +214,36 @@ test('the gateway answers a gRPC call in gRPC: trailers-only, with a status and 
   const notGrpc = await raw({ ':path': '/helloworld.Echo/Unary', 'content-type': 'application/json' });
   assert.equal(notGrpc.headers[':status'], 415, 'a gRPC-only route refuses what is not gRPC');
 });
+
+test("a client stream past its service's body limit: RESOURCE_EXHAUSTED; calls under it go through", async () => {
+  const small = await startGateway({
+    listeners: [{ name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c'] }],
+    services: [
+      {
+        name: 'echo',
+        max_body_bytes: 300,
+        routes: [{ paths: ['/helloworld.Echo/'] }],
+        upstream: { protocol: 'h2c', targets: [{ url: `http://127.0.0.1:${servers[0].port}` }] },
+      },
+    ],
+  });
+  const limited = echoClient(small.port('internal'));
+  try {
+    // A gRPC body has no Content-Length: the limit holds as its messages stream through.
+    const refused = await limited.clientStream(['x'.repeat(120), 'y'.repeat(120), 'z'.repeat(120)]).catch((e) => e);
+    assert.equal(refused.code, 8, `RESOURCE_EXHAUSTED, got ${refused.code} ${refused.details}`);
+    assert.equal((await limited.clientStream(['a', 'b'])).message, 'a,b');
+    const events = await eventsWhere(small, (e) => e.grpcMethod === '/helloworld.Echo/ClientStream', 2);
+    assert.deepEqual(
+      events.map((e) => [e.grpcStatus, e.errorClass]).sort(),
+      [
+        [0, 'none'],
+        [8, 'body_too_large'],
+      ],
+      'both calls are counted, the refused one with its reason',
+    );
+  } finally {
+    limited.close();
+    await small.close();
+  }
+});

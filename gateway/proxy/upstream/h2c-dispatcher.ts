@@ -1,6 +1,7 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { forwardBody, type InspectedBody } from './forward-body.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -135,7 +136,7 @@ export class H2cDispatcher {
   }
 
   #start(session: Session, opts: Dispatcher.DispatchOptions, handler: Handler): void {
-    const body = opts.body as Readable | Buffer | null | undefined;
+    const body = opts.body as Readable | InspectedBody | Buffer | null | undefined;
     const headers: Record<string, string | string[]> = {
       ':method': opts.method,
       ':path': opts.path,
@@ -232,7 +233,7 @@ class H2cCall implements Dispatcher.DispatchController {
     this.#stream.resume();
   }
 
-  send(body: Readable | Buffer | null): void {
+  send(body: Readable | InspectedBody | Buffer | null): void {
     const stream = this.#stream;
     stream.once('close', () => {
       this.#released();
@@ -264,8 +265,7 @@ class H2cCall implements Dispatcher.DispatchController {
       stream.end(body);
       return;
     }
-    body.on('error', (error) => this.abort(error));
-    body.pipe(stream);
+    forwardBody(body, stream, (error) => this.abort(error));
   }
 
   #onResponse(raw: Headers): void {

@@ -9,6 +9,7 @@ import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
 import { classifyUpstreamError, isNoResponse, mayRetry } from './classify.ts';
 import { bodyErrorReply, bodyUnread, http2Body, requestBody } from './request-body.ts';
+import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
@@ -38,7 +39,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private readonly tried: Set<Target> | undefined;
   private readonly hasBody: boolean;
   /** The request body as handed to undici; a retry after a connect failure hands the same one on, still unread. */
-  private sentBody: Readable | Buffer | null = null;
+  private sentBody: Readable | InspectedBody | Buffer | null = null;
   private controller: Controller | undefined = undefined;
   private done = false;
   /** Links in the upstream's total-timeout queue (Deadline). */
@@ -116,14 +117,15 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     }
     target.active++;
     ctx.exchange = this;
-    let body: Readable | Buffer | null = null;
+    let body: Readable | InspectedBody | Buffer | null = null;
+    const protocol = upstream.config.protocol;
     if (this.hasBody) {
-      body = this.sentBody ??= requestBody(ctx);
+      body = this.sentBody ??= requestBody(ctx, protocol === 'h2c');
       // As undici's own header timeout, which did not fire while a body was still being written:
       // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
       if (!Buffer.isBuffer(body)) {
         this.unsent++;
-        body.once('end', () => this.requestSent());
+        bodySource(body).once('end', () => this.requestSent());
       }
     }
     upstream.dispatcher(target).dispatch(
@@ -132,7 +134,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         method: req.method as Dispatcher.HttpMethod,
         headers,
         // undici's h2 client takes a stream body cheapest as an iterable; h2c upstreams have their own (H2cDispatcher).
-        body: body !== null && !Buffer.isBuffer(body) && upstream.config.protocol === 'h2' ? http2Body(body) : body,
+        body: protocol === 'h2' && body !== null && !Buffer.isBuffer(body) ? http2Body(body as Readable) : body,
         // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
         servername: target.servername,
       } as Dispatcher.DispatchOptions,

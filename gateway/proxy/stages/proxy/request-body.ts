@@ -2,43 +2,37 @@ import { Transform, type Readable } from 'node:stream';
 import type { RequestContext } from '../../context.ts';
 import { GatewayError, type ErrorCode } from '../../../errors.ts';
 import { Base64Decoder } from '../../grpc/web.ts';
+import { bodySource, type Inspect, InspectedBody } from '../../upstream/forward-body.ts';
 
 /**
  * The client's body as the upstream request sends it: the guard's buffer when
  * the guard read it, else the request stream itself, counted on the way when
  * it is chunked so the size limit holds without a Content-Length, and
- * always for a gRPC call, whose messages are counted as they pass.
+ * always for a gRPC call, whose messages are counted as they pass. An
+ * upstream client that forwards bodies itself (`inspects`: H2cDispatcher)
+ * gets the counting as an InspectedBody; undici gets a Transform stream.
  */
-export function requestBody(ctx: RequestContext): Readable | Buffer {
+export function requestBody(ctx: RequestContext, inspects = false): Readable | InspectedBody | Buffer {
   if (ctx.body !== undefined) return ctx.body; // JSON the guard read (bytesIn counted there); never gRPC-Web
   ctx.continueBody();
   const req = ctx.req;
-  const max = ctx.maxBodyBytes;
   const declared = req.headers['content-length'];
-  const messages = ctx.messagesIn;
   // A gRPC-Web text body goes to an HTTP/2 upstream decoded; messages are counted in the decoded bytes.
   const decoder = ctx.grpcWeb?.translated && ctx.grpcWeb.text ? new Base64Decoder() : undefined;
-  if (declared !== undefined && messages === undefined && decoder === undefined) {
+  if (declared !== undefined && ctx.messagesIn === undefined && decoder === undefined) {
     ctx.bytesIn = Number(declared);
     return req;
   }
+  const inspect = inspector(ctx, decoder);
+  const end = () => decoder?.end();
+  if (inspects) return new InspectedBody(req, inspect, end);
   const limited = new Transform({
     transform: (chunk: Buffer, _enc, cb) => {
-      ctx.bytesIn += chunk.length;
-      if (max > 0 && ctx.bytesIn > max)
-        return cb(new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large'));
-      let out = chunk;
-      if (decoder !== undefined) {
-        try {
-          out = decoder.push(chunk);
-        } catch (error) {
-          return cb(error as Error);
-        }
-      }
-      messages?.push(out);
-      cb(null, out);
+      const out = inspect(chunk);
+      if (out instanceof Error) cb(out);
+      else cb(null, out);
     },
-    flush: (cb) => cb(decoder?.end()),
+    flush: (cb) => cb(end()),
   });
   req.pipe(limited);
   // pipe() leaves the counting stream open when the client's request closes unfinished; whoever reads it must learn
@@ -48,6 +42,26 @@ export function requestBody(ctx: RequestContext): Readable | Buffer {
       limited.destroy(new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the request before its end'));
   });
   return limited;
+}
+
+/** Each chunk counted into bytesIn against the body limit, decoded (gRPC-Web text), its gRPC messages counted. */
+function inspector(ctx: RequestContext, decoder: Base64Decoder | undefined): Inspect {
+  const max = ctx.maxBodyBytes;
+  const messages = ctx.messagesIn;
+  return (chunk) => {
+    ctx.bytesIn += chunk.length;
+    if (max > 0 && ctx.bytesIn > max) return new GatewayError('TOLLGATE_BODY_TOO_LARGE', 'request body too large');
+    let out = chunk;
+    if (decoder !== undefined) {
+      try {
+        out = decoder.push(chunk);
+      } catch (error) {
+        return error as Error;
+      }
+    }
+    messages?.push(out);
+    return out;
+  };
 }
 
 /**
@@ -63,8 +77,10 @@ export function http2Body(body: Readable): AsyncIterable<Buffer> {
 
 /** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another
  * target. */
-export function bodyUnread(body: Readable | Buffer | null): boolean {
-  return Buffer.isBuffer(body) || (body !== null && !body.readableDidRead && !body.destroyed);
+export function bodyUnread(body: Readable | InspectedBody | Buffer | null): boolean {
+  if (body === null || Buffer.isBuffer(body)) return Buffer.isBuffer(body);
+  const source = bodySource(body);
+  return !source.readableDidRead && !source.destroyed;
 }
 
 /** The reply to a request whose body failed on its way upstream (requestBody's errors); undefined for other errors. */
