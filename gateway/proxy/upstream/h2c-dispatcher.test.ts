@@ -46,12 +46,12 @@ function call(dispatcher: H2cDispatcher, path: string, body: Buffer | null = nul
 
 async function server(
   t: { after(fn: () => unknown): void },
-  onStream: (s: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+  onStream: (s: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]) => void,
 ) {
   const sessions: unknown[] = [];
   const h2: Http2Server = createServer();
   h2.on('session', (s) => sessions.push(s));
-  h2.on('stream', (stream, headers) => onStream(stream, headers));
+  h2.on('stream', (stream, headers, _flags, rawHeaders) => onStream(stream, headers, rawHeaders));
   await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => h2.close(resolve)));
   return { origin: `http://127.0.0.1:${(h2.address() as AddressInfo).port}`, sessions };
@@ -73,6 +73,36 @@ test('a call gets the status, body and trailers; the Host goes as :authority', a
   assert.equal(out.status, 200);
   assert.equal(out.body, 'api.test trailers hello');
   assert.deepEqual(out.trailers, { 'grpc-status': '0' });
+});
+
+test("each value of a repeated header goes as a field of its own; with no Host, :authority is the target's", async (t) => {
+  let seen: string[] = [];
+  const { origin } = await server(t, (stream, _headers, rawHeaders) => {
+    seen = rawHeaders;
+    stream.respond({ ':status': 204 }, { endStream: true });
+  });
+  const dispatcher = new H2cDispatcher(origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  const status = await new Promise<number>((resolve) => {
+    const handler: Dispatcher.DispatchHandler = {
+      onResponseStart: (_c, code) => resolve(code),
+      onResponseError: (_c, error) => resolve(String(error) as never),
+    };
+    const headers = { 'x-tag': ['one', 'two'], accept: 'text/plain', skipped: undefined };
+    dispatcher.dispatch({ path: '/h', method: 'GET', headers }, handler);
+  });
+  assert.equal(status, 204);
+  const pairs: string[] = [];
+  for (let i = 0; i < seen.length; i += 2) pairs.push(`${seen[i]}=${seen[i + 1]}`);
+  assert.deepEqual(pairs, [
+    ':method=GET',
+    ':path=/h',
+    ':scheme=http',
+    `:authority=${new URL(origin).host}`,
+    'x-tag=one',
+    'x-tag=two',
+    'accept=text/plain',
+  ]);
 });
 
 test('calls share a connection up to its stream limit, then open another', async (t) => {

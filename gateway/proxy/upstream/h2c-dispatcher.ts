@@ -137,19 +137,26 @@ export class H2cDispatcher {
 
   #start(session: Session, opts: Dispatcher.DispatchOptions, handler: Handler): void {
     const body = opts.body as Readable | InspectedBody | Buffer | null | undefined;
-    const headers: Record<string, string | string[]> = {
-      ':method': opts.method,
-      ':path': opts.path,
-      ':scheme': 'http',
-      ':authority': this.#authority,
-    };
     // The request-headers stage already dropped the hop-by-hop headers HTTP/2 forbids (and set te for gRPC alone).
     const given = (opts.headers ?? {}) as Headers;
+    // A flat [name, value, …] list: node:http2 takes it as it is, where an object is first copied into a
+    // prototype-less one (a dictionary, slow to read) and its keys listed again.
+    const headers = [
+      ':method',
+      opts.method,
+      ':path',
+      opts.path,
+      ':scheme',
+      'http',
+      ':authority',
+      typeof given.host === 'string' ? given.host : this.#authority,
+    ];
     for (const name in given) {
       const value = given[name];
-      if (value !== undefined && name !== 'host') headers[name] = value;
+      if (value === undefined || name === 'host') continue;
+      if (typeof value === 'string') headers.push(name, value);
+      else for (const each of value) headers.push(name, each);
     }
-    if (typeof given.host === 'string') headers[':authority'] = given.host;
     const hasBody = body !== null && body !== undefined;
     let stream: ClientHttp2Stream;
     try {
