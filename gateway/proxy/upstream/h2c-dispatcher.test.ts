@@ -75,7 +75,7 @@ test('a call gets the status, body and trailers; the Host goes as :authority', a
   assert.deepEqual(out.trailers, { 'grpc-status': '0' });
 });
 
-test("each value of a repeated header goes as a field of its own; with no Host, :authority is the target's", async (t) => {
+test("each value of a repeated header is a field of its own; with no Host, :authority is the target's", async (t) => {
   let seen: string[] = [];
   const { origin } = await server(t, (stream, _headers, rawHeaders) => {
     seen = rawHeaders;
