@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildChecks, judgeRounds } from './checks.ts';
-import { medianEstimate, p99Differences, type HalfLoad } from './report.ts';
+import { medianEstimate, p99Differences, roundRatios, type HalfLoad } from './report.ts';
 import type { RateResult } from './load.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
@@ -35,6 +35,10 @@ test('medianEstimate: the interval covers the true median of a skewed distributi
     // Exact coverage: n = 8 99.2%, n = 15 96.5%, n = 30 95.7%. One rank too narrow would give 93.0%, 88.2% and 90.1%.
     assert.ok(coverage >= 0.94 && coverage <= 0.997, `n=${n}: coverage ${coverage}`);
   }
+});
+
+test('roundRatios divides each round by the same round of the other side', () => {
+  assert.equal(roundRatios([8, 9, 12], [10, 10, 10]), '0.80, 0.90, 1.20');
 });
 
 test('judgeRounds: a pass needs the whole interval on the target side, a miss none of it', () => {

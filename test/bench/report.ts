@@ -67,6 +67,12 @@ export function pairedRatios(
   return p.rounds.map((r) => r[of][i] / r[of][b]);
 }
 
+/**
+ * `a`'s value over `b`'s round by round, as printed beside the medians' ratio: the servers of a round run back to
+ * back, so each round's ratio shows how far one round can move that of the medians.
+ */
+export const roundRatios = (a: number[], b: number[]): string => a.map((x, i) => (x / b[i]).toFixed(2)).join(', ');
+
 /** A median with its confidence interval: what a target is judged on. */
 export interface Estimate {
   median: number;

@@ -10,7 +10,7 @@ import { pinningNote } from '../cpu-pin.ts';
 import { runPeak } from '../load.ts';
 import { installCleanup } from '../procs.ts';
 import { freePort } from '../ready.ts';
-import { median } from '../report.ts';
+import { median, roundRatios } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot, startUpstream } from '../servers.ts';
 import { ghz, type GhzResult, h2load, missingTools, type Running, startProcess } from './tools.ts';
@@ -33,11 +33,6 @@ export interface ProtocolResults {
   https: Record<string, number[]>;
   handshakes: Record<string, number[]>;
   h2: Record<string, number[]>;
-}
-
-/** Each round's ratio (the servers of a round run back to back): how far one round can move the medians' ratio. */
-function roundRatios(a: GhzResult[], b: GhzResult[]): string {
-  return a.map((x, i) => (x.rps / b[i].rps).toFixed(2)).join(', ');
 }
 
 function tollgateConfig(dir: string, ports: Ports, admin: number, origin: string, echo: number, cert: object) {
@@ -237,7 +232,8 @@ export function printProtocols(r: ProtocolResults): void {
   const bare = grpc.find((g) => g.name === 'bare-h2-proxy')!;
   const verdict = tg.rps / bare.rps >= 1 ? 'met' : 'NOT met';
   console.log(`  target: tollgate ÷ bare-h2-proxy ≥ 1.00: ${ratio(tg.rps, bare.rps)}, ${verdict}`);
-  console.log(`  round by round: ${roundRatios(r.grpcPeak.tollgate, r.grpcPeak['bare-h2-proxy'])}`);
+  const rps = (rounds: GhzResult[]) => rounds.map((g) => g.rps);
+  console.log(`  round by round: ${roundRatios(rps(r.grpcPeak.tollgate), rps(r.grpcPeak['bare-h2-proxy']))}`);
 
   const https = Object.fromEntries(Object.entries(r.https).map(([n, v]) => [n, median(v)]));
   console.log('\nHTTP/1.1 keep-alive (wrk, 50 connections)   req/s');

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { pinned, pinningNote } from '../cpu-pin.ts';
 import { installCleanup, onPath } from '../procs.ts';
 import { freePort } from '../ready.ts';
-import { median } from '../report.ts';
+import { median, roundRatios } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot } from '../servers.ts';
 import { type Running, startProcess } from '../protocols/tools.ts';
@@ -203,8 +203,7 @@ export function printTcp(r: TcpResults): void {
         `   ${(t.download / download(name)).toFixed(2).padStart(8)}` +
         `   ${(t.short / median(r.short[name]!)).toFixed(2).padStart(17)}`,
     );
-  // The servers of a round run back to back: each round's ratio shows how far one round moves the medians' ratio.
-  const perRound = r.short.tollgate!.map((v, i) => (v / r.short['node pipe']![i]).toFixed(2)).join(', ');
+  const perRound = roundRatios(r.short.tollgate!, r.short['node pipe']!);
   console.log(`short connections, tollgate ÷ node pipe round by round: ${perRound}`);
 }
 
