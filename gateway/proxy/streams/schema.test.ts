@@ -76,3 +76,23 @@ test('stream errors name the field', () => {
   const tls = { targets: [target(1)], tls: { verify: false } };
   assert.deepEqual(errorsOf({ streams: [stream({ upstream: tls })] }), []);
 });
+
+test('a stream upstream takes one of targets, dns and discovery; its Consul block has no scheme', () => {
+  const etcd = { endpoints: ['http://127.0.0.1:2379'], prefix: '/tollgate/db/' };
+  const consul = { address: 'http://127.0.0.1:8500', service: 'db' };
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { discovery: { etcd } } })] }), []);
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { discovery: { consul } } })] }), []);
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { targets: [target(1)], discovery: { etcd } } })] }), [
+    '/streams/0/upstream/discovery: use one of targets, dns and discovery, not targets and discovery',
+  ]);
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { discovery: { etcd, consul } } })] }), [
+    '/streams/0/upstream/discovery: name exactly one registry: etcd or consul',
+  ]);
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { discovery: {} } })] }), [
+    '/streams/0/upstream/discovery: name exactly one registry: etcd or consul',
+  ]);
+  assert.deepEqual(
+    errorsOf({ streams: [stream({ upstream: { discovery: { consul: { ...consul, scheme: 'https' } } } })] }),
+    ['/streams/0/upstream/discovery/consul/scheme: unknown field'],
+  );
+});

@@ -7,6 +7,7 @@
 import Type, { type Static } from 'typebox';
 import { AclSchema } from '../stages/ip-acl/schema.ts';
 import { ListenerTlsSchema } from '../listeners/schema.ts';
+import { ConsulDiscoverySchema, EtcdDiscoverySchema } from '../upstream/discovery/schema.ts';
 import { PassiveHealthSchema } from '../upstream/health/schema.ts';
 import { BreakerSchema, TargetWeightSchema, UpstreamTlsSchema, balancerNames } from '../upstream/schema.ts';
 
@@ -45,6 +46,25 @@ const StreamActiveHealthSchema = Type.Object(
   { additionalProperties: false, description: 'Active checks: a TCP connect to each target, closed at once.' },
 );
 
+const StreamDiscoverySchema = Type.Object(
+  {
+    etcd: Type.Optional(EtcdDiscoverySchema),
+    consul: Type.Optional(
+      Type.Omit(ConsulDiscoverySchema, ['scheme'], {
+        additionalProperties: false,
+        description: 'Targets from the passing instances of a Consul service, at their address and port.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Targets from a service registry instead of `targets`: exactly one of etcd and consul. An etcd value is ' +
+      '`{"url": "tcp://host:port"}` or `{"address": "host", "port": n}`; a Consul instance is its address and port. ' +
+      'On a registry outage the last known targets keep serving (stale) and the gateway reconnects with backoff.',
+  },
+);
+
 export const StreamUpstreamSchema = Type.Object(
   {
     balancer: Type.Union(
@@ -56,6 +76,7 @@ export const StreamUpstreamSchema = Type.Object(
     ),
     targets: Type.Array(StreamTargetSchema, { default: [], description: 'Static targets.' }),
     dns: Type.Optional(StreamDnsSchema),
+    discovery: Type.Optional(StreamDiscoverySchema),
     health: Type.Object(
       {
         active: Type.Optional(StreamActiveHealthSchema),

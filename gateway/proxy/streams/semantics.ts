@@ -4,6 +4,7 @@ import { checkListenerTls, type ListenerTls } from '../listeners/certificates.ts
 import { clash, httpListenAddresses } from '../listeners/semantics.ts';
 import { cidrErrors } from '../net/cidr.ts';
 import { checkTls } from '../upstream/tls-files.ts';
+import { checkTargetSources } from '../upstream/semantics.ts';
 import type { StreamConfig, StreamUpstreamConfig } from './schema.ts';
 import { asUpstreamConfig } from './upstream.ts';
 
@@ -72,8 +73,7 @@ function checkStream(stream: StreamConfig, at: string, config: Config, err: Repo
 }
 
 function checkStreamUpstream(up: StreamUpstreamConfig, base: string, stream: StreamConfig, err: Report): void {
-  if (up.targets.length === 0 && !up.dns) err(`${base}/targets`, 'at least one target (or dns) is required');
-  if (up.targets.length > 0 && up.dns) err(`${base}/dns`, 'use either targets or dns, not both');
+  checkTargetSources(up, base, err, 'at least one target (or dns, or discovery) is required');
   const seen = new Set<string>();
   up.targets.forEach((t, ti) => {
     const url = t.url.toLowerCase();

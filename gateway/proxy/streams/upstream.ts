@@ -17,6 +17,11 @@ export function asUpstreamConfig(up: StreamUpstreamConfig, stream: StreamConfig)
     targets: up.targets,
     // The scheme is only what DNS targets' ids begin with.
     dns: up.dns && { ...up.dns, scheme: 'tcp' as 'http' },
+    // Registry targets are tcp:// too: Consul's instances by this scheme, etcd's values by these schemes.
+    discovery: up.discovery && {
+      etcd: up.discovery.etcd && ({ ...up.discovery.etcd, schemes: ['tcp'] } as typeof up.discovery.etcd),
+      consul: up.discovery.consul && { ...up.discovery.consul, scheme: 'tcp' as 'http' },
+    },
     pool: { connections: 1, keep_alive_ms: 100, keep_alive_max_ms: 100, pipelining: 1, streams: 1 },
     timeouts: { connect_ms: stream.timeouts.connect_ms, header_ms: 1, body_idle_ms: 1, total_ms: 0 },
     retries: 0,

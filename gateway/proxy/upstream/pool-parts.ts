@@ -139,7 +139,10 @@ function registrySourceFor(
   um.discoveryStale.set(gauges, 0);
   if (discovery.etcd) {
     const e = discovery.etcd;
-    const schemes = config.protocol === 'h2' ? ['https'] : config.protocol === 'h2c' ? ['http'] : undefined;
+    // A stream's etcd block carries its schemes (['tcp'], streams/upstream.ts); a service's follow its protocol.
+    const schemes =
+      (e as { schemes?: string[] }).schemes ??
+      (config.protocol === 'h2' ? ['https'] : config.protocol === 'h2c' ? ['http'] : undefined);
     return etcdSource(
       { endpoints: e.endpoints, prefix: e.prefix, timeoutMs: e.timeout_ms, probeMs: e.probe_ms, schemes },
       hooks,

@@ -3,17 +3,28 @@ import { checkTls } from './tls-files.ts';
 
 type Report = (path: string, message: string) => void;
 
-/** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's
- * path. */
-export function checkUpstream(up: UpstreamConfig, base: string, err: Report): void {
+/** Where an upstream's targets come from, as a service's and a stream's upstream both say it. */
+interface TargetSources {
+  targets: unknown[];
+  dns?: unknown;
+  discovery?: { etcd?: unknown; consul?: unknown };
+}
+
+/** Exactly one of static targets, `dns` and `discovery`, and a discovery names exactly one registry. */
+export function checkTargetSources(up: TargetSources, base: string, err: Report, noneMessage: string): void {
   const d = up.discovery;
   const sources = [up.targets.length > 0 && 'targets', up.dns && 'dns', d && 'discovery'].filter(Boolean);
-  if (sources.length === 0)
-    err(`${base}/targets`, 'at least one target (or upstream.dns, or upstream.discovery) is required');
+  if (sources.length === 0) err(`${base}/targets`, noneMessage);
   if (sources.length > 1)
     err(`${base}/${sources[1]}`, `use one of targets, dns and discovery, not ${sources.join(' and ')}`);
   if (d && (d.etcd === undefined) === (d.consul === undefined))
     err(`${base}/discovery`, 'name exactly one registry: etcd or consul');
+}
+
+/** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's
+ * path. */
+export function checkUpstream(up: UpstreamConfig, base: string, err: Report): void {
+  checkTargetSources(up, base, err, 'at least one target (or upstream.dns, or upstream.discovery) is required');
   const origins = new Set<string>();
   up.targets.forEach((t, ti) => {
     let origin: string;
@@ -33,8 +44,8 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
   // etcd's values name their own scheme: one the protocol cannot speak is skipped at run time (discovery/etcd.ts).
   const schemes = up.dns
     ? [`${up.dns.scheme}:`]
-    : d?.consul
-      ? [`${d.consul.scheme}:`]
+    : up.discovery?.consul
+      ? [`${up.discovery.consul.scheme}:`]
       : up.targets.map((t) => t.url.slice(0, t.url.indexOf(':') + 1));
   if (up.protocol === 'h2' && schemes.some((s) => s !== 'https:'))
     err(`${base}/protocol`, 'h2 is HTTP/2 over TLS: every target must be https (cleartext HTTP/2 is h2c)');

@@ -74,11 +74,14 @@ export function targetOfValue(value: string, schemes = ['http', 'https']): Disco
     }
     if (!schemes.includes(u.protocol.slice(0, -1))) return `url must be ${schemes.map((x) => `${x}://`).join(' or ')}`;
     if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return 'url must be an origin (no path)';
-    return { origin: u.origin, weight: w as number };
+    if (u.origin !== 'null') return { origin: u.origin, weight: w as number };
+    // tcp:// (a stream's target) has no origin in WHATWG URL terms, and no default port.
+    if (u.port === '') return 'url needs a port';
+    return { origin: `${u.protocol}//${u.host}`, weight: w as number };
   }
   if (typeof address === 'string' && address.length > 0 && Number.isInteger(port)) {
     if ((port as number) < 1 || (port as number) > 65535) return 'port must be 1..65535';
-    const s = scheme === undefined ? 'http' : scheme;
+    const s = scheme === undefined ? (schemes.includes('tcp') ? 'tcp' : 'http') : scheme;
     if (typeof s !== 'string' || !schemes.includes(s)) return `scheme must be ${schemes.join(' or ')}`;
     return { origin: originFor(s, address, port as number), weight: w as number };
   }

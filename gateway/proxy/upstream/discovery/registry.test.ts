@@ -22,6 +22,19 @@ test('an etcd value is a target by url or by address and port, or says why not',
   assert.equal(targetOfValue('{"address": "a", "port": 70000}'), 'port must be 1..65535');
 });
 
+test("a stream's etcd value is a tcp:// target: by url with its port, or by address and port", () => {
+  const tcp = ['tcp'];
+  assert.deepEqual(targetOfValue('{"url": "tcp://10.0.0.7:6379"}', tcp), { origin: 'tcp://10.0.0.7:6379', weight: 1 });
+  assert.deepEqual(targetOfValue('{"url": "tcp://[::1]:6379"}', tcp), { origin: 'tcp://[::1]:6379', weight: 1 });
+  assert.deepEqual(targetOfValue('{"address": "::1", "port": 6380, "weight": 3}', tcp), {
+    origin: 'tcp://[::1]:6380',
+    weight: 3,
+  });
+  assert.equal(targetOfValue('{"url": "tcp://10.0.0.7"}', tcp), 'url needs a port');
+  assert.equal(targetOfValue('{"url": "http://10.0.0.7:80"}', tcp), 'url must be tcp://');
+  assert.equal(targetOfValue('{"address": "a", "port": 1, "scheme": "http"}', tcp), 'scheme must be tcp');
+});
+
 test("a prefix's range end is the prefix with its last byte incremented", () => {
   assert.equal(prefixRangeEnd('/tollgate/shop/').toString(), '/tollgate/shop0');
   assert.equal(prefixRangeEnd('a').toString(), 'b');

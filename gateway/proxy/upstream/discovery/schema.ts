@@ -3,70 +3,68 @@ import Type from 'typebox';
 
 const RegistryUrl = (description: string) => Type.String({ pattern: '^https?://[^/?#]+/?$', description });
 
+export const EtcdDiscoverySchema = Type.Object(
+  {
+    endpoints: Type.Array(RegistryUrl('An etcd client URL, `http://host:2379`.'), {
+      minItems: 1,
+      description: 'etcd client URLs, tried in turn when one fails.',
+    }),
+    prefix: Type.String({
+      minLength: 1,
+      description:
+        'Key prefix; each key under it is one target, its value JSON: `{"url": "http://host:port", ' +
+        '"weight": 2, "metadata": {...}}` (or `address` and `port` instead of `url`).',
+    }),
+    timeout_ms: Type.Integer({
+      minimum: 100,
+      default: 2000,
+      description: 'Connect and call timeout; also how soon a hung etcd is noticed after a probe (default 2000).',
+    }),
+    probe_ms: Type.Integer({
+      minimum: 500,
+      default: 5000,
+      description: 'How often a watching gateway checks that etcd still answers (default 5000).',
+    }),
+  },
+  { additionalProperties: false, description: 'Targets from etcd v3 keys under a prefix, kept by a watch.' },
+);
+
+export const ConsulDiscoverySchema = Type.Object(
+  {
+    address: RegistryUrl("The Consul agent's HTTP API, `http://127.0.0.1:8500`."),
+    service: Type.String({
+      minLength: 1,
+      description: 'Consul service name; its passing instances are targets.',
+    }),
+    tag: Type.Optional(Type.String({ minLength: 1, description: 'Only instances with this tag (a canary group).' })),
+    datacenter: Type.Optional(Type.String({ minLength: 1, description: "Datacenter (default the agent's)." })),
+    token: Type.Optional(Type.String({ minLength: 1, description: 'ACL token, sent as X-Consul-Token.' })),
+    scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], {
+      default: 'http',
+      description: 'Scheme of the discovered targets (default http).',
+    }),
+    weight_meta: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Service.Meta key whose integer value (1..1000) is the weight; without it, or when it is not a ' +
+          "number: the instance's Weights.Passing.",
+      }),
+    ),
+    wait_s: Type.Integer({
+      minimum: 1,
+      maximum: 300,
+      default: 30,
+      description: 'How long each blocking query waits for a change (default 30).',
+    }),
+  },
+  { additionalProperties: false, description: 'Targets from the passing instances of a Consul service.' },
+);
+
 export const DiscoverySchema = Type.Object(
   {
-    etcd: Type.Optional(
-      Type.Object(
-        {
-          endpoints: Type.Array(RegistryUrl('An etcd client URL, `http://host:2379`.'), {
-            minItems: 1,
-            description: 'etcd client URLs, tried in turn when one fails.',
-          }),
-          prefix: Type.String({
-            minLength: 1,
-            description:
-              'Key prefix; each key under it is one target, its value JSON: `{"url": "http://host:port", ' +
-              '"weight": 2, "metadata": {...}}` (or `address` and `port` instead of `url`).',
-          }),
-          timeout_ms: Type.Integer({
-            minimum: 100,
-            default: 2000,
-            description: 'Connect and call timeout; also how soon a hung etcd is noticed after a probe (default 2000).',
-          }),
-          probe_ms: Type.Integer({
-            minimum: 500,
-            default: 5000,
-            description: 'How often a watching gateway checks that etcd still answers (default 5000).',
-          }),
-        },
-        { additionalProperties: false, description: 'Targets from etcd v3 keys under a prefix, kept by a watch.' },
-      ),
-    ),
-    consul: Type.Optional(
-      Type.Object(
-        {
-          address: RegistryUrl("The Consul agent's HTTP API, `http://127.0.0.1:8500`."),
-          service: Type.String({
-            minLength: 1,
-            description: 'Consul service name; its passing instances are targets.',
-          }),
-          tag: Type.Optional(
-            Type.String({ minLength: 1, description: 'Only instances with this tag (a canary group).' }),
-          ),
-          datacenter: Type.Optional(Type.String({ minLength: 1, description: "Datacenter (default the agent's)." })),
-          token: Type.Optional(Type.String({ minLength: 1, description: 'ACL token, sent as X-Consul-Token.' })),
-          scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], {
-            default: 'http',
-            description: 'Scheme of the discovered targets (default http).',
-          }),
-          weight_meta: Type.Optional(
-            Type.String({
-              minLength: 1,
-              description:
-                'Service.Meta key whose integer value (1..1000) is the weight; without it, or when it is not a ' +
-                "number: the instance's Weights.Passing.",
-            }),
-          ),
-          wait_s: Type.Integer({
-            minimum: 1,
-            maximum: 300,
-            default: 30,
-            description: 'How long each blocking query waits for a change (default 30).',
-          }),
-        },
-        { additionalProperties: false, description: 'Targets from the passing instances of a Consul service.' },
-      ),
-    ),
+    etcd: Type.Optional(EtcdDiscoverySchema),
+    consul: Type.Optional(ConsulDiscoverySchema),
   },
   {
     additionalProperties: false,
