@@ -35,6 +35,14 @@ after(async () => {
   await Promise.all([etcd?.close(), consul?.close(), a?.close(), b?.close()]);
 });
 
+type Health = { targets: { id: string }[]; discovery?: { skipped: { entry: string; reason: string }[] } };
+
+/** A stream's entry in the admin API's /health. */
+async function health(stream: string): Promise<Health | undefined> {
+  const all = (await (await fetch(`${gw.adminUrl}/health`)).json()) as Array<Health & { service: string }>;
+  return all.find((h) => h.service === stream);
+}
+
 /** Waits (a second at most) until connections to `stream` are answered by the servers tagged `tags`. */
 async function servedBy(stream: string, tags: string[]): Promise<void> {
   const want = tags.sort().join();
@@ -63,11 +71,7 @@ test('an etcd key is a stream target (tcp:// url, or address and port); its dele
 test('an etcd value that is not a tcp target is shown, not used', { skip }, async () => {
   await etcd.put('/tollgate/cache/web', JSON.stringify({ url: `http://127.0.0.1:${a.port}` }));
   const skipped = await eventually(async () => {
-    const all = (await (await fetch(`${gw.adminUrl}/health`)).json()) as Array<{
-      service: string;
-      discovery?: { skipped: { entry: string; reason: string }[] };
-    }>;
-    const s = all.find((h) => h.service === 'etcd')?.discovery?.skipped ?? [];
+    const s = (await health('etcd'))?.discovery?.skipped ?? [];
     return s.some((x) => x.entry.endsWith('/web') && x.reason === 'url must be tcp://');
   }, 1000);
   assert.ok(skipped, 'the http:// value is listed with its reason');
@@ -81,14 +85,7 @@ test('passing Consul instances are stream targets; a failing one is taken out', 
   await consul.setPassing('a', true);
   await consul.setPassing('b', true);
   await servedBy('consul', ['a:', 'b:']);
-  const all = (await (await fetch(`${gw.adminUrl}/health`)).json()) as Array<{
-    service: string;
-    targets: { id: string }[];
-  }>;
-  const ids = all
-    .find((h) => h.service === 'consul')
-    ?.targets.map((t) => t.id)
-    .sort();
+  const ids = (await health('consul'))?.targets.map((t) => t.id).sort();
   assert.deepEqual(ids, [`tcp://127.0.0.1:${a.port}`, `tcp://127.0.0.1:${b.port}`].sort());
   await consul.setPassing('a', false);
   await servedBy('consul', ['b:']);

@@ -8,7 +8,7 @@ import { CircuitBreaker, stateNames } from './breaker.ts';
 import { consulSource } from './discovery/consul.ts';
 import { DnsSource } from './discovery/dns.ts';
 import { etcdSource } from './discovery/etcd.ts';
-import type { TargetSource } from './discovery/source.ts';
+import { originOf, type TargetSource } from './discovery/source.ts';
 import { StaticSource } from './discovery/static.ts';
 import { ActiveHealthChecker } from './health/active.ts';
 import type { upstreamMetrics } from './metrics.ts';
@@ -93,12 +93,6 @@ export function activeCheckerFor(
     },
     on.reached,
   );
-}
-
-/** scheme://host:port of a target URL; a tcp:// one has no origin by the URL standard ('null'), so it is made here. */
-export function originOf(url: string): string {
-  const u = new URL(url);
-  return u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
 }
 
 /** A target source's outage, in the pool's log with its labels: when it begins, each minute, and when it ends. */

@@ -7,7 +7,7 @@
  * reading the whole prefix again, which also covers a compacted revision.
  */
 import { Agent, request } from '../undici.ts';
-import { type DiscoveredTarget, originFor } from './source.ts';
+import { type DiscoveredTarget, originFor, originOf } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface EtcdOptions {
@@ -74,10 +74,9 @@ export function targetOfValue(value: string, schemes = ['http', 'https']): Disco
     }
     if (!schemes.includes(u.protocol.slice(0, -1))) return `url must be ${schemes.map((x) => `${x}://`).join(' or ')}`;
     if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return 'url must be an origin (no path)';
-    if (u.origin !== 'null') return { origin: u.origin, weight: w as number };
-    // tcp:// (a stream's target) has no origin in WHATWG URL terms, and no default port.
-    if (u.port === '') return 'url needs a port';
-    return { origin: `${u.protocol}//${u.host}`, weight: w as number };
+    // tcp:// (a stream's target) has no default port.
+    if (u.origin === 'null' && u.port === '') return 'url needs a port';
+    return { origin: originOf(u), weight: w as number };
   }
   if (typeof address === 'string' && address.length > 0 && Number.isInteger(port)) {
     if ((port as number) < 1 || (port as number) > 65535) return 'port must be 1..65535';

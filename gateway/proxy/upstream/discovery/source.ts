@@ -47,6 +47,12 @@ export interface TargetSource {
   seed?(targets: DiscoveredTarget[], onTargets: TargetsListener): void;
 }
 
+/** scheme://host:port of a target URL; a tcp:// one has no origin by the URL standard ('null'), so it is made here. */
+export function originOf(url: string | URL): string {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  return u.origin === 'null' ? `${u.protocol}//${u.host}` : u.origin;
+}
+
 /** A target's origin from its address, port and scheme (DNS records, registry entries); IPv6 hosts in brackets. */
 export function originFor(scheme: string, host: string, port: number): string {
   return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
