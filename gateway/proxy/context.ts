@@ -15,9 +15,18 @@ import type { Span } from '@opentelemetry/api';
 
 /** Counts the messages of a byte stream split anywhere (GrpcMessageCounter, websocket/frames.ts). */
 export interface MessageCounter {
-  /** Messages so far; an interim event of a WebSocket connection takes it back to 0 (events/access-event.ts). */
+  /** Messages so far. */
   count: number;
   push(chunk: Uint8Array): void;
+}
+
+/** The traffic of a request still open that interim events carried, and when the last one went (performance.now()). */
+export interface Reported {
+  atMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
 }
 
 /** application/grpc, alone or with a subtype (+proto, +json) or parameters; not gRPC-Web (application/grpc-web). */
@@ -133,6 +142,10 @@ export class RequestContext implements BalanceRequest {
   bytesOut = 0;
   /** The request's server span while tracing is on, started on first use (tracing/spans.ts). */
   span: Span | undefined = undefined;
+  /** What interim events already carried, while it stays open (events/access-event.ts); undefined before the first. */
+  reported: Reported | undefined = undefined;
+  /** Its place among the open requests that may get interim events (events/open-requests.ts). */
+  openIndex: number | undefined = undefined;
 
   constructor(
     req: IncomingMessage,

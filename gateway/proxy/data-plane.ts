@@ -9,6 +9,7 @@ import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { RequestEvents, type ResponseWithContext } from './events/request-events.ts';
 import { http1ResponseClass, responseClass } from './events/group-commit.ts';
+import { OpenRequests } from './events/open-requests.ts';
 import type { Config } from '../control/config/schema.ts';
 import { RequestContext } from './context.ts';
 import type { UpstreamHealth } from '../control/types.ts';
@@ -73,6 +74,8 @@ export class DataPlane {
   private idleWaiters: (() => void)[] = [];
   /** Access events, when the config has a sink. */
   private readonly events: RequestEvents | undefined;
+  /** Requests in flight that get interim events should they stay open (with an event sink). */
+  private readonly open: OpenRequests | undefined;
   /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
   readonly runtime: Runtime;
 
@@ -90,6 +93,7 @@ export class DataPlane {
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
     this.runtime.events = this.events;
+    this.open = this.events && new OpenRequests(this.events, this.runtime);
     metrics.inflightSource.count = () => this.inflight;
     this.listeners = new ProxyListeners(
       initial,
@@ -167,9 +171,7 @@ export class DataPlane {
           w.service,
           w.upstream,
           this.metrics,
-          {
-            log: (level, msg, fields) => this.log[level](fields, msg),
-          },
+          { log: (level, msg, fields) => this.log[level](fields, msg) },
           old,
           w.group,
         );
@@ -220,6 +222,7 @@ export class DataPlane {
     if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
+    this.open?.add(ctx);
     (res as ResponseWithContext).tollgate = ctx;
     // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper
     // and removal.
@@ -247,6 +250,7 @@ export class DataPlane {
   private done(ctx: RequestContext): void {
     if (ctx.finished) return;
     ctx.finished = true;
+    this.open?.delete(ctx);
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
     if (ctx.exchange)

@@ -1,7 +1,8 @@
-import { type AccessEvent, PLAIN_HTTP1 } from '../../../shared/access-event.ts';
+import { type AccessEvent, PLAIN_HTTP1, type Protocol } from '../../../shared/access-event.ts';
 import { newEventId } from '../../../shared/access-event-id.ts';
 import { decode, encodeFields } from '../../../shared/access-event-codec.ts';
-import type { RequestContext } from '../context.ts';
+import type { Reported, RequestContext } from '../context.ts';
+import type { CountingRequest } from '../net/counting-request.ts';
 import { errors, type ErrorCode } from '../../errors.ts';
 import { serverSpan, trustsIncoming } from '../tracing/spans.ts';
 
@@ -52,6 +53,8 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
   const totalUs = Math.round(seconds * 1e6);
   const upstreamUs = Math.min(totalUs, Math.round(ctx.upstreamMs * 1000));
   const route = ctx.route;
+  // A request that stayed open past events.interim_ms: its interim events carried the rest.
+  const reported = ctx.reported;
   return encodeFields(
     undefined,
     Math.round(TIME_ORIGIN_MS + ctx.startMs),
@@ -65,30 +68,48 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     totalUs,
     upstreamUs,
     totalUs - upstreamUs,
-    ctx.bytesIn,
-    ctx.bytesOut,
+    ctx.bytesIn - (reported?.bytesIn ?? 0),
+    ctx.bytesOut - (reported?.bytesOut ?? 0),
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     ctx.errorClass(status),
     traceIdFor(ctx),
-    ctx.grpc ? 'grpc' : ctx.websocket ? 'websocket' : ctx.protocol,
+    protocolOf(ctx),
     ctx.tlsVersion,
     ctx.grpcStatus,
     ctx.grpc ? grpcMethodOf(ctx.path) : '',
-    ctx.messagesIn?.count ?? 0,
-    ctx.messagesOut?.count ?? 0,
+    (ctx.messagesIn?.count ?? 0) - (reported?.messagesIn ?? 0),
+    (ctx.messagesOut?.count ?? 0) - (reported?.messagesOut ?? 0),
     ctx.closed?.code ?? 0,
     ctx.closed?.reason ?? '',
     false,
   );
 }
 
+/** The protocol an event names: gRPC (gRPC-Web too) and WebSocket over the HTTP version they came on. */
+function protocolOf(ctx: RequestContext): Protocol {
+  return ctx.grpc ? 'grpc' : ctx.websocket ? 'websocket' : ctx.protocol;
+}
+
 /**
- * An interim event of a WebSocket connection still open: its bytes and messages since its previous event, at
- * `nowMs` (performance.now()), which are then taken off the context so the next event carries only what follows.
+ * An interim event of a request still open at `nowMs` (performance.now()): a WebSocket connection, a gRPC stream, a
+ * long download or upload. It carries the bytes and messages since the request's previous event, placed at that
+ * moment, and is never a request (the final event is). Its status is the response's once it started (101 for a
+ * WebSocket), else 0.
  */
 export function interimRecord(ctx: RequestContext, node: string, nowMs: number): Buffer {
   const route = ctx.route;
+  const last = ctx.reported;
+  // A body still arriving is counted as the parser read it, as the final event counts one that never ended.
+  const bytesIn = ctx.websocket || ctx.req.complete ? ctx.bytesIn : (ctx.req as CountingRequest).bodyBytes;
+  const now: Reported = {
+    atMs: nowMs,
+    bytesIn: Math.max(bytesIn, last?.bytesIn ?? 0),
+    bytesOut: ctx.bytesOut,
+    messagesIn: ctx.messagesIn?.count ?? 0,
+    messagesOut: ctx.messagesOut?.count ?? 0,
+  };
+  const status = ctx.websocket ? 101 : ctx.res.headersSent ? ctx.res.statusCode : 0;
   const record = encodeFields(
     undefined,
     Math.round(TIME_ORIGIN_MS + nowMs),
@@ -97,31 +118,28 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
     route ? route.service.name : '',
     route ? route.name : '',
     ctx.req.method ?? '',
-    101,
-    101,
+    status,
+    ctx.websocket ? 101 : ctx.upstreamStatus,
     Math.round((nowMs - ctx.startMs) * 1000),
     0,
     0,
-    ctx.bytesIn,
-    ctx.bytesOut,
+    now.bytesIn - (last?.bytesIn ?? 0),
+    now.bytesOut - (last?.bytesOut ?? 0),
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     'none',
     traceIdFor(ctx),
-    'websocket',
+    protocolOf(ctx),
     ctx.tlsVersion,
     -1,
-    '',
-    ctx.messagesIn?.count ?? 0,
-    ctx.messagesOut?.count ?? 0,
+    ctx.grpc ? grpcMethodOf(ctx.path) : '',
+    now.messagesIn - (last?.messagesIn ?? 0),
+    now.messagesOut - (last?.messagesOut ?? 0),
     0,
     '',
     true,
   );
-  ctx.bytesIn = 0;
-  ctx.bytesOut = 0;
-  if (ctx.messagesIn) ctx.messagesIn.count = 0;
-  if (ctx.messagesOut) ctx.messagesOut.count = 0;
+  ctx.reported = now;
   return record;
 }
 

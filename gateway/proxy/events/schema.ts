@@ -20,9 +20,10 @@ export const EventsSchema = Type.Object(
       minimum: 100,
       default: 60000,
       description:
-        'A WebSocket or TCP connection open longer than this gets an interim event each time it passes, with its ' +
-        'bytes and messages since the last, so hour and day reports count traffic when it flows; the connection ' +
-        'is one request, counted by its final event (default 60000).',
+        'A request open longer than this (a WebSocket or TCP connection, a gRPC stream, server-sent events, a long ' +
+        'download or upload) gets an interim event each time it passes, with its bytes and messages since the ' +
+        'last, so hour and day reports count traffic when it flows; it is one request, counted by its final event ' +
+        '(default 60000).',
     }),
     max_bytes: Type.Integer({
       minimum: 1048576,

@@ -48,8 +48,6 @@ export class OpenTunnel {
   readonly #openedMs = performance.now();
   #seenBytes = 0;
   #quietSinceMs = this.#openedMs;
-  /** When the last interim event went (or the tunnel opened). */
-  #reportedAtMs = this.#openedMs;
 
   constructor(
     ctx: RequestContext,
@@ -210,8 +208,7 @@ export class OpenTunnel {
       return void this.#end(CLOSE.goingAway, 'lifetime');
     const events = ctx.snapshot.runtime.events;
     if (!ctx.recorded || events === undefined) return;
-    if (nowMs - this.#reportedAtMs < ctx.snapshot.config.events.interim_ms) return;
-    this.#reportedAtMs = nowMs;
+    if (nowMs - (ctx.reported?.atMs ?? this.#openedMs) < ctx.snapshot.config.events.interim_ms) return;
     events.append((node) => interimRecord(ctx, node, nowMs));
   }
 
