@@ -47,6 +47,7 @@ before(async () => {
       stream('brief', { timeouts: { max_lifetime_ms: 300 } }),
       stream('down', {}, [`tcp://127.0.0.1:${deadPort}`]),
       stream('echo', {}, [`tcp://127.0.0.1:${plain.port}`]),
+      { name: 'named', listen: '127.0.0.1:0', upstream: { dns: { name: 'localhost', port: a.port } } },
     ],
   };
   gw = await startGateway(config);
@@ -91,6 +92,17 @@ test('each connection is one access event: protocol tcp, status 200, bytes each 
   assert.ok((await metric(gw, 'tollgate_stream_bytes_total', 'stream="pair",direction="in"')) >= 7);
   // The client half-closed first.
   assert.ok((await metric(gw, 'tollgate_stream_closed_total', 'stream="pair",reason="client"')) >= 1);
+});
+
+test("a stream's DNS name: its addresses are tcp:// targets", async () => {
+  // localhost may also resolve to ::1, where the target does not listen: passive health takes that one out.
+  const answered = await eventually(async () => {
+    const r = await roundTrip(gw.port('named'), 'dns').catch(() => undefined);
+    return r?.data.toString() === 'a:dns' ? r : undefined;
+  });
+  assert.ok(answered);
+  const [e] = await eventsWhere(gw, (x) => x.service === 'named' && x.bytesOut === 5);
+  assert.equal(e.target, `tcp://127.0.0.1:${a.port}`);
 });
 
 test('a refused connect closes the client, is counted and ejects the target: the next go to the live one', async () => {

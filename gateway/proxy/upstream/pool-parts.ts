@@ -106,15 +106,28 @@ function sourceOutageLog(events: PoolEvents, labels: object, what: string) {
   );
 }
 
+/**
+ * An upstream as a pool is built from it: a service's, or a TCP stream's made into one (streams/upstream.ts), whose
+ * targets are `tcp://` whichever source names them (static, DNS, etcd or Consul).
+ */
+export type PoolConfig = UpstreamConfig & { targetScheme?: 'tcp' };
+
 /** Whether two upstream configs read the same registry (the same discovery block). */
 export function sameRegistry(a: UpstreamConfig, b: UpstreamConfig): boolean {
   return a.discovery !== undefined && JSON.stringify(a.discovery) === JSON.stringify(b.discovery);
 }
 
+/** The schemes an upstream's etcd values may name: a stream's tcp, else its protocol's (undefined: http and https). */
+function etcdSchemes(config: PoolConfig): string[] | undefined {
+  if (config.targetScheme) return [config.targetScheme];
+  if (config.protocol === 'h2') return ['https'];
+  return config.protocol === 'h2c' ? ['http'] : undefined;
+}
+
 /** Targets from etcd or Consul, their outages logged as they begin and end, their state in two gauges. */
 function registrySourceFor(
   discovery: NonNullable<UpstreamConfig['discovery']>,
-  config: UpstreamConfig,
+  config: PoolConfig,
   labels: { service: string; group: string },
   events: PoolEvents,
   um: ReturnType<typeof upstreamMetrics>,
@@ -133,12 +146,14 @@ function registrySourceFor(
   um.discoveryStale.set(gauges, 0);
   if (discovery.etcd) {
     const e = discovery.etcd;
-    // A stream's etcd block carries its schemes (['tcp'], streams/upstream.ts); a service's follow its protocol.
-    const schemes =
-      (e as { schemes?: string[] }).schemes ??
-      (config.protocol === 'h2' ? ['https'] : config.protocol === 'h2c' ? ['http'] : undefined);
     return etcdSource(
-      { endpoints: e.endpoints, prefix: e.prefix, timeoutMs: e.timeout_ms, probeMs: e.probe_ms, schemes },
+      {
+        endpoints: e.endpoints,
+        prefix: e.prefix,
+        timeoutMs: e.timeout_ms,
+        probeMs: e.probe_ms,
+        schemes: etcdSchemes(config),
+      },
       hooks,
     );
   }
@@ -150,7 +165,7 @@ function registrySourceFor(
       tag: c.tag,
       datacenter: c.datacenter,
       token: c.token,
-      scheme: c.scheme,
+      scheme: config.targetScheme ?? c.scheme,
       weightMeta: c.weight_meta,
       waitS: c.wait_s,
     },
@@ -160,7 +175,7 @@ function registrySourceFor(
 
 /** Static targets, a DNS name resolved again as its records' TTLs say, or a registry's (etcd, Consul). */
 export function targetSourceFor(
-  config: UpstreamConfig,
+  config: PoolConfig,
   labels: { service: string; group: string },
   events: PoolEvents,
   um: ReturnType<typeof upstreamMetrics>,
@@ -176,7 +191,7 @@ export function targetSourceFor(
   return new DnsSource({
     hostname: config.dns.name,
     port: config.dns.port,
-    scheme: config.dns.scheme,
+    scheme: config.targetScheme ?? config.dns.scheme,
     weight: config.dns.weight,
     minTtlMs: config.dns.min_ttl_ms,
     maxTtlMs: config.dns.max_ttl_ms,

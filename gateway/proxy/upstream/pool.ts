@@ -1,7 +1,6 @@
 import { Pool, connector, protocolOptions } from './undici.ts';
 import { H2cDispatcher } from './h2c-dispatcher.ts';
 import { DeadlineQueue } from './deadlines.ts';
-import type { UpstreamConfig } from '../../control/config/schema.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { BalanceRequest, Balancer } from './balancer.ts';
 import { balancers, type BalancerName } from './balancers/index.ts';
@@ -16,7 +15,7 @@ import { upstreamMetrics } from './metrics.ts';
 import { UpstreamFailureLog } from './failure-log.ts';
 import { connectTls, settingsOf, type TlsConnectOptions } from './tls.ts';
 import { tlsFailureReason } from './tls-errors.ts';
-import { activeCheckerFor, breakerFor, sameRegistry, targetSourceFor } from './pool-parts.ts';
+import { activeCheckerFor, breakerFor, type PoolConfig, sameRegistry, targetSourceFor } from './pool-parts.ts';
 
 export type { PoolEvents } from './pool-parts.ts';
 import type { PoolEvents } from './pool-parts.ts';
@@ -42,7 +41,7 @@ export class UpstreamPool {
   /** `service` in health metrics and the admin health view: `service/group` for a canary group (names cannot contain
    * '/'). */
   readonly label: string;
-  readonly config: UpstreamConfig;
+  readonly config: PoolConfig;
   /** Undefined unless `breaker.enabled`: the proxy pays one property read when it is off. */
   readonly breaker: CircuitBreaker | undefined;
   /** Undefined when `retries` is 0. */
@@ -88,7 +87,7 @@ export class UpstreamPool {
 
   constructor(
     service: string,
-    config: UpstreamConfig,
+    config: PoolConfig,
     metrics: GatewayMetrics,
     events: PoolEvents,
     previous?: UpstreamPool,

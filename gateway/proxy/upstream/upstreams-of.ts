@@ -1,4 +1,5 @@
-import type { Config, UpstreamConfig } from '../../control/config/schema.ts';
+import type { Config } from '../../control/config/schema.ts';
+import type { PoolConfig } from './pool-parts.ts';
 import { streamUpstreams } from '../streams/upstream.ts';
 
 /**
@@ -9,7 +10,7 @@ export interface ConfiguredUpstream {
   /** The service's or stream's name. */
   service: string;
   group: string;
-  upstream: UpstreamConfig;
+  upstream: PoolConfig;
 }
 
 /** Every upstream of a validated config, each service's followed by its canary groups', then the streams'. */

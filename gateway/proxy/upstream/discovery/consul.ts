@@ -17,7 +17,7 @@ export interface ConsulOptions {
   datacenter?: string;
   token?: string;
   /** Scheme of the targets (default http). */
-  scheme?: 'http' | 'https';
+  scheme?: 'http' | 'https' | 'tcp';
   /** A Service.Meta key holding the weight (1..1000); absent or not a number: Weights.Passing. */
   weightMeta?: string;
   /** How long a blocking query waits for a change (default 30 s). */

@@ -7,7 +7,7 @@ export interface DnsSourceOptions {
   hostname: string;
   /** Port of every resolved target. */
   port: number;
-  scheme?: 'http' | 'https';
+  scheme?: 'http' | 'https' | 'tcp';
   /** Weight of every resolved target (default 1). */
   weight?: number;
   /** Re-resolve no more often than this, whatever the TTL (default 1000). */
