@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseConfigText, validateConfig } from './load.ts';
+import { checkSemantics } from './semantics.ts';
 import { applyEnvOverrides, unknownEnvVariables } from './env.ts';
 
 const ok = (raw: unknown) => {
@@ -303,3 +304,14 @@ test(
     assert.equal(errs.length, 7, JSON.stringify(errs));
   },
 );
+
+test('a semantic check that cannot finish on a config the schema passed refuses it, rather than skip the rest', () => {
+  const r = validateConfig({});
+  assert.ok(r.ok);
+  // A shape the schema would refuse, handed to the checks as if it had passed: the service's checks throw.
+  const config = { ...r.config, services: [null] } as unknown as Parameters<typeof checkSemantics>[0];
+  const [e] = checkSemantics(config, {}, true);
+  assert.equal(e?.path, '');
+  assert.match(e?.message ?? '', /^could not be checked: /);
+  assert.deepEqual(checkSemantics(config, {}, false), [], 'after schema errors, those stand alone');
+});

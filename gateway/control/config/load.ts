@@ -54,7 +54,7 @@ export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.en
   // Cross-field rules run even when the schema already failed, so one pass reports every error.
   const errors = schemaErrors(copy);
   const withDefaults = copy as Config;
-  errors.push(...checkSemantics(withDefaults, env));
+  errors.push(...checkSemantics(withDefaults, env, errors.length === 0));
   if (errors.length > 0) return { ok: false, errors: errors.map((e) => blameEnv(e, fromEnv, env)) };
   return { ok: true, config: withDefaults };
 }

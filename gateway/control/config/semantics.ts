@@ -24,16 +24,23 @@ function regexError(source: string): string | undefined {
 /**
  * Rules a JSON Schema cannot state: uniqueness, regexes that compile, required
  * pairs. Runs on schema-invalid configs too, so each part is guarded: a part
- * whose shape is wrong was reported by the schema and is skipped here.
+ * whose shape is wrong was reported by the schema and is skipped here
+ * (`shapeValid`: the schema found nothing, so a check that throws is reported).
  */
-export function checkSemantics(config: Config, env: NodeJS.ProcessEnv = process.env): ConfigError[] {
+export function checkSemantics(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  shapeValid = false,
+): ConfigError[] {
   const errors: ConfigError[] = [];
   const err = (path: string, message: string) => errors.push({ path, message });
   const guard = (fn: () => void) => {
     try {
       fn();
-    } catch {
-      /* wrong shape: the schema error stands */
+    } catch (e) {
+      // A wrong shape was reported by the schema. A config of the right shape that a check cannot finish is refused,
+      // never let through with the rest of that part unchecked.
+      if (shapeValid) err('', `could not be checked: ${(e as Error).message}`);
     }
   };
   guard(() => checkListeners(config, err));

@@ -65,5 +65,6 @@ export function validityProblem(leaf: X509Certificate, nowMs = Date.now()): stri
 
 /** A certificate's subject on one line, for messages. */
 export function subjectOf(leaf: X509Certificate): string {
-  return leaf.subject.replace(/\n/g, ', ');
+  // Node gives no subject at all for an empty one (a client certificate may have none).
+  return leaf.subject ? leaf.subject.replace(/\n/g, ', ') : `no subject, serial ${leaf.serialNumber}`;
 }
