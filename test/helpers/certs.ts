@@ -18,9 +18,14 @@ export interface CertificateSpec {
   /** Validity as dates (openssl YYYYMMDDHHMMSSZ); default from an hour ago for 30 days. */
   start?: Date;
   end?: Date;
-  /** For a client certificate (extendedKeyUsage clientAuth). */
-  client?: boolean;
+  /** For a client certificate (extendedKeyUsage clientAuth); 'both': serverAuth and clientAuth (etcd's server
+   * certificate, which its own gRPC gateway also shows as a client). */
+  client?: boolean | 'both';
+  /** No Common Name in the subject (`O=<cn>` instead), as etcd's JSON gateway wants of client certificates. */
+  noCommonName?: boolean;
 }
+
+const USAGES: Record<string, string> = { false: 'serverAuth', true: 'clientAuth', both: 'serverAuth,clientAuth' };
 
 const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
@@ -76,7 +81,7 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
       'ec_paramgen_curve:P-256',
       '-nodes',
       '-subj',
-      `/CN=${spec.cn}`,
+      spec.noCommonName ? `/O=${spec.cn}` : `/CN=${spec.cn}`,
       '-keyout',
       key,
       '-out',
@@ -101,10 +106,10 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
     'copy_extensions = none',
     'rand_serial = yes',
     '[any]',
-    'commonName = supplied',
+    'commonName = optional',
     '[leaf]',
     'basicConstraints = CA:FALSE',
-    `extendedKeyUsage = ${spec.client ? 'clientAuth' : 'serverAuth'}`,
+    `extendedKeyUsage = ${USAGES[String(spec.client ?? false)]}`,
     ...(sans.length > 0 ? [`subjectAltName = ${sans.join(',')}`] : []),
   ].join('\n');
   writeFileSync(join(db, 'ca.cnf'), config);

@@ -8,6 +8,8 @@ import { registryProcess } from './registry-process.ts';
 
 export interface TestConsul {
   url: string;
+  /** The HTTP API over TLS, when started with `tls`. */
+  httpsUrl: string;
   register(
     id: string,
     port: number,
@@ -25,11 +27,26 @@ export const consulSkip =
     ? 'consul not built (TOLLGATE_TEST_CONSUL unset); enable with: npm run services:up'
     : false;
 
-export async function startConsul(service: string): Promise<TestConsul> {
+/**
+ * `tls`: the HTTP API on https too (`httpsUrl`), client certificates required there; the helper's own calls stay
+ * on plain HTTP.
+ */
+export async function startConsul(
+  service: string,
+  tls?: { ca: string; cert: string; key: string },
+): Promise<TestConsul> {
   const bin = process.env.TOLLGATE_TEST_CONSUL;
   if (bin === undefined) throw new Error('TOLLGATE_TEST_CONSUL is unset: npm run services:up builds consul');
   const ports = { http: await freePort(), serf: await freePort(), wan: await freePort(), server: await freePort() };
+  const https = tls ? await freePort() : -1;
   const url = `http://127.0.0.1:${ports.http}`;
+  const tlsArgs = tls
+    ? [
+        ...['-hcl', `ports { https = ${https} }`],
+        ...['-hcl', `tls { defaults { ca_file = "${tls.ca}" cert_file = "${tls.cert}" key_file = "${tls.key}" } }`],
+        ...['-hcl', 'tls { https { verify_incoming = true } }'],
+      ]
+    : [];
   const call = async (method: string, path: string, body?: object) => {
     const res = await fetch(`${url}${path}`, { method, body: body && JSON.stringify(body) });
     if (res.status !== 200) throw new Error(`consul ${path}: ${res.status} ${await res.text()}`);
@@ -43,6 +60,7 @@ export async function startConsul(service: string): Promise<TestConsul> {
       ...['-http-port', String(ports.http), '-dns-port', '-1', '-grpc-port', '-1'],
       ...['-serf-lan-port', String(ports.serf), '-serf-wan-port', String(ports.wan)],
       ...['-server-port', String(ports.server)],
+      ...tlsArgs,
     ],
     async () => {
       const res = await fetch(`${url}/v1/status/leader`);
@@ -53,6 +71,7 @@ export async function startConsul(service: string): Promise<TestConsul> {
   await server.start();
   return {
     url,
+    httpsUrl: `https://127.0.0.1:${https}`,
     register: (id, port, opts = {}) =>
       call('PUT', '/v1/agent/service/register', {
         ID: id,

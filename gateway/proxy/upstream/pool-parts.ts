@@ -153,6 +153,9 @@ function registrySourceFor(
         timeoutMs: e.timeout_ms,
         probeMs: e.probe_ms,
         schemes: etcdSchemes(config),
+        username: e.username,
+        passwordFile: e.password_file,
+        tls: e.tls,
       },
       hooks,
     );
@@ -168,6 +171,7 @@ function registrySourceFor(
       scheme: config.targetScheme ?? c.scheme,
       weightMeta: c.weight_meta,
       waitS: c.wait_s,
+      tls: c.tls,
     },
     hooks,
   );

@@ -1,5 +1,6 @@
 import type { UpstreamConfig } from '../../control/config/schema.ts';
 import { checkTls } from './tls-files.ts';
+import { checkRegistry, type RegistryBlocks } from './discovery/semantics.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -7,10 +8,10 @@ type Report = (path: string, message: string) => void;
 interface TargetSources {
   targets: unknown[];
   dns?: unknown;
-  discovery?: { etcd?: unknown; consul?: unknown };
+  discovery?: RegistryBlocks;
 }
 
-/** Exactly one of static targets, `dns` and `discovery`, and a discovery names exactly one registry. */
+/** Exactly one of static targets, `dns` and `discovery`, and a discovery names exactly one registry, sound. */
 export function checkTargetSources(up: TargetSources, base: string, err: Report, noneMessage: string): void {
   const d = up.discovery;
   const sources = [up.targets.length > 0 && 'targets', up.dns && 'dns', d && 'discovery'].filter(Boolean);
@@ -19,6 +20,7 @@ export function checkTargetSources(up: TargetSources, base: string, err: Report,
     err(`${base}/${sources[1]}`, `use one of targets, dns and discovery, not ${sources.join(' and ')}`);
   if (d && (d.etcd === undefined) === (d.consul === undefined))
     err(`${base}/discovery`, 'name exactly one registry: etcd or consul');
+  if (d) checkRegistry(d, base, err);
 }
 
 /** Upstream rules a schema cannot state, for a service's upstream and each canary group's; `base` is the upstream's

@@ -40,6 +40,36 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report, tcp = fa
   }
   if (!tls.verify && tls.ca_file !== undefined)
     fail(`${at}/ca_file`, 'does nothing with verify: false (no certificate is checked); remove one of them');
+  const pem = readTlsFiles(tls, at, fail);
+  if (!ok || pem === undefined) return;
+  try {
+    // What the pool will build; anything OpenSSL still refuses is found now, not at the first connection.
+    secureContext(tls, pem);
+  } catch (e) {
+    err(at, `OpenSSL refuses these files: ${(e as Error).message}`);
+    return;
+  }
+  tls.pem = pem;
+}
+
+/** TLS files by absolute path, as an upstream's and a registry's `tls` name them. */
+export interface TlsFiles {
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+}
+
+/**
+ * Reads and checks the files `tls` names: each a readable absolute path, the CA bundle and the certificate PEM
+ * certificates in date, the key usable and the certificate's, cert_file and key_file together. Their text, or
+ * undefined after reporting each problem at its field under `at`.
+ */
+export function readTlsFiles(tls: TlsFiles, at: string, err: Report): TlsPem | undefined {
+  let ok = true;
+  const fail = (path: string, message: string) => {
+    ok = false;
+    err(path, message);
+  };
   if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
     fail(
       tls.cert_file === undefined ? `${at}/cert_file` : `${at}/key_file`,
@@ -93,16 +123,9 @@ export function checkTls(up: UpstreamConfig, base: string, err: Report, tcp = fa
       `${tls.key_file} is not the key of the certificate in ${tls.cert_file} (${subjectOf(leaf)})`,
     );
   }
-  if (!ok) return;
+  if (!ok) return undefined;
   if (cert !== undefined && key !== undefined) Object.assign(pem, { cert, key });
-  try {
-    // What the pool will build; anything OpenSSL still refuses is found now, not at the first connection.
-    secureContext(tls, pem);
-  } catch (e) {
-    err(at, `OpenSSL refuses these files: ${(e as Error).message}`);
-    return;
-  }
-  tls.pem = pem;
+  return pem;
 }
 
 /**

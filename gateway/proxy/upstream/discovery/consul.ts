@@ -5,8 +5,9 @@
  * `tag` picks instances (a canary group's upstream can ask for `tag: canary`).
  */
 import { sleep } from '../../../../shared/sleep.ts';
-import { Agent, request } from '../undici.ts';
-import { type DiscoveredTarget, originFor } from './source.ts';
+import { request } from '../undici.ts';
+import type { TlsFiles } from '../tls-files.ts';
+import { type DiscoveredTarget, originFor, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface ConsulOptions {
@@ -18,6 +19,8 @@ export interface ConsulOptions {
   token?: string;
   /** Scheme of the targets (default http). */
   scheme?: 'http' | 'https' | 'tcp';
+  /** TLS to an https:// agent: its CAs and a client certificate. */
+  tls?: TlsFiles;
   /** A Service.Meta key holding the weight (1..1000); absent or not a number: Weights.Passing. */
   weightMeta?: string;
   /** How long a blocking query waits for a change (default 30 s). */
@@ -65,12 +68,12 @@ export function targetsOfHealth(
 export function consulSource(options: ConsulOptions, hooks: RegistryHooks = {}): RegistrySource {
   const waitS = options.waitS ?? 30;
   const timeoutMs = options.timeoutMs ?? 2000;
-  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: 0, bodyTimeout: 0 });
   const origin = new URL(options.address).origin;
   const base = `/v1/health/service/${encodeURIComponent(options.service)}`;
   const source: RegistrySource = new RegistrySource(
     'consul',
     async (emit, signal) => {
+      const agent = sessionAgent(options.tls, timeoutMs, 0, signal);
       let index = '0';
       for (;;) {
         const q = new URLSearchParams({ passing: 'true', index, wait: `${waitS}s` });
@@ -100,7 +103,6 @@ export function consulSource(options: ConsulOptions, hooks: RegistryHooks = {}):
       }
     },
     hooks,
-    () => void agent.destroy().catch(() => undefined),
   );
   return source;
 }

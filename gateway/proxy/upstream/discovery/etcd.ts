@@ -6,8 +6,10 @@
  * that goes away ends the stream. Either way the session ends and registry.ts retries (another endpoint, if any),
  * reading the whole prefix again, which also covers a compacted revision.
  */
-import { Agent, request } from '../undici.ts';
-import { type DiscoveredTarget, originFor, originOf } from './source.ts';
+import { readFileSync } from 'node:fs';
+import { request } from '../undici.ts';
+import type { TlsFiles } from '../tls-files.ts';
+import { type DiscoveredTarget, originFor, originOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface EtcdOptions {
@@ -19,6 +21,10 @@ export interface EtcdOptions {
   probeMs?: number;
   /** The schemes the upstream's protocol can speak (h2: https, h2c: http; default both). */
   schemes?: string[];
+  /** An etcd user and the file holding its password (read at each session), when etcd has auth enabled. */
+  username?: string;
+  passwordFile?: string;
+  tls?: TlsFiles;
 }
 
 interface KeyValue {
@@ -90,21 +96,25 @@ export function targetOfValue(value: string, schemes = ['http', 'https']): Disco
 export function etcdSource(options: EtcdOptions, hooks: RegistryHooks = {}): RegistrySource {
   const timeoutMs = options.timeoutMs ?? 2000;
   const probeMs = options.probeMs ?? 5000;
-  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: 0 });
   const range = { key: b64(options.prefix), range_end: prefixRangeEnd(options.prefix).toString('base64') };
   let next = 0;
   const source: RegistrySource = new RegistrySource(
     'etcd',
     async (emit, signal) => {
       const endpoint = options.endpoints[next++ % options.endpoints.length].replace(/\/+$/, '');
+      const agent = sessionAgent(options.tls, timeoutMs, timeoutMs, signal);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
       const call = async (path: string, body: object, s: AbortSignal) => {
         const res = await request(agent, {
           origin: endpoint,
           path,
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers,
           body: JSON.stringify(body),
           signal: s,
+        }).catch((err: Error) => {
+          // A refused handshake says only what OpenSSL says: name the registry it came from.
+          throw s.aborted ? err : new Error(`etcd ${endpoint}${path}: ${err.message}`, { cause: err });
         });
         if (res.statusCode !== 200) {
           const text = await res.body.text().catch(() => '');
@@ -113,6 +123,12 @@ export function etcdSource(options: EtcdOptions, hooks: RegistryHooks = {}): Reg
         return res.body;
       };
       const timed = () => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      if (options.username !== undefined) {
+        // etcd's auth: a token per session, sent as Authorization on each call after.
+        const password = readFileSync(options.passwordFile!, 'utf8').replace(/\r?\n$/, '');
+        const auth = await call('/v3/auth/authenticate', { name: options.username, password }, timed());
+        headers.authorization = ((await auth.json()) as { token: string }).token;
+      }
       const read = (await (await call('/v3/kv/range', range, timed())).json()) as {
         header: { revision: string };
         kvs?: KeyValue[];
@@ -178,7 +194,6 @@ export function etcdSource(options: EtcdOptions, hooks: RegistryHooks = {}): Reg
       }
     },
     hooks,
-    () => void agent.destroy().catch(() => undefined),
   );
   return source;
 }

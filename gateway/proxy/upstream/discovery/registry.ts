@@ -99,13 +99,17 @@ export class RegistrySource implements TargetSource {
         this.#lastSync = Date.now();
         this.#emitIfChanged(targets);
       };
+      // Each session's own signal ends with it, so what it opened on that signal (its connections) closes too.
+      const ended = new AbortController();
       try {
-        await this.#session(emit, signal);
+        await this.#session(emit, AbortSignal.any([signal, ended.signal]));
         if (signal.aborted) return;
         throw new Error(`the ${this.#kind} session ended`);
       } catch (err) {
         if (signal.aborted) return;
         this.#failed(err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        ended.abort();
       }
       // A session that lasted starts the backoff over; one that fails as soon as it syncs (a flapping registry) does
       // not, so it is not asked again every 200 ms.

@@ -3,6 +3,28 @@ import Type from 'typebox';
 
 const RegistryUrl = (description: string) => Type.String({ pattern: '^https?://[^/?#]+/?$', description });
 
+const FilePath = (description: string) =>
+  Type.Optional(Type.String({ minLength: 1, description: `Absolute path of ${description}.` }));
+
+/** TLS to a registry at https:// (its files read at validate, start, reload and each reconnect). */
+const RegistryTlsSchema = Type.Object(
+  {
+    ca_file: FilePath(
+      "a PEM bundle of the CAs that sign the registry's certificate, instead of the default store (Node's " +
+        'Mozilla roots and NODE_EXTRA_CA_CERTS)',
+    ),
+    cert_file: FilePath('the client certificate (PEM) the gateway shows the registry; with key_file'),
+    key_file: FilePath("that certificate's private key (PEM); with cert_file"),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'TLS to the registry (https:// addresses only): the CAs to trust and a client certificate. The files are ' +
+      'read at validate, start and reload, and again at each reconnect, so a renewed certificate is used from the ' +
+      'next one.',
+  },
+);
+
 export const EtcdDiscoverySchema = Type.Object(
   {
     endpoints: Type.Array(RegistryUrl('An etcd client URL, `http://host:2379`.'), {
@@ -25,6 +47,13 @@ export const EtcdDiscoverySchema = Type.Object(
       default: 5000,
       description: 'How often a watching gateway checks that etcd still answers (default 5000).',
     }),
+    username: Type.Optional(
+      Type.String({ minLength: 1, description: 'etcd user (with auth enabled); needs read on the prefix.' }),
+    ),
+    password_file: FilePath(
+      "a file holding that user's password (a mounted secret; read at each reconnect, trailing newline dropped)",
+    ),
+    tls: Type.Optional(RegistryTlsSchema),
   },
   { additionalProperties: false, description: 'Targets from etcd v3 keys under a prefix, kept by a watch.' },
 );
@@ -57,6 +86,7 @@ export const ConsulDiscoverySchema = Type.Object(
       default: 30,
       description: 'How long each blocking query waits for a change (default 30).',
     }),
+    tls: Type.Optional(RegistryTlsSchema),
   },
   { additionalProperties: false, description: 'Targets from the passing instances of a Consul service.' },
 );

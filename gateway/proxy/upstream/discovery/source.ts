@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from '../undici.ts';
+import type { TlsFiles } from '../tls-files.ts';
+
 /** One target as a discovery source reports it. */
 export interface DiscoveredTarget {
   /** `scheme://host:port`, IPv6 hosts in brackets. */
@@ -56,4 +60,25 @@ export function originOf(url: string | URL): string {
 /** A target's origin from its address, port and scheme (DNS records, registry entries); IPv6 hosts in brackets. */
 export function originFor(scheme: string, host: string, port: number): string {
   return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The HTTP client of one registry session (etcd.ts, consul.ts), its TLS files read now, so a renewed certificate
+ * serves from the next session; the session's end (its signal) closes it.
+ */
+export function sessionAgent(
+  tls: TlsFiles | undefined,
+  timeoutMs: number,
+  headersTimeoutMs: number,
+  signal: AbortSignal,
+): Agent {
+  const connect: { timeout: number; ca?: string; cert?: string; key?: string } = { timeout: timeoutMs };
+  if (tls?.ca_file !== undefined) connect.ca = readFileSync(tls.ca_file, 'utf8');
+  if (tls?.cert_file !== undefined && tls.key_file !== undefined) {
+    connect.cert = readFileSync(tls.cert_file, 'utf8');
+    connect.key = readFileSync(tls.key_file, 'utf8');
+  }
+  const agent = new Agent({ connect, headersTimeout: headersTimeoutMs, bodyTimeout: 0 });
+  signal.addEventListener('abort', () => void agent.destroy().catch(() => undefined), { once: true });
+  return agent;
 }
