@@ -68,8 +68,8 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     totalUs,
     upstreamUs,
     totalUs - upstreamUs,
-    ctx.bytesIn - (reported?.bytesIn ?? 0),
-    ctx.bytesOut - (reported?.bytesOut ?? 0),
+    since(ctx.bytesIn, reported?.bytesIn),
+    since(ctx.bytesOut, reported?.bytesOut),
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     ctx.errorClass(status),
@@ -78,13 +78,19 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.tlsVersion,
     ctx.grpcStatus,
     ctx.grpc ? grpcMethodOf(ctx.path) : '',
-    (ctx.messagesIn?.count ?? 0) - (reported?.messagesIn ?? 0),
-    (ctx.messagesOut?.count ?? 0) - (reported?.messagesOut ?? 0),
+    since(ctx.messagesIn?.count ?? 0, reported?.messagesIn),
+    since(ctx.messagesOut?.count ?? 0, reported?.messagesOut),
     ctx.closed?.code ?? 0,
     ctx.closed?.reason ?? '',
     false,
   );
 }
+
+/**
+ * A count since the request's last interim event. Never below 0: the codec refuses a negative number, and an event it
+ * refuses would leave the request uncounted.
+ */
+const since = (now: number, reported = 0): number => (now > reported ? now - reported : 0);
 
 /** The protocol an event names: gRPC (gRPC-Web too) and WebSocket over the HTTP version they came on. */
 function protocolOf(ctx: RequestContext): Protocol {
@@ -104,6 +110,7 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
   const bytesIn = ctx.websocket || ctx.req.complete ? ctx.bytesIn : (ctx.req as CountingRequest).bodyBytes;
   const now: Reported = {
     atMs: nowMs,
+    // Never back: what an event carried is not carried again.
     bytesIn: Math.max(bytesIn, last?.bytesIn ?? 0),
     bytesOut: ctx.bytesOut,
     messagesIn: ctx.messagesIn?.count ?? 0,
@@ -123,8 +130,8 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
     Math.round((nowMs - ctx.startMs) * 1000),
     0,
     0,
-    now.bytesIn - (last?.bytesIn ?? 0),
-    now.bytesOut - (last?.bytesOut ?? 0),
+    since(now.bytesIn, last?.bytesIn),
+    since(now.bytesOut, last?.bytesOut),
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
     'none',
@@ -133,8 +140,8 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
     ctx.tlsVersion,
     -1,
     ctx.grpc ? grpcMethodOf(ctx.path) : '',
-    now.messagesIn - (last?.messagesIn ?? 0),
-    now.messagesOut - (last?.messagesOut ?? 0),
+    since(now.messagesIn, last?.messagesIn),
+    since(now.messagesOut, last?.messagesOut),
     0,
     '',
     true,

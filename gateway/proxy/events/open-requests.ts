@@ -38,10 +38,6 @@ export class OpenRequests {
     this.#open.delete(ctx);
   }
 
-  get size(): number {
-    return this.#open.size;
-  }
-
   readonly #sweep = (): void => {
     if (this.#open.size === 0) {
       this.#stop();
