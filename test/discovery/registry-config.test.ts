@@ -56,3 +56,13 @@ test('TLS settings need https:// registry addresses, and files that are what the
   const [mismatch] = errorsOf(etcd({ tls: { cert_file: client.cert, key_file: ca.key } }));
   assert.match(mismatch, new RegExp(`^${at}/etcd/tls/key_file: .* is not the key of the certificate`));
 });
+
+test("Consul's token comes inline or from a readable file, not both", () => {
+  const consul = (more: object) => ({ consul: { address: 'http://127.0.0.1:8500', service: 'shop', ...more } });
+  assert.deepEqual(errorsOf(consul({ token_file: password })), []);
+  assert.deepEqual(errorsOf(consul({ token: 't', token_file: password })), [
+    `${at}/consul/token_file: use one of token and token_file, not both`,
+  ]);
+  const [missing] = errorsOf(consul({ token_file: join(dir, 'nope') }));
+  assert.match(missing, new RegExp(`^${at}/consul/token_file: cannot read .*nope: ENOENT`));
+});

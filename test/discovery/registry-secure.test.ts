@@ -1,7 +1,8 @@
 // Registries as production runs them (each a test's own). etcd with TLS, client certificates required and auth
 // enabled, the gateway's user allowed to read its prefix only: with the right CA, certificate and password the
 // gateway reads its targets; a wrong password, or no client certificate, gets nothing and says why in /health. A
-// Consul agent whose HTTPS API requires client certificates: read with one, refused without.
+// Consul agent whose HTTPS API requires client certificates and whose ACLs deny by default: read with a certificate
+// and a read token from a file, refused without either.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,12 +52,16 @@ before(async () => {
   });
   const clientTls = { ca_file: ca.cert, cert_file: gateway.cert, key_file: gateway.key };
   const agent = issue(dir, ca, { cn: 'consul.test', ips: ['127.0.0.1'], client: 'both' });
-  consul = await startConsul('billing', { ca: ca.cert, cert: agent.cert, key: agent.key });
+  consul = await startConsul('billing', { tls: { ca: ca.cert, cert: agent.cert, key: agent.key }, acl: true });
   await consul.register('a', a.port);
-  const billing = (name: string, tls: object) => ({
+  const token = join(dir, 'consul-token');
+  writeFileSync(token, `${await consul.readToken()}\n`, { mode: 0o600 });
+  const billing = (name: string, tls: object, tokenFile = token) => ({
     name,
     routes: [{ paths: [`/${name}`] }],
-    upstream: { discovery: { consul: { address: consul.httpsUrl, service: 'billing', wait_s: 5, tls } } },
+    upstream: {
+      discovery: { consul: { address: consul.httpsUrl, service: 'billing', wait_s: 5, tls, token_file: tokenFile } },
+    },
   });
   gw = await startGateway({
     services: [
@@ -65,6 +70,7 @@ before(async () => {
       service('nocert', { username: 'tollgate', password_file: password, tls: { ca_file: ca.cert } }),
       billing('billing', clientTls),
       billing('billing-nocert', { ca_file: ca.cert }),
+      billing('billing-badtoken', clientTls, wrong),
     ],
   });
 });
@@ -115,7 +121,7 @@ test('without a client certificate etcd refuses the connection: no targets, the 
   assert.notEqual(d?.state, 'synced');
 });
 
-test("Consul's HTTPS API with client certificates: targets with one, an error in /health without", {
+test("Consul's HTTPS API with client certificates and ACLs: a certificate and a token read targets", {
   skip,
 }, async () => {
   const served = await eventually(async () => {
@@ -130,4 +136,10 @@ test("Consul's HTTPS API with client certificates: targets with one, an error in
   });
   assert.equal(refused?.targets, 0);
   assert.notEqual(refused?.state, 'synced');
+  const denied = await eventually(async () => {
+    const got = await discovery('billing-badtoken');
+    return got.last_error ? got : undefined;
+  });
+  assert.match(denied?.last_error ?? '', /answered 403: ACL not found/);
+  assert.equal(denied?.targets, 0);
 });

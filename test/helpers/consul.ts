@@ -10,6 +10,8 @@ export interface TestConsul {
   url: string;
   /** The HTTP API over TLS, when started with `tls`. */
   httpsUrl: string;
+  /** With `acl`: a new token whose policy reads services and nodes, nothing more. */
+  readToken(): Promise<string>;
   register(
     id: string,
     port: number,
@@ -27,13 +29,16 @@ export const consulSkip =
     ? 'consul not built (TOLLGATE_TEST_CONSUL unset); enable with: npm run services:up'
     : false;
 
+/** The management token of an agent started with `acl`; the helper's own calls send it. */
+const MANAGEMENT = 'tollgate-test-management';
+
 /**
  * `tls`: the HTTP API on https too (`httpsUrl`), client certificates required there; the helper's own calls stay
- * on plain HTTP.
+ * on plain HTTP. `acl`: ACLs on, denying by default (readToken makes a token that may read services).
  */
 export async function startConsul(
   service: string,
-  tls?: { ca: string; cert: string; key: string },
+  { tls, acl = false }: { tls?: { ca: string; cert: string; key: string }; acl?: boolean } = {},
 ): Promise<TestConsul> {
   const bin = process.env.TOLLGATE_TEST_CONSUL;
   if (bin === undefined) throw new Error('TOLLGATE_TEST_CONSUL is unset: npm run services:up builds consul');
@@ -47,10 +52,15 @@ export async function startConsul(
         ...['-hcl', 'tls { https { verify_incoming = true } }'],
       ]
     : [];
-  const call = async (method: string, path: string, body?: object) => {
-    const res = await fetch(`${url}${path}`, { method, body: body && JSON.stringify(body) });
+  const aclArgs = acl
+    ? ['-hcl', `acl { enabled = true default_policy = "deny" tokens { initial_management = "${MANAGEMENT}" } }`]
+    : [];
+  const call = async (method: string, path: string, body?: object): Promise<any> => {
+    const headers = acl ? { 'x-consul-token': MANAGEMENT } : undefined;
+    const res = await fetch(`${url}${path}`, { method, body: body && JSON.stringify(body), headers });
     if (res.status !== 200) throw new Error(`consul ${path}: ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
+    const text = await res.text();
+    return text ? JSON.parse(text) : undefined;
   };
   const server = registryProcess(
     'consul',
@@ -61,10 +71,16 @@ export async function startConsul(
       ...['-serf-lan-port', String(ports.serf), '-serf-wan-port', String(ports.wan)],
       ...['-server-port', String(ports.server)],
       ...tlsArgs,
+      ...aclArgs,
     ],
     async () => {
       const res = await fetch(`${url}/v1/status/leader`);
-      return res.status === 200 && (await res.text()).length > 2; // a leader's address, not ""
+      if (res.status !== 200 || (await res.text()).length <= 2) return false; // a leader's address, not ""
+      if (!acl) return true;
+      // The leader makes the management token a moment after it is elected.
+      const self = await fetch(`${url}/v1/acl/token/self`, { headers: { 'x-consul-token': MANAGEMENT } });
+      await self.arrayBuffer();
+      return self.status === 200;
     },
     30_000,
   );
@@ -84,6 +100,11 @@ export async function startConsul(
         Check: { CheckID: `check-${id}`, TTL: '10m', Status: 'passing' },
       }),
     deregister: (id) => call('PUT', `/v1/agent/service/deregister/${id}`),
+    async readToken() {
+      const rules = 'service_prefix "" { policy = "read" } node_prefix "" { policy = "read" }';
+      await call('PUT', '/v1/acl/policy', { Name: 'tollgate-read', Rules: rules });
+      return (await call('PUT', '/v1/acl/token', { Policies: [{ Name: 'tollgate-read' }] })).SecretID;
+    },
     setPassing: (id, passing) => call('PUT', `/v1/agent/check/${passing ? 'pass' : 'fail'}/check-${id}`),
     kill: server.kill,
     restart: server.start,

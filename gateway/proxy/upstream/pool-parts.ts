@@ -168,6 +168,7 @@ function registrySourceFor(
       tag: c.tag,
       datacenter: c.datacenter,
       token: c.token,
+      tokenFile: c.token_file,
       scheme: config.targetScheme ?? c.scheme,
       weightMeta: c.weight_meta,
       waitS: c.wait_s,

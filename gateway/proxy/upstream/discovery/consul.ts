@@ -7,7 +7,7 @@
 import { sleep } from '../../../../shared/sleep.ts';
 import { request } from '../undici.ts';
 import type { TlsFiles } from '../tls-files.ts';
-import { type DiscoveredTarget, originFor, sessionAgent } from './source.ts';
+import { type DiscoveredTarget, originFor, secretOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface ConsulOptions {
@@ -21,6 +21,8 @@ export interface ConsulOptions {
   scheme?: 'http' | 'https' | 'tcp';
   /** TLS to an https:// agent: its CAs and a client certificate. */
   tls?: TlsFiles;
+  /** A file holding the ACL token, read at each session (instead of `token`). */
+  tokenFile?: string;
   /** A Service.Meta key holding the weight (1..1000); absent or not a number: Weights.Passing. */
   weightMeta?: string;
   /** How long a blocking query waits for a change (default 30 s). */
@@ -74,6 +76,7 @@ export function consulSource(options: ConsulOptions, hooks: RegistryHooks = {}):
     'consul',
     async (emit, signal) => {
       const agent = sessionAgent(options.tls, timeoutMs, 0, signal);
+      const token = options.tokenFile ? secretOf(options.tokenFile) : options.token;
       let index = '0';
       for (;;) {
         const q = new URLSearchParams({ passing: 'true', index, wait: `${waitS}s` });
@@ -85,7 +88,7 @@ export function consulSource(options: ConsulOptions, hooks: RegistryHooks = {}):
           origin,
           path: `${base}?${q}`,
           method: 'GET',
-          headers: options.token ? { 'x-consul-token': options.token } : {},
+          headers: token ? { 'x-consul-token': token } : {},
           signal: AbortSignal.any([signal, AbortSignal.timeout(limit)]),
         });
         if (res.statusCode !== 200) {

@@ -6,10 +6,9 @@
  * that goes away ends the stream. Either way the session ends and registry.ts retries (another endpoint, if any),
  * reading the whole prefix again, which also covers a compacted revision.
  */
-import { readFileSync } from 'node:fs';
 import { request } from '../undici.ts';
 import type { TlsFiles } from '../tls-files.ts';
-import { type DiscoveredTarget, originFor, originOf, sessionAgent } from './source.ts';
+import { type DiscoveredTarget, originFor, originOf, secretOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface EtcdOptions {
@@ -125,7 +124,7 @@ export function etcdSource(options: EtcdOptions, hooks: RegistryHooks = {}): Reg
       const timed = () => AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
       if (options.username !== undefined) {
         // etcd's auth: a token per session, sent as Authorization on each call after.
-        const password = readFileSync(options.passwordFile!, 'utf8').replace(/\r?\n$/, '');
+        const password = secretOf(options.passwordFile!);
         const auth = await call('/v3/auth/authenticate', { name: options.username, password }, timed());
         headers.authorization = ((await auth.json()) as { token: string }).token;
       }

@@ -68,6 +68,9 @@ export const ConsulDiscoverySchema = Type.Object(
     tag: Type.Optional(Type.String({ minLength: 1, description: 'Only instances with this tag (a canary group).' })),
     datacenter: Type.Optional(Type.String({ minLength: 1, description: "Datacenter (default the agent's)." })),
     token: Type.Optional(Type.String({ minLength: 1, description: 'ACL token, sent as X-Consul-Token.' })),
+    token_file: FilePath(
+      'a file holding the ACL token instead (a mounted secret; read at each reconnect, trailing newline dropped)',
+    ),
     scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], {
       default: 'http',
       description: 'Scheme of the discovered targets (default http).',

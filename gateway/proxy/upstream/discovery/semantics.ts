@@ -7,7 +7,7 @@ type Report = (path: string, message: string) => void;
 
 export interface RegistryBlocks {
   etcd?: { endpoints: string[]; username?: string; password_file?: string; tls?: TlsFiles };
-  consul?: { address: string; tls?: TlsFiles };
+  consul?: { address: string; token?: string; token_file?: string; tls?: TlsFiles };
 }
 
 /** `base` is the upstream's path. */
@@ -22,7 +22,14 @@ export function checkRegistry(d: RegistryBlocks, base: string, err: Report): voi
     if (etcd.password_file !== undefined) checkReadable(etcd.password_file, `${at}/password_file`, err);
     checkTls(etcd.endpoints, etcd.tls, at, err);
   }
-  if (d.consul) checkTls([d.consul.address], d.consul.tls, `${base}/discovery/consul`, err);
+  const consul = d.consul;
+  if (consul) {
+    const at = `${base}/discovery/consul`;
+    if (consul.token !== undefined && consul.token_file !== undefined)
+      err(`${at}/token_file`, 'use one of token and token_file, not both');
+    if (consul.token_file !== undefined) checkReadable(consul.token_file, `${at}/token_file`, err);
+    checkTls([consul.address], consul.tls, at, err);
+  }
 }
 
 function checkTls(urls: string[], tls: TlsFiles | undefined, at: string, err: Report): void {

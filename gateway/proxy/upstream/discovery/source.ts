@@ -82,3 +82,8 @@ export function sessionAgent(
   signal.addEventListener('abort', () => void agent.destroy().catch(() => undefined), { once: true });
   return agent;
 }
+
+/** A secret from its file (a password, a token), read when a session starts: one trailing newline is not part of it. */
+export function secretOf(file: string): string {
+  return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+}
