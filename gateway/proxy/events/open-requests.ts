@@ -3,7 +3,9 @@
  * interim events, as WebSocket connections and TCP streams do: their traffic lands in the hour it flowed, and the
  * request is still one, counted by its final event. Every recorded request joins the set while it is open, a field
  * of its own keeping its place (an array slot and two writes a request); one timer looks them over each second while
- * any is open.
+ * any is open. Its cost: ~10 ns a request in a loop of adds and deletes with 50 in flight, and no difference above
+ * the noise in two one-worker gateways with and without it at 3,000 req/s each, side by side on one CPU
+ * (test/bench/rate-load.ts, main-thread CPU from /proc/PID/task over six 20 s windows).
  */
 import type { RequestContext } from '../context.ts';
 import { LiveSet } from '../net/live-set.ts';
