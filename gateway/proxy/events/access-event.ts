@@ -150,6 +150,20 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
   return record;
 }
 
+/**
+ * Sends a request's interim event when events.interim_ms (of the config it started on) has passed since its last one,
+ * or since `openedMs` before the first: the one rule for open requests (open-requests.ts) and WebSocket tunnels.
+ */
+export function interimIfDue(
+  ctx: RequestContext,
+  events: { append(encode: (node: string) => Buffer): void },
+  nowMs: number,
+  openedMs = ctx.startMs,
+): void {
+  if (nowMs - (ctx.reported?.atMs ?? openedMs) < ctx.snapshot.config.events.interim_ms) return;
+  events.append((node) => interimRecord(ctx, node, nowMs));
+}
+
 /** Longest gRPC method an event keeps: real ones are far shorter, and a path a client made up must not make the
  * event unencodable (the codec refuses a field over MAX_FIELD_BYTES), which would leave the call uncounted. */
 export const MAX_GRPC_METHOD_CHARS = 1024;

@@ -10,7 +10,7 @@
 import type { RequestContext } from '../context.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Runtime } from '../runtime.ts';
-import { interimRecord } from './access-event.ts';
+import { interimIfDue } from './access-event.ts';
 
 /** How often open requests are looked over: an interim event comes this late at most. */
 const SWEEP_MS = 1000;
@@ -46,12 +46,7 @@ export class OpenRequests {
       return;
     }
     const now = performance.now();
-    for (const ctx of this.#open) {
-      // Each request keeps the config it started with.
-      const since = ctx.reported?.atMs ?? ctx.startMs;
-      if (now - since >= ctx.snapshot.config.events.interim_ms)
-        this.#events.append((node) => interimRecord(ctx, node, now));
-    }
+    for (const ctx of this.#open) interimIfDue(ctx, this.#events, now);
   };
 
   #stop(): void {

@@ -11,7 +11,7 @@ import type { CompiledRoute } from '../snapshot.ts';
 import { CLOSE, closeFrame, FrameTracker, PING_TO_CLIENT, pingToUpstream } from './frames.ts';
 import type { CloseReason, WebSocketTraffic } from './metrics.ts';
 import { stateOf, type Runtime } from '../runtime.ts';
-import { interimRecord } from '../events/access-event.ts';
+import { interimIfDue } from '../events/access-event.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import { LiveSet } from '../net/live-set.ts';
 import { writeThenFree } from '../net/write-then-free.ts';
@@ -208,8 +208,7 @@ export class OpenTunnel {
       return void this.#end(CLOSE.goingAway, 'lifetime');
     const events = ctx.snapshot.runtime.events;
     if (!ctx.recorded || events === undefined) return;
-    if (nowMs - (ctx.reported?.atMs ?? this.#openedMs) < ctx.snapshot.config.events.interim_ms) return;
-    events.append((node) => interimRecord(ctx, node, nowMs));
+    interimIfDue(ctx, events, nowMs, this.#openedMs);
   }
 
   /**
