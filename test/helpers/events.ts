@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { SegmentReader } from '../../shared/segment-log/segment-reader.ts';
 import { decode } from '../../shared/access-event-codec.ts';
@@ -42,4 +43,20 @@ export async function eventsWhere(
       return e.length >= n ? e : undefined;
     }, timeoutMs)) ?? []
   );
+}
+
+/**
+ * What a long request or connection moved after its last interim event is in one more interim event placed at its
+ * end (so it counts in the hour it flowed), and its final event carries no bytes or messages. `interim`: its interim
+ * events, oldest first.
+ */
+export function assertTailAtEnd(final: AccessEvent, interim: AccessEvent[]): void {
+  const last = interim.at(-1);
+  const endMs = final.startMs + final.totalUs / 1000;
+  assert.ok(
+    last && Math.abs(last.startMs - endMs) <= 2,
+    `the last interim event at ${last?.startMs}, the end ${endMs}`,
+  );
+  assert.ok(last.bytesIn + last.bytesOut > 0, 'it carries what came last');
+  assert.deepEqual([final.bytesIn, final.bytesOut, final.messagesIn, final.messagesOut], [0, 0, 0, 0]);
 }

@@ -9,7 +9,7 @@ import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
 import type { Target } from '../upstream/target.ts';
 import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
-import { accessEvent, requestRecord, traceIdOf } from './access-event.ts';
+import { accessEvent, interimIfDue, requestRecord, tailRecord, traceIdOf } from './access-event.ts';
 
 test(
   'traceIdOf takes the trace id of a sampled W3C traceparent and refuses unsampled, uppercase, all-zero, short or ' +
@@ -38,7 +38,7 @@ function finishedRequest(over: Partial<RequestContext> = {}, headers: Record<str
   req.method = 'POST';
   req.headers = headers;
   const snapshot = {
-    config: { proxy: { max_body_bytes: 0 }, tracing: { trust_incoming: true } },
+    config: { proxy: { max_body_bytes: 0 }, tracing: { trust_incoming: true }, events: { interim_ms: 100 } },
     runtime: { tracing: undefined },
   } as unknown as Snapshot;
   const listener = { name: 'proxy', listen: '127.0.0.1:0', http2: HTTP2_DEFAULTS };
@@ -95,4 +95,41 @@ test('a refused, unrouted request is recorded with its error class and no servic
 test('the upstream time never exceeds the total, so the gateway share is never negative', () => {
   const event = accessEvent(finishedRequest({ upstreamMs: 50 }), 200, 0.01, 'gw-1');
   assert.deepEqual([event.totalUs, event.upstreamUs, event.gatewayUs], [10000, 10000, 0]);
+});
+
+test(
+  'a request past events.interim_ms gets interim events until its final one is written, then none: the final one ' +
+    'carried the rest',
+  () => {
+    const ctx = finishedRequest();
+    Object.assign(ctx.req, { complete: true });
+    const sent: Buffer[] = [];
+    const events = { append: (encode: (node: string) => Buffer) => sent.push(Buffer.from(encode('gw-1'))) };
+    interimIfDue(ctx, events, 1050);
+    assert.equal(sent.length, 0, 'not due yet');
+    interimIfDue(ctx, events, 1101);
+    assert.deepEqual(
+      sent.map((b) => [decode(b).interim, decode(b).bytesIn, decode(b).bytesOut]),
+      [[true, 321, 4821]],
+    );
+    ctx.bytesOut = 5000;
+    ctx.eventSeconds = 0.2; // the response is ending: its final event is in the log
+    interimIfDue(ctx, events, 1400);
+    assert.equal(sent.length, 1, 'no interim event after the final one, which would count its last bytes twice');
+  },
+);
+
+test('tailRecord: what moved after the last interim event, placed at the end; nothing without one or a tail', () => {
+  const ctx = finishedRequest();
+  Object.assign(ctx.req, { complete: true });
+  assert.equal(tailRecord(ctx, 'gw-1', 2000), undefined, 'no interim event: the final one carries it all');
+  ctx.reported = { atMs: 1500, bytesIn: 321, bytesOut: 4000, messagesIn: 0, messagesOut: 0 };
+  const tail = decode(Buffer.from(tailRecord(ctx, 'gw-1', 2000)!));
+  assert.deepEqual(
+    [tail.interim, tail.startMs, tail.bytesIn, tail.bytesOut],
+    [true, Math.round(performance.timeOrigin + 2000), 0, 821],
+  );
+  const final = accessEvent(ctx, 201, 1, 'gw-1');
+  assert.deepEqual([final.interim, final.bytesIn, final.bytesOut], [false, 0, 0]);
+  assert.equal(tailRecord(ctx, 'gw-1', 2100), undefined, 'nothing moved since');
 });

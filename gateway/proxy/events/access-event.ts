@@ -151,6 +151,22 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
 }
 
 /**
+ * The last interim event of a request that had some, placed at its end (`endMs`, performance.now()) with what it moved
+ * since the previous one, so that this too counts in the hour it flowed: its final event is then the request alone,
+ * at its start. Undefined when it had no interim event or nothing moved since.
+ */
+export function tailRecord(ctx: RequestContext, node: string, endMs: number): Buffer | undefined {
+  const last = ctx.reported;
+  if (last === undefined) return undefined;
+  const moved =
+    ctx.bytesIn > last.bytesIn ||
+    ctx.bytesOut > last.bytesOut ||
+    (ctx.messagesIn?.count ?? 0) > last.messagesIn ||
+    (ctx.messagesOut?.count ?? 0) > last.messagesOut;
+  return moved ? interimRecord(ctx, node, endMs) : undefined;
+}
+
+/**
  * Sends a request's interim event when events.interim_ms (of the config it started on) has passed since its last one,
  * or since `openedMs` before the first: the one rule for open requests (open-requests.ts) and WebSocket tunnels.
  */
@@ -160,6 +176,8 @@ export function interimIfDue(
   nowMs: number,
   openedMs = ctx.startMs,
 ): void {
+  // Its final event is written (the response is ending): it carried the rest.
+  if (ctx.eventSeconds >= 0) return;
   if (nowMs - (ctx.reported?.atMs ?? openedMs) < ctx.snapshot.config.events.interim_ms) return;
   events.append((node) => interimRecord(ctx, node, nowMs));
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { RequestContext } from '../context.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { CountingRequest } from '../net/counting-request.ts';
-import { rejectedEvent, requestRecord } from './access-event.ts';
+import { rejectedEvent, requestRecord, tailRecord } from './access-event.ts';
 import { bodyArriving } from './group-commit.ts';
 import type { EventSink } from './sink.ts';
 
@@ -44,10 +44,15 @@ export class RequestEvents {
       end();
   };
 
-  /** Hands the request's event to the sink; false (the sink counted an encode_error) when it could not be encoded. */
+  /**
+   * Hands the request's event to the sink, after its tail (tailRecord) when it had interim events; false (the sink
+   * counted an encode_error) when it could not be encoded.
+   */
   record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
     let record: Buffer;
     try {
+      const tail = tailRecord(ctx, this.#node, ctx.startMs + seconds * 1000);
+      if (tail !== undefined) this.#sink.append(tail);
       record = requestRecord(ctx, status, seconds, this.#node);
     } catch (err) {
       this.#sink.unencodable(err as Error);

@@ -6,8 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ErrorCode } from '../../errors.ts';
-import { errors } from '../../errors.ts';
+import { type ErrorCode, errors } from '../../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import type { LiveSet } from '../net/live-set.ts';
@@ -56,9 +55,10 @@ export class StreamConnection {
   tlsVersion = '';
   bytesIn = 0;
   bytesOut = 0;
-  /** The bytes interim events have reported so far (the final event carries the rest). */
+  /** The bytes interim events have reported so far (the final event carries the rest), and how many there were. */
   reportedIn = 0;
   reportedOut = 0;
+  interims = 0;
   /** Set once the connection ends: 200 when proxied, else the refusal's status (nginx stream's $status). */
   status = 0;
   errorCode: ErrorCode | undefined = undefined;

@@ -24,6 +24,7 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
   const bytesIn = c.bytesIn - c.reportedIn;
   const bytesOut = c.bytesOut - c.reportedOut;
   if (interim) {
+    c.interims++;
     c.reportedIn = c.bytesIn;
     c.reportedOut = c.bytesOut;
   }
@@ -57,3 +58,11 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
     interim,
   );
 }
+
+/**
+ * Whether a connection that had interim events moved bytes since the last: they go in one more interim event placed
+ * at its end (streamRecord with `interimAtMs` its `endMs`), so that they count in the hour they flowed, before the
+ * final event, which then carries none.
+ */
+export const hasTail = (c: StreamConnection): boolean =>
+  c.interims > 0 && (c.bytesIn > c.reportedIn || c.bytesOut > c.reportedOut);

@@ -18,7 +18,7 @@ import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
-import { streamRecord } from './event.ts';
+import { hasTail, streamRecord } from './event.ts';
 import { LiveSet } from '../net/live-set.ts';
 
 interface Running {
@@ -58,9 +58,11 @@ export class StreamListeners {
       ended: (connection) => {
         if (connection.stream.config.tls)
           this.#running.get(connection.stream.name)?.handshaking.delete(connection.peer);
-        const runtime = current().runtime;
-        const traceId = streamSpan(runtime.tracing, connection);
-        runtime.events?.append((node) => streamRecord(connection, node, undefined, traceId));
+        const { events, tracing } = current().runtime;
+        const traceId = streamSpan(tracing, connection);
+        if (events === undefined) return;
+        if (hasTail(connection)) events.append((node) => streamRecord(connection, node, connection.endMs));
+        events.append((node) => streamRecord(connection, node, undefined, traceId));
       },
     };
     metrics.streams.setLive(function* () {
