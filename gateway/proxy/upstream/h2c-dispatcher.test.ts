@@ -8,7 +8,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Dispatcher } from 'undici';
@@ -21,6 +21,7 @@ const OPTIONS: H2cOptions = {
   idleMs: 200,
   maxResponseBytes: 0,
   maxHeaderBytes: 16 * 1024,
+  ping: undefined,
 };
 
 interface Outcome {
@@ -53,7 +54,11 @@ async function server(
   h2.on('session', (s) => sessions.push(s));
   h2.on('stream', (stream, headers, _flags, rawHeaders) => onStream(stream, headers, rawHeaders));
   await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => h2.close(resolve)));
+  t.after(() => {
+    // A session behind a stopped relay never ends by itself.
+    for (const s of sessions) (s as { destroy(): void }).destroy();
+    return new Promise((resolve) => h2.close(resolve));
+  });
   return { origin: `http://127.0.0.1:${(h2.address() as AddressInfo).port}`, sessions };
 }
 
@@ -205,4 +210,105 @@ test('a closed stream lets go of its call handler (a stream Node still holds doe
   }
   assert.equal(streams.length, 1, 'the test holds the stream');
   assert.equal(gone.deref(), undefined, 'the closed stream still holds the handler');
+});
+
+/**
+ * A TCP relay in front of `origin` that can stop forwarding while keeping both sockets open: a target that hangs or
+ * vanishes without a reset, as far as the dispatcher can tell (the relay's kernel still acknowledges its bytes).
+ */
+async function relay(t: { after(fn: () => unknown): void }, origin: string) {
+  const target = new URL(origin);
+  const sockets: Socket[] = [];
+  const tcp = createTcpServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.push(client, upstream);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => tcp.close(resolve));
+  });
+  return {
+    origin: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+    blackhole: () => {
+      for (const s of sockets) {
+        s.unpipe();
+        s.pause();
+      }
+    },
+  };
+}
+
+const PING = { intervalMs: 150, timeoutMs: 150 };
+
+test(
+  'a connection that stops answering with a call in flight is found by an unanswered PING and closed: the call ' +
+    'fails as a lost connection, and the next call gets a new connection',
+  async (t) => {
+    let answer = true;
+    const { origin } = await server(t, (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.write('first');
+      // The first call stays open and quiet; the next one is answered whole.
+      if (answer) answer = false;
+      else stream.end('second');
+    });
+    const front = await relay(t, origin);
+    const dispatcher = new H2cDispatcher(front.origin, { ...OPTIONS, ping: PING });
+    t.after(() => dispatcher.close());
+    const quiet = call(dispatcher, '/quiet');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    front.blackhole();
+    const out = await quiet;
+    const tookMs = performance.now() - started;
+    assert.equal(out.body, 'first');
+    assert.equal(out.error?.code, 'UND_ERR_SOCKET', String(out.error));
+    assert.match(out.error?.message ?? '', /did not answer an HTTP\/2 PING within 150 ms/);
+    assert.ok(tookMs < 1500, `found in ${Math.round(tookMs)} ms (1.25 intervals and the timeout: ~340 ms)`);
+    const next = await call(dispatcher, '/next');
+    assert.equal(next.error, undefined);
+    assert.equal(next.body, 'firstsecond');
+  },
+);
+
+test('a quiet call on a live connection is pinged, not cut; PINGs are never closer than the interval', async (t) => {
+  const pings: number[] = [];
+  const { origin, sessions } = await server(t, (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.write('a');
+    setTimeout(() => stream.end('b'), 1000);
+  });
+  const dispatcher = new H2cDispatcher(origin, { ...OPTIONS, ping: PING });
+  t.after(() => dispatcher.close());
+  const pending = call(dispatcher, '/slow');
+  await new Promise((r) => setTimeout(r, 50));
+  (sessions[0] as import('node:http2').ServerHttp2Session).on('ping', () => pings.push(performance.now()));
+  const out = await pending;
+  assert.equal(out.error, undefined);
+  assert.equal(out.body, 'ab');
+  assert.ok(pings.length >= 3, `${pings.length} PINGs in ~1 s at 150 ms`);
+  for (let i = 1; i < pings.length; i++) assert.ok(pings[i] - pings[i - 1] >= 140, 'two PINGs an interval apart');
+  // Idle now: the connection is not pinged (keep_alive closes it), nor was one that kept reading.
+  const before = pings.length;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(pings.length, before);
+});
+
+test('without ping options a quiet call on a stopped connection waits for its own timeouts', async (t) => {
+  const { origin } = await server(t, (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.write('first');
+  });
+  const front = await relay(t, origin);
+  const dispatcher = new H2cDispatcher(front.origin, OPTIONS);
+  t.after(() => dispatcher.close());
+  let settled = false;
+  const pending = call(dispatcher, '/quiet').then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 100));
+  front.blackhole();
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(settled, false);
+  void pending;
 });

@@ -258,11 +258,15 @@ export class UpstreamPool {
         idleMs: c.pool.keep_alive_ms,
         maxResponseBytes: c.max_response_bytes,
         maxHeaderBytes: c.max_response_header_bytes,
+        ping:
+          c.pool.ping_interval_ms > 0
+            ? { intervalMs: c.pool.ping_interval_ms, timeoutMs: c.pool.ping_timeout_ms }
+            : undefined,
       });
       this.dispatchers.set(target.id, pool);
     } else if (!pool) {
       const c = this.config;
-      const protocol = protocolOptions(c.protocol, c.pool.streams);
+      const protocol = protocolOptions(c.protocol, c.pool.streams, c.pool.ping_interval_ms);
       pool = new Pool(target.origin, {
         connections: c.pool.connections,
         pipelining: c.pool.pipelining,

@@ -114,6 +114,24 @@ const PoolSchema = Type.Object(
         'With protocol h2 or h2c: requests (streams) in flight per connection; the target may ask for fewer ' +
         '(default 100).',
     }),
+    ping_interval_ms: Type.Integer({
+      minimum: 0,
+      default: 300000,
+      description:
+        'With protocol h2c: a connection with calls in flight that has read nothing for this long is sent an ' +
+        'HTTP/2 PING, and one that does not answer within `ping_timeout_ms` is closed, its calls failing as a lost ' +
+        'connection (502, gRPC UNAVAILABLE), so a target that hangs or vanishes without a reset does not hold them ' +
+        'until their own timeouts. Servers limit PINGs on a quiet connection (grpc-go and grpc-java allow one per ' +
+        '5 minutes by default and close a connection that sends more, GOAWAY too_many_pings): go lower only where ' +
+        'the targets allow it. With h2 (over TLS) PINGs go at this interval, unanswered ones not timed. 0: none ' +
+        '(default 300000).',
+    }),
+    ping_timeout_ms: Type.Integer({
+      minimum: 1,
+      default: 20000,
+      description:
+        'How long a PING (ping_interval_ms) may go unanswered before its connection is closed (default 20000).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

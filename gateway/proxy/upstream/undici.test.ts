@@ -8,7 +8,7 @@ import { createSecureServer } from 'node:http2';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import * as undici from 'undici';
-import { Agent, Client, Pool, request } from './undici.ts';
+import { Agent, Client, Pool, connector, protocolOptions, request } from './undici.ts';
 import { ADDED_HEADERS } from '../stages/request-headers/index.ts';
 
 test('the deep undici modules are the classes and request function undici exports', async () => {
@@ -79,3 +79,41 @@ test(
     }
   },
 );
+
+test("an h2 (TLS) upstream is PINGed at the pool's interval, not undici's default (60 s); 0: none", async () => {
+  const tlsDir = new URL('../../../test/helpers/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', tlsDir), 'utf8');
+  let pings = 0;
+  const server = createSecureServer(
+    { cert, key: readFileSync(new URL('localhost-key.pem', tlsDir), 'utf8') },
+    (_q, res) => {
+      res.write('a');
+      setTimeout(() => res.end('b'), 700);
+    },
+  );
+  server.on('session', (session) => session.on('ping', () => pings++));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pinged = async (intervalMs: number) => {
+    pings = 0;
+    const protocol = protocolOptions('h2', 10, intervalMs);
+    const pool = new Pool(origin, {
+      ...protocol.client,
+      connect: connector({ ...protocol.connect, ca: cert, servername: 'localhost' }),
+    });
+    try {
+      const res = await request(pool, { path: '/', method: 'GET' });
+      assert.equal(await res.body.text(), 'ab');
+    } finally {
+      await pool.close();
+    }
+    return pings;
+  };
+  try {
+    assert.ok((await pinged(200)) >= 2, 'PINGs every 200 ms');
+    assert.equal(await pinged(0), 0);
+  } finally {
+    server.close();
+  }
+});

@@ -67,11 +67,14 @@ export function connector(options: Undici.buildConnector.BuildOptions): Undici.b
  * HTTP/2 with prior knowledge in cleartext. `streams` is the number of
  * requests in flight per HTTP/2 connection.
  */
-export function protocolOptions(protocol: 'http/1.1' | 'h2' | 'h2c', streams: number) {
+export function protocolOptions(protocol: 'http/1.1' | 'h2' | 'h2c', streams: number, pingIntervalMs = 0) {
   if (protocol === 'http/1.1') return { client: { allowH2: false }, connect: { allowH2: false } };
   const h2c = protocol === 'h2c';
+  // undici PINGs every connection each minute by default, idle or quiet, which servers that limit PINGs (grpc-go:
+  // one per 5 minutes) answer with GOAWAY too_many_pings, closing the calls in flight: the pool's interval instead.
+  const h2Options = { useH2c: h2c, maxConcurrentStreams: streams, pingInterval: pingIntervalMs };
   return {
-    client: { allowH2: true, pipelining: streams, h2Options: { useH2c: h2c, maxConcurrentStreams: streams } },
+    client: { allowH2: true, pipelining: streams, h2Options },
     connect: { allowH2: true, preferH2: true, useH2c: h2c },
   };
 }

@@ -1,0 +1,75 @@
+import type { ClientHttp2Session } from 'node:http2';
+
+/** What the PING check reads of an upstream HTTP/2 connection (h2c-dispatcher.ts's Session). */
+export interface PingedConnection {
+  readonly h2: ClientHttp2Session;
+  /** Calls in flight on it. */
+  readonly active: number;
+  /** Responses' heads and body chunks its calls have read so far (H2cCall counts them). */
+  readonly reads: number;
+}
+
+export interface PingOptions {
+  /** Quiet time, with calls in flight, before a PING; and the least time between two PINGs. */
+  intervalMs: number;
+  /** How long a PING may go unanswered before the connection is given up. */
+  timeoutMs: number;
+}
+
+/**
+ * Whether an upstream HTTP/2 connection is still there while calls wait on it. A target that hangs (a stopped or
+ * wedged process, whose kernel still acknowledges TCP) or vanishes without a reset (a host gone, a middlebox that
+ * dropped the flow) would hold a quiet call, a long gRPC stream above all, until a timeout of its own, and with
+ * total_ms 0 and a long body_idle_ms for long streams, indefinitely. So, as gRPC clients' keepalive and Envoy's
+ * connection_keepalive do: once a connection with calls in flight has read nothing for `intervalMs`, it is sent a
+ * PING, and one that does not answer within `timeoutMs` is destroyed; its calls fail as a lost connection (502, gRPC
+ * UNAVAILABLE) and the next calls open a new one. An idle connection is not pinged (pool.keep_alive_ms closes it),
+ * and nor is one that reads: servers limit PINGs on a quiet connection (grpc-go and grpc-java: one per 5 minutes by
+ * default, else GOAWAY too_many_pings), so two are never less than `intervalMs` apart. Looked at four times an
+ * interval: a dead connection is found within 1.25 intervals plus the timeout.
+ */
+export class PingCheck {
+  readonly #conn: PingedConnection;
+  readonly #options: PingOptions;
+  readonly #timer: NodeJS.Timeout;
+  #answer: NodeJS.Timeout | undefined = undefined;
+  #seen = 0;
+  #quietSinceMs = performance.now();
+  #pingedMs = Number.NEGATIVE_INFINITY;
+
+  constructor(conn: PingedConnection, options: PingOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#timer = setInterval(() => this.#check(performance.now()), Math.max(25, options.intervalMs / 4));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    clearTimeout(this.#answer);
+  }
+
+  #check(nowMs: number): void {
+    const conn = this.#conn;
+    if (this.#answer !== undefined || conn.h2.destroyed) return;
+    if (conn.active === 0 || conn.reads !== this.#seen) {
+      this.#seen = conn.reads;
+      this.#quietSinceMs = nowMs;
+      return;
+    }
+    const { intervalMs, timeoutMs } = this.#options;
+    if (nowMs - this.#quietSinceMs < intervalMs || nowMs - this.#pingedMs < intervalMs) return;
+    this.#pingedMs = nowMs;
+    const sent = conn.h2.ping((error) => {
+      clearTimeout(this.#answer);
+      this.#answer = undefined;
+      if (error === null) this.#quietSinceMs = performance.now();
+    });
+    if (!sent) return;
+    this.#answer = setTimeout(() => {
+      const error = new Error(`the target did not answer an HTTP/2 PING within ${timeoutMs} ms`);
+      conn.h2.destroy(Object.assign(error, { code: 'UND_ERR_SOCKET' }));
+    }, timeoutMs);
+    this.#answer.unref();
+  }
+}
