@@ -81,7 +81,40 @@ export function createHttp2Server(
     const preface = err.code === 'ERR_HTTP2_ERROR' && /client magic|preface/i.test(err.message);
     hooks.refused(preface ? 'bad_h2_preface' : 'h2_protocol_error');
   });
-  // An idle connection is closed gracefully (GOAWAY), as an idle HTTP/1.1 keep-alive one is.
-  server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => session?.close());
+  server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => {
+    if (session !== undefined) quiet(session, proxy.keep_alive_ms, limits.ping_timeout_ms);
+  });
   return server;
+}
+
+/**
+ * A client connection quiet for proxy.keep_alive_ms. With no stream open it is idle, and closed gracefully (GOAWAY),
+ * as an idle HTTP/1.1 keep-alive one is. With streams open it is not (a gRPC stream waiting for its next message,
+ * whose client would otherwise get GOAWAY and reconnect after every quiet spell): it is sent a PING, and a client that
+ * does not answer within `pingTimeoutMs` is gone (a host down, a network that dropped the flow), so its connection is
+ * destroyed, ending its requests as clients that left; their upstream calls are cancelled. Node tells of a quiet
+ * session once: the next quiet spell is asked for again, with `quietMs` counted from the last activity.
+ */
+function quiet(session: Http2.Http2Session, quietMs: number, pingTimeoutMs: number): void {
+  if (session.closed || session.destroyed) return;
+  if (!(openStreams(session) > 0)) return void session.close();
+  session.setTimeout(quietMs, () => quiet(session, quietMs, pingTimeoutMs));
+  const timer = setTimeout(() => session.destroy(), pingTimeoutMs).unref();
+  const sent = session.ping((error) => {
+    if (error === null) clearTimeout(timer);
+  });
+  if (!sent) clearTimeout(timer);
+}
+
+let stateKey: symbol | undefined;
+
+/**
+ * Streams open on a session: Node keeps them in a Map on the session's internal state and has no public count. Read
+ * when a connection has gone quiet, never per request; NaN if Node keeps them elsewhere one day (the connection is
+ * then treated as idle, as before this check).
+ */
+function openStreams(session: Http2.Http2Session): number {
+  stateKey ??= Object.getOwnPropertySymbols(session).find((s) => s.description === 'state');
+  const streams = stateKey && (session as unknown as Record<symbol, { streams?: Map<number, unknown> }>)[stateKey];
+  return streams?.streams?.size ?? Number.NaN;
 }

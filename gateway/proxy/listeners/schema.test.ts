@@ -67,6 +67,7 @@ test("the issue's listeners are accepted as written, relative paths taken from t
     max_header_list_bytes: 16384,
     initial_window_bytes: 1048576,
     max_session_memory_mb: 64,
+    ping_timeout_ms: 20000,
   });
 });
 

@@ -149,6 +149,14 @@ const Http2Schema = Type.Object(
         'Memory one connection may hold in unsent frames and headers before new streams on it are refused ' +
         "(Node's maxSessionMemory, 10 by default there, refused streams under load) (default 64).",
     }),
+    ping_timeout_ms: Type.Integer({
+      minimum: 1,
+      default: 20000,
+      description:
+        'A connection with streams open that has been quiet for proxy.keep_alive_ms is not idle (a gRPC stream ' +
+        'waiting for its next message) and is not closed: it is sent a PING, and a client that does not answer ' +
+        'within this is taken as gone, its connection closed and its requests ended (default 20000).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -159,6 +167,7 @@ export const HTTP2_DEFAULTS: Static<typeof Http2Schema> = Object.freeze({
   max_header_list_bytes: 16384,
   initial_window_bytes: 1048576,
   max_session_memory_mb: 64,
+  ping_timeout_ms: 20000,
 });
 
 export const ListenerSchema = Type.Object(

@@ -1,0 +1,96 @@
+// A client's HTTP/2 connection that goes quiet for proxy.keep_alive_ms: closed (GOAWAY) only when no stream is open;
+// with one open (a gRPC stream between messages) it is sent a PING instead, and a client that does not answer (its
+// connection silently gone) has its connection closed and its upstream requests cancelled.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect as h2connect } from 'node:http2';
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+
+let upstream: Server;
+let gw: TestGateway;
+/** Requests the upstream saw, and whether each ended before its response (the gateway cancelled it). */
+const seen: { path: string; cancelled?: boolean }[] = [];
+
+before(async () => {
+  upstream = createServer((req: IncomingMessage, res) => {
+    const entry: { path: string; cancelled?: boolean } = { path: req.url ?? '' };
+    seen.push(entry);
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('a');
+    // /slow ends after a second of quiet; /hang never does.
+    const timer = req.url === '/slow' ? setTimeout(() => res.end('b'), 1000) : undefined;
+    res.on('close', () => {
+      clearTimeout(timer);
+      entry.cancelled = !res.writableEnded;
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  gw = await startGateway({
+    proxy: { keep_alive_ms: 300 },
+    listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'], http2: { ping_timeout_ms: 300 } }],
+    services: [
+      {
+        name: 'api',
+        routes: [{ paths: ['/'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+      },
+    ],
+  });
+});
+after(async () => {
+  await gw?.close();
+  upstream?.closeAllConnections();
+  await new Promise((resolve) => upstream?.close(resolve));
+});
+
+test('a stream quiet for longer than keep_alive_ms keeps its connection; an idle one still gets GOAWAY', async () => {
+  const session = h2connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  const events: string[] = [];
+  session.on('goaway', () => events.push('goaway'));
+  session.on('ping', () => events.push('ping'));
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = session.request({ ':path': '/slow' });
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (text += c));
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+  assert.equal(body, 'ab');
+  assert.ok(!events.includes('goaway'), `no GOAWAY while the stream was open: ${events}`);
+  assert.ok(events.includes('ping'), 'the quiet connection was asked for a PING, and answered it');
+  await sleep(1000);
+  assert.ok(events.includes('goaway'), 'idle after its stream: closed as before');
+  session.destroy();
+});
+
+test('a client that stops answering with a stream open is given up, its upstream request cancelled', async () => {
+  // A relay in front of the listener that stops forwarding while keeping both sockets open: a client gone silently.
+  const sockets: Socket[] = [];
+  const relay = createTcpServer((client) => {
+    const toGateway = connect(gw.port('h2c'), '127.0.0.1');
+    sockets.push(client, toGateway);
+    client.pipe(toGateway).pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const session = h2connect(`http://127.0.0.1:${(relay.address() as AddressInfo).port}`);
+  session.on('error', () => undefined);
+  const req = session.request({ ':path': '/hang' });
+  req.on('error', () => undefined);
+  await new Promise((resolve) => req.once('data', resolve));
+  for (const s of sockets) {
+    s.unpipe();
+    s.pause();
+  }
+  const stoppedAt = performance.now();
+  const entry = seen.find((e) => e.path === '/hang')!;
+  while (entry.cancelled === undefined && performance.now() - stoppedAt < 5000) await sleep(50);
+  const tookMs = performance.now() - stoppedAt;
+  assert.equal(entry.cancelled, true, 'the upstream request was cancelled');
+  assert.ok(tookMs < 3000, `${Math.round(tookMs)} ms (keep_alive_ms 300, then a PING unanswered for 300)`);
+  session.destroy();
+  for (const s of sockets) s.destroy();
+  relay.close();
+});
