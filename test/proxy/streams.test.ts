@@ -1,6 +1,7 @@
 // TCP streams: connections balanced over targets, both directions with half-close, health, lists, limits, timeouts,
 // counting, reload and shutdown.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
@@ -11,6 +12,7 @@ import { received, roundTrip, readBytes, tcpConnect, tcpServer, type TcpServer }
 let a: TcpServer;
 let b: TcpServer;
 let plain: TcpServer;
+let probed: TcpServer;
 let gw: TestGateway;
 let deadPort: number;
 
@@ -31,6 +33,7 @@ before(async () => {
   a = await tcpServer('a:');
   b = await tcpServer('b:');
   plain = await tcpServer();
+  probed = await tcpServer();
   deadPort = await closedPort();
   config = {
     streams: [
@@ -47,6 +50,8 @@ before(async () => {
       stream('brief', { timeouts: { max_lifetime_ms: 300 } }),
       stream('down', {}, [`tcp://127.0.0.1:${deadPort}`]),
       stream('echo', {}, [`tcp://127.0.0.1:${plain.port}`]),
+      stream('kept', { timeouts: { keepalive_ms: 45000 } }, [`tcp://127.0.0.1:${probed.port}`]),
+      stream('unkept', { timeouts: { keepalive_ms: 0 } }, [`tcp://127.0.0.1:${probed.port}`]),
       { name: 'named', listen: '127.0.0.1:0', upstream: { dns: { name: 'localhost', port: a.port } } },
     ],
   };
@@ -58,6 +63,7 @@ after(async () => {
   await a?.close();
   await b?.close();
   await plain?.close();
+  await probed?.close();
 });
 
 test('a stream balances connections over its targets and passes bytes both ways, half-close included', async () => {
@@ -176,6 +182,32 @@ test('idle_ms closes a silent connection; max_lifetime_ms closes a busy one', as
   clearInterval(timer);
   assert.ok(ended.closed && ended.data.length > 0);
   assert.equal(await metric(gw, 'tollgate_stream_closed_total', 'stream="brief",reason="lifetime"'), 1);
+});
+
+test("keepalive_ms: TCP keep-alive on both of the gateway's sockets (ss shows it); 0: none", async () => {
+  /** The keep-alive timers (seconds left, or none) of the gateway's socket from the client and of its socket on. */
+  const timers = async (name: string) => {
+    const client = await tcpConnect(gw.port(name));
+    client.write('x');
+    await readBytes(client, 1);
+    const sockets = execFileSync('ss', ['-tnoH', 'state', 'established'], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length >= 4);
+    const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+    const keepalive = (f: string[] | undefined) => /timer:\(keepalive,(\d+)sec/.exec(f?.[4] ?? '')?.[1];
+    const front = sockets.find((f) => port(f[2]) === gw.port(name));
+    const back = sockets.find((f) => port(f[3]) === probed.port);
+    client.destroy();
+    await eventually(async () => (probed.accepted.every((s) => s.destroyed || s.readableEnded) ? true : undefined));
+    return [front && keepalive(front), back && keepalive(back)];
+  };
+  const kept = await timers('kept');
+  assert.ok(
+    kept.every((s) => s !== undefined && Number(s) > 40 && Number(s) <= 45),
+    `keep-alive in ~45 s: ${kept}`,
+  );
+  assert.deepEqual(await timers('unkept'), [undefined, undefined]);
 });
 
 test('a reload adds a stream, and stops a removed one while its open connection carries on', async () => {

@@ -21,7 +21,7 @@ import { streamLimits } from './limits.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from './prefix.ts';
 import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
-import { upstreamEndpoint } from './target-address.ts';
+import { keepAlive, upstreamEndpoint } from './target-address.ts';
 
 /** What a connection needs of the stream listeners it came through. */
 export interface StreamHooks {
@@ -170,7 +170,7 @@ export class StreamConnection {
     this.connectStartMs = performance.now();
     const { host, port, servername } = upstreamEndpoint(target, pool);
     // noDelay as an option, set once connected: setNoDelay() before the connect sets it at once and again on connect.
-    const raw = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const raw = connect({ host, port, allowHalfOpen: true, noDelay: true, ...keepAlive(this.stream.config.timeouts) });
     const send = this.stream.config.proxy_protocol.send;
     if (send !== 'off') {
       const endpoints = {

@@ -19,6 +19,7 @@ import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connect
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
 import { hasTail, streamRecord } from './event.ts';
+import { keepAlive } from './target-address.ts';
 import { LiveSet } from '../net/live-set.ts';
 
 interface Running {
@@ -98,6 +99,8 @@ export class StreamListeners {
     const server = createServer({ allowHalfOpen: config.tls === undefined }, (socket) => {
       const stream = this.#current().streams.get(name);
       if (stream === undefined) return void socket.destroy();
+      const keepalive = keepAlive(stream.config.timeouts);
+      if (keepalive !== undefined) socket.setKeepAlive(true, keepalive.keepAliveInitialDelay);
       this.#sweepFromNowOn();
       new StreamConnection(socket, stream, this.#hooks);
     });

@@ -128,6 +128,12 @@ const TimeoutsSchema = Type.Object(
   {
     connect_ms: Ms(2000, 'TCP (and TLS) connect to a target'),
     idle_ms: Ms(600000, 'A connection with no byte either way for this long is closed; 0 = never', 0),
+    keepalive_ms: Ms(
+      300000,
+      'TCP keep-alive probes on both sockets (client and target) after this long without traffic, so a peer gone ' +
+        'without a reset (a host down, a dropped flow) is found by the system even with idle_ms 0; 0 = none',
+      0,
+    ),
     max_lifetime_ms: Ms(0, 'A connection is closed after this long whatever it does; 0 = never', 0),
     handshake_ms: Ms(10000, 'Time a client has to send its PROXY header or TLS ClientHello, when one is read'),
   },

@@ -24,3 +24,7 @@ export function upstreamEndpoint(target: Target, pool: UpstreamPool): Endpoint {
   }
   return e;
 }
+
+/** TCP keep-alive on a stream's sockets after `keepalive_ms` without traffic (timeouts; 0: none), for connect. */
+export const keepAlive = (t: { keepalive_ms: number }) =>
+  t.keepalive_ms > 0 ? { keepAlive: true, keepAliveInitialDelay: t.keepalive_ms } : undefined;
