@@ -5,8 +5,6 @@ export interface PingedConnection {
   readonly h2: ClientHttp2Session;
   /** Calls in flight on it. */
   readonly active: number;
-  /** Responses' heads and body chunks its calls have read so far (H2cCall counts them). */
-  readonly reads: number;
 }
 
 export interface PingOptions {
@@ -52,8 +50,10 @@ export class PingCheck {
   #check(nowMs: number): void {
     const conn = this.#conn;
     if (this.#answer !== undefined || conn.h2.destroyed) return;
-    if (conn.active === 0 || conn.reads !== this.#seen) {
-      this.#seen = conn.reads;
+    // Any frame read counts (a PING's answer, a window update): the target is there.
+    const read = conn.h2.socket.bytesRead;
+    if (conn.active === 0 || read !== this.#seen) {
+      this.#seen = read;
       this.#quietSinceMs = nowMs;
       return;
     }

@@ -28,8 +28,6 @@ export class H2cCall implements Dispatcher.DispatchController {
   readonly #session: ClientHttp2Session;
   #handler: Handler;
   readonly #maxResponseBytes: number;
-  /** Counts what the call reads for its connection's PING check (h2-ping.ts). */
-  readonly #reads: { reads: number };
   readonly #released: () => void;
   #done = false;
   #paused = false;
@@ -37,18 +35,11 @@ export class H2cCall implements Dispatcher.DispatchController {
   #bytes = 0;
   #trailers: Headers = {};
 
-  constructor(
-    stream: ClientHttp2Stream,
-    handler: Handler,
-    maxResponseBytes: number,
-    reads: { reads: number },
-    released: () => void,
-  ) {
+  constructor(stream: ClientHttp2Stream, handler: Handler, maxResponseBytes: number, released: () => void) {
     this.#stream = stream;
     this.#session = stream.session as ClientHttp2Session;
     this.#handler = handler;
     this.#maxResponseBytes = maxResponseBytes;
-    this.#reads = reads;
     this.#released = released;
   }
 
@@ -117,14 +108,12 @@ export class H2cCall implements Dispatcher.DispatchController {
   }
 
   #onResponse(raw: Headers): void {
-    this.#reads.reads++;
     if (this.#done) return;
     const status = Number(raw[':status']);
     this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
   }
 
   #onData(chunk: Buffer): void {
-    this.#reads.reads++;
     if (this.#done) return;
     this.#bytes += chunk.length;
     if (this.#maxResponseBytes > 0 && this.#bytes > this.#maxResponseBytes) {

@@ -33,8 +33,6 @@ interface Session {
   h2: ClientHttp2Session;
   active: number;
   idle: NodeJS.Timeout | undefined;
-  /** Responses' heads and body chunks read (H2cCall counts them), for the PING check. */
-  reads: number;
   ping: PingCheck | undefined;
 }
 
@@ -104,7 +102,7 @@ export class H2cDispatcher {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxHeaderListSize: this.#options.maxHeaderBytes, enablePush: false },
     });
-    const session: Session = { h2, active: 0, idle: undefined, reads: 0, ping: undefined };
+    const session: Session = { h2, active: 0, idle: undefined, ping: undefined };
     if (this.#options.ping !== undefined) session.ping = new PingCheck(session, this.#options.ping);
     this.#sessions.push(session);
     const timer = setTimeout(() => {
@@ -173,8 +171,7 @@ export class H2cDispatcher {
     }
     session.active++;
     clearTimeout(session.idle);
-    const release = () => this.#release(session);
-    new H2cCall(stream, handler, this.#options.maxResponseBytes, session, release).send(body ?? null);
+    new H2cCall(stream, handler, this.#options.maxResponseBytes, () => this.#release(session)).send(body ?? null);
   }
 
   #release(session: Session): void {
