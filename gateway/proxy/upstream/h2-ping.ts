@@ -19,11 +19,12 @@ export interface PingOptions {
  * wedged process, whose kernel still acknowledges TCP) or vanishes without a reset (a host gone, a middlebox that
  * dropped the flow) would hold a quiet call until its own timeouts, which a long gRPC stream needs long (total_ms 0,
  * body_idle_ms in hours). So, as gRPC clients' keepalive and Envoy's connection_keepalive do: once a connection
- * with calls in flight has read nothing for `intervalMs`, it is sent a PING, and one that does not answer within `timeoutMs` is destroyed; its calls fail as a lost connection (502, gRPC
- * UNAVAILABLE) and the next calls open a new one. An idle connection is not pinged (pool.keep_alive_ms closes it),
- * and nor is one that reads: servers limit PINGs on a quiet connection (grpc-go and grpc-java: one per 5 minutes by
- * default, else GOAWAY too_many_pings), so two are never less than `intervalMs` apart. Looked at four times an
- * interval: a dead connection is found within 1.25 intervals plus the timeout.
+ * with calls in flight has read nothing for `intervalMs`, it is sent a PING, and one that does not answer within
+ * `timeoutMs` is destroyed; its calls fail as a lost connection (502, gRPC UNAVAILABLE) and the next calls open a
+ * new one. An idle connection is not pinged (pool.keep_alive_ms closes it), and nor is one that reads: servers limit
+ * PINGs on a quiet connection (grpc-go and grpc-java: one per 5 minutes by default, else GOAWAY too_many_pings), so
+ * two are never less than `intervalMs` apart. Looked at four times an interval: a dead connection is found within
+ * 1.25 intervals plus the timeout.
  */
 export class PingCheck {
   readonly #conn: PingedConnection;
