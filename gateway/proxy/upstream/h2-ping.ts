@@ -26,6 +26,9 @@ export interface PingOptions {
  * two are never less than `intervalMs` apart. Looked at four times an interval: a dead connection is found within
  * 1.25 intervals plus the timeout.
  */
+/** Least time between two PINGs a timed-out call asks for (PingCheck.probe). */
+const PROBE_GAP_MS = 1000;
+
 export class PingCheck {
   readonly #conn: PingedConnection;
   readonly #options: PingOptions;
@@ -57,8 +60,25 @@ export class PingCheck {
       this.#quietSinceMs = nowMs;
       return;
     }
-    const { intervalMs, timeoutMs } = this.#options;
+    const { intervalMs } = this.#options;
     if (nowMs - this.#quietSinceMs < intervalMs || nowMs - this.#pingedMs < intervalMs) return;
+    this.#ping(nowMs);
+  }
+
+  /**
+   * A call on the connection timed out (header_ms, body_idle_ms): is the target still there? A PING at once, as
+   * undici does after a stream timeout, or every call would wait out its own timeout on a connection that is gone
+   * until the next quiet interval. At most one a second, and none while one waits for its answer.
+   */
+  probe(): void {
+    const nowMs = performance.now();
+    if (this.#answer !== undefined || this.#conn.h2.destroyed || nowMs - this.#pingedMs < PROBE_GAP_MS) return;
+    this.#ping(nowMs);
+  }
+
+  #ping(nowMs: number): void {
+    const conn = this.#conn;
+    const { timeoutMs } = this.#options;
     this.#pingedMs = nowMs;
     const sent = conn.h2.ping((error) => {
       clearTimeout(this.#answer);

@@ -21,6 +21,9 @@ const CANCEL = 0x8;
  */
 const DETACHED: Handler = {};
 
+/** What the exchange aborts a call with when the target kept it waiting (stages/proxy/exchange.ts). */
+const TIMEOUTS: ReadonlySet<string> = new Set(['TOLLGATE_HEADERS_TIMEOUT', 'TOLLGATE_BODY_IDLE_TIMEOUT']);
+
 /** One request on one stream, as undici's controller and handler callbacks. */
 export class H2cCall implements Dispatcher.DispatchController {
   readonly #stream: ClientHttp2Stream;
@@ -29,18 +32,27 @@ export class H2cCall implements Dispatcher.DispatchController {
   #handler: Handler;
   readonly #maxResponseBytes: number;
   readonly #released: () => void;
+  /** The exchange gave up waiting on the target (header_ms, body_idle_ms): its connection is asked for a PING. */
+  readonly #timedOut: () => void;
   #done = false;
   #paused = false;
   #reason: Error | null = null;
   #bytes = 0;
   #trailers: Headers = {};
 
-  constructor(stream: ClientHttp2Stream, handler: Handler, maxResponseBytes: number, released: () => void) {
+  constructor(
+    stream: ClientHttp2Stream,
+    handler: Handler,
+    maxResponseBytes: number,
+    released: () => void,
+    timedOut: () => void,
+  ) {
     this.#stream = stream;
     this.#session = stream.session as ClientHttp2Session;
     this.#handler = handler;
     this.#maxResponseBytes = maxResponseBytes;
     this.#released = released;
+    this.#timedOut = timedOut;
   }
 
   get aborted(): boolean {
@@ -60,6 +72,7 @@ export class H2cCall implements Dispatcher.DispatchController {
     this.#reason = reason;
     this.#fail(reason);
     this.#stream.close(CANCEL);
+    if (TIMEOUTS.has((reason as NodeJS.ErrnoException).code ?? '')) this.#timedOut();
   }
 
   pause(): void {

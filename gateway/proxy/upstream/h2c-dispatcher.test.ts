@@ -296,6 +296,42 @@ test('a quiet call on a live connection is pinged, not cut; PINGs are never clos
   assert.equal(pings.length, before);
 });
 
+test(
+  'a call that timed out (header_ms) has its connection PINGed at once: a dead one is closed long before the next ' +
+    'quiet interval, and the next call gets a new connection',
+  async (t) => {
+    let first = true;
+    const { origin } = await server(t, (stream) => {
+      // The first call is never answered; the next ones are.
+      if (first) first = false;
+      else stream.respond({ ':status': 200 }, { endStream: true });
+    });
+    const front = await relay(t, origin);
+    // Neither the quiet interval nor the idle close comes in the test's time: only the probe can find it.
+    const ping = { intervalMs: 60_000, timeoutMs: 200 };
+    const dispatcher = new H2cDispatcher(front.origin, { ...OPTIONS, idleMs: 60_000, ping });
+    t.after(() => dispatcher.close());
+    let controller: Dispatcher.DispatchController | undefined;
+    const waiting = new Promise<Error>((resolve) => {
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (c) => void (controller = c),
+        onResponseError: (_c, error) => resolve(error),
+      };
+      dispatcher.dispatch({ path: '/stuck', method: 'GET', headers: {}, body: null }, handler);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    front.blackhole();
+    controller!.abort(Object.assign(new Error('upstream header timeout'), { code: 'TOLLGATE_HEADERS_TIMEOUT' }));
+    assert.equal(((await waiting) as NodeJS.ErrnoException).code, 'TOLLGATE_HEADERS_TIMEOUT');
+    await new Promise((r) => setTimeout(r, 400)); // the PING's 200 ms and then some
+    const next = await Promise.race([
+      call(dispatcher, '/next'),
+      new Promise<Outcome>((r) => setTimeout(() => r({ body: 'still waiting after 2 s' }), 2000)),
+    ]);
+    assert.equal(next.status, 200, next.body);
+  },
+);
+
 test('without ping options a quiet call on a stopped connection waits for its own timeouts', async (t) => {
   const { origin } = await server(t, (stream) => {
     stream.respond({ ':status': 200 });

@@ -171,7 +171,9 @@ export class H2cDispatcher {
     }
     session.active++;
     clearTimeout(session.idle);
-    new H2cCall(stream, handler, this.#options.maxResponseBytes, () => this.#release(session)).send(body ?? null);
+    const release = () => this.#release(session);
+    const timedOut = () => session.ping?.probe();
+    new H2cCall(stream, handler, this.#options.maxResponseBytes, release, timedOut).send(body ?? null);
   }
 
   #release(session: Session): void {
