@@ -14,6 +14,9 @@ export interface PingOptions {
   timeoutMs: number;
 }
 
+/** Least time between two PINGs a timed-out call asks for (PingCheck.probe). */
+const PROBE_GAP_MS = 1000;
+
 /**
  * Whether an upstream HTTP/2 connection is still there while calls wait on it. A target that hangs (a stopped or
  * wedged process, whose kernel still acknowledges TCP) or vanishes without a reset (a host gone, a middlebox that
@@ -26,9 +29,6 @@ export interface PingOptions {
  * two are never less than `intervalMs` apart. Looked at four times an interval: a dead connection is found within
  * 1.25 intervals plus the timeout.
  */
-/** Least time between two PINGs a timed-out call asks for (PingCheck.probe). */
-const PROBE_GAP_MS = 1000;
-
 export class PingCheck {
   readonly #conn: PingedConnection;
   readonly #options: PingOptions;
