@@ -19,7 +19,6 @@ import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connect
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
 import { hasTail, streamRecord } from './event.ts';
-import { keepAlive } from './target-address.ts';
 import { LiveSet } from '../net/live-set.ts';
 
 interface Running {
@@ -99,8 +98,8 @@ export class StreamListeners {
     const server = createServer({ allowHalfOpen: config.tls === undefined }, (socket) => {
       const stream = this.#current().streams.get(name);
       if (stream === undefined) return void socket.destroy();
-      const keepalive = keepAlive(stream.config.timeouts);
-      if (keepalive !== undefined) socket.setKeepAlive(true, keepalive.keepAliveInitialDelay);
+      const keepaliveMs = stream.config.timeouts.keepalive_ms;
+      if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
       this.#sweepFromNowOn();
       new StreamConnection(socket, stream, this.#hooks);
     });

@@ -25,6 +25,6 @@ export function upstreamEndpoint(target: Target, pool: UpstreamPool): Endpoint {
   return e;
 }
 
-/** TCP keep-alive on a stream's sockets after `keepalive_ms` without traffic (timeouts; 0: none), for connect. */
+/** connect options for TCP keep-alive after `keepalive_ms` without traffic (timeouts; 0: none); accept sets it too. */
 export const keepAlive = (t: { keepalive_ms: number }) =>
   t.keepalive_ms > 0 ? { keepAlive: true, keepAliveInitialDelay: t.keepalive_ms } : undefined;

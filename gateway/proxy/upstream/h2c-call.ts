@@ -2,6 +2,7 @@ import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { forwardBody, type InspectedBody } from './forward-body.ts';
+import type { PingCheck } from './h2-ping.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -32,8 +33,8 @@ export class H2cCall implements Dispatcher.DispatchController {
   #handler: Handler;
   readonly #maxResponseBytes: number;
   readonly #released: () => void;
-  /** The exchange gave up waiting on the target (header_ms, body_idle_ms): its connection is asked for a PING. */
-  readonly #timedOut: () => void;
+  /** The connection's PING check, asked for a PING when the exchange gives up waiting (header_ms, body_idle_ms). */
+  readonly #ping: PingCheck | undefined;
   #done = false;
   #paused = false;
   #reason: Error | null = null;
@@ -45,14 +46,14 @@ export class H2cCall implements Dispatcher.DispatchController {
     handler: Handler,
     maxResponseBytes: number,
     released: () => void,
-    timedOut: () => void,
+    ping: PingCheck | undefined,
   ) {
     this.#stream = stream;
     this.#session = stream.session as ClientHttp2Session;
     this.#handler = handler;
     this.#maxResponseBytes = maxResponseBytes;
     this.#released = released;
-    this.#timedOut = timedOut;
+    this.#ping = ping;
   }
 
   get aborted(): boolean {
@@ -72,7 +73,7 @@ export class H2cCall implements Dispatcher.DispatchController {
     this.#reason = reason;
     this.#fail(reason);
     this.#stream.close(CANCEL);
-    if (TIMEOUTS.has((reason as NodeJS.ErrnoException).code ?? '')) this.#timedOut();
+    if (TIMEOUTS.has((reason as NodeJS.ErrnoException).code ?? '')) this.#ping?.probe();
   }
 
   pause(): void {

@@ -172,8 +172,7 @@ export class H2cDispatcher {
     session.active++;
     clearTimeout(session.idle);
     const release = () => this.#release(session);
-    const timedOut = () => session.ping?.probe();
-    new H2cCall(stream, handler, this.#options.maxResponseBytes, release, timedOut).send(body ?? null);
+    new H2cCall(stream, handler, this.#options.maxResponseBytes, release, session.ping).send(body ?? null);
   }
 
   #release(session: Session): void {
