@@ -9,6 +9,12 @@ import type { RecentEvent, RecentSelection } from '../reports/source.ts';
 import { discoverLogDirs, logEndPosition, type LogSource } from './sources.ts';
 import { StalePositionError, type DeadLetter, type EmbeddedStore } from './store.ts';
 import { outageLog } from '../../shared/outage-log.ts';
+import { ChangeWatch } from './change-watch.ts';
+
+/** Passes in a row that find nothing before the collector waits for a change instead (1 s at the default 200 ms). */
+const IDLE_PASSES = 5;
+/** While it waits for a change, a pass still runs this often: a log directory made after the watch began. */
+const IDLE_SLEEP_MS = 5000;
 
 export interface CollectorLogger {
   warn(details: object, message: string): void;
@@ -19,7 +25,7 @@ export interface EmbeddedCollectorOptions {
   /** The gateway's events.dir: `<dir>/log` and every `<dir>/w<N>/log` are consumed. */
   eventsDir: string;
   store: EmbeddedStore;
-  /** Wait between passes that found nothing more to read (default 200). */
+  /** Wait between passes that found nothing more to read (default 200); idle, it waits for a change instead. */
   pollIntervalMs?: number;
   /** Records per batch, i.e. per store transaction (default 5000). */
   batchRecords?: number;
@@ -83,6 +89,8 @@ export class EmbeddedCollector {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
+  readonly #watch = new ChangeWatch();
+  #idlePasses = 0;
 
   constructor(options: EmbeddedCollectorOptions) {
     this.#opts = {
@@ -158,23 +166,46 @@ export class EmbeddedCollector {
         : outageLog(this.#opts.logger, 'collector: a pass over the event logs');
     while (!this.#stopping) {
       let handled = 0;
+      let caughtUp = false;
       try {
         handled = await this.pollOnce();
         passes?.onOk();
+        caughtUp = handled === 0 && Object.values(this.#stats.lagBytes).every((lag) => lag === 0);
       } catch (error) {
         passes?.onError(error instanceof Error ? error : new Error(String(error)));
       }
       // A full batch means more is waiting: go on at once.
       if (this.#stopping || handled >= this.#opts.batchRecords) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#opts.pollIntervalMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      await this.#sleep(caughtUp);
     }
+    this.#watch.close();
+  }
+
+  /**
+   * Waits for the next pass: the poll interval, or, once IDLE_PASSES passes in a row found nothing to read, until a
+   * log directory changes (ChangeWatch), with a pass every IDLE_SLEEP_MS still. The pass after arming the watch
+   * catches what was written before it.
+   */
+  async #sleep(caughtUp: boolean): Promise<void> {
+    this.#idlePasses = caughtUp ? this.#idlePasses + 1 : 0;
+    let waitMs = this.#opts.pollIntervalMs;
+    if (this.#idlePasses <= IDLE_PASSES) this.#watch.close();
+    else if (this.#watch.armed) waitMs = Math.max(waitMs, IDLE_SLEEP_MS);
+    else {
+      const dirs = [this.#opts.eventsDir, ...[...this.#sources.values()].map((s) => s.dir)];
+      this.#watch.arm(dirs, () => {
+        this.#idlePasses = 0;
+        this.#wake?.();
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
   }
 
   async #passOnce(): Promise<number> {

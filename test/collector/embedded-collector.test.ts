@@ -213,3 +213,48 @@ test(
     }
   },
 );
+
+test('an idle collector waits for a write instead of polling, and counts the write at once', async (t) => {
+  const dir = await tempDir(t);
+  await emitAll(dir, recent(3));
+  const store = EmbeddedStore.open(':memory:');
+  t.after(() => store.close());
+  const collector = new EmbeddedCollector({ eventsDir: dir, store, pollIntervalMs: 10 });
+  let passes = 0;
+  const pollOnce = collector.pollOnce.bind(collector);
+  collector.pollOnce = () => {
+    passes++;
+    return pollOnce();
+  };
+  await collector.start();
+  t.after(() => collector.stop());
+  assert.ok(await eventually(() => collector.stats.counted === 3));
+  await new Promise((r) => setTimeout(r, 300));
+  const asleep = passes;
+  await new Promise((r) => setTimeout(r, 1000));
+  // Polling every 10 ms would be ~100 passes; the pass every 5 s while idle is at most one.
+  assert.ok(passes - asleep <= 1, `${passes - asleep} passes in 1 s with nothing to read`);
+  const written = performance.now();
+  await emitAll(dir, recent(4, { appId: 'woken' }));
+  assert.ok(await eventually(() => collector.stats.counted === 7, 2000, 5), 'the write woke the collector');
+  assert.ok(performance.now() - written < 1000, `counted ${Math.round(performance.now() - written)} ms after`);
+  assert.equal(stored(store, 'day', 'woken'), 4);
+  // A new worker's log, made while the collector waits, is found too.
+  await new Promise((r) => setTimeout(r, 300));
+  await emitAll(join(dir, 'w1'), recent(2, { appId: 'worker' }));
+  assert.ok(await eventually(() => stored(store, 'day', 'worker') === 2, 7000, 20));
+});
+
+test('a collector that cannot watch its events directory keeps polling', async (t) => {
+  const dir = await tempDir(t);
+  const store = EmbeddedStore.open(':memory:');
+  t.after(() => store.close());
+  // Not there yet: nothing to watch, so passes go on at the poll interval and find the log when it appears.
+  const eventsDir = join(dir, 'later');
+  const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10 });
+  await collector.start();
+  t.after(() => collector.stop());
+  await new Promise((r) => setTimeout(r, 400));
+  await emitAll(eventsDir, recent(2));
+  assert.ok(await eventually(() => stored(store, 'day') === 2, 1000, 5));
+});
