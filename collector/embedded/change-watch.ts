@@ -14,8 +14,8 @@ export class ChangeWatch {
     return this.#watchers.length > 0;
   }
 
-  /** Watches `dirs` until one changes, then calls `onChange`; false when one cannot be watched (keep polling). */
-  arm(dirs: string[], onChange: () => void): boolean {
+  /** Watches `dirs` until one changes, then calls `onChange`; not armed when one cannot be watched (keep polling). */
+  arm(dirs: string[], onChange: () => void): void {
     this.close();
     const changed = () => {
       if (!this.armed) return;
@@ -29,10 +29,8 @@ export class ChangeWatch {
         // A watched directory removed or unreadable: a change the collector's next pass will see or report.
         watcher.on('error', changed);
       }
-      return true;
     } catch {
       this.close();
-      return false;
     }
   }
 

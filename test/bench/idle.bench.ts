@@ -5,6 +5,7 @@
  * Run: node test/bench/idle.bench.ts (after npm run build)
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpuTicks } from './proc-tree.ts';
 import { installCleanup } from './procs.ts';
 import { newWorkDir, startUpstream, tollgateVariant } from './servers.ts';
 
@@ -15,9 +16,7 @@ function threadTicks(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    out.set(name, (out.get(name) ?? 0) + cpuTicks(`/proc/${pid}/task/${tid}/stat`));
   }
   return out;
 }

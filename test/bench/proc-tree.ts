@@ -38,15 +38,20 @@ function treePids(rootPid: number): number[] {
 // USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every mainstream Linux.
 const ticksPerS = 100;
 
+/** User + system CPU ticks (USER_HZ) a process or thread has used so far: its /proc `stat` file's utime + stime. */
+export function cpuTicks(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  // Fields after the parenthesised command name, which may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** User + system CPU time the tree has used so far, in microseconds (10 ms resolution). */
 export function treeCpuUs(rootPid: number): number {
   let ticks = 0;
   for (const pid of treePids(rootPid)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name, which may itself contain spaces.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks += cpuTicks(`/proc/${pid}/stat`);
     } catch {
       // exited while we looked
     }
