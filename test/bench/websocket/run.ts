@@ -24,7 +24,15 @@ const fileLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'ut
 // A proxy holds two sockets per connection, and nginx counts them as two of its worker_connections: with 20,000
 // open files it warned that they were not enough for 9,500 and reset connections. 45% of the limit leaves each
 // proxy room for its listeners, logs and upstream checks.
-const idleConnections = Math.min(Number(process.env.BENCH_WS_CONNECTIONS ?? 10_000), Math.floor(fileLimit * 0.45));
+const wanted = Number(process.env.BENCH_WS_CONNECTIONS ?? 10_000);
+const idleConnections = Math.min(wanted, Math.floor(fileLimit * 0.45));
+/**
+ * Clients on HTTP/2 (RFC 8441) bring their WebSockets as streams of a few connections, STREAMS_PER_H2 each (under
+ * the listener's max_concurrent_streams of 128): one socket per connection upstream and one per hundred towards the
+ * clients, so one Tollgate process holds what the open-file limit keeps it from holding over HTTP/1.1.
+ */
+const STREAMS_PER_H2 = 100;
+const h2Connections = Math.min(wanted, Math.floor(fileLimit * 0.9));
 /**
  * RSS is read twice after the last connection opened: at 2 s, and once settled. A burst of handshakes grows a
  * Node server's young generation (what survives it is the connections' state), and V8 hands that space back only
@@ -42,6 +50,8 @@ interface Idle {
 
 export interface WebSocketResults {
   idle: Record<string, Idle>;
+  /** The same through Tollgate with the clients on HTTP/2, h2Connections of them. */
+  idleH2?: Idle & { connections: number };
   echo: Record<string, Record<string, number[]>>;
 }
 
@@ -55,12 +65,13 @@ function clients(args: string[]): Promise<{ result: Record<string, number>; chil
   });
 }
 
-async function idle(url: string, pid: number): Promise<Idle> {
+async function idle(url: string, pid: number, n = idleConnections, h2 = false): Promise<Idle> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const before = treeRss(pid).totalBytes;
-  const { result, child } = await clients(['hold', url, String(idleConnections)]);
-  if (result.open !== idleConnections) throw new Error(`${url}: ${result.open} of ${idleConnections} opened`);
-  const perConnectionKb = () => Math.round(((treeRss(pid).totalBytes - before) / idleConnections / 1024) * 10) / 10;
+  const args = h2 ? ['hold-h2', url, String(n), String(STREAMS_PER_H2)] : ['hold', url, String(n)];
+  const { result, child } = await clients(args);
+  if (result.open !== n) throw new Error(`${url}: ${result.open} of ${n} opened`);
+  const perConnectionKb = () => Math.round(((treeRss(pid).totalBytes - before) / n / 1024) * 10) / 10;
   await sleep(2000);
   const kbPerConnection = perConnectionKb();
   await sleep((settleS - 2) * 1000);
@@ -111,11 +122,13 @@ export async function runWebSocket(): Promise<WebSocketResults | undefined> {
     const echoPort = await freePort();
     const echo = await start('ws-echo', node, ['test/bench/websocket/echo-server.ts', String(echoPort)], echoPort);
     const tgPort = await freePort();
+    const tgH2Port = await freePort();
     const tgDir = join(workDir, 'tollgate');
     mkdirSync(tgDir, { recursive: true });
     const config = {
       workers: 1,
       proxy: { listen: `127.0.0.1:${tgPort}`, max_connections: 0 },
+      listeners: [{ name: 'h2c', listen: `127.0.0.1:${tgH2Port}`, protocols: ['h2c'] }],
       admin: { listen: `127.0.0.1:${await freePort()}` },
       store: { dir: join(tgDir, 'store') },
       events: { dir: join(tgDir, 'events') },
@@ -151,6 +164,9 @@ export async function runWebSocket(): Promise<WebSocketResults | undefined> {
       console.log(`  ${idleConnections} idle connections: ${name} ...`);
       result.idle[name] = await idle(t.url, t.pid);
     }
+    console.log(`  ${h2Connections} idle connections: tollgate, clients on HTTP/2 ...`);
+    const h2 = await idle(`ws://127.0.0.1:${tgH2Port}/`, tollgate.pid, h2Connections, true);
+    result.idleH2 = { ...h2, connections: h2Connections };
     for (const bytes of [64, 16384]) {
       const key = `${bytes} B`;
       result.echo[key] = Object.fromEntries(Object.keys(targets).map((n) => [n, [] as number[]]));
@@ -178,11 +194,19 @@ export function printWebSocket(r: WebSocketResults): void {
     `RSS per connection in KB (a proxy holds two sockets for one), 2 s and ${settleS} s after the last one opened`,
   );
   console.log('server     open all, ms   RSS/conn at 2 s   settled');
-  for (const [name, i] of Object.entries(r.idle))
+  const row = (name: string, i: Idle) =>
     console.log(
       `${name.padEnd(10)} ${String(i.openMs).padStart(12)}   ${i.kbPerConnection.toFixed(1).padStart(15)}` +
         `   ${(i.kbPerConnectionSettled ?? NaN).toFixed(1).padStart(7)}`,
     );
+  for (const [name, i] of Object.entries(r.idle)) row(name, i);
+  if (r.idleH2 !== undefined) {
+    console.log(
+      `${r.idleH2.connections} connections through tollgate with the clients on HTTP/2 (RFC 8441 extended CONNECT, ` +
+        `${STREAMS_PER_H2} streams per h2c connection; HTTP/1.1 upstream, a socket each)`,
+    );
+    row('tollgate', r.idleH2);
+  }
   console.log(`\nEcho round trips/s, 50 connections, ${rounds} alternating rounds of ${durationS} s, medians`);
   console.log('message   direct   tollgate    nginx   tollgate ÷ direct   tollgate ÷ nginx');
   for (const [size, by] of Object.entries(r.echo)) {
