@@ -121,28 +121,37 @@ export async function runWebSocket(): Promise<WebSocketResults | undefined> {
   try {
     const echoPort = await freePort();
     const echo = await start('ws-echo', node, ['test/bench/websocket/echo-server.ts', String(echoPort)], echoPort);
-    const tgPort = await freePort();
-    const tgH2Port = await freePort();
-    const tgDir = join(workDir, 'tollgate');
-    mkdirSync(tgDir, { recursive: true });
-    const config = {
-      workers: 1,
-      proxy: { listen: `127.0.0.1:${tgPort}`, max_connections: 0 },
-      listeners: [{ name: 'h2c', listen: `127.0.0.1:${tgH2Port}`, protocols: ['h2c'] }],
-      admin: { listen: `127.0.0.1:${await freePort()}` },
-      store: { dir: join(tgDir, 'store') },
-      events: { dir: join(tgDir, 'events') },
-      services: [
-        { name: 'echo', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: `http://127.0.0.1:${echoPort}` }] } },
-      ],
+    // One Tollgate with the HTTP/1.1 listener the clients use, and one of its own, started fresh, for the clients on
+    // HTTP/2: RSS is read as the growth of a process, which the first's earlier connections would already have grown.
+    const startTollgate = async (name: string, listeners: object[]) => {
+      const port = await freePort();
+      const dir = join(workDir, name);
+      mkdirSync(dir, { recursive: true });
+      const config = {
+        workers: 1,
+        proxy: { listen: `127.0.0.1:${port}`, max_connections: 0 },
+        listeners,
+        admin: { listen: `127.0.0.1:${await freePort()}` },
+        store: { dir: join(dir, 'store') },
+        events: { dir: join(dir, 'events') },
+        services: [
+          {
+            name: 'echo',
+            routes: [{ paths: ['/'] }],
+            upstream: { targets: [{ url: `http://127.0.0.1:${echoPort}` }] },
+          },
+        ],
+      };
+      writeFileSync(join(dir, 'tollgate.yaml'), stringify(config));
+      const bin = join(repoRoot, 'scripts/bin/tollgate');
+      return { port, ...(await start(name, bin, ['--config', join(dir, 'tollgate.yaml')], port)) };
     };
-    writeFileSync(join(tgDir, 'tollgate.yaml'), stringify(config));
-    const tollgate = await start(
-      'tollgate',
-      join(repoRoot, 'scripts/bin/tollgate'),
-      ['--config', join(tgDir, 'tollgate.yaml')],
-      tgPort,
-    );
+    const tollgate = await startTollgate('tollgate', []);
+    const tgPort = tollgate.port;
+    const h2Port = await freePort();
+    const tollgateH2 = await startTollgate('tollgate-h2', [
+      { name: 'h2c', listen: `127.0.0.1:${h2Port}`, protocols: ['h2c'] },
+    ]);
     const ngPort = await freePort();
     const ngDir = join(workDir, 'nginx');
     mkdirSync(ngDir, { recursive: true });
@@ -165,7 +174,7 @@ export async function runWebSocket(): Promise<WebSocketResults | undefined> {
       result.idle[name] = await idle(t.url, t.pid);
     }
     console.log(`  ${h2Connections} idle connections: tollgate, clients on HTTP/2 ...`);
-    const h2 = await idle(`ws://127.0.0.1:${tgH2Port}/`, tollgate.pid, h2Connections, true);
+    const h2 = await idle(`ws://127.0.0.1:${h2Port}/`, tollgateH2.pid, h2Connections, true);
     result.idleH2 = { ...h2, connections: h2Connections };
     for (const bytes of [64, 16384]) {
       const key = `${bytes} B`;
