@@ -2,7 +2,9 @@
 // each with one process (one thread), all on loopback.
 //   1. Bulk: iperf3, one stream, BENCH_DURATION_S (default 10) per measurement, Gbit/s received: the client
 //      sending (upload), then the server sending (download, iperf3 -R).
-//   2. Short connections: 50 loops each connecting, sending 64 bytes, reading the echo and closing; connections/s.
+//   2. Short connections: 50 loops each connecting, sending 64 bytes, reading the echo and closing; connections/s,
+//      and the CPU the server spent per connection (/proc): the load generator sets the pace for every server here,
+//      so connections/s alone cannot tell which one needs less to keep it.
 // BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { pinned, pinningNote } from '../cpu-pin.ts';
 import { installCleanup, onPath } from '../procs.ts';
+import { treeCpuUs } from '../proc-tree.ts';
 import { freePort } from '../ready.ts';
 import { median, roundRatios } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
@@ -29,6 +32,8 @@ export interface TcpResults {
   download?: Record<string, number[]>;
   /** Connections/s by server, one entry per round. */
   short: Record<string, number[]>;
+  /** The server's CPU (its process tree) per short connection in µs, one entry per round. */
+  shortCpuUs?: Record<string, number[]>;
 }
 
 /** What each server is reached at: its port in front of the iperf3 server, and in front of the echo server. */
@@ -52,10 +57,13 @@ async function iperf(port: number, reverse = false): Promise<number> {
   return Math.round(JSON.parse(stdout).end.sum_received.bits_per_second / 1e7) / 100;
 }
 
-async function shortConnections(port: number): Promise<number> {
+async function shortConnections(port: number, pid: number): Promise<{ perS: number; cpuUs: number }> {
   const [cmd, args] = pinned('support', node, ['test/bench/tcp/connections.ts', String(port), '50', String(durationS)]);
+  const cpuBefore = treeCpuUs(pid);
   const { stdout } = await run(cmd, args, { cwd: repoRoot });
-  return JSON.parse(stdout).connectionsPerS;
+  const cpu = treeCpuUs(pid) - cpuBefore;
+  const perS: number = JSON.parse(stdout).connectionsPerS;
+  return { perS, cpuUs: Math.round((cpu / (perS * durationS)) * 10) / 10 };
 }
 
 function nginxConfig(dir: string, front: Ports, back: Ports): string {
@@ -108,15 +116,24 @@ export async function runTcp(): Promise<TcpResults | undefined> {
   try {
     const back = await ports();
     await start('iperf3', 'iperf3', ['-s', '-p', String(back.bulk)], [back.bulk], 'support');
-    await start('echo', node, ['test/bench/tcp/echo-server.ts', String(back.short)], [back.short], 'support');
+    const echo = await start(
+      'echo',
+      node,
+      ['test/bench/tcp/echo-server.ts', String(back.short)],
+      [back.short],
+      'support',
+    );
 
     const pipe = await ports();
+    const pipes: Running[] = [];
     for (const kind of ['bulk', 'short'] as const)
-      await start(
-        `node-pipe-${kind}`,
-        node,
-        ['test/bench/tcp/node-pipe.ts', String(pipe[kind]), String(back[kind])],
-        [pipe[kind]],
+      pipes.push(
+        await start(
+          `node-pipe-${kind}`,
+          node,
+          ['test/bench/tcp/node-pipe.ts', String(pipe[kind]), String(back[kind])],
+          [pipe[kind]],
+        ),
       );
 
     const tg = await ports();
@@ -136,7 +153,7 @@ export async function runTcp(): Promise<TcpResults | undefined> {
       streams: [stream('bulk', tg.bulk, back.bulk), stream('short', tg.short, back.short)],
     };
     writeFileSync(join(tgDir, 'tollgate.yaml'), stringify(config));
-    await start(
+    const tollgate = await start(
       'tollgate',
       join(repoRoot, 'scripts/bin/tollgate'),
       ['--config', join(tgDir, 'tollgate.yaml')],
@@ -145,13 +162,13 @@ export async function runTcp(): Promise<TcpResults | undefined> {
 
     const hp = await ports();
     writeFileSync(join(workDir, 'haproxy.cfg'), haproxyConfig(hp, back));
-    await start('haproxy', 'haproxy', ['-db', '-f', join(workDir, 'haproxy.cfg')], [hp.bulk, hp.short]);
+    const haproxy = await start('haproxy', 'haproxy', ['-db', '-f', join(workDir, 'haproxy.cfg')], [hp.bulk, hp.short]);
 
     const ng = await ports();
     const ngDir = join(workDir, 'nginx');
     mkdirSync(ngDir, { recursive: true });
     writeFileSync(join(ngDir, 'nginx.conf'), nginxConfig(ngDir, ng, back));
-    await start(
+    const nginx = await start(
       'nginx',
       'nginx',
       ['-p', ngDir, '-c', join(ngDir, 'nginx.conf'), '-e', join(ngDir, 'error.log')],
@@ -159,12 +176,20 @@ export async function runTcp(): Promise<TcpResults | undefined> {
     );
 
     const servers: Record<string, Ports> = { direct: back, 'node pipe': pipe, tollgate: tg, haproxy: hp, nginx: ng };
+    const pids: Record<string, number> = {
+      direct: echo.pid,
+      'node pipe': pipes[1]!.pid,
+      tollgate: tollgate.pid,
+      haproxy: haproxy.pid,
+      nginx: nginx.pid,
+    };
     const names = Object.keys(servers);
-    const result: Required<TcpResults> = { bulk: {}, download: {}, short: {} };
+    const result: Required<TcpResults> = { bulk: {}, download: {}, short: {}, shortCpuUs: {} };
     for (const n of names) {
       result.bulk[n] = [];
       result.download[n] = [];
       result.short[n] = [];
+      result.shortCpuUs[n] = [];
     }
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < names.length; k++) {
@@ -172,7 +197,9 @@ export async function runTcp(): Promise<TcpResults | undefined> {
         console.log(`  round ${r + 1}: ${name} ...`);
         result.bulk[name]!.push(await iperf(servers[name]!.bulk));
         result.download[name]!.push(await iperf(servers[name]!.bulk, true));
-        result.short[name]!.push(await shortConnections(servers[name]!.short));
+        const short = await shortConnections(servers[name]!.short, pids[name]!);
+        result.short[name]!.push(short.perS);
+        result.shortCpuUs[name]!.push(short.cpuUs);
       }
     }
     return result;
@@ -187,12 +214,14 @@ export function printTcp(r: TcpResults): void {
   );
   // Results kept from before the download measurement have none.
   const download = (name: string) => (r.download ? median(r.download[name]!) : Number.NaN);
-  console.log('server       iperf3 Gbit/s: upload   download   short connections/s');
+  // Results kept from before the CPU was read have none.
+  const cpuUs = (name: string) => (r.shortCpuUs ? median(r.shortCpuUs[name]!) : Number.NaN);
+  console.log('server       iperf3 Gbit/s: upload   download   short connections/s   CPU µs each');
   for (const name of Object.keys(r.bulk)) {
     const bulk = median(r.bulk[name]!).toFixed(2);
     console.log(
       `${name.padEnd(12)} ${bulk.padStart(21)}   ${download(name).toFixed(2).padStart(8)}` +
-        `   ${String(median(r.short[name]!)).padStart(19)}`,
+        `   ${String(median(r.short[name]!)).padStart(19)}   ${cpuUs(name).toFixed(1).padStart(11)}`,
     );
   }
   const t = { bulk: median(r.bulk.tollgate!), download: download('tollgate'), short: median(r.short.tollgate!) };
@@ -205,6 +234,10 @@ export function printTcp(r: TcpResults): void {
     );
   const perRound = roundRatios(r.short.tollgate!, r.short['node pipe']!);
   console.log(`short connections, tollgate ÷ node pipe round by round: ${perRound}`);
+  console.log(
+    `CPU per short connection, tollgate ÷ node pipe: ${(cpuUs('tollgate') / cpuUs('node pipe')).toFixed(2)} ` +
+      `(above 1: tollgate spends more on one)`,
+  );
 }
 
 /** The `--tcp` command: run, print, keep the results, and write the docs section from a default run. */
