@@ -3,8 +3,8 @@
 //   1. Bulk: iperf3, one stream, BENCH_DURATION_S (default 10) per measurement, Gbit/s received: the client
 //      sending (upload), then the server sending (download, iperf3 -R).
 //   2. Short connections: 50 loops each connecting, sending 64 bytes, reading the echo and closing; connections/s,
-//      and the CPU the server spent per connection (/proc): the load generator sets the pace for every server here,
-//      so connections/s alone cannot tell which one needs less to keep it.
+//      and the CPU the server spent per connection (/proc): while every server keeps up with the load generator,
+//      connections/s alone cannot tell which one needs less to do it.
 // BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';

@@ -51,10 +51,14 @@ function h2Open(session: ClientHttp2Session, target: URL): Promise<ClientHttp2St
   });
 }
 
-/** Sends a masked one-byte text frame on `stream` and resolves when the server's frame comes back. */
+/** Sends a masked one-byte text frame on `stream` and resolves when the server's frame comes back (within 10 s). */
 function h2Echo(stream: ClientHttp2Stream): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once('data', () => resolve());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no echo over HTTP/2 within 10 s')), 10_000);
+    stream.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     const mask = [1, 2, 3, 4];
     stream.write(Buffer.from([0x81, 0x81, ...mask, 'x'.charCodeAt(0) ^ mask[0]]));
   });
