@@ -22,7 +22,7 @@ let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  upstream = createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>app</p>'));
+  upstream = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>app</p>'));
   const wss = new WebSocketServer({ server: upstream });
   wss.on('connection', (ws, req) => ws.on('message', (m) => ws.send(`${m}:${req.headers['x-forwarded-proto']}`)));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
