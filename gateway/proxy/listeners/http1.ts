@@ -48,6 +48,10 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
   // A handshake goes through the stages like any request, with a response bound to its socket: a refusal, or an
   // upstream's answer other than 101, is written there and ends the connection; a 101 makes it a tunnel.
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // Node takes its own error listener off a socket it hands over for an upgrade: without one, a client that resets
+    // its connection (ECONNRESET) would be an uncaught error that ends the process. Its 'close' follows, and that is
+    // what the handshake and the tunnel act on (the client left).
+    socket.on('error', ignoreClientError);
     const res = new Response(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
@@ -76,6 +80,8 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
   server.on('checkExpectation', hooks.handle);
   return server;
 }
+
+function ignoreClientError(): void {}
 
 /** A dropped connection is counted, and logged at most once a minute with how many went since. */
 export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: number, listener: string): () => void {
