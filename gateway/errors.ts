@@ -88,6 +88,11 @@ export const errors = {
     message: 'This app has as many WebSocket connections open on this service as it may.',
     errorClass: 'rate_limited',
   },
+  GW_ERR_WEBSOCKET_ORIGIN: {
+    status: 403,
+    message: 'WebSocket connections to this service are not allowed from this origin.',
+    errorClass: 'forbidden',
+  },
   GW_ERR_WEBSOCKET_VERSION: {
     status: 426,
     message: 'The gateway speaks WebSocket version 13 (Sec-WebSocket-Version).',

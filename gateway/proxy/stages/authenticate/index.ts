@@ -1,6 +1,7 @@
 import { websocketCredential } from './websocket.ts';
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
+import type { ErrorCode } from '../../../errors.ts';
 import type { App } from '../../../control/apps/types.ts';
 import { CredentialCache } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
@@ -162,6 +163,8 @@ export const authenticate: RouteStage = {
       };
     }
     const tokens = route.snapshotConfig.tokens;
+    // The cors stage, before this one, refuses WebSocket handshakes from origins the service does not allow.
+    const cors = route.service.config.cors !== undefined;
     const c: Compiled = {
       service: route.service.name,
       appHeader,
@@ -170,7 +173,8 @@ export const authenticate: RouteStage = {
     };
     if (auth.type === 'api_key') {
       const header = auth.api_key_header.toLowerCase();
-      return withWebSocketCredential(apiKeyHandler(c, header), websocketCredential(auth.websocket, header, false));
+      const fill = websocketCredential(auth.websocket, header, false, cors);
+      return withWebSocketCredential(apiKeyHandler(c, header), fill);
     }
     if (auth.type === 'mtls') {
       const handler = mtlsHandler(auth.mtls, {
@@ -189,18 +193,21 @@ export const authenticate: RouteStage = {
       policyId(c.state, fingerprint),
       auth.max_token_bytes,
     );
-    return withWebSocketCredential(jwt, websocketCredential(auth.websocket, 'authorization', true));
+    return withWebSocketCredential(jwt, websocketCredential(auth.websocket, 'authorization', true, cors));
   },
 };
 
-/** `check`, preceded for a WebSocket handshake by taking its credential from where a browser can put it. */
+/**
+ * `check`, preceded for a WebSocket handshake by taking its credential from where a browser can put it; refused when
+ * that place may not be read for this handshake (a cookie from another origin).
+ */
 function withWebSocketCredential(
   check: (ctx: RequestContext) => StageResult,
-  fill: ((ctx: RequestContext) => void) | undefined,
+  fill: ((ctx: RequestContext) => ErrorCode | undefined) | undefined,
 ): (ctx: RequestContext) => StageResult {
   if (fill === undefined) return check;
   return (ctx) => {
-    fill(ctx);
-    return check(ctx);
+    const refused = fill(ctx);
+    return refused === undefined ? check(ctx) : ctx.reply(refused);
   };
 }

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../../context.ts';
+import type { ErrorCode } from '../../../errors.ts';
 
 /** auth.websocket: where a WebSocket handshake may carry its credential when its header does not (browsers). */
 export interface WebSocketCredentialConfig {
@@ -12,23 +13,46 @@ export interface WebSocketCredentialConfig {
  * or a Sec-WebSocket-Protocol entry. For a handshake without the credential header, this puts the first one found
  * into that header (`Bearer <token>` for JWT), so the stage checks it as it checks any; the query parameter and the
  * protocol entry are taken out of what goes upstream. Undefined when none is configured.
+ *
+ * A cookie is sent by the browser whatever page opens the WebSocket, and no CORS stops that page from reading it
+ * (cross-site WebSocket hijacking). So a credential from a cookie is taken only from a handshake of the gateway's own
+ * origin (its Origin's host:port is the Host it was sent to) or with no Origin (not a browser); otherwise the
+ * handshake is refused with GW_ERR_WEBSOCKET_ORIGIN. On a service with `cors`, whose stage has already refused
+ * origins it does not allow (cors/index.ts), those origins are let through too (`corsChecked`).
  */
 export function websocketCredential(
   conf: WebSocketCredentialConfig | undefined,
   header: string,
   bearer: boolean,
-): ((ctx: RequestContext) => void) | undefined {
+  corsChecked: boolean,
+): ((ctx: RequestContext) => ErrorCode | undefined) | undefined {
   if (conf === undefined) return undefined;
   const { query_param: param, cookie, subprotocol_prefix: prefix } = conf;
   if (param === undefined && cookie === undefined && prefix === undefined) return undefined;
   return (ctx) => {
-    if (!ctx.websocket || ctx.headers[header] !== undefined) return;
-    const found =
+    if (!ctx.websocket || ctx.headers[header] !== undefined) return undefined;
+    let found =
       (param !== undefined ? fromQuery(ctx, param) : undefined) ??
-      (prefix !== undefined ? fromSubprotocol(ctx, prefix) : undefined) ??
-      (cookie !== undefined ? fromCookie(ctx.headers.cookie, cookie) : undefined);
+      (prefix !== undefined ? fromSubprotocol(ctx, prefix) : undefined);
+    if (found === undefined && cookie !== undefined) {
+      found = fromCookie(ctx.headers.cookie, cookie);
+      if (found !== undefined && !corsChecked && !sameOrigin(ctx.headers.origin, ctx.headers.host))
+        return 'GW_ERR_WEBSOCKET_ORIGIN';
+    }
     if (found !== undefined && found !== '') ctx.headers[header] = bearer ? `Bearer ${found}` : found;
+    return undefined;
   };
+}
+
+/** No Origin (not a browser), or one whose host:port is the Host the handshake was sent to. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false; // `null` (a sandboxed page, a file) or garbage
+  }
 }
 
 /** The parameter's value, and the query without it (it must not reach the upstream, nor its logs). */

@@ -8,7 +8,9 @@ import { compileCors, headersAllowed, type CorsPolicy } from './policy.ts';
 export const corsRoutes = new WeakSet<object>();
 
 /**
- * CORS per service. A preflight (OPTIONS + Origin + Access-Control-Request-Method)
+ * CORS per service. A WebSocket handshake from an origin the service does not allow is refused
+ * (GW_ERR_WEBSOCKET_ORIGIN): browsers open a WebSocket to any origin, with no preflight and nothing withheld from the
+ * page, so the origins CORS names are enforced here. A preflight (OPTIONS + Origin + Access-Control-Request-Method)
  * is answered here, before authentication (browsers never send credentials on
  * one): 204 with the allow headers, or 403 GW_ERR_CORS_REJECTED when the
  * origin, method or a header is not allowed. Other requests go on; an allowed
@@ -34,6 +36,10 @@ export const cors: RouteStage = {
       if (origin === undefined) {
         ctx.addResponseHeaders(policy.varyOnly);
         return;
+      }
+      if (ctx.websocket && !policy.allowsOrigin(origin)) {
+        ctx.addResponseHeaders(policy.varyOnly);
+        return ctx.reply('GW_ERR_WEBSOCKET_ORIGIN');
       }
       const requestedMethod = ctx.headers['access-control-request-method'];
       if (ctx.req.method === 'OPTIONS' && requestedMethod !== undefined) {
