@@ -70,7 +70,11 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
     // The parser refused it, so it never became a request; it is still counted, with its reason.
     if (code) hooks.rejected(code, socket);
   });
-  server.on('connect', (req: IncomingMessage, socket: Socket) => hooks.rejected(answerConnect(req, socket), socket));
+  // The same for a CONNECT's socket, which Node hands over too: the refusal is written to it as its client resets it.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    socket.on('error', ignoreClientError);
+    hooks.rejected(answerConnect(req, socket), socket);
+  });
   // Without these listeners Node answers `Expect: 100-continue` with a 100
   // before any stage has looked at the request, and any other expectation
   // with a bare 417. The 100 now goes out only when the body is about to be
