@@ -1,6 +1,6 @@
 import { STATUS_CODES } from '../../shared/http.ts';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { finished } from 'node:stream';
 import { acceptRequestId } from './stages/request-id/index.ts';
 import { randomUuid } from '../../shared/uuid-text.ts';
@@ -80,6 +80,20 @@ export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
   endWithError(socket, code, acceptRequestId(req.headers['x-request-id']));
   return code;
 }
+
+/**
+ * Gives every connection `server` accepts an error listener of its own. Node's HTTP server listens for a socket's
+ * errors only while it parses requests on it: it takes its listener off a socket it hands over for an upgrade or a
+ * CONNECT (to the listener's 'upgrade' and 'connect' handlers, or, with none, after answering it itself). A client
+ * that resets such a connection (ECONNRESET on a read or on the answer's write) was then an unhandled 'error' event,
+ * which ended the process (test/proxy/client-reset.test.ts). The socket's 'close' follows each error, and that is
+ * what the handshake, the tunnel or the refusal act on.
+ */
+export function handleClientSocketErrors(server: Server): void {
+  server.on('connection', (socket: Socket) => socket.on('error', ignoreClientError));
+}
+
+function ignoreClientError(): void {}
 
 /**
  * Writes a gateway error straight to a socket Node's HTTP server has let go of

@@ -1,7 +1,8 @@
 // A WebSocket client that resets its connection (a TCP RST: a process killed with data unread, a phone that lost its
 // network and came back) at each point of a handshake's life: the gateway process goes on serving, and lets go of
 // the connection. Node takes its own error listener off a socket it hands over for an upgrade, or for a CONNECT,
-// so without the listener's own such a reset was an uncaught error that ended the process.
+// so without the listener's own such a reset was an uncaught error that ended the process; the admin listener's
+// sockets too (client-errors.ts handleClientSocketErrors).
 import assert from 'node:assert/strict';
 import { createServer as createNetServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -102,16 +103,31 @@ test('a reset while a refusal is written, or while the upstream has not answered
   await stillServing();
 });
 
-test('a CONNECT reset while its refusal is written: the gateway goes on', async () => {
-  const port = Number(new URL(gw.proxyUrl).port);
-  // The race between the refusal's write and the reset is lost only sometimes: twenty tries, at three delays.
+/** Sends `request` to `port` twenty times, each reset 0–2 ms later: the race with the answer's write is lost only
+ * sometimes. */
+async function resets(port: number, request: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
-      setTimeout(() => socket.resetAndDestroy(), i % 3 === 0 ? 0 : i % 3);
+      socket.write(request);
+      setTimeout(() => socket.resetAndDestroy(), i % 3);
     });
     socket.on('error', () => undefined);
     await new Promise((r) => socket.once('close', r));
   }
+}
+
+const CONNECT = 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n';
+const UPGRADE = `GET /ws HTTP/1.1\r\nHost: a\r\n${HANDSHAKE}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+test('a CONNECT reset while its refusal is written: the gateway goes on', async () => {
+  await resets(Number(new URL(gw.proxyUrl).port), CONNECT);
   await stillServing();
+});
+
+test('the admin listener: an upgrade or a CONNECT reset while it is answered, and the gateway goes on', async () => {
+  const port = Number(new URL(gw.adminUrl).port);
+  await resets(port, UPGRADE);
+  await resets(port, CONNECT);
+  await stillServing();
+  assert.equal((await fetch(`${gw.adminUrl}/readyz`)).status, 200);
 });

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
-import { answerConnect } from '../../proxy/client-errors.ts';
+import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
 import { installBearerAuth } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
@@ -80,6 +80,7 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
     },
   });
 
+  handleClientSocketErrors(app.server);
   app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
   installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);

@@ -10,7 +10,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
-import { answerClientError, answerConnect } from '../client-errors.ts';
+import { answerClientError, answerConnect, handleClientSocketErrors } from '../client-errors.ts';
 import type { Refusal } from './metrics.ts';
 import { CountingRequest } from '../net/counting-request.ts';
 import { asksForWebSocket } from '../websocket/handshake.ts';
@@ -47,11 +47,8 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
   );
   // A handshake goes through the stages like any request, with a response bound to its socket: a refusal, or an
   // upstream's answer other than 101, is written there and ends the connection; a 101 makes it a tunnel.
+  handleClientSocketErrors(server);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    // Node takes its own error listener off a socket it hands over for an upgrade: without one, a client that resets
-    // its connection (ECONNRESET) would be an uncaught error that ends the process. Its 'close' follows, and that is
-    // what the handshake and the tunnel act on (the client left).
-    socket.on('error', ignoreClientError);
     const res = new Response(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
@@ -70,11 +67,7 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
     // The parser refused it, so it never became a request; it is still counted, with its reason.
     if (code) hooks.rejected(code, socket);
   });
-  // The same for a CONNECT's socket, which Node hands over too: the refusal is written to it as its client resets it.
-  server.on('connect', (req: IncomingMessage, socket: Socket) => {
-    socket.on('error', ignoreClientError);
-    hooks.rejected(answerConnect(req, socket), socket);
-  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => hooks.rejected(answerConnect(req, socket), socket));
   // Without these listeners Node answers `Expect: 100-continue` with a 100
   // before any stage has looked at the request, and any other expectation
   // with a bare 417. The 100 now goes out only when the body is about to be
@@ -84,8 +77,6 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
   server.on('checkExpectation', hooks.handle);
   return server;
 }
-
-function ignoreClientError(): void {}
 
 /** A dropped connection is counted, and logged at most once a minute with how many went since. */
 export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: number, listener: string): () => void {
