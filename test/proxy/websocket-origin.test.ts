@@ -47,6 +47,13 @@ before(async () => {
         cors: { allow_origins: [APP] },
         upstream: target,
       },
+      {
+        name: 'open',
+        routes: [{ paths: ['/o'] }],
+        auth: { type: 'api_key', websocket: { subprotocol_prefix: 'key.', cookie: 'tg' } },
+        cors: { allow_origins: ['*'] },
+        upstream: target,
+      },
       { name: 'page', routes: [{ paths: ['/page'] }], upstream: target },
     ],
   });
@@ -100,6 +107,16 @@ test('on a service with cors, a handshake from an origin it does not allow is re
   assert.equal(await attempt('/k/2', { cookie, origin: APP }), '101 echo:hi', 'an origin cors allows may use it');
   assert.equal(await attempt('/k/3', { cookie, origin: 'https://evil.example' }), '403 GW_ERR_WEBSOCKET_ORIGIN');
   assert.deepEqual(handshakes, ['/k/1', '/k/2']);
+});
+
+test('cors allowing every origin lets a handshake in from anywhere, but not with the cookie alone', async () => {
+  handshakes = [];
+  const evil = 'https://evil.example';
+  assert.equal(await attempt('/o/1', { origin: evil }, [`key.${key}`, 'chat']), '101 echo:hi');
+  const cookie = `tg=${encodeURIComponent(key)}`;
+  assert.equal(await attempt('/o/2', { cookie, origin: evil }), '403 GW_ERR_WEBSOCKET_ORIGIN');
+  assert.equal(await attempt('/o/3', { cookie, origin: `http://${new URL(gw.url).host}` }), '101 echo:hi');
+  assert.deepEqual(handshakes, ['/o/1', '/o/3']);
 });
 
 test("Chromium: a page on another port of the host cannot use the gateway's cookie; a page of its own can", {

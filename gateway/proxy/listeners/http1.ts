@@ -45,9 +45,9 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
     },
     hooks.handle,
   );
+  handleClientSocketErrors(server);
   // A handshake goes through the stages like any request, with a response bound to its socket: a refusal, or an
   // upstream's answer other than 101, is written there and ends the connection; a 101 makes it a tunnel.
-  handleClientSocketErrors(server);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const res = new Response(req);
     res.assignSocket(socket);

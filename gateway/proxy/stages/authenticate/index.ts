@@ -163,8 +163,10 @@ export const authenticate: RouteStage = {
       };
     }
     const tokens = route.snapshotConfig.tokens;
-    // The cors stage, before this one, refuses WebSocket handshakes from origins the service does not allow.
-    const cors = route.service.config.cors !== undefined;
+    // The cors stage, before this one, refuses WebSocket handshakes from origins the service does not allow; with
+    // `*` it allows every origin, which lets no one off the cookie's own-origin rule.
+    const origins = route.service.config.cors?.allow_origins;
+    const cors = origins !== undefined && !origins.includes('*');
     const c: Compiled = {
       service: route.service.name,
       appHeader,

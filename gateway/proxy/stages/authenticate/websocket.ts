@@ -17,8 +17,8 @@ export interface WebSocketCredentialConfig {
  * A cookie is sent by the browser whatever page opens the WebSocket, and no CORS stops that page from reading it
  * (cross-site WebSocket hijacking). So a credential from a cookie is taken only from a handshake of the gateway's own
  * origin (its Origin's host:port is the Host it was sent to) or with no Origin (not a browser); otherwise the
- * handshake is refused with GW_ERR_WEBSOCKET_ORIGIN. On a service with `cors`, whose stage has already refused
- * origins it does not allow (cors/index.ts), those origins are let through too (`corsChecked`).
+ * handshake is refused with GW_ERR_WEBSOCKET_ORIGIN. On a service whose `cors` names its origins (not `*`), whose stage
+ * has already refused the others (cors/index.ts), those origins are let through too (`corsChecked`).
  */
 export function websocketCredential(
   conf: WebSocketCredentialConfig | undefined,
