@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
+import { createApp } from '../helpers/admin.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -29,6 +30,12 @@ before(async () => {
       {
         name: 'chat',
         routes: [{ paths: ['/ws'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+      },
+      {
+        name: 'cookie',
+        routes: [{ paths: ['/cookie'] }],
+        auth: { type: 'api_key', websocket: { cookie: 'tg' } },
         upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
       },
     ],
@@ -96,4 +103,15 @@ test("an upstream that refuses the handshake: the client gets the upstream's ans
   const stream = open('/ws/refuse');
   assert.equal(await status(stream), 401);
   stream.close();
+});
+
+test("a cookie credential over HTTP/2 too: only from the gateway's own origin (its :authority)", async () => {
+  const { id, secret } = await createApp(gw);
+  const cookie = `tg=${encodeURIComponent(`${id}.${secret}`)}`;
+  const foreign = open('/cookie/a', { cookie, origin: 'https://evil.example' });
+  assert.equal(await status(foreign), 403);
+  foreign.close();
+  const own = open('/cookie/b', { cookie, origin: 'http://chat.test' });
+  assert.equal(await status(own), 200);
+  own.close();
 });
