@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { eventually } from '../helpers/gateway.ts';
-import { chromiumMissing, type ConsoleRig, startConsoleRig, TOKEN, traffic } from './console-rig.ts';
+import { chromiumSkip } from '../helpers/chromium.ts';
+import { type ConsoleRig, startConsoleRig, TOKEN, traffic } from './console-rig.ts';
 
 let rig: ConsoleRig;
-const skip = process.env.CI === 'true' ? false : chromiumMissing;
+const skip = chromiumSkip;
 
 before(async () => {
   if (skip) return;

@@ -1,18 +1,12 @@
 // A real gateway with an admin token, a real upstream, and Debian's Chromium driven by playwright-core: what the
 // console's browser suites share. Every console error, failed page script and dialog is kept, so a suite can
 // assert there were none.
-import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.ts';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 export const TOKEN = 'console-test-token-0123456789';
-
-/** The browser the project installs (`npm run services:up`, Debian's chromium), or the one named by the env. */
-export const CHROMIUM = process.env.TOLLGATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-export const chromiumMissing = existsSync(CHROMIUM)
-  ? false
-  : `needs Chromium at ${CHROMIUM} (npm run services:up installs it)`;
 
 export interface ConsoleRig {
   gw: TestGateway;
@@ -36,7 +30,6 @@ export interface ConsoleRig {
 }
 
 export async function startConsoleRig(): Promise<ConsoleRig> {
-  const { chromium } = await import('playwright-core');
   const up = await startUpstream('up');
   const gw = await startGateway({
     admin: { token: TOKEN },
@@ -44,19 +37,7 @@ export async function startConsoleRig(): Promise<ConsoleRig> {
     tracing: { enabled: false, ui_url: 'http://127.0.0.1:16686/trace/{trace_id}' },
     services: [service('seed', [up.url], [{ paths: ['/seed'] }])],
   });
-  // The flags Chromium needs here: root in a sandbox, no GPU, and no background calls to a network it cannot reach.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   const errors: string[] = [];

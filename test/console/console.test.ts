@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etcdSkip, startEtcd } from '../helpers/etcd.ts';
 import { eventually } from '../helpers/gateway.ts';
-import { chromiumMissing, type ConsoleRig, startConsoleRig, TOKEN, traffic } from './console-rig.ts';
+import { chromiumSkip } from '../helpers/chromium.ts';
+import { type ConsoleRig, startConsoleRig, TOKEN, traffic } from './console-rig.ts';
 
 let rig: ConsoleRig;
-const skip = process.env.CI === 'true' ? false : chromiumMissing;
+const skip = chromiumSkip;
 
 before(async () => {
   if (!skip) rig = await startConsoleRig();

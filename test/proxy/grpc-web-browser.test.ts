@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startEchoServer, type EchoServer } from '../../gateway/examples/grpc/server.ts';
-import { CHROMIUM, chromiumMissing } from '../console/console-rig.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { createApp } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
-const skip = process.env.CI === 'true' ? false : chromiumMissing;
+const skip = chromiumSkip;
 let echo: EchoServer;
 let site: Server;
 let gw: TestGateway;
@@ -40,11 +40,7 @@ before(async () => {
       },
     ],
   });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
 });

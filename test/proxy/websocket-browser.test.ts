@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WebSocketServer } from 'ws';
-import { CHROMIUM, chromiumMissing } from '../console/console-rig.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
-const skip = process.env.CI === 'true' ? false : chromiumMissing;
+const skip = chromiumSkip;
 let upstream: Server;
 let gw: TestGateway;
 let browser: Browser;
@@ -40,11 +40,7 @@ before(async () => {
       },
     ],
   });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CHROMIUM, chromiumMissing } from '../console/console-rig.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { createApp } from '../helpers/admin.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 
@@ -120,13 +119,9 @@ test('cors allowing every origin lets a handshake in from anywhere, but not with
 });
 
 test("Chromium: a page on another port of the host cannot use the gateway's cookie; a page of its own can", {
-  skip: process.env.CI === 'true' ? false : chromiumMissing,
+  skip: chromiumSkip,
 }, async (t) => {
-  const { chromium } = await import('playwright-core');
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext();
   await context.addCookies([{ name: 'tg', value: encodeURIComponent(key), url: gw.url }]);
