@@ -77,6 +77,15 @@ function create(register: Registry) {
       labelNames: ['service', 'group'] as const,
       registers,
     }),
+    staleRetries: new Counter({
+      name: 'tollgate_upstream_stale_connection_retries_total',
+      help:
+        'Requests sent again, on a fresh connection to the same target, because the kept-alive connection they ' +
+        'went out on had just been closed by the target (not in tollgate_upstream_retries_total). Steady counts ' +
+        "mean pool.keep_alive_ms is above the target's own keep-alive timeout.",
+      labelNames: ['service', 'group'] as const,
+      registers,
+    }),
     canaryRequests: totalsCounter(
       {
         name: 'tollgate_canary_requests_total',

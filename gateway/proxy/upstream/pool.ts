@@ -25,6 +25,7 @@ interface PoolCounters {
   retries: { inc(): void };
   retriesSkipped: { inc(): void };
   retriesLastResort: { inc(): void };
+  staleRetries: { inc(): void };
   breakerRejected: { inc(): void };
 }
 
@@ -107,6 +108,7 @@ export class UpstreamPool {
       retries: metrics.retries.labels(labels),
       retriesSkipped: um.retriesSkipped.labels(labels),
       retriesLastResort: um.retriesLastResort.labels(labels),
+      staleRetries: um.staleRetries.labels(labels),
       breakerRejected: um.breakerRejected.labels(labels),
     };
     // Only the TLS files' content changed (a renewal): the breaker and the retry budget carry over.

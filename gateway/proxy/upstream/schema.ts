@@ -318,7 +318,9 @@ export const UpstreamSchema = Type.Object(
       description:
         'Retries on another target, within `retry_budget`: of any request after a failed connect (its body is ' +
         'sent whole), and of an idempotent request without a body after a connection ' +
-        'lost before any of the response; never after the response started (default 1).',
+        'lost before any of the response; never after the response started. Such a request lost on a kept-alive ' +
+        'connection the target had just closed is sent again to it on a fresh connection, not counted here; 0 turns ' +
+        'that off too (default 1).',
     }),
     retry_budget: RetryBudgetSchema,
     breaker: BreakerSchema,

@@ -58,8 +58,29 @@ const buildConnector: typeof Undici.buildConnector = require('undici/lib/core/co
 export function connector(options: Undici.buildConnector.BuildOptions): Undici.buildConnector.connector {
   const connect = buildConnector(options);
   return (opts, callback) =>
-    connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, callback);
+    connect(opts.servername && isIP(opts.servername) ? { ...opts, servername: undefined } : opts, (...args) => {
+      // undici calls back a failed connect with the error alone.
+      const socket = args[1];
+      if (socket) {
+        // Bytes read past the connect (a TLS handshake's are before it) were an earlier response's.
+        const connectedBytes = socket.bytesRead;
+        socket.on('error', (err) => {
+          if (socket.bytesRead > connectedBytes) reusedLost.add(err);
+        });
+      }
+      callback(...args);
+    });
 }
+
+/** Errors that ended a connection after it had carried a response: undici hands the same object to the request. */
+const reusedLost = new WeakSet<Error>();
+
+/**
+ * Whether an upstream error ended a connection that had carried a response before: a kept-alive one, reused.
+ * undici fails a request on it with the socket's own error (a reset) or with the one it destroys the socket with
+ * ("other side closed"), and both pass the socket's 'error' listeners first.
+ */
+export const onReusedConnection = (err: Error): boolean => reusedLost.has(err);
 
 /**
  * What a pool or a health check's client and its connector take to speak a

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../../errors.ts';
 import { isCertificateFailure } from '../../upstream/tls-errors.ts';
+import { onReusedConnection } from '../../upstream/undici.ts';
 
 /** Errors where the request never reached the target: safe to retry elsewhere for idempotent methods. */
 const CONNECT_FAILURES = new Set([
@@ -35,6 +36,15 @@ export function isConnectFailure(err: Error): boolean {
 
 /** A connection that broke, reset or closed by the target, as opposed to an answer that was wrong or late. */
 const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * A kept-alive connection the target closed (its idle timeout, a restart) as the request went out on it: closed or
+ * reset before any of the response, after it had carried earlier ones. The target did nothing wrong, so the request
+ * is sent once more to it on a fresh connection (Exchange), as nginx does for a cached connection without counting
+ * a try, and as Go's HTTP client does on a reused one.
+ */
+export const isStaleConnection = (err: Error, responding: boolean): boolean =>
+  !responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? '') && onReusedConnection(err);
 
 /**
  * The target sent nothing back: the connection failed, or it broke before

@@ -7,7 +7,7 @@ import type { UpstreamPool } from '../../upstream/pool.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
-import { classifyUpstreamError, isNoResponse, mayRetry } from './classify.ts';
+import { classifyUpstreamError, isNoResponse, isStaleConnection, mayRetry } from './classify.ts';
 import { bodyErrorReply, bodyUnread, http2Body, requestBody } from './request-body.ts';
 import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
@@ -54,6 +54,11 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private responding = false;
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
   private recorded = false;
+  /**
+   * Attempts before this one that stale kept-alive connections lost (isStaleConnection). Each such loss takes one
+   * idle connection out of the pool (a restarted target closes them all), so the resends end with a fresh one.
+   */
+  private resends = 0;
   /** Made on the first backpressure only; most responses never need it. */
   private resume: (() => void) | undefined = undefined;
   /** Runs while the client reads nothing (backpressure); proxy.send_timeout_ms. */
@@ -103,7 +108,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const headers = ctx.upstreamHeaders;
     if (!route.config.preserve_host) headers.host = target.host;
     ctx.target = target;
-    this.span = startAttempt(ctx, target, this.tried?.size ?? 0);
+    this.span = startAttempt(ctx, target, (this.tried?.size ?? 0) + this.resends);
     if (ctx.grpcDeadlineMs > 0) {
       this.deadlineTimer = armDeadline(ctx, headers, () => this.expire('TOLLGATE_GRPC_DEADLINE'));
       if (this.deadlineTimer === undefined) return;
@@ -296,10 +301,18 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
     const noResponse = isNoResponse(err, this.responding);
-    if (recordFailure(upstream, target, ctx.requestId, err, replyCode, noResponse, this.recorded)) this.recorded = true;
     const untouched = !this.hasBody || bodyUnread(this.sentBody);
-    if (mayRetry(err, noResponse, untouched, this.hasBody, ctx.req.method) && !ctx.res.headersSent && this.retry())
-      return;
+    const retryable = mayRetry(err, noResponse, untouched, this.hasBody, ctx.req.method) && !ctx.res.headersSent;
+    // A kept-alive connection the target had just closed: not the target's failure, and not a retry of `retries`.
+    const staleRetry = retryable && upstream.config.retries > 0 && this.resends < upstream.config.pool.connections;
+    if (staleRetry && isStaleConnection(err, this.responding)) {
+      upstream.counters.staleRetries.inc();
+      const again = new Exchange(ctx, this.route, upstream, target, this.tried);
+      again.resends = this.resends + 1;
+      return void again.send();
+    }
+    if (recordFailure(upstream, target, ctx.requestId, err, replyCode, noResponse, this.recorded)) this.recorded = true;
+    if (retryable && this.retry()) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
     // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
     const reset = (err as { http2ErrorCode?: number }).http2ErrorCode;
