@@ -40,11 +40,14 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 /**
  * A kept-alive connection the target closed (its idle timeout, a restart) as the request went out on it: closed or
  * reset before any of the response, after it had carried earlier ones. The target did nothing wrong, so the request
- * is sent once more to it on a fresh connection (Exchange), as nginx does for a cached connection without counting
- * a try, and as Go's HTTP client does on a reused one.
+ * is sent again to it on another connection (Exchange), as nginx does for a cached connection without counting a
+ * try, and as Go's HTTP client does on a reused one.
  */
 export const isStaleConnection = (err: Error, responding: boolean): boolean =>
   !responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? '') && onReusedConnection(err);
+
+/** How many times one request goes again after stale kept-alive connections lost it (Exchange). */
+export const STALE_RESENDS = 2;
 
 /**
  * The target sent nothing back: the connection failed, or it broke before

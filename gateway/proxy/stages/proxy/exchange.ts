@@ -7,7 +7,7 @@ import type { UpstreamPool } from '../../upstream/pool.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
-import { classifyUpstreamError, isNoResponse, isStaleConnection, mayRetry } from './classify.ts';
+import { classifyUpstreamError, isNoResponse, isStaleConnection, mayRetry, STALE_RESENDS } from './classify.ts';
 import { bodyErrorReply, bodyUnread, http2Body, requestBody } from './request-body.ts';
 import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
@@ -55,8 +55,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
   private recorded = false;
   /**
-   * Attempts before this one that stale kept-alive connections lost (isStaleConnection). Each such loss takes one
-   * idle connection out of the pool (a restarted target closes them all), so the resends end with a fresh one.
+   * Attempts before this one that stale kept-alive connections lost (isStaleConnection), at most STALE_RESENDS:
+   * each loss takes one idle connection out of the pool, and a restarted target closes them all at once.
    */
   private resends = 0;
   /** Made on the first backpressure only; most responses never need it. */
@@ -304,8 +304,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const untouched = !this.hasBody || bodyUnread(this.sentBody);
     const retryable = mayRetry(err, noResponse, untouched, this.hasBody, ctx.req.method) && !ctx.res.headersSent;
     // A kept-alive connection the target had just closed: not the target's failure, and not a retry of `retries`.
-    const staleRetry = retryable && upstream.config.retries > 0 && this.resends < upstream.config.pool.connections;
-    if (staleRetry && isStaleConnection(err, this.responding)) {
+    const staleRetry = retryable && upstream.config.retries > 0 && this.resends < STALE_RESENDS;
+    if (staleRetry && upstream.config.protocol === 'http/1.1' && isStaleConnection(err, this.responding)) {
       upstream.counters.staleRetries.inc();
       const again = new Exchange(ctx, this.route, upstream, target, this.tried);
       again.resends = this.resends + 1;
