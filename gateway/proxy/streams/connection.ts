@@ -90,15 +90,15 @@ export class StreamConnection {
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
     const trusted = stream.trusted;
-    if (trusted === undefined) {
-      this.#admit(EMPTY);
-      return;
-    }
-    if (!trusted.contains(this.clientIp)) {
-      this.refuse('untrusted_proxy');
-      return;
-    }
-    readPrefix(socket, EMPTY, parseProxy, stream.config.timeouts.handshake_ms, (end, bytes) => {
+    // No address: the client reset its connection before it was accepted, and is gone.
+    if (this.clientIp === '') this.refuse('client_closed');
+    else if (trusted === undefined) this.#admit(EMPTY);
+    else if (!trusted.contains(this.clientIp)) this.refuse('untrusted_proxy');
+    else this.#readProxyHeader(socket);
+  }
+
+  #readProxyHeader(socket: Socket): void {
+    readPrefix(socket, EMPTY, parseProxy, this.stream.config.timeouts.handshake_ms, (end, bytes) => {
       if (end.kind !== 'parsed')
         return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
       const header = end.value;
