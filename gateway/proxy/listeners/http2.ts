@@ -88,8 +88,6 @@ export function createHttp2Server(
   return server;
 }
 
-let timeoutKey: symbol | undefined;
-
 /**
  * Node leaves a closed session's quiet timer running (Node 24.21), and the timer holds the session: every closed
  * connection's session, ~2.8 KB of heap, stayed until keep_alive_ms (65 s) after its last frame, so 1,000 new h2
@@ -97,8 +95,7 @@ let timeoutKey: symbol | undefined;
  * cleared where Node keeps it (a no-op should Node keep it elsewhere one day).
  */
 function stopQuietTimer(session: Http2.Http2Session): void {
-  timeoutKey ??= Object.getOwnPropertySymbols(session).find((s) => s.description === 'timeout');
-  if (timeoutKey !== undefined) clearTimeout((session as unknown as Record<symbol, NodeJS.Timeout>)[timeoutKey]);
+  clearTimeout(sessionInternal<NodeJS.Timeout>(session, 'timeout'));
 }
 
 /**
@@ -120,15 +117,24 @@ function quiet(session: Http2.Http2Session, quietMs: number, pingTimeoutMs: numb
   if (!sent) clearTimeout(timer);
 }
 
-let stateKey: symbol | undefined;
-
 /**
  * Streams open on a session: Node keeps them in a Map on the session's internal state and has no public count. Read
  * when a connection has gone quiet, never per request; NaN if Node keeps them elsewhere one day (the connection is
  * then treated as idle, as before this check).
  */
 function openStreams(session: Http2.Http2Session): number {
-  stateKey ??= Object.getOwnPropertySymbols(session).find((s) => s.description === 'state');
-  const streams = stateKey && (session as unknown as Record<symbol, { streams?: Map<number, unknown> }>)[stateKey];
-  return streams?.streams?.size ?? Number.NaN;
+  return sessionInternal<{ streams?: Map<number, unknown> }>(session, 'state')?.streams?.size ?? Number.NaN;
+}
+
+const internalKeys = new Map<string, symbol>();
+
+/** What Node keeps on a session under the symbol so described (found once), or undefined should it move one day. */
+function sessionInternal<T>(session: Http2.Http2Session, description: string): T | undefined {
+  let key = internalKeys.get(description);
+  if (key === undefined) {
+    key = Object.getOwnPropertySymbols(session).find((s) => s.description === description);
+    if (key === undefined) return undefined;
+    internalKeys.set(description, key);
+  }
+  return (session as unknown as Record<symbol, T | undefined>)[key];
 }
