@@ -229,7 +229,15 @@ test('an idle collector waits for a write instead of polling, and counts the wri
   await collector.start();
   t.after(() => collector.stop());
   assert.ok(await eventually(() => collector.stats.counted === 3));
-  await new Promise((r) => setTimeout(r, 300));
+  // The batch's checkpoint is fsynced after it is counted, then come IDLE_PASSES empty passes at 10 ms: under a
+  // loaded disk that outlasted a fixed 300 ms wait. Waiting for passes to stop (200 ms without one) never does.
+  let seen = -1;
+  const quiet = () => {
+    const still = passes === seen;
+    seen = passes;
+    return still;
+  };
+  assert.ok(await eventually(quiet, 5000, 200), 'passes never stopped');
   const asleep = passes;
   await new Promise((r) => setTimeout(r, 1000));
   // Polling every 10 ms would be ~100 passes; the pass every 5 s while idle is at most one.
