@@ -57,8 +57,9 @@ function reply(req: EchoRequest, index: number, md: grpc.Metadata, name = '') {
 const fail = (code: number) => ({ code, details: `failed as asked (${code})` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startEchoServer(port = 0, host = '127.0.0.1'): Promise<EchoServer> {
-  const server = new grpc.Server();
+/** `options`: grpc-js server options, e.g. `grpc.max_connection_age_ms` (a GOAWAY to each connection that old). */
+export async function startEchoServer(port = 0, host = '127.0.0.1', options?: grpc.ServerOptions): Promise<EchoServer> {
+  const server = new grpc.Server(options);
   const state: Omit<EchoServer, 'port' | 'close' | 'kill'> = {
     serving: { status: 'SERVING' },
     calls: new Map(),

@@ -4,19 +4,54 @@ import type { Readable, Writable } from 'node:stream';
 export type Inspect = (chunk: Buffer) => Buffer | Error;
 
 /**
+ * A request that an HTTP/2 target refused (REFUSED_STREAM: a stream opened after its GOAWAY, as a gRPC server's
+ * max_connection_age sends every so often) did nothing there and may go again, its body too: this much of it is kept
+ * while it is sent, until the response starts. A body that outgrows it is not sent again.
+ */
+export const RESEND_BYTES = 64 * 1024;
+
+/**
  * A client body that is counted, limited or decoded chunk by chunk as it is forwarded (request-body.ts), for an
  * upstream client that forwards bodies itself (H2cDispatcher). `end` is asked once the source has ended: an error
- * there (a gRPC-Web text body cut inside a base64 quantum) fails the call too.
+ * there (a gRPC-Web text body cut inside a base64 quantum) fails the call too. What was sent is kept (RESEND_BYTES)
+ * for `again`.
  */
 export class InspectedBody {
   readonly source: Readable;
   readonly inspect: Inspect;
   readonly end: () => Error | null | undefined;
+  /** The chunks sent so far, as sent (inspected once); undefined once past RESEND_BYTES or no longer wanted. */
+  sent: Buffer[] | undefined = [];
+  sentBytes = 0;
+  /** The source ended and `end` found nothing wrong: all of the body is in `sent`. */
+  ended = false;
+  /** Chunks to write before reading on from the source: what an earlier attempt sent (`again`). */
+  prefix: readonly Buffer[] = [];
 
   constructor(source: Readable, inspect: Inspect, end: () => Error | null | undefined) {
     this.source = source;
     this.inspect = inspect;
     this.end = end;
+  }
+
+  keep(chunk: Buffer): void {
+    if (this.sent === undefined) return;
+    this.sentBytes += chunk.length;
+    if (this.sentBytes <= RESEND_BYTES) this.sent.push(chunk);
+    else this.sent = undefined;
+  }
+
+  /** The same body for another attempt: what was sent, then the rest of the source; undefined when it was not kept. */
+  again(): InspectedBody | undefined {
+    const sent = this.sent;
+    // The client closed its request before the end: there is no rest to read.
+    if (sent === undefined || (!this.ended && this.source.destroyed)) return undefined;
+    const next = new InspectedBody(this.source, this.inspect, this.end);
+    next.prefix = sent;
+    next.sent = [...sent];
+    next.sentBytes = this.sentBytes;
+    next.ended = this.ended;
+    return next;
   }
 }
 
@@ -37,18 +72,25 @@ const clientClosed = () =>
  */
 export function forwardBody(body: Readable | InspectedBody, sink: Writable, fail: (error: Error) => void): void {
   const source = bodySource(body);
-  const inspect = body instanceof InspectedBody ? body.inspect : undefined;
+  const inspected = body instanceof InspectedBody ? body : undefined;
+  const inspect = inspected?.inspect;
+  if (inspected !== undefined) {
+    for (const chunk of inspected.prefix) sink.write(chunk);
+    if (inspected.ended) return void sink.end();
+  }
   const onData = (chunk: Buffer) => {
     const out = inspect === undefined ? chunk : inspect(chunk);
-    if (out instanceof Error) stop(out);
-    else if (!sink.write(out)) source.pause();
+    if (out instanceof Error) return stop(out);
+    inspected?.keep(out);
+    if (!sink.write(out)) source.pause();
   };
   const onDrain = () => source.resume();
   const onEnd = () => {
     detach();
-    const error = body instanceof InspectedBody ? body.end() : undefined;
-    if (error) fail(error);
-    else sink.end();
+    const error = inspected?.end();
+    if (error) return fail(error);
+    if (inspected !== undefined) inspected.ended = true;
+    sink.end();
   };
   const onClose = () => stop(clientClosed());
   const stop = (error: Error) => {
@@ -61,6 +103,7 @@ export function forwardBody(body: Readable | InspectedBody, sink: Writable, fail
     source.off('close', onClose);
     source.off('error', stop);
     sink.off('drain', onDrain);
+    sink.off('error', detach);
     sink.off('close', detach);
   };
   source.on('data', onData);
@@ -68,6 +111,8 @@ export function forwardBody(body: Readable | InspectedBody, sink: Writable, fail
   source.on('close', onClose);
   source.on('error', stop);
   sink.on('drain', onDrain);
+  // At once: the sink's own listeners, first, may already have handed the source to another attempt (`again`).
+  sink.on('error', detach);
   sink.on('close', detach);
   if (sink.writableNeedDrain) source.pause();
   else if (!source.readableFlowing) source.resume();

@@ -1,7 +1,7 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { forwardBody, type InspectedBody } from './forward-body.ts';
+import { forwardBody, InspectedBody } from './forward-body.ts';
 import type { PingCheck } from './h2-ping.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -11,6 +11,7 @@ type Headers = Record<string, string | string[] | undefined>;
 const NO_ERROR = 0x0;
 const INTERNAL_ERROR = 0x2;
 const CANCEL = 0x8;
+const REFUSED_STREAM = 0x7;
 
 /**
  * What a closed call answers to. A closed stream can outlive many scavenges: Node keeps a session's streams in a
@@ -40,6 +41,8 @@ export class H2cCall implements Dispatcher.DispatchController {
   #reason: Error | null = null;
   #bytes = 0;
   #trailers: Headers = {};
+  /** The body as sent, kept for another attempt (InspectedBody.again) until the response starts. */
+  #body: InspectedBody | undefined;
 
   constructor(
     stream: ClientHttp2Stream,
@@ -118,11 +121,13 @@ export class H2cCall implements Dispatcher.DispatchController {
       stream.end(body);
       return;
     }
+    if (body instanceof InspectedBody) this.#body = body;
     forwardBody(body, stream, (error) => this.abort(error));
   }
 
   #onResponse(raw: Headers): void {
     if (this.#done) return;
+    if (this.#body !== undefined) this.#body.sent = undefined;
     const status = Number(raw[':status']);
     this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
   }
@@ -137,9 +142,13 @@ export class H2cCall implements Dispatcher.DispatchController {
     this.#handler.onResponseData?.(this, chunk);
   }
 
-  /** The stream's connection is gone (the target closed or broke it), as opposed to the stream alone being reset. */
+  /**
+   * The stream's connection is gone (the target closed or broke it), as opposed to the stream alone being reset. A
+   * stream refused after the target's GOAWAY, which closes the connection, is refused all the same: nothing of it was
+   * processed, and it may go again (classify.ts).
+   */
   #lost(): boolean {
-    return this.#session.destroyed || this.#session.closed;
+    return (this.#session.destroyed || this.#session.closed) && this.#stream.rstCode !== REFUSED_STREAM;
   }
 
   #resetError(): Error {

@@ -81,8 +81,10 @@ function create(register: Registry) {
       name: 'tollgate_upstream_stale_connection_retries_total',
       help:
         'Requests sent again, on a fresh connection to the same target, because the kept-alive connection they ' +
-        'went out on had just been closed by the target (not in tollgate_upstream_retries_total). Steady counts ' +
-        "mean pool.keep_alive_ms is above the target's own keep-alive timeout.",
+        'went out on had just been closed by the target, or it refused their HTTP/2 stream after its GOAWAY ' +
+        '(not in tollgate_upstream_retries_total). Steady counts on an HTTP/1.1 upstream mean ' +
+        "pool.keep_alive_ms is above the target's own keep-alive timeout; on an h2c one, that the target " +
+        'recycles its connections (gRPC max connection age).',
       labelNames: ['service', 'group'] as const,
       registers,
     }),

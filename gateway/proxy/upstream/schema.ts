@@ -319,8 +319,9 @@ export const UpstreamSchema = Type.Object(
         'Retries on another target, within `retry_budget`: of any request after a failed connect (its body is ' +
         'sent whole), and of an idempotent request without a body after a connection ' +
         'lost before any of the response; never after the response started. Such a request lost on a kept-alive ' +
-        'connection the target had just closed is sent again to it on a fresh connection, not counted here; 0 turns ' +
-        'that off too (default 1).',
+        'connection the target had just closed, or one whose HTTP/2 stream it refused after its GOAWAY (its body ' +
+        'kept up to 64 KiB), is sent again to it on a fresh connection, not counted here; 0 turns that off too ' +
+        '(default 1).',
     }),
     retry_budget: RetryBudgetSchema,
     breaker: BreakerSchema,

@@ -46,7 +46,20 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 export const isStaleConnection = (err: Error, responding: boolean): boolean =>
   !responding && CONNECTION_LOST.has((err as NodeJS.ErrnoException).code ?? '') && onReusedConnection(err);
 
-/** How many times one request goes again after stale kept-alive connections lost it (Exchange). */
+/** HTTP/2's REFUSED_STREAM: the server did not process the stream (RFC 9113 8.7). */
+const REFUSED_STREAM = 0x7;
+
+/**
+ * The target did nothing wrong and is sent the request again (Exchange), not another target: a kept-alive HTTP/1.1
+ * connection it had just closed lost it (isStaleConnection), or an HTTP/2 target refused its stream (REFUSED_STREAM:
+ * a stream that crossed the target's GOAWAY, as gRPC servers send at their max_connection_age).
+ */
+export function sendsAgainToTarget(err: Error, responding: boolean, protocol: string): boolean {
+  if ((err as { http2ErrorCode?: number }).http2ErrorCode === REFUSED_STREAM) return true;
+  return protocol === 'http/1.1' && isStaleConnection(err, responding);
+}
+
+/** How many times one request goes again to its target (sendsAgainToTarget). */
 export const STALE_RESENDS = 2;
 
 /**
@@ -75,9 +88,6 @@ export function classifyUpstreamError(err: Error): ErrorCode {
 }
 
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-/** HTTP/2's REFUSED_STREAM: the server did not process the stream (RFC 9113 8.7). */
-const REFUSED_STREAM = 0x7;
 
 /**
  * Whether a failed attempt may go to another target. A failed connect sent

@@ -7,8 +7,8 @@ import type { UpstreamPool } from '../../upstream/pool.ts';
 import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
-import { classifyUpstreamError, isNoResponse, isStaleConnection, mayRetry, STALE_RESENDS } from './classify.ts';
-import { bodyErrorReply, bodyUnread, http2Body, requestBody } from './request-body.ts';
+import { classifyUpstreamError, isNoResponse, mayRetry, sendsAgainToTarget, STALE_RESENDS } from './classify.ts';
+import { bodyErrorReply, http2Body, requestBody, resendBody } from './request-body.ts';
 import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
@@ -38,7 +38,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   private readonly upstream: UpstreamPool;
   private readonly tried: Set<Target> | undefined;
   private readonly hasBody: boolean;
-  /** The request body as handed to undici; a retry after a connect failure hands the same one on, still unread. */
+  /** The request body as handed to undici; another attempt gets it as resendBody makes it (unread, or kept). */
   private sentBody: Readable | InspectedBody | Buffer | null = null;
   private controller: Controller | undefined = undefined;
   private done = false;
@@ -55,8 +55,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   /** This attempt's outcome went to the breaker (once per attempt, never twice). */
   private recorded = false;
   /**
-   * Attempts before this one that stale kept-alive connections lost (isStaleConnection), at most STALE_RESENDS:
-   * each loss takes one idle connection out of the pool, and a restarted target closes them all at once.
+   * Attempts before this one sent again to their target (sendsAgainToTarget), at most STALE_RESENDS: each stale
+   * connection lost takes one idle connection out of the pool, and a restarted target closes them all at once.
    */
   private resends = 0;
   /** Made on the first backpressure only; most responses never need it. */
@@ -128,7 +128,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
       body = this.sentBody ??= requestBody(ctx, protocol === 'h2c');
       // As undici's own header timeout, which did not fire while a body was still being written:
       // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
-      if (!Buffer.isBuffer(body)) {
+      if (!Buffer.isBuffer(body) && !bodySource(body).readableEnded) {
         this.unsent++;
         bodySource(body).once('end', () => this.requestSent());
       }
@@ -294,25 +294,24 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
     const bodyError = bodyErrorReply(code);
-    if (bodyError !== undefined) {
-      ctx.reply(bodyError, { connection: 'close' });
-      return;
-    }
+    if (bodyError !== undefined) return void ctx.reply(bodyError, { connection: 'close' });
     const upstream = this.upstream;
     const replyCode = classifyUpstreamError(err);
     const noResponse = isNoResponse(err, this.responding);
-    const untouched = !this.hasBody || bodyUnread(this.sentBody);
+    const body = this.hasBody ? resendBody(this.sentBody) : null;
+    const untouched = body !== undefined;
     const retryable = mayRetry(err, noResponse, untouched, this.hasBody, ctx.req.method) && !ctx.res.headersSent;
-    // A kept-alive connection the target had just closed: not the target's failure, and not a retry of `retries`.
+    // A stale connection, a refused stream: not the target's failure, and not a retry of `retries`.
     const staleRetry = retryable && upstream.config.retries > 0 && this.resends < STALE_RESENDS;
-    if (staleRetry && upstream.config.protocol === 'http/1.1' && isStaleConnection(err, this.responding)) {
+    if (staleRetry && sendsAgainToTarget(err, this.responding, upstream.config.protocol)) {
       upstream.counters.staleRetries.inc();
       const again = new Exchange(ctx, this.route, upstream, target, this.tried);
       again.resends = this.resends + 1;
+      again.sentBody = body ?? null;
       return void again.send();
     }
     if (recordFailure(upstream, target, ctx.requestId, err, replyCode, noResponse, this.recorded)) this.recorded = true;
-    if (retryable && this.retry()) return;
+    if (retryable && this.retry(body ?? null)) return;
     // With no retry (none left, refused by the budget, or no other target: a lone target that refused), the reply is
     // this attempt's own failure, e.g. 502 GW_ERR_UPSTREAM_REFUSED, not a 503 "no healthy target".
     const reset = (err as { http2ErrorCode?: number }).http2ErrorCode;
@@ -321,13 +320,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   }
 
   /** After a connect failure, or a connection lost before any response: the request goes again (retryTarget). */
-  private retry(): boolean {
+  private retry(body: Readable | InspectedBody | Buffer | null): boolean {
     const tried = this.tried ?? new Set<Target>();
     tried.add(this.target);
     const next = retryTarget(this.upstream, this.ctx, tried);
     if (next === undefined) return false;
     const again = new Exchange(this.ctx, this.route, this.upstream, next.target, tried);
-    again.sentBody = this.sentBody;
+    again.sentBody = body;
     if (next.lastResort) again.lastResortMs = Date.now();
     again.send();
     return true;

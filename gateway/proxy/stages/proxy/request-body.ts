@@ -21,7 +21,8 @@ export function requestBody(ctx: RequestContext, inspects = false): Readable | I
   const decoder = ctx.grpcWeb?.translated && ctx.grpcWeb.text ? new Base64Decoder() : undefined;
   if (declared !== undefined && ctx.messagesIn === undefined && decoder === undefined) {
     ctx.bytesIn = Number(declared);
-    return req;
+    // Through an InspectedBody all the same, to keep what was sent for a stream the target refuses (resendBody).
+    return inspects ? new InspectedBody(req, unchanged, nothing) : req;
   }
   const inspect = inspector(ctx, decoder);
   const end = () => decoder?.end();
@@ -43,6 +44,9 @@ export function requestBody(ctx: RequestContext, inspects = false): Readable | I
   });
   return limited;
 }
+
+const unchanged = (chunk: Buffer) => chunk;
+const nothing = () => undefined;
 
 /** Each chunk counted into bytesIn against the body limit, decoded (gRPC-Web text), its gRPC messages counted. */
 function inspector(ctx: RequestContext, decoder: Base64Decoder | undefined): Inspect {
@@ -81,6 +85,17 @@ export function bodyUnread(body: Readable | InspectedBody | Buffer | null): bool
   if (body === null || Buffer.isBuffer(body)) return Buffer.isBuffer(body);
   const source = bodySource(body);
   return !source.readableDidRead && !source.destroyed;
+}
+
+/**
+ * The body for another attempt, or undefined when it cannot go again: the same one while none of it was read (a
+ * buffer the gateway read always); else, on an h2c upstream, what was sent (kept up to RESEND_BYTES) and the rest.
+ */
+export function resendBody(
+  body: Readable | InspectedBody | Buffer | null,
+): Readable | InspectedBody | Buffer | null | undefined {
+  if (body === null || bodyUnread(body)) return body;
+  return body instanceof InspectedBody ? body.again() : undefined;
 }
 
 /** The reply to a request whose body failed on its way upstream (requestBody's errors); undefined for other errors. */
