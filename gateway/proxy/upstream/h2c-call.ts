@@ -1,7 +1,7 @@
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { forwardBody, InspectedBody } from './forward-body.ts';
+import { forwardBody, type InspectedBody } from './forward-body.ts';
 import type { PingCheck } from './h2-ping.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -41,8 +41,6 @@ export class H2cCall implements Dispatcher.DispatchController {
   #reason: Error | null = null;
   #bytes = 0;
   #trailers: Headers = {};
-  /** The body as sent, kept for another attempt (InspectedBody.again) until the response starts. */
-  #body: InspectedBody | undefined;
 
   constructor(
     stream: ClientHttp2Stream,
@@ -121,13 +119,11 @@ export class H2cCall implements Dispatcher.DispatchController {
       stream.end(body);
       return;
     }
-    if (body instanceof InspectedBody) this.#body = body;
     forwardBody(body, stream, (error) => this.abort(error));
   }
 
   #onResponse(raw: Headers): void {
     if (this.#done) return;
-    if (this.#body !== undefined) this.#body.sent = undefined;
     const status = Number(raw[':status']);
     this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
   }

@@ -50,13 +50,29 @@ export const isStaleConnection = (err: Error, responding: boolean): boolean =>
 const REFUSED_STREAM = 0x7;
 
 /**
+ * An HTTP/2 target never processed the request: it refused the stream (REFUSED_STREAM, as for a stream that crossed
+ * its GOAWAY), or the request's HEADERS never went out (nghttp2 opens no stream past a GOAWAY it has read). H2cCall
+ * puts the reset code on its errors. undici does on some, passes Node's stream error, which names it, on others, and
+ * tells the rest by message: a stream above a GOAWAY's last stream id, and HEADERS not sent (a frameError of type 1).
+ */
+export function isRefused(err: Error): boolean {
+  const { code, http2ErrorCode } = err as { code?: string; http2ErrorCode?: number };
+  if (http2ErrorCode !== undefined) return http2ErrorCode === REFUSED_STREAM;
+  if (code === 'ERR_HTTP2_STREAM_ERROR') return err.message.endsWith('NGHTTP2_REFUSED_STREAM');
+  if (code !== 'UND_ERR_INFO' && code !== 'UND_ERR_SOCKET') return false;
+  return UNDICI_UNSENT.some((start) => err.message.startsWith(start));
+}
+
+const UNDICI_UNSENT = ['HTTP/2: "GOAWAY" frame received', 'HTTP/2: "frameError" received - type 1,'];
+
+/**
  * The target did nothing wrong and is sent the request again (Exchange), not another target: a kept-alive HTTP/1.1
- * connection it had just closed lost it (isStaleConnection), or an HTTP/2 target refused its stream (REFUSED_STREAM:
- * a stream that crossed the target's GOAWAY, as gRPC servers send at their max_connection_age).
+ * connection it had just closed lost it (isStaleConnection), or an HTTP/2 target never processed it (isRefused: a
+ * stream that crossed the target's GOAWAY, as gRPC servers send at their max_connection_age).
  */
 export function sendsAgainToTarget(err: Error, responding: boolean, protocol: string): boolean {
-  if ((err as { http2ErrorCode?: number }).http2ErrorCode === REFUSED_STREAM) return true;
-  return protocol === 'http/1.1' && isStaleConnection(err, responding);
+  if (protocol === 'http/1.1') return isStaleConnection(err, responding);
+  return !responding && isRefused(err);
 }
 
 /** How many times one request goes again to its target (sendsAgainToTarget). */
@@ -90,10 +106,10 @@ export function classifyUpstreamError(err: Error): ErrorCode {
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /**
- * Whether a failed attempt may go to another target. A failed connect sent
- * nothing, so any request may, its body too while none of it was read
- * (`untouched`; as nginx, Envoy and HAProxy retry a connect failure); so may one
- * an HTTP/2 target refused (REFUSED_STREAM: it did nothing with it). A
+ * Whether a failed attempt may go again. A failed connect sent nothing, so
+ * any request may, its body too while it can be sent again (`untouched`: none
+ * of it read, or what was sent kept; as nginx, Envoy and HAProxy retry a
+ * connect failure); so may one an HTTP/2 target refused (isRefused). A
  * connection lost before the response may have carried the request: only an
  * idempotent one without a body goes again.
  */
@@ -104,6 +120,6 @@ export function mayRetry(
   hasBody: boolean,
   method: string | undefined,
 ): boolean {
-  if (isConnectFailure(err) || (err as { http2ErrorCode?: number }).http2ErrorCode === REFUSED_STREAM) return untouched;
+  if (isConnectFailure(err) || isRefused(err)) return untouched;
   return noResponse && !hasBody && IDEMPOTENT.has(method ?? '');
 }

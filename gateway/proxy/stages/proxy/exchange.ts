@@ -8,7 +8,7 @@ import type { Deadline, DeadlineQueue } from '../../upstream/deadlines.ts';
 import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
 import { classifyUpstreamError, isNoResponse, mayRetry, sendsAgainToTarget, STALE_RESENDS } from './classify.ts';
-import { bodyErrorReply, http2Body, requestBody, resendBody } from './request-body.ts';
+import { bodyErrorReply, http2Body, requestBody, resendBody, responseStarted } from './request-body.ts';
 import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
@@ -125,7 +125,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     let body: Readable | InspectedBody | Buffer | null = null;
     const protocol = upstream.config.protocol;
     if (this.hasBody) {
-      body = this.sentBody ??= requestBody(ctx, protocol === 'h2c');
+      body = this.sentBody ??= requestBody(ctx, protocol !== 'http/1.1');
       // As undici's own header timeout, which did not fire while a body was still being written:
       // the header clock starts once undici has read the whole body (a long upload is not a slow upstream).
       if (!Buffer.isBuffer(body) && !bodySource(body).readableEnded) {
@@ -139,7 +139,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         method: req.method as Dispatcher.HttpMethod,
         headers,
         // undici's h2 client takes a stream body cheapest as an iterable; h2c upstreams have their own (H2cDispatcher).
-        body: protocol === 'h2' && body !== null && !Buffer.isBuffer(body) ? http2Body(body as Readable) : body,
+        body: protocol === 'h2' && body !== null && !Buffer.isBuffer(body) ? http2Body(body) : body,
         // The target's own name, also under preserve_host: undici would take the Host's, the client's there.
         servername: target.servername,
       } as Dispatcher.DispatchOptions,
@@ -191,6 +191,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   ): void {
     if (statusCode < 200) return;
     this.responding = true;
+    responseStarted(this.sentBody);
     this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
     this.ctx.upstreamStatus = statusCode;
     const upstream = this.upstream;

@@ -8,9 +8,11 @@ import { bodySource, type Inspect, InspectedBody } from '../../upstream/forward-
  * The client's body as the upstream request sends it: the guard's buffer when
  * the guard read it, else the request stream itself, counted on the way when
  * it is chunked so the size limit holds without a Content-Length, and
- * always for a gRPC call, whose messages are counted as they pass. An
- * upstream client that forwards bodies itself (`inspects`: H2cDispatcher)
- * gets the counting as an InspectedBody; undici gets a Transform stream.
+ * always for a gRPC call, whose messages are counted as they pass. HTTP/2
+ * upstreams (`inspects`) get the counting as an InspectedBody, which keeps what
+ * was sent for a stream the target refuses (resendBody): H2cDispatcher forwards
+ * it itself, undici's h2 client iterates it (http2Body). HTTP/1.1 ones get a
+ * Transform stream.
  */
 export function requestBody(ctx: RequestContext, inspects = false): Readable | InspectedBody | Buffer {
   if (ctx.body !== undefined) return ctx.body; // JSON the guard read (bytesIn counted there); never gRPC-Web
@@ -73,10 +75,32 @@ function inspector(ctx: RequestContext, decoder: Base64Decoder | undefined): Ins
  * makes an AbortController and a DOMException per request; given an async iterable, it writes the chunks as they
  * come, with the same backpressure: 55 CPU-µs per unary gRPC call against 88 (a node:http2 client sending the same
  * stream: 41; undici with an h2c Client, @grpc/grpc-js's SayHello on another CPU). The stream stays what retries and
- * the header clock look at.
+ * the header clock look at. An InspectedBody goes as what an earlier attempt sent, then the rest of its source,
+ * inspected and kept as forwardBody does for h2c; undici giving up on it leaves the source for another attempt.
  */
-export function http2Body(body: Readable): AsyncIterable<Buffer> {
+export function http2Body(body: Readable | InspectedBody): AsyncIterable<Buffer> {
+  if (body instanceof InspectedBody) return inspectedChunks(body);
   return { [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() };
+}
+
+async function* inspectedChunks(body: InspectedBody): AsyncGenerator<Buffer> {
+  yield* body.prefix;
+  if (body.ended) return;
+  let out: Buffer | Error = Buffer.alloc(0);
+  try {
+    for await (const chunk of body.source.iterator({ destroyOnReturn: false })) {
+      out = body.inspect(chunk as Buffer);
+      if (out instanceof Error) break;
+      body.keep(out);
+      yield out;
+    }
+  } catch {
+    // The client's request closed or broke before its end: no failure of the target's.
+    throw new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the request before its end');
+  }
+  const error = out instanceof Error ? out : body.end();
+  if (error) throw error;
+  body.ended = true;
 }
 
 /** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another
@@ -96,6 +120,11 @@ export function resendBody(
 ): Readable | InspectedBody | Buffer | null | undefined {
   if (body === null || bodyUnread(body)) return body;
   return body instanceof InspectedBody ? body.again() : undefined;
+}
+
+/** The response started: nothing can send the body again, and what was kept for that is let go. */
+export function responseStarted(body: Readable | InspectedBody | Buffer | null): void {
+  if (body instanceof InspectedBody) body.sent = undefined;
 }
 
 /** The reply to a request whose body failed on its way upstream (requestBody's errors); undefined for other errors. */
