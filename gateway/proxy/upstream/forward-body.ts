@@ -11,10 +11,10 @@ export type Inspect = (chunk: Buffer) => Buffer | Error;
 export const RESEND_BYTES = 64 * 1024;
 
 /**
- * A client body that is counted, limited or decoded chunk by chunk as it is forwarded (request-body.ts), for an
- * upstream client that forwards bodies itself (H2cDispatcher). `end` is asked once the source has ended: an error
- * there (a gRPC-Web text body cut inside a base64 quantum) fails the call too. What was sent is kept (RESEND_BYTES)
- * for `again`.
+ * A client body that is counted, limited or decoded chunk by chunk as it is forwarded (request-body.ts) to an HTTP/2
+ * upstream: by H2cDispatcher (forwardBody), or by undici as an iterable (http2Body). `end` is asked once the source
+ * has ended: an error there (a gRPC-Web text body cut inside a base64 quantum) fails the call too. What was sent is
+ * kept (RESEND_BYTES) for `again`.
  */
 export class InspectedBody {
   readonly source: Readable;

@@ -113,7 +113,7 @@ export function bodyUnread(body: Readable | InspectedBody | Buffer | null): bool
 
 /**
  * The body for another attempt, or undefined when it cannot go again: the same one while none of it was read (a
- * buffer the gateway read always); else, on an h2c upstream, what was sent (kept up to RESEND_BYTES) and the rest.
+ * buffer the gateway read always); else, on an HTTP/2 upstream, what was sent (kept up to RESEND_BYTES) and the rest.
  */
 export function resendBody(
   body: Readable | InspectedBody | Buffer | null,
