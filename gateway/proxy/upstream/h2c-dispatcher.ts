@@ -31,6 +31,8 @@ const MAX_SESSION_MEMORY_MB = 64;
 
 interface Session {
   h2: ClientHttp2Session;
+  /** The target's SETTINGS arrived: its stream limit (maxConcurrentStreams) is known. */
+  settled: boolean;
   active: number;
   idle: NodeJS.Timeout | undefined;
   ping: PingCheck | undefined;
@@ -84,16 +86,24 @@ export class H2cDispatcher {
     );
   }
 
-  /** A connection with room for one more stream, opening one when all are full and the limit allows. */
+  /**
+   * A connection with room for one more stream, opening one when all are full and the limit allows. A new connection
+   * takes one stream until the target's SETTINGS tell its limit, and the calls after it wait for them rather than open
+   * more connections: a burst sent before then went past a target's low limit (a gRPC server's max_concurrent_streams),
+   * and the streams over it were refused.
+   */
   #pick(): Session | undefined {
     let best: Session | undefined;
+    let settling = false;
     for (const s of this.#sessions) {
       // Destroyed (an error, a PING unanswered) and not yet told by its 'close' event: no more streams.
       if (s.h2.destroyed) continue;
-      const limit = Math.min(this.#options.streams, s.h2.remoteSettings.maxConcurrentStreams ?? Infinity);
+      const remote = s.settled ? (s.h2.remoteSettings.maxConcurrentStreams ?? Infinity) : 1;
+      if (!s.settled) settling = true;
+      const limit = Math.min(this.#options.streams, remote);
       if (s.active < limit && (best === undefined || s.active < best.active)) best = s;
     }
-    if (best !== undefined || this.#sessions.length >= this.#options.connections) return best;
+    if (best !== undefined || settling || this.#sessions.length >= this.#options.connections) return best;
     return this.#open();
   }
 
@@ -102,13 +112,18 @@ export class H2cDispatcher {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxHeaderListSize: this.#options.maxHeaderBytes, enablePush: false },
     });
-    const session: Session = { h2, active: 0, idle: undefined, ping: undefined };
+    const session: Session = { h2, settled: false, active: 0, idle: undefined, ping: undefined };
     if (this.#options.ping !== undefined) session.ping = new PingCheck(session, this.#options.ping);
     this.#sessions.push(session);
     const timer = setTimeout(() => {
       h2.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
     }, this.#options.connectTimeoutMs);
     h2.once('connect', () => clearTimeout(timer));
+    // The target's limit is known (at first, or changed): the calls waiting for room may go.
+    h2.on('remoteSettings', () => {
+      session.settled = true;
+      this.#drain();
+    });
     // Errors reach the streams (their own 'error' or 'close'); the session only has to be forgotten.
     h2.on('error', () => undefined);
     h2.once('close', () => {
