@@ -90,16 +90,16 @@ export class H2cDispatcher {
    * A connection with room for one more stream, opening one when all are full and the limit allows. A new connection
    * takes one stream until the target's SETTINGS tell its limit, and the calls after it wait for them rather than open
    * more connections: a burst sent before then went past a target's low limit (a gRPC server's max_concurrent_streams),
-   * and the streams over it were refused.
+   * and the streams over it were refused. A connection that never gets there fails the calls waiting (#open).
    */
   #pick(): Session | undefined {
     let best: Session | undefined;
     let settling = false;
     for (const s of this.#sessions) {
+      if (!s.settled) settling = true;
       // Destroyed (an error, a PING unanswered) and not yet told by its 'close' event: no more streams.
       if (s.h2.destroyed) continue;
       const remote = s.settled ? (s.h2.remoteSettings.maxConcurrentStreams ?? Infinity) : 1;
-      if (!s.settled) settling = true;
       const limit = Math.min(this.#options.streams, remote);
       if (s.active < limit && (best === undefined || s.active < best.active)) best = s;
     }
@@ -115,22 +115,28 @@ export class H2cDispatcher {
     const session: Session = { h2, settled: false, active: 0, idle: undefined, ping: undefined };
     if (this.#options.ping !== undefined) session.ping = new PingCheck(session, this.#options.ping);
     this.#sessions.push(session);
+    // Connected once the target speaks HTTP/2 (its SETTINGS): a port that accepts and says nothing, or something
+    // else, fails as a connect that timed out.
     const timer = setTimeout(() => {
       h2.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
     }, this.#options.connectTimeoutMs);
-    h2.once('connect', () => clearTimeout(timer));
     // The target's limit is known (at first, or changed): the calls waiting for room may go.
     h2.on('remoteSettings', () => {
+      clearTimeout(timer);
       session.settled = true;
       this.#drain();
     });
     // Errors reach the streams (their own 'error' or 'close'); the session only has to be forgotten.
-    h2.on('error', () => undefined);
+    let failure: Error | undefined;
+    h2.on('error', (error: Error) => (failure ??= error));
     h2.once('close', () => {
       clearTimeout(timer);
       clearTimeout(session.idle);
       session.ping?.stop();
       this.#forget(session);
+      // Never became HTTP/2 (refused, timed out, not an HTTP/2 server): the calls waiting for it fail as the one it
+      // carried did, at once, rather than each waiting in turn on a connection of its own.
+      if (!session.settled && this.#sessions.every((other) => other.h2.destroyed)) this.#failQueue(failure);
       this.#drain();
     });
     // Its streams finish; new calls go to another connection.
@@ -138,6 +144,11 @@ export class H2cDispatcher {
     // The gateway's listeners keep the process alive; an upstream connection must not (a stopped gateway exits).
     h2.unref();
     return session;
+  }
+
+  #failQueue(failure: Error | undefined): void {
+    const error = failure ?? Object.assign(new Error('the target closed the connection'), { code: 'UND_ERR_SOCKET' });
+    for (const { handler } of this.#queue.splice(0)) handler.onResponseError?.(undefined as never, error);
   }
 
   #forget(session: Session): void {

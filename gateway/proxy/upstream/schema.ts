@@ -141,7 +141,7 @@ const TimeoutsSchema = Type.Object(
     connect_ms: Type.Integer({
       minimum: 1,
       default: 2000,
-      description: 'TCP (and TLS) connect timeout (default 2000).',
+      description: "TCP (and TLS) connect timeout; for h2c, until the target's HTTP/2 SETTINGS arrive (default 2000).",
     }),
     header_ms: Type.Integer({
       minimum: 1,
