@@ -34,11 +34,21 @@ export class InspectedBody {
     this.end = end;
   }
 
-  keep(chunk: Buffer): void {
-    if (this.sent === undefined) return;
-    this.sentBytes += chunk.length;
-    if (this.sentBytes <= RESEND_BYTES) this.sent.push(chunk);
+  /** A chunk of the source on its way: inspected, and kept while the body may be sent again. */
+  pass(chunk: Buffer): Buffer | Error {
+    const out = this.inspect(chunk);
+    if (out instanceof Error || this.sent === undefined) return out;
+    this.sentBytes += out.length;
+    if (this.sentBytes <= RESEND_BYTES) this.sent.push(out);
     else this.sent = undefined;
+    return out;
+  }
+
+  /** The source ended: `end`'s error, or none and the whole body is sent. */
+  finish(): Error | undefined {
+    const error = this.end() ?? undefined;
+    if (error === undefined) this.ended = true;
+    return error;
   }
 
   /** The same body for another attempt: what was sent, then the rest of the source; undefined when it was not kept. */
@@ -73,23 +83,20 @@ const clientClosed = () =>
 export function forwardBody(body: Readable | InspectedBody, sink: Writable, fail: (error: Error) => void): void {
   const source = bodySource(body);
   const inspected = body instanceof InspectedBody ? body : undefined;
-  const inspect = inspected?.inspect;
   if (inspected !== undefined) {
     for (const chunk of inspected.prefix) sink.write(chunk);
     if (inspected.ended) return void sink.end();
   }
   const onData = (chunk: Buffer) => {
-    const out = inspect === undefined ? chunk : inspect(chunk);
+    const out = inspected === undefined ? chunk : inspected.pass(chunk);
     if (out instanceof Error) return stop(out);
-    inspected?.keep(out);
     if (!sink.write(out)) source.pause();
   };
   const onDrain = () => source.resume();
   const onEnd = () => {
     detach();
-    const error = inspected?.end();
+    const error = inspected?.finish();
     if (error) return fail(error);
-    if (inspected !== undefined) inspected.ended = true;
     sink.end();
   };
   const onClose = () => stop(clientClosed());

@@ -79,8 +79,7 @@ export class H2cDispatcher {
   /** Closes every connection once its streams are done. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const { handler } of this.#queue.splice(0))
-      handler.onResponseError?.(undefined as never, Object.assign(new Error('closed'), { code: 'UND_ERR_CLOSED' }));
+    this.#failQueue(Object.assign(new Error('closed'), { code: 'UND_ERR_CLOSED' }));
     await Promise.all(
       this.#sessions.map((s) => new Promise<void>((resolve) => (s.h2.closed ? resolve() : s.h2.close(resolve)))),
     );
@@ -136,7 +135,10 @@ export class H2cDispatcher {
       this.#forget(session);
       // Never became HTTP/2 (refused, timed out, not an HTTP/2 server): the calls waiting for it fail as the one it
       // carried did, at once, rather than each waiting in turn on a connection of its own.
-      if (!session.settled && this.#sessions.every((other) => other.h2.destroyed)) this.#failQueue(failure);
+      if (!session.settled && this.#sessions.every((other) => other.h2.destroyed))
+        this.#failQueue(
+          failure ?? Object.assign(new Error('the target closed the connection'), { code: 'UND_ERR_SOCKET' }),
+        );
       this.#drain();
     });
     // Its streams finish; new calls go to another connection.
@@ -146,8 +148,7 @@ export class H2cDispatcher {
     return session;
   }
 
-  #failQueue(failure: Error | undefined): void {
-    const error = failure ?? Object.assign(new Error('the target closed the connection'), { code: 'UND_ERR_SOCKET' });
+  #failQueue(error: Error): void {
     for (const { handler } of this.#queue.splice(0)) handler.onResponseError?.(undefined as never, error);
   }
 

@@ -86,21 +86,22 @@ export function http2Body(body: Readable | InspectedBody): AsyncIterable<Buffer>
 async function* inspectedChunks(body: InspectedBody): AsyncGenerator<Buffer> {
   yield* body.prefix;
   if (body.ended) return;
-  let out: Buffer | Error = Buffer.alloc(0);
+  let failed: Error | undefined;
   try {
     for await (const chunk of body.source.iterator({ destroyOnReturn: false })) {
-      out = body.inspect(chunk as Buffer);
-      if (out instanceof Error) break;
-      body.keep(out);
+      const out = body.pass(chunk as Buffer);
+      if (out instanceof Error) {
+        failed = out;
+        break;
+      }
       yield out;
     }
   } catch {
     // The client's request closed or broke before its end: no failure of the target's.
     throw new GatewayError('TOLLGATE_CLIENT_CLOSED', 'client closed the request before its end');
   }
-  const error = out instanceof Error ? out : body.end();
+  const error = failed ?? body.finish();
   if (error) throw error;
-  body.ended = true;
 }
 
 /** Nothing of the body has been read (by undici; a buffer the gateway read can be sent again): it can go to another
