@@ -80,9 +80,12 @@ export class TlsListener {
         hooks.secured(socket, protocol);
       },
     );
-    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Tls.TLSSocket) =>
-      hooks.refused(refusalOf(err, socket), socket),
-    );
+    // A failed handshake is closed here, as Node's https and http2 servers do: a tls.Server reports a handshake
+    // that timed out (and leaves the socket open, so a client that sends nothing held a connection for good).
+    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Tls.TLSSocket) => {
+      hooks.refused(refusalOf(err, socket), socket);
+      socket.destroy();
+    });
   }
 
   get served() {

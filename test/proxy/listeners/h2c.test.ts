@@ -24,7 +24,7 @@ before(async () => {
     listeners: [
       { name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] },
       { name: 'grpc-only', listen: '127.0.0.1:0', protocols: ['h2c'] },
-      { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [cert] } },
+      { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [cert], handshake_timeout_ms: 300 } },
     ],
     services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
   });
@@ -81,6 +81,20 @@ test('a client too slow with its request head is cut on the sniffing and the TLS
   assert.ok(Date.now() - started < 5000, 'closed by header_timeout_ms, not left open');
   assert.match(a, /^HTTP\/1\.1 408 /);
   assert.match(b, /^HTTP\/1\.1 408 /);
+});
+
+test('a client that never finishes the TLS handshake is closed after handshake_timeout_ms, and counted', async () => {
+  const started = Date.now();
+  const silent = netConnect(gw.port('public'), '127.0.0.1');
+  const half = netConnect(gw.port('public'), '127.0.0.1');
+  // The first bytes of a ClientHello (a record header and the start of the message), and nothing more.
+  const closed = Promise.all([exchange(silent, ''), exchange(half, '\x16\x03\x01\x02\x00\x01\x00\x01')]);
+  const cut = setTimeout(() => [silent, half].forEach((s) => s.destroy()), 5000);
+  const [a, b] = await closed;
+  clearTimeout(cut);
+  assert.equal(a + b, '', 'closed without an answer');
+  assert.ok(Date.now() - started < 3000, `closed at the timeout, not left open: ${Date.now() - started} ms`);
+  assert.equal(await refusals(gw, 'public', 'tls_handshake_timeout'), 2);
 });
 
 test('an HTTP/2 header list over max_header_list_bytes gets 431, and the listener serves on', async () => {
