@@ -86,7 +86,9 @@ export const ConfigSchema = Type.Object(
         request_timeout_ms: Type.Integer({
           minimum: 100,
           default: 60000,
-          description: 'A client must send the whole request within this (default 60000).',
+          description:
+            'An HTTP/1.1 client must send the whole request within this, or gets 408. An HTTP/2 stream is bounded ' +
+            "by its upstream's timeouts instead: a body still coming when one runs out gets 408 too (default 60000).",
         }),
         max_connections: Type.Integer({
           minimum: 0,

@@ -9,6 +9,7 @@ import { PhaseDeadline } from './phase-deadline.ts';
 import { GatewayError } from '../../../errors.ts';
 import { classifyUpstreamError, isNoResponse, mayRetry, sendsAgainToTarget, STALE_RESENDS } from './classify.ts';
 import { bodyErrorReply, http2Body, requestBody, resendBody, responseStarted } from './request-body.ts';
+import { type TimeoutCode, timeoutError } from './request-body.ts';
 import { bodySource, type InspectedBody } from '../../upstream/forward-body.ts';
 import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
@@ -155,8 +156,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
    * total_ms is up (or a gRPC call's deadline). A request still queued in undici (every connection busy) has no
    * controller yet: it gets its 504 now, and undici drops it when it starts.
    */
-  expire(code = 'TOLLGATE_TOTAL_TIMEOUT'): void {
-    const err = new GatewayError(code, code === 'TOLLGATE_GRPC_DEADLINE' ? 'grpc deadline' : 'upstream total timeout');
+  expire(code: TimeoutCode = 'TOLLGATE_TOTAL_TIMEOUT'): void {
+    const err = timeoutError(code, this.ctx.req, this.controller ? this.sentBody : null);
     if (this.controller) this.controller.abort(err);
     else this.onResponseError(undefined, err);
   }
@@ -177,11 +178,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
 
   /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange and its connection are aborted. */
   phaseExpired(queue: DeadlineQueue | undefined): void {
-    const err =
-      queue === this.upstream.headerTimeouts
-        ? new GatewayError('TOLLGATE_HEADERS_TIMEOUT', 'upstream header timeout')
-        : new GatewayError('TOLLGATE_BODY_IDLE_TIMEOUT', 'upstream body idle timeout');
-    this.controller?.abort(err);
+    const code = queue === this.upstream.headerTimeouts ? 'TOLLGATE_HEADERS_TIMEOUT' : 'TOLLGATE_BODY_IDLE_TIMEOUT';
+    this.controller?.abort(timeoutError(code, this.ctx.req, this.sentBody));
   }
 
   onResponseStart(

@@ -128,8 +128,38 @@ export function responseStarted(body: Readable | InspectedBody | Buffer | null):
   if (body instanceof InspectedBody) body.sent = undefined;
 }
 
+const TIMEOUTS = {
+  TOLLGATE_TOTAL_TIMEOUT: 'upstream total timeout',
+  TOLLGATE_GRPC_DEADLINE: 'grpc deadline',
+  TOLLGATE_HEADERS_TIMEOUT: 'upstream header timeout',
+  TOLLGATE_BODY_IDLE_TIMEOUT: 'upstream body idle timeout',
+};
+export type TimeoutCode = keyof typeof TIMEOUTS;
+
+/**
+ * The error an exchange whose time ran out (`code`) is aborted with: the upstream's, unless it was waiting on the
+ * client: its body still coming, and all of it that came passed on (none held in the request or the counting stream).
+ * The timeout is then the client's (408, bodyErrorReply), not the target's, so a slow upload cannot eject a target or
+ * open its breaker. A target that stops reading a body leaves the client's bytes held here (the request paused): that
+ * stays a slow upstream.
+ */
+export function timeoutError(
+  code: TimeoutCode,
+  req: Readable & { complete: boolean },
+  body: Readable | InspectedBody | Buffer | null,
+): GatewayError {
+  if (body === null || Buffer.isBuffer(body) || req.complete || req.readableLength > 0)
+    return new GatewayError(code, TIMEOUTS[code]);
+  const source = bodySource(body);
+  const passedOn = source === req || (source.readableLength === 0 && (source as Transform).writableLength === 0);
+  return passedOn
+    ? new GatewayError('TOLLGATE_CLIENT_BODY_TIMEOUT', 'request body timeout')
+    : new GatewayError(code, TIMEOUTS[code]);
+}
+
 /** The reply to a request whose body failed on its way upstream (requestBody's errors); undefined for other errors. */
 export function bodyErrorReply(code: string | undefined): ErrorCode | undefined {
+  if (code === 'TOLLGATE_CLIENT_BODY_TIMEOUT') return 'GW_ERR_REQUEST_TIMEOUT';
   if (code === 'TOLLGATE_BODY_TOO_LARGE') return 'GW_ERR_BODY_TOO_LARGE';
   if (code === 'TOLLGATE_GRPC_WEB_BAD_BODY') return 'GW_ERR_GRPC_WEB_BAD_BODY';
   return undefined;
