@@ -94,3 +94,60 @@ test('a client that stops answering with a stream open is given up, its upstream
   for (const s of sockets) s.destroy();
   relay.close();
 });
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** An HTTP/2 frame: its 9-byte header (length, type, flags, stream) and payload. */
+function frame(type: number, flags: number, stream: number, payload = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+/** A frame's header announcing `length` bytes of payload, which are to follow. */
+function announced(type: number, flags: number, stream: number, length: number): Buffer {
+  const head = frame(type, flags, stream);
+  head.writeUIntBE(length, 0, 3);
+  return head;
+}
+// HPACK: :method GET, :scheme http, :path /, and :authority 'x' as a literal.
+const GET_HEADERS = Buffer.from([0x82, 0x86, 0x84, 0x01, 0x01, 0x78]);
+const SETTINGS = 4;
+const HEADERS = 1;
+const CONTINUATION = 9;
+const PING = 6;
+
+/** A raw client that sends `start`, then `each()` every 100 ms; resolves with how long the gateway kept it. */
+function rawClient(start: Buffer, each?: () => Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const began = performance.now();
+    const socket = connect(gw.port('h2c'), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    const drip = each && setInterval(() => socket.write(each()), 100);
+    const giveUp = setTimeout(() => socket.destroy(), 10_000);
+    socket.on('close', () => {
+      clearInterval(drip);
+      clearTimeout(giveUp);
+      resolve(performance.now() - began);
+    });
+    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), start]));
+  });
+}
+
+test('no stream open is idle however chatty: PINGs, a header block never finished or sent bytewise', async () => {
+  const opaque = Buffer.alloc(8);
+  const [pings, unfinished, trickled] = await Promise.all([
+    rawClient(Buffer.alloc(0), () => frame(PING, 0, 0, opaque)),
+    // HEADERS without END_HEADERS: the header block goes on in CONTINUATION frames that never come.
+    rawClient(frame(HEADERS, 0, 1, GET_HEADERS)),
+    // ...or in one announced at 200 bytes whose payload comes a byte every 100 ms (20 s).
+    rawClient(Buffer.concat([frame(HEADERS, 0, 1, GET_HEADERS), announced(CONTINUATION, 4, 1, 200)]), () =>
+      Buffer.from([0x40]),
+    ),
+  ]);
+  // keep_alive_ms 300: looked at every 300 ms, closed at the second look without a stream, cut a second after GOAWAY.
+  const kept = Object.entries({ pings, unfinished, trickled }).filter(([, ms]) => ms >= 3000);
+  assert.deepEqual(kept, [], 'each closed within 3 s');
+});

@@ -84,8 +84,41 @@ export function createHttp2Server(
   server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => {
     if (session !== undefined) quiet(session, proxy.keep_alive_ms, limits.ping_timeout_ms);
   });
-  server.on('session', (session: Http2.Http2Session) => session.once('close', () => stopQuietTimer(session)));
+  server.on('session', (session: Http2.Http2Session) => {
+    session.once('close', () => stopQuietTimer(session));
+    watchIdle(session, proxy.keep_alive_ms);
+  });
   return server;
+}
+
+/**
+ * A connection with no stream open is idle however much else it sends. A header block sent a byte at a time never
+ * becomes a stream, and each byte put Node's quiet timer back: such a client held its connection for good. So each
+ * connection is looked at every `keepAliveMs`, and one that had no stream open at the last look and has opened none
+ * since is closed (closeIdle): streams count, not bytes, as in Envoy's idle_timeout.
+ */
+function watchIdle(session: Http2.Http2Session, keepAliveMs: number): void {
+  let idleSince = -1; // the last stream the session had processed, at a look that found none open; -1 otherwise
+  const look = setInterval(() => {
+    if (session.destroyed) return clearInterval(look);
+    const last = session.state.lastProcStreamID ?? -1;
+    if (!(openStreams(session) === 0)) idleSince = -1;
+    else if (idleSince !== last || last === -1) idleSince = last;
+    else {
+      clearInterval(look);
+      closeIdle(session);
+    }
+  }, keepAliveMs).unref();
+  session.once('close', () => clearInterval(look));
+}
+
+/**
+ * GOAWAY to a connection with no stream open. Node then ends the session, but not while a client's header block is
+ * unfinished (a stream that never started): such a connection is cut a second later.
+ */
+function closeIdle(session: Http2.Http2Session): void {
+  session.close();
+  setTimeout(() => session.destroy(), 1000).unref();
 }
 
 /**
@@ -108,7 +141,7 @@ function stopQuietTimer(session: Http2.Http2Session): void {
  */
 function quiet(session: Http2.Http2Session, quietMs: number, pingTimeoutMs: number): void {
   if (session.closed || session.destroyed) return;
-  if (!(openStreams(session) > 0)) return void session.close();
+  if (!(openStreams(session) > 0)) return void closeIdle(session);
   session.setTimeout(quietMs, () => quiet(session, quietMs, pingTimeoutMs));
   const timer = setTimeout(() => session.destroy(), pingTimeoutMs).unref();
   const sent = session.ping((error) => {
