@@ -66,7 +66,10 @@ export function createHttp2Server(
       Http2ServerRequest: countingHttp2Request(h2),
       Http2ServerResponse: Response,
     },
-    hooks.handle,
+    (req, res) => {
+      req.stream.on('wantTrailers', closeUnfinished);
+      hooks.handle(req, res);
+    },
   );
   // Node hands CONNECT to 'connect' (and answers 405 itself when nothing listens). An extended CONNECT for WebSocket
   // is a request like any other; any other CONNECT (a tunnel to a host) is not something a gateway offers.
@@ -120,6 +123,18 @@ function closeIdle(session: Http2.Http2Session): void {
   session.close();
   setTimeout(() => session.destroy(), 1000).unref();
 }
+
+/**
+ * A stream whose response has been sent whole while its request has not (an upstream that answered an upload early,
+ * the gateway refusing a body halfway) is closed with NO_ERROR, which tells the client to stop sending (RFC 9113 8.1).
+ * Node does that itself only while nothing has read the body; once the gateway had, the stream stayed open and the
+ * client waited on flow control for good, holding one of its connection's streams.
+ */
+function closeUnfinished(this: Http2.ServerHttp2Stream): void {
+  if (!this.readableEnded && !this.closed) setImmediate(closeStream, this);
+}
+
+const closeStream = (stream: Http2.ServerHttp2Stream) => stream.close();
 
 /**
  * Node leaves a closed session's quiet timer running (Node 24.21), and the timer holds the session: every closed
