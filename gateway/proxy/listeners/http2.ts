@@ -128,13 +128,17 @@ function closeIdle(session: Http2.Http2Session): void {
  * A stream whose response has been sent whole while its request has not (an upstream that answered an upload early,
  * the gateway refusing a body halfway) is closed with NO_ERROR, which tells the client to stop sending (RFC 9113 8.1).
  * Node does that itself only while nothing has read the body; once the gateway had, the stream stayed open and the
- * client waited on flow control for good, holding one of its connection's streams.
+ * client waited on flow control for good, holding one of its connection's streams. Asked when the trailers are due,
+ * and done a turn later, once they are out: a RST_STREAM before them would cut a gRPC status off.
  */
 function closeUnfinished(this: Http2.ServerHttp2Stream): void {
-  if (!this.readableEnded && !this.closed) setImmediate(closeStream, this);
+  if (!this.endAfterHeaders && !this.readableEnded) setImmediate(closeIfUnfinished, this);
 }
 
-const closeStream = (stream: Http2.ServerHttp2Stream) => stream.close();
+function closeIfUnfinished(stream: Http2.ServerHttp2Stream): void {
+  // state asks nghttp2 whether the client's END_STREAM came (a body received whole, not all of it read).
+  if (!stream.closed && !stream.destroyed && stream.state.remoteClose !== 1) stream.close();
+}
 
 /**
  * Node leaves a closed session's quiet timer running (Node 24.21), and the timer holds the session: every closed
