@@ -25,6 +25,8 @@ export const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Upgrade's companion (RFC 7540 3.2.1); HTTP/2 forbids it with the rest (RFC 9113 8.2.2): Node refuses to send it.
+  'http2-settings',
   'proxy-authenticate',
   'proxy-authorization',
   'expect',
