@@ -305,6 +305,32 @@ test(
   },
 );
 
+test('a route cannot add or set a header that frames the connection (HTTP/2 forbids them); it may remove one', () => {
+  const errs = errorsOf({
+    services: [
+      {
+        name: 's',
+        routes: [
+          {
+            paths: ['/'],
+            request_headers: { set: { 'Transfer-Encoding': 'chunked', 'X-Fine': 'a' }, remove: ['upgrade'] },
+            response_headers: { add: { Upgrade: 'h2c' }, set: { connection: 'close', 'Content-Length': '0' } },
+          },
+        ],
+        upstream: { targets: [{ url: 'http://127.0.0.1:1' }] },
+      },
+    ],
+  });
+  const r = '/services/0/routes/0';
+  assert.deepEqual(errs.map((e) => e.path).sort(), [
+    `${r}/request_headers/set/Transfer-Encoding`,
+    `${r}/response_headers/add/Upgrade`,
+    `${r}/response_headers/set/Content-Length`,
+    `${r}/response_headers/set/connection`,
+  ]);
+  assert.match(errs[0].message, /frames the connection/);
+});
+
 test('a semantic check that cannot finish on a config the schema passed refuses it, rather than skip the rest', () => {
   const r = validateConfig({});
   assert.ok(r.ok);

@@ -10,6 +10,7 @@ import { checkRoutePaths } from '../../proxy/stages/route-match/semantics.ts';
 import { ownEscapedSlashes } from '../../proxy/stages/route-match/schema.ts';
 import { checkListeners as checkProxyListeners } from '../../proxy/listeners/semantics.ts';
 import { checkStreams } from '../../proxy/streams/semantics.ts';
+import { checkHeaderOps } from '../../proxy/stages/request-headers/semantics.ts';
 import { checkSelfTargets } from '../../proxy/upstream/self-targets.ts';
 
 function regexError(source: string): string | undefined {
@@ -123,6 +124,7 @@ function checkService(
         if (e) err(`${rbase}/headers/${h}`, e);
       }
     }
+    checkHeaderOps(route, rbase, err);
   });
 
   checkUpstream(svc.upstream, `${base}/upstream`, err);
