@@ -3,12 +3,14 @@ import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { h2Request } from '../helpers/tls-client.ts';
+import { connect as h2Connect } from 'node:http2';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 let gw: TestGateway;
 let echo: TestUpstream;
 let raw: RawUpstream;
+let trailing: RawUpstream;
 
 const HOPPY_RESPONSE = [
   'HTTP/1.1 200 OK',
@@ -33,11 +35,30 @@ const HOPPY_RESPONSE = [
   'ok',
 ].join('\r\n');
 
+// Trailers that frame a connection: Node refuses to send them on HTTP/2 (and threw where nothing could catch it).
+const TRAILING_RESPONSE = [
+  'HTTP/1.1 200 OK',
+  'Content-Type: text/plain',
+  'Transfer-Encoding: chunked',
+  'Trailer: X-Sum',
+  '',
+  '2',
+  'ok',
+  '0',
+  'X-Sum: 42',
+  'Upgrade: h2c',
+  'Keep-Alive: timeout=3',
+  'Connection: close',
+  '',
+  '',
+].join('\r\n');
+
 const HOPS = ['x-up-hop', 'x-up-hop-2', 'proxy-authenticate', 'upgrade', 'http2-settings', 'trailer'];
 
 before(async () => {
   echo = await startUpstream('echo');
   raw = await startRawUpstream((socket) => socket.write(HOPPY_RESPONSE));
+  trailing = await startRawUpstream((socket) => socket.write(TRAILING_RESPONSE));
   const target = { targets: [{ url: echo.url }] };
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
@@ -58,6 +79,7 @@ before(async () => {
           },
         ],
       },
+      { name: 'trailing', routes: [{ paths: ['/trailing'] }], upstream: { targets: [{ url: trailing.url }] } },
       {
         name: 'hoppy',
         upstream: { targets: [{ url: raw.url }] },
@@ -80,6 +102,7 @@ after(async () => {
   await gw?.close();
   await echo?.close();
   await raw?.close();
+  await trailing?.close();
 });
 
 /** Headers the echo upstream received. */
@@ -144,6 +167,24 @@ test('an HTTP/2 client gets the same response, its hop-by-hop headers removed', 
   assert.equal(res.text, 'ok');
   for (const name of [...HOPS, 'keep-alive']) assert.equal(res.headers[name], undefined, `${name} reached the client`);
   assert.equal(res.headers['x-end-to-end'], 'kept');
+});
+
+test("an upstream's hop-by-hop trailers are dropped; its others reach an HTTP/2 client", async (t) => {
+  const session = h2Connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  t.after(() => session.close());
+  const got = await new Promise<{ text: string; trailers: Record<string, unknown> }>((resolve, reject) => {
+    const stream = session.request({ ':path': '/trailing', te: 'trailers' });
+    let text = '';
+    let trailers: Record<string, unknown> = {};
+    stream.on('data', (d) => (text += d));
+    stream.on('trailers', (h) => (trailers = { ...h }));
+    stream.on('end', () => resolve({ text, trailers }));
+    stream.on('error', reject);
+  });
+  assert.equal(got.text, 'ok');
+  assert.equal(got.trailers['x-sum'], '42');
+  for (const name of ['upgrade', 'keep-alive', 'connection']) assert.equal(got.trailers[name], undefined, name);
+  assert.equal((await h2Request(gw.port('h2c'), '/plain', undefined)).status, 200, 'the gateway serves on');
 });
 
 test('X-Forwarded-For is appended with the client address; -Proto and -Host are set, not trusted', async () => {

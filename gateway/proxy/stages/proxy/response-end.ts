@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { HOP_BY_HOP } from '../request-headers/index.ts';
 
 type Fields = Record<string, string | string[]> | undefined;
 type Trailers = Record<string, string | string[] | undefined>;
@@ -10,7 +11,7 @@ type Trailers = Record<string, string | string[] | undefined>;
  * that is HEADERS with END_STREAM, which Node sends for an end() with no
  * writeHead before it, and what a gRPC upstream's trailers-only answer (its
  * status in the head) must stay for the client to read the status there.
- * Trailers (gRPC's status) are passed on; an HTTP/1.1 client gets them only
+ * Trailers (gRPC's status) are passed on, hop-by-hop ones dropped; an HTTP/1.1 client gets them only
  * on a chunked response. `lastChunk`: the body's last bytes, when they were held back to go with the end.
  */
 export function endResponse(
@@ -20,13 +21,19 @@ export function endResponse(
   trailers: Trailers,
   lastChunk?: Buffer,
 ): void {
-  let hasTrailers = false;
-  for (const _ in trailers) hasTrailers = true;
+  let kept: Trailers | undefined;
+  for (const name in trailers) {
+    // A hop-by-hop one is the upstream connection's; on HTTP/2 Node throws on one where nothing catches it (the
+    // process went down), as on a pseudo-header.
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a /* : */) continue;
+    (kept ??= {})[name] = trailers[name];
+  }
+  const hasTrailers = kept !== undefined;
   if (status !== 0 && hasTrailers) res.writeHead(status, fields);
   else if (status !== 0) {
     res.statusCode = status;
     for (const name in fields) res.setHeader(name, fields[name]);
   }
-  if (hasTrailers) res.addTrailers(trailers as Record<string, string>);
+  if (hasTrailers) res.addTrailers(kept as Record<string, string>);
   res.end(lastChunk);
 }
