@@ -111,7 +111,11 @@ export class H2cCall implements Dispatcher.DispatchController {
       const code = stream.rstCode;
       if (code !== undefined && code !== NO_ERROR) return this.#fail(this.#resetError());
       this.#done = true;
-      this.#handler.onResponseEnd?.(this, this.#trailers);
+      try {
+        this.#handler.onResponseEnd?.(this, this.#trailers);
+      } catch (error) {
+        this.#handler.onResponseError?.(this, error as Error);
+      }
     });
     this.#handler.onRequestStart?.(this, {});
     if (this.#done || body === null) return;
@@ -125,7 +129,13 @@ export class H2cCall implements Dispatcher.DispatchController {
   #onResponse(raw: Headers): void {
     if (this.#done) return;
     const status = Number(raw[':status']);
-    this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
+    // A handler that throws (a head the client's protocol cannot carry, such as status 600 to an HTTP/2 client) fails
+    // the call, as it does through undici: thrown from this event, it took the process down.
+    try {
+      this.#handler.onResponseStart?.(this, status, withoutPseudo(raw), '');
+    } catch (error) {
+      this.abort(error as Error);
+    }
   }
 
   #onData(chunk: Buffer): void {
@@ -135,7 +145,11 @@ export class H2cCall implements Dispatcher.DispatchController {
       this.abort(Object.assign(new Error('response too large'), { code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' }));
       return;
     }
-    this.#handler.onResponseData?.(this, chunk);
+    try {
+      this.#handler.onResponseData?.(this, chunk);
+    } catch (error) {
+      this.abort(error as Error);
+    }
   }
 
   /**

@@ -95,8 +95,16 @@ export class WebSocketTunnel {
   /** The upstream answered without switching protocols: the client gets that answer, then the connection ends. */
   #refused(res: IncomingMessage): void {
     const ctx = this.#ctx;
-    this.release();
     const status = res.statusCode ?? 502;
+    // Past 599 a status is invalid (RFC 9110 15), and HTTP/2 cannot carry one: Node threw from this event, and the
+    // process went down.
+    if (status > 599) {
+      res.destroy();
+      return void this.#failed(
+        Object.assign(new Error(`invalid status ${status}`), { code: 'TOLLGATE_INVALID_STATUS' }),
+      );
+    }
+    this.release();
     endAttempt(this.#span, status);
     ctx.upstreamStatus = status;
     recordStatus(this.#upstream, this.#target, status, 0);
