@@ -7,6 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { FRAME, frame, getHeaderBlock, PREFACE } from '../helpers/h2-frames.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -95,27 +96,14 @@ test('a client that stops answering with a stream open is given up, its upstream
   relay.close();
 });
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-/** An HTTP/2 frame: its 9-byte header (length, type, flags, stream) and payload. */
-function frame(type: number, flags: number, stream: number, payload = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
 /** A frame's header announcing `length` bytes of payload, which are to follow. */
 function announced(type: number, flags: number, stream: number, length: number): Buffer {
   const head = frame(type, flags, stream);
   head.writeUIntBE(length, 0, 3);
   return head;
 }
-// HPACK: :method GET, :scheme http, :path /, and :authority 'x' as a literal.
-const GET_HEADERS = Buffer.from([0x82, 0x86, 0x84, 0x01, 0x01, 0x78]);
-const SETTINGS = 4;
-const HEADERS = 1;
-const CONTINUATION = 9;
+const GET_HEADERS = getHeaderBlock('/');
+const { SETTINGS, HEADERS, CONTINUATION } = FRAME;
 const PING = 6;
 
 /** A raw client that sends `start`, then `each()` every 100 ms; resolves with how long the gateway kept it. */

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
 import { h2Request } from '../helpers/tls-client.ts';
+import { frame } from '../helpers/h2-frames.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 let refusing: RawUpstream;
@@ -17,16 +18,6 @@ let h2c: Server;
 const h2cSockets = new Set<Socket>();
 let plain: TestUpstream;
 let gw: TestGateway;
-
-/** An HTTP/2 frame: its 9-byte header (length, type, flags, stream) and payload. */
-function frame(type: number, flags: number, stream: number, payload = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
 
 /**
  * A bare HTTP/2 server (node:http2 refuses to send such a status): SETTINGS, then each stream the client opens is
