@@ -7,7 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { FRAME, frame, getHeaderBlock, PREFACE } from '../helpers/h2-frames.ts';
+import { FRAME, frame, getHeaderBlock, rawH2 } from '../helpers/h2-frames.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -103,25 +103,19 @@ function announced(type: number, flags: number, stream: number, length: number):
   return head;
 }
 const GET_HEADERS = getHeaderBlock('/');
-const { SETTINGS, HEADERS, CONTINUATION } = FRAME;
-const PING = 6;
+const { HEADERS, CONTINUATION, PING } = FRAME;
 
 /** A raw client that sends `start`, then `each()` every 100 ms; resolves with how long the gateway kept it. */
-function rawClient(start: Buffer, each?: () => Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    const began = performance.now();
-    const socket = connect(gw.port('h2c'), '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.on('data', () => undefined);
-    const drip = each && setInterval(() => socket.write(each()), 100);
-    const giveUp = setTimeout(() => socket.destroy(), 10_000);
-    socket.on('close', () => {
-      clearInterval(drip);
-      clearTimeout(giveUp);
-      resolve(performance.now() - began);
-    });
-    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), start]));
-  });
+async function rawClient(start: Buffer, each?: () => Buffer): Promise<number> {
+  const began = performance.now();
+  const raw = await rawH2(gw.port('h2c'));
+  await raw.send(start);
+  const drip = each && setInterval(() => void raw.send(each()), 100);
+  const giveUp = setTimeout(() => raw.socket.destroy(), 10_000);
+  await raw.closed;
+  clearInterval(drip);
+  clearTimeout(giveUp);
+  return performance.now() - began;
 }
 
 test('no stream open is idle however chatty: PINGs, a header block never finished or sent bytewise', async () => {

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
 import { h2Request } from '../helpers/tls-client.ts';
-import { frame } from '../helpers/h2-frames.ts';
+import { END_HEADERS, END_STREAM, FRAME, frame } from '../helpers/h2-frames.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 let refusing: RawUpstream;
@@ -23,11 +23,13 @@ let gw: TestGateway;
  * A bare HTTP/2 server (node:http2 refuses to send such a status): SETTINGS, then each stream the client opens is
  * answered with one HEADERS frame, `:status: 600` (HPACK: literal, name index 8) and END_STREAM.
  */
+const SIX_HUNDRED = Buffer.from([0x08, 0x03, 0x36, 0x30, 0x30]);
+
 function statusSixHundred(socket: Socket): void {
   h2cSockets.add(socket);
   socket.on('close', () => h2cSockets.delete(socket));
   socket.on('error', () => undefined);
-  socket.write(frame(4, 0, 0));
+  socket.write(frame(FRAME.SETTINGS, 0, 0));
   let buf = Buffer.alloc(0);
   let skip = 24; // the client's preface
   socket.on('data', (chunk: Buffer) => {
@@ -41,8 +43,8 @@ function statusSixHundred(socket: Socket): void {
       const length = buf.readUIntBE(0, 3);
       const [type, flags, id] = [buf[3], buf[4], buf.readUInt32BE(5) & 0x7fffffff];
       buf = buf.subarray(9 + length);
-      if (type === 4 && (flags & 1) === 0) socket.write(frame(4, 1, 0)); // SETTINGS ACK
-      if (type === 1) socket.write(frame(1, 0x5, id, Buffer.from([0x08, 0x03, 0x36, 0x30, 0x30])));
+      if (type === FRAME.SETTINGS && (flags & 1) === 0) socket.write(frame(FRAME.SETTINGS, 1, 0)); // its ACK
+      if (type === FRAME.HEADERS) socket.write(frame(FRAME.HEADERS, END_STREAM | END_HEADERS, id, SIX_HUNDRED));
     }
   });
 }
