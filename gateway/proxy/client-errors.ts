@@ -61,7 +61,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): E
 }
 
 /** The parts of Node's server socket (internal, stable since Node 0.x) the answer depends on. */
-type ServerSocket = Socket & {
+export type ServerSocket = Socket & {
   _httpMessage?: {
     headersSent?: boolean;
     writableFinished?: boolean;

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
 import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
+import { afterAnswers } from '../../proxy/listeners/pipelining.ts';
 import { installBearerAuth } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
@@ -81,7 +82,10 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
   });
 
   handleClientSocketErrors(app.server);
-  app.server.on('connect', (req: IncomingMessage, socket: Socket) => answerConnect(req, socket));
+  // Behind pipelined requests still being answered, after their answers (not in the middle of one).
+  app.server.on('connect', (req: IncomingMessage, socket: Socket) =>
+    afterAnswers(socket, () => answerConnect(req, socket)),
+  );
   installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);
   documentBodyErrors(app);

@@ -73,6 +73,15 @@ export const ConfigSchema = Type.Object(
           default: 16384,
           description: 'Largest request head (line + headers); larger gets 431 (default 16384).',
         }),
+        max_pipelined_requests: Type.Integer({
+          minimum: 1,
+          maximum: 10000,
+          default: 64,
+          description:
+            'HTTP/1.1 requests one connection may have waiting behind the one being served (pipelining: sent ' +
+            'before their answers came). They are served one at a time, in order; one more closes the ' +
+            'connection, counted in tollgate_connections_refused_total{reason="pipeline_overflow"} (default 64).',
+        }),
         max_body_bytes: Type.Integer({
           minimum: 0,
           default: 10485760,

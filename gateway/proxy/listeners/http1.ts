@@ -14,6 +14,7 @@ import { answerClientError, answerConnect, handleClientSocketErrors } from '../c
 import type { Refusal } from './metrics.ts';
 import { CountingRequest } from '../net/counting-request.ts';
 import { asksForWebSocket } from '../websocket/handshake.ts';
+import { afterAnswers, inTurn } from './pipelining.ts';
 
 export interface Http1Hooks {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
@@ -29,6 +30,8 @@ function isTlsRecord(packet: Buffer | undefined): boolean {
 }
 
 export function createHttp1Server(p: Config['proxy'], Response: typeof ServerResponse, hooks: Http1Hooks): Server {
+  // Requests pipelined behind another are served one at a time (pipelining.ts).
+  const handle = inTurn(hooks.handle, p.max_pipelined_requests, () => hooks.refused('pipeline_overflow'));
   const server = createServer(
     {
       maxHeaderSize: p.max_header_bytes,
@@ -43,19 +46,22 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
       // WebSocket handshakes take the upgrade path (a tunnel); any other upgrade (h2c) is an ordinary request.
       shouldUpgradeCallback: (req: IncomingMessage) => asksForWebSocket(req.headers.upgrade),
     },
-    hooks.handle,
+    handle,
   );
   handleClientSocketErrors(server);
   // A handshake goes through the stages like any request, with a response bound to its socket: a refusal, or an
   // upstream's answer other than 101, is written there and ends the connection; a 101 makes it a tunnel.
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+    afterAnswers(socket, () => upgrade(req, socket, head)),
+  );
+  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const res = new Response(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     res.once('finish', () => socket.end());
     if (head.length > 0) socket.unshift(head);
     hooks.handle(req, res);
-  });
+  };
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // A TLS client on a plaintext port cannot read an HTTP answer: the connection is closed, and counted.
     if (err.code === 'HPE_INVALID_METHOD' && isTlsRecord(err.rawPacket)) {
@@ -67,14 +73,16 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
     // The parser refused it, so it never became a request; it is still counted, with its reason.
     if (code) hooks.rejected(code, socket);
   });
-  server.on('connect', (req: IncomingMessage, socket: Socket) => hooks.rejected(answerConnect(req, socket), socket));
+  server.on('connect', (req: IncomingMessage, socket: Socket) =>
+    afterAnswers(socket, () => hooks.rejected(answerConnect(req, socket), socket)),
+  );
   // Without these listeners Node answers `Expect: 100-continue` with a 100
   // before any stage has looked at the request, and any other expectation
   // with a bare 417. The 100 now goes out only when the body is about to be
   // read (RequestContext.continueBody); other expectations are ignored, as
   // nginx and HAProxy do (RFC 9110 10.1.1 allows either).
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => hooks.handle(req, res, true));
-  server.on('checkExpectation', hooks.handle);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+  server.on('checkExpectation', handle);
   return server;
 }
 

@@ -1,8 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
- * Why a connection ended before it became a request. Bounded: the refusal kinds the listeners tell apart, plus
- * `tls_handshake` for any other handshake failure.
+ * Why a connection ended before it became a request, or was cut for abuse (an HTTP/2 flood, too deep a pipeline).
+ * Bounded: the refusal kinds the listeners tell apart, plus `tls_handshake` for any other handshake failure.
  */
 export const REFUSALS = [
   'plaintext_on_tls',
@@ -16,6 +16,7 @@ export const REFUSALS = [
   'tls_handshake',
   'bad_h2_preface',
   'h2_protocol_error',
+  'pipeline_overflow',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
@@ -27,7 +28,8 @@ export function createListenerMetrics(register: Registry) {
       help:
         'Client connections closed before any request, by listener and reason (plaintext_on_tls, tls_on_plaintext, ' +
         'unknown_server_name, no_client_certificate, bad_client_certificate, tls_version, no_common_protocol, ' +
-        'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error).',
+        'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error, pipeline_overflow); the last two ' +
+        'may come after requests, for abuse.',
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),
