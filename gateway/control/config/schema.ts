@@ -97,7 +97,8 @@ export const ConfigSchema = Type.Object(
           default: 60000,
           description:
             'An HTTP/1.1 client must send the whole request within this, or gets 408. An HTTP/2 stream is bounded ' +
-            "by its upstream's timeouts instead: a body still coming when one runs out gets 408 too (default 60000).",
+            "by its upstream's timeouts instead: a body still coming when one runs out gets 408 too; a body the " +
+            "gateway reads whole first (the token endpoint's, the guard's JSON) must come within this (default 60000).",
         }),
         max_connections: Type.Integer({
           minimum: 0,

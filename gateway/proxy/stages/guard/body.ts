@@ -1,4 +1,5 @@
 import type { RequestContext } from '../../context.ts';
+import { wholeBodyDeadline } from '../body-deadline.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
@@ -10,11 +11,12 @@ export function isJson(ctx: RequestContext): boolean {
 
 /**
  * Reads a body of known, bounded length whole (the caller checked
- * Content-Length against max_inspect_bytes). Resolves undefined when the
- * client goes away first: the data plane records that request when its
- * response closes.
+ * Content-Length against max_inspect_bytes). Resolves 'left' when the client
+ * goes away first (the data plane records that request when its response
+ * closes), 'timeout' when an HTTP/2 body is not in within
+ * proxy.request_timeout_ms (body-deadline.ts).
  */
-export function readBody(ctx: RequestContext, length: number): Promise<Buffer | undefined> {
+export function readBody(ctx: RequestContext, length: number): Promise<Buffer | 'left' | 'timeout'> {
   const req = ctx.req;
   ctx.continueBody();
   return new Promise((resolve) => {
@@ -24,15 +26,18 @@ export function readBody(ctx: RequestContext, length: number): Promise<Buffer | 
       chunks.push(c);
       size += c.length;
     };
-    const finish = (ok: boolean) => {
+    const finish = (result: 'ok' | 'left' | 'timeout') => {
+      cancelDeadline();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
       req.off('error', onClose);
-      resolve(ok ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) : undefined);
+      if (result !== 'ok') return resolve(result);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onEnd = () => finish(size <= length);
-    const onClose = () => finish(false);
+    const onEnd = () => finish(size <= length ? 'ok' : 'left');
+    const onClose = () => finish('left');
+    const cancelDeadline = wholeBodyDeadline(ctx, () => finish('timeout'));
     req.on('data', onData);
     req.once('end', onEnd);
     req.once('close', onClose);

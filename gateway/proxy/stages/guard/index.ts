@@ -96,7 +96,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
 
   const inspectBody = async (ctx: RequestContext, length: number): Promise<void | false> => {
     const buf = await readBody(ctx, length);
-    if (buf === undefined) return false; // the client left; the data plane records the request
+    if (buf === 'left') return false; // the data plane records the request
+    if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
     ctx.body = buf;
     ctx.bytesIn = buf.length;
     let doc: unknown;

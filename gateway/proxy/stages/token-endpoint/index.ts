@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../../errors.ts';
 import { authState, type AuthState } from '../authenticate/metrics.ts';
 import type { Runtime } from '../../runtime.ts';
 import { issueToken } from './issue.ts';
+import { wholeBodyDeadline } from '../body-deadline.ts';
 import type { TokensConfig } from './schema.ts';
 
 const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="tollgate"' };
@@ -39,16 +40,22 @@ function jwks(runtime: Runtime, memo: { version: number; body: string }): string
   return memo.body;
 }
 
-/** The body, at most `max` bytes; undefined when larger (the caller answers 413); null when the client left. */
-function readBody(ctx: RequestContext, max: number): Promise<string | undefined | null> {
+/**
+ * The body, at most `max` bytes; undefined when larger (the caller answers 413); null when the client left;
+ * 'timeout' when an HTTP/2 body is not in within proxy.request_timeout_ms (body-deadline.ts).
+ */
+function readBody(ctx: RequestContext, max: number): Promise<string | undefined | null | 'timeout'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const req = ctx.req;
     ctx.continueBody();
+    // Resolving twice is a no-op: whichever comes first decides.
+    const cancelDeadline = wholeBodyDeadline(ctx, () => resolve('timeout'));
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
+        cancelDeadline();
         req.removeAllListeners('data');
         req.resume();
         resolve(undefined);
@@ -57,12 +64,14 @@ function readBody(ctx: RequestContext, max: number): Promise<string | undefined 
       chunks.push(c);
     });
     req.once('end', () => {
+      cancelDeadline();
       ctx.bytesIn = size;
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
     req.once('error', reject);
-    // Resolving twice is a no-op, so a close after the end changes nothing.
+    // A close after the end changes nothing.
     req.once('close', () => {
+      cancelDeadline();
       if (!req.complete) resolve(null);
     });
   });
@@ -106,6 +115,7 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
   const declared = Number(ctx.headers['content-length'] ?? 0);
   const body = declared > tokens.max_request_bytes ? undefined : await readBody(ctx, tokens.max_request_bytes);
   if (body === null) return;
+  if (body === 'timeout') return void fail(ctx, state, 'GW_ERR_REQUEST_TIMEOUT');
   if (body === undefined) {
     fail(ctx, state, 'GW_ERR_BODY_TOO_LARGE', CLOSE);
     return;
