@@ -11,6 +11,7 @@ let gw: TestGateway;
 let echo: TestUpstream;
 let raw: RawUpstream;
 let trailing: RawUpstream;
+let doubled: RawUpstream;
 
 const HOPPY_RESPONSE = [
   'HTTP/1.1 200 OK',
@@ -53,12 +54,26 @@ const TRAILING_RESPONSE = [
   '',
 ].join('\r\n');
 
+// Fields Node's HTTP/2 calls single-value (Content-Type, Location), each on two lines: an HTTP/2 client got a 502
+// for the first, and no answer at all for the second (the 502's own head failed on the Location left behind).
+const DOUBLED_RESPONSE = [
+  'HTTP/1.1 200 OK',
+  'Content-Type: text/plain',
+  'Content-Type: text/html',
+  'Location: /a',
+  'Location: /b',
+  'Content-Length: 2',
+  '',
+  'ok',
+].join('\r\n');
+
 const HOPS = ['x-up-hop', 'x-up-hop-2', 'proxy-authenticate', 'upgrade', 'http2-settings', 'trailer'];
 
 before(async () => {
   echo = await startUpstream('echo');
   raw = await startRawUpstream((socket) => socket.write(HOPPY_RESPONSE));
   trailing = await startRawUpstream((socket) => socket.write(TRAILING_RESPONSE));
+  doubled = await startRawUpstream((socket) => socket.write(DOUBLED_RESPONSE));
   const target = { targets: [{ url: echo.url }] };
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
@@ -80,6 +95,7 @@ before(async () => {
         ],
       },
       { name: 'trailing', routes: [{ paths: ['/trailing'] }], upstream: { targets: [{ url: trailing.url }] } },
+      { name: 'doubled', routes: [{ paths: ['/doubled'] }], upstream: { targets: [{ url: doubled.url }] } },
       {
         name: 'hoppy',
         upstream: { targets: [{ url: raw.url }] },
@@ -103,6 +119,7 @@ after(async () => {
   await echo?.close();
   await raw?.close();
   await trailing?.close();
+  await doubled?.close();
 });
 
 /** Headers the echo upstream received. */
@@ -185,6 +202,25 @@ test("an upstream's hop-by-hop trailers are dropped; its others reach an HTTP/2 
   assert.equal(got.trailers['x-sum'], '42');
   for (const name of ['upgrade', 'keep-alive', 'connection']) assert.equal(got.trailers[name], undefined, name);
   assert.equal((await h2Request(gw.port('h2c'), '/plain', undefined)).status, 200, 'the gateway serves on');
+});
+
+test('a field an upstream sent twice reaches an HTTP/2 client twice, as HTTP/1.1, single-value or not', async (t) => {
+  const h1 = await send(gw.url, '/doubled');
+  assert.equal(h1.status, 200);
+  const lines = (name: string, raw: string[]) =>
+    raw.filter((_, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === name);
+  assert.deepEqual(lines('location', h1.rawHeaders), ['/a', '/b']);
+  const session = h2Connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  t.after(() => session.close());
+  const raw = await new Promise<string[]>((resolve, reject) => {
+    const stream = session.request({ ':path': '/doubled' });
+    stream.on('response', (_h, _flags, rawHeaders: string[]) => resolve(rawHeaders));
+    stream.on('error', reject);
+    stream.resume();
+  });
+  assert.deepEqual(lines(':status', raw), ['200']);
+  assert.deepEqual(lines('content-type', raw), ['text/plain', 'text/html']);
+  assert.deepEqual(lines('location', raw), ['/a', '/b']);
 });
 
 test('X-Forwarded-For is appended with the client address; -Proto and -Host are set, not trusted', async () => {

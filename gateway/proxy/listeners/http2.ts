@@ -63,6 +63,9 @@ export function createHttp2Server(
       // Node counts pairs, not bytes; the byte bound is max_header_list_bytes. Browsers split Cookie into
       // one field per cookie on HTTP/2, so Node's 128 would refuse some of them.
       maxHeaderListPairs: 1024,
+      // An HTTP/1.1 upstream may send a header Node calls single-value (Content-Type, Location) on two lines; they go
+      // on as sent, as to an HTTP/1.1 client. Node's default refused the head: a 502, or no answer at all.
+      strictSingleValueFields: false,
       Http2ServerRequest: countingHttp2Request(h2),
       Http2ServerResponse: Response,
     },
