@@ -1,4 +1,4 @@
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, ClientSessionOptions } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { InspectedBody } from './forward-body.ts';
@@ -110,7 +110,10 @@ export class H2cDispatcher {
     const h2 = loadHttp2().connect(this.#origin, {
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxHeaderListSize: this.#options.maxHeaderBytes, enablePush: false },
-    });
+      // A field on two lines (a route's request_headers `add` of one the client sent) goes as to an HTTP/1.1 target;
+      // Node's default refuses a request with two of a field it calls single-value (User-Agent, Content-Type): a 502.
+      strictSingleValueFields: false,
+    } as ClientSessionOptions);
     const session: Session = { h2, settled: false, active: 0, idle: undefined, ping: undefined };
     if (this.#options.ping !== undefined) session.ping = new PingCheck(session, this.#options.ping);
     this.#sessions.push(session);
