@@ -38,8 +38,11 @@ export function inTurn(handle: Handler, maxWaiting: number, overflow: (socket: S
     waiting.set(socket, count);
     res.once('socket', () => {
       waiting.set(socket, (waiting.get(socket) ?? 1) - 1);
-      // Node assigns it from the 'finish' of the response before; the stages start once that is over.
-      process.nextTick(handle, req, res, expectsContinue);
+      // Node assigns it from the 'finish' of the response before; the stages start once that is over (after that
+      // response's 'close'), unless the client has gone since: begun on a closed socket, it would never close.
+      process.nextTick(() => {
+        if (!socket.destroyed) handle(req, res, expectsContinue);
+      });
     });
   };
 }
