@@ -1,7 +1,8 @@
 /**
  * An upstream status past 599 is invalid (RFC 9110 15) and HTTP/2 cannot carry one: Node throws when asked to send
  * it. Through an h2c upstream (the gateway's own HTTP/2 client) and a refused WebSocket handshake, that exception was
- * thrown from an event handler and took the gateway down. Now the client gets 502 and the gateway serves on.
+ * thrown from an event handler and took the gateway down. Now the client gets 502 and the gateway serves on; an
+ * HTTP/1.1 client gets 502 too (it was given the status as sent), as nginx answers one.
  */
 import assert from 'node:assert/strict';
 import { connect as h2Connect } from 'node:http2';
@@ -10,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.ts';
 import { h2Request } from '../helpers/tls-client.ts';
+import { send } from '../helpers/http-client.ts';
 import { END_HEADERS, END_STREAM, FRAME, frame } from '../helpers/h2-frames.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
@@ -65,6 +67,7 @@ before(async () => {
         retries: 0,
       }),
       service('plain', [plain.url], [{ paths: ['/plain'] }]),
+      service('six-h1', [refusing.url], [{ paths: ['/six-h1'] }], { retries: 0 }),
     ],
   });
 });
@@ -103,4 +106,11 @@ test('a status past 599 from an h2c upstream or a WebSocket target is a 502 to a
   assert.equal((await h2Request(port, '/six/call', undefined)).status, 502);
   assert.equal(await webSocketOverH2(port, '/ws/chat'), 502);
   assert.equal((await h2Request(port, '/plain/after', undefined)).status, 200, 'and the gateway serves on');
+});
+
+test('a status past 599 from an HTTP/1.1 upstream is a 502 to every client, not passed on', async () => {
+  const h1 = await send(gw.url, '/six-h1/call');
+  assert.equal(h1.status, 502);
+  assert.equal(h1.json().code, 'GW_ERR_BAD_GATEWAY');
+  assert.equal((await h2Request(gw.port('h2c'), '/six-h1/call', undefined)).status, 502);
 });

@@ -188,6 +188,9 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200) return;
+    // Past 599 is no status (RFC 9110 15), and HTTP/2 cannot carry one: a bad gateway to every client, as nginx's.
+    const invalid = statusCode > 599 && new GatewayError('TOLLGATE_INVALID_STATUS', `invalid status ${statusCode}`);
+    if (invalid) return void controller.abort(invalid);
     this.responding = true;
     responseStarted(this.sentBody);
     this.phase.enter(this.upstream.bodyIdleTimeouts, performance.now());
