@@ -21,6 +21,24 @@ test('bodies carrying __proto__, constructor or prototype keys are rejected', ()
     assert.equal(control.current().version, 1);
   }));
 
+test('a body nested past 64 levels gets 400 saying so, not a stack overflow as a 500', () =>
+  withAdmin(async (call, control) => {
+    const deep = 100_000;
+    for (const raw of [
+      `{"services":${'['.repeat(deep)}${']'.repeat(deep)}}`,
+      `${'{"a":'.repeat(deep)}1${'}'.repeat(deep)}`,
+    ]) {
+      const res = await call('PUT', '/config', { raw });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 'GW_ERR_BAD_REQUEST');
+      assert.match(res.body.message, /^body nested deeper than 64 levels at \/(services|a)\//);
+    }
+    // 64 levels are read (the schema then refuses what they hold).
+    const ok = await call('PUT', '/config', { raw: `{"services":${'['.repeat(63)}${']'.repeat(63)}}` });
+    assert.doesNotMatch(ok.body.message ?? '', /nested deeper/);
+    assert.equal(control.current().version, 1);
+  }));
+
 test('malformed JSON gets 400 naming the problem', () =>
   withAdmin(async (call) => {
     const res = await call('PUT', '/config', { raw: '{"services": [' });

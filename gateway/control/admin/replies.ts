@@ -26,20 +26,27 @@ class BodyError extends Error {
   readonly statusCode = 400;
 }
 
+/** Deeper than any config or app document goes (a config nests ~8 levels); past it the body is refused. */
+const MAX_DEPTH = 64;
+
 /**
  * JSON.parse keeps `__proto__` as a plain own key, so one walk rejects all
- * three poisoning keys and names where they are. Iterative: a deeply nested
- * body must not overflow the stack.
+ * three poisoning keys and names where they are, and a body nested past
+ * MAX_DEPTH (whose validation and copies would overflow the stack: a 500
+ * rather than a 400 that says why). Iterative: a deeply nested body must not
+ * overflow the stack here.
  */
-export function findForbiddenKey(value: unknown): string | undefined {
-  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+function findBadKey(value: unknown): string | undefined {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: '', depth: 0 }];
   while (stack.length > 0) {
     const item = stack.pop()!;
     if (typeof item.value !== 'object' || item.value === null) continue;
+    if (item.depth === MAX_DEPTH) return `body nested deeper than ${MAX_DEPTH} levels at ${item.path}`;
     for (const key of Object.keys(item.value)) {
       const path = `${item.path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      if (FORBIDDEN_KEYS.has(key)) return path;
-      stack.push({ value: (item.value as Record<string, unknown>)[key], path });
+      if (FORBIDDEN_KEYS.has(key))
+        return `forbidden key at ${path}: __proto__, constructor and prototype are not allowed`;
+      stack.push({ value: (item.value as Record<string, unknown>)[key], path, depth: item.depth + 1 });
     }
   }
   return undefined;
@@ -53,9 +60,8 @@ function parseJsonBody(text: string): unknown {
   } catch (err) {
     throw new BodyError(`malformed JSON body: ${(err as Error).message}`);
   }
-  const forbidden = findForbiddenKey(value);
-  if (forbidden !== undefined)
-    throw new BodyError(`forbidden key at ${forbidden}: __proto__, constructor and prototype are not allowed`);
+  const bad = findBadKey(value);
+  if (bad !== undefined) throw new BodyError(bad);
   return value;
 }
 
