@@ -90,7 +90,7 @@ test('bodies that arrive in time are served, however long the answer takes after
   });
   assert.equal(guarded.status, 200);
   assert.equal(JSON.parse(guarded.body).method, 'POST');
-  // Bad credentials: scrypt-free 401, after the form came whole in time.
+  // Unknown credentials: 401, after the form came whole in time.
   const form = 'grant_type=client_credentials&client_id=nobody&client_secret=x';
   const token = await post('/oauth/token', 'application/x-www-form-urlencoded', form.length, form.slice(0, 10), {
     text: form.slice(10),
