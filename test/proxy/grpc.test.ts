@@ -154,6 +154,11 @@ test("a call's deadline holds through the gateway: DEADLINE_EXCEEDED, and the up
   );
 });
 
+test('a deadline past what a timer runs (30 days) is a deadline, not an instant DEADLINE_EXCEEDED', async () => {
+  const reply = await client.unary({ message: 'far' }, {}, 30 * 24 * 3600 * 1000);
+  assert.equal(reply.message, 'far');
+});
+
 test('a client-streaming call cancelled mid-upload cancels the upstream call, and is counted', async () => {
   const cancelled = servers.reduce((n, s) => n + s.cancelled, 0);
   const started = servers.reduce((n, s) => n + (s.calls.get('ClientStream') ?? 0), 0);

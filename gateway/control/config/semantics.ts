@@ -12,6 +12,7 @@ import { checkListeners as checkProxyListeners } from '../../proxy/listeners/sem
 import { checkStreams } from '../../proxy/streams/semantics.ts';
 import { checkHeaderOps } from '../../proxy/stages/request-headers/semantics.ts';
 import { checkSelfTargets } from '../../proxy/upstream/self-targets.ts';
+import { MAX_TIMER_MS } from '../../../shared/timer-limit.ts';
 
 function regexError(source: string): string | undefined {
   try {
@@ -47,6 +48,7 @@ export function checkSemantics(
   guard(() => checkListeners(config, err));
   guard(() => checkProxyListeners(config, err, env));
   guard(() => checkClientTimeouts(config, err));
+  guard(() => checkDurations(config, '', err));
   guard(() => checkTrustedProxies(config, err));
   guard(() => checkStreams(config, err, env));
   guard(() => checkSelfTargets(config, err));
@@ -79,6 +81,17 @@ function checkClientTimeouts(config: Config, err: Report): void {
       '/proxy/header_timeout_ms',
       `must be at most proxy.request_timeout_ms (${whole}): the head is part of the request`,
     );
+}
+
+/** Every `*_ms` setting, wherever it is: past what a timer runs, it would fire at once (MAX_TIMER_MS). */
+function checkDurations(value: unknown, path: string, err: Report): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, v] of Object.entries(value)) {
+    const at = `${path}/${key}`;
+    if (key.endsWith('_ms') && typeof v === 'number' && v > MAX_TIMER_MS)
+      err(at, `must be at most ${MAX_TIMER_MS} (24.8 days, the longest a timer runs; ${v} would fire at once)`);
+    else checkDurations(v, at, err);
+  }
 }
 
 function checkService(

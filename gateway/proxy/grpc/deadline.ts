@@ -1,5 +1,6 @@
 import type { RequestContext } from '../context.ts';
 import { formatGrpcTimeout } from './timeout.ts';
+import { MAX_TIMER_MS } from '../../../shared/timer-limit.ts';
 
 /**
  * Holds a gRPC call with a deadline (grpc-timeout) to it as it goes to a
@@ -19,5 +20,6 @@ export function armDeadline(
     return undefined;
   }
   headers['grpc-timeout'] = formatGrpcTimeout(leftMs);
-  return setTimeout(expired, leftMs);
+  // A client may ask for up to 99999999 hours; past what a timer runs (24.8 days) the gateway holds the call to that.
+  return setTimeout(expired, Math.min(leftMs, MAX_TIMER_MS));
 }
