@@ -108,7 +108,12 @@ export class OpenTunnel {
   readonly #resumeUpstream = (): void => void this.#upstreamSocket.resume();
   readonly #upstreamEnded = (): void => this.#end(CLOSE.goingAway, this.#draining ? 'shutdown' : 'upstream');
   readonly #upstreamBroke = (): void => this.#end(CLOSE.internalError, 'upstream_error');
-  readonly #clientEnded = (): void => void this.#upstreamSocket.end();
+  // A WebSocket has no half-close: a client that ended its side has gone once the upstream had the grace to answer
+  // (its close frame). An upstream that never ends its side held both connections until idle_timeout_ms.
+  readonly #clientEnded = (): void => {
+    this.#upstreamSocket.end();
+    cutIfStillOpen(this.#client);
+  };
 
   readonly #clientClosed = (): void => {
     const closed = this.#closed;
