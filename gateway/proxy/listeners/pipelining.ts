@@ -5,8 +5,9 @@
  * first until the one before is written. Served as they came, they would all
  * go upstream together and their answers pile up for a client that need never
  * read them: one connection writing 200,000 GETs without reading took a
- * gateway to 2 GB and then 100 s of CPU after the client had gone. So they are
- * served one at a time, in order, as nginx and HAProxy serve them.
+ * gateway to 2 GB, and kept a core busy for a minute and a half after the
+ * client had gone. So they are served one at a time, in order, as nginx and
+ * HAProxy serve them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
