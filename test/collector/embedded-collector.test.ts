@@ -19,9 +19,14 @@ import { EmbeddedStore } from '../../collector/embedded/store.ts';
 
 const HOUR_MS = 3_600_000;
 
+// Each test stops its collector before closing its store, in one after-hook: hooks run in order and one that throws
+// skips the rest, so a store closed under a running collector (or a failed rm) left the collector's loop, and with it
+// the whole test file, running for good.
+
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-collector-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A collector still running when this hook comes (hooks run in order) may write into the directory as it goes.
+  t.after(() => rm(dir, { recursive: true, force: true }).catch(() => undefined));
   return dir;
 }
 
@@ -66,12 +71,14 @@ test('counts every event of the single and the worker logs once, dead-letters ga
   await emitAll(join(dir, 'w0'), recent(50, { appId: 'beta' }));
   await emitAll(join(dir, 'w3'), recent(25, { appId: 'beta', service: 'search' }));
   const store = EmbeddedStore.open(join(dir, 'aggregates.sqlite'));
-  t.after(() => store.close());
   const register = new Registry();
   const collector = new EmbeddedCollector({ eventsDir: dir, store, pollIntervalMs: 10, batchRecords: 64 });
   registerCollectorMetrics(register, collector);
   await collector.start();
-  t.after(() => collector.stop());
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
 
   const done = await eventually(() => collector.stats.counted + collector.stats.deadLetters >= 577, 10_000);
   assert.ok(done, 'every record was consumed');
@@ -113,9 +120,11 @@ test('a late event from 30 hours ago lands in its own hour and day', async (t) =
   const lateMs = Date.now() - 30 * HOUR_MS;
   await emitAll(dir, [...recent(3), sampleEvent({ startMs: lateMs, appId: 'late' })]);
   const store = EmbeddedStore.open(':memory:');
-  t.after(() => store.close());
   const collector = new EmbeddedCollector({ eventsDir: dir, store });
-  t.after(() => collector.stop());
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
   await drain(collector);
   const lateHour = bucketStartMs('hour', lateMs);
   const rows = store.trafficRows({ granularity: 'hour', fromMs: lateHour, toMs: lateHour + HOUR_MS });
@@ -149,9 +158,11 @@ test('a restart after a crash between the store transaction and the log checkpoi
 
   await emitAll(dir, recent(7, { appId: 'after' }));
   const store = EmbeddedStore.open(dbPath);
-  t.after(() => store.close());
   const after = new EmbeddedCollector({ eventsDir: dir, store, batchRecords: 50 });
-  t.after(() => after.stop());
+  t.after(async () => {
+    await after.stop();
+    store.close();
+  });
   await drain(after);
   assert.equal(after.stats.counted, 7, 'only the new events were read');
   assert.equal(stored(store, 'hour'), 127);
@@ -162,8 +173,11 @@ test('stop waits for the batch in flight: what was counted is exactly what is st
   const dir = await tempDir(t);
   await emitAll(dir, recent(20_000));
   const store = EmbeddedStore.open(join(dir, 'aggregates.sqlite'));
-  t.after(() => store.close());
   const collector = new EmbeddedCollector({ eventsDir: dir, store, batchRecords: 100 });
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
   await collector.start();
   await eventually(() => collector.stats.batches > 2, 5000, 1);
   await collector.stop();
@@ -218,7 +232,6 @@ test('an idle collector waits for a write instead of polling, and counts the wri
   const dir = await tempDir(t);
   await emitAll(dir, recent(3));
   const store = EmbeddedStore.open(':memory:');
-  t.after(() => store.close());
   const collector = new EmbeddedCollector({ eventsDir: dir, store, pollIntervalMs: 10 });
   let passes = 0;
   const pollOnce = collector.pollOnce.bind(collector);
@@ -227,7 +240,10 @@ test('an idle collector waits for a write instead of polling, and counts the wri
     return pollOnce();
   };
   await collector.start();
-  t.after(() => collector.stop());
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
   assert.ok(await eventually(() => collector.stats.counted === 3));
   // The batch's checkpoint is fsynced after it is counted, then come IDLE_PASSES empty passes at 10 ms: under a
   // loaded disk that outlasted a fixed 300 ms wait. Waiting for passes to stop (200 ms without one) never does.
@@ -256,12 +272,14 @@ test('an idle collector waits for a write instead of polling, and counts the wri
 test('a collector that cannot watch its events directory keeps polling', async (t) => {
   const dir = await tempDir(t);
   const store = EmbeddedStore.open(':memory:');
-  t.after(() => store.close());
   // Not there yet: nothing to watch, so passes go on at the poll interval and find the log when it appears.
   const eventsDir = join(dir, 'later');
   const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10 });
   await collector.start();
-  t.after(() => collector.stop());
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
   await new Promise((r) => setTimeout(r, 400));
   await emitAll(eventsDir, recent(2));
   assert.ok(await eventually(() => stored(store, 'day') === 2, 1000, 5));
