@@ -2,12 +2,12 @@
 // queues more than proxy.max_pipelined_requests loses the connection; a WebSocket handshake or a CONNECT behind
 // requests still being answered waits for their answers (it used to end the process: ERR_HTTP_SOCKET_ASSIGNED).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { refusals } from '../helpers/metrics.ts';
+import { accept, handshake } from '../helpers/raw-websocket.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 let gw: TestGateway;
@@ -35,11 +35,7 @@ before(async () => {
     );
   });
   up.server.on('upgrade', (req, socket: Socket) => {
-    const accept = createHash('sha1')
-      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-      .digest('base64');
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n');
-    socket.write(`sec-websocket-accept: ${accept}\r\n\r\n`);
+    accept(req, socket);
     socket.pipe(socket);
   });
   gw = await startGateway({
@@ -113,10 +109,7 @@ test('more than max_pipelined_requests waiting closes the connection, before any
 });
 
 test('a WebSocket handshake pipelined behind a request waits for its answer, then tunnels', async () => {
-  const upgrade =
-    'GET /ws HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\nconnection: upgrade\r\n' +
-    'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
-  const { text } = await exchange(get('/first?delay=200') + upgrade, (t) => / 101 [\s\S]*\r\n\r\n/.test(t));
+  const { text } = await exchange(get('/first?delay=200') + handshake('/ws'), (t) => / 101 [\s\S]*\r\n\r\n/.test(t));
   assert.match(text, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nfirst:0HTTP\/1\.1 101 Switching Protocols\r\n/);
   assert.equal((await send(gw.url, '/after')).status, 200, 'the gateway serves on');
 });

@@ -2,13 +2,13 @@
 // end on, gives the upstream CLOSE_GRACE_MS to answer, then closes both. An upstream that never ended its own side
 // used to hold both connections open until the idle timeout (5 minutes by default).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { CLOSE_GRACE_MS } from '../../gateway/proxy/net/close-grace.ts';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
+import { accept, handshake } from '../helpers/raw-websocket.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -19,11 +19,7 @@ before(async () => {
   upstream = createServer((_req, res) => res.writeHead(426).end());
   // Accepts the handshake, echoes, and never ends its side: an end from the gateway is only noted.
   upstream.on('upgrade', (req, socket: Socket) => {
-    const accept = createHash('sha1')
-      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
-      .digest('base64');
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n');
-    socket.write(`sec-websocket-accept: ${accept}\r\n\r\n`);
+    accept(req, socket);
     const state = { ended: false, closed: false, socket };
     seen.push(state);
     socket.on('data', (d) => socket.write(d));
@@ -52,10 +48,7 @@ test('a client that ends its side without a close frame is gone: both connection
       head += d.toString('latin1');
       if (head.includes('\r\n\r\n')) resolve();
     });
-    socket.write(
-      'GET /ws HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\nconnection: upgrade\r\n' +
-        'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    socket.write(handshake('/ws'));
   });
   assert.match(head, /^HTTP\/1\.1 101 /);
   const clientClosed = new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now())));

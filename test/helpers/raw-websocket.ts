@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** A WebSocket handshake request for `path`, as a client writes it on a raw connection (RFC 6455's sample key). */
+export const handshake = (path: string): string =>
+  `GET ${path} HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\nconnection: upgrade\r\n` +
+  'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+/**
+ * Accepts a handshake on an upstream's 'upgrade' socket with a bare 101 and no WebSocket library behind it, so a test
+ * decides itself what the connection does after (echo, never end, ...).
+ */
+export function accept(req: IncomingMessage, socket: Socket): void {
+  const key = createHash('sha1')
+    .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+    .digest('base64');
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n');
+  socket.write(`sec-websocket-accept: ${key}\r\n\r\n`);
+}
