@@ -13,12 +13,14 @@ import {
 } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
-import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 
 let upstream: TestUpstream;
 let gw: TestGateway;
 let grpcLike: Http2Server;
+/** The gRPC server's streams that have closed, and how (their RST_STREAM code). */
+const grpcClosed: number[] = [];
 
 before(async () => {
   upstream = await startUpstream('early', (req: IncomingMessage, res: ServerResponse) => {
@@ -31,6 +33,7 @@ before(async () => {
   // A gRPC server that answers a call whole (message and status trailers) on its first bytes, reading no further.
   grpcLike = createH2cServer();
   grpcLike.on('stream', (stream) => {
+    stream.once('close', () => grpcClosed.push(stream.rstCode));
     stream.once('data', () => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'enough' }));
@@ -122,4 +125,9 @@ test('a gRPC call answered whole while its client still streams keeps its status
   const grpc = { 'content-type': 'application/grpc', te: 'trailers' };
   const call = await upload(session, '/early.Calls/Stream', 16 << 20, grpc);
   assert.deepEqual(call, { status: 200, text: '\0\0\0\0\0', ended: true, rstCode: 0, trailers: '0 enough' });
+  // The gateway's stream to the server had the rest of the body to send: it is let go once no more of it comes, where
+  // it stayed open before, holding its connection to the server for good.
+  const closed = grpcClosed.length;
+  const cancelled = await eventually(() => grpcClosed.length > closed, 5000);
+  assert.ok(cancelled, 'the stream to the gRPC server is closed');
 });

@@ -138,9 +138,17 @@ function closeUnfinished(this: Http2.ServerHttp2Stream): void {
   if (!this.endAfterHeaders && !this.readableEnded) setImmediate(closeIfUnfinished, this);
 }
 
+/**
+ * Node ends a closed stream only once its body has been read to the end, and a body whose reader had stopped (an
+ * upload whose upstream answered early) was never read further: the stream stayed, and a client that then closed its
+ * connection (GOAWAY) left the session waiting for it for good, its socket in CLOSE-WAIT. The stream is destroyed
+ * after its RST_STREAM: what is left of the body is dropped, and whoever still reads it learns so from its 'close'.
+ */
 function closeIfUnfinished(stream: Http2.ServerHttp2Stream): void {
+  if (stream.destroyed) return;
   // state asks nghttp2 whether the client's END_STREAM came (a body received whole, not all of it read).
-  if (!stream.closed && !stream.destroyed && stream.state.remoteClose !== 1) stream.close();
+  if (!stream.closed && stream.state.remoteClose !== 1) stream.close();
+  stream.destroy();
 }
 
 /**

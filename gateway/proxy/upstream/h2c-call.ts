@@ -70,7 +70,9 @@ export class H2cCall implements Dispatcher.DispatchController {
   }
 
   abort(reason: Error): void {
-    if (this.#done) return;
+    // A response that came whole before the request's body went (the target answered early, and did not reset the
+    // stream): the rest of the body goes nowhere now, and the stream is let go, or it held its connection for good.
+    if (this.#done) return void this.#stream.close(CANCEL);
     this.#reason = reason;
     this.#fail(reason);
     this.#stream.close(CANCEL);
