@@ -71,6 +71,7 @@ export function createHttp2Server(
     },
     (req, res) => {
       req.stream.on('wantTrailers', closeUnfinished);
+      req.stream.once('finish', closeEnded);
       hooks.handle(req, res);
     },
   );
@@ -136,6 +137,18 @@ function closeIdle(session: Http2.Http2Session): void {
  */
 function closeUnfinished(this: Http2.ServerHttp2Stream): void {
   if (!this.endAfterHeaders && !this.readableEnded) setImmediate(closeIfUnfinished, this);
+}
+
+/**
+ * A response with no body (204, 304, a HEAD's, an empty one) is its HEADERS frame alone, and asks for no trailers:
+ * the same is done once nghttp2 has sent that frame's END_STREAM, which 'finish' comes just before.
+ */
+function closeEnded(this: Http2.ServerHttp2Stream): void {
+  if (!this.endAfterHeaders && !this.readableEnded) setImmediate(closeIfEnded, this);
+}
+
+function closeIfEnded(stream: Http2.ServerHttp2Stream): void {
+  if (!stream.destroyed && stream.state.localClose === 1) closeIfUnfinished(stream);
 }
 
 /**
