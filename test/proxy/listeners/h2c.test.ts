@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect as h2Connect } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,4 +103,20 @@ test('an HTTP/2 header list over max_header_list_bytes gets 431, and the listene
   assert.equal((await h2Request(port, '/api/fits', undefined, { 'x-big': 'a'.repeat(10_000) })).status, 200);
   assert.equal((await h2Request(port, '/api/big', undefined, { 'x-big': 'a'.repeat(20_000) })).status, 431);
   assert.equal((await h2Request(port, '/api/after', undefined)).status, 200);
+});
+
+test('a Host that names another host than :authority is a 400 that reaches no upstream (RFC 9113 8.3.1)', async (t) => {
+  const session = h2Connect(`http://127.0.0.1:${gw.port('internal')}`);
+  t.after(() => session.destroy());
+  const ask = (headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      const req = session.request({ ':path': '/api/authority', ...headers });
+      req.on('response', (h) => resolve(Number(h[':status'])));
+      req.on('error', reject);
+      req.resume();
+    });
+  const seen = upstream.seen.length;
+  assert.equal(await ask({ ':authority': 'api.test', host: 'other.test' }), 400, 'routing and upstream read one host');
+  assert.equal(upstream.seen.length, seen, 'nothing reached the upstream');
+  assert.equal(await ask({ ':authority': 'api.test', host: 'API.test' }), 200, 'the same host, in another case');
 });
