@@ -128,6 +128,6 @@ test('a gRPC call answered whole while its client still streams keeps its status
   // The gateway's stream to the server had the rest of the body to send: it is let go once no more of it comes, where
   // it stayed open before, holding its connection to the server for good.
   const closed = grpcClosed.length;
-  const cancelled = await eventually(() => grpcClosed.length > closed, 5000);
-  assert.ok(cancelled, 'the stream to the gRPC server is closed');
+  const letGo = await eventually(() => grpcClosed.length > closed, 5000);
+  assert.ok(letGo, 'the stream to the gRPC server is closed');
 });

@@ -24,7 +24,9 @@ before(async () => {
       }),
     refused: () => undefined,
   });
-  server.on('session', (s: Http2Session) => sessions.add(s).size);
+  server.on('session', (s: Http2Session) => {
+    sessions.add(s);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });

@@ -71,7 +71,7 @@ export function createHttp2Server(
     },
     (req, res) => {
       req.stream.on('wantTrailers', closeUnfinished);
-      req.stream.once('finish', closeEnded);
+      req.stream.on('finish', closeEnded); // 'finish' comes once; on() spares once()'s wrapper per request
       hooks.handle(req, res);
     },
   );
