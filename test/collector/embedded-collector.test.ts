@@ -19,9 +19,17 @@ import { EmbeddedStore } from '../../collector/embedded/store.ts';
 
 const HOUR_MS = 3_600_000;
 
-// Each test stops its collector before closing its store, in one after-hook: hooks run in order and one that throws
-// skips the rest, so a store closed under a running collector (or a failed rm) left the collector's loop, and with it
-// the whole test file, running for good.
+/**
+ * Stops `collector` before closing its `store`, in one after-hook: hooks run in order and one that throws skips the
+ * rest, so a store closed under a running collector (or a failed rm) left the collector's loop, and with it the whole
+ * test file, running for good.
+ */
+function stopsAfter(t: { after(fn: () => Promise<void>): void }, collector: EmbeddedCollector, store: EmbeddedStore) {
+  t.after(async () => {
+    await collector.stop();
+    store.close();
+  });
+}
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-collector-'));
@@ -75,10 +83,7 @@ test('counts every event of the single and the worker logs once, dead-letters ga
   const collector = new EmbeddedCollector({ eventsDir: dir, store, pollIntervalMs: 10, batchRecords: 64 });
   registerCollectorMetrics(register, collector);
   await collector.start();
-  t.after(async () => {
-    await collector.stop();
-    store.close();
-  });
+  stopsAfter(t, collector, store);
 
   const done = await eventually(() => collector.stats.counted + collector.stats.deadLetters >= 577, 10_000);
   assert.ok(done, 'every record was consumed');
@@ -121,10 +126,7 @@ test('a late event from 30 hours ago lands in its own hour and day', async (t) =
   await emitAll(dir, [...recent(3), sampleEvent({ startMs: lateMs, appId: 'late' })]);
   const store = EmbeddedStore.open(':memory:');
   const collector = new EmbeddedCollector({ eventsDir: dir, store });
-  t.after(async () => {
-    await collector.stop();
-    store.close();
-  });
+  stopsAfter(t, collector, store);
   await drain(collector);
   const lateHour = bucketStartMs('hour', lateMs);
   const rows = store.trafficRows({ granularity: 'hour', fromMs: lateHour, toMs: lateHour + HOUR_MS });
@@ -159,10 +161,7 @@ test('a restart after a crash between the store transaction and the log checkpoi
   await emitAll(dir, recent(7, { appId: 'after' }));
   const store = EmbeddedStore.open(dbPath);
   const after = new EmbeddedCollector({ eventsDir: dir, store, batchRecords: 50 });
-  t.after(async () => {
-    await after.stop();
-    store.close();
-  });
+  stopsAfter(t, after, store);
   await drain(after);
   assert.equal(after.stats.counted, 7, 'only the new events were read');
   assert.equal(stored(store, 'hour'), 127);
@@ -174,10 +173,7 @@ test('stop waits for the batch in flight: what was counted is exactly what is st
   await emitAll(dir, recent(20_000));
   const store = EmbeddedStore.open(join(dir, 'aggregates.sqlite'));
   const collector = new EmbeddedCollector({ eventsDir: dir, store, batchRecords: 100 });
-  t.after(async () => {
-    await collector.stop();
-    store.close();
-  });
+  stopsAfter(t, collector, store);
   await collector.start();
   await eventually(() => collector.stats.batches > 2, 5000, 1);
   await collector.stop();
@@ -240,10 +236,7 @@ test('an idle collector waits for a write instead of polling, and counts the wri
     return pollOnce();
   };
   await collector.start();
-  t.after(async () => {
-    await collector.stop();
-    store.close();
-  });
+  stopsAfter(t, collector, store);
   assert.ok(await eventually(() => collector.stats.counted === 3));
   // The batch's checkpoint is fsynced after it is counted, then come IDLE_PASSES empty passes at 10 ms: under a
   // loaded disk that outlasted a fixed 300 ms wait. Waiting for passes to stop (200 ms without one) never does.
@@ -276,10 +269,7 @@ test('a collector that cannot watch its events directory keeps polling', async (
   const eventsDir = join(dir, 'later');
   const collector = new EmbeddedCollector({ eventsDir, store, pollIntervalMs: 10 });
   await collector.start();
-  t.after(async () => {
-    await collector.stop();
-    store.close();
-  });
+  stopsAfter(t, collector, store);
   await new Promise((r) => setTimeout(r, 400));
   await emitAll(eventsDir, recent(2));
   assert.ok(await eventually(() => stored(store, 'day') === 2, 1000, 5));
