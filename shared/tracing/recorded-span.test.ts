@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createTraceState, type SpanContext, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { hrTimeOf, randomIds, SpanRecorder } from './recorded-span.ts';
+import { hrTimeOf, randomIds, randomTraceparent, SpanRecorder } from './recorded-span.ts';
 
 function recorder() {
   const ended: ReadableSpan[] = [];
@@ -52,6 +52,16 @@ test('random ids: 32 and 16 lowercase hex digits, never repeated, across many re
   // 960,000 digits, 60,000 of each expected: a pool read wrong (zeros, or the same bytes twice) would skew this.
   assert.equal(digits.size, 16);
   for (const [digit, count] of digits) assert.ok(Math.abs(count - 60_000) < 3_000, `digit ${digit}: ${count}`);
+});
+
+test("random traceparents: an unsampled root's, version 00, flags 00, ids fresh in each", () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 5_000; i++) {
+    const traceparent = randomTraceparent();
+    const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(traceparent) ?? assert.fail(traceparent);
+    assert.ok(!seen.has(m[1]) && !seen.has(m[2]), `traceparent ${i} repeats an id drawn before`);
+    seen.add(m[1]).add(m[2]);
+  }
 });
 
 test('times: epoch milliseconds to [seconds, nanoseconds], the end as the SDK reads a TimeInput, the duration', () => {

@@ -12,14 +12,19 @@ import {
   type SpanContext,
   SpanKind,
   SpanStatusCode,
-  trace,
 } from '@opentelemetry/api';
 import type { TracingSdk } from '../../../shared/tracing/sdk.ts';
-import { randomIds, ZERO_SPAN, ZERO_TRACE } from '../../../shared/tracing/recorded-span.ts';
+import {
+  randomTraceparent,
+  spanIdOfTraceparent,
+  ZERO_SPAN,
+  ZERO_TRACE,
+} from '../../../shared/tracing/recorded-span.ts';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
 import { addKnownHeaderNames } from '../upstream/undici.ts';
 import type { StreamConnection } from '../streams/connection.ts';
+import { UnsampledSpan } from './unsampled-span.ts';
 
 /** What the request path needs of tracing while it is on (tracing/runtime.ts keeps it on the Runtime). */
 export type RequestTracing = Pick<TracingSdk, 'sampled' | 'startSpan'>;
@@ -71,13 +76,9 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
   const parent = trustsIncoming(ctx) ? remoteParent(ctx.headers.traceparent, ctx.headers.tracestate) : undefined;
   // Not sampled: a context to pass on (flags 00), and no SDK span at all, nor its name and attributes.
   if (!tracing.sampled(parent)) {
-    const ids = randomIds();
-    ctx.span = trace.wrapSpanContext({
-      traceId: parent?.traceId ?? ids.traceId,
-      spanId: ids.spanId,
-      traceFlags: 0,
-      traceState: parent?.traceState,
-    });
+    const fresh = randomTraceparent();
+    const traceparent = parent === undefined ? fresh : `00-${parent.traceId}-${spanIdOfTraceparent(fresh)}-00`;
+    ctx.span = new UnsampledSpan(traceparent, parent?.traceState);
     return ctx.span;
   }
   const method = ctx.req.method ?? 'GET';
@@ -120,9 +121,8 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
   }
   // An unsampled request's attempt is unsampled too, and nothing records either: its traceparent names the server
   // span, as a proxy that makes no client spans would.
-  if (!server.isRecording()) {
-    const sc = server.spanContext();
-    setContextHeaders(headers, `00-${sc.traceId}-${sc.spanId}-00`, sc.traceState?.serialize());
+  if (server instanceof UnsampledSpan) {
+    setContextHeaders(headers, server.traceparent, server.traceState?.serialize());
     return undefined;
   }
   const attributes: Attributes = {
