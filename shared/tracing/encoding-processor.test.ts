@@ -14,7 +14,13 @@ import { BatchEncoder } from './span-encoder.ts';
 const resource = resourceFromAttributes({ 'service.name': 'tollgate' });
 const scope = { name: 'tollgate', version: '1' };
 
-function setUp(options: { maxQueue: number; batchSize: number; delayMs: number; maxBytes?: number }) {
+function setUp(options: {
+  maxQueue: number;
+  batchSize: number;
+  delayMs: number;
+  maxBytes?: number;
+  encodeEvery?: number;
+}) {
   const sent: { batch: SerializedBatch; done: (result: ExportResult) => void }[] = [];
   const counts: SpanCounts = { exported: 0, dropped: 0, failed: 0 };
   const queue = new ExportQueue(options.maxQueue, counts);
@@ -66,7 +72,8 @@ test('a batch goes out when it holds batchSize spans, as the bytes the SDK would
 });
 
 test('a request goes out at maxBytes, short of a batch: receivers limit the size they take', () => {
-  const { sent, span, ended } = setUp({ maxQueue: 100, batchSize: 512, delayMs: 60_000, maxBytes: 10_000 });
+  const options = { maxQueue: 100, batchSize: 512, delayMs: 60_000, maxBytes: 10_000, encodeEvery: 1 };
+  const { sent, span, ended } = setUp(options);
   span('a', `/${'x'.repeat(4000)}`);
   span('b', `/${'x'.repeat(4000)}`);
   assert.equal(sent.length, 0, '8 KB so far');
@@ -75,6 +82,23 @@ test('a request goes out at maxBytes, short of a batch: receivers limit the size
   assert.equal(sent[0].batch.count, 3);
   assert.deepEqual(Buffer.from(sent[0].batch.bytes), Buffer.from(ProtobufTraceSerializer.serializeRequest(ended)!));
   assert.ok(sent[0].batch.bytes.length > 10_000);
+});
+
+test('spans are encoded 32 at a time, each request still closed at maxBytes: nothing goes out before the 32nd', () => {
+  const { sent, span, ended } = setUp({ maxQueue: 100, batchSize: 512, delayMs: 60_000, maxBytes: 10_000 });
+  for (let i = 0; i < 31; i++) span(`s${i}`, `/${'x'.repeat(4000)}`);
+  assert.equal(sent.length, 0, '31 spans held, ~124 KB, none encoded yet');
+  span('s31', `/${'x'.repeat(4000)}`);
+  assert.deepEqual(
+    sent.map((s) => s.batch.count),
+    Array(10).fill(3),
+    'encoded in one go: a request of three past each 10,000 bytes, two spans left in the next',
+  );
+  for (const [i, { batch }] of sent.entries())
+    assert.deepEqual(
+      Buffer.from(batch.bytes),
+      Buffer.from(ProtobufTraceSerializer.serializeRequest(ended.slice(3 * i, 3 * i + 3))!),
+    );
 });
 
 test('a batch that does not fill goes out delayMs after its first span', async () => {
