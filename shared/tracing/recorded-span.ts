@@ -104,7 +104,21 @@ const NO_EVENTS: TimedEvent[] = [];
 const NO_LINKS: Link[] = [];
 const UNSET: SpanStatus = { code: 0 };
 
-export class RecordedSpan implements Span, ReadableSpan {
+/** The parts of a Span that record events, links and exceptions: the gateway records none, and keeps the shape. */
+export abstract class SpanWithoutEvents {
+  addEvent(): this {
+    return this;
+  }
+  addLink(): this {
+    return this;
+  }
+  addLinks(): this {
+    return this;
+  }
+  recordException(_exception: Exception): void {}
+}
+
+export class RecordedSpan extends SpanWithoutEvents implements Span, ReadableSpan {
   name: string;
   readonly kind: SpanKind;
   readonly startTime: HrTime;
@@ -134,6 +148,7 @@ export class RecordedSpan implements Span, ReadableSpan {
     startMs: number,
     attributes: Attributes,
   ) {
+    super();
     this.#context = context;
     this.parentSpanContext = parent;
     this.name = name;
@@ -165,17 +180,6 @@ export class RecordedSpan implements Span, ReadableSpan {
     if (!this.ended) this.name = name;
     return this;
   }
-  /** The gateway records no events or links: these keep the API's shape and do nothing. */
-  addEvent(): this {
-    return this;
-  }
-  addLink(): this {
-    return this;
-  }
-  addLinks(): this {
-    return this;
-  }
-  recordException(_exception: Exception): void {}
   isRecording(): boolean {
     return !this.ended;
   }
