@@ -4,8 +4,8 @@
  * request goes to the exporter's thread when it holds `batchSize` spans or `maxBytes` bytes, or `delayMs` after its
  * first span.
  * Spans are encoded `encodeEvery` at a time (32 by default), not each as it ends: at 1% sampling, a span's encoding
- * ran a few times a second, on code and data the 99 other requests had pushed out of the CPU's caches, and took
- * ~25 µs of the ~75 µs a sampled request's tracing cost (~13 µs at 100%); 32 in a row share those misses
+ * ran a few times a second, most likely on code and data the 99 other requests had pushed out of the CPU's caches,
+ * and took ~25 µs of the ~75 µs a sampled request's tracing cost (~13 µs at 100%); 32 in a row share that
  * (docs/decisions/0012-tracing.md).
  * The SDK's BatchSpanProcessor instead keeps every span until its batch fills, then serializes all of them at once:
  * on the proxy thread that was a pause per batch and spans old enough to be moved out of V8's young generation
