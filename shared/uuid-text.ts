@@ -5,7 +5,8 @@ export const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart
 
 /** Text positions of a UUID's 16 bytes' hex pairs; the dashes between stay put. */
 export const UUID_HEX_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
-const HEX_CODES = Buffer.from(HEX.join(''), 'latin1');
+/** The two lowercase hex digits of byte `b` as character codes, at `b << 1` and `(b << 1) + 1`. */
+export const HEX_CODES = Buffer.from(HEX.join(''), 'latin1');
 
 /**
  * The canonical text of the 16 bytes at bytes[offset], written into `text`

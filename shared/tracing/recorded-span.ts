@@ -20,7 +20,7 @@ import type {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
-import { RandomPool } from '../uuid-text.ts';
+import { HEX_CODES, RandomPool } from '../uuid-text.ts';
 
 export const ZERO_TRACE = '0'.repeat(32);
 export const ZERO_SPAN = '0'.repeat(16);
@@ -38,7 +38,6 @@ const TRACEPARENT_LENGTH = 55;
 const PER_TEXT = 10;
 const ID_BYTES = 24;
 const template = Buffer.from('00-00000000000000000000000000000000-0000000000000000-00'.repeat(PER_TEXT), 'latin1');
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 let text = '';
 let next = 0;
 export function randomTraceparent(): string {
@@ -59,11 +58,11 @@ function writeIds(bytes: Uint8Array, from: number, to: number): void {
   if (allZero(bytes, from, 16)) bytes[from + 15] = 1;
   if (allZero(bytes, from + 16, 8)) bytes[from + 23] = 1;
   for (let k = 0; k < ID_BYTES; k++) {
-    const b = bytes[from + k];
+    const hex = bytes[from + k] << 1;
     // The trace id's 32 digits start at 3, the span id's 16 at 36, after a dash.
     const o = to + 3 + 2 * k + (k < 16 ? 0 : 1);
-    template[o] = HEX_DIGITS[b >> 4];
-    template[o + 1] = HEX_DIGITS[b & 15];
+    template[o] = HEX_CODES[hex];
+    template[o + 1] = HEX_CODES[hex + 1];
   }
 }
 
