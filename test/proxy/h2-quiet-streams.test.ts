@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { FRAME, frame, getHeaderBlock, rawH2 } from '../helpers/h2-frames.ts';
+import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { END_HEADERS, END_STREAM, FRAME, frame, getHeaderBlock, rawH2 } from '../helpers/h2-frames.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -94,6 +94,37 @@ test('a client that stops answering with a stream open is given up, its upstream
   session.destroy();
   for (const s of sockets) s.destroy();
   relay.close();
+});
+
+test('a client that sent GOAWAY and answers PINGs keeps its quiet stream to the end', async () => {
+  const session = h2connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  const req = session.request({ ':path': '/slow' });
+  await new Promise((resolve) => req.once('response', resolve));
+  session.close(); // GOAWAY; /slow is then quiet for a second, longer than keep_alive_ms + ping_timeout_ms
+  let text = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (text += c));
+  await new Promise((resolve, reject) => req.on('end', resolve).on('error', reject));
+  assert.equal(text, 'ab');
+});
+
+test('a client that sent GOAWAY, then stopped answering with a stream open, is given up all the same', async () => {
+  // GOAWAY from a client closes its session (Node: session.closed) while its streams go on; it is still a client
+  // that may vanish, so its quiet connection is sent a PING like any other.
+  const raw = await rawH2(gw.port('h2c'));
+  await raw.send(frame(FRAME.HEADERS, END_STREAM | END_HEADERS, 1, getHeaderBlock('/hang-after-goaway')));
+  await eventually(() => seen.some((e) => e.path === '/hang-after-goaway'));
+  const noError = Buffer.alloc(8); // last stream 0, NO_ERROR
+  await raw.send(frame(FRAME.GOAWAY, 0, 0, noError));
+  const stoppedAt = performance.now();
+  const giveUp = setTimeout(() => raw.socket.destroy(), 10_000);
+  await raw.closed;
+  clearTimeout(giveUp);
+  const tookMs = performance.now() - stoppedAt;
+  assert.ok(tookMs < 3000, `closed after ${Math.round(tookMs)} ms (keep_alive_ms 300, a PING unanswered for 300)`);
+  const entry = seen.find((e) => e.path === '/hang-after-goaway')!;
+  await eventually(() => entry.cancelled !== undefined);
+  assert.equal(entry.cancelled, true, 'the upstream request was cancelled');
 });
 
 /** A frame's header announcing `length` bytes of payload, which are to follow. */

@@ -88,11 +88,11 @@ export function createHttp2Server(
     const preface = err.code === 'ERR_HTTP2_ERROR' && /client magic|preface/i.test(err.message);
     hooks.refused(preface ? 'bad_h2_preface' : 'h2_protocol_error');
   });
-  server.setTimeout(proxy.keep_alive_ms, (session?: Http2.Http2Session) => {
-    if (session !== undefined) quiet(session, proxy.keep_alive_ms, limits.ping_timeout_ms);
-  });
   server.on('session', (session: Http2.Http2Session) => {
     session.once('close', () => stopQuietTimer(session));
+    // Asked of each session, not of the server: Node's server-wide timeout says nothing of a closing session (a
+    // client's GOAWAY), so one whose client then vanished with a stream open was held for good.
+    session.setTimeout(proxy.keep_alive_ms, () => quiet(session, proxy.keep_alive_ms, limits.ping_timeout_ms));
     watchIdle(session, proxy.keep_alive_ms);
   });
   return server;
@@ -180,17 +180,32 @@ function stopQuietTimer(session: Http2.Http2Session): void {
  * whose client would otherwise get GOAWAY and reconnect after every quiet spell): it is sent a PING, and a client that
  * does not answer within `pingTimeoutMs` is gone (a host down, a network that dropped the flow), so its connection is
  * destroyed, ending its requests as clients that left; their upstream calls are cancelled. Node tells of a quiet
- * session once: the next quiet spell is asked for again, with `quietMs` counted from the last activity.
+ * session once: the next quiet spell is asked for again, with `quietMs` counted from the last activity. A session
+ * closing (a client's GOAWAY, or the gateway's) is asked too: its streams go on, and its client may vanish as well.
  */
 function quiet(session: Http2.Http2Session, quietMs: number, pingTimeoutMs: number): void {
-  if (session.closed || session.destroyed) return;
+  if (session.destroyed) return;
   if (!(openStreams(session) > 0)) return void closeIdle(session);
   session.setTimeout(quietMs, () => quiet(session, quietMs, pingTimeoutMs));
   const timer = setTimeout(() => session.destroy(), pingTimeoutMs).unref();
-  const sent = session.ping((error) => {
-    if (error === null) clearTimeout(timer);
+  if (!ping(session, () => clearTimeout(timer))) clearTimeout(timer);
+}
+
+/**
+ * A PING, `answered` called on its ACK; false if none could be sent. Node's ping() sends none once a session is
+ * closing (it calls back at once, cancelled), though HTTP/2 allows PINGs until the connection ends: a closing
+ * session is pinged through its handle, which is what ping() calls (not sent should Node move it one day).
+ */
+function ping(session: Http2.Http2Session, answered: () => void): boolean {
+  if (!session.closed)
+    return session.ping((error) => {
+      if (error === null) answered();
+    });
+  type Handle = { ping?(payload: undefined, callback: (ack: boolean) => void): boolean };
+  const sent = sessionInternal<Handle>(session, 'kHandle')?.ping?.(undefined, (ack) => {
+    if (ack) answered();
   });
-  if (!sent) clearTimeout(timer);
+  return sent === true;
 }
 
 /**
