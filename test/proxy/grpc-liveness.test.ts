@@ -1,21 +1,24 @@
 // An upstream that hangs in the middle of a call (its process stopped: its kernel still acknowledges TCP, so nothing
 // resets) is found by an HTTP/2 PING it does not answer (upstream.pool.ping_interval_ms), and the call ends with
 // UNAVAILABLE; without it the call would wait for its own timeouts, here an hour. A real grpc-js server in a process
-// of its own, stopped with SIGSTOP.
+// of its own, stopped with SIGSTOP, also after it began a graceful stop (GOAWAY, its calls left to finish).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 import { eventsWhere } from '../helpers/events.ts';
 
 let server: ChildProcess;
+let port: number;
 let gw: TestGateway;
 let client: ReturnType<typeof echoClient>;
 
 /** The example gRPC server in a child process, on a free port: its port once it listens. */
-function startServerProcess(): Promise<number> {
-  server = spawn(process.execPath, ['gateway/examples/grpc/server.ts', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServerProcess(on = 0): Promise<number> {
+  server = spawn(process.execPath, ['gateway/examples/grpc/server.ts', String(on)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     server.stdout!.on('data', (chunk: Buffer) => {
@@ -28,7 +31,7 @@ function startServerProcess(): Promise<number> {
 }
 
 before(async () => {
-  const port = await startServerProcess();
+  port = await startServerProcess();
   gw = await startGateway({
     listeners: [{ name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
@@ -71,6 +74,24 @@ test('a stream whose upstream stops answering ends UNAVAILABLE within the PING s
   const [event] = await eventsWhere(gw, (e) => e.service === 'echo' && !e.interim && e.grpcStatus === 14);
   assert.ok(event, 'the call is counted with its status');
   // The lost connection is gone; the resumed server answers on a new one.
+  const unary = await client.unary({ message: 'again' });
+  assert.equal(unary.message, 'again');
+});
+
+test('one that began a graceful stop (GOAWAY, calls left to run) and then hangs is found all the same', async () => {
+  const pending = client.serverStream({ message: 'closing', repeat: 2, delay_ms: 60_000 });
+  await sleep(500);
+  server.kill('SIGTERM'); // GOAWAY: the gateway's connection is closing, the stream goes on
+  await sleep(200);
+  server.kill('SIGSTOP');
+  const stoppedAt = performance.now();
+  const { replies, error } = await pending;
+  const tookMs = performance.now() - stoppedAt;
+  assert.equal(replies.length, 1, 'the reply sent before the stop');
+  assert.equal(error?.code, 14, `UNAVAILABLE, got ${JSON.stringify(error)}`);
+  assert.ok(tookMs < 3000, `ended ${Math.round(tookMs)} ms after the stop`);
+  server.kill('SIGKILL');
+  await startServerProcess(port); // on the same port: the target the gateway knows
   const unary = await client.unary({ message: 'again' });
   assert.equal(unary.message, 'again');
 });

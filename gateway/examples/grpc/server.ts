@@ -137,4 +137,6 @@ export async function startEchoServer(port = 0, host = '127.0.0.1', options?: gr
 if (import.meta.main) {
   const server = await startEchoServer(Number(process.argv[2] ?? 50051), process.argv[3] ?? '127.0.0.1');
   console.log(`gRPC echo server on 127.0.0.1:${server.port}: helloworld.Greeter, helloworld.Echo, grpc.health.v1`);
+  // A graceful stop: GOAWAY on each connection, the calls under way finished, then exit.
+  process.once('SIGTERM', () => void server.close());
 }

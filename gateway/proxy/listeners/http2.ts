@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Config } from '../../control/config/schema.ts';
 import type { Refusal } from './metrics.ts';
 import type { ListenerConfig } from './schema.ts';
+import { pingSession, sessionInternal } from '../net/h2-session.ts';
 
 /** Loaded on first use: a gateway without an HTTP/2 listener does not carry node:http2 (and node:tls) in memory. */
 const load = () => createRequire(import.meta.url)('node:http2') as typeof Http2;
@@ -188,24 +189,10 @@ function quiet(session: Http2.Http2Session, quietMs: number, pingTimeoutMs: numb
   if (!(openStreams(session) > 0)) return void closeIdle(session);
   session.setTimeout(quietMs, () => quiet(session, quietMs, pingTimeoutMs));
   const timer = setTimeout(() => session.destroy(), pingTimeoutMs).unref();
-  if (!ping(session, () => clearTimeout(timer))) clearTimeout(timer);
-}
-
-/**
- * A PING, `answered` called on its ACK; false if none could be sent. Node's ping() sends none once a session is
- * closing (it calls back at once, cancelled), though HTTP/2 allows PINGs until the connection ends: a closing
- * session is pinged through its handle, which is what ping() calls (not sent should Node move it one day).
- */
-function ping(session: Http2.Http2Session, answered: () => void): boolean {
-  if (!session.closed)
-    return session.ping((error) => {
-      if (error === null) answered();
-    });
-  type Handle = { ping?(payload: undefined, callback: (ack: boolean) => void): boolean };
-  const sent = sessionInternal<Handle>(session, 'kHandle')?.ping?.(undefined, (ack) => {
-    if (ack) answered();
+  const sent = pingSession(session, (answered) => {
+    if (answered) clearTimeout(timer);
   });
-  return sent === true;
+  if (!sent) clearTimeout(timer);
 }
 
 /**
@@ -215,17 +202,4 @@ function ping(session: Http2.Http2Session, answered: () => void): boolean {
  */
 function openStreams(session: Http2.Http2Session): number {
   return sessionInternal<{ streams?: Map<number, unknown> }>(session, 'state')?.streams?.size ?? Number.NaN;
-}
-
-const internalKeys = new Map<string, symbol>();
-
-/** What Node keeps on a session under the symbol so described (found once), or undefined should it move one day. */
-function sessionInternal<T>(session: Http2.Http2Session, description: string): T | undefined {
-  let key = internalKeys.get(description);
-  if (key === undefined) {
-    key = Object.getOwnPropertySymbols(session).find((s) => s.description === description);
-    if (key === undefined) return undefined;
-    internalKeys.set(description, key);
-  }
-  return (session as unknown as Record<symbol, T | undefined>)[key];
 }

@@ -1,4 +1,5 @@
 import type { ClientHttp2Session } from 'node:http2';
+import { pingSession } from '../net/h2-session.ts';
 
 /** What the PING check reads of an upstream HTTP/2 connection (h2c-dispatcher.ts's Session). */
 export interface PingedConnection {
@@ -80,10 +81,11 @@ export class PingCheck {
     const conn = this.#conn;
     const { timeoutMs } = this.#options;
     this.#pingedMs = nowMs;
-    const sent = conn.h2.ping((error) => {
+    // A connection the target is closing (its GOAWAY) with calls still on it is pinged too: it may hang as well.
+    const sent = pingSession(conn.h2, (answered) => {
       clearTimeout(this.#answer);
       this.#answer = undefined;
-      if (error === null) this.#quietSinceMs = performance.now();
+      if (answered) this.#quietSinceMs = performance.now();
     });
     if (!sent) return;
     this.#answer = setTimeout(() => {
