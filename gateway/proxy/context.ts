@@ -11,6 +11,7 @@ import type { Target } from './upstream/target.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
+import { clientAddressOf } from './listeners/proxy-protocol.ts';
 import type { Span } from '@opentelemetry/api';
 
 /** Counts the messages of a byte stream split anywhere (GrpcMessageCounter, websocket/frames.ts). */
@@ -175,7 +176,7 @@ export class RequestContext implements BalanceRequest {
     this.startMs = startMs;
     this.recorded = recorded;
     this.headers = req.headers;
-    this.clientIp = req.socket.remoteAddress ?? '';
+    this.clientIp = listener.proxy_protocol?.accept ? clientAddressOf(req.socket) : (req.socket.remoteAddress ?? '');
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
   }
 

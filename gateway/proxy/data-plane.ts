@@ -30,11 +30,11 @@ import type { CountingRequest } from './net/counting-request.ts';
 import { tlsVersionOf } from './net/tls-version.ts';
 import type { Identity } from '../control/apps/types.ts';
 import { StreamListeners } from './streams/listeners.ts';
+import { clientAddressOf } from './listeners/proxy-protocol.ts';
 
 /**
- * The longest stretch an apply holds the event loop before requests get a
- * turn. A slice ends after the step that crossed it: one upstream compared,
- * one service compiled, 500 routes put in the route table, or its sort.
+ * The longest stretch an apply holds the event loop before requests get a turn. A slice ends after the step that
+ * crossed it: one upstream compared, one service compiled, 500 routes put in the route table, or its sort.
  */
 const APPLY_SLICE_MS = 5;
 
@@ -112,7 +112,7 @@ export class DataPlane {
   private countRejected(code: ErrorCode, socket: Socket): void {
     this.metrics.gatewayErrors.inc({ code });
     this.snapshot?.unrouted.record(errors[code].status, 0);
-    this.events?.rejected(code, socket.remoteAddress ?? '', tlsVersionOf(socket));
+    this.events?.rejected(code, clientAddressOf(socket), tlsVersionOf(socket));
   }
 
   get current(): Snapshot {

@@ -17,6 +17,9 @@ export const REFUSALS = [
   'bad_h2_preface',
   'h2_protocol_error',
   'pipeline_overflow',
+  'untrusted_proxy',
+  'bad_proxy_header',
+  'proxy_header_timeout',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
@@ -28,8 +31,9 @@ export function createListenerMetrics(register: Registry) {
       help:
         'Client connections closed before any request, by listener and reason (plaintext_on_tls, tls_on_plaintext, ' +
         'unknown_server_name, no_client_certificate, bad_client_certificate, tls_version, no_common_protocol, ' +
-        'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error, pipeline_overflow); the last two ' +
-        'may come after requests, for abuse.',
+        'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error, pipeline_overflow, ' +
+        'untrusted_proxy, bad_proxy_header, proxy_header_timeout); h2_protocol_error and pipeline_overflow may ' +
+        'come after requests, for abuse.',
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),

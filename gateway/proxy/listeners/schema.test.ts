@@ -80,6 +80,7 @@ test('every listener mistake is named at its path', () => {
       { name: 'b', listen: '127.0.0.1:18443', tls: { certificates: [main] }, protocols: ['h2c', 'h2c'] },
       { name: 'c', listen: '127.0.0.1:18444', hsts: {}, redirect_https: {} },
       { name: 'd', listen: '127.0.0.1:18445', tls: { certificates: [main] }, redirect_https: {} },
+      { name: 'e', listen: '127.0.0.1:18446', proxy_protocol: { accept: true } },
     ],
   });
   assert.deepEqual(errors, [
@@ -91,6 +92,8 @@ test('every listener mistake is named at its path', () => {
     '/listeners/2/protocols: h2c is cleartext HTTP/2; over TLS it is h2 (chosen by ALPN)',
     '/listeners/3/hsts: browsers ignore Strict-Transport-Security sent over plain HTTP; needs tls',
     "/listeners/4/redirect_https: would send a TLS listener's clients to https, where they already are",
+    '/listeners/5/proxy_protocol/accept: needs trusted_proxies: only a load balancer listed there may say who the ' +
+      'client is',
   ]);
 });
 

@@ -212,6 +212,21 @@ export const ListenerSchema = Type.Object(
       }),
     ),
     http2: Http2Schema,
+    proxy_protocol: Type.Optional(
+      Type.Object(
+        {
+          accept: Type.Boolean({
+            default: false,
+            description:
+              'Every connection starts with a PROXY protocol header (v1 or v2) from a load balancer in front, ' +
+              'whose client address is then the client of every request on it (IP lists, limits, ' +
+              'X-Forwarded-For, access events); only peers in `trusted_proxies` may send one, others are closed ' +
+              '(default false). Changes take effect on restart.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -64,5 +64,10 @@ export function checkListeners(config: Config, err: Report, env: NodeJS.ProcessE
     }
     if (listener.hsts?.preload && !(listener.hsts.include_subdomains && listener.hsts.max_age_s >= 31536000))
       err(`${at}/hsts/preload`, 'the preload list takes only include_subdomains with a max_age_s of a year or more');
+    if (listener.proxy_protocol?.accept && (config.trusted_proxies ?? []).length === 0)
+      err(
+        `${at}/proxy_protocol/accept`,
+        'needs trusted_proxies: only a load balancer listed there may say who the client is',
+      );
   });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { listenAt } from '../../../shared/listen.ts';
+import { compileCidrs, type CidrMatcher } from '../net/cidr.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
@@ -14,6 +15,7 @@ import { createHttp2Server } from './http2.ts';
 import type { Refusal } from './metrics.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
+import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
 import { TlsListener } from './tls.ts';
 
@@ -58,6 +60,8 @@ interface Running {
 export class ProxyListeners {
   readonly #running: Running[] = [];
   readonly #metrics: GatewayMetrics;
+  /** Who may send a PROXY header to a listener that accepts one (`trusted_proxies`, as of the last config). */
+  #trusted: CidrMatcher;
   readonly #log: Logger;
 
   constructor(
@@ -68,6 +72,7 @@ export class ProxyListeners {
     log: Logger,
   ) {
     this.#metrics = metrics;
+    this.#trusted = compileCidrs(config.trusted_proxies ?? []);
     this.#log = log;
     const proxyListener: ListenerConfig = {
       name: PROXY_LISTENER,
@@ -115,7 +120,10 @@ export class ProxyListeners {
     let tls: TlsListener | undefined;
     if (listener.tls) {
       tls = new TlsListener(listener.tls as ListenerTls, protocols, {
-        secured: (socket, protocol) => (protocol === 'h2' ? http2 : http1)!.emit('connection', socket),
+        secured: (socket, protocol) => {
+          if (listener.proxy_protocol?.accept) carryClientAddress(socket);
+          (protocol === 'h2' ? http2 : http1)!.emit('connection', socket);
+        },
         handshake: (version, protocol) => this.#metrics.listeners.handshakes.inc({ listener: name, version, protocol }),
         refused,
       });
@@ -128,6 +136,21 @@ export class ProxyListeners {
       }, proxy.header_timeout_ms);
     } else {
       outer = (http1 ?? http2)!;
+    }
+    if (listener.proxy_protocol?.accept) {
+      // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
+      // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
+      const inner = outer;
+      const resumes = inner !== tls?.server && inner !== http2;
+      outer = createProxyProtocolFront(
+        () => this.#trusted,
+        proxy.header_timeout_ms,
+        refused,
+        (socket) => {
+          inner.emit('connection', socket);
+          if (resumes) socket.resume();
+        },
+      );
     }
     // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
     // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
@@ -149,6 +172,7 @@ export class ProxyListeners {
 
   /** A new config: each TLS listener takes its new certificates and settings; address and protocol changes wait. */
   update(config: Config): void {
+    this.#trusted = compileCidrs(config.trusted_proxies ?? []);
     const byName = new Map(config.listeners.map((l) => [l.name, l]));
     for (const r of this.#running) {
       if (r.config.name === PROXY_LISTENER) continue;

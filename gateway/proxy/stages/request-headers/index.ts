@@ -4,6 +4,7 @@ import type { RequestContext } from '../../context.ts';
 import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
 import { viaEntries, viaEntry } from '../via/index.ts';
+import { clientAddressOf } from '../../listeners/proxy-protocol.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
@@ -90,7 +91,9 @@ export const requestHeaders: RouteStage = {
       const h = endToEnd(ctx.req.headers);
       const xff = h['x-forwarded-for'];
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
-      const peer = unmapIp(ctx.req.socket.remoteAddress ?? '');
+      const peer = unmapIp(
+        ctx.listener.proxy_protocol?.accept ? clientAddressOf(ctx.req.socket) : (ctx.req.socket.remoteAddress ?? ''),
+      );
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
       h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
       const host = ctx.req.headers.host;
