@@ -178,10 +178,13 @@ export class ProxyListeners {
       if (r.config.name === PROXY_LISTENER) continue;
       const next = byName.get(r.config.name);
       byName.delete(r.config.name);
-      if (next === undefined || next.listen !== r.config.listen || !sameData(next.protocols, r.config.protocols)) {
+      // Its connections' PROXY headers are read or not by the listener as it started: its requests read them alike.
+      const started =
+        next !== undefined && next.listen === r.config.listen && sameData(next.protocols, r.config.protocols);
+      if (!started || !sameData(next.proxy_protocol, r.config.proxy_protocol)) {
         this.#log.warn(
           { listener: r.config.name },
-          'a listener removed, moved or given other protocols changes on restart',
+          'a listener removed, moved, or given other protocols or PROXY protocol changes on restart',
         );
         continue;
       }

@@ -182,6 +182,30 @@ test('a peer outside trusted_proxies is closed before it can say anything; a slo
   }
 });
 
+test('proxy_protocol turned off by a reload changes nothing until restart: the header names the client', async () => {
+  const config = (accept: boolean, paths: string[]) => ({
+    trusted_proxies: ['127.0.0.1'],
+    listeners: [{ name: 'lb', listen: '127.0.0.1:0', ...(accept ? { proxy_protocol: { accept } } : {}) }],
+    services: [{ name: 'api', routes: [{ paths }], upstream: { targets: [{ url: upstream.url }] } }],
+  });
+  const lb = await startGateway(config(true, ['/before']));
+  try {
+    lb.writeConfig(config(false, ['/before', '/after']));
+    const reloaded = await eventually(
+      async () => {
+        const r = await exchange(await behind(lb.port('lb'), v1('198.51.100.20')), get('/after'));
+        return r.startsWith('HTTP/1.1 200') ? r : undefined;
+      },
+      10000,
+      100,
+    );
+    assert.ok(reloaded, 'the reload applied');
+    assert.equal(xffOf(reloaded)['x-forwarded-for'], '198.51.100.20');
+  } finally {
+    await lb.close();
+  }
+});
+
 test('HAProxy in front (send-proxy-v2): the client HAProxy saw is the client', {
   skip: !HAPROXY && process.env.CI !== 'true' && 'needs haproxy (TOLLGATE_TEST_HAPROXY): npm run services:up',
   timeout: 30000,
