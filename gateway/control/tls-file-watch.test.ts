@@ -31,6 +31,24 @@ test(
   },
 );
 
+test("a listener's and a TLS-terminating stream's certificates, client CA and CRL are watched, with no service", () => {
+  const tls = (n: string) => ({
+    certificates: [{ cert: `/${n}.pem`, key: `/${n}.key` }],
+    client_certificates: { ca: `/${n}-ca.pem`, crl: `/${n}.crl` },
+  });
+  const raw = { listeners: [{ name: 'l', tls: tls('l') }], streams: [{ name: 's', tls: tls('s') }, { name: 't' }] };
+  assert.deepEqual(tlsFilePaths(raw).sort(), [
+    '/l-ca.pem',
+    '/l.crl',
+    '/l.key',
+    '/l.pem',
+    '/s-ca.pem',
+    '/s.crl',
+    '/s.key',
+    '/s.pem',
+  ]);
+});
+
 function watched(files: string[], checkMs = CHECK_MS) {
   const calls: string[][] = [];
   const stop = watchTlsFiles(

@@ -1,24 +1,25 @@
 import { statSync } from 'node:fs';
 import { configPath } from './config/base-dir.ts';
 
+type ClientFiles = { ca?: unknown; crl?: unknown };
+
 /**
  * The TLS files a config names, each once: `tls.ca_file`, `cert_file`, `key_file` of every service's and canary
- * group's upstream, and each listener's certificate, key and client CA files (relative ones resolved as
- * validation resolves them).
+ * group's upstream, and each listener's and TLS-terminating stream's certificate, key, client CA and CRL
+ * files (relative ones resolved as validation resolves them).
  */
 export function tlsFilePaths(raw: unknown): string[] {
   const paths = new Set<string>();
-  const listeners = (raw as { listeners?: unknown } | undefined)?.listeners;
-  if (Array.isArray(listeners)) {
-    for (const listener of listeners as {
-      tls?: { certificates?: unknown; client_certificates?: { ca?: unknown } };
-    }[]) {
-      const tls = listener?.tls;
-      if (tls === undefined || tls === null || typeof tls !== 'object') continue;
-      const files = Array.isArray(tls.certificates) ? (tls.certificates as { cert?: unknown; key?: unknown }[]) : [];
-      for (const c of files) for (const f of [c?.cert, c?.key]) if (typeof f === 'string') paths.add(configPath(f));
-      if (typeof tls.client_certificates?.ca === 'string') paths.add(configPath(tls.client_certificates.ca));
-    }
+  const config = raw as { listeners?: unknown; streams?: unknown } | undefined;
+  // A stream that terminates TLS holds a listener's `tls`.
+  const holders = [config?.listeners, config?.streams].flatMap((list) => (Array.isArray(list) ? list : []));
+  for (const holder of holders as { tls?: { certificates?: unknown; client_certificates?: ClientFiles } }[]) {
+    const tls = holder?.tls;
+    if (tls === undefined || tls === null || typeof tls !== 'object') continue;
+    const files = Array.isArray(tls.certificates) ? (tls.certificates as { cert?: unknown; key?: unknown }[]) : [];
+    for (const c of files) for (const f of [c?.cert, c?.key]) if (typeof f === 'string') paths.add(configPath(f));
+    for (const f of [tls.client_certificates?.ca, tls.client_certificates?.crl])
+      if (typeof f === 'string') paths.add(configPath(f));
   }
   const add = (upstream: unknown) => {
     const tls = (upstream as { tls?: Record<string, unknown> } | undefined)?.tls;
@@ -28,8 +29,10 @@ export function tlsFilePaths(raw: unknown): string[] {
     }
   };
   const services = (raw as { services?: unknown } | undefined)?.services;
-  if (!Array.isArray(services)) return [];
-  for (const svc of services as { upstream?: unknown; canary?: { groups?: unknown } }[]) {
+  for (const svc of (Array.isArray(services) ? services : []) as {
+    upstream?: unknown;
+    canary?: { groups?: unknown };
+  }[]) {
     add(svc?.upstream);
     const groups = svc?.canary?.groups;
     if (Array.isArray(groups)) for (const g of groups as { upstream?: unknown }[]) add(g?.upstream);

@@ -1,7 +1,7 @@
 // Test certificates made with the openssl CLI (Node has no API to issue X.509
 // certificates): a CA, and leaves it signs with the names and validity a test asks for.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Issued {
@@ -140,4 +140,30 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
     dir,
   );
   return { cert, key };
+}
+
+/**
+ * A CRL from `ca` revoking `revoked` (leaves `issue` made), valid for `days`, in `dir`/`name`.pem: each is revoked
+ * in the database `issue` kept for it, and the list is made from those entries.
+ */
+export function revocationList(dir: string, ca: Issued, revoked: Issued[], name = 'crl', days = 30): string {
+  const db = join(dir, `${name}.db`);
+  mkdirSync(db, { recursive: true });
+  let index = '';
+  for (const leaf of revoked) {
+    const own = leaf.cert.replace(/\.pem$/, '.db');
+    const revokedAlready = readFileSync(join(own, 'index.txt'), 'utf8').startsWith('R');
+    if (!revokedAlready)
+      openssl(['ca', '-config', join(own, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key, '-revoke', leaf.cert], dir);
+    index += readFileSync(join(own, 'index.txt'), 'utf8');
+  }
+  writeFileSync(join(db, 'index.txt'), index);
+  writeFileSync(
+    join(db, 'ca.cnf'),
+    ['[ca]', 'default_ca = tg', '[tg]', `database = ${db}/index.txt`, 'default_md = sha256'].join('\n'),
+  );
+  const out = join(dir, `${name}.pem`);
+  const args = ['ca', '-gencrl', '-config', join(db, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key];
+  openssl([...args, '-crldays', String(days), '-out', out], dir);
+  return out;
 }

@@ -24,6 +24,7 @@ function createContext(options: SecureContextOptions): SecureContext {
 export interface ListenerPem {
   certificates: { cert: string; key: string }[];
   ca?: string;
+  crl?: string;
 }
 
 /**
@@ -108,11 +109,17 @@ export function checkListenerTls(
     const problem = ca !== undefined ? certificatesProblem(ca) : undefined;
     if (problem) fail(`${at}/client_certificates/ca`, `${client.ca}: ${problem}`);
     else pem.ca = ca;
+    if (client.crl !== undefined) {
+      const crl = read(client.crl, `${at}/client_certificates/crl`);
+      if (crl !== undefined && !crl.includes('-----BEGIN X509 CRL-----'))
+        fail(`${at}/client_certificates/crl`, `${client.crl}: holds no PEM certificate revocation list (X509 CRL)`);
+      else pem.crl = crl;
+    }
   }
   if (!ok) return;
   try {
     // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
-    for (const c of pem.certificates) createContext(contextOptions(tls, c, pem.ca));
+    for (const c of pem.certificates) createContext(contextOptions(tls, c, pem));
   } catch (e) {
     fail(at, `OpenSSL refuses these settings: ${(e as Error).message}`);
     return;
@@ -133,15 +140,17 @@ export function listenerFilesSeen(
       seen(configPath(c.cert), tls.pem?.certificates[i]?.cert);
       seen(configPath(c.key), tls.pem?.certificates[i]?.key);
     });
-    if (tls.client_certificates) seen(configPath(tls.client_certificates.ca), tls.pem.ca);
+    const client = tls.client_certificates;
+    if (client) seen(configPath(client.ca), tls.pem.ca);
+    if (client?.crl !== undefined) seen(configPath(client.crl), tls.pem.crl);
   }
 }
 
-/** The options of one certificate's context: the listener's versions, ciphers and client CA with its files. */
+/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs with its files. */
 export function contextOptions(
   tls: ListenerTlsConfig,
   files: { cert: string; key: string },
-  ca: string | undefined,
+  { ca, crl }: { ca?: string; crl?: string },
 ): SecureContextOptions {
   return {
     cert: files.cert,
@@ -151,6 +160,7 @@ export function contextOptions(
     ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
     ...(tls.ecdh_curves !== undefined ? { ecdhCurve: tls.ecdh_curves } : {}),
     ...(ca !== undefined ? { ca } : {}),
+    ...(crl !== undefined ? { crl } : {}),
   };
 }
 
@@ -185,9 +195,9 @@ export class CertificateTable {
     if (pem === undefined) throw new Error('listener tls files were not loaded (validateConfig reads them)');
     this.rejectUnknown = tls.unknown_server_name === 'reject';
     this.served = [];
-    this.defaultOptions = contextOptions(tls, pem.certificates[0], pem.ca);
+    this.defaultOptions = contextOptions(tls, pem.certificates[0], pem);
     const contexts = pem.certificates.map((files, i) => {
-      const context = createContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem.ca));
+      const context = createContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem));
       const leaf = new X509Certificate(pemCertificates(files.cert)[0]);
       const names = namesOf(leaf);
       this.served.push({

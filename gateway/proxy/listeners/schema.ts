@@ -20,6 +20,13 @@ const CertificateSchema = Type.Object(
 const ClientCertificatesSchema = Type.Object(
   {
     ca: FilePath('PEM file of the CAs a client certificate must chain to.'),
+    crl: Type.Optional(
+      FilePath(
+        'PEM file of certificate revocation lists from those CAs: a certificate they revoke is refused as one from ' +
+          'another CA is. Every client certificate must then be covered by a CRL in the file, and one past its next ' +
+          'update fails them all, as with nginx ssl_crl. Changes apply on reload or when the file changes.',
+      ),
+    ),
     required: Type.Boolean({
       default: true,
       description:
