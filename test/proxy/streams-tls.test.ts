@@ -1,7 +1,7 @@
 // TLS on streams: terminated (TLS in, plain TCP out), passed through by the ClientHello's server name, and
 // originated towards a TLS target.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -200,3 +200,30 @@ test(
     assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="stalled",reason="connect_timeout"'), 1);
   },
 );
+
+test("a terminating stream's certificate files are watched: renewed ones serve the next connections", async () => {
+  const served = { cert: join(dir, 'served.pem'), key: join(dir, 'served.key') };
+  copyFileSync(front.cert, served.cert);
+  copyFileSync(front.key, served.key);
+  const watched = await startGateway({
+    proxy: { tls_files_check_ms: 100 },
+    streams: [
+      {
+        name: 'db',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [served] },
+        upstream: { targets: [{ url: `tcp://127.0.0.1:${plain.port}` }] },
+      },
+    ],
+  });
+  try {
+    assert.equal((await tlsRoundTrip(watched.port('db'), 'db.test', 'a')).subject, 'db.test');
+    const renewed = issue(dir, ca, { cn: 'db-renewed.test', dns: ['db.test'] });
+    copyFileSync(renewed.cert, served.cert);
+    copyFileSync(renewed.key, served.key);
+    const shown = async () => (await tlsRoundTrip(watched.port('db'), 'db.test', 'b')).subject;
+    assert.equal(await eventually(async () => (await shown()) === 'db-renewed.test', 5000), true);
+  } finally {
+    await watched.close();
+  }
+});
