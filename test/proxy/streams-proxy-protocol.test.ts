@@ -1,8 +1,7 @@
 // The PROXY protocol on streams: sent to targets (v1, v2), accepted from a trusted balancer in front, and
 // understood by HAProxy both ways.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +10,8 @@ import { eventually, startGateway, type TestGateway } from '../helpers/gateway.t
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
+import { skipWithoutHaproxy, startHaproxy } from '../helpers/haproxy.ts';
 import { received, roundTrip, tcpConnect, tcpServer, type TcpServer } from '../helpers/tcp.ts';
-
-const HAPROXY = process.env.TOLLGATE_TEST_HAPROXY;
 
 /** Answers each connection with its first line (the PROXY v1 header, when one came) once the client is done. */
 let firstLine: TcpServer;
@@ -126,33 +124,20 @@ test('accept: a peer outside trusted_proxies is closed; one that sends no header
 });
 
 test('HAProxy in front (send-proxy-v2) and behind (accept-proxy): both read what the other side wrote', {
-  skip: !HAPROXY && process.env.CI !== 'true' && 'needs haproxy (TOLLGATE_TEST_HAPROXY): npm run services:up',
+  skip: skipWithoutHaproxy,
   timeout: 30000,
 }, async (t) => {
   const [front, back] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-haproxy-'));
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'defaults',
-      '  mode tcp',
-      '  timeout connect 2s',
-      '  timeout client 10s',
-      '  timeout server 10s',
-      // Clients come in here; HAProxy tells the gateway's "behind" stream who they are.
-      `listen in_front`,
-      `  bind 127.0.0.1:${front}`,
-      `  server gw 127.0.0.1:${gw.port('behind')} send-proxy-v2`,
-      // The gateway's "v2" stream would send here: HAProxy reads its header and passes the client on in v1.
-      `listen behind`,
-      `  bind 127.0.0.1:${back} accept-proxy`,
-      `  server first_line 127.0.0.1:${firstLine.port} send-proxy`,
-      '',
-    ].join('\n'),
-  );
-  const haproxy: ChildProcess = spawn(HAPROXY ?? 'haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
-  t.after(() => haproxy.kill());
+  startHaproxy(t, mkdtempSync(join(tmpdir(), 'tollgate-haproxy-')), [
+    // Clients come in here; HAProxy tells the gateway's "behind" stream who they are.
+    `listen in_front`,
+    `  bind 127.0.0.1:${front}`,
+    `  server gw 127.0.0.1:${gw.port('behind')} send-proxy-v2`,
+    // The gateway's "v2" stream would send here: HAProxy reads its header and passes the client on in v1.
+    `listen behind`,
+    `  bind 127.0.0.1:${back} accept-proxy`,
+    `  server first_line 127.0.0.1:${firstLine.port} send-proxy`,
+  ]);
   // From 127.0.0.2 (all of 127/8 is loopback), so the address that arrives tells who passed it on.
   const fromElsewhere = (port: number, data: string) =>
     new Promise<string>((resolve, reject) => {

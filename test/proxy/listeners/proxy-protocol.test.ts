@@ -3,9 +3,8 @@
 // HTTP/1.1); IP lists and X-Forwarded-For see it; a peer outside trusted_proxies, a connection without a header
 // and one whose header does not come in time are closed and counted. HAProxy (send-proxy-v2) in front too.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as h2connect } from 'node:http2';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +14,11 @@ import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventsWhere } from '../../helpers/events.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { refusals } from '../../helpers/metrics.ts';
+import { skipWithoutHaproxy, startHaproxy } from '../../helpers/haproxy.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { headerV2 } from '../../../gateway/proxy/streams/proxy-protocol.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
-const HAPROXY = process.env.TOLLGATE_TEST_HAPROXY;
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-pp-'));
 const ca = makeCa(dir);
 const cert = issue(dir, ca, { cn: 'gw.test', dns: ['gw.test'] });
@@ -103,14 +102,7 @@ test('h2c and TLS (HTTP/1.1 and h2 by ALPN) read the header first, then speak as
   const h2 = h2connect('http://gw.test', {
     createConnection: () => connectAfter(gw.port('plain'), v1('198.51.100.8')),
   });
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = h2.request({ ':path': '/h2c' });
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (text += c));
-    req.on('end', () => resolve(text));
-    req.on('error', reject);
-  });
+  const body = await h2Text(h2, '/h2c');
   h2.close();
   assert.equal((JSON.parse(body) as Echo).headers['x-forwarded-for'], '198.51.100.8');
 
@@ -124,14 +116,7 @@ test('h2c and TLS (HTTP/1.1 and h2 by ALPN) read the header first, then speak as
       assert.equal(xffOf(answer)['x-forwarded-for'], '198.51.100.9');
     } else {
       const session = h2connect('https://gw.test', { createConnection: () => secure });
-      const text = await new Promise<string>((resolve, reject) => {
-        const req = session.request({ ':path': '/tls-h2' });
-        let t = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => (t += c));
-        req.on('end', () => resolve(t));
-        req.on('error', reject);
-      });
+      const text = await h2Text(session, '/tls-h2');
       session.close();
       assert.equal((JSON.parse(text) as Echo).headers['x-forwarded-for'], '198.51.100.9');
     }
@@ -139,6 +124,18 @@ test('h2c and TLS (HTTP/1.1 and h2 by ALPN) read the header first, then speak as
   const events = await eventsWhere(gw, (e) => e.clientIp === '198.51.100.9', 2);
   assert.deepEqual(events.map((e) => e.protocol).sort(), ['h2', 'http/1.1']);
 });
+
+/** The body of a GET of `path` on an HTTP/2 connection. */
+function h2Text(session: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':path': path });
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (text += c));
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
+}
 
 /** A socket that has sent `header`, handed to an HTTP/2 client as its connection. */
 function connectAfter(port: number, header: string): Socket {
@@ -207,27 +204,15 @@ test('proxy_protocol turned off by a reload changes nothing until restart: the h
 });
 
 test('HAProxy in front (send-proxy-v2): the client HAProxy saw is the client', {
-  skip: !HAPROXY && process.env.CI !== 'true' && 'needs haproxy (TOLLGATE_TEST_HAPROXY): npm run services:up',
+  skip: skipWithoutHaproxy,
   timeout: 30000,
 }, async (t) => {
   const front = await freePort();
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'defaults',
-      '  mode tcp',
-      '  timeout connect 2s',
-      '  timeout client 10s',
-      '  timeout server 10s',
-      'listen in_front',
-      `  bind 127.0.0.1:${front}`,
-      `  server gw 127.0.0.1:${gw.port('plain')} send-proxy-v2`,
-      '',
-    ].join('\n'),
-  );
-  const haproxy: ChildProcess = spawn(HAPROXY ?? 'haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
-  t.after(() => haproxy.kill());
+  startHaproxy(t, dir, [
+    'listen in_front',
+    `  bind 127.0.0.1:${front}`,
+    `  server gw 127.0.0.1:${gw.port('plain')} send-proxy-v2`,
+  ]);
   // From 127.0.0.2 (all of 127/8 is loopback), so the address that arrives tells who passed it on.
   const viaHaproxy = () =>
     new Promise<string>((resolve, reject) => {
