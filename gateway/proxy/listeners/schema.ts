@@ -27,6 +27,13 @@ const ClientCertificatesSchema = Type.Object(
           'update fails them all, as with nginx ssl_crl. Changes apply on reload or when the file changes.',
       ),
     ),
+    forward_details: Type.Boolean({
+      default: false,
+      description:
+        'Requests over a connection with a verified client certificate carry X-Forwarded-Client-Cert upstream (as ' +
+        'Envoy writes it: its SHA-256 hash, subject, URI and DNS subjectAltNames) (default false). A header a ' +
+        'client sent itself is removed on every listener unless it comes from `trusted_proxies`.',
+    }),
     required: Type.Boolean({
       default: true,
       description:

@@ -5,6 +5,7 @@ import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
 import { viaEntries, viaEntry } from '../via/index.ts';
 import { clientAddressOf } from '../../listeners/proxy-protocol.ts';
+import { forwardClientCert, trustedProxies } from './client-cert.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
@@ -80,6 +81,8 @@ function lowerOps(ops: { add: Record<string, string>; set: Record<string, string
   return { add: lower(ops.add), set: lower(ops.set), remove: ops.remove.map((r) => r.toLowerCase()) };
 }
 
+const NO_PROXIES: readonly string[] = [];
+
 export const requestHeaders: RouteStage = {
   name: 'request-headers',
   scope: 'route',
@@ -87,6 +90,7 @@ export const requestHeaders: RouteStage = {
     const ops = lowerOps(route.config.request_headers);
     const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
     const via = viaEntries(route.snapshotConfig.proxy.via);
+    const trusted = trustedProxies(route.snapshotConfig.trusted_proxies ?? NO_PROXIES);
     return (ctx) => {
       const h = endToEnd(ctx.req.headers);
       const xff = h['x-forwarded-for'];
@@ -96,6 +100,7 @@ export const requestHeaders: RouteStage = {
       );
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
       h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
+      forwardClientCert(ctx, h, trusted);
       const host = ctx.req.headers.host;
       if (host) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;
