@@ -75,6 +75,14 @@ test('stream errors name the field', () => {
   ]);
   const tls = { targets: [target(1)], tls: { verify: false } };
   assert.deepEqual(errorsOf({ streams: [stream({ upstream: tls })] }), []);
+  const terminating = {
+    certificates: [{ cert: '/nowhere.pem', key: '/nowhere.key' }],
+    client_certificates: { ca: '/nowhere-ca.pem', forward_details: true },
+  };
+  const forwarded = errorsOf({ streams: [stream({ tls: terminating })] }).filter((e) => e.includes('forward'));
+  assert.deepEqual(forwarded, [
+    '/streams/0/tls/client_certificates/forward_details: a TCP stream has no HTTP headers to carry it',
+  ]);
 });
 
 test('a stream upstream takes one of targets, dns and discovery; its Consul block has no scheme', () => {

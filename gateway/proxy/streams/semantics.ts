@@ -45,6 +45,8 @@ function checkStream(stream: StreamConfig, at: string, config: Config, err: Repo
   if (stream.tls && stream.sni)
     err(`${at}/sni`, 'sni passes TLS through untouched, tls terminates it: a stream does one or the other');
   if (stream.tls) checkListenerTls(stream.tls as ListenerTls, `${at}/tls`, err, env);
+  if (stream.tls?.client_certificates?.forward_details)
+    err(`${at}/tls/client_certificates/forward_details`, 'a TCP stream has no HTTP headers to carry it');
   if (stream.upstream) checkStreamUpstream(stream.upstream, `${at}/upstream`, stream, err);
   const routes = new Map<string, number>();
   const serverNames = new Map<string, string>();
