@@ -160,10 +160,10 @@ export const ConfigSchema = Type.Object(
         tls_files_check_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 100 })], {
           default: 5000,
           description:
-            "How often the TLS files (upstreams' `tls.ca_file`, `cert_file`, `key_file`; listeners' certificates, " +
-            'keys and client CAs) are checked for a change on disk; files that changed and then held still ' +
-            'for one check are ' +
-            're-read as a reload does. 0 = only on a reload (default 5000). Read at start.',
+            "How often the TLS files (upstreams' `tls.ca_file`, `cert_file`, `key_file`; listeners' and TLS " +
+            "streams' certificates, keys, client CAs and CRLs) are checked for a change on disk; files that " +
+            'changed and then held still for one check are re-read as a reload does. 0 = only on a reload ' +
+            '(default 5000). Read at start.',
         }),
         release_memory_after_idle_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })], {
           default: 0,

@@ -114,9 +114,10 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     {
       schema: {
         summary:
-          "Reads the TLS files again (listeners' certificates and client CAs, upstreams' CA bundles and " +
-          'client certificates), as SIGHUP and the file watch do. New content is checked whole and serves new ' +
-          'connections (open ones keep theirs); content that is refused leaves the previous files serving.',
+          "Reads the TLS files again (listeners' and TLS streams' certificates, client CAs and CRLs, upstreams' " +
+          'CA bundles and client certificates), as SIGHUP and the file watch do. New content is checked whole and ' +
+          'serves new connections (open ones keep theirs); content that is refused leaves the previous files ' +
+          'serving.',
         tags: ['config'],
         response: { 200: VersionSummary, ...errorResponses(400, 503) },
       },
