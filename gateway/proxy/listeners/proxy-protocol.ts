@@ -3,13 +3,13 @@
  * a TLS passthrough balancer): each connection's header is read before anything else, only from a peer in
  * `trusted_proxies`, and the client address it names is the connection's client for every request on it (IP lists,
  * limits, X-Forwarded-For, access events), as nginx's `listen ... proxy_protocol` with `real_ip_header
- * proxy_protocol`. The header's parser is the TCP streams' (streams/proxy-protocol.ts).
+ * proxy_protocol`. The header's parser is the TCP streams' too (net/proxy-protocol.ts).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { CidrMatcher } from '../net/cidr.ts';
 import { unmapIp } from '../net/ip.ts';
-import { readPrefix } from '../streams/prefix.ts';
-import { parseHeader } from '../streams/proxy-protocol.ts';
+import { readPrefix } from '../net/prefix.ts';
+import { parseHeader } from '../net/proxy-protocol.ts';
 import type { Refusal } from './metrics.ts';
 
 const CLIENT = Symbol('tollgate.proxiedClient');

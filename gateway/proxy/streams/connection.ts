@@ -19,8 +19,8 @@ import { readClientHello } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
 import { streamLimits } from './limits.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
-import { readPrefix } from './prefix.ts';
-import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
+import { readPrefix } from '../net/prefix.ts';
+import { headerV1, headerV2, parseHeader } from '../net/proxy-protocol.ts';
 import { keepAlive, upstreamEndpoint } from './target-address.ts';
 
 /** What a connection needs of the stream listeners it came through. */

@@ -16,7 +16,7 @@ import { eventually, startGateway, type TestGateway } from '../../helpers/gatewa
 import { refusals } from '../../helpers/metrics.ts';
 import { skipWithoutHaproxy, startHaproxy } from '../../helpers/haproxy.ts';
 import { freePort } from '../../helpers/ports.ts';
-import { headerV2 } from '../../../gateway/proxy/streams/proxy-protocol.ts';
+import { headerV2 } from '../../../gateway/proxy/net/proxy-protocol.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-pp-'));
