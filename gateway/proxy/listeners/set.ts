@@ -2,7 +2,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
 import { listenAt } from '../../../shared/listen.ts';
-import { compileCidrs, type CidrMatcher } from '../net/cidr.ts';
+import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
@@ -72,7 +72,7 @@ export class ProxyListeners {
     log: Logger,
   ) {
     this.#metrics = metrics;
-    this.#trusted = compileCidrs(config.trusted_proxies ?? []);
+    this.#trusted = trustedProxies(config.trusted_proxies ?? []);
     this.#log = log;
     const proxyListener: ListenerConfig = {
       name: PROXY_LISTENER,
@@ -172,7 +172,7 @@ export class ProxyListeners {
 
   /** A new config: each TLS listener takes its new certificates and settings; address and protocol changes wait. */
   update(config: Config): void {
-    this.#trusted = compileCidrs(config.trusted_proxies ?? []);
+    this.#trusted = trustedProxies(config.trusted_proxies ?? []);
     const byName = new Map(config.listeners.map((l) => [l.name, l]));
     for (const r of this.#running) {
       if (r.config.name === PROXY_LISTENER) continue;

@@ -145,6 +145,18 @@ export function compileCidrs(list: readonly string[]): CidrMatcher {
   return new CompiledCidrs(blocks);
 }
 
+const trusted = new WeakMap<readonly string[], CidrMatcher>();
+
+/**
+ * `trusted_proxies` compiled once per config: the client-ip stage, the request-headers stage of every route, the
+ * listeners and the streams that read it share one matcher.
+ */
+export function trustedProxies(list: readonly string[]): CidrMatcher {
+  let matcher = trusted.get(list);
+  if (matcher === undefined) trusted.set(list, (matcher = compileCidrs(list)));
+  return matcher;
+}
+
 /** One message per invalid entry, with its index, for config semantics and the admin API. */
 export function cidrErrors(list: readonly string[]): { index: number; message: string }[] {
   const out: { index: number; message: string }[] = [];

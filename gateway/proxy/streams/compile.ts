@@ -4,7 +4,7 @@
  * CompiledStream it was accepted on to its end, whatever reloads come.
  */
 import type { Config } from '../../control/config/schema.ts';
-import { compileCidrs, type CidrMatcher } from '../net/cidr.ts';
+import { type CidrMatcher, compileCidrs, trustedProxies } from '../net/cidr.ts';
 import { ServerNames } from '../net/server-names.ts';
 import { groupPoolKey } from '../snapshot.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -47,7 +47,7 @@ export function compileStreams(config: Config, pools: Map<string, UpstreamPool>)
       sni,
       allow: acl?.allow.length ? compileCidrs(acl.allow) : undefined,
       deny: acl?.deny.length ? compileCidrs(acl.deny) : undefined,
-      trusted: s.proxy_protocol.accept ? compileCidrs(config.trusted_proxies ?? []) : undefined,
+      trusted: s.proxy_protocol.accept ? trustedProxies(config.trusted_proxies ?? []) : undefined,
     });
   }
   return out;

@@ -1,6 +1,6 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
-import { compileCidrs, type CidrMatcher } from '../../net/cidr.ts';
+import { type CidrMatcher, trustedProxies } from '../../net/cidr.ts';
 import { isIp, unmapIp } from '../../net/ip.ts';
 
 /**
@@ -43,7 +43,7 @@ export const clientIp: EdgeStage = {
         if (ip.charCodeAt(0) === 58) ctx.clientIp = unmapIp(ip);
       };
     }
-    const trusted = compileCidrs(list);
+    const trusted = trustedProxies(list);
     return (ctx: RequestContext) => {
       const peer = ctx.clientIp.charCodeAt(0) === 58 ? unmapIp(ctx.clientIp) : ctx.clientIp;
       const xff = ctx.headers['x-forwarded-for'];

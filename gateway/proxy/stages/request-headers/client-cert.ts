@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { type CidrMatcher, compileCidrs } from '../../net/cidr.ts';
+import type { CidrMatcher } from '../../net/cidr.ts';
 import { unmapIp } from '../../net/ip.ts';
 import type { RequestContext } from '../../context.ts';
 
@@ -44,15 +44,6 @@ function describe(cert: X509Certificate): string {
 }
 
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
-
-const compiled = new WeakMap<readonly string[], CidrMatcher>();
-
-/** `trusted_proxies` compiled once per config (every route's stage asks for the same list). */
-export function trustedProxies(list: readonly string[]): CidrMatcher {
-  let matcher = compiled.get(list);
-  if (matcher === undefined) compiled.set(list, (matcher = compileCidrs(list)));
-  return matcher;
-}
 
 /**
  * The upstream request's X-Forwarded-Client-Cert: the client's own removed unless it came from a trusted proxy,

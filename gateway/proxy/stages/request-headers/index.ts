@@ -5,7 +5,8 @@ import { unmapIp } from '../../net/ip.ts';
 import { addKnownHeaderNames } from '../../upstream/undici.ts';
 import { viaEntries, viaEntry } from '../via/index.ts';
 import { clientAddressOf } from '../../listeners/proxy-protocol.ts';
-import { forwardClientCert, trustedProxies } from './client-cert.ts';
+import { trustedProxies } from '../../net/cidr.ts';
+import { forwardClientCert } from './client-cert.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
