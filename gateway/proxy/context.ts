@@ -176,7 +176,7 @@ export class RequestContext implements BalanceRequest {
     this.startMs = startMs;
     this.recorded = recorded;
     this.headers = req.headers;
-    this.clientIp = listener.proxy_protocol?.accept ? clientAddressOf(req.socket) : (req.socket.remoteAddress ?? '');
+    this.clientIp = clientAddressOf(req.socket);
     this.maxBodyBytes = snapshot.config.proxy.max_body_bytes;
   }
 

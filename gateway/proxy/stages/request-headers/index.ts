@@ -96,9 +96,7 @@ export const requestHeaders: RouteStage = {
       const h = endToEnd(ctx.req.headers);
       const xff = h['x-forwarded-for'];
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
-      const peer = unmapIp(
-        ctx.listener.proxy_protocol?.accept ? clientAddressOf(ctx.req.socket) : (ctx.req.socket.remoteAddress ?? ''),
-      );
+      const peer = unmapIp(clientAddressOf(ctx.req.socket));
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
       h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
       forwardClientCert(ctx, h, trusted);
