@@ -21,6 +21,10 @@ export interface CertificateSpec {
   /** For a client certificate (extendedKeyUsage clientAuth); 'both': serverAuth and clientAuth (etcd's server
    * certificate, which its own gRPC gateway also shows as a client). */
   client?: boolean | 'both';
+  /** OCSP responder URL written in its Authority Information Access. */
+  ocsp?: string;
+  /** For an OCSP responder's certificate (extendedKeyUsage OCSPSigning). */
+  ocspSigning?: boolean;
   /** No Common Name in the subject (`O=<cn>` instead), as etcd's JSON gateway wants of client certificates. */
   noCommonName?: boolean;
 }
@@ -109,7 +113,8 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
     'commonName = optional',
     '[leaf]',
     'basicConstraints = CA:FALSE',
-    `extendedKeyUsage = ${USAGES[String(spec.client ?? false)]}`,
+    `extendedKeyUsage = ${spec.ocspSigning ? 'OCSPSigning' : USAGES[String(spec.client ?? false)]}`,
+    ...(spec.ocsp !== undefined ? [`authorityInfoAccess = OCSP;URI:${spec.ocsp}`] : []),
     ...(sans.length > 0 ? [`subjectAltName = ${sans.join(',')}`] : []),
   ].join('\n');
   writeFileSync(join(db, 'ca.cnf'), config);
@@ -142,6 +147,16 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
   return { cert, key };
 }
 
+/** The database (index.txt) `issue` keeps for a leaf: its status as its CA knows it. */
+export const indexOf = (leaf: Issued) => join(leaf.cert.replace(/\.pem$/, '.db'), 'index.txt');
+
+/** Revokes a leaf `issue` made, in its own database (once). */
+export function revoke(ca: Issued, leaf: Issued): void {
+  const own = leaf.cert.replace(/\.pem$/, '.db');
+  if (readFileSync(indexOf(leaf), 'utf8').startsWith('R')) return;
+  openssl(['ca', '-config', join(own, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key, '-revoke', leaf.cert], own);
+}
+
 /**
  * A CRL from `ca` revoking `revoked` (leaves `issue` made), valid for `days`, in `dir`/`name`.pem: each is revoked
  * in the database `issue` kept for it, and the list is made from those entries.
@@ -151,11 +166,8 @@ export function revocationList(dir: string, ca: Issued, revoked: Issued[], name 
   mkdirSync(db, { recursive: true });
   let index = '';
   for (const leaf of revoked) {
-    const own = leaf.cert.replace(/\.pem$/, '.db');
-    const revokedAlready = readFileSync(join(own, 'index.txt'), 'utf8').startsWith('R');
-    if (!revokedAlready)
-      openssl(['ca', '-config', join(own, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key, '-revoke', leaf.cert], dir);
-    index += readFileSync(join(own, 'index.txt'), 'utf8');
+    revoke(ca, leaf);
+    index += readFileSync(indexOf(leaf), 'utf8');
   }
   writeFileSync(join(db, 'index.txt'), index);
   writeFileSync(

@@ -15,6 +15,8 @@ export interface TlsClientOptions {
   key?: string;
   minVersion?: ConnectionOptions['minVersion'];
   maxVersion?: ConnectionOptions['maxVersion'];
+  /** Ask for the certificate's status (status_request): Handshake.ocsp holds what the server stapled. */
+  requestOCSP?: boolean;
 }
 
 function options(port: number, o: TlsClientOptions): ConnectionOptions {
@@ -29,6 +31,7 @@ function options(port: number, o: TlsClientOptions): ConnectionOptions {
     ...(o.cert ? { cert: readFileSync(o.cert), key: readFileSync(o.key!) } : {}),
     ...(o.minVersion ? { minVersion: o.minVersion } : {}),
     ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+    ...(o.requestOCSP ? { requestOCSP: true } : {}),
   };
 }
 
@@ -37,20 +40,27 @@ export interface Handshake {
   cn: string;
   alpn: string | false | null;
   version: string | null;
+  /** The OCSP response the server stapled (with requestOCSP), if any. */
+  ocsp?: Buffer;
 }
 
 /** Completes a TLS handshake (and nothing more); rejects with the error that failed it. */
 export function handshake(port: number, o: TlsClientOptions): Promise<Handshake> {
   return new Promise((resolve, reject) => {
+    let ocsp: Buffer | undefined;
     const socket = tlsConnect(options(port, o), () => {
       const cert = socket.getPeerCertificate();
-      const done = { cn: String(cert.subject?.CN ?? ''), alpn: socket.alpnProtocol, version: socket.getProtocol() };
+      const cn = String(cert.subject?.CN ?? '');
+      const done = { cn, alpn: socket.alpnProtocol, version: socket.getProtocol(), ocsp };
       // With TLS 1.3 a server that refuses the client's certificate says so after the handshake: wait a moment.
       setTimeout(() => {
         if (socket.destroyed) return reject(new Error('closed right after the handshake'));
         socket.end();
         resolve(done);
       }, 100);
+    });
+    socket.on('OCSPResponse', (response: Buffer | undefined) => {
+      ocsp = response ?? undefined;
     });
     socket.on('error', reject);
   });

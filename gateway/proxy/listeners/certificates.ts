@@ -4,6 +4,7 @@ import { configPath } from '../../control/config/base-dir.ts';
 import {
   certificatesProblem,
   describe,
+  ocspUrlOf,
   pemCertificates,
   privateKeyOf,
   readPemFile,
@@ -89,6 +90,8 @@ export function checkListenerTls(
     if (typeof privateKey === 'string') return fail(`${here}/key`, `${c.key}: ${privateKey}`);
     if (!leaf.checkPrivateKey(privateKey))
       return fail(`${here}/key`, `${c.key} is not the key of the certificate in ${c.cert} (${subjectOf(leaf)})`);
+    const stapling = ocspProblem(tls, leaf, pemCertificates(cert)[1]);
+    if (stapling) fail(`${here}/cert`, `${c.cert}: ${stapling}`);
     const names = namesOf(leaf);
     if (names.length === 0 && i > 0)
       fail(`${here}/cert`, `${c.cert} holds no DNS name, so SNI can never choose it: make it the first (the default)`);
@@ -125,6 +128,16 @@ export function checkListenerTls(
     return;
   }
   tls.pem = pem;
+}
+
+/** Why `leaf` cannot be stapled when `tls.ocsp_stapling` asks for it: no issuer after it, or no responder. */
+function ocspProblem(tls: ListenerTlsConfig, leaf: X509Certificate, issuerPem: string | undefined): string | undefined {
+  if (tls.ocsp_stapling === undefined) return undefined;
+  if (issuerPem === undefined || !leaf.checkIssued(new X509Certificate(issuerPem)))
+    return 'OCSP stapling needs the certificate that issued it next in the file (the chain, leaf first)';
+  if (tls.ocsp_stapling.responder === undefined && ocspUrlOf(leaf) === undefined)
+    return 'names no OCSP responder (Authority Information Access): set ocsp_stapling.responder';
+  return undefined;
 }
 
 /** Hands each listener TLS file's path (as opened) and the text validation attached to `seen` (tlsFilesSeen). */

@@ -50,6 +50,23 @@ export function createListenerMetrics(register: Registry) {
       registers,
       aggregator: 'min',
     }),
+    ocspFetches: new Counter({
+      name: 'tollgate_tls_ocsp_fetches_total',
+      help:
+        'OCSP responses fetched for stapling, by listener and result: good, revoked, unknown (the responder does not ' +
+        'know the certificate), bad_response (unsigned, expired, not about it), unreachable (includes HTTP errors).',
+      labelNames: ['listener', 'result'] as const,
+      registers,
+    }),
+    ocspStapleExpiry: new Gauge({
+      name: 'tollgate_tls_ocsp_staple_expiry_timestamp_seconds',
+      help:
+        'When the OCSP response a listener staples for a certificate expires (its nextUpdate, Unix seconds; +Inf ' +
+        'without one), by listener and cert file; 0 while none is stapled.',
+      labelNames: ['listener', 'certificate'] as const,
+      registers,
+      aggregator: 'min',
+    }),
   };
 }
 

@@ -44,6 +44,34 @@ const ClientCertificatesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const OcspStaplingSchema = Type.Object(
+  {
+    responder: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          'URL of the OCSP responder to ask, instead of the one each certificate names (its Authority ' +
+          'Information Access), as nginx ssl_stapling_responder.',
+      }),
+    ),
+    timeout_ms: Type.Integer({
+      minimum: 100,
+      default: 5000,
+      description: 'A responder must answer within this, or the fetch counts as unreachable (default 5000).',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Staple each certificate's OCSP response to handshakes that ask for it (status_request), so clients need not " +
+      'ask the CA. Each cert file must hold its issuing CA after the certificate. A response is stapled only when ' +
+      'it is signed by that CA (or a responder it delegated to), current and good; it is fetched at start and ' +
+      'halfway through its validity (at least every hour), retried from 5 s to every 5 minutes after a failure, ' +
+      'and the last good one stays stapled until its nextUpdate. A revoked certificate is stapled nothing. ' +
+      'Each worker fetches its own.',
+  },
+);
+
 const TlsVersion = (def: string, what: string) =>
   Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
     default: def,
@@ -85,6 +113,7 @@ export const ListenerTlsSchema = Type.Object(
       }),
     ),
     client_certificates: Type.Optional(ClientCertificatesSchema),
+    ocsp_stapling: Type.Optional(OcspStaplingSchema),
     handshake_timeout_ms: Type.Integer({
       minimum: 100,
       default: 10000,

@@ -17,6 +17,7 @@ import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
+import { staplingHooks } from './ocsp-stapling.ts';
 import { TlsListener } from './tls.ts';
 
 /** The name `proxy.listen`'s listener goes by in metrics, logs and access events. */
@@ -126,6 +127,7 @@ export class ProxyListeners {
         },
         handshake: (version, protocol) => this.#metrics.listeners.handshakes.inc({ listener: name, version, protocol }),
         refused,
+        ocsp: staplingHooks(this.#metrics.listeners, this.#log, name),
       });
       outer = tls.server;
     } else if (http1 && http2) {
@@ -217,6 +219,7 @@ export class ProxyListeners {
 
   /** Stops accepting, closes idle HTTP/1.1 connections and asks HTTP/2 clients to go away (GOAWAY). */
   stopAccepting(): Promise<void> {
+    for (const r of this.#running) r.tls?.close();
     const closed = this.#running.map((r) => new Promise<void>((resolve) => r.outer.close(() => resolve())));
     for (const r of this.#running) {
       r.http1?.closeIdleConnections();

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type * as Tls from 'node:tls';
 import { CertificateTable, type ListenerTls } from './certificates.ts';
 import type { Refusal } from './metrics.ts';
+import { OcspStapling, type StaplingHooks } from './ocsp-stapling.ts';
 import type { ListenerProtocol } from './schema.ts';
 
 /** Loaded on first use: a gateway without a TLS listener does not carry node:tls in memory. */
@@ -12,6 +13,7 @@ export interface TlsHooks {
   secured(socket: Tls.TLSSocket, protocol: 'h2' | 'http/1.1' | 'tcp'): void;
   handshake(version: string, protocol: string): void;
   refused(reason: Refusal, socket?: Tls.TLSSocket): void;
+  ocsp: StaplingHooks;
 }
 
 /** Marks the error SNICallback fails a handshake with, so tlsClientError can tell it from OpenSSL's own. */
@@ -46,10 +48,13 @@ export function refusalOf(err: NodeJS.ErrnoException, socket?: Partial<Tls.TLSSo
 export class TlsListener {
   readonly server: Tls.Server;
   #table: CertificateTable;
+  #stapling: OcspStapling | undefined;
+  readonly #hooks: TlsHooks;
 
   /** `protocols` 'tcp': a stream's TLS, no ALPN offered (whatever the client asks for is the target's business). */
   constructor(tls: ListenerTls, protocols: readonly ListenerProtocol[] | 'tcp', hooks: TlsHooks) {
     this.#table = new CertificateTable(tls);
+    this.#hooks = hooks;
     const tcp = protocols === 'tcp';
     const offered = tcp ? [] : (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
     this.server = load().createServer(
@@ -86,6 +91,18 @@ export class TlsListener {
       hooks.refused(refusalOf(err, socket), socket);
       socket.destroy();
     });
+    this.#staple(tls);
+  }
+
+  /** Staples OCSP responses while `tls.ocsp_stapling` asks for it (OcspStapling keeps the ones it had). */
+  #staple(tls: ListenerTls): void {
+    if (tls.ocsp_stapling !== undefined) this.#stapling ??= new OcspStapling(this.server, this.#hooks.ocsp);
+    this.#stapling?.update(tls);
+  }
+
+  /** Stops fetching OCSP responses (the listener is gone or the gateway stops). */
+  close(): void {
+    this.#stapling?.stop();
   }
 
   get served() {
@@ -98,6 +115,7 @@ export class TlsListener {
     this.server.setSecureContext(table.defaultOptions);
     Object.assign(this.server, clientAuth(tls));
     this.#table = table;
+    this.#staple(tls);
   }
 }
 

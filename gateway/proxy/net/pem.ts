@@ -68,3 +68,8 @@ export function subjectOf(leaf: X509Certificate): string {
   // Node gives no subject at all for an empty one (a client certificate may have none).
   return leaf.subject ? leaf.subject.replace(/\n/g, ', ') : `no subject, serial ${leaf.serialNumber}`;
 }
+
+/** The OCSP responder URL a certificate names (Authority Information Access), if any. */
+export function ocspUrlOf(leaf: X509Certificate): string | undefined {
+  return /(?:^|\n)OCSP - URI:(\S+)/.exec(leaf.infoAccess ?? '')?.[1];
+}

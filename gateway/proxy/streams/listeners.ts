@@ -13,6 +13,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
+import { staplingHooks } from '../listeners/ocsp-stapling.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
@@ -123,6 +124,7 @@ export class StreamListeners {
             listenerMetrics.refused.inc({ listener: name, reason });
             taken(socket)?.refuse('tls_handshake');
           },
+          ocsp: staplingHooks(listenerMetrics, this.#log, name),
         })
       : undefined;
     return { config, server, tls, handshaking };
@@ -145,6 +147,7 @@ export class StreamListeners {
       next.delete(name);
       if (s === undefined) {
         r.server.close();
+        r.tls?.close();
         this.#running.delete(name);
         this.addresses.delete(name);
         this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
@@ -178,6 +181,7 @@ export class StreamListeners {
 
   /** Stops accepting; open connections carry on (the drain). */
   stopAccepting(): Promise<void> {
+    for (const r of this.#running.values()) r.tls?.close();
     const closing = [...this.#running.values()].map(
       (r) => new Promise<void>((resolve) => r.server.close(() => resolve())),
     );
