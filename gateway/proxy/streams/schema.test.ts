@@ -41,6 +41,11 @@ test('stream errors name the field', () => {
     '/streams/0/upstream/targets/0/url: must match pattern ' +
       '"^tcp://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$" (got "http://127.0.0.1:1")',
   ]);
+  // A trailing slash is no port range problem: the pattern's error alone.
+  assert.deepEqual(errorsOf({ streams: [stream({ upstream: { targets: [{ url: 'tcp://127.0.0.1:1/' }] } })] }), [
+    '/streams/0/upstream/targets/0/url: must match pattern ' +
+      '"^tcp://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$" (got "tcp://127.0.0.1:1/")',
+  ]);
   assert.deepEqual(
     errorsOf({
       services: [{ name: 'db', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: 'http://127.0.0.1:1' }] } }],

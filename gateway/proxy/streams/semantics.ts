@@ -81,8 +81,10 @@ function checkStreamUpstream(up: StreamUpstreamConfig, base: string, stream: Str
     const url = t.url.toLowerCase();
     if (seen.has(url)) err(`${base}/targets/${ti}/url`, `duplicate target ${t.url}`);
     seen.add(url);
-    const port = Number(url.slice(url.lastIndexOf(':') + 1));
-    if (!(port >= 1 && port <= 65535)) err(`${base}/targets/${ti}/url`, 'port must be 1-65535');
+    // A URL that does not end in a port has had its pattern error already.
+    const port = /:(\d+)$/.exec(url)?.[1];
+    if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535))
+      err(`${base}/targets/${ti}/url`, 'port must be 1-65535');
   });
   // Reads the TLS files into up.tls (the object the pool is built from shares it).
   checkTls(asUpstreamConfig(up, stream), base, err, true);
