@@ -56,6 +56,13 @@ before(async () => {
   gw = await startGateway({
     listeners: [listener('public', [site, www]), listener('revoked', [gone]), listener('late', [waiting])],
     services: [],
+    // A TCP stream that terminates TLS staples as a listener does (its target: any port that accepts).
+    streams: [
+      {
+        ...listener('db', [site]),
+        upstream: { targets: [{ url: responder.url.replace('http', 'tcp').slice(0, -1) }] },
+      },
+    ],
   });
 });
 after(async () => {
@@ -82,6 +89,9 @@ test('a client asking for status gets the good response its certificate’s CA s
   assert.ok(second);
   assert.match(opensslVerdict(second, www), new RegExp(`^${www.cert}: good$`, 'm'));
   assert.doesNotMatch(opensslVerdict(second, site), /: good$/m, 'the response is about www.test alone');
+  const stream = await eventually(() => stapled('db'), 5000);
+  assert.ok(stream, 'a TLS stream staples too');
+  assert.match(opensslVerdict(stream, site), /: good$/m);
   // A client that does not ask gets nothing stapled.
   assert.equal((await handshake(gw.port('public'), { ca: ca.cert })).ocsp, undefined);
   assert.equal(await fetches('public', 'good'), 2);
