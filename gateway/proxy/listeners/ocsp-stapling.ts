@@ -24,6 +24,8 @@ const REFRESH_MAX_MS = 3_600_000;
 /** After a failed fetch: 5 s, doubling to 5 minutes, the last good response stapled until its nextUpdate. */
 const RETRY_FIRST_MS = 5_000;
 const RETRY_MAX_MS = 300_000;
+/** First fetches of a listener's certificates are this far apart. */
+const START_SPACING_MS = 10;
 /** A responder's answer is a few KB; more is not an OCSP response. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 
@@ -42,13 +44,13 @@ class Stapler {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(file: string, subject: OcspSubject, url: string, timeoutMs: number, hooks: StaplingHooks) {
+  constructor(file: string, subject: OcspSubject, url: string, timeoutMs: number, hooks: StaplingHooks, startMs = 0) {
     this.file = file;
     this.subject = subject;
     this.url = url;
     this.timeoutMs = timeoutMs;
     this.#hooks = hooks;
-    void this.#fetch();
+    this.#timer = setTimeout(() => void this.#fetch(), startMs).unref();
   }
 
   /** The response to staple now, if a good one is still current. */
@@ -138,7 +140,9 @@ export class OcspStapling {
           return void next.set(key, old);
         // checkListenerTls refused a certificate without its issuer or without a responder to ask.
         const subject = { leaf, issuer: new X509Certificate(issuerPem) };
-        next.set(key, new Stapler(c.cert, subject, url as string, stapling.timeout_ms, this.#hooks));
+        // Reading a response takes ~1.5 ms of this thread: a listener with many certificates asks for them in turn.
+        const startMs = next.size * START_SPACING_MS;
+        next.set(key, new Stapler(c.cert, subject, url as string, stapling.timeout_ms, this.#hooks, startMs));
       });
     for (const [key, stapler] of this.#byCertificate)
       if (next.get(key) !== stapler) {

@@ -46,8 +46,19 @@ const asn1 = (cert: X509Certificate) => AsnConvert.parse(cert.raw, Certificate);
 const digest = (hash: string, data: ArrayBuffer) => createHash(hash).update(new Uint8Array(data)).digest();
 const same = (a: ArrayBuffer, b: ArrayBuffer) => Buffer.from(a).equals(Buffer.from(b));
 
+/** Each subject's CertIDs by hash: parsing the certificates is most of what a check costs (~2 ms). */
+const certIds = new WeakMap<OcspSubject, Map<string, CertID>>();
+
 /** Identifies `leaf` to a responder: hashes of its issuer's name and key (by `hash`), and its serial number. */
-function certIdOf({ leaf, issuer }: OcspSubject, hash = 'sha1'): CertID {
+function certIdOf(subject: OcspSubject, hash = 'sha1'): CertID {
+  const known = certIds.get(subject) ?? new Map<string, CertID>();
+  certIds.set(subject, known);
+  let id = known.get(hash);
+  if (id === undefined) known.set(hash, (id = newCertId(subject, hash)));
+  return id;
+}
+
+function newCertId({ leaf, issuer }: OcspSubject, hash: string): CertID {
   const issuerTbs = asn1(issuer).tbsCertificate;
   const oid = Object.keys(HASHES).find((k) => HASHES[k] === hash) as string;
   return new CertID({
