@@ -31,18 +31,21 @@ test(
   },
 );
 
-test("a listener's and a TLS-terminating stream's certificates, client CA and CRL are watched, with no service", () => {
+test("a listener's and a TLS stream's certificates, client CA, CRL and ticket key are watched, with no service", () => {
   const tls = (n: string) => ({
     certificates: [{ cert: `/${n}.pem`, key: `/${n}.key` }],
     client_certificates: { ca: `/${n}-ca.pem`, crl: `/${n}.crl` },
+    session_ticket_key: `/${n}-ticket.key`,
   });
   const raw = { listeners: [{ name: 'l', tls: tls('l') }], streams: [{ name: 's', tls: tls('s') }, { name: 't' }] };
   assert.deepEqual(tlsFilePaths(raw).sort(), [
     '/l-ca.pem',
+    '/l-ticket.key',
     '/l.crl',
     '/l.key',
     '/l.pem',
     '/s-ca.pem',
+    '/s-ticket.key',
     '/s.crl',
     '/s.key',
     '/s.pem',

@@ -5,20 +5,22 @@ type ClientFiles = { ca?: unknown; crl?: unknown };
 
 /**
  * The TLS files a config names, each once: `tls.ca_file`, `cert_file`, `key_file` of every service's and canary
- * group's upstream, and each listener's and TLS-terminating stream's certificate, key, client CA and CRL
- * files (relative ones resolved as validation resolves them).
+ * group's upstream, and each listener's and TLS-terminating stream's certificate, key, client CA, CRL and
+ * session ticket key files (relative ones resolved as validation resolves them).
  */
 export function tlsFilePaths(raw: unknown): string[] {
   const paths = new Set<string>();
   const config = raw as { listeners?: unknown; streams?: unknown } | undefined;
   // A stream that terminates TLS holds a listener's `tls`.
   const holders = [config?.listeners, config?.streams].flatMap((list) => (Array.isArray(list) ? list : []));
-  for (const holder of holders as { tls?: { certificates?: unknown; client_certificates?: ClientFiles } }[]) {
+  for (const holder of holders as {
+    tls?: { certificates?: unknown; client_certificates?: ClientFiles; session_ticket_key?: unknown };
+  }[]) {
     const tls = holder?.tls;
     if (tls === undefined || tls === null || typeof tls !== 'object') continue;
     const files = Array.isArray(tls.certificates) ? (tls.certificates as { cert?: unknown; key?: unknown }[]) : [];
     for (const c of files) for (const f of [c?.cert, c?.key]) if (typeof f === 'string') paths.add(configPath(f));
-    for (const f of [tls.client_certificates?.ca, tls.client_certificates?.crl])
+    for (const f of [tls.client_certificates?.ca, tls.client_certificates?.crl, tls.session_ticket_key])
       if (typeof f === 'string') paths.add(configPath(f));
   }
   const add = (upstream: unknown) => {

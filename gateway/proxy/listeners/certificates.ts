@@ -26,6 +26,8 @@ export interface ListenerPem {
   certificates: { cert: string; key: string }[];
   ca?: string;
   crl?: string;
+  /** The session ticket key file's text (base64 of 48 bytes). */
+  ticketKey?: string;
 }
 
 /**
@@ -119,6 +121,17 @@ export function checkListenerTls(
       else pem.crl = crl;
     }
   }
+  if (tls.session_ticket_key !== undefined) {
+    const text = read(tls.session_ticket_key, `${at}/session_ticket_key`);
+    const bytes = text === undefined ? undefined : ticketKeyOf(text).length;
+    if (bytes !== undefined && bytes !== TICKET_KEY_BYTES)
+      fail(
+        `${at}/session_ticket_key`,
+        `${tls.session_ticket_key}: holds ${bytes} bytes in base64; a session ticket key is ${TICKET_KEY_BYTES} ` +
+          'random bytes (openssl rand -base64 48)',
+      );
+    else pem.ticketKey = text;
+  }
   if (!ok) return;
   try {
     // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
@@ -156,14 +169,25 @@ export function listenerFilesSeen(
     const client = tls.client_certificates;
     if (client) seen(configPath(client.ca), tls.pem.ca);
     if (client?.crl !== undefined) seen(configPath(client.crl), tls.pem.crl);
+    if (tls.session_ticket_key !== undefined) seen(configPath(tls.session_ticket_key), tls.pem.ticketKey);
   }
 }
 
-/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs with its files. */
+/** Node's ticket keys: a 16-byte name, a 16-byte HMAC key and a 16-byte AES key. */
+const TICKET_KEY_BYTES = 48;
+
+/** A session ticket key file's bytes: its text read as base64 (whitespace and a final newline ignored). */
+function ticketKeyOf(text: string): Buffer {
+  const b64 = text.replace(/\s+/g, '');
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+}
+
+/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs, session ticket
+ * key, with its files. */
 export function contextOptions(
   tls: ListenerTlsConfig,
   files: { cert: string; key: string },
-  { ca, crl }: { ca?: string; crl?: string },
+  { ca, crl, ticketKey }: ListenerPem,
 ): SecureContextOptions {
   return {
     cert: files.cert,
@@ -174,6 +198,7 @@ export function contextOptions(
     ...(tls.ecdh_curves !== undefined ? { ecdhCurve: tls.ecdh_curves } : {}),
     ...(ca !== undefined ? { ca } : {}),
     ...(crl !== undefined ? { crl } : {}),
+    ...(ticketKey !== undefined ? { ticketKeys: ticketKeyOf(ticketKey) } : {}),
   };
 }
 

@@ -48,12 +48,14 @@ export function refusalOf(err: NodeJS.ErrnoException, socket?: Partial<Tls.TLSSo
 export class TlsListener {
   readonly server: Tls.Server;
   #table: CertificateTable;
+  #tls: ListenerTls;
   #stapling: OcspStapling | undefined;
   readonly #hooks: TlsHooks;
 
   /** `protocols` 'tcp': a stream's TLS, no ALPN offered (whatever the client asks for is the target's business). */
   constructor(tls: ListenerTls, protocols: readonly ListenerProtocol[] | 'tcp', hooks: TlsHooks) {
     this.#table = new CertificateTable(tls);
+    this.#tls = tls;
     this.#hooks = hooks;
     const tcp = protocols === 'tcp';
     const offered = tcp ? [] : (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
@@ -112,7 +114,14 @@ export class TlsListener {
   /** New certificates and settings (a reload, renewed files), for connections from now on. */
   update(tls: ListenerTls): void {
     const table = new CertificateTable(tls);
-    this.server.setSecureContext(table.defaultOptions);
+    // A new server context draws a new session ticket key unless given one: without a key file the process's
+    // own carries on, so renewed certificates do not cost every client its next resumption.
+    const ownKey = tls.pem?.ticketKey === undefined && this.#tls.pem?.ticketKey === undefined;
+    this.server.setSecureContext({
+      ...table.defaultOptions,
+      ...(ownKey ? { ticketKeys: this.server.getTicketKeys() } : {}),
+    });
+    this.#tls = tls;
     Object.assign(this.server, clientAuth(tls));
     this.#table = table;
     this.#staple(tls);
