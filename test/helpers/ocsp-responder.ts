@@ -2,7 +2,7 @@
 // index file `openssl ca` keeps (test/helpers/certs.ts), so a certificate revoked there is revoked here.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export interface OcspResponder {
   requests: number;
   /** While set, every request gets this HTTP status and no response. */
   failWith: number | undefined;
+  /** While set, every request gets 200 with this body instead of a response; `endless`: a body that never ends. */
+  junk: Buffer | 'endless' | undefined;
   /** The certificates it knows, each with the status in its database (`indexOf`); others are unknown to it. */
   leaves: Issued[];
   close(): Promise<void>;
@@ -34,6 +36,8 @@ export async function startOcspResponder(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       if (responder.failWith !== undefined) return void res.writeHead(responder.failWith).end();
+      if (responder.junk === 'endless') return void endless(res);
+      if (responder.junk !== undefined) return void res.writeHead(200).end(responder.junk);
       const n = served++;
       const [reqin, respout] = [join(dir, `${n}.req`), join(dir, `${n}.resp`)];
       writeFileSync(reqin, Buffer.concat(chunks));
@@ -59,8 +63,20 @@ export async function startOcspResponder(
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     requests: 0,
     failWith: undefined,
+    junk: undefined,
     leaves: [],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   return responder;
+}
+
+/** 64 KB at a time for as long as the client reads. */
+function endless(res: ServerResponse): void {
+  const chunk = Buffer.alloc(65536, 0x30);
+  const more = () => {
+    while (!res.destroyed && res.write(chunk));
+  };
+  res.writeHead(200, { 'content-type': 'application/ocsp-response' });
+  res.on('drain', more);
+  more();
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Server } from 'node:tls';
 import type { Logger } from '../../log.ts';
 import { ocspUrlOf, pemCertificates } from '../net/pem.ts';
-import type { OcspSubject } from '../net/ocsp.ts';
+import type { OcspSubject, OcspVerdict } from '../net/ocsp.ts';
 import type { ListenerTls } from './certificates.ts';
 import type { ListenerMetrics } from './metrics.ts';
 
@@ -64,10 +64,29 @@ class Stapler {
   }
 
   async #fetch(): Promise<void> {
-    const { ocspRequest, checkOcspResponse } = await ocsp();
-    let result: OcspResult;
-    let message: string | undefined;
+    const { verdict, der } = await this.#ask();
     let delayMs: number;
+    if (verdict.status === 'good' && der !== undefined) {
+      this.#failures = 0;
+      this.#staple = der;
+      this.#untilMs = verdict.nextUpdateMs ?? Infinity;
+      const halfway = verdict.nextUpdateMs === undefined ? REFRESH_MAX_MS : (verdict.nextUpdateMs - Date.now()) / 2;
+      delayMs = Math.min(Math.max(halfway, REFRESH_MIN_MS), REFRESH_MAX_MS);
+    } else {
+      // A revoked certificate is never vouched for again, not even by a good response still current.
+      if (verdict.status === 'revoked') this.#staple = undefined;
+      delayMs = this.#retryMs();
+    }
+    if (this.#stopped) return;
+    this.#hooks.fetched(this.file, verdict.status, 'message' in verdict ? verdict.message : undefined);
+    this.#hooks.stapled(this.file, this.#staple === undefined ? 0 : this.#untilMs);
+    this.#timer = setTimeout(() => void this.#fetch(), delayMs).unref();
+  }
+
+  /** The responder's answer and what it says; `unreachable` when no answer came over HTTP. */
+  async #ask(): Promise<{ verdict: OcspVerdict | { status: 'unreachable'; message: string }; der?: Buffer }> {
+    const { ocspRequest, checkOcspResponse } = await ocsp();
+    let der: Buffer | undefined;
     try {
       const response = await fetch(this.url, {
         method: 'POST',
@@ -76,37 +95,32 @@ class Stapler {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       if (response.status !== 200) throw new Error(`the responder answered HTTP ${response.status}`);
-      const der = Buffer.from(await response.arrayBuffer());
-      if (der.length > MAX_RESPONSE_BYTES) throw new Error(`the responder sent ${der.length} bytes`);
-      const verdict = checkOcspResponse(der, this.subject);
-      result = verdict.status;
-      if (verdict.status === 'good') {
-        this.#failures = 0;
-        this.#staple = der;
-        this.#untilMs = verdict.nextUpdateMs ?? Infinity;
-        const halfway = verdict.nextUpdateMs === undefined ? REFRESH_MAX_MS : (verdict.nextUpdateMs - Date.now()) / 2;
-        delayMs = Math.min(Math.max(halfway, REFRESH_MIN_MS), REFRESH_MAX_MS);
-      } else {
-        message = verdict.message;
-        // A revoked certificate is never vouched for again, not even by a good response still current.
-        if (verdict.status === 'revoked') this.#staple = undefined;
-        delayMs = this.#retryMs();
-      }
+      der = await bodyOf(response);
     } catch (e) {
-      result = 'unreachable';
-      message = `${this.url}: ${(e as Error).message}`;
-      delayMs = this.#retryMs();
+      return { verdict: { status: 'unreachable', message: `${this.url}: ${(e as Error).message}` } };
     }
-    if (this.#stopped) return;
-    this.#hooks.fetched(this.file, result, message);
-    this.#hooks.stapled(this.file, this.#staple === undefined ? 0 : this.#untilMs);
-    this.#timer = setTimeout(() => void this.#fetch(), delayMs).unref();
+    if (der === undefined)
+      return { verdict: { status: 'bad_response', message: `more than ${MAX_RESPONSE_BYTES} bytes, not OCSP` } };
+    return { verdict: checkOcspResponse(der, this.subject), der };
   }
 
   #retryMs(): number {
     this.#failures++;
     return Math.min(RETRY_FIRST_MS * 2 ** (this.#failures - 1), RETRY_MAX_MS);
   }
+}
+
+/** A response's body; undefined once it runs past MAX_RESPONSE_BYTES (the rest is not read). */
+async function bodyOf(response: Response): Promise<Buffer | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    // Leaving the loop cancels the body.
+    if (size > MAX_RESPONSE_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -19,11 +19,13 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-stapling-'));
 const ca = makeCa(join(dir, 'ca'));
 let responder: OcspResponder;
 let late: OcspResponder;
+let junk: OcspResponder;
 let gw: TestGateway;
 let site: Issued;
 let www: Issued;
 let gone: Issued;
 let waiting: Issued;
+let odd: Issued;
 
 /** The certificate followed by its CA, as stapling needs the issuer. */
 function chain(leaf: Issued): Issued {
@@ -41,20 +43,29 @@ before(async () => {
   responder = await startOcspResponder(ca);
   late = await startOcspResponder(ca);
   late.failWith = 503;
+  junk = await startOcspResponder(ca);
+  junk.junk = 'endless';
   site = issue(dir, ca, { cn: 'site.test', dns: ['site.test'], ocsp: responder.url });
   www = issue(dir, ca, { cn: 'www.test', dns: ['www.test'], ocsp: responder.url });
   gone = issue(dir, ca, { cn: 'gone.test', dns: ['gone.test'], ocsp: responder.url });
   waiting = issue(dir, ca, { cn: 'waiting.test', dns: ['waiting.test'], ocsp: late.url });
+  odd = issue(dir, ca, { cn: 'odd.test', dns: ['odd.test'], ocsp: junk.url });
   revoke(ca, gone);
   responder.leaves = [site, www, gone];
   late.leaves = [waiting];
+  junk.leaves = [odd];
   const listener = (name: string, certificates: Issued[]) => ({
     name,
     listen: '127.0.0.1:0',
     tls: { certificates: certificates.map(chain), ocsp_stapling: {} },
   });
   gw = await startGateway({
-    listeners: [listener('public', [site, www]), listener('revoked', [gone]), listener('late', [waiting])],
+    listeners: [
+      listener('public', [site, www]),
+      listener('revoked', [gone]),
+      listener('late', [waiting]),
+      listener('junk', [odd]),
+    ],
     services: [],
     // A TCP stream that terminates TLS staples as a listener does (its target: any port that accepts).
     streams: [
@@ -69,6 +80,7 @@ after(async () => {
   await gw?.close();
   await responder?.close();
   await late?.close();
+  await junk?.close();
 });
 
 /** What `openssl ocsp` says of a stapled response (its output and errors), as a client that checks it would. */
@@ -150,4 +162,15 @@ test('a certificate without its issuer next in the file, or naming no responder,
   const response = await eventually(() => stapled('public', 'bare.test'), 5000);
   assert.ok(response);
   assert.match(opensslVerdict(response, bare), /: good$/m);
+});
+
+test('a responder that answers with an endless body or with bytes that are not OCSP gets nothing stapled', async () => {
+  await eventually(async () => (await fetches('junk', 'bad_response')) >= 1, 5000);
+  assert.equal(await stapled('junk'), undefined);
+  junk.junk = Buffer.from('<html>maintenance</html>');
+  await eventually(async () => (await fetches('junk', 'bad_response')) >= 2, 12_000, 200);
+  assert.equal(await stapled('junk'), undefined);
+  junk.junk = undefined;
+  const response = await eventually(() => stapled('junk'), 25_000, 200);
+  assert.ok(response, 'a good answer after them is stapled');
 });
