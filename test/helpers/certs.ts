@@ -21,6 +21,8 @@ export interface CertificateSpec {
   /** For a client certificate (extendedKeyUsage clientAuth); 'both': serverAuth and clientAuth (etcd's server
    * certificate, which its own gRPC gateway also shows as a client). */
   client?: boolean | 'both';
+  /** An RSA key (2048 bits) instead of an ECDSA P-256 one. */
+  rsa?: boolean;
   /** OCSP responder URL written in its Authority Information Access. */
   ocsp?: string;
   /** For an OCSP responder's certificate (extendedKeyUsage OCSPSigning). */
@@ -79,10 +81,7 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
     [
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
+      ...(spec.rsa ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
       '-nodes',
       '-subj',
       spec.noCommonName ? `/O=${spec.cn}` : `/CN=${spec.cn}`,

@@ -78,6 +78,7 @@ export function checkListenerTls(
     fail(`${at}/min_version`, 'is newer than max_version');
   const pem: ListenerPem = { certificates: [] };
   const owners = new Map<string, number>();
+  const pairs = new Map<string, { first: number; types: Set<string> }>();
   tls.certificates.forEach((c, i) => {
     const here = `${at}/certificates/${i}`;
     const cert = read(c.cert, `${here}/cert`);
@@ -95,16 +96,30 @@ export function checkListenerTls(
     const stapling = ocspProblem(tls, leaf, pemCertificates(cert)[1]);
     if (stapling) fail(`${here}/cert`, `${c.cert}: ${stapling}`);
     const names = namesOf(leaf);
-    if (names.length === 0 && i > 0)
+    const type = privateKey.asymmetricKeyType ?? 'unknown';
+    // Certificates that hold the same names with keys of other types (RSA and ECDSA) are served together: OpenSSL
+    // gives each client the one its signature algorithms take.
+    const pair = pairs.get(nameSetOf(names));
+    if (pair !== undefined && !pair.types.has(type)) pair.types.add(type);
+    else if (pair !== undefined)
+      fail(
+        `${here}/cert`,
+        `${c.cert} holds the names of certificates/${pair.first} with a key of the same type (${type}): SNI would ` +
+          'only ever choose that one (two certificates share names only with keys of different types)',
+      );
+    else if (names.length === 0 && i > 0)
       fail(`${here}/cert`, `${c.cert} holds no DNS name, so SNI can never choose it: make it the first (the default)`);
-    for (const name of names) {
-      const other = owners.get(name);
-      if (other !== undefined)
-        fail(
-          `${here}/cert`,
-          `${c.cert} holds ${name}, as certificates/${other} does: SNI would only ever choose that one`,
-        );
-      else owners.set(name, i);
+    else {
+      for (const name of names) {
+        const other = owners.get(name);
+        if (other !== undefined)
+          fail(
+            `${here}/cert`,
+            `${c.cert} holds ${name}, as certificates/${other} does: SNI would only ever choose that one`,
+          );
+        else owners.set(name, i);
+      }
+      pairs.set(nameSetOf(names), { first: i, types: new Set([type]) });
     }
     pem.certificates.push({ cert, key });
   });
@@ -135,7 +150,7 @@ export function checkListenerTls(
   if (!ok) return;
   try {
     // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
-    for (const c of pem.certificates) createContext(contextOptions(tls, c, pem));
+    for (const c of pem.certificates) createContext(contextOptions(tls, [c], pem));
   } catch (e) {
     fail(at, `OpenSSL refuses these settings: ${(e as Error).message}`);
     return;
@@ -182,16 +197,16 @@ function ticketKeyOf(text: string): Buffer {
   return /^[A-Za-z0-9+/]*={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
 }
 
-/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs, session ticket
- * key, with its files. */
+/** The options of one context, for certificates that hold the same names: the listener's versions, ciphers,
+ * client CA and CRLs and session ticket key, with the certificates' files. */
 export function contextOptions(
   tls: ListenerTlsConfig,
-  files: { cert: string; key: string },
+  files: { cert: string; key: string }[],
   { ca, crl, ticketKey }: ListenerPem,
 ): SecureContextOptions {
   return {
-    cert: files.cert,
-    key: files.key,
+    cert: files.map((f) => f.cert),
+    key: files.map((f) => f.key),
     minVersion: tls.min_version,
     maxVersion: tls.max_version,
     ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
@@ -215,43 +230,88 @@ export function namesOf(leaf: X509Certificate): string[] {
   return cn !== undefined && /^[*a-z0-9.-]+$/i.test(cn) ? [cn.toLowerCase()] : [];
 }
 
+/** Certificates that hold this key hold the same DNS names. */
+const nameSetOf = (names: string[]) => [...names].sort().join(' ');
+
+/** The signature algorithms (as getSharedSigalgs names them) that can sign with a key of each type. */
+const SIGNS: Record<string, RegExp> = {
+  ec: /^ECDSA\+/,
+  ed25519: /^ed25519$/i,
+  ed448: /^ed448$/i,
+  rsa: /^RSA(-PSS)?\+/,
+  'rsa-pss': /^RSA-PSS\+/,
+};
+/** Of a pair, a client that can take both gets the first of these: smaller and faster, as OpenSSL prefers. */
+const PREFERRED = ['ec', 'ed25519', 'ed448', 'rsa-pss', 'rsa'];
+
+/** The contexts of one set of names: one per certificate, best-preferred key type first. */
+type Choices = { type: string; context: SecureContext }[];
+
 /**
  * A TLS listener's certificates, built once per apply: one SecureContext
  * each, chosen by SNI, exact names before wildcards (`*.example.com` covers
  * one label: `a.example.com`, neither `example.com` nor `a.b.example.com`).
+ * Certificates that hold the same names with keys of other types (RSA and
+ * ECDSA) are chosen between by the signature algorithms the client shares,
+ * not by OpenSSL: Node hands over a context chosen by SNI with its one
+ * certificate. A client that names no server gets the first set's preferred
+ * certificate (the server's own context): a context holding two certificates
+ * would staple the OCSP response of one whichever OpenSSL sent.
  */
 export class CertificateTable {
   readonly served: ServedCertificate[];
-  /** The first certificate's context options, for the server's own (no-SNI) context. */
+  /** The options of the first set's preferred certificate, for the server's own (no-SNI) context. */
   readonly defaultOptions: SecureContextOptions;
   readonly rejectUnknown: boolean;
-  readonly #default: SecureContext;
-  readonly #byName = new ServerNames<SecureContext>();
+  readonly #default: Choices;
+  readonly #byName = new ServerNames<Choices>();
 
   constructor(tls: ListenerTls) {
     const pem = tls.pem;
     if (pem === undefined) throw new Error('listener tls files were not loaded (validateConfig reads them)');
     this.rejectUnknown = tls.unknown_server_name === 'reject';
     this.served = [];
-    this.defaultOptions = contextOptions(tls, pem.certificates[0], pem);
-    const contexts = pem.certificates.map((files, i) => {
-      const context = createContext(i === 0 ? this.defaultOptions : contextOptions(tls, files, pem));
+    const sets = new Map<string, Choices>();
+    const contexts: SecureContext[] = [];
+    pem.certificates.forEach((files, i) => {
       const leaf = new X509Certificate(pemCertificates(files.cert)[0]);
       const names = namesOf(leaf);
       this.served.push({
         file: tls.certificates[i].cert,
         subject: subjectOf(leaf),
         names,
-        notAfterMs: Date.parse(leaf.validTo),
+        notAfterMs: leaf.validToDate.getTime(),
       });
-      for (const name of names) this.#byName.add(name, context);
-      return context;
+      const set = sets.get(nameSetOf(names)) ?? [];
+      if (set.length === 0) {
+        sets.set(nameSetOf(names), set);
+        for (const name of names) this.#byName.add(name, set);
+      }
+      const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
+      contexts.push(createContext(contextOptions(tls, [files], pem)));
+      set.push({ type, context: contexts[i] });
+      set.sort((a, b) => rank(a.type) - rank(b.type));
     });
-    this.#default = contexts[0];
+    this.#default = [...sets.values()][0];
+    const preferred = this.#default[0].context;
+    this.defaultOptions = contextOptions(tls, [pem.certificates[contexts.indexOf(preferred)]], pem);
   }
 
-  /** The context for the name a client asked for (SNI); undefined when `reject` and no certificate holds it. */
-  select(serverName: string): SecureContext | undefined {
-    return this.#byName.find(serverName) ?? (this.rejectUnknown ? undefined : this.#default);
+  /**
+   * The context for the name a client asked for (SNI); undefined when `reject` and no certificate holds it.
+   * `sigalgs` (called only when the name has a pair) lists the signature algorithms the client shares.
+   */
+  select(serverName: string, sigalgs: () => string[]): SecureContext | undefined {
+    const choices = this.#byName.find(serverName) ?? (this.rejectUnknown ? undefined : this.#default);
+    if (choices === undefined || choices.length === 1) return choices?.[0].context;
+    const shared = sigalgs();
+    const taken = choices.find((c) => shared.some((alg) => SIGNS[c.type]?.test(alg)));
+    // A client that shares none (TLS 1.2 without the extension: SHA-1 with RSA) gets the last, RSA when there is one.
+    return (taken ?? choices[choices.length - 1]).context;
   }
 }
+
+const rank = (type: string) => {
+  const at = PREFERRED.indexOf(type);
+  return at < 0 ? PREFERRED.length : at;
+};

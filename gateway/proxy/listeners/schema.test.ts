@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,7 @@ const expired = issue(dir, ca, {
   start: new Date(Date.now() - 10 * 86400_000),
   end: new Date(Date.now() - 86400_000),
 });
+mkdirSync(join(dir, 'rsa'));
 const env = { TOLLGATE_CONFIG: join(dir, 'tollgate.yaml') };
 const errorsOf = (raw: unknown) => {
   const r = validateConfig(raw, env);
@@ -115,8 +116,22 @@ test("a key not the certificate's, an expired certificate and a missing file are
 test('a name two certificates hold, a certificate SNI can never choose and a bad cipher list are refused', () => {
   const noName = issue(dir, ca, { cn: 'address only', ips: ['127.0.0.1'] });
   assert.deepEqual(errorsOf(tlsListener({ certificates: [main, main] })), [
+    `/listeners/0/tls/certificates/1/cert: ${main.cert} holds the names of certificates/0 with a key of the same ` +
+      'type (ec): SNI would only ever choose that one (two certificates share names only with keys of different ' +
+      'types)',
+  ]);
+  // The same names with a key of another type are a pair (RSA beside ECDSA); only some of them are not.
+  const rsaTwin = issue(join(dir, 'rsa'), ca, { cn: 'default.test', dns: ['default.test'], rsa: true });
+  const rsaWider = issue(join(dir, 'rsa'), ca, { cn: 'wider.test', dns: ['default.test', 'wider.test'], rsa: true });
+  assert.deepEqual(errorsOf(tlsListener({ certificates: [main, rsaTwin] })), []);
+  assert.deepEqual(errorsOf(tlsListener({ certificates: [main, rsaTwin, rsaTwin] })), [
+    `/listeners/0/tls/certificates/2/cert: ${rsaTwin.cert} holds the names of certificates/0 with a key of the same ` +
+      'type (rsa): SNI would only ever choose that one (two certificates share names only with keys of different ' +
+      'types)',
+  ]);
+  assert.deepEqual(errorsOf(tlsListener({ certificates: [main, rsaWider] })), [
     '/listeners/0/tls/certificates/1/cert: ' +
-      `${main.cert} holds default.test, as certificates/0 does: SNI would only ever choose that one`,
+      `${rsaWider.cert} holds default.test, as certificates/0 does: SNI would only ever choose that one`,
   ]);
   assert.deepEqual(errorsOf(tlsListener({ certificates: [main, noName] })), [
     `/listeners/0/tls/certificates/1/cert: ${noName.cert} holds no DNS name, so SNI can never choose it: ` +

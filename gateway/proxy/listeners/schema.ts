@@ -86,7 +86,8 @@ export const ListenerTlsSchema = Type.Object(
       description:
         'Certificates this listener serves. The first is the default; each other is chosen by SNI for the names it ' +
         'holds (its DNS subjectAltNames, `*.example.com` matching one label; its subject CN when it has none). ' +
-        'Changes apply on reload, to new connections; open ones keep theirs.',
+        'Two may hold the same names with keys of different types (RSA and ECDSA): a client that can check ECDSA ' +
+        'gets that one, others the RSA one. Changes apply on reload, to new connections; open ones keep theirs.',
     }),
     unknown_server_name: Type.Union([Type.Literal('default'), Type.Literal('reject')], {
       default: 'default',

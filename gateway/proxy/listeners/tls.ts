@@ -58,13 +58,15 @@ export class TlsListener {
     this.#tls = tls;
     this.#hooks = hooks;
     const tcp = protocols === 'tcp';
+    const table = () => this.#table;
     const offered = tcp ? [] : (['h2', 'http/1.1'] as const).filter((p) => protocols.includes(p));
     this.server = load().createServer(
       {
         ...this.#table.defaultOptions,
         ...(tcp ? {} : { ALPNProtocols: [...offered] }),
-        SNICallback: (name, answer) => {
-          const context = this.#table.select(name);
+        // `this` is the client's socket: Node calls it as the socket's own method.
+        SNICallback: function (this: Tls.TLSSocket, name, answer) {
+          const context = table().select(name, () => this.getSharedSigalgs());
           if (context !== undefined) answer(null, context);
           else answer(Object.assign(new Error(`no certificate for ${name}`), { code: UNKNOWN_NAME }));
         },
