@@ -279,6 +279,14 @@ export abstract class ConfigVersions {
     this.serving = config;
     this.tlsFiles = tlsFilesSeen(config);
     this.logSettings.apply(config.log);
+    for (const served of this.#served) served(config);
     this.port.onReload?.('ok');
+  }
+
+  readonly #served: ((config: Config) => void)[] = [];
+
+  /** Calls `fn` with each config from now on, once this node serves it (the admin listener's TLS follows it). */
+  onServe(fn: (config: Config) => void): void {
+    this.#served.push(fn);
   }
 }

@@ -31,14 +31,20 @@ test(
   },
 );
 
-test("a listener's and a TLS stream's certificates, client CA, CRL and ticket key are watched, with no service", () => {
+test("listeners', TLS streams' and admin's certificates, client CAs, CRLs, ticket keys are watched, no service", () => {
   const tls = (n: string) => ({
     certificates: [{ cert: `/${n}.pem`, key: `/${n}.key` }],
     client_certificates: { ca: `/${n}-ca.pem`, crl: `/${n}.crl` },
     session_ticket_key: `/${n}-ticket.key`,
   });
-  const raw = { listeners: [{ name: 'l', tls: tls('l') }], streams: [{ name: 's', tls: tls('s') }, { name: 't' }] };
+  const raw = {
+    listeners: [{ name: 'l', tls: tls('l') }],
+    streams: [{ name: 's', tls: tls('s') }, { name: 't' }],
+    admin: { tls: { certificates: [{ cert: '/admin.pem', key: '/admin.key' }] } },
+  };
   assert.deepEqual(tlsFilePaths(raw).sort(), [
+    '/admin.key',
+    '/admin.pem',
     '/l-ca.pem',
     '/l-ticket.key',
     '/l.crl',

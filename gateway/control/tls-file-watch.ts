@@ -5,14 +5,16 @@ type ClientFiles = { ca?: unknown; crl?: unknown };
 
 /**
  * The TLS files a config names, each once: `tls.ca_file`, `cert_file`, `key_file` of every service's and canary
- * group's upstream, and each listener's and TLS-terminating stream's certificate, key, client CA, CRL and
- * session ticket key files (relative ones resolved as validation resolves them).
+ * group's upstream, and each listener's, TLS-terminating stream's and the admin listener's certificate, key,
+ * client CA, CRL and session ticket key files (relative ones resolved as validation resolves them).
  */
 export function tlsFilePaths(raw: unknown): string[] {
   const paths = new Set<string>();
-  const config = raw as { listeners?: unknown; streams?: unknown } | undefined;
-  // A stream that terminates TLS holds a listener's `tls`.
-  const holders = [config?.listeners, config?.streams].flatMap((list) => (Array.isArray(list) ? list : []));
+  const config = raw as { listeners?: unknown; streams?: unknown; admin?: unknown } | undefined;
+  // A stream that terminates TLS, and the admin listener, hold a listener's `tls`.
+  const holders = [config?.listeners, config?.streams, [config?.admin]].flatMap((list) =>
+    Array.isArray(list) ? list : [],
+  );
   for (const holder of holders as {
     tls?: { certificates?: unknown; client_certificates?: ClientFiles; session_ticket_key?: unknown };
   }[]) {

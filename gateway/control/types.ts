@@ -116,9 +116,9 @@ export interface ControlPlane {
   /** An edit to that version's config (see edit). Undefined when the version is not in the history. */
   rollback(version: number, ifMatch?: number[]): Promise<EditResult | undefined>;
   /**
-   * Reads the serving config's TLS files again (listeners' certificates, client CAs and CRLs, upstreams' CA
-   * bundles and client certificates), as SIGHUP and the TLS file watch do: new content is checked as at an apply
-   * and serves new connections; refused content leaves the old serving.
+   * Reads the serving config's TLS files again (listeners' and the admin's certificates, CAs, CRLs, ticket
+   * keys; upstreams' CA bundles and client certificates), as SIGHUP and the TLS file watch do: new content is
+   * checked as at an apply and serves new connections; refused content leaves the old serving.
    */
   reloadTlsFiles(): Promise<ApplyResult>;
   health(): UpstreamHealth[];

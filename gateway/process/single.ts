@@ -20,6 +20,7 @@ import { createEventSink, nodeName } from '../proxy/events/index.ts';
 import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire } from '../control/apps/identity.ts';
 import type { IdentityManager } from '../control/apps/manager.ts';
+import type { ListenerTls } from '../proxy/listeners/certificates.ts';
 
 export interface LoadedFile {
   file: string;
@@ -126,7 +127,9 @@ export async function startAdminFor(
     logger: log.child({ component: 'admin' }),
     extraRoutes,
     identity,
+    tls: config.admin.tls as ListenerTls | undefined,
   });
+  manager.onServe((served) => admin.updateTls(served.admin.tls as ListenerTls | undefined));
   return { admin, address: { host, port: admin.port } };
 }
 

@@ -72,15 +72,16 @@ export interface Answer {
   text: string;
 }
 
-/** One HTTPS/1.1 request on a fresh connection. */
+/** One HTTPS/1.1 request on a fresh connection (a GET unless `method` says otherwise). */
 export function httpsGet(
   port: number,
   path: string,
   o: TlsClientOptions,
   headers: Record<string, string> = {},
+  method = 'GET',
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ ...options(port, o), path, headers, agent: false }, (res) => {
+    const req = httpsRequest({ ...options(port, o), method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () =>

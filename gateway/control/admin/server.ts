@@ -16,6 +16,10 @@ import { upstreamRoutes } from './routes/upstreams.ts';
 import { appRoutes } from './routes/apps.ts';
 import { consoleRoutes } from '../console/serve.ts';
 import type { IdentityManager } from '../apps/manager.ts';
+import { listenAt } from '../../../shared/listen.ts';
+import type { ListenerTls } from '../../proxy/listeners/certificates.ts';
+import { TlsListener } from '../../proxy/listeners/tls.ts';
+import { sameData } from '../config/same-data.ts';
 
 export interface AdminOptions {
   host: string;
@@ -31,11 +35,15 @@ export interface AdminOptions {
   extraRoutes?: (app: FastifyInstance) => void;
   /** Apps and signing keys (/apps, /keys). */
   identity?: IdentityManager;
+  /** admin.tls, validated (its files read): HTTPS only. */
+  tls?: ListenerTls;
 }
 
 export interface AdminServer {
   close(): Promise<void>;
   port: number;
+  /** A served config's admin.tls: renewed certificates and settings for new connections (no-op without TLS). */
+  updateTls(tls: ListenerTls | undefined): void;
 }
 
 /**
@@ -44,9 +52,53 @@ export interface AdminServer {
  */
 export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   const app = await buildAdmin(opts);
+  if (opts.tls) return startAdminTls(app, opts, opts.tls);
   await app.listen({ host: opts.host, port: opts.port });
   const port = (app.server.address() as AddressInfo).port;
-  return { port, close: () => app.close() };
+  const updateTls = (next: ListenerTls | undefined) =>
+    next && opts.logger?.warn('admin.tls added: the admin listener turns to HTTPS on restart');
+  return { port, close: () => app.close(), updateTls };
+}
+
+/**
+ * The admin API over HTTPS: a listener's TLS (TlsListener: SNI, client certificates, renewals) in front of
+ * fastify's HTTP server, which is handed each secured connection and never listens itself.
+ */
+async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: ListenerTls): Promise<AdminServer> {
+  await app.ready();
+  const log = opts.logger;
+  let current = config;
+  const tls = new TlsListener(config, ['http/1.1'], {
+    secured: (socket) => app.server.emit('connection', socket),
+    handshake: () => undefined,
+    refused: (reason) => log?.debug({ reason }, 'admin: TLS handshake refused'),
+    ocsp: {
+      fetched: (certificate, result, reason) =>
+        result !== 'good' && log?.warn({ certificate, result, reason }, 'admin: OCSP: no new response to staple'),
+      stapled: () => undefined,
+      forgotten: () => undefined,
+    },
+  });
+  // Node starts an HTTP server's header and request timeouts on 'listening' (lib/_http_server.js).
+  app.server.emit('listening');
+  const { port } = await listenAt(tls.server, `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`);
+  return {
+    port,
+    updateTls(next) {
+      if (next === undefined) log?.warn('admin.tls removed: the admin listener stays on HTTPS until restart');
+      if (next === undefined || sameData(next, current)) return;
+      current = next;
+      tls.update(next);
+    },
+    async close() {
+      tls.close();
+      const closed = new Promise<void>((resolve) => tls.server.close(() => resolve()));
+      app.server.closeIdleConnections();
+      await app.close();
+      app.server.closeAllConnections();
+      await closed;
+    },
+  };
 }
 
 /**

@@ -13,7 +13,7 @@ import { GuardSchema } from '../../proxy/stages/guard/schema.ts';
 import { CanarySchema } from '../../proxy/stages/canary/schema.ts';
 import { TokensSchema } from '../../proxy/stages/token-endpoint/schema.ts';
 import { PathHandlingSchema } from '../../proxy/stages/route-match/schema.ts';
-import { ListenersSchema } from '../../proxy/listeners/schema.ts';
+import { ListenerTlsSchema, ListenersSchema } from '../../proxy/listeners/schema.ts';
 import { StreamsSchema } from '../../proxy/streams/schema.ts';
 import { WebSocketSchema } from '../../proxy/websocket/schema.ts';
 import { TracingSchema } from '../../proxy/tracing/schema.ts';
@@ -160,8 +160,9 @@ export const ConfigSchema = Type.Object(
         tls_files_check_ms: Type.Union([Type.Literal(0), Type.Integer({ minimum: 100 })], {
           default: 5000,
           description:
-            "How often the TLS files (upstreams' `tls.ca_file`, `cert_file`, `key_file`; listeners' and TLS " +
-            "streams' certificates, keys, client CAs and CRLs) are checked for a change on disk; files that " +
+            "How often the TLS files (upstreams' `tls.ca_file`, `cert_file`, `key_file`; listeners', TLS " +
+            "streams' and the admin listener's certificates, keys, client CAs, CRLs and session ticket keys) are " +
+            'checked for a change on disk; files that ' +
             'changed and then held still for one check are re-read as a reload does. 0 = only on a reload ' +
             '(default 5000). Read at start.',
         }),
@@ -192,6 +193,15 @@ export const ConfigSchema = Type.Object(
             'Largest admin request body; a bigger one gets 413 (default 8 ' +
             'MiB: a whole config of ~40,000 services as JSON). Read at start.',
         }),
+        tls: Type.Optional(
+          Type.Object(ListenerTlsSchema.properties, {
+            additionalProperties: false,
+            description:
+              "Serve the admin API (and the console) over HTTPS only, with the keys of a listener's `tls`: " +
+              'certificates by SNI, versions, client certificates (mTLS) and the rest. Renewed files apply as a ' +
+              "listener's do. Turning it on or off takes a restart.",
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

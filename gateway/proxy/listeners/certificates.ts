@@ -170,11 +170,15 @@ function ocspProblem(tls: ListenerTlsConfig, leaf: X509Certificate, issuerPem: s
 
 /** Hands each listener TLS file's path (as opened) and the text validation attached to `seen` (tlsFilesSeen). */
 export function listenerFilesSeen(
-  config: { listeners: { tls?: ListenerTlsConfig }[]; streams?: { tls?: ListenerTlsConfig }[] },
+  config: {
+    listeners: { tls?: ListenerTlsConfig }[];
+    streams?: { tls?: ListenerTlsConfig }[];
+    admin?: { tls?: ListenerTlsConfig };
+  },
   seen: (path: string, text: string | undefined) => void,
 ): void {
-  // A stream that terminates TLS holds a listener's TLS.
-  for (const listener of [...config.listeners, ...(config.streams ?? [])]) {
+  // A stream that terminates TLS, and the admin listener, hold a listener's TLS.
+  for (const listener of [...config.listeners, ...(config.streams ?? []), config.admin ?? {}]) {
     const tls = listener.tls as ListenerTls | undefined;
     if (tls?.pem === undefined) continue;
     tls.certificates.forEach((c, i) => {

@@ -98,6 +98,13 @@ test('every listener mistake is named at its path', () => {
   ]);
 });
 
+test("the admin listener's tls is checked as a listener's, at its own path", () => {
+  assert.deepEqual(errorsOf({ admin: { tls: { certificates: [main] } } }), []);
+  const errors = errorsOf({ admin: { tls: { certificates: [{ cert: main.cert, key: other.key }] } } });
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /^\/admin\/tls\/certificates\/0\/key: .*other\.test\.key is not the key of the certificate/);
+});
+
 test("a key not the certificate's, an expired certificate and a missing file are refused at their paths", () => {
   const errors = errorsOf(
     tlsListener({

@@ -34,6 +34,7 @@ export function protocolsOf(listener: ListenerConfig): readonly ListenerProtocol
  * relative paths taken from the directory of the config file `env` names (base-dir.ts).
  */
 export function checkListeners(config: Config, err: Report, env: NodeJS.ProcessEnv = process.env): void {
+  if (config.admin?.tls) checkListenerTls(config.admin.tls as ListenerTls, '/admin/tls', err, env);
   const names = new Map<string, number>();
   const taken: { listen: string; path: string }[] = [
     { listen: config.proxy.listen, path: '/proxy/listen' },

@@ -114,8 +114,9 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     {
       schema: {
         summary:
-          "Reads the TLS files again (listeners' and TLS streams' certificates, client CAs and CRLs, upstreams' " +
-          'CA bundles and client certificates), as SIGHUP and the file watch do. New content is checked whole and ' +
+          "Reads the TLS files again (listeners', TLS streams' and the admin listener's certificates, client CAs, " +
+          "CRLs and session ticket keys, upstreams' CA bundles and client certificates), as SIGHUP and the file " +
+          'watch do. New content is checked whole and ' +
           'serves new connections (open ones keep theirs); content that is refused leaves the previous files ' +
           'serving.',
         tags: ['config'],

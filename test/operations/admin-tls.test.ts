@@ -1,0 +1,66 @@
+// The admin API over HTTPS (admin.tls): its routes answer over TLS with the token, plaintext gets no answer, a
+// renewed certificate applies on the reload endpoint it serves, and with client certificates required a client
+// without one fails the handshake.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { issue, makeCa } from '../helpers/certs.ts';
+import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { handshake, httpsGet, type TlsClientOptions } from '../helpers/tls-client.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-admin-tls-'));
+const ca = makeCa(join(dir, 'ca'));
+const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
+const operator = issue(join(dir, 'clients'), clientCa, { cn: 'operator', client: true });
+const site = { cert: join(dir, 'admin.pem'), key: join(dir, 'admin.key') };
+const renew = (n: number) => {
+  mkdirSync(join(dir, `v${n}`));
+  const next = issue(join(dir, `v${n}`), ca, { cn: `v${n}.admin.test`, dns: ['admin.test'] });
+  copyFileSync(next.cert, site.cert);
+  copyFileSync(next.key, site.key);
+};
+const TOKEN = 'admin-token-0123456789';
+const bearer = { authorization: `Bearer ${TOKEN}` };
+const client: TlsClientOptions = { ca: ca.cert, servername: 'admin.test' };
+let gw: TestGateway;
+let mtls: TestGateway;
+
+before(async () => {
+  renew(1);
+  gw = await startGateway({ admin: { token: TOKEN, tls: { certificates: [site] } }, services: [] });
+  mtls = await startGateway({
+    admin: { tls: { certificates: [site], client_certificates: { ca: clientCa.cert } } },
+    services: [],
+  });
+});
+after(async () => {
+  await gw?.close();
+  await mtls?.close();
+});
+
+test('the admin API answers over HTTPS, with its token; plaintext HTTP gets no answer', async () => {
+  const port = gw.admin.port;
+  const config = await httpsGet(port, '/config', client, bearer);
+  assert.equal(config.status, 200);
+  assert.equal(JSON.parse(config.text).version, 1);
+  assert.equal((await httpsGet(port, '/config', client)).status, 401);
+  assert.equal((await httpsGet(port, '/console/', client, bearer)).status, 200, 'the console too');
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+});
+
+test('a renewed certificate applies on POST /config/tls/reload, over the connection it renews', async () => {
+  assert.equal((await handshake(gw.admin.port, client)).cn, 'v1.admin.test');
+  renew(2);
+  const reloaded = await httpsGet(gw.admin.port, '/config/tls/reload', client, bearer, 'POST');
+  assert.equal(reloaded.status, 200, reloaded.text);
+  assert.equal((await handshake(gw.admin.port, client)).cn, 'v2.admin.test');
+  assert.equal((await httpsGet(gw.admin.port, '/healthz', client)).status, 200);
+});
+
+test('with client certificates required, one without fails the handshake; one with it is answered', async () => {
+  await assert.rejects(httpsGet(mtls.admin.port, '/healthz', client));
+  const withCert = { ...client, cert: operator.cert, key: operator.key };
+  assert.equal((await httpsGet(mtls.admin.port, '/config', withCert)).status, 200);
+});
