@@ -1,12 +1,14 @@
 // TLS on streams: terminated (TLS in, plain TCP out), passed through by the ClientHello's server name, and
 // originated towards a TLS target.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { reload } from '../helpers/admin.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
@@ -226,4 +228,21 @@ test("a terminating stream's certificate files are watched: renewed ones serve t
   } finally {
     await watched.close();
   }
+});
+
+test("a terminating stream's certificate is in the expiry gauge by the stream's name until it goes", async () => {
+  const notAfter = Date.parse(new X509Certificate(readFileSync(front.cert)).validTo) / 1000;
+  const series = (stream: string) =>
+    metric(
+      gw,
+      'tollgate_tls_certificate_expiry_timestamp_seconds',
+      `listener="${stream}",certificate="${front.cert}",subject="CN=db.test"`,
+    );
+  assert.equal(await series('terminated'), notAfter);
+  assert.equal(await series('single'), notAfter);
+  await reload(gw, (raw) => {
+    raw.streams = raw.streams.filter((s: { name: string }) => s.name !== 'single');
+  });
+  assert.equal(await series('single'), 0, 'gone with its stream');
+  assert.equal(await series('terminated'), notAfter);
 });

@@ -71,3 +71,28 @@ export function createListenerMetrics(register: Registry) {
 }
 
 export type ListenerMetrics = ReturnType<typeof createListenerMetrics>;
+
+/** The certificates of one owner's TLS listeners (proxy listeners, or streams), as the expiry gauge holds them. */
+export type CertificateSeries = { listener: string; certificate: string; subject: string }[];
+
+/**
+ * Sets the expiry gauge to `served` (each listener's certificates) and removes the series of `before` it no longer
+ * holds: the proxy listeners and the streams each keep their own, so neither resets the other's.
+ */
+export function recordCertificateExpiry(
+  metrics: ListenerMetrics,
+  served: { listener: string; certificates: readonly { file: string; subject: string; notAfterMs: number }[] }[],
+  before: CertificateSeries,
+): CertificateSeries {
+  const now: CertificateSeries = [];
+  for (const { listener, certificates } of served)
+    for (const c of certificates) {
+      const labels = { listener, certificate: c.file, subject: c.subject };
+      metrics.certificateExpiry.set(labels, Math.floor(c.notAfterMs / 1000));
+      now.push(labels);
+    }
+  const key = (l: CertificateSeries[number]) => `${l.listener}\n${l.certificate}\n${l.subject}`;
+  const kept = new Set(now.map(key));
+  for (const old of before) if (!kept.has(key(old))) metrics.certificateExpiry.remove(old);
+  return now;
+}

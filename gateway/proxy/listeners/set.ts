@@ -12,7 +12,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
-import type { Refusal } from './metrics.ts';
+import { type CertificateSeries, type Refusal, recordCertificateExpiry } from './metrics.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
@@ -64,6 +64,7 @@ export class ProxyListeners {
   /** Who may send a PROXY header to a listener that accepts one (`trusted_proxies`, as of the last config). */
   #trusted: CidrMatcher;
   readonly #log: Logger;
+  #certificateSeries: CertificateSeries = [];
 
   constructor(
     config: Config,
@@ -198,14 +199,8 @@ export class ProxyListeners {
   }
 
   #recordCertificates(): void {
-    const gauge = this.#metrics.listeners.certificateExpiry;
-    gauge.reset();
-    for (const r of this.#running)
-      for (const c of r.tls?.served ?? [])
-        gauge.set(
-          { listener: r.config.name, certificate: c.file, subject: c.subject },
-          Math.floor(c.notAfterMs / 1000),
-        );
+    const served = this.#running.map((r) => ({ listener: r.config.name, certificates: r.tls?.served ?? [] }));
+    this.#certificateSeries = recordCertificateExpiry(this.#metrics.listeners, served, this.#certificateSeries);
   }
 
   async connections(): Promise<number> {
