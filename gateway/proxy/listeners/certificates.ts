@@ -97,8 +97,8 @@ export function checkListenerTls(
     if (stapling) fail(`${here}/cert`, `${c.cert}: ${stapling}`);
     const names = namesOf(leaf);
     const type = privateKey.asymmetricKeyType ?? 'unknown';
-    // Certificates that hold the same names with keys of other types (RSA and ECDSA) are served together: OpenSSL
-    // gives each client the one its signature algorithms take.
+    // Certificates that hold the same names with keys of other types (RSA and ECDSA) are a pair: each client gets
+    // the one its signature algorithms take (CertificateTable).
     const pair = pairs.get(nameSetOf(names));
     if (pair !== undefined && !pair.types.has(type)) pair.types.add(type);
     else if (pair !== undefined)
@@ -150,7 +150,7 @@ export function checkListenerTls(
   if (!ok) return;
   try {
     // What the listener will build; anything OpenSSL refuses (a cipher list, a curve) is found now.
-    for (const c of pem.certificates) createContext(contextOptions(tls, [c], pem));
+    for (const c of pem.certificates) createContext(contextOptions(tls, c, pem));
   } catch (e) {
     fail(at, `OpenSSL refuses these settings: ${(e as Error).message}`);
     return;
@@ -201,16 +201,16 @@ function ticketKeyOf(text: string): Buffer {
   return /^[A-Za-z0-9+/]*={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
 }
 
-/** The options of one context, for certificates that hold the same names: the listener's versions, ciphers,
- * client CA and CRLs and session ticket key, with the certificates' files. */
+/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs and session
+ * ticket key, with its files. */
 export function contextOptions(
   tls: ListenerTlsConfig,
-  files: { cert: string; key: string }[],
+  files: { cert: string; key: string },
   { ca, crl, ticketKey }: ListenerPem,
 ): SecureContextOptions {
   return {
-    cert: files.map((f) => f.cert),
-    key: files.map((f) => f.key),
+    cert: files.cert,
+    key: files.key,
     minVersion: tls.min_version,
     maxVersion: tls.max_version,
     ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
@@ -292,13 +292,13 @@ export class CertificateTable {
         for (const name of names) this.#byName.add(name, set);
       }
       const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
-      contexts.push(createContext(contextOptions(tls, [files], pem)));
+      contexts.push(createContext(contextOptions(tls, files, pem)));
       set.push({ type, context: contexts[i] });
       set.sort((a, b) => rank(a.type) - rank(b.type));
     });
     this.#default = [...sets.values()][0];
     const preferred = this.#default[0].context;
-    this.defaultOptions = contextOptions(tls, [pem.certificates[contexts.indexOf(preferred)]], pem);
+    this.defaultOptions = contextOptions(tls, pem.certificates[contexts.indexOf(preferred)], pem);
   }
 
   /**

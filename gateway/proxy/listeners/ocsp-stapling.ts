@@ -142,6 +142,7 @@ export class OcspStapling {
 
   update(tls: ListenerTls): void {
     const next = new Map<string, Stapler>();
+    let fresh = 0;
     const stapling = tls.ocsp_stapling;
     if (stapling !== undefined)
       tls.certificates.forEach((c, i) => {
@@ -155,19 +156,25 @@ export class OcspStapling {
         // checkListenerTls refused a certificate without its issuer or without a responder to ask.
         const subject = { leaf, issuer: new X509Certificate(issuerPem) };
         // Reading a response takes ~1.5 ms of this thread: a listener with many certificates asks for them in turn.
-        const startMs = next.size * START_SPACING_MS;
+        const startMs = fresh++ * START_SPACING_MS;
         next.set(key, new Stapler(c.cert, subject, url as string, stapling.timeout_ms, this.#hooks, startMs));
       });
-    for (const [key, stapler] of this.#byCertificate)
-      if (next.get(key) !== stapler) {
-        stapler.stop();
-        this.#hooks.forgotten(stapler.file);
-      }
+    this.#forget(next);
     this.#byCertificate = next;
   }
 
   stop(): void {
-    this.update({ certificates: [] } as unknown as ListenerTls);
+    this.#forget(new Map());
+    this.#byCertificate.clear();
+  }
+
+  /** Stops the staplers `kept` does not hold. */
+  #forget(kept: Map<string, Stapler>): void {
+    for (const [key, stapler] of this.#byCertificate)
+      if (kept.get(key) !== stapler) {
+        stapler.stop();
+        this.#hooks.forgotten(stapler.file);
+      }
   }
 }
 
