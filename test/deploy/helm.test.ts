@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { loadConfigFile } from '../../gateway/control/config/load.ts';
 
 const helm = process.env.TOLLGATE_TEST_HELM;
@@ -100,4 +100,44 @@ test('without an admin token the chart refuses to render, and says what to set',
     () => execFileSync(helm!, ['template', 'edge', chart], { stdio: 'pipe' }),
     (e: { stderr: Buffer }) => /adminToken.value/.test(e.stderr.toString()),
   );
+});
+
+test('Secrets mount where the config names its TLS files; extra ports reach the Service; HTTPS admin probes', {
+  skip,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-helm-tls-'));
+  try {
+    const values = join(dir, 'values.yaml');
+    const admin = { cert: '/etc/tollgate-tls/admin/tls.crt', key: '/etc/tollgate-tls/admin/tls.key' };
+    writeFileSync(
+      values,
+      stringify({
+        config: { admin: { listen: '0.0.0.0:9080', tls: { certificates: [admin] } } },
+        gateway: {
+          extraPorts: [{ name: 'https', containerPort: 8443, servicePort: 443 }],
+          secretMounts: [{ secretName: 'admin-tls', mountPath: '/etc/tollgate-tls/admin' }],
+        },
+        metrics: { serviceMonitor: { enabled: true, tlsConfig: { serverName: 'admin.example.com' } } },
+      }),
+    );
+    const docs = render('-f', values);
+    const gw = find(docs, 'Deployment', 'edge-tollgate-gateway').spec.template;
+    const c = gw.spec.containers[0];
+    const mount = c.volumeMounts.find((m: any) => m.mountPath === '/etc/tollgate-tls/admin');
+    assert.equal(mount.readOnly, true);
+    const volume = gw.spec.volumes.find((v: any) => v.name === mount.name);
+    assert.deepEqual(volume.secret, { secretName: 'admin-tls' });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'admin', scheme: 'HTTPS' });
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'admin', scheme: 'HTTPS' });
+    assert.equal(gw.metadata.annotations['prometheus.io/scheme'], 'https');
+    assert.deepEqual(c.ports[2], { name: 'https', containerPort: 8443 });
+    const service = find(docs, 'Service', 'edge-tollgate-gateway');
+    assert.deepEqual(service.spec.ports[2], { name: 'https', port: 443, targetPort: 'https' });
+    const endpoint = find(docs, 'ServiceMonitor', 'edge-tollgate-gateway').spec.endpoints[0];
+    assert.equal(endpoint.scheme, 'https');
+    assert.deepEqual(endpoint.tlsConfig, { serverName: 'admin.example.com' });
+    execFileSync(helm!, ['lint', '--strict', chart, ...token, '-f', values], { stdio: 'pipe' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
