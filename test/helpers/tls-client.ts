@@ -125,3 +125,32 @@ export function h2Request(
     stream.end(body);
   });
 }
+
+export interface Visit {
+  reused: boolean;
+  /** The ticket the server gave for next time (none after a resumption). */
+  session: Buffer | undefined;
+  cn: string;
+}
+
+/**
+ * One HTTP/1.1 request over TLS (TLS 1.3 sends its tickets after the handshake), offering `session` to resume,
+ * sent `holdMs` after the handshake (so many at once overlap and spread over a cluster's workers).
+ */
+export function resumeVisit(port: number, o: TlsClientOptions, session?: Buffer, holdMs = 0): Promise<Visit> {
+  return new Promise((resolve, reject) => {
+    let ticket: Buffer | undefined;
+    const socket = tlsConnect({ ...options(port, o), session });
+    socket.on('session', (s: Buffer) => {
+      ticket = s;
+    });
+    const ask = () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    socket.on('secureConnect', () => setTimeout(ask, holdMs));
+    socket.on('data', () => {});
+    socket.on('end', () => {
+      const cn = String(socket.getPeerCertificate().subject?.CN);
+      resolve({ reused: socket.isSessionReused(), session: ticket, cn });
+    });
+    socket.on('error', reject);
+  });
+}

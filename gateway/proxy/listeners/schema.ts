@@ -119,9 +119,9 @@ export const ListenerTlsSchema = Type.Object(
       FilePath(
         'File of the key that seals TLS session tickets: 48 random bytes in base64 (`openssl rand -base64 48`). ' +
           'Every gateway that reads the same key resumes the sessions of the others, so a client behind a load ' +
-          'balancer skips the full handshake on whichever instance it reaches. Without it each process makes its ' +
-          'own key at start. A new key applies on reload or when the file changes; tickets sealed with the old ' +
-          'one then get a full handshake.',
+          'balancer skips the full handshake on whichever instance it reaches. Without it each gateway makes its ' +
+          'own key at start (its workers share it). A new key applies on reload or when the file changes; ' +
+          'tickets sealed with the old one then get a full handshake.',
       ),
     ),
     handshake_timeout_ms: Type.Integer({

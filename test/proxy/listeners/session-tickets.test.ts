@@ -3,14 +3,14 @@
 // is refused at its path with the old one serving. Without a key file, renewed certificates keep the process's key.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type TLSSocket } from 'node:tls';
 import { admin } from '../../helpers/admin.ts';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { resumeVisit, type Visit } from '../../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tickets-'));
 const ca = makeCa(dir);
@@ -23,6 +23,9 @@ const renew = (n: number) => {
   copyFileSync(next.key, site.key);
 };
 const keyFile = join(dir, 'ticket.key');
+/** A request to `gw`'s listener, offering `session` to resume. */
+const visit = (gw: TestGateway, session?: Buffer): Promise<Visit> =>
+  resumeVisit(gw.port('public'), { ca: ca.cert, servername: 'site.test' }, session);
 const writeKey = (bytes = 48) => writeFileSync(keyFile, `${randomBytes(bytes).toString('base64')}\n`);
 let a: TestGateway;
 let b: TestGateway;
@@ -46,37 +49,6 @@ after(async () => {
   await b?.close();
   await own?.close();
 });
-
-interface Visit {
-  reused: boolean;
-  /** The ticket the gateway gave for next time (none after a resumption). */
-  session: Buffer | undefined;
-  cn: string;
-}
-
-/** One HTTP/1.1 request over TLS (TLS 1.3 sends its tickets after the handshake), offering `session` to resume. */
-function visit(gw: TestGateway, session?: Buffer): Promise<Visit> {
-  return new Promise((resolve, reject) => {
-    let ticket: Buffer | undefined;
-    const socket: TLSSocket = connect({
-      host: '127.0.0.1',
-      port: gw.port('public'),
-      servername: 'site.test',
-      ca: readFileSync(ca.cert),
-      session,
-    });
-    socket.on('session', (s: Buffer) => {
-      ticket = s;
-    });
-    socket.on('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n'));
-    socket.on('data', () => {});
-    socket.on('end', () => {
-      const cn = String(socket.getPeerCertificate().subject?.CN);
-      resolve({ reused: socket.isSessionReused(), session: ticket, cn });
-    });
-    socket.on('error', reject);
-  });
-}
 
 test('gateways that read one key resume each other’s sessions; a gateway with its own key does not', async () => {
   const first = await visit(a);
