@@ -103,6 +103,10 @@ test("the admin listener's tls is checked as a listener's, at its own path", () 
   const errors = errorsOf({ admin: { tls: { certificates: [{ cert: main.cert, key: other.key }] } } });
   assert.equal(errors.length, 1);
   assert.match(errors[0], /^\/admin\/tls\/certificates\/0\/key: .*other\.test\.key is not the key of the certificate/);
+  const forwarded = { certificates: [main], client_certificates: { ca: ca.cert, forward_details: true } };
+  assert.deepEqual(errorsOf({ admin: { tls: forwarded } }), [
+    '/admin/tls/client_certificates/forward_details: the admin API sends no request upstream to carry it',
+  ]);
 });
 
 test("a key not the certificate's, an expired certificate and a missing file are refused at their paths", () => {

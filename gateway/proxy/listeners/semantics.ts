@@ -35,6 +35,8 @@ export function protocolsOf(listener: ListenerConfig): readonly ListenerProtocol
  */
 export function checkListeners(config: Config, err: Report, env: NodeJS.ProcessEnv = process.env): void {
   if (config.admin?.tls) checkListenerTls(config.admin.tls as ListenerTls, '/admin/tls', err, env);
+  if (config.admin?.tls?.client_certificates?.forward_details)
+    err('/admin/tls/client_certificates/forward_details', 'the admin API sends no request upstream to carry it');
   const names = new Map<string, number>();
   const taken: { listen: string; path: string }[] = [
     { listen: config.proxy.listen, path: '/proxy/listen' },
