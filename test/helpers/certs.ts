@@ -15,6 +15,8 @@ export interface CertificateSpec {
   /** DNS subjectAltNames (wildcards allowed); none: no SAN at all. */
   dns?: string[];
   ips?: string[];
+  /** URI subjectAltNames (a SPIFFE ID). */
+  uris?: string[];
   /** Validity as dates (openssl YYYYMMDDHHMMSSZ); default from an hour ago for 30 days. */
   start?: Date;
   end?: Date;
@@ -95,7 +97,11 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
   const db = `${base}.db`;
   mkdirSync(db, { recursive: true });
   writeFileSync(join(db, 'index.txt'), '');
-  const sans = [...(spec.dns ?? []).map((d) => `DNS:${d}`), ...(spec.ips ?? []).map((ip) => `IP:${ip}`)];
+  const sans = [
+    ...(spec.dns ?? []).map((d) => `DNS:${d}`),
+    ...(spec.ips ?? []).map((ip) => `IP:${ip}`),
+    ...(spec.uris ?? []).map((uri) => `URI:${uri}`),
+  ];
   const config = [
     '[ca]',
     'default_ca = tg',

@@ -37,6 +37,10 @@ before(async () => {
         ...service('by-dns', [upstream.url], [{ paths: ['/by-dns'] }]),
         auth: { type: 'mtls', mtls: { app_from: 'san_dns', require_app: false } },
       },
+      {
+        ...service('by-uri', [upstream.url], [{ paths: ['/by-uri'] }]),
+        auth: { type: 'mtls', mtls: { app_from: 'san_uri', require_app: false } },
+      },
       service('open', [upstream.url], [{ paths: ['/open'] }]),
     ],
   });
@@ -94,6 +98,15 @@ test('optional client certificates: requests without one reach open routes, not 
   assert.equal(JSON.parse(rogue.text).code, 'GW_ERR_CLIENT_CERT_REQUIRED');
   const plain = await fetch(`${gw.url}/secure`);
   assert.equal(plain.status, 401, 'without TLS there is no certificate');
+});
+
+test('app_from san_uri takes the URI name (a SPIFFE ID) as the app id; one with none is refused', async () => {
+  const spiffe = 'spiffe://cluster.local/ns/shop/sa/cart';
+  const c = issue(join(dir, 'clients'), clientCa, { cn: 'cart', dns: ['cart.internal'], uris: [spiffe], client: true });
+  const answer = await httpsGet(gw.port('required'), '/by-uri', { ca: serverCa.cert, cert: c.cert, key: c.key });
+  assert.equal(answer.status, 200);
+  assert.equal(JSON.parse(answer.text).headers['x-tollgate-app-id'], spiffe);
+  assert.equal((await httpsGet(gw.port('required'), '/by-uri', as('no-uri', clientCa, ['x.internal']))).status, 401);
 });
 
 test('app_from san_dns with require_app false takes the DNS name as the app id as is', async () => {

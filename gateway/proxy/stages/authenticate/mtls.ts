@@ -5,6 +5,28 @@ import type { AuthConfig } from './schema.ts';
 
 export type AppFrom = AuthConfig['mtls']['app_from'];
 
+const SAN_PREFIX = { san_dns: 'DNS:', san_email: 'email:', san_uri: 'URI:' } as const;
+
+/**
+ * The first subjectAltName of a kind in Node's rendering of them (`DNS:a, URI:spiffe://x`). Node writes a name that
+ * holds a comma, quote or other character that could be read as a separator as a JSON string (`URI:"a,b"`); such an
+ * entry is read back as one name.
+ */
+export function subjectAltNameOf(rendered: string, prefix: string): string | undefined {
+  for (const entry of rendered.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+    const name = entry.trim();
+    if (!name.startsWith(prefix)) continue;
+    const value = name.slice(prefix.length);
+    if (!value.startsWith('"')) return value || undefined;
+    try {
+      return JSON.parse(value) as string;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** A connection's certificate identity by field: a certificate is parsed once per connection, not per request. */
 const identities = new WeakMap<object, { from: AppFrom; id: string | undefined }>();
 
@@ -26,11 +48,7 @@ export function certificateApp(socket: object, from: AppFrom): string | undefine
     const cn = cert.subject?.CN as string | string[] | undefined;
     id = Array.isArray(cn) ? cn[0] : cn;
   } else {
-    const prefix = from === 'san_dns' ? 'DNS:' : 'email:';
-    id = cert.subjectaltname
-      ?.split(', ')
-      .find((entry) => entry.startsWith(prefix))
-      ?.slice(prefix.length);
+    id = subjectAltNameOf(cert.subjectaltname ?? '', SAN_PREFIX[from]);
   }
   identities.set(socket, { from, id: id || undefined });
   return id || undefined;

@@ -60,12 +60,16 @@ const AuthObject = Type.Object(
     }),
     mtls: Type.Object(
       {
-        app_from: Type.Union([Type.Literal('cn'), Type.Literal('san_dns'), Type.Literal('san_email')], {
-          default: 'cn',
-          description:
-            "Which field of the client certificate is the app id: its subject's CN, or its first DNS or email " +
-            'subjectAltName (default cn).',
-        }),
+        app_from: Type.Union(
+          [Type.Literal('cn'), Type.Literal('san_dns'), Type.Literal('san_email'), Type.Literal('san_uri')],
+          {
+            default: 'cn',
+            description:
+              "Which field of the client certificate is the app id: its subject's CN, or its first DNS, email or " +
+              'URI subjectAltName (`san_uri`: a SPIFFE ID such as spiffe://cluster.local/ns/shop/sa/cart, as a ' +
+              'service mesh issues them) (default cn).',
+          },
+        ),
         require_app: Type.Boolean({
           default: true,
           description:
