@@ -60,3 +60,17 @@ test(
       assert.ok(paths.includes(p), paths);
   },
 );
+
+test('mtls by an email or URI subjectAltName needs require_app false: no app id can hold one', () => {
+  for (const from of ['san_email', 'san_uri']) {
+    const r = validateConfig(svc({ type: 'mtls', mtls: { app_from: from } }));
+    assert.equal(r.ok, false);
+    assert.deepEqual(
+      r.errors?.map((e) => e.path),
+      ['/services/0/auth/mtls/require_app'],
+    );
+    assert.match(r.errors![0].message, /is never an app id/);
+    assert.ok(validateConfig(svc({ type: 'mtls', mtls: { app_from: from, require_app: false } })).ok);
+  }
+  assert.ok(validateConfig(svc({ type: 'mtls', mtls: { app_from: 'san_dns' } })).ok, 'a one-label DNS name can be');
+});

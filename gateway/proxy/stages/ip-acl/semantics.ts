@@ -47,6 +47,14 @@ export function checkAccessControl(svc: Service, base: string, err: Report): voi
       );
     }
   }
+  // An email address or a URI holds `@`, `.`, `:` or `/`, which no app id does: no certificate would ever pass.
+  const mtls = svc.auth?.type === 'mtls' ? svc.auth.mtls : undefined;
+  if (mtls?.require_app !== false && (mtls?.app_from === 'san_email' || mtls?.app_from === 'san_uri'))
+    err(
+      `${base}/auth/mtls/require_app`,
+      `an ${mtls.app_from === 'san_uri' ? 'URI' : 'email'} subjectAltName is never an app id (letters, digits, ` +
+        '`_` and `-`): set require_app false, which takes it as the app id as it is',
+    );
   const rbac = svc.rbac;
   if (rbac?.enabled) {
     if (!svc.auth || svc.auth.type === 'none')
