@@ -58,7 +58,7 @@ export function checkAccessControl(svc: Service, base: string, err: Report): voi
   const rbac = svc.rbac;
   if (rbac?.enabled) {
     if (!svc.auth || svc.auth.type === 'none')
-      err(`${base}/rbac/enabled`, 'RBAC needs auth.type jwt or api_key: roles come from the authenticated app');
+      err(`${base}/rbac/enabled`, 'RBAC needs auth.type jwt, api_key or mtls: roles come from the authenticated app');
     const names = new Set(svc.routes.map((r, i) => r.name ?? `${svc.name}-${i}`));
     for (const [role, grants] of Object.entries(rbac.roles ?? {})) {
       // Role names are the strings apps carry (the admin API allows the same characters).
