@@ -41,11 +41,17 @@ before(async () => {
         ...service('by-uri', [upstream.url], [{ paths: ['/by-uri'] }]),
         auth: { type: 'mtls', mtls: { app_from: 'san_uri', require_app: false } },
       },
+      {
+        ...service('ranked', [upstream.url], [{ paths: ['/ranked'] }]),
+        auth: { type: 'mtls' },
+        rbac: { roles: { reader: [{ routes: ['*'], methods: ['GET'], paths: ['/ranked/'] }] } },
+      },
       service('open', [upstream.url], [{ paths: ['/open'] }]),
     ],
   });
   await createApp(gw, { id: 'acme' });
   await createApp(gw, { id: 'sleepy' });
+  await createApp(gw, { id: 'ops', roles: ['reader'] });
   const app = await admin(gw, 'GET', '/apps/sleepy');
   const { id: _id, secrets: _s, created_at: _c, updated_at: _u, ...fields } = app.json;
   assert.equal((await admin(gw, 'PUT', '/apps/sleepy', { ...fields, status: 'disabled' })).status, 200);
@@ -107,6 +113,14 @@ test('app_from san_uri takes the URI name (a SPIFFE ID) as the app id; one with 
   assert.equal(answer.status, 200);
   assert.equal(JSON.parse(answer.text).headers['x-tollgate-app-id'], spiffe);
   assert.equal((await httpsGet(gw.port('required'), '/by-uri', as('no-uri', clientCa, ['x.internal']))).status, 401);
+});
+
+test('RBAC on an mtls route reads the roles of the app the certificate names', async () => {
+  const port = gw.port('required');
+  assert.equal((await httpsGet(port, '/ranked/orders', as('ops'))).status, 200);
+  const refused = await httpsGet(port, '/ranked/orders', as('acme'));
+  assert.equal(refused.status, 403);
+  assert.equal(JSON.parse(refused.text).code, 'GW_ERR_FORBIDDEN');
 });
 
 test('app_from san_dns with require_app false takes the DNS name as the app id as is', async () => {
