@@ -116,8 +116,9 @@ export class TlsListener {
   /** New certificates and settings (a reload, renewed files), for connections from now on. */
   update(tls: ListenerTls): void {
     const table = new CertificateTable(tls);
-    // A new server context draws a new session ticket key unless given one: without a key file the process's
-    // own carries on, so renewed certificates do not cost every client its next resumption.
+    // A new server context draws a new session ticket key unless given one. Without a key file the current one
+    // carries on: in cluster mode that is the key Node's cluster handed every worker (the first one's, on listen),
+    // so a renewal neither costs every client its next resumption nor leaves each worker a key of its own.
     const ownKey = tls.pem?.ticketKey === undefined && this.#tls.pem?.ticketKey === undefined;
     this.server.setSecureContext({
       ...table.defaultOptions,
