@@ -43,6 +43,14 @@ export function createListenerMetrics(register: Registry) {
       labelNames: ['listener', 'version', 'protocol'] as const,
       registers,
     }),
+    resumed: new Counter({
+      name: 'tollgate_tls_resumed_handshakes_total',
+      help:
+        'TLS handshakes that resumed a session by its ticket (of tollgate_tls_handshakes_total), by listener: a low ' +
+        'share behind a load balancer means the instances do not share tls.session_ticket_key.',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
     certificateExpiry: new Gauge({
       name: 'tollgate_tls_certificate_expiry_timestamp_seconds',
       help: "When a listener's certificate expires (its notAfter, Unix seconds), by listener, cert file and subject.",
@@ -95,4 +103,16 @@ export function recordCertificateExpiry(
   const kept = new Set(now.map(key));
   for (const old of before) if (!kept.has(key(old))) metrics.certificateExpiry.remove(old);
   return now;
+}
+
+/** A listener's or stream's completed handshake, counted. */
+export function countHandshake(
+  metrics: ListenerMetrics,
+  listener: string,
+  version: string,
+  protocol: string,
+  resumed: boolean,
+): void {
+  metrics.handshakes.inc({ listener, version, protocol });
+  if (resumed) metrics.resumed.inc({ listener });
 }

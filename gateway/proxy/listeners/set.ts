@@ -12,7 +12,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
-import { type CertificateSeries, type Refusal, recordCertificateExpiry } from './metrics.ts';
+import { type CertificateSeries, countHandshake, type Refusal, recordCertificateExpiry } from './metrics.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
@@ -126,7 +126,8 @@ export class ProxyListeners {
           if (listener.proxy_protocol?.accept) carryClientAddress(socket);
           (protocol === 'h2' ? http2 : http1)!.emit('connection', socket);
         },
-        handshake: (version, protocol) => this.#metrics.listeners.handshakes.inc({ listener: name, version, protocol }),
+        handshake: (version, protocol, resumed) =>
+          countHandshake(this.#metrics.listeners, name, version, protocol, resumed),
         refused,
         ocsp: staplingHooks(this.#metrics.listeners, this.#log, name),
       });

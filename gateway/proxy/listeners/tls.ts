@@ -11,7 +11,8 @@ const load = () => createRequire(import.meta.url)('node:tls') as typeof Tls;
 export interface TlsHooks {
   /** A handshake finished: the socket speaks `protocol` (what ALPN chose; http/1.1 without ALPN; tcp for a stream). */
   secured(socket: Tls.TLSSocket, protocol: 'h2' | 'http/1.1' | 'tcp'): void;
-  handshake(version: string, protocol: string): void;
+  /** A handshake completed; `resumed`: by a session ticket (no certificate sent, no signature made). */
+  handshake(version: string, protocol: string, resumed: boolean): void;
   refused(reason: Refusal, socket?: Tls.TLSSocket): void;
   ocsp: StaplingHooks;
 }
@@ -75,7 +76,7 @@ export class TlsListener {
       },
       (socket) => {
         if (tcp) {
-          hooks.handshake(socket.getProtocol() ?? 'unknown', 'tcp');
+          hooks.handshake(socket.getProtocol() ?? 'unknown', 'tcp', socket.isSessionReused());
           return hooks.secured(socket, 'tcp');
         }
         // A client without ALPN speaks HTTP/1.1; a listener that offers only h2 has nothing for it.
@@ -85,7 +86,7 @@ export class TlsListener {
           socket.destroy();
           return;
         }
-        hooks.handshake(socket.getProtocol() ?? 'unknown', protocol);
+        hooks.handshake(socket.getProtocol() ?? 'unknown', protocol, socket.isSessionReused());
         hooks.secured(socket, protocol);
       },
     );

@@ -13,7 +13,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
-import { type CertificateSeries, recordCertificateExpiry } from '../listeners/metrics.ts';
+import { type CertificateSeries, countHandshake, recordCertificateExpiry } from '../listeners/metrics.ts';
 import { staplingHooks } from '../listeners/ocsp-stapling.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
@@ -122,7 +122,7 @@ export class StreamListeners {
             if (connection === undefined) socket.destroy();
             else connection.secured(socket);
           },
-          handshake: (version, protocol) => listenerMetrics.handshakes.inc({ listener: name, version, protocol }),
+          handshake: (version, protocol, resumed) => countHandshake(listenerMetrics, name, version, protocol, resumed),
           refused: (reason, socket) => {
             listenerMetrics.refused.inc({ listener: name, reason });
             taken(socket)?.refuse('tls_handshake');

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { admin } from '../../helpers/admin.ts';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { metric } from '../../helpers/metrics.ts';
 import { resumeVisit, type Visit } from '../../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tickets-'));
@@ -56,6 +57,9 @@ test('gateways that read one key resume each other’s sessions; a gateway with 
   assert.equal((await visit(b, first.session)).reused, true, 'b resumes a’s session');
   assert.equal((await visit(a, (await visit(b)).session)).reused, true, 'and a resumes b’s');
   assert.equal((await visit(own, first.session)).reused, false);
+  // Each resumption is counted beside the handshakes: b resumed one, a one; own none.
+  const resumed = (gw: TestGateway) => metric(gw, 'tollgate_tls_resumed_handshakes_total', 'listener="public"');
+  assert.deepEqual([await resumed(a), await resumed(b), await resumed(own)], [1, 1, 0]);
 });
 
 test('a new key applies when its file changes; old tickets get a full handshake', async () => {
