@@ -8,6 +8,7 @@ import { newDashboard, stat, timeSeries, upDownTimeline } from './common.ts';
 import type { Dashboard } from './common.ts';
 import { PROMETHEUS_PLUGIN_ID, histogramQuantile, prometheusDatasource as ds, promTargets } from './prometheus.ts';
 import { connectionPanels } from './connections.ts';
+import { tlsPanels } from './tls.ts';
 
 export const GATEWAY_OVERVIEW_UID = 'tollgate-gateway-overview';
 
@@ -30,6 +31,7 @@ function requestRate(selector: string): string {
 
 export function gatewayOverview(): Dashboard {
   const connections = connectionPanels(SERVICE);
+  const tls = tlsPanels();
   const latency = (q: number) =>
     timeSeries({
       title: `p${Math.round(q * 100)} latency by service`,
@@ -136,6 +138,12 @@ export function gatewayOverview(): Dashboard {
     .withPanel(connections[1]!)
     .withPanel(connections[2]!)
     .withPanel(connections[3]!)
+
+    .withRow(new RowBuilder('TLS'))
+    .withPanel(tls[0]!)
+    .withPanel(tls[1]!)
+    .withPanel(tls[2]!)
+    .withPanel(tls[3]!)
 
     .withRow(new RowBuilder('Latency'))
     .withPanel(latency(0.5))
