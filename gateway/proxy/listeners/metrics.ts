@@ -20,6 +20,8 @@ export const REFUSALS = [
   'untrusted_proxy',
   'bad_proxy_header',
   'proxy_header_timeout',
+  'max_connections_per_ip',
+  'rate_limited',
 ] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
@@ -32,7 +34,8 @@ export function createListenerMetrics(register: Registry) {
         'Client connections closed before any request, by listener and reason (plaintext_on_tls, tls_on_plaintext, ' +
         'unknown_server_name, no_client_certificate, bad_client_certificate, tls_version, no_common_protocol, ' +
         'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error, pipeline_overflow, ' +
-        'untrusted_proxy, bad_proxy_header, proxy_header_timeout); h2_protocol_error and pipeline_overflow may ' +
+        'untrusted_proxy, bad_proxy_header, proxy_header_timeout, max_connections_per_ip, rate_limited); ' +
+        'h2_protocol_error and pipeline_overflow may ' +
         'come after requests, for abuse.',
       labelNames: ['listener', 'reason'] as const,
       registers,

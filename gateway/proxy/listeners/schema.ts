@@ -264,6 +264,25 @@ export const ListenerSchema = Type.Object(
           'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). Read at start.',
       }),
     ),
+    max_connections_per_ip: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'Connections one client address may hold open on this listener at once per proxy process (the PROXY ' +
+          "header's address behind a balancer that sends one); one more is closed before its first byte or TLS " +
+          'handshake, counted as max_connections_per_ip. 0 = no limit (default 0).',
+      }),
+    ),
+    connections_per_s: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'New connections this listener accepts per second per proxy process (a token bucket holding a ' +
+          "second's worth), so a flood of connection attempts or TLS handshakes cannot take the CPU; more are " +
+          'closed at once, counted as rate_limited. 0 = no limit (default 0). Turning either limit on from 0 ' +
+          'takes a restart; their values follow reloads.',
+      }),
+    ),
     http2: Http2Schema,
     proxy_protocol: Type.Optional(
       Type.Object(

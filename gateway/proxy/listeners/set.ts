@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
-import type { Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { listenAt } from '../../../shared/listen.ts';
 import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
 import { LiveSet } from '../net/live-set.ts';
@@ -15,6 +15,7 @@ import { createHttp2Server } from './http2.ts';
 import { type CertificateSeries, countHandshake, type Refusal, recordCertificateExpiry } from './metrics.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
+import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
 import { staplingHooks } from './ocsp-stapling.ts';
@@ -141,6 +142,9 @@ export class ProxyListeners {
     } else {
       outer = (http1 ?? http2)!;
     }
+    // Limits per client address and of the connection rate are checked before anything is read (after the PROXY
+    // header, which names the client).
+    const admit = limitsConnections(listener) ? connectionAdmission(() => self.config, refused) : () => true;
     if (listener.proxy_protocol?.accept) {
       // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
       // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
@@ -151,10 +155,14 @@ export class ProxyListeners {
         proxy.header_timeout_ms,
         refused,
         (socket) => {
+          if (!admit(socket)) return;
           inner.emit('connection', socket);
           if (resumes) socket.resume();
         },
       );
+    } else if (limitsConnections(listener)) {
+      const inner = outer;
+      outer = createServer((socket) => admit(socket) && inner.emit('connection', socket));
     }
     // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
     // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).

@@ -17,7 +17,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { readClientHello } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
-import { streamLimits } from './limits.ts';
+import { streamLimits } from '../net/connection-limits.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from '../net/prefix.ts';
 import { headerV1, headerV2, parseHeader } from '../net/proxy-protocol.ts';

@@ -1,21 +1,29 @@
 import { stateOf, type Runtime } from '../runtime.ts';
-import type { StreamConfig } from './schema.ts';
-import type { StreamRefusal } from './metrics.ts';
+
+/** What a listener or stream limits (0: no limit). */
+export interface ConnectionLimitsConfig {
+  max_connections: number;
+  max_connections_per_ip: number;
+  connections_per_s: number;
+}
+
+export type ConnectionRefusal = 'max_connections' | 'max_connections_per_ip' | 'rate_limited';
 
 /**
- * A stream's `limits` in this process: connections open, per client address,
- * and new ones per second (a token bucket holding a second's worth). A place
- * is taken at accept and given back exactly once when the connection ends;
- * the per-address map holds only addresses with a connection open.
+ * A stream's `limits`, or an HTTP listener's, in this process: connections
+ * open, per client address, and new ones per second (a token bucket holding a
+ * second's worth). A place is taken at accept and given back exactly once when
+ * the connection ends; the per-address map holds only addresses with a
+ * connection open.
  */
-class StreamLimits {
+export class ConnectionLimits {
   open = 0;
   readonly byIp = new Map<string, number>();
   tokens = -1;
   lastMs = 0;
 
   /** Takes a place for a connection from `ip`, or says which limit refused it. */
-  take(ip: string, limits: StreamConfig['limits'], nowMs: number): StreamRefusal | undefined {
+  take(ip: string, limits: ConnectionLimitsConfig, nowMs: number): ConnectionRefusal | undefined {
     if (limits.max_connections > 0 && this.open >= limits.max_connections) return 'max_connections';
     const fromIp = this.byIp.get(ip) ?? 0;
     if (limits.max_connections_per_ip > 0 && fromIp >= limits.max_connections_per_ip) return 'max_connections_per_ip';
@@ -40,9 +48,9 @@ class StreamLimits {
 }
 
 /** The limits state of `stream`, kept across reloads. */
-export function streamLimits(runtime: Runtime, stream: string): StreamLimits {
-  const all = stateOf(runtime, 'stream-limits', () => new Map<string, StreamLimits>());
+export function streamLimits(runtime: Runtime, stream: string): ConnectionLimits {
+  const all = stateOf(runtime, 'stream-limits', () => new Map<string, ConnectionLimits>());
   let limits = all.get(stream);
-  if (limits === undefined) all.set(stream, (limits = new StreamLimits()));
+  if (limits === undefined) all.set(stream, (limits = new ConnectionLimits()));
   return limits;
 }

@@ -1,0 +1,41 @@
+import type { Socket } from 'node:net';
+import { ConnectionLimits } from '../net/connection-limits.ts';
+import type { Refusal } from './metrics.ts';
+import { clientAddressOf } from './proxy-protocol.ts';
+import type { ListenerConfig } from './schema.ts';
+
+/** Whether a listener limits connections per client address or their rate: it then has an admission front. */
+export const limitsConnections = (l: ListenerConfig): boolean =>
+  (l.max_connections_per_ip ?? 0) > 0 || (l.connections_per_s ?? 0) > 0;
+
+/**
+ * Admits a connection under the listener's `max_connections_per_ip` and `connections_per_s` as its config reads
+ * now, by its client address (the PROXY header's when there is one). A refused connection is closed before a byte
+ * of it is read or a TLS handshake begun, and counted; an admitted one gives its place back when it closes.
+ */
+export function connectionAdmission(
+  config: () => ListenerConfig,
+  refused: (reason: Refusal) => void,
+): (socket: Socket) => boolean {
+  const limits = new ConnectionLimits();
+  return (socket) => {
+    const c = config();
+    const ip = clientAddressOf(socket);
+    const refusal = limits.take(
+      ip,
+      {
+        max_connections: 0,
+        max_connections_per_ip: c.max_connections_per_ip ?? 0,
+        connections_per_s: c.connections_per_s ?? 0,
+      },
+      performance.now(),
+    );
+    if (refusal !== undefined) {
+      refused(refusal as Refusal);
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => limits.give(ip));
+    return true;
+  };
+}
