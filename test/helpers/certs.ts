@@ -1,7 +1,7 @@
 // Test certificates made with the openssl CLI (Node has no API to issue X.509
 // certificates): a CA, and leaves it signs with the names and validity a test asks for.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Issued {
@@ -183,4 +183,22 @@ export function revocationList(dir: string, ca: Issued, revoked: Issued[], name 
   const args = ['ca', '-gencrl', '-config', join(db, 'ca.cnf'), '-cert', ca.cert, '-keyfile', ca.key];
   openssl([...args, '-crldays', String(days), '-out', out], dir);
   return out;
+}
+
+/**
+ * Certificate files renewed in place, as a certificate tool writes them: `renew(n)` issues generation `n` (subject
+ * CN `v<n>.<name>`, DNS name `name`) from `ca` and copies it over `served` (the certificate, then its key).
+ */
+export function renewer(dir: string, ca: Issued, name: string): { served: Issued; renew(n: number): void } {
+  const served = { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
+  return {
+    served,
+    renew(n) {
+      const at = join(dir, `v${n}`);
+      mkdirSync(at, { recursive: true });
+      const next = issue(at, ca, { cn: `v${n}.${name}`, dns: [name] });
+      copyFileSync(next.cert, served.cert);
+      copyFileSync(next.key, served.key);
+    },
+  };
 }

@@ -2,11 +2,11 @@
 // renewed certificate applies on the reload endpoint it serves, and with client certificates required a client
 // without one fails the handshake.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { issue, makeCa } from '../helpers/certs.ts';
+import { issue, makeCa, renewer } from '../helpers/certs.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { handshake, httpsGet, type TlsClientOptions } from '../helpers/tls-client.ts';
 
@@ -14,13 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-admin-tls-'));
 const ca = makeCa(join(dir, 'ca'));
 const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
 const operator = issue(join(dir, 'clients'), clientCa, { cn: 'operator', client: true });
-const site = { cert: join(dir, 'admin.pem'), key: join(dir, 'admin.key') };
-const renew = (n: number) => {
-  mkdirSync(join(dir, `v${n}`));
-  const next = issue(join(dir, `v${n}`), ca, { cn: `v${n}.admin.test`, dns: ['admin.test'] });
-  copyFileSync(next.cert, site.cert);
-  copyFileSync(next.key, site.key);
-};
+const { served: site, renew } = renewer(dir, ca, 'admin.test');
 const TOKEN = 'admin-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const client: TlsClientOptions = { ca: ca.cert, servername: 'admin.test' };

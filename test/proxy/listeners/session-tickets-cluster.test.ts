@@ -2,10 +2,9 @@
 // ticket key, so a client resumes on whichever worker takes its connection; a renewed certificate keeps that key
 // (before, each worker drew a key of its own at a renewal and a ticket resumed on its worker only).
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { issue, makeCa } from '../../helpers/certs.ts';
+import { makeCa, renewer } from '../../helpers/certs.ts';
 import { eventually } from '../../helpers/gateway.ts';
 import { freePort, startGatewayProcess, tempDir, writeYaml } from '../../helpers/gateway-process.ts';
 import { handshake, resumeVisit } from '../../helpers/tls-client.ts';
@@ -13,13 +12,7 @@ import { handshake, resumeVisit } from '../../helpers/tls-client.ts';
 test('with two workers, tickets resume on either, before and after a certificate renewal', async () => {
   const dir = tempDir('tollgate-tickets-cluster-');
   const ca = makeCa(join(dir, 'ca'));
-  const site = { cert: join(dir, 'site.pem'), key: join(dir, 'site.key') };
-  const renew = (n: number) => {
-    mkdirSync(join(dir, `v${n}`));
-    const next = issue(join(dir, `v${n}`), ca, { cn: `v${n}.test`, dns: ['site.test'] });
-    copyFileSync(next.cert, site.cert);
-    copyFileSync(next.key, site.key);
-  };
+  const { served: site, renew } = renewer(dir, ca, 'site.test');
   renew(1);
   const port = await freePort();
   const file = writeYaml(dir, 'tollgate.yaml', {
@@ -43,7 +36,7 @@ test('with two workers, tickets resume on either, before and after a certificate
     renew(2);
     const reload = await fetch(`${gw.adminUrl}/config/tls/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.text());
-    await eventually(async () => (await handshake(port, client)).cn === 'v2.test', 5000);
+    await eventually(async () => (await handshake(port, client)).cn === 'v2.site.test', 5000);
     assert.equal(await resumed(first.session), 60, 'a ticket from before the renewal');
     const fresh = await resumeVisit(port, client);
     assert.equal(await resumed(fresh.session), 60, 'a ticket from after it, on either worker');

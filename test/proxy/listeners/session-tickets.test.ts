@@ -3,26 +3,20 @@
 // is refused at its path with the old one serving. Without a key file, renewed certificates keep the process's key.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { admin } from '../../helpers/admin.ts';
-import { issue, makeCa } from '../../helpers/certs.ts';
+import { makeCa, renewer } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric } from '../../helpers/metrics.ts';
 import { resumeVisit, type Visit } from '../../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tickets-'));
 const ca = makeCa(dir);
-const site = { cert: join(dir, 'site.pem'), key: join(dir, 'site.key') };
-/** Renews the served certificate (a new one for the same name), as a certificate tool would. */
-const renew = (n: number) => {
-  mkdirSync(join(dir, `v${n}`));
-  const next = issue(join(dir, `v${n}`), ca, { cn: `v${n}.test`, dns: ['site.test'] });
-  copyFileSync(next.cert, site.cert);
-  copyFileSync(next.key, site.key);
-};
+/** The served certificate, renewed in place (a new one for the same name) as a certificate tool would. */
+const { served: site, renew } = renewer(dir, ca, 'site.test');
 const keyFile = join(dir, 'ticket.key');
 /** A request to `gw`'s listener, offering `session` to resume. */
 const visit = (gw: TestGateway, session?: Buffer): Promise<Visit> =>
@@ -93,6 +87,6 @@ test('a key that is not 48 bytes is refused at its path, and the old key keeps s
 test('without a key file, a renewed certificate keeps the process’s key: sessions resume across it', async () => {
   const before = await visit(own);
   renew(2);
-  await eventually(async () => (await visit(own)).cn === 'v2.test', 5000);
+  await eventually(async () => (await visit(own)).cn === 'v2.site.test', 5000);
   assert.equal((await visit(own, before.session)).reused, true);
 });
