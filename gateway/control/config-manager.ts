@@ -1,3 +1,4 @@
+import { type CertificateReport, certificateReport } from '../proxy/listeners/certificate-report.ts';
 import type { Logger } from '../log.ts';
 import { readConfigFile } from './config/load.ts';
 import { loadOffThread, validateOffThread } from './config/load-off-thread.ts';
@@ -186,6 +187,10 @@ export class ConfigManager extends ConfigVersions implements ControlPlane {
     return this.serialise(() =>
       this.editNow(() => ({ config: v.config }), 'rollback', `rollback to ${version}`, ifMatch),
     );
+  }
+
+  certificates(): CertificateReport[] {
+    return this.serving ? certificateReport(this.serving) : [];
   }
 
   health(): UpstreamHealth[] {

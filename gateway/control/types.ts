@@ -1,3 +1,4 @@
+import type { CertificateReport } from '../proxy/listeners/certificate-report.ts';
 /**
  * The control plane's contracts: how config versions are stored and applied.
  * The data plane (proxy workers) only ever sees compiled snapshots.
@@ -121,6 +122,8 @@ export interface ControlPlane {
    * checked as at an apply and serves new connections; refused content leaves the old serving.
    */
   reloadTlsFiles(): Promise<ApplyResult>;
+  /** The certificates the serving config's listeners, streams and admin listener serve, soonest to expire first. */
+  certificates(): CertificateReport[];
   health(): UpstreamHealth[];
   /** Prometheus text exposition of every process (workers aggregated); OpenMetrics, with exemplars, when asked. */
   metrics(openMetrics?: boolean): Promise<{ contentType: string; body: string }>;

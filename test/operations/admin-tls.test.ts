@@ -2,7 +2,7 @@
 // renewed certificate applies on the reload endpoint it serves, and with client certificates required a client
 // without one fails the handshake.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +15,19 @@ const ca = makeCa(join(dir, 'ca'));
 const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
 const operator = issue(join(dir, 'clients'), clientCa, { cn: 'operator', client: true });
 const { served: site, renew } = renewer(dir, ca, 'admin.test');
+/** A listener's certificate that expires in 10 days, with its CA after it (stapling needs the issuer). */
+const soon = (() => {
+  const leaf = issue(dir, ca, {
+    cn: 'api.test',
+    dns: ['api.test', 'www.api.test'],
+    rsa: true,
+    end: new Date(Date.now() + 10 * 86400_000),
+    ocsp: 'http://127.0.0.1:9/',
+  });
+  const cert = join(dir, 'api-chain.pem');
+  writeFileSync(cert, readFileSync(leaf.cert, 'utf8') + readFileSync(ca.cert, 'utf8'));
+  return { cert, key: leaf.key };
+})();
 const TOKEN = 'admin-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };
 const client: TlsClientOptions = { ca: ca.cert, servername: 'admin.test' };
@@ -23,7 +36,11 @@ let mtls: TestGateway;
 
 before(async () => {
   renew(1);
-  gw = await startGateway({ admin: { token: TOKEN, tls: { certificates: [site] } }, services: [] });
+  gw = await startGateway({
+    admin: { token: TOKEN, tls: { certificates: [site] } },
+    listeners: [{ name: 'public', listen: '127.0.0.1:0', tls: { certificates: [soon], ocsp_stapling: {} } }],
+    services: [],
+  });
   mtls = await startGateway({
     admin: { tls: { certificates: [site], client_certificates: { ca: clientCa.cert } } },
     services: [],
@@ -57,4 +74,23 @@ test('with client certificates required, one without fails the handshake; one wi
   await assert.rejects(httpsGet(mtls.admin.port, '/healthz', client));
   const withCert = { ...client, cert: operator.cert, key: operator.key };
   assert.equal((await httpsGet(mtls.admin.port, '/config', withCert)).status, 200);
+});
+
+test('GET /config/tls/certificates lists what every listener serves, the soonest to expire first', async () => {
+  const answer = await httpsGet(gw.admin.port, '/config/tls/certificates', client, bearer);
+  assert.equal(answer.status, 200, answer.text);
+  const [first, second, ...rest] = JSON.parse(answer.text);
+  assert.deepEqual(rest, []);
+  assert.equal(first.served_by, 'listeners/public');
+  assert.equal(first.file, soon.cert);
+  assert.equal(first.subject, 'CN=api.test');
+  assert.equal(first.issuer, 'CN=ca');
+  assert.deepEqual(first.names, ['api.test', 'www.api.test']);
+  assert.equal(first.key_type, 'rsa');
+  assert.equal(first.ocsp_stapling, true);
+  assert.ok(Math.abs(first.expires_in_s - 10 * 86400) < 120, `${first.expires_in_s}`);
+  assert.ok(Math.abs(Date.parse(first.not_after) - (Date.now() + first.expires_in_s * 1000)) < 2000);
+  assert.equal(second.served_by, 'admin');
+  assert.deepEqual([second.file, second.key_type, second.ocsp_stapling], [site.cert, 'ec', false]);
+  assert.equal((await httpsGet(gw.admin.port, '/config/tls/certificates', client)).status, 401);
 });

@@ -90,6 +90,10 @@ export class MemoryControlPlane implements ControlPlane {
     return { ok: true, version };
   }
 
+  certificates(): [] {
+    return [];
+  }
+
   health(): UpstreamHealth[] {
     return [
       {

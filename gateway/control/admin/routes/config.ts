@@ -64,6 +64,40 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
     },
   );
 
+  app.get(
+    '/config/tls/certificates',
+    {
+      schema: {
+        summary:
+          "The certificates the listeners, TLS streams and the admin listener serve, as the serving config's " +
+          'files read: subject, issuer, DNS names, key type, expiry; the soonest to expire first.',
+        tags: ['config'],
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                served_by: { type: 'string', description: '`listeners/<name>`, `streams/<name>` or `admin`.' },
+                file: { type: 'string' },
+                subject: { type: 'string' },
+                issuer: { type: 'string' },
+                names: { type: 'array', items: { type: 'string' } },
+                key_type: { type: 'string', description: '`ec`, `rsa`, `ed25519`, …' },
+                not_after: { type: 'string', format: 'date-time' },
+                expires_in_s: { type: 'integer', description: 'Negative once expired.' },
+                ocsp_stapling: { type: 'boolean' },
+              },
+            },
+          },
+          ...errorResponses(),
+        },
+      },
+    },
+    async () => control.certificates(),
+  );
+
   app.get<{ Querystring: { limit: number } }>(
     '/config/history',
     {
