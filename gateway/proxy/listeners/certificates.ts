@@ -239,17 +239,27 @@ const nameSetOf = (names: string[]) => [...names].sort().join(' ');
 
 /** The signature algorithms (as getSharedSigalgs names them) that can sign with a key of each type. */
 const SIGNS: Record<string, RegExp> = {
-  ec: /^ECDSA\+/,
   ed25519: /^ed25519$/i,
   ed448: /^ed448$/i,
   rsa: /^RSA(-PSS)?\+/,
   'rsa-pss': /^RSA-PSS\+/,
 };
+/** TLS 1.3 ties an ECDSA signature's hash to the key's curve (ecdsa_secp256r1_sha256, …); TLS 1.2 clients that take
+ * ECDSA take its SHA-256 form too. So a P-256 key needs ECDSA+SHA256 among the shared algorithms, and so on. */
+const EC_HASHES: Record<string, string> = { prime256v1: 'SHA256', secp384r1: 'SHA384', secp521r1: 'SHA512' };
+
+/** What the client must share for a certificate with `leaf`'s key to be chosen for it. */
+function signsWith(leaf: X509Certificate): RegExp | undefined {
+  const key = leaf.publicKey;
+  if (key.asymmetricKeyType !== 'ec') return SIGNS[key.asymmetricKeyType ?? ''];
+  const hash = EC_HASHES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  return hash === undefined ? /^ECDSA\+/ : new RegExp(`^ECDSA\\+${hash}$`);
+}
 /** Of a pair, a client that can take both gets the first of these: smaller and faster, as OpenSSL prefers. */
 const PREFERRED = ['ec', 'ed25519', 'ed448', 'rsa-pss', 'rsa'];
 
 /** The contexts of one set of names: one per certificate, best-preferred key type first. */
-type Choices = { type: string; context: SecureContext }[];
+type Choices = { type: string; signs: RegExp | undefined; context: SecureContext }[];
 
 /**
  * A TLS listener's certificates, built once per apply: one SecureContext
@@ -293,7 +303,7 @@ export class CertificateTable {
       }
       const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
       contexts.push(createContext(contextOptions(tls, files, pem)));
-      set.push({ type, context: contexts[i] });
+      set.push({ type, signs: signsWith(leaf), context: contexts[i] });
       set.sort((a, b) => rank(a.type) - rank(b.type));
     });
     this.#default = [...sets.values()][0];
@@ -309,7 +319,7 @@ export class CertificateTable {
     const choices = this.#byName.find(serverName) ?? (this.rejectUnknown ? undefined : this.#default);
     if (choices === undefined || choices.length === 1) return choices?.[0].context;
     const shared = sigalgs();
-    const taken = choices.find((c) => shared.some((alg) => SIGNS[c.type]?.test(alg)));
+    const taken = choices.find((c) => shared.some((alg) => c.signs?.test(alg)));
     // A client that shares none (TLS 1.2 without the extension: SHA-1 with RSA) gets the last, RSA when there is one.
     return (taken ?? choices[choices.length - 1]).context;
   }

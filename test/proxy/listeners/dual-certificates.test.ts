@@ -72,6 +72,12 @@ test('a client naming no server gets the first pair’s ECDSA certificate, an RS
   await assert.rejects(served(RSA_ONLY, ''), /handshake failure/);
 });
 
+test('a client whose only ECDSA algorithm is another curve’s gets the RSA certificate, not a failure', async () => {
+  // The ECDSA certificate is P-256; over TLS 1.3 ecdsa_secp384r1_sha384 cannot verify it.
+  assert.equal(await served('ecdsa_secp384r1_sha384:rsa_pss_rsae_sha256', 'api.test'), 'rsa');
+  assert.equal(await served('ecdsa_secp384r1_sha384:ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256', 'api.test'), 'ec');
+});
+
 test('each certificate of a pair has its own expiry in the gauge', async () => {
   for (const c of [ecdsa, rsa]) {
     const notAfter = Date.parse(new X509Certificate(readFileSync(c.cert)).validTo) / 1000;
