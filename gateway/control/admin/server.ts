@@ -71,6 +71,7 @@ async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: L
   const tls = new TlsListener(config, ['http/1.1'], {
     secured: (socket) => app.server.emit('connection', socket),
     handshake: () => undefined,
+    served: () => undefined,
     refused: (reason) => log?.debug({ reason }, 'admin: TLS handshake refused'),
     ocsp: {
       fetched: (certificate, result, reason) =>

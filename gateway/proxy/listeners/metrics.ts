@@ -1,4 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../../log.ts';
+import { staplingHooks } from './ocsp-stapling.ts';
+import type { TlsHooks } from './tls.ts';
 
 /**
  * Why a connection ended before it became a request, or was cut for abuse (an HTTP/2 flood, too deep a pipeline).
@@ -83,39 +86,27 @@ export function createListenerMetrics(register: Registry) {
 
 export type ListenerMetrics = ReturnType<typeof createListenerMetrics>;
 
-/** The certificates of one owner's TLS listeners (proxy listeners, or streams), as the expiry gauge holds them. */
-export type CertificateSeries = { listener: string; certificate: string; subject: string }[];
-
 /**
- * Sets the expiry gauge to `served` (each listener's certificates) and removes the series of `before` it no longer
- * holds: the proxy listeners and the streams each keep their own, so neither resets the other's.
+ * The TlsListener hooks a proxy listener and a TLS stream share, under its name: handshakes (and resumptions)
+ * counted, the expiry of the certificates it serves in the gauge (its own series only, removed when it closes),
+ * and OCSP stapling's fetches counted and logged.
  */
-export function recordCertificateExpiry(
+export function listenerTlsHooks(
   metrics: ListenerMetrics,
-  served: { listener: string; certificates: readonly { file: string; subject: string; notAfterMs: number }[] }[],
-  before: CertificateSeries,
-): CertificateSeries {
-  const now: CertificateSeries = [];
-  for (const { listener, certificates } of served)
-    for (const c of certificates) {
-      const labels = { listener, certificate: c.file, subject: c.subject };
-      metrics.certificateExpiry.set(labels, Math.floor(c.notAfterMs / 1000));
-      now.push(labels);
-    }
-  const key = (l: CertificateSeries[number]) => `${l.listener}\n${l.certificate}\n${l.subject}`;
-  const kept = new Set(now.map(key));
-  for (const old of before) if (!kept.has(key(old))) metrics.certificateExpiry.remove(old);
-  return now;
-}
-
-/** A listener's or stream's completed handshake, counted. */
-export function countHandshake(
-  metrics: ListenerMetrics,
+  log: Logger,
   listener: string,
-  version: string,
-  protocol: string,
-  resumed: boolean,
-): void {
-  metrics.handshakes.inc({ listener, version, protocol });
-  if (resumed) metrics.resumed.inc({ listener });
+): Pick<TlsHooks, 'handshake' | 'served' | 'ocsp'> {
+  let series: { listener: string; certificate: string; subject: string }[] = [];
+  return {
+    handshake(version, protocol, resumed) {
+      metrics.handshakes.inc({ listener, version, protocol });
+      if (resumed) metrics.resumed.inc({ listener });
+    },
+    served(certificates) {
+      for (const old of series) metrics.certificateExpiry.remove(old);
+      series = certificates.map((c) => ({ listener, certificate: c.file, subject: c.subject }));
+      certificates.forEach((c, i) => metrics.certificateExpiry.set(series[i]!, Math.floor(c.notAfterMs / 1000)));
+    },
+    ocsp: staplingHooks(metrics, log, listener),
+  };
 }

@@ -12,13 +12,12 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
-import { type CertificateSeries, countHandshake, type Refusal, recordCertificateExpiry } from './metrics.ts';
+import { listenerTlsHooks, type Refusal } from './metrics.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
-import { staplingHooks } from './ocsp-stapling.ts';
 import { TlsListener } from './tls.ts';
 
 /** The name `proxy.listen`'s listener goes by in metrics, logs and access events. */
@@ -65,7 +64,6 @@ export class ProxyListeners {
   /** Who may send a PROXY header to a listener that accepts one (`trusted_proxies`, as of the last config). */
   #trusted: CidrMatcher;
   readonly #log: Logger;
-  #certificateSeries: CertificateSeries = [];
 
   constructor(
     config: Config,
@@ -85,7 +83,6 @@ export class ProxyListeners {
     };
     for (const listener of [proxyListener, ...config.listeners])
       this.#running.push(this.#build(listener, config, classes, hooks));
-    this.#recordCertificates();
   }
 
   #build(listener: ListenerConfig, config: Config, classes: ResponseClasses, hooks: ProxyListenerHooks): Running {
@@ -127,10 +124,8 @@ export class ProxyListeners {
           if (listener.proxy_protocol?.accept) carryClientAddress(socket);
           (protocol === 'h2' ? http2 : http1)!.emit('connection', socket);
         },
-        handshake: (version, protocol, resumed) =>
-          countHandshake(this.#metrics.listeners, name, version, protocol, resumed),
         refused,
-        ocsp: staplingHooks(this.#metrics.listeners, this.#log, name),
+        ...listenerTlsHooks(this.#metrics.listeners, this.#log, name),
       });
       outer = tls.server;
     } else if (http1 && http2) {
@@ -204,12 +199,6 @@ export class ProxyListeners {
       r.config = next;
     }
     for (const name of byName.keys()) this.#log.warn({ listener: name }, 'a new listener starts on restart');
-    this.#recordCertificates();
-  }
-
-  #recordCertificates(): void {
-    const served = this.#running.map((r) => ({ listener: r.config.name, certificates: r.tls?.served ?? [] }));
-    this.#certificateSeries = recordCertificateExpiry(this.#metrics.listeners, served, this.#certificateSeries);
   }
 
   async connections(): Promise<number> {

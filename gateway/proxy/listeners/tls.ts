@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Tls from 'node:tls';
-import { CertificateTable, type ListenerTls } from './certificates.ts';
+import { CertificateTable, type ListenerTls, type ServedCertificate } from './certificates.ts';
 import type { Refusal } from './metrics.ts';
 import { OcspStapling, type StaplingHooks } from './ocsp-stapling.ts';
 import type { ListenerProtocol } from './schema.ts';
@@ -14,6 +14,8 @@ export interface TlsHooks {
   /** A handshake completed; `resumed`: by a session ticket (no certificate sent, no signature made). */
   handshake(version: string, protocol: string, resumed: boolean): void;
   refused(reason: Refusal, socket?: Tls.TLSSocket): void;
+  /** The certificates served from now on (none once the listener closes), for the expiry gauge. */
+  served(certificates: readonly ServedCertificate[]): void;
   ocsp: StaplingHooks;
 }
 
@@ -96,6 +98,7 @@ export class TlsListener {
       hooks.refused(refusalOf(err, socket), socket);
       socket.destroy();
     });
+    hooks.served(this.#table.served);
     this.#staple(tls);
   }
 
@@ -108,10 +111,7 @@ export class TlsListener {
   /** Stops fetching OCSP responses (the listener is gone or the gateway stops). */
   close(): void {
     this.#stapling?.stop();
-  }
-
-  get served() {
-    return this.#table.served;
+    this.#hooks.served([]);
   }
 
   /** New certificates and settings (a reload, renewed files), for connections from now on. */
@@ -128,6 +128,7 @@ export class TlsListener {
     this.#tls = tls;
     Object.assign(this.server, clientAuth(tls));
     this.#table = table;
+    this.#hooks.served(table.served);
     this.#staple(tls);
   }
 }

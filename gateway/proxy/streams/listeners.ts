@@ -13,8 +13,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
-import { type CertificateSeries, countHandshake, recordCertificateExpiry } from '../listeners/metrics.ts';
-import { staplingHooks } from '../listeners/ocsp-stapling.ts';
+import { listenerTlsHooks } from '../listeners/metrics.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
@@ -38,7 +37,6 @@ export class StreamListeners {
   readonly #log: Logger;
   readonly #hooks: StreamHooks;
   #sweeper: NodeJS.Timeout | undefined;
-  #certificateSeries: CertificateSeries = [];
   readonly addresses = new Map<string, { host: string; port: number }>();
 
   constructor(config: Config, current: () => Snapshot, metrics: GatewayMetrics, log: Logger) {
@@ -72,7 +70,6 @@ export class StreamListeners {
       for (const c of live) yield { stream: c.stream.name, in: c.bytesIn, out: c.bytesOut };
     });
     for (const stream of config.streams) this.#running.set(stream.name, this.#build(stream));
-    this.#recordCertificates();
   }
 
   /**
@@ -122,12 +119,11 @@ export class StreamListeners {
             if (connection === undefined) socket.destroy();
             else connection.secured(socket);
           },
-          handshake: (version, protocol, resumed) => countHandshake(listenerMetrics, name, version, protocol, resumed),
           refused: (reason, socket) => {
             listenerMetrics.refused.inc({ listener: name, reason });
             taken(socket)?.refuse('tls_handshake');
           },
-          ocsp: staplingHooks(listenerMetrics, this.#log, name),
+          ...listenerTlsHooks(listenerMetrics, this.#log, name),
         })
       : undefined;
     return { config, server, tls, handshaking };
@@ -170,21 +166,11 @@ export class StreamListeners {
         () => this.#log.info({ stream: s.name, listen: s.listen }, 'stream added'),
         (err: Error) => {
           this.#running.delete(s.name);
-          this.#recordCertificates();
+          r.tls?.close();
           this.#log.error({ stream: s.name, listen: s.listen, err }, 'stream could not listen');
         },
       );
     }
-    this.#recordCertificates();
-  }
-
-  /** A TLS stream's certificates are in the listeners' expiry gauge, by the stream's name. */
-  #recordCertificates(): void {
-    const served = [...this.#running.values()].map((r) => ({
-      listener: r.config.name,
-      certificates: r.tls?.served ?? [],
-    }));
-    this.#certificateSeries = recordCertificateExpiry(this.#metrics.listeners, served, this.#certificateSeries);
   }
 
   /** Resolves once no connection is open, or at `deadline` (epoch ms): a TCP connection has no end the gateway
