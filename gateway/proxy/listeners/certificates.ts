@@ -259,7 +259,12 @@ function signsWith(leaf: X509Certificate): RegExp | undefined {
 const PREFERRED = ['ec', 'ed25519', 'ed448', 'rsa-pss', 'rsa'];
 
 /** The contexts of one set of names: one per certificate, best-preferred key type first. */
-type Choices = { type: string; signs: RegExp | undefined; context: SecureContext }[];
+type Choices = {
+  type: string;
+  signs: RegExp | undefined;
+  context: SecureContext;
+  files: { cert: string; key: string };
+}[];
 
 /**
  * A TLS listener's certificates, built once per apply: one SecureContext
@@ -286,7 +291,6 @@ export class CertificateTable {
     this.rejectUnknown = tls.unknown_server_name === 'reject';
     this.served = [];
     const sets = new Map<string, Choices>();
-    const contexts: SecureContext[] = [];
     pem.certificates.forEach((files, i) => {
       const leaf = new X509Certificate(pemCertificates(files.cert)[0]);
       const names = namesOf(leaf);
@@ -302,13 +306,11 @@ export class CertificateTable {
         for (const name of names) this.#byName.add(name, set);
       }
       const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
-      contexts.push(createContext(contextOptions(tls, files, pem)));
-      set.push({ type, signs: signsWith(leaf), context: contexts[i] });
+      set.push({ type, signs: signsWith(leaf), context: createContext(contextOptions(tls, files, pem)), files });
       set.sort((a, b) => rank(a.type) - rank(b.type));
     });
     this.#default = [...sets.values()][0];
-    const preferred = this.#default[0].context;
-    this.defaultOptions = contextOptions(tls, pem.certificates[contexts.indexOf(preferred)], pem);
+    this.defaultOptions = contextOptions(tls, this.#default[0].files, pem);
   }
 
   /**
