@@ -56,8 +56,12 @@ export class ClusterMetrics {
   /** Per-route requests and latency of exited workers, summed. */
   readonly #retiredRoutes = new RouteStatsRegistry();
 
-  constructor(timeoutMs = 5000) {
+  /** The primary's metrics of the families workers report too (the admin listener's TLS), summed with theirs. */
+  readonly #primary: Registry | undefined;
+
+  constructor(timeoutMs = 5000, primary?: Registry) {
     this.#timeoutMs = timeoutMs;
+    this.#primary = primary;
     cluster.on(
       'message',
       (
@@ -94,10 +98,9 @@ export class ClusterMetrics {
         const routes = new RouteStatsRegistry();
         routes.addWire(this.#retiredRoutes.wire());
         for (const last of this.#last.values()) if (last.routes !== undefined) routes.addWire(last.routes);
-        const others = AggregatorRegistry.aggregate([
-          ...[...this.#last.values()].map((l) => l.json),
-          this.#retiredJson(),
-        ] as never).metrics();
+        const workers = [...[...this.#last.values()].map((l) => l.json), this.#retiredJson()];
+        const primary = this.#primary?.getMetricsAsJSON() ?? Promise.resolve([]);
+        const others = primary.then((p) => AggregatorRegistry.aggregate([...workers, p] as never).metrics());
         Promise.all([routes.text(), others]).then(([r, o]) => resolve({ text: `${r}\n\n${o}`, routes }), reject);
       };
       const scrape: Scrape = {

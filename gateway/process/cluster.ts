@@ -8,6 +8,7 @@ import { DataPlane } from '../proxy/data-plane.ts';
 import type { Logger } from '../log.ts';
 import { createControlMetrics, createGatewayMetrics } from '../metrics.ts';
 import { answerMetricsRequests, ClusterMetrics } from './cluster-metrics.ts';
+import { createListenerMetrics } from '../proxy/listeners/metrics.ts';
 import { ConfigReceiver, ConfigSender, Rollout, type ConfigWire } from '../control/config-wire.ts';
 import { createEventSink, nodeName } from '../proxy/events/index.ts';
 import type { EventSink } from '../proxy/events/sink.ts';
@@ -68,8 +69,11 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   const rollout = new Rollout();
   sender.next(config, version.version);
   const health = new Map<number, UpstreamHealth[]>();
+  // The admin listener's TLS is the primary's own, counted in the families the workers' listeners report.
+  const adminListener = new Registry();
+  const adminListenerMetrics = createListenerMetrics(adminListener);
   // Sums the workers' metrics and keeps the counters of workers that died, so cluster-wide counters never go down.
-  const aggregator = new ClusterMetrics();
+  const aggregator = new ClusterMetrics(5000, adminListener);
   // The primary's own metrics (config applies happen here); workers report the rest.
   const own = new Registry();
   const control = createControlMetrics(own, storesHealth);
@@ -201,7 +205,14 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
   started = true;
   const stopWatchdog = watchdog.start();
   const analytics = await startAnalyticsFor(config, own, log);
-  const { admin, address } = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
+  const { admin, address } = await startAdminFor(
+    config,
+    manager,
+    log,
+    analytics?.registerRoutes,
+    identity,
+    adminListenerMetrics,
+  );
   manager.setReady(true);
   const stopWatching = watchConfigSources(loaded.file, manager, config, log);
   log.info({ proxy: config.proxy.listen, admin: address, version: version.version, workers }, 'tollgate listening');

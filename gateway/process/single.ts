@@ -21,6 +21,7 @@ import { startIdentity } from '../control/apps/start.ts';
 import { identityFromWire } from '../control/apps/identity.ts';
 import type { IdentityManager } from '../control/apps/manager.ts';
 import type { ListenerTls } from '../proxy/listeners/certificates.ts';
+import type { ListenerMetrics } from '../proxy/listeners/metrics.ts';
 
 export interface LoadedFile {
   file: string;
@@ -116,6 +117,7 @@ export async function startAdminFor(
   log: Logger,
   extraRoutes?: (app: FastifyInstance) => void,
   identity?: IdentityManager,
+  listenerMetrics?: ListenerMetrics,
 ) {
   const { host, port } = splitListen(config.admin.listen);
   const admin = await startAdmin({
@@ -128,6 +130,7 @@ export async function startAdminFor(
     extraRoutes,
     identity,
     tls: config.admin.tls as ListenerTls | undefined,
+    listenerMetrics,
   });
   manager.onServe((served) => admin.updateTls(served.admin.tls as ListenerTls | undefined));
   return { admin, address: { host, port: admin.port } };
@@ -234,7 +237,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
     );
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
-    started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity);
+    started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity, metrics.listeners);
   } catch (err) {
     // Nothing may keep the process alive after a failed start.
     await plane.close(0);

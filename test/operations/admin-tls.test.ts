@@ -1,13 +1,14 @@
 // The admin API over HTTPS (admin.tls): its routes answer over TLS with the token, plaintext gets no answer, a
 // renewed certificate applies on the reload endpoint it serves, and with client certificates required a client
-// without one fails the handshake.
+// without one fails the handshake; its handshakes, refusals and certificate are counted as listener="admin".
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { issue, makeCa, renewer } from '../helpers/certs.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { handshake, httpsGet, type TlsClientOptions } from '../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-admin-tls-'));
@@ -93,4 +94,38 @@ test('GET /config/tls/certificates lists what every listener serves, the soonest
   assert.equal(second.served_by, 'admin');
   assert.deepEqual([second.file, second.key_type, second.ocsp_stapling], [site.cert, 'ec', false]);
   assert.equal((await httpsGet(gw.admin.port, '/config/tls/certificates', client)).status, 401);
+});
+
+/** The admin listener's series of `name` in its own /metrics, read over HTTPS: labels → value. */
+async function adminSeries(gateway: TestGateway, name: string, o: TlsClientOptions): Promise<Map<string, number>> {
+  const answer = await httpsGet(gateway.admin.port, '/metrics', o, bearer);
+  assert.equal(answer.status, 200, answer.text);
+  const series = new Map<string, number>();
+  for (const line of answer.text.split('\n')) {
+    const m = /^(\w+)\{([^}]*listener="admin"[^}]*)\} (\S+)$/.exec(line);
+    if (m?.[1] === name) series.set(m[2]!, Number(m[3]));
+  }
+  return series;
+}
+
+test('the admin listener counts its handshakes and refusals, and its certificate is in the expiry gauge', async () => {
+  const served = await handshake(gw.admin.port, client);
+  const expiry = await adminSeries(gw, 'tollgate_tls_certificate_expiry_timestamp_seconds', client);
+  const notAfter = Math.floor(new X509Certificate(readFileSync(site.cert)).validToDate.getTime() / 1000);
+  assert.deepEqual(
+    [...expiry],
+    [[`listener="admin",certificate="${site.cert}",subject="CN=${served.cn}"`, notAfter]],
+    'the certificate served now, once',
+  );
+  const handshakes = await adminSeries(gw, 'tollgate_tls_handshakes_total', client);
+  assert.ok((handshakes.get('listener="admin",version="TLSv1.3",protocol="http/1.1"') ?? 0) >= 2, `${[...handshakes]}`);
+
+  const withCert = { ...client, cert: operator.cert, key: operator.key };
+  const refused = async () =>
+    (await adminSeries(mtls, 'tollgate_connections_refused_total', withCert)).get(
+      'listener="admin",reason="no_client_certificate"',
+    ) ?? 0;
+  const before = await refused();
+  await assert.rejects(httpsGet(mtls.admin.port, '/healthz', client));
+  assert.ok(await eventually(async () => (await refused()) === before + 1, 2000), `refusals: ${await refused()}`);
 });

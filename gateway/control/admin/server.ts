@@ -18,7 +18,9 @@ import { consoleRoutes } from '../console/serve.ts';
 import type { IdentityManager } from '../apps/manager.ts';
 import { listenAt } from '../../../shared/listen.ts';
 import type { ListenerTls } from '../../proxy/listeners/certificates.ts';
-import { TlsListener } from '../../proxy/listeners/tls.ts';
+import { type TlsHooks, TlsListener } from '../../proxy/listeners/tls.ts';
+import { type ListenerMetrics, listenerTlsHooks } from '../../proxy/listeners/metrics.ts';
+import { ADMIN_LISTENER } from '../../proxy/listeners/names.ts';
 import { sameData } from '../config/same-data.ts';
 
 export interface AdminOptions {
@@ -37,6 +39,11 @@ export interface AdminOptions {
   identity?: IdentityManager;
   /** admin.tls, validated (its files read): HTTPS only. */
   tls?: ListenerTls;
+  /**
+   * Where the HTTPS listener's handshakes, refusals, certificate expiry and OCSP fetches are counted, under
+   * `listener="admin"` (a listener's or stream's own name cannot be `admin`); without it they are only logged.
+   */
+  listenerMetrics?: ListenerMetrics;
 }
 
 export interface AdminServer {
@@ -70,15 +77,7 @@ async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: L
   let current = config;
   const tls = new TlsListener(config, ['http/1.1'], {
     secured: (socket) => app.server.emit('connection', socket),
-    handshake: () => undefined,
-    served: () => undefined,
-    refused: (reason) => log?.debug({ reason }, 'admin: TLS handshake refused'),
-    ocsp: {
-      fetched: (certificate, result, reason) =>
-        result !== 'good' && log?.warn({ certificate, result, reason }, 'admin: OCSP: no new response to staple'),
-      stapled: () => undefined,
-      forgotten: () => undefined,
-    },
+    ...adminTlsHooks(opts.listenerMetrics, log),
   });
   // Node starts an HTTP server's header and request timeouts on 'listening' (lib/_http_server.js).
   app.server.emit('listening');
@@ -98,6 +97,30 @@ async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: L
       await app.close();
       app.server.closeAllConnections();
       await closed;
+    },
+  };
+}
+
+/** The admin listener's TLS hooks: counted as a listener named `admin` when there are metrics to count in. */
+function adminTlsHooks(metrics: ListenerMetrics | undefined, log: Logger | undefined): Omit<TlsHooks, 'secured'> {
+  const refused: TlsHooks['refused'] = (reason) => log?.debug({ reason }, 'admin: TLS handshake refused');
+  if (metrics !== undefined && log !== undefined)
+    return {
+      ...listenerTlsHooks(metrics, log, ADMIN_LISTENER),
+      refused: (reason, socket) => {
+        metrics.refused.inc({ listener: ADMIN_LISTENER, reason });
+        refused(reason, socket);
+      },
+    };
+  return {
+    handshake: () => undefined,
+    served: () => undefined,
+    refused,
+    ocsp: {
+      fetched: (certificate, result, reason) =>
+        result !== 'good' && log?.warn({ certificate, result, reason }, 'admin: OCSP: no new response to staple'),
+      stapled: () => undefined,
+      forgotten: () => undefined,
     },
   };
 }

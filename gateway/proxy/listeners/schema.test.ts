@@ -98,6 +98,19 @@ test('every listener mistake is named at its path', () => {
   ]);
 });
 
+test("a listener may not take the name proxy.listen's or admin.listen's listener goes by", () => {
+  const errors = errorsOf({
+    listeners: [
+      { name: 'proxy', listen: '127.0.0.1:18447' },
+      { name: 'admin', listen: '127.0.0.1:18448' },
+    ],
+  });
+  assert.deepEqual(errors, [
+    '/listeners/0/name: "proxy" is the name proxy.listen\'s listener goes by in metrics and logs',
+    '/listeners/1/name: "admin" is the name admin.listen\'s listener goes by in metrics and logs',
+  ]);
+});
+
 test("the admin listener's tls is checked as a listener's, at its own path", () => {
   assert.deepEqual(errorsOf({ admin: { tls: { certificates: [main] } } }), []);
   const errors = errorsOf({ admin: { tls: { certificates: [{ cert: main.cert, key: other.key }] } } });

@@ -227,7 +227,9 @@ export const ListenerSchema = Type.Object(
   {
     name: Type.String({
       pattern: '^[A-Za-z0-9_.-]{1,64}$',
-      description: 'Unique listener name, used in metrics, logs and access events.',
+      description:
+        'Unique listener name, used in metrics, logs and access events; not `proxy` or `admin`, the names of ' +
+        "proxy.listen's and admin.listen's listeners.",
     }),
     listen: Type.String({
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',

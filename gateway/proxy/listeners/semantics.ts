@@ -1,6 +1,7 @@
 import { splitListen } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { checkListenerTls, type ListenerTls } from './certificates.ts';
+import { ADMIN_LISTENER, PROXY_LISTENER } from './names.ts';
 import type { ListenerConfig, ListenerProtocol } from './schema.ts';
 
 type Report = (path: string, message: string) => void;
@@ -46,6 +47,11 @@ export function checkListeners(config: Config, err: Report, env: NodeJS.ProcessE
     const at = `/listeners/${i}`;
     const first = names.get(listener.name);
     if (first !== undefined) err(`${at}/name`, `"${listener.name}" is already the name of listeners/${first}`);
+    else if (listener.name === PROXY_LISTENER || listener.name === ADMIN_LISTENER)
+      err(
+        `${at}/name`,
+        `"${listener.name}" is the name ${listener.name}.listen's listener goes by in metrics and logs`,
+      );
     else names.set(listener.name, i);
     const { port } = splitListen(listener.listen);
     if (!(port >= 0 && port <= 65535)) err(`${at}/listen`, 'port must be 0-65535 (0 = any free port)');

@@ -13,6 +13,7 @@ import type { ListenerTls } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
 import { listenerTlsHooks, type Refusal } from './metrics.ts';
+import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
@@ -20,8 +21,7 @@ import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.t
 import { createSniffingServer } from './sniff.ts';
 import { TlsListener } from './tls.ts';
 
-/** The name `proxy.listen`'s listener goes by in metrics, logs and access events. */
-export const PROXY_LISTENER = 'proxy';
+export { PROXY_LISTENER };
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest;
 export type ProxyResponse = ServerResponse | Http2ServerResponse;

@@ -2,6 +2,7 @@ import { splitListen } from '../../../shared/listen.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { checkListenerTls, type ListenerTls } from '../listeners/certificates.ts';
 import { clash, httpListenAddresses } from '../listeners/semantics.ts';
+import { ADMIN_LISTENER, PROXY_LISTENER } from '../listeners/names.ts';
 import { cidrErrors } from '../net/cidr.ts';
 import { checkTls } from '../upstream/tls-files.ts';
 import { checkTargetSources } from '../upstream/semantics.ts';
@@ -19,7 +20,7 @@ export function checkStreams(config: Config, err: Report, env: NodeJS.ProcessEnv
   if (!Array.isArray(config.streams)) return;
   const services = new Set((config.services ?? []).map((s) => s.name));
   // Listener names label the TLS metrics a terminating stream reports under its own name.
-  const listeners = new Set(['proxy', ...(config.listeners ?? []).map((l) => l.name)]);
+  const listeners = new Set([PROXY_LISTENER, ADMIN_LISTENER, ...(config.listeners ?? []).map((l) => l.name)]);
   const names = new Map<string, number>();
   const taken = httpListenAddresses(config);
   config.streams.forEach((stream, i) => {
