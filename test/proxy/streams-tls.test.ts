@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, connect as tcpDial, type Server } from 'node:net';
 import { reload } from '../helpers/admin.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -187,6 +187,48 @@ test('sni routes pass TLS through by the server name, untouched; an unknown name
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="no_route"'), 1);
   assert.ok((await roundTrip(gw.port('passthrough'), 'GET / HTTP/1.1\r\n\r\n')).closed);
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="not_tls"'), 1);
+});
+
+/**
+ * A relay to `port` that passes a client's first TLS record on cut up, as a client dodging inspection may send it:
+ * the handshake header in 1-byte records, the rest in one, each byte in a write of its own; then pipes both ways.
+ */
+async function trickleRelay(port: number): Promise<Server> {
+  const relay = createTcpServer((client) => {
+    const upstream = tcpDial(port, '127.0.0.1');
+    upstream.setNoDelay(true);
+    let first = Buffer.alloc(0);
+    const onFirst = async (chunk: Buffer) => {
+      first = Buffer.concat([first, chunk]);
+      if (first.length < 5 || first.length < 5 + first.readUInt16BE(3)) return;
+      client.off('data', onFirst);
+      client.pause();
+      const body = first.subarray(5, 5 + first.readUInt16BE(3));
+      const record = (p: Buffer) => [Buffer.from([22, 3, 1, p.length >> 8, p.length & 0xff]), p];
+      const cut = Buffer.concat([0, 1, 2, 3].flatMap((i) => record(body.subarray(i, i === 3 ? undefined : i + 1))));
+      for (const byte of cut) {
+        upstream.write(Buffer.from([byte]));
+        await new Promise((r) => setImmediate(r));
+      }
+      upstream.write(first.subarray(5 + body.length));
+      client.pipe(upstream).pipe(client);
+    };
+    client.on('data', onFirst);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  return relay;
+}
+
+test('a ClientHello in records split at its header, sent a byte at a time, is routed by its server name', async () => {
+  const relay = await trickleRelay(gw.port('passthrough'));
+  try {
+    const port = (relay.address() as AddressInfo).port;
+    assert.deepEqual(await tlsRoundTrip(port, 'a.test', 'cut'), { subject: 'a.test', answer: 'A:cut' });
+  } finally {
+    relay.close();
+  }
 });
 
 test(

@@ -21,6 +21,10 @@ export function readPrefix<T>(
     const value = parse(bytes);
     if (value !== undefined) return void done({ kind: 'parsed', value }, bytes);
   }
+  // Past the first chunk, the bytes so far are the start of `store`, which doubles when full: a client sending its
+  // prefix a byte at a time costs a copy of each byte and a few of the whole, where a concat per chunk copied all
+  // so far every time (test/bench/net/prefix.bench.ts).
+  let store: Buffer | undefined;
   const finish = (end: PrefixEnd<T>) => {
     clearTimeout(timer);
     socket.off('data', onData);
@@ -29,7 +33,17 @@ export function readPrefix<T>(
     done(end, bytes);
   };
   const onData = (chunk: Buffer) => {
-    bytes = bytes.length === 0 ? chunk : Buffer.concat([bytes, chunk]);
+    if (bytes.length === 0) bytes = chunk;
+    else {
+      const length = bytes.length + chunk.length;
+      if (store === undefined || length > store.length) {
+        const grown = Buffer.allocUnsafe(Math.max(length, 2 * (store?.length ?? 0), 1024));
+        bytes.copy(grown);
+        store = grown;
+      }
+      chunk.copy(store, bytes.length);
+      bytes = store.subarray(0, length);
+    }
     const value = parse(bytes);
     if (value !== undefined) finish({ kind: 'parsed', value });
   };

@@ -15,7 +15,7 @@ import { classifyUpstreamError } from '../stages/proxy/classify.ts';
 import { recordFailure } from '../stages/proxy/outcome.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
-import { readClientHello } from './client-hello.ts';
+import { clientHelloPrefix } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
 import { streamLimits } from '../net/connection-limits.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
@@ -127,11 +127,7 @@ export class StreamConnection {
       this.#hooks.terminate(this, this.#raw);
     } else if (s.sni) {
       const sni = s.sni;
-      const hello = (bytes: Buffer) => {
-        const h = readClientHello(bytes);
-        return h.kind === 'incomplete' ? undefined : h;
-      };
-      readPrefix(this.#raw, rest, hello, s.config.timeouts.handshake_ms, (end, bytes) => {
+      readPrefix(this.#raw, rest, clientHelloPrefix(), s.config.timeouts.handshake_ms, (end, bytes) => {
         if (end.kind !== 'parsed')
           return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
         if (end.value.kind !== 'hello') return void this.refuse('not_tls');
