@@ -45,6 +45,13 @@ before(async () => {
         timeouts: { handshake_ms: 500 },
         upstream: { targets: url(echo) },
       },
+      {
+        name: 'by-net',
+        listen: '127.0.0.1:0',
+        proxy_protocol: { accept: true },
+        limits: { max_connections_per_ip: 1, ipv6_prefix: 64 },
+        upstream: { targets: url(echo) },
+      },
     ],
   });
 });
@@ -93,6 +100,30 @@ test('accept: the header of a trusted balancer names the client, whom the lists 
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="behind",reason="bad_proxy_header"'), 1);
   const [bad] = await eventsWhere(gw, (x) => x.service === 'behind' && x.status === 400);
   assert.equal(bad?.clientIp, '127.0.0.1', 'no header believed: the peer is the client');
+});
+
+test('limits with ipv6_prefix 64: the clients of one IPv6 /64 share one place; its place comes back', async () => {
+  const port = gw.port('by-net');
+  const from = async (ip: string) => {
+    const socket = await tcpConnect(port);
+    socket.write(`PROXY TCP6 ${ip} ::1 4000 5000\r\nhi`);
+    return socket;
+  };
+  const first = await from('2001:db8:9:9::1');
+  const answer = received(first, 500);
+  const other = await roundTrip(port, 'PROXY TCP6 2001:db8:9:9:abcd::2 ::1 4000 5000\r\nhi');
+  assert.ok(other.closed && other.data.length === 0, 'another address of the same /64');
+  assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="by-net",reason="max_connections_per_ip"'), 1);
+  assert.equal((await roundTrip(port, 'PROXY TCP6 2001:db8:9:a::1 ::1 4000 5000\r\nhi')).data.toString(), 'echo:hi');
+  first.end();
+  assert.equal((await answer).data.toString(), 'echo:hi');
+  assert.ok(
+    await eventually(async () => {
+      const again = await roundTrip(port, 'PROXY TCP6 2001:db8:9:9::3 ::1 4000 5000\r\nhi');
+      return again.data.toString() === 'echo:hi';
+    }, 2000),
+    'the /64 has its place back',
+  );
 });
 
 test('accept: a peer outside trusted_proxies is closed; one that sends no header in time too', async () => {

@@ -20,13 +20,17 @@ const upstream = () =>
 async function withGateway(
   rateLimits: unknown[],
   fn: (gw: TestGateway, up: TestUpstream) => Promise<void>,
+  more: object = {},
 ): Promise<void> {
   const up = await upstream();
   const routes = [
     { name: 'a', paths: ['/a', '/fail'] },
     { name: 'b', paths: ['/b'] },
   ];
-  const gw = await startGateway({ services: [{ ...service('svc', [up.url], routes), rate_limits: rateLimits }] });
+  const gw = await startGateway({
+    services: [{ ...service('svc', [up.url], routes), rate_limits: rateLimits }],
+    ...more,
+  });
   try {
     await fn(gw, up);
   } finally {
@@ -74,6 +78,27 @@ test('a client_ip policy gives each client address its own bucket', async () => 
     );
     assert.equal(await metric(gw, 'tollgate_rate_limit_keys', 'service="svc",policy="per-ip"'), 2);
   });
+});
+
+test('with ipv6_prefix 64 the IPv6 clients of one /64 share a bucket, whatever address each uses', async () => {
+  const policy = { name: 'per-net', key: 'client_ip', qps: 1, burst: 2, ipv6_prefix: 64 };
+  await withGateway(
+    [policy],
+    async (gw) => {
+      const from = async (ip: string) => (await send(gw.url, '/a', { headers: { 'x-forwarded-for': ip } })).status;
+      assert.deepEqual(
+        [await from('2001:db8:1:2::1'), await from('2001:db8:1:2:ffff::9'), await from('2001:DB8:1:2:0:0:abc:1')],
+        [200, 200, 429],
+        'three addresses of one /64, one bucket',
+      );
+      assert.equal(await from('2001:db8:1:3::1'), 200, 'the next /64 has its own');
+      assert.deepEqual([await from('192.0.2.1'), await from('192.0.2.2')], [200, 200], 'IPv4 addresses count each');
+      assert.equal(await metric(gw, 'tollgate_rate_limit_keys', 'service="svc",policy="per-net"'), 4);
+      const [e] = await eventsWhere(gw, (ev) => ev.status === 429);
+      assert.equal(e.clientIp, '2001:DB8:1:2:0:0:abc:1', 'the event keeps the address itself');
+    },
+    { trusted_proxies: ['127.0.0.1'] },
+  );
 });
 
 test('a route policy counts each route apart and one naming routes leaves the others alone', async () => {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { ConnectionLimits } from '../net/connection-limits.ts';
+import { clientKey } from '../net/ip.ts';
 import type { Refusal } from './metrics.ts';
 import { clientAddressOf } from './proxy-protocol.ts';
 import type { ListenerConfig } from './schema.ts';
@@ -10,8 +11,9 @@ export const limitsConnections = (l: ListenerConfig): boolean =>
 
 /**
  * Admits a connection under the listener's `max_connections_per_ip` and `connections_per_s` as its config reads
- * now, by its client address (the PROXY header's when there is one). A refused connection is closed before a byte
- * of it is read or a TLS handshake begun, and counted; an admitted one gives its place back when it closes.
+ * now, by its client address (the PROXY header's when there is one; an IPv6 one by its `ipv6_prefix`). A refused
+ * connection is closed before a byte of it is read or a TLS handshake begun, and counted; an admitted one gives its
+ * place back when it closes.
  */
 export function connectionAdmission(
   config: () => ListenerConfig,
@@ -20,9 +22,9 @@ export function connectionAdmission(
   const limits = new ConnectionLimits();
   return (socket) => {
     const c = config();
-    const ip = clientAddressOf(socket);
+    const key = clientKey(clientAddressOf(socket), c.ipv6_prefix ?? 128);
     const refusal = limits.take(
-      ip,
+      key,
       {
         max_connections: 0,
         max_connections_per_ip: c.max_connections_per_ip ?? 0,
@@ -35,7 +37,7 @@ export function connectionAdmission(
       socket.destroy();
       return false;
     }
-    socket.once('close', () => limits.give(ip));
+    socket.once('close', () => limits.give(key));
     return true;
   };
 }

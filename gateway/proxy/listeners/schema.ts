@@ -275,6 +275,16 @@ export const ListenerSchema = Type.Object(
           'handshake, counted as max_connections_per_ip. 0 = no limit (default 0).',
       }),
     ),
+    ipv6_prefix: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 128,
+        description:
+          'For max_connections_per_ip: IPv6 clients count by the first this many bits of their address (64: the ' +
+          '/64 one host or site is commonly given), so that one cannot open more by using more addresses; IPv4 ' +
+          'addresses count each (default 128: each IPv6 address).',
+      }),
+    ),
     connections_per_s: Type.Optional(
       Type.Integer({
         minimum: 0,

@@ -11,9 +11,10 @@ export type ConnectionRefusal = 'max_connections' | 'max_connections_per_ip' | '
 
 /**
  * A stream's `limits`, or an HTTP listener's, in this process: connections
- * open, per client address, and new ones per second (a token bucket holding a
- * second's worth). A place is taken at accept and given back exactly once when
- * the connection ends; the per-address map holds only addresses with a
+ * open, per client (its address, or its IPv6 prefix: clientKey in ip.ts), and
+ * new ones per second (a token bucket holding a second's worth). A place is
+ * taken at accept and given back exactly once when the connection ends, under
+ * the key it was taken with; the per-client map holds only clients with a
  * connection open.
  */
 export class ConnectionLimits {
@@ -22,10 +23,10 @@ export class ConnectionLimits {
   tokens = -1;
   lastMs = 0;
 
-  /** Takes a place for a connection from `ip`, or says which limit refused it. */
-  take(ip: string, limits: ConnectionLimitsConfig, nowMs: number): ConnectionRefusal | undefined {
+  /** Takes a place for a connection from the client `key` names, or says which limit refused it. */
+  take(key: string, limits: ConnectionLimitsConfig, nowMs: number): ConnectionRefusal | undefined {
     if (limits.max_connections > 0 && this.open >= limits.max_connections) return 'max_connections';
-    const fromIp = this.byIp.get(ip) ?? 0;
+    const fromIp = this.byIp.get(key) ?? 0;
     if (limits.max_connections_per_ip > 0 && fromIp >= limits.max_connections_per_ip) return 'max_connections_per_ip';
     const rate = limits.connections_per_s;
     if (rate > 0) {
@@ -35,15 +36,15 @@ export class ConnectionLimits {
       this.tokens -= 1;
     }
     this.open++;
-    this.byIp.set(ip, fromIp + 1);
+    this.byIp.set(key, fromIp + 1);
     return undefined;
   }
 
-  give(ip: string): void {
+  give(key: string): void {
     this.open--;
-    const n = (this.byIp.get(ip) ?? 1) - 1;
-    if (n > 0) this.byIp.set(ip, n);
-    else this.byIp.delete(ip);
+    const n = (this.byIp.get(key) ?? 1) - 1;
+    if (n > 0) this.byIp.set(key, n);
+    else this.byIp.delete(key);
   }
 }
 

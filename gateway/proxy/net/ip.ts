@@ -100,3 +100,23 @@ export function isIp(s: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (s.charCodeAt(i) === 58) return parseV6(s, start, end, scratch);
   return parseV4(s, start, end) >= 0;
 }
+
+/**
+ * The key a per-client limit counts `ip` under: the address itself, or for IPv6 its first `ipv6Prefix` bits
+ * (`2001:db8:1:2:0:0:0:0/64`): one host or site is commonly given a whole /64 and could spread its requests over as
+ * many addresses as it likes. An IPv4 address, an IPv4-mapped one (`::ffff:a.b.c.d`, as the IPv4 address) and text
+ * that is no IPv6 address count each as themselves. `%zone` suffixes are left out.
+ */
+export function clientKey(ip: string, ipv6Prefix: number): string {
+  if (ipv6Prefix >= 128 || ip.indexOf(':') === -1) return ip;
+  const zone = ip.indexOf('%');
+  if (!parseV6(ip, 0, zone === -1 ? ip.length : zone, scratch)) return ip;
+  if (scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff) return unmapIp(ip);
+  let key = '';
+  for (let w = 0; w < 4; w++) {
+    const bits = Math.max(0, Math.min(32, ipv6Prefix - 32 * w));
+    const word = bits === 0 ? 0 : (scratch[w]! & (0xffffffff << (32 - bits))) >>> 0;
+    key += `${w === 0 ? '' : ':'}${(word >>> 16).toString(16)}:${(word & 0xffff).toString(16)}`;
+  }
+  return `${key}/${ipv6Prefix}`;
+}

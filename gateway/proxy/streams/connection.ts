@@ -18,6 +18,7 @@ import type { Target } from '../upstream/target.ts';
 import { clientHelloPrefix } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
 import { streamLimits } from '../net/connection-limits.ts';
+import { clientKey } from '../net/ip.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from '../net/prefix.ts';
 import { headerV1, headerV2, parseHeader } from '../net/proxy-protocol.ts';
@@ -70,7 +71,8 @@ export class StreamConnection {
   readonly #hooks: StreamHooks;
   #client: Socket;
   #upstream: Socket | undefined = undefined;
-  #limited = false;
+  /** The client's key in the stream's limits (its address, or IPv6 prefix) once it holds a place there. */
+  #limitKey: string | undefined = undefined;
   #piped = false;
   #done = false;
   /** Bytes moved as of the last sweep, and since when none have (the idle clock); the last interim event's time. */
@@ -115,9 +117,10 @@ export class StreamConnection {
     const s = this.stream;
     const ip = this.clientIp;
     if (s.deny?.contains(ip) || (s.allow !== undefined && !s.allow.contains(ip))) return void this.refuse('ip_denied');
-    const full = streamLimits(this.#hooks.runtime, s.name).take(ip, s.config.limits, performance.now());
+    const key = clientKey(ip, s.config.limits.ipv6_prefix);
+    const full = streamLimits(this.#hooks.runtime, s.name).take(key, s.config.limits, performance.now());
     if (full !== undefined) return void this.refuse(full);
-    this.#limited = true;
+    this.#limitKey = key;
     if (s.config.tls) {
       if (rest.length > 0) this.#raw.unshift(rest);
       // Gone mid-handshake without a TLS error to say so: its place is given back all the same.
@@ -312,7 +315,7 @@ export class StreamConnection {
     if (this.#done) return;
     this.#done = true;
     this.endMs = performance.now();
-    if (this.#limited) streamLimits(this.#hooks.runtime, this.stream.name).give(this.clientIp);
+    if (this.#limitKey !== undefined) streamLimits(this.#hooks.runtime, this.stream.name).give(this.#limitKey);
     if (this.target !== undefined) this.target.active--;
     this.#hooks.live.delete(this);
     if (this.#piped) {

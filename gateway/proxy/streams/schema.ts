@@ -115,6 +115,14 @@ const LimitsSchema = Type.Object(
   {
     max_connections: Ms(0, 'Connections open at once; more are closed at accept; 0 = no limit', 0),
     max_connections_per_ip: Ms(0, 'Connections one client address may hold open at once; 0 = no limit', 0),
+    ipv6_prefix: Type.Integer({
+      minimum: 1,
+      maximum: 128,
+      default: 128,
+      description:
+        'For max_connections_per_ip: IPv6 clients count by the first this many bits of their address (64: the /64 ' +
+        'one host or site is commonly given); IPv4 addresses count each (default 128: each IPv6 address).',
+    }),
     connections_per_s: Ms(
       0,
       "New connections accepted per second (a token bucket holding a second's worth); 0 = no limit",

@@ -1,6 +1,7 @@
 // Connection limits of HTTP listeners (listeners[].max_connections_per_ip, connections_per_s): a connection over
 // either is closed before a byte of it is read or a TLS handshake begun, and counted; behind a load balancer that
-// sends the PROXY protocol the client is the header's address; a reload changes the values.
+// sends the PROXY protocol the client is the header's address; a reload changes the values; ipv6_prefix counts the
+// addresses of an IPv6 network as one client.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -30,6 +31,13 @@ before(async () => {
       { name: 'per-ip', listen: '127.0.0.1:0', max_connections_per_ip: 2 },
       { name: 'rate', listen: '127.0.0.1:0', connections_per_s: 3, tls: { certificates: [site] } },
       { name: 'balanced', listen: '127.0.0.1:0', max_connections_per_ip: 1, proxy_protocol: { accept: true } },
+      {
+        name: 'by-net',
+        listen: '127.0.0.1:0',
+        max_connections_per_ip: 1,
+        ipv6_prefix: 64,
+        proxy_protocol: { accept: true },
+      },
     ],
     services: [service('api', [upstream.url], [{ paths: ['/'] }])],
   });
@@ -94,4 +102,19 @@ test('behind the PROXY protocol each client address has its own allowance; a rel
   const d = await hold(port, proxied('10.0.0.3'));
   assert.equal(await get(c), 'HTTP/1.1 200 OK');
   assert.equal(await get(d), 'HTTP/1.1 200 OK', 'two from one address under the new limit');
+});
+
+test('with ipv6_prefix 64 the clients of one IPv6 /64 share one allowance; IPv4 clients have one each', async () => {
+  const port = gw.port('by-net');
+  const proxied = (ip: string) =>
+    ip.includes(':') ? `PROXY TCP6 ${ip} ::1 50000 80\r\n` : `PROXY TCP4 ${ip} 127.0.0.1 50000 80\r\n`;
+  const a = await hold(port, proxied('2001:db8:5:6::1'));
+  const sameNet = await hold(port, proxied('2001:db8:5:6:ffff::2'));
+  assert.equal((await received(sameNet, 2000)).closed, true, 'another address of the same /64');
+  assert.equal(await refusals(gw, 'by-net', 'max_connections_per_ip'), 1);
+  const otherNet = await hold(port, proxied('2001:db8:5:7::1'));
+  const v4 = [await hold(port, proxied('10.0.0.1')), await hold(port, proxied('10.0.0.2'))];
+  for (const socket of [a, otherNet, ...v4]) assert.equal(await get(socket), 'HTTP/1.1 200 OK');
+  // Their places are given back under the key they were taken with: the /64 has room again.
+  await eventually(async () => (await get(await hold(port, proxied('2001:db8:5:6::3')))) === 'HTTP/1.1 200 OK', 2000);
 });

@@ -15,6 +15,8 @@ export interface CompiledPolicy {
   keyKind: number;
   /** The key of service- and route-keyed policies ('' and the route name). */
   fixedKey: string;
+  /** For client_ip policies: the bits of an IPv6 address that make its key (128: the whole address). */
+  ipv6Prefix: number;
   qps: number;
   burst: number;
   qpd: number;
@@ -57,6 +59,7 @@ export function compilePolicies(route: CompiledRoute): CompiledPolicy[] {
       name: p.name,
       keyKind,
       fixedKey: keyKind === KEY_ROUTE ? route.name : '',
+      ipv6Prefix: p.ipv6_prefix ?? 128,
       qps: p.qps ?? 0,
       burst: p.burst ?? p.qps ?? 0,
       qpd: p.qpd ?? 0,

@@ -1,6 +1,7 @@
 import type { RequestContext } from '../../context.ts';
 import { isBillable } from '../../../../shared/billable.ts';
 import { KEY_APP, KEY_CLIENT_IP, type CompiledPolicy } from './compile.ts';
+import { clientKey } from '../../net/ip.ts';
 import { ALLOWED, ERROR_CLOSED, ERROR_OPEN, LIMITED, QUOTA_EXCEEDED } from './policy-state.ts';
 
 type Done = (ctx: RequestContext, status: number) => void;
@@ -159,5 +160,6 @@ export class RouteLimiter {
 }
 
 function keyOf(p: CompiledPolicy, ctx: RequestContext): string {
-  return p.keyKind === KEY_CLIENT_IP ? ctx.clientIp : p.keyKind === KEY_APP ? ctx.appId : p.fixedKey;
+  if (p.keyKind === KEY_CLIENT_IP) return clientKey(ctx.clientIp, p.ipv6Prefix);
+  return p.keyKind === KEY_APP ? ctx.appId : p.fixedKey;
 }

@@ -63,6 +63,9 @@ test('invalid rate limits are rejected whole, naming the path', () => {
     [[{ name: 'p', qps: 1, backend: 'memcached' }], '/services/0/rate_limits/0/backend'],
     [[{ name: 'p', qps: 1, on_redis_error: 'maybe' }], '/services/0/rate_limits/0/on_redis_error'],
     [[{ name: 'p', qps: 1, extra: true }], '/services/0/rate_limits/0/extra'],
+    [[{ name: 'p', qps: 1, ipv6_prefix: 64 }], '/services/0/rate_limits/0/ipv6_prefix'],
+    [[{ name: 'p', qps: 1, key: 'client_ip', ipv6_prefix: 0 }], '/services/0/rate_limits/0/ipv6_prefix'],
+    [[{ name: 'p', qps: 1, key: 'client_ip', ipv6_prefix: 129 }], '/services/0/rate_limits/0/ipv6_prefix'],
     [[{ name: 'p', qps: 1 }], '/rate_limit/insurance_fraction', { rate_limit: { insurance_fraction: 0 } }],
     [[{ name: 'p', qps: 1 }], '/rate_limit/timeout_ms', { rate_limit: { timeout_ms: 0 } }],
   ] as [unknown, string, Record<string, unknown>?][]) {

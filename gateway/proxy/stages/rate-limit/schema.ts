@@ -12,6 +12,16 @@ const PolicySchema = Type.Object(
         'What one counter covers: the whole `service`, each `route`, each ' +
         '`client_ip`, or each `app` (anonymous requests share one counter) (default service).',
     }),
+    ipv6_prefix: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 128,
+        description:
+          'For key client_ip: IPv6 clients count by the first this many bits of their address, 64 for the /64 one ' +
+          'host or site is commonly given, so that one cannot spread its requests over addresses to get a bucket ' +
+          'each; IPv4 (and IPv4-mapped) addresses count each (default 128: each IPv6 address).',
+      }),
+    ),
     routes: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
       maxItems: 1000,

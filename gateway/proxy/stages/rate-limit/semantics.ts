@@ -28,6 +28,8 @@ export function checkRateLimits(svc: ServiceConfig, base: string, err: (path: st
     (p.routes ?? []).forEach((r, ri) => {
       if (!routeNames.has(r)) err(`${at}/routes/${ri}`, `unknown route "${r}" in service "${svc.name}"`);
     });
+    if (p.ipv6_prefix !== undefined && p.key !== 'client_ip')
+      err(`${at}/ipv6_prefix`, `only a client_ip policy counts by address (this one's key is ${p.key ?? 'service'})`);
     if (p.time_zone !== undefined && !isTimeZone(p.time_zone))
       err(`${at}/time_zone`, `unknown time zone "${p.time_zone}"`);
   });

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { clientKey } from './ip.ts';
+
+/** Eight 16-bit groups as an IPv6 address, written the way `style` says (full, or `::` for the longest run of 0s). */
+function v6(groups: number[], compress: boolean, upper: boolean): string {
+  let text = groups.map((g) => g.toString(16)).join(':');
+  if (compress) {
+    const zeros = text.match(/(^|:)0(:0)+(:|$)/g);
+    const longest = zeros?.sort((a, b) => b.length - a.length)[0];
+    if (longest !== undefined) text = text.replace(longest, '::');
+  }
+  return upper ? text.toUpperCase() : text;
+}
+
+const groups = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 });
+/** The first `bits` bits of two group lists are the same. */
+function samePrefix(a: number[], b: number[], bits: number): boolean {
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.max(0, Math.min(16, bits - 16 * i));
+    const mask = keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff;
+    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
+  }
+  return true;
+}
+
+test('two IPv6 addresses have one key exactly when their first ipv6_prefix bits agree, however written', () => {
+  fc.assert(
+    fc.property(
+      groups.filter((g) => !(g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)),
+      fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }),
+      fc.integer({ min: 1, max: 127 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.boolean(),
+      fc.boolean(),
+      (a, noise, bits, keepGroups, compress, upper) => {
+        // b shares a's first `keepGroups` groups, so both outcomes come up often.
+        const b = a.map((g, i) => (i < keepGroups ? g : noise[i]!));
+        if (b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0 && b[4] === 0 && b[5] === 0xffff) return;
+        const ka = clientKey(v6(a, compress, upper), bits);
+        const kb = clientKey(v6(b, !compress, !upper), bits);
+        assert.equal(ka === kb, samePrefix(a, b, bits), `${ka} ${kb}`);
+        assert.ok(ka.endsWith(`/${bits}`));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('IPv4, IPv4-mapped and unparsable addresses are their own keys; 128 keeps every address as it is', () => {
+  assert.equal(clientKey('203.0.113.9', 64), '203.0.113.9');
+  assert.equal(clientKey('::ffff:203.0.113.9', 64), '203.0.113.9', 'mapped: the IPv4 address, not ::ffff:0:0/64');
+  assert.equal(clientKey('not:an:address', 64), 'not:an:address');
+  assert.equal(clientKey('', 64), '');
+  assert.equal(clientKey('2001:db8::7', 128), '2001:db8::7');
+  assert.equal(clientKey('2001:db8:1:2:aaaa::1', 64), '2001:db8:1:2:0:0:0:0/64');
+  assert.equal(clientKey('2001:db8:abcd:12ff::1', 56), '2001:db8:abcd:1200:0:0:0:0/56');
+  assert.equal(clientKey('fe80::1%eth0', 64), 'fe80:0:0:0:0:0:0:0/64', 'the zone left out');
+});
