@@ -21,8 +21,9 @@ export const readClientHello = (buf: Buffer): Hello => clientHelloReader()(buf);
 
 /**
  * A reader of one connection's ClientHello, given every byte read so far each time more come. It goes on from the
- * record it stopped at, so a hello sent a byte at a time in 1-byte records costs a look at each record once: read
- * from the start each time, 16 KB of them took ~180 ms of CPU (test/bench/net/prefix.bench.ts).
+ * record it stopped at, so a hello sent in 1-byte records costs a look at each record once: read from the start
+ * each time, 16 KB of them took ~85 ms of CPU sent a record at a time, ~500 ms a byte at a time with readPrefix's
+ * old copying (test/bench/net/prefix.bench.ts).
  */
 export function clientHelloReader(): (buf: Buffer) => Hello {
   // The handshake message, reassembled from the records' fragments (their offsets in the bytes). Its 4-byte header
