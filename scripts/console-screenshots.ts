@@ -2,10 +2,12 @@
 // Chromium through playwright-core): a gateway with demo upstreams, an app, a quota and some traffic, then each
 // page at 1280 px, and the overview at 390 px. `npm run build` first; writes docs/console/*.png.
 // Usage: node scripts/console-screenshots.ts
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { issue, makeCa } from '../test/helpers/certs.ts';
 import { service, startGateway } from '../test/helpers/gateway.ts';
 import { startUpstream } from '../test/helpers/upstream.ts';
 
@@ -14,7 +16,24 @@ const out = join(root, 'docs/console');
 const executablePath = process.env.TOLLGATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 const up = await startUpstream('demo');
+// Certificates for the certificates page: a listener's, one of them due for renewal, and a TLS stream's.
+const certs = join(mkdtempSync(join(tmpdir(), 'tollgate-screenshots-')), 'certs');
+mkdirSync(certs);
+const ca = makeCa(join(certs, 'ca'), 'example-ca');
+const inDays = (days: number) => new Date(Date.now() + days * 86_400_000);
+const site = issue(certs, ca, { cn: 'api.example.test', dns: ['api.example.test', 'www.example.test'] });
+const legacy = issue(certs, ca, { cn: 'legacy.example.test', dns: ['legacy.example.test'], rsa: true, end: inDays(9) });
+const db = issue(certs, ca, { cn: 'db.example.test', dns: ['db.example.test'], end: inDays(200) });
 const gw = await startGateway({
+  listeners: [{ name: 'public', listen: '127.0.0.1:0', tls: { certificates: [site, legacy] } }],
+  streams: [
+    {
+      name: 'postgres',
+      listen: '127.0.0.1:0',
+      tls: { certificates: [db] },
+      upstream: { targets: [{ url: 'tcp://127.0.0.1:5432' }] },
+    },
+  ],
   services: [
     service('api', [up.url], [{ paths: ['/api'], strip_prefix: true }]),
     {
@@ -75,6 +94,7 @@ await shot('/reports', 'traffic', 'Traffic', 2000);
 await shot('/billing', 'billing', 'Billing', 1500);
 await shot('/config', 'config', 'Config', 1500);
 await shot('/tail', 'tail', 'Live tail', 3000, false);
+await shot('/certificates', 'certificates', 'Certificates', 1000);
 await page.setViewportSize({ width: 390, height: 844 });
 await shot('/', 'overview-phone', 'Overview', 4000);
 

@@ -29,13 +29,15 @@ export interface ConsoleRig {
   close(): Promise<void>;
 }
 
-export async function startConsoleRig(): Promise<ConsoleRig> {
+/** `more`: config keys beside the rig's own (listeners, streams). */
+export async function startConsoleRig(more: Record<string, unknown> = {}): Promise<ConsoleRig> {
   const up = await startUpstream('up');
   const gw = await startGateway({
     admin: { token: TOKEN },
     // Links only: tracing itself stays off here.
     tracing: { enabled: false, ui_url: 'http://127.0.0.1:16686/trace/{trace_id}' },
     services: [service('seed', [up.url], [{ paths: ['/seed'] }])],
+    ...more,
   });
   const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });

@@ -15,6 +15,7 @@ import { Reports } from './pages/reports.tsx';
 import { Billing } from './pages/billing.tsx';
 import { ConfigHistory } from './pages/config.tsx';
 import { Tail } from './pages/tail.tsx';
+import { Certificates } from './pages/certificates.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 
 const NAV = [
@@ -24,6 +25,7 @@ const NAV = [
   ['/reports', 'Traffic'],
   ['/billing', 'Billing'],
   ['/config', 'Config'],
+  ['/certificates', 'Certificates'],
   ['/tail', 'Live tail'],
 ] as const;
 
@@ -49,6 +51,8 @@ function page(route: string) {
       return <ConfigHistory />;
     case 'tail':
       return <Tail />;
+    case 'certificates':
+      return <Certificates />;
     default:
       return (
         <p>
