@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { clientKey } from './ip.ts';
+import { SocketAddress } from 'node:net';
+import { canonicalIp, clientKey } from './ip.ts';
 
-/** Eight 16-bit groups as IPv6 text: in full or with `::` for the longest run of zeros, lower or upper case. */
-function v6(groups: number[], compress: boolean, upper: boolean): string {
-  let text = groups.map((g) => g.toString(16)).join(':');
+/**
+ * Eight 16-bit groups as IPv6 text: in full or with `::` for the longest run of zeros, lower or upper case, with
+ * leading zeros or not.
+ */
+function v6(groups: number[], compress: boolean, upper: boolean, padded = false): string {
+  let text = groups.map((g) => (padded ? g.toString(16).padStart(4, '0') : g.toString(16))).join(':');
   if (compress) {
-    const zeros = text.match(/(^|:)0(:0)+(:|$)/g);
+    const zeros = text.match(/(^|:)0+(:0+)+(:|$)/g);
     const longest = zeros?.sort((a, b) => b.length - a.length)[0];
     if (longest !== undefined) text = text.replace(longest, '::');
   }
@@ -59,4 +63,26 @@ test('IPv4, IPv4-mapped and unparsable addresses are their own keys; 128 keeps e
   assert.equal(clientKey('2001:db8:1:2:aaaa::1', 64), '2001:db8:1:2:0:0:0:0/64');
   assert.equal(clientKey('2001:db8:abcd:12ff::1', 56), '2001:db8:abcd:1200:0:0:0:0/56');
   assert.equal(clientKey('fe80::1%eth0', 64), 'fe80:0:0:0:0:0:0:0/64', 'the zone left out');
+});
+
+test('an IPv6 address however written comes out as Node writes a socket address (RFC 5952)', () => {
+  fc.assert(
+    fc.property(
+      // Zeros are common in real addresses; the first 96 bits all zero (::a.b.c.d to Node) and mapped ones aside.
+      fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })), { minLength: 8, maxLength: 8 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      (g, compress, upper, padded) => {
+        if (g.slice(0, 6).every((x) => x === 0) || isMapped(g)) return;
+        const text = v6(g, compress, upper, padded);
+        assert.equal(canonicalIp(text), new SocketAddress({ address: text, family: 'ipv6' }).address, text);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  assert.equal(canonicalIp('::FFFF:0102:0304'), '1.2.3.4', 'mapped: the IPv4 address');
+  assert.equal(canonicalIp('::ffff:1.2.3.4'), '1.2.3.4');
+  assert.equal(canonicalIp('198.51.100.7'), '198.51.100.7');
+  assert.equal(canonicalIp('not-an-address'), 'not-an-address');
 });

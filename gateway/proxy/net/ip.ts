@@ -111,7 +111,7 @@ export function clientKey(ip: string, ipv6Prefix: number): string {
   if (ipv6Prefix >= 128 || ip.indexOf(':') === -1) return ip;
   const zone = ip.indexOf('%');
   if (!parseV6(ip, 0, zone === -1 ? ip.length : zone, scratch)) return ip;
-  if (scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff) return unmapIp(ip);
+  if (scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff) return canonicalIp(ip);
   let key = '';
   for (let w = 0; w < 4; w++) {
     const bits = Math.max(0, Math.min(32, ipv6Prefix - 32 * w));
@@ -119,4 +119,32 @@ export function clientKey(ip: string, ipv6Prefix: number): string {
     key += `${w === 0 ? '' : ':'}${(word >>> 16).toString(16)}:${(word & 0xffff).toString(16)}`;
   }
   return `${key}/${ipv6Prefix}`;
+}
+
+/**
+ * An address as one text for one address, so that lists, limits, events and reports agree however a proxy wrote
+ * it: IPv6 as RFC 5952 has it (lower case, no leading zeros, the longest run of two or more zero groups as `::`), an
+ * IPv4-mapped one as its IPv4 address. IPv4 and text that is no address are returned as they are.
+ */
+export function canonicalIp(ip: string): string {
+  if (ip.indexOf(':') === -1 || !parseV6(ip, 0, ip.length, scratch)) return ip;
+  if (scratch[0] === 0 && scratch[1] === 0 && scratch[2] === 0xffff) {
+    const v4 = scratch[3]!;
+    return `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
+  }
+  const groups: string[] = [];
+  for (let w = 0; w < 4; w++) groups.push((scratch[w]! >>> 16).toString(16), (scratch[w]! & 0xffff).toString(16));
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLength) {
+      best = i;
+      bestLength = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLength).join(':')}`;
 }

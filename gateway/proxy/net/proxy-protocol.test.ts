@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { canonicalIp } from './ip.ts';
 import { headerV1, headerV2, parseHeader } from './proxy-protocol.ts';
 
 const endpoints = (sourceIp: string, destIp: string) => ({ sourceIp, sourcePort: 51234, destIp, destPort: 6379 });
@@ -42,6 +43,8 @@ test('what either version writes, parsing reads back: the source address and por
       const norm = (ip: string) => new URL(`http://[${ip}]/`).hostname;
       if (src.includes(':')) assert.equal(norm(parsed.source!.ip), norm(src));
       else assert.equal(parsed.source?.ip, src);
+      // ... and in its one spelling, whichever the balancer wrote, so lists, limits and events see one client.
+      assert.equal(parsed.source?.ip, canonicalIp(src));
       // Every shorter prefix is incomplete, never invalid.
       for (let n = 0; n < header.length; n++) assert.equal(parseHeader(header.subarray(0, n)).kind, 'incomplete');
     }),

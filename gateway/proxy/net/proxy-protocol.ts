@@ -5,6 +5,7 @@
  * trusted load balancer in front.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIp } from './ip.ts';
 
 export interface Endpoints {
   sourceIp: string;
@@ -113,7 +114,7 @@ function parseV1(buf: Buffer): Parsed {
   if (!isFamily(src) || !isFamily(dst)) return invalid(`v1 addresses are not ${family}`);
   const port = (p: string) => (/^(0|[1-9][0-9]{0,4})$/.test(p) && Number(p) <= 65535 ? Number(p) : -1);
   if (port(sport) < 0 || port(dport) < 0) return invalid('v1 ports must be 0-65535');
-  return { kind: 'header', bytes: end + 2, source: { ip: src, port: port(sport) } };
+  return { kind: 'header', bytes: end + 2, source: { ip: canonicalIp(src), port: port(sport) } };
 }
 
 function parseV2(buf: Buffer): Parsed {
@@ -139,26 +140,5 @@ function parseV2(buf: Buffer): Parsed {
   if (length < 36) return invalid('v2 header too short for IPv6 addresses');
   const groups: string[] = [];
   for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(16 + i * 2).toString(16));
-  return { kind: 'header', bytes, source: { ip: compactV6(groups), port: buf.readUInt16BE(48) } };
-}
-
-/** Eight hex groups as an address in the usual short form (the longest run of zero groups as `::`). */
-function compactV6(groups: string[]): string {
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLength) {
-      best = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLength).join(':')}`;
+  return { kind: 'header', bytes, source: { ip: canonicalIp(groups.join(':')), port: buf.readUInt16BE(48) } };
 }

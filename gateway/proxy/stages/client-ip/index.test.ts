@@ -29,6 +29,12 @@ test('X-Forwarded-For is walked right to left past trusted hops, like nginx real
     '203.0.113.5',
     'spaces and tabs around entries',
   );
+  assert.equal(
+    resolveClientIp('10.0.0.1', '2001:0DB8:0:0:0:0:0:07', trusted),
+    '2001:db8::7',
+    'an IPv6 entry in its one spelling, so lists, limits and reports see one client',
+  );
+  assert.equal(resolveClientIp('10.0.0.1', '::FFFF:CB00:7105', trusted), '203.0.113.5', 'mapped, in hex');
 });
 
 test("an untrusted peer's header changes nothing; a malformed entry on the walk keeps the socket address", () => {

@@ -1,7 +1,7 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import { type CidrMatcher, trustedProxies } from '../../net/cidr.ts';
-import { isIp, unmapIp } from '../../net/ip.ts';
+import { canonicalIp, isIp, unmapIp } from '../../net/ip.ts';
 
 /**
  * The client address every later stage (IP lists, rate limits, the access
@@ -10,7 +10,8 @@ import { isIp, unmapIp } from '../../net/ip.ts';
  * the first untrusted entry is the client. Entries left of it were written by
  * the client and are never looked at, so a spoofed header changes nothing.
  * A malformed entry on the walk makes the whole header ignored (nginx does the
- * same): the socket address stays.
+ * same): the socket address stays. An IPv6 entry is taken in its one RFC 5952
+ * spelling (canonicalIp), however the proxy wrote it.
  */
 export function resolveClientIp(peer: string, xff: string | undefined, trusted: CidrMatcher): string {
   if (xff === undefined || !trusted.contains(peer)) return peer;
@@ -23,7 +24,7 @@ export function resolveClientIp(peer: string, xff: string | undefined, trusted: 
     while (s < e && (xff.charCodeAt(s) === 32 || xff.charCodeAt(s) === 9)) s++;
     while (e > s && (xff.charCodeAt(e - 1) === 32 || xff.charCodeAt(e - 1) === 9)) e--;
     if (!isIp(xff, s, e)) return peer;
-    client = unmapIp(xff.slice(s, e));
+    client = canonicalIp(xff.slice(s, e));
     if (!trusted.contains(client)) return client;
     end = comma === -1 ? 0 : comma;
   }
