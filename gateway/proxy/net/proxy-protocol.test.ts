@@ -51,6 +51,20 @@ test('what either version writes, parsing reads back: the source address and por
   );
 });
 
+test('an IPv4-mapped source in an IPv6 header is its IPv4 client, as a dual-stack socket would give it', () => {
+  const v6 = (groups: number[]) => Buffer.from(groups.flatMap((g) => [g >> 8, g & 0xff]));
+  const v2 = Buffer.concat([
+    headerV2({ sourceIp: '2001:db8::1', sourcePort: 1, destIp: '::1', destPort: 2 }).subarray(0, 16),
+    v6([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0207]),
+    v6([0, 0, 0, 0, 0, 0, 0, 1]),
+    Buffer.from([0, 1, 0, 2]),
+  ]);
+  for (const header of [v2, Buffer.from('PROXY TCP6 ::FFFF:C000:0207 ::1 1 2\r\n')]) {
+    const parsed = parseHeader(header);
+    assert.equal(parsed.kind === 'header' && parsed.source?.ip, '192.0.2.7');
+  }
+});
+
 test('malformed headers are invalid, with why; LOCAL and UNKNOWN name no client', () => {
   const invalid = (text: string | Buffer) => {
     const r = parseHeader(Buffer.isBuffer(text) ? text : Buffer.from(text));
