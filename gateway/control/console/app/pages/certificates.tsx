@@ -1,19 +1,7 @@
+import type { CertificateReport as Certificate } from '../../../../proxy/listeners/certificate-report.ts';
 import { get } from '../api.ts';
 import { useLoad } from '../ui/hooks.ts';
 import { Loading, Notice, when } from '../ui/parts.tsx';
-
-/** A served certificate as GET /config/tls/certificates lists it. */
-interface Certificate {
-  served_by: string;
-  file: string;
-  subject: string;
-  issuer: string;
-  names: string[];
-  key_type: string;
-  not_after: string;
-  expires_in_s: number;
-  ocsp_stapling: boolean;
-}
 
 /** Days before expiry from which a certificate is flagged: TollgateCertificateExpiresSoon's threshold. */
 const SOON_DAYS = 14;
