@@ -228,8 +228,8 @@ export const ListenerSchema = Type.Object(
     name: Type.String({
       pattern: '^[A-Za-z0-9_.-]{1,64}$',
       description:
-        'Unique listener name, used in metrics, logs and access events; not `proxy` or `admin`, the names of ' +
-        "proxy.listen's and admin.listen's listeners.",
+        "Unique listener name, used in metrics, logs and access events; not `proxy`, the name of proxy.listen's " +
+        'listener, nor `admin` with admin.tls set (the admin listener is then in the TLS metrics).',
     }),
     listen: Type.String({
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',

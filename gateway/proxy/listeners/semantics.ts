@@ -47,7 +47,8 @@ export function checkListeners(config: Config, err: Report, env: NodeJS.ProcessE
     const at = `/listeners/${i}`;
     const first = names.get(listener.name);
     if (first !== undefined) err(`${at}/name`, `"${listener.name}" is already the name of listeners/${first}`);
-    else if (listener.name === PROXY_LISTENER || listener.name === ADMIN_LISTENER)
+    // proxy.listen's listener is in the metrics always, the admin listener once it has TLS.
+    else if (listener.name === PROXY_LISTENER || (listener.name === ADMIN_LISTENER && config.admin?.tls))
       err(
         `${at}/name`,
         `"${listener.name}" is the name ${listener.name}.listen's listener goes by in metrics and logs`,

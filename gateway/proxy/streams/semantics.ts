@@ -19,8 +19,10 @@ type Report = (path: string, message: string) => void;
 export function checkStreams(config: Config, err: Report, env: NodeJS.ProcessEnv = process.env): void {
   if (!Array.isArray(config.streams)) return;
   const services = new Set((config.services ?? []).map((s) => s.name));
-  // Listener names label the TLS metrics a terminating stream reports under its own name.
-  const listeners = new Set([PROXY_LISTENER, ADMIN_LISTENER, ...(config.listeners ?? []).map((l) => l.name)]);
+  // Listener names label the TLS metrics a terminating stream reports under its own name (the admin listener's
+  // once it has TLS).
+  const listeners = new Set([PROXY_LISTENER, ...(config.listeners ?? []).map((l) => l.name)]);
+  if (config.admin?.tls) listeners.add(ADMIN_LISTENER);
   const names = new Map<string, number>();
   const taken = httpListenAddresses(config);
   config.streams.forEach((stream, i) => {
