@@ -53,6 +53,8 @@ before(async () => {
       stream('kept', { timeouts: { keepalive_ms: 45000 } }, [`tcp://127.0.0.1:${probed.port}`]),
       stream('unkept', { timeouts: { keepalive_ms: 0 } }, [`tcp://127.0.0.1:${probed.port}`]),
       { name: 'named', listen: '127.0.0.1:0', upstream: { dns: { name: 'localhost', port: a.port } } },
+      // Bound to the IPv4-mapped loopback: an IPv6 socket whose IPv4 clients show as ::ffff:127.0.0.1.
+      stream('dual', { listen: '[::ffff:127.0.0.1]:0', acl: { allow: ['127.0.0.0/8'] } }),
     ],
   };
   gw = await startGateway(config);
@@ -98,6 +100,12 @@ test('each connection is one access event: protocol tcp, status 200, bytes each 
   assert.ok((await metric(gw, 'tollgate_stream_bytes_total', 'stream="pair",direction="in"')) >= 7);
   // The client half-closed first.
   assert.ok((await metric(gw, 'tollgate_stream_closed_total', 'stream="pair",reason="client"')) >= 1);
+});
+
+test("on a dual-stack socket an IPv4 client is its IPv4 address, in the event as in HTTP's", async () => {
+  assert.equal((await roundTrip(gw.port('dual'), 'v4')).data.toString(), 'a:v4', 'allowed by its IPv4 block');
+  const [e] = await eventsWhere(gw, (x) => x.service === 'dual' && x.status === 200);
+  assert.equal(e?.clientIp, '127.0.0.1');
 });
 
 test("a stream's DNS name: its addresses are tcp:// targets", async () => {

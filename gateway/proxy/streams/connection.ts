@@ -18,7 +18,7 @@ import type { Target } from '../upstream/target.ts';
 import { clientHelloPrefix } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
 import { streamLimits } from '../net/connection-limits.ts';
-import { clientKey } from '../net/ip.ts';
+import { clientKey, unmapIp } from '../net/ip.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from '../net/prefix.ts';
 import { headerV1, headerV2, parseHeader } from '../net/proxy-protocol.ts';
@@ -86,7 +86,8 @@ export class StreamConnection {
     this.stream = stream;
     this.#hooks = hooks;
     hooks.live.add(this);
-    this.clientIp = socket.remoteAddress ?? '';
+    // A dual-stack listener's IPv4 clients as IPv4 (::ffff:10.0.0.5 is 10.0.0.5), as HTTP's client-ip stage has it.
+    this.clientIp = unmapIp(socket.remoteAddress ?? '');
     this.clientPort = socket.remotePort ?? 0;
     // Errors surface as 'close', where the connection is accounted for.
     socket.on('error', () => undefined);
