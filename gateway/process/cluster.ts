@@ -209,9 +209,9 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     config,
     manager,
     log,
+    adminListenerMetrics,
     analytics?.registerRoutes,
     identity,
-    adminListenerMetrics,
   );
   manager.setReady(true);
   const stopWatching = watchConfigSources(loaded.file, manager, config, log);

@@ -115,9 +115,9 @@ export async function startAdminFor(
   config: Config,
   manager: ConfigManager,
   log: Logger,
+  listenerMetrics: ListenerMetrics,
   extraRoutes?: (app: FastifyInstance) => void,
   identity?: IdentityManager,
-  listenerMetrics?: ListenerMetrics,
 ) {
   const { host, port } = splitListen(config.admin.listen);
   const admin = await startAdmin({
@@ -129,8 +129,7 @@ export async function startAdminFor(
     logger: log.child({ component: 'admin' }),
     extraRoutes,
     identity,
-    tls: config.admin.tls as ListenerTls | undefined,
-    listenerMetrics,
+    tls: config.admin.tls && { config: config.admin.tls as ListenerTls, metrics: listenerMetrics },
   });
   manager.onServe((served) => admin.updateTls(served.admin.tls as ListenerTls | undefined));
   return { admin, address: { host, port: admin.port } };
@@ -237,7 +236,7 @@ export async function startSingle(loaded: LoadedFile, log: Logger): Promise<Runn
     );
     analytics = await startAnalyticsFor(config, metrics.register, log);
     proxy = await plane.listen();
-    started = await startAdminFor(config, manager, log, analytics?.registerRoutes, identity, metrics.listeners);
+    started = await startAdminFor(config, manager, log, metrics.listeners, analytics?.registerRoutes, identity);
   } catch (err) {
     // Nothing may keep the process alive after a failed start.
     await plane.close(0);

@@ -18,7 +18,8 @@ import { consoleRoutes } from '../console/serve.ts';
 import type { IdentityManager } from '../apps/manager.ts';
 import { listenAt } from '../../../shared/listen.ts';
 import type { ListenerTls } from '../../proxy/listeners/certificates.ts';
-import { type TlsHooks, TlsListener } from '../../proxy/listeners/tls.ts';
+import { TlsListener } from '../../proxy/listeners/tls.ts';
+import { createLogger } from '../../log.ts';
 import { type ListenerMetrics, listenerTlsHooks } from '../../proxy/listeners/metrics.ts';
 import { ADMIN_LISTENER } from '../../proxy/listeners/names.ts';
 import { sameData } from '../config/same-data.ts';
@@ -37,13 +38,11 @@ export interface AdminOptions {
   extraRoutes?: (app: FastifyInstance) => void;
   /** Apps and signing keys (/apps, /keys). */
   identity?: IdentityManager;
-  /** admin.tls, validated (its files read): HTTPS only. */
-  tls?: ListenerTls;
   /**
-   * Where the HTTPS listener's handshakes, refusals, certificate expiry and OCSP fetches are counted, under
-   * `listener="admin"` (a listener's or stream's own name cannot be `admin`); without it they are only logged.
+   * admin.tls, validated (its files read): HTTPS only. Its handshakes, refusals, certificates' expiry and OCSP
+   * fetches are counted in `metrics` as a listener named `admin` (no listener or stream may then take the name).
    */
-  listenerMetrics?: ListenerMetrics;
+  tls?: { config: ListenerTls; metrics: ListenerMetrics };
 }
 
 export interface AdminServer {
@@ -71,13 +70,18 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
  * The admin API over HTTPS: a listener's TLS (TlsListener: SNI, client certificates, renewals) in front of
  * fastify's HTTP server, which is handed each secured connection and never listens itself.
  */
-async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: ListenerTls): Promise<AdminServer> {
+async function startAdminTls(
+  app: FastifyInstance,
+  opts: AdminOptions,
+  { config, metrics }: NonNullable<AdminOptions['tls']>,
+): Promise<AdminServer> {
   await app.ready();
-  const log = opts.logger;
+  const log = opts.logger ?? createLogger('silent');
   let current = config;
   const tls = new TlsListener(config, ['http/1.1'], {
     secured: (socket) => app.server.emit('connection', socket),
-    ...adminTlsHooks(opts.listenerMetrics, log),
+    refused: (reason) => metrics.refused.inc({ listener: ADMIN_LISTENER, reason }),
+    ...listenerTlsHooks(metrics, log, ADMIN_LISTENER),
   });
   // Node starts an HTTP server's header and request timeouts on 'listening' (lib/_http_server.js).
   app.server.emit('listening');
@@ -85,7 +89,7 @@ async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: L
   return {
     port,
     updateTls(next) {
-      if (next === undefined) log?.warn('admin.tls removed: the admin listener stays on HTTPS until restart');
+      if (next === undefined) log.warn('admin.tls removed: the admin listener stays on HTTPS until restart');
       if (next === undefined || sameData(next, current)) return;
       current = next;
       tls.update(next);
@@ -97,30 +101,6 @@ async function startAdminTls(app: FastifyInstance, opts: AdminOptions, config: L
       await app.close();
       app.server.closeAllConnections();
       await closed;
-    },
-  };
-}
-
-/** The admin listener's TLS hooks: counted as a listener named `admin` when there are metrics to count in. */
-function adminTlsHooks(metrics: ListenerMetrics | undefined, log: Logger | undefined): Omit<TlsHooks, 'secured'> {
-  const refused: TlsHooks['refused'] = (reason) => log?.debug({ reason }, 'admin: TLS handshake refused');
-  if (metrics !== undefined && log !== undefined)
-    return {
-      ...listenerTlsHooks(metrics, log, ADMIN_LISTENER),
-      refused: (reason, socket) => {
-        metrics.refused.inc({ listener: ADMIN_LISTENER, reason });
-        refused(reason, socket);
-      },
-    };
-  return {
-    handshake: () => undefined,
-    served: () => undefined,
-    refused,
-    ocsp: {
-      fetched: (certificate, result, reason) =>
-        result !== 'good' && log?.warn({ certificate, result, reason }, 'admin: OCSP: no new response to staple'),
-      stapled: () => undefined,
-      forgotten: () => undefined,
     },
   };
 }
