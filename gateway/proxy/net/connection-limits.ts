@@ -19,15 +19,16 @@ export type ConnectionRefusal = 'max_connections' | 'max_connections_per_ip' | '
  */
 export class ConnectionLimits {
   open = 0;
-  readonly byIp = new Map<string, number>();
+  readonly byClient = new Map<string, number>();
   tokens = -1;
   lastMs = 0;
 
   /** Takes a place for a connection from the client `key` names, or says which limit refused it. */
   take(key: string, limits: ConnectionLimitsConfig, nowMs: number): ConnectionRefusal | undefined {
     if (limits.max_connections > 0 && this.open >= limits.max_connections) return 'max_connections';
-    const fromIp = this.byIp.get(key) ?? 0;
-    if (limits.max_connections_per_ip > 0 && fromIp >= limits.max_connections_per_ip) return 'max_connections_per_ip';
+    const fromClient = this.byClient.get(key) ?? 0;
+    if (limits.max_connections_per_ip > 0 && fromClient >= limits.max_connections_per_ip)
+      return 'max_connections_per_ip';
     const rate = limits.connections_per_s;
     if (rate > 0) {
       this.tokens = this.tokens < 0 ? rate : Math.min(rate, this.tokens + ((nowMs - this.lastMs) * rate) / 1000);
@@ -36,15 +37,15 @@ export class ConnectionLimits {
       this.tokens -= 1;
     }
     this.open++;
-    this.byIp.set(key, fromIp + 1);
+    this.byClient.set(key, fromClient + 1);
     return undefined;
   }
 
   give(key: string): void {
     this.open--;
-    const n = (this.byIp.get(key) ?? 1) - 1;
-    if (n > 0) this.byIp.set(key, n);
-    else this.byIp.delete(key);
+    const n = (this.byClient.get(key) ?? 1) - 1;
+    if (n > 0) this.byClient.set(key, n);
+    else this.byClient.delete(key);
   }
 }
 
