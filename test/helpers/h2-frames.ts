@@ -26,6 +26,11 @@ export function getHeaderBlock(path: string, authority = 'gateway.test'): Buffer
   return Buffer.concat([Buffer.from([0x82, 0x86]), literal(4, path), literal(1, authority)]);
 }
 
+/** An HPACK literal without indexing with a new name (RFC 7541 §6.2.2); name and value under 128 bytes. */
+export function newNameLiteral(name: string, value: string): Buffer {
+  return Buffer.from([0, name.length, ...Buffer.from(name, 'latin1'), value.length, ...Buffer.from(value, 'latin1')]);
+}
+
 export function rstStream(stream: number, code = 0x8 /* CANCEL */): Buffer {
   const payload = Buffer.alloc(4);
   payload.writeUInt32BE(code);

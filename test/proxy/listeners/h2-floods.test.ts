@@ -8,6 +8,7 @@ import {
   FRAME,
   frame,
   getHeaderBlock,
+  newNameLiteral,
   type RawH2,
   rawH2,
   rstStream,
@@ -17,9 +18,10 @@ import { freePort } from '../../helpers/ports.ts';
 import { h2Request } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
-// The HTTP/2 floods of CVE-2023-44487 (rapid reset) and CVE-2024-27316 (CONTINUATION) against an h2c listener:
-// the flooding connection is closed with GOAWAY, while another client keeps being served. nghttp2 (in Node)
-// enforces the limits: a stream-reset rate, and a cap on CONTINUATION frames and on the header list size.
+// The HTTP/2 floods of CVE-2023-44487 (rapid reset), CVE-2025-8671 (MadeYouReset) and CVE-2024-27316
+// (CONTINUATION) against an h2c listener: the flooding connection is closed with GOAWAY, while another client
+// keeps being served. nghttp2 (in Node; 1.66 and later count the resets a client provokes) enforces the limits:
+// a stream-reset rate, and a cap on CONTINUATION frames and on the header list size.
 // It acts between reads, so the streams of the read that crossed a limit are still handled. The gateway is a
 // process of its own, so the flooder's work here is not counted as the gateway's in the bystander's latency.
 
@@ -109,6 +111,38 @@ test('rapid reset (CVE-2023-44487): the resetting connection gets GOAWAY and is 
   const reached = upstream.seen.length - seenBefore - ms.length;
   assert.ok(reached < 2000, `${reached} flood requests reached the upstream`);
   assert.equal(await refused(), before + 1, 'counted');
+});
+
+test('MadeYouReset (CVE-2025-8671): streams the client makes the gateway reset count as resets', async (t) => {
+  // The client never sends RST_STREAM: it breaks each stream so that the gateway resets it (a stream error, which
+  // leaves the connection open), which a reset budget counting only the client's own resets would let through.
+  const block = getHeaderBlock('/api/flood');
+  const request = (stream: number, extra: Buffer = Buffer.alloc(0)) =>
+    frame(FRAME.HEADERS, END_HEADERS | END_STREAM, stream, Buffer.concat([block, extra]));
+  const triggers: [string, (stream: number) => Buffer][] = [
+    ['a content-length with no body', (s) => request(s, newNameLiteral('content-length', '5'))],
+    ['an upper-case header name', (s) => request(s, newNameLiteral('X-Up', '1'))],
+  ];
+  for (const [trigger, broken] of triggers) {
+    const before = await refused();
+    const seenBefore = upstream.seen.length;
+    const raw = await rawH2(port);
+    let stream = -1;
+    const next = () => broken((stream += 2));
+    // A few are stream errors, not a flood: the connection stays.
+    for (let i = 0; i < 20; i++) assert.ok(await raw.send(next()));
+    const early = await Promise.race([
+      raw.closed.then(() => true),
+      new Promise<false>((r) => setTimeout(r, 300, false)),
+    ]);
+    assert.equal(early, false, `${trigger}: twenty broken streams leave the connection open`);
+    const { result, ms } = await bystander(flood(raw, next, 10_000));
+    const reached = upstream.seen.length - seenBefore - ms.length;
+    t.diagnostic(`${trigger}: ${result.frames} streams, ${reached} reached the upstream; bystander: ${summary(ms)}`);
+    assert.ok(result.closedByGateway, `${trigger}: the gateway closed the flooding connection`);
+    assert.ok(reached < 2000, `${trigger}: ${reached} flood requests reached the upstream`);
+    assert.equal(await refused(), before + 1, `${trigger}: counted`);
+  }
 });
 
 test('CONTINUATION flood (CVE-2024-27316): an endless header block closes its connection; others served', async (t) => {
