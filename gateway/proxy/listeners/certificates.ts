@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { configPath } from '../../control/config/base-dir.ts';
 import {
@@ -201,14 +201,31 @@ function ticketKeyOf(text: string): Buffer {
   return /^[A-Za-z0-9+/]*={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
 }
 
-/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs and session
- * ticket key, with its files. */
+/**
+ * The session ID context of a listener's sessions: a digest of how it checks client certificates (whether one is
+ * required, the CAs, the CRLs). OpenSSL resumes a session (by ticket too) only under the context it began in, and a
+ * resumed session skips the certificate's checks: with this, a new CA or CRL (a revoked certificate) ends resumption
+ * for sessions from before it, and a ticket from a listener that asks for no certificate does not resume on one that
+ * requires it, even with one ticket key file on both. The same files give the same context on every worker and every
+ * instance, so a shared ticket key keeps resuming there (Node's default, a digest of the process's arguments, did not).
+ */
+export function sessionIdContext(tls: ListenerTlsConfig, { ca, crl }: ListenerPem): string {
+  const client = tls.client_certificates;
+  const trust = client === undefined ? 'none' : `${client.required ? 'required' : 'optional'}\0${ca}\0${crl ?? ''}`;
+  // At most 32 bytes (SSL_MAX_SID_CTX_LENGTH): 32 hex digits.
+  return createHash('sha256').update(`tollgate session v1\0${trust}`).digest('hex').slice(0, 32);
+}
+
+/** The options of one certificate's context: the listener's versions, ciphers, client CA and CRLs, session ID
+ * context and session ticket key, with its files. */
 export function contextOptions(
   tls: ListenerTlsConfig,
   files: { cert: string; key: string },
-  { ca, crl, ticketKey }: ListenerPem,
+  pem: ListenerPem,
 ): SecureContextOptions {
+  const { ca, crl, ticketKey } = pem;
   return {
+    sessionIdContext: sessionIdContext(tls, pem),
     cert: files.cert,
     key: files.key,
     minVersion: tls.min_version,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Tls from 'node:tls';
 import { CertificateTable, type ListenerTls, type ServedCertificate } from './certificates.ts';
@@ -77,6 +78,7 @@ export class TlsListener {
         handshakeTimeout: tls.handshake_timeout_ms,
       },
       (socket) => {
+        if (!this.#resumedCertificateHolds(socket)) return;
         if (tcp) {
           hooks.handshake(socket.getProtocol() ?? 'unknown', 'tcp', socket.isSessionReused());
           return hooks.secured(socket, 'tcp');
@@ -108,6 +110,25 @@ export class TlsListener {
     this.#stapling?.update(tls);
   }
 
+  /**
+   * A session resumed by its ticket skips the client certificate's checks, its dates among them (a new CA or CRL
+   * ends resumption: certificates.ts sessionIdContext). A certificate that expired since the session began is
+   * refused where one is required and not authorized where it is optional, as in a full handshake.
+   */
+  #resumedCertificateHolds(socket: Tls.TLSSocket): boolean {
+    if (this.#tls.client_certificates === undefined || !socket.authorized || !socket.isSessionReused()) return true;
+    const cert = socket.getPeerX509Certificate();
+    const now = Date.now();
+    if (cert === undefined || (cert.validFromDate.getTime() <= now && now <= cert.validToDate.getTime())) return true;
+    // Node's own authorizationError is OpenSSL's code as a string (its types say Error).
+    const code = now < cert.validFromDate.getTime() ? 'CERT_NOT_YET_VALID' : 'CERT_HAS_EXPIRED';
+    Object.assign(socket, { authorized: false, authorizationError: code });
+    if (!this.#tls.client_certificates.required) return true;
+    this.#hooks.refused('bad_client_certificate', socket);
+    socket.destroy();
+    return false;
+  }
+
   /** Stops fetching OCSP responses (the listener is gone or the gateway stops). */
   close(): void {
     this.#stapling?.stop();
@@ -117,13 +138,15 @@ export class TlsListener {
   /** New certificates and settings (a reload, renewed files), for connections from now on. */
   update(tls: ListenerTls): void {
     const table = new CertificateTable(tls);
-    // A new server context draws a new session ticket key unless given one. Without a key file the current one
-    // carries on: in cluster mode that is the key Node's cluster handed every worker (the first one's, on listen),
-    // so a renewal neither costs every client its next resumption nor leaves each worker a key of its own.
-    const ownKey = tls.pem?.ticketKey === undefined && this.#tls.pem?.ticketKey === undefined;
+    // Without a key file the current key carries on: in cluster mode that is the key Node's cluster handed every
+    // worker (the first one's, on listen), so a renewal neither costs every client its next resumption nor leaves
+    // each worker a key of its own. A key file taken out of the config takes its key along (Node would go on with
+    // the last key it was given): a fresh one is drawn, in cluster mode one per worker until the next start.
+    const fromFile = tls.pem?.ticketKey !== undefined;
+    const dropped = !fromFile && this.#tls.pem?.ticketKey !== undefined;
     this.server.setSecureContext({
       ...table.defaultOptions,
-      ...(ownKey ? { ticketKeys: this.server.getTicketKeys() } : {}),
+      ...(fromFile ? {} : { ticketKeys: dropped ? randomBytes(48) : this.server.getTicketKeys() }),
     });
     this.#tls = tls;
     Object.assign(this.server, clientAuth(tls));

@@ -1,13 +1,14 @@
 // Session tickets (listeners[].tls.session_ticket_key): gateways that read the same key resume each other's
 // sessions, one with its own key does not; a new key applies when its file changes, and a key that is not 48 bytes
-// is refused at its path with the old one serving. Without a key file, renewed certificates keep the process's key.
+// is refused at its path with the old one serving. Without a key file, renewed certificates keep the process's key;
+// a key file taken out of the config takes its key along.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { admin } from '../../helpers/admin.ts';
+import { admin, reload } from '../../helpers/admin.ts';
 import { makeCa, renewer } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric } from '../../helpers/metrics.ts';
@@ -89,4 +90,13 @@ test('without a key file, a renewed certificate keeps the process’s key: sessi
   renew(2);
   await eventually(async () => (await visit(own)).cn === 'v2.site.test', 5000);
   assert.equal((await visit(own, before.session)).reused, true);
+});
+
+test('a key file taken out of the config takes its key along: its tickets get a full handshake', async () => {
+  const sealed = (await visit(b)).session;
+  assert.equal((await visit(b, sealed)).reused, true);
+  await reload(b, (config) => delete config.listeners[0].tls.session_ticket_key);
+  assert.equal((await visit(b, sealed)).reused, false, 'the old key opens nothing');
+  const fresh = (await visit(b)).session;
+  assert.equal((await visit(b, fresh)).reused, true, 'the new key resumes its own tickets');
 });
