@@ -8,7 +8,7 @@ import { eventually, startGateway, type TestGateway } from '../helpers/gateway.t
 import { eventsWhere } from '../helpers/events.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { freePort } from '../helpers/ports.ts';
-import { createApp } from '../helpers/admin.ts';
+import { admin, createApp } from '../helpers/admin.ts';
 import { metric } from '../helpers/metrics.ts';
 
 let upstream: Server;
@@ -272,6 +272,30 @@ test('malformed handshakes: no key, a wrong version, a POST; without Connection:
       'Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n',
   );
   assert.match(noConnection, /^HTTP\/1\.1 403 [\s\S]*GW_ERR_UPGRADE_NOT_SUPPORTED/);
+});
+
+test('an app disabled or deleted has its open connections closed with 1008; other apps keep theirs', async () => {
+  const [one, two] = [await createApp(gw), await createApp(gw)];
+  const as = (a: { id: string; secret: string }) => ({ 'x-api-key': `${a.id}.${a.secret}` });
+  const [first, second] = [await open('/browser/one', as(one)), await open('/browser/two', as(two))];
+  const firstClosed = closed(first);
+  assert.equal((await admin(gw, 'PUT', `/apps/${one.id}`, { name: 'test app', status: 'disabled' })).status, 200);
+  assert.deepEqual(await firstClosed, [1008, ''], 'disabled');
+  second.send('hi');
+  assert.equal(await next(second), 'echo:hi:xff', 'the other app’s connection goes on');
+  const secondClosed = closed(second);
+  assert.equal((await admin(gw, 'DELETE', `/apps/${two.id}`)).status, 204);
+  assert.deepEqual(await secondClosed, [1008, ''], 'deleted');
+  const ended = await eventsWhere(gw, (e) => e.service === 'browser' && [one.id, two.id].includes(e.appId), 2);
+  assert.deepEqual(
+    ended.map((e) => [e.closeCode, e.closeReason]),
+    [
+      [1008, 'app_disabled'],
+      [1008, 'app_disabled'],
+    ],
+  );
+  const reason = 'service="browser",reason="app_disabled"';
+  assert.equal(await metric(gw, 'tollgate_websocket_closed_total', reason), 2);
 });
 
 test('a reload leaves an open connection on its config; shutdown sends it 1001 and waits for it to close', async () => {

@@ -94,6 +94,8 @@ export function closeFrame(code: number): Buffer {
 export const CLOSE = {
   /** The upstream went away (its connection ended without a close frame), or the gateway is shutting down. */
   goingAway: 1001,
+  /** The connection's app was disabled or deleted. */
+  policyViolation: 1008,
   /** A client's message was over websocket.max_message_bytes. */
   tooBig: 1009,
   /** The upstream failed (its connection broke), or a limit of the gateway's ended the connection. */

@@ -9,6 +9,7 @@ export const CLOSE_REASONS = [
   'lifetime', // websocket.max_lifetime_ms
   'shutdown', // the gateway shut down
   'message_too_big', // a client's message over websocket.max_message_bytes
+  'app_disabled', // the connection's app was disabled or deleted
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

@@ -48,6 +48,8 @@ export class OpenTunnel {
   readonly #openedMs = performance.now();
   #seenBytes = 0;
   #quietSinceMs = this.#openedMs;
+  /** The identity (apps) version the connection's app was last found enabled in. */
+  #identityVersion: number;
 
   constructor(
     ctx: RequestContext,
@@ -63,6 +65,7 @@ export class OpenTunnel {
     this.#upstreamSocket = upstream;
     this.#freeClientChunks = client instanceof Socket;
     this.#release = release;
+    this.#identityVersion = ctx.snapshot.runtime.identity.version;
     if (ctx.recorded) {
       ctx.messagesIn = this.#fromClient;
       ctx.messagesOut = this.#toClient;
@@ -196,12 +199,13 @@ export class OpenTunnel {
 
   /**
    * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
-   * either way for idle_timeout_ms or past max_lifetime_ms; an interim event once events.interim_ms has passed
-   * since its last one. Each tunnel keeps the config it started with.
+   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted; an interim event
+   * once events.interim_ms has passed since its last one. Each tunnel keeps the config it started with.
    */
   sweep(nowMs: number): void {
     if (this.#ended) return;
     const ctx = this.#ctx;
+    if (!this.#appStillEnabled()) return void this.#end(CLOSE.policyViolation, 'app_disabled');
     const ws = this.#route.service.config.websocket;
     const moved = ctx.bytesIn + ctx.bytesOut;
     if (moved !== this.#seenBytes) {
@@ -214,6 +218,19 @@ export class OpenTunnel {
     const events = ctx.snapshot.runtime.events;
     if (!ctx.recorded || events === undefined) return;
     interimIfDue(ctx, events, nowMs, this.#openedMs);
+  }
+
+  /**
+   * Whether the app the handshake was made as (by API key, token or certificate) is still enabled: the identity
+   * changes without a reload, and a disabled or deleted app's requests are refused from then on, its open
+   * connections closed. Looked up only when the identity changed.
+   */
+  #appStillEnabled(): boolean {
+    const app = this.#ctx.app;
+    const identity = this.#ctx.snapshot.runtime.identity;
+    if (app === undefined || identity.version === this.#identityVersion) return true;
+    this.#identityVersion = identity.version;
+    return identity.apps.get(app.id)?.status === 'enabled';
   }
 
   /**
