@@ -74,8 +74,8 @@ export class DataPlane {
   private idleWaiters: (() => void)[] = [];
   /** Access events, when the config has a sink. */
   private readonly events: RequestEvents | undefined;
-  /** Requests in flight that get interim events should they stay open (with an event sink). */
-  private readonly open: OpenRequests | undefined;
+  /** Requests in flight: interim events should they stay open, and their end should their app be disabled. */
+  private readonly open: OpenRequests;
   /** Outlives reloads: identity pushed by the control plane and stage state (limiters, breakers, caches). */
   readonly runtime: Runtime;
 
@@ -93,7 +93,7 @@ export class DataPlane {
     this.accessLog = initial.log.access_log ? log.child({ type: 'access' }) : undefined;
     this.runtime = createRuntime(metrics, log);
     this.runtime.events = this.events;
-    this.open = this.events && new OpenRequests(this.events, this.runtime);
+    this.open = new OpenRequests(this.runtime);
     metrics.inflightSource.count = () => this.inflight;
     this.listeners = new ProxyListeners(
       initial,
@@ -222,7 +222,7 @@ export class DataPlane {
     if (expectsContinue === true) ctx.expectsContinue = true;
     this.inflight++;
     this.served++;
-    this.open?.add(ctx);
+    this.open.add(ctx);
     (res as ResponseWithContext).tollgate = ctx;
     // 'close' comes once per response (Node guards it with _closed; done() checks too): `on` spares once()'s wrapper
     // and removal.
@@ -250,7 +250,7 @@ export class DataPlane {
   private done(ctx: RequestContext): void {
     if (ctx.finished) return;
     ctx.finished = true;
-    this.open?.delete(ctx);
+    this.open.delete(ctx);
     const res = ctx.res;
     // The client left before we answered: stop the upstream work it asked for.
     if (ctx.exchange)

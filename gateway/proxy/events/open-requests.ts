@@ -1,32 +1,44 @@
 /**
- * Requests still open past events.interim_ms (a gRPC stream, server-sent events, a long download or upload) get
- * interim events, as WebSocket connections and TCP streams do: their traffic lands in the hour it flowed, and the
- * request is still one, counted by its final event. Every recorded request joins the set while it is open, a field
- * of its own keeping its place (an array slot and two writes a request); one timer looks them over each second while
- * any is open. Its cost: ~10 ns a request in a loop of adds and deletes with 50 in flight, and no difference above
- * the noise in two one-worker gateways with and without it at 3,000 req/s each, side by side on one CPU
- * (test/bench/rate-load.ts, main-thread CPU from /proc/PID/task over six 20 s windows).
+ * The requests in flight, looked over each second while any is open. One that stays open past events.interim_ms (a
+ * gRPC stream, server-sent events, a long download or upload) gets interim events, as WebSocket connections and TCP
+ * streams do: its traffic lands in the hour it flowed, and the request is still one, counted by its final event. One
+ * whose app has been disabled or deleted since it was let in is ended (403 GW_ERR_APP_DISABLED, PERMISSION_DENIED
+ * for a gRPC call, or cut when its answer had begun), as that app's WebSocket connections are closed: the identity
+ * changes without a reload, and a tenant cut off is cut off from its streams too.
+ *
+ * Every request joins the set while it is open, a field of its own keeping its place (an array slot and two writes a
+ * request); one timer looks them over each second while any is open. Its cost: ~10 ns a request in a loop of adds
+ * and deletes with 50 in flight, and no difference above the noise in two one-worker gateways with and without it at
+ * 3,000 req/s each, side by side on one CPU (test/bench/rate-load.ts, main-thread CPU from /proc/PID/task over six
+ * 20 s windows).
  */
 import type { RequestContext } from '../context.ts';
+import { GatewayError } from '../../errors.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Runtime } from '../runtime.ts';
 import { interimIfDue } from './access-event.ts';
 
-/** How often open requests are looked over: an interim event comes this late at most. */
+/** How often open requests are looked over: an interim event comes this late at most, an app's end this late. */
 const SWEEP_MS = 1000;
+
+/** What a request's exchange is aborted with once its app is disabled (stages/proxy/exchange.ts answers it). */
+export const APP_DISABLED = 'TOLLGATE_APP_DISABLED';
 
 export class OpenRequests {
   readonly #open = new LiveSet<RequestContext>('openIndex');
-  readonly #events: NonNullable<Runtime['events']>;
+  readonly #runtime: Pick<Runtime, 'events' | 'identity'>;
+  /** The identity version the last sweep saw: apps are looked up again only when it changed. */
+  #identityVersion: number;
   /** Runs while requests are open: an idle gateway has no timer for this. */
   #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(events: NonNullable<Runtime['events']>, runtime: Pick<Runtime, 'closers'>) {
-    this.#events = events;
+  constructor(runtime: Pick<Runtime, 'closers' | 'events' | 'identity'>) {
+    this.#runtime = runtime;
+    this.#identityVersion = runtime.identity.version;
     runtime.closers.push(() => this.#stop());
   }
 
-  /** A request that may stay open; a WebSocket handshake is not one: its tunnel sends its interim events. */
+  /** A request that may stay open; a WebSocket handshake is not one: its tunnel looks after its connection. */
   add(ctx: RequestContext): void {
     if (ctx.websocket) return;
     this.#open.add(ctx);
@@ -45,8 +57,15 @@ export class OpenRequests {
       this.#stop();
       return;
     }
+    const { events, identity } = this.#runtime;
+    const appsChanged = identity.version !== this.#identityVersion;
+    this.#identityVersion = identity.version;
     const now = performance.now();
-    for (const ctx of this.#open) interimIfDue(ctx, this.#events, now);
+    for (const ctx of this.#open) {
+      if (appsChanged && ctx.app !== undefined && identity.apps.get(ctx.app.id)?.status !== 'enabled')
+        ctx.exchange?.abort(new GatewayError(APP_DISABLED, 'the app was disabled'));
+      else if (events !== undefined && ctx.recorded) interimIfDue(ctx, events, now);
+    }
   };
 
   #stop(): void {

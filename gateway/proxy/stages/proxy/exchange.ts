@@ -15,6 +15,7 @@ import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
 import { armDeadline } from '../../grpc/deadline.ts';
+import { APP_DISABLED } from '../../events/open-requests.ts';
 import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
 import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
@@ -25,11 +26,9 @@ import { endAttempt, startAttempt } from '../../tracing/spans.ts';
 type Controller = Dispatcher.DispatchController;
 
 /**
- * One attempt to send a request to one target, as an undici dispatch handler:
- * the response streams straight into the client's ServerResponse with
- * backpressure both ways (the request body is piped by undici, which pauses
- * the client socket when the upstream is slow; the response pauses undici when
- * the client is slow). Nothing is buffered whole.
+ * One attempt to send a request to one target, as an undici dispatch handler: the response streams straight into the
+ * client's ServerResponse with backpressure both ways (the request body is piped by undici, which pauses the client
+ * socket when the upstream is slow; the response pauses undici when the client is slow). Nothing is buffered whole.
  */
 export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead {
   private readonly ctx: RequestContext;
@@ -295,6 +294,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const { ctx, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    if (code === APP_DISABLED) return void ctx.reply('GW_ERR_APP_DISABLED'); // its app's doing, not the target's
     const bodyError = bodyErrorReply(code);
     if (bodyError !== undefined) return void ctx.reply(bodyError, { connection: 'close' });
     const upstream = this.upstream;
