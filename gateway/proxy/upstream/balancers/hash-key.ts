@@ -1,3 +1,4 @@
+import { unmapIp } from '../../net/ip.ts';
 import type { BalanceRequest, HashOn } from '../balancer.ts';
 
 /** Reads the string a hashing balancer hashes; never empty while the client IP is known. */
@@ -6,28 +7,8 @@ export type KeyReader = (req: BalanceRequest) => string;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-/**
- * `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) and `1.2.3.4` are
- * the same client and must hash alike. Compared by char codes: no regex, no
- * allocation unless the prefix is present.
- */
-export function normalizeIp(ip: string): string {
-  if (ip.length > 7 && ip.charCodeAt(0) === 0x3a && ip.charCodeAt(1) === 0x3a && ip.charCodeAt(6) === 0x3a) {
-    const f = ip.charCodeAt(2) | 0x20;
-    if (
-      f === 0x66 &&
-      (ip.charCodeAt(3) | 0x20) === 0x66 &&
-      (ip.charCodeAt(4) | 0x20) === 0x66 &&
-      (ip.charCodeAt(5) | 0x20) === 0x66 &&
-      ip.indexOf('.', 7) > 0
-    ) {
-      return ip.slice(7);
-    }
-  }
-  return ip;
-}
-
-const clientKey: KeyReader = (req) => normalizeIp(req.clientIp);
+/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) and `1.2.3.4` are the same client and hash alike. */
+const clientKey: KeyReader = (req) => unmapIp(req.clientIp);
 
 /**
  * Built once per balancer so the per-request work is one lookup or one

@@ -1,7 +1,7 @@
 import type { Balancer, BalancerFactory, BalanceRequest } from '../balancer.ts';
 import type { Target } from '../target.ts';
 import { hash32, mix32, scaleHash } from './hash.ts';
-import { normalizeIp } from './hash-key.ts';
+import { unmapIp } from '../../net/ip.ts';
 import { byId, usableWeights } from './weights.ts';
 
 /** nginx ip_hash gives up rehashing after 20 tries; then we walk the list. */
@@ -34,7 +34,7 @@ class IpHash implements Balancer {
 
   pick(req: BalanceRequest, eligible: (t: Target) => boolean): Target | undefined {
     if (this.#totalWeight === 0) return undefined;
-    let h = hash32(normalizeIp(req.clientIp));
+    let h = hash32(unmapIp(req.clientIp));
     const first = this.#owner(h);
     if (eligible(this.#targets[first])) return this.#targets[first];
     for (let tries = 0; tries < REHASH_TRIES; tries++) {
