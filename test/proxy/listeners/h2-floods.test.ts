@@ -35,7 +35,8 @@ before(async () => {
   const dir = tempDir();
   const file = writeYaml(dir, 'tollgate.yaml', {
     workers: 1,
-    proxy: { listen: '127.0.0.1:0' },
+    // Quiet connections (no stream open, whatever they send) are closed within twice this.
+    proxy: { listen: '127.0.0.1:0', keep_alive_ms: 1000 },
     admin: { listen: '127.0.0.1:0' },
     store: { dir: join(dir, 'store') },
     listeners: [{ name: 'internal', listen: `127.0.0.1:${port}`, protocols: ['h2c', 'http/1.1'] }],
@@ -61,6 +62,9 @@ async function flood(
     for (let i = 0; i < 100; i++) batch.push(next());
     frames += batch.length;
     if (!(await raw.send(Buffer.concat(batch)))) return { frames, closedByGateway: true };
+    // A write the kernel took at once resolves without a turn of the event loop: yield one, or the bystander's
+    // requests (in this process) would wait for the flood to end.
+    await new Promise((r) => setImmediate(r));
   }
   const closedByGateway = await Promise.race([
     raw.closed.then(() => true),
@@ -173,4 +177,36 @@ test('a client that cancels some of its streams, as browsers do, keeps its conne
   assert.equal(closed, false, 'still open');
   assert.equal(raw.goaway, undefined);
   raw.socket.destroy();
+});
+
+test('PING, SETTINGS and empty DATA floods (CVE-2019-9512, -9515, -9518): closed, others served', async (t) => {
+  const headers = frame(FRAME.HEADERS, END_HEADERS, 1, getHeaderBlock('/api/flood'));
+  const floods: [string, () => Buffer, boolean][] = [
+    // A client that sends PINGs and SETTINGS without reading the acknowledgements piles them up in the gateway.
+    ['PING', () => frame(FRAME.PING, 0, 0, Buffer.alloc(8)), true],
+    ['SETTINGS', () => frame(FRAME.SETTINGS, 0, 0), true],
+    // DATA frames of nothing on an open request: each costs a frame's work and carries no byte of body.
+    ['empty DATA', () => frame(FRAME.DATA, 0, 1), false],
+  ];
+  for (const [name, next, unread] of floods) {
+    const before = await refused();
+    const raw = await rawH2(port);
+    if (unread) raw.socket.pause();
+    else await raw.send(headers);
+    const { result, ms } = await bystander(flood(raw, next, 10_000));
+    t.diagnostic(`${name} flood: ${result.frames} frames sent; bystander: ${summary(ms)}`);
+    assert.ok(result.closedByGateway, `${name}: the gateway closed the flooding connection`);
+    assert.equal(await refused(), before + 1, `${name}: counted`);
+  }
+});
+
+test('a WINDOW_UPDATE flood holds no one up; opening no stream, its connection is closed as a quiet one', async (t) => {
+  // nghttp2 has no limit on WINDOW_UPDATE frames (each is cheap); a connection that sends anything but streams is
+  // quiet and is closed within twice proxy.keep_alive_ms (1 s here).
+  const raw = await rawH2(port);
+  const one = Buffer.alloc(4);
+  one.writeUInt32BE(1);
+  const { result, ms } = await bystander(flood(raw, () => frame(FRAME.WINDOW_UPDATE, 0, 0, one), 10_000));
+  t.diagnostic(`WINDOW_UPDATE flood: ${result.frames} frames sent; bystander: ${summary(ms)}`);
+  assert.ok(result.closedByGateway, 'closed before the flood ended (10 s)');
 });
