@@ -9,7 +9,7 @@ import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
-import type { ListenerTls } from './certificates.ts';
+import { type ListenerTls, sessionIdContext } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
 import { listenerTlsHooks, type Refusal } from './metrics.ts';
@@ -50,6 +50,8 @@ interface Running {
   /** The connections HTTP/2 runs on: a session destroyed while its client keeps the connection open only half-closes
    * it and waits, so closeAll cuts these too. */
   h2Sockets: LiveSet<Socket>;
+  /** A TLS listener's HTTP/1.1 connections: told to end when the listener's client-certificate checks change. */
+  h1Sockets: LiveSet<Socket>;
 }
 
 /**
@@ -118,10 +120,15 @@ export class ProxyListeners {
     });
     let outer: Server;
     let tls: TlsListener | undefined;
+    const h1Sockets = new LiveSet<Socket>();
     if (listener.tls) {
       tls = new TlsListener(listener.tls as ListenerTls, protocols, {
         secured: (socket, protocol) => {
           if (listener.proxy_protocol?.accept) carryClientAddress(socket);
+          if (protocol === 'http/1.1') {
+            h1Sockets.add(socket);
+            socket.once('close', () => h1Sockets.delete(socket));
+          }
           (protocol === 'h2' ? http2 : http1)!.emit('connection', socket);
         },
         refused,
@@ -167,7 +174,7 @@ export class ProxyListeners {
       outer.maxConnections = maxConnections;
       outer.on('drop', droppedConnections(this.#metrics, this.#log, maxConnections, name));
     }
-    return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets });
+    return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets, h1Sockets });
   }
 
   /** Starts every listener; resolves with each one's address by name once all listen. */
@@ -195,10 +202,36 @@ export class ProxyListeners {
         );
         continue;
       }
-      if (r.tls && next.tls && !sameData(next.tls, r.config.tls)) r.tls.update(next.tls as ListenerTls);
+      if (r.tls && next.tls && !sameData(next.tls, r.config.tls)) {
+        r.tls.update(next.tls as ListenerTls);
+        if (trustOf(next.tls) !== trustOf(r.config.tls)) this.#reconnect(r);
+      }
       r.config = next;
     }
     for (const name of byName.keys()) this.#log.warn({ listener: name }, 'a new listener starts on restart');
+  }
+
+  /**
+   * The listener's client-certificate checks changed (a CA, a CRL: a revoked certificate): its open connections were
+   * let in under the old ones, so each is asked to end once it has answered what it is answering, and the client
+   * comes back in a full handshake under the new ones (its ticket no longer resumes: sessionIdContext). HTTP/2
+   * connections get GOAWAY; HTTP/1.1 ones close now if idle, else after their response, as nginx's and Envoy's do
+   * when a reload drains them.
+   */
+  #reconnect(r: Running): void {
+    const h1 = r.h1Sockets.size;
+    r.http1?.closeIdleConnections();
+    for (const socket of r.h1Sockets) {
+      const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res == null) continue;
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      else res.once('finish', () => socket.end());
+    }
+    for (const session of r.sessions) session.close();
+    this.#log.info(
+      { listener: r.config.name, http1: h1, http2: r.sessions.size },
+      'client certificate checks changed: open connections reconnect under the new ones',
+    );
   }
 
   async connections(): Promise<number> {
@@ -229,4 +262,10 @@ export class ProxyListeners {
       for (const socket of r.h2Sockets) socket.destroy();
     }
   }
+}
+
+/** What a listener's client-certificate checks are, as sessions are bound to them (sessionIdContext). */
+function trustOf(tls: ListenerConfig['tls']): string {
+  const t = tls as ListenerTls | undefined;
+  return t === undefined ? '' : sessionIdContext(t, t.pem ?? { certificates: [] });
 }

@@ -1,0 +1,128 @@
+// When a listener's client-certificate checks change (a new CRL revoking a certificate), the connections it let in
+// under the old ones end once they have answered what they are answering: an idle HTTP/1.1 connection is closed, a
+// busy one answers with Connection: close, an HTTP/2 one gets GOAWAY. A revoked client cannot go on over a
+// connection it opened before. A reload that leaves the checks as they were leaves the connections alone.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect as h2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { after, before, test } from 'node:test';
+import { admin, reload } from '../../helpers/admin.ts';
+import { issue, makeCa, revocationList } from '../../helpers/certs.ts';
+import { service, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-mtls-reconnect-'));
+const serverCa = makeCa(join(dir, 'server'));
+const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
+const server = issue(dir, serverCa, { cn: 'api.test', dns: ['api.test'] });
+const leaf = (cn: string) => issue(join(dir, 'clients'), clientCa, { cn, client: true });
+const [alice, nobody] = [leaf('alice'), leaf('nobody')];
+const crl = join(dir, 'clients.crl.pem');
+let generation = 0;
+/** A new CRL file revoking `revoked`, and a reload that reads it. */
+async function publish(...revoked: (typeof alice)[]): Promise<void> {
+  copyFileSync(revocationList(dir, clientCa, [nobody, ...revoked], `crl-${generation++}`), crl);
+  assert.equal((await admin(gw, 'POST', '/config/tls/reload')).status, 200);
+}
+
+let upstream: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  copyFileSync(revocationList(dir, clientCa, [nobody], 'first'), crl);
+  // /slow answers after 400 ms: a request in flight while the checks change.
+  upstream = await startUpstream('up', (req, res) => {
+    setTimeout(
+      () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'),
+      req.url?.includes('slow') ? 400 : 0,
+    );
+  });
+  gw = await startGateway({
+    listeners: [
+      {
+        name: 'partners',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [server], client_certificates: { ca: clientCa.cert, crl, required: true } },
+      },
+    ],
+    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+  });
+});
+after(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+const tlsFiles = (who: typeof alice) => ({
+  ca: readFileSync(serverCa.cert),
+  cert: readFileSync(who.cert),
+  key: readFileSync(who.key),
+  servername: 'api.test',
+});
+
+/** A keep-alive HTTP/1.1 connection as `who`, and a way to send a request on it and read the answer's head. */
+async function keepAlive(who: typeof alice) {
+  const socket: TLSSocket = connect({ host: '127.0.0.1', port: gw.port('partners'), ...tlsFiles(who) });
+  await new Promise((r) => socket.once('secureConnect', r));
+  let text = '';
+  socket.on('data', (chunk) => (text += chunk));
+  socket.on('error', () => undefined);
+  let open = true;
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  closed.then(() => (open = false));
+  const ask = async (path: string) => {
+    text = '';
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: api.test\r\n\r\n`);
+    const deadline = Date.now() + 3000;
+    while (open && !/\r\n\r\nok$/.test(text) && Date.now() < deadline) await sleep(10);
+    return text.split('\r\n\r\n')[0];
+  };
+  return { socket, ask, closed };
+}
+
+test('a TLS change that leaves the client-certificate checks as they were leaves open connections alone', async () => {
+  const conn = await keepAlive(alice);
+  assert.match(await conn.ask('/api/one'), /^HTTP\/1\.1 200/);
+  // A TLS change that leaves the client-certificate checks as they were.
+  await reload(gw, (config) => (config.listeners[0].tls.handshake_timeout_ms = 9000));
+  assert.match(await conn.ask('/api/two'), /^HTTP\/1\.1 200/, 'the same connection goes on');
+  conn.socket.destroy();
+});
+
+test('a new CRL: an idle HTTP/1.1 connection is closed, a busy one answers with Connection: close', async () => {
+  const [idle, busy] = [await keepAlive(alice), await keepAlive(alice)];
+  assert.match(await idle.ask('/api/one'), /^HTTP\/1\.1 200/);
+  const answer = busy.ask('/api/slow');
+  await sleep(100);
+  await publish(alice);
+  await Promise.race([idle.closed, sleep(1000).then(() => assert.fail('the idle connection stayed open'))]);
+  const head = await answer;
+  assert.match(head, /^HTTP\/1\.1 200/, 'the request in flight is answered');
+  assert.match(head, /\r\nconnection: close/i, 'and its connection ends');
+  await Promise.race([busy.closed, sleep(1000).then(() => assert.fail('the busy connection stayed open'))]);
+  const again = await keepAlive(alice).catch((err: Error) => err);
+  if (!(again instanceof Error)) assert.equal(await again.ask('/api/three'), '', 'a new connection is refused');
+});
+
+test('a new CRL: an HTTP/2 connection gets GOAWAY, and the revoked client cannot go on over it', async () => {
+  await publish();
+  const session = h2Connect(`https://127.0.0.1:${gw.port('partners')}`, tlsFiles(alice));
+  session.on('error', () => undefined);
+  const get = (path: string) =>
+    new Promise<number>((resolve) => {
+      const stream = session.request({ ':path': path, ':authority': 'api.test' });
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', () => resolve(0));
+      stream.on('close', () => resolve(0));
+      stream.resume();
+    });
+  assert.equal(await get('/api/one'), 200);
+  const goaway = new Promise<void>((r) => session.once('goaway', () => r()));
+  await publish(alice);
+  await Promise.race([goaway, sleep(1000).then(() => assert.fail('no GOAWAY'))]);
+  assert.equal(await get('/api/two'), 0, 'no new stream on it');
+  session.destroy();
+});
