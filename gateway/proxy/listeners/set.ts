@@ -16,6 +16,7 @@ import { listenerTlsHooks, type Refusal } from './metrics.ts';
 import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
+import { markChecksChanged } from './checks-changed.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
@@ -222,12 +223,16 @@ export class ProxyListeners {
     const h1 = r.h1Sockets.size;
     r.http1?.closeIdleConnections();
     for (const socket of r.h1Sockets) {
+      markChecksChanged(socket); // a WebSocket tunnel on it closes (1008)
       const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
       if (res == null) continue;
       if (!res.headersSent) res.shouldKeepAlive = false;
       else res.once('finish', () => socket.end());
     }
-    for (const session of r.sessions) session.close();
+    for (const session of r.sessions) {
+      markChecksChanged(session);
+      session.close();
+    }
     this.#log.info(
       { listener: r.config.name, http1: h1, http2: r.sessions.size },
       'client certificate checks changed: open connections reconnect under the new ones',

@@ -94,7 +94,7 @@ export function closeFrame(code: number): Buffer {
 export const CLOSE = {
   /** The upstream went away (its connection ended without a close frame), or the gateway is shutting down. */
   goingAway: 1001,
-  /** The connection's app was disabled or deleted. */
+  /** The connection's app was disabled or deleted, or its listener's client-certificate checks changed. */
   policyViolation: 1008,
   /** A client's message was over websocket.max_message_bytes. */
   tooBig: 1009,

@@ -15,6 +15,7 @@ import { interimIfDue } from '../events/access-event.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import { LiveSet } from '../net/live-set.ts';
 import { writeThenFree } from '../net/write-then-free.ts';
+import { checksChanged } from '../listeners/checks-changed.ts';
 
 /** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
 export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
@@ -247,6 +248,7 @@ export class OpenTunnel {
     if (this.#ended) return;
     const ctx = this.#ctx;
     if (!this.#appStillEnabled()) return void this.#end(CLOSE.policyViolation, 'app_disabled');
+    if (checksChanged(this.#client)) return void this.#end(CLOSE.policyViolation, 'client_certificate');
     const ws = this.#route.service.config.websocket;
     const moved = ctx.bytesIn + ctx.bytesOut;
     if (moved !== this.#seenBytes) {

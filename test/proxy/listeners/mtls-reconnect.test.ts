@@ -1,7 +1,8 @@
 // When a listener's client-certificate checks change (a new CRL revoking a certificate), the connections it let in
 // under the old ones end once they have answered what they are answering: an idle HTTP/1.1 connection is closed, a
 // busy one answers with Connection: close, an HTTP/2 one gets GOAWAY. A revoked client cannot go on over a
-// connection it opened before. A reload that leaves the checks as they were leaves the connections alone.
+// connection it opened before, nor over a WebSocket (closed with 1008). A reload that leaves the checks as they
+// were leaves the connections alone.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect as h2Connect } from 'node:http2';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
 import { admin, reload } from '../../helpers/admin.ts';
 import { issue, makeCa, revocationList } from '../../helpers/certs.ts';
 import { service, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
@@ -40,6 +42,10 @@ before(async () => {
       req.url?.includes('slow') ? 400 : 0,
     );
   });
+  const wss = new WebSocketServer({ noServer: true });
+  upstream.server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on('error', () => undefined)),
+  );
   gw = await startGateway({
     listeners: [
       {
@@ -125,4 +131,17 @@ test('a new CRL: an HTTP/2 connection gets GOAWAY, and the revoked client cannot
   await Promise.race([goaway, sleep(1000).then(() => assert.fail('no GOAWAY'))]);
   assert.equal(await get('/api/two'), 0, 'no new stream on it');
   session.destroy();
+});
+
+test('a new CRL: a WebSocket connection opened before it is closed with 1008', async () => {
+  await publish();
+  const ws = new WebSocket(`wss://127.0.0.1:${gw.port('partners')}/api/ws`, tlsFiles(alice));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  await publish(alice);
+  const code = await Promise.race([closed, sleep(2000).then(() => 0)]);
+  assert.equal(code, 1008, 'closed by the gateway, policy violation');
 });
