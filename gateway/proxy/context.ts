@@ -187,6 +187,15 @@ export class RequestContext implements BalanceRequest {
   }
 
   /**
+   * Whether the app this request was let in as has been disabled or deleted since: the identity changes without a
+   * reload, and what such an app has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
+   */
+  appWithdrawn(): boolean {
+    const app = this.app;
+    return app !== undefined && this.snapshot.runtime.identity.apps.get(app.id)?.status !== 'enabled';
+  }
+
+  /**
    * The access event's error class for this request once it ended with
    * `status`; QPD refunds read the same, so the quota and the bill agree.
    */

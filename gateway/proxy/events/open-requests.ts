@@ -62,7 +62,7 @@ export class OpenRequests {
     this.#identityVersion = identity.version;
     const now = performance.now();
     for (const ctx of this.#open) {
-      if (appsChanged && ctx.app !== undefined && identity.apps.get(ctx.app.id)?.status !== 'enabled')
+      if (appsChanged && ctx.appWithdrawn())
         ctx.exchange?.abort(new GatewayError(APP_DISABLED, 'the app was disabled'));
       else if (events !== undefined && ctx.recorded) interimIfDue(ctx, events, now);
     }

@@ -53,8 +53,6 @@ export class OpenTunnel {
   readonly #openedMs = performance.now();
   #seenBytes = 0;
   #quietSinceMs = this.#openedMs;
-  /** The identity (apps) version the connection's app was last found enabled in. */
-  #identityVersion: number;
 
   constructor(
     ctx: RequestContext,
@@ -70,7 +68,6 @@ export class OpenTunnel {
     this.#upstreamSocket = upstream;
     this.#freeClientChunks = client instanceof Socket;
     this.#release = release;
-    this.#identityVersion = ctx.snapshot.runtime.identity.version;
     if (ctx.recorded) {
       ctx.messagesIn = this.#fromClient;
       ctx.messagesOut = this.#toClient;
@@ -241,13 +238,14 @@ export class OpenTunnel {
 
   /**
    * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
-   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted; an interim event
-   * once events.interim_ms has passed since its last one. Each tunnel keeps the config it started with.
+   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted (looked up when
+   * `appsChanged`: the identity changed since the last sweep); an interim event once events.interim_ms has passed
+   * since its last one. Each tunnel keeps the config it started with.
    */
-  sweep(nowMs: number): void {
+  sweep(nowMs: number, appsChanged: boolean): void {
     if (this.#ended) return;
     const ctx = this.#ctx;
-    if (!this.#appStillEnabled()) return void this.#end(CLOSE.policyViolation, 'app_disabled');
+    if (appsChanged && ctx.appWithdrawn()) return void this.#end(CLOSE.policyViolation, 'app_disabled');
     if (checksChanged(this.#client)) return void this.#end(CLOSE.policyViolation, 'client_certificate');
     const ws = this.#route.service.config.websocket;
     const moved = ctx.bytesIn + ctx.bytesOut;
@@ -261,19 +259,6 @@ export class OpenTunnel {
     const events = ctx.snapshot.runtime.events;
     if (!ctx.recorded || events === undefined) return;
     interimIfDue(ctx, events, nowMs, this.#openedMs);
-  }
-
-  /**
-   * Whether the app the handshake was made as (by API key, token or certificate) is still enabled: the identity
-   * changes without a reload, and a disabled or deleted app's requests are refused from then on, its open
-   * connections closed. Looked up only when the identity changed.
-   */
-  #appStillEnabled(): boolean {
-    const app = this.#ctx.app;
-    const identity = this.#ctx.snapshot.runtime.identity;
-    if (app === undefined || identity.version === this.#identityVersion) return true;
-    this.#identityVersion = identity.version;
-    return identity.apps.get(app.id)?.status === 'enabled';
   }
 
   /**
@@ -307,9 +292,12 @@ const SWEEP_MS = 250;
 function openTunnels(runtime: Runtime): LiveSet<OpenTunnel> {
   return stateOf(runtime, 'websocket-tunnels', () => {
     const open = new LiveSet<OpenTunnel>();
+    let identityVersion = runtime.identity.version;
     const sweeper = setInterval(() => {
       const now = performance.now();
-      for (const tunnel of open) tunnel.sweep(now);
+      const appsChanged = runtime.identity.version !== identityVersion;
+      identityVersion = runtime.identity.version;
+      for (const tunnel of open) tunnel.sweep(now, appsChanged);
     }, SWEEP_MS);
     sweeper.unref();
     runtime.closers.push(() => clearInterval(sweeper));
