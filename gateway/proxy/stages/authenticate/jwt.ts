@@ -20,6 +20,7 @@ interface Issuer {
   algorithms: string[];
   appClaim: string;
   requireApp: boolean;
+  maxAgeMs: number;
 }
 
 export interface JwtPolicy {
@@ -34,20 +35,21 @@ export type JwtResult =
   | { ok: false; code: 'GW_ERR_TOKEN_INVALID' | 'GW_ERR_TOKEN_EXPIRED'; reason: string };
 
 /**
- * Remote key sets live as long as the process (per URL and cooldown), so a
- * reload does not refetch them; jose caches the keys, refetches on an
- * unknown kid (an issuer's key rotation, at most once per cooldown) and
- * bounds each fetch with a timeout.
+ * Remote key sets live as long as the process (per URL, cooldown and max
+ * age), so a reload does not refetch them; jose caches the keys, refetches
+ * keys older than the max age before verifying, refetches on an unknown kid
+ * (an issuer's key rotation, at most once per cooldown) and bounds each fetch
+ * with a timeout.
  */
-function remoteKeys(runtime: Runtime, url: string, cooldownMs: number): JWTVerifyGetKey {
+function remoteKeys(runtime: Runtime, url: string, cooldownMs: number, maxAgeMs: number): JWTVerifyGetKey {
   const sets = stateOf(runtime, 'authenticate:jwks', () => new Map<string, JWTVerifyGetKey>());
-  const id = `${cooldownMs} ${url}`;
+  const id = `${cooldownMs} ${maxAgeMs} ${url}`;
   let set = sets.get(id);
   if (!set) {
     set = createRemoteJWKSet(new URL(url), {
       timeoutDuration: 2000,
       cooldownDuration: cooldownMs,
-      cacheMaxAge: 600_000,
+      cacheMaxAge: maxAgeMs,
     });
     sets.set(id, set);
   }
@@ -58,11 +60,12 @@ export function compileJwtPolicy(auth: AuthConfig, tokens: TokensConfig, runtime
   const issuers = new Map<string, Issuer>();
   for (const i of auth.issuers) {
     issuers.set(i.issuer, {
-      getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms),
+      getKey: remoteKeys(runtime, i.jwks_url, i.jwks_cooldown_ms, i.jwks_max_age_ms),
       audience: i.audience,
       algorithms: i.algorithms,
       appClaim: i.app_claim,
       requireApp: i.require_app,
+      maxAgeMs: i.jwks_max_age_ms,
     });
   }
   return {
@@ -139,10 +142,12 @@ export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtRe
     const appId = payload[issuer.appClaim];
     if (typeof appId !== 'string' || appId.length === 0 || appId.length > 256)
       return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `no ${issuer.appClaim} claim` };
+    // Cached no longer than its keys are trusted: verified again then, against keys refetched if as old, so a
+    // key the issuer withdrew (its private key leaked) stops opening the door long before its tokens expire.
     return {
       ok: true,
       appId,
-      untilMs: (payload.exp! + policy.toleranceS) * 1000,
+      untilMs: Math.min((payload.exp! + policy.toleranceS) * 1000, Date.now() + issuer.maxAgeMs),
       kid: '',
       appOptional: !issuer.requireApp,
     };

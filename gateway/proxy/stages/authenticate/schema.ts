@@ -46,6 +46,15 @@ const IssuerSchema = Type.Object(
       description:
         'Least time between two JWKS fetches: an unknown kid refetches the keys at most this often (default 30000).',
     }),
+    jwks_max_age_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 86_400_000,
+      default: 600_000,
+      description:
+        'How long fetched keys, and tokens verified with them, are trusted: older keys are refetched before the ' +
+        'next verification, and a cached token is verified again after this long, so a key withdrawn from the ' +
+        'JWKS is refused within twice this time (default 600000).',
+    }),
   },
   { additionalProperties: false },
 );
