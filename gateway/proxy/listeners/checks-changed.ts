@@ -1,3 +1,5 @@
+import { type ListenerTls, sessionIdContext } from './certificates.ts';
+
 /**
  * Marks a client connection (an HTTP/1.1 socket, an HTTP/2 session) that its listener let in under client-certificate
  * checks that have changed since (a new CRL, a new CA): what it carries for long, a WebSocket tunnel, ends at the
@@ -15,4 +17,10 @@ export function markChecksChanged(connection: object): void {
 export function checksChanged(client: object): boolean {
   const session = (client as { session?: object }).session;
   return (client as Markable)[CHECKS_CHANGED] === true || (session as Markable | undefined)?.[CHECKS_CHANGED] === true;
+}
+
+/** What a listener's (or stream's) client-certificate checks are, as sessions are bound to them (sessionIdContext). */
+export function clientChecksOf(tls: object | undefined): string {
+  const t = tls as ListenerTls | undefined;
+  return t === undefined ? '' : sessionIdContext(t, t.pem ?? { certificates: [] });
 }

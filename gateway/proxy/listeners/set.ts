@@ -9,14 +9,14 @@ import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
-import { type ListenerTls, sessionIdContext } from './certificates.ts';
+import type { ListenerTls } from './certificates.ts';
 import { createHttp1Server, droppedConnections } from './http1.ts';
 import { createHttp2Server } from './http2.ts';
 import { listenerTlsHooks, type Refusal } from './metrics.ts';
 import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
-import { markChecksChanged } from './checks-changed.ts';
+import { clientChecksOf, markChecksChanged } from './checks-changed.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
@@ -205,7 +205,7 @@ export class ProxyListeners {
       }
       if (r.tls && next.tls && !sameData(next.tls, r.config.tls)) {
         r.tls.update(next.tls as ListenerTls);
-        if (trustOf(next.tls) !== trustOf(r.config.tls)) this.#reconnect(r);
+        if (clientChecksOf(next.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(r);
       }
       r.config = next;
     }
@@ -267,10 +267,4 @@ export class ProxyListeners {
       for (const socket of r.h2Sockets) socket.destroy();
     }
   }
-}
-
-/** What a listener's client-certificate checks are, as sessions are bound to them (sessionIdContext). */
-function trustOf(tls: ListenerConfig['tls']): string {
-  const t = tls as ListenerTls | undefined;
-  return t === undefined ? '' : sessionIdContext(t, t.pem ?? { certificates: [] });
 }

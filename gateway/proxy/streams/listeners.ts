@@ -13,6 +13,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
+import { clientChecksOf } from '../listeners/checks-changed.ts';
 import { listenerTlsHooks } from '../listeners/metrics.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
@@ -156,7 +157,10 @@ export class StreamListeners {
         this.#log.warn({ stream: name }, 'a stream moved, or given or relieved of tls, changes on restart');
         continue;
       }
-      if (r.tls && s.tls) r.tls.update(s.tls as ListenerTls);
+      if (r.tls && s.tls) {
+        r.tls.update(s.tls as ListenerTls);
+        if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
+      }
       r.config = s;
     }
     for (const s of next.values()) {
@@ -171,6 +175,24 @@ export class StreamListeners {
         },
       );
     }
+  }
+
+  /**
+   * The stream's client-certificate checks changed (a CA, a CRL: a revoked certificate). A TCP connection has no
+   * request to end after, so those it let in under the old checks are closed now (`client_certificate`) and the
+   * client comes back through a full handshake under the new ones, as Envoy drains a listener whose filter chain
+   * changed. Any new CA or CRL file does it, one revoking nobody too: the gateway cannot tell from outside a
+   * handshake whose certificate the change concerns.
+   */
+  #reconnect(name: string): void {
+    let closed = 0;
+    for (const c of this.#hooks.live) {
+      if (c.stream.name !== name) continue;
+      if (c.proxied) c.close('client_certificate');
+      else c.refuse('client_certificate');
+      closed++;
+    }
+    this.#log.info({ stream: name, closed }, 'client certificate checks changed: open connections reconnect');
   }
 
   /** Resolves once no connection is open, or at `deadline` (epoch ms): a TCP connection has no end the gateway

@@ -9,6 +9,7 @@ export const STREAM_CLOSE_REASONS = [
   'idle', // timeouts.idle_ms
   'lifetime', // timeouts.max_lifetime_ms
   'shutdown', // the gateway shut down
+  'client_certificate', // the stream's client-certificate checks changed (a new CA or CRL): the client reconnects
 ] as const;
 export type StreamCloseReason = (typeof STREAM_CLOSE_REASONS)[number];
 
@@ -30,6 +31,7 @@ export const STREAM_REFUSALS = [
   'connect_timeout',
   'client_closed', // the client left before its target was reached
   'shutdown', // the gateway shut down before its target was reached
+  'client_certificate', // the stream's client-certificate checks changed before its target was reached
 ] as const;
 export type StreamRefusal = (typeof STREAM_REFUSALS)[number];
 
@@ -51,6 +53,7 @@ export const REFUSAL_CODES: Record<StreamRefusal, ErrorCode | undefined> = {
   connect_timeout: 'GW_ERR_UPSTREAM_TIMEOUT',
   client_closed: undefined, // 499, client_closed
   shutdown: 'GW_ERR_UPSTREAM_UNAVAILABLE',
+  client_certificate: 'GW_ERR_CLIENT_CERT_REQUIRED',
 };
 
 /** One stream's series, resolved to their label children once (no label hashing per connection). */

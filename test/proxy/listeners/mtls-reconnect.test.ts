@@ -1,19 +1,22 @@
 // When a listener's client-certificate checks change (a new CRL revoking a certificate), the connections it let in
 // under the old ones end once they have answered what they are answering: an idle HTTP/1.1 connection is closed, a
 // busy one answers with Connection: close, an HTTP/2 one gets GOAWAY. A revoked client cannot go on over a
-// connection it opened before, nor over a WebSocket (closed with 1008). A reload that leaves the checks as they
-// were leaves the connections alone.
+// connection it opened before, nor over a WebSocket (closed with 1008), nor over a TCP stream (closed). A reload
+// that leaves the checks as they were leaves the connections alone.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect as h2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { admin, reload } from '../../helpers/admin.ts';
 import { issue, makeCa, revocationList } from '../../helpers/certs.ts';
+import { eventsWhere } from '../../helpers/events.ts';
 import { service, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { metric } from '../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-mtls-reconnect-'));
@@ -31,6 +34,7 @@ async function publish(...revoked: (typeof alice)[]): Promise<void> {
 }
 
 let upstream: TestUpstream;
+let echo: Server;
 let gw: TestGateway;
 
 before(async () => {
@@ -46,7 +50,18 @@ before(async () => {
   upstream.server.on('upgrade', (req, socket, head) =>
     wss.handleUpgrade(req, socket, head, (ws) => ws.on('error', () => undefined)),
   );
+  echo = createServer((socket) => socket.on('error', () => undefined).pipe(socket));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const echoPort = (echo.address() as { port: number }).port;
   gw = await startGateway({
+    streams: [
+      {
+        name: 'db',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [server], client_certificates: { ca: clientCa.cert, crl, required: true } },
+        upstream: { targets: [{ url: `tcp://127.0.0.1:${echoPort}` }] },
+      },
+    ],
     listeners: [
       {
         name: 'partners',
@@ -60,6 +75,7 @@ before(async () => {
 after(async () => {
   await gw?.close();
   await upstream?.close();
+  echo?.close();
 });
 
 const tlsFiles = (who: typeof alice) => ({
@@ -144,4 +160,28 @@ test('a new CRL: a WebSocket connection opened before it is closed with 1008', a
   await publish(alice);
   const code = await Promise.race([closed, sleep(2000).then(() => 0)]);
   assert.equal(code, 1008, 'closed by the gateway, policy violation');
+});
+
+test('a TCP stream: a TLS change leaving the checks keeps its connection, a new CRL closes it', async () => {
+  await publish();
+  const socket = connect({ host: '127.0.0.1', port: gw.port('db'), ...tlsFiles(alice) });
+  socket.on('error', () => undefined);
+  await new Promise((r) => socket.once('secureConnect', r));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  const echoed = async (text: string) => {
+    socket.write(text);
+    const [chunk] = (await Promise.race([
+      new Promise((r) => socket.once('data', (d) => r([d]))),
+      sleep(1000).then(() => ['']),
+    ])) as [Buffer | string];
+    return String(chunk);
+  };
+  assert.equal(await echoed('one'), 'one');
+  await reload(gw, (config) => (config.streams[0].tls.handshake_timeout_ms = 9000));
+  assert.equal(await echoed('two'), 'two', 'the same connection goes on');
+  await publish(alice);
+  await Promise.race([closed, sleep(1000).then(() => assert.fail('the stream connection stayed open'))]);
+  assert.equal(await metric(gw, 'tollgate_stream_closed_total', 'stream="db",reason="client_certificate"'), 1);
+  const [event] = await eventsWhere(gw, (e) => e.service === 'db' && e.closeReason === 'client_certificate');
+  assert.equal(event?.status, 200, 'counted as the connection it was');
 });
