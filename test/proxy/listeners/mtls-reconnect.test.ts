@@ -162,6 +162,33 @@ test('a new CRL: a WebSocket connection opened before it is closed with 1008', a
   assert.equal(code, 1008, 'closed by the gateway, policy violation');
 });
 
+test('a new CRL: a WebSocket over HTTP/2 (RFC 8441) opened before it is closed with 1008', async () => {
+  await publish();
+  const session = h2Connect(`https://127.0.0.1:${gw.port('partners')}`, tlsFiles(alice));
+  session.on('error', () => undefined);
+  await new Promise((r) => session.once('remoteSettings', r));
+  const stream = session.request({
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':path': '/api/ws',
+    ':scheme': 'https',
+    ':authority': 'api.test',
+    'sec-websocket-version': '13',
+  });
+  stream.on('error', () => undefined);
+  const status = await new Promise<number>((r) => stream.once('response', (h) => r(Number(h[':status']))));
+  assert.equal(status, 200, 'the tunnel opened');
+  let received = Buffer.alloc(0);
+  stream.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+  await publish(alice);
+  const deadline = Date.now() + 2000;
+  while (received.length < 4 && Date.now() < deadline) await sleep(20);
+  // An unmasked close frame from the gateway: opcode 8, then the code.
+  assert.equal(received[0], 0x88, `a close frame, got ${received.toString('hex')}`);
+  assert.equal(received.readUInt16BE(2), 1008);
+  session.destroy();
+});
+
 test('a TCP stream: a TLS change leaving the checks keeps its connection, a new CRL closes it', async () => {
   await publish();
   const socket = connect({ host: '127.0.0.1', port: gw.port('db'), ...tlsFiles(alice) });
