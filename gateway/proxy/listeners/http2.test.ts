@@ -23,6 +23,7 @@ before(async () => {
         setTimeout(() => (req.url === '/empty' ? res.writeHead(204).end() : res.writeHead(413).end('no thanks')), 20);
       }),
     refused: () => undefined,
+    cancelledUnbegun: () => undefined,
   });
   server.on('session', (s: Http2Session) => {
     sessions.add(s);

@@ -11,6 +11,8 @@ const load = () => createRequire(import.meta.url)('node:http2') as typeof Http2;
 export interface Http2Hooks {
   handle(req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse): void;
   refused(reason: Refusal): void;
+  /** A request its client cancelled before it was begun (in the read that brought it). */
+  cancelledUnbegun(): void;
 }
 
 /**
@@ -50,6 +52,15 @@ export function createHttp2Server(
 ): Http2.Http2Server {
   const h2 = load();
   const limits = listener.http2;
+  // A request is begun once the frames of the read that brought it are all in (setImmediate: nextTick and
+  // microtasks run between frames), so one its client cancelled in the same read is never begun: a rapid-reset
+  // flood (CVE-2023-44487: HEADERS then RST_STREAM, thousands to a read) sends nothing upstream. Begun at once,
+  // each opened an upstream connection and was aborted: ~1,400 a flooding connection, and another client's wait
+  // went from ~250 ms (a bare node:http2 server) to ~850 ms (test/proxy/listeners/h2-floods.test.ts prints it).
+  const begin = (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) => {
+    if (req.stream.destroyed) hooks.cancelledUnbegun();
+    else hooks.handle(req, res);
+  };
   const server = h2.createServer(
     {
       settings: {
@@ -73,7 +84,7 @@ export function createHttp2Server(
     (req, res) => {
       req.stream.on('wantTrailers', closeUnfinished);
       req.stream.on('finish', closeEnded); // 'finish' comes once; on() spares once()'s wrapper per request
-      hooks.handle(req, res);
+      setImmediate(begin, req, res);
     },
   );
   // Node hands CONNECT to 'connect' (and answers 405 itself when nothing listens). An extended CONNECT for WebSocket

@@ -64,6 +64,14 @@ export function createListenerMetrics(register: Registry) {
       registers,
       aggregator: 'min',
     }),
+    cancelledUnbegun: new Counter({
+      name: 'tollgate_http2_streams_cancelled_unbegun_total',
+      help:
+        'HTTP/2 requests their client cancelled (RST_STREAM, or its connection gone) in the read that brought them, ' +
+        'before the gateway began them: neither handled nor counted as requests. A rapid-reset flood shows here.',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
     ocspFetches: new Counter({
       name: 'tollgate_tls_ocsp_fetches_total',
       help:

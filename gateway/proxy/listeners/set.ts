@@ -108,6 +108,7 @@ export class ProxyListeners {
         ? createHttp2Server(listener, proxy, classes.http2(), {
             handle: (req, res) => hooks.handle(req, res, self.config),
             refused,
+            cancelledUnbegun: () => this.#metrics.listeners.cancelledUnbegun.inc({ listener: name }),
           })
         : undefined;
     const h2Sockets = new LiveSet<Socket>();
