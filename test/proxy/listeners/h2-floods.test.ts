@@ -126,6 +126,32 @@ test('rapid reset (CVE-2023-44487): the resetting connection gets GOAWAY and is 
   assert.equal(await refused(), before + 1, 'counted');
 });
 
+test('rapid reset of WebSocket CONNECT streams (RFC 8441): none is begun, no tunnel opened upstream', async () => {
+  const before = await metric(gw, 'tollgate_http2_streams_cancelled_unbegun_total', 'listener="internal"');
+  let upstreamConnections = 0;
+  const connected = () => upstreamConnections++;
+  upstream.server.on('connection', connected);
+  const raw = await rawH2(port);
+  const block = Buffer.concat([
+    Buffer.from([0x02, 7]), // :method, a literal value
+    Buffer.from('CONNECT', 'latin1'),
+    newNameLiteral(':protocol', 'websocket'),
+    getHeaderBlock('/api/ws').subarray(1), // :scheme http, :path, :authority
+    newNameLiteral('sec-websocket-version', '13'),
+  ]);
+  let stream = -1;
+  const next = () => {
+    stream += 2;
+    return Buffer.concat([frame(FRAME.HEADERS, END_HEADERS, stream, block), rstStream(stream)]);
+  };
+  const result = await flood(raw, next, 10_000);
+  upstream.server.off('connection', connected);
+  assert.ok(result.closedByGateway, 'the gateway closed the flooding connection');
+  assert.ok(upstreamConnections < 20, `${upstreamConnections} upstream connections opened during the flood`);
+  const unbegun = await metric(gw, 'tollgate_http2_streams_cancelled_unbegun_total', 'listener="internal"');
+  assert.ok(unbegun - before >= 1000, `${unbegun - before} cancelled CONNECT streams counted as never begun`);
+});
+
 test('MadeYouReset (CVE-2025-8671): streams the client makes the gateway reset count as resets', async (t) => {
   // The client never sends RST_STREAM: it breaks each stream so that the gateway resets it (a stream error, which
   // leaves the connection open), which a reset budget counting only the client's own resets would let through.
