@@ -172,6 +172,11 @@ export const errors = {
     message: 'A valid admin bearer token is required.',
     errorClass: 'unauthorized',
   },
+  GW_ERR_ADMIN_FORBIDDEN: {
+    status: 403,
+    message: 'The admin API refuses requests from other sites, and without a token any not to localhost.',
+    errorClass: 'forbidden',
+  },
   GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.', errorClass: 'bad_request' },
   GW_ERR_NOT_FOUND: { status: 404, message: 'No such resource.', errorClass: 'no_route' },
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { isLoopback } from './loopback.ts';
 import { sendError } from './replies.ts';
 
 /**
@@ -29,5 +30,38 @@ export function installBearerAuth(app: FastifyInstance, token: string): void {
     reply.header('www-authenticate', 'Bearer realm="tollgate-admin"');
     const message = header === '' ? 'missing Authorization: Bearer <token> header' : 'invalid admin bearer token';
     return sendError(reply, 'GW_ERR_ADMIN_UNAUTHORIZED', message);
+  });
+}
+
+/** The host a Host header names, without its port: `[::1]:9080` is `[::1]`, `localhost:9080` is `localhost`. */
+function hostName(host: string): string {
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+}
+
+/**
+ * Refuses what a web page the operator happens to visit could make a browser send, since the admin API answers
+ * whoever reaches it: a request with an `Origin` other than the admin's own (a cross-site POST needs no preflight
+ * when it has no body: /keys/rotate, /apps/:id/secret), and, without a token, one whose Host is a name rather than
+ * localhost or a loopback address (DNS rebinding: a page whose name comes to resolve to 127.0.0.1 is then
+ * same-origin with the admin API, and reads and writes it all). curl and the CLI send no Origin; the console's own
+ * requests carry the admin's origin.
+ */
+export function installOriginChecks(app: FastifyInstance, tokenless: boolean): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const host = req.headers.host;
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let sameOrigin = false;
+      try {
+        sameOrigin = host !== undefined && new URL(origin).host === host.toLowerCase();
+      } catch {}
+      if (!sameOrigin) return sendError(reply, 'GW_ERR_ADMIN_FORBIDDEN', `requests from ${origin} are refused`);
+    }
+    if (tokenless && host !== undefined && !isLoopback(hostName(host)))
+      return sendError(
+        reply,
+        'GW_ERR_ADMIN_FORBIDDEN',
+        'without admin.token the admin API answers only requests to localhost or a loopback address',
+      );
   });
 }

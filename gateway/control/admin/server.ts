@@ -7,7 +7,7 @@ import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
 import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
 import { afterAnswers } from '../../proxy/listeners/pipelining.ts';
-import { installBearerAuth } from './auth.ts';
+import { installBearerAuth, installOriginChecks } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -145,6 +145,7 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
   installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);
   documentBodyErrors(app);
+  installOriginChecks(app, !opts.token);
   if (opts.token) installBearerAuth(app, opts.token);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
