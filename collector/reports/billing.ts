@@ -60,7 +60,12 @@ export function qpdRows(rows: readonly DailyAppRow[], nowMs: number, latenessMs:
     .sort((a, b) => (a.date === b.date ? compare(a.app_id, b.app_id) : compare(a.date, b.date)));
 }
 
-/** RFC 4180: a header line, CRLF line ends, fields quoted when they hold a comma, quote or line break. */
+/**
+ * RFC 4180: a header line, CRLF line ends, fields quoted when they hold a comma, quote or line break. A field a
+ * spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or CR first: an app id an external issuer's claim
+ * names, `=HYPERLINK(...)`) gets a `'` before it, as OWASP advises for CSV meant to be opened; JSON keeps ids as
+ * they are.
+ */
 export function qpdCsv(rows: readonly QpdRow[]): string {
   const lines = [QPD_COLUMNS.join(',')];
   for (const r of rows) lines.push(QPD_COLUMNS.map((c) => csvField(String(r[c]))).join(','));
@@ -68,7 +73,8 @@ export function qpdCsv(rows: readonly QpdRow[]): string {
 }
 
 function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function compare(a: string, b: string): number {
