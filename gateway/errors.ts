@@ -174,7 +174,7 @@ export const errors = {
   },
   GW_ERR_ADMIN_FORBIDDEN: {
     status: 403,
-    message: 'The admin API refuses requests from other sites, and without a token any not to localhost.',
+    message: 'Without a token, the admin API answers only requests to localhost from no other site.',
     errorClass: 'forbidden',
   },
   GW_ERR_CONFIG_INVALID: { status: 400, message: 'The config is invalid.', errorClass: 'bad_request' },

@@ -39,14 +39,15 @@ function hostName(host: string): string {
 }
 
 /**
- * Refuses what a web page the operator happens to visit could make a browser send, since the admin API answers
- * whoever reaches it: a request with an `Origin` other than the admin's own (a cross-site POST needs no preflight
- * when it has no body: /keys/rotate, /apps/:id/secret), and, without a token, one whose Host is a name rather than
- * localhost or a loopback address (DNS rebinding: a page whose name comes to resolve to 127.0.0.1 is then
- * same-origin with the admin API, and reads and writes it all). curl and the CLI send no Origin; the console's own
- * requests carry the admin's origin.
+ * Without a token, the admin API answers whoever reaches it, so it refuses what a web page the operator happens to
+ * visit could make a browser send: a request with an `Origin` other than the admin's own (a cross-site POST without
+ * a body needs no preflight: /keys/rotate, /apps/:id/secret), and one whose Host is a name rather than localhost or
+ * a loopback address (DNS rebinding: a page whose name comes to resolve to 127.0.0.1 is then same-origin with the
+ * admin API, and reads and writes it all). curl and the CLI send no Origin; the console's requests carry the
+ * admin's origin. With a token neither can do anything (a page cannot send the token), so a proxy in front may
+ * pass any Host.
  */
-export function installOriginChecks(app: FastifyInstance, tokenless: boolean): void {
+export function installTokenlessChecks(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
     const host = req.headers.host;
     const origin = req.headers.origin;
@@ -57,7 +58,7 @@ export function installOriginChecks(app: FastifyInstance, tokenless: boolean): v
       } catch {}
       if (!sameOrigin) return sendError(reply, 'GW_ERR_ADMIN_FORBIDDEN', `requests from ${origin} are refused`);
     }
-    if (tokenless && host !== undefined && !isLoopback(hostName(host)))
+    if (host !== undefined && !isLoopback(hostName(host)))
       return sendError(
         reply,
         'GW_ERR_ADMIN_FORBIDDEN',

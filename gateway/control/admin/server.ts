@@ -7,7 +7,7 @@ import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
 import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
 import { afterAnswers } from '../../proxy/listeners/pipelining.ts';
-import { installBearerAuth, installOriginChecks } from './auth.ts';
+import { installBearerAuth, installTokenlessChecks } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -145,8 +145,8 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
   installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);
   documentBodyErrors(app);
-  installOriginChecks(app, !opts.token);
   if (opts.token) installBearerAuth(app, opts.token);
+  else installTokenlessChecks(app);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
