@@ -1,5 +1,6 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { admin, createApp } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
@@ -31,6 +32,25 @@ test(
     assert.ok((await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 200)).length > 0);
   },
 );
+
+test('a client naming the app header in Connection cannot make the gateway drop it upstream', async () => {
+  const { id, secret } = await createApp(rig.gw);
+  const { hostname, port } = new URL(rig.gw.url);
+  // fetch will not send a Connection header; node:http does.
+  const body = await new Promise<string>((resolve, reject) => {
+    const headers = { 'x-key': `${id}.${secret}`, connection: 'keep-alive, X-Caller, X-Forwarded-For' };
+    const req = request({ host: hostname, port, path: '/x', headers, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const seen = JSON.parse(body).headers;
+  assert.equal(seen['x-caller'], id, 'the authenticated app is named upstream');
+  assert.equal(seen['x-forwarded-for'], '127.0.0.1');
+});
 
 test(
   'a missing key is 401 GW_ERR_UNAUTHORIZED; a wrong, ' + 'malformed or unknown-app key is 401 GW_ERR_API_KEY_INVALID',

@@ -35,8 +35,13 @@ export const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. */
-export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+/**
+ * Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. `own`, the
+ * header the gateway set itself (the authenticated app's), is kept whatever Connection names: a client naming it
+ * there made the gateway drop it, and the upstream saw an authenticated request as one without an app (as
+ * Traefik's X-Forwarded headers could be dropped, CVE-2024-45410).
+ */
+export function endToEnd(headers: IncomingHttpHeaders, own?: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
   const named =
@@ -49,7 +54,7 @@ export function endToEnd(headers: IncomingHttpHeaders): Record<string, string | 
         )
       : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || name.charCodeAt(0) === 0x3a /* : */) continue;
+    if (HOP_BY_HOP.has(name) || (named?.has(name) && name !== own) || name.charCodeAt(0) === 0x3a /* : */) continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
@@ -92,8 +97,10 @@ export const requestHeaders: RouteStage = {
     const hasOps = ops.remove.length + Object.keys(ops.add).length + Object.keys(ops.set).length > 0;
     const via = viaEntries(route.snapshotConfig.proxy.via);
     const trusted = trustedProxies(route.snapshotConfig.trusted_proxies ?? NO_PROXIES);
+    // Set by the authenticate stage (and removed there from what the client sent) for every service.
+    const appHeader = (route.service.config.auth?.app_header ?? 'x-tollgate-app-id').toLowerCase();
     return (ctx) => {
-      const h = endToEnd(ctx.req.headers);
+      const h = endToEnd(ctx.req.headers, appHeader);
       const xff = h['x-forwarded-for'];
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
       const peer = unmapIp(clientAddressOf(ctx.req.socket));
