@@ -241,6 +241,9 @@ test('the upstream sees its own host unless the route preserves the client Host'
   assert.equal(plain.sent.host, `127.0.0.1:${echo.port}`);
   const kept = await upstreamHeaders('/keephost', { host: 'shop.test' });
   assert.equal(kept.sent.host, 'shop.test');
+  // Host is for every hop: naming it in Connection must not swap the virtual host routing chose for the target's.
+  const named = await upstreamHeaders('/keephost', { host: 'shop.test', connection: 'keep-alive, Host' });
+  assert.equal(named.sent.host, 'shop.test');
 });
 
 test('a valid client X-Request-Id is kept and returned to the client', async () => {

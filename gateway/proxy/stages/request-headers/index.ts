@@ -36,10 +36,11 @@ export const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. `own`, the
- * header the gateway set itself (the authenticated app's), is kept whatever Connection names: a client naming it
- * there made the gateway drop it, and the upstream saw an authenticated request as one without an app (as
- * Traefik's X-Forwarded headers could be dropped, CVE-2024-45410).
+ * Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. Host and
+ * `own`, the header the gateway set itself (the authenticated app's), are kept whatever Connection names: a client
+ * naming the app header there made the gateway drop it, and the upstream saw an authenticated request as one
+ * without an app (as Traefik's X-Forwarded headers could be dropped, CVE-2024-45410); naming Host made a
+ * preserve_host route send the target's name, so the upstream could pick another virtual host than routing did.
  */
 export function endToEnd(headers: IncomingHttpHeaders, own?: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -54,7 +55,8 @@ export function endToEnd(headers: IncomingHttpHeaders, own?: string): Record<str
         )
       : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || (named?.has(name) && name !== own) || name.charCodeAt(0) === 0x3a /* : */) continue;
+    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a /* : */) continue;
+    if (named?.has(name) && name !== own && name !== 'host') continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
