@@ -2,12 +2,13 @@
 // renewed certificate applies on the reload endpoint it serves, and with client certificates required a client
 // without one fails the handshake; its handshakes, refusals and certificate are counted as listener="admin".
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { issue, makeCa, renewer } from '../helpers/certs.ts';
+import { connect } from 'node:tls';
+import { issue, makeCa, renewer, revocationList } from '../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { handshake, httpsGet, type TlsClientOptions } from '../helpers/tls-client.ts';
 
@@ -15,6 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-admin-tls-'));
 const ca = makeCa(join(dir, 'ca'));
 const clientCa = makeCa(join(dir, 'clients'), 'client-ca');
 const operator = issue(join(dir, 'clients'), clientCa, { cn: 'operator', client: true });
+const departed = issue(join(dir, 'clients'), clientCa, { cn: 'departed', client: true });
+const crl = join(dir, 'clients.crl.pem');
 const { served: site, renew } = renewer(dir, ca, 'admin.test');
 /** A listener's certificate that expires in 10 days, with its CA after it (stapling needs the issuer). */
 const soon = (() => {
@@ -37,13 +40,14 @@ let mtls: TestGateway;
 
 before(async () => {
   renew(1);
+  copyFileSync(revocationList(dir, clientCa, [], 'none-revoked'), crl);
   gw = await startGateway({
     admin: { token: TOKEN, tls: { certificates: [site] } },
     listeners: [{ name: 'public', listen: '127.0.0.1:0', tls: { certificates: [soon], ocsp_stapling: {} } }],
     services: [],
   });
   mtls = await startGateway({
-    admin: { tls: { certificates: [site], client_certificates: { ca: clientCa.cert } } },
+    admin: { tls: { certificates: [site], client_certificates: { ca: clientCa.cert, crl } } },
     services: [],
   });
 });
@@ -128,4 +132,27 @@ test('the admin listener counts its handshakes and refusals, and its certificate
   const before = await refused();
   await assert.rejects(httpsGet(mtls.admin.port, '/healthz', client));
   assert.ok(await eventually(async () => (await refused()) === before + 1, 2000), `refusals: ${await refused()}`);
+});
+
+test('a new CRL ends the admin connections let in before it: a revoked operator cannot go on over one', async () => {
+  const socket = connect({
+    host: '127.0.0.1',
+    port: mtls.admin.port,
+    ca: readFileSync(ca.cert),
+    servername: 'admin.test',
+    cert: readFileSync(departed.cert),
+    key: readFileSync(departed.key),
+  });
+  socket.on('error', () => undefined);
+  await new Promise((r) => socket.once('secureConnect', r));
+  let text = '';
+  socket.on('data', (chunk) => (text += chunk));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  assert.ok(await eventually(async () => text.includes('"ok"')), 'answered over a keep-alive connection');
+  copyFileSync(revocationList(dir, clientCa, [departed], 'departed-revoked'), crl);
+  const withCert = { ...client, cert: operator.cert, key: operator.key };
+  assert.equal((await httpsGet(mtls.admin.port, '/config/tls/reload', withCert, {}, 'POST')).status, 200);
+  const ended = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(r, 1000, false))]);
+  assert.equal(ended, true, "the revoked operator's open connection was closed");
 });

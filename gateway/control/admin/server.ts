@@ -19,6 +19,7 @@ import type { IdentityManager } from '../apps/manager.ts';
 import { listenAt } from '../../../shared/listen.ts';
 import type { ListenerTls } from '../../proxy/listeners/certificates.ts';
 import { TlsListener } from '../../proxy/listeners/tls.ts';
+import { clientChecksOf, reconnectHttp1 } from '../../proxy/listeners/checks-changed.ts';
 import { createLogger } from '../../log.ts';
 import { type ListenerMetrics, listenerTlsHooks } from '../../proxy/listeners/metrics.ts';
 import { ADMIN_LISTENER } from '../../proxy/listeners/names.ts';
@@ -78,8 +79,13 @@ async function startAdminTls(
   await app.ready();
   const log = opts.logger ?? createLogger('silent');
   let current = config;
+  const sockets = new Set<Socket>();
   const tls = new TlsListener(config, ['http/1.1'], {
-    secured: (socket) => app.server.emit('connection', socket),
+    secured: (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      app.server.emit('connection', socket);
+    },
     refused: (reason) => metrics.refused.inc({ listener: ADMIN_LISTENER, reason }),
     ...listenerTlsHooks(metrics, log, ADMIN_LISTENER),
   });
@@ -91,8 +97,12 @@ async function startAdminTls(
     updateTls(next) {
       if (next === undefined) log.warn('admin.tls removed: the admin listener stays on HTTPS until restart');
       if (next === undefined || sameData(next, current)) return;
+      // Connections let in under client-certificate checks since changed (a CRL revoking an operator's
+      // certificate) end once they have answered, as a proxy listener's do.
+      const checksChanged = clientChecksOf(next) !== clientChecksOf(current);
       current = next;
       tls.update(next);
+      if (checksChanged) reconnectHttp1(app.server, sockets);
     },
     async close() {
       tls.close();

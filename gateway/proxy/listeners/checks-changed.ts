@@ -1,3 +1,5 @@
+import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type ListenerTls, sessionIdContext } from './certificates.ts';
 
 /**
@@ -23,4 +25,20 @@ export function checksChanged(client: object): boolean {
 export function clientChecksOf(tls: object | undefined): string {
   const t = tls as ListenerTls | undefined;
   return t === undefined ? '' : sessionIdContext(t, t.pem ?? { certificates: [] });
+}
+
+/**
+ * Ends an HTTP/1.1 server's connections once they have answered what they are answering, its client-certificate
+ * checks having changed: idle ones now, a busy one with `Connection: close` on its answer (or, its head sent, right
+ * after it), each marked so that a WebSocket tunnel on it closes too. `sockets`: the server's TLS connections.
+ */
+export function reconnectHttp1(server: HttpServer | undefined, sockets: Iterable<Socket>): void {
+  server?.closeIdleConnections();
+  for (const socket of sockets) {
+    markChecksChanged(socket); // a WebSocket tunnel on it closes (1008)
+    const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res == null) continue;
+    if (!res.headersSent) res.shouldKeepAlive = false;
+    else res.once('finish', () => socket.end());
+  }
 }

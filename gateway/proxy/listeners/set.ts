@@ -16,7 +16,7 @@ import { listenerTlsHooks, type Refusal } from './metrics.ts';
 import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
-import { clientChecksOf, markChecksChanged } from './checks-changed.ts';
+import { clientChecksOf, markChecksChanged, reconnectHttp1 } from './checks-changed.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
@@ -222,14 +222,7 @@ export class ProxyListeners {
    */
   #reconnect(r: Running): void {
     const h1 = r.h1Sockets.size;
-    r.http1?.closeIdleConnections();
-    for (const socket of r.h1Sockets) {
-      markChecksChanged(socket); // a WebSocket tunnel on it closes (1008)
-      const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (res == null) continue;
-      if (!res.headersSent) res.shouldKeepAlive = false;
-      else res.once('finish', () => socket.end());
-    }
+    reconnectHttp1(r.http1, r.h1Sockets);
     for (const session of r.sessions) {
       markChecksChanged(session);
       session.close();
