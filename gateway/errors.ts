@@ -220,6 +220,11 @@ export const errors = {
   GW_ERR_CORS_REJECTED: { status: 403, message: 'The cross-origin request is not allowed.', errorClass: 'forbidden' },
   GW_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests.', errorClass: 'rate_limited' },
   GW_ERR_QUOTA_EXCEEDED: { status: 429, message: 'The daily request quota is used up.', errorClass: 'quota_exceeded' },
+  GW_ERR_AUTH_BUSY: {
+    status: 503,
+    message: 'Too many credential checks are running; retry shortly.',
+    errorClass: 'rate_limited',
+  },
   GW_ERR_RATE_LIMIT_UNAVAILABLE: {
     status: 503,
     message: 'The rate limit cannot be checked right now.',

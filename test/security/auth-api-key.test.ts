@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { admin, createApp } from '../helpers/admin.ts';
+import { admin, createApp, tokenRequest } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { call, startAuthRig, type AuthRig } from './auth-rig.ts';
@@ -103,3 +103,34 @@ test(
     assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${rotated.json.secret}` })).status, 200);
   },
 );
+
+test('while guessed keys fill the scrypt checks, a key not checked before gets 503 and a retry, not 401', async () => {
+  const { id, secret } = await createApp(rig.gw);
+  // Wrong secrets of a real app: each costs a whole scrypt.
+  const guesses = Array.from({ length: 48 }, (_, i) => [
+    call(rig.gw.url, '/x', { 'x-key': `${id}.${String(i).padStart(43, 'A')}` }),
+    tokenRequest(rig.gw.url, id, String(i).padStart(43, 'B')).then(async (r) => ({
+      status: r.status,
+      json: await r.json(),
+      headers: r.headers,
+    })),
+  ]);
+  const [keys, tokens] = [await Promise.all(guesses.map((g) => g[0])), await Promise.all(guesses.map((g) => g[1]))];
+  for (const [what, answers] of [
+    ['api key', keys],
+    ['token endpoint', tokens],
+  ] as const) {
+    const busy = answers.filter((r) => r.status === 503);
+    assert.ok(busy.length > 0, `${what}: some guesses found every check taken`);
+    for (const r of busy) {
+      assert.equal(r.json.code, 'GW_ERR_AUTH_BUSY');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.ok(
+      answers.every((r) => r.status === 503 || r.status === 401),
+      `${what}: the others are refused as wrong`,
+    );
+  }
+  // Once the flood is over, the right key is checked and let in.
+  assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}` })).status, 200);
+});

@@ -15,6 +15,12 @@ interface Verified {
 /** Concurrent scrypt verifications per process; more are refused, so guessing cannot queue unbounded CPU work. */
 export const MAX_PENDING_VERIFICATIONS = 32;
 
+/**
+ * What a credential not checked before gets while that many run (a flood of guessed keys): 503 GW_ERR_AUTH_BUSY and
+ * a retry, where a 401 would tell its holder that it is wrong.
+ */
+export const RETRY_SOON = { 'retry-after': '1' };
+
 let decoy: Promise<string> | undefined;
 /** A hash no secret matches (its secret is thrown away), made once per process. */
 function decoyHash(): Promise<string> {

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { ErrorCode } from '../../../errors.ts';
 import type { App } from '../../../control/apps/types.ts';
-import { CredentialCache } from '../../../control/apps/credentials.ts';
+import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
 import type { AuthConfig } from './schema.ts';
@@ -116,7 +116,8 @@ function apiKeyHandler(c: Compiled, header: string) {
   const creds = c.state.credentials;
   const miss = async (ctx: RequestContext, appId: string, secret: string, key: string): Promise<void | false> => {
     const found = await creds.verify(ctx.route!.runtime.identity, appId, secret, key, Date.now());
-    if (found === undefined || found === 'busy') return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
+    if (found === 'busy') return reject(c, ctx, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
+    if (found === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
     return enabled(ctx, appId);
   };
   const enabled = (ctx: RequestContext, appId: string): StageResult => {

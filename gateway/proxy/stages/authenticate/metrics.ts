@@ -103,4 +103,5 @@ export type AuthCode = Extract<
   | 'GW_ERR_APP_DISABLED'
   | 'GW_ERR_CLIENT_CERT_REQUIRED'
   | 'GW_ERR_CLIENT_CERT_UNKNOWN'
+  | 'GW_ERR_AUTH_BUSY'
 >;

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context.ts';
 import type { EdgeStage, Handler } from '../../pipeline.ts';
 import type { Identity } from '../../../control/apps/types.ts';
-import { CredentialCache } from '../../../control/apps/credentials.ts';
+import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
 import type { ErrorCode } from '../../../errors.ts';
 import { authState, type AuthState } from '../authenticate/metrics.ts';
 import type { Runtime } from '../../runtime.ts';
@@ -134,7 +134,11 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
   let identity: Identity = runtime.identity;
   if (state.credentials.hit(identity, key, Date.now()) === undefined) {
     const found = await state.credentials.verify(identity, creds.id, creds.secret, key, Date.now());
-    if (found === undefined || found === 'busy') {
+    if (found === 'busy') {
+      fail(ctx, state, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
+      return;
+    }
+    if (found === undefined) {
       fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
       return;
     }
