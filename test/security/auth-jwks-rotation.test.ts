@@ -12,7 +12,7 @@ let served: JWK[] = [];
 let fetches = 0;
 let down = false;
 const COOLDOWN_MS = 1000;
-const MAX_AGE_MS = 1500;
+const MAX_AGE_MS = 1000;
 
 async function key(kid: string) {
   const pair = await generateKeyPair('ES256', { extractable: true });

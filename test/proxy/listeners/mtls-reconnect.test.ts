@@ -99,7 +99,8 @@ async function keepAlive(who: typeof alice) {
     text = '';
     socket.write(`GET ${path} HTTP/1.1\r\nHost: api.test\r\n\r\n`);
     const deadline = Date.now() + 3000;
-    while (open && !/\r\n\r\nok$/.test(text) && Date.now() < deadline) await sleep(10);
+    // The body, `ok`, as sent or chunked.
+    while (open && !/\r\n\r\n(ok|2\r\nok\r\n0\r\n\r\n)$/.test(text) && Date.now() < deadline) await sleep(10);
     return text.split('\r\n\r\n')[0];
   };
   return { socket, ask, closed };
