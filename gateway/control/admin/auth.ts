@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { hostOf } from '../../proxy/stages/route-match/index.ts';
 import { isLoopback } from './loopback.ts';
 import { sendError } from './replies.ts';
 
@@ -33,11 +34,6 @@ export function installBearerAuth(app: FastifyInstance, token: string): void {
   });
 }
 
-/** The host a Host header names, without its port: `[::1]:9080` is `[::1]`, `localhost:9080` is `localhost`. */
-function hostName(host: string): string {
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-}
-
 /**
  * Without a token, the admin API answers whoever reaches it, so it refuses what a web page the operator happens to
  * visit could make a browser send: a request with an `Origin` other than the admin's own (a cross-site POST without
@@ -58,7 +54,7 @@ export function installTokenlessChecks(app: FastifyInstance): void {
       } catch {}
       if (!sameOrigin) return sendError(reply, 'GW_ERR_ADMIN_FORBIDDEN', `requests from ${origin} are refused`);
     }
-    if (host !== undefined && !isLoopback(hostName(host)))
+    if (host !== undefined && !isLoopback(hostOf(host)))
       return sendError(
         reply,
         'GW_ERR_ADMIN_FORBIDDEN',

@@ -6,7 +6,7 @@ import type { App } from '../../../control/apps/types.ts';
 import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
-import type { AuthConfig } from './schema.ts';
+import { appHeaderOf, type AuthConfig } from './schema.ts';
 import { mtlsHandler } from './mtls.ts';
 
 /** Constant header objects: a rejection allocates nothing for them. */
@@ -156,7 +156,7 @@ export const authenticate: RouteStage = {
   scope: 'route',
   init: (route) => {
     const auth: AuthConfig | undefined = route.service.config.auth;
-    const appHeader = (auth?.app_header ?? 'x-tollgate-app-id').toLowerCase();
+    const appHeader = appHeaderOf(auth);
     if (!auth || auth.type === 'none') {
       // Nothing to check, but a client must still not be able to name an app upstream.
       return (ctx) => {

@@ -7,6 +7,7 @@ import { viaEntries, viaEntry } from '../via/index.ts';
 import { clientAddressOf } from '../../listeners/proxy-protocol.ts';
 import { trustedProxies } from '../../net/cidr.ts';
 import { forwardClientCert } from './client-cert.ts';
+import { appHeaderOf } from '../authenticate/schema.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */
@@ -100,7 +101,7 @@ export const requestHeaders: RouteStage = {
     const via = viaEntries(route.snapshotConfig.proxy.via);
     const trusted = trustedProxies(route.snapshotConfig.trusted_proxies ?? NO_PROXIES);
     // Set by the authenticate stage (and removed there from what the client sent) for every service.
-    const appHeader = (route.service.config.auth?.app_header ?? 'x-tollgate-app-id').toLowerCase();
+    const appHeader = appHeaderOf(route.service.config.auth);
     return (ctx) => {
       const h = endToEnd(ctx.req.headers, appHeader);
       const xff = h['x-forwarded-for'];
