@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ErrorCode } from '../../errors.ts';
 
@@ -23,4 +24,24 @@ export function badHandshake(req: IncomingMessage): [ErrorCode, Record<string, s
   if (req.headers['sec-websocket-version'] !== '13')
     return ['GW_ERR_WEBSOCKET_VERSION', { 'sec-websocket-version': '13' }];
   return undefined;
+}
+
+/** RFC 6455 1.3: what a server appends to the client's key before hashing it into Sec-WebSocket-Accept. */
+const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * The upstream's 101 really switched to WebSocket (RFC 6455 4.1, what a client must check): its Upgrade is
+ * `websocket` and its Sec-WebSocket-Accept answers `key`. Anything else is no WebSocket: a 101 to another protocol
+ * (h2c), or one a non-WebSocket endpoint was made to send, would leave a raw tunnel to the upstream through which the
+ * client could send requests to any path, past routing and every stage (the "WebSocket smuggling" class).
+ */
+export function switchedToWebSocket(res: IncomingMessage, key: string): boolean {
+  const upgrade = res.headers.upgrade;
+  if (upgrade === undefined || upgrade.trim().toLowerCase() !== 'websocket') return false;
+  return (
+    res.headers['sec-websocket-accept'] ===
+    createHash('sha1')
+      .update(key + ACCEPT_GUID)
+      .digest('base64')
+  );
 }

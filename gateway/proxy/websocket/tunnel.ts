@@ -20,6 +20,7 @@ import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
 import { connectionCounts } from './limits.ts';
+import { switchedToWebSocket } from './handshake.ts';
 import { endAttempt, startAttempt } from '../tracing/spans.ts';
 import { type ClientSide, OpenTunnel } from './open-tunnel.ts';
 
@@ -32,6 +33,8 @@ export class WebSocketTunnel {
   #holding = true;
   /** The handshake's CLIENT span while tracing is on. */
   #span: ReturnType<typeof startAttempt> = undefined;
+  /** The Sec-WebSocket-Key the upstream was sent, which its 101 must answer. */
+  #key = '';
 
   static start(ctx: RequestContext, route: CompiledRoute): void {
     const counts = connectionCounts(ctx.snapshot.runtime);
@@ -58,14 +61,17 @@ export class WebSocketTunnel {
     const https = target.origin.startsWith('https:');
     // The handshake to the target is this connection's one upstream attempt.
     this.#span = startAttempt(ctx, target, 0);
+    // Only WebSocket is asked for, whatever else the client's Upgrade listed: an upstream that chose h2c from
+    // `Upgrade: h2c, websocket` would get a raw tunnel past routing.
     const headers: Record<string, string | string[]> = {
       ...ctx.upstreamHeaders,
       connection: 'Upgrade',
-      upgrade: ctx.req.headers.upgrade ?? 'websocket',
+      upgrade: 'websocket',
     };
     if (!this.#route.config.preserve_host) headers.host = target.host;
     // Over HTTP/2 the client sends no key (RFC 8441 5); the upstream's HTTP/1.1 handshake needs one.
     if (ctx.protocol === 'h2') headers['sec-websocket-key'] = randomBytes(16).toString('base64');
+    this.#key = headers['sec-websocket-key'] as string;
     const timeouts = this.#upstream.config.timeouts;
     const options: RequestOptions & Record<string, unknown> = {
       host: target.address, // parsed once, when the target was made
@@ -128,6 +134,11 @@ export class WebSocketTunnel {
 
   #open(res: IncomingMessage, upstream: Socket, head: Buffer): void {
     const ctx = this.#ctx;
+    if (!switchedToWebSocket(res, this.#key)) {
+      upstream.destroy();
+      const err = new GatewayError('TOLLGATE_NOT_WEBSOCKET', 'the upstream switched protocols, but not to WebSocket');
+      return void this.#failed(err);
+    }
     endAttempt(this.#span, 101);
     // Over HTTP/2 the client's side is the CONNECT stream, not the connection it shares with other streams.
     const h2 = ctx.protocol === 'h2';
