@@ -104,6 +104,15 @@ test(
   },
 );
 
+test('an unknown app id costs the scrypt a wrong secret does: a flood of them fills the checks', async () => {
+  const answers = await Promise.all(
+    Array.from({ length: 48 }, (_, i) => call(rig.gw.url, '/x', { 'x-key': `no-such-app-${i}.${'C'.repeat(43)}` })),
+  );
+  // Refused at once, without the decoy, every one would be a 401 and none would find the checks taken.
+  assert.ok(answers.some((r) => r.status === 503 && r.json.code === 'GW_ERR_AUTH_BUSY'));
+  assert.ok(answers.every((r) => r.status === 503 || r.json.code === 'GW_ERR_API_KEY_INVALID'));
+});
+
 test('while guessed keys fill the scrypt checks, a key not checked before gets 503 and a retry, not 401', async () => {
   const { id, secret } = await createApp(rig.gw);
   // Wrong secrets of a real app: each costs a whole scrypt.
