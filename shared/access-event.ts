@@ -119,6 +119,8 @@ export const ERROR_CLASSES = [
   'internal',
   'quota_exceeded',
   'injection_blocked',
+  // The client left after its request went to the service whole, before the answer reached it: billable.
+  'client_closed_forwarded',
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

@@ -10,3 +10,9 @@ test('only requests the service answered without a server error are billable', (
   assert.equal(isBillable({ errorClass: 'no_route', upstreamStatus: 0, status: 404 }), false);
   assert.equal(isBillable({ errorClass: 'client_closed', upstreamStatus: 0, status: 499 }), false);
 });
+
+test('a request the service had whole is billable though its client left, unless the service had begun a 5xx', () => {
+  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 0, status: 499 }), true);
+  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 200, status: 499 }), true);
+  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 502, status: 499 }), false);
+});

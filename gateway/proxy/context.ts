@@ -126,6 +126,8 @@ export class RequestContext implements BalanceRequest {
   recordStatus: number | undefined = undefined;
   /** Set when the response closes: the client left while its request was still arriving (DataPlane.done). */
   clientLeftMidRequest = false;
+  /** The upstream attempt in flight has been handed the whole request (head and body); false again if it fails. */
+  forwarded = false;
   /** Set while an upstream exchange is in flight, so a client that leaves can abort it. */
   exchange: { abort(reason: Error): void } | undefined = undefined;
   finished = false;
@@ -201,7 +203,8 @@ export class RequestContext implements BalanceRequest {
    */
   errorClass(status: number): ErrorClass {
     if (this.errorCode !== undefined) return errors[this.errorCode].errorClass;
-    return status === 499 || this.clientLeftMidRequest ? 'client_closed' : 'none';
+    if (status !== 499 && !this.clientLeftMidRequest) return 'none';
+    return this.forwarded && !this.clientLeftMidRequest ? 'client_closed_forwarded' : 'client_closed';
   }
 
   /**

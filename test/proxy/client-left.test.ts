@@ -183,8 +183,8 @@ test(
 );
 
 test(
-  'a client that sent its whole request and leaves before ' +
-    'the answer is a 499 client_closed, not an aborted response',
+  'a client that sent its whole request and leaves before the answer is a 499 ' +
+    'client_closed_forwarded (billable: the upstream had it), not an aborted response',
   async () => {
     const [before, eventsBefore] = [await aborted('reader', '4xx'), (await readEvents(gw)).length];
     const socket = connect(gw.proxy.port, '127.0.0.1');
@@ -196,7 +196,7 @@ test(
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(
       events.map((e) => [e.service, e.status, e.errorClass]),
-      [['reader', 499, 'client_closed']],
+      [['reader', 499, 'client_closed_forwarded']],
     );
     assert.equal(await aborted('reader', '4xx'), before);
   },
@@ -206,7 +206,7 @@ test(
 // (docs/operations.md).
 test(
   'a client that half-closes after its whole request is a 499 ' +
-    'client_closed: the upstream request is aborted and nothing is sent',
+    'client_closed_forwarded: the upstream request is aborted and nothing is sent',
   async () => {
     const eventsBefore = (await readEvents(gw)).length;
     const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
@@ -225,7 +225,7 @@ test(
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(
       events.map((e) => [e.service, e.status, e.errorClass]),
-      [['reader', 499, 'client_closed']],
+      [['reader', 499, 'client_closed_forwarded']],
     );
     socket.destroy();
   },

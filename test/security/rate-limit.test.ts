@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { connect } from 'node:net';
+import { eventually, service, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { reload } from '../helpers/admin.ts';
@@ -10,12 +11,29 @@ import { metric } from '../helpers/metrics.ts';
 const decisions = (gw: TestGateway, policy: string, result: string) =>
   metric(gw, 'tollgate_rate_limit_decisions_total', `service="svc",policy="${policy}",result="${result}"`);
 
-/** An upstream answering 500 on /fail and 200 elsewhere. */
+/** Request bodies of /slow the upstream read whole. */
+let slowBodies = 0;
+
+/** An upstream answering 500 on /fail, 200 half a second after the whole body on /slow, and 200 elsewhere. */
 const upstream = () =>
   startUpstream('up', (req, res) => {
     req.resume();
-    res.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' }).end('x');
+    const answer = () => res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end('x');
+    if (req.url !== '/slow') return void answer();
+    req.on('end', () => {
+      slowBodies++;
+      setTimeout(answer, 500);
+    });
   });
+
+/** A POST to /slow that sends `sent` of a `length`-byte body, waits until `ready`, then hangs up. */
+async function hangUp(gw: TestGateway, length: number, sent: string, ready: () => Promise<unknown>): Promise<void> {
+  const socket = connect(gw.proxy.port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: ${length}\r\n\r\n${sent}`);
+  await ready();
+  socket.destroy();
+}
 
 async function withGateway(
   rateLimits: unknown[],
@@ -24,7 +42,7 @@ async function withGateway(
 ): Promise<void> {
   const up = await upstream();
   const routes = [
-    { name: 'a', paths: ['/a', '/fail'] },
+    { name: 'a', paths: ['/a', '/fail', '/slow'] },
     { name: 'b', paths: ['/b'] },
   ];
   const gw = await startGateway({
@@ -135,6 +153,22 @@ test('QPD counts billable requests only: upstream 5xx answers do not use the quo
     assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_QUOTA_EXCEEDED"'), 1);
     const [e] = await eventsWhere(gw, (ev) => ev.status === 429);
     assert.equal(e.errorClass, 'quota_exceeded');
+  });
+});
+
+test('QPD: a client that hangs up once its whole request is forwarded uses the quota; mid-upload, not', async () => {
+  await withGateway([{ name: 'daily', qpd: 2 }], async (gw, up) => {
+    await hangUp(gw, 10, 'half', () => sleep(200));
+    const before = slowBodies;
+    await hangUp(gw, 5, 'whole', () => eventually(() => slowBodies === before + 1));
+    assert.equal(slowBodies, before + 1, 'the upstream read the whole body');
+    await eventually(async () => (await eventsWhere(gw, (e) => e.status === 499)).length === 2);
+    // The upload cut short was refunded; the request the upstream had whole was not, were it answered or not.
+    assert.equal((await send(gw.url, '/a')).status, 200);
+    assert.equal((await send(gw.url, '/a')).status, 429);
+    assert.equal(up.seen.filter((r) => r.url === '/a').length, 1);
+    const classes = (await eventsWhere(gw, (e) => e.status === 499)).map((e) => e.errorClass).sort();
+    assert.deepEqual(classes, ['client_closed', 'client_closed_forwarded']);
   });
 });
 

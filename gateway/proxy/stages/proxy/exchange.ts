@@ -169,10 +169,11 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     else this.requestSent();
   }
 
-  /** One of the things the header clock waits for happened (unsent); the last starts it. */
+  /** One of the things the header clock waits for happened (unsent); the last starts it: the request went whole. */
   private requestSent(): void {
-    if (--this.unsent === 0 && !this.responding && !this.done)
-      this.phase.enter(this.upstream.headerTimeouts, performance.now());
+    if (--this.unsent !== 0 || this.done) return;
+    this.ctx.forwarded = true;
+    if (!this.responding) this.phase.enter(this.upstream.headerTimeouts, performance.now());
   }
 
   /** header_ms or body_idle_ms is up (the phase's queue says which): the exchange and its connection are aborted. */
@@ -261,10 +262,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
         this.controller?.resume();
       };
       this.ctx.res.once('drain', this.resume);
-      // The upstream body-idle timeout cannot fire while the gateway itself
-      // holds the upstream paused, so a client that stopped reading would
-      // keep both connections for good. Cutting the client ends the request
-      // the way a client that leaves does (the upstream request is aborted).
+      // body_idle_ms cannot fire while the gateway holds the upstream paused, so a client that stopped reading
+      // would keep both connections for good: cut, it ends the request as a client that leaves does.
       const ms = this.ctx.snapshot.config.proxy.send_timeout_ms;
       if (ms > 0) {
         const res = this.ctx.res;
@@ -294,6 +293,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const { ctx, target } = this;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    ctx.forwarded = false; // a failed attempt: what it sent is no answered request, and a retry sends it again
     if (code === APP_DISABLED) return void ctx.reply('GW_ERR_APP_DISABLED'); // its app's doing, not the target's
     const bodyError = bodyErrorReply(code);
     if (bodyError !== undefined) return void ctx.reply(bodyError, { connection: 'close' });
