@@ -10,6 +10,7 @@ import type { BalanceRequest } from './upstream/balancer.ts';
 import type { Target } from './upstream/target.ts';
 import type { UpstreamPool } from './upstream/pool.ts';
 import type { App } from '../control/apps/types.ts';
+import { secretExpiry } from '../control/apps/secret.ts';
 import type { ListenerConfig } from './listeners/schema.ts';
 import { clientAddressOf } from './listeners/proxy-protocol.ts';
 import type { Span } from '@opentelemetry/api';
@@ -95,6 +96,10 @@ export class RequestContext implements BalanceRequest {
   /** The authenticated tenant ('' and undefined when anonymous). */
   appId = '';
   app: App | undefined = undefined;
+  /** The stored hash of the secret an API key matched (authenticate): a long-lived request is held to it. */
+  secretHash: string | undefined = undefined;
+  /** When the credential that let this request in stops working (epoch ms), as of the identity it last saw. */
+  credentialUntilMs = Infinity;
   /** Matched prefix of a prefix route (for strip_prefix). */
   matchedPrefix = '';
   /** Path (with query) sent upstream. */
@@ -189,12 +194,18 @@ export class RequestContext implements BalanceRequest {
   }
 
   /**
-   * Whether the app this request was let in as has been disabled or deleted since: the identity changes without a
-   * reload, and what such an app has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
+   * What no longer holds of what let this long-lived request (a WebSocket, a stream) in: its app, disabled or
+   * deleted (looked up when `appsChanged`: the identity changes without a reload), or the secret its API key
+   * matched, rotated out (at once, or once its overlap is over). A token is checked once, as it was presented.
+   * What such a request has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
    */
-  appWithdrawn(): boolean {
-    const app = this.app;
-    return app !== undefined && this.snapshot.runtime.identity.apps.get(app.id)?.status !== 'enabled';
+  withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'credential' | undefined {
+    if (appsChanged && this.app !== undefined) {
+      const app = this.snapshot.runtime.identity.apps.get(this.app.id);
+      if (app?.status !== 'enabled') return 'app';
+      if (this.secretHash !== undefined) this.credentialUntilMs = secretExpiry(app, this.secretHash) ?? 0;
+    }
+    return nowMs >= this.credentialUntilMs ? 'credential' : undefined;
   }
 
   /**

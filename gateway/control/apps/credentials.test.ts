@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CredentialCache, MAX_PENDING_VERIFICATIONS } from './credentials.ts';
+import { CredentialCache, MAX_PENDING_VERIFICATIONS, type Verified } from './credentials.ts';
 import { generateSecret, hashSecret } from './secret.ts';
 import type { App, Identity } from './types.ts';
 
@@ -38,7 +38,7 @@ test(
     const wrong = cache.verify(identity, 'a1', generateSecret(), 'k2', Date.now());
     assert.equal(cache.pending, 1);
     assert.equal(await wrong, undefined);
-    assert.equal(((await cache.verify(identity, 'a1', secret, 'k3', Date.now())) as App).id, 'a1');
+    assert.equal(((await cache.verify(identity, 'a1', secret, 'k3', Date.now())) as Verified).appId, 'a1');
   },
 );
 

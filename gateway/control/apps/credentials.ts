@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Lru } from '../../proxy/lru.ts';
 import { hashSecret, matchSecret, secretExpiry, verifySecret } from './secret.ts';
-import type { App, Identity } from './types.ts';
+import type { Identity } from './types.ts';
 
-interface Verified {
+export interface Verified {
   appId: string;
   /** The stored hash the secret matched, and when it stops working (rotated out). */
   hash: string;
@@ -47,8 +47,11 @@ export class CredentialCache {
     return createHash('sha256').update(appId).update('.').update(secret).digest('base64url');
   }
 
-  /** Synchronous: the app when these credentials were verified before and still hold, else undefined. */
-  hit(identity: Identity, key: string, nowMs: number): App | undefined {
+  /**
+   * Synchronous: the entry when these credentials were verified before and still hold (its `expiresAt` as of the
+   * identity now), else undefined.
+   */
+  hit(identity: Identity, key: string, nowMs: number): Verified | undefined {
     const e = this.lru.get(key);
     if (e === undefined) return undefined;
     const app = identity.apps.get(e.appId);
@@ -65,7 +68,7 @@ export class CredentialCache {
       this.lru.delete(key);
       return undefined;
     }
-    return app;
+    return e;
   }
 
   /** scrypt against the app's live secrets; 'busy' when too many verifications are already running. */
@@ -75,7 +78,7 @@ export class CredentialCache {
     secret: string,
     key: string,
     nowMs: number,
-  ): Promise<App | undefined | 'busy'> {
+  ): Promise<Verified | undefined | 'busy'> {
     const app = identity.apps.get(appId);
     if (this.pending >= MAX_PENDING_VERIFICATIONS) return 'busy';
     this.pending++;
@@ -87,8 +90,9 @@ export class CredentialCache {
       }
       const s = await matchSecret(app, secret, nowMs);
       if (s === undefined) return undefined;
-      this.lru.set(key, { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version });
-      return app;
+      const verified = { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version };
+      this.lru.set(key, verified);
+      return verified;
     } finally {
       this.pending--;
     }

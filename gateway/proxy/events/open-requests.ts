@@ -4,7 +4,8 @@
  * streams do: its traffic lands in the hour it flowed, and the request is still one, counted by its final event. One
  * whose app has been disabled or deleted since it was let in is ended (403 GW_ERR_APP_DISABLED, PERMISSION_DENIED
  * for a gRPC call, or cut when its answer had begun), as that app's WebSocket connections are closed: the identity
- * changes without a reload, and a tenant cut off is cut off from its streams too.
+ * changes without a reload, and a tenant cut off is cut off from its streams too. So is one let in by an API key
+ * whose secret has been rotated out since (401 GW_ERR_API_KEY_INVALID, UNAUTHENTICATED).
  *
  * Every request joins the set while it is open, a field of its own keeping its place (an array slot and two writes a
  * request); one timer looks them over each second while any is open. Its cost: ~10 ns a request in a loop of adds
@@ -13,7 +14,7 @@
  * 20 s windows).
  */
 import type { RequestContext } from '../context.ts';
-import { GatewayError } from '../../errors.ts';
+import { type ErrorCode, GatewayError } from '../../errors.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Runtime } from '../runtime.ts';
 import { interimIfDue } from './access-event.ts';
@@ -23,6 +24,14 @@ const SWEEP_MS = 1000;
 
 /** What a request's exchange is aborted with once its app is disabled (stages/proxy/exchange.ts answers it). */
 export const APP_DISABLED = 'TOLLGATE_APP_DISABLED';
+/** ... once the secret its API key matched is rotated out. */
+export const CREDENTIAL_WITHDRAWN = 'TOLLGATE_CREDENTIAL_WITHDRAWN';
+
+/** The answer to a request ended for either (one not begun yet; a gRPC call gets the status these map to). */
+export const WITHDRAWN_REPLIES = new Map<string, ErrorCode>([
+  [APP_DISABLED, 'GW_ERR_APP_DISABLED'],
+  [CREDENTIAL_WITHDRAWN, 'GW_ERR_API_KEY_INVALID'],
+]);
 
 export class OpenRequests {
   readonly #open = new LiveSet<RequestContext>('openIndex');
@@ -61,9 +70,12 @@ export class OpenRequests {
     const appsChanged = identity.version !== this.#identityVersion;
     this.#identityVersion = identity.version;
     const now = performance.now();
+    const nowMs = Date.now();
     for (const ctx of this.#open) {
-      if (appsChanged && ctx.appWithdrawn())
-        ctx.exchange?.abort(new GatewayError(APP_DISABLED, 'the app was disabled'));
+      const withdrawn = ctx.withdrawn(appsChanged, nowMs);
+      if (withdrawn === 'app') ctx.exchange?.abort(new GatewayError(APP_DISABLED, 'the app was disabled'));
+      else if (withdrawn === 'credential')
+        ctx.exchange?.abort(new GatewayError(CREDENTIAL_WITHDRAWN, 'the API key was rotated out'));
       else if (events !== undefined && ctx.recorded) interimIfDue(ctx, events, now);
     }
   };

@@ -238,14 +238,16 @@ export class OpenTunnel {
 
   /**
    * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
-   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted (looked up when
-   * `appsChanged`: the identity changed since the last sweep); an interim event once events.interim_ms has passed
+   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted or the secret its
+   * API key matched is rotated out (RequestContext.withdrawn); an interim event once events.interim_ms has passed
    * since its last one. Each tunnel keeps the config it started with.
    */
   sweep(nowMs: number, appsChanged: boolean): void {
     if (this.#ended) return;
     const ctx = this.#ctx;
-    if (appsChanged && ctx.appWithdrawn()) return void this.#end(CLOSE.policyViolation, 'app_disabled');
+    const withdrawn = ctx.withdrawn(appsChanged, Date.now());
+    if (withdrawn !== undefined)
+      return void this.#end(CLOSE.policyViolation, withdrawn === 'app' ? 'app_disabled' : 'credential_withdrawn');
     if (checksChanged(this.#client)) return void this.#end(CLOSE.policyViolation, 'client_certificate');
     const ws = this.#route.service.config.websocket;
     const moved = ctx.bytesIn + ctx.bytesOut;

@@ -197,7 +197,8 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
     '/apps/:id/secret',
     {
       schema: {
-        summary: "Rotates the app's secret; the previous one works for the overlap window.",
+        summary:
+          "Rotates the app's secret; the previous one works for the overlap window, then what it holds open ends.",
         tags: ['apps'],
         params: IdParam,
         headers: AppsIfMatchHeaders,

@@ -3,7 +3,7 @@ import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { ErrorCode } from '../../../errors.ts';
 import type { App } from '../../../control/apps/types.ts';
-import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
+import { CredentialCache, RETRY_SOON, type Verified } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
 import { appHeaderOf, type AuthConfig } from './schema.ts';
@@ -118,16 +118,20 @@ function apiKeyHandler(c: Compiled, header: string) {
     const found = await creds.verify(ctx.route!.runtime.identity, appId, secret, key, Date.now());
     if (found === 'busy') return reject(c, ctx, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
     if (found === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
-    return enabled(ctx, appId);
+    return enabled(ctx, found);
   };
-  const enabled = (ctx: RequestContext, appId: string): StageResult => {
+  const enabled = (ctx: RequestContext, verified: Verified): StageResult => {
     // The identity may have changed while scrypt ran: decide on the current one.
+    const appId = verified.appId;
     const app = ctx.route!.runtime.identity.apps.get(appId);
     if (app === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
     if (app.status !== 'enabled') {
       ctx.appId = appId;
       return reject(c, ctx, 'GW_ERR_APP_DISABLED');
     }
+    // What a connection or stream that outlives this request is held to (RequestContext.withdrawn).
+    ctx.secretHash = verified.hash;
+    ctx.credentialUntilMs = verified.expiresAt;
     return accept(c, ctx, appId, app);
   };
   return (ctx: RequestContext): StageResult => {
@@ -143,7 +147,8 @@ function apiKeyHandler(c: Compiled, header: string) {
     // An unknown app id goes the way a wrong secret does (creds.verify runs a decoy scrypt), so how fast it is
     // refused does not tell which app ids exist.
     const key = CredentialCache.key(appId, secret);
-    if (creds.hit(identity, key, Date.now()) !== undefined) return enabled(ctx, appId);
+    const verified = creds.hit(identity, key, Date.now());
+    if (verified !== undefined) return enabled(ctx, verified);
     return miss(ctx, appId, secret, key);
   };
 }

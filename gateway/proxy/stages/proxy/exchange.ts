@@ -15,7 +15,7 @@ import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
 import { armDeadline } from '../../grpc/deadline.ts';
-import { APP_DISABLED } from '../../events/open-requests.ts';
+import { WITHDRAWN_REPLIES } from '../../events/open-requests.ts';
 import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
 import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
@@ -294,7 +294,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
     ctx.forwarded = false; // a failed attempt: what it sent is no answered request, and a retry sends it again
-    if (code === APP_DISABLED) return void ctx.reply('GW_ERR_APP_DISABLED'); // its app's doing, not the target's
+    const withdrawn = WITHDRAWN_REPLIES.get(code ?? ''); // its app's or key's doing, not the target's
+    if (withdrawn !== undefined) return void ctx.reply(withdrawn);
     const bodyError = bodyErrorReply(code);
     if (bodyError !== undefined) return void ctx.reply(bodyError, { connection: 'close' });
     const upstream = this.upstream;
