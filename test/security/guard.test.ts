@@ -183,6 +183,17 @@ test(
       assert.equal(blocked.status, 403);
       assert.equal(JSON.parse(blocked.text).code, 'GW_ERR_INJECTION_BLOCKED');
       assert.equal(await detections(gw, 'api', 'xss', 'blocked'), 1);
+      // What JSON.parse's document hides: the first of a duplicated key, a string deeper than a walk would go, a
+      // body behind a byte order mark. An upstream's parser may read each; each is blocked.
+      const deep = `${'['.repeat(40)}"<svg onload=alert(1)>"${']'.repeat(40)}`;
+      for (const hidden of ['{"bio":"<script>alert(1)</script>","bio":"fine"}', deep, '\uFEFF{"q":"\' or 1=1--"}']) {
+        const body = Buffer.from(hidden);
+        const r = await post(gw.url, '/orders', body, {
+          'content-type': 'application/json',
+          'content-length': body.length,
+        });
+        assert.equal(r.status, 403, hidden);
+      }
 
       // Not JSON: not read, streamed as before.
       assert.equal(
@@ -210,7 +221,7 @@ test(
         200,
       );
       const bodies = (result: string) => metric(gw, 'tollgate_guard_bodies_total', `service="api",result="${result}"`);
-      assert.equal(await bodies('inspected'), 2);
+      assert.equal(await bodies('inspected'), 5);
       assert.equal(await bodies('too_large'), 1);
       assert.equal(await bodies('chunked'), 1);
       assert.equal(await bodies('invalid_json'), 1);

@@ -5,7 +5,7 @@ import { isJson, readBody } from './body.ts';
 import {
   CLEAN,
   inspectHeaders,
-  inspectJson,
+  inspectJsonText,
   inspectPath,
   inspectQuery,
   SQLI,
@@ -100,16 +100,17 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
     ctx.body = buf;
     ctx.bytesIn = buf.length;
-    let doc: unknown;
+    // A byte order mark, which many parsers skip and JSON.parse refuses, does not keep a body from being read.
+    const text = buf.toString('utf8').replace(/^\uFEFF/, '');
     try {
-      doc = JSON.parse(buf.toString('utf8'));
+      JSON.parse(text);
     } catch {
       // Forwarded as it came: the upstream's parser refuses it too.
       bodies.invalid.inc();
       return;
     }
     bodies.inspected.inc();
-    const f = inspectJson(doc, rules);
+    const f = inspectJsonText(text, rules);
     if (f !== CLEAN) return found(ctx, f, 'json_body');
   };
 

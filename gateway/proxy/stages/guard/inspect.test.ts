@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeValue } from './decode.ts';
-import { CLEAN, inspectHeaders, inspectJson, inspectPath, inspectQuery, inspectValue, SQLI, XSS } from './inspect.ts';
+import {
+  CLEAN,
+  inspectHeaders,
+  inspectJsonText,
+  inspectPath,
+  inspectQuery,
+  inspectValue,
+  SQLI,
+  XSS,
+} from './inspect.ts';
 import { DEFAULT_RULES as rules } from './corpus/evaluate.ts';
 
 const v = (s: string) => inspectValue(s, true, rules);
@@ -165,13 +174,18 @@ test('headers: the named ones and x-* prefixes; cookies pair by pair; other head
   assert.equal(inspectHeaders({ authorization: "' or 1=1--" }, { ...rules, headerNames: ['authorization'] }), SQLI);
 });
 
-test('JSON: string values and keys at any depth up to 32; numbers and booleans are not read', () => {
-  assert.equal(inspectJson({ user: { name: "O'Brien", tags: ['a', 'b'], age: 3, ok: true } }, rules), CLEAN);
-  assert.equal(inspectJson({ a: [{ b: { c: "' union select password from users--" } }] }, rules), SQLI);
-  assert.equal(inspectJson({ '<img src=x onerror=alert(1)>': 1 }, rules), XSS);
+test('JSON: every string literal, keys too, at any depth and each duplicate; numbers and booleans are not read', () => {
+  const json = (v: unknown) => inspectJsonText(JSON.stringify(v), rules);
+  assert.equal(json({ user: { name: "O'Brien", tags: ['a', 'b'], age: 3, ok: true } }), CLEAN);
+  assert.equal(json({ a: [{ b: { c: "' union select password from users--" } }] }), SQLI);
+  assert.equal(json({ '<img src=x onerror=alert(1)>': 1 }), XSS);
   let deep: unknown = '<script>alert(1)</script>';
   for (let i = 0; i < 40; i++) deep = [deep];
-  assert.equal(inspectJson(deep, rules), CLEAN, 'deeper than 32 levels is not walked');
+  assert.equal(json(deep), XSS, 'deeper than any walk would go');
+  // JSON.parse keeps the last of a duplicated key; a parser that keeps the first reads the other.
+  assert.equal(inspectJsonText('{"q":"<script>alert(1)</script>","q":"fine"}', rules), XSS);
+  assert.equal(inspectJsonText('{"q":"\\u003cscript>alert(1)\\u003c/script>"}', rules), XSS, 'escapes decoded');
+  assert.equal(inspectJsonText('{"say":"a \\"quoted\\" word","n":[1,2]}', rules), CLEAN);
 });
 
 test('sqli: false or xss: false turns that detector off', () => {

@@ -146,22 +146,26 @@ export function inspectHeaders(headers: IncomingHttpHeaders, rules: InspectRules
   return CLEAN;
 }
 
-const MAX_JSON_DEPTH = 32;
-
-/** Every string (keys too) in a parsed JSON document, to a bounded depth. */
-export function inspectJson(value: unknown, rules: InspectRules, depth = 0): Finding {
-  if (typeof value === 'string') return inspectValue(value, false, rules);
-  if (value === null || typeof value !== 'object' || depth >= MAX_JSON_DEPTH) return CLEAN;
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      const f = inspectJson(v, rules, depth + 1);
-      if (f !== CLEAN) return f;
+/**
+ * Every string literal of a JSON text that JSON.parse accepted: keys and values, at any depth, each occurrence. The
+ * parsed document would hide what the upstream's parser may read: of a duplicated key it keeps the last value (some
+ * parsers take the first), and walking it needs a depth limit that a payload nested deeper passes under. In valid
+ * JSON a quote outside a string can only open one, so the literals are found by their quotes alone.
+ */
+export function inspectJsonText(text: string, rules: InspectRules): Finding {
+  let at = text.indexOf('"');
+  while (at !== -1) {
+    let end = at + 1;
+    let escaped = false;
+    for (let c = text.charCodeAt(end); c !== 0x22; c = text.charCodeAt(++end)) {
+      if (c === 0x5c) {
+        escaped = true;
+        end++;
+      }
     }
-    return CLEAN;
-  }
-  for (const k in value as Record<string, unknown>) {
-    const f = inspectValue(k, false, rules) || inspectJson((value as Record<string, unknown>)[k], rules, depth + 1);
+    const f = inspectValue(escaped ? JSON.parse(text.slice(at, end + 1)) : text.slice(at + 1, end), false, rules);
     if (f !== CLEAN) return f;
+    at = text.indexOf('"', end + 1);
   }
   return CLEAN;
 }

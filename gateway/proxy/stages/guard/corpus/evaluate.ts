@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   CLEAN,
   inspectHeaders,
-  inspectJson,
+  inspectJsonText,
   inspectPath,
   inspectQuery,
   type Finding,
@@ -34,7 +34,7 @@ export function inspectCorpusRequest(r: CorpusRequest, rules: InspectRules = DEF
   const query = q === -1 ? '' : r.url.slice(q + 1);
   let f = inspectPath(path, rules) || inspectQuery(query, rules) || inspectHeaders(r.headers, rules);
   if (f === CLEAN && r.body !== undefined && r.headers['content-type'] === 'application/json')
-    f = inspectJson(JSON.parse(r.body), rules);
+    f = inspectJsonText(r.body, rules);
   return f;
 }
 
