@@ -3,6 +3,39 @@ import { wholeBodyDeadline } from '../body-deadline.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
+const CHARSET = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i;
+/** By label; only labels a decoder exists for, a fixed list (the WHATWG Encoding standard's). */
+const decoders = new Map<string, TextDecoder>();
+
+/**
+ * The body as text in the charset its Content-Type names (UTF-8 when it names none), a leading byte order mark
+ * dropped: what the upstream's parser reads (Express's body parser takes UTF-16 too, and skips a BOM, which
+ * JSON.parse refuses). Undefined for a charset there is no decoder for.
+ */
+export function bodyText(body: Buffer, contentType: string): string | undefined {
+  const label = (CHARSET.exec(contentType)?.[1] ?? 'utf-8').toLowerCase();
+  let decoder = decoders.get(label);
+  if (decoder === undefined) {
+    try {
+      decoder = new TextDecoder(label);
+    } catch {
+      return undefined;
+    }
+    decoders.set(label, decoder);
+  }
+  return decoder.decode(body);
+}
+
+/** Whether `text` is JSON. */
+export function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the request says it carries JSON (application/json, application/*+json). */
 export function isJson(ctx: RequestContext): boolean {
   const ct = ctx.headers['content-type'];

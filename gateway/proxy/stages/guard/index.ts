@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
-import { isJson, readBody } from './body.ts';
+import { bodyText, isJson, isJsonText, readBody } from './body.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -100,11 +100,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
     ctx.body = buf;
     ctx.bytesIn = buf.length;
-    // A byte order mark, which many parsers skip and JSON.parse refuses, does not keep a body from being read.
-    const text = buf.toString('utf8').replace(/^\uFEFF/, '');
-    try {
-      JSON.parse(text);
-    } catch {
+    const text = bodyText(buf, ctx.headers['content-type'] ?? '');
+    if (text === undefined || !isJsonText(text)) {
       // Forwarded as it came: the upstream's parser refuses it too.
       bodies.invalid.inc();
       return;
