@@ -212,12 +212,12 @@ test(
       });
       assert.equal(large.status, 200);
       assert.equal(received.at(-1)!.sha, createHash('sha256').update(big).digest('hex'));
-      // Chunked: streamed uninspected and counted.
-      assert.equal(
-        (await post(gw.url, '/orders', bad, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }))
-          .status,
-        200,
-      );
+      // Chunked: read up to max_inspect_bytes like a declared length, so inspected and blocked; past the limit, sent
+      // on uninspected from its first byte.
+      const chunkedHead = { 'content-type': 'application/json', 'transfer-encoding': 'chunked' };
+      assert.equal((await post(gw.url, '/orders', bad, chunkedHead)).status, 403);
+      assert.equal((await post(gw.url, '/orders', big, chunkedHead)).status, 200);
+      assert.equal(received.at(-1)!.sha, createHash('sha256').update(big).digest('hex'));
       // Invalid JSON: forwarded as it came, counted.
       assert.equal(
         (await post(gw.url, '/orders', '{"a": <script>', { 'content-type': 'application/json', 'content-length': 14 }))
@@ -225,9 +225,8 @@ test(
         200,
       );
       const bodies = (result: string) => metric(gw, 'tollgate_guard_bodies_total', `service="api",result="${result}"`);
-      assert.equal(await bodies('inspected'), 6);
-      assert.equal(await bodies('too_large'), 1);
-      assert.equal(await bodies('chunked'), 1);
+      assert.equal(await bodies('inspected'), 7);
+      assert.equal(await bodies('too_large'), 2);
       assert.equal(await bodies('invalid_json'), 1);
       assert.equal(received.length, 5, 'everything but the blocked body reached the upstream');
     } finally {

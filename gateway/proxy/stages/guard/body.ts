@@ -43,13 +43,14 @@ export function isJson(ctx: RequestContext): boolean {
 }
 
 /**
- * Reads a body of known, bounded length whole (the caller checked
- * Content-Length against max_inspect_bytes). Resolves 'left' when the client
- * goes away first (the data plane records that request when its response
- * closes), 'timeout' when an HTTP/2 body is not in within
- * proxy.request_timeout_ms (body-deadline.ts).
+ * Reads a body whole when it is at most `max` bytes: one of that declared length, or one of undeclared length
+ * (chunked, or HTTP/2 without Content-Length) that ends within it. One of undeclared length that goes past `max`
+ * resolves 'more', its bytes so far put back at the head of the request (unshift) and the request paused, so the
+ * proxy sends it all from the start. Resolves 'left' when the client goes away first (the data plane records that
+ * request when its response closes), 'timeout' when an HTTP/2 body is not in within proxy.request_timeout_ms
+ * (body-deadline.ts).
  */
-export function readBody(ctx: RequestContext, length: number): Promise<Buffer | 'left' | 'timeout'> {
+export function readBody(ctx: RequestContext, max: number): Promise<Buffer | 'more' | 'left' | 'timeout'> {
   const req = ctx.req;
   ctx.continueBody();
   return new Promise((resolve) => {
@@ -58,17 +59,22 @@ export function readBody(ctx: RequestContext, length: number): Promise<Buffer | 
     const onData = (c: Buffer) => {
       chunks.push(c);
       size += c.length;
+      if (size > max) finish('more');
     };
-    const finish = (result: 'ok' | 'left' | 'timeout') => {
+    const finish = (result: 'ok' | 'more' | 'left' | 'timeout') => {
       cancelDeadline();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
       req.off('error', onClose);
+      if (result === 'more') {
+        req.pause();
+        req.unshift(Buffer.concat(chunks, size));
+      }
       if (result !== 'ok') return resolve(result);
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onEnd = () => finish(size <= length ? 'ok' : 'left');
+    const onEnd = () => finish('ok');
     const onClose = () => finish('left');
     const cancelDeadline = wholeBodyDeadline(ctx, () => finish('timeout'));
     req.on('data', onData);

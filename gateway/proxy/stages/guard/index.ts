@@ -55,7 +55,6 @@ function build(route: CompiledRoute, conf: GuardConfig) {
   const bodies = {
     inspected: metrics.bodies.labels(service, 'inspected'),
     tooLarge: metrics.bodies.labels(service, 'too_large'),
-    chunked: metrics.bodies.labels(service, 'chunked'),
     invalid: metrics.bodies.labels(service, 'invalid_json'),
   };
   const rules = compileRules(conf);
@@ -94,10 +93,11 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     return undefined;
   };
 
-  const inspectBody = async (ctx: RequestContext, length: number): Promise<void | false> => {
-    const buf = await readBody(ctx, length);
+  const inspectBody = async (ctx: RequestContext, max: number): Promise<void | false> => {
+    const buf = await readBody(ctx, max);
     if (buf === 'left') return false; // the data plane records the request
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
+    if (buf === 'more') return void bodies.tooLarge.inc(); // sent on uninspected, from its first byte
     ctx.body = buf;
     ctx.bytesIn = buf.length;
     const text = bodyText(buf, ctx.headers['content-type'] ?? '');
@@ -128,11 +128,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     }
     if (!doJson || !isJson(ctx)) return;
     const cl = ctx.headers['content-length'];
-    if (cl === undefined) {
-      // A body of undeclared length (chunked, or HTTP/2 without Content-Length) is not inspected, only counted.
-      if (declaresBody(ctx.req)) bodies.chunked.inc();
-      return;
-    }
+    // A body of undeclared length (chunked, or HTTP/2 without Content-Length) is read up to the limit.
+    if (cl === undefined) return declaresBody(ctx.req) ? inspectBody(ctx, maxBody) : undefined;
     const length = Number(cl);
     if (!(length > 0)) return;
     if (length > maxBody) {

@@ -17,7 +17,7 @@ export function guardMetrics(runtime: Runtime) {
         name: 'tollgate_guard_bodies_total',
         help:
           'JSON request bodies seen by the guard with json_body on: ' +
-          'inspected, or passed uninspected (too_large, chunked, invalid_json).',
+          'inspected, or passed uninspected (too_large: over max_inspect_bytes, declared or not; invalid_json).',
         labelNames: ['service', 'result'] as const,
         registers,
       }),

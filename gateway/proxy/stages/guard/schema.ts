@@ -27,8 +27,8 @@ const GuardObject = Type.Object(
         json_body: Type.Boolean({
           default: false,
           description:
-            'Inspect string values of JSON request bodies up to `max_inspect_bytes` (buffered, then ' +
-            'forwarded unchanged); larger or chunked bodies pass uninspected and are counted (default false).',
+            'Inspect every string of JSON request bodies up to `max_inspect_bytes`, of declared length or not ' +
+            '(buffered, then forwarded unchanged); larger bodies pass uninspected and are counted (default false).',
         }),
       },
       { additionalProperties: false, default: {}, description: 'What the guard reads.' },
