@@ -118,10 +118,12 @@ function apiKeyHandler(c: Compiled, header: string) {
     const found = await creds.verify(ctx.route!.runtime.identity, appId, secret, key, Date.now());
     if (found === 'busy') return reject(c, ctx, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
     if (found === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
-    return enabled(ctx, found);
+    // The identity may have changed while scrypt ran (the secret rotated out, the app deleted): decide on it as it is.
+    const current = creds.hit(ctx.route!.runtime.identity, key, Date.now());
+    return current === undefined ? reject(c, ctx, 'GW_ERR_API_KEY_INVALID') : enabled(ctx, current);
   };
+  /** Credentials that hold as of the identity now (CredentialCache.hit): their app, if enabled, is let in. */
   const enabled = (ctx: RequestContext, verified: Verified): StageResult => {
-    // The identity may have changed while scrypt ran: decide on the current one.
     const appId = verified.appId;
     const app = ctx.route!.runtime.identity.apps.get(appId);
     if (app === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
