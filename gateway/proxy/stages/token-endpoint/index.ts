@@ -138,13 +138,13 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
       fail(ctx, state, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
       return;
     }
-    if (found === undefined) {
+    identity = runtime.identity;
+    // Decided on the identity as it is now: it may have changed while scrypt ran (the secret rotated out).
+    if (found === undefined || state.credentials.hit(identity, key, Date.now()) === undefined) {
       fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
       return;
     }
-    identity = runtime.identity;
   }
-  // Decided on the identity as it is now: it may have changed while scrypt ran.
   const app = identity.apps.get(creds.id);
   if (!app) {
     fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
