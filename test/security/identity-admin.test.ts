@@ -168,6 +168,31 @@ test('key rotation: JWKS lists both keys and a token signed with the old key sti
     assert.equal((await fetch(`${rig.gw.url}/x`, { headers: { authorization: `Bearer ${t}` } })).status, 200);
 });
 
+test('key rotation with revoke_previous: tokens the previous keys signed are refused at once, cached too', async () => {
+  const { id, secret } = await createApp(rig.gw);
+  const token = await getToken(rig.gw.url, id, secret);
+  const call = (t: string) => fetch(`${rig.gw.url}/x`, { headers: { authorization: `Bearer ${t}` } });
+  assert.equal((await call(token)).status, 200, 'verified, and cached');
+  assert.equal((await admin(rig.gw, 'POST', '/keys/rotate?revoke_previous=maybe')).status, 400);
+  const rotated = await admin(rig.gw, 'POST', '/keys/rotate?revoke_previous=true');
+  assert.equal(rotated.status, 200);
+  const keys = (await admin(rig.gw, 'GET', '/keys')).json as { kid: string }[];
+  assert.deepEqual(
+    keys.map((k) => k.kid),
+    [rotated.json.kid],
+    'only the new key is left',
+  );
+  const jwks = (await (await fetch(`${rig.gw.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+  assert.deepEqual(
+    jwks.keys.map((k) => k.kid),
+    [rotated.json.kid],
+  );
+  const refused = await call(token);
+  assert.equal(refused.status, 401);
+  assert.equal(((await refused.json()) as { code: string }).code, 'GW_ERR_TOKEN_INVALID');
+  assert.equal((await call(await getToken(rig.gw.url, id, secret))).status, 200, 'a new token verifies');
+});
+
 test(
   'GETs of apps carry the apps version as ETag; a write ' +
     'with If-Match is refused with 412 once the apps have changed',

@@ -190,13 +190,18 @@ export class IdentityManager {
     return { app, secret, version };
   }
 
-  /** A new signing key becomes current; the previous public keys stay until tokens they signed have expired. `ifMatch`:
-   * keys versions. */
-  async rotateKeys(ifMatch?: number[]): Promise<Saved<{ key: StoredKey }>> {
+  /**
+   * A new signing key becomes current; the previous public keys stay until tokens they signed have expired, or with
+   * `revokePrevious` are dropped at once. `ifMatch`: keys versions.
+   */
+  async rotateKeys(ifMatch?: number[], revokePrevious = false): Promise<Saved<{ key: StoredKey }>> {
     const next = await generateSigningKey(this.#tokens().algorithm, Date.now());
     const { result: key, version } = await this.#mutate<StoredKey>(
       'keys',
-      (doc) => ({ doc: { ...doc, keys: rotateKeys(doc.keys, next, Date.now(), this.#keepMs()) }, result: next }),
+      (doc) => {
+        const keys = revokePrevious ? [next] : rotateKeys(doc.keys, next, Date.now(), this.#keepMs());
+        return { doc: { ...doc, keys }, result: next };
+      },
       ifMatch,
     );
     return { key, version };

@@ -90,6 +90,20 @@ export const KeyView = {
   },
 } as const;
 export const IdParam = { type: 'object', required: ['id'], properties: { id: AppId } } as const;
+export const KeysRotateQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    revoke_previous: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Drop the previous keys at once (a signing key that leaked): every token they signed is refused on the ' +
+        'next request, on every node. Default false: they verify until their tokens expire.',
+    },
+  },
+} as const;
+
 export const RotateQuery = {
   type: 'object',
   additionalProperties: false,

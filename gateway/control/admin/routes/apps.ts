@@ -14,7 +14,16 @@ import {
 } from '../edits.ts';
 import { errorResponses } from '../schemas.ts';
 import { cidrErrors } from '../../../proxy/net/cidr.ts';
-import { AppBody, AppView, CreateBody, IdParam, KeyView, RotateQuery, WithSecret } from './app-schemas.ts';
+import {
+  AppBody,
+  AppView,
+  CreateBody,
+  IdParam,
+  KeysRotateQuery,
+  KeyView,
+  RotateQuery,
+  WithSecret,
+} from './app-schemas.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -237,21 +246,23 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
     },
   );
 
-  app.post(
+  app.post<{ Querystring: { revoke_previous?: boolean } }>(
     '/keys/rotate',
     {
       schema: {
         summary:
-          'Makes a new signing key current; tokens signed with the previous one verify ' +
-          'until they expire. The ETag is the new keys version; the apps version does not move.',
+          'Makes a new signing key current; tokens signed with the previous one verify until they expire, or ' +
+          'with revoke_previous not at all. The ETag is the new keys version; the apps version does not move.',
         tags: ['keys'],
         headers: KeysIfMatchHeaders,
+        querystring: KeysRotateQuery,
         response: { 200: KeyView, ...errorResponses(400, 409, 412, 503) },
       },
     },
     async (req, reply) => {
       try {
-        const { key, version } = await identity.rotateKeys(ifMatchOf(req, KEYS_ETAG_PREFIX));
+        const revoke = req.query.revoke_previous === true;
+        const { key, version } = await identity.rotateKeys(ifMatchOf(req, KEYS_ETAG_PREFIX), revoke);
         return reply.header('etag', keysEtag(version)).send(keyView(key, key));
       } catch (err) {
         return appErrorReply(reply, err, 'keys');
