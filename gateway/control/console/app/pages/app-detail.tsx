@@ -49,7 +49,9 @@ export function AppDetail(props: { id: string }) {
     }
   };
   const rotate = async () => {
-    if (!confirm('Rotate the secret? The old one keeps working for the overlap window.')) return;
+    const ask =
+      'Rotate the secret? The old one keeps working for the overlap window; then what it holds open is closed.';
+    if (!confirm(ask)) return;
     try {
       const r = await send<{ app: App; secret: string }>('POST', `${path}/secret`);
       setSecret(r.data.secret);
