@@ -119,8 +119,8 @@ export const ERROR_CLASSES = [
   'internal',
   'quota_exceeded',
   'injection_blocked',
-  // The client left after its request went to the service whole, before the answer reached it: billable.
-  'client_closed_forwarded',
+  // The client left late: once the service had its whole request, or had begun its answer. Billable.
+  'client_closed_late',
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

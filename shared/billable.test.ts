@@ -12,7 +12,7 @@ test('only requests the service answered without a server error are billable', (
 });
 
 test('a request the service had whole is billable though its client left, unless the service had begun a 5xx', () => {
-  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 0, status: 499 }), true);
-  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 200, status: 499 }), true);
-  assert.equal(isBillable({ errorClass: 'client_closed_forwarded', upstreamStatus: 502, status: 499 }), false);
+  assert.equal(isBillable({ errorClass: 'client_closed_late', upstreamStatus: 0, status: 499 }), true);
+  assert.equal(isBillable({ errorClass: 'client_closed_late', upstreamStatus: 200, status: 499 }), true);
+  assert.equal(isBillable({ errorClass: 'client_closed_late', upstreamStatus: 502, status: 499 }), false);
 });

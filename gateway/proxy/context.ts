@@ -215,7 +215,8 @@ export class RequestContext implements BalanceRequest {
   errorClass(status: number): ErrorClass {
     if (this.errorCode !== undefined) return errors[this.errorCode].errorClass;
     if (status !== 499 && !this.clientLeftMidRequest) return 'none';
-    return this.forwarded && !this.clientLeftMidRequest ? 'client_closed_forwarded' : 'client_closed';
+    // The client left: late once the upstream had its whole request or had begun its answer (the service had it).
+    return this.forwarded || this.upstreamStatus !== 0 ? 'client_closed_late' : 'client_closed';
   }
 
   /**

@@ -159,10 +159,11 @@ test(
   },
 );
 
-// Regression: the upstream's early 200 was recorded as a clean, billable 200 although the client left mid-request.
+// Regression: the upstream's early 200 was recorded as a clean 200 although the client left mid-request. It is
+// billable all the same (client_closed_late): the service was answering.
 test(
   "a client that leaves halfway through its body after the upstream's " +
-    'status line went out keeps that 200, counted as aborted with client_closed',
+    'status line went out keeps that 200, counted as aborted with client_closed_late',
   async () => {
     const [abortedBefore, okBefore, eventsBefore] = [
       await aborted('early', '2xx'),
@@ -176,7 +177,7 @@ test(
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(
       events.map((e) => [e.service, e.status, e.upstreamStatus, e.errorClass]),
-      [['early', 200, 200, 'client_closed']],
+      [['early', 200, 200, 'client_closed_late']],
     );
     assert.equal(events[0].bytesIn, HALF_BODY_BYTES);
   },
@@ -184,7 +185,7 @@ test(
 
 test(
   'a client that sent its whole request and leaves before the answer is a 499 ' +
-    'client_closed_forwarded (billable: the upstream had it), not an aborted response',
+    'client_closed_late (billable: the upstream had it), not an aborted response',
   async () => {
     const [before, eventsBefore] = [await aborted('reader', '4xx'), (await readEvents(gw)).length];
     const socket = connect(gw.proxy.port, '127.0.0.1');
@@ -196,7 +197,7 @@ test(
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(
       events.map((e) => [e.service, e.status, e.errorClass]),
-      [['reader', 499, 'client_closed_forwarded']],
+      [['reader', 499, 'client_closed_late']],
     );
     assert.equal(await aborted('reader', '4xx'), before);
   },
@@ -206,7 +207,7 @@ test(
 // (docs/operations.md).
 test(
   'a client that half-closes after its whole request is a 499 ' +
-    'client_closed_forwarded: the upstream request is aborted and nothing is sent',
+    'client_closed_late: the upstream request is aborted and nothing is sent',
   async () => {
     const eventsBefore = (await readEvents(gw)).length;
     const socket = connect({ port: gw.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
@@ -225,7 +226,7 @@ test(
     const events = await newEvents(eventsBefore, 1);
     assert.deepEqual(
       events.map((e) => [e.service, e.status, e.errorClass]),
-      [['reader', 499, 'client_closed_forwarded']],
+      [['reader', 499, 'client_closed_late']],
     );
     socket.destroy();
   },

@@ -168,7 +168,7 @@ test('QPD: a client that hangs up once its whole request is forwarded uses the q
     assert.equal((await send(gw.url, '/a')).status, 429);
     assert.equal(up.seen.filter((r) => r.url === '/a').length, 1);
     const classes = (await eventsWhere(gw, (e) => e.status === 499)).map((e) => e.errorClass).sort();
-    assert.deepEqual(classes, ['client_closed', 'client_closed_forwarded']);
+    assert.deepEqual(classes, ['client_closed', 'client_closed_late']);
   });
 });
 
