@@ -100,6 +100,8 @@ export class RequestContext implements BalanceRequest {
   secretHash: string | undefined = undefined;
   /** When the credential that let this request in stops working (epoch ms), as of the identity it last saw. */
   credentialUntilMs = Infinity;
+  /** The route's authorisation this request passed (stages/authorise), checked again when its app's rights change. */
+  authorisation: ((ctx: RequestContext) => string | undefined) | undefined = undefined;
   /** Matched prefix of a prefix route (for strip_prefix). */
   matchedPrefix = '';
   /** Path (with query) sent upstream. */
@@ -195,14 +197,19 @@ export class RequestContext implements BalanceRequest {
 
   /**
    * What no longer holds of what let this long-lived request (a WebSocket, a stream) in: its app, disabled or
-   * deleted (looked up when `appsChanged`: the identity changes without a reload), or the secret its API key
-   * matched, rotated out (at once, or once its overlap is over). A token is checked once, as it was presented.
-   * What such a request has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
+   * deleted (looked up when `appsChanged`: the identity changes without a reload); its app's rights, narrowed so
+   * that the route's authorisation (roles, allowed addresses) refuses it now; or the secret its API key matched,
+   * rotated out (at once, or once its overlap is over). A token is checked once, as it was presented. What such a
+   * request has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
    */
-  withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'credential' | undefined {
+  withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'forbidden' | 'credential' | undefined {
     if (appsChanged && this.app !== undefined) {
       const app = this.snapshot.runtime.identity.apps.get(this.app.id);
       if (app?.status !== 'enabled') return 'app';
+      if (app !== this.app) {
+        this.app = app;
+        if (this.authorisation?.(this) !== undefined) return 'forbidden';
+      }
       if (this.secretHash !== undefined) this.credentialUntilMs = secretExpiry(app, this.secretHash) ?? 0;
     }
     return nowMs >= this.credentialUntilMs ? 'credential' : undefined;

@@ -4,8 +4,9 @@
  * streams do: its traffic lands in the hour it flowed, and the request is still one, counted by its final event. One
  * whose app has been disabled or deleted since it was let in is ended (403 GW_ERR_APP_DISABLED, PERMISSION_DENIED
  * for a gRPC call, or cut when its answer had begun), as that app's WebSocket connections are closed: the identity
- * changes without a reload, and a tenant cut off is cut off from its streams too. So is one let in by an API key
- * whose secret has been rotated out since (401 GW_ERR_API_KEY_INVALID, UNAUTHENTICATED).
+ * changes without a reload, and a tenant cut off is cut off from its streams too. So is one its app's narrowed
+ * rights (roles, allowed addresses) would refuse now (403 GW_ERR_FORBIDDEN, PERMISSION_DENIED), and one let in by an
+ * API key whose secret has been rotated out since (401 GW_ERR_API_KEY_INVALID, UNAUTHENTICATED).
  *
  * Every request joins the set while it is open, a field of its own keeping its place (an array slot and two writes a
  * request); one timer looks them over each second while any is open. Its cost: ~10 ns a request in a loop of adds
@@ -22,16 +23,21 @@ import { interimIfDue } from './access-event.ts';
 /** How often open requests are looked over: an interim event comes this late at most, an app's end this late. */
 const SWEEP_MS = 1000;
 
-/** What a request's exchange is aborted with once its app is disabled (stages/proxy/exchange.ts answers it). */
-export const APP_DISABLED = 'TOLLGATE_APP_DISABLED';
-/** ... once the secret its API key matched is rotated out. */
-export const CREDENTIAL_WITHDRAWN = 'TOLLGATE_CREDENTIAL_WITHDRAWN';
+/**
+ * What a request's exchange is aborted with once what let it in no longer holds (RequestContext.withdrawn), and the
+ * answer it gets when none had begun (stages/proxy/exchange.ts; a gRPC call gets the status the code maps to).
+ */
+const WITHDRAWN = {
+  app: { code: 'TOLLGATE_APP_DISABLED', reply: 'GW_ERR_APP_DISABLED', why: 'the app was disabled' },
+  forbidden: { code: 'TOLLGATE_FORBIDDEN_NOW', reply: 'GW_ERR_FORBIDDEN', why: "the app's rights no longer cover it" },
+  credential: {
+    code: 'TOLLGATE_CREDENTIAL_WITHDRAWN',
+    reply: 'GW_ERR_API_KEY_INVALID',
+    why: 'the key was rotated out',
+  },
+} as const satisfies Record<string, { code: string; reply: ErrorCode; why: string }>;
 
-/** The answer to a request ended for either (one not begun yet; a gRPC call gets the status these map to). */
-export const WITHDRAWN_REPLIES = new Map<string, ErrorCode>([
-  [APP_DISABLED, 'GW_ERR_APP_DISABLED'],
-  [CREDENTIAL_WITHDRAWN, 'GW_ERR_API_KEY_INVALID'],
-]);
+export const WITHDRAWN_REPLIES = new Map<string, ErrorCode>(Object.values(WITHDRAWN).map((w) => [w.code, w.reply]));
 
 export class OpenRequests {
   readonly #open = new LiveSet<RequestContext>('openIndex');
@@ -73,9 +79,8 @@ export class OpenRequests {
     const nowMs = Date.now();
     for (const ctx of this.#open) {
       const withdrawn = ctx.withdrawn(appsChanged, nowMs);
-      if (withdrawn === 'app') ctx.exchange?.abort(new GatewayError(APP_DISABLED, 'the app was disabled'));
-      else if (withdrawn === 'credential')
-        ctx.exchange?.abort(new GatewayError(CREDENTIAL_WITHDRAWN, 'the API key was rotated out'));
+      if (withdrawn !== undefined)
+        ctx.exchange?.abort(new GatewayError(WITHDRAWN[withdrawn].code, WITHDRAWN[withdrawn].why));
       else if (events !== undefined && ctx.recorded) interimIfDue(ctx, events, now);
     }
   };

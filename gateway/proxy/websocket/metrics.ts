@@ -10,6 +10,7 @@ export const CLOSE_REASONS = [
   'shutdown', // the gateway shut down
   'message_too_big', // a client's message over websocket.max_message_bytes
   'app_disabled', // the connection's app was disabled or deleted
+  'forbidden', // its app's roles or allowed addresses changed so that the route refuses it
   'credential_withdrawn', // the secret its API key matched was rotated out
   'client_certificate', // its listener's client-certificate checks changed (a new CRL or CA)
 ] as const;

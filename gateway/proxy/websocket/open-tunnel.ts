@@ -17,6 +17,9 @@ import { LiveSet } from '../net/live-set.ts';
 import { writeThenFree } from '../net/write-then-free.ts';
 import { checksChanged } from '../listeners/checks-changed.ts';
 
+/** The close reason of a connection whose app, rights or credential no longer let it through. */
+const WITHDRAWN_REASONS = { app: 'app_disabled', forbidden: 'forbidden', credential: 'credential_withdrawn' } as const;
+
 /** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
 export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };
 
@@ -238,16 +241,16 @@ export class OpenTunnel {
 
   /**
    * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
-   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted or the secret its
-   * API key matched is rotated out (RequestContext.withdrawn); an interim event once events.interim_ms has passed
+   * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted, its app's rights
+   * no longer cover it or the secret its API key matched is rotated out (RequestContext.withdrawn); an interim event
+   * once events.interim_ms has passed
    * since its last one. Each tunnel keeps the config it started with.
    */
   sweep(nowMs: number, appsChanged: boolean): void {
     if (this.#ended) return;
     const ctx = this.#ctx;
     const withdrawn = ctx.withdrawn(appsChanged, Date.now());
-    if (withdrawn !== undefined)
-      return void this.#end(CLOSE.policyViolation, withdrawn === 'app' ? 'app_disabled' : 'credential_withdrawn');
+    if (withdrawn !== undefined) return void this.#end(CLOSE.policyViolation, WITHDRAWN_REASONS[withdrawn]);
     if (checksChanged(this.#client)) return void this.#end(CLOSE.policyViolation, 'client_certificate');
     const ws = this.#route.service.config.websocket;
     const moved = ctx.bytesIn + ctx.bytesOut;

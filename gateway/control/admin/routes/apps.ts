@@ -162,7 +162,9 @@ export function appRoutes(app: FastifyInstance, identity: IdentityManager): void
     '/apps/:id',
     {
       schema: {
-        summary: "Replaces an app's fields (secrets are kept); takes effect on every node within a second.",
+        summary:
+          "Replaces an app's fields (secrets are kept); takes effect on every node within a second, on what it has " +
+          'open too.',
         tags: ['apps'],
         params: IdParam,
         headers: AppsIfMatchHeaders,

@@ -1,4 +1,5 @@
 import type { RouteStage } from '../../pipeline.ts';
+import type { CompiledRoute } from '../../snapshot.ts';
 import type { RequestContext } from '../../context.ts';
 import { accessMetrics } from '../ip-acl/metrics.ts';
 import { appIpMatcher } from './app-ips.ts';
@@ -21,51 +22,57 @@ export const authorise: RouteStage = {
   name: 'authorise',
   scope: 'route',
   init: (route) => {
+    const check = authorisation(route);
+    if (check === undefined) return undefined;
     const svc = route.service.config;
-    const rbac = svc.rbac?.enabled ? svc.rbac : undefined;
-    const authenticated = svc.auth !== undefined && svc.auth.type !== 'none';
-    if (!rbac && !authenticated) return undefined;
-    const runtime = route.runtime;
-    const m = accessMetrics(runtime);
-    const appDenied = m.ipDenied.labels(svc.name, 'app');
-    if (!rbac) {
-      return (ctx) => {
-        const app = ctx.app;
-        if (app !== undefined && app.allowedIps.length > 0 && !appIpMatcher(runtime, app).contains(ctx.clientIp)) {
-          appDenied.inc();
-          return ctx.reply('GW_ERR_IP_DENIED');
-        }
-      };
-    }
-    const foldCase = rbac.case_insensitive_paths;
-    const grants = new RouteGrants(rbac, route.name, foldCase);
-    routeGrants.set(route, grants);
-    const anonymous = anonymousMatcher(svc.auth?.anonymous_paths ?? []);
-    const unauthenticated = m.rbacDenied.labels(svc.name, route.name, 'unauthenticated');
-    const noGrant = m.rbacDenied.labels(svc.name, route.name, 'no_grant');
+    const m = accessMetrics(route.runtime);
+    const counters = {
+      ip: m.ipDenied.labels(svc.name, 'app'),
+      unauthenticated: m.rbacDenied.labels(svc.name, route.name, 'unauthenticated'),
+      grant: m.rbacDenied.labels(svc.name, route.name, 'no_grant'),
+    };
     return (ctx) => {
-      const path = ctx.path;
-      const app = ctx.app;
-      if (ctx.appId === '') {
-        if (anonymous?.(path)) return;
-        unauthenticated.inc();
-        return ctx.reply('GW_ERR_UNAUTHORIZED');
-      }
-      if (app !== undefined && app.allowedIps.length > 0 && !appIpMatcher(runtime, app).contains(ctx.clientIp)) {
-        appDenied.inc();
-        return ctx.reply('GW_ERR_IP_DENIED');
-      }
-      // An app known only by a token claim (no registered record) holds no roles.
-      const roles = app === undefined ? NO_ROLES : app.roles;
-      const method = ctx.req.method ?? 'GET';
-      const ok = foldCase ? foldedAllows(ctx, grants, roles, method) : grants.allows(roles, method, path);
-      if (!ok) {
-        noGrant.inc();
-        return ctx.reply('GW_ERR_FORBIDDEN');
-      }
+      const refused = check(ctx);
+      // Kept on the request: one that stays open is held to its app's rights as they change (RequestContext.withdrawn).
+      if (refused === undefined) return void (ctx.authorisation = check);
+      counters[refused].inc();
+      return ctx.reply(REFUSALS[refused]);
     };
   },
 };
+
+export type Refusal = 'ip' | 'unauthenticated' | 'grant';
+export const REFUSALS = {
+  ip: 'GW_ERR_IP_DENIED',
+  unauthenticated: 'GW_ERR_UNAUTHORIZED',
+  grant: 'GW_ERR_FORBIDDEN',
+} as const;
+
+/** What of the route's authorisation a request fails, if anything (no side effects), or undefined when it has none. */
+function authorisation(route: CompiledRoute): ((ctx: RequestContext) => Refusal | undefined) | undefined {
+  const svc = route.service.config;
+  const rbac = svc.rbac?.enabled ? svc.rbac : undefined;
+  const authenticated = svc.auth !== undefined && svc.auth.type !== 'none';
+  if (!rbac && !authenticated) return undefined;
+  const runtime = route.runtime;
+  const ipDenied = (ctx: RequestContext) =>
+    ctx.app !== undefined && ctx.app.allowedIps.length > 0 && !appIpMatcher(runtime, ctx.app).contains(ctx.clientIp);
+  if (!rbac) return (ctx) => (ipDenied(ctx) ? 'ip' : undefined);
+  const foldCase = rbac.case_insensitive_paths;
+  const grants = new RouteGrants(rbac, route.name, foldCase);
+  routeGrants.set(route, grants);
+  const anonymous = anonymousMatcher(svc.auth?.anonymous_paths ?? []);
+  return (ctx) => {
+    const path = ctx.path;
+    if (ctx.appId === '') return anonymous?.(path) ? undefined : 'unauthenticated';
+    if (ipDenied(ctx)) return 'ip';
+    // An app known only by a token claim (no registered record) holds no roles.
+    const roles = ctx.app === undefined ? NO_ROLES : ctx.app.roles;
+    const method = ctx.req.method ?? 'GET';
+    const ok = foldCase ? foldedAllows(ctx, grants, roles, method) : grants.allows(roles, method, path);
+    return ok ? undefined : 'grant';
+  };
+}
 
 /**
  * For upstreams that ignore case: `/ADMIN` must not reach the admin handler
