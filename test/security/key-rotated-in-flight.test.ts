@@ -2,31 +2,23 @@
 // that: a WebSocket connection closes with 1008, a long response is cut, a gRPC stream ends UNAUTHENTICATED, at once
 // without an overlap and once the overlap is over with one; what the new secret opened goes on.
 import assert from 'node:assert/strict';
-import { createServer, get, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { startEchoServer, type EchoServer } from '../../gateway/examples/grpc/server.ts';
 import { admin, createApp } from '../helpers/admin.ts';
+import { followFeed, openSocket, startFeedAndSocketUpstream } from '../helpers/held-open.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 
-let upstream: Server;
+let upstream: Awaited<ReturnType<typeof startFeedAndSocketUpstream>>;
 let echo: EchoServer;
 let gw: TestGateway;
 
 before(async () => {
-  // Server-sent events that never end on /feed, and WebSocket on /ws.
-  upstream = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write('data: first\n\n');
-  });
-  const wss = new WebSocketServer({ noServer: true });
-  upstream.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, () => undefined));
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstream = await startFeedAndSocketUpstream();
   echo = await startEchoServer();
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const url = upstream.url;
   gw = await startGateway({
     listeners: [{ name: 'internal', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] }],
     services: [
@@ -47,36 +39,18 @@ before(async () => {
 });
 after(async () => {
   await gw?.close();
-  upstream?.closeAllConnections();
   upstream?.close();
   await echo?.close();
 });
 
+const connect = (headers: Record<string, string>) => openSocket(`${gw.url.replace('http', 'ws')}/ws`, headers);
+const follow = (headers: Record<string, string>) => followFeed(`${gw.url}/feed`, headers);
 const key = (id: string, secret: string) => ({ 'x-api-key': `${id}.${secret}` });
 
 async function rotate(id: string, overlapS: number): Promise<string> {
   const r = await admin(gw, 'POST', `/apps/${id}/secret?overlap_s=${overlapS}`);
   assert.equal(r.status, 200);
   return r.json.secret;
-}
-
-/** An open WebSocket connection and the close code it ends with. */
-async function connect(headers: Record<string, string>) {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, { headers });
-  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  return { ws, closed };
-}
-
-/** A feed response once its first event came; `done` settles when it ends. */
-function follow(headers: Record<string, string>) {
-  return new Promise<{ res: IncomingMessage; done: Promise<unknown> }>((resolve, reject) => {
-    get(`${gw.url}/feed`, { headers }, (res) => {
-      const done = new Promise((settle) => res.once('close', settle));
-      res.once('data', () => resolve({ res, done }));
-      res.on('error', () => undefined);
-    }).once('error', reject);
-  });
 }
 
 test('a secret rotated out without overlap closes its WebSocket (1008); the new secret’s stays', async () => {

@@ -2,27 +2,19 @@
 // the route would now refuse is ended as a disabled app's is, a WebSocket with 1008 and a long response cut, within
 // the sweep; what its rights still cover, and other apps' connections, go on.
 import assert from 'node:assert/strict';
-import { createServer, get, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { admin, createApp } from '../helpers/admin.ts';
+import { followFeed, openSocket, startFeedAndSocketUpstream } from '../helpers/held-open.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
 
-let upstream: Server;
+let upstream: Awaited<ReturnType<typeof startFeedAndSocketUpstream>>;
 let gw: TestGateway;
 
 before(async () => {
-  // Server-sent events that never end on /feed, and WebSocket on /ws.
-  upstream = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write('data: first\n\n');
-  });
-  const wss = new WebSocketServer({ noServer: true });
-  upstream.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, () => undefined));
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startFeedAndSocketUpstream();
+  const url = upstream.url;
   gw = await startGateway({
     services: [
       {
@@ -40,28 +32,12 @@ before(async () => {
 });
 after(async () => {
   await gw?.close();
-  upstream?.closeAllConnections();
   upstream?.close();
 });
 
+const connect = (headers: Record<string, string>) => openSocket(`${gw.url.replace('http', 'ws')}/ws`, headers);
+const follow = (headers: Record<string, string>) => followFeed(`${gw.url}/feed`, headers);
 const key = (app: { id: string; secret: string }) => ({ 'x-api-key': `${app.id}.${app.secret}` });
-
-async function connect(headers: Record<string, string>) {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws`, { headers });
-  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  return { ws, closed };
-}
-
-function follow(headers: Record<string, string>) {
-  return new Promise<{ res: IncomingMessage; done: Promise<unknown> }>((resolve, reject) => {
-    get(`${gw.url}/feed`, { headers }, (res) => {
-      const done = new Promise((settle) => res.once('close', settle));
-      res.once('data', () => resolve({ res, done }));
-      res.on('error', () => undefined);
-    }).once('error', reject);
-  });
-}
 
 test('a role taken away closes the WebSocket it granted (1008 forbidden); a feed another grants goes on', async () => {
   const app = await createApp(gw, { roles: ['chat', 'news'] });
