@@ -186,6 +186,7 @@ test('JSON: every string literal, keys too, at any depth and each duplicate; num
   assert.equal(inspectJsonText('{"q":"<script>alert(1)</script>","q":"fine"}', rules), XSS);
   assert.equal(inspectJsonText('{"q":"\\u003cscript>alert(1)\\u003c/script>"}', rules), XSS, 'escapes decoded');
   assert.equal(inspectJsonText('{"say":"a \\"quoted\\" word","n":[1,2]}', rules), CLEAN);
+  assert.equal(inspectJsonText('{"cut":"<scr', rules), CLEAN, 'an unterminated string ends the scan');
 });
 
 test('sqli: false or xss: false turns that detector off', () => {

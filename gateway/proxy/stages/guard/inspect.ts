@@ -157,12 +157,13 @@ export function inspectJsonText(text: string, rules: InspectRules): Finding {
   while (at !== -1) {
     let end = at + 1;
     let escaped = false;
-    for (let c = text.charCodeAt(end); c !== 0x22; c = text.charCodeAt(++end)) {
+    for (let c = text.charCodeAt(end); c !== 0x22 && end < text.length; c = text.charCodeAt(++end)) {
       if (c === 0x5c) {
         escaped = true;
         end++;
       }
     }
+    if (end >= text.length) break; // unterminated: not JSON, which the caller checked
     const f = inspectValue(escaped ? JSON.parse(text.slice(at, end + 1)) : text.slice(at + 1, end), false, rules);
     if (f !== CLEAN) return f;
     at = text.indexOf('"', end + 1);
