@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { admin, createApp, tokenRequest } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
+import { send } from '../helpers/http-client.ts';
 import { call, startAuthRig, type AuthRig } from './auth-rig.ts';
 
 let rig: AuthRig;
@@ -111,6 +112,25 @@ test('an unknown app id costs the scrypt a wrong secret does: a flood of them fi
   // Refused at once, without the decoy, every one would be a 401 and none would find the checks taken.
   assert.ok(answers.some((r) => r.status === 503 && r.json.code === 'GW_ERR_AUTH_BUSY'));
   assert.ok(answers.every((r) => r.status === 503 || r.json.code === 'GW_ERR_API_KEY_INVALID'));
+});
+
+test('a flood of guessed keys from one address leaves the checks of another address free', async () => {
+  const { id, secret } = await createApp(rig.gw);
+  let busy: () => void;
+  const floodBusy = new Promise<void>((r) => (busy = r));
+  const flood = Array.from({ length: 48 }, (_, i) =>
+    send(rig.gw.url, '/x', { headers: { 'x-key': `${id}.${String(i).padStart(43, 'D')}` } }).then((r) => {
+      if (r.status === 503) busy();
+      return r;
+    }),
+  );
+  // Sent once the flood has found the checks taken (its first 503), while they run: were every slot the flood's,
+  // this key's first check would be a 503 too.
+  await floodBusy;
+  const other = await send(rig.gw.url, '/x', { headers: { 'x-key': `${id}.${secret}` }, localAddress: '127.0.0.2' });
+  assert.equal(other.status, 200);
+  const statuses = (await Promise.all(flood)).map((r) => r.status);
+  assert.ok(statuses.includes(503) && statuses.every((s) => s === 503 || s === 401), statuses.join());
 });
 
 test('while guessed keys fill the scrypt checks, a key not checked before gets 503 and a retry, not 401', async () => {

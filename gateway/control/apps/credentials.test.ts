@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CredentialCache, MAX_PENDING_VERIFICATIONS, type Verified } from './credentials.ts';
+import { CredentialCache, MAX_PENDING_PER_CLIENT, MAX_PENDING_VERIFICATIONS, type Verified } from './credentials.ts';
 import { generateSecret, hashSecret } from './secret.ts';
 import type { App, Identity } from './types.ts';
 
@@ -49,4 +49,29 @@ test('verifications beyond the concurrency cap are refused as busy, for unknown 
   cache.pending = MAX_PENDING_VERIFICATIONS;
   assert.equal(await cache.verify(identity, 'no-such-app', secret, 'k1', Date.now()), 'busy');
   assert.equal(await cache.verify(identity, 'a1', secret, 'k2', Date.now()), 'busy');
+});
+
+test('one client address holds at most MAX_PENDING_PER_CLIENT checks; another address is still checked', async () => {
+  const secret = generateSecret();
+  const identity = await identityWith(secret);
+  const cache = new CredentialCache(10);
+  const flood = Array.from({ length: MAX_PENDING_PER_CLIENT }, (_, i) =>
+    cache.verify(identity, 'a1', generateSecret(), `guess-${i}`, Date.now(), '10.0.0.1'),
+  );
+  assert.equal(await cache.verify(identity, 'a1', generateSecret(), 'one-more', Date.now(), '10.0.0.1'), 'busy');
+  const other = cache.verify(identity, 'a1', secret, 'right', Date.now(), '10.0.0.2');
+  assert.equal(((await other) as Verified).appId, 'a1');
+  assert.deepEqual(await Promise.all(flood), Array(MAX_PENDING_PER_CLIENT).fill(undefined));
+  assert.equal(cache.pending, 0);
+  assert.notEqual(await cache.verify(identity, 'a1', secret, 'later', Date.now(), '10.0.0.1'), 'busy', 'freed');
+});
+
+test('the same credentials checked at once share one verification and one slot', async () => {
+  const secret = generateSecret();
+  const identity = await identityWith(secret);
+  const cache = new CredentialCache(10);
+  const burst = Array.from({ length: 20 }, () => cache.verify(identity, 'a1', secret, 'same', Date.now(), '10.0.0.1'));
+  assert.equal(cache.pending, 1);
+  for (const r of await Promise.all(burst)) assert.equal((r as Verified).appId, 'a1');
+  assert.equal(cache.pending, 0);
 });

@@ -14,6 +14,11 @@ export interface Verified {
 
 /** Concurrent scrypt verifications per process; more are refused, so guessing cannot queue unbounded CPU work. */
 export const MAX_PENDING_VERIFICATIONS = 32;
+/**
+ * ... and per client address (an IPv6 /64), so one address flooding guessed keys holds a quarter of them at most
+ * and the others' first requests are still checked.
+ */
+export const MAX_PENDING_PER_CLIENT = 8;
 
 /**
  * What a credential not checked before gets while that many run (a flood of guessed keys): 503 GW_ERR_AUTH_BUSY and
@@ -38,6 +43,10 @@ function decoyHash(): Promise<string> {
 export class CredentialCache {
   readonly lru: Lru<string, Verified>;
   pending = 0;
+  /** Verifications running per client (its address key), for MAX_PENDING_PER_CLIENT; absent at 0. */
+  readonly #perClient = new Map<string, number>();
+  /** Verifications running per credentials (their cache key): the same ones at once share one scrypt and slot. */
+  readonly #running = new Map<string, Promise<Verified | undefined>>();
 
   constructor(max: number) {
     this.lru = new Lru(max);
@@ -71,30 +80,49 @@ export class CredentialCache {
     return e;
   }
 
-  /** scrypt against the app's live secrets; 'busy' when too many verifications are already running. */
-  async verify(
+  /**
+   * scrypt against the app's live secrets; 'busy' when too many verifications are already running, in all or for
+   * `client` (an address key, net/ip.ts clientKey; the token endpoint has none: it runs before X-Forwarded-For is
+   * read, where every client behind a load balancer would be one). The same credentials checked at once (a
+   * client's first burst) wait for one verification.
+   */
+  verify(
     identity: Identity,
     appId: string,
     secret: string,
     key: string,
     nowMs: number,
+    client?: string,
   ): Promise<Verified | undefined | 'busy'> {
-    const app = identity.apps.get(appId);
-    if (this.pending >= MAX_PENDING_VERIFICATIONS) return 'busy';
+    const running = this.#running.get(key);
+    if (running !== undefined) return running;
+    const mine = client === undefined ? 0 : (this.#perClient.get(client) ?? 0);
+    if (this.pending >= MAX_PENDING_VERIFICATIONS || mine >= MAX_PENDING_PER_CLIENT) return Promise.resolve('busy');
     this.pending++;
-    try {
-      if (app === undefined) {
-        // An unknown id costs the scrypt a wrong secret costs, so response times do not tell which app ids exist.
-        if (secret.length >= 16 && secret.length <= 128) await verifySecret(secret, await decoyHash());
-        return undefined;
-      }
-      const s = await matchSecret(app, secret, nowMs);
-      if (s === undefined) return undefined;
-      const verified = { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version };
-      this.lru.set(key, verified);
-      return verified;
-    } finally {
+    if (client !== undefined) this.#perClient.set(client, mine + 1);
+    const check = this.#check(identity, appId, secret, key, nowMs).finally(() => {
       this.pending--;
+      this.#running.delete(key);
+      if (client === undefined) return;
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left === 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, left);
+    });
+    this.#running.set(key, check);
+    return check;
+  }
+
+  async #check(identity: Identity, appId: string, secret: string, key: string, nowMs: number) {
+    const app = identity.apps.get(appId);
+    if (app === undefined) {
+      // An unknown id costs the scrypt a wrong secret costs, so response times do not tell which app ids exist.
+      if (secret.length >= 16 && secret.length <= 128) await verifySecret(secret, await decoyHash());
+      return undefined;
     }
+    const s = await matchSecret(app, secret, nowMs);
+    if (s === undefined) return undefined;
+    const verified: Verified = { appId, hash: s.hash, expiresAt: s.expiresAt ?? Infinity, version: identity.version };
+    this.lru.set(key, verified);
+    return verified;
   }
 }

@@ -8,6 +8,7 @@ import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken 
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
 import { appHeaderOf, type AuthConfig } from './schema.ts';
 import { mtlsHandler } from './mtls.ts';
+import { clientKey } from '../../net/ip.ts';
 
 /** Constant header objects: a rejection allocates nothing for them. */
 const BEARER_CHALLENGE = { 'www-authenticate': 'Bearer realm="tollgate"' };
@@ -115,7 +116,14 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
 function apiKeyHandler(c: Compiled, header: string) {
   const creds = c.state.credentials;
   const miss = async (ctx: RequestContext, appId: string, secret: string, key: string): Promise<void | false> => {
-    const found = await creds.verify(ctx.route!.runtime.identity, appId, secret, key, Date.now());
+    const found = await creds.verify(
+      ctx.route!.runtime.identity,
+      appId,
+      secret,
+      key,
+      Date.now(),
+      clientKey(ctx.clientIp, 64),
+    );
     if (found === 'busy') return reject(c, ctx, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
     if (found === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
     // The identity may have changed while scrypt ran (the secret rotated out, the app deleted): decide on it as it is.
