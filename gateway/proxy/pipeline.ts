@@ -47,9 +47,9 @@ export const stages: readonly Stage[] = [
   requestId, // 1. keep a valid X-Request-Id or make one; refuse a malformed request
   via, // 2. a request that has come round through this gateway max_passes times → 508
   https, // 3. the listener's redirect to https, or its Strict-Transport-Security
-  tokenEndpoint, // 4. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
-  routeMatch, // 5. host, path, method, headers → route, or 404
-  clientIp, // 6. the client address, from X-Forwarded-For only through trusted proxies
+  clientIp, // 4. the client address, from X-Forwarded-For only through trusted proxies
+  tokenEndpoint, // 5. POST /oauth/token and GET /.well-known/jwks.json belong to the gateway
+  routeMatch, // 6. host, path, method, headers → route, or 404
   cors, // 7. answer preflights before anything asks for credentials (a gRPC-Web call's too)
   grpc, // 8. a gRPC-only route refuses other requests; a call's grpc-timeout starts its deadline
   ipAcl, // 9. service and app IP allow / deny lists → 403

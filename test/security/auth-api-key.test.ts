@@ -114,24 +114,42 @@ test('an unknown app id costs the scrypt a wrong secret does: a flood of them fi
   assert.ok(answers.every((r) => r.status === 503 || r.json.code === 'GW_ERR_API_KEY_INVALID'));
 });
 
-test('a flood of guessed keys from one address leaves the checks of another address free', async () => {
-  const { id, secret } = await createApp(rig.gw);
-  let busy: () => void;
-  const floodBusy = new Promise<void>((r) => (busy = r));
-  const flood = Array.from({ length: 48 }, (_, i) =>
-    send(rig.gw.url, '/x', { headers: { 'x-key': `${id}.${String(i).padStart(43, 'D')}` } }).then((r) => {
-      if (r.status === 503) busy();
-      return r;
-    }),
-  );
-  // Sent once the flood has found the checks taken (its first 503), while they run: were every slot the flood's,
-  // this key's first check would be a 503 too.
-  await floodBusy;
-  const other = await send(rig.gw.url, '/x', { headers: { 'x-key': `${id}.${secret}` }, localAddress: '127.0.0.2' });
-  assert.equal(other.status, 200);
-  const statuses = (await Promise.all(flood)).map((r) => r.status);
-  assert.ok(statuses.includes(503) && statuses.every((s) => s === 503 || s === 401), statuses.join());
-});
+/** An API-key request, or a token request, for app `id` with `secret`, from `localAddress`. */
+const checked = (kind: 'key' | 'token', id: string, secret: string, localAddress = '127.0.0.1') =>
+  kind === 'key'
+    ? send(rig.gw.url, '/x', { headers: { 'x-key': `${id}.${secret}` }, localAddress })
+    : send(rig.gw.url, '/oauth/token', {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+        localAddress,
+      });
+
+for (const kind of ['key', 'token'] as const) {
+  test(`a flood of guessed credentials from one address leaves another address room (${kind})`, async () => {
+    const { id, secret } = await createApp(rig.gw);
+    let busy: () => void;
+    const floodBusy = new Promise<void>((r) => (busy = r));
+    const flood = Array.from({ length: 48 }, (_, i) =>
+      checked(kind, id, String(i).padStart(43, 'D')).then((r) => {
+        if (r.status === 503) busy();
+        return r;
+      }),
+    );
+    // Sent once the flood has found the checks taken (its first 503), while they run: were every slot the
+    // flood's, this credential's first check would be a 503 too.
+    await floodBusy;
+    assert.equal((await checked(kind, id, secret, '127.0.0.2')).status, 200);
+    const statuses = (await Promise.all(flood)).map((r) => r.status);
+    assert.ok(
+      statuses.every((s) => s === 503 || s === 401),
+      statuses.join(),
+    );
+  });
+}
 
 test('while guessed keys fill the scrypt checks, a key not checked before gets 503 and a retry, not 401', async () => {
   const { id, secret } = await createApp(rig.gw);

@@ -82,9 +82,8 @@ export class CredentialCache {
 
   /**
    * scrypt against the app's live secrets; 'busy' when too many verifications are already running, in all or for
-   * `client` (an address key, net/ip.ts clientKey; the token endpoint has none: it runs before X-Forwarded-For is
-   * read, where every client behind a load balancer would be one). The same credentials checked at once (a
-   * client's first burst) wait for one verification.
+   * `client` (an address key, net/ip.ts clientKey). The same credentials checked at once (a client's first burst)
+   * wait for one verification.
    */
   verify(
     identity: Identity,

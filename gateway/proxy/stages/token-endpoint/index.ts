@@ -8,6 +8,7 @@ import type { Runtime } from '../../runtime.ts';
 import { issueToken } from './issue.ts';
 import { wholeBodyDeadline } from '../body-deadline.ts';
 import type { TokensConfig } from './schema.ts';
+import { clientKey } from '../../net/ip.ts';
 
 const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="tollgate"' };
 const CLOSE = { connection: 'close' };
@@ -133,7 +134,8 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
   const key = CredentialCache.key(creds.id, creds.secret);
   let identity: Identity = runtime.identity;
   if (state.credentials.hit(identity, key, Date.now()) === undefined) {
-    const found = await state.credentials.verify(identity, creds.id, creds.secret, key, Date.now());
+    const client = clientKey(ctx.clientIp, 64);
+    const found = await state.credentials.verify(identity, creds.id, creds.secret, key, Date.now(), client);
     if (found === 'busy') {
       fail(ctx, state, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
       return;
