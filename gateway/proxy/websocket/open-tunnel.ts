@@ -243,8 +243,7 @@ export class OpenTunnel {
    * The sweep's look at an open tunnel (every SWEEP_MS, one timer for all of them): closed when nothing moved
    * either way for idle_timeout_ms or past max_lifetime_ms, or once its app is disabled or deleted, its app's rights
    * no longer cover it or the secret its API key matched is rotated out (RequestContext.withdrawn); an interim event
-   * once events.interim_ms has passed
-   * since its last one. Each tunnel keeps the config it started with.
+   * once events.interim_ms has passed since its last one. Each tunnel keeps the config it started with.
    */
   sweep(nowMs: number, appsChanged: boolean): void {
     if (this.#ended) return;

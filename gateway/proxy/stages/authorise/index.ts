@@ -41,8 +41,8 @@ export const authorise: RouteStage = {
   },
 };
 
-export type Refusal = 'ip' | 'unauthenticated' | 'grant';
-export const REFUSALS = {
+type Refusal = 'ip' | 'unauthenticated' | 'grant';
+const REFUSALS = {
   ip: 'GW_ERR_IP_DENIED',
   unauthenticated: 'GW_ERR_UNAUTHORIZED',
   grant: 'GW_ERR_FORBIDDEN',
