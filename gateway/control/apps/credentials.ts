@@ -83,14 +83,14 @@ export class CredentialCache {
   /**
    * scrypt against the app's live secrets; 'busy' when too many verifications are already running, in all or for
    * `client` (an address key, net/ip.ts clientKey). The same credentials checked at once (a client's first burst)
-   * wait for one verification.
+   * wait for one verification. What it finds holds as of the identity once scrypt is done (`identity()` then: a
+   * secret rotated out or an app deleted meanwhile is no match), as `hit` would answer.
    */
   verify(
-    identity: Identity,
+    identity: () => Identity,
     appId: string,
     secret: string,
     key: string,
-    nowMs: number,
     client?: string,
   ): Promise<Verified | undefined | 'busy'> {
     const running = this.#running.get(key);
@@ -99,14 +99,17 @@ export class CredentialCache {
     if (this.pending >= MAX_PENDING_VERIFICATIONS || mine >= MAX_PENDING_PER_CLIENT) return Promise.resolve('busy');
     this.pending++;
     if (client !== undefined) this.#perClient.set(client, mine + 1);
-    const check = this.#check(identity, appId, secret, key, nowMs).finally(() => {
-      this.pending--;
-      this.#running.delete(key);
-      if (client === undefined) return;
-      const left = (this.#perClient.get(client) ?? 1) - 1;
-      if (left === 0) this.#perClient.delete(client);
-      else this.#perClient.set(client, left);
-    });
+    const checked = this.#check(identity(), appId, secret, key, Date.now());
+    const check = checked
+      .then((v) => v && this.hit(identity(), key, Date.now()))
+      .finally(() => {
+        this.pending--;
+        this.#running.delete(key);
+        if (client === undefined) return;
+        const left = (this.#perClient.get(client) ?? 1) - 1;
+        if (left === 0) this.#perClient.delete(client);
+        else this.#perClient.set(client, left);
+      });
     this.#running.set(key, check);
     return check;
   }

@@ -116,19 +116,10 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
 function apiKeyHandler(c: Compiled, header: string) {
   const creds = c.state.credentials;
   const miss = async (ctx: RequestContext, appId: string, secret: string, key: string): Promise<void | false> => {
-    const found = await creds.verify(
-      ctx.route!.runtime.identity,
-      appId,
-      secret,
-      key,
-      Date.now(),
-      clientKey(ctx.clientIp, 64),
-    );
+    const runtime = ctx.route!.runtime;
+    const found = await creds.verify(() => runtime.identity, appId, secret, key, clientKey(ctx.clientIp, 64));
     if (found === 'busy') return reject(c, ctx, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
-    if (found === undefined) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
-    // The identity may have changed while scrypt ran (the secret rotated out, the app deleted): decide on it as it is.
-    const current = creds.hit(ctx.route!.runtime.identity, key, Date.now());
-    return current === undefined ? reject(c, ctx, 'GW_ERR_API_KEY_INVALID') : enabled(ctx, current);
+    return found === undefined ? reject(c, ctx, 'GW_ERR_API_KEY_INVALID') : enabled(ctx, found);
   };
   /** Credentials that hold as of the identity now (CredentialCache.hit): their app, if enabled, is let in. */
   const enabled = (ctx: RequestContext, verified: Verified): StageResult => {

@@ -135,17 +135,17 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
   let identity: Identity = runtime.identity;
   if (state.credentials.hit(identity, key, Date.now()) === undefined) {
     const client = clientKey(ctx.clientIp, 64);
-    const found = await state.credentials.verify(identity, creds.id, creds.secret, key, Date.now(), client);
+    const found = await state.credentials.verify(() => runtime.identity, creds.id, creds.secret, key, client);
     if (found === 'busy') {
       fail(ctx, state, 'GW_ERR_AUTH_BUSY', RETRY_SOON);
       return;
     }
-    identity = runtime.identity;
-    // Decided on the identity as it is now: it may have changed while scrypt ran (the secret rotated out).
-    if (found === undefined || state.credentials.hit(identity, key, Date.now()) === undefined) {
+    if (found === undefined) {
       fail(ctx, state, 'GW_ERR_CLIENT_AUTH_FAILED', BASIC_CHALLENGE);
       return;
     }
+    // Decided on the identity as it is now: it may have changed while scrypt ran.
+    identity = runtime.identity;
   }
   const app = identity.apps.get(creds.id);
   if (!app) {
