@@ -245,10 +245,10 @@ export class OpenTunnel {
    * no longer cover it or the secret its API key matched is rotated out (RequestContext.withdrawn); an interim event
    * once events.interim_ms has passed since its last one. Each tunnel keeps the config it started with.
    */
-  sweep(nowMs: number, appsChanged: boolean): void {
+  sweep(nowMs: number, epochMs: number, appsChanged: boolean): void {
     if (this.#ended) return;
     const ctx = this.#ctx;
-    const withdrawn = ctx.withdrawn(appsChanged, Date.now());
+    const withdrawn = ctx.withdrawn(appsChanged, epochMs);
     if (withdrawn !== undefined) return void this.#end(CLOSE.policyViolation, WITHDRAWN_REASONS[withdrawn]);
     if (checksChanged(this.#client)) return void this.#end(CLOSE.policyViolation, 'client_certificate');
     const ws = this.#route.service.config.websocket;
@@ -301,7 +301,8 @@ function openTunnels(runtime: Runtime): LiveSet<OpenTunnel> {
       const now = performance.now();
       const appsChanged = runtime.identity.version !== identityVersion;
       identityVersion = runtime.identity.version;
-      for (const tunnel of open) tunnel.sweep(now, appsChanged);
+      const epochMs = Date.now();
+      for (const tunnel of open) tunnel.sweep(now, epochMs, appsChanged);
     }, SWEEP_MS);
     sweeper.unref();
     runtime.closers.push(() => clearInterval(sweeper));
