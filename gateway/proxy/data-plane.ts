@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { grpcStatusLabel } from './grpc/status.ts';
-import { createRequire } from 'node:module';
 import { sameData } from '../control/config/same-data.ts';
 import { ServerResponse as NodeServerResponse } from '../../shared/http.ts';
 import type { Socket } from 'node:net';
 import { errors, type ErrorCode } from '../errors.ts';
 import type { EventSink } from './events/sink.ts';
 import { RequestEvents, type ResponseWithContext } from './events/request-events.ts';
-import { http1ResponseClass, responseClass } from './events/group-commit.ts';
+import { http1ResponseClass } from './events/group-commit.ts';
+import { http2ResponseClass } from './listeners/http2.ts';
 import { OpenRequests } from './events/open-requests.ts';
 import type { Config } from '../control/config/schema.ts';
 import { RequestContext } from './context.ts';
@@ -97,7 +97,7 @@ export class DataPlane {
     metrics.inflightSource.count = () => this.inflight;
     this.listeners = new ProxyListeners(
       initial,
-      { http1: this.Response, http2: () => (this.Response2 ??= this.http2ResponseClass()) },
+      { http1: this.Response, http2: () => (this.Response2 ??= http2ResponseClass(this.events?.commitThenEnd)) },
       { handle: this.handle, rejected: (code, socket) => this.countRejected(code, socket) },
       metrics,
       log,
@@ -117,11 +117,6 @@ export class DataPlane {
 
   get current(): Snapshot {
     return this.snapshot!;
-  }
-
-  private http2ResponseClass(): typeof Http2ServerResponse {
-    const { Http2ServerResponse } = createRequire(import.meta.url)('node:http2') as typeof import('node:http2');
-    return responseClass(Http2ServerResponse, this.events?.commitThenEnd);
   }
 
   /** Starts every proxy listener; resolves with proxy.listen's address (`addresses` has each listener's). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect as h2connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { readEvents } from '../helpers/events.ts';
@@ -30,6 +31,7 @@ before(async () => {
     req.once('data', () => req.socket.destroy());
   });
   gw = await startGateway({
+    listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
       {
         ...service('dies', [dies.url], [{ paths: ['/dies'] }]),
@@ -243,3 +245,34 @@ test('an upstream that resets mid-upload is a 502 whose bytes in are the body by
     [['dies', 502, HALF_BODY_BYTES]],
   );
 });
+
+// Regression: Node's HTTP/2 request is `complete` once its stream closed, however it closed, so a client that reset its
+// stream halfway through its body was a whole request: error class `none` after an early 200, and both cases had the
+// declared Content-Length as their bytes in.
+for (const [path, status, errorClass] of [
+  ['/early', 200, 'client_closed_late'],
+  ['/reader', 499, 'client_closed'],
+] as const) {
+  const name = `an HTTP/2 client that resets its stream halfway through its body (${path})`;
+  test(`${name} is a ${status}: ${errorClass}`, async () => {
+    const [svc, statusClass] = [path.slice(1), `${Math.floor(status / 100)}xx`];
+    const [abortedBefore, eventsBefore] = [await aborted(svc, statusClass), (await readEvents(gw)).length];
+    const seen = (path === '/early' ? early : reader).seen.length;
+    const session = h2connect(`http://127.0.0.1:${gw.port('h2c')}`);
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-length': '100' });
+    req.on('error', () => undefined);
+    let received = '';
+    req.on('data', (c: Buffer) => (received += c.toString()));
+    req.write(HALF_BODY);
+    const working = () => (path === '/early' ? received.includes('partial') : reader.seen.length > seen);
+    assert.ok(await eventually(working, 3000), `the gateway never got to work on ${path}`);
+    req.close(8); // RST_STREAM CANCEL, no END_STREAM
+    const events = await newEvents(eventsBefore, 1);
+    session.close();
+    assert.deepEqual(
+      events.map((e) => [e.service, e.status, e.errorClass, e.bytesIn]),
+      [[svc, status, errorClass, HALF_BODY_BYTES]],
+    );
+    assert.equal(await aborted(svc, statusClass), abortedBefore + 1, 'counted as an aborted response');
+  });
+}

@@ -4,6 +4,7 @@ import type { Config } from '../../control/config/schema.ts';
 import type { Refusal } from './metrics.ts';
 import type { ListenerConfig } from './schema.ts';
 import { pingSession, sessionInternal } from '../net/h2-session.ts';
+import { type BeforeEnd, responseClass } from '../events/group-commit.ts';
 
 /** Loaded on first use: a gateway without an HTTP/2 listener does not carry node:http2 (and node:tls) in memory. */
 const load = () => createRequire(import.meta.url)('node:http2') as typeof Http2;
@@ -22,20 +23,58 @@ export interface Http2Hooks {
  * every stage reads the host the same way whatever the protocol.
  */
 export function countingHttp2Request(h2: typeof Http2) {
-  return class CountingHttp2Request extends h2.Http2ServerRequest {
+  class CountingHttp2Request extends h2.Http2ServerRequest {
     bodyBytes = 0;
+    /** The stream was reset (or its connection lost) before the client's END_STREAM came. */
+    cutShort = false;
 
     constructor(...args: ConstructorParameters<typeof Http2.Http2ServerRequest>) {
       super(...args);
       const headers = this.headers;
       if (headers.host === undefined && headers[':authority'] !== undefined) headers.host = headers[':authority'];
+      this.on('aborted', noteCutShort);
     }
 
     override push(chunk: unknown, encoding?: BufferEncoding): boolean {
       if (chunk !== null) this.bodyBytes += (chunk as Buffer).length;
       return super.push(chunk, encoding);
     }
-  };
+  }
+  // `complete` says what it says of an HTTP/1.1 request: the client sent its whole request. Node's is true once the
+  // stream closed, however it closed (a reset ends its readable side too), so a client that reset its stream
+  // halfway through its body was recorded as a whole request: error class `none`, bytes in the Content-Length.
+  Object.defineProperty(CountingHttp2Request.prototype, 'complete', {
+    get(this: CountingHttp2Request): boolean {
+      return !this.cutShort && readableEnded(this.stream);
+    },
+  });
+  return CountingHttp2Request;
+}
+
+/**
+ * Node emits `aborted` on a stream reset while its response was unfinished, before it ends the stream's readable
+ * side: whether the client's END_STREAM came is read then. (`this` of an event listener is the emitter.)
+ */
+function noteCutShort(this: Http2.Http2ServerRequest & { cutShort: boolean }): void {
+  this.cutShort = !readableEnded(this.stream);
+}
+
+/** END_STREAM came: the readable side ended, whether or not what came before it was read. */
+const readableEnded = (stream: Http2.ServerHttp2Stream): boolean =>
+  (stream as unknown as { _readableState: { ended: boolean } })._readableState.ended;
+
+/**
+ * The proxy listener's HTTP/2 response class (responseClass). `writableFinished` says what it says of an HTTP/1.1
+ * response, that the client has the whole answer: Node's is also true of a stream its client reset before that.
+ */
+export function http2ResponseClass(beforeEnd?: BeforeEnd): typeof Http2.Http2ServerResponse {
+  const Response = responseClass(load().Http2ServerResponse, beforeEnd);
+  Object.defineProperty(Response.prototype, 'writableFinished', {
+    get(this: Http2.Http2ServerResponse): boolean {
+      return !this.req.aborted && this.stream.writableFinished;
+    },
+  });
+  return Response;
 }
 
 /**
