@@ -224,7 +224,8 @@ test(
           .status,
         200,
       );
-      const bodies = (result: string) => metric(gw, 'tollgate_guard_bodies_total', `service="api",result="${result}"`);
+      const bodies = (result: string) =>
+        metric(gw, 'tollgate_guard_bodies_total', `service="api",type="json",result="${result}"`);
       assert.equal(await bodies('inspected'), 7);
       assert.equal(await bodies('too_large'), 2);
       assert.equal(await bodies('invalid_json'), 1);

@@ -36,10 +36,14 @@ export function isJsonText(text: string): boolean {
   }
 }
 
-/** Whether the request says it carries JSON (application/json, application/*+json). */
-export function isJson(ctx: RequestContext): boolean {
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+
+/** What the request says its body is, of the bodies the guard reads: JSON (application/json, application/*+json), an
+ * HTML form (application/x-www-form-urlencoded), or neither. */
+export function bodyType(ctx: RequestContext): 'json' | 'form' | undefined {
   const ct = ctx.headers['content-type'];
-  return ct !== undefined && JSON_TYPE.test(ct);
+  if (ct === undefined) return undefined;
+  return JSON_TYPE.test(ct) ? 'json' : FORM_TYPE.test(ct) ? 'form' : undefined;
 }
 
 /**

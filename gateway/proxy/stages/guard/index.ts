@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
-import { bodyText, isJson, isJsonText, readBody } from './body.ts';
+import { bodyText, bodyType, isJsonText, readBody } from './body.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -52,13 +52,14 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     [SQLI]: metrics.detections.labels(service, 'sqli', action),
     2: metrics.detections.labels(service, 'xss', action),
   };
-  const bodies = {
-    inspected: metrics.bodies.labels(service, 'inspected'),
-    tooLarge: metrics.bodies.labels(service, 'too_large'),
-    invalid: metrics.bodies.labels(service, 'invalid_json'),
-  };
+  const bodyCounters = (type: 'json' | 'form') => ({
+    inspected: metrics.bodies.labels(service, type, 'inspected'),
+    tooLarge: metrics.bodies.labels(service, type, 'too_large'),
+    invalid: metrics.bodies.labels(service, type, 'invalid_json'),
+  });
+  const counters = { json: bodyCounters('json'), form: bodyCounters('form') };
   const rules = compileRules(conf);
-  const { path: doPath, query: doQuery, json_body: doJson } = conf.inspect;
+  const { path: doPath, query: doQuery, json_body: doJson, form_body: doForm } = conf.inspect;
   const doHeaders = rules.headerNames.length + rules.headerPrefixes.length > 0;
   const exclude = conf.exclude_paths;
   const maxBody = conf.max_inspect_bytes;
@@ -93,7 +94,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     return undefined;
   };
 
-  const inspectBody = async (ctx: RequestContext, max: number): Promise<void | false> => {
+  const inspectBody = async (ctx: RequestContext, max: number, type: 'json' | 'form'): Promise<void | false> => {
+    const bodies = counters[type];
     const buf = await readBody(ctx, max);
     if (buf === 'left') return false; // the data plane records the request
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
@@ -101,14 +103,15 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     ctx.body = buf;
     ctx.bytesIn = buf.length;
     const text = bodyText(buf, ctx.headers['content-type'] ?? '');
-    if (text === undefined || !isJsonText(text)) {
+    if (text === undefined || (type === 'json' && !isJsonText(text))) {
       // Forwarded as it came: the upstream's parser refuses it too.
       bodies.invalid.inc();
       return;
     }
     bodies.inspected.inc();
-    const f = inspectJsonText(text, rules);
-    if (f !== CLEAN) return found(ctx, f, 'json_body');
+    // A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike).
+    const f = type === 'json' ? inspectJsonText(text, rules) : inspectQuery(text, rules);
+    if (f !== CLEAN) return found(ctx, f, type === 'json' ? 'json_body' : 'form_body');
   };
 
   // One detection per request: the first finding decides (block) or is the one logged and counted (log_only).
@@ -126,17 +129,19 @@ function build(route: CompiledRoute, conf: GuardConfig) {
       const f = inspectHeaders(ctx.headers, rules);
       if (f !== CLEAN) return found(ctx, f, 'header');
     }
-    if (!doJson || !isJson(ctx)) return;
+    if (!doJson && !doForm) return;
+    const type = bodyType(ctx);
+    if (type === undefined || !(type === 'json' ? doJson : doForm)) return;
     const cl = ctx.headers['content-length'];
     // A body of undeclared length (chunked, or HTTP/2 without Content-Length) is read up to the limit.
-    if (cl === undefined) return declaresBody(ctx.req) ? inspectBody(ctx, maxBody) : undefined;
+    if (cl === undefined) return declaresBody(ctx.req) ? inspectBody(ctx, maxBody, type) : undefined;
     const length = Number(cl);
     if (!(length > 0)) return;
     if (length > maxBody) {
-      bodies.tooLarge.inc();
+      counters[type].tooLarge.inc();
       return;
     }
-    return inspectBody(ctx, length);
+    return inspectBody(ctx, length, type);
   };
 }
 
@@ -144,8 +149,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
  * SQL injection and XSS guard, per service (`guard:`). Path, query and the
  * configured headers are inspected synchronously, and a clean request is
  * decided by a character pre-filter without decoding or allocating; with
- * `json_body`, a JSON body of declared length up to `max_inspect_bytes` is
- * read whole, inspected, and handed to the proxy to send unchanged.
+ * `json_body` (`form_body`), a JSON (urlencoded form) body up to `max_inspect_bytes` is read whole, inspected, and
+ * handed to the proxy to send unchanged.
  */
 export const guard: RouteStage = {
   name: 'guard',

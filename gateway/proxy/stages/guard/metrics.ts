@@ -16,9 +16,9 @@ export function guardMetrics(runtime: Runtime) {
       bodies: new Counter({
         name: 'tollgate_guard_bodies_total',
         help:
-          'JSON request bodies seen by the guard with json_body on: ' +
-          'inspected, or passed uninspected (too_large: over max_inspect_bytes, declared or not; invalid_json).',
-        labelNames: ['service', 'result'] as const,
+          'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected, or ' +
+          'passed uninspected (too_large: over max_inspect_bytes, declared or not; invalid_json).',
+        labelNames: ['service', 'type', 'result'] as const,
         registers,
       }),
     };

@@ -8,7 +8,7 @@ const svc = (guard: unknown) => ({
   ],
 });
 
-test('guard: {} blocks SQL injection and XSS on path, query and the default headers, JSON bodies off', () => {
+test('guard: {} blocks SQL injection and XSS on path, query and the default headers, JSON and form bodies off', () => {
   const r = validateConfig(svc({}));
   assert.ok(r.ok, JSON.stringify(r));
   const g = r.config!.services[0].guard!;
@@ -20,6 +20,7 @@ test('guard: {} blocks SQL injection and XSS on path, query and the default head
     query: true,
     headers: ['user-agent', 'referer', 'cookie', 'x-*'],
     json_body: false,
+    form_body: false,
   });
   assert.equal(g.max_inspect_bytes, 65536);
   assert.deepEqual(g.exclude_paths, []);

@@ -30,6 +30,13 @@ const GuardObject = Type.Object(
             'Inspect every string of JSON request bodies up to `max_inspect_bytes`, of declared length or not ' +
             '(buffered, then forwarded unchanged); larger bodies pass uninspected and are counted (default false).',
         }),
+        form_body: Type.Boolean({
+          default: false,
+          description:
+            'Inspect every field name and value of `application/x-www-form-urlencoded` request bodies up to ' +
+            '`max_inspect_bytes`, as query parameters are (buffered, then forwarded unchanged); larger bodies pass ' +
+            'uninspected and are counted (default false).',
+        }),
       },
       { additionalProperties: false, default: {}, description: 'What the guard reads.' },
     ),
@@ -38,7 +45,7 @@ const GuardObject = Type.Object(
       maximum: 1048576,
       default: 65536,
       description:
-        'Largest JSON body buffered for inspection, and the most ' +
+        'Largest JSON or form body buffered for inspection, and the most ' +
         'characters of any one path, query or header value inspected (default 65536).',
     }),
     exclude_paths: Type.Array(Type.String({ pattern: '^/', maxLength: 1024 }), {
@@ -53,7 +60,7 @@ const GuardObject = Type.Object(
     additionalProperties: false,
     description:
       'Injection guard: SQL injection and XSS detection on ' +
-      'path, query, headers and optionally JSON bodies (default: off).',
+      'path, query, headers and optionally JSON and form bodies (default: off).',
   },
 );
 
