@@ -6,6 +6,7 @@ import {
   CLEAN,
   inspectHeaders,
   inspectJsonText,
+  inspectLenientJsonText,
   inspectPath,
   inspectQuery,
   SQLI,
@@ -103,14 +104,17 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     ctx.body = buf;
     ctx.bytesIn = buf.length;
     const text = bodyText(buf, ctx.headers['content-type'] ?? '');
-    if (text === undefined || (type === 'json' && !isJsonText(text))) {
-      // Forwarded as it came: the upstream's parser refuses it too.
-      bodies.invalid.inc();
-      return;
-    }
-    bodies.inspected.inc();
-    // A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike).
-    const f = type === 'json' ? inspectJsonText(text, rules) : inspectQuery(text, rules);
+    if (text === undefined) return void bodies.invalid.inc(); // no decoder for its charset: forwarded as it came
+    const strict = type !== 'json' || isJsonText(text);
+    (strict ? bodies.inspected : bodies.invalid).inc();
+    // A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that
+    // JSON.parse refuses may be what a lenient parser upstream reads: its quoted strings are inspected.
+    const f =
+      type === 'form'
+        ? inspectQuery(text, rules)
+        : strict
+          ? inspectJsonText(text, rules)
+          : inspectLenientJsonText(text, rules);
     if (f !== CLEAN) return found(ctx, f, type === 'json' ? 'json_body' : 'form_body');
   };
 

@@ -5,6 +5,7 @@ import {
   CLEAN,
   inspectHeaders,
   inspectJsonText,
+  inspectLenientJsonText,
   inspectPath,
   inspectQuery,
   inspectValue,
@@ -187,6 +188,19 @@ test('JSON: every string literal, keys too, at any depth and each duplicate; num
   assert.equal(inspectJsonText('{"q":"\\u003cscript>alert(1)\\u003c/script>"}', rules), XSS, 'escapes decoded');
   assert.equal(inspectJsonText('{"say":"a \\"quoted\\" word","n":[1,2]}', rules), CLEAN);
   assert.equal(inspectJsonText('{"cut":"<scr', rules), CLEAN, 'an unterminated string ends the scan');
+});
+
+test('JSON that JSON.parse refuses: its strings as lenient parsers read them (NaN, single quotes, comments)', () => {
+  const lenient = (text: string) => inspectLenientJsonText(text, rules);
+  assert.throws(() => JSON.parse('{"n": NaN}'));
+  assert.equal(lenient('{"n": NaN, "q": "\' or 1=1--"}'), SQLI, "Python's json"); // Python: json.loads takes NaN
+  assert.equal(lenient("{'q': '<script>alert(1)</script>'}"), XSS, 'JSON5 / Json.NET single quotes');
+  assert.equal(lenient('{"q": "<svg onload=alert(1)>" /* it\'s */,}'), XSS, 'comment and trailing comma');
+  assert.equal(lenient('{q: "\\x3cscript\\x3ealert(1)\\x3c/script\\x3e"}'), XSS, '\\x escapes, bare key');
+  assert.equal(lenient('{"a": 1 // it\'s\n, "q": "<script>alert(1)</script>"}'), XSS, "a comment's quote");
+  assert.equal(lenient(`{'q': "\\" or 1=1--"}`), SQLI, 'an escaped quote');
+  assert.equal(lenient('{"cut": "<script>alert(1)'), XSS, 'an unterminated string to the end');
+  assert.equal(lenient(`{'name': "O'Brien", "n": NaN, 'note': 'drop shipping', /* c */}`), CLEAN);
 });
 
 test('sqli: false or xss: false turns that detector off', () => {

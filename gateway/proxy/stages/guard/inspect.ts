@@ -170,3 +170,29 @@ export function inspectJsonText(text: string, rules: InspectRules): Finding {
   }
   return CLEAN;
 }
+
+/**
+ * Every quoted string of a body that says it is JSON but that JSON.parse refuses. Lenient parsers read many such
+ * bodies, and their strings reach the service as values: Python's json takes NaN and Infinity, Json.NET and JSON5
+ * single quotes, comments and trailing commas, Ruby's json comments. A literal opens at either quote outside another
+ * and runs to the same quote unescaped (or the end of the text). A quote inside a comment makes a longer literal,
+ * which is inspected all the same: no character inside quotes goes uninspected.
+ */
+export function inspectLenientJsonText(text: string, rules: InspectRules): Finding {
+  let at = 0;
+  while (at < text.length) {
+    const quote = text.charCodeAt(at);
+    if (quote !== 0x22 && quote !== 0x27) {
+      at++;
+      continue;
+    }
+    let end = at + 1;
+    while (end < text.length && text.charCodeAt(end) !== quote) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+    const raw = text.slice(at + 1, Math.min(end, text.length));
+    // Escaped quotes, backslashes and slashes as the parser reads them; \uXXXX and \xXX are decodeValue's.
+    const f = inspectValue(raw.includes('\\') ? raw.replace(/\\(["'\\/])/g, '$1') : raw, false, rules);
+    if (f !== CLEAN) return f;
+    at = end + 1;
+  }
+  return CLEAN;
+}

@@ -16,8 +16,9 @@ export function guardMetrics(runtime: Runtime) {
       bodies: new Counter({
         name: 'tollgate_guard_bodies_total',
         help:
-          'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected, or ' +
-          'passed uninspected (too_large: over max_inspect_bytes, declared or not; invalid_json).',
+          'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected; ' +
+          'invalid_json (not JSON to JSON.parse: its quoted strings inspected as a lenient parser reads them; or in ' +
+          'a charset with no decoder: passed uninspected); too_large (over max_inspect_bytes: passed uninspected).',
         labelNames: ['service', 'type', 'result'] as const,
         registers,
       }),
