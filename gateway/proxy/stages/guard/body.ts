@@ -8,23 +8,27 @@ const CHARSET = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i;
 const decoders = new Map<string, TextDecoder>();
 
 /**
- * The body as text in the charset its Content-Type names (UTF-8 when it names none), a leading byte order mark
- * dropped: what the upstream's parser reads (Express's body parser takes UTF-16 too, and skips a BOM, which
- * JSON.parse refuses). Undefined for a charset there is no decoder for.
+ * The body as text, each way a parser upstream may read it: in the charset its Content-Type names, a leading byte
+ * order mark dropped (Express's body parser takes UTF-16 too, and skips a BOM, which JSON.parse refuses); and, when
+ * that is not UTF-8, as UTF-8 as well, which is what parsers that ignore the charset read (Go's encoding/json,
+ * most frameworks' JSON binding). The first is the declared reading; a charset no decoder exists for has none.
  */
-export function bodyText(body: Buffer, contentType: string): string | undefined {
+export function bodyTexts(body: Buffer, contentType: string): { declared: string | undefined; utf8?: string } {
   const label = (CHARSET.exec(contentType)?.[1] ?? 'utf-8').toLowerCase();
   let decoder = decoders.get(label);
   if (decoder === undefined) {
     try {
       decoder = new TextDecoder(label);
     } catch {
-      return undefined;
+      return { declared: undefined, utf8: UTF8.decode(body) };
     }
     decoders.set(label, decoder);
   }
-  return decoder.decode(body);
+  const declared = decoder.decode(body);
+  return decoder.encoding === 'utf-8' ? { declared } : { declared, utf8: UTF8.decode(body) };
 }
+
+const UTF8 = new TextDecoder('utf-8');
 
 /** Whether `text` is JSON. */
 export function isJsonText(text: string): boolean {

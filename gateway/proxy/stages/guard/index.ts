@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
-import { bodyText, bodyType, isJsonText, readBody } from './body.ts';
+import { bodyTexts, bodyType, isJsonText, readBody } from './body.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -103,20 +103,26 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (buf === 'more') return void bodies.tooLarge.inc(); // sent on uninspected, from its first byte
     ctx.body = buf;
     ctx.bytesIn = buf.length;
-    const text = bodyText(buf, ctx.headers['content-type'] ?? '');
-    if (text === undefined) return void bodies.invalid.inc(); // no decoder for its charset: forwarded as it came
-    const strict = type !== 'json' || isJsonText(text);
+    const { declared, utf8 } = bodyTexts(buf, ctx.headers['content-type'] ?? '');
+    const strict = type === 'form' || (declared !== undefined && isJsonText(declared));
     (strict ? bodies.inspected : bodies.invalid).inc();
-    // A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that
-    // JSON.parse refuses may be what a lenient parser upstream reads: its quoted strings are inspected.
-    const f =
-      type === 'form'
-        ? inspectQuery(text, rules)
-        : strict
-          ? inspectJsonText(text, rules)
-          : inspectLenientJsonText(text, rules);
+    let f = declared === undefined ? CLEAN : inspectText(declared, type, strict);
+    // Read as UTF-8 too when the charset said otherwise: `charset=utf-16le` on UTF-8 bytes decoded to no quote.
+    if (f === CLEAN && utf8 !== undefined && utf8 !== declared)
+      f = inspectText(utf8, type, type === 'form' || isJsonText(utf8));
     if (f !== CLEAN) return found(ctx, f, type === 'json' ? 'json_body' : 'form_body');
   };
+
+  /**
+   * A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that
+   * JSON.parse refuses may be what a lenient parser upstream reads: its quoted strings are inspected.
+   */
+  const inspectText = (text: string, type: 'json' | 'form', strict: boolean): Finding =>
+    type === 'form'
+      ? inspectQuery(text, rules)
+      : strict
+        ? inspectJsonText(text, rules)
+        : inspectLenientJsonText(text, rules);
 
   // One detection per request: the first finding decides (block) or is the one logged and counted (log_only).
   return (ctx: RequestContext): StageResult => {

@@ -17,8 +17,8 @@ export function guardMetrics(runtime: Runtime) {
         name: 'tollgate_guard_bodies_total',
         help:
           'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected; ' +
-          'invalid_json (not JSON to JSON.parse: its quoted strings inspected as a lenient parser reads them; or in ' +
-          'a charset with no decoder: passed uninspected); too_large (over max_inspect_bytes: passed uninspected).',
+          'invalid_json (not JSON to JSON.parse in its charset: its quoted strings inspected as a lenient parser ' +
+          'reads them); too_large (over max_inspect_bytes: passed uninspected).',
         labelNames: ['service', 'type', 'result'] as const,
         registers,
       }),
