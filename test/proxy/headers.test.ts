@@ -76,6 +76,7 @@ before(async () => {
   doubled = await startRawUpstream((socket) => socket.write(DOUBLED_RESPONSE));
   const target = { targets: [{ url: echo.url }] };
   gw = await startGateway({
+    trusted_proxies: ['127.0.0.5'],
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
       { name: 'plain', routes: [{ paths: ['/plain'] }], upstream: target },
@@ -234,6 +235,31 @@ test('X-Forwarded-For is appended with the client address; -Proto and -Host are 
   assert.equal(first.sent['x-forwarded-host'], 'shop.test:8080');
   const chained = await upstreamHeaders('/plain', { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
   assert.equal(chained.sent['x-forwarded-for'], '203.0.113.7, 10.0.0.1, 127.0.0.1');
+});
+
+// Regression: all of these reached the upstream as the client wrote them, so a client could name its own address
+// (X-Real-IP), the host, port and path prefix a framework builds links from (Forwarded, X-Forwarded-Port/-Prefix),
+// another URL (X-Original-URL, read by Symfony and IIS) or another method than the route's rules checked.
+test('forwarding headers are dropped unless from a trusted proxy; URL and method overrides always are', async () => {
+  const spoofed = {
+    forwarded: 'for=198.51.100.1;proto=https;host=evil.test',
+    'x-forwarded-port': '8443',
+    'x-forwarded-prefix': '/evil',
+    'x-real-ip': '198.51.100.1',
+    'true-client-ip': '198.51.100.1',
+    'x-original-url': '/admin',
+    'x-http-method-override': 'DELETE',
+  };
+  const { sent } = await upstreamHeaders('/plain', spoofed, '127.0.0.9');
+  assert.equal(sent['x-real-ip'], '127.0.0.9', 'X-Real-IP is the client address');
+  for (const name of Object.keys(spoofed).filter((n) => n !== 'x-real-ip')) assert.equal(sent[name], undefined, name);
+  // From a proxy in trusted_proxies, what it says of the client's connection goes on; overrides still do not.
+  const trusted = await upstreamHeaders('/plain', { ...spoofed, 'x-forwarded-for': '203.0.113.7' }, '127.0.0.5');
+  assert.equal(trusted.sent['x-real-ip'], '203.0.113.7', 'the client the trusted proxy named');
+  assert.equal(trusted.sent.forwarded, spoofed.forwarded);
+  assert.equal(trusted.sent['x-forwarded-prefix'], '/evil');
+  assert.equal(trusted.sent['x-original-url'], undefined);
+  assert.equal(trusted.sent['x-http-method-override'], undefined);
 });
 
 test('the upstream sees its own host unless the route preserves the client Host', async () => {

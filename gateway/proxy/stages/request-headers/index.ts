@@ -15,6 +15,7 @@ export const ADDED_HEADERS = [
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
+  'x-real-ip',
   'x-request-id',
   'via',
 ] as const;
@@ -37,13 +38,47 @@ export const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, and HTTP/2's pseudo-headers. Host and
+ * What a request must not tell its upstream, by whom. `always`: hop-by-hop headers (above), and those with which a
+ * client could have the service act on another URL or method than the one the route's rules were checked against:
+ * IIS's and Symfony's X-Original-URL and X-Rewrite-URL, and the method overrides of Express's method-override, Google's
+ * APIs and others (an RBAC role allowed GET could send GET with `X-HTTP-Method-Override: DELETE`). `untrusted`: what
+ * a proxy in front says of the client's connection, believed only from `trusted_proxies` (as X-Forwarded-For is):
+ * RFC 7239 Forwarded and the X- headers frameworks build URLs and client addresses from (Spring, ASP.NET, Rails,
+ * Django read them), which a client could otherwise set to any host, port, path prefix or address. X-Forwarded-For,
+ * -Proto and -Host, and X-Real-IP are the gateway's own, set on every request.
+ */
+const OVERRIDES = ['x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override'];
+const FORWARDING = [
+  'forwarded',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-forwarded-server',
+  'x-client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+];
+const DROPPED = new Map<string, 'always' | 'untrusted'>([
+  ...[...HOP_BY_HOP, ...OVERRIDES].map((name) => [name, 'always'] as const),
+  ...FORWARDING.map((name) => [name, 'untrusted'] as const),
+]);
+
+/**
+ * Copies end-to-end headers: drops hop-by-hop ones, any named in Connection, HTTP/2's pseudo-headers and the others
+ * DROPPED names (those a proxy in front sets kept when `fromTrusted`). Host and
  * `own`, the header the gateway set itself (the authenticated app's), are kept whatever Connection names: a client
  * naming the app header there made the gateway drop it, and the upstream saw an authenticated request as one
  * without an app (as Traefik's X-Forwarded headers could be dropped, CVE-2024-45410); naming Host made a
  * preserve_host route send the target's name, so the upstream could pick another virtual host than routing did.
  */
-export function endToEnd(headers: IncomingHttpHeaders, own?: string): Record<string, string | string[]> {
+export function endToEnd(
+  headers: IncomingHttpHeaders,
+  own?: string,
+  fromTrusted = false,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const conn = headers.connection;
   const named =
@@ -56,7 +91,9 @@ export function endToEnd(headers: IncomingHttpHeaders, own?: string): Record<str
         )
       : undefined;
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || name.charCodeAt(0) === 0x3a /* : */) continue;
+    const dropped = DROPPED.get(name);
+    if ((dropped !== undefined && (dropped === 'always' || !fromTrusted)) || name.charCodeAt(0) === 0x3a /* : */)
+      continue;
     if (named?.has(name) && name !== own && name !== 'host') continue;
     const v = headers[name];
     if (v !== undefined) out[name] = v;
@@ -103,11 +140,12 @@ export const requestHeaders: RouteStage = {
     // Set by the authenticate stage (and removed there from what the client sent) for every service.
     const appHeader = appHeaderOf(route.service.config.auth);
     return (ctx) => {
-      const h = endToEnd(ctx.req.headers, appHeader);
-      const xff = h['x-forwarded-for'];
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
       const peer = unmapIp(clientAddressOf(ctx.req.socket));
+      const h = endToEnd(ctx.req.headers, appHeader, trusted.contains(peer));
+      const xff = h['x-forwarded-for'];
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
+      h['x-real-ip'] = ctx.clientIp;
       h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
       forwardClientCert(ctx, h, trusted);
       const host = ctx.req.headers.host;
