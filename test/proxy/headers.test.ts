@@ -254,8 +254,15 @@ test('forwarding headers are dropped unless from a trusted proxy; URL and method
   assert.equal(sent['x-real-ip'], '127.0.0.9', 'X-Real-IP is the client address');
   for (const name of Object.keys(spoofed).filter((n) => n !== 'x-real-ip')) assert.equal(sent[name], undefined, name);
   // From a proxy in trusted_proxies, what it says of the client's connection goes on; overrides still do not.
-  const trusted = await upstreamHeaders('/plain', { ...spoofed, 'x-forwarded-for': '203.0.113.7' }, '127.0.0.5');
+  const fromBalancer = {
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'shop.test',
+  };
+  const trusted = await upstreamHeaders('/plain', { ...spoofed, ...fromBalancer }, '127.0.0.5');
   assert.equal(trusted.sent['x-real-ip'], '203.0.113.7', 'the client the trusted proxy named');
+  assert.equal(trusted.sent['x-forwarded-proto'], 'https', 'the scheme the client used with the balancer');
+  assert.equal(trusted.sent['x-forwarded-host'], 'shop.test');
   assert.equal(trusted.sent.forwarded, spoofed.forwarded);
   assert.equal(trusted.sent['x-forwarded-prefix'], '/evil');
   assert.equal(trusted.sent['x-original-url'], undefined);

@@ -142,14 +142,17 @@ export const requestHeaders: RouteStage = {
     return (ctx) => {
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
       const peer = unmapIp(clientAddressOf(ctx.req.socket));
-      const h = endToEnd(ctx.req.headers, appHeader, trusted.contains(peer));
+      const fromTrusted = trusted.contains(peer);
+      const h = endToEnd(ctx.req.headers, appHeader, fromTrusted);
       const xff = h['x-forwarded-for'];
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
       h['x-real-ip'] = ctx.clientIp;
-      h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
+      // A trusted proxy in front (a balancer that ended TLS) knows the scheme and host the client used.
+      if (!fromTrusted || h['x-forwarded-proto'] === undefined)
+        h['x-forwarded-proto'] = ctx.listener.tls ? 'https' : 'http';
       forwardClientCert(ctx, h, trusted);
       const host = ctx.req.headers.host;
-      if (host) h['x-forwarded-host'] = host;
+      if (host && (!fromTrusted || h['x-forwarded-host'] === undefined)) h['x-forwarded-host'] = host;
       h['x-request-id'] = ctx.requestId;
       if (via !== undefined) {
         const entry = viaEntry(ctx, via);
