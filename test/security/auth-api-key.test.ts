@@ -25,6 +25,10 @@ test(
     const r = await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}`, 'x-caller': 'spoofed' });
     assert.equal(r.status, 200);
     assert.equal(r.json.headers['x-caller'], id);
+    // Regression: the key went on too, so every service's logs could hold every tenant's key.
+    assert.equal(r.json.headers['x-key'], undefined, 'the key never reaches the upstream');
+    const anonymous = await call(rig.gw.url, '/status', { 'x-key': `${id}.${secret}` });
+    assert.equal(anonymous.json.headers['x-key'], undefined, 'nor on an anonymous path');
     // Repeats are answered from the credential cache, not scrypt.
     const hitsBefore = await metric(rig.gw, 'tollgate_auth_cache_total', 'kind="credentials",result="hit"');
     for (let i = 0; i < 5; i++)

@@ -36,7 +36,15 @@ before(async () => {
       issuers: [{ issuer: 'https://idp.test', jwks_url: jwksUrl, audience: ['orders'] }],
     },
     {},
-    [{ name: 'open', routes: [{ paths: ['/open'] }], upstream: { targets: [{ url: openUpstream.url }] } }],
+    [
+      { name: 'open', routes: [{ paths: ['/open'] }], upstream: { targets: [{ url: openUpstream.url }] } },
+      {
+        name: 'hidden',
+        routes: [{ paths: ['/hidden'] }],
+        auth: { type: 'jwt', hide_credentials: true },
+        upstream: { targets: [{ url: openUpstream.url }] },
+      },
+    ],
   );
 });
 after(async () => {
@@ -108,6 +116,10 @@ test(
     });
     assert.equal(r.status, 200);
     assert.equal(r.json.headers['x-tollgate-app-id'], id);
+    assert.equal(r.json.headers.authorization, `Bearer ${body.access_token}`, 'the token goes on by default');
+    const hidden = await call(rig.gw.url, '/hidden', { authorization: `Bearer ${body.access_token}` });
+    assert.equal(hidden.status, 200);
+    assert.equal(hidden.json.headers.authorization, undefined, 'auth.hide_credentials: it does not');
     const [ev] = await eventsWhere(rig.gw, (e) => e.appId === id && e.status === 200 && e.service === 'api');
     assert.ok(ev, 'the access event names the app');
     const [tokenEv] = await eventsWhere(rig.gw, (e) => e.appId === id && e.service === '' && e.status === 200);

@@ -77,7 +77,7 @@ function recheck(e: VerifiedToken, ctx: RequestContext, c: Compiled): StageResul
 const CACHE_KEY_CHARS = 32;
 const cacheKey = (authz: string): string => (authz.length > CACHE_KEY_CHARS ? authz.slice(-CACHE_KEY_CHARS) : authz);
 
-function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: number) {
+function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: number, hide: boolean) {
   const cache = c.state.tokens;
   const miss = async (ctx: RequestContext, authz: string, key: string): Promise<void | false> => {
     const r = await verifyJwt(policy, authz.slice(7));
@@ -96,8 +96,9 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
   };
   return (ctx: RequestContext): StageResult => {
     stripAppHeader(c, ctx);
-    if (c.anonymous?.(ctx.path)) return undefined;
     const authz = ctx.headers.authorization;
+    if (hide && authz !== undefined) ctx.headers.authorization = undefined; // auth.hide_credentials
+    if (c.anonymous?.(ctx.path)) return undefined;
     if (authz === undefined || authz.length < 8 || !(authz.startsWith('Bearer ') || /^bearer /i.test(authz))) {
       return reject(c, ctx, 'GW_ERR_UNAUTHORIZED', BEARER_CHALLENGE);
     }
@@ -137,8 +138,11 @@ function apiKeyHandler(c: Compiled, header: string) {
   };
   return (ctx: RequestContext): StageResult => {
     stripAppHeader(c, ctx);
-    if (c.anonymous?.(ctx.path)) return undefined;
     const value = ctx.headers[header];
+    // A key is a long-lived secret the upstream cannot check (it gets the app header): it never goes on, so no
+    // service's logs hold every tenant's key. (Set, not deleted: a delete would slow the headers object.)
+    if (value !== undefined) ctx.headers[header] = undefined;
+    if (c.anonymous?.(ctx.path)) return undefined;
     if (typeof value !== 'string' || value.length === 0) return reject(c, ctx, 'GW_ERR_UNAUTHORIZED');
     const dot = value.indexOf('.');
     if (dot < 1 || value.length > 256) return reject(c, ctx, 'GW_ERR_API_KEY_INVALID');
@@ -202,6 +206,7 @@ export const authenticate: RouteStage = {
       compileJwtPolicy(auth, tokens, route.runtime),
       policyId(c.state, fingerprint),
       auth.max_token_bytes,
+      auth.hide_credentials,
     );
     return withWebSocketCredential(jwt, websocketCredential(auth.websocket, 'authorization', true, cors));
   },

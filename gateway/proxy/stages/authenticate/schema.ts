@@ -97,7 +97,16 @@ const AuthObject = Type.Object(
       maxItems: 16,
       description: 'External JWT issuers accepted besides the gateway (default []).',
     }),
-    api_key_header: HeaderName('x-api-key', 'Header carrying `<app_id>.<secret>` for api_key'),
+    api_key_header: HeaderName(
+      'x-api-key',
+      'Header carrying `<app_id>.<secret>` for api_key; never forwarded upstream',
+    ),
+    hide_credentials: Type.Boolean({
+      default: false,
+      description:
+        'For type jwt: remove the Authorization header that carried the token before the upstream (default ' +
+        'false: an upstream may read its claims). An API key is always removed.',
+    }),
     app_header: HeaderName(
       'x-tollgate-app-id',
       'Header that carries the authenticated app id upstream; a client-sent copy is always removed',
