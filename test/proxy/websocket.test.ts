@@ -42,6 +42,7 @@ before(async () => {
           return;
         }
         if (text === 'handshake') return ws.send(`${req.url} ${req.headers['sec-websocket-protocol'] ?? '-'}`);
+        if (text === 'credentials') return ws.send(`${req.headers.cookie ?? '-'} ${req.headers['x-api-key'] ?? '-'}`);
         ws.send(binary ? data : `echo:${text}:${req.headers['x-forwarded-for'] ? 'xff' : ''}`, { binary });
       });
     });
@@ -150,7 +151,10 @@ test('a browser carries its key in the query, a subprotocol or a cookie; none of
   await new Promise((r) => offered.once('open', r));
   assert.equal(offered.protocol, 'chat.v1', 'the upstream chose from what was left');
   assert.equal(await handshake(offered), '/browser/p chat.v1');
-  const cookie = await open('/browser/c', { cookie: `a=b; tg=${encodeURIComponent(key)}` });
+  const cookie = await open('/browser/c', { cookie: `a=b; tg=${encodeURIComponent(key)}; c=d` });
+  // Regression: the cookie went on, and the key from any of the three in X-Api-Key.
+  cookie.send('credentials');
+  assert.equal(await next(cookie), 'a=b; c=d -', 'the other cookies go on; the key in no header');
   assert.equal(await handshake(cookie), '/browser/c -');
   await assert.rejects(open('/browser/q?api_key=wrong.key'), /status 401/);
   await assert.rejects(open('/browser/none'), /status 401/);

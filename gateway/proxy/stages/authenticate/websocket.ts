@@ -11,8 +11,8 @@ export interface WebSocketCredentialConfig {
 /**
  * A browser's WebSocket cannot set headers, so its handshake carries the token (or API key) in the query, a cookie
  * or a Sec-WebSocket-Protocol entry. For a handshake without the credential header, this puts the first one found
- * into that header (`Bearer <token>` for JWT), so the stage checks it as it checks any; the query parameter and the
- * protocol entry are taken out of what goes upstream. Undefined when none is configured.
+ * into that header (`Bearer <token>` for JWT), so the stage checks it as it checks any; the query parameter, the
+ * protocol entry and the cookie are taken out of what goes upstream. Undefined when none is configured.
  *
  * A cookie is sent by the browser whatever page opens the WebSocket, and no CORS stops that page from reading it
  * (cross-site WebSocket hijacking). So a credential from a cookie is taken only from a handshake of the gateway's own
@@ -35,7 +35,7 @@ export function websocketCredential(
       (param !== undefined ? fromQuery(ctx, param) : undefined) ??
       (prefix !== undefined ? fromSubprotocol(ctx, prefix) : undefined);
     if (found === undefined && cookie !== undefined) {
-      found = fromCookie(ctx.headers.cookie, cookie);
+      found = fromCookie(ctx, cookie);
       if (found !== undefined && !corsChecked && !sameOrigin(ctx.headers.origin, ctx.headers.host))
         return 'GW_ERR_WEBSOCKET_ORIGIN';
     }
@@ -83,13 +83,19 @@ function fromSubprotocol(ctx: RequestContext, prefix: string): string | undefine
   return entry.slice(prefix.length);
 }
 
-function fromCookie(header: string | undefined, name: string): string | undefined {
+/** The cookie's value, taken out of the Cookie header that goes upstream (the other cookies go on). */
+function fromCookie(ctx: RequestContext, name: string): string | undefined {
+  const header = ctx.headers.cookie;
   if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
+  const parts = header.split(';');
+  const at = parts.findIndex((part) => {
     const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return safeDecode(part.slice(eq + 1).trim());
-  }
-  return undefined;
+    return eq !== -1 && part.slice(0, eq).trim() === name;
+  });
+  if (at === -1) return undefined;
+  const [part] = parts.splice(at, 1);
+  ctx.headers.cookie = parts.length > 0 ? parts.map((p) => p.trim()).join('; ') : undefined;
+  return safeDecode(part.slice(part.indexOf('=') + 1).trim());
 }
 
 function safeDecode(value: string): string {
