@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -48,4 +49,24 @@ export async function startUpstream(
         server.close(() => r());
       }),
   };
+}
+
+/** The SHA-256 of a body, hex: what a test compares bodies by. */
+export const sha256 = (body: string | Buffer): string => createHash('sha256').update(body).digest('hex');
+
+/**
+ * An upstream that answers `answer` once a request's body is in, keeping each body's SHA-256 (hex) in `received`, in
+ * order: for tests that a body arrived byte for byte.
+ */
+export async function startHashingUpstream(answer = 'ok'): Promise<TestUpstream & { received: string[] }> {
+  const received: string[] = [];
+  const up = await startUpstream('hashing', (req, res) => {
+    const hash = createHash('sha256');
+    req.on('data', (c: Buffer) => hash.update(c));
+    req.on('end', () => {
+      received.push(hash.digest('hex'));
+      res.end(answer);
+    });
+  });
+  return Object.assign(up, { received });
 }

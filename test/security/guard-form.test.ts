@@ -2,26 +2,17 @@
 // parameters are to the upstream's parser, and are inspected alike. Before, a login form carrying `admin'--` reached
 // the service of a route whose query strings the guard blocked for the same text.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
 import { metric } from '../helpers/metrics.ts';
-import { startUpstream } from '../helpers/upstream.ts';
+import { sha256, startHashingUpstream } from '../helpers/upstream.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
-const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('form_body: the fields of a urlencoded form are inspected as query parameters are; clean forms pass', async () => {
-  const received: string[] = [];
-  const up = await startUpstream('up', (req, res) => {
-    const hash = createHash('sha256');
-    req.on('data', (c: Buffer) => hash.update(c));
-    req.on('end', () => {
-      received.push(hash.digest('hex'));
-      res.end('ok');
-    });
-  });
+  const up = await startHashingUpstream();
+  const received = up.received;
   const gw = await startGateway({
     services: [
       { ...service('api', [up.url], [{ paths: ['/api'] }]), guard: { inspect: { form_body: true } } },
@@ -35,7 +26,7 @@ test('form_body: the fields of a urlencoded form are inspected as query paramete
     const clean = 'user=O%27Brien&comment=drop+shipping%3B+select+committee&city=Z%C3%BCrich&tags=a&tags=b';
     const ok = await post('/api/login', clean);
     assert.equal(ok.status, 200, ok.text);
-    assert.equal(received.at(-1), sha(clean), 'a clean form arrives byte for byte');
+    assert.equal(received.at(-1), sha256(clean), 'a clean form arrives byte for byte');
 
     const attacks: [string, Record<string, string>?][] = [
       ["user=admin'--&password=x"], // a value, as sent
@@ -56,7 +47,7 @@ test('form_body: the fields of a urlencoded form are inspected as query paramete
     // Larger than max_inspect_bytes (65536): sent on uninspected, counted.
     const big = `pad=${'x'.repeat(70_000)}&user=admin'--`;
     assert.equal((await post('/api/login', big)).status, 200);
-    assert.equal(received.at(-1), sha(big));
+    assert.equal(received.at(-1), sha256(big));
     // Not a form: not read as one. json_body alone does not read forms.
     assert.equal((await post('/api/login', "user=admin'--", { 'content-type': 'text/plain' })).status, 200);
     assert.equal((await post('/json/login', "user=admin'--")).status, 200);

@@ -1,24 +1,14 @@
 // The guard's json_body over HTTP/2, where a body often comes without Content-Length: read up to max_inspect_bytes
 // and inspected like a declared one; one past the limit goes to the upstream whole, from its first byte.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import { test } from 'node:test';
 import { startGateway } from '../helpers/gateway.ts';
-import { startUpstream } from '../helpers/upstream.ts';
-
-const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+import { sha256, startHashingUpstream } from '../helpers/upstream.ts';
 
 test('an HTTP/2 JSON body without Content-Length is inspected up to the limit, and past it arrives whole', async () => {
-  const received: string[] = [];
-  const up = await startUpstream('up', (req, res) => {
-    const hash = createHash('sha256');
-    req.on('data', (c: Buffer) => hash.update(c));
-    req.on('end', () => {
-      received.push(hash.digest('hex'));
-      res.end('{}');
-    });
-  });
+  const up = await startHashingUpstream('{}');
+  const received = up.received;
   const gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
@@ -53,7 +43,7 @@ test('an HTTP/2 JSON body without Content-Length is inspected up to the limit, a
     assert.equal(await post(big), 200, 'past the limit: uninspected');
     const clean = JSON.stringify({ pad: 'y'.repeat(3000) });
     assert.equal(await post(clean), 200);
-    assert.deepEqual(received, [sha(big), sha(clean)], 'each arrived byte for byte');
+    assert.deepEqual(received, [sha256(big), sha256(clean)], 'each arrived byte for byte');
   } finally {
     session.close();
     await gw.close();
