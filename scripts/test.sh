@@ -55,10 +55,29 @@ if [ ${#not_running[@]} -gt 0 ]; then
   echo "== note: not running: ${not_running[*]}; their suites will skip. Enable them with: npm run services:up"
 fi
 
-# One file at a time: the Kafka outage suite stops the shared broker, which must not happen under another suite.
-echo "== tests"
-node --test --test-timeout=120000 --test-concurrency=1 \
-  'gateway/**/*.test.ts' 'collector/**/*.test.ts' 'shared/**/*.test.ts' 'dashboards/**/*.test.ts' 'test/**/*.test.ts' "$@"
+# Two files at a time for the suites that share nothing but the machine: unit tests and in-process gateways on
+# loopback ports of their own (this halves the time their processes take to start). One at a time for the rest:
+# those that share a service (Redis, Kafka, ClickHouse, ...: the Kafka outage suite stops the shared broker, which
+# must not happen under another suite), load the machine, or time an answer against a bound a second suite's load
+# could break.
+serial_here=(
+  gateway/control/store/redis.test.ts gateway/control/apps/store/redis.test.ts gateway/control/config/load.test.ts
+  test/proxy/limits.test.ts test/proxy/client-limits.test.ts test/proxy/health.test.ts
+  test/proxy/health-ejection.test.ts test/proxy/websocket.test.ts test/proxy/grpc.test.ts
+  test/proxy/h2c-connection-setup.test.ts test/proxy/upstream-framing.test.ts test/proxy/streams-example.test.ts
+  test/proxy/websocket-autobahn.test.ts test/proxy/listeners/h2-floods.test.ts test/proxy/listeners/h2spec.test.ts
+  test/security/rate-limit-redis.test.ts test/security/identity-cluster.test.ts
+)
+mapfile -t parallel < <(find gateway shared test/proxy test/security -name '*.test.ts' | sort |
+  grep -vxF -f <(printf '%s\n' "${serial_here[@]}"))
+mapfile -t serial < <(find gateway collector shared dashboards test -name '*.test.ts' | sort |
+  grep -vxF -f <(printf '%s\n' "${parallel[@]}"))
+status=0
+echo "== tests, two files at a time (${#parallel[@]} files)"
+node --test --test-timeout=120000 --test-concurrency=2 "${parallel[@]}" "$@" || status=$?
+echo "== tests, one file at a time (${#serial[@]} files)"
+node --test --test-timeout=120000 --test-concurrency=1 "${serial[@]}" "$@" || status=$?
+[[ $status -eq 0 ]] || exit $status
 
 # The ClickHouse suites again, on a current ClickHouse engine beside Debian's 18.16: the same migrations, inserts,
 # reports, retention, replay and dashboard queries (docs/decisions/0014-current-clickhouse.md). The Kafka outage
