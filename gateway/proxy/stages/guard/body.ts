@@ -41,13 +41,16 @@ export function isJsonText(text: string): boolean {
 }
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
+const MULTIPART_TYPE = /^multipart\/form-data\s*(?:;|$)/i;
+
+export type BodyType = 'json' | 'form' | 'multipart';
 
 /** What the request says its body is, of the bodies the guard reads: JSON (application/json, application/*+json), an
- * HTML form (application/x-www-form-urlencoded), or neither. */
-export function bodyType(ctx: RequestContext): 'json' | 'form' | undefined {
+ * HTML form (application/x-www-form-urlencoded, multipart/form-data), or none of them. */
+export function bodyType(ctx: RequestContext): BodyType | undefined {
   const ct = ctx.headers['content-type'];
   if (ct === undefined) return undefined;
-  return JSON_TYPE.test(ct) ? 'json' : FORM_TYPE.test(ct) ? 'form' : undefined;
+  return JSON_TYPE.test(ct) ? 'json' : FORM_TYPE.test(ct) ? 'form' : MULTIPART_TYPE.test(ct) ? 'multipart' : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
-import { bodyTexts, bodyType, isJsonText, readBody } from './body.ts';
+import { type BodyType, bodyTexts, bodyType, isJsonText, readBody } from './body.ts';
+import { inspectMultipart, multipartBoundary } from './multipart.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -53,12 +54,13 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     [SQLI]: metrics.detections.labels(service, 'sqli', action),
     2: metrics.detections.labels(service, 'xss', action),
   };
-  const bodyCounters = (type: 'json' | 'form') => ({
+  const bodyCounters = (type: 'json' | 'form', invalid: 'invalid_json' | 'invalid_multipart') => ({
     inspected: metrics.bodies.labels(service, type, 'inspected'),
     tooLarge: metrics.bodies.labels(service, type, 'too_large'),
-    invalid: metrics.bodies.labels(service, type, 'invalid_json'),
+    invalid: metrics.bodies.labels(service, type, invalid),
   });
-  const counters = { json: bodyCounters('json'), form: bodyCounters('form') };
+  const counters = { json: bodyCounters('json', 'invalid_json'), form: bodyCounters('form', 'invalid_multipart') };
+  const countersOf = (type: BodyType) => (type === 'json' ? counters.json : counters.form);
   const rules = compileRules(conf);
   const { path: doPath, query: doQuery, json_body: doJson, form_body: doForm } = conf.inspect;
   const doHeaders = rules.headerNames.length + rules.headerPrefixes.length > 0;
@@ -95,34 +97,44 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     return undefined;
   };
 
-  const inspectBody = async (ctx: RequestContext, max: number, type: 'json' | 'form'): Promise<void | false> => {
-    const bodies = counters[type];
+  const inspectBody = async (ctx: RequestContext, max: number, type: BodyType): Promise<void | false> => {
+    const bodies = countersOf(type);
     const buf = await readBody(ctx, max);
     if (buf === 'left') return false; // the data plane records the request
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
     if (buf === 'more') return void bodies.tooLarge.inc(); // sent on uninspected, from its first byte
     ctx.body = buf;
     ctx.bytesIn = buf.length;
-    const { declared, utf8 } = bodyTexts(buf, ctx.headers['content-type'] ?? '');
-    const strict = type === 'form' || (declared !== undefined && isJsonText(declared));
-    (strict ? bodies.inspected : bodies.invalid).inc();
-    let f = declared === undefined ? CLEAN : inspectText(declared, type, strict);
+    const contentType = ctx.headers['content-type'] ?? '';
+    const { declared, utf8 } = bodyTexts(buf, contentType);
+    const read = declared === undefined ? undefined : inspectText(declared, type, contentType);
+    (read?.wellFormed ? bodies.inspected : bodies.invalid).inc();
+    let f = read?.finding ?? CLEAN;
     // Read as UTF-8 too when the charset said otherwise: `charset=utf-16le` on UTF-8 bytes decoded to no quote.
-    if (f === CLEAN && utf8 !== undefined && utf8 !== declared)
-      f = inspectText(utf8, type, type === 'form' || isJsonText(utf8));
+    if (f === CLEAN && utf8 !== undefined && utf8 !== declared) f = inspectText(utf8, type, contentType).finding;
     if (f !== CLEAN) return found(ctx, f, type === 'json' ? 'json_body' : 'form_body');
   };
 
   /**
-   * A form is what a query string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that
-   * JSON.parse refuses may be what a lenient parser upstream reads: its quoted strings are inspected.
+   * A body's text read as the type it says it is, and whether it was well formed. A urlencoded form is what a query
+   * string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that JSON.parse refuses may be
+   * what a lenient parser upstream reads: its quoted strings are inspected. A multipart body without its boundary's
+   * delimiter holds no field for any parser.
    */
-  const inspectText = (text: string, type: 'json' | 'form', strict: boolean): Finding =>
-    type === 'form'
-      ? inspectQuery(text, rules)
-      : strict
-        ? inspectJsonText(text, rules)
-        : inspectLenientJsonText(text, rules);
+  const inspectText = (
+    text: string,
+    type: BodyType,
+    contentType: string,
+  ): { finding: Finding; wellFormed: boolean } => {
+    if (type === 'form') return { finding: inspectQuery(text, rules), wellFormed: true };
+    if (type === 'json')
+      return isJsonText(text)
+        ? { finding: inspectJsonText(text, rules), wellFormed: true }
+        : { finding: inspectLenientJsonText(text, rules), wellFormed: false };
+    const boundary = multipartBoundary(contentType);
+    const finding = boundary === undefined ? undefined : inspectMultipart(text, boundary, rules);
+    return { finding: finding ?? CLEAN, wellFormed: finding !== undefined };
+  };
 
   // One detection per request: the first finding decides (block) or is the one logged and counted (log_only).
   return (ctx: RequestContext): StageResult => {
@@ -148,7 +160,7 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     const length = Number(cl);
     if (!(length > 0)) return;
     if (length > maxBody) {
-      counters[type].tooLarge.inc();
+      countersOf(type).tooLarge.inc();
       return;
     }
     return inspectBody(ctx, length, type);

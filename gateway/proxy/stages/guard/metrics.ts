@@ -18,7 +18,8 @@ export function guardMetrics(runtime: Runtime) {
         help:
           'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected; ' +
           'invalid_json (not JSON to JSON.parse in its charset: its quoted strings inspected as a lenient parser ' +
-          'reads them); too_large (over max_inspect_bytes: passed uninspected).',
+          'reads them); invalid_multipart (no delimiter of its boundary: no field in it); too_large (over ' +
+          'max_inspect_bytes: passed uninspected).',
         labelNames: ['service', 'type', 'result'] as const,
         registers,
       }),

@@ -33,9 +33,10 @@ const GuardObject = Type.Object(
         form_body: Type.Boolean({
           default: false,
           description:
-            'Inspect every field name and value of `application/x-www-form-urlencoded` request bodies up to ' +
-            '`max_inspect_bytes`, as query parameters are (buffered, then forwarded unchanged); larger bodies pass ' +
-            'uninspected and are counted (default false).',
+            'Inspect every field name and value of `application/x-www-form-urlencoded` and `multipart/form-data` ' +
+            'request bodies up to `max_inspect_bytes`, as query parameters are (buffered, then forwarded unchanged; ' +
+            "an upload's bytes are not read, its filename is); larger bodies pass uninspected and are counted " +
+            '(default false).',
         }),
       },
       { additionalProperties: false, default: {}, description: 'What the guard reads.' },
