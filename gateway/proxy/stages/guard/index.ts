@@ -2,7 +2,7 @@ import type { RequestContext } from '../../context.ts';
 import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { type BodyType, bodyTexts, bodyType, isJsonText, readBody } from './body.ts';
-import { inspectMultipart, multipartBoundary } from './multipart.ts';
+import { inspectMultipart, multipartBoundaries } from './multipart.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -118,8 +118,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
   /**
    * A body's text read as the type it says it is, and whether it was well formed. A urlencoded form is what a query
    * string is (Express's urlencoded parser and the WHATWG one read both alike). JSON that JSON.parse refuses may be
-   * what a lenient parser upstream reads: its quoted strings are inspected. A multipart body without its boundary's
-   * delimiter holds no field for any parser.
+   * what a lenient parser upstream reads: its quoted strings are inspected. A multipart body is read with every
+   * boundary a parser may take; one with no delimiter of any holds no field for any parser.
    */
   const inspectText = (
     text: string,
@@ -131,9 +131,13 @@ function build(route: CompiledRoute, conf: GuardConfig) {
       return isJsonText(text)
         ? { finding: inspectJsonText(text, rules), wellFormed: true }
         : { finding: inspectLenientJsonText(text, rules), wellFormed: false };
-    const boundary = multipartBoundary(contentType);
-    const finding = boundary === undefined ? undefined : inspectMultipart(text, boundary, rules);
-    return { finding: finding ?? CLEAN, wellFormed: finding !== undefined };
+    let wellFormed = false;
+    for (const boundary of multipartBoundaries(contentType, text)) {
+      const finding = inspectMultipart(text, boundary, rules);
+      if (finding !== undefined) wellFormed = true;
+      if (finding !== undefined && finding !== CLEAN) return { finding, wellFormed };
+    }
+    return { finding: CLEAN, wellFormed };
   };
 
   // One detection per request: the first finding decides (block) or is the one logged and counted (log_only).

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CLEAN, SQLI, XSS } from './inspect.ts';
-import { inspectMultipart, multipartBoundary } from './multipart.ts';
+import { inspectMultipart, multipartBoundaries } from './multipart.ts';
 import { DEFAULT_RULES as rules } from './corpus/evaluate.ts';
 
 /** A multipart/form-data body with boundary `b`, its parts given as [headers, content]; `eol` between lines. */
@@ -14,10 +14,13 @@ const field = (name: string, value: string): [string[], string] => [
   value,
 ];
 
-test('the boundary is read quoted or not, in any case', () => {
-  assert.equal(multipartBoundary('multipart/form-data; boundary=----WebKitFormBoundaryx7'), '----WebKitFormBoundaryx7');
-  assert.equal(multipartBoundary('multipart/form-data; BOUNDARY="a b:c"; charset=utf-8'), 'a b:c');
-  assert.equal(multipartBoundary('multipart/form-data'), undefined);
+test('the boundaries: each the Content-Type names, quoted or not, and the one the body opens with', () => {
+  const opening = '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n';
+  assert.deepEqual(multipartBoundaries('multipart/form-data; boundary=----WebKitx7', '--'), ['----WebKitx7']);
+  assert.deepEqual(multipartBoundaries('multipart/form-data; BOUNDARY="a b:c"; charset=utf-8', ''), ['a b:c']);
+  assert.deepEqual(multipartBoundaries('multipart/form-data; boundary=a; boundary=b', opening), ['a', 'b', 'x']);
+  assert.deepEqual(multipartBoundaries('multipart/form-data; boundary=x', opening), ['x']);
+  assert.deepEqual(multipartBoundaries('multipart/form-data', 'q=1'), []);
 });
 
 test("every field's name and value is inspected; a clean form is clean", () => {

@@ -1,13 +1,22 @@
 import { CLEAN, type Finding, type InspectRules, inspectValue } from './inspect.ts';
 
-const BOUNDARY = /;\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))/i;
+const BOUNDARY = /;\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))/gi;
 /** A Content-Disposition parameter: a token name (`filename*` too), a quoted-string or token value. */
 const PARAM = /;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
 
-/** The boundary a `multipart/form-data` Content-Type names; undefined without one. */
-export function multipartBoundary(contentType: string): string | undefined {
-  const m = BOUNDARY.exec(contentType);
-  return m === null ? undefined : (m[1] ?? m[2]);
+/**
+ * The boundaries a `multipart/form-data` body may be read with: each its Content-Type names (parsers differ on which
+ * of two they take, and on quotes), and the one its first line opens with, which is the one any parser that finds a
+ * field in it matched.
+ */
+export function multipartBoundaries(contentType: string, text: string): string[] {
+  const found = Array.from(contentType.matchAll(BOUNDARY), (m) => m[1] ?? m[2]);
+  if (text.startsWith('--')) {
+    const eol = text.indexOf('\n');
+    const first = text.slice(2, eol === -1 ? text.length : eol).trimEnd();
+    if (first !== '' && !found.includes(first)) found.push(first);
+  }
+  return found;
 }
 
 /**
