@@ -3,6 +3,7 @@ import type { RouteStage, StageResult } from '../../pipeline.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { type BodyType, bodyTexts, bodyType, isJsonText, readBody } from './body.ts';
 import { inspectMultipart, multipartBoundaries } from './multipart.ts';
+import { decodedBody } from './content-encoding.ts';
 import {
   CLEAN,
   inspectHeaders,
@@ -58,6 +59,7 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     inspected: metrics.bodies.labels(service, type, 'inspected'),
     tooLarge: metrics.bodies.labels(service, type, 'too_large'),
     invalid: metrics.bodies.labels(service, type, invalid),
+    undecodable: metrics.bodies.labels(service, type, 'undecodable'),
   });
   const counters = { json: bodyCounters('json', 'invalid_json'), form: bodyCounters('form', 'invalid_multipart') };
   const countersOf = (type: BodyType) => (type === 'json' ? counters.json : counters.form);
@@ -103,10 +105,14 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (buf === 'left') return false; // the data plane records the request
     if (buf === 'timeout') return ctx.reply('GW_ERR_REQUEST_TIMEOUT');
     if (buf === 'more') return void bodies.tooLarge.inc(); // sent on uninspected, from its first byte
-    ctx.body = buf;
+    ctx.body = buf; // sent on as it came
     ctx.bytesIn = buf.length;
+    // Compressed, it is read as the service reads it: Express's body parser inflates gzip, deflate and br by default.
+    const plain = decodedBody(buf, ctx.headers['content-encoding'], maxBody);
+    if (plain === 'too_large') return void bodies.tooLarge.inc();
+    if (plain === 'undecodable') return void bodies.undecodable.inc();
     const contentType = ctx.headers['content-type'] ?? '';
-    const { declared, utf8 } = bodyTexts(buf, contentType);
+    const { declared, utf8 } = bodyTexts(plain, contentType);
     const read = declared === undefined ? undefined : inspectText(declared, type, contentType);
     (read?.wellFormed ? bodies.inspected : bodies.invalid).inc();
     let f = read?.finding ?? CLEAN;

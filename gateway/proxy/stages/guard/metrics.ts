@@ -19,7 +19,8 @@ export function guardMetrics(runtime: Runtime) {
           'Request bodies seen by the guard with json_body or form_body on, by type (json | form): inspected; ' +
           'invalid_json (not JSON to JSON.parse in its charset: its quoted strings inspected as a lenient parser ' +
           'reads them); invalid_multipart (no delimiter of its boundary: no field in it); too_large (over ' +
-          'max_inspect_bytes: passed uninspected).',
+          'max_inspect_bytes, compressed or once inflated: passed uninspected); undecodable (a Content-Encoding ' +
+          'not known or not matching the data: passed uninspected).',
         labelNames: ['service', 'type', 'result'] as const,
         registers,
       }),
