@@ -1,5 +1,5 @@
-// The guard reads a compressed JSON or form body as its service does: Express's body parser inflates gzip, deflate
-// and br by default. Before, `Content-Encoding: gzip` took any attack past json_body and form_body.
+// The guard reads a compressed JSON or form body as its service does: Express's body parser inflates gzip and deflate
+// by default. Before, `Content-Encoding: gzip` took any attack past json_body and form_body.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';

@@ -9,7 +9,7 @@ import {
 
 type Decode = (buf: Buffer, options: ZlibOptions) => Buffer;
 
-/** Content codings a service's body parser may undo (Express's body-parser takes gzip, deflate and br by default). */
+/** Content codings a service's body parser may undo (Express's body parser takes gzip and deflate by default). */
 const DECODERS: Record<string, Decode> = {
   gzip: gunzipSync,
   'x-gzip': gunzipSync,

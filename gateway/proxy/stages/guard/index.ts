@@ -107,7 +107,7 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     if (buf === 'more') return void bodies.tooLarge.inc(); // sent on uninspected, from its first byte
     ctx.body = buf; // sent on as it came
     ctx.bytesIn = buf.length;
-    // Compressed, it is read as the service reads it: Express's body parser inflates gzip, deflate and br by default.
+    // Compressed, it is read as the service reads it: Express's body parser inflates gzip and deflate by default.
     const plain = decodedBody(buf, ctx.headers['content-encoding'], maxBody);
     if (plain === 'too_large') return void bodies.tooLarge.inc();
     if (plain === 'undecodable') return void bodies.undecodable.inc();
