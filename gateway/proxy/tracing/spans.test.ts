@@ -3,7 +3,7 @@ import test from 'node:test';
 import type { SpanContext } from '@opentelemetry/api';
 import type { RequestContext } from '../context.ts';
 import type { Target } from '../upstream/target.ts';
-import { endServerSpan, remoteParent, serverSpan, startAttempt } from './spans.ts';
+import { endServerSpan, redactQuery, remoteParent, serverSpan, startAttempt } from './spans.ts';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/;
 
@@ -59,4 +59,14 @@ test('an untrusted caller gets a trace of its own upstream, and its tracestate g
   const [, traceId] = TRACEPARENT.exec(sent.traceparent as string) ?? assert.fail(String(sent.traceparent));
   assert.notEqual(traceId, '0af7651916cd43dd8448eb211c80319c');
   assert.equal(sent.tracestate, undefined);
+});
+
+test("url.full: the values of the conventions' signature keys are REDACTED, other parts of the query kept", () => {
+  assert.equal(
+    redactQuery('/b/o?X-Goog-Signature=abc&x=1&Signature=s%3D&AWSAccessKeyId=AK&sig=q'),
+    '/b/o?X-Goog-Signature=REDACTED&x=1&Signature=REDACTED&AWSAccessKeyId=REDACTED&sig=REDACTED',
+  );
+  const plain = '/search?q=signature&design=1';
+  assert.equal(redactQuery(plain), plain, 'keys are matched whole');
+  assert.equal(redactQuery('/p?mysig=1'), '/p?mysig=1');
 });
