@@ -142,7 +142,7 @@ export const requestHeaders: RouteStage = {
     return (ctx) => {
       // The hop we append is the socket peer, not ctx.clientIp (which client-ip may have taken from this very header).
       const peer = unmapIp(clientAddressOf(ctx.req.socket));
-      const fromTrusted = trusted.contains(peer);
+      const fromTrusted = trusted.size > 0 && trusted.contains(peer);
       const h = endToEnd(ctx.req.headers, appHeader, fromTrusted);
       const xff = h['x-forwarded-for'];
       h['x-forwarded-for'] = xff ? `${xff}, ${peer}` : peer;
