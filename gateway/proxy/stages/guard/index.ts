@@ -114,7 +114,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
     const contentType = ctx.headers['content-type'] ?? '';
     const { declared, utf8 } = bodyTexts(plain, contentType);
     const read = declared === undefined ? undefined : inspectText(declared, type, contentType);
-    (read?.wellFormed ? bodies.inspected : bodies.invalid).inc();
+    // A urlencoded form is well formed whatever it holds (in a charset no decoder knows, it is read as UTF-8).
+    ((read?.wellFormed ?? type === 'form') ? bodies.inspected : bodies.invalid).inc();
     let f = read?.finding ?? CLEAN;
     // Read as UTF-8 too when the charset said otherwise: `charset=utf-16le` on UTF-8 bytes decoded to no quote.
     if (f === CLEAN && utf8 !== undefined && utf8 !== declared) f = inspectText(utf8, type, contentType).finding;
@@ -181,8 +182,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
  * SQL injection and XSS guard, per service (`guard:`). Path, query and the
  * configured headers are inspected synchronously, and a clean request is
  * decided by a character pre-filter without decoding or allocating; with
- * `json_body` (`form_body`), a JSON (urlencoded form) body up to `max_inspect_bytes` is read whole, inspected, and
- * handed to the proxy to send unchanged.
+ * `json_body` (`form_body`), a JSON (urlencoded or multipart form) body up to `max_inspect_bytes` is read whole
+ * (inflated if compressed), inspected, and handed to the proxy to send unchanged.
  */
 export const guard: RouteStage = {
   name: 'guard',
