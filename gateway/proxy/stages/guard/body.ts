@@ -1,7 +1,8 @@
 import type { RequestContext } from '../../context.ts';
 import { wholeBodyDeadline } from '../body-deadline.ts';
 
-const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+/** application/json, application/*+json, and text/json, which ASP.NET Core's JSON input formatter reads as well. */
+const JSON_TYPE = /^(?:application\/(?:[\w.-]+\+)?|text\/)json\s*(?:;|$)/i;
 
 const CHARSET = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i;
 /** By label; only labels a decoder exists for, a fixed list (the WHATWG Encoding standard's). */
@@ -45,8 +46,8 @@ const MULTIPART_TYPE = /^multipart\/form-data\s*(?:;|$)/i;
 
 export type BodyType = 'json' | 'form' | 'multipart';
 
-/** What the request says its body is, of the bodies the guard reads: JSON (application/json, application/*+json), an
- * HTML form (application/x-www-form-urlencoded, multipart/form-data), or none of them. */
+/** What the request says its body is, of the bodies the guard reads: JSON (JSON_TYPE), an HTML form
+ * (application/x-www-form-urlencoded, multipart/form-data), or none of them. */
 export function bodyType(ctx: RequestContext): BodyType | undefined {
   const ct = ctx.headers['content-type'];
   if (ct === undefined) return undefined;
