@@ -6,6 +6,7 @@ import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { send } from '../helpers/http-client.ts';
 import { call, startAuthRig, type AuthRig } from './auth-rig.ts';
+import { service, startGateway } from '../helpers/gateway.ts';
 
 let rig: AuthRig;
 before(async () => {
@@ -184,4 +185,21 @@ test('while guessed keys fill the scrypt checks, a key not checked before gets 5
   }
   // Once the flood is over, the right key is checked and let in.
   assert.equal((await call(rig.gw.url, '/x', { 'x-key': `${id}.${secret}` })).status, 200);
+});
+
+// Regression: with the key's header left as undefined rather than removed, the guard's `x-*` header scan threw on it
+// and every request with a key on a guarded service got 500.
+test('a key on a service with the injection guard (x-* headers inspected) is let in, and not sent on', async () => {
+  const gw = await startGateway({
+    services: [{ ...service('guarded', [rig.upstream.url]), auth: { type: 'api_key' }, guard: {} }],
+  });
+  try {
+    const { id, secret } = await createApp(gw);
+    const r = await call(gw.url, '/x', { 'x-api-key': `${id}.${secret}`, 'x-other': 'fine' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.headers['x-api-key'], undefined);
+    assert.equal(r.json.headers['x-other'], 'fine');
+  } finally {
+    await gw.close();
+  }
 });

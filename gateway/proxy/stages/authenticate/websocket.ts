@@ -94,7 +94,8 @@ function fromCookie(ctx: RequestContext, name: string): string | undefined {
   });
   if (at === -1) return undefined;
   const [part] = parts.splice(at, 1);
-  ctx.headers.cookie = parts.length > 0 ? parts.map((p) => p.trim()).join('; ') : undefined;
+  if (parts.length > 0) ctx.headers.cookie = parts.map((p) => p.trim()).join('; ');
+  else delete ctx.headers.cookie;
   return safeDecode(part.slice(part.indexOf('=') + 1).trim());
 }
 

@@ -138,8 +138,8 @@ export function inspectHeaders(headers: IncomingHttpHeaders, rules: InspectRules
         match = true;
         break;
       }
-    if (!match || rules.headerNames.includes(name)) continue;
-    const v = headers[name]!;
+    const v = headers[name];
+    if (!match || v === undefined || rules.headerNames.includes(name)) continue;
     const f = typeof v === 'string' ? inspectHeader(name, v, rules) : inspectHeader(name, v.join(', '), rules);
     if (f !== CLEAN) return f;
   }
