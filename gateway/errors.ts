@@ -240,6 +240,12 @@ export const errors = {
     message: 'The request looks like an injection attack.',
     errorClass: 'injection_blocked',
   },
+  GW_ERR_BODY_TYPE_NOT_ALLOWED: {
+    status: 415,
+    message: 'This route does not take a request body of this Content-Type.',
+    errorClass: 'bad_request',
+    grpc: 'INVALID_ARGUMENT',
+  },
   GW_ERR_REPORTS_UNAVAILABLE: {
     status: 503,
     message: 'The reports store cannot be read right now.',

@@ -2,6 +2,7 @@
 // parameters are to the upstream's parser, and are inspected alike. Before, a login form carrying `admin'--` reached
 // the service of a route whose query strings the guard blocked for the same text.
 import assert from 'node:assert/strict';
+import { connect as h2connect } from 'node:http2';
 import { test } from 'node:test';
 import { service, startGateway } from '../helpers/gateway.ts';
 import { send } from '../helpers/http-client.ts';
@@ -108,3 +109,58 @@ test("form_body: a multipart form's fields and filenames are inspected, an uploa
     await up.close();
   }
 });
+
+// A service that parses a body whatever its type says (Go's json.NewDecoder(r.Body)) reads what the guard did not:
+// allowed_body_types refuses other types, as the OWASP Core Rule Set's rule 920420 does.
+test('allowed_body_types: a body of another type or none gets 415; no body, or a listed type, passes', async () => {
+  const up = await startHashingUpstream();
+  const gw = await startGateway({
+    listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
+    services: [
+      {
+        ...service('api', [up.url], [{ paths: ['/api'] }]),
+        guard: { inspect: { json_body: true }, allowed_body_types: ['application/json', 'multipart/*'] },
+      },
+    ],
+  });
+  const post = (body: string | undefined, headers: Record<string, string>) =>
+    send(gw.url, '/api/x', { method: body === undefined ? 'GET' : 'POST', body, headers });
+  try {
+    for (const [type, status] of [
+      ['application/json', 200],
+      ['Application/JSON; charset=utf-8', 200],
+      ['multipart/form-data; boundary=z', 200],
+      ['text/plain', 415],
+      ['application/x-www-form-urlencoded', 415],
+      ['application/json/x', 415],
+    ] as const) {
+      const r = await post('{"a":1}', { 'content-type': type });
+      assert.equal(r.status, status, type);
+      if (status === 415) assert.equal(JSON.parse(r.text).code, 'GW_ERR_BODY_TYPE_NOT_ALLOWED');
+    }
+    assert.equal((await post('{"a":1}', {})).status, 415, 'a body without a Content-Type');
+    assert.equal((await post(undefined, {})).status, 200, 'no body, no type needed');
+    const h2 = await h2Post(gw.port('h2c'), 'text/plain');
+    assert.equal(h2, 415, 'HTTP/2 without Content-Length too');
+    assert.equal(up.received.length, 4, 'what was refused never reached the upstream');
+  } finally {
+    await gw.close();
+    await up.close();
+  }
+});
+
+/** Status of an HTTP/2 POST of a small body of `type`, sent without Content-Length. */
+async function h2Post(port: number, type: string): Promise<number> {
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  try {
+    const req = session.request({ ':method': 'POST', ':path': '/api/x', 'content-type': type });
+    req.end('{"a":1}');
+    req.resume();
+    return await new Promise<number>((resolve, reject) => {
+      req.once('response', (h) => resolve(Number(h[':status'])));
+      req.once('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}

@@ -39,6 +39,29 @@ export function compileRules(conf: GuardConfig): InspectRules {
   };
 }
 
+/**
+ * `allowed_body_types` compiled: whether a Content-Type names one of them (exact, `type/*`, or `*` / `*` for any named
+ * type; parameters ignored, case-insensitive). A body without a Content-Type is no type at all.
+ */
+function bodyTypeRule(list: readonly string[] | undefined): ((contentType: string | undefined) => boolean) | undefined {
+  if (list === undefined) return undefined;
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const t of list.map((x) => x.toLowerCase())) {
+    if (t.endsWith('/*')) prefixes.push(t.slice(0, -1));
+    else exact.add(t);
+  }
+  return (contentType) => {
+    if (contentType === undefined) return false;
+    const semi = contentType.indexOf(';');
+    const media = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+    if (!MEDIA_TYPE.test(media)) return false;
+    return exact.has(media) || prefixes.some((p) => p === '*/' || media.startsWith(p));
+  };
+}
+
+const MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/;
+
 function excludedBy(prefixes: readonly string[], path: string): boolean {
   for (const p of prefixes) {
     if (path === p || (path.startsWith(p) && (p.endsWith('/') || path.charCodeAt(p.length) === 47))) return true;
@@ -68,6 +91,7 @@ function build(route: CompiledRoute, conf: GuardConfig) {
   const doHeaders = rules.headerNames.length + rules.headerPrefixes.length > 0;
   const exclude = conf.exclude_paths;
   const maxBody = conf.max_inspect_bytes;
+  const allowsType = bodyTypeRule(conf.allowed_body_types);
   const log = route.runtime.log;
   const logLimit = { nextMs: 0, suppressed: 0 };
 
@@ -150,6 +174,8 @@ function build(route: CompiledRoute, conf: GuardConfig) {
   // One detection per request: the first finding decides (block) or is the one logged and counted (log_only).
   return (ctx: RequestContext): StageResult => {
     if (exclude.length > 0 && excludedBy(exclude, ctx.path)) return;
+    if (allowsType !== undefined && declaresBody(ctx.req) && !allowsType(ctx.headers['content-type']))
+      return ctx.reply('GW_ERR_BODY_TYPE_NOT_ALLOWED');
     if (doPath) {
       const f = inspectPath(ctx.path, rules);
       if (f !== CLEAN) return found(ctx, f, 'path');

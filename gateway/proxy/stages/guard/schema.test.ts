@@ -34,7 +34,7 @@ test('a service without guard has none', () => {
 
 test(
   'an unknown mode, a header name with a space, a tiny inspect ' +
-    'limit and a relative exclude path are rejected with their paths',
+    'limit, a relative exclude path and a body type without a slash are rejected with their paths',
   () => {
     const r = validateConfig(
       svc({
@@ -42,6 +42,7 @@ test(
         inspect: { headers: ['user agent'] },
         max_inspect_bytes: 10,
         exclude_paths: ['admin'],
+        allowed_body_types: ['application/json', 'json'],
         extra: 1,
       }),
     );
@@ -52,6 +53,7 @@ test(
       '/services/0/guard/inspect/headers/0',
       '/services/0/guard/max_inspect_bytes',
       '/services/0/guard/exclude_paths/0',
+      '/services/0/guard/allowed_body_types/1',
     ]) {
       assert.ok(paths.includes(p), `${p} in ${paths}`);
     }

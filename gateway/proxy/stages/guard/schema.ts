@@ -49,6 +49,19 @@ const GuardObject = Type.Object(
         'Largest JSON or form body buffered for inspection, and the most ' +
         'characters of any one path, query or header value inspected (default 65536).',
     }),
+    allowed_body_types: Type.Optional(
+      Type.Array(
+        Type.String({ pattern: '^(\\*|[A-Za-z0-9!#$&^_.+-]+)/(\\*|[A-Za-z0-9!#$&^_.+-]+)$', maxLength: 128 }),
+        {
+          maxItems: 64,
+          description:
+            'Media types a request body may have (`type/subtype`, `type/*`, case-insensitive); a body of another ' +
+            "type, or without a Content-Type, gets 415 GW_ERR_BODY_TYPE_NOT_ALLOWED, as the OWASP Core Rule Set's " +
+            'rule 920420 does: a service that parses a body whatever its type says could read what the guard did not ' +
+            '(default: any type).',
+        },
+      ),
+    ),
     exclude_paths: Type.Array(Type.String({ pattern: '^/', maxLength: 1024 }), {
       default: [],
       maxItems: 256,
