@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { service, startGateway } from '../helpers/gateway.ts';
 import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { send } from '../helpers/http-client.ts';
-import { startUpstream } from '../helpers/upstream.ts';
+import { sha256, startHashingUpstream, startUpstream } from '../helpers/upstream.ts';
 import { anyEvent, eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { loadCorpus } from '../../gateway/proxy/stages/guard/corpus/evaluate.ts';
@@ -140,19 +139,7 @@ function post(
 test(
   'json_body: string values of a JSON body are ' + 'inspected, and a clean body arrives at the upstream byte for byte',
   async () => {
-    const received: { sha: string; length: string | undefined; te: string | undefined }[] = [];
-    const up = await startUpstream('up', (req, res) => {
-      const hash = createHash('sha256');
-      req.on('data', (c: Buffer) => hash.update(c));
-      req.on('end', () => {
-        received.push({
-          sha: hash.digest('hex'),
-          length: req.headers['content-length'],
-          te: req.headers['transfer-encoding'],
-        });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
+    const up = await startHashingUpstream('{}');
     const gw = await startGateway({
       services: [{ ...service('api', [up.url]), guard: { inspect: { json_body: true }, max_inspect_bytes: 4096 } }],
     });
@@ -169,11 +156,11 @@ test(
         'content-length': clean.length,
       });
       assert.equal(ok.status, 200);
-      assert.deepEqual(received[0], {
-        sha: createHash('sha256').update(clean).digest('hex'),
-        length: String(clean.length),
-        te: undefined,
-      });
+      const first = up.seen[0].headers;
+      assert.deepEqual(
+        { sha: up.received[0], length: first['content-length'], te: first['transfer-encoding'] },
+        { sha: sha256(clean), length: String(clean.length), te: undefined },
+      );
 
       const bad = JSON.stringify({ user: { bio: '<img src=x onerror=alert(1)>' } });
       const blocked = await post(gw.url, '/orders', bad, {
@@ -222,13 +209,13 @@ test(
         'content-length': Buffer.byteLength(big),
       });
       assert.equal(large.status, 200);
-      assert.equal(received.at(-1)!.sha, createHash('sha256').update(big).digest('hex'));
+      assert.equal(up.received.at(-1), sha256(big));
       // Chunked: read up to max_inspect_bytes like a declared length, so inspected and blocked; past the limit, sent
       // on uninspected from its first byte.
       const chunkedHead = { 'content-type': 'application/json', 'transfer-encoding': 'chunked' };
       assert.equal((await post(gw.url, '/orders', bad, chunkedHead)).status, 403);
       assert.equal((await post(gw.url, '/orders', big, chunkedHead)).status, 200);
-      assert.equal(received.at(-1)!.sha, createHash('sha256').update(big).digest('hex'));
+      assert.equal(up.received.at(-1), sha256(big));
       // Invalid JSON: forwarded as it came, counted.
       assert.equal(
         (await post(gw.url, '/orders', '{"a": <script>', { 'content-type': 'application/json', 'content-length': 14 }))
@@ -240,7 +227,7 @@ test(
       assert.equal(await bodies('inspected'), 8);
       assert.equal(await bodies('too_large'), 2);
       assert.equal(await bodies('invalid_json'), 6);
-      assert.equal(received.length, 5, 'everything but the blocked body reached the upstream');
+      assert.equal(up.received.length, 5, 'everything but the blocked body reached the upstream');
     } finally {
       await gw.close();
       await up.close();
