@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
+import { createApp } from '../helpers/admin.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { keepAliveAgent, send, type SendOptions } from '../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -62,6 +63,12 @@ before(async () => {
           hash_on: { source: 'header', name: 'X-User' },
           targets: await targets('ch', [1, 1, 1]),
         },
+      },
+      {
+        name: 'by-app',
+        routes: [{ paths: ['/by-app'] }],
+        auth: { type: 'api_key' },
+        upstream: { balancer: 'consistent_hash', hash_on: { source: 'app' }, targets: await targets('app', [1, 1, 1]) },
       },
       {
         name: 'ip',
@@ -151,4 +158,22 @@ test('ip_hash keeps each client address on one target across connections', async
   for (const [ip, names] of byIp) assert.equal(names.size, 1, `${ip} went to ${[...names]}`);
   const used = new Set([...byIp.values()].map((s) => [...s][0]));
   assert.ok(used.size >= 2, `all clients on ${[...used]}`);
+});
+
+test('consistent_hash on the app keeps each app on one target whatever address it calls from', async () => {
+  const byApp = new Map<string, Set<string>>();
+  const apps = [];
+  for (let i = 0; i < 12; i++) apps.push(await createApp(gw));
+  // Each round from another client address: hashing on the address would move an app between targets.
+  for (let round = 0; round < 4; round++) {
+    for (const app of apps) {
+      const headers = { 'x-api-key': `${app.id}.${app.secret}` };
+      const name = await who('/by-app', { headers, localAddress: `127.0.0.${2 + round}` });
+      if (!byApp.has(app.id)) byApp.set(app.id, new Set());
+      byApp.get(app.id)!.add(name);
+    }
+  }
+  for (const [app, names] of byApp) assert.equal(names.size, 1, `${app} went to ${[...names]}`);
+  const used = new Set([...byApp.values()].map((s) => [...s][0]));
+  assert.ok(used.size >= 2, `all apps on ${[...used]}`);
 });

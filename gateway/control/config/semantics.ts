@@ -3,6 +3,7 @@ import { isLoopback } from '../admin/loopback.ts';
 import { splitListen } from '../../../shared/listen.ts';
 import type { Config } from './schema.ts';
 import { checkCanary } from '../../proxy/stages/canary/semantics.ts';
+import { checkRemovedKeys } from '../../proxy/stages/authenticate/semantics.ts';
 import { checkUpstream } from '../../proxy/upstream/semantics.ts';
 import { checkRateLimits } from '../../proxy/stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../../proxy/stages/ip-acl/semantics.ts';
@@ -142,4 +143,5 @@ function checkService(
 
   checkUpstream(svc.upstream, `${base}/upstream`, err);
   checkCanary(svc, base, err);
+  checkRemovedKeys(svc, base, err);
 }

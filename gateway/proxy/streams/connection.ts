@@ -163,7 +163,7 @@ export class StreamConnection {
       pool.counters.breakerRejected.inc();
       return void this.refuse('circuit_open');
     }
-    const target = pool.pick({ clientIp: this.clientIp, headers: {}, path: '', query: '' });
+    const target = pool.pick({ clientIp: this.clientIp, headers: {}, path: '', query: '', appId: '' });
     if (target === undefined) return void this.refuse('no_target');
     this.target = target;
     target.active++;

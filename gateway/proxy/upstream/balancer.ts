@@ -9,11 +9,13 @@ export interface BalanceRequest {
   path: string;
   /** Raw query string without the leading `?` ('' when none). */
   query: string;
+  /** The authenticated app's id, '' when none (no auth, an anonymous path, a TCP stream). */
+  appId: string;
 }
 
 /** Where a hashing balancer takes its key from. */
 export interface HashOn {
-  source: 'ip' | 'header' | 'cookie' | 'path' | 'query';
+  source: 'ip' | 'app' | 'header' | 'cookie' | 'path' | 'query';
   /** Header, cookie or query-argument name; unused for ip and path. */
   name?: string;
 }

@@ -67,8 +67,11 @@ const DnsSchema = Type.Object(
 const HashOnSchema = Type.Object(
   {
     source: Type.Union(
-      ['ip', 'header', 'cookie', 'path', 'query'].map((s) => Type.Literal(s)),
-      { default: 'ip', description: 'Where the hash key comes from (default ip).' },
+      ['ip', 'app', 'header', 'cookie', 'path', 'query'].map((s) => Type.Literal(s)),
+      {
+        default: 'ip',
+        description: 'Hash key: client address, authenticated app (else the address), header, cookie, path or query.',
+      },
     ),
     name: Type.Optional(
       Type.String({ minLength: 1, description: 'Header, cookie or query-argument name (for header, cookie, query).' }),

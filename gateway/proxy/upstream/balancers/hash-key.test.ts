@@ -43,6 +43,13 @@ test('falls back to the normalised client IP for a missing or empty key', () => 
   assert.equal(keyReader({ source: 'cookie', name: 'sid' })(req), '10.0.0.9');
   assert.equal(keyReader({ source: 'query', name: 'id' })(req), '10.0.0.9');
   assert.equal(keyReader({ source: 'path' })(req), '10.0.0.9');
+  assert.equal(keyReader({ source: 'app' })(req), '10.0.0.9');
   assert.equal(keyReader({ source: 'header' })(req), '10.0.0.9');
   assert.equal(keyReader(undefined)(req), '10.0.0.9');
+});
+
+test('hashes on the authenticated app, whatever address or credential it calls from', () => {
+  const read = keyReader({ source: 'app' });
+  assert.equal(read(request('10.0.0.1', {}, '/', '', 'app_acme')), 'app_acme');
+  assert.equal(read(request('10.0.0.2', { 'x-api-key': 'other' }, '/x', '', 'app_acme')), 'app_acme');
 });

@@ -20,6 +20,8 @@ export function keyReader(hashOn: HashOn | undefined): KeyReader {
   switch (hashOn?.source) {
     case 'path':
       return (req) => req.path || clientKey(req);
+    case 'app':
+      return (req) => req.appId || clientKey(req);
     case 'header': {
       if (!name) return clientKey;
       const header = name.toLowerCase();

@@ -12,8 +12,9 @@ export function request(
   headers: IncomingHttpHeaders = {},
   path = '/',
   query = '',
+  appId = '',
 ): BalanceRequest {
-  return { clientIp, headers, path, query };
+  return { clientIp, headers, path, query, appId };
 }
 
 export const everyTarget = (): boolean => true;
