@@ -100,6 +100,8 @@ export class RequestContext implements BalanceRequest {
   secretHash: string | undefined = undefined;
   /** When the credential that let this request in stops working (epoch ms), as of the identity it last saw. */
   credentialUntilMs = Infinity;
+  /** When the token that let this request in expires (epoch ms), under auth.end_at_token_expiry; else never. */
+  tokenUntilMs = Infinity;
   /** The route's authorisation this request passed (stages/authorise), checked again when its app's rights change. */
   authorisation: ((ctx: RequestContext) => string | undefined) | undefined = undefined;
   /** Matched prefix of a prefix route (for strip_prefix). */
@@ -202,7 +204,7 @@ export class RequestContext implements BalanceRequest {
    * rotated out (at once, or once its overlap is over). A token is checked once, as it was presented. What such a
    * request has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
    */
-  withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'forbidden' | 'credential' | undefined {
+  withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'forbidden' | 'credential' | 'expired' | undefined {
     if (appsChanged && this.app !== undefined) {
       const app = this.snapshot.runtime.identity.apps.get(this.app.id);
       if (app?.status !== 'enabled') return 'app';
@@ -212,7 +214,8 @@ export class RequestContext implements BalanceRequest {
       }
       if (this.secretHash !== undefined) this.credentialUntilMs = secretExpiry(app, this.secretHash) ?? 0;
     }
-    return nowMs >= this.credentialUntilMs ? 'credential' : undefined;
+    if (nowMs >= this.credentialUntilMs) return 'credential';
+    return nowMs >= this.tokenUntilMs ? 'expired' : undefined;
   }
 
   /**

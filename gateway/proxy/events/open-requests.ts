@@ -6,7 +6,8 @@
  * for a gRPC call, or cut when its answer had begun), as that app's WebSocket connections are closed: the identity
  * changes without a reload, and a tenant cut off is cut off from its streams too. So is one its app's narrowed
  * rights (roles, allowed addresses) would refuse now (403 GW_ERR_FORBIDDEN, PERMISSION_DENIED), and one let in by an
- * API key whose secret has been rotated out since (401 GW_ERR_API_KEY_INVALID, UNAUTHENTICATED).
+ * API key whose secret has been rotated out since (401 GW_ERR_API_KEY_INVALID, UNAUTHENTICATED), and, under
+ * auth.end_at_token_expiry, one whose token has expired (401 GW_ERR_TOKEN_EXPIRED, UNAUTHENTICATED).
  *
  * Every request joins the set while it is open, a field of its own keeping its place (an array slot and two writes a
  * request); one timer looks them over each second while any is open. Its cost: ~10 ns a request in a loop of adds
@@ -35,6 +36,7 @@ const WITHDRAWN = {
     reply: 'GW_ERR_API_KEY_INVALID',
     why: 'the key was rotated out',
   },
+  expired: { code: 'TOLLGATE_TOKEN_EXPIRED', reply: 'GW_ERR_TOKEN_EXPIRED', why: 'the token expired' },
 } as const satisfies Record<string, { code: string; reply: ErrorCode; why: string }>;
 
 export const WITHDRAWN_REPLIES = new Map<string, ErrorCode>(Object.values(WITHDRAWN).map((w) => [w.code, w.reply]));

@@ -12,6 +12,7 @@ export const CLOSE_REASONS = [
   'app_disabled', // the connection's app was disabled or deleted
   'forbidden', // its app's roles or allowed addresses changed so that the route refuses it
   'credential_withdrawn', // the secret its API key matched was rotated out
+  'token_expired', // the token it was opened with expired (auth.end_at_token_expiry)
   'client_certificate', // its listener's client-certificate checks changed (a new CRL or CA)
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];

@@ -18,7 +18,12 @@ import { writeThenFree } from '../net/write-then-free.ts';
 import { checksChanged } from '../listeners/checks-changed.ts';
 
 /** The close reason of a connection whose app, rights or credential no longer let it through. */
-const WITHDRAWN_REASONS = { app: 'app_disabled', forbidden: 'forbidden', credential: 'credential_withdrawn' } as const;
+const WITHDRAWN_REASONS = {
+  app: 'app_disabled',
+  forbidden: 'forbidden',
+  credential: 'credential_withdrawn',
+  expired: 'token_expired',
+} as const;
 
 /** A tunnel's client side: its connection (HTTP/1.1) or its CONNECT stream (HTTP/2); both have what is used here. */
 export type ClientSide = Duplex & { setTimeout(ms: number, onTimeout: () => void): unknown };

@@ -19,6 +19,8 @@ interface Compiled {
   appHeader: string;
   anonymous: ((path: string) => boolean) | undefined;
   state: AuthState;
+  /** auth.end_at_token_expiry: what a token let in is held to its expiry (RequestContext.withdrawn). */
+  endAtTokenExpiry?: boolean;
 }
 
 function anonymousMatcher(paths: string[]): Compiled['anonymous'] {
@@ -64,6 +66,7 @@ function recheck(e: VerifiedToken, ctx: RequestContext, c: Compiled): StageResul
     ctx.appId = e.appId;
     return reject(c, ctx, 'GW_ERR_APP_DISABLED');
   }
+  if (c.endAtTokenExpiry) ctx.tokenUntilMs = e.expiresMs;
   return accept(c, ctx, e.appId, app);
 }
 
@@ -86,6 +89,7 @@ function jwtHandler(c: Compiled, policy: JwtPolicy, policyNo: number, maxBytes: 
       authz,
       appId: r.appId,
       untilMs: r.untilMs,
+      expiresMs: r.expiresMs,
       policy: policyNo,
       kid: r.kid,
       appOptional: r.appOptional,
@@ -200,6 +204,7 @@ export const authenticate: RouteStage = {
         return c.anonymous?.(ctx.path) ? undefined : handler(ctx);
       };
     }
+    c.endAtTokenExpiry = auth.end_at_token_expiry;
     const fingerprint = JSON.stringify([route.service.name, auth, tokens.issuer, tokens.audience]);
     const jwt = jwtHandler(
       c,

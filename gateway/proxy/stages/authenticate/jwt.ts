@@ -31,7 +31,7 @@ export interface JwtPolicy {
 }
 
 export type JwtResult =
-  | { ok: true; appId: string; untilMs: number; kid: string; appOptional: boolean }
+  | { ok: true; appId: string; untilMs: number; expiresMs: number; kid: string; appOptional: boolean }
   | { ok: false; code: 'GW_ERR_TOKEN_INVALID' | 'GW_ERR_TOKEN_EXPIRED'; reason: string };
 
 /**
@@ -126,6 +126,7 @@ export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtRe
         ok: true,
         appId: payload.sub!,
         untilMs: (payload.exp! + policy.toleranceS) * 1000,
+        expiresMs: (payload.exp! + policy.toleranceS) * 1000,
         kid,
         appOptional: false,
       };
@@ -148,6 +149,7 @@ export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtRe
       ok: true,
       appId,
       untilMs: Math.min((payload.exp! + policy.toleranceS) * 1000, Date.now() + issuer.maxAgeMs),
+      expiresMs: (payload.exp! + policy.toleranceS) * 1000,
       kid: '',
       appOptional: !issuer.requireApp,
     };

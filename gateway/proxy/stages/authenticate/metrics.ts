@@ -10,8 +10,10 @@ export interface VerifiedToken {
   /** The whole Authorization header it was verified from: a cache hit must be this very value. */
   authz: string;
   appId: string;
-  /** exp plus clock tolerance, epoch ms. */
+  /** Until when the cache may answer for it, epoch ms: its expiry, sooner for an external issuer's (its keys' age). */
   untilMs: number;
+  /** exp plus clock tolerance, epoch ms. */
+  expiresMs: number;
   /** Compiled auth policy that verified it (tokens accepted by one service are not by another). */
   policy: number;
   /** Kid of the gateway key that signed it; '' for external issuers. */

@@ -107,6 +107,13 @@ const AuthObject = Type.Object(
         'For type jwt: remove the Authorization header that carried the token before the upstream (default ' +
         'false: an upstream may read its claims). An API key is always removed.',
     }),
+    end_at_token_expiry: Type.Boolean({
+      default: false,
+      description:
+        'For type jwt: a WebSocket connection, gRPC stream or long response ends when the token that opened it ' +
+        'expires (exp plus clock_tolerance_s): close 1008, or 401 GW_ERR_TOKEN_EXPIRED (UNAUTHENTICATED) when no ' +
+        'answer had begun. Default false: a token is checked when the request is made, as in Kong and Envoy.',
+    }),
     app_header: HeaderName(
       'x-tollgate-app-id',
       'Header that carries the authenticated app id upstream; a client-sent copy is always removed',
