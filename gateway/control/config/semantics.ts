@@ -14,15 +14,7 @@ import { checkStreams } from '../../proxy/streams/semantics.ts';
 import { checkHeaderOps } from '../../proxy/stages/request-headers/semantics.ts';
 import { checkSelfTargets } from '../../proxy/upstream/self-targets.ts';
 import { MAX_TIMER_MS } from '../../../shared/timer-limit.ts';
-
-function regexError(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-}
+import { regexError } from '../../proxy/router/linear-regex.ts';
 
 /**
  * Rules a JSON Schema cannot state: uniqueness, regexes that compile, required

@@ -9,11 +9,12 @@
  * filed under the segments it spells out (`/users`); any other regex is tried
  * on every request, in order, as nginx tries its regex locations.
  */
+import type { LinearRegex } from './linear-regex.ts';
 
 export type PathMatcher =
   | { kind: 'exact'; path: string }
   | { kind: 'prefix'; prefix: string }
-  | { kind: 'regex'; re: RegExp };
+  | { kind: 'regex'; re: LinearRegex };
 
 export type HostMatcher = { kind: 'any' } | { kind: 'exact'; host: string } | { kind: 'wildcard'; suffix: string };
 
@@ -49,7 +50,7 @@ class PathBuckets<E extends IndexedEntry> {
 
 /**
  * The whole segments every path a regex matches starts with, when its source
- * (RegExp.source, where `/` reads `\/`) spells them out: `^\/users\/[0-9]+$`
+ * (as written, `/` or `\/`) spells them out: `^\/users\/[0-9]+$`
  * → `/users` (a match starts with `/users/`). Undefined when it does not: no
  * `^/`, an alternation anywhere, or a literal shorter than one segment and its slash.
  */

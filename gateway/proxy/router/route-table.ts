@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Config, RouteConfig } from '../../control/config/schema.ts';
 import { RouteIndex, type HostMatcher, type PathMatcher } from './route-index.ts';
 import { runAtOnce, type Steps } from '../slices.ts';
+import { LinearRegex } from './linear-regex.ts';
 
 export interface RouteMatch<R> {
   route: R;
@@ -16,7 +17,7 @@ interface Entry<R> {
   host: HostMatcher;
   path: PathMatcher | undefined;
   methods: ReadonlySet<string> | undefined;
-  headers: [string, string | RegExp][];
+  headers: [string, string | LinearRegex][];
   rank: number[];
 }
 
@@ -28,7 +29,7 @@ const pathLengthRank = (p: PathMatcher | undefined): number =>
 
 /** `foldCase`: match ignoring ASCII case (proxy.paths.case_sensitive: false); requests are then matched lower-cased. */
 function parsePath(p: string, foldCase: boolean): PathMatcher {
-  if (p.startsWith('~')) return { kind: 'regex', re: new RegExp(p.slice(1), foldCase ? 'i' : '') };
+  if (p.startsWith('~')) return { kind: 'regex', re: new LinearRegex(p.slice(1), foldCase) };
   const path = foldCase ? p.toLowerCase() : p;
   if (path.startsWith('=')) return { kind: 'exact', path: path.slice(1) };
   return { kind: 'prefix', prefix: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path };
@@ -61,9 +62,9 @@ function* tableSteps<R>(
     const hosts = config.hosts.length ? config.hosts.map(parseHost) : [{ kind: 'any' } as HostMatcher];
     const paths = config.paths.length ? config.paths.map((p) => parsePath(p, foldCase)) : [undefined];
     const methods = config.methods.length ? new Set(config.methods) : undefined;
-    const headers = Object.entries(config.headers).map(([k, v]): [string, string | RegExp] => [
+    const headers = Object.entries(config.headers).map(([k, v]): [string, string | LinearRegex] => [
       k.toLowerCase(),
-      v.startsWith('~') ? new RegExp(v.slice(1)) : v,
+      v.startsWith('~') ? new LinearRegex(v.slice(1)) : v,
     ]);
     for (const host of hosts) {
       for (const path of paths) {
@@ -197,7 +198,7 @@ function accepts<R>(e: Entry<R>, q: Request): boolean {
   return e.headers.length === 0 || matchHeaders(e.headers, q.headers);
 }
 
-function matchHeaders(wanted: [string, string | RegExp][], headers: IncomingHttpHeaders): boolean {
+function matchHeaders(wanted: [string, string | LinearRegex][], headers: IncomingHttpHeaders): boolean {
   for (const [name, want] of wanted) {
     const raw = headers[name];
     if (raw === undefined) return false;

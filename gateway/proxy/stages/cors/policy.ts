@@ -1,4 +1,5 @@
 import type { ServiceConfig } from '../../../control/config/schema.ts';
+import { LinearRegex } from '../../router/linear-regex.ts';
 
 type CorsConfig = NonNullable<ServiceConfig['cors']>;
 
@@ -27,12 +28,12 @@ export interface CorsPolicy {
 
 export function compileCors(conf: CorsConfig): CorsPolicy {
   const exact = new Set<string>();
-  const patterns: RegExp[] = [];
+  const patterns: LinearRegex[] = [];
   let any = false;
   for (const o of conf.allow_origins) {
     if (o === '*') any = true;
     // Anchored whole, so `~https://.*\.example\.com` cannot be met by `https://x.example.com.evil.net`.
-    else if (o.startsWith('~')) patterns.push(new RegExp(`^(?:${o.slice(1)})$`));
+    else if (o.startsWith('~')) patterns.push(new LinearRegex(`^(?:${o.slice(1)})$`));
     else exact.add(o.toLowerCase());
   }
   const exposeHeaders = conf.expose_headers.join(', ');

@@ -1,5 +1,6 @@
 import type { Config } from '../../../control/config/schema.ts';
 import { cidrErrors } from '../../net/cidr.ts';
+import { regexError } from '../../router/linear-regex.ts';
 
 type Report = (path: string, message: string) => void;
 type Service = Config['services'][number];
@@ -28,11 +29,8 @@ export function checkAccessControl(svc: Service, base: string, err: Report): voi
   if (cors && Array.isArray(cors.allow_origins)) {
     cors.allow_origins.forEach((o, i) => {
       if (o.startsWith('~')) {
-        try {
-          new RegExp(o.slice(1));
-        } catch (e) {
-          err(`${base}/cors/allow_origins/${i}`, `invalid regular expression: ${(e as Error).message}`);
-        }
+        const e = regexError(o.slice(1));
+        if (e) err(`${base}/cors/allow_origins/${i}`, e);
       } else if (o !== '*' && o !== 'null' && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(o)) {
         err(
           `${base}/cors/allow_origins/${i}`,

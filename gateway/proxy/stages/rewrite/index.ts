@@ -1,4 +1,5 @@
 import type { RouteStage } from '../../pipeline.ts';
+import { LinearRegex } from '../../router/linear-regex.ts';
 
 /** `path` without as many leading segments as `prefix` has: the prefix's own segments, with whatever ;params they
  * carry. */
@@ -28,7 +29,7 @@ export const rewrite: RouteStage = {
         ctx.upstreamPath = ctx.query === '' ? ctx.originalPath : `${ctx.originalPath}?${ctx.query}`;
       };
     }
-    const re = rw ? new RegExp(rw.regex) : undefined;
+    const re = rw ? new LinearRegex(rw.regex) : undefined;
     const replacement = rw?.replacement ?? '';
     return (ctx) => {
       let path = ctx.forwardPath ?? ctx.path;
@@ -38,7 +39,7 @@ export const rewrite: RouteStage = {
         if (path.charCodeAt(0) !== 47) path = '/' + path;
       }
       if (re) {
-        path = path.replace(re, replacement);
+        path = re.replace(path, replacement);
         if (path.charCodeAt(0) !== 47) path = '/' + path;
       }
       ctx.upstreamPath = ctx.query === '' ? path : `${path}?${ctx.query}`;
