@@ -89,13 +89,13 @@ test('the listener offers extended CONNECT, and a WebSocket over it echoes throu
   assert.equal(e?.messagesIn, 1);
 });
 
-test('a wrong version gets 426 naming 13; a CONNECT for anything but WebSocket gets 405', async () => {
+test('a wrong version gets 426 naming 13; a CONNECT for anything but WebSocket gets 501', async () => {
   const old = open('/ws/chat', { 'sec-websocket-version': '8' });
   const answer = await new Promise<Record<string, unknown>>((r) => old.once('response', r));
   assert.deepEqual([answer[':status'], answer['sec-websocket-version']], [426, '13']);
   old.close();
   const tunnel = session.request({ ':method': 'CONNECT', ':authority': 'example.test:443' });
-  assert.equal(await status(tunnel), 405);
+  assert.equal(await status(tunnel), 501);
   tunnel.close();
 });
 

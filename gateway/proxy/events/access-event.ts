@@ -62,7 +62,7 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.appId,
     route ? route.service.name : '',
     route ? route.name : '',
-    ctx.req.method ?? '',
+    methodOf(ctx),
     status,
     ctx.upstreamStatus,
     totalUs,
@@ -124,7 +124,7 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
     ctx.appId,
     route ? route.service.name : '',
     route ? route.name : '',
-    ctx.req.method ?? '',
+    methodOf(ctx),
     status,
     ctx.websocket ? 101 : ctx.upstreamStatus,
     Math.round((nowMs - ctx.startMs) * 1000),
@@ -180,6 +180,16 @@ export function interimIfDue(
   if (ctx.eventSeconds >= 0) return;
   if (nowMs - (ctx.reported?.atMs ?? openedMs) < ctx.snapshot.config.events.interim_ms) return;
   events.append((node) => interimRecord(ctx, node, nowMs));
+}
+
+/**
+ * A request's method as its event keeps it, cut to 32 characters: the longest Node's HTTP/1.1 parser takes has 11
+ * (UNSUBSCRIBE). An HTTP/2 client may send any token, which the request-id stage refuses; counted all the same, it
+ * must not make the event too long to encode (the codec refuses a field over MAX_FIELD_BYTES) and go uncounted.
+ */
+function methodOf(ctx: RequestContext): string {
+  const method = ctx.req.method ?? '';
+  return method.length > 32 ? method.slice(0, 32) : method;
 }
 
 /** Longest gRPC method an event keeps: real ones are far shorter, and a path a client made up must not make the

@@ -1,4 +1,4 @@
-import { GRPC_STATUS_NAMES, type GrpcStatusName } from '../../../shared/grpc-status.ts';
+import { GRPC_STATUS, GRPC_STATUS_NAMES, type GrpcStatusName } from '../../../shared/grpc-status.ts';
 
 /**
  * The status a gateway-written reply has for a gRPC call, from its HTTP
@@ -77,12 +77,19 @@ export function grpcStatusLabel(status: number, clientLeft: boolean): string {
   return clientLeft ? 'CANCELLED' : 'UNKNOWN';
 }
 
-/** The grpc-status a response carried, in its trailers or (trailers-only) its head; -1 when neither has one. */
+/**
+ * The grpc-status a response carried, in its trailers or (trailers-only) its head; -1 when neither has one. One that
+ * is not a code (0..16 in decimal digits, as the gRPC protocol spells it) is UNKNOWN, as grpc-js reads it: `1e3`
+ * and `0x10` were read as 1000 and 16, and `99999999999999999999` as a number too large to record, so the call went
+ * uncounted.
+ */
 export function grpcStatusIn(
   trailers: Record<string, string | string[] | undefined>,
   head: Record<string, string | string[] | undefined> | undefined,
 ): number {
   const value = trailers['grpc-status'] ?? head?.['grpc-status'];
-  const n = typeof value === 'string' ? Number(value) : Number.NaN;
-  return Number.isInteger(n) && n >= 0 ? n : -1;
+  if (value === undefined) return -1;
+  if (typeof value !== 'string' || !/^[0-9]{1,2}$/.test(value)) return GRPC_STATUS.UNKNOWN;
+  const code = Number(value);
+  return code < GRPC_STATUS_NAMES.length ? code : GRPC_STATUS.UNKNOWN;
 }

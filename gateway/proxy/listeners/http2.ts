@@ -127,10 +127,10 @@ export function createHttp2Server(
     },
   );
   // Node hands CONNECT to 'connect' (and answers 405 itself when nothing listens). An extended CONNECT for WebSocket
-  // is a request like any other; any other CONNECT (a tunnel to a host) is not something a gateway offers.
+  // is a request like any other; any other CONNECT (a tunnel to a host) is refused and counted by the request-id
+  // stage, as over HTTP/1.1 (501 GW_ERR_METHOD_NOT_SUPPORTED).
   server.on('connect', (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) => {
-    if (req.headers[':protocol'] === 'websocket') setImmediate(begin, req, res);
-    else res.writeHead(405).end();
+    setImmediate(begin, req, res);
   });
   // A connection that never became a session (no preface, a bad one) or broke the protocol is closed by Node
   // with GOAWAY; it is counted here.

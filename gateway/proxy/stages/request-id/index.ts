@@ -1,3 +1,4 @@
+import { METHODS } from 'node:http';
 import { asksForWebSocket, badHandshake } from '../../websocket/handshake.ts';
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
@@ -38,9 +39,15 @@ function hostFields(raw: string[]): number {
  * (connection-specific fields, a TE other than trailers) with a stream error
  * before it is a request. Host and :authority must name the same host when
  * both are sent (RFC 9113 8.3.1), or routing and the upstream could each
- * read another; the request class set Host from :authority when it was absent.
+ * read another; the request class set Host from :authority when it was absent. Its method is one Node's HTTP/1.1
+ * parser takes (http.METHODS), as over HTTP/1.1: any token came through and went upstream, and one of 5,000
+ * characters made the request's access event too long to record. A CONNECT is refused as over HTTP/1.1, unless it
+ * opens a WebSocket (RFC 8441).
  */
 function malformedHttp2(req: RequestContext['req']): [ErrorCode, Record<string, string>?] | undefined {
+  const method = req.method ?? '';
+  if (!HTTP1_METHODS.has(method) || (method === 'CONNECT' && req.headers[':protocol'] !== 'websocket'))
+    return ['GW_ERR_METHOD_NOT_SUPPORTED'];
   // A WebSocket over HTTP/2 has no key to check (RFC 8441 5), only the version.
   if (req.headers[':protocol'] === 'websocket' && req.headers['sec-websocket-version'] !== '13')
     return ['GW_ERR_WEBSOCKET_VERSION', { 'sec-websocket-version': '13' }];
@@ -93,6 +100,7 @@ function malformed(req: RequestContext['req']): [ErrorCode, Record<string, strin
 }
 
 const CLOSE = { connection: 'close' };
+const HTTP1_METHODS: ReadonlySet<string> = new Set(METHODS);
 
 export const requestId: EdgeStage = {
   name: 'request-id',
