@@ -15,11 +15,10 @@ import { responseHeaders } from './response-headers.ts';
 import { heldHeads, type HeldHead } from './head-flush.ts';
 import { declaresBody } from '../../net/declares-body.ts';
 import { armDeadline } from '../../grpc/deadline.ts';
-import { WITHDRAWN_REPLIES } from '../../events/open-requests.ts';
 import { GRPC_STATUS } from '../../../../shared/grpc-status.ts';
 import { grpcStatusIn, grpcStatusOfReset } from '../../grpc/status.ts';
 import { endResponse } from './response-end.ts';
-import { recordFailure, recordStatus } from './outcome.ts';
+import { notTheTargets, recordFailure, recordStatus } from './outcome.ts';
 import { admit, retryTarget } from './retry.ts';
 import { endAttempt, startAttempt } from '../../tracing/spans.ts';
 
@@ -294,8 +293,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
     ctx.forwarded = false; // a failed attempt: what it sent is no answered request, and a retry sends it again
-    const withdrawn = WITHDRAWN_REPLIES.get(code ?? ''); // its app's or key's doing, not the target's
-    if (withdrawn !== undefined) return void ctx.reply(withdrawn);
+    const notTargets = notTheTargets(code); // its app's or key's doing, or a head undici would not send
+    if (notTargets !== undefined) return void ctx.reply(notTargets);
     const bodyError = bodyErrorReply(code);
     if (bodyError !== undefined) return void ctx.reply(bodyError, { connection: 'close' });
     const upstream = this.upstream;

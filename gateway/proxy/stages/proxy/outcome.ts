@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../../../errors.ts';
 import type { Target } from '../../upstream/target.ts';
 import type { UpstreamPool } from '../../upstream/pool.ts';
+import { WITHDRAWN_REPLIES } from '../../events/open-requests.ts';
 
 /**
  * A response head from `target`. `lastResortMs` is when a retry went to a
@@ -56,4 +57,26 @@ export function recordFailure(
   if (upstream.breaker === undefined || breakerRecorded) return false;
   upstream.breaker.recordOutcome(performance.now(), true);
   return true;
+}
+
+/**
+ * undici's and Node's refusals of a request head they will not send (a header value with CR, LF or NUL, a character
+ * above U+00FF): the request is at fault, not the target, and no other target would take it either.
+ */
+const UNSENDABLE = new Set([
+  'UND_ERR_INVALID_ARG',
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_HTTP2_INVALID_HEADER_VALUE',
+  'ERR_INVALID_HTTP_TOKEN',
+]);
+
+/**
+ * The reply to an attempt that failed through no fault of its target, which is then neither blamed (no passive-health
+ * failure, no breaker count) nor retried: the request's app or key withdrawn (events/open-requests.ts), or a head
+ * undici or Node would not send. Undefined for any other failure.
+ */
+export function notTheTargets(code: string | undefined): ErrorCode | undefined {
+  if (code === undefined) return undefined;
+  return UNSENDABLE.has(code) ? 'GW_ERR_INTERNAL' : WITHDRAWN_REPLIES.get(code);
 }
