@@ -201,8 +201,9 @@ export class RequestContext implements BalanceRequest {
    * What no longer holds of what let this long-lived request (a WebSocket, a stream) in: its app, disabled or
    * deleted (looked up when `appsChanged`: the identity changes without a reload); its app's rights, narrowed so
    * that the route's authorisation (roles, allowed addresses) refuses it now; or the secret its API key matched,
-   * rotated out (at once, or once its overlap is over). A token is checked once, as it was presented. What such a
-   * request has open is ended (events/open-requests.ts, websocket/open-tunnel.ts).
+   * rotated out (at once, or once its overlap is over). A token is checked once, as it was presented, unless the
+   * service ends what it let in at its expiry (auth.end_at_token_expiry). What such a request has open is ended
+   * (events/open-requests.ts, websocket/open-tunnel.ts).
    */
   withdrawn(appsChanged: boolean, nowMs: number): 'app' | 'forbidden' | 'credential' | 'expired' | undefined {
     if (appsChanged && this.app !== undefined) {

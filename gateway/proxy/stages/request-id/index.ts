@@ -1,4 +1,3 @@
-import { METHODS } from 'node:http';
 import { asksForWebSocket, badHandshake } from '../../websocket/handshake.ts';
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
@@ -100,7 +99,9 @@ function malformed(req: RequestContext['req']): [ErrorCode, Record<string, strin
 }
 
 const CLOSE = { connection: 'close' };
-const HTTP1_METHODS: ReadonlySet<string> = new Set(METHODS);
+// process.getBuiltinModule, not an ES import: importing from node:http evaluates its lazy exports (WebSocket among
+// them), which loads Node's bundled undici (gateway/process/footprint.test.ts).
+const HTTP1_METHODS: ReadonlySet<string> = new Set(process.getBuiltinModule('node:http').METHODS);
 
 export const requestId: EdgeStage = {
   name: 'request-id',
