@@ -85,6 +85,7 @@ export function issue(dir: string, ca: Issued, spec: CertificateSpec): Issued {
       '-new',
       ...(spec.rsa ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
       '-nodes',
+      '-utf8', // a subject beyond ASCII (CN=张三) as UTF-8
       '-subj',
       spec.noCommonName ? `/O=${spec.cn}` : `/CN=${spec.cn}`,
       '-keyout',

@@ -21,6 +21,7 @@ const withCert: TlsClientOptions = { ca: serverCa.cert, cert: acme.cert, key: ac
 const hash = new X509Certificate(readFileSync(acme.cert)).fingerprint256.replaceAll(':', '').toLowerCase();
 const expected = `Hash=${hash};Subject="CN=acme\\\\, inc";DNS=acme.internal`;
 const SPOOF = 'Hash=0000;Subject="CN=admin"';
+const intl = issue(join(dir, 'clients'), clientCa, { cn: '张三 Jürgen', uris: ['spiffe://ex.test/ü'], client: true });
 
 let upstream: TestUpstream;
 let gw: TestGateway;
@@ -87,4 +88,14 @@ test('from a proxy in trusted_proxies the header goes on, this hop appended afte
   } finally {
     await behind.close();
   }
+});
+
+test('a subject and names beyond ASCII go as their UTF-8 bytes escaped; the request is served', async () => {
+  // Sent as they were, undici refused the header: every request of such a client failed (a 502 that ejected the
+  // target, before a head that cannot be sent stopped counting against it).
+  const res = await httpsGet(gw.port('required'), '/h', { ca: serverCa.cert, cert: intl.cert, key: intl.key });
+  assert.equal(res.status, 200, res.text);
+  const subject = 'CN=\\\\E5\\\\BC\\\\A0\\\\E4\\\\B8\\\\89 J\\\\C3\\\\BCrgen'; // each \ quoted as \\ (Envoy's quoting)
+  const xfcc = xfccOf(res.text) ?? '';
+  assert.ok(xfcc.endsWith(`;Subject="${subject}";URI="spiffe://ex.test/%C3%BC"`), xfcc);
 });

@@ -130,3 +130,15 @@ test('app_from san_dns with require_app false takes the DNS name as the app id a
   const noDns = await httpsGet(gw.port('required'), '/by-dns', as('nodns'));
   assert.equal(noDns.status, 401);
 });
+
+test('with require_app false, a name that cannot be an app id (not printable ASCII, too long) gets 401', async () => {
+  // It goes upstream in the app header and into the access event: sent as it was, undici refused the header (a 502
+  // that ejected the target), and a 10 KB name made the event too long to record.
+  const seen = upstream.seen.length;
+  const long = `${'a'.repeat(300)}.internal`;
+  const uri = issue(join(dir, 'clients'), clientCa, { cn: 'u', uris: ['spiffe://ex.test/张三'], client: true });
+  const byUri = await httpsGet(gw.port('required'), '/by-uri', { ca: serverCa.cert, cert: uri.cert, key: uri.key });
+  for (const answer of [byUri, await httpsGet(gw.port('required'), '/by-dns', as('long', clientCa, [long]))])
+    assert.deepEqual([answer.status, JSON.parse(answer.text).code], [401, 'GW_ERR_CLIENT_CERT_UNKNOWN']);
+  assert.equal(upstream.seen.length, seen);
+});

@@ -13,9 +13,7 @@ import { stateOf, type Runtime } from '../../runtime.ts';
 import type { TokensConfig } from '../token-endpoint/schema.ts';
 import { SIGNING_ALGORITHMS } from '../token-endpoint/algorithms.ts';
 import type { AuthConfig } from './schema.ts';
-
-/** An app id from an external token's claim: printable ASCII (spaces inside only), as a header value carries it. */
-const PRINTABLE_ASCII = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+import { isAppIdText } from './app-id-text.ts';
 
 interface Issuer {
   getKey: JWTVerifyGetKey;
@@ -146,10 +144,7 @@ export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtRe
     const appId = payload[issuer.appClaim];
     if (typeof appId !== 'string' || appId.length === 0 || appId.length > 256)
       return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `no ${issuer.appClaim} claim` };
-    // The app goes upstream in a header and into the access event: a value with CR, LF, NUL or a lone surrogate
-    // could be neither, and the request failed at the upstream's door after it was let in (a 502 that ejected a
-    // healthy target) or went uncounted.
-    if (!PRINTABLE_ASCII.test(appId))
+    if (!isAppIdText(appId))
       return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: `${issuer.appClaim} claim is not printable ASCII` };
     // Cached no longer than its keys are trusted: verified again then, against keys refetched if as old, so a
     // key the issuer withdrew (its private key leaked) stops opening the door long before its tokens expire.

@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from '../../context.ts';
 import type { StageResult } from '../../pipeline.ts';
 import type { AuthConfig } from './schema.ts';
+import { isAppIdText } from './app-id-text.ts';
 
 export type AppFrom = AuthConfig['mtls']['app_from'];
 
@@ -68,6 +69,7 @@ export function mtlsHandler(config: AuthConfig['mtls'], outcome: MtlsOutcome) {
   return (ctx: RequestContext): StageResult => {
     const appId = certificateApp(ctx.req.socket, config.app_from);
     if (appId === undefined) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_REQUIRED');
+    if (!isAppIdText(appId)) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');
     const app = ctx.route!.runtime.identity.apps.get(appId);
     if (app === undefined) {
       if (config.require_app) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');

@@ -35,15 +35,42 @@ function describe(cert: X509Certificate): string {
   // Node lists the subject's attributes one a line, outermost first, their values escaped as RFC 2253 escapes them
   // (`CN=acme\, inc`); RFC 2253 writes them innermost first, comma-separated.
   const subject = cert.subject.split('\n').reverse().join(',');
-  let out = `Hash=${hash};Subject=${quoted(subject)}`;
+  let out = `Hash=${hash};Subject=${quoted(asciiSubject(subject))}`;
   for (const entry of cert.subjectAltName?.split(', ') ?? []) {
-    if (entry.startsWith('URI:')) out += `;URI=${quoted(entry.slice(4))}`;
-    else if (entry.startsWith('DNS:')) out += `;DNS=${entry.slice(4)}`;
+    if (entry.startsWith('URI:')) out += `;URI=${quoted(altName(entry.slice(4)))}`;
+    else if (entry.startsWith('DNS:')) out += `;DNS=${altName(entry.slice(4))}`;
   }
   return out;
 }
 
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
+/**
+ * A header value carries printable ASCII. Sent as they were, a subject such as `CN=张三` made undici refuse the
+ * header, and every request of that client failed (a 502 that ejected the target). A subject's other characters go
+ * as their UTF-8 bytes, each `\XX` (RFC 4514's escape of a byte: `CN=J\C3\BCrgen`), then quoted as any `\` is.
+ */
+const asciiSubject = (subject: string): string =>
+  subject.replace(/[^\x20-\x7e]/gu, (c) => Array.from(Buffer.from(c), (b) => `\\${hex(b)}`).join(''));
+
+/**
+ * A URI or DNS name as Node lists it (a value with a character it would not show bare is a JSON string, quotes and
+ * all), its bytes beyond printable ASCII percent-encoded: such names are IA5String (RFC 5280), one byte a character.
+ */
+function altName(listed: string): string {
+  let name = listed;
+  if (listed.startsWith('"')) {
+    try {
+      name = JSON.parse(listed) as string;
+    } catch {}
+  }
+  return name.replace(/[^\x21-\x7e]/gu, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code <= 0xff ? `%${hex(code)}` : Array.from(Buffer.from(c), (b) => `%${hex(b)}`).join('');
+  });
+}
+
+const hex = (byte: number): string => byte.toString(16).toUpperCase().padStart(2, '0');
 
 /**
  * The upstream request's X-Forwarded-Client-Cert: the client's own removed unless it came from a trusted proxy,
