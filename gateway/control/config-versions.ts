@@ -7,6 +7,7 @@ import { tlsFilesSeen, type TlsFilesSeen } from '../proxy/upstream/tls-files.ts'
 import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
+import { exposedSettings } from './config/exposed.ts';
 import type {
   ApplyResult,
   ConfigEdit,
@@ -66,7 +67,7 @@ export abstract class ConfigVersions {
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
     if (serving.ok) {
       this.serving = serving.config;
-      this.logSettings.apply(serving.config.log);
+      this.noteSettings(serving.config, version.version);
       this.tlsFiles = tlsFilesSeen(serving.config);
     }
     this.store.watch(
@@ -278,9 +279,17 @@ export abstract class ConfigVersions {
     this.head = version;
     this.serving = config;
     this.tlsFiles = tlsFilesSeen(config);
-    this.logSettings.apply(config.log);
+    this.noteSettings(config, version.version);
     for (const served of this.#served) served(config);
     this.port.onReload?.('ok');
+  }
+
+  /** A config now served: its log settings applied, and settings open to whoever is on the path said at warn. */
+  private noteSettings(config: Config, version: number): void {
+    this.logSettings.apply(config.log);
+    const exposed = exposedSettings(config);
+    if (exposed.length > 0)
+      this.log.warn({ version, exposed }, 'config applied with settings open to whoever is on the path');
   }
 
   readonly #served: ((config: Config) => void)[] = [];
