@@ -6,7 +6,16 @@
  * (lookarounds, backreferences): such a regex is refused when the config is checked, naming its field, as Envoy and
  * Traefik refuse it. Measured in docs/decisions/0019-linear-time-regexes.md.
  */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+let engine: typeof RE2JS | undefined;
+/**
+ * re2js, loaded the first time a regex is compiled: loading it costs ~4 MB of RSS (its Unicode tables are built as
+ * it loads), which a gateway whose config holds no regex does not pay. Required, not imported, so the bundle leaves
+ * it to Node's loader until then (it is a production dependency, in the image's node_modules too).
+ */
+const re2 = (): typeof RE2JS => (engine ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS);
 
 export class LinearRegex {
   readonly source: string;
@@ -17,7 +26,7 @@ export class LinearRegex {
   constructor(source: string, ignoreCase = false) {
     this.source = source;
     this.ignoreCase = ignoreCase;
-    this.#re = RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    this.#re = re2().compile(source, ignoreCase ? re2().CASE_INSENSITIVE : 0);
   }
 
   /** Whether it matches anywhere in `input` (RegExp.prototype.test). */
@@ -36,7 +45,7 @@ export class LinearRegex {
 /** Why `source` cannot be a config regex, or undefined when it can. */
 export function regexError(source: string): string | undefined {
   try {
-    RE2JS.compile(source);
+    re2().compile(source);
     return undefined;
   } catch (err) {
     return (
