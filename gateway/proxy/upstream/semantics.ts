@@ -1,6 +1,7 @@
 import type { UpstreamConfig } from '../../control/config/schema.ts';
 import { checkTls } from './tls-files.ts';
 import { checkRegistry, type RegistryBlocks } from './discovery/semantics.ts';
+import { targetUrlProblem } from './target.ts';
 
 type Report = (path: string, message: string) => void;
 
@@ -31,7 +32,10 @@ export function checkUpstream(up: UpstreamConfig, base: string, err: Report): vo
   up.targets.forEach((t, ti) => {
     let origin: string;
     try {
-      origin = new URL(t.url).origin;
+      const url = new URL(t.url);
+      origin = url.origin;
+      const problem = targetUrlProblem(url);
+      if (problem !== undefined) err(`${base}/targets/${ti}/url`, problem);
     } catch {
       err(`${base}/targets/${ti}/url`, 'not a valid URL');
       return;

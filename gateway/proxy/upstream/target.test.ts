@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Target } from './target.ts';
+import { validateConfig } from '../../control/config/load.ts';
 
 test(
   "a static target is sent its origin's host and port as Host; an " +
@@ -44,3 +45,18 @@ test(
     assert.equal(new Target('http://10.0.0.7:8080', 1, undefined, 'api.internal').servername, undefined);
   },
 );
+
+test('a target on port 0, or with credentials in its URL, is refused naming the field', () => {
+  const targets = ['http://127.0.0.1:0', 'http://user:secret@127.0.0.1:1', 'https://[::1]:0', 'http://127.0.0.1:2'];
+  const r = validateConfig(
+    { services: [{ name: 'a', routes: [{ paths: ['/'] }], upstream: { targets: targets.map((url) => ({ url })) } }] },
+    {},
+  );
+  assert.equal(r.ok, false);
+  const errors = r.ok ? [] : r.errors;
+  assert.deepEqual(
+    errors.map((e) => e.path),
+    ['/services/0/upstream/targets/0/url', '/services/0/upstream/targets/1/url', '/services/0/upstream/targets/2/url'],
+  );
+  assert.match(errors[1].message, /credentials in a target URL are not sent upstream/);
+});

@@ -66,3 +66,15 @@ export class Target {
     return this.healthy && (this.ejectedUntil === 0 || this.ejectedUntil <= (nowMs ?? Date.now()));
   }
 }
+
+/**
+ * Why a target URL cannot be used as it reads, or undefined: port 0 names no port anything listens on (a stream's
+ * target says so too), and credentials (`http://user:pass@host`) are not sent upstream: the target is its origin, so
+ * they were dropped without a word, and they sat in the config for GET /config to show.
+ */
+export function targetUrlProblem(url: URL): string | undefined {
+  if (url.port === '0') return 'port must be 1..65535';
+  if (url.username !== '' || url.password !== '')
+    return 'credentials in a target URL are not sent upstream: set Authorization with request_headers instead';
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { request } from '../undici.ts';
 import type { TlsFiles } from '../tls-files.ts';
 import { type DiscoveredTarget, originFor, originOf, secretOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
+import { targetUrlProblem } from '../target.ts';
 
 export interface EtcdOptions {
   endpoints: string[];
@@ -79,6 +80,8 @@ export function targetOfValue(value: string, schemes = ['http', 'https']): Disco
     }
     if (!schemes.includes(u.protocol.slice(0, -1))) return `url must be ${schemes.map((x) => `${x}://`).join(' or ')}`;
     if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return 'url must be an origin (no path)';
+    const problem = targetUrlProblem(u);
+    if (problem !== undefined) return problem;
     // tcp:// (a stream's target) has no default port.
     if (u.origin === 'null' && u.port === '') return 'url needs a port';
     return { origin: originOf(u), weight: w as number };

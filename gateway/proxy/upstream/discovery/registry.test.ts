@@ -20,6 +20,8 @@ test('an etcd value is a target by url or by address and port, or says why not',
   assert.equal(targetOfValue('{"url": "http://a:1/x"}'), 'url must be an origin (no path)');
   assert.equal(targetOfValue('{"url": "https://a:1"}', ['http']), 'url must be http://');
   assert.equal(targetOfValue('{"address": "a", "port": 70000}'), 'port must be 1..65535');
+  assert.equal(targetOfValue('{"url": "http://a:0"}'), 'port must be 1..65535');
+  assert.match(targetOfValue('{"url": "http://u:p@a:1"}') as string, /^credentials in a target URL are not sent/);
 });
 
 test("a stream's etcd value is a tcp:// target: by url with its port, or by address and port", () => {
