@@ -9,24 +9,33 @@ export type AppFrom = AuthConfig['mtls']['app_from'];
 const SAN_PREFIX = { san_dns: 'DNS:', san_email: 'email:', san_uri: 'URI:' } as const;
 
 /**
- * The first subjectAltName of a kind in Node's rendering of them (`DNS:a, URI:spiffe://x`). Node writes a name that
- * holds a comma, quote or other character that could be read as a separator as a JSON string (`URI:"a,b"`); such an
- * entry is read back as one name.
+ * The subjectAltNames in Node's rendering of them (`DNS:a, URI:spiffe://x`), in order, each its kind (`DNS`, `URI`,
+ * `email`, ...) and name. Node writes a name that holds a comma, quote or other character that could be read as a
+ * separator as a JSON string (`URI:"a,b"`); such an entry is read back as one name, and left out when it does not
+ * parse, as an empty one is.
  */
-export function subjectAltNameOf(rendered: string, prefix: string): string | undefined {
+export function subjectAltNames(rendered: string): { kind: string; name: string }[] {
+  const out: { kind: string; name: string }[] = [];
   for (const entry of rendered.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
-    const name = entry.trim();
-    if (!name.startsWith(prefix)) continue;
-    const value = name.slice(prefix.length);
-    if (!value.startsWith('"')) return value || undefined;
-    try {
-      return JSON.parse(value) as string;
-    } catch {
-      return undefined;
+    const text = entry.trim();
+    const colon = text.indexOf(':');
+    if (colon === -1) continue;
+    let name = text.slice(colon + 1);
+    if (name.startsWith('"')) {
+      try {
+        name = JSON.parse(name) as string;
+      } catch {
+        continue;
+      }
     }
+    if (name !== '') out.push({ kind: text.slice(0, colon), name });
   }
-  return undefined;
+  return out;
 }
+
+/** The first subjectAltName of a kind (`prefix`: `DNS:`, `URI:`, `email:`). */
+export const subjectAltNameOf = (rendered: string, prefix: string): string | undefined =>
+  subjectAltNames(rendered).find((n) => `${n.kind}:` === prefix)?.name;
 
 /** A connection's certificate identity by field: a certificate is parsed once per connection, not per request. */
 const identities = new WeakMap<object, { from: AppFrom; id: string | undefined }>();
@@ -69,10 +78,10 @@ export function mtlsHandler(config: AuthConfig['mtls'], outcome: MtlsOutcome) {
   return (ctx: RequestContext): StageResult => {
     const appId = certificateApp(ctx.req.socket, config.app_from);
     if (appId === undefined) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_REQUIRED');
-    if (!isAppIdText(appId)) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');
     const app = ctx.route!.runtime.identity.apps.get(appId);
     if (app === undefined) {
-      if (config.require_app) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');
+      // A registered app's id is one already; a name that is none goes upstream and into the event as the app.
+      if (config.require_app || !isAppIdText(appId)) return outcome.reject(ctx, 'GW_ERR_CLIENT_CERT_UNKNOWN');
       return outcome.accept(ctx, appId, undefined);
     }
     if (app.status !== 'enabled') {

@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CidrMatcher } from '../../net/cidr.ts';
 import { unmapIp } from '../../net/ip.ts';
 import type { RequestContext } from '../../context.ts';
+import { subjectAltNames } from '../authenticate/mtls.ts';
 
 export const XFCC = 'x-forwarded-client-cert';
 
@@ -36,9 +37,9 @@ function describe(cert: X509Certificate): string {
   // (`CN=acme\, inc`); RFC 2253 writes them innermost first, comma-separated.
   const subject = cert.subject.split('\n').reverse().join(',');
   let out = `Hash=${hash};Subject=${quoted(asciiSubject(subject))}`;
-  for (const entry of cert.subjectAltName?.split(', ') ?? []) {
-    if (entry.startsWith('URI:')) out += `;URI=${quoted(altName(entry.slice(4)))}`;
-    else if (entry.startsWith('DNS:')) out += `;DNS=${altName(entry.slice(4))}`;
+  for (const { kind, name } of subjectAltNames(cert.subjectAltName ?? '')) {
+    if (kind === 'URI') out += `;URI=${quoted(percentEscaped(name))}`;
+    else if (kind === 'DNS') out += `;DNS=${percentEscaped(name)}`;
   }
   return out;
 }
@@ -53,17 +54,8 @@ const quoted = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
 const asciiSubject = (subject: string): string =>
   subject.replace(/[^\x20-\x7e]/gu, (c) => Array.from(Buffer.from(c), (b) => `\\${hex(b)}`).join(''));
 
-/**
- * A URI or DNS name as Node lists it (a value with a character it would not show bare is a JSON string, quotes and
- * all), its bytes beyond printable ASCII percent-encoded: such names are IA5String (RFC 5280), one byte a character.
- */
-function altName(listed: string): string {
-  let name = listed;
-  if (listed.startsWith('"')) {
-    try {
-      name = JSON.parse(listed) as string;
-    } catch {}
-  }
+/** A URI or DNS name, its bytes beyond printable ASCII percent-encoded: IA5String (RFC 5280), a byte a character. */
+function percentEscaped(name: string): string {
   return name.replace(/[^\x21-\x7e]/gu, (c) => {
     const code = c.codePointAt(0) ?? 0;
     return code <= 0xff ? `%${hex(code)}` : Array.from(Buffer.from(c), (b) => `%${hex(b)}`).join('');
