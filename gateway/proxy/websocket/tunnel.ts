@@ -16,7 +16,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { GatewayError } from '../../errors.ts';
 import { classifyUpstreamError, isNoResponse } from '../stages/proxy/classify.ts';
-import { recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
+import { notTheTargets, recordFailure, recordStatus } from '../stages/proxy/outcome.ts';
 import { responseHeaders } from '../stages/proxy/response-headers.ts';
 import { admit } from '../stages/proxy/retry.ts';
 import { connectionCounts } from './limits.ts';
@@ -86,7 +86,15 @@ export class WebSocketTunnel {
     const http = process.getBuiltinModule(https ? 'node:https' : 'node:http') as typeof import('node:http');
     ctx.target = target;
     ctx.upstreamStartMs = performance.now();
-    const request = http.request(options);
+    let request: ReturnType<typeof http.request>;
+    try {
+      request = http.request(options);
+    } catch (err) {
+      // A head Node will not send (a header value with CR, LF or a character above U+00FF; a JWT with a CR LF from
+      // the query once came this way): refused before anything went out, so the connection's slots are given back
+      // here, or they were lost for good, and the target is not blamed (#failed).
+      return void this.#failed(err as Error);
+    }
     ctx.exchange = { abort: (reason) => request.destroy(reason) };
     // Until the answer's head: connect_ms and header_ms together, as for any request.
     request.setTimeout(timeouts.connect_ms + timeouts.header_ms, () =>
@@ -126,7 +134,10 @@ export class WebSocketTunnel {
     const ctx = this.#ctx;
     this.release();
     endAttempt(this.#span, 0, err);
-    if ((err as NodeJS.ErrnoException).code === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    const errCode = (err as NodeJS.ErrnoException).code;
+    if (errCode === 'TOLLGATE_CLIENT_CLOSED' || ctx.finished) return;
+    const notTargets = notTheTargets(errCode); // its app's or key's doing, or a head Node would not send
+    if (notTargets !== undefined) return void ctx.reply(notTargets);
     const code = classifyUpstreamError(err);
     recordFailure(this.#upstream, this.#target, ctx.requestId, err, code, isNoResponse(err, false), false);
     ctx.reply(code);

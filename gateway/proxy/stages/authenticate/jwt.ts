@@ -93,11 +93,20 @@ function gatewayKey(runtime: Runtime, identity: Identity, kid: unknown, alg: unk
 }
 
 /**
+ * A token in the JWS compact serialization (RFC 7515 7.1): three base64url parts and nothing else. jose decodes each
+ * part leniently (whitespace inside is skipped), so without this a token with spaces, tabs or a CR LF in it (from a
+ * WebSocket's query parameter, decoded) verified as the token without them, and went upstream in a header Node will
+ * not send.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
  * Verifies a token on a cache miss. `iss` picks the key source (gateway keys
  * or one configured issuer) before anything is trusted; `iss`, `aud` and
  * `exp` are required, `nbf` honoured, algorithms limited to asymmetric ones.
  */
 export async function verifyJwt(policy: JwtPolicy, token: string): Promise<JwtResult> {
+  if (!COMPACT_JWS.test(token)) return { ok: false, code: 'GW_ERR_TOKEN_INVALID', reason: 'malformed' };
   let claims: JWTPayload;
   try {
     claims = decodeJwt(token);
