@@ -307,7 +307,12 @@ export function grpcStatusOf(code: ErrorCode): number {
   return GRPC_STATUS[def.grpc ?? grpcStatusOfHttp(def.status)];
 }
 
-/** The JSON body of a gateway-written reply. */
-export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
-  return JSON.stringify({ code, message: message ?? errors[code].message, request_id: requestId });
+/** The JSON body of a gateway-written reply; `fields` go first (the token endpoint's OAuth `error`, RFC 6749 5.2). */
+export function errorBody(
+  code: ErrorCode,
+  requestId: string,
+  message?: string,
+  fields?: Record<string, string>,
+): string {
+  return JSON.stringify({ ...fields, code, message: message ?? errors[code].message, request_id: requestId });
 }

@@ -254,9 +254,9 @@ export class RequestContext implements BalanceRequest {
    * Ends the request with a gateway-written JSON error. Safe to call once the
    * response has started: then the client connection is cut instead, because
    * a status line cannot be taken back, and the cut is counted in
-   * tollgate_responses_aborted_total.
+   * tollgate_responses_aborted_total. `fields` are more members of the JSON body.
    */
-  reply(code: ErrorCode, extraHeaders?: Record<string, string>): false {
+  reply(code: ErrorCode, extraHeaders?: Record<string, string>, fields?: Record<string, string>): false {
     if (this.grpc) return this.replyGrpc(code, extraHeaders);
     const res = this.res;
     this.errorCode = code;
@@ -267,7 +267,7 @@ export class RequestContext implements BalanceRequest {
       res.destroy();
       return false;
     }
-    const body = errorBody(code, this.requestId);
+    const body = errorBody(code, this.requestId, undefined, fields);
     const headers: Record<string, string | number> = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -2,7 +2,7 @@ import type { RequestContext } from '../../context.ts';
 import type { EdgeStage, Handler } from '../../pipeline.ts';
 import type { Identity } from '../../../control/apps/types.ts';
 import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
-import type { ErrorCode } from '../../../errors.ts';
+import { type ErrorCode, errors } from '../../../errors.ts';
 import { authState, type AuthState } from '../authenticate/metrics.ts';
 import type { Runtime } from '../../runtime.ts';
 import { issueToken } from './issue.ts';
@@ -100,9 +100,40 @@ function clientCredentials(
   return id && secret ? { id, secret } : undefined;
 }
 
-function fail(ctx: RequestContext, state: AuthState, code: ErrorCode, headers?: Record<string, string>): false {
+/**
+ * The OAuth error (RFC 6749 5.2) each refusal carries beside the gateway's code, so that OAuth client libraries read
+ * it as the protocol's error rather than a response they do not understand. The status stays the gateway's.
+ */
+const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
+  GW_ERR_TOKEN_REQUEST_INVALID: 'invalid_request',
+  GW_ERR_BODY_TOO_LARGE: 'invalid_request',
+  GW_ERR_REQUEST_TIMEOUT: 'invalid_request',
+  GW_ERR_CLIENT_AUTH_FAILED: 'invalid_client',
+  GW_ERR_APP_DISABLED: 'unauthorized_client',
+  GW_ERR_AUTH_BUSY: 'temporarily_unavailable',
+  GW_ERR_INTERNAL: 'server_error',
+};
+
+function fail(
+  ctx: RequestContext,
+  state: AuthState,
+  code: ErrorCode,
+  headers?: Record<string, string>,
+  oauthError = OAUTH_ERRORS[code] ?? 'invalid_request',
+  description: string = errors[code].message,
+): false {
   state.tokenRequests.inc({ result: code });
-  return ctx.reply(code, headers);
+  return ctx.reply(code, headers, { error: oauthError, error_description: description });
+}
+
+/** A parameter given twice, which RFC 6749 3.2 forbids; undefined when there is none. */
+function repeated(form: URLSearchParams): string | undefined {
+  const seen = new Set<string>();
+  for (const name of form.keys()) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: AuthState): Promise<void> {
@@ -122,8 +153,22 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
     return;
   }
   const form = new URLSearchParams(body);
-  if (form.get('grant_type') !== 'client_credentials') {
-    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID');
+  const twice = repeated(form);
+  if (twice !== undefined) {
+    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', undefined, 'invalid_request', `${twice} is given more than once.`);
+    return;
+  }
+  const grant = form.get('grant_type');
+  if (grant !== 'client_credentials') {
+    const unsupported = grant !== null && grant !== '';
+    const error = unsupported ? 'unsupported_grant_type' : 'invalid_request';
+    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', undefined, error, 'grant_type must be client_credentials.');
+    return;
+  }
+  // RFC 6749 2.3: one way of authenticating per request.
+  if (ctx.headers.authorization !== undefined && form.has('client_secret')) {
+    const description = 'The client authenticated twice: with HTTP Basic and with client_secret.';
+    fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', undefined, 'invalid_request', description);
     return;
   }
   const creds = clientCredentials(ctx.headers.authorization, form);
