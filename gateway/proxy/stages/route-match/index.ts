@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Snapshot } from '../../snapshot.ts';
 import { corsRoutes } from '../cors/index.ts';
 import { validHost } from '../request-id/index.ts';
+import { tokenEndpoints } from '../token-endpoint/index.ts';
 
 /** Lower-cased Host header → host without port. Handles `[v6]:port`, a bare host and a missing Host. */
 export function hostOf(header: string | undefined): string {
@@ -57,11 +58,14 @@ export const routeMatch: EdgeStage = {
   scope: 'edge',
   init: (snapshot) => {
     const listener = snapshot.config.proxy.paths;
+    // The gateway's own endpoints, for a target that is one of their paths only as routing reads it.
+    const ownPath = tokenEndpoints(snapshot)?.byPath;
     return (ctx) => {
       const req = ctx.req;
       let url = req.url ?? '/';
+      const absolute = url.charCodeAt(0) !== 47; /* / */
       // The Host header and the request line were checked at the edge (request-id stage).
-      if (url.charCodeAt(0) !== 47 /* / */) {
+      if (absolute) {
         // A server must accept absolute-form; its authority then replaces Host.
         const abs = splitAbsoluteForm(url);
         if (!abs || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
@@ -85,6 +89,7 @@ export const routeMatch: EdgeStage = {
       let m: Found;
       if (plainPath(rawPath)) {
         ctx.path = rawPath;
+        if (absolute && ownPath?.(ctx) === false) return false;
         m = findRoute(snapshot, method, ctx.host, hostLower, rawPath, req.headers);
       } else {
         const find = (path: string) => findRoute(snapshot, method, ctx.host, hostLower, path, req.headers);
@@ -92,6 +97,7 @@ export const routeMatch: EdgeStage = {
         if (typeof resolved === 'string') return ctx.reply(resolved);
         ctx.path = resolved.path;
         ctx.forwardPath = resolved.forwardPath;
+        if (ownPath?.(ctx) === false) return false;
         m = resolved.match;
       }
       if (!m) return ctx.reply('GW_ERR_NO_ROUTE');

@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../context.ts';
 import type { EdgeStage, Handler } from '../../pipeline.ts';
+import type { Snapshot } from '../../snapshot.ts';
 import type { Identity } from '../../../control/apps/types.ts';
 import { CredentialCache, RETRY_SOON } from '../../../control/apps/credentials.ts';
 import { type ErrorCode, errors } from '../../../errors.ts';
@@ -212,38 +213,73 @@ async function tokenRequest(ctx: RequestContext, tokens: TokensConfig, state: Au
   send(ctx, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: tokens.ttl_s }), 'no-store');
 }
 
+interface TokenEndpoints {
+  /** The edge stage's: the request target is an endpoint's path as sent, with or without a query. */
+  byTarget: Handler;
+  /**
+   * route-match's, for a request whose target became an endpoint's path only once read as routing reads it
+   * (absolute-form, or made canonical: `/oauth//token`, `/%6Fauth/token`, `/x/../oauth/token`). Such a request went
+   * to whichever route took `/`, the client's secret with it, while routing, events and reports called it
+   * `/oauth/token`.
+   */
+  byPath: (ctx: RequestContext) => false | undefined;
+}
+
+const built = new WeakMap<Snapshot, TokenEndpoints | null>();
+
+/** The token and JWKS endpoints of a snapshot's config; undefined while `tokens.enabled` is false. */
+export function tokenEndpoints(snapshot: Snapshot): TokenEndpoints | undefined {
+  let endpoints = built.get(snapshot);
+  if (endpoints === undefined) {
+    endpoints = build(snapshot) ?? null;
+    built.set(snapshot, endpoints);
+  }
+  return endpoints ?? undefined;
+}
+
+function build(snapshot: Snapshot): TokenEndpoints | undefined {
+  const tokens = snapshot.config.tokens;
+  if (!tokens.enabled) return undefined;
+  const state = authState(snapshot.runtime, tokens.cache_size);
+  const memo = { version: -1, body: '' };
+  const onError = (ctx: RequestContext, err: unknown) => {
+    snapshot.runtime.log.error({ err, request_id: ctx.requestId }, 'token endpoint failed');
+    if (!ctx.res.headersSent) fail(ctx, state, 'GW_ERR_INTERNAL');
+  };
+  const answerJwks = (ctx: RequestContext): false | undefined => {
+    const m = ctx.req.method;
+    if (m !== 'GET' && m !== 'HEAD') return undefined;
+    return send(ctx, 200, jwks(snapshot.runtime, memo), 'public, max-age=60');
+  };
+  const answerToken = (ctx: RequestContext): false => {
+    if (ctx.req.method !== 'POST') {
+      ctx.req.resume();
+      return fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', { allow: 'POST' });
+    }
+    tokenRequest(ctx, tokens, state).catch((err) => onError(ctx, err));
+    return false;
+  };
+  return {
+    byTarget: (ctx) => {
+      const url = ctx.req.url;
+      if (url === undefined) return undefined;
+      if (targets(url, tokens.jwks_path)) return answerJwks(ctx);
+      return targets(url, tokens.token_path) ? answerToken(ctx) : undefined;
+    },
+    byPath: (ctx) => {
+      if (ctx.path === tokens.jwks_path) return answerJwks(ctx);
+      return ctx.path === tokens.token_path ? answerToken(ctx) : undefined;
+    },
+  };
+}
+
 /**
  * POST /oauth/token (client credentials → a short-lived JWT) and GET
- * /.well-known/jwks.json belong to the gateway, before any route. The token
- * request finishes asynchronously; this edge stage ends the pipeline at once.
+ * /.well-known/jwks.json belong to the gateway, before any route, however their paths are spelt. The token request
+ * finishes asynchronously; this edge stage ends the pipeline at once.
  */
 export const tokenEndpoint: EdgeStage = {
   name: 'token-endpoint',
   scope: 'edge',
-  init: (snapshot): Handler | undefined => {
-    const tokens = snapshot.config.tokens;
-    if (!tokens.enabled) return undefined;
-    const state = authState(snapshot.runtime, tokens.cache_size);
-    const memo = { version: -1, body: '' };
-    const onError = (ctx: RequestContext, err: unknown) => {
-      snapshot.runtime.log.error({ err, request_id: ctx.requestId }, 'token endpoint failed');
-      if (!ctx.res.headersSent) fail(ctx, state, 'GW_ERR_INTERNAL');
-    };
-    return (ctx) => {
-      const url = ctx.req.url;
-      if (url === undefined) return undefined;
-      if (targets(url, tokens.jwks_path)) {
-        const m = ctx.req.method;
-        if (m !== 'GET' && m !== 'HEAD') return undefined;
-        return send(ctx, 200, jwks(snapshot.runtime, memo), 'public, max-age=60');
-      }
-      if (!targets(url, tokens.token_path)) return undefined;
-      if (ctx.req.method !== 'POST') {
-        ctx.req.resume();
-        return fail(ctx, state, 'GW_ERR_TOKEN_REQUEST_INVALID', { allow: 'POST' });
-      }
-      tokenRequest(ctx, tokens, state).catch((err) => onError(ctx, err));
-      return false;
-    };
-  },
+  init: (snapshot): Handler | undefined => tokenEndpoints(snapshot)?.byTarget,
 };
