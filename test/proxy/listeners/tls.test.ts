@@ -10,6 +10,7 @@ import { eventually, service, startGateway, type TestGateway } from '../../helpe
 import { metric, refusals } from '../../helpers/metrics.ts';
 import { eventsWhere } from '../../helpers/events.ts';
 import { h2Request, handshake, httpsGet } from '../../helpers/tls-client.ts';
+import { send } from '../../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
@@ -145,4 +146,14 @@ test('the expiry of every certificate a listener serves is a gauge', async () =>
   const seconds = Number(lines[0].split(' ').at(-1));
   assert.ok(seconds > Date.now() / 1000 + 29 * 86400 && seconds < Date.now() / 1000 + 31 * 86400, String(seconds));
   assert.ok(lines.some((l) => l.includes('listener="public"') && l.includes('subject="CN=wildcard.example.test"')));
+});
+
+test('redirect_https of an absolute-form target goes to its host, not to Host (RFC 9112 3.2.2)', async () => {
+  const port = gw.port('plain');
+  const status = (target: string, host: string) =>
+    send(`http://127.0.0.1:${port}`, target, { headers: { host } }).then((r) => [r.status, r.headers.location]);
+  assert.deepEqual(await status('http://good.test/p?q=1', 'evil.test'), [308, 'https://good.test:8443/p?q=1']);
+  assert.deepEqual(await status('http://good.test:80', 'evil.test'), [308, 'https://good.test:8443/']);
+  assert.deepEqual(await status('/p', 'good.test'), [308, 'https://good.test:8443/p']);
+  assert.equal((await status('http://user@good.test/p', 'good.test'))[0], 400);
 });

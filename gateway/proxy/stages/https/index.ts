@@ -1,6 +1,8 @@
 import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import type { ListenerConfig } from '../../listeners/schema.ts';
+import { splitAbsoluteForm } from '../route-match/index.ts';
+import { validHost } from '../request-id/index.ts';
 
 /** Strict-Transport-Security of a listener, made once per listener config (the config is immutable). */
 const hstsOf = new WeakMap<ListenerConfig, Record<string, string>>();
@@ -19,20 +21,27 @@ function hstsHeaders(listener: ListenerConfig): Record<string, string> | undefin
   return headers;
 }
 
-/** The same URL over https: Host without its port, the configured port unless 443, the path as sent. */
-export function httpsLocation(host: string, port: number, url: string): string {
+/** The same URL over https: the host without its port, the configured port unless 443, the path as sent. */
+export function httpsLocation(host: string, port: number, path: string): string {
   const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
-  // An absolute-form target (GET http://h/p) keeps its path and query only.
-  const path = url.startsWith('/') ? url : url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
-  return `https://${name}${port === 443 ? '' : `:${port}`}${path.startsWith('/') ? path : `/${path}`}`;
+  return `https://${name}${port === 443 ? '' : `:${port}`}${path}`;
 }
 
 function redirect(ctx: RequestContext, redirect: NonNullable<ListenerConfig['redirect_https']>): false {
-  const host = ctx.req.headers.host;
+  let host = ctx.req.headers.host;
+  let path = ctx.req.url ?? '/';
+  // An absolute-form target (GET http://h/p) names the host itself, and a server must take it over Host (RFC 9112
+  // 3.2.2), as routing does: redirected to Host's, a cache that keys on the target could keep a redirect elsewhere.
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    const abs = splitAbsoluteForm(path);
+    if (abs === undefined || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
+    host = abs.authority;
+    path = abs.path;
+  }
   // HTTP/1.0 without Host: nowhere to send the client.
   if (!host) return ctx.reply('GW_ERR_BAD_REQUEST');
   ctx.res.writeHead(redirect.status, {
-    location: httpsLocation(host, redirect.port, ctx.req.url ?? '/'),
+    location: httpsLocation(host, redirect.port, path),
     'content-length': 0,
     'x-request-id': ctx.requestId,
   });
