@@ -284,9 +284,14 @@ export abstract class ConfigVersions {
     this.port.onReload?.('ok');
   }
 
+  /** The version whose exposed settings were last said: its TLS files re-read, it is not said again. */
+  #exposedSaid = -1;
+
   /** A config now served: its log settings applied, and settings open to whoever is on the path said at warn. */
   private noteSettings(config: Config, version: number): void {
     this.logSettings.apply(config.log);
+    if (version === this.#exposedSaid) return;
+    this.#exposedSaid = version;
     const exposed = exposedSettings(config);
     if (exposed.length > 0)
       this.log.warn({ version, exposed }, 'config applied with settings open to whoever is on the path');

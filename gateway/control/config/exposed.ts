@@ -2,8 +2,8 @@
  * Settings a config may hold that anyone on the network path between the gateway and another party can exploit:
  * an external issuer's keys fetched over plain HTTP from another machine (whoever answers instead of the issuer
  * serves keys that sign any token, for any app) and upstream TLS that checks no certificate (`tls.verify: false`).
- * Both are allowed (an issuer on a private network, a lab); each is logged at warn, naming the field, whenever a
- * config holding it is applied.
+ * Both are allowed (an issuer on a private network, a lab); each is logged at warn, naming the field, when a config
+ * version holding it is applied (once: renewed TLS files applied under the same version do not repeat it).
  */
 import { isLoopback } from '../admin/loopback.ts';
 import type { Config } from './schema.ts';
