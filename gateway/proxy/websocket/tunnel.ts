@@ -127,6 +127,18 @@ export class WebSocketTunnel {
       responseHeaders(res.headers, this.#route.responseOps, ctx.requestId, ctx.responseHeaders, status),
     );
     res.on('data', (chunk: Buffer) => (ctx.bytesOut += chunk.length));
+    // The answer is the client's for as long as both are there. The client leaving ends the upstream's (an endless
+    // one, such as an event stream answering a handshake, held both connections for good), and the upstream's
+    // breaking off cuts the client's, as for any response (a client waiting on a truncated body held its own).
+    ctx.exchange = { abort: () => res.destroy() };
+    res.on('error', () => undefined); // its close says it
+    res.on('close', () => {
+      if (res.complete || ctx.finished) return;
+      const err = Object.assign(new Error('the upstream closed in the middle of its answer'), { code: 'ECONNRESET' });
+      const code = classifyUpstreamError(err);
+      recordFailure(this.#upstream, this.#target, ctx.requestId, err, code, false, true);
+      ctx.reply(code); // the head went out: the client's connection is cut, and counted
+    });
     res.pipe(ctx.res);
   }
 

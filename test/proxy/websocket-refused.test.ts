@@ -1,0 +1,94 @@
+// An upstream that answers a WebSocket handshake with something other than 101 has its answer passed to the client,
+// and the two stay tied for as long as that answer lasts. Without that, an endless answer (an event stream on the
+// same path) kept the upstream's connection open for good after the client left, one more with each handshake, and
+// an answer broken off half-way left the client waiting on the rest for good.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { metric } from '../helpers/metrics.ts';
+
+let upstream: Server;
+let gw: TestGateway;
+/** The upstream's answers still open. */
+let open = 0;
+
+before(async () => {
+  upstream = createServer((req, res) => {
+    open++;
+    res.on('close', () => open--);
+    if (req.url === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const tick = setInterval(() => res.write('data: tick\n\n'), 20);
+      res.on('close', () => clearInterval(tick));
+      return;
+    }
+    // /broken: a declared body cut off after its first bytes.
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 1000 });
+    res.write('partial');
+    setTimeout(() => res.socket?.destroy(), 50);
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  gw = await startGateway({
+    services: [
+      {
+        name: 'site',
+        routes: [{ paths: ['/'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+      },
+    ],
+  });
+});
+after(async () => {
+  await gw?.close();
+  upstream?.closeAllConnections();
+  upstream?.close();
+});
+
+/** A handshake for `path`: what came back once `done(text)` says so, the connection closed, or 3 s passed. */
+function handshake(path: string, done: (text: string) => boolean): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (c) => {
+      text += c.toString('latin1');
+      if (done(text)) {
+        socket.destroy();
+        resolve({ text, closed: false });
+      }
+    });
+    socket.on('error', () => undefined);
+    // Not closed within 3 s: left waiting (the test says so at once rather than at its own timeout).
+    const waited = setTimeout(() => {
+      resolve({ text, closed: false });
+      socket.destroy();
+    }, 3000);
+    socket.on('close', () => {
+      clearTimeout(waited);
+      resolve({ text, closed: true });
+    });
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: site.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+  });
+}
+
+test('a client that leaves an endless answer to its handshake takes the upstream connection with it', async () => {
+  for (let i = 0; i < 5; i++) {
+    const { text } = await handshake('/events', (t) => t.includes('data: tick'));
+    assert.match(text, /^HTTP\/1\.1 200 /);
+  }
+  assert.ok(await eventually(() => open === 0), `${open} upstream answers still open`);
+});
+
+test('an answer the upstream breaks off cuts the client connection, counted as aborted', async () => {
+  const before = await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_GATEWAY"');
+  const started = Date.now();
+  const { text, closed } = await handshake('/broken', () => false);
+  assert.ok(closed, 'cut, not left waiting');
+  assert.ok(text.endsWith('partial'), text);
+  assert.ok(Date.now() - started < 2000, 'cut at once');
+  assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_GATEWAY"'), before + 1);
+});
