@@ -1,9 +1,11 @@
 // An upstream that answers a WebSocket handshake with something other than 101 has its answer passed to the client,
 // and the two stay tied for as long as that answer lasts. Without that, an endless answer (an event stream on the
 // same path) kept the upstream's connection open for good after the client left, one more with each handshake, and
-// an answer broken off half-way left the client waiting on the rest for good.
+// an answer broken off half-way left the client waiting on the rest for good. Over HTTP/2 a 2xx other than 101 is
+// not passed on: any 2xx to an extended CONNECT opens the client's tunnel (RFC 8441).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { connect as connectH2 } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -24,6 +26,7 @@ before(async () => {
       res.on('close', () => clearInterval(tick));
       return;
     }
+    if (req.url === '/empty') return void res.writeHead(204).end();
     // /broken: a declared body cut off after its first bytes.
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 1000 });
     res.write('partial');
@@ -31,6 +34,7 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   gw = await startGateway({
+    listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
       {
         name: 'site',
@@ -91,4 +95,30 @@ test('an answer the upstream breaks off cuts the client connection, counted as a
   assert.ok(text.endsWith('partial'), text);
   assert.ok(Date.now() - started < 2000, 'cut at once');
   assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_GATEWAY"'), before + 1);
+});
+
+test('over HTTP/2 a 2xx that is no 101 is a 502: a 2xx to a CONNECT tells the client its tunnel is open', async () => {
+  const session = connectH2(`http://127.0.0.1:${gw.port('h2c')}`);
+  session.on('error', () => undefined);
+  try {
+    for (const path of ['/events', '/empty']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({
+          ':method': 'CONNECT',
+          ':protocol': 'websocket',
+          ':path': path,
+          ':scheme': 'http',
+          ':authority': 'site.test',
+          'sec-websocket-version': '13',
+        });
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+      });
+      assert.equal(status, 502, path);
+    }
+  } finally {
+    session.close();
+  }
+  assert.ok(await eventually(() => open === 0), `${open} upstream answers still open`);
 });

@@ -118,6 +118,13 @@ export class WebSocketTunnel {
         Object.assign(new Error(`invalid status ${status}`), { code: 'TOLLGATE_INVALID_STATUS' }),
       );
     }
+    // Over HTTP/2 any 2xx to a CONNECT opens the tunnel (RFC 8441 5, RFC 9113 8.5): a 2xx that is no 101 (a target
+    // that ignored the upgrade, an event stream on the same path) told the client its WebSocket was open, and its body
+    // came as frames, or nothing ever came (204).
+    if (ctx.protocol === 'h2' && status >= 200 && status < 300) {
+      res.destroy();
+      return void this.#failed(new GatewayError('TOLLGATE_NOT_WEBSOCKET', `the upstream answered ${status}, not 101`));
+    }
     this.release();
     endAttempt(this.#span, status);
     ctx.upstreamStatus = status;
