@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, sleep, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
 import { refusals } from '../helpers/metrics.ts';
 
 let upstream: Server;
@@ -31,13 +31,7 @@ before(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
-    services: [
-      {
-        name: 'api',
-        routes: [{ paths: ['/'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
-      },
-    ],
+    services: [service('api', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
   });
 });
 after(async () => {

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { eventually, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, sleep, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
 import { END_HEADERS, END_STREAM, FRAME, frame, getHeaderBlock, rawH2 } from '../helpers/h2-frames.ts';
 
 let upstream: Server;
@@ -31,13 +31,7 @@ before(async () => {
   gw = await startGateway({
     proxy: { keep_alive_ms: 300 },
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'], http2: { ping_timeout_ms: 300 } }],
-    services: [
-      {
-        name: 'api',
-        routes: [{ paths: ['/'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
-      },
-    ],
+    services: [service('api', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
   });
 });
 after(async () => {

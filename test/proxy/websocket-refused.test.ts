@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { connect as connectH2 } from 'node:http2';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
 
 let upstream: Server;
@@ -35,13 +35,7 @@ before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
-    services: [
-      {
-        name: 'site',
-        routes: [{ paths: ['/'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
-      },
-    ],
+    services: [service('site', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
   });
 });
 after(async () => {
