@@ -87,19 +87,33 @@ export function dateParam(query: Query, field: string): number {
   const value = requiredString(query, field);
   const ms = calendarDateMs(value);
   if (ms === undefined) throw new ParamError(field, 'must be a date YYYY-MM-DD');
-  return ms;
+  return withinStore(field, ms, ms + DAY_MS);
+}
+
+/**
+ * Times a report can ask for: those ClickHouse's DateTime holds (seconds since 1970 in 32 bits, to 2106-02-07).
+ * Past them its toDateTime() wraps round (18.16: 2200-01-01 read as 2063-11-24) or stops at the end (current
+ * releases), so a report of another time would come back as this one's; embedded reports take the same bounds.
+ */
+const FIRST_MS = 0;
+const LAST_MS = Date.UTC(2106, 0, 1);
+
+function withinStore(field: string, startMs: number, endMs = startMs): number {
+  if (startMs < FIRST_MS || endMs > LAST_MS)
+    throw new ParamError(field, 'must be from 1970-01-01 to 2106-01-01 (what the report store holds)');
+  return startMs;
 }
 
 /** Epoch ms of an ISO 8601 time with a zone (2025-03-10T13:00:00Z) or a date (UTC midnight). */
 export function timeParam(query: Query, field: string): number {
   const value = requiredString(query, field);
   const dateOnly = calendarDateMs(value);
-  if (dateOnly !== undefined) return dateOnly;
+  if (dateOnly !== undefined) return withinStore(field, dateOnly);
   const match = TIME.exec(value);
   const ms = match && calendarDateMs(match[1]) !== undefined ? Date.parse(value) : NaN;
   if (!Number.isFinite(ms))
     throw new ParamError(field, 'must be an ISO 8601 time with a zone, e.g. 2025-03-10T13:00:00Z');
-  return ms;
+  return withinStore(field, ms);
 }
 
 /** Checks from < to and that the range spans at most `maxDays`. */

@@ -54,7 +54,7 @@ export function registerReportRoutes(
     '/reports/traffic',
     doc(
       'Requests, status classes, bytes, latency percentiles, protocols and gRPC statuses per hour or day.',
-      'Query: `from`, `to` (ISO 8601 date, or time with a zone; ' +
+      'Query: `from`, `to` (ISO 8601 date, or time with a zone, 1970 to 2106-01-01; ' +
         'required), `granularity` (`hour` or `day`, default hour), `app`, `service`, `protocol` (`http/1.1`, `h2`, ' +
         '`grpc`, `websocket`, `tcp`), `grpc_status` (a name such as `UNAVAILABLE`, or a code 0..16; ' +
         'gRPC calls only). ' +
@@ -125,7 +125,8 @@ export function registerReportRoutes(
     '/billing/qpd',
     doc(
       'Queries per day per app, with the final flag and requests per protocol, as JSON or CSV.',
-      'Query: `from`, `to` (YYYY-MM-DD, both inclusive; required), `format` (`json` or `csv`, default json), ' +
+      'Query: `from`, `to` (YYYY-MM-DD, both inclusive, 1970 to 2105; required), ' +
+        '`format` (`json` or `csv`, default json), ' +
         '`protocol`, `grpc_status` (as for /reports/traffic: only those requests are counted).',
     ),
     async (req, reply) => {
