@@ -51,3 +51,29 @@ FROM access_events ORDER BY source`);
     assert.equal(Number(rows[0].ts), Math.floor(awkward.startMs / 1000));
   });
 });
+
+test('a connection that lasted hours keeps its duration in ClickHouse (past UInt32 microseconds: 71.6 minutes)', {
+  skip: skipWithoutClickHouse,
+}, async () => {
+  await withScratchDatabase(async (client, database) => {
+    await migrate({ client, database });
+    const db = client.withDatabase(database);
+    const hours = 2 * 3600 * 1e6;
+    const long = sampleEvent({
+      startMs: Math.floor(Date.now() / 1000) * 1000 - 3_600_000,
+      totalUs: hours,
+      upstreamUs: hours - 250,
+      gatewayUs: 250,
+    });
+    await db.exec(RAW_INSERT_TSV + rawRowTsv(long, 'kafka:t:0', 1));
+    await db.insert('access_events', [rawRow(long, 'kafka:t:1', 1)]);
+    const rows = await db.query<Record<string, unknown>>(
+      'SELECT total_us, upstream_us, gateway_us FROM access_events ORDER BY source',
+    );
+    const read = rows.map((r) => [Number(r.total_us), Number(r.upstream_us), Number(r.gateway_us)]);
+    assert.deepEqual(read, [
+      [hours, hours - 250, 250],
+      [hours, hours - 250, 250],
+    ]);
+  });
+});
