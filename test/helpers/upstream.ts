@@ -70,3 +70,16 @@ export async function startHashingUpstream(answer = 'ok'): Promise<TestUpstream 
   });
   return Object.assign(up, { received });
 }
+
+/** Makes `server` listen on 127.0.0.1, on a free port; its base URL (`http://127.0.0.1:PORT`). */
+export async function listenLocal(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes a server a test made, and the connections it still holds. */
+export async function closeServer(server: Server | undefined): Promise<void> {
+  if (server === undefined) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { connect, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startGateway, type TestGateway, service } from '../helpers/gateway.ts';
+import { closeServer, listenLocal } from '../helpers/upstream.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -18,16 +18,15 @@ let gw: TestGateway;
 
 before(async () => {
   upstream = createServer((_req, res) => res.end('ok'));
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const url = await listenLocal(upstream);
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
-    services: [service('api', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
+    services: [service('api', [url])],
   });
 });
 after(async () => {
   await gw?.close();
-  upstream?.closeAllConnections();
-  await new Promise((resolve) => upstream?.close(resolve));
+  await closeServer(upstream);
 });
 
 /** One connection: a request answered, then closed by the client (GOAWAY) or cut (a reset). */

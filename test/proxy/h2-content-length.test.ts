@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, sleep, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
+import { closeServer, listenLocal } from '../helpers/upstream.ts';
 import { refusals } from '../helpers/metrics.ts';
 
 let upstream: Server;
@@ -28,16 +28,15 @@ before(async () => {
       res.end('ok');
     });
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const url = await listenLocal(upstream);
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
-    services: [service('api', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
+    services: [service('api', [url])],
   });
 });
 after(async () => {
   await gw?.close();
-  upstream?.closeAllConnections();
-  await new Promise((resolve) => upstream?.close(resolve));
+  await closeServer(upstream);
 });
 
 function session(): ClientHttp2Session {

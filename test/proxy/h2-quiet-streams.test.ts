@@ -7,6 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, sleep, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
+import { closeServer, listenLocal } from '../helpers/upstream.ts';
 import { END_HEADERS, END_STREAM, FRAME, frame, getHeaderBlock, rawH2 } from '../helpers/h2-frames.ts';
 
 let upstream: Server;
@@ -27,17 +28,16 @@ before(async () => {
       entry.cancelled = !res.writableEnded;
     });
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const url = await listenLocal(upstream);
   gw = await startGateway({
     proxy: { keep_alive_ms: 300 },
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'], http2: { ping_timeout_ms: 300 } }],
-    services: [service('api', [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`])],
+    services: [service('api', [url])],
   });
 });
 after(async () => {
   await gw?.close();
-  upstream?.closeAllConnections();
-  await new Promise((resolve) => upstream?.close(resolve));
+  await closeServer(upstream);
 });
 
 test('a stream quiet for longer than keep_alive_ms keeps its connection; an idle one still gets GOAWAY', async () => {
