@@ -90,9 +90,8 @@ export class WebSocketTunnel {
     try {
       request = http.request(options);
     } catch (err) {
-      // A head Node will not send (a header value with CR, LF or a character above U+00FF; a JWT with a CR LF from
-      // the query once came this way): refused before anything went out, so the connection's slots are given back
-      // here, or they were lost for good, and the target is not blamed (#failed).
+      // A head Node will not send (a header value with CR, LF or a character above U+00FF): refused before anything
+      // went out. The connection's slots are given back here, and the target is not blamed (#failed).
       return void this.#failed(err as Error);
     }
     ctx.exchange = { abort: (reason) => request.destroy(reason) };
@@ -142,9 +141,8 @@ export class WebSocketTunnel {
     res.on('close', () => {
       if (res.complete || ctx.finished) return;
       const err = Object.assign(new Error('the upstream closed in the middle of its answer'), { code: 'ECONNRESET' });
-      const code = classifyUpstreamError(err);
-      recordFailure(this.#upstream, this.#target, ctx.requestId, err, code, false, true);
-      ctx.reply(code); // the head went out: the client's connection is cut, and counted
+      recordFailure(this.#upstream, this.#target, ctx.requestId, err, 'GW_ERR_BAD_GATEWAY', false, true);
+      ctx.reply('GW_ERR_BAD_GATEWAY'); // the head went out: the client's connection is cut, and counted
     });
     res.pipe(ctx.res);
   }

@@ -2,7 +2,6 @@ import type { EdgeStage } from '../../pipeline.ts';
 import type { RequestContext } from '../../context.ts';
 import type { ListenerConfig } from '../../listeners/schema.ts';
 import { splitAbsoluteForm } from '../route-match/index.ts';
-import { validHost } from '../request-id/index.ts';
 
 /** Strict-Transport-Security of a listener, made once per listener config (the config is immutable). */
 const hstsOf = new WeakMap<ListenerConfig, Record<string, string>>();
@@ -34,7 +33,7 @@ function redirect(ctx: RequestContext, redirect: NonNullable<ListenerConfig['red
   // 3.2.2), as routing does: redirected to Host's, a cache that keys on the target could keep a redirect elsewhere.
   if (path.charCodeAt(0) !== 47 /* / */) {
     const abs = splitAbsoluteForm(path);
-    if (abs === undefined || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
+    if (abs === undefined) return ctx.reply('GW_ERR_BAD_REQUEST');
     host = abs.authority;
     path = abs.path;
   }

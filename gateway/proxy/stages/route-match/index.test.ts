@@ -18,4 +18,5 @@ test('absolute-form targets split into authority and origin-form', () => {
   assert.equal(splitAbsoluteForm('*'), undefined);
   assert.equal(splitAbsoluteForm('http://user@a.test/'), undefined);
   assert.equal(splitAbsoluteForm('ftp://a.test/'), undefined);
+  assert.equal(splitAbsoluteForm('http://a..test/'), undefined, 'no valid host');
 });

@@ -21,10 +21,13 @@ export function hostOf(header: string | undefined): string {
   return header.slice(0, end);
 }
 
-/** absolute-form target (RFC 9112 3.2.2): `http://authority/path?q` → authority and origin-form. */
+/**
+ * absolute-form target (RFC 9112 3.2.2): `http://authority/path?q` → authority and origin-form; undefined when it is
+ * malformed or its authority is no valid host (the caller answers 400). The authority then stands for Host.
+ */
 export function splitAbsoluteForm(url: string): { authority: string; path: string } | undefined {
   const m = /^https?:\/\/([^/?#@\s]+)((?:[/?][^#\s]*)?)$/i.exec(url);
-  if (!m) return undefined;
+  if (!m || !validHost(m[1])) return undefined;
   const rest = m[2] || '/';
   return { authority: m[1], path: rest.charCodeAt(0) === 47 ? rest : '/' + rest };
 }
@@ -68,7 +71,7 @@ export const routeMatch: EdgeStage = {
       if (absolute) {
         // A server must accept absolute-form; its authority then replaces Host.
         const abs = splitAbsoluteForm(url);
-        if (!abs || !validHost(abs.authority)) return ctx.reply('GW_ERR_BAD_REQUEST');
+        if (!abs) return ctx.reply('GW_ERR_BAD_REQUEST');
         req.headers.host = abs.authority;
         url = abs.path;
       }
