@@ -97,20 +97,22 @@ test("the issue's key adds its target, weight 2, within a second; its deletion r
 test('a value that is not a target is listed with why, and the others keep serving', { skip }, async () => {
   await etcd.put('/tollgate/shop/bad', '{"url": "ftp://x:1"}');
   await etcd.put('/tollgate/shop/worse', 'not json');
+  // An address is free text in etcd: one with a path made a target every request sent to was a 500.
+  await etcd.put('/tollgate/shop/with-path', JSON.stringify({ address: '127.0.0.1/x', port: b.port }));
   const h = await eventually(async () => {
     const got = await health();
-    return got.discovery.skipped.length === 2 ? got : undefined;
+    return got.discovery.skipped.length === 3 ? got : undefined;
   }, 1000);
   assert.ok(h);
   assert.deepEqual(
     h.discovery.skipped.map((s) => s.entry),
-    ['/tollgate/shop/bad', '/tollgate/shop/worse'],
+    ['/tollgate/shop/bad', '/tollgate/shop/with-path', '/tollgate/shop/worse'],
   );
   assert.match(h.discovery.skipped[0].reason, /http:\/\/ or https:\/\//);
-  assert.equal(h.discovery.skipped[1].reason, 'not JSON');
-  assert.deepEqual(await answers(3), { b: 3 });
-  await etcd.del('/tollgate/shop/bad');
-  await etcd.del('/tollgate/shop/worse');
+  assert.match(h.discovery.skipped[1].reason, /^address "127.0.0.1\/x" is not a host name or an IP address/);
+  assert.equal(h.discovery.skipped[2].reason, 'not JSON');
+  assert.deepEqual(await answers(6), { b: 6 });
+  for (const key of ['bad', 'worse', 'with-path']) await etcd.del(`/tollgate/shop/${key}`);
 });
 
 test('etcd killed: the last targets serve, stale and counted; restarted: followed again', { skip }, async () => {

@@ -7,7 +7,7 @@
 import { sleep } from '../../../../shared/sleep.ts';
 import { request } from '../undici.ts';
 import type { TlsFiles } from '../tls-files.ts';
-import { type DiscoveredTarget, originFor, secretOf, sessionAgent } from './source.ts';
+import { type DiscoveredTarget, notAHost, registryOrigin, secretOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 
 export interface ConsulOptions {
@@ -53,14 +53,18 @@ export function targetsOfHealth(
     const s = e.Service ?? {};
     const host = s.Address || e.Node?.Address;
     const id = s.ID ?? '?';
-    if (!host || !Number.isInteger(s.Port) || (s.Port as number) < 1) {
+    if (!host || !Number.isInteger(s.Port) || (s.Port as number) < 1 || (s.Port as number) > 65535) {
       skipped.push({ entry: id, reason: 'no address or port' });
+      continue;
+    }
+    const origin = registryOrigin(options.scheme ?? 'http', host, s.Port as number);
+    if (origin === undefined) {
+      skipped.push({ entry: id, reason: notAHost(host) });
       continue;
     }
     const fromMeta = options.weightMeta === undefined ? undefined : Number(s.Meta?.[options.weightMeta]);
     const raw = fromMeta !== undefined && Number.isInteger(fromMeta) ? fromMeta : (s.Weights?.Passing ?? 1);
     const weight = Math.min(Math.max(Math.trunc(raw), 1), 1000);
-    const origin = originFor(options.scheme ?? 'http', host, s.Port as number);
     if (!targets.some((t) => t.origin === origin)) targets.push({ origin, weight });
   }
   targets.sort((a, b) => (a.origin < b.origin ? -1 : 1));

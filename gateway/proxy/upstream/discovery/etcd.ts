@@ -8,7 +8,7 @@
  */
 import { request } from '../undici.ts';
 import type { TlsFiles } from '../tls-files.ts';
-import { type DiscoveredTarget, originFor, originOf, secretOf, sessionAgent } from './source.ts';
+import { type DiscoveredTarget, notAHost, originOf, registryOrigin, secretOf, sessionAgent } from './source.ts';
 import { type RegistryHooks, RegistrySource } from './registry.ts';
 import { targetUrlProblem } from '../target.ts';
 
@@ -90,7 +90,8 @@ export function targetOfValue(value: string, schemes = ['http', 'https']): Disco
     if ((port as number) < 1 || (port as number) > 65535) return 'port must be 1..65535';
     const s = scheme === undefined ? (schemes.includes('tcp') ? 'tcp' : 'http') : scheme;
     if (typeof s !== 'string' || !schemes.includes(s)) return `scheme must be ${schemes.join(' or ')}`;
-    return { origin: originFor(s, address, port as number), weight: w as number };
+    const origin = registryOrigin(s, address, port as number);
+    return origin === undefined ? notAHost(address) : { origin, weight: w as number };
   }
   return 'needs url, or address and port';
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { targetsOfHealth } from './consul.ts';
 import { prefixRangeEnd, targetOfValue } from './etcd.ts';
 import { RegistrySource } from './registry.ts';
-import type { DiscoveredTarget } from './source.ts';
+import { type DiscoveredTarget, notAHost } from './source.ts';
 
 test('an etcd value is a target by url or by address and port, or says why not', () => {
   assert.deepEqual(targetOfValue('{"url": "http://127.0.0.1:9001", "weight": 2}'), {
@@ -22,6 +22,17 @@ test('an etcd value is a target by url or by address and port, or says why not',
   assert.equal(targetOfValue('{"address": "a", "port": 70000}'), 'port must be 1..65535');
   assert.equal(targetOfValue('{"url": "http://a:0"}'), 'port must be 1..65535');
   assert.match(targetOfValue('{"url": "http://u:p@a:1"}') as string, /^credentials in a target URL are not sent/);
+  // An address is a host alone: a path, a query, credentials or a port in it would make another origin.
+  for (const address of ['10.0.0.7/x', '10.0.0.7?q', 'u@10.0.0.7', '10.0.0.7:81', '[::1', 'a b', 'a..b'])
+    assert.match(
+      targetOfValue(JSON.stringify({ address, port: 80 })) as string,
+      /is not a host name or an IP address/,
+      address,
+    );
+  assert.deepEqual(targetOfValue('{"address": "api.internal.", "port": 80}'), {
+    origin: 'http://api.internal.:80',
+    weight: 1,
+  });
 });
 
 test("a stream's etcd value is a tcp:// target: by url with its port, or by address and port", () => {
@@ -47,13 +58,19 @@ test("Consul's passing instances: service address or node's, Weights.Passing or 
     { Node: { Address: '10.0.0.2' }, Service: { ID: 'b', Port: 80, Weights: { Passing: 3 }, Meta: { w: '7' } } },
     { Node: { Address: '10.0.0.9' }, Service: { ID: 'a', Address: '10.0.0.1', Port: 80, Meta: { w: 'x' } } },
     { Node: { Address: '10.0.0.3' }, Service: { ID: 'c' } },
+    { Node: { Address: '10.0.0.4' }, Service: { ID: 'd', Port: 65536 } },
+    { Node: { Address: '10.0.0.5' }, Service: { ID: 'e', Address: '10.0.0.5/admin', Port: 80 } },
   ];
   assert.deepEqual(targetsOfHealth(entries, {}), {
     targets: [
       { origin: 'http://10.0.0.1:80', weight: 1 },
       { origin: 'http://10.0.0.2:80', weight: 3 },
     ],
-    skipped: [{ entry: 'c', reason: 'no address or port' }],
+    skipped: [
+      { entry: 'c', reason: 'no address or port' },
+      { entry: 'd', reason: 'no address or port' },
+      { entry: 'e', reason: notAHost('10.0.0.5/admin') },
+    ],
   });
   const byMeta = targetsOfHealth(entries, { weightMeta: 'w', scheme: 'https' }).targets;
   assert.deepEqual(byMeta, [

@@ -62,6 +62,24 @@ export function originFor(scheme: string, host: string, port: number): string {
   return `${scheme}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
 
+/** A DNS name or an IPv4 address, or an IPv6 address with or without its brackets: nothing that ends a host. */
+const REGISTRY_HOST = /^(?:\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)$/;
+
+/**
+ * originFor for an address a registry holds as free text (etcd's `address`, Consul's service or node address), or
+ * undefined when it is no host: `10.0.0.7/x`, `10.0.0.7?q` and `user@10.0.0.7` made origins undici refuses,
+ * every request the balancer sent there a 500, and `10.0.0.7:81` would name a port the entry did not give.
+ */
+export function registryOrigin(scheme: string, host: string, port: number): string | undefined {
+  if (!REGISTRY_HOST.test(host)) return undefined;
+  const origin = originFor(scheme, host, port);
+  return URL.canParse(origin) ? origin : undefined;
+}
+
+/** The skip reason of an address registryOrigin refuses. */
+export const notAHost = (host: string) =>
+  `address ${JSON.stringify(host)} is not a host name or an IP address (no port, path or credentials)`;
+
 /**
  * The HTTP client of one registry session (etcd.ts, consul.ts), its TLS files read now, so a renewed certificate
  * serves from the next session; the session's end (its signal) closes it.
