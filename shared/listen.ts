@@ -9,11 +9,19 @@ export function splitListen(listen: string): { host: string; port: number } {
 export function listenAt(server: import('node:net').Server, listen: string): Promise<{ host: string; port: number }> {
   const { host, port } = splitListen(listen);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
+    // Each listener goes once the other fires: a server that failed (EADDRINUSE) can be tried again (a stream a
+    // reload added) without a stale 'listening' listener per try.
+    const failed = (err: Error) => {
+      server.off('listening', listening);
+      reject(err);
+    };
+    const listening = () => {
+      server.off('error', failed);
       const addr = server.address();
       resolve(typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port });
-    });
+    };
+    server.once('error', failed);
+    server.once('listening', listening);
+    server.listen({ host, port });
   });
 }

@@ -2,6 +2,8 @@
 // counting, reload and shutdown.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
@@ -234,6 +236,25 @@ test('a reload adds a stream, and stops a removed one while its open connection 
   assert.match((await readBytes(open, 7)).toString(), /^[ab]:still$/);
   open.end();
   await assert.rejects(tcpConnect(gw.port('pair')), /ECONNREFUSED/);
+  gw.writeConfig(config);
+});
+
+test('a stream a reload adds on a taken address listens once the address is free, with no other reload', async () => {
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const port = (holder.address() as AddressInfo).port;
+  gw.writeConfig({
+    ...config,
+    streams: [...(config.streams as object[]), { ...stream('late'), listen: `127.0.0.1:${port}` }],
+  });
+  const applied = await eventually(
+    async () =>
+      (await metric(gw, 'tollgate_upstream_target_healthy', `service="late",target="tcp://127.0.0.1:${a.port}"`)) === 1,
+  );
+  assert.ok(applied, 'the reload applied');
+  await new Promise((resolve) => holder.close(resolve));
+  const served = async () => (await roundTrip(port, 'late').catch(() => undefined))?.data.toString() === 'a:late';
+  assert.ok(await eventually(served, 5000, 100), 'the stream listens once its address is free');
   gw.writeConfig(config);
 });
 

@@ -29,7 +29,12 @@ interface Running {
   tls: TlsListener | undefined;
   /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
   handshaking: Map<string, StreamConnection>;
+  /** A stream a reload added whose address was taken: the next try to listen (#start). */
+  retry?: NodeJS.Timeout;
 }
+
+/** A stream whose address is taken tries again after 1 s, doubling to this. */
+const LISTEN_RETRY_MAX_MS = 30_000;
 
 export class StreamListeners {
   readonly #running = new Map<string, Running>();
@@ -38,6 +43,7 @@ export class StreamListeners {
   readonly #log: Logger;
   readonly #hooks: StreamHooks;
   #sweeper: NodeJS.Timeout | undefined;
+  #stopped = false;
   readonly addresses = new Map<string, { host: string; port: number }>();
 
   constructor(config: Config, current: () => Snapshot, metrics: GatewayMetrics, log: Logger) {
@@ -144,16 +150,20 @@ export class StreamListeners {
     const next = new Map(config.streams.map((s) => [s.name, s]));
     for (const [name, r] of this.#running) {
       const s = next.get(name);
-      next.delete(name);
-      if (s === undefined) {
+      const moved =
+        s !== undefined && (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined));
+      if (s === undefined || (r.retry !== undefined && moved)) {
+        // Removed, or still waiting for its address and moved: nothing listens yet, so it starts as a new one.
+        clearTimeout(r.retry);
         r.server.close();
         r.tls?.close();
         this.#running.delete(name);
         this.addresses.delete(name);
-        this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
+        if (s === undefined) this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
         continue;
       }
-      if (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined)) {
+      next.delete(name);
+      if (moved) {
         this.#log.warn({ stream: name }, 'a stream moved, or given or relieved of tls, changes on restart');
         continue;
       }
@@ -166,15 +176,31 @@ export class StreamListeners {
     for (const s of next.values()) {
       const r = this.#build(s);
       this.#running.set(s.name, r);
-      this.#listen(r).then(
-        () => this.#log.info({ stream: s.name, listen: s.listen }, 'stream added'),
-        (err: Error) => {
-          this.#running.delete(s.name);
-          r.tls?.close();
-          this.#log.error({ stream: s.name, listen: s.listen, err }, 'stream could not listen');
-        },
-      );
+      this.#start(r, 0);
     }
+  }
+
+  /**
+   * Listens for a stream a reload added. An address another process holds is tried again, from 1 s to every 30 s,
+   * until it is free or a reload removes or moves the stream: a SIGHUP of an unchanged file applies nothing, so
+   * the stream would otherwise wait for the next edit of the config.
+   */
+  #start(r: Running, failures: number): void {
+    const { name, listen } = r.config;
+    this.#listen(r).then(
+      () => this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added'),
+      (err: Error) => {
+        if (this.#stopped || this.#running.get(name) !== r) return;
+        const delayMs = Math.min(1000 * 2 ** failures, LISTEN_RETRY_MAX_MS);
+        if (failures === 0)
+          this.#log.error({ stream: name, listen, err }, 'stream could not listen: trying again until it can');
+        r.retry = setTimeout(() => {
+          r.retry = undefined;
+          this.#start(r, failures + 1);
+        }, delayMs);
+        r.retry.unref();
+      },
+    );
   }
 
   /**
@@ -203,7 +229,11 @@ export class StreamListeners {
 
   /** Stops accepting; open connections carry on (the drain). */
   stopAccepting(): Promise<void> {
-    for (const r of this.#running.values()) r.tls?.close();
+    this.#stopped = true;
+    for (const r of this.#running.values()) {
+      clearTimeout(r.retry);
+      r.tls?.close();
+    }
     const closing = [...this.#running.values()].map(
       (r) => new Promise<void>((resolve) => r.server.close(() => resolve())),
     );
