@@ -63,12 +63,12 @@ export function originFor(scheme: string, host: string, port: number): string {
 }
 
 /** A DNS name or an IPv4 address, or an IPv6 address with or without its brackets: nothing that ends a host. */
-const REGISTRY_HOST = /^(?:\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)$/;
+const REGISTRY_HOST = /^(?:\[?[0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*)+\]?|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)$/;
 
 /**
  * originFor for an address a registry holds as free text (etcd's `address`, Consul's service or node address), or
- * undefined when it is no host: `10.0.0.7/x`, `10.0.0.7?q` and `user@10.0.0.7` made origins undici refuses,
- * every request the balancer sent there a 500, and `10.0.0.7:81` would name a port the entry did not give.
+ * undefined when it is no host: `10.0.0.7/x` and `10.0.0.7?q` made origins undici refuses (every request the
+ * balancer sent there a 500), `user@10.0.0.7` one with credentials, and `10.0.0.7:81` would name another port.
  */
 export function registryOrigin(scheme: string, host: string, port: number): string | undefined {
   if (!REGISTRY_HOST.test(host)) return undefined;
