@@ -31,6 +31,8 @@ interface Running {
   handshaking: Map<string, StreamConnection>;
   /** A stream a reload added whose address was taken: the next try to listen (#start). */
   retry?: NodeJS.Timeout;
+  /** When the failure to listen was last logged (epoch ms). */
+  failingLoggedMs?: number;
 }
 
 /** A stream whose address is taken tries again after 1 s, doubling to this. */
@@ -192,8 +194,15 @@ export class StreamListeners {
       (err: Error) => {
         if (this.#stopped || this.#running.get(name) !== r) return;
         const delayMs = Math.min(1000 * 2 ** failures, LISTEN_RETRY_MAX_MS);
-        if (failures === 0)
-          this.#log.error({ stream: name, listen, err }, 'stream could not listen: trying again until it can');
+        // Said when it begins and each minute after, as a failing registry is (discovery.md).
+        const now = Date.now();
+        if (failures === 0 || now - (r.failingLoggedMs ?? 0) >= 60_000) {
+          r.failingLoggedMs = now;
+          this.#log.error(
+            { stream: name, listen, err, failures },
+            'stream could not listen: trying again until it can',
+          );
+        }
         r.retry = setTimeout(() => {
           r.retry = undefined;
           this.#start(r, failures + 1);
