@@ -35,9 +35,30 @@ export function getHeaderBlock(path: string, authority = 'gateway.test'): Buffer
   return Buffer.concat([Buffer.from([0x82, 0x86]), literal(4, path), literal(1, authority)]);
 }
 
-/** An HPACK literal without indexing with a new name (RFC 7541 §6.2.2); name and value under 128 bytes. */
+/** An HPACK string's length, a 7-bit-prefix integer (RFC 7541 §5.1), Huffman off. */
+function stringLength(n: number): number[] {
+  if (n < 127) return [n];
+  const out = [127];
+  for (n -= 127; n >= 128; n >>= 7) out.push((n & 127) | 128);
+  out.push(n);
+  return out;
+}
+
+/** An HPACK literal without indexing with a new name (RFC 7541 §6.2.2), of any length. */
 export function newNameLiteral(name: string, value: string): Buffer {
-  return Buffer.from([0, name.length, ...Buffer.from(name, 'latin1'), value.length, ...Buffer.from(value, 'latin1')]);
+  const [n, v] = [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')];
+  return Buffer.concat([Buffer.from([0, ...stringLength(n.length)]), n, Buffer.from(stringLength(v.length)), v]);
+}
+
+/** A header block as one HEADERS frame and CONTINUATION frames of 16 KB at most (the default max frame size). */
+export function headerFrames(stream: number, block: Buffer, flags = END_STREAM): Buffer {
+  const frames: Buffer[] = [];
+  for (let at = 0; at < block.length || at === 0; at += 16384) {
+    const last = at + 16384 >= block.length;
+    const type = at === 0 ? FRAME.HEADERS : FRAME.CONTINUATION;
+    frames.push(frame(type, (last ? END_HEADERS : 0) | (at === 0 ? flags : 0), stream, block.subarray(at, at + 16384)));
+  }
+  return Buffer.concat(frames);
 }
 
 export function rstStream(stream: number, code = 0x8 /* CANCEL */): Buffer {

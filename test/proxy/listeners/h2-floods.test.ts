@@ -8,6 +8,7 @@ import {
   FRAME,
   frame,
   getHeaderBlock,
+  headerFrames,
   newNameLiteral,
   type RawH2,
   rawH2,
@@ -196,6 +197,23 @@ test('CONTINUATION flood (CVE-2024-27316): an endless header block closes its co
   // No GOAWAY check: the gateway closes with the flood still unread, and the kernel's reset may drop it.
 
   assert.equal(await refused(), before + 1, 'counted');
+});
+
+test('one header field past 64 KB, more than the header decoder takes, closes its connection, counted', async () => {
+  // Over max_header_list_bytes a request gets 431 (h2c.test.ts), but nghttp2's decoder takes no field past 64 KB
+  // at all: the connection's header compression state is lost with it, so the connection ends (GOAWAY
+  // COMPRESSION_ERROR). Node's own client refuses to send such a field; a raw one can.
+  const before = await refused();
+  const seen = upstream.seen.length;
+  const raw = await rawH2(port);
+  await raw.send(
+    headerFrames(1, Buffer.concat([getHeaderBlock('/api/huge'), newNameLiteral('x-big', 'a'.repeat(70_000))])),
+  );
+  await raw.closed;
+  assert.equal(raw.goaway, 0x9, 'GOAWAY COMPRESSION_ERROR');
+  assert.equal(await refused(), before + 1, 'counted');
+  assert.equal(upstream.seen.length, seen, 'nothing reached the upstream');
+  assert.equal((await h2Request(port, '/api/after-huge', undefined)).status, 200, 'the listener serves on');
 });
 
 test('a client that cancels some of its streams, as browsers do, keeps its connection', async () => {
