@@ -252,9 +252,12 @@ test('a stream a reload adds on a taken address listens once the address is free
       (await metric(gw, 'tollgate_upstream_target_healthy', `service="late",target="tcp://127.0.0.1:${a.port}"`)) === 1,
   );
   assert.ok(applied, 'the reload applied');
+  const waiting = () => metric(gw, 'tollgate_stream_listen_waiting', 'stream="late"');
+  assert.ok(await eventually(async () => (await waiting()) === 1), 'shown as waiting for its address');
   await new Promise((resolve) => holder.close(resolve));
   const served = async () => (await roundTrip(port, 'late').catch(() => undefined))?.data.toString() === 'a:late';
   assert.ok(await eventually(served, 5000, 100), 'the stream listens once its address is free');
+  assert.equal(await waiting(), 0, 'no longer waiting');
   gw.writeConfig(config);
 });
 

@@ -156,6 +156,7 @@ export class StreamListeners {
         s !== undefined && (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined));
       if (s === undefined || (r.retry !== undefined && moved)) {
         // Removed, or still waiting for its address and moved: nothing listens yet, so it starts as a new one.
+        if (r.retry !== undefined) this.#metrics.streams.waiting.remove({ stream: name });
         clearTimeout(r.retry);
         r.server.close();
         r.tls?.close();
@@ -190,9 +191,13 @@ export class StreamListeners {
   #start(r: Running, failures: number): void {
     const { name, listen } = r.config;
     this.#listen(r).then(
-      () => this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added'),
+      () => {
+        if (failures > 0) this.#metrics.streams.waiting.remove({ stream: name });
+        this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added');
+      },
       (err: Error) => {
         if (this.#stopped || this.#running.get(name) !== r) return;
+        this.#metrics.streams.waiting.set({ stream: name }, 1);
         const delayMs = Math.min(1000 * 2 ** failures, LISTEN_RETRY_MAX_MS);
         // Said when it begins and each minute after, as a failing registry is (discovery.md).
         const now = Date.now();

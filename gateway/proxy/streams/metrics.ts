@@ -127,6 +127,12 @@ export function createStreamMetrics(register: Registry) {
       labelNames: ['stream', 'reason'] as const,
       registers,
     }),
+    waiting: new Gauge({
+      name: 'tollgate_stream_listen_waiting',
+      help: 'Streams a reload added whose address another process holds: 1 while the stream tries again to listen.',
+      labelNames: ['stream'] as const,
+      registers,
+    }),
     refused: new Counter({
       name: 'tollgate_stream_refused_total',
       help: `TCP connections closed before reaching a target, by stream and reason (${STREAM_REFUSALS.join(', ')}).`,
