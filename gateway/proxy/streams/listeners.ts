@@ -140,11 +140,8 @@ export class StreamListeners {
 
   /** Starts every stream's listener; resolves once all listen. */
   async listen(): Promise<void> {
-    for (const r of this.#running.values()) await this.#listen(r);
-  }
-
-  async #listen(r: Running): Promise<void> {
-    this.addresses.set(r.config.name, await listenAt(r.server, r.config.listen));
+    for (const r of this.#running.values())
+      this.addresses.set(r.config.name, await listenAt(r.server, r.config.listen));
   }
 
   /** A new config applied: streams added start, removed ones stop accepting, TLS ones take new certificates. */
@@ -154,9 +151,9 @@ export class StreamListeners {
       const s = next.get(name);
       const moved =
         s !== undefined && (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined));
-      if (s === undefined || (r.retry !== undefined && moved)) {
-        // Removed, or still waiting for its address and moved: nothing listens yet, so it starts as a new one.
-        if (r.retry !== undefined) this.#metrics.streams.waiting.remove({ stream: name });
+      if (s === undefined || (moved && !r.server.listening)) {
+        // Removed, or moved while still waiting for its address: nothing listens there, so it starts as a new one.
+        this.#metrics.streams.waiting.remove({ stream: name });
         clearTimeout(r.retry);
         r.server.close();
         r.tls?.close();
@@ -190,9 +187,12 @@ export class StreamListeners {
    */
   #start(r: Running, failures: number): void {
     const { name, listen } = r.config;
-    this.#listen(r).then(
-      () => {
-        if (failures > 0) this.#metrics.streams.waiting.remove({ stream: name });
+    listenAt(r.server, listen).then(
+      (address) => {
+        // Removed or moved while a try was under way (a worker's listen goes through the primary): not its address.
+        if (this.#stopped || this.#running.get(name) !== r) return void r.server.close();
+        this.addresses.set(name, address);
+        this.#metrics.streams.waiting.remove({ stream: name });
         this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added');
       },
       (err: Error) => {
