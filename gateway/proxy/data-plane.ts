@@ -101,9 +101,10 @@ export class DataPlane {
       { handle: this.handle, rejected: (code, socket) => this.countRejected(code, socket) },
       metrics,
       log,
+      this.addresses,
     );
     metrics.connectionsSource.count = () => this.listeners.connections();
-    this.streams = new StreamListeners(initial, () => this.current, metrics, log);
+    this.streams = new StreamListeners(initial, () => this.current, metrics, log, this.addresses);
     runAtOnce(this.applySteps(initial, version));
   }
 
@@ -121,9 +122,8 @@ export class DataPlane {
 
   /** Starts every proxy listener; resolves with proxy.listen's address (`addresses` has each listener's). */
   async listen(): Promise<{ host: string; port: number }> {
-    this.addresses = await this.listeners.listen();
+    await this.listeners.listen();
     await this.streams.listen();
-    for (const [name, address] of this.streams.addresses) this.addresses.set(name, address);
     // Opt-in: memory a burst of traffic grew goes back once the data plane has been quiet a while.
     const quietMs = this.current.config.proxy.release_memory_after_idle_ms;
     if (quietMs > 0)
@@ -135,8 +135,8 @@ export class DataPlane {
     return this.addresses.get(PROXY_LISTENER)!;
   }
 
-  /** Each listener's address by name, once listening. */
-  addresses = new Map<string, { host: string; port: number }>();
+  /** Each listener's and stream's address by name, while it listens (reloads add, move and remove them). */
+  readonly addresses = new Map<string, { host: string; port: number }>();
 
   /**
    * Compiles `config` and swaps it in; resolves once it serves. Upstreams

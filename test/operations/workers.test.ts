@@ -38,14 +38,14 @@ const withVariant = (variant: string) => ({
 });
 
 /** REQUESTS GETs, CONCURRENCY at a time, each on its own connection so the kernel spreads them over the workers. */
-async function burst(path: string) {
+async function burst(path: string, base = gw.proxyUrl) {
   const replies: Awaited<ReturnType<typeof getFresh>>[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < REQUESTS) {
         next++;
-        replies.push(await getFresh(`${gw.proxyUrl}${path}`));
+        replies.push(await getFresh(`${base}${path}`));
       }
     }),
   );
@@ -149,6 +149,30 @@ test('a config reload reaches every worker', async () => {
   );
   assert.ok(replies, 'a burst of requests all saw the new config');
   assert.deepEqual(servingWorkers(), childPids(gw.pid), 'and both workers served it');
+});
+
+test('a listener a reload adds is served by both workers, and refused once a reload removes it', async () => {
+  const listener = `http://127.0.0.1:${await freePort()}`;
+  const config = withVariant('two');
+  writeYaml(join(file, '..'), 'workers.yaml', { ...config, listeners: [{ name: 'added', listen: listener.slice(7) }] });
+  upstreamPeerPorts.clear();
+  const replies = await eventually(
+    async () => {
+      const r = await burst('/d', listener).catch(() => undefined);
+      return r?.every((x) => x.status === 200) ? r : undefined;
+    },
+    10000,
+    100,
+  );
+  assert.ok(replies, 'the added listener serves');
+  assert.deepEqual(servingWorkers(), childPids(gw.pid), 'on both workers');
+  writeYaml(join(file, '..'), 'workers.yaml', config);
+  const refused = () =>
+    getFresh(`${listener}/e`).then(
+      () => false,
+      (err: Error) => /ECONNREFUSED/.test(`${err.message} ${(err.cause as Error | undefined)?.message}`),
+    );
+  assert.ok(await eventually(refused, 10000, 100), 'no worker listens there once it is removed');
 });
 
 test('admin /metrics counts config reloads with workers > 1', async () => {

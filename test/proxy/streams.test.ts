@@ -221,7 +221,8 @@ test("keepalive_ms: TCP keep-alive on both of the gateway's sockets (ss shows it
 });
 
 test('a reload adds a stream, and stops a removed one while its open connection carries on', async () => {
-  const open = await tcpConnect(gw.port('pair'));
+  const pairPort = gw.port('pair');
+  const open = await tcpConnect(pairPort);
   const port = await freePort();
   const streams = (config.streams as Record<string, unknown>[]).filter((s) => s.name !== 'pair');
   gw.writeConfig({
@@ -235,7 +236,34 @@ test('a reload adds a stream, and stops a removed one while its open connection 
   open.write('still');
   assert.match((await readBytes(open, 7)).toString(), /^[ab]:still$/);
   open.end();
-  await assert.rejects(tcpConnect(gw.port('pair')), /ECONNREFUSED/);
+  await assert.rejects(tcpConnect(pairPort), /ECONNREFUSED/);
+  assert.throws(() => gw.port('pair'), /no listener pair/, 'no longer among the addresses');
+  gw.writeConfig(config);
+});
+
+test('a moved stream accepts at its old address until the new one is free; open connections carry on', async () => {
+  const [from, to] = [await freePort(), await freePort()];
+  const at = (port: number) => ({
+    ...config,
+    streams: [...(config.streams as object[]), { ...stream('moving'), listen: `127.0.0.1:${port}` }],
+  });
+  const serves = (port: number) => async () =>
+    (await roundTrip(port, 'x').catch(() => undefined))?.data.toString() === 'a:x';
+  gw.writeConfig(at(from));
+  assert.ok(await eventually(serves(from)), 'listening where it was first');
+  const open = await tcpConnect(from);
+  const holder = createServer().listen(to, '127.0.0.1');
+  await once(holder, 'listening');
+  gw.writeConfig(at(to));
+  const waiting = () => metric(gw, 'tollgate_stream_listen_waiting', 'stream="moving"');
+  assert.ok(await eventually(async () => (await waiting()) === 1), 'waiting while another process holds it');
+  assert.ok(await serves(from)(), 'the old address accepts meanwhile');
+  await new Promise((resolve) => holder.close(resolve));
+  assert.ok(await eventually(serves(to), 5000, 100), 'the new address serves once free');
+  await assert.rejects(tcpConnect(from), /ECONNREFUSED/, 'the old address no longer accepts');
+  open.write('still');
+  assert.equal((await readBytes(open, 7)).toString(), 'a:still');
+  open.end();
   gw.writeConfig(config);
 });
 

@@ -29,13 +29,22 @@ export function clientChecksOf(tls: object | undefined): string {
 
 /**
  * Ends an HTTP/1.1 server's connections once they have answered what they are answering, its client-certificate
- * checks having changed: idle ones now, a busy one with `Connection: close` on its answer (or, its head sent, right
- * after it), each marked so that a WebSocket tunnel on it closes too. `sockets`: the server's TLS connections.
+ * checks having changed (endAfterAnswers), each marked so that a WebSocket tunnel on it closes too.
+ * `sockets`: the server's connections.
  */
 export function reconnectHttp1(server: HttpServer | undefined, sockets: Iterable<Socket>): void {
+  for (const socket of sockets) markChecksChanged(socket); // a WebSocket tunnel on it closes (1008)
+  endAfterAnswers(server, sockets);
+}
+
+/**
+ * Ends an HTTP/1.1 server's connections once they have answered what they are answering: idle ones now, a busy one
+ * with `Connection: close` on its answer (or, its head sent, right after it). A WebSocket tunnel is no longer the
+ * server's connection and carries on.
+ */
+export function endAfterAnswers(server: HttpServer | undefined, sockets: Iterable<Socket>): void {
   server?.closeIdleConnections();
   for (const socket of sockets) {
-    markChecksChanged(socket); // a WebSocket tunnel on it closes (1008)
     const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
     if (res == null) continue;
     if (!res.headersSent) res.shouldKeepAlive = false;

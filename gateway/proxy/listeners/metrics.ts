@@ -43,6 +43,12 @@ export function createListenerMetrics(register: Registry) {
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),
+    listenWaiting: new Gauge({
+      name: 'tollgate_listener_listen_waiting',
+      help: 'Listeners a reload added or moved whose address another process holds: 1 while one tries again to listen.',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
     handshakes: new Counter({
       name: 'tollgate_tls_handshakes_total',
       help: 'TLS handshakes completed, by listener, TLS version and the protocol ALPN chose.',

@@ -233,7 +233,9 @@ export const ListenerSchema = Type.Object(
     }),
     listen: Type.String({
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
-      description: 'Address, host:port. Changes take effect on restart.',
+      description:
+        'Address, host:port. A reload that changes it moves the listener: it accepts at the old address until it ' +
+        "listens at the new one; the old address's connections then end once they have answered.",
     }),
     protocols: Type.Optional(
       Type.Array(Type.Union([Type.Literal('http/1.1'), Type.Literal('h2'), Type.Literal('h2c')]), {
@@ -241,7 +243,8 @@ export const ListenerSchema = Type.Object(
         description:
           'What clients may speak: `http/1.1`; `h2`, HTTP/2 over TLS, chosen by ALPN (needs `tls`); `h2c`, ' +
           'cleartext HTTP/2 with prior knowledge (no `tls`), told apart from http/1.1 on the same port by its ' +
-          'preface. Default [h2, http/1.1] with tls, [http/1.1] without. Changes take effect on restart.',
+          'preface. Default [h2, http/1.1] with tls, [http/1.1] without. A reload that changes them replaces the ' +
+          'listener: the old one stops, its connections end once they have answered, and a new one starts.',
       }),
     ),
     tls: Type.Optional(ListenerTlsSchema),
@@ -263,7 +266,8 @@ export const ListenerSchema = Type.Object(
         description:
           'Client connections this listener keeps open at once per proxy process (WebSocket tunnels and HTTP/2 ' +
           'connections count one each); one more is closed as soon as it is accepted and counted in ' +
-          'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). Read at start.',
+          'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). Read when the ' +
+          'listener starts: at start, or when a reload adds or replaces it.',
       }),
     ),
     max_connections_per_ip: Type.Optional(
@@ -291,8 +295,8 @@ export const ListenerSchema = Type.Object(
         description:
           'New connections this listener accepts per second per proxy process (a token bucket holding a ' +
           "second's worth), so a flood of connection attempts or TLS handshakes cannot take the CPU; more are " +
-          'closed at once, counted as rate_limited. 0 = no limit (default 0). Turning either limit on from 0 ' +
-          'takes a restart; their values follow reloads.',
+          'closed at once, counted as rate_limited. 0 = no limit (default 0). Their values follow reloads; turning ' +
+          'either limit on from 0, or both off, replaces the listener, as a change of `protocols` does.',
       }),
     ),
     http2: Http2Schema,
@@ -305,7 +309,7 @@ export const ListenerSchema = Type.Object(
               'Every connection starts with a PROXY protocol header (v1 or v2) from a load balancer in front, ' +
               'whose client address is then the client of every request on it (IP lists, limits, ' +
               'X-Forwarded-For, access events); only peers in `trusted_proxies` may send one, others are closed ' +
-              '(default false). Changes take effect on restart.',
+              '(default false). A reload that changes it replaces the listener, as a change of `protocols` does.',
           }),
         },
         { additionalProperties: false },

@@ -3,12 +3,13 @@
  * server beside it when the stream terminates TLS). Each accepted connection
  * runs on the stream as compiled in the snapshot serving at that moment. A
  * reload starts streams it adds, stops accepting on those it removes (their
- * open connections carry on) and gives TLS streams new certificates; a moved
- * address waits for a restart, as for HTTP listeners.
+ * open connections carry on), moves those given another address, and gives
+ * TLS streams new certificates.
  */
 import { createServer, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listenAt } from '../../../shared/listen.ts';
+import { listenUntilFree } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -29,14 +30,13 @@ interface Running {
   tls: TlsListener | undefined;
   /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
   handshaking: Map<string, StreamConnection>;
-  /** A stream a reload added whose address was taken: the next try to listen (#start). */
-  retry?: NodeJS.Timeout;
-  /** When the failure to listen was last logged (epoch ms). */
-  failingLoggedMs?: number;
+  /** A stream a reload added: stops its tries to listen (listenUntilFree). */
+  stopListening?: () => void;
+  /** The address it listens at, once it does. */
+  address?: { host: string; port: number };
+  /** Moved here by a reload: the stream's server at the old address, accepting until this one listens. */
+  predecessor?: Running;
 }
-
-/** A stream whose address is taken tries again after 1 s, doubling to this. */
-const LISTEN_RETRY_MAX_MS = 30_000;
 
 export class StreamListeners {
   readonly #running = new Map<string, Running>();
@@ -46,9 +46,17 @@ export class StreamListeners {
   readonly #hooks: StreamHooks;
   #sweeper: NodeJS.Timeout | undefined;
   #stopped = false;
-  readonly addresses = new Map<string, { host: string; port: number }>();
+  /** Each listening stream's address by name (the data plane's, shared with the HTTP listeners). */
+  readonly addresses: Map<string, { host: string; port: number }>;
 
-  constructor(config: Config, current: () => Snapshot, metrics: GatewayMetrics, log: Logger) {
+  constructor(
+    config: Config,
+    current: () => Snapshot,
+    metrics: GatewayMetrics,
+    log: Logger,
+    addresses: Map<string, { host: string; port: number }>,
+  ) {
+    this.addresses = addresses;
     this.#current = current;
     this.#metrics = metrics;
     this.#log = log;
@@ -140,81 +148,93 @@ export class StreamListeners {
 
   /** Starts every stream's listener; resolves once all listen. */
   async listen(): Promise<void> {
-    for (const r of this.#running.values())
-      this.addresses.set(r.config.name, await listenAt(r.server, r.config.listen));
+    for (const r of this.#running.values()) {
+      r.address = await listenAt(r.server, r.config.listen);
+      this.addresses.set(r.config.name, r.address);
+    }
   }
 
-  /** A new config applied: streams added start, removed ones stop accepting, TLS ones take new certificates. */
+  /**
+   * A new config applied: streams added start, removed ones stop accepting (their open connections carry on), TLS
+   * ones take new certificates. One given another address accepts at the old one until it listens at the new one,
+   * so an address another process holds costs nothing; one given or relieved of TLS on the same address stops and
+   * starts again.
+   */
   update(config: Config): void {
     const next = new Map(config.streams.map((s) => [s.name, s]));
-    for (const [name, r] of this.#running) {
+    for (const [name, r] of [...this.#running]) {
       const s = next.get(name);
-      const moved =
-        s !== undefined && (s.listen !== r.config.listen || (s.tls === undefined) !== (r.config.tls === undefined));
-      if (s === undefined || (moved && !r.server.listening)) {
-        // Removed, or moved while still waiting for its address: nothing listens there, so it starts as a new one.
-        this.#metrics.streams.waiting.remove({ stream: name });
-        clearTimeout(r.retry);
-        r.server.close();
-        r.tls?.close();
+      const moved = s !== undefined && s.listen !== r.config.listen;
+      if (s === undefined || moved || (s.tls === undefined) !== (r.config.tls === undefined)) {
         this.#running.delete(name);
-        this.addresses.delete(name);
+        if (moved) {
+          next.delete(name);
+          this.#add(s, r);
+        } else this.#retire(r); // a stream with TLS changed starts again below, as a new one
         if (s === undefined) this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
+        else
+          this.#log.info(
+            { stream: name, from: r.config.listen, to: s.listen },
+            moved ? 'stream moved: its old address accepts until the new one listens' : 'stream replaced',
+          );
         continue;
       }
       next.delete(name);
-      if (moved) {
-        this.#log.warn({ stream: name }, 'a stream moved, or given or relieved of tls, changes on restart');
-        continue;
-      }
       if (r.tls && s.tls) {
         r.tls.update(s.tls as ListenerTls);
         if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
       }
       r.config = s;
     }
-    for (const s of next.values()) {
-      const r = this.#build(s);
-      this.#running.set(s.name, r);
-      this.#start(r, 0);
-    }
+    for (const s of next.values()) this.#add(s);
   }
 
   /**
-   * Listens for a stream a reload added. An address another process holds is tried again, from 1 s to every 30 s,
-   * until it is free or a reload removes or moves the stream: a SIGHUP of an unchanged file applies nothing, so
-   * the stream would otherwise wait for the next edit of the config.
+   * Starts a stream a reload added, changed or moved (from `predecessor`, which it retires once it listens); an
+   * address another process holds is tried again (listenUntilFree).
    */
-  #start(r: Running, failures: number): void {
-    const { name, listen } = r.config;
-    listenAt(r.server, listen).then(
-      (address) => {
-        // Removed or moved while a try was under way (a worker's listen goes through the primary): not its address.
-        if (this.#stopped || this.#running.get(name) !== r) return void r.server.close();
+  #add(config: StreamConfig, predecessor?: Running): void {
+    if (this.#stopped) {
+      // Shutting down: nothing new listens.
+      if (predecessor) this.#retire(predecessor);
+      return;
+    }
+    const r = this.#build(config);
+    r.predecessor = predecessor;
+    this.#running.set(config.name, r);
+    const { name, listen } = config;
+    const waiting = this.#metrics.streams.waiting;
+    r.stopListening = listenUntilFree(r.server, listen, {
+      listening: (address, failures) => {
+        r.address = address;
         this.addresses.set(name, address);
-        this.#metrics.streams.waiting.remove({ stream: name });
+        waiting.remove({ stream: name });
+        if (r.predecessor) this.#retire(r.predecessor);
+        r.predecessor = undefined;
         this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added');
       },
-      (err: Error) => {
-        if (this.#stopped || this.#running.get(name) !== r) return;
-        this.#metrics.streams.waiting.set({ stream: name }, 1);
-        const delayMs = Math.min(1000 * 2 ** failures, LISTEN_RETRY_MAX_MS);
-        // Said when it begins and each minute after, as a failing registry is (discovery.md).
-        const now = Date.now();
-        if (failures === 0 || now - (r.failingLoggedMs ?? 0) >= 60_000) {
-          r.failingLoggedMs = now;
+      failed: (err, failures, log) => {
+        waiting.set({ stream: name }, 1);
+        if (log)
           this.#log.error(
-            { stream: name, listen, err, failures },
+            { stream: name, listen, err, failures, ...(r.predecessor ? { serving: r.predecessor.config.listen } : {}) },
             'stream could not listen: trying again until it can',
           );
-        }
-        r.retry = setTimeout(() => {
-          r.retry = undefined;
-          this.#start(r, failures + 1);
-        }, delayMs);
-        r.retry.unref();
       },
-    );
+    });
+  }
+
+  /** Stops accepting (open connections carry on), and on the server it was moved from if that still accepts. */
+  #retire(r: Running): void {
+    if (r.predecessor) this.#retire(r.predecessor);
+    r.predecessor = undefined;
+    const name = r.config.name;
+    // Its successor's address and waiting state are the successor's.
+    if (r.address !== undefined && this.addresses.get(name) === r.address) this.addresses.delete(name);
+    if (!this.#running.has(name)) this.#metrics.streams.waiting.remove({ stream: name });
+    r.stopListening?.();
+    r.server.close();
+    r.tls?.close();
   }
 
   /**
@@ -244,13 +264,12 @@ export class StreamListeners {
   /** Stops accepting; open connections carry on (the drain). */
   stopAccepting(): Promise<void> {
     this.#stopped = true;
-    for (const r of this.#running.values()) {
-      clearTimeout(r.retry);
+    const accepting = [...this.#running.values()].flatMap((r) => (r.predecessor ? [r, r.predecessor] : [r]));
+    for (const r of accepting) {
+      r.stopListening?.();
       r.tls?.close();
     }
-    const closing = [...this.#running.values()].map(
-      (r) => new Promise<void>((resolve) => r.server.close(() => resolve())),
-    );
+    const closing = accepting.map((r) => new Promise<void>((resolve) => r.server.close(() => resolve())));
     return Promise.all(closing).then(() => undefined);
   }
 

@@ -174,7 +174,9 @@ export const StreamSchema = Type.Object(
     }),
     listen: Type.String({
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
-      description: 'Address, host:port. Changes take effect on restart.',
+      description:
+        'Address, host:port. A reload that changes it moves the stream: it accepts at the old address until it ' +
+        'listens at the new one; open connections carry on.',
     }),
     upstream: Type.Optional(StreamUpstreamSchema),
     tls: Type.Optional(ListenerTlsSchema),

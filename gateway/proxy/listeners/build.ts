@@ -1,0 +1,159 @@
+/**
+ * One proxy listener's servers, built from its address, protocols and TLS: the TLS server, the sniffer that tells
+ * HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and in front of them the PROXY header reader and
+ * the connection limits. What is built here is fixed for the listener's life; a change to it needs new servers
+ * (ProxyListeners.update).
+ */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { CidrMatcher } from '../net/cidr.ts';
+import { LiveSet } from '../net/live-set.ts';
+import type { Config } from '../../control/config/schema.ts';
+import type { ErrorCode } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
+import type { ListenerTls } from './certificates.ts';
+import { createHttp1Server, droppedConnections } from './http1.ts';
+import { createHttp2Server } from './http2.ts';
+import { listenerTlsHooks, type Refusal } from './metrics.ts';
+import type { ListenerConfig } from './schema.ts';
+import { protocolsOf } from './semantics.ts';
+import { connectionAdmission, limitsConnections } from './limits.ts';
+import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
+import { createSniffingServer } from './sniff.ts';
+import { TlsListener } from './tls.ts';
+
+export type ProxyRequest = IncomingMessage | Http2ServerRequest;
+export type ProxyResponse = ServerResponse | Http2ServerResponse;
+
+export interface ProxyListenerHooks {
+  /** Every request of every listener, with its listener's config as last updated. */
+  handle(req: ProxyRequest, res: ProxyResponse, listener: ListenerConfig, expectsContinue?: boolean): void;
+  /** A request answered off the request path (a parser error, CONNECT), with its code. */
+  rejected(code: ErrorCode, socket: Socket, listener: string): void;
+}
+
+/** The response classes of the data plane, HTTP/2's made on first use (it loads node:http2). */
+export interface ResponseClasses {
+  http1: typeof ServerResponse;
+  http2: () => typeof Http2ServerResponse;
+}
+
+export interface Running {
+  config: ListenerConfig;
+  /** What listens: the TLS server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
+  outer: Server;
+  http1?: HttpServer;
+  http2?: Http2Server;
+  tls?: TlsListener;
+  sessions: LiveSet<Http2Session>;
+  /** The connections HTTP/2 runs on: a session destroyed while its client keeps the connection open only half-closes
+   * it and waits, so closeAll cuts these too. */
+  h2Sockets: LiveSet<Socket>;
+  /** HTTP/1.1 connections: told to end when the listener's client-certificate checks change, or it is retired. */
+  h1Sockets: LiveSet<Socket>;
+  /** A listener a reload added or moved: stops its tries to listen (listenUntilFree). */
+  stopListening?: () => void;
+  /** The address it listens at, once it does. */
+  address?: { host: string; port: number };
+  /** Moved here by a reload: the listener at the old address, serving until this one listens. */
+  predecessor?: Running;
+}
+
+/** What building a listener needs of the listener set. */
+export interface BuildContext {
+  classes: ResponseClasses;
+  hooks: ProxyListenerHooks;
+  metrics: GatewayMetrics;
+  log: Logger;
+  /** Who may send a PROXY header (`trusted_proxies`, as of the last config). */
+  trusted: () => CidrMatcher;
+}
+
+export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext): Running {
+  const { classes, hooks, metrics, log } = ctx;
+  const name = listener.name;
+  const proxy = config.proxy;
+  const protocols = protocolsOf(listener);
+  const refused = (reason: Refusal) => metrics.listeners.refused.inc({ listener: name, reason });
+  // Requests read the listener's config through this, so an update reaches the next request.
+  const self = { config: listener };
+  const http1 = protocols.includes('http/1.1')
+    ? createHttp1Server(proxy, classes.http1, {
+        handle: (req, res, expectsContinue) => hooks.handle(req, res, self.config, expectsContinue),
+        rejected: (code, socket) => hooks.rejected(code, socket, name),
+        refused,
+      })
+    : undefined;
+  const sessions = new LiveSet<Http2Session>();
+  const http2 =
+    protocols.includes('h2') || protocols.includes('h2c')
+      ? createHttp2Server(listener, proxy, classes.http2(), {
+          handle: (req, res) => hooks.handle(req, res, self.config),
+          refused,
+          cancelledUnbegun: () => metrics.listeners.cancelledUnbegun.inc({ listener: name }),
+        })
+      : undefined;
+  const h2Sockets = new LiveSet<Socket>();
+  http2?.on('connection', (socket: Socket) => {
+    h2Sockets.add(socket);
+    socket.once('close', () => h2Sockets.delete(socket));
+  });
+  http2?.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  let outer: Server;
+  let tls: TlsListener | undefined;
+  const h1Sockets = new LiveSet<Socket>();
+  http1?.on('connection', (socket: Socket) => {
+    h1Sockets.add(socket);
+    socket.once('close', () => h1Sockets.delete(socket));
+  });
+  if (listener.tls) {
+    tls = new TlsListener(listener.tls as ListenerTls, protocols, {
+      secured: (socket, protocol) => {
+        if (listener.proxy_protocol?.accept) carryClientAddress(socket);
+        (protocol === 'h2' ? http2 : http1)!.emit('connection', socket);
+      },
+      refused,
+      ...listenerTlsHooks(metrics.listeners, log, name),
+    });
+    outer = tls.server;
+  } else if (http1 && http2) {
+    outer = createSniffingServer((socket, protocol) => {
+      if (protocol === 'h2') return http2.emit('connection', socket);
+      http1.emit('connection', socket);
+      socket.resume();
+    }, proxy.header_timeout_ms);
+  } else {
+    outer = (http1 ?? http2)!;
+  }
+  // Limits per client address and of the connection rate are checked before anything is read (after the PROXY
+  // header, which names the client).
+  const admit = limitsConnections(listener) ? connectionAdmission(() => self.config, refused) : () => true;
+  if (listener.proxy_protocol?.accept) {
+    // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
+    // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
+    const inner = outer;
+    const resumes = inner !== tls?.server && inner !== http2;
+    outer = createProxyProtocolFront(ctx.trusted, proxy.header_timeout_ms, refused, (socket) => {
+      if (!admit(socket)) return;
+      inner.emit('connection', socket);
+      if (resumes) socket.resume();
+    });
+  } else if (limitsConnections(listener)) {
+    const inner = outer;
+    outer = createServer((socket) => admit(socket) && inner.emit('connection', socket));
+  }
+  // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
+  // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
+  if (http1 && outer !== http1) http1.emit('listening');
+  const maxConnections = listener.max_connections ?? proxy.max_connections;
+  if (maxConnections > 0) {
+    outer.maxConnections = maxConnections;
+    outer.on('drop', droppedConnections(metrics, log, maxConnections, name));
+  }
+  return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets, h1Sockets });
+}

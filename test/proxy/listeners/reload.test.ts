@@ -1,0 +1,176 @@
+// Listeners follow reloads: one added starts, one removed stops accepting and its connections end once they have
+// answered, one moved or given other protocols is replaced, one whose address is taken waits for it.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as h2connect } from 'node:http2';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { reload } from '../../helpers/admin.ts';
+import { eventually, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { metric } from '../../helpers/metrics.ts';
+import { freePort } from '../../helpers/ports.ts';
+import { received, tcpConnect } from '../../helpers/tcp.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+let upstream: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  // /slow answers after 400 ms: a request still in flight when the reload lands.
+  upstream = await startUpstream('u', (req, res) => {
+    req.resume();
+    setTimeout(() => res.end('done'), req.url === '/slow' ? 400 : 0);
+  });
+  gw = await startGateway({
+    services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: upstream.url }] } }],
+  });
+});
+
+after(async () => {
+  await gw.close();
+  await upstream.close();
+});
+
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: a.test\r\n\r\n`;
+
+/** Whether a plain HTTP/1.1 GET on a new connection to `port` is answered 200. */
+async function serves(port: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+  return res?.status === 200 && (await res.text()) === 'done';
+}
+
+/** Whether an HTTP/2 (prior knowledge) GET to `port` is answered 200. */
+function servesH2c(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => resolve(false));
+    const req = session.request({ ':path': '/' });
+    req.on('response', (h) => {
+      req.resume();
+      req.on('end', () => {
+        session.close();
+        resolve(h[':status'] === 200);
+      });
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** A keep-alive connection that has had one answer, so the gateway holds it idle. */
+async function idleConnection(port: number): Promise<Socket> {
+  const socket = await tcpConnect(port);
+  socket.write(get('/'));
+  await once(socket, 'data');
+  return socket;
+}
+
+test('a reload moves a listener and adds one: new addresses serve, the old refuses, its connections end', async () => {
+  const [from, to, added] = [await freePort(), await freePort(), await freePort()];
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'edge', listen: `127.0.0.1:${from}` }];
+  });
+  assert.ok(await eventually(() => serves(from)), 'the added listener serves');
+  const idle = await idleConnection(from);
+  const idleClosed = received(idle);
+  const busy = await tcpConnect(from);
+  const busyAnswer = received(busy);
+  busy.write(get('/slow'));
+  await sleep(100);
+  await reload(gw, (c) => {
+    c.listeners = [
+      { name: 'edge', listen: `127.0.0.1:${to}` },
+      { name: 'added', listen: `127.0.0.1:${added}`, protocols: ['h2c', 'http/1.1'] },
+    ];
+  });
+  assert.ok(await eventually(() => serves(to)), 'the moved listener serves at its new address');
+  assert.ok(await eventually(() => servesH2c(added)), 'the added listener serves HTTP/2');
+  assert.ok(await serves(added), 'and HTTP/1.1');
+  assert.equal(gw.port('edge'), to, 'its address is the new one');
+  await assert.rejects(tcpConnect(from), /ECONNREFUSED/, 'the old address no longer accepts');
+  assert.equal((await idleClosed).closed, true, 'an idle connection to the old address is closed');
+  const answer = await busyAnswer;
+  assert.ok(answer.closed, 'a busy one is closed after its answer');
+  assert.match(answer.data.toString(), /^HTTP\/1\.1 200 .*connection: close.*done$/is, 'which it got whole');
+});
+
+test('a reload removes a listener: its HTTP/2 client finishes a stream in flight and is told to go away', async () => {
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'h2', listen: '127.0.0.1:0', protocols: ['h2c'] }];
+  });
+  assert.ok(await eventually(() => gw.listeners.has('h2')), 'the added listener listens');
+  const port = gw.port('h2');
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  const goaway = once(session, 'goaway');
+  const req = session.request({ ':path': '/slow' });
+  const status = once(req, 'response').then(([h]) => h[':status']);
+  req.setEncoding('utf8');
+  let body = '';
+  req.on('data', (c: string) => {
+    body += c;
+  });
+  const ended = once(req, 'end');
+  req.end();
+  await sleep(100);
+  await reload(gw, (c) => {
+    c.listeners = [];
+  });
+  await goaway;
+  assert.equal(await status, 200);
+  await ended;
+  assert.equal(body, 'done', 'the stream in flight finished');
+  await assert.rejects(tcpConnect(port), /ECONNREFUSED/, 'nothing listens there any more');
+  assert.throws(() => gw.port('h2'), /no listener h2/);
+  session.close();
+});
+
+test("a reload that changes a listener's protocols on the same address replaces it", async () => {
+  const port = await freePort();
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'same', listen: `127.0.0.1:${port}` }];
+  });
+  assert.ok(await eventually(() => serves(port)));
+  assert.equal(await servesH2c(port), false, 'HTTP/1.1 alone at first');
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'same', listen: `127.0.0.1:${port}`, protocols: ['h2c', 'http/1.1'] }];
+  });
+  assert.ok(await eventually(() => servesH2c(port)), 'HTTP/2 too after the reload');
+  assert.ok(await serves(port));
+});
+
+test('a listener a reload adds on a taken address listens once the address is free, with no other reload', async () => {
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const port = (holder.address() as AddressInfo).port;
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'late', listen: `127.0.0.1:${port}` }];
+  });
+  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="late"');
+  assert.ok(await eventually(async () => (await waiting()) === 1), 'shown as waiting for its address');
+  await new Promise((resolve) => holder.close(resolve));
+  assert.ok(await eventually(() => serves(port), 5000, 100), 'it listens once its address is free');
+  assert.equal(await waiting(), 0, 'no longer waiting');
+});
+
+test('a listener moved to a taken address serves at its old one until the new one is free', async () => {
+  const from = await freePort();
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'mover', listen: `127.0.0.1:${from}` }];
+  });
+  assert.ok(await eventually(() => serves(from)));
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const to = (holder.address() as AddressInfo).port;
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'mover', listen: `127.0.0.1:${to}` }];
+  });
+  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="mover"');
+  assert.ok(await eventually(async () => (await waiting()) === 1), 'shown as waiting for its address');
+  assert.ok(await serves(from), 'the old address still serves');
+  assert.equal(gw.port('mover'), from);
+  await new Promise((resolve) => holder.close(resolve));
+  assert.ok(await eventually(() => serves(to), 5000, 100), 'it moves once the new address is free');
+  await assert.rejects(tcpConnect(from), /ECONNREFUSED/, 'and leaves the old one');
+  assert.equal(gw.port('mover'), to);
+  assert.equal(await waiting(), 0);
+});
