@@ -1,6 +1,6 @@
 import { listenAt } from '../../../shared/listen.ts';
 import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
-import { listenUntilFree } from '../net/listen-retry.ts';
+import { type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { Logger } from '../../log.ts';
@@ -42,10 +42,10 @@ export class ProxyListeners {
   /** Listeners a reload removed or replaced, until their last connection ends. */
   readonly #retiring = new Set<Running>();
   readonly #context: BuildContext;
+  readonly #starting: StartOptions<Running>;
   /** Each listening listener's address by name (the data plane's, shared with the streams). */
   readonly #addresses: Map<string, { host: string; port: number }>;
   #stopped = false;
-  readonly #metrics: GatewayMetrics;
   /** Who may send a PROXY header to a listener that accepts one (`trusted_proxies`, as of the last config). */
   #trusted: CidrMatcher;
   readonly #log: Logger;
@@ -60,7 +60,13 @@ export class ProxyListeners {
   ) {
     this.#context = { classes, hooks, metrics, log, trusted: () => this.#trusted };
     this.#addresses = addresses;
-    this.#metrics = metrics;
+    this.#starting = {
+      kind: 'listener',
+      addresses,
+      waiting: metrics.listeners.listenWaiting,
+      log,
+      retire: (before) => this.#retire(before),
+    };
     this.#trusted = trustedProxies(config.trusted_proxies ?? []);
     this.#log = log;
     for (const listener of [proxyListenerOf(config), ...config.listeners])
@@ -137,32 +143,7 @@ export class ProxyListeners {
     const r = buildListener(listener, config, this.#context);
     r.predecessor = predecessor;
     this.#running.push(r);
-    const { name, listen } = listener;
-    const waiting = this.#metrics.listeners.listenWaiting;
-    r.stopListening = listenUntilFree(r.outer, listen, {
-      listening: (address, failures) => {
-        r.address = address;
-        this.#addresses.set(name, address);
-        waiting.remove({ listener: name });
-        if (r.predecessor) this.#retire(r.predecessor);
-        r.predecessor = undefined;
-        this.#log.info({ listener: name, listen, ...(failures > 0 ? { failures } : {}) }, 'listener added');
-      },
-      failed: (err, failures, log) => {
-        waiting.set({ listener: name }, 1);
-        if (log)
-          this.#log.error(
-            {
-              listener: name,
-              listen,
-              err,
-              failures,
-              ...(r.predecessor ? { serving: r.predecessor.config.listen } : {}),
-            },
-            'listener could not listen: trying again',
-          );
-      },
-    });
+    startListening(r, r.outer, this.#starting);
   }
 
   /**
@@ -172,14 +153,12 @@ export class ProxyListeners {
    * open carries on, as a removed stream's connections do.
    */
   #retire(r: Running): void {
-    if (r.predecessor) this.#retire(r.predecessor);
-    r.predecessor = undefined;
     const name = r.config.name;
-    // Its successor's address and waiting state are the successor's.
-    if (r.address !== undefined && this.#addresses.get(name) === r.address) this.#addresses.delete(name);
-    if (!this.#running.some((other) => other.config.name === name))
-      this.#metrics.listeners.listenWaiting.remove({ listener: name });
-    r.stopListening?.();
+    stopStarted(
+      r,
+      this.#starting,
+      this.#running.some((other) => other.config.name === name),
+    );
     r.tls?.close();
     this.#retiring.add(r);
     r.outer.close(() => this.#retiring.delete(r));

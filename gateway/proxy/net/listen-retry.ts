@@ -1,5 +1,6 @@
 import type { Server } from 'node:net';
 import { listenAt } from '../../../shared/listen.ts';
+import type { Logger } from '../../log.ts';
 
 /** An address that is taken is tried again after 1 s, then at doubling intervals up to this. */
 export const LISTEN_RETRY_MAX_MS = 30_000;
@@ -44,4 +45,70 @@ export function listenUntilFree(server: Server, listen: string, hooks: ListenRet
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/** A listener or stream as a reload starts it. */
+export interface Started<R> {
+  config: { name: string; listen: string };
+  /** The address it listens at, once it does. */
+  address?: { host: string; port: number };
+  /** Moved here by a reload: the server at the old address, accepting until this one listens. */
+  predecessor?: R;
+  stopListening?: () => void;
+}
+
+export interface StartOptions<R> {
+  kind: 'listener' | 'stream';
+  /** Every listening listener's and stream's address by name. */
+  addresses: Map<string, { host: string; port: number }>;
+  /** 1 while it waits for its address, labelled by `kind`. */
+  waiting: { set(labels: Record<string, string>, value: number): void; remove(labels: Record<string, string>): void };
+  log: Logger;
+  /** Stops the server it was moved from. */
+  retire(predecessor: R): void;
+}
+
+/**
+ * Listens for a listener or stream a reload added, changed or moved (listenUntilFree). Once it listens, its address
+ * is recorded and the server it was moved from retired; until then that one goes on accepting, and the wait shows
+ * in the gauge and the log.
+ */
+export function startListening<R extends Started<R>>(r: R, server: Server, o: StartOptions<R>): void {
+  const { name, listen } = r.config;
+  const labels = { [o.kind]: name };
+  r.stopListening = listenUntilFree(server, listen, {
+    listening: (address, failures) => {
+      r.address = address;
+      o.addresses.set(name, address);
+      o.waiting.remove(labels);
+      const before = r.predecessor;
+      r.predecessor = undefined;
+      if (before) o.retire(before);
+      o.log.info({ ...labels, listen, ...(failures > 0 ? { failures } : {}) }, `${o.kind} added`);
+    },
+    failed: (err, failures, log) => {
+      o.waiting.set(labels, 1);
+      const serving = r.predecessor ? { serving: r.predecessor.config.listen } : {};
+      if (log)
+        o.log.error(
+          { ...labels, listen, err, failures, ...serving },
+          `${o.kind} could not listen: trying again until it can`,
+        );
+    },
+  });
+}
+
+/**
+ * What retiring `r` undoes of startListening: the server it was moved from is retired too, its own address (not a
+ * successor's) forgotten, its tries stopped, and its wait no longer shown unless another under its name (the
+ * successor) may wait.
+ */
+export function stopStarted<R extends Started<R>>(r: R, o: StartOptions<R>, nameInUse: boolean): void {
+  const before = r.predecessor;
+  r.predecessor = undefined;
+  if (before) o.retire(before);
+  const name = r.config.name;
+  if (r.address !== undefined && o.addresses.get(name) === r.address) o.addresses.delete(name);
+  if (!nameInUse) o.waiting.remove({ [o.kind]: name });
+  r.stopListening?.();
 }

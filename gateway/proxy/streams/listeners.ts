@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { listenAt } from '../../../shared/listen.ts';
-import { listenUntilFree } from '../net/listen-retry.ts';
+import { type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -44,6 +44,7 @@ export class StreamListeners {
   readonly #metrics: GatewayMetrics;
   readonly #log: Logger;
   readonly #hooks: StreamHooks;
+  readonly #starting: StartOptions<Running>;
   #sweeper: NodeJS.Timeout | undefined;
   #stopped = false;
   /** Each listening stream's address by name (the data plane's, shared with the HTTP listeners). */
@@ -57,6 +58,13 @@ export class StreamListeners {
     addresses: Map<string, { host: string; port: number }>,
   ) {
     this.addresses = addresses;
+    this.#starting = {
+      kind: 'stream',
+      addresses,
+      waiting: metrics.streams.waiting,
+      log,
+      retire: (before) => this.#retire(before),
+    };
     this.#current = current;
     this.#metrics = metrics;
     this.#log = log;
@@ -202,37 +210,12 @@ export class StreamListeners {
     const r = this.#build(config);
     r.predecessor = predecessor;
     this.#running.set(config.name, r);
-    const { name, listen } = config;
-    const waiting = this.#metrics.streams.waiting;
-    r.stopListening = listenUntilFree(r.server, listen, {
-      listening: (address, failures) => {
-        r.address = address;
-        this.addresses.set(name, address);
-        waiting.remove({ stream: name });
-        if (r.predecessor) this.#retire(r.predecessor);
-        r.predecessor = undefined;
-        this.#log.info({ stream: name, listen, ...(failures > 0 ? { failures } : {}) }, 'stream added');
-      },
-      failed: (err, failures, log) => {
-        waiting.set({ stream: name }, 1);
-        if (log)
-          this.#log.error(
-            { stream: name, listen, err, failures, ...(r.predecessor ? { serving: r.predecessor.config.listen } : {}) },
-            'stream could not listen: trying again until it can',
-          );
-      },
-    });
+    startListening(r, r.server, this.#starting);
   }
 
   /** Stops accepting (open connections carry on), and on the server it was moved from if that still accepts. */
   #retire(r: Running): void {
-    if (r.predecessor) this.#retire(r.predecessor);
-    r.predecessor = undefined;
-    const name = r.config.name;
-    // Its successor's address and waiting state are the successor's.
-    if (r.address !== undefined && this.addresses.get(name) === r.address) this.addresses.delete(name);
-    if (!this.#running.has(name)) this.#metrics.streams.waiting.remove({ stream: name });
-    r.stopListening?.();
+    stopStarted(r, this.#starting, this.#running.has(r.config.name));
     r.server.close();
     r.tls?.close();
   }
