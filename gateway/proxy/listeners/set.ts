@@ -105,7 +105,9 @@ export class ProxyListeners {
         limitsConnections(next) === limitsConnections(r.config);
       if (!same) {
         this.#running.splice(this.#running.indexOf(r), 1);
-        const moved = next !== undefined && next.listen !== r.config.listen;
+        // Moved again before its last move was done: the address it left may be where it goes now, so the
+        // servers of both moves stop first.
+        const moved = next !== undefined && next.listen !== r.config.listen && r.predecessor === undefined;
         if (moved) {
           wanted.delete(next.name);
           this.#add(next, config, r);

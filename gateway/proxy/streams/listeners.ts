@@ -172,13 +172,16 @@ export class StreamListeners {
     const next = new Map(config.streams.map((s) => [s.name, s]));
     for (const [name, r] of [...this.#running]) {
       const s = next.get(name);
-      const moved = s !== undefined && s.listen !== r.config.listen;
-      if (s === undefined || moved || (s.tls === undefined) !== (r.config.tls === undefined)) {
+      // Moved again before its last move was done: the address it left may be where it goes now, so the servers of
+      // both moves stop first.
+      const relisten = s !== undefined && s.listen !== r.config.listen;
+      const moved = relisten && r.predecessor === undefined;
+      if (s === undefined || relisten || (s.tls === undefined) !== (r.config.tls === undefined)) {
         this.#running.delete(name);
         if (moved) {
           next.delete(name);
           this.#add(s, r);
-        } else this.#retire(r); // a stream with TLS changed starts again below, as a new one
+        } else this.#retire(r); // starts again below, as a new one
         if (s === undefined) this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
         else
           this.#log.info(

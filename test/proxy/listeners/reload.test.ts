@@ -174,3 +174,27 @@ test('a listener moved to a taken address serves at its old one until the new on
   assert.equal(gw.port('mover'), to);
   assert.equal(await waiting(), 0);
 });
+
+test('a listener moved back before its move was done serves where it was', async () => {
+  const home = await freePort();
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'back', listen: `127.0.0.1:${home}` }];
+  });
+  assert.ok(await eventually(() => serves(home)));
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const away = (holder.address() as AddressInfo).port;
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'back', listen: `127.0.0.1:${away}` }];
+  });
+  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="back"');
+  assert.ok(await eventually(async () => (await waiting()) === 1), 'waiting for the taken address');
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'back', listen: `127.0.0.1:${home}` }];
+  });
+  assert.ok(await eventually(async () => (await serves(home)) && (await waiting()) === 0), 'home again, not waiting');
+  await new Promise((resolve) => holder.close(resolve));
+  await sleep(1500); // past the first retry: it must not take the address it left
+  await assert.rejects(tcpConnect(away), /ECONNREFUSED/);
+  assert.equal(gw.port('back'), home);
+});
