@@ -79,7 +79,9 @@ test('a WebSocket connection and a long response end once their token expires, n
 
 test('without end_at_token_expiry what an expired token opened stays open', async () => {
   const app = await createApp(gw);
-  const { headers, expMs } = await token(app.id, 1);
+  // exp is whole seconds: 2 s from now leaves at least 1 s to open both under a loaded CI run (1 s left as little
+  // as nothing, and the handshake met an expired token: 401).
+  const { headers, expMs } = await token(app.id, 2);
   const [socket, feed] = [await ws('/lax/ws', headers), await followFeed(`${gw.url}/lax/feed`, headers)];
   await new Promise((r) => setTimeout(r, expMs + 1500 - Date.now()));
   assert.equal(socket.ws.readyState, WebSocket.OPEN);
