@@ -65,6 +65,17 @@ async function idleConnection(port: number): Promise<Socket> {
   return socket;
 }
 
+/** A port another server holds, and how to let it go. */
+async function heldPort(): Promise<{ port: number; free: () => Promise<void> }> {
+  const holder = createServer().listen(0, '127.0.0.1');
+  await once(holder, 'listening');
+  const port = (holder.address() as AddressInfo).port;
+  return { port, free: () => new Promise<void>((resolve) => holder.close(() => resolve())) };
+}
+
+/** tollgate_listener_listen_waiting of `name`. */
+const waitingOf = (name: string) => metric(gw, 'tollgate_listener_listen_waiting', `listener="${name}"`);
+
 test('a reload moves a listener and adds one: new addresses serve, the old refuses, its connections end', async () => {
   const [from, to, added] = [await freePort(), await freePort(), await freePort()];
   await reload(gw, (c) => {
@@ -139,15 +150,14 @@ test("a reload that changes a listener's protocols on the same address replaces 
 });
 
 test('a listener a reload adds on a taken address listens once the address is free, with no other reload', async () => {
-  const holder = createServer().listen(0, '127.0.0.1');
-  await once(holder, 'listening');
-  const port = (holder.address() as AddressInfo).port;
+  const held = await heldPort();
+  const port = held.port;
   await reload(gw, (c) => {
     c.listeners = [{ name: 'late', listen: `127.0.0.1:${port}` }];
   });
-  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="late"');
+  const waiting = () => waitingOf('late');
   assert.ok(await eventually(async () => (await waiting()) === 1), 'shown as waiting for its address');
-  await new Promise((resolve) => holder.close(resolve));
+  await held.free();
   assert.ok(await eventually(() => serves(port), 5000, 100), 'it listens once its address is free');
   assert.equal(await waiting(), 0, 'no longer waiting');
 });
@@ -158,17 +168,16 @@ test('a listener moved to a taken address serves at its old one until the new on
     c.listeners = [{ name: 'mover', listen: `127.0.0.1:${from}` }];
   });
   assert.ok(await eventually(() => serves(from)));
-  const holder = createServer().listen(0, '127.0.0.1');
-  await once(holder, 'listening');
-  const to = (holder.address() as AddressInfo).port;
+  const held = await heldPort();
+  const to = held.port;
   await reload(gw, (c) => {
     c.listeners = [{ name: 'mover', listen: `127.0.0.1:${to}` }];
   });
-  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="mover"');
+  const waiting = () => waitingOf('mover');
   assert.ok(await eventually(async () => (await waiting()) === 1), 'shown as waiting for its address');
   assert.ok(await serves(from), 'the old address still serves');
   assert.equal(gw.port('mover'), from);
-  await new Promise((resolve) => holder.close(resolve));
+  await held.free();
   assert.ok(await eventually(() => serves(to), 5000, 100), 'it moves once the new address is free');
   await assert.rejects(tcpConnect(from), /ECONNREFUSED/, 'and leaves the old one');
   assert.equal(gw.port('mover'), to);
@@ -181,19 +190,18 @@ test('a listener moved back before its move was done serves where it was', async
     c.listeners = [{ name: 'back', listen: `127.0.0.1:${home}` }];
   });
   assert.ok(await eventually(() => serves(home)));
-  const holder = createServer().listen(0, '127.0.0.1');
-  await once(holder, 'listening');
-  const away = (holder.address() as AddressInfo).port;
+  const held = await heldPort();
+  const away = held.port;
   await reload(gw, (c) => {
     c.listeners = [{ name: 'back', listen: `127.0.0.1:${away}` }];
   });
-  const waiting = () => metric(gw, 'tollgate_listener_listen_waiting', 'listener="back"');
+  const waiting = () => waitingOf('back');
   assert.ok(await eventually(async () => (await waiting()) === 1), 'waiting for the taken address');
   await reload(gw, (c) => {
     c.listeners = [{ name: 'back', listen: `127.0.0.1:${home}` }];
   });
   assert.ok(await eventually(async () => (await serves(home)) && (await waiting()) === 0), 'home again, not waiting');
-  await new Promise((resolve) => holder.close(resolve));
+  await held.free();
   await sleep(1500); // past the first retry: it must not take the address it left
   await assert.rejects(tcpConnect(away), /ECONNREFUSED/);
   assert.equal(gw.port('back'), home);
