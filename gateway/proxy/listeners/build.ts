@@ -9,6 +9,7 @@ import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session
 import { createServer, type Server, type Socket } from 'node:net';
 import type { CidrMatcher } from '../net/cidr.ts';
 import { LiveSet } from '../net/live-set.ts';
+import type { Started } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -40,7 +41,7 @@ export interface ResponseClasses {
   http2: () => typeof Http2ServerResponse;
 }
 
-export interface Running {
+export interface Running extends Started<Running> {
   config: ListenerConfig;
   /** What listens: the TLS server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
   outer: Server;
@@ -53,12 +54,6 @@ export interface Running {
   h2Sockets: LiveSet<Socket>;
   /** HTTP/1.1 connections: told to end when the listener's client-certificate checks change, or it is retired. */
   h1Sockets: LiveSet<Socket>;
-  /** A listener a reload added or moved: stops its tries to listen (listenUntilFree). */
-  stopListening?: () => void;
-  /** The address it listens at, once it does. */
-  address?: { host: string; port: number };
-  /** Moved here by a reload: the listener at the old address, serving until this one listens. */
-  predecessor?: Running;
 }
 
 /** What building a listener needs of the listener set. */

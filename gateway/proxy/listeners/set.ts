@@ -1,6 +1,5 @@
-import { listenAt } from '../../../shared/listen.ts';
 import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
-import { type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
+import { listenAtStart, type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { Logger } from '../../log.ts';
@@ -75,10 +74,7 @@ export class ProxyListeners {
 
   /** Starts every listener; resolves with each one's address by name once all listen. */
   async listen(): Promise<Map<string, { host: string; port: number }>> {
-    for (const r of this.#running) {
-      r.address = await listenAt(r.outer, r.config.listen);
-      this.#addresses.set(r.config.name, r.address);
-    }
+    for (const r of this.#running) await listenAtStart(r, r.outer, this.#starting);
     return this.#addresses;
   }
 

@@ -68,6 +68,12 @@ export interface StartOptions<R> {
   retire(predecessor: R): void;
 }
 
+/** Listens for a listener or stream at start, where a taken address is an error; its address is recorded. */
+export async function listenAtStart<R extends Started<R>>(r: R, server: Server, o: StartOptions<R>): Promise<void> {
+  r.address = await listenAt(server, r.config.listen);
+  o.addresses.set(r.config.name, r.address);
+}
+
 /**
  * Listens for a listener or stream a reload added, changed or moved (listenUntilFree). Once it listens, its address
  * is recorded and the server it was moved from retired; until then that one goes on accepting, and the wait shows

@@ -8,8 +8,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { listenAt } from '../../../shared/listen.ts';
-import { type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
+import { listenAtStart, type StartOptions, type Started, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -24,18 +23,12 @@ import { streamSpan } from '../tracing/spans.ts';
 import { hasTail, streamRecord } from './event.ts';
 import { LiveSet } from '../net/live-set.ts';
 
-interface Running {
+interface Running extends Started<Running> {
   config: StreamConfig;
   server: Server;
   tls: TlsListener | undefined;
   /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
   handshaking: Map<string, StreamConnection>;
-  /** A stream a reload added: stops its tries to listen (listenUntilFree). */
-  stopListening?: () => void;
-  /** The address it listens at, once it does. */
-  address?: { host: string; port: number };
-  /** Moved here by a reload: the stream's server at the old address, accepting until this one listens. */
-  predecessor?: Running;
 }
 
 export class StreamListeners {
@@ -156,10 +149,7 @@ export class StreamListeners {
 
   /** Starts every stream's listener; resolves once all listen. */
   async listen(): Promise<void> {
-    for (const r of this.#running.values()) {
-      r.address = await listenAt(r.server, r.config.listen);
-      this.addresses.set(r.config.name, r.address);
-    }
+    for (const r of this.#running.values()) await listenAtStart(r, r.server, this.#starting);
   }
 
   /**
