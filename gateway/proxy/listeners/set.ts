@@ -16,6 +16,7 @@ import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { clientChecksOf, endAfterAnswers, markChecksChanged, reconnectHttp1 } from './checks-changed.ts';
 import { limitsConnections } from './limits.ts';
+import { protocolsOf } from './semantics.ts';
 
 export { PROXY_LISTENER };
 
@@ -82,9 +83,9 @@ export class ProxyListeners {
    * A new config: listeners added start; those removed stop accepting, and their connections end once they have
    * answered what they are answering. One moved to another address serves at the old one until it listens at the
    * new one, so an address another process holds costs nothing. One whose connections are taken another way on
-   * the same address (other protocols, PROXY headers or per-client limits turned on or off) is replaced: the old
-   * one stops, the new one starts. Each TLS listener takes its new certificates and settings. `proxy.listen`
-   * changes on restart (data-plane.ts says so).
+   * the same address (TLS given or taken away, other protocols, PROXY headers or per-client limits turned on or
+   * off) is replaced: the old one stops, the new one starts. Each TLS listener takes its new certificates and
+   * settings. `proxy.listen` changes on restart (data-plane.ts says so).
    */
   update(config: Config): void {
     this.#trusted = trustedProxies(config.trusted_proxies ?? []);
@@ -96,7 +97,8 @@ export class ProxyListeners {
       const same =
         next !== undefined &&
         next.listen === r.config.listen &&
-        sameData(next.protocols, r.config.protocols) &&
+        (next.tls === undefined) === (r.config.tls === undefined) &&
+        sameData(protocolsOf(next), protocolsOf(r.config)) &&
         sameData(next.proxy_protocol, r.config.proxy_protocol) &&
         limitsConnections(next) === limitsConnections(r.config);
       if (!same) {
