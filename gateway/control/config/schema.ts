@@ -107,7 +107,8 @@ export const ConfigSchema = Type.Object(
             'Client connections one proxy process keeps open at once (each worker its own); one more is closed ' +
             'as soon as it is accepted, before a byte is read, and counted in ' +
             'tollgate_client_connections_dropped_total. Keep it below the file descriptor ' +
-            'limit less what upstream connections need. 0 = no limit (default 0). Read at start.',
+            'limit less what upstream connections need. 0 = no limit (default 0). A new value applies to the ' +
+            'connections accepted after the reload.',
         }),
         keep_alive_ms: Type.Integer({
           minimum: 100,

@@ -1,8 +1,8 @@
 /**
  * One proxy listener's servers, built from its address, protocols and TLS: the TLS server, the sniffer that tells
  * HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and in front of them the PROXY header reader and
- * the connection limits. What is built here is fixed for the listener's life; a change to it needs new servers
- * (ProxyListeners.update).
+ * the connection limits. Which servers are built is fixed for the listener's life; a change to it needs new servers
+ * (ProxyListeners.update). Their limits follow the config (applySettings).
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
@@ -11,12 +11,13 @@ import type { CidrMatcher } from '../net/cidr.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Started } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
+import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from './certificates.ts';
-import { createHttp1Server, droppedConnections } from './http1.ts';
-import { createHttp2Server } from './http2.ts';
+import { applyHttp1Settings, createHttp1Server, droppedConnections } from './http1.ts';
+import { createHttp2Server, http2Settings } from './http2.ts';
 import { listenerTlsHooks, type Refusal } from './metrics.ts';
 import type { ListenerConfig } from './schema.ts';
 import { protocolsOf } from './semantics.ts';
@@ -43,6 +44,8 @@ export interface ResponseClasses {
 
 export interface Running extends Started<Running> {
   config: ListenerConfig;
+  /** `proxy.*` as of the last config: timeouts and limits its servers read. */
+  proxy: Config['proxy'];
   /** What listens: the TLS server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
   outer: Server;
   http1?: HttpServer;
@@ -69,13 +72,13 @@ export interface BuildContext {
 export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext): Running {
   const { classes, hooks, metrics, log } = ctx;
   const name = listener.name;
-  const proxy = config.proxy;
   const protocols = protocolsOf(listener);
   const refused = (reason: Refusal) => metrics.listeners.refused.inc({ listener: name, reason });
-  // Requests read the listener's config through this, so an update reaches the next request.
-  const self = { config: listener };
+  // Requests and connections read the listener's config and `proxy.*` through this, so an update reaches the next.
+  const self = { config: listener, proxy: config.proxy };
+  const headTimeoutMs = () => self.proxy.header_timeout_ms;
   const http1 = protocols.includes('http/1.1')
-    ? createHttp1Server(proxy, classes.http1, {
+    ? createHttp1Server(self, classes.http1, {
         handle: (req, res, expectsContinue) => hooks.handle(req, res, self.config, expectsContinue),
         rejected: (code, socket) => hooks.rejected(code, socket, name),
         refused,
@@ -84,7 +87,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   const sessions = new LiveSet<Http2Session>();
   const http2 =
     protocols.includes('h2') || protocols.includes('h2c')
-      ? createHttp2Server(listener, proxy, classes.http2(), {
+      ? createHttp2Server(self, classes.http2(), {
           handle: (req, res) => hooks.handle(req, res, self.config),
           refused,
           cancelledUnbegun: () => metrics.listeners.cancelledUnbegun.inc({ listener: name }),
@@ -121,7 +124,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
       if (protocol === 'h2') return http2.emit('connection', socket);
       http1.emit('connection', socket);
       socket.resume();
-    }, proxy.header_timeout_ms);
+    }, headTimeoutMs);
   } else {
     outer = (http1 ?? http2)!;
   }
@@ -133,7 +136,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
     // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
     const inner = outer;
     const resumes = inner !== tls?.server && inner !== http2;
-    outer = createProxyProtocolFront(ctx.trusted, proxy.header_timeout_ms, refused, (socket) => {
+    outer = createProxyProtocolFront(ctx.trusted, headTimeoutMs, refused, (socket) => {
       if (!admit(socket)) return;
       inner.emit('connection', socket);
       if (resumes) socket.resume();
@@ -145,10 +148,37 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
   // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
   if (http1 && outer !== http1) http1.emit('listening');
-  const maxConnections = listener.max_connections ?? proxy.max_connections;
-  if (maxConnections > 0) {
-    outer.maxConnections = maxConnections;
-    outer.on('drop', droppedConnections(metrics, log, maxConnections, name));
-  }
+  outer.maxConnections = maxConnectionsOf(listener, config.proxy);
+  outer.on(
+    'drop',
+    droppedConnections(metrics, log, () => outer.maxConnections, name),
+  );
   return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets, h1Sockets });
+}
+
+/** The config's 0 is no limit; Node's is Infinity (0 drops every connection). */
+const maxConnectionsOf = (listener: ListenerConfig, proxy: Config['proxy']) =>
+  (listener.max_connections ?? proxy.max_connections) || Number.POSITIVE_INFINITY;
+
+/**
+ * A new config's limits for a listener kept by a reload. Timeouts, header limits and max_connections apply to open
+ * connections as well; HTTP/2 SETTINGS to the connections that come after. Two limits Node takes only when a server
+ * is made wait for the listener to start again, and the log says so.
+ */
+export function applySettings(r: Running, listener: ListenerConfig, proxy: Config['proxy'], log: Logger): void {
+  const fixed = [
+    listener.http2.max_session_memory_mb !== r.config.http2.max_session_memory_mb && 'http2.max_session_memory_mb',
+    listener.tls?.handshake_timeout_ms !== r.config.tls?.handshake_timeout_ms && 'tls.handshake_timeout_ms',
+  ].filter((field) => field !== false);
+  if (fixed.length > 0)
+    log.warn(
+      { listener: listener.name, fields: fixed },
+      'these listener settings take effect when the listener starts again: on restart, or when a reload moves it',
+    );
+  if (r.http1) applyHttp1Settings(r.http1, proxy);
+  if (r.http2 && !sameData(http2Settings(listener.http2), http2Settings(r.config.http2)))
+    r.http2.updateSettings(http2Settings(listener.http2));
+  r.outer.maxConnections = maxConnectionsOf(listener, proxy);
+  r.config = listener;
+  r.proxy = proxy;
 }

@@ -1,7 +1,7 @@
 /**
  * HTTP/1.1 for a proxy listener: a Node server with the limits of `proxy.*`
- * (changing them needs a restart), and the answers to what the parser refuses
- * and to CONNECT. Every request goes to the data plane's `handle`.
+ * (a reload applies new ones: applyHttp1Settings), and the answers to what the
+ * parser refuses and to CONNECT. Every request goes to the data plane's `handle`.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -29,9 +29,32 @@ function isTlsRecord(packet: Buffer | undefined): boolean {
   return packet !== undefined && packet.length >= 2 && packet[0] === 0x16 && packet[1] === 0x03;
 }
 
-export function createHttp1Server(p: Config['proxy'], Response: typeof ServerResponse, hooks: Http1Hooks): Server {
+/** The settings of `proxy.*` a listener reads as it serves: the last config's (ProxyListeners.update). */
+export interface LiveProxy {
+  proxy: Config['proxy'];
+}
+
+/**
+ * The server's limits from `proxy.*`. Node reads each of these properties as it uses it (a new connection's parser,
+ * each response's keep-alive, each check of the timeouts), so setting them applies to connections already open too.
+ */
+export function applyHttp1Settings(server: Server, p: Config['proxy']): void {
+  // Where the server keeps its maxHeaderSize option (lib/_http_server.js storeHTTPOptions), which @types/node leaves
+  // out; test/proxy/listeners/reload-settings.test.ts fails if Node stops reading it there.
+  Object.assign(server, { maxHeaderSize: p.max_header_bytes });
+  server.headersTimeout = p.header_timeout_ms;
+  server.requestTimeout = p.request_timeout_ms;
+  server.keepAliveTimeout = p.keep_alive_ms;
+}
+
+export function createHttp1Server(live: LiveProxy, Response: typeof ServerResponse, hooks: Http1Hooks): Server {
+  const p = live.proxy;
   // Requests pipelined behind another are served one at a time (pipelining.ts).
-  const handle = inTurn(hooks.handle, p.max_pipelined_requests, () => hooks.refused('pipeline_overflow'));
+  const handle = inTurn(
+    hooks.handle,
+    () => live.proxy.max_pipelined_requests,
+    () => hooks.refused('pipeline_overflow'),
+  );
   const server = createServer(
     {
       maxHeaderSize: p.max_header_bytes,
@@ -40,6 +63,8 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
       keepAliveTimeout: p.keep_alive_ms,
       // Host is checked at the edge (request-id stage) so the refusal is our JSON error, not Node's bare 400.
       requireHostHeader: false,
+      // How often the timeouts are checked, fixed here: a header timeout a reload lowers below 1 s is enforced to
+      // within this.
       connectionsCheckingInterval: Math.min(1000, p.header_timeout_ms),
       ServerResponse: Response,
       IncomingMessage: CountingRequest as typeof IncomingMessage,
@@ -87,7 +112,12 @@ export function createHttp1Server(p: Config['proxy'], Response: typeof ServerRes
 }
 
 /** A dropped connection is counted, and logged at most once a minute with how many went since. */
-export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: number, listener: string): () => void {
+export function droppedConnections(
+  metrics: GatewayMetrics,
+  log: Logger,
+  max: () => number,
+  listener: string,
+): () => void {
   let loggedAt = 0;
   let unlogged = 0;
   return () => {
@@ -96,7 +126,7 @@ export function droppedConnections(metrics: GatewayMetrics, log: Logger, max: nu
     const now = Date.now();
     if (now - loggedAt < 60_000) return;
     log.warn(
-      { listener, max_connections: max, dropped: unlogged },
+      { listener, max_connections: max(), dropped: unlogged },
       "client connections dropped: the listener's max_connections are open (this line comes at most once a minute)",
     );
     loggedAt = now;

@@ -13,7 +13,7 @@ const sessions = new Set<Http2Session>();
 before(async () => {
   const listener = { name: 'h2c', listen: '127.0.0.1:0', http2: HTTP2_DEFAULTS };
   const proxy = { keep_alive_ms: 65_000 } as Config['proxy'];
-  server = createHttp2Server(listener, proxy, Http2ServerResponse, {
+  server = createHttp2Server({ config: listener, proxy }, Http2ServerResponse, {
     // As an upload's reader that stopped (an upstream that answered early): one chunk read, the rest left unread and
     // more of it arriving before the answer.
     handle: (req, res) =>

@@ -1,6 +1,6 @@
 import type * as Http2 from 'node:http2';
 import { createRequire } from 'node:module';
-import type { Config } from '../../control/config/schema.ts';
+import type { LiveProxy } from './http1.ts';
 import type { Refusal } from './metrics.ts';
 import type { ListenerConfig } from './schema.ts';
 import { pingSession, sessionInternal } from '../net/h2-session.ts';
@@ -81,16 +81,16 @@ export function http2ResponseClass(beforeEnd?: BeforeEnd): typeof Http2.Http2Ser
  * HTTP/2 for a proxy listener: h2 over TLS (the TLS listener hands it the
  * sockets ALPN chose h2 for) and h2c (it listens itself, or the sniffer hands
  * it the connections that start with the HTTP/2 preface). Node's
- * compatibility API, so a request reaches the same stages as HTTP/1.1.
+ * compatibility API, so a request reaches the same stages as HTTP/1.1. Its
+ * SETTINGS follow reloads (http2Settings); each session reads the keep-alive
+ * and ping timeout of the config it starts under.
  */
 export function createHttp2Server(
-  listener: ListenerConfig,
-  proxy: Config['proxy'],
+  live: LiveProxy & { config: ListenerConfig },
   Response: typeof Http2.Http2ServerResponse,
   hooks: Http2Hooks,
 ): Http2.Http2Server {
   const h2 = load();
-  const limits = listener.http2;
   // A request is begun once the frames of the read that brought it are all in (setImmediate: nextTick and
   // microtasks run between frames), so one its client cancelled in the same read is never begun: a rapid-reset
   // flood (CVE-2023-44487: HEADERS then RST_STREAM, thousands to a read) sends nothing upstream. Begun at once,
@@ -102,15 +102,8 @@ export function createHttp2Server(
   };
   const server = h2.createServer(
     {
-      settings: {
-        maxConcurrentStreams: limits.max_concurrent_streams,
-        maxHeaderListSize: limits.max_header_list_bytes,
-        initialWindowSize: limits.initial_window_bytes,
-        enablePush: false,
-        // WebSocket over HTTP/2 (RFC 8441): a CONNECT with :protocol websocket.
-        enableConnectProtocol: true,
-      },
-      maxSessionMemory: limits.max_session_memory_mb,
+      settings: http2Settings(live.config.http2),
+      maxSessionMemory: live.config.http2.max_session_memory_mb,
       // Node counts pairs, not bytes; the byte bound is max_header_list_bytes. Browsers split Cookie into
       // one field per cookie on HTTP/2, so Node's 128 would refuse some of them.
       maxHeaderListPairs: 1024,
@@ -143,10 +136,24 @@ export function createHttp2Server(
     session.once('close', () => stopQuietTimer(session));
     // Asked of each session, not of the server: Node's server-wide timeout says nothing of a closing session (a
     // client's GOAWAY), so one whose client then vanished with a stream open was held for good.
-    session.setTimeout(proxy.keep_alive_ms, () => quiet(session, proxy.keep_alive_ms, limits.ping_timeout_ms));
-    watchIdle(session, proxy.keep_alive_ms);
+    const keepAliveMs = live.proxy.keep_alive_ms;
+    const pingTimeoutMs = live.config.http2.ping_timeout_ms;
+    session.setTimeout(keepAliveMs, () => quiet(session, keepAliveMs, pingTimeoutMs));
+    watchIdle(session, keepAliveMs);
   });
   return server;
+}
+
+/** The SETTINGS a listener's sessions announce; a new value reaches the sessions begun after it (updateSettings). */
+export function http2Settings(limits: ListenerConfig['http2']): Http2.Settings {
+  return {
+    maxConcurrentStreams: limits.max_concurrent_streams,
+    maxHeaderListSize: limits.max_header_list_bytes,
+    initialWindowSize: limits.initial_window_bytes,
+    enablePush: false,
+    // WebSocket over HTTP/2 (RFC 8441): a CONNECT with :protocol websocket.
+    enableConnectProtocol: true,
+  };
 }
 
 /**

@@ -24,14 +24,14 @@ type Handler = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boo
  * (`overflow`); the one being served is then a client that left, the waiting
  * ones were never begun and are not counted.
  */
-export function inTurn(handle: Handler, maxWaiting: number, overflow: () => void): Handler {
+export function inTurn(handle: Handler, maxWaiting: () => number, overflow: () => void): Handler {
   const waiting = new WeakMap<Socket, number>();
   return (req, res, expectsContinue) => {
     if (res.socket !== null) return handle(req, res, expectsContinue);
     const socket = req.socket;
     if (socket.destroyed) return;
     const count = (waiting.get(socket) ?? 0) + 1;
-    if (count > maxWaiting) {
+    if (count > maxWaiting()) {
       waiting.delete(socket);
       overflow();
       return void socket.destroy();

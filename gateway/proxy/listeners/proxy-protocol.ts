@@ -43,7 +43,7 @@ const parse = (bytes: Buffer) => {
  */
 export function createProxyProtocolFront(
   trusted: () => CidrMatcher,
-  timeoutMs: number,
+  timeoutMs: () => number,
   refused: (reason: Refusal) => void,
   next: (socket: Socket) => void,
 ): Server {
@@ -58,7 +58,7 @@ export function createProxyProtocolFront(
       refused('untrusted_proxy');
       return void socket.destroy();
     }
-    readPrefix(socket, EMPTY, parse, timeoutMs, (end, bytes) => {
+    readPrefix(socket, EMPTY, parse, timeoutMs(), (end, bytes) => {
       if (end.kind !== 'parsed') {
         if (end.kind === 'timeout') refused('proxy_header_timeout');
         return void socket.destroy();

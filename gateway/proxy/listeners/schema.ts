@@ -129,7 +129,8 @@ export const ListenerTlsSchema = Type.Object(
       default: 10000,
       description:
         'A client must finish the TLS handshake within this, or the connection is closed (default 10000). ' +
-        'Read at start.',
+        'Read when the listener or stream starts: at start, or when a reload adds, moves or replaces it; a ' +
+        'reload that only changes it logs that it waits for that.',
     }),
   },
   { additionalProperties: false },
@@ -200,7 +201,8 @@ const Http2Schema = Type.Object(
       default: 64,
       description:
         'Memory one connection may hold in unsent frames and headers before new streams on it are refused ' +
-        "(Node's maxSessionMemory, 10 by default there, refused streams under load) (default 64).",
+        "(Node's maxSessionMemory, 10 by default there, refused streams under load) (default 64). Read when the " +
+        'listener starts, as tls.handshake_timeout_ms is.',
     }),
     ping_timeout_ms: Type.Integer({
       minimum: 1,
@@ -211,7 +213,13 @@ const Http2Schema = Type.Object(
         'within this is taken as gone, its connection closed and its requests ended (default 20000).',
     }),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'HTTP/2 limits. A reload applies the SETTINGS (streams, header list, window) to the connections made after it ' +
+      'and the ping timeout to sessions begun after it; connections already open keep theirs.',
+  },
 );
 
 /** The defaults of `http2`, for a listener built without a config entry (proxy.listen's). */
@@ -266,8 +274,8 @@ export const ListenerSchema = Type.Object(
         description:
           'Client connections this listener keeps open at once per proxy process (WebSocket tunnels and HTTP/2 ' +
           'connections count one each); one more is closed as soon as it is accepted and counted in ' +
-          'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). Read when the ' +
-          'listener starts: at start, or when a reload adds or replaces it.',
+          'tollgate_client_connections_dropped_total. 0 = no limit (default proxy.max_connections). A new value ' +
+          'applies to the connections accepted after the reload.',
       }),
     ),
     max_connections_per_ip: Type.Optional(

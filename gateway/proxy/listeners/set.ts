@@ -6,6 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from './certificates.ts';
 import {
+  applySettings,
   type BuildContext,
   buildListener,
   type ProxyListenerHooks,
@@ -84,14 +85,19 @@ export class ProxyListeners {
    * answered what they are answering. One moved to another address serves at the old one until it listens at the
    * new one, so an address another process holds costs nothing. One whose connections are taken another way on
    * the same address (TLS given or taken away, other protocols, PROXY headers or per-client limits turned on or
-   * off) is replaced: the old one stops, the new one starts. Each TLS listener takes its new certificates and
-   * settings. `proxy.listen` changes on restart (data-plane.ts says so).
+   * off) is replaced: the old one stops, the new one starts. The others take the new limits and timeouts
+   * (applySettings), and each TLS listener its new certificates and settings. `proxy.listen` changes on restart
+   * (data-plane.ts says so).
    */
   update(config: Config): void {
     this.#trusted = trustedProxies(config.trusted_proxies ?? []);
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     for (const r of [...this.#running]) {
-      if (r.config.name === PROXY_LISTENER) continue;
+      if (r.config.name === PROXY_LISTENER) {
+        // proxy.listen changes on restart: the listener keeps the address it listens at.
+        applySettings(r, { ...proxyListenerOf(config), listen: r.config.listen }, config.proxy, this.#log);
+        continue;
+      }
       const next = wanted.get(r.config.name);
       // How its connections are taken is fixed when its servers are built: a change there needs new ones.
       const same =
@@ -125,7 +131,7 @@ export class ProxyListeners {
         r.tls.update(next.tls as ListenerTls);
         if (clientChecksOf(next.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(r);
       }
-      r.config = next;
+      applySettings(r, next, config.proxy, this.#log);
     }
     for (const listener of wanted.values()) this.#add(listener, config);
   }

@@ -19,11 +19,11 @@ export function protocolOf(head: Buffer): 'h2' | 'http/1.1' | undefined {
  */
 export function createSniffingServer(
   dispatch: (socket: Socket, protocol: 'h2' | 'http/1.1') => void,
-  headTimeoutMs: number,
+  headTimeoutMs: () => number,
 ): Server {
   return createServer((socket) => {
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), headTimeoutMs);
+    const timer = setTimeout(() => socket.destroy(), headTimeoutMs());
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const protocol = protocolOf(head);

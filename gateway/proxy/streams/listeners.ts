@@ -182,6 +182,11 @@ export class StreamListeners {
       }
       next.delete(name);
       if (r.tls && s.tls) {
+        if (s.tls.handshake_timeout_ms !== r.config.tls?.handshake_timeout_ms)
+          this.#log.warn(
+            { stream: name, fields: ['tls.handshake_timeout_ms'] },
+            'these stream settings take effect when the stream starts again: on restart, or when a reload moves it',
+          );
         r.tls.update(s.tls as ListenerTls);
         if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
       }

@@ -1,12 +1,18 @@
-// A reload reaches the listeners it keeps: TLS given to or taken from a listener on the same address replaces it.
+// A reload reaches the listeners it keeps: TLS given to or taken from a listener on the same address replaces it,
+// and proxy.*'s timeouts and header limits, max_connections and HTTP/2 SETTINGS apply without a restart; the two
+// limits that wait for the listener to start again are logged.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
+import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { reload } from '../../helpers/admin.ts';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { startGatewayProcess, tempDir, writeYaml } from '../../helpers/gateway-process.ts';
+import { metric } from '../../helpers/metrics.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { received, tcpConnect } from '../../helpers/tcp.ts';
 import { httpsGet } from '../../helpers/tls-client.ts';
@@ -69,4 +75,114 @@ test('TLS given to a plaintext listener on the same address replaces it: plainte
   assert.ok(again, 'TLS taken away: plaintext serves again');
   again.destroy();
   plain!.destroy();
+});
+
+test("a reload applies proxy.*'s keep-alive and header limit to open listeners and connections", async () => {
+  const mixed = (proxy: object) => (c: any) => {
+    c.listeners = [{ name: 'mixed', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'] }];
+    c.proxy = { ...c.proxy, ...proxy };
+  };
+  await reload(gw, mixed({}));
+  await eventually(() => gw.listeners.has('mixed'));
+  const ports = [gw.port('proxy'), gw.port('mixed')];
+  const open = await Promise.all(ports.map((p) => tcpConnect(p)));
+  for (const s of open) assert.match(await ask(s), /keep-alive: timeout=65/i);
+  await reload(gw, mixed({ keep_alive_ms: 7000, max_header_bytes: 4096 }));
+  for (const s of open) assert.match(await ask(s), /keep-alive: timeout=7\b/i, 'an open connection is told the new');
+  for (const port of ports) {
+    const s = await tcpConnect(port);
+    assert.match(await ask(s, 5000), /^HTTP\/1\.1 431/, 'a head over the new limit is refused');
+    s.destroy();
+  }
+  for (const s of open) s.destroy();
+});
+
+test("a reload applies proxy.header_timeout_ms to a listener's sniffer, and max_connections", async () => {
+  const mixed = (max?: number) => (c: any) => {
+    c.listeners = [{ name: 'mixed', listen: '127.0.0.1:0', protocols: ['h2c', 'http/1.1'], max_connections: max }];
+    c.proxy = { ...c.proxy, header_timeout_ms: 300 };
+  };
+  await reload(gw, mixed());
+  await eventually(() => gw.listeners.has('mixed'));
+  const port = gw.port('mixed');
+  const silent = received(await tcpConnect(port), 3000);
+  assert.equal((await silent).closed, true, 'a client that sends nothing is closed within the new header timeout');
+  const first = await tcpConnect(port);
+  assert.match(await ask(first), /^HTTP\/1\.1 200/);
+  const dropped = () => metric(gw, 'tollgate_client_connections_dropped_total');
+  const before = await dropped();
+  await reload(gw, mixed(1));
+  const over = received(await tcpConnect(port), 2000);
+  assert.equal((await over).closed, true, 'a second connection is closed on accept');
+  assert.equal(await dropped(), before + 1, 'and counted');
+  assert.match(await ask(first), /^HTTP\/1\.1 200/, 'the one open goes on');
+  await reload(gw, mixed(0));
+  const second = await tcpConnect(port);
+  assert.match(await ask(second), /^HTTP\/1\.1 200/, 'no limit again');
+  for (const s of [first, second]) s.destroy();
+});
+
+/** The SETTINGS a new h2c connection to `port` is sent, and the session. */
+async function settingsOf(port: number): Promise<{ session: ClientHttp2Session; streams: number | undefined }> {
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  await once(session, 'remoteSettings');
+  return { session, streams: session.remoteSettings.maxConcurrentStreams };
+}
+
+test('a reload applies HTTP/2 SETTINGS to the connections after it; one open before it goes on', async () => {
+  const h2 = (http2?: object) => (c: any) => {
+    c.listeners = [{ name: 'h2', listen: '127.0.0.1:0', protocols: ['h2c'], http2 }];
+  };
+  await reload(gw, h2());
+  await eventually(() => gw.listeners.has('h2'));
+  const port = gw.port('h2');
+  const old = await settingsOf(port);
+  assert.equal(old.streams, 128);
+  await reload(gw, h2({ max_concurrent_streams: 7 }));
+  const fresh = await settingsOf(port);
+  assert.equal(fresh.streams, 7, 'a new connection is sent the new limit');
+  const req = old.session.request({ ':path': '/' });
+  const [headers] = await once(req, 'response');
+  req.resume();
+  assert.equal(headers[':status'], 200, 'the connection from before still serves');
+  for (const s of [old.session, fresh.session]) s.close();
+});
+
+test('a reload that changes a limit Node reads only at start logs that it waits for a restart', async () => {
+  const dir = tempDir();
+  const config = (handshakeMs: number, sessionMb: number) => ({
+    proxy: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0' },
+    store: { dir: join(dir, 'store') },
+    listeners: [
+      {
+        name: 'edge',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [cert], handshake_timeout_ms: handshakeMs },
+        http2: { max_session_memory_mb: sessionMb },
+      },
+    ],
+    services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: upstream.url }] } }],
+    streams: [
+      {
+        name: 'db',
+        listen: '127.0.0.1:0',
+        tls: { certificates: [cert], handshake_timeout_ms: handshakeMs },
+        upstream: { targets: [{ url: 'tcp://127.0.0.1:1' }] },
+      },
+    ],
+  });
+  const file = writeYaml(dir, 'tollgate.yaml', config(10000, 64));
+  const proc = await startGatewayProcess(file);
+  try {
+    writeYaml(dir, 'tollgate.yaml', config(5000, 32));
+    const warning = await proc.waitForLog((l) => l.listener === 'edge' && l.fields !== undefined);
+    assert.equal(warning.level, 40);
+    assert.deepEqual(warning.fields, ['http2.max_session_memory_mb', 'tls.handshake_timeout_ms']);
+    const stream = await proc.waitForLog((l) => l.stream === 'db' && l.fields !== undefined);
+    assert.equal(stream.level, 40);
+    assert.deepEqual(stream.fields, ['tls.handshake_timeout_ms']);
+  } finally {
+    assert.equal((await proc.stop()).code, 0);
+  }
 });
