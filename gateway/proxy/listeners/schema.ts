@@ -129,8 +129,8 @@ export const ListenerTlsSchema = Type.Object(
       default: 10000,
       description:
         'A client must finish the TLS handshake within this, or the connection is closed (default 10000). ' +
-        'Read when the listener or stream starts: at start, or when a reload adds, moves or replaces it; a ' +
-        'reload that only changes it logs that it waits for that.',
+        'Read when the listener or stream starts: at start, or when a reload adds, moves or replaces it (the ' +
+        "admin listener's at start); a reload that only changes it logs that it waits for that.",
     }),
   },
   { additionalProperties: false },

@@ -152,7 +152,7 @@ test('a reload that changes a limit Node reads only at start logs that it waits 
   const dir = tempDir();
   const config = (handshakeMs: number, sessionMb: number) => ({
     proxy: { listen: '127.0.0.1:0' },
-    admin: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0', tls: { certificates: [cert], handshake_timeout_ms: handshakeMs } },
     store: { dir: join(dir, 'store') },
     listeners: [
       {
@@ -182,6 +182,8 @@ test('a reload that changes a limit Node reads only at start logs that it waits 
     const stream = await proc.waitForLog((l) => l.stream === 'db' && l.fields !== undefined);
     assert.equal(stream.level, 40);
     assert.deepEqual(stream.fields, ['tls.handshake_timeout_ms']);
+    const admin = await proc.waitForLog((l) => l.msg?.startsWith('admin.tls.handshake_timeout_ms changes take effect'));
+    assert.equal(admin.level, 40);
   } finally {
     assert.equal((await proc.stop()).code, 0);
   }
