@@ -131,7 +131,10 @@ export async function startAdminFor(
     identity,
     tls: config.admin.tls && { config: config.admin.tls as ListenerTls, metrics: listenerMetrics },
   });
-  manager.onServe((served) => admin.updateTls(served.admin.tls as ListenerTls | undefined));
+  manager.onServe((served) => {
+    admin.updateTls(served.admin.tls as ListenerTls | undefined);
+    admin.updateToken(served.admin.token);
+  });
   return { admin, address: { host, port: admin.port } };
 }
 

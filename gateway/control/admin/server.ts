@@ -7,7 +7,7 @@ import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
 import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
 import { afterAnswers } from '../../proxy/listeners/pipelining.ts';
-import { installBearerAuth, installTokenlessChecks } from './auth.ts';
+import { installAdminAuth, tokenAfterReload } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
 import { configRoutes } from './routes/config.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -29,7 +29,8 @@ export interface AdminOptions {
   host: string;
   /** 0 picks a free port; the chosen one is returned. */
   port: number;
-  /** When set, every route but /healthz and /readyz requires `Authorization: Bearer <token>`. */
+  /** When set, every route but the probes and the console's files requires `Authorization: Bearer <token>`; a
+   * served config's follows (AdminServer.updateToken). */
   token?: string;
   control: ControlPlane;
   /** Largest request body (admin.max_body_bytes); MAX_BODY_BYTES unless given. */
@@ -51,6 +52,8 @@ export interface AdminServer {
   port: number;
   /** A served config's admin.tls: renewed certificates and settings for new connections (no-op without TLS). */
   updateTls(tls: ListenerTls | undefined): void;
+  /** A served config's admin.token, for the next request (tokenAfterReload). */
+  updateToken(token: string | undefined): void;
 }
 
 /**
@@ -58,13 +61,24 @@ export interface AdminServer {
  * the caller's decision (see isLoopback in ./loopback.ts).
  */
 export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
-  const app = await buildAdmin(opts);
-  if (opts.tls) return startAdminTls(app, opts, opts.tls);
+  let token = opts.token;
+  const updateToken = (next: string | undefined) => {
+    const after = tokenAfterReload(token, next, opts.host);
+    if (after.kept)
+      opts.logger?.warn(
+        { listen: opts.host },
+        'admin.token removed: the admin listener is on an address other than loopback, so its token stays until ' +
+          'restart',
+      );
+    token = after.token;
+  };
+  const app = await buildAdmin(opts, () => token);
+  if (opts.tls) return { ...(await startAdminTls(app, opts, opts.tls)), updateToken };
   await app.listen({ host: opts.host, port: opts.port });
   const port = (app.server.address() as AddressInfo).port;
   const updateTls = (next: ListenerTls | undefined) =>
     next && opts.logger?.warn('admin.tls added: the admin listener turns to HTTPS on restart');
-  return { port, close: () => app.close(), updateTls };
+  return { port, close: () => app.close(), updateTls, updateToken };
 }
 
 /**
@@ -75,7 +89,7 @@ async function startAdminTls(
   app: FastifyInstance,
   opts: AdminOptions,
   { config, metrics }: NonNullable<AdminOptions['tls']>,
-): Promise<AdminServer> {
+): Promise<Omit<AdminServer, 'updateToken'>> {
   await app.ready();
   const log = opts.logger ?? createLogger('silent');
   let current = config;
@@ -126,7 +140,10 @@ async function startAdminTls(
  * (docs/reference/admin-api.md). Registering a route calls nothing on
  * `control` or `identity`; only requests do.
  */
-export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Promise<FastifyInstance> {
+export async function buildAdmin(
+  opts: Omit<AdminOptions, 'host' | 'port'>,
+  token: () => string | undefined = () => opts.token,
+): Promise<FastifyInstance> {
   const app = Fastify({
     // Without a logger fastify logs nothing; the typed cast keeps routes on the base logger type.
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
@@ -160,8 +177,7 @@ export async function buildAdmin(opts: Omit<AdminOptions, 'host' | 'port'>): Pro
   installJsonParser(app, opts.maxBodyBytes ?? MAX_BODY_BYTES);
   installErrorReplies(app);
   documentBodyErrors(app);
-  if (opts.token) installBearerAuth(app, opts.token);
-  else installTokenlessChecks(app);
+  installAdminAuth(app, token);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });

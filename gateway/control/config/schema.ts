@@ -184,7 +184,9 @@ export const ConfigSchema = Type.Object(
         token: Type.Optional(
           Type.String({
             minLength: 16,
-            description: 'Bearer token for the admin API; required when `listen` is not loopback.',
+            description:
+              'Bearer token for the admin API; required when `listen` is not loopback. A new token applies from ' +
+              'the next request after the reload.',
           }),
         ),
         max_body_bytes: Type.Integer({

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Fastify from 'fastify';
-import { installBearerAuth } from '../admin/auth.ts';
+import { installAdminAuth } from '../admin/auth.ts';
 import { installErrorReplies } from '../admin/replies.ts';
 import { CONSOLE_CSP, consoleRoutes } from './serve.ts';
 
 async function adminWith(dir: string | null) {
   const app = Fastify();
   installErrorReplies(app);
-  installBearerAuth(app, 'secret-token-123');
+  installAdminAuth(app, () => 'secret-token-123');
   app.get('/config', async () => ({ version: 1 }));
   consoleRoutes(app, dir);
   await app.ready();
