@@ -284,6 +284,13 @@ export function createControlMetrics(
       labelNames: ['result'] as const,
       registers: [register],
     }),
+    restartPending: new Gauge({
+      name: 'tollgate_config_restart_pending',
+      help:
+        'Settings of the serving config that differ from those the gateway started with and take effect on ' +
+        'restart (proxy.listen, workers, store, events, ...; docs/operations.md lists them); 0: none.',
+      registers: [register],
+    }),
     conflicts: new Counter({
       name: 'tollgate_config_conflicts_total',
       help:

@@ -8,7 +8,9 @@ import { LogSettings } from './log-settings.ts';
 import { ConfigConflictError, EDIT_ATTEMPTS } from './store/conflict.ts';
 import { fromStore, StoreUnavailableError } from '../errors.ts';
 import { exposedSettings } from './config/exposed.ts';
+import { restartPending } from './config/restart-only.ts';
 import type {
+  AppliedVersion,
   ApplyResult,
   ConfigEdit,
   ConfigError,
@@ -67,6 +69,7 @@ export abstract class ConfigVersions {
     const serving = config ? { ok: true as const, config } : validateConfig(version.config);
     if (serving.ok) {
       this.serving = serving.config;
+      this.#startedWith = serving.config;
       this.noteSettings(serving.config, version.version);
       this.tlsFiles = tlsFilesSeen(serving.config);
     }
@@ -135,7 +138,7 @@ export abstract class ConfigVersions {
       const base = this.head.version;
       if (await this.changesNothing(next.config)) {
         this.log.info({ version: base, source, note }, 'config edit changed nothing; no new version');
-        return { ok: true, version: summary(this.head) };
+        return { ok: true, version: this.applied(this.head) };
       }
       try {
         return await this.applyNow(next.config, source, note, this.fileHash, base);
@@ -245,7 +248,18 @@ export abstract class ConfigVersions {
     // An admin edit is answered once every worker serves it: a request sent after the reply sees the change.
     await this.serve(result.config, version);
     this.log.info({ version: version.version, source, note }, 'config applied');
-    return { ok: true, version: summary(version) };
+    return { ok: true, version: this.applied(version) };
+  }
+
+  /** The config the process started with: what its restart-only settings are read from. */
+  #startedWith: Config | undefined;
+  /** The serving config's restart-only settings other than the started config's. */
+  #restartPending: string[] = [];
+
+  /** `version` as an apply answers it, with the settings that wait for a restart. */
+  private applied(version: ConfigVersion): AppliedVersion {
+    const pending = this.#restartPending;
+    return { ...summary(version), ...(pending.length > 0 ? { restartPending: [...pending] } : {}) };
   }
 
   /** Another node moved the shared head: apply it here without appending. Returns why not when it does not validate
@@ -279,6 +293,9 @@ export abstract class ConfigVersions {
     this.head = version;
     this.serving = config;
     this.tlsFiles = tlsFilesSeen(config);
+    this.#startedWith ??= config;
+    this.#restartPending = restartPending(this.#startedWith, config);
+    this.port.onRestartPending?.(this.#restartPending.length);
     this.noteSettings(config, version.version);
     for (const served of this.#served) served(config);
     this.port.onReload?.('ok');
@@ -292,6 +309,11 @@ export abstract class ConfigVersions {
     this.logSettings.apply(config.log);
     if (version === this.#exposedSaid) return;
     this.#exposedSaid = version;
+    if (this.#restartPending.length > 0)
+      this.log.warn(
+        { version, settings: this.#restartPending },
+        'config applied; these settings differ from those the gateway started with and take effect on restart',
+      );
     const exposed = exposedSettings(config);
     if (exposed.length > 0)
       this.log.warn({ version, exposed }, 'config applied with settings open to whoever is on the path');

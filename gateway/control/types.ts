@@ -62,7 +62,11 @@ export interface ConfigError {
   message: string;
 }
 
-export type ApplyResult = { ok: true; version: ConfigVersionSummary } | { ok: false; errors: ConfigError[] };
+/** A version as an apply or edit answers it: with the restart-only settings the serving config holds other than the
+ * process started with (config/restart-only.ts), when there are any. */
+export type AppliedVersion = ConfigVersionSummary & { restartPending?: string[] };
+
+export type ApplyResult = { ok: true; version: AppliedVersion } | { ok: false; errors: ConfigError[] };
 
 /**
  * An admin edit: given the config serving when the edit's turn in the apply
@@ -142,4 +146,6 @@ export interface DataPlanePort {
   /** Counts an edit's lost compare-and-set races: retried on the adopted newer head, or gave_up (the edit gets a
    * conflict). */
   onConflict?(result: 'retried' | 'gave_up'): void;
+  /** How many restart-only settings of the serving config wait for a restart (config/restart-only.ts). */
+  onRestartPending?(settings: number): void;
 }

@@ -189,6 +189,7 @@ export async function startPrimary(loaded: LoadedFile, workers: number, log: Log
     },
     onReload: (result) => control.reloads.inc({ result }),
     onConflict: (result) => control.conflicts.inc({ result }),
+    onRestartPending: (settings) => control.restartPending.set(settings),
   };
   const manager = new ConfigManager({ file: loaded.file, store, port, log });
   manager.init(version, fileHashOf(loaded.raw), config);

@@ -151,6 +151,7 @@ export function localPort(plane: () => DataPlane, metrics: GatewayMetrics, contr
         : { contentType: metrics.register.contentType, body: await metrics.register.metrics() },
     onReload: (result) => control.reloads.inc({ result }),
     onConflict: (result) => control.conflicts.inc({ result }),
+    onRestartPending: (settings) => control.restartPending.set(settings),
   };
 }
 

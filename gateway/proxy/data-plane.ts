@@ -175,13 +175,6 @@ export class DataPlane {
       }
       yield;
     }
-    const prev = this.snapshot?.config;
-    if (prev && prev.proxy.listen !== config.proxy.listen) {
-      this.log.warn(
-        { from: prev.proxy.listen, to: config.proxy.listen },
-        'proxy.listen changes take effect on restart',
-      );
-    }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
     this.runtime.tracingControl.apply(config.tracing);
     this.listeners?.update(config);

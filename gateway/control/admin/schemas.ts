@@ -62,6 +62,22 @@ export const VersionSummary = {
   properties: summaryProperties,
 } as const;
 
+/** The reply to an apply or an edit: the version now serving. */
+export const AppliedVersion = {
+  type: 'object',
+  required: VersionSummary.required,
+  properties: {
+    ...summaryProperties,
+    restartPending: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'Present when settings of the serving config differ from those the gateway started with and take ' +
+        'effect on restart (`proxy.listen`, `workers`, `store`, ...): their paths. The rest of the config serves.',
+    },
+  },
+} as const;
+
 export const VersionWithConfig = {
   type: 'object',
   required: ['version', 'source', 'createdAt', 'fileHash', 'note', 'config'],

@@ -114,11 +114,6 @@ async function startAdminTls(
       // Connections let in under client-certificate checks since changed (a CRL revoking an operator's
       // certificate) end once they have answered, as a proxy listener's do.
       const checksChanged = clientChecksOf(next) !== clientChecksOf(current);
-      if (next.handshake_timeout_ms !== current.handshake_timeout_ms)
-        log.warn(
-          { fields: ['tls.handshake_timeout_ms'] },
-          'admin.tls.handshake_timeout_ms changes take effect on restart',
-        );
       current = next;
       tls.update(next);
       if (checksChanged) reconnectHttp1(app.server, sockets);

@@ -87,7 +87,7 @@ export class ProxyListeners {
    * the same address (TLS given or taken away, other protocols, PROXY headers or per-client limits turned on or
    * off) is replaced: the old one stops, the new one starts. The others take the new limits and timeouts
    * (applySettings), and each TLS listener its new certificates and settings. `proxy.listen` changes on restart
-   * (data-plane.ts says so).
+   * (config/restart-only.ts).
    */
   update(config: Config): void {
     this.#trusted = trustedProxies(config.trusted_proxies ?? []);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../../types.ts';
 import { sendError } from '../replies.ts';
 import { etagOf, ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
-import { ConfigBody, errorResponses, VersionSummary, VersionWithConfig } from '../schemas.ts';
+import { AppliedVersion, ConfigBody, errorResponses, VersionSummary, VersionWithConfig } from '../schemas.ts';
 
 /** The whole config: read, validate, replace, history and rollback. */
 export function configRoutes(app: FastifyInstance, control: ControlPlane): void {
@@ -55,7 +55,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
         tags: ['config'],
         headers: IfMatchHeaders,
         body: ConfigBody,
-        response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 409, 412, 503) },
       },
     },
     async (req, reply) => {
@@ -154,7 +154,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
           'serves new connections (open ones keep theirs); content that is refused leaves the previous files ' +
           'serving.',
         tags: ['config'],
-        response: { 200: VersionSummary, ...errorResponses(400, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 503) },
       },
     },
     async (_req, reply) => {
@@ -183,7 +183,7 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
           additionalProperties: false,
           properties: { version: { type: 'integer', minimum: 1, description: 'Version to return to.' } },
         },
-        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 404, 409, 412, 503) },
       },
     },
     async (req, reply) => {

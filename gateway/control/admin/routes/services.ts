@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ControlPlane, RawConfig } from '../../types.ts';
 import { sendError } from '../replies.ts';
 import { etagOf, ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
-import { errorResponses, NameParam, ServiceBody, VersionSummary } from '../schemas.ts';
+import { AppliedVersion, errorResponses, NameParam, ServiceBody } from '../schemas.ts';
 
 export type RawService = Record<string, unknown> & { name?: unknown };
 
@@ -66,7 +66,7 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
         params: NameParam,
         headers: IfMatchHeaders,
         body: ServiceBody,
-        response: { 200: VersionSummary, ...errorResponses(400, 409, 412, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 409, 412, 503) },
       },
     },
     async (req, reply) => {
@@ -103,7 +103,7 @@ export function serviceRoutes(app: FastifyInstance, control: ControlPlane): void
         tags: ['services'],
         params: NameParam,
         headers: IfMatchHeaders,
-        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 404, 409, 412, 503) },
       },
     },
     async (req, reply) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ControlPlane, TargetHealth } from '../../types.ts';
 import { sendError } from '../replies.ts';
 import { ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
-import { errorResponses, ServiceParam, UpstreamBody, UpstreamView, VersionSummary } from '../schemas.ts';
+import { errorResponses, ServiceParam, UpstreamBody, UpstreamView, AppliedVersion } from '../schemas.ts';
 import { servicesOf, servingServices, withServices, type RawService } from './services.ts';
 
 // biome-ignore lint/suspicious/noRedeclare: the reply's static type, beside the TypeBox schema of the same name
@@ -68,7 +68,7 @@ export function upstreamRoutes(app: FastifyInstance, control: ControlPlane): voi
         params: ServiceParam,
         headers: IfMatchHeaders,
         body: UpstreamBody,
-        response: { 200: VersionSummary, ...errorResponses(400, 404, 409, 412, 503) },
+        response: { 200: AppliedVersion, ...errorResponses(400, 404, 409, 412, 503) },
       },
     },
     async (req, reply) => {
