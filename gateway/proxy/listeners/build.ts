@@ -104,6 +104,8 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   });
   let outer: Server;
   let tls: TlsListener | undefined;
+  // Tracked so a reload can end them. New connections/s with it, measured beside the build before it (wrk -c20
+  // -H 'Connection: close' on proxy.listen, 3 rounds of 8 s, medians): 12,018 against 12,287, within the rounds' noise.
   const h1Sockets = new LiveSet<Socket>();
   http1?.on('connection', (socket: Socket) => {
     h1Sockets.add(socket);
