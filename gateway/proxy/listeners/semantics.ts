@@ -16,6 +16,19 @@ export function clash(a: string, b: string): boolean {
   return x.host === y.host || ANY_HOST.has(x.host) || ANY_HOST.has(y.host);
 }
 
+/**
+ * Whether `config` gives `listen`, where the `kind` named `name` listens now, to another listener or stream. A
+ * server that moves keeps its old address until it listens at the new one; one whose old address goes to another
+ * lets go of it at once, else two that swap addresses would each wait for the other for good.
+ */
+export function givenToAnother(config: Config, kind: 'listener' | 'stream', name: string, listen: string): boolean {
+  const others = [
+    ...config.listeners.filter((l) => kind !== 'listener' || l.name !== name),
+    ...config.streams.filter((s) => kind !== 'stream' || s.name !== name),
+  ];
+  return others.some((other) => clash(other.listen, listen));
+}
+
 /** The addresses of the gateway's HTTP listeners, each with its place in the config (`proxy/listen`, …). */
 export function httpListenAddresses(config: Config): { listen: string; path: string }[] {
   return [

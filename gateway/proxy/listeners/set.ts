@@ -17,7 +17,7 @@ import { PROXY_LISTENER } from './names.ts';
 import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
 import { clientChecksOf, endAfterAnswers, markChecksChanged, reconnectHttp1 } from './checks-changed.ts';
 import { limitsConnections } from './limits.ts';
-import { protocolsOf } from './semantics.ts';
+import { givenToAnother, protocolsOf } from './semantics.ts';
 
 export { PROXY_LISTENER };
 
@@ -99,6 +99,12 @@ export class ProxyListeners {
         continue;
       }
       const next = wanted.get(r.config.name);
+      // Still moving, and the address it moves from now goes to another: that server stops there now.
+      const before = r.predecessor;
+      if (before && givenToAnother(config, 'listener', r.config.name, before.config.listen)) {
+        r.predecessor = undefined;
+        this.#retire(before);
+      }
       // How its connections are taken is fixed when its servers are built: a change there needs new ones.
       const same =
         next !== undefined &&
@@ -110,8 +116,12 @@ export class ProxyListeners {
       if (!same) {
         this.#running.splice(this.#running.indexOf(r), 1);
         // Moved again before its last move was done: the address it left may be where it goes now, so the
-        // servers of both moves stop first.
-        const moved = next !== undefined && next.listen !== r.config.listen && r.predecessor === undefined;
+        // servers of both moves stop first. So does one whose old address goes to another listener or stream.
+        const moved =
+          next !== undefined &&
+          next.listen !== r.config.listen &&
+          r.predecessor === undefined &&
+          !givenToAnother(config, 'listener', r.config.name, r.config.listen);
         if (moved) {
           wanted.delete(next.name);
           this.#add(next, config, r);
@@ -122,7 +132,9 @@ export class ProxyListeners {
             ? 'listener removed: no new connections; open ones end once they have answered'
             : moved
               ? 'listener moved: its old address serves until the new one listens'
-              : 'listener replaced: open connections end once they have answered',
+              : next.listen !== r.config.listen
+                ? 'listener moved: its old address stops now, as another takes it or it was still moving'
+                : 'listener replaced: open connections end once they have answered',
         );
         continue;
       }

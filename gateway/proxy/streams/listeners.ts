@@ -15,6 +15,7 @@ import type { GatewayMetrics } from '../../metrics.ts';
 import type { ListenerTls } from '../listeners/certificates.ts';
 import { clientChecksOf } from '../listeners/checks-changed.ts';
 import { listenerTlsHooks } from '../listeners/metrics.ts';
+import { givenToAnother } from '../listeners/semantics.ts';
 import { TlsListener } from '../listeners/tls.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
@@ -162,10 +163,16 @@ export class StreamListeners {
     const next = new Map(config.streams.map((s) => [s.name, s]));
     for (const [name, r] of [...this.#running]) {
       const s = next.get(name);
+      // Still moving, and the address it moves from now goes to another: that server stops there now.
+      const before = r.predecessor;
+      if (before && givenToAnother(config, 'stream', name, before.config.listen)) {
+        r.predecessor = undefined;
+        this.#retire(before);
+      }
       // Moved again before its last move was done: the address it left may be where it goes now, so the servers of
-      // both moves stop first.
+      // both moves stop first. So does one whose old address goes to another listener or stream.
       const relisten = s !== undefined && s.listen !== r.config.listen;
-      const moved = relisten && r.predecessor === undefined;
+      const moved = relisten && r.predecessor === undefined && !givenToAnother(config, 'stream', name, r.config.listen);
       if (s === undefined || relisten || (s.tls === undefined) !== (r.config.tls === undefined)) {
         this.#running.delete(name);
         if (moved) {

@@ -9,7 +9,7 @@ import { reload } from '../../helpers/admin.ts';
 import { eventually, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric } from '../../helpers/metrics.ts';
 import { freePort } from '../../helpers/ports.ts';
-import { received, tcpConnect } from '../../helpers/tcp.ts';
+import { received, roundTrip, tcpConnect, tcpServer } from '../../helpers/tcp.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 let upstream: TestUpstream;
@@ -205,4 +205,84 @@ test('a listener moved back before its move was done serves where it was', async
   await sleep(1500); // past the first retry: it must not take the address it left
   await assert.rejects(tcpConnect(away), /ECONNREFUSED/);
   assert.equal(gw.port('back'), home);
+});
+
+test("two listeners a reload swaps the addresses of each listen at the other's, waiting for neither", async () => {
+  const [one, two] = [await freePort(), await freePort()];
+  await reload(gw, (c) => {
+    c.listeners = [
+      { name: 'plain', listen: `127.0.0.1:${one}` },
+      { name: 'h2only', listen: `127.0.0.1:${two}`, protocols: ['h2c'] },
+    ];
+  });
+  assert.ok(await eventually(async () => (await serves(one)) && (await servesH2c(two))));
+  await reload(gw, (c) => {
+    c.listeners = [
+      { name: 'plain', listen: `127.0.0.1:${two}` },
+      { name: 'h2only', listen: `127.0.0.1:${one}`, protocols: ['h2c'] },
+    ];
+  });
+  const at = (name: string) => (gw.listeners.has(name) ? gw.port(name) : undefined);
+  assert.ok(await eventually(() => at('plain') === two && at('h2only') === one, 3000), 'swapped');
+  assert.ok(await serves(two), 'HTTP/1.1 at the address the h2c listener had');
+  assert.ok(await servesH2c(one), 'and h2c at the other');
+  assert.equal(await servesH2c(two), false, 'by the listener given it');
+});
+
+test('an address a moving listener still serves goes at once to the listener a later reload gives it', async () => {
+  const from = await freePort();
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'stuck', listen: `127.0.0.1:${from}` }];
+  });
+  assert.ok(await eventually(() => serves(from)));
+  const held = await heldPort();
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'stuck', listen: `127.0.0.1:${held.port}` }];
+  });
+  assert.ok(await eventually(async () => (await waitingOf('stuck')) === 1), 'waiting, its old address serving');
+  await reload(gw, (c) => {
+    c.listeners = [
+      { name: 'stuck', listen: `127.0.0.1:${held.port}` },
+      { name: 'heir', listen: `127.0.0.1:${from}`, protocols: ['h2c'] },
+    ];
+  });
+  assert.ok(await eventually(() => servesH2c(from), 3000), 'the new listener has the address');
+  assert.equal(gw.port('heir'), from);
+  await held.free();
+  assert.ok(await eventually(() => serves(held.port), 5000, 100), 'and the waiting one still moves');
+});
+
+test('streams, and a listener and a stream, that a reload swaps the addresses of each take the other one', async () => {
+  const [echoA, echoB] = [await tcpServer('a:'), await tcpServer('b:')];
+  const [one, two, three] = [await freePort(), await freePort(), await freePort()];
+  const streamAt = (name: string, port: number, to: number) => ({
+    name,
+    listen: `127.0.0.1:${port}`,
+    upstream: { targets: [{ url: `tcp://127.0.0.1:${to}` }] },
+  });
+  const streamServes = (port: number, tag: string) => async () =>
+    (await roundTrip(port, 'x').catch(() => undefined))?.data.toString() === `${tag}x`;
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'web', listen: `127.0.0.1:${one}` }];
+    c.streams = [streamAt('ra', two, echoA.port), streamAt('rb', three, echoB.port)];
+  });
+  assert.ok(await eventually(async () => (await serves(one)) && (await streamServes(two, 'a:')())));
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'web', listen: `127.0.0.1:${one}` }];
+    c.streams = [streamAt('ra', three, echoA.port), streamAt('rb', two, echoB.port)];
+  });
+  assert.ok(await eventually(streamServes(three, 'a:')), 'two streams swapped');
+  assert.ok(await eventually(streamServes(two, 'b:')));
+  // web takes rb's address, rb takes ra's, ra takes web's.
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'web', listen: `127.0.0.1:${two}` }];
+    c.streams = [streamAt('ra', one, echoA.port), streamAt('rb', three, echoB.port)];
+  });
+  assert.ok(await eventually(() => serves(two)), 'the listener at the address a stream had');
+  assert.ok(await eventually(streamServes(three, 'b:')), 'that stream at the address the other had');
+  assert.ok(await eventually(streamServes(one, 'a:')), 'and the other at the one the listener had');
+  await reload(gw, (c) => {
+    c.listeners = [];
+  });
+  await Promise.all([echoA.close(), echoB.close()]);
 });
