@@ -146,12 +146,16 @@ export class DataPlane {
    */
   apply(config: Config, version: number): Promise<void> {
     if (this.closing) return Promise.resolve();
-    const applied = this.applying.then(() => runSliced(this.applySteps(config, version), APPLY_SLICE_MS));
+    // Then once each listener and stream it starts has tried its address: a client told the config is applied
+    // finds a new one listening (or it is waiting for its address, and says so).
+    const applied = this.applying.then(() =>
+      runSliced(this.applySteps(config, version), APPLY_SLICE_MS).then((listening) => listening),
+    );
     this.applying = applied.catch(() => undefined);
     return applied;
   }
 
-  private *applySteps(config: Config, version: number): Steps<void> {
+  private *applySteps(config: Config, version: number): Steps<Promise<void>> {
     const next = new Map<string, UpstreamPool>();
     const keep = new Set<UpstreamPool>();
     // One pool per service, plus one per canary group; each keeps its pool (and breaker) while its config is unchanged.
@@ -177,8 +181,7 @@ export class DataPlane {
     }
     this.snapshot = yield* compileSnapshot(config, version, this.metrics, next, this.runtime);
     this.runtime.tracingControl.apply(config.tracing);
-    this.listeners?.update(config);
-    this.streams?.update(config);
+    const listening = Promise.all([this.listeners?.update(config), this.streams?.update(config)]);
     for (const pool of this.pools.values()) {
       if (keep.has(pool)) continue;
       // In-flight requests may still use a replaced pool (a retry, a slow body): close it after they can have finished.
@@ -193,6 +196,7 @@ export class DataPlane {
     }
     this.pools = next;
     this.metrics.configVersion.set(version);
+    return listening.then(() => undefined);
   }
 
   private readonly handle = (

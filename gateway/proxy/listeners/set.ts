@@ -87,9 +87,10 @@ export class ProxyListeners {
    * the same address (TLS given or taken away, other protocols, PROXY headers or per-client limits turned on or
    * off) is replaced: the old one stops, the new one starts. The others take the new limits and timeouts
    * (applySettings), and each TLS listener its new certificates and settings. `proxy.listen` changes on restart
-   * (config/restart-only.ts).
+   * (config/restart-only.ts). Resolves once each listener it starts has tried its address once.
    */
-  update(config: Config): void {
+  update(config: Config): Promise<void> {
+    const tries: Promise<void>[] = [];
     this.#trusted = trustedProxies(config.trusted_proxies ?? []);
     const wanted = new Map(config.listeners.map((l) => [l.name, l]));
     for (const r of [...this.#running]) {
@@ -124,7 +125,7 @@ export class ProxyListeners {
           !givenToAnother(config, 'listener', r.config.name, r.config.listen);
         if (moved) {
           wanted.delete(next.name);
-          this.#add(next, config, r);
+          tries.push(this.#add(next, config, r));
         } else this.#retire(r);
         this.#log.info(
           { listener: r.config.name, from: r.config.listen, ...(next ? { to: next.listen } : {}) },
@@ -145,23 +146,24 @@ export class ProxyListeners {
       }
       applySettings(r, next, config.proxy, this.#log);
     }
-    for (const listener of wanted.values()) this.#add(listener, config);
+    for (const listener of wanted.values()) tries.push(this.#add(listener, config));
+    return Promise.all(tries).then(() => undefined);
   }
 
   /**
    * Starts a listener a reload added, changed or moved (from `predecessor`, which it retires once it listens). An
    * address another process holds is tried again (listenUntilFree).
    */
-  #add(listener: ListenerConfig, config: Config, predecessor?: Running): void {
+  #add(listener: ListenerConfig, config: Config, predecessor?: Running): Promise<void> {
     if (this.#stopped) {
       // Shutting down: nothing new listens.
       if (predecessor) this.#retire(predecessor);
-      return;
+      return Promise.resolve();
     }
     const r = buildListener(listener, config, this.#context);
     r.predecessor = predecessor;
     this.#running.push(r);
-    startListening(r, r.outer, this.#starting);
+    return startListening(r, r.outer, this.#starting);
   }
 
   /**

@@ -17,13 +17,17 @@ export interface ListenRetryHooks {
  * until it is free: a SIGHUP of an unchanged file applies nothing, so it would otherwise wait for the next edit of
  * the config. The function returned stops it (removed, or moved again); a try that succeeds after that closes the
  * server, as what it took is no longer its address (a worker's listen goes through the primary, so a try can be
- * under way).
+ * under way). `tried` resolves once the first try is over, whichever way it went.
  */
-export function listenUntilFree(server: Server, listen: string, hooks: ListenRetryHooks): () => void {
+export function listenUntilFree(
+  server: Server,
+  listen: string,
+  hooks: ListenRetryHooks,
+): { stop: () => void; tried: Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let loggedMs = 0;
-  const attempt = (failures: number) => {
+  const attempt = (failures: number) =>
     listenAt(server, listen).then(
       (address) => {
         if (stopped) return void server.close();
@@ -39,12 +43,12 @@ export function listenUntilFree(server: Server, listen: string, hooks: ListenRet
         timer.unref();
       },
     );
-  };
-  attempt(0);
-  return () => {
+  const tried = attempt(0);
+  const stop = () => {
     stopped = true;
     clearTimeout(timer);
   };
+  return { stop, tried };
 }
 
 /** A listener or stream as a reload starts it. */
@@ -77,12 +81,12 @@ export async function listenAtStart<R extends Started<R>>(r: R, server: Server, 
 /**
  * Listens for a listener or stream a reload added, changed or moved (listenUntilFree). Once it listens, its address
  * is recorded and the server it was moved from retired; until then that one goes on accepting, and the wait shows
- * in the gauge and the log.
+ * in the gauge and the log. Resolves once the first try is over, so a reload is answered after it.
  */
-export function startListening<R extends Started<R>>(r: R, server: Server, o: StartOptions<R>): void {
+export function startListening<R extends Started<R>>(r: R, server: Server, o: StartOptions<R>): Promise<void> {
   const { name, listen } = r.config;
   const labels = { [o.kind]: name };
-  r.stopListening = listenUntilFree(server, listen, {
+  const { stop, tried } = listenUntilFree(server, listen, {
     listening: (address, failures) => {
       r.address = address;
       o.addresses.set(name, address);
@@ -102,6 +106,8 @@ export function startListening<R extends Started<R>>(r: R, server: Server, o: St
         );
     },
   });
+  r.stopListening = stop;
+  return tried;
 }
 
 /**

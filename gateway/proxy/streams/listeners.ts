@@ -159,7 +159,8 @@ export class StreamListeners {
    * so an address another process holds costs nothing; one given or relieved of TLS on the same address stops and
    * starts again.
    */
-  update(config: Config): void {
+  update(config: Config): Promise<void> {
+    const tries: Promise<void>[] = [];
     const next = new Map(config.streams.map((s) => [s.name, s]));
     for (const [name, r] of [...this.#running]) {
       const s = next.get(name);
@@ -177,7 +178,7 @@ export class StreamListeners {
         this.#running.delete(name);
         if (moved) {
           next.delete(name);
-          this.#add(s, r);
+          tries.push(this.#add(s, r));
         } else this.#retire(r); // starts again below, as a new one
         if (s === undefined) this.#log.info({ stream: name }, 'stream removed: no new connections; open ones carry on');
         else
@@ -199,23 +200,24 @@ export class StreamListeners {
       }
       r.config = s;
     }
-    for (const s of next.values()) this.#add(s);
+    for (const s of next.values()) tries.push(this.#add(s));
+    return Promise.all(tries).then(() => undefined);
   }
 
   /**
    * Starts a stream a reload added, changed or moved (from `predecessor`, which it retires once it listens); an
    * address another process holds is tried again (listenUntilFree).
    */
-  #add(config: StreamConfig, predecessor?: Running): void {
+  #add(config: StreamConfig, predecessor?: Running): Promise<void> {
     if (this.#stopped) {
       // Shutting down: nothing new listens.
       if (predecessor) this.#retire(predecessor);
-      return;
+      return Promise.resolve();
     }
     const r = this.#build(config);
     r.predecessor = predecessor;
     this.#running.set(config.name, r);
-    startListening(r, r.server, this.#starting);
+    return startListening(r, r.server, this.#starting);
   }
 
   /** Stops accepting (open connections carry on), and on the server it was moved from if that still accepts. */

@@ -189,3 +189,22 @@ test('a reload that changes a limit Node reads only at start logs that it waits 
     assert.equal((await proc.stop()).code, 0);
   }
 });
+
+test('an applied reload has tried the addresses it adds: each listens, or shows as waiting for it', async () => {
+  // proxy.listen's address: taken, by the gateway itself.
+  const taken = gw.port('proxy');
+  await reload(gw, (c) => {
+    c.listeners = [{ name: 'fresh', listen: '127.0.0.1:0' }];
+    c.streams = [
+      { name: 'raw', listen: '127.0.0.1:0', upstream: { targets: [{ url: 'tcp://127.0.0.1:1' }] } },
+      { name: 'blocked', listen: `127.0.0.1:${taken}`, upstream: { targets: [{ url: 'tcp://127.0.0.1:1' }] } },
+    ];
+  });
+  assert.ok(gw.listeners.has('fresh') && gw.listeners.has('raw'), 'both listen when the reload is applied');
+  assert.match(await ask(await tcpConnect(gw.port('fresh'))), /^HTTP\/1\.1 200/);
+  assert.equal(await metric(gw, 'tollgate_stream_listen_waiting', 'stream="blocked"'), 1, 'the other waits');
+  await reload(gw, (c) => {
+    c.listeners = [];
+    c.streams = [];
+  });
+});
