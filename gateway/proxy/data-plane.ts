@@ -146,11 +146,12 @@ export class DataPlane {
    */
   apply(config: Config, version: number): Promise<void> {
     if (this.closing) return Promise.resolve();
-    // Then once each listener and stream it starts has tried its address: a client told the config is applied
-    // finds a new one listening (or it is waiting for its address, and says so).
-    const applied = this.applying.then(() =>
-      runSliced(this.applySteps(config, version), APPLY_SLICE_MS).then((listening) => listening),
-    );
+    const applied = this.applying.then(async () => {
+      const listening = await runSliced(this.applySteps(config, version), APPLY_SLICE_MS);
+      // Then once each listener and stream it starts has tried its address: a client told the config is applied
+      // finds a new one listening (or it is waiting for its address, and says so).
+      await listening;
+    });
     this.applying = applied.catch(() => undefined);
     return applied;
   }
