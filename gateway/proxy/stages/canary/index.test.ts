@@ -89,3 +89,12 @@ test('the force header wins over stickiness', () => {
   assert.equal(pick({ appId: 'a1', headers: { 'x-canary': 'always' } }), 'beta');
   assert.equal(pick({ appId: 'a1', headers: { 'x-canary': ['beta', 'x'] } }), 'beta');
 });
+
+test('force_header.apps: only the apps listed may force a group; [] lets none', () => {
+  const { pick } = stage({ force_header: { name: 'x-canary', value: 'always', apps: ['qa'] } }, [100, 0]);
+  assert.equal(pick({ appId: 'qa', headers: { 'x-canary': 'always' } }), 'beta');
+  assert.equal(pick({ appId: 'other', headers: { 'x-canary': 'always' } }), 'stable', 'another app is split');
+  assert.equal(pick({ headers: { 'x-canary': 'beta' } }), 'stable', 'so is an anonymous request');
+  const none = stage({ force_header: { name: 'x-canary', value: 'always', apps: [] } }, [100, 0]);
+  assert.equal(none.pick({ appId: 'qa', headers: { 'x-canary': 'always' } }), 'stable');
+});

@@ -54,12 +54,13 @@ export const canary: RouteStage = {
     const forceValue = conf.force_header.value;
     const forcedIndex = conf.force_header.group ? groups.findIndex((g) => g.name === conf.force_header.group) : 1;
     const byName = new Map(groups.map((g, i) => [g.name, i]));
+    const forcers = conf.force_header.apps && new Set(conf.force_header.apps);
     // Labelled by the pool's group, as the breaker and retry metrics are: '' for the service's own upstream.
     const counts = groups.map((g) => canaryCount(route.runtime.metrics, route.service.name, g.upstream.group));
     return (ctx) => {
       let i = -1;
       const forced = ctx.headers[forceHeader];
-      if (forced !== undefined) {
+      if (forced !== undefined && (forcers === undefined || forcers.has(ctx.appId))) {
         const v = firstValue(forced);
         i = v === forceValue ? forcedIndex : (byName.get(v) ?? -1);
       }

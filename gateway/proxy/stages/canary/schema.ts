@@ -67,6 +67,14 @@ export const CanarySchema = Type.Optional(
           group: Type.Optional(
             Type.String({ minLength: 1, description: 'Group forced by `value`; default: the first canary group.' }),
           ),
+          apps: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), {
+              description:
+                'Only requests authenticated as one of these apps (ids) may force a group; others are split as if ' +
+                'they sent no header. `[]`: none may. Unset: any client may (the default), including into a group ' +
+                'of weight 0 that takes forced traffic only.',
+            }),
+          ),
         },
         { additionalProperties: false, default: {} },
       ),
