@@ -256,6 +256,10 @@ export abstract class ConfigVersions {
   /** The serving config's restart-only settings other than the started config's. */
   #restartPending: string[] = [];
 
+  restartPending(): string[] {
+    return [...this.#restartPending];
+  }
+
   /** `version` as an apply answers it, with the settings that wait for a restart. */
   private applied(version: ConfigVersion): AppliedVersion {
     const pending = this.#restartPending;

@@ -103,6 +103,8 @@ export interface UpstreamHealth {
 /** What the admin API drives. Implemented by gateway/control/config-manager.ts. */
 export interface ControlPlane {
   current(): ConfigVersion;
+  /** The restart-only settings the serving config holds other than the process started with (AppliedVersion). */
+  restartPending?(): string[];
   /** A large config is validated on a worker thread (validateOffThread). */
   validate(raw: unknown): Promise<ConfigError[]>;
   /** A whole config, which depends on nothing serving: appended on top of whatever is the store's head. */

@@ -29,6 +29,7 @@ test('settings that wait for a restart are named in the reply and counted until 
   assert.equal(put.status, 200, put.text);
   assert.deepEqual(put.json().restartPending, ['workers', 'events.node']);
   assert.equal(await pending(), 2);
+  assert.deepEqual((await get(`${gw.adminUrl}/config`)).json().restartPending, ['workers', 'events.node']);
   assert.equal((await get(`${gw.url}/b`)).status, 200, 'the rest of the config serves');
 
   const edit = await admin.putService(service('c', [up.url], [{ paths: ['/c'] }]));
@@ -41,4 +42,5 @@ test('settings that wait for a restart are named in the reply and counted until 
   const back = await admin.putService(service('d', [up.url], [{ paths: ['/d'] }]));
   assert.equal(back.status, 200);
   assert.equal(back.json().restartPending, undefined);
+  assert.equal((await get(`${gw.adminUrl}/config`)).json().restartPending, undefined);
 });

@@ -62,20 +62,26 @@ export const VersionSummary = {
   properties: summaryProperties,
 } as const;
 
+const restartPending = {
+  type: 'array',
+  items: { type: 'string' },
+  description:
+    'Present when settings of the serving config differ from those the gateway started with and take ' +
+    'effect on restart (`proxy.listen`, `workers`, `store`, ...): their paths. The rest of the config serves.',
+} as const;
+
 /** The reply to an apply or an edit: the version now serving. */
 export const AppliedVersion = {
   type: 'object',
   required: VersionSummary.required,
-  properties: {
-    ...summaryProperties,
-    restartPending: {
-      type: 'array',
-      items: { type: 'string' },
-      description:
-        'Present when settings of the serving config differ from those the gateway started with and take ' +
-        'effect on restart (`proxy.listen`, `workers`, `store`, ...): their paths. The rest of the config serves.',
-    },
-  },
+  properties: { ...summaryProperties, restartPending },
+} as const;
+
+/** GET /config: the serving version, with its config and what of it waits for a restart. */
+export const ServingVersion = {
+  type: 'object',
+  required: ['version', 'source', 'createdAt', 'fileHash', 'note', 'config'],
+  properties: { ...summaryProperties, config: AnyObject, restartPending },
 } as const;
 
 export const VersionWithConfig = {

@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ControlPlane } from '../../types.ts';
 import { sendError } from '../replies.ts';
 import { etagOf, ifMatchOf, IfMatchHeaders, sendEditResult } from '../edits.ts';
-import { AppliedVersion, ConfigBody, errorResponses, VersionSummary, VersionWithConfig } from '../schemas.ts';
+import {
+  AppliedVersion,
+  ConfigBody,
+  errorResponses,
+  ServingVersion,
+  VersionSummary,
+  VersionWithConfig,
+} from '../schemas.ts';
 
 /** The whole config: read, validate, replace, history and rollback. */
 export function configRoutes(app: FastifyInstance, control: ControlPlane): void {
@@ -12,13 +19,14 @@ export function configRoutes(app: FastifyInstance, control: ControlPlane): void 
       schema: {
         summary: 'The config version now serving; its ETag is the version.',
         tags: ['config'],
-        response: { 200: VersionWithConfig, ...errorResponses() },
+        response: { 200: ServingVersion, ...errorResponses() },
       },
     },
     async (_req, reply) => {
       const serving = control.current();
       reply.header('etag', etagOf(serving.version));
-      return serving;
+      const pending = control.restartPending?.() ?? [];
+      return pending.length > 0 ? { ...serving, restartPending: pending } : serving;
     },
   );
 
