@@ -3,8 +3,6 @@
 // its target, the address map says where, and an address nothing holds any more refuses connections.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { connect as h2connect } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +14,7 @@ import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { roundTrip, tcpServer, type TcpServer } from '../../helpers/tcp.ts';
+import { type Answer, h2Request, httpsGet } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-reload-property-'));
@@ -65,38 +64,21 @@ const entry = (name: string, kind: Kind, port: number) => {
   return { name, listen, ...tls, ...(protocols[kind] ? { protocols: protocols[kind] } : {}) };
 };
 
+const tlsOptions = { ca: ca.cert, servername: 'api.test' };
+const ok = (answer: Promise<Answer>): Promise<boolean> =>
+  answer.then(
+    (a) => a.status === 200,
+    () => false,
+  );
+
 function http1(port: number, tls: boolean): Promise<boolean> {
-  if (!tls)
-    return fetch(`http://127.0.0.1:${port}/`)
-      .then(async (r) => r.status === 200 && (await r.text()) === 'done')
-      .catch(() => false);
-  return new Promise((resolve) => {
-    const opts = { host: '127.0.0.1', port, path: '/', agent: false, ALPNProtocols: ['http/1.1'], ...tlsClient };
-    const req = httpsRequest(opts, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+  if (tls) return ok(httpsGet(port, '/', tlsOptions));
+  return fetch(`http://127.0.0.1:${port}/`)
+    .then(async (r) => r.status === 200 && (await r.text()) === 'done')
+    .catch(() => false);
 }
 
-function http2(port: number, tls: boolean): Promise<boolean> {
-  return new Promise((resolve) => {
-    const session = tls ? h2connect(`https://127.0.0.1:${port}`, tlsClient) : h2connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => resolve(false));
-    const req = session.request({ ':path': '/' });
-    req.on('response', (h) => {
-      req.resume();
-      req.on('end', () => {
-        session.close();
-        resolve(h[':status'] === 200);
-      });
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
+const http2 = (port: number, tls: boolean) => ok(h2Request(port, '/', tls ? tlsOptions : undefined));
 
 function stream(port: number, tls: boolean): Promise<boolean> {
   if (!tls)

@@ -10,6 +10,7 @@ import { eventually, sleep, startGateway, type TestGateway } from '../../helpers
 import { metric } from '../../helpers/metrics.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { received, roundTrip, tcpConnect, tcpServer } from '../../helpers/tcp.ts';
+import { h2Request } from '../../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 let upstream: TestUpstream;
@@ -40,22 +41,11 @@ async function serves(port: number): Promise<boolean> {
 }
 
 /** Whether an HTTP/2 (prior knowledge) GET to `port` is answered 200. */
-function servesH2c(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const session = h2connect(`http://127.0.0.1:${port}`);
-    session.on('error', () => resolve(false));
-    const req = session.request({ ':path': '/' });
-    req.on('response', (h) => {
-      req.resume();
-      req.on('end', () => {
-        session.close();
-        resolve(h[':status'] === 200);
-      });
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
+const servesH2c = (port: number): Promise<boolean> =>
+  h2Request(port, '/', undefined).then(
+    (answer) => answer.status === 200,
+    () => false,
+  );
 
 /** A keep-alive connection that has had one answer, so the gateway holds it idle. */
 async function idleConnection(port: number): Promise<Socket> {
