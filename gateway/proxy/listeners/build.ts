@@ -175,7 +175,8 @@ export function applySettings(r: Running, listener: ListenerConfig, proxy: Confi
   if (fixed.length > 0)
     log.warn(
       { listener: listener.name, fields: fixed },
-      'these listener settings take effect when the listener starts again: on restart, or when a reload moves it',
+      'these listener settings take effect when the listener starts again: on restart, or a reload moving or ' +
+        'replacing it',
     );
   if (r.http1) applyHttp1Settings(r.http1, proxy);
   if (r.http2 && !sameData(http2Settings(listener.http2), http2Settings(r.config.http2)))

@@ -193,7 +193,8 @@ export class StreamListeners {
         if (s.tls.handshake_timeout_ms !== r.config.tls?.handshake_timeout_ms)
           this.#log.warn(
             { stream: name, fields: ['tls.handshake_timeout_ms'] },
-            'these stream settings take effect when the stream starts again: on restart, or when a reload moves it',
+            'these stream settings take effect when the stream starts again: on restart, or a reload moving or ' +
+              'replacing it',
           );
         r.tls.update(s.tls as ListenerTls);
         if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
