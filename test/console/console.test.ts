@@ -194,6 +194,20 @@ test('a service whose targets come from etcd says so on the services page, synce
   }
 });
 
+test('the config page says which settings wait for a restart, until the config has them back', { skip }, async () => {
+  const { page, gw } = rig;
+  const before = (await rig.api('GET', '/config')).json.config;
+  const put = await rig.api('PUT', '/config', { ...before, events: { ...before.events, node: 'elsewhere' } });
+  assert.equal(put.status, 200, put.text);
+  await page.goto(`${gw.adminUrl}/console/#/config`);
+  await page.getByText('take effect on restart: events.node.').waitFor();
+  assert.equal((await rig.api('PUT', '/config', before)).status, 200);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Config' }).waitFor();
+  await page.getByRole('table', { name: 'Versions' }).waitFor();
+  assert.equal(await page.getByText('take effect on restart').count(), 0, 'gone once the config has it back');
+});
+
 test('no errors in the browser console', { skip }, () => {
   assert.deepEqual(rig.errors, []);
 });

@@ -17,13 +17,16 @@ const configOf = (v: number) =>
 /** Config versions, newest first: what each changed against the one before it, and a rollback to any of them. */
 export function ConfigHistory() {
   const history = useLoad(() => get<Version[]>('/config/history?limit=100'), []);
+  // Settings of the serving config that wait for a restart (GET /config's restartPending).
+  const serving = useLoad(() => get<{ restartPending?: string[] }>('/config'), []);
+  const pending = serving.data?.data.restartPending ?? [];
   const [selected, setSelected] = useState<number | undefined>(undefined);
   /** The version the shown one is compared with; by default the one before it. */
   const [base, setBase] = useState<number | undefined>(undefined);
   const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | undefined>(undefined);
   const versions = history.data?.data ?? [];
-  const serving = versions[0]?.version;
-  const shown = selected ?? serving;
+  const newest = versions[0]?.version;
+  const shown = selected ?? newest;
   const previous = base ?? versions.find((v) => shown !== undefined && v.version < shown)?.version;
   const diff = useLoad(async (): Promise<Hunk[] | undefined> => {
     if (shown === undefined || previous === undefined) return undefined;
@@ -40,6 +43,7 @@ export function ConfigHistory() {
       });
       setSelected(undefined);
       history.reload();
+      serving.reload();
     } catch (e) {
       setNotice({ kind: 'error', text: messageOf(e) });
     }
@@ -49,6 +53,12 @@ export function ConfigHistory() {
       <h1>Config</h1>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
       {history.error && <Notice kind="error">{history.error}</Notice>}
+      {pending.length > 0 && (
+        <Notice kind="info">
+          These settings differ from those the gateway started with and take effect on restart: {pending.join(', ')}.
+          The rest of the config serves.
+        </Notice>
+      )}
       {history.data === undefined ? (
         <Loading what="the history" />
       ) : (
@@ -79,13 +89,13 @@ export function ConfigHistory() {
                       >
                         v{v.version}
                       </button>
-                      {v.version === serving && <span class="badge healthy">serving</span>}
+                      {v.version === newest && <span class="badge healthy">serving</span>}
                     </td>
                     <td>{when(v.createdAt)}</td>
                     <td>{v.source}</td>
                     <td>{v.note}</td>
                     <td>
-                      {v.version !== serving && (
+                      {v.version !== newest && (
                         <button type="button" onClick={() => rollback(v.version)}>
                           Roll back to v{v.version}
                         </button>
