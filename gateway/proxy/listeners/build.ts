@@ -8,6 +8,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { CidrMatcher } from '../net/cidr.ts';
+import type { ConnectionLimits } from '../net/connection-limits.ts';
 import { LiveSet } from '../net/live-set.ts';
 import type { Started } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
@@ -67,6 +68,8 @@ export interface BuildContext {
   log: Logger;
   /** Who may send a PROXY header (`trusted_proxies`, as of the last config). */
   trusted: () => CidrMatcher;
+  /** The per-client connection counts of the listener of that name, kept across its replacements. */
+  limits: (name: string) => ConnectionLimits;
 }
 
 export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext): Running {
@@ -132,7 +135,9 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   }
   // Limits per client address and of the connection rate are checked before anything is read (after the PROXY
   // header, which names the client).
-  const admit = limitsConnections(listener) ? connectionAdmission(() => self.config, refused) : () => true;
+  const admit = limitsConnections(listener)
+    ? connectionAdmission(() => self.config, refused, ctx.limits(name))
+    : () => true;
   if (listener.proxy_protocol?.accept) {
     // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
     // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.

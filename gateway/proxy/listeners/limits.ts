@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionLimits } from '../net/connection-limits.ts';
+import type { ConnectionLimits } from '../net/connection-limits.ts';
 import { clientKey } from '../net/ip.ts';
 import type { Refusal } from './metrics.ts';
 import { clientAddressOf } from './proxy-protocol.ts';
@@ -13,13 +13,14 @@ export const limitsConnections = (l: ListenerConfig): boolean =>
  * Admits a connection under the listener's `max_connections_per_ip` and `connections_per_s` as its config reads
  * now, by its client address (the PROXY header's when there is one; an IPv6 one by its `ipv6_prefix`). A refused
  * connection is closed before a byte of it is read or a TLS handshake begun, and counted; an admitted one gives its
- * place back when it closes.
+ * place back when it closes. `limits` is the listener's by name, so one that replaces it on a reload counts the
+ * connections the old one still holds.
  */
 export function connectionAdmission(
   config: () => ListenerConfig,
   refused: (reason: Refusal) => void,
+  limits: ConnectionLimits,
 ): (socket: Socket) => boolean {
-  const limits = new ConnectionLimits();
   return (socket) => {
     const c = config();
     const key = clientKey(clientAddressOf(socket), c.ipv6_prefix ?? 128);

@@ -1,4 +1,5 @@
 import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
+import { ConnectionLimits } from '../net/connection-limits.ts';
 import { listenAtStart, type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
@@ -59,7 +60,14 @@ export class ProxyListeners {
     log: Logger,
     addresses: Map<string, { host: string; port: number }>,
   ) {
-    this.#context = { classes, hooks, metrics, log, trusted: () => this.#trusted };
+    this.#context = {
+      classes,
+      hooks,
+      metrics,
+      log,
+      trusted: () => this.#trusted,
+      limits: (name) => this.#limitsOf(name),
+    };
     this.#addresses = addresses;
     this.#starting = {
       kind: 'listener',
@@ -72,6 +80,15 @@ export class ProxyListeners {
     this.#log = log;
     for (const listener of [proxyListenerOf(config), ...config.listeners])
       this.#running.push(buildListener(listener, config, this.#context));
+  }
+
+  /** Per-client connection counts by listener name: a replaced listener's connections count for its successor. */
+  readonly #limits = new Map<string, ConnectionLimits>();
+
+  #limitsOf(name: string): ConnectionLimits {
+    let limits = this.#limits.get(name);
+    if (limits === undefined) this.#limits.set(name, (limits = new ConnectionLimits()));
+    return limits;
   }
 
   /** Starts every listener; resolves with each one's address by name once all listen. */

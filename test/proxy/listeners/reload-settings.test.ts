@@ -25,9 +25,10 @@ let upstream: TestUpstream;
 let gw: TestGateway;
 
 before(async () => {
+  // /slow answers after 600 ms: a connection busy across a reload.
   upstream = await startUpstream('u', (req, res) => {
     req.resume();
-    res.end('done');
+    setTimeout(() => res.end('done'), req.url === '/slow' ? 600 : 0);
   });
   gw = await startGateway({
     services: [{ name: 'api', routes: [{ paths: ['/'] }], upstream: { targets: [{ url: upstream.url }] } }],
@@ -206,5 +207,31 @@ test('an applied reload has tried the addresses it adds: each listens, or shows 
   await reload(gw, (c) => {
     c.listeners = [];
     c.streams = [];
+  });
+});
+
+test("a listener a reload replaces counts the connections the old one holds against a client's limit", async () => {
+  const port = await freePort();
+  const limited = (protocols: string[]) => (c: any) => {
+    c.listeners = [{ name: 'capped', listen: `127.0.0.1:${port}`, protocols, max_connections_per_ip: 1 }];
+  };
+  await reload(gw, limited(['http/1.1']));
+  const busy = await tcpConnect(port);
+  const answer = received(busy, 3000);
+  busy.write('GET /slow HTTP/1.1\r\nhost: a.test\r\n\r\n');
+  await reload(gw, limited(['h2c', 'http/1.1']));
+  const second = received(await tcpConnect(port), 2000);
+  assert.equal((await second).closed, true, 'the client already holds its one connection');
+  assert.match((await answer).data.toString(), /^HTTP\/1\.1 200/, 'which is answered');
+  const third = await eventually(async () => {
+    const s = await tcpConnect(port);
+    const head = await Promise.race([ask(s), new Promise<string>((r) => s.once('close', () => r('')))]);
+    if (/^HTTP\/1\.1 200/.test(head)) return s;
+    s.destroy();
+  });
+  assert.ok(third, 'once it closed, the client may connect again');
+  third.destroy();
+  await reload(gw, (c) => {
+    c.listeners = [];
   });
 });
