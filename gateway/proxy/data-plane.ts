@@ -28,6 +28,7 @@ import { PROXY_LISTENER, ProxyListeners, type ProxyRequest, type ProxyResponse }
 import type { ListenerConfig } from './listeners/schema.ts';
 import type { CountingRequest } from './net/counting-request.ts';
 import { tlsVersionOf } from './net/tls-version.ts';
+import { limitsOf } from './net/connection-limits.ts';
 import type { Identity } from '../control/apps/types.ts';
 import { StreamListeners } from './streams/listeners.ts';
 import { clientAddressOf } from './listeners/proxy-protocol.ts';
@@ -98,7 +99,11 @@ export class DataPlane {
     this.listeners = new ProxyListeners(
       initial,
       { http1: this.Response, http2: () => (this.Response2 ??= http2ResponseClass(this.events?.commitThenEnd)) },
-      { handle: this.handle, rejected: (code, socket) => this.countRejected(code, socket) },
+      {
+        handle: this.handle,
+        rejected: (code, socket) => this.countRejected(code, socket),
+        limits: (listener) => limitsOf(this.runtime, 'listener', listener),
+      },
       metrics,
       log,
       this.addresses,

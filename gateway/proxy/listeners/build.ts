@@ -35,6 +35,8 @@ export interface ProxyListenerHooks {
   handle(req: ProxyRequest, res: ProxyResponse, listener: ListenerConfig, expectsContinue?: boolean): void;
   /** A request answered off the request path (a parser error, CONNECT), with its code. */
   rejected(code: ErrorCode, socket: Socket, listener: string): void;
+  /** The per-client connection counts of the listener of that name, kept across its replacements (limitsOf). */
+  limits(listener: string): ConnectionLimits;
 }
 
 /** The response classes of the data plane, HTTP/2's made on first use (it loads node:http2). */
@@ -68,8 +70,6 @@ export interface BuildContext {
   log: Logger;
   /** Who may send a PROXY header (`trusted_proxies`, as of the last config). */
   trusted: () => CidrMatcher;
-  /** The per-client connection counts of the listener of that name, kept across its replacements. */
-  limits: (name: string) => ConnectionLimits;
 }
 
 export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext): Running {
@@ -136,7 +136,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   // Limits per client address and of the connection rate are checked before anything is read (after the PROXY
   // header, which names the client).
   const admit = limitsConnections(listener)
-    ? connectionAdmission(() => self.config, refused, ctx.limits(name))
+    ? connectionAdmission(() => self.config, refused, hooks.limits(name))
     : () => true;
   if (listener.proxy_protocol?.accept) {
     // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what

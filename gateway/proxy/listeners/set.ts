@@ -1,6 +1,5 @@
 import { type CidrMatcher, trustedProxies } from '../net/cidr.ts';
-import { ConnectionLimits } from '../net/connection-limits.ts';
-import { listenAtStart, type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
+import { listenAtStart, movesKeepingOld, type StartOptions, startListening, stopStarted } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { Logger } from '../../log.ts';
@@ -60,14 +59,7 @@ export class ProxyListeners {
     log: Logger,
     addresses: Map<string, { host: string; port: number }>,
   ) {
-    this.#context = {
-      classes,
-      hooks,
-      metrics,
-      log,
-      trusted: () => this.#trusted,
-      limits: (name) => this.#limitsOf(name),
-    };
+    this.#context = { classes, hooks, metrics, log, trusted: () => this.#trusted };
     this.#addresses = addresses;
     this.#starting = {
       kind: 'listener',
@@ -80,15 +72,6 @@ export class ProxyListeners {
     this.#log = log;
     for (const listener of [proxyListenerOf(config), ...config.listeners])
       this.#running.push(buildListener(listener, config, this.#context));
-  }
-
-  /** Per-client connection counts by listener name: a replaced listener's connections count for its successor. */
-  readonly #limits = new Map<string, ConnectionLimits>();
-
-  #limitsOf(name: string): ConnectionLimits {
-    let limits = this.#limits.get(name);
-    if (limits === undefined) this.#limits.set(name, (limits = new ConnectionLimits()));
-    return limits;
   }
 
   /** Starts every listener; resolves with each one's address by name once all listen. */
@@ -117,12 +100,8 @@ export class ProxyListeners {
         continue;
       }
       const next = wanted.get(r.config.name);
-      // Still moving, and the address it moves from now goes to another: that server stops there now.
-      const before = r.predecessor;
-      if (before && givenToAnother(config, 'listener', r.config.name, before.config.listen)) {
-        r.predecessor = undefined;
-        this.#retire(before);
-      }
+      const givenAway = (listen: string) => givenToAnother(config, 'listener', r.config.name, listen);
+      const moved = movesKeepingOld(r, next?.listen, givenAway, this.#starting);
       // How its connections are taken is fixed when its servers are built: a change there needs new ones.
       const same =
         next !== undefined &&
@@ -133,14 +112,7 @@ export class ProxyListeners {
         limitsConnections(next) === limitsConnections(r.config);
       if (!same) {
         this.#running.splice(this.#running.indexOf(r), 1);
-        // Moved again before its last move was done: the address it left may be where it goes now, so the
-        // servers of both moves stop first. So does one whose old address goes to another listener or stream.
-        const moved =
-          next !== undefined &&
-          next.listen !== r.config.listen &&
-          r.predecessor === undefined &&
-          !givenToAnother(config, 'listener', r.config.name, r.config.listen);
-        if (moved) {
+        if (moved && next) {
           wanted.delete(next.name);
           tries.push(this.#add(next, config, r));
         } else this.#retire(r);

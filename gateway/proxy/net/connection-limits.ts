@@ -49,10 +49,13 @@ export class ConnectionLimits {
   }
 }
 
-/** The limits state of `stream`, kept across reloads. */
-export function streamLimits(runtime: Runtime, stream: string): ConnectionLimits {
-  const all = stateOf(runtime, 'stream-limits', () => new Map<string, ConnectionLimits>());
-  let limits = all.get(stream);
-  if (limits === undefined) all.set(stream, (limits = new ConnectionLimits()));
+/**
+ * The limits state of the stream or HTTP listener `name`, kept across reloads: one a reload replaces or moves counts
+ * the connections its predecessor still holds.
+ */
+export function limitsOf(runtime: Runtime, kind: 'stream' | 'listener', name: string): ConnectionLimits {
+  const all = stateOf(runtime, `${kind}-limits`, () => new Map<string, ConnectionLimits>());
+  let limits = all.get(name);
+  if (limits === undefined) all.set(name, (limits = new ConnectionLimits()));
   return limits;
 }

@@ -111,6 +111,29 @@ export function startListening<R extends Started<R>>(r: R, server: Server, o: St
 }
 
 /**
+ * What a reload that gives `r` the address `listen` (undefined: removes it) does with the server it still moves
+ * from, and whether `r` moves keeping its old server until the new one listens. A server whose address the reload
+ * gives to another listener or stream (`givenAway`) stops there now, else two that swap addresses would each wait
+ * for the other for good. One still moving when moved again stops with both servers and starts afresh, as the
+ * address it left may be where it goes now.
+ */
+export function movesKeepingOld<R extends Started<R>>(
+  r: R,
+  listen: string | undefined,
+  givenAway: (listen: string) => boolean,
+  o: StartOptions<R>,
+): boolean {
+  const before = r.predecessor;
+  if (before && givenAway(before.config.listen)) {
+    r.predecessor = undefined;
+    o.retire(before);
+  }
+  return (
+    listen !== undefined && listen !== r.config.listen && r.predecessor === undefined && !givenAway(r.config.listen)
+  );
+}
+
+/**
  * What retiring `r` undoes of startListening: the server it was moved from is retired too, its own address (not a
  * successor's) forgotten, its tries stopped, and its wait no longer shown unless another under its name (the
  * successor) may wait.

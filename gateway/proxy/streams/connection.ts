@@ -17,7 +17,7 @@ import type { UpstreamPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { clientHelloPrefix } from './client-hello.ts';
 import type { CompiledStream } from './compile.ts';
-import { streamLimits } from '../net/connection-limits.ts';
+import { limitsOf } from '../net/connection-limits.ts';
 import { clientKey, unmapIp } from '../net/ip.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from '../net/prefix.ts';
@@ -119,7 +119,7 @@ export class StreamConnection {
     const ip = this.clientIp;
     if (s.deny?.contains(ip) || (s.allow !== undefined && !s.allow.contains(ip))) return void this.refuse('ip_denied');
     const key = clientKey(ip, s.config.limits.ipv6_prefix);
-    const full = streamLimits(this.#hooks.runtime, s.name).take(key, s.config.limits, performance.now());
+    const full = limitsOf(this.#hooks.runtime, 'stream', s.name).take(key, s.config.limits, performance.now());
     if (full !== undefined) return void this.refuse(full);
     this.#limitKey = key;
     if (s.config.tls) {
@@ -316,7 +316,7 @@ export class StreamConnection {
     if (this.#done) return;
     this.#done = true;
     this.endMs = performance.now();
-    if (this.#limitKey !== undefined) streamLimits(this.#hooks.runtime, this.stream.name).give(this.#limitKey);
+    if (this.#limitKey !== undefined) limitsOf(this.#hooks.runtime, 'stream', this.stream.name).give(this.#limitKey);
     if (this.target !== undefined) this.target.active--;
     this.#hooks.live.delete(this);
     if (this.#piped) {

@@ -8,7 +8,14 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { listenAtStart, type StartOptions, type Started, startListening, stopStarted } from '../net/listen-retry.ts';
+import {
+  listenAtStart,
+  movesKeepingOld,
+  type StartOptions,
+  type Started,
+  startListening,
+  stopStarted,
+} from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
@@ -164,19 +171,12 @@ export class StreamListeners {
     const next = new Map(config.streams.map((s) => [s.name, s]));
     for (const [name, r] of [...this.#running]) {
       const s = next.get(name);
-      // Still moving, and the address it moves from now goes to another: that server stops there now.
-      const before = r.predecessor;
-      if (before && givenToAnother(config, 'stream', name, before.config.listen)) {
-        r.predecessor = undefined;
-        this.#retire(before);
-      }
-      // Moved again before its last move was done: the address it left may be where it goes now, so the servers of
-      // both moves stop first. So does one whose old address goes to another listener or stream.
+      const givenAway = (listen: string) => givenToAnother(config, 'stream', name, listen);
+      const moved = movesKeepingOld(r, s?.listen, givenAway, this.#starting);
       const relisten = s !== undefined && s.listen !== r.config.listen;
-      const moved = relisten && r.predecessor === undefined && !givenToAnother(config, 'stream', name, r.config.listen);
       if (s === undefined || relisten || (s.tls === undefined) !== (r.config.tls === undefined)) {
         this.#running.delete(name);
-        if (moved) {
+        if (moved && s) {
           next.delete(name);
           tries.push(this.#add(s, r));
         } else this.#retire(r); // starts again below, as a new one
