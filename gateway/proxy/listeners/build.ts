@@ -2,7 +2,9 @@
  * One proxy listener's servers, built from its address, protocols and TLS: the TLS server, the sniffer that tells
  * HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and in front of them the PROXY header reader and
  * the connection limits. Which servers are built is fixed for the listener's life; a change to it needs new servers
- * (ProxyListeners.update). Their limits follow the config (applySettings).
+ * (ProxyListeners.update). Their limits follow the config (applySettings). Whichever server listens sets
+ * TCP_NODELAY on what it accepts (`noDelay`), as Node's http and http2 servers do: else a response written in two
+ * parts waited 44 ms for the client's delayed ACK on every request (test/proxy/listeners/no-delay.test.ts).
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
@@ -150,7 +152,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
     });
   } else if (limitsConnections(listener)) {
     const inner = outer;
-    outer = createServer((socket) => admit(socket) && inner.emit('connection', socket));
+    outer = createServer({ noDelay: true }, (socket) => admit(socket) && inner.emit('connection', socket));
   }
   // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
   // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).

@@ -76,6 +76,7 @@ export class TlsListener {
         },
         ...clientAuth(tls),
         handshakeTimeout: tls.handshake_timeout_ms,
+        noDelay: true,
       },
       (socket) => {
         if (!this.#resumedCertificateHolds(socket)) return;
