@@ -2,9 +2,8 @@
  * One proxy listener's servers, built from its address, protocols and TLS: the TLS server, the sniffer that tells
  * HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and in front of them the PROXY header reader and
  * the connection limits. Which servers are built is fixed for the listener's life; a change to it needs new servers
- * (ProxyListeners.update). Their limits follow the config (applySettings). Whichever server listens sets
- * TCP_NODELAY on what it accepts (`noDelay`), as Node's http and http2 servers do: else a response written in two
- * parts waited 44 ms for the client's delayed ACK on every request (test/proxy/listeners/no-delay.test.ts).
+ * (ProxyListeners.update), which take over the listener's door (door.ts): what listens at its address. Their limits
+ * follow the config (applySettings).
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
@@ -27,6 +26,7 @@ import { protocolsOf } from './semantics.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
+import { Accepted, Door } from './door.ts';
 import { TlsListener } from './tls.ts';
 
 export type ProxyRequest = IncomingMessage | Http2ServerRequest;
@@ -51,8 +51,13 @@ export interface Running extends Started<Running> {
   config: ListenerConfig;
   /** `proxy.*` as of the last config: timeouts and limits its servers read. */
   proxy: Config['proxy'];
-  /** What listens: the TLS server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
-  outer: Server;
+  /** What listens at its address, handing each connection to `entry`; handed on to the servers replacing these. */
+  door: Door;
+  /** Where the door hands a connection: the PROXY header reader, the connection limits, the TLS server, the
+   * sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
+  entry: Server;
+  /** The connections the door handed to these servers. */
+  accepted: Accepted;
   http1?: HttpServer;
   http2?: Http2Server;
   tls?: TlsListener;
@@ -74,7 +79,8 @@ export interface BuildContext {
   trusted: () => CidrMatcher;
 }
 
-export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext): Running {
+/** `door`: the door of the listener these servers replace on the same address, taken over. */
+export function buildListener(listener: ListenerConfig, config: Config, ctx: BuildContext, door?: Door): Running {
   const { classes, hooks, metrics, log } = ctx;
   const name = listener.name;
   const protocols = protocolsOf(listener);
@@ -107,7 +113,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
-  let outer: Server;
+  let entry: Server;
   let tls: TlsListener | undefined;
   // Tracked so a reload can end them. New connections/s with it, measured beside the build before it (wrk -c20
   // -H 'Connection: close' on proxy.listen, 3 rounds of 8 s, medians): 12,018 against 12,287, within the rounds' noise.
@@ -125,15 +131,15 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
       refused,
       ...listenerTlsHooks(metrics.listeners, log, name),
     });
-    outer = tls.server;
+    entry = tls.server;
   } else if (http1 && http2) {
-    outer = createSniffingServer((socket, protocol) => {
+    entry = createSniffingServer((socket, protocol) => {
       if (protocol === 'h2') return http2.emit('connection', socket);
       http1.emit('connection', socket);
       socket.resume();
     }, headTimeoutMs);
   } else {
-    outer = (http1 ?? http2)!;
+    entry = (http1 ?? http2)!;
   }
   // Limits per client address and of the connection rate are checked before anything is read (after the PROXY
   // header, which names the client).
@@ -143,26 +149,42 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   if (listener.proxy_protocol?.accept) {
     // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
     // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
-    const inner = outer;
+    const inner = entry;
     const resumes = inner !== tls?.server && inner !== http2;
-    outer = createProxyProtocolFront(ctx.trusted, headTimeoutMs, refused, (socket) => {
+    entry = createProxyProtocolFront(ctx.trusted, headTimeoutMs, refused, (socket) => {
       if (!admit(socket)) return;
       inner.emit('connection', socket);
       if (resumes) socket.resume();
     });
   } else if (limitsConnections(listener)) {
-    const inner = outer;
-    outer = createServer({ noDelay: true }, (socket) => admit(socket) && inner.emit('connection', socket));
+    const inner = entry;
+    entry = createServer((socket) => admit(socket) && inner.emit('connection', socket));
   }
-  // An HTTP/1.1 server handed sockets by another one never listens, and Node starts its header and request
-  // timeouts (and the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
-  if (http1 && outer !== http1) http1.emit('listening');
-  outer.maxConnections = maxConnectionsOf(listener, config.proxy);
-  outer.on(
-    'drop',
-    droppedConnections(metrics, log, () => outer.maxConnections, name),
-  );
-  return Object.assign(self, { outer, http1, http2, tls, sessions, h2Sockets, h1Sockets });
+  // The HTTP/1.1 server is handed sockets and never listens, and Node starts its header and request timeouts (and
+  // the connection list closeIdleConnections reads) on 'listening' (lib/_http_server.js).
+  http1?.emit('listening');
+  const running: Running = Object.assign(self, {
+    entry,
+    accepted: new Accepted(),
+    http1,
+    http2,
+    tls,
+    sessions,
+    h2Sockets,
+    h1Sockets,
+    // Set below: a new door leads to this object.
+    door: door as Door,
+  });
+  if (door) door.handTo(running);
+  else {
+    const server = (running.door = new Door(running)).server;
+    server.on(
+      'drop',
+      droppedConnections(metrics, log, () => server.maxConnections, name),
+    );
+  }
+  running.door.server.maxConnections = maxConnectionsOf(listener, config.proxy);
+  return running;
 }
 
 /** The config's 0 is no limit; Node's is Infinity (0 drops every connection). */
@@ -188,7 +210,7 @@ export function applySettings(r: Running, listener: ListenerConfig, proxy: Confi
   if (r.http1) applyHttp1Settings(r.http1, proxy);
   if (r.http2 && !sameData(http2Settings(listener.http2), http2Settings(r.config.http2)))
     r.http2.updateSettings(http2Settings(listener.http2));
-  r.outer.maxConnections = maxConnectionsOf(listener, proxy);
+  r.door.server.maxConnections = maxConnectionsOf(listener, proxy);
   r.config = listener;
   r.proxy = proxy;
 }

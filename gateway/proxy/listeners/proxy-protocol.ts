@@ -47,7 +47,7 @@ export function createProxyProtocolFront(
   refused: (reason: Refusal) => void,
   next: (socket: Socket) => void,
 ): Server {
-  return createServer({ noDelay: true }, (socket) => {
+  return createServer((socket) => {
     // Until `next` takes it, an error (a reset) only closes it.
     const onError = () => socket.destroy();
     socket.on('error', onError);

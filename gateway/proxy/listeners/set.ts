@@ -76,7 +76,7 @@ export class ProxyListeners {
 
   /** Starts every listener; resolves with each one's address by name once all listen. */
   async listen(): Promise<Map<string, { host: string; port: number }>> {
-    for (const r of this.#running) await listenAtStart(r, r.outer, this.#starting);
+    for (const r of this.#running) await listenAtStart(r, r.door.server, this.#starting);
     return this.#addresses;
   }
 
@@ -115,6 +115,9 @@ export class ProxyListeners {
         if (moved && next) {
           wanted.delete(next.name);
           tries.push(this.#add(next, config, r));
+        } else if (next?.listen === r.config.listen && r.address !== undefined && !this.#stopped) {
+          wanted.delete(next.name);
+          this.#replace(r, next, config);
         } else this.#retire(r);
         this.#log.info(
           { listener: r.config.name, from: r.config.listen, ...(next ? { to: next.listen } : {}) },
@@ -152,7 +155,19 @@ export class ProxyListeners {
     const r = buildListener(listener, config, this.#context);
     r.predecessor = predecessor;
     this.#running.push(r);
-    return startListening(r, r.outer, this.#starting);
+    return startListening(r, r.door.server, this.#starting);
+  }
+
+  /**
+   * Replaces a listening listener's servers with new ones on the same address: they take over its door, so the
+   * address goes on accepting, and the old servers retire.
+   */
+  #replace(r: Running, listener: ListenerConfig, config: Config): void {
+    const heir = buildListener(listener, config, this.#context, r.door);
+    heir.address = r.address;
+    this.#running.push(heir);
+    this.#retire(r);
+    this.#addresses.set(listener.name, heir.address!);
   }
 
   /**
@@ -170,7 +185,8 @@ export class ProxyListeners {
     );
     r.tls?.close();
     this.#retiring.add(r);
-    r.outer.close(() => this.#retiring.delete(r));
+    if (r.door.leadsTo(r)) r.door.server.close();
+    void r.accepted.drained().then(() => this.#retiring.delete(r));
     endAfterAnswers(r.http1, r.h1Sockets);
     for (const session of r.sessions) session.close();
   }
@@ -202,12 +218,7 @@ export class ProxyListeners {
   }
 
   async connections(): Promise<number> {
-    const counts = await Promise.all(
-      this.#all().map(
-        (r) => new Promise<number>((resolve) => r.outer.getConnections((err, n) => resolve(err ? 0 : n))),
-      ),
-    );
-    return counts.reduce((a, b) => a + b, 0);
+    return this.#all().reduce((n, r) => n + r.accepted.count, 0);
   }
 
   /** Stops accepting, closes idle HTTP/1.1 connections and asks HTTP/2 clients to go away (GOAWAY). */
@@ -219,10 +230,8 @@ export class ProxyListeners {
       r.stopListening?.();
       r.tls?.close();
     }
-    const closed = [
-      ...serving.map((r) => new Promise<void>((resolve) => r.outer.close(() => resolve()))),
-      ...retiring.map((r) => new Promise<void>((resolve) => r.outer.once('close', () => resolve()))),
-    ];
+    for (const r of serving) r.door.server.close();
+    const closed = [...serving, ...retiring].map((r) => r.accepted.drained());
     for (const r of serving) {
       r.http1?.closeIdleConnections();
       for (const session of r.sessions) session.close();

@@ -21,7 +21,7 @@ export function createSniffingServer(
   dispatch: (socket: Socket, protocol: 'h2' | 'http/1.1') => void,
   headTimeoutMs: () => number,
 ): Server {
-  return createServer({ noDelay: true }, (socket) => {
+  return createServer((socket) => {
     let head: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), headTimeoutMs());
     const onData = (chunk: Buffer) => {

@@ -54,6 +54,7 @@ export class TlsListener {
   #table: CertificateTable;
   #tls: ListenerTls;
   #stapling: OcspStapling | undefined;
+  #sharedTicketKeys: Buffer | undefined;
   readonly #hooks: TlsHooks;
 
   /** `protocols` 'tcp': a stream's TLS, no ALPN offered (whatever the client asks for is the target's business). */
@@ -76,7 +77,6 @@ export class TlsListener {
         },
         ...clientAuth(tls),
         handshakeTimeout: tls.handshake_timeout_ms,
-        noDelay: true,
       },
       (socket) => {
         if (!this.#resumedCertificateHolds(socket)) return;
@@ -136,18 +136,27 @@ export class TlsListener {
     this.#hooks.served([]);
   }
 
+  /**
+   * The session ticket key the listener's door (or the stream's server) shares, in cluster mode the same on every
+   * worker (door.ts, sharedTicketKeys). It is the key used while no key file is configured.
+   */
+  shareTicketKeys(keys: Buffer): void {
+    this.#sharedTicketKeys = keys;
+    if (this.#tls.pem?.ticketKey === undefined) this.server.setTicketKeys(keys);
+  }
+
   /** New certificates and settings (a reload, renewed files), for connections from now on. */
   update(tls: ListenerTls): void {
     const table = new CertificateTable(tls);
-    // Without a key file the current key carries on: in cluster mode that is the key Node's cluster handed every
-    // worker (the first one's, on listen), so a renewal neither costs every client its next resumption nor leaves
-    // each worker a key of its own. A key file taken out of the config takes its key along (Node would go on with
-    // the last key it was given): a fresh one is drawn, in cluster mode one per worker until the next start.
+    // Without a key file the current key carries on, so a renewal does not cost every client its next resumption.
+    // A key file taken out of the config takes its key along (Node would go on with the last key it was given):
+    // the shared key takes over.
     const fromFile = tls.pem?.ticketKey !== undefined;
     const dropped = !fromFile && this.#tls.pem?.ticketKey !== undefined;
+    const shared = this.#sharedTicketKeys ?? randomBytes(48);
     this.server.setSecureContext({
       ...table.defaultOptions,
-      ...(fromFile ? {} : { ticketKeys: dropped ? randomBytes(48) : this.server.getTicketKeys() }),
+      ...(fromFile ? {} : { ticketKeys: dropped ? shared : this.server.getTicketKeys() }),
     });
     this.#tls = tls;
     Object.assign(this.server, clientAuth(tls));

@@ -24,6 +24,7 @@ import { clientChecksOf } from '../listeners/checks-changed.ts';
 import { listenerTlsHooks } from '../listeners/metrics.ts';
 import { givenToAnother } from '../listeners/semantics.ts';
 import { TlsListener } from '../listeners/tls.ts';
+import { sharedTicketKeys } from '../listeners/door.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
@@ -152,6 +153,8 @@ export class StreamListeners {
           ...listenerTlsHooks(listenerMetrics, this.#log, name),
         })
       : undefined;
+    // In cluster mode every worker's TLS for this stream seals tickets with one key, as a listener's does.
+    if (tls) tls.shareTicketKeys(sharedTicketKeys(server, (keys) => tls.shareTicketKeys(keys)));
     return { config, server, tls, handshaking };
   }
 
