@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { eventually, service, startGateway } from '../helpers/gateway.ts';
 import { OTLP_GRPC, OTLP_HTTP, skipWithoutJaeger, traceOf } from '../helpers/jaeger.ts';
 import { metric } from '../helpers/metrics.ts';
+import { admin, reload } from '../helpers/admin.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
@@ -112,6 +113,44 @@ test('a receiver that hangs fills the queue, not memory: what does not fit is dr
     );
   } finally {
     await close();
+    hung.close();
+  }
+});
+
+test('max_queue_spans is read at start: tracing turned on later keeps the start bound, and the reload says so', {
+  skip,
+}, async () => {
+  const hung: Server = createServer((socket) => socket.on('error', () => undefined));
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  for (const key of Object.keys(process.env)) if (key.startsWith('OTEL_')) delete process.env[key];
+  const port = (hung.address() as { port: number }).port;
+  Object.assign(process.env, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+  const up = await startUpstream('up');
+  const gw = await startGateway({
+    tracing: { enabled: false, max_queue_spans: 32 },
+    services: [service('api', [up.url], [{ paths: ['/api'] }])],
+  });
+  try {
+    await reload(gw, (c) => {
+      c.tracing = { enabled: true, max_queue_spans: 1000, sample_ratio: 1 };
+    });
+    assert.deepEqual((await admin(gw, 'GET', '/config')).json.restartPending, ['tracing.max_queue_spans']);
+    // Untraced until the SDK has loaded; then two spans a request, 32 of them queued at most.
+    assert.ok(
+      await eventually(async () => {
+        await fetch(`${gw.url}/api/warm`);
+        return (await metric(gw, 'tollgate_tracing_spans_total', 'result="dropped"')) > 0;
+      }, 10_000),
+      'spans are dropped while the receiver hangs',
+    );
+    for (let i = 0; i < 100; i++) assert.equal((await fetch(`${gw.url}/api/${i}`)).status, 200);
+    assert.ok((await metric(gw, 'tollgate_tracing_spans_total', 'result="dropped"')) >= 168);
+  } finally {
+    await gw.close();
+    await up.close();
     hung.close();
   }
 });

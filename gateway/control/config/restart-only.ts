@@ -22,6 +22,7 @@ export const RESTART_ONLY = [
   'events.max_bytes',
   'events.kafka',
   'reports',
+  'tracing.max_queue_spans',
 ] as const;
 
 function at(config: Config, path: string): unknown {

@@ -19,6 +19,8 @@ export class ProcessTracing {
   #loading: Promise<void> | undefined = undefined;
   /** The tracing section of the config that applied last. */
   #latest: Config['tracing'] | undefined = undefined;
+  /** The start config's bound of the export queue: read at start (config/restart-only.ts), whenever the SDK loads. */
+  #maxQueueSpans: number | undefined = undefined;
 
   constructor(runtime: Runtime, env: Env = process.env, version = '0') {
     this.#runtime = runtime;
@@ -31,6 +33,7 @@ export class ProcessTracing {
   /** Follows an applied config; loading the SDK, when it takes that, goes on in the background. */
   apply(config: Config['tracing']): void {
     this.#latest = config;
+    this.#maxQueueSpans ??= config.max_queue_spans;
     if (!(config.enabled ?? enabledByEnv(this.#env))) {
       this.#runtime.tracing = undefined;
       return;
@@ -54,7 +57,7 @@ export class ProcessTracing {
       const { startTracingSdk } = await import('../../../shared/tracing/sdk.ts');
       this.#sdk = await startTracingSdk({
         env: this.#env,
-        maxQueueSpans: config.max_queue_spans,
+        maxQueueSpans: this.#maxQueueSpans ?? config.max_queue_spans,
         sampleRatio: config.sample_ratio,
         version: this.#version,
         warn: (message) => log.warn({}, `tracing: ${message}`),

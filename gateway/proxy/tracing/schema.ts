@@ -33,7 +33,8 @@ export const TracingSchema = Type.Object(
       default: 8192,
       description:
         'Ended spans waiting for export; more are dropped and counted in tollgate_tracing_spans_total' +
-        '{result="dropped"} (default 8192: four export requests of 2048). Read at start.',
+        '{result="dropped"} (default 8192: four export requests of 2048). Read at start: a change waits for a ' +
+        'restart, even when tracing turns on after the start.',
     }),
     ui_url: Type.Optional(
       Type.String({
