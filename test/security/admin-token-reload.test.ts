@@ -1,5 +1,6 @@
 // admin.token follows a reload: a leaked token rotated in the config file stops working at once, the new one works,
-// and one taken away from a loopback admin listener leaves it tokenless (with the browser checks).
+// and one taken away from a loopback admin listener leaves it tokenless (with the browser checks); /openapi.json's
+// `security` follows.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tokenAfterReload } from '../../gateway/control/admin/auth.ts';
@@ -23,10 +24,13 @@ test('a reload that rotates admin.token refuses the old token from the next requ
     assert.equal(old.status, 401, 'the rotated-out token is refused');
     assert.equal(old.json().code, 'GW_ERR_ADMIN_UNAUTHORIZED');
     assert.equal((await services(NEW)).status, 200, 'the new one is taken');
+    const openapi = (token?: string) => get(`${gw.adminUrl}/openapi.json`, token ? { token } : {});
+    assert.deepEqual((await openapi(NEW)).json().security, [{ bearer: [] }]);
     await reload(gw, (c) => {
       delete c.admin.token;
     });
     assert.equal((await services()).status, 200, 'no token on a loopback listener: none asked');
+    assert.deepEqual((await openapi()).json().security, [], 'and the OpenAPI document asks for none');
     const page = await get(`${gw.adminUrl}/services`, { headers: { origin: 'http://evil.test' } });
     assert.equal(page.status, 403, "and a browser's cross-site request is refused, as without a token at start");
   } finally {

@@ -177,7 +177,7 @@ export async function buildAdmin(
     reply.header('x-request-id', req.id);
   });
 
-  opsRoutes(app, opts.control);
+  opsRoutes(app, opts.control, token);
   configRoutes(app, opts.control);
   serviceRoutes(app, opts.control);
   upstreamRoutes(app, opts.control);

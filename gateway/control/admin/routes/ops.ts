@@ -18,7 +18,8 @@ export function* slices(text: string, size: number): Generator<string> {
 }
 
 /** Probes, metrics, live upstream health and the OpenAPI document. */
-export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
+/** `token`: the admin token served now, which /openapi.json's `security` follows. */
+export function opsRoutes(app: FastifyInstance, control: ControlPlane, token: () => string | undefined): void {
   const Status = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
 
   app.get(
@@ -88,6 +89,7 @@ export function opsRoutes(app: FastifyInstance, control: ControlPlane): void {
     {
       schema: { summary: 'This API as an OpenAPI 3.1 document.', tags: ['ops'], response: errorResponses() },
     },
-    async () => app.swagger(),
+    // The document is built once; whether a token is asked for follows reloads of admin.token.
+    async () => ({ ...app.swagger(), security: token() ? [{ bearer: [] }] : [] }),
   );
 }
