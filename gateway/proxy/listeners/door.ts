@@ -32,7 +32,10 @@ export interface Inside {
  * reload that replaces those servers (TLS given or taken away, other protocols, PROXY headers or per-client limits
  * turned on or off) hands the door on to the new ones, so the address never stops accepting. Closing the socket and
  * listening again refused the connections made in between and reset those in its accept queue
- * (test/proxy/listeners/replace-keeps-address.test.ts).
+ * (test/proxy/listeners/replace-keeps-address.test.ts). What the extra hand-over costs, beside the build before the
+ * door (both gateways on one CPU, `wrk -t1 -c20 -d6s -H 'Connection: close'` on proxy.listen, five alternating
+ * rounds, medians): 11,719 new connections/s against 11,265, 83.9 µs of CPU per request against 86.9: nothing the
+ * rounds' noise shows.
  *
  * It sets TCP_NODELAY on what it accepts, as Node's http and http2 servers do on theirs: else a response written in
  * two parts waited 44 ms for the client's delayed ACK, on every request (test/proxy/listeners/no-delay.test.ts).
@@ -82,7 +85,9 @@ export function sharedTicketKeys(server: Server, handed: (keys: Buffer) => void)
   const keys = randomBytes(48);
   Object.assign(server, {
     _getServerData: () => ({ ticketKeys: keys.toString('hex') }),
-    _setServerData: (data: { ticketKeys: string }) => handed(Buffer.from(data.ticketKeys, 'hex')),
+    _setServerData: (data: { ticketKeys?: string } | null) => {
+      if (data?.ticketKeys) handed(Buffer.from(data.ticketKeys, 'hex'));
+    },
   });
   return keys;
 }
