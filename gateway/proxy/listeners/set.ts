@@ -85,7 +85,8 @@ export class ProxyListeners {
    * answered what they are answering. One moved to another address serves at the old one until it listens at the
    * new one, so an address another process holds costs nothing. One whose connections are taken another way on
    * the same address (TLS given or taken away, other protocols, PROXY headers or per-client limits turned on or
-   * off) is replaced: the old one stops, the new one starts. The others take the new limits and timeouts
+   * off) is replaced: new servers take over its door (#replace), and the old ones end as a removed one's do (a
+   * listener not yet listening stops and starts afresh). The others take the new limits and timeouts
    * (applySettings), and each TLS listener its new certificates and settings. `proxy.listen` changes on restart
    * (config/restart-only.ts). Resolves once each listener it starts has tried its address once.
    */
