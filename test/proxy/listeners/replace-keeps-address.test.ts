@@ -2,7 +2,7 @@
 // or per-client limits turned on or off) keeps that address open: its socket is handed to the listener's new
 // servers, so no connection is refused or reset meanwhile. Before, the old servers stopped listening and the new
 // ones listened after: with the gateway in a process of its own (a client in the same event loop never sees the
-// gap), connections made in a loop met ECONNREFUSED (about 7 a reload here) and ECONNRESET (those in the accept
+// gap), connections made in a loop met ECONNREFUSED (7 to 21 a reload here) and ECONNRESET (those in the accept
 // queue of the socket closed).
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -79,7 +79,7 @@ test('replacing a listener on its address refuses and resets no connection made 
   try {
     assert.deepEqual(failed, {}, `${accepted} connections accepted`);
     assert.ok(accepted > 500, `${accepted} connections accepted`);
-    // The last shape is TLS-less h2c; the one before it took PROXY headers: the address serves as configured.
+    // The rounds ended on plain HTTP/1.1; given TLS once more, the address serves it.
     writeYaml(dir, 'tollgate.yaml', config(shapes[2]));
     await gw.waitForLog((l) => l.msg === 'config applied' && l.version === 14, 15000);
     assert.equal((await handshake(port, { ca: ca.cert, servername: 'gw.test' })).cn, 'gw.test');
