@@ -79,7 +79,7 @@ export class Door {
  * tls.Server that listens itself shares its own: a worker's listen asks that server for data to share
  * (`_getServerData`), and the primary answers every worker at that address with the first one's (`_setServerData`,
  * lib/internal/cluster/child.js). Returns this worker's key; `handed` gets the cluster's, once it listens
- * (test/proxy/listeners/session-tickets-cluster.test.ts, test/proxy/streams-tls.test.ts).
+ * (test/proxy/listeners/session-tickets-cluster.test.ts, for a listener and a stream).
  */
 export function sharedTicketKeys(server: Server, handed: (keys: Buffer) => void): Buffer {
   const keys = randomBytes(48);

@@ -17,8 +17,8 @@ export function* slices(text: string, size: number): Generator<string> {
   }
 }
 
-/** Probes, metrics, live upstream health and the OpenAPI document. */
-/** `token`: the admin token served now, which /openapi.json's `security` follows. */
+/** Probes, metrics, live upstream health and the OpenAPI document; `token`: the admin token served now, which
+ * /openapi.json's `security` follows. */
 export function opsRoutes(app: FastifyInstance, control: ControlPlane, token: () => string | undefined): void {
   const Status = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
 
