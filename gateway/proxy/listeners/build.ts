@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { CidrMatcher } from '../net/cidr.ts';
 import type { ConnectionLimits } from '../net/connection-limits.ts';
 import { LiveSet } from '../net/live-set.ts';
-import type { Started } from '../net/listen-retry.ts';
+import { type Started, warnStartsAgain } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import { sameData } from '../../control/config/same-data.ts';
 import type { ErrorCode } from '../../errors.ts';
@@ -201,12 +201,7 @@ export function applySettings(r: Running, listener: ListenerConfig, proxy: Confi
     listener.http2.max_session_memory_mb !== r.config.http2.max_session_memory_mb && 'http2.max_session_memory_mb',
     listener.tls?.handshake_timeout_ms !== r.config.tls?.handshake_timeout_ms && 'tls.handshake_timeout_ms',
   ].filter((field) => field !== false);
-  if (fixed.length > 0)
-    log.warn(
-      { listener: listener.name, fields: fixed },
-      'these listener settings take effect when the listener starts again: on restart, or a reload moving or ' +
-        'replacing it',
-    );
+  warnStartsAgain(log, 'listener', listener.name, fixed);
   if (r.http1) applyHttp1Settings(r.http1, proxy);
   if (r.http2 && !sameData(http2Settings(listener.http2), http2Settings(r.config.http2)))
     r.http2.updateSettings(http2Settings(listener.http2));

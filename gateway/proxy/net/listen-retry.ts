@@ -147,3 +147,15 @@ export function stopStarted<R extends Started<R>>(r: R, o: StartOptions<R>, name
   if (!nameInUse) o.waiting.remove({ [o.kind]: name });
   r.stopListening?.();
 }
+
+/**
+ * Logs the settings of a listener or stream kept by a reload that Node reads only when it makes a server (the TLS
+ * handshake timeout, HTTP/2's session memory): they wait until it starts again.
+ */
+export function warnStartsAgain(log: Logger, kind: 'listener' | 'stream', name: string, fields: string[]): void {
+  if (fields.length === 0) return;
+  log.warn(
+    { [kind]: name, fields },
+    `these ${kind} settings take effect when the ${kind} starts again: on restart, or a reload moving or replacing it`,
+  );
+}

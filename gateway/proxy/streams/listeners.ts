@@ -15,6 +15,7 @@ import {
   type Started,
   startListening,
   stopStarted,
+  warnStartsAgain,
 } from '../net/listen-retry.ts';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
@@ -194,11 +195,7 @@ export class StreamListeners {
       next.delete(name);
       if (r.tls && s.tls) {
         if (s.tls.handshake_timeout_ms !== r.config.tls?.handshake_timeout_ms)
-          this.#log.warn(
-            { stream: name, fields: ['tls.handshake_timeout_ms'] },
-            'these stream settings take effect when the stream starts again: on restart, or a reload moving or ' +
-              'replacing it',
-          );
+          warnStartsAgain(this.#log, 'stream', name, ['tls.handshake_timeout_ms']);
         r.tls.update(s.tls as ListenerTls);
         if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
       }
