@@ -77,17 +77,16 @@ export const AppliedVersion = {
   properties: { ...summaryProperties, restartPending },
 } as const;
 
-/** GET /config: the serving version, with its config and what of it waits for a restart. */
-export const ServingVersion = {
-  type: 'object',
-  required: ['version', 'source', 'createdAt', 'fileHash', 'note', 'config'],
-  properties: { ...summaryProperties, config: AnyObject, restartPending },
-} as const;
-
 export const VersionWithConfig = {
   type: 'object',
   required: ['version', 'source', 'createdAt', 'fileHash', 'note', 'config'],
   properties: { ...summaryProperties, config: AnyObject },
+} as const;
+
+/** GET /config: the serving version, with its config and what of it waits for a restart. */
+export const ServingVersion = {
+  ...VersionWithConfig,
+  properties: { ...VersionWithConfig.properties, restartPending },
 } as const;
 
 const TargetHealth = {

@@ -155,11 +155,9 @@ export class TlsListener {
     // the shared key takes over.
     const fromFile = tls.pem?.ticketKey !== undefined;
     const dropped = !fromFile && this.#tls.pem?.ticketKey !== undefined;
-    const shared = this.#sharedTicketKeys ?? randomBytes(48);
-    this.server.setSecureContext({
-      ...table.defaultOptions,
-      ...(fromFile ? {} : { ticketKeys: dropped ? shared : this.server.getTicketKeys() }),
-    });
+    // The admin API's TLS has no shared key: a fresh one.
+    const keys = () => (dropped ? (this.#sharedTicketKeys ?? randomBytes(48)) : this.server.getTicketKeys());
+    this.server.setSecureContext({ ...table.defaultOptions, ...(fromFile ? {} : { ticketKeys: keys() }) });
     this.#tls = tls;
     Object.assign(this.server, clientAuth(tls));
     this.#table = table;
