@@ -4,6 +4,7 @@ import {
   medianEstimate,
   p99Differences,
   pairedRatios,
+  roundRatios,
   type HalfLoad,
   type Paired,
   type PeakRow,
@@ -199,4 +200,22 @@ export function printChecks(checks: Check[]): void {
             : `${c.pass ? 'PASS' : 'MISS'}${c.interval ? ' (95% CI)' : ''}`;
     console.log(`${c.name.padEnd(nameWidth)} ${value.padEnd(22)} ${target.padEnd(14)} ${verdict}`);
   }
+}
+
+/**
+ * A target judged on the ratio of each round's two figures (the two ran back to back, so a round's ratio shows what
+ * one round's noise does): the median of those ratios with its 95% interval, PASS when all of the interval meets the
+ * target, MISS when none of it does, WITHIN NOISE when it straddles it; below six rounds, the median alone.
+ */
+export function printRoundsTarget(what: string, ours: number[], theirs: number[], limit: number): void {
+  const c = judgeRounds(
+    what,
+    ours.map((x, i) => x / theirs[i]),
+    { op: '>=', limit },
+  );
+  const value = fixed(c.value, 2) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
+  const verdict = c.unresolved ? 'WITHIN NOISE' : c.pass ? 'PASS' : 'MISS';
+  const basis = c.interval ? '95% CI' : 'median of rounds, no interval below 6';
+  console.log(`  target: ${what} ≥ ${limit.toFixed(2)}: ${value}, ${verdict} (${basis})`);
+  console.log(`  round by round: ${roundRatios(ours, theirs)}`);
 }

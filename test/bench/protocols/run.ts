@@ -11,8 +11,8 @@ import { pinningNote } from '../cpu-pin.ts';
 import { runPeak } from '../load.ts';
 import { installCleanup } from '../procs.ts';
 import { freePort } from '../ready.ts';
-import { judgeRounds } from '../checks.ts';
-import { fixed, median, roundRatios } from '../report.ts';
+import { printRoundsTarget } from '../checks.ts';
+import { median } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot, startUpstream } from '../servers.ts';
 import { ghz, type GhzResult, h2load, missingTools, type Running, startProcess } from './tools.ts';
@@ -232,12 +232,12 @@ export function printProtocols(r: ProtocolResults): void {
     );
   }
   const rps = (rounds: GhzResult[]) => rounds.map((g) => g.rps);
-  printTarget('tollgate ÷ bare-h2-proxy', rps(r.grpcPeak.tollgate), rps(r.grpcPeak['bare-h2-proxy']), 1);
+  printRoundsTarget('tollgate ÷ bare-h2-proxy', rps(r.grpcPeak.tollgate), rps(r.grpcPeak['bare-h2-proxy']), 1);
 
   const https = Object.fromEntries(Object.entries(r.https).map(([n, v]) => [n, median(v)]));
   console.log('\nHTTP/1.1 keep-alive (wrk, 50 connections)   req/s');
   for (const [n, v] of Object.entries(https)) console.log(`  ${n.padEnd(42)}${fmt(v).padStart(8)}`);
-  printTarget('tollgate https ÷ tollgate http', r.https['tollgate https'], r.https['tollgate http'], 0.85);
+  printRoundsTarget('tollgate https ÷ tollgate http', r.https['tollgate https'], r.https['tollgate http'], 0.85);
   console.log(`  tollgate https ÷ nginx https: ${ratio(https['tollgate https'], https['nginx https'])}`);
 
   const hs = Object.fromEntries(Object.entries(r.handshakes).map(([n, v]) => [n, median(v)]));
@@ -252,24 +252,6 @@ export function printProtocols(r: ProtocolResults): void {
     `  tollgate ÷ nginx: ${ratio(h2.tollgate, h2.nginx)}; ` +
       `tollgate h2 ÷ tollgate HTTP/1.1 over TLS: ${ratio(h2.tollgate, https['tollgate https'])}`,
   );
-}
-
-/**
- * A target judged on the ratio of each round's two figures (the two ran back to back, so a round's ratio shows what
- * one round's noise does): the median of those ratios with its 95% interval, PASS when all of the interval meets the
- * target, MISS when none of it does, WITHIN NOISE when it straddles it; below six rounds, the median alone.
- */
-function printTarget(what: string, ours: number[], theirs: number[], limit: number): void {
-  const c = judgeRounds(
-    what,
-    ours.map((x, i) => x / theirs[i]),
-    { op: '>=', limit },
-  );
-  const value = fixed(c.value, 2) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
-  const verdict = c.unresolved ? 'WITHIN NOISE' : c.pass ? 'PASS' : 'MISS';
-  const basis = c.interval ? '95% CI' : 'median of rounds, no interval below 6';
-  console.log(`  target: ${what} ≥ ${limit.toFixed(2)}: ${value}, ${verdict} (${basis})`);
-  console.log(`  round by round: ${roundRatios(ours, theirs)}`);
 }
 
 /** The `--protocols` command: run, print, keep the results, and write the docs section from a default run. */

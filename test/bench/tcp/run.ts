@@ -5,7 +5,8 @@
 //   2. Short connections: 50 loops each connecting, sending 64 bytes, reading the echo and closing; connections/s,
 //      and the CPU the server spent per connection (/proc): while every server keeps up with the load generator,
 //      connections/s alone cannot tell which one needs less to do it.
-// BENCH_PROTOCOL_ROUNDS (default 3) alternating rounds; medians and ratios.
+// BENCH_PROTOCOL_ROUNDS (default 6, the fewest with an interval) alternating rounds; medians and ratios, the targets
+// judged on each round's ratio (checks.ts: printRoundsTarget).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,13 +16,14 @@ import { pinned, pinningNote } from '../cpu-pin.ts';
 import { installCleanup, onPath } from '../procs.ts';
 import { treeCpuUs } from '../proc-tree.ts';
 import { freePort } from '../ready.ts';
-import { median, roundRatios } from '../report.ts';
+import { printRoundsTarget } from '../checks.ts';
+import { median } from '../report.ts';
 import { finishRun } from '../performance-doc.ts';
 import { newWorkDir, repoRoot } from '../servers.ts';
 import { type Running, startProcess } from '../protocols/tools.ts';
 
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
-const rounds = Number(process.env.BENCH_PROTOCOL_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_PROTOCOL_ROUNDS ?? 6);
 const node = join(repoRoot, 'node_modules/.bin/node');
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const run = promisify(execFile);
@@ -232,8 +234,11 @@ export function printTcp(r: TcpResults): void {
         `   ${(t.download / download(name)).toFixed(2).padStart(8)}` +
         `   ${(t.short / median(r.short[name]!)).toFixed(2).padStart(17)}`,
     );
-  const perRound = roundRatios(r.short.tollgate!, r.short['node pipe']!);
-  console.log(`short connections, tollgate ÷ node pipe round by round: ${perRound}`);
+  // The targets: at least the bare Node pipe, each round's Tollgate figure over the same round's pipe figure.
+  printRoundsTarget('upload, tollgate ÷ node pipe', r.bulk.tollgate!, r.bulk['node pipe']!, 1);
+  if (r.download)
+    printRoundsTarget('download, tollgate ÷ node pipe', r.download.tollgate!, r.download['node pipe']!, 1);
+  printRoundsTarget('short connections, tollgate ÷ node pipe', r.short.tollgate!, r.short['node pipe']!, 1);
   console.log(
     `CPU per short connection, tollgate ÷ node pipe: ${(cpuUs('tollgate') / cpuUs('node pipe')).toFixed(2)} ` +
       `(above 1: tollgate spends more on one)`,
