@@ -8,7 +8,10 @@ import {
   type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
+  type Http2Session,
+  type Http2Stream,
 } from 'node:http2';
+import dc from 'node:diagnostics_channel';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +20,8 @@ import { validateConfig } from '../../gateway/control/config/load.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { h2Request } from '../helpers/tls-client.ts';
+import { sessionInternal } from '../../gateway/proxy/net/h2-session.ts';
+import { StreamTable } from '../../gateway/proxy/net/h2-stream-table.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-upstream-h2-'));
 const ca = makeCa(dir);
@@ -58,10 +63,12 @@ const h1only = createHttpsServer({ cert: readFileSync(cert.cert), key: readFileS
   res.end(JSON.stringify({ version: req.httpVersion })),
 );
 let gw: TestGateway;
+let h2cPortUsed = 0;
 const ADD_UA = { add: { 'User-Agent': 'added' } };
 
 before(async () => {
   const h2cPort = await listen(h2c, h2cSeen);
+  h2cPortUsed = h2cPort;
   const h2Port = await listen(h2, h2Seen);
   await new Promise<void>((r) => h1only.listen(0, '127.0.0.1', r));
   const tls = { ca_file: ca.cert };
@@ -154,4 +161,24 @@ test('protocol h2 needs https targets and h2c http ones', () => {
     r.errors.map((e) => e.path),
     ['/services/0/upstream/protocol', '/services/1/upstream/protocol'],
   );
+});
+
+test("the gateway's HTTP/2 sessions, a listener's and an h2c upstream's, keep streams in its own tables", async () => {
+  // Node's Map of a session's streams kept closed ones alive through scavenges (net/h2-stream-table.ts).
+  const sessions: { side: string; session: Http2Session }[] = [];
+  const onServer = ({ stream }: { stream: Http2Stream }) => sessions.push({ side: 'server', session: stream.session! });
+  const onClient = ({ stream }: { stream: Http2Stream }) => sessions.push({ side: 'client', session: stream.session! });
+  dc.subscribe('http2.server.stream.created', onServer as (m: unknown) => void);
+  dc.subscribe('http2.client.stream.created', onClient as (m: unknown) => void);
+  try {
+    const res = await h2Request(gw.port('internal'), '/c/tables', undefined, {}, 'body');
+    assert.equal(res.status, 200);
+  } finally {
+    dc.unsubscribe('http2.server.stream.created', onServer as (m: unknown) => void);
+    dc.unsubscribe('http2.client.stream.created', onClient as (m: unknown) => void);
+  }
+  const listener = sessions.find((s) => s.side === 'server' && s.session.socket.localPort === gw.port('internal'));
+  const upstream = sessions.find((s) => s.side === 'client' && s.session.socket.remotePort === h2cPortUsed);
+  assert.ok(sessionInternal<{ streams: unknown }>(listener!.session, 'state')?.streams instanceof StreamTable);
+  assert.ok(sessionInternal<{ streams: unknown }>(upstream!.session, 'state')?.streams instanceof StreamTable);
 });

@@ -4,6 +4,7 @@ import type { LiveProxy } from './http1.ts';
 import type { Refusal } from './metrics.ts';
 import type { ListenerConfig } from './schema.ts';
 import { pingSession, sessionInternal } from '../net/h2-session.ts';
+import { adoptStreamTables } from '../net/h2-stream-table.ts';
 import { type BeforeEnd, responseClass } from '../events/group-commit.ts';
 
 /** Loaded on first use: a gateway without an HTTP/2 listener does not carry node:http2 (and node:tls) in memory. */
@@ -133,6 +134,7 @@ export function createHttp2Server(
     hooks.refused(preface ? 'bad_h2_preface' : 'h2_protocol_error');
   });
   server.on('session', (session: Http2.Http2Session) => {
+    adoptStreamTables(session);
     session.once('close', () => stopQuietTimer(session));
     // Asked of each session, not of the server: Node's server-wide timeout says nothing of a closing session (a
     // client's GOAWAY), so one whose client then vanished with a stream open was held for good.

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { InspectedBody } from './forward-body.ts';
 import { H2cCall } from './h2c-call.ts';
 import { PingCheck, type PingOptions } from './h2-ping.ts';
+import { adoptStreamTables } from '../net/h2-stream-table.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -114,6 +115,7 @@ export class H2cDispatcher {
       // Node's default refuses a request with two of a field it calls single-value (User-Agent, Content-Type): a 502.
       strictSingleValueFields: false,
     } as ClientSessionOptions);
+    adoptStreamTables(h2);
     const session: Session = { h2, settled: false, active: 0, idle: undefined, ping: undefined };
     if (this.#options.ping !== undefined) session.ping = new PingCheck(session, this.#options.ping);
     this.#sessions.push(session);
