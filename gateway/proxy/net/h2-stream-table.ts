@@ -199,7 +199,7 @@ export class PendingStreams {
 export function adoptStreamTables(session: Http2Session): boolean {
   const state = sessionInternal<SessionState>(session, 'state');
   const { streams, pendingStreams } = state ?? {};
-  // Node's are its own subclasses of Map and Set (SafeMap, SafeSet), made before user code runs: not `instanceof`.
+  // Node's are SafeMap and SafeSet, which `instanceof Map` and `Set` do not recognise (Node 24.21): ask the object.
   if (!isMap(streams) || !isSet(pendingStreams)) return false;
   if (streams.size !== 0 || pendingStreams.size !== 0) return false;
   state!.streams = new StreamTable();
