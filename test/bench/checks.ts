@@ -1,5 +1,6 @@
 // The bench's targets: each figure against its target, judged on its confidence interval when it is a median of rounds.
 import {
+  describe,
   fixed,
   medianEstimate,
   p99Differences,
@@ -204,18 +205,13 @@ export function printChecks(checks: Check[]): void {
 
 /**
  * A target judged on the ratio of each round's two figures (the two ran back to back, so a round's ratio shows what
- * one round's noise does): the median of those ratios with its 95% interval, PASS when all of the interval meets the
- * target, MISS when none of it does, WITHIN NOISE when it straddles it; below six rounds, the median alone.
+ * one round's noise does): judgeRounds on those ratios, printed as `describe` prints a median and its interval.
  */
 export function printRoundsTarget(what: string, ours: number[], theirs: number[], limit: number): void {
-  const c = judgeRounds(
-    what,
-    ours.map((x, i) => x / theirs[i]),
-    { op: '>=', limit },
-  );
-  const value = fixed(c.value, 2) + (c.interval ? ` [${c.interval.map((x) => fixed(x, 2)).join('–')}]` : '');
+  const ratios = ours.map((x, i) => x / theirs[i]);
+  const c = judgeRounds(what, ratios, { op: '>=', limit });
   const verdict = c.unresolved ? 'WITHIN NOISE' : c.pass ? 'PASS' : 'MISS';
-  const basis = c.interval ? '95% CI' : 'median of rounds, no interval below 6';
-  console.log(`  target: ${what} ≥ ${limit.toFixed(2)}: ${value}, ${verdict} (${basis})`);
+  const estimate = describe(medianEstimate(ratios)!);
+  console.log(`  target: ${what} ≥ ${limit.toFixed(2)}: ${estimate}, ${verdict}${c.interval ? ' (95% CI)' : ''}`);
   console.log(`  round by round: ${roundRatios(ours, theirs)}`);
 }

@@ -63,12 +63,11 @@ const h1only = createHttpsServer({ cert: readFileSync(cert.cert), key: readFileS
   res.end(JSON.stringify({ version: req.httpVersion })),
 );
 let gw: TestGateway;
-let h2cPortUsed = 0;
+let h2cPort = 0;
 const ADD_UA = { add: { 'User-Agent': 'added' } };
 
 before(async () => {
-  const h2cPort = await listen(h2c, h2cSeen);
-  h2cPortUsed = h2cPort;
+  h2cPort = await listen(h2c, h2cSeen);
   const h2Port = await listen(h2, h2Seen);
   await new Promise<void>((r) => h1only.listen(0, '127.0.0.1', r));
   const tls = { ca_file: ca.cert };
@@ -166,19 +165,18 @@ test('protocol h2 needs https targets and h2c http ones', () => {
 test("the gateway's HTTP/2 sessions, a listener's and an h2c upstream's, keep streams in its own tables", async () => {
   // Node's Map of a session's streams kept closed ones alive through scavenges (net/h2-stream-table.ts).
   const sessions: { side: string; session: Http2Session }[] = [];
-  const onServer = ({ stream }: { stream: Http2Stream }) => sessions.push({ side: 'server', session: stream.session! });
-  const onClient = ({ stream }: { stream: Http2Stream }) => sessions.push({ side: 'client', session: stream.session! });
-  dc.subscribe('http2.server.stream.created', onServer as (m: unknown) => void);
-  dc.subscribe('http2.client.stream.created', onClient as (m: unknown) => void);
+  const seen = (side: string) => (m: unknown) =>
+    sessions.push({ side, session: (m as { stream: Http2Stream }).stream.session! });
+  const channels = { 'http2.server.stream.created': seen('server'), 'http2.client.stream.created': seen('client') };
+  for (const [name, fn] of Object.entries(channels)) dc.subscribe(name, fn);
   try {
     const res = await h2Request(gw.port('internal'), '/c/tables', undefined, {}, 'body');
     assert.equal(res.status, 200);
   } finally {
-    dc.unsubscribe('http2.server.stream.created', onServer as (m: unknown) => void);
-    dc.unsubscribe('http2.client.stream.created', onClient as (m: unknown) => void);
+    for (const [name, fn] of Object.entries(channels)) dc.unsubscribe(name, fn);
   }
   const listener = sessions.find((s) => s.side === 'server' && s.session.socket.localPort === gw.port('internal'));
-  const upstream = sessions.find((s) => s.side === 'client' && s.session.socket.remotePort === h2cPortUsed);
+  const upstream = sessions.find((s) => s.side === 'client' && s.session.socket.remotePort === h2cPort);
   assert.ok(sessionInternal<{ streams: unknown }>(listener!.session, 'state')?.streams instanceof StreamTable);
   assert.ok(sessionInternal<{ streams: unknown }>(upstream!.session, 'state')?.streams instanceof StreamTable);
 });

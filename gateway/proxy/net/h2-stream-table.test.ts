@@ -39,6 +39,17 @@ test('a StreamTable holds what a Map would under any sequence of sets, deletes a
         assert.equal(table.has(id), map.has(id));
       }
       assert.deepEqual(new Map(table), map);
+      assert.deepEqual(
+        [...table.keys()],
+        [...table].map(([id]) => id),
+      );
+      assert.deepEqual(
+        [...table.values()],
+        [...table].map(([, stream]) => stream),
+      );
+      table.clear();
+      assert.equal(table.size, 0);
+      assert.deepEqual([...table], []);
     }),
   );
 });
@@ -58,6 +69,12 @@ test('a PendingStreams holds what a Set would under any sequence of adds and del
         assert.equal(pending.has(items[k]), set.has(items[k]));
       }
       assert.deepEqual(new Set(pending), set);
+      assert.deepEqual(
+        [...pending.entries()],
+        [...pending.keys()].map((s) => [s, s]),
+      );
+      pending.clear();
+      assert.equal(pending.size, 0);
     }),
   );
 });
