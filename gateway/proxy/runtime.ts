@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { ProcessTracing } from './tracing/runtime.ts';
 import type { RequestTracing } from './tracing/spans.ts';
+import type { OpenEvents } from './events/request-events.ts';
 
 /**
  * What lives as long as the proxy process, across config reloads: the
@@ -21,7 +22,7 @@ export interface Runtime {
   /** Run when graceful shutdown starts, before the drain wait (open WebSocket connections are told to close). */
   readonly drainers: (() => void)[];
   /** Where events other than a request's final one go (interim events of open connections); undefined: no sink. */
-  events: { append(encode: (node: string) => Buffer): void } | undefined;
+  events: OpenEvents | undefined;
   /** Tracing while it is on (tracing/spans.ts); undefined while off. */
   tracing: RequestTracing | undefined;
   /** Turns tracing on and off as configs apply. */

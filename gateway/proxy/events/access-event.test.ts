@@ -9,7 +9,7 @@ import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
 import type { Target } from '../upstream/target.ts';
 import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
-import { accessEvent, interimIfDue, requestRecord, tailRecord, traceIdOf } from './access-event.ts';
+import { accessEvent, cutRecord, interimIfDue, requestRecord, tailRecord, traceIdOf } from './access-event.ts';
 
 test(
   'traceIdOf takes the trace id of a sampled W3C traceparent and refuses unsampled, uppercase, all-zero, short or ' +
@@ -104,7 +104,16 @@ test(
     const ctx = finishedRequest();
     Object.assign(ctx.req, { complete: true });
     const sent: Buffer[] = [];
-    const events = { append: (encode: (node: string) => Buffer) => sent.push(Buffer.from(encode('gw-1'))) };
+    const cut: Buffer[] = [];
+    const events = {
+      append: () => assert.fail('interim events go through interim()'),
+      interim(key: object, encode: (node: string) => Buffer, cutOne: (node: string) => Buffer) {
+        assert.equal(key, ctx);
+        sent.push(Buffer.from(encode('gw-1')));
+        cut.push(Buffer.from(cutOne('gw-1')));
+      },
+      final: () => assert.fail('a request has no final() here'),
+    };
     interimIfDue(ctx, events, 1050);
     assert.equal(sent.length, 0, 'not due yet');
     interimIfDue(ctx, events, 1101);
@@ -112,12 +121,31 @@ test(
       sent.map((b) => [decode(b).interim, decode(b).bytesIn, decode(b).bytesOut]),
       [[true, 321, 4821]],
     );
+    // Should the gateway end now: the request alone at its start, no answer begun (500, the gateway's failure).
+    const ifCut = decode(cut[0]);
+    assert.deepEqual(
+      [ifCut.interim, ifCut.startMs, ifCut.totalUs, ifCut.bytesIn, ifCut.bytesOut, ifCut.status, ifCut.errorClass],
+      [false, Math.round(performance.timeOrigin + 1000.25), 100750, 0, 0, 500, 'internal'],
+    );
+    assert.deepEqual([ifCut.closeCode, ifCut.closeReason, ifCut.service], [0, 'gateway_ended', 'orders']);
     ctx.bytesOut = 5000;
     ctx.eventSeconds = 0.2; // the response is ending: its final event is in the log
     interimIfDue(ctx, events, 1400);
     assert.equal(sent.length, 1, 'no interim event after the final one, which would count its last bytes twice');
   },
 );
+
+test('cutRecord: a WebSocket is cut with 101 and 1006, an answer begun keeps its status and is not an error', () => {
+  const ws = decode(Buffer.from(cutRecord(finishedRequest({ websocket: true }), 'gw-1', 61000.25)));
+  assert.deepEqual(
+    [ws.status, ws.closeCode, ws.closeReason, ws.errorClass, ws.totalUs, ws.protocol],
+    [101, 1006, 'gateway_ended', 'none', 60_000_000, 'websocket'],
+  );
+  const ctx = finishedRequest();
+  ctx.res.writeHead(200);
+  const answering = decode(Buffer.from(cutRecord(ctx, 'gw-1', 2000.25)));
+  assert.deepEqual([answering.status, answering.closeCode, answering.errorClass], [200, 0, 'none']);
+});
 
 test('tailRecord: what moved after the last interim event, placed at the end; nothing without one or a tail', () => {
   const ctx = finishedRequest();

@@ -1,10 +1,11 @@
-import { type AccessEvent, PLAIN_HTTP1, type Protocol } from '../../../shared/access-event.ts';
+import { type AccessEvent, type ErrorClass, PLAIN_HTTP1, type Protocol } from '../../../shared/access-event.ts';
 import { newEventId } from '../../../shared/access-event-id.ts';
 import { decode, encodeFields } from '../../../shared/access-event-codec.ts';
 import type { Reported, RequestContext } from '../context.ts';
 import type { CountingRequest } from '../net/counting-request.ts';
 import { errors, type ErrorCode } from '../../errors.ts';
 import { serverSpan, trustsIncoming } from '../tracing/spans.ts';
+import type { OpenEvents } from './request-events.ts';
 
 /**
  * The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`) whose caller recorded the trace (the
@@ -48,8 +49,16 @@ const TIME_ORIGIN_MS = performance.timeOrigin;
  * The fact of one finished request, encoded as a view of the codec's buffer that the next encode
  * overwrites: the sinks copy it into their log at once. No AccessEvent is built on the way (see encodeFields).
  * Times are whole microseconds; the codec takes integers only. Throws RangeError for what the codec refuses.
+ * `cut`: the request is not over, and this is the event it gets should the gateway end first, with this error class
+ * (cutRecord).
  */
-export function requestRecord(ctx: RequestContext, status: number, seconds: number, node: string): Buffer {
+export function requestRecord(
+  ctx: RequestContext,
+  status: number,
+  seconds: number,
+  node: string,
+  cut?: ErrorClass,
+): Buffer {
   const totalUs = Math.round(seconds * 1e6);
   const upstreamUs = Math.min(totalUs, Math.round(ctx.upstreamMs * 1000));
   const route = ctx.route;
@@ -72,7 +81,7 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     since(ctx.bytesOut, reported?.bytesOut),
     ctx.clientIp,
     ctx.target ? ctx.target.id : '',
-    ctx.errorClass(status),
+    cut ?? ctx.errorClass(status),
     traceIdFor(ctx),
     protocolOf(ctx),
     ctx.tlsVersion,
@@ -80,10 +89,28 @@ export function requestRecord(ctx: RequestContext, status: number, seconds: numb
     ctx.grpc ? grpcMethodOf(ctx.path) : '',
     since(ctx.messagesIn?.count ?? 0, reported?.messagesIn),
     since(ctx.messagesOut?.count ?? 0, reported?.messagesOut),
-    ctx.closed?.code ?? 0,
-    ctx.closed?.reason ?? '',
+    cut === undefined ? (ctx.closed?.code ?? 0) : ctx.websocket ? CLOSED_ABNORMALLY : 0,
+    cut === undefined ? (ctx.closed?.reason ?? '') : GATEWAY_ENDED,
     false,
   );
+}
+
+/** The close reason of a request or connection the gateway's end cut (killed, crashed): unfinished.ts. */
+export const GATEWAY_ENDED = 'gateway_ended';
+/** WebSocket's code for a connection that ended without a close frame (RFC 6455, 7.1.5). */
+const CLOSED_ABNORMALLY = 1006;
+
+/**
+ * The final event of a request still open at `nowMs` (performance.now()), right after its interim event, should the
+ * gateway end (killed, crashed) before the request does: the request alone at its start, as its final event would
+ * be (its interim events carried its traffic), with its status so far (101 for a WebSocket; 500, the gateway's
+ * failure, before an answer began), closed for `gateway_ended` (1006 for a WebSocket). Kept by unfinished.ts, and
+ * in the log only after such an end.
+ */
+export function cutRecord(ctx: RequestContext, node: string, nowMs: number): Buffer {
+  const begun = ctx.websocket || ctx.res.headersSent;
+  const status = ctx.websocket ? 101 : begun ? ctx.res.statusCode : 500;
+  return requestRecord(ctx, status, (nowMs - ctx.startMs) / 1000, node, begun ? ctx.errorClass(status) : 'internal');
 }
 
 /**
@@ -170,16 +197,15 @@ export function tailRecord(ctx: RequestContext, node: string, endMs: number): Bu
  * Sends a request's interim event when events.interim_ms (of the config it started on) has passed since its last one,
  * or since `openedMs` before the first: the one rule for open requests (open-requests.ts) and WebSocket tunnels.
  */
-export function interimIfDue(
-  ctx: RequestContext,
-  events: { append(encode: (node: string) => Buffer): void },
-  nowMs: number,
-  openedMs = ctx.startMs,
-): void {
+export function interimIfDue(ctx: RequestContext, events: OpenEvents, nowMs: number, openedMs = ctx.startMs): void {
   // Its final event is written (the response is ending): it carried the rest.
   if (ctx.eventSeconds >= 0) return;
   if (nowMs - (ctx.reported?.atMs ?? openedMs) < ctx.snapshot.config.events.interim_ms) return;
-  events.append((node) => interimRecord(ctx, node, nowMs));
+  events.interim(
+    ctx,
+    (node) => interimRecord(ctx, node, nowMs),
+    (node) => cutRecord(ctx, node, nowMs),
+  );
 }
 
 /**

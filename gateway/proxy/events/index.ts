@@ -4,12 +4,14 @@ import type { Logger } from '../../log.ts';
 import type { EventMetrics } from '../../metrics.ts';
 import { EmbeddedEventSink } from './embedded.ts';
 import type { EventSink } from './sink.ts';
+import { Unfinished } from './unfinished.ts';
 
 export type { EventSink } from './sink.ts';
 
 /**
- * The sink the config asks for. `part` separates processes that write at the
- * same time (cluster workers each get their own log or spool directory).
+ * The sink the config asks for, with the journal of its open requests' final events (unfinished.ts), whose
+ * leftovers from a gateway that ended before its requests did it first appends. `part` separates processes that
+ * write at the same time (cluster workers each get their own log or spool directory).
  */
 export async function createEventSink(
   config: Config,
@@ -17,8 +19,19 @@ export async function createEventSink(
   log: Logger,
   part = '',
 ): Promise<EventSink | undefined> {
+  const dir = part ? `${config.events.dir}/${part}` : config.events.dir;
+  const sink = await openSink(config, dir, metrics, log);
+  if (sink !== undefined) sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }));
+  return sink;
+}
+
+async function openSink(
+  config: Config,
+  dir: string,
+  metrics: EventMetrics,
+  log: Logger,
+): Promise<EventSink | undefined> {
   const e = config.events;
-  const dir = part ? `${e.dir}/${part}` : e.dir;
   switch (e.sink) {
     case 'none':
       return undefined;

@@ -6,6 +6,19 @@ import { rejectedEvent, requestRecord, tailRecord } from './access-event.ts';
 import { bodyArriving } from './group-commit.ts';
 import type { EventSink } from './sink.ts';
 
+/** Encodes an event for the node that writes it. */
+type Encode = (node: string) => Buffer;
+
+/** Where the events of requests and connections still open go (Runtime.events). */
+export interface OpenEvents {
+  /** An event other than a request's final one (a TCP connection's tail). */
+  append(encode: Encode): void;
+  /** An interim event of `key`, still open, and the final event `cut` encodes should the gateway end first. */
+  interim(key: object, encode: Encode, cut: Encode): void;
+  /** The final event of `key` (a TCP connection), which had interim events or not. */
+  final(key: object, encode: Encode): void;
+}
+
 /** A response the data plane handed a request to; its context rides on it (the response classes read it). */
 export type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
 
@@ -15,7 +28,7 @@ export type ResponseWithContext = ServerResponse & { tollgate: RequestContext };
  * log (group commit); a request whose response never ended is recorded when it
  * closes, and a connection the parser refused as an unrouted request.
  */
-export class RequestEvents {
+export class RequestEvents implements OpenEvents {
   readonly #sink: EventSink;
   readonly #node: string;
 
@@ -49,6 +62,8 @@ export class RequestEvents {
    * counted an encode_error) when it could not be encoded.
    */
   record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
+    // Its final event, kept since its first interim event should the gateway end first, is this one.
+    if (ctx.reported !== undefined) this.#sink.unfinished?.settle(ctx);
     let record: Buffer;
     try {
       const tail = tailRecord(ctx, this.#node, ctx.startMs + seconds * 1000);
@@ -62,16 +77,32 @@ export class RequestEvents {
     return true;
   }
 
-  /** A fact other than a request's (a TCP connection's), encoded by `encode` for this node. */
-  append(encode: (node: string) => Buffer): void {
-    let record: Buffer;
+  append(encode: Encode): void {
+    const record = this.#encode(encode);
+    if (record !== undefined) this.#sink.append(record);
+  }
+
+  interim(key: object, encode: Encode, cut: Encode): void {
+    this.append(encode);
+    const unfinished = this.#sink.unfinished;
+    if (unfinished === undefined) return;
+    // After the interim event, which moves what the cut one counts from.
+    const record = this.#encode(cut);
+    if (record !== undefined) unfinished.note(key, record);
+  }
+
+  final(key: object, encode: Encode): void {
+    this.#sink.unfinished?.settle(key);
+    this.append(encode);
+  }
+
+  #encode(encode: Encode): Buffer | undefined {
     try {
-      record = encode(this.#node);
+      return encode(this.#node);
     } catch (err) {
       this.#sink.unencodable(err as Error);
-      return;
+      return undefined;
     }
-    this.#sink.append(record);
   }
 
   /** A request Node's parser refused before it became one, counted as unrouted. */

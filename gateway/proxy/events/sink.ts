@@ -1,4 +1,5 @@
 import type { AccessEvent } from '../../../shared/access-event.ts';
+import type { Unfinished } from './unfinished.ts';
 
 /**
  * Where the gateway hands each access event: once per request, as its
@@ -19,6 +20,8 @@ export interface EventSink {
   append(record: Buffer, written?: () => void): void;
   /** An event its caller could not encode: counted and logged as `encode_error`. */
   unencodable(error: Error): void;
+  /** The journal of open requests' final events, should the gateway end before they do (set by createEventSink). */
+  unfinished?: Unfinished;
   /** Sends or persists what is buffered (bounded by `timeoutMs`) and releases resources. */
   close(timeoutMs: number): Promise<void>;
 }

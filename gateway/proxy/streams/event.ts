@@ -1,5 +1,6 @@
 import { encodeFields } from '../../../shared/access-event-codec.ts';
 import { errors } from '../../errors.ts';
+import { GATEWAY_ENDED } from '../events/access-event.ts';
 import type { StreamConnection } from './connection.ts';
 
 // A fixed value read once: performance.timeOrigin is a getter that calls into native code.
@@ -13,8 +14,21 @@ const TIME_ORIGIN_MS = performance.timeOrigin;
  * are then taken off what the next event carries. `traceId`: the connection's span's (tracing/spans.ts).
  */
 export function streamRecord(c: StreamConnection, node: string, interimAtMs?: number, traceId = ''): Buffer {
-  const interim = interimAtMs !== undefined;
-  const endMs = interimAtMs ?? c.endMs;
+  return encodeStream(c, node, interimAtMs, traceId, false);
+}
+
+/**
+ * The final event of a connection still open at `atMs` (performance.now()), right after its interim event, should
+ * the gateway end (killed, crashed) before the connection does: as its own final event would be, ended then, closed
+ * for `gateway_ended`. Kept by events/unfinished.ts, and in the log only after such an end.
+ */
+export function cutStreamRecord(c: StreamConnection, node: string, atMs: number): Buffer {
+  return encodeStream(c, node, atMs, '', true);
+}
+
+function encodeStream(c: StreamConnection, node: string, atMs: number | undefined, traceId: string, cut: boolean) {
+  const interim = atMs !== undefined && !cut;
+  const endMs = atMs ?? c.endMs;
   const totalUs = Math.round((endMs - c.startMs) * 1000);
   const upstreamUs = interim
     ? 0
@@ -30,13 +44,14 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
   }
   return encodeFields(
     undefined,
-    Math.round(TIME_ORIGIN_MS + (interim ? interimAtMs : c.startMs)),
+    Math.round(TIME_ORIGIN_MS + (interim ? endMs : c.startMs)),
     node,
     '',
     c.stream.name,
     c.route,
     '',
-    c.status,
+    // Open, and cut: proxied, as the status it would have ended with says.
+    cut ? 200 : c.status,
     c.proxied ? 200 : 0,
     totalUs,
     upstreamUs,
@@ -54,7 +69,7 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
     0,
     0,
     0,
-    interim ? '' : (c.reason ?? c.refusal ?? ''),
+    cut ? GATEWAY_ENDED : interim ? '' : (c.reason ?? c.refusal ?? ''),
     interim,
   );
 }

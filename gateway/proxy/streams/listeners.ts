@@ -30,7 +30,7 @@ import type { Snapshot } from '../snapshot.ts';
 import { peerKey, StreamConnection, SWEEP_MS, type StreamHooks } from './connection.ts';
 import type { StreamConfig } from './schema.ts';
 import { streamSpan } from '../tracing/spans.ts';
-import { hasTail, streamRecord } from './event.ts';
+import { cutStreamRecord, hasTail, streamRecord } from './event.ts';
 import { LiveSet } from '../net/live-set.ts';
 
 interface Running extends Started<Running> {
@@ -91,7 +91,7 @@ export class StreamListeners {
         const traceId = streamSpan(tracing, connection);
         if (events === undefined) return;
         if (hasTail(connection)) events.append((node) => streamRecord(connection, node, connection.endMs));
-        events.append((node) => streamRecord(connection, node, undefined, traceId));
+        events.final(connection, (node) => streamRecord(connection, node, undefined, traceId));
       },
     };
     metrics.streams.setLive(function* () {
@@ -113,7 +113,14 @@ export class StreamListeners {
       const now = performance.now();
       const snapshot = current();
       const events = snapshot.runtime.events;
-      const interim = events && ((c: StreamConnection) => events.append((node) => streamRecord(c, node, now)));
+      const interim =
+        events &&
+        ((c: StreamConnection) =>
+          events.interim(
+            c,
+            (node) => streamRecord(c, node, now),
+            (node) => cutStreamRecord(c, node, now),
+          ));
       for (const c of live) c.sweep(now, snapshot.config.events.interim_ms, interim);
     }, SWEEP_MS);
     this.#sweeper.unref();

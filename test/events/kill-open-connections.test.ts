@@ -1,0 +1,116 @@
+// A connection still open when the gateway is SIGKILLed (a WebSocket, a TCP connection through a stream) had
+// interim events, which carried its traffic, and no final event, which is the request: the next start on the same
+// event directory records that final event from the journal beside the log (gateway/proxy/events/unfinished.ts),
+// once, and a connection that ended before the kill is not recorded again.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { eventually, sleep } from '../helpers/gateway.ts';
+import { eventsWhere, readEvents } from '../helpers/events.ts';
+import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { readBytes, tcpConnect, tcpServer } from '../helpers/tcp.ts';
+
+async function openWebSocket(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send('hello');
+  await new Promise((r) => ws.once('message', r));
+  return ws;
+}
+
+test('connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {
+  timeout: 60_000,
+}, async (t) => {
+  const echo = await tcpServer();
+  t.after(() => echo.close());
+  const upstream = createServer();
+  const wss = new WebSocketServer({ server: upstream });
+  wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const c of wss.clients) c.terminate();
+    upstream.close();
+  });
+  const dir = tempDir('tollgate-kill-open-');
+  const pipePort = await freePort();
+  const config = writeYaml(dir, 'tollgate.yaml', {
+    proxy: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0' },
+    store: { dir: join(dir, 'store') },
+    log: { level: 'info' },
+    events: { sink: 'embedded', interim_ms: 200 },
+    services: [
+      {
+        name: 'chat',
+        routes: [{ paths: ['/ws'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+      },
+    ],
+    streams: [
+      {
+        name: 'pipe',
+        listen: `127.0.0.1:${pipePort}`,
+        upstream: { targets: [{ url: `tcp://127.0.0.1:${echo.port}` }] },
+      },
+    ],
+  });
+  // The events directory both gateways write to (the helper gives each child one of its own otherwise).
+  const env = { TOLLGATE_EVENTS_DIR: join(dir, 'events') };
+  const first = await startGatewayProcess(config, { env });
+  t.after(() => first.child.kill('SIGKILL'));
+  const wsUrl = `${first.proxyUrl.replace('http', 'ws')}/ws`;
+  const cut = await openWebSocket(wsUrl);
+  const ended = await openWebSocket(wsUrl);
+  const socket = await tcpConnect(pipePort);
+  socket.write('ping');
+  await readBytes(socket, 4);
+  // Past interim_ms and a sweep (each second): all three had interim events. One then ends as usual.
+  await eventsWhere({ dir }, (e) => e.interim && e.service !== '', 3, 10_000);
+  ended.close(1000);
+  await eventsWhere({ dir }, (e) => e.service === 'chat' && !e.interim);
+  first.child.kill('SIGKILL');
+  assert.equal((await first.exited).signal, 'SIGKILL');
+  cut.terminate();
+  socket.destroy();
+  const finalsBefore = (await readEvents({ dir })).filter((e) => !e.interim);
+  assert.equal(finalsBefore.length, 1, 'before the restart: only the connection that ended');
+
+  const second = await startGatewayProcess(config, { env });
+  t.after(() => second.stop());
+  const recovered = await second.waitForLog((l) => l.msg?.includes('ended before they did'));
+  assert.equal(recovered.requests, 2);
+  // The log holds what the next start recorded (the collector may have taken and removed what came before).
+  const finals = await eventsWhere({ dir }, (e) => e.closeReason === 'gateway_ended', 2);
+  const [cutWs, pipe] = ['chat', 'pipe'].map((service) => finals.filter((e) => e.service === service));
+  assert.equal(cutWs.length, 1, 'the WebSocket open at the kill, once; not the one that ended before');
+  assert.equal(pipe.length, 1, 'the TCP connection open at the kill, once');
+  assert.deepEqual(
+    [cutWs[0].status, cutWs[0].closeCode, cutWs[0].errorClass, cutWs[0].protocol, cutWs[0].bytesIn],
+    [101, 1006, 'none', 'websocket', 0],
+    'cut at its last interim event, whose events carried its traffic',
+  );
+  assert.ok(cutWs[0].totalUs >= 200_000, `lasted until its last interim event: ${cutWs[0].totalUs} µs`);
+  assert.deepEqual([pipe[0].status, pipe[0].errorClass, pipe[0].protocol], [200, 'none', 'tcp']);
+
+  const from = new Date(Math.floor(cutWs[0].startMs / 86_400_000) * 86_400_000).toISOString();
+  const to = new Date(Date.now() + 3_600_000).toISOString();
+  const requests = async (service: string) => {
+    const res = await fetch(
+      `${second.adminUrl}/reports/traffic?service=${service}&granularity=day&from=${from}&to=${to}`,
+    );
+    return ((await res.json()) as { rows: { requests: number }[] }).rows.reduce((n, r) => n + r.requests, 0);
+  };
+  const counted = await eventually(async () => {
+    const both = [await requests('chat'), await requests('pipe')];
+    return both[0] === 2 && both[1] === 1 ? both : undefined;
+  }, 15_000);
+  assert.deepEqual(counted, [2, 1], 'the reports count each connection as one request');
+  await sleep(1500);
+  assert.deepEqual([await requests('chat'), await requests('pipe')], [2, 1], 'and no more');
+});
