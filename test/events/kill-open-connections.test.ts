@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, sleep } from '../helpers/gateway.ts';
-import { eventsWhere, readEvents } from '../helpers/events.ts';
-import { freePort, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import type { AccessEvent } from '../../shared/access-event.ts';
+import { readEvents } from '../helpers/events.ts';
+import { freePort, type GatewayProcess, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
+import { holdKafkaLock, kafkaBrokers, randomTopic, readTopic } from './kafka-helpers.ts';
 import { readBytes, tcpConnect, tcpServer } from '../helpers/tcp.ts';
 
 async function openWebSocket(url: string): Promise<WebSocket> {
@@ -24,9 +26,21 @@ async function openWebSocket(url: string): Promise<WebSocket> {
   return ws;
 }
 
-test('connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {
-  timeout: 60_000,
-}, async (t) => {
+interface Shape {
+  events: Record<string, unknown>;
+  /** Every event the gateways on `dir` recorded so far (or those of them still in the log, embedded). */
+  read(dir: string): Promise<AccessEvent[]>;
+}
+
+/**
+ * A gateway with two WebSockets and a TCP connection open past their first interim events, one WebSocket then
+ * ended as usual, SIGKILLed, and a second gateway started on the same events directory: returns it with the final
+ * events it recorded for the two connections cut (closed for `gateway_ended`).
+ */
+async function killWithConnectionsOpen(
+  t: TestContext,
+  shape: Shape,
+): Promise<{ second: GatewayProcess; finals: AccessEvent[] }> {
   const echo = await tcpServer();
   t.after(() => echo.close());
   const upstream = createServer();
@@ -44,7 +58,7 @@ test('connections open at a SIGKILL are each counted once by the next start, as 
     admin: { listen: '127.0.0.1:0' },
     store: { dir: join(dir, 'store') },
     log: { level: 'info' },
-    events: { sink: 'embedded', interim_ms: 200 },
+    events: { ...shape.events, interim_ms: 200 },
     services: [
       {
         name: 'chat',
@@ -60,6 +74,11 @@ test('connections open at a SIGKILL are each counted once by the next start, as 
       },
     ],
   });
+  const where = async (pick: (e: AccessEvent) => boolean, n: number) =>
+    (await eventually(async () => {
+      const picked = (await shape.read(dir)).filter(pick);
+      return picked.length >= n ? picked : undefined;
+    }, 15_000)) ?? [];
   // The events directory both gateways write to (the helper gives each child one of its own otherwise).
   const env = { TOLLGATE_EVENTS_DIR: join(dir, 'events') };
   const first = await startGatewayProcess(config, { env });
@@ -71,22 +90,21 @@ test('connections open at a SIGKILL are each counted once by the next start, as 
   socket.write('ping');
   await readBytes(socket, 4);
   // Past interim_ms and a sweep (each second): all three had interim events. One then ends as usual.
-  await eventsWhere({ dir }, (e) => e.interim && e.service !== '', 3, 10_000);
+  await where((e) => e.interim && e.service !== '', 3);
   ended.close(1000);
-  await eventsWhere({ dir }, (e) => e.service === 'chat' && !e.interim);
+  await where((e) => e.service === 'chat' && !e.interim, 1);
   first.child.kill('SIGKILL');
   assert.equal((await first.exited).signal, 'SIGKILL');
   cut.terminate();
   socket.destroy();
-  const finalsBefore = (await readEvents({ dir })).filter((e) => !e.interim);
+  const finalsBefore = (await shape.read(dir)).filter((e) => !e.interim);
   assert.equal(finalsBefore.length, 1, 'before the restart: only the connection that ended');
 
   const second = await startGatewayProcess(config, { env });
   t.after(() => second.stop());
   const recovered = await second.waitForLog((l) => l.msg?.includes('ended before they did'));
   assert.equal(recovered.requests, 2);
-  // The log holds what the next start recorded (the collector may have taken and removed what came before).
-  const finals = await eventsWhere({ dir }, (e) => e.closeReason === 'gateway_ended', 2);
+  const finals = await where((e) => e.closeReason === 'gateway_ended', 2);
   const [cutWs, pipe] = ['chat', 'pipe'].map((service) => finals.filter((e) => e.service === service));
   assert.equal(cutWs.length, 1, 'the WebSocket open at the kill, once; not the one that ended before');
   assert.equal(pipe.length, 1, 'the TCP connection open at the kill, once');
@@ -97,8 +115,18 @@ test('connections open at a SIGKILL are each counted once by the next start, as 
   );
   assert.ok(cutWs[0].totalUs >= 200_000, `lasted until its last interim event: ${cutWs[0].totalUs} µs`);
   assert.deepEqual([pipe[0].status, pipe[0].errorClass, pipe[0].protocol], [200, 'none', 'tcp']);
+  return { second, finals };
+}
 
-  const from = new Date(Math.floor(cutWs[0].startMs / 86_400_000) * 86_400_000).toISOString();
+test('embedded: connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {
+  timeout: 60_000,
+}, async (t) => {
+  // What the next start recorded is in the log; the collector may have taken and removed what came before.
+  const { second, finals } = await killWithConnectionsOpen(t, {
+    events: { sink: 'embedded' },
+    read: (dir) => readEvents({ dir }),
+  });
+  const from = new Date(Math.floor(finals[0].startMs / 86_400_000) * 86_400_000).toISOString();
   const to = new Date(Date.now() + 3_600_000).toISOString();
   const requests = async (service: string) => {
     const res = await fetch(
@@ -113,4 +141,24 @@ test('connections open at a SIGKILL are each counted once by the next start, as 
   assert.deepEqual(counted, [2, 1], 'the reports count each connection as one request');
   await sleep(1500);
   assert.deepEqual([await requests('chat'), await requests('pipe')], [2, 1], 'and no more');
+});
+
+test('Kafka: connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {
+  timeout: 90_000,
+}, async (t) => {
+  const brokers = kafkaBrokers(t);
+  if (!brokers) return;
+  await holdKafkaLock(t);
+  const topic = randomTopic();
+  // Before the first gateway creates it, the topic reads as empty.
+  const read = () => readTopic(brokers, topic, 10_000).catch((): AccessEvent[] => []);
+  await killWithConnectionsOpen(t, { events: { sink: 'kafka', kafka: { brokers, topic, flush_ms: 20 } }, read });
+  const requests = new Map<string, Set<string>>();
+  for (const e of await read())
+    if (!e.interim) requests.set(e.service, (requests.get(e.service) ?? new Set()).add(e.id));
+  assert.deepEqual(
+    [requests.get('chat')?.size, requests.get('pipe')?.size],
+    [2, 1],
+    'each connection one request in the topic, as a collector counts it',
+  );
 });
