@@ -9,11 +9,12 @@
  * `gateway_ended`); its own final event writes `<id> -` first. The next start on the same directory appends the
  * last line of each id not settled to the log, and the file starts again empty.
  *
- * Lines are appended at once (appendFileSync, to the page cache, which outlives the process, as the log's writes
- * do): only requests past events.interim_ms write them, once per interim event and once at their end. At most
- * once: the settling line is written before the final event reaches the log (at most one group commit later), and
- * the file is emptied before what it kept is appended, so a kill in either gap loses that one request's count, as
- * every such request was lost before.
+ * Only requests past events.interim_ms write lines, once per interim event and once at their end. The lines of one
+ * turn of the event loop (a sweep's interim events, the ends in it) are appended together in a microtask, so before
+ * the log's group commit of that turn (a setImmediate) and to the page cache, which outlives the process, as the
+ * log's writes do. At most once: the settling line is written before the final event reaches the log, and the file
+ * is emptied before what it kept is appended, so a kill in either gap loses that one request's count, as every
+ * such request was lost before.
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ export class Unfinished {
   /** Each open request's id in the file and its last line. */
   readonly #open = new Map<object, { id: number; line: string }>();
   #nextId = 1;
+  /** Lines not written yet: the flush of this turn's microtask writes them. */
+  #pending = '';
   #fileBytes = 0;
   /** The length of the open requests' lines: what compacting leaves. */
   #liveBytes = 0;
@@ -107,19 +110,31 @@ export class Unfinished {
   }
 
   #write(line: string): void {
+    if (this.#pending === '') queueMicrotask(this.#flush);
+    this.#pending += line;
+  }
+
+  readonly #flush = (): void => {
+    const lines = this.#pending;
+    this.#pending = '';
     try {
       if (this.#fileBytes > Math.max(COMPACT_BYTES, 2 * this.#liveBytes)) this.#compact();
-      appendFileSync(this.#path, line, 'latin1');
-      this.#fileBytes += line.length;
+      else {
+        appendFileSync(this.#path, lines, 'latin1');
+        this.#fileBytes += lines.length;
+      }
       this.#failing = false;
     } catch (err) {
       // The events themselves go on: only a request the gateway's end then cuts goes uncounted.
       if (!this.#failing) this.#log.warn({ err: (err as Error).message }, 'cannot write the unfinished-requests file');
       this.#failing = true;
     }
-  }
+  };
 
-  /** The file again with the open requests' lines only, swapped in whole (a kill leaves the old or the new one). */
+  /**
+   * The file again with the open requests' lines only (their latest, pending ones included), swapped in whole: a
+   * kill leaves the old or the new one.
+   */
   #compact(): void {
     let text = '';
     for (const entry of this.#open.values()) text += entry.line;
