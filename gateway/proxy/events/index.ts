@@ -1,4 +1,6 @@
-import { hostname } from 'node:os';
+import { readdirSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { EventMetrics } from '../../metrics.ts';
@@ -21,8 +23,33 @@ export async function createEventSink(
 ): Promise<EventSink | undefined> {
   const dir = part ? `${config.events.dir}/${part}` : config.events.dir;
   const sink = await openSink(config, dir, metrics, log);
-  if (sink !== undefined) sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }));
+  if (sink !== undefined)
+    sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }), orphanedDirs(config, part));
   return sink;
+}
+
+/**
+ * The directories under events.dir whose unfinished-requests journal no process of this run opens, for the first
+ * worker (or the one process) to take over: the one process's when workers write under `w<N>`, every worker's when
+ * one process writes events.dir itself, and those of workers past this run's count.
+ */
+export function orphanedDirs(config: Config, part: string): string[] {
+  if (part !== '' && part !== 'w0') return [];
+  const dir = config.events.dir;
+  // As command.ts counts them.
+  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const orphans = part === '' ? [] : [dir];
+  for (const name of names) {
+    const index = /^w(\d+)$/.exec(name)?.[1];
+    if (index !== undefined && (part === '' || Number(index) >= workers)) orphans.push(join(dir, name));
+  }
+  return orphans;
 }
 
 async function openSink(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,6 +7,8 @@ import pino from 'pino';
 import { decode, encode } from '../../../shared/access-event-codec.ts';
 import { typical } from '../../../shared/access-event-codec.fixture.ts';
 import type { EventSink } from './sink.ts';
+import type { Config } from '../../control/config/schema.ts';
+import { orphanedDirs } from './index.ts';
 import { Unfinished } from './unfinished.ts';
 
 const log = pino({ level: 'silent' });
@@ -108,4 +110,28 @@ test('a file that cannot be written loses only what it would have kept: the call
   journal.settle(key);
   await written();
   assert.equal(journal.size, 0);
+});
+
+test("another directory's journal is taken over and left empty; one without a journal is left as it is", async (t) => {
+  const dir = tempJournal();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const [own, orphan, none] = ['w0', 'w3', 'w4'].map((w) => join(dir, w));
+  const before = Unfinished.open(orphan, keepingSink(), log);
+  before.note({}, record('chat', 7));
+  await written();
+  const sink = keepingSink();
+  Unfinished.open(own, sink, log, [orphan, none]);
+  assert.deepEqual(sink.kept, ['chat/7']);
+  assert.equal(readFileSync(join(orphan, 'unfinished'), 'latin1'), '');
+  assert.equal(existsSync(none), false);
+});
+
+test("orphanedDirs: the first worker takes the one process's journal and those of workers past the count", (t) => {
+  const dir = tempJournal();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const w of ['w0', 'w1', 'w2', 'w10', 'spool', 'wx']) mkdirSync(join(dir, w));
+  const config = (workers: number) => ({ workers, events: { dir } }) as unknown as Config;
+  assert.deepEqual(orphanedDirs(config(2), 'w0').sort(), [dir, join(dir, 'w10'), join(dir, 'w2')].sort());
+  assert.deepEqual(orphanedDirs(config(2), 'w1'), [], 'only the first worker takes them');
+  assert.deepEqual(orphanedDirs(config(1), '').sort(), ['w0', 'w1', 'w10', 'w2'].map((w) => join(dir, w)).sort());
 });

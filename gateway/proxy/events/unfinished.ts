@@ -46,38 +46,14 @@ export class Unfinished {
   /**
    * The journal in `dir`: what a gateway that ended before its requests did left there is appended to `sink` (a
    * last line without its newline, or one whose record does not decode, is skipped), and the file emptied first.
+   * The journals in `orphans` (directories no process of this run writes: events/index.ts) are taken over the same
+   * way, and left empty.
    */
-  static open(dir: string, sink: EventSink, log: Logger): Unfinished {
+  static open(dir: string, sink: EventSink, log: Logger, orphans: string[] = []): Unfinished {
     const journal = new Unfinished(join(dir, 'unfinished'), log);
-    let text = '';
-    try {
-      text = readFileSync(journal.#path, 'latin1');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    const left = new Map<string, string>();
-    // What follows the last newline is a line cut short, or nothing.
-    for (const line of text.split('\n').slice(0, -1)) {
-      const space = line.indexOf(' ');
-      if (space <= 0) continue;
-      const id = line.slice(0, space);
-      const rest = line.slice(space + 1);
-      if (rest === '-') left.delete(id);
-      else left.set(id, rest);
-    }
     mkdirSync(dir, { recursive: true });
-    writeFileSync(journal.#path, '');
-    let appended = 0;
-    for (const base64 of left.values()) {
-      const record = Buffer.from(base64, 'base64');
-      try {
-        decode(record);
-      } catch {
-        continue;
-      }
-      sink.append(record);
-      appended++;
-    }
+    let appended = takeOver(journal.#path, sink, true);
+    for (const other of orphans) appended += takeOver(join(other, 'unfinished'), sink, false);
     if (appended > 0) log.warn({ requests: appended }, 'requests the gateway ended before they did were recorded');
     return journal;
   }
@@ -142,4 +118,42 @@ export class Unfinished {
     renameSync(`${this.#path}.new`, this.#path);
     this.#fileBytes = text.length;
   }
+}
+
+/**
+ * Appends to `sink` the final events the journal at `path` kept and never settled, once it is emptied (made, with
+ * `create`, when it is not there); returns how many.
+ */
+function takeOver(path: string, sink: EventSink, create: boolean): number {
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (create) writeFileSync(path, '');
+    return 0;
+  }
+  const left = new Map<string, string>();
+  // What follows the last newline is a line cut short, or nothing.
+  for (const line of text.split('\n').slice(0, -1)) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const id = line.slice(0, space);
+    const rest = line.slice(space + 1);
+    if (rest === '-') left.delete(id);
+    else left.set(id, rest);
+  }
+  if (text !== '') writeFileSync(path, '');
+  let appended = 0;
+  for (const base64 of left.values()) {
+    const record = Buffer.from(base64, 'base64');
+    try {
+      decode(record);
+    } catch {
+      continue;
+    }
+    sink.append(record);
+    appended++;
+  }
+  return appended;
 }
