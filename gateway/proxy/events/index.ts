@@ -13,7 +13,10 @@ export type { EventSink } from './sink.ts';
 /**
  * The sink the config asks for, with the journal of its open requests' final events (unfinished.ts), whose
  * leftovers from a gateway that ended before its requests did it first appends. `part` separates processes that
- * write at the same time (cluster workers each get their own log or spool directory).
+ * write at the same time (cluster workers each get their own log or spool directory). The first worker (or the one
+ * process) also takes over what directories no process of this run writes left (orphanedDirs): their journals, and
+ * with Kafka the events their spools still hold (kafka/adopt-spools.ts; the embedded collector reads every
+ * directory's log itself).
  */
 export async function createEventSink(
   config: Config,
@@ -22,9 +25,9 @@ export async function createEventSink(
   part = '',
 ): Promise<EventSink | undefined> {
   const dir = part ? `${config.events.dir}/${part}` : config.events.dir;
-  const sink = await openSink(config, dir, metrics, log);
-  if (sink !== undefined)
-    sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }), orphanedDirs(config, part));
+  const orphans = orphanedDirs(config, part);
+  const sink = await openSink(config, dir, metrics, log, orphans);
+  if (sink !== undefined) sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }), orphans);
   return sink;
 }
 
@@ -57,6 +60,7 @@ async function openSink(
   dir: string,
   metrics: EventMetrics,
   log: Logger,
+  orphans: string[],
 ): Promise<EventSink | undefined> {
   const e = config.events;
   switch (e.sink) {
@@ -66,8 +70,8 @@ async function openSink(
       return EmbeddedEventSink.open(dir, e.max_bytes, metrics, log.child({ component: 'events' }));
     case 'kafka': {
       // Loaded only when asked for, so a single node does not carry the Kafka client in memory.
-      const { createKafkaSink } = await import('./kafka/index.ts');
-      return createKafkaSink(
+      const { adoptSpools, createKafkaSink } = await import('./kafka/index.ts');
+      const sink = await createKafkaSink(
         {
           brokers: e.kafka.brokers,
           topic: e.kafka.topic,
@@ -82,6 +86,9 @@ async function openSink(
         metrics,
         log.child({ component: 'events' }),
       );
+      // Before serving: a sink closed meanwhile would drop what it moved, and the old spools would forget it.
+      await adoptSpools(orphans, sink, log.child({ component: 'events' }));
+      return sink;
     }
   }
 }

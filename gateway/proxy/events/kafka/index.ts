@@ -3,6 +3,7 @@ import type { EventMetrics } from '../../../metrics.ts';
 import type { KafkaSinkConfig } from './config.ts';
 import { KafkaEventSink, type KafkaSinkOptions } from './kafka-sink.ts';
 
+export { adoptSpools } from './adopt-spools.ts';
 export type { KafkaSinkConfig } from './config.ts';
 export type { KafkaEventSink, KafkaSinkOptions, KafkaState } from './kafka-sink.ts';
 export type { EventProducer } from './producer.ts';
