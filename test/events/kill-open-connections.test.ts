@@ -1,9 +1,9 @@
-// A connection still open when the gateway is SIGKILLed (a WebSocket, a TCP connection through a stream) had
-// interim events, which carried its traffic, and no final event, which is the request: the next start on the same
-// event directory records that final event from the journal beside the log (gateway/proxy/events/unfinished.ts),
+// A request still open when the gateway is SIGKILLed (a WebSocket, a TCP connection through a stream, a download)
+// had interim events, which carried its traffic, and no final event, which is the request: the next start on the
+// same event directory records that final event from the journal beside the log (gateway/proxy/events/unfinished.ts),
 // once, and a connection that ended before the kill is not recorded again.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -33,9 +33,9 @@ interface Shape {
 }
 
 /**
- * A gateway with two WebSockets and a TCP connection open past their first interim events, one WebSocket then
- * ended as usual, SIGKILLed, and a second gateway started on the same events directory: returns it with the final
- * events it recorded for the two connections cut (closed for `gateway_ended`).
+ * A gateway with two WebSockets, a TCP connection and a streamed download open past their first interim events, one
+ * WebSocket then ended as usual, SIGKILLed, and a second gateway started on the same events directory: returns it
+ * with the final events it recorded for the three cut (closed for `gateway_ended`).
  */
 async function killWithConnectionsOpen(
   t: TestContext,
@@ -43,7 +43,12 @@ async function killWithConnectionsOpen(
 ): Promise<{ second: GatewayProcess; finals: AccessEvent[] }> {
   const echo = await tcpServer();
   t.after(() => echo.close());
-  const upstream = createServer();
+  // A download that never ends: a chunk every 100 ms.
+  const upstream = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const timer = setInterval(() => res.write('data: tick\n\n'), 100);
+    res.on('close', () => clearInterval(timer));
+  });
   const wss = new WebSocketServer({ server: upstream });
   wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
@@ -63,6 +68,11 @@ async function killWithConnectionsOpen(
       {
         name: 'chat',
         routes: [{ paths: ['/ws'] }],
+        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+      },
+      {
+        name: 'feed',
+        routes: [{ paths: ['/feed'] }],
         upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
       },
     ],
@@ -89,23 +99,29 @@ async function killWithConnectionsOpen(
   const socket = await tcpConnect(pipePort);
   socket.write('ping');
   await readBytes(socket, 4);
-  // Past interim_ms and a sweep (each second): all three had interim events. One then ends as usual.
-  await where((e) => e.interim && e.service !== '', 3);
+  const download = await new Promise<IncomingMessage>((resolve, reject) =>
+    get(`${first.proxyUrl}/feed`, resolve).on('error', reject),
+  );
+  download.resume();
+  download.on('error', () => {});
+  // Past interim_ms and a sweep (each second): all four had interim events. One then ends as usual.
+  for (const service of ['chat', 'pipe', 'feed']) await where((e) => e.interim && e.service === service, 1);
   ended.close(1000);
   await where((e) => e.service === 'chat' && !e.interim, 1);
   first.child.kill('SIGKILL');
   assert.equal((await first.exited).signal, 'SIGKILL');
   cut.terminate();
   socket.destroy();
+  download.destroy();
   const finalsBefore = (await shape.read(dir)).filter((e) => !e.interim);
   assert.equal(finalsBefore.length, 1, 'before the restart: only the connection that ended');
 
   const second = await startGatewayProcess(config, { env });
   t.after(() => second.stop());
   const recovered = await second.waitForLog((l) => l.msg?.includes('ended before they did'));
-  assert.equal(recovered.requests, 2);
-  const finals = await where((e) => e.closeReason === 'gateway_ended', 2);
-  const [cutWs, pipe] = ['chat', 'pipe'].map((service) => finals.filter((e) => e.service === service));
+  assert.equal(recovered.requests, 3);
+  const finals = await where((e) => e.closeReason === 'gateway_ended', 3);
+  const [cutWs, pipe, feed] = ['chat', 'pipe', 'feed'].map((service) => finals.filter((e) => e.service === service));
   assert.equal(cutWs.length, 1, 'the WebSocket open at the kill, once; not the one that ended before');
   assert.equal(pipe.length, 1, 'the TCP connection open at the kill, once');
   assert.deepEqual(
@@ -115,6 +131,11 @@ async function killWithConnectionsOpen(
   );
   assert.ok(cutWs[0].totalUs >= 200_000, `lasted until its last interim event: ${cutWs[0].totalUs} µs`);
   assert.deepEqual([pipe[0].status, pipe[0].errorClass, pipe[0].protocol], [200, 'none', 'tcp']);
+  assert.deepEqual(
+    feed.map((e) => [e.status, e.errorClass, e.protocol, e.bytesOut, e.closeCode]),
+    [[200, 'none', 'http/1.1', 0, 0]],
+    'the download, its answer begun: its status, not an error',
+  );
   return { second, finals };
 }
 
@@ -135,12 +156,12 @@ test('embedded: connections open at a SIGKILL are each counted once by the next 
     return ((await res.json()) as { rows: { requests: number }[] }).rows.reduce((n, r) => n + r.requests, 0);
   };
   const counted = await eventually(async () => {
-    const both = [await requests('chat'), await requests('pipe')];
-    return both[0] === 2 && both[1] === 1 ? both : undefined;
+    const all = [await requests('chat'), await requests('pipe'), await requests('feed')];
+    return all.join() === '2,1,1' ? all : undefined;
   }, 15_000);
-  assert.deepEqual(counted, [2, 1], 'the reports count each connection as one request');
+  assert.deepEqual(counted, [2, 1, 1], 'the reports count each connection and the download as one request');
   await sleep(1500);
-  assert.deepEqual([await requests('chat'), await requests('pipe')], [2, 1], 'and no more');
+  assert.deepEqual([await requests('chat'), await requests('pipe'), await requests('feed')], [2, 1, 1], 'and no more');
 });
 
 test('Kafka: connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {
@@ -157,8 +178,8 @@ test('Kafka: connections open at a SIGKILL are each counted once by the next sta
   for (const e of await read())
     if (!e.interim) requests.set(e.service, (requests.get(e.service) ?? new Set()).add(e.id));
   assert.deepEqual(
-    [requests.get('chat')?.size, requests.get('pipe')?.size],
-    [2, 1],
+    [requests.get('chat')?.size, requests.get('pipe')?.size, requests.get('feed')?.size],
+    [2, 1, 1],
     'each connection one request in the topic, as a collector counts it',
   );
 });
