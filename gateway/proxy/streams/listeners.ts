@@ -39,6 +39,8 @@ interface Running extends Started<Running> {
   tls: TlsListener | undefined;
   /** Connections handed to the TLS server, by the client's address and port, until their handshake ends. */
   handshaking: Map<string, StreamConnection>;
+  /** The session ticket key its TLS seals tickets with (sharedTicketKeys). */
+  ticketKeys: Buffer;
 }
 
 export class StreamListeners {
@@ -128,17 +130,31 @@ export class StreamListeners {
 
   #build(config: StreamConfig): Running {
     const name = config.name;
-    const handshaking = new Map<string, StreamConnection>();
-    // TCP half-close is passed on, except under TLS the stream terminates: a client's FIN during the handshake
-    // must end it then, not at handshake_timeout_ms.
-    const server = createServer({ allowHalfOpen: config.tls === undefined }, (socket) => {
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
       const stream = this.#current().streams.get(name);
       if (stream === undefined) return void socket.destroy();
+      // TCP half-close is passed on, except under TLS the stream terminates: a client's FIN during the handshake
+      // must end it then, not at handshake_timeout_ms.
+      if (stream.config.tls !== undefined) socket.allowHalfOpen = false;
       const keepaliveMs = stream.config.timeouts.keepalive_ms;
       if (keepaliveMs > 0) socket.setKeepAlive(true, keepaliveMs);
       this.#sweepFromNowOn();
       new StreamConnection(socket, stream, this.#hooks);
     });
+    const r: Running = { config, server, tls: undefined, handshaking: new Map(), ticketKeys: Buffer.alloc(0) };
+    // In cluster mode every worker's TLS for this stream seals tickets with one key, as a listener's does.
+    r.ticketKeys = sharedTicketKeys(server, (keys) => {
+      r.ticketKeys = keys;
+      r.tls?.shareTicketKeys(keys);
+    });
+    if (config.tls) this.#terminateTls(r, config);
+    return r;
+  }
+
+  /** The stream's TLS server, for connections its listening server hands over (the `terminate` hook). */
+  #terminateTls(r: Running, config: StreamConfig): void {
+    const name = config.name;
+    const handshaking = r.handshaking;
     const listenerMetrics = this.#metrics.listeners;
     const taken = (socket: TLSSocket | undefined) => {
       if (socket === undefined) return undefined;
@@ -147,23 +163,19 @@ export class StreamListeners {
       handshaking.delete(key);
       return connection;
     };
-    const tls = config.tls
-      ? new TlsListener(config.tls as ListenerTls, 'tcp', {
-          secured: (socket) => {
-            const connection = taken(socket);
-            if (connection === undefined) socket.destroy();
-            else connection.secured(socket);
-          },
-          refused: (reason, socket) => {
-            listenerMetrics.refused.inc({ listener: name, reason });
-            taken(socket)?.refuse('tls_handshake');
-          },
-          ...listenerTlsHooks(listenerMetrics, this.#log, name),
-        })
-      : undefined;
-    // In cluster mode every worker's TLS for this stream seals tickets with one key, as a listener's does.
-    if (tls) tls.shareTicketKeys(sharedTicketKeys(server, (keys) => tls.shareTicketKeys(keys)));
-    return { config, server, tls, handshaking };
+    r.tls = new TlsListener(config.tls as ListenerTls, 'tcp', {
+      secured: (socket) => {
+        const connection = taken(socket);
+        if (connection === undefined) socket.destroy();
+        else connection.secured(socket);
+      },
+      refused: (reason, socket) => {
+        listenerMetrics.refused.inc({ listener: name, reason });
+        taken(socket)?.refuse('tls_handshake');
+      },
+      ...listenerTlsHooks(listenerMetrics, this.#log, name),
+    });
+    r.tls.shareTicketKeys(r.ticketKeys);
   }
 
   /** Starts every stream's listener; resolves once all listen. */
@@ -174,8 +186,9 @@ export class StreamListeners {
   /**
    * A new config applied: streams added start, removed ones stop accepting (their open connections carry on), TLS
    * ones take new certificates. One given another address accepts at the old one until it listens at the new one,
-   * so an address another process holds costs nothing; one given or relieved of TLS on the same address stops and
-   * starts again.
+   * so an address another process holds costs nothing. One given or relieved of TLS keeps its listening socket,
+   * so no connection is refused meanwhile: new connections are terminated, or not, from then on; open ones,
+   * handshakes under way too, carry on as they began.
    */
   update(config: Config): Promise<void> {
     const tries: Promise<void>[] = [];
@@ -185,7 +198,7 @@ export class StreamListeners {
       const givenAway = (listen: string) => givenToAnother(config, 'stream', name, listen);
       const moved = movesKeepingOld(r, s?.listen, givenAway, this.#starting);
       const relisten = s !== undefined && s.listen !== r.config.listen;
-      if (s === undefined || relisten || (s.tls === undefined) !== (r.config.tls === undefined)) {
+      if (s === undefined || relisten) {
         this.#running.delete(name);
         if (moved && s) {
           next.delete(name);
@@ -205,6 +218,13 @@ export class StreamListeners {
           warnStartsAgain(this.#log, 'stream', name, ['tls.handshake_timeout_ms']);
         r.tls.update(s.tls as ListenerTls);
         if (clientChecksOf(s.tls) !== clientChecksOf(r.config.tls)) this.#reconnect(name);
+      } else if (s.tls) {
+        this.#terminateTls(r, s);
+        this.#log.info({ stream: name }, 'stream terminates TLS from now on');
+      } else if (r.tls) {
+        r.tls.close();
+        r.tls = undefined;
+        this.#log.info({ stream: name }, 'stream no longer terminates TLS; handshakes under way finish');
       }
       r.config = s;
     }
