@@ -288,3 +288,15 @@ test("a terminating stream's certificate is in the expiry gauge by the stream's 
   assert.equal(await series('single'), 0, 'gone with its stream');
   assert.equal(await series('terminated'), notAfter);
 });
+
+test('a client that half-closes before its TLS handshake is closed at once, not at handshake_timeout_ms', async () => {
+  const socket = await tcpConnect(gw.port('members')); // the default handshake timeout: 10 s
+  const started = performance.now();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  socket.resume();
+  socket.end();
+  await closed;
+  const ms = performance.now() - started;
+  assert.ok(ms < 2000, `closed after ${Math.round(ms)} ms`);
+});
