@@ -83,7 +83,7 @@ test('past 1 MiB and twice what the open requests need, the file is written agai
   const journal = Unfinished.open(dir, keepingSink(), log);
   const open = Array.from({ length: 50 }, () => ({}));
   for (const key of open) journal.note(key, record('chat', 1));
-  // Connections that come and go, each with an interim event: 12,000 lines of ~100 bytes and their settlements.
+  // Connections that come and go, each with an interim event, and the open ones' updates: ~2.4 MB of lines.
   for (let i = 0; i < 6000; i++) {
     const key = {};
     journal.note(key, record('short', i));
