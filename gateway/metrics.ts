@@ -221,6 +221,13 @@ export function createEventMetrics(register: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    recovered: new Counter({
+      name: 'tollgate_events_recovered_total',
+      help:
+        'Final events of requests open when the gateway last ended without closing them (killed, crashed), ' +
+        'recorded at start from events.dir/unfinished.',
+      registers,
+    }),
     spoolBytes: new Gauge({
       name: 'tollgate_event_spool_bytes',
       help: 'Bytes of events kept on local disk (embedded log not yet consumed, or Kafka spool).',

@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, sleep } from '../helpers/gateway.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { readEvents } from '../helpers/events.ts';
+import { metric } from '../helpers/metrics.ts';
 import { freePort, type GatewayProcess, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { holdKafkaLock, kafkaBrokers, randomTopic, readTopic } from './kafka-helpers.ts';
 import { readBytes, tcpConnect, tcpServer } from '../helpers/tcp.ts';
@@ -120,6 +121,7 @@ async function killWithConnectionsOpen(
   t.after(() => second.stop());
   const recovered = await second.waitForLog((l) => l.msg?.includes('ended before they did'));
   assert.equal(recovered.requests, 3);
+  assert.equal(await metric(second, 'tollgate_events_recovered_total'), 3);
   const finals = await where((e) => e.closeReason === 'gateway_ended', 3);
   const [cutWs, pipe, feed] = ['chat', 'pipe', 'feed'].map((service) => finals.filter((e) => e.service === service));
   assert.equal(cutWs.length, 1, 'the WebSocket open at the kill, once; not the one that ended before');

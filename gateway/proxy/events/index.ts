@@ -27,7 +27,9 @@ export async function createEventSink(
   const dir = part ? `${config.events.dir}/${part}` : config.events.dir;
   const orphans = orphanedDirs(config, part);
   const sink = await openSink(config, dir, metrics, log, orphans);
-  if (sink !== undefined) sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }), orphans);
+  if (sink === undefined) return undefined;
+  sink.unfinished = Unfinished.open(dir, sink, log.child({ component: 'events' }), orphans);
+  metrics.recovered.inc(sink.unfinished.recovered);
   return sink;
 }
 

@@ -37,6 +37,8 @@ export class Unfinished {
   /** The length of the open requests' lines: what compacting leaves. */
   #liveBytes = 0;
   #failing = false;
+  /** How many final events the start appended from what a gateway before it left (open). */
+  recovered = 0;
 
   private constructor(path: string, log: Logger) {
     this.#path = path;
@@ -55,6 +57,7 @@ export class Unfinished {
     let appended = takeOver(journal.#path, sink, true);
     for (const other of orphans) appended += takeOver(join(other, 'unfinished'), sink, false);
     if (appended > 0) log.warn({ requests: appended }, 'requests the gateway ended before they did were recorded');
+    journal.recovered = appended;
     return journal;
   }
 
