@@ -89,3 +89,41 @@ export async function roundTrip(port: number, data: string | Buffer): Promise<{ 
   socket.end(data);
   return answer;
 }
+
+/** What probeConnections saw: connections the gateway's kernel side took, and failures by error code. */
+export interface ProbeResult {
+  accepted: number;
+  failed: Record<string, number>;
+}
+
+/**
+ * Three clients that connect to `port` in a loop (each connection closed once it is taken) until `stop()`, which
+ * resolves with what they saw: a reload that leaves the address open fails none.
+ */
+export function probeConnections(port: number): { stop(): Promise<ProbeResult> } {
+  const result: ProbeResult = { accepted: 0, failed: {} };
+  let probing = true;
+  const probe = async () => {
+    while (probing)
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          result.accepted++;
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', (err: NodeJS.ErrnoException) => {
+          const code = err.code ?? err.message;
+          result.failed[code] = (result.failed[code] ?? 0) + 1;
+          resolve();
+        });
+      });
+  };
+  const probes = [probe(), probe(), probe()];
+  return {
+    async stop() {
+      probing = false;
+      await Promise.all(probes);
+      return result;
+    },
+  };
+}

@@ -4,14 +4,13 @@
 // the gateway in a process of its own, connections made in a loop met ECONNREFUSED in between.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { test } from 'node:test';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { freePort } from '../helpers/ports.ts';
-import { readBytes, roundTrip, tcpConnect, tcpServer } from '../helpers/tcp.ts';
+import { type ProbeResult, probeConnections, readBytes, roundTrip, tcpConnect, tcpServer } from '../helpers/tcp.ts';
 
 const dir = tempDir('tollgate-stream-tls-');
 const ca = makeCa(dir);
@@ -55,24 +54,8 @@ test('giving a stream TLS and taking it away on its address refuses no connectio
   t.after(() => gw.stop());
   // Opened in plaintext before any reload: it stays so.
   const early = await tcpConnect(port);
-  let accepted = 0;
-  const failed: Record<string, number> = {};
-  let probing = true;
-  const probe = async () => {
-    while (probing)
-      await new Promise<void>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          accepted++;
-          socket.destroy();
-          resolve();
-        });
-        socket.on('error', (err: NodeJS.ErrnoException) => {
-          failed[err.code ?? err.message] = (failed[err.code ?? err.message] ?? 0) + 1;
-          resolve();
-        });
-      });
-  };
-  const probes = [probe(), probe(), probe()];
+  const probes = probeConnections(port);
+  let seen: ProbeResult | undefined;
   try {
     for (let round = 1; round <= 8; round++) {
       const tls = round % 2 === 1;
@@ -82,9 +65,9 @@ test('giving a stream TLS and taking it away on its address refuses no connectio
       else assert.equal((await roundTrip(port, `round ${round}`)).data.toString(), `round ${round}`);
     }
   } finally {
-    probing = false;
-    await Promise.all(probes);
+    seen = await probes.stop();
   }
+  const { accepted, failed } = seen;
   assert.deepEqual(failed, {}, `${accepted} connections accepted`);
   assert.ok(accepted > 200, `${accepted} connections accepted`);
   early.write('still plain');

@@ -5,13 +5,13 @@
 // gap), connections made in a loop met ECONNREFUSED (7 to 21 a reload here) and ECONNRESET (those in the accept
 // queue of the socket closed).
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { startGatewayProcess, tempDir, writeYaml } from '../../helpers/gateway-process.ts';
 import { freePort } from '../../helpers/ports.ts';
 import { handshake } from '../../helpers/tls-client.ts';
+import { type ProbeResult, probeConnections } from '../../helpers/tcp.ts';
 
 const dir = tempDir('tollgate-replace-');
 const ca = makeCa(dir);
@@ -45,25 +45,9 @@ const config = (shape: object) => ({
 test('replacing a listener on its address refuses and resets no connection made meanwhile', async () => {
   const file = writeYaml(dir, 'tollgate.yaml', config(shapes[0]));
   const gw = await startGatewayProcess(file);
-  let accepted = 0;
-  const failed: Record<string, number> = {};
-  let probing = true;
   // A connection is accepted once the gateway's kernel side took it; it is then closed at once.
-  const probe = async () => {
-    while (probing)
-      await new Promise<void>((resolve) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          accepted++;
-          socket.destroy();
-          resolve();
-        });
-        socket.on('error', (err: NodeJS.ErrnoException) => {
-          failed[err.code ?? err.message] = (failed[err.code ?? err.message] ?? 0) + 1;
-          resolve();
-        });
-      });
-  };
-  const probes = [probe(), probe(), probe()];
+  const probes = probeConnections(port);
+  let seen: ProbeResult | undefined;
   try {
     for (let round = 1; round <= 12; round++) {
       writeYaml(dir, 'tollgate.yaml', config(shapes[round % shapes.length]));
@@ -73,10 +57,10 @@ test('replacing a listener on its address refuses and resets no connection made 
     const replaced = gw.logs.filter((l) => l.msg?.startsWith('listener replaced')).length;
     assert.equal(replaced, 12, 'each reload replaced the listener');
   } finally {
-    probing = false;
-    await Promise.all(probes);
+    seen = await probes.stop();
   }
   try {
+    const { accepted, failed } = seen;
     assert.deepEqual(failed, {}, `${accepted} connections accepted`);
     assert.ok(accepted > 500, `${accepted} connections accepted`);
     // The rounds ended on plain HTTP/1.1; given TLS once more, the address serves it.
