@@ -1,9 +1,9 @@
 // The gateway's commands; cli.ts (the process entry) loads this module.
 import { releaseMemory } from './memory.ts';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../control/config/load.ts';
+import { workerCount } from '../control/config/schema.ts';
 import { unknownEnvVariables } from '../control/config/env.ts';
 import { splitListen } from '../../shared/listen.ts';
 import { configJsonSchema } from '../control/config/validator.ts';
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
       }
     }
   }
-  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  const workers = workerCount(config);
   const input = { file, raw: loaded.raw!, text: loaded.text!, config };
   let gw: RunningGateway;
   try {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import Type, { type Static } from 'typebox';
 import { RouteSchema } from '../../proxy/router/schema.ts';
 import { UpstreamSchema } from '../../proxy/upstream/schema.ts';
@@ -258,6 +259,11 @@ export const ConfigSchema = Type.Object(
 );
 
 export type Config = Static<typeof ConfigSchema>;
+
+/** How many proxy processes `workers` asks for: one per core for `auto`. */
+export function workerCount(config: Pick<Config, 'workers'>): number {
+  return config.workers === 'auto' ? availableParallelism() : config.workers;
+}
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type RouteConfig = Config['services'][number]['routes'][number];
 export type UpstreamConfig = Config['services'][number]['upstream'];

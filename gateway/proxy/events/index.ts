@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../control/config/schema.ts';
+import { type Config, workerCount } from '../../control/config/schema.ts';
 import type { Logger } from '../../log.ts';
 import type { EventMetrics } from '../../metrics.ts';
 import { EmbeddedEventSink } from './embedded.ts';
@@ -41,8 +41,7 @@ export async function createEventSink(
 export function orphanedDirs(config: Config, part: string): string[] {
   if (part !== '' && part !== 'w0') return [];
   const dir = config.events.dir;
-  // As command.ts counts them.
-  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  const workers = workerCount(config);
   let names: string[];
   try {
     names = readdirSync(dir);
