@@ -3,29 +3,16 @@
 // same event directory records that final event from the journal beside the log (gateway/proxy/events/unfinished.ts),
 // once, and a connection that ended before the kill is not recorded again.
 import assert from 'node:assert/strict';
-import { createServer, get, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, sleep } from '../helpers/gateway.ts';
 import type { AccessEvent } from '../../shared/access-event.ts';
 import { readEvents } from '../helpers/events.ts';
+import { followFeed, openSocket, startFeedAndSocketUpstream } from '../helpers/held-open.ts';
 import { metric } from '../helpers/metrics.ts';
 import { freePort, type GatewayProcess, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { holdKafkaLock, kafkaBrokers, randomTopic, readTopic } from './kafka-helpers.ts';
 import { readBytes, tcpConnect, tcpServer } from '../helpers/tcp.ts';
-
-async function openWebSocket(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  ws.send('hello');
-  await new Promise((r) => ws.once('message', r));
-  return ws;
-}
 
 interface Shape {
   events: Record<string, unknown>;
@@ -44,19 +31,9 @@ async function killWithConnectionsOpen(
 ): Promise<{ second: GatewayProcess; finals: AccessEvent[] }> {
   const echo = await tcpServer();
   t.after(() => echo.close());
-  // A download that never ends: a chunk every 100 ms.
-  const upstream = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const timer = setInterval(() => res.write('data: tick\n\n'), 100);
-    res.on('close', () => clearInterval(timer));
-  });
-  const wss = new WebSocketServer({ server: upstream });
-  wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    for (const c of wss.clients) c.terminate();
-    upstream.close();
-  });
+  // Server-sent events that never end, and WebSockets.
+  const upstream = await startFeedAndSocketUpstream();
+  t.after(() => upstream.close());
   const dir = tempDir('tollgate-kill-open-');
   const pipePort = await freePort();
   const config = writeYaml(dir, 'tollgate.yaml', {
@@ -69,12 +46,12 @@ async function killWithConnectionsOpen(
       {
         name: 'chat',
         routes: [{ paths: ['/ws'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+        upstream: { targets: [{ url: upstream.url }] },
       },
       {
         name: 'feed',
         routes: [{ paths: ['/feed'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }] },
+        upstream: { targets: [{ url: upstream.url }] },
       },
     ],
     streams: [
@@ -95,16 +72,12 @@ async function killWithConnectionsOpen(
   const first = await startGatewayProcess(config, { env });
   t.after(() => first.child.kill('SIGKILL'));
   const wsUrl = `${first.proxyUrl.replace('http', 'ws')}/ws`;
-  const cut = await openWebSocket(wsUrl);
-  const ended = await openWebSocket(wsUrl);
+  const { ws: cut } = await openSocket(wsUrl, {});
+  const { ws: ended } = await openSocket(wsUrl, {});
   const socket = await tcpConnect(pipePort);
   socket.write('ping');
   await readBytes(socket, 4);
-  const download = await new Promise<IncomingMessage>((resolve, reject) =>
-    get(`${first.proxyUrl}/feed`, resolve).on('error', reject),
-  );
-  download.resume();
-  download.on('error', () => {});
+  const { res: download } = await followFeed(`${first.proxyUrl}/feed`, {});
   // Past interim_ms and a sweep (each second): all four had interim events. One then ends as usual.
   for (const service of ['chat', 'pipe', 'feed']) await where((e) => e.interim && e.service === service, 1);
   ended.close(1000);
