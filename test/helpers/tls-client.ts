@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect as h2Connect, type IncomingHttpHeaders } from 'node:http2';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 export interface TlsClientOptions {
   /** CA file that must have issued the server's certificate. */
@@ -42,6 +42,29 @@ export interface Handshake {
   version: string | null;
   /** The OCSP response the server stapled (with requestOCSP), if any. */
   ocsp?: Buffer;
+}
+
+/**
+ * Writes `text` over TLS, the server's certificate checked for `o.servername` as a client of a stream would, and
+ * resolves with the certificate's CN and the first answer (a TCP stream's echo); rejects when it ends before one.
+ */
+export function tlsRoundTrip(
+  port: number,
+  o: TlsClientOptions,
+  text: string,
+): Promise<{ subject: string; answer: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ ...options(port, o), checkServerIdentity }, () => {
+      const subject = String(socket.getPeerCertificate().subject?.CN ?? '');
+      socket.once('data', (d) => {
+        resolve({ subject, answer: d.toString() });
+        socket.end();
+      });
+      socket.write(text);
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before an answer')));
+  });
 }
 
 /** Completes a TLS handshake (and nothing more); rejects with the error that failed it. */

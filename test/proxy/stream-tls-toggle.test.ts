@@ -3,32 +3,17 @@
 // connection opened before carries on as it began. Before, the stream stopped listening and listened again: with
 // the gateway in a process of its own, connections made in a loop met ECONNREFUSED in between.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { test } from 'node:test';
 import { issue, makeCa } from '../helpers/certs.ts';
 import { startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
 import { freePort } from '../helpers/ports.ts';
+import { tlsRoundTrip } from '../helpers/tls-client.ts';
 import { type ProbeResult, probeConnections, readBytes, roundTrip, tcpConnect, tcpServer } from '../helpers/tcp.ts';
 
 const dir = tempDir('tollgate-stream-tls-');
 const ca = makeCa(dir);
 const cert = issue(dir, ca, { cn: 'db.test', dns: ['db.test'] });
-
-/** One echo round trip over TLS through the stream. */
-function tlsRoundTrip(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(ca.cert), servername: 'db.test' }, () =>
-      socket.write(text),
-    );
-    socket.once('data', (data) => {
-      resolve(data.toString());
-      socket.destroy();
-    });
-    socket.on('error', reject);
-  });
-}
 
 test('giving a stream TLS and taking it away on its address refuses no connection; each reload applies', async (t) => {
   const echo = await tcpServer();
@@ -61,7 +46,11 @@ test('giving a stream TLS and taking it away on its address refuses no connectio
       const tls = round % 2 === 1;
       writeYaml(dir, 'tollgate.yaml', config(tls));
       await gw.waitForLog((l) => l.msg === 'config applied' && l.version === round + 1, 15000);
-      if (tls) assert.equal(await tlsRoundTrip(port, `round ${round}`), `round ${round}`);
+      if (tls)
+        assert.equal(
+          (await tlsRoundTrip(port, { ca: ca.cert, servername: 'db.test' }, `round ${round}`)).answer,
+          `round ${round}`,
+        );
       else assert.equal((await roundTrip(port, `round ${round}`)).data.toString(), `round ${round}`);
     }
   } finally {

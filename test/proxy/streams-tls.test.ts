@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { type AddressInfo, createServer as createTcpServer, connect as tcpDial, type Server } from 'node:net';
 import { reload } from '../helpers/admin.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
@@ -14,6 +14,7 @@ import { eventually, startGateway, type TestGateway } from '../helpers/gateway.t
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
 import { roundTrip, tcpConnect, tcpServer, type TcpServer } from '../helpers/tcp.ts';
+import { tlsRoundTrip } from '../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-streams-tls-'));
 const ca = makeCa(dir);
@@ -103,30 +104,8 @@ after(async () => {
   await silent?.close();
 });
 
-/** A TLS client through `port` asking for `servername`: the certificate it was shown and the answer to `text`. */
-function tlsRoundTrip(
-  port: number,
-  servername: string,
-  text: string,
-  own?: { cert: string; key: string },
-): Promise<{ subject: string; answer: string }> {
-  return new Promise((resolve, reject) => {
-    const mine = own ? { cert: readFileSync(own.cert), key: readFileSync(own.key) } : {};
-    const socket = connect({ host: '127.0.0.1', port, servername, ca: readFileSync(ca.cert), ...mine }, () => {
-      const subject = String(socket.getPeerCertificate().subject?.CN ?? '');
-      socket.once('data', (d) => {
-        resolve({ subject, answer: d.toString() });
-        socket.end();
-      });
-      socket.write(text);
-    });
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error('closed before an answer')));
-  });
-}
-
 test('a stream with tls terminates it: the client is shown its certificate, the target gets plain TCP', async () => {
-  const r = await tlsRoundTrip(gw.port('terminated'), 'db.test', 'select 1');
+  const r = await tlsRoundTrip(gw.port('terminated'), { ca: ca.cert, servername: 'db.test' }, 'select 1');
   assert.deepEqual(r, { subject: 'db.test', answer: 'plain:select 1' });
   const [e] = await eventsWhere(gw, (x) => x.service === 'terminated' && x.status === 200);
   assert.equal(e?.tlsVersion, 'TLSv1.3');
@@ -146,10 +125,10 @@ test('a stream with tls terminates it: the client is shown its certificate, the 
 });
 
 test('client_certificates on a terminating stream: a member gets through, a client without one does not', async () => {
-  const through = await tlsRoundTrip(gw.port('members'), 'db.test', 'q', member);
+  const through = await tlsRoundTrip(gw.port('members'), { ca: ca.cert, servername: 'db.test', ...member }, 'q');
   assert.equal(through.answer, 'plain:q');
   const before = plain.accepted.length;
-  await assert.rejects(tlsRoundTrip(gw.port('members'), 'db.test', 'q'));
+  await assert.rejects(tlsRoundTrip(gw.port('members'), { ca: ca.cert, servername: 'db.test' }, 'q'));
   assert.equal(plain.accepted.length, before, 'nothing reached the target');
   assert.ok(
     await eventually(
@@ -167,7 +146,9 @@ test('a client gone mid-handshake gives its place back at once to the next one',
   }
   const started = Date.now();
   const through = await eventually(async () => {
-    const r = await tlsRoundTrip(gw.port('single'), 'db.test', 'next').catch(() => undefined);
+    const r = await tlsRoundTrip(gw.port('single'), { ca: ca.cert, servername: 'db.test' }, 'next').catch(
+      () => undefined,
+    );
     return r?.answer === 'plain:next';
   });
   assert.ok(through);
@@ -175,15 +156,18 @@ test('a client gone mid-handshake gives its place back at once to the next one',
 });
 
 test('sni routes pass TLS through by the server name, untouched; an unknown name or no TLS is closed', async () => {
-  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'a.test', 'x'), { subject: 'a.test', answer: 'A:x' });
-  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), 'deep.B.test', 'y'), {
+  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), { ca: ca.cert, servername: 'a.test' }, 'x'), {
+    subject: 'a.test',
+    answer: 'A:x',
+  });
+  assert.deepEqual(await tlsRoundTrip(gw.port('passthrough'), { ca: ca.cert, servername: 'deep.B.test' }, 'y'), {
     subject: 'b.test',
     answer: 'B:y',
   });
   const [e] = await eventsWhere(gw, (x) => x.service === 'passthrough' && x.route === 'to-b');
   assert.equal(e?.status, 200);
   assert.equal(e?.tlsVersion, '', 'the gateway did not terminate this TLS');
-  await assert.rejects(tlsRoundTrip(gw.port('passthrough'), 'c.test', 'z'));
+  await assert.rejects(tlsRoundTrip(gw.port('passthrough'), { ca: ca.cert, servername: 'c.test' }, 'z'));
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="no_route"'), 1);
   assert.ok((await roundTrip(gw.port('passthrough'), 'GET / HTTP/1.1\r\n\r\n')).closed);
   assert.equal(await metric(gw, 'tollgate_stream_refused_total', 'stream="passthrough",reason="not_tls"'), 1);
@@ -225,7 +209,10 @@ test('a ClientHello in records split at its header, sent a byte at a time, is ro
   const relay = await trickleRelay(gw.port('passthrough'));
   try {
     const port = (relay.address() as AddressInfo).port;
-    assert.deepEqual(await tlsRoundTrip(port, 'a.test', 'cut'), { subject: 'a.test', answer: 'A:cut' });
+    assert.deepEqual(await tlsRoundTrip(port, { ca: ca.cert, servername: 'a.test' }, 'cut'), {
+      subject: 'a.test',
+      answer: 'A:cut',
+    });
   } finally {
     relay.close();
   }
@@ -261,11 +248,15 @@ test("a terminating stream's certificate files are watched: renewed ones serve t
     ],
   });
   try {
-    assert.equal((await tlsRoundTrip(watched.port('db'), 'db.test', 'a')).subject, 'db.test');
+    assert.equal(
+      (await tlsRoundTrip(watched.port('db'), { ca: ca.cert, servername: 'db.test' }, 'a')).subject,
+      'db.test',
+    );
     const renewed = issue(dir, ca, { cn: 'db-renewed.test', dns: ['db.test'] });
     copyFileSync(renewed.cert, served.cert);
     copyFileSync(renewed.key, served.key);
-    const shown = async () => (await tlsRoundTrip(watched.port('db'), 'db.test', 'b')).subject;
+    const shown = async () =>
+      (await tlsRoundTrip(watched.port('db'), { ca: ca.cert, servername: 'db.test' }, 'b')).subject;
     assert.equal(await eventually(async () => (await shown()) === 'db-renewed.test', 5000), true);
   } finally {
     await watched.close();
