@@ -3,6 +3,7 @@
 // same event directory records that final event from the journal beside the log (gateway/proxy/events/unfinished.ts),
 // once, and a connection that ended before the kill is not recorded again.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { eventually, sleep } from '../helpers/gateway.ts';
@@ -20,15 +21,8 @@ interface Shape {
   read(dir: string): Promise<AccessEvent[]>;
 }
 
-/**
- * A gateway with two WebSockets, a TCP connection and a streamed download open past their first interim events, one
- * WebSocket then ended as usual, SIGKILLed, and a second gateway started on the same events directory: returns it
- * with the final events it recorded for the three cut (closed for `gateway_ended`).
- */
-async function killWithConnectionsOpen(
-  t: TestContext,
-  shape: Shape,
-): Promise<{ second: GatewayProcess; finals: AccessEvent[] }> {
+/** A config with a WebSocket route, a feed and a TCP stream, its upstreams, and the events directory it writes. */
+async function rig(t: TestContext, events: Record<string, unknown>) {
   const echo = await tcpServer();
   t.after(() => echo.close());
   // Server-sent events that never end, and WebSockets.
@@ -41,7 +35,7 @@ async function killWithConnectionsOpen(
     admin: { listen: '127.0.0.1:0' },
     store: { dir: join(dir, 'store') },
     log: { level: 'info' },
-    events: { ...shape.events, interim_ms: 200 },
+    events,
     services: [
       {
         name: 'chat',
@@ -62,13 +56,25 @@ async function killWithConnectionsOpen(
       },
     ],
   });
+  // The events directory both gateways write to (the helper gives each child one of its own otherwise).
+  return { dir, config, pipePort, env: { TOLLGATE_EVENTS_DIR: join(dir, 'events') } };
+}
+
+/**
+ * A gateway with two WebSockets, a TCP connection and a streamed download open past their first interim events, one
+ * WebSocket then ended as usual, SIGKILLed, and a second gateway started on the same events directory: returns it
+ * with the final events it recorded for the three cut (closed for `gateway_ended`).
+ */
+async function killWithConnectionsOpen(
+  t: TestContext,
+  shape: Shape,
+): Promise<{ second: GatewayProcess; finals: AccessEvent[] }> {
+  const { dir, config, pipePort, env } = await rig(t, { ...shape.events, interim_ms: 200 });
   const where = async (pick: (e: AccessEvent) => boolean, n: number) =>
     (await eventually(async () => {
       const picked = (await shape.read(dir)).filter(pick);
       return picked.length >= n ? picked : undefined;
     }, 15_000)) ?? [];
-  // The events directory both gateways write to (the helper gives each child one of its own otherwise).
-  const env = { TOLLGATE_EVENTS_DIR: join(dir, 'events') };
   const first = await startGatewayProcess(config, { env });
   t.after(() => first.child.kill('SIGKILL'));
   const wsUrl = `${first.proxyUrl.replace('http', 'ws')}/ws`;
@@ -137,6 +143,60 @@ test('embedded: connections open at a SIGKILL are each counted once by the next 
   assert.deepEqual(counted, [2, 1, 1], 'the reports count each connection and the download as one request');
   await sleep(1500);
   assert.deepEqual([await requests('chat'), await requests('pipe'), await requests('feed')], [2, 1, 1], 'and no more');
+});
+
+test('connections SIGKILLed before their first interim event are counted by the next start, with their traffic', {
+  timeout: 60_000,
+}, async (t) => {
+  // interim_ms is a minute: the kill comes before any interim event.
+  const { dir, config, pipePort, env } = await rig(t, { sink: 'embedded' });
+  const first = await startGatewayProcess(config, { env });
+  t.after(() => first.child.kill('SIGKILL'));
+  const wsUrl = `${first.proxyUrl.replace('http', 'ws')}/ws`;
+  const { ws } = await openSocket(wsUrl, {});
+  const { ws: ended } = await openSocket(wsUrl, {});
+  ws.send('hello');
+  const socket = await tcpConnect(pipePort);
+  socket.write('ping');
+  await readBytes(socket, 4);
+  const { res: download } = await followFeed(`${first.proxyUrl}/feed`, {});
+  // Open a second and a sweep: each has its cut final event kept beside the log. One then ends as usual.
+  const journal = join(dir, 'events', 'unfinished');
+  const kept = await eventually(() => readFileSync(journal, 'latin1').split('\n').length > 4 || undefined, 10_000);
+  assert.ok(kept, 'the four kept in the journal');
+  ended.close(1000);
+  const endedEvent = await eventually(async () => (await readEvents({ dir })).find((e) => e.closeCode === 1000));
+  assert.equal(endedEvent?.closeReason, 'client');
+  first.child.kill('SIGKILL');
+  await first.exited;
+  ws.terminate();
+  socket.destroy();
+  download.destroy();
+
+  const second = await startGatewayProcess(config, { env });
+  t.after(() => second.stop());
+  const cut = (e: AccessEvent) => e.closeReason === 'gateway_ended';
+  const finals = await eventually(async () => {
+    const all = (await readEvents({ dir })).filter(cut);
+    return all.length >= 3 ? all : undefined;
+  }, 15_000);
+  assert.ok(finals, 'the three recorded');
+  await sleep(500);
+  const all = await readEvents({ dir });
+  assert.equal(all.filter(cut).length, 3, 'once each, and not the WebSocket that ended before the kill');
+  assert.deepEqual(
+    all.filter((e) => e.interim),
+    [],
+  );
+  const by = (service: string) => finals.filter((e) => e.service === service);
+  const [chat] = by('chat');
+  assert.deepEqual([chat.status, chat.closeCode, chat.messagesIn], [101, 1006, 1], 'its message, as no interim had it');
+  assert.ok(chat.bytesIn >= 5, `the message's bytes: ${chat.bytesIn}`);
+  const [pipe] = by('pipe');
+  assert.deepEqual([pipe.status, pipe.bytesIn, pipe.bytesOut], [200, 4, 4]);
+  const [feed] = by('feed');
+  assert.deepEqual([feed.status, feed.bytesOut], [200, 'data: first\n\n'.length]);
+  for (const e of finals) assert.ok(e.totalUs >= 1_000_000, `open a second at least: ${e.totalUs} µs`);
 });
 
 test('Kafka: connections open at a SIGKILL are each counted once by the next start, as cut by the gateway', {

@@ -9,7 +9,15 @@ import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
 import type { Target } from '../upstream/target.ts';
 import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
-import { accessEvent, cutRecord, interimIfDue, requestRecord, tailRecord, traceIdOf } from './access-event.ts';
+import {
+  accessEvent,
+  cutRecord,
+  interimIfDue,
+  KEEP_CUT_AFTER_MS,
+  requestRecord,
+  tailRecord,
+  traceIdOf,
+} from './access-event.ts';
 
 test(
   'traceIdOf takes the trace id of a sampled W3C traceparent and refuses unsampled, uppercase, all-zero, short or ' +
@@ -112,6 +120,7 @@ test(
         sent.push(Buffer.from(encode('gw-1')));
         cut.push(Buffer.from(cutOne('gw-1')));
       },
+      keep: () => assert.fail('interim_ms (100 ms) comes before KEEP_CUT_AFTER_MS'),
       final: () => assert.fail('a request has no final() here'),
     };
     interimIfDue(ctx, events, 1050);
@@ -134,6 +143,33 @@ test(
     assert.equal(sent.length, 1, 'no interim event after the final one, which would count its last bytes twice');
   },
 );
+
+test('before its first interim event, a request open KEEP_CUT_AFTER_MS has its cut final event kept, once', () => {
+  const ctx = finishedRequest();
+  ctx.snapshot.config.events.interim_ms = 60_000;
+  const kept: Buffer[] = [];
+  const events = {
+    append: () => assert.fail('no event yet'),
+    interim: () => assert.fail('not due before interim_ms'),
+    keep(key: object, cut: (node: string) => Buffer) {
+      assert.equal(key, ctx);
+      kept.push(Buffer.from(cut('gw-1')));
+    },
+    final: () => assert.fail('a request has no final() here'),
+  };
+  interimIfDue(ctx, events, 1000.25 + KEEP_CUT_AFTER_MS - 1);
+  assert.equal(kept.length, 0, 'not open long enough');
+  interimIfDue(ctx, events, 1000.25 + KEEP_CUT_AFTER_MS);
+  interimIfDue(ctx, events, 1000.25 + 2 * KEEP_CUT_AFTER_MS);
+  assert.equal(kept.length, 1, 'kept once, until an interim event replaces it');
+  assert.equal(ctx.cutKept, true, "the request's end settles it");
+  // No interim event carried its traffic: the cut one carries all of it so far.
+  const ifCut = decode(kept[0]);
+  assert.deepEqual(
+    [ifCut.interim, ifCut.totalUs, ifCut.bytesIn, ifCut.bytesOut, ifCut.closeReason],
+    [false, KEEP_CUT_AFTER_MS * 1000, 321, 4821, 'gateway_ended'],
+  );
+});
 
 test('cutRecord: a WebSocket is cut with 101 and 1006, an answer begun keeps its status and is not an error', () => {
   const ws = decode(Buffer.from(cutRecord(finishedRequest({ websocket: true }), 'gw-1', 61000.25)));

@@ -101,11 +101,12 @@ export const GATEWAY_ENDED = 'gateway_ended';
 const CLOSED_ABNORMALLY = 1006;
 
 /**
- * The final event of a request still open at `nowMs` (performance.now()), right after its interim event, should the
- * gateway end (killed, crashed) before the request does: the request alone at its start, as its final event would
- * be (its interim events carried its traffic), with its status so far (101 for a WebSocket; 500, the gateway's
- * failure, before an answer began), closed for `gateway_ended` (1006 for a WebSocket). Kept by unfinished.ts, and
- * in the log only after such an end.
+ * The final event of a request still open at `nowMs` (performance.now()), right after its interim event (or once open
+ * KEEP_CUT_AFTER_MS, before the first), should the gateway end (killed, crashed) before the request does: the request
+ * alone at its start, as its final event would be (its interim events carried its traffic; before any, it carries
+ * what moved so far), with its status so far (101 for a WebSocket; 500, the gateway's failure, before an answer
+ * began), closed for `gateway_ended` (1006 for a WebSocket). Kept by unfinished.ts, and in the log only after such
+ * an end.
  */
 export function cutRecord(ctx: RequestContext, node: string, nowMs: number): Buffer {
   const begun = ctx.websocket || ctx.res.headersSent;
@@ -194,18 +195,28 @@ export function tailRecord(ctx: RequestContext, node: string, endMs: number): Bu
 }
 
 /**
+ * How long a request or connection is open before its cut final event (cutRecord) is kept in unfinished.ts when no
+ * interim event has come yet: one open a second or more is counted even if the gateway is killed before its first
+ * interim event (events.interim_ms, a minute by default). Shorter ones are lost to a kill, as any request in flight.
+ */
+export const KEEP_CUT_AFTER_MS = 1000;
+
+/**
  * Sends a request's interim event when events.interim_ms (of the config it started on) has passed since its last one,
- * or since `openedMs` before the first: the one rule for open requests (open-requests.ts) and WebSocket tunnels.
+ * or since `openedMs` before the first; before that, once it has been open KEEP_CUT_AFTER_MS, keeps its cut final
+ * event. The one rule for open requests (open-requests.ts) and WebSocket tunnels.
  */
 export function interimIfDue(ctx: RequestContext, events: OpenEvents, nowMs: number, openedMs = ctx.startMs): void {
   // Its final event is written (the response is ending): it carried the rest.
   if (ctx.eventSeconds >= 0) return;
-  if (nowMs - (ctx.reported?.atMs ?? openedMs) < ctx.snapshot.config.events.interim_ms) return;
-  events.interim(
-    ctx,
-    (node) => interimRecord(ctx, node, nowMs),
-    (node) => cutRecord(ctx, node, nowMs),
-  );
+  const sinceMs = nowMs - (ctx.reported?.atMs ?? openedMs);
+  const cut = (node: string) => cutRecord(ctx, node, nowMs);
+  if (sinceMs >= ctx.snapshot.config.events.interim_ms)
+    events.interim(ctx, (node) => interimRecord(ctx, node, nowMs), cut);
+  else if (!ctx.cutKept && ctx.reported === undefined && sinceMs >= KEEP_CUT_AFTER_MS) {
+    ctx.cutKept = true;
+    events.keep(ctx, cut);
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ export interface OpenEvents {
   append(encode: Encode): void;
   /** An interim event of `key`, still open, and the final event `cut` encodes should the gateway end first. */
   interim(key: object, encode: Encode, cut: Encode): void;
+  /** The final event `cut` encodes should the gateway end before `key` does, which had no interim event yet. */
+  keep(key: object, cut: Encode): void;
   /** The final event of `key` (a TCP connection), which had interim events or not. */
   final(key: object, encode: Encode): void;
 }
@@ -63,7 +65,7 @@ export class RequestEvents implements OpenEvents {
    */
   record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
     // Its final event, kept since its first interim event should the gateway end first, is this one.
-    if (ctx.reported !== undefined) this.#sink.unfinished?.settle(ctx);
+    if (ctx.reported !== undefined || ctx.cutKept) this.#sink.unfinished?.settle(ctx);
     let record: Buffer;
     try {
       const tail = tailRecord(ctx, this.#node, ctx.startMs + seconds * 1000);
@@ -84,9 +86,13 @@ export class RequestEvents implements OpenEvents {
 
   interim(key: object, encode: Encode, cut: Encode): void {
     this.append(encode);
+    // After the interim event, which moves what the cut one counts from.
+    this.keep(key, cut);
+  }
+
+  keep(key: object, cut: Encode): void {
     const unfinished = this.#sink.unfinished;
     if (unfinished === undefined) return;
-    // After the interim event, which moves what the cut one counts from.
     const record = this.#encode(cut);
     if (record !== undefined) unfinished.note(key, record);
   }

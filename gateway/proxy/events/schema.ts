@@ -23,7 +23,8 @@ export const EventsSchema = Type.Object(
         'A request open longer than this (a WebSocket or TCP connection, a gRPC stream, server-sent events, a long ' +
         'download or upload) gets an interim event each time it passes, with its bytes and messages since the ' +
         'last, so hour and day reports count traffic when it flows; it is one request, counted by its final event, ' +
-        'which the next start records should the gateway be killed first (default 60000).',
+        'which the next start records should the gateway be killed first, once it has been open a second ' +
+        '(default 60000).',
     }),
     max_bytes: Type.Integer({
       minimum: 1048576,

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { CidrMatcher } from '../net/cidr.ts';
 import { unmapIp } from '../net/ip.ts';
 import { readPrefix } from '../net/prefix.ts';
-import { parseHeader } from '../net/proxy-protocol.ts';
+import { parseWhole } from '../net/proxy-protocol.ts';
 import type { Refusal } from './metrics.ts';
 
 const CLIENT = Symbol('tollgate.proxiedClient');
@@ -30,10 +30,6 @@ export function carryClientAddress(tls: object): void {
 }
 
 const EMPTY = Buffer.alloc(0);
-const parse = (bytes: Buffer) => {
-  const header = parseHeader(bytes);
-  return header.kind === 'incomplete' ? undefined : header;
-};
 
 /**
  * The listener's front: a connection from a peer outside `trusted()` is closed (`untrusted_proxy`), one whose first
@@ -58,7 +54,7 @@ export function createProxyProtocolFront(
       refused('untrusted_proxy');
       return void socket.destroy();
     }
-    readPrefix(socket, EMPTY, parse, timeoutMs(), (end, bytes) => {
+    readPrefix(socket, EMPTY, parseWhole, timeoutMs(), (end, bytes) => {
       if (end.kind !== 'parsed') {
         if (end.kind === 'timeout') refused('proxy_header_timeout');
         return void socket.destroy();

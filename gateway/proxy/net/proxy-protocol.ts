@@ -33,6 +33,17 @@ export function headerV1(e: Endpoints): Buffer {
   return Buffer.from(`PROXY ${family} ${src} ${dst} ${e.sourcePort} ${e.destPort}\r\n`, 'latin1');
 }
 
+/** The header of `version` telling a target of a client at `sourceIp`:`sourcePort`, accepted at `accepted`. */
+export function headerFor(
+  version: 'v1' | 'v2',
+  sourceIp: string,
+  sourcePort: number,
+  accepted: { localAddress?: string; localPort?: number },
+): Buffer {
+  const e = { sourceIp, sourcePort, destIp: accepted.localAddress ?? '', destPort: accepted.localPort ?? 0 };
+  return version === 'v1' ? headerV1(e) : headerV2(e);
+}
+
 /** The binary header, command PROXY over TCP; LOCAL with no addresses when the families differ. */
 export function headerV2(e: Endpoints): Buffer {
   const src = plain(e.sourceIp);
@@ -89,6 +100,12 @@ export type Parsed =
 
 const INCOMPLETE: Parsed = { kind: 'incomplete' };
 const invalid = (why: string): Parsed => ({ kind: 'invalid', why });
+
+/** parseHeader for readPrefix (net/prefix.ts): undefined while the header is not whole. */
+export function parseWhole(bytes: Buffer): Exclude<Parsed, { kind: 'incomplete' }> | undefined {
+  const header = parseHeader(bytes);
+  return header.kind === 'incomplete' ? undefined : header;
+}
 
 /** Reads a v1 or v2 header at the start of `buf`. */
 export function parseHeader(buf: Buffer): Parsed {

@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime.ts';
 import { cutIfStillOpen } from '../net/close-grace.ts';
 import type { LiveSet } from '../net/live-set.ts';
 import { writeThenFree } from '../net/write-then-free.ts';
+import { KEEP_CUT_AFTER_MS } from '../events/access-event.ts';
 import { classifyUpstreamError } from '../stages/proxy/classify.ts';
 import { recordFailure } from '../stages/proxy/outcome.ts';
 import type { UpstreamPool } from '../upstream/pool.ts';
@@ -21,7 +22,7 @@ import { limitsOf } from '../net/connection-limits.ts';
 import { clientKey, unmapIp } from '../net/ip.ts';
 import { REFUSAL_CODES, type StreamCloseReason, type StreamMetrics, type StreamRefusal } from './metrics.ts';
 import { readPrefix } from '../net/prefix.ts';
-import { headerV1, headerV2, parseHeader } from '../net/proxy-protocol.ts';
+import { headerFor, parseWhole } from '../net/proxy-protocol.ts';
 import { keepAlive, upstreamEndpoint } from './target-address.ts';
 
 /** What a connection needs of the stream listeners it came through. */
@@ -79,6 +80,8 @@ export class StreamConnection {
   #seenBytes = 0;
   #quietSinceMs = 0;
   #reportedAtMs = 0;
+  /** Its cut final event is kept though it had no interim event yet (events/unfinished.ts). */
+  #cutKept = false;
 
   constructor(socket: Socket, stream: CompiledStream, hooks: StreamHooks) {
     this.#raw = socket;
@@ -101,7 +104,7 @@ export class StreamConnection {
   }
 
   #readProxyHeader(socket: Socket): void {
-    readPrefix(socket, EMPTY, parseProxy, this.stream.config.timeouts.handshake_ms, (end, bytes) => {
+    readPrefix(socket, EMPTY, parseWhole, this.stream.config.timeouts.handshake_ms, (end, bytes) => {
       if (end.kind !== 'parsed')
         return void this.refuse(end.kind === 'timeout' ? 'handshake_timeout' : 'client_closed');
       const header = end.value;
@@ -172,15 +175,7 @@ export class StreamConnection {
     // noDelay as an option, set once connected: setNoDelay() before the connect sets it at once and again on connect.
     const raw = connect({ host, port, allowHalfOpen: true, noDelay: true, ...keepAlive(this.stream.config.timeouts) });
     const send = this.stream.config.proxy_protocol.send;
-    if (send !== 'off') {
-      const endpoints = {
-        sourceIp: this.clientIp,
-        sourcePort: this.clientPort,
-        destIp: this.#raw.localAddress ?? '',
-        destPort: this.#raw.localPort ?? 0,
-      };
-      raw.write(send === 'v1' ? headerV1(endpoints) : headerV2(endpoints));
-    }
+    if (send !== 'off') raw.write(headerFor(send, this.clientIp, this.clientPort, this.#raw));
     const upstream: Socket = pool.tls
       ? process.getBuiltinModule('node:tls').connect({ socket: raw, servername, ...pool.tls })
       : raw;
@@ -272,10 +267,11 @@ export class StreamConnection {
   }
 
   /**
-   * The sweep's look at a proxied connection (every SWEEP_MS): closed when idle or past its lifetime; an interim
-   * event through `interim` once `interimMs` has passed since its last event.
+   * The sweep's look at a proxied connection (every SWEEP_MS): closed when idle or past its lifetime; through
+   * `report`, an interim event once `interimMs` has passed since its last event, and before the first, once open
+   * KEEP_CUT_AFTER_MS, its cut final event kept (interim false).
    */
-  sweep(nowMs: number, interimMs: number, interim: ((connection: StreamConnection) => void) | undefined): void {
+  sweep(nowMs: number, interimMs: number, report: ((c: StreamConnection, interim: boolean) => void) | undefined): void {
     if (!this.#piped || this.#done) return;
     const t = this.stream.config.timeouts;
     const moved = this.bytesIn + this.bytesOut;
@@ -284,9 +280,14 @@ export class StreamConnection {
       this.#quietSinceMs = nowMs;
     } else if (t.idle_ms > 0 && nowMs - this.#quietSinceMs >= t.idle_ms) return void this.close('idle');
     if (t.max_lifetime_ms > 0 && nowMs - this.startMs >= t.max_lifetime_ms) return void this.close('lifetime');
-    if (interim !== undefined && nowMs - this.#reportedAtMs >= interimMs) {
+    if (report === undefined) return;
+    const sinceMs = nowMs - this.#reportedAtMs;
+    if (sinceMs >= interimMs) {
       this.#reportedAtMs = nowMs;
-      interim(this);
+      report(this, true);
+    } else if (this.interims === 0 && !this.#cutKept && sinceMs >= KEEP_CUT_AFTER_MS) {
+      this.#cutKept = true;
+      report(this, false);
     }
   }
 
@@ -343,8 +344,3 @@ export class StreamConnection {
 
 /** A socket's TCP peer (a balancer's, under PROXY headers) as `address|port`; Node keeps it once read. */
 export const peerKey = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
-
-const parseProxy = (bytes: Buffer) => {
-  const header = parseHeader(bytes);
-  return header.kind === 'incomplete' ? undefined : header;
-};

@@ -18,9 +18,10 @@ export function streamRecord(c: StreamConnection, node: string, interimAtMs?: nu
 }
 
 /**
- * The final event of a connection still open at `atMs` (performance.now()), right after its interim event, should
- * the gateway end (killed, crashed) before the connection does: as its own final event would be, ended then, closed
- * for `gateway_ended`. Kept by events/unfinished.ts, and in the log only after such an end.
+ * The final event of a connection still open at `atMs` (performance.now()), right after its interim event (or once
+ * open KEEP_CUT_AFTER_MS, before the first), should the gateway end (killed, crashed) before the connection does: as
+ * its own final event would be, ended then, closed for `gateway_ended`. Kept by events/unfinished.ts, and in the log
+ * only after such an end.
  */
 export function cutStreamRecord(c: StreamConnection, node: string, atMs: number): Buffer {
   return encodeStream(c, node, atMs, '', true);

@@ -115,15 +115,14 @@ export class StreamListeners {
       const now = performance.now();
       const snapshot = current();
       const events = snapshot.runtime.events;
-      const interim =
+      const report =
         events &&
-        ((c: StreamConnection) =>
-          events.interim(
-            c,
-            (node) => streamRecord(c, node, now),
-            (node) => cutStreamRecord(c, node, now),
-          ));
-      for (const c of live) c.sweep(now, snapshot.config.events.interim_ms, interim);
+        ((c: StreamConnection, interim: boolean) => {
+          const cut = (node: string) => cutStreamRecord(c, node, now);
+          if (interim) events.interim(c, (node) => streamRecord(c, node, now), cut);
+          else events.keep(c, cut);
+        });
+      for (const c of live) c.sweep(now, snapshot.config.events.interim_ms, report);
     }, SWEEP_MS);
     this.#sweeper.unref();
   }
