@@ -64,7 +64,7 @@ export class RequestEvents implements OpenEvents {
    * counted an encode_error) when it could not be encoded.
    */
   record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
-    // Its final event, kept since its first interim event should the gateway end first, is this one.
+    // Its final event, kept since it was open a second or had an interim event should the gateway end first, is this.
     if (ctx.reported !== undefined || ctx.cutKept) this.#sink.unfinished?.settle(ctx);
     let record: Buffer;
     try {
