@@ -156,7 +156,8 @@ export class RequestContext implements BalanceRequest {
   span: Span | undefined = undefined;
   /** What interim events already carried, while it stays open (events/access-event.ts); undefined before the first. */
   reported: Reported | undefined = undefined;
-  /** Its cut final event is kept (events/unfinished.ts) though it had no interim event yet: its end settles it. */
+  /** Its cut final event is kept (events/unfinished.ts), since its first interim event or once open a second: its
+   * end settles it. */
   cutKept = false;
   /** Its place among the open requests that may get interim events (events/open-requests.ts). */
   openIndex: number | undefined = undefined;

@@ -211,9 +211,10 @@ export function interimIfDue(ctx: RequestContext, events: OpenEvents, nowMs: num
   if (ctx.eventSeconds >= 0) return;
   const sinceMs = nowMs - (ctx.reported?.atMs ?? openedMs);
   const cut = (node: string) => cutRecord(ctx, node, nowMs);
-  if (sinceMs >= ctx.snapshot.config.events.interim_ms)
+  if (sinceMs >= ctx.snapshot.config.events.interim_ms) {
+    ctx.cutKept = true;
     events.interim(ctx, (node) => interimRecord(ctx, node, nowMs), cut);
-  else if (!ctx.cutKept && ctx.reported === undefined && sinceMs >= KEEP_CUT_AFTER_MS) {
+  } else if (!ctx.cutKept && sinceMs >= KEEP_CUT_AFTER_MS) {
     ctx.cutKept = true;
     events.keep(ctx, cut);
   }

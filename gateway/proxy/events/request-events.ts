@@ -65,7 +65,7 @@ export class RequestEvents implements OpenEvents {
    */
   record(ctx: RequestContext, status: number, seconds: number, written?: () => void): boolean {
     // Its final event, kept since it was open a second or had an interim event should the gateway end first, is this.
-    if (ctx.reported !== undefined || ctx.cutKept) this.#sink.unfinished?.settle(ctx);
+    if (ctx.cutKept) this.#sink.unfinished?.settle(ctx);
     let record: Buffer;
     try {
       const tail = tailRecord(ctx, this.#node, ctx.startMs + seconds * 1000);

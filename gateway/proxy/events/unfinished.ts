@@ -1,19 +1,19 @@
 /**
- * The final events of requests still open that had interim events (a WebSocket, a TCP connection through a stream,
- * a gRPC stream, a long download), kept in a file beside the event log so that each is counted once even when the
- * gateway never reaches its end (SIGKILL, a crash, the machine's OOM killer). Its interim events in the log carried
- * its traffic; its final event is the request itself, and only its end wrote one.
+ * The final events of requests still open a second or more (a WebSocket, a TCP connection through a stream, a gRPC
+ * stream, a long download), kept in a file beside the event log so that each is counted once even when the gateway
+ * never reaches its end (SIGKILL, a crash, the machine's OOM killer). Its interim events in the log carried its
+ * traffic; its final event is the request itself, and only its end wrote one.
  *
- * With each interim event goes, as a line `<id> <base64>`, the final event the request would get were the gateway
- * to end then (cutRecord, cutStreamRecord: its status so far, its duration until then, closed for
- * `gateway_ended`); its own final event writes `<id> -` first. The next start on the same directory appends the
- * last line of each id not settled to the log, and the file starts again empty.
+ * Once it has been open KEEP_CUT_AFTER_MS (access-event.ts), and with each interim event, goes a line `<id>
+ * <base64>`: the final event the request would get were the gateway to end then (cutRecord, cutStreamRecord: its
+ * status so far, its duration until then, closed for `gateway_ended`); its own final event writes `<id> -` first.
+ * The next start on the same directory appends the last line of each id not settled to the log, and the file
+ * starts again empty.
  *
- * Only requests past events.interim_ms write lines, once per interim event and once at their end. The lines of one
- * turn of the event loop (a sweep's interim events, the ends in it) are appended together in a microtask, so before
- * the log's group commit of that turn (a setImmediate) and to the page cache, which outlives the process, as the
- * log's writes do. At most once: the settling line is written before the final event reaches the log, and the file
- * is emptied before what it kept is appended, so a kill in either gap loses that one request's count, as every
+ * The lines of one turn of the event loop (a sweep's, the ends in it) are appended together in a microtask, so
+ * before the log's group commit of that turn (a setImmediate) and to the page cache, which outlives the process, as
+ * the log's writes do. At most once: the settling line is written before the final event reaches the log, and the
+ * file is emptied before what it kept is appended, so a kill in either gap loses that one request's count, as every
  * such request was lost before.
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

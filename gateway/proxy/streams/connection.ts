@@ -80,7 +80,7 @@ export class StreamConnection {
   #seenBytes = 0;
   #quietSinceMs = 0;
   #reportedAtMs = 0;
-  /** Its cut final event is kept though it had no interim event yet (events/unfinished.ts). */
+  /** Its cut final event is kept (events/unfinished.ts), since its first interim event or once open a second. */
   #cutKept = false;
 
   constructor(socket: Socket, stream: CompiledStream, hooks: StreamHooks) {
@@ -284,8 +284,9 @@ export class StreamConnection {
     const sinceMs = nowMs - this.#reportedAtMs;
     if (sinceMs >= interimMs) {
       this.#reportedAtMs = nowMs;
+      this.#cutKept = true;
       report(this, true);
-    } else if (this.interims === 0 && !this.#cutKept && sinceMs >= KEEP_CUT_AFTER_MS) {
+    } else if (!this.#cutKept && sinceMs >= KEEP_CUT_AFTER_MS) {
       this.#cutKept = true;
       report(this, false);
     }
