@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { connect as h2Connect } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as h2Server, connect as h2Connect, type ServerHttp2Stream } from 'node:http2';
+import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,9 +18,13 @@ const ca = makeCa(dir);
 const cert = issue(dir, ca, { cn: 'api.test', dns: ['api.test'] });
 let upstream: TestUpstream;
 let gw: TestGateway;
+/** An upstream that declares its length, as Node does when end() alone writes the body. */
+const sized = createHttpServer((_req, res) => res.end('thirteen byte'));
 
 before(async () => {
   upstream = await startUpstream('up');
+  await new Promise<void>((resolve) => sized.listen(0, '127.0.0.1', resolve));
+  const sizedUrl = `http://127.0.0.1:${(sized.address() as AddressInfo).port}`;
   gw = await startGateway({
     proxy: { header_timeout_ms: 300, request_timeout_ms: 1000 },
     listeners: [
@@ -27,12 +32,16 @@ before(async () => {
       { name: 'grpc-only', listen: '127.0.0.1:0', protocols: ['h2c'] },
       { name: 'public', listen: '127.0.0.1:0', tls: { certificates: [cert], handshake_timeout_ms: 300 } },
     ],
-    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+    services: [
+      service('api', [upstream.url], [{ paths: ['/api'] }]),
+      service('sized', [sizedUrl], [{ paths: ['/sized'] }]),
+    ],
   });
 });
 after(async () => {
   await gw?.close();
   await upstream?.close();
+  sized.close();
 });
 
 test('h2c with prior knowledge and HTTP/1.1 share a cleartext port, and both go through the routes', async () => {
@@ -119,4 +128,41 @@ test('a Host that names another host than :authority is a 400 that reaches no up
   assert.equal(await ask({ ':authority': 'api.test', host: 'other.test' }), 400, 'routing and upstream read one host');
   assert.equal(upstream.seen.length, seen, 'nothing reached the upstream');
   assert.equal(await ask({ ':authority': 'api.test', host: 'API.test' }), 200, 'the same host, in another case');
+});
+
+/** The prototype Node's HTTP/2 server streams share (the class is not exported), from a server of our own. */
+async function serverStreamPrototype(): Promise<ServerHttp2Stream> {
+  const server = h2Server();
+  const got = new Promise<ServerHttp2Stream>((resolve) =>
+    server.once('stream', (stream) => {
+      resolve(Object.getPrototypeOf(stream));
+      stream.respond({ ':status': 204 }, { endStream: true });
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = h2Connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  session.request({ ':path': '/' }).resume();
+  const proto = await got;
+  session.destroy();
+  server.close();
+  return proto;
+}
+
+test('a response whose whole body came with its head reaches an HTTP/2 client with its end, in a write', async (t) => {
+  // The access event's group commit ends a response a turn of the loop later. A head sent at once, before it, left
+  // in a write of its own; respond() and end() in one synchronous run leave in one (decision 22).
+  const proto = await serverStreamPrototype();
+  const respond = proto.respond;
+  const endedWithHead: boolean[] = [];
+  proto.respond = function (this: ServerHttp2Stream, ...args: Parameters<typeof respond>) {
+    respond.apply(this, args);
+    queueMicrotask(() => endedWithHead.push(this.writableEnded));
+  };
+  t.after(() => {
+    proto.respond = respond;
+  });
+  const answer = await h2Request(gw.port('internal'), '/sized', undefined);
+  assert.equal(answer.status, 200);
+  assert.equal(answer.text, 'thirteen byte');
+  assert.deepEqual(endedWithHead, [true], 'the head went with the end of its response');
 });

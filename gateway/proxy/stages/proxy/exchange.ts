@@ -65,8 +65,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
   /** Epoch ms of a retry sent to a target passive ejection holds out (UpstreamPool.pickEjected); else 0. */
   private lastResortMs = 0;
   /**
-   * The response head, held from onResponseStart until the body's first chunk or its end (sendHead): one write
-   * with the first chunk, and an upstream that breaks before any body still gets the client a 502. 0: none held.
+   * The response head, held from onResponseStart until the body's first chunk, or its end (sendHead; with a whole
+   * declared body, the end): one write with the body, and an upstream broken before any body gets a 502. 0: none.
    */
   private headStatus = 0;
   private headFields: Record<string, string | string[]> | undefined = undefined;
@@ -240,13 +240,14 @@ export class Exchange implements Dispatcher.DispatchHandler, Deadline, HeldHead 
     this.ctx.messagesOut?.push(data);
     const chunk = this.ctx.grpcWeb?.translated ? this.ctx.grpcWeb.encode(data) : data;
     this.ctx.bytesOut += chunk.length;
-    if (this.headStatus !== 0) this.sendHead();
     // The bytes that complete a declared length complete the answer for an HTTP/1.1 client: they go with end(),
-    // which waits for the access event to reach the log (an answered request is never lost).
+    // which waits for the access event to reach the log (an answered request is never lost), and so does a head
+    // still held: an HTTP/2 client gets HEADERS, DATA and END_STREAM in one write, not two (decision 22).
     if (this.bodyLeft > 0 && (this.bodyLeft -= chunk.length) === 0) {
       this.lastChunk = chunk;
       return;
     }
+    if (this.headStatus !== 0) this.sendHead();
     if (this.ctx.res.write(chunk)) {
       // Every change to the entry goes through `phase`, which knows the one queue it may be in.
       this.phase.renew();
