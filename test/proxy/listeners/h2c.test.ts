@@ -140,7 +140,7 @@ async function serverStreamPrototype(): Promise<ServerHttp2Stream> {
     }),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const session = h2Connect(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  const session = h2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   session.request({ ':path': '/' }).resume();
   const proto = await got;
   session.destroy();
