@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
 import { createServer as h2Server, connect as h2Connect, type ServerHttp2Stream } from 'node:http2';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,14 +16,13 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-h2c-'));
 const ca = makeCa(dir);
 const cert = issue(dir, ca, { cn: 'api.test', dns: ['api.test'] });
 let upstream: TestUpstream;
-let gw: TestGateway;
 /** An upstream that declares its length, as Node does when end() alone writes the body. */
-const sized = createHttpServer((_req, res) => res.end('thirteen byte'));
+let sized: TestUpstream;
+let gw: TestGateway;
 
 before(async () => {
   upstream = await startUpstream('up');
-  await new Promise<void>((resolve) => sized.listen(0, '127.0.0.1', resolve));
-  const sizedUrl = `http://127.0.0.1:${(sized.address() as AddressInfo).port}`;
+  sized = await startUpstream('sized', (_req, res) => res.end('thirteen byte'));
   gw = await startGateway({
     proxy: { header_timeout_ms: 300, request_timeout_ms: 1000 },
     listeners: [
@@ -34,14 +32,14 @@ before(async () => {
     ],
     services: [
       service('api', [upstream.url], [{ paths: ['/api'] }]),
-      service('sized', [sizedUrl], [{ paths: ['/sized'] }]),
+      service('sized', [sized.url], [{ paths: ['/sized'] }]),
     ],
   });
 });
 after(async () => {
   await gw?.close();
   await upstream?.close();
-  sized.close();
+  await sized?.close();
 });
 
 test('h2c with prior knowledge and HTTP/1.1 share a cleartext port, and both go through the routes', async () => {
