@@ -80,6 +80,11 @@ before(async () => {
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
       { name: 'plain', routes: [{ paths: ['/plain'] }], upstream: target },
+      {
+        name: 'quiet',
+        routes: [{ paths: ['/quiet'], response_headers: { remove: ['X-Request-Id'] } }],
+        upstream: target,
+      },
       { name: 'keephost', routes: [{ paths: ['/keephost'], preserve_host: true }], upstream: target },
       {
         name: 'ops',
@@ -301,6 +306,12 @@ test('a missing or invalid X-Request-Id is replaced by a generated one, the same
 test('the client sees the gateway request id, not one the upstream sent', async () => {
   const res = await send(gw.url, '/hoppy', { headers: { 'x-request-id': 'mine-1' } });
   assert.equal(res.headers['x-request-id'], 'mine-1');
+});
+
+test("a route's response_headers can keep the request id from the client; the upstream still gets it", async () => {
+  const { sent, res } = await upstreamHeaders('/quiet', { 'x-request-id': 'internal-7' });
+  assert.equal(sent['x-request-id'], 'internal-7');
+  assert.equal(res.headers['x-request-id'], undefined);
 });
 
 test('request_headers add, set and remove, with names in any case', async () => {

@@ -6,8 +6,8 @@ export interface HeaderOps {
   remove: string[];
 }
 
-/** Upstream response headers minus hop-by-hop ones, plus the route's edits, the request id and per-request headers from
- * stages (CORS). */
+/** Upstream response headers minus hop-by-hop ones, plus the request id, the route's edits (which may remove or replace
+ * the id) and per-request headers from stages (CORS). */
 export function responseHeaders(
   headers: Record<string, string | string[] | undefined>,
   ops: HeaderOps | undefined,
@@ -33,6 +33,7 @@ export function responseHeaders(
     const v = headers[name];
     if (v !== undefined) out[name] = v;
   }
+  out['x-request-id'] = requestId;
   if (ops) applyHeaderOps(out, ops);
   if (extra) {
     for (const name in extra) {
@@ -43,6 +44,5 @@ export function responseHeaders(
   }
   // A 204 has no content, so no Content-Length (RFC 9110 8.6; nginx drops it too).
   if (status === 204) delete out['content-length'];
-  out['x-request-id'] = requestId;
   return out;
 }
