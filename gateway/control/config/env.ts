@@ -85,7 +85,10 @@ const RUNTIME_VARIABLES = new Set([
   'TOLLGATE_COLLECTOR_TOPIC',
 ]);
 
-/** TOLLGATE_* variables that set nothing (a misspelt override is otherwise silently ignored). */
+/**
+ * TOLLGATE_* variables that set nothing (a misspelt override is otherwise silently ignored). The test and bench
+ * ones that `npm run services:up` prints (TOLLGATE_TEST_*, TOLLGATE_BENCH_*) are not the gateway's to warn about.
+ */
 export function unknownEnvVariables(env: NodeJS.ProcessEnv = process.env): string[] {
   const known = new Set(envSettings().map((s) => s.env));
   return Object.keys(env)
@@ -94,7 +97,8 @@ export function unknownEnvVariables(env: NodeJS.ProcessEnv = process.env): strin
         name.startsWith('TOLLGATE_') &&
         !known.has(name) &&
         !RUNTIME_VARIABLES.has(name) &&
-        !name.startsWith('TOLLGATE_TEST_'),
+        !name.startsWith('TOLLGATE_TEST_') &&
+        !name.startsWith('TOLLGATE_BENCH_'),
     )
     .sort();
 }

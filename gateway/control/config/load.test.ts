@@ -192,7 +192,7 @@ test('an env override that is invalid is reported at its path, naming the variab
   assert.ok(!own.ok && !own.errors[0].message.includes('set by'), JSON.stringify(own));
 });
 
-test('TOLLGATE_* variables that set nothing are found (a misspelt override), runtime and test ones are not', () => {
+test('TOLLGATE_* variables that set nothing are found (a misspelt override); runtime, test, bench ones are not', () => {
   assert.deepEqual(
     unknownEnvVariables({
       TOLLGATE_PROXY_MAX_BODY_BYTE: '1',
@@ -200,6 +200,7 @@ test('TOLLGATE_* variables that set nothing are found (a misspelt override), run
       TOLLGATE_CONFIG: 'x.yaml',
       TOLLGATE_CLUSTER_WORKER: '1',
       TOLLGATE_TEST_REDIS_URL: 'redis://x',
+      TOLLGATE_BENCH_GHZ: '/usr/local/bin/ghz',
       TOLLGATE_SERVICES: 'x',
       PATH: '/bin',
     }),
