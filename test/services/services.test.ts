@@ -100,8 +100,12 @@ test('promtool --version exits 0', async (t) => {
     stuck = whereStuck(child.pid!);
     child.kill();
   }, PROMTOOL_TIMEOUT_MS);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
+  let code: number | null;
+  try {
+    [code] = (await once(child, 'exit')) as [number | null]; // rejects on a spawn error (ENOENT)
+  } finally {
+    clearTimeout(timer);
+  }
   const tookMs = Math.round(performance.now() - started);
   t.diagnostic(`promtool --version took ${tookMs} ms`);
   assert.ok(
