@@ -2,12 +2,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
-import { send } from '../helpers/http-client.ts';
+import { type SendResult, send } from '../helpers/http-client.ts';
+import { h2Request } from '../helpers/tls-client.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { createApp } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
-import { ALL_SPELLINGS } from './path-spellings.ts';
+import { ALL_SPELLINGS, SPELLINGS } from './path-spellings.ts';
 
 // Regression: unusual spellings of a protected prefix reached a catch-all route
 // (and so the upstream) without the protected route's rules. Every spelling of
@@ -25,6 +26,8 @@ before(async () => {
   up = await startUpstream('up');
   const auth = { type: 'api_key' };
   gw = await startGateway({
+    // The same routes over HTTP/2 (prior knowledge): a :path is read by the same code as a request line's target.
+    listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
       // IP list: the admin prefix is closed to loopback clients, the rest of the host is open.
       {
@@ -115,7 +118,12 @@ const get = (path: string, host: string, headers: Record<string, string> = {}) =
   send(gw.url, path.replace('{host}', host), { agent, headers: { host, ...headers } });
 
 /** The route's own refusal, or a 400 with a code from the registry; never an answer from the upstream. */
-function assertRefused(res: Awaited<ReturnType<typeof get>>, path: string, kind: string, protectedCode: string): void {
+function assertRefused(
+  res: Pick<SendResult, 'status' | 'headers' | 'json'>,
+  path: string,
+  kind: string,
+  protectedCode: string,
+): void {
   assert.equal(res.headers['x-route'], undefined, `${kind} ${path} reached route ${res.headers['x-route']}`);
   const { code } = res.json();
   if (res.status === 400) assert.match(code, /^GW_ERR_(PATH_[A-Z_]+|BAD_REQUEST)$/, `${kind} ${path}`);
@@ -129,6 +137,52 @@ test(`${ALL_SPELLINGS.length} spellings of an IP-listed prefix get its 403 or a 
   assert.equal(up.seen.length, seen, 'the upstream saw none of them');
   // The control: the catch-all answers where it should.
   assert.equal((await get('/adminx', 'acl.test')).headers['x-route'], 'acl-public');
+});
+
+/**
+ * One request over h2c; 'malformed' when nghttp2 resets the stream as a protocol error (RFC 9113 8.1.1: a :path
+ * that is not origin-form, such as an absolute URI, never becomes a request).
+ */
+async function h2get(
+  path: string,
+  authority: string,
+): Promise<Pick<SendResult, 'status' | 'headers' | 'json'> | 'malformed'> {
+  try {
+    const answer = await h2Request(gw.port('h2c'), path, undefined, { ':authority': authority });
+    return { status: answer.status, headers: answer.headers, json: () => JSON.parse(answer.text) };
+  } catch (err) {
+    assert.match((err as Error).message, /NGHTTP2_PROTOCOL_ERROR/, `${path} over h2c`);
+    return 'malformed';
+  }
+}
+
+test('over HTTP/2 each spelling is refused as over HTTP/1.1, or reset as malformed, never the catch-all', async () => {
+  const seen = up.seen.length;
+  const malformed: string[] = [];
+  for (const { kind, path } of ALL_SPELLINGS) {
+    const res = await h2get(path.replace('{host}', 'acl.test'), 'acl.test');
+    if (res === 'malformed') malformed.push(path);
+    else assertRefused(res, path, kind, 'GW_ERR_IP_DENIED');
+  }
+  assert.equal(up.seen.length, seen, 'the upstream saw none of them');
+  // Only the absolute-form spellings are not origin-form paths; every other one reached the gateway's routing.
+  assert.deepEqual(malformed, SPELLINGS.absolute_form);
+  const control = await h2get('/adminx', 'acl.test');
+  assert.equal(control !== 'malformed' && control.headers['x-route'], 'acl-public');
+});
+
+test(":authority and a Host header naming different hosts get 400 over HTTP/2, not either host's route", async () => {
+  const seen = up.seen.length;
+  for (const [authority, host] of [
+    ['secure.test', 'elsewhere.test'],
+    ['elsewhere.test', 'secure.test'],
+  ]) {
+    const answer = await h2Request(gw.port('h2c'), '/x', undefined, { ':authority': authority, host });
+    assert.deepEqual([answer.status, answer.headers['x-route']], [400, undefined], `${authority} / ${host}`);
+  }
+  assert.equal(up.seen.length, seen);
+  const same = await h2Request(gw.port('h2c'), '/x', undefined, { ':authority': 'secure.test', host: 'secure.test' });
+  assert.equal(JSON.parse(same.text).code, 'GW_ERR_IP_DENIED', 'the same host twice is that host');
 });
 
 test('the same spellings through RBAC: a role without the grant gets 403 or 400, never the catch-all', async () => {
