@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Agent } from 'node:http';
+import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from 'node:http2';
 import { eventually, service, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { type SendResult, send } from '../helpers/http-client.ts';
 import { h2Request } from '../helpers/tls-client.ts';
@@ -169,6 +171,60 @@ test('over HTTP/2 each spelling is refused as over HTTP/1.1, or reset as malform
   assert.deepEqual(malformed, SPELLINGS.absolute_form);
   const control = await h2get('/adminx', 'acl.test');
   assert.equal(control !== 'malformed' && control.headers['x-route'], 'acl-public');
+});
+
+/** An RFC 8441 WebSocket handshake on `session`: its answer (a tunnel that opens is closed after 2 s). */
+function connectWebSocket(
+  session: ClientHttp2Session,
+  path: string,
+): Promise<Pick<SendResult, 'status' | 'headers' | 'json'>> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'CONNECT',
+      ':protocol': 'websocket',
+      ':scheme': 'http',
+      ':path': path,
+      ':authority': 'acl.test',
+      'sec-websocket-version': '13',
+    });
+    let headers: IncomingHttpHeaders = {};
+    let body = '';
+    const timer = setTimeout(() => stream.close(), 2000);
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => {
+      headers = h;
+    });
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    stream.on('error', reject);
+    stream.on('close', () => {
+      clearTimeout(timer);
+      resolve({ status: Number(headers[':status']), headers, json: () => JSON.parse(body) });
+    });
+  });
+}
+
+test('a WebSocket over HTTP/2 (extended CONNECT) is routed on the canonical path: no spelling gets past', async () => {
+  const session = connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  await once(session, 'remoteSettings'); // extended CONNECT may be sent once the server's SETTINGS allow it
+  const seen = up.seen.length;
+  try {
+    for (const { kind, path } of ALL_SPELLINGS) {
+      if (kind === 'absolute_form') continue; // not origin-form: malformed over HTTP/2 (the test above)
+      assertRefused(await connectWebSocket(session, path), path, kind, 'GW_ERR_IP_DENIED');
+    }
+    // The control: a handshake elsewhere goes to the catch-all's upstream (no WebSocket server: 502).
+    const other = await connectWebSocket(session, '/adminx');
+    assert.deepEqual([other.status, other.json().code], [502, 'GW_ERR_BAD_GATEWAY']);
+  } finally {
+    session.close();
+  }
+  assert.deepEqual(
+    up.seen.slice(seen).map((r) => r.url),
+    ['/adminx'],
+    'the upstream saw the control alone',
+  );
 });
 
 test(":authority and a Host header naming different hosts get 400 over HTTP/2, not either host's route", async () => {
