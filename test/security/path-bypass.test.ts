@@ -119,13 +119,11 @@ after(async () => {
 const get = (path: string, host: string, headers: Record<string, string> = {}) =>
   send(gw.url, path.replace('{host}', host), { agent, headers: { host, ...headers } });
 
+/** What the assertions read of an answer, over HTTP/1.1 or HTTP/2. */
+type Answer = Pick<SendResult, 'status' | 'headers' | 'json'>;
+
 /** The route's own refusal, or a 400 with a code from the registry; never an answer from the upstream. */
-function assertRefused(
-  res: Pick<SendResult, 'status' | 'headers' | 'json'>,
-  path: string,
-  kind: string,
-  protectedCode: string,
-): void {
+function assertRefused(res: Answer, path: string, kind: string, protectedCode: string): void {
   assert.equal(res.headers['x-route'], undefined, `${kind} ${path} reached route ${res.headers['x-route']}`);
   const { code } = res.json();
   if (res.status === 400) assert.match(code, /^GW_ERR_(PATH_[A-Z_]+|BAD_REQUEST)$/, `${kind} ${path}`);
@@ -141,14 +139,26 @@ test(`${ALL_SPELLINGS.length} spellings of an IP-listed prefix get its 403 or a 
   assert.equal((await get('/adminx', 'acl.test')).headers['x-route'], 'acl-public');
 });
 
+test('a WebSocket handshake over HTTP/1.1 (an Upgrade: Node hands it over apart) is refused as a GET is', async () => {
+  const seen = up.seen.length;
+  const upgrade = {
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+  };
+  for (const { kind, path } of ALL_SPELLINGS) {
+    const res = await send(gw.url, path.replace('{host}', 'acl.test'), { headers: { host: 'acl.test', ...upgrade } });
+    assertRefused(res, path, kind, 'GW_ERR_IP_DENIED');
+  }
+  assert.equal(up.seen.length, seen, 'the upstream saw none of them');
+});
+
 /**
  * One request over h2c; 'malformed' when nghttp2 resets the stream as a protocol error (RFC 9113 8.1.1: a :path
  * that is not origin-form, such as an absolute URI, never becomes a request).
  */
-async function h2get(
-  path: string,
-  authority: string,
-): Promise<Pick<SendResult, 'status' | 'headers' | 'json'> | 'malformed'> {
+async function h2get(path: string, authority: string): Promise<Answer | 'malformed'> {
   try {
     const answer = await h2Request(gw.port('h2c'), path, undefined, { ':authority': authority });
     return { status: answer.status, headers: answer.headers, json: () => JSON.parse(answer.text) };
@@ -174,10 +184,7 @@ test('over HTTP/2 each spelling is refused as over HTTP/1.1, or reset as malform
 });
 
 /** An RFC 8441 WebSocket handshake on `session`: its answer (a tunnel that opens is closed after 2 s). */
-function connectWebSocket(
-  session: ClientHttp2Session,
-  path: string,
-): Promise<Pick<SendResult, 'status' | 'headers' | 'json'>> {
+function connectWebSocket(session: ClientHttp2Session, path: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const stream = session.request({
       ':method': 'CONNECT',
