@@ -7,6 +7,27 @@ export const handshake = (path: string): string =>
   `GET ${path} HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\nconnection: upgrade\r\n` +
   'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
 
+/** The headers of a WebSocket handshake over HTTP/1.1, for a client that writes them itself (RFC 6455's sample key). */
+export const UPGRADE_HEADERS = {
+  connection: 'upgrade',
+  upgrade: 'websocket',
+  'sec-websocket-version': '13',
+  'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+};
+
+/**
+ * The headers of a WebSocket handshake over HTTP/2 (RFC 8441 extended CONNECT) for `path`. Without `authority`,
+ * Node's client sends its session's.
+ */
+export const h2Handshake = (path: string, authority?: string, scheme: 'http' | 'https' = 'http') => ({
+  ':method': 'CONNECT',
+  ':protocol': 'websocket',
+  ':scheme': scheme,
+  ':path': path,
+  ...(authority === undefined ? {} : { ':authority': authority }),
+  'sec-websocket-version': '13',
+});
+
 /**
  * Accepts a handshake on an upstream's 'upgrade' socket with a bare 101 and no WebSocket library behind it, so a test
  * decides itself what the connection does after (echo, never end, ...).

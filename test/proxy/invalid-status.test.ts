@@ -14,6 +14,7 @@ import { h2Request } from '../helpers/tls-client.ts';
 import { send } from '../helpers/http-client.ts';
 import { END_HEADERS, END_STREAM, FRAME, frame } from '../helpers/h2-frames.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { h2Handshake } from '../helpers/raw-websocket.ts';
 
 let refusing: RawUpstream;
 let h2c: Server;
@@ -85,13 +86,7 @@ function webSocketOverH2(port: number, path: string): Promise<number> {
     const session = h2Connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
     session.once('remoteSettings', () => {
-      const stream = session.request({
-        ':method': 'CONNECT',
-        ':protocol': 'websocket',
-        ':path': path,
-        ':scheme': 'http',
-        'sec-websocket-version': '13',
-      });
+      const stream = session.request(h2Handshake(path));
       stream.on('response', (h) => {
         resolve(Number(h[':status']));
         session.destroy();

@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { createApp } from '../helpers/admin.ts';
+import { h2Handshake } from '../helpers/raw-websocket.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -53,15 +54,7 @@ after(async () => {
 });
 
 function open(path: string, extra: Record<string, string> = {}): ClientHttp2Stream {
-  return session.request({
-    ':method': 'CONNECT',
-    ':protocol': 'websocket',
-    ':path': path,
-    ':scheme': 'http',
-    ':authority': 'chat.test',
-    'sec-websocket-version': '13',
-    ...extra,
-  });
+  return session.request({ ...h2Handshake(path, 'chat.test'), ...extra });
 }
 
 const status = (stream: ClientHttp2Stream) =>

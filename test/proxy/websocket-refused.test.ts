@@ -10,6 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { eventually, startGateway, type TestGateway, service } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
+import { h2Handshake } from '../helpers/raw-websocket.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -97,14 +98,7 @@ test('over HTTP/2 a 2xx that is no 101 is a 502: a 2xx to a CONNECT tells the cl
   try {
     for (const path of ['/events', '/empty']) {
       const status = await new Promise<number>((resolve, reject) => {
-        const stream = session.request({
-          ':method': 'CONNECT',
-          ':protocol': 'websocket',
-          ':path': path,
-          ':scheme': 'http',
-          ':authority': 'site.test',
-          'sec-websocket-version': '13',
-        });
+        const stream = session.request(h2Handshake(path, 'site.test'));
         stream.on('response', (h) => resolve(Number(h[':status'])));
         stream.on('error', reject);
         stream.resume();

@@ -10,6 +10,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { createApp } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
+import { h2Handshake, UPGRADE_HEADERS } from '../helpers/raw-websocket.ts';
 import { ALL_SPELLINGS, SPELLINGS } from './path-spellings.ts';
 
 // Regression: unusual spellings of a protected prefix reached a catch-all route
@@ -141,14 +142,10 @@ test(`${ALL_SPELLINGS.length} spellings of an IP-listed prefix get its 403 or a 
 
 test('a WebSocket handshake over HTTP/1.1 (an Upgrade: Node hands it over apart) is refused as a GET is', async () => {
   const seen = up.seen.length;
-  const upgrade = {
-    connection: 'Upgrade',
-    upgrade: 'websocket',
-    'sec-websocket-version': '13',
-    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-  };
   for (const { kind, path } of ALL_SPELLINGS) {
-    const res = await send(gw.url, path.replace('{host}', 'acl.test'), { headers: { host: 'acl.test', ...upgrade } });
+    const res = await send(gw.url, path.replace('{host}', 'acl.test'), {
+      headers: { host: 'acl.test', ...UPGRADE_HEADERS },
+    });
     assertRefused(res, path, kind, 'GW_ERR_IP_DENIED');
   }
   assert.equal(up.seen.length, seen, 'the upstream saw none of them');
@@ -186,14 +183,7 @@ test('over HTTP/2 each spelling is refused as over HTTP/1.1, or reset as malform
 /** An RFC 8441 WebSocket handshake on `session`: its answer (a tunnel that opens is closed after 2 s). */
 function connectWebSocket(session: ClientHttp2Session, path: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'CONNECT',
-      ':protocol': 'websocket',
-      ':scheme': 'http',
-      ':path': path,
-      ':authority': 'acl.test',
-      'sec-websocket-version': '13',
-    });
+    const stream = session.request(h2Handshake(path, 'acl.test'));
     let headers: IncomingHttpHeaders = {};
     let body = '';
     const timer = setTimeout(() => stream.close(), 2000);

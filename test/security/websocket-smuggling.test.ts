@@ -7,6 +7,7 @@ import { connect as h2connect } from 'node:http2';
 import { type AddressInfo, connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startGateway, sleep, type TestGateway } from '../helpers/gateway.ts';
+import { h2Handshake } from '../helpers/raw-websocket.ts';
 
 /** Requests that reached the upstream's plain HTTP server over a switched connection: past the gateway. */
 const smuggled: string[] = [];
@@ -85,17 +86,7 @@ test('a 101 without the accept that answers the key is a 502, and nothing after 
 test('over HTTP/2 (RFC 8441), a switch that does not answer the gateway’s key opens no tunnel', async () => {
   const session = h2connect(`http://127.0.0.1:${gw.port('h2c')}`);
   await new Promise((r) => session.once('remoteSettings', r));
-  const stream = session.request(
-    {
-      ':method': 'CONNECT',
-      ':protocol': 'websocket',
-      ':path': '/ws',
-      ':scheme': 'http',
-      ':authority': 'a',
-      'sec-websocket-version': '13',
-    },
-    { endStream: false },
-  );
+  const stream = session.request(h2Handshake('/ws', 'a'), { endStream: false });
   stream.on('error', () => {});
   const status = await new Promise<number>((r) => stream.once('response', (h) => r(Number(h[':status']))));
   stream.write('GET /admin HTTP/1.1\r\nHost: a\r\n\r\n');

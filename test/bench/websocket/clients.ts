@@ -6,6 +6,7 @@
 //                              print {messagesPerS} (round trips)
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
 import { WebSocket } from 'ws';
+import { h2Handshake } from '../../helpers/raw-websocket.ts';
 
 const [mode, url, ...rest] = process.argv.slice(2);
 
@@ -32,17 +33,7 @@ function h2Connection(origin: string): Promise<ClientHttp2Session> {
 /** A WebSocket as one HTTP/2 stream: CONNECT with :protocol websocket, open once the answer is 200. */
 function h2Open(session: ClientHttp2Session, target: URL): Promise<ClientHttp2Stream> {
   return new Promise((resolve, reject) => {
-    const stream = session.request(
-      {
-        ':method': 'CONNECT',
-        ':protocol': 'websocket',
-        ':scheme': 'http',
-        ':path': target.pathname,
-        ':authority': target.host,
-        'sec-websocket-version': '13',
-      },
-      { endStream: false },
-    );
+    const stream = session.request(h2Handshake(target.pathname, target.host), { endStream: false });
     stream.once('error', reject);
     stream.once('response', (headers) => {
       if (headers[':status'] === 200) resolve(stream);

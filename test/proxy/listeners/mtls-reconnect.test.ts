@@ -18,6 +18,7 @@ import { eventsWhere } from '../../helpers/events.ts';
 import { service, sleep, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric } from '../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+import { h2Handshake } from '../../helpers/raw-websocket.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-mtls-reconnect-'));
 const serverCa = makeCa(join(dir, 'server'));
@@ -168,14 +169,7 @@ test('a new CRL: a WebSocket over HTTP/2 (RFC 8441) opened before it is closed w
   const session = h2Connect(`https://127.0.0.1:${gw.port('partners')}`, tlsFiles(alice));
   session.on('error', () => undefined);
   await new Promise((r) => session.once('remoteSettings', r));
-  const stream = session.request({
-    ':method': 'CONNECT',
-    ':protocol': 'websocket',
-    ':path': '/api/ws',
-    ':scheme': 'https',
-    ':authority': 'api.test',
-    'sec-websocket-version': '13',
-  });
+  const stream = session.request(h2Handshake('/api/ws', 'api.test', 'https'));
   stream.on('error', () => undefined);
   const status = await new Promise<number>((r) => stream.once('response', (h) => r(Number(h[':status']))));
   assert.equal(status, 200, 'the tunnel opened');
