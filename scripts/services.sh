@@ -12,7 +12,11 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SERVICES_DIR="$REPO_ROOT/.services"
+# Followed to where it really is: a second checkout whose .services links to the first one's starts its
+# services on the same physical paths, so a broker it restarts (the Kafka outage tests do) keeps working
+# after that checkout is deleted. Kafka's log.dirs under a deleted link took the broker down.
+mkdir -p "$REPO_ROOT/.services"
+SERVICES_DIR="$(cd -P "$REPO_ROOT/.services" && pwd)"
 SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb compose hadolint helm)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
