@@ -13,8 +13,8 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Followed to where it really is: a second checkout whose .services links to the first one's starts its
-# services on the same physical paths, so a broker it restarts (the Kafka outage tests do) keeps working
-# after that checkout is deleted. Kafka's log.dirs under a deleted link took the broker down.
+# services on the same physical paths. A broker it restarted (the Kafka outage tests do) otherwise kept
+# log.dirs under that checkout's link, a path gone once the checkout is deleted.
 mkdir -p "$REPO_ROOT/.services"
 SERVICES_DIR="$(cd -P "$REPO_ROOT/.services" && pwd)"
 SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb compose hadolint helm)
