@@ -4,9 +4,9 @@
  * Node 24's HTTP/2 client binds each request to an AsyncResource (`ClientHttp2Session.request`), so every call to an
  * h2 or h2c upstream (gRPC above all) makes one bound function. Node gives that function a getter and a setter for
  * `asyncResource`, a property deprecated since Node 20 (DEP0172), each wrapped in `util.deprecate()`. In a loop
- * (`node test/bench/process/async-resource-bind.bench.ts`) that costs ~4.3 µs a bind, and ~720 bytes of it outlive
- * their scavenge and wait in the old generation for a mark-compact; without the property, ~0.6 µs and nothing kept.
- * The stream the function is bound to stayed with it: an HTTP/2 client making calls spent 20–30% less CPU a call
+ * (`node test/bench/process/async-resource-bind.bench.ts`) that cost 3.4–4.2 µs a bind, and ~840 bytes of it
+ * outlived their scavenge to wait in the old generation for a mark-compact; without it, ~0.5 µs and nothing kept.
+ * The stream the function is bound to stayed with it: an HTTP/2 client making calls spent 19–32% less CPU a call
  * once the property was gone (docs/decisions/0024-http2-client-bind.md).
  *
  * Everything else is Node's: the same scope (`runInAsyncScope`), `this`, arguments, result and `length`, and
