@@ -2,18 +2,21 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** A WebSocket handshake request for `path`, as a client writes it on a raw connection (RFC 6455's sample key). */
-export const handshake = (path: string): string =>
-  `GET ${path} HTTP/1.1\r\nhost: a\r\nupgrade: websocket\r\nconnection: upgrade\r\n` +
-  'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
-
 /** The headers of a WebSocket handshake over HTTP/1.1, for a client that writes them itself (RFC 6455's sample key). */
 export const UPGRADE_HEADERS = {
-  connection: 'upgrade',
   upgrade: 'websocket',
+  connection: 'upgrade',
   'sec-websocket-version': '13',
   'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
 };
+
+/** A WebSocket handshake request for `path`, as a client writes it on a raw connection. */
+export const handshake = (path: string): string =>
+  `GET ${path} HTTP/1.1\r\nhost: a\r\n` +
+  Object.entries(UPGRADE_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('') +
+  '\r\n';
 
 /**
  * The headers of a WebSocket handshake over HTTP/2 (RFC 8441 extended CONNECT) for `path`. Without `authority`,
