@@ -24,7 +24,7 @@ function observe(bind: Bind, thisArg?: unknown) {
   return {
     length: bound.length,
     result: { ...result, self: result.self === receiver ? 'receiver' : result.self },
-    ids: [resource.asyncId(), resource.triggerAsyncId()],
+    resourceId: resource.asyncId(),
   };
 }
 
@@ -34,7 +34,7 @@ test("the gateway's bind calls a function as Node's does: scope, context, this, 
     const lean = observe(leanBind, thisArg);
     assert.equal(lean.length, 2);
     assert.equal(lean.result.store, 'at creation', 'the context of when the resource was made');
-    assert.equal(lean.result.id, lean.ids[0], "inside the resource's scope");
+    assert.equal(lean.result.id, lean.resourceId, "inside the resource's scope");
     assert.equal(lean.result.trigger, 7);
     assert.deepEqual(lean.result.args, [1, 2]);
     assert.deepEqual(lean.result.self, thisArg ?? 'receiver');
