@@ -5,7 +5,7 @@ import { protos, startEchoServer, type EchoServer } from '../../gateway/examples
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 import { metric } from '../helpers/metrics.ts';
-import { freePort } from '../helpers/ports.ts';
+import { closedPort } from '../helpers/ports.ts';
 
 let server: EchoServer;
 let gw: TestGateway;
@@ -25,7 +25,7 @@ before(async () => {
     services: [
       echo('keyed', { auth: { type: 'api_key' } }),
       echo('limited', { rate_limits: [{ name: 'per-client', key: 'client_ip', qps: 1, burst: 1 }] }),
-      echo('gone', { upstream: { protocol: 'h2c', targets: [{ url: `http://127.0.0.1:${await freePort()}` }] } }),
+      echo('gone', { upstream: { protocol: 'h2c', targets: [{ url: `http://127.0.0.1:${await closedPort()}` }] } }),
       echo('open', {}),
     ],
   });

@@ -7,7 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { freePort } from '../helpers/ports.ts';
+import { closedPort } from '../helpers/ports.ts';
 import { admin, createApp } from '../helpers/admin.ts';
 import { metric } from '../helpers/metrics.ts';
 
@@ -80,7 +80,7 @@ before(async () => {
       {
         name: 'gone',
         routes: [{ paths: ['/gone'] }],
-        upstream: { targets: [{ url: `http://127.0.0.1:${await freePort()}` }] },
+        upstream: { targets: [{ url: `http://127.0.0.1:${await closedPort()}` }] },
       },
     ],
   });

@@ -8,7 +8,7 @@ import { eventually, service, startGateway } from '../helpers/gateway.ts';
 import { OTLP_GRPC, OTLP_HTTP, skipWithoutJaeger, traceOf } from '../helpers/jaeger.ts';
 import { metric } from '../helpers/metrics.ts';
 import { admin, reload } from '../helpers/admin.ts';
-import { freePort } from '../helpers/ports.ts';
+import { closedPort } from '../helpers/ports.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
 const skip = skipWithoutJaeger;
@@ -76,7 +76,7 @@ test('a receiver that is gone costs requests nothing: they answer, and its spans
   // The exporter retries a refused connection with backoff until its timeout (10 s by default), and the batch
   // processor sends one batch at a time: with the default, 50 requests' spans took two batches and up to 20 s to fail.
   const { gw, close } = await tracedGateway({
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
     OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
   });
   try {
