@@ -70,3 +70,17 @@ test('every stage folder has its code in index.ts and a test beside it', () => {
   }
   assert.deepEqual(missing, []);
 });
+
+test('no test names a target or endpoint by a port from freePort(): a dead one must come from closedPort()', () => {
+  // freePort's port is in the ephemeral range, where a later listen(0), the gateway's own included, can take it:
+  // a "dead" upstream then became the gateway, and a CI run got 508 (loop) where it expected 502.
+  const found: string[] = [];
+  for (const file of sources(join(root, 'test'))) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/:\/\/[^`'"]*\$\{await freePort\(\)\}/.test(line)) found.push(`${relative(root, file)}:${i + 1}`);
+      });
+  }
+  assert.deepEqual(found, []);
+});

@@ -152,9 +152,10 @@ test('a config reload reaches every worker', async () => {
 });
 
 test('a listener a reload adds is served by both workers, and refused once a reload removes it', async () => {
-  const listener = `http://127.0.0.1:${await freePort()}`;
+  const listen = `127.0.0.1:${await freePort()}`;
+  const listener = `http://${listen}`;
   const config = withVariant('two');
-  writeYaml(join(file, '..'), 'workers.yaml', { ...config, listeners: [{ name: 'added', listen: listener.slice(7) }] });
+  writeYaml(join(file, '..'), 'workers.yaml', { ...config, listeners: [{ name: 'added', listen }] });
   upstreamPeerPorts.clear();
   const replies = await eventually(
     async () => {
