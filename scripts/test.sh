@@ -65,7 +65,8 @@ serial_here=(
   test/proxy/limits.test.ts test/proxy/client-limits.test.ts test/proxy/health.test.ts
   test/proxy/health-ejection.test.ts test/proxy/websocket.test.ts test/proxy/grpc.test.ts
   test/proxy/h2c-connection-setup.test.ts test/proxy/upstream-framing.test.ts test/proxy/streams-example.test.ts
-  test/proxy/websocket-autobahn.test.ts test/proxy/listeners/h2-floods.test.ts test/proxy/listeners/h2spec.test.ts
+  test/proxy/websocket-autobahn.test.ts test/proxy/websocket-faults.test.ts test/proxy/listeners/h2-floods.test.ts
+  test/proxy/listeners/h2spec.test.ts
   test/security/rate-limit-redis.test.ts test/security/identity-cluster.test.ts
 )
 mapfile -t parallel < <(find gateway shared test/proxy test/security -name '*.test.ts' | sort |
