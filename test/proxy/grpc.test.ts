@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startEchoServer, type EchoServer } from '../../gateway/examples/grpc/server.ts';
 import { issue, makeCa } from '../helpers/certs.ts';
-import { startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
 import { echoClient } from '../helpers/grpc-client.ts';
 import { eventsWhere } from '../helpers/events.ts';
@@ -218,6 +218,11 @@ test('the gateway answers a gRPC call in gRPC: trailers-only, with a status and 
   assert.equal(badTimeout.headers['grpc-status'], '13', 'INTERNAL for a malformed grpc-timeout');
   const notGrpc = await raw({ ':path': '/helloworld.Echo/Unary', 'content-type': 'application/json' });
   assert.equal(notGrpc.headers[':status'], 415, 'a gRPC-only route refuses what is not gRPC');
+  // Counted as each reply ends, which may be just after the client has it.
+  const counted = (code: string) =>
+    eventually(async () => (await metric(gw, 'tollgate_gateway_errors_total', `code="${code}"`)) === 1, 2000);
+  assert.ok(await counted('GW_ERR_GRPC_TIMEOUT_INVALID'), 'each is counted by its code');
+  assert.ok(await counted('GW_ERR_NOT_GRPC'));
 });
 
 test("a client stream past its service's body limit: RESOURCE_EXHAUSTED; calls under it go through", async () => {
