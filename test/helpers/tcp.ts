@@ -10,8 +10,11 @@ export interface TcpServer {
   close(): Promise<void>;
 }
 
-/** A server answering each connection with `handler`; by default it echoes every byte, prefixed with `tag`. */
-export async function tcpServer(tag = '', handler?: (socket: Socket) => void): Promise<TcpServer> {
+/**
+ * A server answering each connection with `handler`; by default it echoes every byte, prefixed with `tag`. On
+ * `port` (a `closedPort()` a target was named by, brought up), or one the system picks.
+ */
+export async function tcpServer(tag = '', handler?: (socket: Socket) => void, port = 0): Promise<TcpServer> {
   const accepted: Socket[] = [];
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     accepted.push(socket);
@@ -20,7 +23,7 @@ export async function tcpServer(tag = '', handler?: (socket: Socket) => void): P
     socket.on('data', (chunk) => socket.write(tag === '' ? chunk : Buffer.concat([Buffer.from(tag), chunk])));
     socket.on('end', () => socket.end());
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     server,
     port: (server.address() as AddressInfo).port,
