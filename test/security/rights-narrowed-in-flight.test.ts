@@ -1,6 +1,7 @@
 // An app's rights narrowed while it holds connections open (a role taken away, its allowed addresses changed): what
 // the route would now refuse is ended as a disabled app's is, a WebSocket with 1008 and a long response cut, within
-// the sweep; what its rights still cover, and other apps' connections, go on.
+// the sweep; what its rights still cover, and other apps' connections, go on. And a handshake those rights (or a
+// service's IP list) do not allow is refused with 403 in the first place.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -25,6 +26,12 @@ before(async () => {
         ],
         auth: { type: 'api_key' },
         rbac: { roles: { chat: [{ routes: ['ws'] }], news: [{ routes: ['feed'] }] } },
+        upstream: { targets: [{ url }] },
+      },
+      {
+        name: 'walled',
+        routes: [{ paths: ['/walled'] }],
+        acl: { deny: ['127.0.0.0/8'] },
         upstream: { targets: [{ url }] },
       },
     ],
@@ -62,4 +69,22 @@ test('allowed addresses that leave the client out cut its open feed and close it
   assert.equal(await ws.closed, 1008);
   await feed.done;
   assert.equal(feed.res.complete, false, 'cut');
+});
+
+test('a handshake its roles do not grant, or from an address its app or service does not allow: 403', async () => {
+  const reader = await createApp(gw, { roles: ['news'] });
+  await assert.rejects(connect(key(reader)), /403/, 'no role grants the ws route');
+  const elsewhere = await createApp(gw, { roles: ['chat'], allowed_ips: ['192.0.2.0/24'] });
+  await assert.rejects(connect(key(elsewhere)), /403/, 'its app allows other addresses only');
+  await assert.rejects(openSocket(`${gw.url.replace('http', 'ws')}/walled`, {}), /403/, "the service's acl denies it");
+  const refused = await eventsWhere(gw, (e) => e.status === 403, 3);
+  assert.deepEqual(
+    refused.map((e) => [e.service, e.errorClass, e.upstreamStatus]),
+    [
+      ['live', 'forbidden', 0],
+      ['live', 'forbidden', 0],
+      ['walled', 'forbidden', 0],
+    ],
+    'each refused before any upstream, one event each',
+  );
 });
