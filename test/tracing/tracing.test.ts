@@ -25,6 +25,7 @@ before(async () => {
   if (skip) return;
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = OTLP_HTTP;
   process.env.OTEL_SERVICE_NAME = SERVICE_NAME;
+  process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment.name=test,team=edge%20platform';
   process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
   up = await startUpstream('up');
   const dead = await closedPort();
@@ -87,7 +88,11 @@ test("a request continues its caller's trace: a server span under the caller's, 
     assert.equal(tag(server, key), value, key);
   assert.equal(tag(client, 'http.response.status_code'), 200);
   assert.equal(tag(client, 'url.full'), `${up.url}/hello?x=1`);
-  assert.equal(stored.processes[server.processID].serviceName, SERVICE_NAME, 'OTEL_SERVICE_NAME names it');
+  const { serviceName, tags } = stored.processes[server.processID];
+  assert.equal(serviceName, SERVICE_NAME, 'OTEL_SERVICE_NAME names it');
+  const resource = Object.fromEntries(tags.map((t) => [t.key, t.value]));
+  assert.equal(resource.team, 'edge platform', 'OTEL_RESOURCE_ATTRIBUTES (percent-decoded) describe it');
+  assert.equal(resource['deployment.environment.name'], 'test');
   const [event] = await eventsWhere(gw, (e) => e.traceId === trace);
   assert.ok(event, 'the access event carries the trace id');
   assert.equal(event.service, 'api');
