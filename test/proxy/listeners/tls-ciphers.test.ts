@@ -1,0 +1,74 @@
+// A TLS listener's `ciphers` and `ecdh_curves` (issue 32: "cipher and curve lists configurable") decide what a
+// handshake uses, over TLS 1.2 and 1.3 alike; a client that offers none of them is refused, and counted.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { issue, makeCa } from '../../helpers/certs.ts';
+import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { refusals } from '../../helpers/metrics.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-ciphers-'));
+const ca = makeCa(dir);
+const main = issue(dir, ca, { cn: 'default.test', dns: ['default.test'] }); // an ECDSA P-256 key
+let upstream: TestUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  upstream = await startUpstream('up');
+  gw = await startGateway({
+    listeners: [
+      {
+        name: 'narrow',
+        listen: '127.0.0.1:0',
+        tls: {
+          certificates: [main],
+          ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256',
+          ecdh_curves: 'P-384',
+        },
+      },
+    ],
+    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
+  });
+});
+
+after(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+/** The cipher suite and key-exchange group a handshake with `options` settled on. */
+function negotiated(options: ConnectionOptions): Promise<{ cipher: string; curve: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      { port: gw.port('narrow'), host: '127.0.0.1', servername: 'default.test', ca: readFileSync(ca.cert), ...options },
+      () => {
+        resolve({
+          cipher: socket.getCipher().name,
+          curve: (socket.getEphemeralKeyInfo() as { name?: string } | null)?.name,
+        });
+        socket.destroy();
+      },
+    );
+    socket.once('error', reject);
+  });
+}
+
+test('a handshake uses the listed cipher and curve, over TLS 1.2 and TLS 1.3', async () => {
+  assert.deepEqual(await negotiated({ maxVersion: 'TLSv1.2' }), {
+    cipher: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+    curve: 'secp384r1',
+  });
+  assert.deepEqual(await negotiated({}), { cipher: 'TLS_AES_128_GCM_SHA256', curve: 'secp384r1' });
+});
+
+test('a client offering none of the ciphers, or none of the curves, is refused and counted', async () => {
+  const before = await refusals(gw, 'narrow', 'tls_handshake');
+  await assert.rejects(negotiated({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' }));
+  await assert.rejects(negotiated({ ciphers: 'TLS_AES_256_GCM_SHA384' }), 'nor TLS 1.3 with another suite');
+  await assert.rejects(negotiated({ ecdhCurve: 'P-256' }));
+  assert.ok(await eventually(async () => (await refusals(gw, 'narrow', 'tls_handshake')) === before + 3, 2000));
+});
