@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { metric } from '../helpers/metrics.ts';
 import { closedPort } from '../helpers/ports.ts';
+import { exchange, openWebSocket } from '../helpers/websocket-client.ts';
 
 let stable: Server;
 let beta: Server;
@@ -60,20 +61,8 @@ after(async () => {
   }
 });
 
-function open(path: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-  });
-}
-
-async function echo(ws: WebSocket, text: string): Promise<string> {
-  const reply = new Promise<string>((r) => ws.once('message', (data: Buffer) => r(data.toString())));
-  ws.send(text);
-  return reply;
-}
+const open = (path: string, headers: Record<string, string> = {}) => openWebSocket(gw.url, path, { headers });
+const echo = exchange;
 
 test("the canary split picks each handshake's group; the connection stays with it; X-Canary forces it", async () => {
   const sockets: WebSocket[] = [];

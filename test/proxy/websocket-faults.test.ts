@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
 import { metric } from '../helpers/metrics.ts';
+import { exchange, openWebSocket } from '../helpers/websocket-client.ts';
 
 const MB = 1 << 20;
 /** The most one loopback connection's kernel buffers can take (receive, autotuned, and send); 36 MB here. */
@@ -76,21 +77,8 @@ after(async () => {
   upstream?.close();
 });
 
-/** Resolves with the open WebSocket, or rejects with `status N` for an HTTP answer. */
-function open(path: string): Promise<WebSocket> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`);
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-  });
-}
-
-async function echo(ws: WebSocket, text: string): Promise<string> {
-  const reply = new Promise<string>((r) => ws.once('message', (data: Buffer) => r(data.toString())));
-  ws.send(text);
-  return reply;
-}
+const open = (path: string) => openWebSocket(gw.url, path);
+const echo = exchange;
 
 /** Waits for tollgate_gateway_errors_total{code} to reach `n` (it is counted as the reply ends); its last value. */
 async function errorsReach(code: string, n: number): Promise<number> {

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { createApp, getToken } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
+import { openWebSocket } from '../helpers/websocket-client.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -54,14 +55,8 @@ after(async () => {
   upstream?.close();
 });
 
-function open(path: string, protocols: string[] = [], headers: Record<string, string> = {}): Promise<WebSocket> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, protocols, { headers });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-  });
-}
+const open = (path: string, protocols: string[] = [], headers: Record<string, string> = {}) =>
+  openWebSocket(gw.url, path, { protocols, headers });
 
 /** What the upstream saw of this connection's handshake. */
 async function seen(ws: WebSocket): Promise<{ authorization: string; url: string; protocols: string; cookie: string }> {

@@ -10,6 +10,7 @@ import { rawRequest } from '../helpers/raw-http.ts';
 import { closedPort } from '../helpers/ports.ts';
 import { admin, createApp } from '../helpers/admin.ts';
 import { metric } from '../helpers/metrics.ts';
+import { openWebSocket } from '../helpers/websocket-client.ts';
 
 let upstream: Server;
 let wss: WebSocketServer;
@@ -96,14 +97,7 @@ function upstreamUrl(): string {
   return `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 }
 
-function open(path: string, headers: Record<string, string> = {}): Promise<WebSocket> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}${path}`, { headers });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-  });
-}
+const open = (path: string, headers: Record<string, string> = {}) => openWebSocket(gw.url, path, { headers });
 
 const next = (ws: WebSocket) => new Promise<string>((r) => ws.once('message', (data: Buffer) => r(data.toString())));
 const closed = (ws: WebSocket) =>

@@ -7,18 +7,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { issue, makeCa } from '../../helpers/certs.ts';
-import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { refusals } from '../../helpers/metrics.ts';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-ciphers-'));
 const ca = makeCa(dir);
 const main = issue(dir, ca, { cn: 'default.test', dns: ['default.test'] }); // an ECDSA P-256 key
-let upstream: TestUpstream;
 let gw: TestGateway;
 
+// Only handshakes are made: no service is needed behind the listener.
 before(async () => {
-  upstream = await startUpstream('up');
   gw = await startGateway({
     listeners: [
       {
@@ -31,13 +29,11 @@ before(async () => {
         },
       },
     ],
-    services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
   });
 });
 
 after(async () => {
   await gw?.close();
-  await upstream?.close();
 });
 
 /** The cipher suite and key-exchange group a handshake with `options` settled on. */
