@@ -2,7 +2,8 @@
 // server-sent event feed, and an upstream serving both.
 import { createServer, get, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
+import { openWebSocket } from './websocket-client.ts';
 
 /** An upstream with server-sent events that never end on any path, and WebSocket on any path; its URL. */
 export async function startFeedAndSocketUpstream(): Promise<{ server: Server; url: string; close(): void }> {
@@ -25,10 +26,8 @@ export async function startFeedAndSocketUpstream(): Promise<{ server: Server; ur
 
 /** An open WebSocket connection to `url` (ws:) and the close code it ends with. */
 export async function openSocket(url: string, headers: Record<string, string>) {
-  const ws = new WebSocket(url, { headers });
-  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  return { ws, closed };
+  const ws = await openWebSocket(url, '', { headers });
+  return { ws, closed: new Promise<number>((r) => ws.once('close', (code) => r(code))) };
 }
 
 /** A feed response from `url` once its first event came; `done` settles when it ends, whole or cut. */

@@ -2,8 +2,8 @@
 import { WebSocket } from 'ws';
 
 /**
- * A WebSocket to `path` on the gateway at `baseUrl` (http://…), once open; rejects with `status N` when the handshake
- * gets an HTTP answer instead, or with the connection's error.
+ * A WebSocket to `path` on the gateway at `baseUrl` (http:// or https://, or already ws:// or wss://), once open;
+ * rejects with `status N` when the handshake gets an HTTP answer instead, or with the connection's error.
  */
 export function openWebSocket(
   baseUrl: string,

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { eventually, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { eventsWhere } from '../helpers/events.ts';
-import { metric } from '../helpers/metrics.ts';
+import { metricReaching } from '../helpers/metrics.ts';
 import { exchange, openWebSocket } from '../helpers/websocket-client.ts';
 
 const MB = 1 << 20;
@@ -78,14 +78,9 @@ after(async () => {
 });
 
 const open = (path: string) => openWebSocket(gw.url, path);
-const echo = exchange;
 
-/** Waits for tollgate_gateway_errors_total{code} to reach `n` (it is counted as the reply ends); its last value. */
-async function errorsReach(code: string, n: number): Promise<number> {
-  const read = () => metric(gw, 'tollgate_gateway_errors_total', `code="${code}"`);
-  await eventually(async () => (await read()) >= n, 2000);
-  return read();
-}
+const errorsReaching = (code: string, n: number) =>
+  metricReaching(gw, 'tollgate_gateway_errors_total', `code="${code}"`, n);
 
 /** `read()` once it has not changed for 300 ms (the flow has stopped), polled every 50 ms for up to 10 s. */
 async function settled(read: () => number): Promise<number> {
@@ -118,13 +113,13 @@ test('an upstream that takes the connection and never answers the handshake: 504
   const pending = open('/silent/x').finally(() => (settledAt = Date.now()));
   pending.catch(() => undefined);
   await eventually(() => silentSockets.size === 1, 2000);
-  assert.equal(await echo(bystander, 'meanwhile'), 'echo:meanwhile', 'another connection is served while it waits');
+  assert.equal(await exchange(bystander, 'meanwhile'), 'echo:meanwhile', 'another connection is served while it waits');
   assert.equal(settledAt, 0, 'the bystander was answered before the handshake was given up');
   await assert.rejects(pending, /status 504/);
   const waited = settledAt - started;
   assert.ok(waited >= 450 && waited < 3000, `given up after ${waited} ms (connect_ms + header_ms = 500)`);
   assert.ok(await eventually(() => silentSockets.size === 0, 2000), 'the gateway closed its connection upstream');
-  assert.equal(await errorsReach('GW_ERR_UPSTREAM_TIMEOUT', 1), 1, 'counted');
+  assert.equal(await errorsReaching('GW_ERR_UPSTREAM_TIMEOUT', 1), 1, 'counted');
   const [event] = await eventsWhere(gw, (e) => e.service === 'silent');
   assert.equal(event?.status, 504);
   await closeAll(bystander);
@@ -140,9 +135,9 @@ test('a flood of handshakes from one client: each is a request, those over the r
   const refused = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
   assert.ok(admitted.length >= 5 && admitted.length <= allowed, `${admitted.length} admitted, ${allowed} allowed`);
   assert.deepEqual(new Set(refused), new Set(['Error: status 429']), 'every other one is refused with 429');
-  assert.equal(await errorsReach('GW_ERR_RATE_LIMITED', refused.length), refused.length, 'and counted');
-  assert.equal(await echo(admitted[0], 'in'), 'echo:in', 'the admitted ones work');
-  assert.equal(await echo(bystander, 'after'), 'echo:after', 'the open connection carried on through it');
+  assert.equal(await errorsReaching('GW_ERR_RATE_LIMITED', refused.length), refused.length, 'and counted');
+  assert.equal(await exchange(admitted[0], 'in'), 'echo:in', 'the admitted ones work');
+  assert.equal(await exchange(bystander, 'after'), 'echo:after', 'the open connection carried on through it');
   const events = await eventsWhere(gw, (e) => e.service === 'limited' && e.status === 429, refused.length);
   assert.equal(events.length, refused.length, 'each refusal is one access event');
   await closeAll(bystander, ...admitted);
@@ -157,7 +152,7 @@ test('a client that never reads holds the upstream back, not the gateway; readin
   // Whatever the kernel's buffers on both hops cannot take must wait in the upstream's own queue, not the gateway's.
   const held = await settled(() => flooding?.bufferedAmount ?? 0);
   assert.ok(held > 16 * MB, `once nothing moves, the upstream still holds ${held} bytes: the gateway stopped reading`);
-  assert.equal(await echo(bystander, 'meanwhile'), 'echo:meanwhile', 'another connection is served meanwhile');
+  assert.equal(await exchange(bystander, 'meanwhile'), 'echo:meanwhile', 'another connection is served meanwhile');
   let received = 0;
   let intact = true;
   const all = new Promise<void>((resolve) =>
