@@ -15,6 +15,9 @@ export interface TlsClientOptions {
   key?: string;
   minVersion?: ConnectionOptions['minVersion'];
   maxVersion?: ConnectionOptions['maxVersion'];
+  /** The cipher suites and key-exchange curves to offer (OpenSSL lists); Node's defaults when absent. */
+  ciphers?: string;
+  ecdhCurve?: string;
   /** Ask for the certificate's status (status_request): Handshake.ocsp holds what the server stapled. */
   requestOCSP?: boolean;
 }
@@ -31,6 +34,8 @@ function options(port: number, o: TlsClientOptions): ConnectionOptions {
     ...(o.cert ? { cert: readFileSync(o.cert), key: readFileSync(o.key!) } : {}),
     ...(o.minVersion ? { minVersion: o.minVersion } : {}),
     ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+    ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+    ...(o.ecdhCurve ? { ecdhCurve: o.ecdhCurve } : {}),
     ...(o.requestOCSP ? { requestOCSP: true } : {}),
   };
 }
@@ -40,6 +45,9 @@ export interface Handshake {
   cn: string;
   alpn: string | false | null;
   version: string | null;
+  /** The cipher suite settled on, and the key exchange's curve (secp384r1, X25519, …). */
+  cipher: string;
+  curve: string | undefined;
   /** The OCSP response the server stapled (with requestOCSP), if any. */
   ocsp?: Buffer;
 }
@@ -74,7 +82,9 @@ export function handshake(port: number, o: TlsClientOptions): Promise<Handshake>
     const socket = tlsConnect(options(port, o), () => {
       const cert = socket.getPeerCertificate();
       const cn = String(cert.subject?.CN ?? '');
-      const done = { cn, alpn: socket.alpnProtocol, version: socket.getProtocol(), ocsp };
+      const cipher = socket.getCipher().name;
+      const curve = (socket.getEphemeralKeyInfo() as { name?: string } | null)?.name;
+      const done = { cn, alpn: socket.alpnProtocol, version: socket.getProtocol(), cipher, curve, ocsp };
       // With TLS 1.3 a server that refuses the client's certificate says so after the handshake: wait a moment.
       setTimeout(() => {
         if (socket.destroyed) return reject(new Error('closed right after the handshake'));

@@ -9,7 +9,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { createApp, getToken } from '../helpers/admin.ts';
 import { eventsWhere } from '../helpers/events.ts';
-import { openWebSocket } from '../helpers/websocket-client.ts';
+import { exchange, openWebSocket } from '../helpers/websocket-client.ts';
 
 let upstream: Server;
 let gw: TestGateway;
@@ -60,9 +60,7 @@ const open = (path: string, protocols: string[] = [], headers: Record<string, st
 
 /** What the upstream saw of this connection's handshake. */
 async function seen(ws: WebSocket): Promise<{ authorization: string; url: string; protocols: string; cookie: string }> {
-  const reply = new Promise<string>((r) => ws.once('message', (data: Buffer) => r(data.toString())));
-  ws.send('?');
-  const what = JSON.parse(await reply);
+  const what = JSON.parse(await exchange(ws, '?'));
   ws.close();
   return what;
 }

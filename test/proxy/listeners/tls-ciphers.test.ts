@@ -1,14 +1,14 @@
 // A TLS listener's `ciphers` and `ecdh_curves` (issue 32: "cipher and curve lists configurable") decide what a
 // handshake uses, over TLS 1.2 and 1.3 alike; a client that offers none of them is refused, and counted.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { refusals } from '../../helpers/metrics.ts';
+import { handshake, type TlsClientOptions } from '../../helpers/tls-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-ciphers-'));
 const ca = makeCa(dir);
@@ -36,21 +36,12 @@ after(async () => {
   await gw?.close();
 });
 
-/** The cipher suite and key-exchange group a handshake with `options` settled on. */
-function negotiated(options: ConnectionOptions): Promise<{ cipher: string; curve: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect(
-      { port: gw.port('narrow'), host: '127.0.0.1', servername: 'default.test', ca: readFileSync(ca.cert), ...options },
-      () => {
-        resolve({
-          cipher: socket.getCipher().name,
-          curve: (socket.getEphemeralKeyInfo() as { name?: string } | null)?.name,
-        });
-        socket.destroy();
-      },
-    );
-    socket.once('error', reject);
-  });
+/** The cipher suite and key-exchange curve a handshake with `options` settled on. */
+async function negotiated(
+  options: Omit<TlsClientOptions, 'ca'>,
+): Promise<{ cipher: string; curve: string | undefined }> {
+  const { cipher, curve } = await handshake(gw.port('narrow'), { ca: ca.cert, servername: 'default.test', ...options });
+  return { cipher, curve };
 }
 
 test('a handshake uses the listed cipher and curve, over TLS 1.2 and TLS 1.3', async () => {
