@@ -83,7 +83,8 @@ test('two gateways that find the same stale lock at once: one takes the director
 });
 
 test(
-  'lockDataDirs locks a file store and an event directory ' + 'once each, and nothing for a Redis store without events',
+  'lockDataDirs locks a file store and an event directory once each, those of a config it is told of too, ' +
+    'and nothing for a Redis store without events',
   async () => {
     const dir = temp();
     const warned: string[] = [];
@@ -92,7 +93,13 @@ test(
       (m) => warned.push(m),
     );
     await assert.rejects(lockDir(dir, 'store.dir', 'hint'), DirInUseError);
+    const adopted = temp(); // the events.dir of the config a joining node runs with
+    await both.also({ store: { kind: 'redis', dir }, events: { sink: 'kafka', dir: adopted } });
+    await assert.rejects(lockDir(adopted, 'events.dir', 'hint'), DirInUseError);
     await both.release();
+    const free = await lockDir(adopted, 'events.dir', 'hint');
+    assert.ok(free, 'release let it go too');
+    await free.release();
     const other = temp();
     const none = await lockDataDirs(
       { store: { kind: 'redis', dir: other }, events: { sink: 'none', dir: other } },

@@ -126,24 +126,29 @@ function answers(path: string): Promise<boolean> {
 
 const HINT = 'give each gateway its own store.dir and events.dir (TOLLGATE_STORE_DIR, TOLLGATE_EVENTS_DIR)';
 
+type DataDirs = { store: { kind?: string; dir: string }; events: { sink: string; dir: string } };
+
+/** Held data directories; `also` locks those of another config too (the one the gateway runs with). */
+export interface DataDirLocks {
+  also(config: DataDirs): Promise<void>;
+  release(): Promise<void>;
+}
+
 /**
  * Locks the directories a gateway writes alone (lockDir): a file config
  * store's `store.dir` (history, apps and keys) and `events.dir` (the event
  * log and aggregates, or the Kafka spool). Held by the process that opens
  * them: the single process, or the primary with workers.
  */
-export async function lockDataDirs(
-  config: { store: { kind?: string; dir: string }; events: { sink: string; dir: string } },
-  warn: (msg: string) => void,
-): Promise<{ release(): Promise<void> }> {
-  const wanted: [string, string][] = [];
-  if (config.store.kind !== 'redis') wanted.push(['store.dir', config.store.dir]);
-  if (config.events.sink !== 'none') wanted.push(['events.dir', config.events.dir]);
+export async function lockDataDirs(config: DataDirs, warn: (msg: string) => void): Promise<DataDirLocks> {
   const held: DirLock[] = [];
   const release = async () => {
     await Promise.all(held.splice(0).map((l) => l.release()));
   };
-  try {
+  const also = async (c: DataDirs) => {
+    const wanted: [string, string][] = [];
+    if (c.store.kind !== 'redis') wanted.push(['store.dir', c.store.dir]);
+    if (c.events.sink !== 'none') wanted.push(['events.dir', c.events.dir]);
     for (const [field, dir] of wanted) {
       if (held.some((l) => l.dir === resolve(dir))) continue;
       const lock = await lockDir(dir, field, HINT, (path) =>
@@ -154,9 +159,12 @@ export async function lockDataDirs(
       );
       if (lock) held.push(lock);
     }
+  };
+  try {
+    await also(config);
   } catch (err) {
     await release();
     throw err;
   }
-  return { release };
+  return { also, release };
 }

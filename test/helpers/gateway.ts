@@ -80,6 +80,13 @@ export function testGatewayOf(
   };
 }
 
+/**
+ * The events setting of in-process nodes sharing a Redis config store: none. A joining node runs with the
+ * cluster's config, events.dir included, which the first node holds (one gateway per event log), so it would
+ * refuse to start.
+ */
+export const NO_EVENTS = { sink: 'none' } as const;
+
 /** One service `name` with the given routes and static targets. */
 export function service(
   name: string,

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { service, startGateway, type TestGateway, NO_EVENTS } from '../helpers/gateway.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { scriptOn, startRedisInterposer, type RedisInterposer, type Trap } from '../helpers/redis-interposer.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -45,6 +45,7 @@ export async function cluster(t: TestContext): Promise<Cluster | undefined> {
     async node() {
       const gw = await startGateway({
         store: { kind: 'redis', redis_url: relay.url, prefix },
+        events: NO_EVENTS,
         services: [service('api', [upstream.url], [{ paths: ['/api'] }])],
       });
       nodes.push(gw);

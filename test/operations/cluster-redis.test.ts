@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { service, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { service, sleep, startGateway, type TestGateway, NO_EVENTS } from '../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { adminClient } from './admin.ts';
 import { get } from './client.ts';
@@ -35,6 +35,7 @@ after(async () => {
 const node = async () => {
   const gw = await startGateway({
     store: { kind: 'redis', redis_url: REDIS_URL, prefix },
+    events: NO_EVENTS,
     services: [service('api', [one.url], [{ paths: ['/api'] }])],
   });
   nodes.push(gw);

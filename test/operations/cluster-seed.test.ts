@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { initialVersion } from '../../gateway/control/file-history.ts';
 import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
-import { service, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { DirInUseError } from '../../gateway/process/dir-lock.ts';
+import { NO_EVENTS, service, startGateway } from '../helpers/gateway.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { adminClient } from './admin.ts';
 
@@ -78,17 +80,19 @@ test('two gateways started at once on an empty Redis store serve the same first 
   const redis = await startPrivateRedis(t);
   if (!redis) return;
   const prefix = `tollgate-test-${randomUUID()}:`;
-  const nodes: TestGateway[] = [];
-  t.after(() => Promise.all(nodes.map((n) => n.close())));
   const start = (name: string) =>
     startGateway({
       store: { kind: 'redis', redis_url: redis.url, prefix },
+      events: NO_EVENTS,
       services: [service(name, ['http://127.0.0.1:9'], [{ paths: [`/${name}`] }])],
-    }).then((gw) => {
-      nodes.push(gw);
-      return gw;
     });
-  const [a, b] = await Promise.all([start('a'), start('b')]);
+  // Both starts are waited for, failed or not, so a node that started is closed even when the other did not.
+  const started = await Promise.allSettled([start('a'), start('b')]);
+  t.after(() => Promise.all(started.map((s) => s.status === 'fulfilled' && s.value.close())));
+  const [a, b] = started.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
 
   assert.equal(a.manager.current().version, 1);
   assert.equal(b.manager.current().version, 1);
@@ -97,6 +101,44 @@ test('two gateways started at once on an empty Redis store serve the same first 
   assert.deepEqual(
     history.map((v) => v.version),
     [1],
+  );
+});
+
+// Regression: a joining node locked its own file's events.dir but ran with the cluster's, so two gateways on one
+// host wrote one event log and one aggregate store unchecked (a start could also fail on SQLite's bare "database
+// is locked", which is how the in-process tests above, then on embedded events, found it).
+const joining =
+  "a node joining with the cluster's events.dir, which another gateway holds, refuses to start, naming it";
+test(joining, async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const config = {
+    store: { kind: 'redis', redis_url: redis.url, prefix },
+    services: [service('api', ['http://127.0.0.1:9'], [{ paths: ['/api'] }])],
+  };
+  const first = await startGateway(config);
+  t.after(() => first.close());
+  const second = startGateway(config);
+  t.after(() =>
+    second.then(
+      (gw) => gw.close(),
+      () => undefined,
+    ),
+  ); // had it started, it is closed
+  await assert.rejects(second, (err: Error) => {
+    assert.ok(err instanceof DirInUseError, String(err));
+    assert.match(
+      err.message,
+      new RegExp(`^events\\.dir ${join(first.dir, 'events')} is in use by another running Tollgate`),
+    );
+    return true;
+  });
+  const history = (await adminClient(first.adminUrl).history()).json() as Array<{ version: number }>;
+  assert.deepEqual(
+    history.map((v) => v.version),
+    [1],
+    'the refused node stored nothing',
   );
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startGateway, service, sleep, type TestGateway } from '../helpers/gateway.ts';
+import { startGateway, service, sleep, type TestGateway, NO_EVENTS } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { admin, createApp, getToken } from '../helpers/admin.ts';
 import { call } from './auth-rig.ts';
@@ -24,6 +24,7 @@ test('two gateway nodes sharing a Redis store: tokens issued by one verify ' +
   const upstream = await startUpstream('api');
   const config = {
     store: { kind: 'redis', redis_url: url, prefix },
+    events: NO_EVENTS,
     services: [{ ...service('api', [upstream.url]), auth: { type: 'jwt' } }],
   };
   const nodes: TestGateway[] = [];
