@@ -73,11 +73,13 @@ mapfile -t parallel < <(find gateway shared test/proxy test/security -name '*.te
   grep -vxF -f <(printf '%s\n' "${serial_here[@]}"))
 mapfile -t serial < <(find gateway collector shared dashboards test -name '*.test.ts' | sort |
   grep -vxF -f <(printf '%s\n' "${parallel[@]}"))
+# A test may take 2 minutes; a file whose process outlives its tests by 30 s fails, naming what holds it open.
+node_test=(node --import ./test/helpers/exit-guard.ts --test --test-timeout=120000)
 status=0
 echo "== tests, two files at a time (${#parallel[@]} files)"
-node --test --test-timeout=120000 --test-concurrency=2 "${parallel[@]}" "$@" || status=$?
+"${node_test[@]}" --test-concurrency=2 "${parallel[@]}" "$@" || status=$?
 echo "== tests, one file at a time (${#serial[@]} files)"
-node --test --test-timeout=120000 --test-concurrency=1 "${serial[@]}" "$@" || status=$?
+"${node_test[@]}" --test-concurrency=1 "${serial[@]}" "$@" || status=$?
 [[ $status -eq 0 ]] || exit $status
 
 # The ClickHouse suites again, on a current ClickHouse engine beside Debian's 18.16: the same migrations, inserts,
@@ -92,7 +94,7 @@ else
   echo "== ClickHouse suites on a current ClickHouse engine (chDB, $TOLLGATE_TEST_CLICKHOUSE_CURRENT_URL)"
   : >.services/chdb/statements.jsonl
   TOLLGATE_TEST_CLICKHOUSE_URL="$TOLLGATE_TEST_CLICKHOUSE_CURRENT_URL" \
-    node --test --test-timeout=120000 --test-concurrency=1 \
+    "${node_test[@]}" --test-concurrency=1 \
     collector/clickhouse/*.test.ts collector/cluster/*.test.ts dashboards/*.test.ts \
     test/collector/cluster-collector.test.ts test/collector/collector-crash.test.ts \
     test/collector/gateway-reports.test.ts test/collector/live-counters.test.ts test/collector/live-backlog.test.ts \
