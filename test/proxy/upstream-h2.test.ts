@@ -164,9 +164,13 @@ test('protocol h2 needs https targets and h2c http ones', () => {
 
 test("the gateway's HTTP/2 sessions, a listener's and an h2c upstream's, keep streams in its own tables", async () => {
   // Node's Map of a session's streams kept closed ones alive through scavenges (net/h2-stream-table.ts).
-  const sessions: { side: string; session: Http2Session }[] = [];
-  const seen = (side: string) => (m: unknown) =>
-    sessions.push({ side, session: (m as { stream: Http2Stream }).stream.session! });
+  // The health checks (undici's own HTTP/2 client, every 200 ms) open streams to the h2c target too: the upstream
+  // session is the one this request's stream went over.
+  const sessions: { side: string; path: unknown; session: Http2Session }[] = [];
+  const seen = (side: string) => (m: unknown) => {
+    const { stream, headers } = m as { stream: Http2Stream; headers: Record<string, unknown> };
+    sessions.push({ side, path: headers[':path'], session: stream.session! });
+  };
   const channels = { 'http2.server.stream.created': seen('server'), 'http2.client.stream.created': seen('client') };
   for (const [name, fn] of Object.entries(channels)) dc.subscribe(name, fn);
   try {
@@ -176,7 +180,9 @@ test("the gateway's HTTP/2 sessions, a listener's and an h2c upstream's, keep st
     for (const [name, fn] of Object.entries(channels)) dc.unsubscribe(name, fn);
   }
   const listener = sessions.find((s) => s.side === 'server' && s.session.socket.localPort === gw.port('internal'));
-  const upstream = sessions.find((s) => s.side === 'client' && s.session.socket.remotePort === h2cPort);
+  const upstream = sessions.find(
+    (s) => s.side === 'client' && s.path === '/c/tables' && s.session.socket.remotePort === h2cPort,
+  );
   assert.ok(sessionInternal<{ streams: unknown }>(listener!.session, 'state')?.streams instanceof StreamTable);
   assert.ok(sessionInternal<{ streams: unknown }>(upstream!.session, 'state')?.streams instanceof StreamTable);
 });
