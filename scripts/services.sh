@@ -17,7 +17,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # log.dirs under that checkout's link, a path gone once the checkout is deleted.
 mkdir -p "$REPO_ROOT/.services"
 SERVICES_DIR="$(cd -P "$REPO_ROOT/.services" && pwd)"
-SERVICES=(redis clickhouse kafka promtool valgrind wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb compose hadolint helm)
+SERVICES=(redis clickhouse kafka promtool valgrind faketime wrk nginx haproxy iperf3 h2spec h2load ghz autobahn chromium jaeger etcd consul chdb compose hadolint helm)
 # Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -280,6 +280,11 @@ promtool_status() { tool_status promtool; }
 valgrind_up() { tool_up valgrind valgrind TOLLGATE_TEST_VALGRIND callgrind_control; }
 valgrind_down() { log "valgrind has no daemon to stop"; }
 valgrind_status() { tool_status valgrind callgrind_control; }
+
+# libfaketime steps one gateway process's system clock (test/operations/clock-step.test.ts).
+faketime_up() { tool_up faketime faketime TOLLGATE_TEST_FAKETIME; }
+faketime_down() { log "faketime has no daemon to stop"; }
+faketime_status() { tool_status faketime; }
 
 # Benchmark peers and load: `npm run bench` starts its own nginx and HAProxy on loopback (never the system service).
 wrk_up() { tool_up wrk wrk TOLLGATE_BENCH_WRK; }

@@ -21,7 +21,7 @@ npx tsc -p gateway/control/console/app
 node scripts/console.ts
 
 if [[ "${CI:-}" == "true" ]]; then
-  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, the bench peers and load tools, h2spec, Chromium, Jaeger, etcd, Consul, chDB, docker-compose, hadolint, Helm"
+  echo "== services (CI): installing and starting Redis, ClickHouse, Kafka, promtool, valgrind, libfaketime, the bench peers and load tools, h2spec, Chromium, Jaeger, etcd, Consul, chDB, docker-compose, hadolint, Helm"
   bash scripts/services.sh up
 fi
 # Each running service enables its suites; the values match what `services.sh up`
@@ -40,6 +40,7 @@ use_service clickhouse TOLLGATE_TEST_CLICKHOUSE_URL "http://127.0.0.1:${TOLLGATE
 use_service kafka TOLLGATE_TEST_KAFKA_BROKERS "127.0.0.1:${TOLLGATE_KAFKA_PORT:-9192}"
 use_service promtool TOLLGATE_TEST_PROMTOOL "$(command -v promtool || true)"
 use_service valgrind TOLLGATE_TEST_VALGRIND "$(command -v valgrind || true)"
+use_service faketime TOLLGATE_TEST_FAKETIME "$(command -v faketime || true)"
 use_service h2spec TOLLGATE_TEST_H2SPEC "$PWD/.services/bin/h2spec"
 use_service autobahn TOLLGATE_TEST_WSTEST "$PWD/.services/autobahn/wstest"
 use_service haproxy TOLLGATE_TEST_HAPROXY "$(command -v haproxy || true)"

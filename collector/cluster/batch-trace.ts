@@ -5,6 +5,7 @@
  * latency then shows in the same tracing backend as the gateway's requests.
  */
 import { ROOT_CONTEXT, SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import { wallClock } from '../../shared/wall-clock.ts';
 
 /** performance.now() of each phase's end; the batch began at `startedMs` and was counted by `startedMs + countMs`. */
 export interface BatchTimes {
@@ -16,7 +17,7 @@ export interface BatchTimes {
   doneMs: number;
 }
 
-const at = (ms: number) => performance.timeOrigin + ms;
+const at = (ms: number) => wallClock.at(ms);
 
 export function traceBatch(
   tracer: Tracer,

@@ -21,6 +21,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import { HEX_CODES, RandomPool } from '../uuid-text.ts';
+import { wallClock } from '../wall-clock.ts';
 
 export const ZERO_TRACE = '0'.repeat(32);
 export const ZERO_SPAN = '0'.repeat(16);
@@ -93,10 +94,10 @@ export function hrTimeOf(ms: number): HrTime {
  * reading, above it epoch milliseconds; an HrTime is epoch seconds and nanoseconds; none is now.
  */
 function epochMsOf(time: TimeInput | undefined): number {
-  if (typeof time === 'number') return time < performance.timeOrigin / 2 ? performance.timeOrigin + time : time;
+  if (typeof time === 'number') return time < performance.timeOrigin / 2 ? wallClock.at(time) : time;
   if (time instanceof Date) return time.getTime();
   if (Array.isArray(time)) return time[0] * 1000 + time[1] / 1e6;
-  return performance.timeOrigin + performance.now();
+  return wallClock.now();
 }
 
 const NO_EVENTS: TimedEvent[] = [];

@@ -6,6 +6,7 @@ import type { CountingRequest } from '../net/counting-request.ts';
 import { errors, type ErrorCode } from '../../errors.ts';
 import { serverSpan, trustsIncoming } from '../tracing/spans.ts';
 import type { OpenEvents } from './request-events.ts';
+import { wallClock } from '../../../shared/wall-clock.ts';
 
 /**
  * The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`) whose caller recorded the trace (the
@@ -42,9 +43,6 @@ export function traceIdFor(ctx: RequestContext): string {
   return trustsIncoming(ctx) ? traceIdOf(ctx.req.headers.traceparent) : '';
 }
 
-// A fixed value read once: performance.timeOrigin is a getter that calls into native code.
-const TIME_ORIGIN_MS = performance.timeOrigin;
-
 /**
  * The fact of one finished request, encoded as a view of the codec's buffer that the next encode
  * overwrites: the sinks copy it into their log at once. No AccessEvent is built on the way (see encodeFields).
@@ -66,7 +64,7 @@ export function requestRecord(
   const reported = ctx.reported;
   return encodeFields(
     undefined,
-    Math.round(TIME_ORIGIN_MS + ctx.startMs),
+    Math.round(wallClock.at(ctx.startMs)),
     node,
     ctx.appId,
     route ? route.service.name : '',
@@ -147,7 +145,7 @@ export function interimRecord(ctx: RequestContext, node: string, nowMs: number):
   const status = ctx.websocket ? 101 : ctx.res.headersSent ? ctx.res.statusCode : 0;
   const record = encodeFields(
     undefined,
-    Math.round(TIME_ORIGIN_MS + nowMs),
+    Math.round(wallClock.at(nowMs)),
     node,
     ctx.appId,
     route ? route.service.name : '',

@@ -2,9 +2,7 @@ import { encodeFields } from '../../../shared/access-event-codec.ts';
 import { errors } from '../../errors.ts';
 import { GATEWAY_ENDED } from '../events/access-event.ts';
 import type { StreamConnection } from './connection.ts';
-
-// A fixed value read once: performance.timeOrigin is a getter that calls into native code.
-const TIME_ORIGIN_MS = performance.timeOrigin;
+import { wallClock } from '../../../shared/wall-clock.ts';
 
 /**
  * The access event of a TCP connection: service the stream, route its SNI route, status 200 once a target took it
@@ -45,7 +43,7 @@ function encodeStream(c: StreamConnection, node: string, atMs: number | undefine
   }
   return encodeFields(
     undefined,
-    Math.round(TIME_ORIGIN_MS + (interim ? endMs : c.startMs)),
+    Math.round(wallClock.at(interim ? endMs : c.startMs)),
     node,
     '',
     c.stream.name,

@@ -25,6 +25,7 @@ import type { Target } from '../upstream/target.ts';
 import { addKnownHeaderNames } from '../upstream/undici.ts';
 import type { StreamConnection } from '../streams/connection.ts';
 import { UnsampledSpan } from './unsampled-span.ts';
+import { wallClock } from '../../../shared/wall-clock.ts';
 
 /** What the request path needs of tracing while it is on (tracing/runtime.ts keeps it on the Runtime). */
 export type RequestTracing = Pick<TracingSdk, 'sampled' | 'startSpan'>;
@@ -100,7 +101,7 @@ export function serverSpan(ctx: RequestContext): Span | undefined {
     attributes['rpc.service'] = service;
     attributes['rpc.method'] = rpcMethod;
   }
-  ctx.span = tracing.startSpan(name, SpanKind.SERVER, parent, performance.timeOrigin + ctx.startMs, attributes);
+  ctx.span = tracing.startSpan(name, SpanKind.SERVER, parent, wallClock.at(ctx.startMs), attributes);
   return ctx.span;
 }
 
@@ -134,7 +135,7 @@ export function startAttempt(ctx: RequestContext, target: Target, attempt: numbe
   };
   if (attempt > 0) attributes['http.request.resend_count'] = attempt;
   const tracing = ctx.snapshot.runtime.tracing!;
-  const now = performance.timeOrigin + performance.now();
+  const now = wallClock.now();
   const span = tracing.startSpan(ctx.req.method ?? 'GET', SpanKind.CLIENT, server.spanContext(), now, attributes);
   const sc = span.spanContext();
   setContextHeaders(headers, `00-${sc.traceId}-${sc.spanId}-01`, sc.traceState?.serialize());
@@ -224,14 +225,14 @@ export function streamSpan(tracing: RequestTracing | undefined, c: StreamConnect
     `tcp ${c.stream.name}`,
     SpanKind.SERVER,
     undefined,
-    performance.timeOrigin + c.startMs,
+    wallClock.at(c.startMs),
     attributes,
   );
   if (c.errorCode !== undefined) {
     span.setAttribute('error.type', c.errorCode);
     if (c.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   }
-  span.end(performance.timeOrigin + c.endMs);
+  span.end(wallClock.at(c.endMs));
   return span.spanContext().traceId;
 }
 

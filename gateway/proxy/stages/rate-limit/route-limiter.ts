@@ -3,6 +3,7 @@ import { isBillable } from '../../../../shared/billable.ts';
 import { KEY_APP, KEY_CLIENT_IP, type CompiledPolicy } from './compile.ts';
 import { clientKey } from '../../net/ip.ts';
 import { ALLOWED, ERROR_CLOSED, ERROR_OPEN, LIMITED, QUOTA_EXCEEDED } from './policy-state.ts';
+import { wallClock } from '../../../../shared/wall-clock.ts';
 
 type Done = (ctx: RequestContext, status: number) => void;
 
@@ -45,7 +46,7 @@ export class RouteLimiter {
         if (r < 0) return this.refuse(ctx, i, 0, LIMITED, this.burst, -r);
       }
       if (this.qpd > 0) {
-        const wall = performance.timeOrigin + now;
+        const wall = wallClock.at(now);
         if (p.state.quotas.reserve(key, p.days.startOf(wall), this.qpd) < 0)
           return this.refuse(ctx, i, 0, QUOTA_EXCEEDED, this.qpd, p.days.endOf(wall) - wall);
       }
@@ -58,7 +59,7 @@ export class RouteLimiter {
   /** At least one Redis policy. */
   readonly checkShared = async (ctx: RequestContext): Promise<false | undefined> => {
     const now = ctx.startMs;
-    const wall = performance.timeOrigin + now;
+    const wall = wallClock.at(now);
     const policies = this.policies;
     let mask = 0;
     for (let i = 0; i < policies.length; i++) {
@@ -133,7 +134,7 @@ export class RouteLimiter {
 
   /** Gives back the QPD units that policies [0, upto) reserved for this request. */
   private refund(ctx: RequestContext, upto: number, mask: number): void {
-    const wall = performance.timeOrigin + ctx.startMs;
+    const wall = wallClock.at(ctx.startMs);
     for (let i = 0; i < upto; i++) {
       const p = this.policies[i];
       this.numbers(p, ctx);
