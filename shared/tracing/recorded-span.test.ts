@@ -4,6 +4,7 @@ import { createTraceState, type SpanContext, SpanKind, SpanStatusCode } from '@o
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { hrTimeOf, randomIds, randomTraceparent, SpanRecorder } from './recorded-span.ts';
+import { wallClock } from '../wall-clock.ts';
 
 function recorder() {
   const ended: ReadableSpan[] = [];
@@ -78,7 +79,7 @@ test('times: epoch milliseconds to [seconds, nanoseconds], the end as the SDK re
     assert.equal(span.endTime[0] * 1000 + span.endTime[1] / 1e6 - start, ms);
     assert.deepEqual(span.duration, [Math.floor(ms / 1000), (ms % 1000) * 1e6]);
   }
-  const relative = r.start('t', SpanKind.SERVER, undefined, performance.timeOrigin + 10, {});
+  const relative = r.start('t', SpanKind.SERVER, undefined, wallClock.at(10), {});
   relative.end(20);
   assert.deepEqual(relative.duration, [0, 10_000_000], 'a small number is a performance.now() reading');
   assert.equal(ended.length, 4);
