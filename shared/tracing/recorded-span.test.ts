@@ -85,6 +85,33 @@ test('times: epoch milliseconds to [seconds, nanoseconds], the end as the SDK re
   assert.equal(ended.length, 4);
 });
 
+test('a step of the system clock while a span is open moves its start and end alike: the duration stays exact', (t) => {
+  const { recorder: r } = recorder();
+  const open = r.start('t', SpanKind.SERVER, undefined, wallClock.now(), {});
+  const relative = r.start('t', SpanKind.SERVER, undefined, wallClock.at(performance.now()), {});
+  const readingAtStep = performance.now();
+  const stepMs = 3_600_000;
+  const realNow = Date.now;
+  t.mock.method(Date, 'now', () => realNow() + stepMs);
+  assert.ok(wallClock.check() > stepMs - 1000, 'the clock took the step');
+  t.after(() => {
+    t.mock.restoreAll();
+    wallClock.check();
+  });
+  open.end();
+  relative.end(readingAtStep);
+  const ms = (time: readonly [number, number]) => time[0] * 1000 + time[1] / 1e6;
+  for (const span of [open, relative]) {
+    assert.ok(ms(span.duration) < 1000, `duration ${ms(span.duration)} ms, not the hour of the step`);
+    assert.ok(Math.abs(ms(span.endTime) - ms(span.startTime) - ms(span.duration)) < 0.001);
+  }
+  const after = r.start('t', SpanKind.SERVER, undefined, wallClock.now(), {});
+  assert.ok(
+    ms(after.startTime) - ms(open.startTime) > stepMs - 1000,
+    'a span started after the step is on the new clock',
+  );
+});
+
 test('a span takes attributes, status and name until it ends, reaches the processor once, then records no more', () => {
   const { recorder: r, ended } = recorder();
   const span = r.start('GET', SpanKind.SERVER, undefined, Date.now(), { a: 1 });

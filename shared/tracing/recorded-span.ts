@@ -90,14 +90,16 @@ export function hrTimeOf(ms: number): HrTime {
 }
 
 /**
- * A TimeInput in epoch milliseconds, as the SDK reads one: a number below half the time origin is a performance.now()
- * reading, above it epoch milliseconds; an HrTime is epoch seconds and nanoseconds; none is now.
+ * A span's end as epoch milliseconds, read as the SDK reads a TimeInput: a number below half the time origin is a
+ * performance.now() reading, above it epoch milliseconds; an HrTime is epoch seconds and nanoseconds; none is now.
+ * A reading, or now, goes through `originMs`, the wall clock's origin when the span started (as the SDK's anchored
+ * clock does): a step of the system clock while the span is open (shared/wall-clock.ts) then leaves its duration exact.
  */
-function epochMsOf(time: TimeInput | undefined): number {
-  if (typeof time === 'number') return time < performance.timeOrigin / 2 ? wallClock.at(time) : time;
+function endMsOf(time: TimeInput | undefined, originMs: number): number {
+  if (typeof time === 'number') return time < performance.timeOrigin / 2 ? originMs + time : time;
   if (time instanceof Date) return time.getTime();
   if (Array.isArray(time)) return time[0] * 1000 + time[1] / 1e6;
-  return wallClock.now();
+  return originMs + performance.now();
 }
 
 const NO_EVENTS: TimedEvent[] = [];
@@ -137,6 +139,7 @@ export class RecordedSpan extends SpanWithoutEvents implements Span, ReadableSpa
   readonly instrumentationScope: InstrumentationScope;
   readonly #context: SpanContext;
   readonly #startMs: number;
+  readonly #originMs = wallClock.at(0);
   readonly #processor: SpanProcessor;
 
   constructor(
@@ -187,7 +190,7 @@ export class RecordedSpan extends SpanWithoutEvents implements Span, ReadableSpa
   end(endTime?: TimeInput): void {
     if (this.ended) return;
     this.ended = true;
-    const endMs = epochMsOf(endTime);
+    const endMs = endMsOf(endTime, this.#originMs);
     this.endTime = hrTimeOf(endMs);
     this.duration = hrTimeOf(Math.max(0, endMs - this.#startMs));
     this.#processor.onEnd(this);
