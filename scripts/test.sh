@@ -74,6 +74,9 @@ mapfile -t parallel < <(find gateway shared test/proxy test/security -name '*.te
   grep -vxF -f <(printf '%s\n' "${serial_here[@]}"))
 mapfile -t serial < <(find gateway collector shared dashboards test -name '*.test.ts' | sort |
   grep -vxF -f <(printf '%s\n' "${parallel[@]}"))
+# Node's compile cache, shared by every test process and the gateways they start: each module is parsed and
+# compiled once per run, not once per process (test/operations alone: 144 s without it, 134 s with it cold).
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$PWD/node_modules/.cache/node-compile}"
 # A test may take 2 minutes; a file whose process outlives its tests by 30 s fails, naming what holds it open.
 node_test=(node --import ./test/helpers/exit-guard.ts --test --test-timeout=120000)
 status=0
