@@ -83,8 +83,8 @@ test('two gateways that find the same stale lock at once: one takes the director
 });
 
 test(
-  'lockDataDirs locks a file store and an event directory once each, those of a config it is told of too, ' +
-    'and nothing for a Redis store without events',
+  'lockDataDirs locks a file store and an event directory once each, moves to those of the config the gateway ' +
+    'runs with, and locks nothing for a Redis store without events',
   async () => {
     const dir = temp();
     const warned: string[] = [];
@@ -94,8 +94,11 @@ test(
     );
     await assert.rejects(lockDir(dir, 'store.dir', 'hint'), DirInUseError);
     const adopted = temp(); // the events.dir of the config a joining node runs with
-    await both.also({ store: { kind: 'redis', dir }, events: { sink: 'kafka', dir: adopted } });
+    await both.runWith({ store: { kind: 'redis', dir }, events: { sink: 'kafka', dir: adopted } });
     await assert.rejects(lockDir(adopted, 'events.dir', 'hint'), DirInUseError);
+    const unused = await lockDir(dir, 'store.dir', 'hint');
+    assert.ok(unused, 'the directory the adopted config does not use is let go');
+    await unused.release();
     await both.release();
     const free = await lockDir(adopted, 'events.dir', 'hint');
     assert.ok(free, 'release let it go too');

@@ -128,9 +128,12 @@ const HINT = 'give each gateway its own store.dir and events.dir (TOLLGATE_STORE
 
 type DataDirs = { store: { kind?: string; dir: string }; events: { sink: string; dir: string } };
 
-/** Held data directories; `also` locks those of another config too (the one the gateway runs with). */
+/**
+ * Held data directories. `runWith` moves them to those of the config the gateway runs with (a node joining a
+ * cluster adopts the cluster's): it locks those not held yet and lets go of the rest, which it does not use.
+ */
 export interface DataDirLocks {
-  also(config: DataDirs): Promise<void>;
+  runWith(config: DataDirs): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -145,7 +148,7 @@ export async function lockDataDirs(config: DataDirs, warn: (msg: string) => void
   const release = async () => {
     await Promise.all(held.splice(0).map((l) => l.release()));
   };
-  const also = async (c: DataDirs) => {
+  const lockAll = async (c: DataDirs) => {
     const wanted: [string, string][] = [];
     if (c.store.kind !== 'redis') wanted.push(['store.dir', c.store.dir]);
     if (c.events.sink !== 'none') wanted.push(['events.dir', c.events.dir]);
@@ -159,12 +162,19 @@ export async function lockDataDirs(config: DataDirs, warn: (msg: string) => void
       );
       if (lock) held.push(lock);
     }
+    return wanted.map(([, dir]) => resolve(dir));
+  };
+  const runWith = async (c: DataDirs) => {
+    const used = await lockAll(c);
+    const unused = held.filter((l) => !used.includes(l.dir));
+    for (const l of unused) held.splice(held.indexOf(l), 1);
+    await Promise.all(unused.map((l) => l.release()));
   };
   try {
-    await also(config);
+    await lockAll(config);
   } catch (err) {
     await release();
     throw err;
   }
-  return { also, release };
+  return { runWith, release };
 }

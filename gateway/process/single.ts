@@ -76,9 +76,9 @@ export async function openStarting(loaded: LoadedFile, log: Logger) {
   }
   try {
     const starting = await startingConfig(loaded, store, log);
-    // A node joining a cluster runs with the cluster's settings, whose events.dir may not be its file's:
-    // that one is locked too, or two gateways on one host could write one event log.
-    await dirs.also(starting.config);
+    // A node joining a cluster runs with the cluster's settings, whose events.dir may not be its file's: that one
+    // is locked, or two gateways on one host could write one event log, and its file's, unused, is let go.
+    await dirs.runWith(starting.config);
     return { store, storesHealth, dirs, ...starting };
   } catch (err) {
     // A Redis store that cannot be reached would otherwise keep reconnecting, and the process alive.

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { initialVersion } from '../../gateway/control/file-history.ts';
 import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
-import { DirInUseError } from '../../gateway/process/dir-lock.ts';
+import { DirInUseError, lockDir } from '../../gateway/process/dir-lock.ts';
 import { NO_EVENTS, service, startGateway } from '../helpers/gateway.ts';
 import { startPrivateRedis } from '../helpers/redis-server.ts';
 import { adminClient } from './admin.ts';
@@ -139,6 +139,24 @@ test(joining, async (t) => {
     [1],
     'the refused node stored nothing',
   );
+});
+
+test("a joined node holds the cluster's events.dir and lets go of its own file's, which it does not use", async (t) => {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return;
+  const prefix = `tollgate-test-${randomUUID()}:`;
+  const config = {
+    store: { kind: 'redis', redis_url: redis.url, prefix },
+    services: [service('api', ['http://127.0.0.1:9'], [{ paths: ['/api'] }])],
+  };
+  const first = await startGateway(config);
+  await first.close();
+  const second = await startGateway(config);
+  t.after(() => second.close());
+  await assert.rejects(lockDir(join(first.dir, 'events'), 'events.dir', 'hint'), DirInUseError);
+  const own = await lockDir(join(second.dir, 'events'), 'events.dir', 'hint');
+  assert.ok(own, "the node's own events.dir was free to lock");
+  await own.release();
 });
 
 // Regression: a node restarting without a TLS file the cluster's head names stored its own file on top,
