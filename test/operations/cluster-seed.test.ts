@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { initialVersion } from '../../gateway/control/file-history.ts';
 import { RedisConfigStore } from '../../gateway/control/store/redis.ts';
 import type { ConfigStore } from '../../gateway/control/types.ts';
@@ -104,19 +104,24 @@ test('two gateways started at once on an empty Redis store serve the same first 
   );
 });
 
+/** A node's config on a private Redis store of its own (undefined where redis-server is not installed). */
+async function clusterConfig(t: TestContext) {
+  const redis = await startPrivateRedis(t);
+  if (!redis) return undefined;
+  return {
+    store: { kind: 'redis', redis_url: redis.url, prefix: `tollgate-test-${randomUUID()}:` },
+    services: [service('api', ['http://127.0.0.1:9'], [{ paths: ['/api'] }])],
+  };
+}
+
 // Regression: a joining node locked its own file's events.dir but ran with the cluster's, so two gateways on one
 // host wrote one event log and one aggregate store unchecked (a start could also fail on SQLite's bare "database
 // is locked", which is how the in-process tests above, then on embedded events, found it).
 const joining =
   "a node joining with the cluster's events.dir, which another gateway holds, refuses to start, naming it";
 test(joining, async (t) => {
-  const redis = await startPrivateRedis(t);
-  if (!redis) return;
-  const prefix = `tollgate-test-${randomUUID()}:`;
-  const config = {
-    store: { kind: 'redis', redis_url: redis.url, prefix },
-    services: [service('api', ['http://127.0.0.1:9'], [{ paths: ['/api'] }])],
-  };
+  const config = await clusterConfig(t);
+  if (!config) return;
   const first = await startGateway(config);
   t.after(() => first.close());
   const second = startGateway(config);
@@ -142,13 +147,8 @@ test(joining, async (t) => {
 });
 
 test("a joined node holds the cluster's events.dir and lets go of its own file's, which it does not use", async (t) => {
-  const redis = await startPrivateRedis(t);
-  if (!redis) return;
-  const prefix = `tollgate-test-${randomUUID()}:`;
-  const config = {
-    store: { kind: 'redis', redis_url: redis.url, prefix },
-    services: [service('api', ['http://127.0.0.1:9'], [{ paths: ['/api'] }])],
-  };
+  const config = await clusterConfig(t);
+  if (!config) return;
   const first = await startGateway(config);
   await first.close();
   const second = await startGateway(config);
