@@ -22,6 +22,11 @@ export class WallClock {
     this.#perfNow = perfNow;
   }
 
+  /** What is added to a performance.now() reading now; it moves at a check that finds a step. */
+  get originMs(): number {
+    return this.#originMs;
+  }
+
   /** The wall-clock time (epoch ms) of `performanceMs`, a performance.now() reading. */
   at(performanceMs: number): number {
     return this.#originMs + performanceMs;

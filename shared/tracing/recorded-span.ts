@@ -139,7 +139,7 @@ export class RecordedSpan extends SpanWithoutEvents implements Span, ReadableSpa
   readonly instrumentationScope: InstrumentationScope;
   readonly #context: SpanContext;
   readonly #startMs: number;
-  readonly #originMs = wallClock.at(0);
+  readonly #originMs = wallClock.originMs;
   readonly #processor: SpanProcessor;
 
   constructor(
