@@ -161,6 +161,11 @@ export const errors = {
     message: 'This route serves gRPC calls only (application/grpc over HTTP/2, or application/grpc-web).',
     errorClass: 'bad_request',
   },
+  GW_ERR_PLAIN_HTTP_ON_TLS: {
+    status: 400,
+    message: 'This port takes HTTPS, and the request came as plain HTTP: send it to an https:// URL.',
+    errorClass: 'bad_request',
+  },
   GW_ERR_GRPC_WEB_BAD_BODY: {
     status: 400,
     message: 'The gRPC-Web text request body is not valid base64.',

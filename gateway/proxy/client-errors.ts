@@ -82,6 +82,19 @@ export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
 }
 
 /**
+ * Answers a client that sent plain HTTP to a TLS port with GW_ERR_PLAIN_HTTP_ON_TLS, as nginx and Go's servers
+ * answer it with a 400, where a TLS server alone closes without a word. The rest of what the client sends is read
+ * and dropped until it closes (at most CLOSE_GRACE_MS): closed with unread bytes, the connection would be reset,
+ * and the client could lose the answer.
+ */
+export function answerPlainHttpOnTls(socket: Socket): ErrorCode {
+  const code = 'GW_ERR_PLAIN_HTTP_ON_TLS';
+  endWithError(socket, code, randomUuid());
+  socket.resume();
+  return code;
+}
+
+/**
  * Gives every connection `server` accepts an error listener of its own. Node's HTTP server listens for a socket's
  * errors only while it parses requests on it: it takes its listener off a socket it hands over for an upgrade or a
  * CONNECT (to the listener's 'upgrade' and 'connect' handlers, or, with none, after answering it itself). A client

@@ -1,9 +1,9 @@
 /**
- * One proxy listener's servers, built from its address, protocols and TLS: the TLS server, the sniffer that tells
- * HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and in front of them the PROXY header reader and
- * the connection limits. Which servers are built is fixed for the listener's life; a change to it needs new servers
- * (ProxyListeners.update), which take over the listener's door (door.ts): what listens at its address. Their limits
- * follow the config (applySettings).
+ * One proxy listener's servers, built from its address, protocols and TLS: the TLS server and the front that answers
+ * plain HTTP sent to it, the sniffer that tells HTTP/2's preface from HTTP/1.1, the HTTP/1.1 and HTTP/2 servers, and
+ * in front of them the PROXY header reader and the connection limits. Which servers are built is fixed for the
+ * listener's life; a change to it needs new servers (ProxyListeners.update), which take over the listener's door
+ * (door.ts): what listens at its address. Their limits follow the config (applySettings).
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
@@ -26,6 +26,8 @@ import { protocolsOf } from './semantics.ts';
 import { connectionAdmission, limitsConnections } from './limits.ts';
 import { carryClientAddress, createProxyProtocolFront } from './proxy-protocol.ts';
 import { createSniffingServer } from './sniff.ts';
+import { createPlainHttpFront } from './plain-http-front.ts';
+import { answerPlainHttpOnTls } from '../client-errors.ts';
 import { Accepted, Door } from './door.ts';
 import { TlsListener } from './tls.ts';
 
@@ -53,8 +55,8 @@ export interface Running extends Started<Running> {
   proxy: Config['proxy'];
   /** What listens at its address, handing each connection to `entry`; handed on to the servers replacing these. */
   door: Door;
-  /** Where the door hands a connection: the PROXY header reader, the connection limits, the TLS server, the
-   * sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
+  /** Where the door hands a connection: the PROXY header reader, the connection limits, the front of the TLS
+   * server, the sniffer, or the HTTP/1.1 or HTTP/2 server itself. */
   entry: Server;
   /** The connections the door handed to these servers. */
   accepted: Accepted;
@@ -131,7 +133,10 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
       refused,
       ...listenerTlsHooks(metrics.listeners, log, name),
     });
-    entry = tls.server;
+    // A client speaking plain HTTP to it gets a 400 it can read, as from nginx; the rest go on to TLS.
+    entry = createPlainHttpFront(tls.server, listener.tls.handshake_timeout_ms, refused, (socket) =>
+      hooks.rejected(answerPlainHttpOnTls(socket), socket, name),
+    );
   } else if (http1 && http2) {
     entry = createSniffingServer((socket, protocol) => {
       if (protocol === 'h2') return http2.emit('connection', socket);
@@ -148,9 +153,10 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
     : () => true;
   if (listener.proxy_protocol?.accept) {
     // The PROXY header is read first, before TLS or the first byte of HTTP; the socket is then paused with what
-    // followed the header put back. TLS and HTTP/2 read that themselves; the sniffer and HTTP/1.1 need it resumed.
+    // followed the header put back. HTTP/2 and the front of TLS read that themselves; the sniffer and HTTP/1.1 need
+    // it resumed.
     const inner = entry;
-    const resumes = inner !== tls?.server && inner !== http2;
+    const resumes = tls === undefined && inner !== http2;
     entry = createProxyProtocolFront(ctx.trusted, headTimeoutMs, refused, (socket) => {
       if (!admit(socket)) return;
       inner.emit('connection', socket);

@@ -39,7 +39,7 @@ export function createListenerMetrics(register: Registry) {
         'tls_handshake_timeout, tls_handshake, bad_h2_preface, h2_protocol_error, pipeline_overflow, ' +
         'untrusted_proxy, bad_proxy_header, proxy_header_timeout, max_connections_per_ip, rate_limited); ' +
         'h2_protocol_error and pipeline_overflow may ' +
-        'come after requests, for abuse.',
+        'come after requests, for abuse; plaintext_on_tls is answered with a 400 first.',
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),

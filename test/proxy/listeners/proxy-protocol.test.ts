@@ -123,6 +123,11 @@ test('h2c and TLS (HTTP/1.1 and h2 by ALPN) read the header first, then speak as
   }
   const events = await eventsWhere(gw, (e) => e.clientIp === '198.51.100.9', 2);
   assert.deepEqual(events.map((e) => e.protocol).sort(), ['h2', 'http/1.1']);
+  // Plain HTTP after the header on the TLS listener: the 400 a TLS port answers it with, counted for that client.
+  const plain = await exchange(await behind(gw.port('tls'), v1('198.51.100.10')), get('/plain-on-tls'));
+  assert.match(plain, /^HTTP\/1\.1 400 [\s\S]*"GW_ERR_PLAIN_HTTP_ON_TLS"/);
+  const [refused] = await eventsWhere(gw, (e) => e.clientIp === '198.51.100.10');
+  assert.equal(refused?.status, 400);
 });
 
 /** The body of a GET of `path` on an HTTP/2 connection. */

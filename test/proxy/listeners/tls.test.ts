@@ -9,6 +9,7 @@ import { issue, makeCa } from '../../helpers/certs.ts';
 import { eventually, service, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { metric, refusals } from '../../helpers/metrics.ts';
 import { eventsWhere } from '../../helpers/events.ts';
+import { CLOSE_GRACE_MS } from '../../../gateway/proxy/net/close-grace.ts';
 import { h2Request, handshake, httpsGet } from '../../helpers/tls-client.ts';
 import { send } from '../../helpers/http-client.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
@@ -117,7 +118,7 @@ test('redirect_https answers every request on a plain listener with 308 to the s
   assert.equal(upstream.seen.filter((s) => s.url.startsWith('/api/x?a=1')).length, 0, 'nothing was proxied');
 });
 
-test('plaintext HTTP sent to a TLS port is closed and counted; so is TLS sent to a plaintext one', async () => {
+test('plaintext HTTP sent to a TLS port gets a 400 it can read; TLS sent to a plaintext one is closed', async () => {
   const closedAfter = (port: number, write: (s: ReturnType<typeof netConnect>) => void) =>
     new Promise<string>((resolve) => {
       const s = netConnect(port, '127.0.0.1', () => write(s));
@@ -127,16 +128,42 @@ test('plaintext HTTP sent to a TLS port is closed and counted; so is TLS sent to
       s.on('error', () => undefined);
     });
   const answer = await closedAfter(gw.port('public'), (s) => s.write('GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n'));
-  assert.ok(!answer.startsWith('HTTP/'), 'no HTTP answer on a TLS port');
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(answer, /\r\nconnection: close\r\n/);
+  assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).code, 'GW_ERR_PLAIN_HTTP_ON_TLS');
+  // A client still sending a body larger than the sockets' buffers when the answer comes reads it too, and what it
+  // sends is taken, so it can finish and close at once: left unread, the connection was cut after the close grace, and
+  // the client's writes failed (EPIPE).
+  const postedAt = Date.now();
+  const posting = await closedAfter(gw.port('public'), (s) => {
+    s.write('POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 33554432\r\n\r\n');
+    const chunk = Buffer.alloc(512 * 1024, 'a');
+    let sent = 0;
+    const more = () => {
+      while (sent < 64 && s.writable) {
+        sent++;
+        if (!s.write(chunk)) return void s.once('drain', more);
+      }
+      s.end();
+    };
+    more();
+  });
+  assert.match(posting, /^HTTP\/1\.1 400 /);
+  assert.ok(Date.now() - postedAt < CLOSE_GRACE_MS / 2, `closed in ${Date.now() - postedAt} ms, not cut`);
   await new Promise<void>((resolve) => {
     const s = tlsConnect({ port: gw.port('proxy'), host: '127.0.0.1', rejectUnauthorized: false });
     s.on('error', () => resolve());
     s.on('close', () => resolve());
   });
   await eventually(async () => (await refusals(gw, 'proxy', 'tls_on_plaintext')) === 1);
-  assert.equal(await refusals(gw, 'public', 'plaintext_on_tls'), 1);
+  assert.equal(await refusals(gw, 'public', 'plaintext_on_tls'), 2);
   assert.equal(await refusals(gw, 'proxy', 'tls_on_plaintext'), 1);
-  assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), 0, 'no 400 was written');
+  assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_PLAIN_HTTP_ON_TLS"'), 2);
+  assert.equal(await metric(gw, 'tollgate_gateway_errors_total', 'code="GW_ERR_BAD_REQUEST"'), 0, 'no other 400');
+  const counted = await eventsWhere(gw, (e) => e.status === 400 && e.errorClass === 'bad_request' && e.route === '');
+  assert.equal(counted.length, 2, 'each is an access event, as a request the parser refused is');
+  // TLS on the same port is served as before.
+  assert.equal((await httpsGet(gw.port('public'), '/api/after', client)).status, 200);
 });
 
 test('the expiry of every certificate a listener serves is a gauge', async () => {
