@@ -56,14 +56,16 @@ after(async () => {
   await mtls?.close();
 });
 
-test('the admin API answers over HTTPS, with its token; plaintext HTTP gets no answer', async () => {
+test('the admin API answers over HTTPS, with its token; plaintext HTTP gets a 400 that says so', async () => {
   const port = gw.admin.port;
   const config = await httpsGet(port, '/config', client, bearer);
   assert.equal(config.status, 200);
   assert.equal(JSON.parse(config.text).version, 1);
   assert.equal((await httpsGet(port, '/config', client)).status, 401);
   assert.equal((await httpsGet(port, '/console/', client, bearer)).status, 200, 'the console too');
-  await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+  const plain = await fetch(`http://127.0.0.1:${port}/healthz`);
+  assert.equal(plain.status, 400);
+  assert.equal(((await plain.json()) as { code: string }).code, 'GW_ERR_PLAIN_HTTP_ON_TLS');
 });
 
 test('a renewed certificate applies on POST /config/tls/reload, over the connection it renews', async () => {

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../types.ts';
 import { acceptRequestId } from '../../proxy/stages/request-id/index.ts';
-import { answerConnect, handleClientSocketErrors } from '../../proxy/client-errors.ts';
+import { answerConnect, answerPlainHttpOnTls, handleClientSocketErrors } from '../../proxy/client-errors.ts';
 import { afterAnswers } from '../../proxy/listeners/pipelining.ts';
 import { installAdminAuth, tokenAfterReload } from './auth.ts';
 import { documentBodyErrors, installErrorReplies, installJsonParser, MAX_BODY_BYTES } from './replies.ts';
@@ -19,9 +19,10 @@ import type { IdentityManager } from '../apps/manager.ts';
 import { listenAt } from '../../../shared/listen.ts';
 import type { ListenerTls } from '../../proxy/listeners/certificates.ts';
 import { TlsListener } from '../../proxy/listeners/tls.ts';
+import { createPlainHttpFront } from '../../proxy/listeners/plain-http-front.ts';
 import { clientChecksOf, reconnectHttp1 } from '../../proxy/listeners/checks-changed.ts';
 import { createLogger } from '../../log.ts';
-import { type ListenerMetrics, listenerTlsHooks } from '../../proxy/listeners/metrics.ts';
+import { type ListenerMetrics, listenerTlsHooks, type Refusal } from '../../proxy/listeners/metrics.ts';
 import { ADMIN_LISTENER } from '../../proxy/listeners/names.ts';
 import { sameData } from '../config/same-data.ts';
 
@@ -83,7 +84,8 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
 
 /**
  * The admin API over HTTPS: a listener's TLS (TlsListener: SNI, client certificates, renewals) in front of
- * fastify's HTTP server, which is handed each secured connection and never listens itself.
+ * fastify's HTTP server, which is handed each secured connection and never listens itself. What listens is the front
+ * that answers plain HTTP with a 400, as a proxy listener's does.
  */
 async function startAdminTls(
   app: FastifyInstance,
@@ -94,18 +96,20 @@ async function startAdminTls(
   const log = opts.logger ?? createLogger('silent');
   let current = config;
   const sockets = new Set<Socket>();
+  const refused = (reason: Refusal) => metrics.refused.inc({ listener: ADMIN_LISTENER, reason });
   const tls = new TlsListener(config, ['http/1.1'], {
     secured: (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       app.server.emit('connection', socket);
     },
-    refused: (reason) => metrics.refused.inc({ listener: ADMIN_LISTENER, reason }),
+    refused,
     ...listenerTlsHooks(metrics, log, ADMIN_LISTENER),
   });
+  const front = createPlainHttpFront(tls.server, config.handshake_timeout_ms, refused, answerPlainHttpOnTls);
   // Node starts an HTTP server's header and request timeouts on 'listening' (lib/_http_server.js).
   app.server.emit('listening');
-  const { port } = await listenAt(tls.server, `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`);
+  const { port } = await listenAt(front, `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`);
   return {
     port,
     updateTls(next) {
@@ -120,7 +124,7 @@ async function startAdminTls(
     },
     async close() {
       tls.close();
-      const closed = new Promise<void>((resolve) => tls.server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       app.server.closeIdleConnections();
       await app.close();
       app.server.closeAllConnections();

@@ -29,7 +29,8 @@ export function createPlainHttpFront(
   refused: (reason: Refusal) => void,
   plain: (socket: Socket) => void,
 ): Server {
-  return createServer((socket) => {
+  // TCP_NODELAY for the admin API's, which listens itself (a proxy listener's door sets it on what it hands on).
+  return createServer({ noDelay: true }, (socket) => {
     // Until a server takes it, an error (a reset) only closes it.
     const onError = () => socket.destroy();
     socket.on('error', onError);

@@ -77,8 +77,6 @@ export class TlsListener {
         },
         ...clientAuth(tls),
         handshakeTimeout: tls.handshake_timeout_ms,
-        // For the admin API's, which listens itself (a listener's door and a stream's server set it on theirs).
-        noDelay: true,
       },
       (socket) => {
         if (!this.#resumedCertificateHolds(socket)) return;

@@ -3,8 +3,9 @@
 // part (Nagle's algorithm): on each keep-alive request, not once per connection. Node's http and http2 servers set
 // it on what they accept; the servers in front of them here (TLS, the h2c sniffer, per-client limits, the PROXY
 // header reader) did not, nor did the admin API's TLS server, and HTTP/1.1 there waited 44 ms a response (now a
-// listener's door sets it: listeners/door.ts). A round trip is well under a millisecond
-// otherwise, so the median of nine below 20 ms tells the two apart with room to spare on a busy machine.
+// listener's door sets it: listeners/door.ts, and the admin's front: listeners/plain-http-front.ts). A round trip is
+// well under a millisecond otherwise, so the median of nine below 20 ms tells the two apart with room to spare on a
+// busy machine.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +19,7 @@ import { service, startGateway, type TestGateway } from '../../helpers/gateway.t
 import { validateConfig } from '../../../gateway/control/config/load.ts';
 import type { ListenerTls } from '../../../gateway/proxy/listeners/certificates.ts';
 import { TlsListener } from '../../../gateway/proxy/listeners/tls.ts';
+import { createPlainHttpFront } from '../../../gateway/proxy/listeners/plain-http-front.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-nodelay-'));
 const ca = makeCa(dir);
@@ -104,7 +106,7 @@ test('a response the upstream writes in two parts is not held back, on every kin
     assert.ok(ms < 20, `${listener}: ${ms.toFixed(1)} ms a request (${JSON.stringify(medians)})`);
 });
 
-test("a TLS server that listens itself, as the admin API's does, sends at once too", async () => {
+test("a TLS server behind a front that listens itself, as the admin API's does, sends at once too", async () => {
   const loaded = validateConfig({ admin: { listen: '127.0.0.1:0', tls: { certificates: [cert] } }, services: [] }, {});
   assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
   const quiet = () => undefined;
@@ -120,12 +122,13 @@ test("a TLS server that listens itself, as the admin API's does, sends at once t
     served: quiet,
     ocsp: { fetched: quiet, stapled: quiet, forgotten: quiet },
   });
-  await new Promise<void>((resolve) => listener.server.listen(0, '127.0.0.1', resolve));
+  const front = createPlainHttpFront(listener.server, 10_000, quiet, (socket) => socket.destroy());
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   try {
-    const ms = await medianRoundTripMs(await secure((listener.server.address() as AddressInfo).port), '?');
+    const ms = await medianRoundTripMs(await secure((front.address() as AddressInfo).port), '?');
     assert.ok(ms < 20, `${ms.toFixed(1)} ms a round trip`);
   } finally {
     listener.close();
-    listener.server.close();
+    front.close();
   }
 });
