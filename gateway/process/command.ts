@@ -3,7 +3,7 @@ import { releaseMemory } from './memory.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../control/config/load.ts';
-import { workerCount } from '../control/config/schema.ts';
+import { workerCount } from '../control/config/worker-count.ts';
 import { unknownEnvVariables } from '../control/config/env.ts';
 import { splitListen } from '../../shared/listen.ts';
 import { configJsonSchema } from '../control/config/validator.ts';

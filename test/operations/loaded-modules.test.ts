@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, REPO_ROOT, startGatewayProcess, tempDir, writeYaml } from '../helpers/gateway-process.ts';
@@ -52,6 +52,27 @@ test('a gateway without TLS loads neither node:tls nor node:https nor node:http2
   assert.ok(loaded.includes('NativeModule http'), 'the dump lists the modules loaded');
   assert.deepEqual(
     ['tls', 'https', 'http2', '_tls_wrap'].filter((m) => loaded.includes(`NativeModule ${m}`)),
+    [],
+  );
+});
+
+// The config schema is written with TypeBox (gateway/control/config/schema.ts), from which `npm run generate` makes
+// the JSON Schema and the compiled validator the gateway runs. A value the gateway imported from a schema module
+// (a default, a helper beside the schema) brought TypeBox and every schema object in with it: ~3 MB of RSS at idle
+// (`node test/bench/run.ts`'s idle figure, 101-102 MB against 98 with the default embedded events).
+test('the bundle the gateway runs carries no TypeBox: schemas are for generating, not for running', {
+  skip: CLI !== BUNDLE && 'the bundle is what users run; npm test builds it (TOLLGATE_TEST_CLI=dist/bundle/cli.js)',
+}, () => {
+  const dir = join(REPO_ROOT, 'dist/bundle');
+  const sources = readdirSync(dir)
+    .filter((f) => f.endsWith('.js.map'))
+    .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { sources: string[] }).sources);
+  assert.ok(
+    sources.some((s) => s.endsWith('gateway/process/cli.ts')),
+    'the maps list the bundled modules',
+  );
+  assert.deepEqual(
+    sources.filter((s) => s.includes('node_modules/typebox/') || /\/schema\.ts$/.test(s)),
     [],
   );
 });

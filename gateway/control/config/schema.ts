@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import Type, { type Static } from 'typebox';
 import { RouteSchema } from '../../proxy/router/schema.ts';
 import { UpstreamSchema } from '../../proxy/upstream/schema.ts';
@@ -260,10 +259,6 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 
-/** How many proxy processes `workers` asks for: one per core for `auto`. */
-export function workerCount(config: Pick<Config, 'workers'>): number {
-  return config.workers === 'auto' ? availableParallelism() : config.workers;
-}
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type RouteConfig = Config['services'][number]['routes'][number];
 export type UpstreamConfig = Config['services'][number]['upstream'];

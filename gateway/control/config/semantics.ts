@@ -8,7 +8,7 @@ import { checkUpstream } from '../../proxy/upstream/semantics.ts';
 import { checkRateLimits } from '../../proxy/stages/rate-limit/semantics.ts';
 import { checkAccessControl, checkTrustedProxies } from '../../proxy/stages/ip-acl/semantics.ts';
 import { checkRoutePaths } from '../../proxy/stages/route-match/semantics.ts';
-import { ownEscapedSlashes } from '../../proxy/stages/route-match/schema.ts';
+import { ownEscapedSlashes } from '../../proxy/stages/route-match/path.ts';
 import { checkListeners as checkProxyListeners } from '../../proxy/listeners/semantics.ts';
 import { checkStreams } from '../../proxy/streams/semantics.ts';
 import { checkHeaderOps } from '../../proxy/stages/request-headers/semantics.ts';

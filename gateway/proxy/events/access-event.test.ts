@@ -8,7 +8,7 @@ import { eventIdTimeMs } from '../../../shared/access-event-id.ts';
 import { RequestContext } from '../context.ts';
 import type { CompiledRoute, Snapshot } from '../snapshot.ts';
 import type { Target } from '../upstream/target.ts';
-import { HTTP2_DEFAULTS } from '../listeners/schema.ts';
+import { HTTP2_DEFAULTS } from '../listeners/http2-defaults.ts';
 import {
   accessEvent,
   cutRecord,

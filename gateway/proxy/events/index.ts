@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { type Config, workerCount } from '../../control/config/schema.ts';
+import type { Config } from '../../control/config/schema.ts';
+import { workerCount } from '../../control/config/worker-count.ts';
 import type { Logger } from '../../log.ts';
 import type { EventMetrics } from '../../metrics.ts';
 import { EmbeddedEventSink } from './embedded.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Config } from '../../control/config/schema.ts';
 import { createHttp2Server } from './http2.ts';
-import { HTTP2_DEFAULTS } from './schema.ts';
+import { HTTP2_DEFAULTS } from './http2-defaults.ts';
 
 let server: Http2Server;
 let port: number;

@@ -222,15 +222,6 @@ const Http2Schema = Type.Object(
   },
 );
 
-/** The defaults of `http2`, for a listener built without a config entry (proxy.listen's). */
-export const HTTP2_DEFAULTS: Static<typeof Http2Schema> = Object.freeze({
-  max_concurrent_streams: 128,
-  max_header_list_bytes: 16384,
-  initial_window_bytes: 1048576,
-  max_session_memory_mb: 64,
-  ping_timeout_ms: 20000,
-});
-
 export const ListenerSchema = Type.Object(
   {
     name: Type.String({
@@ -336,4 +327,5 @@ export const ListenersSchema = Type.Array(ListenerSchema, {
 });
 
 export type ListenerConfig = Static<typeof ListenerSchema>;
+export type Http2Config = Static<typeof Http2Schema>;
 export type ListenerTlsConfig = Static<typeof ListenerTlsSchema>;

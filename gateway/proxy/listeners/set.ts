@@ -14,7 +14,8 @@ import {
   type Running,
 } from './build.ts';
 import { PROXY_LISTENER } from './names.ts';
-import { HTTP2_DEFAULTS, type ListenerConfig } from './schema.ts';
+import type { ListenerConfig } from './schema.ts';
+import { HTTP2_DEFAULTS } from './http2-defaults.ts';
 import { clientChecksOf, endAfterAnswers, markChecksChanged, reconnectHttp1 } from './checks-changed.ts';
 import { limitsConnections } from './limits.ts';
 import { givenToAnother, protocolsOf } from './semantics.ts';

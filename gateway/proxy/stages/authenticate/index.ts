@@ -6,7 +6,8 @@ import type { App } from '../../../control/apps/types.ts';
 import { CredentialCache, RETRY_SOON, type Verified } from '../../../control/apps/credentials.ts';
 import { authState, policyId, type AuthCode, type AuthState, type VerifiedToken } from './metrics.ts';
 import { compileJwtPolicy, verifyJwt, type JwtPolicy } from './jwt.ts';
-import { appHeaderOf, type AuthConfig } from './schema.ts';
+import type { AuthConfig } from './schema.ts';
+import { appHeaderOf } from './app-header.ts';
 import { mtlsHandler } from './mtls.ts';
 import { clientKey } from '../../net/ip.ts';
 

@@ -170,7 +170,3 @@ const AuthObject = Type.Object(
 
 export const AuthSchema = Type.Optional(AuthObject);
 export type AuthConfig = Static<typeof AuthObject>;
-
-/** The header naming the authenticated app upstream (`app_header`), lower-cased as Node keys headers. */
-export const appHeaderOf = (auth: AuthConfig | undefined): string =>
-  (auth?.app_header ?? 'x-tollgate-app-id').toLowerCase();

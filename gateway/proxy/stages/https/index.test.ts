@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RequestContext } from '../../context.ts';
-import { HTTP2_DEFAULTS, type ListenerConfig } from '../../listeners/schema.ts';
+import type { ListenerConfig } from '../../listeners/schema.ts';
+import { HTTP2_DEFAULTS } from '../../listeners/http2-defaults.ts';
 import { https, httpsLocation } from './index.ts';
 
 test('the redirect keeps host, path and query, and drops the port unless it is not 443', () => {

@@ -7,7 +7,7 @@ import { viaEntries, viaEntry } from '../via/index.ts';
 import { clientAddressOf } from '../../listeners/proxy-protocol.ts';
 import { trustedProxies } from '../../net/cidr.ts';
 import { forwardClientCert } from './client-cert.ts';
-import { appHeaderOf } from '../authenticate/schema.ts';
+import { appHeaderOf } from '../authenticate/app-header.ts';
 
 /** The headers this stage adds to every proxied request; undici then skips checking their names (~3,000 instructions
  * per request, callgrind). */

@@ -2,7 +2,18 @@ import type { ErrorCode } from '../../../errors.ts';
 import type { RouteMatch } from '../../router/route-table.ts';
 import type { CompiledRoute } from '../../snapshot.ts';
 import { canonicalPath, hasPathParams, hasSeparatorEscapes } from '../../router/canonical-path.ts';
-import { ownEscapedSlashes, type PathHandling } from './schema.ts';
+import type { PathHandling } from './schema.ts';
+
+/**
+ * A route's own action on escaped separators, or undefined for the listener's.
+ * rbac.allow_encoded_slash predates escaped_slashes and means what `keep` means.
+ */
+export function ownEscapedSlashes(
+  route: { escaped_slashes?: 'reject' | 'decode' | 'keep' },
+  service: { rbac?: { allow_encoded_slash?: boolean } },
+): 'reject' | 'decode' | 'keep' | undefined {
+  return route.escaped_slashes ?? (service.rbac?.allow_encoded_slash ? 'keep' : undefined);
+}
 
 export type Found = RouteMatch<CompiledRoute> | undefined;
 

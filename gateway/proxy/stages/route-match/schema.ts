@@ -47,14 +47,3 @@ export const RouteEscapedSlashesSchema = Type.Optional(
       'form reaches this route too and hides no dot segment (else 400 GW_ERR_PATH_AMBIGUOUS).',
   }),
 );
-
-/**
- * A route's own action on escaped separators, or undefined for the listener's.
- * rbac.allow_encoded_slash predates escaped_slashes and means what `keep` means.
- */
-export function ownEscapedSlashes(
-  route: { escaped_slashes?: 'reject' | 'decode' | 'keep' },
-  service: { rbac?: { allow_encoded_slash?: boolean } },
-): 'reject' | 'decode' | 'keep' | undefined {
-  return route.escaped_slashes ?? (service.rbac?.allow_encoded_slash ? 'keep' : undefined);
-}
