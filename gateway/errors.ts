@@ -75,7 +75,7 @@ export const errors = {
   },
   GW_ERR_WEBSOCKET_HANDSHAKE: {
     status: 400,
-    message: 'A WebSocket handshake must be a GET with a valid Sec-WebSocket-Key.',
+    message: 'A WebSocket handshake must be an HTTP/1.1 GET with a valid Sec-WebSocket-Key.',
     errorClass: 'bad_request',
   },
   GW_ERR_WEBSOCKET_LIMIT: {

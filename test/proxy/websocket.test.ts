@@ -249,7 +249,7 @@ test('ping_interval_ms: both sides are pinged; a client that answers nothing is 
   assert.ok(Date.now() - started < 1000, 'closed after two silent intervals');
 });
 
-test('malformed handshakes: no key, a wrong version, a POST; without Connection: upgrade it is refused', async () => {
+test('malformed handshakes: no key, a wrong version, a POST, HTTP/1.0; no Connection: upgrade, refused', async () => {
   const handshake = (lines: string) =>
     rawRequest(gw.proxy.port, `${lines}Host: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`).then(
       (r) => r.text,
@@ -264,6 +264,10 @@ test('malformed handshakes: no key, a wrong version, a POST; without Connection:
     'POST /ws HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
   );
   assert.match(post, /^HTTP\/1\.1 400 [\s\S]*GW_ERR_WEBSOCKET_HANDSHAKE/);
+  const http10 = await handshake(
+    'GET /ws HTTP/1.0\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
+  );
+  assert.match(http10, /^HTTP\/1\.1 400 [\s\S]*GW_ERR_WEBSOCKET_HANDSHAKE/);
   const { text: noConnection } = await rawRequest(
     gw.proxy.port,
     'GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +

@@ -14,11 +14,12 @@ export function asksForWebSocket(upgrade: string | undefined): boolean {
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /**
- * What is wrong with a WebSocket handshake the listener took (RFC 6455 4.1, 4.4), or undefined: it must be a GET
+ * What is wrong with a WebSocket handshake the listener took (RFC 6455 4.1, 4.4), or undefined: it must be an
+ * HTTP/1.1 GET (an HTTP/1.0 server ignores Upgrade, RFC 9110 7.8, so an upstream could answer it as a plain GET)
  * with a 16-byte Sec-WebSocket-Key, and Sec-WebSocket-Version 13 (anything else gets 426 naming 13).
  */
 export function badHandshake(req: IncomingMessage): [ErrorCode, Record<string, string>?] | undefined {
-  if (req.method !== 'GET') return ['GW_ERR_WEBSOCKET_HANDSHAKE'];
+  if (req.method !== 'GET' || req.httpVersion === '1.0') return ['GW_ERR_WEBSOCKET_HANDSHAKE'];
   const key = req.headers['sec-websocket-key'];
   if (key === undefined || !KEY.test(key)) return ['GW_ERR_WEBSOCKET_HANDSHAKE'];
   if (req.headers['sec-websocket-version'] !== '13')
