@@ -15,8 +15,9 @@ export const firstByteSpeaks = (bytes: Buffer): 'http' | 'tls' =>
  * In front of an HTTP listener's TLS server: a client that speaks plain HTTP to it goes to `plain`, to be answered
  * in plain HTTP (Node's TLS server alone fails its handshake and closes without a word); every other connection goes
  * to `tls` with its first bytes put back, which the TLS server reads itself. Counted as the TLS server counts them:
- * `plaintext_on_tls`; no byte within `timeoutMs` (the listener's handshake timeout), `tls_handshake_timeout`; closed
- * before a byte came, `tls_handshake`.
+ * `plaintext_on_tls`; no byte within `timeoutMs` (the listener's handshake timeout), `tls_handshake_timeout`. One
+ * its client closes before sending a byte (a load balancer's TCP health check) is no refusal, as on a plaintext
+ * port: the TLS server counted it as a failed handshake.
  *
  * What it costs a TLS connection: its first chunk goes through JavaScript before OpenSSL reads it. Beside the build
  * before it (each gateway on one CPU, `wrk -t1 -c20 -d5s -H 'Connection: close'` on a TLS listener, four alternating
@@ -36,7 +37,7 @@ export function createPlainHttpFront(
     socket.on('error', onError);
     readPrefix(socket, EMPTY, firstByteSpeaks, timeoutMs, (end, bytes) => {
       if (end.kind !== 'parsed') {
-        refused(end.kind === 'timeout' ? 'tls_handshake_timeout' : 'tls_handshake');
+        if (end.kind === 'timeout') refused('tls_handshake_timeout');
         return void socket.destroy();
       }
       if (end.value === 'http') {

@@ -166,6 +166,21 @@ test('plaintext HTTP sent to a TLS port gets a 400 it can read; TLS sent to a pl
   assert.equal((await httpsGet(gw.port('public'), '/api/after', client)).status, 200);
 });
 
+test('a connection closed before a byte is no refusal (a TCP health check); one closed mid-hello is', async () => {
+  const closedAfter = (bytes: string) =>
+    new Promise<void>((resolve) => {
+      const s = netConnect(gw.port('strict'), '127.0.0.1', () => (bytes === '' ? s.end() : s.end(bytes, 'latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve());
+    });
+  const failed = () => refusals(gw, 'strict', 'tls_handshake');
+  const before = await failed();
+  for (let i = 0; i < 3; i++) await closedAfter('');
+  await closedAfter('\x16\x03\x01\x02\x00\x01\x00\x01');
+  await eventually(async () => (await failed()) === before + 1);
+  assert.equal(await failed(), before + 1, 'only the one that began a hello');
+});
+
 test('the expiry of every certificate a listener serves is a gauge', async () => {
   const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   const lines = text.split('\n').filter((l) => l.startsWith('tollgate_tls_certificate_expiry_timestamp_seconds{'));
