@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { validateConfig } from '../../control/config/load.ts';
 import { issue, makeCa } from '../../../test/helpers/certs.ts';
 import type { ListenerTls } from './certificates.ts';
+import { HTTP2_DEFAULTS } from './http2-defaults.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-listeners-'));
 const ca = makeCa(dir);
@@ -70,6 +71,7 @@ test("the issue's listeners are accepted as written, relative paths taken from t
     max_session_memory_mb: 64,
     ping_timeout_ms: 20000,
   });
+  assert.deepEqual(public_.http2, HTTP2_DEFAULTS, "proxy.listen's HTTP/2 settings are the schema's defaults");
 });
 
 test('every listener mistake is named at its path', () => {
