@@ -118,15 +118,17 @@ test('redirect_https answers every request on a plain listener with 308 to the s
   assert.equal(upstream.seen.filter((s) => s.url.startsWith('/api/x?a=1')).length, 0, 'nothing was proxied');
 });
 
+/** What a raw connection to `port` gets back until it closes, after `write` has sent what it sends. */
+const closedAfter = (port: number, write: (s: ReturnType<typeof netConnect>) => void) =>
+  new Promise<string>((resolve) => {
+    const s = netConnect(port, '127.0.0.1', () => write(s));
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('close', () => resolve(got));
+    s.on('error', () => undefined);
+  });
+
 test('plaintext HTTP sent to a TLS port gets a 400 it can read; TLS sent to a plaintext one is closed', async () => {
-  const closedAfter = (port: number, write: (s: ReturnType<typeof netConnect>) => void) =>
-    new Promise<string>((resolve) => {
-      const s = netConnect(port, '127.0.0.1', () => write(s));
-      let got = '';
-      s.on('data', (d) => (got += d.toString('latin1')));
-      s.on('close', () => resolve(got));
-      s.on('error', () => undefined);
-    });
   const answer = await closedAfter(gw.port('public'), (s) => s.write('GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n'));
   assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
   assert.match(answer, /\r\nconnection: close\r\n/);
@@ -167,16 +169,11 @@ test('plaintext HTTP sent to a TLS port gets a 400 it can read; TLS sent to a pl
 });
 
 test('a connection closed before a byte is no refusal (a TCP health check); one closed mid-hello is', async () => {
-  const closedAfter = (bytes: string) =>
-    new Promise<void>((resolve) => {
-      const s = netConnect(gw.port('strict'), '127.0.0.1', () => (bytes === '' ? s.end() : s.end(bytes, 'latin1')));
-      s.on('error', () => undefined);
-      s.on('close', () => resolve());
-    });
+  const sending = (bytes: string) => closedAfter(gw.port('strict'), (s) => s.end(bytes, 'latin1'));
   const failed = () => refusals(gw, 'strict', 'tls_handshake');
   const before = await failed();
-  for (let i = 0; i < 3; i++) await closedAfter('');
-  await closedAfter('\x16\x03\x01\x02\x00\x01\x00\x01');
+  for (let i = 0; i < 3; i++) await sending('');
+  await sending('\x16\x03\x01\x02\x00\x01\x00\x01');
   await eventually(async () => (await failed()) === before + 1);
   assert.equal(await failed(), before + 1, 'only the one that began a hello');
 });
