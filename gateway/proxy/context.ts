@@ -241,6 +241,8 @@ export class RequestContext implements BalanceRequest {
   continueBody(): void {
     if (!this.expectsContinue) return;
     this.expectsContinue = false;
+    // An HTTP/2 stream reset a moment ago is destroyed before its response hears of it, and Node throws then.
+    if ((this.res as { stream?: { destroyed: boolean } }).stream?.destroyed) return;
     this.res.writeContinue();
   }
 

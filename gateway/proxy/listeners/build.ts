@@ -101,7 +101,7 @@ export function buildListener(listener: ListenerConfig, config: Config, ctx: Bui
   const http2 =
     protocols.includes('h2') || protocols.includes('h2c')
       ? createHttp2Server(self, classes.http2(), {
-          handle: (req, res) => hooks.handle(req, res, self.config),
+          handle: (req, res, expectsContinue) => hooks.handle(req, res, self.config, expectsContinue),
           refused,
           cancelledUnbegun: () => metrics.listeners.cancelledUnbegun.inc({ listener: name }),
         })

@@ -11,7 +11,7 @@ import { type BeforeEnd, responseClass } from '../events/group-commit.ts';
 const load = () => createRequire(import.meta.url)('node:http2') as typeof Http2;
 
 export interface Http2Hooks {
-  handle(req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse): void;
+  handle(req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse, expectsContinue?: boolean): void;
   refused(reason: Refusal): void;
   /** A request its client cancelled before it was begun (in the read that brought it). */
   cancelledUnbegun(): void;
@@ -97,9 +97,14 @@ export function createHttp2Server(
   // flood (CVE-2023-44487: HEADERS then RST_STREAM, thousands to a read) sends nothing upstream. Begun at once,
   // each opened an upstream connection and was aborted: ~1,400 a flooding connection, and another client's wait
   // went from ~250 ms (a bare node:http2 server) to ~850 ms (test/proxy/listeners/h2-floods.test.ts prints it).
-  const begin = (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) => {
+  const begin = (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse, expectsContinue?: boolean) => {
     if (req.stream.destroyed) hooks.cancelledUnbegun();
-    else hooks.handle(req, res);
+    else hooks.handle(req, res, expectsContinue);
+  };
+  const onRequest = (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse, expectsContinue?: boolean) => {
+    req.stream.on('wantTrailers', closeUnfinished);
+    req.stream.on('finish', closeEnded); // 'finish' comes once; on() spares once()'s wrapper per request
+    setImmediate(begin, req, res, expectsContinue);
   };
   const server = h2.createServer(
     {
@@ -114,12 +119,17 @@ export function createHttp2Server(
       Http2ServerRequest: countingHttp2Request(h2),
       Http2ServerResponse: Response,
     },
-    (req, res) => {
-      req.stream.on('wantTrailers', closeUnfinished);
-      req.stream.on('finish', closeEnded); // 'finish' comes once; on() spares once()'s wrapper per request
-      setImmediate(begin, req, res);
-    },
+    onRequest,
   );
+  // As over HTTP/1.1 (http1.ts), the 100 goes out when a stage is about to read the body, and any other expectation
+  // is ignored. Without these listeners Node answered both itself as the stream came (a 100, or a bare 417), and threw
+  // out of its stream event when the stream was already gone: frames the sniffer hands on in one buffer are all read
+  // before any stream event, so a connection they break (a body past its Content-Length) destroys streams not yet
+  // emitted. That took the process down (test/proxy/h2-expect-continue.test.ts).
+  server.on('checkContinue', (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) =>
+    onRequest(req, res, true),
+  );
+  server.on('checkExpectation', onRequest);
   // Node hands CONNECT to 'connect' (and answers 405 itself when nothing listens). An extended CONNECT for WebSocket
   // is a request like any other; any other CONNECT (a tunnel to a host) is refused and counted by the request-id
   // stage, as over HTTP/1.1 (501 GW_ERR_METHOD_NOT_SUPPORTED).
