@@ -110,3 +110,35 @@ test('over HTTP/2 a 2xx that is no 101 is a 502: a 2xx to a CONNECT tells the cl
   }
   assert.ok(await eventually(() => open === 0), `${open} upstream answers still open`);
 });
+
+test('a client that sent frames behind a refused handshake is let go when it closes: the request ends', async () => {
+  const frame = Buffer.from([0x81, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e]); // "hello", masked
+  for (const [path, version, status] of [
+    ['/empty', '13', '204'], // the upstream's refusal
+    ['/empty', '8', '426'], // the gateway's own
+  ]) {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    let text = '';
+    const answered = new Promise<void>((resolve) =>
+      socket.on('data', (c) => {
+        text += c.toString('latin1');
+        if (text.includes('\r\n\r\n')) resolve();
+      }),
+    );
+    // The frame comes with the handshake, as from a client that does not wait for the 101: the gateway has it unread.
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: site.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Version: ${version}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    socket.write(frame);
+    await answered;
+    assert.equal(text.slice(9, 12), status, text);
+    socket.end();
+    // Held, the request was never done: never counted, and its connection and state kept for good.
+    assert.ok(
+      await eventually(async () => (await metric(gw, 'tollgate_inflight_requests')) === 0),
+      `${path} (version ${version}): the request is still in flight`,
+    );
+  }
+});

@@ -15,6 +15,7 @@ import type { Refusal } from './metrics.ts';
 import { CountingRequest } from '../net/counting-request.ts';
 import { asksForWebSocket } from '../websocket/handshake.ts';
 import { afterAnswers, inTurn } from './pipelining.ts';
+import { endAndDrain } from '../net/close-grace.ts';
 
 export interface Http1Hooks {
   handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
@@ -83,7 +84,10 @@ export function createHttp1Server(live: LiveProxy, Response: typeof ServerRespon
     const res = new Response(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
-    res.once('finish', () => socket.end());
+    // A refusal (the gateway's, or the upstream's answer other than 101) is the connection's last answer. Frames the
+    // client sent behind its handshake, left unread, held its close back: the request was never done (never counted)
+    // and its connection was kept for good (test/proxy/websocket-refused.test.ts).
+    res.once('finish', () => endAndDrain(socket));
     if (head.length > 0) socket.unshift(head);
     hooks.handle(req, res);
   };

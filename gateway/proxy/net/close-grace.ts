@@ -13,3 +13,14 @@ export function cutIfStillOpen(socket: Duplex): void {
   const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   socket.once('close', () => clearTimeout(timer));
 }
+
+/**
+ * Ends a connection the gateway has answered for the last time, reading and dropping what the client still sends
+ * until it closes, cut at CLOSE_GRACE_MS. Left unread, those bytes stand before the client's close, which is then
+ * never seen: the connection is held for good.
+ */
+export function endAndDrain(socket: Duplex): void {
+  socket.end();
+  socket.resume();
+  cutIfStillOpen(socket);
+}
