@@ -15,6 +15,9 @@ let reader: TestUpstream;
 let early: TestUpstream;
 /** Resets the connection once the first body bytes are in. */
 let dies: TestUpstream;
+/** Never answers; counts the requests the gateway gave up on. */
+let never: TestUpstream;
+let neverLeft = 0;
 
 before(async () => {
   reader = await startUpstream('reader', (req, res) => {
@@ -30,6 +33,10 @@ before(async () => {
   dies = await startUpstream('dies', (req) => {
     req.once('data', () => req.socket.destroy());
   });
+  never = await startUpstream('never', (req, res) => {
+    req.resume();
+    res.on('close', () => neverLeft++);
+  });
   gw = await startGateway({
     listeners: [{ name: 'h2c', listen: '127.0.0.1:0', protocols: ['h2c'] }],
     services: [
@@ -39,6 +46,7 @@ before(async () => {
       },
       service('reader', [reader.url], [{ paths: ['/reader'] }]),
       service('early', [early.url], [{ paths: ['/early'] }]),
+      service('never', [never.url], [{ paths: ['/never'] }]),
       // The guard reads a JSON body whole before the proxy sends it.
       { ...service('guarded', [reader.url], [{ paths: ['/guarded'] }]), guard: { inspect: { json_body: true } } },
     ],
@@ -50,6 +58,7 @@ after(async () => {
   await reader?.close();
   await early?.close();
   await dies?.close();
+  await never?.close();
 });
 
 /** The 50 bytes of the declared 100 a leaving client sends. */
@@ -276,3 +285,23 @@ for (const [path, status, errorClass] of [
     assert.equal(await aborted(svc, statusClass), abortedBefore + 1, 'counted as an aborted response');
   });
 }
+
+// Regression: Node's HTTP/2 response to a HEAD request does not close with its stream until it is ended, so a client
+// that reset one before its answer was not seen to leave: the upstream call went on until its header_ms (30 s), the
+// request in flight all that time, then recorded as a 504.
+test('an HTTP/2 client that resets a HEAD request before its answer has left: the upstream call ends', async () => {
+  const [eventsBefore, seen, left] = [(await readEvents(gw)).length, never.seen.length, neverLeft];
+  const session = h2connect(`http://127.0.0.1:${gw.port('h2c')}`);
+  const req = session.request({ ':method': 'HEAD', ':path': '/never' }, { endStream: true });
+  req.on('error', () => undefined);
+  assert.ok(await eventually(() => never.seen.length > seen, 3000), 'the upstream never got the request');
+  req.close(8); // RST_STREAM CANCEL
+  const events = await newEvents(eventsBefore, 1);
+  session.close();
+  assert.deepEqual(
+    events.map((e) => [e.service, e.method, e.status, e.errorClass]),
+    [['never', 'HEAD', 499, 'client_closed_late']], // the upstream had it
+  );
+  assert.ok(await eventually(() => neverLeft > left, 3000), 'the upstream call was given up');
+  assert.equal(await metric(gw, 'tollgate_inflight_requests'), 0);
+});

@@ -104,6 +104,7 @@ export function createHttp2Server(
   const onRequest = (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse, expectsContinue?: boolean) => {
     req.stream.on('wantTrailers', closeUnfinished);
     req.stream.on('finish', closeEnded); // 'finish' comes once; on() spares once()'s wrapper per request
+    if (req.method === 'HEAD') req.stream.once('close', () => closeUnansweredHead(h2, res));
     setImmediate(begin, req, res, expectsContinue);
   };
   const server = h2.createServer(
@@ -154,6 +155,18 @@ export function createHttp2Server(
     watchIdle(session, keepAliveMs);
   });
   return server;
+}
+
+/**
+ * A response closes with its stream, as the data plane expects of it, except a HEAD request's whose answer had not
+ * ended: Node's compatibility response holds that 'close' until end() (its headRequest check). So a client that reset
+ * a HEAD request was not seen to leave: the upstream call went on until it answered or timed out, and the request was
+ * in flight all that time, then recorded as the upstream's answer. Ended here as Node's own end() would end it, past
+ * the group commit: there is no answer to commit, and the data plane records the client's leaving.
+ */
+function closeUnansweredHead(h2: typeof Http2, res: Http2.Http2ServerResponse): void {
+  const end = h2.Http2ServerResponse.prototype.end as (this: Http2.Http2ServerResponse) => unknown;
+  if (!res.writableEnded) end.call(res);
 }
 
 /** The SETTINGS a listener's sessions announce; a new value reaches the sessions begun after it (updateSettings). */
