@@ -2,7 +2,7 @@
 // bodies that disagree with their Content-Length and resets at any moment, beside WebSocket handshakes over HTTP/1.1
 // with frames behind them, all on one listener that takes both protocols (the sniffer). Whatever comes, the gateway
 // must throw nothing, and once the clients are gone every request must be done: counted, with nothing held. Each of
-// these found a bug (test/proxy/h2-expect-continue.test.ts, websocket-refused.test.ts, client-left.test.ts' HEAD).
+// these found a bug (test/proxy/expect-continue.test.ts, websocket-refused.test.ts, client-left.test.ts' HEAD).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { connect as h2connect, constants } from 'node:http2';

@@ -126,7 +126,7 @@ export function createHttp2Server(
   // is ignored. Without these listeners Node answered both itself as the stream came (a 100, or a bare 417), and threw
   // out of its stream event when the stream was already gone: frames the sniffer hands on in one buffer are all read
   // before any stream event, so a connection they break (a body past its Content-Length) destroys streams not yet
-  // emitted. That took the process down (test/proxy/h2-expect-continue.test.ts).
+  // emitted. That took the process down (test/proxy/expect-continue.test.ts).
   server.on('checkContinue', (req: Http2.Http2ServerRequest, res: Http2.Http2ServerResponse) =>
     onRequest(req, res, true),
   );
