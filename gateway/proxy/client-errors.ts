@@ -5,7 +5,7 @@ import { finished } from 'node:stream';
 import { acceptRequestId } from './stages/request-id/index.ts';
 import { randomUuid } from '../../shared/uuid-text.ts';
 import { errorBody, errors, type ErrorCode } from '../errors.ts';
-import { cutIfStillOpen } from './net/close-grace.ts';
+import { cutIfStillOpen, endAndDrain } from './net/close-grace.ts';
 
 /** Maps a parser or timeout error from Node's HTTP server to our reply code. */
 export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
@@ -89,8 +89,7 @@ export function answerConnect(req: IncomingMessage, socket: Socket): ErrorCode {
  */
 export function answerPlainHttpOnTls(socket: Socket): ErrorCode {
   const code = 'GW_ERR_PLAIN_HTTP_ON_TLS';
-  endWithError(socket, code, randomUuid());
-  socket.resume();
+  endAndDrain(socket, errorResponse(code, randomUuid()));
   return code;
 }
 
@@ -114,12 +113,17 @@ function ignoreClientError(): void {}
  * closes its side loses the connection after CLOSE_GRACE_MS.
  */
 function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
+  cutIfStillOpen(socket);
+  socket.end(errorResponse(code, requestId));
+}
+
+/** A gateway error as the whole HTTP/1.1 answer, head and JSON body, that closes its connection. */
+function errorResponse(code: ErrorCode, requestId: string): string {
   const status = errors[code].status;
   const body = errorBody(code, requestId);
-  cutIfStillOpen(socket);
-  socket.end(
+  return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: ` +
-      `application/json\r\ncontent-length: ` +
-      `${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    `application/json\r\ncontent-length: ` +
+    `${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
   );
 }

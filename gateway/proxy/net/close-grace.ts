@@ -15,12 +15,13 @@ export function cutIfStillOpen(socket: Duplex): void {
 }
 
 /**
- * Ends a connection the gateway has answered for the last time, reading and dropping what the client still sends
- * until it closes, cut at CLOSE_GRACE_MS. Left unread, those bytes stand before the client's close, which is then
- * never seen: the connection is held for good.
+ * Ends a connection the gateway has answered for the last time (with `last`, when the answer is still to write),
+ * reading and dropping what the client still sends until it closes, cut at CLOSE_GRACE_MS. Left unread, those bytes
+ * stand before the client's close, which is then never seen (the connection is held for good), and closed with them
+ * unread, the connection is reset: the client can lose the answer.
  */
-export function endAndDrain(socket: Duplex): void {
-  socket.end();
+export function endAndDrain(socket: Duplex, last?: string): void {
+  socket.end(last);
   socket.resume();
   cutIfStillOpen(socket);
 }
